@@ -1,0 +1,67 @@
+/**
+ * Cloud-neutral contracts: what flows between platforms, components and tiers. A tier only
+ * ever sees these types, never a cloud SDK type.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { EnvName, SecretEnvName } from "../runtime/src/config";
+
+/**
+ * Where a secret value lives, so each platform can hand it to a workload its own way (a file
+ * upload on Docker, `secrets.valueFrom` on ECS, `secretKeyRef` on Kubernetes).
+ */
+export type SecretRef =
+  /** A value generated in this stack (for example by @pulumi/random); always a secret Output. */
+  | { readonly kind: "generated"; readonly value: pulumi.Output<string> }
+  /** An AWS Secrets Manager secret; `jsonKey` selects one field of a JSON secret. */
+  | { readonly kind: "aws-secretsmanager"; readonly arn: pulumi.Output<string>; readonly jsonKey?: string };
+
+export type SecretRefKind = SecretRef["kind"];
+
+export interface PostgresEndpoint {
+  readonly host: pulumi.Output<string>;
+  readonly port: pulumi.Output<number>;
+  readonly database: pulumi.Output<string>;
+  readonly username: pulumi.Output<string>;
+  readonly password: SecretRef;
+  /** libpq sslmode the runtime must use against this server. */
+  readonly sslMode: "disable" | "require" | "verify-full";
+}
+
+export interface RedisEndpoint {
+  readonly host: pulumi.Output<string>;
+  readonly port: pulumi.Output<number>;
+  readonly password: SecretRef;
+  readonly tls: boolean;
+}
+
+export type VectorDbEndpoint =
+  /** Vectors live in the Postgres above (pgvector extension, created by the runtime). */
+  | { readonly kind: "pgvector" }
+  | { readonly kind: "qdrant"; readonly url: pulumi.Output<string>; readonly apiKey: SecretRef; readonly collection: string };
+
+export interface ObjectStore {
+  /** The runtime's OBJECT_STORE_URL: file:///..., s3://bucket/prefix, azblob://..., gs://... */
+  readonly url: pulumi.Output<string>;
+}
+
+/** An OpenAI-compatible, Ollama or Anthropic endpoint serving generation and embeddings. */
+export interface LlmEndpoint {
+  readonly provider: "ollama" | "openai" | "anthropic";
+  readonly baseUrl: pulumi.Output<string>;
+  readonly model: string;
+  readonly embeddingProvider: "ollama" | "openai" | "local";
+  readonly embeddingBaseUrl?: pulumi.Output<string>;
+  readonly embeddingModel: string;
+  readonly apiKey?: SecretRef;
+}
+
+/** The runtime's environment: plain values and secret references, keyed by the runtime's names. */
+export interface RuntimeEnvironment {
+  readonly plain: Readonly<Partial<Record<Exclude<EnvName, SecretEnvName>, pulumi.Input<string>>>>;
+  readonly secrets: Readonly<Partial<Record<SecretEnvName, SecretRef>>>;
+}
+
+/** How users reach the deployed API. */
+export interface ApiEndpoint {
+  readonly url: pulumi.Output<string>;
+}

@@ -1,0 +1,87 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { LlmEndpoint } from "../contracts";
+import { createLocalContainer, namedVolume, pullImage } from "./local-container";
+import type { LocalNetwork } from "./network";
+
+export interface LocalOllamaArgs {
+  readonly network: LocalNetwork;
+  /** A pinned ollama/ollama image. */
+  readonly image: string;
+  /** The generation model, pulled on first start (e.g. "llama3.2:1b"). */
+  readonly model: string;
+  /** The embedding model, pulled on first start (e.g. "nomic-embed-text:v1.5"). */
+  readonly embeddingModel: string;
+  /** Pass all NVIDIA GPUs through (needs the NVIDIA Container Toolkit on the host). @default false */
+  readonly gpu?: boolean;
+  /** Host port published on 127.0.0.1. @default - not published */
+  readonly hostPort?: number;
+}
+
+const ALIAS = "ollama";
+const PORT = 11434;
+const MODEL_REF = /^[a-z0-9][a-z0-9._\/-]*(:[a-zA-Z0-9._-]+)?$/;
+
+/** The start script: serve, then pull each model once (the model cache volume keeps them). */
+export function ollamaStartScript(models: readonly string[]): string {
+  return [
+    "#!/bin/sh",
+    "set -eu",
+    "ollama serve &",
+    "server=$!",
+    "until ollama list >/dev/null 2>&1; do sleep 1; done",
+    ...models.map((m) => `ollama show ${m} >/dev/null 2>&1 || ollama pull ${m}`),
+    'wait "$server"',
+    "",
+  ].join("\n");
+}
+
+/**
+ * Ollama with a persistent model cache. It is healthy only once every configured model is
+ * present, so `docker ps` tells when the first pull has finished.
+ */
+export class LocalOllama extends pulumi.ComponentResource {
+  readonly endpoint: LlmEndpoint;
+
+  constructor(name: string, args: LocalOllamaArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:docker:Ollama", name, {}, opts);
+    const models = [args.model, args.embeddingModel];
+    for (const m of models) {
+      if (!MODEL_REF.test(m)) throw new Error(`LocalOllama ${name}: model "${m}" is not an Ollama model reference such as llama3.2:1b`);
+    }
+    const image = pullImage(`${name}-image`, args.image, { parent: this });
+    const cache = namedVolume(`${name}-models`, { parent: this });
+    createLocalContainer(
+      name,
+      {
+        image: image.imageId,
+        networkName: args.network.networkName,
+        alias: ALIAS,
+        env: { OLLAMA_HOST: `0.0.0.0:${PORT}`, OLLAMA_KEEP_ALIVE: "30m" },
+        files: [{ path: "/usr/local/bin/start-ollama.sh", content: ollamaStartScript(models), executable: true }],
+        entrypoint: ["/usr/local/bin/start-ollama.sh"],
+        volumes: [{ volumeName: cache.name, containerPath: "/root/.ollama" }],
+        publish: args.hostPort ? [{ containerPort: PORT, hostPort: args.hostPort }] : [],
+        gpus: args.gpu ?? false,
+        healthCheck: {
+          test: ["CMD-SHELL", models.map((m) => `ollama show ${m} >/dev/null`).join(" && ")],
+          interval: "30s",
+          startPeriod: "30m",
+          retries: 3,
+        },
+        // The first pull downloads gigabytes; dependants do not wait for it.
+        waitForHealthy: false,
+      },
+      { parent: this },
+    );
+    const baseUrl = pulumi.output(`http://${ALIAS}:${PORT}`);
+    this.endpoint = {
+      provider: "ollama",
+      baseUrl,
+      model: args.model,
+      embeddingProvider: "ollama",
+      embeddingBaseUrl: baseUrl,
+      embeddingModel: args.embeddingModel,
+    };
+    this.registerOutputs({ baseUrl });
+  }
+}

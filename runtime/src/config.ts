@@ -1,0 +1,241 @@
+/**
+ * The runtime's environment contract: every variable the service reads, declared once.
+ *
+ * The IaC (stacks/, components/) imports `ENV` and `SECRET_ENV` from this file, so a renamed
+ * variable is a compile error on both sides instead of a silent misconfiguration.
+ *
+ * Secrets: every variable in `SECRET_ENV` may instead be given as `<NAME>_FILE`, the path of a
+ * file holding the value (Docker uploads, mounted Kubernetes secrets). Platforms that inject
+ * secrets as env values do so only through secret references (ECS `secrets`, Container Apps
+ * `secretRef`, Kubernetes `secretKeyRef`), never as plain values.
+ */
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+export const ENV = {
+  host: "HOST",
+  port: "PORT",
+  logLevel: "LOG_LEVEL",
+  serviceName: "SERVICE_NAME",
+  dataDir: "DATA_DIR",
+  workerHealthPort: "WORKER_HEALTH_PORT",
+  workerConcurrency: "WORKER_CONCURRENCY",
+
+  databaseUrl: "DATABASE_URL",
+  pgHost: "PGHOST",
+  pgPort: "PGPORT",
+  pgDatabase: "PGDATABASE",
+  pgUser: "PGUSER",
+  pgPassword: "PGPASSWORD",
+  pgSslMode: "PGSSLMODE",
+  requirePgvector: "REQUIRE_PGVECTOR",
+
+  redisUrl: "REDIS_URL",
+  redisHost: "REDIS_HOST",
+  redisPort: "REDIS_PORT",
+  redisPassword: "REDIS_PASSWORD",
+  redisTls: "REDIS_TLS",
+  queueName: "QUEUE_NAME",
+
+  objectStoreUrl: "OBJECT_STORE_URL",
+  maxUploadBytes: "MAX_UPLOAD_BYTES",
+
+  vectorStore: "VECTOR_STORE",
+  qdrantUrl: "QDRANT_URL",
+  qdrantApiKey: "QDRANT_API_KEY",
+  qdrantCollection: "QDRANT_COLLECTION",
+
+  embeddingProvider: "EMBEDDING_PROVIDER",
+  embeddingModel: "EMBEDDING_MODEL",
+  embeddingBaseUrl: "EMBEDDING_BASE_URL",
+  embeddingApiKey: "EMBEDDING_API_KEY",
+  embeddingDimensions: "EMBEDDING_DIMENSIONS",
+
+  llmProvider: "LLM_PROVIDER",
+  llmModel: "LLM_MODEL",
+  llmBaseUrl: "LLM_BASE_URL",
+  llmApiKey: "LLM_API_KEY",
+
+  rerankUrl: "RERANK_URL",
+  rerankApiKey: "RERANK_API_KEY",
+
+  chunkSizeTokens: "CHUNK_SIZE_TOKENS",
+  chunkOverlapTokens: "CHUNK_OVERLAP_TOKENS",
+
+  adminApiKey: "ADMIN_API_KEY",
+  oidcIssuerUrl: "OIDC_ISSUER_URL",
+  oidcClientId: "OIDC_CLIENT_ID",
+  oidcClientSecret: "OIDC_CLIENT_SECRET",
+  oidcAudience: "OIDC_AUDIENCE",
+
+  otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+} as const;
+
+export type EnvKey = keyof typeof ENV;
+export type EnvName = (typeof ENV)[EnvKey];
+
+/** Variables that hold credentials: never logged, never a plain env value in a deployment. */
+export const SECRET_ENV = [
+  ENV.databaseUrl,
+  ENV.pgPassword,
+  ENV.redisUrl,
+  ENV.redisPassword,
+  ENV.qdrantApiKey,
+  ENV.embeddingApiKey,
+  ENV.llmApiKey,
+  ENV.rerankApiKey,
+  ENV.adminApiKey,
+  ENV.oidcClientSecret,
+] as const satisfies readonly EnvName[];
+
+export type SecretEnvName = (typeof SECRET_ENV)[number];
+
+/** The suffix that turns a secret variable into "read the value from this file". */
+export const FILE_SUFFIX = "_FILE";
+
+export const VECTOR_STORES = ["pgvector", "qdrant"] as const;
+export const EMBEDDING_PROVIDERS = ["local", "ollama", "openai"] as const;
+export const LLM_PROVIDERS = ["extractive", "ollama", "openai", "anthropic"] as const;
+export const PG_SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const flag = z.enum(["true", "false"]).transform((v) => v === "true");
+const url = z.string().url();
+
+export const runtimeConfigSchema = z.object({
+  [ENV.host]: z.string().min(1).optional(),
+  [ENV.port]: port.default(8080),
+  [ENV.logLevel]: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
+  [ENV.serviceName]: z.string().min(1).default("rag-runtime"),
+  [ENV.dataDir]: z.string().min(1).default("./data"),
+  [ENV.workerHealthPort]: port.default(8081),
+  [ENV.workerConcurrency]: positiveInt.default(2),
+
+  [ENV.databaseUrl]: url.optional(),
+  [ENV.pgHost]: z.string().min(1).optional(),
+  [ENV.pgPort]: port.default(5432),
+  [ENV.pgDatabase]: z.string().min(1).optional(),
+  [ENV.pgUser]: z.string().min(1).optional(),
+  [ENV.pgPassword]: z.string().optional(),
+  [ENV.pgSslMode]: z.enum(PG_SSL_MODES).optional(),
+  [ENV.requirePgvector]: flag.default(false),
+
+  [ENV.redisUrl]: url.optional(),
+  [ENV.redisHost]: z.string().min(1).optional(),
+  [ENV.redisPort]: port.default(6379),
+  [ENV.redisPassword]: z.string().optional(),
+  [ENV.redisTls]: flag.default(false),
+  [ENV.queueName]: z.string().min(1).default("ingest"),
+
+  [ENV.objectStoreUrl]: z.string().min(1).optional(),
+  [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),
+
+  [ENV.vectorStore]: z.enum(VECTOR_STORES).default("pgvector"),
+  [ENV.qdrantUrl]: url.optional(),
+  [ENV.qdrantApiKey]: z.string().optional(),
+  [ENV.qdrantCollection]: z.string().min(1).default("chunks"),
+
+  [ENV.embeddingProvider]: z.enum(EMBEDDING_PROVIDERS).default("local"),
+  [ENV.embeddingModel]: z.string().min(1).optional(),
+  [ENV.embeddingBaseUrl]: url.optional(),
+  [ENV.embeddingApiKey]: z.string().optional(),
+  [ENV.embeddingDimensions]: positiveInt.optional(),
+
+  [ENV.llmProvider]: z.enum(LLM_PROVIDERS).default("extractive"),
+  [ENV.llmModel]: z.string().min(1).optional(),
+  [ENV.llmBaseUrl]: url.optional(),
+  [ENV.llmApiKey]: z.string().optional(),
+
+  [ENV.rerankUrl]: url.optional(),
+  [ENV.rerankApiKey]: z.string().optional(),
+
+  [ENV.chunkSizeTokens]: positiveInt.default(300),
+  [ENV.chunkOverlapTokens]: z.coerce.number().int().min(0).default(40),
+
+  [ENV.adminApiKey]: z.string().min(16).optional(),
+  [ENV.oidcIssuerUrl]: url.optional(),
+  [ENV.oidcClientId]: z.string().min(1).optional(),
+  [ENV.oidcClientSecret]: z.string().optional(),
+  [ENV.oidcAudience]: z.string().min(1).optional(),
+
+  [ENV.otlpEndpoint]: url.optional(),
+});
+
+export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
+
+export class RuntimeConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid runtime configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    this.name = "RuntimeConfigError";
+  }
+}
+
+/** Resolves `<NAME>_FILE` indirections for secret variables. A name given both ways is an error. */
+function resolveSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
+  const resolved: Record<string, string | undefined> = { ...env };
+  for (const name of SECRET_ENV) {
+    const fileVar = `${name}${FILE_SUFFIX}`;
+    const path = env[fileVar];
+    if (path === undefined || path === "") continue;
+    if (env[name] !== undefined && env[name] !== "") {
+      problems.push(`${name}: given both as ${name} and ${fileVar}; set only one`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(path, "utf8").trim();
+    } catch (error) {
+      problems.push(`${fileVar}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  }
+  return resolved;
+}
+
+function describeReceived(name: string, value: unknown): string {
+  if (value === undefined) return "nothing";
+  if ((SECRET_ENV as readonly string[]).includes(name)) return "[secret]";
+  return JSON.stringify(value);
+}
+
+/** Cross-variable rules: a selected backend must have what it needs. */
+function checkCombinations(config: RuntimeConfig, problems: string[]): void {
+  if (config.VECTOR_STORE === "qdrant" && !config.QDRANT_URL) {
+    problems.push(`${ENV.qdrantUrl}: required when ${ENV.vectorStore}=qdrant`);
+  }
+  for (const [provider, baseUrl, providerVar, urlVar] of [
+    [config.EMBEDDING_PROVIDER, config.EMBEDDING_BASE_URL, ENV.embeddingProvider, ENV.embeddingBaseUrl],
+    [config.LLM_PROVIDER, config.LLM_BASE_URL, ENV.llmProvider, ENV.llmBaseUrl],
+  ] as const) {
+    if ((provider === "ollama" || provider === "openai") && !baseUrl) {
+      problems.push(`${urlVar}: required when ${providerVar}=${provider}`);
+    }
+  }
+  if (config.LLM_PROVIDER === "anthropic" && !config.LLM_API_KEY) {
+    problems.push(`${ENV.llmApiKey}: required when ${ENV.llmProvider}=anthropic`);
+  }
+  if (config.OIDC_ISSUER_URL && !config.OIDC_CLIENT_ID) {
+    problems.push(`${ENV.oidcClientId}: required when ${ENV.oidcIssuerUrl} is set`);
+  }
+  if (config.CHUNK_OVERLAP_TOKENS >= config.CHUNK_SIZE_TOKENS) {
+    problems.push(
+      `${ENV.chunkOverlapTokens}: got ${config.CHUNK_OVERLAP_TOKENS}; must be smaller than ${ENV.chunkSizeTokens} (${config.CHUNK_SIZE_TOKENS})`,
+    );
+  }
+}
+
+/** Reads and validates the environment once; throws `RuntimeConfigError` listing every problem. */
+export function loadRuntimeConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const problems: string[] = [];
+  const resolved = resolveSecretFiles(env, problems);
+  const parsed = runtimeConfigSchema.safeParse(resolved);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? "");
+      problems.push(`${name}: got ${describeReceived(name, resolved[name])}; ${issue.message}`);
+    }
+    throw new RuntimeConfigError(problems);
+  }
+  checkCombinations(parsed.data, problems);
+  if (problems.length > 0) throw new RuntimeConfigError(problems);
+  return parsed.data;
+}

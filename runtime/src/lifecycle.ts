@@ -1,0 +1,20 @@
+/** Graceful shutdown: on SIGTERM/SIGINT, stop taking work, finish what is in flight, exit. */
+export function onShutdown(close: () => Promise<void>, log: (msg: string) => void, timeoutMs = 25_000): void {
+  let closing = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    log(`received ${signal}, shutting down`);
+    const timer = setTimeout(() => {
+      log(`shutdown did not finish within ${timeoutMs} ms, exiting`);
+      process.exit(1);
+    }, timeoutMs);
+    timer.unref();
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", handler);
+  process.once("SIGINT", handler);
+}

@@ -1,0 +1,64 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ENV, loadRuntimeConfig, RuntimeConfigError, SECRET_ENV } from "../src/config";
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadRuntimeConfig(env);
+  } catch (error) {
+    if (error instanceof RuntimeConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected RuntimeConfigError");
+}
+
+describe("runtime env contract", () => {
+  it("runs embedded with no variable at all", () => {
+    const cfg = loadRuntimeConfig({});
+    expect(cfg.PORT).toBe(8080);
+    expect(cfg.HOST).toBeUndefined();
+    expect(cfg.DATABASE_URL).toBeUndefined();
+    expect(cfg.VECTOR_STORE).toBe("pgvector");
+    expect(cfg.EMBEDDING_PROVIDER).toBe("local");
+    expect(cfg.LLM_PROVIDER).toBe("extractive");
+  });
+
+  it("reads a secret from <NAME>_FILE", () => {
+    const dir = mkdtempSync(join(tmpdir(), "env-"));
+    const file = join(dir, "pgpassword");
+    writeFileSync(file, "s3cret-value\n");
+    expect(loadRuntimeConfig({ PGPASSWORD_FILE: file }).PGPASSWORD).toBe("s3cret-value");
+  });
+
+  it("refuses a secret given both ways, and an unreadable file", () => {
+    expect(problemsOf({ PGPASSWORD: "a", PGPASSWORD_FILE: "/x" })).toEqual([
+      "PGPASSWORD: given both as PGPASSWORD and PGPASSWORD_FILE; set only one",
+    ]);
+    expect(problemsOf({ REDIS_PASSWORD_FILE: "/nonexistent/file" })).toEqual([
+      'REDIS_PASSWORD_FILE: cannot read "/nonexistent/file" (ENOENT)',
+    ]);
+  });
+
+  it("names the variable and value of a bad setting, and never echoes a secret", () => {
+    const [port] = problemsOf({ PORT: "http" });
+    expect(port).toMatch(/^PORT: got "http"; /);
+    const [adminKey] = problemsOf({ ADMIN_API_KEY: "short" });
+    expect(adminKey).toMatch(/^ADMIN_API_KEY: got \[secret\]; /);
+    expect(adminKey).not.toContain("short");
+  });
+
+  it("requires what a selected backend needs", () => {
+    expect(problemsOf({ VECTOR_STORE: "qdrant" })).toEqual(["QDRANT_URL: required when VECTOR_STORE=qdrant"]);
+    expect(problemsOf({ LLM_PROVIDER: "ollama" })).toEqual(["LLM_BASE_URL: required when LLM_PROVIDER=ollama"]);
+    expect(problemsOf({ CHUNK_SIZE_TOKENS: "100", CHUNK_OVERLAP_TOKENS: "100" })).toEqual([
+      "CHUNK_OVERLAP_TOKENS: got 100; must be smaller than CHUNK_SIZE_TOKENS (100)",
+    ]);
+  });
+
+  it("declares every secret variable among the contract's names", () => {
+    const names = Object.values(ENV) as string[];
+    for (const secret of SECRET_ENV) expect(names).toContain(secret);
+  });
+});

@@ -1,0 +1,294 @@
+/**
+ * The stack configuration: every `rag-platform:` key, declared once.
+ *
+ * Resolution: tier preset (stacks/presets.ts) <- the stack file's values (deep merge; lists
+ * replace) -> this schema. Invalid config fails before any resource is registered, with one
+ * line per problem naming the key, the value received and what is allowed.
+ */
+import { z } from "zod";
+import { ConfigError, formatIssue } from "./config-errors";
+import { presetFor } from "./presets";
+
+export const NAMESPACE = "rag-platform";
+
+export const TIERS = ["dev", "staging", "sme", "enterprise"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const CLOUDS = ["docker", "aws", "azure", "gcp"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+
+/** Which clouds each tier runs on (DESIGN.md, "The two axes"). */
+export const SUPPORTED_CLOUDS: Record<Tier, readonly Cloud[]> = {
+  dev: ["docker"],
+  staging: ["aws", "azure", "gcp"],
+  sme: ["aws", "azure", "gcp"],
+  enterprise: ["aws", "azure", "gcp"],
+};
+
+export const VECTOR_DB_MODES = ["qdrant", "qdrant-cloud", "pgvector"] as const;
+export const LLM_MODES = ["self-hosted", "managed"] as const;
+export const LLM_SERVERS = ["ollama", "vllm"] as const;
+export const MANAGED_LLM_PROVIDERS = ["openai", "anthropic", "azure-openai", "openai-compatible"] as const;
+export const GPU_TYPES = ["t4", "a10g", "l4", "a100"] as const;
+export const NAT_MODES = ["single", "per-az"] as const;
+export const OBSERVABILITY_EXPORTERS = ["none", "prometheus", "cloudwatch", "otlp", "datadog", "newrelic"] as const;
+
+const REGION_PATTERN: Record<Exclude<Cloud, "docker">, { pattern: RegExp; example: string }> = {
+  aws: { pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, example: "eu-west-1" },
+  azure: { pattern: /^[a-z]+[a-z0-9]*$/, example: "westeurope" },
+  gcp: { pattern: /^[a-z]+-[a-z]+\d$/, example: "europe-west1" },
+};
+
+const cidr = z
+  .string()
+  .regex(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d|[12]\d|3[0-2])$/, "must be an IPv4 CIDR such as 10.40.0.0/16")
+  .refine((v) => v.split("/")[0]!.split(".").every((o) => Number(o) <= 255), "must be an IPv4 CIDR such as 10.40.0.0/16");
+const positiveInt = z.number().int().min(1);
+const nonNegativeInt = z.number().int().min(0);
+const port = z.number().int().min(1).max(65535);
+const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "must be an e-mail address");
+const httpsUrl = z.string().regex(/^https:\/\/[^\s]+$/, "must be an https:// URL");
+
+/** Size of one horizontally scaled service (the API, the ingest worker). */
+const serviceSchema = z.strictObject({
+  replicas: positiveInt,
+  minReplicas: positiveInt,
+  maxReplicas: positiveInt,
+  cpuMillicores: z.number().int().min(100).max(16000),
+  memoryMiB: z.number().int().min(128).max(131072),
+});
+
+const networkSchema = z.strictObject({
+  vpcCidr: cidr,
+  azCount: z.number().int().min(2).max(3),
+  natGateways: z.enum(NAT_MODES),
+  existingVpcId: z.string().min(1).optional(),
+  existingPublicSubnetIds: z.array(z.string().min(1)).optional(),
+  existingPrivateSubnetIds: z.array(z.string().min(1)).optional(),
+  clusterApiAllowedCidrs: z.array(cidr),
+});
+
+const postgresSchema = z.strictObject({
+  version: z.enum(["15", "16", "17"]),
+  instanceClass: z.string().min(1),
+  storageGiB: z.number().int().min(20).max(65536),
+  maxStorageGiB: z.number().int().min(20).max(65536),
+  backupRetentionDays: nonNegativeInt.max(35),
+  multiAz: z.boolean(),
+  deletionProtection: z.boolean(),
+});
+
+const redisSchema = z.strictObject({
+  nodeType: z.string().min(1),
+  replicas: nonNegativeInt.max(5),
+  multiAz: z.boolean(),
+});
+
+const vectorDbSchema = z.strictObject({
+  mode: z.enum(VECTOR_DB_MODES),
+  qdrantCloudUrl: httpsUrl.optional(),
+  replicas: positiveInt.max(9),
+  storageGiB: z.number().int().min(1).max(16384),
+  collection: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'"),
+});
+
+const llmSchema = z.strictObject({
+  mode: z.enum(LLM_MODES),
+  server: z.enum(LLM_SERVERS),
+  model: z.string().min(1),
+  embeddingModel: z.string().min(1),
+  gpuType: z.enum(GPU_TYPES),
+  gpuCount: z.number().int().min(1).max(8),
+  managedProvider: z.enum(MANAGED_LLM_PROVIDERS).optional(),
+  managedBaseUrl: httpsUrl.optional(),
+});
+
+const documentsSchema = z.strictObject({
+  noncurrentVersionRetentionDays: z.number().int().min(1).max(3650),
+  maxUploadMiB: z.number().int().min(1).max(1024),
+});
+
+const domainSchema = z.strictObject({
+  hostname: z
+    .string()
+    .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a DNS name such as rag.example.com")
+    .optional(),
+  certificate: z.string().min(1).optional(),
+});
+
+const observabilitySchema = z.strictObject({
+  exporter: z.enum(OBSERVABILITY_EXPORTERS),
+  otlpEndpoint: httpsUrl.optional(),
+  alertEmails: z.array(email),
+  logRetentionDays: z.number().int().min(1).max(3653),
+});
+
+const authSchema = z.strictObject({
+  oidcIssuerUrl: httpsUrl.optional(),
+  oidcClientId: z.string().min(1).optional(),
+});
+
+const devSchema = z.strictObject({
+  gpu: z.boolean(),
+  hostPorts: z.strictObject({
+    api: port,
+    postgres: port,
+    redis: port,
+    qdrant: port,
+    ollama: port,
+  }),
+});
+
+export const configSchema = z
+  .strictObject({
+    tier: z.enum(TIERS),
+    cloud: z.enum(CLOUDS),
+    regions: z.array(z.string().min(1)),
+    gcpProject: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional(),
+    network: networkSchema,
+    api: serviceSchema,
+    worker: serviceSchema.extend({ concurrency: z.number().int().min(1).max(64) }),
+    postgres: postgresSchema,
+    redis: redisSchema,
+    vectorDb: vectorDbSchema,
+    llm: llmSchema,
+    documents: documentsSchema,
+    domain: domainSchema,
+    observability: observabilitySchema,
+    auth: authSchema,
+    dev: devSchema,
+  })
+  .superRefine(checkCombinations);
+
+export type PlatformConfig = z.infer<typeof configSchema>;
+
+type Ctx = z.RefinementCtx;
+
+function problem(ctx: Ctx, path: (string | number)[], message: string): void {
+  ctx.addIssue({ code: "custom", path, message });
+}
+
+/** Rules that span keys. Messages say what is allowed; formatIssue adds the key and the value. */
+function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  const supported = SUPPORTED_CLOUDS[cfg.tier];
+  if (!supported.includes(cfg.cloud)) {
+    problem(ctx, ["cloud"], `the ${cfg.tier} tier runs on ${supported.join(", ")} (allowed: ${supported.join(", ")})`);
+    return;
+  }
+  checkRegions(cfg, ctx);
+  for (const key of ["api", "worker"] as const) {
+    const s = cfg[key];
+    if (s.minReplicas > s.maxReplicas) {
+      problem(ctx, [key, "minReplicas"], `must be at most ${key}.maxReplicas (${s.maxReplicas})`);
+    }
+    if (s.replicas < s.minReplicas || s.replicas > s.maxReplicas) {
+      problem(ctx, [key, "replicas"], `must lie between ${key}.minReplicas (${s.minReplicas}) and ${key}.maxReplicas (${s.maxReplicas})`);
+    }
+  }
+  if (cfg.postgres.maxStorageGiB < cfg.postgres.storageGiB) {
+    problem(ctx, ["postgres", "maxStorageGiB"], `must be at least postgres.storageGiB (${cfg.postgres.storageGiB})`);
+  }
+  if (cfg.redis.multiAz && cfg.redis.replicas < 1) {
+    problem(ctx, ["redis", "replicas"], "must be at least 1 when redis.multiAz is true (failover needs a replica)");
+  }
+  checkVectorDb(cfg, ctx);
+  checkLlm(cfg, ctx);
+  checkNetwork(cfg, ctx);
+  if (cfg.observability.exporter === "otlp" && !cfg.observability.otlpEndpoint) {
+    problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
+  }
+  if (cfg.observability.exporter === "cloudwatch" && cfg.cloud !== "aws") {
+    problem(ctx, ["observability", "exporter"], `cloudwatch is AWS only (allowed on ${cfg.cloud}: ${OBSERVABILITY_EXPORTERS.filter((e) => e !== "cloudwatch").join(", ")})`);
+  }
+  if (cfg.auth.oidcIssuerUrl && !cfg.auth.oidcClientId) {
+    problem(ctx, ["auth", "oidcClientId"], "required when auth.oidcIssuerUrl is set");
+  }
+  if (cfg.cloud === "gcp" && !cfg.gcpProject) {
+    problem(ctx, ["gcpProject"], "required when cloud is gcp (the project id resources are created in)");
+  }
+}
+
+function checkRegions(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  if (cfg.cloud === "docker") {
+    if (cfg.regions.length > 0) problem(ctx, ["regions"], "must be empty on docker (local containers have no region)");
+    return;
+  }
+  const { pattern, example } = REGION_PATTERN[cfg.cloud];
+  cfg.regions.forEach((region, i) => {
+    if (!pattern.test(region)) problem(ctx, ["regions", i], `must be a region name on ${cfg.cloud}, such as ${example}`);
+  });
+  const wanted = cfg.tier === "enterprise" ? "at least 2 regions" : "exactly 1 region";
+  const ok = cfg.tier === "enterprise" ? cfg.regions.length >= 2 : cfg.regions.length === 1;
+  if (!ok) problem(ctx, ["regions"], `the ${cfg.tier} tier needs ${wanted}, e.g. [${example}]`);
+  if (new Set(cfg.regions).size !== cfg.regions.length) problem(ctx, ["regions"], "must not repeat a region");
+}
+
+function checkVectorDb(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  if (cfg.vectorDb.mode === "qdrant-cloud" && !cfg.vectorDb.qdrantCloudUrl) {
+    problem(ctx, ["vectorDb", "qdrantCloudUrl"], "required when vectorDb.mode is qdrant-cloud (the cluster URL from the Qdrant Cloud console)");
+  }
+  if (cfg.vectorDb.mode !== "qdrant-cloud" && cfg.vectorDb.qdrantCloudUrl) {
+    problem(ctx, ["vectorDb", "qdrantCloudUrl"], `only used when vectorDb.mode is qdrant-cloud (mode is ${cfg.vectorDb.mode})`);
+  }
+  if (cfg.cloud === "docker" && cfg.vectorDb.mode === "qdrant-cloud") {
+    problem(ctx, ["vectorDb", "mode"], "the dev tier runs Qdrant locally (allowed on docker: qdrant, pgvector)");
+  }
+}
+
+function checkLlm(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  const llm = cfg.llm;
+  if (llm.mode === "managed" && !llm.managedProvider) {
+    problem(ctx, ["llm", "managedProvider"], `required when llm.mode is managed (allowed: ${MANAGED_LLM_PROVIDERS.join(", ")})`);
+  }
+  if (llm.mode === "managed" && (llm.managedProvider === "openai-compatible" || llm.managedProvider === "azure-openai") && !llm.managedBaseUrl) {
+    problem(ctx, ["llm", "managedBaseUrl"], `required when llm.managedProvider is ${llm.managedProvider}`);
+  }
+  if (cfg.cloud === "docker" && llm.server !== "ollama") {
+    problem(ctx, ["llm", "server"], "the dev tier serves models with Ollama (allowed on docker: ollama)");
+  }
+}
+
+function checkNetwork(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  const n = cfg.network;
+  const subnetKeys = ["existingPublicSubnetIds", "existingPrivateSubnetIds"] as const;
+  if (n.existingVpcId) {
+    if (!n.existingPrivateSubnetIds || n.existingPrivateSubnetIds.length < 2) {
+      problem(ctx, ["network", "existingPrivateSubnetIds"], "needs at least 2 subnet ids (in different zones) when network.existingVpcId is set");
+    }
+  } else {
+    for (const key of subnetKeys) {
+      if (n[key]) problem(ctx, ["network", key], "only used together with network.existingVpcId");
+    }
+  }
+}
+
+/** Deep merge for plain objects; arrays and scalars from `override` replace those of `base`. */
+export function deepMerge(base: unknown, override: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override)) merged[key] = deepMerge(base[key], value);
+  return merged;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+const tierOnly = z.object({ tier: z.enum(TIERS) });
+
+/**
+ * Validates the stack's `rag-platform:` values (already parsed from their config strings) on
+ * top of the tier's preset. Throws ConfigError with one line per problem.
+ */
+export function resolveConfig(stackValues: Record<string, unknown>): PlatformConfig {
+  const tier = tierOnly.safeParse(stackValues);
+  if (!tier.success) {
+    throw new ConfigError(tier.error.issues.flatMap((i) => formatIssue(NAMESPACE, i, stackValues)));
+  }
+  const merged = deepMerge(presetFor(tier.data.tier, stackValues.cloud), stackValues) as Record<string, unknown>;
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.flatMap((i) => formatIssue(NAMESPACE, i, merged)));
+  }
+  return parsed.data;
+}

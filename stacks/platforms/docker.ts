@@ -1,0 +1,138 @@
+/**
+ * The Docker platform: the dev tier's capabilities as local containers on one private network
+ * (the docker-compose shape). Everything binds to 127.0.0.1.
+ */
+import { relative, resolve } from "node:path";
+import type * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
+import { namedVolume } from "../../components/docker/local-container";
+import { LocalNetwork } from "../../components/docker/network";
+import { LocalOllama } from "../../components/docker/ollama";
+import { LocalPostgres } from "../../components/docker/postgres";
+import { LocalQdrant } from "../../components/docker/qdrant";
+import { LocalRedis } from "../../components/docker/redis";
+import { LocalRuntimeServices } from "../../components/docker/runtime-services";
+import type { PlatformConfig } from "../config";
+import { IMAGES } from "../versions";
+import type { LlmRequest, ObjectStoreRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+
+const DOCUMENTS_PATH = "/data/documents";
+/** The repository root, as a path relative to where Pulumi runs the program (machine-independent). */
+const BUILD_CONTEXT = relative(process.cwd(), resolve(__dirname, "../..")) || ".";
+
+export class DockerPlatform implements Platform {
+  private readonly network: LocalNetwork;
+  private documentsVolume?: docker.Volume;
+  private readonly access: Record<string, pulumi.Input<unknown>> = {};
+
+  constructor(
+    private readonly prefix: string,
+    private readonly cfg: PlatformConfig,
+  ) {
+    this.network = new LocalNetwork(`${prefix}-net`);
+  }
+
+  generatedSecret(name: string, length: number): SecretRef {
+    const secret = new random.RandomPassword(`${this.prefix}-${name}`, { length, special: false });
+    return { kind: "generated", value: pulumi.secret(secret.result) };
+  }
+
+  postgres(req: PostgresRequest): PostgresEndpoint {
+    const port = this.cfg.dev.hostPorts.postgres;
+    const pg = new LocalPostgres(`${this.prefix}-postgres`, {
+      network: this.network,
+      image: IMAGES.postgres,
+      databaseName: req.databaseName,
+      hostPort: port,
+    });
+    this.access.postgres = {
+      url: pulumi.interpolate`postgresql://${pg.endpoint.username}@127.0.0.1:${port}/${pg.endpoint.database}`,
+      password: "pulumi stack output postgresPassword --show-secrets",
+    };
+    this.access.postgresPassword = pg.password;
+    return pg.endpoint;
+  }
+
+  redis(_req: RedisRequest): RedisEndpoint {
+    const port = this.cfg.dev.hostPorts.redis;
+    const redis = new LocalRedis(`${this.prefix}-redis`, { network: this.network, image: IMAGES.redis, hostPort: port });
+    this.access.redis = {
+      url: `redis://127.0.0.1:${port}`,
+      password: "pulumi stack output redisPassword --show-secrets",
+      insight: `redis-cli -h 127.0.0.1 -p ${port} --askpass`,
+    };
+    this.access.redisPassword = redis.password;
+    return redis.endpoint;
+  }
+
+  vectorDb(req: VectorDbRequest): VectorDbEndpoint {
+    switch (req.mode) {
+      case "pgvector":
+        return { kind: "pgvector" };
+      case "qdrant": {
+        const port = this.cfg.dev.hostPorts.qdrant;
+        const qdrant = new LocalQdrant(`${this.prefix}-qdrant`, {
+          network: this.network,
+          image: IMAGES.qdrant,
+          collection: req.collection,
+          hostPort: port,
+        });
+        this.access.qdrant = {
+          url: `http://127.0.0.1:${port}`,
+          dashboard: `http://127.0.0.1:${port}/dashboard`,
+          apiKey: "pulumi stack output qdrantApiKey --show-secrets",
+        };
+        this.access.qdrantApiKey = qdrant.apiKey;
+        return qdrant.endpoint;
+      }
+      case "qdrant-cloud":
+        throw new Error("the Docker platform runs Qdrant locally; the config schema refuses qdrant-cloud on docker");
+      default: {
+        const unreachable: never = req.mode;
+        throw new Error(`unknown vector DB mode ${String(unreachable)}`);
+      }
+    }
+  }
+
+  objectStore(_req: ObjectStoreRequest): ObjectStore {
+    this.documentsVolume = namedVolume(`${this.prefix}-documents`, {});
+    return { url: pulumi.output(`file://${DOCUMENTS_PATH}`) };
+  }
+
+  llm(req: LlmRequest): LlmEndpoint {
+    const port = this.cfg.dev.hostPorts.ollama;
+    const ollama = new LocalOllama(`${this.prefix}-ollama`, {
+      network: this.network,
+      image: IMAGES.ollama,
+      model: req.model,
+      embeddingModel: req.embeddingModel,
+      gpu: this.cfg.dev.gpu,
+      hostPort: port,
+    });
+    this.access.ollama = {
+      url: `http://127.0.0.1:${port}`,
+      models: [req.model, req.embeddingModel],
+      firstStart: `docker logs -f ${this.prefix}-ollama   # the first start pulls the models`,
+    };
+    return ollama.endpoint;
+  }
+
+  runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
+    if (!this.documentsVolume) throw new Error("DockerPlatform: objectStore() must be created before runtimeServices()");
+    const services = new LocalRuntimeServices(`${this.prefix}-runtime`, {
+      network: this.network,
+      env: req.env,
+      documentsVolumeName: this.documentsVolume.name,
+      documentsPath: DOCUMENTS_PATH,
+      apiHostPort: this.cfg.dev.hostPorts.api,
+      buildContext: BUILD_CONTEXT,
+    });
+    return services.api;
+  }
+
+  accessOutputs(): Record<string, pulumi.Input<unknown>> {
+    return { ...this.access };
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The Platform interface: what a tier may ask of a cloud. Each cloud implements all of it,
+ * so a capability missing on one cloud is a compile error, not a runtime surprise.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type {
+  ApiEndpoint,
+  LlmEndpoint,
+  ObjectStore,
+  PostgresEndpoint,
+  RedisEndpoint,
+  RuntimeEnvironment,
+  SecretRef,
+  VectorDbEndpoint,
+} from "../../components/contracts";
+import type { PlatformConfig } from "../config";
+
+export interface PostgresRequest {
+  readonly version: PlatformConfig["postgres"]["version"];
+  readonly instanceClass: string;
+  readonly storageGiB: number;
+  readonly maxStorageGiB: number;
+  readonly backupRetentionDays: number;
+  readonly multiAz: boolean;
+  readonly deletionProtection: boolean;
+  readonly databaseName: string;
+}
+
+export interface RedisRequest {
+  readonly nodeType: string;
+  readonly replicas: number;
+  readonly multiAz: boolean;
+}
+
+export interface VectorDbRequest {
+  readonly mode: PlatformConfig["vectorDb"]["mode"];
+  readonly replicas: number;
+  readonly storageGiB: number;
+  readonly collection: string;
+  readonly qdrantCloudUrl?: string;
+}
+
+export interface ObjectStoreRequest {
+  readonly noncurrentVersionRetentionDays: number;
+}
+
+export interface LlmRequest {
+  readonly mode: PlatformConfig["llm"]["mode"];
+  readonly server: PlatformConfig["llm"]["server"];
+  readonly model: string;
+  readonly embeddingModel: string;
+  readonly gpuType: PlatformConfig["llm"]["gpuType"];
+  readonly gpuCount: number;
+  readonly managedProvider?: PlatformConfig["llm"]["managedProvider"];
+  readonly managedBaseUrl?: string;
+}
+
+export interface ServiceSize {
+  readonly replicas: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly cpuMillicores: number;
+  readonly memoryMiB: number;
+}
+
+export interface RuntimeServicesRequest {
+  readonly env: RuntimeEnvironment;
+  readonly api: ServiceSize;
+  readonly worker: ServiceSize;
+}
+
+export interface Platform {
+  /** A secret generated in-stack (API keys, passwords a managed service does not own). */
+  generatedSecret(name: string, length: number): SecretRef;
+  postgres(req: PostgresRequest): PostgresEndpoint;
+  redis(req: RedisRequest): RedisEndpoint;
+  vectorDb(req: VectorDbRequest): VectorDbEndpoint;
+  objectStore(req: ObjectStoreRequest): ObjectStore;
+  llm(req: LlmRequest): LlmEndpoint;
+  runtimeServices(req: RuntimeServicesRequest): ApiEndpoint;
+  /** Cloud-specific stack outputs: how an operator reaches each service. */
+  accessOutputs(): Record<string, pulumi.Input<unknown>>;
+}

@@ -1,0 +1,123 @@
+/**
+ * Tier presets: every default of every `rag-platform:` key, per tier. The stack file overrides
+ * any of them. Sizes that are cloud-specific names (instance classes) come from CLOUD_SIZES.
+ */
+import type { Cloud, Tier } from "./config";
+
+type DeepPartialRecord = Record<string, unknown>;
+
+const DEFAULT_CLOUD: Record<Tier, Cloud> = { dev: "docker", staging: "aws", sme: "aws", enterprise: "aws" };
+
+const DEFAULT_REGIONS: Record<Cloud, string[]> = {
+  docker: [],
+  aws: ["eu-west-1"],
+  azure: ["westeurope"],
+  gcp: ["europe-west1"],
+};
+
+const SECOND_REGION: Record<Cloud, string[]> = {
+  docker: [],
+  aws: ["eu-central-1"],
+  azure: ["northeurope"],
+  gcp: ["europe-west4"],
+};
+
+/** Cloud-native size names: the managed Postgres class and the managed Redis node type. */
+const CLOUD_SIZES: Record<Exclude<Cloud, "docker">, Record<Exclude<Tier, "dev">, { postgres: string; redis: string }>> = {
+  aws: {
+    staging: { postgres: "db.t4g.medium", redis: "cache.t4g.small" },
+    sme: { postgres: "db.r6g.large", redis: "cache.r6g.large" },
+    enterprise: { postgres: "db.r6g.2xlarge", redis: "cache.r6g.xlarge" },
+  },
+  azure: {
+    staging: { postgres: "Standard_B2s", redis: "Standard_C1" },
+    sme: { postgres: "Standard_D4ds_v5", redis: "Premium_P1" },
+    enterprise: { postgres: "Standard_D8ds_v5", redis: "Premium_P2" },
+  },
+  gcp: {
+    staging: { postgres: "db-custom-2-7680", redis: "STANDARD_HA-1" },
+    sme: { postgres: "db-custom-4-15360", redis: "STANDARD_HA-5" },
+    enterprise: { postgres: "db-custom-8-30720", redis: "STANDARD_HA-13" },
+  },
+};
+
+const COMMON = {
+  network: { vpcCidr: "10.40.0.0/16", azCount: 2, natGateways: "single", clusterApiAllowedCidrs: [] },
+  documents: { noncurrentVersionRetentionDays: 30, maxUploadMiB: 50 },
+  domain: {},
+  auth: {},
+  dev: {
+    gpu: false,
+    hostPorts: { api: 8080, postgres: 5432, redis: 6379, qdrant: 6333, ollama: 11434 },
+  },
+};
+
+const TIER_PRESETS: Record<Tier, DeepPartialRecord> = {
+  dev: {
+    api: { replicas: 1, minReplicas: 1, maxReplicas: 1, cpuMillicores: 1000, memoryMiB: 1024 },
+    worker: { replicas: 1, minReplicas: 1, maxReplicas: 1, cpuMillicores: 1000, memoryMiB: 1024, concurrency: 2 },
+    postgres: { version: "16", instanceClass: "local", storageGiB: 20, maxStorageGiB: 20, backupRetentionDays: 0, multiAz: false, deletionProtection: false },
+    redis: { nodeType: "local", replicas: 0, multiAz: false },
+    vectorDb: { mode: "qdrant", replicas: 1, storageGiB: 10, collection: "chunks" },
+    llm: { mode: "self-hosted", server: "ollama", model: "llama3.2:1b", embeddingModel: "nomic-embed-text:v1.5", gpuType: "t4", gpuCount: 1 },
+    observability: { exporter: "none", alertEmails: [], logRetentionDays: 7 },
+  },
+  staging: {
+    api: { replicas: 2, minReplicas: 2, maxReplicas: 4, cpuMillicores: 1024, memoryMiB: 2048 },
+    worker: { replicas: 1, minReplicas: 1, maxReplicas: 4, cpuMillicores: 1024, memoryMiB: 2048, concurrency: 4 },
+    postgres: { version: "16", storageGiB: 50, maxStorageGiB: 200, backupRetentionDays: 7, multiAz: false, deletionProtection: false },
+    redis: { replicas: 1, multiAz: false },
+    vectorDb: { mode: "pgvector", replicas: 1, storageGiB: 20, collection: "chunks" },
+    llm: { mode: "self-hosted", server: "ollama", model: "llama3.1:8b", embeddingModel: "nomic-embed-text:v1.5", gpuType: "t4", gpuCount: 1 },
+    documents: { noncurrentVersionRetentionDays: 30, maxUploadMiB: 100 },
+    observability: { exporter: "prometheus", alertEmails: [], logRetentionDays: 30 },
+  },
+  sme: {
+    network: { azCount: 3, natGateways: "per-az" },
+    api: { replicas: 3, minReplicas: 3, maxReplicas: 10, cpuMillicores: 1000, memoryMiB: 2048 },
+    worker: { replicas: 2, minReplicas: 2, maxReplicas: 10, cpuMillicores: 1000, memoryMiB: 2048, concurrency: 4 },
+    postgres: { version: "16", storageGiB: 100, maxStorageGiB: 500, backupRetentionDays: 14, multiAz: true, deletionProtection: true },
+    redis: { replicas: 1, multiAz: true },
+    vectorDb: { mode: "qdrant", replicas: 3, storageGiB: 50, collection: "chunks" },
+    llm: { mode: "self-hosted", server: "vllm", model: "meta-llama/Llama-3.1-8B-Instruct", embeddingModel: "nomic-ai/nomic-embed-text-v1.5", gpuType: "a10g", gpuCount: 1 },
+    documents: { noncurrentVersionRetentionDays: 90, maxUploadMiB: 100 },
+    observability: { exporter: "datadog", alertEmails: [], logRetentionDays: 90 },
+  },
+  enterprise: {
+    network: { azCount: 3, natGateways: "per-az" },
+    api: { replicas: 4, minReplicas: 4, maxReplicas: 30, cpuMillicores: 2000, memoryMiB: 4096 },
+    worker: { replicas: 4, minReplicas: 4, maxReplicas: 40, cpuMillicores: 2000, memoryMiB: 4096, concurrency: 8 },
+    postgres: { version: "16", storageGiB: 500, maxStorageGiB: 4000, backupRetentionDays: 35, multiAz: true, deletionProtection: true },
+    redis: { replicas: 2, multiAz: true },
+    vectorDb: { mode: "qdrant", replicas: 3, storageGiB: 200, collection: "chunks" },
+    llm: { mode: "self-hosted", server: "vllm", model: "meta-llama/Llama-3.1-8B-Instruct", embeddingModel: "nomic-ai/nomic-embed-text-v1.5", gpuType: "a100", gpuCount: 1 },
+    documents: { noncurrentVersionRetentionDays: 365, maxUploadMiB: 200 },
+    observability: { exporter: "datadog", alertEmails: [], logRetentionDays: 365 },
+  },
+};
+
+function isCloud(value: unknown): value is Cloud {
+  return value === "docker" || value === "aws" || value === "azure" || value === "gcp";
+}
+
+/**
+ * The preset for a tier on a cloud. An unknown `cloud` falls back to the tier's default here;
+ * the schema then reports the bad value.
+ */
+export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecord {
+  const cloud = isCloud(requestedCloud) ? requestedCloud : DEFAULT_CLOUD[tier];
+  const tierPreset = TIER_PRESETS[tier] as { postgres: object; redis: object; network?: object; documents?: object };
+  const sizes = tier === "dev" || cloud === "docker" ? undefined : CLOUD_SIZES[cloud][tier];
+  const regions = tier === "enterprise" ? [...DEFAULT_REGIONS[cloud], ...SECOND_REGION[cloud]] : DEFAULT_REGIONS[cloud];
+  return {
+    ...COMMON,
+    ...tierPreset,
+    tier,
+    cloud: DEFAULT_CLOUD[tier],
+    regions,
+    network: { ...COMMON.network, ...tierPreset.network },
+    documents: { ...COMMON.documents, ...tierPreset.documents },
+    postgres: { instanceClass: sizes?.postgres ?? "local", ...tierPreset.postgres },
+    redis: { nodeType: sizes?.redis ?? "local", ...tierPreset.redis },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The program: resolve the configuration, pick the cloud's platform, run the tier.
+ * Everything that can fail on configuration fails here, before any resource is registered.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { resolveConfig, type PlatformConfig } from "./config";
+import { NotImplementedError } from "./config-errors";
+import { createPlatform } from "./platforms";
+import { readStackValues } from "./stack-values";
+import { devTier } from "./tiers/dev";
+
+type StackOutputs = Record<string, pulumi.Input<unknown>>;
+
+function runTier(cfg: PlatformConfig): StackOutputs {
+  const platform = createPlatform(cfg, `rag-${cfg.tier}`);
+  switch (cfg.tier) {
+    case "dev":
+      return devTier(cfg, platform);
+    case "staging":
+    case "sme":
+    case "enterprise":
+      throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cfg.cloud} yet`);
+    default: {
+      const unreachable: never = cfg.tier;
+      throw new Error(`unknown tier ${String(unreachable)}`);
+    }
+  }
+}
+
+/** Entry point for `pulumi up` and for offline synthesis alike. */
+export async function main(): Promise<StackOutputs> {
+  const cfg = resolveConfig(readStackValues());
+  return runTier(cfg);
+}

@@ -1,0 +1,73 @@
+/**
+ * Builds the runtime's environment from the platform's endpoints: cloud-neutral, so every
+ * tier and cloud wires the service the same way. Variable names come from the runtime.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { ENV, type SecretEnvName } from "../runtime/src/config";
+import type {
+  LlmEndpoint,
+  ObjectStore,
+  PostgresEndpoint,
+  RedisEndpoint,
+  RuntimeEnvironment,
+  SecretRef,
+  VectorDbEndpoint,
+} from "../components/contracts";
+import type { PlatformConfig } from "./config";
+
+export interface RuntimeBackends {
+  readonly postgres: PostgresEndpoint;
+  readonly redis: RedisEndpoint;
+  readonly vectorDb: VectorDbEndpoint;
+  readonly objectStore: ObjectStore;
+  readonly llm: LlmEndpoint;
+  /** The bootstrap admin API key (further keys are issued through the API and stored hashed). */
+  readonly adminApiKey: SecretRef;
+  readonly oidcClientSecret?: SecretRef;
+}
+
+export function runtimeEnvironment(cfg: PlatformConfig, b: RuntimeBackends): RuntimeEnvironment {
+  const plain: Record<string, pulumi.Input<string>> = {
+    [ENV.logLevel]: cfg.tier === "dev" ? "debug" : "info",
+    [ENV.pgHost]: b.postgres.host,
+    [ENV.pgPort]: b.postgres.port.apply(String),
+    [ENV.pgDatabase]: b.postgres.database,
+    [ENV.pgUser]: b.postgres.username,
+    [ENV.pgSslMode]: b.postgres.sslMode,
+    [ENV.redisHost]: b.redis.host,
+    [ENV.redisPort]: b.redis.port.apply(String),
+    [ENV.redisTls]: String(b.redis.tls),
+    [ENV.objectStoreUrl]: b.objectStore.url,
+    [ENV.maxUploadBytes]: String(cfg.documents.maxUploadMiB * 1024 * 1024),
+    [ENV.vectorStore]: b.vectorDb.kind,
+    [ENV.requirePgvector]: String(b.vectorDb.kind === "pgvector"),
+    [ENV.llmProvider]: b.llm.provider,
+    [ENV.llmBaseUrl]: b.llm.baseUrl,
+    [ENV.llmModel]: b.llm.model,
+    [ENV.embeddingProvider]: b.llm.embeddingProvider,
+    [ENV.embeddingModel]: b.llm.embeddingModel,
+    [ENV.workerConcurrency]: String(cfg.worker.concurrency),
+  };
+  const secrets: Partial<Record<SecretEnvName, SecretRef>> = {
+    [ENV.pgPassword]: b.postgres.password,
+    [ENV.redisPassword]: b.redis.password,
+    [ENV.adminApiKey]: b.adminApiKey,
+  };
+  if (b.vectorDb.kind === "qdrant") {
+    plain[ENV.qdrantUrl] = b.vectorDb.url;
+    plain[ENV.qdrantCollection] = b.vectorDb.collection;
+    secrets[ENV.qdrantApiKey] = b.vectorDb.apiKey;
+  }
+  if (b.llm.embeddingBaseUrl) plain[ENV.embeddingBaseUrl] = b.llm.embeddingBaseUrl;
+  if (b.llm.apiKey) {
+    secrets[ENV.llmApiKey] = b.llm.apiKey;
+    if (b.llm.embeddingProvider === "openai") secrets[ENV.embeddingApiKey] = b.llm.apiKey;
+  }
+  if (cfg.auth.oidcIssuerUrl && cfg.auth.oidcClientId) {
+    plain[ENV.oidcIssuerUrl] = cfg.auth.oidcIssuerUrl;
+    plain[ENV.oidcClientId] = cfg.auth.oidcClientId;
+    if (b.oidcClientSecret) secrets[ENV.oidcClientSecret] = b.oidcClientSecret;
+  }
+  if (cfg.observability.otlpEndpoint) plain[ENV.otlpEndpoint] = cfg.observability.otlpEndpoint;
+  return { plain, secrets };
+}

@@ -1,0 +1,51 @@
+/**
+ * The services every tier deploys (tiers keep parity: same services and contracts, only size
+ * and hardening change). Cloud-neutral: it asks the platform for each capability.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { ApiEndpoint, SecretRef } from "../../components/contracts";
+import type { PlatformConfig } from "../config";
+import type { Platform } from "../platforms/platform";
+import { runtimeEnvironment } from "../runtime-env";
+
+export interface CoreOutputs {
+  readonly api: ApiEndpoint;
+  readonly adminApiKey: SecretRef;
+}
+
+export function composeCore(cfg: PlatformConfig, platform: Platform): CoreOutputs {
+  const postgres = platform.postgres({ ...cfg.postgres, databaseName: "rag" });
+  const redis = platform.redis(cfg.redis);
+  const vectorDb = platform.vectorDb(cfg.vectorDb);
+  const objectStore = platform.objectStore(cfg.documents);
+  const llm = platform.llm(cfg.llm);
+  const adminApiKey = platform.generatedSecret("admin-api-key", 48);
+  const env = runtimeEnvironment(cfg, { postgres, redis, vectorDb, objectStore, llm, adminApiKey });
+  const api = platform.runtimeServices({ env, api: cfg.api, worker: cfg.worker });
+  return { api, adminApiKey };
+}
+
+/** Outputs every tier exports: the API URL and how to reach each service. */
+export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform: Platform): Record<string, pulumi.Input<unknown>> {
+  return {
+    tier: cfg.tier,
+    cloud: cfg.cloud,
+    apiUrl: core.api.url,
+    adminApiKey: secretOutput(core.adminApiKey),
+    ...platform.accessOutputs(),
+  };
+}
+
+/** A secret as a stack output: the (secret) value when generated here, else where to read it. */
+export function secretOutput(ref: SecretRef): pulumi.Input<unknown> {
+  switch (ref.kind) {
+    case "generated":
+      return pulumi.secret(ref.value);
+    case "aws-secretsmanager":
+      return pulumi.interpolate`aws secretsmanager get-secret-value --secret-id ${ref.arn} --query SecretString --output text`;
+    default: {
+      const unreachable: never = ref;
+      throw new Error(`unknown secret reference ${JSON.stringify(unreachable)}`);
+    }
+  }
+}

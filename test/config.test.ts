@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { resolveConfig, type PlatformConfig } from "../stacks/config";
+import { ConfigError } from "../stacks/config-errors";
+import { parseConfigValue, readStackValues } from "../stacks/stack-values";
+import { loadStackConfig } from "../tools/stack-file";
+import { PROJECT_DIR } from "../tools/harness";
+
+function stackValues(stack: string, sets: string[] = []): Record<string, unknown> {
+  return readStackValues(loadStackConfig(PROJECT_DIR, stack, sets).config);
+}
+
+function problems(values: Record<string, unknown>): string[] {
+  try {
+    resolveConfig(values);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("stack files resolve against the schema", () => {
+  it.each(["dev", "staging", "sme", "enterprise"])("Pulumi.%s.yaml is valid", (stack) => {
+    const cfg = resolveConfig(stackValues(stack));
+    expect(cfg.tier).toBe(stack);
+  });
+
+  it("dev defaults to docker with the light models of TIERS.md", () => {
+    const cfg = resolveConfig(stackValues("dev"));
+    expect(cfg.cloud).toBe("docker");
+    expect(cfg.llm.model).toBe("llama3.2:1b");
+    expect(cfg.llm.embeddingModel).toBe("nomic-embed-text:v1.5");
+    expect(cfg.regions).toEqual([]);
+  });
+
+  it("staging, sme and enterprise default to aws; enterprise names two regions", () => {
+    const byTier = Object.fromEntries(
+      ["staging", "sme", "enterprise"].map((t) => [t, resolveConfig(stackValues(t))]),
+    ) as Record<string, PlatformConfig>;
+    expect(byTier.staging!.cloud).toBe("aws");
+    expect(byTier.sme!.cloud).toBe("aws");
+    expect(byTier.enterprise!.cloud).toBe("aws");
+    expect(byTier.enterprise!.regions.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("takes tier presets for keys the stack file leaves out, and the stack file wins", () => {
+    const sme = resolveConfig({ tier: "sme", regions: ["eu-west-1"] });
+    expect(sme.postgres.multiAz).toBe(true);
+    expect(sme.postgres.instanceClass).toBe("db.r6g.large");
+    expect(sme.network.azCount).toBe(3);
+    const overridden = resolveConfig({ tier: "sme", regions: ["eu-west-1"], postgres: { multiAz: false } });
+    expect(overridden.postgres.multiAz).toBe(false);
+    expect(overridden.postgres.deletionProtection).toBe(true);
+  });
+
+  it("picks cloud-native size names for the chosen cloud", () => {
+    const azure = resolveConfig({ tier: "staging", cloud: "azure", regions: ["westeurope"] });
+    expect(azure.postgres.instanceClass).toBe("Standard_B2s");
+  });
+
+  it("applies --set overrides with nested paths", () => {
+    const cfg = resolveConfig(stackValues("dev", ["rag-platform:llm.model=llama3.1:8b", "rag-platform:dev.gpu=true"]));
+    expect(cfg.llm.model).toBe("llama3.1:8b");
+    expect(cfg.dev.gpu).toBe(true);
+  });
+});
+
+describe("bad config: one line per problem naming key, value and what is allowed", () => {
+  it("an unknown tier", () => {
+    expect(problems({ tier: "gold" })).toEqual([
+      'rag-platform:tier: got "gold"; allowed: dev, staging, sme, enterprise',
+    ]);
+  });
+
+  it("a missing tier", () => {
+    expect(problems({})).toEqual(["rag-platform:tier: got nothing; allowed: dev, staging, sme, enterprise"]);
+  });
+
+  it("an unsupported tier x cloud pair", () => {
+    expect(problems({ tier: "dev", cloud: "gcp" })).toEqual([
+      'rag-platform:cloud: got "gcp"; the dev tier runs on docker (allowed: docker)',
+    ]);
+    expect(problems({ tier: "sme", cloud: "docker" })).toEqual([
+      'rag-platform:cloud: got "docker"; the sme tier runs on aws, azure, gcp (allowed: aws, azure, gcp)',
+    ]);
+  });
+
+  it("an unknown cloud", () => {
+    expect(problems({ tier: "staging", cloud: "oracle", regions: ["eu-west-1"] })).toEqual([
+      'rag-platform:cloud: got "oracle"; allowed: docker, aws, azure, gcp',
+    ]);
+  });
+
+  it("an unknown key, with the keys that exist there", () => {
+    const [line] = problems({ tier: "dev", llm: { modle: "x" } });
+    expect(line).toMatch(/^rag-platform:llm\.modle: unknown key; known keys here: .*\bmodel\b/);
+  });
+
+  it("a bad enum value nested in an object", () => {
+    expect(problems({ tier: "staging", regions: ["eu-west-1"], llm: { gpuType: "h100" } })).toEqual([
+      'rag-platform:llm.gpuType: got "h100"; allowed: t4, a10g, l4, a100',
+    ]);
+  });
+
+  it("a wrong type", () => {
+    expect(problems({ tier: "dev", api: { replicas: "two" } })).toEqual([
+      'rag-platform:api.replicas: got "two"; expected number',
+    ]);
+  });
+
+  it("a malformed CIDR", () => {
+    expect(problems({ tier: "staging", regions: ["eu-west-1"], network: { vpcCidr: "10.0.0.300/16" } })).toEqual([
+      'rag-platform:network.vpcCidr: got "10.0.0.300/16"; must be an IPv4 CIDR such as 10.40.0.0/16',
+    ]);
+  });
+
+  it("region rules: format per cloud and count per tier", () => {
+    expect(problems({ tier: "staging", regions: ["westeurope"] })).toEqual([
+      'rag-platform:regions[0]: got "westeurope"; must be a region name on aws, such as eu-west-1',
+    ]);
+    expect(problems({ tier: "enterprise", regions: ["eu-west-1"] })).toEqual([
+      'rag-platform:regions: got ["eu-west-1"]; the enterprise tier needs at least 2 regions, e.g. [eu-west-1]',
+    ]);
+  });
+
+  it("replica bounds", () => {
+    expect(problems({ tier: "sme", regions: ["eu-west-1"], api: { replicas: 20 } })).toEqual([
+      "rag-platform:api.replicas: got 20; must lie between api.minReplicas (3) and api.maxReplicas (10)",
+    ]);
+  });
+
+  it("qdrant-cloud needs its URL; managed LLMs need a provider", () => {
+    expect(problems({ tier: "staging", regions: ["eu-west-1"], vectorDb: { mode: "qdrant-cloud" } })).toEqual([
+      "rag-platform:vectorDb.qdrantCloudUrl: got nothing; required when vectorDb.mode is qdrant-cloud (the cluster URL from the Qdrant Cloud console)",
+    ]);
+    expect(problems({ tier: "staging", regions: ["eu-west-1"], llm: { mode: "managed" } })).toEqual([
+      "rag-platform:llm.managedProvider: got nothing; required when llm.mode is managed (allowed: openai, anthropic, azure-openai, openai-compatible)",
+    ]);
+  });
+
+  it("existing subnets without an existing VPC", () => {
+    expect(problems({ tier: "staging", regions: ["eu-west-1"], network: { existingPrivateSubnetIds: ["subnet-1"] } })).toEqual([
+      'rag-platform:network.existingPrivateSubnetIds: got ["subnet-1"]; only used together with network.existingVpcId',
+    ]);
+  });
+
+  it("reports every problem at once, one line each", () => {
+    const lines = problems({ tier: "dev", api: { cpuMillicores: 10 }, dev: { hostPorts: { api: 70000 } } });
+    expect(lines).toEqual([
+      "rag-platform:api.cpuMillicores: got 10; must be at least 100",
+      "rag-platform:dev.hostPorts.api: got 70000; must be at most 65535",
+    ]);
+  });
+
+  it("the error message is the lines under one heading", () => {
+    try {
+      resolveConfig({ tier: "gold" });
+    } catch (error) {
+      expect((error as Error).message).toBe(
+        'invalid rag-platform configuration:\n  rag-platform:tier: got "gold"; allowed: dev, staging, sme, enterprise',
+      );
+    }
+    expect.assertions(1);
+  });
+});
+
+describe("config values as Pulumi passes them", () => {
+  it("parses objects and lists from JSON and leaves scalars as strings", () => {
+    expect(parseConfigValue('{"a":1}')).toEqual({ a: 1 });
+    expect(parseConfigValue('["x"]')).toEqual(["x"]);
+    expect(parseConfigValue("dev")).toBe("dev");
+    expect(parseConfigValue("8080")).toBe("8080");
+  });
+
+  it("reads only the rag-platform namespace", () => {
+    expect(readStackValues({ "aws:region": "eu-west-1", "rag-platform:tier": "dev" })).toEqual({ tier: "dev" });
+  });
+});

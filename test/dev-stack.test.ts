@@ -1,0 +1,162 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ENV, FILE_SUFFIX, SECRET_ENV } from "../runtime/src/config";
+import type { SynthResult } from "../tools/harness";
+import { IMAGES } from "../stacks/versions";
+import { byName, CONTAINER, envMap, ofType, synth } from "./helpers";
+
+const SERVICES = ["postgres", "redis", "qdrant", "ollama", "runtime-api", "runtime-worker"];
+
+let dev: SynthResult;
+beforeAll(async () => {
+  dev = await synth("dev");
+});
+
+describe("dev tier on Docker", () => {
+  it("runs the six services of the docker-compose shape", () => {
+    const names = ofType(dev, CONTAINER).map((c) => c.name).sort();
+    expect(names).toEqual(SERVICES.map((s) => `rag-dev-${s}`).sort());
+  });
+
+  it("puts every container on the one private network, reachable by its service alias", () => {
+    const networks = ofType(dev, "docker:index/network:Network");
+    expect(networks).toHaveLength(1);
+    expect(networks[0]!.inputs.driver).toBe("bridge");
+    for (const c of ofType(dev, CONTAINER)) {
+      const attached = c.inputs.networksAdvanced as { name: string; aliases: string[] }[];
+      expect(attached, c.name).toEqual([{ name: networks[0]!.inputs.name, aliases: [expect.any(String)] }]);
+    }
+  });
+
+  it("publishes ports on 127.0.0.1 only", () => {
+    const published = ofType(dev, CONTAINER).flatMap((c) => (c.inputs.ports ?? []) as { ip: string; external: number }[]);
+    expect(published.length).toBeGreaterThanOrEqual(5);
+    for (const port of published) expect(port.ip).toBe("127.0.0.1");
+    expect(ofType(dev, CONTAINER).every((c) => c.inputs.publishAllPorts !== true && c.inputs.networkMode !== "host")).toBe(true);
+  });
+
+  it("gives every container a health check and a restart policy", () => {
+    for (const c of ofType(dev, CONTAINER)) {
+      const hc = c.inputs.healthcheck as { tests: string[]; interval: string; retries: number };
+      expect(hc.tests[0], c.name).toMatch(/^CMD(-SHELL)?$/);
+      expect(hc.tests.length, c.name).toBeGreaterThan(1);
+      expect(hc.retries, c.name).toBeGreaterThan(0);
+      expect(c.inputs.restart, c.name).toBe("unless-stopped");
+    }
+  });
+
+  it("pins every pulled image to an exact version", () => {
+    const pulled = ofType(dev, "docker:index/remoteImage:RemoteImage").map((i) => i.inputs.name as string);
+    expect(pulled.sort()).toEqual(Object.values(IMAGES).sort());
+    for (const ref of pulled) {
+      expect(ref).not.toMatch(/:latest$/);
+      expect(ref).toMatch(/:[^:]*\d+\.\d+\.\d+[^:]*$/);
+    }
+  });
+
+  it("runs containers from the pulled or built image ids, not from floating tags", () => {
+    for (const c of ofType(dev, CONTAINER)) expect(c.inputs.image, c.name).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it("builds the API and the worker from runtime/Dockerfile", () => {
+    const [image] = ofType(dev, "docker:index/image:Image");
+    expect(image!.inputs.build).toEqual({ context: ".", dockerfile: "runtime/Dockerfile" });
+    expect(image!.inputs.skipPush).toBe(true);
+    expect(byName(dev, "rag-dev-runtime-api").inputs.command).toEqual(["node", "dist/server.js"]);
+    expect(byName(dev, "rag-dev-runtime-worker").inputs.command).toEqual(["node", "dist/worker.js"]);
+  });
+
+  it("generates every password and key with @pulumi/random", () => {
+    const generated = ofType(dev, "random:index/randomPassword:RandomPassword").map((r) => r.name).sort();
+    expect(generated).toEqual(["rag-dev-admin-api-key", "rag-dev-postgres-password", "rag-dev-qdrant-api-key", "rag-dev-redis-password"]);
+    for (const r of ofType(dev, "random:index/randomPassword:RandomPassword")) expect(r.inputs.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it("passes no secret as a plain environment value: secrets arrive as files", () => {
+    for (const c of ofType(dev, CONTAINER)) {
+      const env = envMap(c);
+      for (const [key, value] of Object.entries(env)) {
+        expect((SECRET_ENV as readonly string[]).includes(key), `${c.name} ${key}`).toBe(false);
+        expect(key, c.name).not.toMatch(/PASSWORD$|API_KEY$|SECRET$|TOKEN$/);
+        expect(value, `${c.name} ${key}`).not.toBe("[secret]");
+      }
+    }
+    const api = envMap(byName(dev, "rag-dev-runtime-api"));
+    for (const name of [ENV.pgPassword, ENV.redisPassword, ENV.qdrantApiKey, ENV.adminApiKey]) {
+      expect(api[`${name}${FILE_SUFFIX}`]).toMatch(/^\/run\/secrets\//);
+    }
+    expect(envMap(byName(dev, "rag-dev-postgres")).POSTGRES_PASSWORD_FILE).toBe("/run/secrets/postgres_password");
+  });
+
+  it("keeps secret file contents out of the recorded state", () => {
+    for (const name of ["rag-dev-postgres", "rag-dev-redis", "rag-dev-qdrant", "rag-dev-runtime-api", "rag-dev-runtime-worker"]) {
+      expect(byName(dev, name).inputs.uploads, name).toBe("[secret]");
+    }
+    expect(byName(dev, "rag-dev-redis").inputs.command).toEqual(["redis-server", "/run/secrets/redis.conf"]);
+  });
+
+  it("wires the runtime to each service by the runtime's own variable names", () => {
+    const env = envMap(byName(dev, "rag-dev-runtime-api"));
+    expect(env).toMatchObject({
+      [ENV.pgHost]: "postgres",
+      [ENV.redisHost]: "redis",
+      [ENV.vectorStore]: "qdrant",
+      [ENV.qdrantUrl]: "http://qdrant:6333",
+      [ENV.llmProvider]: "ollama",
+      [ENV.llmBaseUrl]: "http://ollama:11434",
+      [ENV.llmModel]: "llama3.2:1b",
+      [ENV.embeddingModel]: "nomic-embed-text:v1.5",
+      [ENV.objectStoreUrl]: "file:///data/documents",
+      [ENV.host]: "0.0.0.0",
+    });
+  });
+
+  it("pulls both models on Ollama's first start and is healthy only once they are present", () => {
+    const ollama = byName(dev, "rag-dev-ollama");
+    const script = (ollama.inputs.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("start-ollama.sh"))!;
+    expect(script.content).toContain("ollama pull llama3.2:1b");
+    expect(script.content).toContain("ollama pull nomic-embed-text:v1.5");
+    const hc = ollama.inputs.healthcheck as { tests: string[] };
+    expect(hc.tests[1]).toContain("ollama show llama3.2:1b");
+    expect(hc.tests[1]).toContain("ollama show nomic-embed-text:v1.5");
+    expect(ollama.inputs.gpus).toBeUndefined();
+  });
+
+  it("keeps data in named volumes that survive `pulumi destroy`", () => {
+    const volumes = ofType(dev, "docker:index/volume:Volume").map((v) => v.name).sort();
+    expect(volumes).toEqual(["rag-dev-documents", "rag-dev-ollama-models", "rag-dev-postgres-data", "rag-dev-qdrant-storage", "rag-dev-redis-data"]);
+  });
+
+  it("exports the API URL and how to reach each service, secrets masked", () => {
+    expect(dev.outputs.apiUrl).toBe("http://127.0.0.1:8080");
+    expect(dev.outputs.adminApiKey).toBe("[secret]");
+    expect(dev.outputs.postgresPassword).toBe("[secret]");
+    expect(dev.outputs.redisPassword).toBe("[secret]");
+    expect(dev.outputs.qdrantApiKey).toBe("[secret]");
+    expect(dev.outputs.postgres).toMatchObject({ url: "postgresql://rag@127.0.0.1:15432/rag" });
+    expect(dev.outputs.ollama).toMatchObject({ url: "http://127.0.0.1:11434" });
+  });
+});
+
+describe("dev tier variants", () => {
+  it("pgvector mode drops the Qdrant container and points the runtime at Postgres", async () => {
+    const result = await synth("dev", ["rag-platform:vectorDb.mode=pgvector"]);
+    const names = ofType(result, CONTAINER).map((c) => c.name);
+    expect(names).not.toContain("rag-dev-qdrant");
+    const env = envMap(byName(result, "rag-dev-runtime-api"));
+    expect(env[ENV.vectorStore]).toBe("pgvector");
+    expect(env[ENV.requirePgvector]).toBe("true");
+    expect(env[`${ENV.qdrantApiKey}${FILE_SUFFIX}`]).toBeUndefined();
+  });
+
+  it("dev.gpu passes the NVIDIA GPUs to Ollama only", async () => {
+    const result = await synth("dev", ["rag-platform:dev.gpu=true"]);
+    expect(byName(result, "rag-dev-ollama").inputs.gpus).toBe("all");
+    expect(ofType(result, CONTAINER).filter((c) => c.inputs.gpus !== undefined).map((c) => c.name)).toEqual(["rag-dev-ollama"]);
+  });
+
+  it("host ports follow config", async () => {
+    const result = await synth("dev", ["rag-platform:dev.hostPorts.api=9090"]);
+    expect(byName(result, "rag-dev-runtime-api").inputs.ports).toEqual([{ internal: 8080, external: 9090, ip: "127.0.0.1", protocol: "tcp" }]);
+    expect(result.outputs.apiUrl).toBe("http://127.0.0.1:9090");
+  });
+});

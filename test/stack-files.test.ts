@@ -1,0 +1,40 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { NotImplementedError } from "../stacks/config-errors";
+import { PROJECT_DIR } from "../tools/harness";
+import { stackFilePath } from "../tools/stack-file";
+import { synth } from "./helpers";
+
+const TIERS = ["dev", "staging", "sme", "enterprise"];
+
+function leaves(node: unknown, path = ""): [string, unknown][] {
+  if (typeof node !== "object" || node === null) return [[path, node]];
+  return Object.entries(node).flatMap(([k, v]) => leaves(v, path ? `${path}.${k}` : k));
+}
+
+describe("stack files", () => {
+  it.each(TIERS)("Pulumi.%s.yaml holds no secret", (tier) => {
+    const text = readFileSync(stackFilePath(PROJECT_DIR, tier), "utf8");
+    const doc = parse(text) as { config: Record<string, unknown> };
+    expect(text).not.toMatch(/secure:/);
+    for (const [path, value] of leaves(doc.config)) {
+      expect(path, `${tier}: ${path}`).not.toMatch(/password|secret|token|apikey|api_key/i);
+      expect(String(value), `${tier}: ${path}`).not.toMatch(/:\/\/[^/\s:]+:[^@\s]+@/);
+    }
+  });
+
+  it.each(TIERS)("Pulumi.%s.yaml names its tier and explains itself in comments", (tier) => {
+    const text = readFileSync(stackFilePath(PROJECT_DIR, tier), "utf8");
+    expect((parse(text) as { config: Record<string, unknown> }).config["rag-platform:tier"]).toBe(tier);
+    expect(text.split("\n").filter((l) => l.trim().startsWith("#")).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("clouds whose platform is not built yet", () => {
+  it("fail whole with a clear message before any resource is registered", async () => {
+    const error = await synth("staging").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NotImplementedError);
+    expect((error as Error).message).toMatch(/^the staging tier is not implemented for aws yet/);
+  });
+});

@@ -1,0 +1,138 @@
+/**
+ * Offline synthesis: runs the real program under Pulumi's runtime mocks with a real stack
+ * file and records every resource the program registers. The CLI (synth.ts) and the tests
+ * share this one harness.
+ */
+import { resolve } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { main } from "../stacks/program";
+import { loadStackConfig } from "./stack-file";
+import { mockCall, mockState } from "./mocks";
+
+export const PROJECT = "rag-platform";
+export const SECRET_PLACEHOLDER = "[secret]";
+export const PROJECT_DIR = resolve(__dirname, "..");
+
+export interface ResourceRecord {
+  readonly type: string;
+  readonly name: string;
+  readonly urn: string;
+  /** The parent's URN; null only for the stack itself. */
+  readonly parent: string | null;
+  /** The explicit provider reference (`urn::id`); null for the default provider. */
+  readonly provider: string | null;
+  /** True for cloud resources, false for components. */
+  readonly custom: boolean;
+  /** The inputs the program sent, with every secret value replaced by "[secret]". */
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface SynthResult {
+  readonly stack: string;
+  readonly resources: ResourceRecord[];
+  /** Stack outputs, secrets replaced by "[secret]". */
+  readonly outputs: Record<string, unknown>;
+}
+
+export interface SynthOptions {
+  readonly stack: string;
+  /** `pulumi config set --path` style overrides: `rag-platform:llm.model=llama3.1:8b`. */
+  readonly sets?: readonly string[];
+  /** @default the repository root */
+  readonly projectDir?: string;
+}
+
+/** Replaces Pulumi's serialized secrets and resource references by stable, printable values. */
+export function sanitize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sanitize);
+  if (pulumi.Resource.isInstance(value)) return { resourceRef: true };
+  if (typeof value === "object" && value !== null) {
+    const obj = value as Record<string, unknown>;
+    if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return SECRET_PLACEHOLDER;
+    if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialResourceSig) return { resourceRef: obj.urn };
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, sanitize(v)]));
+  }
+  return value;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getProvider(): string;
+  getCustom(): boolean;
+  getObject(): unknown;
+}
+interface RegisterResponse {
+  getUrn(): string;
+}
+type Callback = (err: unknown, response: RegisterResponse | undefined) => void;
+interface PatchableMonitor {
+  registerResource(req: RegisterRequest, callback: Callback): Promise<void>;
+}
+
+/** Wraps the mock monitor so each registration is recorded with its parent, provider and URN. */
+function recordRegistrations(records: ResourceRecord[]): void {
+  const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = async (req, callback) => {
+    const inputs = pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<string, unknown>;
+    return register(req, (err, response) => {
+      if (!err && response) {
+        records.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn: response.getUrn(),
+          parent: req.getParent() || null,
+          provider: req.getProvider() || null,
+          custom: req.getCustom(),
+          inputs: sanitize(inputs) as Record<string, unknown>,
+        });
+      }
+      callback(err, response);
+    });
+  };
+}
+
+function waitForRegistrations(): Promise<void> {
+  // Internal to the SDK but exported: it drains the RPC queue the same way `disconnect` does.
+  const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+  return settings.waitForRPCs();
+}
+
+/** Resolves each stack output; a secret output (or one holding a secret) prints as "[secret]". */
+async function resolveOutputs(outputs: Record<string, pulumi.Input<unknown>>): Promise<Record<string, unknown>> {
+  const resolved: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(outputs)) {
+    const output = pulumi.output(value) as pulumi.Output<unknown>;
+    const plain = await new Promise<unknown>((done) => output.apply(done));
+    resolved[key] = (await pulumi.isSecret(output)) ? SECRET_PLACEHOLDER : sanitize(plain);
+  }
+  return resolved;
+}
+
+/**
+ * Runs the program for one stack. Throws the program's own error (ConfigError for bad config)
+ * before any resource is recorded when the configuration is invalid.
+ */
+export async function synthesize(options: SynthOptions): Promise<SynthResult> {
+  const projectDir = options.projectDir ?? PROJECT_DIR;
+  const { config, secretKeys } = loadStackConfig(projectDir, options.stack, options.sets);
+  const records: ResourceRecord[] = [];
+  await pulumi.runtime.setMocks({ newResource: mockState, call: mockCall }, PROJECT, options.stack, false);
+  pulumi.runtime.setAllConfig(config, secretKeys);
+  recordRegistrations(records);
+  let programError: unknown;
+  let outputs: Record<string, pulumi.Input<unknown>> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    try {
+      outputs = await main();
+    } catch (error) {
+      programError = error;
+    }
+    return outputs;
+  });
+  if (programError) throw programError;
+  await waitForRegistrations();
+  return { stack: options.stack, resources: records, outputs: await resolveOutputs(outputs) };
+}

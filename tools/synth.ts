@@ -1,0 +1,89 @@
+/**
+ * npm run synth -- --stack <tier> [--set key=value ...] [--out DIR]
+ *
+ * Runs the real program under Pulumi's runtime mocks with the real Pulumi.<tier>.yaml, prints
+ * what would be created and writes DIR/<tier>/resources.json and outputs.json.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { ConfigError, NotImplementedError } from "../stacks/config-errors";
+import { synthesize, type ResourceRecord, type SynthResult } from "./harness";
+import { StackFileError } from "./stack-file";
+import { renderTable } from "./table";
+
+const STACK_TYPE = "pulumi:pulumi:Stack";
+const USAGE = "usage: npm run synth -- --stack <dev|staging|sme|enterprise> [--set rag-platform:key=value ...] [--out DIR]";
+
+/** The name part of a URN (its last `::` segment). */
+export function urnName(urn: string | null): string {
+  return urn ? urn.slice(urn.lastIndexOf("::") + 2) : "";
+}
+
+/** The resource type of a URN (the last `$` part of its qualified type). */
+export function urnType(urn: string): string {
+  return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
+}
+
+export function resourceTable(resources: readonly ResourceRecord[]): string {
+  const rows = resources
+    .filter((r) => r.type !== STACK_TYPE)
+    .map((r) => [r.type, r.name, !r.parent || urnType(r.parent) === STACK_TYPE ? "(stack)" : urnName(r.parent)]);
+  return renderTable(["TYPE", "NAME", "PARENT"], rows);
+}
+
+export function writeSynthOutput(result: SynthResult, outDir: string): string {
+  const dir = join(outDir, result.stack);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "resources.json"), `${JSON.stringify(result.resources, null, 2)}\n`);
+  writeFileSync(join(dir, "outputs.json"), `${JSON.stringify(result.outputs, null, 2)}\n`);
+  return dir;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      stack: { type: "string" },
+      set: { type: "string", multiple: true, default: [] },
+      out: { type: "string", default: "out" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.stack) {
+    console.error(`synth: --stack is required\n${USAGE}`);
+    return 2;
+  }
+  const result = await synthesize({ stack: values.stack, sets: values.set });
+  console.log(resourceTable(result.resources));
+  const dir = writeSynthOutput(result, values.out);
+  const count = result.resources.filter((r) => r.type !== STACK_TYPE).length;
+  console.log(`\n${count} resources for stack ${result.stack}; wrote ${relative(process.cwd(), dir) || "."}/resources.json and outputs.json`);
+  return 0;
+}
+
+/** Known failures print their message alone: no stack trace for a bad config. */
+function report(error: unknown): number {
+  if (error instanceof ConfigError || error instanceof NotImplementedError || error instanceof StackFileError) {
+    console.error(`synth: ${error.message}`);
+    return 1;
+  }
+  if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
+    console.error(`synth: ${error.message}\n${USAGE}`);
+    return 2;
+  }
+  console.error(error);
+  return 1;
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => process.exit(report(error)),
+  );
+}
