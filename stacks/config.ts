@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ConfigError, formatIssue } from "./config-errors";
+import { exportersFor, SINGLE_GPU_HOST_TYPES } from "./capabilities";
 import { presetFor } from "./presets";
 
 export const NAMESPACE = "rag-platform";
@@ -32,6 +33,7 @@ export const MANAGED_LLM_PROVIDERS = ["openai", "anthropic", "azure-openai", "op
 export const GPU_TYPES = ["t4", "a10g", "l4", "a100"] as const;
 export const NAT_MODES = ["single", "per-az"] as const;
 export const OBSERVABILITY_EXPORTERS = ["none", "prometheus", "cloudwatch", "otlp", "datadog", "newrelic"] as const;
+export type ObservabilityExporter = (typeof OBSERVABILITY_EXPORTERS)[number];
 
 const REGION_PATTERN: Record<Exclude<Cloud, "docker">, { pattern: RegExp; example: string }> = {
   aws: { pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, example: "eu-west-1" },
@@ -145,6 +147,10 @@ export const configSchema = z
     cloud: z.enum(CLOUDS),
     regions: z.array(z.string().min(1)),
     gcpProject: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional(),
+    runtimeImage: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._\/-]+(@sha256:[a-f0-9]{64}|:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/, "must be a full image reference with a tag or digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/rag-runtime@sha256:...")
+      .optional(),
     network: networkSchema,
     api: serviceSchema,
     worker: serviceSchema.extend({ concurrency: z.number().int().min(1).max(64) }),
@@ -193,12 +199,10 @@ function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
   }
   checkVectorDb(cfg, ctx);
   checkLlm(cfg, ctx);
+  checkTierCapabilities(cfg, ctx);
   checkNetwork(cfg, ctx);
   if (cfg.observability.exporter === "otlp" && !cfg.observability.otlpEndpoint) {
     problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
-  }
-  if (cfg.observability.exporter === "cloudwatch" && cfg.cloud !== "aws") {
-    problem(ctx, ["observability", "exporter"], `cloudwatch is AWS only (allowed on ${cfg.cloud}: ${OBSERVABILITY_EXPORTERS.filter((e) => e !== "cloudwatch").join(", ")})`);
   }
   if (cfg.auth.oidcIssuerUrl && !cfg.auth.oidcClientId) {
     problem(ctx, ["auth", "oidcClientId"], "required when auth.oidcIssuerUrl is set");
@@ -245,6 +249,28 @@ function checkLlm(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
   }
   if (cfg.cloud === "docker" && llm.server !== "ollama") {
     problem(ctx, ["llm", "server"], "the dev tier serves models with Ollama (allowed on docker: ollama)");
+  }
+}
+
+/** What each tier builds differs: refuse choices a tier does not build, saying what it does. */
+function checkTierCapabilities(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  const allowedExporters = exportersFor(cfg.tier, cfg.cloud);
+  if (!allowedExporters.includes(cfg.observability.exporter)) {
+    problem(ctx, ["observability", "exporter"], `the ${cfg.tier} tier on ${cfg.cloud} builds ${allowedExporters[0]} (allowed: ${allowedExporters.join(", ")})`);
+  }
+  if (cfg.tier !== "staging") return;
+  if (cfg.vectorDb.mode === "qdrant") {
+    problem(ctx, ["vectorDb", "mode"], "staging uses managed vector storage (allowed: pgvector, qdrant-cloud)");
+  }
+  if (cfg.llm.mode === "self-hosted") {
+    if (!(SINGLE_GPU_HOST_TYPES as readonly string[]).includes(cfg.llm.gpuType)) {
+      problem(ctx, ["llm", "gpuType"], `staging runs Ollama on one single-GPU instance (allowed: ${SINGLE_GPU_HOST_TYPES.join(", ")})`);
+    }
+    if (cfg.llm.gpuCount !== 1) problem(ctx, ["llm", "gpuCount"], "staging's LLM host has exactly 1 GPU (allowed: 1)");
+    if (cfg.llm.server !== "ollama") problem(ctx, ["llm", "server"], "staging's LLM host runs Ollama (allowed: ollama)");
+  }
+  if (cfg.cloud === "aws" && cfg.domain.certificate && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(cfg.domain.certificate)) {
+    problem(ctx, ["domain", "certificate"], "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)");
   }
 }
 

@@ -2,6 +2,7 @@
  * Tier presets: every default of every `rag-platform:` key, per tier. The stack file overrides
  * any of them. Sizes that are cloud-specific names (instance classes) come from CLOUD_SIZES.
  */
+import { exportersFor } from "./capabilities";
 import type { Cloud, Tier } from "./config";
 
 type DeepPartialRecord = Record<string, unknown>;
@@ -52,7 +53,19 @@ const COMMON = {
   },
 };
 
-const TIER_PRESETS: Record<Tier, DeepPartialRecord> = {
+interface TierPreset {
+  readonly api: object;
+  readonly worker: object;
+  readonly postgres: object;
+  readonly redis: object;
+  readonly vectorDb: object;
+  readonly llm: object;
+  readonly observability: { readonly alertEmails: string[]; readonly logRetentionDays: number };
+  readonly network?: object;
+  readonly documents?: object;
+}
+
+const TIER_PRESETS: Record<Tier, TierPreset> = {
   dev: {
     api: { replicas: 1, minReplicas: 1, maxReplicas: 1, cpuMillicores: 1000, memoryMiB: 1024 },
     worker: { replicas: 1, minReplicas: 1, maxReplicas: 1, cpuMillicores: 1000, memoryMiB: 1024, concurrency: 2 },
@@ -60,17 +73,17 @@ const TIER_PRESETS: Record<Tier, DeepPartialRecord> = {
     redis: { nodeType: "local", replicas: 0, multiAz: false },
     vectorDb: { mode: "qdrant", replicas: 1, storageGiB: 10, collection: "chunks" },
     llm: { mode: "self-hosted", server: "ollama", model: "llama3.2:1b", embeddingModel: "nomic-embed-text:v1.5", gpuType: "t4", gpuCount: 1 },
-    observability: { exporter: "none", alertEmails: [], logRetentionDays: 7 },
+    observability: { alertEmails: [], logRetentionDays: 7 },
   },
   staging: {
-    api: { replicas: 2, minReplicas: 2, maxReplicas: 4, cpuMillicores: 1024, memoryMiB: 2048 },
-    worker: { replicas: 1, minReplicas: 1, maxReplicas: 4, cpuMillicores: 1024, memoryMiB: 2048, concurrency: 4 },
+    api: { replicas: 2, minReplicas: 2, maxReplicas: 4, cpuMillicores: 1000, memoryMiB: 2048 },
+    worker: { replicas: 1, minReplicas: 1, maxReplicas: 4, cpuMillicores: 1000, memoryMiB: 2048, concurrency: 4 },
     postgres: { version: "16", storageGiB: 50, maxStorageGiB: 200, backupRetentionDays: 7, multiAz: false, deletionProtection: false },
     redis: { replicas: 1, multiAz: false },
     vectorDb: { mode: "pgvector", replicas: 1, storageGiB: 20, collection: "chunks" },
     llm: { mode: "self-hosted", server: "ollama", model: "llama3.1:8b", embeddingModel: "nomic-embed-text:v1.5", gpuType: "t4", gpuCount: 1 },
     documents: { noncurrentVersionRetentionDays: 30, maxUploadMiB: 100 },
-    observability: { exporter: "prometheus", alertEmails: [], logRetentionDays: 30 },
+    observability: { alertEmails: [], logRetentionDays: 30 },
   },
   sme: {
     network: { azCount: 3, natGateways: "per-az" },
@@ -81,7 +94,7 @@ const TIER_PRESETS: Record<Tier, DeepPartialRecord> = {
     vectorDb: { mode: "qdrant", replicas: 3, storageGiB: 50, collection: "chunks" },
     llm: { mode: "self-hosted", server: "vllm", model: "meta-llama/Llama-3.1-8B-Instruct", embeddingModel: "nomic-ai/nomic-embed-text-v1.5", gpuType: "a10g", gpuCount: 1 },
     documents: { noncurrentVersionRetentionDays: 90, maxUploadMiB: 100 },
-    observability: { exporter: "datadog", alertEmails: [], logRetentionDays: 90 },
+    observability: { alertEmails: [], logRetentionDays: 90 },
   },
   enterprise: {
     network: { azCount: 3, natGateways: "per-az" },
@@ -92,7 +105,7 @@ const TIER_PRESETS: Record<Tier, DeepPartialRecord> = {
     vectorDb: { mode: "qdrant", replicas: 3, storageGiB: 200, collection: "chunks" },
     llm: { mode: "self-hosted", server: "vllm", model: "meta-llama/Llama-3.1-8B-Instruct", embeddingModel: "nomic-ai/nomic-embed-text-v1.5", gpuType: "a100", gpuCount: 1 },
     documents: { noncurrentVersionRetentionDays: 365, maxUploadMiB: 200 },
-    observability: { exporter: "datadog", alertEmails: [], logRetentionDays: 365 },
+    observability: { alertEmails: [], logRetentionDays: 365 },
   },
 };
 
@@ -106,12 +119,14 @@ function isCloud(value: unknown): value is Cloud {
  */
 export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecord {
   const cloud = isCloud(requestedCloud) ? requestedCloud : DEFAULT_CLOUD[tier];
-  const tierPreset = TIER_PRESETS[tier] as { postgres: object; redis: object; network?: object; documents?: object };
+  const tierPreset = TIER_PRESETS[tier];
   const sizes = tier === "dev" || cloud === "docker" ? undefined : CLOUD_SIZES[cloud][tier];
   const regions = tier === "enterprise" ? [...DEFAULT_REGIONS[cloud], ...SECOND_REGION[cloud]] : DEFAULT_REGIONS[cloud];
+  const observability = { ...tierPreset.observability, exporter: exportersFor(tier, cloud)[0] };
   return {
     ...COMMON,
     ...tierPreset,
+    observability,
     tier,
     cloud: DEFAULT_CLOUD[tier],
     regions,

@@ -5,18 +5,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import { resolveConfig, type PlatformConfig } from "./config";
 import { NotImplementedError } from "./config-errors";
-import { createPlatform } from "./platforms";
+import { assertImplemented, createPlatform } from "./platforms";
 import { readStackValues } from "./stack-values";
 import { devTier } from "./tiers/dev";
+import { stagingTier } from "./tiers/staging";
 
 type StackOutputs = Record<string, pulumi.Input<unknown>>;
 
 function runTier(cfg: PlatformConfig): StackOutputs {
+  assertImplemented(cfg);
   const platform = createPlatform(cfg, `rag-${cfg.tier}`);
   switch (cfg.tier) {
     case "dev":
       return devTier(cfg, platform);
     case "staging":
+      return stagingTier(cfg, platform);
     case "sme":
     case "enterprise":
       throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cfg.cloud} yet`);

@@ -7,7 +7,7 @@ import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { main } from "../stacks/program";
 import { loadStackConfig } from "./stack-file";
-import { mockCall, mockState } from "./mocks";
+import { SynthMocks } from "./mocks";
 
 export const PROJECT = "rag-platform";
 export const SECRET_PLACEHOLDER = "[secret]";
@@ -72,13 +72,14 @@ interface PatchableMonitor {
 }
 
 /** Wraps the mock monitor so each registration is recorded with its parent, provider and URN. */
-function recordRegistrations(records: ResourceRecord[]): void {
+function recordRegistrations(records: ResourceRecord[], mocks: SynthMocks): void {
   const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req, callback) => {
     const inputs = pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<string, unknown>;
     return register(req, (err, response) => {
       if (!err && response) {
+        if (req.getType().startsWith("pulumi:providers:")) mocks.noteProvider(response.getUrn(), inputs);
         records.push({
           type: req.getType(),
           name: req.getName(),
@@ -119,9 +120,10 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   const projectDir = options.projectDir ?? PROJECT_DIR;
   const { config, secretKeys } = loadStackConfig(projectDir, options.stack, options.sets);
   const records: ResourceRecord[] = [];
-  await pulumi.runtime.setMocks({ newResource: mockState, call: mockCall }, PROJECT, options.stack, false);
+  const mocks = new SynthMocks();
+  await pulumi.runtime.setMocks(mocks, PROJECT, options.stack, false);
   pulumi.runtime.setAllConfig(config, secretKeys);
-  recordRegistrations(records);
+  recordRegistrations(records, mocks);
   let programError: unknown;
   let outputs: Record<string, pulumi.Input<unknown>> = {};
   await pulumi.runtime.runInPulumiStack(async () => {

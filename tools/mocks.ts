@@ -1,26 +1,103 @@
 /**
  * The cloud stand-in for offline synthesis: Pulumi's runtime mocks. A resource's state is its
- * inputs plus the few computed outputs the program reads (ids, digests, generated values).
+ * inputs plus the computed outputs the program reads (ids, ARNs, endpoints), derived from the
+ * resource's name so synthesis is deterministic. Data sources answer with fixed, plausible data.
  */
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
+
+export const MOCK_ACCOUNT_ID = "123456789012";
+const DEFAULT_REGION = "eu-west-1";
 
 function digest(seed: string): string {
   return createHash("sha256").update(seed).digest("hex");
 }
 
-/** Computed outputs by resource type, derived from the name so synthesis is deterministic. */
-const COMPUTED: Record<string, (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown>> = {
+type State = Record<string, unknown>;
+type Computed = (a: pulumi.runtime.MockResourceArgs, region: string) => State;
+
+function arn(service: string, region: string, resource: string): string {
+  return `arn:aws:${service}:${region}:${MOCK_ACCOUNT_ID}:${resource}`;
+}
+
+/** The physical name AWS would give: the explicit name, or the prefix plus a suffix. */
+function physicalName(a: pulumi.runtime.MockResourceArgs): string {
+  const i = a.inputs as State;
+  if (typeof i.name === "string") return i.name;
+  const prefix = [i.namePrefix, i.identifierPrefix, i.bucketPrefix].find((p) => typeof p === "string") as string | undefined;
+  return prefix ? `${prefix}${digest(a.name).slice(0, 8)}` : a.name;
+}
+
+const COMPUTED: Record<string, Computed> = {
   "docker:index/remoteImage:RemoteImage": (a) => ({ imageId: `sha256:${digest(String(a.inputs.name))}` }),
   "docker:index/image:Image": (a) => ({ repoDigest: `sha256:${digest(String(a.inputs.imageName))}` }),
   "random:index/randomPassword:RandomPassword": (a) => ({ result: digest(a.name).slice(0, Number(a.inputs.length ?? 32)) }),
+  "aws:kms/key:Key": (a, r) => ({ keyId: digest(a.name).slice(0, 36), arn: arn("kms", r, `key/${digest(a.name).slice(0, 36)}`) }),
+  "aws:s3/bucket:Bucket": (a) => ({ bucket: physicalName(a), arn: `arn:aws:s3:::${physicalName(a)}` }),
+  "aws:rds/instance:Instance": (a, r) => ({
+    identifier: physicalName(a),
+    address: `${physicalName(a)}.c0ffee.${r}.rds.amazonaws.com`,
+    port: 5432,
+    masterUserSecrets: [{ secretArn: arn("secretsmanager", r, `secret:rds!db-${digest(a.name).slice(0, 8)}`), kmsKeyId: "", secretStatus: "active" }],
+  }),
+  "aws:elasticache/replicationGroup:ReplicationGroup": (a, r) => ({ primaryEndpointAddress: `master.${a.name}.c0ffee.${r}.cache.amazonaws.com` }),
+  "aws:lb/loadBalancer:LoadBalancer": (a, r) => ({ dnsName: `${a.name}-${digest(a.name).slice(0, 6)}.${r}.elb.amazonaws.com`, arnSuffix: `app/${a.name}/${digest(a.name).slice(0, 16)}` }),
+  "aws:lb/targetGroup:TargetGroup": (a) => ({ arnSuffix: `targetgroup/${a.name}/${digest(a.name).slice(0, 16)}` }),
+  "aws:ec2/instance:Instance": () => ({ privateIp: "10.40.0.10" }),
+  "aws:ecr/repository:Repository": (a, r) => ({ repositoryUrl: `${MOCK_ACCOUNT_ID}.dkr.ecr.${r}.amazonaws.com/${physicalName(a)}`, registryId: MOCK_ACCOUNT_ID }),
+  "aws:cloudwatch/dashboard:Dashboard": (a) => ({ dashboardName: a.inputs.dashboardName }),
 };
 
-export function mockState(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
-  const computed = COMPUTED[args.type]?.(args) ?? {};
-  return { id: `${args.name}-id`, state: { ...args.inputs, ...computed } };
+const SERVICE_OF = (type: string) => type.split(":")[1]?.split("/")[0] ?? "mock";
+
+/** Calls (data sources) the program makes, answered for the region of the provider used. */
+function callResult(token: string, region: string): Record<string, unknown> | undefined {
+  switch (token) {
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/synth`, userId: "SYNTH", id: MOCK_ACCOUNT_ID };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return { names: ["a", "b", "c"].map((z) => `${region}${z}`), zoneIds: ["az1", "az2", "az3"], id: region };
+    case "aws:ec2/getVpc:getVpc":
+      return { cidrBlock: "10.99.0.0/16" };
+    case "aws:ssm/getParameter:getParameter":
+      return { value: "ami-0123456789abcdef0", type: "String" };
+    case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+      return { userName: "AWS", password: "synth-token", proxyEndpoint: `https://${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com` };
+    default:
+      return undefined;
+  }
 }
 
-export function mockCall(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
-  throw new Error(`synthesis has no mock for the data source ${args.token}; add one in tools/mocks.ts`);
+/** Mocks that know each explicit provider's region (so ARNs and zones match the stack). */
+export class SynthMocks implements pulumi.runtime.Mocks {
+  private readonly providerRegions = new Map<string, string>();
+
+  private regionOf(providerRef: string | undefined): string {
+    return (providerRef && this.providerRegions.get(providerRef.slice(0, providerRef.lastIndexOf("::")))) || DEFAULT_REGION;
+  }
+
+  newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+    const id = `${args.name}-id`;
+    if (args.type.startsWith("pulumi:providers:")) {
+      return { id, state: args.inputs };
+    }
+    const region = this.regionOf(args.provider);
+    const base: State = args.type.startsWith("aws:")
+      ? { arn: arn(SERVICE_OF(args.type), region, `${args.name}`), name: physicalName(args) }
+      : {};
+    return { id, state: { ...base, ...args.inputs, ...(COMPUTED[args.type]?.(args, region) ?? {}) } };
+  }
+
+  /** The harness tells the mocks each provider's URN and region as it is registered. */
+  noteProvider(urn: string, inputs: Record<string, unknown>): void {
+    if (typeof inputs.region === "string") this.providerRegions.set(urn, inputs.region);
+  }
+
+  call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
+    const result = callResult(args.token, this.regionOf(args.provider));
+    if (!result) throw new Error(`synthesis has no mock for the data source ${args.token}; add one in tools/mocks.ts`);
+    return result;
+  }
 }

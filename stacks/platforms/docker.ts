@@ -16,7 +16,7 @@ import { LocalRedis } from "../../components/docker/redis";
 import { LocalRuntimeServices } from "../../components/docker/runtime-services";
 import type { PlatformConfig } from "../config";
 import { IMAGES } from "../versions";
-import type { LlmRequest, ObjectStoreRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+import type { LlmRequest, ObjectStoreRequest, ObservabilityRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
 const DOCUMENTS_PATH = "/data/documents";
 /** The repository root, as a path relative to where Pulumi runs the program (machine-independent). */
@@ -130,6 +130,13 @@ export class DockerPlatform implements Platform {
       buildContext: BUILD_CONTEXT,
     });
     return services.api;
+  }
+
+  /** Locally the runtime's own /metrics and OTLP export (when configured) are the observability. */
+  observability(req: ObservabilityRequest): void {
+    if (req.exporter !== "none" && req.exporter !== "otlp") {
+      throw new Error(`the Docker platform does not run a ${req.exporter} exporter; the config schema allows none or otlp on docker`);
+    }
   }
 
   accessOutputs(): Record<string, pulumi.Input<unknown>> {

@@ -1,21 +1,37 @@
 import { NotImplementedError } from "../config-errors";
-import type { Cloud, PlatformConfig } from "../config";
+import type { Cloud, PlatformConfig, Tier } from "../config";
+import { AwsPlatform } from "./aws";
 import { DockerPlatform } from "./docker";
 import type { Platform } from "./platform";
 
-/** The platform for the stack's cloud. Clouds not built yet fail whole, before any resource. */
+/** Which tier x cloud pairs are built. Anything else fails whole, before any resource. */
+export const IMPLEMENTED: Record<Tier, readonly Cloud[]> = {
+  dev: ["docker"],
+  staging: ["aws"],
+  sme: [],
+  enterprise: [],
+};
+
+export function assertImplemented(cfg: PlatformConfig): void {
+  if (!IMPLEMENTED[cfg.tier].includes(cfg.cloud)) {
+    throw new NotImplementedError(
+      `the ${cfg.tier} tier is not implemented for ${cfg.cloud} yet: no resources were registered. ` +
+        `Built so far: ${Object.entries(IMPLEMENTED).flatMap(([t, clouds]) => clouds.map((c) => `${t} on ${c}`)).join(", ")}.`,
+    );
+  }
+}
+
+/** The platform for the stack's cloud. Call assertImplemented first. */
 export function createPlatform(cfg: PlatformConfig, prefix: string): Platform {
   const cloud: Cloud = cfg.cloud;
   switch (cloud) {
     case "docker":
       return new DockerPlatform(prefix, cfg);
     case "aws":
+      return new AwsPlatform(prefix, cfg, cfg.regions[0]!);
     case "azure":
     case "gcp":
-      throw new NotImplementedError(
-        `the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered. ` +
-          `Track the platform issues, or synthesize the dev tier (cloud docker) meanwhile.`,
-      );
+      throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`);
     default: {
       const unreachable: never = cloud;
       throw new Error(`unknown cloud ${String(unreachable)}`);

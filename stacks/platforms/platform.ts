@@ -69,6 +69,12 @@ export interface RuntimeServicesRequest {
   readonly worker: ServiceSize;
 }
 
+export interface ObservabilityRequest {
+  readonly exporter: PlatformConfig["observability"]["exporter"];
+  readonly alertEmails: readonly string[];
+  readonly logRetentionDays: number;
+}
+
 export interface Platform {
   /** A secret generated in-stack (API keys, passwords a managed service does not own). */
   generatedSecret(name: string, length: number): SecretRef;
@@ -78,6 +84,8 @@ export interface Platform {
   objectStore(req: ObjectStoreRequest): ObjectStore;
   llm(req: LlmRequest): LlmEndpoint;
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint;
+  /** Dashboards, alarms and exporters for what the calls above created. Call it last. */
+  observability(req: ObservabilityRequest): void;
   /** Cloud-specific stack outputs: how an operator reaches each service. */
   accessOutputs(): Record<string, pulumi.Input<unknown>>;
 }

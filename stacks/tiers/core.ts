@@ -22,6 +22,7 @@ export function composeCore(cfg: PlatformConfig, platform: Platform): CoreOutput
   const adminApiKey = platform.generatedSecret("admin-api-key", 48);
   const env = runtimeEnvironment(cfg, { postgres, redis, vectorDb, objectStore, llm, adminApiKey });
   const api = platform.runtimeServices({ env, api: cfg.api, worker: cfg.worker });
+  platform.observability(cfg.observability);
   return { api, adminApiKey };
 }
 
@@ -34,6 +35,11 @@ export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform
     adminApiKey: secretOutput(core.adminApiKey),
     ...platform.accessOutputs(),
   };
+}
+
+/** The tiers that are exactly the core services plus the standard outputs (dev, staging). */
+export function composeStandardTier(cfg: PlatformConfig, platform: Platform): Record<string, pulumi.Input<unknown>> {
+  return standardOutputs(cfg, composeCore(cfg, platform), platform);
 }
 
 /** A secret as a stack output: the (secret) value when generated here, else where to read it. */

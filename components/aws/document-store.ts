@@ -1,0 +1,107 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { policyDocument, type AwsAccount } from "./account";
+import type { KmsKey } from "./kms-key";
+
+export interface DocumentStoreArgs {
+  readonly account: AwsAccount;
+  /** Encrypts documents (SSE-KMS with a bucket key). */
+  readonly kmsKey: KmsKey;
+  /** Days a replaced or deleted document version is kept before it expires. */
+  readonly noncurrentVersionRetentionDays: number;
+  /** Days access logs are kept. @default 90 */
+  readonly accessLogRetentionDays?: number;
+  /** Keep the buckets (and their objects) when the stack is destroyed. @default true */
+  readonly retainOnDelete?: boolean;
+}
+
+/**
+ * The document bucket: SSE-KMS, versioning, every public access blocked, TLS-only, old versions
+ * expiring after the retention, server access logs to a second (SSE-S3, since S3 log delivery
+ * cannot write SSE-KMS) bucket with the same protections.
+ */
+export class DocumentStore extends pulumi.ComponentResource {
+  readonly bucketName: pulumi.Output<string>;
+  readonly bucketArn: pulumi.Output<string>;
+  readonly logBucketName: pulumi.Output<string>;
+
+  constructor(name: string, args: DocumentStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:aws:DocumentStore", name, {}, opts);
+    const retain = args.retainOnDelete ?? true;
+    const logs = this.createBucket(`${name}-access-logs`, retain);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-access-logs`,
+      { bucket: logs.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+      { parent: this },
+    );
+    new aws.s3.BucketLifecycleConfiguration(
+      `${name}-access-logs`,
+      { bucket: logs.id, rules: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 90 } }] },
+      { parent: this },
+    );
+    this.restrictBucket(`${name}-access-logs`, logs, [
+      {
+        Sid: "S3ServerAccessLogsDelivery",
+        Effect: "Allow" as const,
+        Principal: { Service: "logging.s3.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: pulumi.interpolate`${logs.arn}/*`,
+        Condition: { StringEquals: { "aws:SourceAccount": args.account.accountId } },
+      },
+    ]);
+
+    const bucket = this.createBucket(name, retain);
+    new aws.s3.BucketServerSideEncryptionConfiguration(
+      name,
+      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKey.arn }, bucketKeyEnabled: true }] },
+      { parent: this },
+    );
+    new aws.s3.BucketVersioning(name, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+    new aws.s3.BucketLifecycleConfiguration(
+      name,
+      {
+        bucket: bucket.id,
+        rules: [
+          { id: "expire-old-versions", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionRetentionDays } },
+          { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+        ],
+      },
+      { parent: this },
+    );
+    new aws.s3.BucketLogging(name, { bucket: bucket.id, targetBucket: logs.id, targetPrefix: "documents/" }, { parent: this });
+    this.restrictBucket(name, bucket, []);
+
+    this.bucketName = bucket.bucket;
+    this.bucketArn = bucket.arn;
+    this.logBucketName = logs.bucket;
+    this.registerOutputs({ bucketName: this.bucketName });
+  }
+
+  private createBucket(name: string, retain: boolean): aws.s3.Bucket {
+    const bucket = new aws.s3.Bucket(name, { bucketPrefix: `${name}-`.slice(0, 37), forceDestroy: !retain }, { parent: this, retainOnDelete: retain });
+    new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+    return bucket;
+  }
+
+  /** Blocks all public access and denies any request not made over TLS 1.2+. */
+  private restrictBucket(name: string, bucket: aws.s3.Bucket, extra: Parameters<typeof policyDocument>[0]): void {
+    const block = new aws.s3.BucketPublicAccessBlock(
+      name,
+      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      { parent: this },
+    );
+    const objects = [bucket.arn, pulumi.interpolate`${bucket.arn}/*`];
+    new aws.s3.BucketPolicy(
+      name,
+      {
+        bucket: bucket.id,
+        policy: policyDocument([
+          { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: objects, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+          { Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: objects, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
+          ...extra,
+        ]),
+      },
+      { parent: this, dependsOn: [block] },
+    );
+  }
+}

@@ -1,0 +1,281 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ENV } from "../../runtime/src/config";
+import type { RuntimeEnvironment } from "../contracts";
+import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
+import { containerDefinition, secretArns } from "./ecs-container";
+import type { KmsKey } from "./kms-key";
+import { ApiLoadBalancer } from "./load-balancer";
+import type { Network } from "./network";
+
+export interface FargateServiceSize {
+  readonly replicas: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly cpuMillicores: number;
+  readonly memoryMiB: number;
+}
+
+export interface FargateRuntimeServicesArgs {
+  readonly account: AwsAccount;
+  readonly network: Network;
+  /** The workloads' security group (tasks run in it). */
+  readonly securityGroupId: pulumi.Input<string>;
+  /** The runtime image reference (pinned by digest or immutable tag). */
+  readonly image: pulumi.Input<string>;
+  readonly env: RuntimeEnvironment;
+  readonly api: FargateServiceSize;
+  readonly worker: FargateServiceSize;
+  /** The document bucket the tasks read and write. */
+  readonly documentsBucketArn: pulumi.Input<string>;
+  /** Encrypts the bucket and the secrets: tasks may use it, nothing more. */
+  readonly dataKey: KmsKey;
+  /** Encrypts the log groups. */
+  readonly logsKey: KmsKey;
+  readonly logRetentionDays: number;
+  /** ACM certificate for a public HTTPS endpoint. @default - internal load balancer */
+  readonly certificateArn?: pulumi.Input<string>;
+  /** Let operators `aws ecs execute-command` into tasks (audited through SSM). @default false */
+  readonly enableExecuteCommand?: boolean;
+}
+
+/** Fargate's valid memory for a CPU size: the smallest valid value at or above what was asked. */
+export function fargateSize(cpuMillicores: number, memoryMiB: number): { cpu: number; memory: number } {
+  const cpuUnits = [256, 512, 1024, 2048, 4096, 8192, 16384];
+  const cpu = cpuUnits.find((c) => c >= Math.ceil(cpuMillicores * 1.024)) ?? 16384;
+  const minMemory: Record<number, number> = { 256: 512, 512: 1024, 1024: 2048, 2048: 4096, 4096: 8192, 8192: 16384, 16384: 32768 };
+  const step = cpu >= 8192 ? 4096 : 1024;
+  const memory = Math.max(minMemory[cpu]!, Math.ceil(memoryMiB / step) * step);
+  return { cpu, memory };
+}
+
+const API_PORT = 8080;
+const WORKER_HEALTH_PORT = 8081;
+
+/**
+ * The runtime on ECS Fargate: a cluster with Container Insights, the API behind an ALB, the
+ * ingest worker without one, target-tracking autoscaling for both, least-privilege roles, and
+ * every secret injected through `secrets.valueFrom`.
+ */
+export class FargateRuntimeServices extends pulumi.ComponentResource {
+  readonly clusterName: pulumi.Output<string>;
+  readonly apiServiceName: pulumi.Output<string>;
+  readonly workerServiceName: pulumi.Output<string>;
+  readonly loadBalancer: ApiLoadBalancer;
+
+  constructor(name: string, args: FargateRuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:aws:FargateServices", name, {}, opts);
+    const parent = { parent: this };
+    const cluster = new aws.ecs.Cluster(name, { settings: [{ name: "containerInsights", value: "enhanced" }] }, parent);
+    const { executionRole, taskRole } = this.createRoles(name, args);
+    this.loadBalancer = new ApiLoadBalancer(
+      `${name}-api`,
+      { network: args.network, targetSecurityGroupId: args.securityGroupId, targetPort: API_PORT, certificateArn: args.certificateArn },
+      parent,
+    );
+    const network = { subnets: args.network.privateSubnetIds, securityGroups: [args.securityGroupId], assignPublicIp: false };
+
+    const api = this.createService(`${name}-api`, {
+      args,
+      cluster,
+      executionRole,
+      taskRole,
+      size: args.api,
+      command: ["node", "dist/server.js"],
+      port: API_PORT,
+      extraEnv: { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) },
+      network,
+      loadBalancers: [{ targetGroupArn: this.loadBalancer.targetGroupArn, containerName: "api", containerPort: API_PORT }],
+    });
+    const worker = this.createService(`${name}-worker`, {
+      args,
+      cluster,
+      executionRole,
+      taskRole,
+      size: args.worker,
+      command: ["node", "dist/worker.js"],
+      port: WORKER_HEALTH_PORT,
+      extraEnv: { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) },
+      network,
+    });
+
+    this.autoscale(`${name}-api`, cluster, api, args.api, [
+      { name: "cpu", metric: "ECSServiceAverageCPUUtilization", target: 60 },
+      {
+        name: "requests",
+        metric: "ALBRequestCountPerTarget",
+        target: 500,
+        resourceLabel: pulumi.interpolate`${this.loadBalancer.arnSuffix}/${this.loadBalancer.targetGroupArnSuffix}`,
+      },
+    ]);
+    this.autoscale(`${name}-worker`, cluster, worker, args.worker, [{ name: "cpu", metric: "ECSServiceAverageCPUUtilization", target: 60 }]);
+
+    this.clusterName = cluster.name;
+    this.apiServiceName = api.name;
+    this.workerServiceName = worker.name;
+    this.registerOutputs({ clusterName: this.clusterName, apiUrl: this.loadBalancer.url });
+  }
+
+  private createRoles(name: string, args: FargateRuntimeServicesArgs) {
+    const parent = { parent: this };
+    const { partition } = args.account;
+    const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") }, parent);
+    new aws.iam.RolePolicyAttachment(
+      `${name}-execution-base`,
+      { role: executionRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` },
+      parent,
+    );
+    const arns = secretArns(args.env);
+    const readSecrets: Statement[] = [
+      { Sid: "ReadTheRuntimeSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arns },
+      { Sid: "DecryptTheRuntimeSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: args.dataKey.arn },
+    ];
+    new aws.iam.RolePolicy(`${name}-execution-secrets`, { role: executionRole.id, policy: policyDocument(arns.length > 0 ? readSecrets : readSecrets.slice(1)) }, parent);
+
+    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") }, parent);
+    new aws.iam.RolePolicy(
+      `${name}-task-documents`,
+      {
+        role: taskRole.id,
+        policy: policyDocument([
+          { Sid: "ListDocuments", Effect: "Allow", Action: "s3:ListBucket", Resource: args.documentsBucketArn },
+          {
+            Sid: "ReadWriteDocuments",
+            Effect: "Allow",
+            Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:GetObjectVersion"],
+            Resource: pulumi.interpolate`${args.documentsBucketArn}/*`,
+          },
+          { Sid: "UseTheDocumentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: args.dataKey.arn },
+        ]),
+      },
+      parent,
+    );
+    if (args.enableExecuteCommand) {
+      new aws.iam.RolePolicy(
+        `${name}-task-exec`,
+        {
+          role: taskRole.id,
+          policy: policyDocument([
+            {
+              Effect: "Allow",
+              Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+              Resource: "*",
+            },
+          ]),
+        },
+        parent,
+      );
+    }
+    return { executionRole, taskRole };
+  }
+
+  private createService(
+    name: string,
+    o: {
+      args: FargateRuntimeServicesArgs;
+      cluster: aws.ecs.Cluster;
+      executionRole: aws.iam.Role;
+      taskRole: aws.iam.Role;
+      size: FargateServiceSize;
+      command: string[];
+      port: number;
+      extraEnv: Record<string, string>;
+      network: aws.types.input.ecs.ServiceNetworkConfiguration;
+      loadBalancers?: aws.types.input.ecs.ServiceLoadBalancer[];
+    },
+  ): aws.ecs.Service {
+    const parent = { parent: this };
+    const container = name.endsWith("-api") ? "api" : "worker";
+    const logGroup = new aws.cloudwatch.LogGroup(
+      name,
+      { namePrefix: `/rag/${name}-`, kmsKeyId: o.args.logsKey.arn, retentionInDays: o.args.logRetentionDays },
+      parent,
+    );
+    const { cpu, memory } = fargateSize(o.size.cpuMillicores, o.size.memoryMiB);
+    const definition = containerDefinition({
+      name: container,
+      image: o.args.image,
+      command: o.command,
+      port: o.port,
+      env: o.args.env,
+      extraEnv: o.extraEnv,
+      logGroupName: logGroup.name,
+      region: o.args.account.region,
+    });
+    const task = new aws.ecs.TaskDefinition(
+      name,
+      {
+        family: name,
+        requiresCompatibilities: ["FARGATE"],
+        networkMode: "awsvpc",
+        cpu: String(cpu),
+        memory: String(memory),
+        runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
+        executionRoleArn: o.executionRole.arn,
+        taskRoleArn: o.taskRole.arn,
+        volumes: [{ name: "tmp" }],
+        containerDefinitions: pulumi.jsonStringify([definition]),
+      },
+      parent,
+    );
+    return new aws.ecs.Service(
+      name,
+      {
+        cluster: o.cluster.arn,
+        taskDefinition: task.arn,
+        launchType: "FARGATE",
+        desiredCount: o.size.replicas,
+        networkConfiguration: o.network,
+        loadBalancers: o.loadBalancers,
+        healthCheckGracePeriodSeconds: o.loadBalancers ? 60 : undefined,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        deploymentMinimumHealthyPercent: 100,
+        deploymentMaximumPercent: 200,
+        enableExecuteCommand: o.args.enableExecuteCommand ?? false,
+        propagateTags: "SERVICE",
+        availabilityZoneRebalancing: "ENABLED",
+      },
+      // The autoscaler owns the running count after creation.
+      { parent: this, ignoreChanges: ["desiredCount"] },
+    );
+  }
+
+  private autoscale(
+    name: string,
+    cluster: aws.ecs.Cluster,
+    service: aws.ecs.Service,
+    size: FargateServiceSize,
+    policies: { name: string; metric: string; target: number; resourceLabel?: pulumi.Input<string> }[],
+  ): void {
+    const parent = { parent: this };
+    const target = new aws.appautoscaling.Target(
+      name,
+      {
+        serviceNamespace: "ecs",
+        scalableDimension: "ecs:service:DesiredCount",
+        resourceId: pulumi.interpolate`service/${cluster.name}/${service.name}`,
+        minCapacity: size.minReplicas,
+        maxCapacity: size.maxReplicas,
+      },
+      parent,
+    );
+    for (const p of policies) {
+      new aws.appautoscaling.Policy(
+        `${name}-${p.name}`,
+        {
+          policyType: "TargetTrackingScaling",
+          serviceNamespace: target.serviceNamespace,
+          scalableDimension: target.scalableDimension,
+          resourceId: target.resourceId,
+          targetTrackingScalingPolicyConfiguration: {
+            targetValue: p.target,
+            predefinedMetricSpecification: { predefinedMetricType: p.metric, resourceLabel: p.resourceLabel },
+            scaleInCooldown: 300,
+            scaleOutCooldown: 60,
+          },
+        },
+        parent,
+      );
+    }
+  }
+}

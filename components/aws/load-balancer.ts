@@ -1,0 +1,101 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { Network } from "./network";
+
+/** TLS 1.2/1.3 only, forward-secret ciphers. */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+export interface ApiLoadBalancerArgs {
+  readonly network: Network;
+  /** The workloads' security group: it gets an ingress rule from this load balancer only. */
+  readonly targetSecurityGroupId: pulumi.Input<string>;
+  readonly targetPort: number;
+  /** @default "/healthz" */
+  readonly healthCheckPath?: string;
+  /**
+   * An ACM certificate: the load balancer is then internet-facing with HTTPS on 443. Without one
+   * it is internal (reachable from the VPC and networks peered with it) on HTTP 80: never a
+   * public plain-HTTP endpoint.
+   * @default - internal, HTTP inside the VPC
+   */
+  readonly certificateArn?: pulumi.Input<string>;
+  /** @default false */
+  readonly deletionProtection?: boolean;
+}
+
+/** An Application Load Balancer in front of the API, forwarding to IP targets (Fargate tasks). */
+export class ApiLoadBalancer extends pulumi.ComponentResource {
+  readonly dnsName: pulumi.Output<string>;
+  readonly url: pulumi.Output<string>;
+  readonly arnSuffix: pulumi.Output<string>;
+  readonly targetGroupArn: pulumi.Output<string>;
+  readonly targetGroupArnSuffix: pulumi.Output<string>;
+  readonly internetFacing: boolean;
+
+  constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:aws:ApiLoadBalancer", name, {}, opts);
+    const parent = { parent: this };
+    this.internetFacing = args.certificateArn !== undefined;
+    if (this.internetFacing && args.network.publicSubnetIds.length < 2) {
+      throw new Error(`ApiLoadBalancer ${name}: an internet-facing load balancer needs at least 2 public subnets (the network has ${args.network.publicSubnetIds.length})`);
+    }
+    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: args.network.vpcId, description: `${name}: API load balancer`, egress: [] }, parent);
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-listener`,
+      this.internetFacing
+        ? { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS from the internet" }
+        : { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: args.network.vpcCidr, description: "HTTP from inside the VPC" },
+      parent,
+    );
+    new aws.vpc.SecurityGroupEgressRule(
+      `${name}-to-targets`,
+      { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: args.targetPort, toPort: args.targetPort, referencedSecurityGroupId: args.targetSecurityGroupId, description: "to the API tasks" },
+      parent,
+    );
+    new aws.vpc.SecurityGroupIngressRule(
+      `${name}-into-targets`,
+      { securityGroupId: args.targetSecurityGroupId, ipProtocol: "tcp", fromPort: args.targetPort, toPort: args.targetPort, referencedSecurityGroupId: sg.id, description: "from the API load balancer" },
+      parent,
+    );
+    const alb = new aws.lb.LoadBalancer(
+      name,
+      {
+        namePrefix: "rag-",
+        loadBalancerType: "application",
+        internal: !this.internetFacing,
+        subnets: this.internetFacing ? args.network.publicSubnetIds : args.network.privateSubnetIds,
+        securityGroups: [sg.id],
+        dropInvalidHeaderFields: true,
+        enableDeletionProtection: args.deletionProtection ?? false,
+        idleTimeout: 120,
+      },
+      parent,
+    );
+    const tg = new aws.lb.TargetGroup(
+      name,
+      {
+        namePrefix: "rag-",
+        vpcId: args.network.vpcId,
+        targetType: "ip",
+        port: args.targetPort,
+        protocol: "HTTP",
+        deregistrationDelay: 30,
+        healthCheck: { path: args.healthCheckPath ?? "/healthz", matcher: "200", interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+      },
+      parent,
+    );
+    new aws.lb.Listener(
+      name,
+      this.internetFacing
+        ? { loadBalancerArn: alb.arn, port: 443, protocol: "HTTPS", sslPolicy: TLS_POLICY, certificateArn: args.certificateArn, defaultActions: [{ type: "forward", targetGroupArn: tg.arn }] }
+        : { loadBalancerArn: alb.arn, port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: tg.arn }] },
+      parent,
+    );
+    this.dnsName = alb.dnsName;
+    this.url = pulumi.interpolate`${this.internetFacing ? "https" : "http"}://${alb.dnsName}`;
+    this.arnSuffix = alb.arnSuffix;
+    this.targetGroupArn = tg.arn;
+    this.targetGroupArnSuffix = tg.arnSuffix;
+    this.registerOutputs({ url: this.url });
+  }
+}

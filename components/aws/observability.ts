@@ -1,0 +1,236 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { KmsKey } from "./kms-key";
+
+/** What the dashboard and the alarms watch. Optional parts are left out when absent. */
+export interface WatchedResources {
+  readonly loadBalancerArnSuffix: pulumi.Input<string>;
+  readonly targetGroupArnSuffix: pulumi.Input<string>;
+  readonly clusterName: pulumi.Input<string>;
+  readonly apiServiceName: pulumi.Input<string>;
+  readonly workerServiceName: pulumi.Input<string>;
+  readonly rdsInstanceId: pulumi.Input<string>;
+  readonly redisReplicationGroupId: pulumi.Input<string>;
+  /** @default - no GPU host (managed LLM) */
+  readonly gpuInstanceId?: pulumi.Input<string>;
+}
+
+export interface CloudWatchObservabilityArgs {
+  readonly region: string;
+  readonly watched: WatchedResources;
+  /** E-mail addresses subscribed to the alarm topic (each confirms once). @default - none */
+  readonly alertEmails?: readonly string[];
+  /** Encrypts the alarm topic; must let cloudwatch.amazonaws.com use it. */
+  readonly topicKey: KmsKey;
+  /** p95 API latency above this raises an alarm. @default 2 */
+  readonly apiLatencyP95Sec?: number;
+}
+
+/** The runtime publishes its queue depth here (embedded metric format). */
+export const RUNTIME_METRIC_NAMESPACE = "RagPlatform";
+
+type Metric = readonly unknown[];
+
+/**
+ * Staging's observability on CloudWatch: one dashboard (API latency and 5xx, queue depth, ECS,
+ * RDS, Redis, the GPU host) and alarms on the same signals to an encrypted SNS topic.
+ */
+export class CloudWatchObservability extends pulumi.ComponentResource {
+  readonly topicArn: pulumi.Output<string>;
+  readonly dashboardUrl: pulumi.Output<string>;
+  readonly alarmNames: pulumi.Output<string>[];
+
+  constructor(name: string, args: CloudWatchObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:aws:Observability", name, {}, opts);
+    const parent = { parent: this };
+    const topic = new aws.sns.Topic(`${name}-alerts`, { kmsMasterKeyId: args.topicKey.arn }, parent);
+    (args.alertEmails ?? []).forEach((email, i) => {
+      new aws.sns.TopicSubscription(`${name}-alerts-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, parent);
+    });
+    const w = args.watched;
+    const dashboard = new aws.cloudwatch.Dashboard(
+      name,
+      { dashboardName: name, dashboardBody: pulumi.output(w as pulumi.Input<WatchedResources>).apply((r) => JSON.stringify(dashboardBody(args.region, r as Resolved))) },
+      parent,
+    );
+    this.alarmNames = this.createAlarms(name, topic, w, args.apiLatencyP95Sec ?? 2).map((a) => a.name);
+    this.topicArn = topic.arn;
+    this.dashboardUrl = pulumi.interpolate`https://${args.region}.console.aws.amazon.com/cloudwatch/home?region=${args.region}#dashboards:name=${dashboard.dashboardName}`;
+    this.registerOutputs({ topicArn: this.topicArn, dashboardUrl: this.dashboardUrl });
+  }
+
+  private createAlarms(name: string, topic: aws.sns.Topic, w: WatchedResources, latencySec: number): aws.cloudwatch.MetricAlarm[] {
+    const alarm = (suffix: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">) =>
+      new aws.cloudwatch.MetricAlarm(
+        `${name}-${suffix}`,
+        { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: "notBreaching", ...spec, alarmActions: [topic.arn], okActions: [topic.arn] },
+        { parent: this },
+      );
+    const alb = { LoadBalancer: w.loadBalancerArnSuffix };
+    const alarms = [
+      alarm("api-5xx", {
+        alarmDescription: "API answers 5xx",
+        namespace: "AWS/ApplicationELB",
+        metricName: "HTTPCode_Target_5XX_Count",
+        dimensions: alb,
+        statistic: "Sum",
+        period: 60,
+        threshold: 10,
+        comparisonOperator: "GreaterThanThreshold",
+      }),
+      alarm("api-latency-p95", {
+        alarmDescription: `API p95 latency above ${latencySec}s`,
+        namespace: "AWS/ApplicationELB",
+        metricName: "TargetResponseTime",
+        dimensions: alb,
+        extendedStatistic: "p95",
+        period: 60,
+        threshold: latencySec,
+        comparisonOperator: "GreaterThanThreshold",
+      }),
+      alarm("api-unhealthy-targets", {
+        alarmDescription: "API tasks failing the load balancer's health check",
+        namespace: "AWS/ApplicationELB",
+        metricName: "UnHealthyHostCount",
+        dimensions: { LoadBalancer: w.loadBalancerArnSuffix, TargetGroup: w.targetGroupArnSuffix },
+        statistic: "Maximum",
+        period: 60,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+      }),
+      alarm("ingest-queue-depth", {
+        alarmDescription: "Ingest queue not draining",
+        namespace: RUNTIME_METRIC_NAMESPACE,
+        metricName: "IngestQueueDepth",
+        statistic: "Maximum",
+        period: 300,
+        threshold: 500,
+        comparisonOperator: "GreaterThanThreshold",
+      }),
+      alarm("rds-cpu", {
+        alarmDescription: "Postgres CPU above 80%",
+        namespace: "AWS/RDS",
+        metricName: "CPUUtilization",
+        dimensions: { DBInstanceIdentifier: w.rdsInstanceId },
+        statistic: "Average",
+        period: 300,
+        threshold: 80,
+        comparisonOperator: "GreaterThanThreshold",
+      }),
+      alarm("rds-free-storage", {
+        alarmDescription: "Postgres free storage below 5 GiB",
+        namespace: "AWS/RDS",
+        metricName: "FreeStorageSpace",
+        dimensions: { DBInstanceIdentifier: w.rdsInstanceId },
+        statistic: "Minimum",
+        period: 300,
+        threshold: 5 * 1024 ** 3,
+        comparisonOperator: "LessThanThreshold",
+      }),
+      alarm("redis-memory", {
+        alarmDescription: "Redis memory above 80%",
+        namespace: "AWS/ElastiCache",
+        metricName: "DatabaseMemoryUsagePercentage",
+        dimensions: { ReplicationGroupId: w.redisReplicationGroupId },
+        statistic: "Maximum",
+        period: 300,
+        threshold: 80,
+        comparisonOperator: "GreaterThanThreshold",
+      }),
+    ];
+    if (w.gpuInstanceId) {
+      alarms.push(
+        alarm("gpu-host-status", {
+          alarmDescription: "GPU host failing its status checks",
+          namespace: "AWS/EC2",
+          metricName: "StatusCheckFailed",
+          dimensions: { InstanceId: w.gpuInstanceId },
+          statistic: "Maximum",
+          period: 60,
+          threshold: 0,
+          comparisonOperator: "GreaterThanThreshold",
+        }),
+      );
+    }
+    return alarms;
+  }
+}
+
+type Resolved = { [K in keyof WatchedResources]: string };
+
+function widget(title: string, metrics: Metric[], x: number, y: number, region: string, stat = "Average") {
+  return { type: "metric", x, y, width: 12, height: 6, properties: { title, region, stat, period: 60, view: "timeSeries", metrics } };
+}
+
+export function dashboardBody(region: string, r: Resolved): { widgets: object[] } {
+  const widgets = [
+    widget(
+      "API latency (p50, p95)",
+      [
+        ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", r.loadBalancerArnSuffix, { stat: "p50" }],
+        ["...", { stat: "p95" }],
+      ],
+      0,
+      0,
+      region,
+    ),
+    widget(
+      "API requests and 5xx",
+      [
+        ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", r.loadBalancerArnSuffix, { stat: "Sum" }],
+        [".", "HTTPCode_Target_5XX_Count", ".", ".", { stat: "Sum" }],
+      ],
+      12,
+      0,
+      region,
+    ),
+    widget("Ingest queue depth", [[RUNTIME_METRIC_NAMESPACE, "IngestQueueDepth"]], 0, 6, region, "Maximum"),
+    widget(
+      "ECS CPU (API, worker)",
+      [
+        ["AWS/ECS", "CPUUtilization", "ClusterName", r.clusterName, "ServiceName", r.apiServiceName],
+        ["...", r.workerServiceName],
+      ],
+      12,
+      6,
+      region,
+    ),
+    widget(
+      "Postgres",
+      [
+        ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", r.rdsInstanceId],
+        [".", "DatabaseConnections", ".", "."],
+        [".", "FreeStorageSpace", ".", ".", { yAxis: "right" }],
+      ],
+      0,
+      12,
+      region,
+    ),
+    widget(
+      "Redis",
+      [
+        ["AWS/ElastiCache", "EngineCPUUtilization", "ReplicationGroupId", r.redisReplicationGroupId],
+        [".", "DatabaseMemoryUsagePercentage", ".", "."],
+        [".", "CurrConnections", ".", ".", { yAxis: "right" }],
+      ],
+      12,
+      12,
+      region,
+    ),
+  ];
+  if (r.gpuInstanceId) {
+    widgets.push(
+      widget(
+        "GPU host (Ollama)",
+        [
+          ["AWS/EC2", "CPUUtilization", "InstanceId", r.gpuInstanceId],
+          [".", "StatusCheckFailed", ".", ".", { yAxis: "right", stat: "Maximum" }],
+        ],
+        0,
+        18,
+        region,
+      ),
+    );
+  }
+  return { widgets };
+}

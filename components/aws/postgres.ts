@@ -1,0 +1,117 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { PostgresEndpoint } from "../contracts";
+import type { KmsKey } from "./kms-key";
+import type { Network } from "./network";
+import { serviceSecurityGroup } from "./security-group";
+
+export interface RdsPostgresArgs {
+  readonly network: Network;
+  readonly kmsKey: KmsKey;
+  /** Security groups whose members may connect on 5432. */
+  readonly allowedSecurityGroupIds: readonly pulumi.Input<string>[];
+  /** Major version: 15, 16 or 17. */
+  readonly majorVersion: "15" | "16" | "17";
+  readonly instanceClass: string;
+  readonly storageGiB: number;
+  /** Storage autoscaling ceiling. */
+  readonly maxStorageGiB: number;
+  readonly backupRetentionDays: number;
+  /** @default false */
+  readonly multiAz?: boolean;
+  /** @default false */
+  readonly deletionProtection?: boolean;
+  /** @default "rag" */
+  readonly databaseName?: string;
+  /** @default "rag_admin" */
+  readonly masterUsername?: string;
+}
+
+/**
+ * RDS PostgreSQL in private subnets: encrypted with our key, TLS forced, backups, master password
+ * owned and rotated by Secrets Manager, IAM auth, encrypted Performance Insights. The runtime
+ * creates the pgvector extension itself (`CREATE EXTENSION IF NOT EXISTS vector`).
+ */
+export class RdsPostgres extends pulumi.ComponentResource {
+  readonly endpoint: PostgresEndpoint;
+  readonly instanceId: pulumi.Output<string>;
+  readonly masterSecretArn: pulumi.Output<string>;
+
+  constructor(name: string, args: RdsPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:aws:Postgres", name, {}, opts);
+    if (args.maxStorageGiB < args.storageGiB) {
+      throw new Error(`RdsPostgres ${name}: maxStorageGiB (${args.maxStorageGiB}) must be at least storageGiB (${args.storageGiB})`);
+    }
+    const parent = { parent: this };
+    const databaseName = args.databaseName ?? "rag";
+    const username = args.masterUsername ?? "rag_admin";
+    const subnets = new aws.rds.SubnetGroup(name, { subnetIds: args.network.privateSubnetIds, description: `${name} private subnets` }, parent);
+    const sg = serviceSecurityGroup(
+      `${name}-sg`,
+      { vpcId: args.network.vpcId, port: 5432, description: "PostgreSQL from the platform's services", allowedFrom: args.allowedSecurityGroupIds },
+      parent,
+    );
+    const params = new aws.rds.ParameterGroup(
+      name,
+      {
+        family: `postgres${args.majorVersion}`,
+        description: `${name}: TLS only, slow-query logging`,
+        parameters: [
+          { name: "rds.force_ssl", value: "1" },
+          { name: "ssl_min_protocol_version", value: "TLSv1.2" },
+          { name: "log_min_duration_statement", value: "1000" },
+        ],
+      },
+      parent,
+    );
+    const protect = args.deletionProtection ?? false;
+    const instance = new aws.rds.Instance(
+      name,
+      {
+        identifierPrefix: `${name}-`,
+        engine: "postgres",
+        engineVersion: args.majorVersion,
+        autoMinorVersionUpgrade: true,
+        instanceClass: args.instanceClass,
+        allocatedStorage: args.storageGiB,
+        maxAllocatedStorage: args.maxStorageGiB,
+        storageType: "gp3",
+        storageEncrypted: true,
+        kmsKeyId: args.kmsKey.arn,
+        dbName: databaseName,
+        username,
+        manageMasterUserPassword: true,
+        masterUserSecretKmsKeyId: args.kmsKey.arn,
+        iamDatabaseAuthenticationEnabled: true,
+        dbSubnetGroupName: subnets.name,
+        vpcSecurityGroupIds: [sg.id],
+        publiclyAccessible: false,
+        parameterGroupName: params.name,
+        multiAz: args.multiAz ?? false,
+        backupRetentionPeriod: args.backupRetentionDays,
+        backupWindow: "02:00-03:00",
+        maintenanceWindow: "sun:03:30-sun:04:30",
+        copyTagsToSnapshot: true,
+        deletionProtection: protect,
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: `${name}-final`,
+        performanceInsightsEnabled: true,
+        performanceInsightsKmsKeyId: args.kmsKey.arn,
+        performanceInsightsRetentionPeriod: 7,
+        enabledCloudwatchLogsExports: ["postgresql", "upgrade"],
+      },
+      { parent: this, protect },
+    );
+    this.instanceId = instance.identifier;
+    this.masterSecretArn = instance.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn ?? "");
+    this.endpoint = {
+      host: instance.address,
+      port: instance.port,
+      database: pulumi.output(databaseName),
+      username: pulumi.output(username),
+      password: { kind: "aws-secretsmanager", arn: this.masterSecretArn, jsonKey: "password" },
+      sslMode: "verify-full",
+    };
+    this.registerOutputs({ host: this.endpoint.host });
+  }
+}
