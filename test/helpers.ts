@@ -21,3 +21,30 @@ export function envMap(container: ResourceRecord): Record<string, string> {
   const envs = (container.inputs.envs ?? []) as string[];
   return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
 }
+
+/** The single custom resource of a type (fails when there are none or several). */
+export function one(result: SynthResult, type: string): ResourceRecord {
+  const found = ofType(result, type);
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** Parses a JSON-string input (IAM policies, container definitions). */
+export function json<T = unknown>(record: ResourceRecord, input: string): T {
+  return JSON.parse(record.inputs[input] as string) as T;
+}
+
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource?: string | string[];
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export function statements(record: ResourceRecord, input = "policy"): PolicyStatement[] {
+  return json<{ Statement: PolicyStatement[] }>(record, input).Statement;
+}
+
+export const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);

@@ -39,14 +39,28 @@ export interface FargateRuntimeServicesArgs {
   readonly enableExecuteCommand?: boolean;
 }
 
-/** Fargate's valid memory for a CPU size: the smallest valid value at or above what was asked. */
+const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+
+/** Fargate's valid task sizes: CPU units and the memory (MiB) each allows. */
+const FARGATE_SIZES: readonly [number, readonly number[]][] = [
+  [256, [512, 1024, 2048]],
+  [512, range(1024, 4096, 1024)],
+  [1024, range(2048, 8192, 1024)],
+  [2048, range(4096, 16384, 1024)],
+  [4096, range(8192, 30720, 1024)],
+  [8192, range(16384, 61440, 4096)],
+  [16384, range(32768, 122880, 8192)],
+];
+
+/** The smallest valid Fargate size with at least the CPU and memory asked for. */
 export function fargateSize(cpuMillicores: number, memoryMiB: number): { cpu: number; memory: number } {
-  const cpuUnits = [256, 512, 1024, 2048, 4096, 8192, 16384];
-  const cpu = cpuUnits.find((c) => c >= Math.ceil(cpuMillicores * 1.024)) ?? 16384;
-  const minMemory: Record<number, number> = { 256: 512, 512: 1024, 1024: 2048, 2048: 4096, 4096: 8192, 8192: 16384, 16384: 32768 };
-  const step = cpu >= 8192 ? 4096 : 1024;
-  const memory = Math.max(minMemory[cpu]!, Math.ceil(memoryMiB / step) * step);
-  return { cpu, memory };
+  const cpuUnits = Math.ceil(cpuMillicores * 1.024);
+  for (const [cpu, memories] of FARGATE_SIZES) {
+    if (cpu < cpuUnits) continue;
+    const memory = memories.find((m) => m >= memoryMiB);
+    if (memory !== undefined) return { cpu, memory };
+  }
+  throw new Error(`no Fargate task size has ${cpuMillicores} millicores and ${memoryMiB} MiB (at most 16 vCPU and 120 GiB)`);
 }
 
 const API_PORT = 8080;

@@ -31,7 +31,7 @@ export interface NetworkArgs {
 }
 
 /** Interface endpoints that keep AWS API traffic from private subnets off the internet. */
-export const INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "secretsmanager", "ssm", "ssmmessages", "ec2messages", "logs", "kms", "sts"] as const;
+export const INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "secretsmanager", "ssm", "ssmmessages", "ec2messages", "logs"] as const;
 
 /**
  * The VPC: private subnets for everything that runs, public subnets for load balancers and NAT,

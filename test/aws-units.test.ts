@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { subnetCidr, subnetPlan } from "../components/aws/cidr";
+import { fargateSize } from "../components/aws/fargate-services";
+import { ollamaUserData } from "../components/aws/ollama-host";
+import { runtimeSourceTag } from "../stacks/source-hash";
+
+describe("subnet planning", () => {
+  it("carves /20s out of a /16: private from the bottom, public from the middle", () => {
+    expect(subnetPlan("10.40.0.0/16", 3)).toEqual({
+      privateCidrs: ["10.40.0.0/20", "10.40.16.0/20", "10.40.32.0/20"],
+      publicCidrs: ["10.40.128.0/20", "10.40.144.0/20", "10.40.160.0/20"],
+    });
+  });
+
+  it("works from a host address inside the range and for small VPCs", () => {
+    expect(subnetCidr("192.168.1.77/24", 28, 2)).toBe("192.168.1.32/28");
+  });
+
+  it("refuses indexes and sizes that do not fit", () => {
+    expect(() => subnetCidr("10.0.0.0/16", 20, 16)).toThrow("10.0.0.0/16 holds 16 /20 subnets; index 16 is out of range");
+    expect(() => subnetCidr("10.0.0.0/16", 12, 0)).toThrow("/12 does not fit in 10.0.0.0/16");
+  });
+});
+
+describe("Fargate task sizes", () => {
+  it("maps millicores to CPU units and rounds memory up to a valid value", () => {
+    expect(fargateSize(1000, 2048)).toEqual({ cpu: 1024, memory: 2048 });
+    expect(fargateSize(1000, 1000)).toEqual({ cpu: 1024, memory: 2048 });
+    expect(fargateSize(2000, 4500)).toEqual({ cpu: 2048, memory: 5120 });
+    expect(fargateSize(250, 256)).toEqual({ cpu: 256, memory: 512 });
+    expect(fargateSize(8000, 20000)).toEqual({ cpu: 8192, memory: 20480 });
+    expect(fargateSize(250, 3000)).toEqual({ cpu: 512, memory: 3072 });
+    expect(() => fargateSize(16000, 200000)).toThrow("no Fargate task size has 16000 millicores and 200000 MiB");
+  });
+});
+
+describe("GPU host boot script", () => {
+  it("installs the pinned Ollama, listens inside the VPC and pulls each model", () => {
+    const script = ollamaUserData("0.6.5", ["llama3.1:8b", "nomic-embed-text:v1.5"]);
+    expect(script).toContain("OLLAMA_VERSION=0.6.5 sh");
+    expect(script).toContain('Environment="OLLAMA_HOST=0.0.0.0:11434"');
+    expect(script.indexOf("ollama pull llama3.1:8b")).toBeGreaterThan(script.indexOf("systemctl enable --now ollama"));
+    expect(script).toContain("ollama pull nomic-embed-text:v1.5");
+  });
+});
+
+describe("runtime image tag", () => {
+  it("is a content hash of the image's inputs", () => {
+    const tag = runtimeSourceTag();
+    expect(tag).toMatch(/^src-[0-9a-f]{16}$/);
+    expect(runtimeSourceTag()).toBe(tag);
+  });
+});
