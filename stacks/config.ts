@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { ConfigError, formatIssue } from "./config-errors";
 import { exportersFor, SINGLE_GPU_HOST_TYPES } from "./capabilities";
+import { checkGpuFit } from "./gpu-fit";
 import { presetFor } from "./presets";
 
 export const NAMESPACE = "rag-platform";
@@ -103,6 +104,28 @@ const llmSchema = z.strictObject({
   gpuCount: z.number().int().min(1).max(8),
   managedProvider: z.enum(MANAGED_LLM_PROVIDERS).optional(),
   managedBaseUrl: httpsUrl.optional(),
+  modelMemoryGiB: z.number().min(1).max(2048).optional(),
+});
+
+const nodePoolSchema = z.strictObject({
+  min: nonNegativeInt.max(100),
+  max: positiveInt.max(100),
+  desired: nonNegativeInt.max(100),
+});
+
+const kubernetesSchema = z.strictObject({
+  version: z.string().regex(/^1\.(2[89]|3\d)$/, "must be a Kubernetes minor version such as 1.34"),
+  systemNodeType: z.string().min(1),
+  systemNodes: nodePoolSchema,
+  gpuNodes: nodePoolSchema,
+  adminPrincipalArns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/, "must be an IAM role or user ARN")),
+});
+
+const gitopsSchema = z.strictObject({
+  enabled: z.boolean(),
+  repoUrl: z.string().regex(/^(https:\/\/|git@)[^\s]+$/, "must be an https:// or git@ repository URL").optional(),
+  path: z.string().min(1),
+  targetRevision: z.string().min(1),
 });
 
 const documentsSchema = z.strictObject({
@@ -162,6 +185,8 @@ export const configSchema = z
     domain: domainSchema,
     observability: observabilitySchema,
     auth: authSchema,
+    kubernetes: kubernetesSchema,
+    gitops: gitopsSchema,
     dev: devSchema,
   })
   .superRefine(checkCombinations);
@@ -200,6 +225,7 @@ function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
   checkVectorDb(cfg, ctx);
   checkLlm(cfg, ctx);
   checkTierCapabilities(cfg, ctx);
+  checkKubernetes(cfg, ctx);
   checkNetwork(cfg, ctx);
   if (cfg.observability.exporter === "otlp" && !cfg.observability.otlpEndpoint) {
     problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
@@ -241,6 +267,10 @@ function checkVectorDb(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
 
 function checkLlm(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
   const llm = cfg.llm;
+  if (llm.mode === "self-hosted" && cfg.cloud !== "docker") {
+    const fit = checkGpuFit(llm.model, llm.gpuType, llm.gpuCount, llm.modelMemoryGiB);
+    if (!fit.fits) problem(ctx, ["llm", "model"], fit.message);
+  }
   if (llm.mode === "managed" && !llm.managedProvider) {
     problem(ctx, ["llm", "managedProvider"], `required when llm.mode is managed (allowed: ${MANAGED_LLM_PROVIDERS.join(", ")})`);
   }
@@ -271,6 +301,19 @@ function checkTierCapabilities(cfg: z.input<typeof configSchema>, ctx: Ctx): voi
   }
   if (cfg.cloud === "aws" && cfg.domain.certificate && !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(cfg.domain.certificate)) {
     problem(ctx, ["domain", "certificate"], "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)");
+  }
+}
+
+function checkKubernetes(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  for (const pool of ["systemNodes", "gpuNodes"] as const) {
+    const p = cfg.kubernetes[pool];
+    if (p.min > p.max) problem(ctx, ["kubernetes", pool, "min"], `must be at most kubernetes.${pool}.max (${p.max})`);
+    if (p.desired < p.min || p.desired > p.max) {
+      problem(ctx, ["kubernetes", pool, "desired"], `must lie between kubernetes.${pool}.min (${p.min}) and kubernetes.${pool}.max (${p.max})`);
+    }
+  }
+  if (cfg.gitops.enabled && !cfg.gitops.repoUrl) {
+    problem(ctx, ["gitops", "repoUrl"], "required when gitops.enabled is true (the repository Argo CD syncs from)");
   }
 }
 

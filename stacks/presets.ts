@@ -47,6 +47,14 @@ const COMMON = {
   documents: { noncurrentVersionRetentionDays: 30, maxUploadMiB: 50 },
   domain: {},
   auth: {},
+  kubernetes: {
+    version: "1.34",
+    systemNodeType: "m6i.large",
+    systemNodes: { min: 2, max: 4, desired: 2 },
+    gpuNodes: { min: 1, max: 2, desired: 1 },
+    adminPrincipalArns: [],
+  },
+  gitops: { enabled: false, path: "deploy", targetRevision: "main" },
   dev: {
     gpu: false,
     hostPorts: { api: 8080, postgres: 5432, redis: 6379, qdrant: 6333, ollama: 11434 },
@@ -54,6 +62,7 @@ const COMMON = {
 };
 
 interface TierPreset {
+  readonly kubernetes?: object;
   readonly api: object;
   readonly worker: object;
   readonly postgres: object;
@@ -87,6 +96,7 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
   },
   sme: {
     network: { azCount: 3, natGateways: "per-az" },
+    kubernetes: { systemNodeType: "m6i.large", systemNodes: { min: 3, max: 6, desired: 3 }, gpuNodes: { min: 1, max: 2, desired: 1 } },
     api: { replicas: 3, minReplicas: 3, maxReplicas: 10, cpuMillicores: 1000, memoryMiB: 2048 },
     worker: { replicas: 2, minReplicas: 2, maxReplicas: 10, cpuMillicores: 1000, memoryMiB: 2048, concurrency: 4 },
     postgres: { version: "16", storageGiB: 100, maxStorageGiB: 500, backupRetentionDays: 14, multiAz: true, deletionProtection: true },
@@ -98,6 +108,7 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
   },
   enterprise: {
     network: { azCount: 3, natGateways: "per-az" },
+    kubernetes: { systemNodeType: "m6i.xlarge", systemNodes: { min: 3, max: 12, desired: 3 }, gpuNodes: { min: 1, max: 4, desired: 1 } },
     api: { replicas: 4, minReplicas: 4, maxReplicas: 30, cpuMillicores: 2000, memoryMiB: 4096 },
     worker: { replicas: 4, minReplicas: 4, maxReplicas: 40, cpuMillicores: 2000, memoryMiB: 4096, concurrency: 8 },
     postgres: { version: "16", storageGiB: 500, maxStorageGiB: 4000, backupRetentionDays: 35, multiAz: true, deletionProtection: true },
@@ -132,6 +143,7 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
     regions,
     network: { ...COMMON.network, ...tierPreset.network },
     documents: { ...COMMON.documents, ...tierPreset.documents },
+    kubernetes: { ...COMMON.kubernetes, ...tierPreset.kubernetes },
     postgres: { instanceClass: sizes?.postgres ?? "local", ...tierPreset.postgres },
     redis: { nodeType: sizes?.redis ?? "local", ...tierPreset.redis },
   };

@@ -8,6 +8,7 @@ import { NotImplementedError } from "./config-errors";
 import { assertImplemented, createPlatform } from "./platforms";
 import { readStackValues } from "./stack-values";
 import { devTier } from "./tiers/dev";
+import { smeTier } from "./tiers/sme";
 import { stagingTier } from "./tiers/staging";
 
 type StackOutputs = Record<string, pulumi.Input<unknown>>;
@@ -21,6 +22,7 @@ function runTier(cfg: PlatformConfig): StackOutputs {
     case "staging":
       return stagingTier(cfg, platform);
     case "sme":
+      return smeTier(cfg, platform);
     case "enterprise":
       throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cfg.cloud} yet`);
     default: {

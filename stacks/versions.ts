@@ -14,3 +14,25 @@ export const IMAGES = {
 
 /** The runtime image's base (runtime/Dockerfile's ARG NODE_IMAGE default must match). */
 export const RUNTIME_BASE_IMAGE = "node:20.19.0-bookworm-slim";
+
+/** Images of the Kubernetes tiers' own workloads. */
+export const K8S_IMAGES = {
+  vllm: "vllm/vllm-openai:v0.8.5",
+  ollama: `ollama/ollama:${OLLAMA_VERSION}`,
+  textEmbeddingsInference: "ghcr.io/huggingface/text-embeddings-inference:cpu-1.6.1",
+} as const;
+
+/** Helm charts: repository, chart and exact version. */
+export const CHARTS = {
+  nvidiaDevicePlugin: { repo: "https://nvidia.github.io/k8s-device-plugin", chart: "nvidia-device-plugin", version: "0.17.1" },
+  awsLoadBalancerController: { repo: "https://aws.github.io/eks-charts", chart: "aws-load-balancer-controller", version: "1.11.0" },
+  externalSecrets: { repo: "https://charts.external-secrets.io", chart: "external-secrets", version: "0.14.4" },
+  metricsServer: { repo: "https://kubernetes-sigs.github.io/metrics-server", chart: "metrics-server", version: "3.12.2" },
+  clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.46.6" },
+  keda: { repo: "https://kedacore.github.io/charts", chart: "keda", version: "2.16.1" },
+  openTelemetryCollector: { repo: "https://open-telemetry.github.io/opentelemetry-helm-charts", chart: "opentelemetry-collector", version: "0.117.1" },
+  argoCd: { repo: "https://argoproj.github.io/argo-helm", chart: "argo-cd", version: "7.8.2" },
+  qdrant: { repo: "https://qdrant.github.io/qdrant-helm", chart: "qdrant", version: "1.13.4" },
+} as const;
+
+export type ChartRef = (typeof CHARTS)[keyof typeof CHARTS];

@@ -40,7 +40,7 @@ function registeredUrns(): string[] {
 
 describe("tier x cloud pairs that are not built yet", () => {
   it.each([
-    ["sme", [] as string[], /^the sme tier is not implemented for aws yet/],
+    ["enterprise", [] as string[], /^the enterprise tier is not implemented for aws yet/],
     ["staging", ["rag-platform:cloud=azure", "rag-platform:regions[0]=westeurope", "rag-platform:observability.exporter=prometheus"], /^the staging tier is not implemented for azure yet/],
   ])("%s %j fails whole, before any resource is registered", async (stack, sets, message) => {
     const error = await synth(stack, sets).catch((e: unknown) => e);

@@ -24,7 +24,7 @@ function arn(service: string, region: string, resource: string): string {
 function physicalName(a: pulumi.runtime.MockResourceArgs): string {
   const i = a.inputs as State;
   if (typeof i.name === "string") return i.name;
-  const prefix = [i.namePrefix, i.identifierPrefix, i.bucketPrefix].find((p) => typeof p === "string") as string | undefined;
+  const prefix = [i.namePrefix, i.identifierPrefix, i.bucketPrefix, i.nodeGroupNamePrefix].find((p) => typeof p === "string") as string | undefined;
   return prefix ? `${prefix}${digest(a.name).slice(0, 8)}` : a.name;
 }
 
@@ -46,6 +46,14 @@ const COMPUTED: Record<string, Computed> = {
   "aws:ec2/instance:Instance": () => ({ privateIp: "10.40.0.10" }),
   "aws:ecr/repository:Repository": (a, r) => ({ repositoryUrl: `${MOCK_ACCOUNT_ID}.dkr.ecr.${r}.amazonaws.com/${physicalName(a)}`, registryId: MOCK_ACCOUNT_ID }),
   "aws:cloudwatch/dashboard:Dashboard": (a) => ({ dashboardName: a.inputs.dashboardName }),
+  "aws:eks/cluster:Cluster": (a, r) => ({
+    endpoint: `https://${digest(a.name).slice(0, 32).toUpperCase()}.gr7.${r}.eks.amazonaws.com`,
+    certificateAuthority: { data: Buffer.from(`synth-ca-${a.name}`).toString("base64") },
+    vpcConfig: { ...(a.inputs.vpcConfig as State), clusterSecurityGroupId: `sg-${digest(a.name).slice(0, 17)}` },
+  }),
+  "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1 }),
+  "aws:eks/nodeGroup:NodeGroup": (a) => ({ nodeGroupName: physicalName(a) }),
+  "kubernetes:helm.sh/v3:Release": (a) => ({ status: { name: a.inputs.name, namespace: a.inputs.namespace, status: "deployed" } }),
 };
 
 const SERVICE_OF = (type: string) => type.split(":")[1]?.split("/")[0] ?? "mock";

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
+import { assertOllamaModels } from "../shared/ollama";
 import { assumedBy } from "./account";
 import type { KmsKey } from "./kms-key";
 import type { Network } from "./network";
@@ -35,8 +36,6 @@ export interface OllamaGpuHostArgs {
   readonly amiId?: pulumi.Input<string>;
 }
 
-const MODEL_REF = /^[a-z0-9][a-z0-9._\/-]*(:[a-zA-Z0-9._-]+)?$/;
-
 export function ollamaUserData(version: string, models: readonly string[]): string {
   return [
     "#!/bin/bash",
@@ -69,9 +68,7 @@ export class OllamaGpuHost extends pulumi.ComponentResource {
 
   constructor(name: string, args: OllamaGpuHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:OllamaHost", name, {}, opts);
-    for (const m of [args.model, args.embeddingModel]) {
-      if (!MODEL_REF.test(m)) throw new Error(`OllamaGpuHost ${name}: "${m}" is not an Ollama model reference such as llama3.1:8b`);
-    }
+    assertOllamaModels(`OllamaGpuHost ${name}`, [args.model, args.embeddingModel]);
     const parent = { parent: this };
     this.instanceType = GPU_HOST_INSTANCE_TYPES[args.gpu];
     const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: args.network.vpcId, description: "Ollama: API from the platform's services only" }, parent);

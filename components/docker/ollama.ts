@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 import { createLocalContainer, namedVolume, pullImage } from "./local-container";
+import { assertOllamaModels, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
 import type { LocalNetwork } from "./network";
 
 export interface LocalOllamaArgs {
@@ -19,22 +20,6 @@ export interface LocalOllamaArgs {
 
 const ALIAS = "ollama";
 const PORT = 11434;
-const MODEL_REF = /^[a-z0-9][a-z0-9._\/-]*(:[a-zA-Z0-9._-]+)?$/;
-
-/** The start script: serve, then pull each model once (the model cache volume keeps them). */
-export function ollamaStartScript(models: readonly string[]): string {
-  return [
-    "#!/bin/sh",
-    "set -eu",
-    "ollama serve &",
-    "server=$!",
-    "until ollama list >/dev/null 2>&1; do sleep 1; done",
-    ...models.map((m) => `ollama show ${m} >/dev/null 2>&1 || ollama pull ${m}`),
-    'wait "$server"',
-    "",
-  ].join("\n");
-}
-
 /**
  * Ollama with a persistent model cache. It is healthy only once every configured model is
  * present, so `docker ps` tells when the first pull has finished.
@@ -45,9 +30,7 @@ export class LocalOllama extends pulumi.ComponentResource {
   constructor(name: string, args: LocalOllamaArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:docker:Ollama", name, {}, opts);
     const models = [args.model, args.embeddingModel];
-    for (const m of models) {
-      if (!MODEL_REF.test(m)) throw new Error(`LocalOllama ${name}: model "${m}" is not an Ollama model reference such as llama3.2:1b`);
-    }
+    assertOllamaModels(`LocalOllama ${name}`, models);
     const image = pullImage(`${name}-image`, args.image, { parent: this });
     const cache = namedVolume(`${name}-models`, { parent: this });
     createLocalContainer(
@@ -63,7 +46,7 @@ export class LocalOllama extends pulumi.ComponentResource {
         publish: args.hostPort ? [{ containerPort: PORT, hostPort: args.hostPort }] : [],
         gpus: args.gpu ?? false,
         healthCheck: {
-          test: ["CMD-SHELL", models.map((m) => `ollama show ${m} >/dev/null`).join(" && ")],
+          test: ["CMD-SHELL", ollamaModelsPresent(models)],
           interval: "30s",
           startPeriod: "30m",
           retries: 3,

@@ -39,6 +39,11 @@ export class DockerPlatform implements Platform {
     return { kind: "generated", value: pulumi.secret(secret.result) };
   }
 
+  /** Locally there is no secret manager: third-party secrets stay out of the dev tier. */
+  externalSecret(_name: string, _description: string): SecretRef | undefined {
+    return undefined;
+  }
+
   postgres(req: PostgresRequest): PostgresEndpoint {
     const port = this.cfg.dev.hostPorts.postgres;
     const pg = new LocalPostgres(`${this.prefix}-postgres`, {

@@ -1,6 +1,7 @@
 import { NotImplementedError } from "../config-errors";
 import type { Cloud, PlatformConfig, Tier } from "../config";
-import { AwsPlatform } from "./aws";
+import { AwsEcsPlatform } from "./aws-ecs";
+import { AwsEksPlatform } from "./aws-eks";
 import { DockerPlatform } from "./docker";
 import type { Platform } from "./platform";
 
@@ -8,7 +9,7 @@ import type { Platform } from "./platform";
 export const IMPLEMENTED: Record<Tier, readonly Cloud[]> = {
   dev: ["docker"],
   staging: ["aws"],
-  sme: [],
+  sme: ["aws"],
   enterprise: [],
 };
 
@@ -28,7 +29,7 @@ export function createPlatform(cfg: PlatformConfig, prefix: string): Platform {
     case "docker":
       return new DockerPlatform(prefix, cfg);
     case "aws":
-      return new AwsPlatform(prefix, cfg, cfg.regions[0]!);
+      return cfg.tier === "staging" ? new AwsEcsPlatform(prefix, cfg, cfg.regions[0]!) : new AwsEksPlatform(prefix, cfg, cfg.regions[0]!);
     case "azure":
     case "gcp":
       throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`);

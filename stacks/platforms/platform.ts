@@ -78,6 +78,11 @@ export interface ObservabilityRequest {
 export interface Platform {
   /** A secret generated in-stack (API keys, passwords a managed service does not own). */
   generatedSecret(name: string, length: number): SecretRef;
+  /**
+   * A third-party secret the operator stores after deploying (an OIDC client secret, a vendor
+   * key), or undefined where the platform has no secret manager to hold it.
+   */
+  externalSecret(name: string, description: string): SecretRef | undefined;
   postgres(req: PostgresRequest): PostgresEndpoint;
   redis(req: RedisRequest): RedisEndpoint;
   vectorDb(req: VectorDbRequest): VectorDbEndpoint;

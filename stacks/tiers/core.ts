@@ -20,7 +20,8 @@ export function composeCore(cfg: PlatformConfig, platform: Platform): CoreOutput
   const objectStore = platform.objectStore(cfg.documents);
   const llm = platform.llm(cfg.llm);
   const adminApiKey = platform.generatedSecret("admin-api-key", 48);
-  const env = runtimeEnvironment(cfg, { postgres, redis, vectorDb, objectStore, llm, adminApiKey });
+  const oidcClientSecret = cfg.auth.oidcIssuerUrl ? platform.externalSecret("oidc-client-secret", "OIDC client secret of the runtime's SSO application") : undefined;
+  const env = runtimeEnvironment(cfg, { postgres, redis, vectorDb, objectStore, llm, adminApiKey, oidcClientSecret });
   const api = platform.runtimeServices({ env, api: cfg.api, worker: cfg.worker });
   platform.observability(cfg.observability);
   return { api, adminApiKey };

@@ -1,0 +1,136 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { pinnedRelease, type PinnedChart } from "../kubernetes/helm";
+import type { AwsAccount } from "./account";
+import type { EksCluster } from "./eks-cluster";
+import { LOAD_BALANCER_CONTROLLER_STATEMENTS } from "./lbc-policy";
+import type { Network } from "./network";
+import { podIdentityRole } from "./pod-identity";
+
+export interface EksAddonsArgs {
+  readonly account: AwsAccount;
+  readonly cluster: EksCluster;
+  readonly network: Network;
+  readonly charts: {
+    readonly awsLoadBalancerController: PinnedChart;
+    readonly clusterAutoscaler: PinnedChart;
+    readonly externalSecrets: PinnedChart;
+  };
+}
+
+export const SECRET_STORE_NAME = "aws-secrets-manager";
+
+/**
+ * The AWS-specific add-ons, each from its official chart at a pinned version and with its own
+ * Pod Identity role: the AWS Load Balancer Controller (Ingress -> ALB), Cluster Autoscaler
+ * (chosen over Karpenter for an SME: it scales the managed node groups we already declare,
+ * GPU pool included, with one small IAM policy and nothing new to operate), and External Secrets
+ * Operator with a ClusterSecretStore on Secrets Manager.
+ */
+export class EksAddons extends pulumi.ComponentResource {
+  readonly secretStoreName = SECRET_STORE_NAME;
+  /** Resources that must exist before an ExternalSecret can be created. */
+  readonly secretStoreReady: pulumi.Resource[];
+  /** The External Secrets role: grant it read access to exactly the secrets that are synced. */
+  readonly externalSecretsRole: aws.iam.Role;
+  readonly loadBalancerController: k8s.helm.v3.Release;
+
+  constructor(name: string, args: EksAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:aws:EksAddons", name, {}, opts);
+    const parent = { parent: this };
+    const clusterName = args.cluster.name;
+    const onCluster = { parent: this, provider: args.cluster.provider };
+
+    podIdentityRole(`${name}-lbc`, { clusterName, namespace: "kube-system", serviceAccount: "aws-load-balancer-controller", statements: LOAD_BALANCER_CONTROLLER_STATEMENTS }, parent);
+    this.loadBalancerController = pinnedRelease(
+      "aws-load-balancer-controller",
+      args.charts.awsLoadBalancerController,
+      {
+        namespace: "kube-system",
+        values: {
+          clusterName,
+          region: args.account.region,
+          vpcId: args.network.vpcId,
+          replicaCount: 2,
+          serviceAccount: { create: true, name: "aws-load-balancer-controller" },
+          enableShield: false,
+          enableWaf: false,
+          enableWafv2: false,
+          podDisruptionBudget: { maxUnavailable: 1 },
+        },
+      },
+      onCluster,
+    );
+
+    podIdentityRole(
+      `${name}-autoscaler`,
+      {
+        clusterName,
+        namespace: "kube-system",
+        serviceAccount: "cluster-autoscaler",
+        statements: [
+          {
+            Effect: "Allow",
+            Action: [
+              "autoscaling:DescribeAutoScalingGroups",
+              "autoscaling:DescribeAutoScalingInstances",
+              "autoscaling:DescribeLaunchConfigurations",
+              "autoscaling:DescribeScalingActivities",
+              "autoscaling:DescribeTags",
+              "ec2:DescribeImages",
+              "ec2:DescribeInstanceTypes",
+              "ec2:DescribeLaunchTemplateVersions",
+              "ec2:GetInstanceTypesFromInstanceRequirements",
+              "eks:DescribeNodegroup",
+            ],
+            Resource: "*",
+          },
+          {
+            Effect: "Allow",
+            Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            Resource: "*",
+            Condition: { StringEquals: { [`aws:ResourceTag/k8s.io/cluster-autoscaler/${args.cluster.physicalName}`]: "owned" } },
+          },
+        ],
+      },
+      parent,
+    );
+    pinnedRelease(
+      "cluster-autoscaler",
+      args.charts.clusterAutoscaler,
+      {
+        namespace: "kube-system",
+        values: {
+          cloudProvider: "aws",
+          awsRegion: args.account.region,
+          autoDiscovery: { clusterName },
+          rbac: { serviceAccount: { create: true, name: "cluster-autoscaler" } },
+          extraArgs: { "balance-similar-node-groups": true, "skip-nodes-with-system-pods": false, expander: "least-waste", "scale-down-unneeded-time": "10m" },
+          podDisruptionBudget: { maxUnavailable: 1 },
+        },
+      },
+      onCluster,
+    );
+
+    this.externalSecretsRole = podIdentityRole(`${name}-external-secrets`, { clusterName, namespace: "external-secrets", serviceAccount: "external-secrets" }, parent);
+    const eso = pinnedRelease(
+      "external-secrets",
+      args.charts.externalSecrets,
+      { namespace: "external-secrets", createNamespace: true, values: { installCRDs: true, serviceAccount: { create: true, name: "external-secrets" }, replicaCount: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } } },
+      onCluster,
+    );
+    const store = new k8s.apiextensions.CustomResource(
+      `${name}-secret-store`,
+      {
+        apiVersion: "external-secrets.io/v1beta1",
+        kind: "ClusterSecretStore",
+        metadata: { name: SECRET_STORE_NAME },
+        spec: { provider: { aws: { service: "SecretsManager", region: args.account.region } } },
+      },
+      { ...onCluster, dependsOn: [eso] },
+    );
+    this.secretStoreReady = [eso, store];
+    this.registerOutputs({ secretStoreName: SECRET_STORE_NAME });
+  }
+}

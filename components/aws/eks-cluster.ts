@@ -1,0 +1,162 @@
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { assumedBy, policyDocument, type AwsAccount } from "./account";
+import { POD_IDENTITY_TRUST } from "./pod-identity";
+import type { KmsKey } from "./kms-key";
+import type { Network } from "./network";
+
+export interface EksClusterArgs {
+  readonly account: AwsAccount;
+  readonly network: Network;
+  /** Kubernetes minor version, pinned (e.g. "1.34"). */
+  readonly version: string;
+  /** Envelope-encrypts Kubernetes Secrets and encrypts EBS volumes. */
+  readonly kmsKey: KmsKey;
+  /** Encrypts the control-plane log group. */
+  readonly logsKey: KmsKey;
+  readonly logRetentionDays: number;
+  /** CIDRs allowed to reach the public API endpoint. @default - none: the endpoint is private only */
+  readonly publicAccessCidrs?: readonly string[];
+  /** IAM roles or users given cluster-admin through access entries. @default - none */
+  readonly adminPrincipalArns?: readonly string[];
+}
+
+/** All five control-plane log types. */
+export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
+
+/**
+ * An EKS cluster: private API endpoint (public only for listed CIDRs), Secrets encrypted with
+ * our key, every control-plane log type to an encrypted log group, access entries (API
+ * authentication mode, no aws-auth ConfigMap), Pod Identity, VPC CNI with network policies,
+ * the EBS CSI driver and an encrypted gp3 default StorageClass.
+ */
+export class EksCluster extends pulumi.ComponentResource {
+  readonly name: pulumi.Output<string>;
+  /** The cluster's name as plain text (it is set, not generated): for tag keys and conditions. */
+  readonly physicalName: string;
+  readonly clusterSecurityGroupId: pulumi.Output<string>;
+  readonly nodeRole: aws.iam.Role;
+  readonly kubeconfig: pulumi.Output<string>;
+  readonly provider: k8s.Provider;
+  readonly storageClassName: pulumi.Output<string>;
+  readonly publicEndpoint: boolean;
+
+  constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:aws:EksCluster", name, {}, opts);
+    const parent = { parent: this };
+    const { partition } = args.account;
+    const managed = (policy: string) => pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`;
+    const publicCidrs = args.publicAccessCidrs ?? [];
+    this.publicEndpoint = publicCidrs.length > 0;
+
+    const role = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumedBy("eks.amazonaws.com") }, parent);
+    const rolePolicy = new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: role.name, policyArn: managed("AmazonEKSClusterPolicy") }, parent);
+    // Created before the cluster so EKS writes into an encrypted group with a retention.
+    const logGroup = new aws.cloudwatch.LogGroup(
+      `${name}-control-plane`,
+      { name: `/aws/eks/${name}/cluster`, kmsKeyId: args.logsKey.arn, retentionInDays: args.logRetentionDays },
+      parent,
+    );
+    const cluster = new aws.eks.Cluster(
+      name,
+      {
+        name,
+        version: args.version,
+        roleArn: role.arn,
+        vpcConfig: {
+          subnetIds: args.network.privateSubnetIds,
+          endpointPrivateAccess: true,
+          endpointPublicAccess: this.publicEndpoint,
+          publicAccessCidrs: this.publicEndpoint ? [...publicCidrs] : undefined,
+        },
+        encryptionConfig: { provider: { keyArn: args.kmsKey.arn }, resources: ["secrets"] },
+        enabledClusterLogTypes: [...CONTROL_PLANE_LOGS],
+        accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true },
+        upgradePolicy: { supportType: "STANDARD" },
+        bootstrapSelfManagedAddons: false,
+      },
+      { parent: this, dependsOn: [rolePolicy, logGroup] },
+    );
+    this.name = cluster.name;
+    this.physicalName = name;
+    this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId ?? "");
+
+    (args.adminPrincipalArns ?? []).forEach((principalArn, i) => {
+      const entry = new aws.eks.AccessEntry(`${name}-admin-${i}`, { clusterName: cluster.name, principalArn, type: "STANDARD" }, parent);
+      new aws.eks.AccessPolicyAssociation(
+        `${name}-admin-${i}`,
+        { clusterName: cluster.name, principalArn, policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`, accessScope: { type: "cluster" } },
+        { parent: this, dependsOn: [entry] },
+      );
+    });
+
+    this.nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: assumedBy("ec2.amazonaws.com") }, parent);
+    for (const policy of ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]) {
+      new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: this.nodeRole.name, policyArn: managed(policy) }, parent);
+    }
+
+    const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs> = {}) =>
+      new aws.eks.Addon(
+        `${name}-${addonName}`,
+        { clusterName: cluster.name, addonName, resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "PRESERVE", ...extra },
+        parent,
+      );
+    addon("vpc-cni", { configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }) });
+    addon("kube-proxy");
+    addon("coredns");
+    addon("eks-pod-identity-agent");
+    // The add-on creates the Pod Identity association itself (podIdentityAssociations below).
+    const ebsRole = new aws.iam.Role(`${name}-ebs-csi`, { assumeRolePolicy: POD_IDENTITY_TRUST }, parent);
+    new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsRole.name, policyArn: managed("service-role/AmazonEBSCSIDriverPolicy") }, parent);
+    new aws.iam.RolePolicy(
+      `${name}-ebs-csi-kms`,
+      {
+        role: ebsRole.id,
+        policy: policyDocument([
+          { Effect: "Allow", Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource: args.kmsKey.arn, Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
+          { Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: args.kmsKey.arn },
+        ]),
+      },
+      parent,
+    );
+    addon("aws-ebs-csi-driver", { podIdentityAssociations: [{ roleArn: ebsRole.arn, serviceAccount: "ebs-csi-controller-sa" }] });
+
+    this.kubeconfig = pulumi
+      .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
+      .apply(([clusterName, endpoint, ca]) => kubeconfigFor(clusterName, endpoint, ca?.data ?? "", args.account.region));
+    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, parent);
+
+    const storageClass = new k8s.storage.v1.StorageClass(
+      `${name}-gp3-encrypted`,
+      {
+        metadata: { name: "gp3-encrypted", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+        provisioner: "ebs.csi.aws.com",
+        parameters: { type: "gp3", encrypted: "true", kmsKeyId: args.kmsKey.arn },
+        reclaimPolicy: "Retain",
+        volumeBindingMode: "WaitForFirstConsumer",
+        allowVolumeExpansion: true,
+      },
+      { parent: this, provider: this.provider },
+    );
+    this.storageClassName = storageClass.metadata.name;
+    this.registerOutputs({ name: this.name });
+  }
+}
+
+/** A kubeconfig that authenticates through `aws eks get-token` (no static credentials). */
+export function kubeconfigFor(clusterName: string, endpoint: string, caData: string, region: string): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": caData } }],
+    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
+    "current-context": clusterName,
+    users: [
+      {
+        name: clusterName,
+        user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"] } },
+      },
+    ],
+  });
+}

@@ -1,0 +1,160 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ObservabilityExporter } from "../../stacks/config";
+import { GPU_POOL_LABEL, GPU_TAINT } from "./gpu-scheduling";
+import { SyncedSecret } from "./external-secret";
+import { pinnedRelease, type PinnedChart } from "./helm";
+
+export interface TelemetryArgs {
+  readonly exporter: Exclude<ObservabilityExporter, "none" | "prometheus" | "cloudwatch">;
+  /** OTLP/HTTP endpoint (exporter otlp). */
+  readonly otlpEndpoint?: string;
+  /** The vendor's API key (datadog, newrelic) in the cloud's secret manager, synced by External Secrets. */
+  readonly apiKey?: { readonly storeName: pulumi.Input<string>; readonly remoteKey: pulumi.Input<string>; readonly storeReady: pulumi.Resource[] };
+}
+
+export interface ClusterAddonsArgs {
+  readonly charts: {
+    readonly nvidiaDevicePlugin: PinnedChart;
+    readonly metricsServer: PinnedChart;
+    readonly keda: PinnedChart;
+    readonly openTelemetryCollector: PinnedChart;
+    readonly argoCd: PinnedChart;
+  };
+  /** The collector's exporter. @default - no collector */
+  readonly telemetry?: TelemetryArgs;
+  /** Argo CD and an Application syncing this repository path into `targetNamespace`. @default - no GitOps */
+  readonly gitops?: { readonly repoUrl: string; readonly path: string; readonly targetRevision: string; readonly targetNamespace: pulumi.Input<string> };
+}
+
+export const TELEMETRY_NAMESPACE = "observability";
+export const OTLP_HTTP_PORT = 4318;
+export const COLLECTOR_LABELS = { "app.kubernetes.io/name": "opentelemetry-collector" };
+
+/** The exporter section of the collector's config for each backend. */
+export const EXPORTER_KEY_SECRET = "otel-exporter-key";
+
+export function collectorExporters(t: TelemetryArgs): { exporters: Record<string, unknown>; names: string[]; env: k8s.types.input.core.v1.EnvVar[] } {
+  const keyEnv = (name: string) => (t.apiKey ? [{ name, valueFrom: { secretKeyRef: { name: EXPORTER_KEY_SECRET, key: "api-key" } } }] : []);
+  switch (t.exporter) {
+    case "datadog":
+      return { exporters: { datadog: { api: { key: "${env:DD_API_KEY}" } } }, names: ["datadog"], env: keyEnv("DD_API_KEY") };
+    case "newrelic":
+      return {
+        exporters: { "otlphttp/newrelic": { endpoint: "https://otlp.nr-data.net", headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" } } },
+        names: ["otlphttp/newrelic"],
+        env: keyEnv("NEW_RELIC_LICENSE_KEY"),
+      };
+    case "otlp":
+      if (!t.otlpEndpoint) throw new Error("the otlp exporter needs an endpoint");
+      return { exporters: { otlphttp: { endpoint: t.otlpEndpoint } }, names: ["otlphttp"], env: [] };
+    default: {
+      const unreachable: never = t.exporter;
+      throw new Error(`unknown exporter ${String(unreachable)}`);
+    }
+  }
+}
+
+/**
+ * The cloud-neutral cluster add-ons, each from its official chart at a pinned version: the
+ * NVIDIA device plugin (GPU nodes only), metrics-server (HPA), KEDA (queue-driven scaling),
+ * an OpenTelemetry collector and, with GitOps on, Argo CD.
+ */
+export class ClusterAddons extends pulumi.ComponentResource {
+  /** OTLP/HTTP endpoint for workloads, when a collector runs. */
+  readonly otlpEndpoint: string | undefined;
+  readonly argoCd: k8s.helm.v3.Release | undefined;
+
+  constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:k8s:ClusterAddons", name, {}, opts);
+    const parent = { parent: this };
+    pinnedRelease(
+      "nvidia-device-plugin",
+      args.charts.nvidiaDevicePlugin,
+      {
+        namespace: "kube-system",
+        values: {
+          nodeSelector: { [GPU_POOL_LABEL.key]: GPU_POOL_LABEL.value },
+          tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }],
+          priorityClassName: "system-node-critical",
+        },
+      },
+      parent,
+    );
+    pinnedRelease("metrics-server", args.charts.metricsServer, { namespace: "kube-system", values: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } } }, parent);
+    pinnedRelease("keda", args.charts.keda, { namespace: "keda", createNamespace: true, values: { podDisruptionBudget: { operator: { maxUnavailable: 1 } } } }, parent);
+
+    if (args.telemetry) {
+      const { exporters, names, env } = collectorExporters(args.telemetry);
+      const ns = new k8s.core.v1.Namespace(`${name}-telemetry`, { metadata: { name: TELEMETRY_NAMESPACE } }, parent);
+      const keySecret = args.telemetry.apiKey
+        ? [
+            new SyncedSecret(
+              EXPORTER_KEY_SECRET,
+              { namespace: ns.metadata.name, storeName: args.telemetry.apiKey.storeName, keys: [{ secretKey: "api-key", remoteKey: args.telemetry.apiKey.remoteKey }] },
+              { parent: this, dependsOn: args.telemetry.apiKey.storeReady },
+            ),
+          ]
+        : [];
+      pinnedRelease(
+        "otel-collector",
+        args.charts.openTelemetryCollector,
+        {
+          namespace: TELEMETRY_NAMESPACE,
+          values: {
+            mode: "deployment",
+            replicaCount: 2,
+            image: { repository: "otel/opentelemetry-collector-contrib" },
+            extraEnvs: env,
+            podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
+            securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+            resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+            config: {
+              receivers: { otlp: { protocols: { http: { endpoint: `0.0.0.0:${OTLP_HTTP_PORT}` }, grpc: { endpoint: "0.0.0.0:4317" } } } },
+              processors: { memory_limiter: { check_interval: "5s", limit_percentage: 80, spike_limit_percentage: 25 }, batch: {} },
+              exporters,
+              service: {
+                pipelines: {
+                  traces: { receivers: ["otlp"], processors: ["memory_limiter", "batch"], exporters: names },
+                  metrics: { receivers: ["otlp"], processors: ["memory_limiter", "batch"], exporters: names },
+                  logs: { receivers: ["otlp"], processors: ["memory_limiter", "batch"], exporters: names },
+                },
+              },
+            },
+          },
+        },
+        { parent: this, dependsOn: [ns, ...keySecret] },
+      );
+      this.otlpEndpoint = `http://otel-collector-opentelemetry-collector.${TELEMETRY_NAMESPACE}.svc.cluster.local:${OTLP_HTTP_PORT}`;
+    } else {
+      this.otlpEndpoint = undefined;
+    }
+
+    if (args.gitops) {
+      this.argoCd = pinnedRelease(
+        "argo-cd",
+        args.charts.argoCd,
+        { namespace: "argocd", createNamespace: true, values: { configs: { params: { "server.insecure": false } }, server: { service: { type: "ClusterIP" } } } },
+        parent,
+      );
+      new k8s.apiextensions.CustomResource(
+        `${name}-app`,
+        {
+          apiVersion: "argoproj.io/v1alpha1",
+          kind: "Application",
+          metadata: { name: "rag-platform-apps", namespace: "argocd" },
+          spec: {
+            project: "default",
+            source: { repoURL: args.gitops.repoUrl, path: args.gitops.path, targetRevision: args.gitops.targetRevision },
+            destination: { server: "https://kubernetes.default.svc", namespace: args.gitops.targetNamespace },
+            syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ["ServerSideApply=true"] },
+          },
+        },
+        { parent: this, dependsOn: [this.argoCd] },
+      );
+    } else {
+      this.argoCd = undefined;
+    }
+    this.registerOutputs({ otlpEndpoint: this.otlpEndpoint });
+  }
+}

@@ -1,0 +1,55 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** One key of the Kubernetes Secret, read from the cloud's secret manager. */
+export interface RemoteSecretKey {
+  /** The key in the Kubernetes Secret (we use the runtime's variable name). */
+  readonly secretKey: string;
+  /** The secret's id in the store (an ARN for AWS Secrets Manager). */
+  readonly remoteKey: pulumi.Input<string>;
+  /** A JSON property inside the remote secret. @default - the whole value */
+  readonly property?: string;
+}
+
+export interface SyncedSecretArgs {
+  readonly namespace: pulumi.Input<string>;
+  /** The ClusterSecretStore to read from (cloud-specific, created with External Secrets). */
+  readonly storeName: pulumi.Input<string>;
+  readonly keys: readonly RemoteSecretKey[];
+  /** How often rotation in the secret manager reaches the Secret. @default "15m" */
+  readonly refreshInterval?: string;
+}
+
+/**
+ * A Kubernetes Secret kept in sync with the cloud's secret manager by External Secrets
+ * Operator: rotation there reaches the Secret within `refreshInterval`, and pods on restart.
+ */
+export class SyncedSecret extends pulumi.ComponentResource {
+  /** The name of the Kubernetes Secret the workloads reference. */
+  readonly secretName: string;
+
+  constructor(name: string, args: SyncedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:k8s:SyncedSecret", name, {}, opts);
+    if (args.keys.length === 0) throw new Error(`SyncedSecret ${name}: no keys to sync`);
+    this.secretName = name;
+    new k8s.apiextensions.CustomResource(
+      name,
+      {
+        apiVersion: "external-secrets.io/v1beta1",
+        kind: "ExternalSecret",
+        metadata: { name, namespace: args.namespace },
+        spec: {
+          refreshInterval: args.refreshInterval ?? "15m",
+          secretStoreRef: { kind: "ClusterSecretStore", name: args.storeName },
+          target: { name, creationPolicy: "Owner", deletionPolicy: "Retain" },
+          data: args.keys.map((k) => ({
+            secretKey: k.secretKey,
+            remoteRef: { key: k.remoteKey, ...(k.property ? { property: k.property } : {}) },
+          })),
+        },
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ secretName: this.secretName });
+  }
+}

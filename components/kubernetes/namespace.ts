@@ -1,0 +1,62 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RagNamespaceArgs {
+  /** @default "rag" */
+  readonly name?: string;
+}
+
+/**
+ * The platform's namespace: Pod Security Admission `restricted` enforced, and a default-deny
+ * NetworkPolicy (ingress and egress) with DNS allowed, so every other flow is opened explicitly.
+ */
+export class RagNamespace extends pulumi.ComponentResource {
+  readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: RagNamespaceArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:k8s:Namespace", name, {}, opts);
+    const nsName = args.name ?? "rag";
+    const ns = new k8s.core.v1.Namespace(
+      name,
+      {
+        metadata: {
+          name: nsName,
+          labels: {
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest",
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+          },
+        },
+      },
+      { parent: this },
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-default-deny`,
+      { metadata: { name: "default-deny", namespace: ns.metadata.name }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+      { parent: this },
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-allow-dns`,
+      {
+        metadata: { name: "allow-dns", namespace: ns.metadata.name },
+        spec: {
+          podSelector: {},
+          policyTypes: ["Egress"],
+          egress: [
+            {
+              to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+              ports: [
+                { protocol: "UDP", port: 53 },
+                { protocol: "TCP", port: 53 },
+              ],
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+    this.name = ns.metadata.name;
+    this.registerOutputs({ name: this.name });
+  }
+}

@@ -1,0 +1,60 @@
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/** Egress to a CIDR on given TCP ports (managed services outside the cluster). */
+export interface CidrEgress {
+  readonly cidr: pulumi.Input<string>;
+  readonly ports: readonly number[];
+  /** CIDRs excluded from `cidr` (e.g. the VPC when `cidr` is 0.0.0.0/0). @default - none */
+  readonly except?: pulumi.Input<string>[];
+}
+
+export interface FlowPolicyArgs {
+  readonly namespace: pulumi.Input<string>;
+  /** The pods this policy is about. */
+  readonly podLabels: Record<string, string>;
+  /** Who may connect, and on which ports. @default - nobody */
+  readonly ingress?: ReadonlyArray<{ readonly from: Peer[]; readonly ports: readonly number[] }>;
+  /** Pods (same namespace) this workload calls, by label, on ports. @default - none */
+  readonly egressToPods?: ReadonlyArray<{ readonly labels: Record<string, string>; readonly ports: readonly number[] }>;
+  readonly egressToCidrs?: readonly CidrEgress[];
+  /** Other peers (e.g. pods in another namespace) on ports. @default - none */
+  readonly egressToPeers?: ReadonlyArray<{ readonly peer: Peer; readonly ports: readonly number[] }>;
+}
+
+/** One NetworkPolicy opening exactly the listed flows for one workload (the namespace denies the rest). */
+export function flowPolicy(name: string, args: FlowPolicyArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy {
+  const tcp = (ports: readonly number[]) => ports.map((port) => ({ protocol: "TCP", port }));
+  return new k8s.networking.v1.NetworkPolicy(
+    name,
+    {
+      metadata: { name, namespace: args.namespace },
+      spec: {
+        podSelector: { matchLabels: args.podLabels },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: (args.ingress ?? []).map((rule) => ({ from: rule.from, ports: tcp(rule.ports) })),
+        egress: [
+          ...(args.egressToPods ?? []).map((rule) => ({ to: [{ podSelector: { matchLabels: rule.labels } }], ports: tcp(rule.ports) })),
+          ...(args.egressToCidrs ?? []).map((rule) => ({ to: [{ ipBlock: { cidr: rule.cidr, except: rule.except } }], ports: tcp(rule.ports) })),
+          ...(args.egressToPeers ?? []).map((rule) => ({ to: [rule.peer], ports: tcp(rule.ports) })),
+        ],
+      },
+    },
+    opts,
+  );
+}
+
+/** A PodDisruptionBudget keeping all but one replica up during voluntary disruptions. */
+export function disruptionBudget(
+  name: string,
+  args: { namespace: pulumi.Input<string>; podLabels: Record<string, string> },
+  opts: pulumi.CustomResourceOptions,
+): k8s.policy.v1.PodDisruptionBudget {
+  return new k8s.policy.v1.PodDisruptionBudget(
+    name,
+    { metadata: { name, namespace: args.namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: args.podLabels } } },
+    opts,
+  );
+}

@@ -1,0 +1,69 @@
+/**
+ * The restricted pod shape every workload of ours uses: non-root, no privilege escalation,
+ * read-only root filesystem, all capabilities dropped, seccomp RuntimeDefault, requests and
+ * limits, spread across zones, no service-account token unless asked.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+
+type Container = k8s.types.input.core.v1.Container;
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+
+export const ZONE_KEY = "topology.kubernetes.io/zone";
+
+export interface ComputeSize {
+  /** Requested CPU in millicores (the limit is twice this, bounded bursts). */
+  readonly cpuMillicores: number;
+  /** Requested and limited memory in MiB (memory is not overcommitted). */
+  readonly memoryMiB: number;
+}
+
+export function resources(size: ComputeSize, extraLimits: Record<string, string> = {}): k8s.types.input.core.v1.ResourceRequirements {
+  return {
+    requests: { cpu: `${size.cpuMillicores}m`, memory: `${size.memoryMiB}Mi`, ...extraLimits },
+    limits: { cpu: `${size.cpuMillicores * 2}m`, memory: `${size.memoryMiB}Mi`, ...extraLimits },
+  };
+}
+
+export const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  privileged: false,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+export function podSecurity(uid: number): k8s.types.input.core.v1.PodSecurityContext {
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
+}
+
+/** Spread replicas over zones (hard) and nodes (soft). */
+export function zoneSpread(labels: Record<string, string>): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+  return [
+    { maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: labels } },
+    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } },
+  ];
+}
+
+/** A pod spec with the restricted defaults; containers get CONTAINER_SECURITY. */
+export function restrictedPod(args: {
+  uid: number;
+  labels: Record<string, string>;
+  containers: Container[];
+  serviceAccountName: string;
+  /** @default false */
+  automountToken?: boolean;
+  volumes?: k8s.types.input.core.v1.Volume[];
+  extra?: Partial<PodSpec>;
+}): PodSpec {
+  return {
+    serviceAccountName: args.serviceAccountName,
+    automountServiceAccountToken: args.automountToken ?? false,
+    securityContext: podSecurity(args.uid),
+    topologySpreadConstraints: zoneSpread(args.labels),
+    terminationGracePeriodSeconds: 60,
+    containers: args.containers.map((c) => ({ ...c, securityContext: { ...CONTAINER_SECURITY, ...c.securityContext } })),
+    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }, ...(args.volumes ?? [])],
+    ...args.extra,
+  };
+}

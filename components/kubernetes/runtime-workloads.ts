@@ -1,0 +1,206 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ENV } from "../../runtime/src/config";
+import type { RuntimeEnvironment } from "../contracts";
+import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
+import { resources, restrictedPod, type ComputeSize } from "./pod-security";
+
+export interface ScaledSize extends ComputeSize {
+  readonly replicas: number;
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+}
+
+export interface RuntimeWorkloadsArgs {
+  readonly namespace: pulumi.Input<string>;
+  readonly image: pulumi.Input<string>;
+  /** Plain values become env values; secrets come from `secretName` by their variable name. */
+  readonly env: RuntimeEnvironment;
+  /** The Kubernetes Secret holding every variable in `env.secrets`. */
+  readonly secretName: string;
+  readonly api: ScaledSize;
+  readonly worker: ScaledSize;
+  /** How the API is exposed: the ingress class and the cloud's annotations. */
+  readonly ingress: { readonly className: string; readonly annotations: Record<string, pulumi.Input<string>>; readonly host?: string };
+  /** Who may reach the API pods (the load balancer's source ranges). */
+  readonly apiIngressFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
+  /** In-cluster services the runtime calls, by pod labels and port (vector DB, LLM, embeddings). */
+  readonly callsPods: ReadonlyArray<{ readonly labels: Record<string, string>; readonly ports: readonly number[] }>;
+  /** Managed services outside the cluster (Postgres, Redis, AWS APIs, hosted models). */
+  readonly callsCidrs: readonly CidrEgress[];
+  /** Services in other namespaces (the telemetry collector). @default - none */
+  readonly callsPeers?: ReadonlyArray<{ readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer; readonly ports: readonly number[] }>;
+  /** Worker autoscaling on the ingest queue (KEDA). Redis connection for the scaler. */
+  readonly queue: { readonly redisAddress: pulumi.Input<string>; readonly tls: boolean; readonly listName: string; readonly targetDepthPerReplica: number };
+  /** Annotations for the pods' service account (e.g. a cloud identity). @default - none */
+  readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+}
+
+export const RUNTIME_UID = 1000;
+export const API_LABELS = { "app.kubernetes.io/name": "rag-api", "app.kubernetes.io/part-of": "rag-platform" };
+export const WORKER_LABELS = { "app.kubernetes.io/name": "rag-worker", "app.kubernetes.io/part-of": "rag-platform" };
+const API_PORT = 8080;
+const WORKER_HEALTH_PORT = 8081;
+
+function envVars(env: RuntimeEnvironment, secretName: string, extra: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {
+  const plain = Object.entries({ ...env.plain, ...extra } as Record<string, pulumi.Input<string>>)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => ({ name, value }));
+  const secret = Object.keys(env.secrets)
+    .sort()
+    .map((name) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } }));
+  return [...plain, ...secret];
+}
+
+/**
+ * The runtime on Kubernetes: the API (Deployment, Service, Ingress, HPA on CPU) and the ingest
+ * worker (Deployment, KEDA ScaledObject on the queue's length), each with a PDB when it has
+ * more than one replica and a NetworkPolicy opening only its flows.
+ */
+export class RuntimeWorkloads extends pulumi.ComponentResource {
+  readonly serviceName: string;
+  readonly ingress: k8s.networking.v1.Ingress;
+
+  constructor(name: string, args: RuntimeWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:k8s:Runtime", name, {}, opts);
+    const parent = { parent: this };
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      { metadata: { name: "rag-runtime", namespace: args.namespace, annotations: args.serviceAccountAnnotations }, automountServiceAccountToken: false },
+      parent,
+    );
+    const apiEnv = envVars(args.env, args.secretName, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) });
+    const workerEnv = envVars(args.env, args.secretName, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) });
+    const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
+
+    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, {
+      name: "api",
+      image: args.image,
+      command: ["node", "dist/server.js"],
+      ports: [{ name: "http", containerPort: API_PORT }],
+      env: apiEnv,
+      readinessProbe: probe(API_PORT, "/readyz"),
+      livenessProbe: probe(API_PORT, "/healthz"),
+    });
+    this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, {
+      name: "worker",
+      image: args.image,
+      command: ["node", "dist/worker.js"],
+      ports: [{ name: "health", containerPort: WORKER_HEALTH_PORT }],
+      env: workerEnv,
+      livenessProbe: probe(WORKER_HEALTH_PORT, "/healthz"),
+    });
+
+    const service = new k8s.core.v1.Service(
+      `${name}-api`,
+      { metadata: { name: "rag-api", namespace: args.namespace, labels: API_LABELS }, spec: { selector: API_LABELS, ports: [{ name: "http", port: 80, targetPort: API_PORT }] } },
+      parent,
+    );
+    this.serviceName = "rag-api";
+    this.ingress = new k8s.networking.v1.Ingress(
+      `${name}-api`,
+      {
+        metadata: { name: "rag-api", namespace: args.namespace, annotations: args.ingress.annotations },
+        spec: {
+          ingressClassName: args.ingress.className,
+          rules: [{ host: args.ingress.host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { number: 80 } } } }] } }],
+        },
+      },
+      parent,
+    );
+    new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+      `${name}-api`,
+      {
+        metadata: { name: "rag-api", namespace: args.namespace },
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: api.metadata.name },
+          minReplicas: args.api.minReplicas,
+          maxReplicas: args.api.maxReplicas,
+          metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
+        },
+      },
+      parent,
+    );
+    this.queueScaler(name, args);
+
+    const egress = { egressToPods: args.callsPods, egressToCidrs: args.callsCidrs, egressToPeers: args.callsPeers };
+    flowPolicy(`${name}-api`, { namespace: args.namespace, podLabels: API_LABELS, ingress: [{ from: args.apiIngressFrom, ports: [API_PORT] }], ...egress }, parent);
+    flowPolicy(`${name}-worker`, { namespace: args.namespace, podLabels: WORKER_LABELS, ...egress }, parent);
+    this.registerOutputs({ serviceName: this.serviceName });
+  }
+
+  private deployment(
+    name: string,
+    args: RuntimeWorkloadsArgs,
+    labels: Record<string, string>,
+    size: ScaledSize,
+    serviceAccountName: pulumi.Input<string>,
+    container: k8s.types.input.core.v1.Container,
+  ): k8s.apps.v1.Deployment {
+    const deployment = new k8s.apps.v1.Deployment(
+      name,
+      {
+        metadata: { name: labels["app.kubernetes.io/name"], namespace: args.namespace, labels },
+        spec: {
+          replicas: size.replicas,
+          selector: { matchLabels: labels },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+          template: {
+            metadata: { labels },
+            spec: restrictedPod({
+              uid: RUNTIME_UID,
+              labels,
+              serviceAccountName: serviceAccountName as string,
+              containers: [{ ...container, resources: resources(size), volumeMounts: [{ name: "tmp", mountPath: "/tmp" }] }],
+            }),
+          },
+        },
+      },
+      // The autoscalers own the replica count after creation.
+      { parent: this, ignoreChanges: ["spec.replicas"] },
+    );
+    if (size.replicas > 1 || size.minReplicas > 1) disruptionBudget(name, { namespace: args.namespace, podLabels: labels }, { parent: this });
+    return deployment;
+  }
+
+  /** KEDA scales the worker on the BullMQ wait list's length; the Redis password comes from the runtime Secret. */
+  private queueScaler(name: string, args: RuntimeWorkloadsArgs): void {
+    const auth = new k8s.apiextensions.CustomResource(
+      `${name}-queue-auth`,
+      {
+        apiVersion: "keda.sh/v1alpha1",
+        kind: "TriggerAuthentication",
+        metadata: { name: "rag-queue", namespace: args.namespace },
+        spec: { secretTargetRef: [{ parameter: "password", name: args.secretName, key: ENV.redisPassword }] },
+      },
+      { parent: this },
+    );
+    new k8s.apiextensions.CustomResource(
+      `${name}-worker-scaler`,
+      {
+        apiVersion: "keda.sh/v1alpha1",
+        kind: "ScaledObject",
+        metadata: { name: "rag-worker", namespace: args.namespace },
+        spec: {
+          scaleTargetRef: { name: WORKER_LABELS["app.kubernetes.io/name"] },
+          minReplicaCount: args.worker.minReplicas,
+          maxReplicaCount: args.worker.maxReplicas,
+          cooldownPeriod: 300,
+          triggers: [
+            {
+              type: "redis",
+              metadata: {
+                address: args.queue.redisAddress,
+                listName: args.queue.listName,
+                listLength: String(args.queue.targetDepthPerReplica),
+                enableTLS: String(args.queue.tls),
+              },
+              authenticationRef: { name: auth.metadata.name },
+            },
+          ],
+        },
+      },
+      { parent: this },
+    );
+  }
+}

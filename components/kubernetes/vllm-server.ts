@@ -1,0 +1,146 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { LlmEndpoint } from "../contracts";
+import { gpuPlacement } from "./gpu-scheduling";
+import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
+import { resources, restrictedPod, type ComputeSize } from "./pod-security";
+
+export interface VllmServerArgs {
+  readonly namespace: pulumi.Input<string>;
+  /** A pinned vllm/vllm-openai image. */
+  readonly image: string;
+  /** A Hugging Face model id, e.g. "meta-llama/Llama-3.1-8B-Instruct". */
+  readonly model: string;
+  /** GPUs per replica (tensor parallelism). */
+  readonly gpuCount: number;
+  /** @default 1 */
+  readonly replicas?: number;
+  /** CPU and memory next to the GPUs. */
+  readonly size: ComputeSize;
+  /** The Secret holding the Hugging Face token (gated models) and its key. */
+  readonly huggingFaceToken: { readonly secretName: string; readonly key: string };
+  /** The storage class of the model cache volume (encrypted). */
+  readonly storageClassName: pulumi.Input<string>;
+  /** @default 100 */
+  readonly modelCacheGiB?: number;
+  /** Pods allowed to call the server (the runtime). */
+  readonly clientLabels: ReadonlyArray<Record<string, string>>;
+  /** Where models are downloaded from (HTTPS egress). */
+  readonly downloadEgress: CidrEgress;
+  /** @default 8192 */
+  readonly maxModelLen?: number;
+}
+
+export const VLLM_LABELS = { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/part-of": "rag-platform" };
+const PORT = 8000;
+const UID = 1000;
+
+/**
+ * vLLM's OpenAI-compatible server on the GPU pool: tolerates the GPU taint, selects GPU nodes,
+ * limits `nvidia.com/gpu`, caches weights on an encrypted volume and turns ready only once the
+ * model is loaded (vLLM answers /health after loading).
+ */
+export class VllmServer extends pulumi.ComponentResource {
+  readonly endpoint: LlmEndpoint;
+
+  constructor(name: string, args: VllmServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:k8s:Vllm", name, {}, opts);
+    const parent = { parent: this };
+    const replicas = args.replicas ?? 1;
+    const gpu = gpuPlacement(args.gpuCount);
+    const cache = new k8s.core.v1.PersistentVolumeClaim(
+      `${name}-cache`,
+      {
+        metadata: { name: "vllm-model-cache", namespace: args.namespace },
+        spec: { accessModes: ["ReadWriteOnce"], storageClassName: args.storageClassName, resources: { requests: { storage: `${args.modelCacheGiB ?? 100}Gi` } } },
+      },
+      parent,
+    );
+    const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: "vllm", namespace: args.namespace }, automountServiceAccountToken: false }, parent);
+    new k8s.apps.v1.Deployment(
+      name,
+      {
+        metadata: { name: "vllm", namespace: args.namespace, labels: VLLM_LABELS },
+        spec: {
+          replicas,
+          // One GPU node per replica and a RWO cache: replace, do not surge.
+          strategy: { type: "Recreate" },
+          selector: { matchLabels: VLLM_LABELS },
+          template: {
+            metadata: { labels: VLLM_LABELS },
+            spec: restrictedPod({
+              uid: UID,
+              labels: VLLM_LABELS,
+              serviceAccountName: "vllm",
+              volumes: [
+                { name: "model-cache", persistentVolumeClaim: { claimName: cache.metadata.name } },
+                { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "8Gi" } },
+              ],
+              extra: { tolerations: gpu.tolerations, nodeSelector: gpu.nodeSelector },
+              containers: [
+                {
+                  name: "vllm",
+                  image: args.image,
+                  args: [
+                    "--model",
+                    args.model,
+                    "--served-model-name",
+                    args.model,
+                    "--port",
+                    String(PORT),
+                    "--tensor-parallel-size",
+                    String(args.gpuCount),
+                    "--max-model-len",
+                    String(args.maxModelLen ?? 8192),
+                    "--gpu-memory-utilization",
+                    "0.9",
+                  ],
+                  env: [
+                    { name: "HF_HOME", value: "/models" },
+                    { name: "HOME", value: "/tmp" },
+                    { name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: args.huggingFaceToken.secretName, key: args.huggingFaceToken.key } } },
+                  ],
+                  ports: [{ name: "http", containerPort: PORT }],
+                  resources: resources(args.size, gpu.limits),
+                  volumeMounts: [
+                    { name: "tmp", mountPath: "/tmp" },
+                    { name: "model-cache", mountPath: "/models" },
+                    { name: "shm", mountPath: "/dev/shm" },
+                  ],
+                  startupProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 10, failureThreshold: 180 },
+                  readinessProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 10, failureThreshold: 3 },
+                  livenessProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 30, failureThreshold: 5 },
+                },
+              ],
+            }),
+          },
+        },
+      },
+      { parent: this, dependsOn: [sa] },
+    );
+    const svc = new k8s.core.v1.Service(
+      name,
+      { metadata: { name: "vllm", namespace: args.namespace, labels: VLLM_LABELS }, spec: { selector: VLLM_LABELS, ports: [{ name: "http", port: PORT, targetPort: PORT }] } },
+      parent,
+    );
+    if (replicas > 1) disruptionBudget(name, { namespace: args.namespace, podLabels: VLLM_LABELS }, parent);
+    flowPolicy(
+      name,
+      {
+        namespace: args.namespace,
+        podLabels: VLLM_LABELS,
+        ingress: [{ from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [PORT] }],
+        egressToCidrs: [args.downloadEgress],
+      },
+      parent,
+    );
+    this.endpoint = {
+      provider: "openai",
+      baseUrl: pulumi.interpolate`http://${svc.metadata.name}.${args.namespace}.svc.cluster.local:${PORT}/v1`,
+      model: args.model,
+      embeddingProvider: "local",
+      embeddingModel: "local-hashed-ngrams",
+    };
+    this.registerOutputs({ baseUrl: this.endpoint.baseUrl });
+  }
+}

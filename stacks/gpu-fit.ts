@@ -1,0 +1,101 @@
+/**
+ * Will the model fit the GPUs? A catalogue of the models we deploy (parameters, precision)
+ * against GPU memory, so a model that cannot load fails at config time, saying what would fit.
+ */
+
+export const GPU_MEMORY_GIB = { t4: 16, a10g: 24, l4: 24, a100: 40 } as const;
+export type GpuType = keyof typeof GPU_MEMORY_GIB;
+
+/** Bytes per parameter. Ollama's default tags are q4_K_M (about 4.8 bits per weight). */
+export const PRECISION_BYTES = { bf16: 2, fp16: 2, fp8: 1, int8: 1, int4: 0.5, q4_K_M: 0.6 } as const;
+export type Precision = keyof typeof PRECISION_BYTES;
+
+export interface CatalogueEntry {
+  readonly paramsBillions: number;
+  readonly precision: Precision;
+}
+
+export const MODEL_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
+  "meta-llama/Llama-3.1-8B-Instruct": { paramsBillions: 8.03, precision: "bf16" },
+  "meta-llama/Llama-3.1-70B-Instruct": { paramsBillions: 70.6, precision: "bf16" },
+  "meta-llama/Llama-3.3-70B-Instruct": { paramsBillions: 70.6, precision: "bf16" },
+  "hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4": { paramsBillions: 8.03, precision: "int4" },
+  "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4": { paramsBillions: 70.6, precision: "int4" },
+  "mistralai/Mistral-7B-Instruct-v0.3": { paramsBillions: 7.25, precision: "bf16" },
+  "mistralai/Mixtral-8x7B-Instruct-v0.1": { paramsBillions: 46.7, precision: "bf16" },
+  "Qwen/Qwen2.5-7B-Instruct": { paramsBillions: 7.62, precision: "bf16" },
+  "Qwen/Qwen2.5-14B-Instruct": { paramsBillions: 14.8, precision: "bf16" },
+  "Qwen/Qwen2.5-32B-Instruct-AWQ": { paramsBillions: 32.8, precision: "int4" },
+  "llama3.2:1b": { paramsBillions: 1.24, precision: "q4_K_M" },
+  "llama3.2:3b": { paramsBillions: 3.21, precision: "q4_K_M" },
+  "llama3.1:8b": { paramsBillions: 8.03, precision: "q4_K_M" },
+  "llama3.1:70b": { paramsBillions: 70.6, precision: "q4_K_M" },
+  "mistral:7b": { paramsBillions: 7.25, precision: "q4_K_M" },
+  "mixtral:8x7b": { paramsBillions: 46.7, precision: "q4_K_M" },
+  "qwen2.5:7b": { paramsBillions: 7.62, precision: "q4_K_M" },
+  "qwen2.5:14b": { paramsBillions: 14.8, precision: "q4_K_M" },
+};
+
+/** KV cache and activations on top of the weights. */
+const RUNTIME_OVERHEAD = 0.2;
+/** CUDA context and allocator slack. */
+const FIXED_OVERHEAD_GIB = 1;
+/** The share of GPU memory the server may use (vLLM's gpu_memory_utilization default). */
+export const USABLE_SHARE = 0.9;
+/** The most GPUs one server spans (tensor parallelism within a node). */
+export const MAX_GPUS_PER_SERVER = 8;
+
+const GIB = 1024 ** 3;
+
+export function requiredGiB(entry: CatalogueEntry): number {
+  const weightsGiB = (entry.paramsBillions * 1e9 * PRECISION_BYTES[entry.precision]) / GIB;
+  return weightsGiB * (1 + RUNTIME_OVERHEAD) + FIXED_OVERHEAD_GIB;
+}
+
+export function usableGiB(gpu: GpuType, count: number): number {
+  return GPU_MEMORY_GIB[gpu] * count * USABLE_SHARE;
+}
+
+export type FitResult =
+  | { readonly fits: true; readonly neededGiB: number; readonly usableGiB: number }
+  | { readonly fits: false; readonly message: string };
+
+const round = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * Checks `model` on `count` x `gpu`. `declaredGiB` stands in for models outside the catalogue.
+ * The message on failure says what the model needs, what the GPUs give and what would fit.
+ */
+export function checkGpuFit(model: string, gpu: GpuType, count: number, declaredGiB?: number): FitResult {
+  const entry = MODEL_CATALOGUE[model];
+  if (!entry && declaredGiB === undefined) {
+    return {
+      fits: false,
+      message: `is not in the GPU catalogue (stacks/gpu-fit.ts); set llm.modelMemoryGiB to the GPU memory it needs, or pick one of: ${Object.keys(MODEL_CATALOGUE).join(", ")}`,
+    };
+  }
+  const needed = declaredGiB ?? requiredGiB(entry!);
+  const usable = usableGiB(gpu, count);
+  if (needed <= usable) return { fits: true, neededGiB: needed, usableGiB: usable };
+
+  const why = entry ? ` (${entry.paramsBillions}B parameters at ${entry.precision}, plus ${RUNTIME_OVERHEAD * 100}% for the KV cache)` : " (llm.modelMemoryGiB)";
+  const alternatives = Object.entries(MODEL_CATALOGUE)
+    .filter(([name, e]) => name !== model && requiredGiB(e) <= usable && sameFamily(name, model))
+    .map(([name]) => name);
+  const moreGpus = Array.from({ length: MAX_GPUS_PER_SERVER }, (_, i) => i + 1).find((n) => needed <= usableGiB(gpu, n));
+  const biggerGpu = (Object.keys(GPU_MEMORY_GIB) as GpuType[]).find((g) => needed <= usableGiB(g, count));
+  const options = [
+    alternatives.length > 0 ? `models that fit ${count} x ${gpu}: ${alternatives.join(", ")}` : `no catalogued model of this kind fits ${count} x ${gpu}`,
+    moreGpus ? `or llm.gpuCount=${moreGpus} (tensor parallel)` : undefined,
+    biggerGpu ? `or llm.gpuType=${biggerGpu}` : undefined,
+  ].filter(Boolean);
+  return {
+    fits: false,
+    message: `needs about ${round(needed)} GiB of GPU memory${why}, but ${count} x ${gpu} gives ${round(usable)} GiB usable; ${options.join("; ")}`,
+  };
+}
+
+/** Ollama tags ("name:tag") and Hugging Face ids ("org/name") are served by different servers. */
+function sameFamily(a: string, b: string): boolean {
+  return a.includes("/") === b.includes("/");
+}

@@ -1,0 +1,214 @@
+/**
+ * What every AWS tier shares: an explicit regional provider with default tags, the KMS keys,
+ * the network, the workloads' security group, and the managed data services (RDS, ElastiCache,
+ * S3, Secrets Manager). Subclasses decide where the workloads run (ECS Fargate or EKS).
+ */
+import { relative, resolve } from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { lookupAccount, type AwsAccount } from "../../components/aws/account";
+import { DocumentStore } from "../../components/aws/document-store";
+import { KmsKey } from "../../components/aws/kms-key";
+import { Network } from "../../components/aws/network";
+import { OLLAMA_PORT } from "../../components/aws/ollama-host";
+import { RdsPostgres } from "../../components/aws/postgres";
+import { ElastiCacheRedis } from "../../components/aws/redis";
+import { RuntimeImage } from "../../components/aws/runtime-image";
+import { ManagedSecret } from "../../components/aws/secret";
+import { workloadSecurityGroup } from "../../components/aws/security-group";
+import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
+import type { PlatformConfig } from "../config";
+import { runtimeSourceTag } from "../source-hash";
+import type {
+  LlmRequest,
+  ObjectStoreRequest,
+  ObservabilityRequest,
+  Platform,
+  PostgresRequest,
+  RedisRequest,
+  RuntimeServicesRequest,
+  VectorDbRequest,
+} from "./platform";
+
+/** Default endpoints and embedding choices of the hosted LLM providers. */
+export const MANAGED_LLM = {
+  openai: { provider: "openai", baseUrl: "https://api.openai.com/v1", embeddingProvider: "openai", embeddingModel: "text-embedding-3-small" },
+  "openai-compatible": { provider: "openai", baseUrl: undefined, embeddingProvider: "openai", embeddingModel: undefined },
+  "azure-openai": { provider: "openai", baseUrl: undefined, embeddingProvider: "openai", embeddingModel: undefined },
+  anthropic: { provider: "anthropic", baseUrl: "https://api.anthropic.com", embeddingProvider: "local", embeddingModel: "local-hashed-ngrams" },
+} as const;
+
+/** The repository root relative to where Pulumi runs (the runtime image's build context). */
+export const BUILD_CONTEXT = relative(process.cwd(), resolve(__dirname, "../..")) || ".";
+
+export abstract class AwsPlatformBase implements Platform {
+  protected readonly provider: aws.Provider;
+  protected readonly account: AwsAccount;
+  protected readonly dataKey: KmsKey;
+  protected readonly logsKey: KmsKey;
+  protected readonly network: Network;
+  protected readonly workloadSg: aws.ec2.SecurityGroup;
+  protected postgresDb?: RdsPostgres;
+  protected redisCache?: ElastiCacheRedis;
+  protected documents?: DocumentStore;
+  protected readonly operatorSecrets: Record<string, ManagedSecret> = {};
+
+  constructor(
+    protected readonly prefix: string,
+    protected readonly cfg: PlatformConfig,
+    region: string,
+  ) {
+    this.provider = new aws.Provider(`${prefix}-aws`, {
+      region,
+      defaultTags: { tags: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" } },
+    });
+    this.account = lookupAccount(region, this.provider);
+    this.dataKey = new KmsKey(`${prefix}-data`, { account: this.account, description: `${prefix}: documents, databases, caches, secrets, volumes` }, this.opts());
+    this.logsKey = new KmsKey(
+      `${prefix}-logs`,
+      {
+        account: this.account,
+        description: `${prefix}: log groups and the alarm topic`,
+        allowCloudWatchLogs: true,
+        allowServicePrincipals: ["cloudwatch.amazonaws.com"],
+      },
+      this.opts(),
+    );
+    const n = cfg.network;
+    this.network = new Network(
+      `${prefix}-vpc`,
+      {
+        region,
+        vpcCidr: n.vpcCidr,
+        azCount: n.azCount,
+        natGateways: n.natGateways,
+        logsKey: this.logsKey,
+        flowLogRetentionDays: cfg.observability.logRetentionDays,
+        existing: n.existingVpcId
+          ? { vpcId: n.existingVpcId, privateSubnetIds: n.existingPrivateSubnetIds ?? [], publicSubnetIds: n.existingPublicSubnetIds }
+          : undefined,
+      },
+      this.opts(),
+    );
+    this.workloadSg = workloadSecurityGroup(
+      `${prefix}-workloads`,
+      { vpcId: this.network.vpcId, vpcCidr: this.network.vpcCidr, dataPorts: [5432, 6379, OLLAMA_PORT] },
+      this.opts(),
+    );
+  }
+
+  protected opts(): pulumi.ComponentResourceOptions & pulumi.CustomResourceOptions {
+    return { provider: this.provider };
+  }
+
+  generatedSecret(name: string, length: number): SecretRef {
+    return this.managedSecret(name, length).ref;
+  }
+
+  protected managedSecret(name: string, length: number): ManagedSecret {
+    return new ManagedSecret(`${this.prefix}-${name}`, { description: `${this.prefix} ${name}`, kmsKey: this.dataKey, generateLength: length }, this.opts());
+  }
+
+  /** A secret whose value the operator puts after the first deployment (third-party keys). */
+  protected operatorSecret(name: string, description: string): ManagedSecret {
+    const secret = new ManagedSecret(`${this.prefix}-${name}`, { description, kmsKey: this.dataKey }, this.opts());
+    this.operatorSecrets[name] = secret;
+    return secret;
+  }
+
+  postgres(req: PostgresRequest): PostgresEndpoint {
+    this.postgresDb = new RdsPostgres(
+      `${this.prefix}-postgres`,
+      {
+        network: this.network,
+        kmsKey: this.dataKey,
+        allowedSecurityGroupIds: [this.workloadSg.id],
+        majorVersion: req.version,
+        instanceClass: req.instanceClass,
+        storageGiB: req.storageGiB,
+        maxStorageGiB: req.maxStorageGiB,
+        backupRetentionDays: req.backupRetentionDays,
+        multiAz: req.multiAz,
+        deletionProtection: req.deletionProtection,
+        databaseName: req.databaseName,
+      },
+      this.opts(),
+    );
+    return this.postgresDb.endpoint;
+  }
+
+  redis(req: RedisRequest): RedisEndpoint {
+    this.redisCache = new ElastiCacheRedis(
+      `${this.prefix}-redis`,
+      {
+        network: this.network,
+        kmsKey: this.dataKey,
+        allowedSecurityGroupIds: [this.workloadSg.id],
+        nodeType: req.nodeType,
+        replicas: req.replicas,
+        multiAz: req.multiAz,
+      },
+      this.opts(),
+    );
+    return this.redisCache.endpoint;
+  }
+
+  objectStore(req: ObjectStoreRequest): ObjectStore {
+    this.documents = new DocumentStore(
+      `${this.prefix}-documents`,
+      { account: this.account, kmsKey: this.dataKey, noncurrentVersionRetentionDays: req.noncurrentVersionRetentionDays },
+      this.opts(),
+    );
+    return { url: pulumi.interpolate`s3://${this.documents.bucketName}/documents` };
+  }
+
+  /** A hosted LLM: no GPU; the API key is an operator-filled secret. */
+  protected managedLlm(req: LlmRequest): LlmEndpoint {
+    const provider = req.managedProvider!;
+    const spec = MANAGED_LLM[provider];
+    const apiKey = this.operatorSecret("llm-api-key", `API key for the hosted LLM (${provider})`).ref;
+    const baseUrl = req.managedBaseUrl ?? spec.baseUrl!;
+    return {
+      provider: spec.provider,
+      baseUrl: pulumi.output(baseUrl),
+      model: req.model,
+      embeddingProvider: spec.embeddingProvider,
+      embeddingBaseUrl: spec.embeddingProvider === "openai" ? pulumi.output(baseUrl) : undefined,
+      embeddingModel: spec.embeddingModel ?? req.embeddingModel,
+      apiKey,
+    };
+  }
+
+  /** The runtime image: the configured prebuilt reference, or built from runtime/ and pushed to ECR. */
+  protected runtimeImageRef(): pulumi.Output<string> {
+    if (this.cfg.runtimeImage) return pulumi.output(this.cfg.runtimeImage);
+    return new RuntimeImage(`${this.prefix}-runtime`, { kmsKey: this.dataKey, tag: runtimeSourceTag(), buildContext: BUILD_CONTEXT }, this.opts()).imageRef;
+  }
+
+  externalSecret(name: string, description: string): SecretRef {
+    return this.operatorSecret(name, description).ref;
+  }
+
+  abstract vectorDb(req: VectorDbRequest): VectorDbEndpoint;
+  abstract llm(req: LlmRequest): LlmEndpoint;
+  abstract runtimeServices(req: RuntimeServicesRequest): ApiEndpoint;
+  abstract observability(req: ObservabilityRequest): void;
+
+  accessOutputs(): Record<string, pulumi.Input<unknown>> {
+    const pg = this.postgresDb;
+    return {
+      region: this.account.region,
+      vpcId: this.network.vpcId,
+      documentsBucket: this.documents?.bucketName,
+      database: pg && {
+        endpoint: pulumi.interpolate`${pg.endpoint.host}:${pg.endpoint.port}`,
+        database: pg.endpoint.database,
+        username: pg.endpoint.username,
+        passwordSecretArn: pg.masterSecretArn,
+        note: "TLS is required (rds.force_ssl); reachable from inside the VPC only",
+      },
+      redisEndpoint: this.redisCache?.endpoint.host,
+      secretsToFill: Object.fromEntries(Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand])),
+    };
+  }
+}

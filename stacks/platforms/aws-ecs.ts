@@ -1,0 +1,146 @@
+/**
+ * AWS for staging: the runtime on ECS Fargate behind an ALB, Ollama on one GPU host, CloudWatch
+ * dashboards and alarms. Data services come from AwsPlatformBase.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { FargateRuntimeServices } from "../../components/aws/fargate-services";
+import { CloudWatchObservability } from "../../components/aws/observability";
+import { OLLAMA_PORT, OllamaGpuHost, type HostGpu } from "../../components/aws/ollama-host";
+import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../components/contracts";
+import { OLLAMA_VERSION } from "../versions";
+import { AwsPlatformBase } from "./aws-base";
+import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+
+export class AwsEcsPlatform extends AwsPlatformBase {
+  private llmHost?: OllamaGpuHost;
+  private services?: FargateRuntimeServices;
+  private cloudWatch?: CloudWatchObservability;
+
+  vectorDb(req: VectorDbRequest): VectorDbEndpoint {
+    switch (req.mode) {
+      case "pgvector":
+        return { kind: "pgvector" };
+      case "qdrant-cloud":
+        return {
+          kind: "qdrant",
+          url: pulumi.output(req.qdrantCloudUrl!),
+          apiKey: this.operatorSecret("qdrant-cloud-api-key", "Qdrant Cloud API key (from the Qdrant Cloud console)").ref,
+          collection: req.collection,
+        };
+      case "qdrant":
+        throw new Error("a self-hosted Qdrant runs on Kubernetes (sme, enterprise); the config schema refuses it for staging");
+      default: {
+        const unreachable: never = req.mode;
+        throw new Error(`unknown vector DB mode ${String(unreachable)}`);
+      }
+    }
+  }
+
+  llm(req: LlmRequest): LlmEndpoint {
+    switch (req.mode) {
+      case "self-hosted": {
+        this.llmHost = new OllamaGpuHost(
+          `${this.prefix}-llm`,
+          {
+            network: this.network,
+            kmsKey: this.dataKey,
+            allowedSecurityGroupIds: [this.workloadSg.id],
+            gpu: req.gpuType as HostGpu,
+            model: req.model,
+            embeddingModel: req.embeddingModel,
+            ollamaVersion: OLLAMA_VERSION,
+          },
+          this.opts(),
+        );
+        return this.llmHost.endpoint;
+      }
+      case "managed":
+        return this.managedLlm(req);
+      default: {
+        const unreachable: never = req.mode;
+        throw new Error(`unknown LLM mode ${String(unreachable)}`);
+      }
+    }
+  }
+
+  runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
+    if (!this.documents) throw new Error("AwsEcsPlatform: objectStore() must be created before runtimeServices()");
+    const image = this.runtimeImageRef();
+    const services = new FargateRuntimeServices(
+      `${this.prefix}-svc`,
+      {
+        account: this.account,
+        network: this.network,
+        securityGroupId: this.workloadSg.id,
+        image,
+        env: req.env,
+        api: req.api,
+        worker: req.worker,
+        documentsBucketArn: this.documents.bucketArn,
+        dataKey: this.dataKey,
+        logsKey: this.logsKey,
+        logRetentionDays: this.cfg.observability.logRetentionDays,
+        certificateArn: this.cfg.domain.certificate,
+      },
+      this.opts(),
+    );
+    this.services = services;
+    return { url: services.loadBalancer.url };
+  }
+
+  observability(req: ObservabilityRequest): void {
+    switch (req.exporter) {
+      case "cloudwatch": {
+        const { services, postgresDb: postgres, redisCache: redis, llmHost } = this;
+        if (!services || !postgres || !redis) throw new Error("AwsEcsPlatform: observability() watches the services and data stores; create them first");
+        this.cloudWatch = new CloudWatchObservability(
+          `${this.prefix}-observability`,
+          {
+            region: this.account.region,
+            topicKey: this.logsKey,
+            alertEmails: req.alertEmails,
+            watched: {
+              loadBalancerArnSuffix: services.loadBalancer.arnSuffix,
+              targetGroupArnSuffix: services.loadBalancer.targetGroupArnSuffix,
+              clusterName: services.clusterName,
+              apiServiceName: services.apiServiceName,
+              workerServiceName: services.workerServiceName,
+              rdsInstanceId: postgres.instanceId,
+              redisReplicationGroupId: redis.replicationGroupId,
+              gpuInstanceId: llmHost?.instanceId,
+            },
+          },
+          this.opts(),
+        );
+        return;
+      }
+      case "none":
+        return;
+      case "prometheus":
+      case "otlp":
+      case "datadog":
+      case "newrelic":
+        throw new Error(`the AWS staging platform builds CloudWatch observability; the config schema refuses ${req.exporter} here`);
+      default: {
+        const unreachable: never = req.exporter;
+        throw new Error(`unknown exporter ${String(unreachable)}`);
+      }
+    }
+  }
+
+  override accessOutputs(): Record<string, pulumi.Input<unknown>> {
+    const region = this.account.region;
+    const host = this.llmHost;
+    return {
+      ...super.accessOutputs(),
+      llmHost: host && {
+        instanceId: host.instanceId,
+        instanceType: host.instanceType,
+        ssmSession: pulumi.interpolate`aws ssm start-session --region ${region} --target ${host.instanceId}`,
+        ollamaTunnel: pulumi.interpolate`aws ssm start-session --region ${region} --target ${host.instanceId} --document-name AWS-StartPortForwardingSession --parameters portNumber=${OLLAMA_PORT},localPortNumber=${OLLAMA_PORT}`,
+      },
+      dashboardUrl: this.cloudWatch?.dashboardUrl,
+      alarmTopicArn: this.cloudWatch?.topicArn,
+    };
+  }
+}

@@ -1,0 +1,341 @@
+/**
+ * AWS for the Kubernetes tiers: EKS with a system and a GPU node group, the AWS add-ons (load
+ * balancer controller, cluster autoscaler, External Secrets), the cloud-neutral add-ons and
+ * workloads of components/kubernetes/. Data services come from AwsPlatformBase.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { policyDocument } from "../../components/aws/account";
+import { EksAddons } from "../../components/aws/eks-addons";
+import { EksCluster } from "../../components/aws/eks-cluster";
+import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-group";
+import { TLS_POLICY } from "../../components/aws/load-balancer";
+import type { ManagedSecret } from "../../components/aws/secret";
+import type { ApiEndpoint, LlmEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
+import { ClusterAddons, COLLECTOR_LABELS, OTLP_HTTP_PORT, TELEMETRY_NAMESPACE, type TelemetryArgs } from "../../components/kubernetes/cluster-addons";
+import { EMBEDDINGS_LABELS, EmbeddingServer } from "../../components/kubernetes/embedding-server";
+import { SyncedSecret, type RemoteSecretKey } from "../../components/kubernetes/external-secret";
+import { RagNamespace } from "../../components/kubernetes/namespace";
+import type { CidrEgress } from "../../components/kubernetes/network-policy";
+import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-server";
+import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
+import { API_LABELS, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
+import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
+import { ENV } from "../../runtime/src/config";
+import type { PlatformConfig } from "../config";
+import { CHARTS, K8S_IMAGES } from "../versions";
+import { AwsPlatformBase } from "./aws-base";
+import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+
+const RUNTIME_CLIENTS = [API_LABELS, WORKER_LABELS];
+/** The BullMQ list KEDA watches: jobs waiting for a worker. */
+const QUEUE_WAIT_LIST = "bull:ingest:wait";
+/** GPU servers: CPU and memory next to the GPUs. */
+const GPU_SERVER_SIZE = { cpuMillicores: 4000, memoryMiB: 24576 };
+
+export class AwsEksPlatform extends AwsPlatformBase {
+  readonly cluster: EksCluster;
+  private readonly addons: EksAddons;
+  private readonly clusterAddons: ClusterAddons;
+  private readonly namespace: RagNamespace;
+  /** Pods the runtime calls, by label and port, gathered as capabilities are created. */
+  private readonly runtimeCalls: { labels: Record<string, string>; ports: number[] }[] = [];
+  private apiIngressHost?: pulumi.Output<string | undefined>;
+
+  constructor(prefix: string, cfg: PlatformConfig, region: string) {
+    super(prefix, cfg, region);
+    const k = cfg.kubernetes;
+    this.cluster = new EksCluster(
+      `${prefix}-eks`,
+      {
+        account: this.account,
+        network: this.network,
+        version: k.version,
+        kmsKey: this.dataKey,
+        logsKey: this.logsKey,
+        logRetentionDays: cfg.observability.logRetentionDays,
+        publicAccessCidrs: cfg.network.clusterApiAllowedCidrs,
+        adminPrincipalArns: k.adminPrincipalArns,
+      },
+      this.opts(),
+    );
+    const nodes = { cluster: this.cluster, network: this.network, kmsKey: this.dataKey, extraSecurityGroupIds: [this.workloadSg.id] };
+    new EksNodeGroup(
+      `${prefix}-system`,
+      { ...nodes, kind: "system", instanceTypes: [k.systemNodeType], minSize: k.systemNodes.min, maxSize: k.systemNodes.max, desiredSize: k.systemNodes.desired },
+      this.opts(),
+    );
+    if (cfg.llm.mode === "self-hosted") {
+      new EksNodeGroup(
+        `${prefix}-gpu`,
+        {
+          ...nodes,
+          kind: "gpu",
+          instanceTypes: [gpuInstanceType(cfg.llm.gpuType, cfg.llm.gpuCount)],
+          minSize: k.gpuNodes.min,
+          maxSize: k.gpuNodes.max,
+          desiredSize: k.gpuNodes.desired,
+        },
+        this.opts(),
+      );
+    }
+    this.addons = new EksAddons(`${prefix}-addons`, { account: this.account, cluster: this.cluster, network: this.network, charts: CHARTS }, this.opts());
+    this.clusterAddons = new ClusterAddons(
+      `${prefix}-cluster-addons`,
+      {
+        charts: CHARTS,
+        telemetry: this.telemetry(),
+        gitops: cfg.gitops.enabled ? { repoUrl: cfg.gitops.repoUrl!, path: cfg.gitops.path, targetRevision: cfg.gitops.targetRevision, targetNamespace: "rag" } : undefined,
+      },
+      { ...this.opts(), providers: { kubernetes: this.cluster.provider }, dependsOn: this.addons.secretStoreReady },
+    );
+    this.namespace = new RagNamespace(`${prefix}-ns`, { name: "rag" }, { ...this.opts(), providers: { kubernetes: this.cluster.provider } });
+  }
+
+  /** Kubernetes resources: the cluster's provider; AWS resources: the regional provider. */
+  private onCluster(): pulumi.ComponentResourceOptions {
+    return { providers: { aws: this.provider, kubernetes: this.cluster.provider } };
+  }
+
+  private telemetry(): TelemetryArgs | undefined {
+    const o = this.cfg.observability;
+    switch (o.exporter) {
+      case "none":
+        return undefined;
+      case "otlp":
+        return { exporter: "otlp", otlpEndpoint: o.otlpEndpoint };
+      case "datadog":
+      case "newrelic": {
+        const key = this.operatorSecret(`${o.exporter}-api-key`, `${o.exporter} API key for the OpenTelemetry collector`);
+        this.grantSecretRead(`${o.exporter}-api-key`, [key.arn]);
+        return { exporter: o.exporter, apiKey: { storeName: this.addons.secretStoreName, remoteKey: key.arn, storeReady: this.addons.secretStoreReady } };
+      }
+      case "prometheus":
+      case "cloudwatch":
+        throw new Error(`the EKS platform exports telemetry through OpenTelemetry; the config schema refuses ${o.exporter} here`);
+      default: {
+        const unreachable: never = o.exporter;
+        throw new Error(`unknown exporter ${String(unreachable)}`);
+      }
+    }
+  }
+
+  /** Lets External Secrets read exactly these secrets (and decrypt them with the data key). */
+  private grantSecretRead(name: string, arns: pulumi.Input<string>[]): void {
+    new aws.iam.RolePolicy(
+      `${this.prefix}-eso-${name}`,
+      {
+        role: this.addons.externalSecretsRole.id,
+        policy: policyDocument([
+          { Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: arns },
+          { Effect: "Allow", Action: "kms:Decrypt", Resource: this.dataKey.arn },
+        ]),
+      },
+      this.opts(),
+    );
+  }
+
+  /** Syncs Secrets Manager entries into one Kubernetes Secret in the platform namespace. */
+  private syncSecret(name: string, keys: RemoteSecretKey[], arns: pulumi.Input<string>[]): SyncedSecret {
+    this.grantSecretRead(name, arns);
+    return new SyncedSecret(
+      name,
+      { namespace: this.namespace.name, storeName: this.addons.secretStoreName, keys },
+      { ...this.onCluster(), dependsOn: this.addons.secretStoreReady },
+    );
+  }
+
+  private syncManagedSecret(name: string, secret: ManagedSecret, key: string): SyncedSecret {
+    return this.syncSecret(name, [{ secretKey: key, remoteKey: secret.arn }], [secret.arn]);
+  }
+
+  private internetEgress(): CidrEgress {
+    return { cidr: "0.0.0.0/0", ports: [443] };
+  }
+
+  vectorDb(req: VectorDbRequest): VectorDbEndpoint {
+    switch (req.mode) {
+      case "pgvector":
+        return { kind: "pgvector" };
+      case "qdrant-cloud":
+        return { kind: "qdrant", url: pulumi.output(req.qdrantCloudUrl!), apiKey: this.operatorSecret("qdrant-cloud-api-key", "Qdrant Cloud API key").ref, collection: req.collection };
+      case "qdrant": {
+        const key = this.managedSecret("qdrant-api-key", 40);
+        const synced = this.syncManagedSecret("qdrant-api-key", key, "api-key");
+        const qdrant = new QdrantCluster(
+          `${this.prefix}-qdrant`,
+          {
+            namespace: this.namespace.name,
+            chart: CHARTS.qdrant,
+            replicas: req.replicas,
+            storageGiB: req.storageGiB,
+            storageClassName: this.cluster.storageClassName,
+            apiKey: { secretName: synced.secretName, key: "api-key" },
+            apiKeyRef: key.ref,
+            collection: req.collection,
+            clientLabels: RUNTIME_CLIENTS,
+          },
+          this.onCluster(),
+        );
+        this.runtimeCalls.push({ labels: QDRANT_LABELS, ports: [6333, 6334] });
+        return qdrant.endpoint;
+      }
+      default: {
+        const unreachable: never = req.mode;
+        throw new Error(`unknown vector DB mode ${String(unreachable)}`);
+      }
+    }
+  }
+
+  llm(req: LlmRequest): LlmEndpoint {
+    if (req.mode === "managed") return this.managedLlm(req);
+    switch (req.server) {
+      case "vllm": {
+        const token = this.operatorSecret("huggingface-token", "Hugging Face token (read access to the gated model)");
+        const synced = this.syncManagedSecret("huggingface-token", token, "token");
+        const vllm = new VllmServer(
+          `${this.prefix}-vllm`,
+          {
+            namespace: this.namespace.name,
+            image: K8S_IMAGES.vllm,
+            model: req.model,
+            gpuCount: req.gpuCount,
+            size: GPU_SERVER_SIZE,
+            huggingFaceToken: { secretName: synced.secretName, key: "token" },
+            storageClassName: this.cluster.storageClassName,
+            clientLabels: RUNTIME_CLIENTS,
+            downloadEgress: this.internetEgress(),
+          },
+          this.onCluster(),
+        );
+        const embeddings = new EmbeddingServer(
+          `${this.prefix}-embeddings`,
+          {
+            namespace: this.namespace.name,
+            image: K8S_IMAGES.textEmbeddingsInference,
+            model: req.embeddingModel,
+            replicas: 2,
+            size: { cpuMillicores: 1000, memoryMiB: 2048 },
+            clientLabels: RUNTIME_CLIENTS,
+            downloadEgress: this.internetEgress(),
+          },
+          this.onCluster(),
+        );
+        this.runtimeCalls.push({ labels: VLLM_LABELS, ports: [8000] }, { labels: EMBEDDINGS_LABELS, ports: [8080] });
+        return { ...vllm.endpoint, embeddingProvider: "openai", embeddingBaseUrl: embeddings.baseUrl, embeddingModel: embeddings.model };
+      }
+      case "ollama": {
+        const ollama = new OllamaServer(
+          `${this.prefix}-ollama`,
+          {
+            namespace: this.namespace.name,
+            image: K8S_IMAGES.ollama,
+            model: req.model,
+            embeddingModel: req.embeddingModel,
+            gpuCount: req.gpuCount,
+            size: GPU_SERVER_SIZE,
+            storageClassName: this.cluster.storageClassName,
+            clientLabels: RUNTIME_CLIENTS,
+            downloadEgress: this.internetEgress(),
+          },
+          this.onCluster(),
+        );
+        this.runtimeCalls.push({ labels: OLLAMA_LABELS, ports: [11434] });
+        return ollama.endpoint;
+      }
+      default: {
+        const unreachable: never = req.server;
+        throw new Error(`unknown LLM server ${String(unreachable)}`);
+      }
+    }
+  }
+
+  runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
+    const refs = Object.entries(req.env.secrets) as [string, SecretRef][];
+    const keys: RemoteSecretKey[] = refs.map(([name, ref]) => {
+      if (ref.kind !== "aws-secretsmanager") throw new Error(`AwsEksPlatform: ${name} must live in Secrets Manager to reach pods (got ${ref.kind})`);
+      return { secretKey: name, remoteKey: ref.arn, property: ref.jsonKey };
+    });
+    const runtimeSecret = this.syncSecret(
+      "rag-runtime",
+      keys,
+      refs.map(([, ref]) => (ref as Extract<SecretRef, { kind: "aws-secretsmanager" }>).arn),
+    );
+    const certificate = this.cfg.domain.certificate;
+    const otlp = this.clusterAddons.otlpEndpoint;
+    const env = { ...req.env, plain: { ...req.env.plain, ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}) } };
+    const redisHost = this.redisCache?.endpoint.host;
+    if (!redisHost) throw new Error("AwsEksPlatform: redis() must be created before runtimeServices()");
+    const workloads = new RuntimeWorkloads(
+      `${this.prefix}-runtime`,
+      {
+        namespace: this.namespace.name,
+        image: this.runtimeImageRef(),
+        env,
+        secretName: runtimeSecret.secretName,
+        api: req.api,
+        worker: req.worker,
+        ingress: {
+          className: "alb",
+          host: this.cfg.domain.hostname,
+          annotations: {
+            "alb.ingress.kubernetes.io/scheme": certificate ? "internet-facing" : "internal",
+            "alb.ingress.kubernetes.io/target-type": "ip",
+            "alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
+            "alb.ingress.kubernetes.io/listen-ports": certificate ? '[{"HTTPS":443}]' : '[{"HTTP":80}]',
+            "alb.ingress.kubernetes.io/inbound-cidrs": certificate ? "0.0.0.0/0" : this.network.vpcCidr,
+            "alb.ingress.kubernetes.io/load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+            ...(certificate ? { "alb.ingress.kubernetes.io/certificate-arn": certificate, "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY } : {}),
+          },
+        },
+        // The ALB sends from its addresses inside the VPC (IP targets).
+        apiIngressFrom: [{ ipBlock: { cidr: this.network.vpcCidr } }],
+        callsPods: this.runtimeCalls,
+        callsCidrs: [{ cidr: this.network.vpcCidr, ports: [5432, 6379] }, { ...this.internetEgress(), except: [this.network.vpcCidr] }],
+        callsPeers: otlp
+          ? [{ peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: COLLECTOR_LABELS } }, ports: [OTLP_HTTP_PORT] }]
+          : [],
+        queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: 20 },
+      },
+      { ...this.onCluster(), dependsOn: [this.addons.loadBalancerController] },
+    );
+    this.apiIngressHost = workloads.ingress.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname);
+    const scheme = certificate ? "https" : "http";
+    const host = this.cfg.domain.hostname;
+    return {
+      url: host ? pulumi.output(`${scheme}://${host}`) : this.apiIngressHost.apply((h) => (h ? `${scheme}://${h}` : "(pending: the load balancer controller is creating the ALB)")),
+    };
+  }
+
+  observability(req: ObservabilityRequest): void {
+    switch (req.exporter) {
+      case "datadog":
+      case "newrelic":
+      case "otlp":
+      case "none":
+        // The collector was installed with the cluster add-ons; the runtime exports to it.
+        return;
+      case "prometheus":
+      case "cloudwatch":
+        throw new Error(`the EKS platform exports telemetry through OpenTelemetry; the config schema refuses ${req.exporter} here`);
+      default: {
+        const unreachable: never = req.exporter;
+        throw new Error(`unknown exporter ${String(unreachable)}`);
+      }
+    }
+  }
+
+  override accessOutputs(): Record<string, pulumi.Input<unknown>> {
+    const region = this.account.region;
+    return {
+      ...super.accessOutputs(),
+      cluster: {
+        name: this.cluster.name,
+        updateKubeconfig: pulumi.interpolate`aws eks update-kubeconfig --region ${region} --name ${this.cluster.name}`,
+        apiEndpoint: this.cluster.publicEndpoint ? "public (allowed CIDRs only) and private" : "private: reach it from inside the VPC (VPN, peering or an SSM port forward)",
+      },
+      namespace: this.namespace.name,
+      argoCd: this.clusterAddons.argoCd ? "kubectl -n argocd port-forward svc/argo-cd-argocd-server 8443:443" : undefined,
+    };
+  }
+}
