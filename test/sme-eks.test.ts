@@ -1,0 +1,403 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ENV, SECRET_ENV } from "../runtime/src/config";
+import { resolveConfig } from "../stacks/config";
+import { ConfigError } from "../stacks/config-errors";
+import { CHARTS } from "../stacks/versions";
+import type { ResourceRecord, SynthResult } from "../tools/harness";
+import { asList, ofType, one, statements, synth } from "./helpers";
+
+const T = {
+  cluster: "aws:eks/cluster:Cluster",
+  addon: "aws:eks/addon:Addon",
+  nodeGroup: "aws:eks/nodeGroup:NodeGroup",
+  launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+  accessEntry: "aws:eks/accessEntry:AccessEntry",
+  accessPolicy: "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+  podIdentity: "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+  release: "kubernetes:helm.sh/v3:Release",
+  deployment: "kubernetes:apps/v1:Deployment",
+  pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+  netpol: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+  namespace: "kubernetes:core/v1:Namespace",
+  storageClass: "kubernetes:storage.k8s.io/v1:StorageClass",
+  externalSecret: "kubernetes:external-secrets.io/v1beta1:ExternalSecret",
+  scaledObject: "kubernetes:keda.sh/v1alpha1:ScaledObject",
+  ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+  rds: "aws:rds/instance:Instance",
+  redis: "aws:elasticache/replicationGroup:ReplicationGroup",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  app: "kubernetes:argoproj.io/v1alpha1:Application",
+};
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function podSpec(d: ResourceRecord): Obj {
+  return (d.inputs as Obj).spec.template.spec;
+}
+
+function labelsOf(d: ResourceRecord): Record<string, string> {
+  return (d.inputs as Obj).spec.selector.matchLabels;
+}
+
+function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+function release(result: SynthResult, name: string): ResourceRecord {
+  const found = ofType(result, T.release).find((r) => r.name === name);
+  if (!found) throw new Error(`no Helm release ${name}`);
+  return found;
+}
+
+function env(d: ResourceRecord, container = 0): Obj[] {
+  return podSpec(d).containers[container].env;
+}
+
+let sme: SynthResult;
+beforeAll(async () => {
+  sme = await synth("sme");
+});
+
+describe("sme on EKS: the cluster", () => {
+  it("pins the version, keeps the endpoint private, encrypts Secrets and logs every control-plane type", () => {
+    const cluster = one(sme, T.cluster);
+    expect(cluster.inputs).toMatchObject({
+      version: "1.34",
+      vpcConfig: { endpointPrivateAccess: true, endpointPublicAccess: false },
+      encryptionConfig: { resources: ["secrets"], provider: { keyArn: expect.stringMatching(/^arn:aws:kms:/) } },
+      accessConfig: { authenticationMode: "API" },
+    });
+    expect(cluster.inputs.enabledClusterLogTypes).toEqual(["api", "audit", "authenticator", "controllerManager", "scheduler"]);
+    expect((cluster.inputs.vpcConfig as Obj).publicAccessCidrs).toBeUndefined();
+  });
+
+  it("opens the public endpoint only to configured CIDRs and grants admins through access entries", async () => {
+    const result = await synth("sme", [
+      "rag-platform:network.clusterApiAllowedCidrs[0]=203.0.113.0/24",
+      "rag-platform:kubernetes.adminPrincipalArns[0]=arn:aws:iam::123456789012:role/platform-admins",
+    ]);
+    expect(one(result, T.cluster).inputs.vpcConfig).toMatchObject({ endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] });
+    expect(one(result, T.accessEntry).inputs.principalArn).toBe("arn:aws:iam::123456789012:role/platform-admins");
+    expect(one(result, T.accessPolicy).inputs).toMatchObject({
+      policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+      accessScope: { type: "cluster" },
+    });
+    expect(ofType(result, "kubernetes:core/v1:ConfigMap").filter((c) => (c.inputs as Obj).metadata?.name === "aws-auth")).toEqual([]);
+  });
+
+  it("installs VPC CNI with network policies, Pod Identity and the EBS CSI driver with its own role", () => {
+    const addons = Object.fromEntries(ofType(sme, T.addon).map((a) => [a.inputs.addonName, a.inputs]));
+    expect(Object.keys(addons).sort()).toEqual(["aws-ebs-csi-driver", "coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]);
+    expect(JSON.parse(addons["vpc-cni"]!.configurationValues as string)).toEqual({ enableNetworkPolicy: "true" });
+    expect(addons["aws-ebs-csi-driver"]!.podIdentityAssociations).toEqual([{ roleArn: expect.stringMatching(/^arn:aws:iam:/), serviceAccount: "ebs-csi-controller-sa" }]);
+  });
+
+  it("makes an encrypted gp3 StorageClass the default", () => {
+    const sc = one(sme, T.storageClass);
+    expect(sc.inputs).toMatchObject({
+      provisioner: "ebs.csi.aws.com",
+      parameters: { type: "gp3", encrypted: "true", kmsKeyId: expect.stringMatching(/^arn:aws:kms:/) },
+      metadata: { annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+    });
+  });
+
+  it("gives every add-on that calls AWS its own Pod Identity role", () => {
+    const bound = ofType(sme, T.podIdentity).map((p) => `${p.inputs.namespace}/${p.inputs.serviceAccount}`);
+    expect(bound.sort()).toEqual(["external-secrets/external-secrets", "kube-system/aws-load-balancer-controller", "kube-system/cluster-autoscaler"]);
+  });
+});
+
+describe("sme on EKS: node pools", () => {
+  const group = (result: SynthResult, suffix: string) => ofType(result, T.nodeGroup).find((g) => g.name.endsWith(suffix))!;
+
+  it("taints and labels the GPU pool, on the NVIDIA AL2023 AMI, A10G by default, sized from config", () => {
+    const gpu = group(sme, "-gpu");
+    expect(gpu.inputs).toMatchObject({
+      amiType: "AL2023_x86_64_NVIDIA",
+      instanceTypes: ["g5.2xlarge"],
+      taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }],
+      labels: { "rag-platform/pool": "gpu", "nvidia.com/gpu.present": "true" },
+      scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 },
+    });
+    const system = group(sme, "-system");
+    expect(system.inputs).toMatchObject({ amiType: "AL2023_x86_64_STANDARD", instanceTypes: ["m6i.large"], taints: [], scalingConfig: { minSize: 3, maxSize: 6 } });
+  });
+
+  it("picks the GPU instance from the configured GPU and count", async () => {
+    const t4 = await synth("sme", ["rag-platform:llm.gpuType=t4", "rag-platform:llm.model=hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4"]);
+    expect(group(t4, "-gpu").inputs.instanceTypes).toEqual(["g4dn.xlarge"]);
+    const l4 = await synth("sme", ["rag-platform:llm.gpuType=l4", "rag-platform:llm.gpuCount=4", "rag-platform:kubernetes.gpuNodes.max=3"]);
+    expect(group(l4, "-gpu").inputs).toMatchObject({ instanceTypes: ["g6.12xlarge"], scalingConfig: { maxSize: 3 } });
+  });
+
+  it("requires IMDSv2 with hop limit 1 and encrypted root volumes on every node", () => {
+    for (const lt of ofType(sme, T.launchTemplate)) {
+      expect(lt.inputs.metadataOptions, lt.name).toEqual({ httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 });
+      expect((lt.inputs.blockDeviceMappings as Obj[])[0]!.ebs, lt.name).toMatchObject({ encrypted: "true", kmsKeyId: expect.stringMatching(/^arn:aws:kms:/) });
+    }
+  });
+
+  it("tags the pools for Cluster Autoscaler discovery and runs the autoscaler with a scoped role", () => {
+    expect(group(sme, "-gpu").inputs.tags).toMatchObject({
+      "k8s.io/cluster-autoscaler/enabled": "true",
+      "k8s.io/cluster-autoscaler/rag-sme-eks": "owned",
+      "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
+    });
+    const policy = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-addons-autoscaler")!;
+    const mutate = statements(policy).find((s) => asList(s.Action).includes("autoscaling:SetDesiredCapacity"))!;
+    expect(mutate.Condition).toEqual({ StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/rag-sme-eks": "owned" } });
+  });
+
+  it("has no GPU pool when the LLM is a hosted API", async () => {
+    const result = await synth("sme", ["rag-platform:llm.mode=managed", "rag-platform:llm.managedProvider=anthropic", "rag-platform:llm.model=claude-sonnet-4-5"]);
+    expect(ofType(result, T.nodeGroup).map((g) => g.name)).toEqual(["rag-sme-system"]);
+    expect(ofType(result, T.deployment).map((d) => d.name)).not.toContain("rag-sme-vllm");
+  });
+});
+
+describe("sme on EKS: add-ons", () => {
+  it("pins every Helm release to the exact version declared in stacks/versions.ts", () => {
+    const releases = ofType(sme, T.release);
+    expect(releases.length).toBeGreaterThanOrEqual(8);
+    const declared = Object.values(CHARTS);
+    for (const r of releases) {
+      expect(r.inputs.version, r.name).toMatch(/^\d+\.\d+\.\d+$/);
+      const chart = declared.find((c) => c.chart === r.inputs.chart)!;
+      expect(chart, r.name).toBeDefined();
+      expect(r.inputs.version).toBe(chart.version);
+      expect((r.inputs.repositoryOpts as Obj).repo).toBe(chart.repo);
+      expect(r.inputs.atomic, r.name).toBe(true);
+    }
+    expect(releases.map((r) => r.name).sort()).toEqual(
+      ["aws-load-balancer-controller", "cluster-autoscaler", "external-secrets", "keda", "metrics-server", "nvidia-device-plugin", "otel-collector", "qdrant"].sort(),
+    );
+  });
+
+  it("runs the NVIDIA device plugin on the GPU pool only", () => {
+    expect(release(sme, "nvidia-device-plugin").inputs.values).toMatchObject({
+      nodeSelector: { "rag-platform/pool": "gpu" },
+      tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
+    });
+  });
+
+  it("exports telemetry to the configured backend with the key synced from Secrets Manager", () => {
+    const values = release(sme, "otel-collector").inputs.values as Obj;
+    expect(Object.keys(values.config.exporters)).toEqual(["datadog"]);
+    expect(values.extraEnvs).toEqual([{ name: "DD_API_KEY", valueFrom: { secretKeyRef: { name: "otel-exporter-key", key: "api-key" } } }]);
+    const synced = ofType(sme, T.externalSecret).find((e) => e.name === "otel-exporter-key")!;
+    expect((synced.inputs as Obj).spec.data[0].remoteRef.key).toMatch(/^arn:aws:secretsmanager:.*datadog-api-key$/);
+  });
+
+  it("installs Argo CD and an Application only with GitOps on", async () => {
+    expect(ofType(sme, T.app)).toEqual([]);
+    const result = await synth("sme", ["rag-platform:gitops.enabled=true", "rag-platform:gitops.repoUrl=https://github.com/example/rag-deploy.git"]);
+    expect(release(result, "argo-cd").inputs.version).toBe(CHARTS.argoCd.version);
+    expect((one(result, T.app).inputs as Obj).spec).toMatchObject({
+      source: { repoURL: "https://github.com/example/rag-deploy.git", path: "deploy", targetRevision: "main" },
+      syncPolicy: { automated: { prune: true, selfHeal: true } },
+    });
+    expect(result.outputs.argoCd).toContain("port-forward");
+  });
+});
+
+describe("sme on EKS: every workload", () => {
+  it("runs in a namespace that enforces the restricted Pod Security Standard and denies by default", () => {
+    const ns = ofType(sme, T.namespace).find((n) => (n.inputs as Obj).metadata.name === "rag")!;
+    expect((ns.inputs as Obj).metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    const deny = ofType(sme, T.netpol).find((p) => (p.inputs as Obj).metadata.name === "default-deny")!;
+    expect((deny.inputs as Obj).spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+  });
+
+  it("walks all Deployments: restricted security context, requests and limits, no token, zone spread", () => {
+    const deployments = ofType(sme, T.deployment);
+    expect(deployments.map((d) => d.name).sort()).toEqual(["rag-sme-embeddings", "rag-sme-runtime-api", "rag-sme-runtime-worker", "rag-sme-vllm"]);
+    for (const d of deployments) {
+      const spec = podSpec(d);
+      expect(spec.automountServiceAccountToken, d.name).toBe(false);
+      expect(spec.securityContext, d.name).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      expect(spec.securityContext.runAsUser, d.name).toBeGreaterThan(0);
+      expect(spec.topologySpreadConstraints.map((t: Obj) => t.topologyKey), d.name).toContain("topology.kubernetes.io/zone");
+      for (const c of spec.containers as Obj[]) {
+        expect(c.securityContext, `${d.name}/${c.name}`).toMatchObject({
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          privileged: false,
+          capabilities: { drop: ["ALL"] },
+        });
+        expect(c.resources.requests.cpu, `${d.name}/${c.name}`).toMatch(/^\d+m$/);
+        expect(c.resources.requests.memory).toMatch(/^\d+Mi$/);
+        expect(c.resources.limits.cpu).toMatch(/^\d+m$/);
+        expect(c.resources.limits.memory).toBe(c.resources.requests.memory);
+        expect(c.image, `${d.name}/${c.name}`).not.toMatch(/:latest$/);
+        expect(c.image).toMatch(/(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64}|^sha256:[0-9a-f]{64})$/);
+      }
+    }
+  });
+
+  it("walks all Deployments: a PDB for each with more than one replica, a NetworkPolicy for each", () => {
+    const pdbs = ofType(sme, T.pdb);
+    const policies = ofType(sme, T.netpol).filter((p) => Object.keys((p.inputs as Obj).spec.podSelector.matchLabels ?? {}).length > 0);
+    for (const d of ofType(sme, T.deployment)) {
+      const labels = labelsOf(d);
+      const replicas = (d.inputs as Obj).spec.replicas as number;
+      const covered = pdbs.some((p) => selects((p.inputs as Obj).spec.selector.matchLabels, labels));
+      expect(covered, `${d.name} (${replicas} replicas) PDB`).toBe(replicas > 1);
+      expect(policies.some((p) => selects((p.inputs as Obj).spec.podSelector.matchLabels, labels)), `${d.name} NetworkPolicy`).toBe(true);
+    }
+    const qdrant = release(sme, "qdrant").inputs.values as Obj;
+    expect(qdrant.podDisruptionBudget).toEqual({ enabled: true, maxUnavailable: 1 });
+    expect(policies.some((p) => selects((p.inputs as Obj).spec.podSelector.matchLabels, { "app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant" }))).toBe(true);
+  });
+
+  it("admits traffic to the model servers and Qdrant from the runtime only", () => {
+    const runtimeApps = ["rag-api", "rag-worker"];
+    for (const name of ["rag-sme-vllm", "rag-sme-embeddings", "rag-sme-qdrant"]) {
+      const policy = ofType(sme, T.netpol).find((p) => p.name === name)!;
+      const sources = ((policy.inputs as Obj).spec.ingress[0].from as Obj[]).map((f) => f.podSelector.matchLabels["app.kubernetes.io/name"]);
+      expect(sources.sort(), name).toEqual(runtimeApps);
+    }
+  });
+
+  it("injects every runtime secret through secretKeyRef, synced from Secrets Manager", () => {
+    const api = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
+    const vars = env(api);
+    const secretVars = vars.filter((v) => v.valueFrom);
+    for (const v of vars) {
+      if ((SECRET_ENV as readonly string[]).includes(v.name)) expect(v.valueFrom, v.name).toEqual({ secretKeyRef: { name: "rag-runtime", key: v.name } });
+      else expect(v.name).not.toMatch(/PASSWORD|SECRET|TOKEN|API_KEY/);
+    }
+    expect(secretVars.map((v) => v.name).sort()).toEqual([ENV.adminApiKey, ENV.pgPassword, ENV.qdrantApiKey, ENV.redisPassword].sort());
+    const external = ofType(sme, T.externalSecret).find((e) => e.name === "rag-runtime")!;
+    const data = (external.inputs as Obj).spec.data as Obj[];
+    expect(data.map((d) => d.secretKey).sort()).toEqual(secretVars.map((v) => v.name).sort());
+    expect(data.find((d) => d.secretKey === ENV.pgPassword)!.remoteRef).toEqual({ key: expect.stringMatching(/secret:rds!db-/), property: "password" });
+    const grant = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-eso-rag-runtime")!;
+    const read = statements(grant)[0]!;
+    expect(asList(read.Resource).sort()).toEqual(data.map((d) => d.remoteRef.key).sort());
+  });
+
+  it("schedules vLLM on the GPU pool with a model cache and turns it ready once the model is loaded", () => {
+    const vllm = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-vllm")!;
+    const spec = podSpec(vllm);
+    expect(spec.tolerations).toEqual([{ key: "nvidia.com/gpu", operator: "Equal", value: "true", effect: "NoSchedule" }]);
+    expect(spec.nodeSelector).toEqual({ "rag-platform/pool": "gpu" });
+    const c = spec.containers[0];
+    expect(c.resources.limits["nvidia.com/gpu"]).toBe("1");
+    expect(c.args).toEqual(expect.arrayContaining(["--model", "meta-llama/Llama-3.1-8B-Instruct", "--tensor-parallel-size", "1"]));
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/health", port: 8000 });
+    expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBeGreaterThanOrEqual(1200);
+    expect(c.env).toContainEqual({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "huggingface-token", key: "token" } } });
+    expect(spec.volumes.find((v: Obj) => v.name === "model-cache").persistentVolumeClaim.claimName).toBe("vllm-model-cache");
+  });
+
+  it("scales the worker with KEDA on the ingest queue, over TLS, within the configured bounds", () => {
+    const scaler = (one(sme, T.scaledObject).inputs as Obj).spec;
+    expect(scaler).toMatchObject({ minReplicaCount: 2, maxReplicaCount: 10 });
+    expect(scaler.triggers[0]).toMatchObject({ type: "redis", metadata: { listName: "bull:ingest:wait", enableTLS: "true" } });
+  });
+
+  it("keeps the ingress internal without a certificate and public HTTPS with one", async () => {
+    const annotations = (r: SynthResult) => (one(r, T.ingress).inputs as Obj).metadata.annotations;
+    expect(annotations(sme)).toMatchObject({ "alb.ingress.kubernetes.io/scheme": "internal", "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80}]' });
+    const cert = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-111122223333";
+    const result = await synth("sme", [`rag-platform:domain.certificate=${cert}`, "rag-platform:domain.hostname=rag.example.com"]);
+    expect(annotations(result)).toMatchObject({
+      "alb.ingress.kubernetes.io/scheme": "internet-facing",
+      "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS":443}]',
+      "alb.ingress.kubernetes.io/certificate-arn": cert,
+      "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    });
+    expect(result.outputs.apiUrl).toBe("https://rag.example.com");
+  });
+});
+
+describe("sme on EKS: data services and modes", () => {
+  it("uses the managed services at sme sizes: multi-AZ RDS with deletion protection, Redis with failover", () => {
+    expect(one(sme, T.rds).inputs).toMatchObject({ multiAz: true, deletionProtection: true, instanceClass: "db.r6g.large", backupRetentionPeriod: 14 });
+    expect(one(sme, T.redis).inputs).toMatchObject({ automaticFailoverEnabled: true, multiAzEnabled: true, nodeType: "cache.r6g.large" });
+  });
+
+  it("qdrant-cloud mode runs no Qdrant and syncs the operator's key", async () => {
+    const result = await synth("sme", ["rag-platform:vectorDb.mode=qdrant-cloud", "rag-platform:vectorDb.qdrantCloudUrl=https://xyz.cloud.qdrant.io:6333"]);
+    expect(ofType(result, T.release).map((r) => r.name)).not.toContain("qdrant");
+    const api = ofType(result, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
+    expect(env(api)).toContainEqual({ name: ENV.qdrantUrl, value: "https://xyz.cloud.qdrant.io:6333" });
+    expect((result.outputs.secretsToFill as Record<string, string>)["qdrant-cloud-api-key"]).toContain("put-secret-value");
+  });
+
+  it("pgvector mode runs no Qdrant and asks the runtime to require pgvector", async () => {
+    const result = await synth("sme", ["rag-platform:vectorDb.mode=pgvector"]);
+    expect(ofType(result, T.release).map((r) => r.name)).not.toContain("qdrant");
+    const api = ofType(result, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
+    expect(env(api)).toContainEqual({ name: ENV.vectorStore, value: "pgvector" });
+    expect(env(api)).toContainEqual({ name: ENV.requirePgvector, value: "true" });
+  });
+
+  it("passes SSO settings to the runtime with the client secret from Secrets Manager", async () => {
+    const result = await synth("sme", [
+      "rag-platform:auth.oidcIssuerUrl=https://login.microsoftonline.com/tenant-id/v2.0",
+      "rag-platform:auth.oidcClientId=11111111-2222-3333-4444-555555555555",
+    ]);
+    const api = ofType(result, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
+    expect(env(api)).toEqual(
+      expect.arrayContaining([
+        { name: ENV.oidcIssuerUrl, value: "https://login.microsoftonline.com/tenant-id/v2.0" },
+        { name: ENV.oidcClientId, value: "11111111-2222-3333-4444-555555555555" },
+        { name: ENV.oidcClientSecret, valueFrom: { secretKeyRef: { name: "rag-runtime", key: ENV.oidcClientSecret } } },
+      ]),
+    );
+    expect((result.outputs.secretsToFill as Record<string, string>)["oidc-client-secret"]).toContain("put-secret-value");
+  });
+
+  it("serves with Ollama on the GPU pool when asked", async () => {
+    const result = await synth("sme", ["rag-platform:llm.server=ollama", "rag-platform:llm.model=llama3.1:8b", "rag-platform:llm.embeddingModel=nomic-embed-text:v1.5"]);
+    const ollama = ofType(result, T.deployment).find((d) => d.name === "rag-sme-ollama")!;
+    expect(podSpec(ollama).containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
+    expect(podSpec(ollama).containers[0].readinessProbe.exec.command[2]).toContain("ollama show llama3.1:8b");
+  });
+});
+
+describe("the GPU fit check", () => {
+  function problems(values: Record<string, unknown>): string[] {
+    try {
+      resolveConfig({ tier: "sme", regions: ["eu-west-1"], ...values });
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  }
+
+  it("refuses a 70B model on one A10G and says what would fit", async () => {
+    const error = await synth("sme", ["rag-platform:llm.model=meta-llama/Llama-3.1-70B-Instruct", "rag-platform:llm.gpuType=a10g"]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    const [line] = (error as ConfigError).problems;
+    expect(line).toMatch(/^rag-platform:llm\.model: got "meta-llama\/Llama-3\.1-70B-Instruct"; needs about 158\.\d GiB of GPU memory \(70\.6B parameters at bf16/);
+    expect(line).toContain("1 x a10g gives 21.6 GiB usable");
+    expect(line).toContain("models that fit 1 x a10g: meta-llama/Llama-3.1-8B-Instruct");
+    expect(line).toContain("or llm.gpuCount=8 (tensor parallel)");
+  });
+
+  it("accepts the same model when the GPUs add up, and a quantised 70B on two A100s (40 GB)", () => {
+    expect(problems({ llm: { model: "meta-llama/Llama-3.1-70B-Instruct", gpuType: "a10g", gpuCount: 8 } })).toEqual([]);
+    expect(problems({ llm: { model: "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4", gpuType: "a100", gpuCount: 2 } })).toEqual([]);
+    expect(problems({ llm: { model: "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4", gpuType: "a100" } })[0]).toContain("or llm.gpuCount=2 (tensor parallel)");
+  });
+
+  it("refuses an unknown model unless its memory is declared", () => {
+    const [line] = problems({ llm: { model: "acme/secret-model-13B" } });
+    expect(line).toMatch(/^rag-platform:llm\.model: got "acme\/secret-model-13B"; is not in the GPU catalogue .* set llm\.modelMemoryGiB/);
+    expect(problems({ llm: { model: "acme/secret-model-13B", modelMemoryGiB: 20 } })).toEqual([]);
+    expect(problems({ llm: { model: "acme/secret-model-13B", modelMemoryGiB: 30 } })[0]).toContain("needs about 30 GiB");
+  });
+
+  it("checks staging's Ollama host too, and skips hosted models", () => {
+    expect(problems({ tier: "staging", llm: { model: "llama3.1:70b", gpuType: "t4" } })[0]).toMatch(/^rag-platform:llm\.model: got "llama3\.1:70b"; needs about/);
+    expect(problems({ llm: { mode: "managed", managedProvider: "openai", model: "gpt-4o" } })).toEqual([]);
+  });
+
+  it("GitOps without a repository is a config error", () => {
+    expect(problems({ gitops: { enabled: true } })).toEqual(["rag-platform:gitops.repoUrl: got nothing; required when gitops.enabled is true (the repository Argo CD syncs from)"]);
+  });
+});
