@@ -35,11 +35,14 @@ describe("npm run synth", () => {
     const resources = JSON.parse(readFileSync(join(out, "dev", "resources.json"), "utf8")) as Record<string, unknown>[];
     expect(resources.length).toBeGreaterThan(20);
     for (const r of resources) {
-      expect(Object.keys(r).sort()).toEqual(["custom", "inputs", "name", "parent", "provider", "type", "urn"]);
+      expect(Object.keys(r).sort()).toEqual(["custom", "dependencies", "inputs", "name", "parent", "propertyDependencies", "provider", "type", "urn"]);
       expect(r.urn).toBe(`${String(r.urn).slice(0, String(r.urn).lastIndexOf("::"))}::${String(r.name)}`);
     }
     const api = resources.find((r) => r.name === "rag-dev-runtime-api")!;
     expect(api.parent).toBe(resources.find((r) => r.type === "rag:docker:RuntimeServices")!.urn);
+    const image = resources.find((r) => r.type === "docker:index/image:Image")!;
+    expect((api.propertyDependencies as Record<string, string[]>).image).toEqual([image.urn]);
+    expect(api.dependencies).toContain(image.urn);
     const text = readFileSync(join(out, "dev", "resources.json"), "utf8");
     expect(text).toContain('"[secret]"');
     const outputs = JSON.parse(readFileSync(join(out, "dev", "outputs.json"), "utf8")) as Record<string, unknown>;

@@ -5,7 +5,9 @@
  */
 import { resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { resolveConfig, type Tier } from "../stacks/config";
 import { main } from "../stacks/program";
+import { readStackValues } from "../stacks/stack-values";
 import { loadStackConfig } from "./stack-file";
 import { SynthMocks } from "./mocks";
 
@@ -25,10 +27,16 @@ export interface ResourceRecord {
   readonly custom: boolean;
   /** The inputs the program sent, with every secret value replaced by "[secret]". */
   readonly inputs: Record<string, unknown>;
+  /** URNs this resource depends on (explicitly or through its inputs). */
+  readonly dependencies: string[];
+  /** For each input property, the URNs of the resources its value came from. */
+  readonly propertyDependencies: Record<string, string[]>;
 }
 
 export interface SynthResult {
   readonly stack: string;
+  /** The stack's resolved tier. */
+  readonly tier: Tier;
   readonly resources: ResourceRecord[];
   /** Stack outputs, secrets replaced by "[secret]". */
   readonly outputs: Record<string, unknown>;
@@ -56,6 +64,8 @@ export function sanitize(value: unknown): unknown {
 }
 
 interface RegisterRequest {
+  getDependenciesList(): string[];
+  getPropertydependenciesMap(): { forEach(fn: (value: { getUrnsList(): string[] }, key: string) => void): void };
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -69,6 +79,15 @@ interface RegisterResponse {
 type Callback = (err: unknown, response: RegisterResponse | undefined) => void;
 interface PatchableMonitor {
   registerResource(req: RegisterRequest, callback: Callback): Promise<void>;
+}
+
+function propertyDependencies(req: RegisterRequest): Record<string, string[]> {
+  const result: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((value, key) => {
+    const urns = value.getUrnsList();
+    if (urns.length > 0) result[key] = [...new Set(urns)];
+  });
+  return result;
 }
 
 /** Wraps the mock monitor so each registration is recorded with its parent, provider and URN. */
@@ -88,6 +107,8 @@ function recordRegistrations(records: ResourceRecord[], mocks: SynthMocks): void
           provider: req.getProvider() || null,
           custom: req.getCustom(),
           inputs: sanitize(inputs) as Record<string, unknown>,
+          dependencies: [...new Set(req.getDependenciesList())],
+          propertyDependencies: propertyDependencies(req),
         });
       }
       callback(err, response);
@@ -136,5 +157,6 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   });
   if (programError) throw programError;
   await waitForRegistrations();
-  return { stack: options.stack, resources: records, outputs: await resolveOutputs(outputs) };
+  const { tier } = resolveConfig(readStackValues(config));
+  return { stack: options.stack, tier, resources: records, outputs: await resolveOutputs(outputs) };
 }

@@ -9,6 +9,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, NotImplementedError } from "../stacks/config-errors";
 import { synthesize, type ResourceRecord, type SynthResult } from "./harness";
+import { findingsTable, runPolicies } from "./policy-run";
 import { StackFileError } from "./stack-file";
 import { renderTable } from "./table";
 
@@ -63,8 +64,14 @@ async function run(argv: string[]): Promise<number> {
   console.log(resourceTable(result.resources));
   const dir = writeSynthOutput(result, values.out);
   const count = result.resources.filter((r) => r.type !== STACK_TYPE).length;
-  console.log(`\n${count} resources for stack ${result.stack}; wrote ${relative(process.cwd(), dir) || "."}/resources.json and outputs.json`);
-  return 0;
+  const shown = relative(process.cwd(), dir) || ".";
+  console.log(`\n${count} resources for stack ${result.stack}; wrote ${shown}/resources.json and outputs.json`);
+  const evaluation = runPolicies({ records: result.resources, tier: result.tier, stack: result.stack, outDir: dir, outputs: result.outputs });
+  console.log(`\n${findingsTable(evaluation)}`);
+  console.log(
+    `\npolicies (tier ${result.tier}): ${evaluation.findings.length} finding(s), ${evaluation.mandatoryViolations} mandatory; wrote ${shown}/policy-report.{json,sarif,md}`,
+  );
+  return evaluation.mandatoryViolations > 0 ? 1 : 0;
 }
 
 /** Known failures print their message alone: no stack trace for a bad config. */

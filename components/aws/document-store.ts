@@ -17,8 +17,8 @@ export interface DocumentStoreArgs {
 
 /**
  * The document bucket: SSE-KMS, versioning, every public access blocked, TLS-only, old versions
- * expiring after the retention, server access logs to a second (SSE-S3, since S3 log delivery
- * cannot write SSE-KMS) bucket with the same protections.
+ * expiring after the retention, server access logs to a second bucket (SSE-S3, since S3 log
+ * delivery cannot write SSE-KMS) with the same protections and an expiry.
  */
 export class DocumentStore extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
@@ -36,7 +36,18 @@ export class DocumentStore extends pulumi.ComponentResource {
     );
     new aws.s3.BucketLifecycleConfiguration(
       `${name}-access-logs`,
-      { bucket: logs.id, rules: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogRetentionDays ?? 90 } }] },
+      {
+        bucket: logs.id,
+        rules: [
+          {
+            id: "expire-access-logs",
+            status: "Enabled",
+            filter: {},
+            expiration: { days: args.accessLogRetentionDays ?? 90 },
+            noncurrentVersionExpiration: { noncurrentDays: 1 },
+          },
+        ],
+      },
       { parent: this },
     );
     this.restrictBucket(`${name}-access-logs`, logs, [
@@ -56,7 +67,6 @@ export class DocumentStore extends pulumi.ComponentResource {
       { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKey.arn }, bucketKeyEnabled: true }] },
       { parent: this },
     );
-    new aws.s3.BucketVersioning(name, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
     new aws.s3.BucketLifecycleConfiguration(
       name,
       {
@@ -77,9 +87,11 @@ export class DocumentStore extends pulumi.ComponentResource {
     this.registerOutputs({ bucketName: this.bucketName });
   }
 
+  /** A bucket with owner-enforced objects and versioning (deletes and overwrites can be undone). */
   private createBucket(name: string, retain: boolean): aws.s3.Bucket {
     const bucket = new aws.s3.Bucket(name, { bucketPrefix: `${name}-`.slice(0, 37), forceDestroy: !retain }, { parent: this, retainOnDelete: retain });
     new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+    new aws.s3.BucketVersioning(name, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
     return bucket;
   }
 

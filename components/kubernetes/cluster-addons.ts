@@ -86,7 +86,11 @@ export class ClusterAddons extends pulumi.ComponentResource {
 
     if (args.telemetry) {
       const { exporters, names, env } = collectorExporters(args.telemetry);
-      const ns = new k8s.core.v1.Namespace(`${name}-telemetry`, { metadata: { name: TELEMETRY_NAMESPACE } }, parent);
+      const ns = new k8s.core.v1.Namespace(
+        `${name}-telemetry`,
+        { metadata: { name: TELEMETRY_NAMESPACE, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } } },
+        parent,
+      );
       const keySecret = args.telemetry.apiKey
         ? [
             new SyncedSecret(
@@ -107,6 +111,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
             image: { repository: "otel/opentelemetry-collector-contrib" },
             extraEnvs: env,
             podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
+            podSecurityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
             securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
             resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
             config: {

@@ -1,0 +1,217 @@
+/** Exposure: nothing public but a load balancer's HTTPS port; private data stores and APIs. */
+import { get, isFalse, isTrue, list, referenced, referencing, text } from "./helpers";
+import type { ResourceView, Rule, RuleContext } from "./types";
+
+const INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
+const LB = "aws:lb/loadBalancer:LoadBalancer";
+const BUCKET = "aws:s3/bucket:Bucket";
+const PUBLIC_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
+const WORLD = ["0.0.0.0/0", "::/0"];
+
+/** Is this security group attached to an internet-facing load balancer? */
+function fronts(sg: ResourceView, ctx: RuleContext): boolean {
+  return referencing(ctx, LB, "securityGroups", sg).some((lb) => !isTrue(lb.props.internal));
+}
+
+function worldIngress(fromPort: unknown, toPort: unknown, owner: ResourceView[], ctx: RuleContext): string[] {
+  const httpsOnly = fromPort === 443 && toPort === 443;
+  if (httpsOnly && owner.some((sg) => fronts(sg, ctx))) return [];
+  return [`ingress from anywhere on ports ${String(fromPort)}-${String(toPort)}${httpsOnly ? " on a group that fronts no internet-facing load balancer" : ""}`];
+}
+
+export const exposureRules: Rule[] = [
+  {
+    name: "aws-no-world-ingress",
+    area: "exposure",
+    description: "No security group admits 0.0.0.0/0 or ::/0, except an internet-facing load balancer's group on 443.",
+    severity: "critical",
+    remediation: "Restrict the source to a security group or a known CIDR; only the public ALB's 443 may be open to the internet.",
+    tfsec: "aws-ec2-no-public-ingress-sgr",
+    resourceTypes: [INGRESS_RULE, SECURITY_GROUP, LB],
+    check: (r, ctx) => {
+      if (r.type === INGRESS_RULE) {
+        if (!WORLD.includes(String(r.props.cidrIpv4)) && !WORLD.includes(String(r.props.cidrIpv6))) return [];
+        return worldIngress(r.props.fromPort, r.props.toPort, referenced(ctx, r, "securityGroupId"), ctx);
+      }
+      if (r.type === SECURITY_GROUP) {
+        return list(r.props.ingress)
+          .filter((rule) => list(get(rule, "cidrBlocks")).some((c) => WORLD.includes(String(c))) || list(get(rule, "ipv6CidrBlocks")).some((c) => WORLD.includes(String(c))))
+          .flatMap((rule) => worldIngress(get(rule, "fromPort"), get(rule, "toPort"), [r], ctx));
+      }
+      return [];
+    },
+  },
+  {
+    name: "aws-rds-not-public",
+    area: "exposure",
+    description: "RDS instances are not publicly accessible.",
+    severity: "critical",
+    remediation: "Set publiclyAccessible: false and keep the instance in private subnets.",
+    checkov: "CKV_AWS_17",
+    tfsec: "aws-rds-no-public-db-access",
+    resourceTypes: ["aws:rds/instance:Instance"],
+    check: (r) => (isFalse(r.props.publiclyAccessible) ? [] : ["publiclyAccessible is not false"]),
+  },
+  {
+    name: "aws-s3-public-access-blocked",
+    area: "exposure",
+    description: "Every S3 bucket blocks all public access (the four settings of BucketPublicAccessBlock).",
+    severity: "critical",
+    remediation: "Add an aws.s3.BucketPublicAccessBlock with blockPublicAcls, blockPublicPolicy, ignorePublicAcls and restrictPublicBuckets true.",
+    checkov: "CKV_AWS_53",
+    tfsec: "aws-s3-block-public-acls",
+    resourceTypes: [BUCKET, PUBLIC_BLOCK],
+    check: (r, ctx) => {
+      if (r.type !== BUCKET) return [];
+      const blocks = referencing(ctx, PUBLIC_BLOCK, "bucket", r);
+      const settings = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
+      if (blocks.length === 0) return ["no public access block applies to this bucket"];
+      return settings.filter((s) => !blocks.some((b) => isTrue(b.props[s]))).map((s) => `${s} is not true`);
+    },
+  },
+  {
+    name: "aws-eks-private-endpoint",
+    area: "exposure",
+    description: "The EKS API endpoint is private, or public only to listed CIDRs (never 0.0.0.0/0).",
+    severity: "high",
+    remediation: "Set endpointPublicAccess: false, or publicAccessCidrs to your office/VPN ranges.",
+    checkov: "CKV_AWS_39",
+    tfsec: "aws-eks-no-public-cluster-access",
+    resourceTypes: ["aws:eks/cluster:Cluster"],
+    check: (r) => {
+      const vpc = r.props.vpcConfig;
+      if (isFalse(get(vpc, "endpointPublicAccess"))) return [];
+      const cidrs = list(get(vpc, "publicAccessCidrs"));
+      if (cidrs.length === 0 || cidrs.some((c) => WORLD.includes(String(c)))) return ["the API endpoint is public to the whole internet"];
+      return [];
+    },
+  },
+  {
+    name: "aws-ec2-no-public-ip",
+    area: "exposure",
+    description: "Instances (the GPU host) get no public IP and no SSH key pair: access is through SSM.",
+    severity: "high",
+    remediation: "Set associatePublicIpAddress: false, drop keyName and use SSM Session Manager.",
+    checkov: "CKV_AWS_88",
+    tfsec: "aws-ec2-no-public-ip",
+    resourceTypes: ["aws:ec2/instance:Instance"],
+    check: (r) => [...(isFalse(r.props.associatePublicIpAddress) ? [] : ["associatePublicIpAddress is not false"]), ...(text(r.props.keyName) ? ["an SSH key pair is attached"] : [])],
+  },
+  {
+    name: "aws-ec2-imdsv2",
+    area: "exposure",
+    description: "Instances and launch templates require IMDSv2 (session tokens), closing SSRF paths to instance credentials.",
+    severity: "high",
+    remediation: "Set metadataOptions.httpTokens: required.",
+    checkov: "CKV_AWS_79",
+    tfsec: "aws-ec2-enforce-http-token-imds",
+    resourceTypes: ["aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate"],
+    check: (r) => (get(r.props, "metadataOptions.httpTokens") === "required" ? [] : ["IMDSv2 is not required"]),
+  },
+  {
+    name: "docker-loopback-ports",
+    area: "exposure",
+    description: "Local containers publish ports on 127.0.0.1 only and never run privileged or on the host network.",
+    severity: "high",
+    remediation: "Set ports[].ip to 127.0.0.1; drop privileged and networkMode host.",
+    resourceTypes: ["docker:index/container:Container"],
+    check: (r) => [
+      ...list(r.props.ports)
+        .filter((p) => !["127.0.0.1", "::1"].includes(String(get(p, "ip"))))
+        .map((p) => `port ${String(get(p, "external"))} is published on ${String(get(p, "ip") ?? "0.0.0.0")}`),
+      ...(isTrue(r.props.privileged) ? ["the container is privileged"] : []),
+      ...(r.props.networkMode === "host" ? ["the container uses the host network"] : []),
+      ...(isTrue(r.props.publishAllPorts) ? ["publishAllPorts exposes every port"] : []),
+    ],
+  },
+  {
+    name: "k8s-no-public-service",
+    area: "exposure",
+    description: "Kubernetes Services are not internet-facing load balancers (public traffic enters through the Ingress).",
+    severity: "medium",
+    remediation: "Use ClusterIP behind the Ingress, or annotate the LoadBalancer Service as internal.",
+    resourceTypes: ["kubernetes:core/v1:Service"],
+    check: (r) => {
+      if (get(r.props, "spec.type") !== "LoadBalancer") return [];
+      const annotations = (get(r.props, "metadata.annotations") ?? {}) as Record<string, unknown>;
+      const internal =
+        annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] === "internal" ||
+        annotations["service.beta.kubernetes.io/azure-load-balancer-internal"] === "true" ||
+        annotations["networking.gke.io/load-balancer-type"] === "Internal";
+      return internal ? [] : ["a LoadBalancer Service is internet-facing"];
+    },
+  },
+  {
+    name: "azure-storage-private",
+    area: "exposure",
+    description: "Azure storage accounts allow no public blob access and deny network access by default.",
+    severity: "critical",
+    remediation: "Set allowBlobPublicAccess: false and networkRuleSet.defaultAction Deny (or publicNetworkAccess Disabled).",
+    resourceTypes: ["azure-native:storage:StorageAccount"],
+    check: (r) => [
+      ...(isFalse(r.props.allowBlobPublicAccess) ? [] : ["public blob access is allowed"]),
+      ...(r.props.publicNetworkAccess === "Disabled" || get(r.props, "networkRuleSet.defaultAction") === "Deny" ? [] : ["the account is reachable from any network"]),
+    ],
+  },
+  {
+    name: "azure-data-private",
+    area: "exposure",
+    description: "Azure PostgreSQL, Redis and Key Vault are not reachable from the public internet.",
+    severity: "critical",
+    remediation: "Disable public network access and use private endpoints or VNet integration.",
+    resourceTypes: ["azure-native:dbforpostgresql:Server", "azure-native:redis:Redis", "azure-native:keyvault:Vault"],
+    check: (r) => {
+      const access =
+        r.type === "azure-native:dbforpostgresql:Server" ? get(r.props, "network.publicNetworkAccess") : r.type === "azure-native:keyvault:Vault" ? get(r.props, "properties.publicNetworkAccess") : r.props.publicNetworkAccess;
+      return access === "Disabled" ? [] : ["public network access is not disabled"];
+    },
+  },
+  {
+    name: "azure-aks-private",
+    area: "exposure",
+    description: "AKS has a private API server (or authorized IP ranges), Azure RBAC and no local accounts.",
+    severity: "high",
+    remediation: "Set apiServerAccessProfile.enablePrivateCluster (or authorizedIPRanges), enableRBAC and disableLocalAccounts.",
+    checkov: "CKV_AZURE_6",
+    resourceTypes: ["azure-native:containerservice:ManagedCluster"],
+    check: (r) => [
+      ...(isTrue(get(r.props, "apiServerAccessProfile.enablePrivateCluster")) || list(get(r.props, "apiServerAccessProfile.authorizedIPRanges")).length > 0 ? [] : ["the API server is public to the internet"]),
+      ...(isTrue(r.props.enableRBAC) ? [] : ["RBAC is not enabled"]),
+      ...(isTrue(r.props.disableLocalAccounts) ? [] : ["local accounts are enabled"]),
+    ],
+  },
+  {
+    name: "gcp-data-private",
+    area: "exposure",
+    description: "GCS buckets prevent public access; Cloud SQL has no public IP; Memorystore uses private service access.",
+    severity: "critical",
+    remediation: "Set publicAccessPrevention enforced and uniformBucketLevelAccess; ipConfiguration.ipv4Enabled false; connectMode PRIVATE_SERVICE_ACCESS.",
+    checkov: "CKV_GCP_114",
+    resourceTypes: ["gcp:storage/bucket:Bucket", "gcp:sql/databaseInstance:DatabaseInstance", "gcp:redis/instance:Instance"],
+    check: (r) => {
+      switch (r.type) {
+        case "gcp:storage/bucket:Bucket":
+          return [...(r.props.publicAccessPrevention === "enforced" ? [] : ["public access prevention is not enforced"]), ...(isTrue(r.props.uniformBucketLevelAccess) ? [] : ["uniform bucket-level access is off"])];
+        case "gcp:sql/databaseInstance:DatabaseInstance":
+          return isFalse(get(r.props, "settings.ipConfiguration.ipv4Enabled")) ? [] : ["the instance has a public IP"];
+        default:
+          return r.props.connectMode === "PRIVATE_SERVICE_ACCESS" ? [] : ["not on private service access"];
+      }
+    },
+  },
+  {
+    name: "gcp-gke-private",
+    area: "exposure",
+    description: "GKE has private nodes and a private endpoint, or master authorized networks; legacy ABAC is off.",
+    severity: "high",
+    remediation: "Set privateClusterConfig.enablePrivateNodes and enablePrivateEndpoint (or masterAuthorizedNetworksConfig), enableLegacyAbac false.",
+    checkov: "CKV_GCP_25",
+    resourceTypes: ["gcp:container/cluster:Cluster"],
+    check: (r) => [
+      ...(isTrue(get(r.props, "privateClusterConfig.enablePrivateNodes")) ? [] : ["nodes have public IPs"]),
+      ...(isTrue(get(r.props, "privateClusterConfig.enablePrivateEndpoint")) || list(get(r.props, "masterAuthorizedNetworksConfig.cidrBlocks")).length > 0 ? [] : ["the control plane is public to the internet"]),
+      ...(isTrue(r.props.enableLegacyAbac) ? ["legacy ABAC is on"] : []),
+    ],
+  },
+];

@@ -1,0 +1,72 @@
+/** Small readers shared by the rules. Unknown values read as "not set": rules fail strict. */
+import type { ResourceView, RuleContext } from "./types";
+
+/** The offline placeholder for a secret value (the synthesizer writes it). */
+export const SECRET_PLACEHOLDER = "[secret]";
+
+export function get(obj: unknown, path: string): unknown {
+  let node: unknown = obj;
+  for (const key of path.split(".")) {
+    if (typeof node !== "object" || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+export function list<T = unknown>(value: unknown): T[] {
+  return Array.isArray(value) ? (value as T[]) : [];
+}
+
+export function isTrue(value: unknown): boolean {
+  return value === true || value === "true";
+}
+
+export function isFalse(value: unknown): boolean {
+  return value === false || value === "false";
+}
+
+export function text(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** Resources of a type that depend, through `property`, on `target`. */
+export function referencing(ctx: RuleContext, type: string, property: string, target: ResourceView): ResourceView[] {
+  return ctx.resources.filter((r) => r.type === type && (r.propertyDependencies[property] ?? []).includes(target.urn));
+}
+
+/** The resources `resource` took `property` from. */
+export function referenced(ctx: RuleContext, resource: ResourceView, property: string): ResourceView[] {
+  return (resource.propertyDependencies[property] ?? []).flatMap((urn) => {
+    const found = ctx.byUrn.get(urn);
+    return found ? [found] : [];
+  });
+}
+
+/** Names that usually hold credentials. */
+export const SECRET_NAME = /(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key|access[_-]?key)$/i;
+/** Names that end like a secret but only point at one (files, references, ids). */
+const SECRET_POINTER = /(_FILE|_ARN|_REF|_PATH|_ID|_NAME)$/i;
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name) && !SECRET_POINTER.test(name);
+}
+
+/** Values that are credentials whatever they are called. */
+const SECRET_VALUES = [
+  /:\/\/[^/\s:@]+:[^/\s@]+@/, // URL with user:password
+  /\bAKIA[0-9A-Z]{16}\b/, // AWS access key id
+  /-----BEGIN (RSA |EC |OPENSSH )?PRIVATE KEY-----/,
+  /\bsk-[A-Za-z0-9_-]{20,}\b/, // OpenAI-style keys
+  /\bgh[pousr]_[A-Za-z0-9]{30,}\b/, // GitHub tokens
+];
+
+export function looksLikeSecretValue(value: unknown): boolean {
+  return typeof value === "string" && (value === SECRET_PLACEHOLDER || SECRET_VALUES.some((re) => re.test(value)));
+}
+
+/** A plain value under a secret-looking name, or a credential-looking value under any name. */
+export function secretInPlainValue(name: string, value: unknown): string | undefined {
+  if (looksLikeSecretValue(value)) return `${name} holds a credential as a plain value`;
+  if (isSecretName(name) && typeof value === "string" && value !== "") return `${name} is a secret-named variable with a plain value`;
+  return undefined;
+}

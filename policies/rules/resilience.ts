@@ -1,0 +1,164 @@
+/** Resilience, graded by tier: backups, multi-AZ, deletion protection, versioning, replicas, spread. */
+import { containersOf, podSpecOf, WORKLOAD_TYPES } from "./workloads";
+import { get, isTrue, list, referencing } from "./helpers";
+import type { ResourceView, Rule, Tier } from "./types";
+
+const PRODUCTION: readonly Tier[] = ["sme", "enterprise"];
+const CLOUD_TIERS: readonly Tier[] = ["staging", "sme", "enterprise"];
+
+/** Minimum backup retention (days) per tier. */
+export const MIN_BACKUP_DAYS: Record<Tier, number> = { dev: 0, staging: 7, sme: 14, enterprise: 30 };
+
+function backupDays(tier: Tier | undefined): number {
+  return MIN_BACKUP_DAYS[tier ?? "enterprise"];
+}
+
+function replicasOf(r: ResourceView): number {
+  const n = get(r.props, "spec.replicas");
+  return typeof n === "number" ? n : 1;
+}
+
+function labelsOf(r: ResourceView): Record<string, string> {
+  return (get(r.props, "spec.selector.matchLabels") ?? get(r.props, "spec.template.metadata.labels") ?? {}) as Record<string, string>;
+}
+
+function selects(selector: unknown, labels: Record<string, string>): boolean {
+  const entries = Object.entries((selector ?? {}) as Record<string, string>);
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+export const resilienceRules: Rule[] = [
+  {
+    name: "aws-rds-backups",
+    area: "resilience",
+    description: "RDS keeps automated backups long enough for the tier (staging 7, sme 14, enterprise 30 days).",
+    severity: "high",
+    remediation: "Raise postgres.backupRetentionDays to the tier's minimum.",
+    checkov: "CKV_AWS_133",
+    tfsec: "aws-rds-specify-backup-retention",
+    resourceTypes: ["aws:rds/instance:Instance"],
+    tiers: CLOUD_TIERS,
+    check: (r, ctx) => {
+      const days = Number(r.props.backupRetentionPeriod ?? 0);
+      const min = backupDays(ctx.tier);
+      return days >= min ? [] : [`backups are kept ${days} days; the ${ctx.tier ?? "strictest"} tier needs ${min}`];
+    },
+  },
+  {
+    name: "aws-rds-multi-az-protected",
+    area: "resilience",
+    description: "Production RDS runs multi-AZ with deletion protection.",
+    severity: "high",
+    remediation: "Set postgres.multiAz and postgres.deletionProtection to true.",
+    checkov: "CKV_AWS_157",
+    tfsec: "aws-rds-enable-deletion-protection",
+    resourceTypes: ["aws:rds/instance:Instance"],
+    tiers: PRODUCTION,
+    check: (r) => [...(isTrue(r.props.multiAz) ? [] : ["not multi-AZ"]), ...(isTrue(r.props.deletionProtection) ? [] : ["deletion protection is off"])],
+  },
+  {
+    name: "aws-elasticache-failover",
+    area: "resilience",
+    description: "Production Redis has a replica in another zone with automatic failover.",
+    severity: "medium",
+    remediation: "Set redis.multiAz true with at least one replica.",
+    resourceTypes: ["aws:elasticache/replicationGroup:ReplicationGroup"],
+    tiers: PRODUCTION,
+    check: (r) => [
+      ...(isTrue(r.props.automaticFailoverEnabled) ? [] : ["automatic failover is off"]),
+      ...(isTrue(r.props.multiAzEnabled) ? [] : ["not multi-AZ"]),
+      ...(Number(r.props.numCacheClusters ?? 1) >= 2 ? [] : ["no replica"]),
+    ],
+  },
+  {
+    name: "aws-s3-versioning",
+    area: "resilience",
+    description: "S3 buckets keep versions, so an overwrite or a delete can be undone.",
+    severity: "medium",
+    remediation: "Add an aws.s3.BucketVersioning with status Enabled.",
+    checkov: "CKV_AWS_21",
+    tfsec: "aws-s3-enable-versioning",
+    resourceTypes: ["aws:s3/bucket:Bucket", "aws:s3/bucketVersioning:BucketVersioning"],
+    tiers: CLOUD_TIERS,
+    check: (r, ctx) => {
+      if (r.type !== "aws:s3/bucket:Bucket") return [];
+      const enabled = referencing(ctx, "aws:s3/bucketVersioning:BucketVersioning", "bucket", r).some((v) => get(v.props, "versioningConfiguration.status") === "Enabled");
+      return enabled ? [] : ["versioning is not enabled"];
+    },
+  },
+  {
+    name: "aws-log-group-retention",
+    area: "resilience",
+    description: "Log groups have a retention (never-expiring logs grow without bound and keep data past policy).",
+    severity: "low",
+    remediation: "Set retentionInDays (observability.logRetentionDays).",
+    checkov: "CKV_AWS_66",
+    resourceTypes: ["aws:cloudwatch/logGroup:LogGroup"],
+    check: (r) => (Number(r.props.retentionInDays ?? 0) > 0 ? [] : ["no retention"]),
+  },
+  {
+    name: "k8s-pdb-for-replicated",
+    area: "resilience",
+    description: "Every workload with more than one replica has a PodDisruptionBudget.",
+    severity: "medium",
+    remediation: "Add a PodDisruptionBudget (maxUnavailable: 1) selecting the workload's pods.",
+    resourceTypes: ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:policy/v1:PodDisruptionBudget"],
+    check: (r, ctx) => {
+      if (r.type === "kubernetes:policy/v1:PodDisruptionBudget" || replicasOf(r) < 2) return [];
+      const labels = labelsOf(r);
+      const covered = ctx.resources.some((p) => p.type === "kubernetes:policy/v1:PodDisruptionBudget" && selects(get(p.props, "spec.selector.matchLabels"), labels));
+      return covered ? [] : [`${replicasOf(r)} replicas and no PodDisruptionBudget`];
+    },
+  },
+  {
+    name: "k8s-zone-spread",
+    area: "resilience",
+    description: "Replicated production workloads spread across zones.",
+    severity: "medium",
+    remediation: "Add a topologySpreadConstraint on topology.kubernetes.io/zone.",
+    resourceTypes: ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"],
+    tiers: PRODUCTION,
+    check: (r) => {
+      if (replicasOf(r) < 2) return [];
+      const spread = list(podSpecOf(r)?.topologySpreadConstraints).some((t) => get(t, "topologyKey") === "topology.kubernetes.io/zone");
+      return spread ? [] : ["replicas are not spread across zones"];
+    },
+  },
+  {
+    name: "k8s-api-replicas",
+    area: "resilience",
+    description: "The runtime API runs at least two replicas in production.",
+    severity: "high",
+    remediation: "Set api.replicas and api.minReplicas to 2 or more.",
+    resourceTypes: ["kubernetes:apps/v1:Deployment"],
+    tiers: PRODUCTION,
+    check: (r) => (labelsOf(r)["app.kubernetes.io/name"] === "rag-api" && replicasOf(r) < 2 ? [`the API runs ${replicasOf(r)} replica`] : []),
+  },
+  {
+    name: "gcp-azure-database-backups",
+    area: "resilience",
+    description: "Cloud SQL and Azure PostgreSQL keep backups (and point-in-time recovery on Cloud SQL).",
+    severity: "high",
+    remediation: "Enable settings.backupConfiguration (and pointInTimeRecoveryEnabled), or backup.backupRetentionDays >= 7.",
+    checkov: "CKV_GCP_14",
+    resourceTypes: ["gcp:sql/databaseInstance:DatabaseInstance", "azure-native:dbforpostgresql:Server"],
+    tiers: CLOUD_TIERS,
+    check: (r) =>
+      r.type === "gcp:sql/databaseInstance:DatabaseInstance"
+        ? isTrue(get(r.props, "settings.backupConfiguration.enabled")) ? [] : ["automated backups are off"]
+        : Number(get(r.props, "backup.backupRetentionDays") ?? 0) >= 7 ? [] : ["backups are kept under 7 days"],
+  },
+  {
+    name: "workloads-resource-bounded",
+    area: "resilience",
+    description: "Every container declares CPU and memory requests and limits, so one noisy pod cannot starve the node.",
+    severity: "medium",
+    remediation: "Set resources.requests and resources.limits (cpu, memory) on every container.",
+    checkov: "CKV_K8S_13",
+    resourceTypes: [...WORKLOAD_TYPES],
+    check: (r) =>
+      containersOf(r).flatMap((c) =>
+        ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"].filter((k) => get(c.resources, k) === undefined).map((k) => `container ${String(c.name)} has no ${k}`),
+      ),
+  },
+];
