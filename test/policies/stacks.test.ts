@@ -1,0 +1,135 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+import { evaluate } from "../../policies/engine";
+import { ALL_RULES } from "../../policies/rules/all";
+import { PROJECT_DIR, type ResourceRecord, type SynthResult } from "../../tools/harness";
+import { runPolicies, toViews } from "../../tools/policy-run";
+import { writeSynthOutput } from "../../tools/synth";
+import { synth } from "../helpers";
+
+const run = promisify(execFile);
+const TSX = join(PROJECT_DIR, "node_modules", ".bin", "tsx");
+
+async function policiesCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(TSX, ["tools/policies.ts", ...args], { cwd: PROJECT_DIR });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const stacks: Record<string, SynthResult> = {};
+beforeAll(async () => {
+  for (const name of ["dev", "staging", "sme"]) stacks[name] = await synth(name);
+});
+
+describe("every stack that synthesizes", () => {
+  it.each(["dev", "staging", "sme"])("%s passes its own tier with no mandatory violation", (name) => {
+    const s = stacks[name]!;
+    const e = evaluate(toViews(s.resources), { tier: s.tier, outputs: s.outputs });
+    expect(e.findings.filter((f) => f.enforcement === "mandatory").map((f) => `${f.rule} ${f.resource.name}: ${f.message}`)).toEqual([]);
+    expect(e.rules.filter((r) => r.checked > 0).length).toBeGreaterThanOrEqual(name === "dev" ? 4 : 20);
+  });
+});
+
+type Flip = [rule: string, stack: string, change: (records: ResourceRecord[]) => void];
+const find = (records: ResourceRecord[], type: string, name?: string) => records.find((r) => r.type === type && (!name || r.name === name))!;
+
+const FLIPS: Flip[] = [
+  ["aws-rds-encrypted", "staging", (rs) => (find(rs, "aws:rds/instance:Instance").inputs.storageEncrypted = false)],
+  ["aws-rds-not-public", "staging", (rs) => (find(rs, "aws:rds/instance:Instance").inputs.publiclyAccessible = true)],
+  ["aws-s3-bucket-encrypted", "staging", (rs) => rs.filter((r) => r.type.endsWith("BucketServerSideEncryptionConfiguration")).forEach((r) => (r.inputs.rules = []))],
+  ["aws-s3-public-access-blocked", "staging", (rs) => (find(rs, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs.blockPublicPolicy = false)],
+  ["aws-s3-tls-only", "staging", (rs) => rs.filter((r) => r.type === "aws:s3/bucketPolicy:BucketPolicy").forEach((r) => (r.inputs.policy = JSON.stringify({ Statement: [] })))],
+  ["aws-elasticache-encrypted-at-rest", "staging", (rs) => (find(rs, "aws:elasticache/replicationGroup:ReplicationGroup").inputs.atRestEncryptionEnabled = false)],
+  ["aws-elasticache-in-transit", "staging", (rs) => (find(rs, "aws:elasticache/replicationGroup:ReplicationGroup").inputs.transitEncryptionEnabled = false)],
+  ["aws-rds-force-ssl", "staging", (rs) => (find(rs, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters = [])],
+  ["aws-ebs-encrypted", "staging", (rs) => ((find(rs, "aws:ec2/instance:Instance").inputs.rootBlockDevice as Record<string, unknown>).encrypted = false)],
+  ["aws-ec2-imdsv2", "staging", (rs) => ((find(rs, "aws:ec2/instance:Instance").inputs.metadataOptions as Record<string, unknown>).httpTokens = "optional")],
+  ["aws-ec2-no-public-ip", "staging", (rs) => (find(rs, "aws:ec2/instance:Instance").inputs.associatePublicIpAddress = true)],
+  ["aws-kms-rotation", "staging", (rs) => (find(rs, "aws:kms/key:Key").inputs.enableKeyRotation = false)],
+  ["aws-no-world-ingress", "staging", (rs) => (find(rs, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "rag-staging-postgres-sg-from-0").inputs.cidrIpv4 = "0.0.0.0/0")],
+  ["aws-lb-https-only", "staging", (rs) => (find(rs, "aws:lb/loadBalancer:LoadBalancer").inputs.internal = false)],
+  ["aws-eks-secrets-encrypted", "sme", (rs) => delete find(rs, "aws:eks/cluster:Cluster").inputs.encryptionConfig],
+  ["aws-eks-private-endpoint", "sme", (rs) => (find(rs, "aws:eks/cluster:Cluster").inputs.vpcConfig = { endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] })],
+  ["aws-ebs-encrypted", "sme", (rs) => ((find(rs, "kubernetes:storage.k8s.io/v1:StorageClass").inputs.parameters as Record<string, unknown>).encrypted = "false")],
+  ["k8s-no-privilege-escalation", "sme", (rs) => (((find(rs, "kubernetes:apps/v1:Deployment").inputs.spec as any).template.spec.containers[0].securityContext.allowPrivilegeEscalation = true))], // eslint-disable-line @typescript-eslint/no-explicit-any
+  ["docker-loopback-ports", "dev", (rs) => ((find(rs, "docker:index/container:Container", "rag-dev-postgres").inputs.ports as Record<string, unknown>[])[0]!.ip = "0.0.0.0")],
+];
+
+describe("flipping one encryption or exposure setting in a resources.json", () => {
+  it.each(FLIPS)("fails %s (%s)", (rule, stack, change) => {
+    const records = structuredClone(stacks[stack]!.resources);
+    change(records);
+    const tier = stack === "dev" ? "staging" : stacks[stack]!.tier;
+    const e = evaluate(toViews(records), { tier });
+    const hits = e.findings.filter((f) => f.rule === rule);
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits[0]!.enforcement).toBe(ALL_RULES.find((r) => r.name === rule)!.severity === "medium" ? "advisory" : "mandatory");
+  });
+});
+
+describe("npm run policies", () => {
+  it("runs alone on an exported state and writes the three reports", async () => {
+    const out = mkdtempSync(join(tmpdir(), "policies-"));
+    writeSynthOutput(stacks.dev!, out);
+    const { code, stdout } = await policiesCli(["--resources", join(out, "dev", "resources.json"), "--tier", "staging"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/0 mandatory, at tier staging; wrote .*policy-report\.\{json,sarif,md\}/);
+    const json = JSON.parse(readFileSync(join(out, "dev", "policy-report.json"), "utf8"));
+    expect(json).toMatchObject({ tier: "staging", mandatoryViolations: 0 });
+    expect(readFileSync(join(out, "dev", "policy-report.md"), "utf8")).toContain("**No mandatory violation.**");
+  });
+
+  it("exits 1 on a mandatory violation and names it in every report", async () => {
+    const out = mkdtempSync(join(tmpdir(), "policies-"));
+    const records = structuredClone(stacks.staging!.resources);
+    find(records, "aws:rds/instance:Instance").inputs.publiclyAccessible = true;
+    const file = join(out, "resources.json");
+    writeFileSync(file, JSON.stringify(records));
+    const { code, stdout } = await policiesCli(["--resources", file, "--tier", "staging"]);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^mandatory\s+critical\s+aws-rds-not-public\s+rag-staging-postgres\s+publiclyAccessible is not false$/m);
+    const sarif = JSON.parse(readFileSync(join(out, "policy-report.sarif"), "utf8"));
+    expect(sarif.version).toBe("2.1.0");
+    const result = sarif.runs[0].results.find((r: { ruleId: string }) => r.ruleId === "aws-rds-not-public");
+    expect(result).toMatchObject({ level: "error", properties: { enforcement: "mandatory", severity: "critical" } });
+    expect(sarif.runs[0].tool.driver.rules[result.ruleIndex].id).toBe("aws-rds-not-public");
+    expect(sarif.runs[0].tool.driver.rules.map((r: { id: string }) => r.id)).toEqual(ALL_RULES.map((r) => r.name));
+    const md = readFileSync(join(out, "policy-report.md"), "utf8");
+    expect(md).toContain("**1 mandatory violation(s): the deployment is blocked.**");
+    expect(md).toMatch(/\| mandatory \| critical \| `aws-rds-not-public` \| `rag-staging-postgres` \(aws:rds\/instance:Instance\) \| publiclyAccessible is not false \| Set publiclyAccessible: false/);
+  });
+
+  it("applies a policy-pack config file's overrides", async () => {
+    const out = mkdtempSync(join(tmpdir(), "policies-"));
+    const records = structuredClone(stacks.staging!.resources);
+    find(records, "aws:rds/instance:Instance").inputs.publiclyAccessible = true;
+    writeFileSync(join(out, "resources.json"), JSON.stringify(records));
+    writeFileSync(join(out, "config.json"), JSON.stringify({ "aws-rds-not-public": "advisory" }));
+    const { code } = await policiesCli(["--resources", join(out, "resources.json"), "--tier", "staging", "--config", join(out, "config.json")]);
+    expect(code).toBe(0);
+  });
+
+  it("refuses bad arguments with a usage line", async () => {
+    const missing = await policiesCli(["--resources", "/nope.json", "--tier", "staging"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("resources file /nope.json does not exist");
+    const tier = await policiesCli(["--resources", "/nope.json", "--tier", "gold"]);
+    expect(tier.stderr).toContain("--tier must be one of dev, staging, sme, enterprise (got gold)");
+  });
+
+  it("is what synth runs: the reports sit next to resources.json", () => {
+    const out = mkdtempSync(join(tmpdir(), "synth-policies-"));
+    const dir = writeSynthOutput(stacks.staging!, out);
+    const e = runPolicies({ records: stacks.staging!.resources, tier: "staging", stack: "staging", outDir: dir, outputs: stacks.staging!.outputs });
+    expect(e.mandatoryViolations).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, "policy-report.json"), "utf8")).stack).toBe("staging");
+  });
+});
