@@ -20,6 +20,7 @@ export const ENV = {
   dataDir: "DATA_DIR",
   workerHealthPort: "WORKER_HEALTH_PORT",
   workerConcurrency: "WORKER_CONCURRENCY",
+  queueLockMs: "QUEUE_LOCK_MS",
 
   databaseUrl: "DATABASE_URL",
   pgHost: "PGHOST",
@@ -56,6 +57,8 @@ export const ENV = {
   llmBaseUrl: "LLM_BASE_URL",
   llmApiKey: "LLM_API_KEY",
 
+  fusionBm25Weight: "FUSION_BM25_WEIGHT",
+  fusionVectorWeight: "FUSION_VECTOR_WEIGHT",
   rerankUrl: "RERANK_URL",
   rerankApiKey: "RERANK_API_KEY",
 
@@ -111,6 +114,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.dataDir]: z.string().min(1).default("./data"),
   [ENV.workerHealthPort]: port.default(8081),
   [ENV.workerConcurrency]: positiveInt.default(2),
+  [ENV.queueLockMs]: z.coerce.number().int().min(1000).default(30_000),
 
   [ENV.databaseUrl]: url.optional(),
   [ENV.pgHost]: z.string().min(1).optional(),
@@ -147,10 +151,13 @@ export const runtimeConfigSchema = z.object({
   [ENV.llmBaseUrl]: url.optional(),
   [ENV.llmApiKey]: z.string().optional(),
 
+  [ENV.fusionBm25Weight]: z.coerce.number().min(0).max(10).default(1),
+  /** @default - 1 with a real embedding model, 0 with the offline hashed embedder (it is lexical) */
+  [ENV.fusionVectorWeight]: z.coerce.number().min(0).max(10).optional(),
   [ENV.rerankUrl]: url.optional(),
   [ENV.rerankApiKey]: z.string().optional(),
 
-  [ENV.chunkSizeTokens]: positiveInt.default(300),
+  [ENV.chunkSizeTokens]: positiveInt.default(256),
   [ENV.chunkOverlapTokens]: z.coerce.number().int().min(0).default(40),
 
   [ENV.adminApiKey]: z.string().min(16).optional(),

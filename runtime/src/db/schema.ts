@@ -1,0 +1,103 @@
+/**
+ * Migrations, run at start. Vectors live in pgvector (HNSW) when the database has it; on a
+ * server without it they are `real[]` scanned exactly (correct, slower: see the README).
+ */
+import type { Db } from "./db";
+
+export class PgvectorMissingError extends Error {
+  constructor() {
+    super("pgvector is required (REQUIRE_PGVECTOR=true) but this PostgreSQL server has no `vector` extension: install pgvector or use a server that has it (RDS, Azure and Cloud SQL do)");
+    this.name = "PgvectorMissingError";
+  }
+}
+
+export class EmbeddingMismatchError extends Error {
+  constructor(stored: string, current: string) {
+    super(`the index was built with embeddings "${stored}" but the service is configured for "${current}": re-index (delete and re-upload) or restore the previous EMBEDDING_* settings`);
+    this.name = "EmbeddingMismatchError";
+  }
+}
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE documents (
+     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+     name text NOT NULL,
+     content_type text NOT NULL,
+     content_hash text NOT NULL UNIQUE,
+     size_bytes bigint NOT NULL,
+     object_key text NOT NULL,
+     metadata jsonb NOT NULL DEFAULT '{}',
+     status text NOT NULL CHECK (status IN ('queued', 'indexing', 'ready', 'failed')),
+     error text,
+     chunk_count int NOT NULL DEFAULT 0,
+     attempts int NOT NULL DEFAULT 0,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     updated_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE INDEX documents_status ON documents (status);
+   CREATE INDEX documents_metadata ON documents USING gin (metadata jsonb_path_ops);
+   CREATE TABLE chunks (
+     id text PRIMARY KEY,
+     document_id uuid NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+     ordinal int NOT NULL,
+     heading text,
+     text text NOT NULL,
+     token_count int NOT NULL,
+     UNIQUE (document_id, ordinal)
+   );
+   CREATE TABLE postings (
+     term text NOT NULL,
+     chunk_id text NOT NULL REFERENCES chunks (id) ON DELETE CASCADE,
+     tf int NOT NULL,
+     PRIMARY KEY (term, chunk_id)
+   );
+   CREATE INDEX postings_chunk ON postings (chunk_id);
+   CREATE TABLE api_keys (
+     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+     name text NOT NULL,
+     role text NOT NULL CHECK (role IN ('reader', 'ingester', 'admin')),
+     key_hash text NOT NULL UNIQUE,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     revoked_at timestamptz
+   );
+   CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);`,
+];
+
+export interface SchemaInfo {
+  readonly pgvector: boolean;
+}
+
+/** Applies pending migrations under an advisory lock (several replicas may start at once). */
+export async function migrate(db: Db, options: { requirePgvector: boolean }): Promise<SchemaInfo> {
+  const pgvector = await db.enablePgvector().catch(() => false);
+  if (!pgvector && options.requirePgvector) throw new PgvectorMissingError();
+  await db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(727274)");
+    await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    const done = new Set((await tx.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => r.version));
+    for (const [i, sql] of MIGRATIONS.entries()) {
+      if (done.has(i + 1)) continue;
+      for (const statement of sql.split(/;\s*\n/).filter((s) => s.trim())) await tx.query(statement);
+      await tx.query("INSERT INTO schema_migrations (version) VALUES ($1)", [i + 1]);
+    }
+  });
+  return { pgvector };
+}
+
+/**
+ * Creates the vector table for the embedder's dimensions on first start; afterwards refuses a
+ * different embedding model (vectors of two models cannot be compared).
+ */
+export async function ensureVectorTable(db: Db, schema: SchemaInfo, embedding: { id: string; dimensions: number }): Promise<void> {
+  const fingerprint = `${embedding.id}/${embedding.dimensions}`;
+  await db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(727275)");
+    const stored = (await tx.query<{ value: string }>("SELECT value FROM settings WHERE key = 'embedding'"))[0]?.value;
+    if (stored && stored !== fingerprint) throw new EmbeddingMismatchError(stored, fingerprint);
+    if (stored) return;
+    const column = schema.pgvector ? `vector(${embedding.dimensions})` : "real[]";
+    await tx.query(`CREATE TABLE IF NOT EXISTS chunk_vectors (chunk_id text PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE, embedding ${column} NOT NULL)`);
+    if (schema.pgvector) await tx.query("CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_cosine_ops)");
+    await tx.query("INSERT INTO settings (key, value) VALUES ('embedding', $1)", [fingerprint]);
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * The document catalogue: upload (idempotent by content hash), status, listing, secure deletion
+ * (original, chunks, postings and vectors).
+ */
+import { createHash } from "node:crypto";
+import type { Db } from "../db/db";
+import type { IngestQueue } from "../queue/queue";
+import type { VectorIndex } from "../search/vector-index";
+import type { ObjectStore } from "../storage/object-store";
+import { CONTENT_TYPES, detectKind, validateDocument } from "./parse";
+
+export type DocumentStatus = "queued" | "indexing" | "ready" | "failed";
+
+export interface DocumentView {
+  readonly id: string;
+  readonly name: string;
+  readonly contentType: string;
+  readonly sizeBytes: number;
+  readonly contentHash: string;
+  readonly status: DocumentStatus;
+  readonly error: string | null;
+  readonly chunkCount: number;
+  readonly metadata: Record<string, unknown>;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  content_type: string;
+  size_bytes: string | number;
+  content_hash: string;
+  status: DocumentStatus;
+  error: string | null;
+  chunk_count: number;
+  metadata: Record<string, unknown>;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const COLUMNS = "id, name, content_type, size_bytes, content_hash, status, error, chunk_count, metadata, created_at, updated_at";
+
+function view(r: Row): DocumentView {
+  return {
+    id: r.id,
+    name: r.name,
+    contentType: r.content_type,
+    sizeBytes: Number(r.size_bytes),
+    contentHash: r.content_hash,
+    status: r.status,
+    error: r.error,
+    chunkCount: r.chunk_count,
+    metadata: r.metadata,
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+  };
+}
+
+export interface NewDocument {
+  readonly name: string;
+  readonly contentType: string | undefined;
+  readonly bytes: Uint8Array;
+  readonly metadata?: Record<string, string | number | boolean>;
+}
+
+export class DocumentService {
+  constructor(
+    private readonly db: Db,
+    private readonly store: ObjectStore,
+    private readonly queue: IngestQueue,
+    private readonly vectors: VectorIndex,
+  ) {}
+
+  /** Stores and queues a document; the same bytes again return the existing one (`created: false`). */
+  async create(doc: NewDocument): Promise<{ document: DocumentView; created: boolean }> {
+    const kind = detectKind(doc.contentType, doc.name, doc.bytes);
+    await validateDocument(kind, doc.bytes);
+    const hash = createHash("sha256").update(doc.bytes).digest("hex");
+    const existing = await this.byHash(hash);
+    if (existing) return { document: existing, created: false };
+    const key = `documents/${hash}`;
+    await this.store.put(key, doc.bytes, CONTENT_TYPES[kind]);
+    const [row] = await this.db.query<Row>(
+      `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, metadata, status)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'queued')
+       ON CONFLICT (content_hash) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [doc.name, CONTENT_TYPES[kind], hash, doc.bytes.length, key, JSON.stringify(doc.metadata ?? {})],
+    );
+    if (!row) return { document: (await this.byHash(hash))!, created: false };
+    await this.queue.enqueue(row.id);
+    return { document: view(row), created: true };
+  }
+
+  private async byHash(hash: string): Promise<DocumentView | undefined> {
+    const [row] = await this.db.query<Row>(`SELECT ${COLUMNS} FROM documents WHERE content_hash = $1`, [hash]);
+    return row ? view(row) : undefined;
+  }
+
+  async get(id: string): Promise<DocumentView | undefined> {
+    const [row] = await this.db.query<Row>(`SELECT ${COLUMNS} FROM documents WHERE id = $1`, [id]);
+    return row ? view(row) : undefined;
+  }
+
+  async list(options: { limit: number; offset: number; status?: DocumentStatus }): Promise<{ items: DocumentView[]; total: number }> {
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM documents WHERE ($3::text IS NULL OR status = $3) ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
+      [options.limit, options.offset, options.status ?? null],
+    );
+    const [count] = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM documents WHERE ($1::text IS NULL OR status = $1)", [options.status ?? null]);
+    return { items: rows.map(view), total: count?.n ?? 0 };
+  }
+
+  /** Deletes the document everywhere: vectors, chunks and postings (cascade), the original's every version. */
+  async delete(id: string): Promise<boolean> {
+    const [row] = await this.db.query<{ object_key: string }>("SELECT object_key FROM documents WHERE id = $1", [id]);
+    if (!row) return false;
+    await this.vectors.deleteDocument(id);
+    await this.db.query("DELETE FROM documents WHERE id = $1", [id]);
+    await this.store.delete(row.object_key);
+    return true;
+  }
+
+  /** Documents a worker should (re)take: queued ones and those a dead worker left indexing. */
+  async unfinished(): Promise<string[]> {
+    return (await this.db.query<{ id: string }>("SELECT id FROM documents WHERE status IN ('queued', 'indexing') ORDER BY created_at")).map((r) => r.id);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Indexing one document: read the original, parse, chunk, embed, then write chunks, postings and
+ * vectors and mark the document ready in one transaction. A worker killed part-way leaves no
+ * partial index; the retry starts over and replaces whatever a previous attempt committed.
+ */
+import type { Db } from "../db/db";
+import type { Embedder } from "../models/embedder";
+import type { ObjectStore } from "../storage/object-store";
+import { postingsOf } from "../search/bm25";
+import { tokenize } from "../search/tokenize";
+import type { VectorIndex } from "../search/vector-index";
+import { chunkText, type ChunkOptions } from "./chunk";
+import { detectKind, ParseError, parseDocument } from "./parse";
+
+export interface IndexResult {
+  readonly status: "ready" | "failed" | "skipped";
+  readonly chunks: number;
+}
+
+export class IngestPipeline {
+  constructor(
+    private readonly db: Db,
+    private readonly store: ObjectStore,
+    private readonly embedder: Embedder,
+    private readonly vectors: VectorIndex,
+    private readonly chunking: ChunkOptions,
+    private readonly observe?: (stage: "parse" | "embed" | "index", ms: number) => void,
+  ) {}
+
+  private async timed<T>(stage: "parse" | "embed" | "index", fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.observe?.(stage, performance.now() - start);
+    }
+  }
+
+  /** Indexes a document; a ParseError fails it for good, other errors are retried by the queue. */
+  async process(documentId: string, attempt: number): Promise<IndexResult> {
+    const [doc] = await this.db.query<{ name: string; content_type: string; object_key: string; status: string; metadata: Record<string, unknown> }>(
+      "UPDATE documents SET status = 'indexing', attempts = $2, updated_at = now() WHERE id = $1 AND status <> 'ready' RETURNING name, content_type, object_key, status, metadata",
+      [documentId, attempt],
+    );
+    if (!doc) return { status: "skipped", chunks: 0 };
+    let text: string;
+    try {
+      const bytes = await this.store.get(doc.object_key);
+      text = await this.timed("parse", () => parseDocument(detectKind(doc.content_type, doc.name, bytes), bytes));
+    } catch (error) {
+      if (error instanceof ParseError) {
+        await this.markFailed(documentId, error.message);
+        return { status: "failed", chunks: 0 };
+      }
+      throw error;
+    }
+    const chunks = chunkText(text, this.chunking);
+    if (chunks.length === 0) {
+      await this.markFailed(documentId, "the document contains no text to index");
+      return { status: "failed", chunks: 0 };
+    }
+    const withHeading = chunks.map((c) => (c.heading ? `${c.heading}\n${c.text}` : c.text));
+    const vectors = await this.timed("embed", () => this.embedder.embedDocuments(withHeading));
+    const ids = chunks.map((c) => `${documentId}:${c.ordinal}`);
+    const tokens = withHeading.map((t) => tokenize(t));
+    const postings = ids.map((id, i) => postingsOf(id, tokens[i]!));
+    await this.timed("index", () =>
+      this.db.transaction(async (tx) => {
+        await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
+        await tx.query(
+          `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count)
+           SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
+          [ids, ids.map(() => documentId), chunks.map((c) => c.ordinal), chunks.map((c) => c.heading ?? null), chunks.map((c) => c.text), tokens.map((t) => t.length)],
+        );
+        await tx.query("INSERT INTO postings (term, chunk_id, tf) SELECT * FROM unnest($1::text[], $2::text[], $3::int[])", [
+          postings.flatMap((p) => p.terms),
+          postings.flatMap((p) => p.chunkIds),
+          postings.flatMap((p) => p.tfs),
+        ]);
+        await this.vectors.upsert(tx, documentId, doc.metadata, ids, vectors);
+        const updated = await tx.query("UPDATE documents SET status = 'ready', chunk_count = $2, error = NULL, updated_at = now() WHERE id = $1 RETURNING id", [documentId, chunks.length]);
+        // Deleted while indexing: nothing to keep.
+        if (updated.length === 0) throw new DocumentGoneError(documentId);
+      }),
+    ).catch((error: unknown) => {
+      if (!(error instanceof DocumentGoneError)) throw error;
+    });
+    return { status: "ready", chunks: chunks.length };
+  }
+
+  async markFailed(documentId: string, reason: string): Promise<void> {
+    await this.db.query("UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status <> 'ready'", [documentId, reason.slice(0, 1000)]);
+  }
+}
+
+class DocumentGoneError extends Error {
+  constructor(id: string) {
+    super(`document ${id} was deleted while it was indexed`);
+  }
+}

@@ -1,0 +1,42 @@
+/** Prometheus metrics: request latency, ingest durations, queue depth, retrieval timings. */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: "rag_http_request_duration_seconds",
+    help: "HTTP request latency by route, method and status.",
+    labelNames: ["route", "method", "status"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly ingestStage = new Histogram({
+    name: "rag_ingest_stage_duration_seconds",
+    help: "Time spent per ingest stage (parse, embed, index).",
+    labelNames: ["stage"],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  readonly ingested = new Counter({ name: "rag_documents_ingested_total", help: "Documents indexed, by outcome.", labelNames: ["outcome"], registers: [this.registry] });
+  readonly retrievalStage = new Histogram({
+    name: "rag_retrieval_stage_duration_seconds",
+    help: "Time spent per retrieval stage (bm25, vector, rerank).",
+    labelNames: ["stage"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly queueDepth: Gauge;
+
+  /** `queueDepth` reads the queue when scraped. */
+  constructor(depth: () => Promise<number> = async () => 0) {
+    this.queueDepth = new Gauge({
+      name: "rag_ingest_queue_depth",
+      help: "Ingest jobs waiting or running.",
+      registers: [this.registry],
+      async collect() {
+        this.set(await depth().catch(() => 0));
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: "rag_" });
+  }
+}

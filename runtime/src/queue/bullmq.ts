@@ -1,0 +1,68 @@
+/** The ingest queue on Redis with BullMQ: durable, shared by every worker replica. */
+import { Queue, Worker } from "bullmq";
+import type { RuntimeConfig } from "../config";
+import { BACKOFF_MS, type IngestQueue, type JobHandler, MAX_ATTEMPTS, redisConnection } from "./queue";
+
+export class BullMqQueue implements IngestQueue {
+  readonly kind = "bullmq" as const;
+  private readonly queue: Queue;
+  private worker?: Worker;
+
+  constructor(
+    private readonly config: RuntimeConfig,
+    private readonly lockMs = 30_000,
+  ) {
+    this.queue = new Queue(config.QUEUE_NAME, { connection: redisConnection(config) });
+  }
+
+  async enqueue(documentId: string): Promise<void> {
+    await this.queue.add("index", { documentId }, {
+      jobId: documentId,
+      attempts: MAX_ATTEMPTS,
+      backoff: { type: "exponential", delay: BACKOFF_MS },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  async depth(): Promise<number> {
+    const counts = await this.queue.getJobCounts("waiting", "active", "delayed", "prioritized");
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  }
+
+  consume(handler: JobHandler, onFailed: (documentId: string, error: Error) => Promise<void>): void {
+    this.worker = new Worker(
+      this.config.QUEUE_NAME,
+      async (job) => handler(String(job.data.documentId), job.attemptsMade + 1),
+      {
+        connection: redisConnection(this.config),
+        concurrency: this.config.WORKER_CONCURRENCY,
+        lockDuration: this.lockMs,
+        stalledInterval: this.lockMs,
+        maxStalledCount: MAX_ATTEMPTS,
+      },
+    );
+    this.worker.on("failed", (job, error) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void onFailed(String(job.data.documentId), error);
+    });
+    this.worker.on("error", () => undefined); // connection errors are retried by ioredis
+  }
+
+  /** Redis answers within 2 s (requests never give up on their own: see RedisConnection). */
+  async check(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("Redis did not answer within 2 s")), 2000);
+    });
+    try {
+      await Promise.race([this.queue.getJobCounts("waiting"), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+  }
+}

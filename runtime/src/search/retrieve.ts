@@ -1,0 +1,132 @@
+/**
+ * Hybrid retrieval: BM25 and vector similarity each propose candidates, reciprocal-rank fusion
+ * merges them, an optional reranker reorders the head, and the top k come back with their text.
+ */
+import type { Db } from "../db/db";
+import type { Embedder } from "../models/embedder";
+import { bm25Search, type Scored } from "./bm25";
+import type { Filters } from "./filters";
+import type { Reranker } from "./rerank";
+import { tokenize } from "./tokenize";
+import type { VectorIndex } from "./vector-index";
+
+export interface Retrieved {
+  readonly documentId: string;
+  readonly documentName: string;
+  readonly chunkId: string;
+  readonly text: string;
+  readonly score: number;
+}
+
+export interface RetrieveOptions {
+  readonly question: string;
+  readonly topK: number;
+  readonly filters?: Filters;
+}
+
+export interface FusionWeights {
+  readonly bm25: number;
+  readonly vector: number;
+}
+
+/** k of reciprocal-rank fusion (Cormack et al. 2009). */
+export const RRF_K = 60;
+const CANDIDATES = 50;
+/**
+ * Document prior: its weight in fusion and how many of a document's best chunks make the
+ * document's score (ARAGOG dev: 0.735 -> 0.824 hit rate; stable for 1-5 chunks, weight 0.5-1).
+ */
+const DOC_PRIOR = { weight: 1, chunks: 3 } as const;
+const RERANK_HEAD = 20;
+
+/** Weighted reciprocal-rank fusion of ranked lists. */
+export function fuse(lists: readonly { weight: number; results: readonly Scored[] }[]): Scored[] {
+  const scores = new Map<string, number>();
+  for (const { weight, results } of lists) {
+    results.forEach((r, rank) => scores.set(r.chunkId, (scores.get(r.chunkId) ?? 0) + weight / (RRF_K + rank + 1)));
+  }
+  return [...scores.entries()].map(([chunkId, score]) => ({ chunkId, score })).sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId));
+}
+
+export interface RetrievalTimings {
+  bm25Ms: number;
+  vectorMs: number;
+  rerankMs: number;
+}
+
+export class Retriever {
+  constructor(
+    private readonly db: Db,
+    private readonly embedder: Embedder,
+    private readonly vectors: VectorIndex,
+    private readonly reranker: Reranker | undefined,
+    private readonly weights: FusionWeights = { bm25: 1, vector: 1 },
+    private readonly observe?: (stage: keyof RetrievalTimings, ms: number) => void,
+  ) {}
+
+  private async timed<T>(stage: keyof RetrievalTimings, fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.observe?.(stage, performance.now() - start);
+    }
+  }
+
+  async retrieve(options: RetrieveOptions): Promise<Retrieved[]> {
+    const [lexical, semantic] = await Promise.all([
+      this.timed("bm25Ms", () => bm25Search(this.db, tokenize(options.question), CANDIDATES, options.filters)),
+      this.weights.vector > 0
+        ? this.timed("vectorMs", async () => this.vectors.search(this.db, await this.embedder.embedQuery(options.question), CANDIDATES, options.filters))
+        : Promise.resolve([]),
+    ]);
+    const prior = await this.documentPrior(lexical);
+    let ranked = fuse([
+      { weight: this.weights.bm25, results: lexical },
+      { weight: this.weights.vector, results: semantic },
+      { weight: DOC_PRIOR.weight, results: prior },
+    ]);
+    const head = await this.load(ranked.slice(0, this.reranker ? Math.max(RERANK_HEAD, options.topK) : options.topK).map((r) => r.chunkId));
+    if (this.reranker && head.length > 1) {
+      const scores = await this.timed("rerankMs", () => this.reranker!.rerank(options.question, head.map((h) => h.text)));
+      ranked = head.map((h, i) => ({ chunkId: h.chunkId, score: scores[i]! })).sort((a, b) => b.score - a.score);
+    }
+    const byId = new Map(head.map((h) => [h.chunkId, h]));
+    return ranked
+      .filter((r) => byId.has(r.chunkId))
+      .slice(0, options.topK)
+      .map((r) => ({ ...byId.get(r.chunkId)!, score: r.score }));
+  }
+
+  /**
+   * Ranks the lexical candidates by how well their whole document matches (the sum of its best
+   * chunks' scores), then by their own score: questions about one paper favour that paper.
+   */
+  private async documentPrior(lexical: readonly Scored[]): Promise<Scored[]> {
+    if (lexical.length === 0) return [];
+    const rows = await this.db.query<{ id: string; document_id: string }>("SELECT id, document_id FROM chunks WHERE id = ANY($1::text[])", [lexical.map((l) => l.chunkId)]);
+    const docOf = new Map(rows.map((r) => [r.id, r.document_id]));
+    const perDoc = new Map<string, number[]>();
+    for (const l of lexical) {
+      const d = docOf.get(l.chunkId);
+      if (d) perDoc.set(d, [...(perDoc.get(d) ?? []), l.score]);
+    }
+    const docScore = new Map([...perDoc].map(([d, scores]) => [d, scores.slice(0, DOC_PRIOR.chunks).reduce((a, b) => a + b, 0)]));
+    return [...lexical].sort((a, b) => (docScore.get(docOf.get(b.chunkId) ?? "") ?? 0) - (docScore.get(docOf.get(a.chunkId) ?? "") ?? 0) || b.score - a.score);
+  }
+
+  private async load(chunkIds: readonly string[]): Promise<Omit<Retrieved, "score">[]> {
+    if (chunkIds.length === 0) return [];
+    const rows = await this.db.query<{ chunk_id: string; document_id: string; document_name: string; text: string }>(
+      `SELECT c.id AS chunk_id, c.document_id, d.name AS document_name, c.text
+       FROM chunks c JOIN documents d ON d.id = c.document_id
+       WHERE c.id = ANY($1::text[]) AND d.status = 'ready'`,
+      [chunkIds],
+    );
+    const byId = new Map(rows.map((r) => [r.chunk_id, r]));
+    return chunkIds.flatMap((id) => {
+      const r = byId.get(id);
+      return r ? [{ chunkId: r.chunk_id, documentId: r.document_id, documentName: r.document_name, text: r.text }] : [];
+    });
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Builds every backend from the validated config, once: database (+ migrations), object store,
+ * queue, embedder, generator, vector index, retriever, ingest pipeline, document catalogue.
+ */
+import type { RuntimeConfig } from "./config";
+import { type Db, openDb } from "./db/db";
+import { ensureVectorTable, migrate } from "./db/schema";
+import { DocumentService } from "./ingest/documents";
+import { IngestPipeline } from "./ingest/pipeline";
+import { Metrics } from "./metrics";
+import { createEmbedder, type Embedder, LOCAL_EMBEDDER_ID, LOCAL_VECTOR_WEIGHT } from "./models/embedder";
+import { createGenerator, type Generator } from "./models/generator";
+import { BullMqQueue } from "./queue/bullmq";
+import { InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
+import { HttpReranker } from "./search/rerank";
+import { Retriever } from "./search/retrieve";
+import { loadTokenizer } from "./search/tokenize";
+import { PostgresVectorIndex, QdrantVectorIndex, type VectorIndex } from "./search/vector-index";
+import { createObjectStore, type ObjectStore } from "./storage/object-store";
+
+export interface Services {
+  readonly config: RuntimeConfig;
+  readonly db: Db;
+  readonly store: ObjectStore;
+  readonly queue: IngestQueue;
+  readonly embedder: Embedder;
+  readonly generator: Generator;
+  readonly vectors: VectorIndex;
+  readonly retriever: Retriever;
+  readonly pipeline: IngestPipeline;
+  readonly documents: DocumentService;
+  readonly metrics: Metrics;
+  /** Consume ingest jobs in this process (worker, or embedded mode). */
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createServices(config: RuntimeConfig): Promise<Services> {
+  await loadTokenizer();
+  let queueRef: IngestQueue | undefined;
+  const metrics = new Metrics(async () => (queueRef ? queueRef.depth() : 0));
+  const db = await openDb(config);
+  try {
+    const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
+    const embedder = await createEmbedder(config);
+    await ensureVectorTable(db, schema, { id: embedder.id, dimensions: embedder.dimensions });
+    const vectors: VectorIndex =
+      config.VECTOR_STORE === "qdrant"
+        ? await QdrantVectorIndex.connect(config.QDRANT_URL!, config.QDRANT_API_KEY, config.QDRANT_COLLECTION, embedder.dimensions)
+        : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
+    const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
+    const queue: IngestQueue = redisConfigured(config) ? new BullMqQueue(config, config.QUEUE_LOCK_MS) : new InProcessQueue(config.WORKER_CONCURRENCY);
+    const reranker = config.RERANK_URL ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY) : undefined;
+    const weights = { bm25: config.FUSION_BM25_WEIGHT, vector: config.FUSION_VECTOR_WEIGHT ?? (embedder.id === LOCAL_EMBEDDER_ID ? LOCAL_VECTOR_WEIGHT : 1) };
+    const retriever = new Retriever(db, embedder, vectors, reranker, weights, (stage, ms) => metrics.retrievalStage.observe({ stage: stage.replace("Ms", "") }, ms / 1000));
+    const pipeline = new IngestPipeline(db, store, embedder, vectors, { sizeWords: config.CHUNK_SIZE_TOKENS, overlapWords: config.CHUNK_OVERLAP_TOKENS }, (stage, ms) =>
+      metrics.ingestStage.observe({ stage }, ms / 1000),
+    );
+    const documents = new DocumentService(db, store, queue, vectors);
+    queueRef = queue;
+    return {
+      config,
+      db,
+      store,
+      queue,
+      embedder,
+      generator: createGenerator(config),
+      vectors,
+      retriever,
+      pipeline,
+      documents,
+      metrics,
+      async startWorker() {
+        queue.consume(
+          async (id, attempt) => {
+            const result = await pipeline.process(id, attempt);
+            if (result.status !== "skipped") metrics.ingested.inc({ outcome: result.status });
+          },
+          async (id, error) => {
+            await pipeline.markFailed(id, `indexing failed after retries: ${error.message}`);
+            metrics.ingested.inc({ outcome: "failed" });
+          },
+        );
+        // Documents queued while no worker ran, or left by a worker that died mid-document.
+        for (const id of await documents.unfinished()) await queue.enqueue(id);
+      },
+      async close() {
+        await queue.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close().catch(() => undefined);
+    throw error;
+  }
+}
