@@ -1,24 +1,55 @@
 /**
- * The HTTP application, built from a validated config. One error handler: 4xx keep their
- * message, 5xx never leak internals.
+ * The HTTP application over the services. Route schemas give validation and the OpenAPI
+ * document (/docs); one error handler: 4xx keep their message, 5xx never leak internals.
  */
+import "@fastify/multipart";
+import "@fastify/swagger";
+import multipart from "@fastify/multipart";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import type { RuntimeConfig } from "./config";
+import { Authenticator } from "./auth/auth";
+import { KeyStore } from "./auth/keys";
 import { loggerOptions } from "./logger";
+import { documentRoutes } from "./routes/documents";
+import { healthRoutes } from "./routes/health";
+import { keyRoutes } from "./routes/keys";
+import { queryRoutes } from "./routes/query";
+import type { Services } from "./services";
 
 export interface AppOptions {
-  readonly config: RuntimeConfig;
+  readonly services: Services;
   /** Overrides for tests (e.g. `logger: false`). */
   readonly fastify?: FastifyServerOptions;
 }
 
-export async function buildApp({ config, fastify }: AppOptions): Promise<FastifyInstance> {
+export interface App {
+  readonly app: FastifyInstance;
+  readonly auth: Authenticator;
+}
+
+export async function buildApp({ services, fastify }: AppOptions): Promise<App> {
+  const config = services.config;
   const app = Fastify({
     logger: loggerOptions(config),
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
+    bodyLimit: config.MAX_UPLOAD_BYTES + 64 * 1024,
+    ajv: { customOptions: { coerceTypes: "array", removeAdditional: false } },
     ...fastify,
   });
+  const keys = new KeyStore(services.db);
+  const auth = await Authenticator.create(config, keys);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "rag-platform runtime", version: "0.1.0", description: "Ingest documents, retrieve passages, answer questions with citations." },
+      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key (rag_...) or an OIDC access token" } } },
+      security: auth.required ? [{ apiKey: [] }] : [],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(multipart, { limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 1, fields: 5 } });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
@@ -26,19 +57,16 @@ export async function buildApp({ config, fastify }: AppOptions): Promise<Fastify
       request.log.error({ err: error }, "request failed");
       return reply.status(status).send({ error: "internal_error", message: "internal error", requestId: request.id });
     }
-    return reply.status(status).send({ error: error.code ?? "bad_request", message: error.message, requestId: request.id });
+    const message = status === 413 ? `the upload exceeds the limit of ${config.MAX_UPLOAD_BYTES} bytes` : error.message;
+    return reply.status(status).send({ error: error.code?.toLowerCase() ?? "bad_request", message, requestId: request.id });
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    services.metrics.httpDuration.observe({ route: request.routeOptions.url ?? "unmatched", method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  app.get(
-    "/healthz",
-    {
-      schema: {
-        summary: "Liveness: the process is up and serving",
-        response: { 200: { type: "object", properties: { status: { type: "string" } }, required: ["status"] } },
-      },
-    },
-    async () => ({ status: "ok" }),
-  );
-
-  return app;
+  healthRoutes(app, services);
+  documentRoutes(app, { documents: services.documents, auth, maxUploadBytes: config.MAX_UPLOAD_BYTES });
+  queryRoutes(app, { retriever: services.retriever, generator: services.generator, auth });
+  keyRoutes(app, { keys, auth });
+  return { app, auth };
 }

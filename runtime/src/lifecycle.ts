@@ -4,7 +4,7 @@ export function onShutdown(close: () => Promise<void>, log: (msg: string) => voi
   const handler = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
-    log(`received ${signal}, shutting down`);
+    log(`received ${signal}: finishing in-flight requests and jobs, then exiting`);
     const timer = setTimeout(() => {
       log(`shutdown did not finish within ${timeoutMs} ms, exiting`);
       process.exit(1);

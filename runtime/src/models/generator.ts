@@ -41,6 +41,18 @@ export function citedNumbers(answer: string): number[] {
   return seen;
 }
 
+/** Sentences, with bullet lists split into their items and run-ons cut at 60 words. */
+export function answerUnits(text: string): string[] {
+  return sentences(text.replace(/\s+/g, " "))
+    .flatMap((s) => s.split(/\s*[•▪◦]\s*/))
+    .map((s) => s.trim())
+    .filter((s) => s.split(" ").length >= 4)
+    .map((s) => {
+      const ws = s.split(" ");
+      return ws.length > 60 ? `${ws.slice(0, 60).join(" ")}…` : s;
+    });
+}
+
 export class ExtractiveGenerator implements Generator {
   readonly id = "extractive";
   constructor(private readonly maxSentences = 3) {}
@@ -53,11 +65,11 @@ export class ExtractiveGenerator implements Generator {
       return none;
     }
     const candidates = contexts.flatMap((c, rank) =>
-      sentences(c.text.replace(/\s+/g, " ")).map((s, position) => {
+      answerUnits(c.text).map((s, position) => {
         const tokens = new Set(tokenize(s));
         const overlap = [...q].filter((t) => tokens.has(t)).length;
-        // Coverage of the question, a little precision, and a prior for better-ranked chunks.
-        const score = overlap / q.size + (tokens.size > 0 ? 0.2 * (overlap / tokens.size) : 0) + 0.1 / (1 + rank) - 0.001 * position;
+        // Coverage of the question, density (short, on-topic sentences), a prior for better-ranked chunks.
+        const score = overlap / q.size + (tokens.size > 0 ? 0.5 * (overlap / tokens.size) : 0) + 0.1 / (1 + rank) - 0.001 * position;
         return { sentence: s.trim(), n: c.n, score, tokens };
       }),
     );

@@ -1,0 +1,90 @@
+/**
+ * Who is calling: an API key (`Authorization: Bearer rag_...` or `X-API-Key`) looked up by hash,
+ * or an OIDC access token verified against the issuer's keys. Roles come from the key, or from
+ * the token's `roles` (or `groups`) claim: "admin", "ingester", "reader" (or "rag-<role>").
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { RuntimeConfig } from "../config";
+import { allows, type KeyStore, type Role, ROLES } from "./keys";
+
+export interface Principal {
+  readonly kind: "api-key" | "oidc" | "local";
+  readonly role: Role;
+  readonly subject?: string;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+type Verifier = (token: string) => Promise<Record<string, unknown>>;
+
+async function oidcVerifier(issuer: string, audience: string): Promise<Verifier> {
+  const { createRemoteJWKSet, jwtVerify } = await import("jose");
+  const discovery = await fetch(new URL(".well-known/openid-configuration", issuer.endsWith("/") ? issuer : `${issuer}/`), { signal: AbortSignal.timeout(5000) });
+  if (!discovery.ok) throw new Error(`OIDC discovery at ${issuer} answered ${discovery.status}`);
+  const { jwks_uri: jwksUri, issuer: advertised } = (await discovery.json()) as { jwks_uri: string; issuer: string };
+  const jwks = createRemoteJWKSet(new URL(jwksUri));
+  return async (token) => (await jwtVerify(token, jwks, { issuer: advertised, audience })).payload as Record<string, unknown>;
+}
+
+export function roleFromClaims(claims: Record<string, unknown>): Role {
+  const values = [claims.roles, claims.groups].flatMap((v) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []));
+  const held = ROLES.filter((r) => values.includes(r) || values.includes(`rag-${r}`));
+  return held.length > 0 ? held[held.length - 1]! : "reader";
+}
+
+export class Authenticator {
+  private constructor(
+    private readonly keys: KeyStore,
+    private readonly verify: Verifier | undefined,
+    /** False only in embedded mode with no key and no issuer (then the server binds to loopback). */
+    readonly required: boolean,
+  ) {}
+
+  static async create(config: RuntimeConfig, keys: KeyStore): Promise<Authenticator> {
+    if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
+    const verify = config.OIDC_ISSUER_URL ? await oidcVerifier(config.OIDC_ISSUER_URL, config.OIDC_AUDIENCE ?? config.OIDC_CLIENT_ID!) : undefined;
+    const embedded = !config.DATABASE_URL && !config.PGHOST;
+    return new Authenticator(keys, verify, !(embedded && !config.ADMIN_API_KEY && !verify));
+  }
+
+  private async identify(request: FastifyRequest): Promise<Principal | undefined> {
+    const header = request.headers.authorization;
+    const bearer = header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined;
+    const apiKey = (request.headers["x-api-key"] as string | undefined) ?? (bearer?.startsWith("rag_") ? bearer : undefined);
+    if (apiKey) {
+      const role = await this.keys.roleOf(apiKey);
+      return role ? { kind: "api-key", role } : undefined;
+    }
+    if (bearer && this.verify) {
+      try {
+        const claims = await this.verify(bearer);
+        return { kind: "oidc", role: roleFromClaims(claims), subject: String(claims.sub ?? "") };
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** A preHandler requiring `role`; 401 without valid credentials, 403 with too weak a role. */
+  require(role: Role) {
+    return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      if (!this.required) {
+        request.principal = { kind: "local", role: "admin" };
+        return;
+      }
+      const principal = await this.identify(request);
+      if (!principal) {
+        return reply.status(401).header("www-authenticate", 'Bearer realm="rag-platform"').send({ error: "unauthorized", message: "a valid API key (Authorization: Bearer rag_... or X-API-Key) or OIDC access token is required", requestId: request.id });
+      }
+      if (!allows(principal.role, role)) {
+        return reply.status(403).send({ error: "forbidden", message: `this action needs the ${role} role; the credentials hold ${principal.role}`, requestId: request.id });
+      }
+      request.principal = principal;
+    };
+  }
+}

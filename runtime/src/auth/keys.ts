@@ -1,0 +1,58 @@
+/** API keys: random, shown once, stored as SHA-256 hashes, each with a role. */
+import { createHash, randomBytes } from "node:crypto";
+import type { Queryable } from "../db/db";
+
+export const ROLES = ["reader", "ingester", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** What each role may do: every role includes the ones before it. */
+export function allows(held: Role, needed: Role): boolean {
+  return ROLES.indexOf(held) >= ROLES.indexOf(needed);
+}
+
+export function hashKey(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+export function newKey(): string {
+  return `rag_${randomBytes(32).toString("base64url")}`;
+}
+
+export interface ApiKeyView {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt: string;
+}
+
+export class KeyStore {
+  constructor(private readonly db: Queryable) {}
+
+  async roleOf(key: string): Promise<Role | undefined> {
+    const [row] = await this.db.query<{ role: Role }>("SELECT role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hashKey(key)]);
+    return row?.role;
+  }
+
+  /** Issues a key; the plain key is returned once and never stored. */
+  async create(name: string, role: Role): Promise<ApiKeyView & { key: string }> {
+    const key = newKey();
+    const [row] = await this.db.query<{ id: string; created_at: Date | string }>("INSERT INTO api_keys (name, role, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at", [name, role, hashKey(key)]);
+    return { id: row!.id, name, role, createdAt: new Date(row!.created_at).toISOString(), key };
+  }
+
+  /** Registers the configured bootstrap admin key (by hash; idempotent). */
+  async ensureBootstrap(key: string): Promise<void> {
+    await this.db.query("INSERT INTO api_keys (name, role, key_hash) VALUES ('bootstrap-admin', 'admin', $1) ON CONFLICT (key_hash) DO NOTHING", [hashKey(key)]);
+  }
+
+  async list(): Promise<ApiKeyView[]> {
+    const rows = await this.db.query<{ id: string; name: string; role: Role; created_at: Date | string }>(
+      "SELECT id, name, role, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at",
+    );
+    return rows.map((r) => ({ id: r.id, name: r.name, role: r.role, createdAt: new Date(r.created_at).toISOString() }));
+  }
+
+  async revoke(id: string): Promise<boolean> {
+    return (await this.db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id])).length > 0;
+  }
+}

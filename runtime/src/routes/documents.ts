@@ -1,0 +1,162 @@
+/** /v1/documents: upload (multipart `file` or JSON text), status, listing, secure deletion. */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Authenticator } from "../auth/auth";
+import type { DocumentService, DocumentStatus } from "../ingest/documents";
+import { ParseError } from "../ingest/parse";
+import { documentSchema, errorSchema, metadataSchema } from "./schemas";
+
+interface JsonUpload {
+  name: string;
+  text: string;
+  contentType?: "text/plain" | "text/markdown" | "text/html";
+  metadata?: Record<string, string | number | boolean>;
+}
+
+const jsonUploadSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["name", "text"],
+  properties: {
+    name: { type: "string", minLength: 1, maxLength: 500 },
+    text: { type: "string", minLength: 1 },
+    contentType: { type: "string", enum: ["text/plain", "text/markdown", "text/html"], default: "text/plain" },
+    metadata: metadataSchema,
+  },
+} as const;
+
+class BadRequest extends Error {
+  readonly statusCode = 400;
+  readonly code = "bad_request";
+}
+
+function parseMetadata(raw: string | undefined): Record<string, string | number | boolean> | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new BadRequest("the metadata field is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new BadRequest("metadata must be a JSON object");
+  for (const [k, v] of Object.entries(value)) {
+    if (!["string", "number", "boolean"].includes(typeof v)) throw new BadRequest(`metadata.${k} must be a string, number or boolean`);
+  }
+  return value as Record<string, string | number | boolean>;
+}
+
+async function readUpload(request: FastifyRequest, maxBytes: number) {
+  if (request.isMultipart()) {
+    let part: Awaited<ReturnType<FastifyRequest["file"]>>;
+    let bytes: Buffer;
+    try {
+      part = await request.file({ limits: { fileSize: maxBytes, files: 1 } });
+      if (!part || part.fieldname !== "file") throw new BadRequest("send the document in the multipart field `file`");
+      bytes = await part.toBuffer();
+    } catch (error) {
+      // Limit errors carry their own 4xx status; a body that does not parse is the client's fault too.
+      if ((error as { statusCode?: number }).statusCode) throw error;
+      throw new BadRequest(`the multipart body is malformed (${(error as Error).message})`);
+    }
+    const metadataField = part.fields.metadata as { value?: string } | undefined;
+    return { name: part.filename || "upload", contentType: part.mimetype, bytes: new Uint8Array(bytes), metadata: parseMetadata(metadataField?.value) };
+  }
+  if (request.validationError) throw new BadRequest(request.validationError.message);
+  const body = request.body as JsonUpload;
+  return { name: body.name, contentType: body.contentType ?? "text/plain", bytes: new TextEncoder().encode(body.text), metadata: body.metadata };
+}
+
+export function documentRoutes(app: FastifyInstance, deps: { documents: DocumentService; auth: Authenticator; maxUploadBytes: number }): void {
+  const { documents, auth } = deps;
+
+  app.post(
+    "/v1/documents",
+    {
+      preHandler: auth.require("ingester"),
+      attachValidation: true,
+      schema: {
+        summary: "Upload a document (PDF, HTML, Markdown or text) for indexing",
+        description:
+          "multipart/form-data with the file in field `file` (and optional JSON `metadata` field, before the file), or JSON `{name, text, contentType, metadata}`. " +
+          "Uploading the same bytes again returns the existing document (200) instead of creating one (202).",
+        tags: ["documents"],
+        consumes: ["multipart/form-data", "application/json"],
+        body: jsonUploadSchema,
+        response: { 200: documentSchema, 202: documentSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 413: errorSchema, 415: errorSchema, 422: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const upload = await readUpload(request, deps.maxUploadBytes);
+      try {
+        const { document, created } = await documents.create(upload);
+        return reply.status(created ? 202 : 200).send(document);
+      } catch (error) {
+        if (error instanceof ParseError) {
+          const status = /unsupported content type/.test(error.message) ? 415 : /empty|no text/.test(error.message) ? 400 : 422;
+          return reply.status(status).send({ error: status === 415 ? "unsupported_media_type" : "unprocessable_document", message: error.message, requestId: request.id });
+        }
+        throw error;
+      }
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/documents/:id",
+    {
+      preHandler: auth.require("reader"),
+      schema: {
+        summary: "A document and its indexing status",
+        tags: ["documents"],
+        params: { type: "object", properties: { id: { type: "string", format: "uuid" } }, required: ["id"] },
+        response: { 200: documentSchema, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const doc = await documents.get(request.params.id);
+      return doc ? doc : reply.status(404).send({ error: "not_found", message: `no document ${request.params.id}`, requestId: request.id });
+    },
+  );
+
+  app.get<{ Querystring: { limit: number; offset: number; status?: DocumentStatus } }>(
+    "/v1/documents",
+    {
+      preHandler: auth.require("reader"),
+      schema: {
+        summary: "List documents, newest first",
+        tags: ["documents"],
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            limit: { type: "integer", minimum: 1, maximum: 200, default: 50 },
+            offset: { type: "integer", minimum: 0, default: 0 },
+            status: { type: "string", enum: ["queued", "indexing", "ready", "failed"] },
+          },
+        },
+        response: {
+          200: { type: "object", properties: { items: { type: "array", items: documentSchema }, total: { type: "integer" }, limit: { type: "integer" }, offset: { type: "integer" } } },
+        },
+      },
+    },
+    async (request) => {
+      const { items, total } = await documents.list(request.query);
+      return { items, total, limit: request.query.limit, offset: request.query.offset };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    "/v1/documents/:id",
+    {
+      preHandler: auth.require("admin"),
+      schema: {
+        summary: "Delete a document everywhere: original (every version), chunks, postings, vectors",
+        tags: ["documents"],
+        params: { type: "object", properties: { id: { type: "string", format: "uuid" } }, required: ["id"] },
+        response: { 204: { type: "null" }, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const deleted = await documents.delete(request.params.id);
+      return deleted ? reply.status(204).send() : reply.status(404).send({ error: "not_found", message: `no document ${request.params.id}`, requestId: request.id });
+    },
+  );
+}

@@ -1,0 +1,51 @@
+/** /healthz (the process serves), /readyz (every backend answers), /metrics (Prometheus). */
+import type { FastifyInstance } from "fastify";
+import type { Services } from "../services";
+
+type Check = () => Promise<unknown>;
+
+export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db" | "queue" | "store" | "vectors" | "metrics">): void {
+  app.get("/healthz", { schema: { summary: "Liveness: the process is up and serving", tags: ["operations"], response: { 200: { type: "object", properties: { status: { type: "string" } } } } } }, async () => ({
+    status: "ok",
+  }));
+
+  const checks: Record<string, Check> = {
+    database: () => services.db.query("SELECT 1"),
+    queue: () => services.queue.check(),
+    objectStore: () => services.store.check(),
+    vectors: () => services.vectors.check(),
+  };
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        summary: "Readiness: each backend answers",
+        tags: ["operations"],
+        response: {
+          200: { type: "object", properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: { type: "string" } } } },
+          503: { type: "object", properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: { type: "string" } } } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const results = await Promise.all(
+        Object.entries(checks).map(async ([name, check]) => {
+          try {
+            await check();
+            return [name, "ok"] as const;
+          } catch (error) {
+            request.log.warn({ check: name, err: error }, "readiness check failed");
+            return [name, "failing"] as const;
+          }
+        }),
+      );
+      const ready = results.every(([, r]) => r === "ok");
+      return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: Object.fromEntries(results) });
+    },
+  );
+
+  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"], hide: false } }, async (_request, reply) => {
+    reply.header("content-type", services.metrics.registry.contentType);
+    return services.metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,84 @@
+/** /v1/retrieve and /v1/query (with citations, optionally streamed as server-sent events). */
+import type { FastifyInstance } from "fastify";
+import type { Authenticator } from "../auth/auth";
+import { citedNumbers, type Context, type Generator } from "../models/generator";
+import type { Filters } from "../search/filters";
+import type { Retrieved, Retriever } from "../search/retrieve";
+import { errorSchema, questionSchema, retrievedSchema } from "./schemas";
+
+interface QuestionBody {
+  question: string;
+  topK: number;
+  filters?: Filters;
+  stream?: boolean;
+}
+
+export function contextsOf(retrieved: readonly Retrieved[]): Context[] {
+  return retrieved.map((r, i) => ({ n: i + 1, chunkId: r.chunkId, documentName: r.documentName, text: r.text }));
+}
+
+/** The chunks an answer cites; an answer citing nothing is attributed to what it was given. */
+export function citationsFor(answer: string, retrieved: readonly Retrieved[]): Retrieved[] {
+  const cited = citedNumbers(answer).filter((n) => n >= 1 && n <= retrieved.length);
+  return cited.length > 0 ? cited.map((n) => retrieved[n - 1]!) : [...retrieved];
+}
+
+export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; generator: Generator; auth: Authenticator }): void {
+  const { retriever, generator, auth } = deps;
+
+  app.post<{ Body: QuestionBody }>(
+    "/v1/retrieve",
+    {
+      preHandler: auth.require("reader"),
+      schema: {
+        summary: "Hybrid retrieval (BM25 + vectors, fused) without generation",
+        tags: ["query"],
+        body: questionSchema,
+        response: { 200: { type: "object", properties: { retrieved: { type: "array", items: retrievedSchema } }, required: ["retrieved"] }, 400: errorSchema },
+      },
+    },
+    async (request) => ({ retrieved: await retriever.retrieve(request.body) }),
+  );
+
+  app.post<{ Body: QuestionBody }>(
+    "/v1/query",
+    {
+      preHandler: auth.require("reader"),
+      schema: {
+        summary: "Answer a question from the indexed documents, with citations",
+        description: "With `stream: true` (or `Accept: text/event-stream`) the answer streams as server-sent events: `retrieved`, then `token`s, then `done` with the citations.",
+        tags: ["query"],
+        body: { ...questionSchema, properties: { ...questionSchema.properties, stream: { type: "boolean", default: false } } },
+        response: {
+          200: {
+            type: "object",
+            properties: { answer: { type: "string" }, citations: { type: "array", items: retrievedSchema }, retrieved: { type: "array", items: retrievedSchema } },
+            required: ["answer", "citations", "retrieved"],
+          },
+          400: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const retrieved = await retriever.retrieve(request.body);
+      const streaming = request.body.stream || request.headers.accept?.includes("text/event-stream");
+      if (!streaming) {
+        const answer = await generator.generate(request.body.question, contextsOf(retrieved));
+        return { answer, citations: citationsFor(answer, retrieved), retrieved };
+      }
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-request-id": request.id });
+      const send = (event: string, data: unknown) => out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      send("retrieved", { retrieved });
+      try {
+        const answer = await generator.generate(request.body.question, contextsOf(retrieved), (text) => send("token", { text }));
+        send("done", { answer, citations: citationsFor(answer, retrieved) });
+      } catch (error) {
+        request.log.error({ err: error }, "generation failed");
+        send("error", { error: "generation_failed", message: "the language model failed to answer", requestId: request.id });
+      }
+      out.end();
+    },
+  );
+}

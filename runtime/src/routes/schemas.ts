@@ -1,0 +1,61 @@
+/** JSON schemas shared by the routes: one source for validation and the OpenAPI document. */
+
+export const errorSchema = {
+  type: "object",
+  properties: { error: { type: "string" }, message: { type: "string" }, requestId: { type: "string" } },
+  required: ["error", "message"],
+} as const;
+
+export const documentSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string", format: "uuid" },
+    name: { type: "string" },
+    contentType: { type: "string" },
+    sizeBytes: { type: "integer" },
+    contentHash: { type: "string" },
+    status: { type: "string", enum: ["queued", "indexing", "ready", "failed"] },
+    error: { type: ["string", "null"], description: "Why indexing failed (status failed)." },
+    chunkCount: { type: "integer" },
+    metadata: { type: "object", additionalProperties: true },
+    createdAt: { type: "string", format: "date-time" },
+    updatedAt: { type: "string", format: "date-time" },
+  },
+  required: ["id", "name", "status", "chunkCount"],
+} as const;
+
+const scalar = { anyOf: [{ type: "string", maxLength: 500 }, { type: "number" }, { type: "boolean" }] } as const;
+
+export const filtersSchema = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    documentIds: { type: "array", items: { type: "string", format: "uuid" }, maxItems: 1000, description: "Only these documents." },
+    metadata: { type: "object", additionalProperties: scalar, maxProperties: 20, description: "Only documents whose metadata contains these key/value pairs." },
+  },
+} as const;
+
+export const questionSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["question"],
+  properties: {
+    question: { type: "string", minLength: 1, maxLength: 4000 },
+    topK: { type: "integer", minimum: 1, maximum: 50, default: 5 },
+    filters: filtersSchema,
+  },
+} as const;
+
+export const retrievedSchema = {
+  type: "object",
+  properties: {
+    documentId: { type: "string" },
+    documentName: { type: "string" },
+    chunkId: { type: "string" },
+    text: { type: "string" },
+    score: { type: "number" },
+  },
+  required: ["documentId", "documentName", "chunkId", "text", "score"],
+} as const;
+
+export const metadataSchema = { type: "object", additionalProperties: scalar, maxProperties: 50 } as const;

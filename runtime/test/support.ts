@@ -1,0 +1,126 @@
+/**
+ * Test harness: the real services and HTTP app in either mode. "embedded" is PGlite with
+ * pgvector and the in-process queue; "server" is the machine's PostgreSQL and Redis (a fresh
+ * database and queue per run), as in CI.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pg from "pg";
+import { buildApp } from "../src/app";
+import { loadRuntimeConfig } from "../src/config";
+import { waitFor } from "../src/queue/queue";
+import { createServices, type Services } from "../src/services";
+
+export type Mode = "embedded" | "server";
+export const MODES: Mode[] = ["embedded", "server"];
+
+export const ADMIN_KEY = "rag_test_admin_key_0123456789abcdef";
+export const ARAGOG = resolve(__dirname, "..", "..", "..", "shared", "data", "aragog");
+export const paper = (name: string) => new Uint8Array(readFileSync(join(ARAGOG, "papers", name)));
+
+export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** A fresh database on the test server; dropped by the returned function. */
+export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `rag_test_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface Runtime {
+  readonly services: Services;
+  readonly app: Awaited<ReturnType<typeof buildApp>>["app"];
+  readonly env: Record<string, string>;
+  close(): Promise<void>;
+  waitReady(id: string, timeoutMs?: number): Promise<void>;
+}
+
+/** Env for a mode: a fresh data dir, and for "server" a fresh database and queue name. */
+export async function modeEnv(mode: Mode): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "rag-rt-"));
+  const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: "error" };
+  let dropDb = async () => {};
+  if (mode === "server") {
+    const db = await freshDatabase();
+    env.DATABASE_URL = db.url;
+    env.REDIS_URL = REDIS_URL;
+    env.QUEUE_NAME = `ingest-${randomUUID().slice(0, 8)}`;
+    dropDb = db.drop;
+  }
+  return {
+    env,
+    cleanup: async () => {
+      await dropDb();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startRuntime(mode: Mode, overrides: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Runtime> {
+  const { env: base, cleanup } = await modeEnv(mode);
+  const env = { ADMIN_API_KEY: ADMIN_KEY, MAX_UPLOAD_BYTES: String(4 * 1024 * 1024), ...base, ...overrides };
+  const services = await createServices(loadRuntimeConfig(env));
+  if (options.worker !== false) await services.startWorker();
+  const { app } = await buildApp({ services, fastify: { logger: false } });
+  await app.ready();
+  return {
+    services,
+    app,
+    env,
+    async close() {
+      await app.close();
+      await services.close();
+      await cleanup();
+    },
+    async waitReady(id: string, timeoutMs = 60_000) {
+      await waitFor(async () => {
+        const doc = await services.documents.get(id);
+        if (doc?.status === "failed") throw new Error(`document ${id} failed: ${doc.error}`);
+        return doc?.status === "ready";
+      }, timeoutMs, `document ${id} to be ready`);
+    },
+  };
+}
+
+export const auth = (key = ADMIN_KEY) => ({ authorization: `Bearer ${key}` });
+
+/** A multipart/form-data body with one file (and optional fields before it). */
+export function multipart(file: { name: string; type: string; bytes: Uint8Array }, fields: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
+  const boundary = `----rag${randomUUID()}`;
+  const parts: Buffer[] = [];
+  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
+  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`));
+  parts.push(Buffer.from(file.bytes), Buffer.from(`\r\n--${boundary}--\r\n`));
+  return { payload: Buffer.concat(parts), headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
+}
+
+/** A valid one-page PDF with no text layer (what a scan without OCR looks like). */
+export function blankPdf(): Uint8Array {
+  const objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"];
+  let body = "%PDF-1.4\n";
+  const offsets: number[] = [];
+  objects.forEach((o, i) => {
+    offsets.push(body.length);
+    body += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = body.length;
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return new TextEncoder().encode(body);
+}
