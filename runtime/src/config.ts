@@ -180,7 +180,8 @@ export class RuntimeConfigError extends Error {
 
 /** Resolves `<NAME>_FILE` indirections for secret variables. A name given both ways is an error. */
 function resolveSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
-  const resolved: Record<string, string | undefined> = { ...env };
+  // An empty variable means "not set" (how Compose files and CI templates leave them).
+  const resolved: Record<string, string | undefined> = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
   for (const name of SECRET_ENV) {
     const fileVar = `${name}${FILE_SUFFIX}`;
     const path = env[fileVar];

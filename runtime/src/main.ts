@@ -10,6 +10,7 @@ import { onShutdown } from "./lifecycle";
 import { loggerOptions } from "./logger";
 import { createServices, type Services } from "./services";
 import { ObjectStoreUrlError } from "./storage/object-store";
+import { startTracing } from "./tracing";
 
 export type Role = "server" | "worker" | "embedded";
 
@@ -45,6 +46,7 @@ async function serveWorkerHealth(services: Services): Promise<() => Promise<void
 
 export async function run(role: Role): Promise<void> {
   const config = loadRuntimeConfig();
+  const tracing = await startTracing(config, role);
   const services = await createServices(config);
   const stops: (() => Promise<void>)[] = [];
   if (role !== "server") {
@@ -56,6 +58,7 @@ export async function run(role: Role): Promise<void> {
     async () => {
       for (const stop of stops) await stop();
       await services.close();
+      await tracing?.shutdown();
     },
     (msg) => console.error(msg),
   );

@@ -25,6 +25,12 @@ describe("runtime env contract", () => {
     expect(cfg.LLM_PROVIDER).toBe("extractive");
   });
 
+  it("reads an empty variable as unset", () => {
+    const cfg = loadRuntimeConfig({ ADMIN_API_KEY: "", PORT: "" });
+    expect(cfg.ADMIN_API_KEY).toBeUndefined();
+    expect(cfg.PORT).toBe(8080);
+  });
+
   it("reads a secret from <NAME>_FILE", () => {
     const dir = mkdtempSync(join(tmpdir(), "env-"));
     const file = join(dir, "pgpassword");

@@ -4,6 +4,7 @@
  * partial index; the retry starts over and replaces whatever a previous attempt committed.
  */
 import type { Db } from "../db/db";
+import { traced } from "../tracing";
 import type { Embedder } from "../models/embedder";
 import type { ObjectStore } from "../storage/object-store";
 import { postingsOf } from "../search/bm25";
@@ -30,14 +31,18 @@ export class IngestPipeline {
   private async timed<T>(stage: "parse" | "embed" | "index", fn: () => Promise<T>): Promise<T> {
     const start = performance.now();
     try {
-      return await fn();
+      return await traced(`ingest.${stage}`, {}, fn);
     } finally {
       this.observe?.(stage, performance.now() - start);
     }
   }
 
   /** Indexes a document; a ParseError fails it for good, other errors are retried by the queue. */
-  async process(documentId: string, attempt: number): Promise<IndexResult> {
+  process(documentId: string, attempt: number): Promise<IndexResult> {
+    return traced("ingest.document", { "rag.document_id": documentId, "rag.attempt": attempt }, () => this.index(documentId, attempt));
+  }
+
+  private async index(documentId: string, attempt: number): Promise<IndexResult> {
     const [doc] = await this.db.query<{ name: string; content_type: string; object_key: string; status: string; metadata: Record<string, unknown> }>(
       "UPDATE documents SET status = 'indexing', attempts = $2, updated_at = now() WHERE id = $1 AND status <> 'ready' RETURNING name, content_type, object_key, status, metadata",
       [documentId, attempt],

@@ -3,6 +3,7 @@
  * merges them, an optional reranker reorders the head, and the top k come back with their text.
  */
 import type { Db } from "../db/db";
+import { traced } from "../tracing";
 import type { Embedder } from "../models/embedder";
 import { bm25Search, type Scored } from "./bm25";
 import type { Filters } from "./filters";
@@ -67,13 +68,17 @@ export class Retriever {
   private async timed<T>(stage: keyof RetrievalTimings, fn: () => Promise<T>): Promise<T> {
     const start = performance.now();
     try {
-      return await fn();
+      return await traced(`retrieve.${stage.replace("Ms", "")}`, {}, fn);
     } finally {
       this.observe?.(stage, performance.now() - start);
     }
   }
 
-  async retrieve(options: RetrieveOptions): Promise<Retrieved[]> {
+  retrieve(options: RetrieveOptions): Promise<Retrieved[]> {
+    return traced("retrieve", { "rag.top_k": options.topK }, () => this.run(options));
+  }
+
+  private async run(options: RetrieveOptions): Promise<Retrieved[]> {
     const [lexical, semantic] = await Promise.all([
       this.timed("bm25Ms", () => bm25Search(this.db, tokenize(options.question), CANDIDATES, options.filters)),
       this.weights.vector > 0
