@@ -1,6 +1,5 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { roleFromClaims } from "../../src/auth/auth";
 import { allows, hashKey } from "../../src/auth/keys";
@@ -53,6 +52,7 @@ describe("OIDC bearer tokens", () => {
   let rt: Runtime;
 
   beforeAll(async () => {
+    const { exportJWK, generateKeyPair, SignJWT } = await import("jose");
     const { publicKey, privateKey } = await generateKeyPair("RS256");
     const jwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
     issuer = createServer((req, res) => {

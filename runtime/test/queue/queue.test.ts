@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { InProcessQueue, MAX_ATTEMPTS, redisConnection } from "../../src/queue/queue";
+import { loadRuntimeConfig } from "../../src/config";
+
+describe("the in-process queue", () => {
+  it("ignores an id already waiting and runs each job once", async () => {
+    const q = new InProcessQueue(1);
+    const runs: string[] = [];
+    q.consume(async (id) => {
+      runs.push(id);
+    }, async () => {});
+    await Promise.all([q.enqueue("a"), q.enqueue("a"), q.enqueue("b")]);
+    await q.close();
+    expect(runs.sort()).toEqual(["a", "b"]);
+  });
+
+  it("retries with backoff, then reports the failure", { timeout: 20_000 }, async () => {
+    const q = new InProcessQueue(2);
+    const attempts: number[] = [];
+    const failed = new Promise<string>((resolve) =>
+      q.consume(
+        async (_id, attempt) => {
+          attempts.push(attempt);
+          throw new Error(`boom ${attempt}`);
+        },
+        async (id, error) => resolve(`${id}: ${error.message}`),
+      ),
+    );
+    await q.enqueue("doc");
+    expect(await failed).toBe(`doc: boom ${MAX_ATTEMPTS}`);
+    expect(attempts).toEqual([1, 2, 3, 4]);
+    await q.close();
+  });
+
+  it("waits for running jobs on close and refuses new ones", async () => {
+    const q = new InProcessQueue(1);
+    let finished = false;
+    q.consume(async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      finished = true;
+    }, async () => {});
+    await q.enqueue("slow");
+    await q.close();
+    expect(finished).toBe(true);
+    await expect(q.enqueue("late")).rejects.toThrow("the queue is closed");
+  });
+});
+
+describe("Redis connection settings", () => {
+  it("come from REDIS_URL or the REDIS_* parts", () => {
+    expect(redisConnection(loadRuntimeConfig({ REDIS_URL: "rediss://:p%40ss@cache.internal:6380" }))).toMatchObject({ host: "cache.internal", port: 6380, password: "p@ss", tls: {} });
+    expect(redisConnection(loadRuntimeConfig({ REDIS_HOST: "r", REDIS_PASSWORD: "x", REDIS_TLS: "true" }))).toMatchObject({ host: "r", port: 6379, password: "x", tls: {}, maxRetriesPerRequest: null });
+  });
+});

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HashedNgramEmbedder } from "../../src/models/embedder";
+import { fuse, RRF_K } from "../../src/search/retrieve";
+import { loadTokenizer, tokenize } from "../../src/search/tokenize";
+import { type Runtime, startRuntime } from "../support";
+
+beforeAll(loadTokenizer);
+
+describe("tokenizing", () => {
+  it("normalises ligatures, drops stop words and stems", () => {
+    expect(tokenize("The ﬁne-tuning of Transformers is trained")).toEqual(["fine", "tune", "transform", "train"]);
+  });
+});
+
+describe("reciprocal-rank fusion", () => {
+  it("sums weighted reciprocal ranks", () => {
+    const fused = fuse([
+      { weight: 1, results: [{ chunkId: "a", score: 9 }, { chunkId: "b", score: 5 }] },
+      { weight: 1, results: [{ chunkId: "b", score: 0.9 }, { chunkId: "c", score: 0.5 }] },
+    ]);
+    expect(fused.map((f) => f.chunkId)).toEqual(["b", "a", "c"]);
+    expect(fused[0]!.score).toBeCloseTo(1 / (RRF_K + 2) + 1 / (RRF_K + 1));
+  });
+
+  it("ignores a list weighted 0", () => {
+    expect(fuse([{ weight: 1, results: [{ chunkId: "a", score: 1 }] }, { weight: 0, results: [{ chunkId: "z", score: 1 }] }]).map((f) => [f.chunkId, f.score > 0])).toEqual([
+      ["a", true],
+      ["z", false],
+    ]);
+  });
+});
+
+describe("the offline embedder (hashed n-grams)", () => {
+  const e = new HashedNgramEmbedder();
+  const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+
+  it("is deterministic and unit-length", async () => {
+    const [a] = await e.embedDocuments(["masked language model"]);
+    expect(a).toEqual(await e.embedQuery("masked language model"));
+    expect(Math.hypot(...a!)).toBeCloseTo(1);
+    expect(a).toHaveLength(512);
+  });
+
+  it("places shared wording closer than unrelated text", async () => {
+    const [q, near, far] = await e.embedDocuments(["masked language modelling objective", "the masked language model objective predicts tokens", "zebras migrate across the savanna"]);
+    expect(cos(q!, near!)).toBeGreaterThan(cos(q!, far!) + 0.2);
+  });
+});
+
+describe("BM25 in Postgres (embedded)", () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await startRuntime("embedded");
+    const docs = [
+      ["cats.txt", "Cats purr. Cats sleep most of the day. A cat is a small feline."],
+      ["dogs.txt", "Dogs bark at strangers. A dog is loyal."],
+      ["mixed.txt", "Cats and dogs can live together, although a cat may hiss at a dog."],
+    ];
+    for (const [name, text] of docs) {
+      const { document } = await rt.services.documents.create({ name: name!, contentType: "text/plain", bytes: new TextEncoder().encode(text) });
+      await rt.waitReady(document.id);
+    }
+  });
+  afterAll(async () => rt?.close());
+
+  it("ranks by term frequency and rarity", async () => {
+    const hits = await rt.services.retriever.retrieve({ question: "cat purr", topK: 3 });
+    expect(hits[0]!.documentName).toBe("cats.txt");
+    expect(hits.map((h) => h.documentName)).not.toContain("dogs.txt");
+  });
+
+  it("counts a deleted document out of the statistics at once", async () => {
+    const [before] = await rt.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM postings WHERE term = 'cat'");
+    const cats = (await rt.services.documents.list({ limit: 10, offset: 0 })).items.find((d) => d.name === "cats.txt")!;
+    await rt.services.documents.delete(cats.id);
+    const [after] = await rt.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM postings WHERE term = 'cat'");
+    expect(after!.n).toBeLessThan(before!.n);
+    const hits = await rt.services.retriever.retrieve({ question: "cat purr", topK: 3 });
+    expect(hits[0]!.documentName).toBe("mixed.txt");
+  });
+});
