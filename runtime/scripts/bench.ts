@@ -1,0 +1,147 @@
+/**
+ * npm run bench -w runtime [-- --sizes 10000,100000 --backends embedded,postgres --queries 50 --vector-weight 1]
+ *
+ * Ingest throughput (chunks/s through the real pipeline: queue, parse, chunk, embed, index) and
+ * query latency p50/p95 (hybrid retrieval, top 5) at each corpus size, embedded (PGlite with
+ * pgvector) and on PostgreSQL (BENCH_PG_URL, default the local server; without pgvector the
+ * vectors are scanned exactly). Documents are synthetic text drawn from the ARAGOG papers'
+ * vocabulary, so term statistics look like real prose. Prints a table; asserts nothing.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { loadRuntimeConfig } from "../src/config";
+import { parseDocument } from "../src/ingest/parse";
+import { waitFor } from "../src/queue/queue";
+import { createServices } from "../src/services";
+
+const ARAGOG = resolve(process.env.ARAGOG_DIR ?? join(__dirname, "..", "..", "..", "shared", "data", "aragog"));
+const WORDS_PER_CHUNK = 256;
+const CHUNKS_PER_DOC = 50;
+
+/** A deterministic pseudo-random generator, so runs compare. */
+function rng(seed: number): () => number {
+  let s = seed;
+  return () => ((s = (s * 1664525 + 1013904223) % 4294967296) / 4294967296);
+}
+
+async function vocabulary(): Promise<string[]> {
+  const words: string[] = [];
+  for (const f of readdirSync(join(ARAGOG, "papers")).slice(0, 6)) {
+    const text = await parseDocument("pdf", new Uint8Array(readFileSync(join(ARAGOG, "papers", f))));
+    words.push(...text.split(/\s+/).filter((w) => /^[A-Za-z][A-Za-z-]{1,20}[.,]?$/.test(w)));
+  }
+  return words;
+}
+
+function document(words: string[], next: () => number): string {
+  const sections: string[] = [];
+  for (let c = 0; c < CHUNKS_PER_DOC; c++) {
+    const sentences: string[] = [];
+    for (let n = 0; n < WORDS_PER_CHUNK; n += 16) sentences.push(`${Array.from({ length: 16 }, () => words[Math.floor(next() * words.length)]!.replace(/[.,]$/, "")).join(" ")}.`);
+    sections.push(`## Section ${c + 1}\n\n${sentences.join(" ")}`);
+  }
+  return sections.join("\n\n");
+}
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+interface Row {
+  backend: string;
+  chunks: number;
+  ingestSeconds: number;
+  chunksPerSecond: number;
+  p50: number;
+  p95: number;
+  vectors: string;
+}
+
+async function freshPgDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `rag_bench_${randomUUID().replace(/-/g, "").slice(0, 10)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+async function run(backend: "embedded" | "postgres", chunks: number, words: string[], questions: string[], vectorWeight: string): Promise<Row> {
+  const dataDir = mkdtempSync(join(tmpdir(), "rag-bench-"));
+  const db = backend === "postgres" ? await freshPgDatabase(process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test") : undefined;
+  const config = loadRuntimeConfig({ DATA_DIR: dataDir, LOG_LEVEL: "error", WORKER_CONCURRENCY: "4", FUSION_VECTOR_WEIGHT: vectorWeight, MAX_UPLOAD_BYTES: String(64 * 1024 * 1024), ...(db ? { DATABASE_URL: db.url } : {}) });
+  const services = await createServices(config);
+  try {
+    await services.startWorker();
+    const next = rng(42);
+    const docs = Math.ceil(chunks / CHUNKS_PER_DOC);
+    const started = performance.now();
+    for (let d = 0; d < docs; d++) {
+      await services.documents.create({ name: `doc-${d}.md`, contentType: "text/markdown", bytes: new TextEncoder().encode(document(words, next)) });
+    }
+    await waitFor(async () => (await services.documents.list({ limit: 1, offset: 0, status: "ready" })).total === docs, 4 * 3600_000, "the corpus to be indexed");
+    const ingestSeconds = (performance.now() - started) / 1000;
+    const [{ n }] = (await services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM chunks")) as [{ n: number }];
+    for (const q of questions.slice(0, 5)) await services.retriever.retrieve({ question: q, topK: 5 });
+    const latencies: number[] = [];
+    for (const q of questions) {
+      const t = performance.now();
+      await services.retriever.retrieve({ question: q, topK: 5 });
+      latencies.push(performance.now() - t);
+    }
+    return { backend, chunks: n, ingestSeconds, chunksPerSecond: n / ingestSeconds, p50: percentile(latencies, 50), p95: percentile(latencies, 95), vectors: services.vectors.kind };
+  } finally {
+    await services.close();
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: "string", default: "10000,100000" },
+      backends: { type: "string", default: "embedded,postgres" },
+      queries: { type: "string", default: "50" },
+      // 1 exercises the vector path (pgvector HNSW or the exact scan) on every query.
+      "vector-weight": { type: "string", default: "1" },
+    },
+  });
+  const sizes = values.sizes.split(",").map(Number);
+  const backends = values.backends.split(",") as ("embedded" | "postgres")[];
+  const words = await vocabulary();
+  const dev = JSON.parse(readFileSync(join(ARAGOG, "dev.json"), "utf8")) as { question: string }[];
+  const questions = Array.from({ length: Number(values.queries) }, (_, i) => dev[i % dev.length]!.question);
+  const rows: Row[] = [];
+  for (const backend of backends) {
+    for (const size of sizes) {
+      process.stderr.write(`bench: ${backend}, ${size} chunks...\n`);
+      rows.push(await run(backend, size, words, questions, values["vector-weight"]));
+    }
+  }
+  const header = ["backend", "vectors", "chunks", "ingest s", "chunks/s", "query p50 ms", "query p95 ms"];
+  const lines = rows.map((r) => [r.backend, r.vectors, String(r.chunks), r.ingestSeconds.toFixed(1), r.chunksPerSecond.toFixed(0), r.p50.toFixed(1), r.p95.toFixed(1)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  console.log([fmt(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.map(fmt)].join("\n"));
+  console.log(
+    `\n${questions.length} queries per row (retrieval top 5: BM25 + document prior + vectors at fusion weight ${values["vector-weight"]}, offline embedder), ${CHUNKS_PER_DOC} chunks of ${WORDS_PER_CHUNK} words per document, worker concurrency 4.`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
