@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
-import { assertOllamaModels } from "../shared/ollama";
+import { assertOllamaModels, ollamaEndpoint } from "../shared/ollama";
 import { assumedBy } from "./account";
 import type { KmsKey } from "./kms-key";
 import type { Network } from "./network";
@@ -113,14 +113,7 @@ export class OllamaGpuHost extends pulumi.ComponentResource {
     const baseUrl = pulumi.interpolate`http://${instance.privateIp}:${OLLAMA_PORT}`;
     this.instanceId = instance.id;
     this.securityGroupId = sg.id;
-    this.endpoint = {
-      provider: "ollama",
-      baseUrl,
-      model: args.model,
-      embeddingProvider: "ollama",
-      embeddingBaseUrl: baseUrl,
-      embeddingModel: args.embeddingModel,
-    };
+    this.endpoint = ollamaEndpoint(baseUrl, args.model, args.embeddingModel);
     this.registerOutputs({ instanceId: this.instanceId });
   }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 import { createLocalContainer, namedVolume, pullImage } from "./local-container";
-import { assertOllamaModels, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
+import { assertOllamaModels, ollamaEndpoint, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
 import type { LocalNetwork } from "./network";
 
 export interface LocalOllamaArgs {
@@ -57,14 +57,7 @@ export class LocalOllama extends pulumi.ComponentResource {
       { parent: this },
     );
     const baseUrl = pulumi.output(`http://${ALIAS}:${PORT}`);
-    this.endpoint = {
-      provider: "ollama",
-      baseUrl,
-      model: args.model,
-      embeddingProvider: "ollama",
-      embeddingBaseUrl: baseUrl,
-      embeddingModel: args.embeddingModel,
-    };
+    this.endpoint = ollamaEndpoint(baseUrl, args.model, args.embeddingModel);
     this.registerOutputs({ baseUrl });
   }
 }

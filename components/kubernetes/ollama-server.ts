@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
-import { assertOllamaModels, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
+import { assertOllamaModels, ollamaEndpoint, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
 import { gpuPlacement } from "./gpu-scheduling";
 import { flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
@@ -101,7 +101,7 @@ export class OllamaServer extends pulumi.ComponentResource {
       parent,
     );
     const baseUrl = pulumi.interpolate`http://${svc.metadata.name}.${args.namespace}.svc.cluster.local:${PORT}`;
-    this.endpoint = { provider: "ollama", baseUrl, model: args.model, embeddingProvider: "ollama", embeddingBaseUrl: baseUrl, embeddingModel: args.embeddingModel };
+    this.endpoint = ollamaEndpoint(baseUrl, args.model, args.embeddingModel);
     this.registerOutputs({ baseUrl });
   }
 }

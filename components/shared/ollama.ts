@@ -1,4 +1,11 @@
 /** Ollama pieces shared by every place we run it (Docker, Kubernetes, a GPU host). */
+import type * as pulumi from "@pulumi/pulumi";
+import type { LlmEndpoint } from "../contracts";
+
+/** One Ollama server answers both generation and embeddings. */
+export function ollamaEndpoint(baseUrl: pulumi.Output<string>, model: string, embeddingModel: string): LlmEndpoint {
+  return { provider: "ollama", baseUrl, model, embeddingProvider: "ollama", embeddingBaseUrl: baseUrl, embeddingModel };
+}
 
 const MODEL_REF = /^[a-z0-9][a-z0-9._\/-]*(:[a-zA-Z0-9._-]+)?$/;
 
