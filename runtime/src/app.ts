@@ -2,8 +2,6 @@
  * The HTTP application over the services. Route schemas give validation and the OpenAPI
  * document (/docs); one error handler: 4xx keep their message, 5xx never leak internals.
  */
-import "@fastify/multipart";
-import "@fastify/swagger";
 import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";

@@ -44,7 +44,7 @@ export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db"
     },
   );
 
-  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"], hide: false } }, async (_request, reply) => {
+  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"] } }, async (_request, reply) => {
     reply.header("content-type", services.metrics.registry.contentType);
     return services.metrics.registry.metrics();
   });
