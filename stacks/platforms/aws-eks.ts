@@ -307,23 +307,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
     };
   }
 
-  observability(req: ObservabilityRequest): void {
-    switch (req.exporter) {
-      case "datadog":
-      case "newrelic":
-      case "otlp":
-      case "none":
-        // The collector was installed with the cluster add-ons; the runtime exports to it.
-        return;
-      case "prometheus":
-      case "cloudwatch":
-        throw new Error(`the EKS platform exports telemetry through OpenTelemetry; the config schema refuses ${req.exporter} here`);
-      default: {
-        const unreachable: never = req.exporter;
-        throw new Error(`unknown exporter ${String(unreachable)}`);
-      }
-    }
-  }
+  /** The collector was installed (or not) with the cluster add-ons, from the same config: see telemetry(). */
+  observability(_req: ObservabilityRequest): void {}
 
   override accessOutputs(): Record<string, pulumi.Input<unknown>> {
     const region = this.account.region;
