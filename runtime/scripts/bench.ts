@@ -49,7 +49,7 @@ function document(words: string[], next: () => number): string {
 
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-interface Row {
+interface Result {
   backend: string;
   chunks: number;
   ingestSeconds: number;
@@ -78,7 +78,7 @@ async function freshPgDatabase(adminUrl: string): Promise<{ url: string; drop: (
   };
 }
 
-async function run(backend: "embedded" | "postgres", chunks: number, words: string[], questions: string[], vectorWeight: string): Promise<Row> {
+async function run(backend: "embedded" | "postgres", chunks: number, words: string[], questions: string[], vectorWeight: string): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), "rag-bench-"));
   const db = backend === "postgres" ? await freshPgDatabase(process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test") : undefined;
   const config = loadRuntimeConfig({ DATA_DIR: dataDir, LOG_LEVEL: "error", WORKER_CONCURRENCY: "4", FUSION_VECTOR_WEIGHT: vectorWeight, MAX_UPLOAD_BYTES: String(64 * 1024 * 1024), ...(db ? { DATABASE_URL: db.url } : {}) });
@@ -124,18 +124,17 @@ async function main(): Promise<void> {
   const words = await vocabulary();
   const dev = JSON.parse(readFileSync(join(ARAGOG, "dev.json"), "utf8")) as { question: string }[];
   const questions = Array.from({ length: Number(values.queries) }, (_, i) => dev[i % dev.length]!.question);
-  const rows: Row[] = [];
+  // Rows print as they complete: a long run is readable before it ends.
+  const widths = [8, 10, 7, 9, 9, 13, 13];
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  console.log([fmt(["backend", "vectors", "chunks", "ingest s", "chunks/s", "query p50 ms", "query p95 ms"]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`].join("\n"));
   for (const backend of backends) {
     for (const size of sizes) {
       process.stderr.write(`bench: ${backend}, ${size} chunks...\n`);
-      rows.push(await run(backend, size, words, questions, values["vector-weight"]));
+      const r = await run(backend, size, words, questions, values["vector-weight"]);
+      console.log(fmt([r.backend, r.vectors, String(r.chunks), r.ingestSeconds.toFixed(1), r.chunksPerSecond.toFixed(0), r.p50.toFixed(1), r.p95.toFixed(1)]));
     }
   }
-  const header = ["backend", "vectors", "chunks", "ingest s", "chunks/s", "query p50 ms", "query p95 ms"];
-  const lines = rows.map((r) => [r.backend, r.vectors, String(r.chunks), r.ingestSeconds.toFixed(1), r.chunksPerSecond.toFixed(0), r.p50.toFixed(1), r.p95.toFixed(1)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-  console.log([fmt(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.map(fmt)].join("\n"));
   console.log(
     `\n${questions.length} queries per row (retrieval top 5: BM25 + document prior + vectors at fusion weight ${values["vector-weight"]}, offline embedder), ${CHUNKS_PER_DOC} chunks of ${WORDS_PER_CHUNK} words per document, worker concurrency 4.`,
   );

@@ -1,7 +1,8 @@
 /**
  * Okapi BM25 computed in SQL from the postings (term, chunk, tf) and chunk lengths kept in
  * Postgres. Document frequencies and the average length are read at query time, so deletes
- * and new documents count immediately.
+ * and new documents count immediately. Chunks and postings exist only for ready documents
+ * (they commit with the status), so statistics need no join with documents.
  */
 import type { Queryable } from "../db/db";
 import { type Filters, filterSql } from "./filters";
@@ -25,8 +26,7 @@ export async function bm25Search(db: Queryable, queryTokens: readonly string[], 
   const where = filterSql(filters, 4);
   const rows = await db.query<{ chunk_id: string; score: number }>(
     `WITH q AS (SELECT * FROM unnest($1::text[], $2::int[]) AS q(term, qtf)),
-          corpus AS (SELECT count(*)::float8 AS n, coalesce(avg(c.token_count), 1)::float8 AS avgdl
-                     FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.status = 'ready'),
+          corpus AS (SELECT count(*)::float8 AS n, coalesce(avg(token_count), 1)::float8 AS avgdl FROM chunks),
           df AS (SELECT p.term, count(*)::float8 AS df FROM postings p JOIN q ON q.term = p.term GROUP BY p.term)
      SELECT p.chunk_id,
             sum(q.qtf * ln(1 + (corpus.n - df.df + 0.5) / (df.df + 0.5))

@@ -6,6 +6,11 @@ export interface Filters {
   readonly metadata?: Readonly<Record<string, string | number | boolean>>;
 }
 
+/** True when the filters restrict anything (otherwise the documents table need not be joined). */
+export function hasFilters(filters: Filters | undefined): boolean {
+  return Boolean(filters?.documentIds || (filters?.metadata && Object.keys(filters.metadata).length > 0));
+}
+
 /** SQL over `d` (documents) with parameters starting at `$from`. */
 export function filterSql(filters: Filters | undefined, from: number): { sql: string; params: unknown[] } {
   const clauses = ["d.status = 'ready'"];

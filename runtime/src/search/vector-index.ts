@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Queryable } from "../db/db";
 import type { Scored } from "./bm25";
-import { type Filters, filterSql } from "./filters";
+import { type Filters, filterSql, hasFilters } from "./filters";
 
 export interface VectorIndex {
   readonly kind: "pgvector" | "exact-scan" | "qdrant";
@@ -36,6 +36,15 @@ export class PostgresVectorIndex implements VectorIndex {
   }
 
   async search(db: Queryable, vector: readonly number[], limit: number, filters?: Filters): Promise<Scored[]> {
+    const param = this.kind === "pgvector" ? literal(vector, "[", "]") : literal(vector, "{", "}");
+    if (this.kind === "pgvector" && !hasFilters(filters)) {
+      // Vectors commit with their document's ready status: unfiltered, the HNSW index answers alone.
+      const rows = await db.query<{ chunk_id: string; score: number }>(
+        "SELECT chunk_id, (1 - (embedding <=> $1::vector))::float8 AS score FROM chunk_vectors ORDER BY embedding <=> $1::vector LIMIT $2",
+        [param, limit],
+      );
+      return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
+    }
     const where = filterSql(filters, 3);
     const similarity =
       this.kind === "pgvector" ? "1 - (v.embedding <=> $1::vector)" : "(SELECT sum(a * b) FROM unnest(v.embedding, $1::real[]) AS t(a, b))";
@@ -46,7 +55,7 @@ export class PostgresVectorIndex implements VectorIndex {
        WHERE ${where.sql}
        ORDER BY ${order}
        LIMIT $2`,
-      [this.kind === "pgvector" ? literal(vector, "[", "]") : literal(vector, "{", "}"), limit, ...where.params],
+      [param, limit, ...where.params],
     );
     return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
   }

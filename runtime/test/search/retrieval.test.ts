@@ -79,3 +79,34 @@ describe("BM25 in Postgres (embedded)", () => {
     expect(hits[0]!.documentName).toBe("mixed.txt");
   });
 });
+
+describe("vector search in fusion (weight 1)", () => {
+  let rt: Runtime;
+  let catsId: string;
+  beforeAll(async () => {
+    rt = await startRuntime("embedded", { FUSION_VECTOR_WEIGHT: "1" });
+    for (const [name, text, team] of [
+      ["cats.txt", "Cats purr and sleep. A cat is a small feline that purrs.", "pets"],
+      ["stars.txt", "Stars fuse hydrogen into helium in their cores.", "space"],
+    ]) {
+      const { document } = await rt.services.documents.create({ name: name!, contentType: "text/plain", bytes: new TextEncoder().encode(text), metadata: { team: team! } });
+      if (name === "cats.txt") catsId = document.id;
+      await rt.waitReady(document.id);
+    }
+  });
+  afterAll(async () => rt?.close());
+
+  it("answers unfiltered from the HNSW index", async () => {
+    expect(rt.services.vectors.kind).toBe("pgvector");
+    const hits = await rt.services.vectors.search(rt.services.db, await rt.services.embedder.embedQuery("feline purring"), 2);
+    expect(hits[0]!.chunkId.startsWith(catsId)).toBe(true);
+    expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+  });
+
+  it("honours filters", async () => {
+    const hits = await rt.services.vectors.search(rt.services.db, await rt.services.embedder.embedQuery("feline purring"), 5, { metadata: { team: "space" } });
+    expect(hits.map((h) => h.chunkId.startsWith(catsId))).toEqual([false]);
+    const fused = await rt.services.retriever.retrieve({ question: "hydrogen", topK: 2, filters: { documentIds: [catsId] } });
+    expect(fused.every((r) => r.documentId === catsId)).toBe(true);
+  });
+});
