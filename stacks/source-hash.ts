@@ -4,6 +4,9 @@ import { join, relative, resolve } from "node:path";
 
 const REPO_ROOT = resolve(__dirname, "..");
 
+/** The image's build context: the repository root, relative to where Pulumi runs (machine-independent). */
+export const BUILD_CONTEXT = relative(process.cwd(), REPO_ROOT) || ".";
+
 /** What the runtime image is built from (runtime/Dockerfile's COPY lines). */
 const IMAGE_INPUTS = ["package.json", "package-lock.json", "tsconfig.base.json", "runtime/package.json", "runtime/tsconfig.json", "runtime/tsconfig.build.json", "runtime/Dockerfile", "runtime/src"];
 

@@ -3,7 +3,6 @@
  * the network, the workloads' security group, and the managed data services (RDS, ElastiCache,
  * S3, Secrets Manager). Subclasses decide where the workloads run (ECS Fargate or EKS).
  */
-import { relative, resolve } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { lookupAccount, type AwsAccount } from "../../components/aws/account";
@@ -18,7 +17,7 @@ import { ManagedSecret } from "../../components/aws/secret";
 import { workloadSecurityGroup } from "../../components/aws/security-group";
 import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
 import type { PlatformConfig } from "../config";
-import { runtimeSourceTag } from "../source-hash";
+import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import type {
   LlmRequest,
   ObjectStoreRequest,
@@ -38,8 +37,6 @@ export const MANAGED_LLM = {
   anthropic: { provider: "anthropic", baseUrl: "https://api.anthropic.com", embeddingProvider: "local", embeddingModel: "local-hashed-ngrams" },
 } as const;
 
-/** The repository root relative to where Pulumi runs (the runtime image's build context). */
-export const BUILD_CONTEXT = relative(process.cwd(), resolve(__dirname, "../..")) || ".";
 
 export abstract class AwsPlatformBase implements Platform {
   protected readonly provider: aws.Provider;

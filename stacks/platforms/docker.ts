@@ -2,7 +2,6 @@
  * The Docker platform: the dev tier's capabilities as local containers on one private network
  * (the docker-compose shape). Everything binds to 127.0.0.1.
  */
-import { relative, resolve } from "node:path";
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -15,12 +14,11 @@ import { LocalQdrant } from "../../components/docker/qdrant";
 import { LocalRedis } from "../../components/docker/redis";
 import { LocalRuntimeServices } from "../../components/docker/runtime-services";
 import type { PlatformConfig } from "../config";
+import { BUILD_CONTEXT } from "../source-hash";
 import { IMAGES } from "../versions";
 import type { LlmRequest, ObjectStoreRequest, ObservabilityRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
 const DOCUMENTS_PATH = "/data/documents";
-/** The repository root, as a path relative to where Pulumi runs the program (machine-independent). */
-const BUILD_CONTEXT = relative(process.cwd(), resolve(__dirname, "../..")) || ".";
 
 export class DockerPlatform implements Platform {
   private readonly network: LocalNetwork;
