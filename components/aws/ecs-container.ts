@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { RuntimeEnvironment, SecretRef } from "../contracts";
+import { RUNTIME_UID } from "../shared/runtime-image";
 
 /** ECS's `valueFrom` for a Secrets Manager secret, selecting one JSON key when asked. */
 export function valueFrom(ref: SecretRef, variable: string): pulumi.Output<string> {
@@ -54,7 +55,7 @@ export function containerDefinition(spec: ContainerSpec): pulumi.Output<object> 
     image,
     essential: true,
     command: spec.command,
-    user: "1000:1000",
+    user: `${RUNTIME_UID}:${RUNTIME_UID}`,
     readonlyRootFilesystem: true,
     portMappings: [{ containerPort: spec.port, protocol: "tcp" }],
     environment: env,

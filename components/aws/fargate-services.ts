@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
+import { RUNTIME_PROCESSES } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { containerDefinition, secretArns } from "./ecs-container";
 import type { KmsKey } from "./kms-key";
@@ -63,8 +64,8 @@ export function fargateSize(cpuMillicores: number, memoryMiB: number): { cpu: nu
   throw new Error(`no Fargate task size has ${cpuMillicores} millicores and ${memoryMiB} MiB (at most 16 vCPU and 120 GiB)`);
 }
 
-const API_PORT = 8080;
-const WORKER_HEALTH_PORT = 8081;
+const API_PORT = RUNTIME_PROCESSES.api.port;
+const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /**
  * The runtime on ECS Fargate: a cluster with Container Insights, the API behind an ALB, the
@@ -95,7 +96,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       executionRole,
       taskRole,
       size: args.api,
-      command: ["node", "dist/server.js"],
+      command: [...RUNTIME_PROCESSES.api.command],
       port: API_PORT,
       extraEnv: { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) },
       network,
@@ -107,7 +108,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       executionRole,
       taskRole,
       size: args.worker,
-      command: ["node", "dist/worker.js"],
+      command: [...RUNTIME_PROCESSES.worker.command],
       port: WORKER_HEALTH_PORT,
       extraEnv: { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) },
       network,

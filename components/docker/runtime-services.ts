@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import type { ApiEndpoint, RuntimeEnvironment, SecretRef } from "../contracts";
+import { RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
 import { createLocalContainer, LOOPBACK, secretFilePath, type SecretFile } from "./local-container";
 import type { LocalNetwork } from "./network";
 
@@ -22,10 +23,8 @@ export interface LocalRuntimeServicesArgs {
   readonly imageName?: string;
 }
 
-/** The uid the runtime image runs as (the `node` user of the official Node.js image). */
-export const RUNTIME_UID = 1000;
-const API_PORT = 8080;
-const WORKER_HEALTH_PORT = 8081;
+const API_PORT = RUNTIME_PROCESSES.api.port;
+const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /** Local secrets become files readable only by the runtime user, named by `<NAME>_FILE`. */
 export function secretFilesFor(secrets: RuntimeEnvironment["secrets"]): { files: SecretFile[]; env: Record<string, string> } {
@@ -76,7 +75,7 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
         env: { ...env, [ENV.port]: String(API_PORT) },
         secretFiles: secrets.files,
         volumes,
-        command: ["node", "dist/server.js"],
+        command: [...RUNTIME_PROCESSES.api.command],
         publish: [{ containerPort: API_PORT, hostPort: apiHostPort }],
         healthCheck: healthcheck(API_PORT),
       },
@@ -91,7 +90,7 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
         env: { ...env, [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) },
         secretFiles: secrets.files,
         volumes,
-        command: ["node", "dist/worker.js"],
+        command: [...RUNTIME_PROCESSES.worker.command],
         healthCheck: healthcheck(WORKER_HEALTH_PORT),
       },
       { parent: this },

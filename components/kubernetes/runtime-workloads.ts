@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
+import { RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
 
@@ -36,11 +37,10 @@ export interface RuntimeWorkloadsArgs {
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
 }
 
-export const RUNTIME_UID = 1000;
 export const API_LABELS = { "app.kubernetes.io/name": "rag-api", "app.kubernetes.io/part-of": "rag-platform" };
 export const WORKER_LABELS = { "app.kubernetes.io/name": "rag-worker", "app.kubernetes.io/part-of": "rag-platform" };
-const API_PORT = 8080;
-const WORKER_HEALTH_PORT = 8081;
+const API_PORT = RUNTIME_PROCESSES.api.port;
+const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 function envVars(env: RuntimeEnvironment, secretName: string, extra: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {
   const plain = Object.entries({ ...env.plain, ...extra } as Record<string, pulumi.Input<string>>)
@@ -76,7 +76,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, {
       name: "api",
       image: args.image,
-      command: ["node", "dist/server.js"],
+      command: [...RUNTIME_PROCESSES.api.command],
       ports: [{ name: "http", containerPort: API_PORT }],
       env: apiEnv,
       readinessProbe: probe(API_PORT, "/readyz"),
@@ -85,7 +85,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, {
       name: "worker",
       image: args.image,
-      command: ["node", "dist/worker.js"],
+      command: [...RUNTIME_PROCESSES.worker.command],
       ports: [{ name: "health", containerPort: WORKER_HEALTH_PORT }],
       env: workerEnv,
       livenessProbe: probe(WORKER_HEALTH_PORT, "/healthz"),

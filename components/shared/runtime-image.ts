@@ -1,0 +1,15 @@
+/**
+ * What the runtime image (runtime/Dockerfile) offers every platform: its two processes, the
+ * ports they listen on, and the unprivileged user it runs as. Docker, ECS and Kubernetes all
+ * read these, so the image and its deployments cannot disagree.
+ */
+
+/** The official Node.js image's `node` user. */
+export const RUNTIME_UID = 1000;
+
+export const RUNTIME_PROCESSES = {
+  /** The HTTP API. */
+  api: { command: ["node", "dist/server.js"], port: 8080 },
+  /** The ingest worker; `port` serves its liveness and metrics (WORKER_HEALTH_PORT). */
+  worker: { command: ["node", "dist/worker.js"], port: 8081 },
+} as const;
