@@ -1,6 +1,10 @@
 /**
  * Every pinned version the program deploys, in one place. Bump here; nothing else pins.
  * Images carry exact tags (never `latest`, never a moving major tag).
+ *
+ * Each tag and chart version below was checked to be a published release (2026-11) against
+ * public deployments and release indexes; this machine cannot reach the registries, so a bump
+ * should be checked with `helm search repo <chart> --versions` / `docker manifest inspect`.
  */
 /** Ollama release: the dev image tag and the version installed on GPU hosts. */
 export const OLLAMA_VERSION = "0.6.5";
@@ -19,7 +23,7 @@ export const RUNTIME_BASE_IMAGE = "node:20.19.0-bookworm-slim";
 export const K8S_IMAGES = {
   vllm: "vllm/vllm-openai:v0.8.5",
   ollama: `ollama/ollama:${OLLAMA_VERSION}`,
-  textEmbeddingsInference: "ghcr.io/huggingface/text-embeddings-inference:cpu-1.6.1",
+  textEmbeddingsInference: "ghcr.io/huggingface/text-embeddings-inference:cpu-1.7.2",
 } as const;
 
 /** Helm charts: repository, chart and exact version. */
@@ -30,7 +34,7 @@ export const CHARTS = {
   metricsServer: { repo: "https://kubernetes-sigs.github.io/metrics-server", chart: "metrics-server", version: "3.12.2" },
   clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.46.6" },
   keda: { repo: "https://kedacore.github.io/charts", chart: "keda", version: "2.16.1" },
-  openTelemetryCollector: { repo: "https://open-telemetry.github.io/opentelemetry-helm-charts", chart: "opentelemetry-collector", version: "0.117.1" },
+  openTelemetryCollector: { repo: "https://open-telemetry.github.io/opentelemetry-helm-charts", chart: "opentelemetry-collector", version: "0.119.0" },
   argoCd: { repo: "https://argoproj.github.io/argo-helm", chart: "argo-cd", version: "7.8.2" },
   qdrant: { repo: "https://qdrant.github.io/qdrant-helm", chart: "qdrant", version: "1.13.4" },
 } as const;
