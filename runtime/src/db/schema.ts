@@ -18,7 +18,8 @@ export class EmbeddingMismatchError extends Error {
   }
 }
 
-const MIGRATIONS: readonly string[] = [
+/** Schema versions in order; version n is MIGRATIONS[n - 1]. */
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE documents (
      id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
      name text NOT NULL,
@@ -61,6 +62,16 @@ const MIGRATIONS: readonly string[] = [
      revoked_at timestamptz
    );
    CREATE TABLE settings (key text PRIMARY KEY, value text NOT NULL);`,
+  // 2: BM25 without scanning the corpus. Postings carry their chunk's length and the primary key
+  // covers (tf, dl), so a query term's postings and document frequency are index-only reads;
+  // documents carry their token total, so the corpus size and mean length are a sum over documents.
+  `ALTER TABLE postings ADD COLUMN dl int;
+   UPDATE postings p SET dl = c.token_count FROM chunks c WHERE c.id = p.chunk_id;
+   ALTER TABLE postings ALTER COLUMN dl SET NOT NULL;
+   ALTER TABLE postings DROP CONSTRAINT postings_pkey;
+   ALTER TABLE postings ADD CONSTRAINT postings_pkey PRIMARY KEY (term, chunk_id) INCLUDE (tf, dl);
+   ALTER TABLE documents ADD COLUMN token_count bigint NOT NULL DEFAULT 0;
+   UPDATE documents d SET token_count = coalesce((SELECT sum(c.token_count) FROM chunks c WHERE c.document_id = d.id), 0);`,
 ];
 
 export interface SchemaInfo {

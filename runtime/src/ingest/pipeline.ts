@@ -77,13 +77,16 @@ export class IngestPipeline {
            SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
           [ids, ids.map(() => documentId), chunks.map((c) => c.ordinal), chunks.map((c) => c.heading ?? null), chunks.map((c) => c.text), tokens.map((t) => t.length)],
         );
-        await tx.query("INSERT INTO postings (term, chunk_id, tf) SELECT * FROM unnest($1::text[], $2::text[], $3::int[])", [
+        await tx.query("INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])", [
           postings.flatMap((p) => p.terms),
           postings.flatMap((p) => p.chunkIds),
           postings.flatMap((p) => p.tfs),
+          postings.flatMap((p) => p.lengths),
         ]);
         await this.vectors.upsert(tx, documentId, doc.metadata, ids, vectors);
-        const updated = await tx.query("UPDATE documents SET status = 'ready', chunk_count = $2, error = NULL, updated_at = now() WHERE id = $1 RETURNING id", [documentId, chunks.length]);
+        const updated = await tx.query("UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
+          [documentId, chunks.length, tokens.reduce((n, t) => n + t.length, 0)],
+        );
         // Deleted while indexing: nothing to keep.
         if (updated.length === 0) throw new DocumentGoneError(documentId);
       }),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadRuntimeConfig } from "../../src/config";
 import { openDb } from "../../src/db/db";
-import { EmbeddingMismatchError, ensureVectorTable, migrate, PgvectorMissingError } from "../../src/db/schema";
+import { EmbeddingMismatchError, ensureVectorTable, migrate, MIGRATIONS, PgvectorMissingError } from "../../src/db/schema";
 import { freshDatabase, modeEnv } from "../support";
 
 describe("migrations on this machine's PostgreSQL (no pgvector)", () => {
@@ -18,6 +18,38 @@ describe("migrations on this machine's PostgreSQL (no pgvector)", () => {
       expect(error).toBeInstanceOf(PgvectorMissingError);
       expect((error as Error).message.split("\n")).toHaveLength(1);
       expect((error as Error).message).toMatch(/^pgvector is required \(REQUIRE_PGVECTOR=true\) but this PostgreSQL server has no `vector` extension/);
+    } finally {
+      await db.close();
+      await drop();
+    }
+  });
+});
+
+describe("upgrading a version-1 index", () => {
+  it("backfills chunk lengths into postings and token totals into documents, keeping every row", async () => {
+    const { url, drop } = await freshDatabase();
+    const db = await openDb(loadRuntimeConfig({ DATABASE_URL: url }));
+    try {
+      await db.transaction(async (tx) => {
+        await tx.query("CREATE TABLE schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+        for (const statement of MIGRATIONS[0]!.split(/;\s*\n/).filter((x) => x.trim())) await tx.query(statement);
+        await tx.query("INSERT INTO schema_migrations (version) VALUES (1)");
+        await tx.query(
+          "INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, status, chunk_count) VALUES ('00000000-0000-4000-8000-000000000001', 'a.txt', 'text/plain', 'h', 10, 'k', 'ready', 2)",
+        );
+        await tx.query("INSERT INTO chunks (id, document_id, ordinal, text, token_count) VALUES ('c0', '00000000-0000-4000-8000-000000000001', 0, 'x', 7), ('c1', '00000000-0000-4000-8000-000000000001', 1, 'y', 5)");
+        await tx.query("INSERT INTO postings (term, chunk_id, tf) VALUES ('cat', 'c0', 2), ('dog', 'c0', 1), ('cat', 'c1', 1)");
+      });
+      await migrate(db, { requirePgvector: false });
+      expect(await db.query("SELECT term, chunk_id, tf, dl FROM postings ORDER BY chunk_id, term")).toEqual([
+        { term: "cat", chunk_id: "c0", tf: 2, dl: 7 },
+        { term: "dog", chunk_id: "c0", tf: 1, dl: 7 },
+        { term: "cat", chunk_id: "c1", tf: 1, dl: 5 },
+      ]);
+      expect(await db.query("SELECT token_count::int AS n FROM documents")).toEqual([{ n: 12 }]);
+      const [pk] = await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'postings_pkey'");
+      expect(pk!.indexdef).toContain("(term, chunk_id) INCLUDE (tf, dl)");
+      expect(await db.query("SELECT max(version)::int AS v FROM schema_migrations")).toEqual([{ v: MIGRATIONS.length }]);
     } finally {
       await db.close();
       await drop();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HashedNgramEmbedder } from "../../src/models/embedder";
+import { BM25, bm25Search } from "../../src/search/bm25";
 import { fuse, RRF_K } from "../../src/search/retrieve";
 import { loadTokenizer, tokenize } from "../../src/search/tokenize";
 import { type Runtime, startRuntime } from "../support";
@@ -67,6 +68,38 @@ describe("BM25 in Postgres (embedded)", () => {
     const hits = await rt.services.retriever.retrieve({ question: "cat purr", topK: 3 });
     expect(hits[0]!.documentName).toBe("cats.txt");
     expect(hits.map((h) => h.documentName)).not.toContain("dogs.txt");
+  });
+
+  it("scores exactly as textbook Okapi BM25 over the chunks, filtered or not", async () => {
+    // The reference reads the chunks table only: it checks the query's postings, their lengths
+    // and the per-document totals against what was indexed.
+    const chunks = await rt.services.db.query<{ id: string; document_id: string; heading: string | null; text: string; token_count: number }>(
+      "SELECT id, document_id, heading, text, token_count FROM chunks",
+    );
+    const tokens = new Map(chunks.map((c) => [c.id, tokenize(c.heading ? `${c.heading}\n${c.text}` : c.text)]));
+    const avgdl = chunks.reduce((n, c) => n + c.token_count, 0) / chunks.length;
+    const query = tokenize("cat purrs at a dog");
+    const expected = new Map<string, number>();
+    for (const term of new Set(query)) {
+      const df = chunks.filter((c) => tokens.get(c.id)!.includes(term)).length;
+      const idf = Math.log(1 + (chunks.length - df + 0.5) / (df + 0.5));
+      for (const c of chunks) {
+        const tf = tokens.get(c.id)!.filter((t) => t === term).length;
+        if (tf === 0) continue;
+        const s = (idf * tf * (BM25.k1 + 1)) / (tf + BM25.k1 * (1 - BM25.b + (BM25.b * c.token_count) / avgdl));
+        expected.set(c.id, (expected.get(c.id) ?? 0) + s);
+      }
+    }
+    const got = await bm25Search(rt.services.db, query, 10);
+    expect(got.map((g) => g.chunkId).sort()).toEqual([...expected.keys()].sort());
+    for (const g of got) expect(g.score).toBeCloseTo(expected.get(g.chunkId)!, 9);
+    expect(got.map((g) => g.score)).toEqual([...got.map((g) => g.score)].sort((a, b) => b - a));
+
+    // A filter narrows the candidates; the statistics stay the corpus's.
+    const dogs = chunks.find((c) => c.text.startsWith("Dogs bark"))!;
+    const filtered = await bm25Search(rt.services.db, query, 10, { documentIds: [dogs.document_id] });
+    expect(filtered.map((f) => f.chunkId)).toEqual([dogs.id]);
+    expect(filtered[0]!.score).toBeCloseTo(expected.get(dogs.id)!, 9);
   });
 
   it("counts a deleted document out of the statistics at once", async () => {
