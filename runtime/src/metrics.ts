@@ -1,4 +1,4 @@
-/** Prometheus metrics: request latency, ingest durations, queue depth, retrieval timings. */
+/** Prometheus metrics: request latency, ingest durations, queue depth, retrieval timings, embedded index maintenance. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export class Metrics {
@@ -23,6 +23,13 @@ export class Metrics {
     help: "Time spent per retrieval stage (bm25, vector, rerank).",
     labelNames: ["stage"],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly maintenance = new Histogram({
+    name: "rag_index_maintenance_duration_seconds",
+    help: "VACUUM (ANALYZE) runs of the search tables in embedded mode, by outcome.",
+    labelNames: ["outcome"],
+    buckets: [0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
   readonly queueDepth: Gauge;

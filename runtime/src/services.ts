@@ -4,6 +4,7 @@
  */
 import type { RuntimeConfig } from "./config";
 import { type Db, openDb } from "./db/db";
+import { IndexMaintenance } from "./db/maintenance";
 import { ensureVectorTable, migrate } from "./db/schema";
 import { DocumentService } from "./ingest/documents";
 import { IngestPipeline } from "./ingest/pipeline";
@@ -30,6 +31,8 @@ export interface Services {
   readonly pipeline: IngestPipeline;
   readonly documents: DocumentService;
   readonly metrics: Metrics;
+  /** Embedded mode only (PGlite has no autovacuum): vacuums the search tables once changes settle. */
+  readonly maintenance: IndexMaintenance | undefined;
   /** Consume ingest jobs in this process (worker, or embedded mode). */
   startWorker(): Promise<void>;
   close(): Promise<void>;
@@ -56,7 +59,8 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const pipeline = new IngestPipeline(db, store, embedder, vectors, { sizeWords: config.CHUNK_SIZE_TOKENS, overlapWords: config.CHUNK_OVERLAP_TOKENS }, (stage, ms) =>
       metrics.ingestStage.observe({ stage }, ms / 1000),
     );
-    const documents = new DocumentService(db, store, queue, vectors);
+    const maintenance = db.kind === "pglite" ? new IndexMaintenance(db, 1000, (outcome, seconds) => metrics.maintenance.observe({ outcome }, seconds)) : undefined;
+    const documents = new DocumentService(db, store, queue, vectors, () => maintenance?.changed());
     queueRef = queue;
     return {
       config,
@@ -70,11 +74,13 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       pipeline,
       documents,
       metrics,
+      maintenance,
       async startWorker() {
         queue.consume(
           async (id, attempt) => {
             const result = await pipeline.process(id, attempt);
             if (result.status !== "skipped") metrics.ingested.inc({ outcome: result.status });
+            if (result.status === "ready") maintenance?.changed();
           },
           async (id, error) => {
             await pipeline.markFailed(id, `indexing failed after retries: ${error.message}`);
@@ -86,6 +92,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       },
       async close() {
         await queue.close();
+        await maintenance?.close();
         await db.close();
       },
     };

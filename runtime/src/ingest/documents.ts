@@ -70,6 +70,8 @@ export class DocumentService {
     private readonly store: ObjectStore,
     private readonly queue: IngestQueue,
     private readonly vectors: VectorIndex,
+    /** Called after a document's index entries are removed. */
+    private readonly onDeleted: () => void = () => undefined,
   ) {}
 
   /** Stores and queues a document; the same bytes again return the existing one (`created: false`). */
@@ -118,6 +120,7 @@ export class DocumentService {
     if (!row) return false;
     await this.vectors.deleteDocument(id);
     await this.db.query("DELETE FROM documents WHERE id = $1", [id]);
+    this.onDeleted();
     await this.store.delete(row.object_key);
     return true;
   }
