@@ -124,7 +124,7 @@ async function run(backend: "embedded" | "postgres", chunks: number, words: stri
       p95: percentile(latencies, 95),
       bm25Ms: meanMs("bm25"),
       vectorMs: meanMs("vector"),
-      vectors: services.vectors.kind,
+      vectors: services.vectors.kind === "pgvector" ? `pgvector ${(await services.db.query("SELECT 1 FROM pg_indexes WHERE indexname = 'chunk_vectors_hnsw'")).length > 0 ? "hnsw" : "exact"}` : services.vectors.kind,
     };
   } finally {
     await services.close();
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const dev = JSON.parse(readFileSync(join(ARAGOG, "dev.json"), "utf8")) as { question: string }[];
   const questions = Array.from({ length: Number(values.queries) }, (_, i) => dev[i % dev.length]!.question);
   // Rows print as they complete: a long run is readable before it ends.
-  const widths = [8, 10, 7, 9, 9, 13, 13, 13, 15];
+  const widths = [8, 14, 7, 9, 9, 13, 13, 13, 15];
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   console.log(
     [fmt(["backend", "vectors", "chunks", "ingest s", "chunks/s", "query p50 ms", "query p95 ms", "bm25 mean ms", "vector mean ms"]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`].join(

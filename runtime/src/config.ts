@@ -42,6 +42,7 @@ export const ENV = {
   maxUploadBytes: "MAX_UPLOAD_BYTES",
 
   vectorStore: "VECTOR_STORE",
+  vectorIndex: "VECTOR_INDEX",
   qdrantUrl: "QDRANT_URL",
   qdrantApiKey: "QDRANT_API_KEY",
   qdrantCollection: "QDRANT_COLLECTION",
@@ -97,6 +98,8 @@ export type SecretEnvName = (typeof SECRET_ENV)[number];
 export const FILE_SUFFIX = "_FILE";
 
 export const VECTOR_STORES = ["pgvector", "qdrant"] as const;
+/** pgvector's access path: an HNSW index, or an exact scan with pgvector's own distance (no index). */
+export const VECTOR_INDEXES = ["hnsw", "exact"] as const;
 export const EMBEDDING_PROVIDERS = ["local", "ollama", "openai"] as const;
 export const LLM_PROVIDERS = ["extractive", "ollama", "openai", "anthropic"] as const;
 export const PG_SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
@@ -136,6 +139,8 @@ export const runtimeConfigSchema = z.object({
   [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),
 
   [ENV.vectorStore]: z.enum(VECTOR_STORES).default("pgvector"),
+  // Default: hnsw on a PostgreSQL server, exact in embedded PGlite (see vectorIndexOf).
+  [ENV.vectorIndex]: z.enum(VECTOR_INDEXES).optional(),
   [ENV.qdrantUrl]: url.optional(),
   [ENV.qdrantApiKey]: z.string().optional(),
   [ENV.qdrantCollection]: z.string().min(1).default("chunks"),

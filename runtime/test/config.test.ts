@@ -50,6 +50,8 @@ describe("runtime env contract", () => {
   it("names the variable and value of a bad setting, and never echoes a secret", () => {
     const [port] = problemsOf({ PORT: "http" });
     expect(port).toMatch(/^PORT: got "http"; /);
+    const [index] = problemsOf({ VECTOR_INDEX: "ivfflat" });
+    expect(index).toMatch(/^VECTOR_INDEX: got "ivfflat"; .*hnsw.*exact/);
     const [adminKey] = problemsOf({ ADMIN_API_KEY: "short" });
     expect(adminKey).toMatch(/^ADMIN_API_KEY: got \[secret\]; /);
     expect(adminKey).not.toContain("short");

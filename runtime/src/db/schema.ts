@@ -2,7 +2,10 @@
  * Migrations, run at start. Vectors live in pgvector (HNSW) when the database has it; on a
  * server without it they are `real[]` scanned exactly (correct, slower: see the README).
  */
+import type { VECTOR_INDEXES } from "../config";
 import type { Db } from "./db";
+
+export type VectorIndexKind = (typeof VECTOR_INDEXES)[number];
 
 export class PgvectorMissingError extends Error {
   constructor() {
@@ -97,18 +100,24 @@ export async function migrate(db: Db, options: { requirePgvector: boolean }): Pr
 
 /**
  * Creates the vector table for the embedder's dimensions on first start; afterwards refuses a
- * different embedding model (vectors of two models cannot be compared).
+ * different embedding model (vectors of two models cannot be compared). With pgvector, the HNSW
+ * index is made to match `index` on every start: created (over the rows already there) for
+ * "hnsw", dropped for "exact", where queries scan with pgvector's own distance instead.
  */
-export async function ensureVectorTable(db: Db, schema: SchemaInfo, embedding: { id: string; dimensions: number }): Promise<void> {
+export async function ensureVectorTable(db: Db, schema: SchemaInfo, embedding: { id: string; dimensions: number }, index: VectorIndexKind = "hnsw"): Promise<void> {
   const fingerprint = `${embedding.id}/${embedding.dimensions}`;
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(727275)");
     const stored = (await tx.query<{ value: string }>("SELECT value FROM settings WHERE key = 'embedding'"))[0]?.value;
     if (stored && stored !== fingerprint) throw new EmbeddingMismatchError(stored, fingerprint);
-    if (stored) return;
-    const column = schema.pgvector ? `vector(${embedding.dimensions})` : "real[]";
-    await tx.query(`CREATE TABLE IF NOT EXISTS chunk_vectors (chunk_id text PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE, embedding ${column} NOT NULL)`);
-    if (schema.pgvector) await tx.query("CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_cosine_ops)");
-    await tx.query("INSERT INTO settings (key, value) VALUES ('embedding', $1)", [fingerprint]);
+    if (!stored) {
+      const column = schema.pgvector ? `vector(${embedding.dimensions})` : "real[]";
+      await tx.query(`CREATE TABLE IF NOT EXISTS chunk_vectors (chunk_id text PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE, embedding ${column} NOT NULL)`);
+      await tx.query("INSERT INTO settings (key, value) VALUES ('embedding', $1)", [fingerprint]);
+    }
+    if (!schema.pgvector) return;
+    await tx.query(
+      index === "hnsw" ? "CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_cosine_ops)" : "DROP INDEX IF EXISTS chunk_vectors_hnsw",
+    );
   });
 }

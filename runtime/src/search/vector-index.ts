@@ -1,5 +1,5 @@
 /**
- * Where chunk vectors live: pgvector (HNSW, cosine), an exact scan over real[] on a Postgres
+ * Where chunk vectors live: pgvector (cosine; HNSW-indexed or scanned exactly), an exact scan over real[] on a Postgres
  * without pgvector, or Qdrant. Postgres-backed indexes write inside the indexing transaction.
  */
 import { createHash } from "node:crypto";
@@ -38,7 +38,8 @@ export class PostgresVectorIndex implements VectorIndex {
   async search(db: Queryable, vector: readonly number[], limit: number, filters?: Filters): Promise<Scored[]> {
     const param = this.kind === "pgvector" ? literal(vector, "[", "]") : literal(vector, "{", "}");
     if (this.kind === "pgvector" && !hasFilters(filters)) {
-      // Vectors commit with their document's ready status: unfiltered, the HNSW index answers alone.
+      // Vectors commit with their document's ready status: unfiltered, the vector table answers
+      // alone (through the HNSW index when VECTOR_INDEX=hnsw, by an exact scan otherwise).
       const rows = await db.query<{ chunk_id: string; score: number }>(
         "SELECT chunk_id, (1 - (embedding <=> $1::vector))::float8 AS score FROM chunk_vectors ORDER BY embedding <=> $1::vector LIMIT $2",
         [param, limit],

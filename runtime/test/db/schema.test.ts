@@ -58,16 +58,21 @@ describe("upgrading a version-1 index", () => {
 });
 
 describe("migrations on embedded PGlite", () => {
-  it("use pgvector with an HNSW index, are idempotent, and refuse a different embedding model", async () => {
+  it("use pgvector with the HNSW index VECTOR_INDEX asks for, are idempotent, and refuse a different embedding model", async () => {
     const { env, cleanup } = await modeEnv("embedded");
     const db = await openDb(loadRuntimeConfig(env));
     try {
       const schema = await migrate(db, { requirePgvector: true });
       expect(schema.pgvector).toBe(true);
       await migrate(db, { requirePgvector: true });
-      await ensureVectorTable(db, schema, { id: "ollama:nomic-embed-text:v1.5", dimensions: 768 });
-      const [index] = await db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_vectors_hnsw'");
-      expect(index!.indexdef).toContain("hnsw");
+      await ensureVectorTable(db, schema, { id: "ollama:nomic-embed-text:v1.5", dimensions: 768 }, "hnsw");
+      const hnsw = () => db.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_vectors_hnsw'");
+      expect((await hnsw())[0]!.indexdef).toContain("USING hnsw (embedding vector_cosine_ops)");
+      // VECTOR_INDEX is declarative: exact drops the index, hnsw builds it again.
+      await ensureVectorTable(db, schema, { id: "ollama:nomic-embed-text:v1.5", dimensions: 768 }, "exact");
+      expect(await hnsw()).toEqual([]);
+      await ensureVectorTable(db, schema, { id: "ollama:nomic-embed-text:v1.5", dimensions: 768 }, "hnsw");
+      expect(await hnsw()).toHaveLength(1);
       await expect(ensureVectorTable(db, schema, { id: "openai:text-embedding-3-small", dimensions: 1536 })).rejects.toThrow(EmbeddingMismatchError);
       await expect(ensureVectorTable(db, schema, { id: "openai:text-embedding-3-small", dimensions: 1536 })).rejects.toThrow(
         'the index was built with embeddings "ollama:nomic-embed-text:v1.5/768" but the service is configured for "openai:text-embedding-3-small/1536"',

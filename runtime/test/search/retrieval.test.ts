@@ -113,11 +113,11 @@ describe("BM25 in Postgres (embedded)", () => {
   });
 });
 
-describe("vector search in fusion (weight 1)", () => {
+describe.each(["exact", "hnsw"])("vector search in fusion (weight 1, VECTOR_INDEX=%s)", (index) => {
   let rt: Runtime;
   let catsId: string;
   beforeAll(async () => {
-    rt = await startRuntime("embedded", { FUSION_VECTOR_WEIGHT: "1" });
+    rt = await startRuntime("embedded", { FUSION_VECTOR_WEIGHT: "1", VECTOR_INDEX: index });
     for (const [name, text, team] of [
       ["cats.txt", "Cats purr and sleep. A cat is a small feline that purrs.", "pets"],
       ["stars.txt", "Stars fuse hydrogen into helium in their cores.", "space"],
@@ -129,8 +129,15 @@ describe("vector search in fusion (weight 1)", () => {
   });
   afterAll(async () => rt?.close());
 
-  it("answers unfiltered from the HNSW index", async () => {
+  it("answers unfiltered from pgvector, through the access path asked for", async () => {
     expect(rt.services.vectors.kind).toBe("pgvector");
+    const [plan] = await rt.services.db.query<{ "QUERY PLAN": unknown }>(
+      `EXPLAIN (FORMAT JSON) SELECT chunk_id FROM chunk_vectors ORDER BY embedding <=> '[${Array(512).fill(0.1).join(",")}]'::vector LIMIT 2`,
+    );
+    // The planner takes the HNSW index whenever it exists; without it, a scan.
+    const hasIndex = (await rt.services.db.query("SELECT 1 FROM pg_indexes WHERE indexname = 'chunk_vectors_hnsw'")).length === 1;
+    expect(hasIndex).toBe(index === "hnsw");
+    expect(JSON.stringify(plan!["QUERY PLAN"]).includes("chunk_vectors_hnsw")).toBe(index === "hnsw");
     const hits = await rt.services.vectors.search(rt.services.db, await rt.services.embedder.embedQuery("feline purring"), 2);
     expect(hits[0]!.chunkId.startsWith(catsId)).toBe(true);
     expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
