@@ -17,7 +17,8 @@ export type Mode = "embedded" | "server";
 export const MODES: Mode[] = ["embedded", "server"];
 
 export const ADMIN_KEY = "rag_test_admin_key_0123456789abcdef";
-export const ARAGOG = resolve(__dirname, "..", "..", "..", "shared", "data", "aragog");
+/** The ARAGOG dataset: `../shared/data/aragog` beside the checkout, or ARAGOG_DIR (as for the scripts). */
+export const ARAGOG = resolve(process.env.ARAGOG_DIR ?? join(__dirname, "..", "..", "..", "shared", "data", "aragog"));
 export const paper = (name: string) => new Uint8Array(readFileSync(join(ARAGOG, "papers", name)));
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
