@@ -139,7 +139,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),
 
   [ENV.vectorStore]: z.enum(VECTOR_STORES).default("pgvector"),
-  // Default: hnsw on a PostgreSQL server, exact in embedded PGlite (see vectorIndexOf).
+  // Unset: hnsw on a PostgreSQL server, exact in embedded PGlite (resolved in services.ts).
   [ENV.vectorIndex]: z.enum(VECTOR_INDEXES).optional(),
   [ENV.qdrantUrl]: url.optional(),
   [ENV.qdrantApiKey]: z.string().optional(),

@@ -1,6 +1,7 @@
 /**
- * Migrations, run at start. Vectors live in pgvector (HNSW) when the database has it; on a
- * server without it they are `real[]` scanned exactly (correct, slower: see the README).
+ * Migrations, run at start. Vectors live in pgvector when the database has it (HNSW-indexed or
+ * scanned exactly, per VECTOR_INDEX); on a server without it they are `real[]` scanned exactly
+ * (correct, slower: see the README).
  */
 import type { VECTOR_INDEXES } from "../config";
 import type { Db } from "./db";

@@ -84,7 +84,8 @@ export class IngestPipeline {
           postings.flatMap((p) => p.lengths),
         ]);
         await this.vectors.upsert(tx, documentId, doc.metadata, ids, vectors);
-        const updated = await tx.query("UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
+        const updated = await tx.query(
+          "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
           [documentId, chunks.length, tokens.reduce((n, t) => n + t.length, 0)],
         );
         // Deleted while indexing: nothing to keep.

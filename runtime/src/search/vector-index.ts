@@ -1,6 +1,7 @@
 /**
- * Where chunk vectors live: pgvector (cosine; HNSW-indexed or scanned exactly), an exact scan over real[] on a Postgres
- * without pgvector, or Qdrant. Postgres-backed indexes write inside the indexing transaction.
+ * Where chunk vectors live: pgvector (cosine; HNSW-indexed or scanned exactly), an exact scan
+ * over real[] on a Postgres without pgvector, or Qdrant. Postgres-backed indexes write inside the
+ * indexing transaction.
  */
 import { createHash } from "node:crypto";
 import type { Queryable } from "../db/db";
