@@ -17,7 +17,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { loadRuntimeConfig } from "../src/config";
-import { SEARCH_TABLES } from "../src/db/maintenance";
+import { vacuumSearchTables } from "../src/db/maintenance";
 import { parseDocument } from "../src/ingest/parse";
 import { waitFor } from "../src/queue/queue";
 import { createServices } from "../src/services";
@@ -100,7 +100,7 @@ async function run(backend: "embedded" | "postgres", chunks: number, words: stri
     await waitFor(async () => (await services.documents.list({ limit: 1, offset: 0, status: "ready" })).total === docs, 4 * 3600_000, "the corpus to be indexed");
     const ingestSeconds = (performance.now() - started) / 1000;
     if (services.maintenance) await services.maintenance.settled();
-    else await services.db.query(`VACUUM (ANALYZE) ${SEARCH_TABLES.join(", ")}`);
+    else await vacuumSearchTables(services.db);
     const [{ n }] = (await services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM chunks")) as [{ n: number }];
     for (const q of questions.slice(0, 5)) await services.retriever.retrieve({ question: q, topK: 5 });
     services.metrics.retrievalStage.reset();

@@ -37,7 +37,6 @@ export const MANAGED_LLM = {
   anthropic: { provider: "anthropic", baseUrl: "https://api.anthropic.com", embeddingProvider: "local", embeddingModel: "local-hashed-ngrams" },
 } as const;
 
-
 export abstract class AwsPlatformBase implements Platform {
   protected readonly provider: aws.Provider;
   protected readonly account: AwsAccount;

@@ -6,8 +6,13 @@
  */
 import type { Queryable } from "./db";
 
-/** The tables retrieval reads; VACUUM (ANALYZE) them together. */
-export const SEARCH_TABLES = ["postings", "chunks", "documents", "chunk_vectors"] as const;
+/** The tables retrieval reads. */
+const SEARCH_TABLES = ["postings", "chunks", "documents", "chunk_vectors"] as const;
+
+/** VACUUM (ANALYZE) of the search tables, together. */
+export async function vacuumSearchTables(db: Queryable): Promise<void> {
+  await db.query(`VACUUM (ANALYZE) ${SEARCH_TABLES.join(", ")}`);
+}
 
 export class IndexMaintenance {
   private timer: NodeJS.Timeout | undefined;
@@ -40,7 +45,7 @@ export class IndexMaintenance {
       this.dirty = false;
       const started = performance.now();
       try {
-        await this.db.query(`VACUUM (ANALYZE) ${SEARCH_TABLES.join(", ")}`);
+        await vacuumSearchTables(this.db);
         this.observe?.("ok", (performance.now() - started) / 1000);
       } catch {
         // A failed vacuum costs speed, not data: the next change retries.

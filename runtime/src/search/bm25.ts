@@ -49,7 +49,7 @@ export async function bm25Search(db: Queryable, queryTokens: readonly string[], 
      GROUP BY p.chunk_id
      ORDER BY score DESC, p.chunk_id
      LIMIT $3`,
-    [[...tf.keys()], [...tf.values()], limit, ...(filtered ? where.params : [])],
+    [[...tf.keys()], [...tf.values()], limit, ...where.params],
   );
   return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
 }
@@ -57,6 +57,7 @@ export async function bm25Search(db: Queryable, queryTokens: readonly string[], 
 /** Rows for the postings of one chunk: each term, its frequency and the chunk's length. */
 export function postingsOf(chunkId: string, tokens: readonly string[]): { terms: string[]; chunkIds: string[]; tfs: number[]; lengths: number[] } {
   const tf = termFrequencies(tokens);
-  return { terms: [...tf.keys()], chunkIds: [...tf.keys()].map(() => chunkId), tfs: [...tf.values()], lengths: [...tf.keys()].map(() => tokens.length) };
+  const terms = [...tf.keys()];
+  return { terms, chunkIds: terms.map(() => chunkId), tfs: [...tf.values()], lengths: terms.map(() => tokens.length) };
 }
 
