@@ -61,6 +61,13 @@ export interface RuntimeEnvironment {
   readonly secrets: Readonly<Partial<Record<SecretEnvName, SecretRef>>>;
 }
 
+/** The secret references of an environment, sorted by name (stable task definitions and manifests). */
+export function secretEntries(env: RuntimeEnvironment): [SecretEnvName, SecretRef][] {
+  return (Object.entries(env.secrets) as [SecretEnvName, SecretRef | undefined][])
+    .flatMap(([name, ref]): [SecretEnvName, SecretRef][] => (ref ? [[name, ref]] : []))
+    .sort(([a], [b]) => a.localeCompare(b));
+}
+
 /** How users reach the deployed API. */
 export interface ApiEndpoint {
   readonly url: pulumi.Output<string>;

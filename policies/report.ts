@@ -1,5 +1,5 @@
 /** The three reports: JSON (machines), SARIF 2.1.0 (code scanning), Markdown (reviewers). */
-import type { Evaluation, Finding } from "./engine";
+import type { Evaluation } from "./engine";
 import { ALL_RULES } from "./rules/all";
 import type { Severity } from "./rules/types";
 
@@ -60,7 +60,7 @@ export function markdownReport(e: Evaluation, stack: string): string {
   ];
   if (sorted.length > 0) {
     lines.push("| enforcement | severity | rule | resource | message | remediation |", "| --- | --- | --- | --- | --- | --- |");
-    for (const f of sorted as Finding[]) {
+    for (const f of sorted) {
       lines.push(`| ${f.enforcement} | ${f.severity} | \`${f.rule}\` | \`${escape(f.resource.name)}\` (${escape(f.resource.type)}) | ${escape(f.message)} | ${escape(f.remediation)} |`);
     }
     lines.push("");

@@ -172,7 +172,7 @@ export const configSchema = z
     gcpProject: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id").optional(),
     runtimeImage: z
       .string()
-      .regex(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._\/-]+(@sha256:[a-f0-9]{64}|:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/, "must be a full image reference with a tag or digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/rag-runtime@sha256:...")
+      .regex(/^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+(@sha256:[a-f0-9]{64}|:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/, "must be a full image reference with a tag or digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/rag-runtime@sha256:...")
       .optional(),
     network: networkSchema,
     api: serviceSchema,

@@ -102,7 +102,7 @@ describe("sme on EKS: the cluster", () => {
   });
 
   it("gives every add-on that calls AWS its own Pod Identity role", () => {
-    const bound = ofType(sme, T.podIdentity).map((p) => `${p.inputs.namespace}/${p.inputs.serviceAccount}`);
+    const bound = ofType(sme, T.podIdentity).map((p) => `${String(p.inputs.namespace)}/${String(p.inputs.serviceAccount)}`);
     expect(bound.sort()).toEqual(["external-secrets/external-secrets", "kube-system/aws-load-balancer-controller", "kube-system/cluster-autoscaler"]);
   });
 });

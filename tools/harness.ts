@@ -118,6 +118,7 @@ function recordRegistrations(records: ResourceRecord[], mocks: SynthMocks): void
 
 function waitForRegistrations(): Promise<void> {
   // Internal to the SDK but exported: it drains the RPC queue the same way `disconnect` does.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module's .d.ts does not declare waitForRPCs
   const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
   return settings.waitForRPCs();
 }
@@ -155,7 +156,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     }
     return outputs;
   });
-  if (programError) throw programError;
+  if (programError !== undefined) throw programError instanceof Error ? programError : new Error(`the program failed: ${JSON.stringify(programError)}`);
   await waitForRegistrations();
   const { tier } = resolveConfig(readStackValues(config));
   return { stack: options.stack, tier, resources: records, outputs: await resolveOutputs(outputs) };

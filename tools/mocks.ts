@@ -14,17 +14,19 @@ function digest(seed: string): string {
 }
 
 type State = Record<string, unknown>;
-type Computed = (a: pulumi.runtime.MockResourceArgs, region: string) => State;
+/** The mock's arguments with the inputs typed as what they are: untyped JSON-like state. */
+type MockArgs = Omit<pulumi.runtime.MockResourceArgs, "inputs"> & { readonly inputs: State };
+type Computed = (a: MockArgs, region: string) => State;
 
 function arn(service: string, region: string, resource: string): string {
   return `arn:aws:${service}:${region}:${MOCK_ACCOUNT_ID}:${resource}`;
 }
 
 /** The physical name AWS would give: the explicit name, or the prefix plus a suffix. */
-function physicalName(a: pulumi.runtime.MockResourceArgs): string {
-  const i = a.inputs as State;
+function physicalName(a: MockArgs): string {
+  const i = a.inputs;
   if (typeof i.name === "string") return i.name;
-  const prefix = [i.namePrefix, i.identifierPrefix, i.bucketPrefix, i.nodeGroupNamePrefix].find((p) => typeof p === "string") as string | undefined;
+  const prefix = [i.namePrefix, i.identifierPrefix, i.bucketPrefix, i.nodeGroupNamePrefix].find((p): p is string => typeof p === "string");
   return prefix ? `${prefix}${digest(a.name).slice(0, 8)}` : a.name;
 }
 
@@ -86,7 +88,8 @@ export class SynthMocks implements pulumi.runtime.Mocks {
     return (providerRef && this.providerRegions.get(providerRef.slice(0, providerRef.lastIndexOf("::")))) || DEFAULT_REGION;
   }
 
-  newResource(args: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+  newResource(mockArgs: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
+    const args: MockArgs = { ...mockArgs, inputs: mockArgs.inputs as State };
     const id = `${args.name}-id`;
     if (args.type.startsWith("pulumi:providers:")) {
       return { id, state: args.inputs };

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { RuntimeEnvironment, SecretRef } from "../contracts";
+import { type RuntimeEnvironment, type SecretRef, secretEntries } from "../contracts";
 import { RUNTIME_UID } from "../shared/runtime-image";
 
 /** ECS's `valueFrom` for a Secrets Manager secret, selecting one JSON key when asked. */
@@ -46,9 +46,7 @@ export function containerDefinition(spec: ContainerSpec): pulumi.Output<object> 
       .map(([name, value]) => pulumi.output(value).apply((v) => ({ name, value: v }))),
   );
   const secrets = pulumi.all(
-    Object.entries(spec.env.secrets)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, ref]) => valueFrom(ref!, name).apply((arn) => ({ name, valueFrom: arn }))),
+    secretEntries(spec.env).map(([name, ref]) => valueFrom(ref, name).apply((arn) => ({ name, valueFrom: arn }))),
   );
   return pulumi.all([environment, secrets, spec.image, spec.logGroupName]).apply(([env, sec, image, logGroup]): object => ({
     name: spec.name,

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
-import type { ApiEndpoint, RuntimeEnvironment, SecretRef } from "../contracts";
+import { type ApiEndpoint, type RuntimeEnvironment, secretEntries } from "../contracts";
 import { RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
 import { createLocalContainer, LOOPBACK, secretFilePath, type SecretFile } from "./local-container";
 import type { LocalNetwork } from "./network";
@@ -27,10 +27,10 @@ const API_PORT = RUNTIME_PROCESSES.api.port;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /** Local secrets become files readable only by the runtime user, named by `<NAME>_FILE`. */
-export function secretFilesFor(secrets: RuntimeEnvironment["secrets"]): { files: SecretFile[]; env: Record<string, string> } {
+export function secretFilesFor(runtimeEnv: RuntimeEnvironment): { files: SecretFile[]; env: Record<string, string> } {
   const files: SecretFile[] = [];
   const env: Record<string, string> = {};
-  for (const [name, ref] of Object.entries(secrets) as [string, SecretRef][]) {
+  for (const [name, ref] of secretEntries(runtimeEnv)) {
     if (ref.kind !== "generated") {
       throw new Error(`LocalRuntimeServices: secret ${name} is a ${ref.kind} reference; the Docker platform only holds generated secrets`);
     }
@@ -60,7 +60,7 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const secrets = secretFilesFor(args.env.secrets);
+    const secrets = secretFilesFor(args.env);
     const env = { ...args.env.plain, ...secrets.env, [ENV.host]: "0.0.0.0" };
     const volumes = [{ volumeName: args.documentsVolumeName, containerPath: args.documentsPath }];
     const apiHostPort = args.apiHostPort ?? API_PORT;

@@ -5,7 +5,8 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 
-type Container = k8s.types.input.core.v1.Container;
+/** A container whose security context, if given, is a plain object the defaults merge into. */
+export type RestrictedContainer = Omit<k8s.types.input.core.v1.Container, "securityContext"> & { securityContext?: k8s.types.input.core.v1.SecurityContext };
 type PodSpec = k8s.types.input.core.v1.PodSpec;
 
 export const ZONE_KEY = "topology.kubernetes.io/zone";
@@ -49,7 +50,7 @@ export function zoneSpread(labels: Record<string, string>): k8s.types.input.core
 export function restrictedPod(args: {
   uid: number;
   labels: Record<string, string>;
-  containers: Container[];
+  containers: RestrictedContainer[];
   serviceAccountName: string;
   /** @default false */
   automountToken?: boolean;
@@ -64,6 +65,6 @@ export function restrictedPod(args: {
     terminationGracePeriodSeconds: 60,
     containers: args.containers.map((c) => ({ ...c, securityContext: { ...CONTAINER_SECURITY, ...c.securityContext } })),
     volumes: [{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }, ...(args.volumes ?? [])],
-    ...args.extra,
+    ...(args.extra ?? {}),
   };
 }

@@ -4,7 +4,7 @@ import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
 import { RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
-import { resources, restrictedPod, type ComputeSize } from "./pod-security";
+import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
 
 export interface ScaledSize extends ComputeSize {
   readonly replicas: number;
@@ -135,7 +135,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     labels: Record<string, string>,
     size: ScaledSize,
     serviceAccountName: pulumi.Input<string>,
-    container: k8s.types.input.core.v1.Container,
+    container: RestrictedContainer,
   ): k8s.apps.v1.Deployment {
     const deployment = new k8s.apps.v1.Deployment(
       name,

@@ -7,7 +7,7 @@ export function ollamaEndpoint(baseUrl: pulumi.Output<string>, model: string, em
   return { provider: "ollama", baseUrl, model, embeddingProvider: "ollama", embeddingBaseUrl: baseUrl, embeddingModel };
 }
 
-const MODEL_REF = /^[a-z0-9][a-z0-9._\/-]*(:[a-zA-Z0-9._-]+)?$/;
+const MODEL_REF = /^[a-z0-9][a-z0-9._/-]*(:[a-zA-Z0-9._-]+)?$/;
 
 /** Throws, naming the owner, when a model is not an Ollama model reference. */
 export function assertOllamaModels(owner: string, models: readonly string[]): void {

@@ -119,7 +119,7 @@ export const exposureRules: Rule[] = [
     check: (r) => [
       ...list(r.props.ports)
         .filter((p) => !["127.0.0.1", "::1"].includes(String(get(p, "ip"))))
-        .map((p) => `port ${String(get(p, "external"))} is published on ${String(get(p, "ip") ?? "0.0.0.0")}`),
+        .map((p) => `port ${String(get(p, "external"))} is published on ${text(get(p, "ip")) ?? "0.0.0.0"}`),
       ...(isTrue(r.props.privileged) ? ["the container is privileged"] : []),
       ...(r.props.networkMode === "host" ? ["the container uses the host network"] : []),
       ...(isTrue(r.props.publishAllPorts) ? ["publishAllPorts exposes every port"] : []),

@@ -1,5 +1,5 @@
 /** Kubernetes pod security (the restricted profile) and pinned images everywhere. */
-import { get, isFalse, isTrue, list } from "./helpers";
+import { get, isFalse, isTrue, list, text } from "./helpers";
 import type { Rule } from "./types";
 import { containersOf, podSpecOf, WORKLOAD_TYPES } from "./workloads";
 
@@ -121,7 +121,7 @@ export const podSecurityRules: Rule[] = [
         case "docker:index/container:Container":
           return isPinnedImage(r.props.image) ? [] : [`image ${String(r.props.image)} is not pinned`];
         case "kubernetes:helm.sh/v3:Release":
-          return /^v?\d+\.\d+\.\d+$/.test(String(r.props.version ?? "")) ? [] : [`chart ${String(r.props.chart)} is not pinned to an exact version`];
+          return /^v?\d+\.\d+\.\d+$/.test(text(r.props.version) ?? "") ? [] : [`chart ${String(r.props.chart)} is not pinned to an exact version`];
         default:
           return containersOf(r).filter((c) => !isPinnedImage(c.image)).map((c) => `container ${String(c.name)}: image ${String(c.image)} is not pinned`);
       }

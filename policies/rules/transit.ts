@@ -108,7 +108,7 @@ export const transitRules: Rule[] = [
       const annotations = (get(r.props, "metadata.annotations") ?? {}) as Record<string, unknown>;
       if (annotations["alb.ingress.kubernetes.io/scheme"] !== "internet-facing") return [];
       const problems: string[] = [];
-      const ports = String(annotations["alb.ingress.kubernetes.io/listen-ports"] ?? "");
+      const ports = text(annotations["alb.ingress.kubernetes.io/listen-ports"]) ?? "";
       if (!ports.includes("HTTPS") || ports.includes('"HTTP"')) problems.push(`listen-ports ${ports || "(default HTTP 80)"} is not HTTPS only`);
       if (!text(annotations["alb.ingress.kubernetes.io/certificate-arn"])) problems.push("no certificate-arn");
       if (!MODERN_TLS_POLICIES.includes(String(annotations["alb.ingress.kubernetes.io/ssl-policy"]))) problems.push("no TLS 1.2+ ssl-policy");

@@ -11,7 +11,7 @@ import { EksCluster } from "../../components/aws/eks-cluster";
 import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-group";
 import { TLS_POLICY } from "../../components/aws/load-balancer";
 import type { ManagedSecret } from "../../components/aws/secret";
-import type { ApiEndpoint, LlmEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
+import { type ApiEndpoint, type LlmEndpoint, type SecretRef, type VectorDbEndpoint, secretEntries } from "../../components/contracts";
 import { ClusterAddons, COLLECTOR_LABELS, OTLP_HTTP_PORT, TELEMETRY_NAMESPACE, type TelemetryArgs } from "../../components/kubernetes/cluster-addons";
 import { EMBEDDINGS_LABELS, EmbeddingServer } from "../../components/kubernetes/embedding-server";
 import { SyncedSecret, type RemoteSecretKey } from "../../components/kubernetes/external-secret";
@@ -251,7 +251,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
-    const refs = Object.entries(req.env.secrets) as [string, SecretRef][];
+    const refs = secretEntries(req.env);
     const keys: RemoteSecretKey[] = refs.map(([name, ref]) => {
       if (ref.kind !== "aws-secretsmanager") throw new Error(`AwsEksPlatform: ${name} must live in Secrets Manager to reach pods (got ${ref.kind})`);
       return { secretKey: name, remoteKey: ref.arn, property: ref.jsonKey };

@@ -31,7 +31,7 @@ export function stackArgs(views: readonly ResourceView[], options: { config?: Re
     notApplicable: (reason?: string): never => {
       throw new NotApplicable(reason);
     },
-  } as StackValidationArgs;
+  };
 }
 
 export interface PolicyRun {
@@ -44,7 +44,7 @@ export async function runPolicy(policy: StackValidationPolicy, args: StackValida
   const violations: { message: string; urn?: string }[] = [];
   const report: ReportViolation = (message, urn) => violations.push({ message, urn });
   try {
-    await policy.validateStack!(args, report);
+    await policy.validateStack(args, report);
   } catch (error) {
     if (error instanceof NotApplicable) return { applicable: false, reason: error.message, violations };
     throw error;

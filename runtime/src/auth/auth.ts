@@ -27,7 +27,7 @@ async function oidcVerifier(issuer: string, audience: string): Promise<Verifier>
   if (!discovery.ok) throw new Error(`OIDC discovery at ${issuer} answered ${discovery.status}`);
   const { jwks_uri: jwksUri, issuer: advertised } = (await discovery.json()) as { jwks_uri: string; issuer: string };
   const jwks = createRemoteJWKSet(new URL(jwksUri));
-  return async (token) => (await jwtVerify(token, jwks, { issuer: advertised, audience })).payload as Record<string, unknown>;
+  return async (token) => (await jwtVerify(token, jwks, { issuer: advertised, audience })).payload;
 }
 
 export function roleFromClaims(claims: Record<string, unknown>): Role {
@@ -62,7 +62,7 @@ export class Authenticator {
     if (bearer && this.verify) {
       try {
         const claims = await this.verify(bearer);
-        return { kind: "oidc", role: roleFromClaims(claims), subject: String(claims.sub ?? "") };
+        return { kind: "oidc", role: roleFromClaims(claims), subject: typeof claims.sub === "string" ? claims.sub : "" };
       } catch {
         return undefined;
       }

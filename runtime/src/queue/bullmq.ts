@@ -3,16 +3,21 @@ import { Queue, Worker } from "bullmq";
 import type { RuntimeConfig } from "../config";
 import { BACKOFF_MS, type IngestQueue, type JobHandler, MAX_ATTEMPTS, redisConnection } from "./queue";
 
+/** What a job carries: only the document's id; the document row holds the rest. */
+interface IngestJob {
+  readonly documentId: string;
+}
+
 export class BullMqQueue implements IngestQueue {
   readonly kind = "bullmq" as const;
-  private readonly queue: Queue;
-  private worker?: Worker;
+  private readonly queue: Queue<IngestJob>;
+  private worker?: Worker<IngestJob>;
 
   constructor(
     private readonly config: RuntimeConfig,
     private readonly lockMs = 30_000,
   ) {
-    this.queue = new Queue(config.QUEUE_NAME, { connection: redisConnection(config) });
+    this.queue = new Queue<IngestJob>(config.QUEUE_NAME, { connection: redisConnection(config) });
   }
 
   async enqueue(documentId: string): Promise<void> {
@@ -31,9 +36,9 @@ export class BullMqQueue implements IngestQueue {
   }
 
   consume(handler: JobHandler, onFailed: (documentId: string, error: Error) => Promise<void>): void {
-    this.worker = new Worker(
+    this.worker = new Worker<IngestJob>(
       this.config.QUEUE_NAME,
-      async (job) => handler(String(job.data.documentId), job.attemptsMade + 1),
+      async (job) => handler(job.data.documentId, job.attemptsMade + 1),
       {
         connection: redisConnection(this.config),
         concurrency: this.config.WORKER_CONCURRENCY,
@@ -43,7 +48,7 @@ export class BullMqQueue implements IngestQueue {
       },
     );
     this.worker.on("failed", (job, error) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void onFailed(String(job.data.documentId), error);
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void onFailed(job.data.documentId, error);
     });
     this.worker.on("error", () => undefined); // connection errors are retried by ioredis
   }

@@ -4,6 +4,7 @@
  * indexing transaction.
  */
 import { createHash } from "node:crypto";
+import type { QdrantClient } from "@qdrant/js-client-rest" with { "resolution-mode": "import" };
 import type { Queryable } from "../db/db";
 import type { Scored } from "./bm25";
 import { type Filters, filterSql, hasFilters } from "./filters";
@@ -71,12 +72,11 @@ export function pointId(chunkId: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
-type QdrantClientType = import("@qdrant/js-client-rest", { with: { "resolution-mode": "import" } }).QdrantClient;
 
 export class QdrantVectorIndex implements VectorIndex {
   readonly kind = "qdrant" as const;
   private constructor(
-    private readonly client: QdrantClientType,
+    private readonly client: QdrantClient,
     private readonly collection: string,
   ) {}
 
