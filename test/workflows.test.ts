@@ -1,0 +1,112 @@
+/**
+ * The GitHub workflows cannot run here, so their contract is checked as data: they call only
+ * scripts and stacks that exist, preview and deploy with the policy pack, reach AWS through
+ * OIDC rather than stored keys, and pin what they pull.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { IMAGES } from "../stacks/versions";
+import { PROJECT_DIR } from "../tools/harness";
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+}
+interface Job {
+  "runs-on": string;
+  "timeout-minutes"?: number;
+  environment?: string;
+  permissions?: Record<string, string>;
+  services?: Record<string, { image: string }>;
+  strategy?: { matrix?: { stack?: string[] } };
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  jobs: Record<string, Job>;
+}
+
+const DIR = join(PROJECT_DIR, ".github", "workflows");
+const workflows = Object.fromEntries(readdirSync(DIR).map((f) => [f, parse(readFileSync(join(DIR, f), "utf8")) as Workflow]));
+const steps = (w: Workflow) => Object.values(w.jobs).flatMap((j) => j.steps);
+const scripts = Object.keys((JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts);
+const pulumiSteps = (w: Workflow) => steps(w).filter((s) => s.uses?.startsWith("pulumi/actions@"));
+
+describe("GitHub workflows", () => {
+  it("are the three the README describes", () => {
+    expect(Object.keys(workflows).sort()).toEqual(["ci.yml", "deploy-staging.yml", "preview.yml"]);
+  });
+
+  it.each(Object.keys(workflows))("%s: pins every action to a release and every service image to a version", (file) => {
+    const w = workflows[file]!;
+    for (const s of steps(w).filter((x) => x.uses)) expect(s.uses, file).toMatch(/^[\w.-]+\/[\w./-]+@v\d+$/);
+    for (const job of Object.values(w.jobs)) {
+      for (const service of Object.values(job.services ?? {})) expect(service.image).toMatch(/:\d+\.\d+(\.\d+)?-[\w.]+$/);
+      expect(job["timeout-minutes"], `${file}: every job has a timeout`).toBeGreaterThan(0);
+    }
+  });
+
+  it.each(Object.keys(workflows))("%s: runs only npm scripts and stacks that exist", (file) => {
+    const w = workflows[file]!;
+    for (const s of steps(w).filter((x) => x.run)) {
+      for (const m of s.run!.matchAll(/npm run ([\w:-]+)/g)) expect(scripts, `${file}: ${s.run}`).toContain(m[1]);
+      for (const m of s.run!.matchAll(/bash (\S+)/g)) expect(existsSync(join(PROJECT_DIR, m[1]!)), m[1]).toBe(true);
+    }
+    for (const job of Object.values(w.jobs)) {
+      for (const stack of job.strategy?.matrix?.stack ?? []) expect(existsSync(join(PROJECT_DIR, `Pulumi.${stack}.yaml`)), stack).toBe(true);
+    }
+  });
+
+  it.each(Object.keys(workflows))("%s: holds no credential and never uses long-lived AWS keys", (file) => {
+    const text = readFileSync(join(DIR, file), "utf8");
+    expect(text).not.toMatch(/AKIA[0-9A-Z]{16}|aws-access-key-id|aws-secret-access-key|pul-[0-9a-f]{40}/);
+    for (const s of steps(workflows[file]!)) {
+      for (const [key, value] of Object.entries({ ...s.env, ...s.with })) {
+        if (/token|secret|password|key/i.test(key) && !/^role-to-assume$/.test(key)) expect(String(value), `${file}: ${key}`).toMatch(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/);
+      }
+    }
+  });
+
+  it("CI runs .ci/run against a real PostgreSQL and Redis, and sends every tier's policy SARIF to code scanning", () => {
+    const ci = workflows["ci.yml"]!;
+    expect(Object.keys(ci.on).sort()).toEqual(["pull_request", "push"]);
+    const test = ci.jobs.test!;
+    expect(test.steps.map((s) => s.run)).toContain("bash .ci/run");
+    expect(Object.values(test.services ?? {}).map((s) => s.image.split(":")[0])).toEqual(["postgres", "redis"]);
+    expect(test.services!.redis!.image, "the Redis the platform deploys").toBe(IMAGES.redis);
+    const policies = ci.jobs.policies!;
+    expect(policies.strategy?.matrix?.stack).toEqual(["dev", "staging", "sme"]);
+    expect(policies.permissions).toMatchObject({ "security-events": "write" });
+    expect(policies.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"))?.with?.sarif_file).toBe("out/${{ matrix.stack }}/policy-report.sarif");
+  });
+
+  it("pull requests preview the cloud stacks with the policy pack and comment the diff", () => {
+    const preview = workflows["preview.yml"]!;
+    expect(Object.keys(preview.on)).toEqual(["pull_request"]);
+    expect(preview.permissions).toEqual({ contents: "read", "id-token": "write", "pull-requests": "write" });
+    const [step] = pulumiSteps(preview);
+    expect(step?.with).toMatchObject({ command: "preview", policyPacks: "policies", "comment-on-pr": true });
+    expect(existsSync(join(PROJECT_DIR, "policies", "PulumiPolicy.yaml"))).toBe(true);
+    expect(preview.jobs.preview!.strategy?.matrix?.stack).toEqual(["staging", "sme"]);
+  });
+
+  it("merges to main deploy staging through a protected environment, one update at a time, after the offline gate", () => {
+    const deploy = workflows["deploy-staging.yml"]!;
+    expect(deploy.on).toHaveProperty("push", expect.objectContaining({ branches: ["main"] }));
+    expect(deploy.concurrency).toEqual({ group: "deploy-staging", "cancel-in-progress": false });
+    const job = deploy.jobs.deploy!;
+    expect(job.environment).toBe("staging");
+    const runs = job.steps.map((s) => s.run ?? s.uses);
+    const gate = runs.indexOf("npm run synth -- --stack staging --out out");
+    const credentials = runs.findIndex((r) => r?.startsWith("aws-actions/configure-aws-credentials@"));
+    expect(gate).toBeGreaterThan(-1);
+    expect(gate).toBeLessThan(credentials);
+    expect(pulumiSteps(deploy)[0]?.with).toMatchObject({ command: "up", "stack-name": "${{ vars.PULUMI_ORG }}/staging", policyPacks: "policies" });
+  });
+});
