@@ -61,13 +61,33 @@ const FLIPS: Flip[] = [
   ["aws-ebs-encrypted", "sme", (rs) => ((find(rs, "kubernetes:storage.k8s.io/v1:StorageClass").inputs.parameters as Record<string, unknown>).encrypted = "false")],
   ["k8s-no-privilege-escalation", "sme", (rs) => (((find(rs, "kubernetes:apps/v1:Deployment").inputs.spec as any).template.spec.containers[0].securityContext.allowPrivilegeEscalation = true))], // eslint-disable-line @typescript-eslint/no-explicit-any
   ["docker-loopback-ports", "dev", (rs) => ((find(rs, "docker:index/container:Container", "rag-dev-postgres").inputs.ports as Record<string, unknown>[])[0]!.ip = "0.0.0.0")],
+  ["aws-s3-bucket-customer-key", "staging", (rs) => rs.filter((r) => r.type.endsWith("BucketServerSideEncryptionConfiguration")).forEach((r) => (r.inputs.rules = [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]))],
+  ["aws-rds-performance-insights-encrypted", "staging", (rs) => delete find(rs, "aws:rds/instance:Instance").inputs.performanceInsightsKmsKeyId],
+  ["aws-log-group-encrypted", "staging", (rs) => delete find(rs, "aws:cloudwatch/logGroup:LogGroup").inputs.kmsKeyId],
+  ["aws-secret-customer-key", "sme", (rs) => delete find(rs, "aws:secretsmanager/secret:Secret").inputs.kmsKeyId],
+  ["aws-sns-encrypted", "staging", (rs) => delete find(rs, "aws:sns/topic:Topic").inputs.kmsMasterKeyId],
+  ["aws-ecr-hardened", "staging", (rs) => (find(rs, "aws:ecr/repository:Repository").inputs.encryptionConfigurations = [{ encryptionType: "AES256" }])],
+  ["k8s-ingress-https-only", "sme", (rs) => {
+    const annotations = (find(rs, "kubernetes:networking.k8s.io/v1:Ingress").inputs.metadata as { annotations: Record<string, string> }).annotations;
+    Object.assign(annotations, { "alb.ingress.kubernetes.io/scheme": "internet-facing", "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}]' });
+  }],
+  ["k8s-no-public-service", "sme", (rs) => ((find(rs, "kubernetes:core/v1:Service").inputs.spec as Record<string, unknown>).type = "LoadBalancer")],
+  ["no-secret-in-ecs-environment", "staging", (rs) => {
+    const task = find(rs, "aws:ecs/taskDefinition:TaskDefinition");
+    const definitions = JSON.parse(task.inputs.containerDefinitions as string) as { environment: { name: string; value: string }[] }[];
+    definitions[0]!.environment.push({ name: "PGPASSWORD", value: "hunter2-but-longer" });
+    task.inputs.containerDefinitions = JSON.stringify(definitions);
+  }],
+  ["no-secret-in-k8s-env", "sme", (rs) => ((find(rs, "kubernetes:apps/v1:Deployment").inputs.spec as any).template.spec.containers[0].env.push({ name: "REDIS_PASSWORD", value: "hunter2-but-longer" }))], // eslint-disable-line @typescript-eslint/no-explicit-any
+  ["no-secret-in-docker-env", "dev", (rs) => (find(rs, "docker:index/container:Container", "rag-dev-runtime-api").inputs.envs as string[]).push("ADMIN_API_KEY=hunter2-but-longer")],
 ];
 
-describe("flipping one encryption or exposure setting in a resources.json", () => {
+describe("flipping one encryption, transit, exposure or secret setting in a resources.json", () => {
   it.each(FLIPS)("fails %s (%s)", (rule, stack, change) => {
     const records = structuredClone(stacks[stack]!.resources);
-    change(records);
     const tier = stack === "dev" ? "staging" : stacks[stack]!.tier;
+    expect(evaluate(toViews(records), { tier }).findings.filter((f) => f.rule === rule), "the rule passes before the flip").toEqual([]);
+    change(records);
     const e = evaluate(toViews(records), { tier });
     const hits = e.findings.filter((f) => f.rule === rule);
     expect(hits.length).toBeGreaterThan(0);
