@@ -79,6 +79,7 @@ const FLIPS: Flip[] = [
     task.inputs.containerDefinitions = JSON.stringify(definitions);
   }],
   ["no-secret-in-k8s-env", "sme", (rs) => ((find(rs, "kubernetes:apps/v1:Deployment").inputs.spec as any).template.spec.containers[0].env.push({ name: "REDIS_PASSWORD", value: "hunter2-but-longer" }))], // eslint-disable-line @typescript-eslint/no-explicit-any
+  ["no-secret-in-helm-values", "sme", (rs) => ((find(rs, "kubernetes:helm.sh/v3:Release", "qdrant").inputs.values as Record<string, unknown>).apiKey = "hunter2-but-longer")],
   ["no-secret-in-docker-env", "dev", (rs) => (find(rs, "docker:index/container:Container", "rag-dev-runtime-api").inputs.envs as string[]).push("ADMIN_API_KEY=hunter2-but-longer")],
 ];
 
