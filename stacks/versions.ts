@@ -17,7 +17,7 @@ export const IMAGES = {
 } as const;
 
 /** The runtime image's base (runtime/Dockerfile's ARG NODE_IMAGE default must match). */
-export const RUNTIME_BASE_IMAGE = "node:20.19.0-bookworm-slim";
+export const RUNTIME_BASE_IMAGE = "node:24.11.1-bookworm-slim";
 
 /** Images of the Kubernetes tiers' own workloads. */
 export const K8S_IMAGES = {

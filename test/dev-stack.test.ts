@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV, FILE_SUFFIX, SECRET_ENV } from "../runtime/src/config";
-import type { SynthResult } from "../tools/harness";
-import { IMAGES } from "../stacks/versions";
+import { IMAGES, RUNTIME_BASE_IMAGE } from "../stacks/versions";
+import { PROJECT_DIR, type SynthResult } from "../tools/harness";
 import { byName, CONTAINER, envMap, ofType, synth } from "./helpers";
 
 const SERVICES = ["postgres", "redis", "qdrant", "ollama", "runtime-api", "runtime-worker"];
@@ -63,6 +65,15 @@ describe("dev tier on Docker", () => {
     expect(image!.inputs.skipPush).toBe(true);
     expect(byName(dev, "rag-dev-runtime-api").inputs.command).toEqual(["node", "dist/server.js"]);
     expect(byName(dev, "rag-dev-runtime-worker").inputs.command).toEqual(["node", "dist/worker.js"]);
+  });
+
+  it("builds on the pinned Node.js base image versions.ts names, a supported LTS line", () => {
+    const dockerfile = readFileSync(join(PROJECT_DIR, "runtime", "Dockerfile"), "utf8");
+    const stages = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1]);
+    expect(stages).toEqual(["${NODE_IMAGE}", "${NODE_IMAGE}", "${NODE_IMAGE}"]);
+    expect(dockerfile.match(/^ARG NODE_IMAGE=(\S+)$/m)?.[1]).toBe(RUNTIME_BASE_IMAGE);
+    // Node.js 20 reached end of life in April 2026; 22 and 24 are the LTS lines still supported.
+    expect(RUNTIME_BASE_IMAGE).toMatch(/^node:(22|24)\.\d+\.\d+-bookworm-slim$/);
   });
 
   it("generates every password and key with @pulumi/random", () => {

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { IMAGES } from "../stacks/versions";
+import { IMAGES, RUNTIME_BASE_IMAGE } from "../stacks/versions";
 import { PROJECT_DIR } from "../tools/harness";
 
 interface Step {
@@ -78,6 +78,8 @@ describe("GitHub workflows", () => {
     expect(Object.keys(ci.on).sort()).toEqual(["pull_request", "push"]);
     const test = ci.jobs.test!;
     expect(test.steps.map((s) => s.run)).toContain("bash .ci/run");
+    const imageNode = RUNTIME_BASE_IMAGE.match(/^node:(\d+)\./)![1];
+    expect((test.strategy?.matrix as { node?: string[] } | undefined)?.node, "tests run on the runtime image's Node.js too").toEqual(["20", imageNode]);
     expect(Object.values(test.services ?? {}).map((s) => s.image.split(":")[0])).toEqual(["postgres", "redis"]);
     expect(test.services!.redis!.image, "the Redis the platform deploys").toBe(IMAGES.redis);
     const policies = ci.jobs.policies!;
