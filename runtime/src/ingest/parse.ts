@@ -60,7 +60,7 @@ async function parsePdf(bytes: Uint8Array): Promise<string> {
     throw new ParseError(`not a readable PDF (${(error as Error).message})`);
   }
   const { text } = await extractText(pdf, { mergePages: false });
-  const pages = (text).map(cleanPdfText);
+  const pages = text.map(cleanPdfText);
   if (pages.join("").trim().length === 0) throw new ParseError("the PDF has no text layer (scanned images need OCR first)");
   return pages.join("\n\n");
 }

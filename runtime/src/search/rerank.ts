@@ -22,7 +22,7 @@ export class HttpReranker implements Reranker {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     if (!res.ok) throw new Error(`rerank endpoint answered ${res.status}`);
-    const body = (await res.json());
+    const body: unknown = await res.json();
     const items = Array.isArray(body) ? body : (body as { results?: unknown[] }).results;
     if (!Array.isArray(items)) throw new Error("rerank endpoint answered an unknown shape");
     const scores = new Array<number>(texts.length).fill(Number.NEGATIVE_INFINITY);

@@ -72,7 +72,6 @@ export function pointId(chunkId: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
-
 export class QdrantVectorIndex implements VectorIndex {
   readonly kind = "qdrant" as const;
   private constructor(
