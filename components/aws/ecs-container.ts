@@ -18,7 +18,7 @@ export function valueFrom(ref: SecretRef, variable: string): pulumi.Output<strin
 
 /** The secret ARNs a task's execution role must be able to read. */
 export function secretArns(env: RuntimeEnvironment): pulumi.Output<string>[] {
-  return Object.values(env.secrets).flatMap((ref) => (ref && ref.kind === "aws-secretsmanager" ? [ref.arn] : []));
+  return secretEntries(env).flatMap(([, ref]) => (ref.kind === "aws-secretsmanager" ? [ref.arn] : []));
 }
 
 export interface ContainerSpec {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
-import type { RuntimeEnvironment } from "../contracts";
+import { type RuntimeEnvironment, secretEntries } from "../contracts";
 import { RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
@@ -46,9 +46,7 @@ function envVars(env: RuntimeEnvironment, secretName: string, extra: Record<stri
   const plain = Object.entries({ ...env.plain, ...extra } as Record<string, pulumi.Input<string>>)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => ({ name, value }));
-  const secret = Object.keys(env.secrets)
-    .sort()
-    .map((name) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } }));
+  const secret = secretEntries(env).map(([name]) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } }));
   return [...plain, ...secret];
 }
 
