@@ -1,5 +1,5 @@
 /**
- * npm run bench -w runtime [-- --sizes 10000,100000 --backends embedded,postgres --queries 50 --vector-weight 1]
+ * npm run bench -w runtime [-- --sizes 10000,100000 --backends embedded,postgres --queries 50 --vector-weight 1 --vector-index hnsw|exact]
  *
  * Ingest throughput (chunks/s through the real pipeline: queue, parse, chunk, embed, index) and
  * query latency p50/p95 (hybrid retrieval, top 5) at each corpus size, embedded (PGlite with
@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { loadRuntimeConfig } from "../src/config";
 import { vacuumSearchTables } from "../src/db/maintenance";
+import { HNSW_INDEX } from "../src/db/schema";
 import { parseDocument } from "../src/ingest/parse";
 import { waitFor } from "../src/queue/queue";
 import { createServices } from "../src/services";
@@ -84,10 +85,10 @@ async function freshPgDatabase(adminUrl: string): Promise<{ url: string; drop: (
   };
 }
 
-async function run(backend: "embedded" | "postgres", chunks: number, words: string[], questions: string[], vectorWeight: string): Promise<Result> {
+async function run(backend: "embedded" | "postgres", chunks: number, words: string[], questions: string[], vectorWeight: string, vectorIndex: string | undefined): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), "rag-bench-"));
   const db = backend === "postgres" ? await freshPgDatabase(process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test") : undefined;
-  const config = loadRuntimeConfig({ DATA_DIR: dataDir, LOG_LEVEL: "error", WORKER_CONCURRENCY: "4", FUSION_VECTOR_WEIGHT: vectorWeight, MAX_UPLOAD_BYTES: String(64 * 1024 * 1024), ...(db ? { DATABASE_URL: db.url } : {}) });
+  const config = loadRuntimeConfig({ DATA_DIR: dataDir, LOG_LEVEL: "error", WORKER_CONCURRENCY: "4", FUSION_VECTOR_WEIGHT: vectorWeight, MAX_UPLOAD_BYTES: String(64 * 1024 * 1024), ...(vectorIndex ? { VECTOR_INDEX: vectorIndex } : {}), ...(db ? { DATABASE_URL: db.url } : {}) });
   const services = await createServices(config);
   try {
     await services.startWorker();
@@ -124,7 +125,7 @@ async function run(backend: "embedded" | "postgres", chunks: number, words: stri
       p95: percentile(latencies, 95),
       bm25Ms: meanMs("bm25"),
       vectorMs: meanMs("vector"),
-      vectors: services.vectors.kind === "pgvector" ? `pgvector ${(await services.db.query("SELECT 1 FROM pg_indexes WHERE indexname = 'chunk_vectors_hnsw'")).length > 0 ? "hnsw" : "exact"}` : services.vectors.kind,
+      vectors: services.vectors.kind === "pgvector" ? `pgvector ${(await services.db.query("SELECT 1 FROM pg_indexes WHERE indexname = $1", [HNSW_INDEX])).length > 0 ? "hnsw" : "exact"}` : services.vectors.kind,
     };
   } finally {
     await services.close();
@@ -141,6 +142,8 @@ async function main(): Promise<void> {
       queries: { type: "string", default: "50" },
       // 1 exercises the vector path (pgvector HNSW or the exact scan) on every query.
       "vector-weight": { type: "string", default: "1" },
+      // pgvector's access path (VECTOR_INDEX); unset, each backend takes the service's default.
+      "vector-index": { type: "string" },
     },
   });
   const sizes = values.sizes.split(",").map(Number);
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
   for (const backend of backends) {
     for (const size of sizes) {
       process.stderr.write(`bench: ${backend}, ${size} chunks...\n`);
-      const r = await run(backend, size, words, questions, values["vector-weight"]);
+      const r = await run(backend, size, words, questions, values["vector-weight"], values["vector-index"]);
       console.log(fmt([r.backend, r.vectors, String(r.chunks), r.ingestSeconds.toFixed(1), r.chunksPerSecond.toFixed(0), r.p50.toFixed(1), r.p95.toFixed(1), r.bm25Ms?.toFixed(1) ?? "-", r.vectorMs?.toFixed(1) ?? "-"]));
     }
   }

@@ -8,6 +8,9 @@ import type { Db } from "./db";
 
 export type VectorIndexKind = (typeof VECTOR_INDEXES)[number];
 
+/** The HNSW index on chunk_vectors, present exactly when VECTOR_INDEX is hnsw (pgvector only). */
+export const HNSW_INDEX = "chunk_vectors_hnsw";
+
 export class PgvectorMissingError extends Error {
   constructor() {
     super("pgvector is required (REQUIRE_PGVECTOR=true) but this PostgreSQL server has no `vector` extension: install pgvector or use a server that has it (RDS, Azure and Cloud SQL do)");
@@ -118,7 +121,7 @@ export async function ensureVectorTable(db: Db, schema: SchemaInfo, embedding: {
     }
     if (!schema.pgvector) return;
     await tx.query(
-      index === "hnsw" ? "CREATE INDEX IF NOT EXISTS chunk_vectors_hnsw ON chunk_vectors USING hnsw (embedding vector_cosine_ops)" : "DROP INDEX IF EXISTS chunk_vectors_hnsw",
+      index === "hnsw" ? `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON chunk_vectors USING hnsw (embedding vector_cosine_ops)` : `DROP INDEX IF EXISTS ${HNSW_INDEX}`,
     );
   });
 }
