@@ -13,20 +13,25 @@ import { documentRoutes } from "./routes/documents";
 import { healthRoutes } from "./routes/health";
 import { keyRoutes } from "./routes/keys";
 import { queryRoutes } from "./routes/query";
+import { webRoutes, type WebUiState } from "./routes/web";
 import type { Services } from "./services";
 
 export interface AppOptions {
   readonly services: Services;
   /** Overrides for tests (e.g. `logger: false`). */
   readonly fastify?: FastifyServerOptions;
+  /** Where the built UI is (default dist/web). */
+  readonly webRoot?: string;
 }
 
 export interface App {
   readonly app: FastifyInstance;
   readonly auth: Authenticator;
+  /** Whether the browser UI is served at `/`. */
+  readonly webUi: WebUiState;
 }
 
-export async function buildApp({ services, fastify }: AppOptions): Promise<App> {
+export async function buildApp({ services, fastify, webRoot }: AppOptions): Promise<App> {
   const config = services.config;
   const app = Fastify({
     logger: loggerOptions(config),
@@ -66,5 +71,6 @@ export async function buildApp({ services, fastify }: AppOptions): Promise<App> 
   documentRoutes(app, { documents: services.documents, auth, maxUploadBytes: config.MAX_UPLOAD_BYTES });
   queryRoutes(app, { retriever: services.retriever, generator: services.generator, auth });
   keyRoutes(app, { keys, auth });
-  return { app, auth };
+  const webUi = await webRoutes(app, { enabled: config.WEB_UI, root: webRoot });
+  return { app, auth, webUi };
 }

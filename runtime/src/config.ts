@@ -40,6 +40,7 @@ export const ENV = {
 
   objectStoreUrl: "OBJECT_STORE_URL",
   maxUploadBytes: "MAX_UPLOAD_BYTES",
+  webUi: "WEB_UI",
 
   vectorStore: "VECTOR_STORE",
   vectorIndex: "VECTOR_INDEX",
@@ -137,6 +138,8 @@ export const runtimeConfigSchema = z.object({
 
   [ENV.objectStoreUrl]: z.string().min(1).optional(),
   [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),
+  /** Serve the browser UI (built into dist/web) at `/`; false for an API-only service. */
+  [ENV.webUi]: flag.default(true),
 
   [ENV.vectorStore]: z.enum(VECTOR_STORES).default("pgvector"),
   // Unset: hnsw on a PostgreSQL server, exact in embedded PGlite (resolved in services.ts).

@@ -28,10 +28,11 @@ export function listenHost(config: RuntimeConfig, authRequired: boolean): string
 }
 
 async function serveApi(services: Services): Promise<() => Promise<void>> {
-  const { app, auth } = await buildApp({ services });
+  const { app, auth, webUi } = await buildApp({ services });
   const host = listenHost(services.config, auth.required);
   await app.listen({ host, port: services.config.PORT });
   if (!auth.required) app.log.warn("no API key configured: requests are not authenticated; listening on 127.0.0.1 only");
+  if (webUi === "not-built") app.log.warn("the web UI is not built (npm run build:web -w runtime): serving the API only");
   return () => app.close();
 }
 

@@ -73,12 +73,12 @@ export async function modeEnv(mode: Mode): Promise<{ env: Record<string, string>
   };
 }
 
-export async function startRuntime(mode: Mode, overrides: Record<string, string> = {}, options: { worker?: boolean } = {}): Promise<Runtime> {
+export async function startRuntime(mode: Mode, overrides: Record<string, string> = {}, options: { worker?: boolean; webRoot?: string } = {}): Promise<Runtime> {
   const { env: base, cleanup } = await modeEnv(mode);
   const env = { ADMIN_API_KEY: ADMIN_KEY, MAX_UPLOAD_BYTES: String(4 * 1024 * 1024), ...base, ...overrides };
   const services = await createServices(loadRuntimeConfig(env));
   if (options.worker !== false) await services.startWorker();
-  const { app } = await buildApp({ services, fastify: { logger: false } });
+  const { app } = await buildApp({ services, fastify: { logger: false }, webRoot: options.webRoot });
   await app.ready();
   return {
     services,

@@ -1,4 +1,4 @@
-/** /v1/keys: issue, list and revoke API keys (admin). */
+/** /v1/keys: issue, list and revoke API keys (admin); /v1/me: who the credentials are. */
 import type { FastifyInstance } from "fastify";
 import type { Authenticator } from "../auth/auth";
 import { type KeyStore, type Role, ROLES } from "../auth/keys";
@@ -12,6 +12,30 @@ const keySchema = {
 
 export function keyRoutes(app: FastifyInstance, deps: { keys: KeyStore; auth: Authenticator }): void {
   const admin = deps.auth.require("admin");
+  app.get(
+    "/v1/me",
+    {
+      preHandler: deps.auth.require("reader"),
+      schema: {
+        summary: "The caller: how it authenticated and its role (clients use it to check credentials and offer only what the role allows)",
+        tags: ["keys"],
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              kind: { type: "string", enum: ["api-key", "oidc", "local"], description: "local: embedded mode without credentials" },
+              role: { type: "string", enum: [...ROLES] },
+              subject: { type: "string" },
+              authRequired: { type: "boolean" },
+            },
+            required: ["kind", "role", "authRequired"],
+          },
+          401: errorSchema,
+        },
+      },
+    },
+    async (request) => ({ ...request.principal!, authRequired: deps.auth.required }),
+  );
   app.post<{ Body: { name: string; role: Role } }>(
     "/v1/keys",
     {

@@ -1,0 +1,219 @@
+/**
+ * Browser tests of the UI (`npm run test:browser`): the built UI (dist/web) served by the real
+ * runtime in embedded mode, driven in headless Chromium through playwright-core. Chromium comes
+ * from the machine (Debian's `chromium` package, or CHROMIUM_PATH); .ci/run installs it.
+ */
+import { existsSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WEB_DIR } from "../../src/routes/web";
+import { ADMIN_KEY, auth, startRuntime, type Runtime } from "../support";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install it (apt-get install chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(`${WEB_DIR}/index.html`)) throw new Error(`the UI is not built in ${WEB_DIR}: run npm run build:web -w runtime`);
+  // Chromium's sandbox refuses to start as root (containers, CI machines).
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+async function serve(overrides: Record<string, string> = {}): Promise<{ rt: Runtime; base: string }> {
+  const rt = await startRuntime("embedded", overrides);
+  await rt.app.listen({ host: "127.0.0.1", port: 0 });
+  return { rt, base: `http://127.0.0.1:${(rt.app.server.address() as AddressInfo).port}` };
+}
+
+/** A page that fails the test on any script error or Content-Security-Policy violation. */
+async function open(base: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  page.on("dialog", (dialog) => void dialog.accept());
+  await page.goto(base);
+  return { page, problems };
+}
+
+const rowsWithStatus = (page: Page, status: string) => page.locator(`#documents tbody tr[data-status="${status}"]`);
+
+const LIGHTHOUSE = `# The Skerry Light
+
+The Skerry lighthouse was first lit in 1871 by keeper Ewan MacAulay. Its lamp burned colza oil
+until 1904, when paraffin vapour burners replaced it.
+
+## Fog signal
+
+A fog horn powered by compressed air was added in 1911 and sounded every ninety seconds.
+`;
+const HOSTILE_NAME = "notes<img src=x onerror=window.__xss=1>.md";
+const HOSTILE_TEXT = `Harbour notes. <script>window.__xss = 2</script> The lighthouse keeper moors his boat at the north buoy.`;
+
+describe("the UI in embedded mode without credentials", () => {
+  let rt: Runtime;
+  let base: string;
+  let page: Page;
+  let problems: string[];
+
+  beforeAll(async () => {
+    ({ rt, base } = await serve({ ADMIN_API_KEY: "" }));
+    ({ page, problems } = await open(base));
+  });
+  afterAll(async () => {
+    await page?.close();
+    await rt?.close();
+  });
+
+  it("is served with a strict Content-Security-Policy and asks for no credentials", async () => {
+    const response = await fetch(base);
+    expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(response.headers.get("x-frame-options")).toBe("DENY");
+    await expect.poll(() => page.locator("#health").textContent()).toBe("ready");
+    expect(await page.locator("#credentials").isHidden()).toBe(true);
+    expect(await page.locator("#workspace").isVisible()).toBe(true);
+    expect(await page.locator("#empty").isVisible()).toBe(true);
+  });
+
+  it("uploads files, shows them indexing and then ready", async () => {
+    await page.locator("#file").setInputFiles([
+      { name: "skerry.md", mimeType: "text/markdown", buffer: Buffer.from(LIGHTHOUSE) },
+      { name: HOSTILE_NAME, mimeType: "text/markdown", buffer: Buffer.from(HOSTILE_TEXT) },
+    ]);
+    await expect.poll(() => page.locator("#uploads li.ok").count()).toBe(2);
+    await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 20_000 }).toBe(2);
+    expect(await page.locator("#doc-total").textContent()).toBe("(2)");
+    const skerry = page.locator("#documents tbody tr", { hasText: "skerry.md" });
+    expect(Number(await skerry.locator("td.num").first().textContent())).toBeGreaterThan(0);
+  });
+
+  it("shows document names and text as text: a hostile name or body cannot script the page", async () => {
+    expect(await page.locator("#documents tbody td.name span", { hasText: "onerror" }).textContent()).toBe(HOSTILE_NAME);
+    expect(await page.locator("#documents img").count()).toBe(0);
+    expect(await page.evaluate("window.__xss")).toBeUndefined();
+  });
+
+  it("re-uploading the same bytes says so and adds nothing", async () => {
+    await page.locator("#file").setInputFiles({ name: "skerry-copy.md", mimeType: "text/markdown", buffer: Buffer.from(LIGHTHOUSE) });
+    await expect.poll(() => page.locator("#uploads li").first().textContent()).toBe("skerry-copy.md: already indexed (same content)");
+    expect(await page.locator("#documents tbody tr").count()).toBe(2);
+  });
+
+  it("answers a question with the streamed answer, linked citations and the cited document", async () => {
+    await page.locator("#question").fill("When was the fog horn added to the Skerry lighthouse?");
+    await page.locator("#ask-button").click();
+    await expect.poll(() => page.locator("#citations li").count()).toBeGreaterThan(0);
+    expect(await page.locator("#answer").textContent()).toContain("1911");
+    const link = page.locator("#answer a.cite").first();
+    const target = (await link.getAttribute("href"))!;
+    expect(target).toMatch(/^#source-\d+$/);
+    expect(await page.locator(`#citations ${target} strong`).textContent()).toBe("skerry.md");
+    expect(Number(await page.locator("#retrieved-count").textContent())).toBeGreaterThan(0);
+    expect(await page.evaluate("window.__xss")).toBeUndefined();
+  });
+
+  it("asks only the selected documents when told to", async () => {
+    const retrievedFrom = async () => new Set(await Promise.all((await page.locator("#retrieved li").all()).map((li) => li.getAttribute("data-document-id"))));
+    const askAndWait = async () => {
+      await page.locator("#ask-button").click();
+      await expect.poll(() => page.locator("#ask-button").isEnabled()).toBe(true);
+      await expect.poll(() => page.locator("#retrieved li").count()).toBeGreaterThan(0);
+    };
+    await page.locator("#question").fill("Who was the lighthouse keeper?");
+    await askAndWait();
+    expect((await retrievedFrom()).size).toBe(2);
+    const hostile = page.locator("#documents tbody tr", { hasText: "onerror" });
+    await hostile.locator("input[type=checkbox]").check();
+    await page.locator("#only-selected").check();
+    await askAndWait();
+    expect(await retrievedFrom()).toEqual(new Set([await hostile.getAttribute("data-id")]));
+    await page.locator("#only-selected").uncheck();
+  });
+
+  it("refuses a bad upload with the server's reason and keeps what is stored", async () => {
+    await page.locator("#file").setInputFiles({ name: "empty.txt", mimeType: "text/plain", buffer: Buffer.alloc(0) });
+    await expect.poll(() => page.locator("#uploads li.error").count()).toBe(1);
+    expect(await page.locator("#uploads li.error").textContent()).toMatch(/^empty\.txt: .*empty/);
+    await page.locator("#file").setInputFiles({ name: "broken.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.7 this is not a pdf") });
+    await expect.poll(() => page.locator("#uploads li.error").count()).toBe(2);
+    expect(await page.locator("#documents tbody tr").count()).toBe(2);
+  });
+
+  it("deletes a document everywhere after confirmation", async () => {
+    await page.locator("#documents tbody tr", { hasText: "skerry.md" }).getByRole("button", { name: "delete skerry.md" }).click();
+    await expect.poll(() => page.locator("#documents tbody tr").count()).toBe(1);
+    const listed = (await rt.app.inject({ method: "GET", url: "/v1/documents" })).json();
+    expect(listed.items.map((d: { name: string }) => d.name)).toEqual([HOSTILE_NAME]);
+    expect(problems).toEqual([]);
+  });
+});
+
+describe("the UI when the server needs credentials", () => {
+  let rt: Runtime;
+  let base: string;
+  let readerKey: string;
+
+  beforeAll(async () => {
+    ({ rt, base } = await serve());
+    const created = await rt.app.inject({ method: "POST", url: "/v1/keys", headers: auth(), payload: { name: "ui-reader", role: "reader" } });
+    readerKey = created.json().key;
+    const doc = await rt.app.inject({ method: "POST", url: "/v1/documents", headers: auth(), payload: { name: "policy.txt", text: "Visitors sign in at the front desk and wear a badge at all times." } });
+    await rt.waitReady(doc.json().id);
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  async function signIn(page: Page, credential: string): Promise<void> {
+    await page.locator("#credential").fill(credential);
+    await page.locator("#credentials button[type=submit]").click();
+  }
+
+  it("shows nothing but the sign-in until a valid key is given, with the server's reason", async () => {
+    const { page, problems } = await open(base);
+    await expect.poll(() => page.locator("#alert-text").textContent()).toContain("needs an API key");
+    expect(await page.locator("#workspace").isHidden()).toBe(true);
+    await signIn(page, "rag_not_a_real_key_000000000000");
+    await expect.poll(() => page.locator("#alert-text").textContent()).toContain("Signing in failed: a valid API key");
+    expect(await page.locator("#workspace").isHidden()).toBe(true);
+    expect(await page.locator("#credential").inputValue()).toBe("");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("offers a reader neither upload nor delete, and still answers", async () => {
+    const { page, problems } = await open(base);
+    await signIn(page, readerKey);
+    await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: reader");
+    await expect.poll(() => rowsWithStatus(page, "ready").count()).toBe(1);
+    expect(await page.locator("#upload").isHidden()).toBe(true);
+    expect(await page.locator("#documents tbody button").count()).toBe(0);
+    await page.locator("#question").fill("Where do visitors sign in?");
+    await page.locator("#ask-button").click();
+    await expect.poll(() => page.locator("#answer").textContent()).toContain("front desk");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("keeps the credential for the tab only and signs out", async () => {
+    const { page } = await open(base);
+    await signIn(page, ADMIN_KEY);
+    await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: admin");
+    expect(await page.locator("#upload").isVisible()).toBe(true);
+    expect(await page.locator("#documents tbody button", { hasText: "Delete" }).count()).toBe(1);
+    expect(await page.evaluate("localStorage.length")).toBe(0);
+    await page.reload();
+    await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: admin");
+    await page.locator("#forget").click();
+    await expect.poll(() => page.locator("#workspace").isHidden()).toBe(true);
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
+    await page.close();
+  });
+});

@@ -1,0 +1,311 @@
+/**
+ * The rag-platform UI: sign in with an API key or access token, upload documents and watch them
+ * index, ask questions and read the streamed answer with its sources. Text from documents and
+ * answers is only ever set as text (never parsed as HTML), and the server's CSP allows no inline
+ * code, so a document cannot script the page.
+ */
+import "./style.css";
+import { Api, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage } from "./api";
+import { answerSegments, formatBytes, pageOf } from "./format";
+
+const CREDENTIAL_KEY = "rag-platform.credential";
+const PAGE_SIZE = 20;
+const POLL_MS = 1500;
+
+function byId<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page has no #${id}`);
+  return found as T;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+const ui = {
+  health: byId<HTMLSpanElement>("health"),
+  credentials: byId<HTMLFormElement>("credentials"),
+  credential: byId<HTMLInputElement>("credential"),
+  forget: byId<HTMLButtonElement>("forget"),
+  whoami: byId<HTMLSpanElement>("whoami"),
+  alert: byId<HTMLDivElement>("alert"),
+  alertText: byId<HTMLSpanElement>("alert-text"),
+  alertClose: byId<HTMLButtonElement>("alert-close"),
+  workspace: byId<HTMLElement>("workspace"),
+  ask: byId<HTMLFormElement>("ask"),
+  question: byId<HTMLTextAreaElement>("question"),
+  topK: byId<HTMLInputElement>("topk"),
+  onlySelected: byId<HTMLInputElement>("only-selected"),
+  askButton: byId<HTMLButtonElement>("ask-button"),
+  answerBox: byId<HTMLElement>("answer-box"),
+  answer: byId<HTMLParagraphElement>("answer"),
+  citations: byId<HTMLOListElement>("citations"),
+  retrieved: byId<HTMLOListElement>("retrieved"),
+  retrievedCount: byId<HTMLSpanElement>("retrieved-count"),
+  upload: byId<HTMLFormElement>("upload"),
+  file: byId<HTMLInputElement>("file"),
+  uploads: byId<HTMLUListElement>("uploads"),
+  statusFilter: byId<HTMLSelectElement>("status-filter"),
+  refresh: byId<HTMLButtonElement>("refresh"),
+  rows: byId<HTMLTableElement>("documents").tBodies[0]!,
+  empty: byId<HTMLParagraphElement>("empty"),
+  total: byId<HTMLSpanElement>("doc-total"),
+  prev: byId<HTMLButtonElement>("prev"),
+  next: byId<HTMLButtonElement>("next"),
+  page: byId<HTMLSpanElement>("page"),
+};
+
+const state = {
+  me: undefined as Me | undefined,
+  offset: 0,
+  total: 0,
+  selected: new Set<string>(),
+  poll: undefined as number | undefined,
+};
+
+const api = new Api(() => sessionStorage.getItem(CREDENTIAL_KEY) ?? undefined);
+
+function showError(error: unknown): void {
+  ui.alertText.textContent = error instanceof Error ? error.message : String(error);
+  ui.alert.hidden = false;
+}
+
+function clearError(): void {
+  ui.alert.hidden = true;
+  ui.alertText.textContent = "";
+}
+
+async function checkHealth(): Promise<void> {
+  try {
+    const { ok, failing } = await api.ready();
+    ui.health.textContent = ok ? "ready" : `degraded: ${failing.join(", ") || "not ready"}`;
+    ui.health.className = `pill ${ok ? "ok" : "bad"}`;
+  } catch {
+    ui.health.textContent = "unreachable";
+    ui.health.className = "pill bad";
+  }
+}
+
+/** Checks the stored credential (or none) against the server and shows what it may do. */
+async function signIn(): Promise<void> {
+  try {
+    state.me = await api.me();
+  } catch (error) {
+    state.me = undefined;
+    ui.workspace.hidden = true;
+    ui.credentials.hidden = false;
+    ui.whoami.textContent = "";
+    ui.forget.hidden = sessionStorage.getItem(CREDENTIAL_KEY) === null;
+    if (error instanceof ApiError && error.status === 401) {
+      showError(sessionStorage.getItem(CREDENTIAL_KEY) ? `Signing in failed: ${error.message}` : "This server needs an API key or access token: enter one above.");
+      ui.credential.focus();
+    } else showError(error);
+    return;
+  }
+  const me = state.me;
+  clearError();
+  ui.workspace.hidden = false;
+  ui.credentials.hidden = !me.authRequired;
+  ui.forget.hidden = !me.authRequired;
+  ui.whoami.textContent = me.kind === "local" ? "" : `signed in: ${me.role}${me.subject ? ` (${me.subject})` : ""}`;
+  if (me.kind === "local") ui.health.title = "embedded mode without credentials: listening on 127.0.0.1 only";
+  document.body.dataset.role = me.role;
+  ui.upload.hidden = !can(me.role, "ingester");
+  await loadDocuments();
+}
+
+function statusBadge(status: DocumentStatus): HTMLSpanElement {
+  return el("span", { className: `status status-${status}`, textContent: status });
+}
+
+function documentRow(doc: DocumentView): HTMLTableRowElement {
+  const select = el("input", { type: "checkbox", checked: state.selected.has(doc.id), title: "Ask only the selected documents" });
+  select.setAttribute("aria-label", `select ${doc.name}`);
+  select.addEventListener("change", () => (select.checked ? state.selected.add(doc.id) : state.selected.delete(doc.id)));
+  const name = el("td", { className: "name" }, el("span", { textContent: doc.name, title: doc.id }));
+  if (doc.status === "failed" && doc.error) name.append(el("div", { className: "reason", textContent: doc.error }));
+  const actions = el("td");
+  if (can(state.me?.role, "admin")) {
+    const remove = el("button", { type: "button", className: "danger", textContent: "Delete" });
+    remove.setAttribute("aria-label", `delete ${doc.name}`);
+    remove.addEventListener("click", () => void deleteDocument(doc));
+    actions.append(remove);
+  }
+  const row = el(
+    "tr",
+    {},
+    el("td", {}, select),
+    name,
+    el("td", {}, statusBadge(doc.status)),
+    el("td", { className: "num", textContent: String(doc.chunkCount) }),
+    el("td", { className: "num", textContent: formatBytes(doc.sizeBytes) }),
+    el("td", { textContent: doc.updatedAt ? new Date(doc.updatedAt).toLocaleString() : "" }),
+    actions,
+  );
+  row.dataset.id = doc.id;
+  row.dataset.status = doc.status;
+  return row;
+}
+
+async function loadDocuments(): Promise<void> {
+  window.clearTimeout(state.poll);
+  const status = (ui.statusFilter.value || undefined) as DocumentStatus | undefined;
+  let page;
+  try {
+    page = await api.documents({ limit: PAGE_SIZE, offset: state.offset, status });
+  } catch (error) {
+    showError(error);
+    return;
+  }
+  if (page.items.length === 0 && state.offset > 0) {
+    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+    return loadDocuments();
+  }
+  state.total = page.total;
+  ui.rows.replaceChildren(...page.items.map(documentRow));
+  ui.empty.hidden = page.items.length > 0;
+  ui.total.textContent = `(${page.total})`;
+  const { page: n, pages } = pageOf(state.offset, PAGE_SIZE, page.total);
+  ui.page.textContent = `page ${n} of ${pages}`;
+  ui.prev.disabled = state.offset === 0;
+  ui.next.disabled = state.offset + PAGE_SIZE >= page.total;
+  // While anything on the page is still indexing, watch it finish.
+  if (page.items.some((d) => d.status === "queued" || d.status === "indexing")) state.poll = window.setTimeout(() => void loadDocuments(), POLL_MS);
+}
+
+async function deleteDocument(doc: DocumentView): Promise<void> {
+  if (!window.confirm(`Delete "${doc.name}" everywhere (original, chunks, vectors)? This cannot be undone.`)) return;
+  try {
+    await api.remove(doc.id);
+    state.selected.delete(doc.id);
+  } catch (error) {
+    showError(error);
+  }
+  await loadDocuments();
+}
+
+async function uploadFiles(files: readonly File[]): Promise<void> {
+  for (const file of files) {
+    const line = el("li", { textContent: `${file.name}: uploading…` });
+    ui.uploads.prepend(line);
+    try {
+      const { created } = await api.upload(file);
+      line.textContent = `${file.name}: ${created ? "queued for indexing" : "already indexed (same content)"}`;
+      line.className = "ok";
+    } catch (error) {
+      line.textContent = `${file.name}: ${error instanceof Error ? error.message : String(error)}`;
+      line.className = "error";
+    }
+  }
+  state.offset = 0;
+  await loadDocuments();
+}
+
+function passageItem(passage: Passage, n: number): HTMLLIElement {
+  const item = el(
+    "li",
+    { value: n, id: `source-${n}` },
+    el("div", { className: "source" }, el("strong", { textContent: passage.documentName }), el("span", { className: "muted", textContent: ` score ${passage.score.toFixed(3)}` })),
+    el("blockquote", { textContent: passage.text }),
+  );
+  item.dataset.documentId = passage.documentId;
+  return item;
+}
+
+function renderAnswer(answer: string, retrieved: readonly Passage[]): void {
+  ui.answer.replaceChildren(
+    ...answerSegments(answer).map((s) => {
+      if ("text" in s) return document.createTextNode(s.text);
+      const cited = retrieved[s.cite - 1];
+      if (!cited) return document.createTextNode(`[${s.cite}]`);
+      return el("a", { href: `#source-${s.cite}`, className: "cite", textContent: `[${s.cite}]`, title: cited.documentName });
+    }),
+  );
+}
+
+async function ask(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const question = ui.question.value.trim();
+  if (!question) return;
+  const topK = Number(ui.topK.value);
+  if (!Number.isInteger(topK) || topK < 1 || topK > 50) return showError("Passages must be a whole number from 1 to 50.");
+  const documentIds = ui.onlySelected.checked ? [...state.selected] : undefined;
+  if (documentIds?.length === 0) return showError("Select at least one document, or untick \"only the selected documents\".");
+  clearError();
+  ui.askButton.disabled = true;
+  ui.answerBox.hidden = false;
+  ui.answerBox.setAttribute("aria-busy", "true");
+  ui.answer.textContent = "";
+  ui.citations.replaceChildren();
+  ui.retrieved.replaceChildren();
+  let retrieved: Passage[] = [];
+  try {
+    const result = await api.query(
+      { question, topK, documentIds },
+      {
+        onRetrieved: (passages) => {
+          retrieved = passages;
+          ui.retrievedCount.textContent = String(passages.length);
+          ui.retrieved.replaceChildren(...passages.map((p, i) => passageItem(p, i + 1)));
+        },
+        onToken: (text) => ui.answer.append(text),
+      },
+    );
+    renderAnswer(result.answer, retrieved);
+    // Sources keep the numbers the answer uses: [n] is the n-th retrieved passage.
+    ui.citations.replaceChildren(...result.citations.map((c) => passageItem(c, retrieved.findIndex((r) => r.chunkId === c.chunkId) + 1)));
+  } catch (error) {
+    ui.answerBox.hidden = ui.answer.textContent === "";
+    showError(error);
+  } finally {
+    ui.askButton.disabled = false;
+    ui.answerBox.removeAttribute("aria-busy");
+  }
+}
+
+ui.credentials.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const value = ui.credential.value.trim();
+  if (value) sessionStorage.setItem(CREDENTIAL_KEY, value);
+  ui.credential.value = "";
+  void signIn();
+});
+ui.forget.addEventListener("click", () => {
+  sessionStorage.removeItem(CREDENTIAL_KEY);
+  void signIn();
+});
+ui.alertClose.addEventListener("click", clearError);
+ui.ask.addEventListener("submit", (event) => void ask(event));
+ui.file.addEventListener("change", () => {
+  const files = [...(ui.file.files ?? [])];
+  ui.file.value = "";
+  void uploadFiles(files);
+});
+ui.upload.addEventListener("dragover", (event) => {
+  event.preventDefault();
+  ui.upload.classList.add("over");
+});
+ui.upload.addEventListener("dragleave", () => ui.upload.classList.remove("over"));
+ui.upload.addEventListener("drop", (event) => {
+  event.preventDefault();
+  ui.upload.classList.remove("over");
+  void uploadFiles([...(event.dataTransfer?.files ?? [])]);
+});
+ui.statusFilter.addEventListener("change", () => {
+  state.offset = 0;
+  void loadDocuments();
+});
+ui.refresh.addEventListener("click", () => void loadDocuments());
+ui.prev.addEventListener("click", () => {
+  state.offset = Math.max(0, state.offset - PAGE_SIZE);
+  void loadDocuments();
+});
+ui.next.addEventListener("click", () => {
+  state.offset += PAGE_SIZE;
+  void loadDocuments();
+});
+
+void checkHealth();
+void signIn();
