@@ -88,6 +88,14 @@ describe("GitHub workflows", () => {
     expect(policies.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"))?.with?.sarif_file).toBe("out/${{ matrix.stack }}/policy-report.sarif");
   });
 
+  it("CI runs the browser tests, with a browser the runner has", () => {
+    const run = readFileSync(join(PROJECT_DIR, ".ci", "run"), "utf8");
+    expect(run).toMatch(/^npm run test:browser$/m);
+    expect(scripts).toContain("test:browser");
+    const step = workflows["ci.yml"]!.jobs.test!.steps.find((s) => s.run === "bash .ci/run")!;
+    expect(step.env?.CHROMIUM_PATH).toBe("/usr/bin/google-chrome");
+  });
+
   it("pull requests preview the cloud stacks with the policy pack and comment the diff", () => {
     const preview = workflows["preview.yml"]!;
     expect(Object.keys(preview.on)).toEqual(["pull_request"]);
