@@ -139,6 +139,7 @@ describe("dev tier on Docker", () => {
 
   it("exports the API URL and how to reach each service, secrets masked", () => {
     expect(dev.outputs.apiUrl).toBe("http://127.0.0.1:8080");
+    expect(dev.outputs.webUrl).toBe("http://127.0.0.1:8080/");
     expect(dev.outputs.adminApiKey).toBe("[secret]");
     expect(dev.outputs.postgresPassword).toBe("[secret]");
     expect(dev.outputs.redisPassword).toBe("[secret]");

@@ -33,6 +33,8 @@ export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform
     tier: cfg.tier,
     cloud: cfg.cloud,
     apiUrl: core.api.url,
+    // The runtime serves its browser UI at the root of the API.
+    webUrl: pulumi.interpolate`${core.api.url}/`,
     adminApiKey: secretOutput(core.adminApiKey),
     ...platform.accessOutputs(),
   };
