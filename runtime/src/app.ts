@@ -2,17 +2,20 @@
  * The HTTP application over the services. Route schemas give validation and the OpenAPI
  * document (/docs); one error handler: 4xx keep their message, 5xx never leak internals.
  */
+import cookie from "@fastify/cookie";
 import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { Authenticator } from "./auth/auth";
 import { KeyStore } from "./auth/keys";
+import { BrowserSso } from "./auth/sso";
 import { loggerOptions } from "./logger";
 import { documentRoutes } from "./routes/documents";
 import { healthRoutes } from "./routes/health";
 import { keyRoutes } from "./routes/keys";
 import { queryRoutes } from "./routes/query";
+import { ssoRoutes } from "./routes/sso";
 import { webRoutes, type WebUiState } from "./routes/web";
 import type { Services } from "./services";
 
@@ -42,7 +45,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     ...fastify,
   });
   const keys = new KeyStore(services.db);
-  const auth = await Authenticator.create(config, keys);
+  const auth = await Authenticator.create(config, keys, await BrowserSso.create(config));
 
   await app.register(swagger, {
     openapi: {
@@ -52,6 +55,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(cookie);
   await app.register(multipart, { limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 1, fields: 5 } });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -71,6 +75,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
   documentRoutes(app, { documents: services.documents, auth, maxUploadBytes: config.MAX_UPLOAD_BYTES });
   queryRoutes(app, { retriever: services.retriever, generator: services.generator, auth });
   keyRoutes(app, { keys, auth });
+  ssoRoutes(app, auth);
   const webUi = await webRoutes(app, { enabled: config.WEB_UI, root: webRoot });
   return { app, auth, webUi };
 }

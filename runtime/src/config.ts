@@ -41,6 +41,7 @@ export const ENV = {
   objectStoreUrl: "OBJECT_STORE_URL",
   maxUploadBytes: "MAX_UPLOAD_BYTES",
   webUi: "WEB_UI",
+  publicUrl: "PUBLIC_URL",
 
   vectorStore: "VECTOR_STORE",
   vectorIndex: "VECTOR_INDEX",
@@ -72,6 +73,7 @@ export const ENV = {
   oidcClientId: "OIDC_CLIENT_ID",
   oidcClientSecret: "OIDC_CLIENT_SECRET",
   oidcAudience: "OIDC_AUDIENCE",
+  sessionTtlSeconds: "SESSION_TTL_SECONDS",
 
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
 } as const;
@@ -140,6 +142,8 @@ export const runtimeConfigSchema = z.object({
   [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),
   /** Serve the browser UI (built into dist/web) at `/`; false for an API-only service. */
   [ENV.webUi]: flag.default(true),
+  /** The origin users reach the service at (https://rag.example.com): SSO's redirect URI and cookie scope. */
+  [ENV.publicUrl]: url.optional(),
 
   [ENV.vectorStore]: z.enum(VECTOR_STORES).default("pgvector"),
   // Unset: hnsw on a PostgreSQL server, exact in embedded PGlite (resolved in services.ts).
@@ -173,6 +177,8 @@ export const runtimeConfigSchema = z.object({
   [ENV.oidcClientId]: z.string().min(1).optional(),
   [ENV.oidcClientSecret]: z.string().optional(),
   [ENV.oidcAudience]: z.string().min(1).optional(),
+  /** How long a browser SSO session lasts before the user signs in again. */
+  [ENV.sessionTtlSeconds]: z.coerce.number().int().min(300).max(7 * 24 * 3600).default(8 * 3600),
 
   [ENV.otlpEndpoint]: url.optional(),
 });
@@ -231,6 +237,9 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
   }
   if (config.OIDC_ISSUER_URL && !config.OIDC_CLIENT_ID) {
     problems.push(`${ENV.oidcClientId}: required when ${ENV.oidcIssuerUrl} is set`);
+  }
+  if (config.PUBLIC_URL && new URL(config.PUBLIC_URL).pathname !== "/") {
+    problems.push(`${ENV.publicUrl}: got ${JSON.stringify(config.PUBLIC_URL)}; must be an origin without a path (https://rag.example.com)`);
   }
   if (config.CHUNK_OVERLAP_TOKENS >= config.CHUNK_SIZE_TOKENS) {
     problems.push(

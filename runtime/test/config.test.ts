@@ -65,6 +65,15 @@ describe("runtime env contract", () => {
     ]);
   });
 
+  it("takes the web UI and single sign-on settings, and refuses a public URL with a path", () => {
+    const cfg = loadRuntimeConfig({ PUBLIC_URL: "https://rag.example.com", SESSION_TTL_SECONDS: "3600", WEB_UI: "false" });
+    expect(cfg).toMatchObject({ PUBLIC_URL: "https://rag.example.com", SESSION_TTL_SECONDS: 3600, WEB_UI: false });
+    expect(loadRuntimeConfig({})).toMatchObject({ SESSION_TTL_SECONDS: 28_800, WEB_UI: true });
+    expect(problemsOf({ PUBLIC_URL: "https://rag.example.com/app" })).toEqual(['PUBLIC_URL: got "https://rag.example.com/app"; must be an origin without a path (https://rag.example.com)']);
+    expect(problemsOf({ SESSION_TTL_SECONDS: "60" })[0]).toMatch(/^SESSION_TTL_SECONDS: got "60"; /);
+    expect(problemsOf({ WEB_UI: "yes" })[0]).toMatch(/^WEB_UI: got "yes"; /);
+  });
+
   it("declares every secret variable among the contract's names", () => {
     const names = Object.values(ENV) as string[];
     for (const secret of SECRET_ENV) expect(names).toContain(secret);

@@ -1,16 +1,22 @@
 /**
  * Who is calling: an API key (`Authorization: Bearer rag_...` or `X-API-Key`) looked up by hash,
- * or an OIDC access token verified against the issuer's keys. Roles come from the key, or from
- * the token's `roles` (or `groups`) claim: "admin", "ingester", "reader" (or "rag-<role>").
+ * an OIDC access token verified against the issuer's keys, or the browser session single sign-on
+ * left (sso.ts). Roles come from the key, or from the token's `roles` (or `groups`) claim:
+ * "admin", "ingester", "reader" (or "rag-<role>").
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { RuntimeConfig } from "../config";
-import { allows, type KeyStore, type Role, ROLES } from "./keys";
+import { allows, type KeyStore, type Role, roleFromClaims } from "./keys";
+import { type BrowserSso, sessionCookie, UI_HEADER } from "./sso";
+
+export { roleFromClaims };
 
 export interface Principal {
-  readonly kind: "api-key" | "oidc" | "local";
+  /** session: the browser's single sign-on cookie; local: embedded mode without credentials. */
+  readonly kind: "api-key" | "oidc" | "session" | "local";
   readonly role: Role;
   readonly subject?: string;
+  readonly name?: string;
 }
 
 declare module "fastify" {
@@ -30,25 +36,21 @@ async function oidcVerifier(issuer: string, audience: string): Promise<Verifier>
   return async (token) => (await jwtVerify(token, jwks, { issuer: advertised, audience })).payload;
 }
 
-export function roleFromClaims(claims: Record<string, unknown>): Role {
-  const values = [claims.roles, claims.groups].flatMap((v) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []));
-  const held = ROLES.filter((r) => values.includes(r) || values.includes(`rag-${r}`));
-  return held.length > 0 ? held[held.length - 1]! : "reader";
-}
-
 export class Authenticator {
   private constructor(
     private readonly keys: KeyStore,
     private readonly verify: Verifier | undefined,
     /** False only in embedded mode with no key and no issuer (then the server binds to loopback). */
     readonly required: boolean,
+    /** Browser single sign-on, when the OIDC client is configured with its secret. */
+    readonly sso: BrowserSso | undefined,
   ) {}
 
-  static async create(config: RuntimeConfig, keys: KeyStore): Promise<Authenticator> {
+  static async create(config: RuntimeConfig, keys: KeyStore, sso?: BrowserSso): Promise<Authenticator> {
     if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
     const verify = config.OIDC_ISSUER_URL ? await oidcVerifier(config.OIDC_ISSUER_URL, config.OIDC_AUDIENCE ?? config.OIDC_CLIENT_ID!) : undefined;
     const embedded = !config.DATABASE_URL && !config.PGHOST;
-    return new Authenticator(keys, verify, !(embedded && !config.ADMIN_API_KEY && !verify));
+    return new Authenticator(keys, verify, !(embedded && !config.ADMIN_API_KEY && !verify), sso);
   }
 
   private async identify(request: FastifyRequest): Promise<Principal | undefined> {
@@ -67,6 +69,10 @@ export class Authenticator {
         return undefined;
       }
     }
+    if (!header && this.sso && sessionCookie(request)) {
+      const session = await this.sso.session(request);
+      return session ? { kind: "session", role: session.role, subject: session.sub, ...(session.name ? { name: session.name } : {}) } : undefined;
+    }
     return undefined;
   }
 
@@ -80,6 +86,11 @@ export class Authenticator {
       const principal = await this.identify(request);
       if (!principal) {
         return reply.status(401).header("www-authenticate", 'Bearer realm="rag-platform"').send({ error: "unauthorized", message: "a valid API key (Authorization: Bearer rag_... or X-API-Key) or OIDC access token is required", requestId: request.id });
+      }
+      // A cookie rides along with any request the browser makes; a change made with one must come
+      // from the UI itself (a custom header, which a cross-site page cannot send without CORS).
+      if (principal.kind === "session" && !["GET", "HEAD"].includes(request.method) && request.headers[UI_HEADER.name] !== UI_HEADER.value) {
+        return reply.status(403).send({ error: "forbidden", message: `a change made with a browser session must carry the header ${UI_HEADER.name}: ${UI_HEADER.value}`, requestId: request.id });
       }
       if (!allows(principal.role, role)) {
         return reply.status(403).send({ error: "forbidden", message: `this action needs the ${role} role; the credentials hold ${principal.role}`, requestId: request.id });

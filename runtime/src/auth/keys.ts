@@ -10,6 +10,13 @@ export function allows(held: Role, needed: Role): boolean {
   return ROLES.indexOf(held) >= ROLES.indexOf(needed);
 }
 
+/** The strongest role an identity provider's `roles` (or `groups`) claim grants: "admin" or "rag-admin"...; reader by default. */
+export function roleFromClaims(claims: Record<string, unknown>): Role {
+  const values = [claims.roles, claims.groups].flatMap((v) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []));
+  const held = ROLES.filter((r) => values.includes(r) || values.includes(`rag-${r}`));
+  return held.length > 0 ? held[held.length - 1]! : "reader";
+}
+
 export function hashKey(key: string): string {
   return createHash("sha256").update(key).digest("hex");
 }

@@ -23,9 +23,10 @@ export function keyRoutes(app: FastifyInstance, deps: { keys: KeyStore; auth: Au
           200: {
             type: "object",
             properties: {
-              kind: { type: "string", enum: ["api-key", "oidc", "local"], description: "local: embedded mode without credentials" },
+              kind: { type: "string", enum: ["api-key", "oidc", "session", "local"], description: "session: signed in through single sign-on; local: embedded mode without credentials" },
               role: { type: "string", enum: [...ROLES] },
               subject: { type: "string" },
+              name: { type: "string" },
               authRequired: { type: "boolean" },
             },
             required: ["kind", "role", "authRequired"],

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WEB_DIR } from "../../src/routes/web";
+import { freePort, SSO_CLIENT, startIdentityProvider, type TestIdentityProvider } from "../oidc-provider";
 import { ADMIN_KEY, auth, startRuntime, type Runtime } from "../support";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -24,22 +25,28 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function serve(overrides: Record<string, string> = {}): Promise<{ rt: Runtime; base: string }> {
+async function serve(overrides: Record<string, string> = {}, port = 0): Promise<{ rt: Runtime; base: string }> {
   const rt = await startRuntime("embedded", overrides);
-  await rt.app.listen({ host: "127.0.0.1", port: 0 });
+  await rt.app.listen({ host: "127.0.0.1", port });
   return { rt, base: `http://127.0.0.1:${(rt.app.server.address() as AddressInfo).port}` };
 }
 
-/** A page that fails the test on any script error or Content-Security-Policy violation. */
-async function open(base: string): Promise<{ page: Page; problems: string[] }> {
+/**
+ * A page (in a fresh browser context: no cookies, no storage) that records any script error or
+ * Content-Security-Policy violation of ours. Expected 4xx answers are not problems, nor what a
+ * third party's page (the identity provider's) logs.
+ */
+async function open(url: string): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
+  const ours = new URL(url).origin;
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error" && !/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`);
+    if (message.type() !== "error" || !page.url().startsWith(ours)) return;
+    if (!/Failed to load resource: the server responded with a status of 4\d\d/.test(message.text())) problems.push(`console: ${message.text()}`);
   });
   page.on("dialog", (dialog) => void dialog.accept());
-  await page.goto(base);
+  await page.goto(url);
   return { page, problems };
 }
 
@@ -77,9 +84,10 @@ describe("the UI in embedded mode without credentials", () => {
     expect(response.headers.get("content-security-policy")).toContain("script-src 'self'");
     expect(response.headers.get("x-frame-options")).toBe("DENY");
     await expect.poll(() => page.locator("#health").textContent()).toBe("ready");
+    await expect.poll(() => page.locator("#workspace").isVisible()).toBe(true);
+    await expect.poll(() => page.locator("#empty").isVisible()).toBe(true);
     expect(await page.locator("#credentials").isHidden()).toBe(true);
-    expect(await page.locator("#workspace").isVisible()).toBe(true);
-    expect(await page.locator("#empty").isVisible()).toBe(true);
+    expect(await page.locator("#sso").isHidden()).toBe(true);
   });
 
   it("uploads files, shows them indexing and then ready", async () => {
@@ -214,6 +222,65 @@ describe("the UI when the server needs credentials", () => {
     await page.locator("#forget").click();
     await expect.poll(() => page.locator("#workspace").isHidden()).toBe(true);
     expect(await page.evaluate("sessionStorage.length")).toBe(0);
+    await page.close();
+  });
+});
+
+describe("the UI with single sign-on", () => {
+  let idp: TestIdentityProvider;
+  let rt: Runtime;
+  let base: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const publicUrl = `http://127.0.0.1:${port}`;
+    idp = await startIdentityProvider(`${publicUrl}/auth/callback`, { alice: ["rag-ingester"] });
+    ({ rt, base } = await serve({ OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id, OIDC_CLIENT_SECRET: SSO_CLIENT.secret, PUBLIC_URL: publicUrl }, port));
+  });
+  afterAll(async () => {
+    await rt?.close();
+    await idp?.close();
+  });
+
+  it("signs in at the identity provider and comes back with the role its ID token grants; no token reaches the page", async () => {
+    const { page, problems } = await open(base);
+    await expect.poll(() => page.locator("#sso").isVisible()).toBe(true);
+    expect(await page.locator("#workspace").isHidden()).toBe(true);
+    await page.locator("#sso").click();
+    // The provider's own login and consent pages.
+    await page.waitForURL((url) => url.href.startsWith(idp.issuer));
+    await page.locator("input[name=login]").fill("alice");
+    await page.locator("input[name=password]").fill("any password");
+    await page.locator("button[type=submit]").click();
+    await page.locator("button[type=submit]", { hasText: "Continue" }).click();
+    await page.waitForURL(`${base}/`);
+    await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: ingester (alice (test user))");
+    expect(await page.locator("#sso").isHidden()).toBe(true);
+    expect(await page.evaluate("document.cookie")).toBe("");
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
+
+    // The session uploads (an ingester may) but is offered no delete (an admin's).
+    await page.locator("#file").setInputFiles({ name: "sso.md", mimeType: "text/markdown", buffer: Buffer.from("Signed in through single sign-on, this note was uploaded by Alice.") });
+    await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 20_000 }).toBe(1);
+    expect(await page.locator("#documents tbody button").count()).toBe(0);
+
+    await page.locator("#forget").click();
+    await expect.poll(() => page.locator("#workspace").isHidden()).toBe(true);
+    expect(await page.locator("#sso").isVisible()).toBe(true);
+    await page.reload();
+    await expect.poll(() => page.locator("#alert-text").textContent()).toContain("or single sign-on");
+    expect(await page.locator("#workspace").isHidden()).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("shows why a sign-in failed when the provider sends the user back without one", async () => {
+    const { page } = await open(`${base}/auth/callback?error=access_denied&error_description=End-User+aborted+interaction`);
+    await page.waitForURL(`${base}/`);
+    await expect.poll(() => page.locator("#alert-text").textContent()).toBe("Single sign-on failed: the identity provider refused the sign-in: End-User aborted interaction");
+    expect(page.url(), "the reason is not left in the address bar").toBe(`${base}/`);
+    await expect.poll(() => page.locator("#sso").isVisible()).toBe(true);
+    expect(await page.locator("#workspace").isHidden()).toBe(true);
     await page.close();
   });
 });

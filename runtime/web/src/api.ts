@@ -1,7 +1,9 @@
 /**
  * The UI's client for the runtime API (same origin). Every call carries the credential the user
- * gave, as `Authorization: Bearer` (an API key `rag_...` or an OIDC access token); a failed call
- * becomes an ApiError holding the server's own message.
+ * gave, as `Authorization: Bearer` (an API key `rag_...` or an OIDC access token), or else rides
+ * on the single sign-on session cookie; and the header that marks it as the UI's own (the server
+ * refuses changes made with a cookie without it). A failed call becomes an ApiError holding the
+ * server's own message.
  */
 import { EventSourceParserStream } from "eventsource-parser/stream";
 
@@ -9,11 +11,20 @@ export type Role = "reader" | "ingester" | "admin";
 export type DocumentStatus = "queued" | "indexing" | "ready" | "failed";
 
 export interface Me {
-  readonly kind: "api-key" | "oidc" | "local";
+  readonly kind: "api-key" | "oidc" | "session" | "local";
   readonly role: Role;
   readonly subject?: string;
+  readonly name?: string;
   readonly authRequired: boolean;
 }
+
+export interface AuthMethods {
+  readonly required: boolean;
+  readonly sso: boolean;
+}
+
+/** Where single sign-on starts (a full-page navigation to the identity provider). */
+export const SSO_LOGIN_PATH = "/auth/login";
 
 export interface DocumentView {
   readonly id: string;
@@ -89,7 +100,8 @@ export class Api {
 
   private headers(extra: Record<string, string> = {}): Record<string, string> {
     const credential = this.credential();
-    return credential ? { ...extra, authorization: `Bearer ${credential}` } : extra;
+    const headers = { ...extra, "x-requested-with": "rag-ui" };
+    return credential ? { ...headers, authorization: `Bearer ${credential}` } : headers;
   }
 
   private async call<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -106,6 +118,15 @@ export class Api {
 
   me(): Promise<Me> {
     return this.call("/v1/me");
+  }
+
+  methods(): Promise<AuthMethods> {
+    return this.call("/v1/auth");
+  }
+
+  /** Ends the single sign-on session (the cookie is HttpOnly: only the server can clear it). */
+  logout(): Promise<void> {
+    return this.call("/auth/logout", { method: "POST" });
   }
 
   documents(page: { limit: number; offset: number; status?: DocumentStatus }): Promise<DocumentPage> {

@@ -5,7 +5,7 @@
  * code, so a document cannot script the page.
  */
 import "./style.css";
-import { Api, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage } from "./api";
+import { Api, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage, SSO_LOGIN_PATH } from "./api";
 import { answerSegments, formatBytes, pageOf } from "./format";
 
 const CREDENTIAL_KEY = "rag-platform.credential";
@@ -29,6 +29,7 @@ const ui = {
   credentials: byId<HTMLFormElement>("credentials"),
   credential: byId<HTMLInputElement>("credential"),
   forget: byId<HTMLButtonElement>("forget"),
+  sso: byId<HTMLAnchorElement>("sso"),
   whoami: byId<HTMLSpanElement>("whoami"),
   alert: byId<HTMLDivElement>("alert"),
   alertText: byId<HTMLSpanElement>("alert-text"),
@@ -88,7 +89,22 @@ async function checkHealth(): Promise<void> {
   }
 }
 
-/** Checks the stored credential (or none) against the server and shows what it may do. */
+/** Offers single sign-on when the server has it, and shows why the last attempt failed, if it did. */
+async function offerSingleSignOn(): Promise<void> {
+  const failure = new URLSearchParams(location.search).get("sso_error");
+  if (failure) {
+    history.replaceState(null, "", location.pathname);
+    showError(`Single sign-on failed: ${failure}`);
+  }
+  try {
+    ui.sso.hidden = !(await api.methods()).sso;
+    ui.sso.href = SSO_LOGIN_PATH;
+  } catch {
+    ui.sso.hidden = true;
+  }
+}
+
+/** Checks the stored credential (or the SSO session, or none) against the server and shows what it may do. */
 async function signIn(): Promise<void> {
   try {
     state.me = await api.me();
@@ -99,7 +115,8 @@ async function signIn(): Promise<void> {
     ui.whoami.textContent = "";
     ui.forget.hidden = sessionStorage.getItem(CREDENTIAL_KEY) === null;
     if (error instanceof ApiError && error.status === 401) {
-      showError(sessionStorage.getItem(CREDENTIAL_KEY) ? `Signing in failed: ${error.message}` : "This server needs an API key or access token: enter one above.");
+      if (sessionStorage.getItem(CREDENTIAL_KEY)) showError(`Signing in failed: ${error.message}`);
+      else if (ui.alert.hidden) showError(`This server needs an API key or access token${ui.sso.hidden ? "" : ", or single sign-on"}: sign in above.`);
       ui.credential.focus();
     } else showError(error);
     return;
@@ -109,7 +126,9 @@ async function signIn(): Promise<void> {
   ui.workspace.hidden = false;
   ui.credentials.hidden = !me.authRequired;
   ui.forget.hidden = !me.authRequired;
-  ui.whoami.textContent = me.kind === "local" ? "" : `signed in: ${me.role}${me.subject ? ` (${me.subject})` : ""}`;
+  ui.sso.hidden ||= me.kind === "session";
+  const who = me.name ?? me.subject;
+  ui.whoami.textContent = me.kind === "local" ? "" : `signed in: ${me.role}${who ? ` (${who})` : ""}`;
   if (me.kind === "local") ui.health.title = "embedded mode without credentials: listening on 127.0.0.1 only";
   document.body.dataset.role = me.role;
   ui.upload.hidden = !can(me.role, "ingester");
@@ -273,8 +292,13 @@ ui.credentials.addEventListener("submit", (event) => {
   void signIn();
 });
 ui.forget.addEventListener("click", () => {
+  const wasSession = state.me?.kind === "session" && sessionStorage.getItem(CREDENTIAL_KEY) === null;
   sessionStorage.removeItem(CREDENTIAL_KEY);
-  void signIn();
+  void (async () => {
+    if (wasSession) await api.logout().catch(showError);
+    await offerSingleSignOn();
+    await signIn();
+  })();
 });
 ui.alertClose.addEventListener("click", clearError);
 ui.ask.addEventListener("submit", (event) => void ask(event));
@@ -308,4 +332,4 @@ ui.next.addEventListener("click", () => {
 });
 
 void checkHealth();
-void signIn();
+void offerSingleSignOn().then(signIn);

@@ -1,0 +1,137 @@
+/**
+ * Single sign-on for the browser UI: the OpenID Connect authorization code flow with PKCE, run
+ * by this service as a confidential client (openid-client; the "backend for frontend" shape that
+ * OAuth's browser-based-apps guidance recommends). No token ever reaches the browser: after the
+ * callback the service verifies the ID token, keeps the user's subject, name and role in an
+ * encrypted HttpOnly SameSite=Strict cookie (session.ts), and answers API calls from the UI by it.
+ *
+ * Enabled when OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all set. The redirect
+ * URI to register at the identity provider is `<PUBLIC_URL>/auth/callback`.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { Configuration } from "openid-client" with { "resolution-mode": "import" };
+import type { RuntimeConfig } from "../config";
+import { roleFromClaims } from "./keys";
+import { type BrowserSession, Sealer, type SsoFlow } from "./session";
+
+/** The header the UI sends with every call; a cross-site form or script cannot (CORS preflight). */
+export const UI_HEADER = { name: "x-requested-with", value: "rag-ui" } as const;
+const FLOW_TTL_SECONDS = 600;
+const SCOPES = "openid profile email";
+
+// openid-client is an ES module: loaded with import() from this CommonJS build.
+const loadClient = () => import("openid-client");
+type OpenIdClient = Awaited<ReturnType<typeof loadClient>>;
+
+export function cookieNames(secure: boolean): { session: string; flow: string } {
+  // `__Host-` cookies are only accepted over HTTPS, for this host alone, on every path.
+  return secure ? { session: "__Host-rag_session", flow: "__Host-rag_sso_flow" } : { session: "rag_session", flow: "rag_sso_flow" };
+}
+
+/** The session cookie a request carries (HTTPS name first). */
+export function sessionCookie(request: FastifyRequest): string | undefined {
+  return request.cookies[cookieNames(true).session] ?? request.cookies[cookieNames(false).session];
+}
+
+function isLoopback(url: URL): boolean {
+  return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+}
+
+export class BrowserSso {
+  private constructor(
+    private readonly client: OpenIdClient,
+    private readonly oidc: Configuration,
+    readonly sealer: Sealer,
+    private readonly config: RuntimeConfig,
+  ) {}
+
+  /** The SSO client, or undefined when the configuration does not enable it. Discovery happens here. */
+  static async create(config: RuntimeConfig): Promise<BrowserSso | undefined> {
+    if (!config.OIDC_ISSUER_URL || !config.OIDC_CLIENT_ID || !config.OIDC_CLIENT_SECRET) return undefined;
+    const client = await loadClient();
+    const issuer = new URL(config.OIDC_ISSUER_URL);
+    // Plain HTTP only for an identity provider on this machine (development and tests).
+    const execute = issuer.protocol === "http:" && isLoopback(issuer) ? [client.allowInsecureRequests] : [];
+    const oidc = await client.discovery(issuer, config.OIDC_CLIENT_ID, undefined, client.ClientSecretBasic(config.OIDC_CLIENT_SECRET), {
+      execute,
+      timeout: 5,
+    });
+    return new BrowserSso(client, oidc, new Sealer(config.OIDC_CLIENT_SECRET), config);
+  }
+
+  /** The origin users reach us at: PUBLIC_URL, else what the request says. */
+  private origin(request: FastifyRequest): string {
+    return this.config.PUBLIC_URL ? new URL(this.config.PUBLIC_URL).origin : `${request.protocol}://${request.host}`;
+  }
+
+  private secure(request: FastifyRequest): boolean {
+    return this.origin(request).startsWith("https:");
+  }
+
+  private cookieOptions(request: FastifyRequest, sameSite: "strict" | "lax", maxAge: number) {
+    return { path: "/", httpOnly: true, secure: this.secure(request), sameSite, maxAge };
+  }
+
+  redirectUri(request: FastifyRequest): string {
+    return `${this.origin(request)}/auth/callback`;
+  }
+
+  /** Starts a sign-in: a fresh state, nonce and PKCE verifier in a short-lived sealed cookie, then off to the provider. */
+  async login(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const flow: SsoFlow = { state: this.client.randomState(), nonce: this.client.randomNonce(), codeVerifier: this.client.randomPKCECodeVerifier() };
+    const url = this.client.buildAuthorizationUrl(this.oidc, {
+      redirect_uri: this.redirectUri(request),
+      scope: SCOPES,
+      response_type: "code",
+      state: flow.state,
+      nonce: flow.nonce,
+      code_challenge: await this.client.calculatePKCECodeChallenge(flow.codeVerifier),
+      code_challenge_method: "S256",
+    });
+    const names = cookieNames(this.secure(request));
+    // Lax: the flow cookie must come back on the provider's top-level redirect to the callback.
+    reply.setCookie(names.flow, await this.sealer.seal("sso-flow", flow, FLOW_TTL_SECONDS), this.cookieOptions(request, "lax", FLOW_TTL_SECONDS));
+    return reply.redirect(url.href, 302);
+  }
+
+  /**
+   * Completes a sign-in: checks state, nonce and PKCE, exchanges the code, verifies the ID token,
+   * and sets the session. Any failure sends the user back to the UI with the reason.
+   */
+  async callback(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const names = cookieNames(this.secure(request));
+    const flow = await this.sealer.open<SsoFlow>("sso-flow", request.cookies[names.flow]);
+    reply.clearCookie(names.flow, { path: "/" });
+    const fail = (reason: string) => {
+      request.log.warn({ reason }, "single sign-on failed");
+      return reply.redirect(`/?sso_error=${encodeURIComponent(reason)}`, 302);
+    };
+    const query = request.query as Record<string, string | undefined>;
+    if (query.error) return fail(`the identity provider refused the sign-in: ${query.error_description ?? query.error}`);
+    if (!flow) return fail("the sign-in expired or was started in another browser; try again");
+    let claims: Record<string, unknown> | undefined;
+    try {
+      const current = new URL(request.url, this.origin(request));
+      const tokens = await this.client.authorizationCodeGrant(this.oidc, current, { pkceCodeVerifier: flow.codeVerifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
+      claims = tokens.claims();
+    } catch (error) {
+      return fail(`the sign-in could not be completed (${(error as Error).message})`);
+    }
+    if (!claims || typeof claims.sub !== "string") return fail("the identity provider sent no ID token");
+    const name = [claims.name, claims.preferred_username, claims.email].find((v): v is string => typeof v === "string" && v.length > 0);
+    const session: BrowserSession = { sub: claims.sub, role: roleFromClaims(claims), ...(name ? { name } : {}) };
+    const ttl = this.config.SESSION_TTL_SECONDS;
+    reply.setCookie(names.session, await this.sealer.seal("session", session, ttl), this.cookieOptions(request, "strict", ttl));
+    request.log.info({ sub: session.sub, role: session.role }, "signed in through single sign-on");
+    return reply.redirect("/", 302);
+  }
+
+  async session(request: FastifyRequest): Promise<BrowserSession | undefined> {
+    return this.sealer.open<BrowserSession>("session", sessionCookie(request));
+  }
+
+  logout(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    for (const secure of [true, false]) reply.clearCookie(cookieNames(secure).session, { path: "/", secure });
+    return reply;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Browser single sign-on against a real OpenID Provider (test/oidc-provider.ts): the login
+ * redirect's PKCE, state and nonce; every way a callback can fail; the sealed session cookie
+ * (forged, tampered, replayed for another purpose, expired); the header that guards changes made
+ * with a cookie; sign-out. The whole flow through the provider's login page runs in Chromium
+ * (test/web/ui.browser.ts).
+ */
+import { Writable } from "node:stream";
+import type { FastifyServerOptions } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app";
+import { Sealer } from "../../src/auth/session";
+import { loggerOptions } from "../../src/logger";
+import { freePort, SSO_CLIENT, startIdentityProvider, type TestIdentityProvider } from "../oidc-provider";
+import { auth, startRuntime, type Runtime } from "../support";
+
+const cookiesOf = (response: { headers: Record<string, unknown> }): string[] => {
+  const raw = response.headers["set-cookie"];
+  return Array.isArray(raw) ? raw.map(String) : typeof raw === "string" ? [raw] : [];
+};
+const cookiePair = (setCookie: string) => setCookie.split(";")[0]!;
+
+describe("browser single sign-on", () => {
+  let idp: TestIdentityProvider;
+  let rt: Runtime;
+  let publicUrl: string;
+  const sealer = new Sealer(SSO_CLIENT.secret);
+
+  beforeAll(async () => {
+    publicUrl = `http://127.0.0.1:${await freePort()}`;
+    idp = await startIdentityProvider(`${publicUrl}/auth/callback`, {});
+    rt = await startRuntime("embedded", { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id, OIDC_CLIENT_SECRET: SSO_CLIENT.secret, PUBLIC_URL: publicUrl });
+  });
+  afterAll(async () => {
+    await rt?.close();
+    await idp?.close();
+  });
+
+  it("says single sign-on is offered; a server without the client secret offers none", async () => {
+    expect((await rt.app.inject({ method: "GET", url: "/v1/auth" })).json()).toEqual({ required: true, sso: true });
+    const plain = await startRuntime("embedded", { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id });
+    try {
+      expect((await plain.app.inject({ method: "GET", url: "/v1/auth" })).json()).toEqual({ required: true, sso: false });
+      expect((await plain.app.inject({ method: "GET", url: "/auth/login" })).statusCode).toBe(404);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it("sends the browser to the provider with PKCE (S256), state and nonce, remembered in a sealed HttpOnly cookie", async () => {
+    const login = await rt.app.inject({ method: "GET", url: "/auth/login" });
+    expect(login.statusCode).toBe(302);
+    const target = new URL(String(login.headers.location));
+    expect(target.origin).toBe(idp.issuer);
+    const params = Object.fromEntries(target.searchParams);
+    expect(params).toMatchObject({ client_id: SSO_CLIENT.id, response_type: "code", redirect_uri: `${publicUrl}/auth/callback`, code_challenge_method: "S256" });
+    expect(params.scope!.split(" ")).toContain("openid");
+    for (const p of ["state", "nonce", "code_challenge"]) expect(params[p]!.length, p).toBeGreaterThanOrEqual(22);
+    const [flow] = cookiesOf(login);
+    expect(flow).toMatch(/^rag_sso_flow=/);
+    expect(flow).toMatch(/HttpOnly/);
+    expect(flow).toMatch(/SameSite=Lax/);
+    expect(flow).not.toContain(params.state!); // sealed, not readable
+    const again = new URL(String((await rt.app.inject({ method: "GET", url: "/auth/login" })).headers.location));
+    expect(again.searchParams.get("state")).not.toBe(params.state);
+  });
+
+  it("sends a failed callback back to the UI with the reason, and signs nobody in", async () => {
+    const error = (response: { headers: Record<string, unknown> }) => new URL(String(response.headers.location), publicUrl).searchParams.get("sso_error");
+    const noFlow = await rt.app.inject({ method: "GET", url: "/auth/callback?code=abc&state=xyz" });
+    expect(noFlow.statusCode).toBe(302);
+    expect(error(noFlow)).toMatch(/expired or was started in another browser/);
+
+    const login = await rt.app.inject({ method: "GET", url: "/auth/login" });
+    const flow = cookiePair(cookiesOf(login)[0]!);
+    const wrongState = await rt.app.inject({ method: "GET", url: "/auth/callback?code=abc&state=not-the-state", headers: { cookie: flow } });
+    expect(error(wrongState)).toMatch(/could not be completed/);
+    expect(cookiesOf(wrongState).some((c) => c.startsWith("rag_session="))).toBe(false);
+
+    const denied = await rt.app.inject({ method: "GET", url: "/auth/callback?error=access_denied&error_description=user+cancelled", headers: { cookie: flow } });
+    expect(error(denied)).toBe("the identity provider refused the sign-in: user cancelled");
+  });
+
+  it("accepts only a session it sealed itself, for its purpose, before it expires", async () => {
+    const me = (cookie: string) => rt.app.inject({ method: "GET", url: "/v1/me", headers: { cookie } });
+    const valid = await sealer.seal("session", { sub: "u-1", role: "ingester", name: "Ada" }, 60);
+    expect((await me(`rag_session=${valid}`)).json()).toEqual({ kind: "session", role: "ingester", subject: "u-1", name: "Ada", authRequired: true });
+
+    const tampered = `${valid.slice(0, -4)}${valid.slice(-4) === "AAAA" ? "BBBB" : "AAAA"}`;
+    expect((await me(`rag_session=${tampered}`)).statusCode).toBe(401);
+    const otherKey = await new Sealer("some-other-client-secret-0123456789").seal("session", { sub: "u-1", role: "admin" }, 60);
+    expect((await me(`rag_session=${otherKey}`)).statusCode).toBe(401);
+    const flowAsSession = await sealer.seal("sso-flow", { state: "s", nonce: "n", codeVerifier: "v" }, 60);
+    expect((await me(`rag_session=${flowAsSession}`)).statusCode).toBe(401);
+    const shortLived = await sealer.seal("session", { sub: "u-1", role: "admin" }, 1);
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect((await me(`rag_session=${shortLived}`)).statusCode).toBe(401);
+  });
+
+  it("lets a session change things only from the UI (its header), within its role", async () => {
+    const cookie = `rag_session=${await sealer.seal("session", { sub: "u-2", role: "ingester" }, 60)}`;
+    const upload = (headers: Record<string, string>) => rt.app.inject({ method: "POST", url: "/v1/documents", headers: { cookie, ...headers }, payload: { name: "n.txt", text: "A note about lighthouses and their keepers." } });
+    const crossSite = await upload({});
+    expect(crossSite.statusCode).toBe(403);
+    expect(crossSite.json().message).toMatch(/x-requested-with: rag-ui/);
+    expect((await upload({ "x-requested-with": "rag-ui" })).statusCode).toBe(202);
+    const id = (await rt.app.inject({ method: "GET", url: "/v1/documents", headers: auth() })).json().items[0].id;
+    const remove = await rt.app.inject({ method: "DELETE", url: `/v1/documents/${id}`, headers: { cookie, "x-requested-with": "rag-ui" } });
+    expect(remove.statusCode).toBe(403);
+    expect(remove.json().message).toMatch(/needs the admin role; the credentials hold ingester/);
+  });
+
+  it("keeps the callback's code and state, and the session cookie, out of the logs", async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) });
+    const logger = { ...(loggerOptions({ ...rt.services.config, LOG_LEVEL: "info" }) as object), stream } as FastifyServerOptions["logger"];
+    const { app } = await buildApp({ services: rt.services, fastify: { logger } });
+    try {
+      const session = await sealer.seal("session", { sub: "u-3", role: "reader" }, 60);
+      await app.inject({ method: "GET", url: "/auth/callback?code=CODE-SHOULD-NOT-BE-LOGGED&state=STATE-SHOULD-NOT-BE-LOGGED" });
+      await app.inject({ method: "GET", url: "/v1/me", headers: { cookie: `rag_session=${session}` } });
+      const log = lines.join("");
+      expect(log).toContain("/auth/callback?[redacted]");
+      expect(log).toContain("single sign-on failed");
+      expect(log).not.toContain("SHOULD-NOT-BE-LOGGED");
+      expect(log).not.toContain(session);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("signs out only when the UI asks, clearing the cookie", async () => {
+    expect((await rt.app.inject({ method: "POST", url: "/auth/logout" })).statusCode).toBe(403);
+    const out = await rt.app.inject({ method: "POST", url: "/auth/logout", headers: { "x-requested-with": "rag-ui" } });
+    expect(out.statusCode).toBe(204);
+    expect(cookiesOf(out).find((c) => c.startsWith("rag_session="))).toMatch(/Expires=Thu, 01 Jan 1970/);
+  });
+});
