@@ -68,6 +68,9 @@ export function runtimeEnvironment(cfg: PlatformConfig, b: RuntimeBackends): Run
     plain[ENV.oidcClientId] = cfg.auth.oidcClientId;
     if (b.oidcClientSecret) secrets[ENV.oidcClientSecret] = b.oidcClientSecret;
   }
+  // Where users reach the service: single sign-on's redirect URI and the cookie's scheme. Behind a
+  // load balancer that terminates TLS the runtime cannot tell this from the request.
+  if (cfg.domain.hostname) plain[ENV.publicUrl] = `${cfg.domain.certificate ? "https" : "http"}://${cfg.domain.hostname}`;
   if (cfg.observability.otlpEndpoint) plain[ENV.otlpEndpoint] = cfg.observability.otlpEndpoint;
   return { plain, secrets };
 }

@@ -309,6 +309,9 @@ describe("sme on EKS: every workload", () => {
       "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
     });
     expect(result.outputs.apiUrl).toBe("https://rag.example.com");
+    const api = ofType(result, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
+    expect(env(api), "single sign-on redirects users back to the public URL").toContainEqual({ name: ENV.publicUrl, value: "https://rag.example.com" });
+    expect(env(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!).map((e) => e.name)).not.toContain(ENV.publicUrl);
   });
 });
 
