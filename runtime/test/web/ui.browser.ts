@@ -202,10 +202,35 @@ describe("the UI when the server needs credentials", () => {
     await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: reader");
     await expect.poll(() => rowsWithStatus(page, "ready").count()).toBe(1);
     expect(await page.locator("#upload").isHidden()).toBe(true);
+    expect(await page.locator("#keys-panel").isHidden()).toBe(true);
     expect(await page.locator("#documents tbody button").count()).toBe(0);
     await page.locator("#question").fill("Where do visitors sign in?");
     await page.locator("#ask-button").click();
     await expect.poll(() => page.locator("#answer").textContent()).toContain("front desk");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("lets an admin issue a key (shown once) and revoke it", async () => {
+    const { page, problems } = await open(base);
+    await signIn(page, ADMIN_KEY);
+    await expect.poll(() => page.locator("#keys tbody tr").count()).toBe(2);
+    expect(await page.locator("#keys tbody td:first-child").allTextContents()).toEqual(["bootstrap-admin", "ui-reader"]);
+    await page.locator("#key-name").fill("ci-pipeline");
+    await page.locator("#key-role").selectOption("ingester");
+    await page.locator("#new-key button[type=submit]").click();
+    await expect.poll(() => page.locator("#keys tbody tr").count()).toBe(3);
+    expect(await page.locator("#issued-name").textContent()).toBe("ci-pipeline (ingester)");
+    const issued = await page.locator("#issued-key").inputValue();
+    expect(issued).toMatch(/^rag_/);
+    const me = async () => rt.app.inject({ method: "GET", url: "/v1/me", headers: auth(issued) });
+    expect((await me()).json()).toMatchObject({ kind: "api-key", role: "ingester" });
+    expect(JSON.stringify((await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth() })).json())).not.toContain(issued);
+
+    await page.locator("#keys tbody tr", { hasText: "ci-pipeline" }).getByRole("button", { name: "revoke ci-pipeline" }).click();
+    await expect.poll(() => page.locator("#keys tbody tr").count()).toBe(2);
+    expect(await page.locator("#issued").isHidden()).toBe(true);
+    expect((await me()).statusCode).toBe(401);
     expect(problems).toEqual([]);
     await page.close();
   });

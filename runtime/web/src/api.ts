@@ -44,6 +44,13 @@ export interface DocumentPage {
   readonly offset: number;
 }
 
+export interface ApiKey {
+  readonly id: string;
+  readonly name: string;
+  readonly role: Role;
+  readonly createdAt?: string;
+}
+
 export interface Passage {
   readonly documentId: string;
   readonly documentName: string;
@@ -146,6 +153,19 @@ export class Api {
 
   remove(id: string): Promise<void> {
     return this.call(`/v1/documents/${encodeURIComponent(id)}`, { method: "DELETE" });
+  }
+
+  async keys(): Promise<ApiKey[]> {
+    return (await this.call<{ items: ApiKey[] }>("/v1/keys")).items;
+  }
+
+  /** Issues a key; the plain key is in the answer this once. */
+  issueKey(name: string, role: Role): Promise<ApiKey & { key: string }> {
+    return this.call("/v1/keys", { method: "POST", body: JSON.stringify({ name, role }), headers: { "content-type": "application/json" } });
+  }
+
+  revokeKey(id: string): Promise<void> {
+    return this.call(`/v1/keys/${encodeURIComponent(id)}`, { method: "DELETE" });
   }
 
   /** Asks a question with the answer streamed (server-sent events): retrieved, token..., done. */

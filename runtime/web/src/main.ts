@@ -5,7 +5,7 @@
  * code, so a document cannot script the page.
  */
 import "./style.css";
-import { Api, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage, SSO_LOGIN_PATH } from "./api";
+import { Api, type ApiKey, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage, type Role, SSO_LOGIN_PATH } from "./api";
 import { answerSegments, formatBytes, pageOf } from "./format";
 
 const CREDENTIAL_KEY = "rag-platform.credential";
@@ -56,6 +56,14 @@ const ui = {
   prev: byId<HTMLButtonElement>("prev"),
   next: byId<HTMLButtonElement>("next"),
   page: byId<HTMLSpanElement>("page"),
+  keysPanel: byId<HTMLElement>("keys-panel"),
+  newKey: byId<HTMLFormElement>("new-key"),
+  keyName: byId<HTMLInputElement>("key-name"),
+  keyRole: byId<HTMLSelectElement>("key-role"),
+  issued: byId<HTMLDivElement>("issued"),
+  issuedName: byId<HTMLElement>("issued-name"),
+  issuedKey: byId<HTMLInputElement>("issued-key"),
+  keyRows: byId<HTMLTableElement>("keys").tBodies[0]!,
 };
 
 const state = {
@@ -132,7 +140,9 @@ async function signIn(): Promise<void> {
   if (me.kind === "local") ui.health.title = "embedded mode without credentials: listening on 127.0.0.1 only";
   document.body.dataset.role = me.role;
   ui.upload.hidden = !can(me.role, "ingester");
-  await loadDocuments();
+  ui.keysPanel.hidden = !can(me.role, "admin") || me.kind === "local";
+  ui.issued.hidden = true;
+  await Promise.all([loadDocuments(), ui.keysPanel.hidden ? Promise.resolve() : loadKeys()]);
 }
 
 function statusBadge(status: DocumentStatus): HTMLSpanElement {
@@ -222,6 +232,60 @@ async function uploadFiles(files: readonly File[]): Promise<void> {
   await loadDocuments();
 }
 
+function keyRow(key: ApiKey): HTMLTableRowElement {
+  const revoke = el("button", { type: "button", className: "danger", textContent: "Revoke" });
+  revoke.setAttribute("aria-label", `revoke ${key.name}`);
+  revoke.addEventListener("click", () => void revokeKey(key));
+  const row = el(
+    "tr",
+    {},
+    el("td", { textContent: key.name }),
+    el("td", { textContent: key.role }),
+    el("td", { textContent: key.createdAt ? new Date(key.createdAt).toLocaleString() : "" }),
+    el("td", {}, revoke),
+  );
+  row.dataset.id = key.id;
+  return row;
+}
+
+async function loadKeys(): Promise<void> {
+  try {
+    ui.keyRows.replaceChildren(...(await api.keys()).map(keyRow));
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function issueKey(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const name = ui.keyName.value.trim();
+  if (!name) return showError("Give the key a name (who or what will use it).");
+  try {
+    const issued = await api.issueKey(name, ui.keyRole.value as Role);
+    ui.issuedName.textContent = `${issued.name} (${issued.role})`;
+    ui.issuedKey.value = issued.key;
+    ui.issued.hidden = false;
+    ui.issuedKey.select();
+    ui.keyName.value = "";
+    clearError();
+  } catch (error) {
+    showError(error);
+  }
+  await loadKeys();
+}
+
+async function revokeKey(key: ApiKey): Promise<void> {
+  if (!window.confirm(`Revoke the key "${key.name}"? Anything using it loses access at once.`)) return;
+  try {
+    await api.revokeKey(key.id);
+  } catch (error) {
+    showError(error);
+  }
+  ui.issued.hidden = true;
+  // Revoking the key this tab signed in with signs it out.
+  await signIn();
+}
+
 function passageItem(passage: Passage, n: number): HTMLLIElement {
   const item = el(
     "li",
@@ -302,6 +366,7 @@ ui.forget.addEventListener("click", () => {
 });
 ui.alertClose.addEventListener("click", clearError);
 ui.ask.addEventListener("submit", (event) => void ask(event));
+ui.newKey.addEventListener("submit", (event) => void issueKey(event));
 ui.file.addEventListener("change", () => {
   const files = [...(ui.file.files ?? [])];
   ui.file.value = "";
