@@ -47,7 +47,13 @@ describe("GitHub workflows", () => {
     const w = workflows[file]!;
     for (const s of steps(w).filter((x) => x.uses)) expect(s.uses, file).toMatch(/^[\w.-]+\/[\w./-]+@v\d+$/);
     for (const job of Object.values(w.jobs)) {
-      for (const service of Object.values(job.services ?? {})) expect(service.image).toMatch(/:\d+\.\d+(\.\d+)?-[\w.]+$/);
+      // An image taken from the matrix is checked in every matrix entry.
+      const include = (job.strategy?.matrix as { include?: Record<string, string>[] } | undefined)?.include ?? [];
+      const images = Object.values(job.services ?? {}).flatMap((service) => {
+        const fromMatrix = service.image.match(/^\$\{\{ matrix\.(\w+) \}\}$/);
+        return fromMatrix ? include.map((entry) => entry[fromMatrix[1]!]!) : [service.image];
+      });
+      for (const image of images) expect(image, file).toMatch(/:\d+\.\d+(\.\d+)?-[\w.]+$/);
       expect(job["timeout-minutes"], `${file}: every job has a timeout`).toBeGreaterThan(0);
     }
   });
@@ -79,8 +85,13 @@ describe("GitHub workflows", () => {
     const test = ci.jobs.test!;
     expect(test.steps.map((s) => s.run)).toContain("bash .ci/run");
     const imageNode = RUNTIME_BASE_IMAGE.match(/^node:(\d+)\./)![1];
-    expect((test.strategy?.matrix as { node?: string[] } | undefined)?.node, "tests run on the runtime image's Node.js too").toEqual(["20", imageNode]);
-    expect(Object.values(test.services ?? {}).map((s) => s.image.split(":")[0])).toEqual(["postgres", "redis"]);
+    const include = (test.strategy?.matrix as { include?: { node: string; postgres: string; pgvector: string }[] } | undefined)?.include ?? [];
+    expect(include.map((m) => m.node), "tests run on the runtime image's Node.js too").toEqual(["20", imageNode]);
+    expect(include.find((m) => m.pgvector === "true")?.postgres, "the server-mode suite runs on the dev tier's pgvector image").toBe(IMAGES.postgres);
+    expect(include.find((m) => m.pgvector === "false")?.postgres, "and on a PostgreSQL without pgvector").toMatch(/^postgres:16\.\d+/);
+    expect(test.services!.postgres!.image).toBe("${{ matrix.postgres }}");
+    expect(Object.keys(test.services ?? {})).toEqual(["postgres", "redis"]);
+    expect(test.steps.find((s) => s.run === "bash .ci/run")?.env?.TEST_PG_EXPECT_PGVECTOR).toBe("${{ matrix.pgvector }}");
     expect(test.services!.redis!.image, "the Redis the platform deploys").toBe(IMAGES.redis);
     const policies = ci.jobs.policies!;
     expect(policies.strategy?.matrix?.stack).toEqual(["dev", "staging", "sme"]);

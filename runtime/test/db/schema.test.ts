@@ -4,20 +4,36 @@ import { openDb } from "../../src/db/db";
 import { EmbeddingMismatchError, ensureVectorTable, migrate, MIGRATIONS, PgvectorMissingError } from "../../src/db/schema";
 import { freshDatabase, modeEnv } from "../support";
 
-describe("migrations on this machine's PostgreSQL (no pgvector)", () => {
-  it("fall back to exact vector scans, or refuse in one line when pgvector is required", async () => {
+/** CI names which kind of server it gives the suite, so the branch taken is not left to chance. */
+const EXPECT_PGVECTOR = process.env.TEST_PG_EXPECT_PGVECTOR;
+
+describe("migrations on the test PostgreSQL server", () => {
+  it("use pgvector with its HNSW index when the server has it; else fall back to exact scans, or refuse in one line when pgvector is required", async () => {
     const { url, drop } = await freshDatabase();
     const db = await openDb(loadRuntimeConfig({ DATABASE_URL: url }));
     try {
+      const available = (await db.query("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).length === 1;
+      if (EXPECT_PGVECTOR !== undefined) expect(available, "TEST_PG_EXPECT_PGVECTOR").toBe(EXPECT_PGVECTOR === "true");
       const schema = await migrate(db, { requirePgvector: false });
-      expect(schema.pgvector).toBe(false);
-      await ensureVectorTable(db, schema, { id: "local-hashed-ngrams", dimensions: 4 });
-      const [column] = await db.query<{ data_type: string }>("SELECT data_type FROM information_schema.columns WHERE table_name = 'chunk_vectors' AND column_name = 'embedding'");
-      expect(column!.data_type).toBe("ARRAY");
-      const error = await migrate(db, { requirePgvector: true }).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(PgvectorMissingError);
-      expect((error as Error).message.split("\n")).toHaveLength(1);
-      expect((error as Error).message).toMatch(/^pgvector is required \(REQUIRE_PGVECTOR=true\) but this PostgreSQL server has no `vector` extension/);
+      expect(schema.pgvector).toBe(available);
+      await ensureVectorTable(db, schema, { id: "local-hashed-ngrams", dimensions: 4 }, "hnsw");
+      const [column] = await db.query<{ data_type: string; udt_name: string }>(
+        "SELECT data_type, udt_name FROM information_schema.columns WHERE table_name = 'chunk_vectors' AND column_name = 'embedding'",
+      );
+      const hnsw = await db.query("SELECT 1 FROM pg_indexes WHERE indexname = 'chunk_vectors_hnsw'");
+      if (available) {
+        // This machine's PostgreSQL 15 has no pgvector; GitHub CI runs this branch on pgvector/pgvector.
+        expect(column).toEqual({ data_type: "USER-DEFINED", udt_name: "vector" });
+        expect(hnsw).toHaveLength(1);
+        expect(await migrate(db, { requirePgvector: true })).toEqual({ pgvector: true });
+      } else {
+        expect(column!.data_type).toBe("ARRAY");
+        expect(hnsw).toEqual([]);
+        const error = await migrate(db, { requirePgvector: true }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(PgvectorMissingError);
+        expect((error as Error).message.split("\n")).toHaveLength(1);
+        expect((error as Error).message).toMatch(/^pgvector is required \(REQUIRE_PGVECTOR=true\) but this PostgreSQL server has no `vector` extension/);
+      }
     } finally {
       await db.close();
       await drop();
