@@ -4,8 +4,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/web/**/*.browser.ts"],
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     fileParallelism: false,
+    // The page reacts to a real server: give it time on a busy CI machine (the default is 1 s).
+    expect: { poll: { timeout: 10_000 } },
   },
 });

@@ -101,7 +101,8 @@ export class BrowserSso {
   async callback(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const names = cookieNames(this.secure(request));
     const flow = await this.sealer.open<SsoFlow>("sso-flow", request.cookies[names.flow]);
-    reply.clearCookie(names.flow, { path: "/" });
+    // A `__Host-` cookie is only replaced by one with the same attributes (Secure, Path=/).
+    reply.clearCookie(names.flow, { path: "/", secure: this.secure(request) });
     const fail = (reason: string) => {
       request.log.warn({ reason }, "single sign-on failed");
       return reply.redirect(`/?sso_error=${encodeURIComponent(reason)}`, 302);

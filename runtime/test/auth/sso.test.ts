@@ -65,6 +65,22 @@ describe("browser single sign-on", () => {
     expect(again.searchParams.get("state")).not.toBe(params.state);
   });
 
+  it("over HTTPS names its cookies __Host- and marks them Secure, clearing them the same way", async () => {
+    const https = await startRuntime("embedded", { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id, OIDC_CLIENT_SECRET: SSO_CLIENT.secret, PUBLIC_URL: "https://rag.example.test" });
+    try {
+      const login = await https.app.inject({ method: "GET", url: "/auth/login" });
+      expect(new URL(String(login.headers.location)).searchParams.get("redirect_uri")).toBe("https://rag.example.test/auth/callback");
+      const [flow] = cookiesOf(login);
+      expect(flow).toMatch(/^__Host-rag_sso_flow=[^;]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+      const callback = await https.app.inject({ method: "GET", url: "/auth/callback?code=abc&state=wrong", headers: { cookie: cookiePair(flow!) } });
+      expect(cookiesOf(callback)).toEqual([expect.stringMatching(/^__Host-rag_sso_flow=; .*Path=\/; .*Secure/)]);
+      const session = await sealer.seal("session", { sub: "u-9", role: "reader" }, 60);
+      expect((await https.app.inject({ method: "GET", url: "/v1/me", headers: { cookie: `__Host-rag_session=${session}` } })).json()).toMatchObject({ kind: "session", subject: "u-9" });
+    } finally {
+      await https.close();
+    }
+  });
+
   it("sends a failed callback back to the UI with the reason, and signs nobody in", async () => {
     const error = (response: { headers: Record<string, unknown> }) => new URL(String(response.headers.location), publicUrl).searchParams.get("sso_error");
     const noFlow = await rt.app.inject({ method: "GET", url: "/auth/callback?code=abc&state=xyz" });

@@ -96,7 +96,7 @@ describe("the UI in embedded mode without credentials", () => {
       { name: HOSTILE_NAME, mimeType: "text/markdown", buffer: Buffer.from(HOSTILE_TEXT) },
     ]);
     await expect.poll(() => page.locator("#uploads li.ok").count()).toBe(2);
-    await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 20_000 }).toBe(2);
+    await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 30_000 }).toBe(2);
     expect(await page.locator("#doc-total").textContent()).toBe("(2)");
     const skerry = page.locator("#documents tbody tr", { hasText: "skerry.md" });
     expect(Number(await skerry.locator("td.num").first().textContent())).toBeGreaterThan(0);
@@ -286,7 +286,7 @@ describe("the UI with single sign-on", () => {
 
     // The session uploads (an ingester may) but is offered no delete (an admin's).
     await page.locator("#file").setInputFiles({ name: "sso.md", mimeType: "text/markdown", buffer: Buffer.from("Signed in through single sign-on, this note was uploaded by Alice.") });
-    await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 30_000 }).toBe(1);
     expect(await page.locator("#documents tbody button").count()).toBe(0);
 
     await page.locator("#forget").click();
