@@ -9,7 +9,7 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WEB_DIR } from "../../src/routes/web";
 import { freePort, SSO_CLIENT, startIdentityProvider, type TestIdentityProvider } from "../oidc-provider";
-import { ADMIN_KEY, auth, startRuntime, type Runtime } from "../support";
+import { ADMIN_KEY, auth, blankPdf, startRuntime, type Runtime } from "../support";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -235,12 +235,41 @@ describe("the UI when the server needs credentials", () => {
     await page.close();
   });
 
+  it("pages through a long list and filters it by status", async () => {
+    // 24 more documents (one of which fails to index: a PDF with no text layer) beside policy.txt.
+    for (let i = 0; i < 23; i++) {
+      const doc = await rt.app.inject({ method: "POST", url: "/v1/documents", headers: auth(), payload: { name: `note-${String(i).padStart(2, "0")}.txt`, text: `Note number ${i} about the harbour.` } });
+      await rt.waitReady(doc.json().id);
+    }
+    const { page, problems } = await open(base);
+    await signIn(page, ADMIN_KEY);
+    await page.locator("#file").setInputFiles({ name: "scan.pdf", mimeType: "application/pdf", buffer: Buffer.from(blankPdf()) });
+    await expect.poll(() => page.locator("#documents tbody tr[data-status=failed]").count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.locator("#documents tbody tr[data-status=failed] .reason").textContent()).toMatch(/no text layer/);
+    expect(await page.locator("#doc-total").textContent()).toBe("(25)");
+    expect(await page.locator("#documents tbody tr").count()).toBe(20);
+    expect(await page.locator("#page").textContent()).toBe("page 1 of 2");
+    expect(await page.locator("#prev").isDisabled()).toBe(true);
+    await page.locator("#next").click();
+    await expect.poll(() => page.locator("#page").textContent()).toBe("page 2 of 2");
+    expect(await page.locator("#documents tbody tr").count()).toBe(5);
+    expect(await page.locator("#next").isDisabled()).toBe(true);
+    expect(await page.locator("#documents tbody td.name span").last().textContent(), "newest first: the oldest last").toBe("policy.txt");
+    await page.locator("#status-filter").selectOption("failed");
+    await expect.poll(() => page.locator("#doc-total").textContent()).toBe("(1)");
+    expect(await page.locator("#documents tbody td.name span").allTextContents()).toEqual(["scan.pdf"]);
+    expect(await page.locator("#page").textContent()).toBe("page 1 of 1");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("keeps the credential for the tab only and signs out", async () => {
     const { page } = await open(base);
     await signIn(page, ADMIN_KEY);
     await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: admin");
     expect(await page.locator("#upload").isVisible()).toBe(true);
-    expect(await page.locator("#documents tbody button", { hasText: "Delete" }).count()).toBe(1);
+    await expect.poll(() => page.locator("#documents tbody tr").count()).toBeGreaterThan(0);
+    expect(await page.locator("#documents tbody button", { hasText: "Delete" }).count()).toBe(await page.locator("#documents tbody tr").count());
     expect(await page.evaluate("localStorage.length")).toBe(0);
     await page.reload();
     await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: admin");
