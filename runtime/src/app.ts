@@ -17,6 +17,7 @@ import { keyRoutes } from "./routes/keys";
 import { queryRoutes } from "./routes/query";
 import { ssoRoutes } from "./routes/sso";
 import { webRoutes, type WebUiState } from "./routes/web";
+import { registerRateLimit } from "./rate-limit";
 import type { Services } from "./services";
 
 export interface AppOptions {
@@ -34,6 +35,11 @@ export interface App {
   readonly webUi: WebUiState;
 }
 
+/** TRUST_PROXY as Fastify takes it: the addresses and CIDRs, or "the first n hops". */
+function trustProxy(setting: number | string[]): string[] | ((address: string, hop: number) => boolean) {
+  return typeof setting === "number" ? (_address, hop) => hop < setting : setting;
+}
+
 export async function buildApp({ services, fastify, webRoot }: AppOptions): Promise<App> {
   const config = services.config;
   const app = Fastify({
@@ -42,6 +48,8 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     genReqId: () => crypto.randomUUID(),
     bodyLimit: config.MAX_UPLOAD_BYTES + 64 * 1024,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false } },
+    // request.ip, request.protocol and request.host from X-Forwarded-* only behind the named proxies.
+    ...(config.TRUST_PROXY !== undefined ? { trustProxy: trustProxy(config.TRUST_PROXY) } : {}),
     ...fastify,
   });
   const keys = new KeyStore(services.db);
@@ -55,6 +63,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
+  await registerRateLimit(app, config);
   await app.register(cookie);
   await app.register(multipart, { limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 1, fields: 5 } });
 

@@ -10,6 +10,7 @@
  * `secretRef`, Kubernetes `secretKeyRef`), never as plain values.
  */
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { z } from "zod";
 
 export const ENV = {
@@ -42,6 +43,8 @@ export const ENV = {
   maxUploadBytes: "MAX_UPLOAD_BYTES",
   webUi: "WEB_UI",
   publicUrl: "PUBLIC_URL",
+  trustProxy: "TRUST_PROXY",
+  rateLimitPerMinute: "RATE_LIMIT_PER_MINUTE",
 
   vectorStore: "VECTOR_STORE",
   vectorIndex: "VECTOR_INDEX",
@@ -112,6 +115,15 @@ const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(["true", "false"]).transform((v) => v === "true");
 const url = z.string().url();
 
+function isAddressOrCidr(value: string): boolean {
+  const [address, prefix, extra] = value.split("/");
+  if (extra !== undefined || !address) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 export const runtimeConfigSchema = z.object({
   [ENV.host]: z.string().min(1).optional(),
   [ENV.port]: port.default(8080),
@@ -144,6 +156,22 @@ export const runtimeConfigSchema = z.object({
   [ENV.webUi]: flag.default(true),
   /** The origin users reach the service at (https://rag.example.com): SSO's redirect URI and cookie scope. */
   [ENV.publicUrl]: url.optional(),
+  /**
+   * Which proxies' X-Forwarded-For / -Proto to believe: a hop count, or comma-separated addresses
+   * and CIDRs (the load balancer's subnets). Unset: none (the peer is the client).
+   */
+  [ENV.trustProxy]: z
+    .string()
+    .transform((v, ctx) => {
+      if (/^\d+$/.test(v)) return Number(v);
+      const entries = v.split(",").map((e) => e.trim());
+      const bad = entries.filter((e) => !isAddressOrCidr(e));
+      if (bad.length > 0) ctx.addIssue({ code: "custom", message: `not an address or CIDR: ${bad.join(", ")} (give a hop count, or addresses and CIDRs separated by commas)` });
+      return entries;
+    })
+    .optional(),
+  /** Requests per minute per client address on /v1 and /auth (0: no limit); shared through Redis when it is configured. */
+  [ENV.rateLimitPerMinute]: z.coerce.number().int().min(0).default(1200),
 
   [ENV.vectorStore]: z.enum(VECTOR_STORES).default("pgvector"),
   // Unset: hnsw on a PostgreSQL server, exact in embedded PGlite (resolved in services.ts).

@@ -74,6 +74,17 @@ describe("runtime env contract", () => {
     expect(problemsOf({ WEB_UI: "yes" })[0]).toMatch(/^WEB_UI: got "yes"; /);
   });
 
+  it("reads TRUST_PROXY as a hop count or addresses and CIDRs, and names a bad entry", () => {
+    expect(loadRuntimeConfig({ TRUST_PROXY: "2" }).TRUST_PROXY).toBe(2);
+    expect(loadRuntimeConfig({ TRUST_PROXY: "10.0.0.0/16, 192.168.1.1,::1" }).TRUST_PROXY).toEqual(["10.0.0.0/16", "192.168.1.1", "::1"]);
+    expect(loadRuntimeConfig({}).TRUST_PROXY).toBeUndefined();
+    expect(problemsOf({ TRUST_PROXY: "10.0.0.0/33,proxy.local" })).toEqual([
+      'TRUST_PROXY: got "10.0.0.0/33,proxy.local"; not an address or CIDR: 10.0.0.0/33, proxy.local (give a hop count, or addresses and CIDRs separated by commas)',
+    ]);
+    expect(loadRuntimeConfig({ RATE_LIMIT_PER_MINUTE: "0" }).RATE_LIMIT_PER_MINUTE).toBe(0);
+    expect(problemsOf({ RATE_LIMIT_PER_MINUTE: "-1" })[0]).toMatch(/^RATE_LIMIT_PER_MINUTE: got "-1"; /);
+  });
+
   it("declares every secret variable among the contract's names", () => {
     const names = Object.values(ENV) as string[];
     for (const secret of SECRET_ENV) expect(names).toContain(secret);
