@@ -311,7 +311,9 @@ describe("sme on EKS: every workload", () => {
     expect(result.outputs.apiUrl).toBe("https://rag.example.com");
     const api = ofType(result, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
     expect(env(api), "single sign-on redirects users back to the public URL").toContainEqual({ name: ENV.publicUrl, value: "https://rag.example.com" });
-    expect(env(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!).map((e) => e.name)).not.toContain(ENV.publicUrl);
+    const plainApi = env(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!);
+    expect(plainApi.map((e) => e.name)).not.toContain(ENV.publicUrl);
+    expect(plainApi, "client addresses from the ALB's X-Forwarded-For, believed only from inside the VPC").toContainEqual({ name: ENV.trustProxy, value: "10.50.0.0/16" });
   });
 });
 

@@ -314,6 +314,8 @@ describe("staging on AWS: services on ECS Fargate", () => {
       [ENV.llmProvider]: "ollama",
       [ENV.llmBaseUrl]: "http://10.40.0.10:11434",
       [ENV.objectStoreUrl]: expect.stringMatching(/^s3:\/\/rag-staging-documents-[0-9a-f]+\/documents$/),
+      // Client addresses (rate limits) from the ALB's X-Forwarded-For, believed only from inside the VPC.
+      [ENV.trustProxy]: "10.40.0.0/16",
     });
   });
 });

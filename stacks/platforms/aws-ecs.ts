@@ -7,6 +7,7 @@ import { FargateRuntimeServices } from "../../components/aws/fargate-services";
 import { CloudWatchObservability } from "../../components/aws/observability";
 import { OLLAMA_PORT, OllamaGpuHost, type HostGpu } from "../../components/aws/ollama-host";
 import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../components/contracts";
+import { ENV } from "../../runtime/src/config";
 import { OLLAMA_VERSION } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
 import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
@@ -73,7 +74,8 @@ export class AwsEcsPlatform extends AwsPlatformBase {
         network: this.network,
         securityGroupId: this.workloadSg.id,
         image,
-        env: req.env,
+        // The ALB (inside the VPC) adds the client's address to X-Forwarded-For: believe it only from there.
+        env: { ...req.env, plain: { ...req.env.plain, [ENV.trustProxy]: this.network.vpcCidr } },
         api: req.api,
         worker: req.worker,
         documentsBucketArn: this.documents.bucketArn,

@@ -263,7 +263,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
     );
     const certificate = this.cfg.domain.certificate;
     const otlp = this.clusterAddons.otlpEndpoint;
-    const env = { ...req.env, plain: { ...req.env.plain, ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}) } };
+    // The ALB (IP targets, inside the VPC) adds the client's address to X-Forwarded-For: believe it only from there.
+    const env = { ...req.env, plain: { ...req.env.plain, [ENV.trustProxy]: this.network.vpcCidr, ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}) } };
     const redisHost = this.redisCache?.endpoint.host;
     if (!redisHost) throw new Error("AwsEksPlatform: redis() must be created before runtimeServices()");
     const workloads = new RuntimeWorkloads(
