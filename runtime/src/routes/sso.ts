@@ -12,6 +12,7 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
       schema: {
         summary: "How to sign in: whether credentials are needed, and whether single sign-on is offered (at /auth/login)",
         tags: ["auth"],
+        security: [],
         response: { 200: { type: "object", properties: { required: { type: "boolean" }, sso: { type: "boolean" } }, required: ["required", "sso"] } },
       },
     },
@@ -19,13 +20,14 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
   );
   if (!sso) return;
 
-  app.get("/auth/login", { schema: { summary: "Start single sign-on: redirects to the identity provider", tags: ["auth"] } }, (request, reply) => sso.login(request, reply));
+  app.get("/auth/login", { schema: { summary: "Start single sign-on: redirects to the identity provider", tags: ["auth"], security: [] } }, (request, reply) => sso.login(request, reply));
   app.get(
     "/auth/callback",
     {
       schema: {
         summary: "Where the identity provider returns: sets the session cookie, then redirects to the UI (with ?sso_error= on failure)",
         tags: ["auth"],
+        security: [],
         querystring: { type: "object", properties: { code: { type: "string" }, state: { type: "string" }, error: { type: "string" }, error_description: { type: "string" } } },
       },
     },
@@ -33,7 +35,7 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
   );
   app.post(
     "/auth/logout",
-    { schema: { summary: `End the browser session (send ${UI_HEADER.name}: ${UI_HEADER.value})`, tags: ["auth"], response: { 204: { type: "null" }, 403: errorSchema } } },
+    { schema: { summary: `End the browser session (send ${UI_HEADER.name}: ${UI_HEADER.value})`, tags: ["auth"], security: [], response: { 204: { type: "null" }, 403: errorSchema } } },
     async (request, reply) => {
       if (request.headers[UI_HEADER.name] !== UI_HEADER.value) {
         return reply.status(403).send({ error: "forbidden", message: `sign out from the UI: the header ${UI_HEADER.name}: ${UI_HEADER.value} is missing`, requestId: request.id });

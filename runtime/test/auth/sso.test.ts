@@ -38,6 +38,11 @@ describe("browser single sign-on", () => {
 
   it("says single sign-on is offered; a server without the client secret offers none", async () => {
     expect((await rt.app.inject({ method: "GET", url: "/v1/auth" })).json()).toEqual({ required: true, sso: true });
+    const openapi = (await rt.app.inject({ method: "GET", url: "/docs/json" })).json();
+    for (const [path, method] of [["/v1/auth", "get"], ["/auth/login", "get"], ["/auth/callback", "get"], ["/auth/logout", "post"]] as const) {
+      expect(openapi.paths[path][method].security, `${path} needs no credentials`).toEqual([]);
+    }
+    expect(openapi.security).toEqual([{ apiKey: [] }]);
     const plain = await startRuntime("embedded", { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id });
     try {
       expect((await plain.app.inject({ method: "GET", url: "/v1/auth" })).json()).toEqual({ required: true, sso: false });
