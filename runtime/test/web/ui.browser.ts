@@ -263,6 +263,19 @@ describe("the UI when the server needs credentials", () => {
     await page.close();
   });
 
+  it("goes back to signing in when its key stops working", async () => {
+    const issued = (await rt.app.inject({ method: "POST", url: "/v1/keys", headers: auth(), payload: { name: "soon-revoked", role: "reader" } })).json();
+    const { page, problems } = await open(base);
+    await signIn(page, issued.key);
+    await expect.poll(() => page.locator("#workspace").isVisible()).toBe(true);
+    expect((await rt.app.inject({ method: "DELETE", url: `/v1/keys/${issued.id}`, headers: auth() })).statusCode).toBe(204);
+    await page.locator("#refresh").click();
+    await expect.poll(() => page.locator("#workspace").isHidden()).toBe(true);
+    expect(await page.locator("#alert-text").textContent()).toContain("Signing in failed: a valid API key");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("keeps the credential for the tab only and signs out", async () => {
     const { page } = await open(base);
     await signIn(page, ADMIN_KEY);

@@ -77,6 +77,12 @@ const state = {
 const api = new Api(() => sessionStorage.getItem(CREDENTIAL_KEY) ?? undefined);
 
 function showError(error: unknown): void {
+  // Credentials that stopped working (an expired session, a revoked key): back to signing in.
+  if (error instanceof ApiError && error.status === 401 && state.me) {
+    state.me = undefined;
+    void signIn();
+    return;
+  }
   ui.alertText.textContent = error instanceof Error ? error.message : String(error);
   ui.alert.hidden = false;
 }
