@@ -1,4 +1,20 @@
-import { synthesize, type ResourceRecord, type SynthResult } from "../tools/harness";
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { PROJECT_DIR, synthesize, type ResourceRecord, type SynthResult } from "../tools/harness";
+
+const TSX = join(PROJECT_DIR, "node_modules", ".bin", "tsx");
+
+/** Runs one of the CLIs in tools/ as a user would; its exit code and output, never a throw. */
+export async function runTool(script: "synth" | "policies", args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(TSX, [`tools/${script}.ts`, ...args], { cwd: PROJECT_DIR });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
 
 export const CONTAINER = "docker:index/container:Container";
 

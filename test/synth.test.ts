@@ -1,24 +1,12 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { PROJECT_DIR } from "../tools/harness";
 import { applySet, loadStackConfig, StackFileError, toConfigMap } from "../tools/stack-file";
+import { runTool } from "./helpers";
 
-const run = promisify(execFile);
-const TSX = join(PROJECT_DIR, "node_modules", ".bin", "tsx");
-
-async function synthCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, ["tools/synth.ts", ...args], { cwd: PROJECT_DIR });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const synthCli = (args: string[]) => runTool("synth", args);
 
 describe("npm run synth", () => {
   it("prints a type/name/parent table and writes resources.json in the documented shape", async () => {

@@ -1,28 +1,15 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluate } from "../../policies/engine";
 import { ALL_RULES } from "../../policies/rules/all";
-import { PROJECT_DIR, type ResourceRecord, type SynthResult } from "../../tools/harness";
+import type { ResourceRecord, SynthResult } from "../../tools/harness";
 import { runPolicies, toViews } from "../../tools/policy-run";
 import { writeSynthOutput } from "../../tools/synth";
-import { synth } from "../helpers";
+import { runTool, synth } from "../helpers";
 
-const run = promisify(execFile);
-const TSX = join(PROJECT_DIR, "node_modules", ".bin", "tsx");
-
-async function policiesCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(TSX, ["tools/policies.ts", ...args], { cwd: PROJECT_DIR });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const policiesCli = (args: string[]) => runTool("policies", args);
 
 const stacks: Record<string, SynthResult> = {};
 beforeAll(async () => {
