@@ -11,6 +11,7 @@ import { IMAGES, RUNTIME_BASE_IMAGE } from "../stacks/versions";
 import { PROJECT_DIR } from "../tools/harness";
 
 interface Step {
+  if?: string;
   uses?: string;
   run?: string;
   with?: Record<string, unknown>;
@@ -61,7 +62,7 @@ describe("GitHub workflows", () => {
   it.each(Object.keys(workflows))("%s: runs only npm scripts and stacks that exist", (file) => {
     const w = workflows[file]!;
     for (const s of steps(w).filter((x) => x.run)) {
-      for (const m of s.run!.matchAll(/npm run ([\w:-]+)/g)) expect(scripts, `${file}: ${s.run}`).toContain(m[1]);
+      for (const m of s.run!.matchAll(/npm run (?:--[\w-]+ )*([\w:-]+)/g)) expect(scripts, `${file}: ${s.run}`).toContain(m[1]);
       for (const m of s.run!.matchAll(/bash (\S+)/g)) expect(existsSync(join(PROJECT_DIR, m[1]!)), m[1]).toBe(true);
     }
     for (const job of Object.values(w.jobs)) {
@@ -97,6 +98,14 @@ describe("GitHub workflows", () => {
     expect(policies.strategy?.matrix?.stack).toEqual(["dev", "staging", "sme"]);
     expect(policies.permissions).toMatchObject({ "security-events": "write" });
     expect(policies.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"))?.with?.sarif_file).toBe("out/${{ matrix.stack }}/policy-report.sarif");
+  });
+
+  it("a pull request shows what it changes in every tier, offline, against its base", () => {
+    const step = workflows["ci.yml"]!.jobs.policies!.steps.find((s) => s.run?.includes("synth -- --diff"));
+    expect(step?.if).toBe("github.event_name == 'pull_request'");
+    expect(step!.run).toContain('git fetch --no-tags --depth=1 origin "${{ github.base_ref }}"');
+    expect(step!.run).toContain("npm run synth -- --stack ${{ matrix.stack }} --out out");
+    expect(step!.run).toMatch(/synth -- --diff \.\.\/base\/out\/\$\{\{ matrix\.stack \}\} out\/\$\{\{ matrix\.stack \}\} --markdown >> "\$GITHUB_STEP_SUMMARY"/);
   });
 
   it("CI runs the browser tests, with a browser the runner has", () => {
