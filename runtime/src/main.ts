@@ -32,8 +32,8 @@ async function serveApi(services: Services): Promise<() => Promise<void>> {
   const host = listenHost(services.config, auth.required);
   await app.listen({ host, port: services.config.PORT });
   if (!auth.required) app.log.warn("no API key configured: requests are not authenticated; listening on 127.0.0.1 only");
-  if (auth.sso && !services.config.PUBLIC_URL && host !== "127.0.0.1") {
-    app.log.warn("single sign-on is on without PUBLIC_URL: redirect URIs follow each request's Host header; behind a TLS-terminating load balancer set PUBLIC_URL");
+  if (auth.sso && !services.config.PUBLIC_URL && services.config.TRUST_PROXY === undefined && host !== "127.0.0.1") {
+    app.log.warn("single sign-on is on without PUBLIC_URL or TRUST_PROXY: redirect URIs follow each request's scheme and Host; behind a TLS-terminating load balancer set PUBLIC_URL");
   }
   if (webUi === "not-built") app.log.warn("the web UI is not built (npm run build:web -w runtime): serving the API only");
   return () => app.close();

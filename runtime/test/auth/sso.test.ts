@@ -86,6 +86,24 @@ describe("browser single sign-on", () => {
     }
   });
 
+  it("without PUBLIC_URL, takes the scheme from a trusted proxy's X-Forwarded-Proto and never from anyone else's", async () => {
+    const config = { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id, OIDC_CLIENT_SECRET: SSO_CLIENT.secret };
+    const headers = { host: "rag.example.test", "x-forwarded-proto": "https" };
+    const redirectOf = async (r: Runtime) => {
+      const login = await r.app.inject({ method: "GET", url: "/auth/login", headers, remoteAddress: "10.40.1.9" });
+      return { uri: new URL(String(login.headers.location)).searchParams.get("redirect_uri"), cookie: cookiesOf(login)[0] };
+    };
+    const behindAlb = await startRuntime("embedded", { ...config, TRUST_PROXY: "10.40.0.0/16" });
+    const direct = await startRuntime("embedded", config);
+    try {
+      expect(await redirectOf(behindAlb)).toMatchObject({ uri: "https://rag.example.test/auth/callback", cookie: expect.stringMatching(/^__Host-rag_sso_flow=.*; Secure/) });
+      expect(await redirectOf(direct)).toMatchObject({ uri: "http://rag.example.test/auth/callback", cookie: expect.stringMatching(/^rag_sso_flow=/) });
+    } finally {
+      await behindAlb.close();
+      await direct.close();
+    }
+  });
+
   it("sends a failed callback back to the UI with the reason, and signs nobody in", async () => {
     const error = (response: { headers: Record<string, unknown> }) => new URL(String(response.headers.location), publicUrl).searchParams.get("sso_error");
     const noFlow = await rt.app.inject({ method: "GET", url: "/auth/callback?code=abc&state=xyz" });
