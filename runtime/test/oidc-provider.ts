@@ -28,7 +28,16 @@ export async function startIdentityProvider(redirectUri: string, rolesByLogin: R
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { default: Provider } = await import("oidc-provider");
   const provider = new Provider(issuer, {
-    clients: [{ client_id: SSO_CLIENT.id, client_secret: SSO_CLIENT.secret, redirect_uris: [redirectUri], response_types: ["code"], grant_types: ["authorization_code"] }],
+    clients: [
+      {
+        client_id: SSO_CLIENT.id,
+        client_secret: SSO_CLIENT.secret,
+        redirect_uris: [redirectUri],
+        post_logout_redirect_uris: [`${new URL(redirectUri).origin}/`],
+        response_types: ["code"],
+        grant_types: ["authorization_code"],
+      },
+    ],
     findAccount: (_ctx, sub) => ({
       accountId: sub,
       claims: () => ({ sub, name: `${sub} (test user)`, email: `${sub}@example.test`, roles: rolesByLogin[sub] ?? [] }),

@@ -6,7 +6,8 @@
  * encrypted HttpOnly SameSite=Strict cookie (session.ts), and answers API calls from the UI by it.
  *
  * Enabled when OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all set. The redirect
- * URI to register at the identity provider is `<PUBLIC_URL>/auth/callback`.
+ * URI to register at the identity provider is `<PUBLIC_URL>/auth/callback`, and the post-logout
+ * redirect URI `<PUBLIC_URL>/` (signing out ends the provider's session too, when it offers that).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Configuration } from "openid-client" with { "resolution-mode": "import" };
@@ -131,8 +132,12 @@ export class BrowserSso {
     return this.sealer.open<BrowserSession>("session", sessionCookie(request));
   }
 
-  logout(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  /** Ends the session here; where to send the browser to end it at the provider too (RP-initiated logout), if the provider offers that. */
+  logout(request: FastifyRequest, reply: FastifyReply): { endSessionUrl: string | null } {
     for (const secure of [true, false]) reply.clearCookie(cookieNames(secure).session, { path: "/", secure });
-    return reply;
+    if (!this.oidc.serverMetadata().end_session_endpoint) return { endSessionUrl: null };
+    // client_id rather than id_token_hint: the session keeps no token. Register <origin>/ as a post-logout redirect URI.
+    const url = this.client.buildEndSessionUrl(this.oidc, { client_id: this.config.OIDC_CLIENT_ID!, post_logout_redirect_uri: `${this.origin(request)}/` });
+    return { endSessionUrl: url.href };
   }
 }

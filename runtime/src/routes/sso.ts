@@ -35,12 +35,19 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
   );
   app.post(
     "/auth/logout",
-    { schema: { summary: `End the browser session (send ${UI_HEADER.name}: ${UI_HEADER.value})`, tags: ["auth"], security: [], response: { 204: { type: "null" }, 403: errorSchema } } },
+    {
+      schema: {
+        summary: `End the browser session (send ${UI_HEADER.name}: ${UI_HEADER.value}); endSessionUrl is where the browser ends the provider's session too`,
+        tags: ["auth"],
+        security: [],
+        response: { 200: { type: "object", properties: { endSessionUrl: { type: ["string", "null"] } }, required: ["endSessionUrl"] }, 403: errorSchema },
+      },
+    },
     async (request, reply) => {
       if (request.headers[UI_HEADER.name] !== UI_HEADER.value) {
         return reply.status(403).send({ error: "forbidden", message: `sign out from the UI: the header ${UI_HEADER.name}: ${UI_HEADER.value} is missing`, requestId: request.id });
       }
-      return sso.logout(request, reply).status(204).send();
+      return sso.logout(request, reply);
     },
   );
 }

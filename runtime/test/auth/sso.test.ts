@@ -168,10 +168,14 @@ describe("browser single sign-on", () => {
     }
   });
 
-  it("signs out only when the UI asks, clearing the cookie", async () => {
+  it("signs out only when the UI asks, clearing the cookie and saying how to end the provider's session", async () => {
     expect((await rt.app.inject({ method: "POST", url: "/auth/logout" })).statusCode).toBe(403);
     const out = await rt.app.inject({ method: "POST", url: "/auth/logout", headers: { "x-requested-with": "rag-ui" } });
-    expect(out.statusCode).toBe(204);
+    expect(out.statusCode).toBe(200);
     expect(cookiesOf(out).find((c) => c.startsWith("rag_session="))).toMatch(/Expires=Thu, 01 Jan 1970/);
+    const endSession = new URL(out.json().endSessionUrl);
+    const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { end_session_endpoint: string };
+    expect(`${endSession.origin}${endSession.pathname}`).toBe(discovery.end_session_endpoint);
+    expect(Object.fromEntries(endSession.searchParams)).toEqual({ client_id: SSO_CLIENT.id, post_logout_redirect_uri: `${publicUrl}/` });
   });
 });

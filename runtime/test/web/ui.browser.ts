@@ -331,12 +331,18 @@ describe("the UI with single sign-on", () => {
     await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 30_000 }).toBe(1);
     expect(await page.locator("#documents tbody button").count()).toBe(0);
 
+    // Signing out ends the provider's session too (RP-initiated logout), then comes back here.
     await page.locator("#forget").click();
-    await expect.poll(() => page.locator("#workspace").isHidden()).toBe(true);
-    expect(await page.locator("#sso").isVisible()).toBe(true);
-    await page.reload();
+    await page.waitForURL((url) => url.href.startsWith(idp.issuer));
+    await page.getByRole("button", { name: "Yes, sign me out" }).click();
+    await page.waitForURL(`${base}/`);
     await expect.poll(() => page.locator("#alert-text").textContent()).toContain("or single sign-on");
     expect(await page.locator("#workspace").isHidden()).toBe(true);
+    expect(await page.locator("#sso").isVisible()).toBe(true);
+    // The provider asks for the login again: its session is gone as well as ours.
+    await page.locator("#sso").click();
+    await page.waitForURL((url) => url.href.startsWith(idp.issuer));
+    await expect.poll(() => page.locator("input[name=login]").isVisible()).toBe(true);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -131,8 +131,11 @@ export class Api {
     return this.call("/v1/auth");
   }
 
-  /** Ends the single sign-on session (the cookie is HttpOnly: only the server can clear it). */
-  logout(): Promise<void> {
+  /**
+   * Ends the single sign-on session (the cookie is HttpOnly: only the server can clear it); the
+   * answer says where to end the provider's session too, when it offers that.
+   */
+  logout(): Promise<{ endSessionUrl: string | null }> {
     return this.call("/auth/logout", { method: "POST" });
   }
 

@@ -365,7 +365,15 @@ ui.forget.addEventListener("click", () => {
   const wasSession = state.me?.kind === "session" && sessionStorage.getItem(CREDENTIAL_KEY) === null;
   sessionStorage.removeItem(CREDENTIAL_KEY);
   void (async () => {
-    if (wasSession) await api.logout().catch(showError);
+    if (wasSession) {
+      try {
+        const { endSessionUrl } = await api.logout();
+        // Off to the provider to end its session too; it sends the browser back here.
+        if (endSessionUrl) return location.assign(endSessionUrl);
+      } catch (error) {
+        showError(error);
+      }
+    }
     await offerSingleSignOn();
     await signIn();
   })();
