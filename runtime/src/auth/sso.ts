@@ -108,9 +108,11 @@ export class BrowserSso {
       request.log.warn({ reason }, "single sign-on failed");
       return reply.redirect(`/?sso_error=${encodeURIComponent(reason)}`, 302);
     };
-    const query = request.query as Record<string, string | undefined>;
-    if (query.error) return fail(`the identity provider refused the sign-in: ${query.error_description ?? query.error}`);
+    // Without a flow this browser started, nothing in the query is the provider's word: a link
+    // anyone can craft must not put its text in the UI.
     if (!flow) return fail("the sign-in expired or was started in another browser; try again");
+    const query = request.query as Record<string, string | undefined>;
+    if (query.error) return fail(`the identity provider refused the sign-in: ${(query.error_description ?? query.error).slice(0, 300)}`);
     let claims: Record<string, unknown> | undefined;
     try {
       const current = new URL(request.url, this.origin(request));

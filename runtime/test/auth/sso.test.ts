@@ -118,6 +118,8 @@ describe("browser single sign-on", () => {
 
     const denied = await rt.app.inject({ method: "GET", url: "/auth/callback?error=access_denied&error_description=user+cancelled", headers: { cookie: flow } });
     expect(error(denied)).toBe("the identity provider refused the sign-in: user cancelled");
+    const crafted = await rt.app.inject({ method: "GET", url: "/auth/callback?error=x&error_description=call+this+number" });
+    expect(error(crafted), "no flow: the query's text is not shown").toMatch(/expired or was started in another browser/);
   });
 
   it("accepts only a session it sealed itself, for its purpose, before it expires", async () => {

@@ -348,12 +348,23 @@ describe("the UI with single sign-on", () => {
   });
 
   it("shows why a sign-in failed when the provider sends the user back without one", async () => {
-    const { page } = await open(`${base}/auth/callback?error=access_denied&error_description=End-User+aborted+interaction`);
+    const { page } = await open(base);
+    await page.locator("#sso").click();
+    await page.waitForURL((url) => url.href.startsWith(idp.issuer));
+    // What the provider does when the user cancels: back to the callback with an error.
+    await page.goto(`${base}/auth/callback?error=access_denied&error_description=End-User+aborted+interaction`);
     await page.waitForURL(`${base}/`);
     await expect.poll(() => page.locator("#alert-text").textContent()).toBe("Single sign-on failed: the identity provider refused the sign-in: End-User aborted interaction");
     expect(page.url(), "the reason is not left in the address bar").toBe(`${base}/`);
     await expect.poll(() => page.locator("#sso").isVisible()).toBe(true);
     expect(await page.locator("#workspace").isHidden()).toBe(true);
+    await page.close();
+  });
+
+  it("does not show the text of a crafted callback link the user never started a sign-in for", async () => {
+    const { page } = await open(`${base}/auth/callback?error=x&error_description=Call+0800+to+restore+your+account`);
+    await page.waitForURL(`${base}/`);
+    await expect.poll(() => page.locator("#alert-text").textContent()).toBe("Single sign-on failed: the sign-in expired or was started in another browser; try again");
     await page.close();
   });
 });
