@@ -124,6 +124,7 @@ async function signIn(): Promise<void> {
     state.me = await api.me();
   } catch (error) {
     state.me = undefined;
+    window.clearTimeout(state.poll);
     ui.workspace.hidden = true;
     ui.credentials.hidden = false;
     ui.whoami.textContent = "";
