@@ -18,6 +18,7 @@ interface Step {
   env?: Record<string, unknown>;
 }
 interface Job {
+  if?: string;
   "runs-on": string;
   "timeout-minutes"?: number;
   environment?: string;
@@ -128,7 +129,11 @@ describe("GitHub workflows", () => {
 
   it("merges to main deploy staging through a protected environment, one update at a time, after the offline gate", () => {
     const deploy = workflows["deploy-staging.yml"]!;
-    expect(deploy.on).toHaveProperty("push", expect.objectContaining({ branches: ["main"] }));
+    // Only a commit CI passed: the run that ci finished on a push to main, checked out by its sha.
+    expect(deploy.on).toHaveProperty("workflow_run", { workflows: ["ci"], types: ["completed"], branches: ["main"] });
+    expect(parse(readFileSync(join(DIR, "ci.yml"), "utf8")).name).toBe("ci");
+    expect(deploy.jobs.deploy!.if).toBe("github.event_name == 'workflow_dispatch' || (github.event.workflow_run.conclusion == 'success' && github.event.workflow_run.event == 'push')");
+    expect(deploy.jobs.deploy!.steps[0]).toMatchObject({ uses: "actions/checkout@v4", with: { ref: "${{ github.event.workflow_run.head_sha || github.sha }}" } });
     expect(deploy.concurrency).toEqual({ group: "deploy-staging", "cancel-in-progress": false });
     const job = deploy.jobs.deploy!;
     expect(job.environment).toBe("staging");
