@@ -5,7 +5,7 @@
 import type { RuntimeConfig } from "./config";
 import { type Db, openDb } from "./db/db";
 import { IndexMaintenance } from "./db/maintenance";
-import { ensureVectorTable, migrate } from "./db/schema";
+import { ensureVectorTable, migrate, type SchemaInfo } from "./db/schema";
 import { DocumentService } from "./ingest/documents";
 import { IngestPipeline } from "./ingest/pipeline";
 import { Metrics } from "./metrics";
@@ -38,6 +38,19 @@ export interface Services {
   close(): Promise<void>;
 }
 
+/**
+ * The vector index for the configured embedder: the Postgres table (refused when it was built with
+ * another model), or the Qdrant collection; `recreate` starts the Qdrant collection afresh (re-embedding).
+ */
+export async function openVectorIndex(config: RuntimeConfig, db: Db, schema: SchemaInfo, embedder: Embedder, options: { recreate?: boolean } = {}): Promise<VectorIndex> {
+  // In WASM PGlite an HNSW insert costs ~16 ms per vector (most of ingest), while an exact scan
+  // costs ~4 ms per 1 000 vectors per query: embedded mode scans unless told otherwise.
+  await ensureVectorTable(db, schema, { id: embedder.id, dimensions: embedder.dimensions }, config.VECTOR_INDEX ?? (db.kind === "pglite" ? "exact" : "hnsw"));
+  return config.VECTOR_STORE === "qdrant"
+    ? await QdrantVectorIndex.connect(config.QDRANT_URL!, config.QDRANT_API_KEY, config.QDRANT_COLLECTION, embedder.dimensions, options.recreate)
+    : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
+}
+
 export async function createServices(config: RuntimeConfig): Promise<Services> {
   await loadTokenizer();
   let queueRef: IngestQueue | undefined;
@@ -46,13 +59,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
   try {
     const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
     const embedder = await createEmbedder(config);
-    // In WASM PGlite an HNSW insert costs ~16 ms per vector (most of ingest), while an exact scan
-    // costs ~4 ms per 1 000 vectors per query: embedded mode scans unless told otherwise.
-    await ensureVectorTable(db, schema, { id: embedder.id, dimensions: embedder.dimensions }, config.VECTOR_INDEX ?? (db.kind === "pglite" ? "exact" : "hnsw"));
-    const vectors: VectorIndex =
-      config.VECTOR_STORE === "qdrant"
-        ? await QdrantVectorIndex.connect(config.QDRANT_URL!, config.QDRANT_API_KEY, config.QDRANT_COLLECTION, embedder.dimensions)
-        : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
+    const vectors = await openVectorIndex(config, db, schema, embedder);
     const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
     const queue: IngestQueue = redisConfigured(config) ? new BullMqQueue(config, config.QUEUE_LOCK_MS) : new InProcessQueue(config.WORKER_CONCURRENCY);
     const reranker = config.RERANK_URL ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY) : undefined;

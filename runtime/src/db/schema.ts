@@ -20,7 +20,7 @@ export class PgvectorMissingError extends Error {
 
 export class EmbeddingMismatchError extends Error {
   constructor(stored: string, current: string) {
-    super(`the index was built with embeddings "${stored}" but the service is configured for "${current}": re-index (delete and re-upload) or restore the previous EMBEDDING_* settings`);
+    super(`the index was built with embeddings "${stored}" but the service is configured for "${current}": re-embed the stored chunks with the new settings (node dist/reembed.js; npm run reembed -w runtime) while the service is stopped, or restore the previous EMBEDDING_* settings`);
     this.name = "EmbeddingMismatchError";
   }
 }

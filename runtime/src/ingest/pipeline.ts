@@ -13,6 +13,11 @@ import type { VectorIndex } from "../search/vector-index";
 import { chunkText, type ChunkOptions } from "./chunk";
 import { detectKind, ParseError, parseDocument } from "./parse";
 
+/** What a chunk is embedded as: its heading (the section it sits in) and its text. */
+export function embeddingText(chunk: { heading?: string | null; text: string }): string {
+  return chunk.heading ? `${chunk.heading}\n${chunk.text}` : chunk.text;
+}
+
 export interface IndexResult {
   readonly status: "ready" | "failed" | "skipped";
   readonly chunks: number;
@@ -64,7 +69,7 @@ export class IngestPipeline {
       await this.markFailed(documentId, "the document contains no text to index");
       return { status: "failed", chunks: 0 };
     }
-    const withHeading = chunks.map((c) => (c.heading ? `${c.heading}\n${c.text}` : c.text));
+    const withHeading = chunks.map(embeddingText);
     const vectors = await this.timed("embed", () => this.embedder.embedDocuments(withHeading));
     const ids = chunks.map((c) => `${documentId}:${c.ordinal}`);
     const tokens = withHeading.map((t) => tokenize(t));

@@ -107,7 +107,7 @@ export async function createEmbedder(config: RuntimeConfig): Promise<Embedder> {
   const model = config.EMBEDDING_MODEL;
   switch (config.EMBEDDING_PROVIDER) {
     case "local":
-      return new HashedNgramEmbedder();
+      return new HashedNgramEmbedder(config.EMBEDDING_DIMENSIONS);
     case "ollama": {
       const { Ollama } = await import("ollama");
       const client = new Ollama({ host: config.EMBEDDING_BASE_URL });

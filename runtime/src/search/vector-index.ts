@@ -79,9 +79,11 @@ export class QdrantVectorIndex implements VectorIndex {
     private readonly collection: string,
   ) {}
 
-  static async connect(url: string, apiKey: string | undefined, collection: string, dimensions: number): Promise<QdrantVectorIndex> {
+  /** Opens the collection, creating it when missing; `recreate` drops it first (a new embedding model). */
+  static async connect(url: string, apiKey: string | undefined, collection: string, dimensions: number, recreate = false): Promise<QdrantVectorIndex> {
     const { QdrantClient } = await import("@qdrant/js-client-rest");
     const client = new QdrantClient({ url, apiKey, checkCompatibility: false });
+    if (recreate) await client.deleteCollection(collection);
     const exists = await client.collectionExists(collection);
     if (!exists.exists) {
       await client.createCollection(collection, { vectors: { size: dimensions, distance: "Cosine" } });
