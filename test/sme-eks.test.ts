@@ -1,8 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV, SECRET_ENV } from "../runtime/src/config";
 import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { CHARTS } from "../stacks/versions";
+import { REEMBED_COMMAND } from "../components/shared/runtime-image";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { asList, ofType, one, statements, synth } from "./helpers";
 
@@ -360,6 +362,40 @@ describe("sme on EKS: data services and modes", () => {
     const ollama = ofType(result, T.deployment).find((d) => d.name === "rag-sme-ollama")!;
     expect(podSpec(ollama).containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
     expect(podSpec(ollama).containers[0].readinessProbe.exec.command[2]).toContain("ollama show llama3.1:8b");
+  });
+});
+
+describe("sme on EKS: re-embedding after a change of embedding model", () => {
+  const hasJq = (() => {
+    try {
+      execFileSync("jq", ["--version"]);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  it("outputs a kubectl recipe that runs the worker's pod once as a Job", () => {
+    expect(sme.outputs.reembedJob).toMatch(/^kubectl -n rag get deployment rag-worker -o json \| jq '.+' \| kubectl apply -f -$/);
+  });
+
+  // The recipe's jq program, run on the worker Deployment this stack creates (jq: Debian's package, GitHub's runners).
+  it.skipIf(!hasJq)("turns the worker's pod template into a one-off Job: same environment, secrets and security, dist/reembed.js, no probes", () => {
+    const worker = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-worker")!;
+    const program = (sme.outputs.reembedJob as string).match(/jq '(.+)' \| kubectl/)![1]!;
+    const job = JSON.parse(execFileSync("jq", [program], { input: JSON.stringify({ apiVersion: "apps/v1", kind: "Deployment", ...(worker.inputs as object) }) }).toString());
+    const pod = (worker.inputs as { spec: { template: { metadata: unknown; spec: { securityContext?: unknown; containers: Record<string, unknown>[] } } } }).spec.template;
+    expect(job).toMatchObject({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "rag-reembed", namespace: "rag" }, spec: { backoffLimit: 0 } });
+    expect(job.spec.template.metadata).toEqual(pod.metadata);
+    const [container] = job.spec.template.spec.containers;
+    const [original] = pod.spec.containers;
+    expect(container.command).toEqual([...REEMBED_COMMAND]);
+    expect(container.env).toEqual(original!.env);
+    expect(container.securityContext).toEqual(original!.securityContext);
+    expect(container).not.toHaveProperty("livenessProbe");
+    expect(container).not.toHaveProperty("readinessProbe");
+    expect(job.spec.template.spec.restartPolicy).toBe("Never");
+    expect(job.spec.template.spec.securityContext).toEqual(pod.spec.securityContext);
   });
 });
 

@@ -304,6 +304,14 @@ describe("staging on AWS: services on ECS Fargate", () => {
     expect(metrics.sort()).toEqual(["ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageCPUUtilization"]);
   });
 
+  it("outputs the run-task that re-embeds the index with the worker's task after a change of embedding model", () => {
+    expect(staging.outputs.reembedTask).toBe(
+      "aws ecs run-task --region eu-west-1 --cluster rag-staging-svc --launch-type FARGATE --task-definition arn:aws:ecs:eu-west-1:123456789012:rag-staging-svc-worker " +
+        "--network-configuration 'awsvpcConfiguration={subnets=[rag-staging-vpc-private-0-id,rag-staging-vpc-private-1-id],securityGroups=[rag-staging-workloads-id],assignPublicIp=DISABLED}' " +
+        `--overrides '{"containerOverrides":[{"name":"worker","command":["node","dist/reembed.js"]}]}'`,
+    );
+  });
+
   it("wires the runtime to RDS with verified TLS, Redis with TLS, the bucket and Ollama on the GPU host", () => {
     const env = Object.fromEntries(containerOf(staging, "-api").environment.map((e) => [e.name, e.value]));
     expect(env).toMatchObject({

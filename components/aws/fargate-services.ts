@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
-import { RUNTIME_PROCESSES } from "../shared/runtime-image";
+import { REEMBED_COMMAND, RUNTIME_PROCESSES } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { containerDefinition, secretArns } from "./ecs-container";
 import type { KmsKey } from "./kms-key";
@@ -77,6 +77,8 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
   readonly apiServiceName: pulumi.Output<string>;
   readonly workerServiceName: pulumi.Output<string>;
   readonly loadBalancer: ApiLoadBalancer;
+  /** `aws ecs run-task` for a re-embedding run: the worker's task (its environment and secrets) running dist/reembed.js. */
+  readonly reembedCommand: pulumi.Output<string>;
 
   constructor(name: string, args: FargateRuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:FargateServices", name, {}, opts);
@@ -128,6 +130,9 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     this.clusterName = cluster.name;
     this.apiServiceName = api.name;
     this.workerServiceName = worker.name;
+    const subnets = pulumi.all(args.network.privateSubnetIds).apply((ids) => ids.join(","));
+    const overrides = JSON.stringify({ containerOverrides: [{ name: "worker", command: REEMBED_COMMAND }] });
+    this.reembedCommand = pulumi.interpolate`aws ecs run-task --region ${args.account.region} --cluster ${cluster.name} --launch-type FARGATE --task-definition ${worker.taskDefinition} --network-configuration 'awsvpcConfiguration={subnets=[${subnets}],securityGroups=[${args.securityGroupId}],assignPublicIp=DISABLED}' --overrides '${overrides}'`;
     this.registerOutputs({ clusterName: this.clusterName, apiUrl: this.loadBalancer.url });
   }
 

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
-import { RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
+import { REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
 
@@ -39,6 +39,18 @@ export interface RuntimeWorkloadsArgs {
 
 export const API_LABELS = { "app.kubernetes.io/name": "rag-api", "app.kubernetes.io/part-of": "rag-platform" };
 export const WORKER_LABELS = { "app.kubernetes.io/name": "rag-worker", "app.kubernetes.io/part-of": "rag-platform" };
+
+/**
+ * The one-off re-embedding Job after a change of embedding model: the worker's pod template (its
+ * environment, secrets, security context and network policy) running dist/reembed.js once.
+ */
+export function reembedJobCommand(namespace: string): string {
+  const job =
+    '{apiVersion: "batch/v1", kind: "Job", metadata: {name: "rag-reembed", namespace: .metadata.namespace}, ' +
+    `spec: {backoffLimit: 0, template: (.spec.template | .spec.restartPolicy = "Never" | .spec.containers[0].command = ${JSON.stringify(REEMBED_COMMAND)} ` +
+    "| del(.spec.containers[0].livenessProbe, .spec.containers[0].readinessProbe, .spec.containers[0].startupProbe))}}";
+  return `kubectl -n ${namespace} get deployment ${WORKER_LABELS["app.kubernetes.io/name"]} -o json | jq '${job}' | kubectl apply -f -`;
+}
 const API_PORT = RUNTIME_PROCESSES.api.port;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 

@@ -13,3 +13,6 @@ export const RUNTIME_PROCESSES = {
   /** The ingest worker; `port` serves its liveness and metrics (WORKER_HEALTH_PORT). */
   worker: { command: ["node", "dist/worker.js"], port: 8081 },
 } as const;
+
+/** The one-off re-embedding run after a change of embedding model (runtime/src/reembed.ts), with the worker's environment. */
+export const REEMBED_COMMAND = ["node", "dist/reembed.js"] as const;

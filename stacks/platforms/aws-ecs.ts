@@ -141,6 +141,8 @@ export class AwsEcsPlatform extends AwsPlatformBase {
         ssmSession: pulumi.interpolate`aws ssm start-session --region ${region} --target ${host.instanceId}`,
         ollamaTunnel: pulumi.interpolate`aws ssm start-session --region ${region} --target ${host.instanceId} --document-name AWS-StartPortForwardingSession --parameters portNumber=${OLLAMA_PORT},localPortNumber=${OLLAMA_PORT}`,
       },
+      // After a change of embedding model (the services refuse the old index): scale the services to 0, run this, scale back.
+      reembedTask: this.services?.reembedCommand,
       dashboardUrl: this.cloudWatch?.dashboardUrl,
       alarmTopicArn: this.cloudWatch?.topicArn,
     };

@@ -19,7 +19,7 @@ import { RagNamespace } from "../../components/kubernetes/namespace";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
 import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-server";
 import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
-import { API_LABELS, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
+import { API_LABELS, reembedJobCommand, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
@@ -321,6 +321,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
         apiEndpoint: this.cluster.publicEndpoint ? "public (allowed CIDRs only) and private" : "private: reach it from inside the VPC (VPN, peering or an SSM port forward)",
       },
       namespace: this.namespace.name,
+      // After a change of embedding model (the pods refuse the old index): scale api and worker to 0, run this, scale back.
+      reembedJob: pulumi.output(this.namespace.name).apply(reembedJobCommand),
       argoCd: this.clusterAddons.argoCd ? "kubectl -n argocd port-forward svc/argo-cd-argocd-server 8443:443" : undefined,
     };
   }
