@@ -154,7 +154,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),
   /** Serve the browser UI (built into dist/web) at `/`; false for an API-only service. */
   [ENV.webUi]: flag.default(true),
-  /** The origin users reach the service at (https://rag.example.com): SSO's redirect URI and cookie scope. */
+  /** The origin users reach the service at (https://rag.example.com): SSO's redirect URI, and whether its cookies are Secure. */
   [ENV.publicUrl]: url.optional(),
   /**
    * Which proxies' X-Forwarded-For / -Proto to believe: a hop count, or comma-separated addresses
