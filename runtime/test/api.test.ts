@@ -103,6 +103,34 @@ describe.each(MODES)("the API (%s)", (mode) => {
     expect(await countRows()).toEqual(before);
   });
 
+  it("gives back the uploaded original as a download, never rendered on this origin", async () => {
+    const original = await rt.app.inject({ method: "GET", url: `/v1/documents/${bertId}/content`, headers: auth() });
+    expect(original.statusCode).toBe(200);
+    expect(original.rawPayload.equals(Buffer.from(paper("bert.pdf")))).toBe(true);
+    expect(original.headers).toMatchObject({
+      "content-type": "application/pdf",
+      "content-disposition": "attachment; filename=bert.pdf",
+      "content-security-policy": "default-src 'none'; sandbox",
+      "x-content-type-options": "nosniff",
+      "cache-control": "private, no-store",
+    });
+    const md = await rt.app.inject({ method: "GET", url: `/v1/documents/${markdownId}/content`, headers: auth() });
+    expect(md.body).toBe(MARKDOWN);
+    const reader = (await rt.app.inject({ method: "POST", url: "/v1/keys", headers: auth(), payload: { name: "downloads", role: "reader" } })).json().key;
+    expect((await rt.app.inject({ method: "GET", url: `/v1/documents/${markdownId}/content`, headers: auth(reader) })).statusCode).toBe(200);
+    expect((await rt.app.inject({ method: "GET", url: `/v1/documents/${markdownId}/content` })).statusCode).toBe(401);
+    const missing = await rt.app.inject({ method: "GET", url: "/v1/documents/00000000-0000-4000-8000-000000000000/content", headers: auth() });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().message).toBe("no stored original for document 00000000-0000-4000-8000-000000000000");
+  });
+
+  it("names a download with any characters safely", async () => {
+    const up = await rt.app.inject({ method: "POST", url: "/v1/documents", headers: auth(), payload: { name: 'Résumé "final"; v2.txt', text: "A résumé with a quoted name." } });
+    const download = await rt.app.inject({ method: "GET", url: `/v1/documents/${up.json().id}/content`, headers: auth() });
+    expect(download.headers["content-disposition"]).toBe(`attachment; filename="R?sum? \\"final\\"; v2.txt"; filename*=UTF-8''R%C3%A9sum%C3%A9%20%22final%22%3B%20v2.txt`);
+    await rt.app.inject({ method: "DELETE", url: `/v1/documents/${up.json().id}`, headers: auth() });
+  });
+
   it("lists documents in pages", async () => {
     const page1 = await rt.app.inject({ method: "GET", url: "/v1/documents?limit=2&offset=0", headers: auth() });
     const page2 = await rt.app.inject({ method: "GET", url: "/v1/documents?limit=2&offset=2", headers: auth() });

@@ -114,6 +114,17 @@ export class DocumentService {
     return { items: rows.map(view), total: count?.n ?? 0 };
   }
 
+  /** The uploaded original, as stored; undefined for an unknown document or an original no longer in the store. */
+  async original(id: string): Promise<{ name: string; contentType: string; bytes: Uint8Array } | undefined> {
+    const [row] = await this.db.query<{ name: string; content_type: string; object_key: string }>("SELECT name, content_type, object_key FROM documents WHERE id = $1", [id]);
+    if (!row) return undefined;
+    try {
+      return { name: row.name, contentType: row.content_type, bytes: await this.store.get(row.object_key) };
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Deletes the document everywhere: vectors, chunks and postings (cascade), the original's every version. */
   async delete(id: string): Promise<boolean> {
     const [row] = await this.db.query<{ object_key: string }>("SELECT object_key FROM documents WHERE id = $1", [id]);

@@ -1,4 +1,5 @@
 /** /v1/documents: upload (multipart `file` or JSON text), status, listing, secure deletion. */
+import { create as contentDisposition } from "content-disposition";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Authenticator } from "../auth/auth";
 import type { DocumentService, DocumentStatus } from "../ingest/documents";
@@ -113,6 +114,33 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
     async (request, reply) => {
       const doc = await documents.get(request.params.id);
       return doc ? doc : reply.status(404).send({ error: "not_found", message: `no document ${request.params.id}`, requestId: request.id });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/v1/documents/:id/content",
+    {
+      preHandler: auth.require("reader"),
+      schema: {
+        summary: "The uploaded original, as a download",
+        description: "Always `Content-Disposition: attachment` under a sandboxing CSP: an uploaded HTML page is never rendered on this origin.",
+        tags: ["documents"],
+        params: { type: "object", properties: { id: { type: "string", format: "uuid" } }, required: ["id"] },
+        response: { 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const original = await documents.original(request.params.id);
+      if (!original) return reply.status(404).send({ error: "not_found", message: `no stored original for document ${request.params.id}`, requestId: request.id });
+      return reply
+        .headers({
+          "content-type": original.contentType || "application/octet-stream",
+          "content-disposition": contentDisposition(original.name),
+          "content-security-policy": "default-src 'none'; sandbox",
+          "x-content-type-options": "nosniff",
+          "cache-control": "private, no-store",
+        })
+        .send(Buffer.from(original.bytes));
     },
   );
 

@@ -3,7 +3,7 @@
  * runtime in embedded mode, driven in headless Chromium through playwright-core. Chromium comes
  * from the machine (Debian's `chromium` package, or CHROMIUM_PATH); .ci/run installs it.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -108,6 +108,15 @@ describe("the UI in embedded mode without credentials", () => {
     expect(await page.evaluate("window.__xss")).toBeUndefined();
   });
 
+  it("downloads a document's original from its name, as a file (a hostile HTML name too)", async () => {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#documents tbody button.link", { hasText: "skerry.md" }).click()]);
+    expect(download.suggestedFilename()).toBe("skerry.md");
+    expect(readFileSync((await download.path())!, "utf8")).toBe(LIGHTHOUSE);
+    const [hostile] = await Promise.all([page.waitForEvent("download"), page.locator("#documents tbody button.link", { hasText: "onerror" }).click()]);
+    expect(readFileSync((await hostile.path())!, "utf8")).toBe(HOSTILE_TEXT);
+    expect(await page.evaluate("window.__xss")).toBeUndefined();
+  });
+
   it("re-uploading the same bytes says so and adds nothing", async () => {
     await page.locator("#file").setInputFiles({ name: "skerry-copy.md", mimeType: "text/markdown", buffer: Buffer.from(LIGHTHOUSE) });
     await expect.poll(() => page.locator("#uploads li").first().textContent()).toBe("skerry-copy.md: already indexed (same content)");
@@ -123,6 +132,8 @@ describe("the UI in embedded mode without credentials", () => {
     const target = (await link.getAttribute("href"))!;
     expect(target).toMatch(/^#source-\d+$/);
     expect(await page.locator(`#citations ${target} strong`).textContent()).toBe("skerry.md");
+    const [source] = await Promise.all([page.waitForEvent("download"), page.locator(`#citations ${target} button.link`).click()]);
+    expect(source.suggestedFilename(), "a cited source downloads its document").toBe("skerry.md");
     expect(Number(await page.locator("#retrieved-count").textContent())).toBeGreaterThan(0);
     expect(await page.evaluate("window.__xss")).toBeUndefined();
   });
@@ -203,7 +214,7 @@ describe("the UI when the server needs credentials", () => {
     await expect.poll(() => rowsWithStatus(page, "ready").count()).toBe(1);
     expect(await page.locator("#upload").isHidden()).toBe(true);
     expect(await page.locator("#keys-panel").isHidden()).toBe(true);
-    expect(await page.locator("#documents tbody button").count()).toBe(0);
+    expect(await page.locator("#documents tbody button.danger").count()).toBe(0);
     await page.locator("#question").fill("Where do visitors sign in?");
     await page.locator("#ask-button").click();
     await expect.poll(() => page.locator("#answer").textContent()).toContain("front desk");
@@ -329,7 +340,7 @@ describe("the UI with single sign-on", () => {
     // The session uploads (an ingester may) but is offered no delete (an admin's).
     await page.locator("#file").setInputFiles({ name: "sso.md", mimeType: "text/markdown", buffer: Buffer.from("Signed in through single sign-on, this note was uploaded by Alice.") });
     await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 30_000 }).toBe(1);
-    expect(await page.locator("#documents tbody button").count()).toBe(0);
+    expect(await page.locator("#documents tbody button.danger").count()).toBe(0);
 
     // Signing out ends the provider's session too (RP-initiated logout), then comes back here.
     await page.locator("#forget").click();

@@ -154,6 +154,13 @@ export class Api {
     return { document: (await response.json()) as DocumentView, created: response.status === 202 };
   }
 
+  /** The uploaded original, fetched with the credentials (a plain link could not carry an API key). */
+  async original(id: string): Promise<Blob> {
+    const response = await fetch(`/v1/documents/${encodeURIComponent(id)}/content`, { headers: this.headers() });
+    if (!response.ok) throw await failure(response);
+    return response.blob();
+  }
+
   remove(id: string): Promise<void> {
     return this.call(`/v1/documents/${encodeURIComponent(id)}`, { method: "DELETE" });
   }

@@ -152,6 +152,27 @@ async function signIn(): Promise<void> {
   await Promise.all([loadDocuments(), ui.keysPanel.hidden ? Promise.resolve() : loadKeys()]);
 }
 
+/** Saves a document's original: fetched with the credentials, then handed to the browser as a file. */
+async function download(documentId: string, name: string): Promise<void> {
+  try {
+    const url = URL.createObjectURL(await api.original(documentId));
+    const link = el("a", { href: url, download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+/** A document's name that downloads its original when clicked. */
+function documentLink(documentId: string, name: Node): HTMLButtonElement {
+  const button = el("button", { type: "button", className: "link", title: "Download the original" }, name);
+  button.addEventListener("click", () => void download(documentId, button.textContent));
+  return button;
+}
+
 function statusBadge(status: DocumentStatus): HTMLSpanElement {
   return el("span", { className: `status status-${status}`, textContent: status });
 }
@@ -160,7 +181,7 @@ function documentRow(doc: DocumentView): HTMLTableRowElement {
   const select = el("input", { type: "checkbox", checked: state.selected.has(doc.id), title: "Ask only the selected documents" });
   select.setAttribute("aria-label", `select ${doc.name}`);
   select.addEventListener("change", () => (select.checked ? state.selected.add(doc.id) : state.selected.delete(doc.id)));
-  const name = el("td", { className: "name" }, el("span", { textContent: doc.name, title: doc.id }));
+  const name = el("td", { className: "name" }, documentLink(doc.id, el("span", { textContent: doc.name })));
   if (doc.status === "failed" && doc.error) name.append(el("div", { className: "reason", textContent: doc.error }));
   const actions = el("td");
   if (can(state.me?.role, "admin")) {
@@ -297,7 +318,12 @@ function passageItem(passage: Passage, n: number): HTMLLIElement {
   const item = el(
     "li",
     { value: n, id: `source-${n}` },
-    el("div", { className: "source" }, el("strong", { textContent: passage.documentName }), el("span", { className: "muted", textContent: ` score ${passage.score.toFixed(3)}` })),
+    el(
+      "div",
+      { className: "source" },
+      documentLink(passage.documentId, el("strong", { textContent: passage.documentName })),
+      el("span", { className: "muted", textContent: ` score ${passage.score.toFixed(3)}` }),
+    ),
     el("blockquote", { textContent: passage.text }),
   );
   item.dataset.documentId = passage.documentId;
