@@ -111,9 +111,9 @@ describe("the UI in embedded mode without credentials", () => {
   it("downloads a document's original from its name, as a file (a hostile HTML name too)", async () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#documents tbody button.link", { hasText: "skerry.md" }).click()]);
     expect(download.suggestedFilename()).toBe("skerry.md");
-    expect(readFileSync((await download.path())!, "utf8")).toBe(LIGHTHOUSE);
+    expect(readFileSync(await download.path(), "utf8")).toBe(LIGHTHOUSE);
     const [hostile] = await Promise.all([page.waitForEvent("download"), page.locator("#documents tbody button.link", { hasText: "onerror" }).click()]);
-    expect(readFileSync((await hostile.path())!, "utf8")).toBe(HOSTILE_TEXT);
+    expect(readFileSync(await hostile.path(), "utf8")).toBe(HOSTILE_TEXT);
     expect(await page.evaluate("window.__xss")).toBeUndefined();
   });
 
