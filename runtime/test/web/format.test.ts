@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answerSegments, formatBytes, pageOf } from "../../web/src/format";
+import { answerSegments, formatBytes, formatMetadata, pageOf, parseMetadata } from "../../web/src/format";
 
 describe("the UI's formatting", () => {
   it("splits an answer into text and citation markers, keeping the text whole", () => {
@@ -24,5 +24,16 @@ describe("the UI's formatting", () => {
     expect(pageOf(0, 20, 0)).toEqual({ page: 1, pages: 1 });
     expect(pageOf(20, 20, 41)).toEqual({ page: 2, pages: 3 });
     expect(pageOf(40, 20, 40)).toEqual({ page: 3, pages: 2 });
+  });
+
+  it("reads key=value metadata as the API takes it, names what it cannot read, and writes it back", () => {
+    expect(parseMetadata(" team = search, year=2024, public=true, ratio=0.5, draft=false ")).toEqual({ team: "search", year: 2024, public: true, ratio: 0.5, draft: false });
+    expect(parseMetadata("")).toEqual({});
+    expect(parseMetadata("url=https://x.test/a=b")).toEqual({ url: "https://x.test/a=b" });
+    expect(() => parseMetadata("team")).toThrow('"team" is not key=value');
+    expect(() => parseMetadata("=search")).toThrow('"=search" is not key=value');
+    expect(() => parseMetadata("team=")).toThrow('"team=" is not key=value');
+    expect(formatMetadata({ team: "search", year: 2024 })).toBe("team=search, year=2024");
+    expect(formatMetadata(undefined)).toBe("");
   });
 });

@@ -172,6 +172,34 @@ describe("the UI in embedded mode without credentials", () => {
     expect(listed.items.map((d: { name: string }) => d.name)).toEqual([HOSTILE_NAME]);
     expect(problems).toEqual([]);
   });
+
+  it("uploads with metadata, shows it, and asks only where the metadata matches", async () => {
+    await page.locator("#upload-metadata").fill("team");
+    await page.locator("#file").setInputFiles({ name: "tide.md", mimeType: "text/markdown", buffer: Buffer.from("Tide tables for the harbour entrance are posted weekly by the lighthouse keeper.") });
+    await expect.poll(() => page.locator("#alert-text").textContent()).toBe('Metadata: "team" is not key=value (write key=value pairs separated by commas)');
+    expect((await rt.app.inject({ method: "GET", url: "/v1/documents" })).json().total, "nothing uploaded").toBe(1);
+
+    await page.locator("#upload-metadata").fill("team=harbour, year=2024");
+    await page.locator("#file").setInputFiles({ name: "tide.md", mimeType: "text/markdown", buffer: Buffer.from("Tide tables for the harbour entrance are posted weekly by the lighthouse keeper.") });
+    await expect.poll(() => rowsWithStatus(page, "ready").count(), { timeout: 30_000 }).toBe(2);
+    const tide = page.locator("#documents tbody tr", { hasText: "tide.md" });
+    expect(await tide.locator(".tags").textContent()).toBe("team=harbour, year=2024");
+    const tideId = await tide.getAttribute("data-id");
+    expect((await rt.app.inject({ method: "GET", url: `/v1/documents/${tideId}` })).json().metadata).toEqual({ team: "harbour", year: 2024 });
+
+    // Both documents mention the lighthouse keeper; the filter keeps only the one from team harbour.
+    await page.locator("#question").fill("What does the lighthouse keeper do?");
+    await page.locator("#filter-metadata").fill("team=harbour");
+    await page.locator("#ask-button").click();
+    await expect.poll(() => page.locator("#ask-button").isEnabled()).toBe(true);
+    await expect.poll(() => page.locator("#retrieved li").count()).toBeGreaterThan(0);
+    const from = await Promise.all((await page.locator("#retrieved li").all()).map((li) => li.getAttribute("data-document-id")));
+    expect(new Set(from)).toEqual(new Set([tideId]));
+    await page.locator("#filter-metadata").fill("team=nobody");
+    await page.locator("#ask-button").click();
+    await expect.poll(() => page.locator("#answer").textContent()).toBe("No indexed passage answers this question.");
+    expect(problems).toEqual([]);
+  });
 });
 
 describe("the UI when the server needs credentials", () => {

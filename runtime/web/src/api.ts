@@ -34,6 +34,7 @@ export interface DocumentView {
   readonly status: DocumentStatus;
   readonly error?: string | null;
   readonly chunkCount: number;
+  readonly metadata?: Record<string, string | number | boolean>;
   readonly updatedAt?: string;
 }
 
@@ -68,6 +69,8 @@ export interface QueryRequest {
   readonly question: string;
   readonly topK: number;
   readonly documentIds?: string[];
+  /** Only documents whose metadata holds these pairs. */
+  readonly metadata?: Record<string, string | number | boolean>;
 }
 
 export interface QueryHandlers {
@@ -145,9 +148,11 @@ export class Api {
     return this.call(`/v1/documents?${query.toString()}`);
   }
 
-  /** Uploads one file; `created` is false when the same bytes were already there. */
-  async upload(file: File): Promise<{ document: DocumentView; created: boolean }> {
+  /** Uploads one file (with metadata, if any); `created` is false when the same bytes were already there. */
+  async upload(file: File, metadata?: Record<string, string | number | boolean>): Promise<{ document: DocumentView; created: boolean }> {
     const form = new FormData();
+    // The API reads fields before the file.
+    if (metadata && Object.keys(metadata).length > 0) form.append("metadata", JSON.stringify(metadata));
     form.append("file", file, file.name);
     const response = await fetch("/v1/documents", { method: "POST", body: form, headers: this.headers() });
     if (!response.ok) throw await failure(response);
@@ -180,12 +185,11 @@ export class Api {
 
   /** Asks a question with the answer streamed (server-sent events): retrieved, token..., done. */
   async query(request: QueryRequest, handlers: QueryHandlers): Promise<Answer> {
-    const body = {
-      question: request.question,
-      topK: request.topK,
-      stream: true,
-      ...(request.documentIds && request.documentIds.length > 0 ? { filters: { documentIds: request.documentIds } } : {}),
+    const filters = {
+      ...(request.documentIds && request.documentIds.length > 0 ? { documentIds: request.documentIds } : {}),
+      ...(request.metadata && Object.keys(request.metadata).length > 0 ? { metadata: request.metadata } : {}),
     };
+    const body = { question: request.question, topK: request.topK, stream: true, ...(Object.keys(filters).length > 0 ? { filters } : {}) };
     const response = await fetch("/v1/query", {
       method: "POST",
       body: JSON.stringify(body),

@@ -15,6 +15,30 @@ export function answerSegments(answer: string): Segment[] {
   return segments;
 }
 
+export type Metadata = Record<string, string | number | boolean>;
+
+/**
+ * "team=search, year=2024, public=true" -> {team: "search", year: 2024, public: true}: what the
+ * API takes as document metadata and as a metadata filter. Throws naming the entry it cannot read.
+ */
+export function parseMetadata(text: string): Metadata {
+  const metadata: Metadata = {};
+  for (const entry of text.split(",").map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf("=");
+    const key = eq > 0 ? entry.slice(0, eq).trim() : "";
+    const raw = eq > 0 ? entry.slice(eq + 1).trim() : "";
+    if (!key || !raw) throw new Error(`"${entry}" is not key=value`);
+    metadata[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw;
+  }
+  return metadata;
+}
+
+export function formatMetadata(metadata: Readonly<Metadata> | undefined): string {
+  return Object.entries(metadata ?? {})
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(", ");
+}
+
 /** 1536 -> "1.5 KiB". */
 export function formatBytes(bytes: number | undefined): string {
   if (bytes === undefined) return "";

@@ -6,7 +6,7 @@
  */
 import "./style.css";
 import { Api, type ApiKey, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage, type Role, SSO_LOGIN_PATH } from "./api";
-import { answerSegments, formatBytes, pageOf } from "./format";
+import { answerSegments, formatBytes, formatMetadata, type Metadata, pageOf, parseMetadata } from "./format";
 
 const CREDENTIAL_KEY = "rag-platform.credential";
 const PAGE_SIZE = 20;
@@ -39,6 +39,8 @@ const ui = {
   question: byId<HTMLTextAreaElement>("question"),
   topK: byId<HTMLInputElement>("topk"),
   onlySelected: byId<HTMLInputElement>("only-selected"),
+  filterMetadata: byId<HTMLInputElement>("filter-metadata"),
+  uploadMetadata: byId<HTMLInputElement>("upload-metadata"),
   askButton: byId<HTMLButtonElement>("ask-button"),
   answerBox: byId<HTMLElement>("answer-box"),
   answer: byId<HTMLParagraphElement>("answer"),
@@ -182,6 +184,8 @@ function documentRow(doc: DocumentView): HTMLTableRowElement {
   select.setAttribute("aria-label", `select ${doc.name}`);
   select.addEventListener("change", () => (select.checked ? state.selected.add(doc.id) : state.selected.delete(doc.id)));
   const name = el("td", { className: "name" }, documentLink(doc.id, el("span", { textContent: doc.name })));
+  const tags = formatMetadata(doc.metadata);
+  if (tags) name.append(el("div", { className: "tags", textContent: tags }));
   if (doc.status === "failed" && doc.error) name.append(el("div", { className: "reason", textContent: doc.error }));
   const actions = el("td");
   if (can(state.me?.role, "admin")) {
@@ -243,12 +247,25 @@ async function deleteDocument(doc: DocumentView): Promise<void> {
   await loadDocuments();
 }
 
+/** A key=value list from a field, or undefined after saying what is wrong with it. */
+function metadataFrom(field: HTMLInputElement, what: string): Metadata | undefined {
+  try {
+    return parseMetadata(field.value);
+  } catch (error) {
+    showError(`${what}: ${(error as Error).message} (write key=value pairs separated by commas)`);
+    field.focus();
+    return undefined;
+  }
+}
+
 async function uploadFiles(files: readonly File[]): Promise<void> {
+  const metadata = metadataFrom(ui.uploadMetadata, "Metadata");
+  if (!metadata) return;
   for (const file of files) {
     const line = el("li", { textContent: `${file.name}: uploading…` });
     ui.uploads.prepend(line);
     try {
-      const { created } = await api.upload(file);
+      const { created } = await api.upload(file, metadata);
       line.textContent = `${file.name}: ${created ? "queued for indexing" : "already indexed (same content)"}`;
       line.className = "ok";
     } catch (error) {
@@ -348,6 +365,8 @@ async function ask(event: SubmitEvent): Promise<void> {
   const topK = Number(ui.topK.value);
   if (!Number.isInteger(topK) || topK < 1 || topK > 50) return showError("Passages must be a whole number from 1 to 50.");
   const documentIds = ui.onlySelected.checked ? [...state.selected] : undefined;
+  const metadata = metadataFrom(ui.filterMetadata, "Filter");
+  if (!metadata) return;
   if (documentIds?.length === 0) return showError("Select at least one document, or untick \"only the selected documents\".");
   clearError();
   ui.askButton.disabled = true;
@@ -359,7 +378,7 @@ async function ask(event: SubmitEvent): Promise<void> {
   let retrieved: Passage[] = [];
   try {
     const result = await api.query(
-      { question, topK, documentIds },
+      { question, topK, documentIds, metadata },
       {
         onRetrieved: (passages) => {
           retrieved = passages;
