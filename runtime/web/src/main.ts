@@ -1,8 +1,9 @@
 /**
- * The rag-platform UI: sign in with an API key or access token, upload documents and watch them
- * index, ask questions and read the streamed answer with its sources. Text from documents and
- * answers is only ever set as text (never parsed as HTML), and the server's CSP allows no inline
- * code, so a document cannot script the page.
+ * The rag-platform UI: sign in (single sign-on, an API key or an access token), upload documents
+ * with metadata and watch them index, download originals, ask questions (optionally only of some
+ * documents or metadata) and read the streamed answer with its sources; admins issue and revoke
+ * API keys. Text from documents and answers is only ever set as text (never parsed as HTML), and
+ * the server's CSP allows no inline code, so a document cannot script the page.
  */
 import "./style.css";
 import { Api, type ApiKey, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage, type Role, SSO_LOGIN_PATH } from "./api";
