@@ -11,10 +11,9 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import diff from "microdiff";
-import type { ResourceRecord } from "./harness";
+import { type ResourceRecord, STACK_TYPE } from "./harness";
 import { renderTable } from "./table";
 
-const STACK_TYPE = "pulumi:pulumi:Stack";
 /** Changed inputs listed per resource before the rest is summed up. */
 const MAX_CHANGES_SHOWN = 12;
 const MAX_VALUE_CHARS = 80;

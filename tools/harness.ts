@@ -14,6 +14,8 @@ import { SynthMocks } from "./mocks";
 export const PROJECT = "rag-platform";
 export const SECRET_PLACEHOLDER = "[secret]";
 export const PROJECT_DIR = resolve(__dirname, "..");
+/** The type of the stack's own root resource, which every state holds and no table lists. */
+export const STACK_TYPE = "pulumi:pulumi:Stack";
 
 export interface ResourceRecord {
   readonly type: string;

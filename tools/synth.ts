@@ -13,12 +13,11 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, NotImplementedError } from "../stacks/config-errors";
 import { DiffInputError, diffResources, readResources, renderDiffMarkdown, renderDiffText } from "./diff";
-import { synthesize, type ResourceRecord, type SynthResult } from "./harness";
+import { STACK_TYPE, synthesize, type ResourceRecord, type SynthResult } from "./harness";
 import { findingsTable, runPolicies } from "./policy-run";
 import { StackFileError } from "./stack-file";
 import { renderTable } from "./table";
 
-const STACK_TYPE = "pulumi:pulumi:Stack";
 const USAGE = [
   "usage: npm run synth -- --stack <dev|staging|sme|enterprise> [--set rag-platform:key=value ...] [--out DIR]",
   "       npm run synth -- --diff BEFORE AFTER [--markdown] [--exit-code]   (resources.json files or their directories)",
