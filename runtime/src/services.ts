@@ -40,15 +40,24 @@ export interface Services {
 
 /**
  * The vector index for the configured embedder: the Postgres table (refused when it was built with
- * another model), or the Qdrant collection; `recreate` starts the Qdrant collection afresh (re-embedding).
+ * another model, unless `rebuild`: then emptied for re-embedding, with the Qdrant collection made
+ * afresh too), or the Qdrant collection. Says which model the index held before.
  */
-export async function openVectorIndex(config: RuntimeConfig, db: Db, schema: SchemaInfo, embedder: Embedder, options: { recreate?: boolean } = {}): Promise<VectorIndex> {
+export async function openVectorIndex(
+  config: RuntimeConfig,
+  db: Db,
+  schema: SchemaInfo,
+  embedder: Embedder,
+  options: { rebuild?: boolean } = {},
+): Promise<{ index: VectorIndex; previous?: string; rebuilt: boolean }> {
   // In WASM PGlite an HNSW insert costs ~16 ms per vector (most of ingest), while an exact scan
   // costs ~4 ms per 1 000 vectors per query: embedded mode scans unless told otherwise.
-  await ensureVectorTable(db, schema, { id: embedder.id, dimensions: embedder.dimensions }, config.VECTOR_INDEX ?? (db.kind === "pglite" ? "exact" : "hnsw"));
-  return config.VECTOR_STORE === "qdrant"
-    ? await QdrantVectorIndex.connect(config.QDRANT_URL!, config.QDRANT_API_KEY, config.QDRANT_COLLECTION, embedder.dimensions, options.recreate)
-    : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
+  const table = await ensureVectorTable(db, schema, { id: embedder.id, dimensions: embedder.dimensions }, config.VECTOR_INDEX ?? (db.kind === "pglite" ? "exact" : "hnsw"), options);
+  const index =
+    config.VECTOR_STORE === "qdrant"
+      ? await QdrantVectorIndex.connect(config.QDRANT_URL!, config.QDRANT_API_KEY, config.QDRANT_COLLECTION, embedder.dimensions, table.rebuilt)
+      : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
+  return { index, ...table };
 }
 
 export async function createServices(config: RuntimeConfig): Promise<Services> {
@@ -59,7 +68,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
   try {
     const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
     const embedder = await createEmbedder(config);
-    const vectors = await openVectorIndex(config, db, schema, embedder);
+    const { index: vectors } = await openVectorIndex(config, db, schema, embedder);
     const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
     const queue: IngestQueue = redisConfigured(config) ? new BullMqQueue(config, config.QUEUE_LOCK_MS) : new InProcessQueue(config.WORKER_CONCURRENCY);
     const reranker = config.RERANK_URL ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY) : undefined;

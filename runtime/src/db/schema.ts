@@ -104,24 +104,39 @@ export async function migrate(db: Db, options: { requirePgvector: boolean }): Pr
 
 /**
  * Creates the vector table for the embedder's dimensions on first start; afterwards refuses a
- * different embedding model (vectors of two models cannot be compared). With pgvector, the HNSW
- * index is made to match `index` on every start: created (over the rows already there) for
- * "hnsw", dropped for "exact", where queries scan with pgvector's own distance instead.
+ * different embedding model (vectors of two models cannot be compared), unless asked to
+ * `rebuild`: then the other model's vectors are dropped and the table made afresh, for
+ * re-embedding (ingest/reembed.ts). With pgvector, the HNSW index is made to match `index` on
+ * every start: created (over the rows already there) for "hnsw", dropped for "exact", where
+ * queries scan with pgvector's own distance instead. Says which model the index held before.
  */
-export async function ensureVectorTable(db: Db, schema: SchemaInfo, embedding: { id: string; dimensions: number }, index: VectorIndexKind = "hnsw"): Promise<void> {
+export async function ensureVectorTable(
+  db: Db,
+  schema: SchemaInfo,
+  embedding: { id: string; dimensions: number },
+  index: VectorIndexKind = "hnsw",
+  options: { rebuild?: boolean } = {},
+): Promise<{ previous?: string; rebuilt: boolean }> {
   const fingerprint = `${embedding.id}/${embedding.dimensions}`;
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(727275)");
     const stored = (await tx.query<{ value: string }>("SELECT value FROM settings WHERE key = 'embedding'"))[0]?.value;
-    if (stored && stored !== fingerprint) throw new EmbeddingMismatchError(stored, fingerprint);
-    if (!stored) {
+    const rebuilt = stored !== undefined && stored !== fingerprint;
+    if (rebuilt && !options.rebuild) throw new EmbeddingMismatchError(stored, fingerprint);
+    if (rebuilt) {
+      await tx.query("DROP TABLE IF EXISTS chunk_vectors");
+      await tx.query("DELETE FROM settings WHERE key = 'embedding'");
+    }
+    if (!stored || rebuilt) {
       const column = schema.pgvector ? `vector(${embedding.dimensions})` : "real[]";
       await tx.query(`CREATE TABLE IF NOT EXISTS chunk_vectors (chunk_id text PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE, embedding ${column} NOT NULL)`);
       await tx.query("INSERT INTO settings (key, value) VALUES ('embedding', $1)", [fingerprint]);
     }
-    if (!schema.pgvector) return;
-    await tx.query(
-      index === "hnsw" ? `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON chunk_vectors USING hnsw (embedding vector_cosine_ops)` : `DROP INDEX IF EXISTS ${HNSW_INDEX}`,
-    );
+    if (schema.pgvector) {
+      await tx.query(
+        index === "hnsw" ? `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON chunk_vectors USING hnsw (embedding vector_cosine_ops)` : `DROP INDEX IF EXISTS ${HNSW_INDEX}`,
+      );
+    }
+    return { ...(stored !== undefined ? { previous: stored } : {}), rebuilt };
   });
 }

@@ -41,18 +41,9 @@ export async function reembed(config: RuntimeConfig, log: (line: string) => void
     const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
     const embedder = await createEmbedder(config);
     const to = `${embedder.id}/${embedder.dimensions}`;
-    const from = (await db.query<{ value: string }>("SELECT value FROM settings WHERE key = 'embedding'"))[0]?.value;
-    const rebuilt = from !== undefined && from !== to;
-    if (rebuilt) {
-      log(`the index was built with embeddings "${from}"; rebuilding it for "${to}"`);
-      await db.transaction(async (tx) => {
-        await tx.query("SELECT pg_advisory_xact_lock(727275)");
-        await tx.query("DROP TABLE IF EXISTS chunk_vectors");
-        await tx.query("DELETE FROM settings WHERE key = 'embedding'");
-      });
-    }
+    const { index: vectors, previous: from, rebuilt } = await openVectorIndex(config, db, schema, embedder, { rebuild: true });
+    if (rebuilt) log(`the index was built with embeddings "${from}"; rebuilding it for "${to}"`);
     const qdrant = config.VECTOR_STORE === "qdrant";
-    const vectors = await openVectorIndex(config, db, schema, embedder, { recreate: rebuilt });
     const documents = await db.query<{ id: string; metadata: Record<string, unknown> }>("SELECT id, metadata FROM documents WHERE status = 'ready' ORDER BY created_at, id");
     let done = 0;
     let chunks = 0;
