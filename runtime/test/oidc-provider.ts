@@ -10,6 +10,8 @@ export const SSO_CLIENT = { id: "rag-ui", secret: "sso-test-client-secret-012345
 
 export interface TestIdentityProvider {
   readonly issuer: string;
+  /** An access token (JWT) signed with the provider's own published key, as its token endpoint would issue. */
+  accessToken(claims: Record<string, unknown>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -27,7 +29,11 @@ export async function startIdentityProvider(redirectUri: string, rolesByLogin: R
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { default: Provider } = await import("oidc-provider");
+  const { exportJWK, generateKeyPair, SignJWT } = await import("jose");
+  const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+  const signingKey = { ...(await exportJWK(privateKey)), kid: "test-signing-key", alg: "RS256", use: "sig" };
   const provider = new Provider(issuer, {
+    jwks: { keys: [signingKey] },
     clients: [
       {
         client_id: SSO_CLIENT.id,
@@ -50,5 +56,10 @@ export async function startIdentityProvider(redirectUri: string, rolesByLogin: R
   });
   const handle = provider.callback();
   server.on("request", (req, res) => void handle(req, res));
-  return { issuer, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    issuer,
+    accessToken: (claims) =>
+      new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: signingKey.kid }).setIssuer(issuer).setIssuedAt().setExpirationTime("5m").sign(privateKey),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { RuntimeConfig } from "../config";
 import { allows, type KeyStore, type Role, roleFromClaims } from "./keys";
-import { type BrowserSso, sessionCookie, UI_HEADER } from "./sso";
+import { type BrowserSso, fromUi, sessionCookie, UI_HEADER } from "./sso";
 
 export { roleFromClaims };
 
@@ -27,13 +27,22 @@ declare module "fastify" {
 
 type Verifier = (token: string) => Promise<Record<string, unknown>>;
 
-async function oidcVerifier(issuer: string, audience: string): Promise<Verifier> {
-  const { createRemoteJWKSet, jwtVerify } = await import("jose");
+/** What verifying an issuer's tokens needs from its discovery document. */
+export interface IssuerKeys {
+  readonly issuer: string;
+  readonly jwks_uri: string;
+}
+
+async function discoverIssuer(issuer: string): Promise<IssuerKeys> {
   const discovery = await fetch(new URL(".well-known/openid-configuration", issuer.endsWith("/") ? issuer : `${issuer}/`), { signal: AbortSignal.timeout(5000) });
   if (!discovery.ok) throw new Error(`OIDC discovery at ${issuer} answered ${discovery.status}`);
-  const { jwks_uri: jwksUri, issuer: advertised } = (await discovery.json()) as { jwks_uri: string; issuer: string };
-  const jwks = createRemoteJWKSet(new URL(jwksUri));
-  return async (token) => (await jwtVerify(token, jwks, { issuer: advertised, audience })).payload;
+  return (await discovery.json()) as IssuerKeys;
+}
+
+async function oidcVerifier(keys: IssuerKeys, audience: string): Promise<Verifier> {
+  const { createRemoteJWKSet, jwtVerify } = await import("jose");
+  const jwks = createRemoteJWKSet(new URL(keys.jwks_uri));
+  return async (token) => (await jwtVerify(token, jwks, { issuer: keys.issuer, audience })).payload;
 }
 
 export class Authenticator {
@@ -48,7 +57,9 @@ export class Authenticator {
 
   static async create(config: RuntimeConfig, keys: KeyStore, sso?: BrowserSso): Promise<Authenticator> {
     if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
-    const verify = config.OIDC_ISSUER_URL ? await oidcVerifier(config.OIDC_ISSUER_URL, config.OIDC_AUDIENCE ?? config.OIDC_CLIENT_ID!) : undefined;
+    // Single sign-on has already read the issuer's discovery document: one fetch at start, not two.
+    const issuer = sso ? sso.issuerKeys() : config.OIDC_ISSUER_URL ? await discoverIssuer(config.OIDC_ISSUER_URL) : undefined;
+    const verify = issuer ? await oidcVerifier(issuer, config.OIDC_AUDIENCE ?? config.OIDC_CLIENT_ID!) : undefined;
     const embedded = !config.DATABASE_URL && !config.PGHOST;
     return new Authenticator(keys, verify, !(embedded && !config.ADMIN_API_KEY && !verify), sso);
   }
@@ -89,7 +100,7 @@ export class Authenticator {
       }
       // A cookie rides along with any request the browser makes; a change made with one must come
       // from the UI itself (a custom header, which a cross-site page cannot send without CORS).
-      if (principal.kind === "session" && !["GET", "HEAD"].includes(request.method) && request.headers[UI_HEADER.name] !== UI_HEADER.value) {
+      if (principal.kind === "session" && !["GET", "HEAD"].includes(request.method) && !fromUi(request)) {
         return reply.status(403).send({ error: "forbidden", message: `a change made with a browser session must carry the header ${UI_HEADER.name}: ${UI_HEADER.value}`, requestId: request.id });
       }
       if (!allows(principal.role, role)) {

@@ -12,11 +12,17 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Configuration } from "openid-client" with { "resolution-mode": "import" };
 import type { RuntimeConfig } from "../config";
+import type { IssuerKeys } from "./auth";
 import { roleFromClaims } from "./keys";
 import { type BrowserSession, Sealer, type SsoFlow } from "./session";
 
 /** The header the UI sends with every call; a cross-site form or script cannot (CORS preflight). */
 export const UI_HEADER = { name: "x-requested-with", value: "rag-ui" } as const;
+
+/** Whether a request carries the UI's header: what a change made with the session cookie needs. */
+export function fromUi(request: FastifyRequest): boolean {
+  return request.headers[UI_HEADER.name] === UI_HEADER.value;
+}
 const FLOW_TTL_SECONDS = 600;
 const SCOPES = "openid profile email";
 
@@ -58,6 +64,13 @@ export class BrowserSso {
       timeout: 5,
     });
     return new BrowserSso(client, oidc, new Sealer(config.OIDC_CLIENT_SECRET), config);
+  }
+
+  /** The issuer and key set its discovery document named (bearer tokens are verified against them too). */
+  issuerKeys(): IssuerKeys {
+    const { issuer, jwks_uri: jwksUri } = this.oidc.serverMetadata();
+    if (!jwksUri) throw new Error(`the OIDC issuer ${issuer} publishes no jwks_uri: its tokens cannot be verified`);
+    return { issuer, jwks_uri: jwksUri };
   }
 
   /** The origin users reach us at: PUBLIC_URL, else what the request says. */

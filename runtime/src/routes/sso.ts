@@ -1,7 +1,7 @@
 /** How to sign in (/v1/auth), and browser single sign-on: /auth/login, /auth/callback, /auth/logout. */
 import type { FastifyInstance } from "fastify";
 import type { Authenticator } from "../auth/auth";
-import { UI_HEADER } from "../auth/sso";
+import { fromUi, UI_HEADER } from "../auth/sso";
 import { errorSchema } from "./schemas";
 
 export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
@@ -44,7 +44,7 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
       },
     },
     async (request, reply) => {
-      if (request.headers[UI_HEADER.name] !== UI_HEADER.value) {
+      if (!fromUi(request)) {
         return reply.status(403).send({ error: "forbidden", message: `sign out from the UI: the header ${UI_HEADER.name}: ${UI_HEADER.value} is missing`, requestId: request.id });
       }
       return sso.logout(request, reply);

@@ -52,6 +52,13 @@ describe("browser single sign-on", () => {
     }
   });
 
+  it("verifies bearer tokens against the keys single sign-on discovered", async () => {
+    const token = await idp.accessToken({ sub: "svc-1", aud: SSO_CLIENT.id, roles: ["rag-ingester"] });
+    expect((await rt.app.inject({ method: "GET", url: "/v1/me", headers: { authorization: `Bearer ${token}` } })).json()).toEqual({ kind: "oidc", role: "ingester", subject: "svc-1", authRequired: true });
+    const otherAudience = await idp.accessToken({ sub: "svc-1", aud: "someone-else", roles: ["rag-admin"] });
+    expect((await rt.app.inject({ method: "GET", url: "/v1/me", headers: { authorization: `Bearer ${otherAudience}` } })).statusCode).toBe(401);
+  });
+
   it("sends the browser to the provider with PKCE (S256), state and nonce, remembered in a sealed HttpOnly cookie", async () => {
     const login = await rt.app.inject({ method: "GET", url: "/auth/login" });
     expect(login.statusCode).toBe(302);
