@@ -51,6 +51,7 @@ export function reembedJobCommand(namespace: string): string {
     "| del(.spec.containers[0].livenessProbe, .spec.containers[0].readinessProbe, .spec.containers[0].startupProbe))}}";
   return `kubectl -n ${namespace} get deployment ${WORKER_LABELS["app.kubernetes.io/name"]} -o json | jq '${job}' | kubectl apply -f -`;
 }
+
 const API_PORT = RUNTIME_PROCESSES.api.port;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 

@@ -23,9 +23,6 @@ export interface AuthMethods {
   readonly sso: boolean;
 }
 
-/** Where single sign-on starts (a full-page navigation to the identity provider). */
-export const SSO_LOGIN_PATH = "/auth/login";
-
 export interface DocumentView {
   readonly id: string;
   readonly name: string;

@@ -6,7 +6,7 @@
  * the server's CSP allows no inline code, so a document cannot script the page.
  */
 import "./style.css";
-import { Api, type ApiKey, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage, type Role, SSO_LOGIN_PATH } from "./api";
+import { Api, type ApiKey, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage, type Role } from "./api";
 import { answerSegments, formatBytes, formatMetadata, type Metadata, pageOf, parseMetadata } from "./format";
 
 const CREDENTIAL_KEY = "rag-platform.credential";
@@ -114,8 +114,8 @@ async function offerSingleSignOn(): Promise<void> {
     showError(`Single sign-on failed: ${failure}`);
   }
   try {
+    // The link (index.html) starts single sign-on with a full-page navigation to the provider.
     ui.sso.hidden = !(await api.methods()).sso;
-    ui.sso.href = SSO_LOGIN_PATH;
   } catch {
     ui.sso.hidden = true;
   }
