@@ -151,6 +151,11 @@ const observabilitySchema = z.strictObject({
 const authSchema = z.strictObject({
   oidcIssuerUrl: httpsUrl.optional(),
   oidcClientId: z.string().min(1).optional(),
+  /** Scopes single sign-on asks for (the runtime's OIDC_SCOPES); its default includes offline_access. */
+  oidcScopes: z
+    .string()
+    .regex(/(^|\s)openid(\s|$)/, 'must include "openid" (space-separated scopes)')
+    .optional(),
 });
 
 const devSchema = z.strictObject({

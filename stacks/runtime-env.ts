@@ -66,6 +66,7 @@ export function runtimeEnvironment(cfg: PlatformConfig, b: RuntimeBackends): Run
   if (cfg.auth.oidcIssuerUrl && cfg.auth.oidcClientId) {
     plain[ENV.oidcIssuerUrl] = cfg.auth.oidcIssuerUrl;
     plain[ENV.oidcClientId] = cfg.auth.oidcClientId;
+    if (cfg.auth.oidcScopes) plain[ENV.oidcScopes] = cfg.auth.oidcScopes;
     if (b.oidcClientSecret) secrets[ENV.oidcClientSecret] = b.oidcClientSecret;
   }
   // Where users reach the service: single sign-on's redirect URI and the cookie's scheme. Behind a

@@ -138,6 +138,13 @@ describe("bad config: one line per problem naming key, value and what is allowed
     ]);
   });
 
+  it("SSO scopes must include openid", () => {
+    expect(problems({ tier: "sme", regions: ["eu-west-1"], auth: { oidcIssuerUrl: "https://idp.example.com", oidcClientId: "c", oidcScopes: "profile email" } })).toEqual([
+      'rag-platform:auth.oidcScopes: got "profile email"; must include "openid" (space-separated scopes)',
+    ]);
+    expect(resolveConfig({ tier: "sme", regions: ["eu-west-1"], auth: { oidcIssuerUrl: "https://idp.example.com", oidcClientId: "c", oidcScopes: "openid email" } }).auth.oidcScopes).toBe("openid email");
+  });
+
   it("existing subnets without an existing VPC", () => {
     expect(problems({ tier: "staging", regions: ["eu-west-1"], network: { existingPrivateSubnetIds: ["subnet-1"] } })).toEqual([
       'rag-platform:network.existingPrivateSubnetIds: got ["subnet-1"]; only used together with network.existingVpcId',

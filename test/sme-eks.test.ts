@@ -355,6 +355,13 @@ describe("sme on EKS: data services and modes", () => {
       ]),
     );
     expect((result.outputs.secretsToFill as Record<string, string>)["oidc-client-secret"]).toContain("put-secret-value");
+    expect(env(api).map((e) => e.name), "the runtime's default scopes unless the stack names others").not.toContain(ENV.oidcScopes);
+    const cognito = await synth("sme", [
+      "rag-platform:auth.oidcIssuerUrl=https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",
+      "rag-platform:auth.oidcClientId=client",
+      "rag-platform:auth.oidcScopes=openid profile email",
+    ]);
+    expect(env(ofType(cognito, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!)).toContainEqual({ name: ENV.oidcScopes, value: "openid profile email" });
   });
 
   it("serves with Ollama on the GPU pool when asked", async () => {

@@ -76,7 +76,9 @@ export const ENV = {
   oidcClientId: "OIDC_CLIENT_ID",
   oidcClientSecret: "OIDC_CLIENT_SECRET",
   oidcAudience: "OIDC_AUDIENCE",
+  oidcScopes: "OIDC_SCOPES",
   sessionTtlSeconds: "SESSION_TTL_SECONDS",
+  sessionCheckSeconds: "SESSION_CHECK_SECONDS",
 
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
 } as const;
@@ -205,8 +207,20 @@ export const runtimeConfigSchema = z.object({
   [ENV.oidcClientId]: z.string().min(1).optional(),
   [ENV.oidcClientSecret]: z.string().optional(),
   [ENV.oidcAudience]: z.string().min(1).optional(),
-  /** How long a browser SSO session lasts before the user signs in again. */
+  /**
+   * The scopes browser single sign-on asks for (space-separated; must include openid).
+   * offline_access obtains the refresh token sessions are re-checked with; a provider that issues
+   * refresh tokens without it, or rejects it (Amazon Cognito), takes "openid profile email".
+   */
+  [ENV.oidcScopes]: z
+    .string()
+    .trim()
+    .default("openid profile email offline_access")
+    .refine((v) => v.split(/\s+/).includes("openid"), { message: 'must include "openid" (space-separated scopes)' }),
+  /** How long a browser SSO session lasts at most before the user signs in again. */
   [ENV.sessionTtlSeconds]: z.coerce.number().int().min(300).max(7 * 24 * 3600).default(8 * 3600),
+  /** How often a browser SSO session is re-checked at the identity provider (its refresh token): the longest a disabled user or a role change goes unnoticed. */
+  [ENV.sessionCheckSeconds]: z.coerce.number().int().min(1).max(24 * 3600).default(300),
 
   [ENV.otlpEndpoint]: url.optional(),
 });

@@ -72,6 +72,10 @@ describe("runtime env contract", () => {
     expect(problemsOf({ PUBLIC_URL: "https://rag.example.com/app" })).toEqual(['PUBLIC_URL: got "https://rag.example.com/app"; must be an origin without a path (https://rag.example.com)']);
     expect(problemsOf({ SESSION_TTL_SECONDS: "60" })[0]).toMatch(/^SESSION_TTL_SECONDS: got "60"; /);
     expect(problemsOf({ WEB_UI: "yes" })[0]).toMatch(/^WEB_UI: got "yes"; /);
+    expect(loadRuntimeConfig({})).toMatchObject({ SESSION_CHECK_SECONDS: 300, OIDC_SCOPES: "openid profile email offline_access" });
+    expect(loadRuntimeConfig({ OIDC_SCOPES: " openid email ", SESSION_CHECK_SECONDS: "60" })).toMatchObject({ OIDC_SCOPES: "openid email", SESSION_CHECK_SECONDS: 60 });
+    expect(problemsOf({ OIDC_SCOPES: "profile email" })).toEqual(['OIDC_SCOPES: got "profile email"; must include "openid" (space-separated scopes)']);
+    expect(problemsOf({ SESSION_CHECK_SECONDS: "0" })[0]).toMatch(/^SESSION_CHECK_SECONDS: got "0"; /);
   });
 
   it("reads TRUST_PROXY as a hop count or addresses and CIDRs, and names a bad entry", () => {

@@ -1,16 +1,21 @@
 /**
- * Browser sessions after single sign-on, kept in a cookie: an encrypted JWT (JWE, `dir` +
- * A256GCM) that only this service can read or forge. Nothing is stored server-side, so every
- * replica accepts every session. The key is derived (HKDF-SHA256) from the OIDC client secret the
- * deployment already holds in its secret manager: rotating that secret signs everyone out.
+ * Browser sessions after single sign-on, kept server-side in Postgres so that signing out ends
+ * them everywhere (a copied cookie dies with them) and the identity provider's word is asked
+ * again while they last. The cookie holds only a random 256-bit id; the table keeps its SHA-256
+ * hash (as API keys are kept), the user's subject, name and role, and the provider's refresh
+ * token encrypted (a dump of the table signs nobody in and reveals no token).
  *
- * A sealed value names its purpose (the JWT audience), so the short-lived login-flow cookie can
- * never be replayed as a session and the other way round.
+ * Encryption is a JWE (`dir` + A256GCM) under a key derived (HKDF-SHA256) from the OIDC client
+ * secret the deployment already holds in its secret manager: rotating that secret makes stored
+ * refresh tokens unreadable, so those sessions end at their next check. A sealed value names its
+ * purpose (the JWT audience), so the short-lived login-flow cookie and a stored refresh token can
+ * never be swapped for one another.
  */
-import { hkdfSync } from "node:crypto";
+import { createHash, hkdfSync, randomBytes } from "node:crypto";
+import type { Queryable } from "../db/db";
 import type { Role } from "./keys";
 
-export type SealPurpose = "session" | "sso-flow";
+export type SealPurpose = "sso-flow" | "refresh-token";
 
 export interface BrowserSession {
   readonly sub: string;
@@ -24,6 +29,12 @@ export interface SsoFlow {
   readonly codeVerifier: string;
 }
 
+interface SealedToken {
+  readonly token: string;
+}
+
+type Sealable = SsoFlow | SealedToken;
+
 export class Sealer {
   private readonly key: Uint8Array;
 
@@ -31,7 +42,7 @@ export class Sealer {
     this.key = new Uint8Array(hkdfSync("sha256", secret, "rag-platform", "browser-session-v1", 32));
   }
 
-  async seal(purpose: SealPurpose, payload: BrowserSession | SsoFlow, ttlSeconds: number): Promise<string> {
+  async seal(purpose: SealPurpose, payload: Sealable, ttlSeconds: number): Promise<string> {
     const { EncryptJWT } = await import("jose");
     return new EncryptJWT({ ...payload })
       .setProtectedHeader({ alg: "dir", enc: "A256GCM" })
@@ -42,7 +53,7 @@ export class Sealer {
   }
 
   /** The payload, or undefined when the value is forged, tampered with, expired or for another purpose. */
-  async open<T extends BrowserSession | SsoFlow>(purpose: SealPurpose, sealed: string | undefined): Promise<T | undefined> {
+  async open<T extends Sealable>(purpose: SealPurpose, sealed: string | undefined): Promise<T | undefined> {
     if (!sealed) return undefined;
     const { jwtDecrypt } = await import("jose");
     try {
@@ -51,5 +62,79 @@ export class Sealer {
     } catch {
       return undefined;
     }
+  }
+}
+
+/** A session found by its cookie. */
+export interface FoundSession {
+  /** The stored key (the cookie's hash), for the calls below. */
+  readonly key: string;
+  readonly session: BrowserSession;
+}
+
+const hashId = (cookie: string) => createHash("sha256").update(cookie).digest("hex");
+
+export class SessionStore {
+  constructor(
+    private readonly db: Queryable,
+    private readonly sealer: Sealer,
+  ) {}
+
+  /** Stores a new session; returns the cookie value (shown to the browser only). Expired sessions are swept here. */
+  async create(session: BrowserSession, refreshToken: string | undefined, ttlSeconds: number): Promise<string> {
+    await this.db.query("DELETE FROM browser_sessions WHERE expires_at <= now()");
+    const cookie = randomBytes(32).toString("base64url");
+    const sealed = refreshToken ? await this.sealer.seal("refresh-token", { token: refreshToken }, ttlSeconds) : null;
+    await this.db.query(
+      "INSERT INTO browser_sessions (id_hash, sub, role, name, refresh_token, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
+      [hashId(cookie), session.sub, session.role, session.name ?? null, sealed, ttlSeconds],
+    );
+    return cookie;
+  }
+
+  /** The live session a cookie names, if any. */
+  async find(cookie: string): Promise<FoundSession | undefined> {
+    const key = hashId(cookie);
+    const [row] = await this.db.query<{ sub: string; role: Role; name: string | null }>("SELECT sub, role, name FROM browser_sessions WHERE id_hash = $1 AND expires_at > now()", [key]);
+    return row ? { key, session: { sub: row.sub, role: row.role, ...(row.name ? { name: row.name } : {}) } } : undefined;
+  }
+
+  /**
+   * Claims the session's check at the provider when the last one is at least `everySeconds` old:
+   * one request (of any replica) wins and gets the refresh token; the others, and sessions without
+   * a refresh token, get undefined and carry on with the session as it is. A refresh token that no
+   * longer opens (the client secret was rotated) comes back as null: the session cannot be checked.
+   */
+  async claimCheck(key: string, everySeconds: number): Promise<string | null | undefined> {
+    const [row] = await this.db.query<{ refresh_token: string }>(
+      `UPDATE browser_sessions SET checked_at = now()
+       WHERE id_hash = $1 AND refresh_token IS NOT NULL AND checked_at <= now() - make_interval(secs => $2)
+       RETURNING refresh_token`,
+      [key, everySeconds],
+    );
+    if (!row) return undefined;
+    return (await this.sealer.open<SealedToken>("refresh-token", row.refresh_token))?.token ?? null;
+  }
+
+  /** Records what the provider said at a check: the user's current role and name, and the refresh token to use next. */
+  async update(key: string, changes: { role?: Role; name?: string; refreshToken: string }, ttlSeconds: number): Promise<void> {
+    const sealed = await this.sealer.seal("refresh-token", { token: changes.refreshToken }, ttlSeconds);
+    await this.db.query("UPDATE browser_sessions SET role = coalesce($2, role), name = coalesce($3, name), refresh_token = $4 WHERE id_hash = $1", [
+      key,
+      changes.role ?? null,
+      changes.name ?? null,
+      sealed,
+    ]);
+  }
+
+  /** Ends a session; returns its refresh token (to revoke at the provider), if it had one. */
+  async remove(key: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ refresh_token: string | null }>("DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING refresh_token", [key]);
+    return row?.refresh_token ? (await this.sealer.open<SealedToken>("refresh-token", row.refresh_token))?.token : undefined;
+  }
+
+  /** The stored key of a cookie value. */
+  static keyOf(cookie: string): string {
+    return hashId(cookie);
   }
 }

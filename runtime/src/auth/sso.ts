@@ -2,8 +2,14 @@
  * Single sign-on for the browser UI: the OpenID Connect authorization code flow with PKCE, run
  * by this service as a confidential client (openid-client; the "backend for frontend" shape that
  * OAuth's browser-based-apps guidance recommends). No token ever reaches the browser: after the
- * callback the service verifies the ID token, keeps the user's subject, name and role in an
- * encrypted HttpOnly SameSite=Strict cookie (session.ts), and answers API calls from the UI by it.
+ * callback the service verifies the ID token, stores the session server-side (session.ts) under
+ * a random id sent as an HttpOnly SameSite=Strict cookie, and answers API calls from the UI by it.
+ *
+ * While a session lasts (SESSION_TTL_SECONDS), it is checked at the provider every
+ * SESSION_CHECK_SECONDS with the refresh token the sign-in obtained (scope offline_access): the
+ * role and name follow the provider's current ID token, and a user the provider disabled or whose
+ * grant it revoked is signed out at the next check. Signing out deletes the session (every copy of
+ * the cookie stops working) and revokes the refresh token at the provider.
  *
  * Enabled when OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all set. The redirect
  * URI to register at the identity provider is `<PUBLIC_URL>/auth/callback`, and the post-logout
@@ -12,9 +18,10 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Configuration } from "openid-client" with { "resolution-mode": "import" };
 import type { RuntimeConfig } from "../config";
+import type { Queryable } from "../db/db";
 import type { IssuerKeys } from "./auth";
 import { roleFromClaims } from "./keys";
-import { type BrowserSession, Sealer, type SsoFlow } from "./session";
+import { type BrowserSession, Sealer, SessionStore, type SsoFlow } from "./session";
 
 /** The header the UI sends with every call; a cross-site form or script cannot (CORS preflight). */
 export const UI_HEADER = { name: "x-requested-with", value: "rag-ui" } as const;
@@ -24,7 +31,6 @@ export function fromUi(request: FastifyRequest): boolean {
   return request.headers[UI_HEADER.name] === UI_HEADER.value;
 }
 const FLOW_TTL_SECONDS = 600;
-const SCOPES = "openid profile email";
 
 // openid-client is an ES module: loaded with import() from this CommonJS build.
 const loadClient = () => import("openid-client");
@@ -44,16 +50,22 @@ function isLoopback(url: URL): boolean {
   return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
 }
 
+/** The display name an ID token offers, if any. */
+function nameFrom(claims: Record<string, unknown>): string | undefined {
+  return [claims.name, claims.preferred_username, claims.email].find((v): v is string => typeof v === "string" && v.length > 0);
+}
+
 export class BrowserSso {
   private constructor(
     private readonly client: OpenIdClient,
     private readonly oidc: Configuration,
-    readonly sealer: Sealer,
+    private readonly sealer: Sealer,
+    private readonly sessions: SessionStore,
     private readonly config: RuntimeConfig,
   ) {}
 
   /** The SSO client, or undefined when the configuration does not enable it. Discovery happens here. */
-  static async create(config: RuntimeConfig): Promise<BrowserSso | undefined> {
+  static async create(config: RuntimeConfig, db: Queryable): Promise<BrowserSso | undefined> {
     if (!config.OIDC_ISSUER_URL || !config.OIDC_CLIENT_ID || !config.OIDC_CLIENT_SECRET) return undefined;
     const client = await loadClient();
     const issuer = new URL(config.OIDC_ISSUER_URL);
@@ -63,7 +75,8 @@ export class BrowserSso {
       execute,
       timeout: 5,
     });
-    return new BrowserSso(client, oidc, new Sealer(config.OIDC_CLIENT_SECRET), config);
+    const sealer = new Sealer(config.OIDC_CLIENT_SECRET);
+    return new BrowserSso(client, oidc, sealer, new SessionStore(db, sealer), config);
   }
 
   /** The issuer and key set its discovery document named (bearer tokens are verified against them too). */
@@ -95,7 +108,7 @@ export class BrowserSso {
     const flow: SsoFlow = { state: this.client.randomState(), nonce: this.client.randomNonce(), codeVerifier: this.client.randomPKCECodeVerifier() };
     const url = this.client.buildAuthorizationUrl(this.oidc, {
       redirect_uri: this.redirectUri(request),
-      scope: SCOPES,
+      scope: this.config.OIDC_SCOPES,
       response_type: "code",
       state: flow.state,
       nonce: flow.nonce,
@@ -127,29 +140,76 @@ export class BrowserSso {
     const query = request.query as Record<string, string | undefined>;
     if (query.error) return fail(`the identity provider refused the sign-in: ${(query.error_description ?? query.error).slice(0, 300)}`);
     let claims: Record<string, unknown> | undefined;
+    let refreshToken: string | undefined;
     try {
       const current = new URL(request.url, this.origin(request));
       const tokens = await this.client.authorizationCodeGrant(this.oidc, current, { pkceCodeVerifier: flow.codeVerifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
       claims = tokens.claims();
+      refreshToken = tokens.refresh_token;
     } catch (error) {
       return fail(`the sign-in could not be completed (${(error as Error).message})`);
     }
     if (!claims || typeof claims.sub !== "string") return fail("the identity provider sent no ID token");
-    const name = [claims.name, claims.preferred_username, claims.email].find((v): v is string => typeof v === "string" && v.length > 0);
+    const name = nameFrom(claims);
     const session: BrowserSession = { sub: claims.sub, role: roleFromClaims(claims), ...(name ? { name } : {}) };
     const ttl = this.config.SESSION_TTL_SECONDS;
-    reply.setCookie(names.session, await this.sealer.seal("session", session, ttl), this.cookieOptions(request, "strict", ttl));
-    request.log.info({ sub: session.sub, role: session.role }, "signed in through single sign-on");
+    reply.setCookie(names.session, await this.sessions.create(session, refreshToken, ttl), this.cookieOptions(request, "strict", ttl));
+    request.log.info({ sub: session.sub, role: session.role, checked: refreshToken !== undefined }, "signed in through single sign-on");
+    if (!refreshToken) {
+      request.log.warn("the identity provider issued no refresh token (is offline_access in OIDC_SCOPES and the refresh grant allowed?): this session is not re-checked before it expires");
+    }
     return reply.redirect("/", 302);
   }
 
+  /**
+   * The session the request's cookie names; checked at the provider first when its last check is
+   * SESSION_CHECK_SECONDS old. A provider that refuses the refresh token ends the session; one
+   * that cannot be reached leaves it as it was until the next check.
+   */
   async session(request: FastifyRequest): Promise<BrowserSession | undefined> {
-    return this.sealer.open<BrowserSession>("session", sessionCookie(request));
+    const cookie = sessionCookie(request);
+    const found = cookie ? await this.sessions.find(cookie) : undefined;
+    if (!found) return undefined;
+    const refreshToken = await this.sessions.claimCheck(found.key, this.config.SESSION_CHECK_SECONDS);
+    if (refreshToken === undefined) return found.session;
+    const end = async (reason: string) => {
+      await this.sessions.remove(found.key);
+      request.log.info({ sub: found.session.sub, reason }, "single sign-on session ended at its check");
+      return undefined;
+    };
+    if (refreshToken === null) return end("its refresh token no longer decrypts (the OIDC client secret changed)");
+    let tokens: Awaited<ReturnType<OpenIdClient["refreshTokenGrant"]>>;
+    try {
+      tokens = await this.client.refreshTokenGrant(this.oidc, refreshToken);
+    } catch (error) {
+      if (error instanceof this.client.ResponseBodyError && error.error === "invalid_grant") return end(`the provider refused the refresh token: ${error.error_description ?? error.error}`);
+      request.log.warn({ sub: found.session.sub, reason: (error as Error).message }, "single sign-on session could not be checked; kept until the next check");
+      return found.session;
+    }
+    const claims = tokens.claims();
+    // OpenID Connect Core 12.2: a refreshed ID token is about the same user.
+    if (claims && claims.sub !== found.session.sub) return end("the refreshed ID token names another subject");
+    const name = claims ? nameFrom(claims) : undefined;
+    const role = claims ? roleFromClaims(claims) : undefined;
+    await this.sessions.update(found.key, { refreshToken: tokens.refresh_token ?? refreshToken, ...(role ? { role } : {}), ...(name ? { name } : {}) }, this.config.SESSION_TTL_SECONDS);
+    if (role && role !== found.session.role) request.log.info({ sub: found.session.sub, from: found.session.role, to: role }, "single sign-on session's role changed at the provider");
+    return { ...found.session, ...(role ? { role } : {}), ...(name ? { name } : {}) };
   }
 
-  /** Ends the session here; where to send the browser to end it at the provider too (RP-initiated logout), if the provider offers that. */
-  logout(request: FastifyRequest, reply: FastifyReply): { endSessionUrl: string | null } {
+  /**
+   * Ends the session here (deleted: every copy of the cookie stops working) and revokes its refresh
+   * token at the provider; says where to send the browser to end the provider's own session too
+   * (RP-initiated logout), if the provider offers that.
+   */
+  async logout(request: FastifyRequest, reply: FastifyReply): Promise<{ endSessionUrl: string | null }> {
+    const cookie = sessionCookie(request);
+    const refreshToken = cookie ? await this.sessions.remove(SessionStore.keyOf(cookie)) : undefined;
     for (const secure of [true, false]) reply.clearCookie(cookieNames(secure).session, { path: "/", secure });
+    if (refreshToken && this.oidc.serverMetadata().revocation_endpoint) {
+      await this.client.tokenRevocation(this.oidc, refreshToken, { token_type_hint: "refresh_token" }).catch((error: unknown) => {
+        request.log.warn({ reason: (error as Error).message }, "the refresh token could not be revoked at the identity provider");
+      });
+    }
     if (!this.oidc.serverMetadata().end_session_endpoint) return { endSessionUrl: null };
     // client_id rather than id_token_hint: the session keeps no token. Register <origin>/ as a post-logout redirect URI.
     const url = this.client.buildEndSessionUrl(this.oidc, { client_id: this.config.OIDC_CLIENT_ID!, post_logout_redirect_uri: `${this.origin(request)}/` });

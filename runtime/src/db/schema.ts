@@ -79,6 +79,19 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE postings ADD CONSTRAINT postings_pkey PRIMARY KEY (term, chunk_id) INCLUDE (tf, dl);
    ALTER TABLE documents ADD COLUMN token_count bigint NOT NULL DEFAULT 0;
    UPDATE documents d SET token_count = coalesce((SELECT sum(c.token_count) FROM chunks c WHERE c.document_id = d.id), 0);`,
+  // 3: browser sessions of single sign-on, server-side (auth/session.ts): the cookie holds a
+  // random id, stored hashed; the provider's refresh token is kept encrypted.
+  `CREATE TABLE browser_sessions (
+     id_hash text PRIMARY KEY,
+     sub text NOT NULL,
+     role text NOT NULL CHECK (role IN ('reader', 'ingester', 'admin')),
+     name text,
+     refresh_token text,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     checked_at timestamptz NOT NULL DEFAULT now(),
+     expires_at timestamptz NOT NULL
+   );
+   CREATE INDEX browser_sessions_expires ON browser_sessions (expires_at);`,
 ];
 
 export interface SchemaInfo {

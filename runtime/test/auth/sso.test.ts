@@ -1,18 +1,20 @@
 /**
  * Browser single sign-on against a real OpenID Provider (test/oidc-provider.ts): the login
- * redirect's PKCE, state and nonce; every way a callback can fail; the sealed session cookie
- * (forged, tampered, replayed for another purpose, expired); the header that guards changes made
- * with a cookie; sign-out. The whole flow through the provider's login page runs in Chromium
- * (test/web/ui.browser.ts).
+ * redirect's PKCE, state and nonce; every way a callback can fail; the server-side session
+ * (unknown, expired, signed out); its checks at the provider with the refresh token (role changes,
+ * disabled users, rotation under concurrent requests, an unreachable provider), in embedded mode
+ * and on the real PostgreSQL; the header that guards changes made with a cookie; sign-out. The
+ * whole flow through the provider's login page also runs in Chromium (test/web/ui.browser.ts).
  */
 import { Writable } from "node:stream";
 import type { FastifyServerOptions } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import { Sealer } from "../../src/auth/session";
+import type { Role } from "../../src/auth/keys";
+import { Sealer, SessionStore } from "../../src/auth/session";
 import { loggerOptions } from "../../src/logger";
-import { freePort, SSO_CLIENT, startIdentityProvider, type TestIdentityProvider } from "../oidc-provider";
-import { auth, startRuntime, type Runtime } from "../support";
+import { freePort, signInAtProvider, SSO_CLIENT, startIdentityProvider, type TestIdentityProvider } from "../oidc-provider";
+import { auth, MODES, startRuntime, type Runtime } from "../support";
 
 const cookiesOf = (response: { headers: Record<string, unknown> }): string[] => {
   const raw = response.headers["set-cookie"];
@@ -20,11 +22,24 @@ const cookiesOf = (response: { headers: Record<string, unknown> }): string[] => 
 };
 const cookiePair = (setCookie: string) => setCookie.split(";")[0]!;
 
+/** A session stored as a sign-in would store it (no refresh token: never checked), and its cookie value. */
+const storedSession = (rt: Runtime, session: { sub: string; role: Role; name?: string }, ttlSeconds = 60) =>
+  new SessionStore(rt.services.db, new Sealer(SSO_CLIENT.secret)).create(session, undefined, ttlSeconds);
+
+/** Signs `login` in through the provider's pages and the service's callback; the session cookie (name=value). */
+async function signIn(rt: Runtime, login: string): Promise<string> {
+  const start = await rt.app.inject({ method: "GET", url: "/auth/login" });
+  const flow = cookiePair(cookiesOf(start)[0]!);
+  const back = await signInAtProvider(String(start.headers.location), login);
+  const callback = await rt.app.inject({ method: "GET", url: `${back.pathname}${back.search}`, headers: { cookie: flow } });
+  expect(callback.headers.location, "the callback succeeded").toBe("/");
+  return cookiePair(cookiesOf(callback).find((c) => c.startsWith("rag_session="))!);
+}
+
 describe("browser single sign-on", () => {
   let idp: TestIdentityProvider;
   let rt: Runtime;
   let publicUrl: string;
-  const sealer = new Sealer(SSO_CLIENT.secret);
 
   beforeAll(async () => {
     publicUrl = `http://127.0.0.1:${await freePort()}`;
@@ -86,7 +101,7 @@ describe("browser single sign-on", () => {
       expect(flow).toMatch(/^__Host-rag_sso_flow=[^;]+; Max-Age=600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
       const callback = await https.app.inject({ method: "GET", url: "/auth/callback?code=abc&state=wrong", headers: { cookie: cookiePair(flow!) } });
       expect(cookiesOf(callback)).toEqual([expect.stringMatching(/^__Host-rag_sso_flow=; .*Path=\/; .*Secure/)]);
-      const session = await sealer.seal("session", { sub: "u-9", role: "reader" }, 60);
+      const session = await storedSession(https, { sub: "u-9", role: "reader" });
       expect((await https.app.inject({ method: "GET", url: "/v1/me", headers: { cookie: `__Host-rag_session=${session}` } })).json()).toMatchObject({ kind: "session", subject: "u-9" });
     } finally {
       await https.close();
@@ -129,24 +144,27 @@ describe("browser single sign-on", () => {
     expect(error(crafted), "no flow: the query's text is not shown").toMatch(/expired or was started in another browser/);
   });
 
-  it("accepts only a session it sealed itself, for its purpose, before it expires", async () => {
+  it("accepts only a session it stored, until it expires; the table keeps no cookie value", async () => {
     const me = (cookie: string) => rt.app.inject({ method: "GET", url: "/v1/me", headers: { cookie } });
-    const valid = await sealer.seal("session", { sub: "u-1", role: "ingester", name: "Ada" }, 60);
+    const valid = await storedSession(rt, { sub: "u-1", role: "ingester", name: "Ada" });
     expect((await me(`rag_session=${valid}`)).json()).toEqual({ kind: "session", role: "ingester", subject: "u-1", name: "Ada", authRequired: true });
 
-    const tampered = `${valid.slice(0, -4)}${valid.slice(-4) === "AAAA" ? "BBBB" : "AAAA"}`;
-    expect((await me(`rag_session=${tampered}`)).statusCode).toBe(401);
-    const otherKey = await new Sealer("some-other-client-secret-0123456789").seal("session", { sub: "u-1", role: "admin" }, 60);
-    expect((await me(`rag_session=${otherKey}`)).statusCode).toBe(401);
-    const flowAsSession = await sealer.seal("sso-flow", { state: "s", nonce: "n", codeVerifier: "v" }, 60);
+    const altered = `${valid.slice(0, -4)}${valid.slice(-4) === "AAAA" ? "BBBB" : "AAAA"}`;
+    expect((await me(`rag_session=${altered}`)).statusCode).toBe(401);
+    const flowAsSession = await new Sealer(SSO_CLIENT.secret).seal("sso-flow", { state: "s", nonce: "n", codeVerifier: "v" }, 60);
     expect((await me(`rag_session=${flowAsSession}`)).statusCode).toBe(401);
-    const shortLived = await sealer.seal("session", { sub: "u-1", role: "admin" }, 1);
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const rows = await rt.services.db.query<Record<string, unknown>>("SELECT * FROM browser_sessions");
+    expect(JSON.stringify(rows)).not.toContain(valid);
+
+    const shortLived = await storedSession(rt, { sub: "u-1", role: "admin" }, 1);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     expect((await me(`rag_session=${shortLived}`)).statusCode).toBe(401);
+    await storedSession(rt, { sub: "u-5", role: "reader" });
+    expect(await rt.services.db.query("SELECT sub FROM browser_sessions WHERE sub = 'u-1' AND role = 'admin'"), "expired sessions are swept at the next sign-in").toEqual([]);
   });
 
   it("lets a session change things only from the UI (its header), within its role", async () => {
-    const cookie = `rag_session=${await sealer.seal("session", { sub: "u-2", role: "ingester" }, 60)}`;
+    const cookie = `rag_session=${await storedSession(rt, { sub: "u-2", role: "ingester" })}`;
     const upload = (headers: Record<string, string>) => rt.app.inject({ method: "POST", url: "/v1/documents", headers: { cookie, ...headers }, payload: { name: "n.txt", text: "A note about lighthouses and their keepers." } });
     const crossSite = await upload({});
     expect(crossSite.statusCode).toBe(403);
@@ -164,7 +182,7 @@ describe("browser single sign-on", () => {
     const logger = { ...(loggerOptions({ ...rt.services.config, LOG_LEVEL: "info" }) as object), stream } as FastifyServerOptions["logger"];
     const { app } = await buildApp({ services: rt.services, fastify: { logger } });
     try {
-      const session = await sealer.seal("session", { sub: "u-3", role: "reader" }, 60);
+      const session = await storedSession(rt, { sub: "u-3", role: "reader" });
       await app.inject({ method: "GET", url: "/auth/callback?code=CODE-SHOULD-NOT-BE-LOGGED&state=STATE-SHOULD-NOT-BE-LOGGED" });
       await app.inject({ method: "GET", url: "/v1/me", headers: { cookie: `rag_session=${session}` } });
       const log = lines.join("");
@@ -186,5 +204,97 @@ describe("browser single sign-on", () => {
     const discovery = (await (await fetch(`${idp.issuer}/.well-known/openid-configuration`)).json()) as { end_session_endpoint: string };
     expect(`${endSession.origin}${endSession.pathname}`).toBe(discovery.end_session_endpoint);
     expect(Object.fromEntries(endSession.searchParams)).toEqual({ client_id: SSO_CLIENT.id, post_logout_redirect_uri: `${publicUrl}/` });
+  });
+});
+
+describe.each(MODES)("single sign-on sessions, checked at the provider (%s)", (mode) => {
+  let idp: TestIdentityProvider;
+  let rt: Runtime;
+  const CHECK_SECONDS = 1;
+  const me = (cookie: string) => rt.app.inject({ method: "GET", url: "/v1/me", headers: { cookie } });
+  const untilCheckDue = () => new Promise((resolve) => setTimeout(resolve, CHECK_SECONDS * 1000 + 100));
+
+  beforeAll(async () => {
+    const publicUrl = `http://127.0.0.1:${await freePort()}`;
+    idp = await startIdentityProvider(`${publicUrl}/auth/callback`, { alice: ["rag-ingester"], bob: ["rag-admin"], carol: [], dave: ["rag-reader"] });
+    rt = await startRuntime(mode, {
+      OIDC_ISSUER_URL: idp.issuer,
+      OIDC_CLIENT_ID: SSO_CLIENT.id,
+      OIDC_CLIENT_SECRET: SSO_CLIENT.secret,
+      PUBLIC_URL: publicUrl,
+      SESSION_CHECK_SECONDS: String(CHECK_SECONDS),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await rt?.close();
+    await idp?.close();
+  });
+
+  it("signs in through the provider, keeping its refresh token encrypted and the cookie value nowhere", async () => {
+    const cookie = await signIn(rt, "alice");
+    expect((await me(cookie)).json()).toEqual({ kind: "session", role: "ingester", subject: "alice", name: "alice (test user)", authRequired: true });
+    const [row] = await rt.services.db.query<{ id_hash: string; refresh_token: string | null }>("SELECT id_hash, refresh_token FROM browser_sessions WHERE sub = 'alice'");
+    expect(row!.refresh_token, "a refresh token was obtained (offline_access)").toMatch(/^[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+$/); // JWE, direct key
+    expect(row!.id_hash).not.toBe(cookie.split("=")[1]);
+  });
+
+  it("follows the provider's roles at each check, with one refresh however many requests arrive (rotation never trips reuse detection)", async () => {
+    const cookie = await signIn(rt, "bob");
+    expect((await me(cookie)).json().role).toBe("admin");
+    idp.roles.bob = ["rag-reader"];
+    expect((await me(cookie)).json().role, "before the check is due the stored role stands").toBe("admin");
+    await untilCheckDue();
+    const before = idp.events.filter((e) => e === "refresh").length;
+    const burst = await Promise.all(Array.from({ length: 6 }, () => me(cookie)));
+    expect(burst.map((r) => r.statusCode)).toEqual(Array(6).fill(200));
+    expect(idp.events.filter((e) => e === "refresh").length - before).toBe(1);
+    expect((await me(cookie)).json().role).toBe("reader");
+    idp.roles.bob = ["rag-ingester"];
+    await untilCheckDue();
+    expect((await me(cookie)).json().role, "the rotated refresh token was kept and works").toBe("ingester");
+    expect(idp.events).not.toContain("revoked");
+  });
+
+  it("ends the session of a user the provider disabled, at the next check", async () => {
+    const cookie = await signIn(rt, "carol");
+    expect((await me(cookie)).statusCode).toBe(200);
+    idp.disabled.add("carol");
+    await untilCheckDue();
+    expect((await me(cookie)).statusCode).toBe(401);
+    expect(await rt.services.db.query("SELECT sub FROM browser_sessions WHERE sub = 'carol'")).toEqual([]);
+  });
+
+  it("signing out deletes the session (a copied cookie stops working) and revokes the refresh token at the provider", async () => {
+    const cookie = await signIn(rt, "dave");
+    const copy = cookie;
+    const out = await rt.app.inject({ method: "POST", url: "/auth/logout", headers: { cookie, "x-requested-with": "rag-ui" } });
+    expect(out.statusCode).toBe(200);
+    expect(idp.events).toContain("revoked");
+    expect((await me(copy)).statusCode).toBe(401);
+    expect(await rt.services.db.query("SELECT sub FROM browser_sessions WHERE sub = 'dave'")).toEqual([]);
+  });
+});
+
+describe("a session whose provider cannot be reached, or whose refresh token no longer opens", () => {
+  it("keeps the session while the provider is down, and ends one whose token the current client secret cannot read", async () => {
+    const publicUrl = `http://127.0.0.1:${await freePort()}`;
+    const idp = await startIdentityProvider(`${publicUrl}/auth/callback`, { erin: ["rag-ingester"] });
+    const rt = await startRuntime("embedded", { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id, OIDC_CLIENT_SECRET: SSO_CLIENT.secret, PUBLIC_URL: publicUrl, SESSION_CHECK_SECONDS: "1" });
+    try {
+      const cookie = await signIn(rt, "erin");
+      await idp.close();
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const during = await rt.app.inject({ method: "GET", url: "/v1/me", headers: { cookie } });
+      expect(during.json()).toMatchObject({ kind: "session", subject: "erin", role: "ingester" });
+
+      const store = new SessionStore(rt.services.db, new Sealer("a-rotated-client-secret-0123456789abcdef"));
+      await rt.services.db.query("UPDATE browser_sessions SET checked_at = now() - interval '1 hour'");
+      const [{ id_hash: key }] = (await rt.services.db.query<{ id_hash: string }>("SELECT id_hash FROM browser_sessions WHERE sub = 'erin'")) as [{ id_hash: string }];
+      expect(await store.claimCheck(key, 1)).toBeNull();
+      await rt.services.db.query("UPDATE browser_sessions SET checked_at = now() - interval '1 hour'");
+      expect(await store.claimCheck(key, 3600 * 2), "not due: nothing claimed").toBeUndefined();
+    } finally {
+      await rt.close();
+    }
   });
 });

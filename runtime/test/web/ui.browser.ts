@@ -340,9 +340,23 @@ describe("the UI with single sign-on", () => {
   beforeAll(async () => {
     const port = await freePort();
     const publicUrl = `http://127.0.0.1:${port}`;
-    idp = await startIdentityProvider(`${publicUrl}/auth/callback`, { alice: ["rag-ingester"] });
-    ({ rt, base } = await serve({ OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id, OIDC_CLIENT_SECRET: SSO_CLIENT.secret, PUBLIC_URL: publicUrl }, port));
+    idp = await startIdentityProvider(`${publicUrl}/auth/callback`, { alice: ["rag-ingester"], bob: ["rag-reader"] });
+    ({ rt, base } = await serve(
+      { OIDC_ISSUER_URL: idp.issuer, OIDC_CLIENT_ID: SSO_CLIENT.id, OIDC_CLIENT_SECRET: SSO_CLIENT.secret, PUBLIC_URL: publicUrl, SESSION_CHECK_SECONDS: "1" },
+      port,
+    ));
   });
+
+  /** Through the provider's own login and consent pages. */
+  const ssoSignIn = async (page: Page, login: string) => {
+    await page.locator("#sso").click();
+    await page.waitForURL((url) => url.href.startsWith(idp.issuer));
+    await page.locator("input[name=login]").fill(login);
+    await page.locator("input[name=password]").fill("any password");
+    await page.locator("button[type=submit]").click();
+    await page.locator("button[type=submit]", { hasText: "Continue" }).click();
+    await page.waitForURL(`${base}/`);
+  };
   afterAll(async () => {
     await rt?.close();
     await idp?.close();
@@ -352,14 +366,7 @@ describe("the UI with single sign-on", () => {
     const { page, problems } = await open(base);
     await expect.poll(() => page.locator("#sso").isVisible()).toBe(true);
     expect(await page.locator("#workspace").isHidden()).toBe(true);
-    await page.locator("#sso").click();
-    // The provider's own login and consent pages.
-    await page.waitForURL((url) => url.href.startsWith(idp.issuer));
-    await page.locator("input[name=login]").fill("alice");
-    await page.locator("input[name=password]").fill("any password");
-    await page.locator("button[type=submit]").click();
-    await page.locator("button[type=submit]", { hasText: "Continue" }).click();
-    await page.waitForURL(`${base}/`);
+    await ssoSignIn(page, "alice");
     await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: ingester (alice (test user))");
     expect(await page.locator("#sso").isHidden()).toBe(true);
     expect(await page.evaluate("document.cookie")).toBe("");
@@ -383,6 +390,18 @@ describe("the UI with single sign-on", () => {
     await page.waitForURL((url) => url.href.startsWith(idp.issuer));
     await expect.poll(() => page.locator("input[name=login]").isVisible()).toBe(true);
     expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("goes back to signing in once the provider no longer knows the user (at the session's next check)", async () => {
+    const { page } = await open(base);
+    await ssoSignIn(page, "bob");
+    await expect.poll(() => page.locator("#whoami").textContent()).toBe("signed in: reader (bob (test user))");
+    idp.disabled.add("bob");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await page.reload();
+    await expect.poll(() => page.locator("#sso").isVisible()).toBe(true);
+    expect(await page.locator("#workspace").isHidden()).toBe(true);
     await page.close();
   });
 
