@@ -70,6 +70,8 @@ export interface FoundSession {
   /** The stored key (the cookie's hash), for the calls below. */
   readonly key: string;
   readonly session: BrowserSession;
+  /** Whether its last check at the provider is old enough for another (see claimCheck). */
+  readonly checkDue: boolean;
 }
 
 const hashId = (cookie: string) => createHash("sha256").update(cookie).digest("hex");
@@ -92,11 +94,15 @@ export class SessionStore {
     return cookie;
   }
 
-  /** The live session a cookie names, if any. */
-  async find(cookie: string): Promise<FoundSession | undefined> {
+  /** The live session a cookie names, if any, and whether a check is due (one that never had a refresh token never is). */
+  async find(cookie: string, checkEverySeconds: number): Promise<FoundSession | undefined> {
     const key = hashId(cookie);
-    const [row] = await this.db.query<{ sub: string; role: Role; name: string | null }>("SELECT sub, role, name FROM browser_sessions WHERE id_hash = $1 AND expires_at > now()", [key]);
-    return row ? { key, session: { sub: row.sub, role: row.role, ...(row.name ? { name: row.name } : {}) } } : undefined;
+    const [row] = await this.db.query<{ sub: string; role: Role; name: string | null; due: boolean }>(
+      `SELECT sub, role, name, refresh_token IS NOT NULL AND checked_at <= now() - make_interval(secs => $2) AS due
+       FROM browser_sessions WHERE id_hash = $1 AND expires_at > now()`,
+      [key, checkEverySeconds],
+    );
+    return row ? { key, session: { sub: row.sub, role: row.role, ...(row.name ? { name: row.name } : {}) }, checkDue: row.due } : undefined;
   }
 
   /**

@@ -168,9 +168,11 @@ export class BrowserSso {
    */
   async session(request: FastifyRequest): Promise<BrowserSession | undefined> {
     const cookie = sessionCookie(request);
-    const found = cookie ? await this.sessions.find(cookie) : undefined;
+    const every = this.config.SESSION_CHECK_SECONDS;
+    const found = cookie ? await this.sessions.find(cookie, every) : undefined;
     if (!found) return undefined;
-    const refreshToken = await this.sessions.claimCheck(found.key, this.config.SESSION_CHECK_SECONDS);
+    // Most requests stop here: a check is due once every SESSION_CHECK_SECONDS, and only one request claims it.
+    const refreshToken = found.checkDue ? await this.sessions.claimCheck(found.key, every) : undefined;
     if (refreshToken === undefined) return found.session;
     const end = async (reason: string) => {
       await this.sessions.remove(found.key);
