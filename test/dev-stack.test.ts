@@ -147,6 +147,13 @@ describe("dev tier on Docker", () => {
     expect(dev.outputs.postgres).toMatchObject({ url: "postgresql://rag@127.0.0.1:15432/rag" });
     expect(dev.outputs.ollama).toMatchObject({ url: "http://127.0.0.1:11434" });
   });
+
+  it("outputs the knowledge-base backup commands, reading the admin key from the stack (not holding it)", () => {
+    expect(dev.outputs.backup).toEqual({
+      export: 'RAG_API_URL=http://127.0.0.1:8080 RAG_API_KEY="$(pulumi stack output adminApiKey --show-secrets)" npm run backup -w runtime -- export --out kb-$(date +%F).tar.gz',
+      import: 'RAG_API_URL=http://127.0.0.1:8080 RAG_API_KEY="$(pulumi stack output adminApiKey --show-secrets)" npm run backup -w runtime -- import --in kb.tar.gz',
+    });
+  });
 });
 
 describe("dev tier variants", () => {

@@ -311,6 +311,8 @@ describe("sme on EKS: every workload", () => {
       "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
     });
     expect(result.outputs.apiUrl).toBe("https://rag.example.com");
+    expect((result.outputs.backup as { export: string }).export).toMatch(/^RAG_API_URL=https:\/\/rag\.example\.com RAG_API_KEY=/);
+    expect((sme.outputs.backup as { export: string }).export, "before the ALB exists, the URL is read from the stack").toMatch(/^RAG_API_URL="\$\(pulumi stack output apiUrl\)" /);
     const api = ofType(result, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
     expect(env(api), "single sign-on redirects users back to the public URL").toContainEqual({ name: ENV.publicUrl, value: "https://rag.example.com" });
     const plainApi = env(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!);

@@ -312,6 +312,12 @@ describe("staging on AWS: services on ECS Fargate", () => {
     );
   });
 
+  it("outputs the backup commands reading the admin key from Secrets Manager", () => {
+    const backup = staging.outputs.backup as { export: string; import: string };
+    expect(backup.export).toMatch(/^RAG_API_URL=http:\/\/\S+ RAG_API_KEY="\$\(aws secretsmanager get-secret-value --secret-id arn:aws:secretsmanager:\S+ --query SecretString --output text\)" npm run backup -w runtime -- export --out kb-\$\(date \+%F\)\.tar\.gz$/);
+    expect(backup.import).toContain("-- import --in kb.tar.gz");
+  });
+
   it("wires the runtime to RDS with verified TLS, Redis with TLS, the bucket and Ollama on the GPU host", () => {
     const env = Object.fromEntries(containerOf(staging, "-api").environment.map((e) => [e.name, e.value]));
     expect(env).toMatchObject({

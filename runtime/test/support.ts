@@ -3,10 +3,12 @@
  * pgvector and the in-process queue; "server" is the machine's PostgreSQL and Redis (a fresh
  * database and queue per run), as in CI.
  */
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import pg from "pg";
 import { buildApp } from "../src/app";
 import { loadRuntimeConfig } from "../src/config";
@@ -124,4 +126,22 @@ export function blankPdf(): Uint8Array {
   body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, "0")} 00000 n \n`).join("")}`;
   body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return new TextEncoder().encode(body);
+}
+
+/**
+ * Runs one of the runtime's commands (src/<name>.ts) with tsx, as `npm run <name> -w runtime`
+ * does, with only PATH and `env` in its environment and `stdin` (or nothing) on its standard
+ * input; its exit code and output, never a throw.
+ */
+export async function runEntry(name: string, args: readonly string[], env: Record<string, string>, stdin?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
+  const tsx = join(__dirname, "..", "..", "node_modules", ".bin", "tsx");
+  try {
+    const running = promisify(execFile)(tsx, [`src/${name}.ts`, ...args], { cwd: join(__dirname, ".."), env: { PATH: process.env.PATH, ...env } });
+    running.child.stdin?.end(stdin);
+    const { stdout, stderr } = await running;
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }

@@ -36,8 +36,21 @@ export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform
     // The runtime serves its browser UI at the root of the API.
     webUrl: pulumi.interpolate`${core.api.url}/`,
     adminApiKey: secretOutput(core.adminApiKey),
+    // Knowledge-base backups through the API (runtime/src/backup.ts), from a checkout.
+    backup: backupCommands(core.api.url, core.adminApiKey),
     ...platform.accessOutputs(),
   };
+}
+
+/** The export and import commands of a knowledge-base backup, reading the admin key where it lives (never printing it). */
+function backupCommands(apiUrl: pulumi.Input<string>, key: SecretRef): pulumi.Output<{ export: string; import: string }> {
+  const readKey = key.kind === "generated" ? pulumi.output("pulumi stack output adminApiKey --show-secrets") : pulumi.output(secretOutput(key) as pulumi.Input<string>);
+  return pulumi.all([apiUrl, readKey]).apply(([url, read]) => {
+    // A URL still pending at preview time (an ALB the controller creates) is read from the stack once it exists.
+    const target = /^https?:\/\//.test(url) ? url : '"$(pulumi stack output apiUrl)"';
+    const run = `RAG_API_URL=${target} RAG_API_KEY="$(${read})" npm run backup -w runtime --`;
+    return { export: `${run} export --out kb-$(date +%F).tar.gz`, import: `${run} import --in kb.tar.gz` };
+  });
 }
 
 /** The tiers that are exactly the core services plus the standard outputs (dev, staging). */

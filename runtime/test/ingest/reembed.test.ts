@@ -3,17 +3,15 @@
  * start under another, and re-embedding moves it over from the stored chunks, in both modes
  * (pgvector in PGlite; real[] on this machine's PostgreSQL), finishing an interrupted run.
  */
-import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { loadRuntimeConfig } from "../../src/config";
 import { EmbeddingMismatchError } from "../../src/db/schema";
 import { reembed } from "../../src/ingest/reembed";
 import { createServices } from "../../src/services";
-import { MODES, modeEnv } from "../support";
+import { MODES, modeEnv, runEntry } from "../support";
 
 const DOCS = [
   ["lighthouse.txt", "The lighthouse keeper lit the lamp at dusk and wound the clockwork that turned the lens."],
@@ -71,16 +69,7 @@ describe.each(MODES)("re-embedding (%s)", (mode) => {
 });
 
 describe("the reembed command", () => {
-  const TSX = join(__dirname, "..", "..", "..", "node_modules", ".bin", "tsx");
-  const command = async (env: Record<string, string>) => {
-    try {
-      const { stdout, stderr } = await promisify(execFile)(TSX, ["src/reembed.ts"], { cwd: join(__dirname, "..", ".."), env: { PATH: process.env.PATH, ...env } });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  const command = (env: Record<string, string>) => runEntry("reembed", [], env);
 
   it("reports what it did, and refuses a bad setting in plain words", async () => {
     const ok = await command({ DATA_DIR: mkdtempSync(join(tmpdir(), "rag-reembed-")) });
