@@ -53,7 +53,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     ...fastify,
   });
   const keys = new KeyStore(services.db);
-  const auth = await Authenticator.create(config, keys, await BrowserSso.create(config, services.db));
+  const auth = await Authenticator.create(config, keys, await BrowserSso.create(config, services.db, (outcome) => services.metrics.ssoSessionChecks.inc({ outcome })));
 
   await app.register(swagger, {
     openapi: {

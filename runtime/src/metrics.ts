@@ -1,4 +1,7 @@
-/** Prometheus metrics: request latency, ingest durations, queue depth, retrieval timings, embedded index maintenance. */
+/**
+ * Prometheus metrics: request latency, ingest durations, queue depth, retrieval timings, embedded
+ * index maintenance, single sign-on session checks.
+ */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export class Metrics {
@@ -30,6 +33,12 @@ export class Metrics {
     help: "VACUUM (ANALYZE) runs of the search tables in embedded mode, by outcome.",
     labelNames: ["outcome"],
     buckets: [0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly ssoSessionChecks = new Counter({
+    name: "rag_sso_session_checks_total",
+    help: "Checks of single sign-on sessions at the identity provider, by outcome (refreshed, ended, unreachable).",
+    labelNames: ["outcome"],
     registers: [this.registry],
   });
   readonly queueDepth: Gauge;

@@ -55,6 +55,9 @@ function nameFrom(claims: Record<string, unknown>): string | undefined {
   return [claims.name, claims.preferred_username, claims.email].find((v): v is string => typeof v === "string" && v.length > 0);
 }
 
+/** How a session's check at the provider ended. */
+export type SessionCheckOutcome = "refreshed" | "ended" | "unreachable";
+
 export class BrowserSso {
   private constructor(
     private readonly client: OpenIdClient,
@@ -62,10 +65,11 @@ export class BrowserSso {
     private readonly sealer: Sealer,
     private readonly sessions: SessionStore,
     private readonly config: RuntimeConfig,
+    private readonly observe: (outcome: SessionCheckOutcome) => void,
   ) {}
 
   /** The SSO client, or undefined when the configuration does not enable it. Discovery happens here. */
-  static async create(config: RuntimeConfig, db: Queryable): Promise<BrowserSso | undefined> {
+  static async create(config: RuntimeConfig, db: Queryable, observe: (outcome: SessionCheckOutcome) => void = () => undefined): Promise<BrowserSso | undefined> {
     if (!config.OIDC_ISSUER_URL || !config.OIDC_CLIENT_ID || !config.OIDC_CLIENT_SECRET) return undefined;
     const client = await loadClient();
     const issuer = new URL(config.OIDC_ISSUER_URL);
@@ -76,7 +80,7 @@ export class BrowserSso {
       timeout: 5,
     });
     const sealer = new Sealer(config.OIDC_CLIENT_SECRET);
-    return new BrowserSso(client, oidc, sealer, new SessionStore(db, sealer), config);
+    return new BrowserSso(client, oidc, sealer, new SessionStore(db, sealer), config, observe);
   }
 
   /** The issuer and key set its discovery document named (bearer tokens are verified against them too). */
@@ -175,6 +179,7 @@ export class BrowserSso {
     const refreshToken = found.checkDue ? await this.sessions.claimCheck(found.key, every) : undefined;
     if (refreshToken === undefined) return found.session;
     const end = async (reason: string) => {
+      this.observe("ended");
       await this.sessions.remove(found.key);
       request.log.info({ sub: found.session.sub, reason }, "single sign-on session ended at its check");
       return undefined;
@@ -185,6 +190,7 @@ export class BrowserSso {
       tokens = await this.client.refreshTokenGrant(this.oidc, refreshToken);
     } catch (error) {
       if (error instanceof this.client.ResponseBodyError && error.error === "invalid_grant") return end(`the provider refused the refresh token: ${error.error_description ?? error.error}`);
+      this.observe("unreachable");
       request.log.warn({ sub: found.session.sub, reason: (error as Error).message }, "single sign-on session could not be checked; kept until the next check");
       return found.session;
     }
@@ -193,6 +199,7 @@ export class BrowserSso {
     if (claims && claims.sub !== found.session.sub) return end("the refreshed ID token names another subject");
     const name = claims ? nameFrom(claims) : undefined;
     const role = claims ? roleFromClaims(claims) : undefined;
+    this.observe("refreshed");
     await this.sessions.update(found.key, { refreshToken: tokens.refresh_token ?? refreshToken, ...(role ? { role } : {}), ...(name ? { name } : {}) }, this.config.SESSION_TTL_SECONDS);
     if (role && role !== found.session.role) request.log.info({ sub: found.session.sub, from: found.session.role, to: role }, "single sign-on session's role changed at the provider");
     return { ...found.session, ...(role ? { role } : {}), ...(name ? { name } : {}) };

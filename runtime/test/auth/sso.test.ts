@@ -253,6 +253,8 @@ describe.each(MODES)("single sign-on sessions, checked at the provider (%s)", (m
     await untilCheckDue();
     expect((await me(cookie)).json().role, "the rotated refresh token was kept and works").toBe("ingester");
     expect(idp.events).not.toContain("revoked");
+    const metrics = (await rt.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toMatch(/^rag_sso_session_checks_total\{outcome="refreshed"\} 2$/m);
   });
 
   it("ends the session of a user the provider disabled, at the next check", async () => {
@@ -262,6 +264,7 @@ describe.each(MODES)("single sign-on sessions, checked at the provider (%s)", (m
     await untilCheckDue();
     expect((await me(cookie)).statusCode).toBe(401);
     expect(await rt.services.db.query("SELECT sub FROM browser_sessions WHERE sub = 'carol'")).toEqual([]);
+    expect((await rt.app.inject({ method: "GET", url: "/metrics" })).body).toMatch(/^rag_sso_session_checks_total\{outcome="ended"\} 1$/m);
   });
 
   it("signing out deletes the session (a copied cookie stops working) and revokes the refresh token at the provider", async () => {
@@ -286,6 +289,7 @@ describe("a session whose provider cannot be reached, or whose refresh token no 
       await new Promise((resolve) => setTimeout(resolve, 1100));
       const during = await rt.app.inject({ method: "GET", url: "/v1/me", headers: { cookie } });
       expect(during.json()).toMatchObject({ kind: "session", subject: "erin", role: "ingester" });
+      expect((await rt.app.inject({ method: "GET", url: "/metrics" })).body).toMatch(/^rag_sso_session_checks_total\{outcome="unreachable"\} 1$/m);
 
       const store = new SessionStore(rt.services.db, new Sealer("a-rotated-client-secret-0123456789abcdef"));
       await rt.services.db.query("UPDATE browser_sessions SET checked_at = now() - interval '1 hour'");
