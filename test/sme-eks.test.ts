@@ -6,7 +6,7 @@ import { ConfigError } from "../stacks/config-errors";
 import { CHARTS } from "../stacks/versions";
 import { REEMBED_COMMAND } from "../components/shared/runtime-image";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
-import { asList, ofType, one, statements, synth } from "./helpers";
+import { asList, json, ofType, one, statements, synth } from "./helpers";
 
 const T = {
   cluster: "aws:eks/cluster:Cluster",
@@ -371,6 +371,24 @@ describe("sme on EKS: data services and modes", () => {
     const ollama = ofType(result, T.deployment).find((d) => d.name === "rag-sme-ollama")!;
     expect(podSpec(ollama).containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
     expect(podSpec(ollama).containers[0].readinessProbe.exec.command[2]).toContain("ollama show llama3.1:8b");
+  });
+});
+
+describe("sme on EKS: alerting", () => {
+  it("alarms on Postgres and Redis to an encrypted topic for e-mail and PagerDuty, with a dashboard of both", async () => {
+    const result = await synth("sme", ["rag-platform:observability.alertEmails[0]=oncall@example.com"]);
+    expect(one(result, "aws:sns/topic:Topic").inputs.kmsMasterKeyId).toMatch(/^arn:aws:kms:eu-west-1:123456789012:key\//);
+    expect(one(result, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
+    const alarms = ofType(result, "aws:cloudwatch/metricAlarm:MetricAlarm");
+    expect(alarms.map((a) => `${String(a.inputs.namespace)}/${String(a.inputs.metricName)}`).sort()).toEqual(["AWS/ElastiCache/DatabaseMemoryUsagePercentage", "AWS/RDS/CPUUtilization", "AWS/RDS/FreeStorageSpace"]);
+    const rdsPrefix = one(result, T.rds).inputs.identifierPrefix as string;
+    expect((alarms.find((a) => a.inputs.metricName === "CPUUtilization")!.inputs.dimensions as { DBInstanceIdentifier: string }).DBInstanceIdentifier.startsWith(rdsPrefix)).toBe(true);
+    for (const a of alarms) expect(a.inputs.alarmActions, a.name).toEqual([expect.stringMatching(/^arn:aws:sns:eu-west-1:/)]);
+    const body = json<{ widgets: { properties: { title: string } }[] }>(one(result, "aws:cloudwatch/dashboard:Dashboard"), "dashboardBody");
+    expect(body.widgets.map((w) => w.properties.title)).toEqual(["Postgres", "Redis"]);
+    expect(sme.outputs.subscribePagerDuty).toMatch(
+      /^aws sns subscribe --region eu-west-1 --topic-arn arn:aws:sns:eu-west-1:\S+ --protocol https --notification-endpoint "<the PagerDuty service's Amazon CloudWatch integration URL>"$/,
+    );
   });
 });
 

@@ -377,9 +377,8 @@ describe("staging on AWS: observability", () => {
     );
     for (const a of alarms) expect(a.inputs.alarmActions, a.name).toEqual([expect.stringMatching(/^arn:aws:sns:eu-west-1:/)]);
     const body = json<{ widgets: { properties: { title: string } }[] }>(one(result, "aws:cloudwatch/dashboard:Dashboard"), "dashboardBody");
-    expect(body.widgets.map((w) => w.properties.title)).toEqual(
-      expect.arrayContaining(["API latency (p50, p95)", "API requests and 5xx", "Ingest queue depth", "Postgres", "Redis", "GPU host (Ollama)"]),
-    );
+    expect(body.widgets.map((w) => w.properties.title)).toEqual(["API latency (p50, p95)", "API requests and 5xx", "Ingest queue depth", "ECS CPU (API, worker)", "Postgres", "Redis", "GPU host (Ollama)"]);
+    expect(result.outputs.subscribePagerDuty).toMatch(/^aws sns subscribe --region eu-west-1 --topic-arn arn:aws:sns:eu-west-1:\S+ --protocol https /);
   });
 
   it("exports the API URL, the bucket, the database endpoint and the SSM command", () => {

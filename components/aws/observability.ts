@@ -2,13 +2,22 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { KmsKey } from "./kms-key";
 
-/** What the dashboard and the alarms watch. Optional parts are left out when absent. */
-export interface WatchedResources {
+/** The runtime on ECS (staging): its load balancer, services and the queue depth its tasks publish. */
+export interface WatchedEcsRuntime {
   readonly loadBalancerArnSuffix: pulumi.Input<string>;
   readonly targetGroupArnSuffix: pulumi.Input<string>;
   readonly clusterName: pulumi.Input<string>;
   readonly apiServiceName: pulumi.Input<string>;
   readonly workerServiceName: pulumi.Input<string>;
+}
+
+/** What the dashboard and the alarms watch. Optional parts are left out when absent. */
+export interface WatchedResources {
+  /**
+   * @default - none: on Kubernetes (sme) the workloads' signals go to the OpenTelemetry backend,
+   * which alerts on them; CloudWatch watches the managed data services
+   */
+  readonly ecs?: WatchedEcsRuntime;
   readonly rdsInstanceId: pulumi.Input<string>;
   readonly redisReplicationGroupId: pulumi.Input<string>;
   /** @default - no GPU host (managed LLM) */
@@ -32,8 +41,9 @@ export const RUNTIME_METRIC_NAMESPACE = "RagPlatform";
 type Metric = readonly unknown[];
 
 /**
- * Staging's observability on CloudWatch: one dashboard (API latency and 5xx, queue depth, ECS,
- * RDS, Redis, the GPU host) and alarms on the same signals to an encrypted SNS topic.
+ * Observability on CloudWatch: one dashboard (API latency and 5xx, queue depth and ECS on staging;
+ * RDS, Redis, the GPU host) and alarms on the same signals to an encrypted SNS topic, which
+ * e-mail addresses from config and a PagerDuty service (pagerDutySubscribeCommand) subscribe to.
  */
 export class CloudWatchObservability extends pulumi.ComponentResource {
   readonly topicArn: pulumi.Output<string>;
@@ -59,54 +69,24 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
     this.registerOutputs({ topicArn: this.topicArn, dashboardUrl: this.dashboardUrl });
   }
 
+  /**
+   * How to route the alarms to PagerDuty: subscribe the service's "Amazon CloudWatch" integration
+   * URL to the topic once. The URL carries the integration key, so it stays out of the stack's
+   * config and state; PagerDuty confirms the subscription itself.
+   */
+  pagerDutySubscribeCommand(region: string): pulumi.Output<string> {
+    return pulumi.interpolate`aws sns subscribe --region ${region} --topic-arn ${this.topicArn} --protocol https --notification-endpoint "<the PagerDuty service's Amazon CloudWatch integration URL>"`;
+  }
+
   private createAlarms(name: string, topic: aws.sns.Topic, w: WatchedResources, latencySec: number): aws.cloudwatch.MetricAlarm[] {
-    const alarm = (suffix: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">) =>
+    const alarm: AlarmFactory = (suffix, spec) =>
       new aws.cloudwatch.MetricAlarm(
         `${name}-${suffix}`,
         { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: "notBreaching", ...spec, alarmActions: [topic.arn], okActions: [topic.arn] },
         { parent: this },
       );
-    const alb = { LoadBalancer: w.loadBalancerArnSuffix };
-    const alarms = [
-      alarm("api-5xx", {
-        alarmDescription: "API answers 5xx",
-        namespace: "AWS/ApplicationELB",
-        metricName: "HTTPCode_Target_5XX_Count",
-        dimensions: alb,
-        statistic: "Sum",
-        period: 60,
-        threshold: 10,
-        comparisonOperator: "GreaterThanThreshold",
-      }),
-      alarm("api-latency-p95", {
-        alarmDescription: `API p95 latency above ${latencySec}s`,
-        namespace: "AWS/ApplicationELB",
-        metricName: "TargetResponseTime",
-        dimensions: alb,
-        extendedStatistic: "p95",
-        period: 60,
-        threshold: latencySec,
-        comparisonOperator: "GreaterThanThreshold",
-      }),
-      alarm("api-unhealthy-targets", {
-        alarmDescription: "API tasks failing the load balancer's health check",
-        namespace: "AWS/ApplicationELB",
-        metricName: "UnHealthyHostCount",
-        dimensions: { LoadBalancer: w.loadBalancerArnSuffix, TargetGroup: w.targetGroupArnSuffix },
-        statistic: "Maximum",
-        period: 60,
-        threshold: 0,
-        comparisonOperator: "GreaterThanThreshold",
-      }),
-      alarm("ingest-queue-depth", {
-        alarmDescription: "Ingest queue not draining",
-        namespace: RUNTIME_METRIC_NAMESPACE,
-        metricName: "IngestQueueDepth",
-        statistic: "Maximum",
-        period: 300,
-        threshold: 500,
-        comparisonOperator: "GreaterThanThreshold",
-      }),
+    const alarms = [...(w.ecs ? ecsAlarms(alarm, w.ecs, latencySec) : [])];
+    alarms.push(
       alarm("rds-cpu", {
         alarmDescription: "Postgres CPU above 80%",
         namespace: "AWS/RDS",
@@ -137,7 +117,7 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
         threshold: 80,
         comparisonOperator: "GreaterThanThreshold",
       }),
-    ];
+    );
     if (w.gpuInstanceId) {
       alarms.push(
         alarm("gpu-host-status", {
@@ -156,81 +136,117 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
   }
 }
 
-type Resolved = { [K in keyof WatchedResources]: string };
+type AlarmFactory = (suffix: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">) => aws.cloudwatch.MetricAlarm;
+
+/** The runtime's alarms on ECS: the ALB's 5xx, p95 latency and unhealthy targets, and the queue depth the tasks publish. */
+function ecsAlarms(alarm: AlarmFactory, ecs: WatchedEcsRuntime, latencySec: number): aws.cloudwatch.MetricAlarm[] {
+  const alb = { LoadBalancer: ecs.loadBalancerArnSuffix };
+  return [
+    alarm("api-5xx", {
+      alarmDescription: "API answers 5xx",
+      namespace: "AWS/ApplicationELB",
+      metricName: "HTTPCode_Target_5XX_Count",
+      dimensions: alb,
+      statistic: "Sum",
+      period: 60,
+      threshold: 10,
+      comparisonOperator: "GreaterThanThreshold",
+    }),
+    alarm("api-latency-p95", {
+      alarmDescription: `API p95 latency above ${latencySec}s`,
+      namespace: "AWS/ApplicationELB",
+      metricName: "TargetResponseTime",
+      dimensions: alb,
+      extendedStatistic: "p95",
+      period: 60,
+      threshold: latencySec,
+      comparisonOperator: "GreaterThanThreshold",
+    }),
+    alarm("api-unhealthy-targets", {
+      alarmDescription: "API tasks failing the load balancer's health check",
+      namespace: "AWS/ApplicationELB",
+      metricName: "UnHealthyHostCount",
+      dimensions: { LoadBalancer: ecs.loadBalancerArnSuffix, TargetGroup: ecs.targetGroupArnSuffix },
+      statistic: "Maximum",
+      period: 60,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+    }),
+    alarm("ingest-queue-depth", {
+      alarmDescription: "Ingest queue not draining",
+      namespace: RUNTIME_METRIC_NAMESPACE,
+      metricName: "IngestQueueDepth",
+      statistic: "Maximum",
+      period: 300,
+      threshold: 500,
+      comparisonOperator: "GreaterThanThreshold",
+    }),
+  ];
+}
+
+interface Resolved {
+  readonly ecs?: { readonly [K in keyof WatchedEcsRuntime]: string };
+  readonly rdsInstanceId: string;
+  readonly redisReplicationGroupId: string;
+  readonly gpuInstanceId?: string;
+}
 
 function widget(title: string, metrics: Metric[], x: number, y: number, region: string, stat = "Average") {
   return { type: "metric", x, y, width: 12, height: 6, properties: { title, region, stat, period: 60, view: "timeSeries", metrics } };
 }
 
 export function dashboardBody(region: string, r: Resolved): { widgets: object[] } {
-  const widgets = [
-    widget(
-      "API latency (p50, p95)",
-      [
-        ["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", r.loadBalancerArnSuffix, { stat: "p50" }],
-        ["...", { stat: "p95" }],
-      ],
-      0,
-      0,
-      region,
-    ),
-    widget(
-      "API requests and 5xx",
-      [
-        ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", r.loadBalancerArnSuffix, { stat: "Sum" }],
-        [".", "HTTPCode_Target_5XX_Count", ".", ".", { stat: "Sum" }],
-      ],
-      12,
-      0,
-      region,
-    ),
-    widget("Ingest queue depth", [[RUNTIME_METRIC_NAMESPACE, "IngestQueueDepth"]], 0, 6, region, "Maximum"),
-    widget(
-      "ECS CPU (API, worker)",
-      [
-        ["AWS/ECS", "CPUUtilization", "ClusterName", r.clusterName, "ServiceName", r.apiServiceName],
-        ["...", r.workerServiceName],
-      ],
-      12,
-      6,
-      region,
-    ),
-    widget(
+  const ecs = r.ecs;
+  const runtime = ecs
+    ? [
+        ["API latency (p50, p95)", [["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", ecs.loadBalancerArnSuffix, { stat: "p50" }], ["...", { stat: "p95" }]]] as const,
+        [
+          "API requests and 5xx",
+          [
+            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", ecs.loadBalancerArnSuffix, { stat: "Sum" }],
+            [".", "HTTPCode_Target_5XX_Count", ".", ".", { stat: "Sum" }],
+          ],
+        ] as const,
+        ["Ingest queue depth", [[RUNTIME_METRIC_NAMESPACE, "IngestQueueDepth"]], "Maximum"] as const,
+        [
+          "ECS CPU (API, worker)",
+          [
+            ["AWS/ECS", "CPUUtilization", "ClusterName", ecs.clusterName, "ServiceName", ecs.apiServiceName],
+            ["...", ecs.workerServiceName],
+          ],
+        ] as const,
+      ]
+    : [];
+  const data = [
+    [
       "Postgres",
       [
         ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", r.rdsInstanceId],
         [".", "DatabaseConnections", ".", "."],
         [".", "FreeStorageSpace", ".", ".", { yAxis: "right" }],
       ],
-      0,
-      12,
-      region,
-    ),
-    widget(
+    ] as const,
+    [
       "Redis",
       [
         ["AWS/ElastiCache", "EngineCPUUtilization", "ReplicationGroupId", r.redisReplicationGroupId],
         [".", "DatabaseMemoryUsagePercentage", ".", "."],
         [".", "CurrConnections", ".", ".", { yAxis: "right" }],
       ],
-      12,
-      12,
-      region,
-    ),
+    ] as const,
+    ...(r.gpuInstanceId
+      ? [
+          [
+            "GPU host (Ollama)",
+            [
+              ["AWS/EC2", "CPUUtilization", "InstanceId", r.gpuInstanceId],
+              [".", "StatusCheckFailed", ".", ".", { yAxis: "right", stat: "Maximum" }],
+            ],
+          ] as const,
+        ]
+      : []),
   ];
-  if (r.gpuInstanceId) {
-    widgets.push(
-      widget(
-        "GPU host (Ollama)",
-        [
-          ["AWS/EC2", "CPUUtilization", "InstanceId", r.gpuInstanceId],
-          [".", "StatusCheckFailed", ".", ".", { yAxis: "right", stat: "Maximum" }],
-        ],
-        0,
-        18,
-        region,
-      ),
-    );
-  }
-  return { widgets };
+  // Two widgets a row, in order.
+  const all: (readonly [string, Metric[], string?])[] = [...runtime, ...data].map((w) => [w[0], w[1] as unknown as Metric[], w[2]]);
+  return { widgets: all.map(([title, metrics, stat], i) => widget(title, metrics, (i % 2) * 12, Math.floor(i / 2) * 6, region, stat)) };
 }

@@ -9,6 +9,7 @@ import { lookupAccount, type AwsAccount } from "../../components/aws/account";
 import { DocumentStore } from "../../components/aws/document-store";
 import { KmsKey } from "../../components/aws/kms-key";
 import { Network } from "../../components/aws/network";
+import type { CloudWatchObservability } from "../../components/aws/observability";
 import { OLLAMA_PORT } from "../../components/aws/ollama-host";
 import { RdsPostgres } from "../../components/aws/postgres";
 import { ElastiCacheRedis } from "../../components/aws/redis";
@@ -46,6 +47,8 @@ export abstract class AwsPlatformBase implements Platform {
   protected readonly workloadSg: aws.ec2.SecurityGroup;
   protected postgresDb?: RdsPostgres;
   protected redisCache?: ElastiCacheRedis;
+  /** Dashboard and alarms on CloudWatch, when the platform builds them (observability()). */
+  protected cloudWatch?: CloudWatchObservability;
   protected documents?: DocumentStore;
   protected readonly operatorSecrets: Record<string, ManagedSecret> = {};
 
@@ -205,6 +208,10 @@ export abstract class AwsPlatformBase implements Platform {
       },
       redisEndpoint: this.redisCache?.endpoint.host,
       secretsToFill: Object.fromEntries(Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand])),
+      dashboardUrl: this.cloudWatch?.dashboardUrl,
+      alarmTopicArn: this.cloudWatch?.topicArn,
+      // The alarms reach PagerDuty once its integration URL is subscribed to the topic (kept out of config and state).
+      subscribePagerDuty: this.cloudWatch?.pagerDutySubscribeCommand(this.account.region),
     };
   }
 }

@@ -15,7 +15,6 @@ import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDb
 export class AwsEcsPlatform extends AwsPlatformBase {
   private llmHost?: OllamaGpuHost;
   private services?: FargateRuntimeServices;
-  private cloudWatch?: CloudWatchObservability;
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
     switch (req.mode) {
@@ -102,11 +101,13 @@ export class AwsEcsPlatform extends AwsPlatformBase {
             topicKey: this.logsKey,
             alertEmails: req.alertEmails,
             watched: {
-              loadBalancerArnSuffix: services.loadBalancer.arnSuffix,
-              targetGroupArnSuffix: services.loadBalancer.targetGroupArnSuffix,
-              clusterName: services.clusterName,
-              apiServiceName: services.apiServiceName,
-              workerServiceName: services.workerServiceName,
+              ecs: {
+                loadBalancerArnSuffix: services.loadBalancer.arnSuffix,
+                targetGroupArnSuffix: services.loadBalancer.targetGroupArnSuffix,
+                clusterName: services.clusterName,
+                apiServiceName: services.apiServiceName,
+                workerServiceName: services.workerServiceName,
+              },
               rdsInstanceId: postgres.instanceId,
               redisReplicationGroupId: redis.replicationGroupId,
               gpuInstanceId: llmHost?.instanceId,
@@ -143,8 +144,6 @@ export class AwsEcsPlatform extends AwsPlatformBase {
       },
       // After a change of embedding model (the services refuse the old index): scale the services to 0, run this, scale back.
       reembedTask: this.services?.reembedCommand,
-      dashboardUrl: this.cloudWatch?.dashboardUrl,
-      alarmTopicArn: this.cloudWatch?.topicArn,
     };
   }
 }

@@ -10,6 +10,7 @@ import { EksAddons } from "../../components/aws/eks-addons";
 import { EksCluster } from "../../components/aws/eks-cluster";
 import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-group";
 import { TLS_POLICY } from "../../components/aws/load-balancer";
+import { CloudWatchObservability } from "../../components/aws/observability";
 import type { ManagedSecret } from "../../components/aws/secret";
 import { type ApiEndpoint, type LlmEndpoint, type SecretRef, type VectorDbEndpoint, secretEntries } from "../../components/contracts";
 import { ClusterAddons, COLLECTOR_LABELS, OTLP_HTTP_PORT, TELEMETRY_NAMESPACE, type TelemetryArgs } from "../../components/kubernetes/cluster-addons";
@@ -308,8 +309,26 @@ export class AwsEksPlatform extends AwsPlatformBase {
     };
   }
 
-  /** The collector was installed (or not) with the cluster add-ons, from the same config: see telemetry(). */
-  observability(_req: ObservabilityRequest): void {}
+  /**
+   * The workloads' telemetry goes to the OpenTelemetry backend (the collector came with the
+   * cluster add-ons: see telemetry()), which alerts on it. CloudWatch watches what AWS runs for
+   * the tier, Postgres and Redis, whatever the exporter: a dashboard and alarms to an encrypted
+   * topic that the configured e-mails and PagerDuty subscribe to.
+   */
+  observability(req: ObservabilityRequest): void {
+    const { postgresDb: postgres, redisCache: redis } = this;
+    if (!postgres || !redis) throw new Error("AwsEksPlatform: observability() watches the data stores; create them first");
+    this.cloudWatch = new CloudWatchObservability(
+      `${this.prefix}-observability`,
+      {
+        region: this.account.region,
+        topicKey: this.logsKey,
+        alertEmails: req.alertEmails,
+        watched: { rdsInstanceId: postgres.instanceId, redisReplicationGroupId: redis.replicationGroupId },
+      },
+      this.opts(),
+    );
+  }
 
   override accessOutputs(): Record<string, pulumi.Input<unknown>> {
     const region = this.account.region;
