@@ -195,58 +195,61 @@ function widget(title: string, metrics: Metric[], x: number, y: number, region: 
   return { type: "metric", x, y, width: 12, height: 6, properties: { title, region, stat, period: 60, view: "timeSeries", metrics } };
 }
 
+interface Panel {
+  readonly title: string;
+  readonly metrics: Metric[];
+  readonly stat?: string;
+}
+
 export function dashboardBody(region: string, r: Resolved): { widgets: object[] } {
   const ecs = r.ecs;
-  const runtime = ecs
+  const runtime: Panel[] = ecs
     ? [
-        ["API latency (p50, p95)", [["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", ecs.loadBalancerArnSuffix, { stat: "p50" }], ["...", { stat: "p95" }]]] as const,
-        [
-          "API requests and 5xx",
-          [
+        { title: "API latency (p50, p95)", metrics: [["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", ecs.loadBalancerArnSuffix, { stat: "p50" }], ["...", { stat: "p95" }]] },
+        {
+          title: "API requests and 5xx",
+          metrics: [
             ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", ecs.loadBalancerArnSuffix, { stat: "Sum" }],
             [".", "HTTPCode_Target_5XX_Count", ".", ".", { stat: "Sum" }],
           ],
-        ] as const,
-        ["Ingest queue depth", [[RUNTIME_METRIC_NAMESPACE, "IngestQueueDepth"]], "Maximum"] as const,
-        [
-          "ECS CPU (API, worker)",
-          [
+        },
+        { title: "Ingest queue depth", metrics: [[RUNTIME_METRIC_NAMESPACE, "IngestQueueDepth"]], stat: "Maximum" },
+        {
+          title: "ECS CPU (API, worker)",
+          metrics: [
             ["AWS/ECS", "CPUUtilization", "ClusterName", ecs.clusterName, "ServiceName", ecs.apiServiceName],
             ["...", ecs.workerServiceName],
           ],
-        ] as const,
+        },
       ]
     : [];
-  const data = [
-    [
-      "Postgres",
-      [
+  const data: Panel[] = [
+    {
+      title: "Postgres",
+      metrics: [
         ["AWS/RDS", "CPUUtilization", "DBInstanceIdentifier", r.rdsInstanceId],
         [".", "DatabaseConnections", ".", "."],
         [".", "FreeStorageSpace", ".", ".", { yAxis: "right" }],
       ],
-    ] as const,
-    [
-      "Redis",
-      [
+    },
+    {
+      title: "Redis",
+      metrics: [
         ["AWS/ElastiCache", "EngineCPUUtilization", "ReplicationGroupId", r.redisReplicationGroupId],
         [".", "DatabaseMemoryUsagePercentage", ".", "."],
         [".", "CurrConnections", ".", ".", { yAxis: "right" }],
       ],
-    ] as const,
-    ...(r.gpuInstanceId
-      ? [
-          [
-            "GPU host (Ollama)",
-            [
-              ["AWS/EC2", "CPUUtilization", "InstanceId", r.gpuInstanceId],
-              [".", "StatusCheckFailed", ".", ".", { yAxis: "right", stat: "Maximum" }],
-            ],
-          ] as const,
-        ]
-      : []),
+    },
   ];
+  if (r.gpuInstanceId) {
+    data.push({
+      title: "GPU host (Ollama)",
+      metrics: [
+        ["AWS/EC2", "CPUUtilization", "InstanceId", r.gpuInstanceId],
+        [".", "StatusCheckFailed", ".", ".", { yAxis: "right", stat: "Maximum" }],
+      ],
+    });
+  }
   // Two widgets a row, in order.
-  const all: (readonly [string, Metric[], string?])[] = [...runtime, ...data].map((w) => [w[0], w[1] as unknown as Metric[], w[2]]);
-  return { widgets: all.map(([title, metrics, stat], i) => widget(title, metrics, (i % 2) * 12, Math.floor(i / 2) * 6, region, stat)) };
+  return { widgets: [...runtime, ...data].map((p, i) => widget(p.title, p.metrics, (i % 2) * 12, Math.floor(i / 2) * 6, region, p.stat)) };
 }

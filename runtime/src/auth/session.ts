@@ -11,9 +11,9 @@
  * purpose (the JWT audience), so the short-lived login-flow cookie and a stored refresh token can
  * never be swapped for one another.
  */
-import { createHash, hkdfSync, randomBytes } from "node:crypto";
+import { hkdfSync, randomBytes } from "node:crypto";
 import type { Queryable } from "../db/db";
-import type { Role } from "./keys";
+import { hashKey, type Role } from "./keys";
 
 export type SealPurpose = "sso-flow" | "refresh-token";
 
@@ -74,7 +74,8 @@ export interface FoundSession {
   readonly checkDue: boolean;
 }
 
-const hashId = (cookie: string) => createHash("sha256").update(cookie).digest("hex");
+/** Session ids are stored as API keys are: their SHA-256 (the ids are 256 random bits). */
+const hashId = hashKey;
 
 export class SessionStore {
   constructor(
