@@ -199,6 +199,7 @@ describe("sme on EKS: add-ons", () => {
       syncPolicy: { automated: { prune: true, selfHeal: true } },
     });
     expect(result.outputs.argoCd).toContain("port-forward");
+    expect(Object.keys(sme.outputs), "GitOps off: no argoCd output at all (not an undefined one Pulumi warns about)").not.toContain("argoCd");
   });
 });
 

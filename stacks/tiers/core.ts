@@ -27,9 +27,9 @@ export function composeCore(cfg: PlatformConfig, platform: Platform): CoreOutput
   return { api, adminApiKey };
 }
 
-/** Outputs every tier exports: the API URL and how to reach each service. */
+/** Outputs every tier exports: the API URL and how to reach each service (those a platform leaves undefined left out). */
 export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform: Platform): Record<string, pulumi.Input<unknown>> {
-  return {
+  const outputs: Record<string, pulumi.Input<unknown>> = {
     tier: cfg.tier,
     cloud: cfg.cloud,
     apiUrl: core.api.url,
@@ -40,6 +40,8 @@ export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform
     backup: backupCommands(core.api.url, core.adminApiKey),
     ...platform.accessOutputs(),
   };
+  // Pulumi warns of each undefined output (GitOps off, CloudWatch not built): they mean "not here".
+  return Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
 }
 
 /** The export and import commands of a knowledge-base backup, reading the admin key where it lives (never printing it). */
