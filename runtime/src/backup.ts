@@ -44,6 +44,10 @@ async function main(argv: string[]): Promise<number> {
   if (command === "export") {
     if (values.in || values["no-wait"]) throw new UsageError("--in and --no-wait are for import");
     if (!values.out && process.stdout.isTTY) throw new UsageError("the backup is binary: redirect standard output to a file, or give --out FILE");
+    // `npm run` (without -s) prints its banner on standard output: it would open the archive.
+    if (!values.out && process.env.npm_lifecycle_event && process.env.npm_config_loglevel !== "silent") {
+      throw new UsageError("npm run writes its own lines on standard output, into the backup: give --out FILE, or run npm silently (npm run -s backup -w runtime -- export > kb.tar.gz)");
+    }
     const output = values.out ? createWriteStream(values.out, { flags: "wx", mode: 0o600 }) : process.stdout;
     const result = await exportArchive(client, output, say).catch(async (error: unknown) => {
       // A backup cut short is no backup: remove what this run wrote (never a file that was there before).

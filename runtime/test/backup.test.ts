@@ -187,6 +187,8 @@ describe("knowledge-base backups through the API", () => {
     expect(noKey).toMatchObject({ code: 1, stderr: expect.stringMatching(/refused the credentials \(401\)/) });
     expect(existsSync(join(dir, "nokey.tar.gz")), "a failed export leaves no partial file").toBe(false);
     expect(await runEntry("backup", [], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/give export or import\nusage: backup export/) });
+    const underNpm = await runEntry("backup", ["export"], { ...env, npm_lifecycle_event: "backup" });
+    expect(underNpm, "npm's banner would land in the archive").toMatchObject({ code: 2, stdout: "", stderr: expect.stringMatching(/give --out FILE, or run npm silently/) });
     expect(await runEntry("backup", ["import", "--out", file], env)).toMatchObject({ code: 2, stderr: expect.stringMatching(/--out is for export/) });
   }, 60_000);
 });

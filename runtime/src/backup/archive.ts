@@ -62,7 +62,8 @@ export class ApiClient {
     try {
       response = await fetch(`${this.base}${path}`, { method, body, headers: this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {} });
     } catch (error) {
-      throw new BackupError(`cannot reach the API at ${this.base} (${(error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message}): is RAG_API_URL right?`);
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new BackupError(`cannot reach the API at ${this.base} (${cause?.code ?? cause?.message ?? (error as Error).message}): is RAG_API_URL right?`);
     }
     if (response.status === 401) throw new BackupError(`the API at ${this.base} refused the credentials (401): set RAG_API_KEY to a valid API key`);
     if (response.status === 403) throw new BackupError(`${method} ${path}: ${await messageOf(response)} (403): the API key's role is too weak`);
