@@ -262,15 +262,20 @@ describe("sme on EKS: every workload", () => {
     }
   });
 
-  it("injects every runtime secret through secretKeyRef, synced from Secrets Manager", () => {
+  it("hands every runtime secret over as a file of the Secret synced from Secrets Manager, never an env value", () => {
     const api = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
     const vars = env(api);
-    const secretVars = vars.filter((v) => v.valueFrom);
     for (const v of vars) {
-      if ((SECRET_ENV as readonly string[]).includes(v.name)) expect(v.valueFrom, v.name).toEqual({ secretKeyRef: { name: "rag-runtime", key: v.name } });
-      else expect(v.name).not.toMatch(/PASSWORD|SECRET|TOKEN|API_KEY/);
+      expect(SECRET_ENV as readonly string[], `${v.name} is not a secret variable given as a value`).not.toContain(v.name);
+      expect(v.valueFrom, v.name).toBeUndefined();
+      if (/PASSWORD|SECRET|TOKEN|API_KEY/.test(v.name)) expect(v, v.name).toEqual({ name: v.name, value: `/run/secrets/rag/${v.name.replace(/_FILE$/, "")}` });
     }
+    const secretVars = vars.filter((v) => v.name.endsWith("_FILE")).map((v) => ({ name: (v.name as string).replace(/_FILE$/, "") }));
     expect(secretVars.map((v) => v.name).sort()).toEqual([ENV.adminApiKey, ENV.pgPassword, ENV.qdrantApiKey, ENV.redisPassword].sort());
+    const spec = podSpec(api);
+    expect(spec.volumes).toContainEqual({ name: "secrets", secret: { secretName: "rag-runtime", defaultMode: 0o440 } });
+    expect(spec.containers[0].volumeMounts).toContainEqual({ name: "secrets", mountPath: "/run/secrets/rag", readOnly: true });
+    expect(spec.securityContext.fsGroup, "the runtime's group reads the files").toBe(spec.securityContext.runAsUser);
     const external = ofType(sme, T.externalSecret).find((e) => e.name === "rag-runtime")!;
     const data = (external.inputs as Obj).spec.data as Obj[];
     expect(data.map((d) => d.secretKey).sort()).toEqual(secretVars.map((v) => v.name).sort());
@@ -354,7 +359,7 @@ describe("sme on EKS: data services and modes", () => {
       expect.arrayContaining([
         { name: ENV.oidcIssuerUrl, value: "https://login.microsoftonline.com/tenant-id/v2.0" },
         { name: ENV.oidcClientId, value: "11111111-2222-3333-4444-555555555555" },
-        { name: ENV.oidcClientSecret, valueFrom: { secretKeyRef: { name: "rag-runtime", key: ENV.oidcClientSecret } } },
+        { name: `${ENV.oidcClientSecret}_FILE`, value: `/run/secrets/rag/${ENV.oidcClientSecret}` },
       ]),
     );
     expect((result.outputs.secretsToFill as Record<string, string>)["oidc-client-secret"]).toContain("put-secret-value");

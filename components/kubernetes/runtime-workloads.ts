@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ENV } from "../../runtime/src/config";
+import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
 import { REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
@@ -15,7 +15,7 @@ export interface ScaledSize extends ComputeSize {
 export interface RuntimeWorkloadsArgs {
   readonly namespace: pulumi.Input<string>;
   readonly image: pulumi.Input<string>;
-  /** Plain values become env values; secrets come from `secretName` by their variable name. */
+  /** Plain values become env values; secrets are `secretName`'s keys (by variable name), mounted as files. */
   readonly env: RuntimeEnvironment;
   /** The Kubernetes Secret holding every variable in `env.secrets`. */
   readonly secretName: string;
@@ -55,11 +55,19 @@ export function reembedJobCommand(namespace: string): string {
 const API_PORT = RUNTIME_PROCESSES.api.port;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
-function envVars(env: RuntimeEnvironment, secretName: string, extra: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {
+/**
+ * Where the runtime Secret is mounted. Each secret reaches the runtime as a file it names with
+ * `<NAME>_FILE`, never as an environment value: a file follows the Secret (External Secrets
+ * refreshes it from Secrets Manager, the kubelet the volume), so the database password RDS
+ * rotates reaches running pods, which read it for every new connection (PGPASSWORD_FILE).
+ */
+export const SECRETS_DIR = "/run/secrets/rag";
+
+function envVars(env: RuntimeEnvironment, extra: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {
   const plain = Object.entries({ ...env.plain, ...extra } as Record<string, pulumi.Input<string>>)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => ({ name, value }));
-  const secret = secretEntries(env).map(([name]) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key: name } } }));
+  const secret = secretEntries(env).map(([name]) => ({ name: `${name}${FILE_SUFFIX}`, value: `${SECRETS_DIR}/${name}` }));
   return [...plain, ...secret];
 }
 
@@ -80,8 +88,8 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       { metadata: { name: "rag-runtime", namespace: args.namespace, annotations: args.serviceAccountAnnotations }, automountServiceAccountToken: false },
       parent,
     );
-    const apiEnv = envVars(args.env, args.secretName, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) });
-    const workerEnv = envVars(args.env, args.secretName, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) });
+    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) });
+    const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) });
     const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
 
     const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, {
@@ -162,7 +170,18 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
               uid: RUNTIME_UID,
               labels,
               serviceAccountName: serviceAccountName as string,
-              containers: [{ ...container, resources: resources(size), volumeMounts: [{ name: "tmp", mountPath: "/tmp" }] }],
+              containers: [
+                {
+                  ...container,
+                  resources: resources(size),
+                  volumeMounts: [
+                    { name: "tmp", mountPath: "/tmp" },
+                    { name: "secrets", mountPath: SECRETS_DIR, readOnly: true },
+                  ],
+                },
+              ],
+              // Group-readable for the pod's fsGroup (the runtime's uid), no one else.
+              volumes: [{ name: "secrets", secret: { secretName: args.secretName, defaultMode: 0o440 } }],
             }),
           },
         },

@@ -59,9 +59,9 @@ export const secretRules: Rule[] = [
   {
     name: "no-secret-in-k8s-env",
     area: "secrets",
-    description: "Kubernetes containers take secrets from a Secret (secretKeyRef), never as plain env values.",
+    description: "Kubernetes containers take secrets from a Secret (secretKeyRef or a mounted Secret volume), never as plain env values.",
     severity: "critical",
-    remediation: "Put the value in a Secret (synced by External Secrets) and use env[].valueFrom.secretKeyRef.",
+    remediation: "Put the value in a Secret (synced by External Secrets); mount it as a volume (or use env[].valueFrom.secretKeyRef).",
     resourceTypes: [...WORKLOAD_TYPES],
     check: (r) => containersOf(r).flatMap((c) => envProblems(`container ${String(c.name)}`, list<{ name: string; value: unknown }>(c.env).filter((e) => e.value !== undefined))),
   },

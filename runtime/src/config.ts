@@ -104,6 +104,8 @@ export type SecretEnvName = (typeof SECRET_ENV)[number];
 
 /** The suffix that turns a secret variable into "read the value from this file". */
 export const FILE_SUFFIX = "_FILE";
+/** PGPASSWORD's file, read again for every new connection: a rotated password reaches running processes. */
+export const PG_PASSWORD_FILE = `${ENV.pgPassword}${FILE_SUFFIX}` as const;
 
 export const VECTOR_STORES = ["pgvector", "qdrant"] as const;
 /** pgvector's access path: an HNSW index, or an exact scan with pgvector's own distance (no index). */
@@ -142,6 +144,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.pgDatabase]: z.string().min(1).optional(),
   [ENV.pgUser]: z.string().min(1).optional(),
   [ENV.pgPassword]: z.string().optional(),
+  [PG_PASSWORD_FILE]: z.string().min(1).optional(),
   [ENV.pgSslMode]: z.enum(PG_SSL_MODES).optional(),
   [ENV.requirePgvector]: flag.default(false),
 

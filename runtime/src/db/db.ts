@@ -3,6 +3,7 @@
  * pgvector: both take PostgreSQL SQL with $n parameters, so everything above is shared.
  */
 import { mkdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import type { RuntimeConfig } from "../config";
@@ -97,6 +98,16 @@ class PGliteDb implements Db {
   }
 }
 
+/**
+ * The password for each new server connection: with PGPASSWORD_FILE, the file as it is now (a
+ * Kubernetes Secret volume follows rotations of the secret behind it, so connections opened
+ * after RDS rotates its password use the new one without a restart); else PGPASSWORD.
+ */
+export function connectionPassword(config: RuntimeConfig): string | (() => Promise<string>) | undefined {
+  const file = config.PGPASSWORD_FILE;
+  return file ? async () => (await readFile(file, "utf8")).trim() : config.PGPASSWORD;
+}
+
 /** The server when DATABASE_URL or PGHOST is set; otherwise PGlite with pgvector under DATA_DIR. */
 export async function openDb(config: RuntimeConfig): Promise<Db> {
   if (config.DATABASE_URL || config.PGHOST) {
@@ -108,7 +119,7 @@ export async function openDb(config: RuntimeConfig): Promise<Db> {
             port: config.PGPORT,
             database: config.PGDATABASE,
             user: config.PGUSER,
-            password: config.PGPASSWORD,
+            password: connectionPassword(config),
             ssl: sslFor(config.PGSSLMODE),
             max: 10,
           },
