@@ -262,23 +262,26 @@ describe("staging on AWS: services on ECS Fargate", () => {
     for (const s of services) expect((s.inputs.networkConfiguration as { assignPublicIp: boolean }).assignPublicIp).toBe(false);
   });
 
-  it("injects every secret through `secrets.valueFrom` and none through `environment`", () => {
+  it("injects every secret through `secrets.valueFrom` and none through `environment`; the rotating database password is read at connect", () => {
+    const rds = one(staging, "aws:rds/instance:Instance");
     for (const suffix of ["-api", "-worker"]) {
       const c = containerOf(staging, suffix);
-      expect(c.secrets.map((s) => s.name).sort()).toEqual([ENV.adminApiKey, ENV.pgPassword, ENV.redisPassword].sort());
+      expect(c.secrets.map((s) => s.name).sort()).toEqual([ENV.adminApiKey, ENV.redisPassword].sort());
       for (const s of c.secrets) expect(s.valueFrom).toMatch(/^arn:aws:secretsmanager:eu-west-1:123456789012:/);
-      expect(c.secrets.find((s) => s.name === ENV.pgPassword)!.valueFrom).toMatch(/:password::$/);
       for (const e of c.environment) {
         expect((SECRET_ENV as readonly string[]).includes(e.name), e.name).toBe(false);
-        expect(e.name).not.toMatch(/PASSWORD|SECRET|TOKEN|API_KEY/);
+        if (e.name !== ENV.pgPasswordSecretArn) expect(e.name).not.toMatch(/PASSWORD|SECRET|TOKEN|API_KEY/);
       }
+      // The ARN of RDS's own managed secret (the mocks name it after the instance), not a password.
+      expect(c.environment.find((e) => e.name === ENV.pgPasswordSecretArn)?.value).toMatch(/^arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!/);
+      expect(rds.inputs.manageMasterUserPassword).toBe(true);
       expect(c.readonlyRootFilesystem).toBe(true);
       expect(c.user).toBe("1000:1000");
       expect(c.linuxParameters.capabilities.drop).toEqual(["ALL"]);
     }
   });
 
-  it("lets the execution role read exactly the injected secrets, and the task role only the bucket and its key", () => {
+  it("lets the execution role read exactly the injected secrets, and the task role only the bucket, its key and the database password", () => {
     const exec = ofType(staging, T.rolePolicy).find((p) => p.name === "rag-staging-svc-execution-secrets")!;
     const read = statements(exec).find((s) => s.Sid === "ReadTheRuntimeSecrets")!;
     const injected = containerOf(staging, "-api").secrets.map((s) => s.valueFrom.replace(/:password::$/, ""));
@@ -290,6 +293,15 @@ describe("staging on AWS: services on ECS Fargate", () => {
     for (const action of actions) expect(action).toMatch(/^(s3:(ListBucket|GetObject|PutObject|DeleteObject|DeleteObjectVersion|ListBucketVersions|GetObjectVersion)|kms:(Decrypt|GenerateDataKey))$/);
     const resources = statements(task).flatMap((s) => asList(s.Resource));
     for (const r of resources) expect(r).toMatch(/^arn:aws:(s3:::rag-staging-documents-|kms:)/);
+    const password = ofType(staging, T.rolePolicy).find((p) => p.name === "rag-staging-svc-task-database-password")!;
+    expect(statements(password).map((s) => [asList(s.Action), asList(s.Resource)])).toEqual([
+      [["secretsmanager:GetSecretValue"], [containerOf(staging, "-api").environment.find((e) => e.name === ENV.pgPasswordSecretArn)!.value]],
+      [["kms:Decrypt"], [expect.stringMatching(/^arn:aws:kms:/)]],
+    ]);
+    expect(ofType(staging, T.rolePolicy).filter((p) => p.name.startsWith("rag-staging-svc-task")).map((p) => p.name).sort()).toEqual([
+      "rag-staging-svc-task-database-password",
+      "rag-staging-svc-task-documents",
+    ]);
   });
 
   it("autoscales the API on CPU and requests, the worker on CPU, within the configured bounds", () => {

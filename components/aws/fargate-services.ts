@@ -68,6 +68,20 @@ const API_PORT = RUNTIME_PROCESSES.api.port;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /**
+ * ECS injects `secrets` once, when a task starts, and RDS rotates its managed master password
+ * every 7 days: a password injected so would be refused for new connections a week later. The
+ * runtime reads it instead from RDS's secret (PGPASSWORD_SECRET_ARN) with the task's role, for
+ * new connections, again whenever the server refuses it.
+ */
+function readDatabasePasswordAtConnect(env: RuntimeEnvironment): { env: RuntimeEnvironment; databaseSecretArn?: pulumi.Output<string> } {
+  const ref = env.secrets[ENV.pgPassword];
+  if (ref?.kind !== "aws-secretsmanager") return { env };
+  const secrets = { ...env.secrets };
+  delete secrets[ENV.pgPassword];
+  return { env: { plain: { ...env.plain, [ENV.pgPasswordSecretArn]: ref.arn }, secrets }, databaseSecretArn: ref.arn };
+}
+
+/**
  * The runtime on ECS Fargate: a cluster with Container Insights, the API behind an ALB, the
  * ingest worker without one, target-tracking autoscaling for both, least-privilege roles, and
  * every secret injected through `secrets.valueFrom`.
@@ -83,8 +97,10 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
   constructor(name: string, args: FargateRuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:FargateServices", name, {}, opts);
     const parent = { parent: this };
+    const { env, databaseSecretArn } = readDatabasePasswordAtConnect(args.env);
+    args = { ...args, env };
     const cluster = new aws.ecs.Cluster(name, { settings: [{ name: "containerInsights", value: "enhanced" }] }, parent);
-    const { executionRole, taskRole } = this.createRoles(name, args);
+    const { executionRole, taskRole } = this.createRoles(name, args, databaseSecretArn);
     this.loadBalancer = new ApiLoadBalancer(
       `${name}-api`,
       { network: args.network, targetSecurityGroupId: args.securityGroupId, targetPort: API_PORT, certificateArn: args.certificateArn },
@@ -136,7 +152,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     this.registerOutputs({ clusterName: this.clusterName, apiUrl: this.loadBalancer.url });
   }
 
-  private createRoles(name: string, args: FargateRuntimeServicesArgs) {
+  private createRoles(name: string, args: FargateRuntimeServicesArgs, databaseSecretArn: pulumi.Output<string> | undefined) {
     const parent = { parent: this };
     const { partition } = args.account;
     const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") }, parent);
@@ -170,6 +186,20 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       },
       parent,
     );
+    if (databaseSecretArn) {
+      // The runtime reads the database password itself, for new connections (it rotates).
+      new aws.iam.RolePolicy(
+        `${name}-task-database-password`,
+        {
+          role: taskRole.id,
+          policy: policyDocument([
+            { Sid: "ReadTheDatabasePassword", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: databaseSecretArn },
+            { Sid: "DecryptTheDatabasePassword", Effect: "Allow", Action: "kms:Decrypt", Resource: args.dataKey.arn },
+          ]),
+        },
+        parent,
+      );
+    }
     if (args.enableExecuteCommand) {
       new aws.iam.RolePolicy(
         `${name}-task-exec`,

@@ -29,6 +29,7 @@ export const ENV = {
   pgDatabase: "PGDATABASE",
   pgUser: "PGUSER",
   pgPassword: "PGPASSWORD",
+  pgPasswordSecretArn: "PGPASSWORD_SECRET_ARN",
   pgSslMode: "PGSSLMODE",
   requirePgvector: "REQUIRE_PGVECTOR",
 
@@ -145,6 +146,11 @@ export const runtimeConfigSchema = z.object({
   [ENV.pgUser]: z.string().min(1).optional(),
   [ENV.pgPassword]: z.string().optional(),
   [PG_PASSWORD_FILE]: z.string().min(1).optional(),
+  /** A Secrets Manager secret whose `password` field is the database password (RDS's managed master secret), read with the process's AWS role. */
+  [ENV.pgPasswordSecretArn]: z
+    .string()
+    .regex(/^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+    .optional(),
   [ENV.pgSslMode]: z.enum(PG_SSL_MODES).optional(),
   [ENV.requirePgvector]: flag.default(false),
 
@@ -266,6 +272,9 @@ function describeReceived(name: string, value: unknown): string {
 
 /** Cross-variable rules: a selected backend must have what it needs. */
 function checkCombinations(config: RuntimeConfig, problems: string[]): void {
+  if (config.PGPASSWORD_SECRET_ARN && config.PGPASSWORD) {
+    problems.push(`${ENV.pgPasswordSecretArn}: set together with ${ENV.pgPassword} (or ${PG_PASSWORD_FILE}); give the password one way`);
+  }
   if (config.VECTOR_STORE === "qdrant" && !config.QDRANT_URL) {
     problems.push(`${ENV.qdrantUrl}: required when ${ENV.vectorStore}=qdrant`);
   }

@@ -39,16 +39,34 @@ function sslFor(mode: RuntimeConfig["PGSSLMODE"]): pg.ClientConfig["ssl"] {
   }
 }
 
-class PostgresDb implements Db {
+/** SQLSTATE invalid_password: the server refused the password (it was rotated). */
+const INVALID_PASSWORD = "28P01";
+
+export class PostgresDb implements Db {
   readonly kind = "postgres" as const;
-  constructor(private readonly pool: pg.Pool) {}
+  constructor(
+    private readonly pool: pg.Pool,
+    /** Forgets a cached password; undefined when there is none to read again. */
+    private readonly refreshPassword?: () => void,
+  ) {}
+
+  /** Runs `fn` again once, with the password read afresh, when a new connection's password was refused (nothing ran). */
+  private async withCurrentPassword<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if ((error as { code?: string }).code !== INVALID_PASSWORD || !this.refreshPassword) throw error;
+      this.refreshPassword();
+      return fn();
+    }
+  }
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return (await this.pool.query(sql, params as unknown[])).rows as T[];
+    return this.withCurrentPassword(async () => (await this.pool.query(sql, params as unknown[])).rows as T[]);
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.withCurrentPassword(() => this.pool.connect());
     try {
       await client.query("BEGIN");
       const result = await fn({ query: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rows as R[] });
@@ -98,19 +116,72 @@ class PGliteDb implements Db {
   }
 }
 
+export interface ConnectionPassword {
+  /** What pg asks for each new connection. */
+  readonly password: string | (() => Promise<string>) | undefined;
+  /** Forgets a cached password, after the server refused it. */
+  readonly refresh?: () => void;
+}
+
+/** A secret's value from Secrets Manager (the region is the ARN's). */
+export async function secretString(arn: string): Promise<string> {
+  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+  const client = new SecretsManagerClient({ region: arn.split(":")[3] });
+  try {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+    if (SecretString === undefined) throw new Error("it holds no string");
+    return SecretString;
+  } finally {
+    client.destroy();
+  }
+}
+
+/** How long a password read from Secrets Manager is reused for new connections (a refused one is read again at once). */
+const SECRET_PASSWORD_TTL_MS = 5 * 60_000;
+
 /**
- * The password for each new server connection: with PGPASSWORD_FILE, the file as it is now (a
- * Kubernetes Secret volume follows rotations of the secret behind it, so connections opened
- * after RDS rotates its password use the new one without a restart); else PGPASSWORD.
+ * The password for each new server connection, following rotations (RDS rotates its managed
+ * master password every 7 days) without a restart:
+ * - PGPASSWORD_SECRET_ARN: the `password` field of that Secrets Manager secret (RDS's own, read
+ *   with the task's role), cached for 5 minutes and read again as soon as the server refuses it;
+ * - PGPASSWORD_FILE: the file as it is now (a Kubernetes Secret volume follows the secret);
+ * - else PGPASSWORD, fixed.
  */
-export function connectionPassword(config: RuntimeConfig): string | (() => Promise<string>) | undefined {
+export function connectionPassword(config: RuntimeConfig, read: (arn: string) => Promise<string> = secretString): ConnectionPassword {
+  const arn = config.PGPASSWORD_SECRET_ARN;
+  if (arn) {
+    const fetchPassword = async (): Promise<string> => {
+      let field: unknown;
+      try {
+        field = (JSON.parse(await read(arn)) as { password?: unknown }).password;
+      } catch (error) {
+        throw new Error(`cannot read the database password from ${arn} (${(error as Error).message})`, { cause: error });
+      }
+      if (typeof field !== "string") throw new Error(`the secret ${arn} has no password field`);
+      return field;
+    };
+    let cached: { value: Promise<string>; at: number } | undefined;
+    const password = (): Promise<string> => {
+      if (!cached || Date.now() - cached.at > SECRET_PASSWORD_TTL_MS) {
+        const value = fetchPassword();
+        cached = { value, at: Date.now() };
+        // A failed read is not reused: the next connection tries again.
+        value.catch(() => {
+          if (cached?.value === value) cached = undefined;
+        });
+      }
+      return cached.value;
+    };
+    return { password, refresh: () => (cached = undefined) };
+  }
   const file = config.PGPASSWORD_FILE;
-  return file ? async () => (await readFile(file, "utf8")).trim() : config.PGPASSWORD;
+  return { password: file ? async () => (await readFile(file, "utf8")).trim() : config.PGPASSWORD };
 }
 
 /** The server when DATABASE_URL or PGHOST is set; otherwise PGlite with pgvector under DATA_DIR. */
 export async function openDb(config: RuntimeConfig): Promise<Db> {
   if (config.DATABASE_URL || config.PGHOST) {
+    const secret = connectionPassword(config);
     const pool = new pg.Pool(
       config.DATABASE_URL
         ? { connectionString: config.DATABASE_URL, max: 10 }
@@ -119,13 +190,13 @@ export async function openDb(config: RuntimeConfig): Promise<Db> {
             port: config.PGPORT,
             database: config.PGDATABASE,
             user: config.PGUSER,
-            password: connectionPassword(config),
+            password: secret.password,
             ssl: sslFor(config.PGSSLMODE),
             max: 10,
           },
     );
     pool.on("error", () => undefined); // idle-client errors surface on the next query
-    return new PostgresDb(pool);
+    return new PostgresDb(pool, secret.refresh);
   }
   const { PGlite } = await import("@electric-sql/pglite");
   const { vector } = await import("@electric-sql/pglite-pgvector");

@@ -1,14 +1,21 @@
 /**
- * The server connection's password: from PGPASSWORD, or from PGPASSWORD_FILE read again for each
- * new connection, so a password rotated behind a mounted Secret reaches a running process.
+ * The server connection's password, following rotations without a restart: PGPASSWORD_FILE read
+ * again for each new connection; PGPASSWORD_SECRET_ARN read from Secrets Manager (the real SDK,
+ * against a local endpoint that answers its GetSecretValue calls), cached, and read again when
+ * the server refuses it (a query that met a refused password runs once more).
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { loadRuntimeConfig } from "../../src/config";
-import { connectionPassword, openDb } from "../../src/db/db";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadRuntimeConfig, RuntimeConfigError } from "../../src/config";
+import { connectionPassword, openDb, PostgresDb } from "../../src/db/db";
 import { freshDatabase } from "../support";
+
+const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf";
 
 describe("the server connection's password", () => {
   it("is read from PGPASSWORD_FILE for every new connection, not once", async () => {
@@ -16,12 +23,12 @@ describe("the server connection's password", () => {
     writeFileSync(file, "before-rotation\n");
     const config = loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD_FILE: file });
     expect(config.PGPASSWORD, "read at start too, so an unreadable file fails the start").toBe("before-rotation");
-    const password = connectionPassword(config);
+    const { password } = connectionPassword(config);
     expect(typeof password).toBe("function");
     expect(await (password as () => Promise<string>)()).toBe("before-rotation");
     writeFileSync(file, "after-rotation\n");
     expect(await (password as () => Promise<string>)()).toBe("after-rotation");
-    expect(connectionPassword(loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD: "plain" }))).toBe("plain");
+    expect(connectionPassword(loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD: "plain" })).password).toBe("plain");
   });
 
   it("connects to the real server through the file", async () => {
@@ -34,6 +41,109 @@ describe("the server connection's password", () => {
     );
     try {
       expect(await db.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+      await drop();
+    }
+  });
+
+  it("refuses a secret ARN that is not one, or given together with a password", () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadRuntimeConfig(env);
+      } catch (error) {
+        if (error instanceof RuntimeConfigError) return error.problems;
+        throw error;
+      }
+      return [];
+    };
+    expect(problems({ PGHOST: "h", PGPASSWORD_SECRET_ARN: "rds-master" })[0]).toMatch(/^PGPASSWORD_SECRET_ARN: got "rds-master"; must be a Secrets Manager secret ARN/);
+    expect(problems({ PGHOST: "h", PGPASSWORD_SECRET_ARN: ARN, PGPASSWORD: "p" })).toEqual(["PGPASSWORD_SECRET_ARN: set together with PGPASSWORD (or PGPASSWORD_FILE); give the password one way"]);
+  });
+});
+
+describe("the password from Secrets Manager", () => {
+  let server: Server;
+  const secrets = new Map<string, string>();
+  const calls: string[] = [];
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    // What the SDK's GetSecretValue call meets at AWS: JSON 1.1 over POST, the operation in X-Amz-Target.
+    server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        const { SecretId } = JSON.parse(body) as { SecretId: string };
+        calls.push(`${String(req.headers["x-amz-target"])} ${SecretId}`);
+        const value = secrets.get(SecretId);
+        res.writeHead(value === undefined ? 400 : 200, { "content-type": "application/x-amz-json-1.1" });
+        res.end(JSON.stringify(value === undefined ? { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." } : { ARN: SecretId, Name: "rds", SecretString: value, VersionId: "v1" }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env.AWS_ACCESS_KEY_ID = "AKIDEXAMPLE";
+    process.env.AWS_SECRET_ACCESS_KEY = "test-secret-access-key";
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const passwordOf = (arn: string) => {
+    const secret = connectionPassword(loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD_SECRET_ARN: arn }));
+    return { read: secret.password as () => Promise<string>, refresh: secret.refresh! };
+  };
+
+  it("reads the secret's password field once for many connections, and again when told the server refused it", async () => {
+    secrets.set(ARN, JSON.stringify({ username: "rag", password: "first" }));
+    calls.length = 0;
+    const { read, refresh } = passwordOf(ARN);
+    expect(await Promise.all([read(), read(), read()])).toEqual(["first", "first", "first"]);
+    expect(calls).toEqual([`secretsmanager.GetSecretValue ${ARN}`]);
+    secrets.set(ARN, JSON.stringify({ username: "rag", password: "rotated" }));
+    expect(await read(), "cached until refused").toBe("first");
+    refresh();
+    expect(await read()).toBe("rotated");
+    expect(calls).toHaveLength(2);
+  });
+
+  it("names the secret and the reason when it cannot be read, and tries again at the next connection", async () => {
+    const missing = ARN.replace("1234", "9999");
+    const { read } = passwordOf(missing);
+    await expect(read()).rejects.toThrow(`cannot read the database password from ${missing} (Secrets Manager can't find the specified secret.)`);
+    secrets.set(missing, JSON.stringify({ username: "rag" }));
+    await expect(read()).rejects.toThrow(`the secret ${missing} has no password field`);
+    secrets.set(missing, JSON.stringify({ password: "found" }));
+    expect(await read()).toBe("found");
+  });
+
+  it("runs a query again, with the password read afresh, when the server refused the first one", async () => {
+    const { url, drop } = await freshDatabase();
+    let attempts = 0;
+    let refreshed = 0;
+    // The machine's server trusts 127.0.0.1 and never asks for a password: the first connection
+    // is refused the way a server refuses a rotated-away password; the next goes through.
+    class RotatedClient extends pg.Client {}
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the client as `this`, below
+    const realConnect = pg.Client.prototype.connect as (this: pg.Client, callback?: (err: Error | null) => void) => Promise<void> | void;
+    RotatedClient.prototype.connect = function (this: pg.Client, callback?: (err: Error | null) => void) {
+      attempts++;
+      if (attempts > 1) return realConnect.call(this, callback);
+      const refused = Object.assign(new Error('password authentication failed for user "rag"'), { code: "28P01" });
+      if (callback) return void setImmediate(() => callback(refused));
+      return Promise.reject(refused);
+    } as pg.Client["connect"];
+    const pool = new pg.Pool({ connectionString: url, Client: RotatedClient as unknown as new () => pg.ClientBase });
+    const db = new PostgresDb(pool, () => refreshed++);
+    try {
+      expect(await db.query("SELECT 2 AS two")).toEqual([{ two: 2 }]);
+      expect({ attempts, refreshed }).toEqual({ attempts: 2, refreshed: 1 });
+      const other = Object.assign(new Error("relation does not exist"), { code: "42P01" });
+      await expect(db.transaction(() => Promise.reject(other))).rejects.toBe(other);
+      await expect(db.query("SELECT * FROM no_such_table")).rejects.toMatchObject({ code: "42P01" });
+      expect(refreshed, "only a refused password is retried").toBe(1);
     } finally {
       await db.close();
       await drop();
