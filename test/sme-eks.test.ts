@@ -103,9 +103,27 @@ describe("sme on EKS: the cluster", () => {
     });
   });
 
-  it("gives every add-on that calls AWS its own Pod Identity role", () => {
+  it("gives every workload that calls AWS its own Pod Identity role: the add-ons and the runtime", () => {
     const bound = ofType(sme, T.podIdentity).map((p) => `${String(p.inputs.namespace)}/${String(p.inputs.serviceAccount)}`);
-    expect(bound.sort()).toEqual(["external-secrets/external-secrets", "kube-system/aws-load-balancer-controller", "kube-system/cluster-autoscaler"]);
+    expect(bound.sort()).toEqual(["external-secrets/external-secrets", "kube-system/aws-load-balancer-controller", "kube-system/cluster-autoscaler", "rag/rag-runtime"]);
+  });
+
+  it("lets the runtime's role use the document bucket and its key, and read the database password's secret, nothing else", () => {
+    const runtime = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-runtime")!;
+    const granted = statements(runtime).map((s) => [s.Sid, asList(s.Action), asList(s.Resource)]);
+    const passwordArn = env(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!).find((e) => e.name === ENV.pgPasswordSecretArn)!.value as string;
+    expect(passwordArn).toMatch(/^arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!/);
+    expect(granted).toEqual([
+      ["ListDocuments", ["s3:ListBucket"], [expect.stringMatching(/^arn:aws:s3:::rag-sme-documents-/)]],
+      ["ReadWriteDocuments", expect.arrayContaining(["s3:GetObject", "s3:PutObject", "s3:DeleteObjectVersion"]), [expect.stringMatching(/^arn:aws:s3:::rag-sme-documents-.*\/\*$/)]],
+      ["UseTheDocumentKey", ["kms:Decrypt", "kms:GenerateDataKey"], [expect.stringMatching(/^arn:aws:kms:/)]],
+      ["ReadTheDatabasePassword", ["secretsmanager:GetSecretValue"], [passwordArn]],
+      ["DecryptTheDatabasePassword", ["kms:Decrypt"], [expect.stringMatching(/^arn:aws:kms:/)]],
+    ]);
+    const policy = ofType(sme, T.netpol).find((p) => ((p.inputs as Obj).spec.podSelector.matchLabels as Record<string, string> | undefined)?.["app.kubernetes.io/name"] === "rag-api")!;
+    const egress = ((policy.inputs as Obj).spec.egress as Obj[]).map((e) => [e.to?.[0]?.ipBlock?.cidr, (e.ports as Obj[] | undefined)?.map((p) => p.port)]);
+    expect(egress, "the Pod Identity agent, for the role's credentials").toContainEqual(["169.254.170.23/32", [80]]);
+    expect(egress, "Secrets Manager's endpoint in the VPC").toContainEqual(["10.50.0.0/16", [443, 5432, 6379]]);
   });
 });
 
@@ -268,10 +286,11 @@ describe("sme on EKS: every workload", () => {
     for (const v of vars) {
       expect(SECRET_ENV as readonly string[], `${v.name} is not a secret variable given as a value`).not.toContain(v.name);
       expect(v.valueFrom, v.name).toBeUndefined();
-      if (/PASSWORD|SECRET|TOKEN|API_KEY/.test(v.name)) expect(v, v.name).toEqual({ name: v.name, value: `/run/secrets/rag/${v.name.replace(/_FILE$/, "")}` });
+      // The database password, which RDS rotates, is read by the runtime from RDS's secret (its ARN is no secret).
+      if (/PASSWORD|SECRET|TOKEN|API_KEY/.test(v.name) && v.name !== ENV.pgPasswordSecretArn) expect(v, v.name).toEqual({ name: v.name, value: `/run/secrets/rag/${v.name.replace(/_FILE$/, "")}` });
     }
     const secretVars = vars.filter((v) => v.name.endsWith("_FILE")).map((v) => ({ name: (v.name as string).replace(/_FILE$/, "") }));
-    expect(secretVars.map((v) => v.name).sort()).toEqual([ENV.adminApiKey, ENV.pgPassword, ENV.qdrantApiKey, ENV.redisPassword].sort());
+    expect(secretVars.map((v) => v.name).sort()).toEqual([ENV.adminApiKey, ENV.qdrantApiKey, ENV.redisPassword].sort());
     const spec = podSpec(api);
     expect(spec.volumes).toContainEqual({ name: "secrets", secret: { secretName: "rag-runtime", defaultMode: 0o440 } });
     expect(spec.containers[0].volumeMounts).toContainEqual({ name: "secrets", mountPath: "/run/secrets/rag", readOnly: true });
@@ -279,7 +298,6 @@ describe("sme on EKS: every workload", () => {
     const external = ofType(sme, T.externalSecret).find((e) => e.name === "rag-runtime")!;
     const data = (external.inputs as Obj).spec.data as Obj[];
     expect(data.map((d) => d.secretKey).sort()).toEqual(secretVars.map((v) => v.name).sort());
-    expect(data.find((d) => d.secretKey === ENV.pgPassword)!.remoteRef).toEqual({ key: expect.stringMatching(/secret:rds!db-/), property: "password" });
     const grant = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-eso-rag-runtime")!;
     const read = statements(grant)[0]!;
     expect(asList(read.Resource).sort()).toEqual(data.map((d) => d.remoteRef.key).sort());

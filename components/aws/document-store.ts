@@ -1,7 +1,21 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument, type AwsAccount } from "./account";
+import { policyDocument, type AwsAccount, type Statement } from "./account";
 import type { KmsKey } from "./kms-key";
+
+/** What the runtime needs on the document bucket (its ECS task role, its EKS Pod Identity role): objects and their versions (secure delete), and the key. */
+export function documentAccessStatements(bucketArn: pulumi.Input<string>, keyArn: pulumi.Input<string>): Statement[] {
+  return [
+    { Sid: "ListDocuments", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
+    {
+      Sid: "ReadWriteDocuments",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:GetObjectVersion"],
+      Resource: pulumi.interpolate`${bucketArn}/*`,
+    },
+    { Sid: "UseTheDocumentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn },
+  ];
+}
 
 export interface DocumentStoreArgs {
   readonly account: AwsAccount;

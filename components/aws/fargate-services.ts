@@ -4,10 +4,12 @@ import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
 import { REEMBED_COMMAND, RUNTIME_PROCESSES } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
+import { documentAccessStatements } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
 import type { KmsKey } from "./kms-key";
 import { ApiLoadBalancer } from "./load-balancer";
 import type { Network } from "./network";
+import { databasePasswordStatements, passwordReadAtConnect } from "./postgres";
 
 export interface FargateServiceSize {
   readonly replicas: number;
@@ -68,20 +70,6 @@ const API_PORT = RUNTIME_PROCESSES.api.port;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /**
- * ECS injects `secrets` once, when a task starts, and RDS rotates its managed master password
- * every 7 days: a password injected so would be refused for new connections a week later. The
- * runtime reads it instead from RDS's secret (PGPASSWORD_SECRET_ARN) with the task's role, for
- * new connections, again whenever the server refuses it.
- */
-function readDatabasePasswordAtConnect(env: RuntimeEnvironment): { env: RuntimeEnvironment; databaseSecretArn?: pulumi.Output<string> } {
-  const ref = env.secrets[ENV.pgPassword];
-  if (ref?.kind !== "aws-secretsmanager") return { env };
-  const secrets = { ...env.secrets };
-  delete secrets[ENV.pgPassword];
-  return { env: { plain: { ...env.plain, [ENV.pgPasswordSecretArn]: ref.arn }, secrets }, databaseSecretArn: ref.arn };
-}
-
-/**
  * The runtime on ECS Fargate: a cluster with Container Insights, the API behind an ALB, the
  * ingest worker without one, target-tracking autoscaling for both, least-privilege roles, and
  * every secret injected through `secrets.valueFrom`.
@@ -97,7 +85,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
   constructor(name: string, args: FargateRuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:FargateServices", name, {}, opts);
     const parent = { parent: this };
-    const { env, databaseSecretArn } = readDatabasePasswordAtConnect(args.env);
+    const { env, databaseSecretArn } = passwordReadAtConnect(args.env);
     args = { ...args, env };
     const cluster = new aws.ecs.Cluster(name, { settings: [{ name: "containerInsights", value: "enhanced" }] }, parent);
     const { executionRole, taskRole } = this.createRoles(name, args, databaseSecretArn);
@@ -173,16 +161,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       `${name}-task-documents`,
       {
         role: taskRole.id,
-        policy: policyDocument([
-          { Sid: "ListDocuments", Effect: "Allow", Action: "s3:ListBucket", Resource: args.documentsBucketArn },
-          {
-            Sid: "ReadWriteDocuments",
-            Effect: "Allow",
-            Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:GetObjectVersion"],
-            Resource: pulumi.interpolate`${args.documentsBucketArn}/*`,
-          },
-          { Sid: "UseTheDocumentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: args.dataKey.arn },
-        ]),
+        policy: policyDocument(documentAccessStatements(args.documentsBucketArn, args.dataKey.arn)),
       },
       parent,
     );
@@ -192,10 +171,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         `${name}-task-database-password`,
         {
           role: taskRole.id,
-          policy: policyDocument([
-            { Sid: "ReadTheDatabasePassword", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: databaseSecretArn },
-            { Sid: "DecryptTheDatabasePassword", Effect: "Allow", Action: "kms:Decrypt", Resource: args.dataKey.arn },
-          ]),
+          policy: policyDocument(databasePasswordStatements(databaseSecretArn, args.dataKey.arn)),
         },
         parent,
       );

@@ -1,6 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PostgresEndpoint } from "../contracts";
+import { ENV } from "../../runtime/src/config";
+import type { PostgresEndpoint, RuntimeEnvironment } from "../contracts";
+import type { Statement } from "./account";
 import type { KmsKey } from "./kms-key";
 import type { Network } from "./network";
 import { serviceSecurityGroup } from "./security-group";
@@ -114,4 +116,27 @@ export class RdsPostgres extends pulumi.ComponentResource {
     };
     this.registerOutputs({ host: this.endpoint.host });
   }
+}
+
+/**
+ * The database password as the runtime reads it on AWS: RDS rotates its managed master password
+ * every 7 days, and a value injected at start (ECS `secrets`, an environment variable) would be
+ * refused for new connections a week later. The runtime reads RDS's secret itself instead
+ * (PGPASSWORD_SECRET_ARN) with its own role, for new connections, again whenever the server
+ * refuses it. Returns the environment without the password and the secret the role must read.
+ */
+export function passwordReadAtConnect(env: RuntimeEnvironment): { env: RuntimeEnvironment; databaseSecretArn?: pulumi.Output<string> } {
+  const ref = env.secrets[ENV.pgPassword];
+  if (ref?.kind !== "aws-secretsmanager") return { env };
+  const secrets = { ...env.secrets };
+  delete secrets[ENV.pgPassword];
+  return { env: { plain: { ...env.plain, [ENV.pgPasswordSecretArn]: ref.arn }, secrets }, databaseSecretArn: ref.arn };
+}
+
+/** What reading the database password takes: that one secret, and the key it is encrypted with. */
+export function databasePasswordStatements(secretArn: pulumi.Input<string>, keyArn: pulumi.Input<string>): Statement[] {
+  return [
+    { Sid: "ReadTheDatabasePassword", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+    { Sid: "DecryptTheDatabasePassword", Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn },
+  ];
 }

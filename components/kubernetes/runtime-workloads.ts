@@ -37,6 +37,9 @@ export interface RuntimeWorkloadsArgs {
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
 }
 
+/** The service account the API and the worker run as (the cloud gives it the runtime's identity: EKS Pod Identity). */
+export const RUNTIME_SERVICE_ACCOUNT = "rag-runtime";
+
 export const API_LABELS = { "app.kubernetes.io/name": "rag-api", "app.kubernetes.io/part-of": "rag-platform" };
 export const WORKER_LABELS = { "app.kubernetes.io/name": "rag-worker", "app.kubernetes.io/part-of": "rag-platform" };
 
@@ -85,7 +88,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     const parent = { parent: this };
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
-      { metadata: { name: "rag-runtime", namespace: args.namespace, annotations: args.serviceAccountAnnotations }, automountServiceAccountToken: false },
+      { metadata: { name: RUNTIME_SERVICE_ACCOUNT, namespace: args.namespace, annotations: args.serviceAccountAnnotations }, automountServiceAccountToken: false },
       parent,
     );
     const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) });

@@ -10,7 +10,10 @@ import { EksAddons } from "../../components/aws/eks-addons";
 import { EksCluster } from "../../components/aws/eks-cluster";
 import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-group";
 import { TLS_POLICY } from "../../components/aws/load-balancer";
+import { documentAccessStatements } from "../../components/aws/document-store";
 import { CloudWatchObservability } from "../../components/aws/observability";
+import { podIdentityRole } from "../../components/aws/pod-identity";
+import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
 import type { ManagedSecret } from "../../components/aws/secret";
 import { type ApiEndpoint, type LlmEndpoint, type SecretRef, type VectorDbEndpoint, secretEntries } from "../../components/contracts";
 import { ClusterAddons, COLLECTOR_LABELS, OTLP_HTTP_PORT, TELEMETRY_NAMESPACE, type TelemetryArgs } from "../../components/kubernetes/cluster-addons";
@@ -20,7 +23,7 @@ import { RagNamespace } from "../../components/kubernetes/namespace";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
 import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-server";
 import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
-import { API_LABELS, reembedJobCommand, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
+import { API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
@@ -33,6 +36,11 @@ const RUNTIME_CLIENTS = [API_LABELS, WORKER_LABELS];
 const QUEUE_WAIT_LIST = "bull:ingest:wait";
 /** GPU servers: CPU and memory next to the GPUs. */
 const GPU_SERVER_SIZE = { cpuMillicores: 4000, memoryMiB: 24576 };
+
+/** The namespace of the platform's workloads. */
+const NAMESPACE = "rag";
+/** Where the EKS Pod Identity agent listens on every node (link-local). */
+const POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32";
 
 export class AwsEksPlatform extends AwsPlatformBase {
   readonly cluster: EksCluster;
@@ -90,7 +98,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
       },
       { ...this.opts(), providers: { kubernetes: this.cluster.provider }, dependsOn: this.addons.secretStoreReady },
     );
-    this.namespace = new RagNamespace(`${prefix}-ns`, { name: "rag" }, { ...this.opts(), providers: { kubernetes: this.cluster.provider } });
+    this.namespace = new RagNamespace(`${prefix}-ns`, { name: NAMESPACE }, { ...this.opts(), providers: { kubernetes: this.cluster.provider } });
   }
 
   /** Kubernetes resources: the cluster's provider; AWS resources: the regional provider. */
@@ -252,7 +260,23 @@ export class AwsEksPlatform extends AwsPlatformBase {
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
-    const refs = secretEntries(req.env);
+    const bucketArn = this.documents?.bucketArn;
+    if (!bucketArn) throw new Error("AwsEksPlatform: objectStore() must be created before runtimeServices()");
+    // The database password RDS rotates is read by the runtime itself, with its own role (below).
+    const { env: runtimeEnv, databaseSecretArn } = passwordReadAtConnect(req.env);
+    // The runtime's AWS identity through EKS Pod Identity (nodes' credentials are out of pods'
+    // reach): the document bucket and its key, and the database password's secret.
+    podIdentityRole(
+      `${this.prefix}-runtime`,
+      {
+        clusterName: this.cluster.name,
+        namespace: NAMESPACE,
+        serviceAccount: RUNTIME_SERVICE_ACCOUNT,
+        statements: [...documentAccessStatements(bucketArn, this.dataKey.arn), ...(databaseSecretArn ? databasePasswordStatements(databaseSecretArn, this.dataKey.arn) : [])],
+      },
+      this.opts(),
+    );
+    const refs = secretEntries(runtimeEnv);
     const keys: RemoteSecretKey[] = refs.map(([name, ref]) => {
       if (ref.kind !== "aws-secretsmanager") throw new Error(`AwsEksPlatform: ${name} must live in Secrets Manager to reach pods (got ${ref.kind})`);
       return { secretKey: name, remoteKey: ref.arn, property: ref.jsonKey };
@@ -265,7 +289,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
     const certificate = this.cfg.domain.certificate;
     const otlp = this.clusterAddons.otlpEndpoint;
     // The ALB (IP targets, inside the VPC) adds the client's address to X-Forwarded-For: believe it only from there.
-    const env = { ...req.env, plain: { ...req.env.plain, [ENV.trustProxy]: this.network.vpcCidr, ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}) } };
+    const env = { ...runtimeEnv, plain: { ...runtimeEnv.plain, [ENV.trustProxy]: this.network.vpcCidr, ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}) } };
     const redisHost = this.redisCache?.endpoint.host;
     if (!redisHost) throw new Error("AwsEksPlatform: redis() must be created before runtimeServices()");
     const workloads = new RuntimeWorkloads(
@@ -293,7 +317,13 @@ export class AwsEksPlatform extends AwsPlatformBase {
         // The ALB sends from its addresses inside the VPC (IP targets).
         apiIngressFrom: [{ ipBlock: { cidr: this.network.vpcCidr } }],
         callsPods: this.runtimeCalls,
-        callsCidrs: [{ cidr: this.network.vpcCidr, ports: [5432, 6379] }, { ...this.internetEgress(), except: [this.network.vpcCidr] }],
+        callsCidrs: [
+          // Postgres, Redis, and the AWS APIs' interface endpoints in the VPC (Secrets Manager).
+          { cidr: this.network.vpcCidr, ports: [443, 5432, 6379] },
+          { ...this.internetEgress(), except: [this.network.vpcCidr] },
+          // The EKS Pod Identity agent on each node, which hands out the runtime role's credentials.
+          { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
+        ],
         callsPeers: otlp
           ? [{ peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: COLLECTOR_LABELS } }, ports: [OTLP_HTTP_PORT] }]
           : [],
