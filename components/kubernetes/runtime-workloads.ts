@@ -60,9 +60,10 @@ const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /**
  * Where the runtime Secret is mounted. Each secret reaches the runtime as a file it names with
- * `<NAME>_FILE`, never as an environment value: a file follows the Secret (External Secrets
- * refreshes it from Secrets Manager, the kubelet the volume), so the database password RDS
- * rotates reaches running pods, which read it for every new connection (PGPASSWORD_FILE).
+ * `<NAME>_FILE`, never as an environment value (which leaks into process listings, crash
+ * reports and child processes). The files follow the Secret (External Secrets refreshes it, the
+ * kubelet the volume); a database password given so (PGPASSWORD_FILE) is read again for every
+ * new connection.
  */
 export const SECRETS_DIR = "/run/secrets/rag";
 
