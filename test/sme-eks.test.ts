@@ -130,6 +130,22 @@ describe("sme on EKS: the cluster", () => {
 describe("sme on EKS: node pools", () => {
   const group = (result: SynthResult, suffix: string) => ofType(result, T.nodeGroup).find((g) => g.name.endsWith(suffix))!;
 
+  it("lets Auto Scaling launch nodes whose root volumes the data key encrypts: the key serves EBS through EC2, for this account only", () => {
+    const dataKey = ofType(sme, "aws:kms/key:Key").find((k) => k.name === "rag-sme-data")!;
+    const ebs = statements(dataKey).filter((s) => s.Sid?.startsWith("Ebs"));
+    const through = { "kms:ViaService": "ec2.eu-west-1.amazonaws.com", "kms:CallerAccount": "123456789012" };
+    expect(ebs).toEqual([
+      expect.objectContaining({ Sid: "EbsThroughEc2", Principal: { AWS: "*" }, Condition: { StringEquals: through } }),
+      expect.objectContaining({ Sid: "EbsGrantsThroughEc2", Action: "kms:CreateGrant", Condition: { StringEquals: through, Bool: { "kms:GrantIsForAWSResource": "true" } } }),
+    ]);
+    expect(asList(ebs[0]!.Action)).not.toContain("kms:*");
+    const volumeKeys = ofType(sme, T.launchTemplate).map((t) => (t.inputs.blockDeviceMappings as Obj[])[0]!.ebs.kmsKeyId as string);
+    expect(new Set(volumeKeys).size, "every node group's root volume under one customer key").toBe(1);
+    expect(volumeKeys[0]).toMatch(/^arn:aws:kms:eu-west-1:123456789012:key\//);
+    const logsKey = ofType(sme, "aws:kms/key:Key").find((k) => k.name === "rag-sme-logs")!;
+    expect(statements(logsKey).map((s) => s.Sid)).not.toContain("EbsThroughEc2");
+  });
+
   it("taints and labels the GPU pool, on the NVIDIA AL2023 AMI, A10G by default, sized from config", () => {
     const gpu = group(sme, "-gpu");
     expect(gpu.inputs).toMatchObject({

@@ -9,6 +9,14 @@ export interface KmsKeyArgs {
   readonly allowCloudWatchLogs?: boolean;
   /** AWS services (e.g. "cloudwatch.amazonaws.com" for alarms to an encrypted topic) that may use the key. @default - none */
   readonly allowServicePrincipals?: readonly string[];
+  /**
+   * Let this account's principals use the key for EBS volumes, through EC2 only (the policy of
+   * AWS's own aws/ebs key). EC2 Auto Scaling's service-linked role launches the EKS node groups,
+   * and it needs the key of their encrypted root volumes: without this, no node starts. Named
+   * through conditions, not as a principal, since that role only exists once the account has had
+   * an Auto Scaling group. @default false
+   */
+  readonly allowEbsThroughEc2?: boolean;
   /** Days before a scheduled deletion happens. @default 30 */
   readonly deletionWindowDays?: number;
 }
@@ -41,6 +49,27 @@ export class KmsKey extends pulumi.ComponentResource {
           ArnLike: { "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:*` },
         },
       });
+    }
+    if (args.allowEbsThroughEc2) {
+      const throughEc2 = { "kms:ViaService": `ec2.${region}.amazonaws.com`, "kms:CallerAccount": accountId };
+      statements.push(
+        {
+          Sid: "EbsThroughEc2",
+          Effect: "Allow",
+          Principal: { AWS: "*" },
+          Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+          Resource: "*",
+          Condition: { StringEquals: throughEc2 },
+        },
+        {
+          Sid: "EbsGrantsThroughEc2",
+          Effect: "Allow",
+          Principal: { AWS: "*" },
+          Action: "kms:CreateGrant",
+          Resource: "*",
+          Condition: { StringEquals: throughEc2, Bool: { "kms:GrantIsForAWSResource": "true" } },
+        },
+      );
     }
     if (args.allowServicePrincipals && args.allowServicePrincipals.length > 0) {
       statements.push({

@@ -62,7 +62,12 @@ export abstract class AwsPlatformBase implements Platform {
       defaultTags: { tags: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" } },
     });
     this.account = lookupAccount(region, this.provider);
-    this.dataKey = new KmsKey(`${prefix}-data`, { account: this.account, description: `${prefix}: documents, databases, caches, secrets, volumes` }, this.opts());
+    this.dataKey = new KmsKey(
+      `${prefix}-data`,
+      // Node groups' root volumes are encrypted with it, and Auto Scaling launches their nodes.
+      { account: this.account, description: `${prefix}: documents, databases, caches, secrets, volumes`, allowEbsThroughEc2: true },
+      this.opts(),
+    );
     this.logsKey = new KmsKey(
       `${prefix}-logs`,
       {
