@@ -7,7 +7,7 @@ import type { EnvName, SecretEnvName } from "../runtime/src/config";
 
 /**
  * Where a secret value lives, so each platform can hand it to a workload its own way (a file
- * upload on Docker, `secrets.valueFrom` on ECS, `secretKeyRef` on Kubernetes).
+ * upload on Docker, `secrets.valueFrom` on ECS, a mounted Secret volume on Kubernetes).
  */
 export type SecretRef =
   /** A value generated in this stack (for example by @pulumi/random); always a secret Output. */
