@@ -74,9 +74,6 @@ export interface FoundSession {
   readonly checkDue: boolean;
 }
 
-/** Session ids are stored as API keys are: their SHA-256 (the ids are 256 random bits). */
-const hashId = hashKey;
-
 export class SessionStore {
   constructor(
     private readonly db: Queryable,
@@ -90,14 +87,15 @@ export class SessionStore {
     const sealed = refreshToken ? await this.sealer.seal("refresh-token", { token: refreshToken }, ttlSeconds) : null;
     await this.db.query(
       "INSERT INTO browser_sessions (id_hash, sub, role, name, refresh_token, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
-      [hashId(cookie), session.sub, session.role, session.name ?? null, sealed, ttlSeconds],
+      [hashKey(cookie), session.sub, session.role, session.name ?? null, sealed, ttlSeconds],
     );
     return cookie;
   }
 
   /** The live session a cookie names, if any, and whether a check is due (one that never had a refresh token never is). */
   async find(cookie: string, checkEverySeconds: number): Promise<FoundSession | undefined> {
-    const key = hashId(cookie);
+    // Stored as API keys are: the SHA-256 of the cookie's 256 random bits.
+    const key = hashKey(cookie);
     const [row] = await this.db.query<{ sub: string; role: Role; name: string | null; due: boolean }>(
       `SELECT sub, role, name, refresh_token IS NOT NULL AND checked_at <= now() - make_interval(secs => $2) AS due
        FROM browser_sessions WHERE id_hash = $1 AND expires_at > now()`,
@@ -138,10 +136,5 @@ export class SessionStore {
   async remove(key: string): Promise<string | undefined> {
     const [row] = await this.db.query<{ refresh_token: string | null }>("DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING refresh_token", [key]);
     return row?.refresh_token ? (await this.sealer.open<SealedToken>("refresh-token", row.refresh_token))?.token : undefined;
-  }
-
-  /** The stored key of a cookie value. */
-  static keyOf(cookie: string): string {
-    return hashId(cookie);
   }
 }

@@ -20,7 +20,7 @@ import type { Configuration } from "openid-client" with { "resolution-mode": "im
 import type { RuntimeConfig } from "../config";
 import type { Queryable } from "../db/db";
 import type { IssuerKeys } from "./auth";
-import { roleFromClaims } from "./keys";
+import { hashKey, roleFromClaims } from "./keys";
 import { type BrowserSession, Sealer, SessionStore, type SsoFlow } from "./session";
 
 /** The header the UI sends with every call; a cross-site form or script cannot (CORS preflight). */
@@ -212,7 +212,7 @@ export class BrowserSso {
    */
   async logout(request: FastifyRequest, reply: FastifyReply): Promise<{ endSessionUrl: string | null }> {
     const cookie = sessionCookie(request);
-    const refreshToken = cookie ? await this.sessions.remove(SessionStore.keyOf(cookie)) : undefined;
+    const refreshToken = cookie ? await this.sessions.remove(hashKey(cookie)) : undefined;
     for (const secure of [true, false]) reply.clearCookie(cookieNames(secure).session, { path: "/", secure });
     if (refreshToken && this.oidc.serverMetadata().revocation_endpoint) {
       await this.client.tokenRevocation(this.oidc, refreshToken, { token_type_hint: "refresh_token" }).catch((error: unknown) => {
