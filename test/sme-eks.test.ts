@@ -94,6 +94,41 @@ describe("sme on EKS: the cluster", () => {
     expect(addons["aws-ebs-csi-driver"]!.podIdentityAssociations).toEqual([{ roleArn: expect.stringMatching(/^arn:aws:iam:/), serviceAccount: "ebs-csi-controller-sa" }]);
   });
 
+  it("comes up in the order EKS needs: CNI before nodes, nodes before CoreDNS and the EBS driver, those before anything on the Kubernetes API", () => {
+    const byUrn = new Map(sme.resources.map((r) => [r.urn, r]));
+    // What the engine waits for before creating r: its dependencies and its explicit provider.
+    const direct = (r: ResourceRecord) => [...r.dependencies, ...(r.provider ? [r.provider.slice(0, r.provider.lastIndexOf("::"))] : [])];
+    const waitsFor = (r: ResourceRecord): Set<string> => {
+      const seen = new Set<string>();
+      const todo = direct(r);
+      for (let urn = todo.pop(); urn !== undefined; urn = todo.pop()) {
+        if (seen.has(urn)) continue;
+        seen.add(urn);
+        const next = byUrn.get(urn);
+        if (next) todo.push(...direct(next));
+      }
+      return seen;
+    };
+    const addon = (name: string) => ofType(sme, T.addon).find((a) => a.inputs.addonName === name)!;
+    const groups = ofType(sme, T.nodeGroup);
+    const system = groups.find((g) => g.name.endsWith("-system"))!;
+    const nodeRolePolicies = ofType(sme, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.name.startsWith("rag-sme-eks-node-"));
+    expect(nodeRolePolicies).toHaveLength(3);
+    expect(groups.map((g) => g.name).sort()).toEqual(["rag-sme-eks-system", "rag-sme-gpu"]);
+    for (const group of groups) {
+      const before = waitsFor(group);
+      for (const first of [addon("vpc-cni"), addon("kube-proxy"), addon("eks-pod-identity-agent"), ...nodeRolePolicies]) expect(before, `${group.name} after ${first.name}`).toContain(first.urn);
+    }
+    for (const networking of ["vpc-cni", "kube-proxy", "eks-pod-identity-agent"]) expect(waitsFor(addon(networking)), networking).not.toContain(system.urn);
+    for (const onNodes of ["coredns", "aws-ebs-csi-driver"]) expect(waitsFor(addon(onNodes)), onNodes).toContain(system.urn);
+    const onCluster = sme.resources.filter((r) => r.type.startsWith("kubernetes:") && r.custom);
+    expect(onCluster.length).toBeGreaterThan(40);
+    for (const r of onCluster) {
+      const before = waitsFor(r);
+      expect(before.has(addon("coredns").urn) && before.has(addon("aws-ebs-csi-driver").urn), `${r.type} ${r.name} waits for DNS and volumes`).toBe(true);
+    }
+  });
+
   it("makes an encrypted gp3 StorageClass the default", () => {
     const sc = one(sme, T.storageClass);
     expect(sc.inputs).toMatchObject({
@@ -186,7 +221,7 @@ describe("sme on EKS: node pools", () => {
 
   it("has no GPU pool when the LLM is a hosted API", async () => {
     const result = await synth("sme", ["rag-platform:llm.mode=managed", "rag-platform:llm.managedProvider=anthropic", "rag-platform:llm.model=claude-sonnet-4-5"]);
-    expect(ofType(result, T.nodeGroup).map((g) => g.name)).toEqual(["rag-sme-system"]);
+    expect(ofType(result, T.nodeGroup).map((g) => g.name)).toEqual(["rag-sme-eks-system"]);
     expect(ofType(result, T.deployment).map((d) => d.name)).not.toContain("rag-sme-vllm");
   });
 });
@@ -331,6 +366,10 @@ describe("sme on EKS: every workload", () => {
     expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBeGreaterThanOrEqual(1200);
     expect(c.env).toContainEqual({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "huggingface-token", key: "token" } } });
     expect(spec.volumes.find((v: Obj) => v.name === "model-cache").persistentVolumeClaim.claimName).toBe("vllm-model-cache");
+    // Pulumi waits 10 minutes for a Deployment by default: too short for a GPU node, the image and the weights.
+    expect(vllm.customTimeouts).toEqual({ create: "45m", update: "45m" });
+    expect(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-embeddings")!.customTimeouts).toEqual({ create: "45m", update: "45m" });
+    expect(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!.customTimeouts).toBeNull();
   });
 
   it("scales the worker with KEDA on the ingest queue, over TLS, within the configured bounds", () => {
@@ -411,6 +450,7 @@ describe("sme on EKS: data services and modes", () => {
     const ollama = ofType(result, T.deployment).find((d) => d.name === "rag-sme-ollama")!;
     expect(podSpec(ollama).containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
     expect(podSpec(ollama).containers[0].readinessProbe.exec.command[2]).toContain("ollama show llama3.1:8b");
+    expect(ollama.customTimeouts).toEqual({ create: "45m", update: "45m" });
   });
 });
 

@@ -260,6 +260,8 @@ describe("staging on AWS: services on ECS Fargate", () => {
     expect(services.find((s) => s.name === "rag-staging-svc-api")!.inputs.loadBalancers).toHaveLength(1);
     expect(services.find((s) => s.name === "rag-staging-svc-worker")!.inputs.loadBalancers).toBeUndefined();
     for (const s of services) expect((s.inputs.networkConfiguration as { assignPublicIp: boolean }).assignPublicIp).toBe(false);
+    // ECS Exec's agent cannot run in the tasks' read-only root filesystem: it stays off rather than half-working.
+    for (const s of services) expect(s.inputs.enableExecuteCommand, s.name).toBe(false);
   });
 
   it("injects every secret through `secrets.valueFrom` and none through `environment`; the rotating database password is read at connect", () => {

@@ -33,6 +33,14 @@ export interface ResourceRecord {
   readonly dependencies: string[];
   /** For each input property, the URNs of the resources its value came from. */
   readonly propertyDependencies: Record<string, string[]>;
+  /** How long the engine waits for each operation, where the program overrides the provider's default. */
+  readonly customTimeouts: CustomTimeouts | null;
+}
+
+export interface CustomTimeouts {
+  readonly create?: string;
+  readonly update?: string;
+  readonly delete?: string;
 }
 
 export interface SynthResult {
@@ -74,6 +82,7 @@ interface RegisterRequest {
   getProvider(): string;
   getCustom(): boolean;
   getObject(): unknown;
+  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -90,6 +99,12 @@ function propertyDependencies(req: RegisterRequest): Record<string, string[]> {
     if (urns.length > 0) result[key] = [...new Set(urns)];
   });
   return result;
+}
+
+function customTimeouts(req: RegisterRequest): CustomTimeouts | null {
+  const t = req.getCustomtimeouts();
+  const set = Object.entries({ create: t?.getCreate(), update: t?.getUpdate(), delete: t?.getDelete() }).filter(([, v]) => v);
+  return set.length > 0 ? Object.fromEntries(set) : null;
 }
 
 /** Wraps the mock monitor so each registration is recorded with its parent, provider and URN. */
@@ -111,6 +126,7 @@ function recordRegistrations(records: ResourceRecord[], mocks: SynthMocks): void
           inputs: sanitize(inputs) as Record<string, unknown>,
           dependencies: [...new Set(req.getDependenciesList())],
           propertyDependencies: propertyDependencies(req),
+          customTimeouts: customTimeouts(req),
         });
       }
       callback(err, response);

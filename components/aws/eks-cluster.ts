@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { assumedBy, policyDocument, type AwsAccount } from "./account";
 import { POD_IDENTITY_TRUST } from "./pod-identity";
+import { EksNodeGroup } from "./eks-node-group";
 import type { KmsKey } from "./kms-key";
 import type { Network } from "./network";
 
@@ -20,6 +21,15 @@ export interface EksClusterArgs {
   readonly publicAccessCidrs?: readonly string[];
   /** IAM roles or users given cluster-admin through access entries. @default - none */
   readonly adminPrincipalArns?: readonly string[];
+  /** The system node group, created with the cluster: add-ons and every workload without a GPU run there. */
+  readonly systemNodes: {
+    readonly instanceType: string;
+    readonly minSize: number;
+    readonly maxSize: number;
+    readonly desiredSize: number;
+    /** Security groups besides the cluster's own. @default - none */
+    readonly extraSecurityGroupIds?: readonly pulumi.Input<string>[];
+  };
 }
 
 /** All five control-plane log types. */
@@ -30,6 +40,16 @@ export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerM
  * our key, every control-plane log type to an encrypted log group, access entries (API
  * authentication mode, no aws-auth ConfigMap), Pod Identity, VPC CNI with network policies,
  * the EBS CSI driver and an encrypted gp3 default StorageClass.
+ *
+ * A new cluster comes up in the order EKS needs (two of its managed add-ons cannot turn ACTIVE
+ * before a node runs them, and nodes cannot turn Ready without the CNI):
+ * 1. the node role's policies, the VPC CNI, kube-proxy and the Pod Identity agent (DaemonSets,
+ *    ACTIVE with no node yet): `nodePrerequisites`, which every node group waits for;
+ * 2. the system node group;
+ * 3. CoreDNS and the EBS CSI driver (Deployments: DEGRADED until scheduled, and the provider
+ *    gives up after 20 minutes of that);
+ * 4. anything on the Kubernetes API: `provider` depends on 3, so Helm releases and workloads
+ *    start once nodes, DNS and volumes work, and are deleted before them.
  */
 export class EksCluster extends pulumi.ComponentResource {
   readonly name: pulumi.Output<string>;
@@ -37,6 +57,9 @@ export class EksCluster extends pulumi.ComponentResource {
   readonly physicalName: string;
   readonly clusterSecurityGroupId: pulumi.Output<string>;
   readonly nodeRole: aws.iam.Role;
+  /** What a node group must wait for: nodes join and turn Ready only once these exist. */
+  readonly nodePrerequisites: pulumi.Resource[];
+  readonly systemNodes: EksNodeGroup;
   readonly kubeconfig: pulumi.Output<string>;
   readonly provider: k8s.Provider;
   readonly storageClassName: pulumi.Output<string>;
@@ -92,24 +115,35 @@ export class EksCluster extends pulumi.ComponentResource {
     });
 
     this.nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: assumedBy("ec2.amazonaws.com") }, parent);
-    for (const policy of ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]) {
-      new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: this.nodeRole.name, policyArn: managed(policy) }, parent);
-    }
+    // Attached before any node exists and detached only after the last is gone (EKS needs them to tear nodes down).
+    const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
+      (policy) => new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: this.nodeRole.name, policyArn: managed(policy) }, parent),
+    );
 
-    const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs> = {}) =>
+    const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs> = {}, dependsOn: pulumi.Resource[] = []) =>
       new aws.eks.Addon(
         `${name}-${addonName}`,
         { clusterName: cluster.name, addonName, resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "PRESERVE", ...extra },
-        parent,
+        { parent: this, dependsOn },
       );
-    addon("vpc-cni", { configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }) });
-    addon("kube-proxy");
-    addon("coredns");
-    addon("eks-pod-identity-agent");
+    this.nodePrerequisites = [
+      ...nodePolicies,
+      addon("vpc-cni", { configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }) }),
+      addon("kube-proxy"),
+      addon("eks-pod-identity-agent"),
+    ];
+    const { instanceType, ...systemSizes } = args.systemNodes;
+    this.systemNodes = new EksNodeGroup(
+      `${name}-system`,
+      { cluster: this, network: args.network, kmsKey: args.kmsKey, kind: "system", instanceTypes: [instanceType], ...systemSizes },
+      parent,
+    );
+    const onNodes = [this.systemNodes];
+    const coredns = addon("coredns", {}, onNodes);
     // The add-on creates the Pod Identity association itself (podIdentityAssociations below).
     const ebsRole = new aws.iam.Role(`${name}-ebs-csi`, { assumeRolePolicy: POD_IDENTITY_TRUST }, parent);
-    new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsRole.name, policyArn: managed("service-role/AmazonEBSCSIDriverPolicy") }, parent);
-    new aws.iam.RolePolicy(
+    const ebsPolicy = new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsRole.name, policyArn: managed("service-role/AmazonEBSCSIDriverPolicy") }, parent);
+    const ebsKeyPolicy = new aws.iam.RolePolicy(
       `${name}-ebs-csi-kms`,
       {
         role: ebsRole.id,
@@ -120,12 +154,12 @@ export class EksCluster extends pulumi.ComponentResource {
       },
       parent,
     );
-    addon("aws-ebs-csi-driver", { podIdentityAssociations: [{ roleArn: ebsRole.arn, serviceAccount: "ebs-csi-controller-sa" }] });
+    const ebsCsi = addon("aws-ebs-csi-driver", { podIdentityAssociations: [{ roleArn: ebsRole.arn, serviceAccount: "ebs-csi-controller-sa" }] }, [...onNodes, ebsPolicy, ebsKeyPolicy]);
 
     this.kubeconfig = pulumi
       .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
       .apply(([clusterName, endpoint, ca]) => kubeconfigFor(clusterName, endpoint, ca?.data ?? "", args.account.region));
-    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, parent);
+    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this, dependsOn: [coredns, ebsCsi] });
 
     const storageClass = new k8s.storage.v1.StorageClass(
       `${name}-gp3-encrypted`,

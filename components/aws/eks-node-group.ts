@@ -95,7 +95,7 @@ export class EksNodeGroup extends pulumi.ComponentResource {
         })),
       },
       // The autoscaler owns the desired size after creation.
-      { parent: this, ignoreChanges: ["scalingConfig.desiredSize"] },
+      { parent: this, ignoreChanges: ["scalingConfig.desiredSize"], dependsOn: args.cluster.nodePrerequisites },
     );
     this.nodeGroupName = group.nodeGroupName;
     this.registerOutputs({ nodeGroupName: this.nodeGroupName });

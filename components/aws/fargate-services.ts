@@ -38,8 +38,6 @@ export interface FargateRuntimeServicesArgs {
   readonly logRetentionDays: number;
   /** ACM certificate for a public HTTPS endpoint. @default - internal load balancer */
   readonly certificateArn?: pulumi.Input<string>;
-  /** Let operators `aws ecs execute-command` into tasks (audited through SSM). @default false */
-  readonly enableExecuteCommand?: boolean;
 }
 
 const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
@@ -176,22 +174,6 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         parent,
       );
     }
-    if (args.enableExecuteCommand) {
-      new aws.iam.RolePolicy(
-        `${name}-task-exec`,
-        {
-          role: taskRole.id,
-          policy: policyDocument([
-            {
-              Effect: "Allow",
-              Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
-              Resource: "*",
-            },
-          ]),
-        },
-        parent,
-      );
-    }
     return { executionRole, taskRole };
   }
 
@@ -257,7 +239,8 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         deploymentCircuitBreaker: { enable: true, rollback: true },
         deploymentMinimumHealthyPercent: 100,
         deploymentMaximumPercent: 200,
-        enableExecuteCommand: o.args.enableExecuteCommand ?? false,
+        // No ECS Exec: its agent needs a writable root filesystem, and the tasks' is read-only.
+        enableExecuteCommand: false,
         propagateTags: "SERVICE",
         availabilityZoneRebalancing: "ENABLED",
       },

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
 
@@ -65,7 +66,7 @@ export class EmbeddingServer extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: [sa] },
+      { parent: this, dependsOn: [sa], customTimeouts: MODEL_SERVER_TIMEOUTS },
     );
     const svc = new k8s.core.v1.Service(
       name,

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 import { assertOllamaModels, ollamaEndpoint, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
-import { gpuPlacement } from "./gpu-scheduling";
+import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
 
@@ -83,7 +83,7 @@ export class OllamaServer extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: [sa] },
+      { parent: this, dependsOn: [sa], customTimeouts: MODEL_SERVER_TIMEOUTS },
     );
     const svc = new k8s.core.v1.Service(
       name,

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
-import { gpuPlacement } from "./gpu-scheduling";
+import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
 
@@ -116,7 +116,7 @@ export class VllmServer extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: [sa] },
+      { parent: this, dependsOn: [sa], customTimeouts: MODEL_SERVER_TIMEOUTS },
     );
     const svc = new k8s.core.v1.Service(
       name,

@@ -65,20 +65,24 @@ export class AwsEksPlatform extends AwsPlatformBase {
         logRetentionDays: cfg.observability.logRetentionDays,
         publicAccessCidrs: cfg.network.clusterApiAllowedCidrs,
         adminPrincipalArns: k.adminPrincipalArns,
+        systemNodes: {
+          instanceType: k.systemNodeType,
+          minSize: k.systemNodes.min,
+          maxSize: k.systemNodes.max,
+          desiredSize: k.systemNodes.desired,
+          extraSecurityGroupIds: [this.workloadSg.id],
+        },
       },
-      this.opts(),
-    );
-    const nodes = { cluster: this.cluster, network: this.network, kmsKey: this.dataKey, extraSecurityGroupIds: [this.workloadSg.id] };
-    new EksNodeGroup(
-      `${prefix}-system`,
-      { ...nodes, kind: "system", instanceTypes: [k.systemNodeType], minSize: k.systemNodes.min, maxSize: k.systemNodes.max, desiredSize: k.systemNodes.desired },
       this.opts(),
     );
     if (cfg.llm.mode === "self-hosted") {
       new EksNodeGroup(
         `${prefix}-gpu`,
         {
-          ...nodes,
+          cluster: this.cluster,
+          network: this.network,
+          kmsKey: this.dataKey,
+          extraSecurityGroupIds: [this.workloadSg.id],
           kind: "gpu",
           instanceTypes: [gpuInstanceType(cfg.llm.gpuType, cfg.llm.gpuCount)],
           minSize: k.gpuNodes.min,
