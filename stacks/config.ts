@@ -10,6 +10,7 @@ import { ConfigError, formatIssue } from "./config-errors";
 import { exportersFor, SINGLE_GPU_HOST_TYPES } from "./capabilities";
 import { checkGpuFit } from "./gpu-fit";
 import { presetFor } from "./presets";
+import { KUBERNETES_MINORS } from "./versions";
 
 export const NAMESPACE = "rag-platform";
 
@@ -114,7 +115,7 @@ const nodePoolSchema = z.strictObject({
 });
 
 const kubernetesSchema = z.strictObject({
-  version: z.string().regex(/^1\.(2[89]|3\d)$/, "must be a Kubernetes minor version such as 1.34"),
+  version: z.enum(KUBERNETES_MINORS),
   systemNodeType: z.string().min(1),
   systemNodes: nodePoolSchema,
   gpuNodes: nodePoolSchema,

@@ -26,6 +26,15 @@ export const K8S_IMAGES = {
   textEmbeddingsInference: "ghcr.io/huggingface/text-embeddings-inference:cpu-1.7.2",
 } as const;
 
+/**
+ * Cluster Autoscaler must run the release of the cluster's Kubernetes minor version (its
+ * compatibility rule), whatever the chart's own default image: one tag per minor. These are
+ * the minors `kubernetes.version` accepts.
+ */
+export const CLUSTER_AUTOSCALER_TAGS = { "1.32": "v1.32.2", "1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2", "1.36": "v1.36.1" } as const;
+export type KubernetesMinor = keyof typeof CLUSTER_AUTOSCALER_TAGS;
+export const KUBERNETES_MINORS = Object.keys(CLUSTER_AUTOSCALER_TAGS) as [KubernetesMinor, ...KubernetesMinor[]];
+
 /** Helm charts: repository, chart and exact version. */
 export const CHARTS = {
   nvidiaDevicePlugin: { repo: "https://nvidia.github.io/k8s-device-plugin", chart: "nvidia-device-plugin", version: "0.17.1" },

@@ -244,6 +244,23 @@ describe("sme on EKS: add-ons", () => {
     );
   });
 
+  it("runs the Cluster Autoscaler release of the cluster's Kubernetes minor, and refuses a minor it has none for", async () => {
+    expect((release(sme, "cluster-autoscaler").inputs.values as Obj).image).toEqual({ tag: "v1.34.5" });
+    const newer = await synth("sme", ["rag-platform:kubernetes.version=1.35"]);
+    expect(one(newer, T.cluster).inputs.version).toBe("1.35");
+    expect((release(newer, "cluster-autoscaler").inputs.values as Obj).image).toEqual({ tag: "v1.35.2" });
+    const refused = await synth("sme", ["rag-platform:kubernetes.version=1.30"]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as ConfigError).message).toContain('rag-platform:kubernetes.version: got "1.30"; allowed: 1.32, 1.33, 1.34, 1.35, 1.36');
+  });
+
+  it("runs External Secrets twice with leader election and a disruption budget the API accepts", () => {
+    const values = release(sme, "external-secrets").inputs.values as Obj;
+    expect(values).toMatchObject({ replicaCount: 2, leaderElect: true, podDisruptionBudget: { enabled: true, minAvailable: 1 } });
+    // The chart renders minAvailable (default 1) and maxUnavailable when both are set: a PDB with both is invalid.
+    expect(values.podDisruptionBudget).not.toHaveProperty("maxUnavailable");
+  });
+
   it("runs the NVIDIA device plugin on the GPU pool only", () => {
     expect(release(sme, "nvidia-device-plugin").inputs.values).toMatchObject({
       nodeSelector: { "rag-platform/pool": "gpu" },

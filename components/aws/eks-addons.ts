@@ -12,6 +12,8 @@ export interface EksAddonsArgs {
   readonly account: AwsAccount;
   readonly cluster: EksCluster;
   readonly network: Network;
+  /** Cluster Autoscaler's image tag: the release of the cluster's Kubernetes minor version. */
+  readonly clusterAutoscalerTag: string;
   readonly charts: {
     readonly awsLoadBalancerController: PinnedChart;
     readonly clusterAutoscaler: PinnedChart;
@@ -103,6 +105,7 @@ export class EksAddons extends pulumi.ComponentResource {
         namespace: "kube-system",
         values: {
           cloudProvider: "aws",
+          image: { tag: args.clusterAutoscalerTag },
           awsRegion: args.account.region,
           autoDiscovery: { clusterName },
           rbac: { serviceAccount: { create: true, name: "cluster-autoscaler" } },
@@ -117,7 +120,19 @@ export class EksAddons extends pulumi.ComponentResource {
     const eso = pinnedRelease(
       "external-secrets",
       args.charts.externalSecrets,
-      { namespace: "external-secrets", createNamespace: true, values: { installCRDs: true, serviceAccount: { create: true, name: "external-secrets" }, replicaCount: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } } },
+      {
+        namespace: "external-secrets",
+        createNamespace: true,
+        values: {
+          installCRDs: true,
+          serviceAccount: { create: true, name: "external-secrets" },
+          // Two controllers: one reconciles at a time (the chart's default is no leader election).
+          replicaCount: 2,
+          leaderElect: true,
+          // The chart's budget already holds minAvailable: 1; adding maxUnavailable would render a PDB the API refuses.
+          podDisruptionBudget: { enabled: true, minAvailable: 1 },
+        },
+      },
       onCluster,
     );
     const store = new k8s.apiextensions.CustomResource(

@@ -27,7 +27,7 @@ import { API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkload
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
-import { CHARTS, K8S_IMAGES } from "../versions";
+import { CHARTS, CLUSTER_AUTOSCALER_TAGS, K8S_IMAGES } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
 import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
@@ -92,7 +92,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
         this.opts(),
       );
     }
-    this.addons = new EksAddons(`${prefix}-addons`, { account: this.account, cluster: this.cluster, network: this.network, charts: CHARTS }, this.opts());
+    this.addons = new EksAddons(`${prefix}-addons`, { account: this.account, cluster: this.cluster, network: this.network, clusterAutoscalerTag: CLUSTER_AUTOSCALER_TAGS[k.version], charts: CHARTS }, this.opts());
     this.clusterAddons = new ClusterAddons(
       `${prefix}-cluster-addons`,
       {
