@@ -55,6 +55,25 @@ function env(d: ResourceRecord, container = 0): Obj[] {
   return podSpec(d).containers[container].env;
 }
 
+/**
+ * Every URN created before r: its dependencies, its explicit provider and its parent (the SDK
+ * registers a child once its parent's URN is known, and a component registers once its own
+ * dependencies exist), transitively.
+ */
+function waitedFor(result: SynthResult, r: ResourceRecord): Set<string> {
+  const byUrn = new Map(result.resources.map((x) => [x.urn, x]));
+  const direct = (x: ResourceRecord) => [...x.dependencies, ...(x.provider ? [x.provider.slice(0, x.provider.lastIndexOf("::"))] : []), ...(x.parent ? [x.parent] : [])];
+  const seen = new Set<string>();
+  const todo = direct(r);
+  for (let urn = todo.pop(); urn !== undefined; urn = todo.pop()) {
+    if (seen.has(urn)) continue;
+    seen.add(urn);
+    const next = byUrn.get(urn);
+    if (next) todo.push(...direct(next));
+  }
+  return seen;
+}
+
 let sme: SynthResult;
 beforeAll(async () => {
   sme = await synth("sme");
@@ -95,20 +114,7 @@ describe("sme on EKS: the cluster", () => {
   });
 
   it("comes up in the order EKS needs: CNI before nodes, nodes before CoreDNS and the EBS driver, those before anything on the Kubernetes API", () => {
-    const byUrn = new Map(sme.resources.map((r) => [r.urn, r]));
-    // What the engine waits for before creating r: its dependencies and its explicit provider.
-    const direct = (r: ResourceRecord) => [...r.dependencies, ...(r.provider ? [r.provider.slice(0, r.provider.lastIndexOf("::"))] : [])];
-    const waitsFor = (r: ResourceRecord): Set<string> => {
-      const seen = new Set<string>();
-      const todo = direct(r);
-      for (let urn = todo.pop(); urn !== undefined; urn = todo.pop()) {
-        if (seen.has(urn)) continue;
-        seen.add(urn);
-        const next = byUrn.get(urn);
-        if (next) todo.push(...direct(next));
-      }
-      return seen;
-    };
+    const waitsFor = (r: ResourceRecord) => waitedFor(sme, r);
     const addon = (name: string) => ofType(sme, T.addon).find((a) => a.inputs.addonName === name)!;
     const groups = ofType(sme, T.nodeGroup);
     const system = groups.find((g) => g.name.endsWith("-system"))!;
@@ -252,6 +258,23 @@ describe("sme on EKS: add-ons", () => {
     const refused = await synth("sme", ["rag-platform:kubernetes.version=1.30"]).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ConfigError);
     expect((refused as ConfigError).message).toContain('rag-platform:kubernetes.version: got "1.30"; allowed: 1.32, 1.33, 1.34, 1.35, 1.36');
+  });
+
+  it("keeps the load balancer controller out of Service creation: the platform exposes through Ingress only", () => {
+    const values = release(sme, "aws-load-balancer-controller").inputs.values as Obj;
+    expect(values).toMatchObject({ enableServiceMutatorWebhook: false, replicaCount: 2 });
+    expect(ofType(sme, "kubernetes:core/v1:Service").filter((s) => (s.inputs as Obj).spec?.type === "LoadBalancer")).toEqual([]);
+  });
+
+  it("creates each custom resource after the Helm release that installs its CRD", async () => {
+    const gitops = await synth("sme", ["rag-platform:gitops.enabled=true", "rag-platform:gitops.repoUrl=https://github.com/acme/rag-deploy.git"]);
+    const crdFrom: Record<string, string> = { "keda.sh": "keda", "external-secrets.io": "external-secrets", "argoproj.io": "argo-cd" };
+    const custom = gitops.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:") && (r.inputs as Obj).apiVersion?.includes("/") && crdFrom[String((r.inputs as Obj).apiVersion).split("/")[0]!]);
+    expect(new Set(custom.map((r) => String((r.inputs as Obj).kind)))).toEqual(new Set(["ScaledObject", "TriggerAuthentication", "ExternalSecret", "ClusterSecretStore", "Application"]));
+    for (const r of custom) {
+      const chart = crdFrom[String((r.inputs as Obj).apiVersion).split("/")[0]!]!;
+      expect(waitedFor(gitops, r), `${String((r.inputs as Obj).kind)} ${r.name} after the ${chart} release`).toContain(release(gitops, chart).urn);
+    }
   });
 
   it("runs External Secrets twice with leader election and a disruption budget the API accepts", () => {

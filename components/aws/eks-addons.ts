@@ -59,6 +59,9 @@ export class EksAddons extends pulumi.ComponentResource {
           enableShield: false,
           enableWaf: false,
           enableWafv2: false,
+          // We expose through Ingress only. The Service webhook (failurePolicy Fail) would refuse
+          // every Service created while the controller's pods start, such as the other add-ons'.
+          enableServiceMutatorWebhook: false,
           podDisruptionBudget: { maxUnavailable: 1 },
         },
       },

@@ -64,6 +64,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
   /** OTLP/HTTP endpoint for workloads, when a collector runs. */
   readonly otlpEndpoint: string | undefined;
   readonly argoCd: k8s.helm.v3.Release | undefined;
+  /** KEDA, whose CRDs (ScaledObject, TriggerAuthentication) the workloads use. */
+  readonly keda: k8s.helm.v3.Release;
 
   constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:ClusterAddons", name, {}, opts);
@@ -82,7 +84,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       parent,
     );
     pinnedRelease("metrics-server", args.charts.metricsServer, { namespace: "kube-system", values: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } } }, parent);
-    pinnedRelease("keda", args.charts.keda, { namespace: "keda", createNamespace: true, values: { podDisruptionBudget: { operator: { maxUnavailable: 1 } } } }, parent);
+    this.keda = pinnedRelease("keda", args.charts.keda, { namespace: "keda", createNamespace: true, values: { podDisruptionBudget: { operator: { maxUnavailable: 1 } } } }, parent);
 
     if (args.telemetry) {
       const { exporters, names, env } = collectorExporters(args.telemetry);

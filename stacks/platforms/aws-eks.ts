@@ -333,7 +333,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
           : [],
         queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: 20 },
       },
-      { ...this.onCluster(), dependsOn: [this.addons.loadBalancerController] },
+      // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
+      { ...this.onCluster(), dependsOn: [this.addons.loadBalancerController, this.clusterAddons.keda] },
     );
     this.apiIngressHost = workloads.ingress.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname);
     const scheme = certificate ? "https" : "http";
