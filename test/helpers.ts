@@ -32,6 +32,25 @@ export function byName(result: SynthResult, name: string): ResourceRecord {
   return found;
 }
 
+/**
+ * Every URN created before r: its dependencies, its explicit provider and its parent (the SDK
+ * registers a child once its parent's URN is known, and a component registers once its own
+ * dependencies exist), transitively.
+ */
+export function waitedFor(result: SynthResult, r: ResourceRecord): Set<string> {
+  const byUrn = new Map(result.resources.map((x) => [x.urn, x]));
+  const direct = (x: ResourceRecord) => [...x.dependencies, ...(x.provider ? [x.provider.slice(0, x.provider.lastIndexOf("::"))] : []), ...(x.parent ? [x.parent] : [])];
+  const seen = new Set<string>();
+  const todo = direct(r);
+  for (let urn = todo.pop(); urn !== undefined; urn = todo.pop()) {
+    if (seen.has(urn)) continue;
+    seen.add(urn);
+    const next = byUrn.get(urn);
+    if (next) todo.push(...direct(next));
+  }
+  return seen;
+}
+
 /** Docker `envs` ("KEY=VALUE") as a map. */
 export function envMap(container: ResourceRecord): Record<string, string> {
   const envs = (container.inputs.envs ?? []) as string[];

@@ -6,7 +6,7 @@ import { ConfigError } from "../stacks/config-errors";
 import { CHARTS } from "../stacks/versions";
 import { REEMBED_COMMAND } from "../components/shared/runtime-image";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
-import { asList, json, ofType, one, statements, synth } from "./helpers";
+import { asList, json, ofType, one, statements, synth, waitedFor } from "./helpers";
 
 const T = {
   cluster: "aws:eks/cluster:Cluster",
@@ -53,25 +53,6 @@ function release(result: SynthResult, name: string): ResourceRecord {
 
 function env(d: ResourceRecord, container = 0): Obj[] {
   return podSpec(d).containers[container].env;
-}
-
-/**
- * Every URN created before r: its dependencies, its explicit provider and its parent (the SDK
- * registers a child once its parent's URN is known, and a component registers once its own
- * dependencies exist), transitively.
- */
-function waitedFor(result: SynthResult, r: ResourceRecord): Set<string> {
-  const byUrn = new Map(result.resources.map((x) => [x.urn, x]));
-  const direct = (x: ResourceRecord) => [...x.dependencies, ...(x.provider ? [x.provider.slice(0, x.provider.lastIndexOf("::"))] : []), ...(x.parent ? [x.parent] : [])];
-  const seen = new Set<string>();
-  const todo = direct(r);
-  for (let urn = todo.pop(); urn !== undefined; urn = todo.pop()) {
-    if (seen.has(urn)) continue;
-    seen.add(urn);
-    const next = byUrn.get(urn);
-    if (next) todo.push(...direct(next));
-  }
-  return seen;
 }
 
 let sme: SynthResult;

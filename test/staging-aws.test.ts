@@ -4,7 +4,7 @@ import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { INTERFACE_ENDPOINTS } from "../components/aws/network";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
-import { asList, json, ofType, one, statements, synth } from "./helpers";
+import { asList, json, ofType, one, statements, synth, waitedFor } from "./helpers";
 
 const T = {
   key: "aws:kms/key:Key",
@@ -262,6 +262,19 @@ describe("staging on AWS: services on ECS Fargate", () => {
     for (const s of services) expect((s.inputs.networkConfiguration as { assignPublicIp: boolean }).assignPublicIp).toBe(false);
     // ECS Exec's agent cannot run in the tasks' read-only root filesystem: it stays off rather than half-working.
     for (const s of services) expect(s.inputs.enableExecuteCommand, s.name).toBe(false);
+  });
+
+  it("starts the services once their roles hold their policies, and the API once the listener forwards to its target group", () => {
+    const policies = staging.resources.filter(
+      (r) => (r.type === "aws:iam/rolePolicy:RolePolicy" || r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment") && /^rag-staging-svc-(execution|task)/.test(r.name),
+    );
+    expect(policies.map((p) => p.name).sort()).toEqual(["rag-staging-svc-execution-base", "rag-staging-svc-execution-secrets", "rag-staging-svc-task-database-password", "rag-staging-svc-task-documents"]);
+    const listener = one(staging, "aws:lb/listener:Listener");
+    for (const service of ofType(staging, T.service)) {
+      const before = waitedFor(staging, service);
+      for (const p of policies) expect(before, `${service.name} after ${p.name}`).toContain(p.urn);
+      expect(before.has(listener.urn), `${service.name} after the listener`).toBe(service.name.endsWith("-api"));
+    }
   });
 
   it("injects every secret through `secrets.valueFrom` and none through `environment`; the rotating database password is read at connect", () => {

@@ -86,7 +86,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     const { env, databaseSecretArn } = passwordReadAtConnect(args.env);
     args = { ...args, env };
     const cluster = new aws.ecs.Cluster(name, { settings: [{ name: "containerInsights", value: "enhanced" }] }, parent);
-    const { executionRole, taskRole } = this.createRoles(name, args, databaseSecretArn);
+    const { executionRole, taskRole, policies } = this.createRoles(name, args, databaseSecretArn);
     this.loadBalancer = new ApiLoadBalancer(
       `${name}-api`,
       { network: args.network, targetSecurityGroupId: args.securityGroupId, targetPort: API_PORT, certificateArn: args.certificateArn },
@@ -105,6 +105,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       extraEnv: { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) },
       network,
       loadBalancers: [{ targetGroupArn: this.loadBalancer.targetGroupArn, containerName: "api", containerPort: API_PORT }],
+      dependsOn: [...policies, this.loadBalancer.listener],
     });
     const worker = this.createService(`${name}-worker`, {
       args,
@@ -116,6 +117,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       port: WORKER_HEALTH_PORT,
       extraEnv: { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) },
       network,
+      dependsOn: policies,
     });
 
     this.autoscale(`${name}-api`, cluster, api, args.api, [
@@ -142,7 +144,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     const parent = { parent: this };
     const { partition } = args.account;
     const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") }, parent);
-    new aws.iam.RolePolicyAttachment(
+    const executionBase = new aws.iam.RolePolicyAttachment(
       `${name}-execution-base`,
       { role: executionRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` },
       parent,
@@ -152,10 +154,11 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       { Sid: "ReadTheRuntimeSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arns },
       { Sid: "DecryptTheRuntimeSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: args.dataKey.arn },
     ];
-    new aws.iam.RolePolicy(`${name}-execution-secrets`, { role: executionRole.id, policy: policyDocument(arns.length > 0 ? readSecrets : readSecrets.slice(1)) }, parent);
+    const executionSecrets = new aws.iam.RolePolicy(`${name}-execution-secrets`, { role: executionRole.id, policy: policyDocument(arns.length > 0 ? readSecrets : readSecrets.slice(1)) }, parent);
 
     const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") }, parent);
-    new aws.iam.RolePolicy(
+    const policies: pulumi.Resource[] = [executionBase, executionSecrets];
+    const taskDocuments = new aws.iam.RolePolicy(
       `${name}-task-documents`,
       {
         role: taskRole.id,
@@ -163,9 +166,10 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       },
       parent,
     );
+    policies.push(taskDocuments);
     if (databaseSecretArn) {
       // The runtime reads the database password itself, for new connections (it rotates).
-      new aws.iam.RolePolicy(
+      const taskPassword = new aws.iam.RolePolicy(
         `${name}-task-database-password`,
         {
           role: taskRole.id,
@@ -173,8 +177,10 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         },
         parent,
       );
+      policies.push(taskPassword);
     }
-    return { executionRole, taskRole };
+    // Services wait for these: tasks start with their permissions, and deletion drains tasks before they go.
+    return { executionRole, taskRole, policies };
   }
 
   private createService(
@@ -190,6 +196,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       extraEnv: Record<string, string>;
       network: aws.types.input.ecs.ServiceNetworkConfiguration;
       loadBalancers?: aws.types.input.ecs.ServiceLoadBalancer[];
+      dependsOn: pulumi.Resource[];
     },
   ): aws.ecs.Service {
     const parent = { parent: this };
@@ -245,7 +252,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         availabilityZoneRebalancing: "ENABLED",
       },
       // The autoscaler owns the running count after creation.
-      { parent: this, ignoreChanges: ["desiredCount"] },
+      { parent: this, ignoreChanges: ["desiredCount"], dependsOn: o.dependsOn },
     );
   }
 

@@ -30,6 +30,8 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
   readonly arnSuffix: pulumi.Output<string>;
   readonly targetGroupArn: pulumi.Output<string>;
   readonly targetGroupArnSuffix: pulumi.Output<string>;
+  /** ECS refuses a target group no listener forwards to yet: services wait for this. */
+  readonly listener: aws.lb.Listener;
   readonly internetFacing: boolean;
 
   constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -84,7 +86,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.lb.Listener(
+    this.listener = new aws.lb.Listener(
       name,
       this.internetFacing
         ? { loadBalancerArn: alb.arn, port: 443, protocol: "HTTPS", sslPolicy: TLS_POLICY, certificateArn: args.certificateArn, defaultActions: [{ type: "forward", targetGroupArn: tg.arn }] }
