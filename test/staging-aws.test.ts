@@ -178,6 +178,8 @@ describe("staging on AWS: network", () => {
     expect(flow.inputs).toMatchObject({ trafficType: "ALL", logDestinationType: "cloud-watch-logs" });
     const group = ofType(staging, T.logGroup).find((g) => g.name === "rag-staging-vpc-flow-logs")!;
     expect(group.inputs.kmsKeyId).toMatch(KEY_ID);
+    const rolePolicy = ofType(staging, "aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "rag-staging-vpc-flow-logs")!;
+    expect(waitedFor(staging, flow), "delivery starts with the role's permission").toContain(rolePolicy.urn);
   });
 
   it("deploys into an existing VPC and subnets without creating network resources", async () => {

@@ -148,7 +148,7 @@ export class Network extends pulumi.ComponentResource {
       parent,
     );
     const role = new aws.iam.Role(`${name}-flow-logs`, { assumeRolePolicy: assumedBy("vpc-flow-logs.amazonaws.com") }, parent);
-    new aws.iam.RolePolicy(
+    const rolePolicy = new aws.iam.RolePolicy(
       `${name}-flow-logs`,
       {
         role: role.id,
@@ -165,7 +165,8 @@ export class Network extends pulumi.ComponentResource {
     new aws.ec2.FlowLog(
       `${name}-flow-logs`,
       { vpcId: vpc.id, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: logGroup.arn, iamRoleArn: role.arn, maxAggregationInterval: 60 },
-      parent,
+      // Delivery starts with the role's permission in place (no "Access error" status to begin with).
+      { parent: this, dependsOn: [rolePolicy] },
     );
   }
 }
