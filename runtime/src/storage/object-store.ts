@@ -63,6 +63,26 @@ export class LocalObjectStore implements ObjectStore {
   }
 }
 
+/*
+ * Each cloud store makes its client once, on first use, and keeps it: the client caches its
+ * credentials or token and reuses its connections. The SDKs load only when their scheme is used.
+ */
+async function s3Client() {
+  const s3 = await import("@aws-sdk/client-s3");
+  return { s3, client: new s3.S3Client({}) };
+}
+
+async function azureContainer(account: string, container: string) {
+  const { BlobServiceClient } = await import("@azure/storage-blob");
+  const { DefaultAzureCredential } = await import("@azure/identity");
+  return new BlobServiceClient(`https://${account}.blob.core.windows.net`, new DefaultAzureCredential()).getContainerClient(container);
+}
+
+async function gcsBucket(bucket: string) {
+  const { Storage } = await import("@google-cloud/storage");
+  return new Storage().bucket(bucket);
+}
+
 class S3ObjectStore implements ObjectStore {
   readonly kind = "s3" as const;
   constructor(
@@ -70,9 +90,11 @@ class S3ObjectStore implements ObjectStore {
     private readonly prefix: string,
   ) {}
 
-  private async client() {
-    const s3 = await import("@aws-sdk/client-s3");
-    return { s3, client: new s3.S3Client({}) };
+  private connected?: ReturnType<typeof s3Client>;
+
+  private client() {
+    this.connected ??= s3Client();
+    return this.connected;
   }
 
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
@@ -108,10 +130,11 @@ class AzureBlobObjectStore implements ObjectStore {
     private readonly prefix: string,
   ) {}
 
-  private async containerClient() {
-    const { BlobServiceClient } = await import("@azure/storage-blob");
-    const { DefaultAzureCredential } = await import("@azure/identity");
-    return new BlobServiceClient(`https://${this.account}.blob.core.windows.net`, new DefaultAzureCredential()).getContainerClient(this.container);
+  private connected?: ReturnType<typeof azureContainer>;
+
+  private containerClient() {
+    this.connected ??= azureContainer(this.account, this.container);
+    return this.connected;
   }
 
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
@@ -143,9 +166,11 @@ class GcsObjectStore implements ObjectStore {
     private readonly prefix: string,
   ) {}
 
-  private async bucketHandle() {
-    const { Storage } = await import("@google-cloud/storage");
-    return new Storage().bucket(this.bucket);
+  private connected?: ReturnType<typeof gcsBucket>;
+
+  private bucketHandle() {
+    this.connected ??= gcsBucket(this.bucket);
+    return this.connected;
   }
 
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {

@@ -1,7 +1,9 @@
 import { linkSync, mkdtempSync, readFileSync } from "node:fs";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createObjectStore, LocalObjectStore, ObjectStoreUrlError } from "../../src/storage/object-store";
 
 describe("the local object store", () => {
@@ -38,5 +40,108 @@ describe("choosing a store by URL", () => {
     expect(() => createObjectStore("ftp://host/x", "/tmp")).toThrow(new ObjectStoreUrlError('OBJECT_STORE_URL: got scheme "ftp:"; allowed: file:, s3:, azblob:, gs:'));
     expect(() => createObjectStore("azblob://account", "/tmp")).toThrow(/azblob URLs name a container/);
     expect(() => createObjectStore("not a url", "/tmp")).toThrow(/expected file:\/\/\/path, s3:\/\/bucket\/prefix/);
+  });
+});
+
+/**
+ * A local stand-in for the few S3 calls the store makes (PUT, GET, HEAD bucket, ListObjectVersions,
+ * DeleteObjects), keeping every version as a versioned bucket does. It is not S3: it checks what
+ * our store asks of the real SDK over real HTTP, not how S3 answers.
+ */
+async function versionedS3StandIn(bucket: string) {
+  const objects = new Map<string, { versionId: string; body?: Buffer; deleteMarker?: boolean }[]>();
+  let counter = 0;
+  let connections = 0;
+  const xml = (res: ServerResponse, status: number, body: string) => {
+    res.writeHead(status, { "content-type": "application/xml" }).end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url!, "http://stand-in");
+      const [, name, ...rest] = url.pathname.split("/");
+      const key = decodeURIComponent(rest.join("/"));
+      if (name !== bucket) return xml(res, 404, "<Error><Code>NoSuchBucket</Code><Message>no such bucket</Message></Error>");
+      const versions = objects.get(key) ?? [];
+      if (req.method === "HEAD" && !key) return res.writeHead(200).end();
+      if (req.method === "PUT" && key) {
+        const versionId = `v${++counter}`;
+        objects.set(key, [...versions, { versionId, body: Buffer.concat(chunks) }]);
+        return res.writeHead(200, { "x-amz-version-id": versionId, etag: `"${versionId}"` }).end();
+      }
+      if (req.method === "GET" && key) {
+        const latest = versions.at(-1);
+        if (!latest || latest.deleteMarker) return xml(res, 404, "<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>");
+        return res.writeHead(200, { "content-length": latest.body!.length }).end(latest.body);
+      }
+      if (req.method === "GET" && url.searchParams.has("versions")) {
+        const prefix = url.searchParams.get("prefix") ?? "";
+        const entries = [...objects].filter(([k]) => k.startsWith(prefix)).flatMap(([k, vs]) =>
+          vs.map((v, i) => {
+            const tag = v.deleteMarker ? "DeleteMarker" : "Version";
+            return `<${tag}><Key>${k}</Key><VersionId>${v.versionId}</VersionId><IsLatest>${i === vs.length - 1}</IsLatest></${tag}>`;
+          }),
+        );
+        return xml(res, 200, `<ListVersionsResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${entries.join("")}</ListVersionsResult>`);
+      }
+      if (req.method === "POST" && url.searchParams.has("delete")) {
+        const deleted = [...Buffer.concat(chunks).toString().matchAll(/<Object><Key>(.*?)<\/Key><VersionId>(.*?)<\/VersionId><\/Object>/g)].map(([, k, v]) => {
+          objects.set(k!, (objects.get(k!) ?? []).filter((x) => x.versionId !== v));
+          return `<Deleted><Key>${k}</Key><VersionId>${v}</VersionId></Deleted>`;
+        });
+        return xml(res, 200, `<DeleteResult>${deleted.join("")}</DeleteResult>`);
+      }
+      return xml(res, 501, "<Error><Code>NotImplemented</Code><Message>not in the stand-in</Message></Error>");
+    });
+  });
+  server.on("connection", () => connections++);
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    objects,
+    connections: () => connections,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+describe("the S3 store, speaking the S3 API with the AWS SDK to a local stand-in", () => {
+  const saved = { ...process.env };
+  let standIn: Awaited<ReturnType<typeof versionedS3StandIn>>;
+  beforeAll(async () => {
+    standIn = await versionedS3StandIn("docs");
+    Object.assign(process.env, { AWS_ENDPOINT_URL_S3: standIn.url, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "stand-in", AWS_SECRET_ACCESS_KEY: "stand-in" });
+  });
+  afterAll(async () => {
+    for (const name of ["AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+    await standIn.close();
+  });
+
+  it("stores under its prefix, reads the latest version, and deletes every version of exactly that key", async () => {
+    const store = createObjectStore("s3://docs/rag", "/tmp");
+    await store.check();
+    await store.put("documents/abc", new TextEncoder().encode("first"), "text/plain");
+    await store.put("documents/abc", new TextEncoder().encode("second"), "text/plain");
+    await store.put("documents/abcd", new TextEncoder().encode("neighbour"), "text/plain");
+    expect(new TextDecoder().decode(await store.get("documents/abc"))).toBe("second");
+    // A delete marker left by someone else's plain DELETE is removed too.
+    standIn.objects.get("rag/documents/abc")!.push({ versionId: "marker", deleteMarker: true });
+
+    await store.delete("documents/abc");
+    expect(standIn.objects.get("rag/documents/abc")).toEqual([]);
+    expect(new TextDecoder().decode(await store.get("documents/abcd"))).toBe("neighbour");
+    await expect(store.get("documents/abc")).rejects.toThrow(/no such key/);
+    await store.delete("documents/abc");
+    for (let i = 0; i < 10; i++) await store.get("documents/abcd");
+    // One client for the store's life, whose connections are kept and reused (a client per call
+    // would open one per request: 19 here).
+    expect(standIn.connections()).toBeLessThanOrEqual(3);
+  });
+
+  it("fails its check on a bucket that is not there", async () => {
+    await expect(createObjectStore("s3://missing/rag", "/tmp").check()).rejects.toThrow();
   });
 });
