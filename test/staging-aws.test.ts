@@ -139,6 +139,10 @@ describe("staging on AWS: keys and encryption at rest", () => {
       numCacheClusters: 2,
       automaticFailoverEnabled: false,
     });
+    // The ingest queue (BullMQ) lives there: a parameter group that evicts nothing.
+    const params = one(staging, "aws:elasticache/parameterGroup:ParameterGroup");
+    expect(redis.propertyDependencies.parameterGroupName).toEqual([params.urn]);
+    expect(params.inputs).toMatchObject({ family: "redis7", parameters: [{ name: "maxmemory-policy", value: "noeviction" }] });
   });
 
   it("encrypts every secret and every log group with our keys; logs have a retention", () => {

@@ -44,12 +44,20 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
       { vpcId: args.network.vpcId, port: 6379, description: "Redis from the platform's services", allowedFrom: args.allowedSecurityGroupIds },
       parent,
     );
+    const engineVersion = args.engineVersion ?? "7.1";
+    // BullMQ keeps jobs and their locks in Redis: nothing may be evicted (ElastiCache's default is volatile-lru).
+    const params = new aws.elasticache.ParameterGroup(
+      name,
+      { family: `redis${engineVersion.split(".")[0]}`, description: `${name}: queue-safe (no eviction)`, parameters: [{ name: "maxmemory-policy", value: "noeviction" }] },
+      parent,
+    );
     const group = new aws.elasticache.ReplicationGroup(
       name,
       {
         description: `${name}: ingest queue and cache`,
         engine: "redis",
-        engineVersion: args.engineVersion ?? "7.1",
+        engineVersion,
+        parameterGroupName: params.name,
         nodeType: args.nodeType,
         numCacheClusters: 1 + replicas,
         automaticFailoverEnabled: multiAz,
