@@ -118,6 +118,11 @@ describe("staging on AWS: keys and encryption at rest", () => {
       instanceClass: "db.t4g.medium",
     });
     expect(rds.inputs.password).toBeUndefined();
+    // A final snapshot on destroy, named uniquely: snapshots outlive instances, and a fixed name fails the next stack's destroy.
+    expect(rds.inputs.skipFinalSnapshot).toBe(false);
+    const suffix = one(staging, "random:index/randomId:RandomId");
+    expect(rds.propertyDependencies.finalSnapshotIdentifier).toEqual([suffix.urn]);
+    expect(rds.inputs.finalSnapshotIdentifier).toMatch(/^rag-staging-postgres-final-[0-9a-f]{8}$/);
     const params = one(staging, T.rdsParams);
     expect(params.inputs.family).toBe("postgres16");
     expect(params.inputs.parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });

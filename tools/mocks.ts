@@ -34,6 +34,7 @@ const COMPUTED: Record<string, Computed> = {
   "docker:index/remoteImage:RemoteImage": (a) => ({ imageId: `sha256:${digest(String(a.inputs.name))}` }),
   "docker:index/image:Image": (a) => ({ repoDigest: `sha256:${digest(String(a.inputs.imageName))}` }),
   "random:index/randomPassword:RandomPassword": (a) => ({ result: digest(a.name).slice(0, Number(a.inputs.length ?? 32)) }),
+  "random:index/randomId:RandomId": (a) => ({ hex: digest(a.name).slice(0, 2 * Number(a.inputs.byteLength ?? 8)) }),
   "aws:kms/key:Key": (a, r) => ({ keyId: digest(a.name).slice(0, 36), arn: arn("kms", r, `key/${digest(a.name).slice(0, 36)}`) }),
   "aws:s3/bucket:Bucket": (a) => ({ bucket: physicalName(a), arn: `arn:aws:s3:::${physicalName(a)}` }),
   "aws:rds/instance:Instance": (a, r) => ({

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { ENV } from "../../runtime/src/config";
 import type { PostgresEndpoint, RuntimeEnvironment } from "../contracts";
 import type { Statement } from "./account";
@@ -67,6 +68,9 @@ export class RdsPostgres extends pulumi.ComponentResource {
       parent,
     );
     const protect = args.deletionProtection ?? false;
+    // Snapshot names are unique per account and region, and a snapshot outlives its instance: a
+    // fixed name would make the next destroy of a re-created stack fail.
+    const snapshotSuffix = new random.RandomId(`${name}-final-snapshot`, { byteLength: 4 }, parent);
     const instance = new aws.rds.Instance(
       name,
       {
@@ -96,7 +100,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
         copyTagsToSnapshot: true,
         deletionProtection: protect,
         skipFinalSnapshot: false,
-        finalSnapshotIdentifier: `${name}-final`,
+        finalSnapshotIdentifier: pulumi.interpolate`${name}-final-${snapshotSuffix.hex}`,
         performanceInsightsEnabled: true,
         performanceInsightsKmsKeyId: args.kmsKey.arn,
         performanceInsightsRetentionPeriod: 7,
