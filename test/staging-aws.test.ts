@@ -128,6 +128,16 @@ describe("staging on AWS: keys and encryption at rest", () => {
     expect(params.inputs.parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });
   });
 
+  it("keeps on destroy what holds data, and the key that decrypts it", () => {
+    const kept = staging.resources.filter((r) => r.retainOnDelete).map((r) => `${r.type} ${r.name}`);
+    expect(kept).toEqual(
+      expect.arrayContaining(["aws:s3/bucket:Bucket rag-staging-documents", "aws:s3/bucket:Bucket rag-staging-documents-access-logs", "aws:kms/key:Key rag-staging-data"]),
+    );
+    // RDS leaves a final snapshot (above), encrypted with the data key too; log groups go with the stack, and their key.
+    expect(kept).not.toContain("aws:kms/key:Key rag-staging-logs");
+    expect(kept.filter((k) => k.startsWith("aws:kms/alias:Alias"))).toEqual([]);
+  });
+
   it("turns on multi-AZ and deletion protection when the tier asks", async () => {
     const result = await synth("staging", ["rag-platform:postgres.multiAz=true", "rag-platform:postgres.deletionProtection=true"]);
     expect(one(result, T.rds).inputs).toMatchObject({ multiAz: true, deletionProtection: true });

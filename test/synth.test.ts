@@ -23,7 +23,7 @@ describe("npm run synth", () => {
     const resources = JSON.parse(readFileSync(join(out, "dev", "resources.json"), "utf8")) as Record<string, unknown>[];
     expect(resources.length).toBeGreaterThan(20);
     for (const r of resources) {
-      expect(Object.keys(r).sort()).toEqual(["custom", "customTimeouts", "dependencies", "inputs", "name", "parent", "propertyDependencies", "provider", "type", "urn"]);
+      expect(Object.keys(r).sort()).toEqual(["custom", "customTimeouts", "dependencies", "inputs", "name", "parent", "propertyDependencies", "protect", "provider", "retainOnDelete", "type", "urn"]);
       expect(r.urn).toBe(`${String(r.urn).slice(0, String(r.urn).lastIndexOf("::"))}::${String(r.name)}`);
     }
     const api = resources.find((r) => r.name === "rag-dev-runtime-api")!;

@@ -35,6 +35,10 @@ export interface ResourceRecord {
   readonly propertyDependencies: Record<string, string[]>;
   /** How long the engine waits for each operation, where the program overrides the provider's default. */
   readonly customTimeouts: CustomTimeouts | null;
+  /** `pulumi destroy` refuses while this is set. */
+  readonly protect: boolean;
+  /** `pulumi destroy` leaves the cloud resource in place and only forgets it. */
+  readonly retainOnDelete: boolean;
 }
 
 export interface CustomTimeouts {
@@ -83,6 +87,8 @@ interface RegisterRequest {
   getCustom(): boolean;
   getObject(): unknown;
   getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -127,6 +133,8 @@ function recordRegistrations(records: ResourceRecord[], mocks: SynthMocks): void
           dependencies: [...new Set(req.getDependenciesList())],
           propertyDependencies: propertyDependencies(req),
           customTimeouts: customTimeouts(req),
+          protect: req.getProtect(),
+          retainOnDelete: req.getRetainondelete(),
         });
       }
       callback(err, response);

@@ -19,6 +19,12 @@ export interface KmsKeyArgs {
   readonly allowEbsThroughEc2?: boolean;
   /** Days before a scheduled deletion happens. @default 30 */
   readonly deletionWindowDays?: number;
+  /**
+   * Keep the key when the stack is destroyed (its alias goes, so a new stack can take the name).
+   * For the key of data the stack keeps: without it, what is kept turns unreadable once the
+   * deletion window passes. @default false
+   */
+  readonly retainOnDelete?: boolean;
 }
 
 /** A customer-managed KMS key with yearly rotation on and an alias. */
@@ -90,7 +96,7 @@ export class KmsKey extends pulumi.ComponentResource {
         deletionWindowInDays: args.deletionWindowDays ?? 30,
         policy: policyDocument(statements),
       },
-      { parent: this },
+      { parent: this, retainOnDelete: args.retainOnDelete ?? false },
     );
     new aws.kms.Alias(name, { name: `alias/${name}`, targetKeyId: key.keyId }, { parent: this });
     this.arn = key.arn;

@@ -65,7 +65,8 @@ export abstract class AwsPlatformBase implements Platform {
     this.dataKey = new KmsKey(
       `${prefix}-data`,
       // Node groups' root volumes are encrypted with it, and Auto Scaling launches their nodes.
-      { account: this.account, description: `${prefix}: documents, databases, caches, secrets, volumes`, allowEbsThroughEc2: true },
+      // Kept on destroy, like what it encrypts that the stack keeps: the document bucket, RDS's final snapshot.
+      { account: this.account, description: `${prefix}: documents, databases, caches, secrets, volumes`, allowEbsThroughEc2: true, retainOnDelete: true },
       this.opts(),
     );
     this.logsKey = new KmsKey(
