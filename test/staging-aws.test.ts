@@ -128,6 +128,16 @@ describe("staging on AWS: keys and encryption at rest", () => {
     expect(params.inputs.parameters).toContainEqual({ name: "rds.force_ssl", value: "1" });
   });
 
+  it("keeps the runtime's images in an encrypted, immutable repository that destroy may empty, expiring old ones", () => {
+    const repo = one(staging, "aws:ecr/repository:Repository");
+    expect(repo.inputs).toMatchObject({ imageTagMutability: "IMMUTABLE", imageScanningConfiguration: { scanOnPush: true }, forceDelete: true });
+    const rules = (json<{ rules: { rulePriority: number; selection: Record<string, unknown> }[] }>(one(staging, "aws:ecr/lifecyclePolicy:LifecyclePolicy"), "policy")).rules;
+    expect(rules.map((r) => [r.rulePriority, r.selection.tagStatus, r.selection.countType, r.selection.countNumber])).toEqual([
+      [1, "untagged", "sinceImagePushed", 14],
+      [2, "any", "imageCountMoreThan", 30],
+    ]);
+  });
+
   it("keeps on destroy what holds data, and the key that decrypts it", () => {
     const kept = staging.resources.filter((r) => r.retainOnDelete).map((r) => `${r.type} ${r.name}`);
     expect(kept).toEqual(

@@ -16,6 +16,8 @@ export interface RuntimeImageArgs {
   readonly dockerfile?: string;
   /** Untagged images older than this are expired. @default 14 */
   readonly untaggedExpiryDays?: number;
+  /** Tagged images beyond the newest this many are expired (one per runtime change). @default 30 */
+  readonly keepImages?: number;
 }
 
 /**
@@ -39,6 +41,8 @@ export class RuntimeImage extends pulumi.ComponentResource {
         imageTagMutability: "IMMUTABLE",
         imageScanningConfiguration: { scanOnPush: true },
         encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: args.kmsKey.arn }],
+        // Build output, rebuilt from the source: `pulumi destroy` removes the repository with its images.
+        forceDelete: true,
       },
       parent,
     );
@@ -52,6 +56,12 @@ export class RuntimeImage extends pulumi.ComponentResource {
               rulePriority: 1,
               description: "expire untagged images",
               selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: args.untaggedExpiryDays ?? 14 },
+              action: { type: "expire" },
+            },
+            {
+              rulePriority: 2,
+              description: "keep the newest images",
+              selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: args.keepImages ?? 30 },
               action: { type: "expire" },
             },
           ],
