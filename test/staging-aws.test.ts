@@ -403,7 +403,7 @@ describe("staging on AWS: modes", () => {
     const keySecret = ofType(result, T.secret).find((s) => s.name === "rag-staging-llm-api-key")!;
     expect(ofType(result, "aws:secretsmanager/secretVersion:SecretVersion").some((v) => v.parent?.endsWith("::rag-staging-llm-api-key"))).toBe(false);
     expect(keySecret.inputs.kmsKeyId).toMatch(KEY_ID);
-    expect((result.outputs.secretsToFill as Record<string, string>)["llm-api-key"]).toMatch(/^aws secretsmanager put-secret-value --secret-id arn:aws:secretsmanager:/);
+    expect((result.outputs.secretsToFill as Record<string, string>)["llm-api-key"]).toMatch(/^aws secretsmanager put-secret-value --secret-id arn:aws:secretsmanager:\S+ --secret-string file:\/\/<file holding the value>$/);
     expect(ofType(result, T.alarm).map((a) => a.name)).not.toContain("rag-staging-observability-gpu-host-status");
   });
 

@@ -40,7 +40,8 @@ export class ManagedSecret extends pulumi.ComponentResource {
       this.fillCommand = undefined;
     } else {
       this.value = undefined;
-      this.fillCommand = pulumi.interpolate`aws secretsmanager put-secret-value --secret-id ${secret.arn} --secret-string '<value>'`;
+      // The value from a file (or /dev/stdin), never on the command line: it would stay in shell history and `ps`.
+      this.fillCommand = pulumi.interpolate`aws secretsmanager put-secret-value --secret-id ${secret.arn} --secret-string file://<file holding the value>`;
     }
     this.arn = secret.arn;
     this.ref = { kind: "aws-secretsmanager", arn: secret.arn };
