@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { subnetCidr, subnetPlan } from "../components/aws/cidr";
 import { fargateSize } from "../components/aws/fargate-services";
 import { ollamaUserData } from "../components/aws/ollama-host";
+import { requireCurrentValue, SecretNotFilledError } from "../components/aws/secret";
+import * as pulumi from "@pulumi/pulumi";
 import { runtimeSourceTag } from "../stacks/source-hash";
 
 describe("subnet planning", () => {
@@ -49,5 +51,29 @@ describe("runtime image tag", () => {
     const tag = runtimeSourceTag();
     expect(tag).toMatch(/^src-[0-9a-f]{16}$/);
     expect(runtimeSourceTag()).toBe(tag);
+  });
+});
+
+describe("secrets the operator fills", () => {
+  const secret = { name: "rag-sme-huggingface-token", description: "Hugging Face token", fillCommand: "aws secretsmanager put-secret-value --secret-id arn:x --secret-string file://<file holding the value>" };
+
+  it("lets readers through once the secret has a current value", () => {
+    expect(() => requireCurrentValue(secret, [{ versionStages: ["AWSPREVIOUS"] }, { versionStages: ["AWSCURRENT"] }])).not.toThrow();
+  });
+
+  it("stops readers of an empty secret with what it is and the command that fills it, as a RunError (no stack trace)", () => {
+    for (const versions of [[], [{ versionStages: ["AWSPREVIOUS"] }], [{}]]) {
+      let thrown: unknown;
+      try {
+        requireCurrentValue(secret, versions);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(SecretNotFilledError);
+      expect(pulumi.RunError.isInstance(thrown)).toBe(true);
+      expect((thrown as Error).message).toBe(
+        "the secret rag-sme-huggingface-token (Hugging Face token) has no value yet; fill it, then run pulumi up again: aws secretsmanager put-secret-value --secret-id arn:x --secret-string file://<file holding the value>",
+      );
+    }
   });
 });

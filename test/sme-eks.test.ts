@@ -258,6 +258,18 @@ describe("sme on EKS: add-ons", () => {
     }
   });
 
+  it("checks that each secret the operator fills holds a value before anything reads it", () => {
+    const secrets = ofType(sme, "aws:secretsmanager/secret:Secret");
+    const arnOf = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:${secrets.find((s) => s.name === name)!.name}`;
+    const checked = sme.calls.filter((c) => c.token === "aws:secretsmanager/getSecretVersions:getSecretVersions").map((c) => c.inputs.secretId);
+    expect(checked.sort()).toEqual([arnOf("rag-sme-datadog-api-key"), arnOf("rag-sme-huggingface-token")].sort());
+    // The token's ExternalSecret reads the checked ARN, and vLLM mounts the Secret it makes, so both wait for the check.
+    const token = ofType(sme, T.externalSecret).find((e) => e.name === "huggingface-token")!;
+    expect((token.inputs as Obj).spec.data[0].remoteRef.key).toBe(arnOf("rag-sme-huggingface-token"));
+    const vllm = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-vllm")!;
+    expect(waitedFor(sme, vllm)).toContain(token.urn);
+  });
+
   it("runs External Secrets twice with leader election and a disruption budget the API accepts", () => {
     const values = release(sme, "external-secrets").inputs.values as Obj;
     expect(values).toMatchObject({ replicaCount: 2, leaderElect: true, podDisruptionBudget: { enabled: true, minAvailable: 1 } });

@@ -404,6 +404,9 @@ describe("staging on AWS: modes", () => {
     expect(ofType(result, "aws:secretsmanager/secretVersion:SecretVersion").some((v) => v.parent?.endsWith("::rag-staging-llm-api-key"))).toBe(false);
     expect(keySecret.inputs.kmsKeyId).toMatch(KEY_ID);
     expect((result.outputs.secretsToFill as Record<string, string>)["llm-api-key"]).toMatch(/^aws secretsmanager put-secret-value --secret-id arn:aws:secretsmanager:\S+ --secret-string file:\/\/<file holding the value>$/);
+    // The task definition takes the key once it holds a value: the check ran on that secret.
+    const keyArn = c.secrets.find((s) => s.name === ENV.llmApiKey)!.valueFrom;
+    expect(result.calls.filter((call) => call.token === "aws:secretsmanager/getSecretVersions:getSecretVersions").map((call) => call.inputs.secretId)).toEqual([keyArn]);
     expect(ofType(result, T.alarm).map((a) => a.name)).not.toContain("rag-staging-observability-gpu-host-status");
   });
 

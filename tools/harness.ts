@@ -54,6 +54,8 @@ export interface SynthResult {
   readonly resources: ResourceRecord[];
   /** Stack outputs, secrets replaced by "[secret]". */
   readonly outputs: Record<string, unknown>;
+  /** The data sources the program called (token and inputs), in order. */
+  readonly calls: readonly { token: string; inputs: Record<string, unknown> }[];
 }
 
 export interface SynthOptions {
@@ -185,5 +187,5 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   if (programError !== undefined) throw programError instanceof Error ? programError : new Error(`the program failed: ${JSON.stringify(programError)}`);
   await waitForRegistrations();
   const { tier } = resolveConfig(readStackValues(config));
-  return { stack: options.stack, tier, resources: records, outputs: await resolveOutputs(outputs) };
+  return { stack: options.stack, tier, resources: records, outputs: await resolveOutputs(outputs), calls: mocks.calls };
 }

@@ -62,8 +62,16 @@ const COMPUTED: Record<string, Computed> = {
 const SERVICE_OF = (type: string) => type.split(":")[1]?.split("/")[0] ?? "mock";
 
 /** Calls (data sources) the program makes, answered for the region of the provider used. */
-function callResult(token: string, region: string): Record<string, unknown> | undefined {
+function callResult(token: string, region: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
   switch (token) {
+    case "aws:secretsmanager/getSecretVersions:getSecretVersions":
+      // The secrets the operator fills, as they are once filled.
+      return {
+        arn: inputs.secretId,
+        secretArn: inputs.secretId,
+        id: inputs.secretId,
+        versions: [{ versionId: "synth-version", versionStages: ["AWSCURRENT"], createdTime: "2026-01-01T00:00:00Z", lastAccessedDate: "" }],
+      };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/synth`, userId: "SYNTH", id: MOCK_ACCOUNT_ID };
     case "aws:index/getPartition:getPartition":
@@ -84,6 +92,8 @@ function callResult(token: string, region: string): Record<string, unknown> | un
 /** Mocks that know each explicit provider's region (so ARNs and zones match the stack). */
 export class SynthMocks implements pulumi.runtime.Mocks {
   private readonly providerRegions = new Map<string, string>();
+  /** Every data source the program called, with its inputs, in order. */
+  readonly calls: { token: string; inputs: Record<string, unknown> }[] = [];
 
   private regionOf(providerRef: string | undefined): string {
     return (providerRef && this.providerRegions.get(providerRef.slice(0, providerRef.lastIndexOf("::")))) || DEFAULT_REGION;
@@ -108,7 +118,9 @@ export class SynthMocks implements pulumi.runtime.Mocks {
   }
 
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {
-    const result = callResult(args.token, this.regionOf(args.provider));
+    const inputs = args.inputs as Record<string, unknown>;
+    this.calls.push({ token: args.token, inputs });
+    const result = callResult(args.token, this.regionOf(args.provider), inputs);
     if (!result) throw new Error(`synthesis has no mock for the data source ${args.token}; add one in tools/mocks.ts`);
     return result;
   }

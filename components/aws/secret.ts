@@ -17,9 +17,33 @@ export interface ManagedSecretArgs {
   readonly recoveryWindowDays?: number;
 }
 
-/** A Secrets Manager secret encrypted with our key; generated, or filled by the operator. */
+/**
+ * A secret the operator must fill has no value yet: what it is, and the command that fills it.
+ * A RunError, so `pulumi up` prints the message alone, without a stack trace.
+ */
+export class SecretNotFilledError extends pulumi.RunError {}
+
+/** Passes when a secret's versions include the current one (a secret created empty has none). */
+export function requireCurrentValue(secret: { name: string; description: string; fillCommand: string }, versions: readonly { versionStages?: readonly string[] }[]): void {
+  if (!versions.some((v) => v.versionStages?.includes("AWSCURRENT"))) {
+    throw new SecretNotFilledError(`the secret ${secret.name} (${secret.description}) has no value yet; fill it, then run pulumi up again: ${secret.fillCommand}`);
+  }
+}
+
+/**
+ * A Secrets Manager secret encrypted with our key; generated, or filled by the operator.
+ *
+ * The `ref` of an operator-filled secret resolves once the secret has a value. Whatever reads
+ * the secret (an ECS task definition, an ExternalSecret, and what mounts the Secret it makes)
+ * therefore waits for the check: an empty secret fails them at once with the command that fills
+ * it, instead of a rollout timing out on a missing value half an hour later.
+ */
 export class ManagedSecret extends pulumi.ComponentResource {
+  /** The secret's ARN, for grants (available before it has a value). */
   readonly arn: pulumi.Output<string>;
+  /** The ARN as readers reference it: known once the secret holds a value. */
+  readonly readableArn: pulumi.Output<string>;
+  /** The secret as its readers reference it (`readableArn`). */
   readonly ref: SecretRef;
   /** The generated value (secret), when generated here. */
   readonly value: pulumi.Output<string> | undefined;
@@ -28,6 +52,7 @@ export class ManagedSecret extends pulumi.ComponentResource {
 
   constructor(name: string, args: ManagedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:Secret", name, {}, opts);
+    let generatedArn: pulumi.Output<string> | undefined;
     const secret = new aws.secretsmanager.Secret(
       name,
       { namePrefix: `${name}-`, description: args.description, kmsKeyId: args.kmsKey.arn, recoveryWindowInDays: args.recoveryWindowDays ?? 7 },
@@ -36,7 +61,9 @@ export class ManagedSecret extends pulumi.ComponentResource {
     if (args.generateLength !== undefined) {
       const generated = new random.RandomPassword(`${name}-value`, { length: args.generateLength, special: false }, { parent: this });
       this.value = pulumi.secret(generated.result);
-      new aws.secretsmanager.SecretVersion(`${name}-value`, { secretId: secret.id, secretString: this.value }, { parent: this });
+      const version = new aws.secretsmanager.SecretVersion(`${name}-value`, { secretId: secret.id, secretString: this.value }, { parent: this });
+      // Readers reference the secret once it holds its value.
+      generatedArn = pulumi.all([secret.arn, version.id]).apply(([arn]) => arn);
       this.fillCommand = undefined;
     } else {
       this.value = undefined;
@@ -44,7 +71,14 @@ export class ManagedSecret extends pulumi.ComponentResource {
       this.fillCommand = pulumi.interpolate`aws secretsmanager put-secret-value --secret-id ${secret.arn} --secret-string file://<file holding the value>`;
     }
     this.arn = secret.arn;
-    this.ref = { kind: "aws-secretsmanager", arn: secret.arn };
+    const fill = this.fillCommand;
+    this.readableArn = fill
+      ? pulumi.all([secret.arn, aws.secretsmanager.getSecretVersionsOutput({ secretId: secret.arn }, { parent: this }).versions, fill]).apply(([arn, versions, fillCommand]) => {
+          requireCurrentValue({ name, description: args.description, fillCommand }, versions);
+          return arn;
+        })
+      : (generatedArn ?? secret.arn);
+    this.ref = { kind: "aws-secretsmanager", arn: this.readableArn };
     this.registerOutputs({ arn: this.arn });
   }
 }

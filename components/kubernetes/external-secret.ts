@@ -25,14 +25,16 @@ export interface SyncedSecretArgs {
  * Operator: rotation there reaches the Secret within `refreshInterval`, and pods on restart.
  */
 export class SyncedSecret extends pulumi.ComponentResource {
-  /** The name of the Kubernetes Secret the workloads reference. */
-  readonly secretName: string;
+  /**
+   * The name of the Kubernetes Secret the workloads reference, known once the ExternalSecret is
+   * created: a workload naming it waits for that (and fails with it when a remote value is missing).
+   */
+  readonly secretName: pulumi.Output<string>;
 
   constructor(name: string, args: SyncedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:SyncedSecret", name, {}, opts);
     if (args.keys.length === 0) throw new Error(`SyncedSecret ${name}: no keys to sync`);
-    this.secretName = name;
-    new k8s.apiextensions.CustomResource(
+    const external = new k8s.apiextensions.CustomResource(
       name,
       {
         apiVersion: "external-secrets.io/v1beta1",
@@ -50,6 +52,7 @@ export class SyncedSecret extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.secretName = pulumi.all([external.id]).apply(() => name);
     this.registerOutputs({ secretName: this.secretName });
   }
 }

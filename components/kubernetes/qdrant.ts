@@ -12,7 +12,7 @@ export interface QdrantClusterArgs {
   /** Encrypted storage class for the data volumes. */
   readonly storageClassName: pulumi.Input<string>;
   /** The Secret and key holding the API key (for the Qdrant pods). */
-  readonly apiKey: { readonly secretName: string; readonly key: string };
+  readonly apiKey: { readonly secretName: pulumi.Input<string>; readonly key: string };
   /** Where the same API key lives for the runtime (its secret manager entry). */
   readonly apiKeyRef: SecretRef;
   readonly collection: string;

@@ -18,7 +18,7 @@ export interface RuntimeWorkloadsArgs {
   /** Plain values become env values; secrets are `secretName`'s keys (by variable name), mounted as files. */
   readonly env: RuntimeEnvironment;
   /** The Kubernetes Secret holding every variable in `env.secrets`. */
-  readonly secretName: string;
+  readonly secretName: pulumi.Input<string>;
   readonly api: ScaledSize;
   readonly worker: ScaledSize;
   /** How the API is exposed: the ingress class and the cloud's annotations. */

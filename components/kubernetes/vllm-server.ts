@@ -18,7 +18,7 @@ export interface VllmServerArgs {
   /** CPU and memory next to the GPUs. */
   readonly size: ComputeSize;
   /** The Secret holding the Hugging Face token (gated models) and its key. */
-  readonly huggingFaceToken: { readonly secretName: string; readonly key: string };
+  readonly huggingFaceToken: { readonly secretName: pulumi.Input<string>; readonly key: string };
   /** The storage class of the model cache volume (encrypted). */
   readonly storageClassName: pulumi.Input<string>;
   /** @default 100 */

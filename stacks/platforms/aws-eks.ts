@@ -121,7 +121,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
       case "newrelic": {
         const key = this.operatorSecret(`${o.exporter}-api-key`, `${o.exporter} API key for the OpenTelemetry collector`);
         this.grantSecretRead(`${o.exporter}-api-key`, [key.arn]);
-        return { exporter: o.exporter, apiKey: { storeName: this.addons.secretStoreName, remoteKey: key.arn, storeReady: this.addons.secretStoreReady } };
+        return { exporter: o.exporter, apiKey: { storeName: this.addons.secretStoreName, remoteKey: key.readableArn, storeReady: this.addons.secretStoreReady } };
       }
       case "prometheus":
       case "cloudwatch":
@@ -159,7 +159,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
   }
 
   private syncManagedSecret(name: string, secret: ManagedSecret, key: string): SyncedSecret {
-    return this.syncSecret(name, [{ secretKey: key, remoteKey: secret.arn }], [secret.arn]);
+    return this.syncSecret(name, [{ secretKey: key, remoteKey: secret.readableArn }], [secret.arn]);
   }
 
   private internetEgress(): CidrEgress {
