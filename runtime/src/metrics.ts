@@ -21,6 +21,12 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly ingested = new Counter({ name: "rag_documents_ingested_total", help: "Documents indexed, by outcome.", labelNames: ["outcome"], registers: [this.registry] });
+  readonly requeued = new Counter({
+    name: "rag_ingest_requeues_total",
+    help: "Ingest jobs queued outside an upload, by outcome: queue_unavailable (an upload's job could not be queued), swept (the worker's sweep queued a stale document).",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
   readonly retrievalStage = new Histogram({
     name: "rag_retrieval_stage_duration_seconds",
     help: "Time spent per retrieval stage (bm25, vector, rerank).",

@@ -6,7 +6,7 @@ import type { RuntimeConfig } from "./config";
 import { type Db, openDb } from "./db/db";
 import { IndexMaintenance } from "./db/maintenance";
 import { ensureVectorTable, migrate, type SchemaInfo } from "./db/schema";
-import { DocumentService } from "./ingest/documents";
+import { DocumentService, REQUEUE_AFTER_MS } from "./ingest/documents";
 import { IngestPipeline } from "./ingest/pipeline";
 import { Metrics } from "./metrics";
 import { createEmbedder, type Embedder, LOCAL_EMBEDDER_ID, LOCAL_VECTOR_WEIGHT } from "./models/embedder";
@@ -78,7 +78,11 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       metrics.ingestStage.observe({ stage }, ms / 1000),
     );
     const maintenance = db.kind === "pglite" ? new IndexMaintenance(db, 1000, (outcome, seconds) => metrics.maintenance.observe({ outcome }, seconds)) : undefined;
-    const documents = new DocumentService(db, store, queue, vectors, () => maintenance?.changed());
+    const documents = new DocumentService(db, store, queue, vectors, {
+      onDeleted: () => maintenance?.changed(),
+      onEnqueueFailed: () => metrics.requeued.inc({ outcome: "queue_unavailable" }),
+    });
+    let sweep: NodeJS.Timeout | undefined;
     queueRef = queue;
     return {
       config,
@@ -107,8 +111,17 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
         );
         // Documents queued while no worker ran, or left by a worker that died mid-document.
         for (const id of await documents.unfinished()) await queue.enqueue(id);
+        // And, while running, documents whose upload could not queue their job (the queue was out of reach).
+        sweep = setInterval(() => {
+          documents.requeueStale().then(
+            (n) => metrics.requeued.inc({ outcome: "swept" }, n),
+            () => undefined, // the queue or database is still away: the next sweep tries again
+          );
+        }, REQUEUE_AFTER_MS);
+        sweep.unref();
       },
       async close() {
+        clearInterval(sweep);
         await queue.close();
         await maintenance?.close();
         await db.close();

@@ -64,23 +64,40 @@ export interface NewDocument {
   readonly metadata?: Record<string, string | number | boolean>;
 }
 
+/** How long an upload waits for the queue before leaving its document to the worker's sweep. */
+export const ENQUEUE_TIMEOUT_MS = 5000;
+/** A document still queued this long after its last change may have lost its job: the sweep queues it again. */
+export const REQUEUE_AFTER_MS = 60_000;
+
+export interface DocumentHooks {
+  /** After a document's index entries are removed. */
+  readonly onDeleted?: () => void;
+  /** An upload is stored but its job could not be queued (the sweep will queue it). */
+  readonly onEnqueueFailed?: (documentId: string, error: Error) => void;
+}
+
 export class DocumentService {
   constructor(
     private readonly db: Db,
     private readonly store: ObjectStore,
     private readonly queue: IngestQueue,
     private readonly vectors: VectorIndex,
-    /** Called after a document's index entries are removed. */
-    private readonly onDeleted: () => void = () => undefined,
+    private readonly hooks: DocumentHooks = {},
+    private readonly enqueueTimeoutMs = ENQUEUE_TIMEOUT_MS,
   ) {}
 
-  /** Stores and queues a document; the same bytes again return the existing one (`created: false`). */
-  async create(doc: NewDocument): Promise<{ document: DocumentView; created: boolean }> {
+  /**
+   * Stores and queues a document; the same bytes again return the existing one (`created: false`).
+   * The document is kept whether or not its job could be queued (`queued`): when the queue is out
+   * of reach it stays `queued`, and the worker's sweep (`requeueStale`) queues it later.
+   */
+  async create(doc: NewDocument): Promise<{ document: DocumentView; created: boolean; queued: boolean }> {
     const kind = detectKind(doc.contentType, doc.name, doc.bytes);
     await validateDocument(kind, doc.bytes);
     const hash = createHash("sha256").update(doc.bytes).digest("hex");
     const existing = await this.byHash(hash);
-    if (existing) return { document: existing, created: false };
+    // Uploading it again is also a way to nudge a document whose job was lost.
+    if (existing) return { document: existing, created: false, queued: existing.status === "queued" ? await this.tryEnqueue(existing.id) : true };
     const key = `documents/${hash}`;
     await this.store.put(key, doc.bytes, CONTENT_TYPES[kind]);
     const [row] = await this.db.query<Row>(
@@ -90,9 +107,43 @@ export class DocumentService {
        RETURNING ${COLUMNS}`,
       [doc.name, CONTENT_TYPES[kind], hash, doc.bytes.length, key, JSON.stringify(doc.metadata ?? {})],
     );
-    if (!row) return { document: (await this.byHash(hash))!, created: false };
-    await this.queue.enqueue(row.id);
-    return { document: view(row), created: true };
+    if (!row) return { document: (await this.byHash(hash))!, created: false, queued: true };
+    return { document: view(row), created: true, queued: await this.tryEnqueue(row.id) };
+  }
+
+  /** Queues a document's job, giving up after the timeout (a job added late is harmless: ids deduplicate). */
+  private async tryEnqueue(id: string): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the ingest queue did not answer within ${this.enqueueTimeoutMs} ms`)), this.enqueueTimeoutMs);
+    });
+    try {
+      await Promise.race([this.queue.enqueue(id), timeout]);
+      return true;
+    } catch (error) {
+      this.hooks.onEnqueueFailed?.(id, error instanceof Error ? error : new Error(String(error)));
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Queues again the documents still `queued` `olderThanMs` after their last change, oldest first
+   * (at most `limit`): their job may never have been added. A job still waiting keeps its place
+   * (ids deduplicate). Returns how many were queued; stops at the first failure.
+   */
+  async requeueStale(olderThanMs = REQUEUE_AFTER_MS, limit = 500): Promise<number> {
+    const rows = await this.db.query<{ id: string }>(
+      "SELECT id FROM documents WHERE status = 'queued' AND updated_at < now() - $1 * interval '1 millisecond' ORDER BY created_at LIMIT $2",
+      [olderThanMs, limit],
+    );
+    let queued = 0;
+    for (const { id } of rows) {
+      if (!(await this.tryEnqueue(id))) break;
+      queued++;
+    }
+    return queued;
   }
 
   private async byHash(hash: string): Promise<DocumentView | undefined> {
@@ -131,7 +182,7 @@ export class DocumentService {
     if (!row) return false;
     await this.vectors.deleteDocument(id);
     await this.db.query("DELETE FROM documents WHERE id = $1", [id]);
-    this.onDeleted();
+    this.hooks.onDeleted?.();
     await this.store.delete(row.object_key);
     return true;
   }

@@ -17,7 +17,10 @@ export class BullMqQueue implements IngestQueue {
     private readonly config: RuntimeConfig,
     private readonly lockMs = 30_000,
   ) {
-    this.queue = new Queue<IngestJob>(config.QUEUE_NAME, { connection: redisConnection(config) });
+    // Adding a job fails at once while Redis is away, rather than waiting in ioredis's offline
+    // queue (the upload is kept and the worker's sweep queues it later). Workers keep waiting.
+    this.queue = new Queue<IngestJob>(config.QUEUE_NAME, { connection: { ...redisConnection(config), enableOfflineQueue: false } });
+    this.queue.on("error", () => undefined); // ioredis reconnects; readiness (check) reports the outage
   }
 
   async enqueue(documentId: string): Promise<void> {

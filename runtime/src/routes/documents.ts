@@ -88,7 +88,8 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
     async (request, reply) => {
       const upload = await readUpload(request, deps.maxUploadBytes);
       try {
-        const { document, created } = await documents.create(upload);
+        const { document, created, queued } = await documents.create(upload);
+        if (!queued) request.log.warn({ documentId: document.id }, "the ingest queue is out of reach: the document is stored and stays queued until the worker's sweep queues it");
         return reply.status(created ? 202 : 200).send(document);
       } catch (error) {
         if (error instanceof ParseError) {
