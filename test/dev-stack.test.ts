@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ENV, FILE_SUFFIX, SECRET_ENV } from "../runtime/src/config";
 import { IMAGES, RUNTIME_BASE_IMAGE } from "../stacks/versions";
 import { PROJECT_DIR, type SynthResult } from "../tools/harness";
-import { byName, CONTAINER, envMap, ofType, synth } from "./helpers";
+import { byName, CONTAINER, envMap, ofType, synth, waitedFor } from "./helpers";
 
 const SERVICES = ["postgres", "redis", "qdrant", "ollama", "runtime-api", "runtime-worker"];
 
@@ -130,6 +130,20 @@ describe("dev tier on Docker", () => {
     expect(hc.tests[1]).toContain("ollama show llama3.2:1b");
     expect(hc.tests[1]).toContain("ollama show nomic-embed-text:v1.5");
     expect(ollama.inputs.gpus).toBeUndefined();
+  });
+
+  it("starts the runtime once every backend is healthy: Ollama only after its first pull", () => {
+    const ollama = byName(dev, "rag-dev-ollama");
+    // The runtime asks Ollama for its embedding model's dimensions at start: the model must be there.
+    expect(ollama.inputs).toMatchObject({ wait: true, waitTimeout: 1800 });
+    for (const runtime of ["rag-dev-runtime-api", "rag-dev-runtime-worker"]) {
+      const before = waitedFor(dev, byName(dev, runtime));
+      for (const backend of ["postgres", "redis", "qdrant", "ollama"]) {
+        const container = byName(dev, `rag-dev-${backend}`);
+        expect(container.inputs.wait, backend).toBe(true);
+        expect(before.has(container.urn), `${runtime} after ${backend}`).toBe(true);
+      }
+    }
   });
 
   it("keeps data in named volumes that survive `pulumi destroy`", () => {

@@ -119,6 +119,15 @@ export function createLocalContainer(
   );
 }
 
+/**
+ * A value (an address) known once the container is up, healthy when it waits for its health
+ * check: containers configured with it are created after, as compose's depends_on
+ * `service_healthy` would order them.
+ */
+export function onceUp<T>(container: docker.Container, value: T): pulumi.Output<T> {
+  return container.id.apply(() => value);
+}
+
 /** Pulls a pinned image and keeps it locally; containers reference its id. */
 export function pullImage(name: string, image: string, opts: pulumi.CustomResourceOptions): docker.RemoteImage {
   return new docker.RemoteImage(name, { name: image, keepLocally: true }, opts);

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
-import { createLocalContainer, namedVolume, pullImage } from "./local-container";
+import { createLocalContainer, namedVolume, onceUp, pullImage } from "./local-container";
 import { assertOllamaModels, ollamaEndpoint, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
 import type { LocalNetwork } from "./network";
 
@@ -22,7 +22,10 @@ const ALIAS = "ollama";
 const PORT = 11434;
 /**
  * Ollama with a persistent model cache. It is healthy only once every configured model is
- * present, so `docker ps` tells when the first pull has finished.
+ * present, and `pulumi up` waits for that (up to 30 minutes, on the first pull): the runtime
+ * reads its embedding model's dimensions from Ollama when it starts, so the endpoint this
+ * component hands out is known only once the models are there, and the runtime's containers,
+ * which take it, are created after.
  */
 export class LocalOllama extends pulumi.ComponentResource {
   readonly endpoint: LlmEndpoint;
@@ -33,7 +36,7 @@ export class LocalOllama extends pulumi.ComponentResource {
     assertOllamaModels(`LocalOllama ${name}`, models);
     const image = pullImage(`${name}-image`, args.image, { parent: this });
     const cache = namedVolume(`${name}-models`, { parent: this });
-    createLocalContainer(
+    const container = createLocalContainer(
       name,
       {
         image: image.imageId,
@@ -51,12 +54,13 @@ export class LocalOllama extends pulumi.ComponentResource {
           startPeriod: "30m",
           retries: 3,
         },
-        // The first pull downloads gigabytes; dependants do not wait for it.
-        waitForHealthy: false,
+        // The first pull downloads gigabytes; later starts find the models in the volume.
+        waitForHealthy: true,
+        waitTimeoutSec: 30 * 60,
       },
       { parent: this },
     );
-    const baseUrl = pulumi.output(`http://${ALIAS}:${PORT}`);
+    const baseUrl = onceUp(container, `http://${ALIAS}:${PORT}`);
     this.endpoint = ollamaEndpoint(baseUrl, args.model, args.embeddingModel);
     this.registerOutputs({ baseUrl });
   }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { PostgresEndpoint } from "../contracts";
-import { createLocalContainer, namedVolume, pullImage, secretFilePath } from "./local-container";
+import { createLocalContainer, namedVolume, onceUp, pullImage, secretFilePath } from "./local-container";
 import type { LocalNetwork } from "./network";
 
 export interface LocalPostgresArgs {
@@ -31,7 +31,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
     const image = pullImage(`${name}-image`, args.image, { parent: this });
     const data = namedVolume(`${name}-data`, { parent: this });
-    createLocalContainer(
+    const container = createLocalContainer(
       name,
       {
         image: image.imageId,
@@ -52,7 +52,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     );
     this.password = pulumi.secret(password.result);
     this.endpoint = {
-      host: pulumi.output(ALIAS),
+      host: onceUp(container, ALIAS),
       port: pulumi.output(5432),
       database: pulumi.output(databaseName),
       username: pulumi.output(username),

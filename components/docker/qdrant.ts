@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { VectorDbEndpoint } from "../contracts";
-import { createLocalContainer, namedVolume, pullImage } from "./local-container";
+import { createLocalContainer, namedVolume, onceUp, pullImage } from "./local-container";
 import type { LocalNetwork } from "./network";
 
 export interface LocalQdrantArgs {
@@ -30,7 +30,7 @@ export class LocalQdrant extends pulumi.ComponentResource {
     const apiKey = new random.RandomPassword(`${name}-api-key`, { length: 40, special: false }, { parent: this });
     const image = pullImage(`${name}-image`, args.image, { parent: this });
     const storage = namedVolume(`${name}-storage`, { parent: this });
-    createLocalContainer(
+    const container = createLocalContainer(
       name,
       {
         image: image.imageId,
@@ -57,7 +57,7 @@ export class LocalQdrant extends pulumi.ComponentResource {
     this.apiKey = pulumi.secret(apiKey.result);
     this.endpoint = {
       kind: "qdrant",
-      url: pulumi.output(`http://${ALIAS}:${REST_PORT}`),
+      url: onceUp(container, `http://${ALIAS}:${REST_PORT}`),
       apiKey: { kind: "generated", value: this.apiKey },
       collection: args.collection ?? "chunks",
     };

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { RedisEndpoint } from "../contracts";
-import { createLocalContainer, namedVolume, pullImage, secretFilePath } from "./local-container";
+import { createLocalContainer, namedVolume, onceUp, pullImage, secretFilePath } from "./local-container";
 import type { LocalNetwork } from "./network";
 
 export interface LocalRedisArgs {
@@ -29,7 +29,7 @@ export class LocalRedis extends pulumi.ComponentResource {
     const image = pullImage(`${name}-image`, args.image, { parent: this });
     const data = namedVolume(`${name}-data`, { parent: this });
     const configPath = secretFilePath(CONFIG_FILE);
-    createLocalContainer(
+    const container = createLocalContainer(
       name,
       {
         image: image.imageId,
@@ -50,7 +50,7 @@ export class LocalRedis extends pulumi.ComponentResource {
     );
     this.password = pulumi.secret(password.result);
     this.endpoint = {
-      host: pulumi.output(ALIAS),
+      host: onceUp(container, ALIAS),
       port: pulumi.output(6379),
       password: { kind: "generated", value: this.password },
       tls: false,
