@@ -22,6 +22,7 @@ export const ENV = {
   workerHealthPort: "WORKER_HEALTH_PORT",
   workerConcurrency: "WORKER_CONCURRENCY",
   queueLockMs: "QUEUE_LOCK_MS",
+  startupTimeoutSeconds: "STARTUP_TIMEOUT_SECONDS",
 
   databaseUrl: "DATABASE_URL",
   pgHost: "PGHOST",
@@ -138,6 +139,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.workerHealthPort]: port.default(8081),
   [ENV.workerConcurrency]: positiveInt.default(2),
   [ENV.queueLockMs]: z.coerce.number().int().min(1000).default(30_000),
+  [ENV.startupTimeoutSeconds]: z.coerce.number().int().min(0).max(24 * 3600).default(1200),
 
   [ENV.databaseUrl]: url.optional(),
   [ENV.pgHost]: z.string().min(1).optional(),

@@ -2,7 +2,7 @@
  * Process lifecycle shared by the entry points: read the config once, build the services,
  * serve, and on SIGTERM/SIGINT stop taking work, finish what is in flight, close, exit.
  */
-import Fastify from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "./app";
 import { loadRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from "./config";
 import { EmbeddingMismatchError, PgvectorMissingError } from "./db/schema";
@@ -25,6 +25,49 @@ export function listenHost(config: RuntimeConfig, authRequired: boolean): string
     throw new StartupError(`HOST=${config.HOST} needs credentials: set ADMIN_API_KEY (or OIDC_ISSUER_URL); without them the server listens on 127.0.0.1 only`);
   }
   return "127.0.0.1";
+}
+
+/** Failures no wait fixes: the configuration, or a database or index that contradicts it. */
+const PERMANENT_STARTUP_ERRORS = [RuntimeConfigError, PgvectorMissingError, EmbeddingMismatchError, ObjectStoreUrlError, StartupError];
+const isPermanent = (error: unknown) => PERMANENT_STARTUP_ERRORS.some((k) => error instanceof k);
+
+/**
+ * Builds the services, waiting for backends that are not there yet: a database still starting,
+ * an embedding model still downloading on a fresh GPU host. Each failure other than a permanent
+ * one is logged and retried with backoff (1 s doubling to 30 s) until STARTUP_TIMEOUT_SECONDS.
+ * Meanwhile the role's port answers that the process is alive but starting (/healthz 200,
+ * anything else 503), so a container health check or liveness probe does not kill it and a
+ * readiness probe keeps traffic away; it closes before the real server takes the port.
+ */
+export async function createServicesWhenReachable(config: RuntimeConfig, role: Role, build: (c: RuntimeConfig) => Promise<Services> = createServices): Promise<Services> {
+  const deadline = Date.now() + config.STARTUP_TIMEOUT_SECONDS * 1000;
+  let responder: FastifyInstance | undefined;
+  try {
+    for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+      try {
+        return await build(config);
+      } catch (error) {
+        if (isPermanent(error) || Date.now() + delayMs > deadline) throw error;
+        responder ??= await answerStarting(config, role);
+        responder.log.warn({ retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, "waiting for the backends");
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
+  } finally {
+    await responder?.close();
+  }
+}
+
+async function answerStarting(config: RuntimeConfig, role: Role): Promise<FastifyInstance> {
+  const app = Fastify({ logger: loggerOptions(config) });
+  app.get("/healthz", async () => ({ status: "starting" }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(503).header("retry-after", "5").send({ error: "starting", message: "the service is waiting for its backends (its logs say which)", requestId: request.id }),
+  );
+  const credentials = Boolean(config.ADMIN_API_KEY || config.OIDC_ISSUER_URL);
+  const host = role === "worker" ? (config.HOST ?? "127.0.0.1") : listenHost(config, credentials);
+  await app.listen({ host, port: role === "worker" ? config.WORKER_HEALTH_PORT : config.PORT });
+  return app;
 }
 
 async function serveApi(services: Services): Promise<() => Promise<void>> {
@@ -51,7 +94,7 @@ async function serveWorkerHealth(services: Services): Promise<() => Promise<void
 export async function run(role: Role): Promise<void> {
   const config = loadRuntimeConfig();
   const tracing = await startTracing(config, role);
-  const services = await createServices(config);
+  const services = await createServicesWhenReachable(config, role);
   const stops: (() => Promise<void>)[] = [];
   if (role !== "server") {
     await services.startWorker();
@@ -71,8 +114,7 @@ export async function run(role: Role): Promise<void> {
 /** Known startup failures print one line; anything else prints in full. */
 export function start(role: Role): void {
   run(role).catch((error: unknown) => {
-    const known = [RuntimeConfigError, PgvectorMissingError, EmbeddingMismatchError, ObjectStoreUrlError, StartupError].some((k) => error instanceof k);
-    console.error(known ? `rag-runtime: ${(error as Error).message}` : error);
+    console.error(isPermanent(error) ? `rag-runtime: ${(error as Error).message}` : error);
     process.exit(1);
   });
 }
