@@ -89,13 +89,19 @@ export class DocumentService {
   /**
    * Stores and queues a document; the same bytes again return the existing one (`created: false`).
    * The document is kept whether or not its job could be queued (`queued`): when the queue is out
-   * of reach it stays `queued`, and the worker's sweep (`requeueStale`) queues it later.
+   * of reach it stays `queued`, and the worker's sweep (`requeueStale`) queues it later. The same
+   * bytes as a failed document try it again (a backend may have been away for longer than the
+   * retries lasted).
    */
   async create(doc: NewDocument): Promise<{ document: DocumentView; created: boolean; queued: boolean }> {
     const kind = detectKind(doc.contentType, doc.name, doc.bytes);
     await validateDocument(kind, doc.bytes);
     const hash = createHash("sha256").update(doc.bytes).digest("hex");
     const existing = await this.byHash(hash);
+    if (existing?.status === "failed") {
+      const [retried] = await this.db.query<Row>(`UPDATE documents SET status = 'queued', error = NULL, updated_at = now() WHERE id = $1 AND status = 'failed' RETURNING ${COLUMNS}`, [existing.id]);
+      if (retried) return { document: view(retried), created: false, queued: await this.tryEnqueue(retried.id) };
+    }
     // Uploading it again is also a way to nudge a document whose job was lost.
     if (existing) return { document: existing, created: false, queued: existing.status === "queued" ? await this.tryEnqueue(existing.id) : true };
     const key = `documents/${hash}`;

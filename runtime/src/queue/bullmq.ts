@@ -1,7 +1,7 @@
 /** The ingest queue on Redis with BullMQ: durable, shared by every worker replica. */
 import { Queue, Worker } from "bullmq";
 import type { RuntimeConfig } from "../config";
-import { BACKOFF_MS, type IngestQueue, type JobHandler, MAX_ATTEMPTS, redisConnection } from "./queue";
+import { type IngestQueue, type JobHandler, redisConnection, RETRY, type RetryPolicy } from "./queue";
 
 /** What a job carries: only the document's id; the document row holds the rest. */
 interface IngestJob {
@@ -16,6 +16,7 @@ export class BullMqQueue implements IngestQueue {
   constructor(
     private readonly config: RuntimeConfig,
     private readonly lockMs = 30_000,
+    private readonly retry: RetryPolicy = RETRY,
   ) {
     // Adding a job fails at once while Redis is away, rather than waiting in ioredis's offline
     // queue (the upload is kept and the worker's sweep queues it later). Workers keep waiting.
@@ -23,11 +24,18 @@ export class BullMqQueue implements IngestQueue {
     this.queue.on("error", () => undefined); // ioredis reconnects; readiness (check) reports the outage
   }
 
+  /**
+   * Adds the document's job; one already waiting or running keeps its place (ids deduplicate).
+   * A failed job of the same id, kept a week for inspection, is removed first: the document is
+   * being tried again.
+   */
   async enqueue(documentId: string): Promise<void> {
+    const previous = await this.queue.getJob(documentId);
+    if (previous && (await previous.isFailed())) await previous.remove();
     await this.queue.add("index", { documentId }, {
       jobId: documentId,
-      attempts: MAX_ATTEMPTS,
-      backoff: { type: "exponential", delay: BACKOFF_MS },
+      attempts: this.retry.attempts,
+      backoff: { type: "exponential", delay: this.retry.backoffMs },
       removeOnComplete: true,
       removeOnFail: { age: 7 * 24 * 3600 },
     });
@@ -47,7 +55,7 @@ export class BullMqQueue implements IngestQueue {
         concurrency: this.config.WORKER_CONCURRENCY,
         lockDuration: this.lockMs,
         stalledInterval: this.lockMs,
-        maxStalledCount: MAX_ATTEMPTS,
+        maxStalledCount: this.retry.attempts,
       },
     );
     this.worker.on("failed", (job, error) => {

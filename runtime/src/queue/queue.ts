@@ -19,8 +19,18 @@ export interface IngestQueue {
   close(): Promise<void>;
 }
 
-export const MAX_ATTEMPTS = 4;
-export const BACKOFF_MS = 1000;
+/**
+ * How often a job is tried, and the first wait between tries (doubling after each): a parse
+ * error fails a document at once; anything else (an embedding server restarting, a database
+ * failover) is tried 8 times over about 4 minutes before the document is marked failed.
+ */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly backoffMs: number;
+}
+export const MAX_ATTEMPTS = 8;
+export const BACKOFF_MS = 2000;
+export const RETRY: RetryPolicy = { attempts: MAX_ATTEMPTS, backoffMs: BACKOFF_MS };
 
 /** Resolves when `fn` says so, polling (for tests and the evaluation script). */
 export async function waitFor(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
@@ -42,7 +52,10 @@ export class InProcessQueue implements IngestQueue {
   private closed = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  constructor(private readonly concurrency: number) {}
+  constructor(
+    private readonly concurrency: number,
+    private readonly retry: RetryPolicy = RETRY,
+  ) {}
 
   async enqueue(documentId: string): Promise<void> {
     if (this.closed) throw new Error("the queue is closed");
@@ -71,12 +84,12 @@ export class InProcessQueue implements IngestQueue {
           this.queued.delete(job.id);
         },
         async (error: Error) => {
-          if (job.attempt < MAX_ATTEMPTS && !this.closed) {
+          if (job.attempt < this.retry.attempts && !this.closed) {
             const timer = setTimeout(() => {
               this.timers.delete(timer);
               this.waiting.push({ id: job.id, attempt: job.attempt + 1 });
               this.pump();
-            }, BACKOFF_MS * 2 ** (job.attempt - 1));
+            }, this.retry.backoffMs * 2 ** (job.attempt - 1));
             this.timers.add(timer);
           } else {
             this.queued.delete(job.id);

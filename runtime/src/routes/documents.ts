@@ -78,7 +78,7 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
         summary: "Upload a document (PDF, HTML, Markdown or text) for indexing",
         description:
           "multipart/form-data with the file in field `file` (and optional JSON `metadata` field, before the file), or JSON `{name, text, contentType, metadata}`. " +
-          "Uploading the same bytes again returns the existing document (200) instead of creating one (202).",
+          "Uploading the same bytes again returns the existing document (200) instead of creating one (202); a failed document is queued again.",
         tags: ["documents"],
         consumes: ["multipart/form-data", "application/json"],
         body: jsonUploadSchema,

@@ -61,3 +61,41 @@ describe("uploads while the ingest queue is out of reach (PostgreSQL + Redis)", 
     expect({ created: again.created, queued: again.queued, id: again.document.id }).toEqual({ created: false, queued: true, id: document.id });
   });
 });
+
+describe("a document whose tries ran out (PostgreSQL + Redis)", () => {
+  let env: Record<string, string>;
+  let cleanup: () => Promise<void>;
+  let healthy: Services;
+
+  beforeAll(async () => {
+    ({ env, cleanup } = await modeEnv("server"));
+    healthy = await createServices(loadRuntimeConfig(env));
+  });
+
+  afterAll(async () => {
+    await healthy?.close();
+    await cleanup?.();
+  });
+
+  it("is tried again when its bytes are uploaded again, though its failed job is still kept", { timeout: 30_000 }, async () => {
+    // A worker whose embedding server is away: both tries fail and the document is marked failed.
+    const broken = new BullMqQueue(loadRuntimeConfig(env), 1500, { attempts: 2, backoffMs: 50 });
+    broken.consume(
+      async () => {
+        throw new Error("connect ECONNREFUSED 10.0.0.9:8080");
+      },
+      async (id, error) => healthy.pipeline.markFailed(id, `indexing failed after retries: ${error.message}`),
+    );
+    const viaBroken = new DocumentService(healthy.db, healthy.store, broken, healthy.vectors);
+    const upload = { name: "paper.md", contentType: "text/markdown", bytes: new TextEncoder().encode("# Paper\n\nReciprocal-rank fusion merges ranked lists.") };
+    const { document } = await viaBroken.create(upload);
+    await waitFor(async () => (await healthy.documents.get(document.id))?.status === "failed", 20_000, "the document to fail");
+    expect((await healthy.documents.get(document.id))?.error).toBe("indexing failed after retries: connect ECONNREFUSED 10.0.0.9:8080");
+    await broken.close();
+
+    await healthy.startWorker();
+    const again = await healthy.documents.create(upload);
+    expect({ created: again.created, queued: again.queued, status: again.document.status, error: again.document.error }).toEqual({ created: false, queued: true, status: "queued", error: null });
+    await waitFor(async () => (await healthy.documents.get(document.id))?.status === "ready", 20_000, "the retried document to be indexed");
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InProcessQueue, MAX_ATTEMPTS, redisConnection } from "../../src/queue/queue";
+import { InProcessQueue, MAX_ATTEMPTS, BACKOFF_MS, redisConnection } from "../../src/queue/queue";
 import { loadRuntimeConfig } from "../../src/config";
 
 describe("the in-process queue", () => {
@@ -15,7 +15,7 @@ describe("the in-process queue", () => {
   });
 
   it("retries with backoff, then reports the failure", { timeout: 20_000 }, async () => {
-    const q = new InProcessQueue(2);
+    const q = new InProcessQueue(2, { attempts: 4, backoffMs: 20 });
     const attempts: number[] = [];
     const failed = new Promise<string>((resolve) =>
       q.consume(
@@ -27,7 +27,7 @@ describe("the in-process queue", () => {
       ),
     );
     await q.enqueue("doc");
-    expect(await failed).toBe(`doc: boom ${MAX_ATTEMPTS}`);
+    expect(await failed).toBe("doc: boom 4");
     expect(attempts).toEqual([1, 2, 3, 4]);
     await q.close();
   });
@@ -50,5 +50,14 @@ describe("Redis connection settings", () => {
   it("come from REDIS_URL or the REDIS_* parts", () => {
     expect(redisConnection(loadRuntimeConfig({ REDIS_URL: "rediss://:p%40ss@cache.internal:6380" }))).toMatchObject({ host: "cache.internal", port: 6380, password: "p@ss", tls: {} });
     expect(redisConnection(loadRuntimeConfig({ REDIS_HOST: "r", REDIS_PASSWORD: "x", REDIS_TLS: "true" }))).toMatchObject({ host: "r", port: 6379, password: "x", tls: {}, maxRetriesPerRequest: null });
+  });
+});
+
+describe("the retry policy", () => {
+  it("gives a backend about four minutes to come back before a document fails", () => {
+    const waits = Array.from({ length: MAX_ATTEMPTS - 1 }, (_, i) => BACKOFF_MS * 2 ** i);
+    const total = waits.reduce((a, b) => a + b, 0) / 1000;
+    expect(total).toBeGreaterThanOrEqual(180);
+    expect(total).toBeLessThanOrEqual(600);
   });
 });
