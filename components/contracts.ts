@@ -37,7 +37,14 @@ export interface RedisEndpoint {
 export type VectorDbEndpoint =
   /** Vectors live in the Postgres above (pgvector extension, created by the runtime). */
   | { readonly kind: "pgvector" }
-  | { readonly kind: "qdrant"; readonly url: pulumi.Output<string>; readonly apiKey: SecretRef; readonly collection: string };
+  | {
+      readonly kind: "qdrant";
+      readonly url: pulumi.Output<string>;
+      readonly apiKey: SecretRef;
+      readonly collection: string;
+      /** Copies of each shard a new collection keeps, for a Qdrant cluster of several nodes. @default 1 */
+      readonly replicationFactor?: number;
+    };
 
 export interface ObjectStore {
   /** The runtime's OBJECT_STORE_URL: file:///..., s3://bucket/prefix, azblob://..., gs://... */

@@ -56,6 +56,7 @@ export function runtimeEnvironment(cfg: PlatformConfig, b: RuntimeBackends): Run
   if (b.vectorDb.kind === "qdrant") {
     plain[ENV.qdrantUrl] = b.vectorDb.url;
     plain[ENV.qdrantCollection] = b.vectorDb.collection;
+    if (b.vectorDb.replicationFactor !== undefined) plain[ENV.qdrantReplicationFactor] = String(b.vectorDb.replicationFactor);
     secrets[ENV.qdrantApiKey] = b.vectorDb.apiKey;
   }
   if (b.llm.embeddingBaseUrl) plain[ENV.embeddingBaseUrl] = b.llm.embeddingBaseUrl;

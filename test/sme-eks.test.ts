@@ -439,6 +439,14 @@ describe("sme on EKS: data services and modes", () => {
     expect(one(sme, T.redis).inputs).toMatchObject({ automaticFailoverEnabled: true, multiAzEnabled: true, nodeType: "cache.r6g.large" });
   });
 
+  it("asks the runtime for two copies of each Qdrant shard on a cluster of several nodes, one on a single node", async () => {
+    const api = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
+    expect((release(sme, "qdrant").inputs.values as Obj).replicaCount).toBe(3);
+    expect(env(api)).toContainEqual({ name: ENV.qdrantReplicationFactor, value: "2" });
+    const single = await synth("sme", ["rag-platform:vectorDb.replicas=1"]);
+    expect(env(ofType(single, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!)).toContainEqual({ name: ENV.qdrantReplicationFactor, value: "1" });
+  });
+
   it("qdrant-cloud mode runs no Qdrant and syncs the operator's key", async () => {
     const result = await synth("sme", ["rag-platform:vectorDb.mode=qdrant-cloud", "rag-platform:vectorDb.qdrantCloudUrl=https://xyz.cloud.qdrant.io:6333"]);
     expect(ofType(result, T.release).map((r) => r.name)).not.toContain("qdrant");

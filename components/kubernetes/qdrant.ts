@@ -83,6 +83,8 @@ export class QdrantCluster extends pulumi.ComponentResource {
       url: pulumi.interpolate`http://${release.status.name}.${args.namespace}.svc.cluster.local:${HTTP}`,
       apiKey: args.apiKeyRef,
       collection: args.collection,
+      // Two copies of each shard on distinct nodes once there are two: one node (or its volume) lost loses nothing.
+      replicationFactor: Math.min(args.replicas, 2),
     };
     this.registerOutputs({ url: this.endpoint.url });
   }

@@ -53,6 +53,7 @@ export const ENV = {
   qdrantUrl: "QDRANT_URL",
   qdrantApiKey: "QDRANT_API_KEY",
   qdrantCollection: "QDRANT_COLLECTION",
+  qdrantReplicationFactor: "QDRANT_REPLICATION_FACTOR",
 
   embeddingProvider: "EMBEDDING_PROVIDER",
   embeddingModel: "EMBEDDING_MODEL",
@@ -192,6 +193,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.qdrantUrl]: url.optional(),
   [ENV.qdrantApiKey]: z.string().optional(),
   [ENV.qdrantCollection]: z.string().min(1).default("chunks"),
+  [ENV.qdrantReplicationFactor]: positiveInt.max(10).default(1),
 
   [ENV.embeddingProvider]: z.enum(EMBEDDING_PROVIDERS).default("local"),
   [ENV.embeddingModel]: z.string().min(1).optional(),

@@ -55,7 +55,7 @@ export async function openVectorIndex(
   const table = await ensureVectorTable(db, schema, { id: embedder.id, dimensions: embedder.dimensions }, config.VECTOR_INDEX ?? (db.kind === "pglite" ? "exact" : "hnsw"), options);
   const index =
     config.VECTOR_STORE === "qdrant"
-      ? await QdrantVectorIndex.connect(config.QDRANT_URL!, config.QDRANT_API_KEY, config.QDRANT_COLLECTION, embedder.dimensions, table.rebuilt)
+      ? await QdrantVectorIndex.connect(config.QDRANT_URL!, config.QDRANT_API_KEY, config.QDRANT_COLLECTION, embedder.dimensions, table.rebuilt, config.QDRANT_REPLICATION_FACTOR)
       : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
   return { index, ...table };
 }

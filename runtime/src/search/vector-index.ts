@@ -79,14 +79,18 @@ export class QdrantVectorIndex implements VectorIndex {
     private readonly collection: string,
   ) {}
 
-  /** Opens the collection, creating it when missing; `recreate` drops it first (a new embedding model). */
-  static async connect(url: string, apiKey: string | undefined, collection: string, dimensions: number, recreate = false): Promise<QdrantVectorIndex> {
+  /**
+   * Opens the collection, creating it when missing; `recreate` drops it first (a new embedding
+   * model). A new collection keeps `replicationFactor` copies of each shard on distinct nodes of
+   * a distributed Qdrant (a node lost loses no vectors); an existing one keeps its own.
+   */
+  static async connect(url: string, apiKey: string | undefined, collection: string, dimensions: number, recreate = false, replicationFactor = 1): Promise<QdrantVectorIndex> {
     const { QdrantClient } = await import("@qdrant/js-client-rest");
     const client = new QdrantClient({ url, apiKey, checkCompatibility: false });
     if (recreate) await client.deleteCollection(collection);
     const exists = await client.collectionExists(collection);
     if (!exists.exists) {
-      await client.createCollection(collection, { vectors: { size: dimensions, distance: "Cosine" } });
+      await client.createCollection(collection, { vectors: { size: dimensions, distance: "Cosine" }, replication_factor: replicationFactor });
       await client.createPayloadIndex(collection, { field_name: "document_id", field_schema: "keyword" });
     }
     return new QdrantVectorIndex(client, collection);

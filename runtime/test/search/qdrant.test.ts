@@ -1,0 +1,54 @@
+/**
+ * How the Qdrant index creates its collection, through the official client over HTTP to a local
+ * stand-in for the three calls it makes (exists, create, payload index). It checks what the
+ * runtime asks of Qdrant, not how Qdrant answers; no Qdrant server runs here.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadRuntimeConfig } from "../../src/config";
+import { QdrantVectorIndex } from "../../src/search/vector-index";
+
+async function qdrantStandIn(existing: string[] = []) {
+  const requests: { method: string; path: string; apiKey?: string; body: unknown }[] = [];
+  const server: Server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (c) => (raw += c));
+    req.on("end", () => {
+      const path = new URL(req.url!, "http://stand-in").pathname;
+      requests.push({ method: req.method!, path, apiKey: req.headers["api-key"] as string | undefined, body: raw ? JSON.parse(raw) : undefined });
+      const ok = (result: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ result, status: "ok", time: 0 }));
+      const exists = path.match(/^\/collections\/([^/]+)\/exists$/);
+      if (req.method === "GET" && exists) return ok({ exists: existing.includes(exists[1]!) });
+      if (req.method === "PUT" && /^\/collections\/[^/]+$/.test(path)) return ok(true);
+      if (req.method === "PUT" && /^\/collections\/[^/]+\/index$/.test(path)) return ok({ operation_id: 1, status: "completed" });
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ status: { error: "not in the stand-in" }, time: 0 }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe("the Qdrant collection", () => {
+  let close: (() => Promise<void>) | undefined;
+  afterEach(async () => close?.());
+
+  it("is created with the configured copies of each shard, cosine vectors of the embedder's size, and a document_id index", async () => {
+    const standIn = await qdrantStandIn();
+    close = standIn.close;
+    const config = loadRuntimeConfig({ VECTOR_STORE: "qdrant", QDRANT_URL: standIn.url, QDRANT_REPLICATION_FACTOR: "2" });
+    await QdrantVectorIndex.connect(config.QDRANT_URL!, "qdrant-key-0123456789", config.QDRANT_COLLECTION, 768, false, config.QDRANT_REPLICATION_FACTOR);
+    const create = standIn.requests.find((r) => r.method === "PUT" && r.path === "/collections/chunks")!;
+    expect(create.body).toEqual({ vectors: { size: 768, distance: "Cosine" }, replication_factor: 2 });
+    expect(create.apiKey).toBe("qdrant-key-0123456789");
+    expect(standIn.requests.find((r) => r.path === "/collections/chunks/index")!.body).toMatchObject({ field_name: "document_id", field_schema: "keyword" });
+  });
+
+  it("is left as it is when it exists, and the setting defaults to one copy", async () => {
+    const standIn = await qdrantStandIn(["chunks"]);
+    close = standIn.close;
+    expect(loadRuntimeConfig({}).QDRANT_REPLICATION_FACTOR).toBe(1);
+    await QdrantVectorIndex.connect(standIn.url, undefined, "chunks", 768);
+    expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /collections/chunks/exists"]);
+  });
+});
