@@ -82,6 +82,7 @@ export const ENV = {
   oidcScopes: "OIDC_SCOPES",
   sessionTtlSeconds: "SESSION_TTL_SECONDS",
   sessionCheckSeconds: "SESSION_CHECK_SECONDS",
+  sessionIdleSeconds: "SESSION_IDLE_SECONDS",
 
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
 } as const;
@@ -232,6 +233,8 @@ export const runtimeConfigSchema = z.object({
     .refine((v) => v.split(/\s+/).includes("openid"), { message: 'must include "openid" (space-separated scopes)' }),
   /** How long a browser SSO session lasts at most before the user signs in again. */
   [ENV.sessionTtlSeconds]: z.coerce.number().int().min(300).max(7 * 24 * 3600).default(8 * 3600),
+  /** A browser SSO session unused this long ends, whatever its SESSION_TTL_SECONDS (0: only the TTL ends it). */
+  [ENV.sessionIdleSeconds]: z.coerce.number().int().refine((n) => n === 0 || (n >= 120 && n <= 7 * 24 * 3600), "must be 0 (off) or 120 to 604800").default(3600),
   /** How often a browser SSO session is re-checked at the identity provider (its refresh token): the longest a disabled user or a role change goes unnoticed. */
   [ENV.sessionCheckSeconds]: z.coerce.number().int().min(1).max(24 * 3600).default(300),
 

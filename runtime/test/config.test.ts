@@ -25,6 +25,12 @@ describe("runtime env contract", () => {
     expect(cfg.LLM_PROVIDER).toBe("extractive");
   });
 
+  it("bounds the SSO idle timeout: off, or two minutes to a week", () => {
+    expect(loadRuntimeConfig({}).SESSION_IDLE_SECONDS).toBe(3600);
+    expect(loadRuntimeConfig({ SESSION_IDLE_SECONDS: "0" }).SESSION_IDLE_SECONDS).toBe(0);
+    expect(problemsOf({ SESSION_IDLE_SECONDS: "30" })).toEqual([expect.stringMatching(/^SESSION_IDLE_SECONDS: .*must be 0 \(off\) or 120 to 604800/)]);
+  });
+
   it("reads an empty variable as unset", () => {
     const cfg = loadRuntimeConfig({ ADMIN_API_KEY: "", PORT: "" });
     expect(cfg.ADMIN_API_KEY).toBeUndefined();

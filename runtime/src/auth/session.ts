@@ -72,6 +72,8 @@ export interface FoundSession {
   readonly session: BrowserSession;
   /** Whether its last check at the provider is old enough for another (see claimCheck). */
   readonly checkDue: boolean;
+  /** Unused for longer than the idle limit: over (the caller removes it, and revokes its token). */
+  readonly idle: boolean;
 }
 
 export class SessionStore {
@@ -92,16 +94,25 @@ export class SessionStore {
     return cookie;
   }
 
-  /** The live session a cookie names, if any, and whether a check is due (one that never had a refresh token never is). */
-  async find(cookie: string, checkEverySeconds: number): Promise<FoundSession | undefined> {
+  /**
+   * The live session a cookie names, if any, whether a check is due (one that never had a
+   * refresh token never is), and whether it has been unused for `idleSeconds` (0: no limit).
+   * Use is recorded at most once a minute, so most requests only read.
+   */
+  async find(cookie: string, checkEverySeconds: number, idleSeconds = 0): Promise<FoundSession | undefined> {
     // Stored as API keys are: the SHA-256 of the cookie's 256 random bits.
     const key = hashKey(cookie);
-    const [row] = await this.db.query<{ sub: string; role: Role; name: string | null; due: boolean }>(
-      `SELECT sub, role, name, refresh_token IS NOT NULL AND checked_at <= now() - make_interval(secs => $2) AS due
+    const [row] = await this.db.query<{ sub: string; role: Role; name: string | null; due: boolean; idle: boolean; stale: boolean }>(
+      `SELECT sub, role, name,
+              refresh_token IS NOT NULL AND checked_at <= now() - make_interval(secs => $2) AS due,
+              $3 > 0 AND seen_at <= now() - make_interval(secs => $3) AS idle,
+              seen_at <= now() - interval '1 minute' AS stale
        FROM browser_sessions WHERE id_hash = $1 AND expires_at > now()`,
-      [key, checkEverySeconds],
+      [key, checkEverySeconds, idleSeconds],
     );
-    return row ? { key, session: { sub: row.sub, role: row.role, ...(row.name ? { name: row.name } : {}) }, checkDue: row.due } : undefined;
+    if (!row) return undefined;
+    if (row.stale && !row.idle) await this.db.query("UPDATE browser_sessions SET seen_at = now() WHERE id_hash = $1", [key]);
+    return { key, session: { sub: row.sub, role: row.role, ...(row.name ? { name: row.name } : {}) }, checkDue: row.due, idle: row.idle };
   }
 
   /**

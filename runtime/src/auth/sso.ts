@@ -173,8 +173,13 @@ export class BrowserSso {
   async session(request: FastifyRequest): Promise<BrowserSession | undefined> {
     const cookie = sessionCookie(request);
     const every = this.config.SESSION_CHECK_SECONDS;
-    const found = cookie ? await this.sessions.find(cookie, every) : undefined;
+    const found = cookie ? await this.sessions.find(cookie, every, this.config.SESSION_IDLE_SECONDS) : undefined;
     if (!found) return undefined;
+    if (found.idle) {
+      await this.revoke(request, await this.sessions.remove(found.key));
+      request.log.info({ sub: found.session.sub, idleSeconds: this.config.SESSION_IDLE_SECONDS }, "single sign-on session ended: unused for longer than SESSION_IDLE_SECONDS");
+      return undefined;
+    }
     // Most requests stop here: a check is due once every SESSION_CHECK_SECONDS, and only one request claims it.
     const refreshToken = found.checkDue ? await this.sessions.claimCheck(found.key, every) : undefined;
     if (refreshToken === undefined) return found.session;
@@ -205,6 +210,14 @@ export class BrowserSso {
     return { ...found.session, ...(role ? { role } : {}), ...(name ? { name } : {}) };
   }
 
+  /** Revokes an ended session's refresh token at the provider, when it offers revocation (best effort). */
+  private async revoke(request: FastifyRequest, refreshToken: string | undefined): Promise<void> {
+    if (!refreshToken || !this.oidc.serverMetadata().revocation_endpoint) return;
+    await this.client.tokenRevocation(this.oidc, refreshToken, { token_type_hint: "refresh_token" }).catch((error: unknown) => {
+      request.log.warn({ reason: (error as Error).message }, "the refresh token could not be revoked at the identity provider");
+    });
+  }
+
   /**
    * Ends the session here (deleted: every copy of the cookie stops working) and revokes its refresh
    * token at the provider; says where to send the browser to end the provider's own session too
@@ -214,11 +227,7 @@ export class BrowserSso {
     const cookie = sessionCookie(request);
     const refreshToken = cookie ? await this.sessions.remove(hashKey(cookie)) : undefined;
     for (const secure of [true, false]) reply.clearCookie(cookieNames(secure).session, { path: "/", secure });
-    if (refreshToken && this.oidc.serverMetadata().revocation_endpoint) {
-      await this.client.tokenRevocation(this.oidc, refreshToken, { token_type_hint: "refresh_token" }).catch((error: unknown) => {
-        request.log.warn({ reason: (error as Error).message }, "the refresh token could not be revoked at the identity provider");
-      });
-    }
+    await this.revoke(request, refreshToken);
     if (!this.oidc.serverMetadata().end_session_endpoint) return { endSessionUrl: null };
     // client_id rather than id_token_hint: the session keeps no token. Register <origin>/ as a post-logout redirect URI.
     const url = this.client.buildEndSessionUrl(this.oidc, { client_id: this.config.OIDC_CLIENT_ID!, post_logout_redirect_uri: `${this.origin(request)}/` });

@@ -92,6 +92,8 @@ export const MIGRATIONS: readonly string[] = [
      expires_at timestamptz NOT NULL
    );
    CREATE INDEX browser_sessions_expires ON browser_sessions (expires_at);`,
+  // 4: when a browser session was last used, for the idle timeout (SESSION_IDLE_SECONDS).
+  `ALTER TABLE browser_sessions ADD COLUMN seen_at timestamptz NOT NULL DEFAULT now();`,
 ];
 
 export interface SchemaInfo {

@@ -216,13 +216,14 @@ describe.each(MODES)("single sign-on sessions, checked at the provider (%s)", (m
 
   beforeAll(async () => {
     const publicUrl = `http://127.0.0.1:${await freePort()}`;
-    idp = await startIdentityProvider(`${publicUrl}/auth/callback`, { alice: ["rag-ingester"], bob: ["rag-admin"], carol: [], dave: ["rag-reader"] });
+    idp = await startIdentityProvider(`${publicUrl}/auth/callback`, { alice: ["rag-ingester"], bob: ["rag-admin"], carol: [], dave: ["rag-reader"], erin: ["rag-reader"] });
     rt = await startRuntime(mode, {
       OIDC_ISSUER_URL: idp.issuer,
       OIDC_CLIENT_ID: SSO_CLIENT.id,
       OIDC_CLIENT_SECRET: SSO_CLIENT.secret,
       PUBLIC_URL: publicUrl,
       SESSION_CHECK_SECONDS: String(CHECK_SECONDS),
+      SESSION_IDLE_SECONDS: "600",
     });
   }, 60_000);
   afterAll(async () => {
@@ -265,6 +266,21 @@ describe.each(MODES)("single sign-on sessions, checked at the provider (%s)", (m
     expect((await me(cookie)).statusCode).toBe(401);
     expect(await rt.services.db.query("SELECT sub FROM browser_sessions WHERE sub = 'carol'")).toEqual([]);
     expect((await rt.app.inject({ method: "GET", url: "/metrics" })).body).toMatch(/^rag_sso_session_checks_total\{outcome="ended"\} 1$/m);
+  });
+
+  it("keeps a session in use, and ends one unused for SESSION_IDLE_SECONDS, revoking its refresh token", async () => {
+    const cookie = await signIn(rt, "erin");
+    const seen = async () => (await rt.services.db.query<{ ago: number }>("SELECT extract(epoch FROM now() - seen_at)::float AS ago FROM browser_sessions WHERE sub = 'erin'"))[0]?.ago;
+    // Used 9 minutes ago: still live, and this use is recorded.
+    await rt.services.db.query("UPDATE browser_sessions SET seen_at = now() - interval '9 minutes' WHERE sub = 'erin'");
+    expect((await me(cookie)).statusCode).toBe(200);
+    expect(await seen()).toBeLessThan(60);
+    // Unused for 11 minutes: over.
+    await rt.services.db.query("UPDATE browser_sessions SET seen_at = now() - interval '11 minutes' WHERE sub = 'erin'");
+    const revokedBefore = idp.events.filter((e) => e === "revoked").length;
+    expect((await me(cookie)).statusCode).toBe(401);
+    expect(await seen()).toBeUndefined();
+    expect(idp.events.filter((e) => e === "revoked").length).toBe(revokedBefore + 1);
   });
 
   it("signing out deletes the session (a copied cookie stops working) and revokes the refresh token at the provider", async () => {
