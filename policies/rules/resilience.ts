@@ -57,6 +57,19 @@ export const resilienceRules: Rule[] = [
     check: (r) => [...(isTrue(r.props.multiAz) ? [] : ["not multi-AZ"]), ...(isTrue(r.props.deletionProtection) ? [] : ["deletion protection is off"])],
   },
   {
+    name: "aws-rds-final-snapshot",
+    area: "resilience",
+    description: "Deleting the RDS instance (pulumi destroy, a replacement) first takes a final snapshot, under a name of its own.",
+    severity: "medium",
+    remediation: "Leave skipFinalSnapshot false and set finalSnapshotIdentifier (unique: snapshots outlive instances).",
+    resourceTypes: ["aws:rds/instance:Instance"],
+    tiers: CLOUD_TIERS,
+    check: (r) => {
+      if (isTrue(r.props.skipFinalSnapshot)) return ["deleting it takes no final snapshot (skipFinalSnapshot)"];
+      return typeof r.props.finalSnapshotIdentifier === "string" && r.props.finalSnapshotIdentifier !== "" ? [] : ["no finalSnapshotIdentifier: RDS refuses the deletion, or the name is not known yet"];
+    },
+  },
+  {
     name: "aws-elasticache-failover",
     area: "resilience",
     description: "Production Redis has a replica in another zone with automatic failover.",

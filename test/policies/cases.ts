@@ -305,6 +305,14 @@ export const CASES: Record<string, RuleCase> = {
     tier: "sme",
     violating: { "single AZ": one(res("aws:rds/instance:Instance", { ...goodRds, multiAz: false })), unprotected: one(res("aws:rds/instance:Instance", { ...goodRds, deletionProtection: false })) },
   },
+  "aws-rds-final-snapshot": {
+    compliant: one(res("aws:rds/instance:Instance", goodRds)),
+    tier: "staging",
+    violating: {
+      skipped: one(res("aws:rds/instance:Instance", { ...goodRds, skipFinalSnapshot: true })),
+      "no name": one(res("aws:rds/instance:Instance", { ...goodRds, finalSnapshotIdentifier: undefined })),
+    },
+  },
   "aws-elasticache-failover": {
     compliant: one(res("aws:elasticache/replicationGroup:ReplicationGroup", redisGroup)),
     tier: "enterprise",

@@ -90,6 +90,8 @@ export const goodRds = {
   backupRetentionPeriod: 35,
   multiAz: true,
   deletionProtection: true,
+  skipFinalSnapshot: false,
+  finalSnapshotIdentifier: "rag-sme-postgres-final-1a2b3c4d",
 };
 
 export function rdsWithParams(params: { name: string; value: string }[], override: Record<string, unknown> = {}): ResourceView[] {

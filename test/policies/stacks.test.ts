@@ -37,6 +37,7 @@ const FLIPS: Flip[] = [
   ["aws-elasticache-encrypted-at-rest", "staging", (rs) => (find(rs, "aws:elasticache/replicationGroup:ReplicationGroup").inputs.atRestEncryptionEnabled = false)],
   ["aws-elasticache-in-transit", "staging", (rs) => (find(rs, "aws:elasticache/replicationGroup:ReplicationGroup").inputs.transitEncryptionEnabled = false)],
   ["aws-rds-force-ssl", "staging", (rs) => (find(rs, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters = [])],
+  ["aws-rds-final-snapshot", "staging", (rs) => (find(rs, "aws:rds/instance:Instance").inputs.skipFinalSnapshot = true)],
   ["aws-ebs-encrypted", "staging", (rs) => ((find(rs, "aws:ec2/instance:Instance").inputs.rootBlockDevice as Record<string, unknown>).encrypted = false)],
   ["aws-ec2-imdsv2", "staging", (rs) => ((find(rs, "aws:ec2/instance:Instance").inputs.metadataOptions as Record<string, unknown>).httpTokens = "optional")],
   ["aws-ec2-no-public-ip", "staging", (rs) => (find(rs, "aws:ec2/instance:Instance").inputs.associatePublicIpAddress = true)],
