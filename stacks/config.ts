@@ -330,6 +330,9 @@ function checkNetwork(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
     if (!n.existingPrivateSubnetIds || n.existingPrivateSubnetIds.length < 2) {
       problem(ctx, ["network", "existingPrivateSubnetIds"], "needs at least 2 subnet ids (in different zones) when network.existingVpcId is set");
     }
+    if (cfg.domain?.certificate && (n.existingPublicSubnetIds?.length ?? 0) < 2) {
+      problem(ctx, ["network", "existingPublicSubnetIds"], "needs at least 2 public subnet ids (in different zones) for the internet-facing load balancer that domain.certificate asks for");
+    }
   } else {
     for (const key of subnetKeys) {
       if (n[key]) problem(ctx, ["network", key], "only used together with network.existingVpcId");

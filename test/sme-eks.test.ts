@@ -431,6 +431,19 @@ describe("sme on EKS: every workload", () => {
     expect(plainApi.map((e) => e.name)).not.toContain(ENV.publicUrl);
     expect(plainApi, "client addresses from the ALB's X-Forwarded-For, believed only from inside the VPC").toContainEqual({ name: ENV.trustProxy, value: "10.50.0.0/16" });
   });
+
+  it("names the load balancer's subnets, so an existing VPC's subnets need no discovery tags", async () => {
+    const subnets = (r: SynthResult) => ((one(r, T.ingress).inputs as Obj).metadata.annotations as Record<string, string>)["alb.ingress.kubernetes.io/subnets"];
+    const privateIds = ofType(sme, "aws:ec2/subnet:Subnet").filter((s) => s.name.includes("-private-")).map((s) => `${s.name}-id`);
+    expect(subnets(sme)!.split(",")).toEqual(privateIds);
+    const existing = ["rag-platform:network.existingVpcId=vpc-0abc", "rag-platform:network.existingPrivateSubnetIds[0]=subnet-a", "rag-platform:network.existingPrivateSubnetIds[1]=subnet-b"];
+    expect(subnets(await synth("sme", existing))).toBe("subnet-a,subnet-b");
+    const cert = "rag-platform:domain.certificate=arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-111122223333";
+    const refused = await synth("sme", [...existing, cert]).catch((e: unknown) => e);
+    expect((refused as ConfigError).message).toContain("rag-platform:network.existingPublicSubnetIds: got nothing; needs at least 2 public subnet ids (in different zones) for the internet-facing load balancer that domain.certificate asks for");
+    const pub = ["rag-platform:network.existingPublicSubnetIds[0]=subnet-p1", "rag-platform:network.existingPublicSubnetIds[1]=subnet-p2"];
+    expect(subnets(await synth("sme", [...existing, ...pub, cert]))).toBe("subnet-p1,subnet-p2");
+  });
 });
 
 describe("sme on EKS: data services and modes", () => {

@@ -184,8 +184,9 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     }
     return outputs;
   });
-  if (programError !== undefined) throw programError instanceof Error ? programError : new Error(`the program failed: ${JSON.stringify(programError)}`);
+  // Drained even when the program failed, so the stack's own late RPCs cannot land in the next run's mocks.
   await waitForRegistrations();
+  if (programError !== undefined) throw programError instanceof Error ? programError : new Error(`the program failed: ${JSON.stringify(programError)}`);
   const { tier } = resolveConfig(readStackValues(config));
   return { stack: options.stack, tier, resources: records, outputs: await resolveOutputs(outputs), calls: mocks.calls };
 }

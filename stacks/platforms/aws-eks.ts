@@ -315,6 +315,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
             "alb.ingress.kubernetes.io/listen-ports": certificate ? '[{"HTTPS":443}]' : '[{"HTTP":80}]',
             "alb.ingress.kubernetes.io/inbound-cidrs": certificate ? "0.0.0.0/0" : this.network.vpcCidr,
             "alb.ingress.kubernetes.io/load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+            // Named rather than discovered by their kubernetes.io/role tags, which subnets of an existing VPC may lack.
+            "alb.ingress.kubernetes.io/subnets": pulumi.all(certificate ? this.network.publicSubnetIds : this.network.privateSubnetIds).apply((ids) => ids.join(",")),
             ...(certificate ? { "alb.ingress.kubernetes.io/certificate-arn": certificate, "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY } : {}),
           },
         },
