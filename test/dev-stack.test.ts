@@ -60,6 +60,11 @@ describe("dev tier on Docker", () => {
   });
 
   it("builds the API and the worker from runtime/Dockerfile", () => {
+    for (const [name, grace] of [["rag-dev-runtime-api", 30], ["rag-dev-runtime-worker", 120]] as const) {
+      // docker stop waits this long after SIGTERM (not Docker's 10 s), the process 10 s less.
+      expect(byName(dev, name).inputs.stopTimeout, name).toBe(grace);
+      expect(envMap(byName(dev, name))[ENV.shutdownTimeoutSeconds], name).toBe(String(grace - 10));
+    }
     const [image] = ofType(dev, "docker:index/image:Image");
     expect(image!.inputs.build).toEqual({ context: ".", dockerfile: "runtime/Dockerfile" });
     expect(image!.inputs.skipPush).toBe(true);

@@ -340,6 +340,14 @@ describe("sme on EKS: every workload", () => {
     }
   });
 
+  it("gives the worker 120 s to finish the documents in hand when a pod stops, the API 30 s; each process gives up 10 s sooner", () => {
+    for (const [name, grace] of [["rag-sme-runtime-api", 30], ["rag-sme-runtime-worker", 120]] as const) {
+      const d = ofType(sme, T.deployment).find((x) => x.name === name)!;
+      expect(podSpec(d).terminationGracePeriodSeconds, name).toBe(grace);
+      expect(env(d).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value, name).toBe(String(grace - 10));
+    }
+  });
+
   it("walks all Deployments: a PDB for each with more than one replica, a NetworkPolicy for each", () => {
     const pdbs = ofType(sme, T.pdb);
     const policies = ofType(sme, T.netpol).filter((p) => Object.keys((p.inputs as Obj).spec.podSelector.matchLabels ?? {}).length > 0);

@@ -284,6 +284,16 @@ describe("staging on AWS: exposure", () => {
 });
 
 describe("staging on AWS: services on ECS Fargate", () => {
+  it("gives the worker 120 s (Fargate's most) to finish the documents in hand when stopped, the API 30 s; each process gives up 10 s sooner", () => {
+    const stopping = (suffix: string) => {
+      const task = ofType(staging, T.taskDef).find((t) => t.name.endsWith(suffix))!;
+      const def = json<(ContainerDef & { stopTimeout: number })[]>(task, "containerDefinitions")[0]!;
+      return [def.stopTimeout, def.environment.find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value];
+    };
+    expect(stopping("-api")).toEqual([30, "20"]);
+    expect(stopping("-worker")).toEqual([120, "110"]);
+  });
+
   it("runs a cluster with Container Insights and two services, only the API behind the load balancer", () => {
     expect(one(staging, T.cluster).inputs.settings).toEqual([{ name: "containerInsights", value: "enhanced" }]);
     const services = ofType(staging, T.service);

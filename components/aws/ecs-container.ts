@@ -31,6 +31,8 @@ export interface ContainerSpec {
   readonly extraEnv?: Readonly<Record<string, string>>;
   readonly logGroupName: pulumi.Input<string>;
   readonly region: string;
+  /** Seconds ECS waits after SIGTERM before it kills the container (Fargate allows 120 at most). @default 30 */
+  readonly stopTimeout?: number;
 }
 
 /**
@@ -61,7 +63,7 @@ export function containerDefinition(spec: ContainerSpec): pulumi.Output<object> 
     mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
     healthCheck: { command: ["CMD", "node", "dist/healthcheck.js", String(spec.port)], interval: 15, timeout: 5, retries: 3, startPeriod: 30 },
     linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
-    stopTimeout: 30,
+    stopTimeout: spec.stopTimeout ?? 30,
     logConfiguration: {
       logDriver: "awslogs",
       options: { "awslogs-group": logGroup, "awslogs-region": spec.region, "awslogs-stream-prefix": spec.name },

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
-import { REEMBED_COMMAND, RUNTIME_PROCESSES } from "../shared/runtime-image";
+import { REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownTimeoutSeconds } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { documentAccessStatements } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
@@ -100,7 +100,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       executionRole,
       taskRole,
       size: args.api,
-      command: [...RUNTIME_PROCESSES.api.command],
+      process: "api",
       port: API_PORT,
       extraEnv: { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) },
       network,
@@ -113,7 +113,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       executionRole,
       taskRole,
       size: args.worker,
-      command: [...RUNTIME_PROCESSES.worker.command],
+      process: "worker",
       port: WORKER_HEALTH_PORT,
       extraEnv: { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) },
       network,
@@ -191,7 +191,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       executionRole: aws.iam.Role;
       taskRole: aws.iam.Role;
       size: FargateServiceSize;
-      command: string[];
+      process: keyof typeof RUNTIME_PROCESSES;
       port: number;
       extraEnv: Record<string, string>;
       network: aws.types.input.ecs.ServiceNetworkConfiguration;
@@ -200,7 +200,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     },
   ): aws.ecs.Service {
     const parent = { parent: this };
-    const container = name.endsWith("-api") ? "api" : "worker";
+    const container = o.process;
     const logGroup = new aws.cloudwatch.LogGroup(
       name,
       { namePrefix: `/rag/${name}-`, kmsKeyId: o.args.logsKey.arn, retentionInDays: o.args.logRetentionDays },
@@ -210,10 +210,11 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     const definition = containerDefinition({
       name: container,
       image: o.args.image,
-      command: o.command,
+      command: [...RUNTIME_PROCESSES[o.process].command],
       port: o.port,
       env: o.args.env,
-      extraEnv: o.extraEnv,
+      extraEnv: { ...o.extraEnv, [ENV.shutdownTimeoutSeconds]: String(shutdownTimeoutSeconds(o.process)) },
+      stopTimeout: RUNTIME_PROCESSES[o.process].stopGraceSeconds,
       logGroupName: logGroup.name,
       region: o.args.account.region,
     });

@@ -62,6 +62,8 @@ export interface LocalContainerArgs {
   readonly waitForHealthy?: boolean;
   /** @default 180 */
   readonly waitTimeoutSec?: number;
+  /** Seconds `docker stop` waits after SIGTERM before it kills the process. @default - Docker's 10 */
+  readonly stopTimeoutSec?: number;
 }
 
 export function secretFilePath(fileName: string): string {
@@ -112,6 +114,7 @@ export function createLocalContainer(
         { label: "com.rag-platform.service", value: args.alias },
         { label: "com.rag-platform.managed-by", value: "pulumi" },
       ],
+      stopTimeout: args.stopTimeoutSec,
       wait: args.waitForHealthy ?? true,
       waitTimeout: args.waitTimeoutSec ?? 180,
     },

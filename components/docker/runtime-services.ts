@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type ApiEndpoint, type RuntimeEnvironment, secretEntries } from "../contracts";
-import { RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
+import { RUNTIME_PROCESSES, RUNTIME_UID, shutdownTimeoutSeconds } from "../shared/runtime-image";
 import { createLocalContainer, LOOPBACK, secretFilePath, type SecretFile } from "./local-container";
 import type { LocalNetwork } from "./network";
 
@@ -72,12 +72,13 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
         image: image.repoDigest,
         networkName: args.network.networkName,
         alias: "api",
-        env: { ...env, [ENV.port]: String(API_PORT) },
+        env: { ...env, [ENV.port]: String(API_PORT), [ENV.shutdownTimeoutSeconds]: String(shutdownTimeoutSeconds("api")) },
         secretFiles: secrets.files,
         volumes,
         command: [...RUNTIME_PROCESSES.api.command],
         publish: [{ containerPort: API_PORT, hostPort: apiHostPort }],
         healthCheck: healthcheck(API_PORT),
+        stopTimeoutSec: RUNTIME_PROCESSES.api.stopGraceSeconds,
       },
       { parent: this },
     );
@@ -87,11 +88,12 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
         image: image.repoDigest,
         networkName: args.network.networkName,
         alias: "worker",
-        env: { ...env, [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) },
+        env: { ...env, [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), [ENV.shutdownTimeoutSeconds]: String(shutdownTimeoutSeconds("worker")) },
         secretFiles: secrets.files,
         volumes,
         command: [...RUNTIME_PROCESSES.worker.command],
         healthCheck: healthcheck(WORKER_HEALTH_PORT),
+        stopTimeoutSec: RUNTIME_PROCESSES.worker.stopGraceSeconds,
       },
       { parent: this },
     );

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
-import { REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID } from "../shared/runtime-image";
+import { REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, shutdownTimeoutSeconds } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
 
@@ -92,11 +92,12 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       { metadata: { name: RUNTIME_SERVICE_ACCOUNT, namespace: args.namespace, annotations: args.serviceAccountAnnotations }, automountServiceAccountToken: false },
       parent,
     );
-    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) });
-    const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) });
+    const shutdown = (p: keyof typeof RUNTIME_PROCESSES) => ({ [ENV.shutdownTimeoutSeconds]: String(shutdownTimeoutSeconds(p)) });
+    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), ...shutdown("api") });
+    const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...shutdown("worker") });
     const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
 
-    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, {
+    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, RUNTIME_PROCESSES.api.stopGraceSeconds, {
       name: "api",
       image: args.image,
       command: [...RUNTIME_PROCESSES.api.command],
@@ -105,7 +106,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       readinessProbe: probe(API_PORT, "/readyz"),
       livenessProbe: probe(API_PORT, "/healthz"),
     });
-    this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, {
+    this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, RUNTIME_PROCESSES.worker.stopGraceSeconds, {
       name: "worker",
       image: args.image,
       command: [...RUNTIME_PROCESSES.worker.command],
@@ -158,6 +159,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     labels: Record<string, string>,
     size: ScaledSize,
     serviceAccountName: pulumi.Input<string>,
+    stopGraceSeconds: number,
     container: RestrictedContainer,
   ): k8s.apps.v1.Deployment {
     const deployment = new k8s.apps.v1.Deployment(
@@ -186,6 +188,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
               ],
               // Group-readable for the pod's fsGroup (the runtime's uid), no one else.
               volumes: [{ name: "secrets", secret: { secretName: args.secretName, defaultMode: 0o440 } }],
+              extra: { terminationGracePeriodSeconds: stopGraceSeconds },
             }),
           },
         },

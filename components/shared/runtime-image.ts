@@ -7,12 +7,23 @@
 /** The official Node.js image's `node` user. */
 export const RUNTIME_UID = 1000;
 
+/**
+ * `stopGraceSeconds`: how long the platform waits after SIGTERM before it kills the process
+ * (ECS stopTimeout, at most 120 on Fargate; Kubernetes terminationGracePeriodSeconds; Docker's
+ * stop timeout). The process gives itself 10 s less (SHUTDOWN_TIMEOUT_SECONDS) to finish what it
+ * is doing: requests for the API, the documents being indexed for the worker.
+ */
 export const RUNTIME_PROCESSES = {
   /** The HTTP API. */
-  api: { command: ["node", "dist/server.js"], port: 8080 },
+  api: { command: ["node", "dist/server.js"], port: 8080, stopGraceSeconds: 30 },
   /** The ingest worker; `port` serves its liveness and metrics (WORKER_HEALTH_PORT). */
-  worker: { command: ["node", "dist/worker.js"], port: 8081 },
+  worker: { command: ["node", "dist/worker.js"], port: 8081, stopGraceSeconds: 120 },
 } as const;
+
+/** The runtime's own shutdown deadline inside the platform's grace period. */
+export function shutdownTimeoutSeconds(process: keyof typeof RUNTIME_PROCESSES): number {
+  return RUNTIME_PROCESSES[process].stopGraceSeconds - 10;
+}
 
 /** The one-off re-embedding run after a change of embedding model (runtime/src/reembed.ts), with the worker's environment. */
 export const REEMBED_COMMAND = ["node", "dist/reembed.js"] as const;

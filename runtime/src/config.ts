@@ -23,6 +23,7 @@ export const ENV = {
   workerConcurrency: "WORKER_CONCURRENCY",
   queueLockMs: "QUEUE_LOCK_MS",
   startupTimeoutSeconds: "STARTUP_TIMEOUT_SECONDS",
+  shutdownTimeoutSeconds: "SHUTDOWN_TIMEOUT_SECONDS",
 
   databaseUrl: "DATABASE_URL",
   pgHost: "PGHOST",
@@ -142,6 +143,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.workerConcurrency]: positiveInt.default(2),
   [ENV.queueLockMs]: z.coerce.number().int().min(1000).default(30_000),
   [ENV.startupTimeoutSeconds]: z.coerce.number().int().min(0).max(24 * 3600).default(1200),
+  [ENV.shutdownTimeoutSeconds]: z.coerce.number().int().min(1).max(3600).default(25),
 
   [ENV.databaseUrl]: url.optional(),
   [ENV.pgHost]: z.string().min(1).optional(),

@@ -108,6 +108,7 @@ export async function run(role: Role): Promise<void> {
       await tracing?.shutdown();
     },
     (msg) => console.error(msg),
+    config.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   );
 }
 

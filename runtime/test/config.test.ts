@@ -25,6 +25,13 @@ describe("runtime env contract", () => {
     expect(cfg.LLM_PROVIDER).toBe("extractive");
   });
 
+  it("gives a stopping process 25 s to finish by default, configurable from 1 s to an hour", () => {
+    expect(loadRuntimeConfig({}).SHUTDOWN_TIMEOUT_SECONDS).toBe(25);
+    expect(loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "110" }).SHUTDOWN_TIMEOUT_SECONDS).toBe(110);
+    expect(() => loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "0" })).toThrow(/SHUTDOWN_TIMEOUT_SECONDS/);
+    expect(() => loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "soon" })).toThrow(/SHUTDOWN_TIMEOUT_SECONDS/);
+  });
+
   it("bounds the SSO idle timeout: off, or two minutes to a week", () => {
     expect(loadRuntimeConfig({}).SESSION_IDLE_SECONDS).toBe(3600);
     expect(loadRuntimeConfig({ SESSION_IDLE_SECONDS: "0" }).SESSION_IDLE_SECONDS).toBe(0);

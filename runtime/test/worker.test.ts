@@ -144,4 +144,29 @@ describe("the ingest worker (PostgreSQL + Redis)", () => {
     expect(await exited(worker)).toBe(0);
     expect((await api.documents.get(document.id))!.status).toBe("ready");
   }, 120_000);
+
+  it("gives up waiting at SHUTDOWN_TIMEOUT_SECONDS (inside the platform's grace period) and exits 1; the job is taken over", async () => {
+    for (const c of children.splice(0)) {
+      c.kill("SIGKILL");
+      await exited(c);
+    }
+    const worker = spawnWorker({ ...env, SHUTDOWN_TIMEOUT_SECONDS: "2" }, 18184);
+    children.push(worker);
+    await waitFor(async () => (await fetch("http://127.0.0.1:18184/healthz").then((r) => r.ok).catch(() => false)), 30_000, "the worker to start");
+    embeddings.hold = true;
+    const seen = embeddings.batchesSeen;
+    const { document } = await api.documents.create({ name: "third.md", contentType: "text/markdown", bytes: new TextEncoder().encode(`${TEXT}\n\nA third variant.`) });
+    await waitFor(async () => embeddings.batchesSeen > seen, 30_000, "the worker to start embedding");
+    const signalled = Date.now();
+    worker.kill("SIGTERM");
+    expect(await exited(worker)).toBe(1);
+    const waited = Date.now() - signalled;
+    expect(waited).toBeGreaterThanOrEqual(1_900);
+    expect((await api.documents.get(document.id))!.status).not.toBe("ready");
+    // Another worker takes the abandoned job over once its lock lapses.
+    embeddings.release();
+    const next = spawnWorker(env, 18185);
+    children.push(next);
+    await waitFor(async () => (await api.documents.get(document.id))!.status === "ready", 90_000, "the next worker to index the abandoned document");
+  }, 150_000);
 });
