@@ -340,12 +340,24 @@ describe("sme on EKS: every workload", () => {
     }
   });
 
-  it("gives the worker 120 s to finish the documents in hand when a pod stops, the API 30 s; each process gives up 10 s sooner", () => {
-    for (const [name, grace] of [["rag-sme-runtime-api", 30], ["rag-sme-runtime-worker", 120]] as const) {
-      const d = ofType(sme, T.deployment).find((x) => x.name === name)!;
-      expect(podSpec(d).terminationGracePeriodSeconds, name).toBe(grace);
-      expect(env(d).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value, name).toBe(String(grace - 10));
-    }
+  it("gives the worker 120 s to finish the documents in hand when a pod stops, the API 30 s after 15 s of draining; each process gives up 10 s sooner", () => {
+    const deployment = (name: string) => ofType(sme, T.deployment).find((x) => x.name === name)!;
+    const worker = deployment("rag-sme-runtime-worker");
+    expect(podSpec(worker).terminationGracePeriodSeconds).toBe(120);
+    expect(env(worker).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value).toBe("110");
+    expect(podSpec(worker).containers[0].lifecycle).toBeUndefined();
+    // The API keeps serving while the load balancer and kube-proxy catch up, then has its 30 s.
+    const api = deployment("rag-sme-runtime-api");
+    expect(podSpec(api).containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 15 } } });
+    expect(podSpec(api).terminationGracePeriodSeconds).toBe(15 + 30);
+    expect(env(api).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value).toBe("20");
+  });
+
+  it("has the load balancer controller gate each new API pod's readiness on its ALB target being healthy", () => {
+    const ns = ofType(sme, "kubernetes:core/v1:Namespace").find((n) => (n.inputs as Obj).metadata.name === "rag")!;
+    expect((ns.inputs as Obj).metadata.labels).toMatchObject({ "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled", "pod-security.kubernetes.io/enforce": "restricted" });
+    const api = ofType(sme, T.deployment).find((x) => x.name === "rag-sme-runtime-api")!;
+    expect((api.inputs as Obj).spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
   });
 
   it("walks all Deployments: a PDB for each with more than one replica, a NetworkPolicy for each", () => {

@@ -4,6 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 export interface RagNamespaceArgs {
   /** @default "rag" */
   readonly name?: string;
+  /** More namespace labels, e.g. a load balancer controller's opt-ins. @default - none */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -26,6 +28,7 @@ export class RagNamespace extends pulumi.ComponentResource {
             "pod-security.kubernetes.io/enforce-version": "latest",
             "pod-security.kubernetes.io/warn": "restricted",
             "pod-security.kubernetes.io/audit": "restricted",
+            ...args.labels,
           },
         },
       },

@@ -56,6 +56,12 @@ export function reembedJobCommand(namespace: string): string {
 }
 
 const API_PORT = RUNTIME_PROCESSES.api.port;
+/**
+ * A stopping API pod keeps serving this long before it is sent SIGTERM: load balancers and
+ * kube-proxy learn of its removal a few seconds late, and requests they still send must not
+ * meet a closed port.
+ */
+export const API_DRAIN_SECONDS = 15;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /**
@@ -97,8 +103,9 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...shutdown("worker") });
     const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
 
-    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, RUNTIME_PROCESSES.api.stopGraceSeconds, {
+    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, API_DRAIN_SECONDS + RUNTIME_PROCESSES.api.stopGraceSeconds, {
       name: "api",
+      lifecycle: { preStop: { sleep: { seconds: API_DRAIN_SECONDS } } },
       image: args.image,
       command: [...RUNTIME_PROCESSES.api.command],
       ports: [{ name: "http", containerPort: API_PORT }],

@@ -102,7 +102,13 @@ export class AwsEksPlatform extends AwsPlatformBase {
       },
       { ...this.opts(), providers: { kubernetes: this.cluster.provider }, dependsOn: this.addons.secretStoreReady },
     );
-    this.namespace = new RagNamespace(`${prefix}-ns`, { name: NAMESPACE }, { ...this.opts(), providers: { kubernetes: this.cluster.provider } });
+    this.namespace = new RagNamespace(
+      `${prefix}-ns`,
+      // The AWS Load Balancer Controller then holds each new pod un-Ready until its ALB target is
+      // healthy, so a rollout never stops the old pods before the load balancer sends to the new.
+      { name: NAMESPACE, labels: { "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled" } },
+      { ...this.opts(), providers: { kubernetes: this.cluster.provider } },
+    );
   }
 
   /** Kubernetes resources: the cluster's provider; AWS resources: the regional provider. */
