@@ -233,12 +233,13 @@ export function dependencyProblems(fromDir: string, dependencies: Record<string,
   return problems;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
+/** Distinct free ports: each is held until all are chosen, so the system cannot hand one out twice. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(servers.map((server) => new Promise<void>((r) => server.listen(0, "127.0.0.1", r))));
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
+  return ports;
 }
 
 /** An OTLP/HTTP endpoint that counts the trace exports it receives. */
@@ -255,9 +256,12 @@ async function otlpSink(): Promise<{ server: Server; url: string; exports: () =>
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, exports: () => count };
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+/** Polls `probe` until it returns a value; `abort` names a failure that makes waiting pointless. */
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, abort: () => string | undefined = () => undefined): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const reason = abort();
+    if (reason) throw new Error(`${reason} (while waiting for ${what})`);
     try {
       const value = await probe();
       if (value !== undefined) return value;
@@ -288,6 +292,8 @@ async function main(): Promise<void> {
     if (existsSync(join(dirname(d), "node_modules"))) throw new Error(`${join(dirname(d), "node_modules")} exists: the check's resolution would not be the image's; set TMPDIR elsewhere`);
   }
   const children: ChildProcess[] = [];
+  let stopping = false;
+  let failed: string | undefined;
   const sink = await otlpSink();
   const db = await freshDatabase();
   try {
@@ -300,7 +306,7 @@ async function main(): Promise<void> {
     if (problems.length > 0) throw new Error(`the image's node_modules do not match runtime/package.json:\n  ${problems.join("\n  ")}`);
     log(`dependencies: all ${Object.keys(pkg.dependencies).length} of runtime/package.json resolve from dist/ at allowed versions`);
 
-    const [apiPort, workerPort] = [await freePort(), await freePort()];
+    const [apiPort, workerPort] = (await freePorts(2)) as [number, number];
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: work,
@@ -323,10 +329,16 @@ async function main(): Promise<void> {
     };
     const api = run(image.cmd);
     const worker = run(["node", "dist/worker.js"]);
+    for (const [child, what] of [[api, "the API"], [worker, "the worker"]] as const) {
+      child.once("exit", (code) => {
+        if (!stopping) failed = `${what} exited with ${code} before the check was done`;
+      });
+    }
     const base = `http://127.0.0.1:${apiPort}`;
     const headers = { authorization: `Bearer ${ADMIN_KEY}` };
-    await until("the API's /healthz", 60_000, async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined));
-    await until("the worker's /healthz", 60_000, async () => ((await fetch(`http://127.0.0.1:${workerPort}/healthz`)).ok ? true : undefined));
+    const alive = () => failed;
+    await until("the API's /healthz", 60_000, async () => ((await fetch(`${base}/healthz`)).ok ? true : undefined), alive);
+    await until("the worker's /healthz", 60_000, async () => ((await fetch(`http://127.0.0.1:${workerPort}/healthz`)).ok ? true : undefined), alive);
     log(`started: ${image.cmd.join(" ")} (API) and node dist/worker.js, on Postgres and Redis`);
 
     const text = "The image check indexes this note. Canaries warn miners about carbon monoxide in the tunnels.";
@@ -337,7 +349,7 @@ async function main(): Promise<void> {
       const doc = (await (await fetch(`${base}/v1/documents/${id}`, { headers })).json()) as { status: string; error: string | null };
       if (doc.status === "failed") throw new Error(`indexing failed: ${doc.error}`);
       return doc.status === "ready" ? true : undefined;
-    });
+    }, alive);
     const query = await fetch(`${base}/v1/query`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify({ question: "What do canaries warn miners about?" }) });
     const answer = (await query.json()) as { citations?: { documentName: string }[] };
     if (!query.ok || !answer.citations?.some((c) => c.documentName === "canary.txt")) throw new Error(`POST /v1/query: ${query.status} ${JSON.stringify(answer)}`);
@@ -352,6 +364,8 @@ async function main(): Promise<void> {
     await until("trace exports at the OTLP sink", 30_000, async () => (sink.exports() > 0 ? true : undefined));
     log(`traces: ${sink.exports()} export(s) reached the OTLP endpoint`);
 
+    if (failed) throw new Error(failed);
+    stopping = true;
     for (const child of [api, worker]) child.kill("SIGTERM");
     const codes = await Promise.all([exited(api, 30_000), exited(worker, 30_000)]);
     if (codes.some((c) => c !== 0)) throw new Error(`exit codes after SIGTERM: API ${codes[0]}, worker ${codes[1]} (0 expected)`);
