@@ -6,6 +6,8 @@ import { INTERFACE_ENDPOINTS } from "../components/aws/network";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { asList, json, ofType, one, statements, synth, waitedFor } from "./helpers";
 
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 const T = {
   key: "aws:kms/key:Key",
   bucket: "aws:s3/bucket:Bucket",
@@ -360,16 +362,41 @@ describe("staging on AWS: services on ECS Fargate", () => {
     ]);
   });
 
-  it("autoscales the API on CPU and requests, the worker on CPU, within the configured bounds", () => {
+  it("autoscales the API on CPU and requests, the worker on its backlog per task and CPU, within the configured bounds", () => {
     const targets = ofType(staging, "aws:appautoscaling/target:Target");
     expect(targets.map((t) => [t.name, t.inputs.minCapacity, t.inputs.maxCapacity]).sort()).toEqual([
       ["rag-staging-svc-api", 2, 4],
       ["rag-staging-svc-worker", 1, 4],
     ]);
-    const metrics = ofType(staging, "aws:appautoscaling/policy:Policy").map(
-      (p) => (p.inputs.targetTrackingScalingPolicyConfiguration as { predefinedMetricSpecification: { predefinedMetricType: string } }).predefinedMetricSpecification.predefinedMetricType,
-    );
-    expect(metrics.sort()).toEqual(["ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization", "ECSServiceAverageCPUUtilization"]);
+    type Tracking = { targetValue: number; predefinedMetricSpecification?: { predefinedMetricType: string }; customizedMetricSpecification?: { metrics: Obj[] } };
+    const policies = ofType(staging, "aws:appautoscaling/policy:Policy").map((p) => [p.name, p.inputs.targetTrackingScalingPolicyConfiguration as Tracking] as const);
+    expect(policies.filter(([, t]) => t.predefinedMetricSpecification).map(([n, t]) => [n, t.predefinedMetricSpecification!.predefinedMetricType]).sort()).toEqual([
+      ["rag-staging-svc-api-cpu", "ECSServiceAverageCPUUtilization"],
+      ["rag-staging-svc-api-requests", "ALBRequestCountPerTarget"],
+      ["rag-staging-svc-worker-cpu", "ECSServiceAverageCPUUtilization"],
+    ]);
+    // Waiting documents (what the worker publishes) over running worker tasks, 20 per task.
+    const [queue] = policies.filter(([, t]) => t.customizedMetricSpecification);
+    expect(queue![0]).toBe("rag-staging-svc-worker-queue");
+    expect(queue![1].targetValue).toBe(20);
+    const [depth, tasks, backlog] = queue![1].customizedMetricSpecification!.metrics;
+    expect(depth).toMatchObject({ id: "depth", returnData: false, metricStat: { stat: "Maximum", metric: { namespace: "RagPlatform", metricName: "IngestQueueDepth", dimensions: [{ name: "Service", value: "rag-staging-svc" }] } } });
+    expect(tasks).toMatchObject({ id: "tasks", returnData: false, metricStat: { metric: { namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount" } } });
+    expect(tasks!.metricStat.metric.dimensions.map((d: Obj) => d.name)).toEqual(["ClusterName", "ServiceName"]);
+    expect(backlog).toMatchObject({ id: "backlog", expression: "depth / tasks", returnData: true });
+  });
+
+  it("has the worker publish the queue depth that scaling, the alarm and the dashboard read, under the stack's service name", () => {
+    const worker = containerOf(staging, "-worker");
+    const api = containerOf(staging, "-api");
+    const envOf = (c: ContainerDef) => Object.fromEntries(c.environment.map((e) => [e.name, e.value]));
+    expect(envOf(worker)).toMatchObject({ [ENV.cloudwatchMetricsNamespace]: "RagPlatform", [ENV.serviceName]: "rag-staging-svc" });
+    expect(envOf(api)[ENV.serviceName]).toBe("rag-staging-svc");
+    expect(envOf(api)[ENV.cloudwatchMetricsNamespace]).toBeUndefined();
+    const alarm = ofType(staging, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.metricName === "IngestQueueDepth")!;
+    expect(alarm.inputs).toMatchObject({ namespace: "RagPlatform", dimensions: { Service: "rag-staging-svc" } });
+    const dashboard = JSON.parse(one(staging, "aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody as string) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] };
+    expect(dashboard.widgets.find((w) => w.properties.title === "Ingest queue depth")!.properties.metrics).toEqual([["RagPlatform", "IngestQueueDepth", "Service", "rag-staging-svc"]]);
   });
 
   it("outputs the run-task that re-embeds the index with the worker's task after a change of embedding model", () => {

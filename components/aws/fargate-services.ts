@@ -2,13 +2,15 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
-import { REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownTimeoutSeconds } from "../shared/runtime-image";
+import { QUEUE_DEPTH_METRIC } from "../../runtime/src/emf";
+import { QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownTimeoutSeconds } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { documentAccessStatements } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
 import type { KmsKey } from "./kms-key";
 import { ApiLoadBalancer } from "./load-balancer";
 import type { Network } from "./network";
+import { RUNTIME_METRIC_NAMESPACE } from "./observability";
 import { databasePasswordStatements, passwordReadAtConnect } from "./postgres";
 
 export interface FargateServiceSize {
@@ -76,6 +78,8 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
   readonly clusterName: pulumi.Output<string>;
   readonly apiServiceName: pulumi.Output<string>;
   readonly workerServiceName: pulumi.Output<string>;
+  /** The `Service` dimension of the queue depth the worker publishes (RUNTIME_METRIC_NAMESPACE / IngestQueueDepth). */
+  readonly metricService: string;
   readonly loadBalancer: ApiLoadBalancer;
   /** `aws ecs run-task` for a re-embedding run: the worker's task (its environment and secrets) running dist/reembed.js. */
   readonly reembedCommand: pulumi.Output<string>;
@@ -84,7 +88,9 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     super("rag:aws:FargateServices", name, {}, opts);
     const parent = { parent: this };
     const { env, databaseSecretArn } = passwordReadAtConnect(args.env);
-    args = { ...args, env };
+    // One name per stack for logs, traces and the queue-depth metric's dimension.
+    this.metricService = name;
+    args = { ...args, env: { ...env, plain: { ...env.plain, [ENV.serviceName]: name } } };
     const cluster = new aws.ecs.Cluster(name, { settings: [{ name: "containerInsights", value: "enhanced" }] }, parent);
     const { executionRole, taskRole, policies } = this.createRoles(name, args, databaseSecretArn);
     this.loadBalancer = new ApiLoadBalancer(
@@ -115,7 +121,8 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       size: args.worker,
       process: "worker",
       port: WORKER_HEALTH_PORT,
-      extraEnv: { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT) },
+      // The worker publishes the queue depth (CloudWatch embedded metric format, through its logs).
+      extraEnv: { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), [ENV.cloudwatchMetricsNamespace]: RUNTIME_METRIC_NAMESPACE },
       network,
       dependsOn: policies,
     });
@@ -129,7 +136,31 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         resourceLabel: pulumi.interpolate`${this.loadBalancer.arnSuffix}/${this.loadBalancer.targetGroupArnSuffix}`,
       },
     ]);
-    this.autoscale(`${name}-worker`, cluster, worker, args.worker, [{ name: "cpu", metric: "ECSServiceAverageCPUUtilization", target: 60 }]);
+    // The worker mostly waits on the embedding server: its CPU says little. It scales on the
+    // backlog per running task (queue depth / RunningTaskCount), CPU as a backstop.
+    this.autoscale(`${name}-worker`, cluster, worker, args.worker, [
+      { name: "cpu", metric: "ECSServiceAverageCPUUtilization", target: 60 },
+      {
+        name: "queue",
+        target: QUEUE_DEPTH_PER_WORKER,
+        metrics: [
+          {
+            id: "depth",
+            metricStat: { metric: { namespace: RUNTIME_METRIC_NAMESPACE, metricName: QUEUE_DEPTH_METRIC, dimensions: [{ name: "Service", value: name }] }, stat: "Maximum" },
+            returnData: false,
+          },
+          {
+            id: "tasks",
+            metricStat: {
+              metric: { namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", dimensions: [{ name: "ClusterName", value: cluster.name }, { name: "ServiceName", value: worker.name }] },
+              stat: "Average",
+            },
+            returnData: false,
+          },
+          { id: "backlog", expression: "depth / tasks", label: "Waiting documents per worker task", returnData: true },
+        ],
+      },
+    ]);
 
     this.clusterName = cluster.name;
     this.apiServiceName = api.name;
@@ -262,7 +293,10 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     cluster: aws.ecs.Cluster,
     service: aws.ecs.Service,
     size: FargateServiceSize,
-    policies: { name: string; metric: string; target: number; resourceLabel?: pulumi.Input<string> }[],
+    policies: ({ name: string; target: number } & (
+      | { metric: string; resourceLabel?: pulumi.Input<string> }
+      | { metrics: aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetric[] }
+    ))[],
   ): void {
     const parent = { parent: this };
     const target = new aws.appautoscaling.Target(
@@ -286,7 +320,9 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
           resourceId: target.resourceId,
           targetTrackingScalingPolicyConfiguration: {
             targetValue: p.target,
-            predefinedMetricSpecification: { predefinedMetricType: p.metric, resourceLabel: p.resourceLabel },
+            ...("metric" in p
+              ? { predefinedMetricSpecification: { predefinedMetricType: p.metric, resourceLabel: p.resourceLabel } }
+              : { customizedMetricSpecification: { metrics: p.metrics } }),
             scaleInCooldown: 300,
             scaleOutCooldown: 60,
           },

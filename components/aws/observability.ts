@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { QUEUE_DEPTH_METRIC } from "../../runtime/src/emf";
 import type { KmsKey } from "./kms-key";
 
 /** The runtime on ECS (staging): its load balancer, services and the queue depth its tasks publish. */
@@ -9,6 +10,8 @@ export interface WatchedEcsRuntime {
   readonly clusterName: pulumi.Input<string>;
   readonly apiServiceName: pulumi.Input<string>;
   readonly workerServiceName: pulumi.Input<string>;
+  /** The `Service` dimension under which the worker publishes the ingest queue's depth. */
+  readonly metricService: pulumi.Input<string>;
 }
 
 /** What the dashboard and the alarms watch. Optional parts are left out when absent. */
@@ -35,7 +38,7 @@ export interface CloudWatchObservabilityArgs {
   readonly apiLatencyP95Sec?: number;
 }
 
-/** The runtime publishes its queue depth here (embedded metric format). */
+/** The worker publishes the ingest queue's depth here (runtime/src/emf.ts: embedded metric format, through its logs). */
 export const RUNTIME_METRIC_NAMESPACE = "RagPlatform";
 
 type Metric = readonly unknown[];
@@ -175,7 +178,8 @@ function ecsAlarms(alarm: AlarmFactory, ecs: WatchedEcsRuntime, latencySec: numb
     alarm("ingest-queue-depth", {
       alarmDescription: "Ingest queue not draining",
       namespace: RUNTIME_METRIC_NAMESPACE,
-      metricName: "IngestQueueDepth",
+      metricName: QUEUE_DEPTH_METRIC,
+      dimensions: { Service: ecs.metricService },
       statistic: "Maximum",
       period: 300,
       threshold: 500,
@@ -213,7 +217,7 @@ export function dashboardBody(region: string, r: Resolved): { widgets: object[] 
             [".", "HTTPCode_Target_5XX_Count", ".", ".", { stat: "Sum" }],
           ],
         },
-        { title: "Ingest queue depth", metrics: [[RUNTIME_METRIC_NAMESPACE, "IngestQueueDepth"]], stat: "Maximum" },
+        { title: "Ingest queue depth", metrics: [[RUNTIME_METRIC_NAMESPACE, QUEUE_DEPTH_METRIC, "Service", ecs.metricService]], stat: "Maximum" },
         {
           title: "ECS CPU (API, worker)",
           metrics: [

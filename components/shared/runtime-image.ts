@@ -25,5 +25,8 @@ export function shutdownTimeoutSeconds(process: keyof typeof RUNTIME_PROCESSES):
   return RUNTIME_PROCESSES[process].stopGraceSeconds - 10;
 }
 
+/** Waiting documents per worker replica the autoscalers aim for (KEDA on Kubernetes, target tracking on ECS). */
+export const QUEUE_DEPTH_PER_WORKER = 20;
+
 /** The one-off re-embedding run after a change of embedding model (runtime/src/reembed.ts), with the worker's environment. */
 export const REEMBED_COMMAND = ["node", "dist/reembed.js"] as const;

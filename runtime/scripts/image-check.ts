@@ -322,13 +322,26 @@ async function main(): Promise<void> {
       OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
       LOG_LEVEL: "warn",
     };
-    const run = (command: string[]) => {
-      const child = spawn(command[0]!, command.slice(1), { cwd: workdir, env, stdio: ["ignore", "inherit", "inherit"] });
+    const run = (command: string[], extraEnv: Record<string, string> = {}) => {
+      const child = spawn(command[0]!, command.slice(1), { cwd: workdir, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "inherit"] });
       children.push(child);
       return child;
     };
     const api = run(image.cmd);
-    const worker = run(["node", "dist/worker.js"]);
+    api.stdout.pipe(process.stdout);
+    // The worker also publishes the queue depth as CloudWatch EMF lines on its standard output, as on ECS.
+    const worker = run(["node", "dist/worker.js"], { CLOUDWATCH_METRICS_NAMESPACE: "RagPlatform", SERVICE_NAME: "image-check" });
+    const emf: Record<string, unknown>[] = [];
+    let pending = "";
+    worker.stdout.on("data", (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split("\n");
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const record = /^\{"_aws"/.test(line) ? (JSON.parse(line) as Record<string, unknown>) : undefined;
+        if (record) emf.push(record);
+        else if (line) process.stdout.write(`${line}\n`);
+      }
+    });
     for (const [child, what] of [[api, "the API"], [worker, "the worker"]] as const) {
       child.once("exit", (code) => {
         if (!stopping) failed = `${what} exited with ${code} before the check was done`;
@@ -363,6 +376,8 @@ async function main(): Promise<void> {
     }
     await until("trace exports at the OTLP sink", 30_000, async () => (sink.exports() > 0 ? true : undefined));
     log(`traces: ${sink.exports()} export(s) reached the OTLP endpoint`);
+    const depth = await until("the worker's queue-depth metric (CloudWatch EMF)", 10_000, async () => emf.find((r) => r.Service === "image-check" && typeof r.IngestQueueDepth === "number"), alive);
+    log(`metrics: the worker wrote IngestQueueDepth=${String(depth.IngestQueueDepth)} in CloudWatch's embedded metric format`);
 
     if (failed) throw new Error(failed);
     stopping = true;

@@ -24,6 +24,7 @@ export const ENV = {
   queueLockMs: "QUEUE_LOCK_MS",
   startupTimeoutSeconds: "STARTUP_TIMEOUT_SECONDS",
   shutdownTimeoutSeconds: "SHUTDOWN_TIMEOUT_SECONDS",
+  cloudwatchMetricsNamespace: "CLOUDWATCH_METRICS_NAMESPACE",
 
   databaseUrl: "DATABASE_URL",
   pgHost: "PGHOST",
@@ -144,6 +145,10 @@ export const runtimeConfigSchema = z.object({
   [ENV.queueLockMs]: z.coerce.number().int().min(1000).default(30_000),
   [ENV.startupTimeoutSeconds]: z.coerce.number().int().min(0).max(24 * 3600).default(1200),
   [ENV.shutdownTimeoutSeconds]: z.coerce.number().int().min(1).max(3600).default(25),
+  [ENV.cloudwatchMetricsNamespace]: z
+    .string()
+    .regex(/^[^:]{1,255}$/, "a CloudWatch namespace: 1 to 255 characters, no colon")
+    .optional(),
 
   [ENV.databaseUrl]: url.optional(),
   [ENV.pgHost]: z.string().min(1).optional(),

@@ -8,6 +8,7 @@ import { loadRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from "./con
 import { EmbeddingMismatchError, PgvectorMissingError } from "./db/schema";
 import { onShutdown } from "./lifecycle";
 import { loggerOptions } from "./logger";
+import { reportQueueDepth } from "./emf";
 import { createServices, type Services } from "./services";
 import { ObjectStoreUrlError } from "./storage/object-store";
 import { startTracing } from "./tracing";
@@ -99,6 +100,11 @@ export async function run(role: Role): Promise<void> {
   if (role !== "server") {
     await services.startWorker();
     if (role === "worker") stops.push(await serveWorkerHealth(services));
+    const namespace = config.CLOUDWATCH_METRICS_NAMESPACE;
+    if (role === "worker" && namespace) {
+      const reporter = reportQueueDepth({ namespace, service: config.SERVICE_NAME, depth: () => services.queue.depth() });
+      stops.push(async () => reporter.stop());
+    }
   }
   if (role !== "worker") stops.push(await serveApi(services));
   onShutdown(

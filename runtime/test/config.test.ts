@@ -32,6 +32,12 @@ describe("runtime env contract", () => {
     expect(() => loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "soon" })).toThrow(/SHUTDOWN_TIMEOUT_SECONDS/);
   });
 
+  it("takes a CloudWatch namespace for the worker's queue-depth metric, refusing one CloudWatch would", () => {
+    expect(loadRuntimeConfig({}).CLOUDWATCH_METRICS_NAMESPACE).toBeUndefined();
+    expect(loadRuntimeConfig({ CLOUDWATCH_METRICS_NAMESPACE: "RagPlatform" }).CLOUDWATCH_METRICS_NAMESPACE).toBe("RagPlatform");
+    expect(() => loadRuntimeConfig({ CLOUDWATCH_METRICS_NAMESPACE: "AWS:Bad" })).toThrow(/CLOUDWATCH_METRICS_NAMESPACE.*no colon/);
+  });
+
   it("bounds the SSO idle timeout: off, or two minutes to a week", () => {
     expect(loadRuntimeConfig({}).SESSION_IDLE_SECONDS).toBe(3600);
     expect(loadRuntimeConfig({ SESSION_IDLE_SECONDS: "0" }).SESSION_IDLE_SECONDS).toBe(0);

@@ -107,6 +107,7 @@ export class AwsEcsPlatform extends AwsPlatformBase {
                 clusterName: services.clusterName,
                 apiServiceName: services.apiServiceName,
                 workerServiceName: services.workerServiceName,
+                metricService: services.metricService,
               },
               rdsInstanceId: postgres.instanceId,
               redisReplicationGroupId: redis.replicationGroupId,

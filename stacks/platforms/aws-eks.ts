@@ -25,6 +25,7 @@ import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-
 import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
 import { API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
+import { QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import { CHARTS, CLUSTER_AUTOSCALER_TAGS, K8S_IMAGES } from "../versions";
@@ -339,7 +340,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
         callsPeers: otlp
           ? [{ peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: COLLECTOR_LABELS } }, ports: [OTLP_HTTP_PORT] }]
           : [],
-        queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: 20 },
+        queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER },
       },
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
       { ...this.onCluster(), dependsOn: [this.addons.loadBalancerController, this.clusterAddons.keda] },
