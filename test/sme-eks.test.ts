@@ -227,8 +227,44 @@ describe("sme on EKS: add-ons", () => {
       expect(r.inputs.atomic, r.name).toBe(true);
     }
     expect(releases.map((r) => r.name).sort()).toEqual(
-      ["aws-load-balancer-controller", "cluster-autoscaler", "external-secrets", "keda", "metrics-server", "nvidia-device-plugin", "otel-collector", "qdrant"].sort(),
+      ["aws-load-balancer-controller", "cluster-autoscaler", "external-secrets", "keda", "metrics-server", "nvidia-device-plugin", "otel-collector", "otel-scraper", "qdrant"].sort(),
     );
+  });
+
+  it("sends the runtime's Prometheus metrics to the backend: one scraper collector reads each pod's /metrics and forwards them to the collector", () => {
+    const scraper = release(sme, "otel-scraper").inputs.values as Obj;
+    expect(scraper).toMatchObject({ mode: "deployment", replicaCount: 1, serviceAccount: { create: true, name: "otel-scraper" } });
+    const job = scraper.config.receivers.prometheus.config.scrape_configs[0];
+    expect(job.kubernetes_sd_configs).toEqual([{ role: "pod", namespaces: { names: ["rag"] } }]);
+    expect(job.relabel_configs[0]).toEqual({ source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], action: "keep", regex: "true" });
+    // `$$` is how collector configuration writes a literal `$` (the relabel's group references).
+    expect(job.relabel_configs[1]).toMatchObject({ regex: "(.+);(\\d+)", replacement: "$$1:$$2", target_label: "__address__" });
+    expect(scraper.config.exporters).toEqual({ otlphttp: { endpoint: "http://otel-collector-opentelemetry-collector.observability.svc.cluster.local:4318" } });
+    expect(scraper.config.service.pipelines.metrics).toEqual({ receivers: ["prometheus"], processors: ["memory_limiter", "batch"], exporters: ["otlphttp"] });
+    expect(scraper.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+
+    for (const [name, port] of [["rag-sme-runtime-api", 8080], ["rag-sme-runtime-worker", 8081]] as const) {
+      const d = ofType(sme, T.deployment).find((x) => x.name === name)!;
+      expect((d.inputs as Obj).spec.template.metadata.annotations, name).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" });
+      const policy = ofType(sme, T.netpol).find((p) => Object.keys((p.inputs as Obj).spec.podSelector.matchLabels ?? {}).length > 0 && selects((p.inputs as Obj).spec.podSelector.matchLabels, labelsOf(d)))!;
+      expect((policy.inputs as Obj).spec.ingress, name).toContainEqual({
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-scraper" } } }],
+        ports: [{ protocol: "TCP", port }],
+      });
+    }
+    const role = ofType(sme, "kubernetes:rbac.authorization.k8s.io/v1:Role").find((r) => (r.inputs as Obj).metadata.name === "metrics-scraper")!;
+    expect((role.inputs as Obj).metadata.namespace).toBe("rag");
+    expect((role.inputs as Obj).rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
+    const binding = ofType(sme, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").find((r) => (r.inputs as Obj).metadata.name === "metrics-scraper")!;
+    expect((binding.inputs as Obj).subjects).toEqual([{ kind: "ServiceAccount", name: "otel-scraper", namespace: "observability" }]);
+  });
+
+  it("scrapes nothing and opens nothing for it without a telemetry backend", async () => {
+    const none = await synth("sme", ["rag-platform:observability.exporter=none"]);
+    expect(ofType(none, T.release).map((r) => r.name)).not.toContain("otel-scraper");
+    const api = ofType(none, T.deployment).find((x) => x.name === "rag-sme-runtime-api")!;
+    expect((api.inputs as Obj).spec.template.metadata.annotations).toBeUndefined();
+    expect(ofType(none, "kubernetes:rbac.authorization.k8s.io/v1:Role").map((r) => (r.inputs as Obj).metadata.name)).not.toContain("metrics-scraper");
   });
 
   it("runs the Cluster Autoscaler release of the cluster's Kubernetes minor, and refuses a minor it has none for", async () => {

@@ -11,6 +11,12 @@ export interface TelemetryArgs {
   readonly otlpEndpoint?: string;
   /** The vendor's API key (datadog, newrelic) in the cloud's secret manager, synced by External Secrets. */
   readonly apiKey?: { readonly storeName: pulumi.Input<string>; readonly remoteKey: pulumi.Input<string>; readonly storeReady: pulumi.Resource[] };
+  /**
+   * The namespace whose pods' Prometheus metrics are scraped (pods annotated `prometheus.io/scrape`)
+   * and sent on through the collector; the scraper needs `pods` get/list/watch there (METRICS_SCRAPER).
+   * @default - no scraping
+   */
+  readonly scrapeNamespace?: string;
 }
 
 export interface ClusterAddonsArgs {
@@ -30,6 +36,23 @@ export interface ClusterAddonsArgs {
 export const TELEMETRY_NAMESPACE = "observability";
 export const OTLP_HTTP_PORT = 4318;
 export const COLLECTOR_LABELS = { "app.kubernetes.io/name": "opentelemetry-collector" };
+
+/**
+ * A second, single-replica collector that scrapes the workloads' /metrics (one replica, so each
+ * pod is scraped once) and forwards them over OTLP to the collector above, which holds the
+ * backend's credentials.
+ */
+export const METRICS_SCRAPER = {
+  release: "otel-scraper",
+  serviceAccount: "otel-scraper",
+  labels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-scraper" },
+  intervalSeconds: 30,
+} as const;
+
+/** The pod annotations the scraper looks for. */
+export function scrapeAnnotations(port: number): Record<string, string> {
+  return { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" };
+}
 
 /** The exporter section of the collector's config for each backend. */
 export const EXPORTER_KEY_SECRET = "otel-exporter-key";
@@ -133,6 +156,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         { parent: this, dependsOn: [ns, ...keySecret] },
       );
       this.otlpEndpoint = `http://otel-collector-opentelemetry-collector.${TELEMETRY_NAMESPACE}.svc.cluster.local:${OTLP_HTTP_PORT}`;
+      if (args.telemetry.scrapeNamespace) this.metricsScraper(args.charts.openTelemetryCollector, args.telemetry.scrapeNamespace, this.otlpEndpoint, ns);
     } else {
       this.otlpEndpoint = undefined;
     }
@@ -163,5 +187,60 @@ export class ClusterAddons extends pulumi.ComponentResource {
       this.argoCd = undefined;
     }
     this.registerOutputs({ otlpEndpoint: this.otlpEndpoint });
+  }
+
+  private metricsScraper(chart: PinnedChart, namespace: string, otlpEndpoint: string, telemetryNamespace: k8s.core.v1.Namespace): void {
+    // `$$` is a literal `$` in collector configuration (a single `$` starts a variable).
+    const relabel = [
+      { source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], action: "keep", regex: "true" },
+      { source_labels: ["__meta_kubernetes_pod_ip", "__meta_kubernetes_pod_annotation_prometheus_io_port"], action: "replace", regex: "(.+);(\\d+)", replacement: "$$1:$$2", target_label: "__address__" },
+      { source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_path"], action: "replace", regex: "(.+)", target_label: "__metrics_path__" },
+      { source_labels: ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], target_label: "app" },
+      { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
+      { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+    ];
+    pinnedRelease(
+      METRICS_SCRAPER.release,
+      chart,
+      {
+        namespace: TELEMETRY_NAMESPACE,
+        values: {
+          mode: "deployment",
+          replicaCount: 1,
+          image: { repository: "otel/opentelemetry-collector-contrib" },
+          serviceAccount: { create: true, name: METRICS_SCRAPER.serviceAccount },
+          podSecurityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
+          securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+          resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+          config: {
+            receivers: {
+              prometheus: {
+                config: {
+                  scrape_configs: [
+                    {
+                      job_name: "workloads",
+                      scrape_interval: `${METRICS_SCRAPER.intervalSeconds}s`,
+                      kubernetes_sd_configs: [{ role: "pod", namespaces: { names: [namespace] } }],
+                      relabel_configs: relabel,
+                    },
+                  ],
+                },
+              },
+            },
+            processors: { memory_limiter: { check_interval: "5s", limit_percentage: 80, spike_limit_percentage: 25 }, batch: {} },
+            exporters: { otlphttp: { endpoint: otlpEndpoint } },
+            service: {
+              pipelines: {
+                metrics: { receivers: ["prometheus"], processors: ["memory_limiter", "batch"], exporters: ["otlphttp"] },
+                // The chart's default trace and log pipelines: this collector carries metrics only.
+                traces: null,
+                logs: null,
+              },
+            },
+          },
+        },
+      },
+      { parent: this, dependsOn: [telemetryNamespace] },
+    );
   }
 }

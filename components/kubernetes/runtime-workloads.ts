@@ -4,6 +4,7 @@ import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
 import { REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, shutdownTimeoutSeconds } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
+import { scrapeAnnotations } from "./cluster-addons";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
 
 export interface ScaledSize extends ComputeSize {
@@ -35,6 +36,12 @@ export interface RuntimeWorkloadsArgs {
   readonly queue: { readonly redisAddress: pulumi.Input<string>; readonly tls: boolean; readonly listName: string; readonly targetDepthPerReplica: number };
   /** Annotations for the pods' service account (e.g. a cloud identity). @default - none */
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+  /**
+   * The collector that scrapes the API's and the worker's /metrics: it may list the namespace's
+   * pods (a Role), and reach their metrics ports (NetworkPolicy); the pods carry its annotations.
+   * @default - not scraped
+   */
+  readonly metricsScrapedBy?: { readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer; readonly serviceAccount: { readonly name: string; readonly namespace: string } };
 }
 
 /** The service account the API and the worker run as (the cloud gives it the runtime's identity: EKS Pod Identity). */
@@ -103,7 +110,8 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...shutdown("worker") });
     const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
 
-    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, API_DRAIN_SECONDS + RUNTIME_PROCESSES.api.stopGraceSeconds, {
+    const scraped = args.metricsScrapedBy;
+    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, API_DRAIN_SECONDS + RUNTIME_PROCESSES.api.stopGraceSeconds, scraped ? scrapeAnnotations(API_PORT) : undefined, {
       name: "api",
       lifecycle: { preStop: { sleep: { seconds: API_DRAIN_SECONDS } } },
       image: args.image,
@@ -113,7 +121,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       readinessProbe: probe(API_PORT, "/readyz"),
       livenessProbe: probe(API_PORT, "/healthz"),
     });
-    this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, RUNTIME_PROCESSES.worker.stopGraceSeconds, {
+    this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, RUNTIME_PROCESSES.worker.stopGraceSeconds, scraped ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined, {
       name: "worker",
       image: args.image,
       command: [...RUNTIME_PROCESSES.worker.command],
@@ -155,8 +163,26 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     this.queueScaler(name, args);
 
     const egress = { egressToPods: args.callsPods, egressToCidrs: args.callsCidrs, egressToPeers: args.callsPeers };
-    flowPolicy(`${name}-api`, { namespace: args.namespace, podLabels: API_LABELS, ingress: [{ from: args.apiIngressFrom, ports: [API_PORT] }], ...egress }, parent);
-    flowPolicy(`${name}-worker`, { namespace: args.namespace, podLabels: WORKER_LABELS, ...egress }, parent);
+    const scrapeFrom = (port: number) => (scraped ? [{ from: [scraped.peer], ports: [port] }] : []);
+    flowPolicy(`${name}-api`, { namespace: args.namespace, podLabels: API_LABELS, ingress: [{ from: args.apiIngressFrom, ports: [API_PORT] }, ...scrapeFrom(API_PORT)], ...egress }, parent);
+    flowPolicy(`${name}-worker`, { namespace: args.namespace, podLabels: WORKER_LABELS, ingress: scrapeFrom(WORKER_HEALTH_PORT), ...egress }, parent);
+    if (scraped) {
+      // Service discovery for the scraper: the pods of this namespace, read-only.
+      const role = new k8s.rbac.v1.Role(
+        `${name}-scrape`,
+        { metadata: { name: "metrics-scraper", namespace: args.namespace }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] },
+        parent,
+      );
+      new k8s.rbac.v1.RoleBinding(
+        `${name}-scrape`,
+        {
+          metadata: { name: "metrics-scraper", namespace: args.namespace },
+          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+          subjects: [{ kind: "ServiceAccount", name: scraped.serviceAccount.name, namespace: scraped.serviceAccount.namespace }],
+        },
+        parent,
+      );
+    }
     this.registerOutputs({ serviceName: this.serviceName });
   }
 
@@ -167,6 +193,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     size: ScaledSize,
     serviceAccountName: pulumi.Input<string>,
     stopGraceSeconds: number,
+    annotations: Record<string, string> | undefined,
     container: RestrictedContainer,
   ): k8s.apps.v1.Deployment {
     const deployment = new k8s.apps.v1.Deployment(
@@ -178,7 +205,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
           selector: { matchLabels: labels },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: { labels },
+            metadata: { labels, annotations },
             spec: restrictedPod({
               uid: RUNTIME_UID,
               labels,
