@@ -243,7 +243,7 @@ describe("sme on EKS: add-ons", () => {
     expect(scraper.config.service.pipelines.metrics).toEqual({ receivers: ["prometheus"], processors: ["memory_limiter", "batch"], exporters: ["otlphttp"] });
     expect(scraper.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
 
-    for (const [name, port] of [["rag-sme-runtime-api", 8080], ["rag-sme-runtime-worker", 8081]] as const) {
+    for (const [name, port] of [["rag-sme-runtime-api", 8081], ["rag-sme-runtime-worker", 8081]] as const) {
       const d = ofType(sme, T.deployment).find((x) => x.name === name)!;
       expect((d.inputs as Obj).spec.template.metadata.annotations, name).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" });
       const policy = ofType(sme, T.netpol).find((p) => Object.keys((p.inputs as Obj).spec.podSelector.matchLabels ?? {}).length > 0 && selects((p.inputs as Obj).spec.podSelector.matchLabels, labelsOf(d)))!;
@@ -252,6 +252,11 @@ describe("sme on EKS: add-ons", () => {
         ports: [{ protocol: "TCP", port }],
       });
     }
+    // The API serves /metrics on 8081 only, which neither its Service nor the Ingress exposes.
+    const api = ofType(sme, T.deployment).find((x) => x.name === "rag-sme-runtime-api")!;
+    expect(env(api).find((e) => e.name === ENV.metricsPort)?.value).toBe("8081");
+    const service = ofType(sme, "kubernetes:core/v1:Service").find((s) => (s.inputs as Obj).metadata.name === "rag-api")!;
+    expect((service.inputs as Obj).spec.ports).toEqual([{ name: "http", port: 80, targetPort: 8080 }]);
     const role = ofType(sme, "kubernetes:rbac.authorization.k8s.io/v1:Role").find((r) => (r.inputs as Obj).metadata.name === "metrics-scraper")!;
     expect((role.inputs as Obj).metadata.namespace).toBe("rag");
     expect((role.inputs as Obj).rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);

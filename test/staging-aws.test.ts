@@ -392,6 +392,9 @@ describe("staging on AWS: services on ECS Fargate", () => {
     const envOf = (c: ContainerDef) => Object.fromEntries(c.environment.map((e) => [e.name, e.value]));
     expect(envOf(worker)).toMatchObject({ [ENV.cloudwatchMetricsNamespace]: "RagPlatform", [ENV.serviceName]: "rag-staging-svc" });
     expect(envOf(api)[ENV.serviceName]).toBe("rag-staging-svc");
+    // The API's /metrics answers on 8081, which the load balancer's target group does not reach.
+    expect(envOf(api)[ENV.metricsPort]).toBe("8081");
+    expect(ofType(staging, "aws:lb/targetGroup:TargetGroup").map((t) => t.inputs.port)).toEqual([8080]);
     expect(envOf(api)[ENV.cloudwatchMetricsNamespace]).toBeUndefined();
     const alarm = ofType(staging, "aws:cloudwatch/metricAlarm:MetricAlarm").find((a) => a.inputs.metricName === "IngestQueueDepth")!;
     expect(alarm.inputs).toMatchObject({ namespace: "RagPlatform", dimensions: { Service: "rag-staging-svc" } });

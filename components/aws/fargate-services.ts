@@ -108,7 +108,8 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       size: args.api,
       process: "api",
       port: API_PORT,
-      extraEnv: { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT) },
+      // /metrics on its own port, which the load balancer does not forward to.
+      extraEnv: { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(RUNTIME_PROCESSES.api.metricsPort) },
       network,
       loadBalancers: [{ targetGroupArn: this.loadBalancer.targetGroupArn, containerName: "api", containerPort: API_PORT }],
       dependsOn: [...policies, this.loadBalancer.listener],

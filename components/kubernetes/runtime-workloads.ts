@@ -63,6 +63,7 @@ export function reembedJobCommand(namespace: string): string {
 }
 
 const API_PORT = RUNTIME_PROCESSES.api.port;
+const API_METRICS_PORT = RUNTIME_PROCESSES.api.metricsPort;
 /**
  * A stopping API pod keeps serving this long before it is sent SIGTERM: load balancers and
  * kube-proxy learn of its removal a few seconds late, and requests they still send must not
@@ -106,17 +107,21 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       parent,
     );
     const shutdown = (p: keyof typeof RUNTIME_PROCESSES) => ({ [ENV.shutdownTimeoutSeconds]: String(shutdownTimeoutSeconds(p)) });
-    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), ...shutdown("api") });
+    // The API's /metrics on a port of its own, which the Service and the Ingress do not expose.
+    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(API_METRICS_PORT), ...shutdown("api") });
     const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...shutdown("worker") });
     const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
 
     const scraped = args.metricsScrapedBy;
-    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, API_DRAIN_SECONDS + RUNTIME_PROCESSES.api.stopGraceSeconds, scraped ? scrapeAnnotations(API_PORT) : undefined, {
+    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, API_DRAIN_SECONDS + RUNTIME_PROCESSES.api.stopGraceSeconds, scraped ? scrapeAnnotations(API_METRICS_PORT) : undefined, {
       name: "api",
       lifecycle: { preStop: { sleep: { seconds: API_DRAIN_SECONDS } } },
       image: args.image,
       command: [...RUNTIME_PROCESSES.api.command],
-      ports: [{ name: "http", containerPort: API_PORT }],
+      ports: [
+        { name: "http", containerPort: API_PORT },
+        { name: "metrics", containerPort: API_METRICS_PORT },
+      ],
       env: apiEnv,
       readinessProbe: probe(API_PORT, "/readyz"),
       livenessProbe: probe(API_PORT, "/healthz"),
@@ -164,7 +169,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
 
     const egress = { egressToPods: args.callsPods, egressToCidrs: args.callsCidrs, egressToPeers: args.callsPeers };
     const scrapeFrom = (port: number) => (scraped ? [{ from: [scraped.peer], ports: [port] }] : []);
-    flowPolicy(`${name}-api`, { namespace: args.namespace, podLabels: API_LABELS, ingress: [{ from: args.apiIngressFrom, ports: [API_PORT] }, ...scrapeFrom(API_PORT)], ...egress }, parent);
+    flowPolicy(`${name}-api`, { namespace: args.namespace, podLabels: API_LABELS, ingress: [{ from: args.apiIngressFrom, ports: [API_PORT] }, ...scrapeFrom(API_METRICS_PORT)], ...egress }, parent);
     flowPolicy(`${name}-worker`, { namespace: args.namespace, podLabels: WORKER_LABELS, ingress: scrapeFrom(WORKER_HEALTH_PORT), ...egress }, parent);
     if (scraped) {
       // Service discovery for the scraper: the pods of this namespace, read-only.

@@ -14,8 +14,8 @@ export const RUNTIME_UID = 1000;
  * is doing: requests for the API, the documents being indexed for the worker.
  */
 export const RUNTIME_PROCESSES = {
-  /** The HTTP API. */
-  api: { command: ["node", "dist/server.js"], port: 8080, stopGraceSeconds: 30 },
+  /** The HTTP API; `metricsPort` serves its /metrics apart from the load-balanced port (METRICS_PORT). */
+  api: { command: ["node", "dist/server.js"], port: 8080, metricsPort: 8081, stopGraceSeconds: 30 },
   /** The ingest worker; `port` serves its liveness and metrics (WORKER_HEALTH_PORT). */
   worker: { command: ["node", "dist/worker.js"], port: 8081, stopGraceSeconds: 120 },
 } as const;

@@ -306,7 +306,7 @@ async function main(): Promise<void> {
     if (problems.length > 0) throw new Error(`the image's node_modules do not match runtime/package.json:\n  ${problems.join("\n  ")}`);
     log(`dependencies: all ${Object.keys(pkg.dependencies).length} of runtime/package.json resolve from dist/ at allowed versions`);
 
-    const [apiPort, workerPort] = (await freePorts(2)) as [number, number];
+    const [apiPort, workerPort, metricsPort] = (await freePorts(3)) as [number, number, number];
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: work,
@@ -327,7 +327,8 @@ async function main(): Promise<void> {
       children.push(child);
       return child;
     };
-    const api = run(image.cmd);
+    // As the tiers run it: /metrics on a port of its own, out of the load balancer's reach.
+    const api = run(image.cmd, { METRICS_PORT: String(metricsPort) });
     api.stdout.pipe(process.stdout);
     // The worker also publishes the queue depth as CloudWatch EMF lines on its standard output, as on ECS.
     const worker = run(["node", "dist/worker.js"], { CLOUDWATCH_METRICS_NAMESPACE: "RagPlatform", SERVICE_NAME: "image-check" });
@@ -369,6 +370,11 @@ async function main(): Promise<void> {
     const ui = await fetch(`${base}/`);
     if (!ui.ok || !(ui.headers.get("content-type") ?? "").startsWith("text/html")) throw new Error(`GET /: ${ui.status} ${ui.headers.get("content-type")}: the web UI is not in the image`);
     log("served: upload indexed by the worker, query answered citing it, web UI at /");
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    if (!metrics.ok || !(await metrics.text()).includes("rag_http_request_duration_seconds")) throw new Error(`GET :${metricsPort}/metrics (METRICS_PORT): ${metrics.status}`);
+    const exposed = await fetch(`${base}/metrics`);
+    if (exposed.status !== 404) throw new Error(`GET ${base}/metrics answered ${exposed.status} with METRICS_PORT set: /metrics must stay off the API port`);
+    log("metrics: /metrics on METRICS_PORT, 404 on the API port");
 
     if (image.healthcheck) {
       execFileSync(image.healthcheck[0]!, image.healthcheck.slice(1), { cwd: workdir, env, stdio: "inherit" });

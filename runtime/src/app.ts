@@ -80,7 +80,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     services.metrics.httpDuration.observe({ route: request.routeOptions.url ?? "unmatched", method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
 
-  healthRoutes(app, services);
+  healthRoutes(app, services, { metrics: services.config.METRICS_PORT === undefined });
   documentRoutes(app, { documents: services.documents, auth, maxUploadBytes: config.MAX_UPLOAD_BYTES });
   queryRoutes(app, { retriever: services.retriever, generator: services.generator, auth });
   keyRoutes(app, { keys, auth });

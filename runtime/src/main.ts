@@ -9,6 +9,7 @@ import { EmbeddingMismatchError, PgvectorMissingError } from "./db/schema";
 import { onShutdown } from "./lifecycle";
 import { loggerOptions } from "./logger";
 import { reportQueueDepth } from "./emf";
+import { metricsRoute } from "./routes/health";
 import { createServices, type Services } from "./services";
 import { ObjectStoreUrlError } from "./storage/object-store";
 import { startTracing } from "./tracing";
@@ -83,12 +84,13 @@ async function serveApi(services: Services): Promise<() => Promise<void>> {
   return () => app.close();
 }
 
-async function serveWorkerHealth(services: Services): Promise<() => Promise<void>> {
+/** /healthz and /metrics on a port of their own: the worker's health port, or the API's METRICS_PORT. */
+async function serveMetrics(services: Services, role: "worker" | "server", port: number): Promise<() => Promise<void>> {
   const health = Fastify({ logger: loggerOptions(services.config) });
-  health.get("/healthz", async () => ({ status: "ok", role: "worker" }));
-  health.get("/metrics", async (_req, reply) => reply.header("content-type", services.metrics.registry.contentType).send(await services.metrics.registry.metrics()));
-  await health.listen({ host: services.config.HOST ?? "127.0.0.1", port: services.config.WORKER_HEALTH_PORT });
-  health.log.info({ queue: services.queue.kind, concurrency: services.config.WORKER_CONCURRENCY }, "ingest worker started");
+  health.get("/healthz", async () => ({ status: "ok", role }));
+  metricsRoute(health, services);
+  await health.listen({ host: services.config.HOST ?? "127.0.0.1", port });
+  if (role === "worker") health.log.info({ queue: services.queue.kind, concurrency: services.config.WORKER_CONCURRENCY }, "ingest worker started");
   return () => health.close();
 }
 
@@ -99,14 +101,17 @@ export async function run(role: Role): Promise<void> {
   const stops: (() => Promise<void>)[] = [];
   if (role !== "server") {
     await services.startWorker();
-    if (role === "worker") stops.push(await serveWorkerHealth(services));
+    if (role === "worker") stops.push(await serveMetrics(services, "worker", config.WORKER_HEALTH_PORT));
     const namespace = config.CLOUDWATCH_METRICS_NAMESPACE;
     if (role === "worker" && namespace) {
       const reporter = reportQueueDepth({ namespace, service: config.SERVICE_NAME, depth: () => services.queue.depth() });
       stops.push(async () => reporter.stop());
     }
   }
-  if (role !== "worker") stops.push(await serveApi(services));
+  if (role !== "worker") {
+    stops.push(await serveApi(services));
+    if (config.METRICS_PORT !== undefined) stops.push(await serveMetrics(services, "server", config.METRICS_PORT));
+  }
   onShutdown(
     async () => {
       for (const stop of stops) await stop();

@@ -1,10 +1,14 @@
-/** /healthz (the process serves), /readyz (every backend answers), /metrics (Prometheus). */
+/**
+ * /healthz (the process serves), /readyz (every backend answers), /metrics (Prometheus). With
+ * METRICS_PORT set, /metrics is served on that port only (serveMetrics in main.ts), out of the
+ * load balancer's reach.
+ */
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../services";
 
 type Check = () => Promise<unknown>;
 
-export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db" | "queue" | "store" | "vectors" | "metrics">): void {
+export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db" | "queue" | "store" | "vectors" | "metrics">, options: { metrics: boolean } = { metrics: true }): void {
   app.get("/healthz", { schema: { summary: "Liveness: the process is up and serving", tags: ["operations"], response: { 200: { type: "object", properties: { status: { type: "string" } } } } } }, async () => ({
     status: "ok",
   }));
@@ -44,6 +48,10 @@ export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db"
     },
   );
 
+  if (options.metrics) metricsRoute(app, services);
+}
+
+export function metricsRoute(app: FastifyInstance, services: Pick<Services, "metrics">): void {
   app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"] } }, async (_request, reply) => {
     reply.header("content-type", services.metrics.registry.contentType);
     return services.metrics.registry.metrics();
