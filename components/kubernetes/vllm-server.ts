@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
+import { scrapeAnnotations } from "./cluster-addons";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
 
@@ -27,6 +28,8 @@ export interface VllmServerArgs {
   readonly clientLabels: ReadonlyArray<Record<string, string>>;
   /** Where models are downloaded from (HTTPS egress). */
   readonly downloadEgress: CidrEgress;
+  /** The metrics scraper (vLLM serves Prometheus /metrics on its port): annotated for it and let in. @default - not scraped */
+  readonly metricsScrapedBy?: k8s.types.input.networking.v1.NetworkPolicyPeer;
   /** @default 8192 */
   readonly maxModelLen?: number;
 }
@@ -67,7 +70,7 @@ export class VllmServer extends pulumi.ComponentResource {
           strategy: { type: "Recreate" },
           selector: { matchLabels: VLLM_LABELS },
           template: {
-            metadata: { labels: VLLM_LABELS },
+            metadata: { labels: VLLM_LABELS, annotations: args.metricsScrapedBy ? scrapeAnnotations(PORT) : undefined },
             spec: restrictedPod({
               uid: UID,
               labels: VLLM_LABELS,
@@ -129,7 +132,10 @@ export class VllmServer extends pulumi.ComponentResource {
       {
         namespace: args.namespace,
         podLabels: VLLM_LABELS,
-        ingress: [{ from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [PORT] }],
+        ingress: [
+          { from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [PORT] },
+          ...(args.metricsScrapedBy ? [{ from: [args.metricsScrapedBy], ports: [PORT] }] : []),
+        ],
         egressToCidrs: [args.downloadEgress],
       },
       parent,

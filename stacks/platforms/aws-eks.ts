@@ -4,6 +4,7 @@
  * workloads of components/kubernetes/. Data services come from AwsPlatformBase.
  */
 import * as aws from "@pulumi/aws";
+import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { policyDocument } from "../../components/aws/account";
 import { EksAddons } from "../../components/aws/eks-addons";
@@ -117,6 +118,13 @@ export class AwsEksPlatform extends AwsPlatformBase {
     return { providers: { aws: this.provider, kubernetes: this.cluster.provider } };
   }
 
+  /** The metrics scraper's pods, when a telemetry backend receives what it scrapes. */
+  private scraperPeer(): k8s.types.input.networking.v1.NetworkPolicyPeer | undefined {
+    return this.clusterAddons.otlpEndpoint
+      ? { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: { ...METRICS_SCRAPER.labels } } }
+      : undefined;
+  }
+
   private telemetry(): TelemetryArgs | undefined {
     const o = this.cfg.observability;
     switch (o.exporter) {
@@ -225,6 +233,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
             storageClassName: this.cluster.storageClassName,
             clientLabels: RUNTIME_CLIENTS,
             downloadEgress: this.internetEgress(),
+            metricsScrapedBy: this.scraperPeer(),
           },
           this.onCluster(),
         );
@@ -341,12 +350,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
           ? [{ peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: COLLECTOR_LABELS } }, ports: [OTLP_HTTP_PORT] }]
           : [],
         queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER },
-        metricsScrapedBy: otlp
-          ? {
-              peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: { ...METRICS_SCRAPER.labels } } },
-              serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE },
-            }
-          : undefined,
+        metricsScrapedBy: this.scraperPeer() && { peer: this.scraperPeer()!, serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE } },
       },
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
       { ...this.onCluster(), dependsOn: [this.addons.loadBalancerController, this.clusterAddons.keda] },
