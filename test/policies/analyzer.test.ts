@@ -83,8 +83,14 @@ beforeAll(async () => {
   pack = spawn(process.execPath, [join(pulumiDir, "cmd", "run-policy-pack"), "127.0.0.1:0", "."], { cwd: join(PROJECT_DIR, "policies"), stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   pack.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  // The engine reads the port from the first line that is a number (anything else is the pack's output).
   const port = await new Promise<string>((resolve, reject) => {
-    pack.stdout!.once("data", (d: Buffer) => resolve(d.toString().trim()));
+    let out = "";
+    pack.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n").find((l) => /^\d+$/.test(l.trim()));
+      if (line) resolve(line.trim());
+    });
     pack.once("exit", (code) => reject(new Error(`the policy pack exited with ${code}: ${stderr}`)));
   });
   expect(port).toMatch(/^\d+$/);
