@@ -89,9 +89,27 @@ describe("sme on EKS: the cluster", () => {
 
   it("installs VPC CNI with network policies, Pod Identity and the EBS CSI driver with its own role", () => {
     const addons = Object.fromEntries(ofType(sme, T.addon).map((a) => [a.inputs.addonName, a.inputs]));
-    expect(Object.keys(addons).sort()).toEqual(["aws-ebs-csi-driver", "coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]);
+    expect(Object.keys(addons).sort()).toEqual(["amazon-cloudwatch-observability", "aws-ebs-csi-driver", "coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"]);
     expect(JSON.parse(addons["vpc-cni"]!.configurationValues as string)).toEqual({ enableNetworkPolicy: "true" });
     expect(addons["aws-ebs-csi-driver"]!.podIdentityAssociations).toEqual([{ roleArn: expect.stringMatching(/^arn:aws:iam:/), serviceAccount: "ebs-csi-controller-sa" }]);
+  });
+
+  it("ships every container's logs to encrypted CloudWatch log groups with a retention (CloudWatch Observability add-on, its own Pod Identity role)", () => {
+    const addon = ofType(sme, T.addon).find((a) => a.inputs.addonName === "amazon-cloudwatch-observability")!;
+    expect(addon.inputs.podIdentityAssociations).toEqual([{ roleArn: expect.stringMatching(/^arn:aws:iam:/), serviceAccount: "cloudwatch-agent" }]);
+    const role = ofType(sme, "aws:iam/role:Role").find((r) => r.name === "rag-sme-eks-cloudwatch-agent")!;
+    expect(JSON.parse(role.inputs.assumeRolePolicy as string).Statement[0].Principal).toEqual({ Service: "pods.eks.amazonaws.com" });
+    const policy = ofType(sme, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").find((a) => a.name === "rag-sme-eks-cloudwatch-agent")!;
+    expect(policy.inputs.policyArn).toBe("arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy");
+    const groups = ofType(sme, "aws:cloudwatch/logGroup:LogGroup").filter((g) => String(g.inputs.name).startsWith("/aws/containerinsights/"));
+    expect(groups.map((g) => g.inputs.name).sort()).toEqual(["application", "dataplane", "host", "performance"].map((k) => `/aws/containerinsights/rag-sme-eks/${k}`));
+    for (const g of groups) {
+      expect(g.inputs.kmsKeyId, String(g.inputs.name)).toMatch(/^arn:aws:kms:/);
+      expect(g.inputs.retentionInDays, String(g.inputs.name)).toBeGreaterThan(0);
+      // Created before the add-on, whose agents would otherwise create them unencrypted and kept forever.
+      expect(waitedFor(sme, addon), String(g.inputs.name)).toContain(g.urn);
+    }
+    expect(waitedFor(sme, addon)).toContain(ofType(sme, T.nodeGroup).find((g) => g.name.endsWith("-system"))!.urn);
   });
 
   it("comes up in the order EKS needs: CNI before nodes, nodes before CoreDNS and the EBS driver, those before anything on the Kubernetes API", () => {

@@ -35,6 +35,9 @@ export interface EksClusterArgs {
 /** All five control-plane log types. */
 export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
 
+/** The log groups Container Insights writes (the containers' logs in `application`). */
+export const CONTAINER_INSIGHTS_LOG_GROUPS = ["application", "dataplane", "host", "performance"] as const;
+
 /**
  * An EKS cluster: private API endpoint (public only for listed CIDRs), Secrets encrypted with
  * our key, every control-plane log type to an encrypted log group, access entries (API
@@ -155,6 +158,21 @@ export class EksCluster extends pulumi.ComponentResource {
       parent,
     );
     const ebsCsi = addon("aws-ebs-csi-driver", { podIdentityAssociations: [{ roleArn: ebsRole.arn, serviceAccount: "ebs-csi-controller-sa" }] }, [...onNodes, ebsPolicy, ebsKeyPolicy]);
+
+    // Every container's logs (Fluent Bit) and the cluster's metrics to CloudWatch, through the
+    // CloudWatch Observability add-on with its own Pod Identity role. Its log groups are created
+    // first, so they are encrypted with the logs key and expire like the others.
+    const insightsLogs = CONTAINER_INSIGHTS_LOG_GROUPS.map(
+      (kind) =>
+        new aws.cloudwatch.LogGroup(
+          `${name}-insights-${kind}`,
+          { name: `/aws/containerinsights/${name}/${kind}`, kmsKeyId: args.logsKey.arn, retentionInDays: args.logRetentionDays },
+          parent,
+        ),
+    );
+    const insightsRole = new aws.iam.Role(`${name}-cloudwatch-agent`, { assumeRolePolicy: POD_IDENTITY_TRUST }, parent);
+    const insightsPolicy = new aws.iam.RolePolicyAttachment(`${name}-cloudwatch-agent`, { role: insightsRole.name, policyArn: managed("CloudWatchAgentServerPolicy") }, parent);
+    addon("amazon-cloudwatch-observability", { podIdentityAssociations: [{ roleArn: insightsRole.arn, serviceAccount: "cloudwatch-agent" }] }, [...onNodes, insightsPolicy, ...insightsLogs]);
 
     this.kubeconfig = pulumi
       .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
