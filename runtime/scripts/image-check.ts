@@ -25,7 +25,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, posix, relative, resolve } from "node:path";
 import semver from "semver";
-import { freshDatabase, REDIS_URL } from "../test/support";
+import { freePorts, freshDatabase, REDIS_URL } from "../test/support";
 
 const REPO = resolve(__dirname, "..", "..");
 const DOCKERFILE = join(REPO, "runtime", "Dockerfile");
@@ -231,15 +231,6 @@ export function dependencyProblems(fromDir: string, dependencies: Record<string,
     }
   }
   return problems;
-}
-
-/** Distinct free ports: each is held until all are chosen, so the system cannot hand one out twice. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  await Promise.all(servers.map((server) => new Promise<void>((r) => server.listen(0, "127.0.0.1", r))));
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((r) => server.close(r))));
-  return ports;
 }
 
 /** An OTLP/HTTP endpoint that counts the trace exports it receives. */

@@ -4,19 +4,12 @@
  * at once. Real ports and HTTP; the backends are a build function that fails as they would.
  */
 import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { loadRuntimeConfig, RuntimeConfigError } from "../src/config";
 import { createServicesWhenReachable } from "../src/main";
 import type { Services } from "../src/services";
+import { freePorts } from "./support";
 
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 /** Whether something can listen on the port again (the starting responder let go of it). */
 async function portIsFree(port: number): Promise<boolean> {
@@ -31,7 +24,7 @@ const services = { marker: "built" } as unknown as Services;
 
 describe("starting while the backends are not there yet", () => {
   it("retries, answering meanwhile that it is alive but not ready, then hands the port over", { timeout: 20_000 }, async () => {
-    const port = await freePort();
+    const [port] = (await freePorts(1)) as [number];
     const config = loadRuntimeConfig({ PORT: String(port), HOST: "127.0.0.1", ADMIN_API_KEY: "k".repeat(32), LOG_LEVEL: "fatal", STARTUP_TIMEOUT_SECONDS: "60" });
     const seen: { health: [number, unknown]; ready: [number, unknown]; query: number }[] = [];
     let calls = 0;
@@ -61,7 +54,7 @@ describe("starting while the backends are not there yet", () => {
   });
 
   it("ends at once on a permanent problem, and after the timeout on a lasting one", async () => {
-    const port = await freePort();
+    const [port] = (await freePorts(1)) as [number];
     const config = (timeout: number) => loadRuntimeConfig({ PORT: String(port), HOST: "127.0.0.1", ADMIN_API_KEY: "k".repeat(32), LOG_LEVEL: "fatal", STARTUP_TIMEOUT_SECONDS: String(timeout) });
     let calls = 0;
     const permanent = new RuntimeConfigError(["EMBEDDING_PROVIDER: got \"x\""]);

@@ -2,24 +2,14 @@
  * Uploads while the ingest queue is out of reach, against the real PostgreSQL and Redis: the
  * document is kept and stays queued, and the worker's sweep queues it once Redis answers.
  */
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRuntimeConfig } from "../../src/config";
 import { DocumentService } from "../../src/ingest/documents";
 import { BullMqQueue } from "../../src/queue/bullmq";
 import { waitFor } from "../../src/queue/queue";
 import { createServices, type Services } from "../../src/services";
-import { modeEnv } from "../support";
+import { freePorts, modeEnv } from "../support";
 
-/** A port nothing answers on: a Redis that is away. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((r) => probe.close(() => r()));
-  return port;
-}
 
 describe("uploads while the ingest queue is out of reach (PostgreSQL + Redis)", () => {
   let env: Record<string, string>;
@@ -33,7 +23,7 @@ describe("uploads while the ingest queue is out of reach (PostgreSQL + Redis)", 
     ({ env, cleanup } = await modeEnv("server"));
     healthy = await createServices(loadRuntimeConfig(env));
     // The same database and store, with a queue whose Redis does not answer.
-    away = new BullMqQueue(loadRuntimeConfig({ ...env, REDIS_URL: `redis://127.0.0.1:${await closedPort()}` }));
+    away = new BullMqQueue(loadRuntimeConfig({ ...env, REDIS_URL: `redis://127.0.0.1:${(await freePorts(1))[0]}` /* nothing answers: a Redis that is away */ }));
     cut = new DocumentService(healthy.db, healthy.store, away, healthy.vectors, { onEnqueueFailed: (id, error) => failures.push(`${id}: ${error.message}`) }, 300);
   });
 
