@@ -4,9 +4,17 @@
  * starting the analyzer server. Types only from @pulumi/policy: importing them runs nothing.
  */
 import type { PolicyResource, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { context, gradeFor, runRule } from "./engine";
+import { context, gradeFor, subjectsOf } from "./engine";
 import { ALL_RULES } from "./rules/all";
 import { TIERS, type ResourceView, type Rule, type Tier } from "./rules/types";
+
+/**
+ * The error @pulumi/policy's proxy throws when a rule reads a value not known yet (a preview), and
+ * the class its server checks for. proxy.js is plain code (the server lives in server.js), so
+ * loading it starts nothing; its .d.ts declares nothing, hence the require.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { UnknownValueError } = require("@pulumi/policy/proxy") as { UnknownValueError: new (...args: never[]) => Error };
 
 /** The stack tag naming the tier: `pulumi stack tag set rag-platform:tier staging`. */
 export const TIER_TAG = "rag-platform:tier";
@@ -60,8 +68,19 @@ function policyFor(rule: Rule, variant: Variant, name: string): StackValidationP
       const grade = gradeFor(rule, tier);
       if (grade === "disabled") args.notApplicable(`${rule.name} does not apply to the ${tier} tier`);
       if (grade !== variant) args.notApplicable(`${rule.name} is ${grade} for the ${tier ?? "unknown"} tier`);
-      const views = args.resources.map(toView);
-      for (const v of runRule(rule, context(views, tier))) reportViolation(`${v.resource.name}: ${v.message}. ${rule.remediation}`, v.resource.urn);
+      const ctx = context(args.resources.map(toView), tier);
+      let notKnownYet: Error | undefined;
+      for (const resource of subjectsOf(rule, ctx.resources)) {
+        try {
+          for (const message of rule.check(resource, ctx)) reportViolation(`${resource.name}: ${message}. ${rule.remediation}`, resource.urn);
+        } catch (error) {
+          if (!(error instanceof UnknownValueError)) throw error;
+          notKnownYet ??= error;
+        }
+      }
+      // Every resource whose values are known has been judged (a violation among them blocks the
+      // preview); only then does the rule say, through @pulumi/policy, that it cannot finish yet.
+      if (notKnownYet) throw notKnownYet;
     },
   };
 }

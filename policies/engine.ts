@@ -64,9 +64,14 @@ export function context(resources: readonly ResourceView[], tier: Tier | undefin
   return { tier, resources, byUrn: new Map(resources.map((r) => [r.urn, r])), outputs };
 }
 
+/** The resources a rule judges: every one of its types. */
+export function subjectsOf(rule: Rule, resources: readonly ResourceView[]): ResourceView[] {
+  return resources.filter((r) => rule.resourceTypes.includes(r.type));
+}
+
 /** Runs one rule over every resource of its types. */
 export function runRule(rule: Rule, ctx: RuleContext): { resource: ResourceView; message: string }[] {
-  return ctx.resources.filter((r) => rule.resourceTypes.includes(r.type)).flatMap((resource) => rule.check(resource, ctx).map((message) => ({ resource, message })));
+  return subjectsOf(rule, ctx.resources).flatMap((resource) => rule.check(resource, ctx).map((message) => ({ resource, message })));
 }
 
 export function evaluate(
@@ -78,7 +83,7 @@ export function evaluate(
   const summaries: RuleSummary[] = [];
   for (const rule of options.rules ?? ALL_RULES) {
     const enforcement = enforcementFor(rule, options.tier, options.config);
-    const checked = resources.filter((r) => rule.resourceTypes.includes(r.type)).length;
+    const checked = subjectsOf(rule, resources).length;
     if (enforcement === "disabled") {
       summaries.push({ rule: rule.name, severity: rule.severity, enforcement, checked, violations: 0 });
       continue;

@@ -137,17 +137,25 @@ describe("the policy pack over the engine's Analyzer protocol", () => {
     const previewed = resources.map((r) => (r.type === "aws:rds/instance:Instance" ? { ...r, inputs: { ...r.inputs, publiclyAccessible: UNKNOWN } } : r));
     const db = previewed.find((r) => r.type === "aws:rds/instance:Instance")!;
     const diagnostics = await analyzeStack(previewed, "staging", true);
-    expect(diagnostics).toEqual([
-      {
-        rule: "aws-rds-not-public",
-        urn: "",
-        enforcement: "advisory",
-        message: "can't run policy 'aws-rds-not-public' from policy pack 'rag-platform@v0.1.0' during preview: string value at .publiclyAccessible can't be known during preview",
-      },
-    ]);
+    const cannotRun = {
+      rule: "aws-rds-not-public",
+      urn: "",
+      enforcement: "advisory",
+      message: "can't run policy 'aws-rds-not-public' from policy pack 'rag-platform@v0.1.0' during preview: string value at .publiclyAccessible can't be known during preview",
+    };
+    expect(diagnostics).toEqual([cannotRun]);
     // Once known (the check at the end of `pulumi up`), the same value is judged.
     const known = previewed.map((r) => (r.urn === db.urn ? { ...r, inputs: { ...r.inputs, publiclyAccessible: true } } : r));
     expect(await analyzeStack(known, "staging")).toContainEqual({ rule: "aws-rds-not-public", urn: db.urn, enforcement: "mandatory" });
+
+    // One unknown value does not hide the rest: a second database, public in plain sight and
+    // listed after the first, still blocks the preview.
+    const second = { ...db, name: "second-db", urn: db.urn.replace(/::[^:]+$/, "::second-db"), inputs: { ...db.inputs, publiclyAccessible: true } };
+    const both = await analyzeStack([...previewed, second], "staging", true);
+    expect(both.filter((d) => d.rule === "aws-rds-not-public")).toEqual([
+      expect.objectContaining({ rule: "aws-rds-not-public", urn: second.urn, enforcement: "mandatory" }),
+      cannotRun,
+    ]);
   }, 60_000);
 
   it("reports in dev what it blocks elsewhere, as advisory", async () => {

@@ -100,6 +100,28 @@ describe("under the real engine (the pack's policies, driven with @pulumi/policy
     expect(tierOf({ getConfig: <T>() => ({}) as T, stackTags: new Map([[TIER_TAG, "gold"]]) })).toBeUndefined();
   });
 
+  it("judges every resource whose values are known before saying it cannot finish on one that is not (preview)", async () => {
+    // As @pulumi/policy hands props over during a preview: a proxy that throws on an unknown value.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- proxy.d.ts declares nothing
+    const { UnknownValueError, unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy") as {
+      UnknownValueError: new (...args: never[]) => Error;
+      unknownCheckingProxy: <T>(props: T) => T;
+      unknownStringValue: string;
+    };
+    const previewed = (props: Record<string, unknown>, name: string) => {
+      const view = res("aws:rds/instance:Instance", props, {}, name);
+      return { ...view, props: unknownCheckingProxy(view.props) };
+    };
+    const dbs = [
+      previewed({ publiclyAccessible: unknownStringValue, storageEncrypted: true, kmsKeyId: "k" }, "not-known-yet"),
+      previewed({ publiclyAccessible: true, storageEncrypted: true, kmsKeyId: "k" }, "public"),
+    ];
+    const reported: (string | undefined)[] = [];
+    const run = async () => byName("aws-rds-not-public").validateStack(stackArgs(dbs, { stackTags: { [TIER_TAG]: "staging" } }), (_message, urn) => reported.push(urn));
+    await expect(run()).rejects.toThrow(UnknownValueError);
+    expect(reported).toEqual([dbs[1]!.urn]);
+  });
+
   it("links resources through property dependencies, as the engine passes them", async () => {
     const bucket = res("aws:s3/bucket:Bucket", {});
     const sse = res(
