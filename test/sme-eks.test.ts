@@ -532,6 +532,21 @@ describe("sme on EKS: every workload", () => {
     const pub = ["rag-platform:network.existingPublicSubnetIds[0]=subnet-p1", "rag-platform:network.existingPublicSubnetIds[1]=subnet-p2"];
     expect(subnets(await synth("sme", [...existing, ...pub, cert]))).toBe("subnet-p1,subnet-p2");
   });
+
+  it("has the controller turn on the ALB's access logs, into the log bucket whose policy lets load balancers write under alb/", () => {
+    const ingress = one(sme, T.ingress);
+    const attributes = ((ingress.inputs as Obj).metadata.annotations as Record<string, string>)["alb.ingress.kubernetes.io/load-balancer-attributes"]!;
+    const logBucket = ofType(sme, "aws:s3/bucket:Bucket").find((b) => b.name.endsWith("-access-logs"))!;
+    expect(Object.fromEntries(attributes.split(",").map((kv) => kv.split("=")))).toEqual({
+      "routing.http.drop_invalid_header_fields.enabled": "true",
+      "access_logs.s3.enabled": "true",
+      "access_logs.s3.bucket": expect.stringMatching(/^rag-sme-documents-access-logs-/),
+      "access_logs.s3.prefix": "alb",
+    });
+    expect(ingress.propertyDependencies.metadata).toContain(logBucket.urn);
+    const policy = ofType(sme, "aws:s3/bucketPolicy:BucketPolicy").find((p) => p.name === logBucket.name)!;
+    expect(statements(policy).find((s) => s.Sid === "LoadBalancerAccessLogsDelivery")!.Resource).toMatch(/\/alb\/AWSLogs\/123456789012\/\*$/);
+  });
 });
 
 describe("sme on EKS: data services and modes", () => {

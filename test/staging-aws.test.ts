@@ -4,6 +4,7 @@ import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { INTERFACE_ENDPOINTS } from "../components/aws/network";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
+import { MOCK_ELB_ACCOUNT_ID } from "../tools/mocks";
 import { asList, json, ofType, one, statements, synth, waitedFor } from "./helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -251,6 +252,32 @@ describe("staging on AWS: exposure", () => {
     expect(open.map((r) => [r.inputs.fromPort, r.inputs.toPort])).toEqual([[443, 443]]);
     expect(open[0]!.name).toBe("rag-staging-svc-api-listener");
     expect(result.outputs.apiUrl).toMatch(/^https:\/\//);
+  });
+
+  it("logs every request the ALB serves to the log bucket, which only this region's load balancers may write, for this account", async () => {
+    const alb = one(staging, T.alb);
+    const logBucket = ofType(staging, T.bucket).find((b) => b.name.endsWith("-access-logs"))!;
+    const bucketName = (alb.inputs.accessLogs as Obj).bucket as string;
+    expect(alb.inputs.accessLogs).toEqual({ enabled: true, bucket: expect.stringMatching(/^rag-staging-documents-access-logs-/), prefix: "alb" });
+    expect(alb.propertyDependencies.accessLogs).toContain(logBucket.urn);
+    const policy = ofType(staging, T.bucketPolicy).find((p) => p.name === logBucket.name)!;
+    // AWS tests its permission when logging is turned on: the policy comes first.
+    expect(waitedFor(staging, alb)).toContain(policy.urn);
+    const delivery = statements(policy).find((s) => s.Sid === "LoadBalancerAccessLogsDelivery")!;
+    expect(delivery).toMatchObject({
+      Effect: "Allow",
+      Action: "s3:PutObject",
+      Resource: `arn:aws:s3:::${bucketName}/alb/AWSLogs/123456789012/*`,
+      // The region's Elastic Load Balancing account (eu-west-1 opened before August 2022) and the service principal.
+      Principal: { AWS: `arn:aws:iam::${MOCK_ELB_ACCOUNT_ID}:root`, Service: "logdelivery.elasticloadbalancing.amazonaws.com" },
+    });
+    // The bucket is SSE-S3, the only encryption load balancer log delivery writes.
+    expect(ofType(staging, T.sse).find((s) => s.name === logBucket.name)!.inputs.rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
+
+    // A region opened since then has no Elastic Load Balancing account: the service principal alone.
+    const spain = await synth("staging", ["rag-platform:regions[0]=eu-south-2"]);
+    const newer = ofType(spain, T.bucketPolicy).find((p) => p.name === logBucket.name)!;
+    expect(statements(newer).find((s) => s.Sid === "LoadBalancerAccessLogsDelivery")!.Principal).toEqual({ Service: "logdelivery.elasticloadbalancing.amazonaws.com" });
   });
 
   it("lets only the workloads reach Postgres, Redis and Ollama", () => {

@@ -62,6 +62,11 @@ const COMPUTED: Record<string, Computed> = {
 const SERVICE_OF = (type: string) => type.split(":")[1]?.split("/")[0] ?? "mock";
 
 /** Calls (data sources) the program makes, answered for the region of the provider used. */
+/** Stands in for a region's Elastic Load Balancing account. */
+export const MOCK_ELB_ACCOUNT_ID = "999999999999";
+/** Regions opened since August 2022, where load balancers deliver logs as a service principal. */
+const ELB_SERVICE_PRINCIPAL_ONLY_REGIONS = ["ap-south-2", "ap-southeast-4", "ap-southeast-5", "ca-west-1", "eu-central-2", "eu-south-2", "il-central-1", "me-central-1", "mx-central-1"];
+
 function callResult(token: string, region: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
   switch (token) {
     case "aws:secretsmanager/getSecretVersions:getSecretVersions":
@@ -82,6 +87,11 @@ function callResult(token: string, region: string, inputs: Record<string, unknow
       return { cidrBlock: "10.99.0.0/16" };
     case "aws:ssm/getParameter:getParameter":
       return { value: "ami-0123456789abcdef0", type: "String" };
+    case "aws:elb/getServiceAccount:getServiceAccount": {
+      // As the provider: an account for the regions opened before August 2022, an error for the others.
+      if (ELB_SERVICE_PRINCIPAL_ONLY_REGIONS.includes(region)) throw new Error(`unsupported AWS Region: ${region}`);
+      return { id: MOCK_ELB_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ELB_ACCOUNT_ID}:root` };
+    }
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
       return { userName: "AWS", password: "synth-token", proxyEndpoint: `https://${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com` };
     default:

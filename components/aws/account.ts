@@ -14,6 +14,24 @@ export function lookupAccount(region: string, provider: aws.Provider): AwsAccoun
   return { accountId: identity.accountId, partition: partition.partition, region };
 }
 
+/** The service principal that delivers load balancer logs in the regions opened since August 2022. */
+export const ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazonaws.com";
+
+/**
+ * Who writes Application Load Balancer access logs into a bucket in this provider's region. AWS
+ * documents one principal per region: the region's Elastic Load Balancing account for regions
+ * opened before August 2022, the log-delivery service principal for the newer ones. The provider's
+ * `elb.getServiceAccount` knows the accounts and refuses a region that has none: then only the
+ * service principal is granted.
+ */
+export function elbLogDeliveryPrincipal(opts: pulumi.InvokeOptions): pulumi.Output<Record<string, string>> {
+  const principal: Promise<Record<string, string>> = aws.elb.getServiceAccount({}, opts).then(
+    (elb) => ({ AWS: elb.arn, Service: ELB_LOG_DELIVERY_SERVICE }),
+    () => ({ Service: ELB_LOG_DELIVERY_SERVICE }),
+  );
+  return pulumi.output(principal);
+}
+
 /** A policy statement in IAM's JSON shape. */
 export interface Statement {
   readonly Sid?: string;

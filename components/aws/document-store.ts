@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { policyDocument, type AwsAccount, type Statement } from "./account";
+import { elbLogDeliveryPrincipal, policyDocument, type AwsAccount, type Statement } from "./account";
 import type { KmsKey } from "./kms-key";
 
 /** What the runtime needs on the document bucket (its ECS task role, its EKS Pod Identity role): objects and their versions (secure delete), and the key. */
@@ -17,6 +17,17 @@ export function documentAccessStatements(bucketArn: pulumi.Input<string>, keyArn
   ];
 }
 
+/** Where a load balancer writes its access logs: the log bucket, under a prefix it may write to. */
+export interface LoadBalancerLogs {
+  readonly bucket: pulumi.Output<string>;
+  readonly prefix: string;
+  /** The bucket policy that lets Elastic Load Balancing write there (AWS checks it when logging is turned on). */
+  readonly grant: pulumi.Resource;
+}
+
+/** The prefix of load balancer access logs in the log bucket. */
+export const LOAD_BALANCER_LOG_PREFIX = "alb";
+
 export interface DocumentStoreArgs {
   readonly account: AwsAccount;
   /** Encrypts documents (SSE-KMS with a bucket key). */
@@ -31,13 +42,15 @@ export interface DocumentStoreArgs {
 
 /**
  * The document bucket: SSE-KMS, versioning, every public access blocked, TLS-only, old versions
- * expiring after the retention, server access logs to a second bucket (SSE-S3, since S3 log
- * delivery cannot write SSE-KMS) with the same protections and an expiry.
+ * expiring after the retention, server access logs to a second bucket (SSE-S3, the only encryption
+ * S3 and load balancer log delivery write to) with the same protections and an expiry. The API's
+ * load balancer writes its access logs to that bucket too (`loadBalancerLogs`).
  */
 export class DocumentStore extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
   readonly bucketArn: pulumi.Output<string>;
   readonly logBucketName: pulumi.Output<string>;
+  readonly loadBalancerLogs: LoadBalancerLogs;
 
   constructor(name: string, args: DocumentStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:DocumentStore", name, {}, opts);
@@ -64,7 +77,7 @@ export class DocumentStore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.restrictBucket(`${name}-access-logs`, logs, [
+    const logsPolicy = this.restrictBucket(`${name}-access-logs`, logs, [
       {
         Sid: "S3ServerAccessLogsDelivery",
         Effect: "Allow" as const,
@@ -73,7 +86,16 @@ export class DocumentStore extends pulumi.ComponentResource {
         Resource: pulumi.interpolate`${logs.arn}/*`,
         Condition: { StringEquals: { "aws:SourceAccount": args.account.accountId } },
       },
+      {
+        // Only this account's load balancers, only under their prefix.
+        Sid: "LoadBalancerAccessLogsDelivery",
+        Effect: "Allow" as const,
+        Principal: elbLogDeliveryPrincipal({ parent: this }),
+        Action: "s3:PutObject",
+        Resource: pulumi.interpolate`${logs.arn}/${LOAD_BALANCER_LOG_PREFIX}/AWSLogs/${args.account.accountId}/*`,
+      },
     ]);
+    this.loadBalancerLogs = { bucket: logs.bucket, prefix: LOAD_BALANCER_LOG_PREFIX, grant: logsPolicy };
 
     const bucket = this.createBucket(name, retain);
     new aws.s3.BucketServerSideEncryptionConfiguration(
@@ -110,14 +132,14 @@ export class DocumentStore extends pulumi.ComponentResource {
   }
 
   /** Blocks all public access and denies any request not made over TLS 1.2+. */
-  private restrictBucket(name: string, bucket: aws.s3.Bucket, extra: Parameters<typeof policyDocument>[0]): void {
+  private restrictBucket(name: string, bucket: aws.s3.Bucket, extra: Parameters<typeof policyDocument>[0]): aws.s3.BucketPolicy {
     const block = new aws.s3.BucketPublicAccessBlock(
       name,
       { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
       { parent: this },
     );
     const objects = [bucket.arn, pulumi.interpolate`${bucket.arn}/*`];
-    new aws.s3.BucketPolicy(
+    return new aws.s3.BucketPolicy(
       name,
       {
         bucket: bucket.id,

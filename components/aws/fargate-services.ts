@@ -5,7 +5,7 @@ import type { RuntimeEnvironment } from "../contracts";
 import { QUEUE_DEPTH_METRIC } from "../../runtime/src/emf";
 import { QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownTimeoutSeconds } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
-import { documentAccessStatements } from "./document-store";
+import { documentAccessStatements, type LoadBalancerLogs } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
 import type { KmsKey } from "./kms-key";
 import { ApiLoadBalancer } from "./load-balancer";
@@ -40,6 +40,8 @@ export interface FargateRuntimeServicesArgs {
   readonly logRetentionDays: number;
   /** ACM certificate for a public HTTPS endpoint. @default - internal load balancer */
   readonly certificateArn?: pulumi.Input<string>;
+  /** The load balancer's access logs. @default - none */
+  readonly loadBalancerLogs?: LoadBalancerLogs;
 }
 
 const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
@@ -95,7 +97,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     const { executionRole, taskRole, policies } = this.createRoles(name, args, databaseSecretArn);
     this.loadBalancer = new ApiLoadBalancer(
       `${name}-api`,
-      { network: args.network, targetSecurityGroupId: args.securityGroupId, targetPort: API_PORT, certificateArn: args.certificateArn },
+      { network: args.network, targetSecurityGroupId: args.securityGroupId, targetPort: API_PORT, certificateArn: args.certificateArn, accessLogs: args.loadBalancerLogs },
       parent,
     );
     const network = { subnets: args.network.privateSubnetIds, securityGroups: [args.securityGroupId], assignPublicIp: false };

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { LoadBalancerLogs } from "./document-store";
 import type { Network } from "./network";
 
 /** TLS 1.2/1.3 only, forward-secret ciphers. */
@@ -21,6 +22,8 @@ export interface ApiLoadBalancerArgs {
   readonly certificateArn?: pulumi.Input<string>;
   /** @default false */
   readonly deletionProtection?: boolean;
+  /** Access logs (every request: client, path, status, latencies) to this bucket and prefix. @default - none */
+  readonly accessLogs?: LoadBalancerLogs;
 }
 
 /** An Application Load Balancer in front of the API, forwarding to IP targets (Fargate tasks). */
@@ -70,8 +73,10 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         dropInvalidHeaderFields: true,
         enableDeletionProtection: args.deletionProtection ?? false,
         idleTimeout: 120,
+        ...(args.accessLogs ? { accessLogs: { enabled: true, bucket: args.accessLogs.bucket, prefix: args.accessLogs.prefix } } : {}),
       },
-      parent,
+      // AWS tests the bucket's permission when logging is turned on.
+      { parent: this, dependsOn: args.accessLogs ? [args.accessLogs.grant] : [] },
     );
     const tg = new aws.lb.TargetGroup(
       name,

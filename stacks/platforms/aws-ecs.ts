@@ -82,6 +82,7 @@ export class AwsEcsPlatform extends AwsPlatformBase {
         logsKey: this.logsKey,
         logRetentionDays: this.cfg.observability.logRetentionDays,
         certificateArn: this.cfg.domain.certificate,
+        loadBalancerLogs: this.documents.loadBalancerLogs,
       },
       this.opts(),
     );

@@ -280,8 +280,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
-    const bucketArn = this.documents?.bucketArn;
-    if (!bucketArn) throw new Error("AwsEksPlatform: objectStore() must be created before runtimeServices()");
+    if (!this.documents) throw new Error("AwsEksPlatform: objectStore() must be created before runtimeServices()");
+    const { bucketArn, loadBalancerLogs: albLogs } = this.documents;
     // The database password RDS rotates is read by the runtime itself, with its own role (below).
     const { env: runtimeEnv, databaseSecretArn } = passwordReadAtConnect(req.env);
     // The runtime's AWS identity through EKS Pod Identity (nodes' credentials are out of pods'
@@ -330,7 +330,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
             "alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
             "alb.ingress.kubernetes.io/listen-ports": certificate ? '[{"HTTPS":443}]' : '[{"HTTP":80}]',
             "alb.ingress.kubernetes.io/inbound-cidrs": certificate ? "0.0.0.0/0" : this.network.vpcCidr,
-            "alb.ingress.kubernetes.io/load-balancer-attributes": "routing.http.drop_invalid_header_fields.enabled=true",
+            // Access logs to the log bucket, whose policy lets this region's load balancers write under the prefix.
+            "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.interpolate`routing.http.drop_invalid_header_fields.enabled=true,access_logs.s3.enabled=true,access_logs.s3.bucket=${albLogs.bucket},access_logs.s3.prefix=${albLogs.prefix}`,
             // Named rather than discovered by their kubernetes.io/role tags, which subnets of an existing VPC may lack.
             "alb.ingress.kubernetes.io/subnets": pulumi.all(certificate ? this.network.publicSubnetIds : this.network.privateSubnetIds).apply((ids) => ids.join(",")),
             ...(certificate ? { "alb.ingress.kubernetes.io/certificate-arn": certificate, "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY } : {}),

@@ -67,6 +67,18 @@ const publicIngress = {
   "alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:x",
   "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
 };
+const albIngress = (attributes: string) =>
+  res("kubernetes:networking.k8s.io/v1:Ingress", { metadata: { annotations: { "alb.ingress.kubernetes.io/load-balancer-attributes": attributes } }, spec: { ingressClassName: "alb" } });
+const withFlowLog = (trafficType: string | false): ResourceView[] => {
+  const vpc = res("aws:ec2/vpc:Vpc", { cidrBlock: "10.0.0.0/16" });
+  return trafficType === false ? [vpc] : [vpc, res("aws:ec2/flowLog:FlowLog", { vpcId: "vpc", trafficType, logDestinationType: "cloud-watch-logs" }, { vpcId: [vpc] })];
+};
+/** A document bucket logging to a log bucket (which is not logged itself). */
+const s3Logged = (): ResourceView[] => {
+  const logs = res("aws:s3/bucket:Bucket", { bucketPrefix: "logs-" });
+  const docs = res("aws:s3/bucket:Bucket", { bucketPrefix: "docs-" });
+  return [logs, docs, res("aws:s3/bucketLogging:BucketLogging", { bucket: "docs", targetBucket: "logs", targetPrefix: "documents/" }, { bucket: [docs], targetBucket: [logs] })];
+};
 const pdbFor = (labels: Record<string, string>) => res("kubernetes:policy/v1:PodDisruptionBudget", { spec: { maxUnavailable: 1, selector: { matchLabels: labels } } });
 
 export const CASES: Record<string, RuleCase> = {
@@ -294,6 +306,33 @@ export const CASES: Record<string, RuleCase> = {
   },
   "gcp-gke-private": { compliant: one(res("gcp:container/cluster:Cluster", gke)), violating: { "public nodes": one(res("gcp:container/cluster:Cluster", { ...gke, privateClusterConfig: {} })) } },
 
+  // logging
+  "aws-alb-access-logs": {
+    compliant: [
+      res("aws:lb/loadBalancer:LoadBalancer", { loadBalancerType: "application", accessLogs: { enabled: true, bucket: "logs", prefix: "alb" } }),
+      res("aws:lb/loadBalancer:LoadBalancer", { loadBalancerType: "network" }),
+      albIngress("routing.http.drop_invalid_header_fields.enabled=true,access_logs.s3.enabled=true,access_logs.s3.bucket=logs,access_logs.s3.prefix=alb"),
+      res("kubernetes:networking.k8s.io/v1:Ingress", { metadata: { annotations: {} }, spec: { ingressClassName: "nginx" } }),
+    ],
+    violating: {
+      "no access logs": one(res("aws:lb/loadBalancer:LoadBalancer", { loadBalancerType: "application" })),
+      "logs turned off": one(res("aws:lb/loadBalancer:LoadBalancer", { accessLogs: { enabled: false, bucket: "logs" } })),
+      "Ingress without them": one(albIngress("routing.http.drop_invalid_header_fields.enabled=true")),
+      "Ingress with no bucket": one(albIngress("access_logs.s3.enabled=true")),
+    },
+  },
+  "aws-s3-access-logging": {
+    compliant: s3Logged(),
+    violating: { "a document bucket with no access logs": bucketWith({}) },
+  },
+  "aws-vpc-flow-logs": {
+    compliant: withFlowLog("ALL"),
+    violating: { "no flow log": withFlowLog(false), "rejected traffic only": withFlowLog("REJECT") },
+  },
+  "aws-eks-control-plane-logs": {
+    compliant: one(res("aws:eks/cluster:Cluster", { enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"] })),
+    violating: { "no audit log": one(res("aws:eks/cluster:Cluster", { enabledClusterLogTypes: ["api", "authenticator"] })), none: one(res("aws:eks/cluster:Cluster", {})) },
+  },
   // resilience
   "aws-rds-backups": {
     compliant: one(res("aws:rds/instance:Instance", goodRds)),

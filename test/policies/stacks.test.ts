@@ -27,6 +27,10 @@ describe("every stack that synthesizes", () => {
 
 type Flip = [rule: string, stack: string, change: (records: ResourceRecord[]) => void];
 const find = (records: ResourceRecord[], type: string, name?: string) => records.find((r) => r.type === type && (!name || r.name === name))!;
+/** Removes every resource of a type, in place. */
+const drop = (records: ResourceRecord[], type: string) => {
+  for (let i = records.length - 1; i >= 0; i--) if (records[i]!.type === type) records.splice(i, 1);
+};
 
 const FLIPS: Flip[] = [
   ["aws-rds-encrypted", "staging", (rs) => (find(rs, "aws:rds/instance:Instance").inputs.storageEncrypted = false)],
@@ -68,10 +72,18 @@ const FLIPS: Flip[] = [
   }],
   ["no-secret-in-k8s-env", "sme", (rs) => ((find(rs, "kubernetes:apps/v1:Deployment").inputs.spec as any).template.spec.containers[0].env.push({ name: "REDIS_PASSWORD", value: "hunter2-but-longer" }))], // eslint-disable-line @typescript-eslint/no-explicit-any
   ["no-secret-in-helm-values", "sme", (rs) => ((find(rs, "kubernetes:helm.sh/v3:Release", "qdrant").inputs.values as Record<string, unknown>).apiKey = "hunter2-but-longer")],
+  ["aws-alb-access-logs", "staging", (rs) => ((find(rs, "aws:lb/loadBalancer:LoadBalancer").inputs.accessLogs as Record<string, unknown>).enabled = false)],
+  ["aws-alb-access-logs", "sme", (rs) => {
+    const annotations = (find(rs, "kubernetes:networking.k8s.io/v1:Ingress").inputs.metadata as { annotations: Record<string, string> }).annotations;
+    annotations["alb.ingress.kubernetes.io/load-balancer-attributes"] = "routing.http.drop_invalid_header_fields.enabled=true";
+  }],
+  ["aws-s3-access-logging", "staging", (rs) => drop(rs, "aws:s3/bucketLogging:BucketLogging")],
+  ["aws-vpc-flow-logs", "sme", (rs) => drop(rs, "aws:ec2/flowLog:FlowLog")],
+  ["aws-eks-control-plane-logs", "sme", (rs) => (find(rs, "aws:eks/cluster:Cluster").inputs.enabledClusterLogTypes = ["api", "authenticator"])],
   ["no-secret-in-docker-env", "dev", (rs) => (find(rs, "docker:index/container:Container", "rag-dev-runtime-api").inputs.envs as string[]).push("ADMIN_API_KEY=hunter2-but-longer")],
 ];
 
-describe("flipping one encryption, transit, exposure or secret setting in a resources.json", () => {
+describe("flipping one encryption, transit, exposure, secret or logging setting in a resources.json", () => {
   it.each(FLIPS)("fails %s (%s)", (rule, stack, change) => {
     const records = structuredClone(stacks[stack]!.resources);
     const tier = stack === "dev" ? "staging" : stacks[stack]!.tier;
@@ -80,7 +92,7 @@ describe("flipping one encryption, transit, exposure or secret setting in a reso
     const e = evaluate(toViews(records), { tier });
     const hits = e.findings.filter((f) => f.rule === rule);
     expect(hits.length).toBeGreaterThan(0);
-    expect(hits[0]!.enforcement).toBe(ALL_RULES.find((r) => r.name === rule)!.severity === "medium" ? "advisory" : "mandatory");
+    expect(hits[0]!.enforcement).toBe(["high", "critical"].includes(ALL_RULES.find((r) => r.name === rule)!.severity) ? "mandatory" : "advisory");
   });
 });
 

@@ -1,0 +1,101 @@
+/**
+ * Audit trails: who called what, from where. Load balancer access logs, S3 server access logs,
+ * VPC flow logs and the EKS control plane's logs are what an incident review starts from.
+ */
+import { get, isTrue, list, referencing, text } from "./helpers";
+import type { ResourceView, Rule } from "./types";
+
+const LB = "aws:lb/loadBalancer:LoadBalancer";
+const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
+const BUCKET = "aws:s3/bucket:Bucket";
+const LOGGING = "aws:s3/bucketLogging:BucketLogging";
+const VPC = "aws:ec2/vpc:Vpc";
+const FLOW_LOG = "aws:ec2/flowLog:FlowLog";
+const EKS = "aws:eks/cluster:Cluster";
+
+/** The control-plane log types EKS offers; all of them are needed to reconstruct an incident. */
+export const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+
+/** `key=value,key=value` as the AWS Load Balancer Controller reads its attributes annotation. */
+function attributes(value: unknown): Map<string, string> {
+  return new Map(
+    (text(value) ?? "")
+      .split(",")
+      .map((pair) => pair.split("=").map((s) => s.trim()))
+      .filter((kv): kv is [string, string] => kv.length === 2),
+  );
+}
+
+function annotationsOf(r: ResourceView): Record<string, unknown> {
+  return (get(r.props, "metadata.annotations") ?? {}) as Record<string, unknown>;
+}
+
+/** An Ingress the AWS Load Balancer Controller turns into an Application Load Balancer. */
+function isAlbIngress(r: ResourceView): boolean {
+  return get(r.props, "spec.ingressClassName") === "alb" || annotationsOf(r)["kubernetes.io/ingress.class"] === "alb";
+}
+
+export const loggingRules: Rule[] = [
+  {
+    name: "aws-alb-access-logs",
+    area: "logging",
+    description: "Application Load Balancers, including those the AWS Load Balancer Controller creates for an Ingress, write access logs to S3.",
+    severity: "medium",
+    remediation: "Set accessLogs { enabled: true, bucket } (an Ingress: access_logs.s3.enabled=true and access_logs.s3.bucket in alb.ingress.kubernetes.io/load-balancer-attributes).",
+    checkov: "CKV_AWS_91",
+    resourceTypes: [LB, INGRESS],
+    check: (r) => {
+      if (r.type === INGRESS) {
+        if (!isAlbIngress(r)) return [];
+        const attrs = attributes(annotationsOf(r)["alb.ingress.kubernetes.io/load-balancer-attributes"]);
+        return attrs.get("access_logs.s3.enabled") === "true" && attrs.get("access_logs.s3.bucket") ? [] : ["the ALB's load-balancer-attributes do not turn on access_logs.s3 with a bucket"];
+      }
+      if ((text(r.props.loadBalancerType) ?? "application") !== "application") return [];
+      return isTrue(get(r.props, "accessLogs.enabled")) && text(get(r.props, "accessLogs.bucket")) ? [] : ["access logs are not enabled to a bucket"];
+    },
+  },
+  {
+    name: "aws-s3-access-logging",
+    area: "logging",
+    description: "Every bucket but a log bucket records server access logs in another bucket.",
+    severity: "low",
+    remediation: "Add an aws.s3.BucketLogging with a targetBucket (a log bucket of its own).",
+    checkov: "CKV_AWS_18",
+    tfsec: "aws-s3-enable-bucket-logging",
+    resourceTypes: [BUCKET],
+    check: (r, ctx) => {
+      if (referencing(ctx, LOGGING, "targetBucket", r).length > 0) return []; // the log bucket itself
+      return referencing(ctx, LOGGING, "bucket", r).length > 0 ? [] : ["no server access logging"];
+    },
+  },
+  {
+    name: "aws-vpc-flow-logs",
+    area: "logging",
+    description: "Every VPC the stack creates records its accepted and rejected traffic in flow logs.",
+    severity: "medium",
+    remediation: "Add an aws.ec2.FlowLog on the VPC with trafficType ALL.",
+    checkov: "CKV2_AWS_11",
+    tfsec: "aws-ec2-require-vpc-flow-logs-for-all-vpcs",
+    resourceTypes: [VPC],
+    check: (r, ctx) => {
+      const flowLogs = referencing(ctx, FLOW_LOG, "vpcId", r);
+      if (flowLogs.length === 0) return ["no flow log"];
+      return flowLogs.some((f) => f.props.trafficType === "ALL") ? [] : ["flow logs record only part of the traffic (trafficType is not ALL)"];
+    },
+  },
+  {
+    name: "aws-eks-control-plane-logs",
+    area: "logging",
+    description: "An EKS cluster sends every control-plane log type (api, audit, authenticator, controllerManager, scheduler) to CloudWatch.",
+    severity: "medium",
+    remediation: `Set enabledClusterLogTypes to ${JSON.stringify(EKS_LOG_TYPES)}.`,
+    checkov: "CKV_AWS_37",
+    tfsec: "aws-eks-enable-control-plane-logging",
+    resourceTypes: [EKS],
+    check: (r) => {
+      const enabled = list(r.props.enabledClusterLogTypes);
+      const missing = EKS_LOG_TYPES.filter((t) => !enabled.includes(t));
+      return missing.length === 0 ? [] : [`control-plane log types not enabled: ${missing.join(", ")}`];
+    },
+  },
+];
