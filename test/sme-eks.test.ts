@@ -280,6 +280,12 @@ describe("sme on EKS: add-ons", () => {
     expect((vllm.inputs as Obj).spec.template.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "8000", "prometheus.io/path": "/metrics" });
     const vllmPolicy = ofType(sme, T.netpol).find((p) => selects((p.inputs as Obj).spec.podSelector.matchLabels, labelsOf(vllm)) && Object.keys((p.inputs as Obj).spec.podSelector.matchLabels ?? {}).length > 0)!;
     expect((vllmPolicy.inputs as Obj).spec.ingress).toContainEqual({ from: [expect.objectContaining({ podSelector: { matchLabels: expect.objectContaining({ "app.kubernetes.io/instance": "otel-scraper" }) } })], ports: [{ protocol: "TCP", port: 8000 }] });
+    // Text Embeddings Inference's (request, tokenization, queue and batch timings), from its metrics port 9000.
+    const tei = ofType(sme, T.deployment).find((x) => x.name === "rag-sme-embeddings")!;
+    expect((tei.inputs as Obj).spec.template.metadata.annotations).toEqual({ "prometheus.io/scrape": "true", "prometheus.io/port": "9000", "prometheus.io/path": "/metrics" });
+    expect((tei.inputs as Obj).spec.template.spec.containers[0].ports).toContainEqual({ name: "metrics", containerPort: 9000 });
+    const teiPolicy = ofType(sme, T.netpol).find((p) => p.name === "rag-sme-embeddings")!;
+    expect((teiPolicy.inputs as Obj).spec.ingress).toContainEqual({ from: [expect.objectContaining({ podSelector: { matchLabels: expect.objectContaining({ "app.kubernetes.io/instance": "otel-scraper" }) } })], ports: [{ protocol: "TCP", port: 9000 }] });
     const role = ofType(sme, "kubernetes:rbac.authorization.k8s.io/v1:Role").find((r) => (r.inputs as Obj).metadata.name === "metrics-scraper")!;
     expect((role.inputs as Obj).metadata.namespace).toBe("rag");
     expect((role.inputs as Obj).rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }]);
@@ -439,15 +445,15 @@ describe("sme on EKS: every workload", () => {
     expect(policies.some((p) => selects((p.inputs as Obj).spec.podSelector.matchLabels, { "app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant" }))).toBe(true);
   });
 
-  it("admits traffic to the model servers and Qdrant from the runtime only (besides the metrics scraper to vLLM and Qdrant to itself)", () => {
+  it("admits traffic to the model servers and Qdrant from the runtime only (besides the metrics scraper to vLLM and TEI, and Qdrant to itself)", () => {
     const runtimeApps = ["rag-api", "rag-worker"];
     for (const name of ["rag-sme-vllm", "rag-sme-embeddings", "rag-sme-qdrant"]) {
       const policy = ofType(sme, T.netpol).find((p) => p.name === name)!;
       const [clients, ...others] = (policy.inputs as Obj).spec.ingress as Obj[];
       expect((clients!.from as Obj[]).map((f) => f.podSelector.matchLabels["app.kubernetes.io/name"]).sort(), name).toEqual(runtimeApps);
       const scraper = { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-scraper" };
-      // Besides: the scraper reads vLLM's metrics; Qdrant's replicas talk among themselves.
-      const expected: Record<string, unknown[]> = { "rag-sme-vllm": [[scraper]], "rag-sme-embeddings": [], "rag-sme-qdrant": [[{ "app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant" }]] };
+      // Besides: the scraper reads vLLM's and TEI's metrics; Qdrant's replicas talk among themselves.
+      const expected: Record<string, unknown[]> = { "rag-sme-vllm": [[scraper]], "rag-sme-embeddings": [[scraper]], "rag-sme-qdrant": [[{ "app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant" }]] };
       expect(others.map((r) => r.from.map((f: Obj) => f.podSelector.matchLabels)), name).toEqual(expected[name]);
     }
   });

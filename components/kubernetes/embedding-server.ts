@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { scrapeAnnotations } from "./cluster-addons";
 import { MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
@@ -14,10 +15,14 @@ export interface EmbeddingServerArgs {
   readonly size: ComputeSize;
   readonly clientLabels: ReadonlyArray<Record<string, string>>;
   readonly downloadEgress: CidrEgress;
+  /** The metrics scraper, when one reads TEI's Prometheus metrics (request and batch timings, queue). @default - not scraped */
+  readonly metricsScrapedBy?: k8s.types.input.networking.v1.NetworkPolicyPeer;
 }
 
 export const EMBEDDINGS_LABELS = { "app.kubernetes.io/name": "embeddings", "app.kubernetes.io/part-of": "rag-platform" };
 const PORT = 8080;
+/** TEI serves its Prometheus metrics on their own port (`--prometheus-port`, 9000 by default). */
+const METRICS_PORT = 9000;
 
 /**
  * Hugging Face Text Embeddings Inference on CPU nodes: an OpenAI-compatible /v1/embeddings
@@ -39,7 +44,7 @@ export class EmbeddingServer extends pulumi.ComponentResource {
           replicas: args.replicas,
           selector: { matchLabels: EMBEDDINGS_LABELS },
           template: {
-            metadata: { labels: EMBEDDINGS_LABELS },
+            metadata: { labels: EMBEDDINGS_LABELS, annotations: args.metricsScrapedBy ? scrapeAnnotations(METRICS_PORT) : undefined },
             spec: restrictedPod({
               uid: 1000,
               labels: EMBEDDINGS_LABELS,
@@ -51,7 +56,10 @@ export class EmbeddingServer extends pulumi.ComponentResource {
                   image: args.image,
                   args: ["--model-id", args.model, "--port", String(PORT), "--huggingface-hub-cache", "/data"],
                   env: [{ name: "HOME", value: "/tmp" }],
-                  ports: [{ name: "http", containerPort: PORT }],
+                  ports: [
+                    { name: "http", containerPort: PORT },
+                    { name: "metrics", containerPort: METRICS_PORT },
+                  ],
                   resources: resources(args.size),
                   volumeMounts: [
                     { name: "tmp", mountPath: "/tmp" },
@@ -79,7 +87,10 @@ export class EmbeddingServer extends pulumi.ComponentResource {
       {
         namespace: args.namespace,
         podLabels: EMBEDDINGS_LABELS,
-        ingress: [{ from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [PORT] }],
+        ingress: [
+          { from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [PORT] },
+          ...(args.metricsScrapedBy ? [{ from: [args.metricsScrapedBy], ports: [METRICS_PORT] }] : []),
+        ],
         egressToCidrs: [args.downloadEgress],
       },
       parent,

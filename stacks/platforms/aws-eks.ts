@@ -247,6 +247,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
             size: { cpuMillicores: 1000, memoryMiB: 2048 },
             clientLabels: RUNTIME_CLIENTS,
             downloadEgress: this.internetEgress(),
+            metricsScrapedBy: this.scraperPeer(),
           },
           this.onCluster(),
         );
