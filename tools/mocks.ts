@@ -61,12 +61,12 @@ const COMPUTED: Record<string, Computed> = {
 
 const SERVICE_OF = (type: string) => type.split(":")[1]?.split("/")[0] ?? "mock";
 
-/** Calls (data sources) the program makes, answered for the region of the provider used. */
 /** Stands in for a region's Elastic Load Balancing account. */
 export const MOCK_ELB_ACCOUNT_ID = "999999999999";
 /** Regions opened since August 2022, where load balancers deliver logs as a service principal. */
 const ELB_SERVICE_PRINCIPAL_ONLY_REGIONS = ["ap-south-2", "ap-southeast-4", "ap-southeast-5", "ca-west-1", "eu-central-2", "eu-south-2", "il-central-1", "me-central-1", "mx-central-1"];
 
+/** Calls (data sources) the program makes, answered for the region of the provider used. */
 function callResult(token: string, region: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
   switch (token) {
     case "aws:secretsmanager/getSecretVersions:getSecretVersions":
