@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
 import { QUEUE_DEPTH_METRIC } from "../../runtime/src/emf";
-import { QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownTimeoutSeconds } from "../shared/runtime-image";
+import { QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownEnv } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { documentAccessStatements, type LoadBalancerLogs } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
@@ -149,7 +149,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         metrics: [
           {
             id: "depth",
-            metricStat: { metric: { namespace: RUNTIME_METRIC_NAMESPACE, metricName: QUEUE_DEPTH_METRIC, dimensions: [{ name: "Service", value: name }] }, stat: "Maximum" },
+            metricStat: { metric: { namespace: RUNTIME_METRIC_NAMESPACE, metricName: QUEUE_DEPTH_METRIC, dimensions: [{ name: "Service", value: this.metricService }] }, stat: "Maximum" },
             returnData: false,
           },
           {
@@ -247,7 +247,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       command: [...RUNTIME_PROCESSES[o.process].command],
       port: o.port,
       env: o.args.env,
-      extraEnv: { ...o.extraEnv, [ENV.shutdownTimeoutSeconds]: String(shutdownTimeoutSeconds(o.process)) },
+      extraEnv: { ...o.extraEnv, ...shutdownEnv(o.process) },
       stopTimeout: RUNTIME_PROCESSES[o.process].stopGraceSeconds,
       logGroupName: logGroup.name,
       region: o.args.account.region,

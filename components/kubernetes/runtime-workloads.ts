@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
-import { REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, shutdownTimeoutSeconds } from "../shared/runtime-image";
+import { REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, shutdownEnv } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { scrapeAnnotations } from "./cluster-addons";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
@@ -106,10 +106,9 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       { metadata: { name: RUNTIME_SERVICE_ACCOUNT, namespace: args.namespace, annotations: args.serviceAccountAnnotations }, automountServiceAccountToken: false },
       parent,
     );
-    const shutdown = (p: keyof typeof RUNTIME_PROCESSES) => ({ [ENV.shutdownTimeoutSeconds]: String(shutdownTimeoutSeconds(p)) });
     // The API's /metrics on a port of its own, which the Service and the Ingress do not expose.
-    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(API_METRICS_PORT), ...shutdown("api") });
-    const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...shutdown("worker") });
+    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(API_METRICS_PORT), ...shutdownEnv("api") });
+    const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...shutdownEnv("worker") });
     const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
 
     const scraped = args.metricsScrapedBy;

@@ -3,6 +3,7 @@
  * ports they listen on, and the unprivileged user it runs as. Docker, ECS and Kubernetes all
  * read these, so the image and its deployments cannot disagree.
  */
+import { ENV } from "../../runtime/src/config";
 
 /** The official Node.js image's `node` user. */
 export const RUNTIME_UID = 1000;
@@ -20,9 +21,9 @@ export const RUNTIME_PROCESSES = {
   worker: { command: ["node", "dist/worker.js"], port: 8081, stopGraceSeconds: 120 },
 } as const;
 
-/** The runtime's own shutdown deadline inside the platform's grace period. */
-export function shutdownTimeoutSeconds(process: keyof typeof RUNTIME_PROCESSES): number {
-  return RUNTIME_PROCESSES[process].stopGraceSeconds - 10;
+/** The runtime's own shutdown deadline inside the platform's grace period, as the variable that sets it. */
+export function shutdownEnv(process: keyof typeof RUNTIME_PROCESSES): Record<string, string> {
+  return { [ENV.shutdownTimeoutSeconds]: String(RUNTIME_PROCESSES[process].stopGraceSeconds - 10) };
 }
 
 /** Waiting documents per worker replica the autoscalers aim for (KEDA on Kubernetes, target tracking on ECS). */

@@ -13,8 +13,11 @@ const VPC = "aws:ec2/vpc:Vpc";
 const FLOW_LOG = "aws:ec2/flowLog:FlowLog";
 const EKS = "aws:eks/cluster:Cluster";
 
-/** The control-plane log types EKS offers; all of them are needed to reconstruct an incident. */
-export const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+/**
+ * The control-plane log types EKS offers; all of them are needed to reconstruct an incident. (The
+ * pack stays independent of the program, so this is the standard, not components' CONTROL_PLANE_LOGS.)
+ */
+const EKS_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
 /** `key=value,key=value` as the AWS Load Balancer Controller reads its attributes annotation. */
 function attributes(value: unknown): Map<string, string> {

@@ -309,6 +309,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
     );
     const certificate = this.cfg.domain.certificate;
     const otlp = this.clusterAddons.otlpEndpoint;
+    const scraper = this.scraperPeer();
     // The ALB (IP targets, inside the VPC) adds the client's address to X-Forwarded-For: believe it only from there.
     const env = { ...runtimeEnv, plain: { ...runtimeEnv.plain, [ENV.trustProxy]: this.network.vpcCidr, ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}) } };
     const redisHost = this.redisCache?.endpoint.host;
@@ -352,7 +353,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
           ? [{ peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: COLLECTOR_LABELS } }, ports: [OTLP_HTTP_PORT] }]
           : [],
         queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER },
-        metricsScrapedBy: this.scraperPeer() && { peer: this.scraperPeer()!, serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE } },
+        metricsScrapedBy: scraper && { peer: scraper, serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE } },
       },
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
       { ...this.onCluster(), dependsOn: [this.addons.loadBalancerController, this.clusterAddons.keda] },
