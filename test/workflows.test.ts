@@ -11,6 +11,7 @@ import { IMAGES, RUNTIME_BASE_IMAGE } from "../stacks/versions";
 import { PROJECT_DIR } from "../tools/harness";
 
 interface Step {
+  id?: string;
   if?: string;
   uses?: string;
   run?: string;
@@ -125,6 +126,18 @@ describe("GitHub workflows", () => {
     expect(step?.with).toMatchObject({ command: "preview", policyPacks: "policies", "comment-on-pr": true });
     expect(existsSync(join(PROJECT_DIR, "policies", "PulumiPolicy.yaml"))).toBe(true);
     expect(preview.jobs.preview!.strategy?.matrix?.stack).toEqual(["staging", "sme"]);
+  });
+
+  it("previews sme only on the runner configured to reach its private Kubernetes API, and says so when there is none", () => {
+    const job = workflows["preview.yml"]!.jobs.preview!;
+    expect(job["runs-on"]).toBe("${{ matrix.stack == 'sme' && vars.SME_PREVIEW_RUNNER || 'ubuntu-24.04' }}");
+    const [check, ...rest] = job.steps;
+    expect(check).toMatchObject({ id: "reach", if: "matrix.stack == 'sme' && vars.SME_PREVIEW_RUNNER == ''" });
+    expect(check?.run).toContain("::warning title=sme preview skipped::");
+    expect(check?.run).toContain('echo "skip=true" >> "$GITHUB_OUTPUT"');
+    // Every later step, the preview itself included, is skipped with it.
+    expect(rest.length).toBeGreaterThan(0);
+    for (const step of rest) expect(step.if, step.uses ?? step.run).toBe("steps.reach.outputs.skip != 'true'");
   });
 
   it("merges to main deploy staging through a protected environment, one update at a time, after the offline gate", () => {
