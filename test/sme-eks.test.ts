@@ -293,6 +293,49 @@ describe("sme on EKS: add-ons", () => {
     expect((binding.inputs as Obj).subjects).toEqual([{ kind: "ServiceAccount", name: "otel-scraper", namespace: "observability" }]);
   });
 
+  it("denies every flow in the telemetry namespace but the workloads' OTLP in, the backend out, and the scraper's discovery and scrapes", () => {
+    const policies = ofType(sme, T.netpol).filter((p) => (p.inputs as Obj).metadata.namespace === "observability");
+    const byName = (n: string) => policies.find((p) => (p.inputs as Obj).metadata.name === n)?.inputs as Obj;
+    expect(byName("default-deny").spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    expect(byName("allow-dns").spec.egress[0].to[0].podSelector).toEqual({ matchLabels: { "k8s-app": "kube-dns" } });
+    const collectorLabels = { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-collector" };
+    const scraperLabels = { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-scraper" };
+    const collector = byName("rag-sme-cluster-addons-collector").spec;
+    expect(collector.podSelector).toEqual({ matchLabels: collectorLabels });
+    expect(collector.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "rag" } } }, { podSelector: { matchLabels: scraperLabels } }],
+        ports: [{ protocol: "TCP", port: 4318 }, { protocol: "TCP", port: 4317 }],
+      },
+    ]);
+    // Datadog's intake is HTTPS.
+    expect(collector.egress).toEqual([{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] }]);
+    const scraper = byName("rag-sme-cluster-addons-scraper").spec;
+    expect(scraper.podSelector).toEqual({ matchLabels: scraperLabels });
+    expect(scraper.ingress).toEqual([]);
+    expect(scraper.egress).toEqual([
+      { to: [{ podSelector: { matchLabels: collectorLabels } }], ports: [{ protocol: "TCP", port: 4318 }] },
+      { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
+      // Every port of the scraped namespace: its own policies open only the metrics ports to the scraper.
+      { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "rag" } } }], ports: [] },
+    ]);
+    // The collector's selector is the release's own pods, which the runtime's egress names too.
+    const release = (n: string) => ofType(sme, T.release).find((r) => r.name === n)!;
+    expect(release("otel-collector").inputs.name).toBe(collectorLabels["app.kubernetes.io/instance"]);
+    expect(release("otel-scraper").inputs.name).toBe(scraperLabels["app.kubernetes.io/instance"]);
+    const api = ofType(sme, T.netpol).find((p) => p.name === "rag-sme-runtime-api")!;
+    expect((api.inputs as Obj).spec.egress).toContainEqual({
+      to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "observability" } }, podSelector: { matchLabels: collectorLabels } }],
+      ports: [{ protocol: "TCP", port: 4318 }],
+    });
+  });
+
+  it("lets the collector reach an OTLP backend on its endpoint's port", async () => {
+    const otlp = await synth("sme", ["rag-platform:observability.exporter=otlp", "rag-platform:observability.otlpEndpoint=https://otlp.example.com:4318"]);
+    const collector = ofType(otlp, T.netpol).find((p) => p.name === "rag-sme-cluster-addons-collector")!;
+    expect((collector.inputs as Obj).spec.egress).toEqual([{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 4318 }] }]);
+  });
+
   it("scrapes nothing and opens nothing for it without a telemetry backend", async () => {
     const none = await synth("sme", ["rag-platform:observability.exporter=none"]);
     expect(ofType(none, T.release).map((r) => r.name)).not.toContain("otel-scraper");

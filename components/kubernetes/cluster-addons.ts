@@ -4,6 +4,7 @@ import type { ObservabilityExporter } from "../../stacks/config";
 import { GPU_POOL_LABEL, GPU_TAINT } from "./gpu-scheduling";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
+import { denyByDefault, flowPolicy } from "./network-policy";
 
 export interface TelemetryArgs {
   readonly exporter: Exclude<ObservabilityExporter, "none" | "prometheus" | "cloudwatch">;
@@ -17,6 +18,8 @@ export interface TelemetryArgs {
    * @default - no scraping
    */
   readonly scrapeNamespace?: string;
+  /** The namespace whose pods send traces and metrics to the collector over OTLP (its NetworkPolicy lets them in). */
+  readonly clientsNamespace: string;
 }
 
 export interface ClusterAddonsArgs {
@@ -35,7 +38,12 @@ export interface ClusterAddonsArgs {
 
 export const TELEMETRY_NAMESPACE = "observability";
 export const OTLP_HTTP_PORT = 4318;
-export const COLLECTOR_LABELS = { "app.kubernetes.io/name": "opentelemetry-collector" };
+export const OTLP_GRPC_PORT = 4317;
+/** The collector that holds the backend's credentials (the chart labels pods with its release as instance). */
+export const COLLECTOR = {
+  release: "otel-collector",
+  labels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-collector" },
+} as const;
 
 /**
  * A second, single-replica collector that scrapes the workloads' /metrics (one replica, so each
@@ -76,6 +84,13 @@ export function collectorExporters(t: TelemetryArgs): { exporters: Record<string
       throw new Error(`unknown exporter ${String(unreachable)}`);
     }
   }
+}
+
+/** The port the collector's exporter sends to: the OTLP endpoint's, else HTTPS. */
+export function exporterPort(t: TelemetryArgs): number {
+  if (t.exporter !== "otlp" || !t.otlpEndpoint) return 443;
+  const url = new URL(t.otlpEndpoint);
+  return url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
 }
 
 /**
@@ -125,8 +140,9 @@ export class ClusterAddons extends pulumi.ComponentResource {
             ),
           ]
         : [];
+      this.telemetryPolicies(name, args.telemetry, ns);
       pinnedRelease(
-        "otel-collector",
+        COLLECTOR.release,
         args.charts.openTelemetryCollector,
         {
           namespace: TELEMETRY_NAMESPACE,
@@ -140,7 +156,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
             securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
             resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
             config: {
-              receivers: { otlp: { protocols: { http: { endpoint: `0.0.0.0:${OTLP_HTTP_PORT}` }, grpc: { endpoint: "0.0.0.0:4317" } } } },
+              receivers: { otlp: { protocols: { http: { endpoint: `0.0.0.0:${OTLP_HTTP_PORT}` }, grpc: { endpoint: `0.0.0.0:${OTLP_GRPC_PORT}` } } } },
               processors: { memory_limiter: { check_interval: "5s", limit_percentage: 80, spike_limit_percentage: 25 }, batch: {} },
               exporters,
               service: {
@@ -155,7 +171,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [ns, ...keySecret] },
       );
-      this.otlpEndpoint = `http://otel-collector-opentelemetry-collector.${TELEMETRY_NAMESPACE}.svc.cluster.local:${OTLP_HTTP_PORT}`;
+      this.otlpEndpoint = `http://${COLLECTOR.release}-opentelemetry-collector.${TELEMETRY_NAMESPACE}.svc.cluster.local:${OTLP_HTTP_PORT}`;
       if (args.telemetry.scrapeNamespace) this.metricsScraper(args.charts.openTelemetryCollector, args.telemetry.scrapeNamespace, this.otlpEndpoint, ns);
     } else {
       this.otlpEndpoint = undefined;
@@ -187,6 +203,42 @@ export class ClusterAddons extends pulumi.ComponentResource {
       this.argoCd = undefined;
     }
     this.registerOutputs({ otlpEndpoint: this.otlpEndpoint });
+  }
+
+  /**
+   * The telemetry namespace denies every flow but these: the workloads' OTLP into the collector,
+   * the collector out to its backend, and (with scraping) the scraper to the Kubernetes API for
+   * pod discovery, to the scraped namespace (whose own policies open only the metrics ports to
+   * it) and on to the collector.
+   */
+  private telemetryPolicies(name: string, t: TelemetryArgs, ns: k8s.core.v1.Namespace): void {
+    const opts = { parent: this, dependsOn: [ns] };
+    const namespace = ns.metadata.name;
+    const inNamespace = (n: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": n } } });
+    denyByDefault(`${name}-telemetry`, namespace, opts);
+    flowPolicy(
+      `${name}-collector`,
+      {
+        namespace,
+        podLabels: COLLECTOR.labels,
+        ingress: [{ from: [inNamespace(t.clientsNamespace), ...(t.scrapeNamespace ? [{ podSelector: { matchLabels: { ...METRICS_SCRAPER.labels } } }] : [])], ports: [OTLP_HTTP_PORT, OTLP_GRPC_PORT] }],
+        egressToCidrs: [{ cidr: "0.0.0.0/0", ports: [exporterPort(t)] }],
+      },
+      opts,
+    );
+    if (!t.scrapeNamespace) return;
+    flowPolicy(
+      `${name}-scraper`,
+      {
+        namespace,
+        podLabels: METRICS_SCRAPER.labels,
+        egressToPods: [{ labels: COLLECTOR.labels, ports: [OTLP_HTTP_PORT] }],
+        // The Kubernetes API (kubernetes_sd), wherever the cloud puts its endpoint.
+        egressToCidrs: [{ cidr: "0.0.0.0/0", ports: [443] }],
+        egressToPeers: [{ peer: inNamespace(t.scrapeNamespace), ports: [] }],
+      },
+      opts,
+    );
   }
 
   private metricsScraper(chart: PinnedChart, namespace: string, otlpEndpoint: string, telemetryNamespace: k8s.core.v1.Namespace): void {

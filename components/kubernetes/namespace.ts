@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { denyByDefault } from "./network-policy";
 
 export interface RagNamespaceArgs {
   /** @default "rag" */
@@ -34,31 +35,7 @@ export class RagNamespace extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new k8s.networking.v1.NetworkPolicy(
-      `${name}-default-deny`,
-      { metadata: { name: "default-deny", namespace: ns.metadata.name }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
-      { parent: this },
-    );
-    new k8s.networking.v1.NetworkPolicy(
-      `${name}-allow-dns`,
-      {
-        metadata: { name: "allow-dns", namespace: ns.metadata.name },
-        spec: {
-          podSelector: {},
-          policyTypes: ["Egress"],
-          egress: [
-            {
-              to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-              ports: [
-                { protocol: "UDP", port: 53 },
-                { protocol: "TCP", port: 53 },
-              ],
-            },
-          ],
-        },
-      },
-      { parent: this },
-    );
+    denyByDefault(name, ns.metadata.name, { parent: this });
     this.name = ns.metadata.name;
     this.registerOutputs({ name: this.name });
   }

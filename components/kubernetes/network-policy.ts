@@ -24,6 +24,35 @@ export interface FlowPolicyArgs {
   readonly egressToPeers?: ReadonlyArray<{ readonly peer: Peer; readonly ports: readonly number[] }>;
 }
 
+/**
+ * A namespace's baseline: a NetworkPolicy denying every flow in and out of its pods, and one
+ * letting them resolve names (cluster DNS in kube-system). Every other flow is opened by a
+ * flowPolicy of its own.
+ */
+export function denyByDefault(name: string, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): void {
+  new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, { metadata: { name: "default-deny", namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } }, opts);
+  new k8s.networking.v1.NetworkPolicy(
+    `${name}-allow-dns`,
+    {
+      metadata: { name: "allow-dns", namespace },
+      spec: {
+        podSelector: {},
+        policyTypes: ["Egress"],
+        egress: [
+          {
+            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+            ports: [
+              { protocol: "UDP", port: 53 },
+              { protocol: "TCP", port: 53 },
+            ],
+          },
+        ],
+      },
+    },
+    opts,
+  );
+}
+
 /** One NetworkPolicy opening exactly the listed flows for one workload (the namespace denies the rest). */
 export function flowPolicy(name: string, args: FlowPolicyArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy {
   const tcp = (ports: readonly number[]) => ports.map((port) => ({ protocol: "TCP", port }));

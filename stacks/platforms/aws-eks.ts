@@ -17,7 +17,7 @@ import { podIdentityRole } from "../../components/aws/pod-identity";
 import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
 import type { ManagedSecret } from "../../components/aws/secret";
 import { type ApiEndpoint, type LlmEndpoint, type SecretRef, type VectorDbEndpoint, secretEntries } from "../../components/contracts";
-import { ClusterAddons, COLLECTOR_LABELS, METRICS_SCRAPER, OTLP_HTTP_PORT, TELEMETRY_NAMESPACE, type TelemetryArgs } from "../../components/kubernetes/cluster-addons";
+import { ClusterAddons, COLLECTOR, METRICS_SCRAPER, OTLP_HTTP_PORT, TELEMETRY_NAMESPACE, type TelemetryArgs } from "../../components/kubernetes/cluster-addons";
 import { EMBEDDINGS_LABELS, EmbeddingServer } from "../../components/kubernetes/embedding-server";
 import { SyncedSecret, type RemoteSecretKey } from "../../components/kubernetes/external-secret";
 import { RagNamespace } from "../../components/kubernetes/namespace";
@@ -131,12 +131,12 @@ export class AwsEksPlatform extends AwsPlatformBase {
       case "none":
         return undefined;
       case "otlp":
-        return { exporter: "otlp", otlpEndpoint: o.otlpEndpoint, scrapeNamespace: NAMESPACE };
+        return { exporter: "otlp", otlpEndpoint: o.otlpEndpoint, scrapeNamespace: NAMESPACE, clientsNamespace: NAMESPACE };
       case "datadog":
       case "newrelic": {
         const key = this.operatorSecret(`${o.exporter}-api-key`, `${o.exporter} API key for the OpenTelemetry collector`);
         this.grantSecretRead(`${o.exporter}-api-key`, [key.arn]);
-        return { exporter: o.exporter, apiKey: { storeName: this.addons.secretStoreName, remoteKey: key.readableArn, storeReady: this.addons.secretStoreReady }, scrapeNamespace: NAMESPACE };
+        return { exporter: o.exporter, apiKey: { storeName: this.addons.secretStoreName, remoteKey: key.readableArn, storeReady: this.addons.secretStoreReady }, scrapeNamespace: NAMESPACE, clientsNamespace: NAMESPACE };
       }
       case "prometheus":
       case "cloudwatch":
@@ -350,7 +350,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
           { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
         ],
         callsPeers: otlp
-          ? [{ peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: COLLECTOR_LABELS } }, ports: [OTLP_HTTP_PORT] }]
+          ? [{ peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: { ...COLLECTOR.labels } } }, ports: [OTLP_HTTP_PORT] }]
           : [],
         queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER },
         metricsScrapedBy: scraper && { peer: scraper, serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE } },
