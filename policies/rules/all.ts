@@ -1,4 +1,5 @@
 /** Every rule of the pack, in report order. */
+import { accessRules } from "./access";
 import { encryptionRules } from "./encryption";
 import { exposureRules } from "./exposure";
 import { loggingRules } from "./logging";
@@ -8,6 +9,6 @@ import { secretRules } from "./secrets";
 import { transitRules } from "./transit";
 import type { Rule } from "./types";
 
-export const ALL_RULES: readonly Rule[] = [...encryptionRules, ...transitRules, ...secretRules, ...exposureRules, ...loggingRules, ...resilienceRules, ...podSecurityRules];
+export const ALL_RULES: readonly Rule[] = [...encryptionRules, ...transitRules, ...secretRules, ...exposureRules, ...accessRules, ...loggingRules, ...resilienceRules, ...podSecurityRules];
 
 export * from "./types";

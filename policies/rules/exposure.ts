@@ -7,7 +7,23 @@ const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
 const LB = "aws:lb/loadBalancer:LoadBalancer";
 const BUCKET = "aws:s3/bucket:Bucket";
 const PUBLIC_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock";
+const OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls";
+const VPC = "aws:ec2/vpc:Vpc";
+const DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup";
 const WORLD = ["0.0.0.0/0", "::/0"];
+
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+
+/** A NetworkPolicy selecting every pod of its namespace and allowing nothing in or out. */
+function deniesAll(p: ResourceView): boolean {
+  const spec = get(p.props, "spec");
+  const selector = get(spec, "podSelector");
+  const empty = (v: unknown) => v === undefined || (typeof v === "object" && v !== null && Object.keys(v).length === 0);
+  const selectsAll = typeof selector === "object" && selector !== null && Object.values(selector as Record<string, unknown>).every(empty);
+  const types = list(get(spec, "policyTypes"));
+  return selectsAll && types.includes("Ingress") && types.includes("Egress") && list(get(spec, "ingress")).length === 0 && list(get(spec, "egress")).length === 0;
+}
 
 /** Is this security group attached to an internet-facing load balancer? */
 function fronts(sg: ResourceView, ctx: RuleContext): boolean {
@@ -71,6 +87,19 @@ export const exposureRules: Rule[] = [
     },
   },
   {
+    name: "aws-s3-acls-disabled",
+    area: "exposure",
+    description: "Every S3 bucket has ACLs disabled (object ownership BucketOwnerEnforced): access is decided by policies alone, never by an ACL on an object.",
+    severity: "medium",
+    remediation: 'Add an aws.s3.BucketOwnershipControls with rule.objectOwnership "BucketOwnerEnforced".',
+    checkov: "CKV2_AWS_65",
+    resourceTypes: [BUCKET, OWNERSHIP],
+    check: (r, ctx) => {
+      if (r.type !== BUCKET) return [];
+      return referencing(ctx, OWNERSHIP, "bucket", r).some((o) => get(o.props, "rule.objectOwnership") === "BucketOwnerEnforced") ? [] : ["ACLs are not disabled (no BucketOwnerEnforced ownership controls)"];
+    },
+  },
+  {
     name: "aws-eks-private-endpoint",
     area: "exposure",
     description: "The EKS API endpoint is private, or public only to listed CIDRs (never 0.0.0.0/0).",
@@ -97,6 +126,52 @@ export const exposureRules: Rule[] = [
     tfsec: "aws-ec2-no-public-ip",
     resourceTypes: ["aws:ec2/instance:Instance"],
     check: (r) => [...(isFalse(r.props.associatePublicIpAddress) ? [] : ["associatePublicIpAddress is not false"]), ...(text(r.props.keyName) ? ["an SSH key pair is attached"] : [])],
+  },
+  {
+    name: "aws-ecs-no-public-ip",
+    area: "exposure",
+    description: "ECS services give their tasks no public IP: they run in private subnets and leave through NAT.",
+    severity: "high",
+    remediation: "Set networkConfiguration.assignPublicIp: false and place the service in private subnets.",
+    checkov: "CKV_AWS_333",
+    resourceTypes: ["aws:ecs/service:Service"],
+    check: (r) => (isTrue(get(r.props, "networkConfiguration.assignPublicIp")) ? ["tasks get a public IP (assignPublicIp)"] : []),
+  },
+  {
+    name: "aws-subnet-no-auto-public-ip",
+    area: "exposure",
+    description: "No subnet gives what starts in it a public IP by default; a resource that needs one asks for it.",
+    severity: "medium",
+    remediation: "Set mapPublicIpOnLaunch: false.",
+    checkov: "CKV_AWS_130",
+    tfsec: "aws-ec2-no-public-ip-subnet",
+    resourceTypes: ["aws:ec2/subnet:Subnet"],
+    check: (r) => (isTrue(r.props.mapPublicIpOnLaunch) ? ["mapPublicIpOnLaunch gives every instance launched here a public IP"] : []),
+  },
+  {
+    name: "aws-eks-nodes-no-ssh",
+    area: "exposure",
+    description: "EKS node groups (the GPU pool among them) have no SSH access: nodes are reached through SSM, pods through the Kubernetes API.",
+    severity: "high",
+    remediation: "Drop remoteAccess (ec2SshKey) from the node group; use SSM Session Manager.",
+    checkov: "CKV_AWS_100",
+    resourceTypes: ["aws:eks/nodeGroup:NodeGroup"],
+    check: (r) => (text(get(r.props, "remoteAccess.ec2SshKey")) ? [`SSH key pair ${String(get(r.props, "remoteAccess.ec2SshKey"))} opens SSH to the nodes`] : []),
+  },
+  {
+    name: "aws-default-sg-closed",
+    area: "exposure",
+    description: "Every VPC the stack creates has its default security group emptied, so nothing placed in it by mistake is reachable.",
+    severity: "medium",
+    remediation: "Manage the VPC's aws.ec2.DefaultSecurityGroup with ingress: [] and egress: [].",
+    checkov: "CKV2_AWS_12",
+    resourceTypes: [VPC, DEFAULT_SG],
+    check: (r, ctx) => {
+      if (r.type === DEFAULT_SG) {
+        return (["ingress", "egress"] as const).filter((k) => !Array.isArray(r.props[k]) || list(r.props[k]).length > 0).map((k) => `the default security group's ${k} is not empty`);
+      }
+      return referencing(ctx, DEFAULT_SG, "vpcId", r).length > 0 ? [] : ["the default security group is left with its default rules (not managed by the stack)"];
+    },
   },
   {
     name: "aws-ec2-imdsv2",
@@ -140,6 +215,22 @@ export const exposureRules: Rule[] = [
         annotations["service.beta.kubernetes.io/azure-load-balancer-internal"] === "true" ||
         annotations["networking.gke.io/load-balancer-type"] === "Internal";
       return internal ? [] : ["a LoadBalancer Service is internet-facing"];
+    },
+  },
+  {
+    name: "k8s-namespace-default-deny",
+    area: "exposure",
+    description: "Every namespace the stack creates has a NetworkPolicy that selects all its pods and denies ingress and egress, so each flow is opened on purpose.",
+    severity: "medium",
+    remediation: "Add a NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] (no rules) to the namespace, then open each flow with its own policy.",
+    resourceTypes: [NAMESPACE, NETWORK_POLICY],
+    check: (r, ctx) => {
+      if (r.type !== NAMESPACE) return [];
+      const name = get(r.props, "metadata.name");
+      const policies = ctx.resources.filter(
+        (p) => p.type === NETWORK_POLICY && (get(p.props, "metadata.namespace") === name || (typeof get(p.props, "metadata.namespace") !== "string" && (p.propertyDependencies.metadata ?? []).includes(r.urn))),
+      );
+      return policies.some(deniesAll) ? [] : [`namespace ${String(name)} has no default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules)`];
     },
   },
   {

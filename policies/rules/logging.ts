@@ -87,6 +87,19 @@ export const loggingRules: Rule[] = [
     },
   },
   {
+    name: "aws-ecs-container-insights",
+    area: "logging",
+    description: "ECS clusters collect Container Insights metrics (per task and service), what an incident review on Fargate reads.",
+    severity: "low",
+    remediation: 'Set settings [{ name: "containerInsights", value: "enhanced" }] (or "enabled").',
+    checkov: "CKV_AWS_65",
+    resourceTypes: ["aws:ecs/cluster:Cluster"],
+    check: (r) => {
+      const value = list(r.props.settings).find((s) => get(s, "name") === "containerInsights");
+      return ["enabled", "enhanced"].includes(String(get(value, "value"))) ? [] : ["Container Insights is not enabled"];
+    },
+  },
+  {
     name: "aws-eks-control-plane-logs",
     area: "logging",
     description: "An EKS cluster sends every control-plane log type (api, audit, authenticator, controllerManager, scheduler) to CloudWatch.",

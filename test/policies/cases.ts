@@ -79,6 +79,24 @@ const s3Logged = (): ResourceView[] => {
   const docs = res("aws:s3/bucket:Bucket", { bucketPrefix: "docs-" });
   return [logs, docs, res("aws:s3/bucketLogging:BucketLogging", { bucket: "docs", targetBucket: "logs", targetPrefix: "documents/" }, { bucket: [docs], targetBucket: [logs] })];
 };
+/** A VPC with its default security group managed with these rules, or left alone (false). */
+const withDefaultSg = (rules: Record<string, unknown> | false): ResourceView[] => {
+  const vpc = res("aws:ec2/vpc:Vpc", { cidrBlock: "10.0.0.0/16" });
+  return rules === false ? [vpc] : [vpc, res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", { vpcId: "vpc", ...rules }, { vpcId: [vpc] })];
+};
+/** Namespace "rag" with NetworkPolicies of these specs in it. */
+const withNamespacePolicies = (...specs: Record<string, unknown>[]): ResourceView[] => [
+  res("kubernetes:core/v1:Namespace", { metadata: { name: "rag" } }),
+  ...specs.map((spec, i) => res("kubernetes:networking.k8s.io/v1:NetworkPolicy", { metadata: { name: `p${i}`, namespace: "rag" }, spec })),
+];
+/** A bucket with ownership controls of this setting, or none (false). */
+const withOwnership = (objectOwnership: string | false): ResourceView[] => {
+  const bucket = res("aws:s3/bucket:Bucket", { bucketPrefix: "docs-" });
+  return objectOwnership === false ? [bucket] : [bucket, res("aws:s3/bucketOwnershipControls:BucketOwnershipControls", { bucket: "docs", rule: { objectOwnership } }, { bucket: [bucket] })];
+};
+const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
+/** An IAM policy resource whose document holds these statements (a JSON string, as the program passes it). */
+const iamPolicy = (type: string, statements: Record<string, unknown>[] | Record<string, unknown>) => res(type, { role: "r", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
 const pdbFor = (labels: Record<string, string>) => res("kubernetes:policy/v1:PodDisruptionBudget", { spec: { maxUnavailable: 1, selector: { matchLabels: labels } } });
 
 export const CASES: Record<string, RuleCase> = {
@@ -264,6 +282,10 @@ export const CASES: Record<string, RuleCase> = {
     compliant: bucketWith({}),
     violating: { "no block": bucketWith({ block: false }), "policy not blocked": bucketWith({ block: { blockPublicPolicy: false } }) },
   },
+  "aws-s3-acls-disabled": {
+    compliant: withOwnership("BucketOwnerEnforced"),
+    violating: { "no ownership controls": withOwnership(false), "ACLs still honoured": withOwnership("BucketOwnerPreferred") },
+  },
   "aws-eks-private-endpoint": {
     compliant: [res("aws:eks/cluster:Cluster", { vpcConfig: { endpointPublicAccess: false } }), res("aws:eks/cluster:Cluster", { vpcConfig: { endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] } })],
     violating: { "open to all": one(res("aws:eks/cluster:Cluster", { vpcConfig: { endpointPublicAccess: true, publicAccessCidrs: ["0.0.0.0/0"] } })) },
@@ -271,6 +293,36 @@ export const CASES: Record<string, RuleCase> = {
   "aws-ec2-no-public-ip": {
     compliant: one(res("aws:ec2/instance:Instance", { associatePublicIpAddress: false })),
     violating: { "public IP": one(res("aws:ec2/instance:Instance", { associatePublicIpAddress: true })), "SSH key": one(res("aws:ec2/instance:Instance", { associatePublicIpAddress: false, keyName: "ops" })) },
+  },
+  "aws-ecs-no-public-ip": {
+    compliant: [res("aws:ecs/service:Service", { networkConfiguration: { subnets: ["subnet-a"], assignPublicIp: false } }), res("aws:ecs/service:Service", { networkConfiguration: { subnets: ["subnet-a"] } })],
+    violating: { "public IP": one(res("aws:ecs/service:Service", { networkConfiguration: { subnets: ["subnet-a"], assignPublicIp: true } })) },
+  },
+  "aws-subnet-no-auto-public-ip": {
+    compliant: [res("aws:ec2/subnet:Subnet", { cidrBlock: "10.0.0.0/24", mapPublicIpOnLaunch: false }), res("aws:ec2/subnet:Subnet", { cidrBlock: "10.0.1.0/24" })],
+    violating: { "public on launch": one(res("aws:ec2/subnet:Subnet", { cidrBlock: "10.0.0.0/24", mapPublicIpOnLaunch: true })) },
+  },
+  "aws-eks-nodes-no-ssh": {
+    compliant: one(res("aws:eks/nodeGroup:NodeGroup", { clusterName: "c", scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 } })),
+    violating: { "SSH key": one(res("aws:eks/nodeGroup:NodeGroup", { clusterName: "c", remoteAccess: { ec2SshKey: "ops", sourceSecurityGroupIds: ["sg-1"] } })) },
+  },
+  "aws-default-sg-closed": {
+    compliant: withDefaultSg({ ingress: [], egress: [] }),
+    violating: {
+      "not managed": withDefaultSg(false),
+      "egress left open": withDefaultSg({ ingress: [], egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }),
+      "rules not set": withDefaultSg({}),
+    },
+  },
+  "k8s-namespace-default-deny": {
+    compliant: withNamespacePolicies({ podSelector: {}, policyTypes: ["Ingress", "Egress"] }, { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: [{ port: 53, protocol: "UDP" }] }] }),
+    violating: {
+      "no policy": withNamespacePolicies(),
+      "ingress only": withNamespacePolicies({ podSelector: {}, policyTypes: ["Ingress"] }),
+      "some pods": withNamespacePolicies({ podSelector: { matchLabels: { app: "api" } }, policyTypes: ["Ingress", "Egress"] }),
+      "allows a flow": withNamespacePolicies({ podSelector: {}, policyTypes: ["Ingress", "Egress"], egress: [{}] }),
+      "in another namespace": [res("kubernetes:core/v1:Namespace", { metadata: { name: "rag" } }), res("kubernetes:networking.k8s.io/v1:NetworkPolicy", { metadata: { name: "deny", namespace: "other" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } })],
+    },
   },
   "aws-ec2-imdsv2": {
     compliant: [res("aws:ec2/instance:Instance", { metadataOptions: { httpTokens: "required" } }), res("aws:ec2/launchTemplate:LaunchTemplate", { metadataOptions: { httpTokens: "required" } })],
@@ -332,6 +384,53 @@ export const CASES: Record<string, RuleCase> = {
   "aws-eks-control-plane-logs": {
     compliant: one(res("aws:eks/cluster:Cluster", { enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"] })),
     violating: { "no audit log": one(res("aws:eks/cluster:Cluster", { enabledClusterLogTypes: ["api", "authenticator"] })), none: one(res("aws:eks/cluster:Cluster", {})) },
+  },
+  "aws-ecs-container-insights": {
+    compliant: [res("aws:ecs/cluster:Cluster", { settings: [{ name: "containerInsights", value: "enhanced" }] }), res("aws:ecs/cluster:Cluster", { settings: [{ name: "containerInsights", value: "enabled" }] })],
+    violating: { disabled: one(res("aws:ecs/cluster:Cluster", { settings: [{ name: "containerInsights", value: "disabled" }] })), "not set": one(res("aws:ecs/cluster:Cluster", {})) },
+  },
+  // access
+  "aws-iam-no-admin-policy": {
+    compliant: [
+      iamPolicy(ROLE_POLICY, [{ Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject"], Resource: "arn:aws:s3:::docs/*" }]),
+      iamPolicy(ROLE_POLICY, [{ Effect: "Allow", Action: "ec2:Describe*", Resource: "*" }]),
+      iamPolicy(ROLE_POLICY, [{ Effect: "Allow", Action: "iam:*", Resource: "*", Condition: { StringEquals: { "aws:RequestedRegion": "eu-west-1" } } }]),
+      iamPolicy(ROLE_POLICY, [{ Effect: "Deny", Action: "*", Resource: "*" }]),
+      res("aws:iam/role:Role", { assumeRolePolicy: "{}", inlinePolicies: [{ name: "read", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::docs/*" }] }) }] }),
+    ],
+    violating: {
+      "*": one(iamPolicy(ROLE_POLICY, [{ Effect: "Allow", Action: "*", Resource: "*" }])),
+      "*:* in a managed policy": one(iamPolicy("aws:iam/policy:Policy", [{ Effect: "Allow", Action: ["s3:GetObject", "*:*"], Resource: ["*"] }])),
+      "IAM:* (any case)": one(iamPolicy(ROLE_POLICY, { Effect: "Allow", Action: "IAM:*", Resource: "*" })),
+      "Allow with NotAction": one(iamPolicy(ROLE_POLICY, [{ Effect: "Allow", NotAction: "iam:*", Resource: "*" }])),
+      "inline on the role": one(res("aws:iam/role:Role", { assumeRolePolicy: "{}", inlinePolicies: [{ name: "all", policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }] })),
+      "unreadable document": one(res("aws:iam/rolePolicy:RolePolicy", { role: "r", policy: "{not json" })),
+    },
+  },
+  "aws-iam-no-admin-attachment": {
+    compliant: [
+      res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", { role: "r", policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore" }),
+      res("aws:iam/role:Role", { assumeRolePolicy: "{}", managedPolicyArns: ["arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"] }),
+    ],
+    violating: {
+      AdministratorAccess: one(res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", { role: "r", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" })),
+      "IAMFullAccess in GovCloud": one(res("aws:iam/policyAttachment:PolicyAttachment", { roles: ["r"], policyArn: "arn:aws-us-gov:iam::aws:policy/IAMFullAccess" })),
+      "on the role": one(res("aws:iam/role:Role", { assumeRolePolicy: "{}", managedPolicyArns: ["arn:aws:iam::aws:policy/AdministratorAccess"] })),
+    },
+  },
+  "k8s-rbac-no-wildcards": {
+    compliant: one(res("kubernetes:rbac.authorization.k8s.io/v1:Role", { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] })),
+    violating: {
+      "every verb": one(res("kubernetes:rbac.authorization.k8s.io/v1:Role", { rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["*"] }] })),
+      "every resource of every group": one(res("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", { rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["get"] }] })),
+    },
+  },
+  "k8s-rbac-no-cluster-admin": {
+    compliant: one(res("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", { roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "metrics-scraper" }, subjects: [{ kind: "ServiceAccount", name: "s" }] })),
+    violating: {
+      "namespaced": one(res("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", { roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ kind: "ServiceAccount", name: "s" }] })),
+      "cluster-wide": one(res("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", { roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" }, subjects: [{ kind: "Group", name: "devs" }] })),
+    },
   },
   // resilience
   "aws-rds-backups": {

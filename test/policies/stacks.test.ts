@@ -25,7 +25,7 @@ describe("every stack that synthesizes", () => {
   });
 });
 
-type Flip = [rule: string, stack: string, change: (records: ResourceRecord[]) => void];
+type Flip = [rule: string, stack: string, change: (records: ResourceRecord[], outputs: Record<string, unknown>) => void];
 const find = (records: ResourceRecord[], type: string, name?: string) => records.find((r) => r.type === type && (!name || r.name === name))!;
 /** Removes every resource of a type, in place. */
 const drop = (records: ResourceRecord[], type: string) => {
@@ -80,16 +80,36 @@ const FLIPS: Flip[] = [
   ["aws-s3-access-logging", "staging", (rs) => drop(rs, "aws:s3/bucketLogging:BucketLogging")],
   ["aws-vpc-flow-logs", "sme", (rs) => drop(rs, "aws:ec2/flowLog:FlowLog")],
   ["aws-eks-control-plane-logs", "sme", (rs) => (find(rs, "aws:eks/cluster:Cluster").inputs.enabledClusterLogTypes = ["api", "authenticator"])],
+  ["aws-ecs-no-public-ip", "staging", (rs) => ((find(rs, "aws:ecs/service:Service").inputs.networkConfiguration as Record<string, unknown>).assignPublicIp = true)],
+  ["aws-subnet-no-auto-public-ip", "sme", (rs) => (find(rs, "aws:ec2/subnet:Subnet").inputs.mapPublicIpOnLaunch = true)],
+  ["aws-eks-nodes-no-ssh", "sme", (rs) => (find(rs, "aws:eks/nodeGroup:NodeGroup").inputs.remoteAccess = { ec2SshKey: "ops" })],
+  ["aws-default-sg-closed", "staging", (rs) => (find(rs, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs.egress = [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }])],
+  ["aws-s3-acls-disabled", "staging", (rs) => rs.filter((r) => r.type === "aws:s3/bucketOwnershipControls:BucketOwnershipControls").forEach((r) => (r.inputs.rule = { objectOwnership: "ObjectWriter" }))],
+  ["k8s-namespace-default-deny", "sme", (rs) => rs.splice(rs.findIndex((r) => r.name === "rag-sme-cluster-addons-telemetry-default-deny"), 1)],
+  ["aws-iam-no-admin-policy", "sme", (rs) => (find(rs, "aws:iam/rolePolicy:RolePolicy").inputs.policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }))],
+  ["aws-iam-no-admin-attachment", "staging", (rs) => (find(rs, "aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs.policyArn = "arn:aws:iam::aws:policy/AdministratorAccess")],
+  ["k8s-rbac-no-wildcards", "sme", (rs) => (find(rs, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs.rules = [{ apiGroups: [""], resources: ["pods"], verbs: ["*"] }])],
+  ["k8s-rbac-no-cluster-admin", "sme", (rs) => (find(rs, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs.roleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" })],
+  ["aws-ecs-container-insights", "staging", (rs) => (find(rs, "aws:ecs/cluster:Cluster").inputs.settings = [])],
+  ["stack-outputs-secret", "staging", (_rs, outputs) => (outputs.databaseUrl = "postgres://rag:hunter2-but-longer@db.internal:5432/rag")],
   ["no-secret-in-docker-env", "dev", (rs) => (find(rs, "docker:index/container:Container", "rag-dev-runtime-api").inputs.envs as string[]).push("ADMIN_API_KEY=hunter2-but-longer")],
 ];
 
-describe("flipping one encryption, transit, exposure, secret or logging setting in a resources.json", () => {
+describe("flipping one encryption, transit, exposure, secret, access or logging setting in a resources.json", () => {
+  it("covers every such rule that judges something in a synthesized stack", () => {
+    const flipped = new Set(FLIPS.map(([rule]) => rule));
+    const areas = ["encryption", "transit", "exposure", "secrets", "access", "logging"];
+    const judging = ALL_RULES.filter((r) => areas.includes(r.area) && Object.values(stacks).some((s) => evaluate(toViews(s.resources), { tier: s.tier, outputs: s.outputs, rules: [r] }).rules[0]!.checked > 0));
+    expect(judging.map((r) => r.name).filter((name) => !flipped.has(name))).toEqual([]);
+  });
+
   it.each(FLIPS)("fails %s (%s)", (rule, stack, change) => {
     const records = structuredClone(stacks[stack]!.resources);
+    const outputs = structuredClone(stacks[stack]!.outputs);
     const tier = stack === "dev" ? "staging" : stacks[stack]!.tier;
-    expect(evaluate(toViews(records), { tier }).findings.filter((f) => f.rule === rule), "the rule passes before the flip").toEqual([]);
-    change(records);
-    const e = evaluate(toViews(records), { tier });
+    expect(evaluate(toViews(records), { tier, outputs }).findings.filter((f) => f.rule === rule), "the rule passes before the flip").toEqual([]);
+    change(records, outputs);
+    const e = evaluate(toViews(records), { tier, outputs });
     const hits = e.findings.filter((f) => f.rule === rule);
     expect(hits.length).toBeGreaterThan(0);
     expect(hits[0]!.enforcement).toBe(["high", "critical"].includes(ALL_RULES.find((r) => r.name === rule)!.severity) ? "mandatory" : "advisory");
