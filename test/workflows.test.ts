@@ -126,6 +126,8 @@ describe("GitHub workflows", () => {
     expect(step?.with).toMatchObject({ command: "preview", policyPacks: "policies", "comment-on-pr": true });
     expect(existsSync(join(PROJECT_DIR, "policies", "PulumiPolicy.yaml"))).toBe(true);
     expect(preview.jobs.preview!.strategy?.matrix?.stack).toEqual(["staging", "sme"]);
+    // Not for pull requests from forks, which get no OIDC token, variables or secrets.
+    expect(preview.jobs.preview!.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
   });
 
   it("previews sme only on the runner configured to reach its private Kubernetes API, and says so when there is none", () => {
