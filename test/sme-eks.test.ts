@@ -317,7 +317,7 @@ describe("sme on EKS: add-ons", () => {
       { to: [{ podSelector: { matchLabels: collectorLabels } }], ports: [{ protocol: "TCP", port: 4318 }] },
       { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] },
       // Every port of the scraped namespace: its own policies open only the metrics ports to the scraper.
-      { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "rag" } } }], ports: [] },
+      { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "rag" } } }] },
     ]);
     // The collector's selector is the release's own pods, which the runtime's egress names too.
     const release = (n: string) => ofType(sme, T.release).find((r) => r.name === n)!;

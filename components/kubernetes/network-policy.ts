@@ -20,7 +20,7 @@ export interface FlowPolicyArgs {
   /** Pods (same namespace) this workload calls, by label, on ports. @default - none */
   readonly egressToPods?: ReadonlyArray<{ readonly labels: Record<string, string>; readonly ports: readonly number[] }>;
   readonly egressToCidrs?: readonly CidrEgress[];
-  /** Other peers (e.g. pods in another namespace) on ports. @default - none */
+  /** Other peers (e.g. pods in another namespace) on ports (none listed: every port). @default - none */
   readonly egressToPeers?: ReadonlyArray<{ readonly peer: Peer; readonly ports: readonly number[] }>;
 }
 
@@ -55,7 +55,8 @@ export function denyByDefault(name: string, namespace: pulumi.Input<string>, opt
 
 /** One NetworkPolicy opening exactly the listed flows for one workload (the namespace denies the rest). */
 export function flowPolicy(name: string, args: FlowPolicyArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy {
-  const tcp = (ports: readonly number[]) => ports.map((port) => ({ protocol: "TCP", port }));
+  // No ports: every port (the field left out, as the API reads an empty list).
+  const tcp = (ports: readonly number[]) => (ports.length > 0 ? ports.map((port) => ({ protocol: "TCP", port })) : undefined);
   return new k8s.networking.v1.NetworkPolicy(
     name,
     {
