@@ -89,14 +89,14 @@ export const exposureRules: Rule[] = [
   {
     name: "aws-s3-acls-disabled",
     area: "exposure",
-    description: "Every S3 bucket has ACLs disabled (object ownership BucketOwnerEnforced): access is decided by policies alone, never by an ACL on an object.",
+    description: "Every S3 bucket keeps ACLs disabled (object ownership BucketOwnerEnforced, set by the stack rather than left to the account's default): access is decided by policies alone.",
     severity: "medium",
     remediation: 'Add an aws.s3.BucketOwnershipControls with rule.objectOwnership "BucketOwnerEnforced".',
     checkov: "CKV2_AWS_65",
     resourceTypes: [BUCKET, OWNERSHIP],
     check: (r, ctx) => {
       if (r.type !== BUCKET) return [];
-      return referencing(ctx, OWNERSHIP, "bucket", r).some((o) => get(o.props, "rule.objectOwnership") === "BucketOwnerEnforced") ? [] : ["ACLs are not disabled (no BucketOwnerEnforced ownership controls)"];
+      return referencing(ctx, OWNERSHIP, "bucket", r).some((o) => get(o.props, "rule.objectOwnership") === "BucketOwnerEnforced") ? [] : ["the stack does not set object ownership to BucketOwnerEnforced, so nothing keeps ACLs disabled"];
     },
   },
   {
@@ -167,9 +167,8 @@ export const exposureRules: Rule[] = [
     checkov: "CKV2_AWS_12",
     resourceTypes: [VPC, DEFAULT_SG],
     check: (r, ctx) => {
-      if (r.type === DEFAULT_SG) {
-        return (["ingress", "egress"] as const).filter((k) => !Array.isArray(r.props[k]) || list(r.props[k]).length > 0).map((k) => `the default security group's ${k} is not empty`);
-      }
+      // Managing it removes every rule it had; only the rules listed are added back.
+      if (r.type === DEFAULT_SG) return (["ingress", "egress"] as const).filter((k) => list(r.props[k]).length > 0).map((k) => `the default security group has ${k} rules`);
       return referencing(ctx, DEFAULT_SG, "vpcId", r).length > 0 ? [] : ["the default security group is left with its default rules (not managed by the stack)"];
     },
   },

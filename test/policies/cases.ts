@@ -307,11 +307,11 @@ export const CASES: Record<string, RuleCase> = {
     violating: { "SSH key": one(res("aws:eks/nodeGroup:NodeGroup", { clusterName: "c", remoteAccess: { ec2SshKey: "ops", sourceSecurityGroupIds: ["sg-1"] } })) },
   },
   "aws-default-sg-closed": {
-    compliant: withDefaultSg({ ingress: [], egress: [] }),
+    // Managed with no rules listed, the group has none.
+    compliant: [...withDefaultSg({ ingress: [], egress: [] }), ...withDefaultSg({})],
     violating: {
       "not managed": withDefaultSg(false),
       "egress left open": withDefaultSg({ ingress: [], egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }),
-      "rules not set": withDefaultSg({}),
     },
   },
   "k8s-namespace-default-deny": {
