@@ -4,7 +4,7 @@ import type { ObservabilityExporter } from "../../stacks/config";
 import { GPU_POOL_LABEL, GPU_TAINT } from "./gpu-scheduling";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
-import { denyByDefault, flowPolicy } from "./network-policy";
+import { denyByDefault, flowPolicy, podsIn } from "./network-policy";
 
 export interface TelemetryArgs {
   readonly exporter: Exclude<ObservabilityExporter, "none" | "prometheus" | "cloudwatch">;
@@ -214,14 +214,13 @@ export class ClusterAddons extends pulumi.ComponentResource {
   private telemetryPolicies(name: string, t: TelemetryArgs, ns: k8s.core.v1.Namespace): void {
     const opts = { parent: this, dependsOn: [ns] };
     const namespace = ns.metadata.name;
-    const inNamespace = (n: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": n } } });
     denyByDefault(`${name}-telemetry`, namespace, opts);
     flowPolicy(
       `${name}-collector`,
       {
         namespace,
         podLabels: COLLECTOR.labels,
-        ingress: [{ from: [inNamespace(t.clientsNamespace), ...(t.scrapeNamespace ? [{ podSelector: { matchLabels: { ...METRICS_SCRAPER.labels } } }] : [])], ports: [OTLP_HTTP_PORT, OTLP_GRPC_PORT] }],
+        ingress: [{ from: [podsIn(t.clientsNamespace), ...(t.scrapeNamespace ? [{ podSelector: { matchLabels: { ...METRICS_SCRAPER.labels } } }] : [])], ports: [OTLP_HTTP_PORT, OTLP_GRPC_PORT] }],
         egressToCidrs: [{ cidr: "0.0.0.0/0", ports: [exporterPort(t)] }],
       },
       opts,
@@ -235,7 +234,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         egressToPods: [{ labels: COLLECTOR.labels, ports: [OTLP_HTTP_PORT] }],
         // The Kubernetes API (kubernetes_sd), wherever the cloud puts its endpoint.
         egressToCidrs: [{ cidr: "0.0.0.0/0", ports: [443] }],
-        egressToPeers: [{ peer: inNamespace(t.scrapeNamespace), ports: [] }],
+        egressToPeers: [{ peer: podsIn(t.scrapeNamespace), ports: [] }],
       },
       opts,
     );

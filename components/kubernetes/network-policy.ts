@@ -24,6 +24,11 @@ export interface FlowPolicyArgs {
   readonly egressToPeers?: ReadonlyArray<{ readonly peer: Peer; readonly ports: readonly number[] }>;
 }
 
+/** A peer: the pods of namespace `namespace`, all of them or those with `labels`. */
+export function podsIn(namespace: string, labels?: Readonly<Record<string, string>>): Peer {
+  return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } }, ...(labels ? { podSelector: { matchLabels: { ...labels } } } : {}) };
+}
+
 /**
  * A namespace's baseline: a NetworkPolicy denying every flow in and out of its pods, and one
  * letting them resolve names (cluster DNS in kube-system). Every other flow is opened by a
@@ -40,7 +45,7 @@ export function denyByDefault(name: string, namespace: pulumi.Input<string>, opt
         policyTypes: ["Egress"],
         egress: [
           {
-            to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+            to: [podsIn("kube-system", { "k8s-app": "kube-dns" })],
             ports: [
               { protocol: "UDP", port: 53 },
               { protocol: "TCP", port: 53 },

@@ -70,11 +70,14 @@ function adminManagedPolicy(arn: unknown): string | undefined {
   return name && ADMIN_MANAGED_POLICIES.includes(name) ? name : undefined;
 }
 
+/** A Role rule's fields, and what a "*" in each allows. */
+const RBAC_FIELDS = { verbs: "verb", resources: "resource", apiGroups: "API group" } as const;
+
 function k8sRoleWildcards(r: ResourceView): string[] {
   return list(r.props.rules).flatMap((rule, i) =>
-    (["verbs", "resources", "apiGroups"] as const)
-      .filter((field) => strings(get(rule, field)).includes("*"))
-      .map((field) => `rule ${i + 1} allows every ${field === "apiGroups" ? "API group" : field === "verbs" ? "verb" : "resource"} ("*")`),
+    Object.entries(RBAC_FIELDS)
+      .filter(([field]) => strings(get(rule, field)).includes("*"))
+      .map(([, what]) => `rule ${i + 1} allows every ${what} ("*")`),
   );
 }
 

@@ -21,7 +21,7 @@ import { ClusterAddons, COLLECTOR, METRICS_SCRAPER, OTLP_HTTP_PORT, TELEMETRY_NA
 import { EMBEDDINGS_LABELS, EmbeddingServer } from "../../components/kubernetes/embedding-server";
 import { SyncedSecret, type RemoteSecretKey } from "../../components/kubernetes/external-secret";
 import { RagNamespace } from "../../components/kubernetes/namespace";
-import type { CidrEgress } from "../../components/kubernetes/network-policy";
+import { podsIn, type CidrEgress } from "../../components/kubernetes/network-policy";
 import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-server";
 import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
 import { API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
@@ -121,7 +121,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
   /** The metrics scraper's pods, when a telemetry backend receives what it scrapes. */
   private scraperPeer(): k8s.types.input.networking.v1.NetworkPolicyPeer | undefined {
     return this.clusterAddons.otlpEndpoint
-      ? { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: { ...METRICS_SCRAPER.labels } } }
+      ? podsIn(TELEMETRY_NAMESPACE, METRICS_SCRAPER.labels)
       : undefined;
   }
 
@@ -350,7 +350,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
           { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
         ],
         callsPeers: otlp
-          ? [{ peer: { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": TELEMETRY_NAMESPACE } }, podSelector: { matchLabels: { ...COLLECTOR.labels } } }, ports: [OTLP_HTTP_PORT] }]
+          ? [{ peer: podsIn(TELEMETRY_NAMESPACE, COLLECTOR.labels), ports: [OTLP_HTTP_PORT] }]
           : [],
         queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER },
         metricsScrapedBy: scraper && { peer: scraper, serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE } },

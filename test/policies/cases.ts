@@ -69,10 +69,12 @@ const publicIngress = {
 };
 const albIngress = (attributes: string) =>
   res("kubernetes:networking.k8s.io/v1:Ingress", { metadata: { annotations: { "alb.ingress.kubernetes.io/load-balancer-attributes": attributes } }, spec: { ingressClassName: "alb" } });
-const withFlowLog = (trafficType: string | false): ResourceView[] => {
-  const vpc = res("aws:ec2/vpc:Vpc", { cidrBlock: "10.0.0.0/16" });
-  return trafficType === false ? [vpc] : [vpc, res("aws:ec2/flowLog:FlowLog", { vpcId: "vpc", trafficType, logDestinationType: "cloud-watch-logs" }, { vpcId: [vpc] })];
-};
+/** `owner` alone (props false), or with a resource of `type` that takes `property` from it. */
+const withAttached = (owner: ResourceView, type: string, property: string, props: Record<string, unknown> | false): ResourceView[] =>
+  props === false ? [owner] : [owner, res(type, { [property]: owner.name, ...props }, { [property]: [owner] })];
+const vpc = () => res("aws:ec2/vpc:Vpc", { cidrBlock: "10.0.0.0/16" });
+const withFlowLog = (trafficType: string | false): ResourceView[] =>
+  withAttached(vpc(), "aws:ec2/flowLog:FlowLog", "vpcId", trafficType === false ? false : { trafficType, logDestinationType: "cloud-watch-logs" });
 /** A document bucket logging to a log bucket (which is not logged itself). */
 const s3Logged = (): ResourceView[] => {
   const logs = res("aws:s3/bucket:Bucket", { bucketPrefix: "logs-" });
@@ -80,20 +82,15 @@ const s3Logged = (): ResourceView[] => {
   return [logs, docs, res("aws:s3/bucketLogging:BucketLogging", { bucket: "docs", targetBucket: "logs", targetPrefix: "documents/" }, { bucket: [docs], targetBucket: [logs] })];
 };
 /** A VPC with its default security group managed with these rules, or left alone (false). */
-const withDefaultSg = (rules: Record<string, unknown> | false): ResourceView[] => {
-  const vpc = res("aws:ec2/vpc:Vpc", { cidrBlock: "10.0.0.0/16" });
-  return rules === false ? [vpc] : [vpc, res("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", { vpcId: "vpc", ...rules }, { vpcId: [vpc] })];
-};
+const withDefaultSg = (rules: Record<string, unknown> | false): ResourceView[] => withAttached(vpc(), "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "vpcId", rules);
 /** Namespace "rag" with NetworkPolicies of these specs in it. */
 const withNamespacePolicies = (...specs: Record<string, unknown>[]): ResourceView[] => [
   res("kubernetes:core/v1:Namespace", { metadata: { name: "rag" } }),
   ...specs.map((spec, i) => res("kubernetes:networking.k8s.io/v1:NetworkPolicy", { metadata: { name: `p${i}`, namespace: "rag" }, spec })),
 ];
 /** A bucket with ownership controls of this setting, or none (false). */
-const withOwnership = (objectOwnership: string | false): ResourceView[] => {
-  const bucket = res("aws:s3/bucket:Bucket", { bucketPrefix: "docs-" });
-  return objectOwnership === false ? [bucket] : [bucket, res("aws:s3/bucketOwnershipControls:BucketOwnershipControls", { bucket: "docs", rule: { objectOwnership } }, { bucket: [bucket] })];
-};
+const withOwnership = (objectOwnership: string | false): ResourceView[] =>
+  withAttached(res("aws:s3/bucket:Bucket", { bucketPrefix: "docs-" }), "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "bucket", objectOwnership === false ? false : { rule: { objectOwnership } });
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 /** An IAM policy resource whose document holds these statements (a JSON string, as the program passes it). */
 const iamPolicy = (type: string, statements: Record<string, unknown>[] | Record<string, unknown>) => res(type, { role: "r", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) });
