@@ -16,6 +16,7 @@ import { healthRoutes } from "./routes/health";
 import { keyRoutes } from "./routes/keys";
 import { queryRoutes } from "./routes/query";
 import { ssoRoutes } from "./routes/sso";
+import { schemaErrorFormatter } from "./routes/validation";
 import { webRoutes, type WebUiState } from "./routes/web";
 import { registerRateLimit } from "./rate-limit";
 import type { Services } from "./services";
@@ -48,6 +49,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     genReqId: () => crypto.randomUUID(),
     bodyLimit: config.MAX_UPLOAD_BYTES + 64 * 1024,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false } },
+    schemaErrorFormatter,
     // request.ip, request.protocol and request.host from X-Forwarded-* only behind the named proxies.
     ...(config.TRUST_PROXY !== undefined ? { trustProxy: trustProxy(config.TRUST_PROXY) } : {}),
     ...fastify,
