@@ -102,6 +102,18 @@ describe("GitHub workflows", () => {
     expect(policies.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"))?.with?.sarif_file).toBe("out/${{ matrix.stack }}/policy-report.sarif");
   });
 
+  it("CI needs nothing a pull request from a fork does not get (variables, secrets) and takes the shared data from a value in the file", () => {
+    const text = readFileSync(join(DIR, "ci.yml"), "utf8");
+    expect(text).not.toMatch(/\$\{\{[^}]*\b(vars|secrets)\./);
+    const ci = workflows["ci.yml"]! as Workflow & { env?: Record<string, string> };
+    expect(ci.env?.SHARED_DATA_REPOSITORY).toMatch(/\S+\/\S+/);
+    const test = ci.jobs.test!.steps;
+    const checkout = test.findIndex((s) => s.with?.path === "shared");
+    expect(test[checkout]?.with?.repository).toBe("${{ env.SHARED_DATA_REPOSITORY }}");
+    // Missing data is named at once, before the suite fails on it.
+    expect(test[checkout + 1]?.run).toContain("data/aragog/dev.json");
+  });
+
   it("a pull request shows what it changes in every tier, offline, against its base", () => {
     const step = workflows["ci.yml"]!.jobs.policies!.steps.find((s) => s.run?.includes("synth -- --diff"));
     expect(step?.if).toBe("github.event_name == 'pull_request'");
