@@ -81,6 +81,7 @@ async function serveApi(services: Services): Promise<() => Promise<void>> {
     app.log.warn("single sign-on is on without PUBLIC_URL or TRUST_PROXY: redirect URIs follow each request's scheme and Host; behind a TLS-terminating load balancer set PUBLIC_URL");
   }
   if (webUi === "not-built") app.log.warn("the web UI is not built (npm run build:web -w runtime): serving the API only");
+  for (const warning of services.warnings) app.log.warn(warning);
   return () => app.close();
 }
 
@@ -90,7 +91,10 @@ async function serveMetrics(services: Services, role: "worker" | "server", port:
   health.get("/healthz", async () => ({ status: "ok", role }));
   metricsRoute(health, services);
   await health.listen({ host: services.config.HOST ?? "127.0.0.1", port });
-  if (role === "worker") health.log.info({ queue: services.queue.kind, concurrency: services.config.WORKER_CONCURRENCY }, "ingest worker started");
+  if (role === "worker") {
+    health.log.info({ queue: services.queue.kind, concurrency: services.config.WORKER_CONCURRENCY }, "ingest worker started");
+    for (const warning of services.warnings) health.log.warn(warning);
+  }
   return () => health.close();
 }
 

@@ -33,6 +33,8 @@ export interface Services {
   readonly metrics: Metrics;
   /** Embedded mode only (PGlite has no autovacuum): vacuums the search tables once changes settle. */
   readonly maintenance: IndexMaintenance | undefined;
+  /** What the service found at start that an operator must act on (each a log line). */
+  readonly warnings: readonly string[];
   /** Consume ingest jobs in this process (worker, or embedded mode). */
   startWorker(): Promise<void>;
   close(): Promise<void>;
@@ -60,6 +62,19 @@ export async function openVectorIndex(
   return { index, ...table };
 }
 
+/**
+ * A Qdrant collection that had to be created while the database holds indexed chunks (Qdrant's
+ * storage was lost, or the service points at another Qdrant): vector search finds none of them,
+ * and nothing else would say so, since BM25 still answers. Says how to rebuild it.
+ */
+export async function missingVectorsWarning(db: Db, index: VectorIndex): Promise<string | undefined> {
+  if (!(index instanceof QdrantVectorIndex) || !index.created) return undefined;
+  const [row] = await db.query<{ chunks: number }>("SELECT count(*)::int AS chunks FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.status = 'ready'");
+  const chunks = row?.chunks ?? 0;
+  if (chunks === 0) return undefined;
+  return `the Qdrant collection "${index.collection}" did not exist and was created empty, but the database holds ${chunks} indexed chunks: vector search finds none of them until the vectors are rebuilt (node dist/reembed.js; npm run reembed -w runtime) with the API and workers stopped`;
+}
+
 export async function createServices(config: RuntimeConfig): Promise<Services> {
   await loadTokenizer();
   let queueRef: IngestQueue | undefined;
@@ -69,6 +84,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
     const embedder = await createEmbedder(config);
     const { index: vectors } = await openVectorIndex(config, db, schema, embedder);
+    const missingVectors = await missingVectorsWarning(db, vectors);
     const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
     const queue: IngestQueue = redisConfigured(config) ? new BullMqQueue(config, config.QUEUE_LOCK_MS) : new InProcessQueue(config.WORKER_CONCURRENCY);
     const reranker = config.RERANK_URL ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY) : undefined;
@@ -97,6 +113,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       documents,
       metrics,
       maintenance,
+      warnings: missingVectors ? [missingVectors] : [],
       async startWorker() {
         queue.consume(
           async (id, attempt) => {

@@ -76,7 +76,9 @@ export class QdrantVectorIndex implements VectorIndex {
   readonly kind = "qdrant" as const;
   private constructor(
     private readonly client: QdrantClient,
-    private readonly collection: string,
+    readonly collection: string,
+    /** This connection created the collection: it holds no vectors yet. */
+    readonly created: boolean,
   ) {}
 
   /**
@@ -88,12 +90,12 @@ export class QdrantVectorIndex implements VectorIndex {
     const { QdrantClient } = await import("@qdrant/js-client-rest");
     const client = new QdrantClient({ url, apiKey, checkCompatibility: false });
     if (recreate) await client.deleteCollection(collection);
-    const exists = await client.collectionExists(collection);
-    if (!exists.exists) {
+    const { exists } = await client.collectionExists(collection);
+    if (!exists) {
       await client.createCollection(collection, { vectors: { size: dimensions, distance: "Cosine" }, replication_factor: replicationFactor });
       await client.createPayloadIndex(collection, { field_name: "document_id", field_schema: "keyword" });
     }
-    return new QdrantVectorIndex(client, collection);
+    return new QdrantVectorIndex(client, collection, !exists);
   }
 
   async upsert(_tx: Queryable, documentId: string, metadata: Record<string, unknown>, chunkIds: readonly string[], vectors: readonly number[][]): Promise<void> {

@@ -1,13 +1,16 @@
 /**
  * How the Qdrant index creates its collection, through the official client over HTTP to a local
  * stand-in for the three calls it makes (exists, create, payload index). It checks what the
- * runtime asks of Qdrant, not how Qdrant answers; no Qdrant server runs here.
+ * runtime asks of Qdrant, not how Qdrant answers; no Qdrant server runs here. And the warning
+ * a collection created afresh beside an indexed database gives at start.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadRuntimeConfig } from "../../src/config";
 import { QdrantVectorIndex } from "../../src/search/vector-index";
+import { missingVectorsWarning } from "../../src/services";
+import { startRuntime } from "../support";
 
 async function qdrantStandIn(existing: string[] = []) {
   const requests: { method: string; path: string; apiKey?: string; body: unknown }[] = [];
@@ -50,5 +53,32 @@ describe("the Qdrant collection", () => {
     expect(loadRuntimeConfig({}).QDRANT_REPLICATION_FACTOR).toBe(1);
     await QdrantVectorIndex.connect(standIn.url, undefined, "chunks", 768);
     expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /collections/chunks/exists"]);
+  });
+
+  it("warns when it had to be created while the database holds indexed chunks, and only then", async () => {
+    const rt = await startRuntime("embedded");
+    const missing = await qdrantStandIn();
+    const present = await qdrantStandIn(["chunks"]);
+    close = async () => {
+      await Promise.all([missing.close(), present.close()]);
+      await rt.close();
+    };
+    const db = rt.services.db;
+    const created = await QdrantVectorIndex.connect(missing.url, undefined, "chunks", 512);
+    expect(created.created).toBe(true);
+    expect(await missingVectorsWarning(db, created), "no chunks indexed yet").toBeUndefined();
+
+    const up = await rt.services.documents.create({ name: "a.md", contentType: "text/markdown", bytes: new TextEncoder().encode("# A\n\nSome text to index.\n\nAnd another paragraph."), metadata: {} });
+    await rt.waitReady(up.document.id);
+    const chunks = (await db.query<{ chunks: number }>("SELECT count(*)::int AS chunks FROM chunks"))[0]!.chunks;
+    expect(chunks).toBeGreaterThan(0);
+    expect(await missingVectorsWarning(db, created)).toBe(
+      `the Qdrant collection "chunks" did not exist and was created empty, but the database holds ${chunks} indexed chunks: vector search finds none of them until the vectors are rebuilt (node dist/reembed.js; npm run reembed -w runtime) with the API and workers stopped`,
+    );
+    const existing = await QdrantVectorIndex.connect(present.url, undefined, "chunks", 512);
+    expect(existing.created).toBe(false);
+    expect(await missingVectorsWarning(db, existing)).toBeUndefined();
+    expect(await missingVectorsWarning(db, rt.services.vectors), "pgvector: the vectors live beside the chunks").toBeUndefined();
+    expect(rt.services.warnings).toEqual([]);
   });
 });
