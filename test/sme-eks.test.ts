@@ -666,12 +666,20 @@ describe("sme on EKS: alerting", () => {
     expect(one(result, "aws:sns/topic:Topic").inputs.kmsMasterKeyId).toMatch(/^arn:aws:kms:eu-west-1:123456789012:key\//);
     expect(one(result, "aws:sns/topicSubscription:TopicSubscription").inputs).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
     const alarms = ofType(result, "aws:cloudwatch/metricAlarm:MetricAlarm");
-    expect(alarms.map((a) => `${String(a.inputs.namespace)}/${String(a.inputs.metricName)}`).sort()).toEqual(["AWS/ElastiCache/DatabaseMemoryUsagePercentage", "AWS/RDS/CPUUtilization", "AWS/RDS/FreeStorageSpace"]);
+    expect(alarms.filter((a) => a.inputs.metricName).map((a) => `${String(a.inputs.namespace)}/${String(a.inputs.metricName)}`).sort()).toEqual(["AWS/RDS/CPUUtilization", "AWS/RDS/FreeStorageSpace"]);
+    // ElastiCache publishes per node (CacheClusterId): the alarm takes the fullest of the primary and its replica.
+    const redisMemory = alarms.find((a) => a.name.endsWith("-redis-memory"))!;
+    expect(redisMemory.inputs.metricQueries).toEqual([
+      { id: "node0", metric: { namespace: "AWS/ElastiCache", metricName: "DatabaseMemoryUsagePercentage", dimensions: { CacheClusterId: "rag-sme-redis-id-001" }, stat: "Maximum", period: 300 }, returnData: false },
+      { id: "node1", metric: { namespace: "AWS/ElastiCache", metricName: "DatabaseMemoryUsagePercentage", dimensions: { CacheClusterId: "rag-sme-redis-id-002" }, stat: "Maximum", period: 300 }, returnData: false },
+      { id: "fullest", expression: "MAX([node0, node1])", label: "Redis memory used, fullest node (%)", returnData: true },
+    ]);
+    expect(redisMemory.inputs).toMatchObject({ threshold: 80, comparisonOperator: "GreaterThanThreshold" });
     const rdsPrefix = one(result, T.rds).inputs.identifierPrefix as string;
     expect((alarms.find((a) => a.inputs.metricName === "CPUUtilization")!.inputs.dimensions as { DBInstanceIdentifier: string }).DBInstanceIdentifier.startsWith(rdsPrefix)).toBe(true);
     for (const a of alarms) expect(a.inputs.alarmActions, a.name).toEqual([expect.stringMatching(/^arn:aws:sns:eu-west-1:/)]);
     const body = json<{ widgets: { properties: { title: string } }[] }>(one(result, "aws:cloudwatch/dashboard:Dashboard"), "dashboardBody");
-    expect(body.widgets.map((w) => w.properties.title)).toEqual(["Postgres", "Redis"]);
+    expect(body.widgets.map((w) => w.properties.title)).toEqual(["Postgres", "Redis (per node)"]);
     expect(sme.outputs.subscribePagerDuty).toMatch(
       /^aws sns subscribe --region eu-west-1 --topic-arn arn:aws:sns:eu-west-1:\S+ --protocol https --notification-endpoint "<the PagerDuty service's Amazon CloudWatch integration URL>"$/,
     );

@@ -500,12 +500,15 @@ describe("staging on AWS: observability", () => {
     expect(one(result, T.topic).inputs.kmsMasterKeyId).toMatch(KEY_ID);
     expect(one(result, T.subscription).inputs).toMatchObject({ protocol: "email", endpoint: "oncall@example.com" });
     const alarms = ofType(result, T.alarm);
-    expect(alarms.map((a) => a.inputs.metricName).sort()).toEqual(
-      ["DatabaseMemoryUsagePercentage", "CPUUtilization", "FreeStorageSpace", "HTTPCode_Target_5XX_Count", "IngestQueueDepth", "StatusCheckFailed", "TargetResponseTime", "UnHealthyHostCount"].sort(),
+    expect(alarms.map((a) => a.inputs.metricName ?? a.name.replace(/^.*-observability-/, "")).sort()).toEqual(
+      ["CPUUtilization", "FreeStorageSpace", "HTTPCode_Target_5XX_Count", "IngestQueueDepth", "StatusCheckFailed", "TargetResponseTime", "UnHealthyHostCount", "redis-memory"].sort(),
     );
+    // Each node (staging: a primary and one replica) under the dimension ElastiCache publishes (CacheClusterId).
+    const redisMemory = alarms.find((a) => a.name.endsWith("-redis-memory"))!.inputs.metricQueries as { id: string; metric?: { dimensions: Record<string, string> }; expression?: string }[];
+    expect(redisMemory.map((q) => q.metric?.dimensions ?? q.expression)).toEqual([{ CacheClusterId: "rag-staging-redis-id-001" }, { CacheClusterId: "rag-staging-redis-id-002" }, "MAX([node0, node1])"]);
     for (const a of alarms) expect(a.inputs.alarmActions, a.name).toEqual([expect.stringMatching(/^arn:aws:sns:eu-west-1:/)]);
     const body = json<{ widgets: { properties: { title: string } }[] }>(one(result, "aws:cloudwatch/dashboard:Dashboard"), "dashboardBody");
-    expect(body.widgets.map((w) => w.properties.title)).toEqual(["API latency (p50, p95)", "API requests and 5xx", "Ingest queue depth", "ECS CPU (API, worker)", "Postgres", "Redis", "GPU host (Ollama)"]);
+    expect(body.widgets.map((w) => w.properties.title)).toEqual(["API latency (p50, p95)", "API requests and 5xx", "Ingest queue depth", "ECS CPU (API, worker)", "Postgres", "Redis (per node)", "GPU host (Ollama)"]);
     expect(result.outputs.subscribePagerDuty).toMatch(/^aws sns subscribe --region eu-west-1 --topic-arn arn:aws:sns:eu-west-1:\S+ --protocol https /);
   });
 

@@ -43,7 +43,11 @@ const COMPUTED: Record<string, Computed> = {
     port: 5432,
     masterUserSecrets: [{ secretArn: arn("secretsmanager", r, `secret:rds!db-${digest(a.name).slice(0, 8)}`), kmsKeyId: "", secretStatus: "active" }],
   }),
-  "aws:elasticache/replicationGroup:ReplicationGroup": (a, r) => ({ primaryEndpointAddress: `master.${a.name}.c0ffee.${r}.cache.amazonaws.com` }),
+  "aws:elasticache/replicationGroup:ReplicationGroup": (a, r) => ({
+    primaryEndpointAddress: `master.${a.name}.c0ffee.${r}.cache.amazonaws.com`,
+    // As AWS names a replication group's nodes: its id, then -001, -002...
+    memberClusters: Array.from({ length: Number(a.inputs.numCacheClusters ?? 1) }, (_, i) => `${a.name}-id-${String(i + 1).padStart(3, "0")}`),
+  }),
   "aws:lb/loadBalancer:LoadBalancer": (a, r) => ({ dnsName: `${a.name}-${digest(a.name).slice(0, 6)}.${r}.elb.amazonaws.com`, arnSuffix: `app/${a.name}/${digest(a.name).slice(0, 16)}` }),
   "aws:lb/targetGroup:TargetGroup": (a) => ({ arnSuffix: `targetgroup/${a.name}/${digest(a.name).slice(0, 16)}` }),
   "aws:ec2/instance:Instance": () => ({ privateIp: "10.40.0.10" }),

@@ -22,7 +22,8 @@ export interface WatchedResources {
    */
   readonly ecs?: WatchedEcsRuntime;
   readonly rdsInstanceId: pulumi.Input<string>;
-  readonly redisReplicationGroupId: pulumi.Input<string>;
+  /** The Redis nodes' cache cluster ids (ElastiCache's metrics are per node). */
+  readonly redisNodeIds: readonly pulumi.Input<string>[];
   /** @default - no GPU host (managed LLM) */
   readonly gpuInstanceId?: pulumi.Input<string>;
 }
@@ -110,13 +111,17 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
         threshold: 5 * 1024 ** 3,
         comparisonOperator: "LessThanThreshold",
       }),
+      // The fullest node: ElastiCache publishes per node, and a replica fills as its primary does.
       alarm("redis-memory", {
-        alarmDescription: "Redis memory above 80%",
-        namespace: "AWS/ElastiCache",
-        metricName: "DatabaseMemoryUsagePercentage",
-        dimensions: { ReplicationGroupId: w.redisReplicationGroupId },
-        statistic: "Maximum",
-        period: 300,
+        alarmDescription: "Redis memory above 80% on a node",
+        metricQueries: [
+          ...w.redisNodeIds.map((id, i) => ({
+            id: `node${i}`,
+            metric: { namespace: "AWS/ElastiCache", metricName: "DatabaseMemoryUsagePercentage", dimensions: { CacheClusterId: id }, stat: "Maximum", period: 300 },
+            returnData: false,
+          })),
+          { id: "fullest", expression: `MAX([${w.redisNodeIds.map((_, i) => `node${i}`).join(", ")}])`, label: "Redis memory used, fullest node (%)", returnData: true },
+        ],
         threshold: 80,
         comparisonOperator: "GreaterThanThreshold",
       }),
@@ -191,7 +196,7 @@ function ecsAlarms(alarm: AlarmFactory, ecs: WatchedEcsRuntime, latencySec: numb
 interface Resolved {
   readonly ecs?: { readonly [K in keyof WatchedEcsRuntime]: string };
   readonly rdsInstanceId: string;
-  readonly redisReplicationGroupId: string;
+  readonly redisNodeIds: readonly string[];
   readonly gpuInstanceId?: string;
 }
 
@@ -237,12 +242,12 @@ export function dashboardBody(region: string, r: Resolved): { widgets: object[] 
       ],
     },
     {
-      title: "Redis",
-      metrics: [
-        ["AWS/ElastiCache", "EngineCPUUtilization", "ReplicationGroupId", r.redisReplicationGroupId],
+      title: "Redis (per node)",
+      metrics: r.redisNodeIds.flatMap((id) => [
+        ["AWS/ElastiCache", "EngineCPUUtilization", "CacheClusterId", id],
         [".", "DatabaseMemoryUsagePercentage", ".", "."],
         [".", "CurrConnections", ".", ".", { yAxis: "right" }],
-      ],
+      ]),
     },
   ];
   if (r.gpuInstanceId) {

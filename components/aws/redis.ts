@@ -29,6 +29,11 @@ export interface ElastiCacheRedisArgs {
 export class ElastiCacheRedis extends pulumi.ComponentResource {
   readonly endpoint: RedisEndpoint;
   readonly replicationGroupId: pulumi.Output<string>;
+  /**
+   * Each node's cache cluster id, the dimension ElastiCache publishes its metrics under (per node:
+   * there is no replication-group dimension), one per node, primary and replicas.
+   */
+  readonly nodeIds: pulumi.Output<string>[];
   readonly authTokenSecretArn: pulumi.Output<string>;
 
   constructor(name: string, args: ElastiCacheRedisArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -77,6 +82,7 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
       parent,
     );
     this.replicationGroupId = group.id;
+    this.nodeIds = Array.from({ length: 1 + replicas }, (_, i) => group.memberClusters.apply((members) => [...members].sort()[i]!));
     this.authTokenSecretArn = token.arn;
     this.endpoint = {
       host: group.primaryEndpointAddress,

@@ -111,7 +111,7 @@ export class AwsEcsPlatform extends AwsPlatformBase {
                 metricService: services.metricService,
               },
               rdsInstanceId: postgres.instanceId,
-              redisReplicationGroupId: redis.replicationGroupId,
+              redisNodeIds: redis.nodeIds,
               gpuInstanceId: llmHost?.instanceId,
             },
           },

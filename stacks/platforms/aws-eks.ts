@@ -381,7 +381,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
         region: this.account.region,
         topicKey: this.logsKey,
         alertEmails: req.alertEmails,
-        watched: { rdsInstanceId: postgres.instanceId, redisReplicationGroupId: redis.replicationGroupId },
+        watched: { rdsInstanceId: postgres.instanceId, redisNodeIds: redis.nodeIds },
       },
       this.opts(),
     );
