@@ -43,6 +43,9 @@ describe("GPU host boot script", () => {
     expect(script).toContain('Environment="OLLAMA_HOST=0.0.0.0:11434"');
     expect(script.indexOf("ollama pull llama3.1:8b")).toBeGreaterThan(script.indexOf("systemctl enable --now ollama"));
     expect(script).toContain("ollama pull nomic-embed-text:v1.5");
+    // cloud-init gives the script no HOME; the ollama CLI refuses to start without one.
+    expect(script.indexOf("export HOME=/root")).toBeGreaterThan(-1);
+    expect(script.indexOf("export HOME=/root")).toBeLessThan(script.indexOf("ollama pull"));
   });
 });
 

@@ -40,6 +40,8 @@ export function ollamaUserData(version: string, models: readonly string[]): stri
   return [
     "#!/bin/bash",
     "set -euo pipefail",
+    // cloud-init runs this without HOME, and the ollama CLI panics without it ("$HOME is not defined").
+    "export HOME=/root",
     `curl -fsSL https://ollama.com/install.sh | OLLAMA_VERSION=${version} sh`,
     "mkdir -p /etc/systemd/system/ollama.service.d",
     "cat >/etc/systemd/system/ollama.service.d/override.conf <<'CONF'",
