@@ -213,13 +213,15 @@ describe("sme on EKS: node pools", () => {
     }
   });
 
-  it("tags the pools for Cluster Autoscaler discovery and runs the autoscaler with a scoped role", () => {
-    expect(group(sme, "-gpu").inputs.tags).toMatchObject({
-      "k8s.io/cluster-autoscaler/enabled": "true",
-      "k8s.io/cluster-autoscaler/rag-sme-eks": "owned",
-      "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "true:NoSchedule",
-    });
+  it("runs Cluster Autoscaler on the groups EKS tags for it, reading their labels and taints from EKS, with a scoped role", () => {
+    // EKS tags each managed group's Auto Scaling group for discovery; the autoscaler finds them by cluster name.
+    const autoscaler = ofType(sme, T.release).find((r) => r.name === "cluster-autoscaler")!;
+    expect(autoscaler.inputs.values).toMatchObject({ cloudProvider: "aws", autoDiscovery: { clusterName: expect.stringMatching(/^rag-sme-eks/) } });
+    // A group scaled to zero: its labels and taints come from EKS, since a managed group's tags never reach its Auto Scaling group.
+    expect(group(sme, "-gpu").inputs).toMatchObject({ labels: { "nvidia.com/gpu.present": "true" }, taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }] });
+    expect(group(sme, "-gpu").inputs.tags).toBeUndefined();
     const policy = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-addons-autoscaler")!;
+    expect(statements(policy).flatMap((s) => asList(s.Action))).toContain("eks:DescribeNodegroup");
     const mutate = statements(policy).find((s) => asList(s.Action).includes("autoscaling:SetDesiredCapacity"))!;
     expect(mutate.Condition).toEqual({ StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/rag-sme-eks": "owned" } });
   });

@@ -43,7 +43,11 @@ export const AMI_TYPES: Record<NodePoolKind, string> = { system: "AL2023_x86_64_
 /**
  * A managed node group on AL2023 with IMDSv2 (hop limit 1: pods cannot reach node credentials)
  * and a KMS-encrypted root volume. GPU pools are tainted `nvidia.com/gpu=true:NoSchedule` and
- * labelled, so only workloads that ask land there. Tagged for Cluster Autoscaler discovery.
+ * labelled, so only workloads that ask land there. Cluster Autoscaler needs no tags from us: EKS
+ * puts its discovery tags on the group's Auto Scaling group itself, and the autoscaler reads a
+ * group's labels and taints from EKS (`eks:DescribeNodegroup`) to scale it up from zero. Tags on a
+ * managed node group never reach its Auto Scaling group, so `node-template` tags here would do
+ * nothing.
  */
 export class EksNodeGroup extends pulumi.ComponentResource {
   readonly nodeGroupName: pulumi.Output<string>;
@@ -87,12 +91,6 @@ export class EksNodeGroup extends pulumi.ComponentResource {
         launchTemplate: { id: template.id, version: pulumi.interpolate`${template.latestVersion}` },
         labels,
         taints: gpu ? [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }] : [],
-        tags: pulumi.output(args.cluster.name).apply((cluster) => ({
-          "k8s.io/cluster-autoscaler/enabled": "true",
-          [`k8s.io/cluster-autoscaler/${cluster}`]: "owned",
-          ...Object.fromEntries(Object.entries(labels).map(([k, v]) => [`k8s.io/cluster-autoscaler/node-template/label/${k}`, v])),
-          ...(gpu ? { [`k8s.io/cluster-autoscaler/node-template/taint/${GPU_TAINT.key}`]: `${GPU_TAINT.value}:${GPU_TAINT.effect}` } : {}),
-        })),
       },
       // The autoscaler owns the desired size after creation.
       { parent: this, ignoreChanges: ["scalingConfig.desiredSize"], dependsOn: args.cluster.nodePrerequisites },
