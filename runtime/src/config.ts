@@ -13,6 +13,9 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
 
+/** The ingest queue's name when QUEUE_NAME is not set (the IaC leaves it so, and scales on it). */
+export const DEFAULT_QUEUE_NAME = "ingest";
+
 export const ENV = {
   host: "HOST",
   port: "PORT",
@@ -172,7 +175,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.redisPort]: port.default(6379),
   [ENV.redisPassword]: z.string().optional(),
   [ENV.redisTls]: flag.default(false),
-  [ENV.queueName]: z.string().min(1).default("ingest"),
+  [ENV.queueName]: z.string().min(1).default(DEFAULT_QUEUE_NAME),
 
   [ENV.objectStoreUrl]: z.string().min(1).optional(),
   [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),

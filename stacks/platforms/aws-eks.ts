@@ -27,15 +27,14 @@ import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant
 import { API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
 import { QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
-import { ENV } from "../../runtime/src/config";
+import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
+import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
 import { CHARTS, CLUSTER_AUTOSCALER_TAGS, K8S_IMAGES } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
 import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
 const RUNTIME_CLIENTS = [API_LABELS, WORKER_LABELS];
-/** The BullMQ list KEDA watches: jobs waiting for a worker. */
-const QUEUE_WAIT_LIST = "bull:ingest:wait";
 /** GPU servers: CPU and memory next to the GPUs. */
 const GPU_SERVER_SIZE = { cpuMillicores: 4000, memoryMiB: 24576 };
 
@@ -352,7 +351,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
         callsPeers: otlp
           ? [{ peer: podsIn(TELEMETRY_NAMESPACE, COLLECTOR.labels), ports: [OTLP_HTTP_PORT] }]
           : [],
-        queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: QUEUE_WAIT_LIST, targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER },
+        queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: bullmqWaitList(DEFAULT_QUEUE_NAME), targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER },
         metricsScrapedBy: scraper && { peer: scraper, serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE } },
       },
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
