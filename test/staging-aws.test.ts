@@ -173,6 +173,17 @@ describe("staging on AWS: keys and encryption at rest", () => {
     expect(params.inputs).toMatchObject({ family: "redis7", parameters: [{ name: "maxmemory-policy", value: "noeviction" }] });
   });
 
+  it("delivers Redis's slow log and engine log to log groups of their own, encrypted and expiring", () => {
+    const deliveries = one(staging, T.redis).inputs.logDeliveryConfigurations as { destination: string; destinationType: string; logFormat: string; logType: string }[];
+    expect(deliveries.map((d) => d.logType)).toEqual(["slow-log", "engine-log"]);
+    for (const d of deliveries) {
+      expect(d).toMatchObject({ destinationType: "cloudwatch-logs", logFormat: "json" });
+      const group = ofType(staging, T.logGroup).find((g) => g.name === `rag-staging-redis-${d.logType}`)!;
+      expect(d.destination).toMatch(new RegExp(`^${String(group.inputs.namePrefix).replace(/[/-]/g, "\\$&")}`));
+      expect(group.inputs).toMatchObject({ kmsKeyId: expect.stringMatching(KEY_ID), retentionInDays: expect.any(Number) });
+    }
+  });
+
   it("encrypts every secret and every log group with our keys; logs have a retention", () => {
     for (const s of ofType(staging, T.secret)) expect(s.inputs.kmsKeyId, s.name).toMatch(KEY_ID);
     const logGroups = ofType(staging, T.logGroup);

@@ -20,11 +20,21 @@ export interface ElastiCacheRedisArgs {
   readonly engineVersion?: string;
   /** @default 1 */
   readonly snapshotRetentionDays?: number;
+  /**
+   * Delivers Redis's slow log (commands slower than 10 ms) and engine log (failovers, restarts,
+   * replication) to CloudWatch Logs groups encrypted with this key, kept this many days.
+   * @default - no log delivery
+   */
+  readonly logs?: { readonly kmsKey: KmsKey; readonly retentionDays: number };
 }
+
+/** The logs ElastiCache delivers for Redis, one log group each. */
+export const REDIS_LOG_TYPES = ["slow-log", "engine-log"] as const;
 
 /**
  * ElastiCache for Redis: encrypted at rest with our key and in transit (TLS required), an auth
- * token generated into Secrets Manager, failover across zones when asked.
+ * token generated into Secrets Manager, failover across zones when asked, its slow and engine
+ * logs in CloudWatch Logs when asked.
  */
 export class ElastiCacheRedis extends pulumi.ComponentResource {
   readonly endpoint: RedisEndpoint;
@@ -56,6 +66,13 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
       { family: `redis${engineVersion.split(".")[0]}`, description: `${name}: queue-safe (no eviction)`, parameters: [{ name: "maxmemory-policy", value: "noeviction" }] },
       parent,
     );
+    const logs = args.logs;
+    const logDeliveryConfigurations = logs
+      ? REDIS_LOG_TYPES.map((logType) => {
+          const logGroup = new aws.cloudwatch.LogGroup(`${name}-${logType}`, { namePrefix: `/rag/${name}-${logType}-`, kmsKeyId: logs.kmsKey.arn, retentionInDays: logs.retentionDays }, parent);
+          return { destination: logGroup.name, destinationType: "cloudwatch-logs", logFormat: "json", logType };
+        })
+      : undefined;
     const group = new aws.elasticache.ReplicationGroup(
       name,
       {
@@ -76,6 +93,7 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
         transitEncryptionMode: "required",
         authToken: token.value!,
         snapshotRetentionLimit: args.snapshotRetentionDays ?? 1,
+        logDeliveryConfigurations,
         autoMinorVersionUpgrade: true,
         applyImmediately: false,
       },

@@ -1,6 +1,7 @@
 /**
  * Audit trails: who called what, from where. Load balancer access logs, S3 server access logs,
- * VPC flow logs and the EKS control plane's logs are what an incident review starts from.
+ * VPC flow logs and the EKS control plane's logs are what an incident review starts from; the
+ * Redis engine's own log says when a failover or restart happened.
  */
 import { get, isTrue, list, referencing, text } from "./helpers";
 import type { ResourceView, Rule } from "./types";
@@ -12,6 +13,10 @@ const LOGGING = "aws:s3/bucketLogging:BucketLogging";
 const VPC = "aws:ec2/vpc:Vpc";
 const FLOW_LOG = "aws:ec2/flowLog:FlowLog";
 const EKS = "aws:eks/cluster:Cluster";
+const REDIS = "aws:elasticache/replicationGroup:ReplicationGroup";
+
+/** The logs ElastiCache delivers for Redis: slow commands, and the engine's own events. */
+const REDIS_LOG_TYPES = ["slow-log", "engine-log"];
 
 /**
  * The control-plane log types EKS offers; all of them are needed to reconstruct an incident. (The
@@ -97,6 +102,19 @@ export const loggingRules: Rule[] = [
     check: (r) => {
       const value = list(r.props.settings).find((s) => get(s, "name") === "containerInsights");
       return ["enabled", "enhanced"].includes(String(get(value, "value"))) ? [] : ["Container Insights is not enabled"];
+    },
+  },
+  {
+    name: "aws-elasticache-logs",
+    area: "logging",
+    description: "Redis replication groups deliver their slow log and engine log (failovers, restarts, replication) to CloudWatch Logs or Firehose.",
+    severity: "low",
+    remediation: 'Add logDeliveryConfigurations for logType "slow-log" and "engine-log" (destinationType "cloudwatch-logs", a log group each).',
+    resourceTypes: [REDIS],
+    check: (r) => {
+      const delivered = list(r.props.logDeliveryConfigurations).map((c) => get(c, "logType"));
+      const missing = REDIS_LOG_TYPES.filter((t) => !delivered.includes(t));
+      return missing.length === 0 ? [] : [`Redis logs not delivered: ${missing.join(", ")}`];
     },
   },
   {

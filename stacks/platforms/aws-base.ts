@@ -152,6 +152,7 @@ export abstract class AwsPlatformBase implements Platform {
         nodeType: req.nodeType,
         replicas: req.replicas,
         multiAz: req.multiAz,
+        logs: { kmsKey: this.logsKey, retentionDays: this.cfg.observability.logRetentionDays },
       },
       this.opts(),
     );

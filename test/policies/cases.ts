@@ -382,6 +382,20 @@ export const CASES: Record<string, RuleCase> = {
     compliant: one(res("aws:eks/cluster:Cluster", { enabledClusterLogTypes: ["api", "audit", "authenticator", "controllerManager", "scheduler"] })),
     violating: { "no audit log": one(res("aws:eks/cluster:Cluster", { enabledClusterLogTypes: ["api", "authenticator"] })), none: one(res("aws:eks/cluster:Cluster", {})) },
   },
+  "aws-elasticache-logs": {
+    compliant: one(
+      res("aws:elasticache/replicationGroup:ReplicationGroup", {
+        logDeliveryConfigurations: [
+          { destination: "/rag/slow", destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" },
+          { destination: "/rag/engine", destinationType: "cloudwatch-logs", logFormat: "json", logType: "engine-log" },
+        ],
+      }),
+    ),
+    violating: {
+      "slow log only": one(res("aws:elasticache/replicationGroup:ReplicationGroup", { logDeliveryConfigurations: [{ destination: "/rag/slow", destinationType: "cloudwatch-logs", logFormat: "json", logType: "slow-log" }] })),
+      none: one(res("aws:elasticache/replicationGroup:ReplicationGroup", {})),
+    },
+  },
   "aws-ecs-container-insights": {
     compliant: [res("aws:ecs/cluster:Cluster", { settings: [{ name: "containerInsights", value: "enhanced" }] }), res("aws:ecs/cluster:Cluster", { settings: [{ name: "containerInsights", value: "enabled" }] })],
     violating: { disabled: one(res("aws:ecs/cluster:Cluster", { settings: [{ name: "containerInsights", value: "disabled" }] })), "not set": one(res("aws:ecs/cluster:Cluster", {})) },

@@ -91,6 +91,7 @@ const FLIPS: Flip[] = [
   ["k8s-rbac-no-wildcards", "sme", (rs) => (find(rs, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs.rules = [{ apiGroups: [""], resources: ["pods"], verbs: ["*"] }])],
   ["k8s-rbac-no-cluster-admin", "sme", (rs) => (find(rs, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs.roleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" })],
   ["aws-ecs-container-insights", "staging", (rs) => (find(rs, "aws:ecs/cluster:Cluster").inputs.settings = [])],
+  ["aws-elasticache-logs", "sme", (rs) => delete find(rs, "aws:elasticache/replicationGroup:ReplicationGroup").inputs.logDeliveryConfigurations],
   ["stack-outputs-secret", "staging", (_rs, outputs) => (outputs.databaseUrl = "postgres://rag:hunter2-but-longer@db.internal:5432/rag")],
   ["no-secret-in-docker-env", "dev", (rs) => (find(rs, "docker:index/container:Container", "rag-dev-runtime-api").inputs.envs as string[]).push("ADMIN_API_KEY=hunter2-but-longer")],
 ];
