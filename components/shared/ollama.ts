@@ -16,16 +16,33 @@ export function assertOllamaModels(owner: string, models: readonly string[]): vo
   }
 }
 
-/** The start script: serve, then pull each model once (the model cache volume keeps them). */
+/** Seconds between attempts at a model pull that failed (the registry or the network away). */
+export const PULL_RETRY_SECONDS = 5;
+
+/**
+ * The start script, the container's PID 1: serve, then pull each model that is not there yet
+ * (the model cache volume keeps them), retrying a failed pull until it succeeds. PID 1 ignores
+ * SIGTERM unless it handles it, so the script passes it on to the server and waits for it to
+ * finish; pulls run in the background so a stop is answered at once. A server that dies while
+ * starting ends the script (the container restarts).
+ */
 export function ollamaStartScript(models: readonly string[]): string {
   return [
     "#!/bin/sh",
     "set -eu",
     "ollama serve &",
     "server=$!",
-    "until ollama list >/dev/null 2>&1; do sleep 1; done",
-    ...models.map((m) => `ollama show ${m} >/dev/null 2>&1 || ollama pull ${m}`),
-    'wait "$server"',
+    'stopping=""',
+    "trap 'stopping=1; kill -TERM \"$server\" 2>/dev/null || true' TERM INT",
+    'until ollama list >/dev/null 2>&1; do kill -0 "$server" 2>/dev/null || exit 1; sleep 1; done',
+    "(",
+    ...models.map((m) => `  until ollama show ${m} >/dev/null 2>&1 || ollama pull ${m}; do sleep ${PULL_RETRY_SECONDS}; done`),
+    ") &",
+    "status=0",
+    'wait "$server" || status=$?',
+    // A signal ends that wait early: wait again, for the server itself to finish, and take its status.
+    'if [ -n "$stopping" ]; then status=0; wait "$server" || status=$?; fi',
+    'exit "$status"',
     "",
   ].join("\n");
 }
