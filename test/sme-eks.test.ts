@@ -475,6 +475,14 @@ describe("sme on EKS: every workload", () => {
     expect((api.inputs as Obj).spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
   });
 
+  it("takes an API pod out of rotation only for what it cannot serve without: started, and its database", () => {
+    // Not the shared backends the runtime degrades around (queue, object store, vectors): their
+    // outage would otherwise mark every replica unready at once.
+    const api = ofType(sme, T.deployment).find((x) => x.name === "rag-sme-runtime-api")!;
+    expect(podSpec(api).containers[0].readinessProbe.httpGet).toEqual({ path: "/readyz?check=database", port: 8080 });
+    expect(podSpec(api).containers[0].livenessProbe.httpGet).toEqual({ path: "/healthz", port: 8080 });
+  });
+
   it("walks all Deployments: a PDB for each with more than one replica, a NetworkPolicy for each", () => {
     const pdbs = ofType(sme, T.pdb);
     const policies = ofType(sme, T.netpol).filter((p) => Object.keys((p.inputs as Obj).spec.podSelector.matchLabels ?? {}).length > 0);

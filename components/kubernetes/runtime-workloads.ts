@@ -122,7 +122,9 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
         { name: "metrics", containerPort: API_METRICS_PORT },
       ],
       env: apiEnv,
-      readinessProbe: probe(API_PORT, "/readyz"),
+      // Only what a replica cannot serve without: a Redis, S3 or Qdrant outage degrades the service
+      // (uploads kept and queued later, BM25 without vectors) instead of emptying the load balancer.
+      readinessProbe: probe(API_PORT, "/readyz?check=database"),
       livenessProbe: probe(API_PORT, "/healthz"),
     });
     this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, RUNTIME_PROCESSES.worker.stopGraceSeconds, scraped ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined, {

@@ -34,6 +34,12 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly retrievalDegraded = new Counter({
+    name: "rag_retrieval_degraded_total",
+    help: "Queries answered without a failing optional stage, by stage: vector (BM25 alone), rerank (the fused order).",
+    labelNames: ["stage"],
+    registers: [this.registry],
+  });
   readonly maintenance = new Histogram({
     name: "rag_index_maintenance_duration_seconds",
     help: "VACUUM (ANALYZE) runs of the search tables in embedded mode, by outcome.",

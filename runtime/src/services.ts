@@ -89,7 +89,15 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const queue: IngestQueue = redisConfigured(config) ? new BullMqQueue(config, config.QUEUE_LOCK_MS) : new InProcessQueue(config.WORKER_CONCURRENCY);
     const reranker = config.RERANK_URL ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY) : undefined;
     const weights = { bm25: config.FUSION_BM25_WEIGHT, vector: config.FUSION_VECTOR_WEIGHT ?? (embedder.id === LOCAL_EMBEDDER_ID ? LOCAL_VECTOR_WEIGHT : 1) };
-    const retriever = new Retriever(db, embedder, vectors, reranker, weights, (stage, ms) => metrics.retrievalStage.observe({ stage: stage.replace("Ms", "") }, ms / 1000));
+    const retriever = new Retriever(
+      db,
+      embedder,
+      vectors,
+      reranker,
+      weights,
+      (stage, ms) => metrics.retrievalStage.observe({ stage: stage.replace("Ms", "") }, ms / 1000),
+      (stage) => metrics.retrievalDegraded.inc({ stage }),
+    );
     const pipeline = new IngestPipeline(db, store, embedder, vectors, { sizeWords: config.CHUNK_SIZE_TOKENS, overlapWords: config.CHUNK_OVERLAP_TOKENS }, (stage, ms) =>
       metrics.ingestStage.observe({ stage }, ms / 1000),
     );

@@ -1,7 +1,12 @@
 /**
- * /healthz (the process serves), /readyz (every backend answers), /metrics (Prometheus). With
- * METRICS_PORT set, /metrics is served on that port only (serveMetrics in main.ts), out of the
- * load balancer's reach.
+ * /healthz (the process serves), /readyz (every backend answers, or those named with `check`),
+ * /metrics (Prometheus). With METRICS_PORT set, /metrics is served on that port only
+ * (serveMetrics in main.ts), out of the load balancer's reach.
+ *
+ * An orchestrator's readiness probe names only what a replica cannot serve without
+ * (`/readyz?check=database`): an outage of a shared backend the service degrades around (the
+ * queue, the object store, the vector index) would otherwise take every replica out of the load
+ * balancer at once.
  */
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../services";
@@ -19,12 +24,17 @@ export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db"
     objectStore: () => services.store.check(),
     vectors: () => services.vectors.check(),
   };
-  app.get(
+  app.get<{ Querystring: { check?: string[] } }>(
     "/readyz",
     {
       schema: {
-        summary: "Readiness: each backend answers",
+        summary: "Readiness: each backend answers (or each one named by check)",
         tags: ["operations"],
+        querystring: {
+          type: "object",
+          additionalProperties: false,
+          properties: { check: { type: "array", items: { type: "string", enum: Object.keys(checks) }, description: "Only these backends (repeat the parameter for more)." } },
+        },
         response: {
           200: { type: "object", properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: { type: "string" } } } },
           503: { type: "object", properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: { type: "string" } } } },
@@ -32,16 +42,19 @@ export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db"
       },
     },
     async (request, reply) => {
+      const asked = request.query.check;
       const results = await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => {
-          try {
-            await check();
-            return [name, "ok"] as const;
-          } catch (error) {
-            request.log.warn({ check: name, err: error }, "readiness check failed");
-            return [name, "failing"] as const;
-          }
-        }),
+        Object.entries(checks)
+          .filter(([name]) => !asked || asked.includes(name))
+          .map(async ([name, check]) => {
+            try {
+              await check();
+              return [name, "ok"] as const;
+            } catch (error) {
+              request.log.warn({ check: name, err: error }, "readiness check failed");
+              return [name, "failing"] as const;
+            }
+          }),
       );
       const ready = results.every(([, r]) => r === "ok");
       return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: Object.fromEntries(results) });

@@ -1,9 +1,9 @@
 /** /v1/retrieve and /v1/query (with citations, optionally streamed as server-sent events). */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Authenticator } from "../auth/auth";
 import { citedNumbers, type Context, type Generator } from "../models/generator";
 import type { Filters } from "../search/filters";
-import type { Retrieved, Retriever } from "../search/retrieve";
+import type { Degraded, Retrieved, Retriever } from "../search/retrieve";
 import { errorSchema, questionSchema, retrievedSchema } from "./schemas";
 
 interface QuestionBody {
@@ -23,6 +23,11 @@ export function citationsFor(answer: string, retrieved: readonly Retrieved[]): R
   return cited.length > 0 ? cited.map((n) => retrieved[n - 1]!) : [...retrieved];
 }
 
+/** Logs, with the request, each optional retrieval stage that failed and was done without. */
+function logDegraded(request: FastifyRequest): Degraded {
+  return (stage, error) => request.log.warn({ stage, err: error }, `retrieval went on without its ${stage} stage, which failed`);
+}
+
 export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; generator: Generator; auth: Authenticator }): void {
   const { retriever, generator, auth } = deps;
 
@@ -37,7 +42,7 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
         response: { 200: { type: "object", properties: { retrieved: { type: "array", items: retrievedSchema } }, required: ["retrieved"] }, 400: errorSchema },
       },
     },
-    async (request) => ({ retrieved: await retriever.retrieve(request.body) }),
+    async (request) => ({ retrieved: await retriever.retrieve(request.body, logDegraded(request)) }),
   );
 
   app.post<{ Body: QuestionBody }>(
@@ -60,7 +65,7 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
       },
     },
     async (request, reply) => {
-      const retrieved = await retriever.retrieve(request.body);
+      const retrieved = await retriever.retrieve(request.body, logDegraded(request));
       const streaming = request.body.stream || request.headers.accept?.includes("text/event-stream");
       if (!streaming) {
         const answer = await generator.generate(request.body.question, contextsOf(retrieved));

@@ -1,6 +1,11 @@
 /**
  * Hybrid retrieval: BM25 and vector similarity each propose candidates, reciprocal-rank fusion
  * merges them, an optional reranker reorders the head, and the top k come back with their text.
+ *
+ * BM25 and the chunks live in the database; the vector side (an embedding server, Qdrant) and the
+ * reranker are services of their own. When one of those fails, retrieval goes on without it
+ * (BM25 alone, or the fused order) and says so through `onDegraded`, rather than failing every
+ * query while it is away.
  */
 import type { Db } from "../db/db";
 import { traced } from "../tracing";
@@ -55,6 +60,10 @@ export interface RetrievalTimings {
   rerankMs: number;
 }
 
+/** The optional stages retrieval can go on without. */
+export type DegradableStage = "vector" | "rerank";
+export type Degraded = (stage: DegradableStage, error: unknown) => void;
+
 export class Retriever {
   constructor(
     private readonly db: Db,
@@ -63,7 +72,19 @@ export class Retriever {
     private readonly reranker: Reranker | undefined,
     private readonly weights: FusionWeights = { bm25: 1, vector: 1 },
     private readonly observe?: (stage: keyof RetrievalTimings, ms: number) => void,
+    private readonly onDegraded?: Degraded,
   ) {}
+
+  /** `fn`'s result, or `fallback` when it fails (reported as a degraded stage, to the service and the caller). */
+  private async orElse<T>(stage: DegradableStage, fn: () => Promise<T>, fallback: T, caller?: Degraded): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      this.onDegraded?.(stage, error);
+      caller?.(stage, error);
+      return fallback;
+    }
+  }
 
   private async timed<T>(stage: keyof RetrievalTimings, fn: () => Promise<T>): Promise<T> {
     const start = performance.now();
@@ -74,15 +95,16 @@ export class Retriever {
     }
   }
 
-  retrieve(options: RetrieveOptions): Promise<Retrieved[]> {
-    return traced("retrieve", { "rag.top_k": options.topK }, () => this.run(options));
+  /** The top k; `degraded` hears of each optional stage that failed and was done without. */
+  retrieve(options: RetrieveOptions, degraded?: Degraded): Promise<Retrieved[]> {
+    return traced("retrieve", { "rag.top_k": options.topK }, () => this.run(options, degraded));
   }
 
-  private async run(options: RetrieveOptions): Promise<Retrieved[]> {
+  private async run(options: RetrieveOptions, degraded?: Degraded): Promise<Retrieved[]> {
     const [lexical, semantic] = await Promise.all([
       this.timed("bm25Ms", () => bm25Search(this.db, tokenize(options.question), CANDIDATES, options.filters)),
       this.weights.vector > 0
-        ? this.timed("vectorMs", async () => this.vectors.search(this.db, await this.embedder.embedQuery(options.question), CANDIDATES, options.filters))
+        ? this.orElse("vector", () => this.timed("vectorMs", async () => this.vectors.search(this.db, await this.embedder.embedQuery(options.question), CANDIDATES, options.filters)), [], degraded)
         : Promise.resolve([]),
     ]);
     const prior = await this.documentPrior(lexical);
@@ -93,8 +115,8 @@ export class Retriever {
     ]);
     const head = await this.load(ranked.slice(0, this.reranker ? Math.max(RERANK_HEAD, options.topK) : options.topK).map((r) => r.chunkId));
     if (this.reranker && head.length > 1) {
-      const scores = await this.timed("rerankMs", () => this.reranker!.rerank(options.question, head.map((h) => h.text)));
-      ranked = head.map((h, i) => ({ chunkId: h.chunkId, score: scores[i]! })).sort((a, b) => b.score - a.score);
+      const scores = await this.orElse("rerank", () => this.timed("rerankMs", () => this.reranker!.rerank(options.question, head.map((h) => h.text))), undefined, degraded);
+      if (scores) ranked = head.map((h, i) => ({ chunkId: h.chunkId, score: scores[i]! })).sort((a, b) => b.score - a.score);
     }
     const byId = new Map(head.map((h) => [h.chunkId, h]));
     return ranked

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HashedNgramEmbedder } from "../../src/models/embedder";
 import { BM25, bm25Search } from "../../src/search/bm25";
-import { fuse, RRF_K } from "../../src/search/retrieve";
+import { HttpReranker } from "../../src/search/rerank";
+import { fuse, Retriever, RRF_K } from "../../src/search/retrieve";
+import type { VectorIndex } from "../../src/search/vector-index";
 import { loadTokenizer, tokenize } from "../../src/search/tokenize";
-import { type Runtime, startRuntime } from "../support";
+import { auth, freePorts, type Runtime, startRuntime } from "../support";
 
 beforeAll(loadTokenizer);
 
@@ -63,6 +65,40 @@ describe("BM25 in Postgres (embedded)", () => {
     }
   });
   afterAll(async () => rt?.close());
+
+  it("goes on without a vector index or a reranker that fails, and says which stage it did without", async () => {
+    const { db, embedder, vectors } = rt.services;
+    const question = { question: "cat purr", topK: 3 };
+    const lexicalOnly = await new Retriever(db, embedder, vectors, undefined, { bm25: 1, vector: 0 }).retrieve(question);
+    const index = { ...vectors, kind: vectors.kind, search: () => Promise.reject(new Error("vector store unreachable")) } as VectorIndex;
+    const nothingListens = `http://127.0.0.1:${(await freePorts(1))[0]}/rerank`;
+    const service: string[] = [];
+    const caller: string[] = [];
+    const degraded = new Retriever(db, embedder, index, new HttpReranker(nothingListens, undefined), { bm25: 1, vector: 1 }, undefined, (stage) => service.push(stage));
+    const hits = await degraded.retrieve(question, (stage, error) => caller.push(`${stage}: ${(error as Error).message}`));
+    // BM25 alone, in the fused order, since the reranker's scores never came.
+    expect(hits.map((h) => h.chunkId)).toEqual(lexicalOnly.map((h) => h.chunkId));
+    expect(service).toEqual(["vector", "rerank"]);
+    expect(caller).toEqual(["vector: vector store unreachable", "rerank: fetch failed"]);
+  });
+
+  it("answers through the API while the configured reranker is away, counting each query it did without", async () => {
+    const away = await startRuntime("embedded", { RERANK_URL: `http://127.0.0.1:${(await freePorts(1))[0]}/rerank` });
+    try {
+      for (const [name, text] of [["cats.txt", "Cats purr. A cat is a small feline."], ["dogs.txt", "Dogs bark at strangers."]] as const) {
+        const { document } = await away.services.documents.create({ name, contentType: "text/plain", bytes: new TextEncoder().encode(text) });
+        await away.waitReady(document.id);
+      }
+      // Two candidates: the reranker is asked (one would need no reranking).
+      const res = await away.app.inject({ method: "POST", url: "/v1/retrieve", headers: auth(), payload: { question: "cats purr, dogs bark", topK: 2 } });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().retrieved.map((r: { documentName: string }) => r.documentName).sort()).toEqual(["cats.txt", "dogs.txt"]);
+      const metrics = await away.app.inject({ method: "GET", url: "/metrics" });
+      expect(metrics.body).toMatch(/^rag_retrieval_degraded_total\{stage="rerank"\} 1$/m);
+    } finally {
+      await away.close();
+    }
+  });
 
   it("ranks by term frequency and rarity", async () => {
     const hits = await rt.services.retriever.retrieve({ question: "cat purr", topK: 3 });
