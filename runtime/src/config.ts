@@ -71,6 +71,7 @@ export const ENV = {
   llmModel: "LLM_MODEL",
   llmBaseUrl: "LLM_BASE_URL",
   llmApiKey: "LLM_API_KEY",
+  llmTimeoutSeconds: "LLM_TIMEOUT_SECONDS",
 
   fusionBm25Weight: "FUSION_BM25_WEIGHT",
   fusionVectorWeight: "FUSION_VECTOR_WEIGHT",
@@ -218,6 +219,8 @@ export const runtimeConfigSchema = z.object({
   [ENV.llmModel]: z.string().min(1).optional(),
   [ENV.llmBaseUrl]: url.optional(),
   [ENV.llmApiKey]: z.string().optional(),
+  /** How long a model has to start answering (each attempt; one retry on a connection error or a 5xx). */
+  [ENV.llmTimeoutSeconds]: positiveInt.max(3600).default(120),
 
   [ENV.fusionBm25Weight]: z.coerce.number().min(0).max(10).default(1),
   /** @default - 1 with a real embedding model, 0 with the offline hashed embedder (it is lexical) */

@@ -69,6 +69,9 @@ describe("runtime env contract", () => {
   it("names the variable and value of a bad setting, and never echoes a secret", () => {
     const [port] = problemsOf({ PORT: "http" });
     expect(port).toMatch(/^PORT: got "http"; /);
+    const [timeout] = problemsOf({ LLM_TIMEOUT_SECONDS: "0" });
+    expect(timeout).toMatch(/^LLM_TIMEOUT_SECONDS: got "0"; /);
+    expect(loadRuntimeConfig({}).LLM_TIMEOUT_SECONDS).toBe(120);
     const [index] = problemsOf({ VECTOR_INDEX: "ivfflat" });
     expect(index).toMatch(/^VECTOR_INDEX: got "ivfflat"; .*hnsw.*exact/);
     const [adminKey] = problemsOf({ ADMIN_API_KEY: "short" });

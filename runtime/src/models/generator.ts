@@ -89,16 +89,36 @@ export class ExtractiveGenerator implements Generator {
   }
 }
 
+/** Retries of a model request that failed to connect or answered 5xx/429 (a user is waiting). */
+const MODEL_RETRIES = 1;
+
+/**
+ * `fetch` that gives up when the response has not started within `ms` (its headers: a streamed
+ * answer may then take as long as it takes). The SDKs of OpenAI and Anthropic time out the same way.
+ */
+export function fetchStartingWithin(ms: number): typeof fetch {
+  return async (input, init) => {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`the model did not start answering within ${ms / 1000} s`)), ms);
+    try {
+      return await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 class OllamaGenerator implements Generator {
   constructor(
     readonly id: string,
     private readonly host: string,
     private readonly model: string,
+    private readonly timeoutMs: number,
   ) {}
 
   async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void): Promise<string> {
     const { Ollama } = await import("ollama");
-    const client = new Ollama({ host: this.host });
+    const client = new Ollama({ host: this.host, fetch: fetchStartingWithin(this.timeoutMs) });
     const messages = [
       { role: "system", content: SYSTEM_PROMPT },
       { role: "user", content: userPrompt(question, contexts) },
@@ -119,11 +139,12 @@ class OpenAIGenerator implements Generator {
     private readonly baseURL: string | undefined,
     private readonly apiKey: string | undefined,
     private readonly model: string,
+    private readonly timeoutMs: number,
   ) {}
 
   async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void): Promise<string> {
     const { default: OpenAI } = await import("openai");
-    const client = new OpenAI({ baseURL: this.baseURL, apiKey: this.apiKey ?? "not-needed" });
+    const client = new OpenAI({ baseURL: this.baseURL, apiKey: this.apiKey ?? "not-needed", timeout: this.timeoutMs, maxRetries: MODEL_RETRIES });
     const messages = [
       { role: "system" as const, content: SYSTEM_PROMPT },
       { role: "user" as const, content: userPrompt(question, contexts) },
@@ -145,11 +166,12 @@ class AnthropicGenerator implements Generator {
     private readonly baseURL: string | undefined,
     private readonly apiKey: string,
     private readonly model: string,
+    private readonly timeoutMs: number,
   ) {}
 
   async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void): Promise<string> {
     const { default: Anthropic } = await import("@anthropic-ai/sdk");
-    const client = new Anthropic({ apiKey: this.apiKey, baseURL: this.baseURL });
+    const client = new Anthropic({ apiKey: this.apiKey, baseURL: this.baseURL, timeout: this.timeoutMs, maxRetries: MODEL_RETRIES });
     const request = { model: this.model, max_tokens: 1024, system: SYSTEM_PROMPT, messages: [{ role: "user" as const, content: userPrompt(question, contexts) }] };
     if (!onToken) {
       const message = await client.messages.create(request);
@@ -167,15 +189,16 @@ class AnthropicGenerator implements Generator {
 }
 
 export function createGenerator(config: RuntimeConfig): Generator {
+  const timeoutMs = config.LLM_TIMEOUT_SECONDS * 1000;
   switch (config.LLM_PROVIDER) {
     case "extractive":
       return new ExtractiveGenerator();
     case "ollama":
-      return new OllamaGenerator(`ollama:${config.LLM_MODEL ?? "llama3.2:1b"}`, config.LLM_BASE_URL!, config.LLM_MODEL ?? "llama3.2:1b");
+      return new OllamaGenerator(`ollama:${config.LLM_MODEL ?? "llama3.2:1b"}`, config.LLM_BASE_URL!, config.LLM_MODEL ?? "llama3.2:1b", timeoutMs);
     case "openai":
-      return new OpenAIGenerator(`openai:${config.LLM_MODEL}`, config.LLM_BASE_URL, config.LLM_API_KEY, config.LLM_MODEL ?? "gpt-4o-mini");
+      return new OpenAIGenerator(`openai:${config.LLM_MODEL}`, config.LLM_BASE_URL, config.LLM_API_KEY, config.LLM_MODEL ?? "gpt-4o-mini", timeoutMs);
     case "anthropic":
-      return new AnthropicGenerator(`anthropic:${config.LLM_MODEL}`, config.LLM_BASE_URL, config.LLM_API_KEY!, config.LLM_MODEL ?? "claude-sonnet-4-5");
+      return new AnthropicGenerator(`anthropic:${config.LLM_MODEL}`, config.LLM_BASE_URL, config.LLM_API_KEY!, config.LLM_MODEL ?? "claude-sonnet-4-5", timeoutMs);
     default: {
       const unreachable: never = config.LLM_PROVIDER;
       throw new Error(`unknown LLM provider ${String(unreachable)}`);

@@ -23,6 +23,9 @@ export function citationsFor(answer: string, retrieved: readonly Retrieved[]): R
   return cited.length > 0 ? cited.map((n) => retrieved[n - 1]!) : [...retrieved];
 }
 
+/** What a client is told when the model does not answer (the log has the cause; the client needs no internals). */
+const GENERATION_FAILED = "the language model failed to answer; try again shortly, or POST /v1/retrieve for the passages alone";
+
 /** Logs, with the request, each optional retrieval stage that failed and was done without. */
 function logDegraded(request: FastifyRequest): Degraded {
   return (stage, error) => request.log.warn({ stage, err: error }, `retrieval went on without its ${stage} stage, which failed`);
@@ -61,6 +64,7 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
             required: ["answer", "citations", "retrieved"],
           },
           400: errorSchema,
+          503: errorSchema,
         },
       },
     },
@@ -68,7 +72,13 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
       const retrieved = await retriever.retrieve(request.body, logDegraded(request));
       const streaming = request.body.stream || request.headers.accept?.includes("text/event-stream");
       if (!streaming) {
-        const answer = await generator.generate(request.body.question, contextsOf(retrieved));
+        let answer: string;
+        try {
+          answer = await generator.generate(request.body.question, contextsOf(retrieved));
+        } catch (error) {
+          request.log.error({ err: error }, "generation failed");
+          return reply.status(503).header("retry-after", "10").send({ error: "generation_failed", message: GENERATION_FAILED, requestId: request.id });
+        }
         return { answer, citations: citationsFor(answer, retrieved), retrieved };
       }
       reply.hijack();
@@ -81,7 +91,7 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
         send("done", { answer, citations: citationsFor(answer, retrieved) });
       } catch (error) {
         request.log.error({ err: error }, "generation failed");
-        send("error", { error: "generation_failed", message: "the language model failed to answer", requestId: request.id });
+        send("error", { error: "generation_failed", message: GENERATION_FAILED, requestId: request.id });
       }
       out.end();
     },
