@@ -66,6 +66,7 @@ export const ENV = {
   embeddingBaseUrl: "EMBEDDING_BASE_URL",
   embeddingApiKey: "EMBEDDING_API_KEY",
   embeddingDimensions: "EMBEDDING_DIMENSIONS",
+  embeddingTimeoutSeconds: "EMBEDDING_TIMEOUT_SECONDS",
 
   llmProvider: "LLM_PROVIDER",
   llmModel: "LLM_MODEL",
@@ -214,6 +215,8 @@ export const runtimeConfigSchema = z.object({
   [ENV.embeddingBaseUrl]: url.optional(),
   [ENV.embeddingApiKey]: z.string().optional(),
   [ENV.embeddingDimensions]: positiveInt.optional(),
+  /** How long an embedding server has to start answering a batch (each attempt; one retry). */
+  [ENV.embeddingTimeoutSeconds]: positiveInt.max(3600).default(60),
 
   [ENV.llmProvider]: z.enum(LLM_PROVIDERS).default("extractive"),
   [ENV.llmModel]: z.string().min(1).optional(),

@@ -6,6 +6,7 @@
  */
 import type { RuntimeConfig } from "../config";
 import { tokenize, words } from "../search/tokenize";
+import { fetchStartingWithin, MODEL_RETRIES } from "./fetch";
 
 export interface Embedder {
   /** Model identity: vectors of different ids are never mixed in one index. */
@@ -105,12 +106,13 @@ class RemoteEmbedder implements Embedder {
 /** Builds the configured embedder; remote ones are probed once for their dimensions. */
 export async function createEmbedder(config: RuntimeConfig): Promise<Embedder> {
   const model = config.EMBEDDING_MODEL;
+  const timeoutMs = config.EMBEDDING_TIMEOUT_SECONDS * 1000;
   switch (config.EMBEDDING_PROVIDER) {
     case "local":
       return new HashedNgramEmbedder(config.EMBEDDING_DIMENSIONS);
     case "ollama": {
       const { Ollama } = await import("ollama");
-      const client = new Ollama({ host: config.EMBEDDING_BASE_URL });
+      const client = new Ollama({ host: config.EMBEDDING_BASE_URL, fetch: fetchStartingWithin(timeoutMs) });
       const m = model ?? "nomic-embed-text:v1.5";
       const call = async (input: string[]) => (await client.embed({ model: m, input })).embeddings;
       const dims = config.EMBEDDING_DIMENSIONS ?? (await call(["dimension probe"]))[0]!.length;
@@ -118,7 +120,7 @@ export async function createEmbedder(config: RuntimeConfig): Promise<Embedder> {
     }
     case "openai": {
       const { default: OpenAI } = await import("openai");
-      const client = new OpenAI({ baseURL: config.EMBEDDING_BASE_URL, apiKey: config.EMBEDDING_API_KEY ?? "not-needed" });
+      const client = new OpenAI({ baseURL: config.EMBEDDING_BASE_URL, apiKey: config.EMBEDDING_API_KEY ?? "not-needed", timeout: timeoutMs, maxRetries: MODEL_RETRIES });
       const m = model ?? "text-embedding-3-small";
       const call = async (input: string[]) => (await client.embeddings.create({ model: m, input, dimensions: config.EMBEDDING_DIMENSIONS })).data.map((d) => d.embedding);
       const dims = config.EMBEDDING_DIMENSIONS ?? (await call(["dimension probe"]))[0]!.length;

@@ -7,6 +7,7 @@
 import type { RuntimeConfig } from "../config";
 import { sentences } from "../ingest/chunk";
 import { tokenize } from "../search/tokenize";
+import { fetchStartingWithin, MODEL_RETRIES } from "./fetch";
 
 export interface Context {
   /** The citation number the prompt and the answer use: [1], [2]... */
@@ -87,25 +88,6 @@ export class ExtractiveGenerator implements Generator {
     parts.forEach((p, i) => onToken?.(i === 0 ? p : ` ${p}`));
     return parts.join(" ");
   }
-}
-
-/** Retries of a model request that failed to connect or answered 5xx/429 (a user is waiting). */
-const MODEL_RETRIES = 1;
-
-/**
- * `fetch` that gives up when the response has not started within `ms` (its headers: a streamed
- * answer may then take as long as it takes). The SDKs of OpenAI and Anthropic time out the same way.
- */
-export function fetchStartingWithin(ms: number): typeof fetch {
-  return async (input, init) => {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`the model did not start answering within ${ms / 1000} s`)), ms);
-    try {
-      return await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal });
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 }
 
 class OllamaGenerator implements Generator {
