@@ -57,7 +57,14 @@ export async function openVectorIndex(
   const table = await ensureVectorTable(db, schema, { id: embedder.id, dimensions: embedder.dimensions }, config.VECTOR_INDEX ?? (db.kind === "pglite" ? "exact" : "hnsw"), options);
   const index =
     config.VECTOR_STORE === "qdrant"
-      ? await QdrantVectorIndex.connect(config.QDRANT_URL!, config.QDRANT_API_KEY, config.QDRANT_COLLECTION, embedder.dimensions, table.rebuilt, config.QDRANT_REPLICATION_FACTOR)
+      ? await QdrantVectorIndex.connect({
+          url: config.QDRANT_URL!,
+          apiKey: config.QDRANT_API_KEY,
+          collection: config.QDRANT_COLLECTION,
+          dimensions: embedder.dimensions,
+          recreate: table.rebuilt,
+          replicationFactor: config.QDRANT_REPLICATION_FACTOR,
+        })
       : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
   return { index, ...table };
 }

@@ -72,6 +72,9 @@ export function pointId(chunkId: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
+/** How long one Qdrant call may take: searches take milliseconds, an ingest batch's upsert seconds. */
+export const QDRANT_TIMEOUT_MS = 30_000;
+
 export class QdrantVectorIndex implements VectorIndex {
   readonly kind = "qdrant" as const;
   private constructor(
@@ -84,15 +87,29 @@ export class QdrantVectorIndex implements VectorIndex {
   /**
    * Opens the collection, creating it when missing; `recreate` drops it first (a new embedding
    * model). A new collection keeps `replicationFactor` copies of each shard on distinct nodes of
-   * a distributed Qdrant (a node lost loses no vectors); an existing one keeps its own.
+   * a distributed Qdrant (a node lost loses no vectors); an existing one keeps its own. Each call
+   * gives up after `timeoutMs` (the client's own default is five minutes, which would hold a
+   * query that long before it goes on without vectors).
    */
-  static async connect(url: string, apiKey: string | undefined, collection: string, dimensions: number, recreate = false, replicationFactor = 1): Promise<QdrantVectorIndex> {
+  static async connect(o: {
+    url: string;
+    apiKey?: string;
+    collection: string;
+    dimensions: number;
+    /** @default false */
+    recreate?: boolean;
+    /** @default 1 */
+    replicationFactor?: number;
+    /** @default QDRANT_TIMEOUT_MS */
+    timeoutMs?: number;
+  }): Promise<QdrantVectorIndex> {
     const { QdrantClient } = await import("@qdrant/js-client-rest");
-    const client = new QdrantClient({ url, apiKey, checkCompatibility: false });
-    if (recreate) await client.deleteCollection(collection);
+    const { collection } = o;
+    const client = new QdrantClient({ url: o.url, apiKey: o.apiKey, checkCompatibility: false, timeout: o.timeoutMs ?? QDRANT_TIMEOUT_MS });
+    if (o.recreate) await client.deleteCollection(collection);
     const { exists } = await client.collectionExists(collection);
     if (!exists) {
-      await client.createCollection(collection, { vectors: { size: dimensions, distance: "Cosine" }, replication_factor: replicationFactor });
+      await client.createCollection(collection, { vectors: { size: o.dimensions, distance: "Cosine" }, replication_factor: o.replicationFactor ?? 1 });
       await client.createPayloadIndex(collection, { field_name: "document_id", field_schema: "keyword" });
     }
     return new QdrantVectorIndex(client, collection, !exists);

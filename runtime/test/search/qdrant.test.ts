@@ -1,8 +1,9 @@
 /**
  * How the Qdrant index creates its collection, through the official client over HTTP to a local
- * stand-in for the three calls it makes (exists, create, payload index). It checks what the
- * runtime asks of Qdrant, not how Qdrant answers; no Qdrant server runs here. And the warning
- * a collection created afresh beside an indexed database gives at start.
+ * stand-in for the three calls it makes (exists, create, payload index), and a search the
+ * stand-in never answers. It checks what the runtime asks of Qdrant, not how Qdrant answers; no
+ * Qdrant server runs here. And the warning a collection created afresh beside an indexed database
+ * gives at start.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -25,11 +26,15 @@ async function qdrantStandIn(existing: string[] = []) {
       if (req.method === "GET" && exists) return ok({ exists: existing.includes(exists[1]!) });
       if (req.method === "PUT" && /^\/collections\/[^/]+$/.test(path)) return ok(true);
       if (req.method === "PUT" && /^\/collections\/[^/]+\/index$/.test(path)) return ok({ operation_id: 1, status: "completed" });
+      if (req.method === "POST" && /^\/collections\/[^/]+\/points\/search$/.test(path)) return; // a search that never answers
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ status: { error: "not in the stand-in" }, time: 0 }));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }) };
 }
 
 describe("the Qdrant collection", () => {
@@ -40,7 +45,7 @@ describe("the Qdrant collection", () => {
     const standIn = await qdrantStandIn();
     close = standIn.close;
     const config = loadRuntimeConfig({ VECTOR_STORE: "qdrant", QDRANT_URL: standIn.url, QDRANT_REPLICATION_FACTOR: "2" });
-    await QdrantVectorIndex.connect(config.QDRANT_URL!, "qdrant-key-0123456789", config.QDRANT_COLLECTION, 768, false, config.QDRANT_REPLICATION_FACTOR);
+    await QdrantVectorIndex.connect({ url: config.QDRANT_URL!, apiKey: "qdrant-key-0123456789", collection: config.QDRANT_COLLECTION, dimensions: 768, replicationFactor: config.QDRANT_REPLICATION_FACTOR });
     const create = standIn.requests.find((r) => r.method === "PUT" && r.path === "/collections/chunks")!;
     expect(create.body).toEqual({ vectors: { size: 768, distance: "Cosine" }, replication_factor: 2 });
     expect(create.apiKey).toBe("qdrant-key-0123456789");
@@ -51,8 +56,16 @@ describe("the Qdrant collection", () => {
     const standIn = await qdrantStandIn(["chunks"]);
     close = standIn.close;
     expect(loadRuntimeConfig({}).QDRANT_REPLICATION_FACTOR).toBe(1);
-    await QdrantVectorIndex.connect(standIn.url, undefined, "chunks", 768);
+    await QdrantVectorIndex.connect({ url: standIn.url, collection: "chunks", dimensions: 768 });
     expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /collections/chunks/exists"]);
+  });
+
+  it("gives up on a call that takes longer than its timeout", { timeout: 10_000 }, async () => {
+    const standIn = await qdrantStandIn(["chunks"]);
+    close = standIn.close;
+    const index = await QdrantVectorIndex.connect({ url: standIn.url, collection: "chunks", dimensions: 4, timeoutMs: 300 });
+    await expect(index.search(undefined as never, [1, 0, 0, 0], 5)).rejects.toThrow();
+    expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toContain("POST /collections/chunks/points/search");
   });
 
   it("warns when it had to be created while the database holds indexed chunks, and only then", async () => {
@@ -64,7 +77,7 @@ describe("the Qdrant collection", () => {
       await rt.close();
     };
     const db = rt.services.db;
-    const created = await QdrantVectorIndex.connect(missing.url, undefined, "chunks", 512);
+    const created = await QdrantVectorIndex.connect({ url: missing.url, collection: "chunks", dimensions: 512 });
     expect(created.created).toBe(true);
     expect(await missingVectorsWarning(db, created), "no chunks indexed yet").toBeUndefined();
 
@@ -75,7 +88,7 @@ describe("the Qdrant collection", () => {
     expect(await missingVectorsWarning(db, created)).toBe(
       `the Qdrant collection "chunks" did not exist and was created empty, but the database holds ${chunks} indexed chunks: vector search finds none of them until the vectors are rebuilt (node dist/reembed.js; npm run reembed -w runtime) with the API and workers stopped`,
     );
-    const existing = await QdrantVectorIndex.connect(present.url, undefined, "chunks", 512);
+    const existing = await QdrantVectorIndex.connect({ url: present.url, collection: "chunks", dimensions: 512 });
     expect(existing.created).toBe(false);
     expect(await missingVectorsWarning(db, existing)).toBeUndefined();
     expect(await missingVectorsWarning(db, rt.services.vectors), "pgvector: the vectors live beside the chunks").toBeUndefined();
