@@ -38,6 +38,7 @@ export const ENV = {
   pgPassword: "PGPASSWORD",
   pgPasswordSecretArn: "PGPASSWORD_SECRET_ARN",
   pgSslMode: "PGSSLMODE",
+  pgConnectTimeout: "PGCONNECT_TIMEOUT",
   requirePgvector: "REQUIRE_PGVECTOR",
 
   redisUrl: "REDIS_URL",
@@ -170,6 +171,8 @@ export const runtimeConfigSchema = z.object({
     .regex(/^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
     .optional(),
   [ENV.pgSslMode]: z.enum(PG_SSL_MODES).optional(),
+  /** Seconds to open a connection, or to wait for a free one in the pool (libpq's variable; there 0 waits forever, here it is refused). */
+  [ENV.pgConnectTimeout]: positiveInt.max(600).default(10),
   [ENV.requirePgvector]: flag.default(false),
 
   [ENV.redisUrl]: url.optional(),

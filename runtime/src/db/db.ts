@@ -182,9 +182,13 @@ export function connectionPassword(config: RuntimeConfig, read: (arn: string) =>
 export async function openDb(config: RuntimeConfig): Promise<Db> {
   if (config.DATABASE_URL || config.PGHOST) {
     const secret = connectionPassword(config);
+    // Bounded waits: a server that does not answer (a failover under way, a network cut) or a
+    // pool with no free connection fails the request in seconds instead of holding it; TCP
+    // keepalive finds connections to a server that went away without closing them.
+    const limits = { max: 10, connectionTimeoutMillis: config.PGCONNECT_TIMEOUT * 1000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
     const pool = new pg.Pool(
       config.DATABASE_URL
-        ? { connectionString: config.DATABASE_URL, max: 10 }
+        ? { connectionString: config.DATABASE_URL, ...limits }
         : {
             host: config.PGHOST,
             port: config.PGPORT,
@@ -192,7 +196,7 @@ export async function openDb(config: RuntimeConfig): Promise<Db> {
             user: config.PGUSER,
             password: secret.password,
             ssl: sslFor(config.PGSSLMODE),
-            max: 10,
+            ...limits,
           },
     );
     pool.on("error", () => undefined); // idle-client errors surface on the next query

@@ -2,11 +2,12 @@
  * The server connection's password, following rotations without a restart: PGPASSWORD_FILE read
  * again for each new connection; PGPASSWORD_SECRET_ARN read from Secrets Manager (the real SDK,
  * against a local endpoint that answers its GetSecretValue calls), cached, and read again when
- * the server refuses it (a query that met a refused password runs once more).
+ * the server refuses it (a query that met a refused password runs once more). And how long a
+ * query waits for a connection: a server that never answers, a pool with none free.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -147,6 +148,41 @@ describe("the password from Secrets Manager", () => {
     } finally {
       await db.close();
       await drop();
+    }
+  });
+});
+
+describe("waiting on the server", () => {
+  it("gives up on a server that accepts connections and never answers, after PGCONNECT_TIMEOUT", { timeout: 15_000 }, async () => {
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.on("data", () => undefined);
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as AddressInfo).port;
+    const db = await openDb(loadRuntimeConfig({ DATABASE_URL: `postgres://rag@127.0.0.1:${port}/rag`, PGCONNECT_TIMEOUT: "1" }));
+    try {
+      await expect(db.query("SELECT 1")).rejects.toThrow(/timeout/i);
+    } finally {
+      await db.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+  });
+
+  it("waits at most PGCONNECT_TIMEOUT for a free connection when the pool is taken", { timeout: 15_000 }, async () => {
+    const database = await freshDatabase();
+    const db = await openDb(loadRuntimeConfig({ DATABASE_URL: database.url, PGCONNECT_TIMEOUT: "1" }));
+    try {
+      // Ten sessions (the pool's size) held by a sleep: the eleventh query finds no connection.
+      const held = Array.from({ length: 10 }, () => db.query("SELECT pg_sleep(3)"));
+      await expect(db.query("SELECT 1")).rejects.toThrow(/timeout/i);
+      await Promise.all(held);
+      expect(await db.query<{ n: number }>("SELECT 1 AS n")).toEqual([{ n: 1 }]);
+    } finally {
+      await db.close();
+      await database.drop();
     }
   });
 });
