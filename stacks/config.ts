@@ -36,6 +36,12 @@ export const GPU_TYPES = ["t4", "a10g", "l4", "a100"] as const;
 export const NAT_MODES = ["single", "per-az"] as const;
 export const OBSERVABILITY_EXPORTERS = ["none", "prometheus", "cloudwatch", "otlp", "datadog", "newrelic"] as const;
 export type ObservabilityExporter = (typeof OBSERVABILITY_EXPORTERS)[number];
+/** The Datadog sites (where an account lives: its API key works on its own site only). */
+export const DATADOG_SITES = ["datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com", "ddog-gov.com"] as const;
+export type DatadogSite = (typeof DATADOG_SITES)[number];
+/** New Relic's data centres (a license key works with its account's region only). */
+export const NEW_RELIC_REGIONS = ["us", "eu"] as const;
+export type NewRelicRegion = (typeof NEW_RELIC_REGIONS)[number];
 
 const REGION_PATTERN: Record<Exclude<Cloud, "docker">, { pattern: RegExp; example: string }> = {
   aws: { pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/, example: "eu-west-1" },
@@ -145,6 +151,10 @@ const domainSchema = z.strictObject({
 const observabilitySchema = z.strictObject({
   exporter: z.enum(OBSERVABILITY_EXPORTERS),
   otlpEndpoint: httpsUrl.optional(),
+  /** The Datadog site of the account (exporter datadog). @default "datadoghq.com" */
+  datadogSite: z.enum(DATADOG_SITES).optional(),
+  /** The New Relic region of the account (exporter newrelic). @default "us" */
+  newRelicRegion: z.enum(NEW_RELIC_REGIONS).optional(),
   alertEmails: z.array(email),
   logRetentionDays: z.number().int().min(1).max(3653),
 });
@@ -235,6 +245,12 @@ function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
   checkNetwork(cfg, ctx);
   if (cfg.observability.exporter === "otlp" && !cfg.observability.otlpEndpoint) {
     problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
+  }
+  // A vendor setting beside another vendor's exporter is a mistake that would pass silently.
+  for (const [key, exporter] of [["datadogSite", "datadog"], ["newRelicRegion", "newrelic"]] as const) {
+    if (cfg.observability[key] !== undefined && cfg.observability.exporter !== exporter) {
+      problem(ctx, ["observability", key], `only used with observability.exporter ${exporter} (the exporter is ${cfg.observability.exporter})`);
+    }
   }
   if (cfg.auth.oidcIssuerUrl && !cfg.auth.oidcClientId) {
     problem(ctx, ["auth", "oidcClientId"], "required when auth.oidcIssuerUrl is set");

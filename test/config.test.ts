@@ -138,6 +138,17 @@ describe("bad config: one line per problem naming key, value and what is allowed
     ]);
   });
 
+  it("a telemetry vendor's site or region: a known one, and only beside that vendor's exporter", () => {
+    const sme = { tier: "sme", regions: ["eu-west-1"] };
+    expect(problems({ ...sme, observability: { exporter: "datadog", datadogSite: "datadoghq.de" } })).toEqual([
+      'rag-platform:observability.datadogSite: got "datadoghq.de"; allowed: datadoghq.com, us3.datadoghq.com, us5.datadoghq.com, datadoghq.eu, ap1.datadoghq.com, ap2.datadoghq.com, ddog-gov.com',
+    ]);
+    expect(problems({ ...sme, observability: { exporter: "datadog", newRelicRegion: "eu" } })).toEqual([
+      'rag-platform:observability.newRelicRegion: got "eu"; only used with observability.exporter newrelic (the exporter is datadog)',
+    ]);
+    expect(resolveConfig({ ...sme, observability: { exporter: "newrelic", newRelicRegion: "eu" } }).observability.newRelicRegion).toBe("eu");
+  });
+
   it("SSO scopes must include openid", () => {
     expect(problems({ tier: "sme", regions: ["eu-west-1"], auth: { oidcIssuerUrl: "https://idp.example.com", oidcClientId: "c", oidcScopes: "profile email" } })).toEqual([
       'rag-platform:auth.oidcScopes: got "profile email"; must include "openid" (space-separated scopes)',

@@ -401,10 +401,21 @@ describe("sme on EKS: add-ons", () => {
 
   it("exports telemetry to the configured backend with the key synced from Secrets Manager", () => {
     const values = release(sme, "otel-collector").inputs.values as Obj;
-    expect(Object.keys(values.config.exporters)).toEqual(["datadog"]);
+    expect(values.config.exporters).toEqual({ datadog: { api: { key: "${env:DD_API_KEY}", site: "datadoghq.com" } } });
     expect(values.extraEnvs).toEqual([{ name: "DD_API_KEY", valueFrom: { secretKeyRef: { name: "otel-exporter-key", key: "api-key" } } }]);
     const synced = ofType(sme, T.externalSecret).find((e) => e.name === "otel-exporter-key")!;
     expect((synced.inputs as Obj).spec.data[0].remoteRef.key).toMatch(/^arn:aws:secretsmanager:.*datadog-api-key$/);
+  });
+
+  it("sends to the vendor's site or region the account lives in (a key works there only)", async () => {
+    const eu = await synth("sme", ["rag-platform:observability.datadogSite=datadoghq.eu"]);
+    expect((release(eu, "otel-collector").inputs.values as Obj).config.exporters.datadog.api.site).toBe("datadoghq.eu");
+    const newRelic = await synth("sme", ["rag-platform:observability.exporter=newrelic", "rag-platform:observability.newRelicRegion=eu"]);
+    expect((release(newRelic, "otel-collector").inputs.values as Obj).config.exporters).toEqual({
+      "otlphttp/newrelic": { endpoint: "https://otlp.eu01.nr-data.net", headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" } },
+    });
+    const us = await synth("sme", ["rag-platform:observability.exporter=newrelic"]);
+    expect((release(us, "otel-collector").inputs.values as Obj).config.exporters["otlphttp/newrelic"].endpoint).toBe("https://otlp.nr-data.net");
   });
 
   it("installs Argo CD and an Application only with GitOps on", async () => {

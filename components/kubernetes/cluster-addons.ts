@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ObservabilityExporter } from "../../stacks/config";
+import type { DatadogSite, NewRelicRegion, ObservabilityExporter } from "../../stacks/config";
 import { GPU_POOL_LABEL, GPU_TAINT } from "./gpu-scheduling";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
@@ -10,6 +10,10 @@ export interface TelemetryArgs {
   readonly exporter: Exclude<ObservabilityExporter, "none" | "prometheus" | "cloudwatch">;
   /** OTLP/HTTP endpoint (exporter otlp). */
   readonly otlpEndpoint?: string;
+  /** The Datadog site of the account (exporter datadog). @default "datadoghq.com" */
+  readonly datadogSite?: DatadogSite;
+  /** The New Relic region of the account (exporter newrelic). @default "us" */
+  readonly newRelicRegion?: NewRelicRegion;
   /** The vendor's API key (datadog, newrelic) in the cloud's secret manager, synced by External Secrets. */
   readonly apiKey?: { readonly storeName: pulumi.Input<string>; readonly remoteKey: pulumi.Input<string>; readonly storeReady: pulumi.Resource[] };
   /**
@@ -65,14 +69,17 @@ export function scrapeAnnotations(port: number): Record<string, string> {
 /** The exporter section of the collector's config for each backend. */
 export const EXPORTER_KEY_SECRET = "otel-exporter-key";
 
+/** New Relic's OTLP endpoint in each region. */
+export const NEW_RELIC_OTLP: Record<NewRelicRegion, string> = { us: "https://otlp.nr-data.net", eu: "https://otlp.eu01.nr-data.net" };
+
 export function collectorExporters(t: TelemetryArgs): { exporters: Record<string, unknown>; names: string[]; env: k8s.types.input.core.v1.EnvVar[] } {
   const keyEnv = (name: string) => (t.apiKey ? [{ name, valueFrom: { secretKeyRef: { name: EXPORTER_KEY_SECRET, key: "api-key" } } }] : []);
   switch (t.exporter) {
     case "datadog":
-      return { exporters: { datadog: { api: { key: "${env:DD_API_KEY}" } } }, names: ["datadog"], env: keyEnv("DD_API_KEY") };
+      return { exporters: { datadog: { api: { key: "${env:DD_API_KEY}", site: t.datadogSite ?? "datadoghq.com" } } }, names: ["datadog"], env: keyEnv("DD_API_KEY") };
     case "newrelic":
       return {
-        exporters: { "otlphttp/newrelic": { endpoint: "https://otlp.nr-data.net", headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" } } },
+        exporters: { "otlphttp/newrelic": { endpoint: NEW_RELIC_OTLP[t.newRelicRegion ?? "us"], headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" } } },
         names: ["otlphttp/newrelic"],
         env: keyEnv("NEW_RELIC_LICENSE_KEY"),
       };

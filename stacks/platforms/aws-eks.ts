@@ -135,7 +135,14 @@ export class AwsEksPlatform extends AwsPlatformBase {
       case "newrelic": {
         const key = this.operatorSecret(`${o.exporter}-api-key`, `${o.exporter} API key for the OpenTelemetry collector`);
         this.grantSecretRead(`${o.exporter}-api-key`, [key.arn]);
-        return { exporter: o.exporter, apiKey: { storeName: this.addons.secretStoreName, remoteKey: key.readableArn, storeReady: this.addons.secretStoreReady }, scrapeNamespace: NAMESPACE, clientsNamespace: NAMESPACE };
+        return {
+          exporter: o.exporter,
+          datadogSite: o.datadogSite,
+          newRelicRegion: o.newRelicRegion,
+          apiKey: { storeName: this.addons.secretStoreName, remoteKey: key.readableArn, storeReady: this.addons.secretStoreReady },
+          scrapeNamespace: NAMESPACE,
+          clientsNamespace: NAMESPACE,
+        };
       }
       case "prometheus":
       case "cloudwatch":
