@@ -151,6 +151,15 @@ const domainSchema = z.strictObject({
 const observabilitySchema = z.strictObject({
   exporter: z.enum(OBSERVABILITY_EXPORTERS),
   otlpEndpoint: httpsUrl.optional(),
+  /**
+   * A header the OTLP endpoint authenticates with (exporter otlp), e.g. "authorization" or
+   * "x-honeycomb-team": its value is a secret the operator fills after the first up.
+   * @default - no header (an endpoint inside the network)
+   */
+  otlpAuthHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name such as authorization or x-honeycomb-team")
+    .optional(),
   /** The Datadog site of the account (exporter datadog). @default "datadoghq.com" */
   datadogSite: z.enum(DATADOG_SITES).optional(),
   /** The New Relic region of the account (exporter newrelic). @default "us" */
@@ -247,7 +256,7 @@ function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
     problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
   }
   // A vendor setting beside another vendor's exporter is a mistake that would pass silently.
-  for (const [key, exporter] of [["datadogSite", "datadog"], ["newRelicRegion", "newrelic"]] as const) {
+  for (const [key, exporter] of [["datadogSite", "datadog"], ["newRelicRegion", "newrelic"], ["otlpAuthHeader", "otlp"]] as const) {
     if (cfg.observability[key] !== undefined && cfg.observability.exporter !== exporter) {
       problem(ctx, ["observability", key], `only used with observability.exporter ${exporter} (the exporter is ${cfg.observability.exporter})`);
     }

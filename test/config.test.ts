@@ -138,7 +138,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
     ]);
   });
 
-  it("a telemetry vendor's site or region: a known one, and only beside that vendor's exporter", () => {
+  it("a telemetry vendor's site, region or auth header: a valid one, and only beside that exporter", () => {
     const sme = { tier: "sme", regions: ["eu-west-1"] };
     expect(problems({ ...sme, observability: { exporter: "datadog", datadogSite: "datadoghq.de" } })).toEqual([
       'rag-platform:observability.datadogSite: got "datadoghq.de"; allowed: datadoghq.com, us3.datadoghq.com, us5.datadoghq.com, datadoghq.eu, ap1.datadoghq.com, ap2.datadoghq.com, ddog-gov.com',
@@ -147,6 +147,12 @@ describe("bad config: one line per problem naming key, value and what is allowed
       'rag-platform:observability.newRelicRegion: got "eu"; only used with observability.exporter newrelic (the exporter is datadog)',
     ]);
     expect(resolveConfig({ ...sme, observability: { exporter: "newrelic", newRelicRegion: "eu" } }).observability.newRelicRegion).toBe("eu");
+    expect(problems({ ...sme, observability: { exporter: "otlp", otlpEndpoint: "https://otlp.example.com", otlpAuthHeader: "x api key" } })).toEqual([
+      'rag-platform:observability.otlpAuthHeader: got "x api key"; must be an HTTP header name such as authorization or x-honeycomb-team',
+    ]);
+    expect(problems({ ...sme, observability: { exporter: "datadog", otlpAuthHeader: "authorization" } })).toEqual([
+      'rag-platform:observability.otlpAuthHeader: got "authorization"; only used with observability.exporter otlp (the exporter is datadog)',
+    ]);
   });
 
   it("SSO scopes must include openid", () => {

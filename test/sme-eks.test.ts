@@ -407,6 +407,19 @@ describe("sme on EKS: add-ons", () => {
     expect((synced.inputs as Obj).spec.data[0].remoteRef.key).toMatch(/^arn:aws:secretsmanager:.*datadog-api-key$/);
   });
 
+  it("authenticates to an OTLP endpoint with a header whose value the operator fills in Secrets Manager", async () => {
+    const result = await synth("sme", ["rag-platform:observability.exporter=otlp", "rag-platform:observability.otlpEndpoint=https://api.honeycomb.io", "rag-platform:observability.otlpAuthHeader=x-honeycomb-team"]);
+    const values = release(result, "otel-collector").inputs.values as Obj;
+    expect(values.config.exporters).toEqual({ otlphttp: { endpoint: "https://api.honeycomb.io", headers: { "x-honeycomb-team": "${env:OTLP_AUTH_HEADER}" } } });
+    expect(values.extraEnvs).toEqual([{ name: "OTLP_AUTH_HEADER", valueFrom: { secretKeyRef: { name: "otel-exporter-key", key: "api-key" } } }]);
+    const synced = ofType(result, T.externalSecret).find((e) => e.name === "otel-exporter-key")!;
+    expect((synced.inputs as Obj).spec.data[0].remoteRef.key).toMatch(/^arn:aws:secretsmanager:.*otlp-auth-header/);
+    // Without the header: no secret to fill, nothing synced.
+    const open = await synth("sme", ["rag-platform:observability.exporter=otlp", "rag-platform:observability.otlpEndpoint=https://otel.internal.example.com"]);
+    expect((release(open, "otel-collector").inputs.values as Obj).config.exporters).toEqual({ otlphttp: { endpoint: "https://otel.internal.example.com" } });
+    expect(ofType(open, T.externalSecret).map((e) => e.name)).not.toContain("otel-exporter-key");
+  });
+
   it("sends to the vendor's site or region the account lives in (a key works there only)", async () => {
     const eu = await synth("sme", ["rag-platform:observability.datadogSite=datadoghq.eu"]);
     expect((release(eu, "otel-collector").inputs.values as Obj).config.exporters.datadog.api.site).toBe("datadoghq.eu");

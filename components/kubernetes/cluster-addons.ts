@@ -10,11 +10,13 @@ export interface TelemetryArgs {
   readonly exporter: Exclude<ObservabilityExporter, "none" | "prometheus" | "cloudwatch">;
   /** OTLP/HTTP endpoint (exporter otlp). */
   readonly otlpEndpoint?: string;
+  /** The header the OTLP endpoint authenticates with; its value is `apiKey`. @default - none */
+  readonly otlpAuthHeader?: string;
   /** The Datadog site of the account (exporter datadog). @default "datadoghq.com" */
   readonly datadogSite?: DatadogSite;
   /** The New Relic region of the account (exporter newrelic). @default "us" */
   readonly newRelicRegion?: NewRelicRegion;
-  /** The vendor's API key (datadog, newrelic) in the cloud's secret manager, synced by External Secrets. */
+  /** The vendor's API key (datadog, newrelic; otlp's auth header value) in the cloud's secret manager, synced by External Secrets. */
   readonly apiKey?: { readonly storeName: pulumi.Input<string>; readonly remoteKey: pulumi.Input<string>; readonly storeReady: pulumi.Resource[] };
   /**
    * The namespace whose pods' Prometheus metrics are scraped (pods annotated `prometheus.io/scrape`)
@@ -85,7 +87,12 @@ export function collectorExporters(t: TelemetryArgs): { exporters: Record<string
       };
     case "otlp":
       if (!t.otlpEndpoint) throw new Error("the otlp exporter needs an endpoint");
-      return { exporters: { otlphttp: { endpoint: t.otlpEndpoint } }, names: ["otlphttp"], env: [] };
+      if (t.otlpAuthHeader && !t.apiKey) throw new Error(`the otlp exporter's ${t.otlpAuthHeader} header needs its value (apiKey)`);
+      return {
+        exporters: { otlphttp: { endpoint: t.otlpEndpoint, ...(t.otlpAuthHeader ? { headers: { [t.otlpAuthHeader]: "${env:OTLP_AUTH_HEADER}" } } : {}) } },
+        names: ["otlphttp"],
+        env: t.otlpAuthHeader ? keyEnv("OTLP_AUTH_HEADER") : [],
+      };
     default: {
       const unreachable: never = t.exporter;
       throw new Error(`unknown exporter ${String(unreachable)}`);

@@ -129,8 +129,18 @@ export class AwsEksPlatform extends AwsPlatformBase {
     switch (o.exporter) {
       case "none":
         return undefined;
-      case "otlp":
-        return { exporter: "otlp", otlpEndpoint: o.otlpEndpoint, scrapeNamespace: NAMESPACE, clientsNamespace: NAMESPACE };
+      case "otlp": {
+        const header = o.otlpAuthHeader;
+        const value = header && this.operatorSecret("otlp-auth-header", `value of the ${header} header the OTLP endpoint authenticates with`);
+        if (value) this.grantSecretRead("otlp-auth-header", [value.arn]);
+        return {
+          exporter: "otlp",
+          otlpEndpoint: o.otlpEndpoint,
+          ...(header && value ? { otlpAuthHeader: header, apiKey: { storeName: this.addons.secretStoreName, remoteKey: value.readableArn, storeReady: this.addons.secretStoreReady } } : {}),
+          scrapeNamespace: NAMESPACE,
+          clientsNamespace: NAMESPACE,
+        };
+      }
       case "datadog":
       case "newrelic": {
         const key = this.operatorSecret(`${o.exporter}-api-key`, `${o.exporter} API key for the OpenTelemetry collector`);
