@@ -187,7 +187,12 @@ export class DocumentService {
     const [row] = await this.db.query<{ object_key: string }>("SELECT object_key FROM documents WHERE id = $1", [id]);
     if (!row) return false;
     await this.vectors.deleteDocument(id);
+    // Waits for an indexing transaction that holds the document (IngestPipeline), then cascades
+    // to chunks, postings and pgvector rows.
     await this.db.query("DELETE FROM documents WHERE id = $1", [id]);
+    // An index outside the database (Qdrant) may have been written by that transaction after the
+    // first clear: clear it again, now that no indexing can start for the document.
+    if (this.vectors.kind === "qdrant") await this.vectors.deleteDocument(id);
     this.hooks.onDeleted?.();
     await this.store.delete(row.object_key);
     return true;

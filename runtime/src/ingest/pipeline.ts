@@ -74,8 +74,12 @@ export class IngestPipeline {
     const ids = chunks.map((c) => `${documentId}:${c.ordinal}`);
     const tokens = withHeading.map((t) => tokenize(t));
     const postings = ids.map((id, i) => postingsOf(id, tokens[i]!));
-    await this.timed("index", () =>
+    return this.timed("index", () =>
       this.db.transaction(async (tx) => {
+        // Held until commit: a delete of the document waits for this transaction, or went first
+        // and then nothing is written (not even to an index outside the database).
+        const [held] = await tx.query("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [documentId]);
+        if (!held) throw new DocumentGoneError(documentId);
         await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
         await tx.query(
           `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count)
@@ -93,13 +97,15 @@ export class IngestPipeline {
           "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
           [documentId, chunks.length, tokens.reduce((n, t) => n + t.length, 0)],
         );
-        // Deleted while indexing: nothing to keep.
         if (updated.length === 0) throw new DocumentGoneError(documentId);
       }),
-    ).catch((error: unknown) => {
-      if (!(error instanceof DocumentGoneError)) throw error;
-    });
-    return { status: "ready", chunks: chunks.length };
+    ).then(
+      () => ({ status: "ready" as const, chunks: chunks.length }),
+      (error: unknown) => {
+        if (!(error instanceof DocumentGoneError)) throw error;
+        return { status: "skipped" as const, chunks: 0 };
+      },
+    );
   }
 
   async markFailed(documentId: string, reason: string): Promise<void> {
