@@ -25,6 +25,9 @@ export function newKey(): string {
   return `rag_${randomBytes(32).toString("base64url")}`;
 }
 
+/** The name the configured ADMIN_API_KEY is registered under. */
+export const BOOTSTRAP_KEY_NAME = "bootstrap-admin";
+
 export interface ApiKeyView {
   readonly id: string;
   readonly name: string;
@@ -47,9 +50,21 @@ export class KeyStore {
     return { id: row!.id, name, role, createdAt: new Date(row!.created_at).toISOString(), key };
   }
 
-  /** Registers the configured bootstrap admin key (by hash; idempotent). */
+  /**
+   * Registers the configured bootstrap admin key (by hash; idempotent) and revokes the bootstrap
+   * keys registered before it: rotating ADMIN_API_KEY retires the old key, which would otherwise
+   * stay valid for good. Only older ones go, so a replica still started with the previous value
+   * during a rollout revokes nothing newer; a key once replaced stays revoked (choose a new one).
+   */
   async ensureBootstrap(key: string): Promise<void> {
-    await this.db.query("INSERT INTO api_keys (name, role, key_hash) VALUES ('bootstrap-admin', 'admin', $1) ON CONFLICT (key_hash) DO NOTHING", [hashKey(key)]);
+    const hash = hashKey(key);
+    await this.db.query(`INSERT INTO api_keys (name, role, key_hash) VALUES ('${BOOTSTRAP_KEY_NAME}', 'admin', $1) ON CONFLICT (key_hash) DO NOTHING`, [hash]);
+    await this.db.query(
+      `UPDATE api_keys SET revoked_at = now()
+       WHERE name = '${BOOTSTRAP_KEY_NAME}' AND revoked_at IS NULL
+         AND created_at < (SELECT created_at FROM api_keys WHERE key_hash = $1)`,
+      [hash],
+    );
   }
 
   async list(): Promise<ApiKeyView[]> {

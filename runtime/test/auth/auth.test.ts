@@ -2,10 +2,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { roleFromClaims } from "../../src/auth/auth";
-import { allows, hashKey } from "../../src/auth/keys";
+import { allows, hashKey, KeyStore } from "../../src/auth/keys";
 import { loadRuntimeConfig } from "../../src/config";
 import { listenHost, StartupError } from "../../src/main";
-import { type Runtime, startRuntime } from "../support";
+import { ADMIN_KEY, auth, type Runtime, startRuntime } from "../support";
 
 describe("roles", () => {
   it("nest: admin > ingester > reader", () => {
@@ -23,6 +23,30 @@ describe("roles", () => {
   it("store keys as SHA-256 hashes", () => {
     expect(hashKey("rag_abc")).toMatch(/^[0-9a-f]{64}$/);
     expect(hashKey("rag_abc")).not.toContain("abc");
+  });
+});
+
+describe("the bootstrap admin key (ADMIN_API_KEY), rotated", () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await startRuntime("server");
+  });
+  afterAll(async () => rt?.close());
+  const status = async (key: string) => (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(key) })).statusCode;
+
+  it("retires the key it replaces, and a replica still on the old value revokes nothing newer", async () => {
+    const rotated = "rag_rotated_admin_key_0123456789abcdef";
+    expect(await status(ADMIN_KEY)).toBe(200);
+    // A replica starts with the new value.
+    await new KeyStore(rt.services.db).ensureBootstrap(rotated);
+    expect(await status(rotated)).toBe(200);
+    expect(await status(ADMIN_KEY)).toBe(401);
+    // A replica of the old configuration restarts during the rollout.
+    await new KeyStore(rt.services.db).ensureBootstrap(ADMIN_KEY);
+    expect(await status(rotated)).toBe(200);
+    expect(await status(ADMIN_KEY)).toBe(401);
+    const listed = (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(rotated) })).json() as { name: string }[] | { items: { name: string }[] };
+    expect(JSON.stringify(listed).match(/bootstrap-admin/g)).toHaveLength(1);
   });
 });
 
