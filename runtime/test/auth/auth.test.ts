@@ -45,8 +45,8 @@ describe("the bootstrap admin key (ADMIN_API_KEY), rotated", () => {
     await new KeyStore(rt.services.db).ensureBootstrap(ADMIN_KEY);
     expect(await status(rotated)).toBe(200);
     expect(await status(ADMIN_KEY)).toBe(401);
-    const listed = (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(rotated) })).json() as { name: string }[] | { items: { name: string }[] };
-    expect(JSON.stringify(listed).match(/bootstrap-admin/g)).toHaveLength(1);
+    const listed = (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(rotated) })).body;
+    expect(listed.match(/bootstrap-admin/g), "the retired key is no longer listed").toHaveLength(1);
   });
 });
 
