@@ -504,6 +504,9 @@ describe("sme on EKS: every workload", () => {
     // outage would otherwise mark every replica unready at once.
     const api = ofType(sme, T.deployment).find((x) => x.name === "rag-sme-runtime-api")!;
     expect(podSpec(api).containers[0].readinessProbe.httpGet).toEqual({ path: "/readyz?check=database", port: 8080 });
+    // The ALB's own health check asks the same.
+    const ingress = ofType(sme, "kubernetes:networking.k8s.io/v1:Ingress")[0]!;
+    expect((ingress.inputs as Obj).metadata.annotations["alb.ingress.kubernetes.io/healthcheck-path"]).toBe("/readyz?check=database");
     expect(podSpec(api).containers[0].livenessProbe.httpGet).toEqual({ path: "/healthz", port: 8080 });
   });
 

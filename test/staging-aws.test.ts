@@ -48,6 +48,7 @@ interface ContainerDef {
   readonlyRootFilesystem: boolean;
   user: string;
   linuxParameters: { capabilities: { drop: string[] } };
+  healthCheck: { command: string[] };
 }
 
 function containerOf(result: SynthResult, suffix: string): ContainerDef {
@@ -438,6 +439,13 @@ describe("staging on AWS: services on ECS Fargate", () => {
     expect(alarm.inputs).toMatchObject({ namespace: "RagPlatform", dimensions: { Service: "rag-staging-svc" } });
     const dashboard = JSON.parse(one(staging, "aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody as string) as { widgets: { properties: { title: string; metrics: unknown[][] } }[] };
     expect(dashboard.widgets.find((w) => w.properties.title === "Ingest queue depth")!.properties.metrics).toEqual([["RagPlatform", "IngestQueueDepth", "Service", "rag-staging-svc"]]);
+  });
+
+  it("sends traffic only to API tasks that have started and reach their database; the container check stays liveness", () => {
+    // A task still waiting for its backends answers /healthz 200 but readiness 503: a rollout
+    // keeps the old tasks until the new ones can serve.
+    expect(one(staging, "aws:lb/targetGroup:TargetGroup").inputs.healthCheck).toMatchObject({ path: "/readyz?check=database", matcher: "200" });
+    expect(containerOf(staging, "-api").healthCheck.command).toEqual(["CMD", "node", "dist/healthcheck.js", "8080"]);
   });
 
   it("outputs the run-task that re-embeds the index with the worker's task after a change of embedding model", () => {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
 import { QUEUE_DEPTH_METRIC } from "../../runtime/src/emf";
-import { QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownEnv } from "../shared/runtime-image";
+import { API_READINESS_PATH, QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownEnv } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { documentAccessStatements, type LoadBalancerLogs } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
@@ -97,7 +97,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     const { executionRole, taskRole, policies } = this.createRoles(name, args, databaseSecretArn);
     this.loadBalancer = new ApiLoadBalancer(
       `${name}-api`,
-      { network: args.network, targetSecurityGroupId: args.securityGroupId, targetPort: API_PORT, certificateArn: args.certificateArn, accessLogs: args.loadBalancerLogs },
+      { network: args.network, targetSecurityGroupId: args.securityGroupId, targetPort: API_PORT, healthCheckPath: API_READINESS_PATH, certificateArn: args.certificateArn, accessLogs: args.loadBalancerLogs },
       parent,
     );
     const network = { subnets: args.network.privateSubnetIds, securityGroups: [args.securityGroupId], assignPublicIp: false };

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
-import { REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, shutdownEnv } from "../shared/runtime-image";
+import { API_READINESS_PATH, REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, shutdownEnv } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { scrapeAnnotations } from "./cluster-addons";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
@@ -122,9 +122,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
         { name: "metrics", containerPort: API_METRICS_PORT },
       ],
       env: apiEnv,
-      // Only what a replica cannot serve without: a Redis, S3 or Qdrant outage degrades the service
-      // (uploads kept and queued later, BM25 without vectors) instead of emptying the load balancer.
-      readinessProbe: probe(API_PORT, "/readyz?check=database"),
+      readinessProbe: probe(API_PORT, API_READINESS_PATH),
       livenessProbe: probe(API_PORT, "/healthz"),
     });
     this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, RUNTIME_PROCESSES.worker.stopGraceSeconds, scraped ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined, {

@@ -21,6 +21,15 @@ export const RUNTIME_PROCESSES = {
   worker: { command: ["node", "dist/worker.js"], port: 8081, stopGraceSeconds: 120 },
 } as const;
 
+/**
+ * Whether an API replica should get traffic: started (a replica still waiting for its backends
+ * answers 503 here, 200 on /healthz) and able to reach its database. Load balancer health checks
+ * and readiness probes ask this, not /healthz, so a rollout never trades serving replicas for
+ * starting ones; and not every backend, so an outage of one the service degrades around (Redis,
+ * the object store, the vector index) does not take every replica out at once.
+ */
+export const API_READINESS_PATH = "/readyz?check=database";
+
 /** The runtime's own shutdown deadline inside the platform's grace period, as the variable that sets it. */
 export function shutdownEnv(process: keyof typeof RUNTIME_PROCESSES): Record<string, string> {
   return { [ENV.shutdownTimeoutSeconds]: String(RUNTIME_PROCESSES[process].stopGraceSeconds - 10) };

@@ -26,7 +26,7 @@ import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-
 import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
 import { API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
-import { QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
+import { API_READINESS_PATH, QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
 import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
@@ -345,7 +345,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
           annotations: {
             "alb.ingress.kubernetes.io/scheme": certificate ? "internet-facing" : "internal",
             "alb.ingress.kubernetes.io/target-type": "ip",
-            "alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
+            "alb.ingress.kubernetes.io/healthcheck-path": API_READINESS_PATH,
             "alb.ingress.kubernetes.io/listen-ports": certificate ? '[{"HTTPS":443}]' : '[{"HTTP":80}]',
             "alb.ingress.kubernetes.io/inbound-cidrs": certificate ? "0.0.0.0/0" : this.network.vpcCidr,
             // Access logs to the log bucket, whose policy lets this region's load balancers write under the prefix.
