@@ -13,7 +13,24 @@ import type { Services } from "../services";
 
 type Check = () => Promise<unknown>;
 
-export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db" | "queue" | "store" | "vectors" | "metrics">, options: { metrics: boolean } = { metrics: true }): void {
+/** How long one readiness check may take: a probe or a load balancer wants its answer in seconds. */
+export const READINESS_CHECK_MS = 5000;
+
+/** `check`, failing when it has not answered within `ms`. */
+async function within(ms: number, check: Check): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(
+  app: FastifyInstance,
+  services: Pick<Services, "db" | "queue" | "store" | "vectors" | "metrics">,
+  options: { metrics: boolean; checkTimeoutMs?: number } = { metrics: true },
+): void {
   app.get("/healthz", { schema: { summary: "Liveness: the process is up and serving", tags: ["operations"], response: { 200: { type: "object", properties: { status: { type: "string" } } } } } }, async () => ({
     status: "ok",
   }));
@@ -48,7 +65,7 @@ export function healthRoutes(app: FastifyInstance, services: Pick<Services, "db"
           .filter(([name]) => !asked || asked.includes(name))
           .map(async ([name, check]) => {
             try {
-              await check();
+              await within(options.checkTimeoutMs ?? READINESS_CHECK_MS, check);
               return [name, "ok"] as const;
             } catch (error) {
               request.log.warn({ check: name, err: error }, "readiness check failed");

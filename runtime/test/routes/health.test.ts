@@ -50,6 +50,15 @@ describe("/readyz", () => {
     expect(both.json().checks).toEqual({ database: "ok", queue: "failing" });
   });
 
+  it("answers in bounded time when a backend hangs, counting it failing", async () => {
+    const hanging = Fastify({ logger: false });
+    healthRoutes(hanging, { ...services, vectors: { ...services.vectors, check: () => new Promise<void>(() => undefined) } }, { metrics: false, checkTimeoutMs: 200 });
+    const res = await hanging.inject({ method: "GET", url: "/readyz?check=database&check=vectors" });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().checks).toEqual({ database: "ok", vectors: "failing" });
+    await hanging.close();
+  });
+
   it("refuses a backend it does not know, naming those it does", async () => {
     const res = await app.inject({ method: "GET", url: "/readyz?check=redis" });
     expect(res.statusCode).toBe(400);
