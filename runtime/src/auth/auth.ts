@@ -53,15 +53,18 @@ export class Authenticator {
     readonly required: boolean,
     /** Browser single sign-on, when the OIDC client is configured with its secret. */
     readonly sso: BrowserSso | undefined,
+    /** The configured ADMIN_API_KEY is one a newer value replaced (and revoked): it admits nobody. */
+    readonly adminKeyRevoked: boolean,
   ) {}
 
   static async create(config: RuntimeConfig, keys: KeyStore, sso?: BrowserSso): Promise<Authenticator> {
     if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
+    const adminKeyRevoked = config.ADMIN_API_KEY !== undefined && (await keys.roleOf(config.ADMIN_API_KEY)) === undefined;
     // Single sign-on has already read the issuer's discovery document: one fetch at start, not two.
     const issuer = sso ? sso.issuerKeys() : config.OIDC_ISSUER_URL ? await discoverIssuer(config.OIDC_ISSUER_URL) : undefined;
     const verify = issuer ? await oidcVerifier(issuer, config.OIDC_AUDIENCE ?? config.OIDC_CLIENT_ID!) : undefined;
     const embedded = !config.DATABASE_URL && !config.PGHOST;
-    return new Authenticator(keys, verify, !(embedded && !config.ADMIN_API_KEY && !verify), sso);
+    return new Authenticator(keys, verify, !(embedded && !config.ADMIN_API_KEY && !verify), sso, adminKeyRevoked);
   }
 
   private async identify(request: FastifyRequest): Promise<Principal | undefined> {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { roleFromClaims } from "../../src/auth/auth";
+import { Authenticator, roleFromClaims } from "../../src/auth/auth";
 import { allows, hashKey, KeyStore } from "../../src/auth/keys";
 import { loadRuntimeConfig } from "../../src/config";
 import { listenHost, StartupError } from "../../src/main";
@@ -47,6 +47,10 @@ describe("the bootstrap admin key (ADMIN_API_KEY), rotated", () => {
     expect(await status(ADMIN_KEY)).toBe(401);
     const listed = (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(rotated) })).body;
     expect(listed.match(/bootstrap-admin/g), "the retired key is no longer listed").toHaveLength(1);
+    // A service configured with the retired value says so at start (it admits nobody).
+    const startedWith = async (key: string) => (await Authenticator.create(loadRuntimeConfig({ ...rt.env, ADMIN_API_KEY: key }), new KeyStore(rt.services.db))).adminKeyRevoked;
+    expect(await startedWith(ADMIN_KEY)).toBe(true);
+    expect(await startedWith(rotated)).toBe(false);
   });
 });
 
