@@ -67,9 +67,17 @@ export class LocalObjectStore implements ObjectStore {
  * Each cloud store makes its client once, on first use, and keeps it: the client caches its
  * credentials or token and reuses its connections. The SDKs load only when their scheme is used.
  */
-async function s3Client() {
+
+/**
+ * How long a connection to the object store may take to open, and may then sit without a byte
+ * moving (not the whole transfer: a large upload keeps sending). The SDK's default is to wait
+ * forever, which would hold an upload, or an ingest job, on a connection that went silent.
+ */
+export const OBJECT_STORE_TIMEOUTS = { connectMs: 5_000, idleMs: 60_000 } as const;
+
+async function s3Client(timeouts: { connectMs: number; idleMs: number }) {
   const s3 = await import("@aws-sdk/client-s3");
-  return { s3, client: new s3.S3Client({}) };
+  return { s3, client: new s3.S3Client({ requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.idleMs, throwOnRequestTimeout: true } }) };
 }
 
 async function azureContainer(account: string, container: string) {
@@ -88,12 +96,13 @@ class S3ObjectStore implements ObjectStore {
   constructor(
     private readonly bucket: string,
     private readonly prefix: string,
+    private readonly timeouts: { connectMs: number; idleMs: number },
   ) {}
 
   private connected?: ReturnType<typeof s3Client>;
 
   private client() {
-    this.connected ??= s3Client();
+    this.connected ??= s3Client(this.timeouts);
     return this.connected;
   }
 
@@ -197,8 +206,8 @@ export class ObjectStoreUrlError extends Error {}
 
 const withSlash = (p: string) => (p === "" || p.endsWith("/") ? p : `${p}/`);
 
-/** The store for a URL; without one, a folder under DATA_DIR. */
-export function createObjectStore(url: string | undefined, dataDir: string): ObjectStore {
+/** The store for a URL; without one, a folder under DATA_DIR. `timeouts` apply to S3. */
+export function createObjectStore(url: string | undefined, dataDir: string, timeouts: { connectMs: number; idleMs: number } = OBJECT_STORE_TIMEOUTS): ObjectStore {
   if (!url) return new LocalObjectStore(resolve(dataDir, "objects"));
   let parsed: URL;
   try {
@@ -211,7 +220,7 @@ export function createObjectStore(url: string | undefined, dataDir: string): Obj
     case "file:":
       return new LocalObjectStore(fileURLToPath(parsed));
     case "s3:":
-      return new S3ObjectStore(parsed.hostname, withSlash(path));
+      return new S3ObjectStore(parsed.hostname, withSlash(path), timeouts);
     case "azblob:": {
       const [container, ...rest] = path.split("/");
       if (!container) throw new ObjectStoreUrlError(`OBJECT_STORE_URL: got "${url}"; azblob URLs name a container: azblob://account/container/prefix`);
