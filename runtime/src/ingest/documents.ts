@@ -7,6 +7,7 @@ import type { Db } from "../db/db";
 import type { IngestQueue } from "../queue/queue";
 import type { VectorIndex } from "../search/vector-index";
 import type { ObjectStore } from "../storage/object-store";
+import { withinMs } from "../timeout";
 import { CONTENT_TYPES, detectKind, validateDocument } from "./parse";
 
 export type DocumentStatus = "queued" | "indexing" | "ready" | "failed";
@@ -119,18 +120,12 @@ export class DocumentService {
 
   /** Queues a document's job, giving up after the timeout (a job added late is harmless: ids deduplicate). */
   private async tryEnqueue(id: string): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the ingest queue did not answer within ${this.enqueueTimeoutMs} ms`)), this.enqueueTimeoutMs);
-    });
     try {
-      await Promise.race([this.queue.enqueue(id), timeout]);
+      await withinMs(this.enqueueTimeoutMs, this.queue.enqueue(id), `the ingest queue did not answer within ${this.enqueueTimeoutMs} ms`);
       return true;
     } catch (error) {
       this.hooks.onEnqueueFailed?.(id, error instanceof Error ? error : new Error(String(error)));
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 

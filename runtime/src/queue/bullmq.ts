@@ -1,6 +1,7 @@
 /** The ingest queue on Redis with BullMQ: durable, shared by every worker replica. */
 import { Queue, Worker } from "bullmq";
 import type { RuntimeConfig } from "../config";
+import { withinMs } from "../timeout";
 import { type IngestQueue, type JobHandler, redisConnection, RETRY, type RetryPolicy } from "./queue";
 
 /** What a job carries: only the document's id; the document row holds the rest. */
@@ -66,15 +67,7 @@ export class BullMqQueue implements IngestQueue {
 
   /** Redis answers within 2 s (requests never give up on their own: see RedisConnection). */
   async check(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("Redis did not answer within 2 s")), 2000);
-    });
-    try {
-      await Promise.race([this.queue.getJobCounts("waiting"), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withinMs(2000, this.queue.getJobCounts("waiting"), "Redis did not answer within 2 s");
   }
 
   async close(): Promise<void> {

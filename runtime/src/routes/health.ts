@@ -10,21 +10,12 @@
  */
 import type { FastifyInstance } from "fastify";
 import type { Services } from "../services";
+import { withinMs } from "../timeout";
 
 type Check = () => Promise<unknown>;
 
 /** How long one readiness check may take: a probe or a load balancer wants its answer in seconds. */
 export const READINESS_CHECK_MS = 5000;
-
-/** `check`, failing when it has not answered within `ms`. */
-async function within(ms: number, check: Check): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([check(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 export function healthRoutes(
   app: FastifyInstance,
@@ -65,7 +56,8 @@ export function healthRoutes(
           .filter(([name]) => !asked || asked.includes(name))
           .map(async ([name, check]) => {
             try {
-              await within(options.checkTimeoutMs ?? READINESS_CHECK_MS, check);
+              const ms = options.checkTimeoutMs ?? READINESS_CHECK_MS;
+              await withinMs(ms, check(), `no answer within ${ms} ms`);
               return [name, "ok"] as const;
             } catch (error) {
               request.log.warn({ check: name, err: error }, "readiness check failed");

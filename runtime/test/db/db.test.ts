@@ -7,14 +7,14 @@
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRuntimeConfig, RuntimeConfigError } from "../../src/config";
 import { connectionPassword, openDb, PostgresDb } from "../../src/db/db";
-import { freshDatabase } from "../support";
+import { freshDatabase, silentServer } from "../support";
 
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf";
 
@@ -154,20 +154,13 @@ describe("the password from Secrets Manager", () => {
 
 describe("waiting on the server", () => {
   it("gives up on a server that accepts connections and never answers, after PGCONNECT_TIMEOUT", { timeout: 15_000 }, async () => {
-    const sockets = new Set<Socket>();
-    const silent = createTcpServer((socket) => {
-      sockets.add(socket);
-      socket.on("data", () => undefined);
-    });
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-    const port = (silent.address() as AddressInfo).port;
-    const db = await openDb(loadRuntimeConfig({ DATABASE_URL: `postgres://rag@127.0.0.1:${port}/rag`, PGCONNECT_TIMEOUT: "1" }));
+    const silent = await silentServer();
+    const db = await openDb(loadRuntimeConfig({ DATABASE_URL: `postgres://rag@127.0.0.1:${silent.port}/rag`, PGCONNECT_TIMEOUT: "1" }));
     try {
       await expect(db.query("SELECT 1")).rejects.toThrow(/timeout/i);
     } finally {
       await db.close();
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((r) => silent.close(() => r()));
+      await silent.close();
     }
   });
 

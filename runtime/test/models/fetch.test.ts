@@ -4,32 +4,21 @@
  * and embeddings, streamed or not, gives up after its configured time instead of the SDKs'
  * ten minutes.
  */
-import { createServer, type Server, type Socket } from "node:net";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRuntimeConfig } from "../../src/config";
 import { createEmbedder } from "../../src/models/embedder";
 import { createGenerator } from "../../src/models/generator";
+import { silentServer } from "../support";
 
 const contexts = [{ n: 1, chunkId: "d:1", documentName: "bert.pdf", text: "BERT is pre-trained with two tasks." }];
 
 describe("a model server that never answers", () => {
-  let server: Server;
-  const sockets = new Set<Socket>();
-  let url: string;
+  let silent: Awaited<ReturnType<typeof silentServer>>;
   beforeAll(async () => {
-    server = createServer((socket) => {
-      sockets.add(socket);
-      socket.on("data", () => undefined);
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    silent = await silentServer();
   });
-  afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
-  const baseOf = (provider: string) => (provider === "openai" ? `${url}/v1` : url);
+  afterAll(async () => silent.close());
+  const baseOf = (provider: string) => (provider === "openai" ? `${silent.url}/v1` : silent.url);
 
   it.each(["ollama", "openai", "anthropic"])("is given up on after LLM_TIMEOUT_SECONDS by the %s generator, streaming or not", { timeout: 20_000 }, async (provider) => {
     const generator = createGenerator(loadRuntimeConfig({ LLM_PROVIDER: provider, LLM_BASE_URL: baseOf(provider), LLM_API_KEY: "k", LLM_MODEL: "m", LLM_TIMEOUT_SECONDS: "1" }));

@@ -1,10 +1,11 @@
 import { linkSync, mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
-import { type AddressInfo, createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createObjectStore, LocalObjectStore, ObjectStoreUrlError } from "../../src/storage/object-store";
+import { silentServer } from "../support";
 
 describe("the local object store", () => {
   it("stores, reads and securely deletes", async () => {
@@ -148,30 +149,23 @@ describe("the S3 store, speaking the S3 API with the AWS SDK to a local stand-in
 
 describe("the S3 store, when S3 goes silent", () => {
   const saved = { ...process.env };
-  const sockets = new Set<Socket>();
-  let silent: TcpServer;
+  let silent: Awaited<ReturnType<typeof silentServer>>;
   beforeAll(async () => {
-    // Accepts connections and reads requests, and never answers.
-    silent = createTcpServer((socket) => {
-      sockets.add(socket);
-      socket.on("data", () => undefined);
-    });
-    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
-    Object.assign(process.env, { AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "stand-in", AWS_SECRET_ACCESS_KEY: "stand-in" });
+    silent = await silentServer();
+    Object.assign(process.env, { AWS_ENDPOINT_URL_S3: silent.url, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "stand-in", AWS_SECRET_ACCESS_KEY: "stand-in" });
   });
   afterAll(async () => {
     for (const name of ["AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
       if (saved[name] === undefined) delete process.env[name];
       else process.env[name] = saved[name];
     }
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((r) => silent.close(() => r()));
+    await silent.close();
   });
 
   it("gives up on a connection that carries nothing for the idle timeout, instead of waiting forever", { timeout: 15_000 }, async () => {
     const store = createObjectStore("s3://docs/rag", "/tmp", { connectMs: 1_000, idleMs: 300 });
     await expect(store.get("documents/abc")).rejects.toThrow();
     await expect(store.put("documents/abc", new TextEncoder().encode("x"), "text/plain")).rejects.toThrow();
-    expect(sockets.size, "the requests did reach the endpoint").toBeGreaterThan(0);
+    expect(silent.connections(), "the requests did reach the endpoint").toBeGreaterThan(0);
   });
 });
