@@ -131,29 +131,24 @@ export class AwsEksPlatform extends AwsPlatformBase {
         return undefined;
       case "otlp": {
         const header = o.otlpAuthHeader;
-        const value = header && this.operatorSecret("otlp-auth-header", `value of the ${header} header the OTLP endpoint authenticates with`);
-        if (value) this.grantSecretRead("otlp-auth-header", [value.arn]);
         return {
           exporter: "otlp",
           otlpEndpoint: o.otlpEndpoint,
-          ...(header && value ? { otlpAuthHeader: header, apiKey: { storeName: this.addons.secretStoreName, remoteKey: value.readableArn, storeReady: this.addons.secretStoreReady } } : {}),
+          ...(header ? { otlpAuthHeader: header, apiKey: this.collectorSecret("otlp-auth-header", `value of the ${header} header the OTLP endpoint authenticates with`) } : {}),
           scrapeNamespace: NAMESPACE,
           clientsNamespace: NAMESPACE,
         };
       }
       case "datadog":
-      case "newrelic": {
-        const key = this.operatorSecret(`${o.exporter}-api-key`, `${o.exporter} API key for the OpenTelemetry collector`);
-        this.grantSecretRead(`${o.exporter}-api-key`, [key.arn]);
+      case "newrelic":
         return {
           exporter: o.exporter,
           datadogSite: o.datadogSite,
           newRelicRegion: o.newRelicRegion,
-          apiKey: { storeName: this.addons.secretStoreName, remoteKey: key.readableArn, storeReady: this.addons.secretStoreReady },
+          apiKey: this.collectorSecret(`${o.exporter}-api-key`, `${o.exporter} API key for the OpenTelemetry collector`),
           scrapeNamespace: NAMESPACE,
           clientsNamespace: NAMESPACE,
         };
-      }
       case "prometheus":
       case "cloudwatch":
         throw new Error(`the EKS platform exports telemetry through OpenTelemetry; the config schema refuses ${o.exporter} here`);
@@ -162,6 +157,13 @@ export class AwsEksPlatform extends AwsPlatformBase {
         throw new Error(`unknown exporter ${String(unreachable)}`);
       }
     }
+  }
+
+  /** A secret the operator fills, which External Secrets may read and syncs to the collector. */
+  private collectorSecret(name: string, description: string): NonNullable<TelemetryArgs["apiKey"]> {
+    const secret = this.operatorSecret(name, description);
+    this.grantSecretRead(name, [secret.arn]);
+    return { storeName: this.addons.secretStoreName, remoteKey: secret.readableArn, storeReady: this.addons.secretStoreReady };
   }
 
   /** Lets External Secrets read exactly these secrets (and decrypt them with the data key). */
