@@ -38,7 +38,6 @@ export const REDIS_LOG_TYPES = ["slow-log", "engine-log"] as const;
  */
 export class ElastiCacheRedis extends pulumi.ComponentResource {
   readonly endpoint: RedisEndpoint;
-  readonly replicationGroupId: pulumi.Output<string>;
   /**
    * Each node's cache cluster id, the dimension ElastiCache publishes its metrics under (per node:
    * there is no replication-group dimension), one per node, primary and replicas.
@@ -99,7 +98,6 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.replicationGroupId = group.id;
     this.nodeIds = Array.from({ length: 1 + replicas }, (_, i) => group.memberClusters.apply((members) => [...members].sort()[i]!));
     this.authTokenSecretArn = token.arn;
     this.endpoint = {
