@@ -186,8 +186,9 @@ export class DocumentService {
     // to chunks, postings and pgvector rows.
     await this.db.query("DELETE FROM documents WHERE id = $1", [id]);
     // An index outside the database (Qdrant) may have been written by that transaction after the
-    // first clear: clear it again, now that no indexing can start for the document.
-    if (this.vectors.kind === "qdrant") await this.vectors.deleteDocument(id);
+    // first clear: clear it again, now that no indexing can start for the document (for pgvector
+    // rows, which went with the cascade, this does nothing).
+    await this.vectors.deleteDocument(id);
     this.hooks.onDeleted?.();
     await this.store.delete(row.object_key);
     return true;
