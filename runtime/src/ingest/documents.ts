@@ -2,7 +2,7 @@
  * The document catalogue: upload (idempotent by content hash), status, listing, secure deletion
  * (original, chunks, postings and vectors).
  */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { Db } from "../db/db";
 import type { IngestQueue } from "../queue/queue";
 import type { VectorIndex } from "../search/vector-index";
@@ -70,6 +70,11 @@ export const ENQUEUE_TIMEOUT_MS = 5000;
 /** A document still queued this long after its last change may have lost its job: the sweep queues it again. */
 export const REQUEUE_AFTER_MS = 60_000;
 
+/** Where an upload's original is stored: its content hash, then a part unique to this upload. */
+export function objectKey(contentHash: string): string {
+  return `documents/${contentHash}/${randomUUID()}`;
+}
+
 export interface DocumentHooks {
   /** After a document's index entries are removed. */
   readonly onDeleted?: () => void;
@@ -105,16 +110,28 @@ export class DocumentService {
     }
     // Uploading it again is also a way to nudge a document whose job was lost.
     if (existing) return { document: existing, created: false, queued: existing.status === "queued" ? await this.tryEnqueue(existing.id) : true };
-    const key = `documents/${hash}`;
+    // Each upload's original gets a key of its own, never shared with an earlier document of the
+    // same bytes: deleting that one (which removes its key's every version) cannot take this one's.
+    const key = objectKey(hash);
     await this.store.put(key, doc.bytes, CONTENT_TYPES[kind]);
-    const [row] = await this.db.query<Row>(
-      `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, metadata, status)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'queued')
-       ON CONFLICT (content_hash) DO NOTHING
-       RETURNING ${COLUMNS}`,
-      [doc.name, CONTENT_TYPES[kind], hash, doc.bytes.length, key, JSON.stringify(doc.metadata ?? {})],
-    );
-    if (!row) return { document: (await this.byHash(hash))!, created: false, queued: true };
+    let row: Row | undefined;
+    try {
+      [row] = await this.db.query<Row>(
+        `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, metadata, status)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'queued')
+         ON CONFLICT (content_hash) DO NOTHING
+         RETURNING ${COLUMNS}`,
+        [doc.name, CONTENT_TYPES[kind], hash, doc.bytes.length, key, JSON.stringify(doc.metadata ?? {})],
+      );
+    } catch (error) {
+      await this.store.delete(key).catch(() => undefined);
+      throw error;
+    }
+    if (!row) {
+      // A concurrent upload of the same bytes won: its document stands, this copy goes.
+      await this.store.delete(key);
+      return { document: (await this.byHash(hash))!, created: false, queued: true };
+    }
     return { document: view(row), created: true, queued: await this.tryEnqueue(row.id) };
   }
 

@@ -1,6 +1,7 @@
 /**
- * Uploads while the ingest queue is out of reach, against the real PostgreSQL and Redis: the
- * document is kept and stays queued, and the worker's sweep queues it once Redis answers.
+ * The document catalogue against the real PostgreSQL and Redis: uploads while the ingest queue
+ * is out of reach (the document is kept and stays queued, and the worker's sweep queues it once
+ * Redis answers), and uploads and deletes of the same bytes racing each other.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRuntimeConfig } from "../../src/config";
@@ -8,7 +9,8 @@ import { DocumentService } from "../../src/ingest/documents";
 import { BullMqQueue } from "../../src/queue/bullmq";
 import { waitFor } from "../../src/queue/queue";
 import { createServices, type Services } from "../../src/services";
-import { freePorts, modeEnv } from "../support";
+import type { ObjectStore } from "../../src/storage/object-store";
+import { freePorts, modeEnv, type Runtime, startRuntime } from "../support";
 
 
 describe("uploads while the ingest queue is out of reach (PostgreSQL + Redis)", () => {
@@ -38,7 +40,7 @@ describe("uploads while the ingest queue is out of reach (PostgreSQL + Redis)", 
     const { document, created, queued } = await cut.create(upload);
     expect({ created, queued, status: document.status }).toEqual({ created: true, queued: false, status: "queued" });
     expect(failures).toEqual([`${document.id}: the ingest queue did not answer within 300 ms`]);
-    expect(new TextDecoder().decode(await healthy.store.get(`documents/${document.contentHash}`))).toContain("Hybrid retrieval");
+    expect(new TextDecoder().decode((await healthy.documents.original(document.id))!.bytes)).toContain("Hybrid retrieval");
 
     // Too recent for the sweep's default age; taken when asked for any age: its job is then in Redis.
     expect(await healthy.documents.requeueStale()).toBe(0);
@@ -87,5 +89,77 @@ describe("a document whose tries ran out (PostgreSQL + Redis)", () => {
     const again = await healthy.documents.create(upload);
     expect({ created: again.created, queued: again.queued, status: again.document.status, error: again.document.error }).toEqual({ created: false, queued: true, status: "queued", error: null });
     await waitFor(async () => (await healthy.documents.get(document.id))?.status === "ready", 20_000, "the retried document to be indexed");
+  });
+});
+
+describe("uploads and deletes of the same bytes at once (PostgreSQL)", () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await startRuntime("server", {}, { worker: false });
+  });
+  afterAll(async () => rt?.close());
+
+  const bytesOf = (text: string) => new TextEncoder().encode(text);
+  const objectKeyOf = async (id: string) => (await rt.services.db.query<{ object_key: string }>("SELECT object_key FROM documents WHERE id = $1", [id]))[0]!.object_key;
+
+  /** The real store, with `gate` run before each call of `method` (put or delete). */
+  function gated(method: "put" | "delete", gate: (key: string) => Promise<void>): ObjectStore {
+    const real = rt.services.store;
+    return {
+      kind: real.kind,
+      put: async (key, bytes, type) => {
+        if (method === "put") await gate(key);
+        return real.put(key, bytes, type);
+      },
+      get: (key) => real.get(key),
+      delete: async (key) => {
+        if (method === "delete") await gate(key);
+        return real.delete(key);
+      },
+      check: () => real.check(),
+    };
+  }
+
+  it("a re-upload made while the first copy is being deleted keeps its original", async () => {
+    const { db, queue, vectors, documents } = rt.services;
+    const upload = { name: "twice.md", contentType: "text/markdown", bytes: bytesOf("# Twice\n\nUploaded, deleted and uploaded again.") };
+    const first = (await documents.create(upload)).document;
+    let release!: () => void;
+    let reached!: () => void;
+    const atDelete = new Promise<void>((r) => (reached = r));
+    const deleter = new DocumentService(db, gated("delete", () => {
+      reached();
+      return new Promise((r) => (release = r));
+    }), queue, vectors);
+    // The database row is gone and the original's delete is about to run when the same bytes come again.
+    const deletion = deleter.delete(first.id);
+    await atDelete;
+    const second = await documents.create(upload);
+    expect(second.created).toBe(true);
+    release();
+    expect(await deletion).toBe(true);
+    expect(new TextDecoder().decode((await documents.original(second.document.id))!.bytes)).toContain("uploaded again");
+  });
+
+  it("two uploads of the same bytes at once make one document and leave one stored copy", async () => {
+    const { db, queue, vectors } = rt.services;
+    const upload = { name: "race.md", contentType: "text/markdown", bytes: bytesOf("# Race\n\nTwo clients upload the same file at the same moment.") };
+    const keys: string[] = [];
+    let arrived!: () => void;
+    const both = new Promise<void>((r) => (arrived = r));
+    const racing = new DocumentService(db, gated("put", async (key) => {
+      keys.push(key);
+      if (keys.length === 2) arrived();
+      await both;
+    }), queue, vectors);
+    const results = await Promise.all([racing.create(upload), racing.create(upload)]);
+    expect(results.map((r) => r.created).sort()).toEqual([false, true]);
+    expect(results[0].document.id).toBe(results[1].document.id);
+    const kept = await objectKeyOf(results[0].document.id);
+    expect(keys).toContain(kept);
+    const others = keys.filter((k) => k !== kept);
+    expect(others).toHaveLength(1);
+    await expect(rt.services.store.get(others[0]!)).rejects.toThrow();
+    expect(new TextDecoder().decode(await rt.services.store.get(kept))).toContain("same moment");
   });
 });
