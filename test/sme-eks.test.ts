@@ -4,6 +4,7 @@ import { ENV, SECRET_ENV } from "../runtime/src/config";
 import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { CHARTS } from "../stacks/versions";
+import { SERVICE_ACCOUNT_TOKEN_PATH } from "../components/kubernetes/qdrant";
 import { REEMBED_COMMAND } from "../components/shared/runtime-image";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { asList, json, ofType, one, statements, synth, waitedFor } from "./helpers";
@@ -477,6 +478,26 @@ describe("sme on EKS: every workload", () => {
         expect(c.image).toMatch(/(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64}|^sha256:[0-9a-f]{64})$/);
       }
     }
+  });
+
+  it("gives Qdrant's pods (the chart's StatefulSet) the same: restricted security context, requests and limits, no token, zone spread", () => {
+    const values = release(sme, "qdrant").inputs.values as Obj;
+    expect(values.podSecurityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(values.containerSecurityContext).toMatchObject({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(values.containerSecurityContext.runAsUser).toBeGreaterThan(0);
+    expect(values.resources.limits.memory).toBe(values.resources.requests.memory);
+    // The chart has no automount setting: a volume at the token's path keeps the token out.
+    const [mount] = values.additionalVolumeMounts as Obj[];
+    expect(mount).toMatchObject({ mountPath: SERVICE_ACCOUNT_TOKEN_PATH });
+    expect((values.additionalVolumes as Obj[]).find((v) => v.name === mount!.name)).toHaveProperty("emptyDir");
+    expect(values).not.toHaveProperty("serviceAccount.automountServiceAccountToken");
+    expect(values.topologySpreadConstraints.map((t: Obj) => t.topologyKey)).toContain("topology.kubernetes.io/zone");
   });
 
   it("gives the worker 120 s to finish the documents in hand when a pod stops, the API 30 s after 15 s of draining; each process gives up 10 s sooner", () => {

@@ -25,6 +25,9 @@ export const QDRANT_LABELS = { "app.kubernetes.io/name": "qdrant", "app.kubernet
 const HTTP = 6333;
 const GRPC = 6334;
 const P2P = 6335;
+/** Where Kubernetes projects a pod's service-account token. */
+export const SERVICE_ACCOUNT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+const NO_TOKEN_VOLUME = "no-service-account-token";
 
 /**
  * Qdrant from its official chart: replicated (distributed mode when replicas > 1), persistent
@@ -60,7 +63,11 @@ export class QdrantCluster extends pulumi.ComponentResource {
             podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: QDRANT_LABELS } }] },
           },
           topologySpreadConstraints: [{ maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: QDRANT_LABELS } }],
-          serviceAccount: { automountServiceAccountToken: false },
+          // The chart always runs its own service account and has no setting to keep its token
+          // out of the pod: a volume mounted at the token's path does (the ServiceAccount admission
+          // plugin projects no token into a container that already mounts something there).
+          additionalVolumes: [{ name: NO_TOKEN_VOLUME, emptyDir: { sizeLimit: "1Mi" } }],
+          additionalVolumeMounts: [{ name: NO_TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_TOKEN_PATH, readOnly: true }],
         },
       },
       { parent: this },
