@@ -4,7 +4,7 @@ import { ENV, SECRET_ENV } from "../runtime/src/config";
 import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { CHARTS } from "../stacks/versions";
-import { SERVICE_ACCOUNT_TOKEN_PATH } from "../components/kubernetes/qdrant";
+import { SERVICE_ACCOUNT_TOKEN_PATH } from "../components/kubernetes/pod-security";
 import { REEMBED_COMMAND } from "../components/shared/runtime-image";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { asList, json, ofType, one, statements, synth, waitedFor } from "./helpers";
@@ -498,6 +498,17 @@ describe("sme on EKS: every workload", () => {
     expect((values.additionalVolumes as Obj[]).find((v) => v.name === mount!.name)).toHaveProperty("emptyDir");
     expect(values).not.toHaveProperty("serviceAccount.automountServiceAccountToken");
     expect(values.topologySpreadConstraints.map((t: Obj) => t.topologyKey)).toContain("topology.kubernetes.io/zone");
+  });
+
+  it("gives the OpenTelemetry collector's pods the same (it calls no Kubernetes API; the scraper, which does, keeps its token)", () => {
+    const values = release(sme, "otel-collector").inputs.values as Obj;
+    expect(values.podSecurityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(values.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    const [mount] = values.extraVolumeMounts as Obj[];
+    expect(mount).toMatchObject({ mountPath: SERVICE_ACCOUNT_TOKEN_PATH });
+    expect((values.extraVolumes as Obj[]).find((v) => v.name === mount!.name)).toHaveProperty("emptyDir");
+    expect(values.topologySpreadConstraints.map((t: Obj) => t.topologyKey)).toContain("topology.kubernetes.io/zone");
+    expect(release(sme, "otel-scraper").inputs.values).not.toHaveProperty("extraVolumeMounts");
   });
 
   it("gives the worker 120 s to finish the documents in hand when a pod stops, the API 30 s after 15 s of draining; each process gives up 10 s sooner", () => {

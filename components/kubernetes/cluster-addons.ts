@@ -5,6 +5,7 @@ import { GPU_POOL_LABEL, GPU_TAINT } from "./gpu-scheduling";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { denyByDefault, flowPolicy, podsIn } from "./network-policy";
+import { NO_TOKEN, zoneSpread } from "./pod-security";
 
 export interface TelemetryArgs {
   readonly exporter: Exclude<ObservabilityExporter, "none" | "prometheus" | "cloudwatch">;
@@ -165,6 +166,10 @@ export class ClusterAddons extends pulumi.ComponentResource {
             replicaCount: 2,
             image: { repository: "otel/opentelemetry-collector-contrib" },
             extraEnvs: env,
+            // It calls no Kubernetes API (the scraper below does): no token, as the chart has no setting for it.
+            extraVolumes: [NO_TOKEN.volume],
+            extraVolumeMounts: [NO_TOKEN.mount],
+            topologySpreadConstraints: zoneSpread(COLLECTOR.labels),
             podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
             podSecurityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
             securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },

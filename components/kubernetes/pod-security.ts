@@ -38,6 +38,20 @@ export function podSecurity(uid: number): k8s.types.input.core.v1.PodSecurityCon
   return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
 }
 
+/** Where Kubernetes projects a pod's service-account token. */
+export const SERVICE_ACCOUNT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/**
+ * For a chart whose pods run its own service account with no setting to keep the token out: an
+ * empty volume for the pod and its mount at the token's path for the container (the
+ * ServiceAccount admission plugin projects no token into a container that already mounts
+ * something there).
+ */
+export const NO_TOKEN = {
+  volume: { name: "no-service-account-token", emptyDir: { sizeLimit: "1Mi" } },
+  mount: { name: "no-service-account-token", mountPath: SERVICE_ACCOUNT_TOKEN_PATH, readOnly: true },
+} as const;
+
 /** Spread replicas over zones (hard) and nodes (soft). */
 export function zoneSpread(labels: Record<string, string>): k8s.types.input.core.v1.TopologySpreadConstraint[] {
   return [

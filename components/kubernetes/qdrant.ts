@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SecretRef, VectorDbEndpoint } from "../contracts";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { flowPolicy } from "./network-policy";
-import { CONTAINER_SECURITY, ZONE_KEY } from "./pod-security";
+import { CONTAINER_SECURITY, NO_TOKEN, ZONE_KEY } from "./pod-security";
 
 export interface QdrantClusterArgs {
   readonly namespace: pulumi.Input<string>;
@@ -25,9 +25,6 @@ export const QDRANT_LABELS = { "app.kubernetes.io/name": "qdrant", "app.kubernet
 const HTTP = 6333;
 const GRPC = 6334;
 const P2P = 6335;
-/** Where Kubernetes projects a pod's service-account token. */
-export const SERVICE_ACCOUNT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
-const NO_TOKEN_VOLUME = "no-service-account-token";
 
 /**
  * Qdrant from its official chart: replicated (distributed mode when replicas > 1), persistent
@@ -63,11 +60,9 @@ export class QdrantCluster extends pulumi.ComponentResource {
             podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: QDRANT_LABELS } }] },
           },
           topologySpreadConstraints: [{ maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: QDRANT_LABELS } }],
-          // The chart always runs its own service account and has no setting to keep its token
-          // out of the pod: a volume mounted at the token's path does (the ServiceAccount admission
-          // plugin projects no token into a container that already mounts something there).
-          additionalVolumes: [{ name: NO_TOKEN_VOLUME, emptyDir: { sizeLimit: "1Mi" } }],
-          additionalVolumeMounts: [{ name: NO_TOKEN_VOLUME, mountPath: SERVICE_ACCOUNT_TOKEN_PATH, readOnly: true }],
+          // The chart runs its own service account and has no setting to keep the token out.
+          additionalVolumes: [NO_TOKEN.volume],
+          additionalVolumeMounts: [NO_TOKEN.mount],
         },
       },
       { parent: this },
