@@ -524,6 +524,15 @@ describe("sme on EKS: every workload", () => {
     expect(env(api).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value).toBe("20");
   });
 
+  it("lets a slow answer through the ALB, and the API keeps idle connections open longer than the ALB does", () => {
+    const ingress = ofType(sme, "kubernetes:networking.k8s.io/v1:Ingress")[0]!;
+    const attributes = String((ingress.inputs as Obj).metadata.annotations["alb.ingress.kubernetes.io/load-balancer-attributes"]);
+    const idle = Number(/(?:^|,)idle_timeout\.timeout_seconds=(\d+)(?:,|$)/.exec(attributes)?.[1]);
+    expect(idle).toBeGreaterThanOrEqual(2 * (60 + 120));
+    const api = ofType(sme, T.deployment).find((x) => x.name === "rag-sme-runtime-api")!;
+    expect(Number(env(api).find((e) => e.name === ENV.httpKeepAliveSeconds)?.value)).toBeGreaterThan(idle);
+  });
+
   it("has the load balancer controller gate each new API pod's readiness on its ALB target being healthy", () => {
     const ns = ofType(sme, "kubernetes:core/v1:Namespace").find((n) => (n.inputs as Obj).metadata.name === "rag")!;
     expect((ns.inputs as Obj).metadata.labels).toMatchObject({ "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled", "pod-security.kubernetes.io/enforce": "restricted" });
@@ -657,6 +666,7 @@ describe("sme on EKS: every workload", () => {
     const logBucket = ofType(sme, "aws:s3/bucket:Bucket").find((b) => b.name.endsWith("-access-logs"))!;
     expect(Object.fromEntries(attributes.split(",").map((kv) => kv.split("=")))).toEqual({
       "routing.http.drop_invalid_header_fields.enabled": "true",
+      "idle_timeout.timeout_seconds": expect.stringMatching(/^\d+$/),
       "access_logs.s3.enabled": "true",
       "access_logs.s3.bucket": expect.stringMatching(/^rag-sme-documents-access-logs-/),
       "access_logs.s3.prefix": "alb",

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV, SECRET_ENV } from "../runtime/src/config";
 import { resolveConfig } from "../stacks/config";
@@ -333,6 +334,16 @@ describe("staging on AWS: services on ECS Fargate", () => {
     };
     expect(stopping("-api")).toEqual([30, "20"]);
     expect(stopping("-worker")).toEqual([120, "110"]);
+  });
+
+  it("lets a slow answer through the load balancer, and the API keeps idle connections open longer than the balancer does", () => {
+    const idle = one(staging, T.alb).inputs.idleTimeout as number;
+    // Two tries at the question's embedding (60 s each) and at generation (120 s each) say nothing before the answer.
+    expect(idle).toBeGreaterThanOrEqual(2 * (60 + 120));
+    const environment = (suffix: string) => json<ContainerDef[]>(ofType(staging, T.taskDef).find((t) => t.name.endsWith(suffix))!, "containerDefinitions")[0]!.environment;
+    expect(Number(environment("-api").find((e) => e.name === ENV.httpKeepAliveSeconds)?.value)).toBeGreaterThan(idle);
+    expect(environment("-worker").map((e) => e.name)).not.toContain(ENV.httpKeepAliveSeconds);
+    expect(readFileSync("README.md", "utf8"), "README states the idle timeout").toContain(`idle timeout ${idle} s`);
   });
 
   it("runs a cluster with Container Insights and two services, only the API behind the load balancer", () => {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
 import { QUEUE_DEPTH_METRIC } from "../../runtime/src/emf";
-import { API_READINESS_PATH, QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, shutdownEnv } from "../shared/runtime-image";
+import { API_READINESS_PATH, QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, processEnv } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { documentAccessStatements, type LoadBalancerLogs } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
@@ -247,7 +247,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       command: [...RUNTIME_PROCESSES[o.process].command],
       port: o.port,
       env: o.args.env,
-      extraEnv: { ...o.extraEnv, ...shutdownEnv(o.process) },
+      extraEnv: { ...o.extraEnv, ...processEnv(o.process) },
       stopTimeout: RUNTIME_PROCESSES[o.process].stopGraceSeconds,
       logGroupName: logGroup.name,
       region: o.args.account.region,

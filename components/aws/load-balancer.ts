@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { API_IDLE_TIMEOUT_SECONDS } from "../shared/runtime-image";
 import type { LoadBalancerLogs } from "./document-store";
 import type { Network } from "./network";
 
@@ -72,7 +73,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         securityGroups: [sg.id],
         dropInvalidHeaderFields: true,
         enableDeletionProtection: args.deletionProtection ?? false,
-        idleTimeout: 120,
+        idleTimeout: API_IDLE_TIMEOUT_SECONDS,
         ...(args.accessLogs ? { accessLogs: { enabled: true, bucket: args.accessLogs.bucket, prefix: args.accessLogs.prefix } } : {}),
       },
       // AWS tests the bucket's permission when logging is turned on.

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type ApiEndpoint, type RuntimeEnvironment, secretEntries } from "../contracts";
-import { RUNTIME_PROCESSES, RUNTIME_UID, shutdownEnv } from "../shared/runtime-image";
+import { RUNTIME_PROCESSES, RUNTIME_UID, processEnv } from "../shared/runtime-image";
 import { createLocalContainer, LOOPBACK, secretFilePath, type SecretFile } from "./local-container";
 import type { LocalNetwork } from "./network";
 
@@ -72,7 +72,7 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
         image: image.repoDigest,
         networkName: args.network.networkName,
         alias: "api",
-        env: { ...env, [ENV.port]: String(API_PORT), ...shutdownEnv("api") },
+        env: { ...env, [ENV.port]: String(API_PORT), ...processEnv("api") },
         secretFiles: secrets.files,
         volumes,
         command: [...RUNTIME_PROCESSES.api.command],
@@ -88,7 +88,7 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
         image: image.repoDigest,
         networkName: args.network.networkName,
         alias: "worker",
-        env: { ...env, [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...shutdownEnv("worker") },
+        env: { ...env, [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...processEnv("worker") },
         secretFiles: secrets.files,
         volumes,
         command: [...RUNTIME_PROCESSES.worker.command],

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
-import { API_READINESS_PATH, REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, shutdownEnv } from "../shared/runtime-image";
+import { API_READINESS_PATH, REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, processEnv } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { scrapeAnnotations } from "./cluster-addons";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
@@ -107,8 +107,8 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       parent,
     );
     // The API's /metrics on a port of its own, which the Service and the Ingress do not expose.
-    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(API_METRICS_PORT), ...shutdownEnv("api") });
-    const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...shutdownEnv("worker") });
+    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(API_METRICS_PORT), ...processEnv("api") });
+    const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...processEnv("worker") });
     const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
 
     const scraped = args.metricsScrapedBy;

@@ -3,7 +3,9 @@
  * ports they listen on, and the unprivileged user it runs as. Docker, ECS and Kubernetes all
  * read these, so the image and its deployments cannot disagree.
  */
-import { ENV } from "../../runtime/src/config";
+import { ENV, MODEL_TIMEOUT_DEFAULTS } from "../../runtime/src/config";
+import { MODEL_RETRIES } from "../../runtime/src/models/fetch";
+import { RERANK_TIMEOUT_MS } from "../../runtime/src/search/rerank";
 
 /** The official Node.js image's `node` user. */
 export const RUNTIME_UID = 1000;
@@ -30,9 +32,26 @@ export const RUNTIME_PROCESSES = {
  */
 export const API_READINESS_PATH = "/readyz?check=database";
 
-/** The runtime's own shutdown deadline inside the platform's grace period, as the variable that sets it. */
-export function shutdownEnv(process: keyof typeof RUNTIME_PROCESSES): Record<string, string> {
-  return { [ENV.shutdownTimeoutSeconds]: String(RUNTIME_PROCESSES[process].stopGraceSeconds - 10) };
+/**
+ * How long the API's load balancer keeps a connection on which no byte moves (the ALB's idle
+ * timeout). A non-streamed POST /v1/query sends nothing until its answer is ready, which with the
+ * runtime's default bounds takes at most two tries at the question's embedding, the reranker and
+ * two tries at generation; a margin covers the database. Less, and the balancer would cut a slow
+ * answer with a 504 the runtime never sees.
+ */
+export const API_IDLE_TIMEOUT_SECONDS =
+  (MODEL_RETRIES + 1) * (MODEL_TIMEOUT_DEFAULTS.embeddingSeconds + MODEL_TIMEOUT_DEFAULTS.llmSeconds) + RERANK_TIMEOUT_MS / 1000 + 30;
+
+/**
+ * What each process is told about its platform: its shutdown deadline inside the platform's
+ * grace period and, for the API, to keep idle connections open longer than its load balancer
+ * does (so the balancer never sends a request down a connection the API is closing: a 502).
+ */
+export function processEnv(process: keyof typeof RUNTIME_PROCESSES): Record<string, string> {
+  return {
+    [ENV.shutdownTimeoutSeconds]: String(RUNTIME_PROCESSES[process].stopGraceSeconds - 10),
+    ...(process === "api" ? { [ENV.httpKeepAliveSeconds]: String(API_IDLE_TIMEOUT_SECONDS + 5) } : {}),
+  };
 }
 
 /** Waiting documents per worker replica the autoscalers aim for (KEDA on Kubernetes, target tracking on ECS). */

@@ -49,6 +49,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     requestIdHeader: "x-request-id",
     genReqId: () => crypto.randomUUID(),
     bodyLimit: config.MAX_UPLOAD_BYTES + 64 * 1024,
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_SECONDS * 1000,
     ajv: { customOptions: { coerceTypes: "array", removeAdditional: false } },
     schemaErrorFormatter,
     // request.ip, request.protocol and request.host from X-Forwarded-* only behind the named proxies.

@@ -28,6 +28,7 @@ export const ENV = {
   queueLockMs: "QUEUE_LOCK_MS",
   startupTimeoutSeconds: "STARTUP_TIMEOUT_SECONDS",
   shutdownTimeoutSeconds: "SHUTDOWN_TIMEOUT_SECONDS",
+  httpKeepAliveSeconds: "HTTP_KEEP_ALIVE_SECONDS",
   cloudwatchMetricsNamespace: "CLOUDWATCH_METRICS_NAMESPACE",
 
   databaseUrl: "DATABASE_URL",
@@ -141,6 +142,9 @@ function isAddressOrCidr(value: string): boolean {
   return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/** How long a model server has to start answering, by default (each attempt; see models/fetch.ts). */
+export const MODEL_TIMEOUT_DEFAULTS = { llmSeconds: 120, embeddingSeconds: 60 } as const;
+
 export const runtimeConfigSchema = z.object({
   [ENV.host]: z.string().min(1).optional(),
   [ENV.port]: port.default(8080),
@@ -153,6 +157,8 @@ export const runtimeConfigSchema = z.object({
   [ENV.queueLockMs]: z.coerce.number().int().min(1000).default(30_000),
   [ENV.startupTimeoutSeconds]: z.coerce.number().int().min(0).max(24 * 3600).default(1200),
   [ENV.shutdownTimeoutSeconds]: z.coerce.number().int().min(1).max(3600).default(25),
+  /** How long an idle client connection stays open (behind a load balancer: longer than its idle timeout). Fastify's default. */
+  [ENV.httpKeepAliveSeconds]: positiveInt.max(4000).default(72),
   [ENV.cloudwatchMetricsNamespace]: z
     .string()
     .regex(/^[^:]{1,255}$/, "a CloudWatch namespace: 1 to 255 characters, no colon")
@@ -219,14 +225,14 @@ export const runtimeConfigSchema = z.object({
   [ENV.embeddingApiKey]: z.string().optional(),
   [ENV.embeddingDimensions]: positiveInt.optional(),
   /** How long an embedding server has to start answering a batch (each attempt; one retry). */
-  [ENV.embeddingTimeoutSeconds]: positiveInt.max(3600).default(60),
+  [ENV.embeddingTimeoutSeconds]: positiveInt.max(3600).default(MODEL_TIMEOUT_DEFAULTS.embeddingSeconds),
 
   [ENV.llmProvider]: z.enum(LLM_PROVIDERS).default("extractive"),
   [ENV.llmModel]: z.string().min(1).optional(),
   [ENV.llmBaseUrl]: url.optional(),
   [ENV.llmApiKey]: z.string().optional(),
   /** How long a model has to start answering (each attempt; one retry on a connection error or a 5xx). */
-  [ENV.llmTimeoutSeconds]: positiveInt.max(3600).default(120),
+  [ENV.llmTimeoutSeconds]: positiveInt.max(3600).default(MODEL_TIMEOUT_DEFAULTS.llmSeconds),
 
   [ENV.fusionBm25Weight]: z.coerce.number().min(0).max(10).default(1),
   /** @default - 1 with a real embedding model, 0 with the offline hashed embedder (it is lexical) */

@@ -61,7 +61,7 @@ export async function createServicesWhenReachable(config: RuntimeConfig, role: R
 }
 
 async function answerStarting(config: RuntimeConfig, role: Role): Promise<FastifyInstance> {
-  const app = Fastify({ logger: loggerOptions(config) });
+  const app = Fastify({ logger: loggerOptions(config), keepAliveTimeout: config.HTTP_KEEP_ALIVE_SECONDS * 1000 });
   app.get("/healthz", async () => ({ status: "starting" }));
   app.setNotFoundHandler((request, reply) =>
     reply.status(503).header("retry-after", "5").send({ error: "starting", message: "the service is waiting for its backends (its logs say which)", requestId: request.id }),

@@ -7,11 +7,14 @@ export interface Reranker {
   rerank(query: string, texts: readonly string[]): Promise<number[]>;
 }
 
+/** How long the rerank endpoint has to answer (no retry: retrieval goes on without it). */
+export const RERANK_TIMEOUT_MS = 10_000;
+
 export class HttpReranker implements Reranker {
   constructor(
     private readonly url: string,
     private readonly apiKey: string | undefined,
-    private readonly timeoutMs = 10_000,
+    private readonly timeoutMs = RERANK_TIMEOUT_MS,
   ) {}
 
   async rerank(query: string, texts: readonly string[]): Promise<number[]> {
