@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ENV, SECRET_ENV } from "../runtime/src/config";
+import { ENV, loadRuntimeConfig, SECRET_ENV } from "../runtime/src/config";
 import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { INTERFACE_ENDPOINTS } from "../components/aws/network";
@@ -334,6 +334,12 @@ describe("staging on AWS: services on ECS Fargate", () => {
     };
     expect(stopping("-api")).toEqual([30, "20"]);
     expect(stopping("-worker")).toEqual([120, "110"]);
+  });
+
+  it("leaves a starting API task, which waits for its backends (a fresh GPU host pulling its models), to the load balancer's health check only once that wait is over", () => {
+    const api = ofType(staging, T.service).find((x) => x.name.endsWith("-api"))!;
+    expect(api.inputs.healthCheckGracePeriodSeconds).toBeGreaterThan(loadRuntimeConfig({}).STARTUP_TIMEOUT_SECONDS);
+    expect(ofType(staging, T.service).find((x) => x.name.endsWith("-worker"))!.inputs.healthCheckGracePeriodSeconds).toBeUndefined();
   });
 
   it("lets a slow answer through the load balancer, and the API keeps idle connections open longer than the balancer does", () => {

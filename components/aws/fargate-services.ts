@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
 import { QUEUE_DEPTH_METRIC } from "../../runtime/src/emf";
-import { API_READINESS_PATH, QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, processEnv } from "../shared/runtime-image";
+import { API_READINESS_PATH, API_STARTUP_GRACE_SECONDS, QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, processEnv } from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { documentAccessStatements, type LoadBalancerLogs } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
@@ -277,7 +277,7 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         desiredCount: o.size.replicas,
         networkConfiguration: o.network,
         loadBalancers: o.loadBalancers,
-        healthCheckGracePeriodSeconds: o.loadBalancers ? 60 : undefined,
+        healthCheckGracePeriodSeconds: o.loadBalancers ? API_STARTUP_GRACE_SECONDS : undefined,
         deploymentCircuitBreaker: { enable: true, rollback: true },
         deploymentMinimumHealthyPercent: 100,
         deploymentMaximumPercent: 200,

@@ -3,7 +3,7 @@
  * ports they listen on, and the unprivileged user it runs as. Docker, ECS and Kubernetes all
  * read these, so the image and its deployments cannot disagree.
  */
-import { ENV, MODEL_TIMEOUT_DEFAULTS } from "../../runtime/src/config";
+import { ENV, MODEL_TIMEOUT_DEFAULTS, STARTUP_TIMEOUT_DEFAULT_SECONDS } from "../../runtime/src/config";
 import { MODEL_RETRIES } from "../../runtime/src/models/fetch";
 import { RERANK_TIMEOUT_MS } from "../../runtime/src/search/rerank";
 
@@ -31,6 +31,15 @@ export const RUNTIME_PROCESSES = {
  * the object store, the vector index) does not take every replica out at once.
  */
 export const API_READINESS_PATH = "/readyz?check=database";
+
+/**
+ * How long a platform lets a new API replica fail its load balancer's health check before it
+ * replaces it (ECS's health check grace period): as long as the runtime waits for its backends
+ * at start (a fresh GPU host installing Ollama and pulling the embedding model takes minutes),
+ * and a minute more for the balancer to see it healthy. Meanwhile /healthz answers 200, and a
+ * process whose wait ran out exits, which the platform counts as a failure at once.
+ */
+export const API_STARTUP_GRACE_SECONDS = STARTUP_TIMEOUT_DEFAULT_SECONDS + 60;
 
 /**
  * How long the API's load balancer keeps a connection on which no byte moves (the ALB's idle

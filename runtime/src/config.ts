@@ -142,6 +142,9 @@ function isAddressOrCidr(value: string): boolean {
   return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/** How long a starting process waits for its backends, by default (STARTUP_TIMEOUT_SECONDS). */
+export const STARTUP_TIMEOUT_DEFAULT_SECONDS = 1200;
+
 /** How long a model server has to start answering, by default (each attempt; see models/fetch.ts). */
 export const MODEL_TIMEOUT_DEFAULTS = { llmSeconds: 120, embeddingSeconds: 60 } as const;
 
@@ -155,7 +158,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.metricsPort]: port.optional(),
   [ENV.workerConcurrency]: positiveInt.default(2),
   [ENV.queueLockMs]: z.coerce.number().int().min(1000).default(30_000),
-  [ENV.startupTimeoutSeconds]: z.coerce.number().int().min(0).max(24 * 3600).default(1200),
+  [ENV.startupTimeoutSeconds]: z.coerce.number().int().min(0).max(24 * 3600).default(STARTUP_TIMEOUT_DEFAULT_SECONDS),
   [ENV.shutdownTimeoutSeconds]: z.coerce.number().int().min(1).max(3600).default(25),
   /** How long an idle client connection stays open (behind a load balancer: longer than its idle timeout). Fastify's default. */
   [ENV.httpKeepAliveSeconds]: positiveInt.max(4000).default(72),
