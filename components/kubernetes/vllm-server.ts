@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { scrapeAnnotations } from "./cluster-addons";
-import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
+import { flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
 
 export interface VllmServerArgs {
@@ -14,8 +14,6 @@ export interface VllmServerArgs {
   readonly model: string;
   /** GPUs per replica (tensor parallelism). */
   readonly gpuCount: number;
-  /** @default 1 */
-  readonly replicas?: number;
   /** CPU and memory next to the GPUs. */
   readonly size: ComputeSize;
   /** The Secret holding the Hugging Face token (gated models) and its key. */
@@ -49,7 +47,6 @@ export class VllmServer extends pulumi.ComponentResource {
   constructor(name: string, args: VllmServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:Vllm", name, {}, opts);
     const parent = { parent: this };
-    const replicas = args.replicas ?? 1;
     const gpu = gpuPlacement(args.gpuCount);
     const cache = new k8s.core.v1.PersistentVolumeClaim(
       `${name}-cache`,
@@ -65,8 +62,9 @@ export class VllmServer extends pulumi.ComponentResource {
       {
         metadata: { name: "vllm", namespace: args.namespace, labels: VLLM_LABELS },
         spec: {
-          replicas,
-          // One GPU node per replica and a RWO cache: replace, do not surge.
+          // One replica: its model cache is one ReadWriteOnce volume, which one node at a time
+          // attaches (a second replica would wait forever for it). Replace, do not surge.
+          replicas: 1,
           strategy: { type: "Recreate" },
           selector: { matchLabels: VLLM_LABELS },
           template: {
@@ -126,7 +124,6 @@ export class VllmServer extends pulumi.ComponentResource {
       { metadata: { name: "vllm", namespace: args.namespace, labels: VLLM_LABELS }, spec: { selector: VLLM_LABELS, ports: [{ name: "http", port: PORT, targetPort: PORT }] } },
       parent,
     );
-    if (replicas > 1) disruptionBudget(name, { namespace: args.namespace, podLabels: VLLM_LABELS }, parent);
     flowPolicy(
       name,
       {
