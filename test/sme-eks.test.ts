@@ -614,6 +614,11 @@ describe("sme on EKS: every workload", () => {
     expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBeGreaterThanOrEqual(1200);
     expect(c.env).toContainEqual({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "huggingface-token", key: "token" } } });
     expect(spec.volumes.find((v: Obj) => v.name === "model-cache").persistentVolumeClaim.claimName).toBe("vllm-model-cache");
+    // The weights and the compiled kernels go on that volume, not into the 1 GiB /tmp.
+    const cacheMount = c.volumeMounts.find((m: Obj) => m.name === "model-cache").mountPath as string;
+    for (const name of ["HF_HOME", "VLLM_CACHE_ROOT", "TRITON_CACHE_DIR", "TORCHINDUCTOR_CACHE_DIR"]) {
+      expect(c.env.find((e: Obj) => e.name === name)?.value, name).toMatch(new RegExp(`^${cacheMount}(/|$)`));
+    }
     // Pulumi waits 10 minutes for a Deployment by default: too short for a GPU node, the image and the weights.
     expect(vllm.customTimeouts).toEqual({ create: "45m", update: "45m" });
     expect(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-embeddings")!.customTimeouts).toEqual({ create: "45m", update: "45m" });

@@ -35,6 +35,8 @@ export interface VllmServerArgs {
 export const VLLM_LABELS = { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/part-of": "rag-platform" };
 const PORT = 8000;
 const UID = 1000;
+/** Where vLLM and the libraries under it keep what they compile, on the model cache volume. */
+export const COMPILE_CACHES = { VLLM_CACHE_ROOT: "/models/vllm", TRITON_CACHE_DIR: "/models/triton", TORCHINDUCTOR_CACHE_DIR: "/models/torchinductor" } as const;
 
 /**
  * vLLM's OpenAI-compatible server on the GPU pool: tolerates the GPU taint, selects GPU nodes,
@@ -99,6 +101,9 @@ export class VllmServer extends pulumi.ComponentResource {
                   env: [
                     { name: "HF_HOME", value: "/models" },
                     { name: "HOME", value: "/tmp" },
+                    // Its compiled kernels (torch.compile, Triton: hundreds of MB) beside the weights,
+                    // not in the small /tmp: kept across restarts, which then skip the compilation.
+                    ...Object.entries(COMPILE_CACHES).map(([name, value]) => ({ name, value })),
                     { name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: args.huggingFaceToken.secretName, key: args.huggingFaceToken.key } } },
                   ],
                   ports: [{ name: "http", containerPort: PORT }],
