@@ -70,9 +70,12 @@ export const ENQUEUE_TIMEOUT_MS = 5000;
 /** A document still queued this long after its last change may have lost its job: the sweep queues it again. */
 export const REQUEUE_AFTER_MS = 60_000;
 
-/** Where an upload's original is stored: its content hash, then a part unique to this upload. */
-export function objectKey(contentHash: string): string {
-  return `documents/${contentHash}/${randomUUID()}`;
+/**
+ * Where an upload's original is stored: a key of its own, not derived from the content (no
+ * directory, access log line or bucket listing left after a delete tells what was stored).
+ */
+export function objectKey(): string {
+  return `documents/${randomUUID()}`;
 }
 
 export interface DocumentHooks {
@@ -112,7 +115,7 @@ export class DocumentService {
     if (existing) return { document: existing, created: false, queued: existing.status === "queued" ? await this.tryEnqueue(existing.id) : true };
     // Each upload's original gets a key of its own, never shared with an earlier document of the
     // same bytes: deleting that one (which removes its key's every version) cannot take this one's.
-    const key = objectKey(hash);
+    const key = objectKey();
     await this.store.put(key, doc.bytes, CONTENT_TYPES[kind]);
     let row: Row | undefined;
     try {
