@@ -741,6 +741,8 @@ describe("sme on EKS: data services and modes", () => {
     expect(podSpec(ollama).containers[0].resources.limits["nvidia.com/gpu"]).toBe("1");
     expect(podSpec(ollama).containers[0].readinessProbe.exec.command[2]).toContain("ollama show llama3.1:8b");
     expect(ollama.customTimeouts).toEqual({ create: "45m", update: "45m" });
+    // Loaded models stay loaded for a quiet half hour, not Ollama's 5 minutes.
+    expect(env(ollama)).toContainEqual({ name: "OLLAMA_KEEP_ALIVE", value: "30m" });
   });
 });
 

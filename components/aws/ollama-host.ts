@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
-import { assertOllamaModels, ollamaEndpoint } from "../shared/ollama";
+import { assertOllamaModels, OLLAMA_KEEP_ALIVE, ollamaEndpoint } from "../shared/ollama";
 import { assumedBy } from "./account";
 import type { KmsKey } from "./kms-key";
 import type { Network } from "./network";
@@ -47,7 +47,7 @@ export function ollamaUserData(version: string, models: readonly string[]): stri
     "cat >/etc/systemd/system/ollama.service.d/override.conf <<'CONF'",
     "[Service]",
     `Environment="OLLAMA_HOST=0.0.0.0:${OLLAMA_PORT}"`,
-    'Environment="OLLAMA_KEEP_ALIVE=30m"',
+    `Environment="OLLAMA_KEEP_ALIVE=${OLLAMA_KEEP_ALIVE}"`,
     "CONF",
     "systemctl daemon-reload",
     "systemctl enable --now ollama",

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
-import { assertOllamaModels, ollamaEndpoint, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
+import { assertOllamaModels, OLLAMA_KEEP_ALIVE, ollamaEndpoint, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
 import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
@@ -67,6 +67,7 @@ export class OllamaServer extends pulumi.ComponentResource {
                   env: [
                     { name: "OLLAMA_HOST", value: `0.0.0.0:${PORT}` },
                     { name: "OLLAMA_MODELS", value: "/models" },
+                    { name: "OLLAMA_KEEP_ALIVE", value: OLLAMA_KEEP_ALIVE },
                     { name: "HOME", value: "/tmp" },
                   ],
                   ports: [{ name: "http", containerPort: PORT }],

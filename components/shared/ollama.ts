@@ -20,6 +20,12 @@ export function assertOllamaModels(owner: string, models: readonly string[]): vo
 export const PULL_RETRY_SECONDS = 5;
 
 /**
+ * How long Ollama keeps a model loaded after its last request (its default is 5 minutes): a
+ * quiet half hour, not a few minutes, before the next question pays for loading the weights again.
+ */
+export const OLLAMA_KEEP_ALIVE = "30m";
+
+/**
  * The start script, the container's PID 1: serve, then pull each model that is not there yet
  * (the model cache volume keeps them), retrying a failed pull until it succeeds. PID 1 ignores
  * SIGTERM unless it handles it, so the script passes it on to the server and waits for it to
