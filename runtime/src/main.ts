@@ -5,6 +5,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { buildApp } from "./app";
 import { loadRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from "./config";
+import { DataDirInUseError } from "./db/db";
 import { EmbeddingMismatchError, PgvectorMissingError } from "./db/schema";
 import { onShutdown } from "./lifecycle";
 import { loggerOptions } from "./logger";
@@ -30,7 +31,7 @@ export function listenHost(config: RuntimeConfig, authRequired: boolean): string
 }
 
 /** Failures no wait fixes: the configuration, or a database or index that contradicts it. */
-const PERMANENT_STARTUP_ERRORS = [RuntimeConfigError, PgvectorMissingError, EmbeddingMismatchError, ObjectStoreUrlError, StartupError];
+const PERMANENT_STARTUP_ERRORS = [RuntimeConfigError, PgvectorMissingError, EmbeddingMismatchError, ObjectStoreUrlError, StartupError, DataDirInUseError];
 const isPermanent = (error: unknown) => PERMANENT_STARTUP_ERRORS.some((k) => error instanceof k);
 
 /**

@@ -96,7 +96,10 @@ type PGliteInstance = import("@electric-sql/pglite").PGlite;
 
 class PGliteDb implements Db {
   readonly kind = "pglite" as const;
-  constructor(private readonly db: PGliteInstance) {}
+  constructor(
+    private readonly db: PGliteInstance,
+    private readonly unlock: () => Promise<void> = async () => undefined,
+  ) {}
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     return (await this.db.query<T>(sql, params as unknown[])).rows;
@@ -111,8 +114,32 @@ class PGliteDb implements Db {
     return true;
   }
 
-  close(): Promise<void> {
-    return this.db.close();
+  async close(): Promise<void> {
+    try {
+      await this.db.close();
+    } finally {
+      await this.unlock();
+    }
+  }
+}
+
+/** The embedded database's folder is open in another process (PGlite is one process's database). */
+export class DataDirInUseError extends Error {}
+
+/**
+ * Takes the embedded database's folder for this process, or says who has it. PGlite itself does
+ * not stop a second process from opening the same folder, and two writing it corrupt it. The
+ * lock is refreshed every 10 s and taken over once a minute old (a process that died holding it).
+ */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const lockfile = await import("proper-lockfile");
+  try {
+    return await lockfile.lock(dir, { stale: 60_000, update: 10_000, realpath: false });
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ELOCKED") throw error;
+    throw new DataDirInUseError(
+      `the embedded database in ${dir} is in use by another runtime process (or was, by one that died less than a minute ago): run the API and the worker as one process (npm run runtime), stop the other one first, or give each its own DATA_DIR (or a DATABASE_URL)`,
+    );
   }
 }
 
@@ -205,7 +232,14 @@ export async function openDb(config: RuntimeConfig): Promise<Db> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { vector } = await import("@electric-sql/pglite-pgvector");
   const dir = config.DATA_DIR === ":memory:" ? undefined : resolve(join(config.DATA_DIR, "pglite"));
-  if (dir) mkdirSync(dir, { recursive: true });
-  // The extension package carries its own copy of the PGlite types; the instance is the same.
-  return new PGliteDb((await PGlite.create({ dataDir: dir, extensions: { vector } })) as unknown as PGliteInstance);
+  if (!dir) return new PGliteDb((await PGlite.create({ extensions: { vector } })) as unknown as PGliteInstance);
+  mkdirSync(dir, { recursive: true });
+  const unlock = await lockDataDir(dir);
+  try {
+    // The extension package carries its own copy of the PGlite types; the instance is the same.
+    return new PGliteDb((await PGlite.create({ dataDir: dir, extensions: { vector } })) as unknown as PGliteInstance, unlock);
+  } catch (error) {
+    await unlock();
+    throw error;
+  }
 }

@@ -3,7 +3,8 @@
  * again for each new connection; PGPASSWORD_SECRET_ARN read from Secrets Manager (the real SDK,
  * against a local endpoint that answers its GetSecretValue calls), cached, and read again when
  * the server refuses it (a query that met a refused password runs once more). And how long a
- * query waits for a connection: a server that never answers, a pool with none free.
+ * query waits for a connection: a server that never answers, a pool with none free. And the
+ * embedded database's folder, which one process at a time may open.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -13,8 +14,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRuntimeConfig, RuntimeConfigError } from "../../src/config";
-import { connectionPassword, openDb, PostgresDb } from "../../src/db/db";
-import { freshDatabase, silentServer } from "../support";
+import { connectionPassword, DataDirInUseError, openDb, PostgresDb } from "../../src/db/db";
+import { freshDatabase, runEntry, silentServer } from "../support";
 
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-AbCdEf";
 
@@ -176,6 +177,37 @@ describe("waiting on the server", () => {
     } finally {
       await db.close();
       await database.drop();
+    }
+  });
+});
+
+describe("the embedded database's folder", () => {
+  it("is one process's: a second open is refused with what to do, and allowed once the first has closed", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "rag-lock-"));
+    const config = loadRuntimeConfig({ DATA_DIR: dataDir });
+    const first = await openDb(config);
+    await first.query("CREATE TABLE notes (body text)");
+    await first.query("INSERT INTO notes VALUES ('written by the first')");
+    const second = openDb(config);
+    await expect(second).rejects.toThrow(DataDirInUseError);
+    await expect(second).rejects.toThrow(`the embedded database in ${join(dataDir, "pglite")} is in use by another runtime process (or was, by one that died less than a minute ago)`);
+    // The refused open touched nothing: the first goes on.
+    expect(await first.query("SELECT body FROM notes")).toEqual([{ body: "written by the first" }]);
+    await first.close();
+    const third = await openDb(config);
+    expect(await third.query("SELECT body FROM notes")).toEqual([{ body: "written by the first" }]);
+    await third.close();
+  });
+
+  it("stops another command (the re-embedding run) at once, in one line, while the runtime has it", { timeout: 60_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "rag-lock-"));
+    const held = await openDb(loadRuntimeConfig({ DATA_DIR: dataDir }));
+    try {
+      const run = await runEntry("reembed", [], { DATA_DIR: dataDir, LOG_LEVEL: "error" });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("is in use by another runtime process");
+    } finally {
+      await held.close();
     }
   });
 });

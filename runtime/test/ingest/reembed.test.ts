@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadRuntimeConfig } from "../../src/config";
+import { openDb } from "../../src/db/db";
 import { EmbeddingMismatchError } from "../../src/db/schema";
 import { reembed } from "../../src/ingest/reembed";
 import { createServices } from "../../src/services";
@@ -54,12 +55,17 @@ describe.each(MODES)("re-embedding (%s)", (mode) => {
         expect(await after.db.query(`SELECT ${dims}::int AS d, count(*)::int AS n FROM chunk_vectors GROUP BY 1`)).toEqual([{ d: 512, n: chunkCount }]);
         const [top] = await after.retriever.retrieve({ question: "who kneads the sourdough loaves", topK: 1 });
         expect(top?.documentName).toBe("bakery.txt");
-
-        // Nothing left to do; then an interrupted run (vectors missing) is finished by running again.
-        expect(await reembed(loadRuntimeConfig(env))).toMatchObject({ rebuilt: false, documents: 0, chunks: 0 });
-        await after.db.query("DELETE FROM chunk_vectors WHERE chunk_id IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.name = 'lighthouse.txt')");
       } finally {
         await after.close();
+      }
+
+      // Nothing left to do; then an interrupted run (vectors missing) is finished by running again.
+      expect(await reembed(loadRuntimeConfig(env))).toMatchObject({ rebuilt: false, documents: 0, chunks: 0 });
+      const db = await openDb(loadRuntimeConfig(env));
+      try {
+        await db.query("DELETE FROM chunk_vectors WHERE chunk_id IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.name = 'lighthouse.txt')");
+      } finally {
+        await db.close();
       }
       expect(await reembed(loadRuntimeConfig(env))).toMatchObject({ rebuilt: false, documents: 1 });
     } finally {
