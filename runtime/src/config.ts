@@ -234,7 +234,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.llmModel]: z.string().min(1).optional(),
   [ENV.llmBaseUrl]: url.optional(),
   [ENV.llmApiKey]: z.string().optional(),
-  /** How long a model has to start answering (each attempt; one retry on a connection error or a 5xx). */
+  /** How long a model has to start answering (each attempt; one retry on a connection error, a timeout, a 429 or a 5xx). */
   [ENV.llmTimeoutSeconds]: positiveInt.max(3600).default(MODEL_TIMEOUT_DEFAULTS.llmSeconds),
 
   [ENV.fusionBm25Weight]: z.coerce.number().min(0).max(10).default(1),
