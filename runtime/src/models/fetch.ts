@@ -21,14 +21,16 @@ function retryable(status: number): boolean {
  * answer may then take as long as it takes), and tries `retries` more times, as the OpenAI and
  * Anthropic SDKs do, when the connection failed, the time ran out or the server answered a
  * retryable status. For the clients without such options (Ollama's); the request body must be
- * re-sendable (a string or bytes, as JSON clients send).
+ * re-sendable (a string or bytes, as JSON clients send). `cancel` aborts it all, the answer's
+ * body included (the user went away).
  */
-export function fetchStartingWithin(ms: number, retries = MODEL_RETRIES): typeof fetch {
+export function fetchStartingWithin(ms: number, retries = MODEL_RETRIES, cancel?: AbortSignal): typeof fetch {
   const once: typeof fetch = async (input, init) => {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error(`the model server did not start answering within ${ms / 1000} s`)), ms);
+    const signals = [init?.signal, cancel, timeout.signal].filter((s): s is AbortSignal => Boolean(s));
     try {
-      return await fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal });
+      return await fetch(input, { ...init, signal: AbortSignal.any(signals) });
     } finally {
       clearTimeout(timer);
     }
@@ -42,7 +44,7 @@ export function fetchStartingWithin(ms: number, retries = MODEL_RETRIES): typeof
         await response.body?.cancel();
       } catch (error) {
         // The caller's own abort (a client gone) is not retried.
-        if (last || init?.signal?.aborted) throw error;
+        if (last || init?.signal?.aborted || cancel?.aborted) throw error;
       }
       await sleep(MODEL_RETRY_DELAY_MS);
     }

@@ -19,8 +19,11 @@ export interface Context {
 
 export interface Generator {
   readonly id: string;
-  /** The answer; `onToken` receives it piece by piece when streaming. */
-  generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void): Promise<string>;
+  /**
+   * The answer; `onToken` receives it piece by piece when streaming. `signal` stops the model
+   * (the request to its server is cancelled) when whoever asked has gone.
+   */
+  generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void, signal?: AbortSignal): Promise<string>;
 }
 
 export const SYSTEM_PROMPT =
@@ -98,9 +101,10 @@ class OllamaGenerator implements Generator {
     private readonly timeoutMs: number,
   ) {}
 
-  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void): Promise<string> {
+  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void, signal?: AbortSignal): Promise<string> {
     const { Ollama } = await import("ollama");
-    const client = new Ollama({ host: this.host, fetch: fetchStartingWithin(this.timeoutMs) });
+    // A client per request: its fetch carries this request's signal (the Ollama client takes none).
+    const client = new Ollama({ host: this.host, fetch: fetchStartingWithin(this.timeoutMs, MODEL_RETRIES, signal) });
     const messages = [
       { role: "system", content: SYSTEM_PROMPT },
       { role: "user", content: userPrompt(question, contexts) },
@@ -124,16 +128,16 @@ class OpenAIGenerator implements Generator {
     private readonly timeoutMs: number,
   ) {}
 
-  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void): Promise<string> {
+  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void, signal?: AbortSignal): Promise<string> {
     const { default: OpenAI } = await import("openai");
     const client = new OpenAI({ baseURL: this.baseURL, apiKey: this.apiKey ?? "not-needed", timeout: this.timeoutMs, maxRetries: MODEL_RETRIES });
     const messages = [
       { role: "system" as const, content: SYSTEM_PROMPT },
       { role: "user" as const, content: userPrompt(question, contexts) },
     ];
-    if (!onToken) return (await client.chat.completions.create({ model: this.model, messages })).choices[0]?.message.content ?? "";
+    if (!onToken) return (await client.chat.completions.create({ model: this.model, messages }, { signal })).choices[0]?.message.content ?? "";
     let answer = "";
-    for await (const chunk of await client.chat.completions.create({ model: this.model, messages, stream: true })) {
+    for await (const chunk of await client.chat.completions.create({ model: this.model, messages, stream: true }, { signal })) {
       const piece = chunk.choices[0]?.delta?.content ?? "";
       answer += piece;
       if (piece) onToken(piece);
@@ -151,16 +155,16 @@ class AnthropicGenerator implements Generator {
     private readonly timeoutMs: number,
   ) {}
 
-  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void): Promise<string> {
+  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void, signal?: AbortSignal): Promise<string> {
     const { default: Anthropic } = await import("@anthropic-ai/sdk");
     const client = new Anthropic({ apiKey: this.apiKey, baseURL: this.baseURL, timeout: this.timeoutMs, maxRetries: MODEL_RETRIES });
     const request = { model: this.model, max_tokens: 1024, system: SYSTEM_PROMPT, messages: [{ role: "user" as const, content: userPrompt(question, contexts) }] };
     if (!onToken) {
-      const message = await client.messages.create(request);
+      const message = await client.messages.create(request, { signal });
       return message.content.map((b) => (b.type === "text" ? b.text : "")).join("");
     }
     let answer = "";
-    const stream = client.messages.stream(request);
+    const stream = client.messages.stream(request, { signal });
     stream.on("text", (piece) => {
       answer += piece;
       onToken(piece);

@@ -69,13 +69,22 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
       },
     },
     async (request, reply) => {
+      // A client that hangs up stops the model: nobody would read the rest, and it holds a GPU (or costs tokens).
+      const gone = new AbortController();
+      reply.raw.on("close", () => {
+        if (!reply.raw.writableFinished) gone.abort(new Error("the client closed the connection"));
+      });
       const retrieved = await retriever.retrieve(request.body, logDegraded(request));
       const streaming = request.body.stream || request.headers.accept?.includes("text/event-stream");
       if (!streaming) {
         let answer: string;
         try {
-          answer = await generator.generate(request.body.question, contextsOf(retrieved));
+          answer = await generator.generate(request.body.question, contextsOf(retrieved), undefined, gone.signal);
         } catch (error) {
+          if (gone.signal.aborted) {
+            request.log.info("the client went away: generation stopped");
+            return reply.status(499).send();
+          }
           request.log.error({ err: error }, "generation failed");
           return reply.status(503).header("retry-after", "10").send({ error: "generation_failed", message: GENERATION_FAILED, requestId: request.id });
         }
@@ -87,9 +96,14 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
       const send = (event: string, data: unknown) => out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       send("retrieved", { retrieved });
       try {
-        const answer = await generator.generate(request.body.question, contextsOf(retrieved), (text) => send("token", { text }));
+        const answer = await generator.generate(request.body.question, contextsOf(retrieved), (text) => send("token", { text }), gone.signal);
         send("done", { answer, citations: citationsFor(answer, retrieved) });
       } catch (error) {
+        if (gone.signal.aborted) {
+          request.log.info("the client went away: generation stopped");
+          out.end();
+          return;
+        }
         request.log.error({ err: error }, "generation failed");
         send("error", { error: "generation_failed", message: GENERATION_FAILED, requestId: request.id });
       }
