@@ -170,5 +170,7 @@ describe("GitHub workflows", () => {
     expect(gate).toBeGreaterThan(-1);
     expect(gate).toBeLessThan(credentials);
     expect(pulumiSteps(deploy)[0]?.with).toMatchObject({ command: "up", "stack-name": "${{ vars.PULUMI_ORG }}/staging", policyPacks: "policies" });
+    // The update's message names the commit deployed, the one checked out.
+    expect(pulumiSteps(deploy)[0]?.with?.message).toBe(`deploy ${String(deploy.jobs.deploy!.steps[0]!.with!.ref)}`);
   });
 });
