@@ -85,6 +85,16 @@ export interface DocumentHooks {
   readonly onEnqueueFailed?: (documentId: string, error: Error) => void;
 }
 
+/** A delete that could not remove the original: the document is kept, to be deleted again. */
+export class DeleteIncompleteError extends Error {
+  constructor(
+    readonly documentId: string,
+    cause: unknown,
+  ) {
+    super(`the original of document ${documentId} could not be deleted from the object store; the document is kept: delete it again`, { cause });
+  }
+}
+
 export class DocumentService {
   constructor(
     private readonly db: Db,
@@ -197,11 +207,21 @@ export class DocumentService {
     }
   }
 
-  /** Deletes the document everywhere: vectors, chunks and postings (cascade), the original's every version. */
+  /**
+   * Deletes the document everywhere: vectors, the original's every version, chunks and postings
+   * (cascade). The original goes before the row: should the object store fail, the document is
+   * still there to delete again (`DeleteIncompleteError`); the other way round, its original
+   * would outlive it with nothing left to find it by.
+   */
   async delete(id: string): Promise<boolean> {
     const [row] = await this.db.query<{ object_key: string }>("SELECT object_key FROM documents WHERE id = $1", [id]);
     if (!row) return false;
     await this.vectors.deleteDocument(id);
+    try {
+      await this.store.delete(row.object_key);
+    } catch (error) {
+      throw new DeleteIncompleteError(id, error);
+    }
     // Waits for an indexing transaction that holds the document (IngestPipeline), then cascades
     // to chunks, postings and pgvector rows.
     await this.db.query("DELETE FROM documents WHERE id = $1", [id]);
@@ -210,7 +230,6 @@ export class DocumentService {
     // rows, which went with the cascade, this does nothing).
     await this.vectors.deleteDocument(id);
     this.hooks.onDeleted?.();
-    await this.store.delete(row.object_key);
     return true;
   }
 

@@ -2,7 +2,7 @@
 import { create as contentDisposition } from "content-disposition";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Authenticator } from "../auth/auth";
-import type { DocumentService, DocumentStatus } from "../ingest/documents";
+import { DeleteIncompleteError, type DocumentService, type DocumentStatus } from "../ingest/documents";
 import { ParseError } from "../ingest/parse";
 import { documentSchema, errorSchema, metadataSchema } from "./schemas";
 
@@ -180,11 +180,18 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
         summary: "Delete a document everywhere: original (every version), chunks, postings, vectors",
         tags: ["documents"],
         params: { type: "object", properties: { id: { type: "string", format: "uuid" } }, required: ["id"] },
-        response: { 204: { type: "null" }, 404: errorSchema },
+        response: { 204: { type: "null" }, 404: errorSchema, 503: errorSchema },
       },
     },
     async (request, reply) => {
-      const deleted = await documents.delete(request.params.id);
+      let deleted: boolean;
+      try {
+        deleted = await documents.delete(request.params.id);
+      } catch (error) {
+        if (!(error instanceof DeleteIncompleteError)) throw error;
+        request.log.error({ err: error.cause, documentId: error.documentId }, "the object store refused a delete");
+        return reply.status(503).header("retry-after", "10").send({ error: "delete_incomplete", message: error.message, requestId: request.id });
+      }
       return deleted ? reply.status(204).send() : reply.status(404).send({ error: "not_found", message: `no document ${request.params.id}`, requestId: request.id });
     },
   );

@@ -9,8 +9,10 @@ import { DocumentService } from "../../src/ingest/documents";
 import { BullMqQueue } from "../../src/queue/bullmq";
 import { waitFor } from "../../src/queue/queue";
 import { createServices, type Services } from "../../src/services";
+import type { VectorIndex } from "../../src/search/vector-index";
 import type { ObjectStore } from "../../src/storage/object-store";
-import { freePorts, modeEnv, type Runtime, startRuntime } from "../support";
+import { buildApp } from "../../src/app";
+import { auth, freePorts, modeEnv, type Runtime, startRuntime } from "../support";
 
 
 describe("uploads while the ingest queue is out of reach (PostgreSQL + Redis)", () => {
@@ -120,25 +122,79 @@ describe("uploads and deletes of the same bytes at once (PostgreSQL)", () => {
     };
   }
 
-  it("a re-upload made while the first copy is being deleted keeps its original", async () => {
+  it("a delete the object store refuses keeps the document, answers 503, and succeeds when asked again", async () => {
+    const { db, queue, vectors, documents } = rt.services;
+    const { document } = await documents.create({ name: "kept.md", contentType: "text/markdown", bytes: bytesOf("# Kept\n\nThe store refuses the first delete.") });
+    let refuse = true;
+    const flaky = gated("delete", async () => {
+      if (refuse) throw new Error("connect ETIMEDOUT s3.eu-west-1.amazonaws.com");
+    });
+    const { app } = await buildApp({ services: { ...rt.services, documents: new DocumentService(db, flaky, queue, vectors) }, fastify: { logger: false } });
+    try {
+      const refused = await app.inject({ method: "DELETE", url: `/v1/documents/${document.id}`, headers: auth() });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers["retry-after"]).toBe("10");
+      expect(refused.json()).toMatchObject({ error: "delete_incomplete", message: `the original of document ${document.id} could not be deleted from the object store; the document is kept: delete it again` });
+      expect(refused.body).not.toContain("amazonaws");
+      // Still there, original included: nothing is left behind that no longer has a row.
+      expect((await documents.get(document.id))?.id).toBe(document.id);
+      expect(await documents.original(document.id)).toBeDefined();
+
+      refuse = false;
+      expect((await app.inject({ method: "DELETE", url: `/v1/documents/${document.id}`, headers: auth() })).statusCode).toBe(204);
+      expect(await documents.get(document.id)).toBeUndefined();
+      const key = (await rt.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM documents WHERE id = $1", [document.id]))[0]!.n;
+      expect(key).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+
+  /** A pause in a delete: `reached` settles when it gets there, `release` lets it go on. */
+  function pause(): { at: () => Promise<void>; reached: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let arrive!: () => void;
+    const reached = new Promise<void>((r) => (arrive = r));
+    const held = new Promise<void>((r) => (release = r));
+    return { at: () => (arrive(), held), reached, release };
+  }
+
+  it("a re-upload racing a delete comes before it (the same document, then deleted) or after it (a new one, its original untouched)", async () => {
     const { db, queue, vectors, documents } = rt.services;
     const upload = { name: "twice.md", contentType: "text/markdown", bytes: bytesOf("# Twice\n\nUploaded, deleted and uploaded again.") };
+
+    // Before: the delete is removing the original, the row is still there.
     const first = (await documents.create(upload)).document;
-    let release!: () => void;
-    let reached!: () => void;
-    const atDelete = new Promise<void>((r) => (reached = r));
-    const deleter = new DocumentService(db, gated("delete", () => {
-      reached();
-      return new Promise((r) => (release = r));
-    }), queue, vectors);
-    // The database row is gone and the original's delete is about to run when the same bytes come again.
-    const deletion = deleter.delete(first.id);
-    await atDelete;
-    const second = await documents.create(upload);
-    expect(second.created).toBe(true);
-    release();
+    const atStore = pause();
+    const deletion = new DocumentService(db, gated("delete", atStore.at), queue, vectors).delete(first.id);
+    await atStore.reached;
+    const during = await documents.create(upload);
+    expect({ created: during.created, id: during.document.id }).toEqual({ created: false, id: first.id });
+    atStore.release();
     expect(await deletion).toBe(true);
-    expect(new TextDecoder().decode((await documents.original(second.document.id))!.bytes)).toContain("uploaded again");
+    expect(await documents.get(first.id)).toBeUndefined();
+
+    // After: the row is gone and the delete is finishing (its last clear of the vector index).
+    const again = (await documents.create(upload)).document;
+    const atLastClear = pause();
+    let clears = 0;
+    const index: VectorIndex = {
+      kind: vectors.kind,
+      upsert: (...args) => vectors.upsert(...args),
+      search: (...args) => vectors.search(...args),
+      check: () => vectors.check(),
+      deleteDocument: async (id) => {
+        if (++clears === 2) await atLastClear.at();
+        return vectors.deleteDocument(id);
+      },
+    };
+    const second = new DocumentService(db, rt.services.store, queue, index).delete(again.id);
+    await atLastClear.reached;
+    const fresh = await documents.create(upload);
+    expect(fresh.created).toBe(true);
+    atLastClear.release();
+    expect(await second).toBe(true);
+    expect(new TextDecoder().decode((await documents.original(fresh.document.id))!.bytes)).toContain("uploaded again");
   });
 
   it("two uploads of the same bytes at once make one document and leave one stored copy", async () => {
