@@ -106,18 +106,29 @@ async function versionedS3StandIn(bucket: string) {
   };
 }
 
-describe("the S3 store, speaking the S3 API with the AWS SDK to a local stand-in", () => {
-  const saved = { ...process.env };
-  let standIn: Awaited<ReturnType<typeof versionedS3StandIn>>;
-  beforeAll(async () => {
-    standIn = await versionedS3StandIn("docs");
-    Object.assign(process.env, { AWS_ENDPOINT_URL_S3: standIn.url, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "stand-in", AWS_SECRET_ACCESS_KEY: "stand-in" });
-  });
-  afterAll(async () => {
-    for (const name of ["AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+const S3_ENV = ["AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
+
+/** Points the AWS SDK at a local endpoint through its environment; returns what puts the environment back. */
+function pointS3At(url: string): () => void {
+  const saved = Object.fromEntries(S3_ENV.map((name) => [name, process.env[name]]));
+  Object.assign(process.env, { AWS_ENDPOINT_URL_S3: url, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "stand-in", AWS_SECRET_ACCESS_KEY: "stand-in" });
+  return () => {
+    for (const name of S3_ENV) {
       if (saved[name] === undefined) delete process.env[name];
       else process.env[name] = saved[name];
     }
+  };
+}
+
+describe("the S3 store, speaking the S3 API with the AWS SDK to a local stand-in", () => {
+  let restoreEnv: () => void;
+  let standIn: Awaited<ReturnType<typeof versionedS3StandIn>>;
+  beforeAll(async () => {
+    standIn = await versionedS3StandIn("docs");
+    restoreEnv = pointS3At(standIn.url);
+  });
+  afterAll(async () => {
+    restoreEnv();
     await standIn.close();
   });
 
@@ -148,17 +159,14 @@ describe("the S3 store, speaking the S3 API with the AWS SDK to a local stand-in
 });
 
 describe("the S3 store, when S3 goes silent", () => {
-  const saved = { ...process.env };
+  let restoreEnv: () => void;
   let silent: Awaited<ReturnType<typeof silentServer>>;
   beforeAll(async () => {
     silent = await silentServer();
-    Object.assign(process.env, { AWS_ENDPOINT_URL_S3: silent.url, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "stand-in", AWS_SECRET_ACCESS_KEY: "stand-in" });
+    restoreEnv = pointS3At(silent.url);
   });
   afterAll(async () => {
-    for (const name of ["AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
+    restoreEnv();
     await silent.close();
   });
 
