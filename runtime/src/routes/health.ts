@@ -26,6 +26,7 @@ export function healthRoutes(
     status: "ok",
   }));
 
+  const checkMs = options.checkTimeoutMs ?? READINESS_CHECK_MS;
   const checks: Record<string, Check> = {
     database: () => services.db.query("SELECT 1"),
     queue: () => services.queue.check(),
@@ -56,8 +57,7 @@ export function healthRoutes(
           .filter(([name]) => !asked || asked.includes(name))
           .map(async ([name, check]) => {
             try {
-              const ms = options.checkTimeoutMs ?? READINESS_CHECK_MS;
-              await withinMs(ms, check(), `no answer within ${ms} ms`);
+              await withinMs(checkMs, check(), `no answer within ${checkMs} ms`);
               return [name, "ok"] as const;
             } catch (error) {
               request.log.warn({ check: name, err: error }, "readiness check failed");
