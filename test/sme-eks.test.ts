@@ -5,7 +5,7 @@ import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { CHARTS } from "../stacks/versions";
 import { SERVICE_ACCOUNT_TOKEN_PATH } from "../components/kubernetes/pod-security";
-import { REEMBED_COMMAND } from "../components/shared/runtime-image";
+import { API_IDLE_TIMEOUT_SECONDS, REEMBED_COMMAND } from "../components/shared/runtime-image";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { asList, json, ofType, one, statements, synth, waitedFor } from "./helpers";
 
@@ -511,17 +511,27 @@ describe("sme on EKS: every workload", () => {
     expect(release(sme, "otel-scraper").inputs.values).not.toHaveProperty("extraVolumeMounts");
   });
 
-  it("gives the worker 120 s to finish the documents in hand when a pod stops, the API 30 s after 15 s of draining; each process gives up 10 s sooner", () => {
+  it("gives the worker 120 s to finish the documents in hand when a pod stops, the API as long as a request can last after 15 s of draining; each process gives up 10 s sooner", () => {
     const deployment = (name: string) => ofType(sme, T.deployment).find((x) => x.name === name)!;
     const worker = deployment("rag-sme-runtime-worker");
     expect(podSpec(worker).terminationGracePeriodSeconds).toBe(120);
     expect(env(worker).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value).toBe("110");
     expect(podSpec(worker).containers[0].lifecycle).toBeUndefined();
-    // The API keeps serving while the load balancer and kube-proxy catch up, then has its 30 s.
+    // The API keeps serving while the load balancer and kube-proxy catch up, then finishes the
+    // requests it holds, which can last as long as the ALB lets a connection idle.
     const api = deployment("rag-sme-runtime-api");
     expect(podSpec(api).containers[0].lifecycle).toEqual({ preStop: { sleep: { seconds: 15 } } });
-    expect(podSpec(api).terminationGracePeriodSeconds).toBe(15 + 30);
-    expect(env(api).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value).toBe("20");
+    const shutdown = Number(env(api).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value);
+    expect(shutdown).toBe(API_IDLE_TIMEOUT_SECONDS);
+    expect(podSpec(api).terminationGracePeriodSeconds).toBe(15 + shutdown + 10);
+  });
+
+  it("keeps a stopping API pod's ALB target, with the requests in flight on it, until the pod has finished them", () => {
+    const ingress = ofType(sme, "kubernetes:networking.k8s.io/v1:Ingress")[0]!;
+    const attributes = String((ingress.inputs as Obj).metadata.annotations["alb.ingress.kubernetes.io/target-group-attributes"]);
+    const api = ofType(sme, T.deployment).find((x) => x.name === "rag-sme-runtime-api")!;
+    const lastRequestDone = 15 + Number(env(api).find((e) => e.name === ENV.shutdownTimeoutSeconds)?.value);
+    expect(Number(/^deregistration_delay\.timeout_seconds=(\d+)$/.exec(attributes)?.[1])).toBeGreaterThanOrEqual(lastRequestDone);
   });
 
   it("lets a slow answer through the ALB, and the API keeps idle connections open longer than the ALB does", () => {

@@ -336,6 +336,10 @@ describe("staging on AWS: services on ECS Fargate", () => {
     expect(stopping("-worker")).toEqual([120, "110"]);
   });
 
+  it("stops an API task only once the load balancer has drained it: a request in flight may last as long as the balancer lets a connection idle", () => {
+    expect(one(staging, "aws:lb/targetGroup:TargetGroup").inputs.deregistrationDelay).toBe(one(staging, T.alb).inputs.idleTimeout);
+  });
+
   it("leaves a starting API task, which waits for its backends (a fresh GPU host pulling its models), to the load balancer's health check only once that wait is over", () => {
     const api = ofType(staging, T.service).find((x) => x.name.endsWith("-api"))!;
     expect(api.inputs.healthCheckGracePeriodSeconds).toBeGreaterThan(loadRuntimeConfig({}).STARTUP_TIMEOUT_SECONDS);

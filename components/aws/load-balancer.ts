@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { API_IDLE_TIMEOUT_SECONDS } from "../shared/runtime-image";
+import { API_DRAIN_LIMIT_SECONDS, API_IDLE_TIMEOUT_SECONDS } from "../shared/runtime-image";
 import type { LoadBalancerLogs } from "./document-store";
 import type { Network } from "./network";
 
@@ -87,7 +87,8 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         targetType: "ip",
         port: args.targetPort,
         protocol: "HTTP",
-        deregistrationDelay: 30,
+        // ECS stops a task only once its target has drained: answers in flight finish first.
+        deregistrationDelay: API_DRAIN_LIMIT_SECONDS,
         healthCheck: { path: args.healthCheckPath ?? "/healthz", matcher: "200", interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
       },
       parent,

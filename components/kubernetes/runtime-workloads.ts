@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
-import { API_READINESS_PATH, REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, processEnv } from "../shared/runtime-image";
+import { API_DRAIN_LIMIT_SECONDS, API_READINESS_PATH, REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, processEnv } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { scrapeAnnotations } from "./cluster-addons";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
@@ -70,6 +70,12 @@ const API_METRICS_PORT = RUNTIME_PROCESSES.api.metricsPort;
  * meet a closed port.
  */
 export const API_DRAIN_SECONDS = 15;
+/**
+ * After SIGTERM, an API pod finishes the requests it holds (its balancer does not hold it back,
+ * as ECS's does): as long as one can last (API_DRAIN_LIMIT_SECONDS), with 10 s to close. A pod
+ * with nothing in flight exits at once (it closes its idle connections).
+ */
+export const API_STOP_GRACE_SECONDS = API_DRAIN_LIMIT_SECONDS + 10;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /**
@@ -107,12 +113,12 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       parent,
     );
     // The API's /metrics on a port of its own, which the Service and the Ingress do not expose.
-    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(API_METRICS_PORT), ...processEnv("api") });
+    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(API_METRICS_PORT), ...processEnv("api", API_STOP_GRACE_SECONDS) });
     const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...processEnv("worker") });
     const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
 
     const scraped = args.metricsScrapedBy;
-    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, API_DRAIN_SECONDS + RUNTIME_PROCESSES.api.stopGraceSeconds, scraped ? scrapeAnnotations(API_METRICS_PORT) : undefined, {
+    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, API_DRAIN_SECONDS + API_STOP_GRACE_SECONDS, scraped ? scrapeAnnotations(API_METRICS_PORT) : undefined, {
       name: "api",
       lifecycle: { preStop: { sleep: { seconds: API_DRAIN_SECONDS } } },
       image: args.image,

@@ -52,13 +52,24 @@ export const API_IDLE_TIMEOUT_SECONDS =
   (MODEL_RETRIES + 1) * (MODEL_TIMEOUT_DEFAULTS.embeddingSeconds + MODEL_TIMEOUT_DEFAULTS.llmSeconds) + RERANK_TIMEOUT_MS / 1000 + 30;
 
 /**
- * What each process is told about its platform: its shutdown deadline inside the platform's
- * grace period and, for the API, to keep idle connections open longer than its load balancer
- * does (so the balancer never sends a request down a connection the API is closing: a 502).
+ * How long an API replica taken out of service (a rollout, a scale-in) keeps the requests it holds:
+ * as long as one can last behind the load balancer (API_IDLE_TIMEOUT_SECONDS), so that a rollout
+ * never cuts an answer a client is waiting for. On ECS the target group drains the replica this
+ * long at most before ECS sends SIGTERM (its deregistration delay); Kubernetes sends SIGTERM
+ * whatever the balancer does, so there the process itself waits this long (its shutdown
+ * deadline, inside the pod's grace period) and the target group keeps its connections as long.
  */
-export function processEnv(process: keyof typeof RUNTIME_PROCESSES): Record<string, string> {
+export const API_DRAIN_LIMIT_SECONDS = API_IDLE_TIMEOUT_SECONDS;
+
+/**
+ * What each process is told about its platform: its shutdown deadline inside the platform's
+ * grace period (`stopGraceSeconds`, the process's own unless the platform gives it another) and,
+ * for the API, to keep idle connections open longer than its load balancer does (so the balancer
+ * never sends a request down a connection the API is closing: a 502).
+ */
+export function processEnv(process: keyof typeof RUNTIME_PROCESSES, stopGraceSeconds: number = RUNTIME_PROCESSES[process].stopGraceSeconds): Record<string, string> {
   return {
-    [ENV.shutdownTimeoutSeconds]: String(RUNTIME_PROCESSES[process].stopGraceSeconds - 10),
+    [ENV.shutdownTimeoutSeconds]: String(stopGraceSeconds - 10),
     ...(process === "api" ? { [ENV.httpKeepAliveSeconds]: String(API_IDLE_TIMEOUT_SECONDS + 5) } : {}),
   };
 }

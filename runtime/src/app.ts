@@ -11,6 +11,7 @@ import { Authenticator } from "./auth/auth";
 import { KeyStore } from "./auth/keys";
 import { BrowserSso } from "./auth/sso";
 import { ENV } from "./config";
+import { closeConnectionsOnceAnswered } from "./lifecycle";
 import { loggerOptions } from "./logger";
 import { documentRoutes } from "./routes/documents";
 import { healthRoutes } from "./routes/health";
@@ -56,6 +57,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     ...(config.TRUST_PROXY !== undefined ? { trustProxy: trustProxy(config.TRUST_PROXY) } : {}),
     ...fastify,
   });
+  closeConnectionsOnceAnswered(app);
   const keys = new KeyStore(services.db);
   const auth = await Authenticator.create(config, keys, await BrowserSso.create(config, services.db, (outcome) => services.metrics.ssoSessionChecks.inc({ outcome })));
   if (auth.adminKeyRevoked) app.log.warn(`${ENV.adminApiKey} is a value a newer one replaced, and was revoked then: it admits nobody; set a new value`);

@@ -7,7 +7,7 @@ import { buildApp } from "./app";
 import { loadRuntimeConfig, RuntimeConfigError, type RuntimeConfig } from "./config";
 import { DataDirInUseError } from "./db/db";
 import { EmbeddingMismatchError, PgvectorMissingError } from "./db/schema";
-import { onShutdown } from "./lifecycle";
+import { closeConnectionsOnceAnswered, onShutdown } from "./lifecycle";
 import { loggerOptions } from "./logger";
 import { reportQueueDepth } from "./emf";
 import { metricsRoute } from "./routes/health";
@@ -63,6 +63,7 @@ export async function createServicesWhenReachable(config: RuntimeConfig, role: R
 
 async function answerStarting(config: RuntimeConfig, role: Role): Promise<FastifyInstance> {
   const app = Fastify({ logger: loggerOptions(config), keepAliveTimeout: config.HTTP_KEEP_ALIVE_SECONDS * 1000 });
+  closeConnectionsOnceAnswered(app);
   app.get("/healthz", async () => ({ status: "starting" }));
   app.setNotFoundHandler((request, reply) =>
     reply.status(503).header("retry-after", "5").send({ error: "starting", message: "the service is waiting for its backends (its logs say which)", requestId: request.id }),
@@ -89,6 +90,7 @@ async function serveApi(services: Services): Promise<() => Promise<void>> {
 /** /healthz and /metrics on a port of their own: the worker's health port, or the API's METRICS_PORT. */
 async function serveMetrics(services: Services, role: "worker" | "server", port: number): Promise<() => Promise<void>> {
   const health = Fastify({ logger: loggerOptions(services.config) });
+  closeConnectionsOnceAnswered(health);
   health.get("/healthz", async () => ({ status: "ok", role }));
   metricsRoute(health, services);
   await health.listen({ host: services.config.HOST ?? "127.0.0.1", port });

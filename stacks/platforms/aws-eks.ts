@@ -24,9 +24,9 @@ import { RagNamespace } from "../../components/kubernetes/namespace";
 import { podsIn, type CidrEgress } from "../../components/kubernetes/network-policy";
 import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-server";
 import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
-import { API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
+import { API_DRAIN_SECONDS, API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
-import { API_IDLE_TIMEOUT_SECONDS, API_READINESS_PATH, QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
+import { API_DRAIN_LIMIT_SECONDS, API_IDLE_TIMEOUT_SECONDS, API_READINESS_PATH, QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
 import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
@@ -352,6 +352,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
             "alb.ingress.kubernetes.io/inbound-cidrs": certificate ? "0.0.0.0/0" : this.network.vpcCidr,
             // Access logs to the log bucket, whose policy lets this region's load balancers write under the prefix.
             "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.interpolate`routing.http.drop_invalid_header_fields.enabled=true,idle_timeout.timeout_seconds=${API_IDLE_TIMEOUT_SECONDS},access_logs.s3.enabled=true,access_logs.s3.bucket=${albLogs.bucket},access_logs.s3.prefix=${albLogs.prefix}`,
+            // A stopping pod's target keeps its connections while the pod finishes what it holds (the controller's default is 300 s).
+            "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${API_DRAIN_SECONDS + API_DRAIN_LIMIT_SECONDS}`,
             // Named rather than discovered by their kubernetes.io/role tags, which subnets of an existing VPC may lack.
             "alb.ingress.kubernetes.io/subnets": pulumi.all(certificate ? this.network.publicSubnetIds : this.network.privateSubnetIds).apply((ids) => ids.join(",")),
             ...(certificate ? { "alb.ingress.kubernetes.io/certificate-arn": certificate, "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY } : {}),
