@@ -131,18 +131,20 @@ class S3ObjectStore implements ObjectStore {
   }
 }
 
-class AzureBlobObjectStore implements ObjectStore {
+/** A container's client, on first use; createObjectStore's signs in with the platform identity. */
+export type AzureContainerConnect = () => ReturnType<typeof azureContainer>;
+
+export class AzureBlobObjectStore implements ObjectStore {
   readonly kind = "azblob" as const;
   constructor(
-    private readonly account: string,
-    private readonly container: string,
+    private readonly connect: AzureContainerConnect,
     private readonly prefix: string,
   ) {}
 
-  private connected?: ReturnType<typeof azureContainer>;
+  private connected?: ReturnType<AzureContainerConnect>;
 
   private containerClient() {
-    this.connected ??= azureContainer(this.account, this.container);
+    this.connected ??= this.connect();
     return this.connected;
   }
 
@@ -154,12 +156,17 @@ class AzureBlobObjectStore implements ObjectStore {
     return new Uint8Array(await (await this.containerClient()).getBlobClient(this.prefix + key).downloadToBuffer());
   }
 
+  /**
+   * The current version with its snapshots first (where versioning is on, it becomes a previous
+   * version), then every previous version by its id. One already gone is no error; any other
+   * refusal is, so the caller keeps the document to delete again.
+   */
   async delete(key: string): Promise<void> {
     const container = await this.containerClient();
-    for await (const blob of container.listBlobsFlat({ prefix: this.prefix + key, includeVersions: true, includeSnapshots: true })) {
-      if (blob.name !== this.prefix + key) continue;
-      const client = container.getBlobClient(blob.name);
-      await (blob.versionId ? client.withVersion(blob.versionId) : client).delete({ deleteSnapshots: "include" }).catch(() => undefined);
+    const name = this.prefix + key;
+    await container.getBlobClient(name).deleteIfExists({ deleteSnapshots: "include" });
+    for await (const blob of container.listBlobsFlat({ prefix: name, includeVersions: true })) {
+      if (blob.name === name && blob.versionId) await container.getBlobClient(name).withVersion(blob.versionId).deleteIfExists();
     }
   }
 
@@ -224,7 +231,7 @@ export function createObjectStore(url: string | undefined, dataDir: string, time
     case "azblob:": {
       const [container, ...rest] = path.split("/");
       if (!container) throw new ObjectStoreUrlError(`OBJECT_STORE_URL: got "${url}"; azblob URLs name a container: azblob://account/container/prefix`);
-      return new AzureBlobObjectStore(parsed.hostname, container, withSlash(rest.join("/")));
+      return new AzureBlobObjectStore(() => azureContainer(parsed.hostname, container), withSlash(rest.join("/")));
     }
     case "gs:":
       return new GcsObjectStore(parsed.hostname, withSlash(path));

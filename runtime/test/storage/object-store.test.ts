@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createObjectStore, LocalObjectStore, ObjectStoreUrlError } from "../../src/storage/object-store";
+import { AzureBlobObjectStore, createObjectStore, LocalObjectStore, ObjectStoreUrlError } from "../../src/storage/object-store";
 import { silentServer } from "../support";
 
 describe("the local object store", () => {
@@ -175,5 +175,117 @@ describe("the S3 store, when S3 goes silent", () => {
     await expect(store.get("documents/abc")).rejects.toThrow();
     await expect(store.put("documents/abc", new TextEncoder().encode("x"), "text/plain")).rejects.toThrow();
     expect(silent.connections(), "the requests did reach the endpoint").toBeGreaterThan(0);
+  });
+});
+
+/**
+ * A local stand-in for the Blob service calls the Azure store makes (Put Blob, Get Blob and its
+ * properties, Delete Blob with or without a version id, List Blobs with versions, container
+ * properties), keeping versions as a storage account with blob versioning does: deleting the
+ * current version turns it into a previous one. Blobs named in `refuse` are not deleted (403), as
+ * a role without delete rights would be answered. It is not Azure: it checks what our store asks
+ * of the real SDK over real HTTP.
+ */
+async function versionedBlobStandIn(account: string, container: string) {
+  const blobs = new Map<string, { versionId: string; body: Buffer; current: boolean }[]>();
+  const refuse = new Set<string>();
+  let counter = 0;
+  const error = (res: ServerResponse, status: number, code: string) =>
+    res.writeHead(status, { "x-ms-error-code": code, "content-type": "application/xml" }).end(`<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url!, "http://stand-in");
+      const [, acct, cont, ...rest] = url.pathname.split("/");
+      const name = decodeURIComponent(rest.join("/"));
+      if (acct !== account || cont !== container) return error(res, 404, "ContainerNotFound");
+      if (!name && url.searchParams.get("comp") === "list") {
+        const prefix = url.searchParams.get("prefix") ?? "";
+        const versions = url.searchParams.get("include")?.includes("versions");
+        const items = [...blobs].filter(([n]) => n.startsWith(prefix)).flatMap(([n, vs]) =>
+          vs
+            .filter((v) => versions || v.current)
+            .map(
+              (v) =>
+                `<Blob><Name>${n}</Name>${versions ? `<VersionId>${v.versionId}</VersionId>${v.current ? "<IsCurrentVersion>true</IsCurrentVersion>" : ""}` : ""}<Properties><Last-Modified>Tue, 24 Nov 2026 10:00:00 GMT</Last-Modified><Etag>"${v.versionId}"</Etag><Content-Length>${v.body.length}</Content-Length><BlobType>BlockBlob</BlobType></Properties></Blob>`,
+            ),
+        );
+        res.writeHead(200, { "content-type": "application/xml" });
+        return res.end(`<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://stand-in/${account}/" ContainerName="${container}"><Prefix>${prefix}</Prefix><Blobs>${items.join("")}</Blobs><NextMarker /></EnumerationResults>`);
+      }
+      if (!name) return res.writeHead(200, { etag: '"container"', "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT" }).end();
+      const versions = blobs.get(name) ?? [];
+      const versionId = url.searchParams.get("versionid");
+      const target = versionId ? versions.find((v) => v.versionId === versionId) : versions.find((v) => v.current);
+      if (req.method === "PUT") {
+        const id = `2026-11-24T10:00:00.${String(++counter).padStart(7, "0")}Z`;
+        for (const v of versions) v.current = false;
+        blobs.set(name, [...versions, { versionId: id, body: Buffer.concat(chunks), current: true }]);
+        return res.writeHead(201, { etag: `"${id}"`, "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT", "x-ms-version-id": id, "x-ms-request-server-encrypted": "true" }).end();
+      }
+      if (!target) return error(res, 404, "BlobNotFound");
+      if (req.method === "HEAD" || req.method === "GET") {
+        const headers = { etag: `"${target.versionId}"`, "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT", "x-ms-blob-type": "BlockBlob", "content-length": target.body.length };
+        return req.method === "HEAD" ? res.writeHead(200, headers).end() : res.writeHead(200, headers).end(target.body);
+      }
+      if (req.method === "DELETE") {
+        if (refuse.has(name)) return error(res, 403, "AuthorizationPermissionMismatch");
+        if (versionId) blobs.set(name, versions.filter((v) => v !== target));
+        else target.current = false;
+        return res.writeHead(202).end();
+      }
+      return error(res, 501, "NotImplemented");
+    });
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/${account}`,
+    blobs,
+    refuse,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+describe("the Azure Blob store, speaking the Blob API with the Azure SDK to a local stand-in", () => {
+  let standIn: Awaited<ReturnType<typeof versionedBlobStandIn>>;
+  let store: AzureBlobObjectStore;
+  beforeAll(async () => {
+    standIn = await versionedBlobStandIn("account", "docs");
+    const { BlobServiceClient, StorageSharedKeyCredential } = await import("@azure/storage-blob");
+    const credential = new StorageSharedKeyCredential("account", Buffer.from("stand-in key").toString("base64"));
+    store = new AzureBlobObjectStore(async () => new BlobServiceClient(standIn.url, credential).getContainerClient("docs"), "rag/");
+  });
+  afterAll(async () => standIn.close());
+
+  it("stores under its prefix, reads the current version, and deletes every version of exactly that key", async () => {
+    await store.check();
+    await store.put("documents/abc", new TextEncoder().encode("first"), "text/plain");
+    await store.put("documents/abc", new TextEncoder().encode("second"), "text/plain");
+    await store.put("documents/abcd", new TextEncoder().encode("neighbour"), "text/plain");
+    expect(new TextDecoder().decode(await store.get("documents/abc"))).toBe("second");
+    expect(standIn.blobs.get("rag/documents/abc")).toHaveLength(2);
+
+    await store.delete("documents/abc");
+    expect(standIn.blobs.get("rag/documents/abc")).toEqual([]);
+    expect(new TextDecoder().decode(await store.get("documents/abcd"))).toBe("neighbour");
+    await expect(store.get("documents/abc")).rejects.toThrow();
+    await store.delete("documents/abc");
+  });
+
+  it("removes what a delete earlier left behind: previous versions with no current one", async () => {
+    await store.put("documents/left", new TextEncoder().encode("old"), "text/plain");
+    for (const v of standIn.blobs.get("rag/documents/left")!) v.current = false;
+    await store.delete("documents/left");
+    expect(standIn.blobs.get("rag/documents/left")).toEqual([]);
+  });
+
+  it("fails when the service refuses a delete, leaving the caller to try again", async () => {
+    await store.put("documents/kept", new TextEncoder().encode("kept"), "text/plain");
+    standIn.refuse.add("rag/documents/kept");
+    await expect(store.delete("documents/kept")).rejects.toThrow(/AuthorizationPermissionMismatch/);
+    standIn.refuse.delete("rag/documents/kept");
+    await store.delete("documents/kept");
+    expect(standIn.blobs.get("rag/documents/kept")).toEqual([]);
   });
 });
