@@ -172,5 +172,10 @@ describe("GitHub workflows", () => {
     expect(pulumiSteps(deploy)[0]?.with).toMatchObject({ command: "up", "stack-name": "${{ vars.PULUMI_ORG }}/staging", policyPacks: "policies" });
     // The update's message names the commit deployed, the one checked out.
     expect(pulumiSteps(deploy)[0]?.with?.message).toBe(`deploy ${String(deploy.jobs.deploy!.steps[0]!.with!.ref)}`);
+    // Then waits for ECS to run what the update gave it (a rollback by ECS fails the deploy).
+    const verify = runs.findIndex((r) => r?.includes("tools/verify-rollout.sh"));
+    expect(verify).toBeGreaterThan(runs.findIndex((r) => r?.startsWith("pulumi/actions@")));
+    expect(runs[verify]).toBe('pulumi stack output rollout --json --stack "${{ vars.PULUMI_ORG }}/staging" | tools/verify-rollout.sh');
+    expect(existsSync(join(PROJECT_DIR, "tools", "verify-rollout.sh"))).toBe(true);
   });
 });

@@ -85,6 +85,11 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
   readonly loadBalancer: ApiLoadBalancer;
   /** `aws ecs run-task` for a re-embedding run: the worker's task (its environment and secrets) running dist/reembed.js. */
   readonly reembedCommand: pulumi.Output<string>;
+  /**
+   * What tools/verify-rollout.sh checks after an update: each service and the task definition it
+   * should run (ECS rolls a deployment whose tasks fail back to the previous one on its own).
+   */
+  readonly rollout: pulumi.Output<{ region: string; cluster: string; services: { name: string; taskDefinition: string }[] }>;
 
   constructor(name: string, args: FargateRuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:FargateServices", name, {}, opts);
@@ -166,6 +171,11 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     ]);
 
     this.clusterName = cluster.name;
+    this.rollout = pulumi.output({
+      region: args.account.region,
+      cluster: cluster.name,
+      services: [api, worker].map((service) => ({ name: service.name, taskDefinition: service.taskDefinition.apply((arn) => arn ?? "") })),
+    });
     this.apiServiceName = api.name;
     this.workerServiceName = worker.name;
     const subnets = pulumi.all(args.network.privateSubnetIds).apply((ids) => ids.join(","));

@@ -146,6 +146,8 @@ export class AwsEcsPlatform extends AwsPlatformBase {
       },
       // After a change of embedding model (the services refuse the old index): scale the services to 0, run this, scale back.
       reembedTask: this.services?.reembedCommand,
+      // After an update: `pulumi stack output rollout --json | tools/verify-rollout.sh` waits for the new tasks, or says they were rolled back.
+      rollout: this.services?.rollout,
     };
   }
 }
