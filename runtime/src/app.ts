@@ -2,6 +2,7 @@
  * The HTTP application over the services. Route schemas give validation and the OpenAPI
  * document (/docs); one error handler: 4xx keep their message, 5xx never leak internals.
  */
+import { STATUS_CODES } from "node:http";
 import cookie from "@fastify/cookie";
 import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
@@ -43,6 +44,16 @@ function trustProxy(setting: number | string[]): string[] | ((address: string, h
   return typeof setting === "number" ? (_address, hop) => hop < setting : setting;
 }
 
+/**
+ * The `error` of a 4xx answer: our own errors' codes, and for what Fastify and its plugins refuse
+ * (codes like FST_ERR_VALIDATION, which name their internals and change between releases) the
+ * status's name: `bad_request`, `payload_too_large`, `unsupported_media_type`...
+ */
+export function errorCode(error: { code?: string }, status: number): string {
+  if (error.code && !error.code.startsWith("FST_")) return error.code.toLowerCase();
+  return (STATUS_CODES[status] ?? "bad request").toLowerCase().replace(/[^a-z]+/g, "_");
+}
+
 export async function buildApp({ services, fastify, webRoot }: AppOptions): Promise<App> {
   const config = services.config;
   const app = Fastify({
@@ -81,8 +92,11 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
       return reply.status(status).send({ error: "internal_error", message: "internal error", requestId: request.id });
     }
     const message = status === 413 ? `the upload exceeds the limit of ${config.MAX_UPLOAD_BYTES} bytes` : error.message;
-    return reply.status(status).send({ error: error.code?.toLowerCase() ?? "bad_request", message, requestId: request.id });
+    return reply.status(status).send({ error: errorCode(error, status), message, requestId: request.id });
   });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}: see /docs`, requestId: request.id }),
+  );
   app.addHook("onResponse", async (request, reply) => {
     services.metrics.httpDuration.observe({ route: request.routeOptions.url ?? "unmatched", method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });

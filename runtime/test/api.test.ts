@@ -142,26 +142,29 @@ describe.each(MODES)("the API (%s)", (mode) => {
   });
 
   describe("bad input gets a clear 4xx and leaves stored data intact", () => {
-    const cases: [string, () => Promise<{ statusCode: number; json(): { message: string } }>, number, RegExp][] = [
-      ["a corrupt PDF", () => { const m = multipart({ name: "bad.pdf", type: "application/pdf", bytes: new TextEncoder().encode("%PDF-1.7\nthis is not a pdf") }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 422, /not a readable PDF/],
-      ["a malformed multipart body", () => rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), "content-type": "multipart/form-data; boundary=abc" }, payload: "--abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nunterminated" }), 400, /multipart body is malformed/],
-      ["an empty file", () => { const m = multipart({ name: "empty.txt", type: "text/plain", bytes: new Uint8Array() }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 400, /empty/],
-      ["an oversized upload", () => { const m = multipart({ name: "big.txt", type: "text/plain", bytes: new Uint8Array(3 * 1024 * 1024).fill(97) }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 413, /exceeds the limit of 2097152 bytes/],
-      ["an unknown content type", () => { const m = multipart({ name: "photo.png", type: "image/png", bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]) }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 415, /unsupported content type "image\/png"/],
-      ["malformed JSON", () => rt.app.inject({ method: "POST", url: "/v1/query", headers: { ...auth(), "content-type": "application/json" }, payload: '{"question": "x",' }), 400, /JSON/i],
-      ["a JSON upload without text", () => rt.app.inject({ method: "POST", url: "/v1/documents", headers: auth(), payload: { name: "x" } }), 400, /text/],
-      ["a topK out of range", () => rt.app.inject({ method: "POST", url: "/v1/retrieve", headers: auth(), payload: { question: "x", topK: 500 } }), 400, /topK/],
-      ["an unknown filter", () => rt.app.inject({ method: "POST", url: "/v1/retrieve", headers: auth(), payload: { question: "x", filters: { sql: "1=1" } } }), 400, /^body\/filters has an unknown property "sql"$/],
-      ["a JSON upload of a type JSON cannot carry", () => rt.app.inject({ method: "POST", url: "/v1/documents", headers: auth(), payload: { name: "x.pdf", text: "x", contentType: "application/pdf" } }), 400, /^body\/contentType must be one of: "text\/plain", "text\/markdown", "text\/html"$/],
-      ["bad metadata", () => { const m = multipart({ name: "a.txt", type: "text/plain", bytes: new TextEncoder().encode("hello there") }, { metadata: "{not json" }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 400, /metadata field is not valid JSON/],
-      ["a missing API key", () => rt.app.inject({ method: "POST", url: "/v1/query", payload: { question: "x" } }), 401, /API key/],
-      ["a wrong API key", () => rt.app.inject({ method: "GET", url: "/v1/documents", headers: auth("rag_wrong") }), 401, /API key/],
-      ["an unknown document", () => rt.app.inject({ method: "GET", url: "/v1/documents/00000000-0000-4000-8000-000000000000", headers: auth() }), 404, /no document/],
+    const cases: [string, () => Promise<{ statusCode: number; json(): { error: string; message: string } }>, number, string, RegExp][] = [
+      ["a corrupt PDF", () => { const m = multipart({ name: "bad.pdf", type: "application/pdf", bytes: new TextEncoder().encode("%PDF-1.7\nthis is not a pdf") }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 422, "unprocessable_document", /not a readable PDF/],
+      ["a malformed multipart body", () => rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), "content-type": "multipart/form-data; boundary=abc" }, payload: "--abc\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nunterminated" }), 400, "bad_request", /multipart body is malformed/],
+      ["an empty file", () => { const m = multipart({ name: "empty.txt", type: "text/plain", bytes: new Uint8Array() }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 400, "bad_request", /empty/],
+      ["an oversized upload", () => { const m = multipart({ name: "big.txt", type: "text/plain", bytes: new Uint8Array(3 * 1024 * 1024).fill(97) }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 413, "payload_too_large", /exceeds the limit of 2097152 bytes/],
+      ["an unknown content type", () => { const m = multipart({ name: "photo.png", type: "image/png", bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 1]) }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 415, "unsupported_media_type", /unsupported content type "image\/png"/],
+      ["malformed JSON", () => rt.app.inject({ method: "POST", url: "/v1/query", headers: { ...auth(), "content-type": "application/json" }, payload: '{"question": "x",' }), 400, "bad_request", /JSON/i],
+      ["a JSON upload without text", () => rt.app.inject({ method: "POST", url: "/v1/documents", headers: auth(), payload: { name: "x" } }), 400, "bad_request", /text/],
+      ["a topK out of range", () => rt.app.inject({ method: "POST", url: "/v1/retrieve", headers: auth(), payload: { question: "x", topK: 500 } }), 400, "bad_request", /topK/],
+      ["an unknown filter", () => rt.app.inject({ method: "POST", url: "/v1/retrieve", headers: auth(), payload: { question: "x", filters: { sql: "1=1" } } }), 400, "bad_request", /^body\/filters has an unknown property "sql"$/],
+      ["a JSON upload of a type JSON cannot carry", () => rt.app.inject({ method: "POST", url: "/v1/documents", headers: auth(), payload: { name: "x.pdf", text: "x", contentType: "application/pdf" } }), 400, "bad_request", /^body\/contentType must be one of: "text\/plain", "text\/markdown", "text\/html"$/],
+      ["bad metadata", () => { const m = multipart({ name: "a.txt", type: "text/plain", bytes: new TextEncoder().encode("hello there") }, { metadata: "{not json" }); return rt.app.inject({ method: "POST", url: "/v1/documents", headers: { ...auth(), ...m.headers }, payload: m.payload }); }, 400, "bad_request", /metadata field is not valid JSON/],
+      ["a missing API key", () => rt.app.inject({ method: "POST", url: "/v1/query", payload: { question: "x" } }), 401, "unauthorized", /API key/],
+      ["a wrong API key", () => rt.app.inject({ method: "GET", url: "/v1/documents", headers: auth("rag_wrong") }), 401, "unauthorized", /API key/],
+      ["a JSON upload over the limit", () => rt.app.inject({ method: "POST", url: "/v1/documents", headers: auth(), payload: { name: "big.txt", text: "a".repeat(2097152 + 1) } }), 413, "payload_too_large", /exceeds the limit of 2097152 bytes/],
+      ["an unknown route", () => rt.app.inject({ method: "POST", url: "/v1/documents/x/reindex?y=1", headers: auth() }), 404, "not_found", /^no route POST \/v1\/documents\/x\/reindex: see \/docs$/],
+      ["an unknown document", () => rt.app.inject({ method: "GET", url: "/v1/documents/00000000-0000-4000-8000-000000000000", headers: auth() }), 404, "not_found", /no document/],
     ];
-    it.each(cases)("%s", async (_label, send, status, message) => {
+    it.each(cases)("%s", async (_label, send, status, error, message) => {
       const before = await countRows();
       const res = await send();
       expect(res.statusCode).toBe(status);
+      expect(res.json().error).toBe(error);
       expect(res.json().message).toMatch(message);
       expect(await countRows()).toEqual(before);
       const still = await rt.app.inject({ method: "POST", url: "/v1/retrieve", headers: auth(), payload: { question: "BERT pre-training", topK: 1 } });

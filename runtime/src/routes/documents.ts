@@ -30,6 +30,12 @@ class BadRequest extends Error {
   readonly code = "bad_request";
 }
 
+/** A JSON `text` over MAX_UPLOAD_BYTES (the request's own limit leaves room for the JSON around it). */
+class PayloadTooLarge extends Error {
+  readonly statusCode = 413;
+  readonly code = "payload_too_large";
+}
+
 function parseMetadata(raw: string | undefined): Record<string, string | number | boolean> | undefined {
   if (raw === undefined || raw === "") return undefined;
   let value: unknown;
@@ -63,7 +69,9 @@ async function readUpload(request: FastifyRequest, maxBytes: number) {
   }
   if (request.validationError) throw new BadRequest(request.validationError.message);
   const body = request.body as JsonUpload;
-  return { name: body.name, contentType: body.contentType ?? "text/plain", bytes: new TextEncoder().encode(body.text), metadata: body.metadata };
+  const bytes = new TextEncoder().encode(body.text);
+  if (bytes.length > maxBytes) throw new PayloadTooLarge(`the upload exceeds the limit of ${maxBytes} bytes`);
+  return { name: body.name, contentType: body.contentType ?? "text/plain", bytes, metadata: body.metadata };
 }
 
 export function documentRoutes(app: FastifyInstance, deps: { documents: DocumentService; auth: Authenticator; maxUploadBytes: number }): void {
@@ -94,7 +102,8 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
       } catch (error) {
         if (error instanceof ParseError) {
           const status = /unsupported content type/.test(error.message) ? 415 : /empty|no text/.test(error.message) ? 400 : 422;
-          return reply.status(status).send({ error: status === 415 ? "unsupported_media_type" : "unprocessable_document", message: error.message, requestId: request.id });
+          const code = { 400: "bad_request", 415: "unsupported_media_type", 422: "unprocessable_document" }[status];
+          return reply.status(status).send({ error: code, message: error.message, requestId: request.id });
         }
         throw error;
       }
