@@ -352,7 +352,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
             "alb.ingress.kubernetes.io/inbound-cidrs": certificate ? "0.0.0.0/0" : this.network.vpcCidr,
             // Access logs to the log bucket, whose policy lets this region's load balancers write under the prefix.
             "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.interpolate`routing.http.drop_invalid_header_fields.enabled=true,idle_timeout.timeout_seconds=${API_IDLE_TIMEOUT_SECONDS},access_logs.s3.enabled=true,access_logs.s3.bucket=${albLogs.bucket},access_logs.s3.prefix=${albLogs.prefix}`,
-            // A stopping pod's target keeps its connections while the pod finishes what it holds (the controller's default is 300 s).
+            // A stopping pod's target keeps its connections while the pod finishes what it holds (AWS's default is 300 s).
             "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${API_DRAIN_SECONDS + API_DRAIN_LIMIT_SECONDS}`,
             // Named rather than discovered by their kubernetes.io/role tags, which subnets of an existing VPC may lack.
             "alb.ingress.kubernetes.io/subnets": pulumi.all(certificate ? this.network.publicSubnetIds : this.network.privateSubnetIds).apply((ids) => ids.join(",")),
