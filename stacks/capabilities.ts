@@ -2,10 +2,26 @@
  * What each tier builds on each cloud, where it narrows what the schema's types allow. Shared by
  * the presets (defaults) and the schema's cross-key rules (errors).
  */
-import type { Cloud, ObservabilityExporter, Tier } from "./config";
+import { AWS_GPU_HOST_TYPES, AZURE_GPU_VM_SIZES } from "../components/shared/gpu-hosts";
+import type { Cloud, GpuType, ObservabilityExporter, Tier } from "./config";
 
-/** GPU types that exist as a single-GPU instance for staging's one LLM host. */
-export const SINGLE_GPU_HOST_TYPES = ["t4", "a10g", "l4"] as const;
+/** GPU types that exist as a single-GPU machine for staging's one LLM host, per cloud (the host components' size tables). */
+export function singleGpuHostTypes(cloud: Cloud): readonly GpuType[] {
+  switch (cloud) {
+    case "aws":
+      return Object.keys(AWS_GPU_HOST_TYPES) as GpuType[];
+    case "azure":
+      return Object.keys(AZURE_GPU_VM_SIZES) as GpuType[];
+    case "gcp":
+      return ["t4", "l4"];
+    case "docker":
+      return [];
+    default: {
+      const unreachable: never = cloud;
+      throw new Error(`unknown cloud ${String(unreachable)}`);
+    }
+  }
+}
 
 /** The observability each tier x cloud builds; the first is the tier's default. */
 export function exportersFor(tier: Tier, cloud: Cloud): readonly ObservabilityExporter[] {
@@ -13,7 +29,7 @@ export function exportersFor(tier: Tier, cloud: Cloud): readonly ObservabilityEx
     case "dev":
       return ["none", "otlp"];
     case "staging":
-      return cloud === "aws" ? ["cloudwatch", "none"] : ["prometheus", "none"];
+      return cloud === "aws" ? ["cloudwatch", "none"] : cloud === "azure" ? ["azure-monitor", "none"] : ["prometheus", "none"];
     case "sme":
     case "enterprise":
       return ["datadog", "newrelic", "otlp", "none"];
@@ -23,4 +39,3 @@ export function exportersFor(tier: Tier, cloud: Cloud): readonly ObservabilityEx
     }
   }
 }
-

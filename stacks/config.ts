@@ -7,10 +7,11 @@
  */
 import { z } from "zod";
 import { ConfigError, formatIssue } from "./config-errors";
-import { exportersFor, SINGLE_GPU_HOST_TYPES } from "./capabilities";
+import { exportersFor, singleGpuHostTypes } from "./capabilities";
 import { checkGpuFit } from "./gpu-fit";
 import { presetFor } from "./presets";
 import { KUBERNETES_MINORS } from "./versions";
+import { MAX_VNET_PREFIX as MAX_AZURE_VNET_PREFIX } from "../components/azure/subnet-plan";
 
 export const NAMESPACE = "rag-platform";
 
@@ -33,8 +34,9 @@ export const LLM_MODES = ["self-hosted", "managed"] as const;
 export const LLM_SERVERS = ["ollama", "vllm"] as const;
 export const MANAGED_LLM_PROVIDERS = ["openai", "anthropic", "azure-openai", "openai-compatible"] as const;
 export const GPU_TYPES = ["t4", "a10g", "l4", "a100"] as const;
+export type GpuType = (typeof GPU_TYPES)[number];
 export const NAT_MODES = ["single", "per-az"] as const;
-export const OBSERVABILITY_EXPORTERS = ["none", "prometheus", "cloudwatch", "otlp", "datadog", "newrelic"] as const;
+export const OBSERVABILITY_EXPORTERS = ["none", "prometheus", "cloudwatch", "azure-monitor", "otlp", "datadog", "newrelic"] as const;
 export type ObservabilityExporter = (typeof OBSERVABILITY_EXPORTERS)[number];
 /** The Datadog sites (where an account lives: its API key works on its own site only). */
 export const DATADOG_SITES = ["datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com", "ddog-gov.com"] as const;
@@ -251,7 +253,8 @@ function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
   checkLlm(cfg, ctx);
   checkTierCapabilities(cfg, ctx);
   checkKubernetes(cfg, ctx);
-  checkNetwork(cfg, ctx);
+  // Azure refuses the existing-network keys outright (checkAzure).
+  if (cfg.cloud !== "azure") checkNetwork(cfg, ctx);
   if (cfg.observability.exporter === "otlp" && !cfg.observability.otlpEndpoint) {
     problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
   }
@@ -264,6 +267,7 @@ function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
   if (cfg.auth.oidcIssuerUrl && !cfg.auth.oidcClientId) {
     problem(ctx, ["auth", "oidcClientId"], "required when auth.oidcIssuerUrl is set");
   }
+  if (cfg.cloud === "azure") checkAzure(cfg, ctx);
   if (cfg.cloud === "gcp" && !cfg.gcpProject) {
     problem(ctx, ["gcpProject"], "required when cloud is gcp (the project id resources are created in)");
   }
@@ -324,8 +328,9 @@ function checkTierCapabilities(cfg: z.input<typeof configSchema>, ctx: Ctx): voi
     problem(ctx, ["vectorDb", "mode"], "staging uses managed vector storage (allowed: pgvector, qdrant-cloud)");
   }
   if (cfg.llm.mode === "self-hosted") {
-    if (!(SINGLE_GPU_HOST_TYPES as readonly string[]).includes(cfg.llm.gpuType)) {
-      problem(ctx, ["llm", "gpuType"], `staging runs Ollama on one single-GPU instance (allowed: ${SINGLE_GPU_HOST_TYPES.join(", ")})`);
+    const hostGpus = singleGpuHostTypes(cfg.cloud);
+    if (!hostGpus.includes(cfg.llm.gpuType)) {
+      problem(ctx, ["llm", "gpuType"], `staging runs Ollama on one single-GPU machine (allowed on ${cfg.cloud}: ${hostGpus.join(", ")})`);
     }
     if (cfg.llm.gpuCount !== 1) problem(ctx, ["llm", "gpuCount"], "staging's LLM host has exactly 1 GPU (allowed: 1)");
     if (cfg.llm.server !== "ollama") problem(ctx, ["llm", "server"], "staging's LLM host runs Ollama (allowed: ollama)");
@@ -362,6 +367,34 @@ function checkNetwork(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
     for (const key of subnetKeys) {
       if (n[key]) problem(ctx, ["network", key], "only used together with network.existingVpcId");
     }
+  }
+}
+
+/** Azure names its sizes its own way, and the Azure platform builds what these rules allow. */
+function checkAzure(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  const n = cfg.network;
+  for (const key of ["existingVpcId", "existingPublicSubnetIds", "existingPrivateSubnetIds"] as const) {
+    if (n[key] !== undefined) problem(ctx, ["network", key], "only used on aws (the Azure platform creates its virtual network)");
+  }
+  if (Number(n.vpcCidr.split("/")[1]) > MAX_AZURE_VNET_PREFIX) {
+    problem(ctx, ["network", "vpcCidr"], `is too small for the Azure subnets (allowed: a /${MAX_AZURE_VNET_PREFIX} or larger, e.g. 10.40.0.0/16)`);
+  }
+  if (cfg.tier === "dev") return;
+  const pg = cfg.postgres;
+  if (!/^Standard_[BDE]\d+[a-z]*(_v\d+)?$/.test(pg.instanceClass)) {
+    problem(ctx, ["postgres", "instanceClass"], "must be an Azure PostgreSQL flexible server size (allowed: Standard_B<n>… burstable, Standard_D<n>ds_v5… general purpose, Standard_E<n>ds_v5… memory optimized)");
+  } else if (pg.multiAz && pg.instanceClass.startsWith("Standard_B")) {
+    problem(ctx, ["postgres", "multiAz"], `needs a general purpose or memory optimized size on azure, not the burstable ${pg.instanceClass} (e.g. Standard_D2ds_v5)`);
+  }
+  if (pg.storageGiB > 32767) problem(ctx, ["postgres", "storageGiB"], "must be at most 32767 on azure (the largest flexible server)");
+  if (!/^(Balanced_B|MemoryOptimized_M|ComputeOptimized_X)\d+$/.test(cfg.redis.nodeType)) {
+    problem(ctx, ["redis", "nodeType"], "must be an Azure Managed Redis size (allowed: Balanced_B<n>, MemoryOptimized_M<n>, ComputeOptimized_X<n>, e.g. Balanced_B1)");
+  }
+  if (cfg.domain.certificate !== undefined) {
+    if (!/^https:\/\/[a-z0-9-]{3,24}\.vault\.azure\.net\/secrets\/[A-Za-z0-9-]+(\/[0-9a-f]{32})?$/.test(cfg.domain.certificate)) {
+      problem(ctx, ["domain", "certificate"], "must be a Key Vault certificate's secret URL on azure (https://<vault>.vault.azure.net/secrets/<certificate>)");
+    }
+    if (!cfg.domain.hostname) problem(ctx, ["domain", "hostname"], "required with domain.certificate on azure (the certificate is bound to the API's custom domain)");
   }
 }
 

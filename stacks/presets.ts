@@ -30,10 +30,11 @@ const CLOUD_SIZES: Record<Exclude<Cloud, "docker">, Record<Exclude<Tier, "dev">,
     sme: { postgres: "db.r6g.large", redis: "cache.r6g.large" },
     enterprise: { postgres: "db.r6g.2xlarge", redis: "cache.r6g.xlarge" },
   },
+  // Azure Managed Redis sizes: Azure Cache for Redis (Standard_C1, Premium_P1...) retires every SKU.
   azure: {
-    staging: { postgres: "Standard_B2s", redis: "Standard_C1" },
-    sme: { postgres: "Standard_D4ds_v5", redis: "Premium_P1" },
-    enterprise: { postgres: "Standard_D8ds_v5", redis: "Premium_P2" },
+    staging: { postgres: "Standard_B2s", redis: "Balanced_B1" },
+    sme: { postgres: "Standard_D4ds_v5", redis: "Balanced_B5" },
+    enterprise: { postgres: "Standard_D8ds_v5", redis: "Balanced_B10" },
   },
   gcp: {
     staging: { postgres: "db-custom-2-7680", redis: "STANDARD_HA-1" },

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { subnetCidr, subnetPlan } from "../components/aws/cidr";
+import { subnetCidr, subnetPlan } from "../components/shared/cidr";
 import { fargateSize } from "../components/aws/fargate-services";
-import { ollamaUserData } from "../components/aws/ollama-host";
-import { requireCurrentValue, SecretNotFilledError } from "../components/aws/secret";
+import { ollamaHostScript } from "../components/shared/ollama";
+import { requireCurrentValue } from "../components/aws/secret";
+import { SecretNotFilledError } from "../components/shared/operator-secret";
 import * as pulumi from "@pulumi/pulumi";
 import { runtimeSourceTag } from "../stacks/source-hash";
 
@@ -38,7 +39,7 @@ describe("Fargate task sizes", () => {
 
 describe("GPU host boot script", () => {
   it("installs the pinned Ollama, listens inside the VPC and pulls each model", () => {
-    const script = ollamaUserData("0.6.5", ["llama3.1:8b", "nomic-embed-text:v1.5"]);
+    const script = ollamaHostScript("0.6.5", ["llama3.1:8b", "nomic-embed-text:v1.5"]);
     expect(script).toContain("OLLAMA_VERSION=0.6.5 sh");
     expect(script).toContain('Environment="OLLAMA_HOST=0.0.0.0:11434"');
     expect(script.indexOf("ollama pull llama3.1:8b")).toBeGreaterThan(script.indexOf("systemctl enable --now ollama"));

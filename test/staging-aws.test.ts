@@ -579,7 +579,7 @@ describe("staging config errors", () => {
 
   it("refuses a GPU that has no single-GPU instance", () => {
     expect(problems({ llm: { gpuType: "a100" } })).toEqual([
-      'rag-platform:llm.gpuType: got "a100"; staging runs Ollama on one single-GPU instance (allowed: t4, a10g, l4)',
+      'rag-platform:llm.gpuType: got "a100"; staging runs Ollama on one single-GPU machine (allowed on aws: t4, a10g, l4)',
     ]);
   });
 

@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 
 export const MOCK_ACCOUNT_ID = "123456789012";
+export const MOCK_SUBSCRIPTION_ID = "00000000-0000-4000-8000-000000000001";
+export const MOCK_TENANT_ID = "00000000-0000-4000-8000-000000000002";
 const DEFAULT_REGION = "eu-west-1";
 
 function digest(seed: string): string {
@@ -28,6 +30,44 @@ function physicalName(a: MockArgs): string {
   if (typeof i.name === "string") return i.name;
   const prefix = [i.namePrefix, i.identifierPrefix, i.bucketPrefix, i.nodeGroupNamePrefix].find((p): p is string => typeof p === "string");
   return prefix ? `${prefix}${digest(a.name).slice(0, 8)}` : a.name;
+}
+
+/** A UUID derived from a seed (identities' client and principal ids). */
+function uuidOf(seed: string): string {
+  const h = digest(seed);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The input that names an Azure resource, per type: `<type>Name` by Azure's convention, where it differs. */
+const AZURE_NAME_INPUT: Record<string, string> = {
+  "azure-native:storage:StorageAccount": "accountName",
+  "azure-native:storage:BlobServiceProperties": "blobServicesName",
+  "azure-native:storage:BlobContainer": "containerName",
+  "azure-native:storage:ManagementPolicy": "managementPolicyName",
+  "azure-native:keyvault:Vault": "vaultName",
+  "azure-native:keyvault:Key": "keyName",
+  "azure-native:keyvault:Secret": "secretName",
+  "azure-native:dbforpostgresql:Server": "serverName",
+  "azure-native:dbforpostgresql:Configuration": "configurationName",
+  "azure-native:dbforpostgresql:Database": "databaseName",
+  "azure-native:redisenterprise:RedisEnterprise": "clusterName",
+  "azure-native:redisenterprise:Database": "databaseName",
+  "azure-native:containerregistry:Registry": "registryName",
+  "azure-native:privatedns:PrivateZone": "privateZoneName",
+  "azure-native:resources:ResourceGroup": "resourceGroupName",
+  "azure-native:applicationinsights:Workbook": "resourceName",
+  "azure-native:app:ContainerApp": "containerAppName",
+  "azure-native:app:Job": "jobName",
+};
+
+/** What ARM would name an azure-native resource, and its resource id (shaped as ARM's, not checked against it). */
+function azureIdentity(a: MockArgs): { name: string; id: string } {
+  const nameInput = AZURE_NAME_INPUT[a.type];
+  const name = typeof a.inputs[nameInput ?? ""] === "string" ? (a.inputs[nameInput!] as string) : `${a.name}${digest(a.name).slice(0, 6)}`;
+  if (a.type === "azure-native:resources:ResourceGroup") return { name, id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${name}` };
+  const [, module, kind] = a.type.split(":");
+  const group = typeof a.inputs.resourceGroupName === "string" ? a.inputs.resourceGroupName : "rg";
+  return { name, id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/Microsoft.${module}/${kind!.charAt(0).toLowerCase()}${kind!.slice(1)}s/${name}` };
 }
 
 const COMPUTED: Record<string, Computed> = {
@@ -61,6 +101,25 @@ const COMPUTED: Record<string, Computed> = {
   "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1 }),
   "aws:eks/nodeGroup:NodeGroup": (a) => ({ nodeGroupName: physicalName(a) }),
   "kubernetes:helm.sh/v3:Release": (a) => ({ status: { name: a.inputs.name, namespace: a.inputs.namespace, status: "deployed" } }),
+  "random:index/randomString:RandomString": (a) => ({ result: digest(a.name).replace(/[^a-z0-9]/g, "").slice(0, Number(a.inputs.length ?? 16)) }),
+  "tls:index/privateKey:PrivateKey": (a) => ({ publicKeyOpenssh: `ssh-rsa AAAAB3NzaC1yc2E${digest(a.name).slice(0, 40)} synth\n`, privateKeyPem: "synth" }),
+  "command:local:Command": () => ({ stdout: "synth-registry-token", stderr: "" }),
+  "azure-native:keyvault:Key": (a, r) => {
+    const vault = `https://${String(a.inputs.vaultName)}.vault.azure.net`;
+    return { keyUri: `${vault}/keys/${String(a.inputs.keyName)}`, keyUriWithVersion: `${vault}/keys/${String(a.inputs.keyName)}/${digest(a.name).slice(0, 32)}`, location: r };
+  },
+  "azure-native:keyvault:Secret": (a) => ({ properties: { secretUri: `https://${String(a.inputs.vaultName)}.vault.azure.net/secrets/${String(a.inputs.secretName)}` } }),
+  "azure-native:managedidentity:UserAssignedIdentity": (a) => ({ clientId: uuidOf(`${a.name}-client`), principalId: uuidOf(`${a.name}-principal`), tenantId: MOCK_TENANT_ID }),
+  "azure-native:dbforpostgresql:Server": (a) => ({ fullyQualifiedDomainName: `${String(a.inputs.serverName)}.postgres.database.azure.com` }),
+  "azure-native:redisenterprise:RedisEnterprise": (a, r) => ({ hostName: `${String(a.inputs.clusterName)}.${r}.redis.azure.net` }),
+  "azure-native:containerregistry:Registry": (a) => ({ loginServer: `${String(a.inputs.registryName)}.azurecr.io` }),
+  "azure-native:operationalinsights:Workspace": (a) => ({ customerId: uuidOf(`${a.name}-workspace`) }),
+  "azure-native:app:ManagedEnvironment": (a, r) => ({ defaultDomain: `${digest(a.name).slice(0, 12)}.${r}.azurecontainerapps.io`, staticIp: "10.40.1.250" }),
+  "azure-native:app:ContainerApp": (a, r) => {
+    const configuration = (a.inputs.configuration ?? {}) as State;
+    const ingress = configuration.ingress as State | undefined;
+    return { configuration: ingress ? { ...configuration, ingress: { ...ingress, fqdn: `${a.name}.${digest("env").slice(0, 12)}.${r}.azurecontainerapps.io` } } : configuration };
+  },
 };
 
 const SERVICE_OF = (type: string) => type.split(":")[1]?.split("/")[0] ?? "mock";
@@ -98,6 +157,13 @@ function callResult(token: string, region: string, inputs: Record<string, unknow
     }
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
       return { userName: "AWS", password: "synth-token", proxyEndpoint: `https://${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com` };
+    case "azure-native:authorization:getClientConfig":
+      return { clientId: uuidOf("synth-client"), objectId: uuidOf("synth-deployer"), subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
+    case "azure-native:keyvault:getSecret":
+      // The secrets the operator fills, as they are once filled.
+      return { id: `${String(inputs.vaultName)}/${String(inputs.secretName)}`, name: inputs.secretName, properties: { secretUri: `https://${String(inputs.vaultName)}.vault.azure.net/secrets/${String(inputs.secretName)}` } };
+    case "azure-native:redisenterprise:listDatabaseKeys":
+      return { primaryKey: "synth-redis-primary-key", secondaryKey: "synth-redis-secondary-key" };
     default:
       return undefined;
   }
@@ -120,6 +186,10 @@ export class SynthMocks implements pulumi.runtime.Mocks {
       return { id, state: args.inputs };
     }
     const region = this.regionOf(args.provider);
+    if (args.type.startsWith("azure-native:")) {
+      const azure = azureIdentity(args);
+      return { id: azure.id, state: { name: azure.name, ...args.inputs, ...(COMPUTED[args.type]?.(args, region) ?? {}) } };
+    }
     const base: State = args.type.startsWith("aws:")
       ? { arn: arn(SERVICE_OF(args.type), region, `${args.name}`), name: physicalName(args) }
       : {};
@@ -128,7 +198,9 @@ export class SynthMocks implements pulumi.runtime.Mocks {
 
   /** The harness tells the mocks each provider's URN and region as it is registered. */
   noteProvider(urn: string, inputs: Record<string, unknown>): void {
-    if (typeof inputs.region === "string") this.providerRegions.set(urn, inputs.region);
+    // An AWS provider's region; an Azure provider's location.
+    const region = inputs.region ?? inputs.location;
+    if (typeof region === "string") this.providerRegions.set(urn, region);
   }
 
   call(args: pulumi.runtime.MockCallArgs): pulumi.runtime.MockCallResult {

@@ -8,7 +8,8 @@ export function valueFrom(ref: SecretRef, variable: string): pulumi.Output<strin
     case "aws-secretsmanager":
       return ref.jsonKey ? pulumi.interpolate`${ref.arn}:${ref.jsonKey}::` : ref.arn;
     case "generated":
-      throw new Error(`${variable}: ECS takes secrets from Secrets Manager only; store the generated value in a ManagedSecret`);
+    case "azure-keyvault":
+      throw new Error(`${variable}: ECS takes secrets from Secrets Manager only; got a ${ref.kind} secret (store a generated value in a ManagedSecret)`);
     default: {
       const unreachable: never = ref;
       throw new Error(`${variable}: unknown secret reference ${JSON.stringify(unreachable)}`);

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assumedBy, policyDocument } from "./account";
-import { subnetPlan } from "./cidr";
+import { subnetPlan } from "../shared/cidr";
 import type { KmsKey } from "./kms-key";
 
 /** An existing VPC to deploy into instead of creating one. */

@@ -1,23 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
-import { assertOllamaModels, OLLAMA_KEEP_ALIVE, ollamaEndpoint } from "../shared/ollama";
+import { AWS_GPU_HOST_TYPES } from "../shared/gpu-hosts";
+import { assertOllamaModels, OLLAMA_PORT, ollamaEndpoint, ollamaHostScript } from "../shared/ollama";
 import { assumedBy } from "./account";
 import type { KmsKey } from "./kms-key";
 import type { Network } from "./network";
 
-/** The single-GPU instance type for each GPU this host supports. */
-export const GPU_HOST_INSTANCE_TYPES = {
-  t4: "g4dn.xlarge",
-  a10g: "g5.xlarge",
-  l4: "g6.xlarge",
-} as const;
-export type HostGpu = keyof typeof GPU_HOST_INSTANCE_TYPES;
+export type HostGpu = keyof typeof AWS_GPU_HOST_TYPES;
 
 /** AWS's public SSM parameter for the Deep Learning Base AMI (NVIDIA driver, Amazon Linux 2023). */
 export const DLAMI_PARAMETER = "/aws/service/deeplearning/ami/x86_64/base-oss-nvidia-driver-gpu-amazon-linux-2023/latest/ami-id";
-
-export const OLLAMA_PORT = 11434;
 
 export interface OllamaGpuHostArgs {
   readonly network: Network;
@@ -36,26 +29,6 @@ export interface OllamaGpuHostArgs {
   readonly amiId?: pulumi.Input<string>;
 }
 
-export function ollamaUserData(version: string, models: readonly string[]): string {
-  return [
-    "#!/bin/bash",
-    "set -euo pipefail",
-    // cloud-init runs this without HOME, and the ollama CLI panics without it ("$HOME is not defined").
-    "export HOME=/root",
-    `curl -fsSL https://ollama.com/install.sh | OLLAMA_VERSION=${version} sh`,
-    "mkdir -p /etc/systemd/system/ollama.service.d",
-    "cat >/etc/systemd/system/ollama.service.d/override.conf <<'CONF'",
-    "[Service]",
-    `Environment="OLLAMA_HOST=0.0.0.0:${OLLAMA_PORT}"`,
-    `Environment="OLLAMA_KEEP_ALIVE=${OLLAMA_KEEP_ALIVE}"`,
-    "CONF",
-    "systemctl daemon-reload",
-    "systemctl enable --now ollama",
-    `until curl -sf http://127.0.0.1:${OLLAMA_PORT}/api/version >/dev/null; do sleep 2; done`,
-    ...models.map((m) => `ollama pull ${m}`),
-    "",
-  ].join("\n");
-}
 
 /**
  * One GPU instance running Ollama, in a private subnet: no public IP, no SSH key (SSM Session
@@ -72,7 +45,7 @@ export class OllamaGpuHost extends pulumi.ComponentResource {
     super("rag:aws:OllamaHost", name, {}, opts);
     assertOllamaModels(`OllamaGpuHost ${name}`, [args.model, args.embeddingModel]);
     const parent = { parent: this };
-    this.instanceType = GPU_HOST_INSTANCE_TYPES[args.gpu];
+    this.instanceType = AWS_GPU_HOST_TYPES[args.gpu];
     const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: args.network.vpcId, description: "Ollama: API from the platform's services only" }, parent);
     args.allowedSecurityGroupIds.forEach((source, i) => {
       new aws.vpc.SecurityGroupIngressRule(
@@ -106,7 +79,7 @@ export class OllamaGpuHost extends pulumi.ComponentResource {
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
         rootBlockDevice: { encrypted: true, kmsKeyId: args.kmsKey.arn, volumeType: "gp3", volumeSize: args.rootVolumeGiB ?? 200, deleteOnTermination: true },
         monitoring: true,
-        userData: ollamaUserData(args.ollamaVersion, [args.model, args.embeddingModel]),
+        userData: ollamaHostScript(args.ollamaVersion, [args.model, args.embeddingModel]),
         userDataReplaceOnChange: true,
         tags: { Name: name },
       },

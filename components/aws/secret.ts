@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SecretRef } from "../contracts";
+import { secretNotFilled } from "../shared/operator-secret";
 import type { KmsKey } from "./kms-key";
 
 export interface ManagedSecretArgs {
@@ -17,16 +18,10 @@ export interface ManagedSecretArgs {
   readonly recoveryWindowDays?: number;
 }
 
-/**
- * A secret the operator must fill has no value yet: what it is, and the command that fills it.
- * A RunError, so `pulumi up` prints the message alone, without a stack trace.
- */
-export class SecretNotFilledError extends pulumi.RunError {}
-
 /** Passes when a secret's versions include the current one (a secret created empty has none). */
 export function requireCurrentValue(secret: { name: string; description: string; fillCommand: string }, versions: readonly { versionStages?: readonly string[] }[]): void {
   if (!versions.some((v) => v.versionStages?.includes("AWSCURRENT"))) {
-    throw new SecretNotFilledError(`the secret ${secret.name} (${secret.description}) has no value yet; fill it, then run pulumi up again: ${secret.fillCommand}`);
+    throw secretNotFilled(secret);
   }
 }
 

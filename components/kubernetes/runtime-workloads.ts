@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
-import { API_DRAIN_LIMIT_SECONDS, API_READINESS_PATH, REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, processEnv } from "../shared/runtime-image";
+import { API_DRAIN_LIMIT_SECONDS, API_READINESS_PATH, REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, SECRETS_DIR, processEnv } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { scrapeAnnotations } from "./cluster-addons";
 import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
@@ -78,14 +78,7 @@ export const API_DRAIN_SECONDS = 15;
 export const API_STOP_GRACE_SECONDS = API_DRAIN_LIMIT_SECONDS + 10;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
-/**
- * Where the runtime Secret is mounted. Each secret reaches the runtime as a file it names with
- * `<NAME>_FILE`, never as an environment value (which leaks into process listings, crash
- * reports and child processes). The files follow the Secret (External Secrets refreshes it, the
- * kubelet the volume); a database password given so (PGPASSWORD_FILE) is read again for every
- * new connection.
- */
-export const SECRETS_DIR = "/run/secrets/rag";
+/** The runtime Secret is mounted at SECRETS_DIR; the files follow the Secret (External Secrets refreshes it, the kubelet the volume). */
 
 function envVars(env: RuntimeEnvironment, extra: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {
   const plain = Object.entries({ ...env.plain, ...extra } as Record<string, pulumi.Input<string>>)

@@ -2,6 +2,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 
+/** Ollama's API port, on every platform. */
+export const OLLAMA_PORT = 11434;
+
 /** One Ollama server answers both generation and embeddings. */
 export function ollamaEndpoint(baseUrl: pulumi.Output<string>, model: string, embeddingModel: string): LlmEndpoint {
   return { provider: "ollama", baseUrl, model, embeddingProvider: "ollama", embeddingBaseUrl: baseUrl, embeddingModel };
@@ -56,4 +59,31 @@ export function ollamaStartScript(models: readonly string[]): string {
 /** A shell test that succeeds once every model is present (health and readiness checks). */
 export function ollamaModelsPresent(models: readonly string[]): string {
   return models.map((m) => `ollama show ${m} >/dev/null`).join(" && ");
+}
+
+/**
+ * The boot script of a GPU host (EC2 user data, an Azure VM's custom script): install the pinned
+ * Ollama (it finds the NVIDIA driver the image or an earlier extension installed), serve on every
+ * interface (the host's security group or NSG admits only the platform's services), keep models
+ * loaded as OLLAMA_KEEP_ALIVE says, then pull each model.
+ */
+export function ollamaHostScript(version: string, models: readonly string[]): string {
+  return [
+    "#!/bin/bash",
+    "set -euo pipefail",
+    // cloud-init runs this without HOME, and the ollama CLI panics without it ("$HOME is not defined").
+    "export HOME=/root",
+    `curl -fsSL https://ollama.com/install.sh | OLLAMA_VERSION=${version} sh`,
+    "mkdir -p /etc/systemd/system/ollama.service.d",
+    "cat >/etc/systemd/system/ollama.service.d/override.conf <<'CONF'",
+    "[Service]",
+    `Environment="OLLAMA_HOST=0.0.0.0:${OLLAMA_PORT}"`,
+    `Environment="OLLAMA_KEEP_ALIVE=${OLLAMA_KEEP_ALIVE}"`,
+    "CONF",
+    "systemctl daemon-reload",
+    "systemctl enable --now ollama",
+    `until curl -sf http://127.0.0.1:${OLLAMA_PORT}/api/version >/dev/null; do sleep 2; done`,
+    ...models.map((m) => `ollama pull ${m}`),
+    "",
+  ].join("\n");
 }

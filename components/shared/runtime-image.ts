@@ -48,8 +48,25 @@ export const API_STARTUP_GRACE_SECONDS = STARTUP_TIMEOUT_DEFAULT_SECONDS + 60;
  * two tries at generation; a margin covers the database. Less, and the balancer would cut a slow
  * answer with a 504 the runtime never sees.
  */
-export const API_IDLE_TIMEOUT_SECONDS =
-  (MODEL_RETRIES + 1) * (MODEL_TIMEOUT_DEFAULTS.embeddingSeconds + MODEL_TIMEOUT_DEFAULTS.llmSeconds) + RERANK_TIMEOUT_MS / 1000 + 30;
+export const API_IDLE_TIMEOUT_SECONDS = answerBoundSeconds(MODEL_TIMEOUT_DEFAULTS);
+
+/** The longest a non-streamed answer can take with these model timeouts (each tried twice), plus a margin for the database. */
+export function answerBoundSeconds(timeouts: { readonly embeddingSeconds: number; readonly llmSeconds: number }): number {
+  return (MODEL_RETRIES + 1) * (timeouts.embeddingSeconds + timeouts.llmSeconds) + RERANK_TIMEOUT_MS / 1000 + 30;
+}
+
+/**
+ * Model timeouts (EMBEDDING_TIMEOUT_SECONDS, LLM_TIMEOUT_SECONDS) for a platform whose load
+ * balancer cuts idle connections after a fixed time it will not raise (Container Apps: 240 s):
+ * the defaults scaled down in proportion until the longest answer fits (answerBoundSeconds).
+ */
+export function modelTimeoutsWithin(idleTimeoutSeconds: number): { embeddingSeconds: number; llmSeconds: number } {
+  const perAttempt = (idleTimeoutSeconds - RERANK_TIMEOUT_MS / 1000 - 30) / (MODEL_RETRIES + 1);
+  const scale = Math.min(1, perAttempt / (MODEL_TIMEOUT_DEFAULTS.embeddingSeconds + MODEL_TIMEOUT_DEFAULTS.llmSeconds));
+  const timeouts = { embeddingSeconds: Math.floor(MODEL_TIMEOUT_DEFAULTS.embeddingSeconds * scale), llmSeconds: Math.floor(MODEL_TIMEOUT_DEFAULTS.llmSeconds * scale) };
+  if (timeouts.embeddingSeconds < 5 || timeouts.llmSeconds < 5) throw new Error(`an idle timeout of ${idleTimeoutSeconds} s leaves the models under 5 s to answer`);
+  return timeouts;
+}
 
 /**
  * How long an API replica taken out of service (a rollout, a scale-in) keeps the requests it holds:
@@ -73,6 +90,14 @@ export function processEnv(process: keyof typeof RUNTIME_PROCESSES, stopGraceSec
     ...(process === "api" ? { [ENV.httpKeepAliveSeconds]: String(API_IDLE_TIMEOUT_SECONDS + 5) } : {}),
   };
 }
+
+/**
+ * Where a platform that mounts secrets as files (Kubernetes, Container Apps) puts them. Each
+ * secret reaches the runtime as a file it names with `<NAME>_FILE`, never as an environment value
+ * (which leaks into process listings, crash reports and child processes); a database password
+ * given so (PGPASSWORD_FILE) is read again for every new connection.
+ */
+export const SECRETS_DIR = "/run/secrets/rag";
 
 /** Waiting documents per worker replica the autoscalers aim for (KEDA on Kubernetes, target tracking on ECS). */
 export const QUEUE_DEPTH_PER_WORKER = 20;

@@ -50,6 +50,7 @@ export const ENV = {
   queueName: "QUEUE_NAME",
 
   objectStoreUrl: "OBJECT_STORE_URL",
+  azureClientId: "AZURE_CLIENT_ID",
   maxUploadBytes: "MAX_UPLOAD_BYTES",
   webUi: "WEB_UI",
   publicUrl: "PUBLIC_URL",
@@ -192,6 +193,11 @@ export const runtimeConfigSchema = z.object({
   [ENV.queueName]: z.string().min(1).default(DEFAULT_QUEUE_NAME),
 
   [ENV.objectStoreUrl]: z.string().min(1).optional(),
+  /**
+   * The user-assigned managed identity the Azure SDK signs in with (azblob:// object stores): read
+   * by the SDK's DefaultAzureCredential itself, declared here so the IaC sets it by this name.
+   */
+  [ENV.azureClientId]: z.string().uuid("an identity's client id (a UUID)").optional(),
   [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),
   /** Serve the browser UI (built into dist/web) at `/`; false for an API-only service. */
   [ENV.webUi]: flag.default(true),

@@ -10,7 +10,7 @@ import { DocumentStore } from "../../components/aws/document-store";
 import { KmsKey } from "../../components/aws/kms-key";
 import { Network } from "../../components/aws/network";
 import type { CloudWatchObservability } from "../../components/aws/observability";
-import { OLLAMA_PORT } from "../../components/aws/ollama-host";
+import { OLLAMA_PORT } from "../../components/shared/ollama";
 import { RdsPostgres } from "../../components/aws/postgres";
 import { ElastiCacheRedis } from "../../components/aws/redis";
 import { RuntimeImage } from "../../components/aws/runtime-image";
@@ -19,6 +19,7 @@ import { workloadSecurityGroup } from "../../components/aws/security-group";
 import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
 import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
+import { managedLlmEndpoint } from "./managed-llm";
 import type {
   LlmRequest,
   ObjectStoreRequest,
@@ -29,14 +30,6 @@ import type {
   RuntimeServicesRequest,
   VectorDbRequest,
 } from "./platform";
-
-/** Default endpoints and embedding choices of the hosted LLM providers. */
-export const MANAGED_LLM = {
-  openai: { provider: "openai", baseUrl: "https://api.openai.com/v1", embeddingProvider: "openai", embeddingModel: "text-embedding-3-small" },
-  "openai-compatible": { provider: "openai", baseUrl: undefined, embeddingProvider: "openai", embeddingModel: undefined },
-  "azure-openai": { provider: "openai", baseUrl: undefined, embeddingProvider: "openai", embeddingModel: undefined },
-  anthropic: { provider: "anthropic", baseUrl: "https://api.anthropic.com", embeddingProvider: "local", embeddingModel: "local-hashed-ngrams" },
-} as const;
 
 export abstract class AwsPlatformBase implements Platform {
   protected readonly provider: aws.Provider;
@@ -170,19 +163,7 @@ export abstract class AwsPlatformBase implements Platform {
 
   /** A hosted LLM: no GPU; the API key is an operator-filled secret. */
   protected managedLlm(req: LlmRequest): LlmEndpoint {
-    const provider = req.managedProvider!;
-    const spec = MANAGED_LLM[provider];
-    const apiKey = this.operatorSecret("llm-api-key", `API key for the hosted LLM (${provider})`).ref;
-    const baseUrl = req.managedBaseUrl ?? spec.baseUrl!;
-    return {
-      provider: spec.provider,
-      baseUrl: pulumi.output(baseUrl),
-      model: req.model,
-      embeddingProvider: spec.embeddingProvider,
-      embeddingBaseUrl: spec.embeddingProvider === "openai" ? pulumi.output(baseUrl) : undefined,
-      embeddingModel: spec.embeddingModel ?? req.embeddingModel,
-      apiKey,
-    };
+    return managedLlmEndpoint(req, this.operatorSecret("llm-api-key", `API key for the hosted LLM (${req.managedProvider})`).ref);
   }
 
   /** The runtime image: the configured prebuilt reference, or built from runtime/ and pushed to ECR. */

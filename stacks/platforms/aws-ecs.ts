@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { FargateRuntimeServices } from "../../components/aws/fargate-services";
 import { CloudWatchObservability } from "../../components/aws/observability";
-import { OLLAMA_PORT, OllamaGpuHost, type HostGpu } from "../../components/aws/ollama-host";
+import { OllamaGpuHost, type HostGpu } from "../../components/aws/ollama-host";
+import { OLLAMA_PORT } from "../../components/shared/ollama";
 import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../components/contracts";
 import { ENV } from "../../runtime/src/config";
 import { OLLAMA_VERSION } from "../versions";
@@ -122,6 +123,7 @@ export class AwsEcsPlatform extends AwsPlatformBase {
       case "none":
         return;
       case "prometheus":
+      case "azure-monitor":
       case "otlp":
       case "datadog":
       case "newrelic":

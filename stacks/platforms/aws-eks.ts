@@ -151,6 +151,7 @@ export class AwsEksPlatform extends AwsPlatformBase {
         };
       case "prometheus":
       case "cloudwatch":
+      case "azure-monitor":
         throw new Error(`the EKS platform exports telemetry through OpenTelemetry; the config schema refuses ${o.exporter} here`);
       default: {
         const unreachable: never = o.exporter;

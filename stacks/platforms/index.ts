@@ -2,13 +2,14 @@ import { NotImplementedError } from "../config-errors";
 import type { Cloud, PlatformConfig, Tier } from "../config";
 import { AwsEcsPlatform } from "./aws-ecs";
 import { AwsEksPlatform } from "./aws-eks";
+import { AzureAcaPlatform } from "./azure-aca";
 import { DockerPlatform } from "./docker";
 import type { Platform } from "./platform";
 
 /** Which tier x cloud pairs are built. Anything else fails whole, before any resource. */
 export const IMPLEMENTED: Record<Tier, readonly Cloud[]> = {
   dev: ["docker"],
-  staging: ["aws"],
+  staging: ["aws", "azure"],
   sme: ["aws"],
   enterprise: [],
 };
@@ -31,6 +32,8 @@ export function createPlatform(cfg: PlatformConfig, prefix: string): Platform {
     case "aws":
       return cfg.tier === "staging" ? new AwsEcsPlatform(prefix, cfg, cfg.regions[0]!) : new AwsEksPlatform(prefix, cfg, cfg.regions[0]!);
     case "azure":
+      if (cfg.tier === "staging") return new AzureAcaPlatform(prefix, cfg, cfg.regions[0]!);
+      throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`);
     case "gcp":
       throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`);
     default: {

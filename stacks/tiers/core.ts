@@ -46,7 +46,8 @@ export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform
 
 /** The export and import commands of a knowledge-base backup, reading the admin key where it lives (never printing it). */
 function backupCommands(apiUrl: pulumi.Input<string>, key: SecretRef): pulumi.Output<{ export: string; import: string }> {
-  const readKey = key.kind === "generated" ? pulumi.output("pulumi stack output adminApiKey --show-secrets") : pulumi.output(secretOutput(key) as pulumi.Input<string>);
+  const inStack = key.kind === "generated" || (key.kind === "azure-keyvault" && key.value !== undefined);
+  const readKey = inStack ? pulumi.output("pulumi stack output adminApiKey --show-secrets") : pulumi.output(secretOutput(key) as pulumi.Input<string>);
   return pulumi.all([apiUrl, readKey]).apply(([url, read]) => {
     // A URL still pending at preview time (an ALB the controller creates) is read from the stack once it exists.
     const target = /^https?:\/\//.test(url) ? url : '"$(pulumi stack output apiUrl)"';
@@ -67,6 +68,9 @@ export function secretOutput(ref: SecretRef): pulumi.Input<unknown> {
       return pulumi.secret(ref.value);
     case "aws-secretsmanager":
       return pulumi.interpolate`aws secretsmanager get-secret-value --secret-id ${ref.arn} --query SecretString --output text`;
+    case "azure-keyvault":
+      // The vault answers its network only; a value the stack wrote is in the stack's (encrypted) state.
+      return ref.value ? pulumi.secret(ref.value) : pulumi.interpolate`az keyvault secret show --id ${ref.secretUri} --query value --output tsv   # from inside the stack's network`;
     default: {
       const unreachable: never = ref;
       throw new Error(`unknown secret reference ${JSON.stringify(unreachable)}`);

@@ -1,0 +1,16 @@
+/** The single-GPU machine each cloud offers for each GPU the LLM host supports (staging's one GPU host). */
+
+/** EC2 instance types. */
+export const AWS_GPU_HOST_TYPES = {
+  t4: "g4dn.xlarge",
+  a10g: "g5.xlarge",
+  l4: "g6.xlarge",
+} as const;
+
+/** Azure VM sizes (Azure offers no L4 VM). */
+export const AZURE_GPU_VM_SIZES = {
+  /** 4 vCPU, 28 GiB, one T4 (16 GB). */
+  t4: "Standard_NC4as_T4_v3",
+  /** 36 vCPU, 440 GiB, one whole A10 (24 GB): the A10G's counterpart. */
+  a10g: "Standard_NV36ads_A10_v5",
+} as const;
