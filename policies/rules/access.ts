@@ -1,9 +1,11 @@
 /**
  * Identity and access: no identity the stack creates can do everything. IAM policies grant no
- * administrator wildcard and no role carries AWS's administrator policies; Kubernetes roles name
- * the verbs and resources they allow, and nothing is bound to cluster-admin.
+ * administrator wildcard and no role carries AWS's administrator policies; Azure role assignments
+ * grant no owner-like role and nothing subscription-wide, custom roles name their actions, Key
+ * Vault and the registry take Entra ID only; Kubernetes roles name the verbs and resources they
+ * allow, and nothing is bound to cluster-admin.
  */
-import { get, list, text } from "./helpers";
+import { get, isTrue, list, text } from "./helpers";
 import type { ResourceView, Rule } from "./types";
 
 const ROLE = "aws:iam/role:Role";
@@ -17,6 +19,23 @@ const K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
 const K8S_CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
 const K8S_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 const K8S_CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
+
+/** Azure built-in roles that let their holder do everything, or grant itself anything. */
+export const AZURE_PRIVILEGED_ROLES: Readonly<Record<string, string>> = {
+  "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+  "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+  "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+  "f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
+};
+
+/** A scope that is a whole subscription or resource group, not one resource. */
+function broadAzureScope(scope: unknown): string | undefined {
+  const s = String(scope);
+  if (/^\/subscriptions\/[^/]+\/?$/i.test(s)) return "a whole subscription";
+  if (/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/?$/i.test(s)) return "a whole resource group";
+  if (s === "/" || /^\/providers\/Microsoft\.Management\/managementGroups\//i.test(s)) return "a management group or the tenant";
+  return undefined;
+}
 
 /** Actions that amount to the whole account: everything, or every IAM action (which can grant everything). */
 const ADMIN_ACTIONS = ["*", "*:*", "iam:*"];
@@ -130,5 +149,68 @@ export const accessRules: Rule[] = [
     remediation: "Bind a Role that lists what the subject needs instead of cluster-admin.",
     resourceTypes: [K8S_ROLE_BINDING, K8S_CLUSTER_ROLE_BINDING],
     check: (r) => (get(r.props, "roleRef.kind") === "ClusterRole" && get(r.props, "roleRef.name") === "cluster-admin" ? ["binds the cluster-admin ClusterRole"] : []),
+  },
+  {
+    name: "azure-role-assignment-scoped",
+    area: "access",
+    description: "Azure role assignments grant no owner-like role (Owner, Contributor, User Access Administrator, RBAC Administrator) and cover one resource, never a whole subscription or resource group.",
+    severity: "high",
+    remediation: "Assign the narrowest built-in or custom role on the resource it is needed for (a vault, a container, a registry).",
+    resourceTypes: ["azure-native:authorization:RoleAssignment"],
+    check: (r) => {
+      const role = AZURE_PRIVILEGED_ROLES[String(r.props.roleDefinitionId).split("/").pop()!.toLowerCase()];
+      const broad = broadAzureScope(r.props.scope);
+      return [...(role ? [`grants the ${role} role`] : []), ...(broad ? [`covers ${broad}`] : [])];
+    },
+  },
+  {
+    name: "azure-custom-role-no-wildcards",
+    area: "access",
+    description: 'Custom Azure roles list their actions and data actions: no "*", and none assignable subscription-wide.',
+    severity: "high",
+    remediation: "Name each action the role needs and set assignableScopes to the resources it is for.",
+    checkov: "CKV_AZURE_39",
+    resourceTypes: ["azure-native:authorization:RoleDefinition"],
+    check: (r) => {
+      const actions = list<Record<string, unknown>>(r.props.permissions).flatMap((p) => [...strings(p.actions), ...strings(p.dataActions)]);
+      const wildcards = actions.filter((a) => a === "*" || a.endsWith("/*"));
+      const broad = strings(r.props.assignableScopes).flatMap((scope) => broadAzureScope(scope) ?? []);
+      return [...wildcards.map((a) => `allows "${a}"`), ...broad.map((b) => `is assignable on ${b}`)];
+    },
+  },
+  {
+    name: "azure-keyvault-rbac",
+    area: "access",
+    description: "Key Vaults authorize with Azure RBAC (roles on the vault, its secrets and keys), not vault access policies.",
+    severity: "medium",
+    remediation: "Set properties.enableRbacAuthorization: true and drop accessPolicies.",
+    resourceTypes: ["azure-native:keyvault:Vault"],
+    check: (r) => [
+      ...(isTrue(get(r.props, "properties.enableRbacAuthorization")) ? [] : ["authorization by access policies (RBAC off)"]),
+      ...(list(get(r.props, "properties.accessPolicies")).length > 0 ? ["has access policies"] : []),
+    ],
+  },
+  {
+    name: "azure-acr-hardened",
+    area: "access",
+    description: "Container registries have no admin user and no anonymous pull: pushes and pulls sign in with Entra ID.",
+    severity: "high",
+    remediation: "Set adminUserEnabled: false and anonymousPullEnabled: false; grant AcrPull / AcrPush to identities.",
+    checkov: "CKV_AZURE_137",
+    resourceTypes: ["azure-native:containerregistry:Registry"],
+    check: (r) => [...(r.props.adminUserEnabled === false ? [] : ["the admin user is enabled"]), ...(r.props.anonymousPullEnabled === true ? ["anonymous pull is enabled"] : [])],
+  },
+  {
+    name: "azure-vm-no-password-auth",
+    area: "access",
+    description: "Linux VMs accept no password sign-in.",
+    severity: "high",
+    remediation: "Set osProfile.linuxConfiguration.disablePasswordAuthentication: true (and no adminPassword).",
+    checkov: "CKV_AZURE_1",
+    resourceTypes: ["azure-native:compute:VirtualMachine"],
+    check: (r) => [
+      ...(isTrue(get(r.props, "osProfile.linuxConfiguration.disablePasswordAuthentication")) ? [] : ["password sign-in is not disabled"]),
+      ...(get(r.props, "osProfile.adminPassword") !== undefined ? ["an admin password is set"] : []),
+    ],
   },
 ];

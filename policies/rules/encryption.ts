@@ -247,4 +247,35 @@ export const encryptionRules: Rule[] = [
     resourceTypes: ["gcp:redis/instance:Instance"],
     check: (r) => (text(r.props.customerManagedKey) ? [] : ["no Cloud KMS key"]),
   },
+  {
+    name: "azure-key-rotation",
+    area: "encryption",
+    description: "Key Vault keys rotate on a schedule (a new version each period) and have an expiry.",
+    severity: "high",
+    remediation: "Set properties.rotationPolicy with a rotate lifetime action (timeAfterCreate) and attributes.expiryTime.",
+    resourceTypes: ["azure-native:keyvault:Key"],
+    check: (r) => {
+      const policy = get(r.props, "properties.rotationPolicy");
+      const rotates = list<Record<string, unknown>>(get(policy, "lifetimeActions")).some((a) => get(a, "action.type") === "rotate" && text(get(a, "trigger.timeAfterCreate")));
+      return [...(rotates ? [] : ["no scheduled rotation"]), ...(text(get(policy, "attributes.expiryTime")) ? [] : ["no expiry"])];
+    },
+  },
+  {
+    name: "azure-managed-redis-customer-key",
+    area: "encryption",
+    description: "Azure Managed Redis encrypts its disks (persistence) with a customer-managed key.",
+    severity: "medium",
+    remediation: "Set encryption.customerManagedKeyEncryption with keyEncryptionKeyUrl and a user-assigned identity.",
+    resourceTypes: ["azure-native:redisenterprise:RedisEnterprise"],
+    check: (r) => (text(get(r.props, "encryption.customerManagedKeyEncryption.keyEncryptionKeyUrl")) ? [] : ["encrypted with a platform key only"]),
+  },
+  {
+    name: "azure-disk-customer-key",
+    area: "encryption",
+    description: "A VM's OS disk is encrypted with a customer-managed key (a disk encryption set).",
+    severity: "medium",
+    remediation: "Set storageProfile.osDisk.managedDisk.diskEncryptionSet to a disk encryption set on a Key Vault key.",
+    resourceTypes: ["azure-native:compute:VirtualMachine"],
+    check: (r) => (text(get(r.props, "storageProfile.osDisk.managedDisk.diskEncryptionSet.id")) ? [] : ["the OS disk is encrypted with a platform key only"]),
+  },
 ];

@@ -11,6 +11,23 @@ const OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls";
 const VPC = "aws:ec2/vpc:Vpc";
 const DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup";
 const WORLD = ["0.0.0.0/0", "::/0"];
+const NSG = "azure-native:network:NetworkSecurityGroup";
+const NSG_RULE = "azure-native:network:SecurityRule";
+/** How an Azure security rule names every address on the internet. */
+const AZURE_WORLD = ["*", "Internet", "Any", "0.0.0.0/0", "0.0.0.0", "::/0"];
+
+function fromWorld(rule: Record<string, unknown>): boolean {
+  return [rule.sourceAddressPrefix, ...list(rule.sourceAddressPrefixes)].some((p) => AZURE_WORLD.includes(String(p)));
+}
+
+function portsOf(rule: Record<string, unknown>): string[] {
+  return [rule.destinationPortRange, ...list(rule.destinationPortRanges)].filter((p) => p !== undefined).map(String);
+}
+
+function httpsOnly(rule: Record<string, unknown>): boolean {
+  const ports = portsOf(rule);
+  return ports.length > 0 && ports.every((p) => p === "443");
+}
 
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -235,22 +252,25 @@ export const exposureRules: Rule[] = [
   {
     name: "azure-storage-private",
     area: "exposure",
-    description: "Azure storage accounts allow no public blob access and deny network access by default.",
+    description: "Azure storage accounts allow no public blob access and deny network access by default; containers allow no anonymous access.",
     severity: "critical",
-    remediation: "Set allowBlobPublicAccess: false and networkRuleSet.defaultAction Deny (or publicNetworkAccess Disabled).",
-    resourceTypes: ["azure-native:storage:StorageAccount"],
-    check: (r) => [
-      ...(isFalse(r.props.allowBlobPublicAccess) ? [] : ["public blob access is allowed"]),
-      ...(r.props.publicNetworkAccess === "Disabled" || get(r.props, "networkRuleSet.defaultAction") === "Deny" ? [] : ["the account is reachable from any network"]),
-    ],
+    remediation: "Set allowBlobPublicAccess: false and networkRuleSet.defaultAction Deny (or publicNetworkAccess Disabled); publicAccess None on containers.",
+    resourceTypes: ["azure-native:storage:StorageAccount", "azure-native:storage:BlobContainer"],
+    check: (r) =>
+      r.type === "azure-native:storage:BlobContainer"
+        ? r.props.publicAccess === "None" ? [] : [`the container allows anonymous access (publicAccess ${String(r.props.publicAccess)})`]
+        : [
+            ...(isFalse(r.props.allowBlobPublicAccess) ? [] : ["public blob access is allowed"]),
+            ...(r.props.publicNetworkAccess === "Disabled" || get(r.props, "networkRuleSet.defaultAction") === "Deny" ? [] : ["the account is reachable from any network"]),
+          ],
   },
   {
     name: "azure-data-private",
     area: "exposure",
-    description: "Azure PostgreSQL, Redis and Key Vault are not reachable from the public internet.",
+    description: "Azure PostgreSQL, Redis (Azure Cache and Azure Managed Redis) and Key Vault are not reachable from the public internet.",
     severity: "critical",
     remediation: "Disable public network access and use private endpoints or VNet integration.",
-    resourceTypes: ["azure-native:dbforpostgresql:Server", "azure-native:redis:Redis", "azure-native:keyvault:Vault"],
+    resourceTypes: ["azure-native:dbforpostgresql:Server", "azure-native:redis:Redis", "azure-native:redisenterprise:RedisEnterprise", "azure-native:keyvault:Vault"],
     check: (r) => {
       const access =
         r.type === "azure-native:dbforpostgresql:Server" ? get(r.props, "network.publicNetworkAccess") : r.type === "azure-native:keyvault:Vault" ? get(r.props, "properties.publicNetworkAccess") : r.props.publicNetworkAccess;
@@ -303,5 +323,38 @@ export const exposureRules: Rule[] = [
       ...(isTrue(get(r.props, "privateClusterConfig.enablePrivateEndpoint")) || list(get(r.props, "masterAuthorizedNetworksConfig.cidrBlocks")).length > 0 ? [] : ["the control plane is public to the internet"]),
       ...(isTrue(r.props.enableLegacyAbac) ? ["legacy ABAC is on"] : []),
     ],
+  },
+  {
+    name: "azure-nsg-no-world-ingress",
+    area: "exposure",
+    description: "No network security group admits the internet except on HTTPS (443).",
+    severity: "critical",
+    remediation: "Limit inbound Allow rules from Internet, * or 0.0.0.0/0 to destination port 443; reach anything else privately.",
+    tfsec: "azure-network-no-public-ingress",
+    resourceTypes: [NSG, NSG_RULE],
+    check: (r) =>
+      (r.type === NSG ? list<Record<string, unknown>>(r.props.securityRules) : [r.props]).flatMap((rule) =>
+        rule.direction === "Inbound" && rule.access === "Allow" && fromWorld(rule) && !httpsOnly(rule) ? [`rule ${text(rule.name) ?? r.name} admits the internet on ports ${portsOf(rule).join(", ")}`] : [],
+      ),
+  },
+  {
+    name: "azure-subnet-nsg",
+    area: "exposure",
+    description: "Every subnet has a network security group.",
+    severity: "medium",
+    remediation: "Set networkSecurityGroup on the subnet.",
+    checkov: "CKV2_AZURE_31",
+    resourceTypes: ["azure-native:network:Subnet"],
+    check: (r) => (text(get(r.props, "networkSecurityGroup.id")) ? [] : ["no network security group"]),
+  },
+  {
+    name: "azure-nic-no-public-ip",
+    area: "exposure",
+    description: "No network interface (the GPU host's) has a public IP address.",
+    severity: "high",
+    remediation: "Remove publicIPAddress from the interface's ipConfigurations; reach the host through its network.",
+    checkov: "CKV_AZURE_119",
+    resourceTypes: ["azure-native:network:NetworkInterface"],
+    check: (r) => (list<Record<string, unknown>>(r.props.ipConfigurations).some((c) => c.publicIPAddress !== undefined) ? ["has a public IP address"] : []),
   },
 ];

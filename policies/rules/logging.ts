@@ -1,10 +1,12 @@
 /**
  * Audit trails: who called what, from where. Load balancer access logs, S3 server access logs,
  * VPC flow logs and the EKS control plane's logs are what an incident review starts from; the
- * Redis engine's own log says when a failover or restart happened.
+ * Redis engine's own log says when a failover or restart happened. On Azure, the resources that
+ * keep data send their logs (Key Vault's audit events, blob reads, writes and deletes, the
+ * database's log) to a workspace.
  */
 import { get, isTrue, list, referencing, text } from "./helpers";
-import type { ResourceView, Rule } from "./types";
+import type { ResourceView, Rule, RuleContext } from "./types";
 
 const LB = "aws:lb/loadBalancer:LoadBalancer";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
@@ -14,6 +16,16 @@ const VPC = "aws:ec2/vpc:Vpc";
 const FLOW_LOG = "aws:ec2/flowLog:FlowLog";
 const EKS = "aws:eks/cluster:Cluster";
 const REDIS = "aws:elasticache/replicationGroup:ReplicationGroup";
+const DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting";
+const STORAGE_ACCOUNT = "azure-native:storage:StorageAccount";
+const BLOB_SERVICE = "azure-native:storage:BlobServiceProperties";
+
+/** Diagnostic settings that send a resource's logs somewhere (a workspace, a storage account, an event hub). */
+function logsSentFor(target: ResourceView, ctx: RuleContext): boolean {
+  return referencing(ctx, DIAGNOSTICS, "resourceUri", target).some(
+    (d) => (text(d.props.workspaceId) || text(d.props.storageAccountId) || text(d.props.eventHubAuthorizationRuleId)) && list<Record<string, unknown>>(d.props.logs).some((l) => isTrue(l.enabled)),
+  );
+}
 
 /** The logs ElastiCache delivers for Redis: slow commands, and the engine's own events. */
 const REDIS_LOG_TYPES = ["slow-log", "engine-log"];
@@ -130,6 +142,19 @@ export const loggingRules: Rule[] = [
       const enabled = list(r.props.enabledClusterLogTypes);
       const missing = EKS_LOG_TYPES.filter((t) => !enabled.includes(t));
       return missing.length === 0 ? [] : [`control-plane log types not enabled: ${missing.join(", ")}`];
+    },
+  },
+  {
+    name: "azure-data-logged",
+    area: "logging",
+    description: "Azure resources that keep data send their logs to a workspace: Key Vault's audit events, every blob read, write and delete, PostgreSQL's server log.",
+    severity: "medium",
+    remediation: "Add a monitor.DiagnosticSetting on the vault, the account's blob service (or the account) and the server, with logs enabled, to a Log Analytics workspace.",
+    resourceTypes: ["azure-native:keyvault:Vault", STORAGE_ACCOUNT, "azure-native:dbforpostgresql:Server", DIAGNOSTICS],
+    check: (r, ctx) => {
+      if (r.type === DIAGNOSTICS) return [];
+      const targets = r.type === STORAGE_ACCOUNT ? [r, ...referencing(ctx, BLOB_SERVICE, "accountName", r)] : [r];
+      return targets.some((t) => logsSentFor(t, ctx)) ? [] : ["its logs go nowhere (no diagnostic setting)"];
     },
   },
 ];

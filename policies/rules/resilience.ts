@@ -100,6 +100,33 @@ export const resilienceRules: Rule[] = [
     },
   },
   {
+    name: "azure-blob-versioning",
+    area: "resilience",
+    description: "Azure storage accounts keep blob versions, so an overwrite or a delete can be undone.",
+    severity: "medium",
+    remediation: "Add a storage.BlobServiceProperties on the account with isVersioningEnabled: true.",
+    resourceTypes: ["azure-native:storage:StorageAccount", "azure-native:storage:BlobServiceProperties"],
+    tiers: CLOUD_TIERS,
+    check: (r, ctx) => {
+      if (r.type !== "azure-native:storage:StorageAccount") return [];
+      const enabled = referencing(ctx, "azure-native:storage:BlobServiceProperties", "accountName", r).some((b) => isTrue(b.props.isVersioningEnabled));
+      return enabled ? [] : ["blob versioning is not enabled"];
+    },
+  },
+  {
+    name: "azure-keyvault-recoverable",
+    area: "resilience",
+    description: "Key Vaults keep deleted secrets and keys recoverable (soft delete) and refuse to purge them early (purge protection): losing a key loses what it encrypts.",
+    severity: "high",
+    remediation: "Set properties.enableSoftDelete: true, softDeleteRetentionInDays 7-90 and enablePurgeProtection: true.",
+    checkov: "CKV_AZURE_42",
+    resourceTypes: ["azure-native:keyvault:Vault"],
+    check: (r) => [
+      ...(get(r.props, "properties.enableSoftDelete") === false ? ["soft delete is off"] : []),
+      ...(isTrue(get(r.props, "properties.enablePurgeProtection")) ? [] : ["purge protection is off"]),
+    ],
+  },
+  {
     name: "aws-log-group-retention",
     area: "resilience",
     description: "Log groups have a retention (never-expiring logs grow without bound and keep data past policy).",

@@ -99,10 +99,10 @@ export const secretRules: Rule[] = [
   {
     name: "no-secret-in-container-app-env",
     area: "secrets",
-    description: "Azure Container Apps take secrets through secretRef, never as env values.",
+    description: "Azure Container Apps and their jobs take secrets as secret references (env secretRef or a secret volume), never as env values.",
     severity: "critical",
-    remediation: "Declare the secret in configuration.secrets (Key Vault reference) and use env[].secretRef.",
-    resourceTypes: ["azure-native:app:ContainerApp"],
+    remediation: "Declare the secret in configuration.secrets (Key Vault reference) and use env[].secretRef or a Secret volume.",
+    resourceTypes: ["azure-native:app:ContainerApp", "azure-native:app:Job"],
     check: (r) =>
       list<Record<string, unknown>>(get(r.props, "template.containers")).flatMap((c) =>
         envProblems(`container ${String(c.name)}`, list<{ name: string; value: unknown }>(c.env).filter((e) => e.value !== undefined)),

@@ -182,4 +182,25 @@ export const transitRules: Rule[] = [
       ...(isTrue(r.props.authEnabled) ? [] : ["AUTH is off"]),
     ],
   },
+  {
+    name: "azure-managed-redis-tls",
+    area: "transit",
+    description: "Azure Managed Redis accepts TLS 1.2 or later only: the cluster's minimum TLS version and its database's encrypted protocol.",
+    severity: "high",
+    remediation: "Set minimumTlsVersion \"1.2\" on the cluster and clientProtocol Encrypted on its database.",
+    resourceTypes: ["azure-native:redisenterprise:RedisEnterprise", "azure-native:redisenterprise:Database"],
+    check: (r) =>
+      r.type === "azure-native:redisenterprise:RedisEnterprise"
+        ? ["1.2", "1.3"].includes(String(r.props.minimumTlsVersion)) ? [] : [`minimumTlsVersion is ${String(r.props.minimumTlsVersion)}`]
+        : r.props.clientProtocol === "Encrypted" ? [] : ["the database accepts plaintext connections"],
+  },
+  {
+    name: "azure-container-apps-peer-encryption",
+    area: "transit",
+    description: "Traffic between the apps of a Container Apps environment is encrypted.",
+    severity: "medium",
+    remediation: "Set peerTrafficConfiguration.encryption.enabled: true on the managed environment.",
+    resourceTypes: ["azure-native:app:ManagedEnvironment"],
+    check: (r) => (isTrue(get(r.props, "peerTrafficConfiguration.encryption.enabled")) ? [] : ["traffic between apps is unencrypted"]),
+  },
 ];

@@ -13,6 +13,7 @@ import {
   withContainer,
   worldRule,
 } from "./fixtures";
+import { AZURE_CASES } from "./azure-cases";
 
 export interface RuleCase {
   readonly compliant: ResourceView[];
@@ -97,6 +98,7 @@ const iamPolicy = (type: string, statements: Record<string, unknown>[] | Record<
 const pdbFor = (labels: Record<string, string>) => res("kubernetes:policy/v1:PodDisruptionBudget", { spec: { maxUnavailable: 1, selector: { matchLabels: labels } } });
 
 export const CASES: Record<string, RuleCase> = {
+  ...AZURE_CASES,
   // encryption
   "aws-s3-bucket-encrypted": { compliant: bucketWith({}), violating: { "no SSE configuration": bucketWith({ sse: false }) } },
   "aws-s3-bucket-customer-key": {
@@ -250,7 +252,10 @@ export const CASES: Record<string, RuleCase> = {
   },
   "no-secret-in-container-app-env": {
     compliant: one(res("azure-native:app:ContainerApp", { template: { containers: [{ name: "api", env: [{ name: "PGPASSWORD", secretRef: "pg" }] }] } })),
-    violating: { "plain value": one(res("azure-native:app:ContainerApp", { template: { containers: [{ name: "api", env: [{ name: "PGPASSWORD", value: "x1" }] }] } })) },
+    violating: {
+      "plain value": one(res("azure-native:app:ContainerApp", { template: { containers: [{ name: "api", env: [{ name: "PGPASSWORD", value: "x1" }] }] } })),
+      "plain value in a job": one(res("azure-native:app:Job", { template: { containers: [{ name: "reembed", env: [{ name: "REDIS_PASSWORD", value: "hunter2-but-longer" }] }] } })),
+    },
   },
   "no-secret-in-cloud-run-env": {
     compliant: one(res("gcp:cloudrunv2/service:Service", { template: { containers: [{ name: "api", envs: [{ name: "PGPASSWORD", valueSource: { secretKeyRef: { secret: "s", version: "1" } } }] }] } })),
@@ -334,16 +339,24 @@ export const CASES: Record<string, RuleCase> = {
     violating: { "public LB": one(res("kubernetes:core/v1:Service", { spec: { type: "LoadBalancer" } })) },
   },
   "azure-storage-private": {
-    compliant: one(res("azure-native:storage:StorageAccount", azureStorage)),
-    violating: { "public blobs": one(res("azure-native:storage:StorageAccount", { ...azureStorage, allowBlobPublicAccess: true })) },
+    compliant: [res("azure-native:storage:StorageAccount", azureStorage), res("azure-native:storage:BlobContainer", { containerName: "documents", publicAccess: "None" })],
+    violating: {
+      "public blobs": one(res("azure-native:storage:StorageAccount", { ...azureStorage, allowBlobPublicAccess: true })),
+      "anonymous container": one(res("azure-native:storage:BlobContainer", { containerName: "documents", publicAccess: "Blob" })),
+    },
   },
   "azure-data-private": {
     compliant: [
       res("azure-native:dbforpostgresql:Server", { network: { publicNetworkAccess: "Disabled" } }),
       res("azure-native:redis:Redis", { publicNetworkAccess: "Disabled" }),
       res("azure-native:keyvault:Vault", { properties: { publicNetworkAccess: "Disabled" } }),
+      res("azure-native:redisenterprise:RedisEnterprise", { publicNetworkAccess: "Disabled" }),
     ],
-    violating: { "public postgres": one(res("azure-native:dbforpostgresql:Server", { network: { publicNetworkAccess: "Enabled" } })), "public vault": one(res("azure-native:keyvault:Vault", { properties: {} })) },
+    violating: {
+      "public postgres": one(res("azure-native:dbforpostgresql:Server", { network: { publicNetworkAccess: "Enabled" } })),
+      "public vault": one(res("azure-native:keyvault:Vault", { properties: {} })),
+      "public managed redis": one(res("azure-native:redisenterprise:RedisEnterprise", { publicNetworkAccess: "Enabled" })),
+    },
   },
   "azure-aks-private": { compliant: one(res("azure-native:containerservice:ManagedCluster", aks)), violating: { "public API": one(res("azure-native:containerservice:ManagedCluster", { ...aks, apiServerAccessProfile: {} })) } },
   "gcp-data-private": {

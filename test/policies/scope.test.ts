@@ -2,7 +2,8 @@
  * The pack judges every resource type the program creates, or says why not (policies/scope.ts):
  * checked over the stacks as shipped and in the configurations that add resource types
  * (certificate and alert subscribers, a managed LLM and Qdrant Cloud, GitOps, Ollama with
- * pgvector and an OTLP backend, a GPU on dev), each of which must also pass its tier.
+ * pgvector and an OTLP backend, a GPU on dev, staging on Azure public or with hosted services),
+ * each of which must also pass its tier.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluate } from "../../policies/engine";
@@ -21,6 +22,25 @@ const VARIANTS: Record<string, [stack: string, sets: string[]]> = {
   "staging, managed LLM and Qdrant Cloud": [
     "staging",
     ["rag-platform:llm.mode=managed", "rag-platform:llm.managedProvider=openai", "rag-platform:llm.model=gpt-4o-mini", "rag-platform:vectorDb.mode=qdrant-cloud", "rag-platform:vectorDb.qdrantCloudUrl=https://abc.eu-central-1-0.aws.cloud.qdrant.io:6333"],
+  ],
+  "staging on Azure": ["staging-azure", []],
+  "staging on Azure, public with alert e-mails": [
+    "staging-azure",
+    ["rag-platform:domain.certificate=https://certs-vault.vault.azure.net/secrets/rag-staging", "rag-platform:domain.hostname=rag.example.com", "rag-platform:observability.alertEmails[0]=oncall@example.com"],
+  ],
+  "staging on Azure, Azure OpenAI, Qdrant Cloud and SSO": [
+    "staging-azure",
+    [
+      "rag-platform:llm.mode=managed",
+      "rag-platform:llm.managedProvider=azure-openai",
+      "rag-platform:llm.managedBaseUrl=https://acme.openai.azure.com/openai/v1",
+      "rag-platform:llm.model=gpt-4o-mini",
+      "rag-platform:llm.embeddingModel=text-embedding-3-small",
+      "rag-platform:vectorDb.mode=qdrant-cloud",
+      "rag-platform:vectorDb.qdrantCloudUrl=https://abc.westeurope-0.azure.cloud.qdrant.io:6333",
+      "rag-platform:auth.oidcIssuerUrl=https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
+      "rag-platform:auth.oidcClientId=11111111-1111-1111-1111-111111111111",
+    ],
   ],
   "sme": ["sme", []],
   "sme, public with GitOps": ["sme", [CERT, "rag-platform:domain.hostname=rag.example.com", "rag-platform:gitops.enabled=true", "rag-platform:gitops.repoUrl=https://github.com/acme/rag-gitops", "rag-platform:observability.alertEmails[0]=oncall@example.com"]],

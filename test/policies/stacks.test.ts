@@ -11,13 +11,15 @@ import { runTool, synth } from "../helpers";
 
 const policiesCli = (args: string[]) => runTool("policies", args);
 
+/** Every stack file that synthesizes (enterprise is not built yet). */
+const STACKS = ["dev", "staging", "staging-azure", "sme"];
 const stacks: Record<string, SynthResult> = {};
 beforeAll(async () => {
-  for (const name of ["dev", "staging", "sme"]) stacks[name] = await synth(name);
+  for (const name of STACKS) stacks[name] = await synth(name);
 });
 
 describe("every stack that synthesizes", () => {
-  it.each(["dev", "staging", "sme"])("%s passes its own tier with no mandatory violation", (name) => {
+  it.each(STACKS)("%s passes its own tier with no mandatory violation", (name) => {
     const s = stacks[name]!;
     const e = evaluate(toViews(s.resources), { tier: s.tier, outputs: s.outputs });
     expect(e.findings.filter((f) => f.enforcement === "mandatory").map((f) => `${f.rule} ${f.resource.name}: ${f.message}`)).toEqual([]);
@@ -94,8 +96,42 @@ const FLIPS: Flip[] = [
   ["aws-elasticache-logs", "sme", (rs) => delete find(rs, "aws:elasticache/replicationGroup:ReplicationGroup").inputs.logDeliveryConfigurations],
   ["stack-outputs-secret", "staging", (_rs, outputs) => (outputs.databaseUrl = "postgres://rag:hunter2-but-longer@db.internal:5432/rag")],
   ["no-secret-in-docker-env", "dev", (rs) => (find(rs, "docker:index/container:Container", "rag-dev-runtime-api").inputs.envs as string[]).push("ADMIN_API_KEY=hunter2-but-longer")],
+  ...azureFlips(),
 ];
 
+/** The same, on staging on Azure: one setting each, as a reviewer could flip it in the state. */
+function azureFlips(): Flip[] {
+  const A = (kind: string) => `azure-native:${kind}`;
+  const props = (rs: ResourceRecord[], kind: string, name?: string) => find(rs, A(kind), name).inputs as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return [
+    ["azure-storage-customer-key", "staging-azure", (rs) => (props(rs, "storage:StorageAccount").encryption.keySource = "Microsoft.Storage")],
+    ["azure-storage-https-tls12", "staging-azure", (rs) => (props(rs, "storage:StorageAccount").minimumTlsVersion = "TLS1_0")],
+    ["azure-storage-private", "staging-azure", (rs) => (props(rs, "storage:StorageAccount").allowBlobPublicAccess = true)],
+    ["azure-storage-private", "staging-azure", (rs) => (props(rs, "storage:BlobContainer").publicAccess = "Container")],
+    ["azure-postgres-customer-key", "staging-azure", (rs) => (props(rs, "dbforpostgresql:Server").dataEncryption = { type: "SystemManaged" })],
+    ["azure-postgres-tls", "staging-azure", (rs) => (props(rs, "dbforpostgresql:Configuration", "rag-staging-postgres-require-secure-transport").value = "OFF")],
+    ["azure-data-private", "staging-azure", (rs) => (props(rs, "dbforpostgresql:Server").network.publicNetworkAccess = "Enabled")],
+    ["azure-data-private", "staging-azure", (rs) => (props(rs, "keyvault:Vault").properties.publicNetworkAccess = "Enabled")],
+    ["azure-data-private", "staging-azure", (rs) => (props(rs, "redisenterprise:RedisEnterprise").publicNetworkAccess = "Enabled")],
+    ["azure-key-rotation", "staging-azure", (rs) => delete props(rs, "keyvault:Key").properties.rotationPolicy],
+    ["azure-managed-redis-customer-key", "staging-azure", (rs) => delete props(rs, "redisenterprise:RedisEnterprise").encryption],
+    ["azure-managed-redis-tls", "staging-azure", (rs) => (props(rs, "redisenterprise:Database").clientProtocol = "Plaintext")],
+    ["azure-disk-customer-key", "staging-azure", (rs) => delete props(rs, "compute:VirtualMachine").storageProfile.osDisk.managedDisk.diskEncryptionSet],
+    ["azure-container-app-https", "staging-azure", (rs) => (props(rs, "app:ContainerApp", "rag-staging-apps-api").configuration.ingress.allowInsecure = true)],
+    ["azure-container-apps-peer-encryption", "staging-azure", (rs) => (props(rs, "app:ManagedEnvironment").peerTrafficConfiguration.encryption.enabled = false)],
+    ["no-secret-in-container-app-env", "staging-azure", (rs) => props(rs, "app:Job").template.containers[0].env.push({ name: "REDIS_PASSWORD", value: "hunter2-but-longer" })],
+    ["azure-nsg-no-world-ingress", "staging-azure", (rs) => props(rs, "network:NetworkSecurityGroup", "rag-staging-vnet-llm").securityRules.push({ name: "ssh", direction: "Inbound", access: "Allow", protocol: "Tcp", sourceAddressPrefix: "Internet", destinationPortRange: "22" })],
+    ["azure-subnet-nsg", "staging-azure", (rs) => delete props(rs, "network:Subnet", "rag-staging-vnet-llm").networkSecurityGroup],
+    ["azure-nic-no-public-ip", "staging-azure", (rs) => (props(rs, "network:NetworkInterface").ipConfigurations[0].publicIPAddress = { id: "/subscriptions/x/publicIPAddresses/pip" })],
+    ["azure-role-assignment-scoped", "staging-azure", (rs) => (props(rs, "authorization:RoleAssignment", "rag-staging-apps-secrets").scope = props(rs, "authorization:RoleAssignment", "rag-staging-apps-secrets").scope.split("/providers/")[0])],
+    ["azure-custom-role-no-wildcards", "staging-azure", (rs) => props(rs, "authorization:RoleDefinition").permissions[0].dataActions.push("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*")],
+    ["azure-keyvault-rbac", "staging-azure", (rs) => (props(rs, "keyvault:Vault").properties.enableRbacAuthorization = false)],
+    ["azure-acr-hardened", "staging-azure", (rs) => (props(rs, "containerregistry:Registry").adminUserEnabled = true)],
+    ["azure-vm-no-password-auth", "staging-azure", (rs) => (props(rs, "compute:VirtualMachine").osProfile.linuxConfiguration.disablePasswordAuthentication = false)],
+    ["azure-data-logged", "staging-azure", (rs) => rs.splice(rs.findIndex((r) => r.name === "rag-staging-kv-audit"), 1)],
+    ["azure-data-logged", "staging-azure", (rs) => rs.splice(rs.findIndex((r) => r.name === "rag-staging-docs-access"), 1)],
+  ];
+}
 describe("flipping one encryption, transit, exposure, secret, access or logging setting in a resources.json", () => {
   it("covers every such rule that judges something in a synthesized stack", () => {
     const flipped = new Set(FLIPS.map(([rule]) => rule));
