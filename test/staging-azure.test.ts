@@ -4,6 +4,7 @@
  * references), the modes (hosted LLM, Qdrant Cloud, a public domain, a prebuilt image) and the
  * configuration errors Azure's own rules bring.
  */
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENV, FILE_SUFFIX, SECRET_ENV } from "../runtime/src/config";
 import { bullmqWaitList } from "../runtime/src/queue/wait-list";
@@ -266,6 +267,9 @@ describe("staging on Azure: the runtime on Container Apps", () => {
     // The worker answers no client: it keeps the runtime's defaults.
     expect(envOf(workerContainer(staging))[ENV.llmTimeoutSeconds]).toBeUndefined();
     expect(Number(env[ENV.shutdownTimeoutSeconds]) + 10).toBe(props(appNamed(staging, "rag-api")).template.terminationGracePeriodSeconds);
+    const readme = readFileSync("README.md", "utf8");
+    expect(readme, "README states the API's model timeouts").toContain(`\`EMBEDDING_TIMEOUT_SECONDS\` ${timeouts.embeddingSeconds}, \`LLM_TIMEOUT_SECONDS\` ${timeouts.llmSeconds}`);
+    expect(readme, "README states the shutdown deadline").toContain(`${env[ENV.shutdownTimeoutSeconds]} of ${Number(env[ENV.shutdownTimeoutSeconds]) + 10} s on Container Apps`);
   });
 
   it("tells the runtime where it runs: its identity, the object store, the proxies to believe, the backends", () => {

@@ -19,7 +19,7 @@ import { workloadSecurityGroup } from "../../components/aws/security-group";
 import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
 import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
-import { managedLlmEndpoint } from "./managed-llm";
+import { managedLlmEndpoint } from "./hosted";
 import type {
   LlmRequest,
   ObjectStoreRequest,

@@ -11,6 +11,7 @@ import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../component
 import { ENV } from "../../runtime/src/config";
 import { OLLAMA_VERSION } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
+import { QDRANT_CLOUD_KEY, stagingVectorDb } from "./hosted";
 import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
 export class AwsEcsPlatform extends AwsPlatformBase {
@@ -18,23 +19,7 @@ export class AwsEcsPlatform extends AwsPlatformBase {
   private services?: FargateRuntimeServices;
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
-    switch (req.mode) {
-      case "pgvector":
-        return { kind: "pgvector" };
-      case "qdrant-cloud":
-        return {
-          kind: "qdrant",
-          url: pulumi.output(req.qdrantCloudUrl!),
-          apiKey: this.operatorSecret("qdrant-cloud-api-key", "Qdrant Cloud API key (from the Qdrant Cloud console)").ref,
-          collection: req.collection,
-        };
-      case "qdrant":
-        throw new Error("a self-hosted Qdrant runs on Kubernetes (sme, enterprise); the config schema refuses it for staging");
-      default: {
-        const unreachable: never = req.mode;
-        throw new Error(`unknown vector DB mode ${String(unreachable)}`);
-      }
-    }
+    return stagingVectorDb(req, () => this.operatorSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description).ref);
   }
 
   llm(req: LlmRequest): LlmEndpoint {

@@ -27,7 +27,7 @@ import { DEFAULT_QUEUE_NAME } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
-import { managedLlmEndpoint } from "./managed-llm";
+import { managedLlmEndpoint, QDRANT_CLOUD_KEY, stagingVectorDb } from "./hosted";
 import type { LlmRequest, ObjectStoreRequest, ObservabilityRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
 export class AzureAcaPlatform implements Platform {
@@ -114,18 +114,7 @@ export class AzureAcaPlatform implements Platform {
   }
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
-    switch (req.mode) {
-      case "pgvector":
-        return { kind: "pgvector" };
-      case "qdrant-cloud":
-        return { kind: "qdrant", url: pulumi.output(req.qdrantCloudUrl!), apiKey: this.externalSecret("qdrant-cloud-api-key", "Qdrant Cloud API key (from the Qdrant Cloud console)"), collection: req.collection };
-      case "qdrant":
-        throw new Error("a self-hosted Qdrant runs on Kubernetes (sme, enterprise); the config schema refuses it for staging");
-      default: {
-        const unreachable: never = req.mode;
-        throw new Error(`unknown vector DB mode ${String(unreachable)}`);
-      }
-    }
+    return stagingVectorDb(req, () => this.externalSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description));
   }
 
   objectStore(req: ObjectStoreRequest): ObjectStore {
