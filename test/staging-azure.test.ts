@@ -88,6 +88,8 @@ describe("staging on Azure: keys, secrets and encryption at rest", () => {
     expect(v.networkAcls).toEqual({ defaultAction: "Deny", bypass: "AzureServices" });
     expect(v.accessPolicies).toBeUndefined();
     expect(one(staging, T.vault).retainOnDelete).toBe(true);
+    // Azure deletes a group with what is in it: the group is kept too.
+    expect(one(staging, A("resources:ResourceGroup")).retainOnDelete).toBe(true);
   });
 
   it("rotates the data key yearly, and lets one identity only wrap and unwrap with it", () => {
@@ -129,7 +131,8 @@ describe("staging on Azure: keys, secrets and encryption at rest", () => {
     const server = props(one(staging, T.server));
     expect(server.dataEncryption).toMatchObject({ type: "AzureKeyVault", primaryKeyURI: expect.stringMatching(/\/keys\/data$/) });
     const redis = props(one(staging, T.redis));
-    expect(redis.encryption.customerManagedKeyEncryption.keyEncryptionKeyUrl).toMatch(/\/keys\/data$/);
+    // Managed Redis takes a versioned key URL only.
+    expect(redis.encryption.customerManagedKeyEncryption.keyEncryptionKeyUrl).toMatch(/\/keys\/data\/[0-9a-f]{32}$/);
     const des = props(one(staging, A("compute:DiskEncryptionSet")));
     expect(des).toMatchObject({ encryptionType: "EncryptionAtRestWithCustomerKey", rotationToLatestKeyVersionEnabled: true });
     expect(props(one(staging, T.vm)).storageProfile.osDisk.managedDisk.diskEncryptionSet.id).toContain("rag-staging-llm-disks");
@@ -225,7 +228,7 @@ describe("staging on Azure: the runtime on Container Apps", () => {
   it("runs an internal environment in the apps subnet, spread over zones, with encrypted traffic between apps and its logs in the workspace", () => {
     const env = props(one(staging, T.environment));
     expect(env.vnetConfiguration).toMatchObject({ internal: true, infrastructureSubnetId: expect.stringContaining("rag-staging-vnet-apps") });
-    expect(env).toMatchObject({ zoneRedundant: true, publicNetworkAccess: "Disabled", appLogsConfiguration: { destination: "azure-monitor" }, peerTrafficConfiguration: { encryption: { enabled: true } } });
+    expect(env).toMatchObject({ zoneRedundant: true, appLogsConfiguration: { destination: "azure-monitor" }, peerTrafficConfiguration: { encryption: { enabled: true } } });
     const sent = ofType(staging, T.diagnostics).find((d) => d.name === "rag-staging-apps-logs")!;
     expect(sent.propertyDependencies.resourceUri).toContain(one(staging, T.environment).urn);
     // Internal names resolve in the network: a wildcard record for the environment's domain.
@@ -404,7 +407,6 @@ describe("staging on Azure: modes", () => {
     const s = await synth("staging-azure", [`rag-platform:domain.certificate=${cert}`, "rag-platform:domain.hostname=rag.example.com"]);
     const env = props(one(s, T.environment));
     expect(env.vnetConfiguration.internal).toBe(false);
-    expect(env.publicNetworkAccess).toBe("Enabled");
     expect(props(one(s, T.certificate)).properties.certificateKeyVaultProperties.keyVaultUrl).toBe(cert);
     expect(props(one(s, T.certificate)).properties.certificateKeyVaultProperties.identity).toBe(env.identity.userAssignedIdentities[0]);
     expect(props(appNamed(s, "rag-api")).configuration.ingress.customDomains).toEqual([expect.objectContaining({ name: "rag.example.com", bindingType: "SniEnabled" })]);

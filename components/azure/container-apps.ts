@@ -98,7 +98,6 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
         // Logs through diagnostic settings (the workspace takes no shared key).
         appLogsConfiguration: { destination: "azure-monitor" },
         peerTrafficConfiguration: { encryption: { enabled: true } },
-        publicNetworkAccess: args.publicDomain ? "Enabled" : "Disabled",
         identity: certificateIdentity ? { type: "UserAssigned", userAssignedIdentities: [certificateIdentity.id] } : undefined,
       },
       parent,

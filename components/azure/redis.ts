@@ -50,7 +50,8 @@ export class ManagedRedis extends pulumi.ComponentResource {
         identity: { type: "UserAssigned", userAssignedIdentities: [args.vault.encryptionIdentityId] },
         encryption: {
           customerManagedKeyEncryption: {
-            keyEncryptionKeyUrl: args.vault.dataKeyUri,
+            // Azure Managed Redis takes a versioned key URL only: after a rotation, `pulumi refresh` then `up` moves it to the new version.
+            keyEncryptionKeyUrl: args.vault.dataKeyVersionedUri,
             keyEncryptionKeyIdentity: { identityType: "userAssignedIdentity", userAssignedIdentityResourceId: args.vault.encryptionIdentityId },
           },
         },

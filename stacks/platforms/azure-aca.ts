@@ -52,7 +52,9 @@ export class AzureAcaPlatform implements Platform {
     this.provider = new Provider(`${prefix}-azure`, { location: region });
     const client = authorization.getClientConfigOutput({ provider: this.provider });
     const tags = { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" };
-    const group = new resources.ResourceGroup(prefix, { location: region, tags }, this.opts());
+    // Azure deletes a group with everything in it: the group stays on `pulumi destroy`, so what the
+    // stack keeps (the documents, the vault and its key) survives; remove it by hand when you mean it.
+    const group = new resources.ResourceGroup(prefix, { location: region, tags }, { ...this.opts(), retainOnDelete: true });
     const suffix = new random.RandomString(`${prefix}-suffix`, { length: 6, lower: true, upper: false, numeric: true, special: false });
     this.scope = { resourceGroupName: group.name, location: region, subscriptionId: client.subscriptionId, tenantId: client.tenantId, tags, uniqueSuffix: suffix.result };
     this.logs = new LogWorkspace(`${prefix}-logs`, { scope: this.scope, retentionDays: cfg.observability.logRetentionDays }, this.opts());
