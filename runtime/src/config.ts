@@ -9,7 +9,7 @@
  * secrets as env values do so only through secret references (ECS `secrets`, Container Apps
  * `secretRef`, Kubernetes `secretKeyRef`), never as plain values.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
 
@@ -39,6 +39,7 @@ export const ENV = {
   pgPassword: "PGPASSWORD",
   pgPasswordSecretArn: "PGPASSWORD_SECRET_ARN",
   pgSslMode: "PGSSLMODE",
+  pgSslRootCert: "PGSSLROOTCERT",
   pgConnectTimeout: "PGCONNECT_TIMEOUT",
   requirePgvector: "REQUIRE_PGVECTOR",
 
@@ -47,6 +48,7 @@ export const ENV = {
   redisPort: "REDIS_PORT",
   redisPassword: "REDIS_PASSWORD",
   redisTls: "REDIS_TLS",
+  redisTlsCaFile: "REDIS_TLS_CA_FILE",
   queueName: "QUEUE_NAME",
 
   objectStoreUrl: "OBJECT_STORE_URL",
@@ -181,6 +183,12 @@ export const runtimeConfigSchema = z.object({
     .regex(/^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
     .optional(),
   [ENV.pgSslMode]: z.enum(PG_SSL_MODES).optional(),
+  /**
+   * A file of the CA certificates the server's certificate must chain to (libpq's variable), for a
+   * server whose CA Node.js does not trust (Cloud SQL's per-instance CA). As in libpq, `require`
+   * then verifies the chain too.
+   */
+  [ENV.pgSslRootCert]: z.string().min(1).optional(),
   /** Seconds to open a connection, or to wait for a free one in the pool (libpq's variable; there 0 waits forever, here it is refused). */
   [ENV.pgConnectTimeout]: positiveInt.max(600).default(10),
   [ENV.requirePgvector]: flag.default(false),
@@ -190,6 +198,11 @@ export const runtimeConfigSchema = z.object({
   [ENV.redisPort]: port.default(6379),
   [ENV.redisPassword]: z.string().optional(),
   [ENV.redisTls]: flag.default(false),
+  /**
+   * A file of the CA certificate a TLS Redis's certificate must chain to: the instance's own
+   * (Memorystore's), whose server is reached by IP, so its name is not checked against the host.
+   */
+  [ENV.redisTlsCaFile]: z.string().min(1).optional(),
   [ENV.queueName]: z.string().min(1).default(DEFAULT_QUEUE_NAME),
 
   [ENV.objectStoreUrl]: z.string().min(1).optional(),
@@ -337,6 +350,12 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
   }
   if (config.PUBLIC_URL && new URL(config.PUBLIC_URL).pathname !== "/") {
     problems.push(`${ENV.publicUrl}: got ${JSON.stringify(config.PUBLIC_URL)}; must be an origin without a path (https://rag.example.com)`);
+  }
+  for (const [file, name] of [[config.PGSSLROOTCERT, ENV.pgSslRootCert], [config.REDIS_TLS_CA_FILE, ENV.redisTlsCaFile]] as const) {
+    if (file !== undefined && !existsSync(file)) problems.push(`${name}: got ${JSON.stringify(file)}; no such file (a PEM file of CA certificates)`);
+  }
+  if (config.REDIS_TLS_CA_FILE && !config.REDIS_TLS && !config.REDIS_URL?.startsWith("rediss:")) {
+    problems.push(`${ENV.redisTlsCaFile}: set without TLS; set ${ENV.redisTls}=true (or a rediss:// ${ENV.redisUrl})`);
   }
   if (config.CHUNK_OVERLAP_TOKENS >= config.CHUNK_SIZE_TOKENS) {
     problems.push(

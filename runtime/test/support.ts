@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -181,4 +181,32 @@ export async function runEntry(name: string, args: readonly string[], env: Recor
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** A private CA, a server certificate it signed for `db.internal` (not 127.0.0.1), and an unrelated CA: PEM files in a fresh folder. */
+export interface PrivateCa {
+  readonly dir: string;
+  readonly caFile: string;
+  readonly otherCaFile: string;
+  readonly serverKey: string;
+  readonly serverCert: string;
+}
+
+/** Makes a PrivateCa with the openssl command (as a managed database's own CA would be). */
+export async function privateCa(): Promise<PrivateCa> {
+  const dir = mkdtempSync(join(tmpdir(), "rag-ca-"));
+  const openssl = (args: string[]) => promisify(execFile)("openssl", args, { cwd: dir });
+  for (const name of ["ca", "other-ca"]) {
+    await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=${name}`]);
+  }
+  await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=db.internal"]);
+  writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:db.internal\n");
+  await openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext"]);
+  return {
+    dir,
+    caFile: join(dir, "ca.pem"),
+    otherCaFile: join(dir, "other-ca.pem"),
+    serverKey: readFileSync(join(dir, "server.key"), "utf8"),
+    serverCert: readFileSync(join(dir, "server.pem"), "utf8"),
+  };
 }

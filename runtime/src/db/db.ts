@@ -2,7 +2,7 @@
  * One SQL layer over a real PostgreSQL server (node-postgres) and embedded PGlite with
  * pgvector: both take PostgreSQL SQL with $n parameters, so everything above is shared.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import pg from "pg";
@@ -21,17 +21,26 @@ export interface Db extends Queryable {
   close(): Promise<void>;
 }
 
-function sslFor(mode: RuntimeConfig["PGSSLMODE"]): pg.ClientConfig["ssl"] {
+/**
+ * TLS to the server as libpq reads PGSSLMODE and PGSSLROOTCERT: `require` encrypts without
+ * checking the certificate, unless a root certificate file is given (then, as libpq does, it
+ * checks the chain: `verify-ca`); `verify-ca` checks the chain and not the name; `verify-full`
+ * checks both. The root file replaces Node.js's own roots for this connection.
+ */
+export function sslFor(mode: RuntimeConfig["PGSSLMODE"], rootCertFile?: string): pg.ClientConfig["ssl"] {
+  const ca = rootCertFile ? readFileSync(rootCertFile, "utf8") : undefined;
+  const chainOnly = { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
   switch (mode) {
     case undefined:
     case "disable":
       return false;
     case "prefer":
     case "require":
-      return { rejectUnauthorized: false };
+      return ca ? chainOnly : { rejectUnauthorized: false };
     case "verify-ca":
+      return chainOnly;
     case "verify-full":
-      return { rejectUnauthorized: true };
+      return { rejectUnauthorized: true, ca };
     default: {
       const unreachable: never = mode;
       throw new Error(`unknown PGSSLMODE ${String(unreachable)}`);
@@ -222,7 +231,7 @@ export async function openDb(config: RuntimeConfig): Promise<Db> {
             database: config.PGDATABASE,
             user: config.PGUSER,
             password: secret.password,
-            ssl: sslFor(config.PGSSLMODE),
+            ssl: sslFor(config.PGSSLMODE, config.PGSSLROOTCERT),
             ...limits,
           },
     );

@@ -3,6 +3,7 @@
  * stalled jobs retried after a worker dies), an in-process queue otherwise (embedded mode).
  * Jobs are document ids; enqueuing an id already waiting is a no-op.
  */
+import { readFileSync } from "node:fs";
 import type { RuntimeConfig } from "../config";
 
 export type JobHandler = (documentId: string, attempt: number) => Promise<void>;
@@ -115,17 +116,25 @@ export class InProcessQueue implements IngestQueue {
   }
 }
 
+/** TLS to Redis: Node.js's roots and the host's name, or the instance's own CA and no name check. */
+export type RedisTls = Record<string, never> | { readonly ca: string; readonly checkServerIdentity: () => undefined };
+
 export interface RedisConnection {
   readonly host?: string;
   readonly port: number;
   readonly username?: string;
   readonly password?: string;
-  readonly tls?: Record<string, never>;
+  readonly tls?: RedisTls;
   /** BullMQ workers block on Redis: requests must not give up. */
   readonly maxRetriesPerRequest: null;
 }
 
 export function redisConnection(config: RuntimeConfig): RedisConnection {
+  const tls = (on: boolean): RedisTls | undefined => {
+    if (!on) return undefined;
+    // A managed Redis reached by its IP, with a CA of its own: the chain identifies it, the name cannot.
+    return config.REDIS_TLS_CA_FILE ? { ca: readFileSync(config.REDIS_TLS_CA_FILE, "utf8"), checkServerIdentity: () => undefined } : {};
+  };
   if (config.REDIS_URL) {
     const u = new URL(config.REDIS_URL);
     return {
@@ -133,11 +142,11 @@ export function redisConnection(config: RuntimeConfig): RedisConnection {
       port: Number(u.port || 6379),
       username: u.username || undefined,
       password: u.password ? decodeURIComponent(u.password) : undefined,
-      tls: u.protocol === "rediss:" ? {} : undefined,
+      tls: tls(u.protocol === "rediss:"),
       maxRetriesPerRequest: null,
     };
   }
-  return { host: config.REDIS_HOST, port: config.REDIS_PORT, password: config.REDIS_PASSWORD, tls: config.REDIS_TLS ? {} : undefined, maxRetriesPerRequest: null };
+  return { host: config.REDIS_HOST, port: config.REDIS_PORT, password: config.REDIS_PASSWORD, tls: tls(config.REDIS_TLS), maxRetriesPerRequest: null };
 }
 
 export function redisConfigured(config: RuntimeConfig): boolean {

@@ -1,6 +1,10 @@
+import { rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { connect, createServer } from "node:tls";
 import { describe, expect, it } from "vitest";
 import { InProcessQueue, MAX_ATTEMPTS, BACKOFF_MS, redisConnection } from "../../src/queue/queue";
 import { loadRuntimeConfig } from "../../src/config";
+import { privateCa } from "../support";
 
 describe("the in-process queue", () => {
   it("ignores an id already waiting and runs each job once", async () => {
@@ -50,6 +54,37 @@ describe("Redis connection settings", () => {
   it("come from REDIS_URL or the REDIS_* parts", () => {
     expect(redisConnection(loadRuntimeConfig({ REDIS_URL: "rediss://:p%40ss@cache.internal:6380" }))).toMatchObject({ host: "cache.internal", port: 6380, password: "p@ss", tls: {} });
     expect(redisConnection(loadRuntimeConfig({ REDIS_HOST: "r", REDIS_PASSWORD: "x", REDIS_TLS: "true" }))).toMatchObject({ host: "r", port: 6379, password: "x", tls: {}, maxRetriesPerRequest: null });
+  });
+
+  it("trust a managed Redis's own CA when REDIS_TLS_CA_FILE names it: a real handshake by IP, refused without it", async () => {
+    const ca = await privateCa();
+    const server = createServer({ key: ca.serverKey, cert: ca.serverCert }, (socket) => socket.end());
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as AddressInfo).port;
+    // What ioredis does with `tls`: tls.connect(host, port, ...tls).
+    const handshake = (env: Record<string, string>) => {
+      const tls = redisConnection(loadRuntimeConfig({ REDIS_HOST: "127.0.0.1", REDIS_PORT: String(port), REDIS_TLS: "true", ...env })).tls!;
+      return new Promise<string>((resolve) => {
+        const socket = connect({ host: "127.0.0.1", port, ...tls }, () => {
+          socket.destroy();
+          resolve("ok");
+        });
+        socket.on("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      });
+    };
+    try {
+      expect(await handshake({ REDIS_TLS_CA_FILE: ca.caFile })).toBe("ok");
+      expect(await handshake({ REDIS_TLS_CA_FILE: ca.otherCaFile })).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
+      expect(await handshake({})).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      rmSync(ca.dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuse a CA file without TLS, or one that does not exist", () => {
+    expect(() => loadRuntimeConfig({ REDIS_HOST: "r", REDIS_TLS_CA_FILE: __filename })).toThrow("REDIS_TLS_CA_FILE: set without TLS; set REDIS_TLS=true (or a rediss:// REDIS_URL)");
+    expect(() => loadRuntimeConfig({ REDIS_HOST: "r", REDIS_TLS: "true", REDIS_TLS_CA_FILE: "/nowhere/ca.pem" })).toThrow('REDIS_TLS_CA_FILE: got "/nowhere/ca.pem"; no such file');
   });
 });
 
