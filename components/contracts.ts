@@ -8,7 +8,7 @@ import type { EnvName, SecretEnvName } from "../runtime/src/config";
 /**
  * Where a secret value lives, so each platform can hand it to a workload its own way (a file
  * upload on Docker, `secrets.valueFrom` on ECS, a mounted Secret volume on Kubernetes, a Key
- * Vault reference mounted as a file on Container Apps).
+ * Vault reference mounted as a file on Container Apps, a Secret Manager volume on Cloud Run).
  */
 export type SecretRef =
   /** A value generated in this stack (for example by @pulumi/random); always a secret Output. */
@@ -20,7 +20,12 @@ export type SecretRef =
    * set when this stack wrote the value (a generated key, a service's password): the vault admits
    * no reader from outside its network, so the stack output is where an operator reads it.
    */
-  | { readonly kind: "azure-keyvault"; readonly secretUri: pulumi.Output<string>; readonly value?: pulumi.Output<string> };
+  | { readonly kind: "azure-keyvault"; readonly secretUri: pulumi.Output<string>; readonly value?: pulumi.Output<string> }
+  /**
+   * A GCP Secret Manager secret by its id (readers take its latest version); `value` as for Key
+   * Vault, when this stack wrote it.
+   */
+  | { readonly kind: "gcp-secretmanager"; readonly secretId: pulumi.Output<string>; readonly project: string; readonly value?: pulumi.Output<string> };
 
 export type SecretRefKind = SecretRef["kind"];
 
@@ -31,7 +36,7 @@ export interface PostgresEndpoint {
   readonly username: pulumi.Output<string>;
   readonly password: SecretRef;
   /** libpq sslmode the runtime must use against this server. */
-  readonly sslMode: "disable" | "require" | "verify-full";
+  readonly sslMode: "disable" | "require" | "verify-ca" | "verify-full";
 }
 
 export interface RedisEndpoint {

@@ -12,6 +12,7 @@ import { checkGpuFit } from "./gpu-fit";
 import { presetFor } from "./presets";
 import { KUBERNETES_MINORS } from "./versions";
 import { MAX_VNET_PREFIX as MAX_AZURE_VNET_PREFIX } from "../components/azure/subnet-plan";
+import { MAX_VPC_PREFIX as MAX_GCP_VPC_PREFIX } from "../components/gcp/subnet-plan";
 
 export const NAMESPACE = "rag-platform";
 
@@ -36,7 +37,8 @@ export const MANAGED_LLM_PROVIDERS = ["openai", "anthropic", "azure-openai", "op
 export const GPU_TYPES = ["t4", "a10g", "l4", "a100"] as const;
 export type GpuType = (typeof GPU_TYPES)[number];
 export const NAT_MODES = ["single", "per-az"] as const;
-export const OBSERVABILITY_EXPORTERS = ["none", "prometheus", "cloudwatch", "azure-monitor", "otlp", "datadog", "newrelic"] as const;
+/** Staging's cloud-native observability per cloud (cloudwatch, azure-monitor, cloud-monitoring), or a vendor's from sme on. */
+export const OBSERVABILITY_EXPORTERS = ["none", "cloudwatch", "azure-monitor", "cloud-monitoring", "otlp", "datadog", "newrelic"] as const;
 export type ObservabilityExporter = (typeof OBSERVABILITY_EXPORTERS)[number];
 /** The Datadog sites (where an account lives: its API key works on its own site only). */
 export const DATADOG_SITES = ["datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com", "ddog-gov.com"] as const;
@@ -253,8 +255,8 @@ function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
   checkLlm(cfg, ctx);
   checkTierCapabilities(cfg, ctx);
   checkKubernetes(cfg, ctx);
-  // Azure refuses the existing-network keys outright (checkAzure).
-  if (cfg.cloud !== "azure") checkNetwork(cfg, ctx);
+  // Azure and GCP refuse the existing-network keys outright (checkAzure, checkGcp).
+  if (cfg.cloud !== "azure" && cfg.cloud !== "gcp") checkNetwork(cfg, ctx);
   if (cfg.observability.exporter === "otlp" && !cfg.observability.otlpEndpoint) {
     problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
   }
@@ -268,6 +270,7 @@ function checkCombinations(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
     problem(ctx, ["auth", "oidcClientId"], "required when auth.oidcIssuerUrl is set");
   }
   if (cfg.cloud === "azure") checkAzure(cfg, ctx);
+  if (cfg.cloud === "gcp") checkGcp(cfg, ctx);
   if (cfg.cloud === "gcp" && !cfg.gcpProject) {
     problem(ctx, ["gcpProject"], "required when cloud is gcp (the project id resources are created in)");
   }
@@ -395,6 +398,33 @@ function checkAzure(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
       problem(ctx, ["domain", "certificate"], "must be a Key Vault certificate's secret URL on azure (https://<vault>.vault.azure.net/secrets/<certificate>)");
     }
     if (!cfg.domain.hostname) problem(ctx, ["domain", "hostname"], "required with domain.certificate on azure (the certificate is bound to the API's custom domain)");
+  }
+}
+
+/** GCP names its sizes its own way, and the GCP platform builds what these rules allow. */
+function checkGcp(cfg: z.input<typeof configSchema>, ctx: Ctx): void {
+  const n = cfg.network;
+  for (const key of ["existingVpcId", "existingPublicSubnetIds", "existingPrivateSubnetIds"] as const) {
+    if (n[key] !== undefined) problem(ctx, ["network", key], "only used on aws (the GCP platform creates its VPC network)");
+  }
+  if (Number(n.vpcCidr.split("/")[1]) > MAX_GCP_VPC_PREFIX) {
+    problem(ctx, ["network", "vpcCidr"], `is too small for the GCP subnet (allowed: a /${MAX_GCP_VPC_PREFIX} or larger, e.g. 10.40.0.0/16)`);
+  }
+  if (cfg.tier === "dev") return;
+  if (!/^db-(custom-\d+-\d+|perf-optimized-N-\d+)$/.test(cfg.postgres.instanceClass)) {
+    problem(ctx, ["postgres", "instanceClass"], "must be a Cloud SQL machine type (allowed: db-custom-<vCPUs>-<MiB>, e.g. db-custom-2-7680, or db-perf-optimized-N-<vCPUs>)");
+  }
+  const redis = /^(BASIC|STANDARD_HA)-(\d+)$/.exec(cfg.redis.nodeType);
+  if (!redis || Number(redis[2]) < 1 || Number(redis[2]) > 300) {
+    problem(ctx, ["redis", "nodeType"], "must be a Memorystore tier and size in GB (allowed: BASIC-<1-300>, STANDARD_HA-<1-300>, e.g. STANDARD_HA-1)");
+  } else if (redis[1] === "BASIC" && (cfg.redis.multiAz || cfg.redis.replicas > 0)) {
+    problem(ctx, ["redis", "nodeType"], `got a BASIC instance, which has no replica; redis.replicas and multiAz need STANDARD_HA (e.g. STANDARD_HA-${redis[2]})`);
+  }
+  if (cfg.domain.certificate !== undefined) {
+    if (cfg.domain.certificate !== "google-managed" && !/^projects\/[a-z][a-z0-9-]+\/global\/sslCertificates\/[a-z]([-a-z0-9]*[a-z0-9])?$/.test(cfg.domain.certificate)) {
+      problem(ctx, ["domain", "certificate"], 'must be "google-managed" or a Compute Engine SSL certificate on gcp (projects/<project>/global/sslCertificates/<name>)');
+    }
+    if (!cfg.domain.hostname) problem(ctx, ["domain", "hostname"], "required with domain.certificate on gcp (the load balancer's certificate is for that name)");
   }
 }
 

@@ -6,9 +6,8 @@ import { INGRESS_IDLE_TIMEOUT_SECONDS } from "../components/azure/container-apps
 import { nameUuid, workbookContent } from "../components/azure/monitoring";
 import { ollamaAddress } from "../components/azure/ollama-vm";
 import { FLEXIBLE_SERVER_STORAGE_GIB, skuTier } from "../components/azure/postgres";
-import { requireFilled } from "../components/azure/secret";
 import { azureSubnetPlan } from "../components/azure/subnet-plan";
-import { SecretNotFilledError } from "../components/shared/operator-secret";
+import { requireFilled, SecretNotFilledError } from "../components/shared/operator-secret";
 import { API_IDLE_TIMEOUT_SECONDS, answerBoundSeconds, modelTimeoutsWithin } from "../components/shared/runtime-image";
 import { MODEL_TIMEOUT_DEFAULTS } from "../runtime/src/config";
 

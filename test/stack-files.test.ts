@@ -8,7 +8,7 @@ import { stackFilePath } from "../tools/stack-file";
 import { synth } from "./helpers";
 
 const TIERS = ["dev", "staging", "sme", "enterprise"];
-/** Every stack file shipped: one per tier, and staging on Azure beside staging on AWS. */
+/** Every stack file shipped: one per tier, and staging on Azure and GCP beside staging on AWS. */
 const STACKS = readdirSync(PROJECT_DIR)
   .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
   .filter((stack): stack is string => stack !== undefined)
@@ -20,8 +20,8 @@ function leaves(node: unknown, path = ""): [string, unknown][] {
 }
 
 describe("stack files", () => {
-  it("are one per tier, and staging on Azure", () => {
-    expect(STACKS).toEqual(["dev", "enterprise", "sme", "staging", "staging-azure"]);
+  it("are one per tier, and staging on Azure and on GCP", () => {
+    expect(STACKS).toEqual(["dev", "enterprise", "sme", "staging", "staging-azure", "staging-gcp"]);
   });
 
   it.each(STACKS)("Pulumi.%s.yaml holds no secret", (tier) => {
@@ -52,7 +52,7 @@ function registeredUrns(): string[] {
 describe("tier x cloud pairs that are not built yet", () => {
   it.each([
     ["enterprise", [] as string[], /^the enterprise tier is not implemented for aws yet/],
-    ["staging", ["rag-platform:cloud=gcp", "rag-platform:gcpProject=rag-staging-123", "rag-platform:regions[0]=europe-west1", "rag-platform:observability.exporter=prometheus"], /^the staging tier is not implemented for gcp yet/],
+    ["sme", ["rag-platform:cloud=gcp", "rag-platform:gcpProject=rag-sme-123", "rag-platform:regions[0]=europe-west1"], /^the sme tier is not implemented for gcp yet/],
     ["sme", ["rag-platform:cloud=azure", "rag-platform:regions[0]=westeurope", "rag-platform:redis.nodeType=Balanced_B5", "rag-platform:postgres.instanceClass=Standard_D4ds_v5"], /^the sme tier is not implemented for azure yet/],
   ])("%s %j fails whole, before any resource is registered", async (stack, sets, message) => {
     const error = await synth(stack, sets).catch((e: unknown) => e);

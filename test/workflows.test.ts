@@ -97,7 +97,7 @@ describe("GitHub workflows", () => {
     expect(test.steps.find((s) => s.run === "bash .ci/run")?.env?.TEST_PG_EXPECT_PGVECTOR).toBe("${{ matrix.pgvector }}");
     expect(test.services!.redis!.image, "the Redis the platform deploys").toBe(IMAGES.redis);
     const policies = ci.jobs.policies!;
-    expect(policies.strategy?.matrix?.stack).toEqual(["dev", "staging", "staging-azure", "sme"]);
+    expect(policies.strategy?.matrix?.stack).toEqual(["dev", "staging", "staging-azure", "staging-gcp", "sme"]);
     expect(policies.permissions).toMatchObject({ "security-events": "write" });
     expect(policies.steps.find((s) => s.uses?.startsWith("github/codeql-action/upload-sarif@"))?.with?.sarif_file).toBe("out/${{ matrix.stack }}/policy-report.sarif");
   });

@@ -70,6 +70,25 @@ function azureIdentity(a: MockArgs): { name: string; id: string } {
   return { name, id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/Microsoft.${module}/${kind!.charAt(0).toLowerCase()}${kind!.slice(1)}s/${name}` };
 }
 
+export const MOCK_GCP_PROJECT_NUMBER = "987654321098";
+const PEM = "-----BEGIN CERTIFICATE-----\nc3ludGgK\n-----END CERTIFICATE-----\n";
+
+/** What GCP would name a resource: its explicit name, or the logical name with a suffix, as Pulumi's autonaming does. */
+function gcpName(a: MockArgs): string {
+  return typeof a.inputs.name === "string" ? a.inputs.name : `${a.name}-${digest(a.name).slice(0, 7)}`;
+}
+
+/** GCP resource ids, shaped as the provider's, for the types whose id the program reads. */
+const GCP_IDS: Record<string, (a: MockArgs, region: string) => string> = {
+  "gcp:compute/network:Network": (a) => `projects/${String(a.inputs.project)}/global/networks/${gcpName(a)}`,
+  "gcp:compute/subnetwork:Subnetwork": (a, r) => `projects/${String(a.inputs.project)}/regions/${r}/subnetworks/${gcpName(a)}`,
+  "gcp:kms/keyRing:KeyRing": (a) => `projects/${String(a.inputs.project)}/locations/${String(a.inputs.location)}/keyRings/${gcpName(a)}`,
+  "gcp:kms/cryptoKey:CryptoKey": (a) => `${String(a.inputs.keyRing)}/cryptoKeys/${gcpName(a)}`,
+  "gcp:secretmanager/secret:Secret": (a) => `projects/${String(a.inputs.project)}/secrets/${String(a.inputs.secretId)}`,
+  "gcp:redis/instance:Instance": (a, r) => `projects/${String(a.inputs.project)}/locations/${r}/instances/${gcpName(a)}`,
+  "gcp:monitoring/dashboard:Dashboard": (a) => `projects/${MOCK_GCP_PROJECT_NUMBER}/dashboards/${digest(a.name).slice(0, 8)}`,
+};
+
 const COMPUTED: Record<string, Computed> = {
   "docker:index/remoteImage:RemoteImage": (a) => ({ imageId: `sha256:${digest(String(a.inputs.name))}` }),
   "docker:index/image:Image": (a) => ({ repoDigest: `sha256:${digest(String(a.inputs.imageName))}` }),
@@ -115,6 +134,16 @@ const COMPUTED: Record<string, Computed> = {
   "azure-native:containerregistry:Registry": (a) => ({ loginServer: `${String(a.inputs.registryName)}.azurecr.io` }),
   "azure-native:operationalinsights:Workspace": (a) => ({ customerId: uuidOf(`${a.name}-workspace`) }),
   "azure-native:app:ManagedEnvironment": (a, r) => ({ defaultDomain: `${digest(a.name).slice(0, 12)}.${r}.azurecontainerapps.io`, staticIp: "10.40.1.250" }),
+  "gcp:sql/databaseInstance:DatabaseInstance": () => ({ privateIpAddress: "10.121.0.3", serverCaCerts: [{ cert: PEM, commonName: "synth-ca" }] }),
+  "gcp:redis/instance:Instance": () => ({ host: "10.121.1.4", port: 6378, authString: "synth-redis-auth", serverCaCerts: [{ cert: PEM }] }),
+  "gcp:serviceaccount/account:Account": (a) => ({ email: `${String(a.inputs.accountId)}@${String(a.inputs.project)}.iam.gserviceaccount.com` }),
+  "gcp:projects/serviceIdentity:ServiceIdentity": (a) => {
+    const email = `service-${MOCK_GCP_PROJECT_NUMBER}@gcp-sa-${String(a.inputs.service).split(".")[0]}.iam.gserviceaccount.com`;
+    return { email, member: `serviceAccount:${email}` };
+  },
+  "gcp:cloudrunv2/service:Service": (a) => ({ uri: `https://${gcpName(a)}-${digest(a.name).slice(0, 10)}-ew.a.run.app` }),
+  "gcp:compute/instance:Instance": (a) => ({ instanceId: String(BigInt(`0x${digest(a.name).slice(0, 12)}`)) }),
+  "gcp:compute/globalAddress:GlobalAddress": () => ({ address: "34.120.0.10" }),
   "azure-native:app:ContainerApp": (a, r) => {
     const configuration = (a.inputs.configuration ?? {}) as State;
     const ingress = configuration.ingress as State | undefined;
@@ -157,6 +186,13 @@ function callResult(token: string, region: string, inputs: Record<string, unknow
     }
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
       return { userName: "AWS", password: "synth-token", proxyEndpoint: `https://${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com` };
+    case "gcp:organizations/getProject:getProject":
+      return { projectId: inputs.projectId, number: MOCK_GCP_PROJECT_NUMBER, name: inputs.projectId, id: `projects/${String(inputs.projectId)}` };
+    case "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
+      return { emailAddress: `service-${MOCK_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`, id: "gs" };
+    case "gcp:secretmanager/getSecretVersion:getSecretVersion":
+      // The secrets the operator fills, as they are once filled.
+      return { name: `projects/${String(inputs.project)}/secrets/${String(inputs.secret)}/versions/1`, version: "1", enabled: true, id: "v1" };
     case "azure-native:authorization:getClientConfig":
       return { clientId: uuidOf("synth-client"), objectId: uuidOf("synth-deployer"), subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
     case "azure-native:keyvault:getSecret":
@@ -186,6 +222,10 @@ export class SynthMocks implements pulumi.runtime.Mocks {
       return { id, state: args.inputs };
     }
     const region = this.regionOf(args.provider);
+    if (args.type.startsWith("gcp:")) {
+      const gcpId = GCP_IDS[args.type]?.(args, region) ?? id;
+      return { id: gcpId, state: { name: gcpName(args), ...args.inputs, id: gcpId, ...(COMPUTED[args.type]?.(args, region) ?? {}) } };
+    }
     if (args.type.startsWith("azure-native:")) {
       const azure = azureIdentity(args);
       return { id: azure.id, state: { name: azure.name, ...args.inputs, ...(COMPUTED[args.type]?.(args, region) ?? {}) } };

@@ -9,6 +9,7 @@ export function valueFrom(ref: SecretRef, variable: string): pulumi.Output<strin
       return ref.jsonKey ? pulumi.interpolate`${ref.arn}:${ref.jsonKey}::` : ref.arn;
     case "generated":
     case "azure-keyvault":
+    case "gcp-secretmanager":
       throw new Error(`${variable}: ECS takes secrets from Secrets Manager only; got a ${ref.kind} secret (store a generated value in a ManagedSecret)`);
     default: {
       const unreachable: never = ref;

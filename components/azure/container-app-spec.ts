@@ -34,6 +34,7 @@ function keyVaultUrl(ref: SecretRef, variable: string): pulumi.Output<string> {
       return ref.secretUri;
     case "generated":
     case "aws-secretsmanager":
+    case "gcp-secretmanager":
       throw new Error(`${variable}: Container Apps read secrets from Key Vault only; got a ${ref.kind} secret`);
     default: {
       const unreachable: never = ref;

@@ -2,7 +2,7 @@ import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { SecretRef } from "../contracts";
-import { type OperatorSecret, secretNotFilled } from "../shared/operator-secret";
+import { requireFilled } from "../shared/operator-secret";
 import type { KeyVault } from "./key-vault";
 
 /** The ARM API version the fill command writes a secret with (the one the provider reads with). */
@@ -23,20 +23,6 @@ export interface KeyVaultSecretArgs {
   readonly secretName: string;
   readonly description: string;
   readonly value: KeyVaultSecretValue;
-}
-
-/**
- * Resolves once `lookup` finds the secret. A lookup Azure answers "not found" (404) fails with
- * the command that fills it; any other failure (no access, the vault unreachable) is passed on as
- * it is, not mistaken for an empty secret.
- */
-export async function requireFilled(lookup: () => Promise<unknown>, secret: OperatorSecret): Promise<void> {
-  try {
-    await lookup();
-  } catch (error) {
-    if (/\b404\b|not ?found/i.test(error instanceof Error ? error.message : String(error))) throw secretNotFilled(secret);
-    throw error;
-  }
 }
 
 /**

@@ -8,7 +8,7 @@ import { denyByDefault, flowPolicy, podsIn } from "./network-policy";
 import { NO_TOKEN, zoneSpread } from "./pod-security";
 
 export interface TelemetryArgs {
-  readonly exporter: Exclude<ObservabilityExporter, "none" | "prometheus" | "cloudwatch" | "azure-monitor">;
+  readonly exporter: Exclude<ObservabilityExporter, "none" | "cloudwatch" | "azure-monitor" | "cloud-monitoring">;
   /** OTLP/HTTP endpoint (exporter otlp). */
   readonly otlpEndpoint?: string;
   /** The header the OTLP endpoint authenticates with; its value is `apiKey`. @default - none */

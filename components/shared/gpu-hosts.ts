@@ -14,3 +14,11 @@ export const AZURE_GPU_VM_SIZES = {
   /** 36 vCPU, 440 GiB, one whole A10 (24 GB): the A10G's counterpart. */
   a10g: "Standard_NV36ads_A10_v5",
 } as const;
+
+/** Compute Engine machines (GCP offers no A10): N1 with a T4 attached, or G2, which comes with its L4. */
+export const GCP_GPU_MACHINES = {
+  /** 4 vCPU, 15 GiB, one T4 (16 GB) attached. */
+  t4: { machineType: "n1-standard-4", accelerator: "nvidia-tesla-t4" },
+  /** 4 vCPU, 16 GiB, one L4 (24 GB). */
+  l4: { machineType: "g2-standard-4", accelerator: undefined },
+} as const;

@@ -17,3 +17,17 @@ export interface OperatorSecret {
 export function secretNotFilled(secret: OperatorSecret): SecretNotFilledError {
   return new SecretNotFilledError(`the secret ${secret.name} (${secret.description}) has no value yet; fill it, then run pulumi up again: ${secret.fillCommand}`);
 }
+
+/**
+ * Resolves once `lookup` finds the secret. A lookup the cloud answers "not found" (404) fails with
+ * the command that fills it; any other failure (no access, the vault unreachable) is passed on as
+ * it is, not mistaken for an empty secret.
+ */
+export async function requireFilled(lookup: () => Promise<unknown>, secret: OperatorSecret): Promise<void> {
+  try {
+    await lookup();
+  } catch (error) {
+    if (/\b404\b|not ?found/i.test(error instanceof Error ? error.message : String(error))) throw secretNotFilled(secret);
+    throw error;
+  }
+}

@@ -107,8 +107,8 @@ export class AwsEcsPlatform extends AwsPlatformBase {
       }
       case "none":
         return;
-      case "prometheus":
       case "azure-monitor":
+      case "cloud-monitoring":
       case "otlp":
       case "datadog":
       case "newrelic":

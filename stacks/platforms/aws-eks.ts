@@ -149,9 +149,9 @@ export class AwsEksPlatform extends AwsPlatformBase {
           scrapeNamespace: NAMESPACE,
           clientsNamespace: NAMESPACE,
         };
-      case "prometheus":
       case "cloudwatch":
       case "azure-monitor":
+      case "cloud-monitoring":
         throw new Error(`the EKS platform exports telemetry through OpenTelemetry; the config schema refuses ${o.exporter} here`);
       default: {
         const unreachable: never = o.exporter;

@@ -186,8 +186,8 @@ export class AzureAcaPlatform implements Platform {
       }
       case "none":
         return;
-      case "prometheus":
       case "cloudwatch":
+      case "cloud-monitoring":
       case "otlp":
       case "datadog":
       case "newrelic":

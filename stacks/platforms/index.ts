@@ -3,13 +3,14 @@ import type { Cloud, PlatformConfig, Tier } from "../config";
 import { AwsEcsPlatform } from "./aws-ecs";
 import { AwsEksPlatform } from "./aws-eks";
 import { AzureAcaPlatform } from "./azure-aca";
+import { GcpRunPlatform } from "./gcp-run";
 import { DockerPlatform } from "./docker";
 import type { Platform } from "./platform";
 
 /** Which tier x cloud pairs are built. Anything else fails whole, before any resource. */
 export const IMPLEMENTED: Record<Tier, readonly Cloud[]> = {
   dev: ["docker"],
-  staging: ["aws", "azure"],
+  staging: ["aws", "azure", "gcp"],
   sme: ["aws"],
   enterprise: [],
 };
@@ -35,6 +36,7 @@ export function createPlatform(cfg: PlatformConfig, prefix: string): Platform {
       if (cfg.tier === "staging") return new AzureAcaPlatform(prefix, cfg, cfg.regions[0]!);
       throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`);
     case "gcp":
+      if (cfg.tier === "staging") return new GcpRunPlatform(prefix, cfg, cfg.regions[0]!);
       throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`);
     default: {
       const unreachable: never = cloud;

@@ -46,7 +46,7 @@ export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform
 
 /** The export and import commands of a knowledge-base backup, reading the admin key where it lives (never printing it). */
 function backupCommands(apiUrl: pulumi.Input<string>, key: SecretRef): pulumi.Output<{ export: string; import: string }> {
-  const inStack = key.kind === "generated" || (key.kind === "azure-keyvault" && key.value !== undefined);
+  const inStack = key.kind === "generated" || ((key.kind === "azure-keyvault" || key.kind === "gcp-secretmanager") && key.value !== undefined);
   const readKey = inStack ? pulumi.output("pulumi stack output adminApiKey --show-secrets") : pulumi.output(secretOutput(key) as pulumi.Input<string>);
   return pulumi.all([apiUrl, readKey]).apply(([url, read]) => {
     // A URL still pending at preview time (an ALB the controller creates) is read from the stack once it exists.
@@ -71,6 +71,8 @@ export function secretOutput(ref: SecretRef): pulumi.Input<unknown> {
     case "azure-keyvault":
       // The vault answers its network only; a value the stack wrote is in the stack's (encrypted) state.
       return ref.value ? pulumi.secret(ref.value) : pulumi.interpolate`az keyvault secret show --id ${ref.secretUri} --query value --output tsv   # from inside the stack's network`;
+    case "gcp-secretmanager":
+      return ref.value ? pulumi.secret(ref.value) : pulumi.interpolate`gcloud secrets versions access latest --secret ${ref.secretId} --project ${ref.project}`;
     default: {
       const unreachable: never = ref;
       throw new Error(`unknown secret reference ${JSON.stringify(unreachable)}`);

@@ -1,0 +1,102 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import type { GcpScope } from "./common";
+
+/** One threshold alert on a Cloud Monitoring metric. */
+export interface GcpAlertSpec {
+  readonly name: string;
+  readonly description: string;
+  /** The metric filter (metric.type, resource.type and labels). */
+  readonly filter: pulumi.Input<string>;
+  readonly aligner: "ALIGN_SUM" | "ALIGN_MEAN" | "ALIGN_MAX" | "ALIGN_DELTA";
+  readonly comparison: "COMPARISON_GT" | "COMPARISON_LT";
+  readonly threshold: number;
+  /** How long the condition must hold, e.g. "300s". */
+  readonly duration: string;
+  readonly severity: "CRITICAL" | "ERROR" | "WARNING";
+  /** A metric that stops arriving counts as the condition met (a host that is down reports nothing). @default false */
+  readonly missingDataViolates?: boolean;
+}
+
+export interface CloudMonitoringArgs {
+  readonly scope: GcpScope;
+  readonly alertEmails: readonly string[];
+  readonly alerts: readonly GcpAlertSpec[];
+  /** The services the dashboard charts. */
+  readonly apiService: pulumi.Input<string>;
+  readonly workerService: pulumi.Input<string>;
+}
+
+/**
+ * Staging's observability on Cloud Monitoring: e-mail notification channels, threshold alerts on
+ * the API, the data stores and the GPU host, and a dashboard of the API's requests, errors and
+ * latency, both services' instances, Cloud SQL and Memorystore.
+ */
+export class CloudMonitoringObservability extends pulumi.ComponentResource {
+  readonly dashboardId: pulumi.Output<string>;
+
+  constructor(name: string, args: CloudMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:gcp:Monitoring", name, {}, opts);
+    const parent = { parent: this, dependsOn: [...args.scope.apis] };
+    const { project } = args.scope;
+    const channels = args.alertEmails.map(
+      (email, i) => new gcp.monitoring.NotificationChannel(`${name}-email-${i}`, { project, type: "email", displayName: `rag alerts: ${email}`, labels: { email_address: email } }, parent),
+    );
+    for (const alert of args.alerts) {
+      new gcp.monitoring.AlertPolicy(
+        `${name}-${alert.name}`,
+        {
+          project,
+          displayName: `${name}: ${alert.description}`,
+          combiner: "OR",
+          severity: alert.severity,
+          conditions: [
+            {
+              displayName: alert.description,
+              conditionThreshold: {
+                filter: alert.filter,
+                comparison: alert.comparison,
+                thresholdValue: alert.threshold,
+                duration: alert.duration,
+                evaluationMissingData: alert.missingDataViolates ? "EVALUATION_MISSING_DATA_ACTIVE" : undefined,
+                aggregations: [{ alignmentPeriod: "60s", perSeriesAligner: alert.aligner }],
+              },
+            },
+          ],
+          notificationChannels: channels.map((c) => c.id),
+          userLabels: { ...args.scope.labels },
+        },
+        parent,
+      );
+    }
+    const dashboard = new gcp.monitoring.Dashboard(
+      name,
+      { project, dashboardJson: pulumi.all([args.apiService, args.workerService]).apply(([api, worker]) => JSON.stringify(dashboardContent(name, api, worker))) },
+      parent,
+    );
+    this.dashboardId = dashboard.id;
+    this.registerOutputs({ dashboardId: this.dashboardId });
+  }
+}
+
+/** The dashboard: charts over Cloud Run's, Cloud SQL's and Memorystore's own metrics. */
+export function dashboardContent(name: string, apiService: string, workerService: string): object {
+  const run = (service: string, metric: string) => `metric.type="run.googleapis.com/${metric}" resource.type="cloud_run_revision" resource.label."service_name"="${service}"`;
+  const chart = (title: string, filter: string, aligner: string, groupBy: string[] = []) => ({
+    title,
+    xyChart: { dataSets: [{ timeSeriesQuery: { timeSeriesFilter: { filter, aggregation: { alignmentPeriod: "60s", perSeriesAligner: aligner, crossSeriesReducer: "REDUCE_SUM", groupByFields: groupBy } } } }] },
+  });
+  return {
+    displayName: `${name}: the RAG runtime`,
+    mosaicLayout: {
+      columns: 12,
+      tiles: [
+        chart("API requests by response class", run(apiService, "request_count"), "ALIGN_RATE", ['metric.label."response_code_class"']),
+        chart("API latency p95 (ms)", run(apiService, "request_latencies"), "ALIGN_PERCENTILE_95"),
+        chart("Instances (API, worker)", `metric.type="run.googleapis.com/container/instance_count" resource.type="cloud_run_revision" resource.label."service_name"=one_of("${apiService}","${workerService}")`, "ALIGN_MAX", ['resource.label."service_name"']),
+        chart("Cloud SQL CPU", 'metric.type="cloudsql.googleapis.com/database/cpu/utilization"', "ALIGN_MEAN"),
+        chart("Memorystore memory used", 'metric.type="redis.googleapis.com/stats/memory/usage_ratio"', "ALIGN_MAX"),
+      ].map((widget, i) => ({ xPos: (i % 2) * 6, yPos: Math.floor(i / 2) * 4, width: 6, height: 4, widget })),
+    },
+  };
+}

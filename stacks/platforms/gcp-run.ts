@@ -1,0 +1,274 @@
+/**
+ * GCP for staging: the runtime on Cloud Run, Cloud SQL for PostgreSQL, Memorystore for Redis,
+ * documents in Cloud Storage, Ollama on one GPU VM (or a hosted API), secrets in Secret Manager,
+ * one Cloud KMS key, Cloud Monitoring alerts and a dashboard; a global HTTPS load balancer when the
+ * API is public. Everything in `rag-platform:gcpProject`.
+ */
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
+import { CloudRunRuntime } from "../../components/gcp/cloud-run";
+import type { GcpScope } from "../../components/gcp/common";
+import { GcsDocumentStore } from "../../components/gcp/document-store";
+import { GcpKms } from "../../components/gcp/kms";
+import { GcpHttpsLoadBalancer } from "../../components/gcp/load-balancer";
+import { CloudMonitoringObservability, type GcpAlertSpec } from "../../components/gcp/monitoring";
+import { GcpNetwork } from "../../components/gcp/network";
+import { GceOllamaVm, type GcpHostGpu } from "../../components/gcp/ollama-vm";
+import { CloudSqlPostgres } from "../../components/gcp/postgres";
+import { MemorystoreRedis } from "../../components/gcp/redis";
+import { GcpRuntimeImage } from "../../components/gcp/runtime-image";
+import { GcpSecret } from "../../components/gcp/secret";
+import { OLLAMA_PORT } from "../../components/shared/ollama";
+import { ENV } from "../../runtime/src/config";
+import type { PlatformConfig } from "../config";
+import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
+import { OLLAMA_VERSION } from "../versions";
+import { managedLlmEndpoint, QDRANT_CLOUD_KEY, stagingVectorDb } from "./hosted";
+import type { LlmRequest, ObjectStoreRequest, ObservabilityRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+
+/** The APIs the platform calls, enabled in the project (and left enabled on destroy: other stacks may use them). */
+export const REQUIRED_APIS = [
+  "compute.googleapis.com",
+  "servicenetworking.googleapis.com",
+  "run.googleapis.com",
+  "sqladmin.googleapis.com",
+  "redis.googleapis.com",
+  "secretmanager.googleapis.com",
+  "cloudkms.googleapis.com",
+  "artifactregistry.googleapis.com",
+  "iam.googleapis.com",
+  "monitoring.googleapis.com",
+  "logging.googleapis.com",
+] as const;
+
+export class GcpRunPlatform implements Platform {
+  private readonly provider: gcp.Provider;
+  private readonly scope: GcpScope;
+  private readonly kms: GcpKms;
+  private readonly network: GcpNetwork;
+  private postgresInstance?: CloudSqlPostgres;
+  private redisInstance?: MemorystoreRedis;
+  private documents?: GcsDocumentStore;
+  private llmVm?: GceOllamaVm;
+  private runtime?: CloudRunRuntime;
+  private loadBalancer?: GcpHttpsLoadBalancer;
+  private monitoring?: CloudMonitoringObservability;
+  private readonly operatorSecrets: Record<string, GcpSecret> = {};
+
+  constructor(
+    private readonly prefix: string,
+    private readonly cfg: PlatformConfig,
+    region: string,
+  ) {
+    const project = cfg.gcpProject!;
+    this.provider = new gcp.Provider(`${prefix}-gcp`, { project, region });
+    const apis = REQUIRED_APIS.map((service) => new gcp.projects.Service(`${prefix}-${service.split(".")[0]}`, { project, service, disableOnDestroy: false }, this.opts()));
+    const projectNumber = gcp.organizations.getProjectOutput({ projectId: project }, { provider: this.provider }).number;
+    const suffix = new random.RandomString(`${prefix}-suffix`, { length: 6, lower: true, upper: false, numeric: true, special: false });
+    this.scope = { project, projectNumber, region, labels: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" }, uniqueSuffix: suffix.result, apis };
+    this.kms = new GcpKms(`${prefix}-kms`, { scope: this.scope }, this.opts());
+    this.network = new GcpNetwork(`${prefix}-vpc`, { scope: this.scope, vpcCidr: cfg.network.vpcCidr, ollamaPort: OLLAMA_PORT }, this.opts());
+  }
+
+  private opts(): pulumi.ComponentResourceOptions & pulumi.CustomResourceOptions {
+    return { provider: this.provider };
+  }
+
+  private secret(name: string, description: string, value: ConstructorParameters<typeof GcpSecret>[1]["value"]): GcpSecret {
+    return new GcpSecret(`${this.prefix}-${name}`, { scope: this.scope, kms: this.kms, secretId: `${this.prefix}-${name}`, description, value }, this.opts());
+  }
+
+  generatedSecret(name: string, length: number): SecretRef {
+    return this.secret(name, `${this.prefix} ${name}`, { generateLength: length }).ref;
+  }
+
+  externalSecret(name: string, description: string): SecretRef {
+    const secret = this.secret(name, description, { operatorFilled: true });
+    this.operatorSecrets[name] = secret;
+    return secret.ref;
+  }
+
+  postgres(req: PostgresRequest): PostgresEndpoint {
+    this.postgresInstance = new CloudSqlPostgres(
+      `${this.prefix}-postgres`,
+      {
+        scope: this.scope,
+        network: this.network,
+        kms: this.kms,
+        majorVersion: req.version,
+        tier: req.instanceClass,
+        storageGiB: req.storageGiB,
+        maxStorageGiB: req.maxStorageGiB,
+        backupRetentionDays: req.backupRetentionDays,
+        regional: req.multiAz,
+        deletionProtection: req.deletionProtection,
+        databaseName: req.databaseName,
+      },
+      this.opts(),
+    );
+    return this.postgresInstance.endpoint;
+  }
+
+  redis(req: RedisRequest): RedisEndpoint {
+    this.redisInstance = new MemorystoreRedis(`${this.prefix}-redis`, { scope: this.scope, network: this.network, kms: this.kms, nodeType: req.nodeType, replicas: Math.max(1, req.replicas) }, this.opts());
+    return this.redisInstance.endpoint;
+  }
+
+  vectorDb(req: VectorDbRequest): VectorDbEndpoint {
+    return stagingVectorDb(req, () => this.externalSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description));
+  }
+
+  objectStore(req: ObjectStoreRequest): ObjectStore {
+    this.documents = new GcsDocumentStore(`${this.prefix}-documents`, { scope: this.scope, kms: this.kms, noncurrentVersionRetentionDays: req.noncurrentVersionRetentionDays }, this.opts());
+    return this.documents.objectStore;
+  }
+
+  llm(req: LlmRequest): LlmEndpoint {
+    switch (req.mode) {
+      case "self-hosted":
+        this.llmVm = new GceOllamaVm(
+          `${this.prefix}-llm`,
+          { scope: this.scope, network: this.network, kms: this.kms, gpu: req.gpuType as GcpHostGpu, model: req.model, embeddingModel: req.embeddingModel, ollamaVersion: OLLAMA_VERSION },
+          this.opts(),
+        );
+        return this.llmVm.endpoint;
+      case "managed":
+        return managedLlmEndpoint(req, this.externalSecret("llm-api-key", `API key for the hosted LLM (${req.managedProvider})`));
+      default: {
+        const unreachable: never = req.mode;
+        throw new Error(`unknown LLM mode ${String(unreachable)}`);
+      }
+    }
+  }
+
+  runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
+    const { documents, postgresInstance: postgres, redisInstance: redis } = this;
+    if (!documents || !postgres || !redis) throw new Error("GcpRunPlatform: postgres(), redis() and objectStore() must be created before runtimeServices()");
+    const image = this.cfg.runtimeImage ?? new GcpRuntimeImage(`${this.prefix}-runtime`, { scope: this.scope, kms: this.kms, tag: runtimeSourceTag(), buildContext: BUILD_CONTEXT }, this.opts()).imageRef;
+    // The managed services' own CAs, as files (Secret Manager is how Cloud Run mounts one; they are not secret).
+    const files = [
+      { variable: ENV.pgSslRootCert, ref: this.secret("postgres-server-ca", "Cloud SQL server CA certificate (public)", { value: postgres.serverCaPem }).ref },
+      { variable: ENV.redisTlsCaFile, ref: this.secret("redis-server-ca", "Memorystore server CA certificate (public)", { value: redis.serverCaPem }).ref },
+    ];
+    const domain = this.cfg.domain;
+    const isPublic = domain.certificate !== undefined && domain.hostname !== undefined;
+    this.runtime = new CloudRunRuntime(
+      `${this.prefix}-run`,
+      { scope: this.scope, network: this.network, image, env: req.env, files, api: req.api, worker: req.worker, documentsBucket: documents.bucketName, behindLoadBalancer: isPublic },
+      this.opts(),
+    );
+    if (isPublic) {
+      this.loadBalancer = new GcpHttpsLoadBalancer(`${this.prefix}-lb`, { scope: this.scope, cloudRunService: this.runtime.apiName, hostname: domain.hostname!, certificate: domain.certificate! }, this.opts());
+      return { url: pulumi.output(this.loadBalancer.url) };
+    }
+    return { url: this.runtime.apiUri };
+  }
+
+  observability(req: ObservabilityRequest): void {
+    switch (req.exporter) {
+      case "cloud-monitoring": {
+        const { runtime, postgresInstance: postgres, redisInstance: redis, llmVm } = this;
+        if (!runtime || !postgres || !redis) throw new Error("GcpRunPlatform: observability() watches the services and data stores; create them first");
+        this.monitoring = new CloudMonitoringObservability(
+          `${this.prefix}-monitoring`,
+          { scope: this.scope, alertEmails: req.alertEmails, alerts: stagingAlerts(this.scope.project, { runtime, postgres, redis, llmVm }), apiService: runtime.apiName, workerService: runtime.workerName },
+          this.opts(),
+        );
+        return;
+      }
+      case "none":
+        return;
+      case "cloudwatch":
+      case "azure-monitor":
+      case "otlp":
+      case "datadog":
+      case "newrelic":
+        throw new Error(`the GCP staging platform builds Cloud Monitoring observability; the config schema refuses ${req.exporter} here`);
+      default: {
+        const unreachable: never = req.exporter;
+        throw new Error(`unknown exporter ${String(unreachable)}`);
+      }
+    }
+  }
+
+  accessOutputs(): Record<string, pulumi.Input<unknown>> {
+    const { project, region } = this.scope;
+    const { postgresInstance: pg, llmVm: vm, runtime, monitoring, loadBalancer } = this;
+    const sshVm = vm && pulumi.interpolate`gcloud compute ssh ${vm.instanceName} --zone ${vm.zone} --project ${project} --tunnel-through-iap`;
+    return {
+      project,
+      region,
+      vpcNetwork: this.network.networkName,
+      documentsBucket: this.documents?.bucketName,
+      database: pg && {
+        privateIp: pg.endpoint.host,
+        database: pg.endpoint.database,
+        username: pg.endpoint.username,
+        password: pulumi.interpolate`gcloud secrets versions access latest --secret ${this.prefix}-postgres-password --project ${project}`,
+        note: "encrypted connections only, checked against the instance's own CA; reachable from inside the VPC only",
+      },
+      redisHost: this.redisInstance?.endpoint.host,
+      secretsToFill: Object.fromEntries(Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand])),
+      llmHost: vm &&
+        sshVm && {
+          instanceName: vm.instanceName,
+          zone: vm.zone,
+          machineType: vm.machineType,
+          privateIp: vm.privateIp,
+          // No public IP: SSH through Identity-Aware Proxy, with OS Login.
+          ssh: sshVm,
+          ollamaTunnel: pulumi.interpolate`${sshVm} -- -N -L ${OLLAMA_PORT}:localhost:${OLLAMA_PORT}`,
+        },
+      reembedJob: runtime?.reembedCommand,
+      loadBalancerIp: loadBalancer?.ipAddress,
+      dashboardUrl: monitoring && pulumi.interpolate`https://console.cloud.google.com/monitoring/dashboards/builder/${monitoring.dashboardId.apply((id) => id.split("/").pop())}?project=${project}`,
+    };
+  }
+}
+
+/** Staging's alerts: the API failing, the data stores running out of room or CPU, the GPU host down. */
+function stagingAlerts(project: string, w: { runtime: CloudRunRuntime; postgres: CloudSqlPostgres; redis: MemorystoreRedis; llmVm?: GceOllamaVm }): GcpAlertSpec[] {
+  const sql = (metric: string) => pulumi.interpolate`metric.type="cloudsql.googleapis.com/database/${metric}" resource.type="cloudsql_database" resource.label."database_id"="${project}:${w.postgres.instanceName}"`;
+  return [
+    {
+      name: "api-5xx",
+      description: "the API answered 5xx more than 10 times a minute for 5 minutes",
+      filter: pulumi.interpolate`metric.type="run.googleapis.com/request_count" resource.type="cloud_run_revision" resource.label."service_name"="${w.runtime.apiName}" metric.label."response_code_class"="5xx"`,
+      aligner: "ALIGN_DELTA",
+      comparison: "COMPARISON_GT",
+      threshold: 10,
+      duration: "300s",
+      severity: "ERROR",
+    },
+    { name: "postgres-cpu", description: "Cloud SQL CPU above 80% for 15 minutes", filter: sql("cpu/utilization"), aligner: "ALIGN_MEAN", comparison: "COMPARISON_GT", threshold: 0.8, duration: "900s", severity: "WARNING" },
+    { name: "postgres-disk", description: "Cloud SQL disk above 85% used", filter: sql("disk/utilization"), aligner: "ALIGN_MAX", comparison: "COMPARISON_GT", threshold: 0.85, duration: "600s", severity: "ERROR" },
+    {
+      // With no eviction, a full Redis refuses new ingest jobs.
+      name: "redis-memory",
+      description: "Memorystore memory above 80% used (the queue refuses jobs when full)",
+      filter: pulumi.interpolate`metric.type="redis.googleapis.com/stats/memory/usage_ratio" resource.type="redis_instance" resource.label."instance_id"="${w.redis.instanceId}"`,
+      aligner: "ALIGN_MAX",
+      comparison: "COMPARISON_GT",
+      threshold: 0.8,
+      duration: "300s",
+      severity: "ERROR",
+    },
+    ...(w.llmVm
+      ? [
+          {
+            name: "llm-host-down",
+            description: "the GPU host has not been up for 5 minutes",
+            filter: pulumi.interpolate`metric.type="compute.googleapis.com/instance/uptime" resource.type="gce_instance" resource.label."instance_id"="${w.llmVm.instanceId}"`,
+            aligner: "ALIGN_MAX" as const,
+            comparison: "COMPARISON_LT" as const,
+            threshold: 1,
+            duration: "300s",
+            severity: "CRITICAL" as const,
+            missingDataViolates: true,
+          },
+        ]
+      : []),
+  ];
+}
