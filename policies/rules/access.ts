@@ -37,6 +37,18 @@ function broadAzureScope(scope: unknown): string | undefined {
   return undefined;
 }
 
+/** GCP's IAM grants on projects and on the resources the platform grants on. */
+const GCP_IAM_GRANTS = [
+  "gcp:projects/iAMMember:IAMMember",
+  "gcp:projects/iAMBinding:IAMBinding",
+  "gcp:storage/bucketIAMMember:BucketIAMMember",
+  "gcp:secretmanager/secretIamMember:SecretIamMember",
+  "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+];
+
+/** Basic roles, and roles that administer IAM (which can grant the rest). */
+const GCP_BROAD_ROLES = ["roles/owner", "roles/editor", "roles/viewer", "roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin", "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser"];
+
 /** Actions that amount to the whole account: everything, or every IAM action (which can grant everything). */
 const ADMIN_ACTIONS = ["*", "*:*", "iam:*"];
 
@@ -212,5 +224,21 @@ export const accessRules: Rule[] = [
       ...(isTrue(get(r.props, "osProfile.linuxConfiguration.disablePasswordAuthentication")) ? [] : ["password sign-in is not disabled"]),
       ...(get(r.props, "osProfile.adminPassword") !== undefined ? ["an admin password is set"] : []),
     ],
+  },
+  {
+    name: "gcp-iam-no-broad-roles",
+    area: "access",
+    description: "GCP IAM grants no basic role (owner, editor, viewer) or IAM-administering role, and nothing to allUsers or allAuthenticatedUsers.",
+    severity: "high",
+    remediation: "Grant the predefined role the member needs (roles/secretmanager.secretAccessor, roles/storage.objectUser...) on the one resource it needs.",
+    resourceTypes: GCP_IAM_GRANTS,
+    check: (r) => {
+      const members = [r.props.member, ...list(r.props.members)].filter((m) => m !== undefined).map(String);
+      const role = String(r.props.role);
+      return [
+        ...(GCP_BROAD_ROLES.includes(role) ? [`grants ${role}`] : []),
+        ...members.filter((m) => m === "allUsers" || m === "allAuthenticatedUsers").map((m) => `grants to ${m}`),
+      ];
+    },
   },
 ];

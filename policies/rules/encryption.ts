@@ -278,4 +278,29 @@ export const encryptionRules: Rule[] = [
     resourceTypes: ["azure-native:compute:VirtualMachine"],
     check: (r) => (text(get(r.props, "storageProfile.osDisk.managedDisk.diskEncryptionSet.id")) ? [] : ["the OS disk is encrypted with a platform key only"]),
   },
+  {
+    name: "gcp-kms-rotation",
+    area: "encryption",
+    description: "Cloud KMS keys get a new primary version at least every 90 days.",
+    severity: "high",
+    remediation: "Set rotationPeriod to 7776000s (90 days) or less.",
+    checkov: "CKV_GCP_43",
+    resourceTypes: ["gcp:kms/cryptoKey:CryptoKey"],
+    check: (r) => {
+      const seconds = Number(/^(\d+)s$/.exec(String(r.props.rotationPeriod))?.[1]);
+      return seconds > 0 && seconds <= 7776000 ? [] : [`rotationPeriod is ${String(r.props.rotationPeriod)} (at most 7776000s)`];
+    },
+  },
+  {
+    name: "gcp-registry-and-disks-customer-key",
+    area: "encryption",
+    description: "Artifact Registry repositories and Compute Engine boot disks encrypt with a Cloud KMS key.",
+    severity: "medium",
+    remediation: "Set kmsKeyName on the repository and bootDisk.kmsKeySelfLink on the instance.",
+    resourceTypes: ["gcp:artifactregistry/repository:Repository", "gcp:compute/instance:Instance"],
+    check: (r) =>
+      r.type === "gcp:compute/instance:Instance"
+        ? text(get(r.props, "bootDisk.kmsKeySelfLink")) ? [] : ["the boot disk is encrypted with a Google-managed key only"]
+        : text(r.props.kmsKeyName) ? [] : ["the repository is encrypted with a Google-managed key only"],
+  },
 ];

@@ -357,4 +357,40 @@ export const exposureRules: Rule[] = [
     resourceTypes: ["azure-native:network:NetworkInterface"],
     check: (r) => (list<Record<string, unknown>>(r.props.ipConfigurations).some((c) => c.publicIPAddress !== undefined) ? ["has a public IP address"] : []),
   },
+  {
+    name: "gcp-firewall-no-world-ingress",
+    area: "exposure",
+    description: "No firewall rule lets the internet in: ingress from 0.0.0.0/0 may only deny.",
+    severity: "critical",
+    remediation: "Allow ingress from specific ranges, tags or service accounts (Google's IAP range for SSH), never from 0.0.0.0/0.",
+    tfsec: "google-compute-no-public-ingress",
+    resourceTypes: ["gcp:compute/firewall:Firewall"],
+    check: (r) =>
+      r.props.direction !== "EGRESS" && list(r.props.allows).length > 0 && list(r.props.sourceRanges).some((range) => WORLD.includes(String(range)))
+        ? [`allows ${list<Record<string, unknown>>(r.props.allows).map((a) => `${String(a.protocol)}:${list(a.ports).join(",") || "all"}`).join(" ")} from the internet`]
+        : [],
+  },
+  {
+    name: "gcp-instance-private",
+    area: "exposure",
+    description: "Compute Engine instances have no public IP, and sign in with OS Login only (project-wide SSH keys blocked).",
+    severity: "high",
+    remediation: "Drop networkInterfaces[].accessConfigs; set metadata enable-oslogin TRUE and block-project-ssh-keys TRUE.",
+    checkov: "CKV_GCP_40",
+    resourceTypes: ["gcp:compute/instance:Instance"],
+    check: (r) => [
+      ...(list<Record<string, unknown>>(r.props.networkInterfaces).some((n) => list(n.accessConfigs).length > 0) ? ["has a public IP"] : []),
+      ...(String(get(r.props, "metadata.enable-oslogin")).toUpperCase() === "TRUE" ? [] : ["OS Login is not enabled"]),
+      ...(String(get(r.props, "metadata.block-project-ssh-keys")).toUpperCase() === "TRUE" ? [] : ["project-wide SSH keys are not blocked"]),
+    ],
+  },
+  {
+    name: "gcp-cloud-run-ingress",
+    area: "exposure",
+    description: "Cloud Run services take internal traffic only, or a load balancer's: never the internet directly.",
+    severity: "high",
+    remediation: "Set ingress INGRESS_TRAFFIC_INTERNAL_ONLY, or INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER behind an HTTPS load balancer.",
+    resourceTypes: ["gcp:cloudrunv2/service:Service"],
+    check: (r) => (["INGRESS_TRAFFIC_INTERNAL_ONLY", "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"].includes(String(r.props.ingress)) ? [] : [`ingress is ${text(r.props.ingress) ?? "INGRESS_TRAFFIC_ALL (the default)"}`]),
+  },
 ];

@@ -157,4 +157,36 @@ export const loggingRules: Rule[] = [
       return targets.some((t) => logsSentFor(t, ctx)) ? [] : ["its logs go nowhere (no diagnostic setting)"];
     },
   },
+  {
+    name: "gcp-flow-and-request-logs",
+    area: "logging",
+    description: "Every subnet records VPC flow logs, and every load balancer backend logs its requests.",
+    severity: "medium",
+    remediation: "Set logConfig on each subnetwork (aggregationInterval, flowSampling) and logConfig.enable on each backend service.",
+    checkov: "CKV_GCP_26",
+    resourceTypes: ["gcp:compute/subnetwork:Subnetwork", "gcp:compute/backendService:BackendService"],
+    check: (r) =>
+      r.type === "gcp:compute/subnetwork:Subnetwork"
+        ? get(r.props, "logConfig") !== undefined ? [] : ["no flow logs"]
+        : isTrue(get(r.props, "logConfig.enable")) ? [] : ["requests are not logged"],
+  },
+  {
+    name: "gcp-data-logged",
+    area: "logging",
+    description: "Who reads and writes documents is recorded (Data Access audit logs for Cloud Storage), and Cloud SQL logs connections, disconnections and lock waits.",
+    severity: "medium",
+    remediation: "Add a projects.IAMAuditConfig for storage.googleapis.com with DATA_READ and DATA_WRITE; set the log_connections, log_disconnections and log_lock_waits flags on.",
+    resourceTypes: ["gcp:storage/bucket:Bucket", "gcp:sql/databaseInstance:DatabaseInstance", "gcp:projects/iAMAuditConfig:IAMAuditConfig"],
+    check: (r, ctx) => {
+      if (r.type === "gcp:projects/iAMAuditConfig:IAMAuditConfig") return [];
+      if (r.type === "gcp:storage/bucket:Bucket") {
+        const audited = ctx.resources.some(
+          (a) => a.type === "gcp:projects/iAMAuditConfig:IAMAuditConfig" && a.props.service === "storage.googleapis.com" && ["DATA_READ", "DATA_WRITE"].every((t) => list<Record<string, unknown>>(a.props.auditLogConfigs).some((c) => c.logType === t)),
+        );
+        return audited ? [] : ["reads and writes of its objects are not audited (no Data Access logs for Cloud Storage)"];
+      }
+      const flags = Object.fromEntries(list<Record<string, unknown>>(get(r.props, "settings.databaseFlags")).map((f) => [String(f.name), String(f.value)]));
+      return ["log_connections", "log_disconnections", "log_lock_waits"].filter((f) => flags[f] !== "on").map((f) => `${f} is not on`);
+    },
+  },
 ];

@@ -114,6 +114,17 @@ export const resilienceRules: Rule[] = [
     },
   },
   {
+    name: "gcp-bucket-versioning",
+    area: "resilience",
+    description: "Cloud Storage buckets keep noncurrent versions, so an overwrite or a delete can be undone.",
+    severity: "medium",
+    remediation: "Set versioning.enabled: true (and a lifecycle rule for how long old versions stay).",
+    checkov: "CKV_GCP_78",
+    resourceTypes: ["gcp:storage/bucket:Bucket"],
+    tiers: CLOUD_TIERS,
+    check: (r) => (isTrue(get(r.props, "versioning.enabled")) ? [] : ["versioning is not enabled"]),
+  },
+  {
     name: "azure-keyvault-recoverable",
     area: "resilience",
     description: "Key Vaults keep deleted secrets and keys recoverable (soft delete) and refuse to purge them early (purge protection): losing a key loses what it encrypts.",

@@ -111,12 +111,12 @@ export const secretRules: Rule[] = [
   {
     name: "no-secret-in-cloud-run-env",
     area: "secrets",
-    description: "Cloud Run services take secrets from Secret Manager (valueSource.secretKeyRef), never as env values.",
+    description: "Cloud Run services and jobs take secrets from Secret Manager (a secret volume or valueSource.secretKeyRef), never as env values.",
     severity: "critical",
-    remediation: "Use envs[].valueSource.secretKeyRef pointing at Secret Manager.",
-    resourceTypes: ["gcp:cloudrunv2/service:Service"],
+    remediation: "Mount the Secret Manager secret as a volume (or use envs[].valueSource.secretKeyRef).",
+    resourceTypes: ["gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/job:Job"],
     check: (r) =>
-      list<Record<string, unknown>>(get(r.props, "template.containers")).flatMap((c) =>
+      list<Record<string, unknown>>(get(r.props, r.type === "gcp:cloudrunv2/job:Job" ? "template.template.containers" : "template.containers")).flatMap((c) =>
         envProblems(`container ${String(c.name)}`, list<{ name: string; value: unknown }>(c.envs).filter((e) => e.value !== undefined)),
       ),
   },

@@ -203,4 +203,25 @@ export const transitRules: Rule[] = [
     resourceTypes: ["azure-native:app:ManagedEnvironment"],
     check: (r) => (isTrue(get(r.props, "peerTrafficConfiguration.encryption.enabled")) ? [] : ["traffic between apps is unencrypted"]),
   },
+  {
+    name: "gcp-lb-https-only",
+    area: "transit",
+    description: "An external load balancer listens on HTTPS 443 only, with an SSL policy of TLS 1.2 or later (MODERN or RESTRICTED).",
+    severity: "high",
+    remediation: "Forward port 443 only to a target HTTPS proxy with an sslPolicy of profile MODERN or RESTRICTED and minTlsVersion TLS_1_2.",
+    resourceTypes: ["gcp:compute/globalForwardingRule:GlobalForwardingRule", "gcp:compute/targetHttpsProxy:TargetHttpsProxy", "gcp:compute/sSLPolicy:SSLPolicy"],
+    check: (r) => {
+      switch (r.type) {
+        case "gcp:compute/globalForwardingRule:GlobalForwardingRule":
+          return ["443", "443-443"].includes(String(r.props.portRange)) ? [] : [`forwards port ${String(r.props.portRange)} (only 443)`];
+        case "gcp:compute/targetHttpsProxy:TargetHttpsProxy":
+          return text(r.props.sslPolicy) ? [] : ["no SSL policy (Google's default admits TLS 1.0)"];
+        default:
+          return [
+            ...(["TLS_1_2", "TLS_1_3"].includes(String(r.props.minTlsVersion)) ? [] : [`minTlsVersion is ${String(r.props.minTlsVersion)}`]),
+            ...(["MODERN", "RESTRICTED"].includes(String(r.props.profile)) ? [] : [`profile is ${String(r.props.profile)}`]),
+          ];
+      }
+    },
+  },
 ];

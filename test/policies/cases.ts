@@ -14,6 +14,7 @@ import {
   worldRule,
 } from "./fixtures";
 import { AZURE_CASES } from "./azure-cases";
+import { GCP_CASES } from "./gcp-cases";
 
 export interface RuleCase {
   readonly compliant: ResourceView[];
@@ -99,6 +100,7 @@ const pdbFor = (labels: Record<string, string>) => res("kubernetes:policy/v1:Pod
 
 export const CASES: Record<string, RuleCase> = {
   ...AZURE_CASES,
+  ...GCP_CASES,
   // encryption
   "aws-s3-bucket-encrypted": { compliant: bucketWith({}), violating: { "no SSE configuration": bucketWith({ sse: false }) } },
   "aws-s3-bucket-customer-key": {
@@ -259,7 +261,10 @@ export const CASES: Record<string, RuleCase> = {
   },
   "no-secret-in-cloud-run-env": {
     compliant: one(res("gcp:cloudrunv2/service:Service", { template: { containers: [{ name: "api", envs: [{ name: "PGPASSWORD", valueSource: { secretKeyRef: { secret: "s", version: "1" } } }] }] } })),
-    violating: { "plain value": one(res("gcp:cloudrunv2/service:Service", { template: { containers: [{ name: "api", envs: [{ name: "LLM_API_KEY", value: "abc" }] }] } })) },
+    violating: {
+      "plain value": one(res("gcp:cloudrunv2/service:Service", { template: { containers: [{ name: "api", envs: [{ name: "LLM_API_KEY", value: "abc" }] }] } })),
+      "plain value in a job": one(res("gcp:cloudrunv2/job:Job", { template: { template: { containers: [{ name: "reembed", envs: [{ name: "PGPASSWORD", value: "hunter2-but-longer" }] }] } } })),
+    },
   },
   "stack-outputs-secret": {
     compliant: one(res("pulumi:pulumi:Stack", {})),

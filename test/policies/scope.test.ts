@@ -2,7 +2,7 @@
  * The pack judges every resource type the program creates, or says why not (policies/scope.ts):
  * checked over the stacks as shipped and in the configurations that add resource types
  * (certificate and alert subscribers, a managed LLM and Qdrant Cloud, GitOps, Ollama with
- * pgvector and an OTLP backend, a GPU on dev, staging on Azure public or with hosted services),
+ * pgvector and an OTLP backend, a GPU on dev, staging on Azure and on GCP public or with hosted services),
  * each of which must also pass its tier.
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -40,6 +40,23 @@ const VARIANTS: Record<string, [stack: string, sets: string[]]> = {
       "rag-platform:vectorDb.qdrantCloudUrl=https://abc.westeurope-0.azure.cloud.qdrant.io:6333",
       "rag-platform:auth.oidcIssuerUrl=https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
       "rag-platform:auth.oidcClientId=11111111-1111-1111-1111-111111111111",
+    ],
+  ],
+  "staging on GCP": ["staging-gcp", []],
+  "staging on GCP, public with alert e-mails": [
+    "staging-gcp",
+    ["rag-platform:domain.certificate=google-managed", "rag-platform:domain.hostname=rag.example.com", "rag-platform:observability.alertEmails[0]=oncall@example.com"],
+  ],
+  "staging on GCP, a hosted LLM, Qdrant Cloud and SSO": [
+    "staging-gcp",
+    [
+      "rag-platform:llm.mode=managed",
+      "rag-platform:llm.managedProvider=anthropic",
+      "rag-platform:llm.model=claude-sonnet-4-5",
+      "rag-platform:vectorDb.mode=qdrant-cloud",
+      "rag-platform:vectorDb.qdrantCloudUrl=https://abc.europe-west3-0.gcp.cloud.qdrant.io:6333",
+      "rag-platform:auth.oidcIssuerUrl=https://acme.okta.com/oauth2/default",
+      "rag-platform:auth.oidcClientId=0oa1b2c3d4",
     ],
   ],
   "sme": ["sme", []],
