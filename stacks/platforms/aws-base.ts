@@ -19,7 +19,7 @@ import { workloadSecurityGroup } from "../../components/aws/security-group";
 import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
 import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
-import { managedLlmEndpoint } from "./hosted";
+import { llmApiKeySecret, managedLlmEndpoint } from "./hosted";
 import type {
   LlmRequest,
   ObjectStoreRequest,
@@ -163,7 +163,8 @@ export abstract class AwsPlatformBase implements Platform {
 
   /** A hosted LLM: no GPU; the API key is an operator-filled secret. */
   protected managedLlm(req: LlmRequest): LlmEndpoint {
-    return managedLlmEndpoint(req, this.operatorSecret("llm-api-key", `API key for the hosted LLM (${req.managedProvider})`).ref);
+    const key = llmApiKeySecret(req);
+    return managedLlmEndpoint(req, this.operatorSecret(key.name, key.description).ref);
   }
 
   /** The runtime image: the configured prebuilt reference, or built from runtime/ and pushed to ECR. */

@@ -11,7 +11,7 @@ import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../component
 import { ENV } from "../../runtime/src/config";
 import { OLLAMA_VERSION } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
-import { QDRANT_CLOUD_KEY, stagingVectorDb } from "./hosted";
+import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
 import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
 export class AwsEcsPlatform extends AwsPlatformBase {
@@ -23,8 +23,9 @@ export class AwsEcsPlatform extends AwsPlatformBase {
   }
 
   llm(req: LlmRequest): LlmEndpoint {
-    switch (req.mode) {
-      case "self-hosted": {
+    return stagingLlm(
+      req,
+      () => {
         this.llmHost = new OllamaGpuHost(
           `${this.prefix}-llm`,
           {
@@ -39,14 +40,9 @@ export class AwsEcsPlatform extends AwsPlatformBase {
           this.opts(),
         );
         return this.llmHost.endpoint;
-      }
-      case "managed":
-        return this.managedLlm(req);
-      default: {
-        const unreachable: never = req.mode;
-        throw new Error(`unknown LLM mode ${String(unreachable)}`);
-      }
-    }
+      },
+      (name, description) => this.operatorSecret(name, description).ref,
+    );
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {

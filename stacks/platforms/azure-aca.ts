@@ -27,7 +27,7 @@ import { DEFAULT_QUEUE_NAME } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
-import { managedLlmEndpoint, QDRANT_CLOUD_KEY, stagingVectorDb } from "./hosted";
+import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
 import type { LlmRequest, ObjectStoreRequest, ObservabilityRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
 export class AzureAcaPlatform implements Platform {
@@ -129,21 +129,18 @@ export class AzureAcaPlatform implements Platform {
   }
 
   llm(req: LlmRequest): LlmEndpoint {
-    switch (req.mode) {
-      case "self-hosted":
+    return stagingLlm(
+      req,
+      () => {
         this.llmVm = new OllamaGpuVm(
           `${this.prefix}-llm`,
           { scope: this.scope, network: this.network, vault: this.vault, gpu: req.gpuType as AzureHostGpu, model: req.model, embeddingModel: req.embeddingModel, ollamaVersion: OLLAMA_VERSION },
           this.opts(),
         );
         return this.llmVm.endpoint;
-      case "managed":
-        return managedLlmEndpoint(req, this.externalSecret("llm-api-key", `API key for the hosted LLM (${req.managedProvider})`));
-      default: {
-        const unreachable: never = req.mode;
-        throw new Error(`unknown LLM mode ${String(unreachable)}`);
-      }
-    }
+      },
+      (name, description) => this.externalSecret(name, description),
+    );
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {

@@ -25,7 +25,7 @@ import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
-import { managedLlmEndpoint, QDRANT_CLOUD_KEY, stagingVectorDb } from "./hosted";
+import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
 import type { LlmRequest, ObjectStoreRequest, ObservabilityRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
 
 /** The APIs the platform calls, enabled in the project (and left enabled on destroy: other stacks may use them). */
@@ -126,21 +126,18 @@ export class GcpRunPlatform implements Platform {
   }
 
   llm(req: LlmRequest): LlmEndpoint {
-    switch (req.mode) {
-      case "self-hosted":
+    return stagingLlm(
+      req,
+      () => {
         this.llmVm = new GceOllamaVm(
           `${this.prefix}-llm`,
           { scope: this.scope, network: this.network, kms: this.kms, gpu: req.gpuType as GcpHostGpu, model: req.model, embeddingModel: req.embeddingModel, ollamaVersion: OLLAMA_VERSION },
           this.opts(),
         );
         return this.llmVm.endpoint;
-      case "managed":
-        return managedLlmEndpoint(req, this.externalSecret("llm-api-key", `API key for the hosted LLM (${req.managedProvider})`));
-      default: {
-        const unreachable: never = req.mode;
-        throw new Error(`unknown LLM mode ${String(unreachable)}`);
-      }
-    }
+      },
+      (name, description) => this.externalSecret(name, description),
+    );
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {

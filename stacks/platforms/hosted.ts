@@ -30,6 +30,30 @@ export function managedLlmEndpoint(req: LlmRequest, apiKey: SecretRef): LlmEndpo
   };
 }
 
+/** The hosted LLM's key, a secret the operator fills, named the same on every cloud. */
+export function llmApiKeySecret(req: LlmRequest): { readonly name: string; readonly description: string } {
+  return { name: "llm-api-key", description: `API key for the hosted LLM (${req.managedProvider})` };
+}
+
+/**
+ * Staging's LLM: Ollama on the cloud's GPU host (`gpuHost`), or a hosted LLM whose key
+ * `apiKey` gives (asked for only then).
+ */
+export function stagingLlm(req: LlmRequest, gpuHost: () => LlmEndpoint, apiKey: (name: string, description: string) => SecretRef): LlmEndpoint {
+  switch (req.mode) {
+    case "self-hosted":
+      return gpuHost();
+    case "managed": {
+      const key = llmApiKeySecret(req);
+      return managedLlmEndpoint(req, apiKey(key.name, key.description));
+    }
+    default: {
+      const unreachable: never = req.mode;
+      throw new Error(`unknown LLM mode ${String(unreachable)}`);
+    }
+  }
+}
+
 /** Staging's vector store: pgvector, or Qdrant Cloud with the key `qdrantCloudKey` gives (asked for only then). */
 export function stagingVectorDb(req: VectorDbRequest, qdrantCloudKey: () => SecretRef): VectorDbEndpoint {
   switch (req.mode) {
