@@ -14,18 +14,31 @@ export type SecretRef =
   /** A value generated in this stack (for example by @pulumi/random); always a secret Output. */
   | { readonly kind: "generated"; readonly value: pulumi.Output<string> }
   /** An AWS Secrets Manager secret; `jsonKey` selects one field of a JSON secret. */
-  | { readonly kind: "aws-secretsmanager"; readonly arn: pulumi.Output<string>; readonly jsonKey?: string }
+  | {
+      readonly kind: "aws-secretsmanager";
+      readonly arn: pulumi.Output<string>;
+      readonly jsonKey?: string;
+    }
   /**
    * An Azure Key Vault secret by its versionless URI (readers get the newest version). `value` is
    * set when this stack wrote the value (a generated key, a service's password): the vault admits
    * no reader from outside its network, so the stack output is where an operator reads it.
    */
-  | { readonly kind: "azure-keyvault"; readonly secretUri: pulumi.Output<string>; readonly value?: pulumi.Output<string> }
+  | {
+      readonly kind: "azure-keyvault";
+      readonly secretUri: pulumi.Output<string>;
+      readonly value?: pulumi.Output<string>;
+    }
   /**
    * A GCP Secret Manager secret by its id (readers take its latest version); `value` as for Key
    * Vault, when this stack wrote it.
    */
-  | { readonly kind: "gcp-secretmanager"; readonly secretId: pulumi.Output<string>; readonly project: string; readonly value?: pulumi.Output<string> };
+  | {
+      readonly kind: "gcp-secretmanager";
+      readonly secretId: pulumi.Output<string>;
+      readonly project: string;
+      readonly value?: pulumi.Output<string>;
+    };
 
 export type SecretRefKind = SecretRef["kind"];
 

@@ -14,7 +14,9 @@ import { TIERS, type ResourceView, type Rule, type Tier } from "./rules/types";
  * loading it starts nothing; its .d.ts declares nothing, hence the require.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { UnknownValueError } = require("@pulumi/policy/proxy") as { UnknownValueError: new (...args: never[]) => Error };
+const { UnknownValueError } = require("@pulumi/policy/proxy") as {
+  UnknownValueError: new (...args: never[]) => Error;
+};
 
 /** The stack tag naming the tier: `pulumi stack tag set rag-platform:tier staging`. */
 export const TIER_TAG = "rag-platform:tier";
@@ -27,7 +29,9 @@ export function toView(r: PolicyResource): ResourceView {
     props: r.props,
     parent: r.parent?.urn,
     dependencies: r.dependencies.map((d) => d.urn),
-    propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, deps]) => [k, deps.map((d) => d.urn)])),
+    propertyDependencies: Object.fromEntries(
+      Object.entries(r.propertyDependencies).map(([k, deps]) => [k, deps.map((d) => d.urn)]),
+    ),
   };
 }
 
@@ -36,7 +40,9 @@ function asTier(value: unknown): Tier | undefined {
 }
 
 /** The tier: the policy's `tier` config, else the stack tag; unknown reads as the strictest. */
-export function tierOf(args: Pick<StackValidationArgs, "getConfig" | "stackTags">): Tier | undefined {
+export function tierOf(
+  args: Pick<StackValidationArgs, "getConfig" | "stackTags">,
+): Tier | undefined {
   return asTier(args.getConfig<{ tier?: string }>().tier) ?? asTier(args.stackTags.get(TIER_TAG));
 }
 
@@ -49,8 +55,15 @@ type Variant = "mandatory" | "advisory";
  */
 export function toPolicies(rules: readonly Rule[] = ALL_RULES): StackValidationPolicy[] {
   return rules.flatMap((rule) => {
-    const variants: Variant[] = gradeFor(rule, undefined) === "mandatory" ? ["mandatory", "advisory"] : ["advisory"];
-    return variants.map((variant) => policyFor(rule, variant, variants.length > 1 && variant === "advisory" ? `${rule.name}-advisory` : rule.name));
+    const variants: Variant[] =
+      gradeFor(rule, undefined) === "mandatory" ? ["mandatory", "advisory"] : ["advisory"];
+    return variants.map((variant) =>
+      policyFor(
+        rule,
+        variant,
+        variants.length > 1 && variant === "advisory" ? `${rule.name}-advisory` : rule.name,
+      ),
+    );
   });
 }
 
@@ -66,13 +79,16 @@ function policyFor(rule: Rule, variant: Variant, name: string): StackValidationP
     validateStack: (args, reportViolation) => {
       const tier = tierOf(args);
       const grade = gradeFor(rule, tier);
-      if (grade === "disabled") args.notApplicable(`${rule.name} does not apply to the ${tier} tier`);
-      if (grade !== variant) args.notApplicable(`${rule.name} is ${grade} for the ${tier ?? "unknown"} tier`);
+      if (grade === "disabled")
+        args.notApplicable(`${rule.name} does not apply to the ${tier} tier`);
+      if (grade !== variant)
+        args.notApplicable(`${rule.name} is ${grade} for the ${tier ?? "unknown"} tier`);
       const ctx = context(args.resources.map(toView), tier);
       let notKnownYet: Error | undefined;
       for (const resource of subjectsOf(rule, ctx.resources)) {
         try {
-          for (const message of rule.check(resource, ctx)) reportViolation(`${resource.name}: ${message}. ${rule.remediation}`, resource.urn);
+          for (const message of rule.check(resource, ctx))
+            reportViolation(`${resource.name}: ${message}. ${rule.remediation}`, resource.urn);
         } catch (error) {
           if (!(error instanceof UnknownValueError)) throw error;
           notKnownYet ??= error;

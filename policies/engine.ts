@@ -9,7 +9,10 @@ import type { ResourceView, Rule, RuleContext, Severity, Tier } from "./rules/ty
 export type Enforcement = "mandatory" | "advisory" | "disabled";
 
 /** The `--policy-pack-config` format: per rule, a level or `{ enforcementLevel }`; `all` for every rule. */
-export type PackConfig = Record<string, Enforcement | { enforcementLevel?: Enforcement; [key: string]: unknown }>;
+export type PackConfig = Record<
+  string,
+  Enforcement | { enforcementLevel?: Enforcement; [key: string]: unknown }
+>;
 
 const BLOCKING: readonly Severity[] = ["high", "critical"];
 
@@ -29,7 +32,11 @@ function configured(entry: PackConfig[string] | undefined): Enforcement | undefi
 }
 
 /** The grade, then `all`, then the rule's own entry: the most specific setting wins. */
-export function enforcementFor(rule: Rule, tier: Tier | undefined, config: PackConfig = {}): Enforcement {
+export function enforcementFor(
+  rule: Rule,
+  tier: Tier | undefined,
+  config: PackConfig = {},
+): Enforcement {
   return configured(config[rule.name]) ?? configured(config.all) ?? gradeFor(rule, tier);
 }
 
@@ -60,7 +67,11 @@ export interface Evaluation {
   readonly mandatoryViolations: number;
 }
 
-export function context(resources: readonly ResourceView[], tier: Tier | undefined, outputs?: Record<string, unknown>): RuleContext {
+export function context(
+  resources: readonly ResourceView[],
+  tier: Tier | undefined,
+  outputs?: Record<string, unknown>,
+): RuleContext {
   return { tier, resources, byUrn: new Map(resources.map((r) => [r.urn, r])), outputs };
 }
 
@@ -70,13 +81,23 @@ export function subjectsOf(rule: Rule, resources: readonly ResourceView[]): Reso
 }
 
 /** Runs one rule over every resource of its types. */
-export function runRule(rule: Rule, ctx: RuleContext): { resource: ResourceView; message: string }[] {
-  return subjectsOf(rule, ctx.resources).flatMap((resource) => rule.check(resource, ctx).map((message) => ({ resource, message })));
+export function runRule(
+  rule: Rule,
+  ctx: RuleContext,
+): { resource: ResourceView; message: string }[] {
+  return subjectsOf(rule, ctx.resources).flatMap((resource) =>
+    rule.check(resource, ctx).map((message) => ({ resource, message })),
+  );
 }
 
 export function evaluate(
   resources: readonly ResourceView[],
-  options: { tier: Tier | undefined; config?: PackConfig; outputs?: Record<string, unknown>; rules?: readonly Rule[] },
+  options: {
+    tier: Tier | undefined;
+    config?: PackConfig;
+    outputs?: Record<string, unknown>;
+    rules?: readonly Rule[];
+  },
 ): Evaluation {
   const ctx = context(resources, options.tier, options.outputs);
   const findings: Finding[] = [];
@@ -85,11 +106,23 @@ export function evaluate(
     const enforcement = enforcementFor(rule, options.tier, options.config);
     const checked = subjectsOf(rule, resources).length;
     if (enforcement === "disabled") {
-      summaries.push({ rule: rule.name, severity: rule.severity, enforcement, checked, violations: 0 });
+      summaries.push({
+        rule: rule.name,
+        severity: rule.severity,
+        enforcement,
+        checked,
+        violations: 0,
+      });
       continue;
     }
     const violations = runRule(rule, ctx);
-    summaries.push({ rule: rule.name, severity: rule.severity, enforcement, checked, violations: violations.length });
+    summaries.push({
+      rule: rule.name,
+      severity: rule.severity,
+      enforcement,
+      checked,
+      violations: violations.length,
+    });
     for (const v of violations) {
       findings.push({
         rule: rule.name,
@@ -104,5 +137,10 @@ export function evaluate(
       });
     }
   }
-  return { tier: options.tier, findings, rules: summaries, mandatoryViolations: findings.filter((f) => f.enforcement === "mandatory").length };
+  return {
+    tier: options.tier,
+    findings,
+    rules: summaries,
+    mandatoryViolations: findings.filter((f) => f.enforcement === "mandatory").length,
+  };
 }

@@ -4,7 +4,8 @@ import { PolicyPack } from "@pulumi/policy";
 import { toPolicies } from "./adapter";
 
 new PolicyPack("rag-platform", {
-  description: "rag-platform: encryption, transit, secrets, exposure, logging, resilience and pod-security rules, graded by tier.",
+  description:
+    "rag-platform: encryption, transit, secrets, exposure, logging, resilience and pod-security rules, graded by tier.",
   displayName: "rag-platform security",
   policies: toPolicies(),
 });

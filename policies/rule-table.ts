@@ -11,5 +11,9 @@ export function rulesMarkdownTable(): string {
     const ids = [r.checkov, r.tfsec].filter(Boolean).join(", ") || "-";
     return `| \`${r.name}\` | ${r.area} | ${r.severity} | ${grades} | ${r.remediation.replace(/\|/g, "\\|")} | ${ids} |`;
   });
-  return ["| rule | area | severity | dev / staging / sme / enterprise | remediation | Checkov / tfsec |", "| --- | --- | --- | --- | --- | --- |", ...rows].join("\n");
+  return [
+    "| rule | area | severity | dev / staging / sme / enterprise | remediation | Checkov / tfsec |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...rows,
+  ].join("\n");
 }

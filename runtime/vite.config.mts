@@ -17,6 +17,11 @@ export default defineConfig({
     host: "127.0.0.1",
     port: 5173,
     strictPort: true,
-    proxy: Object.fromEntries(["/v1", "/healthz", "/readyz", "/docs"].map((path) => [path, { target: api, changeOrigin: true }])),
+    proxy: Object.fromEntries(
+      ["/v1", "/healthz", "/readyz", "/docs"].map((path) => [
+        path,
+        { target: api, changeOrigin: true },
+      ]),
+    ),
   },
 });

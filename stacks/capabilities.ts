@@ -2,7 +2,11 @@
  * What each tier builds on each cloud, where it narrows what the schema's types allow. Shared by
  * the presets (defaults) and the schema's cross-key rules (errors).
  */
-import { AWS_GPU_HOST_TYPES, AZURE_GPU_VM_SIZES, GCP_GPU_MACHINES } from "../components/shared/gpu-hosts";
+import {
+  AWS_GPU_HOST_TYPES,
+  AZURE_GPU_VM_SIZES,
+  GCP_GPU_MACHINES,
+} from "../components/shared/gpu-hosts";
 import type { Cloud, GpuType, ObservabilityExporter, Tier } from "./config";
 
 /** GPU types that exist as a single-GPU machine for staging's one LLM host, per cloud (the host components' size tables). */
@@ -29,7 +33,11 @@ export function exportersFor(tier: Tier, cloud: Cloud): readonly ObservabilityEx
     case "dev":
       return ["none", "otlp"];
     case "staging":
-      return cloud === "aws" ? ["cloudwatch", "none"] : cloud === "azure" ? ["azure-monitor", "none"] : ["cloud-monitoring", "none"];
+      return cloud === "aws"
+        ? ["cloudwatch", "none"]
+        : cloud === "azure"
+          ? ["azure-monitor", "none"]
+          : ["cloud-monitoring", "none"];
     case "sme":
     case "enterprise":
       return ["datadog", "newrelic", "otlp", "none"];

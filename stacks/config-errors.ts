@@ -47,9 +47,13 @@ function allowed(issue: z.core.$ZodIssue): string {
     case "invalid_type":
       return `expected ${issue.expected}`;
     case "too_small":
-      return issue.origin === "array" ? `needs at least ${issue.minimum} item(s)` : `must be at least ${issue.minimum}`;
+      return issue.origin === "array"
+        ? `needs at least ${issue.minimum} item(s)`
+        : `must be at least ${issue.minimum}`;
     case "too_big":
-      return issue.origin === "array" ? `takes at most ${issue.maximum} item(s)` : `must be at most ${issue.maximum}`;
+      return issue.origin === "array"
+        ? `takes at most ${issue.maximum} item(s)`
+        : `must be at most ${issue.maximum}`;
     default:
       return issue.message;
   }
@@ -59,8 +63,15 @@ function allowed(issue: z.core.$ZodIssue): string {
 export function formatIssue(namespace: string, issue: z.core.$ZodIssue, input: unknown): string[] {
   if (issue.code === "unrecognized_keys") {
     const parent = valueAt(input, issue.path);
-    const known = Object.keys(typeof parent === "object" && parent !== null ? parent : {}).filter((k) => !issue.keys.includes(k));
-    return issue.keys.map((k) => `${keyName(namespace, [...issue.path, k])}: unknown key; known keys here: ${known.sort().join(", ")}`);
+    const known = Object.keys(typeof parent === "object" && parent !== null ? parent : {}).filter(
+      (k) => !issue.keys.includes(k),
+    );
+    return issue.keys.map(
+      (k) =>
+        `${keyName(namespace, [...issue.path, k])}: unknown key; known keys here: ${known.sort().join(", ")}`,
+    );
   }
-  return [`${keyName(namespace, issue.path)}: got ${describe(valueAt(input, issue.path))}; ${allowed(issue)}`];
+  return [
+    `${keyName(namespace, issue.path)}: got ${describe(valueAt(input, issue.path))}; ${allowed(issue)}`,
+  ];
 }

@@ -7,7 +7,14 @@ export const GPU_MEMORY_GIB = { t4: 16, a10g: 24, l4: 24, a100: 40 } as const;
 export type GpuType = keyof typeof GPU_MEMORY_GIB;
 
 /** Bytes per parameter. Ollama's default tags are q4_K_M (about 4.8 bits per weight). */
-export const PRECISION_BYTES = { bf16: 2, fp16: 2, fp8: 1, int8: 1, int4: 0.5, q4_K_M: 0.6 } as const;
+export const PRECISION_BYTES = {
+  bf16: 2,
+  fp16: 2,
+  fp8: 1,
+  int8: 1,
+  int4: 0.5,
+  q4_K_M: 0.6,
+} as const;
 export type Precision = keyof typeof PRECISION_BYTES;
 
 export interface CatalogueEntry {
@@ -20,7 +27,10 @@ export const MODEL_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
   "meta-llama/Llama-3.1-70B-Instruct": { paramsBillions: 70.6, precision: "bf16" },
   "meta-llama/Llama-3.3-70B-Instruct": { paramsBillions: 70.6, precision: "bf16" },
   "hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4": { paramsBillions: 8.03, precision: "int4" },
-  "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4": { paramsBillions: 70.6, precision: "int4" },
+  "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4": {
+    paramsBillions: 70.6,
+    precision: "int4",
+  },
   "mistralai/Mistral-7B-Instruct-v0.3": { paramsBillions: 7.25, precision: "bf16" },
   "mistralai/Mixtral-8x7B-Instruct-v0.1": { paramsBillions: 46.7, precision: "bf16" },
   "Qwen/Qwen2.5-7B-Instruct": { paramsBillions: 7.62, precision: "bf16" },
@@ -66,7 +76,12 @@ const round = (n: number) => Math.round(n * 10) / 10;
  * Checks `model` on `count` x `gpu`. `declaredGiB` stands in for models outside the catalogue.
  * The message on failure says what the model needs, what the GPUs give and what would fit.
  */
-export function checkGpuFit(model: string, gpu: GpuType, count: number, declaredGiB?: number): FitResult {
+export function checkGpuFit(
+  model: string,
+  gpu: GpuType,
+  count: number,
+  declaredGiB?: number,
+): FitResult {
   const entry = MODEL_CATALOGUE[model];
   if (!entry && declaredGiB === undefined) {
     return {
@@ -78,14 +93,22 @@ export function checkGpuFit(model: string, gpu: GpuType, count: number, declared
   const usable = usableGiB(gpu, count);
   if (needed <= usable) return { fits: true, neededGiB: needed, usableGiB: usable };
 
-  const why = entry ? ` (${entry.paramsBillions}B parameters at ${entry.precision}, plus ${RUNTIME_OVERHEAD * 100}% for the KV cache)` : " (llm.modelMemoryGiB)";
+  const why = entry
+    ? ` (${entry.paramsBillions}B parameters at ${entry.precision}, plus ${RUNTIME_OVERHEAD * 100}% for the KV cache)`
+    : " (llm.modelMemoryGiB)";
   const alternatives = Object.entries(MODEL_CATALOGUE)
     .filter(([name, e]) => name !== model && requiredGiB(e) <= usable && sameFamily(name, model))
     .map(([name]) => name);
-  const moreGpus = Array.from({ length: MAX_GPUS_PER_SERVER }, (_, i) => i + 1).find((n) => needed <= usableGiB(gpu, n));
-  const biggerGpu = (Object.keys(GPU_MEMORY_GIB) as GpuType[]).find((g) => needed <= usableGiB(g, count));
+  const moreGpus = Array.from({ length: MAX_GPUS_PER_SERVER }, (_, i) => i + 1).find(
+    (n) => needed <= usableGiB(gpu, n),
+  );
+  const biggerGpu = (Object.keys(GPU_MEMORY_GIB) as GpuType[]).find(
+    (g) => needed <= usableGiB(g, count),
+  );
   const options = [
-    alternatives.length > 0 ? `models that fit ${count} x ${gpu}: ${alternatives.join(", ")}` : `no catalogued model of this kind fits ${count} x ${gpu}`,
+    alternatives.length > 0
+      ? `models that fit ${count} x ${gpu}: ${alternatives.join(", ")}`
+      : `no catalogued model of this kind fits ${count} x ${gpu}`,
     moreGpus ? `or llm.gpuCount=${moreGpus} (tensor parallel)` : undefined,
     biggerGpu ? `or llm.gpuType=${biggerGpu}` : undefined,
   ].filter(Boolean);

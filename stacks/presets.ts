@@ -7,7 +7,12 @@ import type { Cloud, Tier } from "./config";
 
 type DeepPartialRecord = Record<string, unknown>;
 
-const DEFAULT_CLOUD: Record<Tier, Cloud> = { dev: "docker", staging: "aws", sme: "aws", enterprise: "aws" };
+const DEFAULT_CLOUD: Record<Tier, Cloud> = {
+  dev: "docker",
+  staging: "aws",
+  sme: "aws",
+  enterprise: "aws",
+};
 
 const DEFAULT_REGIONS: Record<Cloud, string[]> = {
   docker: [],
@@ -24,7 +29,10 @@ const SECOND_REGION: Record<Cloud, string[]> = {
 };
 
 /** Cloud-native size names: the managed Postgres class and the managed Redis node type. */
-const CLOUD_SIZES: Record<Exclude<Cloud, "docker">, Record<Exclude<Tier, "dev">, { postgres: string; redis: string }>> = {
+const CLOUD_SIZES: Record<
+  Exclude<Cloud, "docker">,
+  Record<Exclude<Tier, "dev">, { postgres: string; redis: string }>
+> = {
   aws: {
     staging: { postgres: "db.t4g.medium", redis: "cache.t4g.small" },
     sme: { postgres: "db.r6g.large", redis: "cache.r6g.large" },
@@ -44,7 +52,12 @@ const CLOUD_SIZES: Record<Exclude<Cloud, "docker">, Record<Exclude<Tier, "dev">,
 };
 
 const COMMON = {
-  network: { vpcCidr: "10.40.0.0/16", azCount: 2, natGateways: "single", clusterApiAllowedCidrs: [] },
+  network: {
+    vpcCidr: "10.40.0.0/16",
+    azCount: 2,
+    natGateways: "single",
+    clusterApiAllowedCidrs: [],
+  },
   documents: { noncurrentVersionRetentionDays: 30, maxUploadMiB: 50 },
   domain: {},
   auth: {},
@@ -78,44 +91,137 @@ interface TierPreset {
 const TIER_PRESETS: Record<Tier, TierPreset> = {
   dev: {
     api: { replicas: 1, minReplicas: 1, maxReplicas: 1, cpuMillicores: 1000, memoryMiB: 1024 },
-    worker: { replicas: 1, minReplicas: 1, maxReplicas: 1, cpuMillicores: 1000, memoryMiB: 1024, concurrency: 2 },
-    postgres: { version: "16", instanceClass: "local", storageGiB: 20, maxStorageGiB: 20, backupRetentionDays: 0, multiAz: false, deletionProtection: false },
+    worker: {
+      replicas: 1,
+      minReplicas: 1,
+      maxReplicas: 1,
+      cpuMillicores: 1000,
+      memoryMiB: 1024,
+      concurrency: 2,
+    },
+    postgres: {
+      version: "16",
+      instanceClass: "local",
+      storageGiB: 20,
+      maxStorageGiB: 20,
+      backupRetentionDays: 0,
+      multiAz: false,
+      deletionProtection: false,
+    },
     redis: { nodeType: "local", replicas: 0, multiAz: false },
     vectorDb: { mode: "qdrant", replicas: 1, storageGiB: 10, collection: "chunks" },
-    llm: { mode: "self-hosted", server: "ollama", model: "llama3.2:1b", embeddingModel: "nomic-embed-text:v1.5", gpuType: "t4", gpuCount: 1 },
+    llm: {
+      mode: "self-hosted",
+      server: "ollama",
+      model: "llama3.2:1b",
+      embeddingModel: "nomic-embed-text:v1.5",
+      gpuType: "t4",
+      gpuCount: 1,
+    },
     observability: { alertEmails: [], logRetentionDays: 7 },
   },
   staging: {
     api: { replicas: 2, minReplicas: 2, maxReplicas: 4, cpuMillicores: 1000, memoryMiB: 2048 },
-    worker: { replicas: 1, minReplicas: 1, maxReplicas: 4, cpuMillicores: 1000, memoryMiB: 2048, concurrency: 4 },
-    postgres: { version: "16", storageGiB: 50, maxStorageGiB: 200, backupRetentionDays: 7, multiAz: false, deletionProtection: false },
+    worker: {
+      replicas: 1,
+      minReplicas: 1,
+      maxReplicas: 4,
+      cpuMillicores: 1000,
+      memoryMiB: 2048,
+      concurrency: 4,
+    },
+    postgres: {
+      version: "16",
+      storageGiB: 50,
+      maxStorageGiB: 200,
+      backupRetentionDays: 7,
+      multiAz: false,
+      deletionProtection: false,
+    },
     redis: { replicas: 1, multiAz: false },
     vectorDb: { mode: "pgvector", replicas: 1, storageGiB: 20, collection: "chunks" },
-    llm: { mode: "self-hosted", server: "ollama", model: "llama3.1:8b", embeddingModel: "nomic-embed-text:v1.5", gpuType: "t4", gpuCount: 1 },
+    llm: {
+      mode: "self-hosted",
+      server: "ollama",
+      model: "llama3.1:8b",
+      embeddingModel: "nomic-embed-text:v1.5",
+      gpuType: "t4",
+      gpuCount: 1,
+    },
     documents: { noncurrentVersionRetentionDays: 30, maxUploadMiB: 100 },
     observability: { alertEmails: [], logRetentionDays: 30 },
   },
   sme: {
     network: { azCount: 3, natGateways: "per-az" },
-    kubernetes: { systemNodeType: "m6i.large", systemNodes: { min: 3, max: 6, desired: 3 }, gpuNodes: { min: 1, max: 2, desired: 1 } },
+    kubernetes: {
+      systemNodeType: "m6i.large",
+      systemNodes: { min: 3, max: 6, desired: 3 },
+      gpuNodes: { min: 1, max: 2, desired: 1 },
+    },
     api: { replicas: 3, minReplicas: 3, maxReplicas: 10, cpuMillicores: 1000, memoryMiB: 2048 },
-    worker: { replicas: 2, minReplicas: 2, maxReplicas: 10, cpuMillicores: 1000, memoryMiB: 2048, concurrency: 4 },
-    postgres: { version: "16", storageGiB: 100, maxStorageGiB: 500, backupRetentionDays: 14, multiAz: true, deletionProtection: true },
+    worker: {
+      replicas: 2,
+      minReplicas: 2,
+      maxReplicas: 10,
+      cpuMillicores: 1000,
+      memoryMiB: 2048,
+      concurrency: 4,
+    },
+    postgres: {
+      version: "16",
+      storageGiB: 100,
+      maxStorageGiB: 500,
+      backupRetentionDays: 14,
+      multiAz: true,
+      deletionProtection: true,
+    },
     redis: { replicas: 1, multiAz: true },
     vectorDb: { mode: "qdrant", replicas: 3, storageGiB: 50, collection: "chunks" },
-    llm: { mode: "self-hosted", server: "vllm", model: "meta-llama/Llama-3.1-8B-Instruct", embeddingModel: "nomic-ai/nomic-embed-text-v1.5", gpuType: "a10g", gpuCount: 1 },
+    llm: {
+      mode: "self-hosted",
+      server: "vllm",
+      model: "meta-llama/Llama-3.1-8B-Instruct",
+      embeddingModel: "nomic-ai/nomic-embed-text-v1.5",
+      gpuType: "a10g",
+      gpuCount: 1,
+    },
     documents: { noncurrentVersionRetentionDays: 90, maxUploadMiB: 100 },
     observability: { alertEmails: [], logRetentionDays: 90 },
   },
   enterprise: {
     network: { azCount: 3, natGateways: "per-az" },
-    kubernetes: { systemNodeType: "m6i.xlarge", systemNodes: { min: 3, max: 12, desired: 3 }, gpuNodes: { min: 1, max: 4, desired: 1 } },
+    kubernetes: {
+      systemNodeType: "m6i.xlarge",
+      systemNodes: { min: 3, max: 12, desired: 3 },
+      gpuNodes: { min: 1, max: 4, desired: 1 },
+    },
     api: { replicas: 4, minReplicas: 4, maxReplicas: 30, cpuMillicores: 2000, memoryMiB: 4096 },
-    worker: { replicas: 4, minReplicas: 4, maxReplicas: 40, cpuMillicores: 2000, memoryMiB: 4096, concurrency: 8 },
-    postgres: { version: "16", storageGiB: 500, maxStorageGiB: 4000, backupRetentionDays: 35, multiAz: true, deletionProtection: true },
+    worker: {
+      replicas: 4,
+      minReplicas: 4,
+      maxReplicas: 40,
+      cpuMillicores: 2000,
+      memoryMiB: 4096,
+      concurrency: 8,
+    },
+    postgres: {
+      version: "16",
+      storageGiB: 500,
+      maxStorageGiB: 4000,
+      backupRetentionDays: 35,
+      multiAz: true,
+      deletionProtection: true,
+    },
     redis: { replicas: 2, multiAz: true },
     vectorDb: { mode: "qdrant", replicas: 3, storageGiB: 200, collection: "chunks" },
-    llm: { mode: "self-hosted", server: "vllm", model: "meta-llama/Llama-3.1-8B-Instruct", embeddingModel: "nomic-ai/nomic-embed-text-v1.5", gpuType: "a100", gpuCount: 1 },
+    llm: {
+      mode: "self-hosted",
+      server: "vllm",
+      model: "meta-llama/Llama-3.1-8B-Instruct",
+      embeddingModel: "nomic-ai/nomic-embed-text-v1.5",
+      gpuType: "a100",
+      gpuCount: 1,
+    },
     documents: { noncurrentVersionRetentionDays: 365, maxUploadMiB: 200 },
     observability: { alertEmails: [], logRetentionDays: 365 },
   },
@@ -133,7 +239,10 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
   const cloud = isCloud(requestedCloud) ? requestedCloud : DEFAULT_CLOUD[tier];
   const tierPreset = TIER_PRESETS[tier];
   const sizes = tier === "dev" || cloud === "docker" ? undefined : CLOUD_SIZES[cloud][tier];
-  const regions = tier === "enterprise" ? [...DEFAULT_REGIONS[cloud], ...SECOND_REGION[cloud]] : DEFAULT_REGIONS[cloud];
+  const regions =
+    tier === "enterprise"
+      ? [...DEFAULT_REGIONS[cloud], ...SECOND_REGION[cloud]]
+      : DEFAULT_REGIONS[cloud];
   const observability = { ...tierPreset.observability, exporter: exportersFor(tier, cloud)[0] };
   return {
     ...COMMON,

@@ -56,7 +56,8 @@ export function runtimeEnvironment(cfg: PlatformConfig, b: RuntimeBackends): Run
   if (b.vectorDb.kind === "qdrant") {
     plain[ENV.qdrantUrl] = b.vectorDb.url;
     plain[ENV.qdrantCollection] = b.vectorDb.collection;
-    if (b.vectorDb.replicationFactor !== undefined) plain[ENV.qdrantReplicationFactor] = String(b.vectorDb.replicationFactor);
+    if (b.vectorDb.replicationFactor !== undefined)
+      plain[ENV.qdrantReplicationFactor] = String(b.vectorDb.replicationFactor);
     secrets[ENV.qdrantApiKey] = b.vectorDb.apiKey;
   }
   if (b.llm.embeddingBaseUrl) plain[ENV.embeddingBaseUrl] = b.llm.embeddingBaseUrl;
@@ -72,7 +73,8 @@ export function runtimeEnvironment(cfg: PlatformConfig, b: RuntimeBackends): Run
   }
   // Where users reach the service: single sign-on's redirect URI and the cookie's scheme. Behind a
   // load balancer that terminates TLS the runtime cannot tell this from the request.
-  if (cfg.domain.hostname) plain[ENV.publicUrl] = `${cfg.domain.certificate ? "https" : "http"}://${cfg.domain.hostname}`;
+  if (cfg.domain.hostname)
+    plain[ENV.publicUrl] = `${cfg.domain.certificate ? "https" : "http"}://${cfg.domain.hostname}`;
   if (cfg.observability.otlpEndpoint) plain[ENV.otlpEndpoint] = cfg.observability.otlpEndpoint;
   return { plain, secrets };
 }

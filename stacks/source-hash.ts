@@ -8,10 +8,23 @@ const REPO_ROOT = resolve(__dirname, "..");
 export const BUILD_CONTEXT = relative(process.cwd(), REPO_ROOT) || ".";
 
 /** What the runtime image is built from (runtime/Dockerfile's COPY lines). */
-const IMAGE_INPUTS = ["package.json", "package-lock.json", "tsconfig.base.json", "runtime/package.json", "runtime/tsconfig.json", "runtime/tsconfig.build.json", "runtime/Dockerfile", "runtime/src"];
+const IMAGE_INPUTS = [
+  "package.json",
+  "package-lock.json",
+  "tsconfig.base.json",
+  "runtime/package.json",
+  "runtime/tsconfig.json",
+  "runtime/tsconfig.build.json",
+  "runtime/Dockerfile",
+  "runtime/src",
+];
 
 function files(path: string): string[] {
-  return statSync(path).isDirectory() ? readdirSync(path).sort().flatMap((entry) => files(join(path, entry))) : [path];
+  return statSync(path).isDirectory()
+    ? readdirSync(path)
+        .sort()
+        .flatMap((entry) => files(join(path, entry)))
+    : [path];
 }
 
 /**

@@ -18,7 +18,9 @@ export function parseConfigValue(raw: string): unknown {
 }
 
 /** The stack's `rag-platform:` values, keyed without the namespace. */
-export function readStackValues(config: Record<string, string> = pulumi.runtime.allConfig()): Record<string, unknown> {
+export function readStackValues(
+  config: Record<string, string> = pulumi.runtime.allConfig(),
+): Record<string, unknown> {
   const prefix = `${NAMESPACE}:`;
   const values: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(config)) {

@@ -20,7 +20,9 @@ describe("subnet planning", () => {
   });
 
   it("refuses indexes and sizes that do not fit", () => {
-    expect(() => subnetCidr("10.0.0.0/16", 20, 16)).toThrow("10.0.0.0/16 holds 16 /20 subnets; index 16 is out of range");
+    expect(() => subnetCidr("10.0.0.0/16", 20, 16)).toThrow(
+      "10.0.0.0/16 holds 16 /20 subnets; index 16 is out of range",
+    );
     expect(() => subnetCidr("10.0.0.0/16", 12, 0)).toThrow("/12 does not fit in 10.0.0.0/16");
   });
 });
@@ -33,7 +35,9 @@ describe("Fargate task sizes", () => {
     expect(fargateSize(250, 256)).toEqual({ cpu: 256, memory: 512 });
     expect(fargateSize(8000, 20000)).toEqual({ cpu: 8192, memory: 20480 });
     expect(fargateSize(250, 3000)).toEqual({ cpu: 512, memory: 3072 });
-    expect(() => fargateSize(16000, 200000)).toThrow("no Fargate task size has 16000 millicores and 200000 MiB");
+    expect(() => fargateSize(16000, 200000)).toThrow(
+      "no Fargate task size has 16000 millicores and 200000 MiB",
+    );
   });
 });
 
@@ -42,7 +46,9 @@ describe("GPU host boot script", () => {
     const script = ollamaHostScript("0.6.5", ["llama3.1:8b", "nomic-embed-text:v1.5"]);
     expect(script).toContain("OLLAMA_VERSION=0.6.5 sh");
     expect(script).toContain('Environment="OLLAMA_HOST=0.0.0.0:11434"');
-    expect(script.indexOf("ollama pull llama3.1:8b")).toBeGreaterThan(script.indexOf("systemctl enable --now ollama"));
+    expect(script.indexOf("ollama pull llama3.1:8b")).toBeGreaterThan(
+      script.indexOf("systemctl enable --now ollama"),
+    );
     expect(script).toContain("ollama pull nomic-embed-text:v1.5");
     // cloud-init gives the script no HOME; the ollama CLI refuses to start without one.
     expect(script.indexOf("export HOME=/root")).toBeGreaterThan(-1);
@@ -59,10 +65,20 @@ describe("runtime image tag", () => {
 });
 
 describe("secrets the operator fills", () => {
-  const secret = { name: "rag-sme-huggingface-token", description: "Hugging Face token", fillCommand: "aws secretsmanager put-secret-value --secret-id arn:x --secret-string file://<file holding the value>" };
+  const secret = {
+    name: "rag-sme-huggingface-token",
+    description: "Hugging Face token",
+    fillCommand:
+      "aws secretsmanager put-secret-value --secret-id arn:x --secret-string file://<file holding the value>",
+  };
 
   it("lets readers through once the secret has a current value", () => {
-    expect(() => requireCurrentValue(secret, [{ versionStages: ["AWSPREVIOUS"] }, { versionStages: ["AWSCURRENT"] }])).not.toThrow();
+    expect(() =>
+      requireCurrentValue(secret, [
+        { versionStages: ["AWSPREVIOUS"] },
+        { versionStages: ["AWSCURRENT"] },
+      ]),
+    ).not.toThrow();
   });
 
   it("stops readers of an empty secret with what it is and the command that fills it, as a RunError (no stack trace)", () => {

@@ -48,7 +48,11 @@ describe("stack files resolve against the schema", () => {
     expect(sme.postgres.multiAz).toBe(true);
     expect(sme.postgres.instanceClass).toBe("db.r6g.large");
     expect(sme.network.azCount).toBe(3);
-    const overridden = resolveConfig({ tier: "sme", regions: ["eu-west-1"], postgres: { multiAz: false } });
+    const overridden = resolveConfig({
+      tier: "sme",
+      regions: ["eu-west-1"],
+      postgres: { multiAz: false },
+    });
     expect(overridden.postgres.multiAz).toBe(false);
     expect(overridden.postgres.deletionProtection).toBe(true);
   });
@@ -59,7 +63,9 @@ describe("stack files resolve against the schema", () => {
   });
 
   it("applies --set overrides with nested paths", () => {
-    const cfg = resolveConfig(stackValues("dev", ["rag-platform:llm.model=llama3.1:8b", "rag-platform:dev.gpu=true"]));
+    const cfg = resolveConfig(
+      stackValues("dev", ["rag-platform:llm.model=llama3.1:8b", "rag-platform:dev.gpu=true"]),
+    );
     expect(cfg.llm.model).toBe("llama3.1:8b");
     expect(cfg.dev.gpu).toBe(true);
   });
@@ -73,7 +79,9 @@ describe("bad config: one line per problem naming key, value and what is allowed
   });
 
   it("a missing tier", () => {
-    expect(problems({})).toEqual(["rag-platform:tier: got nothing; allowed: dev, staging, sme, enterprise"]);
+    expect(problems({})).toEqual([
+      "rag-platform:tier: got nothing; allowed: dev, staging, sme, enterprise",
+    ]);
   });
 
   it("an unsupported tier x cloud pair", () => {
@@ -97,9 +105,9 @@ describe("bad config: one line per problem naming key, value and what is allowed
   });
 
   it("a bad enum value nested in an object", () => {
-    expect(problems({ tier: "staging", regions: ["eu-west-1"], llm: { gpuType: "h100" } })).toEqual([
-      'rag-platform:llm.gpuType: got "h100"; allowed: t4, a10g, l4, a100',
-    ]);
+    expect(problems({ tier: "staging", regions: ["eu-west-1"], llm: { gpuType: "h100" } })).toEqual(
+      ['rag-platform:llm.gpuType: got "h100"; allowed: t4, a10g, l4, a100'],
+    );
   });
 
   it("a wrong type", () => {
@@ -109,7 +117,9 @@ describe("bad config: one line per problem naming key, value and what is allowed
   });
 
   it("a malformed CIDR", () => {
-    expect(problems({ tier: "staging", regions: ["eu-west-1"], network: { vpcCidr: "10.0.0.300/16" } })).toEqual([
+    expect(
+      problems({ tier: "staging", regions: ["eu-west-1"], network: { vpcCidr: "10.0.0.300/16" } }),
+    ).toEqual([
       'rag-platform:network.vpcCidr: got "10.0.0.300/16"; must be an IPv4 CIDR such as 10.40.0.0/16',
     ]);
   });
@@ -130,46 +140,98 @@ describe("bad config: one line per problem naming key, value and what is allowed
   });
 
   it("qdrant-cloud needs its URL; managed LLMs need a provider", () => {
-    expect(problems({ tier: "staging", regions: ["eu-west-1"], vectorDb: { mode: "qdrant-cloud" } })).toEqual([
+    expect(
+      problems({ tier: "staging", regions: ["eu-west-1"], vectorDb: { mode: "qdrant-cloud" } }),
+    ).toEqual([
       "rag-platform:vectorDb.qdrantCloudUrl: got nothing; required when vectorDb.mode is qdrant-cloud (the cluster URL from the Qdrant Cloud console)",
     ]);
-    expect(problems({ tier: "staging", regions: ["eu-west-1"], llm: { mode: "managed" } })).toEqual([
-      "rag-platform:llm.managedProvider: got nothing; required when llm.mode is managed (allowed: openai, anthropic, azure-openai, openai-compatible)",
-    ]);
+    expect(problems({ tier: "staging", regions: ["eu-west-1"], llm: { mode: "managed" } })).toEqual(
+      [
+        "rag-platform:llm.managedProvider: got nothing; required when llm.mode is managed (allowed: openai, anthropic, azure-openai, openai-compatible)",
+      ],
+    );
   });
 
   it("a telemetry vendor's site, region or auth header: a valid one, and only beside that exporter", () => {
     const sme = { tier: "sme", regions: ["eu-west-1"] };
-    expect(problems({ ...sme, observability: { exporter: "datadog", datadogSite: "datadoghq.de" } })).toEqual([
+    expect(
+      problems({ ...sme, observability: { exporter: "datadog", datadogSite: "datadoghq.de" } }),
+    ).toEqual([
       'rag-platform:observability.datadogSite: got "datadoghq.de"; allowed: datadoghq.com, us3.datadoghq.com, us5.datadoghq.com, datadoghq.eu, ap1.datadoghq.com, ap2.datadoghq.com, ddog-gov.com',
     ]);
-    expect(problems({ ...sme, observability: { exporter: "datadog", newRelicRegion: "eu" } })).toEqual([
+    expect(
+      problems({ ...sme, observability: { exporter: "datadog", newRelicRegion: "eu" } }),
+    ).toEqual([
       'rag-platform:observability.newRelicRegion: got "eu"; only used with observability.exporter newrelic (the exporter is datadog)',
     ]);
-    expect(resolveConfig({ ...sme, observability: { exporter: "newrelic", newRelicRegion: "eu" } }).observability.newRelicRegion).toBe("eu");
-    expect(problems({ ...sme, observability: { exporter: "otlp", otlpEndpoint: "https://otlp.example.com", otlpAuthHeader: "x api key" } })).toEqual([
+    expect(
+      resolveConfig({ ...sme, observability: { exporter: "newrelic", newRelicRegion: "eu" } })
+        .observability.newRelicRegion,
+    ).toBe("eu");
+    expect(
+      problems({
+        ...sme,
+        observability: {
+          exporter: "otlp",
+          otlpEndpoint: "https://otlp.example.com",
+          otlpAuthHeader: "x api key",
+        },
+      }),
+    ).toEqual([
       'rag-platform:observability.otlpAuthHeader: got "x api key"; must be an HTTP header name such as authorization or x-honeycomb-team',
     ]);
-    expect(problems({ ...sme, observability: { exporter: "datadog", otlpAuthHeader: "authorization" } })).toEqual([
+    expect(
+      problems({ ...sme, observability: { exporter: "datadog", otlpAuthHeader: "authorization" } }),
+    ).toEqual([
       'rag-platform:observability.otlpAuthHeader: got "authorization"; only used with observability.exporter otlp (the exporter is datadog)',
     ]);
   });
 
   it("SSO scopes must include openid", () => {
-    expect(problems({ tier: "sme", regions: ["eu-west-1"], auth: { oidcIssuerUrl: "https://idp.example.com", oidcClientId: "c", oidcScopes: "profile email" } })).toEqual([
+    expect(
+      problems({
+        tier: "sme",
+        regions: ["eu-west-1"],
+        auth: {
+          oidcIssuerUrl: "https://idp.example.com",
+          oidcClientId: "c",
+          oidcScopes: "profile email",
+        },
+      }),
+    ).toEqual([
       'rag-platform:auth.oidcScopes: got "profile email"; must include "openid" (space-separated scopes)',
     ]);
-    expect(resolveConfig({ tier: "sme", regions: ["eu-west-1"], auth: { oidcIssuerUrl: "https://idp.example.com", oidcClientId: "c", oidcScopes: "openid email" } }).auth.oidcScopes).toBe("openid email");
+    expect(
+      resolveConfig({
+        tier: "sme",
+        regions: ["eu-west-1"],
+        auth: {
+          oidcIssuerUrl: "https://idp.example.com",
+          oidcClientId: "c",
+          oidcScopes: "openid email",
+        },
+      }).auth.oidcScopes,
+    ).toBe("openid email");
   });
 
   it("existing subnets without an existing VPC", () => {
-    expect(problems({ tier: "staging", regions: ["eu-west-1"], network: { existingPrivateSubnetIds: ["subnet-1"] } })).toEqual([
+    expect(
+      problems({
+        tier: "staging",
+        regions: ["eu-west-1"],
+        network: { existingPrivateSubnetIds: ["subnet-1"] },
+      }),
+    ).toEqual([
       'rag-platform:network.existingPrivateSubnetIds: got ["subnet-1"]; only used together with network.existingVpcId',
     ]);
   });
 
   it("reports every problem at once, one line each", () => {
-    const lines = problems({ tier: "dev", api: { cpuMillicores: 10 }, dev: { hostPorts: { api: 70000 } } });
+    const lines = problems({
+      tier: "dev",
+      api: { cpuMillicores: 10 },
+      dev: { hostPorts: { api: 70000 } },
+    });
     expect(lines).toEqual([
       "rag-platform:api.cpuMillicores: got 10; must be at least 100",
       "rag-platform:dev.hostPorts.api: got 70000; must be at most 65535",
@@ -197,6 +259,8 @@ describe("config values as Pulumi passes them", () => {
   });
 
   it("reads only the rag-platform namespace", () => {
-    expect(readStackValues({ "aws:region": "eu-west-1", "rag-platform:tier": "dev" })).toEqual({ tier: "dev" });
+    expect(readStackValues({ "aws:region": "eu-west-1", "rag-platform:tier": "dev" })).toEqual({
+      tier: "dev",
+    });
   });
 });

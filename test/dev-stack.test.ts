@@ -15,7 +15,9 @@ beforeAll(async () => {
 
 describe("dev tier on Docker", () => {
   it("runs the six services of the docker-compose shape", () => {
-    const names = ofType(dev, CONTAINER).map((c) => c.name).sort();
+    const names = ofType(dev, CONTAINER)
+      .map((c) => c.name)
+      .sort();
     expect(names).toEqual(SERVICES.map((s) => `rag-dev-${s}`).sort());
   });
 
@@ -25,15 +27,23 @@ describe("dev tier on Docker", () => {
     expect(networks[0]!.inputs.driver).toBe("bridge");
     for (const c of ofType(dev, CONTAINER)) {
       const attached = c.inputs.networksAdvanced as { name: string; aliases: string[] }[];
-      expect(attached, c.name).toEqual([{ name: networks[0]!.inputs.name, aliases: [expect.any(String)] }]);
+      expect(attached, c.name).toEqual([
+        { name: networks[0]!.inputs.name, aliases: [expect.any(String)] },
+      ]);
     }
   });
 
   it("publishes ports on 127.0.0.1 only", () => {
-    const published = ofType(dev, CONTAINER).flatMap((c) => (c.inputs.ports ?? []) as { ip: string; external: number }[]);
+    const published = ofType(dev, CONTAINER).flatMap(
+      (c) => (c.inputs.ports ?? []) as { ip: string; external: number }[],
+    );
     expect(published.length).toBeGreaterThanOrEqual(5);
     for (const port of published) expect(port.ip).toBe("127.0.0.1");
-    expect(ofType(dev, CONTAINER).every((c) => c.inputs.publishAllPorts !== true && c.inputs.networkMode !== "host")).toBe(true);
+    expect(
+      ofType(dev, CONTAINER).every(
+        (c) => c.inputs.publishAllPorts !== true && c.inputs.networkMode !== "host",
+      ),
+    ).toBe(true);
   });
 
   it("gives every container a health check and a restart policy", () => {
@@ -47,7 +57,9 @@ describe("dev tier on Docker", () => {
   });
 
   it("pins every pulled image to an exact version", () => {
-    const pulled = ofType(dev, "docker:index/remoteImage:RemoteImage").map((i) => i.inputs.name as string);
+    const pulled = ofType(dev, "docker:index/remoteImage:RemoteImage").map(
+      (i) => i.inputs.name as string,
+    );
     expect(pulled.sort()).toEqual(Object.values(IMAGES).sort());
     for (const ref of pulled) {
       expect(ref).not.toMatch(/:latest$/);
@@ -56,11 +68,15 @@ describe("dev tier on Docker", () => {
   });
 
   it("runs containers from the pulled or built image ids, not from floating tags", () => {
-    for (const c of ofType(dev, CONTAINER)) expect(c.inputs.image, c.name).toMatch(/^sha256:[0-9a-f]{64}$/);
+    for (const c of ofType(dev, CONTAINER))
+      expect(c.inputs.image, c.name).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
   it("builds the API and the worker from runtime/Dockerfile", () => {
-    for (const [name, grace] of [["rag-dev-runtime-api", 30], ["rag-dev-runtime-worker", 120]] as const) {
+    for (const [name, grace] of [
+      ["rag-dev-runtime-api", 30],
+      ["rag-dev-runtime-worker", 120],
+    ] as const) {
       // docker stop waits this long after SIGTERM (not Docker's 10 s), the process 10 s less.
       expect(byName(dev, name).inputs.stopTimeout, name).toBe(grace);
       expect(envMap(byName(dev, name))[ENV.shutdownTimeoutSeconds], name).toBe(String(grace - 10));
@@ -69,7 +85,10 @@ describe("dev tier on Docker", () => {
     expect(image!.inputs.build).toEqual({ context: ".", dockerfile: "runtime/Dockerfile" });
     expect(image!.inputs.skipPush).toBe(true);
     expect(byName(dev, "rag-dev-runtime-api").inputs.command).toEqual(["node", "dist/server.js"]);
-    expect(byName(dev, "rag-dev-runtime-worker").inputs.command).toEqual(["node", "dist/worker.js"]);
+    expect(byName(dev, "rag-dev-runtime-worker").inputs.command).toEqual([
+      "node",
+      "dist/worker.js",
+    ]);
   });
 
   it("builds on the pinned Node.js base image versions.ts names, a supported LTS line", () => {
@@ -82,9 +101,17 @@ describe("dev tier on Docker", () => {
   });
 
   it("generates every password and key with @pulumi/random", () => {
-    const generated = ofType(dev, "random:index/randomPassword:RandomPassword").map((r) => r.name).sort();
-    expect(generated).toEqual(["rag-dev-admin-api-key", "rag-dev-postgres-password", "rag-dev-qdrant-api-key", "rag-dev-redis-password"]);
-    for (const r of ofType(dev, "random:index/randomPassword:RandomPassword")) expect(r.inputs.length).toBeGreaterThanOrEqual(32);
+    const generated = ofType(dev, "random:index/randomPassword:RandomPassword")
+      .map((r) => r.name)
+      .sort();
+    expect(generated).toEqual([
+      "rag-dev-admin-api-key",
+      "rag-dev-postgres-password",
+      "rag-dev-qdrant-api-key",
+      "rag-dev-redis-password",
+    ]);
+    for (const r of ofType(dev, "random:index/randomPassword:RandomPassword"))
+      expect(r.inputs.length).toBeGreaterThanOrEqual(32);
   });
 
   it("passes no secret as a plain environment value: secrets arrive as files", () => {
@@ -100,14 +127,25 @@ describe("dev tier on Docker", () => {
     for (const name of [ENV.pgPassword, ENV.redisPassword, ENV.qdrantApiKey, ENV.adminApiKey]) {
       expect(api[`${name}${FILE_SUFFIX}`]).toMatch(/^\/run\/secrets\//);
     }
-    expect(envMap(byName(dev, "rag-dev-postgres")).POSTGRES_PASSWORD_FILE).toBe("/run/secrets/postgres_password");
+    expect(envMap(byName(dev, "rag-dev-postgres")).POSTGRES_PASSWORD_FILE).toBe(
+      "/run/secrets/postgres_password",
+    );
   });
 
   it("keeps secret file contents out of the recorded state", () => {
-    for (const name of ["rag-dev-postgres", "rag-dev-redis", "rag-dev-qdrant", "rag-dev-runtime-api", "rag-dev-runtime-worker"]) {
+    for (const name of [
+      "rag-dev-postgres",
+      "rag-dev-redis",
+      "rag-dev-qdrant",
+      "rag-dev-runtime-api",
+      "rag-dev-runtime-worker",
+    ]) {
       expect(byName(dev, name).inputs.uploads, name).toBe("[secret]");
     }
-    expect(byName(dev, "rag-dev-redis").inputs.command).toEqual(["redis-server", "/run/secrets/redis.conf"]);
+    expect(byName(dev, "rag-dev-redis").inputs.command).toEqual([
+      "redis-server",
+      "/run/secrets/redis.conf",
+    ]);
   });
 
   it("wires the runtime to each service by the runtime's own variable names", () => {
@@ -128,7 +166,9 @@ describe("dev tier on Docker", () => {
 
   it("pulls both models on Ollama's first start and is healthy only once they are present", () => {
     const ollama = byName(dev, "rag-dev-ollama");
-    const script = (ollama.inputs.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("start-ollama.sh"))!;
+    const script = (ollama.inputs.uploads as { file: string; content: string }[]).find((u) =>
+      u.file.endsWith("start-ollama.sh"),
+    )!;
     expect(script.content).toContain("ollama pull llama3.2:1b");
     expect(script.content).toContain("ollama pull nomic-embed-text:v1.5");
     const hc = ollama.inputs.healthcheck as { tests: string[] };
@@ -152,8 +192,16 @@ describe("dev tier on Docker", () => {
   });
 
   it("keeps data in named volumes that survive `pulumi destroy`", () => {
-    const volumes = ofType(dev, "docker:index/volume:Volume").map((v) => v.name).sort();
-    expect(volumes).toEqual(["rag-dev-documents", "rag-dev-ollama-models", "rag-dev-postgres-data", "rag-dev-qdrant-storage", "rag-dev-redis-data"]);
+    const volumes = ofType(dev, "docker:index/volume:Volume")
+      .map((v) => v.name)
+      .sort();
+    expect(volumes).toEqual([
+      "rag-dev-documents",
+      "rag-dev-ollama-models",
+      "rag-dev-postgres-data",
+      "rag-dev-qdrant-storage",
+      "rag-dev-redis-data",
+    ]);
   });
 
   it("exports the API URL and how to reach each service, secrets masked", () => {
@@ -169,8 +217,10 @@ describe("dev tier on Docker", () => {
 
   it("outputs the knowledge-base backup commands, reading the admin key from the stack (not holding it)", () => {
     expect(dev.outputs.backup).toEqual({
-      export: 'RAG_API_URL=http://127.0.0.1:8080 RAG_API_KEY="$(pulumi stack output adminApiKey --show-secrets)" npm run backup -w runtime -- export --out kb-$(date +%F).tar.gz',
-      import: 'RAG_API_URL=http://127.0.0.1:8080 RAG_API_KEY="$(pulumi stack output adminApiKey --show-secrets)" npm run backup -w runtime -- import --in kb.tar.gz',
+      export:
+        'RAG_API_URL=http://127.0.0.1:8080 RAG_API_KEY="$(pulumi stack output adminApiKey --show-secrets)" npm run backup -w runtime -- export --out kb-$(date +%F).tar.gz',
+      import:
+        'RAG_API_URL=http://127.0.0.1:8080 RAG_API_KEY="$(pulumi stack output adminApiKey --show-secrets)" npm run backup -w runtime -- import --in kb.tar.gz',
     });
   });
 });
@@ -189,12 +239,18 @@ describe("dev tier variants", () => {
   it("dev.gpu passes the NVIDIA GPUs to Ollama only", async () => {
     const result = await synth("dev", ["rag-platform:dev.gpu=true"]);
     expect(byName(result, "rag-dev-ollama").inputs.gpus).toBe("all");
-    expect(ofType(result, CONTAINER).filter((c) => c.inputs.gpus !== undefined).map((c) => c.name)).toEqual(["rag-dev-ollama"]);
+    expect(
+      ofType(result, CONTAINER)
+        .filter((c) => c.inputs.gpus !== undefined)
+        .map((c) => c.name),
+    ).toEqual(["rag-dev-ollama"]);
   });
 
   it("host ports follow config", async () => {
     const result = await synth("dev", ["rag-platform:dev.hostPorts.api=9090"]);
-    expect(byName(result, "rag-dev-runtime-api").inputs.ports).toEqual([{ internal: 8080, external: 9090, ip: "127.0.0.1", protocol: "tcp" }]);
+    expect(byName(result, "rag-dev-runtime-api").inputs.ports).toEqual([
+      { internal: 8080, external: 9090, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
     expect(result.outputs.apiUrl).toBe("http://127.0.0.1:9090");
   });
 });

@@ -6,9 +6,14 @@ import { PROJECT_DIR, synthesize, type ResourceRecord, type SynthResult } from "
 const TSX = join(PROJECT_DIR, "node_modules", ".bin", "tsx");
 
 /** Runs one of the CLIs in tools/ as a user would; its exit code and output, never a throw. */
-export async function runTool(script: "synth" | "policies", args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runTool(
+  script: "synth" | "policies",
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(TSX, [`tools/${script}.ts`, ...args], { cwd: PROJECT_DIR });
+    const { stdout, stderr } = await promisify(execFile)(TSX, [`tools/${script}.ts`, ...args], {
+      cwd: PROJECT_DIR,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -28,7 +33,10 @@ export function ofType(result: SynthResult, type: string): ResourceRecord[] {
 
 export function byName(result: SynthResult, name: string): ResourceRecord {
   const found = result.resources.find((r) => r.name === name && r.custom);
-  if (!found) throw new Error(`no resource named ${name}; have ${result.resources.map((r) => r.name).join(", ")}`);
+  if (!found)
+    throw new Error(
+      `no resource named ${name}; have ${result.resources.map((r) => r.name).join(", ")}`,
+    );
   return found;
 }
 
@@ -39,7 +47,11 @@ export function byName(result: SynthResult, name: string): ResourceRecord {
  */
 export function waitedFor(result: SynthResult, r: ResourceRecord): Set<string> {
   const byUrn = new Map(result.resources.map((x) => [x.urn, x]));
-  const direct = (x: ResourceRecord) => [...x.dependencies, ...(x.provider ? [x.provider.slice(0, x.provider.lastIndexOf("::"))] : []), ...(x.parent ? [x.parent] : [])];
+  const direct = (x: ResourceRecord) => [
+    ...x.dependencies,
+    ...(x.provider ? [x.provider.slice(0, x.provider.lastIndexOf("::"))] : []),
+    ...(x.parent ? [x.parent] : []),
+  ];
   const seen = new Set<string>();
   const todo = direct(r);
   for (let urn = todo.pop(); urn !== undefined; urn = todo.pop()) {
@@ -54,7 +66,9 @@ export function waitedFor(result: SynthResult, r: ResourceRecord): Set<string> {
 /** Docker `envs` ("KEY=VALUE") as a map. */
 export function envMap(container: ResourceRecord): Record<string, string> {
   const envs = (container.inputs.envs ?? []) as string[];
-  return Object.fromEntries(envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    envs.map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]),
+  );
 }
 
 /** The single custom resource of a type (fails when there are none or several). */
@@ -82,4 +96,5 @@ export function statements(record: ResourceRecord, input = "policy"): PolicyStat
   return json<{ Statement: PolicyStatement[] }>(record, input).Statement;
 }
 
-export const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+export const asList = <T>(v: T | T[] | undefined): T[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v];

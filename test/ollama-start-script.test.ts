@@ -33,7 +33,12 @@ esac
 function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
-    const tick = () => (check() ? resolve() : Date.now() > deadline ? reject(new Error(`timed out waiting for ${what}`)) : setTimeout(tick, 50));
+    const tick = () =>
+      check()
+        ? resolve()
+        : Date.now() > deadline
+          ? reject(new Error(`timed out waiting for ${what}`))
+          : setTimeout(tick, 50);
     tick();
   });
 }
@@ -50,21 +55,40 @@ describe("Ollama's start script", () => {
     dir = mkdtempSync(join(tmpdir(), "ollama-start-"));
     writeFileSync(join(dir, "ollama"), STAND_IN);
     chmodSync(join(dir, "ollama"), 0o755);
-    child = spawn("/bin/sh", ["-c", ollamaStartScript(MODELS)], { env: { PATH: `${dir}:/usr/bin:/bin`, STATE: dir, ...env }, stdio: "ignore" });
+    child = spawn("/bin/sh", ["-c", ollamaStartScript(MODELS)], {
+      env: { PATH: `${dir}:/usr/bin:/bin`, STATE: dir, ...env },
+      stdio: "ignore",
+    });
     const running = child;
     return { exited: new Promise((resolve) => running.on("exit", (code) => resolve(code))) };
   }
-  const calls = () => (existsSync(join(dir, "calls.log")) ? readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n") : []);
+  const calls = () =>
+    existsSync(join(dir, "calls.log"))
+      ? readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n")
+      : [];
 
-  it("pulls each missing model, retrying a failed pull, and passes SIGTERM on to the server", { timeout: 30_000 }, async () => {
-    const { exited } = start();
-    await until(() => MODELS.every((m) => existsSync(join(dir, `model-${m.replace(/[/:]/g, "_")}`))), (2 * PULL_RETRY_SECONDS + 10) * 1000, "both models");
-    expect(calls().filter((c) => c.startsWith("pull"))).toEqual(["pull llama3.2:1b", "pull llama3.2:1b", "pull nomic-embed-text:v1.5", "pull nomic-embed-text:v1.5"]);
-    child!.kill("SIGTERM");
-    // The script returns once the server has finished, with the server's own exit status.
-    expect(await exited).toBe(0);
-    expect(calls()).toContain("serve got TERM");
-  });
+  it(
+    "pulls each missing model, retrying a failed pull, and passes SIGTERM on to the server",
+    { timeout: 30_000 },
+    async () => {
+      const { exited } = start();
+      await until(
+        () => MODELS.every((m) => existsSync(join(dir, `model-${m.replace(/[/:]/g, "_")}`))),
+        (2 * PULL_RETRY_SECONDS + 10) * 1000,
+        "both models",
+      );
+      expect(calls().filter((c) => c.startsWith("pull"))).toEqual([
+        "pull llama3.2:1b",
+        "pull llama3.2:1b",
+        "pull nomic-embed-text:v1.5",
+        "pull nomic-embed-text:v1.5",
+      ]);
+      child!.kill("SIGTERM");
+      // The script returns once the server has finished, with the server's own exit status.
+      expect(await exited).toBe(0);
+      expect(calls()).toContain("serve got TERM");
+    },
+  );
 
   it("answers SIGTERM while a model is still being pulled", { timeout: 30_000 }, async () => {
     const { exited } = start();

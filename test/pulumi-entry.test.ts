@@ -12,11 +12,21 @@ const STACKS = ["dev", "staging", "sme"];
 
 describe("the program as the Pulumi CLI loads it", () => {
   it("compiles with ts-node (type-checked) and registers the same resources as the harness", async () => {
-    const out = execFileSync(process.execPath, [join(PROJECT_DIR, "tools", "pulumi-entry.cjs"), ...STACKS], { cwd: PROJECT_DIR, encoding: "utf8", env: { ...process.env, PULUMI_NODEJS_TRANSPILE_ONLY: "" } });
+    const out = execFileSync(
+      process.execPath,
+      [join(PROJECT_DIR, "tools", "pulumi-entry.cjs"), ...STACKS],
+      {
+        cwd: PROJECT_DIR,
+        encoding: "utf8",
+        env: { ...process.env, PULUMI_NODEJS_TRANSPILE_ONLY: "" },
+      },
+    );
     expect(out).toMatch(/^ts-node .*, typescript 5\./m);
     for (const stack of STACKS) {
       const expected = await synthesize({ stack });
-      expect(out, stack).toContain(`${stack}: ${expected.resources.length} resources, ${Object.keys(expected.outputs).length} outputs`);
+      expect(out, stack).toContain(
+        `${stack}: ${expected.resources.length} resources, ${Object.keys(expected.outputs).length} outputs`,
+      );
     }
   }, 120_000);
 });

@@ -38,8 +38,12 @@ describe("stack files", () => {
     const text = readFileSync(stackFilePath(PROJECT_DIR, stack), "utf8");
     const tier = stack.split("-")[0];
     expect(TIERS).toContain(tier);
-    expect((parse(text) as { config: Record<string, unknown> }).config["rag-platform:tier"]).toBe(tier);
-    expect(text.split("\n").filter((l) => l.trim().startsWith("#")).length).toBeGreaterThanOrEqual(3);
+    expect((parse(text) as { config: Record<string, unknown> }).config["rag-platform:tier"]).toBe(
+      tier,
+    );
+    expect(text.split("\n").filter((l) => l.trim().startsWith("#")).length).toBeGreaterThanOrEqual(
+      3,
+    );
   });
 });
 
@@ -52,8 +56,25 @@ function registeredUrns(): string[] {
 describe("tier x cloud pairs that are not built yet", () => {
   it.each([
     ["enterprise", [] as string[], /^the enterprise tier is not implemented for aws yet/],
-    ["sme", ["rag-platform:cloud=gcp", "rag-platform:gcpProject=rag-sme-123", "rag-platform:regions[0]=europe-west1"], /^the sme tier is not implemented for gcp yet/],
-    ["sme", ["rag-platform:cloud=azure", "rag-platform:regions[0]=westeurope", "rag-platform:redis.nodeType=Balanced_B5", "rag-platform:postgres.instanceClass=Standard_D4ds_v5"], /^the sme tier is not implemented for azure yet/],
+    [
+      "sme",
+      [
+        "rag-platform:cloud=gcp",
+        "rag-platform:gcpProject=rag-sme-123",
+        "rag-platform:regions[0]=europe-west1",
+      ],
+      /^the sme tier is not implemented for gcp yet/,
+    ],
+    [
+      "sme",
+      [
+        "rag-platform:cloud=azure",
+        "rag-platform:regions[0]=westeurope",
+        "rag-platform:redis.nodeType=Balanced_B5",
+        "rag-platform:postgres.instanceClass=Standard_D4ds_v5",
+      ],
+      /^the sme tier is not implemented for azure yet/,
+    ],
   ])("%s %j fails whole, before any resource is registered", async (stack, sets, message) => {
     const error = await synth(stack, sets).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotImplementedError);

@@ -53,8 +53,10 @@ const T = {
 };
 
 const props = (r: ResourceRecord) => r.inputs as Obj;
-const serviceNamed = (s: SynthResult, suffix: string) => ofType(s, T.service).find((x) => x.name.endsWith(suffix))!;
-const container = (s: SynthResult, suffix: string) => props(serviceNamed(s, suffix)).template.containers[0] as Obj;
+const serviceNamed = (s: SynthResult, suffix: string) =>
+  ofType(s, T.service).find((x) => x.name.endsWith(suffix))!;
+const container = (s: SynthResult, suffix: string) =>
+  props(serviceNamed(s, suffix)).template.containers[0] as Obj;
 function envOf(c: Obj): Record<string, string> {
   return Object.fromEntries((c.envs as Obj[]).map((e) => [e.name, e.value]));
 }
@@ -68,7 +70,8 @@ function problemsIn(config: Record<string, string>): string[] {
     throw error;
   }
 }
-const problems = (stack: string, sets: string[]) => problemsIn(loadStackConfig(PROJECT_DIR, stack, sets).config);
+const problems = (stack: string, sets: string[]) =>
+  problemsIn(loadStackConfig(PROJECT_DIR, stack, sets).config);
 
 let staging: SynthResult;
 beforeAll(async () => {
@@ -79,21 +82,33 @@ describe("staging on GCP: the project, keys and secrets", () => {
   it("turns on the APIs it calls, leaving them on at destroy, and everything waits for them", () => {
     const apis = ofType(staging, T.api);
     expect(apis.map((a) => props(a).service).sort()).toEqual([...REQUIRED_APIS].sort());
-    for (const a of apis) expect(props(a)).toMatchObject({ project: "my-rag-staging", disableOnDestroy: false });
-    for (const r of [one(staging, T.sql), one(staging, T.redis), one(staging, T.bucket), one(staging, T.key)]) {
+    for (const a of apis)
+      expect(props(a)).toMatchObject({ project: "my-rag-staging", disableOnDestroy: false });
+    for (const r of [
+      one(staging, T.sql),
+      one(staging, T.redis),
+      one(staging, T.bucket),
+      one(staging, T.key),
+    ]) {
       for (const a of apis) expect(waitedFor(staging, r), r.name).toContain(a.urn);
     }
   });
 
   it("rotates the data key every 90 days, keeps it on destroy, and lets only the services that encrypt with it use it", () => {
     const key = one(staging, T.key);
-    expect(props(key)).toMatchObject({ purpose: "ENCRYPT_DECRYPT", rotationPeriod: KEY_ROTATION_PERIOD });
+    expect(props(key)).toMatchObject({
+      purpose: "ENCRYPT_DECRYPT",
+      rotationPeriod: KEY_ROTATION_PERIOD,
+    });
     expect(key.retainOnDelete).toBe(true);
     const users = ofType(staging, T.keyUser).map((u) => props(u));
     for (const u of users) expect(u.role).toBe("roles/cloudkms.cryptoKeyEncrypterDecrypter");
     expect(users.map((u) => u.member).sort()).toEqual(
       [
-        ...["sqladmin", "redis", "secretmanager", "artifactregistry"].map((s) => `serviceAccount:service-${MOCK_GCP_PROJECT_NUMBER}@gcp-sa-${s}.iam.gserviceaccount.com`),
+        ...["sqladmin", "redis", "secretmanager", "artifactregistry"].map(
+          (s) =>
+            `serviceAccount:service-${MOCK_GCP_PROJECT_NUMBER}@gcp-sa-${s}.iam.gserviceaccount.com`,
+        ),
         `serviceAccount:service-${MOCK_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`,
         `serviceAccount:service-${MOCK_GCP_PROJECT_NUMBER}@compute-system.iam.gserviceaccount.com`,
       ].sort(),
@@ -102,54 +117,132 @@ describe("staging on GCP: the project, keys and secrets", () => {
 
   it("keeps each secret in the stack's region under its key, the generated values secret in the state", () => {
     for (const s of ofType(staging, T.secret)) {
-      expect(props(s).replication, props(s).secretId).toEqual({ userManaged: { replicas: [{ location: "europe-west1", customerManagedEncryption: { kmsKeyName: expect.stringMatching(/\/cryptoKeys\/data$/) } }] } });
+      expect(props(s).replication, props(s).secretId).toEqual({
+        userManaged: {
+          replicas: [
+            {
+              location: "europe-west1",
+              customerManagedEncryption: {
+                kmsKeyName: expect.stringMatching(/\/cryptoKeys\/data$/),
+              },
+            },
+          ],
+        },
+      });
     }
-    expect(ofType(staging, T.secret).map((s) => props(s).secretId).sort()).toEqual([
+    expect(
+      ofType(staging, T.secret)
+        .map((s) => props(s).secretId)
+        .sort(),
+    ).toEqual([
       "rag-staging-admin-api-key",
       "rag-staging-postgres-password",
       "rag-staging-postgres-server-ca",
       "rag-staging-redis-auth",
       "rag-staging-redis-server-ca",
     ]);
-    for (const v of ofType(staging, T.secretVersion)) expect(props(v).secretData, v.name).toBe("[secret]");
-    expect(staging.outputs.adminApiKey).toBe("gcloud secrets versions access latest --secret rag-staging-admin-api-key --project my-rag-staging");
+    for (const v of ofType(staging, T.secretVersion))
+      expect(props(v).secretData, v.name).toBe("[secret]");
+    expect(staging.outputs.adminApiKey).toBe(
+      "gcloud secrets versions access latest --secret rag-staging-admin-api-key --project my-rag-staging",
+    );
   });
 });
 
 describe("staging on GCP: the network and what it exposes", () => {
   it("runs one subnet with Private Google Access and flow logs, Cloud NAT, and private services access for the data stores", () => {
-    expect(props(one(staging, T.network))).toMatchObject({ autoCreateSubnetworks: false, routingMode: "REGIONAL" });
-    expect(props(one(staging, T.subnet))).toMatchObject({ ipCidrRange: "10.40.0.0/20", privateIpGoogleAccess: true, logConfig: { aggregationInterval: "INTERVAL_5_SEC", metadata: "INCLUDE_ALL_METADATA" } });
-    expect(props(one(staging, T.nat))).toMatchObject({ natIpAllocateOption: "AUTO_ONLY", sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES" });
+    expect(props(one(staging, T.network))).toMatchObject({
+      autoCreateSubnetworks: false,
+      routingMode: "REGIONAL",
+    });
+    expect(props(one(staging, T.subnet))).toMatchObject({
+      ipCidrRange: "10.40.0.0/20",
+      privateIpGoogleAccess: true,
+      logConfig: { aggregationInterval: "INTERVAL_5_SEC", metadata: "INCLUDE_ALL_METADATA" },
+    });
+    expect(props(one(staging, T.nat))).toMatchObject({
+      natIpAllocateOption: "AUTO_ONLY",
+      sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
+    });
     expect(props(one(staging, T.peering)).service).toBe("servicenetworking.googleapis.com");
-    for (const r of [one(staging, T.sql), one(staging, T.redis)]) expect(waitedFor(staging, r)).toContain(one(staging, T.peering).urn);
+    for (const r of [one(staging, T.sql), one(staging, T.redis)])
+      expect(waitedFor(staging, r)).toContain(one(staging, T.peering).urn);
   });
 
   it("lets the runtime's tag reach Ollama and IAP reach SSH on the GPU host, and logs the denial of everything else", () => {
-    const rules = Object.fromEntries(ofType(staging, T.firewall).map((f) => [f.name.replace("rag-staging-vpc-", ""), props(f)]));
-    expect(rules.ollama).toMatchObject({ sourceTags: [NETWORK_TAGS.runtime], targetTags: [NETWORK_TAGS.ollama], allows: [{ protocol: "tcp", ports: ["11434"] }] });
-    expect(rules["iap-ssh"]).toMatchObject({ sourceRanges: [IAP_TCP_FORWARDING_RANGE], targetTags: [NETWORK_TAGS.ollama], allows: [{ protocol: "tcp", ports: ["22"] }] });
-    expect(rules["deny-ingress"]).toMatchObject({ sourceRanges: ["0.0.0.0/0"], denies: [{ protocol: "all" }], priority: 65534 });
-    for (const r of Object.values(rules)) expect(r.logConfig).toEqual({ metadata: "INCLUDE_ALL_METADATA" });
-    expect(Object.values(rules).filter((r) => (r.sourceRanges ?? []).includes("0.0.0.0/0") && r.allows)).toEqual([]);
+    const rules = Object.fromEntries(
+      ofType(staging, T.firewall).map((f) => [f.name.replace("rag-staging-vpc-", ""), props(f)]),
+    );
+    expect(rules.ollama).toMatchObject({
+      sourceTags: [NETWORK_TAGS.runtime],
+      targetTags: [NETWORK_TAGS.ollama],
+      allows: [{ protocol: "tcp", ports: ["11434"] }],
+    });
+    expect(rules["iap-ssh"]).toMatchObject({
+      sourceRanges: [IAP_TCP_FORWARDING_RANGE],
+      targetTags: [NETWORK_TAGS.ollama],
+      allows: [{ protocol: "tcp", ports: ["22"] }],
+    });
+    expect(rules["deny-ingress"]).toMatchObject({
+      sourceRanges: ["0.0.0.0/0"],
+      denies: [{ protocol: "all" }],
+      priority: 65534,
+    });
+    for (const r of Object.values(rules))
+      expect(r.logConfig).toEqual({ metadata: "INCLUDE_ALL_METADATA" });
+    expect(
+      Object.values(rules).filter((r) => (r.sourceRanges ?? []).includes("0.0.0.0/0") && r.allows),
+    ).toEqual([]);
   });
 });
 
 describe("staging on GCP: Cloud SQL and Memorystore", () => {
   it("runs Cloud SQL for PostgreSQL 16 on a private IP only, encrypted connections only, the stack's key, backups and point-in-time recovery", () => {
     const sql = props(one(staging, T.sql));
-    expect(sql).toMatchObject({ databaseVersion: "POSTGRES_16", encryptionKeyName: expect.stringMatching(/\/cryptoKeys\/data$/), deletionProtection: false });
-    expect(sql.settings).toMatchObject({ tier: "db-custom-2-7680", edition: "ENTERPRISE", availabilityType: "ZONAL", diskAutoresize: true, diskSize: 50, diskAutoresizeLimit: 200 });
-    expect(sql.settings.ipConfiguration).toMatchObject({ ipv4Enabled: false, sslMode: "ENCRYPTED_ONLY", serverCaMode: "GOOGLE_MANAGED_INTERNAL_CA", privateNetwork: expect.stringContaining("/global/networks/") });
-    expect(sql.settings.backupConfiguration).toMatchObject({ enabled: true, pointInTimeRecoveryEnabled: true, backupRetentionSettings: { retainedBackups: 7, retentionUnit: "COUNT" }, transactionLogRetentionDays: 7 });
-    expect(sql.settings.databaseFlags).toEqual(expect.arrayContaining([{ name: "log_connections", value: "on" }, { name: "log_lock_waits", value: "on" }]));
+    expect(sql).toMatchObject({
+      databaseVersion: "POSTGRES_16",
+      encryptionKeyName: expect.stringMatching(/\/cryptoKeys\/data$/),
+      deletionProtection: false,
+    });
+    expect(sql.settings).toMatchObject({
+      tier: "db-custom-2-7680",
+      edition: "ENTERPRISE",
+      availabilityType: "ZONAL",
+      diskAutoresize: true,
+      diskSize: 50,
+      diskAutoresizeLimit: 200,
+    });
+    expect(sql.settings.ipConfiguration).toMatchObject({
+      ipv4Enabled: false,
+      sslMode: "ENCRYPTED_ONLY",
+      serverCaMode: "GOOGLE_MANAGED_INTERNAL_CA",
+      privateNetwork: expect.stringContaining("/global/networks/"),
+    });
+    expect(sql.settings.backupConfiguration).toMatchObject({
+      enabled: true,
+      pointInTimeRecoveryEnabled: true,
+      backupRetentionSettings: { retainedBackups: 7, retentionUnit: "COUNT" },
+      transactionLogRetentionDays: 7,
+    });
+    expect(sql.settings.databaseFlags).toEqual(
+      expect.arrayContaining([
+        { name: "log_connections", value: "on" },
+        { name: "log_lock_waits", value: "on" },
+      ]),
+    );
     expect(props(one(staging, G("sql/user:User"))).password).toBe("[secret]");
   });
 
   it("turns on a regional standby and deletion protection when the tier asks", async () => {
-    const s = await synth("staging-gcp", ["rag-platform:postgres.multiAz=true", "rag-platform:postgres.deletionProtection=true"]);
+    const s = await synth("staging-gcp", [
+      "rag-platform:postgres.multiAz=true",
+      "rag-platform:postgres.deletionProtection=true",
+    ]);
     const sql = one(s, T.sql);
-    expect(props(sql).settings).toMatchObject({ availabilityType: "REGIONAL", deletionProtectionEnabled: true });
+    expect(props(sql).settings).toMatchObject({
+      availabilityType: "REGIONAL",
+      deletionProtectionEnabled: true,
+    });
     expect(props(sql).deletionProtection).toBe(true);
     expect(sql.protect).toBe(true);
   });
@@ -174,7 +267,10 @@ describe("staging on GCP: Cloud SQL and Memorystore", () => {
     expect(env[ENV.redisTls]).toBe("true");
     expect(env[ENV.redisTlsCaFile]).toBe("/run/secrets/rag/redis_tls_ca_file/REDIS_TLS_CA_FILE");
     const volumes = props(serviceNamed(staging, "-api")).template.volumes as Obj[];
-    expect(volumes.find((v) => v.name === "file-pgsslrootcert")!.secret).toEqual({ secret: "rag-staging-postgres-server-ca", items: [{ path: "PGSSLROOTCERT", version: "latest" }] });
+    expect(volumes.find((v) => v.name === "file-pgsslrootcert")!.secret).toEqual({
+      secret: "rag-staging-postgres-server-ca",
+      items: [{ path: "PGSSLROOTCERT", version: "latest" }],
+    });
   });
 });
 
@@ -190,18 +286,36 @@ describe("staging on GCP: documents", () => {
       forceDestroy: false,
       encryption: { defaultKmsKeyName: expect.stringMatching(/\/cryptoKeys\/data$/) },
     });
-    expect(props(bucket).lifecycleRules).toEqual([{ action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: 30, withState: "ARCHIVED" } }]);
+    expect(props(bucket).lifecycleRules).toEqual([
+      {
+        action: { type: "Delete" },
+        condition: { daysSinceNoncurrentTime: 30, withState: "ARCHIVED" },
+      },
+    ]);
     expect(bucket.retainOnDelete).toBe(true);
-    expect(props(one(staging, T.audit))).toMatchObject({ service: "storage.googleapis.com", auditLogConfigs: [{ logType: "DATA_READ" }, { logType: "DATA_WRITE" }] });
-    expect(envOf(container(staging, "-api"))[ENV.objectStoreUrl]).toBe(`gs://${props(bucket).name}/documents`);
+    expect(props(one(staging, T.audit))).toMatchObject({
+      service: "storage.googleapis.com",
+      auditLogConfigs: [{ logType: "DATA_READ" }, { logType: "DATA_WRITE" }],
+    });
+    expect(envOf(container(staging, "-api"))[ENV.objectStoreUrl]).toBe(
+      `gs://${props(bucket).name}/documents`,
+    );
   });
 });
 
 describe("staging on GCP: the runtime on Cloud Run", () => {
   it("keeps the API internal, answers within the runtime's bounds, scales on concurrency within the configured range", () => {
     const api = props(serviceNamed(staging, "-api"));
-    expect(api).toMatchObject({ ingress: "INGRESS_TRAFFIC_INTERNAL_ONLY", invokerIamDisabled: true, defaultUriDisabled: false });
-    expect(api.template).toMatchObject({ timeout: `${API_IDLE_TIMEOUT_SECONDS}s`, maxInstanceRequestConcurrency: 50, scaling: { minInstanceCount: 2, maxInstanceCount: 4 } });
+    expect(api).toMatchObject({
+      ingress: "INGRESS_TRAFFIC_INTERNAL_ONLY",
+      invokerIamDisabled: true,
+      defaultUriDisabled: false,
+    });
+    expect(api.template).toMatchObject({
+      timeout: `${API_IDLE_TIMEOUT_SECONDS}s`,
+      maxInstanceRequestConcurrency: 50,
+      scaling: { minInstanceCount: 2, maxInstanceCount: 4 },
+    });
     expect(api.template.containers[0].resources.limits).toEqual({ cpu: "1", memory: "2048Mi" });
     const env = envOf(container(staging, "-api"));
     expect(Number(env[ENV.httpKeepAliveSeconds])).toBeGreaterThan(API_IDLE_TIMEOUT_SECONDS);
@@ -211,7 +325,10 @@ describe("staging on GCP: the runtime on Cloud Run", () => {
 
   it("sends the runtime's VPC traffic out tagged, for the firewall, and keeps public traffic off the NAT", () => {
     for (const s of ofType(staging, T.service)) {
-      expect(props(s).template.vpcAccess, s.name).toMatchObject({ egress: "PRIVATE_RANGES_ONLY", networkInterfaces: [{ tags: [NETWORK_TAGS.runtime] }] });
+      expect(props(s).template.vpcAccess, s.name).toMatchObject({
+        egress: "PRIVATE_RANGES_ONLY",
+        networkInterfaces: [{ tags: [NETWORK_TAGS.runtime] }],
+      });
     }
   });
 
@@ -220,9 +337,15 @@ describe("staging on GCP: the runtime on Cloud Run", () => {
       const spec = r.type === T.job ? props(r).template.template : props(r).template;
       const env = envOf(spec.containers[0]);
       for (const name of SECRET_ENV) expect(env[name], `${r.name}: ${name}`).toBeUndefined();
-      for (const e of spec.containers[0].envs as Obj[]) expect(e.valueSource, e.name).toBeUndefined();
-      for (const name of [ENV.pgPassword, ENV.redisPassword, ENV.adminApiKey]) expect(env[`${name}${FILE_SUFFIX}`], `${r.name}: ${name}`).toBe(`/run/secrets/rag/${name.toLowerCase()}/${name}`);
-      expect((spec.volumes as Obj[]).every((v) => v.secret.items[0].version === "latest")).toBe(true);
+      for (const e of spec.containers[0].envs as Obj[])
+        expect(e.valueSource, e.name).toBeUndefined();
+      for (const name of [ENV.pgPassword, ENV.redisPassword, ENV.adminApiKey])
+        expect(env[`${name}${FILE_SUFFIX}`], `${r.name}: ${name}`).toBe(
+          `/run/secrets/rag/${name.toLowerCase()}/${name}`,
+        );
+      expect((spec.volumes as Obj[]).every((v) => v.secret.items[0].version === "latest")).toBe(
+        true,
+      );
     }
   });
 
@@ -234,49 +357,92 @@ describe("staging on GCP: the runtime on Cloud Run", () => {
     const job = props(one(staging, T.job)).template.template;
     expect(job.containers[0].commands).toEqual(["node", "dist/reembed.js"]);
     expect(envOf(job.containers[0])).toEqual(envOf(worker.template.containers[0]));
-    expect(staging.outputs.reembedJob).toBe("gcloud run jobs execute rag-staging-run-reembed --region europe-west1 --project my-rag-staging --wait");
+    expect(staging.outputs.reembedJob).toBe(
+      "gcloud run jobs execute rag-staging-run-reembed --region europe-west1 --project my-rag-staging --wait",
+    );
   });
 
   it("lets the runtime's account read its secrets and use the bucket's objects, nothing else", () => {
     const account = byName(staging, "rag-staging-run-runtime");
     const readers = ofType(staging, T.secretReader);
-    expect(readers.map((r) => props(r).role)).toEqual(readers.map(() => "roles/secretmanager.secretAccessor"));
-    expect(readers.map((r) => props(r).secretId).sort()).toEqual(ofType(staging, T.secret).map((s) => props(s).secretId).sort());
-    expect(props(one(staging, T.bucketMember))).toMatchObject({ role: "roles/storage.objectUser", bucket: props(one(staging, T.bucket)).name });
-    for (const grant of [...readers, one(staging, T.bucketMember)]) expect(grant.propertyDependencies.member).toEqual([account.urn]);
-    expect(ofType(staging, T.projectMember).filter((m) => (m.propertyDependencies.member ?? []).includes(account.urn))).toEqual([]);
+    expect(readers.map((r) => props(r).role)).toEqual(
+      readers.map(() => "roles/secretmanager.secretAccessor"),
+    );
+    expect(readers.map((r) => props(r).secretId).sort()).toEqual(
+      ofType(staging, T.secret)
+        .map((s) => props(s).secretId)
+        .sort(),
+    );
+    expect(props(one(staging, T.bucketMember))).toMatchObject({
+      role: "roles/storage.objectUser",
+      bucket: props(one(staging, T.bucket)).name,
+    });
+    for (const grant of [...readers, one(staging, T.bucketMember)])
+      expect(grant.propertyDependencies.member).toEqual([account.urn]);
+    expect(
+      ofType(staging, T.projectMember).filter((m) =>
+        (m.propertyDependencies.member ?? []).includes(account.urn),
+      ),
+    ).toEqual([]);
   });
 });
 
 describe("staging on GCP: the runtime image", () => {
   it("builds the image into a repository with the stack's key and immutable tags, pushing with the deployer's own token", () => {
-    expect(props(one(staging, T.repository))).toMatchObject({ format: "DOCKER", dockerConfig: { immutableTags: true }, kmsKeyName: expect.stringMatching(/\/cryptoKeys\/data$/) });
-    expect(props(one(staging, T.command))).toMatchObject({ create: "gcloud auth print-access-token", logging: "none" });
-    expect(props(one(staging, T.image)).imageName).toMatch(/^europe-west1-docker\.pkg\.dev\/my-rag-staging\/rag-staging-runtime\/rag-runtime:src-[0-9a-f]{16}$/);
+    expect(props(one(staging, T.repository))).toMatchObject({
+      format: "DOCKER",
+      dockerConfig: { immutableTags: true },
+      kmsKeyName: expect.stringMatching(/\/cryptoKeys\/data$/),
+    });
+    expect(props(one(staging, T.command))).toMatchObject({
+      create: "gcloud auth print-access-token",
+      logging: "none",
+    });
+    expect(props(one(staging, T.image)).imageName).toMatch(
+      /^europe-west1-docker\.pkg\.dev\/my-rag-staging\/rag-staging-runtime\/rag-runtime:src-[0-9a-f]{16}$/,
+    );
   });
 
   it("uses a prebuilt image when one is configured, and builds nothing", async () => {
-    const s = await synth("staging-gcp", ["rag-platform:runtimeImage=europe-west1-docker.pkg.dev/acme/rag/rag-runtime:1.4.2"]);
+    const s = await synth("staging-gcp", [
+      "rag-platform:runtimeImage=europe-west1-docker.pkg.dev/acme/rag/rag-runtime:1.4.2",
+    ]);
     expect(ofType(s, T.repository)).toEqual([]);
     expect(ofType(s, T.image)).toEqual([]);
-    expect(container(s, "-api").image).toBe("europe-west1-docker.pkg.dev/acme/rag/rag-runtime:1.4.2");
+    expect(container(s, "-api").image).toBe(
+      "europe-west1-docker.pkg.dev/acme/rag/rag-runtime:1.4.2",
+    );
   });
 });
 
 describe("staging on GCP: the GPU host", () => {
   it("runs Ollama on a T4 at a fixed private address, no public IP, OS Login only, its disk under the stack's key, an account that only writes logs and metrics", () => {
     const vm = props(one(staging, T.instance));
-    expect(vm).toMatchObject({ machineType: "n1-standard-4", guestAccelerators: [{ type: "nvidia-tesla-t4", count: 1 }], scheduling: { onHostMaintenance: "TERMINATE" }, tags: [NETWORK_TAGS.ollama] });
+    expect(vm).toMatchObject({
+      machineType: "n1-standard-4",
+      guestAccelerators: [{ type: "nvidia-tesla-t4", count: 1 }],
+      scheduling: { onHostMaintenance: "TERMINATE" },
+      tags: [NETWORK_TAGS.ollama],
+    });
     expect(vm.networkInterfaces[0].accessConfigs).toBeUndefined();
     expect(vm.networkInterfaces[0].networkIp).toBe("10.40.0.10");
     expect(vm.metadata).toEqual({ "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE" });
     expect(vm.bootDisk.kmsKeySelfLink).toMatch(/\/cryptoKeys\/data$/);
-    expect(vm.shieldedInstanceConfig).toEqual({ enableSecureBoot: false, enableVtpm: true, enableIntegrityMonitoring: true });
+    expect(vm.shieldedInstanceConfig).toEqual({
+      enableSecureBoot: false,
+      enableVtpm: true,
+      enableIntegrityMonitoring: true,
+    });
     expect(vm.metadataStartupScript).toContain("ollama pull llama3.1:8b");
-    const roles = ofType(staging, T.projectMember).map((m) => props(m).role).sort();
+    const roles = ofType(staging, T.projectMember)
+      .map((m) => props(m).role)
+      .sort();
     expect(roles).toEqual(["roles/logging.logWriter", "roles/monitoring.metricWriter"]);
     expect(envOf(container(staging, "-api"))[ENV.llmBaseUrl]).toBe("http://10.40.0.10:11434");
-    expect(staging.outputs.llmHost).toMatchObject({ ssh: expect.stringContaining("--tunnel-through-iap"), ollamaTunnel: expect.stringContaining("-L 11434:localhost:11434") });
+    expect(staging.outputs.llmHost).toMatchObject({
+      ssh: expect.stringContaining("--tunnel-through-iap"),
+      ollamaTunnel: expect.stringContaining("-L 11434:localhost:11434"),
+    });
   });
 
   it("takes a G2 machine, which comes with its L4, for an L4", async () => {
@@ -289,22 +455,56 @@ describe("staging on GCP: the GPU host", () => {
 
 describe("staging on GCP: modes", () => {
   it("runs a hosted LLM with no GPU host, its key a secret the operator adds a version to", async () => {
-    const s = await synth("staging-gcp", ["rag-platform:llm.mode=managed", "rag-platform:llm.managedProvider=openai", "rag-platform:llm.model=gpt-4o-mini"]);
+    const s = await synth("staging-gcp", [
+      "rag-platform:llm.mode=managed",
+      "rag-platform:llm.managedProvider=openai",
+      "rag-platform:llm.model=gpt-4o-mini",
+    ]);
     expect(ofType(s, T.instance)).toEqual([]);
-    const secret = ofType(s, T.secret).find((x) => props(x).secretId === "rag-staging-llm-api-key")!;
-    expect(ofType(s, T.secretVersion).filter((v) => v.propertyDependencies.secret?.includes(secret.urn))).toEqual([]);
-    expect((s.outputs.secretsToFill as Record<string, string>)["llm-api-key"]).toBe("gcloud secrets versions add rag-staging-llm-api-key --project my-rag-staging --data-file=<file holding the value>");
-    expect(s.calls.filter((c) => c.token === "gcp:secretmanager/getSecretVersion:getSecretVersion").map((c) => c.inputs)).toEqual([{ project: "my-rag-staging", secret: "rag-staging-llm-api-key", fetchSecretData: false }]);
-    expect(envOf(container(s, "-api"))[`${ENV.llmApiKey}${FILE_SUFFIX}`]).toBe("/run/secrets/rag/llm_api_key/LLM_API_KEY");
+    const secret = ofType(s, T.secret).find(
+      (x) => props(x).secretId === "rag-staging-llm-api-key",
+    )!;
+    expect(
+      ofType(s, T.secretVersion).filter((v) => v.propertyDependencies.secret?.includes(secret.urn)),
+    ).toEqual([]);
+    expect((s.outputs.secretsToFill as Record<string, string>)["llm-api-key"]).toBe(
+      "gcloud secrets versions add rag-staging-llm-api-key --project my-rag-staging --data-file=<file holding the value>",
+    );
+    expect(
+      s.calls
+        .filter((c) => c.token === "gcp:secretmanager/getSecretVersion:getSecretVersion")
+        .map((c) => c.inputs),
+    ).toEqual([
+      { project: "my-rag-staging", secret: "rag-staging-llm-api-key", fetchSecretData: false },
+    ]);
+    expect(envOf(container(s, "-api"))[`${ENV.llmApiKey}${FILE_SUFFIX}`]).toBe(
+      "/run/secrets/rag/llm_api_key/LLM_API_KEY",
+    );
   });
 
   it("puts the API behind a global HTTPS load balancer, TLS 1.2+, with a certificate Google issues for the hostname", async () => {
-    const s = await synth("staging-gcp", ["rag-platform:domain.certificate=google-managed", "rag-platform:domain.hostname=rag.example.com"]);
-    expect(props(serviceNamed(s, "-api"))).toMatchObject({ ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER", defaultUriDisabled: true });
-    expect(props(one(s, G("compute/globalForwardingRule:GlobalForwardingRule")))).toMatchObject({ portRange: "443", loadBalancingScheme: "EXTERNAL_MANAGED" });
-    expect(props(one(s, G("compute/sSLPolicy:SSLPolicy")))).toEqual(expect.objectContaining({ profile: "MODERN", minTlsVersion: "TLS_1_2" }));
-    expect(props(one(s, G("compute/managedSslCertificate:ManagedSslCertificate"))).managed).toEqual({ domains: ["rag.example.com"] });
-    expect(props(one(s, G("compute/backendService:BackendService"))).logConfig).toEqual({ enable: true, sampleRate: 1 });
+    const s = await synth("staging-gcp", [
+      "rag-platform:domain.certificate=google-managed",
+      "rag-platform:domain.hostname=rag.example.com",
+    ]);
+    expect(props(serviceNamed(s, "-api"))).toMatchObject({
+      ingress: "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+      defaultUriDisabled: true,
+    });
+    expect(props(one(s, G("compute/globalForwardingRule:GlobalForwardingRule")))).toMatchObject({
+      portRange: "443",
+      loadBalancingScheme: "EXTERNAL_MANAGED",
+    });
+    expect(props(one(s, G("compute/sSLPolicy:SSLPolicy")))).toEqual(
+      expect.objectContaining({ profile: "MODERN", minTlsVersion: "TLS_1_2" }),
+    );
+    expect(props(one(s, G("compute/managedSslCertificate:ManagedSslCertificate"))).managed).toEqual(
+      { domains: ["rag.example.com"] },
+    );
+    expect(props(one(s, G("compute/backendService:BackendService"))).logConfig).toEqual({
+      enable: true,
+      sampleRate: 1,
+    });
     expect(ofType(s, G("compute/targetHttpProxy:TargetHttpProxy"))).toEqual([]);
     expect(s.outputs.apiUrl).toBe("https://rag.example.com");
     expect(s.outputs.loadBalancerIp).toBe("34.120.0.10");
@@ -312,39 +512,75 @@ describe("staging on GCP: modes", () => {
   });
 
   it("serves your own certificate when its path is given", async () => {
-    const s = await synth("staging-gcp", ["rag-platform:domain.certificate=projects/my-rag-staging/global/sslCertificates/rag", "rag-platform:domain.hostname=rag.example.com"]);
+    const s = await synth("staging-gcp", [
+      "rag-platform:domain.certificate=projects/my-rag-staging/global/sslCertificates/rag",
+      "rag-platform:domain.hostname=rag.example.com",
+    ]);
     expect(ofType(s, G("compute/managedSslCertificate:ManagedSslCertificate"))).toEqual([]);
-    expect(props(one(s, G("compute/targetHttpsProxy:TargetHttpsProxy"))).sslCertificates).toEqual(["projects/my-rag-staging/global/sslCertificates/rag"]);
+    expect(props(one(s, G("compute/targetHttpsProxy:TargetHttpsProxy"))).sslCertificates).toEqual([
+      "projects/my-rag-staging/global/sslCertificates/rag",
+    ]);
   });
 });
 
 describe("staging on GCP: observability", () => {
   it("alerts on the API, Cloud SQL, Memorystore and the GPU host to the configured e-mails, with a dashboard", async () => {
-    const s = await synth("staging-gcp", ["rag-platform:observability.alertEmails[0]=oncall@example.com"]);
-    expect(props(one(s, T.channel))).toMatchObject({ type: "email", labels: { email_address: "oncall@example.com" } });
-    const alerts = Object.fromEntries(ofType(s, T.alert).map((a) => [a.name.replace("rag-staging-monitoring-", ""), props(a)]));
-    expect(Object.keys(alerts).sort()).toEqual(["api-5xx", "llm-host-down", "postgres-cpu", "postgres-disk", "redis-memory"]);
-    expect(alerts["api-5xx"]!.conditions[0].conditionThreshold.filter).toContain('metric.label."response_code_class"="5xx"');
-    expect(alerts["llm-host-down"]!.conditions[0].conditionThreshold.evaluationMissingData).toBe("EVALUATION_MISSING_DATA_ACTIVE");
+    const s = await synth("staging-gcp", [
+      "rag-platform:observability.alertEmails[0]=oncall@example.com",
+    ]);
+    expect(props(one(s, T.channel))).toMatchObject({
+      type: "email",
+      labels: { email_address: "oncall@example.com" },
+    });
+    const alerts = Object.fromEntries(
+      ofType(s, T.alert).map((a) => [a.name.replace("rag-staging-monitoring-", ""), props(a)]),
+    );
+    expect(Object.keys(alerts).sort()).toEqual([
+      "api-5xx",
+      "llm-host-down",
+      "postgres-cpu",
+      "postgres-disk",
+      "redis-memory",
+    ]);
+    expect(alerts["api-5xx"]!.conditions[0].conditionThreshold.filter).toContain(
+      'metric.label."response_code_class"="5xx"',
+    );
+    expect(alerts["llm-host-down"]!.conditions[0].conditionThreshold.evaluationMissingData).toBe(
+      "EVALUATION_MISSING_DATA_ACTIVE",
+    );
     for (const a of Object.values(alerts)) expect(a.notificationChannels).toHaveLength(1);
-    expect(s.outputs.dashboardUrl).toMatch(/^https:\/\/console\.cloud\.google\.com\/monitoring\/dashboards\/builder\/[0-9a-f]+\?project=my-rag-staging$/);
+    expect(s.outputs.dashboardUrl).toMatch(
+      /^https:\/\/console\.cloud\.google\.com\/monitoring\/dashboards\/builder\/[0-9a-f]+\?project=my-rag-staging$/,
+    );
   });
 });
 
 describe("staging on GCP: configuration errors", () => {
   it("refuses an A10G, which GCP offers no machine for", () => {
-    expect(problems("staging-gcp", ["rag-platform:llm.gpuType=a10g"])).toEqual(['rag-platform:llm.gpuType: got "a10g"; staging runs Ollama on one single-GPU machine (allowed on gcp: t4, l4)']);
+    expect(problems("staging-gcp", ["rag-platform:llm.gpuType=a10g"])).toEqual([
+      'rag-platform:llm.gpuType: got "a10g"; staging runs Ollama on one single-GPU machine (allowed on gcp: t4, l4)',
+    ]);
   });
 
   it("refuses sizes named for another cloud, and a replica on a BASIC Memorystore", () => {
-    expect(problems("staging-gcp", ["rag-platform:postgres.instanceClass=db.t4g.medium", "rag-platform:redis.nodeType=BASIC-1"])).toEqual([
+    expect(
+      problems("staging-gcp", [
+        "rag-platform:postgres.instanceClass=db.t4g.medium",
+        "rag-platform:redis.nodeType=BASIC-1",
+      ]),
+    ).toEqual([
       'rag-platform:postgres.instanceClass: got "db.t4g.medium"; must be a Cloud SQL machine type (allowed: db-custom-<vCPUs>-<MiB>, e.g. db-custom-2-7680, or db-perf-optimized-N-<vCPUs>)',
       'rag-platform:redis.nodeType: got "BASIC-1"; got a BASIC instance, which has no replica; redis.replicas and multiAz need STANDARD_HA (e.g. STANDARD_HA-1)',
     ]);
   });
 
   it("refuses a certificate that is neither google-managed nor a Compute Engine certificate, or one without a hostname", () => {
-    expect(problems("staging-gcp", ["rag-platform:domain.certificate=arn:aws:acm:eu-west-1:123456789012:certificate/abc", "rag-platform:domain.hostname=rag.example.com"])).toEqual([
+    expect(
+      problems("staging-gcp", [
+        "rag-platform:domain.certificate=arn:aws:acm:eu-west-1:123456789012:certificate/abc",
+        "rag-platform:domain.hostname=rag.example.com",
+      ]),
+    ).toEqual([
       'rag-platform:domain.certificate: got "arn:aws:acm:eu-west-1:123456789012:certificate/abc"; must be "google-managed" or a Compute Engine SSL certificate on gcp (projects/<project>/global/sslCertificates/<name>)',
     ]);
     expect(problems("staging-gcp", ["rag-platform:domain.certificate=google-managed"])).toEqual([
@@ -353,7 +589,10 @@ describe("staging on GCP: configuration errors", () => {
   });
 
   it("refuses a missing project, an existing VPC and a range the subnet does not fit in", () => {
-    const config = loadStackConfig(PROJECT_DIR, "staging-gcp", ["rag-platform:network.existingVpcId=vpc-0123", "rag-platform:network.vpcCidr=10.40.0.0/24"]).config;
+    const config = loadStackConfig(PROJECT_DIR, "staging-gcp", [
+      "rag-platform:network.existingVpcId=vpc-0123",
+      "rag-platform:network.vpcCidr=10.40.0.0/24",
+    ]).config;
     delete config["rag-platform:gcpProject"];
     expect(problemsIn(config)).toEqual([
       'rag-platform:network.existingVpcId: got "vpc-0123"; only used on aws (the GCP platform creates its VPC network)',

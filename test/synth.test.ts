@@ -16,15 +16,34 @@ describe("npm run synth", () => {
     const [header, rule] = stdout.split("\n");
     expect(header).toMatch(/^TYPE\s+NAME\s+PARENT$/);
     expect(rule).toMatch(/^-+\s+-+\s+-+$/);
-    expect(stdout).toMatch(/^docker:index\/container:Container\s+rag-dev-runtime-api\s+rag-dev-runtime$/m);
+    expect(stdout).toMatch(
+      /^docker:index\/container:Container\s+rag-dev-runtime-api\s+rag-dev-runtime$/m,
+    );
     expect(stdout).toMatch(/^rag:docker:Postgres\s+rag-dev-postgres\s+\(stack\)$/m);
     expect(stdout).toMatch(/\d+ resources for stack dev; wrote .*resources\.json/);
 
-    const resources = JSON.parse(readFileSync(join(out, "dev", "resources.json"), "utf8")) as Record<string, unknown>[];
+    const resources = JSON.parse(
+      readFileSync(join(out, "dev", "resources.json"), "utf8"),
+    ) as Record<string, unknown>[];
     expect(resources.length).toBeGreaterThan(20);
     for (const r of resources) {
-      expect(Object.keys(r).sort()).toEqual(["custom", "customTimeouts", "dependencies", "inputs", "name", "parent", "propertyDependencies", "protect", "provider", "retainOnDelete", "type", "urn"]);
-      expect(r.urn).toBe(`${String(r.urn).slice(0, String(r.urn).lastIndexOf("::"))}::${String(r.name)}`);
+      expect(Object.keys(r).sort()).toEqual([
+        "custom",
+        "customTimeouts",
+        "dependencies",
+        "inputs",
+        "name",
+        "parent",
+        "propertyDependencies",
+        "protect",
+        "provider",
+        "retainOnDelete",
+        "type",
+        "urn",
+      ]);
+      expect(r.urn).toBe(
+        `${String(r.urn).slice(0, String(r.urn).lastIndexOf("::"))}::${String(r.name)}`,
+      );
     }
     const api = resources.find((r) => r.name === "rag-dev-runtime-api")!;
     expect(api.parent).toBe(resources.find((r) => r.type === "rag:docker:RuntimeServices")!.urn);
@@ -33,12 +52,20 @@ describe("npm run synth", () => {
     expect(api.dependencies).toContain(image.urn);
     const text = readFileSync(join(out, "dev", "resources.json"), "utf8");
     expect(text).toContain('"[secret]"');
-    const outputs = JSON.parse(readFileSync(join(out, "dev", "outputs.json"), "utf8")) as Record<string, unknown>;
+    const outputs = JSON.parse(readFileSync(join(out, "dev", "outputs.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(outputs.apiUrl).toBe("http://127.0.0.1:8080");
   });
 
   it("refuses a bad config with the schema's one-line message and no stack trace", async () => {
-    const { code, stdout, stderr } = await synthCli(["--stack", "dev", "--set", "rag-platform:tier=gold"]);
+    const { code, stdout, stderr } = await synthCli([
+      "--stack",
+      "dev",
+      "--set",
+      "rag-platform:tier=gold",
+    ]);
     expect(code).toBe(1);
     expect(stdout).toBe("");
     expect(stderr.trim().split("\n")).toEqual([
@@ -62,20 +89,30 @@ describe("npm run synth", () => {
 
 describe("--set follows `pulumi config set --path`", () => {
   it("sets nested keys, typing booleans and integers", () => {
-    const tree = applySet(applySet({ "rag-platform:llm": { model: "a" } }, "rag-platform:llm.gpuCount=2"), "rag-platform:dev.gpu=true");
-    expect(tree).toEqual({ "rag-platform:llm": { model: "a", gpuCount: 2 }, "rag-platform:dev": { gpu: true } });
+    const tree = applySet(
+      applySet({ "rag-platform:llm": { model: "a" } }, "rag-platform:llm.gpuCount=2"),
+      "rag-platform:dev.gpu=true",
+    );
+    expect(tree).toEqual({
+      "rag-platform:llm": { model: "a", gpuCount: 2 },
+      "rag-platform:dev": { gpu: true },
+    });
   });
 
   it("keeps a top-level value as a string and indexes lists", () => {
     expect(applySet({}, "rag-platform:tier=gold")).toEqual({ "rag-platform:tier": "gold" });
-    expect(applySet({}, "rag-platform:regions[1]=eu-central-1")).toEqual({ "rag-platform:regions": [undefined, "eu-central-1"] });
+    expect(applySet({}, "rag-platform:regions[1]=eu-central-1")).toEqual({
+      "rag-platform:regions": [undefined, "eu-central-1"],
+    });
     expect(applySet({}, "rag-platform:llm.model=meta-llama/Llama-3.1-8B-Instruct")).toEqual({
       "rag-platform:llm": { model: "meta-llama/Llama-3.1-8B-Instruct" },
     });
   });
 
   it("rejects malformed assignments with a clear message", () => {
-    expect(() => applySet({}, "rag-platform:tier")).toThrow(new StackFileError("--set rag-platform:tier: expected key=value"));
+    expect(() => applySet({}, "rag-platform:tier")).toThrow(
+      new StackFileError("--set rag-platform:tier: expected key=value"),
+    );
     expect(() => applySet({}, "tier=dev")).toThrow(/expected <namespace>:<key>/);
   });
 

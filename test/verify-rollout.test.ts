@@ -23,12 +23,25 @@ interface Deployment {
 }
 const deployment = (d: Deployment) => ({ runningCount: 1, desiredCount: 2, ...d });
 const answer = (...deployments: Deployment[]) => ({
-  services: [{ deployments: deployments.map(deployment), events: [{ createdAt: "2026-11-25T10:00:00Z", message: "(service api) has started 1 tasks" }] }],
+  services: [
+    {
+      deployments: deployments.map(deployment),
+      events: [{ createdAt: "2026-11-25T10:00:00Z", message: "(service api) has started 1 tasks" }],
+    },
+  ],
   failures: [],
 });
 
 /** Runs the script with `aws` answering `states` in turn (the last one from then on). */
-function run(states: unknown[], input: unknown = { region: "eu-west-1", cluster: "rag", services: [{ name: "api", taskDefinition: NEW }] }, env: Record<string, string> = {}) {
+function run(
+  states: unknown[],
+  input: unknown = {
+    region: "eu-west-1",
+    cluster: "rag",
+    services: [{ name: "api", taskDefinition: NEW }],
+  },
+  env: Record<string, string> = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "verify-rollout-"));
   states.forEach((state, i) => writeFileSync(join(dir, `state-${i}.json`), JSON.stringify(state)));
   writeFileSync(join(dir, "calls"), "");
@@ -48,21 +61,32 @@ cat "${dir}/state-$((n < last ? n : last)).json"
     encoding: "utf8",
     env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, ROLLOUT_POLL_SECONDS: "0", ...env },
   });
-  const calls = spawnSync("cat", [join(dir, "calls")], { encoding: "utf8" }).stdout.trim().split("\n");
+  const calls = spawnSync("cat", [join(dir, "calls")], { encoding: "utf8" })
+    .stdout.trim()
+    .split("\n");
   return { code: result.status, stdout: result.stdout, stderr: result.stderr, calls };
 }
 
 describe("verify-rollout", () => {
   it("waits while the new task definition rolls out, and passes once it has", () => {
     const out = run([
-      answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "IN_PROGRESS" }, { status: "ACTIVE", taskDefinition: OLD, rolloutState: "COMPLETED" }),
+      answer(
+        { status: "PRIMARY", taskDefinition: NEW, rolloutState: "IN_PROGRESS" },
+        { status: "ACTIVE", taskDefinition: OLD, rolloutState: "COMPLETED" },
+      ),
       answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "IN_PROGRESS" }),
       answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "COMPLETED" }),
     ]);
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
-    expect(out.calls).toEqual(Array(3).fill("ecs describe-services --region eu-west-1 --cluster rag --services api --output json"));
-    expect(out.stdout).toContain("api: rag-staging-svc-api:8 is IN_PROGRESS (1 of 2 tasks running)");
+    expect(out.calls).toEqual(
+      Array(3).fill(
+        "ecs describe-services --region eu-west-1 --cluster rag --services api --output json",
+      ),
+    );
+    expect(out.stdout).toContain(
+      "api: rag-staging-svc-api:8 is IN_PROGRESS (1 of 2 tasks running)",
+    );
     expect(out.stdout).toContain("api: running rag-staging-svc-api:8");
   });
 
@@ -70,32 +94,60 @@ describe("verify-rollout", () => {
     const out = run([
       answer(
         { status: "PRIMARY", taskDefinition: OLD, rolloutState: "COMPLETED" },
-        { status: "ACTIVE", taskDefinition: NEW, rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start." },
+        {
+          status: "ACTIVE",
+          taskDefinition: NEW,
+          rolloutState: "FAILED",
+          rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start.",
+        },
       ),
     ]);
     expect(out.code).toBe(1);
-    expect(out.stderr).toContain("api: rolled back to rag-staging-svc-api:7; rag-staging-svc-api:8 did not come up: ECS deployment circuit breaker: tasks failed to start.");
+    expect(out.stderr).toContain(
+      "api: rolled back to rag-staging-svc-api:7; rag-staging-svc-api:8 did not come up: ECS deployment circuit breaker: tasks failed to start.",
+    );
     expect(out.stderr).toContain("(service api) has started 1 tasks");
   });
 
   it("fails on a deployment that failed without rolling back, and on one still going at the deadline", () => {
-    const failed = run([answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "FAILED", rolloutStateReason: "tasks failed to start" })]);
+    const failed = run([
+      answer({
+        status: "PRIMARY",
+        taskDefinition: NEW,
+        rolloutState: "FAILED",
+        rolloutStateReason: "tasks failed to start",
+      }),
+    ]);
     expect(failed.code).toBe(1);
-    expect(failed.stderr).toContain("api: the deployment of rag-staging-svc-api:8 failed: tasks failed to start");
-    const slow = run([answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "IN_PROGRESS" })], undefined, { ROLLOUT_TIMEOUT_SECONDS: "0" });
+    expect(failed.stderr).toContain(
+      "api: the deployment of rag-staging-svc-api:8 failed: tasks failed to start",
+    );
+    const slow = run(
+      [answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "IN_PROGRESS" })],
+      undefined,
+      { ROLLOUT_TIMEOUT_SECONDS: "0" },
+    );
     expect(slow.code).toBe(1);
-    expect(slow.stderr).toContain("api: the deployment of rag-staging-svc-api:8 is still IN_PROGRESS after 0 s");
+    expect(slow.stderr).toContain(
+      "api: the deployment of rag-staging-svc-api:8 is still IN_PROGRESS after 0 s",
+    );
   });
 
   it("checks every service, and fails if any one did not come up", () => {
-    const out = run([answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "COMPLETED" }), answer({ status: "PRIMARY", taskDefinition: OLD, rolloutState: "COMPLETED" })], {
-      region: "eu-west-1",
-      cluster: "rag",
-      services: [
-        { name: "api", taskDefinition: NEW },
-        { name: "worker", taskDefinition: NEW },
+    const out = run(
+      [
+        answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "COMPLETED" }),
+        answer({ status: "PRIMARY", taskDefinition: OLD, rolloutState: "COMPLETED" }),
       ],
-    });
+      {
+        region: "eu-west-1",
+        cluster: "rag",
+        services: [
+          { name: "api", taskDefinition: NEW },
+          { name: "worker", taskDefinition: NEW },
+        ],
+      },
+    );
     expect(out.calls.map((c) => c.split(" ")[7])).toEqual(["api", "worker"]);
     expect(out.stdout).toContain("api: running");
     expect(out.stderr).toContain("worker: rolled back to rag-staging-svc-api:7");
@@ -103,9 +155,14 @@ describe("verify-rollout", () => {
   });
 
   it("refuses input that is not a rollout output, naming what it expected", () => {
-    const out = run([answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "COMPLETED" })], { cluster: "rag" });
+    const out = run(
+      [answer({ status: "PRIMARY", taskDefinition: NEW, rolloutState: "COMPLETED" })],
+      { cluster: "rag" },
+    );
     expect(out.code).toBe(2);
-    expect(out.stderr).toMatch(/^verify-rollout: expected \{"region", "cluster", "services": \[\{"name", "taskDefinition"\}\]\} on standard input/);
+    expect(out.stderr).toMatch(
+      /^verify-rollout: expected \{"region", "cluster", "services": \[\{"name", "taskDefinition"\}\]\} on standard input/,
+    );
     expect(out.calls).toEqual([""]);
   });
 });
@@ -117,12 +174,28 @@ describe("the staging stack's rollout output", () => {
   });
 
   it("names the cluster and each service with the task definition it was given, in the script's input shape", () => {
-    const rollout = outputs.rollout as { region: string; cluster: string; services: { name: string; taskDefinition: string }[] };
+    const rollout = outputs.rollout as {
+      region: string;
+      cluster: string;
+      services: { name: string; taskDefinition: string }[];
+    };
     expect(rollout).toMatchObject({ region: "eu-west-1", cluster: expect.any(String) });
-    expect(rollout.services.map((s) => s.name)).toEqual([expect.stringMatching(/-api$/), expect.stringMatching(/-worker$/)]);
+    expect(rollout.services.map((s) => s.name)).toEqual([
+      expect.stringMatching(/-api$/),
+      expect.stringMatching(/-worker$/),
+    ]);
     for (const s of rollout.services) expect(s.taskDefinition).toMatch(/^arn:aws:ecs:/);
     // What the script reads of it, it finds.
-    const out = run([answer({ status: "PRIMARY", taskDefinition: rollout.services[0]!.taskDefinition, rolloutState: "COMPLETED" })], { ...rollout, services: rollout.services.slice(0, 1) });
+    const out = run(
+      [
+        answer({
+          status: "PRIMARY",
+          taskDefinition: rollout.services[0]!.taskDefinition,
+          rolloutState: "COMPLETED",
+        }),
+      ],
+      { ...rollout, services: rollout.services.slice(0, 1) },
+    );
     expect(out.code).toBe(0);
   });
 });

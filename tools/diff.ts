@@ -40,11 +40,13 @@ export interface StackDiff {
   readonly counts: Readonly<Record<ResourceDiff["kind"], number>>;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** A list whose entries all have a distinct string `name`, as an object keyed `[name]`. */
 function byName(list: readonly unknown[]): Record<string, unknown> | undefined {
-  if (list.length === 0 || !list.every((e) => isRecord(e) && typeof e.name === "string")) return undefined;
+  if (list.length === 0 || !list.every((e) => isRecord(e) && typeof e.name === "string"))
+    return undefined;
   const names = list.map((e) => (e as { name: string }).name);
   if (new Set(names).size !== names.length) return undefined;
   return Object.fromEntries(list.map((e, i) => [`[${names[i]!}]`, e]));
@@ -57,7 +59,10 @@ function byName(list: readonly unknown[]): Record<string, unknown> | undefined {
 function expandJson(value: unknown): unknown {
   if (typeof value === "string") {
     const trimmed = value.trim();
-    if ((trimmed.startsWith("{") && trimmed.endsWith("}")) || (trimmed.startsWith("[") && trimmed.endsWith("]"))) {
+    if (
+      (trimmed.startsWith("{") && trimmed.endsWith("}")) ||
+      (trimmed.startsWith("[") && trimmed.endsWith("]"))
+    ) {
       try {
         return expandJson(JSON.parse(trimmed));
       } catch {
@@ -70,7 +75,8 @@ function expandJson(value: unknown): unknown {
     const expanded = value.map(expandJson);
     return byName(expanded) ?? expanded;
   }
-  if (value !== null && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandJson(v)]));
+  if (value !== null && typeof value === "object")
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandJson(v)]));
   return value;
 }
 
@@ -86,8 +92,14 @@ export function formatPath(path: readonly (string | number)[]): string {
 
 /** What the inputs (and the provider) of one resource do between two states. */
 export function inputChanges(before: ResourceRecord, after: ResourceRecord): InputChange[] {
-  const a = { ...(expandJson(before.inputs) as Record<string, unknown>), provider: before.provider ?? undefined };
-  const b = { ...(expandJson(after.inputs) as Record<string, unknown>), provider: after.provider ?? undefined };
+  const a = {
+    ...(expandJson(before.inputs) as Record<string, unknown>),
+    provider: before.provider ?? undefined,
+  };
+  const b = {
+    ...(expandJson(after.inputs) as Record<string, unknown>),
+    provider: after.provider ?? undefined,
+  };
   return diff(a, b).map((d) => ({
     path: formatPath(d.path),
     ...(d.type !== "CREATE" ? { before: d.oldValue as unknown } : {}),
@@ -95,8 +107,12 @@ export function inputChanges(before: ResourceRecord, after: ResourceRecord): Inp
   }));
 }
 
-export function diffResources(before: readonly ResourceRecord[], after: readonly ResourceRecord[]): StackDiff {
-  const index = (records: readonly ResourceRecord[]) => new Map(records.filter((r) => r.type !== STACK_TYPE).map((r) => [r.urn, r]));
+export function diffResources(
+  before: readonly ResourceRecord[],
+  after: readonly ResourceRecord[],
+): StackDiff {
+  const index = (records: readonly ResourceRecord[]) =>
+    new Map(records.filter((r) => r.type !== STACK_TYPE).map((r) => [r.urn, r]));
   const was = index(before);
   const now = index(after);
   const resources: ResourceDiff[] = [];
@@ -105,12 +121,18 @@ export function diffResources(before: readonly ResourceRecord[], after: readonly
     if (!old) resources.push({ kind: "add", type: r.type, name: r.name, urn, changes: [] });
     else {
       const changes = inputChanges(old, r);
-      if (changes.length > 0) resources.push({ kind: "change", type: r.type, name: r.name, urn, changes });
+      if (changes.length > 0)
+        resources.push({ kind: "change", type: r.type, name: r.name, urn, changes });
     }
   }
-  for (const [urn, r] of was) if (!now.has(urn)) resources.push({ kind: "remove", type: r.type, name: r.name, urn, changes: [] });
+  for (const [urn, r] of was)
+    if (!now.has(urn))
+      resources.push({ kind: "remove", type: r.type, name: r.name, urn, changes: [] });
   const order = { remove: 0, change: 1, add: 2 };
-  resources.sort((x, y) => order[x.kind] - order[y.kind] || x.type.localeCompare(y.type) || x.name.localeCompare(y.name));
+  resources.sort(
+    (x, y) =>
+      order[x.kind] - order[y.kind] || x.type.localeCompare(y.type) || x.name.localeCompare(y.name),
+  );
   const counts = { add: 0, change: 0, remove: 0 };
   for (const r of resources) counts[r.kind]++;
   return { resources, counts };
@@ -124,8 +146,11 @@ export function formatValue(value: unknown): string {
 }
 
 function changeLines(r: ResourceDiff): string[] {
-  const lines = r.changes.slice(0, MAX_CHANGES_SHOWN).map((c) => `${c.path}: ${formatValue(c.before)} -> ${formatValue(c.after)}`);
-  if (r.changes.length > MAX_CHANGES_SHOWN) lines.push(`… and ${r.changes.length - MAX_CHANGES_SHOWN} more`);
+  const lines = r.changes
+    .slice(0, MAX_CHANGES_SHOWN)
+    .map((c) => `${c.path}: ${formatValue(c.before)} -> ${formatValue(c.after)}`);
+  if (r.changes.length > MAX_CHANGES_SHOWN)
+    lines.push(`… and ${r.changes.length - MAX_CHANGES_SHOWN} more`);
   return lines;
 }
 
@@ -142,7 +167,12 @@ export function renderDiffText(label: string, d: StackDiff): string {
   const details = d.resources
     .filter((r) => r.kind === "change")
     .map((r) => [`~ ${r.name} (${r.type})`, ...changeLines(r).map((l) => `    ${l}`)].join("\n"));
-  return [`${label}: ${summary(d)}`, "", renderTable(["", "TYPE", "NAME"], rows), ...(details.length > 0 ? ["", ...details] : [])].join("\n");
+  return [
+    `${label}: ${summary(d)}`,
+    "",
+    renderTable(["", "TYPE", "NAME"], rows),
+    ...(details.length > 0 ? ["", ...details] : []),
+  ].join("\n");
 }
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -150,18 +180,33 @@ const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 /** For a pull request (GitHub job summary or comment). */
 export function renderDiffMarkdown(label: string, d: StackDiff): string {
   if (d.resources.length === 0) return `### ${label}: no changes\n`;
-  const rows = d.resources.map((r) => `| ${SIGN[r.kind]} | \`${cell(r.type)}\` | \`${cell(r.name)}\` | ${changeLines(r).map((l) => cell(`\`${l}\``)).join("<br>")} |`);
-  return [`### ${label}: ${summary(d)}`, "", "| | type | name | changed inputs |", "| --- | --- | --- | --- |", ...rows, ""].join("\n");
+  const rows = d.resources.map(
+    (r) =>
+      `| ${SIGN[r.kind]} | \`${cell(r.type)}\` | \`${cell(r.name)}\` | ${changeLines(r)
+        .map((l) => cell(`\`${l}\``))
+        .join("<br>")} |`,
+  );
+  return [
+    `### ${label}: ${summary(d)}`,
+    "",
+    "| | type | name | changed inputs |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
 }
 
 /** A resources.json, given as the file or the directory holding it. */
 export function readResources(path: string): ResourceRecord[] {
-  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, "resources.json") : path;
+  const file =
+    existsSync(path) && statSync(path).isDirectory() ? join(path, "resources.json") : path;
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (error) {
-    throw new DiffInputError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"}): give a resources.json or the directory synth wrote it to`);
+    throw new DiffInputError(
+      `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? "error"}): give a resources.json or the directory synth wrote it to`,
+    );
   }
   let parsed: unknown;
   try {
@@ -169,8 +214,13 @@ export function readResources(path: string): ResourceRecord[] {
   } catch {
     throw new DiffInputError(`${file} is not JSON`);
   }
-  if (!Array.isArray(parsed) || parsed.some((r) => typeof (r as { urn?: unknown })?.urn !== "string")) {
-    throw new DiffInputError(`${file} is not a resources.json (an array of resources, each with a urn)`);
+  if (
+    !Array.isArray(parsed) ||
+    parsed.some((r) => typeof (r as { urn?: unknown })?.urn !== "string")
+  ) {
+    throw new DiffInputError(
+      `${file} is not a resources.json (an array of resources, each with a urn)`,
+    );
   }
   return parsed as ResourceRecord[];
 }

@@ -72,8 +72,10 @@ export function sanitize(value: unknown): unknown {
   if (pulumi.Resource.isInstance(value)) return { resourceRef: true };
   if (typeof value === "object" && value !== null) {
     const obj = value as Record<string, unknown>;
-    if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) return SECRET_PLACEHOLDER;
-    if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialResourceSig) return { resourceRef: obj.urn };
+    if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig)
+      return SECRET_PLACEHOLDER;
+    if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialResourceSig)
+      return { resourceRef: obj.urn };
     return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, sanitize(v)]));
   }
   return value;
@@ -81,14 +83,17 @@ export function sanitize(value: unknown): unknown {
 
 interface RegisterRequest {
   getDependenciesList(): string[];
-  getPropertydependenciesMap(): { forEach(fn: (value: { getUrnsList(): string[] }, key: string) => void): void };
+  getPropertydependenciesMap(): {
+    forEach(fn: (value: { getUrnsList(): string[] }, key: string) => void): void;
+  };
   getType(): string;
   getName(): string;
   getParent(): string;
   getProvider(): string;
   getCustom(): boolean;
   getObject(): unknown;
-  getCustomtimeouts(): { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
+  getCustomtimeouts():
+    { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
   getProtect(): boolean;
   getRetainondelete(): boolean;
 }
@@ -111,7 +116,11 @@ function propertyDependencies(req: RegisterRequest): Record<string, string[]> {
 
 function customTimeouts(req: RegisterRequest): CustomTimeouts | null {
   const t = req.getCustomtimeouts();
-  const set = Object.entries({ create: t?.getCreate(), update: t?.getUpdate(), delete: t?.getDelete() }).filter(([, v]) => v);
+  const set = Object.entries({
+    create: t?.getCreate(),
+    update: t?.getUpdate(),
+    delete: t?.getDelete(),
+  }).filter(([, v]) => v);
   return set.length > 0 ? Object.fromEntries(set) : null;
 }
 
@@ -120,10 +129,14 @@ function recordRegistrations(records: ResourceRecord[], mocks: SynthMocks): void
   const monitor = pulumi.runtime.getMonitor() as unknown as PatchableMonitor;
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = async (req, callback) => {
-    const inputs = pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<string, unknown>;
+    const inputs = pulumi.runtime.deserializeProperties(req.getObject() as never) as Record<
+      string,
+      unknown
+    >;
     return register(req, (err, response) => {
       if (!err && response) {
-        if (req.getType().startsWith("pulumi:providers:")) mocks.noteProvider(response.getUrn(), inputs);
+        if (req.getType().startsWith("pulumi:providers:"))
+          mocks.noteProvider(response.getUrn(), inputs);
         records.push({
           type: req.getType(),
           name: req.getName(),
@@ -152,7 +165,9 @@ function waitForRegistrations(): Promise<void> {
 }
 
 /** Resolves each stack output; a secret output (or one holding a secret) prints as "[secret]". */
-async function resolveOutputs(outputs: Record<string, pulumi.Input<unknown>>): Promise<Record<string, unknown>> {
+async function resolveOutputs(
+  outputs: Record<string, pulumi.Input<unknown>>,
+): Promise<Record<string, unknown>> {
   const resolved: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(outputs)) {
     const output = pulumi.output(value) as pulumi.Output<unknown>;
@@ -186,7 +201,16 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   });
   // Drained even when the program failed, so the stack's own late RPCs cannot land in the next run's mocks.
   await waitForRegistrations();
-  if (programError !== undefined) throw programError instanceof Error ? programError : new Error(`the program failed: ${JSON.stringify(programError)}`);
+  if (programError !== undefined)
+    throw programError instanceof Error
+      ? programError
+      : new Error(`the program failed: ${JSON.stringify(programError)}`);
   const { tier } = resolveConfig(readStackValues(config));
-  return { stack: options.stack, tier, resources: records, outputs: await resolveOutputs(outputs), calls: mocks.calls };
+  return {
+    stack: options.stack,
+    tier,
+    resources: records,
+    outputs: await resolveOutputs(outputs),
+    calls: mocks.calls,
+  };
 }

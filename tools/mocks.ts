@@ -28,7 +28,9 @@ function arn(service: string, region: string, resource: string): string {
 function physicalName(a: MockArgs): string {
   const i = a.inputs;
   if (typeof i.name === "string") return i.name;
-  const prefix = [i.namePrefix, i.identifierPrefix, i.bucketPrefix, i.nodeGroupNamePrefix].find((p): p is string => typeof p === "string");
+  const prefix = [i.namePrefix, i.identifierPrefix, i.bucketPrefix, i.nodeGroupNamePrefix].find(
+    (p): p is string => typeof p === "string",
+  );
   return prefix ? `${prefix}${digest(a.name).slice(0, 8)}` : a.name;
 }
 
@@ -63,11 +65,18 @@ const AZURE_NAME_INPUT: Record<string, string> = {
 /** What ARM would name an azure-native resource, and its resource id (shaped as ARM's, not checked against it). */
 function azureIdentity(a: MockArgs): { name: string; id: string } {
   const nameInput = AZURE_NAME_INPUT[a.type];
-  const name = typeof a.inputs[nameInput ?? ""] === "string" ? (a.inputs[nameInput!] as string) : `${a.name}${digest(a.name).slice(0, 6)}`;
-  if (a.type === "azure-native:resources:ResourceGroup") return { name, id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${name}` };
+  const name =
+    typeof a.inputs[nameInput ?? ""] === "string"
+      ? (a.inputs[nameInput!] as string)
+      : `${a.name}${digest(a.name).slice(0, 6)}`;
+  if (a.type === "azure-native:resources:ResourceGroup")
+    return { name, id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${name}` };
   const [, module, kind] = a.type.split(":");
   const group = typeof a.inputs.resourceGroupName === "string" ? a.inputs.resourceGroupName : "rg";
-  return { name, id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/Microsoft.${module}/${kind!.charAt(0).toLowerCase()}${kind!.slice(1)}s/${name}` };
+  return {
+    name,
+    id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${group}/providers/Microsoft.${module}/${kind!.charAt(0).toLowerCase()}${kind!.slice(1)}s/${name}`,
+  };
 }
 
 export const MOCK_GCP_PROJECT_NUMBER = "987654321098";
@@ -75,79 +84,177 @@ const PEM = "-----BEGIN CERTIFICATE-----\nc3ludGgK\n-----END CERTIFICATE-----\n"
 
 /** What GCP would name a resource: its explicit name, or the logical name with a suffix, as Pulumi's autonaming does. */
 function gcpName(a: MockArgs): string {
-  return typeof a.inputs.name === "string" ? a.inputs.name : `${a.name}-${digest(a.name).slice(0, 7)}`;
+  return typeof a.inputs.name === "string"
+    ? a.inputs.name
+    : `${a.name}-${digest(a.name).slice(0, 7)}`;
 }
 
 /** GCP resource ids, shaped as the provider's, for the types whose id the program reads. */
 const GCP_IDS: Record<string, (a: MockArgs, region: string) => string> = {
-  "gcp:compute/network:Network": (a) => `projects/${String(a.inputs.project)}/global/networks/${gcpName(a)}`,
-  "gcp:compute/subnetwork:Subnetwork": (a, r) => `projects/${String(a.inputs.project)}/regions/${r}/subnetworks/${gcpName(a)}`,
-  "gcp:kms/keyRing:KeyRing": (a) => `projects/${String(a.inputs.project)}/locations/${String(a.inputs.location)}/keyRings/${gcpName(a)}`,
+  "gcp:compute/network:Network": (a) =>
+    `projects/${String(a.inputs.project)}/global/networks/${gcpName(a)}`,
+  "gcp:compute/subnetwork:Subnetwork": (a, r) =>
+    `projects/${String(a.inputs.project)}/regions/${r}/subnetworks/${gcpName(a)}`,
+  "gcp:kms/keyRing:KeyRing": (a) =>
+    `projects/${String(a.inputs.project)}/locations/${String(a.inputs.location)}/keyRings/${gcpName(a)}`,
   "gcp:kms/cryptoKey:CryptoKey": (a) => `${String(a.inputs.keyRing)}/cryptoKeys/${gcpName(a)}`,
-  "gcp:secretmanager/secret:Secret": (a) => `projects/${String(a.inputs.project)}/secrets/${String(a.inputs.secretId)}`,
-  "gcp:redis/instance:Instance": (a, r) => `projects/${String(a.inputs.project)}/locations/${r}/instances/${gcpName(a)}`,
-  "gcp:monitoring/dashboard:Dashboard": (a) => `projects/${MOCK_GCP_PROJECT_NUMBER}/dashboards/${digest(a.name).slice(0, 8)}`,
+  "gcp:secretmanager/secret:Secret": (a) =>
+    `projects/${String(a.inputs.project)}/secrets/${String(a.inputs.secretId)}`,
+  "gcp:redis/instance:Instance": (a, r) =>
+    `projects/${String(a.inputs.project)}/locations/${r}/instances/${gcpName(a)}`,
+  "gcp:monitoring/dashboard:Dashboard": (a) =>
+    `projects/${MOCK_GCP_PROJECT_NUMBER}/dashboards/${digest(a.name).slice(0, 8)}`,
 };
 
 const COMPUTED: Record<string, Computed> = {
-  "docker:index/remoteImage:RemoteImage": (a) => ({ imageId: `sha256:${digest(String(a.inputs.name))}` }),
-  "docker:index/image:Image": (a) => ({ repoDigest: `sha256:${digest(String(a.inputs.imageName))}` }),
-  "random:index/randomPassword:RandomPassword": (a) => ({ result: digest(a.name).slice(0, Number(a.inputs.length ?? 32)) }),
-  "random:index/randomId:RandomId": (a) => ({ hex: digest(a.name).slice(0, 2 * Number(a.inputs.byteLength ?? 8)) }),
-  "aws:kms/key:Key": (a, r) => ({ keyId: digest(a.name).slice(0, 36), arn: arn("kms", r, `key/${digest(a.name).slice(0, 36)}`) }),
-  "aws:s3/bucket:Bucket": (a) => ({ bucket: physicalName(a), arn: `arn:aws:s3:::${physicalName(a)}` }),
+  "docker:index/remoteImage:RemoteImage": (a) => ({
+    imageId: `sha256:${digest(String(a.inputs.name))}`,
+  }),
+  "docker:index/image:Image": (a) => ({
+    repoDigest: `sha256:${digest(String(a.inputs.imageName))}`,
+  }),
+  "random:index/randomPassword:RandomPassword": (a) => ({
+    result: digest(a.name).slice(0, Number(a.inputs.length ?? 32)),
+  }),
+  "random:index/randomId:RandomId": (a) => ({
+    hex: digest(a.name).slice(0, 2 * Number(a.inputs.byteLength ?? 8)),
+  }),
+  "aws:kms/key:Key": (a, r) => ({
+    keyId: digest(a.name).slice(0, 36),
+    arn: arn("kms", r, `key/${digest(a.name).slice(0, 36)}`),
+  }),
+  "aws:s3/bucket:Bucket": (a) => ({
+    bucket: physicalName(a),
+    arn: `arn:aws:s3:::${physicalName(a)}`,
+  }),
   "aws:rds/instance:Instance": (a, r) => ({
     identifier: physicalName(a),
     address: `${physicalName(a)}.c0ffee.${r}.rds.amazonaws.com`,
     port: 5432,
-    masterUserSecrets: [{ secretArn: arn("secretsmanager", r, `secret:rds!db-${digest(a.name).slice(0, 8)}`), kmsKeyId: "", secretStatus: "active" }],
+    masterUserSecrets: [
+      {
+        secretArn: arn("secretsmanager", r, `secret:rds!db-${digest(a.name).slice(0, 8)}`),
+        kmsKeyId: "",
+        secretStatus: "active",
+      },
+    ],
   }),
   "aws:elasticache/replicationGroup:ReplicationGroup": (a, r) => ({
     primaryEndpointAddress: `master.${a.name}.c0ffee.${r}.cache.amazonaws.com`,
     // As AWS names a replication group's nodes: its id, then -001, -002...
-    memberClusters: Array.from({ length: Number(a.inputs.numCacheClusters ?? 1) }, (_, i) => `${a.name}-id-${String(i + 1).padStart(3, "0")}`),
+    memberClusters: Array.from(
+      { length: Number(a.inputs.numCacheClusters ?? 1) },
+      (_, i) => `${a.name}-id-${String(i + 1).padStart(3, "0")}`,
+    ),
   }),
-  "aws:lb/loadBalancer:LoadBalancer": (a, r) => ({ dnsName: `${a.name}-${digest(a.name).slice(0, 6)}.${r}.elb.amazonaws.com`, arnSuffix: `app/${a.name}/${digest(a.name).slice(0, 16)}` }),
-  "aws:lb/targetGroup:TargetGroup": (a) => ({ arnSuffix: `targetgroup/${a.name}/${digest(a.name).slice(0, 16)}` }),
+  "aws:lb/loadBalancer:LoadBalancer": (a, r) => ({
+    dnsName: `${a.name}-${digest(a.name).slice(0, 6)}.${r}.elb.amazonaws.com`,
+    arnSuffix: `app/${a.name}/${digest(a.name).slice(0, 16)}`,
+  }),
+  "aws:lb/targetGroup:TargetGroup": (a) => ({
+    arnSuffix: `targetgroup/${a.name}/${digest(a.name).slice(0, 16)}`,
+  }),
   "aws:ec2/instance:Instance": () => ({ privateIp: "10.40.0.10" }),
-  "aws:ecr/repository:Repository": (a, r) => ({ repositoryUrl: `${MOCK_ACCOUNT_ID}.dkr.ecr.${r}.amazonaws.com/${physicalName(a)}`, registryId: MOCK_ACCOUNT_ID }),
+  "aws:ecr/repository:Repository": (a, r) => ({
+    repositoryUrl: `${MOCK_ACCOUNT_ID}.dkr.ecr.${r}.amazonaws.com/${physicalName(a)}`,
+    registryId: MOCK_ACCOUNT_ID,
+  }),
   "aws:cloudwatch/dashboard:Dashboard": (a) => ({ dashboardName: a.inputs.dashboardName }),
   "aws:eks/cluster:Cluster": (a, r) => ({
     endpoint: `https://${digest(a.name).slice(0, 32).toUpperCase()}.gr7.${r}.eks.amazonaws.com`,
     certificateAuthority: { data: Buffer.from(`synth-ca-${a.name}`).toString("base64") },
-    vpcConfig: { ...(a.inputs.vpcConfig as State), clusterSecurityGroupId: `sg-${digest(a.name).slice(0, 17)}` },
+    vpcConfig: {
+      ...(a.inputs.vpcConfig as State),
+      clusterSecurityGroupId: `sg-${digest(a.name).slice(0, 17)}`,
+    },
   }),
   "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1 }),
   "aws:eks/nodeGroup:NodeGroup": (a) => ({ nodeGroupName: physicalName(a) }),
-  "kubernetes:helm.sh/v3:Release": (a) => ({ status: { name: a.inputs.name, namespace: a.inputs.namespace, status: "deployed" } }),
-  "random:index/randomString:RandomString": (a) => ({ result: digest(a.name).replace(/[^a-z0-9]/g, "").slice(0, Number(a.inputs.length ?? 16)) }),
-  "tls:index/privateKey:PrivateKey": (a) => ({ publicKeyOpenssh: `ssh-rsa AAAAB3NzaC1yc2E${digest(a.name).slice(0, 40)} synth\n`, privateKeyPem: "synth" }),
+  "kubernetes:helm.sh/v3:Release": (a) => ({
+    status: { name: a.inputs.name, namespace: a.inputs.namespace, status: "deployed" },
+  }),
+  "random:index/randomString:RandomString": (a) => ({
+    result: digest(a.name)
+      .replace(/[^a-z0-9]/g, "")
+      .slice(0, Number(a.inputs.length ?? 16)),
+  }),
+  "tls:index/privateKey:PrivateKey": (a) => ({
+    publicKeyOpenssh: `ssh-rsa AAAAB3NzaC1yc2E${digest(a.name).slice(0, 40)} synth\n`,
+    privateKeyPem: "synth",
+  }),
   "command:local:Command": () => ({ stdout: "synth-registry-token", stderr: "" }),
   "azure-native:keyvault:Key": (a, r) => {
     const vault = `https://${String(a.inputs.vaultName)}.vault.azure.net`;
-    return { keyUri: `${vault}/keys/${String(a.inputs.keyName)}`, keyUriWithVersion: `${vault}/keys/${String(a.inputs.keyName)}/${digest(a.name).slice(0, 32)}`, location: r };
+    return {
+      keyUri: `${vault}/keys/${String(a.inputs.keyName)}`,
+      keyUriWithVersion: `${vault}/keys/${String(a.inputs.keyName)}/${digest(a.name).slice(0, 32)}`,
+      location: r,
+    };
   },
-  "azure-native:keyvault:Secret": (a) => ({ properties: { secretUri: `https://${String(a.inputs.vaultName)}.vault.azure.net/secrets/${String(a.inputs.secretName)}` } }),
-  "azure-native:managedidentity:UserAssignedIdentity": (a) => ({ clientId: uuidOf(`${a.name}-client`), principalId: uuidOf(`${a.name}-principal`), tenantId: MOCK_TENANT_ID }),
-  "azure-native:dbforpostgresql:Server": (a) => ({ fullyQualifiedDomainName: `${String(a.inputs.serverName)}.postgres.database.azure.com` }),
-  "azure-native:redisenterprise:RedisEnterprise": (a, r) => ({ hostName: `${String(a.inputs.clusterName)}.${r}.redis.azure.net` }),
-  "azure-native:containerregistry:Registry": (a) => ({ loginServer: `${String(a.inputs.registryName)}.azurecr.io` }),
-  "azure-native:operationalinsights:Workspace": (a) => ({ customerId: uuidOf(`${a.name}-workspace`) }),
-  "azure-native:app:ManagedEnvironment": (a, r) => ({ defaultDomain: `${digest(a.name).slice(0, 12)}.${r}.azurecontainerapps.io`, staticIp: "10.40.1.250" }),
-  "gcp:sql/databaseInstance:DatabaseInstance": () => ({ privateIpAddress: "10.121.0.3", serverCaCerts: [{ cert: PEM, commonName: "synth-ca" }] }),
-  "gcp:redis/instance:Instance": () => ({ host: "10.121.1.4", port: 6378, authString: "synth-redis-auth", serverCaCerts: [{ cert: PEM }] }),
-  "gcp:serviceaccount/account:Account": (a) => ({ email: `${String(a.inputs.accountId)}@${String(a.inputs.project)}.iam.gserviceaccount.com` }),
+  "azure-native:keyvault:Secret": (a) => ({
+    properties: {
+      secretUri: `https://${String(a.inputs.vaultName)}.vault.azure.net/secrets/${String(a.inputs.secretName)}`,
+    },
+  }),
+  "azure-native:managedidentity:UserAssignedIdentity": (a) => ({
+    clientId: uuidOf(`${a.name}-client`),
+    principalId: uuidOf(`${a.name}-principal`),
+    tenantId: MOCK_TENANT_ID,
+  }),
+  "azure-native:dbforpostgresql:Server": (a) => ({
+    fullyQualifiedDomainName: `${String(a.inputs.serverName)}.postgres.database.azure.com`,
+  }),
+  "azure-native:redisenterprise:RedisEnterprise": (a, r) => ({
+    hostName: `${String(a.inputs.clusterName)}.${r}.redis.azure.net`,
+  }),
+  "azure-native:containerregistry:Registry": (a) => ({
+    loginServer: `${String(a.inputs.registryName)}.azurecr.io`,
+  }),
+  "azure-native:operationalinsights:Workspace": (a) => ({
+    customerId: uuidOf(`${a.name}-workspace`),
+  }),
+  "azure-native:app:ManagedEnvironment": (a, r) => ({
+    defaultDomain: `${digest(a.name).slice(0, 12)}.${r}.azurecontainerapps.io`,
+    staticIp: "10.40.1.250",
+  }),
+  "gcp:sql/databaseInstance:DatabaseInstance": () => ({
+    privateIpAddress: "10.121.0.3",
+    serverCaCerts: [{ cert: PEM, commonName: "synth-ca" }],
+  }),
+  "gcp:redis/instance:Instance": () => ({
+    host: "10.121.1.4",
+    port: 6378,
+    authString: "synth-redis-auth",
+    serverCaCerts: [{ cert: PEM }],
+  }),
+  "gcp:serviceaccount/account:Account": (a) => ({
+    email: `${String(a.inputs.accountId)}@${String(a.inputs.project)}.iam.gserviceaccount.com`,
+  }),
   "gcp:projects/serviceIdentity:ServiceIdentity": (a) => {
     const email = `service-${MOCK_GCP_PROJECT_NUMBER}@gcp-sa-${String(a.inputs.service).split(".")[0]}.iam.gserviceaccount.com`;
     return { email, member: `serviceAccount:${email}` };
   },
-  "gcp:cloudrunv2/service:Service": (a) => ({ uri: `https://${gcpName(a)}-${digest(a.name).slice(0, 10)}-ew.a.run.app` }),
-  "gcp:compute/instance:Instance": (a) => ({ instanceId: String(BigInt(`0x${digest(a.name).slice(0, 12)}`)) }),
+  "gcp:cloudrunv2/service:Service": (a) => ({
+    uri: `https://${gcpName(a)}-${digest(a.name).slice(0, 10)}-ew.a.run.app`,
+  }),
+  "gcp:compute/instance:Instance": (a) => ({
+    instanceId: String(BigInt(`0x${digest(a.name).slice(0, 12)}`)),
+  }),
   "gcp:compute/globalAddress:GlobalAddress": () => ({ address: "34.120.0.10" }),
   "azure-native:app:ContainerApp": (a, r) => {
     const configuration = (a.inputs.configuration ?? {}) as State;
     const ingress = configuration.ingress as State | undefined;
-    return { configuration: ingress ? { ...configuration, ingress: { ...ingress, fqdn: `${a.name}.${digest("env").slice(0, 12)}.${r}.azurecontainerapps.io` } } : configuration };
+    return {
+      configuration: ingress
+        ? {
+            ...configuration,
+            ingress: {
+              ...ingress,
+              fqdn: `${a.name}.${digest("env").slice(0, 12)}.${r}.azurecontainerapps.io`,
+            },
+          }
+        : configuration,
+    };
   },
 };
 
@@ -156,10 +263,24 @@ const SERVICE_OF = (type: string) => type.split(":")[1]?.split("/")[0] ?? "mock"
 /** Stands in for a region's Elastic Load Balancing account. */
 export const MOCK_ELB_ACCOUNT_ID = "999999999999";
 /** Regions opened since August 2022, where load balancers deliver logs as a service principal. */
-const ELB_SERVICE_PRINCIPAL_ONLY_REGIONS = ["ap-south-2", "ap-southeast-4", "ap-southeast-5", "ca-west-1", "eu-central-2", "eu-south-2", "il-central-1", "me-central-1", "mx-central-1"];
+const ELB_SERVICE_PRINCIPAL_ONLY_REGIONS = [
+  "ap-south-2",
+  "ap-southeast-4",
+  "ap-southeast-5",
+  "ca-west-1",
+  "eu-central-2",
+  "eu-south-2",
+  "il-central-1",
+  "me-central-1",
+  "mx-central-1",
+];
 
 /** Calls (data sources) the program makes, answered for the region of the provider used. */
-function callResult(token: string, region: string, inputs: Record<string, unknown>): Record<string, unknown> | undefined {
+function callResult(
+  token: string,
+  region: string,
+  inputs: Record<string, unknown>,
+): Record<string, unknown> | undefined {
   switch (token) {
     case "aws:secretsmanager/getSecretVersions:getSecretVersions":
       // The secrets the operator fills, as they are once filled.
@@ -167,37 +288,82 @@ function callResult(token: string, region: string, inputs: Record<string, unknow
         arn: inputs.secretId,
         secretArn: inputs.secretId,
         id: inputs.secretId,
-        versions: [{ versionId: "synth-version", versionStages: ["AWSCURRENT"], createdTime: "2026-01-01T00:00:00Z", lastAccessedDate: "" }],
+        versions: [
+          {
+            versionId: "synth-version",
+            versionStages: ["AWSCURRENT"],
+            createdTime: "2026-01-01T00:00:00Z",
+            lastAccessedDate: "",
+          },
+        ],
       };
     case "aws:index/getCallerIdentity:getCallerIdentity":
-      return { accountId: MOCK_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/synth`, userId: "SYNTH", id: MOCK_ACCOUNT_ID };
+      return {
+        accountId: MOCK_ACCOUNT_ID,
+        arn: `arn:aws:iam::${MOCK_ACCOUNT_ID}:user/synth`,
+        userId: "SYNTH",
+        id: MOCK_ACCOUNT_ID,
+      };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
-      return { names: ["a", "b", "c"].map((z) => `${region}${z}`), zoneIds: ["az1", "az2", "az3"], id: region };
+      return {
+        names: ["a", "b", "c"].map((z) => `${region}${z}`),
+        zoneIds: ["az1", "az2", "az3"],
+        id: region,
+      };
     case "aws:ec2/getVpc:getVpc":
       return { cidrBlock: "10.99.0.0/16" };
     case "aws:ssm/getParameter:getParameter":
       return { value: "ami-0123456789abcdef0", type: "String" };
     case "aws:elb/getServiceAccount:getServiceAccount": {
       // As the provider: an account for the regions opened before August 2022, an error for the others.
-      if (ELB_SERVICE_PRINCIPAL_ONLY_REGIONS.includes(region)) throw new Error(`unsupported AWS Region: ${region}`);
+      if (ELB_SERVICE_PRINCIPAL_ONLY_REGIONS.includes(region))
+        throw new Error(`unsupported AWS Region: ${region}`);
       return { id: MOCK_ELB_ACCOUNT_ID, arn: `arn:aws:iam::${MOCK_ELB_ACCOUNT_ID}:root` };
     }
     case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-      return { userName: "AWS", password: "synth-token", proxyEndpoint: `https://${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com` };
+      return {
+        userName: "AWS",
+        password: "synth-token",
+        proxyEndpoint: `https://${MOCK_ACCOUNT_ID}.dkr.ecr.${region}.amazonaws.com`,
+      };
     case "gcp:organizations/getProject:getProject":
-      return { projectId: inputs.projectId, number: MOCK_GCP_PROJECT_NUMBER, name: inputs.projectId, id: `projects/${String(inputs.projectId)}` };
+      return {
+        projectId: inputs.projectId,
+        number: MOCK_GCP_PROJECT_NUMBER,
+        name: inputs.projectId,
+        id: `projects/${String(inputs.projectId)}`,
+      };
     case "gcp:storage/getProjectServiceAccount:getProjectServiceAccount":
-      return { emailAddress: `service-${MOCK_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`, id: "gs" };
+      return {
+        emailAddress: `service-${MOCK_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`,
+        id: "gs",
+      };
     case "gcp:secretmanager/getSecretVersion:getSecretVersion":
       // The secrets the operator fills, as they are once filled.
-      return { name: `projects/${String(inputs.project)}/secrets/${String(inputs.secret)}/versions/1`, version: "1", enabled: true, id: "v1" };
+      return {
+        name: `projects/${String(inputs.project)}/secrets/${String(inputs.secret)}/versions/1`,
+        version: "1",
+        enabled: true,
+        id: "v1",
+      };
     case "azure-native:authorization:getClientConfig":
-      return { clientId: uuidOf("synth-client"), objectId: uuidOf("synth-deployer"), subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
+      return {
+        clientId: uuidOf("synth-client"),
+        objectId: uuidOf("synth-deployer"),
+        subscriptionId: MOCK_SUBSCRIPTION_ID,
+        tenantId: MOCK_TENANT_ID,
+      };
     case "azure-native:keyvault:getSecret":
       // The secrets the operator fills, as they are once filled.
-      return { id: `${String(inputs.vaultName)}/${String(inputs.secretName)}`, name: inputs.secretName, properties: { secretUri: `https://${String(inputs.vaultName)}.vault.azure.net/secrets/${String(inputs.secretName)}` } };
+      return {
+        id: `${String(inputs.vaultName)}/${String(inputs.secretName)}`,
+        name: inputs.secretName,
+        properties: {
+          secretUri: `https://${String(inputs.vaultName)}.vault.azure.net/secrets/${String(inputs.secretName)}`,
+        },
+      };
     case "azure-native:redisenterprise:listDatabaseKeys":
       return { primaryKey: "synth-redis-primary-key", secondaryKey: "synth-redis-secondary-key" };
     default:
@@ -212,7 +378,11 @@ export class SynthMocks implements pulumi.runtime.Mocks {
   readonly calls: { token: string; inputs: Record<string, unknown> }[] = [];
 
   private regionOf(providerRef: string | undefined): string {
-    return (providerRef && this.providerRegions.get(providerRef.slice(0, providerRef.lastIndexOf("::")))) || DEFAULT_REGION;
+    return (
+      (providerRef &&
+        this.providerRegions.get(providerRef.slice(0, providerRef.lastIndexOf("::")))) ||
+      DEFAULT_REGION
+    );
   }
 
   newResource(mockArgs: pulumi.runtime.MockResourceArgs): pulumi.runtime.MockResourceResult {
@@ -224,16 +394,30 @@ export class SynthMocks implements pulumi.runtime.Mocks {
     const region = this.regionOf(args.provider);
     if (args.type.startsWith("gcp:")) {
       const gcpId = GCP_IDS[args.type]?.(args, region) ?? id;
-      return { id: gcpId, state: { name: gcpName(args), ...args.inputs, id: gcpId, ...(COMPUTED[args.type]?.(args, region) ?? {}) } };
+      return {
+        id: gcpId,
+        state: {
+          name: gcpName(args),
+          ...args.inputs,
+          id: gcpId,
+          ...(COMPUTED[args.type]?.(args, region) ?? {}),
+        },
+      };
     }
     if (args.type.startsWith("azure-native:")) {
       const azure = azureIdentity(args);
-      return { id: azure.id, state: { name: azure.name, ...args.inputs, ...(COMPUTED[args.type]?.(args, region) ?? {}) } };
+      return {
+        id: azure.id,
+        state: { name: azure.name, ...args.inputs, ...(COMPUTED[args.type]?.(args, region) ?? {}) },
+      };
     }
     const base: State = args.type.startsWith("aws:")
       ? { arn: arn(SERVICE_OF(args.type), region, `${args.name}`), name: physicalName(args) }
       : {};
-    return { id, state: { ...base, ...args.inputs, ...(COMPUTED[args.type]?.(args, region) ?? {}) } };
+    return {
+      id,
+      state: { ...base, ...args.inputs, ...(COMPUTED[args.type]?.(args, region) ?? {}) },
+    };
   }
 
   /** The harness tells the mocks each provider's URN and region as it is registered. */
@@ -247,7 +431,10 @@ export class SynthMocks implements pulumi.runtime.Mocks {
     const inputs = args.inputs as Record<string, unknown>;
     this.calls.push({ token: args.token, inputs });
     const result = callResult(args.token, this.regionOf(args.provider), inputs);
-    if (!result) throw new Error(`synthesis has no mock for the data source ${args.token}; add one in tools/mocks.ts`);
+    if (!result)
+      throw new Error(
+        `synthesis has no mock for the data source ${args.token}; add one in tools/mocks.ts`,
+      );
     return result;
   }
 }

@@ -13,7 +13,8 @@ import { TIERS, type Tier } from "../policies/rules/types";
 import type { ResourceRecord } from "./harness";
 import { findingsTable, runPolicies } from "./policy-run";
 
-const USAGE = "usage: npm run policies -- --resources <resources.json> --tier <dev|staging|sme|enterprise> [--outputs <outputs.json>] [--config <file>] [--out DIR]";
+const USAGE =
+  "usage: npm run policies -- --resources <resources.json> --tier <dev|staging|sme|enterprise> [--outputs <outputs.json>] [--config <file>] [--out DIR]";
 
 class UsageError extends Error {}
 
@@ -29,21 +30,42 @@ function readJson<T>(path: string, what: string): T {
 function run(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
-    options: { resources: { type: "string" }, tier: { type: "string" }, outputs: { type: "string" }, config: { type: "string" }, out: { type: "string" } },
+    options: {
+      resources: { type: "string" },
+      tier: { type: "string" },
+      outputs: { type: "string" },
+      config: { type: "string" },
+      out: { type: "string" },
+    },
     strict: true,
   });
   if (!values.resources) throw new UsageError("--resources is required");
-  if (!values.tier || !(TIERS as readonly string[]).includes(values.tier)) throw new UsageError(`--tier must be one of ${TIERS.join(", ")} (got ${values.tier ?? "nothing"})`);
+  if (!values.tier || !(TIERS as readonly string[]).includes(values.tier))
+    throw new UsageError(
+      `--tier must be one of ${TIERS.join(", ")} (got ${values.tier ?? "nothing"})`,
+    );
   const records = readJson<ResourceRecord[]>(values.resources, "resources file");
-  if (!Array.isArray(records)) throw new UsageError(`resources file ${values.resources} is not a list of resources`);
+  if (!Array.isArray(records))
+    throw new UsageError(`resources file ${values.resources} is not a list of resources`);
   const outputsPath = values.outputs ?? join(dirname(values.resources), "outputs.json");
-  const outputs = existsSync(outputsPath) ? readJson<Record<string, unknown>>(outputsPath, "outputs file") : undefined;
+  const outputs = existsSync(outputsPath)
+    ? readJson<Record<string, unknown>>(outputsPath, "outputs file")
+    : undefined;
   const config = values.config ? readJson<PackConfig>(values.config, "policy config") : undefined;
   const stack = String((outputs?.tier as string | undefined) ?? values.tier);
   const outDir = values.out ?? dirname(values.resources);
-  const evaluation = runPolicies({ records, tier: values.tier as Tier, stack, outDir, outputs, config });
+  const evaluation = runPolicies({
+    records,
+    tier: values.tier as Tier,
+    stack,
+    outDir,
+    outputs,
+    config,
+  });
   console.log(findingsTable(evaluation));
-  console.log(`\n${evaluation.findings.length} finding(s), ${evaluation.mandatoryViolations} mandatory, at tier ${values.tier}; wrote ${outDir}/policy-report.{json,sarif,md}`);
+  console.log(
+    `\n${evaluation.findings.length} finding(s), ${evaluation.mandatoryViolations} mandatory, at tier ${values.tier}; wrote ${outDir}/policy-report.{json,sarif,md}`,
+  );
   return evaluation.mandatoryViolations > 0 ? 1 : 0;
 }
 
@@ -51,7 +73,11 @@ if (require.main === module) {
   try {
     process.exit(run(process.argv.slice(2)));
   } catch (error) {
-    const message = error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS") ? (error as Error).message : String(error);
+    const message =
+      error instanceof UsageError ||
+      (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")
+        ? (error as Error).message
+        : String(error);
     console.error(`policies: ${message}\n${USAGE}`);
     process.exit(2);
   }

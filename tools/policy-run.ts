@@ -29,9 +29,16 @@ export interface PolicyRunOptions {
 }
 
 export function runPolicies(o: PolicyRunOptions): Evaluation {
-  const evaluation = evaluate(toViews(o.records), { tier: o.tier, outputs: o.outputs, config: o.config });
+  const evaluation = evaluate(toViews(o.records), {
+    tier: o.tier,
+    outputs: o.outputs,
+    config: o.config,
+  });
   writeFileSync(join(o.outDir, "policy-report.json"), jsonReport(evaluation, o.stack));
-  writeFileSync(join(o.outDir, "policy-report.sarif"), sarifReport(evaluation, `Pulumi.${o.stack}.yaml`));
+  writeFileSync(
+    join(o.outDir, "policy-report.sarif"),
+    sarifReport(evaluation, `Pulumi.${o.stack}.yaml`),
+  );
   writeFileSync(join(o.outDir, "policy-report.md"), markdownReport(evaluation, o.stack));
   return evaluation;
 }

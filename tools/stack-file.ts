@@ -41,7 +41,10 @@ export function readStackFile(projectDir: string, stack: string): Tree {
 /** Splits `ns:a.b[0].c` into the top-level key and the path below it. */
 function parsePath(key: string): { top: string; rest: (string | number)[] } {
   const match = /^([^:.[\]]+:[^.[\]]+)(.*)$/.exec(key);
-  if (!match) throw new StackFileError(`--set ${key}: expected <namespace>:<key>[.<path>], e.g. rag-platform:llm.model`);
+  if (!match)
+    throw new StackFileError(
+      `--set ${key}: expected <namespace>:<key>[.<path>], e.g. rag-platform:llm.model`,
+    );
   const rest: (string | number)[] = [];
   const pathPart = match[2] ?? "";
   const segment = /\.([^.[\]]+)|\[(\d+)\]/gy;
@@ -49,7 +52,8 @@ function parsePath(key: string): { top: string; rest: (string | number)[] } {
   while (segment.lastIndex < pathPart.length && (m = segment.exec(pathPart))) {
     rest.push(m[1] !== undefined ? m[1] : Number(m[2]));
   }
-  if (segment.lastIndex !== pathPart.length) throw new StackFileError(`--set ${key}: cannot parse the path "${pathPart}"`);
+  if (segment.lastIndex !== pathPart.length)
+    throw new StackFileError(`--set ${key}: cannot parse the path "${pathPart}"`);
   return { top: match[1]!, rest };
 }
 
@@ -75,7 +79,8 @@ export function applySet(tree: Tree, assignment: string): Tree {
       return;
     }
     const next = rest[i + 1];
-    if (typeof node[seg] !== "object" || node[seg] === null) node[seg] = typeof next === "number" ? [] : {};
+    if (typeof node[seg] !== "object" || node[seg] === null)
+      node[seg] = typeof next === "number" ? [] : {};
     node = node[seg] as Record<string | number, unknown>;
   });
   return { ...tree, [top]: root };
@@ -98,7 +103,11 @@ export function toConfigMap(tree: Tree): StackConfig {
   return { config, secretKeys };
 }
 
-export function loadStackConfig(projectDir: string, stack: string, sets: readonly string[] = []): StackConfig {
+export function loadStackConfig(
+  projectDir: string,
+  stack: string,
+  sets: readonly string[] = [],
+): StackConfig {
   const tree = sets.reduce(applySet, readStackFile(projectDir, stack));
   return toConfigMap(tree);
 }

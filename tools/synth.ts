@@ -12,7 +12,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, NotImplementedError } from "../stacks/config-errors";
-import { DiffInputError, diffResources, readResources, renderDiffMarkdown, renderDiffText } from "./diff";
+import {
+  DiffInputError,
+  diffResources,
+  readResources,
+  renderDiffMarkdown,
+  renderDiffText,
+} from "./diff";
 import { STACK_TYPE, synthesize, type ResourceRecord, type SynthResult } from "./harness";
 import { findingsTable, runPolicies } from "./policy-run";
 import { StackFileError } from "./stack-file";
@@ -36,7 +42,11 @@ export function urnType(urn: string): string {
 export function resourceTable(resources: readonly ResourceRecord[]): string {
   const rows = resources
     .filter((r) => r.type !== STACK_TYPE)
-    .map((r) => [r.type, r.name, !r.parent || urnType(r.parent) === STACK_TYPE ? "(stack)" : urnName(r.parent)]);
+    .map((r) => [
+      r.type,
+      r.name,
+      !r.parent || urnType(r.parent) === STACK_TYPE ? "(stack)" : urnName(r.parent),
+    ]);
   return renderTable(["TYPE", "NAME", "PARENT"], rows);
 }
 
@@ -53,9 +63,14 @@ function stackOf(records: readonly ResourceRecord[]): string | undefined {
   return records[0]?.urn.split("::")[0]?.split(":")[2];
 }
 
-function runDiff(paths: readonly string[], options: { markdown: boolean; exitCode: boolean }): number {
+function runDiff(
+  paths: readonly string[],
+  options: { markdown: boolean; exitCode: boolean },
+): number {
   if (paths.length !== 2) {
-    console.error(`synth: --diff takes two states, BEFORE and AFTER; got ${paths.length}\n${USAGE}`);
+    console.error(
+      `synth: --diff takes two states, BEFORE and AFTER; got ${paths.length}\n${USAGE}`,
+    );
     return 2;
   }
   const [before, after] = paths.map(readResources) as [ResourceRecord[], ResourceRecord[]];
@@ -84,9 +99,12 @@ async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.diff) return runDiff(positionals, { markdown: values.markdown, exitCode: values["exit-code"] });
+  if (values.diff)
+    return runDiff(positionals, { markdown: values.markdown, exitCode: values["exit-code"] });
   if (positionals.length > 0) {
-    console.error(`synth: unexpected argument ${positionals[0]} (only --diff takes paths)\n${USAGE}`);
+    console.error(
+      `synth: unexpected argument ${positionals[0]} (only --diff takes paths)\n${USAGE}`,
+    );
     return 2;
   }
   if (!values.stack) {
@@ -98,8 +116,16 @@ async function run(argv: string[]): Promise<number> {
   const dir = writeSynthOutput(result, values.out);
   const count = result.resources.filter((r) => r.type !== STACK_TYPE).length;
   const shown = relative(process.cwd(), dir) || ".";
-  console.log(`\n${count} resources for stack ${result.stack}; wrote ${shown}/resources.json and outputs.json`);
-  const evaluation = runPolicies({ records: result.resources, tier: result.tier, stack: result.stack, outDir: dir, outputs: result.outputs });
+  console.log(
+    `\n${count} resources for stack ${result.stack}; wrote ${shown}/resources.json and outputs.json`,
+  );
+  const evaluation = runPolicies({
+    records: result.resources,
+    tier: result.tier,
+    stack: result.stack,
+    outDir: dir,
+    outputs: result.outputs,
+  });
   console.log(`\n${findingsTable(evaluation)}`);
   console.log(
     `\npolicies (tier ${result.tier}): ${evaluation.findings.length} finding(s), ${evaluation.mandatoryViolations} mandatory; wrote ${shown}/policy-report.{json,sarif,md}`,
@@ -109,11 +135,19 @@ async function run(argv: string[]): Promise<number> {
 
 /** Known failures print their message alone: no stack trace for a bad config. */
 function report(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof NotImplementedError || error instanceof StackFileError || error instanceof DiffInputError) {
+  if (
+    error instanceof ConfigError ||
+    error instanceof NotImplementedError ||
+    error instanceof StackFileError ||
+    error instanceof DiffInputError
+  ) {
     console.error(`synth: ${error.message}`);
     return 1;
   }
-  if (error instanceof TypeError && (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
+  if (
+    error instanceof TypeError &&
+    (error as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")
+  ) {
     console.error(`synth: ${error.message}\n${USAGE}`);
     return 2;
   }

@@ -24,7 +24,9 @@ export const ELB_LOG_DELIVERY_SERVICE = "logdelivery.elasticloadbalancing.amazon
  * `elb.getServiceAccount` knows the accounts and refuses a region that has none: then only the
  * service principal is granted.
  */
-export function elbLogDeliveryPrincipal(opts: pulumi.InvokeOptions): pulumi.Output<Record<string, string>> {
+export function elbLogDeliveryPrincipal(
+  opts: pulumi.InvokeOptions,
+): pulumi.Output<Record<string, string>> {
   const principal: Promise<Record<string, string>> = aws.elb.getServiceAccount({}, opts).then(
     (elb) => ({ AWS: elb.arn, Service: ELB_LOG_DELIVERY_SERVICE }),
     () => ({ Service: ELB_LOG_DELIVERY_SERVICE }),
@@ -48,5 +50,7 @@ export function policyDocument(statements: readonly Statement[]): pulumi.Output<
 
 /** Trust policy letting one AWS service assume a role. */
 export function assumedBy(service: string): pulumi.Output<string> {
-  return policyDocument([{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }]);
+  return policyDocument([
+    { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" },
+  ]);
 }

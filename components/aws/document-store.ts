@@ -1,19 +1,39 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { elbLogDeliveryPrincipal, policyDocument, type AwsAccount, type Statement } from "./account";
+import {
+  elbLogDeliveryPrincipal,
+  policyDocument,
+  type AwsAccount,
+  type Statement,
+} from "./account";
 import type { KmsKey } from "./kms-key";
 
 /** What the runtime needs on the document bucket (its ECS task role, its EKS Pod Identity role): objects and their versions (secure delete), and the key. */
-export function documentAccessStatements(bucketArn: pulumi.Input<string>, keyArn: pulumi.Input<string>): Statement[] {
+export function documentAccessStatements(
+  bucketArn: pulumi.Input<string>,
+  keyArn: pulumi.Input<string>,
+): Statement[] {
   return [
     { Sid: "ListDocuments", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
     {
       Sid: "ReadWriteDocuments",
       Effect: "Allow",
-      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:ListBucketVersions", "s3:GetObjectVersion"],
+      Action: [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+        "s3:ListBucketVersions",
+        "s3:GetObjectVersion",
+      ],
       Resource: pulumi.interpolate`${bucketArn}/*`,
     },
-    { Sid: "UseTheDocumentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn },
+    {
+      Sid: "UseTheDocumentKey",
+      Effect: "Allow",
+      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+      Resource: keyArn,
+    },
   ];
 }
 
@@ -58,7 +78,10 @@ export class DocumentStore extends pulumi.ComponentResource {
     const logs = this.createBucket(`${name}-access-logs`, retain);
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-access-logs`,
-      { bucket: logs.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+      {
+        bucket: logs.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      },
       { parent: this },
     );
     new aws.s3.BucketLifecycleConfiguration(
@@ -95,12 +118,27 @@ export class DocumentStore extends pulumi.ComponentResource {
         Resource: pulumi.interpolate`${logs.arn}/${LOAD_BALANCER_LOG_PREFIX}/AWSLogs/${args.account.accountId}/*`,
       },
     ]);
-    this.loadBalancerLogs = { bucket: logs.bucket, prefix: LOAD_BALANCER_LOG_PREFIX, grant: logsPolicy };
+    this.loadBalancerLogs = {
+      bucket: logs.bucket,
+      prefix: LOAD_BALANCER_LOG_PREFIX,
+      grant: logsPolicy,
+    };
 
     const bucket = this.createBucket(name, retain);
     new aws.s3.BucketServerSideEncryptionConfiguration(
       name,
-      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKey.arn }, bucketKeyEnabled: true }] },
+      {
+        bucket: bucket.id,
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: {
+              sseAlgorithm: "aws:kms",
+              kmsMasterKeyId: args.kmsKey.arn,
+            },
+            bucketKeyEnabled: true,
+          },
+        ],
+      },
       { parent: this },
     );
     new aws.s3.BucketLifecycleConfiguration(
@@ -108,13 +146,27 @@ export class DocumentStore extends pulumi.ComponentResource {
       {
         bucket: bucket.id,
         rules: [
-          { id: "expire-old-versions", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionRetentionDays } },
-          { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+          {
+            id: "expire-old-versions",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionRetentionDays },
+          },
+          {
+            id: "abort-incomplete-uploads",
+            status: "Enabled",
+            filter: {},
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+          },
         ],
       },
       { parent: this },
     );
-    new aws.s3.BucketLogging(name, { bucket: bucket.id, targetBucket: logs.id, targetPrefix: "documents/" }, { parent: this });
+    new aws.s3.BucketLogging(
+      name,
+      { bucket: bucket.id, targetBucket: logs.id, targetPrefix: "documents/" },
+      { parent: this },
+    );
     this.restrictBucket(name, bucket, []);
 
     this.bucketName = bucket.bucket;
@@ -125,17 +177,39 @@ export class DocumentStore extends pulumi.ComponentResource {
 
   /** A bucket with owner-enforced objects and versioning (deletes and overwrites can be undone). */
   private createBucket(name: string, retain: boolean): aws.s3.Bucket {
-    const bucket = new aws.s3.Bucket(name, { bucketPrefix: `${name}-`.slice(0, 37), forceDestroy: !retain }, { parent: this, retainOnDelete: retain });
-    new aws.s3.BucketOwnershipControls(name, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
-    new aws.s3.BucketVersioning(name, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+    const bucket = new aws.s3.Bucket(
+      name,
+      { bucketPrefix: `${name}-`.slice(0, 37), forceDestroy: !retain },
+      { parent: this, retainOnDelete: retain },
+    );
+    new aws.s3.BucketOwnershipControls(
+      name,
+      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+      { parent: this },
+    );
+    new aws.s3.BucketVersioning(
+      name,
+      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
+      { parent: this },
+    );
     return bucket;
   }
 
   /** Blocks all public access and denies any request not made over TLS 1.2+. */
-  private restrictBucket(name: string, bucket: aws.s3.Bucket, extra: Parameters<typeof policyDocument>[0]): aws.s3.BucketPolicy {
+  private restrictBucket(
+    name: string,
+    bucket: aws.s3.Bucket,
+    extra: Parameters<typeof policyDocument>[0],
+  ): aws.s3.BucketPolicy {
     const block = new aws.s3.BucketPublicAccessBlock(
       name,
-      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      {
+        bucket: bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
       { parent: this },
     );
     const objects = [bucket.arn, pulumi.interpolate`${bucket.arn}/*`];
@@ -144,8 +218,22 @@ export class DocumentStore extends pulumi.ComponentResource {
       {
         bucket: bucket.id,
         policy: policyDocument([
-          { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: objects, Condition: { Bool: { "aws:SecureTransport": "false" } } },
-          { Sid: "DenyOutdatedTls", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: objects, Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } } },
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: objects,
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+          {
+            Sid: "DenyOutdatedTls",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: objects,
+            Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
+          },
           ...extra,
         ]),
       },

@@ -10,7 +10,9 @@ export function valueFrom(ref: SecretRef, variable: string): pulumi.Output<strin
     case "generated":
     case "azure-keyvault":
     case "gcp-secretmanager":
-      throw new Error(`${variable}: ECS takes secrets from Secrets Manager only; got a ${ref.kind} secret (store a generated value in a ManagedSecret)`);
+      throw new Error(
+        `${variable}: ECS takes secrets from Secrets Manager only; got a ${ref.kind} secret (store a generated value in a ManagedSecret)`,
+      );
     default: {
       const unreachable: never = ref;
       throw new Error(`${variable}: unknown secret reference ${JSON.stringify(unreachable)}`);
@@ -20,7 +22,9 @@ export function valueFrom(ref: SecretRef, variable: string): pulumi.Output<strin
 
 /** The secret ARNs a task's execution role must be able to read. */
 export function secretArns(env: RuntimeEnvironment): pulumi.Output<string>[] {
-  return secretEntries(env).flatMap(([, ref]) => (ref.kind === "aws-secretsmanager" ? [ref.arn] : []));
+  return secretEntries(env).flatMap(([, ref]) =>
+    ref.kind === "aws-secretsmanager" ? [ref.arn] : [],
+  );
 }
 
 export interface ContainerSpec {
@@ -50,25 +54,39 @@ export function containerDefinition(spec: ContainerSpec): pulumi.Output<object> 
       .map(([name, value]) => pulumi.output(value).apply((v) => ({ name, value: v }))),
   );
   const secrets = pulumi.all(
-    secretEntries(spec.env).map(([name, ref]) => valueFrom(ref, name).apply((arn) => ({ name, valueFrom: arn }))),
+    secretEntries(spec.env).map(([name, ref]) =>
+      valueFrom(ref, name).apply((arn) => ({ name, valueFrom: arn })),
+    ),
   );
-  return pulumi.all([environment, secrets, spec.image, spec.logGroupName]).apply(([env, sec, image, logGroup]): object => ({
-    name: spec.name,
-    image,
-    essential: true,
-    command: spec.command,
-    user: `${RUNTIME_UID}:${RUNTIME_UID}`,
-    readonlyRootFilesystem: true,
-    portMappings: [{ containerPort: spec.port, protocol: "tcp" }],
-    environment: env,
-    secrets: sec,
-    mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
-    healthCheck: { command: ["CMD", "node", "dist/healthcheck.js", String(spec.port)], interval: 15, timeout: 5, retries: 3, startPeriod: 30 },
-    linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
-    stopTimeout: spec.stopTimeout ?? 30,
-    logConfiguration: {
-      logDriver: "awslogs",
-      options: { "awslogs-group": logGroup, "awslogs-region": spec.region, "awslogs-stream-prefix": spec.name },
-    },
-  }));
+  return pulumi
+    .all([environment, secrets, spec.image, spec.logGroupName])
+    .apply(([env, sec, image, logGroup]): object => ({
+      name: spec.name,
+      image,
+      essential: true,
+      command: spec.command,
+      user: `${RUNTIME_UID}:${RUNTIME_UID}`,
+      readonlyRootFilesystem: true,
+      portMappings: [{ containerPort: spec.port, protocol: "tcp" }],
+      environment: env,
+      secrets: sec,
+      mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
+      healthCheck: {
+        command: ["CMD", "node", "dist/healthcheck.js", String(spec.port)],
+        interval: 15,
+        timeout: 5,
+        retries: 3,
+        startPeriod: 30,
+      },
+      linuxParameters: { initProcessEnabled: true, capabilities: { drop: ["ALL"] } },
+      stopTimeout: spec.stopTimeout ?? 30,
+      logConfiguration: {
+        logDriver: "awslogs",
+        options: {
+          "awslogs-group": logGroup,
+          "awslogs-region": spec.region,
+          "awslogs-stream-prefix": spec.name,
+        },
+      },
+    }));
 }

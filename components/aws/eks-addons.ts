@@ -44,7 +44,16 @@ export class EksAddons extends pulumi.ComponentResource {
     const clusterName = args.cluster.name;
     const onCluster = { parent: this, provider: args.cluster.provider };
 
-    podIdentityRole(`${name}-lbc`, { clusterName, namespace: "kube-system", serviceAccount: "aws-load-balancer-controller", statements: LOAD_BALANCER_CONTROLLER_STATEMENTS }, parent);
+    podIdentityRole(
+      `${name}-lbc`,
+      {
+        clusterName,
+        namespace: "kube-system",
+        serviceAccount: "aws-load-balancer-controller",
+        statements: LOAD_BALANCER_CONTROLLER_STATEMENTS,
+      },
+      parent,
+    );
     this.loadBalancerController = pinnedRelease(
       "aws-load-balancer-controller",
       args.charts.awsLoadBalancerController,
@@ -93,9 +102,16 @@ export class EksAddons extends pulumi.ComponentResource {
           },
           {
             Effect: "Allow",
-            Action: ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+            Action: [
+              "autoscaling:SetDesiredCapacity",
+              "autoscaling:TerminateInstanceInAutoScalingGroup",
+            ],
             Resource: "*",
-            Condition: { StringEquals: { [`aws:ResourceTag/k8s.io/cluster-autoscaler/${args.cluster.physicalName}`]: "owned" } },
+            Condition: {
+              StringEquals: {
+                [`aws:ResourceTag/k8s.io/cluster-autoscaler/${args.cluster.physicalName}`]: "owned",
+              },
+            },
           },
         ],
       },
@@ -112,14 +128,23 @@ export class EksAddons extends pulumi.ComponentResource {
           awsRegion: args.account.region,
           autoDiscovery: { clusterName },
           rbac: { serviceAccount: { create: true, name: "cluster-autoscaler" } },
-          extraArgs: { "balance-similar-node-groups": true, "skip-nodes-with-system-pods": false, expander: "least-waste", "scale-down-unneeded-time": "10m" },
+          extraArgs: {
+            "balance-similar-node-groups": true,
+            "skip-nodes-with-system-pods": false,
+            expander: "least-waste",
+            "scale-down-unneeded-time": "10m",
+          },
           podDisruptionBudget: { maxUnavailable: 1 },
         },
       },
       onCluster,
     );
 
-    this.externalSecretsRole = podIdentityRole(`${name}-external-secrets`, { clusterName, namespace: "external-secrets", serviceAccount: "external-secrets" }, parent);
+    this.externalSecretsRole = podIdentityRole(
+      `${name}-external-secrets`,
+      { clusterName, namespace: "external-secrets", serviceAccount: "external-secrets" },
+      parent,
+    );
     const eso = pinnedRelease(
       "external-secrets",
       args.charts.externalSecrets,

@@ -33,10 +33,21 @@ export interface EksClusterArgs {
 }
 
 /** All five control-plane log types. */
-export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"] as const;
+export const CONTROL_PLANE_LOGS = [
+  "api",
+  "audit",
+  "authenticator",
+  "controllerManager",
+  "scheduler",
+] as const;
 
 /** The log groups Container Insights writes (the containers' logs in `application`). */
-export const CONTAINER_INSIGHTS_LOG_GROUPS = ["application", "dataplane", "host", "performance"] as const;
+export const CONTAINER_INSIGHTS_LOG_GROUPS = [
+  "application",
+  "dataplane",
+  "host",
+  "performance",
+] as const;
 
 /**
  * An EKS cluster: private API endpoint (public only for listed CIDRs), Secrets encrypted with
@@ -72,16 +83,29 @@ export class EksCluster extends pulumi.ComponentResource {
     super("rag:aws:EksCluster", name, {}, opts);
     const parent = { parent: this };
     const { partition } = args.account;
-    const managed = (policy: string) => pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`;
+    const managed = (policy: string) =>
+      pulumi.interpolate`arn:${partition}:iam::aws:policy/${policy}`;
     const publicCidrs = args.publicAccessCidrs ?? [];
     this.publicEndpoint = publicCidrs.length > 0;
 
-    const role = new aws.iam.Role(`${name}-cluster`, { assumeRolePolicy: assumedBy("eks.amazonaws.com") }, parent);
-    const rolePolicy = new aws.iam.RolePolicyAttachment(`${name}-cluster`, { role: role.name, policyArn: managed("AmazonEKSClusterPolicy") }, parent);
+    const role = new aws.iam.Role(
+      `${name}-cluster`,
+      { assumeRolePolicy: assumedBy("eks.amazonaws.com") },
+      parent,
+    );
+    const rolePolicy = new aws.iam.RolePolicyAttachment(
+      `${name}-cluster`,
+      { role: role.name, policyArn: managed("AmazonEKSClusterPolicy") },
+      parent,
+    );
     // Created before the cluster so EKS writes into an encrypted group with a retention.
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-control-plane`,
-      { name: `/aws/eks/${name}/cluster`, kmsKeyId: args.logsKey.arn, retentionInDays: args.logRetentionDays },
+      {
+        name: `/aws/eks/${name}/cluster`,
+        kmsKeyId: args.logsKey.arn,
+        retentionInDays: args.logRetentionDays,
+      },
       parent,
     );
     const cluster = new aws.eks.Cluster(
@@ -109,24 +133,56 @@ export class EksCluster extends pulumi.ComponentResource {
     this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId ?? "");
 
     (args.adminPrincipalArns ?? []).forEach((principalArn, i) => {
-      const entry = new aws.eks.AccessEntry(`${name}-admin-${i}`, { clusterName: cluster.name, principalArn, type: "STANDARD" }, parent);
+      const entry = new aws.eks.AccessEntry(
+        `${name}-admin-${i}`,
+        { clusterName: cluster.name, principalArn, type: "STANDARD" },
+        parent,
+      );
       new aws.eks.AccessPolicyAssociation(
         `${name}-admin-${i}`,
-        { clusterName: cluster.name, principalArn, policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`, accessScope: { type: "cluster" } },
+        {
+          clusterName: cluster.name,
+          principalArn,
+          policyArn: pulumi.interpolate`arn:${partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`,
+          accessScope: { type: "cluster" },
+        },
         { parent: this, dependsOn: [entry] },
       );
     });
 
-    this.nodeRole = new aws.iam.Role(`${name}-node`, { assumeRolePolicy: assumedBy("ec2.amazonaws.com") }, parent);
+    this.nodeRole = new aws.iam.Role(
+      `${name}-node`,
+      { assumeRolePolicy: assumedBy("ec2.amazonaws.com") },
+      parent,
+    );
     // Attached before any node exists and detached only after the last is gone (EKS needs them to tear nodes down).
-    const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
-      (policy) => new aws.iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: this.nodeRole.name, policyArn: managed(policy) }, parent),
+    const nodePolicies = [
+      "AmazonEKSWorkerNodePolicy",
+      "AmazonEKS_CNI_Policy",
+      "AmazonEC2ContainerRegistryReadOnly",
+    ].map(
+      (policy) =>
+        new aws.iam.RolePolicyAttachment(
+          `${name}-node-${policy}`,
+          { role: this.nodeRole.name, policyArn: managed(policy) },
+          parent,
+        ),
     );
 
-    const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs> = {}, dependsOn: pulumi.Resource[] = []) =>
+    const addon = (
+      addonName: string,
+      extra: Partial<aws.eks.AddonArgs> = {},
+      dependsOn: pulumi.Resource[] = [],
+    ) =>
       new aws.eks.Addon(
         `${name}-${addonName}`,
-        { clusterName: cluster.name, addonName, resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "PRESERVE", ...extra },
+        {
+          clusterName: cluster.name,
+          addonName,
+          resolveConflictsOnCreate: "OVERWRITE",
+          resolveConflictsOnUpdate: "PRESERVE",
+          ...extra,
+        },
         { parent: this, dependsOn },
       );
     this.nodePrerequisites = [
@@ -138,26 +194,64 @@ export class EksCluster extends pulumi.ComponentResource {
     const { instanceType, ...systemSizes } = args.systemNodes;
     this.systemNodes = new EksNodeGroup(
       `${name}-system`,
-      { cluster: this, network: args.network, kmsKey: args.kmsKey, kind: "system", instanceTypes: [instanceType], ...systemSizes },
+      {
+        cluster: this,
+        network: args.network,
+        kmsKey: args.kmsKey,
+        kind: "system",
+        instanceTypes: [instanceType],
+        ...systemSizes,
+      },
       parent,
     );
     const onNodes = [this.systemNodes];
     const coredns = addon("coredns", {}, onNodes);
     // The add-on creates the Pod Identity association itself (podIdentityAssociations below).
-    const ebsRole = new aws.iam.Role(`${name}-ebs-csi`, { assumeRolePolicy: POD_IDENTITY_TRUST }, parent);
-    const ebsPolicy = new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsRole.name, policyArn: managed("service-role/AmazonEBSCSIDriverPolicy") }, parent);
+    const ebsRole = new aws.iam.Role(
+      `${name}-ebs-csi`,
+      { assumeRolePolicy: POD_IDENTITY_TRUST },
+      parent,
+    );
+    const ebsPolicy = new aws.iam.RolePolicyAttachment(
+      `${name}-ebs-csi`,
+      { role: ebsRole.name, policyArn: managed("service-role/AmazonEBSCSIDriverPolicy") },
+      parent,
+    );
     const ebsKeyPolicy = new aws.iam.RolePolicy(
       `${name}-ebs-csi-kms`,
       {
         role: ebsRole.id,
         policy: policyDocument([
-          { Effect: "Allow", Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource: args.kmsKey.arn, Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
-          { Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: args.kmsKey.arn },
+          {
+            Effect: "Allow",
+            Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+            Resource: args.kmsKey.arn,
+            Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+          },
+          {
+            Effect: "Allow",
+            Action: [
+              "kms:Encrypt",
+              "kms:Decrypt",
+              "kms:ReEncrypt*",
+              "kms:GenerateDataKey*",
+              "kms:DescribeKey",
+            ],
+            Resource: args.kmsKey.arn,
+          },
         ]),
       },
       parent,
     );
-    const ebsCsi = addon("aws-ebs-csi-driver", { podIdentityAssociations: [{ roleArn: ebsRole.arn, serviceAccount: "ebs-csi-controller-sa" }] }, [...onNodes, ebsPolicy, ebsKeyPolicy]);
+    const ebsCsi = addon(
+      "aws-ebs-csi-driver",
+      {
+        podIdentityAssociations: [
+          { roleArn: ebsRole.arn, serviceAccount: "ebs-csi-controller-sa" },
+        ],
+      },
+      [...onNodes, ebsPolicy, ebsKeyPolicy],
+    );
 
     // Every container's logs (Fluent Bit) and the cluster's metrics to CloudWatch, through the
     // CloudWatch Observability add-on with its own Pod Identity role. Its log groups are created
@@ -166,23 +260,52 @@ export class EksCluster extends pulumi.ComponentResource {
       (kind) =>
         new aws.cloudwatch.LogGroup(
           `${name}-insights-${kind}`,
-          { name: `/aws/containerinsights/${name}/${kind}`, kmsKeyId: args.logsKey.arn, retentionInDays: args.logRetentionDays },
+          {
+            name: `/aws/containerinsights/${name}/${kind}`,
+            kmsKeyId: args.logsKey.arn,
+            retentionInDays: args.logRetentionDays,
+          },
           parent,
         ),
     );
-    const insightsRole = new aws.iam.Role(`${name}-cloudwatch-agent`, { assumeRolePolicy: POD_IDENTITY_TRUST }, parent);
-    const insightsPolicy = new aws.iam.RolePolicyAttachment(`${name}-cloudwatch-agent`, { role: insightsRole.name, policyArn: managed("CloudWatchAgentServerPolicy") }, parent);
-    addon("amazon-cloudwatch-observability", { podIdentityAssociations: [{ roleArn: insightsRole.arn, serviceAccount: "cloudwatch-agent" }] }, [...onNodes, insightsPolicy, ...insightsLogs]);
+    const insightsRole = new aws.iam.Role(
+      `${name}-cloudwatch-agent`,
+      { assumeRolePolicy: POD_IDENTITY_TRUST },
+      parent,
+    );
+    const insightsPolicy = new aws.iam.RolePolicyAttachment(
+      `${name}-cloudwatch-agent`,
+      { role: insightsRole.name, policyArn: managed("CloudWatchAgentServerPolicy") },
+      parent,
+    );
+    addon(
+      "amazon-cloudwatch-observability",
+      {
+        podIdentityAssociations: [
+          { roleArn: insightsRole.arn, serviceAccount: "cloudwatch-agent" },
+        ],
+      },
+      [...onNodes, insightsPolicy, ...insightsLogs],
+    );
 
     this.kubeconfig = pulumi
       .all([cluster.name, cluster.endpoint, cluster.certificateAuthority])
-      .apply(([clusterName, endpoint, ca]) => kubeconfigFor(clusterName, endpoint, ca?.data ?? "", args.account.region));
-    this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this, dependsOn: [coredns, ebsCsi] });
+      .apply(([clusterName, endpoint, ca]) =>
+        kubeconfigFor(clusterName, endpoint, ca?.data ?? "", args.account.region),
+      );
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+      { parent: this, dependsOn: [coredns, ebsCsi] },
+    );
 
     const storageClass = new k8s.storage.v1.StorageClass(
       `${name}-gp3-encrypted`,
       {
-        metadata: { name: "gp3-encrypted", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+        metadata: {
+          name: "gp3-encrypted",
+          annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+        },
         provisioner: "ebs.csi.aws.com",
         parameters: { type: "gp3", encrypted: "true", kmsKeyId: args.kmsKey.arn },
         reclaimPolicy: "Retain",
@@ -197,17 +320,39 @@ export class EksCluster extends pulumi.ComponentResource {
 }
 
 /** A kubeconfig that authenticates through `aws eks get-token` (no static credentials). */
-export function kubeconfigFor(clusterName: string, endpoint: string, caData: string, region: string): string {
+export function kubeconfigFor(
+  clusterName: string,
+  endpoint: string,
+  caData: string,
+  region: string,
+): string {
   return JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": caData } }],
+    clusters: [
+      { name: clusterName, cluster: { server: endpoint, "certificate-authority-data": caData } },
+    ],
     contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
     "current-context": clusterName,
     users: [
       {
         name: clusterName,
-        user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region, "--output", "json"] } },
+        user: {
+          exec: {
+            apiVersion: "client.authentication.k8s.io/v1beta1",
+            command: "aws",
+            args: [
+              "eks",
+              "get-token",
+              "--cluster-name",
+              clusterName,
+              "--region",
+              region,
+              "--output",
+              "json",
+            ],
+          },
+        },
       },
     ],
   });

@@ -7,16 +7,31 @@ import type { Network } from "./network";
 
 /** The GPU instance types for a node, by GPU and GPUs per node (smallest that fits). */
 export const GPU_NODE_TYPES = {
-  t4: [[1, "g4dn.xlarge"], [4, "g4dn.12xlarge"], [8, "g4dn.metal"]],
-  a10g: [[1, "g5.2xlarge"], [4, "g5.12xlarge"], [8, "g5.48xlarge"]],
-  l4: [[1, "g6.2xlarge"], [4, "g6.12xlarge"], [8, "g6.48xlarge"]],
+  t4: [
+    [1, "g4dn.xlarge"],
+    [4, "g4dn.12xlarge"],
+    [8, "g4dn.metal"],
+  ],
+  a10g: [
+    [1, "g5.2xlarge"],
+    [4, "g5.12xlarge"],
+    [8, "g5.48xlarge"],
+  ],
+  l4: [
+    [1, "g6.2xlarge"],
+    [4, "g6.12xlarge"],
+    [8, "g6.48xlarge"],
+  ],
   a100: [[8, "p4d.24xlarge"]],
 } as const satisfies Record<string, readonly (readonly [number, string])[]>;
 export type NodeGpu = keyof typeof GPU_NODE_TYPES;
 
 export function gpuInstanceType(gpu: NodeGpu, gpusPerNode: number): string {
   const match = GPU_NODE_TYPES[gpu].find(([count]) => count >= gpusPerNode);
-  if (!match) throw new Error(`no ${gpu} instance type has ${gpusPerNode} GPUs (largest: ${GPU_NODE_TYPES[gpu].at(-1)![0]})`);
+  if (!match)
+    throw new Error(
+      `no ${gpu} instance type has ${gpusPerNode} GPUs (largest: ${GPU_NODE_TYPES[gpu].at(-1)![0]})`,
+    );
   return match[1];
 }
 
@@ -38,7 +53,10 @@ export interface EksNodeGroupArgs {
 }
 
 /** AL2023 AMIs: the standard one, and the one with NVIDIA drivers and the container toolkit. */
-export const AMI_TYPES: Record<NodePoolKind, string> = { system: "AL2023_x86_64_STANDARD", gpu: "AL2023_x86_64_NVIDIA" };
+export const AMI_TYPES: Record<NodePoolKind, string> = {
+  system: "AL2023_x86_64_STANDARD",
+  gpu: "AL2023_x86_64_NVIDIA",
+};
 
 /**
  * A managed node group on AL2023 with IMDSv2 (hop limit 1: pods cannot reach node credentials)
@@ -54,8 +72,14 @@ export class EksNodeGroup extends pulumi.ComponentResource {
 
   constructor(name: string, args: EksNodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:EksNodeGroup", name, {}, opts);
-    if (args.minSize > args.maxSize || args.desiredSize < args.minSize || args.desiredSize > args.maxSize) {
-      throw new Error(`EksNodeGroup ${name}: sizes must satisfy min <= desired <= max (got ${args.minSize} <= ${args.desiredSize} <= ${args.maxSize})`);
+    if (
+      args.minSize > args.maxSize ||
+      args.desiredSize < args.minSize ||
+      args.desiredSize > args.maxSize
+    ) {
+      throw new Error(
+        `EksNodeGroup ${name}: sizes must satisfy min <= desired <= max (got ${args.minSize} <= ${args.desiredSize} <= ${args.maxSize})`,
+      );
     }
     const parent = { parent: this };
     const gpu = args.kind === "gpu";
@@ -63,19 +87,34 @@ export class EksNodeGroup extends pulumi.ComponentResource {
       name,
       {
         namePrefix: `${name}-`,
-        metadataOptions: { httpTokens: "required", httpEndpoint: "enabled", httpPutResponseHopLimit: 1 },
+        metadataOptions: {
+          httpTokens: "required",
+          httpEndpoint: "enabled",
+          httpPutResponseHopLimit: 1,
+        },
         blockDeviceMappings: [
           {
             deviceName: "/dev/xvda",
-            ebs: { volumeSize: args.diskGiB ?? (gpu ? 100 : 50), volumeType: "gp3", encrypted: "true", kmsKeyId: args.kmsKey.arn, deleteOnTermination: "true" },
+            ebs: {
+              volumeSize: args.diskGiB ?? (gpu ? 100 : 50),
+              volumeType: "gp3",
+              encrypted: "true",
+              kmsKeyId: args.kmsKey.arn,
+              deleteOnTermination: "true",
+            },
           },
         ],
-        vpcSecurityGroupIds: [args.cluster.clusterSecurityGroupId, ...(args.extraSecurityGroupIds ?? [])],
+        vpcSecurityGroupIds: [
+          args.cluster.clusterSecurityGroupId,
+          ...(args.extraSecurityGroupIds ?? []),
+        ],
         updateDefaultVersion: true,
       },
       parent,
     );
-    const labels: Record<string, string> = gpu ? { [GPU_POOL_LABEL.key]: GPU_POOL_LABEL.value, "nvidia.com/gpu.present": "true" } : { "rag-platform/pool": "system" };
+    const labels: Record<string, string> = gpu
+      ? { [GPU_POOL_LABEL.key]: GPU_POOL_LABEL.value, "nvidia.com/gpu.present": "true" }
+      : { "rag-platform/pool": "system" };
     const group = new aws.eks.NodeGroup(
       name,
       {
@@ -86,14 +125,22 @@ export class EksNodeGroup extends pulumi.ComponentResource {
         amiType: AMI_TYPES[args.kind],
         capacityType: "ON_DEMAND",
         instanceTypes: [...args.instanceTypes],
-        scalingConfig: { minSize: args.minSize, maxSize: args.maxSize, desiredSize: args.desiredSize },
+        scalingConfig: {
+          minSize: args.minSize,
+          maxSize: args.maxSize,
+          desiredSize: args.desiredSize,
+        },
         updateConfig: { maxUnavailable: 1 },
         launchTemplate: { id: template.id, version: pulumi.interpolate`${template.latestVersion}` },
         labels,
         taints: gpu ? [{ key: GPU_TAINT.key, value: GPU_TAINT.value, effect: "NO_SCHEDULE" }] : [],
       },
       // The autoscaler owns the desired size after creation.
-      { parent: this, ignoreChanges: ["scalingConfig.desiredSize"], dependsOn: args.cluster.nodePrerequisites },
+      {
+        parent: this,
+        ignoreChanges: ["scalingConfig.desiredSize"],
+        dependsOn: args.cluster.nodePrerequisites,
+      },
     );
     this.nodeGroupName = group.nodeGroupName;
     this.registerOutputs({ nodeGroupName: this.nodeGroupName });

@@ -3,7 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
 import { QUEUE_DEPTH_METRIC } from "../../runtime/src/emf";
-import { API_READINESS_PATH, API_STARTUP_GRACE_SECONDS, QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, processEnv } from "../shared/runtime-image";
+import {
+  API_READINESS_PATH,
+  API_STARTUP_GRACE_SECONDS,
+  QUEUE_DEPTH_PER_WORKER,
+  REEMBED_COMMAND,
+  RUNTIME_PROCESSES,
+  processEnv,
+} from "../shared/runtime-image";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import { documentAccessStatements, type LoadBalancerLogs } from "./document-store";
 import { containerDefinition, secretArns } from "./ecs-container";
@@ -44,7 +51,8 @@ export interface FargateRuntimeServicesArgs {
   readonly loadBalancerLogs?: LoadBalancerLogs;
 }
 
-const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+const range = (from: number, to: number, step: number) =>
+  Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 
 /** Fargate's valid task sizes: CPU units and the memory (MiB) each allows. */
 const FARGATE_SIZES: readonly [number, readonly number[]][] = [
@@ -58,14 +66,19 @@ const FARGATE_SIZES: readonly [number, readonly number[]][] = [
 ];
 
 /** The smallest valid Fargate size with at least the CPU and memory asked for. */
-export function fargateSize(cpuMillicores: number, memoryMiB: number): { cpu: number; memory: number } {
+export function fargateSize(
+  cpuMillicores: number,
+  memoryMiB: number,
+): { cpu: number; memory: number } {
   const cpuUnits = Math.ceil(cpuMillicores * 1.024);
   for (const [cpu, memories] of FARGATE_SIZES) {
     if (cpu < cpuUnits) continue;
     const memory = memories.find((m) => m >= memoryMiB);
     if (memory !== undefined) return { cpu, memory };
   }
-  throw new Error(`no Fargate task size has ${cpuMillicores} millicores and ${memoryMiB} MiB (at most 16 vCPU and 120 GiB)`);
+  throw new Error(
+    `no Fargate task size has ${cpuMillicores} millicores and ${memoryMiB} MiB (at most 16 vCPU and 120 GiB)`,
+  );
 }
 
 const API_PORT = RUNTIME_PROCESSES.api.port;
@@ -89,23 +102,46 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
    * What tools/verify-rollout.sh checks after an update: each service and the task definition it
    * should run (ECS rolls a deployment whose tasks fail back to the previous one on its own).
    */
-  readonly rollout: pulumi.Output<{ region: string; cluster: string; services: { name: string; taskDefinition: string }[] }>;
+  readonly rollout: pulumi.Output<{
+    region: string;
+    cluster: string;
+    services: { name: string; taskDefinition: string }[];
+  }>;
 
-  constructor(name: string, args: FargateRuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: FargateRuntimeServicesArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("rag:aws:FargateServices", name, {}, opts);
     const parent = { parent: this };
     const { env, databaseSecretArn } = passwordReadAtConnect(args.env);
     // One name per stack for logs, traces and the queue-depth metric's dimension.
     this.metricService = name;
     args = { ...args, env: { ...env, plain: { ...env.plain, [ENV.serviceName]: name } } };
-    const cluster = new aws.ecs.Cluster(name, { settings: [{ name: "containerInsights", value: "enhanced" }] }, parent);
+    const cluster = new aws.ecs.Cluster(
+      name,
+      { settings: [{ name: "containerInsights", value: "enhanced" }] },
+      parent,
+    );
     const { executionRole, taskRole, policies } = this.createRoles(name, args, databaseSecretArn);
     this.loadBalancer = new ApiLoadBalancer(
       `${name}-api`,
-      { network: args.network, targetSecurityGroupId: args.securityGroupId, targetPort: API_PORT, healthCheckPath: API_READINESS_PATH, certificateArn: args.certificateArn, accessLogs: args.loadBalancerLogs },
+      {
+        network: args.network,
+        targetSecurityGroupId: args.securityGroupId,
+        targetPort: API_PORT,
+        healthCheckPath: API_READINESS_PATH,
+        certificateArn: args.certificateArn,
+        accessLogs: args.loadBalancerLogs,
+      },
       parent,
     );
-    const network = { subnets: args.network.privateSubnetIds, securityGroups: [args.securityGroupId], assignPublicIp: false };
+    const network = {
+      subnets: args.network.privateSubnetIds,
+      securityGroups: [args.securityGroupId],
+      assignPublicIp: false,
+    };
 
     const api = this.createService(`${name}-api`, {
       args,
@@ -116,9 +152,19 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       process: "api",
       port: API_PORT,
       // /metrics on its own port, which the load balancer does not forward to.
-      extraEnv: { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(RUNTIME_PROCESSES.api.metricsPort) },
+      extraEnv: {
+        [ENV.host]: "0.0.0.0",
+        [ENV.port]: String(API_PORT),
+        [ENV.metricsPort]: String(RUNTIME_PROCESSES.api.metricsPort),
+      },
       network,
-      loadBalancers: [{ targetGroupArn: this.loadBalancer.targetGroupArn, containerName: "api", containerPort: API_PORT }],
+      loadBalancers: [
+        {
+          targetGroupArn: this.loadBalancer.targetGroupArn,
+          containerName: "api",
+          containerPort: API_PORT,
+        },
+      ],
       dependsOn: [...policies, this.loadBalancer.listener],
     });
     const worker = this.createService(`${name}-worker`, {
@@ -130,7 +176,11 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
       process: "worker",
       port: WORKER_HEALTH_PORT,
       // The worker publishes the queue depth (CloudWatch embedded metric format, through its logs).
-      extraEnv: { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), [ENV.cloudwatchMetricsNamespace]: RUNTIME_METRIC_NAMESPACE },
+      extraEnv: {
+        [ENV.host]: "0.0.0.0",
+        [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT),
+        [ENV.cloudwatchMetricsNamespace]: RUNTIME_METRIC_NAMESPACE,
+      },
       network,
       dependsOn: policies,
     });
@@ -154,18 +204,37 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
         metrics: [
           {
             id: "depth",
-            metricStat: { metric: { namespace: RUNTIME_METRIC_NAMESPACE, metricName: QUEUE_DEPTH_METRIC, dimensions: [{ name: "Service", value: this.metricService }] }, stat: "Maximum" },
+            metricStat: {
+              metric: {
+                namespace: RUNTIME_METRIC_NAMESPACE,
+                metricName: QUEUE_DEPTH_METRIC,
+                dimensions: [{ name: "Service", value: this.metricService }],
+              },
+              stat: "Maximum",
+            },
             returnData: false,
           },
           {
             id: "tasks",
             metricStat: {
-              metric: { namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", dimensions: [{ name: "ClusterName", value: cluster.name }, { name: "ServiceName", value: worker.name }] },
+              metric: {
+                namespace: "ECS/ContainerInsights",
+                metricName: "RunningTaskCount",
+                dimensions: [
+                  { name: "ClusterName", value: cluster.name },
+                  { name: "ServiceName", value: worker.name },
+                ],
+              },
               stat: "Average",
             },
             returnData: false,
           },
-          { id: "backlog", expression: "depth / tasks", label: "Waiting documents per worker task", returnData: true },
+          {
+            id: "backlog",
+            expression: "depth / tasks",
+            label: "Waiting documents per worker task",
+            returnData: true,
+          },
         ],
       },
     ]);
@@ -174,33 +243,70 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     this.rollout = pulumi.output({
       region: args.account.region,
       cluster: cluster.name,
-      services: [api, worker].map((service) => ({ name: service.name, taskDefinition: service.taskDefinition.apply((arn) => arn ?? "") })),
+      services: [api, worker].map((service) => ({
+        name: service.name,
+        taskDefinition: service.taskDefinition.apply((arn) => arn ?? ""),
+      })),
     });
     this.apiServiceName = api.name;
     this.workerServiceName = worker.name;
     const subnets = pulumi.all(args.network.privateSubnetIds).apply((ids) => ids.join(","));
-    const overrides = JSON.stringify({ containerOverrides: [{ name: "worker", command: REEMBED_COMMAND }] });
+    const overrides = JSON.stringify({
+      containerOverrides: [{ name: "worker", command: REEMBED_COMMAND }],
+    });
     this.reembedCommand = pulumi.interpolate`aws ecs run-task --region ${args.account.region} --cluster ${cluster.name} --launch-type FARGATE --task-definition ${worker.taskDefinition} --network-configuration 'awsvpcConfiguration={subnets=[${subnets}],securityGroups=[${args.securityGroupId}],assignPublicIp=DISABLED}' --overrides '${overrides}'`;
     this.registerOutputs({ clusterName: this.clusterName, apiUrl: this.loadBalancer.url });
   }
 
-  private createRoles(name: string, args: FargateRuntimeServicesArgs, databaseSecretArn: pulumi.Output<string> | undefined) {
+  private createRoles(
+    name: string,
+    args: FargateRuntimeServicesArgs,
+    databaseSecretArn: pulumi.Output<string> | undefined,
+  ) {
     const parent = { parent: this };
     const { partition } = args.account;
-    const executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") }, parent);
+    const executionRole = new aws.iam.Role(
+      `${name}-execution`,
+      { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") },
+      parent,
+    );
     const executionBase = new aws.iam.RolePolicyAttachment(
       `${name}-execution-base`,
-      { role: executionRole.name, policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy` },
+      {
+        role: executionRole.name,
+        policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy`,
+      },
       parent,
     );
     const arns = secretArns(args.env);
     const readSecrets: Statement[] = [
-      { Sid: "ReadTheRuntimeSecrets", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: arns },
-      { Sid: "DecryptTheRuntimeSecrets", Effect: "Allow", Action: "kms:Decrypt", Resource: args.dataKey.arn },
+      {
+        Sid: "ReadTheRuntimeSecrets",
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: arns,
+      },
+      {
+        Sid: "DecryptTheRuntimeSecrets",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: args.dataKey.arn,
+      },
     ];
-    const executionSecrets = new aws.iam.RolePolicy(`${name}-execution-secrets`, { role: executionRole.id, policy: policyDocument(arns.length > 0 ? readSecrets : readSecrets.slice(1)) }, parent);
+    const executionSecrets = new aws.iam.RolePolicy(
+      `${name}-execution-secrets`,
+      {
+        role: executionRole.id,
+        policy: policyDocument(arns.length > 0 ? readSecrets : readSecrets.slice(1)),
+      },
+      parent,
+    );
 
-    const taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") }, parent);
+    const taskRole = new aws.iam.Role(
+      `${name}-task`,
+      { assumeRolePolicy: assumedBy("ecs-tasks.amazonaws.com") },
+      parent,
+    );
     const policies: pulumi.Resource[] = [executionBase, executionSecrets];
     const taskDocuments = new aws.iam.RolePolicy(
       `${name}-task-documents`,
@@ -247,7 +353,11 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     const container = o.process;
     const logGroup = new aws.cloudwatch.LogGroup(
       name,
-      { namePrefix: `/rag/${name}-`, kmsKeyId: o.args.logsKey.arn, retentionInDays: o.args.logRetentionDays },
+      {
+        namePrefix: `/rag/${name}-`,
+        kmsKeyId: o.args.logsKey.arn,
+        retentionInDays: o.args.logRetentionDays,
+      },
       parent,
     );
     const { cpu, memory } = fargateSize(o.size.cpuMillicores, o.size.memoryMiB);
@@ -308,7 +418,9 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
     size: FargateServiceSize,
     policies: ({ name: string; target: number } & (
       | { metric: string; resourceLabel?: pulumi.Input<string> }
-      | { metrics: aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetric[] }
+      | {
+          metrics: aws.types.input.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetric[];
+        }
     ))[],
   ): void {
     const parent = { parent: this };
@@ -334,7 +446,12 @@ export class FargateRuntimeServices extends pulumi.ComponentResource {
           targetTrackingScalingPolicyConfiguration: {
             targetValue: p.target,
             ...("metric" in p
-              ? { predefinedMetricSpecification: { predefinedMetricType: p.metric, resourceLabel: p.resourceLabel } }
+              ? {
+                  predefinedMetricSpecification: {
+                    predefinedMetricType: p.metric,
+                    resourceLabel: p.resourceLabel,
+                  },
+                }
               : { customizedMetricSpecification: { metrics: p.metrics } }),
             scaleInCooldown: 300,
             scaleOutCooldown: 60,

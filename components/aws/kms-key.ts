@@ -49,21 +49,38 @@ export class KmsKey extends pulumi.ComponentResource {
         Sid: "CloudWatchLogsEncrypt",
         Effect: "Allow",
         Principal: { Service: `logs.${region}.amazonaws.com` },
-        Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        Action: [
+          "kms:Encrypt*",
+          "kms:Decrypt*",
+          "kms:ReEncrypt*",
+          "kms:GenerateDataKey*",
+          "kms:Describe*",
+        ],
         Resource: "*",
         Condition: {
-          ArnLike: { "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:*` },
+          ArnLike: {
+            "kms:EncryptionContext:aws:logs:arn": pulumi.interpolate`arn:${partition}:logs:${region}:${accountId}:log-group:*`,
+          },
         },
       });
     }
     if (args.allowEbsThroughEc2) {
-      const throughEc2 = { "kms:ViaService": `ec2.${region}.amazonaws.com`, "kms:CallerAccount": accountId };
+      const throughEc2 = {
+        "kms:ViaService": `ec2.${region}.amazonaws.com`,
+        "kms:CallerAccount": accountId,
+      };
       statements.push(
         {
           Sid: "EbsThroughEc2",
           Effect: "Allow",
           Principal: { AWS: "*" },
-          Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+          Action: [
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:DescribeKey",
+          ],
           Resource: "*",
           Condition: { StringEquals: throughEc2 },
         },

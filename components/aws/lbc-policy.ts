@@ -44,7 +44,11 @@ export const LOAD_BALANCER_CONTROLLER_STATEMENTS: readonly Statement[] = [
     ],
     Resource: "*",
   },
-  { Effect: "Allow", Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"], Resource: "*" },
+  {
+    Effect: "Allow",
+    Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress"],
+    Resource: "*",
+  },
   { Effect: "Allow", Action: "ec2:CreateSecurityGroup", Resource: "*" },
   {
     Effect: "Allow",
@@ -56,20 +60,53 @@ export const LOAD_BALANCER_CONTROLLER_STATEMENTS: readonly Statement[] = [
     Effect: "Allow",
     Action: ["ec2:CreateTags", "ec2:DeleteTags"],
     Resource: "arn:aws:ec2:*:*:security-group/*",
-    Condition: { Null: { [`aws:RequestTag/${CLUSTER_TAG}`]: "true", [`aws:ResourceTag/${CLUSTER_TAG}`]: "false" } },
+    Condition: {
+      Null: {
+        [`aws:RequestTag/${CLUSTER_TAG}`]: "true",
+        [`aws:ResourceTag/${CLUSTER_TAG}`]: "false",
+      },
+    },
   },
-  { Effect: "Allow", Action: ["ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup"], Resource: "*", Condition: tagged },
-  { Effect: "Allow", Action: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"], Resource: "*", Condition: requestTagged },
   {
     Effect: "Allow",
-    Action: ["elasticloadbalancing:CreateListener", "elasticloadbalancing:DeleteListener", "elasticloadbalancing:CreateRule", "elasticloadbalancing:DeleteRule"],
+    Action: [
+      "ec2:AuthorizeSecurityGroupIngress",
+      "ec2:RevokeSecurityGroupIngress",
+      "ec2:DeleteSecurityGroup",
+    ],
+    Resource: "*",
+    Condition: tagged,
+  },
+  {
+    Effect: "Allow",
+    Action: ["elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"],
+    Resource: "*",
+    Condition: requestTagged,
+  },
+  {
+    Effect: "Allow",
+    Action: [
+      "elasticloadbalancing:CreateListener",
+      "elasticloadbalancing:DeleteListener",
+      "elasticloadbalancing:CreateRule",
+      "elasticloadbalancing:DeleteRule",
+    ],
     Resource: "*",
   },
   {
     Effect: "Allow",
     Action: ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
-    Resource: ["arn:aws:elasticloadbalancing:*:*:targetgroup/*/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*"],
-    Condition: { Null: { [`aws:RequestTag/${CLUSTER_TAG}`]: "true", [`aws:ResourceTag/${CLUSTER_TAG}`]: "false" } },
+    Resource: [
+      "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
+      "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*",
+      "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*",
+    ],
+    Condition: {
+      Null: {
+        [`aws:RequestTag/${CLUSTER_TAG}`]: "true",
+        [`aws:ResourceTag/${CLUSTER_TAG}`]: "false",
+      },
+    },
   },
   {
     Effect: "Allow",
@@ -100,10 +137,23 @@ export const LOAD_BALANCER_CONTROLLER_STATEMENTS: readonly Statement[] = [
   {
     Effect: "Allow",
     Action: "elasticloadbalancing:AddTags",
-    Resource: ["arn:aws:elasticloadbalancing:*:*:targetgroup/*/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*", "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*"],
-    Condition: { StringEquals: { "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"] }, ...requestTagged },
+    Resource: [
+      "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
+      "arn:aws:elasticloadbalancing:*:*:loadbalancer/net/*/*",
+      "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*",
+    ],
+    Condition: {
+      StringEquals: {
+        "elasticloadbalancing:CreateAction": ["CreateTargetGroup", "CreateLoadBalancer"],
+      },
+      ...requestTagged,
+    },
   },
-  { Effect: "Allow", Action: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"], Resource: "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*" },
+  {
+    Effect: "Allow",
+    Action: ["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+    Resource: "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
+  },
   {
     Effect: "Allow",
     Action: [

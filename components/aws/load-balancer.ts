@@ -43,24 +43,58 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
     const parent = { parent: this };
     this.internetFacing = args.certificateArn !== undefined;
     if (this.internetFacing && args.network.publicSubnetIds.length < 2) {
-      throw new Error(`ApiLoadBalancer ${name}: an internet-facing load balancer needs at least 2 public subnets (the network has ${args.network.publicSubnetIds.length})`);
+      throw new Error(
+        `ApiLoadBalancer ${name}: an internet-facing load balancer needs at least 2 public subnets (the network has ${args.network.publicSubnetIds.length})`,
+      );
     }
-    const sg = new aws.ec2.SecurityGroup(`${name}-sg`, { vpcId: args.network.vpcId, description: `${name}: API load balancer`, egress: [] }, parent);
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-sg`,
+      { vpcId: args.network.vpcId, description: `${name}: API load balancer`, egress: [] },
+      parent,
+    );
     new aws.vpc.SecurityGroupIngressRule(
       `${name}-listener`,
       this.internetFacing
-        ? { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS from the internet" }
-        : { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: args.network.vpcCidr, description: "HTTP from inside the VPC" },
+        ? {
+            securityGroupId: sg.id,
+            ipProtocol: "tcp",
+            fromPort: 443,
+            toPort: 443,
+            cidrIpv4: "0.0.0.0/0",
+            description: "HTTPS from the internet",
+          }
+        : {
+            securityGroupId: sg.id,
+            ipProtocol: "tcp",
+            fromPort: 80,
+            toPort: 80,
+            cidrIpv4: args.network.vpcCidr,
+            description: "HTTP from inside the VPC",
+          },
       parent,
     );
     new aws.vpc.SecurityGroupEgressRule(
       `${name}-to-targets`,
-      { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: args.targetPort, toPort: args.targetPort, referencedSecurityGroupId: args.targetSecurityGroupId, description: "to the API tasks" },
+      {
+        securityGroupId: sg.id,
+        ipProtocol: "tcp",
+        fromPort: args.targetPort,
+        toPort: args.targetPort,
+        referencedSecurityGroupId: args.targetSecurityGroupId,
+        description: "to the API tasks",
+      },
       parent,
     );
     new aws.vpc.SecurityGroupIngressRule(
       `${name}-into-targets`,
-      { securityGroupId: args.targetSecurityGroupId, ipProtocol: "tcp", fromPort: args.targetPort, toPort: args.targetPort, referencedSecurityGroupId: sg.id, description: "from the API load balancer" },
+      {
+        securityGroupId: args.targetSecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: args.targetPort,
+        toPort: args.targetPort,
+        referencedSecurityGroupId: sg.id,
+        description: "from the API load balancer",
+      },
       parent,
     );
     const alb = new aws.lb.LoadBalancer(
@@ -74,7 +108,15 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         dropInvalidHeaderFields: true,
         enableDeletionProtection: args.deletionProtection ?? false,
         idleTimeout: API_IDLE_TIMEOUT_SECONDS,
-        ...(args.accessLogs ? { accessLogs: { enabled: true, bucket: args.accessLogs.bucket, prefix: args.accessLogs.prefix } } : {}),
+        ...(args.accessLogs
+          ? {
+              accessLogs: {
+                enabled: true,
+                bucket: args.accessLogs.bucket,
+                prefix: args.accessLogs.prefix,
+              },
+            }
+          : {}),
       },
       // AWS tests the bucket's permission when logging is turned on.
       { parent: this, dependsOn: args.accessLogs ? [args.accessLogs.grant] : [] },
@@ -89,15 +131,34 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
         protocol: "HTTP",
         // ECS stops a task only once its target has drained: answers in flight finish first.
         deregistrationDelay: API_DRAIN_LIMIT_SECONDS,
-        healthCheck: { path: args.healthCheckPath ?? "/healthz", matcher: "200", interval: 15, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+        healthCheck: {
+          path: args.healthCheckPath ?? "/healthz",
+          matcher: "200",
+          interval: 15,
+          timeout: 5,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+        },
       },
       parent,
     );
     this.listener = new aws.lb.Listener(
       name,
       this.internetFacing
-        ? { loadBalancerArn: alb.arn, port: 443, protocol: "HTTPS", sslPolicy: TLS_POLICY, certificateArn: args.certificateArn, defaultActions: [{ type: "forward", targetGroupArn: tg.arn }] }
-        : { loadBalancerArn: alb.arn, port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: tg.arn }] },
+        ? {
+            loadBalancerArn: alb.arn,
+            port: 443,
+            protocol: "HTTPS",
+            sslPolicy: TLS_POLICY,
+            certificateArn: args.certificateArn,
+            defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+          }
+        : {
+            loadBalancerArn: alb.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+          },
       parent,
     );
     this.dnsName = alb.dnsName;

@@ -31,7 +31,15 @@ export interface NetworkArgs {
 }
 
 /** Interface endpoints that keep AWS API traffic from private subnets off the internet. */
-export const INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "secretsmanager", "ssm", "ssmmessages", "ec2messages", "logs"] as const;
+export const INTERFACE_ENDPOINTS = [
+  "ecr.api",
+  "ecr.dkr",
+  "secretsmanager",
+  "ssm",
+  "ssmmessages",
+  "ec2messages",
+  "logs",
+] as const;
 
 /**
  * The VPC: private subnets for everything that runs, public subnets for load balancers and NAT,
@@ -57,7 +65,13 @@ export class Network extends pulumi.ComponentResource {
       this.vpcCidr = built.vpc.cidrBlock;
       this.privateSubnetIds = built.privateSubnets.map((s) => s.id);
       this.publicSubnetIds = built.publicSubnets.map((s) => s.id);
-      this.createEndpoints(name, args.region, built.vpc, built.privateSubnets, built.privateRouteTables);
+      this.createEndpoints(
+        name,
+        args.region,
+        built.vpc,
+        built.privateSubnets,
+        built.privateRouteTables,
+      );
       this.createFlowLogs(name, built.vpc, args);
     }
     this.registerOutputs({ vpcId: this.vpcId });
@@ -67,30 +81,73 @@ export class Network extends pulumi.ComponentResource {
     const parent = { parent: this };
     const zones = aws.getAvailabilityZonesOutput({ state: "available" }, parent);
     const plan = subnetPlan(args.vpcCidr, args.azCount);
-    const vpc = new aws.ec2.Vpc(name, { cidrBlock: args.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: name } }, parent);
+    const vpc = new aws.ec2.Vpc(
+      name,
+      {
+        cidrBlock: args.vpcCidr,
+        enableDnsHostnames: true,
+        enableDnsSupport: true,
+        tags: { Name: name },
+      },
+      parent,
+    );
     // AWS turns on a default security group that allows all traffic between its members: empty it.
-    new aws.ec2.DefaultSecurityGroup(`${name}-default-sg`, { vpcId: vpc.id, ingress: [], egress: [] }, parent);
-    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { Name: `${name}-igw` } }, parent);
+    new aws.ec2.DefaultSecurityGroup(
+      `${name}-default-sg`,
+      { vpcId: vpc.id, ingress: [], egress: [] },
+      parent,
+    );
+    const igw = new aws.ec2.InternetGateway(
+      `${name}-igw`,
+      { vpcId: vpc.id, tags: { Name: `${name}-igw` } },
+      parent,
+    );
     const zone = (i: number) => zones.names.apply((names) => names[i]!);
 
-    const publicRt = new aws.ec2.RouteTable(`${name}-public`, { vpcId: vpc.id, tags: { Name: `${name}-public` } }, parent);
-    new aws.ec2.Route(`${name}-public-default`, { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id }, parent);
+    const publicRt = new aws.ec2.RouteTable(
+      `${name}-public`,
+      { vpcId: vpc.id, tags: { Name: `${name}-public` } },
+      parent,
+    );
+    new aws.ec2.Route(
+      `${name}-public-default`,
+      { routeTableId: publicRt.id, destinationCidrBlock: "0.0.0.0/0", gatewayId: igw.id },
+      parent,
+    );
     const publicSubnets = plan.publicCidrs.map((cidrBlock, i) => {
       const subnet = new aws.ec2.Subnet(
         `${name}-public-${i}`,
-        { vpcId: vpc.id, cidrBlock, availabilityZone: zone(i), mapPublicIpOnLaunch: false, tags: { Name: `${name}-public-${i}`, "kubernetes.io/role/elb": "1" } },
+        {
+          vpcId: vpc.id,
+          cidrBlock,
+          availabilityZone: zone(i),
+          mapPublicIpOnLaunch: false,
+          tags: { Name: `${name}-public-${i}`, "kubernetes.io/role/elb": "1" },
+        },
         parent,
       );
-      new aws.ec2.RouteTableAssociation(`${name}-public-${i}`, { subnetId: subnet.id, routeTableId: publicRt.id }, parent);
+      new aws.ec2.RouteTableAssociation(
+        `${name}-public-${i}`,
+        { subnetId: subnet.id, routeTableId: publicRt.id },
+        parent,
+      );
       return subnet;
     });
 
     const natCount = args.natGateways === "per-az" ? args.azCount : 1;
     const nats = Array.from({ length: natCount }, (_, i) => {
-      const eip = new aws.ec2.Eip(`${name}-nat-${i}`, { domain: "vpc", tags: { Name: `${name}-nat-${i}` } }, parent);
+      const eip = new aws.ec2.Eip(
+        `${name}-nat-${i}`,
+        { domain: "vpc", tags: { Name: `${name}-nat-${i}` } },
+        parent,
+      );
       return new aws.ec2.NatGateway(
         `${name}-nat-${i}`,
-        { allocationId: eip.id, subnetId: publicSubnets[i]!.id, tags: { Name: `${name}-nat-${i}` } },
+        {
+          allocationId: eip.id,
+          subnetId: publicSubnets[i]!.id,
+          tags: { Name: `${name}-nat-${i}` },
+        },
         { parent: this, dependsOn: [igw] },
       );
     });
@@ -99,29 +156,73 @@ export class Network extends pulumi.ComponentResource {
     const privateSubnets = plan.privateCidrs.map((cidrBlock, i) => {
       const subnet = new aws.ec2.Subnet(
         `${name}-private-${i}`,
-        { vpcId: vpc.id, cidrBlock, availabilityZone: zone(i), mapPublicIpOnLaunch: false, tags: { Name: `${name}-private-${i}`, "kubernetes.io/role/internal-elb": "1" } },
+        {
+          vpcId: vpc.id,
+          cidrBlock,
+          availabilityZone: zone(i),
+          mapPublicIpOnLaunch: false,
+          tags: { Name: `${name}-private-${i}`, "kubernetes.io/role/internal-elb": "1" },
+        },
         parent,
       );
-      const rt = new aws.ec2.RouteTable(`${name}-private-${i}`, { vpcId: vpc.id, tags: { Name: `${name}-private-${i}` } }, parent);
-      new aws.ec2.Route(`${name}-private-${i}-default`, { routeTableId: rt.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId: nats[Math.min(i, natCount - 1)]!.id }, parent);
-      new aws.ec2.RouteTableAssociation(`${name}-private-${i}`, { subnetId: subnet.id, routeTableId: rt.id }, parent);
+      const rt = new aws.ec2.RouteTable(
+        `${name}-private-${i}`,
+        { vpcId: vpc.id, tags: { Name: `${name}-private-${i}` } },
+        parent,
+      );
+      new aws.ec2.Route(
+        `${name}-private-${i}-default`,
+        {
+          routeTableId: rt.id,
+          destinationCidrBlock: "0.0.0.0/0",
+          natGatewayId: nats[Math.min(i, natCount - 1)]!.id,
+        },
+        parent,
+      );
+      new aws.ec2.RouteTableAssociation(
+        `${name}-private-${i}`,
+        { subnetId: subnet.id, routeTableId: rt.id },
+        parent,
+      );
       privateRouteTables.push(rt);
       return subnet;
     });
     return { vpc, publicSubnets, privateSubnets, privateRouteTables };
   }
 
-  private createEndpoints(name: string, region: string, vpc: aws.ec2.Vpc, subnets: aws.ec2.Subnet[], routeTables: aws.ec2.RouteTable[]): void {
+  private createEndpoints(
+    name: string,
+    region: string,
+    vpc: aws.ec2.Vpc,
+    subnets: aws.ec2.Subnet[],
+    routeTables: aws.ec2.RouteTable[],
+  ): void {
     const parent = { parent: this };
     new aws.ec2.VpcEndpoint(
       `${name}-s3`,
-      { vpcId: vpc.id, serviceName: `com.amazonaws.${region}.s3`, vpcEndpointType: "Gateway", routeTableIds: routeTables.map((rt) => rt.id) },
+      {
+        vpcId: vpc.id,
+        serviceName: `com.amazonaws.${region}.s3`,
+        vpcEndpointType: "Gateway",
+        routeTableIds: routeTables.map((rt) => rt.id),
+      },
       parent,
     );
-    const sg = new aws.ec2.SecurityGroup(`${name}-endpoints`, { vpcId: vpc.id, description: "HTTPS to VPC interface endpoints from inside the VPC" }, parent);
+    const sg = new aws.ec2.SecurityGroup(
+      `${name}-endpoints`,
+      { vpcId: vpc.id, description: "HTTPS to VPC interface endpoints from inside the VPC" },
+      parent,
+    );
     new aws.vpc.SecurityGroupIngressRule(
       `${name}-endpoints-https`,
-      { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: vpc.cidrBlock, description: "HTTPS from the VPC" },
+      {
+        securityGroupId: sg.id,
+        ipProtocol: "tcp",
+        fromPort: 443,
+        toPort: 443,
+        cidrIpv4: vpc.cidrBlock,
+        description: "HTTPS from the VPC",
+      },
       parent,
     );
     for (const service of INTERFACE_ENDPOINTS) {
@@ -144,10 +245,18 @@ export class Network extends pulumi.ComponentResource {
     const parent = { parent: this };
     const logGroup = new aws.cloudwatch.LogGroup(
       `${name}-flow-logs`,
-      { namePrefix: `/rag/${name}/flow-logs-`, kmsKeyId: args.logsKey.arn, retentionInDays: args.flowLogRetentionDays ?? 30 },
+      {
+        namePrefix: `/rag/${name}/flow-logs-`,
+        kmsKeyId: args.logsKey.arn,
+        retentionInDays: args.flowLogRetentionDays ?? 30,
+      },
       parent,
     );
-    const role = new aws.iam.Role(`${name}-flow-logs`, { assumeRolePolicy: assumedBy("vpc-flow-logs.amazonaws.com") }, parent);
+    const role = new aws.iam.Role(
+      `${name}-flow-logs`,
+      { assumeRolePolicy: assumedBy("vpc-flow-logs.amazonaws.com") },
+      parent,
+    );
     const rolePolicy = new aws.iam.RolePolicy(
       `${name}-flow-logs`,
       {
@@ -164,7 +273,14 @@ export class Network extends pulumi.ComponentResource {
     );
     new aws.ec2.FlowLog(
       `${name}-flow-logs`,
-      { vpcId: vpc.id, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: logGroup.arn, iamRoleArn: role.arn, maxAggregationInterval: 60 },
+      {
+        vpcId: vpc.id,
+        trafficType: "ALL",
+        logDestinationType: "cloud-watch-logs",
+        logDestination: logGroup.arn,
+        iamRoleArn: role.arn,
+        maxAggregationInterval: 60,
+      },
       // Delivery starts with the role's permission in place (no "Access error" status to begin with).
       { parent: this, dependsOn: [rolePolicy] },
     );

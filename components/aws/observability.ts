@@ -54,20 +54,39 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
   readonly dashboardUrl: pulumi.Output<string>;
   readonly alarmNames: pulumi.Output<string>[];
 
-  constructor(name: string, args: CloudWatchObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: CloudWatchObservabilityArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("rag:aws:Observability", name, {}, opts);
     const parent = { parent: this };
-    const topic = new aws.sns.Topic(`${name}-alerts`, { kmsMasterKeyId: args.topicKey.arn }, parent);
+    const topic = new aws.sns.Topic(
+      `${name}-alerts`,
+      { kmsMasterKeyId: args.topicKey.arn },
+      parent,
+    );
     (args.alertEmails ?? []).forEach((email, i) => {
-      new aws.sns.TopicSubscription(`${name}-alerts-${i}`, { topic: topic.arn, protocol: "email", endpoint: email }, parent);
+      new aws.sns.TopicSubscription(
+        `${name}-alerts-${i}`,
+        { topic: topic.arn, protocol: "email", endpoint: email },
+        parent,
+      );
     });
     const w = args.watched;
     const dashboard = new aws.cloudwatch.Dashboard(
       name,
-      { dashboardName: name, dashboardBody: pulumi.output(w as pulumi.Input<WatchedResources>).apply((r) => JSON.stringify(dashboardBody(args.region, r as Resolved))) },
+      {
+        dashboardName: name,
+        dashboardBody: pulumi
+          .output(w as pulumi.Input<WatchedResources>)
+          .apply((r) => JSON.stringify(dashboardBody(args.region, r as Resolved))),
+      },
       parent,
     );
-    this.alarmNames = this.createAlarms(name, topic, w, args.apiLatencyP95Sec ?? 2).map((a) => a.name);
+    this.alarmNames = this.createAlarms(name, topic, w, args.apiLatencyP95Sec ?? 2).map(
+      (a) => a.name,
+    );
     this.topicArn = topic.arn;
     this.dashboardUrl = pulumi.interpolate`https://${args.region}.console.aws.amazon.com/cloudwatch/home?region=${args.region}#dashboards:name=${dashboard.dashboardName}`;
     this.registerOutputs({ topicArn: this.topicArn, dashboardUrl: this.dashboardUrl });
@@ -82,11 +101,23 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
     return pulumi.interpolate`aws sns subscribe --region ${region} --topic-arn ${this.topicArn} --protocol https --notification-endpoint "<the PagerDuty service's Amazon CloudWatch integration URL>"`;
   }
 
-  private createAlarms(name: string, topic: aws.sns.Topic, w: WatchedResources, latencySec: number): aws.cloudwatch.MetricAlarm[] {
+  private createAlarms(
+    name: string,
+    topic: aws.sns.Topic,
+    w: WatchedResources,
+    latencySec: number,
+  ): aws.cloudwatch.MetricAlarm[] {
     const alarm: AlarmFactory = (suffix, spec) =>
       new aws.cloudwatch.MetricAlarm(
         `${name}-${suffix}`,
-        { evaluationPeriods: 3, datapointsToAlarm: 2, treatMissingData: "notBreaching", ...spec, alarmActions: [topic.arn], okActions: [topic.arn] },
+        {
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+          treatMissingData: "notBreaching",
+          ...spec,
+          alarmActions: [topic.arn],
+          okActions: [topic.arn],
+        },
         { parent: this },
       );
     const alarms = [...(w.ecs ? ecsAlarms(alarm, w.ecs, latencySec) : [])];
@@ -117,10 +148,21 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
         metricQueries: [
           ...w.redisNodeIds.map((id, i) => ({
             id: `node${i}`,
-            metric: { namespace: "AWS/ElastiCache", metricName: "DatabaseMemoryUsagePercentage", dimensions: { CacheClusterId: id }, stat: "Maximum", period: 300 },
+            metric: {
+              namespace: "AWS/ElastiCache",
+              metricName: "DatabaseMemoryUsagePercentage",
+              dimensions: { CacheClusterId: id },
+              stat: "Maximum",
+              period: 300,
+            },
             returnData: false,
           })),
-          { id: "fullest", expression: `MAX([${w.redisNodeIds.map((_, i) => `node${i}`).join(", ")}])`, label: "Redis memory used, fullest node (%)", returnData: true },
+          {
+            id: "fullest",
+            expression: `MAX([${w.redisNodeIds.map((_, i) => `node${i}`).join(", ")}])`,
+            label: "Redis memory used, fullest node (%)",
+            returnData: true,
+          },
         ],
         threshold: 80,
         comparisonOperator: "GreaterThanThreshold",
@@ -144,10 +186,17 @@ export class CloudWatchObservability extends pulumi.ComponentResource {
   }
 }
 
-type AlarmFactory = (suffix: string, spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">) => aws.cloudwatch.MetricAlarm;
+type AlarmFactory = (
+  suffix: string,
+  spec: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">,
+) => aws.cloudwatch.MetricAlarm;
 
 /** The runtime's alarms on ECS: the ALB's 5xx, p95 latency and unhealthy targets, and the queue depth the tasks publish. */
-function ecsAlarms(alarm: AlarmFactory, ecs: WatchedEcsRuntime, latencySec: number): aws.cloudwatch.MetricAlarm[] {
+function ecsAlarms(
+  alarm: AlarmFactory,
+  ecs: WatchedEcsRuntime,
+  latencySec: number,
+): aws.cloudwatch.MetricAlarm[] {
   const alb = { LoadBalancer: ecs.loadBalancerArnSuffix };
   return [
     alarm("api-5xx", {
@@ -174,7 +223,10 @@ function ecsAlarms(alarm: AlarmFactory, ecs: WatchedEcsRuntime, latencySec: numb
       alarmDescription: "API tasks failing the load balancer's health check",
       namespace: "AWS/ApplicationELB",
       metricName: "UnHealthyHostCount",
-      dimensions: { LoadBalancer: ecs.loadBalancerArnSuffix, TargetGroup: ecs.targetGroupArnSuffix },
+      dimensions: {
+        LoadBalancer: ecs.loadBalancerArnSuffix,
+        TargetGroup: ecs.targetGroupArnSuffix,
+      },
       statistic: "Maximum",
       period: 60,
       threshold: 0,
@@ -200,8 +252,22 @@ interface Resolved {
   readonly gpuInstanceId?: string;
 }
 
-function widget(title: string, metrics: Metric[], x: number, y: number, region: string, stat = "Average") {
-  return { type: "metric", x, y, width: 12, height: 6, properties: { title, region, stat, period: 60, view: "timeSeries", metrics } };
+function widget(
+  title: string,
+  metrics: Metric[],
+  x: number,
+  y: number,
+  region: string,
+  stat = "Average",
+) {
+  return {
+    type: "metric",
+    x,
+    y,
+    width: 12,
+    height: 6,
+    properties: { title, region, stat, period: 60, view: "timeSeries", metrics },
+  };
 }
 
 interface Panel {
@@ -214,19 +280,48 @@ export function dashboardBody(region: string, r: Resolved): { widgets: object[] 
   const ecs = r.ecs;
   const runtime: Panel[] = ecs
     ? [
-        { title: "API latency (p50, p95)", metrics: [["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", ecs.loadBalancerArnSuffix, { stat: "p50" }], ["...", { stat: "p95" }]] },
+        {
+          title: "API latency (p50, p95)",
+          metrics: [
+            [
+              "AWS/ApplicationELB",
+              "TargetResponseTime",
+              "LoadBalancer",
+              ecs.loadBalancerArnSuffix,
+              { stat: "p50" },
+            ],
+            ["...", { stat: "p95" }],
+          ],
+        },
         {
           title: "API requests and 5xx",
           metrics: [
-            ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", ecs.loadBalancerArnSuffix, { stat: "Sum" }],
+            [
+              "AWS/ApplicationELB",
+              "RequestCount",
+              "LoadBalancer",
+              ecs.loadBalancerArnSuffix,
+              { stat: "Sum" },
+            ],
             [".", "HTTPCode_Target_5XX_Count", ".", ".", { stat: "Sum" }],
           ],
         },
-        { title: "Ingest queue depth", metrics: [[RUNTIME_METRIC_NAMESPACE, QUEUE_DEPTH_METRIC, "Service", ecs.metricService]], stat: "Maximum" },
+        {
+          title: "Ingest queue depth",
+          metrics: [[RUNTIME_METRIC_NAMESPACE, QUEUE_DEPTH_METRIC, "Service", ecs.metricService]],
+          stat: "Maximum",
+        },
         {
           title: "ECS CPU (API, worker)",
           metrics: [
-            ["AWS/ECS", "CPUUtilization", "ClusterName", ecs.clusterName, "ServiceName", ecs.apiServiceName],
+            [
+              "AWS/ECS",
+              "CPUUtilization",
+              "ClusterName",
+              ecs.clusterName,
+              "ServiceName",
+              ecs.apiServiceName,
+            ],
             ["...", ecs.workerServiceName],
           ],
         },
@@ -260,5 +355,9 @@ export function dashboardBody(region: string, r: Resolved): { widgets: object[] 
     });
   }
   // Two widgets a row, in order.
-  return { widgets: [...runtime, ...data].map((p, i) => widget(p.title, p.metrics, (i % 2) * 12, Math.floor(i / 2) * 6, region, p.stat)) };
+  return {
+    widgets: [...runtime, ...data].map((p, i) =>
+      widget(p.title, p.metrics, (i % 2) * 12, Math.floor(i / 2) * 6, region, p.stat),
+    ),
+  };
 }

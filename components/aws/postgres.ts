@@ -43,15 +43,26 @@ export class RdsPostgres extends pulumi.ComponentResource {
   constructor(name: string, args: RdsPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:Postgres", name, {}, opts);
     if (args.maxStorageGiB < args.storageGiB) {
-      throw new Error(`RdsPostgres ${name}: maxStorageGiB (${args.maxStorageGiB}) must be at least storageGiB (${args.storageGiB})`);
+      throw new Error(
+        `RdsPostgres ${name}: maxStorageGiB (${args.maxStorageGiB}) must be at least storageGiB (${args.storageGiB})`,
+      );
     }
     const parent = { parent: this };
     const databaseName = args.databaseName ?? "rag";
     const username = args.masterUsername ?? "rag_admin";
-    const subnets = new aws.rds.SubnetGroup(name, { subnetIds: args.network.privateSubnetIds, description: `${name} private subnets` }, parent);
+    const subnets = new aws.rds.SubnetGroup(
+      name,
+      { subnetIds: args.network.privateSubnetIds, description: `${name} private subnets` },
+      parent,
+    );
     const sg = serviceSecurityGroup(
       `${name}-sg`,
-      { vpcId: args.network.vpcId, port: 5432, description: "PostgreSQL from the platform's services", allowedFrom: args.allowedSecurityGroupIds },
+      {
+        vpcId: args.network.vpcId,
+        port: 5432,
+        description: "PostgreSQL from the platform's services",
+        allowedFrom: args.allowedSecurityGroupIds,
+      },
       parent,
     );
     const params = new aws.rds.ParameterGroup(
@@ -109,7 +120,9 @@ export class RdsPostgres extends pulumi.ComponentResource {
       { parent: this, protect },
     );
     this.instanceId = instance.identifier;
-    this.masterSecretArn = instance.masterUserSecrets.apply((secrets) => secrets[0]?.secretArn ?? "");
+    this.masterSecretArn = instance.masterUserSecrets.apply(
+      (secrets) => secrets[0]?.secretArn ?? "",
+    );
     this.endpoint = {
       host: instance.address,
       port: instance.port,
@@ -129,18 +142,32 @@ export class RdsPostgres extends pulumi.ComponentResource {
  * (PGPASSWORD_SECRET_ARN) with its own role, for new connections, again whenever the server
  * refuses it. Returns the environment without the password and the secret the role must read.
  */
-export function passwordReadAtConnect(env: RuntimeEnvironment): { env: RuntimeEnvironment; databaseSecretArn?: pulumi.Output<string> } {
+export function passwordReadAtConnect(env: RuntimeEnvironment): {
+  env: RuntimeEnvironment;
+  databaseSecretArn?: pulumi.Output<string>;
+} {
   const ref = env.secrets[ENV.pgPassword];
   if (ref?.kind !== "aws-secretsmanager") return { env };
   const secrets = { ...env.secrets };
   delete secrets[ENV.pgPassword];
-  return { env: { plain: { ...env.plain, [ENV.pgPasswordSecretArn]: ref.arn }, secrets }, databaseSecretArn: ref.arn };
+  return {
+    env: { plain: { ...env.plain, [ENV.pgPasswordSecretArn]: ref.arn }, secrets },
+    databaseSecretArn: ref.arn,
+  };
 }
 
 /** What reading the database password takes: that one secret, and the key it is encrypted with. */
-export function databasePasswordStatements(secretArn: pulumi.Input<string>, keyArn: pulumi.Input<string>): Statement[] {
+export function databasePasswordStatements(
+  secretArn: pulumi.Input<string>,
+  keyArn: pulumi.Input<string>,
+): Statement[] {
   return [
-    { Sid: "ReadTheDatabasePassword", Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: secretArn },
+    {
+      Sid: "ReadTheDatabasePassword",
+      Effect: "Allow",
+      Action: "secretsmanager:GetSecretValue",
+      Resource: secretArn,
+    },
     { Sid: "DecryptTheDatabasePassword", Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn },
   ];
 }

@@ -49,27 +49,60 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
     super("rag:aws:Redis", name, {}, opts);
     const replicas = args.replicas ?? 0;
     const multiAz = args.multiAz ?? false;
-    if (multiAz && replicas < 1) throw new Error(`ElastiCacheRedis ${name}: multiAz needs at least one replica (replicas is ${replicas})`);
+    if (multiAz && replicas < 1)
+      throw new Error(
+        `ElastiCacheRedis ${name}: multiAz needs at least one replica (replicas is ${replicas})`,
+      );
     const parent = { parent: this };
-    const token = new ManagedSecret(`${name}-auth-token`, { description: `${name} Redis AUTH token`, kmsKey: args.kmsKey, generateLength: 64 }, parent);
-    const subnets = new aws.elasticache.SubnetGroup(name, { subnetIds: args.network.privateSubnetIds, description: `${name} private subnets` }, parent);
+    const token = new ManagedSecret(
+      `${name}-auth-token`,
+      { description: `${name} Redis AUTH token`, kmsKey: args.kmsKey, generateLength: 64 },
+      parent,
+    );
+    const subnets = new aws.elasticache.SubnetGroup(
+      name,
+      { subnetIds: args.network.privateSubnetIds, description: `${name} private subnets` },
+      parent,
+    );
     const sg = serviceSecurityGroup(
       `${name}-sg`,
-      { vpcId: args.network.vpcId, port: 6379, description: "Redis from the platform's services", allowedFrom: args.allowedSecurityGroupIds },
+      {
+        vpcId: args.network.vpcId,
+        port: 6379,
+        description: "Redis from the platform's services",
+        allowedFrom: args.allowedSecurityGroupIds,
+      },
       parent,
     );
     const engineVersion = args.engineVersion ?? "7.1";
     // BullMQ keeps jobs and their locks in Redis: nothing may be evicted (ElastiCache's default is volatile-lru).
     const params = new aws.elasticache.ParameterGroup(
       name,
-      { family: `redis${engineVersion.split(".")[0]}`, description: `${name}: queue-safe (no eviction)`, parameters: [{ name: "maxmemory-policy", value: "noeviction" }] },
+      {
+        family: `redis${engineVersion.split(".")[0]}`,
+        description: `${name}: queue-safe (no eviction)`,
+        parameters: [{ name: "maxmemory-policy", value: "noeviction" }],
+      },
       parent,
     );
     const logs = args.logs;
     const logDeliveryConfigurations = logs
       ? REDIS_LOG_TYPES.map((logType) => {
-          const logGroup = new aws.cloudwatch.LogGroup(`${name}-${logType}`, { namePrefix: `/rag/${name}-${logType}-`, kmsKeyId: logs.kmsKey.arn, retentionInDays: logs.retentionDays }, parent);
-          return { destination: logGroup.name, destinationType: "cloudwatch-logs", logFormat: "json", logType };
+          const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-${logType}`,
+            {
+              namePrefix: `/rag/${name}-${logType}-`,
+              kmsKeyId: logs.kmsKey.arn,
+              retentionInDays: logs.retentionDays,
+            },
+            parent,
+          );
+          return {
+            destination: logGroup.name,
+            destinationType: "cloudwatch-logs",
+            logFormat: "json",
+            logType,
+          };
         })
       : undefined;
     const group = new aws.elasticache.ReplicationGroup(
@@ -98,7 +131,9 @@ export class ElastiCacheRedis extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.nodeIds = Array.from({ length: 1 + replicas }, (_, i) => group.memberClusters.apply((members) => [...members].sort()[i]!));
+    this.nodeIds = Array.from({ length: 1 + replicas }, (_, i) =>
+      group.memberClusters.apply((members) => [...members].sort()[i]!),
+    );
     this.authTokenSecretArn = token.arn;
     this.endpoint = {
       host: group.primaryEndpointAddress,

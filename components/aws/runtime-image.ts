@@ -55,13 +55,22 @@ export class RuntimeImage extends pulumi.ComponentResource {
             {
               rulePriority: 1,
               description: "expire untagged images",
-              selection: { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: args.untaggedExpiryDays ?? 14 },
+              selection: {
+                tagStatus: "untagged",
+                countType: "sinceImagePushed",
+                countUnit: "days",
+                countNumber: args.untaggedExpiryDays ?? 14,
+              },
               action: { type: "expire" },
             },
             {
               rulePriority: 2,
               description: "keep the newest images",
-              selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: args.keepImages ?? 30 },
+              selection: {
+                tagStatus: "any",
+                countType: "imageCountMoreThan",
+                countNumber: args.keepImages ?? 30,
+              },
               action: { type: "expire" },
             },
           ],
@@ -74,8 +83,16 @@ export class RuntimeImage extends pulumi.ComponentResource {
       name,
       {
         imageName: pulumi.interpolate`${repo.repositoryUrl}:${args.tag}`,
-        build: { context: args.buildContext ?? ".", dockerfile: args.dockerfile ?? "runtime/Dockerfile", platform: "linux/amd64" },
-        registry: { server: repo.repositoryUrl, username: auth.userName, password: pulumi.secret(auth.password) },
+        build: {
+          context: args.buildContext ?? ".",
+          dockerfile: args.dockerfile ?? "runtime/Dockerfile",
+          platform: "linux/amd64",
+        },
+        registry: {
+          server: repo.repositoryUrl,
+          username: auth.userName,
+          password: pulumi.secret(auth.password),
+        },
       },
       parent,
     );

@@ -19,7 +19,10 @@ export interface ManagedSecretArgs {
 }
 
 /** Passes when a secret's versions include the current one (a secret created empty has none). */
-export function requireCurrentValue(secret: { name: string; description: string; fillCommand: string }, versions: readonly { versionStages?: readonly string[] }[]): void {
+export function requireCurrentValue(
+  secret: { name: string; description: string; fillCommand: string },
+  versions: readonly { versionStages?: readonly string[] }[],
+): void {
   if (!versions.some((v) => v.versionStages?.includes("AWSCURRENT"))) {
     throw secretNotFilled(secret);
   }
@@ -50,13 +53,26 @@ export class ManagedSecret extends pulumi.ComponentResource {
     let generatedArn: pulumi.Output<string> | undefined;
     const secret = new aws.secretsmanager.Secret(
       name,
-      { namePrefix: `${name}-`, description: args.description, kmsKeyId: args.kmsKey.arn, recoveryWindowInDays: args.recoveryWindowDays ?? 7 },
+      {
+        namePrefix: `${name}-`,
+        description: args.description,
+        kmsKeyId: args.kmsKey.arn,
+        recoveryWindowInDays: args.recoveryWindowDays ?? 7,
+      },
       { parent: this },
     );
     if (args.generateLength !== undefined) {
-      const generated = new random.RandomPassword(`${name}-value`, { length: args.generateLength, special: false }, { parent: this });
+      const generated = new random.RandomPassword(
+        `${name}-value`,
+        { length: args.generateLength, special: false },
+        { parent: this },
+      );
       this.value = pulumi.secret(generated.result);
-      const version = new aws.secretsmanager.SecretVersion(`${name}-value`, { secretId: secret.id, secretString: this.value }, { parent: this });
+      const version = new aws.secretsmanager.SecretVersion(
+        `${name}-value`,
+        { secretId: secret.id, secretString: this.value },
+        { parent: this },
+      );
       // Readers reference the secret once it holds its value.
       generatedArn = pulumi.all([secret.arn, version.id]).apply(([arn]) => arn);
       this.fillCommand = undefined;
@@ -68,10 +84,17 @@ export class ManagedSecret extends pulumi.ComponentResource {
     this.arn = secret.arn;
     const fill = this.fillCommand;
     this.readableArn = fill
-      ? pulumi.all([secret.arn, aws.secretsmanager.getSecretVersionsOutput({ secretId: secret.arn }, { parent: this }).versions, fill]).apply(([arn, versions, fillCommand]) => {
-          requireCurrentValue({ name, description: args.description, fillCommand }, versions);
-          return arn;
-        })
+      ? pulumi
+          .all([
+            secret.arn,
+            aws.secretsmanager.getSecretVersionsOutput({ secretId: secret.arn }, { parent: this })
+              .versions,
+            fill,
+          ])
+          .apply(([arn, versions, fillCommand]) => {
+            requireCurrentValue({ name, description: args.description, fillCommand }, versions);
+            return arn;
+          })
       : (generatedArn ?? secret.arn);
     this.ref = { kind: "aws-secretsmanager", arn: this.readableArn };
     this.registerOutputs({ arn: this.arn });

@@ -7,14 +7,30 @@ import * as pulumi from "@pulumi/pulumi";
  */
 export function serviceSecurityGroup(
   name: string,
-  args: { vpcId: pulumi.Input<string>; port: number; description: string; allowedFrom: readonly pulumi.Input<string>[] },
+  args: {
+    vpcId: pulumi.Input<string>;
+    port: number;
+    description: string;
+    allowedFrom: readonly pulumi.Input<string>[];
+  },
   opts: pulumi.CustomResourceOptions,
 ): aws.ec2.SecurityGroup {
-  const sg = new aws.ec2.SecurityGroup(name, { vpcId: args.vpcId, description: args.description, egress: [] }, opts);
+  const sg = new aws.ec2.SecurityGroup(
+    name,
+    { vpcId: args.vpcId, description: args.description, egress: [] },
+    opts,
+  );
   args.allowedFrom.forEach((source, i) => {
     new aws.vpc.SecurityGroupIngressRule(
       `${name}-from-${i}`,
-      { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: args.port, toPort: args.port, referencedSecurityGroupId: source, description: args.description },
+      {
+        securityGroupId: sg.id,
+        ipProtocol: "tcp",
+        fromPort: args.port,
+        toPort: args.port,
+        referencedSecurityGroupId: source,
+        description: args.description,
+      },
       opts,
     );
   });
@@ -28,19 +44,41 @@ export function serviceSecurityGroup(
  */
 export function workloadSecurityGroup(
   name: string,
-  args: { vpcId: pulumi.Input<string>; vpcCidr: pulumi.Input<string>; dataPorts: readonly number[] },
+  args: {
+    vpcId: pulumi.Input<string>;
+    vpcCidr: pulumi.Input<string>;
+    dataPorts: readonly number[];
+  },
   opts: pulumi.CustomResourceOptions,
 ): aws.ec2.SecurityGroup {
-  const sg = new aws.ec2.SecurityGroup(name, { vpcId: args.vpcId, description: "rag-platform workloads (API, ingest worker)", egress: [] }, opts);
+  const sg = new aws.ec2.SecurityGroup(
+    name,
+    { vpcId: args.vpcId, description: "rag-platform workloads (API, ingest worker)", egress: [] },
+    opts,
+  );
   new aws.vpc.SecurityGroupEgressRule(
     `${name}-https`,
-    { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: 443, toPort: 443, cidrIpv4: "0.0.0.0/0", description: "HTTPS: AWS APIs, hosted models" },
+    {
+      securityGroupId: sg.id,
+      ipProtocol: "tcp",
+      fromPort: 443,
+      toPort: 443,
+      cidrIpv4: "0.0.0.0/0",
+      description: "HTTPS: AWS APIs, hosted models",
+    },
     opts,
   );
   for (const port of args.dataPorts) {
     new aws.vpc.SecurityGroupEgressRule(
       `${name}-vpc-${port}`,
-      { securityGroupId: sg.id, ipProtocol: "tcp", fromPort: port, toPort: port, cidrIpv4: args.vpcCidr, description: `data service port ${port} inside the VPC` },
+      {
+        securityGroupId: sg.id,
+        ipProtocol: "tcp",
+        fromPort: port,
+        toPort: port,
+        cidrIpv4: args.vpcCidr,
+        description: `data service port ${port} inside the VPC`,
+      },
       opts,
     );
   }

@@ -21,8 +21,16 @@ export interface AzureScope {
 }
 
 /** Where a resource of the scope goes: its resource group, region and tags. */
-export function placed(scope: AzureScope): { resourceGroupName: pulumi.Input<string>; location: string; tags: Record<string, string> } {
-  return { resourceGroupName: scope.resourceGroupName, location: scope.location, tags: { ...scope.tags } };
+export function placed(scope: AzureScope): {
+  resourceGroupName: pulumi.Input<string>;
+  location: string;
+  tags: Record<string, string>;
+} {
+  return {
+    resourceGroupName: scope.resourceGroupName,
+    location: scope.location,
+    tags: { ...scope.tags },
+  };
 }
 
 /** Azure's built-in role definitions the platform grants (their ids are the same in every tenant). */
@@ -37,7 +45,10 @@ export const BUILTIN_ROLES = {
 export type BuiltinRole = keyof typeof BUILTIN_ROLES;
 
 /** The role definition's resource id in the subscription. */
-export function builtinRoleId(subscriptionId: pulumi.Input<string>, role: BuiltinRole): pulumi.Output<string> {
+export function builtinRoleId(
+  subscriptionId: pulumi.Input<string>,
+  role: BuiltinRole,
+): pulumi.Output<string> {
   return pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${BUILTIN_ROLES[role]}`;
 }
 
@@ -52,10 +63,20 @@ export interface GrantArgs {
 }
 
 /** One role assignment to a managed identity. */
-export function grant(name: string, args: GrantArgs, opts: pulumi.CustomResourceOptions): authorization.RoleAssignment {
+export function grant(
+  name: string,
+  args: GrantArgs,
+  opts: pulumi.CustomResourceOptions,
+): authorization.RoleAssignment {
   return new authorization.RoleAssignment(
     name,
-    { principalId: args.principalId, principalType: "ServicePrincipal", roleDefinitionId: args.roleDefinitionId, scope: args.scope, description: args.description },
+    {
+      principalId: args.principalId,
+      principalType: "ServicePrincipal",
+      roleDefinitionId: args.roleDefinitionId,
+      scope: args.scope,
+      description: args.description,
+    },
     opts,
   );
 }
@@ -64,7 +85,11 @@ export function grant(name: string, args: GrantArgs, opts: pulumi.CustomResource
  * A name for a resource whose name is global (a DNS label): the stack's prefix without what the
  * resource type forbids, cut to leave room for the unique suffix.
  */
-export function globalName(prefix: string, suffix: pulumi.Input<string>, rule: { maxLength: number; alphanumericOnly?: boolean }): pulumi.Output<string> {
+export function globalName(
+  prefix: string,
+  suffix: pulumi.Input<string>,
+  rule: { maxLength: number; alphanumericOnly?: boolean },
+): pulumi.Output<string> {
   const base = (rule.alphanumericOnly ? prefix.replace(/[^a-z0-9]/gi, "") : prefix).toLowerCase();
   return pulumi.output(suffix).apply((s) => {
     const separator = rule.alphanumericOnly ? "" : "-";

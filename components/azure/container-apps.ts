@@ -4,9 +4,25 @@ import * as privatedns from "@pulumi/azure-native/privatedns";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
-import { API_READINESS_PATH, API_STARTUP_GRACE_SECONDS, QUEUE_DEPTH_PER_WORKER, REEMBED_COMMAND, RUNTIME_PROCESSES, modelTimeoutsWithin, processEnv } from "../shared/runtime-image";
+import {
+  API_READINESS_PATH,
+  API_STARTUP_GRACE_SECONDS,
+  QUEUE_DEPTH_PER_WORKER,
+  REEMBED_COMMAND,
+  RUNTIME_PROCESSES,
+  modelTimeoutsWithin,
+  processEnv,
+} from "../shared/runtime-image";
 import { builtinRoleId, grant, placed, type AzureScope } from "./common";
-import { SECRETS_MOUNT, appSecretName, containerAppSize, environmentVariables, keyVaultSecrets, probes, secretsVolume } from "./container-app-spec";
+import {
+  SECRETS_MOUNT,
+  appSecretName,
+  containerAppSize,
+  environmentVariables,
+  keyVaultSecrets,
+  probes,
+  secretsVolume,
+} from "./container-app-spec";
 import type { BlobDocumentStore } from "./document-store";
 import type { KeyVault } from "./key-vault";
 import type { LogWorkspace } from "./log-workspace";
@@ -39,7 +55,10 @@ export interface ContainerAppsRuntimeArgs {
   /** The runtime image (pinned by digest or an immutable tag). */
   readonly image: pulumi.Input<string>;
   /** The registry the image is pulled from with the runtime's identity (it is granted AcrPull). @default - a public image */
-  readonly registry?: { readonly id: pulumi.Input<string>; readonly loginServer: pulumi.Input<string> };
+  readonly registry?: {
+    readonly id: pulumi.Input<string>;
+    readonly loginServer: pulumi.Input<string>;
+  };
   readonly env: RuntimeEnvironment;
   readonly api: ContainerAppSize;
   readonly worker: ContainerAppSize & { readonly concurrency: number };
@@ -47,7 +66,11 @@ export interface ContainerAppsRuntimeArgs {
   readonly vault: KeyVault;
   readonly documents: BlobDocumentStore;
   /** The worker scales on the ingest queue's waiting jobs (KEDA's Redis list scaler). */
-  readonly queue: { readonly address: pulumi.Input<string>; readonly tls: boolean; readonly listName: string };
+  readonly queue: {
+    readonly address: pulumi.Input<string>;
+    readonly tls: boolean;
+    readonly listName: string;
+  };
   /**
    * A public HTTPS endpoint at this hostname, with the certificate in a Key Vault (its secret's
    * URL); the environment's `certificateIdentity` must be granted Key Vault Secrets User there.
@@ -80,25 +103,36 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
   /** `az containerapp job start` for a re-embedding run, with the worker's environment. */
   readonly reembedCommand: pulumi.Output<string>;
 
-  constructor(name: string, args: ContainerAppsRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: ContainerAppsRuntimeArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("rag:azure:ContainerApps", name, {}, opts);
     const parent = { parent: this };
     const where = placed(args.scope);
     const identity = new managedidentity.UserAssignedIdentity(`${name}-runtime`, where, parent);
     const grants = this.grantRuntime(name, args, identity);
-    const certificateIdentity = args.publicDomain ? new managedidentity.UserAssignedIdentity(`${name}-certificates`, where, parent) : undefined;
+    const certificateIdentity = args.publicDomain
+      ? new managedidentity.UserAssignedIdentity(`${name}-certificates`, where, parent)
+      : undefined;
 
     const environment = new app.ManagedEnvironment(
       name,
       {
         ...where,
-        vnetConfiguration: { infrastructureSubnetId: args.network.appsSubnetId, internal: !args.publicDomain },
+        vnetConfiguration: {
+          infrastructureSubnetId: args.network.appsSubnetId,
+          internal: !args.publicDomain,
+        },
         workloadProfiles: [{ name: "Consumption", workloadProfileType: "Consumption" }],
         zoneRedundant: args.zoneRedundant ?? true,
         // Logs through diagnostic settings (the workspace takes no shared key).
         appLogsConfiguration: { destination: "azure-monitor" },
         peerTrafficConfiguration: { encryption: { enabled: true } },
-        identity: certificateIdentity ? { type: "UserAssigned", userAssignedIdentities: [certificateIdentity.id] } : undefined,
+        identity: certificateIdentity
+          ? { type: "UserAssigned", userAssignedIdentities: [certificateIdentity.id] }
+          : undefined,
       },
       parent,
     );
@@ -111,18 +145,29 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
             {
               ...where,
               environmentName: environment.name,
-              properties: { certificateKeyVaultProperties: { keyVaultUrl: args.publicDomain.certificateKeyVaultUrl, identity: certificateIdentity.id } },
+              properties: {
+                certificateKeyVaultProperties: {
+                  keyVaultUrl: args.publicDomain.certificateKeyVaultUrl,
+                  identity: certificateIdentity.id,
+                },
+              },
             },
             parent,
           )
         : undefined;
 
-    const common = { [ENV.serviceName]: name, [ENV.host]: "0.0.0.0", [ENV.azureClientId]: identity.clientId };
+    const common = {
+      [ENV.serviceName]: name,
+      [ENV.host]: "0.0.0.0",
+      [ENV.azureClientId]: identity.clientId,
+    };
     // The API answers through the ingress, which cuts a request idle for 240 s: its models get less time (the worker keeps the defaults).
     const timeouts = modelTimeoutsWithin(INGRESS_IDLE_TIMEOUT_SECONDS);
     const configuration = {
       secrets: keyVaultSecrets(args.env, identity.id),
-      registries: args.registry ? [{ server: args.registry.loginServer, identity: identity.id }] : undefined,
+      registries: args.registry
+        ? [{ server: args.registry.loginServer, identity: identity.id }]
+        : undefined,
     };
     const volumes = [secretsVolume(args.env)];
     const apiPort = RUNTIME_PROCESSES.api.port;
@@ -145,7 +190,16 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
             transport: "http",
             allowInsecure: false,
             traffic: [{ latestRevision: true, weight: 100 }],
-            customDomains: args.publicDomain && certificate ? [{ name: args.publicDomain.hostname, certificateId: certificate.id, bindingType: "SniEnabled" }] : undefined,
+            customDomains:
+              args.publicDomain && certificate
+                ? [
+                    {
+                      name: args.publicDomain.hostname,
+                      certificateId: certificate.id,
+                      bindingType: "SniEnabled",
+                    },
+                  ]
+                : undefined,
           },
         },
         template: {
@@ -173,14 +227,24 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
               volumeMounts: [SECRETS_MOUNT],
             },
           ],
-          scale: { minReplicas: args.api.minReplicas, maxReplicas: args.api.maxReplicas, rules: [{ name: "concurrent-requests", http: { metadata: { concurrentRequests: "50" } } }] },
+          scale: {
+            minReplicas: args.api.minReplicas,
+            maxReplicas: args.api.maxReplicas,
+            rules: [
+              { name: "concurrent-requests", http: { metadata: { concurrentRequests: "50" } } },
+            ],
+          },
         },
       },
       { parent: this, dependsOn: grants },
     );
 
     const workerPort = RUNTIME_PROCESSES.worker.port;
-    const workerEnv = environmentVariables(args.env, { ...common, [ENV.workerHealthPort]: String(workerPort), ...processEnv("worker") });
+    const workerEnv = environmentVariables(args.env, {
+      ...common,
+      [ENV.workerHealthPort]: String(workerPort),
+      ...processEnv("worker"),
+    });
     const workerContainer = {
       name: "worker",
       image: args.image,
@@ -201,7 +265,9 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
         template: {
           terminationGracePeriodSeconds: RUNTIME_PROCESSES.worker.stopGraceSeconds,
           volumes,
-          containers: [{ ...workerContainer, probes: probes(workerPort, API_STARTUP_GRACE_SECONDS) }],
+          containers: [
+            { ...workerContainer, probes: probes(workerPort, API_STARTUP_GRACE_SECONDS) },
+          ],
           scale: {
             minReplicas: args.worker.minReplicas,
             maxReplicas: args.worker.maxReplicas,
@@ -210,8 +276,15 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
                 name: "ingest-queue",
                 custom: {
                   type: "redis",
-                  metadata: { address: args.queue.address, listName: args.queue.listName, listLength: String(QUEUE_DEPTH_PER_WORKER), enableTLS: String(args.queue.tls) },
-                  auth: [{ secretRef: appSecretName(ENV.redisPassword), triggerParameter: "password" }],
+                  metadata: {
+                    address: args.queue.address,
+                    listName: args.queue.listName,
+                    listLength: String(QUEUE_DEPTH_PER_WORKER),
+                    enableTLS: String(args.queue.tls),
+                  },
+                  auth: [
+                    { secretRef: appSecretName(ENV.redisPassword), triggerParameter: "password" },
+                  ],
                 },
               },
             ],
@@ -228,8 +301,17 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
         environmentId: environment.id,
         workloadProfileName: "Consumption",
         identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
-        configuration: { ...configuration, triggerType: "Manual", manualTriggerConfig: { parallelism: 1, replicaCompletionCount: 1 }, replicaTimeout: 4 * 3600, replicaRetryLimit: 0 },
-        template: { volumes, containers: [{ ...workerContainer, name: "reembed", command: [...REEMBED_COMMAND] }] },
+        configuration: {
+          ...configuration,
+          triggerType: "Manual",
+          manualTriggerConfig: { parallelism: 1, replicaCompletionCount: 1 },
+          replicaTimeout: 4 * 3600,
+          replicaRetryLimit: 0,
+        },
+        template: {
+          volumes,
+          containers: [{ ...workerContainer, name: "reembed", command: [...REEMBED_COMMAND] }],
+        },
       },
       { parent: this, dependsOn: grants },
     );
@@ -241,50 +323,98 @@ export class ContainerAppsRuntime extends pulumi.ComponentResource {
     this.workerName = worker.name;
     this.identityPrincipalId = identity.principalId;
     this.certificateIdentityPrincipalId = certificateIdentity?.principalId;
-    this.url = args.publicDomain ? pulumi.output(`https://${args.publicDomain.hostname}`) : pulumi.interpolate`https://${api.configuration.apply((c) => c?.ingress?.fqdn ?? "")}`;
+    this.url = args.publicDomain
+      ? pulumi.output(`https://${args.publicDomain.hostname}`)
+      : pulumi.interpolate`https://${api.configuration.apply((c) => c?.ingress?.fqdn ?? "")}`;
     this.reembedCommand = pulumi.interpolate`az containerapp job start --name ${reembed.name} --resource-group ${args.scope.resourceGroupName}`;
     this.registerOutputs({ url: this.url });
   }
 
   /** The runtime's identity reads the vault's secrets, its documents and its registry; nothing else. */
-  private grantRuntime(name: string, args: ContainerAppsRuntimeArgs, identity: managedidentity.UserAssignedIdentity): pulumi.Resource[] {
+  private grantRuntime(
+    name: string,
+    args: ContainerAppsRuntimeArgs,
+    identity: managedidentity.UserAssignedIdentity,
+  ): pulumi.Resource[] {
     const parent = { parent: this };
     const grants = [
       grant(
         `${name}-secrets`,
-        { principalId: identity.principalId, roleDefinitionId: builtinRoleId(args.scope.subscriptionId, "keyVaultSecretsUser"), scope: args.vault.vaultId, description: "the runtime reads its secrets (Key Vault references)" },
+        {
+          principalId: identity.principalId,
+          roleDefinitionId: builtinRoleId(args.scope.subscriptionId, "keyVaultSecretsUser"),
+          scope: args.vault.vaultId,
+          description: "the runtime reads its secrets (Key Vault references)",
+        },
         parent,
       ),
       grant(
         `${name}-documents`,
-        { principalId: identity.principalId, roleDefinitionId: args.documents.documentRoleId, scope: args.documents.containerId, description: "the runtime stores, reads and securely deletes documents" },
+        {
+          principalId: identity.principalId,
+          roleDefinitionId: args.documents.documentRoleId,
+          scope: args.documents.containerId,
+          description: "the runtime stores, reads and securely deletes documents",
+        },
         parent,
       ),
     ];
     if (args.registry) {
       grants.push(
-        grant(`${name}-pull`, { principalId: identity.principalId, roleDefinitionId: builtinRoleId(args.scope.subscriptionId, "acrPull"), scope: args.registry.id, description: "Container Apps pull the runtime image" }, parent),
+        grant(
+          `${name}-pull`,
+          {
+            principalId: identity.principalId,
+            roleDefinitionId: builtinRoleId(args.scope.subscriptionId, "acrPull"),
+            scope: args.registry.id,
+            description: "Container Apps pull the runtime image",
+          },
+          parent,
+        ),
       );
     }
     return grants;
   }
 
   /** An internal environment's names (the apps' FQDNs) resolve to its address everywhere in the network. */
-  private resolveInNetwork(name: string, args: ContainerAppsRuntimeArgs, environment: app.ManagedEnvironment): void {
+  private resolveInNetwork(
+    name: string,
+    args: ContainerAppsRuntimeArgs,
+    environment: app.ManagedEnvironment,
+  ): void {
     const parent = { parent: this };
     const zone = new privatedns.PrivateZone(
       `${name}-apps`,
-      { resourceGroupName: args.scope.resourceGroupName, privateZoneName: environment.defaultDomain, location: "Global", tags: { ...args.scope.tags } },
+      {
+        resourceGroupName: args.scope.resourceGroupName,
+        privateZoneName: environment.defaultDomain,
+        location: "Global",
+        tags: { ...args.scope.tags },
+      },
       parent,
     );
     new privatedns.PrivateRecordSet(
       `${name}-apps`,
-      { resourceGroupName: args.scope.resourceGroupName, privateZoneName: zone.name, recordType: "A", relativeRecordSetName: "*", ttl: 300, aRecords: [{ ipv4Address: environment.staticIp }] },
+      {
+        resourceGroupName: args.scope.resourceGroupName,
+        privateZoneName: zone.name,
+        recordType: "A",
+        relativeRecordSetName: "*",
+        ttl: 300,
+        aRecords: [{ ipv4Address: environment.staticIp }],
+      },
       parent,
     );
     new privatedns.VirtualNetworkLink(
       `${name}-apps`,
-      { resourceGroupName: args.scope.resourceGroupName, privateZoneName: zone.name, location: "Global", virtualNetwork: { id: args.network.vnetId }, registrationEnabled: false, tags: { ...args.scope.tags } },
+      {
+        resourceGroupName: args.scope.resourceGroupName,
+        privateZoneName: zone.name,
+        location: "Global",
+        virtualNetwork: { id: args.network.vnetId },
+        registrationEnabled: false,
+        tags: { ...args.scope.tags },
+      },
       parent,
     );
   }

@@ -65,7 +65,10 @@ export class BlobDocumentStore extends pulumi.ComponentResource {
       name,
       {
         ...placed(args.scope),
-        accountName: globalName(name, args.scope.uniqueSuffix, { maxLength: 24, alphanumericOnly: true }),
+        accountName: globalName(name, args.scope.uniqueSuffix, {
+          maxLength: 24,
+          alphanumericOnly: true,
+        }),
         kind: "StorageV2",
         sku: { name: args.zoneRedundant ? "Standard_ZRS" : "Standard_LRS" },
         accessTier: "Hot",
@@ -77,7 +80,10 @@ export class BlobDocumentStore extends pulumi.ComponentResource {
         allowCrossTenantReplication: false,
         publicNetworkAccess: "Disabled",
         networkRuleSet: { defaultAction: "Deny", bypass: "AzureServices" },
-        identity: { type: "UserAssigned", userAssignedIdentities: [args.vault.encryptionIdentityId] },
+        identity: {
+          type: "UserAssigned",
+          userAssignedIdentities: [args.vault.encryptionIdentityId],
+        },
         encryption: {
           keySource: "Microsoft.Keyvault",
           keyVaultProperties: { keyVaultUri: args.vault.vaultUri, keyName: args.vault.dataKeyName },
@@ -103,7 +109,12 @@ export class BlobDocumentStore extends pulumi.ComponentResource {
     );
     const container = new storage.BlobContainer(
       name,
-      { resourceGroupName: args.scope.resourceGroupName, accountName: account.name, containerName: args.containerName ?? "documents", publicAccess: "None" },
+      {
+        resourceGroupName: args.scope.resourceGroupName,
+        accountName: account.name,
+        containerName: args.containerName ?? "documents",
+        publicAccess: "None",
+      },
       { parent: this, retainOnDelete: true },
     );
     new storage.ManagementPolicy(
@@ -120,7 +131,11 @@ export class BlobDocumentStore extends pulumi.ComponentResource {
               enabled: true,
               definition: {
                 filters: { blobTypes: ["blockBlob"] },
-                actions: { version: { delete: { daysAfterCreationGreaterThan: args.noncurrentVersionRetentionDays } } },
+                actions: {
+                  version: {
+                    delete: { daysAfterCreationGreaterThan: args.noncurrentVersionRetentionDays },
+                  },
+                },
               },
             },
           ],
@@ -128,16 +143,23 @@ export class BlobDocumentStore extends pulumi.ComponentResource {
       },
       parent,
     );
-    privateEndpoint(`${name}-pe`, { scope: args.scope, network: args.network, targetId: account.id, service: "blob" }, parent);
+    privateEndpoint(
+      `${name}-pe`,
+      { scope: args.scope, network: args.network, targetId: account.id, service: "blob" },
+      parent,
+    );
     args.logs.collect(`${name}-access`, blobService.id, parent);
     const role = new authorization.RoleDefinition(
       `${name}-documents`,
       {
         scope: account.id,
         roleName: pulumi.interpolate`rag documents (${account.name})`,
-        description: "The runtime's access to its documents: read, write, and delete every version of one.",
+        description:
+          "The runtime's access to its documents: read, write, and delete every version of one.",
         roleType: "CustomRole",
-        permissions: [{ actions: [...DOCUMENT_ACCESS.actions], dataActions: [...DOCUMENT_ACCESS.dataActions] }],
+        permissions: [
+          { actions: [...DOCUMENT_ACCESS.actions], dataActions: [...DOCUMENT_ACCESS.dataActions] },
+        ],
         assignableScopes: [account.id],
       },
       parent,
@@ -148,7 +170,9 @@ export class BlobDocumentStore extends pulumi.ComponentResource {
     this.containerName = container.name;
     this.containerId = container.id;
     this.documentRoleId = role.id;
-    this.objectStore = { url: pulumi.interpolate`azblob://${account.name}/${container.name}/documents` };
+    this.objectStore = {
+      url: pulumi.interpolate`azblob://${account.name}/${container.name}/documents`,
+    };
     this.registerOutputs({ accountName: this.accountName });
   }
 }

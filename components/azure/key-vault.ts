@@ -7,7 +7,11 @@ import type { AzureNetwork } from "./network";
 import { privateEndpoint } from "./private-endpoint";
 
 /** How a customer-managed key is rotated: a new version each year, the old ones kept for decryption. */
-export const KEY_ROTATION = { rotateAfter: "P1Y", expiresAfter: "P2Y", notifyBefore: "P30D" } as const;
+export const KEY_ROTATION = {
+  rotateAfter: "P1Y",
+  expiresAfter: "P2Y",
+  notifyBefore: "P30D",
+} as const;
 
 export interface KeyVaultArgs {
   readonly scope: AzureScope;
@@ -45,7 +49,9 @@ export class KeyVault extends pulumi.ComponentResource {
     const parent = { parent: this };
     const retention = args.softDeleteRetentionDays ?? 90;
     if (!Number.isInteger(retention) || retention < 7 || retention > 90) {
-      throw new Error(`KeyVault ${name}: softDeleteRetentionDays must be a whole number of days from 7 to 90, got ${retention}`);
+      throw new Error(
+        `KeyVault ${name}: softDeleteRetentionDays must be a whole number of days from 7 to 90, got ${retention}`,
+      );
     }
     const vault = new keyvault.Vault(
       name,
@@ -69,7 +75,11 @@ export class KeyVault extends pulumi.ComponentResource {
       // The vault holds what the stack keeps on destroy (document and database keys): so does it.
       { parent: this, retainOnDelete: true },
     );
-    privateEndpoint(`${name}-pe`, { scope: args.scope, network: args.network, targetId: vault.id, service: "vault" }, parent);
+    privateEndpoint(
+      `${name}-pe`,
+      { scope: args.scope, network: args.network, targetId: vault.id, service: "vault" },
+      parent,
+    );
     args.logs.collect(`${name}-audit`, vault.id, parent, "audit");
 
     const key = new keyvault.Key(
@@ -85,8 +95,14 @@ export class KeyVault extends pulumi.ComponentResource {
           rotationPolicy: {
             attributes: { expiryTime: KEY_ROTATION.expiresAfter },
             lifetimeActions: [
-              { trigger: { timeAfterCreate: KEY_ROTATION.rotateAfter }, action: { type: "rotate" } },
-              { trigger: { timeBeforeExpiry: KEY_ROTATION.notifyBefore }, action: { type: "notify" } },
+              {
+                trigger: { timeAfterCreate: KEY_ROTATION.rotateAfter },
+                action: { type: "rotate" },
+              },
+              {
+                trigger: { timeBeforeExpiry: KEY_ROTATION.notifyBefore },
+                action: { type: "notify" },
+              },
             ],
           },
         },
@@ -94,14 +110,22 @@ export class KeyVault extends pulumi.ComponentResource {
       // Rotation makes new versions outside Pulumi; the key itself is what the stack declares.
       { parent: this, retainOnDelete: true },
     );
-    const identity = new managedidentity.UserAssignedIdentity(`${name}-encryption`, placed(args.scope), parent);
+    const identity = new managedidentity.UserAssignedIdentity(
+      `${name}-encryption`,
+      placed(args.scope),
+      parent,
+    );
     const keyGrant = grant(
       `${name}-encryption-key`,
       {
         principalId: identity.principalId,
-        roleDefinitionId: builtinRoleId(args.scope.subscriptionId, "keyVaultCryptoServiceEncryptionUser"),
+        roleDefinitionId: builtinRoleId(
+          args.scope.subscriptionId,
+          "keyVaultCryptoServiceEncryptionUser",
+        ),
         scope: pulumi.interpolate`${vault.id}/keys/${key.name}`,
-        description: "customer-managed encryption of storage, PostgreSQL and disks with the data key",
+        description:
+          "customer-managed encryption of storage, PostgreSQL and disks with the data key",
       },
       parent,
     );

@@ -25,7 +25,12 @@ export class LogWorkspace extends pulumi.ComponentResource {
     const retention = Math.min(730, Math.max(30, args.retentionDays));
     const workspace = new operationalinsights.Workspace(
       name,
-      { ...placed(args.scope), sku: { name: "PerGB2018" }, retentionInDays: retention, features: { disableLocalAuth: true } },
+      {
+        ...placed(args.scope),
+        sku: { name: "PerGB2018" },
+        retentionInDays: retention,
+        features: { disableLocalAuth: true },
+      },
       { parent: this },
     );
     this.workspaceId = workspace.id;
@@ -34,7 +39,12 @@ export class LogWorkspace extends pulumi.ComponentResource {
   }
 
   /** Sends a resource's logs here: every category, or its audit group. (Alerts read metrics where Azure keeps them.) */
-  collect(name: string, resourceUri: pulumi.Input<string>, opts: pulumi.CustomResourceOptions, categoryGroup: "allLogs" | "audit" = "allLogs"): monitor.DiagnosticSetting {
+  collect(
+    name: string,
+    resourceUri: pulumi.Input<string>,
+    opts: pulumi.CustomResourceOptions,
+    categoryGroup: "allLogs" | "audit" = "allLogs",
+  ): monitor.DiagnosticSetting {
     return new monitor.DiagnosticSetting(
       name,
       {

@@ -58,7 +58,11 @@ export class AzureMonitorObservability extends pulumi.ComponentResource {
         location: "Global",
         enabled: true,
         groupShortName: "rag-alerts",
-        emailReceivers: args.alertEmails.map((emailAddress, i) => ({ name: `email-${i}`, emailAddress, useCommonAlertSchema: true })),
+        emailReceivers: args.alertEmails.map((emailAddress, i) => ({
+          name: `email-${i}`,
+          emailAddress,
+          useCommonAlertSchema: true,
+        })),
       },
       parent,
     );
@@ -86,7 +90,11 @@ export class AzureMonitorObservability extends pulumi.ComponentResource {
                 operator: alert.operator,
                 threshold: alert.threshold,
                 timeAggregation: alert.aggregation,
-                dimensions: alert.dimensions?.map((d) => ({ name: d.name, operator: "Include", values: d.values })),
+                dimensions: alert.dimensions?.map((d) => ({
+                  name: d.name,
+                  operator: "Include",
+                  values: d.values,
+                })),
               },
             ],
           },
@@ -104,7 +112,9 @@ export class AzureMonitorObservability extends pulumi.ComponentResource {
         category: "workbook",
         displayName: `${name}: the RAG runtime`,
         sourceId: args.logs.workspaceId,
-        serializedData: pulumi.all([args.apiAppName, args.workerAppName]).apply(([api, worker]) => JSON.stringify(workbookContent(api, worker))),
+        serializedData: pulumi
+          .all([args.apiAppName, args.workerAppName])
+          .apply(([api, worker]) => JSON.stringify(workbookContent(api, worker))),
       },
       parent,
     );
@@ -119,19 +129,39 @@ export function workbookContent(apiApp: string, workerApp: string): object {
   const requests = `ContainerAppConsoleLogs | where ContainerAppName == "${apiApp}" | extend e = parse_json(Log) | where tostring(e.msg) == "request completed"`;
   const panel = (title: string, query: string, visualization: string) => ({
     type: 3,
-    content: { version: "KqlItem/1.0", title, query, size: 0, queryType: 0, resourceType: "microsoft.operationalinsights/workspaces", visualization },
+    content: {
+      version: "KqlItem/1.0",
+      title,
+      query,
+      size: 0,
+      queryType: 0,
+      resourceType: "microsoft.operationalinsights/workspaces",
+      visualization,
+    },
   });
   return {
     version: "Notebook/1.0",
     items: [
-      panel("API requests and server errors", `${requests} | summarize requests = count(), server_errors = countif(toint(e.res.statusCode) >= 500) by bin(TimeGenerated, 5m)`, "timechart"),
-      panel("API latency (ms)", `${requests} | summarize p50 = percentile(todouble(e.responseTime), 50), p95 = percentile(todouble(e.responseTime), 95) by bin(TimeGenerated, 5m)`, "timechart"),
+      panel(
+        "API requests and server errors",
+        `${requests} | summarize requests = count(), server_errors = countif(toint(e.res.statusCode) >= 500) by bin(TimeGenerated, 5m)`,
+        "timechart",
+      ),
+      panel(
+        "API latency (ms)",
+        `${requests} | summarize p50 = percentile(todouble(e.responseTime), 50), p95 = percentile(todouble(e.responseTime), 95) by bin(TimeGenerated, 5m)`,
+        "timechart",
+      ),
       panel(
         "Errors logged by the API and the worker",
         `ContainerAppConsoleLogs | where ContainerAppName in ("${apiApp}", "${workerApp}") | extend e = parse_json(Log) | where toint(e.level) >= 50 | summarize count() by ContainerAppName, bin(TimeGenerated, 5m)`,
         "timechart",
       ),
-      panel("Replicas started and stopped", `ContainerAppSystemLogs | where ContainerAppName in ("${apiApp}", "${workerApp}") | summarize count() by Reason, ContainerAppName, bin(TimeGenerated, 15m)`, "barchart"),
+      panel(
+        "Replicas started and stopped",
+        `ContainerAppSystemLogs | where ContainerAppName in ("${apiApp}", "${workerApp}") | summarize count() by Reason, ContainerAppName, bin(TimeGenerated, 15m)`,
+        "barchart",
+      ),
     ],
   };
 }

@@ -43,13 +43,31 @@ export class AzureNetwork extends pulumi.ComponentResource {
     this.cidrs = azureSubnetPlan(args.addressSpace);
     const parent = { parent: this };
     const where = placed(args.scope);
-    const vnet = new network.VirtualNetwork(name, { ...where, addressSpace: { addressPrefixes: [args.addressSpace] } }, parent);
-    const natIp = new network.PublicIPAddress(
-      `${name}-nat`,
-      { ...where, sku: { name: "Standard", tier: "Regional" }, publicIPAllocationMethod: "Static", publicIPAddressVersion: "IPv4" },
+    const vnet = new network.VirtualNetwork(
+      name,
+      { ...where, addressSpace: { addressPrefixes: [args.addressSpace] } },
       parent,
     );
-    const nat = new network.NatGateway(`${name}-nat`, { ...where, sku: { name: "Standard" }, publicIpAddresses: [{ id: natIp.id }], idleTimeoutInMinutes: 4 }, parent);
+    const natIp = new network.PublicIPAddress(
+      `${name}-nat`,
+      {
+        ...where,
+        sku: { name: "Standard", tier: "Regional" },
+        publicIPAllocationMethod: "Static",
+        publicIPAddressVersion: "IPv4",
+      },
+      parent,
+    );
+    const nat = new network.NatGateway(
+      `${name}-nat`,
+      {
+        ...where,
+        sku: { name: "Standard" },
+        publicIpAddresses: [{ id: natIp.id }],
+        idleTimeoutInMinutes: 4,
+      },
+      parent,
+    );
     const nsgs = this.createSecurityGroups(name, args);
 
     // One subnet at a time: Azure refuses concurrent changes to one virtual network.
@@ -70,8 +88,13 @@ export class AzureNetwork extends pulumi.ComponentResource {
       previous = [created];
       return created;
     };
-    const apps = subnet("apps", { natGateway: { id: nat.id }, delegations: [{ name: "container-apps", serviceName: "Microsoft.App/environments" }] });
-    const postgres = subnet("postgres", { delegations: [{ name: "postgres", serviceName: "Microsoft.DBforPostgreSQL/flexibleServers" }] });
+    const apps = subnet("apps", {
+      natGateway: { id: nat.id },
+      delegations: [{ name: "container-apps", serviceName: "Microsoft.App/environments" }],
+    });
+    const postgres = subnet("postgres", {
+      delegations: [{ name: "postgres", serviceName: "Microsoft.DBforPostgreSQL/flexibleServers" }],
+    });
     // The security group applies to private endpoints too ("Enabled": the default leaves them unfiltered).
     const endpoints = subnet("endpoints", { privateEndpointNetworkPolicies: "Enabled" });
     const llm = subnet("llm", { natGateway: { id: nat.id } });
@@ -95,21 +118,40 @@ export class AzureNetwork extends pulumi.ComponentResource {
     const slug = zoneName.replace(/^privatelink\./, "").replace(/\W+/g, "-");
     const zone = new privatedns.PrivateZone(
       `${this.name}-${slug}`,
-      { resourceGroupName: this.scope.resourceGroupName, privateZoneName: zoneName, location: "Global", tags: { ...this.scope.tags } },
+      {
+        resourceGroupName: this.scope.resourceGroupName,
+        privateZoneName: zoneName,
+        location: "Global",
+        tags: { ...this.scope.tags },
+      },
       { parent: this },
     );
     new privatedns.VirtualNetworkLink(
       `${this.name}-${slug}`,
-      { resourceGroupName: this.scope.resourceGroupName, privateZoneName: zone.name, location: "Global", virtualNetwork: { id: this.vnetId }, registrationEnabled: false, tags: { ...this.scope.tags } },
+      {
+        resourceGroupName: this.scope.resourceGroupName,
+        privateZoneName: zone.name,
+        location: "Global",
+        virtualNetwork: { id: this.vnetId },
+        registrationEnabled: false,
+        tags: { ...this.scope.tags },
+      },
       { parent: this },
     );
     this.zones.set(zoneName, zone);
     return zone;
   }
 
-  private createSecurityGroups(name: string, args: AzureNetworkArgs): Record<keyof ReturnType<typeof azureSubnetPlan>, network.NetworkSecurityGroup> {
+  private createSecurityGroups(
+    name: string,
+    args: AzureNetworkArgs,
+  ): Record<keyof ReturnType<typeof azureSubnetPlan>, network.NetworkSecurityGroup> {
     const where = placed(args.scope);
-    const fromApps = (rule: string, priority: number, ports: number[]): NetworkInputs.SecurityRuleArgs => ({
+    const fromApps = (
+      rule: string,
+      priority: number,
+      ports: number[],
+    ): NetworkInputs.SecurityRuleArgs => ({
       name: rule,
       priority,
       direction: "Inbound",
@@ -134,7 +176,12 @@ export class AzureNetwork extends pulumi.ComponentResource {
       destinationPortRange: "*",
       description: "nothing else in the network reaches this subnet",
     };
-    const nsg = (key: string, securityRules: NetworkInputs.SecurityRuleArgs[]) => new network.NetworkSecurityGroup(`${name}-${key}`, { ...where, securityRules }, { parent: this });
+    const nsg = (key: string, securityRules: NetworkInputs.SecurityRuleArgs[]) =>
+      new network.NetworkSecurityGroup(
+        `${name}-${key}`,
+        { ...where, securityRules },
+        { parent: this },
+      );
     const publicHttps: NetworkInputs.SecurityRuleArgs[] = args.publicHttps
       ? [
           {
@@ -154,8 +201,19 @@ export class AzureNetwork extends pulumi.ComponentResource {
     return {
       apps: nsg("apps", publicHttps),
       // The server's own subnet too: a standby replicates from its primary there.
-      postgres: nsg("postgres", [fromApps("postgres", 100, [args.ports.postgres]), { ...fromApps("postgres-replication", 110, [args.ports.postgres]), sourceAddressPrefix: this.cidrs.postgres, description: "replication to a standby in this subnet" }, denyNetwork]),
-      endpoints: nsg("endpoints", [fromApps("private-endpoints", 100, [443, args.ports.redis]), denyNetwork]),
+      postgres: nsg("postgres", [
+        fromApps("postgres", 100, [args.ports.postgres]),
+        {
+          ...fromApps("postgres-replication", 110, [args.ports.postgres]),
+          sourceAddressPrefix: this.cidrs.postgres,
+          description: "replication to a standby in this subnet",
+        },
+        denyNetwork,
+      ]),
+      endpoints: nsg("endpoints", [
+        fromApps("private-endpoints", 100, [443, args.ports.redis]),
+        denyNetwork,
+      ]),
       llm: nsg("llm", [fromApps("ollama", 100, [args.ports.ollama]), denyNetwork]),
     };
   }

@@ -4,7 +4,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { LlmEndpoint } from "../contracts";
 import { AZURE_GPU_VM_SIZES } from "../shared/gpu-hosts";
-import { assertOllamaModels, OLLAMA_PORT, ollamaEndpoint, ollamaHostScript } from "../shared/ollama";
+import {
+  assertOllamaModels,
+  OLLAMA_PORT,
+  ollamaEndpoint,
+  ollamaHostScript,
+} from "../shared/ollama";
 import { placed, type AzureScope } from "./common";
 import type { KeyVault } from "./key-vault";
 import type { AzureNetwork } from "./network";
@@ -12,7 +17,12 @@ import type { AzureNetwork } from "./network";
 export type AzureHostGpu = keyof typeof AZURE_GPU_VM_SIZES;
 
 /** Ubuntu 22.04 LTS (Gen2), which Azure's NVIDIA driver extension supports. */
-export const UBUNTU_IMAGE = { publisher: "Canonical", offer: "0001-com-ubuntu-server-jammy", sku: "22_04-lts-gen2", version: "latest" } as const;
+export const UBUNTU_IMAGE = {
+  publisher: "Canonical",
+  offer: "0001-com-ubuntu-server-jammy",
+  sku: "22_04-lts-gen2",
+  version: "latest",
+} as const;
 
 export interface OllamaGpuVmArgs {
   readonly scope: AzureScope;
@@ -63,7 +73,15 @@ export class OllamaGpuVm extends pulumi.ComponentResource {
       {
         ...where,
         enableAcceleratedNetworking: true,
-        ipConfigurations: [{ name: "private", subnet: { id: args.network.llmSubnetId }, privateIPAllocationMethod: "Static", privateIPAddress: this.privateIp, primary: true }],
+        ipConfigurations: [
+          {
+            name: "private",
+            subnet: { id: args.network.llmSubnetId },
+            privateIPAllocationMethod: "Static",
+            privateIPAddress: this.privateIp,
+            primary: true,
+          },
+        ],
       },
       parent,
     );
@@ -72,14 +90,24 @@ export class OllamaGpuVm extends pulumi.ComponentResource {
       {
         ...where,
         encryptionType: "EncryptionAtRestWithCustomerKey",
-        identity: { type: "UserAssigned", userAssignedIdentities: [args.vault.encryptionIdentityId] },
-        activeKey: { keyUrl: args.vault.dataKeyVersionedUri, sourceVault: { id: args.vault.vaultId } },
+        identity: {
+          type: "UserAssigned",
+          userAssignedIdentities: [args.vault.encryptionIdentityId],
+        },
+        activeKey: {
+          keyUrl: args.vault.dataKeyVersionedUri,
+          sourceVault: { id: args.vault.vaultId },
+        },
         rotationToLatestKeyVersionEnabled: true,
       },
       { parent: this, dependsOn: args.vault.keyReady },
     );
     // Azure will not create a Linux VM without a way to sign in; this key's private half stays in the (encrypted) state.
-    const unusedKey = new tls.PrivateKey(`${name}-unused-ssh`, { algorithm: "RSA", rsaBits: 4096 }, parent);
+    const unusedKey = new tls.PrivateKey(
+      `${name}-unused-ssh`,
+      { algorithm: "RSA", rsaBits: 4096 },
+      parent,
+    );
     const vm = new compute.VirtualMachine(
       name,
       {
@@ -91,7 +119,10 @@ export class OllamaGpuVm extends pulumi.ComponentResource {
             createOption: "FromImage",
             diskSizeGB: args.osDiskGiB ?? 256,
             deleteOption: "Delete",
-            managedDisk: { storageAccountType: "Premium_LRS", diskEncryptionSet: { id: diskEncryption.id } },
+            managedDisk: {
+              storageAccountType: "Premium_LRS",
+              diskEncryptionSet: { id: diskEncryption.id },
+            },
           },
         },
         osProfile: {
@@ -99,13 +130,25 @@ export class OllamaGpuVm extends pulumi.ComponentResource {
           adminUsername: "azureops",
           linuxConfiguration: {
             disablePasswordAuthentication: true,
-            ssh: { publicKeys: [{ path: "/home/azureops/.ssh/authorized_keys", keyData: unusedKey.publicKeyOpenssh }] },
-            patchSettings: { patchMode: "AutomaticByPlatform", assessmentMode: "AutomaticByPlatform" },
+            ssh: {
+              publicKeys: [
+                {
+                  path: "/home/azureops/.ssh/authorized_keys",
+                  keyData: unusedKey.publicKeyOpenssh,
+                },
+              ],
+            },
+            patchSettings: {
+              patchMode: "AutomaticByPlatform",
+              assessmentMode: "AutomaticByPlatform",
+            },
             provisionVMAgent: true,
           },
           allowExtensionOperations: true,
         },
-        networkProfile: { networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Delete" }] },
+        networkProfile: {
+          networkInterfaces: [{ id: nic.id, primary: true, deleteOption: "Delete" }],
+        },
         diagnosticsProfile: { bootDiagnostics: { enabled: true } },
       },
       { parent: this, ignoreChanges: ["storageProfile.imageReference.version", "osProfile"] },
@@ -131,14 +174,22 @@ export class OllamaGpuVm extends pulumi.ComponentResource {
         type: "CustomScript",
         typeHandlerVersion: "2.1",
         autoUpgradeMinorVersion: true,
-        settings: { script: Buffer.from(ollamaHostScript(args.ollamaVersion, [args.model, args.embeddingModel])).toString("base64") },
+        settings: {
+          script: Buffer.from(
+            ollamaHostScript(args.ollamaVersion, [args.model, args.embeddingModel]),
+          ).toString("base64"),
+        },
       },
       // The driver first: Ollama's installer finds it instead of installing another.
       { parent: this, dependsOn: [driver] },
     );
     this.vmName = vm.name;
     this.vmId = vm.id;
-    this.endpoint = ollamaEndpoint(pulumi.output(`http://${this.privateIp}:${OLLAMA_PORT}`), args.model, args.embeddingModel);
+    this.endpoint = ollamaEndpoint(
+      pulumi.output(`http://${this.privateIp}:${OLLAMA_PORT}`),
+      args.model,
+      args.embeddingModel,
+    );
     this.registerOutputs({ vmId: this.vmId });
   }
 }

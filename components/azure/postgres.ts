@@ -11,7 +11,9 @@ import { KeyVaultSecret } from "./secret";
 export const POSTGRES_PORT = 5432;
 
 /** The storage sizes (GiB) a flexible server offers; a request is rounded up to the next one. */
-export const FLEXIBLE_SERVER_STORAGE_GIB = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767] as const;
+export const FLEXIBLE_SERVER_STORAGE_GIB = [
+  32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32767,
+] as const;
 
 /** The compute tier a flexible server SKU belongs to, from its name (Standard_B2s, Standard_D4ds_v5...). */
 export function skuTier(skuName: string): "Burstable" | "GeneralPurpose" | "MemoryOptimized" {
@@ -24,7 +26,9 @@ export function skuTier(skuName: string): "Burstable" | "GeneralPurpose" | "Memo
     case "E":
       return "MemoryOptimized";
     default:
-      throw new Error(`"${skuName}" is not a PostgreSQL flexible server size (Standard_B2s, Standard_D4ds_v5, Standard_E4ds_v5...)`);
+      throw new Error(
+        `"${skuName}" is not a PostgreSQL flexible server size (Standard_B2s, Standard_D4ds_v5, Standard_E4ds_v5...)`,
+      );
   }
 }
 
@@ -66,15 +70,26 @@ export class FlexiblePostgres extends pulumi.ComponentResource {
     super("rag:azure:Postgres", name, {}, opts);
     const tier = skuTier(args.skuName);
     if (args.zoneRedundant && tier === "Burstable") {
-      throw new Error(`FlexiblePostgres ${name}: zone-redundant high availability needs a general purpose or memory optimized size, not ${args.skuName}`);
+      throw new Error(
+        `FlexiblePostgres ${name}: zone-redundant high availability needs a general purpose or memory optimized size, not ${args.skuName}`,
+      );
     }
     const storageSizeGB = FLEXIBLE_SERVER_STORAGE_GIB.find((size) => size >= args.storageGiB);
-    if (storageSizeGB === undefined) throw new Error(`FlexiblePostgres ${name}: ${args.storageGiB} GiB exceeds the largest flexible server (32767 GiB)`);
+    if (storageSizeGB === undefined)
+      throw new Error(
+        `FlexiblePostgres ${name}: ${args.storageGiB} GiB exceeds the largest flexible server (32767 GiB)`,
+      );
     const parent = { parent: this };
     const administratorLogin = args.administratorLogin ?? "ragadmin";
     const password = new KeyVaultSecret(
       `${name}-password`,
-      { vault: args.vault, resourceGroupName: args.scope.resourceGroupName, secretName: "postgres-password", description: "PostgreSQL administrator password", value: { generateLength: 40 } },
+      {
+        vault: args.vault,
+        resourceGroupName: args.scope.resourceGroupName,
+        secretName: "postgres-password",
+        description: "PostgreSQL administrator password",
+        value: { generateLength: 40 },
+      },
       parent,
     );
     const protect = args.deletionProtection ?? false;
@@ -92,33 +107,69 @@ export class FlexiblePostgres extends pulumi.ComponentResource {
         administratorLogin,
         administratorLoginPassword: password.value!,
         authConfig: { passwordAuth: "Enabled", activeDirectoryAuth: "Disabled" },
-        network: { delegatedSubnetResourceId: args.network.postgresSubnetId, privateDnsZoneArmResourceId: zone.id, publicNetworkAccess: "Disabled" },
-        identity: { type: "UserAssigned", userAssignedIdentities: args.vault.encryptionIdentityId.apply((id) => ({ [id]: {} })) },
-        dataEncryption: { type: "AzureKeyVault", primaryKeyURI: args.vault.dataKeyUri, primaryUserAssignedIdentityId: args.vault.encryptionIdentityId },
+        network: {
+          delegatedSubnetResourceId: args.network.postgresSubnetId,
+          privateDnsZoneArmResourceId: zone.id,
+          publicNetworkAccess: "Disabled",
+        },
+        identity: {
+          type: "UserAssigned",
+          userAssignedIdentities: args.vault.encryptionIdentityId.apply((id) => ({ [id]: {} })),
+        },
+        dataEncryption: {
+          type: "AzureKeyVault",
+          primaryKeyURI: args.vault.dataKeyUri,
+          primaryUserAssignedIdentityId: args.vault.encryptionIdentityId,
+        },
         backup: { backupRetentionDays: args.backupRetentionDays, geoRedundantBackup: "Disabled" },
         highAvailability: { mode: args.zoneRedundant ? "ZoneRedundant" : "Disabled" },
         maintenanceWindow: { customWindow: "Enabled", dayOfWeek: 0, startHour: 3, startMinute: 30 },
       },
-      { parent: this, protect, dependsOn: args.vault.keyReady, ignoreChanges: ["administratorLoginPassword"] },
+      {
+        parent: this,
+        protect,
+        dependsOn: args.vault.keyReady,
+        ignoreChanges: ["administratorLoginPassword"],
+      },
     );
     // One parameter at a time: the server refuses a change while another is in progress.
     let previous: pulumi.Resource[] = [];
     for (const [parameter, value] of Object.entries(SERVER_PARAMETERS)) {
       const configuration = new dbforpostgresql.Configuration(
         `${name}-${parameter.replace(/[._]/g, "-")}`,
-        { resourceGroupName: args.scope.resourceGroupName, serverName: server.name, configurationName: parameter, value, source: "user-override" },
+        {
+          resourceGroupName: args.scope.resourceGroupName,
+          serverName: server.name,
+          configurationName: parameter,
+          value,
+          source: "user-override",
+        },
         { parent: this, dependsOn: previous },
       );
       previous = [configuration];
     }
     const database = new dbforpostgresql.Database(
       `${name}-${args.databaseName}`,
-      { resourceGroupName: args.scope.resourceGroupName, serverName: server.name, databaseName: args.databaseName, charset: "UTF8", collation: "en_US.utf8" },
+      {
+        resourceGroupName: args.scope.resourceGroupName,
+        serverName: server.name,
+        databaseName: args.databaseName,
+        charset: "UTF8",
+        collation: "en_US.utf8",
+      },
       { parent: this, protect, dependsOn: previous },
     );
     args.logs.collect(`${name}-logs`, server.id, parent);
     if (protect) {
-      new authorization.ManagementLockByScope(`${name}-lock`, { scope: server.id, level: "CanNotDelete", notes: "deletionProtection: remove this lock to delete the database" }, parent);
+      new authorization.ManagementLockByScope(
+        `${name}-lock`,
+        {
+          scope: server.id,
+          level: "CanNotDelete",
+          notes: "deletionProtection: remove this lock to delete the database",
+        },
+        parent,
+      );
     }
     this.serverId = server.id;
     this.serverName = server.name;

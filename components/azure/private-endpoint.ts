@@ -23,7 +23,11 @@ export interface PrivateEndpointArgs {
  * A private endpoint in the network's endpoint subnet, registered in the service's private DNS
  * zone: inside the network the service's usual name resolves to the endpoint's private address.
  */
-export function privateEndpoint(name: string, args: PrivateEndpointArgs, opts: pulumi.CustomResourceOptions): network.PrivateEndpoint {
+export function privateEndpoint(
+  name: string,
+  args: PrivateEndpointArgs,
+  opts: pulumi.CustomResourceOptions,
+): network.PrivateEndpoint {
   const link = PRIVATE_LINK[args.service];
   const zone = args.network.privateZone(link.zone);
   const endpoint = new network.PrivateEndpoint(
@@ -31,7 +35,9 @@ export function privateEndpoint(name: string, args: PrivateEndpointArgs, opts: p
     {
       ...placed(args.scope),
       subnet: { id: args.network.endpointsSubnetId },
-      privateLinkServiceConnections: [{ name, privateLinkServiceId: args.targetId, groupIds: [link.groupId] }],
+      privateLinkServiceConnections: [
+        { name, privateLinkServiceId: args.targetId, groupIds: [link.groupId] },
+      ],
     },
     opts,
   );

@@ -35,7 +35,9 @@ export class ManagedRedis extends pulumi.ComponentResource {
   constructor(name: string, args: ManagedRedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:azure:Redis", name, {}, opts);
     if (!/^(Balanced_B|MemoryOptimized_M|ComputeOptimized_X)\d+$/.test(args.skuName)) {
-      throw new Error(`ManagedRedis ${name}: "${args.skuName}" is not an Azure Managed Redis size (Balanced_B1, MemoryOptimized_M10, ComputeOptimized_X5...)`);
+      throw new Error(
+        `ManagedRedis ${name}: "${args.skuName}" is not an Azure Managed Redis size (Balanced_B1, MemoryOptimized_M10, ComputeOptimized_X5...)`,
+      );
     }
     const parent = { parent: this };
     const cluster = new redisenterprise.RedisEnterprise(
@@ -47,12 +49,18 @@ export class ManagedRedis extends pulumi.ComponentResource {
         highAvailability: args.highAvailability === false ? "Disabled" : "Enabled",
         minimumTlsVersion: "1.2",
         publicNetworkAccess: "Disabled",
-        identity: { type: "UserAssigned", userAssignedIdentities: [args.vault.encryptionIdentityId] },
+        identity: {
+          type: "UserAssigned",
+          userAssignedIdentities: [args.vault.encryptionIdentityId],
+        },
         encryption: {
           customerManagedKeyEncryption: {
             // Azure Managed Redis takes a versioned key URL only: after a rotation, `pulumi refresh` then `up` moves it to the new version.
             keyEncryptionKeyUrl: args.vault.dataKeyVersionedUri,
-            keyEncryptionKeyIdentity: { identityType: "userAssignedIdentity", userAssignedIdentityResourceId: args.vault.encryptionIdentityId },
+            keyEncryptionKeyIdentity: {
+              identityType: "userAssignedIdentity",
+              userAssignedIdentityResourceId: args.vault.encryptionIdentityId,
+            },
           },
         },
       },
@@ -74,17 +82,42 @@ export class ManagedRedis extends pulumi.ComponentResource {
       },
       parent,
     );
-    privateEndpoint(`${name}-pe`, { scope: args.scope, network: args.network, targetId: cluster.id, service: "redisEnterprise" }, parent);
+    privateEndpoint(
+      `${name}-pe`,
+      {
+        scope: args.scope,
+        network: args.network,
+        targetId: cluster.id,
+        service: "redisEnterprise",
+      },
+      parent,
+    );
     const keys = pulumi
       .all([args.scope.resourceGroupName, cluster.name, database.name])
-      .apply(([resourceGroupName, clusterName, databaseName]) => redisenterprise.listDatabaseKeysOutput({ resourceGroupName, clusterName, databaseName }, parent));
+      .apply(([resourceGroupName, clusterName, databaseName]) =>
+        redisenterprise.listDatabaseKeysOutput(
+          { resourceGroupName, clusterName, databaseName },
+          parent,
+        ),
+      );
     const accessKey = new KeyVaultSecret(
       `${name}-access-key`,
-      { vault: args.vault, resourceGroupName: args.scope.resourceGroupName, secretName: "redis-access-key", description: "Azure Managed Redis access key", value: { value: pulumi.secret(keys.primaryKey) } },
+      {
+        vault: args.vault,
+        resourceGroupName: args.scope.resourceGroupName,
+        secretName: "redis-access-key",
+        description: "Azure Managed Redis access key",
+        value: { value: pulumi.secret(keys.primaryKey) },
+      },
       parent,
     );
     this.clusterId = cluster.id;
-    this.endpoint = { host: cluster.hostName, port: pulumi.output(MANAGED_REDIS_PORT), password: accessKey.ref, tls: true };
+    this.endpoint = {
+      host: cluster.hostName,
+      port: pulumi.output(MANAGED_REDIS_PORT),
+      password: accessKey.ref,
+      tls: true,
+    };
     this.registerOutputs({ host: this.endpoint.host });
   }
 }

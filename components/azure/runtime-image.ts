@@ -40,7 +40,10 @@ export class AzureRuntimeImage extends pulumi.ComponentResource {
       name,
       {
         ...placed(args.scope),
-        registryName: globalName(name, args.scope.uniqueSuffix, { maxLength: 50, alphanumericOnly: true }),
+        registryName: globalName(name, args.scope.uniqueSuffix, {
+          maxLength: 50,
+          alphanumericOnly: true,
+        }),
         sku: { name: "Standard" },
         adminUserEnabled: false,
         anonymousPullEnabled: false,
@@ -63,8 +66,16 @@ export class AzureRuntimeImage extends pulumi.ComponentResource {
       name,
       {
         imageName: pulumi.interpolate`${registry.loginServer}/rag-runtime:${args.tag}`,
-        build: { context: args.buildContext ?? ".", dockerfile: args.dockerfile ?? "runtime/Dockerfile", platform: "linux/amd64" },
-        registry: { server: registry.loginServer, username: ACR_TOKEN_USER, password: pulumi.secret(token.stdout) },
+        build: {
+          context: args.buildContext ?? ".",
+          dockerfile: args.dockerfile ?? "runtime/Dockerfile",
+          platform: "linux/amd64",
+        },
+        registry: {
+          server: registry.loginServer,
+          username: ACR_TOKEN_USER,
+          password: pulumi.secret(token.stdout),
+        },
       },
       { parent: this },
     );

@@ -44,7 +44,9 @@ export class KeyVaultSecret extends pulumi.ComponentResource {
   constructor(name: string, args: KeyVaultSecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:azure:Secret", name, {}, opts);
     if (!/^[a-zA-Z0-9-]{1,127}$/.test(args.secretName)) {
-      throw new Error(`KeyVaultSecret ${name}: "${args.secretName}" is not a Key Vault secret name (letters, digits and dashes, at most 127)`);
+      throw new Error(
+        `KeyVaultSecret ${name}: "${args.secretName}" is not a Key Vault secret name (letters, digits and dashes, at most 127)`,
+      );
     }
     const uri = pulumi.interpolate`${args.vault.vaultUri}secrets/${args.secretName}`;
     if ("operatorFilled" in args.value) {
@@ -52,19 +54,34 @@ export class KeyVaultSecret extends pulumi.ComponentResource {
       // The value from a file, never on the command line (shell history, `ps`).
       const fill = pulumi.interpolate`az rest --method put --url "https://management.azure.com${args.vault.vaultId}/secrets/${args.secretName}?api-version=${KEY_VAULT_API_VERSION}" --body @<file holding {"properties":{"value":"<the value>"}}>`;
       this.fillCommand = fill;
-      const filled = pulumi.all([args.resourceGroupName, args.vault.vaultName, uri, fill]).apply(async ([resourceGroupName, vaultName, secretUri, fillCommand]) => {
-        await requireFilled(() => keyvault.getSecret({ resourceGroupName, vaultName, secretName: args.secretName }, { parent: this }), {
-          name: `${vaultName}/${args.secretName}`,
-          description: args.description,
-          fillCommand,
+      const filled = pulumi
+        .all([args.resourceGroupName, args.vault.vaultName, uri, fill])
+        .apply(async ([resourceGroupName, vaultName, secretUri, fillCommand]) => {
+          await requireFilled(
+            () =>
+              keyvault.getSecret(
+                { resourceGroupName, vaultName, secretName: args.secretName },
+                { parent: this },
+              ),
+            {
+              name: `${vaultName}/${args.secretName}`,
+              description: args.description,
+              fillCommand,
+            },
+          );
+          return secretUri;
         });
-        return secretUri;
-      });
       this.ref = { kind: "azure-keyvault", secretUri: filled };
     } else {
       const value =
         "generateLength" in args.value
-          ? pulumi.secret(new random.RandomPassword(`${name}-value`, { length: args.value.generateLength, special: false }, { parent: this }).result)
+          ? pulumi.secret(
+              new random.RandomPassword(
+                `${name}-value`,
+                { length: args.value.generateLength, special: false },
+                { parent: this },
+              ).result,
+            )
           : pulumi.secret(pulumi.output(args.value.value));
       const secret = new keyvault.Secret(
         name,
@@ -79,7 +96,11 @@ export class KeyVaultSecret extends pulumi.ComponentResource {
       this.value = value;
       this.fillCommand = undefined;
       // Readers reference the secret once it holds its value.
-      this.ref = { kind: "azure-keyvault", secretUri: pulumi.all([uri, secret.id]).apply(([u]) => u), value };
+      this.ref = {
+        kind: "azure-keyvault",
+        secretUri: pulumi.all([uri, secret.id]).apply(([u]) => u),
+        value,
+      };
     }
     this.registerOutputs({});
   }

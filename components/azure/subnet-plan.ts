@@ -5,9 +5,17 @@ import { subnetCidr } from "../shared/cidr";
 export const MAX_VNET_PREFIX = 21;
 
 /** The subnets, each a fixed block of the address space. */
-export function azureSubnetPlan(addressSpace: string): { apps: string; postgres: string; endpoints: string; llm: string } {
+export function azureSubnetPlan(addressSpace: string): {
+  apps: string;
+  postgres: string;
+  endpoints: string;
+  llm: string;
+} {
   const prefix = Number(addressSpace.split("/")[1]);
-  if (!(prefix <= MAX_VNET_PREFIX)) throw new Error(`azureSubnetPlan: ${addressSpace} is too small; the subnets need a /${MAX_VNET_PREFIX} or larger`);
+  if (!(prefix <= MAX_VNET_PREFIX))
+    throw new Error(
+      `azureSubnetPlan: ${addressSpace} is too small; the subnets need a /${MAX_VNET_PREFIX} or larger`,
+    );
   return {
     // Container Apps: a /23 leaves room for the environment's infrastructure and its replicas.
     apps: subnetCidr(addressSpace, 23, 0),

@@ -50,8 +50,15 @@ export interface LocalContainerArgs {
   /** Secrets, written as files under /run/secrets. @default - none */
   readonly secretFiles?: readonly SecretFile[];
   /** Other files to write into the container (config files). @default - none */
-  readonly files?: ReadonlyArray<{ readonly path: string; readonly content: pulumi.Input<string>; readonly executable?: boolean }>;
-  readonly volumes?: ReadonlyArray<{ readonly volumeName: pulumi.Input<string>; readonly containerPath: string }>;
+  readonly files?: ReadonlyArray<{
+    readonly path: string;
+    readonly content: pulumi.Input<string>;
+    readonly executable?: boolean;
+  }>;
+  readonly volumes?: ReadonlyArray<{
+    readonly volumeName: pulumi.Input<string>;
+    readonly containerPath: string;
+  }>;
   /** @default - the image's entrypoint */
   readonly entrypoint?: string[];
   /** @default - the image's command */
@@ -77,7 +84,11 @@ function uploads(args: LocalContainerArgs): docker.types.input.ContainerUpload[]
     permissions: s.ownerUid === undefined ? "0444" : "0400",
     ...(s.ownerUid === undefined ? {} : { owner: String(s.ownerUid), group: String(s.ownerUid) }),
   }));
-  const files = (args.files ?? []).map((f) => ({ file: f.path, content: f.content, executable: f.executable ?? false }));
+  const files = (args.files ?? []).map((f) => ({
+    file: f.path,
+    content: f.content,
+    executable: f.executable ?? false,
+  }));
   return [...secrets, ...files];
 }
 
@@ -94,10 +105,18 @@ export function createLocalContainer(
       image: args.image,
       restart: RESTART_POLICY,
       networksAdvanced: [{ name: args.networkName, aliases: [args.alias] }],
-      ports: (args.publish ?? []).map((p) => ({ internal: p.containerPort, external: p.hostPort, ip: LOOPBACK, protocol: "tcp" })),
+      ports: (args.publish ?? []).map((p) => ({
+        internal: p.containerPort,
+        external: p.hostPort,
+        ip: LOOPBACK,
+        protocol: "tcp",
+      })),
       envs: Object.entries(args.env ?? {}).map(([k, v]) => pulumi.interpolate`${k}=${v}`),
       uploads: uploads(args),
-      volumes: (args.volumes ?? []).map((v) => ({ volumeName: v.volumeName, containerPath: v.containerPath })),
+      volumes: (args.volumes ?? []).map((v) => ({
+        volumeName: v.volumeName,
+        containerPath: v.containerPath,
+      })),
       entrypoints: args.entrypoint,
       command: args.command,
       gpus: args.gpus ? "all" : undefined,
@@ -132,7 +151,11 @@ export function onceUp<T>(container: docker.Container, value: T): pulumi.Output<
 }
 
 /** Pulls a pinned image and keeps it locally; containers reference its id. */
-export function pullImage(name: string, image: string, opts: pulumi.CustomResourceOptions): docker.RemoteImage {
+export function pullImage(
+  name: string,
+  image: string,
+  opts: pulumi.CustomResourceOptions,
+): docker.RemoteImage {
   return new docker.RemoteImage(name, { name: image, keepLocally: true }, opts);
 }
 

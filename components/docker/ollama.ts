@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 import { createLocalContainer, namedVolume, onceUp, pullImage } from "./local-container";
-import { assertOllamaModels, OLLAMA_KEEP_ALIVE, ollamaEndpoint, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
+import {
+  assertOllamaModels,
+  OLLAMA_KEEP_ALIVE,
+  ollamaEndpoint,
+  ollamaModelsPresent,
+  ollamaStartScript,
+} from "../shared/ollama";
 import type { LocalNetwork } from "./network";
 
 export interface LocalOllamaArgs {
@@ -43,7 +49,13 @@ export class LocalOllama extends pulumi.ComponentResource {
         networkName: args.network.networkName,
         alias: ALIAS,
         env: { OLLAMA_HOST: `0.0.0.0:${PORT}`, OLLAMA_KEEP_ALIVE },
-        files: [{ path: "/usr/local/bin/start-ollama.sh", content: ollamaStartScript(models), executable: true }],
+        files: [
+          {
+            path: "/usr/local/bin/start-ollama.sh",
+            content: ollamaStartScript(models),
+            executable: true,
+          },
+        ],
         entrypoint: ["/usr/local/bin/start-ollama.sh"],
         volumes: [{ volumeName: cache.name, containerPath: "/root/.ollama" }],
         publish: args.hostPort ? [{ containerPort: PORT, hostPort: args.hostPort }] : [],

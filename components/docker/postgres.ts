@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { PostgresEndpoint } from "../contracts";
-import { createLocalContainer, namedVolume, onceUp, pullImage, secretFilePath } from "./local-container";
+import {
+  createLocalContainer,
+  namedVolume,
+  onceUp,
+  pullImage,
+  secretFilePath,
+} from "./local-container";
 import type { LocalNetwork } from "./network";
 
 export interface LocalPostgresArgs {
@@ -28,7 +34,11 @@ export class LocalPostgres extends pulumi.ComponentResource {
     super("rag:docker:Postgres", name, {}, opts);
     const databaseName = args.databaseName ?? "rag";
     const username = args.username ?? "rag";
-    const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+    const password = new random.RandomPassword(
+      `${name}-password`,
+      { length: 32, special: false },
+      { parent: this },
+    );
     const image = pullImage(`${name}-image`, args.image, { parent: this });
     const data = namedVolume(`${name}-data`, { parent: this });
     const container = createLocalContainer(
@@ -46,7 +56,9 @@ export class LocalPostgres extends pulumi.ComponentResource {
         secretFiles: [{ fileName: PASSWORD_FILE, value: password.result }],
         volumes: [{ volumeName: data.name, containerPath: "/var/lib/postgresql/data" }],
         publish: args.hostPort ? [{ containerPort: 5432, hostPort: args.hostPort }] : [],
-        healthCheck: { test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", username, "-d", databaseName] },
+        healthCheck: {
+          test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", username, "-d", databaseName],
+        },
       },
       { parent: this },
     );

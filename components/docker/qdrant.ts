@@ -27,7 +27,11 @@ export class LocalQdrant extends pulumi.ComponentResource {
 
   constructor(name: string, args: LocalQdrantArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:docker:Qdrant", name, {}, opts);
-    const apiKey = new random.RandomPassword(`${name}-api-key`, { length: 40, special: false }, { parent: this });
+    const apiKey = new random.RandomPassword(
+      `${name}-api-key`,
+      { length: 40, special: false },
+      { parent: this },
+    );
     const image = pullImage(`${name}-image`, args.image, { parent: this });
     const storage = namedVolume(`${name}-storage`, { parent: this });
     const container = createLocalContainer(
@@ -39,7 +43,9 @@ export class LocalQdrant extends pulumi.ComponentResource {
         files: [
           {
             path: "/qdrant/config/local.yaml",
-            content: pulumi.secret(pulumi.interpolate`service:\n  api_key: "${apiKey.result}"\ntelemetry_disabled: true\n`),
+            content: pulumi.secret(
+              pulumi.interpolate`service:\n  api_key: "${apiKey.result}"\ntelemetry_disabled: true\n`,
+            ),
           },
         ],
         volumes: [{ volumeName: storage.name, containerPath: "/qdrant/storage" }],

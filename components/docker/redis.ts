@@ -1,7 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { RedisEndpoint } from "../contracts";
-import { createLocalContainer, namedVolume, onceUp, pullImage, secretFilePath } from "./local-container";
+import {
+  createLocalContainer,
+  namedVolume,
+  onceUp,
+  pullImage,
+  secretFilePath,
+} from "./local-container";
 import type { LocalNetwork } from "./network";
 
 export interface LocalRedisArgs {
@@ -25,7 +31,11 @@ export class LocalRedis extends pulumi.ComponentResource {
 
   constructor(name: string, args: LocalRedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:docker:Redis", name, {}, opts);
-    const password = new random.RandomPassword(`${name}-password`, { length: 32, special: false }, { parent: this });
+    const password = new random.RandomPassword(
+      `${name}-password`,
+      { length: 32, special: false },
+      { parent: this },
+    );
     const image = pullImage(`${name}-image`, args.image, { parent: this });
     const data = namedVolume(`${name}-data`, { parent: this });
     const configPath = secretFilePath(CONFIG_FILE);
@@ -37,13 +47,19 @@ export class LocalRedis extends pulumi.ComponentResource {
         alias: ALIAS,
         // AOF persistence keeps queued ingest jobs across restarts.
         secretFiles: [
-          { fileName: CONFIG_FILE, value: pulumi.interpolate`requirepass ${password.result}\nappendonly yes\ndir /data\n` },
+          {
+            fileName: CONFIG_FILE,
+            value: pulumi.interpolate`requirepass ${password.result}\nappendonly yes\ndir /data\n`,
+          },
         ],
         command: ["redis-server", configPath],
         volumes: [{ volumeName: data.name, containerPath: "/data" }],
         publish: args.hostPort ? [{ containerPort: 6379, hostPort: args.hostPort }] : [],
         healthCheck: {
-          test: ["CMD-SHELL", `redis-cli --no-auth-warning -a "$(sed -n 's/^requirepass //p' ${configPath})" ping | grep -q PONG`],
+          test: [
+            "CMD-SHELL",
+            `redis-cli --no-auth-warning -a "$(sed -n 's/^requirepass //p' ${configPath})" ping | grep -q PONG`,
+          ],
         },
       },
       { parent: this },

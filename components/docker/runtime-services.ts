@@ -27,12 +27,17 @@ const API_PORT = RUNTIME_PROCESSES.api.port;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /** Local secrets become files readable only by the runtime user, named by `<NAME>_FILE`. */
-export function secretFilesFor(runtimeEnv: RuntimeEnvironment): { files: SecretFile[]; env: Record<string, string> } {
+export function secretFilesFor(runtimeEnv: RuntimeEnvironment): {
+  files: SecretFile[];
+  env: Record<string, string>;
+} {
   const files: SecretFile[] = [];
   const env: Record<string, string> = {};
   for (const [name, ref] of secretEntries(runtimeEnv)) {
     if (ref.kind !== "generated") {
-      throw new Error(`LocalRuntimeServices: secret ${name} is a ${ref.kind} reference; the Docker platform only holds generated secrets`);
+      throw new Error(
+        `LocalRuntimeServices: secret ${name} is a ${ref.kind} reference; the Docker platform only holds generated secrets`,
+      );
     }
     const fileName = name.toLowerCase();
     files.push({ fileName, value: ref.value, ownerUid: RUNTIME_UID });
@@ -49,13 +54,20 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
   readonly api: ApiEndpoint;
   readonly imageName: pulumi.Output<string>;
 
-  constructor(name: string, args: LocalRuntimeServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: LocalRuntimeServicesArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("rag:docker:RuntimeServices", name, {}, opts);
     const image = new docker.Image(
       `${name}-image`,
       {
         imageName: args.imageName ?? "rag-platform/runtime:dev",
-        build: { context: args.buildContext ?? ".", dockerfile: args.dockerfile ?? "runtime/Dockerfile" },
+        build: {
+          context: args.buildContext ?? ".",
+          dockerfile: args.dockerfile ?? "runtime/Dockerfile",
+        },
         skipPush: true,
       },
       { parent: this },
@@ -64,7 +76,9 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
     const env = { ...args.env.plain, ...secrets.env, [ENV.host]: "0.0.0.0" };
     const volumes = [{ volumeName: args.documentsVolumeName, containerPath: args.documentsPath }];
     const apiHostPort = args.apiHostPort ?? API_PORT;
-    const healthcheck = (port: number) => ({ test: ["CMD", "node", "dist/healthcheck.js", String(port)] });
+    const healthcheck = (port: number) => ({
+      test: ["CMD", "node", "dist/healthcheck.js", String(port)],
+    });
 
     createLocalContainer(
       `${name}-api`,
@@ -88,7 +102,11 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
         image: image.repoDigest,
         networkName: args.network.networkName,
         alias: "worker",
-        env: { ...env, [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...processEnv("worker") },
+        env: {
+          ...env,
+          [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT),
+          ...processEnv("worker"),
+        },
         secretFiles: secrets.files,
         volumes,
         command: [...RUNTIME_PROCESSES.worker.command],

@@ -2,8 +2,20 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
-import { API_IDLE_TIMEOUT_SECONDS, API_STARTUP_GRACE_SECONDS, REEMBED_COMMAND, RUNTIME_PROCESSES } from "../shared/runtime-image";
-import { cloudRunSize, environmentVariables, filesOf, probes, secretVolumes, type MountedFile } from "./cloud-run-spec";
+import {
+  API_IDLE_TIMEOUT_SECONDS,
+  API_STARTUP_GRACE_SECONDS,
+  REEMBED_COMMAND,
+  RUNTIME_PROCESSES,
+} from "../shared/runtime-image";
+import {
+  cloudRunSize,
+  environmentVariables,
+  filesOf,
+  probes,
+  secretVolumes,
+  type MountedFile,
+} from "./cloud-run-spec";
 import { serviceAccountMember, type GcpScope } from "./common";
 import { DOCUMENT_ROLE } from "./document-store";
 import { NETWORK_TAGS, type GcpNetwork } from "./network";
@@ -58,13 +70,34 @@ export class CloudRunRuntime extends pulumi.ComponentResource {
   constructor(name: string, args: CloudRunRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:gcp:CloudRun", name, {}, opts);
     const { project, region } = args.scope;
-    const account = new gcp.serviceaccount.Account(`${name}-runtime`, { project, accountId: `${name}-runtime`.slice(0, 30), displayName: "rag runtime (Cloud Run)" }, { parent: this, dependsOn: [...args.scope.apis] });
+    const account = new gcp.serviceaccount.Account(
+      `${name}-runtime`,
+      {
+        project,
+        accountId: `${name}-runtime`.slice(0, 30),
+        displayName: "rag runtime (Cloud Run)",
+      },
+      { parent: this, dependsOn: [...args.scope.apis] },
+    );
     const member = serviceAccountMember(account.email);
     const files = filesOf(args.env, args.files);
     const grants = this.grant(name, args, files, member);
     const { volumes, mounts } = secretVolumes(files);
-    const vpcAccess = { networkInterfaces: [{ network: args.network.networkId, subnetwork: args.network.subnetworkId, tags: [NETWORK_TAGS.runtime] }], egress: "PRIVATE_RANGES_ONLY" };
-    const common = { [ENV.serviceName]: name, [ENV.host]: "0.0.0.0", [ENV.shutdownTimeoutSeconds]: String(CLOUD_RUN_SHUTDOWN_SECONDS) };
+    const vpcAccess = {
+      networkInterfaces: [
+        {
+          network: args.network.networkId,
+          subnetwork: args.network.subnetworkId,
+          tags: [NETWORK_TAGS.runtime],
+        },
+      ],
+      egress: "PRIVATE_RANGES_ONLY",
+    };
+    const common = {
+      [ENV.serviceName]: name,
+      [ENV.host]: "0.0.0.0",
+      [ENV.shutdownTimeoutSeconds]: String(CLOUD_RUN_SHUTDOWN_SECONDS),
+    };
     const labels = { ...args.scope.labels };
     const after = { parent: this, dependsOn: grants };
 
@@ -75,7 +108,9 @@ export class CloudRunRuntime extends pulumi.ComponentResource {
         project,
         location: region,
         name: `${name}-api`,
-        ingress: args.behindLoadBalancer ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" : "INGRESS_TRAFFIC_INTERNAL_ONLY",
+        ingress: args.behindLoadBalancer
+          ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
+          : "INGRESS_TRAFFIC_INTERNAL_ONLY",
         // The runtime checks API keys and tokens itself; the ingress setting keeps the internet out.
         invokerIamDisabled: true,
         defaultUriDisabled: args.behindLoadBalancer ?? false,
@@ -86,7 +121,10 @@ export class CloudRunRuntime extends pulumi.ComponentResource {
           // A non-streamed answer says nothing until it is ready: Cloud Run waits as long as the runtime's bounds allow.
           timeout: `${API_IDLE_TIMEOUT_SECONDS}s`,
           maxInstanceRequestConcurrency: API_CONCURRENCY,
-          scaling: { minInstanceCount: args.api.minReplicas, maxInstanceCount: args.api.maxReplicas },
+          scaling: {
+            minInstanceCount: args.api.minReplicas,
+            maxInstanceCount: args.api.maxReplicas,
+          },
           vpcAccess,
           volumes,
           containers: [
@@ -95,7 +133,10 @@ export class CloudRunRuntime extends pulumi.ComponentResource {
               image: args.image,
               commands: [...RUNTIME_PROCESSES.api.command],
               ports: { containerPort: apiPort },
-              resources: { limits: cloudRunSize(args.api.cpuMillicores, args.api.memoryMiB), startupCpuBoost: true },
+              resources: {
+                limits: cloudRunSize(args.api.cpuMillicores, args.api.memoryMiB),
+                startupCpuBoost: true,
+              },
               envs: environmentVariables(
                 args.env,
                 {
@@ -123,7 +164,11 @@ export class CloudRunRuntime extends pulumi.ComponentResource {
       image: args.image,
       commands: [...RUNTIME_PROCESSES.worker.command],
       resources: { limits: cloudRunSize(args.worker.cpuMillicores, args.worker.memoryMiB) },
-      envs: environmentVariables(args.env, { ...common, [ENV.workerHealthPort]: String(workerPort) }, files),
+      envs: environmentVariables(
+        args.env,
+        { ...common, [ENV.workerHealthPort]: String(workerPort) },
+        files,
+      ),
       volumeMounts: mounts,
     };
     const worker = new gcp.cloudrunv2.Service(
@@ -138,10 +183,20 @@ export class CloudRunRuntime extends pulumi.ComponentResource {
         template: {
           serviceAccount: account.email,
           // No request drives the worker: it keeps its CPU between requests and scales on its CPU use.
-          scaling: { minInstanceCount: args.worker.minReplicas, maxInstanceCount: args.worker.maxReplicas },
+          scaling: {
+            minInstanceCount: args.worker.minReplicas,
+            maxInstanceCount: args.worker.maxReplicas,
+          },
           vpcAccess,
           volumes,
-          containers: [{ ...workerContainer, ports: { containerPort: workerPort }, resources: { ...workerContainer.resources, cpuIdle: false }, ...probes(workerPort, API_STARTUP_GRACE_SECONDS) }],
+          containers: [
+            {
+              ...workerContainer,
+              ports: { containerPort: workerPort },
+              resources: { ...workerContainer.resources, cpuIdle: false },
+              ...probes(workerPort, API_STARTUP_GRACE_SECONDS),
+            },
+          ],
         },
       },
       after,
@@ -157,7 +212,14 @@ export class CloudRunRuntime extends pulumi.ComponentResource {
         template: {
           taskCount: 1,
           parallelism: 1,
-          template: { serviceAccount: account.email, timeout: "14400s", maxRetries: 0, vpcAccess, volumes, containers: [{ ...workerContainer, name: "reembed", commands: [...REEMBED_COMMAND] }] },
+          template: {
+            serviceAccount: account.email,
+            timeout: "14400s",
+            maxRetries: 0,
+            vpcAccess,
+            volumes,
+            containers: [{ ...workerContainer, name: "reembed", commands: [...REEMBED_COMMAND] }],
+          },
         },
       },
       after,
@@ -172,17 +234,34 @@ export class CloudRunRuntime extends pulumi.ComponentResource {
   }
 
   /** The runtime's account reads each file's secret and uses the document bucket's objects; nothing else. */
-  private grant(name: string, args: CloudRunRuntimeArgs, files: readonly MountedFile[], member: pulumi.Output<string>): pulumi.Resource[] {
+  private grant(
+    name: string,
+    args: CloudRunRuntimeArgs,
+    files: readonly MountedFile[],
+    member: pulumi.Output<string>,
+  ): pulumi.Resource[] {
     const parent = { parent: this };
     const secrets = files.map((f) => {
-      if (f.ref.kind !== "gcp-secretmanager") throw new Error(`${f.variable}: Cloud Run mounts files from Secret Manager only; got a ${f.ref.kind} secret`);
+      if (f.ref.kind !== "gcp-secretmanager")
+        throw new Error(
+          `${f.variable}: Cloud Run mounts files from Secret Manager only; got a ${f.ref.kind} secret`,
+        );
       return new gcp.secretmanager.SecretIamMember(
         `${name}-reads-${f.variable.toLowerCase().replace(/_/g, "-")}`,
-        { project: args.scope.project, secretId: f.ref.secretId, role: "roles/secretmanager.secretAccessor", member },
+        {
+          project: args.scope.project,
+          secretId: f.ref.secretId,
+          role: "roles/secretmanager.secretAccessor",
+          member,
+        },
         parent,
       );
     });
-    const documents = new gcp.storage.BucketIAMMember(`${name}-documents`, { bucket: args.documentsBucket, role: DOCUMENT_ROLE, member }, parent);
+    const documents = new gcp.storage.BucketIAMMember(
+      `${name}-documents`,
+      { bucket: args.documentsBucket, role: DOCUMENT_ROLE, member },
+      parent,
+    );
     return [...secrets, documents];
   }
 }

@@ -27,6 +27,10 @@ export function serviceAccountMember(email: pulumi.Input<string>): pulumi.Output
 }
 
 /** A name with the stack's unique suffix, cut to `maxLength` (GCP names: lowercase letters, digits, dashes). */
-export function uniqueName(prefix: string, suffix: pulumi.Input<string>, maxLength: number): pulumi.Output<string> {
+export function uniqueName(
+  prefix: string,
+  suffix: pulumi.Input<string>,
+  maxLength: number,
+): pulumi.Output<string> {
   return pulumi.output(suffix).apply((s) => `${prefix.slice(0, maxLength - s.length - 1)}-${s}`);
 }

@@ -42,7 +42,15 @@ export class GcsDocumentStore extends pulumi.ComponentResource {
         versioning: { enabled: true },
         encryption: { defaultKmsKeyName: args.kms.keyId },
         softDeletePolicy: { retentionDurationSeconds: 0 },
-        lifecycleRules: [{ action: { type: "Delete" }, condition: { daysSinceNoncurrentTime: args.noncurrentVersionRetentionDays, withState: "ARCHIVED" } }],
+        lifecycleRules: [
+          {
+            action: { type: "Delete" },
+            condition: {
+              daysSinceNoncurrentTime: args.noncurrentVersionRetentionDays,
+              withState: "ARCHIVED",
+            },
+          },
+        ],
         forceDestroy: false,
         labels: { ...args.scope.labels },
       },
@@ -50,7 +58,11 @@ export class GcsDocumentStore extends pulumi.ComponentResource {
     );
     new gcp.projects.IAMAuditConfig(
       `${name}-data-access`,
-      { project, service: "storage.googleapis.com", auditLogConfigs: [{ logType: "DATA_READ" }, { logType: "DATA_WRITE" }] },
+      {
+        project,
+        service: "storage.googleapis.com",
+        auditLogConfigs: [{ logType: "DATA_READ" }, { logType: "DATA_WRITE" }],
+      },
       { parent: this },
     );
     this.bucketName = bucket.name;

@@ -21,25 +21,71 @@ export class GcpHttpsLoadBalancer extends pulumi.ComponentResource {
   /** The address the hostname's A record must point at. */
   readonly ipAddress: pulumi.Output<string>;
 
-  constructor(name: string, args: GcpHttpsLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: GcpHttpsLoadBalancerArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("rag:gcp:LoadBalancer", name, {}, opts);
     const { project, region } = args.scope;
     const parent = { parent: this, dependsOn: [...args.scope.apis] };
-    const endpoints = new gcp.compute.RegionNetworkEndpointGroup(name, { project, region, networkEndpointType: "SERVERLESS", cloudRun: { service: args.cloudRunService } }, parent);
+    const endpoints = new gcp.compute.RegionNetworkEndpointGroup(
+      name,
+      {
+        project,
+        region,
+        networkEndpointType: "SERVERLESS",
+        cloudRun: { service: args.cloudRunService },
+      },
+      parent,
+    );
     const backend = new gcp.compute.BackendService(
       name,
-      { project, loadBalancingScheme: "EXTERNAL_MANAGED", protocol: "HTTPS", backends: [{ group: endpoints.id }], logConfig: { enable: true, sampleRate: 1 } },
+      {
+        project,
+        loadBalancingScheme: "EXTERNAL_MANAGED",
+        protocol: "HTTPS",
+        backends: [{ group: endpoints.id }],
+        logConfig: { enable: true, sampleRate: 1 },
+      },
       parent,
     );
     const urlMap = new gcp.compute.URLMap(name, { project, defaultService: backend.id }, parent);
-    const policy = new gcp.compute.SSLPolicy(name, { project, profile: "MODERN", minTlsVersion: "TLS_1_2" }, parent);
+    const policy = new gcp.compute.SSLPolicy(
+      name,
+      { project, profile: "MODERN", minTlsVersion: "TLS_1_2" },
+      parent,
+    );
     const certificate =
       args.certificate === "google-managed"
-        ? new gcp.compute.ManagedSslCertificate(name, { project, type: "MANAGED", managed: { domains: [args.hostname] } }, parent).id
+        ? new gcp.compute.ManagedSslCertificate(
+            name,
+            { project, type: "MANAGED", managed: { domains: [args.hostname] } },
+            parent,
+          ).id
         : pulumi.output(args.certificate);
-    const proxy = new gcp.compute.TargetHttpsProxy(name, { project, urlMap: urlMap.id, sslCertificates: [certificate], sslPolicy: policy.id }, parent);
-    const address = new gcp.compute.GlobalAddress(name, { project, addressType: "EXTERNAL", ipVersion: "IPV4" }, parent);
-    new gcp.compute.GlobalForwardingRule(name, { project, target: proxy.id, portRange: "443", ipProtocol: "TCP", ipAddress: address.address, loadBalancingScheme: "EXTERNAL_MANAGED" }, parent);
+    const proxy = new gcp.compute.TargetHttpsProxy(
+      name,
+      { project, urlMap: urlMap.id, sslCertificates: [certificate], sslPolicy: policy.id },
+      parent,
+    );
+    const address = new gcp.compute.GlobalAddress(
+      name,
+      { project, addressType: "EXTERNAL", ipVersion: "IPV4" },
+      parent,
+    );
+    new gcp.compute.GlobalForwardingRule(
+      name,
+      {
+        project,
+        target: proxy.id,
+        portRange: "443",
+        ipProtocol: "TCP",
+        ipAddress: address.address,
+        loadBalancingScheme: "EXTERNAL_MANAGED",
+      },
+      parent,
+    );
     this.url = `https://${args.hostname}`;
     this.ipAddress = address.address;
     this.registerOutputs({ ipAddress: this.ipAddress });

@@ -40,7 +40,17 @@ export class CloudMonitoringObservability extends pulumi.ComponentResource {
     const parent = { parent: this, dependsOn: [...args.scope.apis] };
     const { project } = args.scope;
     const channels = args.alertEmails.map(
-      (email, i) => new gcp.monitoring.NotificationChannel(`${name}-email-${i}`, { project, type: "email", displayName: `rag alerts: ${email}`, labels: { email_address: email } }, parent),
+      (email, i) =>
+        new gcp.monitoring.NotificationChannel(
+          `${name}-email-${i}`,
+          {
+            project,
+            type: "email",
+            displayName: `rag alerts: ${email}`,
+            labels: { email_address: email },
+          },
+          parent,
+        ),
     );
     for (const alert of args.alerts) {
       new gcp.monitoring.AlertPolicy(
@@ -58,7 +68,9 @@ export class CloudMonitoringObservability extends pulumi.ComponentResource {
                 comparison: alert.comparison,
                 thresholdValue: alert.threshold,
                 duration: alert.duration,
-                evaluationMissingData: alert.missingDataViolates ? "EVALUATION_MISSING_DATA_ACTIVE" : undefined,
+                evaluationMissingData: alert.missingDataViolates
+                  ? "EVALUATION_MISSING_DATA_ACTIVE"
+                  : undefined,
                 aggregations: [{ alignmentPeriod: "60s", perSeriesAligner: alert.aligner }],
               },
             },
@@ -71,7 +83,12 @@ export class CloudMonitoringObservability extends pulumi.ComponentResource {
     }
     const dashboard = new gcp.monitoring.Dashboard(
       name,
-      { project, dashboardJson: pulumi.all([args.apiService, args.workerService]).apply(([api, worker]) => JSON.stringify(dashboardContent(name, api, worker))) },
+      {
+        project,
+        dashboardJson: pulumi
+          .all([args.apiService, args.workerService])
+          .apply(([api, worker]) => JSON.stringify(dashboardContent(name, api, worker))),
+      },
       parent,
     );
     this.dashboardId = dashboard.id;
@@ -81,22 +98,60 @@ export class CloudMonitoringObservability extends pulumi.ComponentResource {
 
 /** The dashboard: charts over Cloud Run's, Cloud SQL's and Memorystore's own metrics. */
 export function dashboardContent(name: string, apiService: string, workerService: string): object {
-  const run = (service: string, metric: string) => `metric.type="run.googleapis.com/${metric}" resource.type="cloud_run_revision" resource.label."service_name"="${service}"`;
+  const run = (service: string, metric: string) =>
+    `metric.type="run.googleapis.com/${metric}" resource.type="cloud_run_revision" resource.label."service_name"="${service}"`;
   const chart = (title: string, filter: string, aligner: string, groupBy: string[] = []) => ({
     title,
-    xyChart: { dataSets: [{ timeSeriesQuery: { timeSeriesFilter: { filter, aggregation: { alignmentPeriod: "60s", perSeriesAligner: aligner, crossSeriesReducer: "REDUCE_SUM", groupByFields: groupBy } } } }] },
+    xyChart: {
+      dataSets: [
+        {
+          timeSeriesQuery: {
+            timeSeriesFilter: {
+              filter,
+              aggregation: {
+                alignmentPeriod: "60s",
+                perSeriesAligner: aligner,
+                crossSeriesReducer: "REDUCE_SUM",
+                groupByFields: groupBy,
+              },
+            },
+          },
+        },
+      ],
+    },
   });
   return {
     displayName: `${name}: the RAG runtime`,
     mosaicLayout: {
       columns: 12,
       tiles: [
-        chart("API requests by response class", run(apiService, "request_count"), "ALIGN_RATE", ['metric.label."response_code_class"']),
+        chart("API requests by response class", run(apiService, "request_count"), "ALIGN_RATE", [
+          'metric.label."response_code_class"',
+        ]),
         chart("API latency p95 (ms)", run(apiService, "request_latencies"), "ALIGN_PERCENTILE_95"),
-        chart("Instances (API, worker)", `metric.type="run.googleapis.com/container/instance_count" resource.type="cloud_run_revision" resource.label."service_name"=one_of("${apiService}","${workerService}")`, "ALIGN_MAX", ['resource.label."service_name"']),
-        chart("Cloud SQL CPU", 'metric.type="cloudsql.googleapis.com/database/cpu/utilization"', "ALIGN_MEAN"),
-        chart("Memorystore memory used", 'metric.type="redis.googleapis.com/stats/memory/usage_ratio"', "ALIGN_MAX"),
-      ].map((widget, i) => ({ xPos: (i % 2) * 6, yPos: Math.floor(i / 2) * 4, width: 6, height: 4, widget })),
+        chart(
+          "Instances (API, worker)",
+          `metric.type="run.googleapis.com/container/instance_count" resource.type="cloud_run_revision" resource.label."service_name"=one_of("${apiService}","${workerService}")`,
+          "ALIGN_MAX",
+          ['resource.label."service_name"'],
+        ),
+        chart(
+          "Cloud SQL CPU",
+          'metric.type="cloudsql.googleapis.com/database/cpu/utilization"',
+          "ALIGN_MEAN",
+        ),
+        chart(
+          "Memorystore memory used",
+          'metric.type="redis.googleapis.com/stats/memory/usage_ratio"',
+          "ALIGN_MAX",
+        ),
+      ].map((widget, i) => ({
+        xPos: (i % 2) * 6,
+        yPos: Math.floor(i / 2) * 4,
+        width: 6,
+        height: 4,
+        widget,
+      })),
     },
   };
 }

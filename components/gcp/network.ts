@@ -37,7 +37,11 @@ export class GcpNetwork extends pulumi.ComponentResource {
     const parent = { parent: this, dependsOn: [...args.scope.apis] };
     const { project, region } = args.scope;
     this.plan = gcpSubnetPlan(args.vpcCidr);
-    const network = new gcp.compute.Network(name, { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" }, parent);
+    const network = new gcp.compute.Network(
+      name,
+      { project, autoCreateSubnetworks: false, routingMode: "REGIONAL" },
+      parent,
+    );
     const subnet = new gcp.compute.Subnetwork(
       `${name}-workloads`,
       {
@@ -46,20 +50,49 @@ export class GcpNetwork extends pulumi.ComponentResource {
         network: network.id,
         ipCidrRange: this.plan.workloads,
         privateIpGoogleAccess: true,
-        logConfig: { aggregationInterval: "INTERVAL_5_SEC", flowSampling: 0.5, metadata: "INCLUDE_ALL_METADATA" },
+        logConfig: {
+          aggregationInterval: "INTERVAL_5_SEC",
+          flowSampling: 0.5,
+          metadata: "INCLUDE_ALL_METADATA",
+        },
       },
       parent,
     );
-    const router = new gcp.compute.Router(`${name}-router`, { project, region, network: network.id }, parent);
-    new gcp.compute.RouterNat(
-      `${name}-nat`,
-      { project, region, router: router.name, natIpAllocateOption: "AUTO_ONLY", sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES", logConfig: { enable: true, filter: "ERRORS_ONLY" } },
+    const router = new gcp.compute.Router(
+      `${name}-router`,
+      { project, region, network: network.id },
       parent,
     );
-    const peeringRange = new gcp.compute.GlobalAddress(`${name}-services`, { project, network: network.id, purpose: "VPC_PEERING", addressType: "INTERNAL", prefixLength: 16 }, parent);
+    new gcp.compute.RouterNat(
+      `${name}-nat`,
+      {
+        project,
+        region,
+        router: router.name,
+        natIpAllocateOption: "AUTO_ONLY",
+        sourceSubnetworkIpRangesToNat: "ALL_SUBNETWORKS_ALL_IP_RANGES",
+        logConfig: { enable: true, filter: "ERRORS_ONLY" },
+      },
+      parent,
+    );
+    const peeringRange = new gcp.compute.GlobalAddress(
+      `${name}-services`,
+      {
+        project,
+        network: network.id,
+        purpose: "VPC_PEERING",
+        addressType: "INTERNAL",
+        prefixLength: 16,
+      },
+      parent,
+    );
     this.privateServices = new gcp.servicenetworking.Connection(
       `${name}-services`,
-      { network: network.id, service: "servicenetworking.googleapis.com", reservedPeeringRanges: [peeringRange.name] },
+      {
+        network: network.id,
+        service: "servicenetworking.googleapis.com",
+        reservedPeeringRanges: [peeringRange.name],
+      },
       parent,
     );
     const logged = { logConfig: { metadata: "INCLUDE_ALL_METADATA" } };

@@ -2,7 +2,12 @@ import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 import { GCP_GPU_MACHINES } from "../shared/gpu-hosts";
-import { assertOllamaModels, OLLAMA_PORT, ollamaEndpoint, ollamaHostScript } from "../shared/ollama";
+import {
+  assertOllamaModels,
+  OLLAMA_PORT,
+  ollamaEndpoint,
+  ollamaHostScript,
+} from "../shared/ollama";
 import { serviceAccountMember, type GcpScope } from "./common";
 import type { GcpKms } from "./kms";
 import { NETWORK_TAGS, type GcpNetwork } from "./network";
@@ -53,10 +58,28 @@ export class GceOllamaVm extends pulumi.ComponentResource {
     this.zone = args.zone ?? `${region}-b`;
     this.machineType = machine.machineType;
     this.privateIp = args.network.plan.ollamaAddress;
-    const address = new gcp.compute.Address(name, { project, region, addressType: "INTERNAL", subnetwork: args.network.subnetworkId, address: this.privateIp }, parent);
-    const account = new gcp.serviceaccount.Account(`${name}-vm`, { project, accountId: `${name}-vm`.slice(0, 30), displayName: "rag GPU host (Ollama)" }, parent);
+    const address = new gcp.compute.Address(
+      name,
+      {
+        project,
+        region,
+        addressType: "INTERNAL",
+        subnetwork: args.network.subnetworkId,
+        address: this.privateIp,
+      },
+      parent,
+    );
+    const account = new gcp.serviceaccount.Account(
+      `${name}-vm`,
+      { project, accountId: `${name}-vm`.slice(0, 30), displayName: "rag GPU host (Ollama)" },
+      parent,
+    );
     for (const role of ["roles/logging.logWriter", "roles/monitoring.metricWriter"]) {
-      new gcp.projects.IAMMember(`${name}-vm-${role.split("/")[1]!.replace(/\./g, "-")}`, { project, role, member: serviceAccountMember(account.email) }, { parent: this });
+      new gcp.projects.IAMMember(
+        `${name}-vm-${role.split("/")[1]!.replace(/\./g, "-")}`,
+        { project, role, member: serviceAccountMember(account.email) },
+        { parent: this },
+      );
     }
     const instance = new gcp.compute.Instance(
       name,
@@ -64,24 +87,51 @@ export class GceOllamaVm extends pulumi.ComponentResource {
         project,
         zone: this.zone,
         machineType: machine.machineType,
-        guestAccelerators: machine.accelerator ? [{ type: machine.accelerator, count: 1 }] : undefined,
+        guestAccelerators: machine.accelerator
+          ? [{ type: machine.accelerator, count: 1 }]
+          : undefined,
         // A GPU VM cannot live-migrate: it stops for host maintenance and starts again.
         scheduling: { onHostMaintenance: "TERMINATE", automaticRestart: true },
-        bootDisk: { initializeParams: { image: UBUNTU_IMAGE, size: args.bootDiskGiB ?? 200, type: "pd-balanced" }, kmsKeySelfLink: args.kms.keyId },
+        bootDisk: {
+          initializeParams: {
+            image: UBUNTU_IMAGE,
+            size: args.bootDiskGiB ?? 200,
+            type: "pd-balanced",
+          },
+          kmsKeySelfLink: args.kms.keyId,
+        },
         networkInterfaces: [{ subnetwork: args.network.subnetworkId, networkIp: address.address }],
-        shieldedInstanceConfig: { enableSecureBoot: false, enableVtpm: true, enableIntegrityMonitoring: true },
-        serviceAccount: { email: account.email, scopes: ["https://www.googleapis.com/auth/cloud-platform"] },
+        shieldedInstanceConfig: {
+          enableSecureBoot: false,
+          enableVtpm: true,
+          enableIntegrityMonitoring: true,
+        },
+        serviceAccount: {
+          email: account.email,
+          scopes: ["https://www.googleapis.com/auth/cloud-platform"],
+        },
         metadata: { "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE" },
-        metadataStartupScript: ollamaHostScript(args.ollamaVersion, [args.model, args.embeddingModel]),
+        metadataStartupScript: ollamaHostScript(args.ollamaVersion, [
+          args.model,
+          args.embeddingModel,
+        ]),
         tags: [NETWORK_TAGS.ollama],
         allowStoppingForUpdate: true,
         labels: { ...args.scope.labels },
       },
-      { parent: this, dependsOn: [...args.scope.apis, ...args.kms.keyReady], ignoreChanges: ["bootDisk.initializeParams.image"] },
+      {
+        parent: this,
+        dependsOn: [...args.scope.apis, ...args.kms.keyReady],
+        ignoreChanges: ["bootDisk.initializeParams.image"],
+      },
     );
     this.instanceName = instance.name;
     this.instanceId = instance.instanceId;
-    this.endpoint = ollamaEndpoint(pulumi.output(`http://${this.privateIp}:${OLLAMA_PORT}`), args.model, args.embeddingModel);
+    this.endpoint = ollamaEndpoint(
+      pulumi.output(`http://${this.privateIp}:${OLLAMA_PORT}`),
+      args.model,
+      args.embeddingModel,
+    );
     this.registerOutputs({ instanceName: this.instanceName });
   }
 }

@@ -9,7 +9,12 @@ import { GcpSecret } from "./secret";
 export const CLOUD_SQL_PORT = 5432;
 
 /** Server flags the platform sets: every connection, disconnection, checkpoint and lock wait logged. */
-export const DATABASE_FLAGS = { log_connections: "on", log_disconnections: "on", log_checkpoints: "on", log_lock_waits: "on" } as const;
+export const DATABASE_FLAGS = {
+  log_connections: "on",
+  log_disconnections: "on",
+  log_checkpoints: "on",
+  log_lock_waits: "on",
+} as const;
 
 export interface CloudSqlPostgresArgs {
   readonly scope: GcpScope;
@@ -49,7 +54,10 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: CloudSqlPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:gcp:Postgres", name, {}, opts);
-    if (args.maxStorageGiB < args.storageGiB) throw new Error(`CloudSqlPostgres ${name}: maxStorageGiB ${args.maxStorageGiB} is below storageGiB ${args.storageGiB}`);
+    if (args.maxStorageGiB < args.storageGiB)
+      throw new Error(
+        `CloudSqlPostgres ${name}: maxStorageGiB ${args.maxStorageGiB} is below storageGiB ${args.storageGiB}`,
+      );
     const parent = { parent: this };
     const { project, region } = args.scope;
     const protect = args.deletionProtection ?? false;
@@ -74,7 +82,12 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
           diskAutoresize: true,
           diskAutoresizeLimit: args.maxStorageGiB,
           deletionProtectionEnabled: protect,
-          ipConfiguration: { ipv4Enabled: false, privateNetwork: args.network.networkId, sslMode: "ENCRYPTED_ONLY", serverCaMode: "GOOGLE_MANAGED_INTERNAL_CA" },
+          ipConfiguration: {
+            ipv4Enabled: false,
+            privateNetwork: args.network.networkId,
+            sslMode: "ENCRYPTED_ONLY",
+            serverCaMode: "GOOGLE_MANAGED_INTERNAL_CA",
+          },
           backupConfiguration: {
             enabled: days > 0,
             pointInTimeRecoveryEnabled: days > 0,
@@ -82,21 +95,42 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
             transactionLogRetentionDays: Math.max(1, Math.min(7, days)),
             backupRetentionSettings: { retainedBackups: Math.max(1, days), retentionUnit: "COUNT" },
           },
-          databaseFlags: Object.entries(DATABASE_FLAGS).map(([flag, value]) => ({ name: flag, value })),
+          databaseFlags: Object.entries(DATABASE_FLAGS).map(([flag, value]) => ({
+            name: flag,
+            value,
+          })),
           insightsConfig: { queryInsightsEnabled: true, recordClientAddress: false },
           maintenanceWindow: { day: 7, hour: 3, updateTrack: "stable" },
           userLabels: { ...args.scope.labels },
         },
       },
-      { parent: this, protect, dependsOn: [...args.scope.apis, args.network.privateServices, ...args.kms.keyReady] },
+      {
+        parent: this,
+        protect,
+        dependsOn: [...args.scope.apis, args.network.privateServices, ...args.kms.keyReady],
+      },
     );
-    const database = new gcp.sql.Database(`${name}-${args.databaseName}`, { project, instance: instance.name, name: args.databaseName }, { parent: this, protect });
+    const database = new gcp.sql.Database(
+      `${name}-${args.databaseName}`,
+      { project, instance: instance.name, name: args.databaseName },
+      { parent: this, protect },
+    );
     const password = new GcpSecret(
       `${name}-password`,
-      { scope: args.scope, kms: args.kms, secretId: `${name}-password`, description: "Cloud SQL password of the runtime's user", value: { generateLength: 40 } },
+      {
+        scope: args.scope,
+        kms: args.kms,
+        secretId: `${name}-password`,
+        description: "Cloud SQL password of the runtime's user",
+        value: { generateLength: 40 },
+      },
       parent,
     );
-    const user = new gcp.sql.User(`${name}-${username}`, { project, instance: instance.name, name: username, password: password.value! }, parent);
+    const user = new gcp.sql.User(
+      `${name}-${username}`,
+      { project, instance: instance.name, name: username, password: password.value! },
+      parent,
+    );
     this.instanceName = instance.name;
     this.serverCaPem = instance.serverCaCerts.apply((certs) => certs[0]?.cert ?? "");
     this.endpoint = {

@@ -7,9 +7,15 @@ import type { GcpNetwork } from "./network";
 import { GcpSecret } from "./secret";
 
 /** A Memorystore size as the config names it: `<tier>-<GB>`, e.g. STANDARD_HA-1. */
-export function memorystoreSize(nodeType: string): { tier: "BASIC" | "STANDARD_HA"; memorySizeGb: number } {
+export function memorystoreSize(nodeType: string): {
+  tier: "BASIC" | "STANDARD_HA";
+  memorySizeGb: number;
+} {
   const match = /^(BASIC|STANDARD_HA)-(\d+)$/.exec(nodeType);
-  if (!match || Number(match[2]) < 1 || Number(match[2]) > 300) throw new Error(`"${nodeType}" is not a Memorystore tier and size (BASIC-<1-300> or STANDARD_HA-<1-300>)`);
+  if (!match || Number(match[2]) < 1 || Number(match[2]) > 300)
+    throw new Error(
+      `"${nodeType}" is not a Memorystore tier and size (BASIC-<1-300> or STANDARD_HA-<1-300>)`,
+    );
   return { tier: match[1] as "BASIC" | "STANDARD_HA", memorySizeGb: Number(match[2]) };
 }
 
@@ -59,11 +65,20 @@ export class MemorystoreRedis extends pulumi.ComponentResource {
         persistenceConfig: { persistenceMode: "RDB", rdbSnapshotPeriod: "ONE_HOUR" },
         labels: { ...args.scope.labels },
       },
-      { parent: this, dependsOn: [...args.scope.apis, args.network.privateServices, ...args.kms.keyReady] },
+      {
+        parent: this,
+        dependsOn: [...args.scope.apis, args.network.privateServices, ...args.kms.keyReady],
+      },
     );
     const auth = new GcpSecret(
       `${name}-auth`,
-      { scope: args.scope, kms: args.kms, secretId: `${name}-auth`, description: "Memorystore AUTH string", value: { value: pulumi.secret(instance.authString) } },
+      {
+        scope: args.scope,
+        kms: args.kms,
+        secretId: `${name}-auth`,
+        description: "Memorystore AUTH string",
+        value: { value: pulumi.secret(instance.authString) },
+      },
       { parent: this },
     );
     this.instanceId = instance.id;

@@ -50,8 +50,16 @@ export class GcpRuntimeImage extends pulumi.ComponentResource {
         kmsKeyName: args.kms.keyId,
         dockerConfig: { immutableTags: true },
         cleanupPolicies: [
-          { id: "keep-newest", action: "KEEP", mostRecentVersions: { keepCount: args.keepImages ?? 30 } },
-          { id: "delete-untagged", action: "DELETE", condition: { tagState: "UNTAGGED", olderThan: "1209600s" } },
+          {
+            id: "keep-newest",
+            action: "KEEP",
+            mostRecentVersions: { keepCount: args.keepImages ?? 30 },
+          },
+          {
+            id: "delete-untagged",
+            action: "DELETE",
+            condition: { tagState: "UNTAGGED", olderThan: "1209600s" },
+          },
         ],
         labels: { ...args.scope.labels },
       },
@@ -67,8 +75,16 @@ export class GcpRuntimeImage extends pulumi.ComponentResource {
       name,
       {
         imageName: pulumi.interpolate`${host}/${project}/${repository.repositoryId}/rag-runtime:${args.tag}`,
-        build: { context: args.buildContext ?? ".", dockerfile: args.dockerfile ?? "runtime/Dockerfile", platform: "linux/amd64" },
-        registry: { server: host, username: ARTIFACT_REGISTRY_TOKEN_USER, password: pulumi.secret(token.stdout) },
+        build: {
+          context: args.buildContext ?? ".",
+          dockerfile: args.dockerfile ?? "runtime/Dockerfile",
+          platform: "linux/amd64",
+        },
+        registry: {
+          server: host,
+          username: ARTIFACT_REGISTRY_TOKEN_USER,
+          password: pulumi.secret(token.stdout),
+        },
       },
       { parent: this },
     );

@@ -42,7 +42,9 @@ export class GcpSecret extends pulumi.ComponentResource {
   constructor(name: string, args: GcpSecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:gcp:Secret", name, {}, opts);
     if (!/^[a-zA-Z0-9_-]{1,255}$/.test(args.secretId)) {
-      throw new Error(`GcpSecret ${name}: "${args.secretId}" is not a Secret Manager id (letters, digits, dashes and underscores)`);
+      throw new Error(
+        `GcpSecret ${name}: "${args.secretId}" is not a Secret Manager id (letters, digits, dashes and underscores)`,
+      );
     }
     const { project, region } = args.scope;
     const secret = new gcp.secretmanager.Secret(
@@ -50,7 +52,13 @@ export class GcpSecret extends pulumi.ComponentResource {
       {
         project,
         secretId: args.secretId,
-        replication: { userManaged: { replicas: [{ location: region, customerManagedEncryption: { kmsKeyName: args.kms.keyId } }] } },
+        replication: {
+          userManaged: {
+            replicas: [
+              { location: region, customerManagedEncryption: { kmsKeyName: args.kms.keyId } },
+            ],
+          },
+        },
         labels: { ...args.scope.labels },
         annotations: { description: args.description },
       },
@@ -63,24 +71,45 @@ export class GcpSecret extends pulumi.ComponentResource {
       this.fillCommand = fill;
       this.value = undefined;
       const filled = pulumi.all([secret.secretId, fill]).apply(async ([secretId, fillCommand]) => {
-        await requireFilled(() => gcp.secretmanager.getSecretVersion({ project, secret: secretId, fetchSecretData: false }, { parent: this }), {
-          name: `${project}/${secretId}`,
-          description: args.description,
-          fillCommand,
-        });
+        await requireFilled(
+          () =>
+            gcp.secretmanager.getSecretVersion(
+              { project, secret: secretId, fetchSecretData: false },
+              { parent: this },
+            ),
+          {
+            name: `${project}/${secretId}`,
+            description: args.description,
+            fillCommand,
+          },
+        );
         return secretId;
       });
       this.ref = { kind: "gcp-secretmanager", secretId: filled, project };
     } else {
       const value =
         "generateLength" in args.value
-          ? pulumi.secret(new random.RandomPassword(`${name}-value`, { length: args.value.generateLength, special: false }, { parent: this }).result)
+          ? pulumi.secret(
+              new random.RandomPassword(
+                `${name}-value`,
+                { length: args.value.generateLength, special: false },
+                { parent: this },
+              ).result,
+            )
           : pulumi.secret(pulumi.output(args.value.value));
-      const version = new gcp.secretmanager.SecretVersion(name, { secret: secret.id, secretData: value }, { parent: this });
+      const version = new gcp.secretmanager.SecretVersion(
+        name,
+        { secret: secret.id, secretData: value },
+        { parent: this },
+      );
       this.fillCommand = undefined;
       this.value = value;
       // Readers reference the secret once it holds its value.
-      this.ref = { kind: "gcp-secretmanager", secretId: pulumi.all([secret.secretId, version.id]).apply(([id]) => id), project };
+      this.ref = {
+        kind: "gcp-secretmanager",
+        secretId: pulumi.all([secret.secretId, version.id]).apply(([id]) => id),
+        project,
+      };
     }
     this.registerOutputs({ secretId: this.secretId });
   }

@@ -8,7 +8,10 @@ import { denyByDefault, flowPolicy, podsIn } from "./network-policy";
 import { NO_TOKEN, zoneSpread } from "./pod-security";
 
 export interface TelemetryArgs {
-  readonly exporter: Exclude<ObservabilityExporter, "none" | "cloudwatch" | "azure-monitor" | "cloud-monitoring">;
+  readonly exporter: Exclude<
+    ObservabilityExporter,
+    "none" | "cloudwatch" | "azure-monitor" | "cloud-monitoring"
+  >;
   /** OTLP/HTTP endpoint (exporter otlp). */
   readonly otlpEndpoint?: string;
   /** The header the OTLP endpoint authenticates with; its value is `apiKey`. @default - none */
@@ -18,7 +21,11 @@ export interface TelemetryArgs {
   /** The New Relic region of the account (exporter newrelic). @default "us" */
   readonly newRelicRegion?: NewRelicRegion;
   /** The vendor's API key (datadog, newrelic; otlp's auth header value) in the cloud's secret manager, synced by External Secrets. */
-  readonly apiKey?: { readonly storeName: pulumi.Input<string>; readonly remoteKey: pulumi.Input<string>; readonly storeReady: pulumi.Resource[] };
+  readonly apiKey?: {
+    readonly storeName: pulumi.Input<string>;
+    readonly remoteKey: pulumi.Input<string>;
+    readonly storeReady: pulumi.Resource[];
+  };
   /**
    * The namespace whose pods' Prometheus metrics are scraped (pods annotated `prometheus.io/scrape`)
    * and sent on through the collector; the scraper needs `pods` get/list/watch there (METRICS_SCRAPER).
@@ -40,7 +47,12 @@ export interface ClusterAddonsArgs {
   /** The collector's exporter. @default - no collector */
   readonly telemetry?: TelemetryArgs;
   /** Argo CD and an Application syncing this repository path into `targetNamespace`. @default - no GitOps */
-  readonly gitops?: { readonly repoUrl: string; readonly path: string; readonly targetRevision: string; readonly targetNamespace: pulumi.Input<string> };
+  readonly gitops?: {
+    readonly repoUrl: string;
+    readonly path: string;
+    readonly targetRevision: string;
+    readonly targetNamespace: pulumi.Input<string>;
+  };
 }
 
 export const TELEMETRY_NAMESPACE = "observability";
@@ -49,7 +61,10 @@ export const OTLP_GRPC_PORT = 4317;
 /** The collector that holds the backend's credentials (the chart labels pods with its release as instance). */
 export const COLLECTOR = {
   release: "otel-collector",
-  labels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-collector" },
+  labels: {
+    "app.kubernetes.io/name": "opentelemetry-collector",
+    "app.kubernetes.io/instance": "otel-collector",
+  },
 } as const;
 
 /**
@@ -60,37 +75,73 @@ export const COLLECTOR = {
 export const METRICS_SCRAPER = {
   release: "otel-scraper",
   serviceAccount: "otel-scraper",
-  labels: { "app.kubernetes.io/name": "opentelemetry-collector", "app.kubernetes.io/instance": "otel-scraper" },
+  labels: {
+    "app.kubernetes.io/name": "opentelemetry-collector",
+    "app.kubernetes.io/instance": "otel-scraper",
+  },
   intervalSeconds: 30,
 } as const;
 
 /** The pod annotations the scraper looks for. */
 export function scrapeAnnotations(port: number): Record<string, string> {
-  return { "prometheus.io/scrape": "true", "prometheus.io/port": String(port), "prometheus.io/path": "/metrics" };
+  return {
+    "prometheus.io/scrape": "true",
+    "prometheus.io/port": String(port),
+    "prometheus.io/path": "/metrics",
+  };
 }
 
 /** The exporter section of the collector's config for each backend. */
 export const EXPORTER_KEY_SECRET = "otel-exporter-key";
 
 /** New Relic's OTLP endpoint in each region. */
-export const NEW_RELIC_OTLP: Record<NewRelicRegion, string> = { us: "https://otlp.nr-data.net", eu: "https://otlp.eu01.nr-data.net" };
+export const NEW_RELIC_OTLP: Record<NewRelicRegion, string> = {
+  us: "https://otlp.nr-data.net",
+  eu: "https://otlp.eu01.nr-data.net",
+};
 
-export function collectorExporters(t: TelemetryArgs): { exporters: Record<string, unknown>; names: string[]; env: k8s.types.input.core.v1.EnvVar[] } {
-  const keyEnv = (name: string) => (t.apiKey ? [{ name, valueFrom: { secretKeyRef: { name: EXPORTER_KEY_SECRET, key: "api-key" } } }] : []);
+export function collectorExporters(t: TelemetryArgs): {
+  exporters: Record<string, unknown>;
+  names: string[];
+  env: k8s.types.input.core.v1.EnvVar[];
+} {
+  const keyEnv = (name: string) =>
+    t.apiKey
+      ? [{ name, valueFrom: { secretKeyRef: { name: EXPORTER_KEY_SECRET, key: "api-key" } } }]
+      : [];
   switch (t.exporter) {
     case "datadog":
-      return { exporters: { datadog: { api: { key: "${env:DD_API_KEY}", site: t.datadogSite ?? "datadoghq.com" } } }, names: ["datadog"], env: keyEnv("DD_API_KEY") };
+      return {
+        exporters: {
+          datadog: { api: { key: "${env:DD_API_KEY}", site: t.datadogSite ?? "datadoghq.com" } },
+        },
+        names: ["datadog"],
+        env: keyEnv("DD_API_KEY"),
+      };
     case "newrelic":
       return {
-        exporters: { "otlphttp/newrelic": { endpoint: NEW_RELIC_OTLP[t.newRelicRegion ?? "us"], headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" } } },
+        exporters: {
+          "otlphttp/newrelic": {
+            endpoint: NEW_RELIC_OTLP[t.newRelicRegion ?? "us"],
+            headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" },
+          },
+        },
         names: ["otlphttp/newrelic"],
         env: keyEnv("NEW_RELIC_LICENSE_KEY"),
       };
     case "otlp":
       if (!t.otlpEndpoint) throw new Error("the otlp exporter needs an endpoint");
-      if (t.otlpAuthHeader && !t.apiKey) throw new Error(`the otlp exporter's ${t.otlpAuthHeader} header needs its value (apiKey)`);
+      if (t.otlpAuthHeader && !t.apiKey)
+        throw new Error(`the otlp exporter's ${t.otlpAuthHeader} header needs its value (apiKey)`);
       return {
-        exporters: { otlphttp: { endpoint: t.otlpEndpoint, ...(t.otlpAuthHeader ? { headers: { [t.otlpAuthHeader]: "${env:OTLP_AUTH_HEADER}" } } : {}) } },
+        exporters: {
+          otlphttp: {
+            endpoint: t.otlpEndpoint,
+            ...(t.otlpAuthHeader
+              ? { headers: { [t.otlpAuthHeader]: "${env:OTLP_AUTH_HEADER}" } }
+              : {}),
+          },
+        },
         names: ["otlphttp"],
         env: t.otlpAuthHeader ? keyEnv("OTLP_AUTH_HEADER") : [],
       };
@@ -136,21 +187,50 @@ export class ClusterAddons extends pulumi.ComponentResource {
       },
       parent,
     );
-    pinnedRelease("metrics-server", args.charts.metricsServer, { namespace: "kube-system", values: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } } }, parent);
-    this.keda = pinnedRelease("keda", args.charts.keda, { namespace: "keda", createNamespace: true, values: { podDisruptionBudget: { operator: { maxUnavailable: 1 } } } }, parent);
+    pinnedRelease(
+      "metrics-server",
+      args.charts.metricsServer,
+      {
+        namespace: "kube-system",
+        values: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
+      },
+      parent,
+    );
+    this.keda = pinnedRelease(
+      "keda",
+      args.charts.keda,
+      {
+        namespace: "keda",
+        createNamespace: true,
+        values: { podDisruptionBudget: { operator: { maxUnavailable: 1 } } },
+      },
+      parent,
+    );
 
     if (args.telemetry) {
       const { exporters, names, env } = collectorExporters(args.telemetry);
       const ns = new k8s.core.v1.Namespace(
         `${name}-telemetry`,
-        { metadata: { name: TELEMETRY_NAMESPACE, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } } },
+        {
+          metadata: {
+            name: TELEMETRY_NAMESPACE,
+            labels: {
+              "pod-security.kubernetes.io/enforce": "restricted",
+              "pod-security.kubernetes.io/enforce-version": "latest",
+            },
+          },
+        },
         parent,
       );
       const keySecret = args.telemetry.apiKey
         ? [
             new SyncedSecret(
               EXPORTER_KEY_SECRET,
-              { namespace: ns.metadata.name, storeName: args.telemetry.apiKey.storeName, keys: [{ secretKey: "api-key", remoteKey: args.telemetry.apiKey.remoteKey }] },
+              {
+                namespace: ns.metadata.name,
+                storeName: args.telemetry.apiKey.storeName,
+                keys: [{ secretKey: "api-key", remoteKey: args.telemetry.apiKey.remoteKey }],
+              },
               { parent: this, dependsOn: args.telemetry.apiKey.storeReady },
             ),
           ]
@@ -171,18 +251,57 @@ export class ClusterAddons extends pulumi.ComponentResource {
             extraVolumeMounts: [NO_TOKEN.mount],
             topologySpreadConstraints: zoneSpread(COLLECTOR.labels),
             podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
-            podSecurityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
-            securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
-            resources: { requests: { cpu: "200m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+            podSecurityContext: {
+              runAsNonRoot: true,
+              runAsUser: 10001,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            securityContext: {
+              runAsNonRoot: true,
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ["ALL"] },
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            resources: {
+              requests: { cpu: "200m", memory: "256Mi" },
+              limits: { cpu: "1", memory: "512Mi" },
+            },
             config: {
-              receivers: { otlp: { protocols: { http: { endpoint: `0.0.0.0:${OTLP_HTTP_PORT}` }, grpc: { endpoint: `0.0.0.0:${OTLP_GRPC_PORT}` } } } },
-              processors: { memory_limiter: { check_interval: "5s", limit_percentage: 80, spike_limit_percentage: 25 }, batch: {} },
+              receivers: {
+                otlp: {
+                  protocols: {
+                    http: { endpoint: `0.0.0.0:${OTLP_HTTP_PORT}` },
+                    grpc: { endpoint: `0.0.0.0:${OTLP_GRPC_PORT}` },
+                  },
+                },
+              },
+              processors: {
+                memory_limiter: {
+                  check_interval: "5s",
+                  limit_percentage: 80,
+                  spike_limit_percentage: 25,
+                },
+                batch: {},
+              },
               exporters,
               service: {
                 pipelines: {
-                  traces: { receivers: ["otlp"], processors: ["memory_limiter", "batch"], exporters: names },
-                  metrics: { receivers: ["otlp"], processors: ["memory_limiter", "batch"], exporters: names },
-                  logs: { receivers: ["otlp"], processors: ["memory_limiter", "batch"], exporters: names },
+                  traces: {
+                    receivers: ["otlp"],
+                    processors: ["memory_limiter", "batch"],
+                    exporters: names,
+                  },
+                  metrics: {
+                    receivers: ["otlp"],
+                    processors: ["memory_limiter", "batch"],
+                    exporters: names,
+                  },
+                  logs: {
+                    receivers: ["otlp"],
+                    processors: ["memory_limiter", "batch"],
+                    exporters: names,
+                  },
                 },
               },
             },
@@ -191,7 +310,13 @@ export class ClusterAddons extends pulumi.ComponentResource {
         { parent: this, dependsOn: [ns, ...keySecret] },
       );
       this.otlpEndpoint = `http://${COLLECTOR.release}-opentelemetry-collector.${TELEMETRY_NAMESPACE}.svc.cluster.local:${OTLP_HTTP_PORT}`;
-      if (args.telemetry.scrapeNamespace) this.metricsScraper(args.charts.openTelemetryCollector, args.telemetry.scrapeNamespace, this.otlpEndpoint, ns);
+      if (args.telemetry.scrapeNamespace)
+        this.metricsScraper(
+          args.charts.openTelemetryCollector,
+          args.telemetry.scrapeNamespace,
+          this.otlpEndpoint,
+          ns,
+        );
     } else {
       this.otlpEndpoint = undefined;
     }
@@ -200,7 +325,14 @@ export class ClusterAddons extends pulumi.ComponentResource {
       this.argoCd = pinnedRelease(
         "argo-cd",
         args.charts.argoCd,
-        { namespace: "argocd", createNamespace: true, values: { configs: { params: { "server.insecure": false } }, server: { service: { type: "ClusterIP" } } } },
+        {
+          namespace: "argocd",
+          createNamespace: true,
+          values: {
+            configs: { params: { "server.insecure": false } },
+            server: { service: { type: "ClusterIP" } },
+          },
+        },
         parent,
       );
       new k8s.apiextensions.CustomResource(
@@ -211,9 +343,19 @@ export class ClusterAddons extends pulumi.ComponentResource {
           metadata: { name: "rag-platform-apps", namespace: "argocd" },
           spec: {
             project: "default",
-            source: { repoURL: args.gitops.repoUrl, path: args.gitops.path, targetRevision: args.gitops.targetRevision },
-            destination: { server: "https://kubernetes.default.svc", namespace: args.gitops.targetNamespace },
-            syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ["ServerSideApply=true"] },
+            source: {
+              repoURL: args.gitops.repoUrl,
+              path: args.gitops.path,
+              targetRevision: args.gitops.targetRevision,
+            },
+            destination: {
+              server: "https://kubernetes.default.svc",
+              namespace: args.gitops.targetNamespace,
+            },
+            syncPolicy: {
+              automated: { prune: true, selfHeal: true },
+              syncOptions: ["ServerSideApply=true"],
+            },
           },
         },
         { parent: this, dependsOn: [this.argoCd] },
@@ -239,7 +381,17 @@ export class ClusterAddons extends pulumi.ComponentResource {
       {
         namespace,
         podLabels: COLLECTOR.labels,
-        ingress: [{ from: [podsIn(t.clientsNamespace), ...(t.scrapeNamespace ? [{ podSelector: { matchLabels: { ...METRICS_SCRAPER.labels } } }] : [])], ports: [OTLP_HTTP_PORT, OTLP_GRPC_PORT] }],
+        ingress: [
+          {
+            from: [
+              podsIn(t.clientsNamespace),
+              ...(t.scrapeNamespace
+                ? [{ podSelector: { matchLabels: { ...METRICS_SCRAPER.labels } } }]
+                : []),
+            ],
+            ports: [OTLP_HTTP_PORT, OTLP_GRPC_PORT],
+          },
+        ],
         egressToCidrs: [{ cidr: "0.0.0.0/0", ports: [exporterPort(t)] }],
       },
       opts,
@@ -259,13 +411,39 @@ export class ClusterAddons extends pulumi.ComponentResource {
     );
   }
 
-  private metricsScraper(chart: PinnedChart, namespace: string, otlpEndpoint: string, telemetryNamespace: k8s.core.v1.Namespace): void {
+  private metricsScraper(
+    chart: PinnedChart,
+    namespace: string,
+    otlpEndpoint: string,
+    telemetryNamespace: k8s.core.v1.Namespace,
+  ): void {
     // `$$` is a literal `$` in collector configuration (a single `$` starts a variable).
     const relabel = [
-      { source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"], action: "keep", regex: "true" },
-      { source_labels: ["__meta_kubernetes_pod_ip", "__meta_kubernetes_pod_annotation_prometheus_io_port"], action: "replace", regex: "(.+);(\\d+)", replacement: "$$1:$$2", target_label: "__address__" },
-      { source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_path"], action: "replace", regex: "(.+)", target_label: "__metrics_path__" },
-      { source_labels: ["__meta_kubernetes_pod_label_app_kubernetes_io_name"], target_label: "app" },
+      {
+        source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+        action: "keep",
+        regex: "true",
+      },
+      {
+        source_labels: [
+          "__meta_kubernetes_pod_ip",
+          "__meta_kubernetes_pod_annotation_prometheus_io_port",
+        ],
+        action: "replace",
+        regex: "(.+);(\\d+)",
+        replacement: "$$1:$$2",
+        target_label: "__address__",
+      },
+      {
+        source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_path"],
+        action: "replace",
+        regex: "(.+)",
+        target_label: "__metrics_path__",
+      },
+      {
+        source_labels: ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+        target_label: "app",
+      },
       { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
       { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
     ];
@@ -279,9 +457,22 @@ export class ClusterAddons extends pulumi.ComponentResource {
           replicaCount: 1,
           image: { repository: "otel/opentelemetry-collector-contrib" },
           serviceAccount: { create: true, name: METRICS_SCRAPER.serviceAccount },
-          podSecurityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
-          securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
-          resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+          podSecurityContext: {
+            runAsNonRoot: true,
+            runAsUser: 10001,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          securityContext: {
+            runAsNonRoot: true,
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          resources: {
+            requests: { cpu: "100m", memory: "128Mi" },
+            limits: { cpu: "500m", memory: "256Mi" },
+          },
           config: {
             receivers: {
               prometheus: {
@@ -297,11 +488,22 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 },
               },
             },
-            processors: { memory_limiter: { check_interval: "5s", limit_percentage: 80, spike_limit_percentage: 25 }, batch: {} },
+            processors: {
+              memory_limiter: {
+                check_interval: "5s",
+                limit_percentage: 80,
+                spike_limit_percentage: 25,
+              },
+              batch: {},
+            },
             exporters: { otlphttp: { endpoint: otlpEndpoint } },
             service: {
               pipelines: {
-                metrics: { receivers: ["prometheus"], processors: ["memory_limiter", "batch"], exporters: ["otlphttp"] },
+                metrics: {
+                  receivers: ["prometheus"],
+                  processors: ["memory_limiter", "batch"],
+                  exporters: ["otlphttp"],
+                },
                 // The chart's default trace and log pipelines: this collector carries metrics only.
                 traces: null,
                 logs: null,

@@ -19,7 +19,10 @@ export interface EmbeddingServerArgs {
   readonly metricsScrapedBy?: k8s.types.input.networking.v1.NetworkPolicyPeer;
 }
 
-export const EMBEDDINGS_LABELS = { "app.kubernetes.io/name": "embeddings", "app.kubernetes.io/part-of": "rag-platform" };
+export const EMBEDDINGS_LABELS = {
+  "app.kubernetes.io/name": "embeddings",
+  "app.kubernetes.io/part-of": "rag-platform",
+};
 const PORT = 8080;
 /** TEI serves its Prometheus metrics on their own port (`--prometheus-port`, 9000 by default). */
 const METRICS_PORT = 9000;
@@ -35,7 +38,14 @@ export class EmbeddingServer extends pulumi.ComponentResource {
   constructor(name: string, args: EmbeddingServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:EmbeddingServer", name, {}, opts);
     const parent = { parent: this };
-    const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: "embeddings", namespace: args.namespace }, automountServiceAccountToken: false }, parent);
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      {
+        metadata: { name: "embeddings", namespace: args.namespace },
+        automountServiceAccountToken: false,
+      },
+      parent,
+    );
     new k8s.apps.v1.Deployment(
       name,
       {
@@ -44,7 +54,10 @@ export class EmbeddingServer extends pulumi.ComponentResource {
           replicas: args.replicas,
           selector: { matchLabels: EMBEDDINGS_LABELS },
           template: {
-            metadata: { labels: EMBEDDINGS_LABELS, annotations: args.metricsScrapedBy ? scrapeAnnotations(METRICS_PORT) : undefined },
+            metadata: {
+              labels: EMBEDDINGS_LABELS,
+              annotations: args.metricsScrapedBy ? scrapeAnnotations(METRICS_PORT) : undefined,
+            },
             spec: restrictedPod({
               uid: 1000,
               labels: EMBEDDINGS_LABELS,
@@ -54,7 +67,14 @@ export class EmbeddingServer extends pulumi.ComponentResource {
                 {
                   name: "tei",
                   image: args.image,
-                  args: ["--model-id", args.model, "--port", String(PORT), "--huggingface-hub-cache", "/data"],
+                  args: [
+                    "--model-id",
+                    args.model,
+                    "--port",
+                    String(PORT),
+                    "--huggingface-hub-cache",
+                    "/data",
+                  ],
                   env: [{ name: "HOME", value: "/tmp" }],
                   ports: [
                     { name: "http", containerPort: PORT },
@@ -65,7 +85,11 @@ export class EmbeddingServer extends pulumi.ComponentResource {
                     { name: "tmp", mountPath: "/tmp" },
                     { name: "model-cache", mountPath: "/data" },
                   ],
-                  startupProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 10, failureThreshold: 60 },
+                  startupProbe: {
+                    httpGet: { path: "/health", port: PORT },
+                    periodSeconds: 10,
+                    failureThreshold: 60,
+                  },
                   readinessProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 10 },
                   livenessProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 30 },
                 },
@@ -78,18 +102,30 @@ export class EmbeddingServer extends pulumi.ComponentResource {
     );
     const svc = new k8s.core.v1.Service(
       name,
-      { metadata: { name: "embeddings", namespace: args.namespace, labels: EMBEDDINGS_LABELS }, spec: { selector: EMBEDDINGS_LABELS, ports: [{ name: "http", port: PORT, targetPort: PORT }] } },
+      {
+        metadata: { name: "embeddings", namespace: args.namespace, labels: EMBEDDINGS_LABELS },
+        spec: {
+          selector: EMBEDDINGS_LABELS,
+          ports: [{ name: "http", port: PORT, targetPort: PORT }],
+        },
+      },
       parent,
     );
-    if (args.replicas > 1) disruptionBudget(name, { namespace: args.namespace, podLabels: EMBEDDINGS_LABELS }, parent);
+    if (args.replicas > 1)
+      disruptionBudget(name, { namespace: args.namespace, podLabels: EMBEDDINGS_LABELS }, parent);
     flowPolicy(
       name,
       {
         namespace: args.namespace,
         podLabels: EMBEDDINGS_LABELS,
         ingress: [
-          { from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [PORT] },
-          ...(args.metricsScrapedBy ? [{ from: [args.metricsScrapedBy], ports: [METRICS_PORT] }] : []),
+          {
+            from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })),
+            ports: [PORT],
+          },
+          ...(args.metricsScrapedBy
+            ? [{ from: [args.metricsScrapedBy], ports: [METRICS_PORT] }]
+            : []),
         ],
         egressToCidrs: [args.downloadEgress],
       },

@@ -19,7 +19,9 @@ export function gpuPlacement(gpuCount: number): {
   limits: Record<string, string>;
 } {
   return {
-    tolerations: [{ key: GPU_TAINT.key, operator: "Equal", value: GPU_TAINT.value, effect: GPU_TAINT.effect }],
+    tolerations: [
+      { key: GPU_TAINT.key, operator: "Equal", value: GPU_TAINT.value, effect: GPU_TAINT.effect },
+    ],
     nodeSelector: { [GPU_POOL_LABEL.key]: GPU_POOL_LABEL.value },
     limits: { "nvidia.com/gpu": String(gpuCount) },
   };

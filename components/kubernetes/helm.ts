@@ -14,10 +14,18 @@ const EXACT_VERSION = /^v?\d+\.\d+\.\d+$/;
 export function pinnedRelease(
   name: string,
   chart: PinnedChart,
-  args: { namespace: pulumi.Input<string>; values: pulumi.Input<Record<string, unknown>>; createNamespace?: boolean; timeoutSec?: number },
+  args: {
+    namespace: pulumi.Input<string>;
+    values: pulumi.Input<Record<string, unknown>>;
+    createNamespace?: boolean;
+    timeoutSec?: number;
+  },
   opts: pulumi.CustomResourceOptions,
 ): k8s.helm.v3.Release {
-  if (!EXACT_VERSION.test(chart.version)) throw new Error(`${name}: chart ${chart.chart} must be pinned to an exact version, got "${chart.version}"`);
+  if (!EXACT_VERSION.test(chart.version))
+    throw new Error(
+      `${name}: chart ${chart.chart} must be pinned to an exact version, got "${chart.version}"`,
+    );
   return new k8s.helm.v3.Release(
     name,
     {

@@ -18,15 +18,24 @@ export interface FlowPolicyArgs {
   /** Who may connect, and on which ports. @default - nobody */
   readonly ingress?: ReadonlyArray<{ readonly from: Peer[]; readonly ports: readonly number[] }>;
   /** Pods (same namespace) this workload calls, by label, on ports. @default - none */
-  readonly egressToPods?: ReadonlyArray<{ readonly labels: Record<string, string>; readonly ports: readonly number[] }>;
+  readonly egressToPods?: ReadonlyArray<{
+    readonly labels: Record<string, string>;
+    readonly ports: readonly number[];
+  }>;
   readonly egressToCidrs?: readonly CidrEgress[];
   /** Other peers (e.g. pods in another namespace) on ports (none listed: every port). @default - none */
-  readonly egressToPeers?: ReadonlyArray<{ readonly peer: Peer; readonly ports: readonly number[] }>;
+  readonly egressToPeers?: ReadonlyArray<{
+    readonly peer: Peer;
+    readonly ports: readonly number[];
+  }>;
 }
 
 /** A peer: the pods of namespace `namespace`, all of them or those with `labels`. */
 export function podsIn(namespace: string, labels?: Readonly<Record<string, string>>): Peer {
-  return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } }, ...(labels ? { podSelector: { matchLabels: { ...labels } } } : {}) };
+  return {
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+    ...(labels ? { podSelector: { matchLabels: { ...labels } } } : {}),
+  };
 }
 
 /**
@@ -34,8 +43,19 @@ export function podsIn(namespace: string, labels?: Readonly<Record<string, strin
  * letting them resolve names (cluster DNS in kube-system). Every other flow is opened by a
  * flowPolicy of its own.
  */
-export function denyByDefault(name: string, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): void {
-  new k8s.networking.v1.NetworkPolicy(`${name}-default-deny`, { metadata: { name: "default-deny", namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } }, opts);
+export function denyByDefault(
+  name: string,
+  namespace: pulumi.Input<string>,
+  opts: pulumi.CustomResourceOptions,
+): void {
+  new k8s.networking.v1.NetworkPolicy(
+    `${name}-default-deny`,
+    {
+      metadata: { name: "default-deny", namespace },
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    },
+    opts,
+  );
   new k8s.networking.v1.NetworkPolicy(
     `${name}-allow-dns`,
     {
@@ -59,9 +79,14 @@ export function denyByDefault(name: string, namespace: pulumi.Input<string>, opt
 }
 
 /** One NetworkPolicy opening exactly the listed flows for one workload (the namespace denies the rest). */
-export function flowPolicy(name: string, args: FlowPolicyArgs, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy {
+export function flowPolicy(
+  name: string,
+  args: FlowPolicyArgs,
+  opts: pulumi.CustomResourceOptions,
+): k8s.networking.v1.NetworkPolicy {
   // No ports: every port (the field left out, as the API reads an empty list).
-  const tcp = (ports: readonly number[]) => (ports.length > 0 ? ports.map((port) => ({ protocol: "TCP", port })) : undefined);
+  const tcp = (ports: readonly number[]) =>
+    ports.length > 0 ? ports.map((port) => ({ protocol: "TCP", port })) : undefined;
   return new k8s.networking.v1.NetworkPolicy(
     name,
     {
@@ -71,9 +96,18 @@ export function flowPolicy(name: string, args: FlowPolicyArgs, opts: pulumi.Cust
         policyTypes: ["Ingress", "Egress"],
         ingress: (args.ingress ?? []).map((rule) => ({ from: rule.from, ports: tcp(rule.ports) })),
         egress: [
-          ...(args.egressToPods ?? []).map((rule) => ({ to: [{ podSelector: { matchLabels: rule.labels } }], ports: tcp(rule.ports) })),
-          ...(args.egressToCidrs ?? []).map((rule) => ({ to: [{ ipBlock: { cidr: rule.cidr, except: rule.except } }], ports: tcp(rule.ports) })),
-          ...(args.egressToPeers ?? []).map((rule) => ({ to: [rule.peer], ports: tcp(rule.ports) })),
+          ...(args.egressToPods ?? []).map((rule) => ({
+            to: [{ podSelector: { matchLabels: rule.labels } }],
+            ports: tcp(rule.ports),
+          })),
+          ...(args.egressToCidrs ?? []).map((rule) => ({
+            to: [{ ipBlock: { cidr: rule.cidr, except: rule.except } }],
+            ports: tcp(rule.ports),
+          })),
+          ...(args.egressToPeers ?? []).map((rule) => ({
+            to: [rule.peer],
+            ports: tcp(rule.ports),
+          })),
         ],
       },
     },
@@ -89,7 +123,10 @@ export function disruptionBudget(
 ): k8s.policy.v1.PodDisruptionBudget {
   return new k8s.policy.v1.PodDisruptionBudget(
     name,
-    { metadata: { name, namespace: args.namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: args.podLabels } } },
+    {
+      metadata: { name, namespace: args.namespace },
+      spec: { maxUnavailable: 1, selector: { matchLabels: args.podLabels } },
+    },
     opts,
   );
 }

@@ -1,7 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
-import { assertOllamaModels, OLLAMA_KEEP_ALIVE, ollamaEndpoint, ollamaModelsPresent, ollamaStartScript } from "../shared/ollama";
+import {
+  assertOllamaModels,
+  OLLAMA_KEEP_ALIVE,
+  ollamaEndpoint,
+  ollamaModelsPresent,
+  ollamaStartScript,
+} from "../shared/ollama";
 import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
@@ -21,7 +27,10 @@ export interface OllamaServerArgs {
   readonly downloadEgress: CidrEgress;
 }
 
-export const OLLAMA_LABELS = { "app.kubernetes.io/name": "ollama", "app.kubernetes.io/part-of": "rag-platform" };
+export const OLLAMA_LABELS = {
+  "app.kubernetes.io/name": "ollama",
+  "app.kubernetes.io/part-of": "rag-platform",
+};
 const PORT = 11434;
 
 /** Ollama on the GPU pool, serving generation and embeddings; ready once both models are pulled. */
@@ -38,11 +47,22 @@ export class OllamaServer extends pulumi.ComponentResource {
       `${name}-models`,
       {
         metadata: { name: "ollama-models", namespace: args.namespace },
-        spec: { accessModes: ["ReadWriteOnce"], storageClassName: args.storageClassName, resources: { requests: { storage: `${args.modelCacheGiB ?? 50}Gi` } } },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: args.storageClassName,
+          resources: { requests: { storage: `${args.modelCacheGiB ?? 50}Gi` } },
+        },
       },
       parent,
     );
-    const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: "ollama", namespace: args.namespace }, automountServiceAccountToken: false }, parent);
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      {
+        metadata: { name: "ollama", namespace: args.namespace },
+        automountServiceAccountToken: false,
+      },
+      parent,
+    );
     new k8s.apps.v1.Deployment(
       name,
       {
@@ -57,7 +77,9 @@ export class OllamaServer extends pulumi.ComponentResource {
               uid: 1000,
               labels: OLLAMA_LABELS,
               serviceAccountName: "ollama",
-              volumes: [{ name: "models", persistentVolumeClaim: { claimName: cache.metadata.name } }],
+              volumes: [
+                { name: "models", persistentVolumeClaim: { claimName: cache.metadata.name } },
+              ],
               extra: { tolerations: gpu.tolerations, nodeSelector: gpu.nodeSelector },
               containers: [
                 {
@@ -76,8 +98,15 @@ export class OllamaServer extends pulumi.ComponentResource {
                     { name: "tmp", mountPath: "/tmp" },
                     { name: "models", mountPath: "/models" },
                   ],
-                  readinessProbe: { exec: { command: ["/bin/sh", "-c", ollamaModelsPresent(models)] }, periodSeconds: 15, timeoutSeconds: 10 },
-                  livenessProbe: { httpGet: { path: "/api/version", port: PORT }, periodSeconds: 30 },
+                  readinessProbe: {
+                    exec: { command: ["/bin/sh", "-c", ollamaModelsPresent(models)] },
+                    periodSeconds: 15,
+                    timeoutSeconds: 10,
+                  },
+                  livenessProbe: {
+                    httpGet: { path: "/api/version", port: PORT },
+                    periodSeconds: 30,
+                  },
                 },
               ],
             }),
@@ -88,7 +117,10 @@ export class OllamaServer extends pulumi.ComponentResource {
     );
     const svc = new k8s.core.v1.Service(
       name,
-      { metadata: { name: "ollama", namespace: args.namespace, labels: OLLAMA_LABELS }, spec: { selector: OLLAMA_LABELS, ports: [{ name: "http", port: PORT, targetPort: PORT }] } },
+      {
+        metadata: { name: "ollama", namespace: args.namespace, labels: OLLAMA_LABELS },
+        spec: { selector: OLLAMA_LABELS, ports: [{ name: "http", port: PORT, targetPort: PORT }] },
+      },
       parent,
     );
     flowPolicy(
@@ -96,7 +128,12 @@ export class OllamaServer extends pulumi.ComponentResource {
       {
         namespace: args.namespace,
         podLabels: OLLAMA_LABELS,
-        ingress: [{ from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [PORT] }],
+        ingress: [
+          {
+            from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })),
+            ports: [PORT],
+          },
+        ],
         egressToCidrs: [args.downloadEgress],
       },
       parent,

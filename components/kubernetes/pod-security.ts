@@ -6,7 +6,9 @@
 import type * as k8s from "@pulumi/kubernetes";
 
 /** A container whose security context, if given, is a plain object the defaults merge into. */
-export type RestrictedContainer = Omit<k8s.types.input.core.v1.Container, "securityContext"> & { securityContext?: k8s.types.input.core.v1.SecurityContext };
+export type RestrictedContainer = Omit<k8s.types.input.core.v1.Container, "securityContext"> & {
+  securityContext?: k8s.types.input.core.v1.SecurityContext;
+};
 type PodSpec = k8s.types.input.core.v1.PodSpec;
 
 export const ZONE_KEY = "topology.kubernetes.io/zone";
@@ -18,7 +20,10 @@ export interface ComputeSize {
   readonly memoryMiB: number;
 }
 
-export function resources(size: ComputeSize, extraLimits: Record<string, string> = {}): k8s.types.input.core.v1.ResourceRequirements {
+export function resources(
+  size: ComputeSize,
+  extraLimits: Record<string, string> = {},
+): k8s.types.input.core.v1.ResourceRequirements {
   return {
     requests: { cpu: `${size.cpuMillicores}m`, memory: `${size.memoryMiB}Mi`, ...extraLimits },
     limits: { cpu: `${size.cpuMillicores * 2}m`, memory: `${size.memoryMiB}Mi`, ...extraLimits },
@@ -35,7 +40,13 @@ export const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
 };
 
 export function podSecurity(uid: number): k8s.types.input.core.v1.PodSecurityContext {
-  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    fsGroup: uid,
+    seccompProfile: { type: "RuntimeDefault" },
+  };
 }
 
 /** Where Kubernetes projects a pod's service-account token. */
@@ -49,14 +60,30 @@ export const SERVICE_ACCOUNT_TOKEN_PATH = "/var/run/secrets/kubernetes.io/servic
  */
 export const NO_TOKEN = {
   volume: { name: "no-service-account-token", emptyDir: { sizeLimit: "1Mi" } },
-  mount: { name: "no-service-account-token", mountPath: SERVICE_ACCOUNT_TOKEN_PATH, readOnly: true },
+  mount: {
+    name: "no-service-account-token",
+    mountPath: SERVICE_ACCOUNT_TOKEN_PATH,
+    readOnly: true,
+  },
 } as const;
 
 /** Spread replicas over zones (hard) and nodes (soft). */
-export function zoneSpread(labels: Record<string, string>): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+export function zoneSpread(
+  labels: Record<string, string>,
+): k8s.types.input.core.v1.TopologySpreadConstraint[] {
   return [
-    { maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: "DoNotSchedule", labelSelector: { matchLabels: labels } },
-    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } },
+    {
+      maxSkew: 1,
+      topologyKey: ZONE_KEY,
+      whenUnsatisfiable: "DoNotSchedule",
+      labelSelector: { matchLabels: labels },
+    },
+    {
+      maxSkew: 1,
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: labels },
+    },
   ];
 }
 
@@ -77,7 +104,10 @@ export function restrictedPod(args: {
     securityContext: podSecurity(args.uid),
     topologySpreadConstraints: zoneSpread(args.labels),
     terminationGracePeriodSeconds: 60,
-    containers: args.containers.map((c) => ({ ...c, securityContext: { ...CONTAINER_SECURITY, ...c.securityContext } })),
+    containers: args.containers.map((c) => ({
+      ...c,
+      securityContext: { ...CONTAINER_SECURITY, ...c.securityContext },
+    })),
     volumes: [{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }, ...(args.volumes ?? [])],
     ...(args.extra ?? {}),
   };

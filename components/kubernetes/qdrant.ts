@@ -21,7 +21,10 @@ export interface QdrantClusterArgs {
   readonly size?: { readonly cpuMillicores: number; readonly memoryMiB: number };
 }
 
-export const QDRANT_LABELS = { "app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant" };
+export const QDRANT_LABELS = {
+  "app.kubernetes.io/name": "qdrant",
+  "app.kubernetes.io/instance": "qdrant",
+};
 const HTTP = 6333;
 const GRPC = 6334;
 const P2P = 6335;
@@ -45,11 +48,26 @@ export class QdrantCluster extends pulumi.ComponentResource {
         values: {
           replicaCount: args.replicas,
           config: { cluster: { enabled: args.replicas > 1 }, telemetry_disabled: true },
-          env: [{ name: "QDRANT__SERVICE__API_KEY", valueFrom: { secretKeyRef: { name: args.apiKey.secretName, key: args.apiKey.key } } }],
-          persistence: { size: `${args.storageGiB}Gi`, storageClassName: args.storageClassName, accessModes: ["ReadWriteOnce"] },
+          env: [
+            {
+              name: "QDRANT__SERVICE__API_KEY",
+              valueFrom: { secretKeyRef: { name: args.apiKey.secretName, key: args.apiKey.key } },
+            },
+          ],
+          persistence: {
+            size: `${args.storageGiB}Gi`,
+            storageClassName: args.storageClassName,
+            accessModes: ["ReadWriteOnce"],
+          },
           snapshotPersistence: { enabled: false },
           updateVolumeFsOwnership: false,
-          podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 2000, fsGroup: 3000, seccompProfile: { type: "RuntimeDefault" } },
+          podSecurityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 2000,
+            fsGroup: 3000,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
           containerSecurityContext: { ...CONTAINER_SECURITY, runAsUser: 1000, runAsGroup: 2000 },
           resources: {
             requests: { cpu: `${size.cpuMillicores}m`, memory: `${size.memoryMiB}Mi` },
@@ -57,9 +75,23 @@ export class QdrantCluster extends pulumi.ComponentResource {
           },
           podDisruptionBudget: { enabled: args.replicas > 1, maxUnavailable: 1 },
           affinity: {
-            podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: QDRANT_LABELS } }] },
+            podAntiAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: [
+                {
+                  topologyKey: "kubernetes.io/hostname",
+                  labelSelector: { matchLabels: QDRANT_LABELS },
+                },
+              ],
+            },
           },
-          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: ZONE_KEY, whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: QDRANT_LABELS } }],
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: ZONE_KEY,
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: QDRANT_LABELS },
+            },
+          ],
           // The chart runs its own service account and has no setting to keep the token out.
           additionalVolumes: [NO_TOKEN.volume],
           additionalVolumeMounts: [NO_TOKEN.mount],
@@ -73,7 +105,10 @@ export class QdrantCluster extends pulumi.ComponentResource {
         namespace: args.namespace,
         podLabels: QDRANT_LABELS,
         ingress: [
-          { from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [HTTP, GRPC] },
+          {
+            from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })),
+            ports: [HTTP, GRPC],
+          },
           { from: [{ podSelector: { matchLabels: QDRANT_LABELS } }], ports: [P2P] },
         ],
         egressToPods: [{ labels: QDRANT_LABELS, ports: [P2P] }],

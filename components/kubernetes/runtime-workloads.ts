@@ -2,10 +2,23 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type RuntimeEnvironment, secretEntries } from "../contracts";
-import { API_DRAIN_LIMIT_SECONDS, API_READINESS_PATH, REEMBED_COMMAND, RUNTIME_PROCESSES, RUNTIME_UID, SECRETS_DIR, processEnv } from "../shared/runtime-image";
+import {
+  API_DRAIN_LIMIT_SECONDS,
+  API_READINESS_PATH,
+  REEMBED_COMMAND,
+  RUNTIME_PROCESSES,
+  RUNTIME_UID,
+  SECRETS_DIR,
+  processEnv,
+} from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { scrapeAnnotations } from "./cluster-addons";
-import { resources, restrictedPod, type ComputeSize, type RestrictedContainer } from "./pod-security";
+import {
+  resources,
+  restrictedPod,
+  type ComputeSize,
+  type RestrictedContainer,
+} from "./pod-security";
 
 export interface ScaledSize extends ComputeSize {
   readonly replicas: number;
@@ -23,17 +36,32 @@ export interface RuntimeWorkloadsArgs {
   readonly api: ScaledSize;
   readonly worker: ScaledSize;
   /** How the API is exposed: the ingress class and the cloud's annotations. */
-  readonly ingress: { readonly className: string; readonly annotations: Record<string, pulumi.Input<string>>; readonly host?: string };
+  readonly ingress: {
+    readonly className: string;
+    readonly annotations: Record<string, pulumi.Input<string>>;
+    readonly host?: string;
+  };
   /** Who may reach the API pods (the load balancer's source ranges). */
   readonly apiIngressFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
   /** In-cluster services the runtime calls, by pod labels and port (vector DB, LLM, embeddings). */
-  readonly callsPods: ReadonlyArray<{ readonly labels: Record<string, string>; readonly ports: readonly number[] }>;
+  readonly callsPods: ReadonlyArray<{
+    readonly labels: Record<string, string>;
+    readonly ports: readonly number[];
+  }>;
   /** Managed services outside the cluster (Postgres, Redis, AWS APIs, hosted models). */
   readonly callsCidrs: readonly CidrEgress[];
   /** Services in other namespaces (the telemetry collector). @default - none */
-  readonly callsPeers?: ReadonlyArray<{ readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer; readonly ports: readonly number[] }>;
+  readonly callsPeers?: ReadonlyArray<{
+    readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer;
+    readonly ports: readonly number[];
+  }>;
   /** Worker autoscaling on the ingest queue (KEDA). Redis connection for the scaler. */
-  readonly queue: { readonly redisAddress: pulumi.Input<string>; readonly tls: boolean; readonly listName: string; readonly targetDepthPerReplica: number };
+  readonly queue: {
+    readonly redisAddress: pulumi.Input<string>;
+    readonly tls: boolean;
+    readonly listName: string;
+    readonly targetDepthPerReplica: number;
+  };
   /** Annotations for the pods' service account (e.g. a cloud identity). @default - none */
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
   /**
@@ -41,14 +69,23 @@ export interface RuntimeWorkloadsArgs {
    * pods (a Role), and reach their metrics ports (NetworkPolicy); the pods carry its annotations.
    * @default - not scraped
    */
-  readonly metricsScrapedBy?: { readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer; readonly serviceAccount: { readonly name: string; readonly namespace: string } };
+  readonly metricsScrapedBy?: {
+    readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer;
+    readonly serviceAccount: { readonly name: string; readonly namespace: string };
+  };
 }
 
 /** The service account the API and the worker run as (the cloud gives it the runtime's identity: EKS Pod Identity). */
 export const RUNTIME_SERVICE_ACCOUNT = "rag-runtime";
 
-export const API_LABELS = { "app.kubernetes.io/name": "rag-api", "app.kubernetes.io/part-of": "rag-platform" };
-export const WORKER_LABELS = { "app.kubernetes.io/name": "rag-worker", "app.kubernetes.io/part-of": "rag-platform" };
+export const API_LABELS = {
+  "app.kubernetes.io/name": "rag-api",
+  "app.kubernetes.io/part-of": "rag-platform",
+};
+export const WORKER_LABELS = {
+  "app.kubernetes.io/name": "rag-worker",
+  "app.kubernetes.io/part-of": "rag-platform",
+};
 
 /**
  * The one-off re-embedding Job after a change of embedding model: the worker's pod template (its
@@ -80,11 +117,17 @@ const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /** The runtime Secret is mounted at SECRETS_DIR; the files follow the Secret (External Secrets refreshes it, the kubelet the volume). */
 
-function envVars(env: RuntimeEnvironment, extra: Record<string, string>): k8s.types.input.core.v1.EnvVar[] {
+function envVars(
+  env: RuntimeEnvironment,
+  extra: Record<string, string>,
+): k8s.types.input.core.v1.EnvVar[] {
   const plain = Object.entries({ ...env.plain, ...extra } as Record<string, pulumi.Input<string>>)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => ({ name, value }));
-  const secret = secretEntries(env).map(([name]) => ({ name: `${name}${FILE_SUFFIX}`, value: `${SECRETS_DIR}/${name}` }));
+  const secret = secretEntries(env).map(([name]) => ({
+    name: `${name}${FILE_SUFFIX}`,
+    value: `${SECRETS_DIR}/${name}`,
+  }));
   return [...plain, ...secret];
 }
 
@@ -102,50 +145,109 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     const parent = { parent: this };
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
-      { metadata: { name: RUNTIME_SERVICE_ACCOUNT, namespace: args.namespace, annotations: args.serviceAccountAnnotations }, automountServiceAccountToken: false },
+      {
+        metadata: {
+          name: RUNTIME_SERVICE_ACCOUNT,
+          namespace: args.namespace,
+          annotations: args.serviceAccountAnnotations,
+        },
+        automountServiceAccountToken: false,
+      },
       parent,
     );
     // The API's /metrics on a port of its own, which the Service and the Ingress do not expose.
-    const apiEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.port]: String(API_PORT), [ENV.metricsPort]: String(API_METRICS_PORT), ...processEnv("api", API_STOP_GRACE_SECONDS) });
-    const workerEnv = envVars(args.env, { [ENV.host]: "0.0.0.0", [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT), ...processEnv("worker") });
-    const probe = (port: number, path: string) => ({ httpGet: { path, port }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 });
+    const apiEnv = envVars(args.env, {
+      [ENV.host]: "0.0.0.0",
+      [ENV.port]: String(API_PORT),
+      [ENV.metricsPort]: String(API_METRICS_PORT),
+      ...processEnv("api", API_STOP_GRACE_SECONDS),
+    });
+    const workerEnv = envVars(args.env, {
+      [ENV.host]: "0.0.0.0",
+      [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT),
+      ...processEnv("worker"),
+    });
+    const probe = (port: number, path: string) => ({
+      httpGet: { path, port },
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+      failureThreshold: 3,
+    });
 
     const scraped = args.metricsScrapedBy;
-    const api = this.deployment(`${name}-api`, args, API_LABELS, args.api, sa.metadata.name, API_DRAIN_SECONDS + API_STOP_GRACE_SECONDS, scraped ? scrapeAnnotations(API_METRICS_PORT) : undefined, {
-      name: "api",
-      lifecycle: { preStop: { sleep: { seconds: API_DRAIN_SECONDS } } },
-      image: args.image,
-      command: [...RUNTIME_PROCESSES.api.command],
-      ports: [
-        { name: "http", containerPort: API_PORT },
-        { name: "metrics", containerPort: API_METRICS_PORT },
-      ],
-      env: apiEnv,
-      readinessProbe: probe(API_PORT, API_READINESS_PATH),
-      livenessProbe: probe(API_PORT, "/healthz"),
-    });
-    this.deployment(`${name}-worker`, args, WORKER_LABELS, args.worker, sa.metadata.name, RUNTIME_PROCESSES.worker.stopGraceSeconds, scraped ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined, {
-      name: "worker",
-      image: args.image,
-      command: [...RUNTIME_PROCESSES.worker.command],
-      ports: [{ name: "health", containerPort: WORKER_HEALTH_PORT }],
-      env: workerEnv,
-      livenessProbe: probe(WORKER_HEALTH_PORT, "/healthz"),
-    });
+    const api = this.deployment(
+      `${name}-api`,
+      args,
+      API_LABELS,
+      args.api,
+      sa.metadata.name,
+      API_DRAIN_SECONDS + API_STOP_GRACE_SECONDS,
+      scraped ? scrapeAnnotations(API_METRICS_PORT) : undefined,
+      {
+        name: "api",
+        lifecycle: { preStop: { sleep: { seconds: API_DRAIN_SECONDS } } },
+        image: args.image,
+        command: [...RUNTIME_PROCESSES.api.command],
+        ports: [
+          { name: "http", containerPort: API_PORT },
+          { name: "metrics", containerPort: API_METRICS_PORT },
+        ],
+        env: apiEnv,
+        readinessProbe: probe(API_PORT, API_READINESS_PATH),
+        livenessProbe: probe(API_PORT, "/healthz"),
+      },
+    );
+    this.deployment(
+      `${name}-worker`,
+      args,
+      WORKER_LABELS,
+      args.worker,
+      sa.metadata.name,
+      RUNTIME_PROCESSES.worker.stopGraceSeconds,
+      scraped ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined,
+      {
+        name: "worker",
+        image: args.image,
+        command: [...RUNTIME_PROCESSES.worker.command],
+        ports: [{ name: "health", containerPort: WORKER_HEALTH_PORT }],
+        env: workerEnv,
+        livenessProbe: probe(WORKER_HEALTH_PORT, "/healthz"),
+      },
+    );
 
     const service = new k8s.core.v1.Service(
       `${name}-api`,
-      { metadata: { name: "rag-api", namespace: args.namespace, labels: API_LABELS }, spec: { selector: API_LABELS, ports: [{ name: "http", port: 80, targetPort: API_PORT }] } },
+      {
+        metadata: { name: "rag-api", namespace: args.namespace, labels: API_LABELS },
+        spec: { selector: API_LABELS, ports: [{ name: "http", port: 80, targetPort: API_PORT }] },
+      },
       parent,
     );
     this.serviceName = "rag-api";
     this.ingress = new k8s.networking.v1.Ingress(
       `${name}-api`,
       {
-        metadata: { name: "rag-api", namespace: args.namespace, annotations: args.ingress.annotations },
+        metadata: {
+          name: "rag-api",
+          namespace: args.namespace,
+          annotations: args.ingress.annotations,
+        },
         spec: {
           ingressClassName: args.ingress.className,
-          rules: [{ host: args.ingress.host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { number: 80 } } } }] } }],
+          rules: [
+            {
+              host: args.ingress.host,
+              http: {
+                paths: [
+                  {
+                    path: "/",
+                    pathType: "Prefix",
+                    backend: { service: { name: service.metadata.name, port: { number: 80 } } },
+                  },
+                ],
+              },
+            },
+          ],
         },
       },
       parent,
@@ -158,30 +260,73 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
           scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: api.metadata.name },
           minReplicas: args.api.minReplicas,
           maxReplicas: args.api.maxReplicas,
-          metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
+          metrics: [
+            {
+              type: "Resource",
+              resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+            },
+          ],
         },
       },
       parent,
     );
     this.queueScaler(name, args);
 
-    const egress = { egressToPods: args.callsPods, egressToCidrs: args.callsCidrs, egressToPeers: args.callsPeers };
+    const egress = {
+      egressToPods: args.callsPods,
+      egressToCidrs: args.callsCidrs,
+      egressToPeers: args.callsPeers,
+    };
     const scrapeFrom = (port: number) => (scraped ? [{ from: [scraped.peer], ports: [port] }] : []);
-    flowPolicy(`${name}-api`, { namespace: args.namespace, podLabels: API_LABELS, ingress: [{ from: args.apiIngressFrom, ports: [API_PORT] }, ...scrapeFrom(API_METRICS_PORT)], ...egress }, parent);
-    flowPolicy(`${name}-worker`, { namespace: args.namespace, podLabels: WORKER_LABELS, ingress: scrapeFrom(WORKER_HEALTH_PORT), ...egress }, parent);
+    flowPolicy(
+      `${name}-api`,
+      {
+        namespace: args.namespace,
+        podLabels: API_LABELS,
+        ingress: [
+          { from: args.apiIngressFrom, ports: [API_PORT] },
+          ...scrapeFrom(API_METRICS_PORT),
+        ],
+        ...egress,
+      },
+      parent,
+    );
+    flowPolicy(
+      `${name}-worker`,
+      {
+        namespace: args.namespace,
+        podLabels: WORKER_LABELS,
+        ingress: scrapeFrom(WORKER_HEALTH_PORT),
+        ...egress,
+      },
+      parent,
+    );
     if (scraped) {
       // Service discovery for the scraper: the pods of this namespace, read-only.
       const role = new k8s.rbac.v1.Role(
         `${name}-scrape`,
-        { metadata: { name: "metrics-scraper", namespace: args.namespace }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] },
+        {
+          metadata: { name: "metrics-scraper", namespace: args.namespace },
+          rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }],
+        },
         parent,
       );
       new k8s.rbac.v1.RoleBinding(
         `${name}-scrape`,
         {
           metadata: { name: "metrics-scraper", namespace: args.namespace },
-          roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-          subjects: [{ kind: "ServiceAccount", name: scraped.serviceAccount.name, namespace: scraped.serviceAccount.namespace }],
+          roleRef: {
+            apiGroup: "rbac.authorization.k8s.io",
+            kind: "Role",
+            name: role.metadata.name,
+          },
+          subjects: [
+            {
+              kind: "ServiceAccount",
+              name: scraped.serviceAccount.name,
+              namespace: scraped.serviceAccount.namespace,
+            },
+          ],
         },
         parent,
       );
@@ -224,7 +369,9 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
                 },
               ],
               // Group-readable for the pod's fsGroup (the runtime's uid), no one else.
-              volumes: [{ name: "secrets", secret: { secretName: args.secretName, defaultMode: 0o440 } }],
+              volumes: [
+                { name: "secrets", secret: { secretName: args.secretName, defaultMode: 0o440 } },
+              ],
               extra: { terminationGracePeriodSeconds: stopGraceSeconds },
             }),
           },
@@ -233,7 +380,8 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       // The autoscalers own the replica count after creation.
       { parent: this, ignoreChanges: ["spec.replicas"] },
     );
-    if (size.replicas > 1 || size.minReplicas > 1) disruptionBudget(name, { namespace: args.namespace, podLabels: labels }, { parent: this });
+    if (size.replicas > 1 || size.minReplicas > 1)
+      disruptionBudget(name, { namespace: args.namespace, podLabels: labels }, { parent: this });
     return deployment;
   }
 
@@ -245,7 +393,11 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
         apiVersion: "keda.sh/v1alpha1",
         kind: "TriggerAuthentication",
         metadata: { name: "rag-queue", namespace: args.namespace },
-        spec: { secretTargetRef: [{ parameter: "password", name: args.secretName, key: ENV.redisPassword }] },
+        spec: {
+          secretTargetRef: [
+            { parameter: "password", name: args.secretName, key: ENV.redisPassword },
+          ],
+        },
       },
       { parent: this },
     );

@@ -32,11 +32,18 @@ export interface VllmServerArgs {
   readonly maxModelLen?: number;
 }
 
-export const VLLM_LABELS = { "app.kubernetes.io/name": "vllm", "app.kubernetes.io/part-of": "rag-platform" };
+export const VLLM_LABELS = {
+  "app.kubernetes.io/name": "vllm",
+  "app.kubernetes.io/part-of": "rag-platform",
+};
 const PORT = 8000;
 const UID = 1000;
 /** Where vLLM and the libraries under it keep what they compile, on the model cache volume. */
-export const COMPILE_CACHES = { VLLM_CACHE_ROOT: "/models/vllm", TRITON_CACHE_DIR: "/models/triton", TORCHINDUCTOR_CACHE_DIR: "/models/torchinductor" } as const;
+export const COMPILE_CACHES = {
+  VLLM_CACHE_ROOT: "/models/vllm",
+  TRITON_CACHE_DIR: "/models/triton",
+  TORCHINDUCTOR_CACHE_DIR: "/models/torchinductor",
+} as const;
 
 /**
  * vLLM's OpenAI-compatible server on the GPU pool: tolerates the GPU taint, selects GPU nodes,
@@ -54,11 +61,22 @@ export class VllmServer extends pulumi.ComponentResource {
       `${name}-cache`,
       {
         metadata: { name: "vllm-model-cache", namespace: args.namespace },
-        spec: { accessModes: ["ReadWriteOnce"], storageClassName: args.storageClassName, resources: { requests: { storage: `${args.modelCacheGiB ?? 100}Gi` } } },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          storageClassName: args.storageClassName,
+          resources: { requests: { storage: `${args.modelCacheGiB ?? 100}Gi` } },
+        },
       },
       parent,
     );
-    const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: { name: "vllm", namespace: args.namespace }, automountServiceAccountToken: false }, parent);
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      {
+        metadata: { name: "vllm", namespace: args.namespace },
+        automountServiceAccountToken: false,
+      },
+      parent,
+    );
     new k8s.apps.v1.Deployment(
       name,
       {
@@ -70,7 +88,10 @@ export class VllmServer extends pulumi.ComponentResource {
           strategy: { type: "Recreate" },
           selector: { matchLabels: VLLM_LABELS },
           template: {
-            metadata: { labels: VLLM_LABELS, annotations: args.metricsScrapedBy ? scrapeAnnotations(PORT) : undefined },
+            metadata: {
+              labels: VLLM_LABELS,
+              annotations: args.metricsScrapedBy ? scrapeAnnotations(PORT) : undefined,
+            },
             spec: restrictedPod({
               uid: UID,
               labels: VLLM_LABELS,
@@ -104,7 +125,15 @@ export class VllmServer extends pulumi.ComponentResource {
                     // Its compiled kernels (torch.compile, Triton: hundreds of MB) beside the weights,
                     // not in the small /tmp: kept across restarts, which then skip the compilation.
                     ...Object.entries(COMPILE_CACHES).map(([name, value]) => ({ name, value })),
-                    { name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: args.huggingFaceToken.secretName, key: args.huggingFaceToken.key } } },
+                    {
+                      name: "HF_TOKEN",
+                      valueFrom: {
+                        secretKeyRef: {
+                          name: args.huggingFaceToken.secretName,
+                          key: args.huggingFaceToken.key,
+                        },
+                      },
+                    },
                   ],
                   ports: [{ name: "http", containerPort: PORT }],
                   resources: resources(args.size, gpu.limits),
@@ -113,9 +142,21 @@ export class VllmServer extends pulumi.ComponentResource {
                     { name: "model-cache", mountPath: "/models" },
                     { name: "shm", mountPath: "/dev/shm" },
                   ],
-                  startupProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 10, failureThreshold: 180 },
-                  readinessProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 10, failureThreshold: 3 },
-                  livenessProbe: { httpGet: { path: "/health", port: PORT }, periodSeconds: 30, failureThreshold: 5 },
+                  startupProbe: {
+                    httpGet: { path: "/health", port: PORT },
+                    periodSeconds: 10,
+                    failureThreshold: 180,
+                  },
+                  readinessProbe: {
+                    httpGet: { path: "/health", port: PORT },
+                    periodSeconds: 10,
+                    failureThreshold: 3,
+                  },
+                  livenessProbe: {
+                    httpGet: { path: "/health", port: PORT },
+                    periodSeconds: 30,
+                    failureThreshold: 5,
+                  },
                 },
               ],
             }),
@@ -126,7 +167,10 @@ export class VllmServer extends pulumi.ComponentResource {
     );
     const svc = new k8s.core.v1.Service(
       name,
-      { metadata: { name: "vllm", namespace: args.namespace, labels: VLLM_LABELS }, spec: { selector: VLLM_LABELS, ports: [{ name: "http", port: PORT, targetPort: PORT }] } },
+      {
+        metadata: { name: "vllm", namespace: args.namespace, labels: VLLM_LABELS },
+        spec: { selector: VLLM_LABELS, ports: [{ name: "http", port: PORT, targetPort: PORT }] },
+      },
       parent,
     );
     flowPolicy(
@@ -135,7 +179,10 @@ export class VllmServer extends pulumi.ComponentResource {
         namespace: args.namespace,
         podLabels: VLLM_LABELS,
         ingress: [
-          { from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })), ports: [PORT] },
+          {
+            from: args.clientLabels.map((labels) => ({ podSelector: { matchLabels: labels } })),
+            ports: [PORT],
+          },
           ...(args.metricsScrapedBy ? [{ from: [args.metricsScrapedBy], ports: [PORT] }] : []),
         ],
         egressToCidrs: [args.downloadEgress],

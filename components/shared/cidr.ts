@@ -11,9 +11,13 @@ function toIp(n: number): string {
 export function subnetCidr(base: string, newPrefix: number, index: number): string {
   const [ip, prefixText] = base.split("/");
   const prefix = Number(prefixText);
-  if (newPrefix < prefix || newPrefix > 28) throw new Error(`subnetCidr: /${newPrefix} does not fit in ${base}`);
+  if (newPrefix < prefix || newPrefix > 28)
+    throw new Error(`subnetCidr: /${newPrefix} does not fit in ${base}`);
   const count = 2 ** (newPrefix - prefix);
-  if (index < 0 || index >= count) throw new Error(`subnetCidr: ${base} holds ${count} /${newPrefix} subnets; index ${index} is out of range`);
+  if (index < 0 || index >= count)
+    throw new Error(
+      `subnetCidr: ${base} holds ${count} /${newPrefix} subnets; index ${index} is out of range`,
+    );
   const network = toInt(ip!) - (toInt(ip!) % 2 ** (32 - prefix));
   return `${toIp(network + index * 2 ** (32 - newPrefix))}/${newPrefix}`;
 }
@@ -22,7 +26,10 @@ export function subnetCidr(base: string, newPrefix: number, index: number): stri
  * The VPC is cut in 16 equal blocks: private subnets (where everything runs) take blocks 0-2,
  * public subnets (load balancer, NAT) take blocks 8-10.
  */
-export function subnetPlan(vpcCidr: string, azCount: number): { privateCidrs: string[]; publicCidrs: string[] } {
+export function subnetPlan(
+  vpcCidr: string,
+  azCount: number,
+): { privateCidrs: string[]; publicCidrs: string[] } {
   const newPrefix = Number(vpcCidr.split("/")[1]) + 4;
   const indexes = Array.from({ length: azCount }, (_, i) => i);
   return {

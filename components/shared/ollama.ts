@@ -6,8 +6,19 @@ import type { LlmEndpoint } from "../contracts";
 export const OLLAMA_PORT = 11434;
 
 /** One Ollama server answers both generation and embeddings. */
-export function ollamaEndpoint(baseUrl: pulumi.Output<string>, model: string, embeddingModel: string): LlmEndpoint {
-  return { provider: "ollama", baseUrl, model, embeddingProvider: "ollama", embeddingBaseUrl: baseUrl, embeddingModel };
+export function ollamaEndpoint(
+  baseUrl: pulumi.Output<string>,
+  model: string,
+  embeddingModel: string,
+): LlmEndpoint {
+  return {
+    provider: "ollama",
+    baseUrl,
+    model,
+    embeddingProvider: "ollama",
+    embeddingBaseUrl: baseUrl,
+    embeddingModel,
+  };
 }
 
 const MODEL_REF = /^[a-z0-9][a-z0-9._/-]*(:[a-zA-Z0-9._-]+)?$/;
@@ -15,7 +26,8 @@ const MODEL_REF = /^[a-z0-9][a-z0-9._/-]*(:[a-zA-Z0-9._-]+)?$/;
 /** Throws, naming the owner, when a model is not an Ollama model reference. */
 export function assertOllamaModels(owner: string, models: readonly string[]): void {
   for (const m of models) {
-    if (!MODEL_REF.test(m)) throw new Error(`${owner}: "${m}" is not an Ollama model reference such as llama3.1:8b`);
+    if (!MODEL_REF.test(m))
+      throw new Error(`${owner}: "${m}" is not an Ollama model reference such as llama3.1:8b`);
   }
 }
 
@@ -45,7 +57,10 @@ export function ollamaStartScript(models: readonly string[]): string {
     "trap 'stopping=1; kill -TERM \"$server\" 2>/dev/null || true' TERM INT",
     'until ollama list >/dev/null 2>&1; do kill -0 "$server" 2>/dev/null || exit 1; sleep 1; done',
     "(",
-    ...models.map((m) => `  until ollama show ${m} >/dev/null 2>&1 || ollama pull ${m}; do sleep ${PULL_RETRY_SECONDS}; done`),
+    ...models.map(
+      (m) =>
+        `  until ollama show ${m} >/dev/null 2>&1 || ollama pull ${m}; do sleep ${PULL_RETRY_SECONDS}; done`,
+    ),
     ") &",
     "status=0",
     'wait "$server" || status=$?',

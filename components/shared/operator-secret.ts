@@ -15,7 +15,9 @@ export interface OperatorSecret {
 }
 
 export function secretNotFilled(secret: OperatorSecret): SecretNotFilledError {
-  return new SecretNotFilledError(`the secret ${secret.name} (${secret.description}) has no value yet; fill it, then run pulumi up again: ${secret.fillCommand}`);
+  return new SecretNotFilledError(
+    `the secret ${secret.name} (${secret.description}) has no value yet; fill it, then run pulumi up again: ${secret.fillCommand}`,
+  );
 }
 
 /**
@@ -23,11 +25,15 @@ export function secretNotFilled(secret: OperatorSecret): SecretNotFilledError {
  * the command that fills it; any other failure (no access, the vault unreachable) is passed on as
  * it is, not mistaken for an empty secret.
  */
-export async function requireFilled(lookup: () => Promise<unknown>, secret: OperatorSecret): Promise<void> {
+export async function requireFilled(
+  lookup: () => Promise<unknown>,
+  secret: OperatorSecret,
+): Promise<void> {
   try {
     await lookup();
   } catch (error) {
-    if (/\b404\b|not ?found/i.test(error instanceof Error ? error.message : String(error))) throw secretNotFilled(secret);
+    if (/\b404\b|not ?found/i.test(error instanceof Error ? error.message : String(error)))
+      throw secretNotFilled(secret);
     throw error;
   }
 }

@@ -3,7 +3,11 @@
  * ports they listen on, and the unprivileged user it runs as. Docker, ECS and Kubernetes all
  * read these, so the image and its deployments cannot disagree.
  */
-import { ENV, MODEL_TIMEOUT_DEFAULTS, STARTUP_TIMEOUT_DEFAULT_SECONDS } from "../../runtime/src/config";
+import {
+  ENV,
+  MODEL_TIMEOUT_DEFAULTS,
+  STARTUP_TIMEOUT_DEFAULT_SECONDS,
+} from "../../runtime/src/config";
 import { MODEL_RETRIES } from "../../runtime/src/models/fetch";
 import { RERANK_TIMEOUT_MS } from "../../runtime/src/search/rerank";
 
@@ -51,8 +55,15 @@ export const API_STARTUP_GRACE_SECONDS = STARTUP_TIMEOUT_DEFAULT_SECONDS + 60;
 export const API_IDLE_TIMEOUT_SECONDS = answerBoundSeconds(MODEL_TIMEOUT_DEFAULTS);
 
 /** The longest a non-streamed answer can take with these model timeouts (each tried twice), plus a margin for the database. */
-export function answerBoundSeconds(timeouts: { readonly embeddingSeconds: number; readonly llmSeconds: number }): number {
-  return (MODEL_RETRIES + 1) * (timeouts.embeddingSeconds + timeouts.llmSeconds) + RERANK_TIMEOUT_MS / 1000 + 30;
+export function answerBoundSeconds(timeouts: {
+  readonly embeddingSeconds: number;
+  readonly llmSeconds: number;
+}): number {
+  return (
+    (MODEL_RETRIES + 1) * (timeouts.embeddingSeconds + timeouts.llmSeconds) +
+    RERANK_TIMEOUT_MS / 1000 +
+    30
+  );
 }
 
 /**
@@ -60,11 +71,23 @@ export function answerBoundSeconds(timeouts: { readonly embeddingSeconds: number
  * balancer cuts idle connections after a fixed time it will not raise (Container Apps: 240 s):
  * the defaults scaled down in proportion until the longest answer fits (answerBoundSeconds).
  */
-export function modelTimeoutsWithin(idleTimeoutSeconds: number): { embeddingSeconds: number; llmSeconds: number } {
+export function modelTimeoutsWithin(idleTimeoutSeconds: number): {
+  embeddingSeconds: number;
+  llmSeconds: number;
+} {
   const perAttempt = (idleTimeoutSeconds - RERANK_TIMEOUT_MS / 1000 - 30) / (MODEL_RETRIES + 1);
-  const scale = Math.min(1, perAttempt / (MODEL_TIMEOUT_DEFAULTS.embeddingSeconds + MODEL_TIMEOUT_DEFAULTS.llmSeconds));
-  const timeouts = { embeddingSeconds: Math.floor(MODEL_TIMEOUT_DEFAULTS.embeddingSeconds * scale), llmSeconds: Math.floor(MODEL_TIMEOUT_DEFAULTS.llmSeconds * scale) };
-  if (timeouts.embeddingSeconds < 5 || timeouts.llmSeconds < 5) throw new Error(`an idle timeout of ${idleTimeoutSeconds} s leaves the models under 5 s to answer`);
+  const scale = Math.min(
+    1,
+    perAttempt / (MODEL_TIMEOUT_DEFAULTS.embeddingSeconds + MODEL_TIMEOUT_DEFAULTS.llmSeconds),
+  );
+  const timeouts = {
+    embeddingSeconds: Math.floor(MODEL_TIMEOUT_DEFAULTS.embeddingSeconds * scale),
+    llmSeconds: Math.floor(MODEL_TIMEOUT_DEFAULTS.llmSeconds * scale),
+  };
+  if (timeouts.embeddingSeconds < 5 || timeouts.llmSeconds < 5)
+    throw new Error(
+      `an idle timeout of ${idleTimeoutSeconds} s leaves the models under 5 s to answer`,
+    );
   return timeouts;
 }
 
@@ -84,10 +107,15 @@ export const API_DRAIN_LIMIT_SECONDS = API_IDLE_TIMEOUT_SECONDS;
  * for the API, to keep idle connections open longer than its load balancer does (so the balancer
  * never sends a request down a connection the API is closing: a 502).
  */
-export function processEnv(process: keyof typeof RUNTIME_PROCESSES, stopGraceSeconds: number = RUNTIME_PROCESSES[process].stopGraceSeconds): Record<string, string> {
+export function processEnv(
+  process: keyof typeof RUNTIME_PROCESSES,
+  stopGraceSeconds: number = RUNTIME_PROCESSES[process].stopGraceSeconds,
+): Record<string, string> {
   return {
     [ENV.shutdownTimeoutSeconds]: String(stopGraceSeconds - 10),
-    ...(process === "api" ? { [ENV.httpKeepAliveSeconds]: String(API_IDLE_TIMEOUT_SECONDS + 5) } : {}),
+    ...(process === "api"
+      ? { [ENV.httpKeepAliveSeconds]: String(API_IDLE_TIMEOUT_SECONDS + 5) }
+      : {}),
   };
 }
 

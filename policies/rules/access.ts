@@ -32,8 +32,10 @@ export const AZURE_PRIVILEGED_ROLES: Readonly<Record<string, string>> = {
 function broadAzureScope(scope: unknown): string | undefined {
   const s = String(scope);
   if (/^\/subscriptions\/[^/]+\/?$/i.test(s)) return "a whole subscription";
-  if (/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/?$/i.test(s)) return "a whole resource group";
-  if (s === "/" || /^\/providers\/Microsoft\.Management\/managementGroups\//i.test(s)) return "a management group or the tenant";
+  if (/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/?$/i.test(s))
+    return "a whole resource group";
+  if (s === "/" || /^\/providers\/Microsoft\.Management\/managementGroups\//i.test(s))
+    return "a management group or the tenant";
   return undefined;
 }
 
@@ -47,7 +49,15 @@ const GCP_IAM_GRANTS = [
 ];
 
 /** Basic roles, and roles that administer IAM (which can grant the rest). */
-const GCP_BROAD_ROLES = ["roles/owner", "roles/editor", "roles/viewer", "roles/resourcemanager.projectIamAdmin", "roles/iam.securityAdmin", "roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser"];
+const GCP_BROAD_ROLES = [
+  "roles/owner",
+  "roles/editor",
+  "roles/viewer",
+  "roles/resourcemanager.projectIamAdmin",
+  "roles/iam.securityAdmin",
+  "roles/iam.serviceAccountTokenCreator",
+  "roles/iam.serviceAccountUser",
+];
 
 /** Actions that amount to the whole account: everything, or every IAM action (which can grant everything). */
 const ADMIN_ACTIONS = ["*", "*:*", "iam:*"];
@@ -79,18 +89,24 @@ function statementsOf(policy: unknown): Statement[] | undefined {
   return typeof statement === "object" && statement !== null ? [statement] : [];
 }
 
-const strings = (value: unknown): string[] => (typeof value === "string" ? [value] : list(value).map(String));
+const strings = (value: unknown): string[] =>
+  typeof value === "string" ? [value] : list(value).map(String);
 
 /** What is wrong with one policy document; `where` names it in the message. */
 function adminGrants(policy: unknown, where: string): string[] {
   const statements = statementsOf(policy);
   if (statements === undefined) return [`${where}: the policy document cannot be read`];
   return statements.flatMap((s, i) => {
-    if (s.Effect !== "Allow" || !strings(s.Resource).includes("*") || s.Condition !== undefined) return [];
+    if (s.Effect !== "Allow" || !strings(s.Resource).includes("*") || s.Condition !== undefined)
+      return [];
     // Action names are case-insensitive.
     const admin = strings(s.Action).filter((a) => ADMIN_ACTIONS.includes(a.toLowerCase()));
-    if (admin.length > 0) return [`${where}: statement ${i + 1} allows ${admin.join(", ")} on every resource`];
-    if (s.NotAction !== undefined) return [`${where}: statement ${i + 1} allows everything but ${strings(s.NotAction).join(", ")} on every resource`];
+    if (admin.length > 0)
+      return [`${where}: statement ${i + 1} allows ${admin.join(", ")} on every resource`];
+    if (s.NotAction !== undefined)
+      return [
+        `${where}: statement ${i + 1} allows everything but ${strings(s.NotAction).join(", ")} on every resource`,
+      ];
     return [];
   });
 }
@@ -116,23 +132,30 @@ export const accessRules: Rule[] = [
   {
     name: "aws-iam-no-admin-policy",
     area: "access",
-    description: 'No IAM policy the stack writes allows "*", "*:*" or "iam:*" (or Allow with NotAction) on every resource without a condition.',
+    description:
+      'No IAM policy the stack writes allows "*", "*:*" or "iam:*" (or Allow with NotAction) on every resource without a condition.',
     severity: "critical",
-    remediation: "Name the actions and resources the workload needs (least privilege); scope any wildcard with resource ARNs or a Condition.",
+    remediation:
+      "Name the actions and resources the workload needs (least privilege); scope any wildcard with resource ARNs or a Condition.",
     checkov: "CKV_AWS_62",
     tfsec: "aws-iam-no-policy-wildcards",
     resourceTypes: [ROLE, ROLE_POLICY, POLICY, USER_POLICY, GROUP_POLICY],
     check: (r) => {
-      if (r.type === ROLE) return list(r.props.inlinePolicies).flatMap((p, i) => adminGrants(get(p, "policy"), `inline policy ${text(get(p, "name")) ?? i + 1}`));
+      if (r.type === ROLE)
+        return list(r.props.inlinePolicies).flatMap((p, i) =>
+          adminGrants(get(p, "policy"), `inline policy ${text(get(p, "name")) ?? i + 1}`),
+        );
       return adminGrants(r.props.policy, "policy");
     },
   },
   {
     name: "aws-iam-no-admin-attachment",
     area: "access",
-    description: "No role, user or group gets AWS's AdministratorAccess or IAMFullAccess managed policy.",
+    description:
+      "No role, user or group gets AWS's AdministratorAccess or IAMFullAccess managed policy.",
     severity: "critical",
-    remediation: "Attach a policy that names the actions and resources needed instead of an administrator policy.",
+    remediation:
+      "Attach a policy that names the actions and resources needed instead of an administrator policy.",
     checkov: "CKV_AWS_274",
     resourceTypes: [ROLE, ROLE_ATTACHMENT, POLICY_ATTACHMENT],
     check: (r) => {
@@ -146,7 +169,8 @@ export const accessRules: Rule[] = [
   {
     name: "k8s-rbac-no-wildcards",
     area: "access",
-    description: 'Kubernetes Roles and ClusterRoles name their verbs, resources and API groups: no "*".',
+    description:
+      'Kubernetes Roles and ClusterRoles name their verbs, resources and API groups: no "*".',
     severity: "medium",
     remediation: 'List the verbs, resources and apiGroups the subject needs instead of "*".',
     checkov: "CKV_K8S_49",
@@ -156,21 +180,29 @@ export const accessRules: Rule[] = [
   {
     name: "k8s-rbac-no-cluster-admin",
     area: "access",
-    description: "No RoleBinding or ClusterRoleBinding the stack creates grants the cluster-admin ClusterRole.",
+    description:
+      "No RoleBinding or ClusterRoleBinding the stack creates grants the cluster-admin ClusterRole.",
     severity: "high",
     remediation: "Bind a Role that lists what the subject needs instead of cluster-admin.",
     resourceTypes: [K8S_ROLE_BINDING, K8S_CLUSTER_ROLE_BINDING],
-    check: (r) => (get(r.props, "roleRef.kind") === "ClusterRole" && get(r.props, "roleRef.name") === "cluster-admin" ? ["binds the cluster-admin ClusterRole"] : []),
+    check: (r) =>
+      get(r.props, "roleRef.kind") === "ClusterRole" &&
+      get(r.props, "roleRef.name") === "cluster-admin"
+        ? ["binds the cluster-admin ClusterRole"]
+        : [],
   },
   {
     name: "azure-role-assignment-scoped",
     area: "access",
-    description: "Azure role assignments grant no owner-like role (Owner, Contributor, User Access Administrator, RBAC Administrator) and cover one resource, never a whole subscription or resource group.",
+    description:
+      "Azure role assignments grant no owner-like role (Owner, Contributor, User Access Administrator, RBAC Administrator) and cover one resource, never a whole subscription or resource group.",
     severity: "high",
-    remediation: "Assign the narrowest built-in or custom role on the resource it is needed for (a vault, a container, a registry).",
+    remediation:
+      "Assign the narrowest built-in or custom role on the resource it is needed for (a vault, a container, a registry).",
     resourceTypes: ["azure-native:authorization:RoleAssignment"],
     check: (r) => {
-      const role = AZURE_PRIVILEGED_ROLES[String(r.props.roleDefinitionId).split("/").pop()!.toLowerCase()];
+      const role =
+        AZURE_PRIVILEGED_ROLES[String(r.props.roleDefinitionId).split("/").pop()!.toLowerCase()];
       const broad = broadAzureScope(r.props.scope);
       return [...(role ? [`grants the ${role} role`] : []), ...(broad ? [`covers ${broad}`] : [])];
     },
@@ -178,66 +210,97 @@ export const accessRules: Rule[] = [
   {
     name: "azure-custom-role-no-wildcards",
     area: "access",
-    description: 'Custom Azure roles list their actions and data actions: no "*", and none assignable subscription-wide.',
+    description:
+      'Custom Azure roles list their actions and data actions: no "*", and none assignable subscription-wide.',
     severity: "high",
-    remediation: "Name each action the role needs and set assignableScopes to the resources it is for.",
+    remediation:
+      "Name each action the role needs and set assignableScopes to the resources it is for.",
     checkov: "CKV_AZURE_39",
     resourceTypes: ["azure-native:authorization:RoleDefinition"],
     check: (r) => {
-      const actions = list<Record<string, unknown>>(r.props.permissions).flatMap((p) => [...strings(p.actions), ...strings(p.dataActions)]);
+      const actions = list<Record<string, unknown>>(r.props.permissions).flatMap((p) => [
+        ...strings(p.actions),
+        ...strings(p.dataActions),
+      ]);
       const wildcards = actions.filter((a) => a === "*" || a.endsWith("/*"));
-      const broad = strings(r.props.assignableScopes).flatMap((scope) => broadAzureScope(scope) ?? []);
-      return [...wildcards.map((a) => `allows "${a}"`), ...broad.map((b) => `is assignable on ${b}`)];
+      const broad = strings(r.props.assignableScopes).flatMap(
+        (scope) => broadAzureScope(scope) ?? [],
+      );
+      return [
+        ...wildcards.map((a) => `allows "${a}"`),
+        ...broad.map((b) => `is assignable on ${b}`),
+      ];
     },
   },
   {
     name: "azure-keyvault-rbac",
     area: "access",
-    description: "Key Vaults authorize with Azure RBAC (roles on the vault, its secrets and keys), not vault access policies.",
+    description:
+      "Key Vaults authorize with Azure RBAC (roles on the vault, its secrets and keys), not vault access policies.",
     severity: "medium",
     remediation: "Set properties.enableRbacAuthorization: true and drop accessPolicies.",
     resourceTypes: ["azure-native:keyvault:Vault"],
     check: (r) => [
-      ...(isTrue(get(r.props, "properties.enableRbacAuthorization")) ? [] : ["authorization by access policies (RBAC off)"]),
-      ...(list(get(r.props, "properties.accessPolicies")).length > 0 ? ["has access policies"] : []),
+      ...(isTrue(get(r.props, "properties.enableRbacAuthorization"))
+        ? []
+        : ["authorization by access policies (RBAC off)"]),
+      ...(list(get(r.props, "properties.accessPolicies")).length > 0
+        ? ["has access policies"]
+        : []),
     ],
   },
   {
     name: "azure-acr-hardened",
     area: "access",
-    description: "Container registries have no admin user and no anonymous pull: pushes and pulls sign in with Entra ID.",
+    description:
+      "Container registries have no admin user and no anonymous pull: pushes and pulls sign in with Entra ID.",
     severity: "high",
-    remediation: "Set adminUserEnabled: false and anonymousPullEnabled: false; grant AcrPull / AcrPush to identities.",
+    remediation:
+      "Set adminUserEnabled: false and anonymousPullEnabled: false; grant AcrPull / AcrPush to identities.",
     checkov: "CKV_AZURE_137",
     resourceTypes: ["azure-native:containerregistry:Registry"],
-    check: (r) => [...(r.props.adminUserEnabled === false ? [] : ["the admin user is enabled"]), ...(r.props.anonymousPullEnabled === true ? ["anonymous pull is enabled"] : [])],
+    check: (r) => [
+      ...(r.props.adminUserEnabled === false ? [] : ["the admin user is enabled"]),
+      ...(r.props.anonymousPullEnabled === true ? ["anonymous pull is enabled"] : []),
+    ],
   },
   {
     name: "azure-vm-no-password-auth",
     area: "access",
     description: "Linux VMs accept no password sign-in.",
     severity: "high",
-    remediation: "Set osProfile.linuxConfiguration.disablePasswordAuthentication: true (and no adminPassword).",
+    remediation:
+      "Set osProfile.linuxConfiguration.disablePasswordAuthentication: true (and no adminPassword).",
     checkov: "CKV_AZURE_1",
     resourceTypes: ["azure-native:compute:VirtualMachine"],
     check: (r) => [
-      ...(isTrue(get(r.props, "osProfile.linuxConfiguration.disablePasswordAuthentication")) ? [] : ["password sign-in is not disabled"]),
-      ...(get(r.props, "osProfile.adminPassword") !== undefined ? ["an admin password is set"] : []),
+      ...(isTrue(get(r.props, "osProfile.linuxConfiguration.disablePasswordAuthentication"))
+        ? []
+        : ["password sign-in is not disabled"]),
+      ...(get(r.props, "osProfile.adminPassword") !== undefined
+        ? ["an admin password is set"]
+        : []),
     ],
   },
   {
     name: "gcp-iam-no-broad-roles",
     area: "access",
-    description: "GCP IAM grants no basic role (owner, editor, viewer) or IAM-administering role, and nothing to allUsers or allAuthenticatedUsers.",
+    description:
+      "GCP IAM grants no basic role (owner, editor, viewer) or IAM-administering role, and nothing to allUsers or allAuthenticatedUsers.",
     severity: "high",
-    remediation: "Grant the predefined role the member needs (roles/secretmanager.secretAccessor, roles/storage.objectUser...) on the one resource it needs.",
+    remediation:
+      "Grant the predefined role the member needs (roles/secretmanager.secretAccessor, roles/storage.objectUser...) on the one resource it needs.",
     resourceTypes: GCP_IAM_GRANTS,
     check: (r) => {
-      const members = [r.props.member, ...list(r.props.members)].filter((m) => m !== undefined).map(String);
+      const members = [r.props.member, ...list(r.props.members)]
+        .filter((m) => m !== undefined)
+        .map(String);
       const role = String(r.props.role);
       return [
         ...(GCP_BROAD_ROLES.includes(role) ? [`grants ${role}`] : []),
-        ...members.filter((m) => m === "allUsers" || m === "allAuthenticatedUsers").map((m) => `grants to ${m}`),
+        ...members
+          .filter((m) => m === "allUsers" || m === "allAuthenticatedUsers")
+          .map((m) => `grants to ${m}`),
       ];
     },
   },

@@ -9,6 +9,15 @@ import { secretRules } from "./secrets";
 import { transitRules } from "./transit";
 import type { Rule } from "./types";
 
-export const ALL_RULES: readonly Rule[] = [...encryptionRules, ...transitRules, ...secretRules, ...exposureRules, ...accessRules, ...loggingRules, ...resilienceRules, ...podSecurityRules];
+export const ALL_RULES: readonly Rule[] = [
+  ...encryptionRules,
+  ...transitRules,
+  ...secretRules,
+  ...exposureRules,
+  ...accessRules,
+  ...loggingRules,
+  ...resilienceRules,
+  ...podSecurityRules,
+];
 
 export * from "./types";

@@ -30,12 +30,23 @@ export function text(value: unknown): string | undefined {
 }
 
 /** Resources of a type that depend, through `property`, on `target`. */
-export function referencing(ctx: RuleContext, type: string, property: string, target: ResourceView): ResourceView[] {
-  return ctx.resources.filter((r) => r.type === type && (r.propertyDependencies[property] ?? []).includes(target.urn));
+export function referencing(
+  ctx: RuleContext,
+  type: string,
+  property: string,
+  target: ResourceView,
+): ResourceView[] {
+  return ctx.resources.filter(
+    (r) => r.type === type && (r.propertyDependencies[property] ?? []).includes(target.urn),
+  );
 }
 
 /** The resources `resource` took `property` from. */
-export function referenced(ctx: RuleContext, resource: ResourceView, property: string): ResourceView[] {
+export function referenced(
+  ctx: RuleContext,
+  resource: ResourceView,
+  property: string,
+): ResourceView[] {
   return (resource.propertyDependencies[property] ?? []).flatMap((urn) => {
     const found = ctx.byUrn.get(urn);
     return found ? [found] : [];
@@ -43,7 +54,8 @@ export function referenced(ctx: RuleContext, resource: ResourceView, property: s
 }
 
 /** Names that usually hold credentials. */
-export const SECRET_NAME = /(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key|access[_-]?key)$/i;
+export const SECRET_NAME =
+  /(pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential|auth[_-]?key|access[_-]?key)$/i;
 /** Names that end like a secret but only point at one (files, references, ids). */
 const SECRET_POINTER = /(_FILE|_ARN|_REF|_PATH|_ID|_NAME)$/i;
 
@@ -61,12 +73,16 @@ const SECRET_VALUES = [
 ];
 
 export function looksLikeSecretValue(value: unknown): boolean {
-  return typeof value === "string" && (value === SECRET_PLACEHOLDER || SECRET_VALUES.some((re) => re.test(value)));
+  return (
+    typeof value === "string" &&
+    (value === SECRET_PLACEHOLDER || SECRET_VALUES.some((re) => re.test(value)))
+  );
 }
 
 /** A plain value under a secret-looking name, or a credential-looking value under any name. */
 export function secretInPlainValue(name: string, value: unknown): string | undefined {
   if (looksLikeSecretValue(value)) return `${name} holds a credential as a plain value`;
-  if (isSecretName(name) && typeof value === "string" && value !== "") return `${name} is a secret-named variable with a plain value`;
+  if (isSecretName(name) && typeof value === "string" && value !== "")
+    return `${name} is a secret-named variable with a plain value`;
   return undefined;
 }

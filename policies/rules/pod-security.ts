@@ -11,7 +11,9 @@ function effective(c: Container, pod: Record<string, unknown> | undefined, key: 
   return own !== undefined ? own : get(pod, `securityContext.${key}`);
 }
 
-function perContainer(check: (c: Container, pod: Record<string, unknown> | undefined) => string | undefined): Rule["check"] {
+function perContainer(
+  check: (c: Container, pod: Record<string, unknown> | undefined) => string | undefined,
+): Rule["check"] {
   return (r) => {
     const pod = podSpecOf(r);
     return containersOf(r).flatMap((c) => {
@@ -41,37 +43,57 @@ export const podSecurityRules: Rule[] = [
     remediation: "Set securityContext.runAsNonRoot: true and a non-zero runAsUser.",
     checkov: "CKV_K8S_23",
     resourceTypes: workloads,
-    check: perContainer((c, pod) => (isTrue(effective(c, pod, "runAsNonRoot")) && effective(c, pod, "runAsUser") !== 0 ? undefined : "may run as root")),
+    check: perContainer((c, pod) =>
+      isTrue(effective(c, pod, "runAsNonRoot")) && effective(c, pod, "runAsUser") !== 0
+        ? undefined
+        : "may run as root",
+    ),
   },
   {
     name: "k8s-no-privilege-escalation",
     area: "pod-security",
-    description: "Containers cannot gain privileges (allowPrivilegeEscalation false, not privileged).",
+    description:
+      "Containers cannot gain privileges (allowPrivilegeEscalation false, not privileged).",
     severity: "critical",
     remediation: "Set securityContext.allowPrivilegeEscalation: false and privileged: false.",
     checkov: "CKV_K8S_20",
     resourceTypes: workloads,
-    check: perContainer((c) => (isFalse(get(c, "securityContext.allowPrivilegeEscalation")) && !isTrue(get(c, "securityContext.privileged")) ? undefined : "privilege escalation is possible")),
+    check: perContainer((c) =>
+      isFalse(get(c, "securityContext.allowPrivilegeEscalation")) &&
+      !isTrue(get(c, "securityContext.privileged"))
+        ? undefined
+        : "privilege escalation is possible",
+    ),
   },
   {
     name: "k8s-read-only-root-fs",
     area: "pod-security",
-    description: "Containers have a read-only root filesystem (writable paths are explicit volumes).",
+    description:
+      "Containers have a read-only root filesystem (writable paths are explicit volumes).",
     severity: "medium",
-    remediation: "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the process writes.",
+    remediation:
+      "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the process writes.",
     checkov: "CKV_K8S_22",
     resourceTypes: workloads,
-    check: perContainer((c) => (isTrue(get(c, "securityContext.readOnlyRootFilesystem")) ? undefined : "the root filesystem is writable")),
+    check: perContainer((c) =>
+      isTrue(get(c, "securityContext.readOnlyRootFilesystem"))
+        ? undefined
+        : "the root filesystem is writable",
+    ),
   },
   {
     name: "k8s-drop-all-capabilities",
     area: "pod-security",
     description: "Containers drop all Linux capabilities.",
     severity: "medium",
-    remediation: "Set securityContext.capabilities.drop: [\"ALL\"].",
+    remediation: 'Set securityContext.capabilities.drop: ["ALL"].',
     checkov: "CKV_K8S_28",
     resourceTypes: workloads,
-    check: perContainer((c) => (list(get(c, "securityContext.capabilities.drop")).includes("ALL") ? undefined : "capabilities are not all dropped")),
+    check: perContainer((c) =>
+      list(get(c, "securityContext.capabilities.drop")).includes("ALL")
+        ? undefined
+        : "capabilities are not all dropped",
+    ),
   },
   {
     name: "k8s-seccomp-runtime-default",
@@ -81,7 +103,11 @@ export const podSecurityRules: Rule[] = [
     remediation: "Set securityContext.seccompProfile.type: RuntimeDefault on the pod.",
     checkov: "CKV_K8S_31",
     resourceTypes: workloads,
-    check: perContainer((c, pod) => (["RuntimeDefault", "Localhost"].includes(String(effective(c, pod, "seccompProfile.type"))) ? undefined : "no seccomp profile")),
+    check: perContainer((c, pod) =>
+      ["RuntimeDefault", "Localhost"].includes(String(effective(c, pod, "seccompProfile.type")))
+        ? undefined
+        : "no seccomp profile",
+    ),
   },
   {
     name: "k8s-no-service-account-token",
@@ -91,7 +117,10 @@ export const podSecurityRules: Rule[] = [
     remediation: "Set automountServiceAccountToken: false on the pod (or its service account).",
     checkov: "CKV_K8S_38",
     resourceTypes: workloads,
-    check: (r) => (isFalse(podSpecOf(r)?.automountServiceAccountToken) ? [] : ["the service-account token is mounted"]),
+    check: (r) =>
+      isFalse(podSpecOf(r)?.automountServiceAccountToken)
+        ? []
+        : ["the service-account token is mounted"],
   },
   {
     name: "k8s-namespace-restricted",
@@ -103,27 +132,42 @@ export const podSecurityRules: Rule[] = [
     check: (r) => {
       const level = get(r.props, "metadata.labels") as Record<string, unknown> | undefined;
       const enforce = level?.["pod-security.kubernetes.io/enforce"];
-      return enforce === "restricted" || enforce === "baseline" ? [] : ["no Pod Security Standard is enforced"];
+      return enforce === "restricted" || enforce === "baseline"
+        ? []
+        : ["no Pod Security Standard is enforced"];
     },
   },
   {
     name: "images-pinned",
     area: "pod-security",
-    description: "Every image is pinned to a version or a digest, never `latest` or untagged (containers, pulled images, charts' versions).",
+    description:
+      "Every image is pinned to a version or a digest, never `latest` or untagged (containers, pulled images, charts' versions).",
     severity: "high",
-    remediation: "Reference images by an exact version tag or @sha256 digest; pin Helm chart versions.",
+    remediation:
+      "Reference images by an exact version tag or @sha256 digest; pin Helm chart versions.",
     checkov: "CKV_K8S_14",
-    resourceTypes: [...workloads, "docker:index/remoteImage:RemoteImage", "docker:index/container:Container", "kubernetes:helm.sh/v3:Release"],
+    resourceTypes: [
+      ...workloads,
+      "docker:index/remoteImage:RemoteImage",
+      "docker:index/container:Container",
+      "kubernetes:helm.sh/v3:Release",
+    ],
     check: (r) => {
       switch (r.type) {
         case "docker:index/remoteImage:RemoteImage":
           return isPinnedImage(r.props.name) ? [] : [`image ${String(r.props.name)} is not pinned`];
         case "docker:index/container:Container":
-          return isPinnedImage(r.props.image) ? [] : [`image ${String(r.props.image)} is not pinned`];
+          return isPinnedImage(r.props.image)
+            ? []
+            : [`image ${String(r.props.image)} is not pinned`];
         case "kubernetes:helm.sh/v3:Release":
-          return /^v?\d+\.\d+\.\d+$/.test(text(r.props.version) ?? "") ? [] : [`chart ${String(r.props.chart)} is not pinned to an exact version`];
+          return /^v?\d+\.\d+\.\d+$/.test(text(r.props.version) ?? "")
+            ? []
+            : [`chart ${String(r.props.chart)} is not pinned to an exact version`];
         default:
-          return containersOf(r).filter((c) => !isPinnedImage(c.image)).map((c) => `container ${String(c.name)}: image ${String(c.image)} is not pinned`);
+          return containersOf(r)
+            .filter((c) => !isPinnedImage(c.image))
+            .map((c) => `container ${String(c.name)}: image ${String(c.image)} is not pinned`);
       }
     },
   },

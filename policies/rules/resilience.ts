@@ -7,7 +7,12 @@ const PRODUCTION: readonly Tier[] = ["sme", "enterprise"];
 const CLOUD_TIERS: readonly Tier[] = ["staging", "sme", "enterprise"];
 
 /** Minimum backup retention (days) per tier. */
-export const MIN_BACKUP_DAYS: Record<Tier, number> = { dev: 0, staging: 7, sme: 14, enterprise: 30 };
+export const MIN_BACKUP_DAYS: Record<Tier, number> = {
+  dev: 0,
+  staging: 7,
+  sme: 14,
+  enterprise: 30,
+};
 
 function backupDays(tier: Tier | undefined): number {
   return MIN_BACKUP_DAYS[tier ?? "enterprise"];
@@ -19,7 +24,9 @@ function replicasOf(r: ResourceView): number {
 }
 
 function labelsOf(r: ResourceView): Record<string, string> {
-  return (get(r.props, "spec.selector.matchLabels") ?? get(r.props, "spec.template.metadata.labels") ?? {}) as Record<string, string>;
+  return (get(r.props, "spec.selector.matchLabels") ??
+    get(r.props, "spec.template.metadata.labels") ??
+    {}) as Record<string, string>;
 }
 
 function selects(selector: unknown, labels: Record<string, string>): boolean {
@@ -31,7 +38,8 @@ export const resilienceRules: Rule[] = [
   {
     name: "aws-rds-backups",
     area: "resilience",
-    description: "RDS keeps automated backups long enough for the tier (staging 7, sme 14, enterprise 30 days).",
+    description:
+      "RDS keeps automated backups long enough for the tier (staging 7, sme 14, enterprise 30 days).",
     severity: "high",
     remediation: "Raise postgres.backupRetentionDays to the tier's minimum.",
     checkov: "CKV_AWS_133",
@@ -41,7 +49,9 @@ export const resilienceRules: Rule[] = [
     check: (r, ctx) => {
       const days = Number(r.props.backupRetentionPeriod ?? 0);
       const min = backupDays(ctx.tier);
-      return days >= min ? [] : [`backups are kept ${days} days; the ${ctx.tier ?? "strictest"} tier needs ${min}`];
+      return days >= min
+        ? []
+        : [`backups are kept ${days} days; the ${ctx.tier ?? "strictest"} tier needs ${min}`];
     },
   },
   {
@@ -54,19 +64,28 @@ export const resilienceRules: Rule[] = [
     tfsec: "aws-rds-enable-deletion-protection",
     resourceTypes: ["aws:rds/instance:Instance"],
     tiers: PRODUCTION,
-    check: (r) => [...(isTrue(r.props.multiAz) ? [] : ["not multi-AZ"]), ...(isTrue(r.props.deletionProtection) ? [] : ["deletion protection is off"])],
+    check: (r) => [
+      ...(isTrue(r.props.multiAz) ? [] : ["not multi-AZ"]),
+      ...(isTrue(r.props.deletionProtection) ? [] : ["deletion protection is off"]),
+    ],
   },
   {
     name: "aws-rds-final-snapshot",
     area: "resilience",
-    description: "Deleting the RDS instance (pulumi destroy, a replacement) first takes a final snapshot, under a name of its own.",
+    description:
+      "Deleting the RDS instance (pulumi destroy, a replacement) first takes a final snapshot, under a name of its own.",
     severity: "medium",
-    remediation: "Leave skipFinalSnapshot false and set finalSnapshotIdentifier (unique: snapshots outlive instances).",
+    remediation:
+      "Leave skipFinalSnapshot false and set finalSnapshotIdentifier (unique: snapshots outlive instances).",
     resourceTypes: ["aws:rds/instance:Instance"],
     tiers: CLOUD_TIERS,
     check: (r) => {
-      if (isTrue(r.props.skipFinalSnapshot)) return ["deleting it takes no final snapshot (skipFinalSnapshot)"];
-      return typeof r.props.finalSnapshotIdentifier === "string" && r.props.finalSnapshotIdentifier !== "" ? [] : ["no finalSnapshotIdentifier: RDS refuses the deletion, or the name is not known yet"];
+      if (isTrue(r.props.skipFinalSnapshot))
+        return ["deleting it takes no final snapshot (skipFinalSnapshot)"];
+      return typeof r.props.finalSnapshotIdentifier === "string" &&
+        r.props.finalSnapshotIdentifier !== ""
+        ? []
+        : ["no finalSnapshotIdentifier: RDS refuses the deletion, or the name is not known yet"];
     },
   },
   {
@@ -95,30 +114,47 @@ export const resilienceRules: Rule[] = [
     tiers: CLOUD_TIERS,
     check: (r, ctx) => {
       if (r.type !== "aws:s3/bucket:Bucket") return [];
-      const enabled = referencing(ctx, "aws:s3/bucketVersioning:BucketVersioning", "bucket", r).some((v) => get(v.props, "versioningConfiguration.status") === "Enabled");
+      const enabled = referencing(
+        ctx,
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "bucket",
+        r,
+      ).some((v) => get(v.props, "versioningConfiguration.status") === "Enabled");
       return enabled ? [] : ["versioning is not enabled"];
     },
   },
   {
     name: "azure-blob-versioning",
     area: "resilience",
-    description: "Azure storage accounts keep blob versions, so an overwrite or a delete can be undone.",
+    description:
+      "Azure storage accounts keep blob versions, so an overwrite or a delete can be undone.",
     severity: "medium",
-    remediation: "Add a storage.BlobServiceProperties on the account with isVersioningEnabled: true.",
-    resourceTypes: ["azure-native:storage:StorageAccount", "azure-native:storage:BlobServiceProperties"],
+    remediation:
+      "Add a storage.BlobServiceProperties on the account with isVersioningEnabled: true.",
+    resourceTypes: [
+      "azure-native:storage:StorageAccount",
+      "azure-native:storage:BlobServiceProperties",
+    ],
     tiers: CLOUD_TIERS,
     check: (r, ctx) => {
       if (r.type !== "azure-native:storage:StorageAccount") return [];
-      const enabled = referencing(ctx, "azure-native:storage:BlobServiceProperties", "accountName", r).some((b) => isTrue(b.props.isVersioningEnabled));
+      const enabled = referencing(
+        ctx,
+        "azure-native:storage:BlobServiceProperties",
+        "accountName",
+        r,
+      ).some((b) => isTrue(b.props.isVersioningEnabled));
       return enabled ? [] : ["blob versioning is not enabled"];
     },
   },
   {
     name: "gcp-bucket-versioning",
     area: "resilience",
-    description: "Cloud Storage buckets keep noncurrent versions, so an overwrite or a delete can be undone.",
+    description:
+      "Cloud Storage buckets keep noncurrent versions, so an overwrite or a delete can be undone.",
     severity: "medium",
-    remediation: "Set versioning.enabled: true (and a lifecycle rule for how long old versions stay).",
+    remediation:
+      "Set versioning.enabled: true (and a lifecycle rule for how long old versions stay).",
     checkov: "CKV_GCP_78",
     resourceTypes: ["gcp:storage/bucket:Bucket"],
     tiers: CLOUD_TIERS,
@@ -127,20 +163,25 @@ export const resilienceRules: Rule[] = [
   {
     name: "azure-keyvault-recoverable",
     area: "resilience",
-    description: "Key Vaults keep deleted secrets and keys recoverable (soft delete) and refuse to purge them early (purge protection): losing a key loses what it encrypts.",
+    description:
+      "Key Vaults keep deleted secrets and keys recoverable (soft delete) and refuse to purge them early (purge protection): losing a key loses what it encrypts.",
     severity: "high",
-    remediation: "Set properties.enableSoftDelete: true, softDeleteRetentionInDays 7-90 and enablePurgeProtection: true.",
+    remediation:
+      "Set properties.enableSoftDelete: true, softDeleteRetentionInDays 7-90 and enablePurgeProtection: true.",
     checkov: "CKV_AZURE_42",
     resourceTypes: ["azure-native:keyvault:Vault"],
     check: (r) => [
       ...(get(r.props, "properties.enableSoftDelete") === false ? ["soft delete is off"] : []),
-      ...(isTrue(get(r.props, "properties.enablePurgeProtection")) ? [] : ["purge protection is off"]),
+      ...(isTrue(get(r.props, "properties.enablePurgeProtection"))
+        ? []
+        : ["purge protection is off"]),
     ],
   },
   {
     name: "aws-log-group-retention",
     area: "resilience",
-    description: "Log groups have a retention (never-expiring logs grow without bound and keep data past policy).",
+    description:
+      "Log groups have a retention (never-expiring logs grow without bound and keep data past policy).",
     severity: "low",
     remediation: "Set retentionInDays (observability.logRetentionDays).",
     checkov: "CKV_AWS_66",
@@ -153,11 +194,19 @@ export const resilienceRules: Rule[] = [
     description: "Every workload with more than one replica has a PodDisruptionBudget.",
     severity: "medium",
     remediation: "Add a PodDisruptionBudget (maxUnavailable: 1) selecting the workload's pods.",
-    resourceTypes: ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:policy/v1:PodDisruptionBudget"],
+    resourceTypes: [
+      "kubernetes:apps/v1:Deployment",
+      "kubernetes:apps/v1:StatefulSet",
+      "kubernetes:policy/v1:PodDisruptionBudget",
+    ],
     check: (r, ctx) => {
       if (r.type === "kubernetes:policy/v1:PodDisruptionBudget" || replicasOf(r) < 2) return [];
       const labels = labelsOf(r);
-      const covered = ctx.resources.some((p) => p.type === "kubernetes:policy/v1:PodDisruptionBudget" && selects(get(p.props, "spec.selector.matchLabels"), labels));
+      const covered = ctx.resources.some(
+        (p) =>
+          p.type === "kubernetes:policy/v1:PodDisruptionBudget" &&
+          selects(get(p.props, "spec.selector.matchLabels"), labels),
+      );
       return covered ? [] : [`${replicasOf(r)} replicas and no PodDisruptionBudget`];
     },
   },
@@ -171,7 +220,9 @@ export const resilienceRules: Rule[] = [
     tiers: PRODUCTION,
     check: (r) => {
       if (replicasOf(r) < 2) return [];
-      const spread = list(podSpecOf(r)?.topologySpreadConstraints).some((t) => get(t, "topologyKey") === "topology.kubernetes.io/zone");
+      const spread = list(podSpecOf(r)?.topologySpreadConstraints).some(
+        (t) => get(t, "topologyKey") === "topology.kubernetes.io/zone",
+      );
       return spread ? [] : ["replicas are not spread across zones"];
     },
   },
@@ -183,33 +234,48 @@ export const resilienceRules: Rule[] = [
     remediation: "Set api.replicas and api.minReplicas to 2 or more.",
     resourceTypes: ["kubernetes:apps/v1:Deployment"],
     tiers: PRODUCTION,
-    check: (r) => (labelsOf(r)["app.kubernetes.io/name"] === "rag-api" && replicasOf(r) < 2 ? [`the API runs ${replicasOf(r)} replica`] : []),
+    check: (r) =>
+      labelsOf(r)["app.kubernetes.io/name"] === "rag-api" && replicasOf(r) < 2
+        ? [`the API runs ${replicasOf(r)} replica`]
+        : [],
   },
   {
     name: "gcp-azure-database-backups",
     area: "resilience",
-    description: "Cloud SQL and Azure PostgreSQL keep backups (and point-in-time recovery on Cloud SQL).",
+    description:
+      "Cloud SQL and Azure PostgreSQL keep backups (and point-in-time recovery on Cloud SQL).",
     severity: "high",
-    remediation: "Enable settings.backupConfiguration (and pointInTimeRecoveryEnabled), or backup.backupRetentionDays >= 7.",
+    remediation:
+      "Enable settings.backupConfiguration (and pointInTimeRecoveryEnabled), or backup.backupRetentionDays >= 7.",
     checkov: "CKV_GCP_14",
-    resourceTypes: ["gcp:sql/databaseInstance:DatabaseInstance", "azure-native:dbforpostgresql:Server"],
+    resourceTypes: [
+      "gcp:sql/databaseInstance:DatabaseInstance",
+      "azure-native:dbforpostgresql:Server",
+    ],
     tiers: CLOUD_TIERS,
     check: (r) =>
       r.type === "gcp:sql/databaseInstance:DatabaseInstance"
-        ? isTrue(get(r.props, "settings.backupConfiguration.enabled")) ? [] : ["automated backups are off"]
-        : Number(get(r.props, "backup.backupRetentionDays") ?? 0) >= 7 ? [] : ["backups are kept under 7 days"],
+        ? isTrue(get(r.props, "settings.backupConfiguration.enabled"))
+          ? []
+          : ["automated backups are off"]
+        : Number(get(r.props, "backup.backupRetentionDays") ?? 0) >= 7
+          ? []
+          : ["backups are kept under 7 days"],
   },
   {
     name: "workloads-resource-bounded",
     area: "resilience",
-    description: "Every container declares CPU and memory requests and limits, so one noisy pod cannot starve the node.",
+    description:
+      "Every container declares CPU and memory requests and limits, so one noisy pod cannot starve the node.",
     severity: "medium",
     remediation: "Set resources.requests and resources.limits (cpu, memory) on every container.",
     checkov: "CKV_K8S_13",
     resourceTypes: [...WORKLOAD_TYPES],
     check: (r) =>
       containersOf(r).flatMap((c) =>
-        ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"].filter((k) => get(c.resources, k) === undefined).map((k) => `container ${String(c.name)} has no ${k}`),
+        ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
+          .filter((k) => get(c.resources, k) === undefined)
+          .map((k) => `container ${String(c.name)} has no ${k}`),
       ),
   },
 ];

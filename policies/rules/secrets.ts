@@ -2,7 +2,14 @@
  * No secret as a plain value: environment variables of every runtime we deploy to, ConfigMaps,
  * Helm values and stack outputs. Secrets come from a secret manager or a Kubernetes Secret.
  */
-import { get, isSecretName, list, looksLikeSecretValue, secretInPlainValue, SECRET_PLACEHOLDER } from "./helpers";
+import {
+  get,
+  isSecretName,
+  list,
+  looksLikeSecretValue,
+  secretInPlainValue,
+  SECRET_PLACEHOLDER,
+} from "./helpers";
 import type { ResourceView, Rule } from "./types";
 import { containersOf, WORKLOAD_TYPES } from "./workloads";
 
@@ -16,12 +23,21 @@ function envProblems(owner: string, vars: { name: string; value: unknown }[]): s
 function ecsEnvironment(r: ResourceView): string[] {
   let definitions: unknown;
   try {
-    definitions = typeof r.props.containerDefinitions === "string" ? JSON.parse(r.props.containerDefinitions) : undefined;
+    definitions =
+      typeof r.props.containerDefinitions === "string"
+        ? JSON.parse(r.props.containerDefinitions)
+        : undefined;
   } catch {
     return ["containerDefinitions is not valid JSON"];
   }
-  if (!Array.isArray(definitions)) return ["containerDefinitions is unknown: cannot show that no secret is a plain value"];
-  return definitions.flatMap((c) => envProblems(`container ${String(get(c, "name"))}`, list<{ name: string; value: unknown }>(get(c, "environment"))));
+  if (!Array.isArray(definitions))
+    return ["containerDefinitions is unknown: cannot show that no secret is a plain value"];
+  return definitions.flatMap((c) =>
+    envProblems(
+      `container ${String(get(c, "name"))}`,
+      list<{ name: string; value: unknown }>(get(c, "environment")),
+    ),
+  );
 }
 
 /** Walks Helm values for secret-named keys holding literal strings. */
@@ -30,7 +46,13 @@ function literalSecrets(value: unknown, path: string): string[] {
   if (typeof value !== "object" || value === null) return [];
   return Object.entries(value).flatMap(([k, v]) => {
     const here = path ? `${path}.${k}` : k;
-    if (typeof v === "string" && v !== "" && (isSecretName(k) || looksLikeSecretValue(v)) && !v.startsWith("${env:")) return [`${here} holds a literal secret`];
+    if (
+      typeof v === "string" &&
+      v !== "" &&
+      (isSecretName(k) || looksLikeSecretValue(v)) &&
+      !v.startsWith("${env:")
+    )
+      return [`${here} holds a literal secret`];
     return literalSecrets(v, here);
   });
 }
@@ -39,10 +61,13 @@ function literalSecrets(value: unknown, path: string): string[] {
 function secretOutputs(outputs: Record<string, unknown>, path = ""): string[] {
   return Object.entries(outputs).flatMap(([k, v]) => {
     const here = path ? `${path}.${k}` : k;
-    if (typeof v === "object" && v !== null) return secretOutputs(v as Record<string, unknown>, here);
+    if (typeof v === "object" && v !== null)
+      return secretOutputs(v as Record<string, unknown>, here);
     if (typeof v !== "string" || v === SECRET_PLACEHOLDER) return [];
     const credentialShaped = isSecretName(k) && !/\s/.test(v) && v.length >= 12;
-    return credentialShaped || (looksLikeSecretValue(v) && v !== SECRET_PLACEHOLDER) ? [`stack output ${here} is a secret that is not marked secret`] : [];
+    return credentialShaped || (looksLikeSecretValue(v) && v !== SECRET_PLACEHOLDER)
+      ? [`stack output ${here} is a secret that is not marked secret`]
+      : [];
   });
 }
 
@@ -50,20 +75,30 @@ export const secretRules: Rule[] = [
   {
     name: "no-secret-in-ecs-environment",
     area: "secrets",
-    description: "ECS task definitions pass secrets through `secrets` (valueFrom), never as `environment` values.",
+    description:
+      "ECS task definitions pass secrets through `secrets` (valueFrom), never as `environment` values.",
     severity: "critical",
-    remediation: "Move the value to Secrets Manager and reference it in the container's secrets[].valueFrom.",
+    remediation:
+      "Move the value to Secrets Manager and reference it in the container's secrets[].valueFrom.",
     resourceTypes: ["aws:ecs/taskDefinition:TaskDefinition"],
     check: (r) => ecsEnvironment(r),
   },
   {
     name: "no-secret-in-k8s-env",
     area: "secrets",
-    description: "Kubernetes containers take secrets from a Secret (secretKeyRef or a mounted Secret volume), never as plain env values.",
+    description:
+      "Kubernetes containers take secrets from a Secret (secretKeyRef or a mounted Secret volume), never as plain env values.",
     severity: "critical",
-    remediation: "Put the value in a Secret (synced by External Secrets); mount it as a volume (or use env[].valueFrom.secretKeyRef).",
+    remediation:
+      "Put the value in a Secret (synced by External Secrets); mount it as a volume (or use env[].valueFrom.secretKeyRef).",
     resourceTypes: [...WORKLOAD_TYPES],
-    check: (r) => containersOf(r).flatMap((c) => envProblems(`container ${String(c.name)}`, list<{ name: string; value: unknown }>(c.env).filter((e) => e.value !== undefined))),
+    check: (r) =>
+      containersOf(r).flatMap((c) =>
+        envProblems(
+          `container ${String(c.name)}`,
+          list<{ name: string; value: unknown }>(c.env).filter((e) => e.value !== undefined),
+        ),
+      ),
   },
   {
     name: "no-secret-in-configmap",
@@ -72,61 +107,94 @@ export const secretRules: Rule[] = [
     severity: "high",
     remediation: "Move the value to a Secret.",
     resourceTypes: ["kubernetes:core/v1:ConfigMap"],
-    check: (r) => envProblems("data", Object.entries((r.props.data ?? {}) as Record<string, unknown>).map(([name, value]) => ({ name, value }))),
+    check: (r) =>
+      envProblems(
+        "data",
+        Object.entries((r.props.data ?? {}) as Record<string, unknown>).map(([name, value]) => ({
+          name,
+          value,
+        })),
+      ),
   },
   {
     name: "no-secret-in-helm-values",
     area: "secrets",
-    description: "Helm release values carry no literal secret (they are stored in the release); charts read Secrets instead.",
+    description:
+      "Helm release values carry no literal secret (they are stored in the release); charts read Secrets instead.",
     severity: "high",
-    remediation: "Reference an existing Secret (valueFrom.secretKeyRef / existingSecret) instead of a literal.",
+    remediation:
+      "Reference an existing Secret (valueFrom.secretKeyRef / existingSecret) instead of a literal.",
     resourceTypes: ["kubernetes:helm.sh/v3:Release"],
     check: (r) => literalSecrets(r.props.values, "values"),
   },
   {
     name: "no-secret-in-docker-env",
     area: "secrets",
-    description: "Local containers get secrets as files (uploads under /run/secrets and *_FILE variables), never as env values.",
+    description:
+      "Local containers get secrets as files (uploads under /run/secrets and *_FILE variables), never as env values.",
     severity: "high",
     remediation: "Upload the secret to /run/secrets/<name> and pass <NAME>_FILE instead.",
     resourceTypes: ["docker:index/container:Container"],
     check: (r) =>
       envProblems(
         "envs",
-        list<string>(r.props.envs).map((e) => ({ name: String(e).slice(0, String(e).indexOf("=")), value: String(e).slice(String(e).indexOf("=") + 1) })),
+        list<string>(r.props.envs).map((e) => ({
+          name: String(e).slice(0, String(e).indexOf("=")),
+          value: String(e).slice(String(e).indexOf("=") + 1),
+        })),
       ),
   },
   {
     name: "no-secret-in-container-app-env",
     area: "secrets",
-    description: "Azure Container Apps and their jobs take secrets as secret references (env secretRef or a secret volume), never as env values.",
+    description:
+      "Azure Container Apps and their jobs take secrets as secret references (env secretRef or a secret volume), never as env values.",
     severity: "critical",
-    remediation: "Declare the secret in configuration.secrets (Key Vault reference) and use env[].secretRef or a Secret volume.",
+    remediation:
+      "Declare the secret in configuration.secrets (Key Vault reference) and use env[].secretRef or a Secret volume.",
     resourceTypes: ["azure-native:app:ContainerApp", "azure-native:app:Job"],
     check: (r) =>
       list<Record<string, unknown>>(get(r.props, "template.containers")).flatMap((c) =>
-        envProblems(`container ${String(c.name)}`, list<{ name: string; value: unknown }>(c.env).filter((e) => e.value !== undefined)),
+        envProblems(
+          `container ${String(c.name)}`,
+          list<{ name: string; value: unknown }>(c.env).filter((e) => e.value !== undefined),
+        ),
       ),
   },
   {
     name: "no-secret-in-cloud-run-env",
     area: "secrets",
-    description: "Cloud Run services and jobs take secrets from Secret Manager (a secret volume or valueSource.secretKeyRef), never as env values.",
+    description:
+      "Cloud Run services and jobs take secrets from Secret Manager (a secret volume or valueSource.secretKeyRef), never as env values.",
     severity: "critical",
-    remediation: "Mount the Secret Manager secret as a volume (or use envs[].valueSource.secretKeyRef).",
+    remediation:
+      "Mount the Secret Manager secret as a volume (or use envs[].valueSource.secretKeyRef).",
     resourceTypes: ["gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/job:Job"],
     check: (r) =>
-      list<Record<string, unknown>>(get(r.props, r.type === "gcp:cloudrunv2/job:Job" ? "template.template.containers" : "template.containers")).flatMap((c) =>
-        envProblems(`container ${String(c.name)}`, list<{ name: string; value: unknown }>(c.envs).filter((e) => e.value !== undefined)),
+      list<Record<string, unknown>>(
+        get(
+          r.props,
+          r.type === "gcp:cloudrunv2/job:Job"
+            ? "template.template.containers"
+            : "template.containers",
+        ),
+      ).flatMap((c) =>
+        envProblems(
+          `container ${String(c.name)}`,
+          list<{ name: string; value: unknown }>(c.envs).filter((e) => e.value !== undefined),
+        ),
       ),
   },
   {
     name: "stack-outputs-secret",
     area: "secrets",
-    description: "Stack outputs that hold a credential are marked secret (offline check: the outputs are known there).",
+    description:
+      "Stack outputs that hold a credential are marked secret (offline check: the outputs are known there).",
     severity: "high",
-    remediation: "Wrap the output in pulumi.secret(), or export where to read the secret instead of its value.",
+    remediation:
+      "Wrap the output in pulumi.secret(), or export where to read the secret instead of its value.",
     resourceTypes: ["pulumi:pulumi:Stack"],
-    check: (r, ctx) => (r.type === "pulumi:pulumi:Stack" && ctx.outputs ? secretOutputs(ctx.outputs) : []),
+    check: (r, ctx) =>
+      r.type === "pulumi:pulumi:Stack" && ctx.outputs ? secretOutputs(ctx.outputs) : [],
   },
 ];

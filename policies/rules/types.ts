@@ -9,7 +9,15 @@ export type Severity = (typeof SEVERITIES)[number];
 export const TIERS = ["dev", "staging", "sme", "enterprise"] as const;
 export type Tier = (typeof TIERS)[number];
 
-export type Area = "encryption" | "transit" | "secrets" | "exposure" | "access" | "logging" | "resilience" | "pod-security";
+export type Area =
+  | "encryption"
+  | "transit"
+  | "secrets"
+  | "exposure"
+  | "access"
+  | "logging"
+  | "resilience"
+  | "pod-security";
 
 /** One resource as both engines see it: its inputs and what it was built from. */
 export interface ResourceView {

@@ -5,7 +5,9 @@
  * a hit when recall >= 0.5.
  */
 export const STOP = new Set(
-  "a an the of and or to in on for with by is are was were be been as at that this which from it its their they we our into than then also using used use based".split(" "),
+  "a an the of and or to in on for with by is are was were be been as at that this which from it its their they we our into than then also using used use based".split(
+    " ",
+  ),
 );
 
 export function metricTokens(text: string): string[] {

@@ -23,20 +23,25 @@ import { parseDocument } from "../src/ingest/parse";
 import { waitFor } from "../src/queue/queue";
 import { createServices } from "../src/services";
 
-const ARAGOG = resolve(process.env.ARAGOG_DIR ?? join(__dirname, "..", "..", "..", "shared", "data", "aragog"));
+const ARAGOG = resolve(
+  process.env.ARAGOG_DIR ?? join(__dirname, "..", "..", "..", "shared", "data", "aragog"),
+);
 const WORDS_PER_CHUNK = 256;
 const CHUNKS_PER_DOC = 50;
 
 /** A deterministic pseudo-random generator, so runs compare. */
 function rng(seed: number): () => number {
   let s = seed;
-  return () => ((s = (s * 1664525 + 1013904223) % 4294967296) / 4294967296);
+  return () => (s = (s * 1664525 + 1013904223) % 4294967296) / 4294967296;
 }
 
 async function vocabulary(): Promise<string[]> {
   const words: string[] = [];
   for (const f of readdirSync(join(ARAGOG, "papers")).slice(0, 6)) {
-    const text = await parseDocument("pdf", new Uint8Array(readFileSync(join(ARAGOG, "papers", f))));
+    const text = await parseDocument(
+      "pdf",
+      new Uint8Array(readFileSync(join(ARAGOG, "papers", f))),
+    );
     words.push(...text.split(/\s+/).filter((w) => /^[A-Za-z][A-Za-z-]{1,20}[.,]?$/.test(w)));
   }
   return words;
@@ -46,13 +51,17 @@ function document(words: string[], next: () => number): string {
   const sections: string[] = [];
   for (let c = 0; c < CHUNKS_PER_DOC; c++) {
     const sentences: string[] = [];
-    for (let n = 0; n < WORDS_PER_CHUNK; n += 16) sentences.push(`${Array.from({ length: 16 }, () => words[Math.floor(next() * words.length)]!.replace(/[.,]$/, "")).join(" ")}.`);
+    for (let n = 0; n < WORDS_PER_CHUNK; n += 16)
+      sentences.push(
+        `${Array.from({ length: 16 }, () => words[Math.floor(next() * words.length)]!.replace(/[.,]$/, "")).join(" ")}.`,
+      );
     sections.push(`## Section ${c + 1}\n\n${sentences.join(" ")}`);
   }
   return sections.join("\n\n");
 }
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
 interface Result {
   backend: string;
@@ -66,7 +75,9 @@ interface Result {
   vectors: string;
 }
 
-async function freshPgDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+async function freshPgDatabase(
+  adminUrl: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `rag_bench_${randomUUID().replace(/-/g, "").slice(0, 10)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -85,10 +96,28 @@ async function freshPgDatabase(adminUrl: string): Promise<{ url: string; drop: (
   };
 }
 
-async function run(backend: "embedded" | "postgres", chunks: number, words: string[], questions: string[], vectorWeight: string, vectorIndex: string | undefined): Promise<Result> {
+async function run(
+  backend: "embedded" | "postgres",
+  chunks: number,
+  words: string[],
+  questions: string[],
+  vectorWeight: string,
+  vectorIndex: string | undefined,
+): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), "rag-bench-"));
-  const db = backend === "postgres" ? await freshPgDatabase(process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test") : undefined;
-  const config = loadRuntimeConfig({ DATA_DIR: dataDir, LOG_LEVEL: "error", WORKER_CONCURRENCY: "4", FUSION_VECTOR_WEIGHT: vectorWeight, MAX_UPLOAD_BYTES: String(64 * 1024 * 1024), ...(vectorIndex ? { VECTOR_INDEX: vectorIndex } : {}), ...(db ? { DATABASE_URL: db.url } : {}) });
+  const db =
+    backend === "postgres"
+      ? await freshPgDatabase(process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test")
+      : undefined;
+  const config = loadRuntimeConfig({
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "error",
+    WORKER_CONCURRENCY: "4",
+    FUSION_VECTOR_WEIGHT: vectorWeight,
+    MAX_UPLOAD_BYTES: String(64 * 1024 * 1024),
+    ...(vectorIndex ? { VECTOR_INDEX: vectorIndex } : {}),
+    ...(db ? { DATABASE_URL: db.url } : {}),
+  });
   const services = await createServices(config);
   try {
     await services.startWorker();
@@ -96,14 +125,26 @@ async function run(backend: "embedded" | "postgres", chunks: number, words: stri
     const docs = Math.ceil(chunks / CHUNKS_PER_DOC);
     const started = performance.now();
     for (let d = 0; d < docs; d++) {
-      await services.documents.create({ name: `doc-${d}.md`, contentType: "text/markdown", bytes: new TextEncoder().encode(document(words, next)) });
+      await services.documents.create({
+        name: `doc-${d}.md`,
+        contentType: "text/markdown",
+        bytes: new TextEncoder().encode(document(words, next)),
+      });
     }
-    await waitFor(async () => (await services.documents.list({ limit: 1, offset: 0, status: "ready" })).total === docs, 4 * 3600_000, "the corpus to be indexed");
+    await waitFor(
+      async () =>
+        (await services.documents.list({ limit: 1, offset: 0, status: "ready" })).total === docs,
+      4 * 3600_000,
+      "the corpus to be indexed",
+    );
     const ingestSeconds = (performance.now() - started) / 1000;
     if (services.maintenance) await services.maintenance.settled();
     else await vacuumSearchTables(services.db);
-    const [{ n }] = (await services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM chunks")) as [{ n: number }];
-    for (const q of questions.slice(0, 5)) await services.retriever.retrieve({ question: q, topK: 5 });
+    const [{ n }] = (await services.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM chunks",
+    )) as [{ n: number }];
+    for (const q of questions.slice(0, 5))
+      await services.retriever.retrieve({ question: q, topK: 5 });
     services.metrics.retrievalStage.reset();
     const latencies: number[] = [];
     for (const q of questions) {
@@ -113,7 +154,12 @@ async function run(backend: "embedded" | "postgres", chunks: number, words: stri
     }
     const stages = (await services.metrics.retrievalStage.get()).values;
     const meanMs = (stage: string) => {
-      const of = (suffix: string) => stages.find((v) => v.metricName === `rag_retrieval_stage_duration_seconds_${suffix}` && v.labels.stage === stage)?.value ?? 0;
+      const of = (suffix: string) =>
+        stages.find(
+          (v) =>
+            v.metricName === `rag_retrieval_stage_duration_seconds_${suffix}` &&
+            v.labels.stage === stage,
+        )?.value ?? 0;
       return of("count") > 0 ? (1000 * of("sum")) / of("count") : undefined;
     };
     return {
@@ -125,7 +171,10 @@ async function run(backend: "embedded" | "postgres", chunks: number, words: stri
       p95: percentile(latencies, 95),
       bm25Ms: meanMs("bm25"),
       vectorMs: meanMs("vector"),
-      vectors: services.vectors.kind === "pgvector" ? `pgvector ${(await services.db.query("SELECT 1 FROM pg_indexes WHERE indexname = $1", [HNSW_INDEX])).length > 0 ? "hnsw" : "exact"}` : services.vectors.kind,
+      vectors:
+        services.vectors.kind === "pgvector"
+          ? `pgvector ${(await services.db.query("SELECT 1 FROM pg_indexes WHERE indexname = $1", [HNSW_INDEX])).length > 0 ? "hnsw" : "exact"}`
+          : services.vectors.kind,
     };
   } finally {
     await services.close();
@@ -150,20 +199,53 @@ async function main(): Promise<void> {
   const backends = values.backends.split(",") as ("embedded" | "postgres")[];
   const words = await vocabulary();
   const dev = JSON.parse(readFileSync(join(ARAGOG, "dev.json"), "utf8")) as { question: string }[];
-  const questions = Array.from({ length: Number(values.queries) }, (_, i) => dev[i % dev.length]!.question);
+  const questions = Array.from(
+    { length: Number(values.queries) },
+    (_, i) => dev[i % dev.length]!.question,
+  );
   // Rows print as they complete: a long run is readable before it ends.
   const widths = [8, 14, 7, 9, 9, 13, 13, 13, 15];
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   console.log(
-    [fmt(["backend", "vectors", "chunks", "ingest s", "chunks/s", "query p50 ms", "query p95 ms", "bm25 mean ms", "vector mean ms"]), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`].join(
-      "\n",
-    ),
+    [
+      fmt([
+        "backend",
+        "vectors",
+        "chunks",
+        "ingest s",
+        "chunks/s",
+        "query p50 ms",
+        "query p95 ms",
+        "bm25 mean ms",
+        "vector mean ms",
+      ]),
+      `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ].join("\n"),
   );
   for (const backend of backends) {
     for (const size of sizes) {
       process.stderr.write(`bench: ${backend}, ${size} chunks...\n`);
-      const r = await run(backend, size, words, questions, values["vector-weight"], values["vector-index"]);
-      console.log(fmt([r.backend, r.vectors, String(r.chunks), r.ingestSeconds.toFixed(1), r.chunksPerSecond.toFixed(0), r.p50.toFixed(1), r.p95.toFixed(1), r.bm25Ms?.toFixed(1) ?? "-", r.vectorMs?.toFixed(1) ?? "-"]));
+      const r = await run(
+        backend,
+        size,
+        words,
+        questions,
+        values["vector-weight"],
+        values["vector-index"],
+      );
+      console.log(
+        fmt([
+          r.backend,
+          r.vectors,
+          String(r.chunks),
+          r.ingestSeconds.toFixed(1),
+          r.chunksPerSecond.toFixed(0),
+          r.p50.toFixed(1),
+          r.p95.toFixed(1),
+          r.bm25Ms?.toFixed(1) ?? "-",
+          r.vectorMs?.toFixed(1) ?? "-",
+        ]),
+      );
     }
   }
   console.log(

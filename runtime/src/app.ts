@@ -7,7 +7,11 @@ import cookie from "@fastify/cookie";
 import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from "fastify";
 import { Authenticator } from "./auth/auth";
 import { KeyStore } from "./auth/keys";
 import { BrowserSso } from "./auth/sso";
@@ -40,7 +44,9 @@ export interface App {
 }
 
 /** TRUST_PROXY as Fastify takes it: the addresses and CIDRs, or "the first n hops". */
-function trustProxy(setting: number | string[]): string[] | ((address: string, hop: number) => boolean) {
+function trustProxy(
+  setting: number | string[],
+): string[] | ((address: string, hop: number) => boolean) {
   return typeof setting === "number" ? (_address, hop) => hop < setting : setting;
 }
 
@@ -70,39 +76,84 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
   });
   closeConnectionsOnceAnswered(app);
   const keys = new KeyStore(services.db);
-  const auth = await Authenticator.create(config, keys, await BrowserSso.create(config, services.db, (outcome) => services.metrics.ssoSessionChecks.inc({ outcome })));
-  if (auth.adminKeyRevoked) app.log.warn(`${ENV.adminApiKey} is a value a newer one replaced, and was revoked then: it admits nobody; set a new value`);
+  const auth = await Authenticator.create(
+    config,
+    keys,
+    await BrowserSso.create(config, services.db, (outcome) =>
+      services.metrics.ssoSessionChecks.inc({ outcome }),
+    ),
+  );
+  if (auth.adminKeyRevoked)
+    app.log.warn(
+      `${ENV.adminApiKey} is a value a newer one replaced, and was revoked then: it admits nobody; set a new value`,
+    );
 
   await app.register(swagger, {
     openapi: {
-      info: { title: "rag-platform runtime", version: "0.1.0", description: "Ingest documents, retrieve passages, answer questions with citations." },
-      components: { securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An API key (rag_...) or an OIDC access token" } } },
+      info: {
+        title: "rag-platform runtime",
+        version: "0.1.0",
+        description: "Ingest documents, retrieve passages, answer questions with citations.",
+      },
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: "http",
+            scheme: "bearer",
+            description: "An API key (rag_...) or an OIDC access token",
+          },
+        },
+      },
       security: auth.required ? [{ apiKey: [] }] : [],
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await registerRateLimit(app, config);
   await app.register(cookie);
-  await app.register(multipart, { limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 1, fields: 5 } });
+  await app.register(multipart, {
+    limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 1, fields: 5 },
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error }, "request failed");
-      return reply.status(status).send({ error: "internal_error", message: "internal error", requestId: request.id });
+      return reply
+        .status(status)
+        .send({ error: "internal_error", message: "internal error", requestId: request.id });
     }
-    const message = status === 413 ? `the upload exceeds the limit of ${config.MAX_UPLOAD_BYTES} bytes` : error.message;
-    return reply.status(status).send({ error: errorCode(error, status), message, requestId: request.id });
+    const message =
+      status === 413
+        ? `the upload exceeds the limit of ${config.MAX_UPLOAD_BYTES} bytes`
+        : error.message;
+    return reply
+      .status(status)
+      .send({ error: errorCode(error, status), message, requestId: request.id });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}: see /docs`, requestId: request.id }),
+    reply.status(404).send({
+      error: "not_found",
+      message: `no route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}: see /docs`,
+      requestId: request.id,
+    }),
   );
   app.addHook("onResponse", async (request, reply) => {
-    services.metrics.httpDuration.observe({ route: request.routeOptions.url ?? "unmatched", method: request.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    services.metrics.httpDuration.observe(
+      {
+        route: request.routeOptions.url ?? "unmatched",
+        method: request.method,
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
   });
 
   healthRoutes(app, services, { metrics: services.config.METRICS_PORT === undefined });
-  documentRoutes(app, { documents: services.documents, auth, maxUploadBytes: config.MAX_UPLOAD_BYTES });
+  documentRoutes(app, {
+    documents: services.documents,
+    auth,
+    maxUploadBytes: config.MAX_UPLOAD_BYTES,
+  });
   queryRoutes(app, { retriever: services.retriever, generator: services.generator, auth });
   keyRoutes(app, { keys, auth });
   ssoRoutes(app, auth);

@@ -161,7 +161,12 @@ export const runtimeConfigSchema = z.object({
   [ENV.metricsPort]: port.optional(),
   [ENV.workerConcurrency]: positiveInt.default(2),
   [ENV.queueLockMs]: z.coerce.number().int().min(1000).default(30_000),
-  [ENV.startupTimeoutSeconds]: z.coerce.number().int().min(0).max(24 * 3600).default(STARTUP_TIMEOUT_DEFAULT_SECONDS),
+  [ENV.startupTimeoutSeconds]: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 3600)
+    .default(STARTUP_TIMEOUT_DEFAULT_SECONDS),
   [ENV.shutdownTimeoutSeconds]: z.coerce.number().int().min(1).max(3600).default(25),
   /** How long an idle client connection stays open (behind a load balancer: longer than its idle timeout). Fastify's default. */
   [ENV.httpKeepAliveSeconds]: positiveInt.max(4000).default(72),
@@ -180,7 +185,10 @@ export const runtimeConfigSchema = z.object({
   /** A Secrets Manager secret whose `password` field is the database password (RDS's managed master secret), read with the process's AWS role. */
   [ENV.pgPasswordSecretArn]: z
     .string()
-    .regex(/^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)")
+    .regex(
+      /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
+      "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
+    )
     .optional(),
   [ENV.pgSslMode]: z.enum(PG_SSL_MODES).optional(),
   /**
@@ -226,7 +234,11 @@ export const runtimeConfigSchema = z.object({
       if (/^\d+$/.test(v)) return Number(v);
       const entries = v.split(",").map((e) => e.trim());
       const bad = entries.filter((e) => !isAddressOrCidr(e));
-      if (bad.length > 0) ctx.addIssue({ code: "custom", message: `not an address or CIDR: ${bad.join(", ")} (give a hop count, or addresses and CIDRs separated by commas)` });
+      if (bad.length > 0)
+        ctx.addIssue({
+          code: "custom",
+          message: `not an address or CIDR: ${bad.join(", ")} (give a hop count, or addresses and CIDRs separated by commas)`,
+        });
       return entries;
     })
     .optional(),
@@ -247,7 +259,9 @@ export const runtimeConfigSchema = z.object({
   [ENV.embeddingApiKey]: z.string().optional(),
   [ENV.embeddingDimensions]: positiveInt.optional(),
   /** How long an embedding server has to start answering a batch (each attempt; one retry). */
-  [ENV.embeddingTimeoutSeconds]: positiveInt.max(3600).default(MODEL_TIMEOUT_DEFAULTS.embeddingSeconds),
+  [ENV.embeddingTimeoutSeconds]: positiveInt
+    .max(3600)
+    .default(MODEL_TIMEOUT_DEFAULTS.embeddingSeconds),
 
   [ENV.llmProvider]: z.enum(LLM_PROVIDERS).default("extractive"),
   [ENV.llmModel]: z.string().min(1).optional(),
@@ -279,13 +293,29 @@ export const runtimeConfigSchema = z.object({
     .string()
     .trim()
     .default("openid profile email offline_access")
-    .refine((v) => v.split(/\s+/).includes("openid"), { message: 'must include "openid" (space-separated scopes)' }),
+    .refine((v) => v.split(/\s+/).includes("openid"), {
+      message: 'must include "openid" (space-separated scopes)',
+    }),
   /** How long a browser SSO session lasts at most before the user signs in again. */
-  [ENV.sessionTtlSeconds]: z.coerce.number().int().min(300).max(7 * 24 * 3600).default(8 * 3600),
+  [ENV.sessionTtlSeconds]: z.coerce
+    .number()
+    .int()
+    .min(300)
+    .max(7 * 24 * 3600)
+    .default(8 * 3600),
   /** A browser SSO session unused this long ends, whatever its SESSION_TTL_SECONDS (0: only the TTL ends it). */
-  [ENV.sessionIdleSeconds]: z.coerce.number().int().refine((n) => n === 0 || (n >= 120 && n <= 7 * 24 * 3600), "must be 0 (off) or 120 to 604800").default(3600),
+  [ENV.sessionIdleSeconds]: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= 120 && n <= 7 * 24 * 3600), "must be 0 (off) or 120 to 604800")
+    .default(3600),
   /** How often a browser SSO session is re-checked at the identity provider (its refresh token): the longest a disabled user or a role change goes unnoticed. */
-  [ENV.sessionCheckSeconds]: z.coerce.number().int().min(1).max(24 * 3600).default(300),
+  [ENV.sessionCheckSeconds]: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 3600)
+    .default(300),
 
   [ENV.otlpEndpoint]: url.optional(),
 });
@@ -300,9 +330,14 @@ export class RuntimeConfigError extends Error {
 }
 
 /** Resolves `<NAME>_FILE` indirections for secret variables. A name given both ways is an error. */
-function resolveSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<string, string | undefined> {
+function resolveSecretFiles(
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Record<string, string | undefined> {
   // An empty variable means "not set" (how Compose files and CI templates leave them).
-  const resolved: Record<string, string | undefined> = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const resolved: Record<string, string | undefined> = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== ""),
+  );
   for (const name of SECRET_ENV) {
     const fileVar = `${name}${FILE_SUFFIX}`;
     const path = env[fileVar];
@@ -314,7 +349,9 @@ function resolveSecretFiles(env: NodeJS.ProcessEnv, problems: string[]): Record<
     try {
       resolved[name] = readFileSync(path, "utf8").trim();
     } catch (error) {
-      problems.push(`${fileVar}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+      problems.push(
+        `${fileVar}: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      );
     }
   }
   return resolved;
@@ -329,13 +366,20 @@ function describeReceived(name: string, value: unknown): string {
 /** Cross-variable rules: a selected backend must have what it needs. */
 function checkCombinations(config: RuntimeConfig, problems: string[]): void {
   if (config.PGPASSWORD_SECRET_ARN && config.PGPASSWORD) {
-    problems.push(`${ENV.pgPasswordSecretArn}: set together with ${ENV.pgPassword} (or ${PG_PASSWORD_FILE}); give the password one way`);
+    problems.push(
+      `${ENV.pgPasswordSecretArn}: set together with ${ENV.pgPassword} (or ${PG_PASSWORD_FILE}); give the password one way`,
+    );
   }
   if (config.VECTOR_STORE === "qdrant" && !config.QDRANT_URL) {
     problems.push(`${ENV.qdrantUrl}: required when ${ENV.vectorStore}=qdrant`);
   }
   for (const [provider, baseUrl, providerVar, urlVar] of [
-    [config.EMBEDDING_PROVIDER, config.EMBEDDING_BASE_URL, ENV.embeddingProvider, ENV.embeddingBaseUrl],
+    [
+      config.EMBEDDING_PROVIDER,
+      config.EMBEDDING_BASE_URL,
+      ENV.embeddingProvider,
+      ENV.embeddingBaseUrl,
+    ],
     [config.LLM_PROVIDER, config.LLM_BASE_URL, ENV.llmProvider, ENV.llmBaseUrl],
   ] as const) {
     if ((provider === "ollama" || provider === "openai") && !baseUrl) {
@@ -349,13 +393,23 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
     problems.push(`${ENV.oidcClientId}: required when ${ENV.oidcIssuerUrl} is set`);
   }
   if (config.PUBLIC_URL && new URL(config.PUBLIC_URL).pathname !== "/") {
-    problems.push(`${ENV.publicUrl}: got ${JSON.stringify(config.PUBLIC_URL)}; must be an origin without a path (https://rag.example.com)`);
+    problems.push(
+      `${ENV.publicUrl}: got ${JSON.stringify(config.PUBLIC_URL)}; must be an origin without a path (https://rag.example.com)`,
+    );
   }
-  for (const [file, name] of [[config.PGSSLROOTCERT, ENV.pgSslRootCert], [config.REDIS_TLS_CA_FILE, ENV.redisTlsCaFile]] as const) {
-    if (file !== undefined && !existsSync(file)) problems.push(`${name}: got ${JSON.stringify(file)}; no such file (a PEM file of CA certificates)`);
+  for (const [file, name] of [
+    [config.PGSSLROOTCERT, ENV.pgSslRootCert],
+    [config.REDIS_TLS_CA_FILE, ENV.redisTlsCaFile],
+  ] as const) {
+    if (file !== undefined && !existsSync(file))
+      problems.push(
+        `${name}: got ${JSON.stringify(file)}; no such file (a PEM file of CA certificates)`,
+      );
   }
   if (config.REDIS_TLS_CA_FILE && !config.REDIS_TLS && !config.REDIS_URL?.startsWith("rediss:")) {
-    problems.push(`${ENV.redisTlsCaFile}: set without TLS; set ${ENV.redisTls}=true (or a rediss:// ${ENV.redisUrl})`);
+    problems.push(
+      `${ENV.redisTlsCaFile}: set without TLS; set ${ENV.redisTls}=true (or a rediss:// ${ENV.redisUrl})`,
+    );
   }
   if (config.CHUNK_OVERLAP_TOKENS >= config.CHUNK_SIZE_TOKENS) {
     problems.push(

@@ -9,11 +9,22 @@
 export const QUEUE_DEPTH_METRIC = "IngestQueueDepth";
 
 /** One EMF record: the metrics' values at the top level, described under `_aws`. */
-export function emfRecord(namespace: string, dimensions: Readonly<Record<string, string>>, values: Readonly<Record<string, number>>, timestamp = Date.now()): string {
+export function emfRecord(
+  namespace: string,
+  dimensions: Readonly<Record<string, string>>,
+  values: Readonly<Record<string, number>>,
+  timestamp = Date.now(),
+): string {
   return JSON.stringify({
     _aws: {
       Timestamp: timestamp,
-      CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [Object.keys(dimensions)], Metrics: Object.keys(values).map((Name) => ({ Name, Unit: "Count" })) }],
+      CloudWatchMetrics: [
+        {
+          Namespace: namespace,
+          Dimensions: [Object.keys(dimensions)],
+          Metrics: Object.keys(values).map((Name) => ({ Name, Unit: "Count" })),
+        },
+      ],
     },
     ...dimensions,
     ...values,
@@ -40,7 +51,9 @@ export function reportQueueDepth(o: {
   const write = o.write ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const tick = async () => {
     try {
-      write(emfRecord(o.namespace, { Service: o.service }, { [QUEUE_DEPTH_METRIC]: await o.depth() }));
+      write(
+        emfRecord(o.namespace, { Service: o.service }, { [QUEUE_DEPTH_METRIC]: await o.depth() }),
+      );
     } catch (error) {
       o.onError?.(error);
     }

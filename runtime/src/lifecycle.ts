@@ -1,7 +1,11 @@
 import type { FastifyInstance } from "fastify";
 
 /** Graceful shutdown: on SIGTERM/SIGINT, stop taking work, finish what is in flight, exit. */
-export function onShutdown(close: () => Promise<void>, log: (msg: string) => void, timeoutMs = 25_000): void {
+export function onShutdown(
+  close: () => Promise<void>,
+  log: (msg: string) => void,
+  timeoutMs = 25_000,
+): void {
   let closing = false;
   const handler = (signal: NodeJS.Signals) => {
     if (closing) return;

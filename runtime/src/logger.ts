@@ -4,7 +4,7 @@ import { SECRET_ENV, type RuntimeConfig } from "./config";
 /** Paths pino must never print: credentials in headers and any secret-named field. */
 export const REDACTED_PATHS = [
   "req.headers.authorization",
-  "req.headers[\"x-api-key\"]",
+  'req.headers["x-api-key"]',
   "req.headers.cookie",
   ...SECRET_ENV.map((name) => `*.${name}`),
 ];
@@ -24,7 +24,12 @@ export function loggerOptions(config: RuntimeConfig): FastifyServerOptions["logg
     base: { service: config.SERVICE_NAME },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     serializers: {
-      req: (req: { method: string; url: string; host?: string; ip?: string }) => ({ method: req.method, url: loggableUrl(req.url), host: req.host, remoteAddress: req.ip }),
+      req: (req: { method: string; url: string; host?: string; ip?: string }) => ({
+        method: req.method,
+        url: loggableUrl(req.url),
+        host: req.host,
+        remoteAddress: req.ip,
+      }),
     },
   };
 }

@@ -25,13 +25,22 @@ export class StartupError extends Error {}
 export function listenHost(config: RuntimeConfig, authRequired: boolean): string {
   if (authRequired) return config.HOST ?? "127.0.0.1";
   if (config.HOST && !LOOPBACK.includes(config.HOST)) {
-    throw new StartupError(`HOST=${config.HOST} needs credentials: set ADMIN_API_KEY (or OIDC_ISSUER_URL); without them the server listens on 127.0.0.1 only`);
+    throw new StartupError(
+      `HOST=${config.HOST} needs credentials: set ADMIN_API_KEY (or OIDC_ISSUER_URL); without them the server listens on 127.0.0.1 only`,
+    );
   }
   return "127.0.0.1";
 }
 
 /** Failures no wait fixes: the configuration, or a database or index that contradicts it. */
-const PERMANENT_STARTUP_ERRORS = [RuntimeConfigError, PgvectorMissingError, EmbeddingMismatchError, ObjectStoreUrlError, StartupError, DataDirInUseError];
+const PERMANENT_STARTUP_ERRORS = [
+  RuntimeConfigError,
+  PgvectorMissingError,
+  EmbeddingMismatchError,
+  ObjectStoreUrlError,
+  StartupError,
+  DataDirInUseError,
+];
 const isPermanent = (error: unknown) => PERMANENT_STARTUP_ERRORS.some((k) => error instanceof k);
 
 /**
@@ -42,7 +51,11 @@ const isPermanent = (error: unknown) => PERMANENT_STARTUP_ERRORS.some((k) => err
  * anything else 503), so a container health check or liveness probe does not kill it and a
  * readiness probe keeps traffic away; it closes before the real server takes the port.
  */
-export async function createServicesWhenReachable(config: RuntimeConfig, role: Role, build: (c: RuntimeConfig) => Promise<Services> = createServices): Promise<Services> {
+export async function createServicesWhenReachable(
+  config: RuntimeConfig,
+  role: Role,
+  build: (c: RuntimeConfig) => Promise<Services> = createServices,
+): Promise<Services> {
   const deadline = Date.now() + config.STARTUP_TIMEOUT_SECONDS * 1000;
   let responder: FastifyInstance | undefined;
   try {
@@ -52,7 +65,10 @@ export async function createServicesWhenReachable(config: RuntimeConfig, role: R
       } catch (error) {
         if (isPermanent(error) || Date.now() + delayMs > deadline) throw error;
         responder ??= await answerStarting(config, role);
-        responder.log.warn({ retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) }, "waiting for the backends");
+        responder.log.warn(
+          { retryInMs: delayMs, reason: error instanceof Error ? error.message : String(error) },
+          "waiting for the backends",
+        );
         await new Promise((r) => setTimeout(r, delayMs));
       }
     }
@@ -62,11 +78,18 @@ export async function createServicesWhenReachable(config: RuntimeConfig, role: R
 }
 
 async function answerStarting(config: RuntimeConfig, role: Role): Promise<FastifyInstance> {
-  const app = Fastify({ logger: loggerOptions(config), keepAliveTimeout: config.HTTP_KEEP_ALIVE_SECONDS * 1000 });
+  const app = Fastify({
+    logger: loggerOptions(config),
+    keepAliveTimeout: config.HTTP_KEEP_ALIVE_SECONDS * 1000,
+  });
   closeConnectionsOnceAnswered(app);
   app.get("/healthz", async () => ({ status: "starting" }));
   app.setNotFoundHandler((request, reply) =>
-    reply.status(503).header("retry-after", "5").send({ error: "starting", message: "the service is waiting for its backends (its logs say which)", requestId: request.id }),
+    reply.status(503).header("retry-after", "5").send({
+      error: "starting",
+      message: "the service is waiting for its backends (its logs say which)",
+      requestId: request.id,
+    }),
   );
   const credentials = Boolean(config.ADMIN_API_KEY || config.OIDC_ISSUER_URL);
   const host = role === "worker" ? (config.HOST ?? "127.0.0.1") : listenHost(config, credentials);
@@ -78,24 +101,42 @@ async function serveApi(services: Services): Promise<() => Promise<void>> {
   const { app, auth, webUi } = await buildApp({ services });
   const host = listenHost(services.config, auth.required);
   await app.listen({ host, port: services.config.PORT });
-  if (!auth.required) app.log.warn("no API key configured: requests are not authenticated; listening on 127.0.0.1 only");
-  if (auth.sso && !services.config.PUBLIC_URL && services.config.TRUST_PROXY === undefined && host !== "127.0.0.1") {
-    app.log.warn("single sign-on is on without PUBLIC_URL or TRUST_PROXY: redirect URIs follow each request's scheme and Host; behind a TLS-terminating load balancer set PUBLIC_URL");
+  if (!auth.required)
+    app.log.warn(
+      "no API key configured: requests are not authenticated; listening on 127.0.0.1 only",
+    );
+  if (
+    auth.sso &&
+    !services.config.PUBLIC_URL &&
+    services.config.TRUST_PROXY === undefined &&
+    host !== "127.0.0.1"
+  ) {
+    app.log.warn(
+      "single sign-on is on without PUBLIC_URL or TRUST_PROXY: redirect URIs follow each request's scheme and Host; behind a TLS-terminating load balancer set PUBLIC_URL",
+    );
   }
-  if (webUi === "not-built") app.log.warn("the web UI is not built (npm run build:web -w runtime): serving the API only");
+  if (webUi === "not-built")
+    app.log.warn("the web UI is not built (npm run build:web -w runtime): serving the API only");
   for (const warning of services.warnings) app.log.warn(warning);
   return () => app.close();
 }
 
 /** /healthz and /metrics on a port of their own: the worker's health port, or the API's METRICS_PORT. */
-async function serveMetrics(services: Services, role: "worker" | "server", port: number): Promise<() => Promise<void>> {
+async function serveMetrics(
+  services: Services,
+  role: "worker" | "server",
+  port: number,
+): Promise<() => Promise<void>> {
   const health = Fastify({ logger: loggerOptions(services.config) });
   closeConnectionsOnceAnswered(health);
   health.get("/healthz", async () => ({ status: "ok", role }));
   metricsRoute(health, services);
   await health.listen({ host: services.config.HOST ?? "127.0.0.1", port });
   if (role === "worker") {
-    health.log.info({ queue: services.queue.kind, concurrency: services.config.WORKER_CONCURRENCY }, "ingest worker started");
+    health.log.info(
+      { queue: services.queue.kind, concurrency: services.config.WORKER_CONCURRENCY },
+      "ingest worker started",
+    );
     for (const warning of services.warnings) health.log.warn(warning);
   }
   return () => health.close();
@@ -108,16 +149,22 @@ export async function run(role: Role): Promise<void> {
   const stops: (() => Promise<void>)[] = [];
   if (role !== "server") {
     await services.startWorker();
-    if (role === "worker") stops.push(await serveMetrics(services, "worker", config.WORKER_HEALTH_PORT));
+    if (role === "worker")
+      stops.push(await serveMetrics(services, "worker", config.WORKER_HEALTH_PORT));
     const namespace = config.CLOUDWATCH_METRICS_NAMESPACE;
     if (role === "worker" && namespace) {
-      const reporter = reportQueueDepth({ namespace, service: config.SERVICE_NAME, depth: () => services.queue.depth() });
+      const reporter = reportQueueDepth({
+        namespace,
+        service: config.SERVICE_NAME,
+        depth: () => services.queue.depth(),
+      });
       stops.push(async () => reporter.stop());
     }
   }
   if (role !== "worker") {
     stops.push(await serveApi(services));
-    if (config.METRICS_PORT !== undefined) stops.push(await serveMetrics(services, "server", config.METRICS_PORT));
+    if (config.METRICS_PORT !== undefined)
+      stops.push(await serveMetrics(services, "server", config.METRICS_PORT));
   }
   onShutdown(
     async () => {

@@ -20,7 +20,12 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
-  readonly ingested = new Counter({ name: "rag_documents_ingested_total", help: "Documents indexed, by outcome.", labelNames: ["outcome"], registers: [this.registry] });
+  readonly ingested = new Counter({
+    name: "rag_documents_ingested_total",
+    help: "Documents indexed, by outcome.",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
   readonly requeued = new Counter({
     name: "rag_ingest_requeues_total",
     help: "Ingest jobs queued outside an upload, by outcome: queue_unavailable (an upload's job could not be queued), swept (the worker's sweep queued a stale document).",

@@ -18,13 +18,20 @@ export function isRateLimited(request: FastifyRequest): boolean {
   return LIMITED_PREFIXES.some((prefix) => request.url.startsWith(prefix));
 }
 
-export async function registerRateLimit(app: FastifyInstance, config: RuntimeConfig): Promise<void> {
+export async function registerRateLimit(
+  app: FastifyInstance,
+  config: RuntimeConfig,
+): Promise<void> {
   const max = config.RATE_LIMIT_PER_MINUTE;
   if (max === 0) return;
   let redis: Redis | undefined;
   if (redisConfigured(config)) {
     // Fail fast: a slow limiter must not hold requests (skipOnError then serves them).
-    redis = new Redis({ ...redisConnection(config), maxRetriesPerRequest: 1, connectTimeout: 1000 });
+    redis = new Redis({
+      ...redisConnection(config),
+      maxRetriesPerRequest: 1,
+      connectTimeout: 1000,
+    });
     redis.on("error", () => undefined);
     const client = redis;
     app.addHook("onClose", async () => {

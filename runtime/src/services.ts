@@ -9,7 +9,12 @@ import { ensureVectorTable, migrate, type SchemaInfo } from "./db/schema";
 import { DocumentService, REQUEUE_AFTER_MS } from "./ingest/documents";
 import { IngestPipeline } from "./ingest/pipeline";
 import { Metrics } from "./metrics";
-import { createEmbedder, type Embedder, LOCAL_EMBEDDER_ID, LOCAL_VECTOR_WEIGHT } from "./models/embedder";
+import {
+  createEmbedder,
+  type Embedder,
+  LOCAL_EMBEDDER_ID,
+  LOCAL_VECTOR_WEIGHT,
+} from "./models/embedder";
 import { createGenerator, type Generator } from "./models/generator";
 import { BullMqQueue } from "./queue/bullmq";
 import { InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
@@ -54,7 +59,13 @@ export async function openVectorIndex(
 ): Promise<{ index: VectorIndex; previous?: string; rebuilt: boolean }> {
   // In WASM PGlite an HNSW insert costs ~16 ms per vector (most of ingest), while an exact scan
   // costs ~4 ms per 1 000 vectors per query: embedded mode scans unless told otherwise.
-  const table = await ensureVectorTable(db, schema, { id: embedder.id, dimensions: embedder.dimensions }, config.VECTOR_INDEX ?? (db.kind === "pglite" ? "exact" : "hnsw"), options);
+  const table = await ensureVectorTable(
+    db,
+    schema,
+    { id: embedder.id, dimensions: embedder.dimensions },
+    config.VECTOR_INDEX ?? (db.kind === "pglite" ? "exact" : "hnsw"),
+    options,
+  );
   const index =
     config.VECTOR_STORE === "qdrant"
       ? await QdrantVectorIndex.connect({
@@ -74,9 +85,14 @@ export async function openVectorIndex(
  * storage was lost, or the service points at another Qdrant): vector search finds none of them,
  * and nothing else would say so, since BM25 still answers. Says how to rebuild it.
  */
-export async function missingVectorsWarning(db: Db, index: VectorIndex): Promise<string | undefined> {
+export async function missingVectorsWarning(
+  db: Db,
+  index: VectorIndex,
+): Promise<string | undefined> {
   if (!(index instanceof QdrantVectorIndex) || !index.created) return undefined;
-  const [row] = await db.query<{ chunks: number }>("SELECT count(*)::int AS chunks FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.status = 'ready'");
+  const [row] = await db.query<{ chunks: number }>(
+    "SELECT count(*)::int AS chunks FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.status = 'ready'",
+  );
   const chunks = row?.chunks ?? 0;
   if (chunks === 0) return undefined;
   return `the Qdrant collection "${index.collection}" did not exist and was created empty, but the database holds ${chunks} indexed chunks: vector search finds none of them until the vectors are rebuilt (node dist/reembed.js; npm run reembed -w runtime) with the API and workers stopped`;
@@ -93,9 +109,18 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const { index: vectors } = await openVectorIndex(config, db, schema, embedder);
     const missingVectors = await missingVectorsWarning(db, vectors);
     const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
-    const queue: IngestQueue = redisConfigured(config) ? new BullMqQueue(config, config.QUEUE_LOCK_MS) : new InProcessQueue(config.WORKER_CONCURRENCY);
-    const reranker = config.RERANK_URL ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY) : undefined;
-    const weights = { bm25: config.FUSION_BM25_WEIGHT, vector: config.FUSION_VECTOR_WEIGHT ?? (embedder.id === LOCAL_EMBEDDER_ID ? LOCAL_VECTOR_WEIGHT : 1) };
+    const queue: IngestQueue = redisConfigured(config)
+      ? new BullMqQueue(config, config.QUEUE_LOCK_MS)
+      : new InProcessQueue(config.WORKER_CONCURRENCY);
+    const reranker = config.RERANK_URL
+      ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY)
+      : undefined;
+    const weights = {
+      bm25: config.FUSION_BM25_WEIGHT,
+      vector:
+        config.FUSION_VECTOR_WEIGHT ??
+        (embedder.id === LOCAL_EMBEDDER_ID ? LOCAL_VECTOR_WEIGHT : 1),
+    };
     const retriever = new Retriever(
       db,
       embedder,
@@ -105,10 +130,20 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       (stage, ms) => metrics.retrievalStage.observe({ stage: stage.replace("Ms", "") }, ms / 1000),
       (stage) => metrics.retrievalDegraded.inc({ stage }),
     );
-    const pipeline = new IngestPipeline(db, store, embedder, vectors, { sizeWords: config.CHUNK_SIZE_TOKENS, overlapWords: config.CHUNK_OVERLAP_TOKENS }, (stage, ms) =>
-      metrics.ingestStage.observe({ stage }, ms / 1000),
+    const pipeline = new IngestPipeline(
+      db,
+      store,
+      embedder,
+      vectors,
+      { sizeWords: config.CHUNK_SIZE_TOKENS, overlapWords: config.CHUNK_OVERLAP_TOKENS },
+      (stage, ms) => metrics.ingestStage.observe({ stage }, ms / 1000),
     );
-    const maintenance = db.kind === "pglite" ? new IndexMaintenance(db, 1000, (outcome, seconds) => metrics.maintenance.observe({ outcome }, seconds)) : undefined;
+    const maintenance =
+      db.kind === "pglite"
+        ? new IndexMaintenance(db, 1000, (outcome, seconds) =>
+            metrics.maintenance.observe({ outcome }, seconds),
+          )
+        : undefined;
     const documents = new DocumentService(db, store, queue, vectors, {
       onDeleted: () => maintenance?.changed(),
       onEnqueueFailed: () => metrics.requeued.inc({ outcome: "queue_unavailable" }),

@@ -9,7 +9,11 @@ import type { RuntimeConfig } from "./config";
 export const tracer = trace.getTracer("rag-runtime");
 
 /** Runs `fn` in a span named `name`, recording failures. */
-export async function traced<T>(name: string, attributes: Record<string, string | number>, fn: (span: Span) => Promise<T>): Promise<T> {
+export async function traced<T>(
+  name: string,
+  attributes: Record<string, string | number>,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
   return tracer.startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await fn(span);
@@ -28,19 +32,34 @@ export interface Tracing {
 }
 
 /** Starts the SDK when an OTLP endpoint is configured; call before serving. */
-export async function startTracing(config: RuntimeConfig, role: string): Promise<Tracing | undefined> {
+export async function startTracing(
+  config: RuntimeConfig,
+  role: string,
+): Promise<Tracing | undefined> {
   if (!config.OTEL_EXPORTER_OTLP_ENDPOINT) return undefined;
   const { NodeTracerProvider, BatchSpanProcessor } = await import("@opentelemetry/sdk-trace-node");
   const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
   const { resourceFromAttributes } = await import("@opentelemetry/resources");
   const { registerInstrumentations } = await import("@opentelemetry/instrumentation");
   const { HttpInstrumentation } = await import("@opentelemetry/instrumentation-http");
-  const exporter = new OTLPTraceExporter({ url: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, "")}/v1/traces` });
+  const exporter = new OTLPTraceExporter({
+    url: `${config.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, "")}/v1/traces`,
+  });
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ "service.name": config.SERVICE_NAME, "service.instance.role": role }),
+    resource: resourceFromAttributes({
+      "service.name": config.SERVICE_NAME,
+      "service.instance.role": role,
+    }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
   });
   provider.register();
-  registerInstrumentations({ instrumentations: [new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => ["/healthz", "/readyz", "/metrics"].includes(req.url ?? "") })] });
+  registerInstrumentations({
+    instrumentations: [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req) =>
+          ["/healthz", "/readyz", "/metrics"].includes(req.url ?? ""),
+      }),
+    ],
+  });
   return { shutdown: () => provider.shutdown() };
 }

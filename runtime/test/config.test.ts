@@ -27,21 +27,34 @@ describe("runtime env contract", () => {
 
   it("gives a stopping process 25 s to finish by default, configurable from 1 s to an hour", () => {
     expect(loadRuntimeConfig({}).SHUTDOWN_TIMEOUT_SECONDS).toBe(25);
-    expect(loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "110" }).SHUTDOWN_TIMEOUT_SECONDS).toBe(110);
-    expect(() => loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "0" })).toThrow(/SHUTDOWN_TIMEOUT_SECONDS/);
-    expect(() => loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "soon" })).toThrow(/SHUTDOWN_TIMEOUT_SECONDS/);
+    expect(loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "110" }).SHUTDOWN_TIMEOUT_SECONDS).toBe(
+      110,
+    );
+    expect(() => loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "0" })).toThrow(
+      /SHUTDOWN_TIMEOUT_SECONDS/,
+    );
+    expect(() => loadRuntimeConfig({ SHUTDOWN_TIMEOUT_SECONDS: "soon" })).toThrow(
+      /SHUTDOWN_TIMEOUT_SECONDS/,
+    );
   });
 
   it("takes a CloudWatch namespace for the worker's queue-depth metric, refusing one CloudWatch would", () => {
     expect(loadRuntimeConfig({}).CLOUDWATCH_METRICS_NAMESPACE).toBeUndefined();
-    expect(loadRuntimeConfig({ CLOUDWATCH_METRICS_NAMESPACE: "RagPlatform" }).CLOUDWATCH_METRICS_NAMESPACE).toBe("RagPlatform");
-    expect(() => loadRuntimeConfig({ CLOUDWATCH_METRICS_NAMESPACE: "AWS:Bad" })).toThrow(/CLOUDWATCH_METRICS_NAMESPACE.*no colon/);
+    expect(
+      loadRuntimeConfig({ CLOUDWATCH_METRICS_NAMESPACE: "RagPlatform" })
+        .CLOUDWATCH_METRICS_NAMESPACE,
+    ).toBe("RagPlatform");
+    expect(() => loadRuntimeConfig({ CLOUDWATCH_METRICS_NAMESPACE: "AWS:Bad" })).toThrow(
+      /CLOUDWATCH_METRICS_NAMESPACE.*no colon/,
+    );
   });
 
   it("bounds the SSO idle timeout: off, or two minutes to a week", () => {
     expect(loadRuntimeConfig({}).SESSION_IDLE_SECONDS).toBe(3600);
     expect(loadRuntimeConfig({ SESSION_IDLE_SECONDS: "0" }).SESSION_IDLE_SECONDS).toBe(0);
-    expect(problemsOf({ SESSION_IDLE_SECONDS: "30" })).toEqual([expect.stringMatching(/^SESSION_IDLE_SECONDS: .*must be 0 \(off\) or 120 to 604800/)]);
+    expect(problemsOf({ SESSION_IDLE_SECONDS: "30" })).toEqual([
+      expect.stringMatching(/^SESSION_IDLE_SECONDS: .*must be 0 \(off\) or 120 to 604800/),
+    ]);
   });
 
   it("reads an empty variable as unset", () => {
@@ -80,35 +93,66 @@ describe("runtime env contract", () => {
   });
 
   it("requires what a selected backend needs", () => {
-    expect(problemsOf({ VECTOR_STORE: "qdrant" })).toEqual(["QDRANT_URL: required when VECTOR_STORE=qdrant"]);
-    expect(problemsOf({ LLM_PROVIDER: "ollama" })).toEqual(["LLM_BASE_URL: required when LLM_PROVIDER=ollama"]);
+    expect(problemsOf({ VECTOR_STORE: "qdrant" })).toEqual([
+      "QDRANT_URL: required when VECTOR_STORE=qdrant",
+    ]);
+    expect(problemsOf({ LLM_PROVIDER: "ollama" })).toEqual([
+      "LLM_BASE_URL: required when LLM_PROVIDER=ollama",
+    ]);
     expect(problemsOf({ CHUNK_SIZE_TOKENS: "100", CHUNK_OVERLAP_TOKENS: "100" })).toEqual([
       "CHUNK_OVERLAP_TOKENS: got 100; must be smaller than CHUNK_SIZE_TOKENS (100)",
     ]);
   });
 
   it("takes the web UI and single sign-on settings, and refuses a public URL with a path", () => {
-    const cfg = loadRuntimeConfig({ PUBLIC_URL: "https://rag.example.com", SESSION_TTL_SECONDS: "3600", WEB_UI: "false" });
-    expect(cfg).toMatchObject({ PUBLIC_URL: "https://rag.example.com", SESSION_TTL_SECONDS: 3600, WEB_UI: false });
+    const cfg = loadRuntimeConfig({
+      PUBLIC_URL: "https://rag.example.com",
+      SESSION_TTL_SECONDS: "3600",
+      WEB_UI: "false",
+    });
+    expect(cfg).toMatchObject({
+      PUBLIC_URL: "https://rag.example.com",
+      SESSION_TTL_SECONDS: 3600,
+      WEB_UI: false,
+    });
     expect(loadRuntimeConfig({})).toMatchObject({ SESSION_TTL_SECONDS: 28_800, WEB_UI: true });
-    expect(problemsOf({ PUBLIC_URL: "https://rag.example.com/app" })).toEqual(['PUBLIC_URL: got "https://rag.example.com/app"; must be an origin without a path (https://rag.example.com)']);
-    expect(problemsOf({ SESSION_TTL_SECONDS: "60" })[0]).toMatch(/^SESSION_TTL_SECONDS: got "60"; /);
+    expect(problemsOf({ PUBLIC_URL: "https://rag.example.com/app" })).toEqual([
+      'PUBLIC_URL: got "https://rag.example.com/app"; must be an origin without a path (https://rag.example.com)',
+    ]);
+    expect(problemsOf({ SESSION_TTL_SECONDS: "60" })[0]).toMatch(
+      /^SESSION_TTL_SECONDS: got "60"; /,
+    );
     expect(problemsOf({ WEB_UI: "yes" })[0]).toMatch(/^WEB_UI: got "yes"; /);
-    expect(loadRuntimeConfig({})).toMatchObject({ SESSION_CHECK_SECONDS: 300, OIDC_SCOPES: "openid profile email offline_access" });
-    expect(loadRuntimeConfig({ OIDC_SCOPES: " openid email ", SESSION_CHECK_SECONDS: "60" })).toMatchObject({ OIDC_SCOPES: "openid email", SESSION_CHECK_SECONDS: 60 });
-    expect(problemsOf({ OIDC_SCOPES: "profile email" })).toEqual(['OIDC_SCOPES: got "profile email"; must include "openid" (space-separated scopes)']);
-    expect(problemsOf({ SESSION_CHECK_SECONDS: "0" })[0]).toMatch(/^SESSION_CHECK_SECONDS: got "0"; /);
+    expect(loadRuntimeConfig({})).toMatchObject({
+      SESSION_CHECK_SECONDS: 300,
+      OIDC_SCOPES: "openid profile email offline_access",
+    });
+    expect(
+      loadRuntimeConfig({ OIDC_SCOPES: " openid email ", SESSION_CHECK_SECONDS: "60" }),
+    ).toMatchObject({ OIDC_SCOPES: "openid email", SESSION_CHECK_SECONDS: 60 });
+    expect(problemsOf({ OIDC_SCOPES: "profile email" })).toEqual([
+      'OIDC_SCOPES: got "profile email"; must include "openid" (space-separated scopes)',
+    ]);
+    expect(problemsOf({ SESSION_CHECK_SECONDS: "0" })[0]).toMatch(
+      /^SESSION_CHECK_SECONDS: got "0"; /,
+    );
   });
 
   it("reads TRUST_PROXY as a hop count or addresses and CIDRs, and names a bad entry", () => {
     expect(loadRuntimeConfig({ TRUST_PROXY: "2" }).TRUST_PROXY).toBe(2);
-    expect(loadRuntimeConfig({ TRUST_PROXY: "10.0.0.0/16, 192.168.1.1,::1" }).TRUST_PROXY).toEqual(["10.0.0.0/16", "192.168.1.1", "::1"]);
+    expect(loadRuntimeConfig({ TRUST_PROXY: "10.0.0.0/16, 192.168.1.1,::1" }).TRUST_PROXY).toEqual([
+      "10.0.0.0/16",
+      "192.168.1.1",
+      "::1",
+    ]);
     expect(loadRuntimeConfig({}).TRUST_PROXY).toBeUndefined();
     expect(problemsOf({ TRUST_PROXY: "10.0.0.0/33,proxy.local" })).toEqual([
       'TRUST_PROXY: got "10.0.0.0/33,proxy.local"; not an address or CIDR: 10.0.0.0/33, proxy.local (give a hop count, or addresses and CIDRs separated by commas)',
     ]);
     expect(loadRuntimeConfig({ RATE_LIMIT_PER_MINUTE: "0" }).RATE_LIMIT_PER_MINUTE).toBe(0);
-    expect(problemsOf({ RATE_LIMIT_PER_MINUTE: "-1" })[0]).toMatch(/^RATE_LIMIT_PER_MINUTE: got "-1"; /);
+    expect(problemsOf({ RATE_LIMIT_PER_MINUTE: "-1" })[0]).toMatch(
+      /^RATE_LIMIT_PER_MINUTE: got "-1"; /,
+    );
   });
 
   it("declares every secret variable among the contract's names", () => {

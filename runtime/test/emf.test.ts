@@ -3,10 +3,25 @@ import { emfRecord, QUEUE_DEPTH_METRIC, reportQueueDepth } from "../src/emf";
 
 describe("CloudWatch embedded metric format", () => {
   it("writes one record CloudWatch Logs extracts: values at the top level, described under _aws", () => {
-    expect(JSON.parse(emfRecord("RagPlatform", { Service: "rag-staging-svc" }, { IngestQueueDepth: 42 }, 1_700_000_000_000))).toEqual({
+    expect(
+      JSON.parse(
+        emfRecord(
+          "RagPlatform",
+          { Service: "rag-staging-svc" },
+          { IngestQueueDepth: 42 },
+          1_700_000_000_000,
+        ),
+      ),
+    ).toEqual({
       _aws: {
         Timestamp: 1_700_000_000_000,
-        CloudWatchMetrics: [{ Namespace: "RagPlatform", Dimensions: [["Service"]], Metrics: [{ Name: "IngestQueueDepth", Unit: "Count" }] }],
+        CloudWatchMetrics: [
+          {
+            Namespace: "RagPlatform",
+            Dimensions: [["Service"]],
+            Metrics: [{ Name: "IngestQueueDepth", Unit: "Count" }],
+          },
+        ],
       },
       Service: "rag-staging-svc",
       IngestQueueDepth: 42,

@@ -18,10 +18,25 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "rag-metrics-port-"));
   server = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "src", "server.ts")], {
     cwd: join(__dirname, ".."),
-    env: { ...process.env, DATABASE_URL: "", REDIS_URL: "", DATA_DIR: dataDir, PORT: String(API), METRICS_PORT: String(METRICS), LOG_LEVEL: "error" },
+    env: {
+      ...process.env,
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      DATA_DIR: dataDir,
+      PORT: String(API),
+      METRICS_PORT: String(METRICS),
+      LOG_LEVEL: "error",
+    },
     stdio: "ignore",
   });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${METRICS}/healthz`).then((r) => r.ok).catch(() => false)), 60_000, "the metrics port");
+  await waitFor(
+    async () =>
+      await fetch(`http://127.0.0.1:${METRICS}/healthz`)
+        .then((r) => r.ok)
+        .catch(() => false),
+    60_000,
+    "the metrics port",
+  );
 }, 70_000);
 
 afterAll(async () => {
@@ -35,8 +50,11 @@ describe("METRICS_PORT", () => {
     await fetch(`http://127.0.0.1:${API}/healthz`);
     const metrics = await fetch(`http://127.0.0.1:${METRICS}/metrics`);
     expect(metrics.status).toBe(200);
-    expect(await metrics.text()).toContain('rag_http_request_duration_seconds_count{route="/healthz",method="GET",status="200"}');
-    for (const path of ["/metrics", "/%6detrics"]) expect((await fetch(`http://127.0.0.1:${API}${path}`)).status, path).toBe(404);
+    expect(await metrics.text()).toContain(
+      'rag_http_request_duration_seconds_count{route="/healthz",method="GET",status="200"}',
+    );
+    for (const path of ["/metrics", "/%6detrics"])
+      expect((await fetch(`http://127.0.0.1:${API}${path}`)).status, path).toBe(404);
     expect((await fetch(`http://127.0.0.1:${API}/healthz`)).status).toBe(200);
   });
 });

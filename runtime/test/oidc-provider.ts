@@ -8,7 +8,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export const SSO_CLIENT = { id: "rag-ui", secret: "sso-test-client-secret-0123456789abcdef" } as const;
+export const SSO_CLIENT = {
+  id: "rag-ui",
+  secret: "sso-test-client-secret-0123456789abcdef",
+} as const;
 
 export interface TestIdentityProvider {
   readonly issuer: string;
@@ -32,7 +35,10 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startIdentityProvider(redirectUri: string, rolesByLogin: Record<string, string[]>): Promise<TestIdentityProvider> {
+export async function startIdentityProvider(
+  redirectUri: string,
+  rolesByLogin: Record<string, string[]>,
+): Promise<TestIdentityProvider> {
   const disabled = new Set<string>();
   const events: string[] = [];
   const server: Server = createServer();
@@ -41,7 +47,12 @@ export async function startIdentityProvider(redirectUri: string, rolesByLogin: R
   const { default: Provider } = await import("oidc-provider");
   const { exportJWK, generateKeyPair, SignJWT } = await import("jose");
   const { privateKey } = await generateKeyPair("RS256", { extractable: true });
-  const signingKey = { ...(await exportJWK(privateKey)), kid: "test-signing-key", alg: "RS256", use: "sig" };
+  const signingKey = {
+    ...(await exportJWK(privateKey)),
+    kid: "test-signing-key",
+    alg: "RS256",
+    use: "sig",
+  };
   const provider = new Provider(issuer, {
     jwks: { keys: [signingKey] },
     clients: [
@@ -59,7 +70,12 @@ export async function startIdentityProvider(redirectUri: string, rolesByLogin: R
         ? undefined
         : {
             accountId: sub,
-            claims: () => ({ sub, name: `${sub} (test user)`, email: `${sub}@example.test`, roles: rolesByLogin[sub] ?? [] }),
+            claims: () => ({
+              sub,
+              name: `${sub} (test user)`,
+              email: `${sub}@example.test`,
+              roles: rolesByLogin[sub] ?? [],
+            }),
           },
     claims: { openid: ["sub"], profile: ["name", "roles"], email: ["email"] },
     // The claims of the requested scopes go into the ID token, as Entra ID and Okta put roles/groups there.
@@ -84,7 +100,12 @@ export async function startIdentityProvider(redirectUri: string, rolesByLogin: R
     disabled,
     events,
     accessToken: (claims) =>
-      new SignJWT(claims).setProtectedHeader({ alg: "RS256", kid: signingKey.kid }).setIssuer(issuer).setIssuedAt().setExpirationTime("5m").sign(privateKey),
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: "RS256", kid: signingKey.kid })
+        .setIssuer(issuer)
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(privateKey),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -100,7 +121,10 @@ export async function signInAtProvider(authorizationUrl: string, login: string):
     const response = await fetch(url, {
       method: form ? "POST" : "GET",
       redirect: "manual",
-      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "), ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}) },
+      headers: {
+        cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
+        ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+      },
       ...(form ? { body: new URLSearchParams(form).toString() } : {}),
     });
     for (const c of response.headers.getSetCookie()) {
@@ -123,8 +147,12 @@ export async function signInAtProvider(authorizationUrl: string, login: string):
     const page = await response.text();
     const action = /<form[^>]*action="([^"]+)"/.exec(page)?.[1];
     const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1];
-    if (!action || !prompt) throw new Error(`the provider showed no form at ${url} (${response.status})`);
-    const submitted = await go(new URL(action, url).href, prompt === "login" ? { prompt, login, password: "any" } : { prompt });
+    if (!action || !prompt)
+      throw new Error(`the provider showed no form at ${url} (${response.status})`);
+    const submitted = await go(
+      new URL(action, url).href,
+      prompt === "login" ? { prompt, login, password: "any" } : { prompt },
+    );
     url = new URL(submitted.headers.get("location")!, url).href;
   }
   throw new Error("the sign-in at the provider did not return to the service");

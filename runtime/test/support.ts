@@ -22,7 +22,9 @@ export const MODES: Mode[] = ["embedded", "server"];
 
 export const ADMIN_KEY = "rag_test_admin_key_0123456789abcdef";
 /** The ARAGOG dataset: `../shared/data/aragog` beside the checkout, or ARAGOG_DIR (as for the scripts). */
-export const ARAGOG = resolve(process.env.ARAGOG_DIR ?? join(__dirname, "..", "..", "..", "shared", "data", "aragog"));
+export const ARAGOG = resolve(
+  process.env.ARAGOG_DIR ?? join(__dirname, "..", "..", "..", "shared", "data", "aragog"),
+);
 export const paper = (name: string) => new Uint8Array(readFileSync(join(ARAGOG, "papers", name)));
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -34,7 +36,9 @@ export const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
  */
 export async function freePorts(count: number): Promise<number[]> {
   const probes = Array.from({ length: count }, () => createServer());
-  await Promise.all(probes.map((probe) => new Promise<void>((r) => probe.listen(0, "127.0.0.1", r))));
+  await Promise.all(
+    probes.map((probe) => new Promise<void>((r) => probe.listen(0, "127.0.0.1", r))),
+  );
   const ports = probes.map((probe) => (probe.address() as AddressInfo).port);
   await Promise.all(probes.map((probe) => new Promise<void>((r) => probe.close(() => r()))));
   return ports;
@@ -44,7 +48,12 @@ export async function freePorts(count: number): Promise<number[]> {
  * A service gone silent: a TCP server on 127.0.0.1 that accepts connections and reads what is
  * sent, and never writes a byte back. `connections` counts those it accepted; `close` drops them.
  */
-export async function silentServer(): Promise<{ port: number; url: string; connections: () => number; close: () => Promise<void> }> {
+export async function silentServer(): Promise<{
+  port: number;
+  url: string;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -92,7 +101,9 @@ export interface Runtime {
 }
 
 /** Env for a mode: a fresh data dir, and for "server" a fresh database and queue name. */
-export async function modeEnv(mode: Mode): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
+export async function modeEnv(
+  mode: Mode,
+): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), "rag-rt-"));
   const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: "error" };
   let dropDb = async () => {};
@@ -112,12 +123,25 @@ export async function modeEnv(mode: Mode): Promise<{ env: Record<string, string>
   };
 }
 
-export async function startRuntime(mode: Mode, overrides: Record<string, string> = {}, options: { worker?: boolean; webRoot?: string } = {}): Promise<Runtime> {
+export async function startRuntime(
+  mode: Mode,
+  overrides: Record<string, string> = {},
+  options: { worker?: boolean; webRoot?: string } = {},
+): Promise<Runtime> {
   const { env: base, cleanup } = await modeEnv(mode);
-  const env = { ADMIN_API_KEY: ADMIN_KEY, MAX_UPLOAD_BYTES: String(4 * 1024 * 1024), ...base, ...overrides };
+  const env = {
+    ADMIN_API_KEY: ADMIN_KEY,
+    MAX_UPLOAD_BYTES: String(4 * 1024 * 1024),
+    ...base,
+    ...overrides,
+  };
   const services = await createServices(loadRuntimeConfig(env));
   if (options.worker !== false) await services.startWorker();
-  const { app } = await buildApp({ services, fastify: { logger: false }, webRoot: options.webRoot });
+  const { app } = await buildApp({
+    services,
+    fastify: { logger: false },
+    webRoot: options.webRoot,
+  });
   await app.ready();
   return {
     services,
@@ -129,11 +153,15 @@ export async function startRuntime(mode: Mode, overrides: Record<string, string>
       await cleanup();
     },
     async waitReady(id: string, timeoutMs = 60_000) {
-      await waitFor(async () => {
-        const doc = await services.documents.get(id);
-        if (doc?.status === "failed") throw new Error(`document ${id} failed: ${doc.error}`);
-        return doc?.status === "ready";
-      }, timeoutMs, `document ${id} to be ready`);
+      await waitFor(
+        async () => {
+          const doc = await services.documents.get(id);
+          if (doc?.status === "failed") throw new Error(`document ${id} failed: ${doc.error}`);
+          return doc?.status === "ready";
+        },
+        timeoutMs,
+        `document ${id} to be ready`,
+      );
     },
   };
 }
@@ -141,18 +169,35 @@ export async function startRuntime(mode: Mode, overrides: Record<string, string>
 export const auth = (key = ADMIN_KEY) => ({ authorization: `Bearer ${key}` });
 
 /** A multipart/form-data body with one file (and optional fields before it). */
-export function multipart(file: { name: string; type: string; bytes: Uint8Array }, fields: Record<string, string> = {}): { payload: Buffer; headers: Record<string, string> } {
+export function multipart(
+  file: { name: string; type: string; bytes: Uint8Array },
+  fields: Record<string, string> = {},
+): { payload: Buffer; headers: Record<string, string> } {
   const boundary = `----rag${randomUUID()}`;
   const parts: Buffer[] = [];
-  for (const [k, v] of Object.entries(fields)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`));
-  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`));
+  for (const [k, v] of Object.entries(fields))
+    parts.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`),
+    );
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`,
+    ),
+  );
   parts.push(Buffer.from(file.bytes), Buffer.from(`\r\n--${boundary}--\r\n`));
-  return { payload: Buffer.concat(parts), headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
+  return {
+    payload: Buffer.concat(parts),
+    headers: { "content-type": `multipart/form-data; boundary=${boundary}` },
+  };
 }
 
 /** A valid one-page PDF with no text layer (what a scan without OCR looks like). */
 export function blankPdf(): Uint8Array {
-  const objects = ["<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>", "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>"];
+  const objects = [
+    "<< /Type /Catalog /Pages 2 0 R >>",
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>",
+  ];
   let body = "%PDF-1.4\n";
   const offsets: number[] = [];
   objects.forEach((o, i) => {
@@ -170,10 +215,18 @@ export function blankPdf(): Uint8Array {
  * does, with only PATH and `env` in its environment and `stdin` (or nothing) on its standard
  * input; its exit code and output, never a throw.
  */
-export async function runEntry(name: string, args: readonly string[], env: Record<string, string>, stdin?: Buffer): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runEntry(
+  name: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  stdin?: Buffer,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const tsx = join(__dirname, "..", "..", "node_modules", ".bin", "tsx");
   try {
-    const running = promisify(execFile)(tsx, [`src/${name}.ts`, ...args], { cwd: join(__dirname, ".."), env: { PATH: process.env.PATH, ...env } });
+    const running = promisify(execFile)(tsx, [`src/${name}.ts`, ...args], {
+      cwd: join(__dirname, ".."),
+      env: { PATH: process.env.PATH, ...env },
+    });
     running.child.stdin?.end(stdin);
     const { stdout, stderr } = await running;
     return { code: 0, stdout, stderr };
@@ -197,11 +250,52 @@ export async function privateCa(): Promise<PrivateCa> {
   const dir = mkdtempSync(join(tmpdir(), "rag-ca-"));
   const openssl = (args: string[]) => promisify(execFile)("openssl", args, { cwd: dir });
   for (const name of ["ca", "other-ca"]) {
-    await openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.pem`, "-days", "2", "-subj", `/CN=${name}`]);
+    await openssl([
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.pem`,
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${name}`,
+    ]);
   }
-  await openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=db.internal"]);
+  await openssl([
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+    "-subj",
+    "/CN=db.internal",
+  ]);
   writeFileSync(join(dir, "san.ext"), "subjectAltName=DNS:db.internal\n");
-  await openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext"]);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "san.ext",
+  ]);
   return {
     dir,
     caFile: join(dir, "ca.pem"),

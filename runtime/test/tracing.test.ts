@@ -20,7 +20,10 @@ describe("OpenTelemetry traces", () => {
     });
     await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
     const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    tracing = await startTracing(loadRuntimeConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, SERVICE_NAME: "rag-test" }), "server");
+    tracing = await startTracing(
+      loadRuntimeConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, SERVICE_NAME: "rag-test" }),
+      "server",
+    );
   });
 
   afterAll(async () => {
@@ -32,7 +35,9 @@ describe("OpenTelemetry traces", () => {
   });
 
   it("export the pipeline's spans over OTLP/HTTP with the service name", async () => {
-    await traced("retrieve", { "rag.top_k": 3 }, async () => traced("retrieve.bm25", {}, async () => "ok"));
+    await traced("retrieve", { "rag.top_k": 3 }, async () =>
+      traced("retrieve.bm25", {}, async () => "ok"),
+    );
     await tracing!.shutdown();
     const all = bodies.join("\n");
     expect(all).toContain("retrieve.bm25");

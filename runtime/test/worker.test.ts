@@ -32,8 +32,22 @@ class EmbeddingServer {
       req.on("end", () => {
         const input = (JSON.parse(body) as { input: string[] }).input;
         const answer = () => {
-          const data = input.map((text, index) => ({ object: "embedding", index, embedding: Array.from({ length: DIMS }, (_, i) => createHash("sha256").update(`${i}:${text}`).digest()[0]! / 255 - 0.5) }));
-          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data, model: "fake-embed", usage: { prompt_tokens: 0, total_tokens: 0 } }));
+          const data = input.map((text, index) => ({
+            object: "embedding",
+            index,
+            embedding: Array.from(
+              { length: DIMS },
+              (_, i) => createHash("sha256").update(`${i}:${text}`).digest()[0]! / 255 - 0.5,
+            ),
+          }));
+          res.writeHead(200, { "content-type": "application/json" }).end(
+            JSON.stringify({
+              object: "list",
+              data,
+              model: "fake-embed",
+              usage: { prompt_tokens: 0, total_tokens: 0 },
+            }),
+          );
         };
         const isDocumentBatch = input.some((t) => !t.startsWith("dimension probe"));
         if (isDocumentBatch) this.batchesSeen++;
@@ -56,7 +70,11 @@ class EmbeddingServer {
   }
 }
 
-const TEXT = Array.from({ length: 40 }, (_, i) => `## Section ${i + 1}\n\n${`Paragraph ${i + 1} talks about retrieval, ranking and crash recovery in distributed workers. `.repeat(12)}`).join("\n\n");
+const TEXT = Array.from(
+  { length: 40 },
+  (_, i) =>
+    `## Section ${i + 1}\n\n${`Paragraph ${i + 1} talks about retrieval, ranking and crash recovery in distributed workers. `.repeat(12)}`,
+).join("\n\n");
 
 function spawnWorker(env: Record<string, string>, port: number): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "src", "worker.ts")], {
@@ -67,7 +85,11 @@ function spawnWorker(env: Record<string, string>, port: number): ChildProcess {
 }
 
 const exited = (child: ChildProcess) =>
-  new Promise<number | null>((r) => (child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.once("exit", (code) => r(code))));
+  new Promise<number | null>((r) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? r(child.exitCode)
+      : child.once("exit", (code) => r(code)),
+  );
 
 describe("the ingest worker (PostgreSQL + Redis)", () => {
   const embeddings = new EmbeddingServer();
@@ -79,7 +101,13 @@ describe("the ingest worker (PostgreSQL + Redis)", () => {
   beforeAll(async () => {
     const base = await modeEnv("server");
     cleanup = base.cleanup;
-    env = { ...base.env, EMBEDDING_PROVIDER: "openai", EMBEDDING_BASE_URL: await embeddings.start(), EMBEDDING_MODEL: "fake-embed", QUEUE_LOCK_MS: "1500" };
+    env = {
+      ...base.env,
+      EMBEDDING_PROVIDER: "openai",
+      EMBEDDING_BASE_URL: await embeddings.start(),
+      EMBEDDING_MODEL: "fake-embed",
+      QUEUE_LOCK_MS: "1500",
+    };
     api = await createServices(loadRuntimeConfig(env));
   });
 
@@ -92,23 +120,42 @@ describe("the ingest worker (PostgreSQL + Redis)", () => {
 
   it("resumes a document after its worker is killed, without duplicates or loss", async () => {
     embeddings.hold = true;
-    const { document } = await api.documents.create({ name: "long.md", contentType: "text/markdown", bytes: new TextEncoder().encode(TEXT) });
+    const { document } = await api.documents.create({
+      name: "long.md",
+      contentType: "text/markdown",
+      bytes: new TextEncoder().encode(TEXT),
+    });
     const first = spawnWorker(env, 18181);
     children.push(first);
     await waitFor(async () => embeddings.batchesSeen > 0, 30_000, "the first worker to embed");
     expect((await api.documents.get(document.id))!.status).toBe("indexing");
     first.kill("SIGKILL");
     await exited(first);
-    const [partial] = await api.db.query<{ n: number }>("SELECT count(*)::int AS n FROM chunks WHERE document_id = $1", [document.id]);
+    const [partial] = await api.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM chunks WHERE document_id = $1",
+      [document.id],
+    );
     expect(partial!.n).toBe(0);
 
     embeddings.release();
     const second = spawnWorker(env, 18182);
     children.push(second);
-    await waitFor(async () => (await api.documents.get(document.id))!.status === "ready", 60_000, "the second worker to finish the document");
+    await waitFor(
+      async () => (await api.documents.get(document.id))!.status === "ready",
+      60_000,
+      "the second worker to finish the document",
+    );
 
-    const expected = chunkText(TEXT, { sizeWords: api.config.CHUNK_SIZE_TOKENS, overlapWords: api.config.CHUNK_OVERLAP_TOKENS }).length;
-    const [counts] = await api.db.query<{ chunks: number; ordinals: number; vectors: number; docs: number }>(
+    const expected = chunkText(TEXT, {
+      sizeWords: api.config.CHUNK_SIZE_TOKENS,
+      overlapWords: api.config.CHUNK_OVERLAP_TOKENS,
+    }).length;
+    const [counts] = await api.db.query<{
+      chunks: number;
+      ordinals: number;
+      vectors: number;
+      docs: number;
+    }>(
       `SELECT (SELECT count(*) FROM chunks WHERE document_id = $1)::int AS chunks,
               (SELECT count(DISTINCT ordinal) FROM chunks WHERE document_id = $1)::int AS ordinals,
               (SELECT count(*) FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id WHERE c.document_id = $1)::int AS vectors,
@@ -119,7 +166,10 @@ describe("the ingest worker (PostgreSQL + Redis)", () => {
     // The second worker took the stalled job over and embedded the document again.
     expect(embeddings.batchesSeen).toBeGreaterThanOrEqual(2);
     expect((await api.documents.get(document.id))!.chunkCount).toBe(expected);
-    const hits = await api.retriever.retrieve({ question: "crash recovery in distributed workers", topK: 3 });
+    const hits = await api.retriever.retrieve({
+      question: "crash recovery in distributed workers",
+      topK: 3,
+    });
     expect(hits.length).toBe(3);
 
     second.kill("SIGKILL");
@@ -134,11 +184,26 @@ describe("the ingest worker (PostgreSQL + Redis)", () => {
     }
     const worker = spawnWorker(env, 18183);
     children.push(worker);
-    await waitFor(async () => (await fetch("http://127.0.0.1:18183/healthz").then((r) => r.ok).catch(() => false)), 30_000, "the worker to start");
+    await waitFor(
+      async () =>
+        await fetch("http://127.0.0.1:18183/healthz")
+          .then((r) => r.ok)
+          .catch(() => false),
+      30_000,
+      "the worker to start",
+    );
     embeddings.hold = true;
     const seen = embeddings.batchesSeen;
-    const { document } = await api.documents.create({ name: "second.md", contentType: "text/markdown", bytes: new TextEncoder().encode(`${TEXT}\n\nOne more paragraph for a new hash.`) });
-    await waitFor(async () => embeddings.batchesSeen > seen, 30_000, "the worker to start embedding");
+    const { document } = await api.documents.create({
+      name: "second.md",
+      contentType: "text/markdown",
+      bytes: new TextEncoder().encode(`${TEXT}\n\nOne more paragraph for a new hash.`),
+    });
+    await waitFor(
+      async () => embeddings.batchesSeen > seen,
+      30_000,
+      "the worker to start embedding",
+    );
     worker.kill("SIGTERM");
     setTimeout(() => embeddings.release(), 500);
     expect(await exited(worker)).toBe(0);
@@ -152,11 +217,26 @@ describe("the ingest worker (PostgreSQL + Redis)", () => {
     }
     const worker = spawnWorker({ ...env, SHUTDOWN_TIMEOUT_SECONDS: "2" }, 18184);
     children.push(worker);
-    await waitFor(async () => (await fetch("http://127.0.0.1:18184/healthz").then((r) => r.ok).catch(() => false)), 30_000, "the worker to start");
+    await waitFor(
+      async () =>
+        await fetch("http://127.0.0.1:18184/healthz")
+          .then((r) => r.ok)
+          .catch(() => false),
+      30_000,
+      "the worker to start",
+    );
     embeddings.hold = true;
     const seen = embeddings.batchesSeen;
-    const { document } = await api.documents.create({ name: "third.md", contentType: "text/markdown", bytes: new TextEncoder().encode(`${TEXT}\n\nA third variant.`) });
-    await waitFor(async () => embeddings.batchesSeen > seen, 30_000, "the worker to start embedding");
+    const { document } = await api.documents.create({
+      name: "third.md",
+      contentType: "text/markdown",
+      bytes: new TextEncoder().encode(`${TEXT}\n\nA third variant.`),
+    });
+    await waitFor(
+      async () => embeddings.batchesSeen > seen,
+      30_000,
+      "the worker to start embedding",
+    );
     const signalled = Date.now();
     worker.kill("SIGTERM");
     expect(await exited(worker)).toBe(1);
@@ -167,6 +247,10 @@ describe("the ingest worker (PostgreSQL + Redis)", () => {
     embeddings.release();
     const next = spawnWorker(env, 18185);
     children.push(next);
-    await waitFor(async () => (await api.documents.get(document.id))!.status === "ready", 90_000, "the next worker to index the abandoned document");
+    await waitFor(
+      async () => (await api.documents.get(document.id))!.status === "ready",
+      90_000,
+      "the next worker to index the abandoned document",
+    );
   }, 150_000);
 });

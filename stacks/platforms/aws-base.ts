@@ -16,7 +16,15 @@ import { ElastiCacheRedis } from "../../components/aws/redis";
 import { RuntimeImage } from "../../components/aws/runtime-image";
 import { ManagedSecret } from "../../components/aws/secret";
 import { workloadSecurityGroup } from "../../components/aws/security-group";
-import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
+import type {
+  ApiEndpoint,
+  LlmEndpoint,
+  ObjectStore,
+  PostgresEndpoint,
+  RedisEndpoint,
+  SecretRef,
+  VectorDbEndpoint,
+} from "../../components/contracts";
 import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { llmApiKeySecret, managedLlmEndpoint } from "./hosted";
@@ -59,7 +67,12 @@ export abstract class AwsPlatformBase implements Platform {
       `${prefix}-data`,
       // Node groups' root volumes are encrypted with it, and Auto Scaling launches their nodes.
       // Kept on destroy, like what it encrypts that the stack keeps: the document bucket, RDS's final snapshot.
-      { account: this.account, description: `${prefix}: documents, databases, caches, secrets, volumes`, allowEbsThroughEc2: true, retainOnDelete: true },
+      {
+        account: this.account,
+        description: `${prefix}: documents, databases, caches, secrets, volumes`,
+        allowEbsThroughEc2: true,
+        retainOnDelete: true,
+      },
       this.opts(),
     );
     this.logsKey = new KmsKey(
@@ -83,14 +96,22 @@ export abstract class AwsPlatformBase implements Platform {
         logsKey: this.logsKey,
         flowLogRetentionDays: cfg.observability.logRetentionDays,
         existing: n.existingVpcId
-          ? { vpcId: n.existingVpcId, privateSubnetIds: n.existingPrivateSubnetIds ?? [], publicSubnetIds: n.existingPublicSubnetIds }
+          ? {
+              vpcId: n.existingVpcId,
+              privateSubnetIds: n.existingPrivateSubnetIds ?? [],
+              publicSubnetIds: n.existingPublicSubnetIds,
+            }
           : undefined,
       },
       this.opts(),
     );
     this.workloadSg = workloadSecurityGroup(
       `${prefix}-workloads`,
-      { vpcId: this.network.vpcId, vpcCidr: this.network.vpcCidr, dataPorts: [5432, 6379, OLLAMA_PORT] },
+      {
+        vpcId: this.network.vpcId,
+        vpcCidr: this.network.vpcCidr,
+        dataPorts: [5432, 6379, OLLAMA_PORT],
+      },
       this.opts(),
     );
   }
@@ -104,12 +125,20 @@ export abstract class AwsPlatformBase implements Platform {
   }
 
   protected managedSecret(name: string, length: number): ManagedSecret {
-    return new ManagedSecret(`${this.prefix}-${name}`, { description: `${this.prefix} ${name}`, kmsKey: this.dataKey, generateLength: length }, this.opts());
+    return new ManagedSecret(
+      `${this.prefix}-${name}`,
+      { description: `${this.prefix} ${name}`, kmsKey: this.dataKey, generateLength: length },
+      this.opts(),
+    );
   }
 
   /** A secret whose value the operator puts after the first deployment (third-party keys). */
   protected operatorSecret(name: string, description: string): ManagedSecret {
-    const secret = new ManagedSecret(`${this.prefix}-${name}`, { description, kmsKey: this.dataKey }, this.opts());
+    const secret = new ManagedSecret(
+      `${this.prefix}-${name}`,
+      { description, kmsKey: this.dataKey },
+      this.opts(),
+    );
     this.operatorSecrets[name] = secret;
     return secret;
   }
@@ -155,7 +184,11 @@ export abstract class AwsPlatformBase implements Platform {
   objectStore(req: ObjectStoreRequest): ObjectStore {
     this.documents = new DocumentStore(
       `${this.prefix}-documents`,
-      { account: this.account, kmsKey: this.dataKey, noncurrentVersionRetentionDays: req.noncurrentVersionRetentionDays },
+      {
+        account: this.account,
+        kmsKey: this.dataKey,
+        noncurrentVersionRetentionDays: req.noncurrentVersionRetentionDays,
+      },
       this.opts(),
     );
     return { url: pulumi.interpolate`s3://${this.documents.bucketName}/documents` };
@@ -170,7 +203,11 @@ export abstract class AwsPlatformBase implements Platform {
   /** The runtime image: the configured prebuilt reference, or built from runtime/ and pushed to ECR. */
   protected runtimeImageRef(): pulumi.Output<string> {
     if (this.cfg.runtimeImage) return pulumi.output(this.cfg.runtimeImage);
-    return new RuntimeImage(`${this.prefix}-runtime`, { kmsKey: this.dataKey, tag: runtimeSourceTag(), buildContext: BUILD_CONTEXT }, this.opts()).imageRef;
+    return new RuntimeImage(
+      `${this.prefix}-runtime`,
+      { kmsKey: this.dataKey, tag: runtimeSourceTag(), buildContext: BUILD_CONTEXT },
+      this.opts(),
+    ).imageRef;
   }
 
   externalSecret(name: string, description: string): SecretRef {
@@ -196,7 +233,9 @@ export abstract class AwsPlatformBase implements Platform {
         note: "TLS is required (rds.force_ssl); reachable from inside the VPC only",
       },
       redisEndpoint: this.redisCache?.endpoint.host,
-      secretsToFill: Object.fromEntries(Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand])),
+      secretsToFill: Object.fromEntries(
+        Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand]),
+      ),
       dashboardUrl: this.cloudWatch?.dashboardUrl,
       alarmTopicArn: this.cloudWatch?.topicArn,
       // The alarms reach PagerDuty once its integration URL is subscribed to the topic (kept out of config and state).

@@ -12,14 +12,22 @@ import { ENV } from "../../runtime/src/config";
 import { OLLAMA_VERSION } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
 import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
-import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+import type {
+  LlmRequest,
+  ObservabilityRequest,
+  RuntimeServicesRequest,
+  VectorDbRequest,
+} from "./platform";
 
 export class AwsEcsPlatform extends AwsPlatformBase {
   private llmHost?: OllamaGpuHost;
   private services?: FargateRuntimeServices;
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
-    return stagingVectorDb(req, () => this.operatorSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description).ref);
+    return stagingVectorDb(
+      req,
+      () => this.operatorSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description).ref,
+    );
   }
 
   llm(req: LlmRequest): LlmEndpoint {
@@ -46,7 +54,8 @@ export class AwsEcsPlatform extends AwsPlatformBase {
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
-    if (!this.documents) throw new Error("AwsEcsPlatform: objectStore() must be created before runtimeServices()");
+    if (!this.documents)
+      throw new Error("AwsEcsPlatform: objectStore() must be created before runtimeServices()");
     const image = this.runtimeImageRef();
     const services = new FargateRuntimeServices(
       `${this.prefix}-svc`,
@@ -76,7 +85,10 @@ export class AwsEcsPlatform extends AwsPlatformBase {
     switch (req.exporter) {
       case "cloudwatch": {
         const { services, postgresDb: postgres, redisCache: redis, llmHost } = this;
-        if (!services || !postgres || !redis) throw new Error("AwsEcsPlatform: observability() watches the services and data stores; create them first");
+        if (!services || !postgres || !redis)
+          throw new Error(
+            "AwsEcsPlatform: observability() watches the services and data stores; create them first",
+          );
         this.cloudWatch = new CloudWatchObservability(
           `${this.prefix}-observability`,
           {
@@ -108,7 +120,9 @@ export class AwsEcsPlatform extends AwsPlatformBase {
       case "otlp":
       case "datadog":
       case "newrelic":
-        throw new Error(`the AWS staging platform builds CloudWatch observability; the config schema refuses ${req.exporter} here`);
+        throw new Error(
+          `the AWS staging platform builds CloudWatch observability; the config schema refuses ${req.exporter} here`,
+        );
       default: {
         const unreachable: never = req.exporter;
         throw new Error(`unknown exporter ${String(unreachable)}`);

@@ -16,23 +16,53 @@ import { CloudWatchObservability } from "../../components/aws/observability";
 import { podIdentityRole } from "../../components/aws/pod-identity";
 import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
 import type { ManagedSecret } from "../../components/aws/secret";
-import { type ApiEndpoint, type LlmEndpoint, type SecretRef, type VectorDbEndpoint, secretEntries } from "../../components/contracts";
-import { ClusterAddons, COLLECTOR, METRICS_SCRAPER, OTLP_HTTP_PORT, TELEMETRY_NAMESPACE, type TelemetryArgs } from "../../components/kubernetes/cluster-addons";
+import {
+  type ApiEndpoint,
+  type LlmEndpoint,
+  type SecretRef,
+  type VectorDbEndpoint,
+  secretEntries,
+} from "../../components/contracts";
+import {
+  ClusterAddons,
+  COLLECTOR,
+  METRICS_SCRAPER,
+  OTLP_HTTP_PORT,
+  TELEMETRY_NAMESPACE,
+  type TelemetryArgs,
+} from "../../components/kubernetes/cluster-addons";
 import { EMBEDDINGS_LABELS, EmbeddingServer } from "../../components/kubernetes/embedding-server";
 import { SyncedSecret, type RemoteSecretKey } from "../../components/kubernetes/external-secret";
 import { RagNamespace } from "../../components/kubernetes/namespace";
 import { podsIn, type CidrEgress } from "../../components/kubernetes/network-policy";
 import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-server";
 import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
-import { API_DRAIN_SECONDS, API_LABELS, reembedJobCommand, RUNTIME_SERVICE_ACCOUNT, RuntimeWorkloads, WORKER_LABELS } from "../../components/kubernetes/runtime-workloads";
+import {
+  API_DRAIN_SECONDS,
+  API_LABELS,
+  reembedJobCommand,
+  RUNTIME_SERVICE_ACCOUNT,
+  RuntimeWorkloads,
+  WORKER_LABELS,
+} from "../../components/kubernetes/runtime-workloads";
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
-import { API_DRAIN_LIMIT_SECONDS, API_IDLE_TIMEOUT_SECONDS, API_READINESS_PATH, QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
+import {
+  API_DRAIN_LIMIT_SECONDS,
+  API_IDLE_TIMEOUT_SECONDS,
+  API_READINESS_PATH,
+  QUEUE_DEPTH_PER_WORKER,
+} from "../../components/shared/runtime-image";
 import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
 import { CHARTS, CLUSTER_AUTOSCALER_TAGS, K8S_IMAGES } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
-import type { LlmRequest, ObservabilityRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+import type {
+  LlmRequest,
+  ObservabilityRequest,
+  RuntimeServicesRequest,
+  VectorDbRequest,
+} from "./platform";
 
 const RUNTIME_CLIENTS = [API_LABELS, WORKER_LABELS];
 /** GPU servers: CPU and memory next to the GPUs. */
@@ -93,15 +123,36 @@ export class AwsEksPlatform extends AwsPlatformBase {
         this.opts(),
       );
     }
-    this.addons = new EksAddons(`${prefix}-addons`, { account: this.account, cluster: this.cluster, network: this.network, clusterAutoscalerTag: CLUSTER_AUTOSCALER_TAGS[k.version], charts: CHARTS }, this.opts());
+    this.addons = new EksAddons(
+      `${prefix}-addons`,
+      {
+        account: this.account,
+        cluster: this.cluster,
+        network: this.network,
+        clusterAutoscalerTag: CLUSTER_AUTOSCALER_TAGS[k.version],
+        charts: CHARTS,
+      },
+      this.opts(),
+    );
     this.clusterAddons = new ClusterAddons(
       `${prefix}-cluster-addons`,
       {
         charts: CHARTS,
         telemetry: this.telemetry(),
-        gitops: cfg.gitops.enabled ? { repoUrl: cfg.gitops.repoUrl!, path: cfg.gitops.path, targetRevision: cfg.gitops.targetRevision, targetNamespace: "rag" } : undefined,
+        gitops: cfg.gitops.enabled
+          ? {
+              repoUrl: cfg.gitops.repoUrl!,
+              path: cfg.gitops.path,
+              targetRevision: cfg.gitops.targetRevision,
+              targetNamespace: "rag",
+            }
+          : undefined,
       },
-      { ...this.opts(), providers: { kubernetes: this.cluster.provider }, dependsOn: this.addons.secretStoreReady },
+      {
+        ...this.opts(),
+        providers: { kubernetes: this.cluster.provider },
+        dependsOn: this.addons.secretStoreReady,
+      },
     );
     this.namespace = new RagNamespace(
       `${prefix}-ns`,
@@ -134,7 +185,15 @@ export class AwsEksPlatform extends AwsPlatformBase {
         return {
           exporter: "otlp",
           otlpEndpoint: o.otlpEndpoint,
-          ...(header ? { otlpAuthHeader: header, apiKey: this.collectorSecret("otlp-auth-header", `value of the ${header} header the OTLP endpoint authenticates with`) } : {}),
+          ...(header
+            ? {
+                otlpAuthHeader: header,
+                apiKey: this.collectorSecret(
+                  "otlp-auth-header",
+                  `value of the ${header} header the OTLP endpoint authenticates with`,
+                ),
+              }
+            : {}),
           scrapeNamespace: NAMESPACE,
           clientsNamespace: NAMESPACE,
         };
@@ -145,14 +204,19 @@ export class AwsEksPlatform extends AwsPlatformBase {
           exporter: o.exporter,
           datadogSite: o.datadogSite,
           newRelicRegion: o.newRelicRegion,
-          apiKey: this.collectorSecret(`${o.exporter}-api-key`, `${o.exporter} API key for the OpenTelemetry collector`),
+          apiKey: this.collectorSecret(
+            `${o.exporter}-api-key`,
+            `${o.exporter} API key for the OpenTelemetry collector`,
+          ),
           scrapeNamespace: NAMESPACE,
           clientsNamespace: NAMESPACE,
         };
       case "cloudwatch":
       case "azure-monitor":
       case "cloud-monitoring":
-        throw new Error(`the EKS platform exports telemetry through OpenTelemetry; the config schema refuses ${o.exporter} here`);
+        throw new Error(
+          `the EKS platform exports telemetry through OpenTelemetry; the config schema refuses ${o.exporter} here`,
+        );
       default: {
         const unreachable: never = o.exporter;
         throw new Error(`unknown exporter ${String(unreachable)}`);
@@ -164,7 +228,11 @@ export class AwsEksPlatform extends AwsPlatformBase {
   private collectorSecret(name: string, description: string): NonNullable<TelemetryArgs["apiKey"]> {
     const secret = this.operatorSecret(name, description);
     this.grantSecretRead(name, [secret.arn]);
-    return { storeName: this.addons.secretStoreName, remoteKey: secret.readableArn, storeReady: this.addons.secretStoreReady };
+    return {
+      storeName: this.addons.secretStoreName,
+      remoteKey: secret.readableArn,
+      storeReady: this.addons.secretStoreReady,
+    };
   }
 
   /** Lets External Secrets read exactly these secrets (and decrypt them with the data key). */
@@ -174,7 +242,11 @@ export class AwsEksPlatform extends AwsPlatformBase {
       {
         role: this.addons.externalSecretsRole.id,
         policy: policyDocument([
-          { Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: arns },
+          {
+            Effect: "Allow",
+            Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            Resource: arns,
+          },
           { Effect: "Allow", Action: "kms:Decrypt", Resource: this.dataKey.arn },
         ]),
       },
@@ -183,7 +255,11 @@ export class AwsEksPlatform extends AwsPlatformBase {
   }
 
   /** Syncs Secrets Manager entries into one Kubernetes Secret in the platform namespace. */
-  private syncSecret(name: string, keys: RemoteSecretKey[], arns: pulumi.Input<string>[]): SyncedSecret {
+  private syncSecret(
+    name: string,
+    keys: RemoteSecretKey[],
+    arns: pulumi.Input<string>[],
+  ): SyncedSecret {
     this.grantSecretRead(name, arns);
     return new SyncedSecret(
       name,
@@ -205,7 +281,12 @@ export class AwsEksPlatform extends AwsPlatformBase {
       case "pgvector":
         return { kind: "pgvector" };
       case "qdrant-cloud":
-        return { kind: "qdrant", url: pulumi.output(req.qdrantCloudUrl!), apiKey: this.operatorSecret("qdrant-cloud-api-key", "Qdrant Cloud API key").ref, collection: req.collection };
+        return {
+          kind: "qdrant",
+          url: pulumi.output(req.qdrantCloudUrl!),
+          apiKey: this.operatorSecret("qdrant-cloud-api-key", "Qdrant Cloud API key").ref,
+          collection: req.collection,
+        };
       case "qdrant": {
         const key = this.managedSecret("qdrant-api-key", 40);
         const synced = this.syncManagedSecret("qdrant-api-key", key, "api-key");
@@ -238,7 +319,10 @@ export class AwsEksPlatform extends AwsPlatformBase {
     if (req.mode === "managed") return this.managedLlm(req);
     switch (req.server) {
       case "vllm": {
-        const token = this.operatorSecret("huggingface-token", "Hugging Face token (read access to the gated model)");
+        const token = this.operatorSecret(
+          "huggingface-token",
+          "Hugging Face token (read access to the gated model)",
+        );
         const synced = this.syncManagedSecret("huggingface-token", token, "token");
         const vllm = new VllmServer(
           `${this.prefix}-vllm`,
@@ -270,8 +354,16 @@ export class AwsEksPlatform extends AwsPlatformBase {
           },
           this.onCluster(),
         );
-        this.runtimeCalls.push({ labels: VLLM_LABELS, ports: [8000] }, { labels: EMBEDDINGS_LABELS, ports: [8080] });
-        return { ...vllm.endpoint, embeddingProvider: "openai", embeddingBaseUrl: embeddings.baseUrl, embeddingModel: embeddings.model };
+        this.runtimeCalls.push(
+          { labels: VLLM_LABELS, ports: [8000] },
+          { labels: EMBEDDINGS_LABELS, ports: [8080] },
+        );
+        return {
+          ...vllm.endpoint,
+          embeddingProvider: "openai",
+          embeddingBaseUrl: embeddings.baseUrl,
+          embeddingModel: embeddings.model,
+        };
       }
       case "ollama": {
         const ollama = new OllamaServer(
@@ -300,7 +392,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
-    if (!this.documents) throw new Error("AwsEksPlatform: objectStore() must be created before runtimeServices()");
+    if (!this.documents)
+      throw new Error("AwsEksPlatform: objectStore() must be created before runtimeServices()");
     const { bucketArn, loadBalancerLogs: albLogs } = this.documents;
     // The database password RDS rotates is read by the runtime itself, with its own role (below).
     const { env: runtimeEnv, databaseSecretArn } = passwordReadAtConnect(req.env);
@@ -312,13 +405,21 @@ export class AwsEksPlatform extends AwsPlatformBase {
         clusterName: this.cluster.name,
         namespace: NAMESPACE,
         serviceAccount: RUNTIME_SERVICE_ACCOUNT,
-        statements: [...documentAccessStatements(bucketArn, this.dataKey.arn), ...(databaseSecretArn ? databasePasswordStatements(databaseSecretArn, this.dataKey.arn) : [])],
+        statements: [
+          ...documentAccessStatements(bucketArn, this.dataKey.arn),
+          ...(databaseSecretArn
+            ? databasePasswordStatements(databaseSecretArn, this.dataKey.arn)
+            : []),
+        ],
       },
       this.opts(),
     );
     const refs = secretEntries(runtimeEnv);
     const keys: RemoteSecretKey[] = refs.map(([name, ref]) => {
-      if (ref.kind !== "aws-secretsmanager") throw new Error(`AwsEksPlatform: ${name} must live in Secrets Manager to reach pods (got ${ref.kind})`);
+      if (ref.kind !== "aws-secretsmanager")
+        throw new Error(
+          `AwsEksPlatform: ${name} must live in Secrets Manager to reach pods (got ${ref.kind})`,
+        );
       return { secretKey: name, remoteKey: ref.arn, property: ref.jsonKey };
     });
     const runtimeSecret = this.syncSecret(
@@ -330,9 +431,17 @@ export class AwsEksPlatform extends AwsPlatformBase {
     const otlp = this.clusterAddons.otlpEndpoint;
     const scraper = this.scraperPeer();
     // The ALB (IP targets, inside the VPC) adds the client's address to X-Forwarded-For: believe it only from there.
-    const env = { ...runtimeEnv, plain: { ...runtimeEnv.plain, [ENV.trustProxy]: this.network.vpcCidr, ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}) } };
+    const env = {
+      ...runtimeEnv,
+      plain: {
+        ...runtimeEnv.plain,
+        [ENV.trustProxy]: this.network.vpcCidr,
+        ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}),
+      },
+    };
     const redisHost = this.redisCache?.endpoint.host;
-    if (!redisHost) throw new Error("AwsEksPlatform: redis() must be created before runtimeServices()");
+    if (!redisHost)
+      throw new Error("AwsEksPlatform: redis() must be created before runtimeServices()");
     const workloads = new RuntimeWorkloads(
       `${this.prefix}-runtime`,
       {
@@ -349,15 +458,26 @@ export class AwsEksPlatform extends AwsPlatformBase {
             "alb.ingress.kubernetes.io/scheme": certificate ? "internet-facing" : "internal",
             "alb.ingress.kubernetes.io/target-type": "ip",
             "alb.ingress.kubernetes.io/healthcheck-path": API_READINESS_PATH,
-            "alb.ingress.kubernetes.io/listen-ports": certificate ? '[{"HTTPS":443}]' : '[{"HTTP":80}]',
-            "alb.ingress.kubernetes.io/inbound-cidrs": certificate ? "0.0.0.0/0" : this.network.vpcCidr,
+            "alb.ingress.kubernetes.io/listen-ports": certificate
+              ? '[{"HTTPS":443}]'
+              : '[{"HTTP":80}]',
+            "alb.ingress.kubernetes.io/inbound-cidrs": certificate
+              ? "0.0.0.0/0"
+              : this.network.vpcCidr,
             // Access logs to the log bucket, whose policy lets this region's load balancers write under the prefix.
             "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.interpolate`routing.http.drop_invalid_header_fields.enabled=true,idle_timeout.timeout_seconds=${API_IDLE_TIMEOUT_SECONDS},access_logs.s3.enabled=true,access_logs.s3.bucket=${albLogs.bucket},access_logs.s3.prefix=${albLogs.prefix}`,
             // A stopping pod's target keeps its connections while the pod finishes what it holds (AWS's default is 300 s).
             "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${API_DRAIN_SECONDS + API_DRAIN_LIMIT_SECONDS}`,
             // Named rather than discovered by their kubernetes.io/role tags, which subnets of an existing VPC may lack.
-            "alb.ingress.kubernetes.io/subnets": pulumi.all(certificate ? this.network.publicSubnetIds : this.network.privateSubnetIds).apply((ids) => ids.join(",")),
-            ...(certificate ? { "alb.ingress.kubernetes.io/certificate-arn": certificate, "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY } : {}),
+            "alb.ingress.kubernetes.io/subnets": pulumi
+              .all(certificate ? this.network.publicSubnetIds : this.network.privateSubnetIds)
+              .apply((ids) => ids.join(",")),
+            ...(certificate
+              ? {
+                  "alb.ingress.kubernetes.io/certificate-arn": certificate,
+                  "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY,
+                }
+              : {}),
           },
         },
         // The ALB sends from its addresses inside the VPC (IP targets).
@@ -373,17 +493,34 @@ export class AwsEksPlatform extends AwsPlatformBase {
         callsPeers: otlp
           ? [{ peer: podsIn(TELEMETRY_NAMESPACE, COLLECTOR.labels), ports: [OTLP_HTTP_PORT] }]
           : [],
-        queue: { redisAddress: pulumi.interpolate`${redisHost}:6379`, tls: true, listName: bullmqWaitList(DEFAULT_QUEUE_NAME), targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER },
-        metricsScrapedBy: scraper && { peer: scraper, serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE } },
+        queue: {
+          redisAddress: pulumi.interpolate`${redisHost}:6379`,
+          tls: true,
+          listName: bullmqWaitList(DEFAULT_QUEUE_NAME),
+          targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER,
+        },
+        metricsScrapedBy: scraper && {
+          peer: scraper,
+          serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE },
+        },
       },
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
-      { ...this.onCluster(), dependsOn: [this.addons.loadBalancerController, this.clusterAddons.keda] },
+      {
+        ...this.onCluster(),
+        dependsOn: [this.addons.loadBalancerController, this.clusterAddons.keda],
+      },
     );
-    this.apiIngressHost = workloads.ingress.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname);
+    this.apiIngressHost = workloads.ingress.status.apply(
+      (s) => s?.loadBalancer?.ingress?.[0]?.hostname,
+    );
     const scheme = certificate ? "https" : "http";
     const host = this.cfg.domain.hostname;
     return {
-      url: host ? pulumi.output(`${scheme}://${host}`) : this.apiIngressHost.apply((h) => (h ? `${scheme}://${h}` : "(pending: the load balancer controller is creating the ALB)")),
+      url: host
+        ? pulumi.output(`${scheme}://${host}`)
+        : this.apiIngressHost.apply((h) =>
+            h ? `${scheme}://${h}` : "(pending: the load balancer controller is creating the ALB)",
+          ),
     };
   }
 
@@ -395,7 +532,8 @@ export class AwsEksPlatform extends AwsPlatformBase {
    */
   observability(req: ObservabilityRequest): void {
     const { postgresDb: postgres, redisCache: redis } = this;
-    if (!postgres || !redis) throw new Error("AwsEksPlatform: observability() watches the data stores; create them first");
+    if (!postgres || !redis)
+      throw new Error("AwsEksPlatform: observability() watches the data stores; create them first");
     this.cloudWatch = new CloudWatchObservability(
       `${this.prefix}-observability`,
       {
@@ -415,12 +553,16 @@ export class AwsEksPlatform extends AwsPlatformBase {
       cluster: {
         name: this.cluster.name,
         updateKubeconfig: pulumi.interpolate`aws eks update-kubeconfig --region ${region} --name ${this.cluster.name}`,
-        apiEndpoint: this.cluster.publicEndpoint ? "public (allowed CIDRs only) and private" : "private: reach it from inside the VPC (VPN, peering or an SSM port forward)",
+        apiEndpoint: this.cluster.publicEndpoint
+          ? "public (allowed CIDRs only) and private"
+          : "private: reach it from inside the VPC (VPN, peering or an SSM port forward)",
       },
       namespace: this.namespace.name,
       // After a change of embedding model (the pods refuse the old index): scale api and worker to 0, run this, scale back.
       reembedJob: pulumi.output(this.namespace.name).apply(reembedJobCommand),
-      argoCd: this.clusterAddons.argoCd ? "kubectl -n argocd port-forward svc/argo-cd-argocd-server 8443:443" : undefined,
+      argoCd: this.clusterAddons.argoCd
+        ? "kubectl -n argocd port-forward svc/argo-cd-argocd-server 8443:443"
+        : undefined,
     };
   }
 }

@@ -5,7 +5,15 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
+import type {
+  ApiEndpoint,
+  LlmEndpoint,
+  ObjectStore,
+  PostgresEndpoint,
+  RedisEndpoint,
+  SecretRef,
+  VectorDbEndpoint,
+} from "../../components/contracts";
 import { namedVolume } from "../../components/docker/local-container";
 import { LocalNetwork } from "../../components/docker/network";
 import { LocalOllama } from "../../components/docker/ollama";
@@ -16,7 +24,16 @@ import { LocalRuntimeServices } from "../../components/docker/runtime-services";
 import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT } from "../source-hash";
 import { IMAGES } from "../versions";
-import type { LlmRequest, ObjectStoreRequest, ObservabilityRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+import type {
+  LlmRequest,
+  ObjectStoreRequest,
+  ObservabilityRequest,
+  Platform,
+  PostgresRequest,
+  RedisRequest,
+  RuntimeServicesRequest,
+  VectorDbRequest,
+} from "./platform";
 
 const DOCUMENTS_PATH = "/data/documents";
 
@@ -60,7 +77,11 @@ export class DockerPlatform implements Platform {
 
   redis(_req: RedisRequest): RedisEndpoint {
     const port = this.cfg.dev.hostPorts.redis;
-    const redis = new LocalRedis(`${this.prefix}-redis`, { network: this.network, image: IMAGES.redis, hostPort: port });
+    const redis = new LocalRedis(`${this.prefix}-redis`, {
+      network: this.network,
+      image: IMAGES.redis,
+      hostPort: port,
+    });
     this.access.redis = {
       url: `redis://127.0.0.1:${port}`,
       password: "pulumi stack output redisPassword --show-secrets",
@@ -91,7 +112,9 @@ export class DockerPlatform implements Platform {
         return qdrant.endpoint;
       }
       case "qdrant-cloud":
-        throw new Error("the Docker platform runs Qdrant locally; the config schema refuses qdrant-cloud on docker");
+        throw new Error(
+          "the Docker platform runs Qdrant locally; the config schema refuses qdrant-cloud on docker",
+        );
       default: {
         const unreachable: never = req.mode;
         throw new Error(`unknown vector DB mode ${String(unreachable)}`);
@@ -123,7 +146,8 @@ export class DockerPlatform implements Platform {
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
-    if (!this.documentsVolume) throw new Error("DockerPlatform: objectStore() must be created before runtimeServices()");
+    if (!this.documentsVolume)
+      throw new Error("DockerPlatform: objectStore() must be created before runtimeServices()");
     const services = new LocalRuntimeServices(`${this.prefix}-runtime`, {
       network: this.network,
       env: req.env,
@@ -138,7 +162,9 @@ export class DockerPlatform implements Platform {
   /** Locally the runtime's own /metrics and OTLP export (when configured) are the observability. */
   observability(req: ObservabilityRequest): void {
     if (req.exporter !== "none" && req.exporter !== "otlp") {
-      throw new Error(`the Docker platform does not run a ${req.exporter} exporter; the config schema allows none or otlp on docker`);
+      throw new Error(
+        `the Docker platform does not run a ${req.exporter} exporter; the config schema allows none or otlp on docker`,
+      );
     }
   }
 

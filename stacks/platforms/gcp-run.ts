@@ -7,7 +7,15 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { ApiEndpoint, LlmEndpoint, ObjectStore, PostgresEndpoint, RedisEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
+import type {
+  ApiEndpoint,
+  LlmEndpoint,
+  ObjectStore,
+  PostgresEndpoint,
+  RedisEndpoint,
+  SecretRef,
+  VectorDbEndpoint,
+} from "../../components/contracts";
 import { CloudRunRuntime } from "../../components/gcp/cloud-run";
 import type { GcpScope } from "../../components/gcp/common";
 import { GcsDocumentStore } from "../../components/gcp/document-store";
@@ -26,7 +34,16 @@ import type { PlatformConfig } from "../config";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
 import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
-import type { LlmRequest, ObjectStoreRequest, ObservabilityRequest, Platform, PostgresRequest, RedisRequest, RuntimeServicesRequest, VectorDbRequest } from "./platform";
+import type {
+  LlmRequest,
+  ObjectStoreRequest,
+  ObservabilityRequest,
+  Platform,
+  PostgresRequest,
+  RedisRequest,
+  RuntimeServicesRequest,
+  VectorDbRequest,
+} from "./platform";
 
 /** The APIs the platform calls, enabled in the project (and left enabled on destroy: other stacks may use them). */
 export const REQUIRED_APIS = [
@@ -64,20 +81,55 @@ export class GcpRunPlatform implements Platform {
   ) {
     const project = cfg.gcpProject!;
     this.provider = new gcp.Provider(`${prefix}-gcp`, { project, region });
-    const apis = REQUIRED_APIS.map((service) => new gcp.projects.Service(`${prefix}-${service.split(".")[0]}`, { project, service, disableOnDestroy: false }, this.opts()));
-    const projectNumber = gcp.organizations.getProjectOutput({ projectId: project }, { provider: this.provider }).number;
-    const suffix = new random.RandomString(`${prefix}-suffix`, { length: 6, lower: true, upper: false, numeric: true, special: false });
-    this.scope = { project, projectNumber, region, labels: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" }, uniqueSuffix: suffix.result, apis };
+    const apis = REQUIRED_APIS.map(
+      (service) =>
+        new gcp.projects.Service(
+          `${prefix}-${service.split(".")[0]}`,
+          { project, service, disableOnDestroy: false },
+          this.opts(),
+        ),
+    );
+    const projectNumber = gcp.organizations.getProjectOutput(
+      { projectId: project },
+      { provider: this.provider },
+    ).number;
+    const suffix = new random.RandomString(`${prefix}-suffix`, {
+      length: 6,
+      lower: true,
+      upper: false,
+      numeric: true,
+      special: false,
+    });
+    this.scope = {
+      project,
+      projectNumber,
+      region,
+      labels: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" },
+      uniqueSuffix: suffix.result,
+      apis,
+    };
     this.kms = new GcpKms(`${prefix}-kms`, { scope: this.scope }, this.opts());
-    this.network = new GcpNetwork(`${prefix}-vpc`, { scope: this.scope, vpcCidr: cfg.network.vpcCidr, ollamaPort: OLLAMA_PORT }, this.opts());
+    this.network = new GcpNetwork(
+      `${prefix}-vpc`,
+      { scope: this.scope, vpcCidr: cfg.network.vpcCidr, ollamaPort: OLLAMA_PORT },
+      this.opts(),
+    );
   }
 
   private opts(): pulumi.ComponentResourceOptions & pulumi.CustomResourceOptions {
     return { provider: this.provider };
   }
 
-  private secret(name: string, description: string, value: ConstructorParameters<typeof GcpSecret>[1]["value"]): GcpSecret {
-    return new GcpSecret(`${this.prefix}-${name}`, { scope: this.scope, kms: this.kms, secretId: `${this.prefix}-${name}`, description, value }, this.opts());
+  private secret(
+    name: string,
+    description: string,
+    value: ConstructorParameters<typeof GcpSecret>[1]["value"],
+  ): GcpSecret {
+    return new GcpSecret(
+      `${this.prefix}-${name}`,
+      { scope: this.scope, kms: this.kms, secretId: `${this.prefix}-${name}`, description, value },
+      this.opts(),
+    );
   }
 
   generatedSecret(name: string, length: number): SecretRef {
@@ -112,16 +164,36 @@ export class GcpRunPlatform implements Platform {
   }
 
   redis(req: RedisRequest): RedisEndpoint {
-    this.redisInstance = new MemorystoreRedis(`${this.prefix}-redis`, { scope: this.scope, network: this.network, kms: this.kms, nodeType: req.nodeType, replicas: Math.max(1, req.replicas) }, this.opts());
+    this.redisInstance = new MemorystoreRedis(
+      `${this.prefix}-redis`,
+      {
+        scope: this.scope,
+        network: this.network,
+        kms: this.kms,
+        nodeType: req.nodeType,
+        replicas: Math.max(1, req.replicas),
+      },
+      this.opts(),
+    );
     return this.redisInstance.endpoint;
   }
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
-    return stagingVectorDb(req, () => this.externalSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description));
+    return stagingVectorDb(req, () =>
+      this.externalSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description),
+    );
   }
 
   objectStore(req: ObjectStoreRequest): ObjectStore {
-    this.documents = new GcsDocumentStore(`${this.prefix}-documents`, { scope: this.scope, kms: this.kms, noncurrentVersionRetentionDays: req.noncurrentVersionRetentionDays }, this.opts());
+    this.documents = new GcsDocumentStore(
+      `${this.prefix}-documents`,
+      {
+        scope: this.scope,
+        kms: this.kms,
+        noncurrentVersionRetentionDays: req.noncurrentVersionRetentionDays,
+      },
+      this.opts(),
+    );
     return this.documents.objectStore;
   }
 
@@ -131,7 +203,15 @@ export class GcpRunPlatform implements Platform {
       () => {
         this.llmVm = new GceOllamaVm(
           `${this.prefix}-llm`,
-          { scope: this.scope, network: this.network, kms: this.kms, gpu: req.gpuType as GcpHostGpu, model: req.model, embeddingModel: req.embeddingModel, ollamaVersion: OLLAMA_VERSION },
+          {
+            scope: this.scope,
+            network: this.network,
+            kms: this.kms,
+            gpu: req.gpuType as GcpHostGpu,
+            model: req.model,
+            embeddingModel: req.embeddingModel,
+            ollamaVersion: OLLAMA_VERSION,
+          },
           this.opts(),
         );
         return this.llmVm.endpoint;
@@ -142,22 +222,60 @@ export class GcpRunPlatform implements Platform {
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
     const { documents, postgresInstance: postgres, redisInstance: redis } = this;
-    if (!documents || !postgres || !redis) throw new Error("GcpRunPlatform: postgres(), redis() and objectStore() must be created before runtimeServices()");
-    const image = this.cfg.runtimeImage ?? new GcpRuntimeImage(`${this.prefix}-runtime`, { scope: this.scope, kms: this.kms, tag: runtimeSourceTag(), buildContext: BUILD_CONTEXT }, this.opts()).imageRef;
+    if (!documents || !postgres || !redis)
+      throw new Error(
+        "GcpRunPlatform: postgres(), redis() and objectStore() must be created before runtimeServices()",
+      );
+    const image =
+      this.cfg.runtimeImage ??
+      new GcpRuntimeImage(
+        `${this.prefix}-runtime`,
+        { scope: this.scope, kms: this.kms, tag: runtimeSourceTag(), buildContext: BUILD_CONTEXT },
+        this.opts(),
+      ).imageRef;
     // The managed services' own CAs, as files (Secret Manager is how Cloud Run mounts one; they are not secret).
     const files = [
-      { variable: ENV.pgSslRootCert, ref: this.secret("postgres-server-ca", "Cloud SQL server CA certificate (public)", { value: postgres.serverCaPem }).ref },
-      { variable: ENV.redisTlsCaFile, ref: this.secret("redis-server-ca", "Memorystore server CA certificate (public)", { value: redis.serverCaPem }).ref },
+      {
+        variable: ENV.pgSslRootCert,
+        ref: this.secret("postgres-server-ca", "Cloud SQL server CA certificate (public)", {
+          value: postgres.serverCaPem,
+        }).ref,
+      },
+      {
+        variable: ENV.redisTlsCaFile,
+        ref: this.secret("redis-server-ca", "Memorystore server CA certificate (public)", {
+          value: redis.serverCaPem,
+        }).ref,
+      },
     ];
     const domain = this.cfg.domain;
     const isPublic = domain.certificate !== undefined && domain.hostname !== undefined;
     this.runtime = new CloudRunRuntime(
       `${this.prefix}-run`,
-      { scope: this.scope, network: this.network, image, env: req.env, files, api: req.api, worker: req.worker, documentsBucket: documents.bucketName, behindLoadBalancer: isPublic },
+      {
+        scope: this.scope,
+        network: this.network,
+        image,
+        env: req.env,
+        files,
+        api: req.api,
+        worker: req.worker,
+        documentsBucket: documents.bucketName,
+        behindLoadBalancer: isPublic,
+      },
       this.opts(),
     );
     if (isPublic) {
-      this.loadBalancer = new GcpHttpsLoadBalancer(`${this.prefix}-lb`, { scope: this.scope, cloudRunService: this.runtime.apiName, hostname: domain.hostname!, certificate: domain.certificate! }, this.opts());
+      this.loadBalancer = new GcpHttpsLoadBalancer(
+        `${this.prefix}-lb`,
+        {
+          scope: this.scope,
+          cloudRunService: this.runtime.apiName,
+          hostname: domain.hostname!,
+          certificate: domain.certificate!,
+        },
+        this.opts(),
+      );
       return { url: pulumi.output(this.loadBalancer.url) };
     }
     return { url: this.runtime.apiUri };
@@ -167,10 +285,19 @@ export class GcpRunPlatform implements Platform {
     switch (req.exporter) {
       case "cloud-monitoring": {
         const { runtime, postgresInstance: postgres, redisInstance: redis, llmVm } = this;
-        if (!runtime || !postgres || !redis) throw new Error("GcpRunPlatform: observability() watches the services and data stores; create them first");
+        if (!runtime || !postgres || !redis)
+          throw new Error(
+            "GcpRunPlatform: observability() watches the services and data stores; create them first",
+          );
         this.monitoring = new CloudMonitoringObservability(
           `${this.prefix}-monitoring`,
-          { scope: this.scope, alertEmails: req.alertEmails, alerts: stagingAlerts(this.scope.project, { runtime, postgres, redis, llmVm }), apiService: runtime.apiName, workerService: runtime.workerName },
+          {
+            scope: this.scope,
+            alertEmails: req.alertEmails,
+            alerts: stagingAlerts(this.scope.project, { runtime, postgres, redis, llmVm }),
+            apiService: runtime.apiName,
+            workerService: runtime.workerName,
+          },
           this.opts(),
         );
         return;
@@ -182,7 +309,9 @@ export class GcpRunPlatform implements Platform {
       case "otlp":
       case "datadog":
       case "newrelic":
-        throw new Error(`the GCP staging platform builds Cloud Monitoring observability; the config schema refuses ${req.exporter} here`);
+        throw new Error(
+          `the GCP staging platform builds Cloud Monitoring observability; the config schema refuses ${req.exporter} here`,
+        );
       default: {
         const unreachable: never = req.exporter;
         throw new Error(`unknown exporter ${String(unreachable)}`);
@@ -193,7 +322,9 @@ export class GcpRunPlatform implements Platform {
   accessOutputs(): Record<string, pulumi.Input<unknown>> {
     const { project, region } = this.scope;
     const { postgresInstance: pg, llmVm: vm, runtime, monitoring, loadBalancer } = this;
-    const sshVm = vm && pulumi.interpolate`gcloud compute ssh ${vm.instanceName} --zone ${vm.zone} --project ${project} --tunnel-through-iap`;
+    const sshVm =
+      vm &&
+      pulumi.interpolate`gcloud compute ssh ${vm.instanceName} --zone ${vm.zone} --project ${project} --tunnel-through-iap`;
     return {
       project,
       region,
@@ -207,7 +338,9 @@ export class GcpRunPlatform implements Platform {
         note: "encrypted connections only, checked against the instance's own CA; reachable from inside the VPC only",
       },
       redisHost: this.redisInstance?.endpoint.host,
-      secretsToFill: Object.fromEntries(Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand])),
+      secretsToFill: Object.fromEntries(
+        Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand]),
+      ),
       llmHost: vm &&
         sshVm && {
           instanceName: vm.instanceName,
@@ -220,14 +353,25 @@ export class GcpRunPlatform implements Platform {
         },
       reembedJob: runtime?.reembedCommand,
       loadBalancerIp: loadBalancer?.ipAddress,
-      dashboardUrl: monitoring && pulumi.interpolate`https://console.cloud.google.com/monitoring/dashboards/builder/${monitoring.dashboardId.apply((id) => id.split("/").pop())}?project=${project}`,
+      dashboardUrl:
+        monitoring &&
+        pulumi.interpolate`https://console.cloud.google.com/monitoring/dashboards/builder/${monitoring.dashboardId.apply((id) => id.split("/").pop())}?project=${project}`,
     };
   }
 }
 
 /** Staging's alerts: the API failing, the data stores running out of room or CPU, the GPU host down. */
-function stagingAlerts(project: string, w: { runtime: CloudRunRuntime; postgres: CloudSqlPostgres; redis: MemorystoreRedis; llmVm?: GceOllamaVm }): GcpAlertSpec[] {
-  const sql = (metric: string) => pulumi.interpolate`metric.type="cloudsql.googleapis.com/database/${metric}" resource.type="cloudsql_database" resource.label."database_id"="${project}:${w.postgres.instanceName}"`;
+function stagingAlerts(
+  project: string,
+  w: {
+    runtime: CloudRunRuntime;
+    postgres: CloudSqlPostgres;
+    redis: MemorystoreRedis;
+    llmVm?: GceOllamaVm;
+  },
+): GcpAlertSpec[] {
+  const sql = (metric: string) =>
+    pulumi.interpolate`metric.type="cloudsql.googleapis.com/database/${metric}" resource.type="cloudsql_database" resource.label."database_id"="${project}:${w.postgres.instanceName}"`;
   return [
     {
       name: "api-5xx",
@@ -239,8 +383,26 @@ function stagingAlerts(project: string, w: { runtime: CloudRunRuntime; postgres:
       duration: "300s",
       severity: "ERROR",
     },
-    { name: "postgres-cpu", description: "Cloud SQL CPU above 80% for 15 minutes", filter: sql("cpu/utilization"), aligner: "ALIGN_MEAN", comparison: "COMPARISON_GT", threshold: 0.8, duration: "900s", severity: "WARNING" },
-    { name: "postgres-disk", description: "Cloud SQL disk above 85% used", filter: sql("disk/utilization"), aligner: "ALIGN_MAX", comparison: "COMPARISON_GT", threshold: 0.85, duration: "600s", severity: "ERROR" },
+    {
+      name: "postgres-cpu",
+      description: "Cloud SQL CPU above 80% for 15 minutes",
+      filter: sql("cpu/utilization"),
+      aligner: "ALIGN_MEAN",
+      comparison: "COMPARISON_GT",
+      threshold: 0.8,
+      duration: "900s",
+      severity: "WARNING",
+    },
+    {
+      name: "postgres-disk",
+      description: "Cloud SQL disk above 85% used",
+      filter: sql("disk/utilization"),
+      aligner: "ALIGN_MAX",
+      comparison: "COMPARISON_GT",
+      threshold: 0.85,
+      duration: "600s",
+      severity: "ERROR",
+    },
     {
       // With no eviction, a full Redis refuses new ingest jobs.
       name: "redis-memory",

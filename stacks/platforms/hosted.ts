@@ -9,10 +9,30 @@ import type { LlmRequest, VectorDbRequest } from "./platform";
 
 /** Default endpoints and embedding choices of the hosted LLM providers. */
 export const MANAGED_LLM = {
-  openai: { provider: "openai", baseUrl: "https://api.openai.com/v1", embeddingProvider: "openai", embeddingModel: "text-embedding-3-small" },
-  "openai-compatible": { provider: "openai", baseUrl: undefined, embeddingProvider: "openai", embeddingModel: undefined },
-  "azure-openai": { provider: "openai", baseUrl: undefined, embeddingProvider: "openai", embeddingModel: undefined },
-  anthropic: { provider: "anthropic", baseUrl: "https://api.anthropic.com", embeddingProvider: "local", embeddingModel: "local-hashed-ngrams" },
+  openai: {
+    provider: "openai",
+    baseUrl: "https://api.openai.com/v1",
+    embeddingProvider: "openai",
+    embeddingModel: "text-embedding-3-small",
+  },
+  "openai-compatible": {
+    provider: "openai",
+    baseUrl: undefined,
+    embeddingProvider: "openai",
+    embeddingModel: undefined,
+  },
+  "azure-openai": {
+    provider: "openai",
+    baseUrl: undefined,
+    embeddingProvider: "openai",
+    embeddingModel: undefined,
+  },
+  anthropic: {
+    provider: "anthropic",
+    baseUrl: "https://api.anthropic.com",
+    embeddingProvider: "local",
+    embeddingModel: "local-hashed-ngrams",
+  },
 } as const;
 
 /** The runtime's endpoint for a hosted LLM whose key is `apiKey` (an operator-filled secret). */
@@ -31,15 +51,25 @@ export function managedLlmEndpoint(req: LlmRequest, apiKey: SecretRef): LlmEndpo
 }
 
 /** The hosted LLM's key, a secret the operator fills, named the same on every cloud. */
-export function llmApiKeySecret(req: LlmRequest): { readonly name: string; readonly description: string } {
-  return { name: "llm-api-key", description: `API key for the hosted LLM (${req.managedProvider})` };
+export function llmApiKeySecret(req: LlmRequest): {
+  readonly name: string;
+  readonly description: string;
+} {
+  return {
+    name: "llm-api-key",
+    description: `API key for the hosted LLM (${req.managedProvider})`,
+  };
 }
 
 /**
  * Staging's LLM: Ollama on the cloud's GPU host (`gpuHost`), or a hosted LLM whose key
  * `apiKey` gives (asked for only then).
  */
-export function stagingLlm(req: LlmRequest, gpuHost: () => LlmEndpoint, apiKey: (name: string, description: string) => SecretRef): LlmEndpoint {
+export function stagingLlm(
+  req: LlmRequest,
+  gpuHost: () => LlmEndpoint,
+  apiKey: (name: string, description: string) => SecretRef,
+): LlmEndpoint {
   switch (req.mode) {
     case "self-hosted":
       return gpuHost();
@@ -55,14 +85,24 @@ export function stagingLlm(req: LlmRequest, gpuHost: () => LlmEndpoint, apiKey: 
 }
 
 /** Staging's vector store: pgvector, or Qdrant Cloud with the key `qdrantCloudKey` gives (asked for only then). */
-export function stagingVectorDb(req: VectorDbRequest, qdrantCloudKey: () => SecretRef): VectorDbEndpoint {
+export function stagingVectorDb(
+  req: VectorDbRequest,
+  qdrantCloudKey: () => SecretRef,
+): VectorDbEndpoint {
   switch (req.mode) {
     case "pgvector":
       return { kind: "pgvector" };
     case "qdrant-cloud":
-      return { kind: "qdrant", url: pulumi.output(req.qdrantCloudUrl!), apiKey: qdrantCloudKey(), collection: req.collection };
+      return {
+        kind: "qdrant",
+        url: pulumi.output(req.qdrantCloudUrl!),
+        apiKey: qdrantCloudKey(),
+        collection: req.collection,
+      };
     case "qdrant":
-      throw new Error("a self-hosted Qdrant runs on Kubernetes (sme, enterprise); the config schema refuses it for staging");
+      throw new Error(
+        "a self-hosted Qdrant runs on Kubernetes (sme, enterprise); the config schema refuses it for staging",
+      );
     default: {
       const unreachable: never = req.mode;
       throw new Error(`unknown vector DB mode ${String(unreachable)}`);
@@ -71,4 +111,7 @@ export function stagingVectorDb(req: VectorDbRequest, qdrantCloudKey: () => Secr
 }
 
 /** The name and description of the Qdrant Cloud key the operator fills. */
-export const QDRANT_CLOUD_KEY = { name: "qdrant-cloud-api-key", description: "Qdrant Cloud API key (from the Qdrant Cloud console)" } as const;
+export const QDRANT_CLOUD_KEY = {
+  name: "qdrant-cloud-api-key",
+  description: "Qdrant Cloud API key (from the Qdrant Cloud console)",
+} as const;

@@ -19,7 +19,9 @@ export function assertImplemented(cfg: PlatformConfig): void {
   if (!IMPLEMENTED[cfg.tier].includes(cfg.cloud)) {
     throw new NotImplementedError(
       `the ${cfg.tier} tier is not implemented for ${cfg.cloud} yet: no resources were registered. ` +
-        `Built so far: ${Object.entries(IMPLEMENTED).flatMap(([t, clouds]) => clouds.map((c) => `${t} on ${c}`)).join(", ")}.`,
+        `Built so far: ${Object.entries(IMPLEMENTED)
+          .flatMap(([t, clouds]) => clouds.map((c) => `${t} on ${c}`))
+          .join(", ")}.`,
     );
   }
 }
@@ -31,13 +33,19 @@ export function createPlatform(cfg: PlatformConfig, prefix: string): Platform {
     case "docker":
       return new DockerPlatform(prefix, cfg);
     case "aws":
-      return cfg.tier === "staging" ? new AwsEcsPlatform(prefix, cfg, cfg.regions[0]!) : new AwsEksPlatform(prefix, cfg, cfg.regions[0]!);
+      return cfg.tier === "staging"
+        ? new AwsEcsPlatform(prefix, cfg, cfg.regions[0]!)
+        : new AwsEksPlatform(prefix, cfg, cfg.regions[0]!);
     case "azure":
       if (cfg.tier === "staging") return new AzureAcaPlatform(prefix, cfg, cfg.regions[0]!);
-      throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`);
+      throw new NotImplementedError(
+        `the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`,
+      );
     case "gcp":
       if (cfg.tier === "staging") return new GcpRunPlatform(prefix, cfg, cfg.regions[0]!);
-      throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`);
+      throw new NotImplementedError(
+        `the ${cfg.tier} tier is not implemented for ${cloud} yet: no resources were registered.`,
+      );
     default: {
       const unreachable: never = cloud;
       throw new Error(`unknown cloud ${String(unreachable)}`);

@@ -20,15 +20,32 @@ export function composeCore(cfg: PlatformConfig, platform: Platform): CoreOutput
   const objectStore = platform.objectStore(cfg.documents);
   const llm = platform.llm(cfg.llm);
   const adminApiKey = platform.generatedSecret("admin-api-key", 48);
-  const oidcClientSecret = cfg.auth.oidcIssuerUrl ? platform.externalSecret("oidc-client-secret", "OIDC client secret of the runtime's SSO application") : undefined;
-  const env = runtimeEnvironment(cfg, { postgres, redis, vectorDb, objectStore, llm, adminApiKey, oidcClientSecret });
+  const oidcClientSecret = cfg.auth.oidcIssuerUrl
+    ? platform.externalSecret(
+        "oidc-client-secret",
+        "OIDC client secret of the runtime's SSO application",
+      )
+    : undefined;
+  const env = runtimeEnvironment(cfg, {
+    postgres,
+    redis,
+    vectorDb,
+    objectStore,
+    llm,
+    adminApiKey,
+    oidcClientSecret,
+  });
   const api = platform.runtimeServices({ env, api: cfg.api, worker: cfg.worker });
   platform.observability(cfg.observability);
   return { api, adminApiKey };
 }
 
 /** Outputs every tier exports: the API URL and how to reach each service (those a platform leaves undefined left out). */
-export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform: Platform): Record<string, pulumi.Input<unknown>> {
+export function standardOutputs(
+  cfg: PlatformConfig,
+  core: CoreOutputs,
+  platform: Platform,
+): Record<string, pulumi.Input<unknown>> {
   const outputs: Record<string, pulumi.Input<unknown>> = {
     tier: cfg.tier,
     cloud: cfg.cloud,
@@ -45,19 +62,33 @@ export function standardOutputs(cfg: PlatformConfig, core: CoreOutputs, platform
 }
 
 /** The export and import commands of a knowledge-base backup, reading the admin key where it lives (never printing it). */
-function backupCommands(apiUrl: pulumi.Input<string>, key: SecretRef): pulumi.Output<{ export: string; import: string }> {
-  const inStack = key.kind === "generated" || ((key.kind === "azure-keyvault" || key.kind === "gcp-secretmanager") && key.value !== undefined);
-  const readKey = inStack ? pulumi.output("pulumi stack output adminApiKey --show-secrets") : pulumi.output(secretOutput(key) as pulumi.Input<string>);
+function backupCommands(
+  apiUrl: pulumi.Input<string>,
+  key: SecretRef,
+): pulumi.Output<{ export: string; import: string }> {
+  const inStack =
+    key.kind === "generated" ||
+    ((key.kind === "azure-keyvault" || key.kind === "gcp-secretmanager") &&
+      key.value !== undefined);
+  const readKey = inStack
+    ? pulumi.output("pulumi stack output adminApiKey --show-secrets")
+    : pulumi.output(secretOutput(key) as pulumi.Input<string>);
   return pulumi.all([apiUrl, readKey]).apply(([url, read]) => {
     // A URL still pending at preview time (an ALB the controller creates) is read from the stack once it exists.
     const target = /^https?:\/\//.test(url) ? url : '"$(pulumi stack output apiUrl)"';
     const run = `RAG_API_URL=${target} RAG_API_KEY="$(${read})" npm run backup -w runtime --`;
-    return { export: `${run} export --out kb-$(date +%F).tar.gz`, import: `${run} import --in kb.tar.gz` };
+    return {
+      export: `${run} export --out kb-$(date +%F).tar.gz`,
+      import: `${run} import --in kb.tar.gz`,
+    };
   });
 }
 
 /** The tiers that are exactly the core services plus the standard outputs (dev, staging). */
-export function composeStandardTier(cfg: PlatformConfig, platform: Platform): Record<string, pulumi.Input<unknown>> {
+export function composeStandardTier(
+  cfg: PlatformConfig,
+  platform: Platform,
+): Record<string, pulumi.Input<unknown>> {
   return standardOutputs(cfg, composeCore(cfg, platform), platform);
 }
 
@@ -70,9 +101,13 @@ export function secretOutput(ref: SecretRef): pulumi.Input<unknown> {
       return pulumi.interpolate`aws secretsmanager get-secret-value --secret-id ${ref.arn} --query SecretString --output text`;
     case "azure-keyvault":
       // The vault answers its network only; a value the stack wrote is in the stack's (encrypted) state.
-      return ref.value ? pulumi.secret(ref.value) : pulumi.interpolate`az keyvault secret show --id ${ref.secretUri} --query value --output tsv   # from inside the stack's network`;
+      return ref.value
+        ? pulumi.secret(ref.value)
+        : pulumi.interpolate`az keyvault secret show --id ${ref.secretUri} --query value --output tsv   # from inside the stack's network`;
     case "gcp-secretmanager":
-      return ref.value ? pulumi.secret(ref.value) : pulumi.interpolate`gcloud secrets versions access latest --secret ${ref.secretId} --project ${ref.project}`;
+      return ref.value
+        ? pulumi.secret(ref.value)
+        : pulumi.interpolate`gcloud secrets versions access latest --secret ${ref.secretId} --project ${ref.project}`;
     default: {
       const unreachable: never = ref;
       throw new Error(`unknown secret reference ${JSON.stringify(unreachable)}`);

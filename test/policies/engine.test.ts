@@ -7,7 +7,13 @@ import { res } from "./fixtures";
 import { runPolicy, stackArgs } from "./policy-args";
 
 const rule = (name: string): Rule => ALL_RULES.find((r) => r.name === name)!;
-const publicDb = () => [res("aws:rds/instance:Instance", { publiclyAccessible: true, storageEncrypted: true, kmsKeyId: "k" })];
+const publicDb = () => [
+  res("aws:rds/instance:Instance", {
+    publiclyAccessible: true,
+    storageEncrypted: true,
+    kmsKeyId: "k",
+  }),
+];
 
 describe("grading by tier", () => {
   it("is advisory in dev and blocks on high and critical from staging on", () => {
@@ -29,27 +35,42 @@ describe("grading by tier", () => {
   it("lets a policy-pack config override per rule, then for all", () => {
     const r = rule("aws-rds-not-public");
     expect(enforcementFor(r, "staging", { "aws-rds-not-public": "advisory" })).toBe("advisory");
-    expect(enforcementFor(r, "staging", { "aws-rds-not-public": { enforcementLevel: "disabled" } })).toBe("disabled");
+    expect(
+      enforcementFor(r, "staging", { "aws-rds-not-public": { enforcementLevel: "disabled" } }),
+    ).toBe("disabled");
     expect(enforcementFor(r, "dev", { all: "mandatory" })).toBe("mandatory");
-    expect(enforcementFor(r, "dev", { all: "mandatory", "aws-rds-not-public": "advisory" })).toBe("advisory");
+    expect(enforcementFor(r, "dev", { all: "mandatory", "aws-rds-not-public": "advisory" })).toBe(
+      "advisory",
+    );
   });
 
   it("counts mandatory violations and applies overrides in an evaluation", () => {
     const rules = [rule("aws-rds-not-public"), rule("aws-sns-encrypted")];
     const resources = [...publicDb(), res("aws:sns/topic:Topic", {})];
     expect(evaluate(resources, { tier: "staging", rules }).mandatoryViolations).toBe(1);
-    expect(evaluate(resources, { tier: "staging", rules }).findings.map((f) => [f.rule, f.enforcement])).toEqual([
+    expect(
+      evaluate(resources, { tier: "staging", rules }).findings.map((f) => [f.rule, f.enforcement]),
+    ).toEqual([
       ["aws-rds-not-public", "mandatory"],
       ["aws-sns-encrypted", "advisory"],
     ]);
     expect(evaluate(resources, { tier: "dev", rules }).mandatoryViolations).toBe(0);
-    expect(evaluate(resources, { tier: "staging", rules, config: { "aws-rds-not-public": "disabled" } }).findings.map((f) => f.rule)).toEqual(["aws-sns-encrypted"]);
+    expect(
+      evaluate(resources, {
+        tier: "staging",
+        rules,
+        config: { "aws-rds-not-public": "disabled" },
+      }).findings.map((f) => f.rule),
+    ).toEqual(["aws-sns-encrypted"]);
   });
 
   it("fails strict when a value a mandatory rule needs is unknown", () => {
     const unknown = [res("aws:rds/instance:Instance", { storageEncrypted: true, kmsKeyId: "k" })];
     const e = evaluate(unknown, { tier: "staging" });
-    expect(e.findings.find((f) => f.rule === "aws-rds-not-public")).toMatchObject({ enforcement: "mandatory", message: "publiclyAccessible is not false" });
+    expect(e.findings.find((f) => f.rule === "aws-rds-not-public")).toMatchObject({
+      enforcement: "mandatory",
+      message: "publiclyAccessible is not false",
+    });
   });
 });
 
@@ -74,50 +95,88 @@ describe("under the real engine (the pack's policies, driven with @pulumi/policy
     expect(mandatory.applicable).toBe(true);
     expect(mandatory.violations).toHaveLength(1);
     expect(mandatory.violations[0]!.message).toContain("publiclyAccessible is not false");
-    expect(mandatory.violations[0]!.urn).toMatch(/^urn:pulumi:test::rag-platform::aws:rds\/instance:Instance::/);
+    expect(mandatory.violations[0]!.urn).toMatch(
+      /^urn:pulumi:test::rag-platform::aws:rds\/instance:Instance::/,
+    );
     expect((await runPolicy(byName("aws-rds-not-public-advisory"), args)).applicable).toBe(false);
   });
 
   it("only advises for a dev stack (tier from the policy config)", async () => {
     const args = stackArgs(publicDb(), { config: { tier: "dev" } });
     const mandatory = await runPolicy(byName("aws-rds-not-public"), args);
-    expect(mandatory).toMatchObject({ applicable: false, reason: "aws-rds-not-public is advisory for the dev tier" });
-    expect((await runPolicy(byName("aws-rds-not-public-advisory"), args)).violations).toHaveLength(1);
+    expect(mandatory).toMatchObject({
+      applicable: false,
+      reason: "aws-rds-not-public is advisory for the dev tier",
+    });
+    expect((await runPolicy(byName("aws-rds-not-public-advisory"), args)).violations).toHaveLength(
+      1,
+    );
   });
 
   it("is strict without a tier, and not applicable where a tier-scoped rule does not apply", async () => {
-    expect((await runPolicy(byName("aws-rds-not-public"), stackArgs(publicDb()))).violations).toHaveLength(1);
-    const single = [res("aws:rds/instance:Instance", { multiAz: false, deletionProtection: false })];
-    expect(await runPolicy(byName("aws-rds-multi-az-protected"), stackArgs(single, { stackTags: { [TIER_TAG]: "staging" } }))).toMatchObject({ applicable: false });
-    expect((await runPolicy(byName("aws-rds-multi-az-protected"), stackArgs(single, { stackTags: { [TIER_TAG]: "sme" } }))).violations.map((v) => v.message)).toEqual([
+    expect(
+      (await runPolicy(byName("aws-rds-not-public"), stackArgs(publicDb()))).violations,
+    ).toHaveLength(1);
+    const single = [
+      res("aws:rds/instance:Instance", { multiAz: false, deletionProtection: false }),
+    ];
+    expect(
+      await runPolicy(
+        byName("aws-rds-multi-az-protected"),
+        stackArgs(single, { stackTags: { [TIER_TAG]: "staging" } }),
+      ),
+    ).toMatchObject({ applicable: false });
+    expect(
+      (
+        await runPolicy(
+          byName("aws-rds-multi-az-protected"),
+          stackArgs(single, { stackTags: { [TIER_TAG]: "sme" } }),
+        )
+      ).violations.map((v) => v.message),
+    ).toEqual([
       expect.stringContaining("not multi-AZ"),
       expect.stringContaining("deletion protection is off"),
     ]);
   });
 
   it("prefers the policy config's tier over the stack tag and ignores unknown tier names", () => {
-    expect(tierOf({ getConfig: <T>() => ({ tier: "sme" }) as T, stackTags: new Map([[TIER_TAG, "dev"]]) })).toBe("sme");
-    expect(tierOf({ getConfig: <T>() => ({}) as T, stackTags: new Map([[TIER_TAG, "gold"]]) })).toBeUndefined();
+    expect(
+      tierOf({
+        getConfig: <T>() => ({ tier: "sme" }) as T,
+        stackTags: new Map([[TIER_TAG, "dev"]]),
+      }),
+    ).toBe("sme");
+    expect(
+      tierOf({ getConfig: <T>() => ({}) as T, stackTags: new Map([[TIER_TAG, "gold"]]) }),
+    ).toBeUndefined();
   });
 
   it("judges every resource whose values are known before saying it cannot finish on one that is not (preview)", async () => {
     // As @pulumi/policy hands props over during a preview: a proxy that throws on an unknown value.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- proxy.d.ts declares nothing
-    const { UnknownValueError, unknownCheckingProxy, unknownStringValue } = require("@pulumi/policy/proxy") as {
-      UnknownValueError: new (...args: never[]) => Error;
-      unknownCheckingProxy: <T>(props: T) => T;
-      unknownStringValue: string;
-    };
+    const { UnknownValueError, unknownCheckingProxy, unknownStringValue } =
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- proxy.d.ts declares nothing
+      require("@pulumi/policy/proxy") as {
+        UnknownValueError: new (...args: never[]) => Error;
+        unknownCheckingProxy: <T>(props: T) => T;
+        unknownStringValue: string;
+      };
     const previewed = (props: Record<string, unknown>, name: string) => {
       const view = res("aws:rds/instance:Instance", props, {}, name);
       return { ...view, props: unknownCheckingProxy(view.props) };
     };
     const dbs = [
-      previewed({ publiclyAccessible: unknownStringValue, storageEncrypted: true, kmsKeyId: "k" }, "not-known-yet"),
+      previewed(
+        { publiclyAccessible: unknownStringValue, storageEncrypted: true, kmsKeyId: "k" },
+        "not-known-yet",
+      ),
       previewed({ publiclyAccessible: true, storageEncrypted: true, kmsKeyId: "k" }, "public"),
     ];
     const reported: (string | undefined)[] = [];
-    const run = async () => byName("aws-rds-not-public").validateStack(stackArgs(dbs, { stackTags: { [TIER_TAG]: "staging" } }), (_message, urn) => reported.push(urn));
+    const run = async () =>
+      byName("aws-rds-not-public").validateStack(
+        stackArgs(dbs, { stackTags: { [TIER_TAG]: "staging" } }),
+        (_message, urn) => reported.push(urn),
+      );
     await expect(run()).rejects.toThrow(UnknownValueError);
     expect(reported).toEqual([dbs[1]!.urn]);
   });
@@ -126,12 +185,23 @@ describe("under the real engine (the pack's policies, driven with @pulumi/policy
     const bucket = res("aws:s3/bucket:Bucket", {});
     const sse = res(
       "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-      { bucket: undefined, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } }] },
+      {
+        bucket: undefined,
+        rules: [
+          { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "k" } },
+        ],
+      },
       { bucket: [bucket] },
     );
-    const run = await runPolicy(byName("aws-s3-bucket-encrypted"), stackArgs([bucket, sse], { stackTags: { [TIER_TAG]: "staging" } }));
+    const run = await runPolicy(
+      byName("aws-s3-bucket-encrypted"),
+      stackArgs([bucket, sse], { stackTags: { [TIER_TAG]: "staging" } }),
+    );
     expect(run.violations).toEqual([]);
-    const alone = await runPolicy(byName("aws-s3-bucket-encrypted"), stackArgs([bucket], { stackTags: { [TIER_TAG]: "staging" } }));
+    const alone = await runPolicy(
+      byName("aws-s3-bucket-encrypted"),
+      stackArgs([bucket], { stackTags: { [TIER_TAG]: "staging" } }),
+    );
     expect(alone.violations).toHaveLength(1);
   });
 });

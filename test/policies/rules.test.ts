@@ -6,7 +6,8 @@ import { CASES, VIOLATING_OUTPUTS } from "./cases";
 describe("every rule", () => {
   it("has a compliant and a violating case", () => {
     expect(Object.keys(CASES).sort()).toEqual(ALL_RULES.map((r) => r.name).sort());
-    for (const c of Object.values(CASES)) expect(Object.keys(c.violating).length).toBeGreaterThan(0);
+    for (const c of Object.values(CASES))
+      expect(Object.keys(c.violating).length).toBeGreaterThan(0);
   });
 
   it("has unique names, a description, a remediation and a severity", () => {
@@ -25,10 +26,15 @@ describe("every rule", () => {
 describe.each(ALL_RULES.map((r) => [r.name, r] as const))("%s", (name, rule) => {
   const c = CASES[name]!;
   it("passes the compliant case", () => {
-    expect(runRule(rule, context(c.compliant, c.tier ?? "enterprise", c.outputs)).map((v) => v.message)).toEqual([]);
+    expect(
+      runRule(rule, context(c.compliant, c.tier ?? "enterprise", c.outputs)).map((v) => v.message),
+    ).toEqual([]);
   });
   it.each(Object.entries(c.violating))("flags %s", (_label, resources) => {
-    const found = runRule(rule, context(resources, c.tier ?? "enterprise", VIOLATING_OUTPUTS[name] ?? c.outputs));
+    const found = runRule(
+      rule,
+      context(resources, c.tier ?? "enterprise", VIOLATING_OUTPUTS[name] ?? c.outputs),
+    );
     expect(found.length).toBeGreaterThan(0);
     for (const f of found) expect(f.message.length).toBeGreaterThan(5);
   });

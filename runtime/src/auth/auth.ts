@@ -34,7 +34,10 @@ export interface IssuerKeys {
 }
 
 async function discoverIssuer(issuer: string): Promise<IssuerKeys> {
-  const discovery = await fetch(new URL(".well-known/openid-configuration", issuer.endsWith("/") ? issuer : `${issuer}/`), { signal: AbortSignal.timeout(5000) });
+  const discovery = await fetch(
+    new URL(".well-known/openid-configuration", issuer.endsWith("/") ? issuer : `${issuer}/`),
+    { signal: AbortSignal.timeout(5000) },
+  );
   if (!discovery.ok) throw new Error(`OIDC discovery at ${issuer} answered ${discovery.status}`);
   return (await discovery.json()) as IssuerKeys;
 }
@@ -57,20 +60,39 @@ export class Authenticator {
     readonly adminKeyRevoked: boolean,
   ) {}
 
-  static async create(config: RuntimeConfig, keys: KeyStore, sso?: BrowserSso): Promise<Authenticator> {
+  static async create(
+    config: RuntimeConfig,
+    keys: KeyStore,
+    sso?: BrowserSso,
+  ): Promise<Authenticator> {
     if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
-    const adminKeyRevoked = config.ADMIN_API_KEY !== undefined && (await keys.roleOf(config.ADMIN_API_KEY)) === undefined;
+    const adminKeyRevoked =
+      config.ADMIN_API_KEY !== undefined && (await keys.roleOf(config.ADMIN_API_KEY)) === undefined;
     // Single sign-on has already read the issuer's discovery document: one fetch at start, not two.
-    const issuer = sso ? sso.issuerKeys() : config.OIDC_ISSUER_URL ? await discoverIssuer(config.OIDC_ISSUER_URL) : undefined;
-    const verify = issuer ? await oidcVerifier(issuer, config.OIDC_AUDIENCE ?? config.OIDC_CLIENT_ID!) : undefined;
+    const issuer = sso
+      ? sso.issuerKeys()
+      : config.OIDC_ISSUER_URL
+        ? await discoverIssuer(config.OIDC_ISSUER_URL)
+        : undefined;
+    const verify = issuer
+      ? await oidcVerifier(issuer, config.OIDC_AUDIENCE ?? config.OIDC_CLIENT_ID!)
+      : undefined;
     const embedded = !config.DATABASE_URL && !config.PGHOST;
-    return new Authenticator(keys, verify, !(embedded && !config.ADMIN_API_KEY && !verify), sso, adminKeyRevoked);
+    return new Authenticator(
+      keys,
+      verify,
+      !(embedded && !config.ADMIN_API_KEY && !verify),
+      sso,
+      adminKeyRevoked,
+    );
   }
 
   private async identify(request: FastifyRequest): Promise<Principal | undefined> {
     const header = request.headers.authorization;
     const bearer = header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : undefined;
-    const apiKey = (request.headers["x-api-key"] as string | undefined) ?? (bearer?.startsWith("rag_") ? bearer : undefined);
+    const apiKey =
+      (request.headers["x-api-key"] as string | undefined) ??
+      (bearer?.startsWith("rag_") ? bearer : undefined);
     if (apiKey) {
       const role = await this.keys.roleOf(apiKey);
       return role ? { kind: "api-key", role } : undefined;
@@ -78,14 +100,25 @@ export class Authenticator {
     if (bearer && this.verify) {
       try {
         const claims = await this.verify(bearer);
-        return { kind: "oidc", role: roleFromClaims(claims), subject: typeof claims.sub === "string" ? claims.sub : "" };
+        return {
+          kind: "oidc",
+          role: roleFromClaims(claims),
+          subject: typeof claims.sub === "string" ? claims.sub : "",
+        };
       } catch {
         return undefined;
       }
     }
     if (!header && this.sso && sessionCookie(request)) {
       const session = await this.sso.session(request);
-      return session ? { kind: "session", role: session.role, subject: session.sub, ...(session.name ? { name: session.name } : {}) } : undefined;
+      return session
+        ? {
+            kind: "session",
+            role: session.role,
+            subject: session.sub,
+            ...(session.name ? { name: session.name } : {}),
+          }
+        : undefined;
     }
     return undefined;
   }
@@ -99,15 +132,32 @@ export class Authenticator {
       }
       const principal = await this.identify(request);
       if (!principal) {
-        return reply.status(401).header("www-authenticate", 'Bearer realm="rag-platform"').send({ error: "unauthorized", message: "a valid API key (Authorization: Bearer rag_... or X-API-Key) or OIDC access token is required", requestId: request.id });
+        return reply.status(401).header("www-authenticate", 'Bearer realm="rag-platform"').send({
+          error: "unauthorized",
+          message:
+            "a valid API key (Authorization: Bearer rag_... or X-API-Key) or OIDC access token is required",
+          requestId: request.id,
+        });
       }
       // A cookie rides along with any request the browser makes; a change made with one must come
       // from the UI itself (a custom header, which a cross-site page cannot send without CORS).
-      if (principal.kind === "session" && !["GET", "HEAD"].includes(request.method) && !fromUi(request)) {
-        return reply.status(403).send({ error: "forbidden", message: `a change made with a browser session must carry the header ${UI_HEADER.name}: ${UI_HEADER.value}`, requestId: request.id });
+      if (
+        principal.kind === "session" &&
+        !["GET", "HEAD"].includes(request.method) &&
+        !fromUi(request)
+      ) {
+        return reply.status(403).send({
+          error: "forbidden",
+          message: `a change made with a browser session must carry the header ${UI_HEADER.name}: ${UI_HEADER.value}`,
+          requestId: request.id,
+        });
       }
       if (!allows(principal.role, role)) {
-        return reply.status(403).send({ error: "forbidden", message: `this action needs the ${role} role; the credentials hold ${principal.role}`, requestId: request.id });
+        return reply.status(403).send({
+          error: "forbidden",
+          message: `this action needs the ${role} role; the credentials hold ${principal.role}`,
+          requestId: request.id,
+        });
       }
       request.principal = principal;
     };

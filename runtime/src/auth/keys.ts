@@ -12,7 +12,9 @@ export function allows(held: Role, needed: Role): boolean {
 
 /** The strongest role an identity provider's `roles` (or `groups`) claim grants: "admin" or "rag-admin"...; reader by default. */
 export function roleFromClaims(claims: Record<string, unknown>): Role {
-  const values = [claims.roles, claims.groups].flatMap((v) => (Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : []));
+  const values = [claims.roles, claims.groups].flatMap((v) =>
+    Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : [],
+  );
   const held = ROLES.filter((r) => values.includes(r) || values.includes(`rag-${r}`));
   return held.length > 0 ? held[held.length - 1]! : "reader";
 }
@@ -39,14 +41,20 @@ export class KeyStore {
   constructor(private readonly db: Queryable) {}
 
   async roleOf(key: string): Promise<Role | undefined> {
-    const [row] = await this.db.query<{ role: Role }>("SELECT role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL", [hashKey(key)]);
+    const [row] = await this.db.query<{ role: Role }>(
+      "SELECT role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+      [hashKey(key)],
+    );
     return row?.role;
   }
 
   /** Issues a key; the plain key is returned once and never stored. */
   async create(name: string, role: Role): Promise<ApiKeyView & { key: string }> {
     const key = newKey();
-    const [row] = await this.db.query<{ id: string; created_at: Date | string }>("INSERT INTO api_keys (name, role, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at", [name, role, hashKey(key)]);
+    const [row] = await this.db.query<{ id: string; created_at: Date | string }>(
+      "INSERT INTO api_keys (name, role, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at",
+      [name, role, hashKey(key)],
+    );
     return { id: row!.id, name, role, createdAt: new Date(row!.created_at).toISOString(), key };
   }
 
@@ -58,7 +66,10 @@ export class KeyStore {
    */
   async ensureBootstrap(key: string): Promise<void> {
     const hash = hashKey(key);
-    await this.db.query(`INSERT INTO api_keys (name, role, key_hash) VALUES ('${BOOTSTRAP_KEY_NAME}', 'admin', $1) ON CONFLICT (key_hash) DO NOTHING`, [hash]);
+    await this.db.query(
+      `INSERT INTO api_keys (name, role, key_hash) VALUES ('${BOOTSTRAP_KEY_NAME}', 'admin', $1) ON CONFLICT (key_hash) DO NOTHING`,
+      [hash],
+    );
     await this.db.query(
       `UPDATE api_keys SET revoked_at = now()
        WHERE name = '${BOOTSTRAP_KEY_NAME}' AND revoked_at IS NULL
@@ -68,13 +79,30 @@ export class KeyStore {
   }
 
   async list(): Promise<ApiKeyView[]> {
-    const rows = await this.db.query<{ id: string; name: string; role: Role; created_at: Date | string }>(
+    const rows = await this.db.query<{
+      id: string;
+      name: string;
+      role: Role;
+      created_at: Date | string;
+    }>(
       "SELECT id, name, role, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at",
     );
-    return rows.map((r) => ({ id: r.id, name: r.name, role: r.role, createdAt: new Date(r.created_at).toISOString() }));
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      role: r.role,
+      createdAt: new Date(r.created_at).toISOString(),
+    }));
   }
 
   async revoke(id: string): Promise<boolean> {
-    return (await this.db.query("UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id", [id])).length > 0;
+    return (
+      (
+        await this.db.query(
+          "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id",
+          [id],
+        )
+      ).length > 0
+    );
   }
 }

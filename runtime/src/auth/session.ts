@@ -53,11 +53,18 @@ export class Sealer {
   }
 
   /** The payload, or undefined when the value is forged, tampered with, expired or for another purpose. */
-  async open<T extends Sealable>(purpose: SealPurpose, sealed: string | undefined): Promise<T | undefined> {
+  async open<T extends Sealable>(
+    purpose: SealPurpose,
+    sealed: string | undefined,
+  ): Promise<T | undefined> {
     if (!sealed) return undefined;
     const { jwtDecrypt } = await import("jose");
     try {
-      const { payload } = await jwtDecrypt(sealed, this.key, { audience: purpose, keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"] });
+      const { payload } = await jwtDecrypt(sealed, this.key, {
+        audience: purpose,
+        keyManagementAlgorithms: ["dir"],
+        contentEncryptionAlgorithms: ["A256GCM"],
+      });
       return payload as unknown as T;
     } catch {
       return undefined;
@@ -83,10 +90,16 @@ export class SessionStore {
   ) {}
 
   /** Stores a new session; returns the cookie value (shown to the browser only). Expired sessions are swept here. */
-  async create(session: BrowserSession, refreshToken: string | undefined, ttlSeconds: number): Promise<string> {
+  async create(
+    session: BrowserSession,
+    refreshToken: string | undefined,
+    ttlSeconds: number,
+  ): Promise<string> {
     await this.db.query("DELETE FROM browser_sessions WHERE expires_at <= now()");
     const cookie = randomBytes(32).toString("base64url");
-    const sealed = refreshToken ? await this.sealer.seal("refresh-token", { token: refreshToken }, ttlSeconds) : null;
+    const sealed = refreshToken
+      ? await this.sealer.seal("refresh-token", { token: refreshToken }, ttlSeconds)
+      : null;
     await this.db.query(
       "INSERT INTO browser_sessions (id_hash, sub, role, name, refresh_token, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
       [hashKey(cookie), session.sub, session.role, session.name ?? null, sealed, ttlSeconds],
@@ -99,10 +112,21 @@ export class SessionStore {
    * refresh token never is), and whether it has been unused for `idleSeconds` (0: no limit).
    * Use is recorded at most once a minute, so most requests only read.
    */
-  async find(cookie: string, checkEverySeconds: number, idleSeconds = 0): Promise<FoundSession | undefined> {
+  async find(
+    cookie: string,
+    checkEverySeconds: number,
+    idleSeconds = 0,
+  ): Promise<FoundSession | undefined> {
     // Stored as API keys are: the SHA-256 of the cookie's 256 random bits.
     const key = hashKey(cookie);
-    const [row] = await this.db.query<{ sub: string; role: Role; name: string | null; due: boolean; idle: boolean; stale: boolean }>(
+    const [row] = await this.db.query<{
+      sub: string;
+      role: Role;
+      name: string | null;
+      due: boolean;
+      idle: boolean;
+      stale: boolean;
+    }>(
       `SELECT sub, role, name,
               refresh_token IS NOT NULL AND checked_at <= now() - make_interval(secs => $2) AS due,
               $3 > 0 AND seen_at <= now() - make_interval(secs => $3) AS idle,
@@ -111,8 +135,14 @@ export class SessionStore {
       [key, checkEverySeconds, idleSeconds],
     );
     if (!row) return undefined;
-    if (row.stale && !row.idle) await this.db.query("UPDATE browser_sessions SET seen_at = now() WHERE id_hash = $1", [key]);
-    return { key, session: { sub: row.sub, role: row.role, ...(row.name ? { name: row.name } : {}) }, checkDue: row.due, idle: row.idle };
+    if (row.stale && !row.idle)
+      await this.db.query("UPDATE browser_sessions SET seen_at = now() WHERE id_hash = $1", [key]);
+    return {
+      key,
+      session: { sub: row.sub, role: row.role, ...(row.name ? { name: row.name } : {}) },
+      checkDue: row.due,
+      idle: row.idle,
+    };
   }
 
   /**
@@ -133,19 +163,30 @@ export class SessionStore {
   }
 
   /** Records what the provider said at a check: the user's current role and name, and the refresh token to use next. */
-  async update(key: string, changes: { role?: Role; name?: string; refreshToken: string }, ttlSeconds: number): Promise<void> {
-    const sealed = await this.sealer.seal("refresh-token", { token: changes.refreshToken }, ttlSeconds);
-    await this.db.query("UPDATE browser_sessions SET role = coalesce($2, role), name = coalesce($3, name), refresh_token = $4 WHERE id_hash = $1", [
-      key,
-      changes.role ?? null,
-      changes.name ?? null,
-      sealed,
-    ]);
+  async update(
+    key: string,
+    changes: { role?: Role; name?: string; refreshToken: string },
+    ttlSeconds: number,
+  ): Promise<void> {
+    const sealed = await this.sealer.seal(
+      "refresh-token",
+      { token: changes.refreshToken },
+      ttlSeconds,
+    );
+    await this.db.query(
+      "UPDATE browser_sessions SET role = coalesce($2, role), name = coalesce($3, name), refresh_token = $4 WHERE id_hash = $1",
+      [key, changes.role ?? null, changes.name ?? null, sealed],
+    );
   }
 
   /** Ends a session; returns its refresh token (to revoke at the provider), if it had one. */
   async remove(key: string): Promise<string | undefined> {
-    const [row] = await this.db.query<{ refresh_token: string | null }>("DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING refresh_token", [key]);
-    return row?.refresh_token ? (await this.sealer.open<SealedToken>("refresh-token", row.refresh_token))?.token : undefined;
+    const [row] = await this.db.query<{ refresh_token: string | null }>(
+      "DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING refresh_token",
+      [key],
+    );
+    return row?.refresh_token
+      ? (await this.sealer.open<SealedToken>("refresh-token", row.refresh_token))?.token
+      : undefined;
   }
 }

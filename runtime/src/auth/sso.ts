@@ -38,7 +38,9 @@ type OpenIdClient = Awaited<ReturnType<typeof loadClient>>;
 
 export function cookieNames(secure: boolean): { session: string; flow: string } {
   // `__Host-` cookies are only accepted over HTTPS, for this host alone, on every path.
-  return secure ? { session: "__Host-rag_session", flow: "__Host-rag_sso_flow" } : { session: "rag_session", flow: "rag_sso_flow" };
+  return secure
+    ? { session: "__Host-rag_session", flow: "__Host-rag_sso_flow" }
+    : { session: "rag_session", flow: "rag_sso_flow" };
 }
 
 /** The session cookie a request carries (HTTPS name first). */
@@ -52,7 +54,9 @@ function isLoopback(url: URL): boolean {
 
 /** The display name an ID token offers, if any. */
 function nameFrom(claims: Record<string, unknown>): string | undefined {
-  return [claims.name, claims.preferred_username, claims.email].find((v): v is string => typeof v === "string" && v.length > 0);
+  return [claims.name, claims.preferred_username, claims.email].find(
+    (v): v is string => typeof v === "string" && v.length > 0,
+  );
 }
 
 /** How a session's check at the provider ended. */
@@ -69,16 +73,28 @@ export class BrowserSso {
   ) {}
 
   /** The SSO client, or undefined when the configuration does not enable it. Discovery happens here. */
-  static async create(config: RuntimeConfig, db: Queryable, observe: (outcome: SessionCheckOutcome) => void = () => undefined): Promise<BrowserSso | undefined> {
-    if (!config.OIDC_ISSUER_URL || !config.OIDC_CLIENT_ID || !config.OIDC_CLIENT_SECRET) return undefined;
+  static async create(
+    config: RuntimeConfig,
+    db: Queryable,
+    observe: (outcome: SessionCheckOutcome) => void = () => undefined,
+  ): Promise<BrowserSso | undefined> {
+    if (!config.OIDC_ISSUER_URL || !config.OIDC_CLIENT_ID || !config.OIDC_CLIENT_SECRET)
+      return undefined;
     const client = await loadClient();
     const issuer = new URL(config.OIDC_ISSUER_URL);
     // Plain HTTP only for an identity provider on this machine (development and tests).
-    const execute = issuer.protocol === "http:" && isLoopback(issuer) ? [client.allowInsecureRequests] : [];
-    const oidc = await client.discovery(issuer, config.OIDC_CLIENT_ID, undefined, client.ClientSecretBasic(config.OIDC_CLIENT_SECRET), {
-      execute,
-      timeout: 5,
-    });
+    const execute =
+      issuer.protocol === "http:" && isLoopback(issuer) ? [client.allowInsecureRequests] : [];
+    const oidc = await client.discovery(
+      issuer,
+      config.OIDC_CLIENT_ID,
+      undefined,
+      client.ClientSecretBasic(config.OIDC_CLIENT_SECRET),
+      {
+        execute,
+        timeout: 5,
+      },
+    );
     const sealer = new Sealer(config.OIDC_CLIENT_SECRET);
     return new BrowserSso(client, oidc, sealer, new SessionStore(db, sealer), config, observe);
   }
@@ -86,13 +102,18 @@ export class BrowserSso {
   /** The issuer and key set its discovery document named (bearer tokens are verified against them too). */
   issuerKeys(): IssuerKeys {
     const { issuer, jwks_uri: jwksUri } = this.oidc.serverMetadata();
-    if (!jwksUri) throw new Error(`the OIDC issuer ${issuer} publishes no jwks_uri: its tokens cannot be verified`);
+    if (!jwksUri)
+      throw new Error(
+        `the OIDC issuer ${issuer} publishes no jwks_uri: its tokens cannot be verified`,
+      );
     return { issuer, jwks_uri: jwksUri };
   }
 
   /** The origin users reach us at: PUBLIC_URL, else what the request says. */
   private origin(request: FastifyRequest): string {
-    return this.config.PUBLIC_URL ? new URL(this.config.PUBLIC_URL).origin : `${request.protocol}://${request.host}`;
+    return this.config.PUBLIC_URL
+      ? new URL(this.config.PUBLIC_URL).origin
+      : `${request.protocol}://${request.host}`;
   }
 
   private secure(request: FastifyRequest): boolean {
@@ -109,7 +130,11 @@ export class BrowserSso {
 
   /** Starts a sign-in: a fresh state, nonce and PKCE verifier in a short-lived sealed cookie, then off to the provider. */
   async login(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const flow: SsoFlow = { state: this.client.randomState(), nonce: this.client.randomNonce(), codeVerifier: this.client.randomPKCECodeVerifier() };
+    const flow: SsoFlow = {
+      state: this.client.randomState(),
+      nonce: this.client.randomNonce(),
+      codeVerifier: this.client.randomPKCECodeVerifier(),
+    };
     const url = this.client.buildAuthorizationUrl(this.oidc, {
       redirect_uri: this.redirectUri(request),
       scope: this.config.OIDC_SCOPES,
@@ -121,7 +146,11 @@ export class BrowserSso {
     });
     const names = cookieNames(this.secure(request));
     // Lax: the flow cookie must come back on the provider's top-level redirect to the callback.
-    reply.setCookie(names.flow, await this.sealer.seal("sso-flow", flow, FLOW_TTL_SECONDS), this.cookieOptions(request, "lax", FLOW_TTL_SECONDS));
+    reply.setCookie(
+      names.flow,
+      await this.sealer.seal("sso-flow", flow, FLOW_TTL_SECONDS),
+      this.cookieOptions(request, "lax", FLOW_TTL_SECONDS),
+    );
     return reply.redirect(url.href, 302);
   }
 
@@ -142,25 +171,47 @@ export class BrowserSso {
     // anyone can craft must not put its text in the UI.
     if (!flow) return fail("the sign-in expired or was started in another browser; try again");
     const query = request.query as Record<string, string | undefined>;
-    if (query.error) return fail(`the identity provider refused the sign-in: ${(query.error_description ?? query.error).slice(0, 300)}`);
+    if (query.error)
+      return fail(
+        `the identity provider refused the sign-in: ${(query.error_description ?? query.error).slice(0, 300)}`,
+      );
     let claims: Record<string, unknown> | undefined;
     let refreshToken: string | undefined;
     try {
       const current = new URL(request.url, this.origin(request));
-      const tokens = await this.client.authorizationCodeGrant(this.oidc, current, { pkceCodeVerifier: flow.codeVerifier, expectedState: flow.state, expectedNonce: flow.nonce, idTokenExpected: true });
+      const tokens = await this.client.authorizationCodeGrant(this.oidc, current, {
+        pkceCodeVerifier: flow.codeVerifier,
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
+        idTokenExpected: true,
+      });
       claims = tokens.claims();
       refreshToken = tokens.refresh_token;
     } catch (error) {
       return fail(`the sign-in could not be completed (${(error as Error).message})`);
     }
-    if (!claims || typeof claims.sub !== "string") return fail("the identity provider sent no ID token");
+    if (!claims || typeof claims.sub !== "string")
+      return fail("the identity provider sent no ID token");
     const name = nameFrom(claims);
-    const session: BrowserSession = { sub: claims.sub, role: roleFromClaims(claims), ...(name ? { name } : {}) };
+    const session: BrowserSession = {
+      sub: claims.sub,
+      role: roleFromClaims(claims),
+      ...(name ? { name } : {}),
+    };
     const ttl = this.config.SESSION_TTL_SECONDS;
-    reply.setCookie(names.session, await this.sessions.create(session, refreshToken, ttl), this.cookieOptions(request, "strict", ttl));
-    request.log.info({ sub: session.sub, role: session.role, checked: refreshToken !== undefined }, "signed in through single sign-on");
+    reply.setCookie(
+      names.session,
+      await this.sessions.create(session, refreshToken, ttl),
+      this.cookieOptions(request, "strict", ttl),
+    );
+    request.log.info(
+      { sub: session.sub, role: session.role, checked: refreshToken !== undefined },
+      "signed in through single sign-on",
+    );
     if (!refreshToken) {
-      request.log.warn("the identity provider issued no refresh token (is offline_access in OIDC_SCOPES and the refresh grant allowed?): this session is not re-checked before it expires");
+      request.log.warn(
+        "the identity provider issued no refresh token (is offline_access in OIDC_SCOPES and the refresh grant allowed?): this session is not re-checked before it expires",
+      );
     }
     return reply.redirect("/", 302);
   }
@@ -173,49 +224,84 @@ export class BrowserSso {
   async session(request: FastifyRequest): Promise<BrowserSession | undefined> {
     const cookie = sessionCookie(request);
     const every = this.config.SESSION_CHECK_SECONDS;
-    const found = cookie ? await this.sessions.find(cookie, every, this.config.SESSION_IDLE_SECONDS) : undefined;
+    const found = cookie
+      ? await this.sessions.find(cookie, every, this.config.SESSION_IDLE_SECONDS)
+      : undefined;
     if (!found) return undefined;
     if (found.idle) {
       await this.revoke(request, await this.sessions.remove(found.key));
-      request.log.info({ sub: found.session.sub, idleSeconds: this.config.SESSION_IDLE_SECONDS }, "single sign-on session ended: unused for longer than SESSION_IDLE_SECONDS");
+      request.log.info(
+        { sub: found.session.sub, idleSeconds: this.config.SESSION_IDLE_SECONDS },
+        "single sign-on session ended: unused for longer than SESSION_IDLE_SECONDS",
+      );
       return undefined;
     }
     // Most requests stop here: a check is due once every SESSION_CHECK_SECONDS, and only one request claims it.
-    const refreshToken = found.checkDue ? await this.sessions.claimCheck(found.key, every) : undefined;
+    const refreshToken = found.checkDue
+      ? await this.sessions.claimCheck(found.key, every)
+      : undefined;
     if (refreshToken === undefined) return found.session;
     const end = async (reason: string) => {
       this.observe("ended");
       await this.sessions.remove(found.key);
-      request.log.info({ sub: found.session.sub, reason }, "single sign-on session ended at its check");
+      request.log.info(
+        { sub: found.session.sub, reason },
+        "single sign-on session ended at its check",
+      );
       return undefined;
     };
-    if (refreshToken === null) return end("its refresh token no longer decrypts (the OIDC client secret changed)");
+    if (refreshToken === null)
+      return end("its refresh token no longer decrypts (the OIDC client secret changed)");
     let tokens: Awaited<ReturnType<OpenIdClient["refreshTokenGrant"]>>;
     try {
       tokens = await this.client.refreshTokenGrant(this.oidc, refreshToken);
     } catch (error) {
-      if (error instanceof this.client.ResponseBodyError && error.error === "invalid_grant") return end(`the provider refused the refresh token: ${error.error_description ?? error.error}`);
+      if (error instanceof this.client.ResponseBodyError && error.error === "invalid_grant")
+        return end(
+          `the provider refused the refresh token: ${error.error_description ?? error.error}`,
+        );
       this.observe("unreachable");
-      request.log.warn({ sub: found.session.sub, reason: (error as Error).message }, "single sign-on session could not be checked; kept until the next check");
+      request.log.warn(
+        { sub: found.session.sub, reason: (error as Error).message },
+        "single sign-on session could not be checked; kept until the next check",
+      );
       return found.session;
     }
     const claims = tokens.claims();
     // OpenID Connect Core 12.2: a refreshed ID token is about the same user.
-    if (claims && claims.sub !== found.session.sub) return end("the refreshed ID token names another subject");
+    if (claims && claims.sub !== found.session.sub)
+      return end("the refreshed ID token names another subject");
     const name = claims ? nameFrom(claims) : undefined;
     const role = claims ? roleFromClaims(claims) : undefined;
     this.observe("refreshed");
-    await this.sessions.update(found.key, { refreshToken: tokens.refresh_token ?? refreshToken, ...(role ? { role } : {}), ...(name ? { name } : {}) }, this.config.SESSION_TTL_SECONDS);
-    if (role && role !== found.session.role) request.log.info({ sub: found.session.sub, from: found.session.role, to: role }, "single sign-on session's role changed at the provider");
+    await this.sessions.update(
+      found.key,
+      {
+        refreshToken: tokens.refresh_token ?? refreshToken,
+        ...(role ? { role } : {}),
+        ...(name ? { name } : {}),
+      },
+      this.config.SESSION_TTL_SECONDS,
+    );
+    if (role && role !== found.session.role)
+      request.log.info(
+        { sub: found.session.sub, from: found.session.role, to: role },
+        "single sign-on session's role changed at the provider",
+      );
     return { ...found.session, ...(role ? { role } : {}), ...(name ? { name } : {}) };
   }
 
   /** Revokes an ended session's refresh token at the provider, when it offers revocation (best effort). */
   private async revoke(request: FastifyRequest, refreshToken: string | undefined): Promise<void> {
     if (!refreshToken || !this.oidc.serverMetadata().revocation_endpoint) return;
-    await this.client.tokenRevocation(this.oidc, refreshToken, { token_type_hint: "refresh_token" }).catch((error: unknown) => {
-      request.log.warn({ reason: (error as Error).message }, "the refresh token could not be revoked at the identity provider");
-    });
+    await this.client
+      .tokenRevocation(this.oidc, refreshToken, { token_type_hint: "refresh_token" })
+      .catch((error: unknown) => {
+        request.log.warn(
+          { reason: (error as Error).message },
+          "the refresh token could not be revoked at the identity provider",
+        );
+      });
   }
 
   /**
@@ -223,14 +309,21 @@ export class BrowserSso {
    * token at the provider; says where to send the browser to end the provider's own session too
    * (RP-initiated logout), if the provider offers that.
    */
-  async logout(request: FastifyRequest, reply: FastifyReply): Promise<{ endSessionUrl: string | null }> {
+  async logout(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<{ endSessionUrl: string | null }> {
     const cookie = sessionCookie(request);
     const refreshToken = cookie ? await this.sessions.remove(hashKey(cookie)) : undefined;
-    for (const secure of [true, false]) reply.clearCookie(cookieNames(secure).session, { path: "/", secure });
+    for (const secure of [true, false])
+      reply.clearCookie(cookieNames(secure).session, { path: "/", secure });
     await this.revoke(request, refreshToken);
     if (!this.oidc.serverMetadata().end_session_endpoint) return { endSessionUrl: null };
     // client_id rather than id_token_hint: the session keeps no token. Register <origin>/ as a post-logout redirect URI.
-    const url = this.client.buildEndSessionUrl(this.oidc, { client_id: this.config.OIDC_CLIENT_ID!, post_logout_redirect_uri: `${this.origin(request)}/` });
+    const url = this.client.buildEndSessionUrl(this.oidc, {
+      client_id: this.config.OIDC_CLIENT_ID!,
+      post_logout_redirect_uri: `${this.origin(request)}/`,
+    });
     return { endSessionUrl: url.href };
   }
 }

@@ -60,19 +60,32 @@ export class ApiClient {
   async call(method: string, path: string, body?: FormData): Promise<Response> {
     let response: Response;
     try {
-      response = await fetch(`${this.base}${path}`, { method, body, headers: this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {} });
+      response = await fetch(`${this.base}${path}`, {
+        method,
+        body,
+        headers: this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {},
+      });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new BackupError(`cannot reach the API at ${this.base} (${cause?.code ?? cause?.message ?? (error as Error).message}): is RAG_API_URL right?`);
+      throw new BackupError(
+        `cannot reach the API at ${this.base} (${cause?.code ?? cause?.message ?? (error as Error).message}): is RAG_API_URL right?`,
+      );
     }
-    if (response.status === 401) throw new BackupError(`the API at ${this.base} refused the credentials (401): set RAG_API_KEY to a valid API key`);
-    if (response.status === 403) throw new BackupError(`${method} ${path}: ${await messageOf(response)} (403): the API key's role is too weak`);
+    if (response.status === 401)
+      throw new BackupError(
+        `the API at ${this.base} refused the credentials (401): set RAG_API_KEY to a valid API key`,
+      );
+    if (response.status === 403)
+      throw new BackupError(
+        `${method} ${path}: ${await messageOf(response)} (403): the API key's role is too weak`,
+      );
     return response;
   }
 
   async json<T>(path: string): Promise<T> {
     const response = await this.call("GET", path);
-    if (!response.ok) throw new BackupError(`GET ${path}: ${response.status} ${await messageOf(response)}`);
+    if (!response.ok)
+      throw new BackupError(`GET ${path}: ${response.status} ${await messageOf(response)}`);
     return (await response.json()) as T;
   }
 }
@@ -92,11 +105,15 @@ const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest(
 async function allDocuments(client: ApiClient): Promise<DocumentEntry[]> {
   const byId = new Map<string, DocumentEntry>();
   for (let offset = 0; ; offset += PAGE) {
-    const page = await client.json<{ items: DocumentEntry[] }>(`/v1/documents?limit=${PAGE}&offset=${offset}`);
+    const page = await client.json<{ items: DocumentEntry[] }>(
+      `/v1/documents?limit=${PAGE}&offset=${offset}`,
+    );
     for (const d of page.items) byId.set(d.id, d);
     if (page.items.length < PAGE) break;
   }
-  return [...byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  return [...byId.values()].sort(
+    (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),
+  );
 }
 
 export interface ExportResult {
@@ -106,18 +123,33 @@ export interface ExportResult {
   readonly skipped: readonly { name: string; reason: string }[];
 }
 
-export async function exportArchive(client: ApiClient, output: Writable, log: (line: string) => void = () => undefined): Promise<ExportResult> {
+export async function exportArchive(
+  client: ApiClient,
+  output: Writable,
+  log: (line: string) => void = () => undefined,
+): Promise<ExportResult> {
   const documents = await allDocuments(client);
   const pack = tar.pack();
   const gzip = createGzip();
   const written = pipeline(pack, gzip, output);
   const add = (name: string, content: Buffer) =>
-    new Promise<void>((resolve, reject) => pack.entry({ name, size: content.length, mode: 0o600, mtime: new Date() }, content, (error) => (error ? reject(error) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      pack.entry(
+        { name, size: content.length, mode: 0o600, mtime: new Date() },
+        content,
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
   const skipped: { name: string; reason: string }[] = [];
   let bytes = 0;
   let count = 0;
   try {
-    const manifest: Manifest = { format: BACKUP_FORMAT, version: BACKUP_VERSION, exportedAt: new Date().toISOString(), documents: documents.length };
+    const manifest: Manifest = {
+      format: BACKUP_FORMAT,
+      version: BACKUP_VERSION,
+      exportedAt: new Date().toISOString(),
+      documents: documents.length,
+    };
     await add("manifest.json", Buffer.from(JSON.stringify(manifest, null, 2)));
     for (const doc of documents) {
       const response = await client.call("GET", `/v1/documents/${doc.id}/content`);
@@ -127,7 +159,10 @@ export async function exportArchive(client: ApiClient, output: Writable, log: (l
       }
       const content = Buffer.from(await response.arrayBuffer());
       if (sha256(content) !== doc.contentHash) {
-        skipped.push({ name: doc.name, reason: "the stored original does not match its SHA-256 (changed in the object store)" });
+        skipped.push({
+          name: doc.name,
+          reason: "the stored original does not match its SHA-256 (changed in the object store)",
+        });
         continue;
       }
       const entry = {
@@ -180,8 +215,14 @@ function parseManifest(content: Buffer): Manifest {
   } catch {
     throw new BackupError("manifest.json is not JSON: not a backup written by `backup export`");
   }
-  if (manifest.format !== BACKUP_FORMAT) throw new BackupError(`manifest.json names format ${JSON.stringify(manifest.format)}, not ${BACKUP_FORMAT}`);
-  if (manifest.version !== BACKUP_VERSION) throw new BackupError(`this backup is version ${String(manifest.version)}; this runtime reads version ${BACKUP_VERSION}`);
+  if (manifest.format !== BACKUP_FORMAT)
+    throw new BackupError(
+      `manifest.json names format ${JSON.stringify(manifest.format)}, not ${BACKUP_FORMAT}`,
+    );
+  if (manifest.version !== BACKUP_VERSION)
+    throw new BackupError(
+      `this backup is version ${String(manifest.version)}; this runtime reads version ${BACKUP_VERSION}`,
+    );
   return manifest as Manifest;
 }
 
@@ -192,7 +233,11 @@ export interface ImportOptions {
   readonly pollMs?: number;
 }
 
-export async function importArchive(client: ApiClient, input: Readable, options: ImportOptions): Promise<ImportResult> {
+export async function importArchive(
+  client: ApiClient,
+  input: Readable,
+  options: ImportOptions,
+): Promise<ImportResult> {
   const log = options.log ?? (() => undefined);
   const extract = tar.extract();
   const reading = pipeline(input, createGunzip(), extract).catch((error: unknown) => {
@@ -214,7 +259,10 @@ export async function importArchive(client: ApiClient, input: Readable, options:
       const name = entry.header.name;
       const content = await readEntry(entry);
       if (!manifest) {
-        if (name !== "manifest.json") throw new BackupError(`the archive starts with ${name}, not manifest.json: not a backup written by \`backup export\``);
+        if (name !== "manifest.json")
+          throw new BackupError(
+            `the archive starts with ${name}, not manifest.json: not a backup written by \`backup export\``,
+          );
         manifest = parseManifest(content);
         log(`backup of ${manifest.documents} document(s) from ${manifest.exportedAt}`);
         continue;
@@ -227,19 +275,27 @@ export async function importArchive(client: ApiClient, input: Readable, options:
         }
         continue;
       }
-      if (!pending || name !== `documents/${pending.id}.bin`) throw new BackupError(`unexpected entry ${name} in the backup`);
+      if (!pending || name !== `documents/${pending.id}.bin`)
+        throw new BackupError(`unexpected entry ${name} in the backup`);
       const doc = pending;
       pending = undefined;
       seen++;
       if (sha256(content) !== doc.contentHash) {
-        refused.push({ name: doc.name, reason: "its bytes do not match the SHA-256 the backup recorded (the archive was altered)" });
+        refused.push({
+          name: doc.name,
+          reason:
+            "its bytes do not match the SHA-256 the backup recorded (the archive was altered)",
+        });
         continue;
       }
       const form = new FormData();
       form.append("metadata", JSON.stringify(doc.metadata ?? {}));
       form.append("file", new Blob([content], { type: doc.contentType }), doc.name);
       const response = await client.call("POST", "/v1/documents", form);
-      if (response.status >= 500) throw new BackupError(`the API failed on ${doc.name}: ${response.status} ${await messageOf(response)} (importing again skips what is already there)`);
+      if (response.status >= 500)
+        throw new BackupError(
+          `the API failed on ${doc.name}: ${response.status} ${await messageOf(response)} (importing again skips what is already there)`,
+        );
       if (!response.ok) {
         refused.push({ name: doc.name, reason: `${response.status} ${await messageOf(response)}` });
         continue;
@@ -247,7 +303,9 @@ export async function importArchive(client: ApiClient, input: Readable, options:
       const stored = (await response.json()) as { id: string };
       if (response.status === 202) created.push({ id: stored.id, name: doc.name });
       else existing++;
-      log(`${response.status === 202 ? "uploaded" : "already there:"} ${doc.name} (${seen}/${manifest.documents})`);
+      log(
+        `${response.status === 202 ? "uploaded" : "already there:"} ${doc.name} (${seen}/${manifest.documents})`,
+      );
     }
     await reading;
   } catch (error) {
@@ -259,7 +317,8 @@ export async function importArchive(client: ApiClient, input: Readable, options:
     // Ours first (what was wrong in the archive), then why the stream broke (not gzip, cut short).
     throw error instanceof BackupError || !(readError instanceof BackupError) ? error : readError;
   }
-  if (!manifest) throw new BackupError("the archive is empty: not a backup written by `backup export`");
+  if (!manifest)
+    throw new BackupError("the archive is empty: not a backup written by `backup export`");
 
   let ready = 0;
   const failed: { name: string; reason: string }[] = [];
@@ -269,13 +328,17 @@ export async function importArchive(client: ApiClient, input: Readable, options:
     while (waiting.length > 0) {
       const still: typeof waiting = [];
       for (const doc of waiting) {
-        const state = await client.json<{ status: string; error: string | null }>(`/v1/documents/${doc.id}`);
+        const state = await client.json<{ status: string; error: string | null }>(
+          `/v1/documents/${doc.id}`,
+        );
         if (state.status === "ready") ready++;
-        else if (state.status === "failed") failed.push({ name: doc.name, reason: state.error ?? "failed" });
+        else if (state.status === "failed")
+          failed.push({ name: doc.name, reason: state.error ?? "failed" });
         else still.push(doc);
       }
       waiting = still;
-      if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+      if (waiting.length > 0)
+        await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
     }
   }
   return { created: created.length, existing, refused, ready, failed };

@@ -27,7 +27,10 @@ export interface Db extends Queryable {
  * checks the chain: `verify-ca`); `verify-ca` checks the chain and not the name; `verify-full`
  * checks both. The root file replaces Node.js's own roots for this connection.
  */
-export function sslFor(mode: RuntimeConfig["PGSSLMODE"], rootCertFile?: string): pg.ClientConfig["ssl"] {
+export function sslFor(
+  mode: RuntimeConfig["PGSSLMODE"],
+  rootCertFile?: string,
+): pg.ClientConfig["ssl"] {
   const ca = rootCertFile ? readFileSync(rootCertFile, "utf8") : undefined;
   const chainOnly = { rejectUnauthorized: true, ca, checkServerIdentity: () => undefined };
   switch (mode) {
@@ -64,21 +67,27 @@ export class PostgresDb implements Db {
     try {
       return await fn();
     } catch (error) {
-      if ((error as { code?: string }).code !== INVALID_PASSWORD || !this.refreshPassword) throw error;
+      if ((error as { code?: string }).code !== INVALID_PASSWORD || !this.refreshPassword)
+        throw error;
       this.refreshPassword();
       return fn();
     }
   }
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.withCurrentPassword(async () => (await this.pool.query(sql, params as unknown[])).rows as T[]);
+    return this.withCurrentPassword(
+      async () => (await this.pool.query(sql, params as unknown[])).rows as T[],
+    );
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.withCurrentPassword(() => this.pool.connect());
     try {
       await client.query("BEGIN");
-      const result = await fn({ query: async <R>(sql: string, params: readonly unknown[] = []) => (await client.query(sql, params as unknown[])).rows as R[] });
+      const result = await fn({
+        query: async <R>(sql: string, params: readonly unknown[] = []) =>
+          (await client.query(sql, params as unknown[])).rows as R[],
+      });
       await client.query("COMMIT");
       return result;
     } catch (error) {
@@ -90,7 +99,9 @@ export class PostgresDb implements Db {
   }
 
   async enablePgvector(): Promise<boolean> {
-    const available = await this.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'vector'");
+    const available = await this.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'vector'",
+    );
     if ((available[0]?.n ?? 0) === 0) return false;
     await this.query("CREATE EXTENSION IF NOT EXISTS vector");
     return true;
@@ -115,7 +126,12 @@ class PGliteDb implements Db {
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => fn({ query: async <R>(sql: string, params: readonly unknown[] = []) => (await tx.query<R>(sql, params as unknown[])).rows }));
+    return this.db.transaction((tx) =>
+      fn({
+        query: async <R>(sql: string, params: readonly unknown[] = []) =>
+          (await tx.query<R>(sql, params as unknown[])).rows,
+      }),
+    );
   }
 
   async enablePgvector(): Promise<boolean> {
@@ -161,7 +177,8 @@ export interface ConnectionPassword {
 
 /** A secret's value from Secrets Manager (the region is the ARN's). */
 export async function secretString(arn: string): Promise<string> {
-  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+  const { SecretsManagerClient, GetSecretValueCommand } =
+    await import("@aws-sdk/client-secrets-manager");
   const client = new SecretsManagerClient({ region: arn.split(":")[3] });
   try {
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
@@ -183,7 +200,10 @@ const SECRET_PASSWORD_TTL_MS = 5 * 60_000;
  * - PGPASSWORD_FILE: the file as it is now (a Kubernetes Secret volume follows the secret);
  * - else PGPASSWORD, fixed.
  */
-export function connectionPassword(config: RuntimeConfig, read: (arn: string) => Promise<string> = secretString): ConnectionPassword {
+export function connectionPassword(
+  config: RuntimeConfig,
+  read: (arn: string) => Promise<string> = secretString,
+): ConnectionPassword {
   const arn = config.PGPASSWORD_SECRET_ARN;
   if (arn) {
     const fetchPassword = async (): Promise<string> => {
@@ -191,7 +211,10 @@ export function connectionPassword(config: RuntimeConfig, read: (arn: string) =>
       try {
         field = (JSON.parse(await read(arn)) as { password?: unknown }).password;
       } catch (error) {
-        throw new Error(`cannot read the database password from ${arn} (${(error as Error).message})`, { cause: error });
+        throw new Error(
+          `cannot read the database password from ${arn} (${(error as Error).message})`,
+          { cause: error },
+        );
       }
       if (typeof field !== "string") throw new Error(`the secret ${arn} has no password field`);
       return field;
@@ -221,7 +244,12 @@ export async function openDb(config: RuntimeConfig): Promise<Db> {
     // Bounded waits: a server that does not answer (a failover under way, a network cut) or a
     // pool with no free connection fails the request in seconds instead of holding it; TCP
     // keepalive finds connections to a server that went away without closing them.
-    const limits = { max: 10, connectionTimeoutMillis: config.PGCONNECT_TIMEOUT * 1000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
+    const limits = {
+      max: 10,
+      connectionTimeoutMillis: config.PGCONNECT_TIMEOUT * 1000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    };
     const pool = new pg.Pool(
       config.DATABASE_URL
         ? { connectionString: config.DATABASE_URL, ...limits }
@@ -241,12 +269,18 @@ export async function openDb(config: RuntimeConfig): Promise<Db> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { vector } = await import("@electric-sql/pglite-pgvector");
   const dir = config.DATA_DIR === ":memory:" ? undefined : resolve(join(config.DATA_DIR, "pglite"));
-  if (!dir) return new PGliteDb((await PGlite.create({ extensions: { vector } })) as unknown as PGliteInstance);
+  if (!dir)
+    return new PGliteDb(
+      (await PGlite.create({ extensions: { vector } })) as unknown as PGliteInstance,
+    );
   mkdirSync(dir, { recursive: true });
   const unlock = await lockDataDir(dir);
   try {
     // The extension package carries its own copy of the PGlite types; the instance is the same.
-    return new PGliteDb((await PGlite.create({ dataDir: dir, extensions: { vector } })) as unknown as PGliteInstance, unlock);
+    return new PGliteDb(
+      (await PGlite.create({ dataDir: dir, extensions: { vector } })) as unknown as PGliteInstance,
+      unlock,
+    );
   } catch (error) {
     await unlock();
     throw error;

@@ -13,14 +13,18 @@ export const HNSW_INDEX = "chunk_vectors_hnsw";
 
 export class PgvectorMissingError extends Error {
   constructor() {
-    super("pgvector is required (REQUIRE_PGVECTOR=true) but this PostgreSQL server has no `vector` extension: install pgvector or use a server that has it (RDS, Azure and Cloud SQL do)");
+    super(
+      "pgvector is required (REQUIRE_PGVECTOR=true) but this PostgreSQL server has no `vector` extension: install pgvector or use a server that has it (RDS, Azure and Cloud SQL do)",
+    );
     this.name = "PgvectorMissingError";
   }
 }
 
 export class EmbeddingMismatchError extends Error {
   constructor(stored: string, current: string) {
-    super(`the index was built with embeddings "${stored}" but the service is configured for "${current}": re-embed the stored chunks with the new settings (node dist/reembed.js; npm run reembed -w runtime) while the service is stopped, or restore the previous EMBEDDING_* settings`);
+    super(
+      `the index was built with embeddings "${stored}" but the service is configured for "${current}": re-embed the stored chunks with the new settings (node dist/reembed.js; npm run reembed -w runtime) while the service is stopped, or restore the previous EMBEDDING_* settings`,
+    );
     this.name = "EmbeddingMismatchError";
   }
 }
@@ -106,11 +110,18 @@ export async function migrate(db: Db, options: { requirePgvector: boolean }): Pr
   if (!pgvector && options.requirePgvector) throw new PgvectorMissingError();
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(727274)");
-    await tx.query("CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
-    const done = new Set((await tx.query<{ version: number }>("SELECT version FROM schema_migrations")).map((r) => r.version));
+    await tx.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    );
+    const done = new Set(
+      (await tx.query<{ version: number }>("SELECT version FROM schema_migrations")).map(
+        (r) => r.version,
+      ),
+    );
     for (const [i, sql] of MIGRATIONS.entries()) {
       if (done.has(i + 1)) continue;
-      for (const statement of sql.split(/;\s*\n/).filter((s) => s.trim())) await tx.query(statement);
+      for (const statement of sql.split(/;\s*\n/).filter((s) => s.trim()))
+        await tx.query(statement);
       await tx.query("INSERT INTO schema_migrations (version) VALUES ($1)", [i + 1]);
     }
   });
@@ -135,7 +146,9 @@ export async function ensureVectorTable(
   const fingerprint = `${embedding.id}/${embedding.dimensions}`;
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(727275)");
-    const stored = (await tx.query<{ value: string }>("SELECT value FROM settings WHERE key = 'embedding'"))[0]?.value;
+    const stored = (
+      await tx.query<{ value: string }>("SELECT value FROM settings WHERE key = 'embedding'")
+    )[0]?.value;
     const rebuilt = stored !== undefined && stored !== fingerprint;
     if (rebuilt && !options.rebuild) throw new EmbeddingMismatchError(stored, fingerprint);
     if (rebuilt) {
@@ -144,12 +157,16 @@ export async function ensureVectorTable(
     }
     if (!stored || rebuilt) {
       const column = schema.pgvector ? `vector(${embedding.dimensions})` : "real[]";
-      await tx.query(`CREATE TABLE IF NOT EXISTS chunk_vectors (chunk_id text PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE, embedding ${column} NOT NULL)`);
+      await tx.query(
+        `CREATE TABLE IF NOT EXISTS chunk_vectors (chunk_id text PRIMARY KEY REFERENCES chunks (id) ON DELETE CASCADE, embedding ${column} NOT NULL)`,
+      );
       await tx.query("INSERT INTO settings (key, value) VALUES ('embedding', $1)", [fingerprint]);
     }
     if (schema.pgvector) {
       await tx.query(
-        index === "hnsw" ? `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON chunk_vectors USING hnsw (embedding vector_cosine_ops)` : `DROP INDEX IF EXISTS ${HNSW_INDEX}`,
+        index === "hnsw"
+          ? `CREATE INDEX IF NOT EXISTS ${HNSW_INDEX} ON chunk_vectors USING hnsw (embedding vector_cosine_ops)`
+          : `DROP INDEX IF EXISTS ${HNSW_INDEX}`,
       );
     }
     return { ...(stored !== undefined ? { previous: stored } : {}), rebuilt };

@@ -34,7 +34,8 @@ function isHeadingLine(line: string): string | undefined {
   const md = HEADING.exec(line);
   if (md) return md[2];
   const trimmed = line.trim();
-  if (NUMBERED_TITLE.test(trimmed) && !/[.!?:;,]$/.test(trimmed) && wordCount(trimmed) <= 10) return trimmed;
+  if (NUMBERED_TITLE.test(trimmed) && !/[.!?:;,]$/.test(trimmed) && wordCount(trimmed) <= 10)
+    return trimmed;
   return undefined;
 }
 
@@ -68,7 +69,8 @@ export function sentences(paragraph: string): string[] {
   const parts = paragraph.split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}("[])/u);
   const out: string[] = [];
   for (const part of parts) {
-    if (out.length > 0 && ABBREVIATIONS.test(out[out.length - 1]!)) out[out.length - 1] += ` ${part}`;
+    if (out.length > 0 && ABBREVIATIONS.test(out[out.length - 1]!))
+      out[out.length - 1] += ` ${part}`;
     else out.push(part);
   }
   return out;
@@ -84,10 +86,13 @@ function bounded(sentence: string, size: number): string[] {
 }
 
 export function chunkText(text: string, options: ChunkOptions): Chunk[] {
-  if (options.overlapWords >= options.sizeWords) throw new Error("chunk overlap must be smaller than the chunk size");
+  if (options.overlapWords >= options.sizeWords)
+    throw new Error("chunk overlap must be smaller than the chunk size");
   const chunks: Chunk[] = [];
   for (const section of sections(text)) {
-    const units = section.paragraphs.flatMap((p) => sentences(p).flatMap((s) => bounded(s, options.sizeWords)));
+    const units = section.paragraphs.flatMap((p) =>
+      sentences(p).flatMap((s) => bounded(s, options.sizeWords)),
+    );
     let current: string[] = [];
     let fresh = 0; // units added since the last chunk was emitted
     const total = () => current.reduce((n, u) => n + wordCount(u), 0);

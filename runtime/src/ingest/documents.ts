@@ -40,7 +40,8 @@ interface Row {
   updated_at: Date | string;
 }
 
-const COLUMNS = "id, name, content_type, size_bytes, content_hash, status, error, chunk_count, metadata, created_at, updated_at";
+const COLUMNS =
+  "id, name, content_type, size_bytes, content_hash, status, error, chunk_count, metadata, created_at, updated_at";
 
 function view(r: Row): DocumentView {
   return {
@@ -91,7 +92,10 @@ export class DeleteIncompleteError extends Error {
     readonly documentId: string,
     cause: unknown,
   ) {
-    super(`the original of document ${documentId} could not be deleted from the object store; the document is kept: delete it again`, { cause });
+    super(
+      `the original of document ${documentId} could not be deleted from the object store; the document is kept: delete it again`,
+      { cause },
+    );
   }
 }
 
@@ -112,17 +116,32 @@ export class DocumentService {
    * bytes as a failed document try it again (a backend may have been away for longer than the
    * retries lasted).
    */
-  async create(doc: NewDocument): Promise<{ document: DocumentView; created: boolean; queued: boolean }> {
+  async create(
+    doc: NewDocument,
+  ): Promise<{ document: DocumentView; created: boolean; queued: boolean }> {
     const kind = detectKind(doc.contentType, doc.name, doc.bytes);
     await validateDocument(kind, doc.bytes);
     const hash = createHash("sha256").update(doc.bytes).digest("hex");
     const existing = await this.byHash(hash);
     if (existing?.status === "failed") {
-      const [retried] = await this.db.query<Row>(`UPDATE documents SET status = 'queued', error = NULL, updated_at = now() WHERE id = $1 AND status = 'failed' RETURNING ${COLUMNS}`, [existing.id]);
-      if (retried) return { document: view(retried), created: false, queued: await this.tryEnqueue(retried.id) };
+      const [retried] = await this.db.query<Row>(
+        `UPDATE documents SET status = 'queued', error = NULL, updated_at = now() WHERE id = $1 AND status = 'failed' RETURNING ${COLUMNS}`,
+        [existing.id],
+      );
+      if (retried)
+        return {
+          document: view(retried),
+          created: false,
+          queued: await this.tryEnqueue(retried.id),
+        };
     }
     // Uploading it again is also a way to nudge a document whose job was lost.
-    if (existing) return { document: existing, created: false, queued: existing.status === "queued" ? await this.tryEnqueue(existing.id) : true };
+    if (existing)
+      return {
+        document: existing,
+        created: false,
+        queued: existing.status === "queued" ? await this.tryEnqueue(existing.id) : true,
+      };
     // Each upload's original gets a key of its own, never shared with an earlier document of the
     // same bytes: deleting that one (which removes its key's every version) cannot take this one's.
     const key = objectKey();
@@ -134,7 +153,14 @@ export class DocumentService {
          VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'queued')
          ON CONFLICT (content_hash) DO NOTHING
          RETURNING ${COLUMNS}`,
-        [doc.name, CONTENT_TYPES[kind], hash, doc.bytes.length, key, JSON.stringify(doc.metadata ?? {})],
+        [
+          doc.name,
+          CONTENT_TYPES[kind],
+          hash,
+          doc.bytes.length,
+          key,
+          JSON.stringify(doc.metadata ?? {}),
+        ],
       );
     } catch (error) {
       await this.store.delete(key).catch(() => undefined);
@@ -151,7 +177,11 @@ export class DocumentService {
   /** Queues a document's job, giving up after the timeout (a job added late is harmless: ids deduplicate). */
   private async tryEnqueue(id: string): Promise<boolean> {
     try {
-      await withinMs(this.enqueueTimeoutMs, this.queue.enqueue(id), `the ingest queue did not answer within ${this.enqueueTimeoutMs} ms`);
+      await withinMs(
+        this.enqueueTimeoutMs,
+        this.queue.enqueue(id),
+        `the ingest queue did not answer within ${this.enqueueTimeoutMs} ms`,
+      );
       return true;
     } catch (error) {
       this.hooks.onEnqueueFailed?.(id, error instanceof Error ? error : new Error(String(error)));
@@ -178,7 +208,10 @@ export class DocumentService {
   }
 
   private async byHash(hash: string): Promise<DocumentView | undefined> {
-    const [row] = await this.db.query<Row>(`SELECT ${COLUMNS} FROM documents WHERE content_hash = $1`, [hash]);
+    const [row] = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM documents WHERE content_hash = $1`,
+      [hash],
+    );
     return row ? view(row) : undefined;
   }
 
@@ -187,21 +220,37 @@ export class DocumentService {
     return row ? view(row) : undefined;
   }
 
-  async list(options: { limit: number; offset: number; status?: DocumentStatus }): Promise<{ items: DocumentView[]; total: number }> {
+  async list(options: {
+    limit: number;
+    offset: number;
+    status?: DocumentStatus;
+  }): Promise<{ items: DocumentView[]; total: number }> {
     const rows = await this.db.query<Row>(
       `SELECT ${COLUMNS} FROM documents WHERE ($3::text IS NULL OR status = $3) ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
       [options.limit, options.offset, options.status ?? null],
     );
-    const [count] = await this.db.query<{ n: number }>("SELECT count(*)::int AS n FROM documents WHERE ($1::text IS NULL OR status = $1)", [options.status ?? null]);
+    const [count] = await this.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM documents WHERE ($1::text IS NULL OR status = $1)",
+      [options.status ?? null],
+    );
     return { items: rows.map(view), total: count?.n ?? 0 };
   }
 
   /** The uploaded original, as stored; undefined for an unknown document or an original no longer in the store. */
-  async original(id: string): Promise<{ name: string; contentType: string; bytes: Uint8Array } | undefined> {
-    const [row] = await this.db.query<{ name: string; content_type: string; object_key: string }>("SELECT name, content_type, object_key FROM documents WHERE id = $1", [id]);
+  async original(
+    id: string,
+  ): Promise<{ name: string; contentType: string; bytes: Uint8Array } | undefined> {
+    const [row] = await this.db.query<{ name: string; content_type: string; object_key: string }>(
+      "SELECT name, content_type, object_key FROM documents WHERE id = $1",
+      [id],
+    );
     if (!row) return undefined;
     try {
-      return { name: row.name, contentType: row.content_type, bytes: await this.store.get(row.object_key) };
+      return {
+        name: row.name,
+        contentType: row.content_type,
+        bytes: await this.store.get(row.object_key),
+      };
     } catch {
       return undefined;
     }
@@ -214,7 +263,10 @@ export class DocumentService {
    * would outlive it with nothing left to find it by.
    */
   async delete(id: string): Promise<boolean> {
-    const [row] = await this.db.query<{ object_key: string }>("SELECT object_key FROM documents WHERE id = $1", [id]);
+    const [row] = await this.db.query<{ object_key: string }>(
+      "SELECT object_key FROM documents WHERE id = $1",
+      [id],
+    );
     if (!row) return false;
     await this.vectors.deleteDocument(id);
     try {
@@ -235,6 +287,10 @@ export class DocumentService {
 
   /** Documents a worker should (re)take: queued ones and those a dead worker left indexing. */
   async unfinished(): Promise<string[]> {
-    return (await this.db.query<{ id: string }>("SELECT id FROM documents WHERE status IN ('queued', 'indexing') ORDER BY created_at")).map((r) => r.id);
+    return (
+      await this.db.query<{ id: string }>(
+        "SELECT id FROM documents WHERE status IN ('queued', 'indexing') ORDER BY created_at",
+      )
+    ).map((r) => r.id);
   }
 }

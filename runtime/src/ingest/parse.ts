@@ -20,15 +20,28 @@ export class ParseError extends Error {
 }
 
 /** Decides the kind from the declared content type, the file name and the leading bytes. */
-export function detectKind(contentType: string | undefined, fileName: string | undefined, bytes: Uint8Array): DocumentKind {
+export function detectKind(
+  contentType: string | undefined,
+  fileName: string | undefined,
+  bytes: Uint8Array,
+): DocumentKind {
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
   const ext = (fileName ?? "").toLowerCase().split(".").pop() ?? "";
   const head = Buffer.from(bytes.subarray(0, 5)).toString("latin1");
   if (type === "application/pdf" || ext === "pdf" || head === "%PDF-") return "pdf";
-  if (type === "text/html" || type === "application/xhtml+xml" || ext === "html" || ext === "htm") return "html";
-  if (type === "text/markdown" || type === "text/x-markdown" || ext === "md" || ext === "markdown") return "markdown";
-  if (type === "text/plain" || ext === "txt" || ((type === "" || type === "application/octet-stream") && isText(bytes))) return "text";
-  throw new ParseError(`unsupported content type "${type || "unknown"}"${fileName ? ` for ${fileName}` : ""}: send PDF, HTML, Markdown or plain text`);
+  if (type === "text/html" || type === "application/xhtml+xml" || ext === "html" || ext === "htm")
+    return "html";
+  if (type === "text/markdown" || type === "text/x-markdown" || ext === "md" || ext === "markdown")
+    return "markdown";
+  if (
+    type === "text/plain" ||
+    ext === "txt" ||
+    ((type === "" || type === "application/octet-stream") && isText(bytes))
+  )
+    return "text";
+  throw new ParseError(
+    `unsupported content type "${type || "unknown"}"${fileName ? ` for ${fileName}` : ""}: send PDF, HTML, Markdown or plain text`,
+  );
 }
 
 function isText(bytes: Uint8Array): boolean {
@@ -38,7 +51,8 @@ function isText(bytes: Uint8Array): boolean {
 
 function decodeUtf8(bytes: Uint8Array): string {
   const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
-  if (text.includes("\u0000")) throw new ParseError("the file contains binary data; it is not text");
+  if (text.includes("\u0000"))
+    throw new ParseError("the file contains binary data; it is not text");
   return text;
 }
 
@@ -61,7 +75,8 @@ async function parsePdf(bytes: Uint8Array): Promise<string> {
   }
   const { text } = await extractText(pdf, { mergePages: false });
   const pages = text.map(cleanPdfText);
-  if (pages.join("").trim().length === 0) throw new ParseError("the PDF has no text layer (scanned images need OCR first)");
+  if (pages.join("").trim().length === 0)
+    throw new ParseError("the PDF has no text layer (scanned images need OCR first)");
   return pages.join("\n\n");
 }
 
@@ -80,7 +95,10 @@ async function parseHtml(bytes: Uint8Array): Promise<string> {
       },
     },
     selectors: [
-      ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({ selector, format: "markdownHeading" })),
+      ...["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({
+        selector,
+        format: "markdownHeading",
+      })),
       { selector: "a", options: { ignoreHref: true } },
       { selector: "img", format: "skip" },
       { selector: "nav", format: "skip" },
@@ -119,10 +137,12 @@ export async function parseDocument(kind: DocumentKind, bytes: Uint8Array): Prom
 export async function validateDocument(kind: DocumentKind, bytes: Uint8Array): Promise<void> {
   if (bytes.length === 0) throw new ParseError("the file is empty");
   if (kind !== "pdf") {
-    if (decodeUtf8(bytes).trim().length === 0) throw new ParseError("the document contains no text");
+    if (decodeUtf8(bytes).trim().length === 0)
+      throw new ParseError("the document contains no text");
     return;
   }
-  if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") !== "%PDF-") throw new ParseError("not a PDF: the file does not start with %PDF-");
+  if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") !== "%PDF-")
+    throw new ParseError("not a PDF: the file does not start with %PDF-");
   const { getDocumentProxy } = await import("unpdf");
   try {
     const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });

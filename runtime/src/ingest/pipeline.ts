@@ -44,11 +44,21 @@ export class IngestPipeline {
 
   /** Indexes a document; a ParseError fails it for good, other errors are retried by the queue. */
   process(documentId: string, attempt: number): Promise<IndexResult> {
-    return traced("ingest.document", { "rag.document_id": documentId, "rag.attempt": attempt }, () => this.index(documentId, attempt));
+    return traced(
+      "ingest.document",
+      { "rag.document_id": documentId, "rag.attempt": attempt },
+      () => this.index(documentId, attempt),
+    );
   }
 
   private async index(documentId: string, attempt: number): Promise<IndexResult> {
-    const [doc] = await this.db.query<{ name: string; content_type: string; object_key: string; status: string; metadata: Record<string, unknown> }>(
+    const [doc] = await this.db.query<{
+      name: string;
+      content_type: string;
+      object_key: string;
+      status: string;
+      metadata: Record<string, unknown>;
+    }>(
       "UPDATE documents SET status = 'indexing', attempts = $2, updated_at = now() WHERE id = $1 AND status <> 'ready' RETURNING name, content_type, object_key, status, metadata",
       [documentId, attempt],
     );
@@ -56,7 +66,9 @@ export class IngestPipeline {
     let text: string;
     try {
       const bytes = await this.store.get(doc.object_key);
-      text = await this.timed("parse", () => parseDocument(detectKind(doc.content_type, doc.name, bytes), bytes));
+      text = await this.timed("parse", () =>
+        parseDocument(detectKind(doc.content_type, doc.name, bytes), bytes),
+      );
     } catch (error) {
       if (error instanceof ParseError) {
         await this.markFailed(documentId, error.message);
@@ -78,20 +90,32 @@ export class IngestPipeline {
       this.db.transaction(async (tx) => {
         // Held until commit: a delete of the document waits for this transaction, or went first
         // and then nothing is written (not even to an index outside the database).
-        const [held] = await tx.query("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [documentId]);
+        const [held] = await tx.query("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [
+          documentId,
+        ]);
         if (!held) throw new DocumentGoneError(documentId);
         await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
         await tx.query(
           `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count)
            SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
-          [ids, ids.map(() => documentId), chunks.map((c) => c.ordinal), chunks.map((c) => c.heading ?? null), chunks.map((c) => c.text), tokens.map((t) => t.length)],
+          [
+            ids,
+            ids.map(() => documentId),
+            chunks.map((c) => c.ordinal),
+            chunks.map((c) => c.heading ?? null),
+            chunks.map((c) => c.text),
+            tokens.map((t) => t.length),
+          ],
         );
-        await tx.query("INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])", [
-          postings.flatMap((p) => p.terms),
-          postings.flatMap((p) => p.chunkIds),
-          postings.flatMap((p) => p.tfs),
-          postings.flatMap((p) => p.lengths),
-        ]);
+        await tx.query(
+          "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
+          [
+            postings.flatMap((p) => p.terms),
+            postings.flatMap((p) => p.chunkIds),
+            postings.flatMap((p) => p.tfs),
+            postings.flatMap((p) => p.lengths),
+          ],
+        );
         await this.vectors.upsert(tx, documentId, doc.metadata, ids, vectors);
         const updated = await tx.query(
           "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
@@ -109,7 +133,10 @@ export class IngestPipeline {
   }
 
   async markFailed(documentId: string, reason: string): Promise<void> {
-    await this.db.query("UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status <> 'ready'", [documentId, reason.slice(0, 1000)]);
+    await this.db.query(
+      "UPDATE documents SET status = 'failed', error = $2, updated_at = now() WHERE id = $1 AND status <> 'ready'",
+      [documentId, reason.slice(0, 1000)],
+    );
   }
 }
 

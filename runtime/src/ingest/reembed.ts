@@ -35,16 +35,25 @@ interface ChunkRow {
   text: string;
 }
 
-export async function reembed(config: RuntimeConfig, log: (line: string) => void = () => undefined): Promise<ReembedResult> {
+export async function reembed(
+  config: RuntimeConfig,
+  log: (line: string) => void = () => undefined,
+): Promise<ReembedResult> {
   const db = await openDb(config);
   try {
     const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
     const embedder = await createEmbedder(config);
     const to = `${embedder.id}/${embedder.dimensions}`;
-    const { index: vectors, previous: from, rebuilt } = await openVectorIndex(config, db, schema, embedder, { rebuild: true });
+    const {
+      index: vectors,
+      previous: from,
+      rebuilt,
+    } = await openVectorIndex(config, db, schema, embedder, { rebuild: true });
     if (rebuilt) log(`the index was built with embeddings "${from}"; rebuilding it for "${to}"`);
     const qdrant = config.VECTOR_STORE === "qdrant";
-    const documents = await db.query<{ id: string; metadata: Record<string, unknown> }>("SELECT id, metadata FROM documents WHERE status = 'ready' ORDER BY created_at, id");
+    const documents = await db.query<{ id: string; metadata: Record<string, unknown> }>(
+      "SELECT id, metadata FROM documents WHERE status = 'ready' ORDER BY created_at, id",
+    );
     let done = 0;
     let chunks = 0;
     for (const doc of documents) {
@@ -56,7 +65,15 @@ export async function reembed(config: RuntimeConfig, log: (line: string) => void
       );
       if (rows.length === 0) continue;
       const embedded = await embedder.embedDocuments(rows.map(embeddingText));
-      await db.transaction((tx) => vectors.upsert(tx, doc.id, doc.metadata, rows.map((r) => r.id), embedded));
+      await db.transaction((tx) =>
+        vectors.upsert(
+          tx,
+          doc.id,
+          doc.metadata,
+          rows.map((r) => r.id),
+          embedded,
+        ),
+      );
       done++;
       chunks += rows.length;
       if (done % 25 === 0) log(`${done} documents, ${chunks} chunks embedded`);

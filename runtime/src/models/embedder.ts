@@ -76,12 +76,18 @@ export class HashedNgramEmbedder implements Embedder {
 
 /** Models trained with task prefixes (nomic-embed-text) need them at both ends. */
 function prefixes(model: string): { document: string; query: string } {
-  return /nomic-embed/.test(model) ? { document: "search_document: ", query: "search_query: " } : { document: "", query: "" };
+  return /nomic-embed/.test(model)
+    ? { document: "search_document: ", query: "search_query: " }
+    : { document: "", query: "" };
 }
 
-async function inBatches(texts: readonly string[], embed: (batch: string[]) => Promise<number[][]>): Promise<number[][]> {
+async function inBatches(
+  texts: readonly string[],
+  embed: (batch: string[]) => Promise<number[][]>,
+): Promise<number[][]> {
   const out: number[][] = [];
-  for (let i = 0; i < texts.length; i += BATCH) out.push(...(await embed(texts.slice(i, i + BATCH))));
+  for (let i = 0; i < texts.length; i += BATCH)
+    out.push(...(await embed(texts.slice(i, i + BATCH))));
   return out;
 }
 
@@ -95,7 +101,9 @@ class RemoteEmbedder implements Embedder {
 
   embedDocuments(texts: readonly string[]): Promise<number[][]> {
     const p = prefixes(this.model).document;
-    return inBatches(texts, (batch) => this.call(batch.map((t) => p + t))).then((vs) => vs.map(normalize));
+    return inBatches(texts, (batch) => this.call(batch.map((t) => p + t))).then((vs) =>
+      vs.map(normalize),
+    );
   }
 
   async embedQuery(text: string): Promise<number[]> {
@@ -112,7 +120,10 @@ export async function createEmbedder(config: RuntimeConfig): Promise<Embedder> {
       return new HashedNgramEmbedder(config.EMBEDDING_DIMENSIONS);
     case "ollama": {
       const { Ollama } = await import("ollama");
-      const client = new Ollama({ host: config.EMBEDDING_BASE_URL, fetch: fetchStartingWithin(timeoutMs) });
+      const client = new Ollama({
+        host: config.EMBEDDING_BASE_URL,
+        fetch: fetchStartingWithin(timeoutMs),
+      });
       const m = model ?? "nomic-embed-text:v1.5";
       const call = async (input: string[]) => (await client.embed({ model: m, input })).embeddings;
       const dims = config.EMBEDDING_DIMENSIONS ?? (await call(["dimension probe"]))[0]!.length;
@@ -120,9 +131,21 @@ export async function createEmbedder(config: RuntimeConfig): Promise<Embedder> {
     }
     case "openai": {
       const { default: OpenAI } = await import("openai");
-      const client = new OpenAI({ baseURL: config.EMBEDDING_BASE_URL, apiKey: config.EMBEDDING_API_KEY ?? "not-needed", timeout: timeoutMs, maxRetries: MODEL_RETRIES });
+      const client = new OpenAI({
+        baseURL: config.EMBEDDING_BASE_URL,
+        apiKey: config.EMBEDDING_API_KEY ?? "not-needed",
+        timeout: timeoutMs,
+        maxRetries: MODEL_RETRIES,
+      });
       const m = model ?? "text-embedding-3-small";
-      const call = async (input: string[]) => (await client.embeddings.create({ model: m, input, dimensions: config.EMBEDDING_DIMENSIONS })).data.map((d) => d.embedding);
+      const call = async (input: string[]) =>
+        (
+          await client.embeddings.create({
+            model: m,
+            input,
+            dimensions: config.EMBEDDING_DIMENSIONS,
+          })
+        ).data.map((d) => d.embedding);
       const dims = config.EMBEDDING_DIMENSIONS ?? (await call(["dimension probe"]))[0]!.length;
       return new RemoteEmbedder(`openai:${m}`, dims, m, call);
     }

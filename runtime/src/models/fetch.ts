@@ -24,11 +24,21 @@ function retryable(status: number): boolean {
  * re-sendable (a string or bytes, as JSON clients send). `cancel` aborts it all, the answer's
  * body included (the user went away).
  */
-export function fetchStartingWithin(ms: number, retries = MODEL_RETRIES, cancel?: AbortSignal): typeof fetch {
+export function fetchStartingWithin(
+  ms: number,
+  retries = MODEL_RETRIES,
+  cancel?: AbortSignal,
+): typeof fetch {
   const once: typeof fetch = async (input, init) => {
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`the model server did not start answering within ${ms / 1000} s`)), ms);
-    const signals = [init?.signal, cancel, timeout.signal].filter((s): s is AbortSignal => Boolean(s));
+    const timer = setTimeout(
+      () =>
+        timeout.abort(new Error(`the model server did not start answering within ${ms / 1000} s`)),
+      ms,
+    );
+    const signals = [init?.signal, cancel, timeout.signal].filter((s): s is AbortSignal =>
+      Boolean(s),
+    );
     try {
       return await fetch(input, { ...init, signal: AbortSignal.any(signals) });
     } finally {

@@ -23,7 +23,12 @@ export interface Generator {
    * The answer; `onToken` receives it piece by piece when streaming. `signal` stops the model
    * (the request to its server is cancelled) when whoever asked has gone.
    */
-  generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void, signal?: AbortSignal): Promise<string>;
+  generate(
+    question: string,
+    contexts: readonly Context[],
+    onToken?: (piece: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string>;
 }
 
 export const SYSTEM_PROMPT =
@@ -31,7 +36,9 @@ export const SYSTEM_PROMPT =
   "If the passages do not contain the answer, say so plainly. Be concise.";
 
 export function userPrompt(question: string, contexts: readonly Context[]): string {
-  const blocks = contexts.map((c) => `[${c.n}] (${c.documentName}, chunk ${c.chunkId})\n${c.text}`).join("\n\n");
+  const blocks = contexts
+    .map((c) => `[${c.n}] (${c.documentName}, chunk ${c.chunkId})\n${c.text}`)
+    .join("\n\n");
   return `Context passages:\n\n${blocks}\n\nQuestion: ${question}`;
 }
 
@@ -61,7 +68,11 @@ export class ExtractiveGenerator implements Generator {
   readonly id = "extractive";
   constructor(private readonly maxSentences = 3) {}
 
-  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void): Promise<string> {
+  async generate(
+    question: string,
+    contexts: readonly Context[],
+    onToken?: (piece: string) => void,
+  ): Promise<string> {
     const q = new Set(tokenize(question));
     if (contexts.length === 0 || q.size === 0) {
       const none = "No indexed passage answers this question.";
@@ -73,7 +84,11 @@ export class ExtractiveGenerator implements Generator {
         const tokens = new Set(tokenize(s));
         const overlap = [...q].filter((t) => tokens.has(t)).length;
         // Coverage of the question, density (short, on-topic sentences), a prior for better-ranked chunks.
-        const score = overlap / q.size + (tokens.size > 0 ? 0.5 * (overlap / tokens.size) : 0) + 0.1 / (1 + rank) - 0.001 * position;
+        const score =
+          overlap / q.size +
+          (tokens.size > 0 ? 0.5 * (overlap / tokens.size) : 0) +
+          0.1 / (1 + rank) -
+          0.001 * position;
         return { sentence: s.trim(), n: c.n, score, tokens };
       }),
     );
@@ -101,15 +116,24 @@ class OllamaGenerator implements Generator {
     private readonly timeoutMs: number,
   ) {}
 
-  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void, signal?: AbortSignal): Promise<string> {
+  async generate(
+    question: string,
+    contexts: readonly Context[],
+    onToken?: (piece: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const { Ollama } = await import("ollama");
     // A client per request: its fetch carries this request's signal (the Ollama client takes none).
-    const client = new Ollama({ host: this.host, fetch: fetchStartingWithin(this.timeoutMs, MODEL_RETRIES, signal) });
+    const client = new Ollama({
+      host: this.host,
+      fetch: fetchStartingWithin(this.timeoutMs, MODEL_RETRIES, signal),
+    });
     const messages = [
       { role: "system", content: SYSTEM_PROMPT },
       { role: "user", content: userPrompt(question, contexts) },
     ];
-    if (!onToken) return (await client.chat({ model: this.model, messages, stream: false })).message.content;
+    if (!onToken)
+      return (await client.chat({ model: this.model, messages, stream: false })).message.content;
     let answer = "";
     for await (const part of await client.chat({ model: this.model, messages, stream: true })) {
       answer += part.message.content;
@@ -128,16 +152,33 @@ class OpenAIGenerator implements Generator {
     private readonly timeoutMs: number,
   ) {}
 
-  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void, signal?: AbortSignal): Promise<string> {
+  async generate(
+    question: string,
+    contexts: readonly Context[],
+    onToken?: (piece: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const { default: OpenAI } = await import("openai");
-    const client = new OpenAI({ baseURL: this.baseURL, apiKey: this.apiKey ?? "not-needed", timeout: this.timeoutMs, maxRetries: MODEL_RETRIES });
+    const client = new OpenAI({
+      baseURL: this.baseURL,
+      apiKey: this.apiKey ?? "not-needed",
+      timeout: this.timeoutMs,
+      maxRetries: MODEL_RETRIES,
+    });
     const messages = [
       { role: "system" as const, content: SYSTEM_PROMPT },
       { role: "user" as const, content: userPrompt(question, contexts) },
     ];
-    if (!onToken) return (await client.chat.completions.create({ model: this.model, messages }, { signal })).choices[0]?.message.content ?? "";
+    if (!onToken)
+      return (
+        (await client.chat.completions.create({ model: this.model, messages }, { signal }))
+          .choices[0]?.message.content ?? ""
+      );
     let answer = "";
-    for await (const chunk of await client.chat.completions.create({ model: this.model, messages, stream: true }, { signal })) {
+    for await (const chunk of await client.chat.completions.create(
+      { model: this.model, messages, stream: true },
+      { signal },
+    )) {
       const piece = chunk.choices[0]?.delta?.content ?? "";
       answer += piece;
       if (piece) onToken(piece);
@@ -155,10 +196,25 @@ class AnthropicGenerator implements Generator {
     private readonly timeoutMs: number,
   ) {}
 
-  async generate(question: string, contexts: readonly Context[], onToken?: (piece: string) => void, signal?: AbortSignal): Promise<string> {
+  async generate(
+    question: string,
+    contexts: readonly Context[],
+    onToken?: (piece: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string> {
     const { default: Anthropic } = await import("@anthropic-ai/sdk");
-    const client = new Anthropic({ apiKey: this.apiKey, baseURL: this.baseURL, timeout: this.timeoutMs, maxRetries: MODEL_RETRIES });
-    const request = { model: this.model, max_tokens: 1024, system: SYSTEM_PROMPT, messages: [{ role: "user" as const, content: userPrompt(question, contexts) }] };
+    const client = new Anthropic({
+      apiKey: this.apiKey,
+      baseURL: this.baseURL,
+      timeout: this.timeoutMs,
+      maxRetries: MODEL_RETRIES,
+    });
+    const request = {
+      model: this.model,
+      max_tokens: 1024,
+      system: SYSTEM_PROMPT,
+      messages: [{ role: "user" as const, content: userPrompt(question, contexts) }],
+    };
     if (!onToken) {
       const message = await client.messages.create(request, { signal });
       return message.content.map((b) => (b.type === "text" ? b.text : "")).join("");
@@ -180,11 +236,28 @@ export function createGenerator(config: RuntimeConfig): Generator {
     case "extractive":
       return new ExtractiveGenerator();
     case "ollama":
-      return new OllamaGenerator(`ollama:${config.LLM_MODEL ?? "llama3.2:1b"}`, config.LLM_BASE_URL!, config.LLM_MODEL ?? "llama3.2:1b", timeoutMs);
+      return new OllamaGenerator(
+        `ollama:${config.LLM_MODEL ?? "llama3.2:1b"}`,
+        config.LLM_BASE_URL!,
+        config.LLM_MODEL ?? "llama3.2:1b",
+        timeoutMs,
+      );
     case "openai":
-      return new OpenAIGenerator(`openai:${config.LLM_MODEL}`, config.LLM_BASE_URL, config.LLM_API_KEY, config.LLM_MODEL ?? "gpt-4o-mini", timeoutMs);
+      return new OpenAIGenerator(
+        `openai:${config.LLM_MODEL}`,
+        config.LLM_BASE_URL,
+        config.LLM_API_KEY,
+        config.LLM_MODEL ?? "gpt-4o-mini",
+        timeoutMs,
+      );
     case "anthropic":
-      return new AnthropicGenerator(`anthropic:${config.LLM_MODEL}`, config.LLM_BASE_URL, config.LLM_API_KEY!, config.LLM_MODEL ?? "claude-sonnet-4-5", timeoutMs);
+      return new AnthropicGenerator(
+        `anthropic:${config.LLM_MODEL}`,
+        config.LLM_BASE_URL,
+        config.LLM_API_KEY!,
+        config.LLM_MODEL ?? "claude-sonnet-4-5",
+        timeoutMs,
+      );
     default: {
       const unreachable: never = config.LLM_PROVIDER;
       throw new Error(`unknown LLM provider ${String(unreachable)}`);

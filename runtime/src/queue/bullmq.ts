@@ -2,7 +2,13 @@
 import { Queue, Worker } from "bullmq";
 import type { RuntimeConfig } from "../config";
 import { withinMs } from "../timeout";
-import { type IngestQueue, type JobHandler, redisConnection, RETRY, type RetryPolicy } from "./queue";
+import {
+  type IngestQueue,
+  type JobHandler,
+  redisConnection,
+  RETRY,
+  type RetryPolicy,
+} from "./queue";
 
 /** What a job carries: only the document's id; the document row holds the rest. */
 interface IngestJob {
@@ -21,7 +27,9 @@ export class BullMqQueue implements IngestQueue {
   ) {
     // Adding a job fails at once while Redis is away, rather than waiting in ioredis's offline
     // queue (the upload is kept and the worker's sweep queues it later). Workers keep waiting.
-    this.queue = new Queue<IngestJob>(config.QUEUE_NAME, { connection: { ...redisConnection(config), enableOfflineQueue: false } });
+    this.queue = new Queue<IngestJob>(config.QUEUE_NAME, {
+      connection: { ...redisConnection(config), enableOfflineQueue: false },
+    });
     this.queue.on("error", () => undefined); // ioredis reconnects; readiness (check) reports the outage
   }
 
@@ -33,13 +41,17 @@ export class BullMqQueue implements IngestQueue {
   async enqueue(documentId: string): Promise<void> {
     const previous = await this.queue.getJob(documentId);
     if (previous && (await previous.isFailed())) await previous.remove();
-    await this.queue.add("index", { documentId }, {
-      jobId: documentId,
-      attempts: this.retry.attempts,
-      backoff: { type: "exponential", delay: this.retry.backoffMs },
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    await this.queue.add(
+      "index",
+      { documentId },
+      {
+        jobId: documentId,
+        attempts: this.retry.attempts,
+        backoff: { type: "exponential", delay: this.retry.backoffMs },
+        removeOnComplete: true,
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    );
   }
 
   async depth(): Promise<number> {
@@ -47,7 +59,10 @@ export class BullMqQueue implements IngestQueue {
     return Object.values(counts).reduce((a, b) => a + b, 0);
   }
 
-  consume(handler: JobHandler, onFailed: (documentId: string, error: Error) => Promise<void>): void {
+  consume(
+    handler: JobHandler,
+    onFailed: (documentId: string, error: Error) => Promise<void>,
+  ): void {
     this.worker = new Worker<IngestJob>(
       this.config.QUEUE_NAME,
       async (job) => handler(job.data.documentId, job.attemptsMade + 1),
@@ -60,7 +75,8 @@ export class BullMqQueue implements IngestQueue {
       },
     );
     this.worker.on("failed", (job, error) => {
-      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) void onFailed(job.data.documentId, error);
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1))
+        void onFailed(job.data.documentId, error);
     });
     this.worker.on("error", () => undefined); // connection errors are retried by ioredis
   }

@@ -34,10 +34,15 @@ export const BACKOFF_MS = 2000;
 export const RETRY: RetryPolicy = { attempts: MAX_ATTEMPTS, backoffMs: BACKOFF_MS };
 
 /** Resolves when `fn` says so, polling (for tests and the evaluation script). */
-export async function waitFor(fn: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  fn: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -77,7 +82,12 @@ export class InProcessQueue implements IngestQueue {
   }
 
   private pump(): void {
-    while (!this.closed && this.handler && this.running < this.concurrency && this.waiting.length > 0) {
+    while (
+      !this.closed &&
+      this.handler &&
+      this.running < this.concurrency &&
+      this.waiting.length > 0
+    ) {
       const job = this.waiting.shift()!;
       this.running++;
       const run = this.handler(job.id, job.attempt).then(
@@ -86,11 +96,14 @@ export class InProcessQueue implements IngestQueue {
         },
         async (error: Error) => {
           if (job.attempt < this.retry.attempts && !this.closed) {
-            const timer = setTimeout(() => {
-              this.timers.delete(timer);
-              this.waiting.push({ id: job.id, attempt: job.attempt + 1 });
-              this.pump();
-            }, this.retry.backoffMs * 2 ** (job.attempt - 1));
+            const timer = setTimeout(
+              () => {
+                this.timers.delete(timer);
+                this.waiting.push({ id: job.id, attempt: job.attempt + 1 });
+                this.pump();
+              },
+              this.retry.backoffMs * 2 ** (job.attempt - 1),
+            );
             this.timers.add(timer);
           } else {
             this.queued.delete(job.id);
@@ -117,7 +130,8 @@ export class InProcessQueue implements IngestQueue {
 }
 
 /** TLS to Redis: Node.js's roots and the host's name, or the instance's own CA and no name check. */
-export type RedisTls = Record<string, never> | { readonly ca: string; readonly checkServerIdentity: () => undefined };
+export type RedisTls =
+  Record<string, never> | { readonly ca: string; readonly checkServerIdentity: () => undefined };
 
 export interface RedisConnection {
   readonly host?: string;
@@ -133,7 +147,9 @@ export function redisConnection(config: RuntimeConfig): RedisConnection {
   const tls = (on: boolean): RedisTls | undefined => {
     if (!on) return undefined;
     // A managed Redis reached by its IP, with a CA of its own: the chain identifies it, the name cannot.
-    return config.REDIS_TLS_CA_FILE ? { ca: readFileSync(config.REDIS_TLS_CA_FILE, "utf8"), checkServerIdentity: () => undefined } : {};
+    return config.REDIS_TLS_CA_FILE
+      ? { ca: readFileSync(config.REDIS_TLS_CA_FILE, "utf8"), checkServerIdentity: () => undefined }
+      : {};
   };
   if (config.REDIS_URL) {
     const u = new URL(config.REDIS_URL);
@@ -146,7 +162,13 @@ export function redisConnection(config: RuntimeConfig): RedisConnection {
       maxRetriesPerRequest: null,
     };
   }
-  return { host: config.REDIS_HOST, port: config.REDIS_PORT, password: config.REDIS_PASSWORD, tls: tls(config.REDIS_TLS), maxRetriesPerRequest: null };
+  return {
+    host: config.REDIS_HOST,
+    port: config.REDIS_PORT,
+    password: config.REDIS_PASSWORD,
+    tls: tls(config.REDIS_TLS),
+    maxRetriesPerRequest: null,
+  };
 }
 
 export function redisConfigured(config: RuntimeConfig): boolean {

@@ -2,7 +2,11 @@
 import { create as contentDisposition } from "content-disposition";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Authenticator } from "../auth/auth";
-import { DeleteIncompleteError, type DocumentService, type DocumentStatus } from "../ingest/documents";
+import {
+  DeleteIncompleteError,
+  type DocumentService,
+  type DocumentStatus,
+} from "../ingest/documents";
 import { ParseError } from "../ingest/parse";
 import { documentSchema, errorSchema, metadataSchema } from "./schemas";
 
@@ -20,7 +24,11 @@ const jsonUploadSchema = {
   properties: {
     name: { type: "string", minLength: 1, maxLength: 500 },
     text: { type: "string", minLength: 1 },
-    contentType: { type: "string", enum: ["text/plain", "text/markdown", "text/html"], default: "text/plain" },
+    contentType: {
+      type: "string",
+      enum: ["text/plain", "text/markdown", "text/html"],
+      default: "text/plain",
+    },
     metadata: metadataSchema,
   },
 } as const;
@@ -36,7 +44,9 @@ class PayloadTooLarge extends Error {
   readonly code = "payload_too_large";
 }
 
-function parseMetadata(raw: string | undefined): Record<string, string | number | boolean> | undefined {
+function parseMetadata(
+  raw: string | undefined,
+): Record<string, string | number | boolean> | undefined {
   if (raw === undefined || raw === "") return undefined;
   let value: unknown;
   try {
@@ -44,9 +54,11 @@ function parseMetadata(raw: string | undefined): Record<string, string | number 
   } catch {
     throw new BadRequest("the metadata field is not valid JSON");
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new BadRequest("metadata must be a JSON object");
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new BadRequest("metadata must be a JSON object");
   for (const [k, v] of Object.entries(value)) {
-    if (!["string", "number", "boolean"].includes(typeof v)) throw new BadRequest(`metadata.${k} must be a string, number or boolean`);
+    if (!["string", "number", "boolean"].includes(typeof v))
+      throw new BadRequest(`metadata.${k} must be a string, number or boolean`);
   }
   return value as Record<string, string | number | boolean>;
 }
@@ -57,7 +69,8 @@ async function readUpload(request: FastifyRequest, maxBytes: number) {
     let bytes: Buffer;
     try {
       part = await request.file({ limits: { fileSize: maxBytes, files: 1 } });
-      if (!part || part.fieldname !== "file") throw new BadRequest("send the document in the multipart field `file`");
+      if (!part || part.fieldname !== "file")
+        throw new BadRequest("send the document in the multipart field `file`");
       bytes = await part.toBuffer();
     } catch (error) {
       // Limit errors carry their own 4xx status; a body that does not parse is the client's fault too.
@@ -65,16 +78,30 @@ async function readUpload(request: FastifyRequest, maxBytes: number) {
       throw new BadRequest(`the multipart body is malformed (${(error as Error).message})`);
     }
     const metadataField = part.fields.metadata as { value?: string } | undefined;
-    return { name: part.filename || "upload", contentType: part.mimetype, bytes: new Uint8Array(bytes), metadata: parseMetadata(metadataField?.value) };
+    return {
+      name: part.filename || "upload",
+      contentType: part.mimetype,
+      bytes: new Uint8Array(bytes),
+      metadata: parseMetadata(metadataField?.value),
+    };
   }
   if (request.validationError) throw new BadRequest(request.validationError.message);
   const body = request.body as JsonUpload;
   const bytes = new TextEncoder().encode(body.text);
-  if (bytes.length > maxBytes) throw new PayloadTooLarge(`the upload exceeds the limit of ${maxBytes} bytes`);
-  return { name: body.name, contentType: body.contentType ?? "text/plain", bytes, metadata: body.metadata };
+  if (bytes.length > maxBytes)
+    throw new PayloadTooLarge(`the upload exceeds the limit of ${maxBytes} bytes`);
+  return {
+    name: body.name,
+    contentType: body.contentType ?? "text/plain",
+    bytes,
+    metadata: body.metadata,
+  };
 }
 
-export function documentRoutes(app: FastifyInstance, deps: { documents: DocumentService; auth: Authenticator; maxUploadBytes: number }): void {
+export function documentRoutes(
+  app: FastifyInstance,
+  deps: { documents: DocumentService; auth: Authenticator; maxUploadBytes: number },
+): void {
   const { documents, auth } = deps;
 
   app.post(
@@ -90,20 +117,43 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
         tags: ["documents"],
         consumes: ["multipart/form-data", "application/json"],
         body: jsonUploadSchema,
-        response: { 200: documentSchema, 202: documentSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 413: errorSchema, 415: errorSchema, 422: errorSchema },
+        response: {
+          200: documentSchema,
+          202: documentSchema,
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          413: errorSchema,
+          415: errorSchema,
+          422: errorSchema,
+        },
       },
     },
     async (request, reply) => {
       const upload = await readUpload(request, deps.maxUploadBytes);
       try {
         const { document, created, queued } = await documents.create(upload);
-        if (!queued) request.log.warn({ documentId: document.id }, "the ingest queue is out of reach: the document is stored and stays queued until the worker's sweep queues it");
+        if (!queued)
+          request.log.warn(
+            { documentId: document.id },
+            "the ingest queue is out of reach: the document is stored and stays queued until the worker's sweep queues it",
+          );
         return reply.status(created ? 202 : 200).send(document);
       } catch (error) {
         if (error instanceof ParseError) {
-          const status = /unsupported content type/.test(error.message) ? 415 : /empty|no text/.test(error.message) ? 400 : 422;
-          const code = { 400: "bad_request", 415: "unsupported_media_type", 422: "unprocessable_document" }[status];
-          return reply.status(status).send({ error: code, message: error.message, requestId: request.id });
+          const status = /unsupported content type/.test(error.message)
+            ? 415
+            : /empty|no text/.test(error.message)
+              ? 400
+              : 422;
+          const code = {
+            400: "bad_request",
+            415: "unsupported_media_type",
+            422: "unprocessable_document",
+          }[status];
+          return reply
+            .status(status)
+            .send({ error: code, message: error.message, requestId: request.id });
         }
         throw error;
       }
@@ -117,13 +167,23 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
       schema: {
         summary: "A document and its indexing status",
         tags: ["documents"],
-        params: { type: "object", properties: { id: { type: "string", format: "uuid" } }, required: ["id"] },
+        params: {
+          type: "object",
+          properties: { id: { type: "string", format: "uuid" } },
+          required: ["id"],
+        },
         response: { 200: documentSchema, 404: errorSchema },
       },
     },
     async (request, reply) => {
       const doc = await documents.get(request.params.id);
-      return doc ? doc : reply.status(404).send({ error: "not_found", message: `no document ${request.params.id}`, requestId: request.id });
+      return doc
+        ? doc
+        : reply.status(404).send({
+            error: "not_found",
+            message: `no document ${request.params.id}`,
+            requestId: request.id,
+          });
     },
   );
 
@@ -133,15 +193,25 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
       preHandler: auth.require("reader"),
       schema: {
         summary: "The uploaded original, as a download",
-        description: "Always `Content-Disposition: attachment` under a sandboxing CSP: an uploaded HTML page is never rendered on this origin.",
+        description:
+          "Always `Content-Disposition: attachment` under a sandboxing CSP: an uploaded HTML page is never rendered on this origin.",
         tags: ["documents"],
-        params: { type: "object", properties: { id: { type: "string", format: "uuid" } }, required: ["id"] },
+        params: {
+          type: "object",
+          properties: { id: { type: "string", format: "uuid" } },
+          required: ["id"],
+        },
         response: { 404: errorSchema },
       },
     },
     async (request, reply) => {
       const original = await documents.original(request.params.id);
-      if (!original) return reply.status(404).send({ error: "not_found", message: `no stored original for document ${request.params.id}`, requestId: request.id });
+      if (!original)
+        return reply.status(404).send({
+          error: "not_found",
+          message: `no stored original for document ${request.params.id}`,
+          requestId: request.id,
+        });
       return reply
         .headers({
           "content-type": original.contentType || "application/octet-stream",
@@ -171,7 +241,15 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
           },
         },
         response: {
-          200: { type: "object", properties: { items: { type: "array", items: documentSchema }, total: { type: "integer" }, limit: { type: "integer" }, offset: { type: "integer" } } },
+          200: {
+            type: "object",
+            properties: {
+              items: { type: "array", items: documentSchema },
+              total: { type: "integer" },
+              limit: { type: "integer" },
+              offset: { type: "integer" },
+            },
+          },
         },
       },
     },
@@ -186,9 +264,14 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
     {
       preHandler: auth.require("admin"),
       schema: {
-        summary: "Delete a document everywhere: original (every version), chunks, postings, vectors",
+        summary:
+          "Delete a document everywhere: original (every version), chunks, postings, vectors",
         tags: ["documents"],
-        params: { type: "object", properties: { id: { type: "string", format: "uuid" } }, required: ["id"] },
+        params: {
+          type: "object",
+          properties: { id: { type: "string", format: "uuid" } },
+          required: ["id"],
+        },
         response: { 204: { type: "null" }, 404: errorSchema, 503: errorSchema },
       },
     },
@@ -198,10 +281,22 @@ export function documentRoutes(app: FastifyInstance, deps: { documents: Document
         deleted = await documents.delete(request.params.id);
       } catch (error) {
         if (!(error instanceof DeleteIncompleteError)) throw error;
-        request.log.error({ err: error.cause, documentId: error.documentId }, "the object store refused a delete");
-        return reply.status(503).header("retry-after", "10").send({ error: "delete_incomplete", message: error.message, requestId: request.id });
+        request.log.error(
+          { err: error.cause, documentId: error.documentId },
+          "the object store refused a delete",
+        );
+        return reply
+          .status(503)
+          .header("retry-after", "10")
+          .send({ error: "delete_incomplete", message: error.message, requestId: request.id });
       }
-      return deleted ? reply.status(204).send() : reply.status(404).send({ error: "not_found", message: `no document ${request.params.id}`, requestId: request.id });
+      return deleted
+        ? reply.status(204).send()
+        : reply.status(404).send({
+            error: "not_found",
+            message: `no document ${request.params.id}`,
+            requestId: request.id,
+          });
     },
   );
 }

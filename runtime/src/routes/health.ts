@@ -22,9 +22,19 @@ export function healthRoutes(
   services: Pick<Services, "db" | "queue" | "store" | "vectors" | "metrics">,
   options: { metrics: boolean; checkTimeoutMs?: number } = { metrics: true },
 ): void {
-  app.get("/healthz", { schema: { summary: "Liveness: the process is up and serving", tags: ["operations"], response: { 200: { type: "object", properties: { status: { type: "string" } } } } } }, async () => ({
-    status: "ok",
-  }));
+  app.get(
+    "/healthz",
+    {
+      schema: {
+        summary: "Liveness: the process is up and serving",
+        tags: ["operations"],
+        response: { 200: { type: "object", properties: { status: { type: "string" } } } },
+      },
+    },
+    async () => ({
+      status: "ok",
+    }),
+  );
 
   const checkMs = options.checkTimeoutMs ?? READINESS_CHECK_MS;
   const checks: Record<string, Check> = {
@@ -42,11 +52,29 @@ export function healthRoutes(
         querystring: {
           type: "object",
           additionalProperties: false,
-          properties: { check: { type: "array", items: { type: "string", enum: Object.keys(checks) }, description: "Only these backends (repeat the parameter for more)." } },
+          properties: {
+            check: {
+              type: "array",
+              items: { type: "string", enum: Object.keys(checks) },
+              description: "Only these backends (repeat the parameter for more).",
+            },
+          },
         },
         response: {
-          200: { type: "object", properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: { type: "string" } } } },
-          503: { type: "object", properties: { status: { type: "string" }, checks: { type: "object", additionalProperties: { type: "string" } } } },
+          200: {
+            type: "object",
+            properties: {
+              status: { type: "string" },
+              checks: { type: "object", additionalProperties: { type: "string" } },
+            },
+          },
+          503: {
+            type: "object",
+            properties: {
+              status: { type: "string" },
+              checks: { type: "object", additionalProperties: { type: "string" } },
+            },
+          },
         },
       },
     },
@@ -66,7 +94,9 @@ export function healthRoutes(
           }),
       );
       const ready = results.every(([, r]) => r === "ok");
-      return reply.status(ready ? 200 : 503).send({ status: ready ? "ready" : "not_ready", checks: Object.fromEntries(results) });
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? "ready" : "not_ready", checks: Object.fromEntries(results) });
     },
   );
 
@@ -74,8 +104,12 @@ export function healthRoutes(
 }
 
 export function metricsRoute(app: FastifyInstance, services: Pick<Services, "metrics">): void {
-  app.get("/metrics", { schema: { summary: "Prometheus metrics", tags: ["operations"] } }, async (_request, reply) => {
-    reply.header("content-type", services.metrics.registry.contentType);
-    return services.metrics.registry.metrics();
-  });
+  app.get(
+    "/metrics",
+    { schema: { summary: "Prometheus metrics", tags: ["operations"] } },
+    async (_request, reply) => {
+      reply.header("content-type", services.metrics.registry.contentType);
+      return services.metrics.registry.metrics();
+    },
+  );
 }

@@ -6,24 +6,38 @@ import { errorSchema } from "./schemas";
 
 const keySchema = {
   type: "object",
-  properties: { id: { type: "string" }, name: { type: "string" }, role: { type: "string", enum: [...ROLES] }, createdAt: { type: "string" } },
+  properties: {
+    id: { type: "string" },
+    name: { type: "string" },
+    role: { type: "string", enum: [...ROLES] },
+    createdAt: { type: "string" },
+  },
   required: ["id", "name", "role"],
 } as const;
 
-export function keyRoutes(app: FastifyInstance, deps: { keys: KeyStore; auth: Authenticator }): void {
+export function keyRoutes(
+  app: FastifyInstance,
+  deps: { keys: KeyStore; auth: Authenticator },
+): void {
   const admin = deps.auth.require("admin");
   app.get(
     "/v1/me",
     {
       preHandler: deps.auth.require("reader"),
       schema: {
-        summary: "The caller: how it authenticated and its role (clients use it to check credentials and offer only what the role allows)",
+        summary:
+          "The caller: how it authenticated and its role (clients use it to check credentials and offer only what the role allows)",
         tags: ["keys"],
         response: {
           200: {
             type: "object",
             properties: {
-              kind: { type: "string", enum: ["api-key", "oidc", "session", "local"], description: "session: signed in through single sign-on; local: embedded mode without credentials" },
+              kind: {
+                type: "string",
+                enum: ["api-key", "oidc", "session", "local"],
+                description:
+                  "session: signed in through single sign-on; local: embedded mode without credentials",
+              },
               role: { type: "string", enum: [...ROLES] },
               subject: { type: "string" },
               name: { type: "string" },
@@ -44,19 +58,66 @@ export function keyRoutes(app: FastifyInstance, deps: { keys: KeyStore; auth: Au
       schema: {
         summary: "Issue an API key (shown once; stored hashed)",
         tags: ["keys"],
-        body: { type: "object", additionalProperties: false, required: ["name", "role"], properties: { name: { type: "string", minLength: 1, maxLength: 200 }, role: { type: "string", enum: [...ROLES] } } },
-        response: { 201: { ...keySchema, properties: { ...keySchema.properties, key: { type: "string" } }, required: [...keySchema.required, "key"] }, 400: errorSchema },
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["name", "role"],
+          properties: {
+            name: { type: "string", minLength: 1, maxLength: 200 },
+            role: { type: "string", enum: [...ROLES] },
+          },
+        },
+        response: {
+          201: {
+            ...keySchema,
+            properties: { ...keySchema.properties, key: { type: "string" } },
+            required: [...keySchema.required, "key"],
+          },
+          400: errorSchema,
+        },
       },
     },
-    async (request, reply) => reply.status(201).send(await deps.keys.create(request.body.name, request.body.role)),
+    async (request, reply) =>
+      reply.status(201).send(await deps.keys.create(request.body.name, request.body.role)),
   );
-  app.get("/v1/keys", { preHandler: admin, schema: { summary: "List active API keys", tags: ["keys"], response: { 200: { type: "object", properties: { items: { type: "array", items: keySchema } } } } } }, async () => ({
-    items: await deps.keys.list(),
-  }));
+  app.get(
+    "/v1/keys",
+    {
+      preHandler: admin,
+      schema: {
+        summary: "List active API keys",
+        tags: ["keys"],
+        response: {
+          200: { type: "object", properties: { items: { type: "array", items: keySchema } } },
+        },
+      },
+    },
+    async () => ({
+      items: await deps.keys.list(),
+    }),
+  );
   app.delete<{ Params: { id: string } }>(
     "/v1/keys/:id",
-    { preHandler: admin, schema: { summary: "Revoke an API key", tags: ["keys"], params: { type: "object", properties: { id: { type: "string", format: "uuid" } }, required: ["id"] }, response: { 204: { type: "null" }, 404: errorSchema } } },
+    {
+      preHandler: admin,
+      schema: {
+        summary: "Revoke an API key",
+        tags: ["keys"],
+        params: {
+          type: "object",
+          properties: { id: { type: "string", format: "uuid" } },
+          required: ["id"],
+        },
+        response: { 204: { type: "null" }, 404: errorSchema },
+      },
+    },
     async (request, reply) =>
-      (await deps.keys.revoke(request.params.id)) ? reply.status(204).send() : reply.status(404).send({ error: "not_found", message: `no active key ${request.params.id}`, requestId: request.id }),
+      (await deps.keys.revoke(request.params.id))
+        ? reply.status(204).send()
+        : reply.status(404).send({
+            error: "not_found",
+            message: `no active key ${request.params.id}`,
+            requestId: request.id,
+          }),
   );
 }

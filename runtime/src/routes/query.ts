@@ -14,7 +14,12 @@ interface QuestionBody {
 }
 
 export function contextsOf(retrieved: readonly Retrieved[]): Context[] {
-  return retrieved.map((r, i) => ({ n: i + 1, chunkId: r.chunkId, documentName: r.documentName, text: r.text }));
+  return retrieved.map((r, i) => ({
+    n: i + 1,
+    chunkId: r.chunkId,
+    documentName: r.documentName,
+    text: r.text,
+  }));
 }
 
 /** The chunks an answer cites; an answer citing nothing is attributed to what it was given. */
@@ -24,14 +29,22 @@ export function citationsFor(answer: string, retrieved: readonly Retrieved[]): R
 }
 
 /** What a client is told when the model does not answer (the log has the cause; the client needs no internals). */
-const GENERATION_FAILED = "the language model failed to answer; try again shortly, or POST /v1/retrieve for the passages alone";
+const GENERATION_FAILED =
+  "the language model failed to answer; try again shortly, or POST /v1/retrieve for the passages alone";
 
 /** Logs, with the request, each optional retrieval stage that failed and was done without. */
 function logDegraded(request: FastifyRequest): Degraded {
-  return (stage, error) => request.log.warn({ stage, err: error }, `retrieval went on without its ${stage} stage, which failed`);
+  return (stage, error) =>
+    request.log.warn(
+      { stage, err: error },
+      `retrieval went on without its ${stage} stage, which failed`,
+    );
 }
 
-export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; generator: Generator; auth: Authenticator }): void {
+export function queryRoutes(
+  app: FastifyInstance,
+  deps: { retriever: Retriever; generator: Generator; auth: Authenticator },
+): void {
   const { retriever, generator, auth } = deps;
 
   app.post<{ Body: QuestionBody }>(
@@ -42,10 +55,19 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
         summary: "Hybrid retrieval (BM25 + vectors, fused) without generation",
         tags: ["query"],
         body: questionSchema,
-        response: { 200: { type: "object", properties: { retrieved: { type: "array", items: retrievedSchema } }, required: ["retrieved"] }, 400: errorSchema },
+        response: {
+          200: {
+            type: "object",
+            properties: { retrieved: { type: "array", items: retrievedSchema } },
+            required: ["retrieved"],
+          },
+          400: errorSchema,
+        },
       },
     },
-    async (request) => ({ retrieved: await retriever.retrieve(request.body, logDegraded(request)) }),
+    async (request) => ({
+      retrieved: await retriever.retrieve(request.body, logDegraded(request)),
+    }),
   );
 
   app.post<{ Body: QuestionBody }>(
@@ -54,13 +76,21 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
       preHandler: auth.require("reader"),
       schema: {
         summary: "Answer a question from the indexed documents, with citations",
-        description: "With `stream: true` (or `Accept: text/event-stream`) the answer streams as server-sent events: `retrieved`, then `token`s, then `done` with the citations.",
+        description:
+          "With `stream: true` (or `Accept: text/event-stream`) the answer streams as server-sent events: `retrieved`, then `token`s, then `done` with the citations.",
         tags: ["query"],
-        body: { ...questionSchema, properties: { ...questionSchema.properties, stream: { type: "boolean", default: false } } },
+        body: {
+          ...questionSchema,
+          properties: { ...questionSchema.properties, stream: { type: "boolean", default: false } },
+        },
         response: {
           200: {
             type: "object",
-            properties: { answer: { type: "string" }, citations: { type: "array", items: retrievedSchema }, retrieved: { type: "array", items: retrievedSchema } },
+            properties: {
+              answer: { type: "string" },
+              citations: { type: "array", items: retrievedSchema },
+              retrieved: { type: "array", items: retrievedSchema },
+            },
             required: ["answer", "citations", "retrieved"],
           },
           400: errorSchema,
@@ -75,28 +105,49 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
         if (!reply.raw.writableFinished) gone.abort(new Error("the client closed the connection"));
       });
       const retrieved = await retriever.retrieve(request.body, logDegraded(request));
-      const streaming = request.body.stream || request.headers.accept?.includes("text/event-stream");
+      const streaming =
+        request.body.stream || request.headers.accept?.includes("text/event-stream");
       if (!streaming) {
         let answer: string;
         try {
-          answer = await generator.generate(request.body.question, contextsOf(retrieved), undefined, gone.signal);
+          answer = await generator.generate(
+            request.body.question,
+            contextsOf(retrieved),
+            undefined,
+            gone.signal,
+          );
         } catch (error) {
           if (gone.signal.aborted) {
             request.log.info("the client went away: generation stopped");
             return reply.status(499).send();
           }
           request.log.error({ err: error }, "generation failed");
-          return reply.status(503).header("retry-after", "10").send({ error: "generation_failed", message: GENERATION_FAILED, requestId: request.id });
+          return reply.status(503).header("retry-after", "10").send({
+            error: "generation_failed",
+            message: GENERATION_FAILED,
+            requestId: request.id,
+          });
         }
         return { answer, citations: citationsFor(answer, retrieved), retrieved };
       }
       reply.hijack();
       const out = reply.raw;
-      out.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-request-id": request.id });
-      const send = (event: string, data: unknown) => out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      out.writeHead(200, {
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+        "x-request-id": request.id,
+      });
+      const send = (event: string, data: unknown) =>
+        out.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       send("retrieved", { retrieved });
       try {
-        const answer = await generator.generate(request.body.question, contextsOf(retrieved), (text) => send("token", { text }), gone.signal);
+        const answer = await generator.generate(
+          request.body.question,
+          contextsOf(retrieved),
+          (text) => send("token", { text }),
+          gone.signal,
+        );
         send("done", { answer, citations: citationsFor(answer, retrieved) });
       } catch (error) {
         if (gone.signal.aborted) {
@@ -105,7 +156,11 @@ export function queryRoutes(app: FastifyInstance, deps: { retriever: Retriever; 
           return;
         }
         request.log.error({ err: error }, "generation failed");
-        send("error", { error: "generation_failed", message: GENERATION_FAILED, requestId: request.id });
+        send("error", {
+          error: "generation_failed",
+          message: GENERATION_FAILED,
+          requestId: request.id,
+        });
       }
       out.end();
     },

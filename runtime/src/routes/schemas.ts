@@ -2,7 +2,11 @@
 
 export const errorSchema = {
   type: "object",
-  properties: { error: { type: "string" }, message: { type: "string" }, requestId: { type: "string" } },
+  properties: {
+    error: { type: "string" },
+    message: { type: "string" },
+    requestId: { type: "string" },
+  },
   required: ["error", "message"],
 } as const;
 
@@ -24,14 +28,26 @@ export const documentSchema = {
   required: ["id", "name", "status", "chunkCount"],
 } as const;
 
-const scalar = { anyOf: [{ type: "string", maxLength: 500 }, { type: "number" }, { type: "boolean" }] } as const;
+const scalar = {
+  anyOf: [{ type: "string", maxLength: 500 }, { type: "number" }, { type: "boolean" }],
+} as const;
 
 export const filtersSchema = {
   type: "object",
   additionalProperties: false,
   properties: {
-    documentIds: { type: "array", items: { type: "string", format: "uuid" }, maxItems: 1000, description: "Only these documents." },
-    metadata: { type: "object", additionalProperties: scalar, maxProperties: 20, description: "Only documents whose metadata contains these key/value pairs." },
+    documentIds: {
+      type: "array",
+      items: { type: "string", format: "uuid" },
+      maxItems: 1000,
+      description: "Only these documents.",
+    },
+    metadata: {
+      type: "object",
+      additionalProperties: scalar,
+      maxProperties: 20,
+      description: "Only documents whose metadata contains these key/value pairs.",
+    },
   },
 } as const;
 
@@ -58,4 +74,8 @@ export const retrievedSchema = {
   required: ["documentId", "documentName", "chunkId", "text", "score"],
 } as const;
 
-export const metadataSchema = { type: "object", additionalProperties: scalar, maxProperties: 50 } as const;
+export const metadataSchema = {
+  type: "object",
+  additionalProperties: scalar,
+  maxProperties: 50,
+} as const;

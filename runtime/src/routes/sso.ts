@@ -10,25 +10,51 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
     "/v1/auth",
     {
       schema: {
-        summary: "How to sign in: whether credentials are needed, and whether single sign-on is offered (at /auth/login)",
+        summary:
+          "How to sign in: whether credentials are needed, and whether single sign-on is offered (at /auth/login)",
         tags: ["auth"],
         security: [],
-        response: { 200: { type: "object", properties: { required: { type: "boolean" }, sso: { type: "boolean" } }, required: ["required", "sso"] } },
+        response: {
+          200: {
+            type: "object",
+            properties: { required: { type: "boolean" }, sso: { type: "boolean" } },
+            required: ["required", "sso"],
+          },
+        },
       },
     },
     async () => ({ required: auth.required, sso: sso !== undefined }),
   );
   if (!sso) return;
 
-  app.get("/auth/login", { schema: { summary: "Start single sign-on: redirects to the identity provider", tags: ["auth"], security: [] } }, (request, reply) => sso.login(request, reply));
+  app.get(
+    "/auth/login",
+    {
+      schema: {
+        summary: "Start single sign-on: redirects to the identity provider",
+        tags: ["auth"],
+        security: [],
+      },
+    },
+    (request, reply) => sso.login(request, reply),
+  );
   app.get(
     "/auth/callback",
     {
       schema: {
-        summary: "Where the identity provider returns: sets the session cookie, then redirects to the UI (with ?sso_error= on failure)",
+        summary:
+          "Where the identity provider returns: sets the session cookie, then redirects to the UI (with ?sso_error= on failure)",
         tags: ["auth"],
         security: [],
-        querystring: { type: "object", properties: { code: { type: "string" }, state: { type: "string" }, error: { type: "string" }, error_description: { type: "string" } } },
+        querystring: {
+          type: "object",
+          properties: {
+            code: { type: "string" },
+            state: { type: "string" },
+            error: { type: "string" },
+            error_description: { type: "string" },
+          },
+        },
       },
     },
     (request, reply) => sso.callback(request, reply),
@@ -40,12 +66,23 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
         summary: `End the browser session (send ${UI_HEADER.name}: ${UI_HEADER.value}); endSessionUrl is where the browser ends the provider's session too`,
         tags: ["auth"],
         security: [],
-        response: { 200: { type: "object", properties: { endSessionUrl: { type: ["string", "null"] } }, required: ["endSessionUrl"] }, 403: errorSchema },
+        response: {
+          200: {
+            type: "object",
+            properties: { endSessionUrl: { type: ["string", "null"] } },
+            required: ["endSessionUrl"],
+          },
+          403: errorSchema,
+        },
       },
     },
     async (request, reply) => {
       if (!fromUi(request)) {
-        return reply.status(403).send({ error: "forbidden", message: `sign out from the UI: the header ${UI_HEADER.name}: ${UI_HEADER.value} is missing`, requestId: request.id });
+        return reply.status(403).send({
+          error: "forbidden",
+          message: `sign out from the UI: the header ${UI_HEADER.name}: ${UI_HEADER.value} is missing`,
+          requestId: request.id,
+        });
       }
       return sso.logout(request, reply);
     },

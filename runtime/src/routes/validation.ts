@@ -19,6 +19,9 @@ function describe(error: FastifySchemaValidationError, dataVar: string): string 
 }
 
 /** Fastify's `schemaErrorFormatter`: one message per problem, joined with "; ". */
-export function schemaErrorFormatter(errors: FastifySchemaValidationError[], dataVar: string): Error {
+export function schemaErrorFormatter(
+  errors: FastifySchemaValidationError[],
+  dataVar: string,
+): Error {
   return new Error(errors.map((error) => describe(error, dataVar)).join("; "));
 }

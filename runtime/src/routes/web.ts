@@ -24,7 +24,10 @@ export const UI_HEADERS: Readonly<Record<string, string>> = {
 export type WebUiState = "served" | "disabled" | "not-built";
 
 /** Registers the UI when it is enabled and built; says which, so the server can log it. */
-export async function webRoutes(app: FastifyInstance, options: { enabled: boolean; root?: string }): Promise<WebUiState> {
+export async function webRoutes(
+  app: FastifyInstance,
+  options: { enabled: boolean; root?: string },
+): Promise<WebUiState> {
   if (!options.enabled) return "disabled";
   const root = options.root ?? WEB_DIR;
   if (!existsSync(join(root, "index.html"))) return "not-built";
@@ -35,7 +38,12 @@ export async function webRoutes(app: FastifyInstance, options: { enabled: boolea
     wildcard: true,
     // Hashed asset names change with every build; the page itself must be revalidated.
     setHeaders: (reply, path) => {
-      reply.headers({ ...UI_HEADERS, "cache-control": path.startsWith(join(root, "assets")) ? "public, max-age=31536000, immutable" : "no-cache" });
+      reply.headers({
+        ...UI_HEADERS,
+        "cache-control": path.startsWith(join(root, "assets"))
+          ? "public, max-age=31536000, immutable"
+          : "no-cache",
+      });
     },
   });
   return "served";

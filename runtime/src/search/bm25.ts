@@ -22,7 +22,12 @@ export interface Scored {
   readonly score: number;
 }
 
-export async function bm25Search(db: Queryable, queryTokens: readonly string[], limit: number, filters?: Filters): Promise<Scored[]> {
+export async function bm25Search(
+  db: Queryable,
+  queryTokens: readonly string[],
+  limit: number,
+  filters?: Filters,
+): Promise<Scored[]> {
   const tf = termFrequencies(queryTokens);
   if (tf.size === 0) return [];
   const filtered = hasFilters(filters);
@@ -55,9 +60,16 @@ export async function bm25Search(db: Queryable, queryTokens: readonly string[], 
 }
 
 /** Rows for the postings of one chunk: each term, its frequency and the chunk's length. */
-export function postingsOf(chunkId: string, tokens: readonly string[]): { terms: string[]; chunkIds: string[]; tfs: number[]; lengths: number[] } {
+export function postingsOf(
+  chunkId: string,
+  tokens: readonly string[],
+): { terms: string[]; chunkIds: string[]; tfs: number[]; lengths: number[] } {
   const tf = termFrequencies(tokens);
   const terms = [...tf.keys()];
-  return { terms, chunkIds: terms.map(() => chunkId), tfs: [...tf.values()], lengths: terms.map(() => tokens.length) };
+  return {
+    terms,
+    chunkIds: terms.map(() => chunkId),
+    tfs: [...tf.values()],
+    lengths: terms.map(() => tokens.length),
+  };
 }
-

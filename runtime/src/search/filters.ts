@@ -8,11 +8,16 @@ export interface Filters {
 
 /** True when the filters restrict anything (otherwise the documents table need not be joined). */
 export function hasFilters(filters: Filters | undefined): boolean {
-  return Boolean(filters?.documentIds || (filters?.metadata && Object.keys(filters.metadata).length > 0));
+  return Boolean(
+    filters?.documentIds || (filters?.metadata && Object.keys(filters.metadata).length > 0),
+  );
 }
 
 /** SQL over `d` (documents) with parameters starting at `$from`. */
-export function filterSql(filters: Filters | undefined, from: number): { sql: string; params: unknown[] } {
+export function filterSql(
+  filters: Filters | undefined,
+  from: number,
+): { sql: string; params: unknown[] } {
   const clauses = ["d.status = 'ready'"];
   const params: unknown[] = [];
   if (filters?.metadata && Object.keys(filters.metadata).length > 0) {

@@ -20,7 +20,10 @@ export class HttpReranker implements Reranker {
   async rerank(query: string, texts: readonly string[]): Promise<number[]> {
     const res = await fetch(this.url, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+      },
       body: JSON.stringify({ query, texts, documents: texts, top_n: texts.length }),
       signal: AbortSignal.timeout(this.timeoutMs),
     });

@@ -49,9 +49,13 @@ const RERANK_HEAD = 20;
 export function fuse(lists: readonly { weight: number; results: readonly Scored[] }[]): Scored[] {
   const scores = new Map<string, number>();
   for (const { weight, results } of lists) {
-    results.forEach((r, rank) => scores.set(r.chunkId, (scores.get(r.chunkId) ?? 0) + weight / (RRF_K + rank + 1)));
+    results.forEach((r, rank) =>
+      scores.set(r.chunkId, (scores.get(r.chunkId) ?? 0) + weight / (RRF_K + rank + 1)),
+    );
   }
-  return [...scores.entries()].map(([chunkId, score]) => ({ chunkId, score })).sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId));
+  return [...scores.entries()]
+    .map(([chunkId, score]) => ({ chunkId, score }))
+    .sort((a, b) => b.score - a.score || a.chunkId.localeCompare(b.chunkId));
 }
 
 export interface RetrievalTimings {
@@ -76,7 +80,12 @@ export class Retriever {
   ) {}
 
   /** `fn`'s result, or `fallback` when it fails (reported as a degraded stage, to the service and the caller). */
-  private async orElse<T>(stage: DegradableStage, fn: () => Promise<T>, fallback: T, caller?: Degraded): Promise<T> {
+  private async orElse<T>(
+    stage: DegradableStage,
+    fn: () => Promise<T>,
+    fallback: T,
+    caller?: Degraded,
+  ): Promise<T> {
     try {
       return await fn();
     } catch (error) {
@@ -102,9 +111,24 @@ export class Retriever {
 
   private async run(options: RetrieveOptions, degraded?: Degraded): Promise<Retrieved[]> {
     const [lexical, semantic] = await Promise.all([
-      this.timed("bm25Ms", () => bm25Search(this.db, tokenize(options.question), CANDIDATES, options.filters)),
+      this.timed("bm25Ms", () =>
+        bm25Search(this.db, tokenize(options.question), CANDIDATES, options.filters),
+      ),
       this.weights.vector > 0
-        ? this.orElse("vector", () => this.timed("vectorMs", async () => this.vectors.search(this.db, await this.embedder.embedQuery(options.question), CANDIDATES, options.filters)), [], degraded)
+        ? this.orElse(
+            "vector",
+            () =>
+              this.timed("vectorMs", async () =>
+                this.vectors.search(
+                  this.db,
+                  await this.embedder.embedQuery(options.question),
+                  CANDIDATES,
+                  options.filters,
+                ),
+              ),
+            [],
+            degraded,
+          )
         : Promise.resolve([]),
     ]);
     const prior = await this.documentPrior(lexical);
@@ -113,10 +137,28 @@ export class Retriever {
       { weight: this.weights.vector, results: semantic },
       { weight: DOC_PRIOR.weight, results: prior },
     ]);
-    const head = await this.load(ranked.slice(0, this.reranker ? Math.max(RERANK_HEAD, options.topK) : options.topK).map((r) => r.chunkId));
+    const head = await this.load(
+      ranked
+        .slice(0, this.reranker ? Math.max(RERANK_HEAD, options.topK) : options.topK)
+        .map((r) => r.chunkId),
+    );
     if (this.reranker && head.length > 1) {
-      const scores = await this.orElse("rerank", () => this.timed("rerankMs", () => this.reranker!.rerank(options.question, head.map((h) => h.text))), undefined, degraded);
-      if (scores) ranked = head.map((h, i) => ({ chunkId: h.chunkId, score: scores[i]! })).sort((a, b) => b.score - a.score);
+      const scores = await this.orElse(
+        "rerank",
+        () =>
+          this.timed("rerankMs", () =>
+            this.reranker!.rerank(
+              options.question,
+              head.map((h) => h.text),
+            ),
+          ),
+        undefined,
+        degraded,
+      );
+      if (scores)
+        ranked = head
+          .map((h, i) => ({ chunkId: h.chunkId, score: scores[i]! }))
+          .sort((a, b) => b.score - a.score);
     }
     const byId = new Map(head.map((h) => [h.chunkId, h]));
     return ranked
@@ -131,20 +173,37 @@ export class Retriever {
    */
   private async documentPrior(lexical: readonly Scored[]): Promise<Scored[]> {
     if (lexical.length === 0) return [];
-    const rows = await this.db.query<{ id: string; document_id: string }>("SELECT id, document_id FROM chunks WHERE id = ANY($1::text[])", [lexical.map((l) => l.chunkId)]);
+    const rows = await this.db.query<{ id: string; document_id: string }>(
+      "SELECT id, document_id FROM chunks WHERE id = ANY($1::text[])",
+      [lexical.map((l) => l.chunkId)],
+    );
     const docOf = new Map(rows.map((r) => [r.id, r.document_id]));
     const perDoc = new Map<string, number[]>();
     for (const l of lexical) {
       const d = docOf.get(l.chunkId);
       if (d) perDoc.set(d, [...(perDoc.get(d) ?? []), l.score]);
     }
-    const docScore = new Map([...perDoc].map(([d, scores]) => [d, scores.slice(0, DOC_PRIOR.chunks).reduce((a, b) => a + b, 0)]));
-    return [...lexical].sort((a, b) => (docScore.get(docOf.get(b.chunkId) ?? "") ?? 0) - (docScore.get(docOf.get(a.chunkId) ?? "") ?? 0) || b.score - a.score);
+    const docScore = new Map(
+      [...perDoc].map(([d, scores]) => [
+        d,
+        scores.slice(0, DOC_PRIOR.chunks).reduce((a, b) => a + b, 0),
+      ]),
+    );
+    return [...lexical].sort(
+      (a, b) =>
+        (docScore.get(docOf.get(b.chunkId) ?? "") ?? 0) -
+          (docScore.get(docOf.get(a.chunkId) ?? "") ?? 0) || b.score - a.score,
+    );
   }
 
   private async load(chunkIds: readonly string[]): Promise<Omit<Retrieved, "score">[]> {
     if (chunkIds.length === 0) return [];
-    const rows = await this.db.query<{ chunk_id: string; document_id: string; document_name: string; text: string }>(
+    const rows = await this.db.query<{
+      chunk_id: string;
+      document_id: string;
+      document_name: string;
+      text: string;
+    }>(
       `SELECT c.id AS chunk_id, c.document_id, d.name AS document_name, c.text
        FROM chunks c JOIN documents d ON d.id = c.document_id
        WHERE c.id = ANY($1::text[]) AND d.status = 'ready'`,
@@ -153,7 +212,16 @@ export class Retriever {
     const byId = new Map(rows.map((r) => [r.chunk_id, r]));
     return chunkIds.flatMap((id) => {
       const r = byId.get(id);
-      return r ? [{ chunkId: r.chunk_id, documentId: r.document_id, documentName: r.document_name, text: r.text }] : [];
+      return r
+        ? [
+            {
+              chunkId: r.chunk_id,
+              documentId: r.document_id,
+              documentName: r.document_name,
+              text: r.text,
+            },
+          ]
+        : [];
     });
   }
 }

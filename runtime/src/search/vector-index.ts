@@ -12,20 +12,39 @@ import { type Filters, filterSql, hasFilters } from "./filters";
 export interface VectorIndex {
   readonly kind: "pgvector" | "exact-scan" | "qdrant";
   /** Writes vectors; Postgres indexes use `tx` (same transaction as the chunks). */
-  upsert(tx: Queryable, documentId: string, metadata: Record<string, unknown>, chunkIds: readonly string[], vectors: readonly number[][]): Promise<void>;
+  upsert(
+    tx: Queryable,
+    documentId: string,
+    metadata: Record<string, unknown>,
+    chunkIds: readonly string[],
+    vectors: readonly number[][],
+  ): Promise<void>;
   /** Removes a document's vectors (Postgres ones go with the chunks by cascade). */
   deleteDocument(documentId: string): Promise<void>;
-  search(db: Queryable, vector: readonly number[], limit: number, filters?: Filters): Promise<Scored[]>;
+  search(
+    db: Queryable,
+    vector: readonly number[],
+    limit: number,
+    filters?: Filters,
+  ): Promise<Scored[]>;
   check(): Promise<void>;
 }
 
-const literal = (v: readonly number[], open: string, close: string) => `${open}${v.map((x) => (Number.isFinite(x) ? x : 0)).join(",")}${close}`;
+const literal = (v: readonly number[], open: string, close: string) =>
+  `${open}${v.map((x) => (Number.isFinite(x) ? x : 0)).join(",")}${close}`;
 
 export class PostgresVectorIndex implements VectorIndex {
   constructor(readonly kind: "pgvector" | "exact-scan") {}
 
-  async upsert(tx: Queryable, _documentId: string, _metadata: Record<string, unknown>, chunkIds: readonly string[], vectors: readonly number[][]): Promise<void> {
-    const [open, close, cast] = this.kind === "pgvector" ? ["[", "]", "vector"] : ["{", "}", "real[]"];
+  async upsert(
+    tx: Queryable,
+    _documentId: string,
+    _metadata: Record<string, unknown>,
+    chunkIds: readonly string[],
+    vectors: readonly number[][],
+  ): Promise<void> {
+    const [open, close, cast] =
+      this.kind === "pgvector" ? ["[", "]", "vector"] : ["{", "}", "real[]"];
     await tx.query(
       `INSERT INTO chunk_vectors (chunk_id, embedding) SELECT c, e::${cast} FROM unnest($1::text[], $2::text[]) AS t(c, e)
        ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding`,
@@ -37,7 +56,12 @@ export class PostgresVectorIndex implements VectorIndex {
     // chunk_vectors rows are removed by ON DELETE CASCADE with their chunks.
   }
 
-  async search(db: Queryable, vector: readonly number[], limit: number, filters?: Filters): Promise<Scored[]> {
+  async search(
+    db: Queryable,
+    vector: readonly number[],
+    limit: number,
+    filters?: Filters,
+  ): Promise<Scored[]> {
     const param = this.kind === "pgvector" ? literal(vector, "[", "]") : literal(vector, "{", "}");
     if (this.kind === "pgvector" && !hasFilters(filters)) {
       // Vectors commit with their document's ready status: unfiltered, the vector table answers
@@ -50,7 +74,9 @@ export class PostgresVectorIndex implements VectorIndex {
     }
     const where = filterSql(filters, 3);
     const similarity =
-      this.kind === "pgvector" ? "1 - (v.embedding <=> $1::vector)" : "(SELECT sum(a * b) FROM unnest(v.embedding, $1::real[]) AS t(a, b))";
+      this.kind === "pgvector"
+        ? "1 - (v.embedding <=> $1::vector)"
+        : "(SELECT sum(a * b) FROM unnest(v.embedding, $1::real[]) AS t(a, b))";
     const order = this.kind === "pgvector" ? "v.embedding <=> $1::vector" : `${similarity} DESC`;
     const rows = await db.query<{ chunk_id: string; score: number }>(
       `SELECT v.chunk_id, (${similarity})::float8 AS score
@@ -105,32 +131,72 @@ export class QdrantVectorIndex implements VectorIndex {
   }): Promise<QdrantVectorIndex> {
     const { QdrantClient } = await import("@qdrant/js-client-rest");
     const { collection } = o;
-    const client = new QdrantClient({ url: o.url, apiKey: o.apiKey, checkCompatibility: false, timeout: o.timeoutMs ?? QDRANT_TIMEOUT_MS });
+    const client = new QdrantClient({
+      url: o.url,
+      apiKey: o.apiKey,
+      checkCompatibility: false,
+      timeout: o.timeoutMs ?? QDRANT_TIMEOUT_MS,
+    });
     if (o.recreate) await client.deleteCollection(collection);
     const { exists } = await client.collectionExists(collection);
     if (!exists) {
-      await client.createCollection(collection, { vectors: { size: o.dimensions, distance: "Cosine" }, replication_factor: o.replicationFactor ?? 1 });
-      await client.createPayloadIndex(collection, { field_name: "document_id", field_schema: "keyword" });
+      await client.createCollection(collection, {
+        vectors: { size: o.dimensions, distance: "Cosine" },
+        replication_factor: o.replicationFactor ?? 1,
+      });
+      await client.createPayloadIndex(collection, {
+        field_name: "document_id",
+        field_schema: "keyword",
+      });
     }
     return new QdrantVectorIndex(client, collection, !exists);
   }
 
-  async upsert(_tx: Queryable, documentId: string, metadata: Record<string, unknown>, chunkIds: readonly string[], vectors: readonly number[][]): Promise<void> {
+  async upsert(
+    _tx: Queryable,
+    documentId: string,
+    metadata: Record<string, unknown>,
+    chunkIds: readonly string[],
+    vectors: readonly number[][],
+  ): Promise<void> {
     await this.client.upsert(this.collection, {
       wait: true,
-      points: chunkIds.map((chunkId, i) => ({ id: pointId(chunkId), vector: [...vectors[i]!], payload: { chunk_id: chunkId, document_id: documentId, metadata } })),
+      points: chunkIds.map((chunkId, i) => ({
+        id: pointId(chunkId),
+        vector: [...vectors[i]!],
+        payload: { chunk_id: chunkId, document_id: documentId, metadata },
+      })),
     });
   }
 
   async deleteDocument(documentId: string): Promise<void> {
-    await this.client.delete(this.collection, { wait: true, filter: { must: [{ key: "document_id", match: { value: documentId } }] } });
+    await this.client.delete(this.collection, {
+      wait: true,
+      filter: { must: [{ key: "document_id", match: { value: documentId } }] },
+    });
   }
 
-  async search(_db: Queryable, vector: readonly number[], limit: number, filters?: Filters): Promise<Scored[]> {
-    const must: Record<string, unknown>[] = Object.entries(filters?.metadata ?? {}).map(([key, value]) => ({ key: `metadata.${key}`, match: { value } }));
-    if (filters?.documentIds) must.push({ key: "document_id", match: { any: [...filters.documentIds] } });
-    const hits = await this.client.search(this.collection, { vector: [...vector], limit, filter: must.length > 0 ? { must } : undefined, with_payload: ["chunk_id"] });
-    return hits.map((h) => ({ chunkId: String((h.payload as { chunk_id: string }).chunk_id), score: h.score }));
+  async search(
+    _db: Queryable,
+    vector: readonly number[],
+    limit: number,
+    filters?: Filters,
+  ): Promise<Scored[]> {
+    const must: Record<string, unknown>[] = Object.entries(filters?.metadata ?? {}).map(
+      ([key, value]) => ({ key: `metadata.${key}`, match: { value } }),
+    );
+    if (filters?.documentIds)
+      must.push({ key: "document_id", match: { any: [...filters.documentIds] } });
+    const hits = await this.client.search(this.collection, {
+      vector: [...vector],
+      limit,
+      filter: must.length > 0 ? { must } : undefined,
+      with_payload: ["chunk_id"],
+    });
+    return hits.map((h) => ({
+      chunkId: String((h.payload as { chunk_id: string }).chunk_id),
+      score: h.score,
+    }));
   }
 
   async check(): Promise<void> {

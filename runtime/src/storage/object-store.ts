@@ -77,13 +77,25 @@ export const OBJECT_STORE_TIMEOUTS = { connectMs: 5_000, idleMs: 60_000 } as con
 
 async function s3Client(timeouts: { connectMs: number; idleMs: number }) {
   const s3 = await import("@aws-sdk/client-s3");
-  return { s3, client: new s3.S3Client({ requestHandler: { connectionTimeout: timeouts.connectMs, requestTimeout: timeouts.idleMs, throwOnRequestTimeout: true } }) };
+  return {
+    s3,
+    client: new s3.S3Client({
+      requestHandler: {
+        connectionTimeout: timeouts.connectMs,
+        requestTimeout: timeouts.idleMs,
+        throwOnRequestTimeout: true,
+      },
+    }),
+  };
 }
 
 async function azureContainer(account: string, container: string) {
   const { BlobServiceClient } = await import("@azure/storage-blob");
   const { DefaultAzureCredential } = await import("@azure/identity");
-  return new BlobServiceClient(`https://${account}.blob.core.windows.net`, new DefaultAzureCredential()).getContainerClient(container);
+  return new BlobServiceClient(
+    `https://${account}.blob.core.windows.net`,
+    new DefaultAzureCredential(),
+  ).getContainerClient(container);
 }
 
 async function gcsBucket(bucket: string) {
@@ -108,21 +120,39 @@ class S3ObjectStore implements ObjectStore {
 
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
     const { s3, client } = await this.client();
-    await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: this.prefix + key, Body: bytes, ContentType: contentType }));
+    await client.send(
+      new s3.PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.prefix + key,
+        Body: bytes,
+        ContentType: contentType,
+      }),
+    );
   }
 
   async get(key: string): Promise<Uint8Array> {
     const { s3, client } = await this.client();
-    const out = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }));
+    const out = await client.send(
+      new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key }),
+    );
     return out.Body!.transformToByteArray();
   }
 
   async delete(key: string): Promise<void> {
     const { s3, client } = await this.client();
-    const listed = await client.send(new s3.ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: this.prefix + key }));
-    const versions = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].filter((v) => v.Key === this.prefix + key);
+    const listed = await client.send(
+      new s3.ListObjectVersionsCommand({ Bucket: this.bucket, Prefix: this.prefix + key }),
+    );
+    const versions = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].filter(
+      (v) => v.Key === this.prefix + key,
+    );
     if (versions.length === 0) return;
-    await client.send(new s3.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: versions.map((v) => ({ Key: v.Key!, VersionId: v.VersionId })) } }));
+    await client.send(
+      new s3.DeleteObjectsCommand({
+        Bucket: this.bucket,
+        Delete: { Objects: versions.map((v) => ({ Key: v.Key!, VersionId: v.VersionId })) },
+      }),
+    );
   }
 
   async check(): Promise<void> {
@@ -149,11 +179,17 @@ export class AzureBlobObjectStore implements ObjectStore {
   }
 
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
-    await (await this.containerClient()).getBlockBlobClient(this.prefix + key).uploadData(bytes, { blobHTTPHeaders: { blobContentType: contentType } });
+    await (
+      await this.containerClient()
+    )
+      .getBlockBlobClient(this.prefix + key)
+      .uploadData(bytes, { blobHTTPHeaders: { blobContentType: contentType } });
   }
 
   async get(key: string): Promise<Uint8Array> {
-    return new Uint8Array(await (await this.containerClient()).getBlobClient(this.prefix + key).downloadToBuffer());
+    return new Uint8Array(
+      await (await this.containerClient()).getBlobClient(this.prefix + key).downloadToBuffer(),
+    );
   }
 
   /**
@@ -166,7 +202,8 @@ export class AzureBlobObjectStore implements ObjectStore {
     const name = this.prefix + key;
     await container.getBlobClient(name).deleteIfExists({ deleteSnapshots: "include" });
     for await (const blob of container.listBlobsFlat({ prefix: name, includeVersions: true })) {
-      if (blob.name === name && blob.versionId) await container.getBlobClient(name).withVersion(blob.versionId).deleteIfExists();
+      if (blob.name === name && blob.versionId)
+        await container.getBlobClient(name).withVersion(blob.versionId).deleteIfExists();
     }
   }
 
@@ -190,7 +227,11 @@ class GcsObjectStore implements ObjectStore {
   }
 
   async put(key: string, bytes: Uint8Array, contentType: string): Promise<void> {
-    await (await this.bucketHandle()).file(this.prefix + key).save(Buffer.from(bytes), { contentType, resumable: false });
+    await (
+      await this.bucketHandle()
+    )
+      .file(this.prefix + key)
+      .save(Buffer.from(bytes), { contentType, resumable: false });
   }
 
   async get(key: string): Promise<Uint8Array> {
@@ -214,13 +255,19 @@ export class ObjectStoreUrlError extends Error {}
 const withSlash = (p: string) => (p === "" || p.endsWith("/") ? p : `${p}/`);
 
 /** The store for a URL; without one, a folder under DATA_DIR. `timeouts` apply to S3. */
-export function createObjectStore(url: string | undefined, dataDir: string, timeouts: { connectMs: number; idleMs: number } = OBJECT_STORE_TIMEOUTS): ObjectStore {
+export function createObjectStore(
+  url: string | undefined,
+  dataDir: string,
+  timeouts: { connectMs: number; idleMs: number } = OBJECT_STORE_TIMEOUTS,
+): ObjectStore {
   if (!url) return new LocalObjectStore(resolve(dataDir, "objects"));
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ObjectStoreUrlError(`OBJECT_STORE_URL: got "${url}"; expected file:///path, s3://bucket/prefix, azblob://account/container/prefix or gs://bucket/prefix`);
+    throw new ObjectStoreUrlError(
+      `OBJECT_STORE_URL: got "${url}"; expected file:///path, s3://bucket/prefix, azblob://account/container/prefix or gs://bucket/prefix`,
+    );
   }
   const path = parsed.pathname.replace(/^\//, "");
   switch (parsed.protocol) {
@@ -230,12 +277,20 @@ export function createObjectStore(url: string | undefined, dataDir: string, time
       return new S3ObjectStore(parsed.hostname, withSlash(path), timeouts);
     case "azblob:": {
       const [container, ...rest] = path.split("/");
-      if (!container) throw new ObjectStoreUrlError(`OBJECT_STORE_URL: got "${url}"; azblob URLs name a container: azblob://account/container/prefix`);
-      return new AzureBlobObjectStore(() => azureContainer(parsed.hostname, container), withSlash(rest.join("/")));
+      if (!container)
+        throw new ObjectStoreUrlError(
+          `OBJECT_STORE_URL: got "${url}"; azblob URLs name a container: azblob://account/container/prefix`,
+        );
+      return new AzureBlobObjectStore(
+        () => azureContainer(parsed.hostname, container),
+        withSlash(rest.join("/")),
+      );
     }
     case "gs:":
       return new GcsObjectStore(parsed.hostname, withSlash(path));
     default:
-      throw new ObjectStoreUrlError(`OBJECT_STORE_URL: got scheme "${parsed.protocol}"; allowed: file:, s3:, azblob:, gs:`);
+      throw new ObjectStoreUrlError(
+        `OBJECT_STORE_URL: got scheme "${parsed.protocol}"; allowed: file:, s3:, azblob:, gs:`,
+      );
   }
 }

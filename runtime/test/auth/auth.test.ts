@@ -32,7 +32,8 @@ describe("the bootstrap admin key (ADMIN_API_KEY), rotated", () => {
     rt = await startRuntime("server");
   });
   afterAll(async () => rt?.close());
-  const status = async (key: string) => (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(key) })).statusCode;
+  const status = async (key: string) =>
+    (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(key) })).statusCode;
 
   it("retires the key it replaces, and a replica still on the old value revokes nothing newer", async () => {
     const rotated = "rag_rotated_admin_key_0123456789abcdef";
@@ -45,10 +46,17 @@ describe("the bootstrap admin key (ADMIN_API_KEY), rotated", () => {
     await new KeyStore(rt.services.db).ensureBootstrap(ADMIN_KEY);
     expect(await status(rotated)).toBe(200);
     expect(await status(ADMIN_KEY)).toBe(401);
-    const listed = (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(rotated) })).body;
+    const listed = (await rt.app.inject({ method: "GET", url: "/v1/keys", headers: auth(rotated) }))
+      .body;
     expect(listed.match(/bootstrap-admin/g), "the retired key is no longer listed").toHaveLength(1);
     // A service configured with the retired value says so at start (it admits nobody).
-    const startedWith = async (key: string) => (await Authenticator.create(loadRuntimeConfig({ ...rt.env, ADMIN_API_KEY: key }), new KeyStore(rt.services.db))).adminKeyRevoked;
+    const startedWith = async (key: string) =>
+      (
+        await Authenticator.create(
+          loadRuntimeConfig({ ...rt.env, ADMIN_API_KEY: key }),
+          new KeyStore(rt.services.db),
+        )
+      ).adminKeyRevoked;
     expect(await startedWith(ADMIN_KEY)).toBe(true);
     expect(await startedWith(rotated)).toBe(false);
   });
@@ -68,7 +76,9 @@ describe("embedded mode without credentials", () => {
   it("listens on loopback only, and refuses another HOST in one line", () => {
     expect(listenHost(loadRuntimeConfig({}), false)).toBe("127.0.0.1");
     expect(() => listenHost(loadRuntimeConfig({ HOST: "0.0.0.0" }), false)).toThrow(StartupError);
-    expect(() => listenHost(loadRuntimeConfig({ HOST: "0.0.0.0" }), false)).toThrow("HOST=0.0.0.0 needs credentials: set ADMIN_API_KEY (or OIDC_ISSUER_URL)");
+    expect(() => listenHost(loadRuntimeConfig({ HOST: "0.0.0.0" }), false)).toThrow(
+      "HOST=0.0.0.0 needs credentials: set ADMIN_API_KEY (or OIDC_ISSUER_URL)",
+    );
     expect(listenHost(loadRuntimeConfig({ HOST: "0.0.0.0" }), true)).toBe("0.0.0.0");
   });
 });
@@ -76,7 +86,10 @@ describe("embedded mode without credentials", () => {
 describe("OIDC bearer tokens", () => {
   let issuer: Server;
   let issuerUrl: string;
-  let sign: (claims: Record<string, unknown>, options?: { audience?: string; expiresIn?: string; issuer?: string }) => Promise<string>;
+  let sign: (
+    claims: Record<string, unknown>,
+    options?: { audience?: string; expiresIn?: string; issuer?: string },
+  ) => Promise<string>;
   let rt: Runtime;
 
   beforeAll(async () => {
@@ -84,7 +97,8 @@ describe("OIDC bearer tokens", () => {
     const { publicKey, privateKey } = await generateKeyPair("RS256");
     const jwk = { ...(await exportJWK(publicKey)), kid: "test-key", alg: "RS256", use: "sig" };
     issuer = createServer((req, res) => {
-      if (req.url === "/.well-known/openid-configuration") return res.end(JSON.stringify({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/jwks` }));
+      if (req.url === "/.well-known/openid-configuration")
+        return res.end(JSON.stringify({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/jwks` }));
       if (req.url === "/jwks") return res.end(JSON.stringify({ keys: [jwk] }));
       res.writeHead(404).end();
     });
@@ -99,7 +113,11 @@ describe("OIDC bearer tokens", () => {
         .setIssuedAt()
         .setExpirationTime(o.expiresIn ?? "5m")
         .sign(privateKey);
-    rt = await startRuntime("embedded", { OIDC_ISSUER_URL: issuerUrl, OIDC_CLIENT_ID: "rag-api" }, { worker: false });
+    rt = await startRuntime(
+      "embedded",
+      { OIDC_ISSUER_URL: issuerUrl, OIDC_CLIENT_ID: "rag-api" },
+      { worker: false },
+    );
   });
 
   afterAll(async () => {
@@ -109,8 +127,17 @@ describe("OIDC bearer tokens", () => {
 
   const call = (token: string, method: "GET" | "POST" = "GET") =>
     method === "GET"
-      ? rt.app.inject({ method, url: "/v1/documents", headers: { authorization: `Bearer ${token}` } })
-      : rt.app.inject({ method, url: "/v1/documents", headers: { authorization: `Bearer ${token}` }, payload: { name: "a.txt", text: "hello from oidc" } });
+      ? rt.app.inject({
+          method,
+          url: "/v1/documents",
+          headers: { authorization: `Bearer ${token}` },
+        })
+      : rt.app.inject({
+          method,
+          url: "/v1/documents",
+          headers: { authorization: `Bearer ${token}` },
+          payload: { name: "a.txt", text: "hello from oidc" },
+        });
 
   it("accepts a valid token and maps its role", async () => {
     expect((await call(await sign({ roles: ["reader"] }))).statusCode).toBe(200);
@@ -119,9 +146,15 @@ describe("OIDC bearer tokens", () => {
   });
 
   it("refuses a token for another audience, another issuer, an expired one or a forged one", async () => {
-    expect((await call(await sign({ roles: ["admin"] }, { audience: "other-api" }))).statusCode).toBe(401);
-    expect((await call(await sign({ roles: ["admin"] }, { issuer: "https://evil.example" }))).statusCode).toBe(401);
-    expect((await call(await sign({ roles: ["admin"] }, { expiresIn: "-1m" }))).statusCode).toBe(401);
+    expect(
+      (await call(await sign({ roles: ["admin"] }, { audience: "other-api" }))).statusCode,
+    ).toBe(401);
+    expect(
+      (await call(await sign({ roles: ["admin"] }, { issuer: "https://evil.example" }))).statusCode,
+    ).toBe(401);
+    expect((await call(await sign({ roles: ["admin"] }, { expiresIn: "-1m" }))).statusCode).toBe(
+      401,
+    );
     const forged = (await sign({ roles: ["reader"] })).replace(/\.[^.]+$/, ".c2lnbmF0dXJl");
     expect((await call(forged)).statusCode).toBe(401);
   });

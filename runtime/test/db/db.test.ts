@@ -24,13 +24,18 @@ describe("the server connection's password", () => {
     const file = join(mkdtempSync(join(tmpdir(), "rag-pgpass-")), "PGPASSWORD");
     writeFileSync(file, "before-rotation\n");
     const config = loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD_FILE: file });
-    expect(config.PGPASSWORD, "read at start too, so an unreadable file fails the start").toBe("before-rotation");
+    expect(config.PGPASSWORD, "read at start too, so an unreadable file fails the start").toBe(
+      "before-rotation",
+    );
     const { password } = connectionPassword(config);
     expect(typeof password).toBe("function");
     expect(await (password as () => Promise<string>)()).toBe("before-rotation");
     writeFileSync(file, "after-rotation\n");
     expect(await (password as () => Promise<string>)()).toBe("after-rotation");
-    expect(connectionPassword(loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD: "plain" })).password).toBe("plain");
+    expect(
+      connectionPassword(loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD: "plain" }))
+        .password,
+    ).toBe("plain");
   });
 
   it("connects to the real server through the file", async () => {
@@ -39,7 +44,13 @@ describe("the server connection's password", () => {
     const file = join(mkdtempSync(join(tmpdir(), "rag-pgpass-")), "PGPASSWORD");
     writeFileSync(file, "unused-under-trust-auth\n");
     const db = await openDb(
-      loadRuntimeConfig({ PGHOST: target.hostname, PGPORT: target.port || "5432", PGUSER: decodeURIComponent(target.username), PGDATABASE: target.pathname.slice(1), PGPASSWORD_FILE: file }),
+      loadRuntimeConfig({
+        PGHOST: target.hostname,
+        PGPORT: target.port || "5432",
+        PGUSER: decodeURIComponent(target.username),
+        PGDATABASE: target.pathname.slice(1),
+        PGPASSWORD_FILE: file,
+      }),
     );
     try {
       expect(await db.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
@@ -59,8 +70,12 @@ describe("the server connection's password", () => {
       }
       return [];
     };
-    expect(problems({ PGHOST: "h", PGPASSWORD_SECRET_ARN: "rds-master" })[0]).toMatch(/^PGPASSWORD_SECRET_ARN: got "rds-master"; must be a Secrets Manager secret ARN/);
-    expect(problems({ PGHOST: "h", PGPASSWORD_SECRET_ARN: ARN, PGPASSWORD: "p" })).toEqual(["PGPASSWORD_SECRET_ARN: set together with PGPASSWORD (or PGPASSWORD_FILE); give the password one way"]);
+    expect(problems({ PGHOST: "h", PGPASSWORD_SECRET_ARN: "rds-master" })[0]).toMatch(
+      /^PGPASSWORD_SECRET_ARN: got "rds-master"; must be a Secrets Manager secret ARN/,
+    );
+    expect(problems({ PGHOST: "h", PGPASSWORD_SECRET_ARN: ARN, PGPASSWORD: "p" })).toEqual([
+      "PGPASSWORD_SECRET_ARN: set together with PGPASSWORD (or PGPASSWORD_FILE); give the password one way",
+    ]);
   });
 });
 
@@ -79,8 +94,19 @@ describe("the password from Secrets Manager", () => {
         const { SecretId } = JSON.parse(body) as { SecretId: string };
         calls.push(`${String(req.headers["x-amz-target"])} ${SecretId}`);
         const value = secrets.get(SecretId);
-        res.writeHead(value === undefined ? 400 : 200, { "content-type": "application/x-amz-json-1.1" });
-        res.end(JSON.stringify(value === undefined ? { __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." } : { ARN: SecretId, Name: "rds", SecretString: value, VersionId: "v1" }));
+        res.writeHead(value === undefined ? 400 : 200, {
+          "content-type": "application/x-amz-json-1.1",
+        });
+        res.end(
+          JSON.stringify(
+            value === undefined
+              ? {
+                  __type: "ResourceNotFoundException",
+                  message: "Secrets Manager can't find the specified secret.",
+                }
+              : { ARN: SecretId, Name: "rds", SecretString: value, VersionId: "v1" },
+          ),
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -94,7 +120,9 @@ describe("the password from Secrets Manager", () => {
   });
 
   const passwordOf = (arn: string) => {
-    const secret = connectionPassword(loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD_SECRET_ARN: arn }));
+    const secret = connectionPassword(
+      loadRuntimeConfig({ PGHOST: "db.internal", PGPASSWORD_SECRET_ARN: arn }),
+    );
     return { read: secret.password as () => Promise<string>, refresh: secret.refresh! };
   };
 
@@ -114,7 +142,9 @@ describe("the password from Secrets Manager", () => {
   it("names the secret and the reason when it cannot be read, and tries again at the next connection", async () => {
     const missing = ARN.replace("1234", "9999");
     const { read } = passwordOf(missing);
-    await expect(read()).rejects.toThrow(`cannot read the database password from ${missing} (Secrets Manager can't find the specified secret.)`);
+    await expect(read()).rejects.toThrow(
+      `cannot read the database password from ${missing} (Secrets Manager can't find the specified secret.)`,
+    );
     secrets.set(missing, JSON.stringify({ username: "rag" }));
     await expect(read()).rejects.toThrow(`the secret ${missing} has no password field`);
     secrets.set(missing, JSON.stringify({ password: "found" }));
@@ -129,22 +159,35 @@ describe("the password from Secrets Manager", () => {
     // is refused the way a server refuses a rotated-away password; the next goes through.
     class RotatedClient extends pg.Client {}
     // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the client as `this`, below
-    const realConnect = pg.Client.prototype.connect as (this: pg.Client, callback?: (err: Error | null) => void) => Promise<void> | void;
-    RotatedClient.prototype.connect = function (this: pg.Client, callback?: (err: Error | null) => void) {
+    const realConnect = pg.Client.prototype.connect as (
+      this: pg.Client,
+      callback?: (err: Error | null) => void,
+    ) => Promise<void> | void;
+    RotatedClient.prototype.connect = function (
+      this: pg.Client,
+      callback?: (err: Error | null) => void,
+    ) {
       attempts++;
       if (attempts > 1) return realConnect.call(this, callback);
-      const refused = Object.assign(new Error('password authentication failed for user "rag"'), { code: "28P01" });
+      const refused = Object.assign(new Error('password authentication failed for user "rag"'), {
+        code: "28P01",
+      });
       if (callback) return void setImmediate(() => callback(refused));
       return Promise.reject(refused);
     } as pg.Client["connect"];
-    const pool = new pg.Pool({ connectionString: url, Client: RotatedClient as unknown as new () => pg.ClientBase });
+    const pool = new pg.Pool({
+      connectionString: url,
+      Client: RotatedClient as unknown as new () => pg.ClientBase,
+    });
     const db = new PostgresDb(pool, () => refreshed++);
     try {
       expect(await db.query("SELECT 2 AS two")).toEqual([{ two: 2 }]);
       expect({ attempts, refreshed }).toEqual({ attempts: 2, refreshed: 1 });
       const other = Object.assign(new Error("relation does not exist"), { code: "42P01" });
       await expect(db.transaction(() => Promise.reject(other))).rejects.toBe(other);
-      await expect(db.query("SELECT * FROM no_such_table")).rejects.toMatchObject({ code: "42P01" });
+      await expect(db.query("SELECT * FROM no_such_table")).rejects.toMatchObject({
+        code: "42P01",
+      });
       expect(refreshed, "only a refused password is retried").toBe(1);
     } finally {
       await db.close();
@@ -154,31 +197,46 @@ describe("the password from Secrets Manager", () => {
 });
 
 describe("waiting on the server", () => {
-  it("gives up on a server that accepts connections and never answers, after PGCONNECT_TIMEOUT", { timeout: 15_000 }, async () => {
-    const silent = await silentServer();
-    const db = await openDb(loadRuntimeConfig({ DATABASE_URL: `postgres://rag@127.0.0.1:${silent.port}/rag`, PGCONNECT_TIMEOUT: "1" }));
-    try {
-      await expect(db.query("SELECT 1")).rejects.toThrow(/timeout/i);
-    } finally {
-      await db.close();
-      await silent.close();
-    }
-  });
+  it(
+    "gives up on a server that accepts connections and never answers, after PGCONNECT_TIMEOUT",
+    { timeout: 15_000 },
+    async () => {
+      const silent = await silentServer();
+      const db = await openDb(
+        loadRuntimeConfig({
+          DATABASE_URL: `postgres://rag@127.0.0.1:${silent.port}/rag`,
+          PGCONNECT_TIMEOUT: "1",
+        }),
+      );
+      try {
+        await expect(db.query("SELECT 1")).rejects.toThrow(/timeout/i);
+      } finally {
+        await db.close();
+        await silent.close();
+      }
+    },
+  );
 
-  it("waits at most PGCONNECT_TIMEOUT for a free connection when the pool is taken", { timeout: 15_000 }, async () => {
-    const database = await freshDatabase();
-    const db = await openDb(loadRuntimeConfig({ DATABASE_URL: database.url, PGCONNECT_TIMEOUT: "1" }));
-    try {
-      // Ten sessions (the pool's size) held by a sleep: the eleventh query finds no connection.
-      const held = Array.from({ length: 10 }, () => db.query("SELECT pg_sleep(3)"));
-      await expect(db.query("SELECT 1")).rejects.toThrow(/timeout/i);
-      await Promise.all(held);
-      expect(await db.query<{ n: number }>("SELECT 1 AS n")).toEqual([{ n: 1 }]);
-    } finally {
-      await db.close();
-      await database.drop();
-    }
-  });
+  it(
+    "waits at most PGCONNECT_TIMEOUT for a free connection when the pool is taken",
+    { timeout: 15_000 },
+    async () => {
+      const database = await freshDatabase();
+      const db = await openDb(
+        loadRuntimeConfig({ DATABASE_URL: database.url, PGCONNECT_TIMEOUT: "1" }),
+      );
+      try {
+        // Ten sessions (the pool's size) held by a sleep: the eleventh query finds no connection.
+        const held = Array.from({ length: 10 }, () => db.query("SELECT pg_sleep(3)"));
+        await expect(db.query("SELECT 1")).rejects.toThrow(/timeout/i);
+        await Promise.all(held);
+        expect(await db.query<{ n: number }>("SELECT 1 AS n")).toEqual([{ n: 1 }]);
+      } finally {
+        await db.close();
+        await database.drop();
+      }
+    },
+  );
 });
 
 describe("the embedded database's folder", () => {
@@ -190,7 +248,9 @@ describe("the embedded database's folder", () => {
     await first.query("INSERT INTO notes VALUES ('written by the first')");
     const second = openDb(config);
     await expect(second).rejects.toThrow(DataDirInUseError);
-    await expect(second).rejects.toThrow(`the embedded database in ${join(dataDir, "pglite")} is in use by another runtime process (or was, by one that died less than a minute ago)`);
+    await expect(second).rejects.toThrow(
+      `the embedded database in ${join(dataDir, "pglite")} is in use by another runtime process (or was, by one that died less than a minute ago)`,
+    );
     // The refused open touched nothing: the first goes on.
     expect(await first.query("SELECT body FROM notes")).toEqual([{ body: "written by the first" }]);
     await first.close();
@@ -199,15 +259,19 @@ describe("the embedded database's folder", () => {
     await third.close();
   });
 
-  it("stops another command (the re-embedding run) at once, in one line, while the runtime has it", { timeout: 60_000 }, async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "rag-lock-"));
-    const held = await openDb(loadRuntimeConfig({ DATA_DIR: dataDir }));
-    try {
-      const run = await runEntry("reembed", [], { DATA_DIR: dataDir, LOG_LEVEL: "error" });
-      expect(run.code).toBe(1);
-      expect(run.stderr).toContain("is in use by another runtime process");
-    } finally {
-      await held.close();
-    }
-  });
+  it(
+    "stops another command (the re-embedding run) at once, in one line, while the runtime has it",
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "rag-lock-"));
+      const held = await openDb(loadRuntimeConfig({ DATA_DIR: dataDir }));
+      try {
+        const run = await runEntry("reembed", [], { DATA_DIR: dataDir, LOG_LEVEL: "error" });
+        expect(run.code).toBe(1);
+        expect(run.stderr).toContain("is in use by another runtime process");
+      } finally {
+        await held.close();
+      }
+    },
+  );
 });

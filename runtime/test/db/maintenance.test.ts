@@ -53,8 +53,16 @@ describe("after ingest in embedded mode", () => {
   let rt: Runtime;
   beforeAll(async () => {
     rt = await startRuntime("embedded");
-    const text = Array.from({ length: 40 }, (_, i) => `Section ${i}. Cats purr and dogs bark; paragraph ${i} about feline and canine habits.`).join("\n\n");
-    const { document } = await rt.services.documents.create({ name: "pets.txt", contentType: "text/plain", bytes: new TextEncoder().encode(text) });
+    const text = Array.from(
+      { length: 40 },
+      (_, i) =>
+        `Section ${i}. Cats purr and dogs bark; paragraph ${i} about feline and canine habits.`,
+    ).join("\n\n");
+    const { document } = await rt.services.documents.create({
+      name: "pets.txt",
+      contentType: "text/plain",
+      bytes: new TextEncoder().encode(text),
+    });
     await rt.waitReady(document.id);
   });
   afterAll(async () => rt?.close());

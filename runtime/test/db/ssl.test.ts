@@ -40,7 +40,8 @@ function handshake(options: ConnectionOptions | false): Promise<string> {
   });
 }
 
-const ssl = (mode: string, root?: string) => sslFor(loadRuntimeConfig({ PGSSLMODE: mode }).PGSSLMODE, root) as ConnectionOptions | false;
+const ssl = (mode: string, root?: string) =>
+  sslFor(loadRuntimeConfig({ PGSSLMODE: mode }).PGSSLMODE, root) as ConnectionOptions | false;
 
 describe("PGSSLMODE and PGSSLROOTCERT", () => {
   it("verify-ca accepts a certificate the root signed, whatever name it bears (a server reached by its IP)", async () => {
@@ -48,7 +49,9 @@ describe("PGSSLMODE and PGSSLROOTCERT", () => {
   });
 
   it("verify-ca refuses a certificate another CA signed", async () => {
-    expect(await handshake(ssl("verify-ca", ca.otherCaFile))).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
+    expect(await handshake(ssl("verify-ca", ca.otherCaFile))).toMatch(
+      /UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i,
+    );
   });
 
   it("verify-full checks the name too", async () => {
@@ -56,13 +59,17 @@ describe("PGSSLMODE and PGSSLROOTCERT", () => {
   });
 
   it("verify-full without a root file trusts Node.js's roots only", async () => {
-    expect(await handshake(ssl("verify-full"))).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
+    expect(await handshake(ssl("verify-full"))).toMatch(
+      /UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i,
+    );
   });
 
   it("require encrypts without checking, unless a root file is given: then it checks the chain, as libpq does", async () => {
     expect(await handshake(ssl("require"))).toBe("ok");
     expect(await handshake(ssl("require", ca.caFile))).toBe("ok");
-    expect(await handshake(ssl("require", ca.otherCaFile))).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
+    expect(await handshake(ssl("require", ca.otherCaFile))).toMatch(
+      /UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i,
+    );
   });
 
   it("disable uses no TLS", async () => {
@@ -70,6 +77,8 @@ describe("PGSSLMODE and PGSSLROOTCERT", () => {
   });
 
   it("refuses a root file that does not exist, naming it", () => {
-    expect(() => loadRuntimeConfig({ PGHOST: "db", PGSSLMODE: "verify-ca", PGSSLROOTCERT: "/nowhere/ca.pem" })).toThrow('PGSSLROOTCERT: got "/nowhere/ca.pem"; no such file (a PEM file of CA certificates)');
+    expect(() =>
+      loadRuntimeConfig({ PGHOST: "db", PGSSLMODE: "verify-ca", PGSSLROOTCERT: "/nowhere/ca.pem" }),
+    ).toThrow('PGSSLROOTCERT: got "/nowhere/ca.pem"; no such file (a PEM file of CA certificates)');
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { cleanPdfText, detectKind, ParseError, parseDocument, validateDocument } from "../../src/ingest/parse";
+import {
+  cleanPdfText,
+  detectKind,
+  ParseError,
+  parseDocument,
+  validateDocument,
+} from "../../src/ingest/parse";
 import { blankPdf, paper } from "../support";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -14,7 +20,11 @@ describe("detecting the kind", () => {
   });
 
   it("names what it cannot take", () => {
-    expect(() => detectKind("image/png", "a.png", new Uint8Array([0x89, 0x50, 0, 0]))).toThrow(new ParseError('unsupported content type "image/png" for a.png: send PDF, HTML, Markdown or plain text'));
+    expect(() => detectKind("image/png", "a.png", new Uint8Array([0x89, 0x50, 0, 0]))).toThrow(
+      new ParseError(
+        'unsupported content type "image/png" for a.png: send PDF, HTML, Markdown or plain text',
+      ),
+    );
   });
 });
 
@@ -27,7 +37,12 @@ describe("parsing", () => {
   });
 
   it("turns HTML headings into Markdown headings and drops scripts", async () => {
-    const text = await parseDocument("html", bytes("<html><head><script>alert(1)</script></head><body><h2>Results</h2><p>It <b>works</b>.</p></body></html>"));
+    const text = await parseDocument(
+      "html",
+      bytes(
+        "<html><head><script>alert(1)</script></head><body><h2>Results</h2><p>It <b>works</b>.</p></body></html>",
+      ),
+    );
     expect(text).toContain("## Results");
     expect(text).toContain("It works.");
     expect(text).not.toContain("alert");
@@ -37,8 +52,12 @@ describe("parsing", () => {
     await expect(parseDocument("text", new Uint8Array())).rejects.toThrow("the file is empty");
     await expect(parseDocument("text", bytes("a\u0000b"))).rejects.toThrow("binary data");
     await expect(parseDocument("pdf", blankPdf())).rejects.toThrow("the PDF has no text layer");
-    await expect(validateDocument("pdf", bytes("%PDF-1.4 nonsense"))).rejects.toThrow(/not a readable PDF/);
-    await expect(validateDocument("pdf", bytes("hello"))).rejects.toThrow("not a PDF: the file does not start with %PDF-");
+    await expect(validateDocument("pdf", bytes("%PDF-1.4 nonsense"))).rejects.toThrow(
+      /not a readable PDF/,
+    );
+    await expect(validateDocument("pdf", bytes("hello"))).rejects.toThrow(
+      "not a PDF: the file does not start with %PDF-",
+    );
     await expect(validateDocument("pdf", blankPdf())).resolves.toBeUndefined();
   });
 });

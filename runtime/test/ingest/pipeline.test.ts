@@ -18,7 +18,10 @@ describe("a document deleted while it is indexed", () => {
   afterAll(async () => rt?.close());
 
   /** The real index, recording what is asked of it and standing for one outside the database. */
-  function outsideIndex(calls: string[], beforeUpsert: () => Promise<void> = async () => undefined): VectorIndex {
+  function outsideIndex(
+    calls: string[],
+    beforeUpsert: () => Promise<void> = async () => undefined,
+  ): VectorIndex {
     const real = rt.services.vectors;
     return {
       kind: "qdrant",
@@ -37,7 +40,13 @@ describe("a document deleted while it is indexed", () => {
   }
 
   async function upload(name: string): Promise<string> {
-    const { document } = await rt.services.documents.create({ name, contentType: "text/markdown", bytes: new TextEncoder().encode(`# ${name}\n\nThis document is deleted while it is being indexed.`) });
+    const { document } = await rt.services.documents.create({
+      name,
+      contentType: "text/markdown",
+      bytes: new TextEncoder().encode(
+        `# ${name}\n\nThis document is deleted while it is being indexed.`,
+      ),
+    });
     return document.id;
   }
 
@@ -63,7 +72,10 @@ describe("a document deleted while it is indexed", () => {
         return embedder.embedDocuments(texts);
       },
     };
-    const result = await new IngestPipeline(db, store, deleting, index, { sizeWords: 256, overlapWords: 40 }).process(id, 1);
+    const result = await new IngestPipeline(db, store, deleting, index, {
+      sizeWords: 256,
+      overlapWords: 40,
+    }).process(id, 1);
     expect(result.status).toBe("skipped");
     expect(calls).toEqual(["delete", "delete"]);
     expect(await leftOf(id)).toBe(0);
@@ -79,7 +91,10 @@ describe("a document deleted while it is indexed", () => {
       // Let the delete reach the database and wait there for this transaction's lock.
       await new Promise((r) => setTimeout(r, 300));
     });
-    const result = await new IngestPipeline(db, store, embedder, index, { sizeWords: 256, overlapWords: 40 }).process(id, 1);
+    const result = await new IngestPipeline(db, store, embedder, index, {
+      sizeWords: 256,
+      overlapWords: 40,
+    }).process(id, 1);
     expect(result.status).toBe("ready");
     expect(await deletion).toBe(true);
     // The first clear came before the write; the second, after the database delete, removes it.

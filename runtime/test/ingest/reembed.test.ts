@@ -15,8 +15,14 @@ import { createServices } from "../../src/services";
 import { MODES, modeEnv, runEntry } from "../support";
 
 const DOCS = [
-  ["lighthouse.txt", "The lighthouse keeper lit the lamp at dusk and wound the clockwork that turned the lens."],
-  ["bakery.txt", "The baker kneads sourdough before dawn and bakes rye loaves in a wood-fired oven."],
+  [
+    "lighthouse.txt",
+    "The lighthouse keeper lit the lamp at dusk and wound the clockwork that turned the lens.",
+  ],
+  [
+    "bakery.txt",
+    "The baker kneads sourdough before dawn and bakes rye loaves in a wood-fired oven.",
+  ],
 ] as const;
 
 describe.each(MODES)("re-embedding (%s)", (mode) => {
@@ -24,13 +30,23 @@ describe.each(MODES)("re-embedding (%s)", (mode) => {
     const { env, cleanup } = await modeEnv(mode);
     try {
       // Built with 256-dimensional vectors.
-      const before = await createServices(loadRuntimeConfig({ ...env, EMBEDDING_DIMENSIONS: "256" }));
+      const before = await createServices(
+        loadRuntimeConfig({ ...env, EMBEDDING_DIMENSIONS: "256" }),
+      );
       await before.startWorker();
       for (const [name, text] of DOCS) {
-        const { document } = await before.documents.create({ name, contentType: "text/plain", bytes: new TextEncoder().encode(text) });
-        await expect.poll(async () => (await before.documents.get(document.id))?.status, { timeout: 30_000 }).toBe("ready");
+        const { document } = await before.documents.create({
+          name,
+          contentType: "text/plain",
+          bytes: new TextEncoder().encode(text),
+        });
+        await expect
+          .poll(async () => (await before.documents.get(document.id))?.status, { timeout: 30_000 })
+          .toBe("ready");
       }
-      const [{ n: chunkCount }] = (await before.db.query<{ n: number }>("SELECT count(*)::int AS n FROM chunks")) as [{ n: number }];
+      const [{ n: chunkCount }] = (await before.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM chunks",
+      )) as [{ n: number }];
       await before.close();
 
       // The default model (512 dimensions) is refused, with the way forward.
@@ -46,24 +62,44 @@ describe.each(MODES)("re-embedding (%s)", (mode) => {
         documents: 2,
         chunks: chunkCount,
       });
-      expect(lines[0]).toBe('the index was built with embeddings "local-hashed-ngrams/256"; rebuilding it for "local-hashed-ngrams/512"');
+      expect(lines[0]).toBe(
+        'the index was built with embeddings "local-hashed-ngrams/256"; rebuilding it for "local-hashed-ngrams/512"',
+      );
 
       // It starts, every chunk has a 512-dimensional vector, and vector search (BM25 off) finds by meaning of the words.
-      const after = await createServices(loadRuntimeConfig({ ...env, FUSION_BM25_WEIGHT: "0", FUSION_VECTOR_WEIGHT: "1" }));
+      const after = await createServices(
+        loadRuntimeConfig({ ...env, FUSION_BM25_WEIGHT: "0", FUSION_VECTOR_WEIGHT: "1" }),
+      );
       try {
-        const dims = after.vectors.kind === "pgvector" ? "vector_dims(embedding)" : "array_length(embedding, 1)";
-        expect(await after.db.query(`SELECT ${dims}::int AS d, count(*)::int AS n FROM chunk_vectors GROUP BY 1`)).toEqual([{ d: 512, n: chunkCount }]);
-        const [top] = await after.retriever.retrieve({ question: "who kneads the sourdough loaves", topK: 1 });
+        const dims =
+          after.vectors.kind === "pgvector"
+            ? "vector_dims(embedding)"
+            : "array_length(embedding, 1)";
+        expect(
+          await after.db.query(
+            `SELECT ${dims}::int AS d, count(*)::int AS n FROM chunk_vectors GROUP BY 1`,
+          ),
+        ).toEqual([{ d: 512, n: chunkCount }]);
+        const [top] = await after.retriever.retrieve({
+          question: "who kneads the sourdough loaves",
+          topK: 1,
+        });
         expect(top?.documentName).toBe("bakery.txt");
       } finally {
         await after.close();
       }
 
       // Nothing left to do; then an interrupted run (vectors missing) is finished by running again.
-      expect(await reembed(loadRuntimeConfig(env))).toMatchObject({ rebuilt: false, documents: 0, chunks: 0 });
+      expect(await reembed(loadRuntimeConfig(env))).toMatchObject({
+        rebuilt: false,
+        documents: 0,
+        chunks: 0,
+      });
       const db = await openDb(loadRuntimeConfig(env));
       try {
-        await db.query("DELETE FROM chunk_vectors WHERE chunk_id IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.name = 'lighthouse.txt')");
+        await db.query(
+          "DELETE FROM chunk_vectors WHERE chunk_id IN (SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.name = 'lighthouse.txt')",
+        );
       } finally {
         await db.close();
       }
@@ -79,10 +115,19 @@ describe("the reembed command", () => {
 
   it("reports what it did, and refuses a bad setting in plain words", async () => {
     const ok = await command({ DATA_DIR: mkdtempSync(join(tmpdir(), "rag-reembed-")) });
-    expect(ok).toMatchObject({ code: 0, stdout: 'reembed: 0 of 0 ready documents embedded (0 chunks) with "local-hashed-ngrams/512"\n' });
-    const bad = await command({ DATA_DIR: mkdtempSync(join(tmpdir(), "rag-reembed-")), EMBEDDING_PROVIDER: "word2vec" });
+    expect(ok).toMatchObject({
+      code: 0,
+      stdout:
+        'reembed: 0 of 0 ready documents embedded (0 chunks) with "local-hashed-ngrams/512"\n',
+    });
+    const bad = await command({
+      DATA_DIR: mkdtempSync(join(tmpdir(), "rag-reembed-")),
+      EMBEDDING_PROVIDER: "word2vec",
+    });
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^reembed: invalid runtime configuration:\n {2}EMBEDDING_PROVIDER: got "word2vec"; /);
+    expect(bad.stderr).toMatch(
+      /^reembed: invalid runtime configuration:\n {2}EMBEDDING_PROVIDER: got "word2vec"; /,
+    );
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
 });

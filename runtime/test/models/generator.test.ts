@@ -1,33 +1,61 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { answerUnits, citedNumbers, ExtractiveGenerator, userPrompt } from "../../src/models/generator";
+import {
+  answerUnits,
+  citedNumbers,
+  ExtractiveGenerator,
+  userPrompt,
+} from "../../src/models/generator";
 import { loadTokenizer } from "../../src/search/tokenize";
 
 beforeAll(loadTokenizer);
 
 const contexts = [
-  { n: 1, chunkId: "d:1", documentName: "bert.pdf", text: "BERT is pre-trained with two tasks: the masked language model and next sentence prediction. It uses Wikipedia." },
-  { n: 2, chunkId: "d:2", documentName: "bert.pdf", text: "Fine-tuning is straightforward. The model is small." },
+  {
+    n: 1,
+    chunkId: "d:1",
+    documentName: "bert.pdf",
+    text: "BERT is pre-trained with two tasks: the masked language model and next sentence prediction. It uses Wikipedia.",
+  },
+  {
+    n: 2,
+    chunkId: "d:2",
+    documentName: "bert.pdf",
+    text: "Fine-tuning is straightforward. The model is small.",
+  },
 ];
 
 describe("the extractive answerer", () => {
   it("answers from the best supporting sentences, each cited", async () => {
-    const answer = await new ExtractiveGenerator().generate("Which tasks is BERT pre-trained on?", contexts);
-    expect(answer).toMatch(/^BERT is pre-trained with two tasks: the masked language model and next sentence prediction\. \[1\]/);
+    const answer = await new ExtractiveGenerator().generate(
+      "Which tasks is BERT pre-trained on?",
+      contexts,
+    );
+    expect(answer).toMatch(
+      /^BERT is pre-trained with two tasks: the masked language model and next sentence prediction\. \[1\]/,
+    );
     expect(citedNumbers(answer)).toEqual([1]);
   });
 
   it("streams the same answer piece by piece", async () => {
     const pieces: string[] = [];
-    const answer = await new ExtractiveGenerator().generate("Which tasks is BERT pre-trained on?", contexts, (p) => pieces.push(p));
+    const answer = await new ExtractiveGenerator().generate(
+      "Which tasks is BERT pre-trained on?",
+      contexts,
+      (p) => pieces.push(p),
+    );
     expect(pieces.join("")).toBe(answer);
   });
 
   it("says so when nothing was retrieved", async () => {
-    expect(await new ExtractiveGenerator().generate("anything?", [])).toBe("No indexed passage answers this question.");
+    expect(await new ExtractiveGenerator().generate("anything?", [])).toBe(
+      "No indexed passage answers this question.",
+    );
   });
 
   it("splits bullet lists and cuts run-ons", () => {
-    expect(answerUnits("Differences: • GPT uses BooksCorpus only • BERT adds Wikipedia text too")).toEqual(["GPT uses BooksCorpus only", "BERT adds Wikipedia text too"]);
+    expect(
+      answerUnits("Differences: • GPT uses BooksCorpus only • BERT adds Wikipedia text too"),
+    ).toEqual(["GPT uses BooksCorpus only", "BERT adds Wikipedia text too"]);
   });
 });
 

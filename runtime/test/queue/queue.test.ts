@@ -10,9 +10,12 @@ describe("the in-process queue", () => {
   it("ignores an id already waiting and runs each job once", async () => {
     const q = new InProcessQueue(1);
     const runs: string[] = [];
-    q.consume(async (id) => {
-      runs.push(id);
-    }, async () => {});
+    q.consume(
+      async (id) => {
+        runs.push(id);
+      },
+      async () => {},
+    );
     await Promise.all([q.enqueue("a"), q.enqueue("a"), q.enqueue("b")]);
     await q.close();
     expect(runs.sort()).toEqual(["a", "b"]);
@@ -39,10 +42,13 @@ describe("the in-process queue", () => {
   it("waits for running jobs on close and refuses new ones", async () => {
     const q = new InProcessQueue(1);
     let finished = false;
-    q.consume(async () => {
-      await new Promise((r) => setTimeout(r, 100));
-      finished = true;
-    }, async () => {});
+    q.consume(
+      async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        finished = true;
+      },
+      async () => {},
+    );
     await q.enqueue("slow");
     await q.close();
     expect(finished).toBe(true);
@@ -52,18 +58,33 @@ describe("the in-process queue", () => {
 
 describe("Redis connection settings", () => {
   it("come from REDIS_URL or the REDIS_* parts", () => {
-    expect(redisConnection(loadRuntimeConfig({ REDIS_URL: "rediss://:p%40ss@cache.internal:6380" }))).toMatchObject({ host: "cache.internal", port: 6380, password: "p@ss", tls: {} });
-    expect(redisConnection(loadRuntimeConfig({ REDIS_HOST: "r", REDIS_PASSWORD: "x", REDIS_TLS: "true" }))).toMatchObject({ host: "r", port: 6379, password: "x", tls: {}, maxRetriesPerRequest: null });
+    expect(
+      redisConnection(loadRuntimeConfig({ REDIS_URL: "rediss://:p%40ss@cache.internal:6380" })),
+    ).toMatchObject({ host: "cache.internal", port: 6380, password: "p@ss", tls: {} });
+    expect(
+      redisConnection(
+        loadRuntimeConfig({ REDIS_HOST: "r", REDIS_PASSWORD: "x", REDIS_TLS: "true" }),
+      ),
+    ).toMatchObject({ host: "r", port: 6379, password: "x", tls: {}, maxRetriesPerRequest: null });
   });
 
   it("trust a managed Redis's own CA when REDIS_TLS_CA_FILE names it: a real handshake by IP, refused without it", async () => {
     const ca = await privateCa();
-    const server = createServer({ key: ca.serverKey, cert: ca.serverCert }, (socket) => socket.end());
+    const server = createServer({ key: ca.serverKey, cert: ca.serverCert }, (socket) =>
+      socket.end(),
+    );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
     // What ioredis does with `tls`: tls.connect(host, port, ...tls).
     const handshake = (env: Record<string, string>) => {
-      const tls = redisConnection(loadRuntimeConfig({ REDIS_HOST: "127.0.0.1", REDIS_PORT: String(port), REDIS_TLS: "true", ...env })).tls!;
+      const tls = redisConnection(
+        loadRuntimeConfig({
+          REDIS_HOST: "127.0.0.1",
+          REDIS_PORT: String(port),
+          REDIS_TLS: "true",
+          ...env,
+        }),
+      ).tls!;
       return new Promise<string>((resolve) => {
         const socket = connect({ host: "127.0.0.1", port, ...tls }, () => {
           socket.destroy();
@@ -74,7 +95,9 @@ describe("Redis connection settings", () => {
     };
     try {
       expect(await handshake({ REDIS_TLS_CA_FILE: ca.caFile })).toBe("ok");
-      expect(await handshake({ REDIS_TLS_CA_FILE: ca.otherCaFile })).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
+      expect(await handshake({ REDIS_TLS_CA_FILE: ca.otherCaFile })).toMatch(
+        /UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i,
+      );
       expect(await handshake({})).toMatch(/UNABLE_TO_VERIFY|SELF_SIGNED|unable to verify/i);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -83,8 +106,16 @@ describe("Redis connection settings", () => {
   });
 
   it("refuse a CA file without TLS, or one that does not exist", () => {
-    expect(() => loadRuntimeConfig({ REDIS_HOST: "r", REDIS_TLS_CA_FILE: __filename })).toThrow("REDIS_TLS_CA_FILE: set without TLS; set REDIS_TLS=true (or a rediss:// REDIS_URL)");
-    expect(() => loadRuntimeConfig({ REDIS_HOST: "r", REDIS_TLS: "true", REDIS_TLS_CA_FILE: "/nowhere/ca.pem" })).toThrow('REDIS_TLS_CA_FILE: got "/nowhere/ca.pem"; no such file');
+    expect(() => loadRuntimeConfig({ REDIS_HOST: "r", REDIS_TLS_CA_FILE: __filename })).toThrow(
+      "REDIS_TLS_CA_FILE: set without TLS; set REDIS_TLS=true (or a rediss:// REDIS_URL)",
+    );
+    expect(() =>
+      loadRuntimeConfig({
+        REDIS_HOST: "r",
+        REDIS_TLS: "true",
+        REDIS_TLS_CA_FILE: "/nowhere/ca.pem",
+      }),
+    ).toThrow('REDIS_TLS_CA_FILE: got "/nowhere/ca.pem"; no such file');
   });
 });
 

@@ -22,8 +22,14 @@ describe("/readyz", () => {
     const mode = await modeEnv("server");
     cleanup = mode.cleanup;
     services = await createServices(loadRuntimeConfig(mode.env));
-    away = new BullMqQueue(loadRuntimeConfig({ ...mode.env, REDIS_URL: `redis://127.0.0.1:${(await freePorts(1))[0]}` }));
-    app = Fastify({ logger: false, schemaErrorFormatter, ajv: { customOptions: { coerceTypes: "array" } } });
+    away = new BullMqQueue(
+      loadRuntimeConfig({ ...mode.env, REDIS_URL: `redis://127.0.0.1:${(await freePorts(1))[0]}` }),
+    );
+    app = Fastify({
+      logger: false,
+      schemaErrorFormatter,
+      ajv: { customOptions: { coerceTypes: "array" } },
+    });
     healthRoutes(app, { ...services, queue: away });
     await app.ready();
   });
@@ -38,7 +44,10 @@ describe("/readyz", () => {
   it("checks every backend and names the failing one", async () => {
     const res = await app.inject({ method: "GET", url: "/readyz" });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: "not_ready", checks: { database: "ok", queue: "failing", objectStore: "ok", vectors: "ok" } });
+    expect(res.json()).toEqual({
+      status: "not_ready",
+      checks: { database: "ok", queue: "failing", objectStore: "ok", vectors: "ok" },
+    });
   });
 
   it("checks only the backends `check` names", async () => {
@@ -52,8 +61,18 @@ describe("/readyz", () => {
 
   it("answers in bounded time when a backend hangs, counting it failing", async () => {
     const hanging = Fastify({ logger: false });
-    healthRoutes(hanging, { ...services, vectors: { ...services.vectors, check: () => new Promise<void>(() => undefined) } }, { metrics: false, checkTimeoutMs: 200 });
-    const res = await hanging.inject({ method: "GET", url: "/readyz?check=database&check=vectors" });
+    healthRoutes(
+      hanging,
+      {
+        ...services,
+        vectors: { ...services.vectors, check: () => new Promise<void>(() => undefined) },
+      },
+      { metrics: false, checkTimeoutMs: 200 },
+    );
+    const res = await hanging.inject({
+      method: "GET",
+      url: "/readyz?check=database&check=vectors",
+    });
     expect(res.statusCode).toBe(503);
     expect(res.json().checks).toEqual({ database: "ok", vectors: "failing" });
     await hanging.close();
@@ -62,6 +81,8 @@ describe("/readyz", () => {
   it("refuses a backend it does not know, naming those it does", async () => {
     const res = await app.inject({ method: "GET", url: "/readyz?check=redis" });
     expect(res.statusCode).toBe(400);
-    expect(res.json().message).toBe('querystring/check/0 must be one of: "database", "queue", "objectStore", "vectors"');
+    expect(res.json().message).toBe(
+      'querystring/check/0 must be one of: "database", "queue", "objectStore", "vectors"',
+    );
   });
 });

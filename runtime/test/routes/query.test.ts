@@ -14,32 +14,61 @@ describe("/v1/query with the language model away", () => {
   let modelUrl: string;
   beforeAll(async () => {
     modelUrl = `http://127.0.0.1:${(await freePorts(1))[0]}/v1`;
-    rt = await startRuntime("embedded", { LLM_PROVIDER: "openai", LLM_BASE_URL: modelUrl, LLM_MODEL: "served-model" });
-    const { document } = await rt.services.documents.create({ name: "fusion.md", contentType: "text/markdown", bytes: new TextEncoder().encode("# Fusion\n\nReciprocal rank fusion merges the BM25 and vector rankings.") });
+    rt = await startRuntime("embedded", {
+      LLM_PROVIDER: "openai",
+      LLM_BASE_URL: modelUrl,
+      LLM_MODEL: "served-model",
+    });
+    const { document } = await rt.services.documents.create({
+      name: "fusion.md",
+      contentType: "text/markdown",
+      bytes: new TextEncoder().encode(
+        "# Fusion\n\nReciprocal rank fusion merges the BM25 and vector rankings.",
+      ),
+    });
     await rt.waitReady(document.id);
   });
   afterAll(async () => rt?.close());
 
   const ask = (headers: Record<string, string> = {}) =>
-    rt.app.inject({ method: "POST", url: "/v1/query", headers: { ...auth(), ...headers }, payload: { question: "What does reciprocal rank fusion merge?", topK: 2 } });
+    rt.app.inject({
+      method: "POST",
+      url: "/v1/query",
+      headers: { ...auth(), ...headers },
+      payload: { question: "What does reciprocal rank fusion merge?", topK: 2 },
+    });
 
   it("answers 503 with a retry hint and the way to the passages", async () => {
     const res = await ask();
     expect(res.statusCode).toBe(503);
     expect(res.headers["retry-after"]).toBe("10");
-    expect(res.json()).toMatchObject({ error: "generation_failed", message: "the language model failed to answer; try again shortly, or POST /v1/retrieve for the passages alone" });
+    expect(res.json()).toMatchObject({
+      error: "generation_failed",
+      message:
+        "the language model failed to answer; try again shortly, or POST /v1/retrieve for the passages alone",
+    });
     expect(res.body).not.toContain(modelUrl.replace("/v1", ""));
     // Retrieval itself still answers.
-    const retrieved = await rt.app.inject({ method: "POST", url: "/v1/retrieve", headers: auth(), payload: { question: "What does reciprocal rank fusion merge?", topK: 2 } });
+    const retrieved = await rt.app.inject({
+      method: "POST",
+      url: "/v1/retrieve",
+      headers: auth(),
+      payload: { question: "What does reciprocal rank fusion merge?", topK: 2 },
+    });
     expect(retrieved.json().retrieved[0].documentName).toBe("fusion.md");
   });
 
   it("streams the passages, then the same error as an event", async () => {
     const res = await ask({ accept: "text/event-stream" });
     expect(res.statusCode).toBe(200);
-    const events = res.body.split("\n\n").filter(Boolean).map((block) => block.split("\n")[0]!.replace("event: ", ""));
+    const events = res.body
+      .split("\n\n")
+      .filter(Boolean)
+      .map((block) => block.split("\n")[0]!.replace("event: ", ""));
     expect(events).toEqual(["retrieved", "error"]);
-    expect(res.body).toContain("the language model failed to answer; try again shortly, or POST /v1/retrieve for the passages alone");
+    expect(res.body).toContain(
+      "the language model failed to answer; try again shortly, or POST /v1/retrieve for the passages alone",
+    );
   });
 });
 
@@ -48,7 +77,12 @@ describe("/v1/query with the language model away", () => {
  * every 100 ms to a streamed one (Ollama's NDJSON, OpenAI's server-sent events), recording when
  * each request's connection closes.
  */
-async function endlessModel(): Promise<{ url: string; requests: () => number; closed: () => number; close: () => Promise<void> }> {
+async function endlessModel(): Promise<{
+  url: string;
+  requests: () => number;
+  closed: () => number;
+  close: () => Promise<void>;
+}> {
   let requests = 0;
   let closed = 0;
   const server = createServer((req, res) => {
@@ -88,8 +122,18 @@ describe.each(["ollama", "openai"])("/v1/query when the client hangs up (%s)", (
   let api: string;
   beforeAll(async () => {
     model = await endlessModel();
-    rt = await startRuntime("embedded", { LLM_PROVIDER: provider, LLM_BASE_URL: provider === "openai" ? `${model.url}/v1` : model.url, LLM_MODEL: "m" });
-    const { document } = await rt.services.documents.create({ name: "fusion.md", contentType: "text/markdown", bytes: new TextEncoder().encode("# Fusion\n\nReciprocal rank fusion merges the BM25 and vector rankings.") });
+    rt = await startRuntime("embedded", {
+      LLM_PROVIDER: provider,
+      LLM_BASE_URL: provider === "openai" ? `${model.url}/v1` : model.url,
+      LLM_MODEL: "m",
+    });
+    const { document } = await rt.services.documents.create({
+      name: "fusion.md",
+      contentType: "text/markdown",
+      bytes: new TextEncoder().encode(
+        "# Fusion\n\nReciprocal rank fusion merges the BM25 and vector rankings.",
+      ),
+    });
     await rt.waitReady(document.id);
     api = await rt.app.listen({ host: "127.0.0.1", port: 0 });
   });
@@ -104,7 +148,11 @@ describe.each(["ollama", "openai"])("/v1/query when the client hangs up (%s)", (
     const asked = fetch(`${api}/v1/query`, {
       method: "POST",
       headers: { ...auth(), "content-type": "application/json" },
-      body: JSON.stringify({ question: "What does reciprocal rank fusion merge?", topK: 1, stream }),
+      body: JSON.stringify({
+        question: "What does reciprocal rank fusion merge?",
+        topK: 1,
+        stream,
+      }),
       signal: hangUp.signal,
     }).then((res) => res.body?.getReader().read());
     await expect.poll(() => model.requests(), { timeout: 5000 }).toBe(before.requests + 1);

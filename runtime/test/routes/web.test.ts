@@ -14,7 +14,10 @@ let webRoot: string;
 beforeAll(() => {
   webRoot = mkdtempSync(join(tmpdir(), "rag-web-"));
   mkdirSync(join(webRoot, "assets"));
-  writeFileSync(join(webRoot, "index.html"), '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>');
+  writeFileSync(
+    join(webRoot, "index.html"),
+    '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>',
+  );
   writeFileSync(join(webRoot, "assets", "index-abc123.js"), "console.log('ui')");
 });
 afterAll(() => rmSync(webRoot, { recursive: true, force: true }));
@@ -54,13 +57,26 @@ describe("the UI's routes", () => {
     expect(denied.statusCode).toBe(401);
     expect(denied.json().error).toBe("unauthorized");
     expect((await rt.app.inject({ method: "GET", url: "/nope.js" })).statusCode).toBe(404);
-    expect((await rt.app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({ status: "ok" });
+    expect((await rt.app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({
+      status: "ok",
+    });
   });
 
   it("/v1/me names the caller's role, and refuses a caller without credentials", async () => {
-    expect((await rt.app.inject({ method: "GET", url: "/v1/me", headers: auth() })).json()).toEqual({ kind: "api-key", role: "admin", authRequired: true });
-    const reader = (await rt.app.inject({ method: "POST", url: "/v1/keys", headers: auth(), payload: { name: "r", role: "reader" } })).json().key;
-    expect((await rt.app.inject({ method: "GET", url: "/v1/me", headers: auth(reader) })).json()).toMatchObject({ kind: "api-key", role: "reader" });
+    expect((await rt.app.inject({ method: "GET", url: "/v1/me", headers: auth() })).json()).toEqual(
+      { kind: "api-key", role: "admin", authRequired: true },
+    );
+    const reader = (
+      await rt.app.inject({
+        method: "POST",
+        url: "/v1/keys",
+        headers: auth(),
+        payload: { name: "r", role: "reader" },
+      })
+    ).json().key;
+    expect(
+      (await rt.app.inject({ method: "GET", url: "/v1/me", headers: auth(reader) })).json(),
+    ).toMatchObject({ kind: "api-key", role: "reader" });
     expect((await rt.app.inject({ method: "GET", url: "/v1/me" })).statusCode).toBe(401);
   });
 });
@@ -70,17 +86,27 @@ describe("without the UI", () => {
     const rt = await startRuntime("embedded", { WEB_UI: "false" }, { webRoot });
     try {
       expect((await rt.app.inject({ method: "GET", url: "/" })).statusCode).toBe(404);
-      expect((await rt.app.inject({ method: "GET", url: "/v1/me", headers: auth() })).statusCode).toBe(200);
+      expect(
+        (await rt.app.inject({ method: "GET", url: "/v1/me", headers: auth() })).statusCode,
+      ).toBe(200);
     } finally {
       await rt.close();
     }
   });
 
   it("an unbuilt UI leaves the API serving, and embedded mode without a key is local admin", async () => {
-    const rt = await startRuntime("embedded", { ADMIN_API_KEY: "" }, { webRoot: join(webRoot, "missing") });
+    const rt = await startRuntime(
+      "embedded",
+      { ADMIN_API_KEY: "" },
+      { webRoot: join(webRoot, "missing") },
+    );
     try {
       expect((await rt.app.inject({ method: "GET", url: "/" })).statusCode).toBe(404);
-      expect((await rt.app.inject({ method: "GET", url: "/v1/me" })).json()).toEqual({ kind: "local", role: "admin", authRequired: false });
+      expect((await rt.app.inject({ method: "GET", url: "/v1/me" })).json()).toEqual({
+        kind: "local",
+        role: "admin",
+        authRequired: false,
+      });
     } finally {
       await rt.close();
     }

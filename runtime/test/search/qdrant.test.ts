@@ -20,21 +20,37 @@ async function qdrantStandIn(existing: string[] = []) {
     req.on("data", (c) => (raw += c));
     req.on("end", () => {
       const path = new URL(req.url!, "http://stand-in").pathname;
-      requests.push({ method: req.method!, path, apiKey: req.headers["api-key"] as string | undefined, body: raw ? JSON.parse(raw) : undefined });
-      const ok = (result: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ result, status: "ok", time: 0 }));
+      requests.push({
+        method: req.method!,
+        path,
+        apiKey: req.headers["api-key"] as string | undefined,
+        body: raw ? JSON.parse(raw) : undefined,
+      });
+      const ok = (result: unknown) =>
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ result, status: "ok", time: 0 }));
       const exists = path.match(/^\/collections\/([^/]+)\/exists$/);
       if (req.method === "GET" && exists) return ok({ exists: existing.includes(exists[1]!) });
       if (req.method === "PUT" && /^\/collections\/[^/]+$/.test(path)) return ok(true);
-      if (req.method === "PUT" && /^\/collections\/[^/]+\/index$/.test(path)) return ok({ operation_id: 1, status: "completed" });
+      if (req.method === "PUT" && /^\/collections\/[^/]+\/index$/.test(path))
+        return ok({ operation_id: 1, status: "completed" });
       if (req.method === "POST" && /^\/collections\/[^/]+\/points\/search$/.test(path)) return; // a search that never answers
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ status: { error: "not in the stand-in" }, time: 0 }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: { error: "not in the stand-in" }, time: 0 }));
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
 }
 
 describe("the Qdrant collection", () => {
@@ -44,12 +60,29 @@ describe("the Qdrant collection", () => {
   it("is created with the configured copies of each shard, cosine vectors of the embedder's size, and a document_id index", async () => {
     const standIn = await qdrantStandIn();
     close = standIn.close;
-    const config = loadRuntimeConfig({ VECTOR_STORE: "qdrant", QDRANT_URL: standIn.url, QDRANT_REPLICATION_FACTOR: "2" });
-    await QdrantVectorIndex.connect({ url: config.QDRANT_URL!, apiKey: "qdrant-key-0123456789", collection: config.QDRANT_COLLECTION, dimensions: 768, replicationFactor: config.QDRANT_REPLICATION_FACTOR });
-    const create = standIn.requests.find((r) => r.method === "PUT" && r.path === "/collections/chunks")!;
-    expect(create.body).toEqual({ vectors: { size: 768, distance: "Cosine" }, replication_factor: 2 });
+    const config = loadRuntimeConfig({
+      VECTOR_STORE: "qdrant",
+      QDRANT_URL: standIn.url,
+      QDRANT_REPLICATION_FACTOR: "2",
+    });
+    await QdrantVectorIndex.connect({
+      url: config.QDRANT_URL!,
+      apiKey: "qdrant-key-0123456789",
+      collection: config.QDRANT_COLLECTION,
+      dimensions: 768,
+      replicationFactor: config.QDRANT_REPLICATION_FACTOR,
+    });
+    const create = standIn.requests.find(
+      (r) => r.method === "PUT" && r.path === "/collections/chunks",
+    )!;
+    expect(create.body).toEqual({
+      vectors: { size: 768, distance: "Cosine" },
+      replication_factor: 2,
+    });
     expect(create.apiKey).toBe("qdrant-key-0123456789");
-    expect(standIn.requests.find((r) => r.path === "/collections/chunks/index")!.body).toMatchObject({ field_name: "document_id", field_schema: "keyword" });
+    expect(
+      standIn.requests.find((r) => r.path === "/collections/chunks/index")!.body,
+    ).toMatchObject({ field_name: "document_id", field_schema: "keyword" });
   });
 
   it("is left as it is when it exists, and the setting defaults to one copy", async () => {
@@ -57,15 +90,24 @@ describe("the Qdrant collection", () => {
     close = standIn.close;
     expect(loadRuntimeConfig({}).QDRANT_REPLICATION_FACTOR).toBe(1);
     await QdrantVectorIndex.connect({ url: standIn.url, collection: "chunks", dimensions: 768 });
-    expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /collections/chunks/exists"]);
+    expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      "GET /collections/chunks/exists",
+    ]);
   });
 
   it("gives up on a call that takes longer than its timeout", { timeout: 10_000 }, async () => {
     const standIn = await qdrantStandIn(["chunks"]);
     close = standIn.close;
-    const index = await QdrantVectorIndex.connect({ url: standIn.url, collection: "chunks", dimensions: 4, timeoutMs: 300 });
+    const index = await QdrantVectorIndex.connect({
+      url: standIn.url,
+      collection: "chunks",
+      dimensions: 4,
+      timeoutMs: 300,
+    });
     await expect(index.search(undefined as never, [1, 0, 0, 0], 5)).rejects.toThrow();
-    expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toContain("POST /collections/chunks/points/search");
+    expect(standIn.requests.map((r) => `${r.method} ${r.path}`)).toContain(
+      "POST /collections/chunks/points/search",
+    );
   });
 
   it("warns when it had to be created while the database holds indexed chunks, and only then", async () => {
@@ -77,21 +119,39 @@ describe("the Qdrant collection", () => {
       await rt.close();
     };
     const db = rt.services.db;
-    const created = await QdrantVectorIndex.connect({ url: missing.url, collection: "chunks", dimensions: 512 });
+    const created = await QdrantVectorIndex.connect({
+      url: missing.url,
+      collection: "chunks",
+      dimensions: 512,
+    });
     expect(created.created).toBe(true);
     expect(await missingVectorsWarning(db, created), "no chunks indexed yet").toBeUndefined();
 
-    const up = await rt.services.documents.create({ name: "a.md", contentType: "text/markdown", bytes: new TextEncoder().encode("# A\n\nSome text to index.\n\nAnd another paragraph."), metadata: {} });
+    const up = await rt.services.documents.create({
+      name: "a.md",
+      contentType: "text/markdown",
+      bytes: new TextEncoder().encode("# A\n\nSome text to index.\n\nAnd another paragraph."),
+      metadata: {},
+    });
     await rt.waitReady(up.document.id);
-    const chunks = (await db.query<{ chunks: number }>("SELECT count(*)::int AS chunks FROM chunks"))[0]!.chunks;
+    const chunks = (
+      await db.query<{ chunks: number }>("SELECT count(*)::int AS chunks FROM chunks")
+    )[0]!.chunks;
     expect(chunks).toBeGreaterThan(0);
     expect(await missingVectorsWarning(db, created)).toBe(
       `the Qdrant collection "chunks" did not exist and was created empty, but the database holds ${chunks} indexed chunks: vector search finds none of them until the vectors are rebuilt (node dist/reembed.js; npm run reembed -w runtime) with the API and workers stopped`,
     );
-    const existing = await QdrantVectorIndex.connect({ url: present.url, collection: "chunks", dimensions: 512 });
+    const existing = await QdrantVectorIndex.connect({
+      url: present.url,
+      collection: "chunks",
+      dimensions: 512,
+    });
     expect(existing.created).toBe(false);
     expect(await missingVectorsWarning(db, existing)).toBeUndefined();
-    expect(await missingVectorsWarning(db, rt.services.vectors), "pgvector: the vectors live beside the chunks").toBeUndefined();
+    expect(
+      await missingVectorsWarning(db, rt.services.vectors),
+      "pgvector: the vectors live beside the chunks",
+    ).toBeUndefined();
     expect(rt.services.warnings).toEqual([]);
   });
 });

@@ -4,7 +4,12 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AzureBlobObjectStore, createObjectStore, LocalObjectStore, ObjectStoreUrlError } from "../../src/storage/object-store";
+import {
+  AzureBlobObjectStore,
+  createObjectStore,
+  LocalObjectStore,
+  ObjectStoreUrlError,
+} from "../../src/storage/object-store";
 import { silentServer } from "../support";
 
 describe("the local object store", () => {
@@ -24,7 +29,9 @@ describe("the local object store", () => {
 
   it("refuses keys that escape its folder", async () => {
     const store = new LocalObjectStore(mkdtempSync(join(tmpdir(), "objects-")));
-    await expect(store.put("../outside", new Uint8Array([1]), "text/plain")).rejects.toThrow("object key ../outside escapes the store");
+    await expect(store.put("../outside", new Uint8Array([1]), "text/plain")).rejects.toThrow(
+      "object key ../outside escapes the store",
+    );
   });
 });
 
@@ -38,9 +45,17 @@ describe("choosing a store by URL", () => {
   });
 
   it("names what is wrong with a bad URL", () => {
-    expect(() => createObjectStore("ftp://host/x", "/tmp")).toThrow(new ObjectStoreUrlError('OBJECT_STORE_URL: got scheme "ftp:"; allowed: file:, s3:, azblob:, gs:'));
-    expect(() => createObjectStore("azblob://account", "/tmp")).toThrow(/azblob URLs name a container/);
-    expect(() => createObjectStore("not a url", "/tmp")).toThrow(/expected file:\/\/\/path, s3:\/\/bucket\/prefix/);
+    expect(() => createObjectStore("ftp://host/x", "/tmp")).toThrow(
+      new ObjectStoreUrlError(
+        'OBJECT_STORE_URL: got scheme "ftp:"; allowed: file:, s3:, azblob:, gs:',
+      ),
+    );
+    expect(() => createObjectStore("azblob://account", "/tmp")).toThrow(
+      /azblob URLs name a container/,
+    );
+    expect(() => createObjectStore("not a url", "/tmp")).toThrow(
+      /expected file:\/\/\/path, s3:\/\/bucket\/prefix/,
+    );
   });
 });
 
@@ -54,7 +69,9 @@ async function versionedS3StandIn(bucket: string) {
   let counter = 0;
   let connections = 0;
   const xml = (res: ServerResponse, status: number, body: string) => {
-    res.writeHead(status, { "content-type": "application/xml" }).end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
+    res
+      .writeHead(status, { "content-type": "application/xml" })
+      .end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
   };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -63,7 +80,12 @@ async function versionedS3StandIn(bucket: string) {
       const url = new URL(req.url!, "http://stand-in");
       const [, name, ...rest] = url.pathname.split("/");
       const key = decodeURIComponent(rest.join("/"));
-      if (name !== bucket) return xml(res, 404, "<Error><Code>NoSuchBucket</Code><Message>no such bucket</Message></Error>");
+      if (name !== bucket)
+        return xml(
+          res,
+          404,
+          "<Error><Code>NoSuchBucket</Code><Message>no such bucket</Message></Error>",
+        );
       const versions = objects.get(key) ?? [];
       if (req.method === "HEAD" && !key) return res.writeHead(200).end();
       if (req.method === "PUT" && key) {
@@ -73,27 +95,49 @@ async function versionedS3StandIn(bucket: string) {
       }
       if (req.method === "GET" && key) {
         const latest = versions.at(-1);
-        if (!latest || latest.deleteMarker) return xml(res, 404, "<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>");
+        if (!latest || latest.deleteMarker)
+          return xml(
+            res,
+            404,
+            "<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>",
+          );
         return res.writeHead(200, { "content-length": latest.body!.length }).end(latest.body);
       }
       if (req.method === "GET" && url.searchParams.has("versions")) {
         const prefix = url.searchParams.get("prefix") ?? "";
-        const entries = [...objects].filter(([k]) => k.startsWith(prefix)).flatMap(([k, vs]) =>
-          vs.map((v, i) => {
-            const tag = v.deleteMarker ? "DeleteMarker" : "Version";
-            return `<${tag}><Key>${k}</Key><VersionId>${v.versionId}</VersionId><IsLatest>${i === vs.length - 1}</IsLatest></${tag}>`;
-          }),
+        const entries = [...objects]
+          .filter(([k]) => k.startsWith(prefix))
+          .flatMap(([k, vs]) =>
+            vs.map((v, i) => {
+              const tag = v.deleteMarker ? "DeleteMarker" : "Version";
+              return `<${tag}><Key>${k}</Key><VersionId>${v.versionId}</VersionId><IsLatest>${i === vs.length - 1}</IsLatest></${tag}>`;
+            }),
+          );
+        return xml(
+          res,
+          200,
+          `<ListVersionsResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${entries.join("")}</ListVersionsResult>`,
         );
-        return xml(res, 200, `<ListVersionsResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${entries.join("")}</ListVersionsResult>`);
       }
       if (req.method === "POST" && url.searchParams.has("delete")) {
-        const deleted = [...Buffer.concat(chunks).toString().matchAll(/<Object><Key>(.*?)<\/Key><VersionId>(.*?)<\/VersionId><\/Object>/g)].map(([, k, v]) => {
-          objects.set(k!, (objects.get(k!) ?? []).filter((x) => x.versionId !== v));
+        const deleted = [
+          ...Buffer.concat(chunks)
+            .toString()
+            .matchAll(/<Object><Key>(.*?)<\/Key><VersionId>(.*?)<\/VersionId><\/Object>/g),
+        ].map(([, k, v]) => {
+          objects.set(
+            k!,
+            (objects.get(k!) ?? []).filter((x) => x.versionId !== v),
+          );
           return `<Deleted><Key>${k}</Key><VersionId>${v}</VersionId></Deleted>`;
         });
         return xml(res, 200, `<DeleteResult>${deleted.join("")}</DeleteResult>`);
       }
-      return xml(res, 501, "<Error><Code>NotImplemented</Code><Message>not in the stand-in</Message></Error>");
+      return xml(
+        res,
+        501,
+        "<Error><Code>NotImplemented</Code><Message>not in the stand-in</Message></Error>",
+      );
     });
   });
   server.on("connection", () => connections++);
@@ -106,12 +150,22 @@ async function versionedS3StandIn(bucket: string) {
   };
 }
 
-const S3_ENV = ["AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
+const S3_ENV = [
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_REGION",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+] as const;
 
 /** Points the AWS SDK at a local endpoint through its environment; returns what puts the environment back. */
 function pointS3At(url: string): () => void {
   const saved = Object.fromEntries(S3_ENV.map((name) => [name, process.env[name]]));
-  Object.assign(process.env, { AWS_ENDPOINT_URL_S3: url, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "stand-in", AWS_SECRET_ACCESS_KEY: "stand-in" });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: url,
+    AWS_REGION: "eu-west-1",
+    AWS_ACCESS_KEY_ID: "stand-in",
+    AWS_SECRET_ACCESS_KEY: "stand-in",
+  });
   return () => {
     for (const name of S3_ENV) {
       if (saved[name] === undefined) delete process.env[name];
@@ -170,12 +224,18 @@ describe("the S3 store, when S3 goes silent", () => {
     await silent.close();
   });
 
-  it("gives up on a connection that carries nothing for the idle timeout, instead of waiting forever", { timeout: 15_000 }, async () => {
-    const store = createObjectStore("s3://docs/rag", "/tmp", { connectMs: 1_000, idleMs: 300 });
-    await expect(store.get("documents/abc")).rejects.toThrow();
-    await expect(store.put("documents/abc", new TextEncoder().encode("x"), "text/plain")).rejects.toThrow();
-    expect(silent.connections(), "the requests did reach the endpoint").toBeGreaterThan(0);
-  });
+  it(
+    "gives up on a connection that carries nothing for the idle timeout, instead of waiting forever",
+    { timeout: 15_000 },
+    async () => {
+      const store = createObjectStore("s3://docs/rag", "/tmp", { connectMs: 1_000, idleMs: 300 });
+      await expect(store.get("documents/abc")).rejects.toThrow();
+      await expect(
+        store.put("documents/abc", new TextEncoder().encode("x"), "text/plain"),
+      ).rejects.toThrow();
+      expect(silent.connections(), "the requests did reach the endpoint").toBeGreaterThan(0);
+    },
+  );
 });
 
 /**
@@ -191,7 +251,11 @@ async function versionedBlobStandIn(account: string, container: string) {
   const refuse = new Set<string>();
   let counter = 0;
   const error = (res: ServerResponse, status: number, code: string) =>
-    res.writeHead(status, { "x-ms-error-code": code, "content-type": "application/xml" }).end(`<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`);
+    res
+      .writeHead(status, { "x-ms-error-code": code, "content-type": "application/xml" })
+      .end(
+        `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`,
+      );
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -203,35 +267,65 @@ async function versionedBlobStandIn(account: string, container: string) {
       if (!name && url.searchParams.get("comp") === "list") {
         const prefix = url.searchParams.get("prefix") ?? "";
         const versions = url.searchParams.get("include")?.includes("versions");
-        const items = [...blobs].filter(([n]) => n.startsWith(prefix)).flatMap(([n, vs]) =>
-          vs
-            .filter((v) => versions || v.current)
-            .map(
-              (v) =>
-                `<Blob><Name>${n}</Name>${versions ? `<VersionId>${v.versionId}</VersionId>${v.current ? "<IsCurrentVersion>true</IsCurrentVersion>" : ""}` : ""}<Properties><Last-Modified>Tue, 24 Nov 2026 10:00:00 GMT</Last-Modified><Etag>"${v.versionId}"</Etag><Content-Length>${v.body.length}</Content-Length><BlobType>BlockBlob</BlobType></Properties></Blob>`,
-            ),
-        );
+        const items = [...blobs]
+          .filter(([n]) => n.startsWith(prefix))
+          .flatMap(([n, vs]) =>
+            vs
+              .filter((v) => versions || v.current)
+              .map(
+                (v) =>
+                  `<Blob><Name>${n}</Name>${versions ? `<VersionId>${v.versionId}</VersionId>${v.current ? "<IsCurrentVersion>true</IsCurrentVersion>" : ""}` : ""}<Properties><Last-Modified>Tue, 24 Nov 2026 10:00:00 GMT</Last-Modified><Etag>"${v.versionId}"</Etag><Content-Length>${v.body.length}</Content-Length><BlobType>BlockBlob</BlobType></Properties></Blob>`,
+              ),
+          );
         res.writeHead(200, { "content-type": "application/xml" });
-        return res.end(`<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://stand-in/${account}/" ContainerName="${container}"><Prefix>${prefix}</Prefix><Blobs>${items.join("")}</Blobs><NextMarker /></EnumerationResults>`);
+        return res.end(
+          `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://stand-in/${account}/" ContainerName="${container}"><Prefix>${prefix}</Prefix><Blobs>${items.join("")}</Blobs><NextMarker /></EnumerationResults>`,
+        );
       }
-      if (!name) return res.writeHead(200, { etag: '"container"', "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT" }).end();
+      if (!name)
+        return res
+          .writeHead(200, { etag: '"container"', "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT" })
+          .end();
       const versions = blobs.get(name) ?? [];
       const versionId = url.searchParams.get("versionid");
-      const target = versionId ? versions.find((v) => v.versionId === versionId) : versions.find((v) => v.current);
+      const target = versionId
+        ? versions.find((v) => v.versionId === versionId)
+        : versions.find((v) => v.current);
       if (req.method === "PUT") {
         const id = `2026-11-24T10:00:00.${String(++counter).padStart(7, "0")}Z`;
         for (const v of versions) v.current = false;
-        blobs.set(name, [...versions, { versionId: id, body: Buffer.concat(chunks), current: true }]);
-        return res.writeHead(201, { etag: `"${id}"`, "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT", "x-ms-version-id": id, "x-ms-request-server-encrypted": "true" }).end();
+        blobs.set(name, [
+          ...versions,
+          { versionId: id, body: Buffer.concat(chunks), current: true },
+        ]);
+        return res
+          .writeHead(201, {
+            etag: `"${id}"`,
+            "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT",
+            "x-ms-version-id": id,
+            "x-ms-request-server-encrypted": "true",
+          })
+          .end();
       }
       if (!target) return error(res, 404, "BlobNotFound");
       if (req.method === "HEAD" || req.method === "GET") {
-        const headers = { etag: `"${target.versionId}"`, "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT", "x-ms-blob-type": "BlockBlob", "content-length": target.body.length };
-        return req.method === "HEAD" ? res.writeHead(200, headers).end() : res.writeHead(200, headers).end(target.body);
+        const headers = {
+          etag: `"${target.versionId}"`,
+          "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT",
+          "x-ms-blob-type": "BlockBlob",
+          "content-length": target.body.length,
+        };
+        return req.method === "HEAD"
+          ? res.writeHead(200, headers).end()
+          : res.writeHead(200, headers).end(target.body);
       }
       if (req.method === "DELETE") {
         if (refuse.has(name)) return error(res, 403, "AuthorizationPermissionMismatch");
-        if (versionId) blobs.set(name, versions.filter((v) => v !== target));
+        if (versionId)
+          blobs.set(
+            name,
+            versions.filter((v) => v !== target),
+          );
         else target.current = false;
         return res.writeHead(202).end();
       }
@@ -253,8 +347,14 @@ describe("the Azure Blob store, speaking the Blob API with the Azure SDK to a lo
   beforeAll(async () => {
     standIn = await versionedBlobStandIn("account", "docs");
     const { BlobServiceClient, StorageSharedKeyCredential } = await import("@azure/storage-blob");
-    const credential = new StorageSharedKeyCredential("account", Buffer.from("stand-in key").toString("base64"));
-    store = new AzureBlobObjectStore(async () => new BlobServiceClient(standIn.url, credential).getContainerClient("docs"), "rag/");
+    const credential = new StorageSharedKeyCredential(
+      "account",
+      Buffer.from("stand-in key").toString("base64"),
+    );
+    store = new AzureBlobObjectStore(
+      async () => new BlobServiceClient(standIn.url, credential).getContainerClient("docs"),
+      "rag/",
+    );
   });
   afterAll(async () => standIn.close());
 

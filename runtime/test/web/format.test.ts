@@ -1,11 +1,25 @@
 import { describe, expect, it } from "vitest";
-import { answerSegments, formatBytes, formatMetadata, pageOf, parseMetadata } from "../../web/src/format";
+import {
+  answerSegments,
+  formatBytes,
+  formatMetadata,
+  pageOf,
+  parseMetadata,
+} from "../../web/src/format";
 
 describe("the UI's formatting", () => {
   it("splits an answer into text and citation markers, keeping the text whole", () => {
     const answer = "BERT uses a masked LM [1] and next sentence prediction [2][3]. See [12]";
     const segments = answerSegments(answer);
-    expect(segments).toEqual([{ text: "BERT uses a masked LM " }, { cite: 1 }, { text: " and next sentence prediction " }, { cite: 2 }, { cite: 3 }, { text: ". See " }, { cite: 12 }]);
+    expect(segments).toEqual([
+      { text: "BERT uses a masked LM " },
+      { cite: 1 },
+      { text: " and next sentence prediction " },
+      { cite: 2 },
+      { cite: 3 },
+      { text: ". See " },
+      { cite: 12 },
+    ]);
     expect(segments.map((s) => ("text" in s ? s.text : `[${s.cite}]`)).join("")).toBe(answer);
     expect(answerSegments("no citations [x] here")).toEqual([{ text: "no citations [x] here" }]);
     expect(answerSegments("")).toEqual([]);
@@ -27,7 +41,9 @@ describe("the UI's formatting", () => {
   });
 
   it("reads key=value metadata as the API takes it, names what it cannot read, and writes it back", () => {
-    expect(parseMetadata(" team = search, year=2024, public=true, ratio=0.5, draft=false ")).toEqual({ team: "search", year: 2024, public: true, ratio: 0.5, draft: false });
+    expect(
+      parseMetadata(" team = search, year=2024, public=true, ratio=0.5, draft=false "),
+    ).toEqual({ team: "search", year: 2024, public: true, ratio: 0.5, draft: false });
     expect(parseMetadata("")).toEqual({});
     expect(parseMetadata("url=https://x.test/a=b")).toEqual({ url: "https://x.test/a=b" });
     expect(() => parseMetadata("team")).toThrow('"team" is not key=value');

@@ -112,7 +112,10 @@ export class Api {
   }
 
   private async call<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const response = await fetch(path, { ...init, headers: this.headers(init.headers as Record<string, string> | undefined) });
+    const response = await fetch(path, {
+      ...init,
+      headers: this.headers(init.headers as Record<string, string> | undefined),
+    });
     if (!response.ok) throw await failure(response);
     return (response.status === 204 ? undefined : await response.json()) as T;
   }
@@ -120,7 +123,12 @@ export class Api {
   async ready(): Promise<{ ok: boolean; failing: string[] }> {
     const response = await fetch("/readyz");
     const body = (await response.json().catch(() => ({}))) as { checks?: Record<string, string> };
-    return { ok: response.ok, failing: Object.entries(body.checks ?? {}).filter(([, v]) => v !== "ok").map(([k]) => k) };
+    return {
+      ok: response.ok,
+      failing: Object.entries(body.checks ?? {})
+        .filter(([, v]) => v !== "ok")
+        .map(([k]) => k),
+    };
   }
 
   me(): Promise<Me> {
@@ -139,26 +147,40 @@ export class Api {
     return this.call("/auth/logout", { method: "POST" });
   }
 
-  documents(page: { limit: number; offset: number; status?: DocumentStatus }): Promise<DocumentPage> {
+  documents(page: {
+    limit: number;
+    offset: number;
+    status?: DocumentStatus;
+  }): Promise<DocumentPage> {
     const query = new URLSearchParams({ limit: String(page.limit), offset: String(page.offset) });
     if (page.status) query.set("status", page.status);
     return this.call(`/v1/documents?${query.toString()}`);
   }
 
   /** Uploads one file (with metadata, if any); `created` is false when the same bytes were already there. */
-  async upload(file: File, metadata?: Record<string, string | number | boolean>): Promise<{ document: DocumentView; created: boolean }> {
+  async upload(
+    file: File,
+    metadata?: Record<string, string | number | boolean>,
+  ): Promise<{ document: DocumentView; created: boolean }> {
     const form = new FormData();
     // The API reads fields before the file.
-    if (metadata && Object.keys(metadata).length > 0) form.append("metadata", JSON.stringify(metadata));
+    if (metadata && Object.keys(metadata).length > 0)
+      form.append("metadata", JSON.stringify(metadata));
     form.append("file", file, file.name);
-    const response = await fetch("/v1/documents", { method: "POST", body: form, headers: this.headers() });
+    const response = await fetch("/v1/documents", {
+      method: "POST",
+      body: form,
+      headers: this.headers(),
+    });
     if (!response.ok) throw await failure(response);
     return { document: (await response.json()) as DocumentView, created: response.status === 202 };
   }
 
   /** The uploaded original, fetched with the credentials (a plain link could not carry an API key). */
   async original(id: string): Promise<Blob> {
-    const response = await fetch(`/v1/documents/${encodeURIComponent(id)}/content`, { headers: this.headers() });
+    const response = await fetch(`/v1/documents/${encodeURIComponent(id)}/content`, {
+      headers: this.headers(),
+    });
     if (!response.ok) throw await failure(response);
     return response.blob();
   }
@@ -173,7 +195,11 @@ export class Api {
 
   /** Issues a key; the plain key is in the answer this once. */
   issueKey(name: string, role: Role): Promise<ApiKey & { key: string }> {
-    return this.call("/v1/keys", { method: "POST", body: JSON.stringify({ name, role }), headers: { "content-type": "application/json" } });
+    return this.call("/v1/keys", {
+      method: "POST",
+      body: JSON.stringify({ name, role }),
+      headers: { "content-type": "application/json" },
+    });
   }
 
   revokeKey(id: string): Promise<void> {
@@ -183,10 +209,19 @@ export class Api {
   /** Asks a question with the answer streamed (server-sent events): retrieved, token..., done. */
   async query(request: QueryRequest, handlers: QueryHandlers): Promise<Answer> {
     const filters = {
-      ...(request.documentIds && request.documentIds.length > 0 ? { documentIds: request.documentIds } : {}),
-      ...(request.metadata && Object.keys(request.metadata).length > 0 ? { metadata: request.metadata } : {}),
+      ...(request.documentIds && request.documentIds.length > 0
+        ? { documentIds: request.documentIds }
+        : {}),
+      ...(request.metadata && Object.keys(request.metadata).length > 0
+        ? { metadata: request.metadata }
+        : {}),
     };
-    const body = { question: request.question, topK: request.topK, stream: true, ...(Object.keys(filters).length > 0 ? { filters } : {}) };
+    const body = {
+      question: request.question,
+      topK: request.topK,
+      stream: true,
+      ...(Object.keys(filters).length > 0 ? { filters } : {}),
+    };
     const response = await fetch("/v1/query", {
       method: "POST",
       body: JSON.stringify(body),
@@ -194,7 +229,10 @@ export class Api {
     });
     if (!response.ok) throw await failure(response);
     if (!response.body) throw new ApiError(response.status, "the server sent no answer stream");
-    const events = response.body.pipeThrough(new TextDecoderStream()).pipeThrough(new EventSourceParserStream()).getReader();
+    const events = response.body
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough(new EventSourceParserStream())
+      .getReader();
     for (;;) {
       const { value, done } = await events.read();
       if (done) break;
@@ -202,7 +240,11 @@ export class Api {
       if (value.event === "retrieved") handlers.onRetrieved(data.retrieved as Passage[]);
       else if (value.event === "token") handlers.onToken(data.text as string);
       else if (value.event === "done") return data as unknown as Answer;
-      else if (value.event === "error") throw new ApiError(502, typeof data.message === "string" ? data.message : "the answer failed");
+      else if (value.event === "error")
+        throw new ApiError(
+          502,
+          typeof data.message === "string" ? data.message : "the answer failed",
+        );
     }
     throw new ApiError(502, "the answer stream ended early");
   }

@@ -23,12 +23,21 @@ export type Metadata = Record<string, string | number | boolean>;
  */
 export function parseMetadata(text: string): Metadata {
   const metadata: Metadata = {};
-  for (const entry of text.split(",").map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const eq = entry.indexOf("=");
     const key = eq > 0 ? entry.slice(0, eq).trim() : "";
     const raw = eq > 0 ? entry.slice(eq + 1).trim() : "";
     if (!key || !raw) throw new Error(`"${entry}" is not key=value`);
-    metadata[key] = /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw;
+    metadata[key] = /^-?\d+(\.\d+)?$/.test(raw)
+      ? Number(raw)
+      : raw === "true"
+        ? true
+        : raw === "false"
+          ? false
+          : raw;
   }
   return metadata;
 }
@@ -53,6 +62,10 @@ export function formatBytes(bytes: number | undefined): string {
 }
 
 /** The 1-based page a listing offset falls on, and how many pages there are (at least one). */
-export function pageOf(offset: number, limit: number, total: number): { page: number; pages: number } {
+export function pageOf(
+  offset: number,
+  limit: number,
+  total: number,
+): { page: number; pages: number } {
   return { page: Math.floor(offset / limit) + 1, pages: Math.max(1, Math.ceil(total / limit)) };
 }

@@ -6,8 +6,25 @@
  * the server's CSP allows no inline code, so a document cannot script the page.
  */
 import "./style.css";
-import { Api, type ApiKey, ApiError, can, type DocumentStatus, type DocumentView, type Me, type Passage, type Role } from "./api";
-import { answerSegments, formatBytes, formatMetadata, type Metadata, pageOf, parseMetadata } from "./format";
+import {
+  Api,
+  type ApiKey,
+  ApiError,
+  can,
+  type DocumentStatus,
+  type DocumentView,
+  type Me,
+  type Passage,
+  type Role,
+} from "./api";
+import {
+  answerSegments,
+  formatBytes,
+  formatMetadata,
+  type Metadata,
+  pageOf,
+  parseMetadata,
+} from "./format";
 
 const CREDENTIAL_KEY = "rag-platform.credential";
 const PAGE_SIZE = 20;
@@ -19,7 +36,11 @@ function byId<T extends HTMLElement>(id: string): T {
   return found as T;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
@@ -134,7 +155,10 @@ async function signIn(): Promise<void> {
     ui.forget.hidden = sessionStorage.getItem(CREDENTIAL_KEY) === null;
     if (error instanceof ApiError && error.status === 401) {
       if (sessionStorage.getItem(CREDENTIAL_KEY)) showError(`Signing in failed: ${error.message}`);
-      else if (ui.alert.hidden) showError(`This server needs an API key or access token${ui.sso.hidden ? "" : ", or single sign-on"}: sign in above.`);
+      else if (ui.alert.hidden)
+        showError(
+          `This server needs an API key or access token${ui.sso.hidden ? "" : ", or single sign-on"}: sign in above.`,
+        );
       ui.credential.focus();
     } else showError(error);
     return;
@@ -146,8 +170,10 @@ async function signIn(): Promise<void> {
   ui.forget.hidden = !me.authRequired;
   ui.sso.hidden ||= me.kind === "session";
   const who = me.name ?? me.subject;
-  ui.whoami.textContent = me.kind === "local" ? "" : `signed in: ${me.role}${who ? ` (${who})` : ""}`;
-  if (me.kind === "local") ui.health.title = "embedded mode without credentials: listening on 127.0.0.1 only";
+  ui.whoami.textContent =
+    me.kind === "local" ? "" : `signed in: ${me.role}${who ? ` (${who})` : ""}`;
+  if (me.kind === "local")
+    ui.health.title = "embedded mode without credentials: listening on 127.0.0.1 only";
   document.body.dataset.role = me.role;
   ui.upload.hidden = !can(me.role, "ingester");
   ui.keysPanel.hidden = !can(me.role, "admin") || me.kind === "local";
@@ -171,7 +197,11 @@ async function download(documentId: string, name: string): Promise<void> {
 
 /** A document's name that downloads its original when clicked. */
 function documentLink(documentId: string, name: Node): HTMLButtonElement {
-  const button = el("button", { type: "button", className: "link", title: "Download the original" }, name);
+  const button = el(
+    "button",
+    { type: "button", className: "link", title: "Download the original" },
+    name,
+  );
   button.addEventListener("click", () => void download(documentId, button.textContent));
   return button;
 }
@@ -181,13 +211,24 @@ function statusBadge(status: DocumentStatus): HTMLSpanElement {
 }
 
 function documentRow(doc: DocumentView): HTMLTableRowElement {
-  const select = el("input", { type: "checkbox", checked: state.selected.has(doc.id), title: "Ask only the selected documents" });
+  const select = el("input", {
+    type: "checkbox",
+    checked: state.selected.has(doc.id),
+    title: "Ask only the selected documents",
+  });
   select.setAttribute("aria-label", `select ${doc.name}`);
-  select.addEventListener("change", () => (select.checked ? state.selected.add(doc.id) : state.selected.delete(doc.id)));
-  const name = el("td", { className: "name" }, documentLink(doc.id, el("span", { textContent: doc.name })));
+  select.addEventListener("change", () =>
+    select.checked ? state.selected.add(doc.id) : state.selected.delete(doc.id),
+  );
+  const name = el(
+    "td",
+    { className: "name" },
+    documentLink(doc.id, el("span", { textContent: doc.name })),
+  );
   const tags = formatMetadata(doc.metadata);
   if (tags) name.append(el("div", { className: "tags", textContent: tags }));
-  if (doc.status === "failed" && doc.error) name.append(el("div", { className: "reason", textContent: doc.error }));
+  if (doc.status === "failed" && doc.error)
+    name.append(el("div", { className: "reason", textContent: doc.error }));
   const actions = el("td");
   if (can(state.me?.role, "admin")) {
     const remove = el("button", { type: "button", className: "danger", textContent: "Delete" });
@@ -234,11 +275,17 @@ async function loadDocuments(): Promise<void> {
   ui.prev.disabled = state.offset === 0;
   ui.next.disabled = state.offset + PAGE_SIZE >= page.total;
   // While anything on the page is still indexing, watch it finish.
-  if (page.items.some((d) => d.status === "queued" || d.status === "indexing")) state.poll = window.setTimeout(() => void loadDocuments(), POLL_MS);
+  if (page.items.some((d) => d.status === "queued" || d.status === "indexing"))
+    state.poll = window.setTimeout(() => void loadDocuments(), POLL_MS);
 }
 
 async function deleteDocument(doc: DocumentView): Promise<void> {
-  if (!window.confirm(`Delete "${doc.name}" everywhere (original, chunks, vectors)? This cannot be undone.`)) return;
+  if (
+    !window.confirm(
+      `Delete "${doc.name}" everywhere (original, chunks, vectors)? This cannot be undone.`,
+    )
+  )
+    return;
   try {
     await api.remove(doc.id);
     state.selected.delete(doc.id);
@@ -321,7 +368,8 @@ async function issueKey(event: SubmitEvent): Promise<void> {
 }
 
 async function revokeKey(key: ApiKey): Promise<void> {
-  if (!window.confirm(`Revoke the key "${key.name}"? Anything using it loses access at once.`)) return;
+  if (!window.confirm(`Revoke the key "${key.name}"? Anything using it loses access at once.`))
+    return;
   try {
     await api.revokeKey(key.id);
   } catch (error) {
@@ -354,7 +402,12 @@ function renderAnswer(answer: string, retrieved: readonly Passage[]): void {
       if ("text" in s) return document.createTextNode(s.text);
       const cited = retrieved[s.cite - 1];
       if (!cited) return document.createTextNode(`[${s.cite}]`);
-      return el("a", { href: `#source-${s.cite}`, className: "cite", textContent: `[${s.cite}]`, title: cited.documentName });
+      return el("a", {
+        href: `#source-${s.cite}`,
+        className: "cite",
+        textContent: `[${s.cite}]`,
+        title: cited.documentName,
+      });
     }),
   );
 }
@@ -364,11 +417,13 @@ async function ask(event: SubmitEvent): Promise<void> {
   const question = ui.question.value.trim();
   if (!question) return;
   const topK = Number(ui.topK.value);
-  if (!Number.isInteger(topK) || topK < 1 || topK > 50) return showError("Passages must be a whole number from 1 to 50.");
+  if (!Number.isInteger(topK) || topK < 1 || topK > 50)
+    return showError("Passages must be a whole number from 1 to 50.");
   const documentIds = ui.onlySelected.checked ? [...state.selected] : undefined;
   const metadata = metadataFrom(ui.filterMetadata, "Filter");
   if (!metadata) return;
-  if (documentIds?.length === 0) return showError("Select at least one document, or untick \"only the selected documents\".");
+  if (documentIds?.length === 0)
+    return showError('Select at least one document, or untick "only the selected documents".');
   clearError();
   ui.askButton.disabled = true;
   ui.answerBox.hidden = false;
@@ -391,7 +446,11 @@ async function ask(event: SubmitEvent): Promise<void> {
     );
     renderAnswer(result.answer, retrieved);
     // Sources keep the numbers the answer uses: [n] is the n-th retrieved passage.
-    ui.citations.replaceChildren(...result.citations.map((c) => passageItem(c, retrieved.findIndex((r) => r.chunkId === c.chunkId) + 1)));
+    ui.citations.replaceChildren(
+      ...result.citations.map((c) =>
+        passageItem(c, retrieved.findIndex((r) => r.chunkId === c.chunkId) + 1),
+      ),
+    );
   } catch (error) {
     ui.answerBox.hidden = ui.answer.textContent === "";
     showError(error);
@@ -409,7 +468,8 @@ ui.credentials.addEventListener("submit", (event) => {
   void signIn();
 });
 ui.forget.addEventListener("click", () => {
-  const wasSession = state.me?.kind === "session" && sessionStorage.getItem(CREDENTIAL_KEY) === null;
+  const wasSession =
+    state.me?.kind === "session" && sessionStorage.getItem(CREDENTIAL_KEY) === null;
   sessionStorage.removeItem(CREDENTIAL_KEY);
   void (async () => {
     if (wasSession) {
