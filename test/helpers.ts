@@ -1,6 +1,9 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { inject } from "vitest";
 import { PROJECT_DIR, synthesize, type ResourceRecord, type SynthResult } from "../tools/harness";
 
 const TSX = join(PROJECT_DIR, "node_modules", ".bin", "tsx");
@@ -23,8 +26,35 @@ export async function runTool(
 
 export const CONTAINER = "docker:index/container:Container";
 
+/** Results already synthesized in this worker, as JSON (each caller gets its own copy to change). */
+const synthesized = new Map<string, Promise<string>>();
+
+/**
+ * The synthesized stack, once per (stack, overrides) in a test run: the run's cache directory
+ * (test/global-setup.ts) shares a result between test files. A failure is not cached on disk.
+ */
 export async function synth(stack: string, sets: string[] = []): Promise<SynthResult> {
-  return synthesize({ stack, sets });
+  if (process.env.RAG_UNIT_TESTS)
+    throw new Error("unit tests do not synthesize (npm test runs this)");
+  const key = JSON.stringify([stack, sets]);
+  let json = synthesized.get(key);
+  if (!json) {
+    json = synthesizeThroughCache(key, stack, sets);
+    synthesized.set(key, json);
+  }
+  return JSON.parse(await json) as SynthResult;
+}
+
+async function synthesizeThroughCache(key: string, stack: string, sets: string[]): Promise<string> {
+  const dir = inject("synthCacheDir");
+  const file = join(dir, `${createHash("sha256").update(key).digest("hex").slice(0, 24)}.json`);
+  if (existsSync(file)) return readFileSync(file, "utf8");
+  const json = JSON.stringify(await synthesize({ stack, sets }));
+  // Written whole, then renamed: a worker reading at the same time sees all of it or nothing.
+  const partial = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+  writeFileSync(partial, json);
+  renameSync(partial, file);
+  return json;
 }
 
 export function ofType(result: SynthResult, type: string): ResourceRecord[] {

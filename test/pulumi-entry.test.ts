@@ -6,7 +6,8 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROJECT_DIR, synthesize } from "../tools/harness";
+import { PROJECT_DIR } from "../tools/harness";
+import { synth } from "./helpers";
 
 const STACKS = ["dev", "staging", "sme"];
 
@@ -23,7 +24,7 @@ describe("the program as the Pulumi CLI loads it", () => {
     );
     expect(out).toMatch(/^ts-node .*, typescript 5\./m);
     for (const stack of STACKS) {
-      const expected = await synthesize({ stack });
+      const expected = await synth(stack);
       expect(out, stack).toContain(
         `${stack}: ${expected.resources.length} resources, ${Object.keys(expected.outputs).length} outputs`,
       );

@@ -74,6 +74,8 @@ export async function silentServer(): Promise<{
 
 /** A fresh database on the test server; dropped by the returned function. */
 export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  if (process.env.RAG_UNIT_TESTS)
+    throw new Error("unit tests use no database server (npm test runs this)");
   const name = `rag_test_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TIER_TAG, toPolicies } from "../../policies/adapter";
 import { evaluate } from "../../policies/engine";
 import type { Tier } from "../../policies/rules/types";
-import { PROJECT_DIR, synthesize, type ResourceRecord } from "../../tools/harness";
+import { PROJECT_DIR, type ResourceRecord } from "../../tools/harness";
+import { synth } from "../helpers";
 import { toViews } from "../../tools/policy-run";
 
 // The very modules the pack's server uses, resolved from @pulumi/policy; typed by @pulumi/pulumi's .d.ts.
@@ -144,7 +145,7 @@ describe("the policy pack over the engine's Analyzer protocol", () => {
   it.each(["staging", "sme"] as const)(
     "gives the offline run's verdicts on the synthesized %s stack, and on it weakened (a public, unencrypted database blocks)",
     async (stack) => {
-      const { resources, tier } = await synthesize({ stack });
+      const { resources, tier } = await synth(stack);
       const offline = (records: readonly ResourceRecord[]) =>
         evaluate(toViews(records), { tier }).findings.map((f) => ({
           rule: f.rule,
@@ -173,7 +174,7 @@ describe("the policy pack over the engine's Analyzer protocol", () => {
   );
 
   it("during a preview, a rule that meets a value not known yet says it cannot run (advisory) instead of passing or blocking", async () => {
-    const { resources } = await synthesize({ stack: "staging" });
+    const { resources } = await synth("staging");
     // How the engine sends a value computed by the cloud, during a preview.
     const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
     const previewed = resources.map((r) =>
@@ -221,7 +222,7 @@ describe("the policy pack over the engine's Analyzer protocol", () => {
   }, 60_000);
 
   it("reports in dev what it blocks elsewhere, as advisory", async () => {
-    const { resources } = await synthesize({ stack: "staging" });
+    const { resources } = await synth("staging");
     const verdicts = await analyzeStack(weakened(resources), "dev");
     expect(
       verdicts.filter((d) => d.rule === "aws-rds-not-public").map((d) => d.enforcement),
