@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: [
       "test/config.test.ts",
+      "test/regions.test.ts",
+      "test/registry.test.ts",
       "test/*-units.test.ts",
       "test/workflows.test.ts",
       "test/policies/engine.test.ts",

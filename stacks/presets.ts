@@ -1,9 +1,10 @@
 /**
  * Tier presets: every default of every `rag-platform:` key, per tier. The stack file overrides
- * any of them. Sizes that are cloud-specific names (instance classes) come from CLOUD_SIZES.
+ * any of them. What is named in a cloud's own words (sizes, node types, regions, the exporter
+ * built) comes from that tier x cloud's registry entry (stacks/registry.ts).
  */
-import { exportersFor } from "./capabilities";
 import type { Cloud, Tier } from "./config";
+import { CLOUDS_BUILT, PLATFORMS } from "./registry";
 
 type DeepPartialRecord = Record<string, unknown>;
 
@@ -12,43 +13,6 @@ const DEFAULT_CLOUD: Record<Tier, Cloud> = {
   staging: "aws",
   sme: "aws",
   enterprise: "aws",
-};
-
-const DEFAULT_REGIONS: Record<Cloud, string[]> = {
-  docker: [],
-  aws: ["eu-west-1"],
-  azure: ["westeurope"],
-  gcp: ["europe-west1"],
-};
-
-const SECOND_REGION: Record<Cloud, string[]> = {
-  docker: [],
-  aws: ["eu-central-1"],
-  azure: ["northeurope"],
-  gcp: ["europe-west4"],
-};
-
-/** Cloud-native size names: the managed Postgres class and the managed Redis node type. */
-const CLOUD_SIZES: Record<
-  Exclude<Cloud, "docker">,
-  Record<Exclude<Tier, "dev">, { postgres: string; redis: string }>
-> = {
-  aws: {
-    staging: { postgres: "db.t4g.medium", redis: "cache.t4g.small" },
-    sme: { postgres: "db.r6g.large", redis: "cache.r6g.large" },
-    enterprise: { postgres: "db.r6g.2xlarge", redis: "cache.r6g.xlarge" },
-  },
-  // Azure Managed Redis sizes: Azure Cache for Redis (Standard_C1, Premium_P1...) retires every SKU.
-  azure: {
-    staging: { postgres: "Standard_B2s", redis: "Balanced_B1" },
-    sme: { postgres: "Standard_D4ds_v5", redis: "Balanced_B5" },
-    enterprise: { postgres: "Standard_D8ds_v5", redis: "Balanced_B10" },
-  },
-  gcp: {
-    staging: { postgres: "db-custom-2-7680", redis: "STANDARD_HA-1" },
-    sme: { postgres: "db-custom-4-15360", redis: "STANDARD_HA-5" },
-    enterprise: { postgres: "db-custom-8-30720", redis: "STANDARD_HA-13" },
-  },
 };
 
 const COMMON = {
@@ -63,7 +27,6 @@ const COMMON = {
   auth: {},
   kubernetes: {
     version: "1.34",
-    systemNodeType: "m6i.large",
     systemNodes: { min: 2, max: 4, desired: 2 },
     gpuNodes: { min: 1, max: 2, desired: 1 },
     adminPrincipalArns: [],
@@ -154,7 +117,6 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
   sme: {
     network: { azCount: 3, natGateways: "per-az" },
     kubernetes: {
-      systemNodeType: "m6i.large",
       systemNodes: { min: 3, max: 6, desired: 3 },
       gpuNodes: { min: 1, max: 2, desired: 1 },
     },
@@ -191,7 +153,6 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
   enterprise: {
     network: { azCount: 3, natGateways: "per-az" },
     kubernetes: {
-      systemNodeType: "m6i.xlarge",
       systemNodes: { min: 3, max: 12, desired: 3 },
       gpuNodes: { min: 1, max: 4, desired: 1 },
     },
@@ -238,12 +199,16 @@ function isCloud(value: unknown): value is Cloud {
 export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecord {
   const cloud = isCloud(requestedCloud) ? requestedCloud : DEFAULT_CLOUD[tier];
   const tierPreset = TIER_PRESETS[tier];
-  const sizes = tier === "dev" || cloud === "docker" ? undefined : CLOUD_SIZES[cloud][tier];
-  const regions =
-    tier === "enterprise"
-      ? [...DEFAULT_REGIONS[cloud], ...SECOND_REGION[cloud]]
-      : DEFAULT_REGIONS[cloud];
-  const observability = { ...tierPreset.observability, exporter: exportersFor(tier, cloud)[0] };
+  // A cloud the tier does not run on takes the tier's defaults: the schema then names the cloud.
+  const entry = PLATFORMS[tier][cloud];
+  const cloudEntry = CLOUDS_BUILT[cloud];
+  const sizes = entry?.sizes;
+  const defaults = cloudEntry.regions?.defaults;
+  const regions = !defaults ? [] : tier === "enterprise" ? [...defaults] : [defaults[0]];
+  const observability = {
+    ...tierPreset.observability,
+    exporter: entry?.exporters[0] ?? "none",
+  };
   return {
     ...COMMON,
     ...tierPreset,
@@ -253,7 +218,11 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
     regions,
     network: { ...COMMON.network, ...tierPreset.network },
     documents: { ...COMMON.documents, ...tierPreset.documents },
-    kubernetes: { ...COMMON.kubernetes, ...tierPreset.kubernetes },
+    kubernetes: {
+      ...COMMON.kubernetes,
+      systemNodeType: sizes?.systemNodeType ?? cloudEntry.systemNodeType,
+      ...tierPreset.kubernetes,
+    },
     postgres: { instanceClass: sizes?.postgres ?? "local", ...tierPreset.postgres },
     redis: { nodeType: sizes?.redis ?? "local", ...tierPreset.redis },
   };

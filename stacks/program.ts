@@ -1,11 +1,13 @@
 /**
- * The program: resolve the configuration, pick the cloud's platform, run the tier.
- * Everything that can fail on configuration fails here, before any resource is registered.
+ * The program: resolve the configuration, find the tier x cloud in the registry, build the tier
+ * in its region. Everything that can fail on configuration fails here, before any resource is
+ * registered.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { resolveConfig, type PlatformConfig } from "./config";
 import { NotImplementedError } from "./config-errors";
-import { assertImplemented, createPlatform } from "./platforms";
+import { platformFactory } from "./registry";
+import { regionSites } from "./regions";
 import { readStackValues } from "./stack-values";
 import { devTier } from "./tiers/dev";
 import { smeTier } from "./tiers/sme";
@@ -14,8 +16,10 @@ import { stagingTier } from "./tiers/staging";
 type StackOutputs = Record<string, pulumi.Input<unknown>>;
 
 function runTier(cfg: PlatformConfig): StackOutputs {
-  assertImplemented(cfg);
-  const platform = createPlatform(cfg, `rag-${cfg.tier}`);
+  const create = platformFactory(cfg);
+  // The single-region tiers: their one site (the enterprise tier composes one per region).
+  const [site] = regionSites(cfg);
+  const platform = create(cfg, site!);
   switch (cfg.tier) {
     case "dev":
       return devTier(cfg, platform);

@@ -175,7 +175,7 @@ describe("GitHub workflows", () => {
 
   it("CI runs the browser tests, with a browser the runner has", () => {
     const run = readFileSync(join(PROJECT_DIR, ".ci", "run"), "utf8");
-    expect(run).toMatch(/^npm run test:browser$/m);
+    expect(run).toMatch(/^\s*npm run test:browser$/m);
     expect(scripts).toContain("test:browser");
     const step = workflows["ci.yml"]!.jobs.test!.steps.find((s) => s.run === "bash .ci/run")!;
     expect(step.env?.CHROMIUM_PATH).toBe("/usr/bin/google-chrome");

@@ -26,6 +26,7 @@ import type {
   VectorDbEndpoint,
 } from "../../components/contracts";
 import type { PlatformConfig } from "../config";
+import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { llmApiKeySecret, managedLlmEndpoint } from "./hosted";
 import type {
@@ -53,11 +54,15 @@ export abstract class AwsPlatformBase implements Platform {
   protected documents?: DocumentStore;
   protected readonly operatorSecrets: Record<string, ManagedSecret> = {};
 
+  protected readonly prefix: string;
+
   constructor(
-    protected readonly prefix: string,
     protected readonly cfg: PlatformConfig,
-    region: string,
+    site: RegionSite,
   ) {
+    const prefix = site.prefix;
+    const region = site.region;
+    this.prefix = prefix;
     this.provider = new aws.Provider(`${prefix}-aws`, {
       region,
       defaultTags: { tags: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" } },

@@ -55,6 +55,7 @@ import {
 import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
+import type { RegionSite } from "../regions";
 import { CHARTS, CLUSTER_AUTOSCALER_TAGS, K8S_IMAGES } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
 import type {
@@ -82,8 +83,9 @@ export class AwsEksPlatform extends AwsPlatformBase {
   private readonly runtimeCalls: { labels: Record<string, string>; ports: number[] }[] = [];
   private apiIngressHost?: pulumi.Output<string | undefined>;
 
-  constructor(prefix: string, cfg: PlatformConfig, region: string) {
-    super(prefix, cfg, region);
+  constructor(cfg: PlatformConfig, site: RegionSite) {
+    super(cfg, site);
+    const prefix = site.prefix;
     const k = cfg.kubernetes;
     this.cluster = new EksCluster(
       `${prefix}-eks`,

@@ -33,6 +33,7 @@ import { OLLAMA_PORT } from "../../components/shared/ollama";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import { DEFAULT_QUEUE_NAME } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
+import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
 import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
@@ -61,11 +62,15 @@ export class AzureAcaPlatform implements Platform {
   private monitoring?: AzureMonitorObservability;
   private readonly operatorSecrets: Record<string, KeyVaultSecret> = {};
 
+  private readonly prefix: string;
+
   constructor(
-    private readonly prefix: string,
     private readonly cfg: PlatformConfig,
-    region: string,
+    site: RegionSite,
   ) {
+    const prefix = site.prefix;
+    const region = site.region;
+    this.prefix = prefix;
     this.provider = new Provider(`${prefix}-azure`, { location: region });
     const client = authorization.getClientConfigOutput({ provider: this.provider });
     const tags = { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" };

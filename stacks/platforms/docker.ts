@@ -22,6 +22,7 @@ import { LocalQdrant } from "../../components/docker/qdrant";
 import { LocalRedis } from "../../components/docker/redis";
 import { LocalRuntimeServices } from "../../components/docker/runtime-services";
 import type { PlatformConfig } from "../config";
+import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT } from "../source-hash";
 import { IMAGES } from "../versions";
 import type {
@@ -42,10 +43,14 @@ export class DockerPlatform implements Platform {
   private documentsVolume?: docker.Volume;
   private readonly access: Record<string, pulumi.Input<unknown>> = {};
 
+  private readonly prefix: string;
+
   constructor(
-    private readonly prefix: string,
     private readonly cfg: PlatformConfig,
+    site: RegionSite,
   ) {
+    const prefix = site.prefix;
+    this.prefix = prefix;
     this.network = new LocalNetwork(`${prefix}-net`);
   }
 

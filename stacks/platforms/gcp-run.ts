@@ -31,6 +31,7 @@ import { GcpSecret } from "../../components/gcp/secret";
 import { OLLAMA_PORT } from "../../components/shared/ollama";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
+import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
 import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
@@ -74,11 +75,15 @@ export class GcpRunPlatform implements Platform {
   private monitoring?: CloudMonitoringObservability;
   private readonly operatorSecrets: Record<string, GcpSecret> = {};
 
+  private readonly prefix: string;
+
   constructor(
-    private readonly prefix: string,
     private readonly cfg: PlatformConfig,
-    region: string,
+    site: RegionSite,
   ) {
+    const prefix = site.prefix;
+    const region = site.region;
+    this.prefix = prefix;
     const project = cfg.gcpProject!;
     this.provider = new gcp.Provider(`${prefix}-gcp`, { project, region });
     const apis = REQUIRED_APIS.map(

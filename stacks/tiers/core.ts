@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ApiEndpoint, SecretRef } from "../../components/contracts";
 import type { PlatformConfig } from "../config";
 import type { Platform } from "../platforms/platform";
+import { secretOutput } from "../registry";
 import { runtimeEnvironment } from "../runtime-env";
 
 export interface CoreOutputs {
@@ -90,27 +91,4 @@ export function composeStandardTier(
   platform: Platform,
 ): Record<string, pulumi.Input<unknown>> {
   return standardOutputs(cfg, composeCore(cfg, platform), platform);
-}
-
-/** A secret as a stack output: the (secret) value when generated here, else where to read it. */
-export function secretOutput(ref: SecretRef): pulumi.Input<unknown> {
-  switch (ref.kind) {
-    case "generated":
-      return pulumi.secret(ref.value);
-    case "aws-secretsmanager":
-      return pulumi.interpolate`aws secretsmanager get-secret-value --secret-id ${ref.arn} --query SecretString --output text`;
-    case "azure-keyvault":
-      // The vault answers its network only; a value the stack wrote is in the stack's (encrypted) state.
-      return ref.value
-        ? pulumi.secret(ref.value)
-        : pulumi.interpolate`az keyvault secret show --id ${ref.secretUri} --query value --output tsv   # from inside the stack's network`;
-    case "gcp-secretmanager":
-      return ref.value
-        ? pulumi.secret(ref.value)
-        : pulumi.interpolate`gcloud secrets versions access latest --secret ${ref.secretId} --project ${ref.project}`;
-    default: {
-      const unreachable: never = ref;
-      throw new Error(`unknown secret reference ${JSON.stringify(unreachable)}`);
-    }
-  }
 }

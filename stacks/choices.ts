@@ -1,0 +1,48 @@
+/**
+ * The fixed choices of the configuration (tiers, clouds, modes, providers), as literal unions:
+ * the schema (config.ts), its rules and the registry share them.
+ */
+
+export const TIERS = ["dev", "staging", "sme", "enterprise"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const CLOUDS = ["docker", "aws", "azure", "gcp"] as const;
+export type Cloud = (typeof CLOUDS)[number];
+
+export const VECTOR_DB_MODES = ["qdrant", "qdrant-cloud", "pgvector"] as const;
+export const LLM_MODES = ["self-hosted", "managed"] as const;
+export const LLM_SERVERS = ["ollama", "vllm"] as const;
+export const MANAGED_LLM_PROVIDERS = [
+  "openai",
+  "anthropic",
+  "azure-openai",
+  "openai-compatible",
+] as const;
+export const GPU_TYPES = ["t4", "a10g", "l4", "a100"] as const;
+export type GpuType = (typeof GPU_TYPES)[number];
+export const NAT_MODES = ["single", "per-az"] as const;
+/** Staging's cloud-native observability per cloud (cloudwatch, azure-monitor, cloud-monitoring), or a vendor's from sme on. */
+export const OBSERVABILITY_EXPORTERS = [
+  "none",
+  "cloudwatch",
+  "azure-monitor",
+  "cloud-monitoring",
+  "otlp",
+  "datadog",
+  "newrelic",
+] as const;
+export type ObservabilityExporter = (typeof OBSERVABILITY_EXPORTERS)[number];
+/** The Datadog sites (where an account lives: its API key works on its own site only). */
+export const DATADOG_SITES = [
+  "datadoghq.com",
+  "us3.datadoghq.com",
+  "us5.datadoghq.com",
+  "datadoghq.eu",
+  "ap1.datadoghq.com",
+  "ap2.datadoghq.com",
+  "ddog-gov.com",
+] as const;
+export type DatadogSite = (typeof DATADOG_SITES)[number];
+/** New Relic's data centres (a license key works with its account's region only). */
+export const NEW_RELIC_REGIONS = ["us", "eu"] as const;
+export type NewRelicRegion = (typeof NEW_RELIC_REGIONS)[number];

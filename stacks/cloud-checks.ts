@@ -1,0 +1,161 @@
+/**
+ * The configuration rules of each cloud: its size names, its certificate references, the network
+ * keys it takes. The registry (stacks/registry.ts) says which cloud's rules a stack gets.
+ */
+import type { ConfigInput } from "./config";
+import { MAX_VNET_PREFIX as MAX_AZURE_VNET_PREFIX } from "../components/azure/subnet-plan";
+import { MAX_VPC_PREFIX as MAX_GCP_VPC_PREFIX } from "../components/gcp/subnet-plan";
+
+/** Reports one problem: the key's path and what is allowed (the key and value are added). */
+export type Problem = (path: (string | number)[], message: string) => void;
+
+const EXISTING_NETWORK_KEYS = [
+  "existingVpcId",
+  "existingPublicSubnetIds",
+  "existingPrivateSubnetIds",
+] as const;
+
+/** AWS: deploying into an existing VPC needs its subnets; certificates are ACM's. */
+export function checkAws(cfg: ConfigInput, problem: Problem): void {
+  const n = cfg.network;
+  if (n.existingVpcId) {
+    if (!n.existingPrivateSubnetIds || n.existingPrivateSubnetIds.length < 2) {
+      problem(
+        ["network", "existingPrivateSubnetIds"],
+        "needs at least 2 subnet ids (in different zones) when network.existingVpcId is set",
+      );
+    }
+    if (cfg.domain?.certificate && (n.existingPublicSubnetIds?.length ?? 0) < 2) {
+      problem(
+        ["network", "existingPublicSubnetIds"],
+        "needs at least 2 public subnet ids (in different zones) for the internet-facing load balancer that domain.certificate asks for",
+      );
+    }
+  } else {
+    for (const key of ["existingPublicSubnetIds", "existingPrivateSubnetIds"] as const) {
+      if (n[key]) problem(["network", key], "only used together with network.existingVpcId");
+    }
+  }
+  const certificate = cfg.domain.certificate;
+  if (
+    certificate &&
+    !/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/.test(certificate)
+  ) {
+    problem(
+      ["domain", "certificate"],
+      "must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)",
+    );
+  }
+}
+
+/** Azure names its sizes its own way, and the Azure platform builds what these rules allow. */
+export function checkAzure(cfg: ConfigInput, problem: Problem): void {
+  const n = cfg.network;
+  for (const key of EXISTING_NETWORK_KEYS) {
+    if (n[key] !== undefined)
+      problem(
+        ["network", key],
+        "only used on aws (the Azure platform creates its virtual network)",
+      );
+  }
+  if (Number(n.vpcCidr.split("/")[1]) > MAX_AZURE_VNET_PREFIX) {
+    problem(
+      ["network", "vpcCidr"],
+      `is too small for the Azure subnets (allowed: a /${MAX_AZURE_VNET_PREFIX} or larger, e.g. 10.40.0.0/16)`,
+    );
+  }
+  const pg = cfg.postgres;
+  if (!/^Standard_[BDE]\d+[a-z]*(_v\d+)?$/.test(pg.instanceClass)) {
+    problem(
+      ["postgres", "instanceClass"],
+      "must be an Azure PostgreSQL flexible server size (allowed: Standard_B<n>… burstable, Standard_D<n>ds_v5… general purpose, Standard_E<n>ds_v5… memory optimized)",
+    );
+  } else if (pg.multiAz && pg.instanceClass.startsWith("Standard_B")) {
+    problem(
+      ["postgres", "multiAz"],
+      `needs a general purpose or memory optimized size on azure, not the burstable ${pg.instanceClass} (e.g. Standard_D2ds_v5)`,
+    );
+  }
+  if (pg.storageGiB > 32767)
+    problem(
+      ["postgres", "storageGiB"],
+      "must be at most 32767 on azure (the largest flexible server)",
+    );
+  if (!/^(Balanced_B|MemoryOptimized_M|ComputeOptimized_X)\d+$/.test(cfg.redis.nodeType)) {
+    problem(
+      ["redis", "nodeType"],
+      "must be an Azure Managed Redis size (allowed: Balanced_B<n>, MemoryOptimized_M<n>, ComputeOptimized_X<n>, e.g. Balanced_B1)",
+    );
+  }
+  if (cfg.domain.certificate !== undefined) {
+    if (
+      !/^https:\/\/[a-z0-9-]{3,24}\.vault\.azure\.net\/secrets\/[A-Za-z0-9-]+(\/[0-9a-f]{32})?$/.test(
+        cfg.domain.certificate,
+      )
+    ) {
+      problem(
+        ["domain", "certificate"],
+        "must be a Key Vault certificate's secret URL on azure (https://<vault>.vault.azure.net/secrets/<certificate>)",
+      );
+    }
+    if (!cfg.domain.hostname)
+      problem(
+        ["domain", "hostname"],
+        "required with domain.certificate on azure (the certificate is bound to the API's custom domain)",
+      );
+  }
+}
+
+/** GCP names its sizes its own way, and the GCP platform builds what these rules allow. */
+export function checkGcp(cfg: ConfigInput, problem: Problem): void {
+  const n = cfg.network;
+  for (const key of EXISTING_NETWORK_KEYS) {
+    if (n[key] !== undefined)
+      problem(["network", key], "only used on aws (the GCP platform creates its VPC network)");
+  }
+  if (Number(n.vpcCidr.split("/")[1]) > MAX_GCP_VPC_PREFIX) {
+    problem(
+      ["network", "vpcCidr"],
+      `is too small for the GCP subnet (allowed: a /${MAX_GCP_VPC_PREFIX} or larger, e.g. 10.40.0.0/16)`,
+    );
+  }
+  if (!cfg.gcpProject) {
+    problem(["gcpProject"], "required when cloud is gcp (the project id resources are created in)");
+  }
+  if (!/^db-(custom-\d+-\d+|perf-optimized-N-\d+)$/.test(cfg.postgres.instanceClass)) {
+    problem(
+      ["postgres", "instanceClass"],
+      "must be a Cloud SQL machine type (allowed: db-custom-<vCPUs>-<MiB>, e.g. db-custom-2-7680, or db-perf-optimized-N-<vCPUs>)",
+    );
+  }
+  const redis = /^(BASIC|STANDARD_HA)-(\d+)$/.exec(cfg.redis.nodeType);
+  if (!redis || Number(redis[2]) < 1 || Number(redis[2]) > 300) {
+    problem(
+      ["redis", "nodeType"],
+      "must be a Memorystore tier and size in GB (allowed: BASIC-<1-300>, STANDARD_HA-<1-300>, e.g. STANDARD_HA-1)",
+    );
+  } else if (redis[1] === "BASIC" && (cfg.redis.multiAz || cfg.redis.replicas > 0)) {
+    problem(
+      ["redis", "nodeType"],
+      `got a BASIC instance, which has no replica; redis.replicas and multiAz need STANDARD_HA (e.g. STANDARD_HA-${redis[2]})`,
+    );
+  }
+  if (cfg.domain.certificate !== undefined) {
+    if (
+      cfg.domain.certificate !== "google-managed" &&
+      !/^projects\/[a-z][a-z0-9-]+\/global\/sslCertificates\/[a-z]([-a-z0-9]*[a-z0-9])?$/.test(
+        cfg.domain.certificate,
+      )
+    ) {
+      problem(
+        ["domain", "certificate"],
+        'must be "google-managed" or a Compute Engine SSL certificate on gcp (projects/<project>/global/sslCertificates/<name>)',
+      );
+    }
+    if (!cfg.domain.hostname)
+      problem(
+        ["domain", "hostname"],
+        "required with domain.certificate on gcp (the load balancer's certificate is for that name)",
+      );
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The configuration rules that span keys, and those of the tier x cloud a stack picks (from the
+ * registry). Messages say what is allowed; formatIssue adds the key and the value received.
+ */
+import type { z } from "zod";
+import type { ConfigInput } from "./config";
+import { MANAGED_LLM_PROVIDERS } from "./choices";
+import { checkGpuFit } from "./gpu-fit";
+import { CLOUDS_BUILT, PLATFORMS, cloudsOf } from "./registry";
+import { regionCode } from "./regions";
+
+type Ctx = z.RefinementCtx;
+
+function problem(ctx: Ctx, path: (string | number)[], message: string): void {
+  ctx.addIssue({ code: "custom", path, message });
+}
+
+/** Rules that span keys. Messages say what is allowed; formatIssue adds the key and the value. */
+export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
+  const supported = cloudsOf(cfg.tier);
+  if (!supported.includes(cfg.cloud)) {
+    problem(
+      ctx,
+      ["cloud"],
+      `the ${cfg.tier} tier runs on ${supported.join(", ")} (allowed: ${supported.join(", ")})`,
+    );
+    return;
+  }
+  checkRegions(cfg, ctx);
+  for (const key of ["api", "worker"] as const) {
+    const s = cfg[key];
+    if (s.minReplicas > s.maxReplicas) {
+      problem(ctx, [key, "minReplicas"], `must be at most ${key}.maxReplicas (${s.maxReplicas})`);
+    }
+    if (s.replicas < s.minReplicas || s.replicas > s.maxReplicas) {
+      problem(
+        ctx,
+        [key, "replicas"],
+        `must lie between ${key}.minReplicas (${s.minReplicas}) and ${key}.maxReplicas (${s.maxReplicas})`,
+      );
+    }
+  }
+  if (cfg.postgres.maxStorageGiB < cfg.postgres.storageGiB) {
+    problem(
+      ctx,
+      ["postgres", "maxStorageGiB"],
+      `must be at least postgres.storageGiB (${cfg.postgres.storageGiB})`,
+    );
+  }
+  if (cfg.redis.multiAz && cfg.redis.replicas < 1) {
+    problem(
+      ctx,
+      ["redis", "replicas"],
+      "must be at least 1 when redis.multiAz is true (failover needs a replica)",
+    );
+  }
+  checkVectorDb(cfg, ctx);
+  checkLlm(cfg, ctx);
+  checkTierCapabilities(cfg, ctx);
+  checkKubernetes(cfg, ctx);
+  if (cfg.observability.exporter === "otlp" && !cfg.observability.otlpEndpoint) {
+    problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
+  }
+  // A vendor setting beside another vendor's exporter is a mistake that would pass silently.
+  for (const [key, exporter] of [
+    ["datadogSite", "datadog"],
+    ["newRelicRegion", "newrelic"],
+    ["otlpAuthHeader", "otlp"],
+  ] as const) {
+    if (cfg.observability[key] !== undefined && cfg.observability.exporter !== exporter) {
+      problem(
+        ctx,
+        ["observability", key],
+        `only used with observability.exporter ${exporter} (the exporter is ${cfg.observability.exporter})`,
+      );
+    }
+  }
+  if (cfg.auth.oidcIssuerUrl && !cfg.auth.oidcClientId) {
+    problem(ctx, ["auth", "oidcClientId"], "required when auth.oidcIssuerUrl is set");
+  }
+  CLOUDS_BUILT[cfg.cloud].validate?.(cfg, (path, message) => problem(ctx, path, message));
+}
+
+function checkRegions(cfg: ConfigInput, ctx: Ctx): void {
+  if (cfg.cloud === "docker") {
+    if (cfg.regions.length > 0)
+      problem(ctx, ["regions"], "must be empty on docker (local containers have no region)");
+    return;
+  }
+  const { pattern, example } = CLOUDS_BUILT[cfg.cloud].regions!;
+  cfg.regions.forEach((region, i) => {
+    if (!pattern.test(region))
+      problem(ctx, ["regions", i], `must be a region name on ${cfg.cloud}, such as ${example}`);
+  });
+  const wanted = cfg.tier === "enterprise" ? "at least 2 regions" : "exactly 1 region";
+  const ok = cfg.tier === "enterprise" ? cfg.regions.length >= 2 : cfg.regions.length === 1;
+  if (!ok) problem(ctx, ["regions"], `the ${cfg.tier} tier needs ${wanted}, e.g. [${example}]`);
+  if (new Set(cfg.regions).size !== cfg.regions.length) {
+    problem(ctx, ["regions"], "must not repeat a region");
+    return;
+  }
+  // Each region's short code goes into its resource names: two regions may not share one.
+  const codes = cfg.regions.map((region) => regionCode(cfg.cloud, region));
+  const shared = codes.find((code, i) => codes.indexOf(code) !== i);
+  if (shared) problem(ctx, ["regions"], `has two regions whose names both shorten to ${shared}`);
+}
+
+function checkVectorDb(cfg: ConfigInput, ctx: Ctx): void {
+  if (cfg.vectorDb.mode === "qdrant-cloud" && !cfg.vectorDb.qdrantCloudUrl) {
+    problem(
+      ctx,
+      ["vectorDb", "qdrantCloudUrl"],
+      "required when vectorDb.mode is qdrant-cloud (the cluster URL from the Qdrant Cloud console)",
+    );
+  }
+  if (cfg.vectorDb.mode !== "qdrant-cloud" && cfg.vectorDb.qdrantCloudUrl) {
+    problem(
+      ctx,
+      ["vectorDb", "qdrantCloudUrl"],
+      `only used when vectorDb.mode is qdrant-cloud (mode is ${cfg.vectorDb.mode})`,
+    );
+  }
+  if (cfg.cloud === "docker" && cfg.vectorDb.mode === "qdrant-cloud") {
+    problem(
+      ctx,
+      ["vectorDb", "mode"],
+      "the dev tier runs Qdrant locally (allowed on docker: qdrant, pgvector)",
+    );
+  }
+}
+
+function checkLlm(cfg: ConfigInput, ctx: Ctx): void {
+  const llm = cfg.llm;
+  if (llm.mode === "self-hosted" && cfg.cloud !== "docker") {
+    const fit = checkGpuFit(llm.model, llm.gpuType, llm.gpuCount, llm.modelMemoryGiB);
+    if (!fit.fits) problem(ctx, ["llm", "model"], fit.message);
+  }
+  if (llm.mode === "managed" && !llm.managedProvider) {
+    problem(
+      ctx,
+      ["llm", "managedProvider"],
+      `required when llm.mode is managed (allowed: ${MANAGED_LLM_PROVIDERS.join(", ")})`,
+    );
+  }
+  if (
+    llm.mode === "managed" &&
+    (llm.managedProvider === "openai-compatible" || llm.managedProvider === "azure-openai") &&
+    !llm.managedBaseUrl
+  ) {
+    problem(
+      ctx,
+      ["llm", "managedBaseUrl"],
+      `required when llm.managedProvider is ${llm.managedProvider}`,
+    );
+  }
+  if (cfg.cloud === "docker" && llm.server !== "ollama") {
+    problem(
+      ctx,
+      ["llm", "server"],
+      "the dev tier serves models with Ollama (allowed on docker: ollama)",
+    );
+  }
+}
+
+/** What each tier builds differs: refuse choices a tier does not build, saying what it does. */
+function checkTierCapabilities(cfg: ConfigInput, ctx: Ctx): void {
+  const entry = PLATFORMS[cfg.tier][cfg.cloud]!;
+  const allowedExporters = entry.exporters;
+  if (!allowedExporters.includes(cfg.observability.exporter)) {
+    problem(
+      ctx,
+      ["observability", "exporter"],
+      `the ${cfg.tier} tier on ${cfg.cloud} builds ${allowedExporters[0]} (allowed: ${allowedExporters.join(", ")})`,
+    );
+  }
+  const gpus = entry.llmGpus;
+  if (cfg.tier !== "staging") {
+    if (cfg.llm.mode === "self-hosted" && gpus && !gpus.includes(cfg.llm.gpuType)) {
+      problem(
+        ctx,
+        ["llm", "gpuType"],
+        `the ${cfg.tier} tier on ${cfg.cloud} has no node pool with this GPU (allowed: ${gpus.join(", ")})`,
+      );
+    }
+    return;
+  }
+  if (cfg.vectorDb.mode === "qdrant") {
+    problem(
+      ctx,
+      ["vectorDb", "mode"],
+      "staging uses managed vector storage (allowed: pgvector, qdrant-cloud)",
+    );
+  }
+  if (cfg.llm.mode === "self-hosted") {
+    if (gpus && !gpus.includes(cfg.llm.gpuType)) {
+      problem(
+        ctx,
+        ["llm", "gpuType"],
+        `staging runs Ollama on one single-GPU machine (allowed on ${cfg.cloud}: ${gpus.join(", ")})`,
+      );
+    }
+    if (cfg.llm.gpuCount !== 1)
+      problem(ctx, ["llm", "gpuCount"], "staging's LLM host has exactly 1 GPU (allowed: 1)");
+    if (cfg.llm.server !== "ollama")
+      problem(ctx, ["llm", "server"], "staging's LLM host runs Ollama (allowed: ollama)");
+  }
+}
+
+function checkKubernetes(cfg: ConfigInput, ctx: Ctx): void {
+  for (const pool of ["systemNodes", "gpuNodes"] as const) {
+    const p = cfg.kubernetes[pool];
+    if (p.min > p.max)
+      problem(
+        ctx,
+        ["kubernetes", pool, "min"],
+        `must be at most kubernetes.${pool}.max (${p.max})`,
+      );
+    if (p.desired < p.min || p.desired > p.max) {
+      problem(
+        ctx,
+        ["kubernetes", pool, "desired"],
+        `must lie between kubernetes.${pool}.min (${p.min}) and kubernetes.${pool}.max (${p.max})`,
+      );
+    }
+  }
+  if (cfg.gitops.enabled && !cfg.gitops.repoUrl) {
+    problem(
+      ctx,
+      ["gitops", "repoUrl"],
+      "required when gitops.enabled is true (the repository Argo CD syncs from)",
+    );
+  }
+}
