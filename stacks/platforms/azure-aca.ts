@@ -1,212 +1,38 @@
 /**
- * Azure for staging: the runtime on Container Apps, managed PostgreSQL (flexible server) and
- * Azure Managed Redis, documents in Blob Storage, Ollama on one GPU VM (or a hosted API), every
- * secret in Key Vault, Azure Monitor alerts and a workbook. One resource group per stack.
+ * Azure for staging: the runtime on Container Apps, Ollama on one GPU VM (or a hosted API),
+ * Azure Monitor alerts and a workbook. The data services come from AzurePlatformBase.
  */
-import * as authorization from "@pulumi/azure-native/authorization";
-import { Provider } from "@pulumi/azure-native/provider";
-import * as resources from "@pulumi/azure-native/resources";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import type { AzureScope } from "../../components/azure/common";
 import { ContainerAppsRuntime } from "../../components/azure/container-apps";
-import { BlobDocumentStore } from "../../components/azure/document-store";
-import { KeyVault } from "../../components/azure/key-vault";
-import { LogWorkspace } from "../../components/azure/log-workspace";
+import type { FlexiblePostgres } from "../../components/azure/postgres";
 import { AzureMonitorObservability, type MetricAlertSpec } from "../../components/azure/monitoring";
-import { AzureNetwork } from "../../components/azure/network";
 import { type AzureHostGpu, OllamaGpuVm } from "../../components/azure/ollama-vm";
-import { FlexiblePostgres, POSTGRES_PORT } from "../../components/azure/postgres";
-import { MANAGED_REDIS_PORT, ManagedRedis } from "../../components/azure/redis";
+import type { ManagedRedis } from "../../components/azure/redis";
 import { AzureRuntimeImage } from "../../components/azure/runtime-image";
-import { KeyVaultSecret } from "../../components/azure/secret";
-import type {
-  ApiEndpoint,
-  LlmEndpoint,
-  ObjectStore,
-  PostgresEndpoint,
-  RedisEndpoint,
-  SecretRef,
-  VectorDbEndpoint,
-} from "../../components/contracts";
-import { OLLAMA_PORT } from "../../components/shared/ollama";
+import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../components/contracts";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import { DEFAULT_QUEUE_NAME } from "../../runtime/src/config";
-import type { PlatformConfig } from "../config";
-import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
+import { AzurePlatformBase } from "./azure-base";
 import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
 import type {
   LlmRequest,
-  ObjectStoreRequest,
   ObservabilityRequest,
   Platform,
-  PostgresRequest,
-  RedisRequest,
   RuntimeServicesRequest,
   VectorDbRequest,
 } from "./platform";
 
-export class AzureAcaPlatform implements Platform {
-  private readonly provider: Provider;
-  private readonly scope: AzureScope;
-  private readonly logs: LogWorkspace;
-  private readonly network: AzureNetwork;
-  private readonly vault: KeyVault;
-  private postgresServer?: FlexiblePostgres;
-  private redisCluster?: ManagedRedis;
-  private documents?: BlobDocumentStore;
+export class AzureAcaPlatform extends AzurePlatformBase implements Platform {
   private llmVm?: OllamaGpuVm;
   private runtime?: ContainerAppsRuntime;
   private monitoring?: AzureMonitorObservability;
-  private readonly operatorSecrets: Record<string, KeyVaultSecret> = {};
-
-  private readonly prefix: string;
-
-  constructor(
-    private readonly cfg: PlatformConfig,
-    site: RegionSite,
-  ) {
-    const prefix = site.prefix;
-    const region = site.region;
-    this.prefix = prefix;
-    this.provider = new Provider(`${prefix}-azure`, { location: region });
-    const client = authorization.getClientConfigOutput({ provider: this.provider });
-    const tags = { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" };
-    // Azure deletes a group with everything in it: the group stays on `pulumi destroy`, so what the
-    // stack keeps (the documents, the vault and its key) survives; remove it by hand when you mean it.
-    const group = new resources.ResourceGroup(
-      prefix,
-      { location: region, tags },
-      { ...this.opts(), retainOnDelete: true },
-    );
-    const suffix = new random.RandomString(`${prefix}-suffix`, {
-      length: 6,
-      lower: true,
-      upper: false,
-      numeric: true,
-      special: false,
-    });
-    this.scope = {
-      resourceGroupName: group.name,
-      location: region,
-      subscriptionId: client.subscriptionId,
-      tenantId: client.tenantId,
-      tags,
-      uniqueSuffix: suffix.result,
-    };
-    this.logs = new LogWorkspace(
-      `${prefix}-logs`,
-      { scope: this.scope, retentionDays: cfg.observability.logRetentionDays },
-      this.opts(),
-    );
-    this.network = new AzureNetwork(
-      `${prefix}-vnet`,
-      {
-        scope: this.scope,
-        addressSpace: cfg.network.vpcCidr,
-        publicHttps: cfg.domain.certificate !== undefined,
-        ports: { postgres: POSTGRES_PORT, redis: MANAGED_REDIS_PORT, ollama: OLLAMA_PORT },
-      },
-      this.opts(),
-    );
-    this.vault = new KeyVault(
-      `${prefix}-kv`,
-      { scope: this.scope, network: this.network, logs: this.logs },
-      this.opts(),
-    );
-  }
-
-  private opts(): pulumi.ComponentResourceOptions & pulumi.CustomResourceOptions {
-    return { provider: this.provider };
-  }
-
-  generatedSecret(name: string, length: number): SecretRef {
-    return new KeyVaultSecret(
-      `${this.prefix}-${name}`,
-      {
-        vault: this.vault,
-        resourceGroupName: this.scope.resourceGroupName,
-        secretName: name,
-        description: `${this.prefix} ${name}`,
-        value: { generateLength: length },
-      },
-      this.opts(),
-    ).ref;
-  }
-
-  externalSecret(name: string, description: string): SecretRef {
-    const secret = new KeyVaultSecret(
-      `${this.prefix}-${name}`,
-      {
-        vault: this.vault,
-        resourceGroupName: this.scope.resourceGroupName,
-        secretName: name,
-        description,
-        value: { operatorFilled: true },
-      },
-      this.opts(),
-    );
-    this.operatorSecrets[name] = secret;
-    return secret.ref;
-  }
-
-  postgres(req: PostgresRequest): PostgresEndpoint {
-    this.postgresServer = new FlexiblePostgres(
-      `${this.prefix}-postgres`,
-      {
-        scope: this.scope,
-        network: this.network,
-        vault: this.vault,
-        logs: this.logs,
-        majorVersion: req.version,
-        skuName: req.instanceClass,
-        storageGiB: req.storageGiB,
-        backupRetentionDays: req.backupRetentionDays,
-        zoneRedundant: req.multiAz,
-        deletionProtection: req.deletionProtection,
-        databaseName: req.databaseName,
-      },
-      this.opts(),
-    );
-    return this.postgresServer.endpoint;
-  }
-
-  redis(req: RedisRequest): RedisEndpoint {
-    this.redisCluster = new ManagedRedis(
-      `${this.prefix}-redis`,
-      {
-        scope: this.scope,
-        network: this.network,
-        vault: this.vault,
-        skuName: req.nodeType,
-        highAvailability: req.replicas > 0 || req.multiAz,
-      },
-      this.opts(),
-    );
-    return this.redisCluster.endpoint;
-  }
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
     return stagingVectorDb(req, () =>
       this.externalSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description),
     );
-  }
-
-  objectStore(req: ObjectStoreRequest): ObjectStore {
-    this.documents = new BlobDocumentStore(
-      `${this.prefix}-docs`,
-      {
-        scope: this.scope,
-        network: this.network,
-        vault: this.vault,
-        logs: this.logs,
-        noncurrentVersionRetentionDays: req.noncurrentVersionRetentionDays,
-      },
-      this.opts(),
-    );
-    return this.documents.objectStore;
   }
 
   llm(req: LlmRequest): LlmEndpoint {
@@ -313,29 +139,11 @@ export class AzureAcaPlatform implements Platform {
     }
   }
 
-  accessOutputs(): Record<string, pulumi.Input<unknown>> {
-    const { postgresServer: pg, llmVm: vm, runtime, documents, monitoring } = this;
+  override accessOutputs(): Record<string, pulumi.Input<unknown>> {
+    const { llmVm: vm, runtime, monitoring } = this;
     const group = this.scope.resourceGroupName;
     return {
-      region: this.scope.location,
-      resourceGroup: group,
-      vnetId: this.network.vnetId,
-      keyVault: this.vault.vaultName,
-      documents: documents && {
-        storageAccount: documents.accountName,
-        container: documents.containerName,
-      },
-      database: pg && {
-        host: pg.endpoint.host,
-        database: pg.endpoint.database,
-        username: pg.endpoint.username,
-        passwordSecretUri: pulumi.interpolate`${this.vault.vaultUri}secrets/postgres-password`,
-        note: "TLS is required; reachable from inside the virtual network only",
-      },
-      redisHost: this.redisCluster?.endpoint.host,
-      secretsToFill: Object.fromEntries(
-        Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand]),
-      ),
+      ...super.accessOutputs(),
       llmHost: vm && {
         vmName: vm.vmName,
         vmSize: vm.vmSize,
@@ -347,7 +155,6 @@ export class AzureAcaPlatform implements Platform {
       certificateAccess:
         runtime?.certificateIdentityPrincipalId &&
         pulumi.interpolate`az role assignment create --assignee-object-id ${runtime.certificateIdentityPrincipalId} --assignee-principal-type ServicePrincipal --role "Key Vault Secrets User" --scope <the resource id of the vault holding the certificate>`,
-      logWorkspaceId: this.logs.customerId,
       dashboardUrl:
         monitoring &&
         pulumi.interpolate`https://portal.azure.com/#resource${monitoring.workbookId}/workbook`,

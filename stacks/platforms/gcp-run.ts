@@ -1,205 +1,52 @@
 /**
- * GCP for staging: the runtime on Cloud Run, Cloud SQL for PostgreSQL, Memorystore for Redis,
- * documents in Cloud Storage, Ollama on one GPU VM (or a hosted API), secrets in Secret Manager,
- * one Cloud KMS key, Cloud Monitoring alerts and a dashboard; a global HTTPS load balancer when the
- * API is public. Everything in `rag-platform:gcpProject`.
+ * GCP for staging: the runtime on Cloud Run, Ollama on one GPU VM (or a hosted API), Cloud
+ * Monitoring alerts and a dashboard, and a global HTTPS load balancer when the API is public.
+ * The data services come from GcpPlatformBase.
  */
-import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import * as random from "@pulumi/random";
-import type {
-  ApiEndpoint,
-  LlmEndpoint,
-  ObjectStore,
-  PostgresEndpoint,
-  RedisEndpoint,
-  SecretRef,
-  VectorDbEndpoint,
-} from "../../components/contracts";
+import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../components/contracts";
 import { CloudRunRuntime } from "../../components/gcp/cloud-run";
-import type { GcpScope } from "../../components/gcp/common";
-import { GcsDocumentStore } from "../../components/gcp/document-store";
-import { GcpKms } from "../../components/gcp/kms";
 import { GcpHttpsLoadBalancer } from "../../components/gcp/load-balancer";
 import { CloudMonitoringObservability, type GcpAlertSpec } from "../../components/gcp/monitoring";
-import { GcpNetwork } from "../../components/gcp/network";
 import { GceOllamaVm, type GcpHostGpu } from "../../components/gcp/ollama-vm";
-import { CloudSqlPostgres } from "../../components/gcp/postgres";
-import { MemorystoreRedis } from "../../components/gcp/redis";
+import type { CloudSqlPostgres } from "../../components/gcp/postgres";
+import type { MemorystoreRedis } from "../../components/gcp/redis";
 import { GcpRuntimeImage } from "../../components/gcp/runtime-image";
-import { GcpSecret } from "../../components/gcp/secret";
 import { OLLAMA_PORT } from "../../components/shared/ollama";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
+import { DATA_SERVICE_APIS, GcpPlatformBase } from "./gcp-base";
 import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
 import type {
   LlmRequest,
-  ObjectStoreRequest,
   ObservabilityRequest,
   Platform,
-  PostgresRequest,
-  RedisRequest,
   RuntimeServicesRequest,
   VectorDbRequest,
 } from "./platform";
 
-/** The APIs the platform calls, enabled in the project (and left enabled on destroy: other stacks may use them). */
-export const REQUIRED_APIS = [
-  "compute.googleapis.com",
-  "servicenetworking.googleapis.com",
-  "run.googleapis.com",
-  "sqladmin.googleapis.com",
-  "redis.googleapis.com",
-  "secretmanager.googleapis.com",
-  "cloudkms.googleapis.com",
-  "artifactregistry.googleapis.com",
-  "iam.googleapis.com",
-  "monitoring.googleapis.com",
-  "logging.googleapis.com",
-] as const;
+/** The APIs Cloud Run and its image registry call, besides the data services'. */
+const RUN_APIS = ["run.googleapis.com", "artifactregistry.googleapis.com"] as const;
+/** Every API the staging platform enables in the project. */
+export const REQUIRED_APIS = [...DATA_SERVICE_APIS, ...RUN_APIS];
 
-export class GcpRunPlatform implements Platform {
-  private readonly provider: gcp.Provider;
-  private readonly scope: GcpScope;
-  private readonly kms: GcpKms;
-  private readonly network: GcpNetwork;
-  private postgresInstance?: CloudSqlPostgres;
-  private redisInstance?: MemorystoreRedis;
-  private documents?: GcsDocumentStore;
+export class GcpRunPlatform extends GcpPlatformBase implements Platform {
   private llmVm?: GceOllamaVm;
   private runtime?: CloudRunRuntime;
   private loadBalancer?: GcpHttpsLoadBalancer;
   private monitoring?: CloudMonitoringObservability;
-  private readonly operatorSecrets: Record<string, GcpSecret> = {};
 
-  private readonly prefix: string;
-
-  constructor(
-    private readonly cfg: PlatformConfig,
-    site: RegionSite,
-  ) {
-    const prefix = site.prefix;
-    const region = site.region;
-    this.prefix = prefix;
-    const project = cfg.gcpProject!;
-    this.provider = new gcp.Provider(`${prefix}-gcp`, { project, region });
-    const apis = REQUIRED_APIS.map(
-      (service) =>
-        new gcp.projects.Service(
-          `${prefix}-${service.split(".")[0]}`,
-          { project, service, disableOnDestroy: false },
-          this.opts(),
-        ),
-    );
-    const projectNumber = gcp.organizations.getProjectOutput(
-      { projectId: project },
-      { provider: this.provider },
-    ).number;
-    const suffix = new random.RandomString(`${prefix}-suffix`, {
-      length: 6,
-      lower: true,
-      upper: false,
-      numeric: true,
-      special: false,
-    });
-    this.scope = {
-      project,
-      projectNumber,
-      region,
-      labels: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" },
-      uniqueSuffix: suffix.result,
-      apis,
-    };
-    this.kms = new GcpKms(`${prefix}-kms`, { scope: this.scope }, this.opts());
-    this.network = new GcpNetwork(
-      `${prefix}-vpc`,
-      { scope: this.scope, vpcCidr: cfg.network.vpcCidr, ollamaPort: OLLAMA_PORT },
-      this.opts(),
-    );
-  }
-
-  private opts(): pulumi.ComponentResourceOptions & pulumi.CustomResourceOptions {
-    return { provider: this.provider };
-  }
-
-  private secret(
-    name: string,
-    description: string,
-    value: ConstructorParameters<typeof GcpSecret>[1]["value"],
-  ): GcpSecret {
-    return new GcpSecret(
-      `${this.prefix}-${name}`,
-      { scope: this.scope, kms: this.kms, secretId: `${this.prefix}-${name}`, description, value },
-      this.opts(),
-    );
-  }
-
-  generatedSecret(name: string, length: number): SecretRef {
-    return this.secret(name, `${this.prefix} ${name}`, { generateLength: length }).ref;
-  }
-
-  externalSecret(name: string, description: string): SecretRef {
-    const secret = this.secret(name, description, { operatorFilled: true });
-    this.operatorSecrets[name] = secret;
-    return secret.ref;
-  }
-
-  postgres(req: PostgresRequest): PostgresEndpoint {
-    this.postgresInstance = new CloudSqlPostgres(
-      `${this.prefix}-postgres`,
-      {
-        scope: this.scope,
-        network: this.network,
-        kms: this.kms,
-        majorVersion: req.version,
-        tier: req.instanceClass,
-        storageGiB: req.storageGiB,
-        maxStorageGiB: req.maxStorageGiB,
-        backupRetentionDays: req.backupRetentionDays,
-        regional: req.multiAz,
-        deletionProtection: req.deletionProtection,
-        databaseName: req.databaseName,
-      },
-      this.opts(),
-    );
-    return this.postgresInstance.endpoint;
-  }
-
-  redis(req: RedisRequest): RedisEndpoint {
-    this.redisInstance = new MemorystoreRedis(
-      `${this.prefix}-redis`,
-      {
-        scope: this.scope,
-        network: this.network,
-        kms: this.kms,
-        nodeType: req.nodeType,
-        replicas: Math.max(1, req.replicas),
-      },
-      this.opts(),
-    );
-    return this.redisInstance.endpoint;
+  constructor(cfg: PlatformConfig, site: RegionSite) {
+    super(cfg, site, RUN_APIS);
   }
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
     return stagingVectorDb(req, () =>
       this.externalSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description),
     );
-  }
-
-  objectStore(req: ObjectStoreRequest): ObjectStore {
-    this.documents = new GcsDocumentStore(
-      `${this.prefix}-documents`,
-      {
-        scope: this.scope,
-        kms: this.kms,
-        noncurrentVersionRetentionDays: req.noncurrentVersionRetentionDays,
-      },
-      this.opts(),
-    );
-    return this.documents.objectStore;
   }
 
   llm(req: LlmRequest): LlmEndpoint {
@@ -324,28 +171,14 @@ export class GcpRunPlatform implements Platform {
     }
   }
 
-  accessOutputs(): Record<string, pulumi.Input<unknown>> {
-    const { project, region } = this.scope;
-    const { postgresInstance: pg, llmVm: vm, runtime, monitoring, loadBalancer } = this;
+  override accessOutputs(): Record<string, pulumi.Input<unknown>> {
+    const { project } = this.scope;
+    const { llmVm: vm, runtime, monitoring, loadBalancer } = this;
     const sshVm =
       vm &&
       pulumi.interpolate`gcloud compute ssh ${vm.instanceName} --zone ${vm.zone} --project ${project} --tunnel-through-iap`;
     return {
-      project,
-      region,
-      vpcNetwork: this.network.networkName,
-      documentsBucket: this.documents?.bucketName,
-      database: pg && {
-        privateIp: pg.endpoint.host,
-        database: pg.endpoint.database,
-        username: pg.endpoint.username,
-        password: pulumi.interpolate`gcloud secrets versions access latest --secret ${this.prefix}-postgres-password --project ${project}`,
-        note: "encrypted connections only, checked against the instance's own CA; reachable from inside the VPC only",
-      },
-      redisHost: this.redisInstance?.endpoint.host,
-      secretsToFill: Object.fromEntries(
-        Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand]),
-      ),
+      ...super.accessOutputs(),
       llmHost: vm &&
         sshVm && {
           instanceName: vm.instanceName,

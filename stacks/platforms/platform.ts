@@ -75,7 +75,12 @@ export interface ObservabilityRequest {
   readonly logRetentionDays: number;
 }
 
-export interface Platform {
+/**
+ * What a cloud's managed services give every tier there, whatever runs the workloads: the
+ * secret manager, Postgres, Redis and the document store. Each cloud's base implements it once
+ * (aws-base.ts, azure-base.ts, gcp-base.ts); its staging platform and its cluster host extend it.
+ */
+export interface DataServices {
   /** A secret generated in-stack (API keys, passwords a managed service does not own). */
   generatedSecret(name: string, length: number): SecretRef;
   /**
@@ -85,8 +90,13 @@ export interface Platform {
   externalSecret(name: string, description: string): SecretRef | undefined;
   postgres(req: PostgresRequest): PostgresEndpoint;
   redis(req: RedisRequest): RedisEndpoint;
-  vectorDb(req: VectorDbRequest): VectorDbEndpoint;
   objectStore(req: ObjectStoreRequest): ObjectStore;
+  /** How an operator reaches the data services. */
+  accessOutputs(): Record<string, pulumi.Input<unknown>>;
+}
+
+export interface Platform extends DataServices {
+  vectorDb(req: VectorDbRequest): VectorDbEndpoint;
   llm(req: LlmRequest): LlmEndpoint;
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint;
   /** Dashboards, alarms and exporters for what the calls above created. Call it last. */
