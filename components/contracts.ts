@@ -103,4 +103,6 @@ export function secretEntries(env: RuntimeEnvironment): [SecretEnvName, SecretRe
 /** How users reach the deployed API. */
 export interface ApiEndpoint {
   readonly url: pulumi.Output<string>;
+  /** The API's readiness URL, for a load balancer's or a global router's health checks. */
+  readonly healthCheckUrl: pulumi.Output<string>;
 }

@@ -32,17 +32,9 @@ export const OBSERVABILITY_EXPORTERS = [
   "newrelic",
 ] as const;
 export type ObservabilityExporter = (typeof OBSERVABILITY_EXPORTERS)[number];
-/** The Datadog sites (where an account lives: its API key works on its own site only). */
-export const DATADOG_SITES = [
-  "datadoghq.com",
-  "us3.datadoghq.com",
-  "us5.datadoghq.com",
-  "datadoghq.eu",
-  "ap1.datadoghq.com",
-  "ap2.datadoghq.com",
-  "ddog-gov.com",
-] as const;
-export type DatadogSite = (typeof DATADOG_SITES)[number];
-/** New Relic's data centres (a license key works with its account's region only). */
-export const NEW_RELIC_REGIONS = ["us", "eu"] as const;
-export type NewRelicRegion = (typeof NEW_RELIC_REGIONS)[number];
+export {
+  DATADOG_SITES,
+  NEW_RELIC_REGIONS,
+  type DatadogSite,
+  type NewRelicRegion,
+} from "../components/kubernetes/telemetry";

@@ -26,7 +26,7 @@ import type {
 } from "./config";
 import { NotImplementedError } from "./config-errors";
 import { AwsEcsPlatform } from "./platforms/aws-ecs";
-import { AwsEksPlatform } from "./platforms/aws-eks";
+import { eksPlatform } from "./platforms/aws-eks";
 import { AzureAcaPlatform } from "./platforms/azure-aca";
 import { DockerPlatform } from "./platforms/docker";
 import { GcpRunPlatform } from "./platforms/gcp-run";
@@ -129,7 +129,7 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
   },
   sme: {
     aws: {
-      create: (cfg, site) => new AwsEksPlatform(cfg, site),
+      create: eksPlatform,
       exporters: KUBERNETES_EXPORTERS,
       llmGpus: gpusOf(GPU_NODE_TYPES),
       sizes: { postgres: "db.r6g.large", redis: "cache.r6g.large" },

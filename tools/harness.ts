@@ -64,6 +64,11 @@ export interface SynthOptions {
   readonly sets?: readonly string[];
   /** @default the repository root */
   readonly projectDir?: string;
+  /**
+   * What runs under the mocks, with the stack's configuration set: a test composes components or
+   * platforms of its own this way. @default the program (stacks/program.ts)
+   */
+  readonly program?: () => Promise<Record<string, pulumi.Input<unknown>>>;
 }
 
 /** Replaces Pulumi's serialized secrets and resource references by stable, printable values. */
@@ -193,7 +198,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
   let outputs: Record<string, pulumi.Input<unknown>> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     try {
-      outputs = await main();
+      outputs = await (options.program ?? main)();
     } catch (error) {
       programError = error;
     }

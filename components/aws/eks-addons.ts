@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { SecretRef } from "../contracts";
 import { pinnedRelease, type PinnedChart } from "../kubernetes/helm";
-import type { AwsAccount } from "./account";
+import { policyDocument, type AwsAccount } from "./account";
 import type { EksCluster } from "./eks-cluster";
 import { LOAD_BALANCER_CONTROLLER_STATEMENTS } from "./lbc-policy";
 import type { Network } from "./network";
@@ -19,6 +20,11 @@ export interface EksAddonsArgs {
     readonly clusterAutoscaler: PinnedChart;
     readonly externalSecrets: PinnedChart;
   };
+  /**
+   * Prefix of the Helm releases' Pulumi names, so several clusters fit in one stack (the releases
+   * keep their names in the cluster). @default - none: the release names
+   */
+  readonly resourceNamePrefix?: string;
 }
 
 export const SECRET_STORE_NAME = "aws-secrets-manager";
@@ -41,6 +47,8 @@ export class EksAddons extends pulumi.ComponentResource {
   constructor(name: string, args: EksAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:EksAddons", name, {}, opts);
     const parent = { parent: this };
+    const named = (release: string) =>
+      args.resourceNamePrefix ? `${args.resourceNamePrefix}-${release}` : release;
     const clusterName = args.cluster.name;
     const onCluster = { parent: this, provider: args.cluster.provider };
 
@@ -58,6 +66,7 @@ export class EksAddons extends pulumi.ComponentResource {
       "aws-load-balancer-controller",
       args.charts.awsLoadBalancerController,
       {
+        resourceName: named("aws-load-balancer-controller"),
         namespace: "kube-system",
         values: {
           clusterName,
@@ -121,6 +130,7 @@ export class EksAddons extends pulumi.ComponentResource {
       "cluster-autoscaler",
       args.charts.clusterAutoscaler,
       {
+        resourceName: named("cluster-autoscaler"),
         namespace: "kube-system",
         values: {
           cloudProvider: "aws",
@@ -149,6 +159,7 @@ export class EksAddons extends pulumi.ComponentResource {
       "external-secrets",
       args.charts.externalSecrets,
       {
+        resourceName: named("external-secrets"),
         namespace: "external-secrets",
         createNamespace: true,
         values: {
@@ -176,4 +187,42 @@ export class EksAddons extends pulumi.ComponentResource {
     this.secretStoreReady = [eso, store];
     this.registerOutputs({ secretStoreName: SECRET_STORE_NAME });
   }
+}
+
+/**
+ * Lets External Secrets (its Pod Identity role) read exactly these Secrets Manager secrets and
+ * decrypt them with their key (one inline policy, `name`); says where each is in the store.
+ */
+export function grantExternalSecretsRead(
+  name: string,
+  args: {
+    readonly role: aws.iam.Role;
+    readonly refs: readonly SecretRef[];
+    readonly keyArn: pulumi.Input<string>;
+  },
+  opts: pulumi.CustomResourceOptions,
+): { remoteKey: pulumi.Output<string>; property?: string }[] {
+  const held = args.refs.map((ref) => {
+    if (ref.kind !== "aws-secretsmanager")
+      throw new Error(
+        `${name}: a secret must live in Secrets Manager to reach pods (got ${ref.kind})`,
+      );
+    return ref;
+  });
+  new aws.iam.RolePolicy(
+    name,
+    {
+      role: args.role.id,
+      policy: policyDocument([
+        {
+          Effect: "Allow",
+          Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+          Resource: held.map((ref) => ref.arn),
+        },
+        { Effect: "Allow", Action: "kms:Decrypt", Resource: args.keyArn },
+      ]),
+    },
+    opts,
+  );
+  return held.map((ref) => ({ remoteKey: ref.arn, property: ref.jsonKey }));
 }

@@ -78,6 +78,12 @@ export class EksCluster extends pulumi.ComponentResource {
   readonly provider: k8s.Provider;
   readonly storageClassName: pulumi.Output<string>;
   readonly publicEndpoint: boolean;
+  /** How an operator reaches the cluster: its name, the kubeconfig command, where the endpoint is. */
+  readonly access: {
+    readonly name: pulumi.Output<string>;
+    readonly updateKubeconfig: pulumi.Output<string>;
+    readonly apiEndpoint: string;
+  };
 
   constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:EksCluster", name, {}, opts);
@@ -315,6 +321,13 @@ export class EksCluster extends pulumi.ComponentResource {
       { parent: this, provider: this.provider },
     );
     this.storageClassName = storageClass.metadata.name;
+    this.access = {
+      name: this.name,
+      updateKubeconfig: pulumi.interpolate`aws eks update-kubeconfig --region ${args.account.region} --name ${this.name}`,
+      apiEndpoint: this.publicEndpoint
+        ? "public (allowed CIDRs only) and private"
+        : "private: reach it from inside the VPC (VPN, peering or an SSM port forward)",
+    };
     this.registerOutputs({ name: this.name });
   }
 }

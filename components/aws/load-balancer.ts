@@ -1,6 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { API_DRAIN_LIMIT_SECONDS, API_IDLE_TIMEOUT_SECONDS } from "../shared/runtime-image";
+import { API_DRAIN_SECONDS } from "../kubernetes/runtime-workloads";
+import {
+  API_DRAIN_LIMIT_SECONDS,
+  API_IDLE_TIMEOUT_SECONDS,
+  API_READINESS_PATH,
+} from "../shared/runtime-image";
 import type { LoadBalancerLogs } from "./document-store";
 import type { Network } from "./network";
 
@@ -168,4 +173,41 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
     this.targetGroupArnSuffix = tg.arnSuffix;
     this.registerOutputs({ url: this.url });
   }
+}
+
+export interface AlbIngressArgs {
+  readonly network: Network;
+  /** An ACM certificate: internet-facing on HTTPS 443. @default - internal, HTTP 80 inside the VPC */
+  readonly certificateArn?: pulumi.Input<string>;
+  /** Where the ALB writes its access logs (the log bucket, which lets this region's ALBs write). */
+  readonly accessLogs: LoadBalancerLogs;
+}
+
+/**
+ * The AWS Load Balancer Controller's annotations for the runtime API's Ingress: an ALB with IP
+ * targets, internal on HTTP, or internet-facing on HTTPS 443 with the certificate and TLS_POLICY;
+ * the API's readiness check, invalid headers dropped, its idle timeout, access logs to S3, and
+ * targets that keep their connections while a stopping pod drains.
+ */
+export function albIngressAnnotations(args: AlbIngressArgs): Record<string, pulumi.Input<string>> {
+  const { network, certificateArn, accessLogs } = args;
+  const subnets = certificateArn ? network.publicSubnetIds : network.privateSubnetIds;
+  return {
+    "alb.ingress.kubernetes.io/scheme": certificateArn ? "internet-facing" : "internal",
+    "alb.ingress.kubernetes.io/target-type": "ip",
+    "alb.ingress.kubernetes.io/healthcheck-path": API_READINESS_PATH,
+    "alb.ingress.kubernetes.io/listen-ports": certificateArn ? '[{"HTTPS":443}]' : '[{"HTTP":80}]',
+    "alb.ingress.kubernetes.io/inbound-cidrs": certificateArn ? "0.0.0.0/0" : network.vpcCidr,
+    "alb.ingress.kubernetes.io/load-balancer-attributes": pulumi.interpolate`routing.http.drop_invalid_header_fields.enabled=true,idle_timeout.timeout_seconds=${API_IDLE_TIMEOUT_SECONDS},access_logs.s3.enabled=true,access_logs.s3.bucket=${accessLogs.bucket},access_logs.s3.prefix=${accessLogs.prefix}`,
+    // A stopping pod's target keeps its connections while the pod finishes what it holds (AWS's default is 300 s).
+    "alb.ingress.kubernetes.io/target-group-attributes": `deregistration_delay.timeout_seconds=${API_DRAIN_SECONDS + API_DRAIN_LIMIT_SECONDS}`,
+    // Named rather than discovered by their kubernetes.io/role tags, which subnets of an existing VPC may lack.
+    "alb.ingress.kubernetes.io/subnets": pulumi.all(subnets).apply((ids) => ids.join(",")),
+    ...(certificateArn
+      ? {
+          "alb.ingress.kubernetes.io/certificate-arn": certificateArn,
+          "alb.ingress.kubernetes.io/ssl-policy": TLS_POLICY,
+        }
+      : {}),
+  };
 }

@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, FILE_SUFFIX } from "../../runtime/src/config";
 import { type ApiEndpoint, type RuntimeEnvironment, secretEntries } from "../contracts";
-import { RUNTIME_PROCESSES, RUNTIME_UID, processEnv } from "../shared/runtime-image";
+import { apiEndpointAt, RUNTIME_PROCESSES, RUNTIME_UID, processEnv } from "../shared/runtime-image";
 import { createLocalContainer, LOOPBACK, secretFilePath, type SecretFile } from "./local-container";
 import type { LocalNetwork } from "./network";
 
@@ -116,7 +116,7 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
       { parent: this },
     );
     this.imageName = image.imageName;
-    this.api = { url: pulumi.output(`http://${LOOPBACK}:${apiHostPort}`) };
+    this.api = apiEndpointAt(`http://${LOOPBACK}:${apiHostPort}`);
     this.registerOutputs({ apiUrl: this.api.url });
   }
 }

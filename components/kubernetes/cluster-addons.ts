@@ -1,40 +1,21 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { DatadogSite, NewRelicRegion, ObservabilityExporter } from "../../stacks/config";
 import { GPU_POOL_LABEL, GPU_TAINT } from "./gpu-scheduling";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { denyByDefault, flowPolicy, podsIn } from "./network-policy";
 import { NO_TOKEN, zoneSpread } from "./pod-security";
-
-export interface TelemetryArgs {
-  readonly exporter: Exclude<
-    ObservabilityExporter,
-    "none" | "cloudwatch" | "azure-monitor" | "cloud-monitoring"
-  >;
-  /** OTLP/HTTP endpoint (exporter otlp). */
-  readonly otlpEndpoint?: string;
-  /** The header the OTLP endpoint authenticates with; its value is `apiKey`. @default - none */
-  readonly otlpAuthHeader?: string;
-  /** The Datadog site of the account (exporter datadog). @default "datadoghq.com" */
-  readonly datadogSite?: DatadogSite;
-  /** The New Relic region of the account (exporter newrelic). @default "us" */
-  readonly newRelicRegion?: NewRelicRegion;
-  /** The vendor's API key (datadog, newrelic; otlp's auth header value) in the cloud's secret manager, synced by External Secrets. */
-  readonly apiKey?: {
-    readonly storeName: pulumi.Input<string>;
-    readonly remoteKey: pulumi.Input<string>;
-    readonly storeReady: pulumi.Resource[];
-  };
-  /**
-   * The namespace whose pods' Prometheus metrics are scraped (pods annotated `prometheus.io/scrape`)
-   * and sent on through the collector; the scraper needs `pods` get/list/watch there (METRICS_SCRAPER).
-   * @default - no scraping
-   */
-  readonly scrapeNamespace?: string;
-  /** The namespace whose pods send traces and metrics to the collector over OTLP (its NetworkPolicy lets them in). */
-  readonly clientsNamespace: string;
-}
+import {
+  COLLECTOR,
+  collectorExporters,
+  EXPORTER_KEY_SECRET,
+  exporterPort,
+  METRICS_SCRAPER,
+  OTLP_GRPC_PORT,
+  OTLP_HTTP_PORT,
+  TELEMETRY_NAMESPACE,
+  type TelemetryArgs,
+} from "./telemetry";
 
 export interface ClusterAddonsArgs {
   readonly charts: {
@@ -53,116 +34,27 @@ export interface ClusterAddonsArgs {
     readonly targetRevision: string;
     readonly targetNamespace: pulumi.Input<string>;
   };
-}
-
-export const TELEMETRY_NAMESPACE = "observability";
-export const OTLP_HTTP_PORT = 4318;
-export const OTLP_GRPC_PORT = 4317;
-/** The collector that holds the backend's credentials (the chart labels pods with its release as instance). */
-export const COLLECTOR = {
-  release: "otel-collector",
-  labels: {
-    "app.kubernetes.io/name": "opentelemetry-collector",
-    "app.kubernetes.io/instance": "otel-collector",
-  },
-} as const;
-
-/**
- * A second, single-replica collector that scrapes the workloads' /metrics (one replica, so each
- * pod is scraped once) and forwards them over OTLP to the collector above, which holds the
- * backend's credentials.
- */
-export const METRICS_SCRAPER = {
-  release: "otel-scraper",
-  serviceAccount: "otel-scraper",
-  labels: {
-    "app.kubernetes.io/name": "opentelemetry-collector",
-    "app.kubernetes.io/instance": "otel-scraper",
-  },
-  intervalSeconds: 30,
-} as const;
-
-/** The pod annotations the scraper looks for. */
-export function scrapeAnnotations(port: number): Record<string, string> {
-  return {
-    "prometheus.io/scrape": "true",
-    "prometheus.io/port": String(port),
-    "prometheus.io/path": "/metrics",
+  /**
+   * What the cloud already runs on its clusters, left out here so it is not installed twice.
+   * @default - nothing: metrics-server and the NVIDIA device plugin are installed
+   */
+  readonly cloudProvides?: {
+    /** metrics-server (the Metrics API HPAs read). @default false */
+    readonly metricsServer?: boolean;
+    /** The NVIDIA device plugin on GPU nodes. @default false */
+    readonly gpuDevicePlugin?: boolean;
   };
-}
-
-/** The exporter section of the collector's config for each backend. */
-export const EXPORTER_KEY_SECRET = "otel-exporter-key";
-
-/** New Relic's OTLP endpoint in each region. */
-export const NEW_RELIC_OTLP: Record<NewRelicRegion, string> = {
-  us: "https://otlp.nr-data.net",
-  eu: "https://otlp.eu01.nr-data.net",
-};
-
-export function collectorExporters(t: TelemetryArgs): {
-  exporters: Record<string, unknown>;
-  names: string[];
-  env: k8s.types.input.core.v1.EnvVar[];
-} {
-  const keyEnv = (name: string) =>
-    t.apiKey
-      ? [{ name, valueFrom: { secretKeyRef: { name: EXPORTER_KEY_SECRET, key: "api-key" } } }]
-      : [];
-  switch (t.exporter) {
-    case "datadog":
-      return {
-        exporters: {
-          datadog: { api: { key: "${env:DD_API_KEY}", site: t.datadogSite ?? "datadoghq.com" } },
-        },
-        names: ["datadog"],
-        env: keyEnv("DD_API_KEY"),
-      };
-    case "newrelic":
-      return {
-        exporters: {
-          "otlphttp/newrelic": {
-            endpoint: NEW_RELIC_OTLP[t.newRelicRegion ?? "us"],
-            headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" },
-          },
-        },
-        names: ["otlphttp/newrelic"],
-        env: keyEnv("NEW_RELIC_LICENSE_KEY"),
-      };
-    case "otlp":
-      if (!t.otlpEndpoint) throw new Error("the otlp exporter needs an endpoint");
-      if (t.otlpAuthHeader && !t.apiKey)
-        throw new Error(`the otlp exporter's ${t.otlpAuthHeader} header needs its value (apiKey)`);
-      return {
-        exporters: {
-          otlphttp: {
-            endpoint: t.otlpEndpoint,
-            ...(t.otlpAuthHeader
-              ? { headers: { [t.otlpAuthHeader]: "${env:OTLP_AUTH_HEADER}" } }
-              : {}),
-          },
-        },
-        names: ["otlphttp"],
-        env: t.otlpAuthHeader ? keyEnv("OTLP_AUTH_HEADER") : [],
-      };
-    default: {
-      const unreachable: never = t.exporter;
-      throw new Error(`unknown exporter ${String(unreachable)}`);
-    }
-  }
-}
-
-/** The port the collector's exporter sends to: the OTLP endpoint's, else HTTPS. */
-export function exporterPort(t: TelemetryArgs): number {
-  if (t.exporter !== "otlp" || !t.otlpEndpoint) return 443;
-  const url = new URL(t.otlpEndpoint);
-  return url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
+  /**
+   * Prefix of the Pulumi names of the releases and synced secrets, so several clusters fit in
+   * one stack; their names inside the cluster stay. @default - none: the release names
+   */
+  readonly resourceNamePrefix?: string;
 }
 
 /**
  * The cloud-neutral cluster add-ons, each from its official chart at a pinned version: the
- * NVIDIA device plugin (GPU nodes only), metrics-server (HPA), KEDA (queue-driven scaling),
- * an OpenTelemetry collector and, with GitOps on, Argo CD.
+ * NVIDIA device plugin (GPU nodes only) and metrics-server (HPA) where the cloud does not run
+ * them, KEDA (queue-driven scaling), an OpenTelemetry collector and, with GitOps on, Argo CD.
  */
 export class ClusterAddons extends pulumi.ComponentResource {
   /** OTLP/HTTP endpoint for workloads, when a collector runs. */
@@ -170,36 +62,48 @@ export class ClusterAddons extends pulumi.ComponentResource {
   readonly argoCd: k8s.helm.v3.Release | undefined;
   /** KEDA, whose CRDs (ScaledObject, TriggerAuthentication) the workloads use. */
   readonly keda: k8s.helm.v3.Release;
+  /** A release's or secret's Pulumi name (resourceNamePrefix applied). */
+  private readonly resourceName: (name: string) => string;
 
   constructor(name: string, args: ClusterAddonsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:ClusterAddons", name, {}, opts);
     const parent = { parent: this };
-    pinnedRelease(
-      "nvidia-device-plugin",
-      args.charts.nvidiaDevicePlugin,
-      {
-        namespace: "kube-system",
-        values: {
-          nodeSelector: { [GPU_POOL_LABEL.key]: GPU_POOL_LABEL.value },
-          tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }],
-          priorityClassName: "system-node-critical",
+    const named = (release: string) =>
+      args.resourceNamePrefix ? `${args.resourceNamePrefix}-${release}` : release;
+    this.resourceName = named;
+    if (!args.cloudProvides?.gpuDevicePlugin) {
+      pinnedRelease(
+        "nvidia-device-plugin",
+        args.charts.nvidiaDevicePlugin,
+        {
+          resourceName: named("nvidia-device-plugin"),
+          namespace: "kube-system",
+          values: {
+            nodeSelector: { [GPU_POOL_LABEL.key]: GPU_POOL_LABEL.value },
+            tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }],
+            priorityClassName: "system-node-critical",
+          },
         },
-      },
-      parent,
-    );
-    pinnedRelease(
-      "metrics-server",
-      args.charts.metricsServer,
-      {
-        namespace: "kube-system",
-        values: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
-      },
-      parent,
-    );
+        parent,
+      );
+    }
+    if (!args.cloudProvides?.metricsServer) {
+      pinnedRelease(
+        "metrics-server",
+        args.charts.metricsServer,
+        {
+          resourceName: named("metrics-server"),
+          namespace: "kube-system",
+          values: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
+        },
+        parent,
+      );
+    }
     this.keda = pinnedRelease(
       "keda",
       args.charts.keda,
       {
+        resourceName: named("keda"),
         namespace: "keda",
         createNamespace: true,
         values: { podDisruptionBudget: { operator: { maxUnavailable: 1 } } },
@@ -225,9 +129,10 @@ export class ClusterAddons extends pulumi.ComponentResource {
       const keySecret = args.telemetry.apiKey
         ? [
             new SyncedSecret(
-              EXPORTER_KEY_SECRET,
+              named(EXPORTER_KEY_SECRET),
               {
                 namespace: ns.metadata.name,
+                secretName: EXPORTER_KEY_SECRET,
                 storeName: args.telemetry.apiKey.storeName,
                 keys: [{ secretKey: "api-key", remoteKey: args.telemetry.apiKey.remoteKey }],
               },
@@ -240,6 +145,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         COLLECTOR.release,
         args.charts.openTelemetryCollector,
         {
+          resourceName: named(COLLECTOR.release),
           namespace: TELEMETRY_NAMESPACE,
           values: {
             mode: "deployment",
@@ -326,6 +232,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
         "argo-cd",
         args.charts.argoCd,
         {
+          resourceName: named("argo-cd"),
           namespace: "argocd",
           createNamespace: true,
           values: {
@@ -451,6 +358,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
       METRICS_SCRAPER.release,
       chart,
       {
+        resourceName: this.resourceName(METRICS_SCRAPER.release),
         namespace: TELEMETRY_NAMESPACE,
         values: {
           mode: "deployment",

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { scrapeAnnotations } from "./cluster-addons";
+import { scrapeAnnotations } from "./telemetry";
 import { MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";

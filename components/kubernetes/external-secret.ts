@@ -13,6 +13,8 @@ export interface RemoteSecretKey {
 
 export interface SyncedSecretArgs {
   readonly namespace: pulumi.Input<string>;
+  /** The Kubernetes Secret's (and the ExternalSecret's) name. @default - the component's name */
+  readonly secretName?: string;
   /** The ClusterSecretStore to read from (cloud-specific, created with External Secrets). */
   readonly storeName: pulumi.Input<string>;
   readonly keys: readonly RemoteSecretKey[];
@@ -34,16 +36,17 @@ export class SyncedSecret extends pulumi.ComponentResource {
   constructor(name: string, args: SyncedSecretArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:SyncedSecret", name, {}, opts);
     if (args.keys.length === 0) throw new Error(`SyncedSecret ${name}: no keys to sync`);
+    const secretName = args.secretName ?? name;
     const external = new k8s.apiextensions.CustomResource(
       name,
       {
         apiVersion: "external-secrets.io/v1beta1",
         kind: "ExternalSecret",
-        metadata: { name, namespace: args.namespace },
+        metadata: { name: secretName, namespace: args.namespace },
         spec: {
           refreshInterval: args.refreshInterval ?? "15m",
           secretStoreRef: { kind: "ClusterSecretStore", name: args.storeName },
-          target: { name, creationPolicy: "Owner", deletionPolicy: "Retain" },
+          target: { name: secretName, creationPolicy: "Owner", deletionPolicy: "Retain" },
           data: args.keys.map((k) => ({
             secretKey: k.secretKey,
             remoteRef: { key: k.remoteKey, ...(k.property ? { property: k.property } : {}) },
@@ -52,7 +55,7 @@ export class SyncedSecret extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.secretName = pulumi.all([external.id]).apply(() => name);
+    this.secretName = pulumi.all([external.id]).apply(() => secretName);
     this.registerOutputs({ secretName: this.secretName });
   }
 }

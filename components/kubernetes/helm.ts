@@ -10,11 +10,16 @@ export interface PinnedChart {
 
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+$/;
 
-/** A Helm release of a pinned chart: atomic, cleaned up on failure, never an unpinned version. */
+/**
+ * A Helm release `name` of a pinned chart: atomic, cleaned up on failure, never an unpinned
+ * version. Its Pulumi name is `args.resourceName`, or the release's.
+ */
 export function pinnedRelease(
   name: string,
   chart: PinnedChart,
   args: {
+    /** The Pulumi resource's name, where it must differ from the release's. @default name */
+    resourceName?: string;
     namespace: pulumi.Input<string>;
     values: pulumi.Input<Record<string, unknown>>;
     createNamespace?: boolean;
@@ -27,7 +32,7 @@ export function pinnedRelease(
       `${name}: chart ${chart.chart} must be pinned to an exact version, got "${chart.version}"`,
     );
   return new k8s.helm.v3.Release(
-    name,
+    args.resourceName ?? name,
     {
       name,
       chart: chart.chart,

@@ -19,6 +19,11 @@ export interface QdrantClusterArgs {
   readonly clientLabels: ReadonlyArray<Record<string, string>>;
   /** @default { cpuMillicores: 1000, memoryMiB: 4096 } */
   readonly size?: { readonly cpuMillicores: number; readonly memoryMiB: number };
+  /**
+   * Prefix of the Helm release's Pulumi name, so several clusters fit in one stack (the release
+   * keeps its name in the cluster). @default - none: the release's name
+   */
+  readonly resourceNamePrefix?: string;
 }
 
 export const QDRANT_LABELS = {
@@ -44,6 +49,7 @@ export class QdrantCluster extends pulumi.ComponentResource {
       "qdrant",
       args.chart,
       {
+        resourceName: args.resourceNamePrefix ? `${args.resourceNamePrefix}-qdrant` : undefined,
         namespace: args.namespace,
         values: {
           replicaCount: args.replicas,

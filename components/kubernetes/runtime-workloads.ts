@@ -12,7 +12,7 @@ import {
   processEnv,
 } from "../shared/runtime-image";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
-import { scrapeAnnotations } from "./cluster-addons";
+import { scrapeAnnotations } from "./telemetry";
 import {
   resources,
   restrictedPod,

@@ -3,6 +3,8 @@
  * ports they listen on, and the unprivileged user it runs as. Docker, ECS and Kubernetes all
  * read these, so the image and its deployments cannot disagree.
  */
+import * as pulumi from "@pulumi/pulumi";
+import type { ApiEndpoint } from "../contracts";
 import {
   ENV,
   MODEL_TIMEOUT_DEFAULTS,
@@ -35,6 +37,12 @@ export const RUNTIME_PROCESSES = {
  * the object store, the vector index) does not take every replica out at once.
  */
 export const API_READINESS_PATH = "/readyz?check=database";
+
+/** The API served at `url`, with the readiness URL a load balancer or global router checks. */
+export function apiEndpointAt(url: pulumi.Input<string>): ApiEndpoint {
+  const at = pulumi.output(url);
+  return { url: at, healthCheckUrl: pulumi.interpolate`${at}${API_READINESS_PATH}` };
+}
 
 /**
  * How long a platform lets a new API replica fail its load balancer's health check before it

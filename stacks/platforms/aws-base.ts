@@ -1,7 +1,8 @@
 /**
  * What every AWS tier shares: an explicit regional provider with default tags, the KMS keys,
  * the network, the workloads' security group, and the managed data services (RDS, ElastiCache,
- * S3, Secrets Manager). Subclasses decide where the workloads run (ECS Fargate or EKS).
+ * S3, Secrets Manager). Subclasses decide where the workloads run (ECS Fargate, or EKS as a
+ * cluster host).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -9,7 +10,7 @@ import { lookupAccount, type AwsAccount } from "../../components/aws/account";
 import { DocumentStore } from "../../components/aws/document-store";
 import { KmsKey } from "../../components/aws/kms-key";
 import { Network } from "../../components/aws/network";
-import type { CloudWatchObservability } from "../../components/aws/observability";
+import { CloudWatchObservability, type WatchedResources } from "../../components/aws/observability";
 import { OLLAMA_PORT } from "../../components/shared/ollama";
 import { RdsPostgres } from "../../components/aws/postgres";
 import { ElastiCacheRedis } from "../../components/aws/redis";
@@ -17,30 +18,23 @@ import { RuntimeImage } from "../../components/aws/runtime-image";
 import { ManagedSecret } from "../../components/aws/secret";
 import { workloadSecurityGroup } from "../../components/aws/security-group";
 import type {
-  ApiEndpoint,
-  LlmEndpoint,
   ObjectStore,
   PostgresEndpoint,
   RedisEndpoint,
   SecretRef,
-  VectorDbEndpoint,
 } from "../../components/contracts";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
-import { llmApiKeySecret, managedLlmEndpoint } from "./hosted";
 import type {
-  LlmRequest,
+  DataServices,
   ObjectStoreRequest,
   ObservabilityRequest,
-  Platform,
   PostgresRequest,
   RedisRequest,
-  RuntimeServicesRequest,
-  VectorDbRequest,
 } from "./platform";
 
-export abstract class AwsPlatformBase implements Platform {
+export abstract class AwsPlatformBase implements DataServices {
   protected readonly provider: aws.Provider;
   protected readonly account: AwsAccount;
   protected readonly dataKey: KmsKey;
@@ -199,10 +193,33 @@ export abstract class AwsPlatformBase implements Platform {
     return { url: pulumi.interpolate`s3://${this.documents.bucketName}/documents` };
   }
 
-  /** A hosted LLM: no GPU; the API key is an operator-filled secret. */
-  protected managedLlm(req: LlmRequest): LlmEndpoint {
-    const key = llmApiKeySecret(req);
-    return managedLlmEndpoint(req, this.operatorSecret(key.name, key.description).ref);
+  /** The document store, which what reads the documents (or writes the ALB's logs) needs first. */
+  protected requireDocuments(): DocumentStore {
+    if (!this.documents) throw new Error(`${this.prefix}: objectStore() must be created first`);
+    return this.documents;
+  }
+
+  /**
+   * A CloudWatch dashboard and alarms on the data stores and `more`, to an encrypted topic the
+   * configured e-mails (and PagerDuty, once subscribed) receive.
+   */
+  protected watchWithCloudWatch(
+    req: ObservabilityRequest,
+    more: Omit<WatchedResources, "rdsInstanceId" | "redisNodeIds"> = {},
+  ): void {
+    const { postgresDb: postgres, redisCache: redis } = this;
+    if (!postgres || !redis)
+      throw new Error(`${this.prefix}: create the data stores before watching them`);
+    this.cloudWatch = new CloudWatchObservability(
+      `${this.prefix}-observability`,
+      {
+        region: this.account.region,
+        topicKey: this.logsKey,
+        alertEmails: req.alertEmails,
+        watched: { ...more, rdsInstanceId: postgres.instanceId, redisNodeIds: redis.nodeIds },
+      },
+      this.opts(),
+    );
   }
 
   /** The runtime image: the configured prebuilt reference, or built from runtime/ and pushed to ECR. */
@@ -218,11 +235,6 @@ export abstract class AwsPlatformBase implements Platform {
   externalSecret(name: string, description: string): SecretRef {
     return this.operatorSecret(name, description).ref;
   }
-
-  abstract vectorDb(req: VectorDbRequest): VectorDbEndpoint;
-  abstract llm(req: LlmRequest): LlmEndpoint;
-  abstract runtimeServices(req: RuntimeServicesRequest): ApiEndpoint;
-  abstract observability(req: ObservabilityRequest): void;
 
   accessOutputs(): Record<string, pulumi.Input<unknown>> {
     const pg = this.postgresDb;

@@ -4,58 +4,51 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { FargateRuntimeServices } from "../../components/aws/fargate-services";
-import { CloudWatchObservability } from "../../components/aws/observability";
 import { OllamaGpuHost, type HostGpu } from "../../components/aws/ollama-host";
 import { OLLAMA_PORT } from "../../components/shared/ollama";
 import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../components/contracts";
 import { ENV } from "../../runtime/src/config";
+import { apiEndpointAt } from "../../components/shared/runtime-image";
 import { OLLAMA_VERSION } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
-import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
+import { llmFor, vectorDbFor } from "./hosted";
 import type {
   LlmRequest,
   ObservabilityRequest,
+  Platform,
   RuntimeServicesRequest,
   VectorDbRequest,
 } from "./platform";
 
-export class AwsEcsPlatform extends AwsPlatformBase {
+export class AwsEcsPlatform extends AwsPlatformBase implements Platform {
   private llmHost?: OllamaGpuHost;
   private services?: FargateRuntimeServices;
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
-    return stagingVectorDb(
-      req,
-      () => this.operatorSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description).ref,
-    );
+    return vectorDbFor(req, this);
   }
 
   llm(req: LlmRequest): LlmEndpoint {
-    return stagingLlm(
-      req,
-      () => {
-        this.llmHost = new OllamaGpuHost(
-          `${this.prefix}-llm`,
-          {
-            network: this.network,
-            kmsKey: this.dataKey,
-            allowedSecurityGroupIds: [this.workloadSg.id],
-            gpu: req.gpuType as HostGpu,
-            model: req.model,
-            embeddingModel: req.embeddingModel,
-            ollamaVersion: OLLAMA_VERSION,
-          },
-          this.opts(),
-        );
-        return this.llmHost.endpoint;
-      },
-      (name, description) => this.operatorSecret(name, description).ref,
-    );
+    return llmFor(req, this, () => {
+      this.llmHost = new OllamaGpuHost(
+        `${this.prefix}-llm`,
+        {
+          network: this.network,
+          kmsKey: this.dataKey,
+          allowedSecurityGroupIds: [this.workloadSg.id],
+          gpu: req.gpuType as HostGpu,
+          model: req.model,
+          embeddingModel: req.embeddingModel,
+          ollamaVersion: OLLAMA_VERSION,
+        },
+        this.opts(),
+      );
+      return this.llmHost.endpoint;
+    });
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
-    if (!this.documents)
-      throw new Error("AwsEcsPlatform: objectStore() must be created before runtimeServices()");
+    const documents = this.requireDocuments();
     const image = this.runtimeImageRef();
     const services = new FargateRuntimeServices(
       `${this.prefix}-svc`,
@@ -68,49 +61,38 @@ export class AwsEcsPlatform extends AwsPlatformBase {
         env: { ...req.env, plain: { ...req.env.plain, [ENV.trustProxy]: this.network.vpcCidr } },
         api: req.api,
         worker: req.worker,
-        documentsBucketArn: this.documents.bucketArn,
+        documentsBucketArn: documents.bucketArn,
         dataKey: this.dataKey,
         logsKey: this.logsKey,
         logRetentionDays: this.cfg.observability.logRetentionDays,
         certificateArn: this.cfg.domain.certificate,
-        loadBalancerLogs: this.documents.loadBalancerLogs,
+        loadBalancerLogs: documents.loadBalancerLogs,
       },
       this.opts(),
     );
     this.services = services;
-    return { url: services.loadBalancer.url };
+    return apiEndpointAt(services.loadBalancer.url);
   }
 
   observability(req: ObservabilityRequest): void {
     switch (req.exporter) {
       case "cloudwatch": {
-        const { services, postgresDb: postgres, redisCache: redis, llmHost } = this;
-        if (!services || !postgres || !redis)
+        const { services, llmHost } = this;
+        if (!services)
           throw new Error(
-            "AwsEcsPlatform: observability() watches the services and data stores; create them first",
+            "AwsEcsPlatform: observability() watches the services; create them first",
           );
-        this.cloudWatch = new CloudWatchObservability(
-          `${this.prefix}-observability`,
-          {
-            region: this.account.region,
-            topicKey: this.logsKey,
-            alertEmails: req.alertEmails,
-            watched: {
-              ecs: {
-                loadBalancerArnSuffix: services.loadBalancer.arnSuffix,
-                targetGroupArnSuffix: services.loadBalancer.targetGroupArnSuffix,
-                clusterName: services.clusterName,
-                apiServiceName: services.apiServiceName,
-                workerServiceName: services.workerServiceName,
-                metricService: services.metricService,
-              },
-              rdsInstanceId: postgres.instanceId,
-              redisNodeIds: redis.nodeIds,
-              gpuInstanceId: llmHost?.instanceId,
-            },
+        this.watchWithCloudWatch(req, {
+          ecs: {
+            loadBalancerArnSuffix: services.loadBalancer.arnSuffix,
+            targetGroupArnSuffix: services.loadBalancer.targetGroupArnSuffix,
+            clusterName: services.clusterName,
+            apiServiceName: services.apiServiceName,
+            workerServiceName: services.workerServiceName,
+            metricService: services.metricService,
           },
-          this.opts(),
-        );
+          gpuInstanceId: llmHost?.instanceId,
+        });
         return;
       }
       case "none":

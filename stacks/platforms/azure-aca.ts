@@ -12,10 +12,11 @@ import { AzureRuntimeImage } from "../../components/azure/runtime-image";
 import type { ApiEndpoint, LlmEndpoint, VectorDbEndpoint } from "../../components/contracts";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import { DEFAULT_QUEUE_NAME } from "../../runtime/src/config";
+import { apiEndpointAt } from "../../components/shared/runtime-image";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
 import { AzurePlatformBase } from "./azure-base";
-import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
+import { llmFor, vectorDbFor } from "./hosted";
 import type {
   LlmRequest,
   ObservabilityRequest,
@@ -30,32 +31,26 @@ export class AzureAcaPlatform extends AzurePlatformBase implements Platform {
   private monitoring?: AzureMonitorObservability;
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
-    return stagingVectorDb(req, () =>
-      this.externalSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description),
-    );
+    return vectorDbFor(req, this);
   }
 
   llm(req: LlmRequest): LlmEndpoint {
-    return stagingLlm(
-      req,
-      () => {
-        this.llmVm = new OllamaGpuVm(
-          `${this.prefix}-llm`,
-          {
-            scope: this.scope,
-            network: this.network,
-            vault: this.vault,
-            gpu: req.gpuType as AzureHostGpu,
-            model: req.model,
-            embeddingModel: req.embeddingModel,
-            ollamaVersion: OLLAMA_VERSION,
-          },
-          this.opts(),
-        );
-        return this.llmVm.endpoint;
-      },
-      (name, description) => this.externalSecret(name, description),
-    );
+    return llmFor(req, this, () => {
+      this.llmVm = new OllamaGpuVm(
+        `${this.prefix}-llm`,
+        {
+          scope: this.scope,
+          network: this.network,
+          vault: this.vault,
+          gpu: req.gpuType as AzureHostGpu,
+          model: req.model,
+          embeddingModel: req.embeddingModel,
+          ollamaVersion: OLLAMA_VERSION,
+        },
+        this.opts(),
+      );
+      return this.llmVm.endpoint;
+    });
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
@@ -97,7 +92,7 @@ export class AzureAcaPlatform extends AzurePlatformBase implements Platform {
       },
       this.opts(),
     );
-    return { url: this.runtime.url };
+    return apiEndpointAt(this.runtime.url);
   }
 
   observability(req: ObservabilityRequest): void {

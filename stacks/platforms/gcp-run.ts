@@ -16,10 +16,11 @@ import { OLLAMA_PORT } from "../../components/shared/ollama";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
+import { apiEndpointAt } from "../../components/shared/runtime-image";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
 import { DATA_SERVICE_APIS, GcpPlatformBase } from "./gcp-base";
-import { QDRANT_CLOUD_KEY, stagingLlm, stagingVectorDb } from "./hosted";
+import { llmFor, vectorDbFor } from "./hosted";
 import type {
   LlmRequest,
   ObservabilityRequest,
@@ -44,32 +45,26 @@ export class GcpRunPlatform extends GcpPlatformBase implements Platform {
   }
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
-    return stagingVectorDb(req, () =>
-      this.externalSecret(QDRANT_CLOUD_KEY.name, QDRANT_CLOUD_KEY.description),
-    );
+    return vectorDbFor(req, this);
   }
 
   llm(req: LlmRequest): LlmEndpoint {
-    return stagingLlm(
-      req,
-      () => {
-        this.llmVm = new GceOllamaVm(
-          `${this.prefix}-llm`,
-          {
-            scope: this.scope,
-            network: this.network,
-            kms: this.kms,
-            gpu: req.gpuType as GcpHostGpu,
-            model: req.model,
-            embeddingModel: req.embeddingModel,
-            ollamaVersion: OLLAMA_VERSION,
-          },
-          this.opts(),
-        );
-        return this.llmVm.endpoint;
-      },
-      (name, description) => this.externalSecret(name, description),
-    );
+    return llmFor(req, this, () => {
+      this.llmVm = new GceOllamaVm(
+        `${this.prefix}-llm`,
+        {
+          scope: this.scope,
+          network: this.network,
+          kms: this.kms,
+          gpu: req.gpuType as GcpHostGpu,
+          model: req.model,
+          embeddingModel: req.embeddingModel,
+          ollamaVersion: OLLAMA_VERSION,
+        },
+        this.opts(),
+      );
+      return this.llmVm.endpoint;
+    });
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
@@ -128,9 +123,9 @@ export class GcpRunPlatform extends GcpPlatformBase implements Platform {
         },
         this.opts(),
       );
-      return { url: pulumi.output(this.loadBalancer.url) };
+      return apiEndpointAt(this.loadBalancer.url);
     }
-    return { url: this.runtime.apiUri };
+    return apiEndpointAt(this.runtime.apiUri);
   }
 
   observability(req: ObservabilityRequest): void {

@@ -1,11 +1,12 @@
 /**
- * What a tier takes as a hosted service instead of running it, the same on every cloud: a hosted
- * LLM (llm.mode managed) and staging's vector store (pgvector in the managed database, or Qdrant
- * Cloud), each with an API key the operator stores in the cloud's secret manager.
+ * What a tier takes as a hosted service instead of running it, the same on every cloud and
+ * tier: a hosted LLM (llm.mode managed) and a hosted vector store (pgvector in the managed
+ * database, or Qdrant Cloud), each with an API key the operator stores in the cloud's secret
+ * manager.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint, SecretRef, VectorDbEndpoint } from "../../components/contracts";
-import type { LlmRequest, VectorDbRequest } from "./platform";
+import type { DataServices, LlmRequest, VectorDbRequest } from "./platform";
 
 /** Default endpoints and embedding choices of the hosted LLM providers. */
 export const MANAGED_LLM = {
@@ -50,33 +51,33 @@ export function managedLlmEndpoint(req: LlmRequest, apiKey: SecretRef): LlmEndpo
   };
 }
 
-/** The hosted LLM's key, a secret the operator fills, named the same on every cloud. */
-export function llmApiKeySecret(req: LlmRequest): {
-  readonly name: string;
-  readonly description: string;
-} {
-  return {
-    name: "llm-api-key",
-    description: `API key for the hosted LLM (${req.managedProvider})`,
-  };
+/** Where a platform keeps the keys of hosted services: the cloud's secret manager. */
+type KeyHolder = Pick<DataServices, "externalSecret">;
+
+/** An operator-filled key, named the same on every cloud. */
+function operatorKey(holder: KeyHolder, name: string, description: string): SecretRef {
+  const ref = holder.externalSecret(name, description);
+  if (!ref) throw new Error(`${name}: this platform has no secret manager to hold it`);
+  return ref;
 }
 
 /**
- * Staging's LLM: Ollama on the cloud's GPU host (`gpuHost`), or a hosted LLM whose key
- * `apiKey` gives (asked for only then).
+ * The LLM a tier runs: the platform's own servers (`selfHosted`: a GPU host, or model servers on
+ * the cluster), or a hosted LLM whose key the operator fills (asked for only then).
  */
-export function stagingLlm(
+export function llmFor(
   req: LlmRequest,
-  gpuHost: () => LlmEndpoint,
-  apiKey: (name: string, description: string) => SecretRef,
+  holder: KeyHolder,
+  selfHosted: () => LlmEndpoint,
 ): LlmEndpoint {
   switch (req.mode) {
     case "self-hosted":
-      return gpuHost();
-    case "managed": {
-      const key = llmApiKeySecret(req);
-      return managedLlmEndpoint(req, apiKey(key.name, key.description));
-    }
+      return selfHosted();
+    case "managed":
+      return managedLlmEndpoint(
+        req,
+        operatorKey(holder, "llm-api-key", `API key for the hosted LLM (${req.managedProvider})`),
+      );
     default: {
       const unreachable: never = req.mode;
       throw new Error(`unknown LLM mode ${String(unreachable)}`);
@@ -84,10 +85,15 @@ export function stagingLlm(
   }
 }
 
-/** Staging's vector store: pgvector, or Qdrant Cloud with the key `qdrantCloudKey` gives (asked for only then). */
-export function stagingVectorDb(
+/**
+ * The vector store a tier uses: pgvector in the managed database, Qdrant Cloud with the key the
+ * operator fills (asked for only then), or a Qdrant of the platform's own (`selfHosted`; the
+ * Kubernetes tiers only: the config schema refuses it elsewhere).
+ */
+export function vectorDbFor(
   req: VectorDbRequest,
-  qdrantCloudKey: () => SecretRef,
+  holder: KeyHolder,
+  selfHosted?: () => VectorDbEndpoint,
 ): VectorDbEndpoint {
   switch (req.mode) {
     case "pgvector":
@@ -96,22 +102,22 @@ export function stagingVectorDb(
       return {
         kind: "qdrant",
         url: pulumi.output(req.qdrantCloudUrl!),
-        apiKey: qdrantCloudKey(),
+        apiKey: operatorKey(
+          holder,
+          "qdrant-cloud-api-key",
+          "Qdrant Cloud API key (from the Qdrant Cloud console)",
+        ),
         collection: req.collection,
       };
     case "qdrant":
-      throw new Error(
-        "a self-hosted Qdrant runs on Kubernetes (sme, enterprise); the config schema refuses it for staging",
-      );
+      if (!selfHosted)
+        throw new Error(
+          "a self-hosted Qdrant runs on Kubernetes (sme, enterprise); the config schema refuses it here",
+        );
+      return selfHosted();
     default: {
       const unreachable: never = req.mode;
       throw new Error(`unknown vector DB mode ${String(unreachable)}`);
     }
   }
 }
-
-/** The name and description of the Qdrant Cloud key the operator fills. */
-export const QDRANT_CLOUD_KEY = {
-  name: "qdrant-cloud-api-key",
-  description: "Qdrant Cloud API key (from the Qdrant Cloud console)",
-} as const;

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ApiEndpoint, SecretRef } from "../../components/contracts";
 import type { PlatformConfig } from "../config";
 import type { Platform } from "../platforms/platform";
+import { regionSites, type RegionSite } from "../regions";
 import { secretOutput } from "../registry";
 import { runtimeEnvironment } from "../runtime-env";
 
@@ -14,6 +15,29 @@ export interface CoreOutputs {
   readonly adminApiKey: SecretRef;
 }
 
+/** One region of a stack: where it is, its platform, and the core services built there. */
+export interface RegionalCore {
+  readonly site: RegionSite;
+  readonly platform: Platform;
+  readonly core: CoreOutputs;
+}
+
+/**
+ * The core services in every region of the stack, primary first, each on a platform of its own
+ * (that region's providers; names carrying its code). The unit a multi-region tier composes
+ * before adding its global resources (routing, replication) across the regions.
+ */
+export function composeRegions(
+  cfg: PlatformConfig,
+  create: (cfg: PlatformConfig, site: RegionSite) => Platform,
+): RegionalCore[] {
+  return regionSites(cfg).map((site) => {
+    const platform = create(cfg, site);
+    return { site, platform, core: composeCore(cfg, platform) };
+  });
+}
+
+/** The services every tier deploys, in the platform's one region. */
 export function composeCore(cfg: PlatformConfig, platform: Platform): CoreOutputs {
   const postgres = platform.postgres({ ...cfg.postgres, databaseName: "rag" });
   const redis = platform.redis(cfg.redis);

@@ -1,0 +1,411 @@
+/**
+ * The Kubernetes tiers on any cluster, written once: the cloud-neutral add-ons, the platform's
+ * namespace, Qdrant, the model servers, the runtime's workloads, their network policies and
+ * telemetry. A ClusterHost (EKS, AKS, GKE) supplies the cluster and what only its cloud knows:
+ * the secret store, the ingress, identities, egress and the managed data services.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type {
+  ApiEndpoint,
+  LlmEndpoint,
+  ObjectStore,
+  PostgresEndpoint,
+  RedisEndpoint,
+  SecretRef,
+  VectorDbEndpoint,
+} from "../../components/contracts";
+import { secretEntries } from "../../components/contracts";
+import { ClusterAddons } from "../../components/kubernetes/cluster-addons";
+import { EMBEDDINGS_LABELS, EmbeddingServer } from "../../components/kubernetes/embedding-server";
+import { SyncedSecret } from "../../components/kubernetes/external-secret";
+import { RagNamespace } from "../../components/kubernetes/namespace";
+import { podsIn } from "../../components/kubernetes/network-policy";
+import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-server";
+import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
+import {
+  API_LABELS,
+  reembedJobCommand,
+  RUNTIME_SERVICE_ACCOUNT,
+  RuntimeWorkloads,
+  WORKER_LABELS,
+} from "../../components/kubernetes/runtime-workloads";
+import {
+  COLLECTOR,
+  METRICS_SCRAPER,
+  OTLP_HTTP_PORT,
+  TELEMETRY_NAMESPACE,
+  type TelemetryArgs,
+} from "../../components/kubernetes/telemetry";
+import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
+import { apiEndpointAt, QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
+import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
+import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
+import type { PlatformConfig } from "../config";
+import { siteName, type RegionSite } from "../regions";
+import { CHARTS, K8S_IMAGES } from "../versions";
+import type { ClusterHost } from "./cluster-host";
+import { llmFor, vectorDbFor } from "./hosted";
+import type {
+  LlmRequest,
+  ObjectStoreRequest,
+  ObservabilityRequest,
+  Platform,
+  PostgresRequest,
+  RedisRequest,
+  RuntimeServicesRequest,
+  VectorDbRequest,
+} from "./platform";
+
+const RUNTIME_CLIENTS = [API_LABELS, WORKER_LABELS];
+/** GPU servers: CPU and memory next to the GPUs. */
+const GPU_SERVER_SIZE = { cpuMillicores: 4000, memoryMiB: 24576 };
+/** The namespace of the platform's workloads. */
+const NAMESPACE = "rag";
+/** Model servers download their weights from the internet (Hugging Face, Ollama's registry). */
+const INTERNET_HTTPS = { cidr: "0.0.0.0/0", ports: [443] };
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+export class KubernetesPlatform implements Platform {
+  private readonly addons: ClusterAddons;
+  private readonly namespace: RagNamespace;
+  /** Pods the runtime calls, by label and port, gathered as capabilities are created. */
+  private readonly runtimeCalls: { labels: Record<string, string>; ports: number[] }[] = [];
+  private redisEndpoint?: RedisEndpoint;
+
+  constructor(
+    private readonly host: ClusterHost,
+    private readonly cfg: PlatformConfig,
+    private readonly site: RegionSite,
+  ) {
+    this.addons = new ClusterAddons(
+      `${site.prefix}-cluster-addons`,
+      {
+        charts: CHARTS,
+        telemetry: this.telemetry(),
+        gitops: cfg.gitops.enabled
+          ? {
+              repoUrl: cfg.gitops.repoUrl!,
+              path: cfg.gitops.path,
+              targetRevision: cfg.gitops.targetRevision,
+              targetNamespace: NAMESPACE,
+            }
+          : undefined,
+        cloudProvides: host.provides,
+        resourceNamePrefix: site.namePrefix,
+      },
+      { ...this.onCluster(), dependsOn: host.secretStore.ready },
+    );
+    this.namespace = new RagNamespace(
+      `${site.prefix}-ns`,
+      { name: NAMESPACE, labels: host.ingress.namespaceLabels },
+      this.onCluster(),
+    );
+  }
+
+  /** Kubernetes resources: the cluster's provider; cloud resources: the region's. */
+  private onCluster(): pulumi.ComponentResourceOptions {
+    return { providers: [this.host.cloudProvider, this.host.kubernetes] };
+  }
+
+  generatedSecret(name: string, length: number): SecretRef {
+    return this.host.generatedSecret(name, length);
+  }
+
+  externalSecret(name: string, description: string): SecretRef | undefined {
+    return this.host.externalSecret(name, description);
+  }
+
+  postgres(req: PostgresRequest): PostgresEndpoint {
+    return this.host.postgres(req);
+  }
+
+  redis(req: RedisRequest): RedisEndpoint {
+    this.redisEndpoint = this.host.redis(req);
+    return this.redisEndpoint;
+  }
+
+  objectStore(req: ObjectStoreRequest): ObjectStore {
+    return this.host.objectStore(req);
+  }
+
+  /** The metrics scraper's pods, when a telemetry backend receives what it scrapes. */
+  private scraperPeer(): Peer | undefined {
+    return this.addons.otlpEndpoint
+      ? podsIn(TELEMETRY_NAMESPACE, METRICS_SCRAPER.labels)
+      : undefined;
+  }
+
+  private telemetry(): TelemetryArgs | undefined {
+    const o = this.cfg.observability;
+    const namespaces = { scrapeNamespace: NAMESPACE, clientsNamespace: NAMESPACE };
+    switch (o.exporter) {
+      case "none":
+        return undefined;
+      case "otlp": {
+        const header = o.otlpAuthHeader;
+        const description = `value of the ${header} header the OTLP endpoint authenticates with`;
+        return {
+          exporter: "otlp",
+          otlpEndpoint: o.otlpEndpoint,
+          ...(header
+            ? { otlpAuthHeader: header, apiKey: this.collectorKey("otlp-auth-header", description) }
+            : {}),
+          ...namespaces,
+        };
+      }
+      case "datadog":
+      case "newrelic":
+        return {
+          exporter: o.exporter,
+          datadogSite: o.datadogSite,
+          newRelicRegion: o.newRelicRegion,
+          apiKey: this.collectorKey(
+            `${o.exporter}-api-key`,
+            `${o.exporter} API key for the OpenTelemetry collector`,
+          ),
+          ...namespaces,
+        };
+      case "cloudwatch":
+      case "azure-monitor":
+      case "cloud-monitoring":
+        throw new Error(
+          `the Kubernetes platform exports telemetry through OpenTelemetry; the config schema refuses ${o.exporter} here`,
+        );
+      default: {
+        const unreachable: never = o.exporter;
+        throw new Error(`unknown exporter ${String(unreachable)}`);
+      }
+    }
+  }
+
+  /** A key the operator fills, which External Secrets may read and syncs to the collector. */
+  private collectorKey(name: string, description: string): NonNullable<TelemetryArgs["apiKey"]> {
+    const store = this.host.secretStore;
+    const [remote] = store.grantRead(name, [this.operatorKey(name, description)]);
+    return { storeName: store.name, remoteKey: remote!.remoteKey, storeReady: store.ready };
+  }
+
+  private operatorKey(name: string, description: string): SecretRef {
+    const ref = this.host.externalSecret(name, description);
+    if (!ref) throw new Error(`KubernetesPlatform: the cluster host keeps no secret ${name}`);
+    return ref;
+  }
+
+  /** Syncs secrets into one Kubernetes Secret in the platform namespace (External Secrets may read them). */
+  private syncSecret(name: string, keys: readonly [string, SecretRef][]): SyncedSecret {
+    const store = this.host.secretStore;
+    const remotes = store.grantRead(
+      name,
+      keys.map(([, ref]) => ref),
+    );
+    return new SyncedSecret(
+      siteName(this.site, name),
+      {
+        namespace: this.namespace.name,
+        secretName: name,
+        storeName: store.name,
+        keys: keys.map(([secretKey], i) => ({ secretKey, ...remotes[i]! })),
+      },
+      { ...this.onCluster(), dependsOn: store.ready },
+    );
+  }
+
+  vectorDb(req: VectorDbRequest): VectorDbEndpoint {
+    return vectorDbFor(req, this.host, () => {
+      const key = this.host.generatedSecret("qdrant-api-key", 40);
+      const synced = this.syncSecret("qdrant-api-key", [["api-key", key]]);
+      const qdrant = new QdrantCluster(
+        `${this.site.prefix}-qdrant`,
+        {
+          namespace: this.namespace.name,
+          chart: CHARTS.qdrant,
+          replicas: req.replicas,
+          storageGiB: req.storageGiB,
+          storageClassName: this.host.storageClassName,
+          apiKey: { secretName: synced.secretName, key: "api-key" },
+          apiKeyRef: key,
+          collection: req.collection,
+          clientLabels: RUNTIME_CLIENTS,
+          resourceNamePrefix: this.site.namePrefix,
+        },
+        this.onCluster(),
+      );
+      this.runtimeCalls.push({ labels: QDRANT_LABELS, ports: [6333, 6334] });
+      return qdrant.endpoint;
+    });
+  }
+
+  llm(req: LlmRequest): LlmEndpoint {
+    return llmFor(req, this.host, () => this.modelServers(req));
+  }
+
+  /** The model servers on the GPU pool: vLLM with a text-embeddings server beside it, or Ollama for both. */
+  private modelServers(req: LlmRequest): LlmEndpoint {
+    const prefix = this.site.prefix;
+    const common = {
+      namespace: this.namespace.name,
+      clientLabels: RUNTIME_CLIENTS,
+      downloadEgress: INTERNET_HTTPS,
+    };
+    switch (req.server) {
+      case "vllm": {
+        const token = this.operatorKey(
+          "huggingface-token",
+          "Hugging Face token (read access to the gated model)",
+        );
+        const synced = this.syncSecret("huggingface-token", [["token", token]]);
+        const vllm = new VllmServer(
+          `${prefix}-vllm`,
+          {
+            ...common,
+            image: K8S_IMAGES.vllm,
+            model: req.model,
+            gpuCount: req.gpuCount,
+            size: GPU_SERVER_SIZE,
+            huggingFaceToken: { secretName: synced.secretName, key: "token" },
+            storageClassName: this.host.storageClassName,
+            metricsScrapedBy: this.scraperPeer(),
+          },
+          this.onCluster(),
+        );
+        const embeddings = new EmbeddingServer(
+          `${prefix}-embeddings`,
+          {
+            ...common,
+            image: K8S_IMAGES.textEmbeddingsInference,
+            model: req.embeddingModel,
+            replicas: 2,
+            size: { cpuMillicores: 1000, memoryMiB: 2048 },
+            metricsScrapedBy: this.scraperPeer(),
+          },
+          this.onCluster(),
+        );
+        this.runtimeCalls.push(
+          { labels: VLLM_LABELS, ports: [8000] },
+          { labels: EMBEDDINGS_LABELS, ports: [8080] },
+        );
+        return {
+          ...vllm.endpoint,
+          embeddingProvider: "openai",
+          embeddingBaseUrl: embeddings.baseUrl,
+          embeddingModel: embeddings.model,
+        };
+      }
+      case "ollama": {
+        const ollama = new OllamaServer(
+          `${prefix}-ollama`,
+          {
+            ...common,
+            image: K8S_IMAGES.ollama,
+            model: req.model,
+            embeddingModel: req.embeddingModel,
+            gpuCount: req.gpuCount,
+            size: GPU_SERVER_SIZE,
+            storageClassName: this.host.storageClassName,
+          },
+          this.onCluster(),
+        );
+        this.runtimeCalls.push({ labels: OLLAMA_LABELS, ports: [11434] });
+        return ollama.endpoint;
+      }
+      default: {
+        const unreachable: never = req.server;
+        throw new Error(`unknown LLM server ${String(unreachable)}`);
+      }
+    }
+  }
+
+  runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
+    const redis = this.redisEndpoint;
+    if (!redis)
+      throw new Error("KubernetesPlatform: redis() must be created before runtimeServices()");
+    const identity = this.host.bindRuntimeIdentity({
+      namespace: NAMESPACE,
+      serviceAccount: RUNTIME_SERVICE_ACCOUNT,
+      env: req.env,
+    });
+    const runtimeSecret = this.syncSecret("rag-runtime", secretEntries(identity.env));
+    const otlp = this.addons.otlpEndpoint;
+    const scraper = this.scraperPeer();
+    const network = this.host.networkCidr;
+    // The load balancer adds the client's address to X-Forwarded-For: believe it only from the network.
+    const env = {
+      ...identity.env,
+      plain: {
+        ...identity.env.plain,
+        [ENV.trustProxy]: network,
+        ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}),
+      },
+    };
+    const ingress = this.host.ingress;
+    const workloads = new RuntimeWorkloads(
+      `${this.site.prefix}-runtime`,
+      {
+        namespace: this.namespace.name,
+        image: this.host.runtimeImage(),
+        env,
+        secretName: runtimeSecret.secretName,
+        api: req.api,
+        worker: req.worker,
+        ingress: {
+          className: ingress.className,
+          host: this.cfg.domain.hostname,
+          annotations: ingress.annotations(),
+        },
+        apiIngressFrom: ingress.sources,
+        callsPods: this.runtimeCalls,
+        callsCidrs: this.host.runtimeEgress(),
+        callsPeers: otlp
+          ? [{ peer: podsIn(TELEMETRY_NAMESPACE, COLLECTOR.labels), ports: [OTLP_HTTP_PORT] }]
+          : [],
+        queue: {
+          redisAddress: pulumi.interpolate`${redis.host}:${redis.port}`,
+          tls: redis.tls,
+          listName: bullmqWaitList(DEFAULT_QUEUE_NAME),
+          targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER,
+        },
+        serviceAccountAnnotations: identity.serviceAccountAnnotations,
+        metricsScrapedBy: scraper && {
+          peer: scraper,
+          serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE },
+        },
+      },
+      // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
+      { ...this.onCluster(), dependsOn: [...ingress.ready, this.addons.keda] },
+    );
+    const scheme = this.cfg.domain.certificate ? "https" : "http";
+    const hostname = this.cfg.domain.hostname;
+    const url = hostname
+      ? pulumi.output(`${scheme}://${hostname}`)
+      : workloads.ingress.status.apply((s) => {
+          const lb = s?.loadBalancer?.ingress?.[0];
+          const address = lb?.hostname ?? lb?.ip;
+          return address
+            ? `${scheme}://${address}`
+            : "(pending: the ingress controller is creating the load balancer)";
+        });
+    return apiEndpointAt(url);
+  }
+
+  /**
+   * The workloads' telemetry goes to the OpenTelemetry backend (the collector came with the
+   * cluster add-ons), which alerts on it; the host watches what its cloud runs (the data stores).
+   */
+  observability(req: ObservabilityRequest): void {
+    this.host.observeDataServices(req);
+  }
+
+  accessOutputs(): Record<string, pulumi.Input<unknown>> {
+    return {
+      ...this.host.accessOutputs(),
+      namespace: this.namespace.name,
+      // After a change of embedding model (the pods refuse the old index): scale api and worker to 0, run this, scale back.
+      reembedJob: pulumi.output(this.namespace.name).apply(reembedJobCommand),
+      argoCd: this.addons.argoCd
+        ? "kubectl -n argocd port-forward svc/argo-cd-argocd-server 8443:443"
+        : undefined,
+    };
+  }
+}
