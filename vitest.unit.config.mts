@@ -8,6 +8,7 @@ export default defineConfig({
       "test/config.test.ts",
       "test/regions.test.ts",
       "test/registry.test.ts",
+      "test/core-outputs.test.ts",
       "test/*-units.test.ts",
       "test/workflows.test.ts",
       "test/policies/engine.test.ts",

@@ -43,6 +43,11 @@ export type SecretRef =
 export type SecretRefKind = SecretRef["kind"];
 
 export interface PostgresEndpoint {
+  /**
+   * The server's id in its cloud, for what replicates or routes to it (an RDS instance ARN, an
+   * Azure resource id, a Cloud SQL self link; the container's name locally).
+   */
+  readonly resourceId: pulumi.Output<string>;
   readonly host: pulumi.Output<string>;
   readonly port: pulumi.Output<number>;
   readonly database: pulumi.Output<string>;
@@ -74,6 +79,16 @@ export type VectorDbEndpoint =
 export interface ObjectStore {
   /** The runtime's OBJECT_STORE_URL: file:///..., s3://bucket/prefix, azblob://..., gs://... */
   readonly url: pulumi.Output<string>;
+  /**
+   * The bucket's id in its cloud, for replication to another region's (an S3 bucket ARN, a Blob
+   * container's resource id, a Cloud Storage self link; the volume's name locally).
+   */
+  readonly resourceId: pulumi.Output<string>;
+  /**
+   * The key its objects are encrypted with (a KMS key ARN, a Key Vault key URI, a Cloud KMS key
+   * id). @default - none: local volumes
+   */
+  readonly encryptionKeyId?: pulumi.Output<string>;
 }
 
 /** An OpenAI-compatible, Ollama or Anthropic endpoint serving generation and embeddings. */

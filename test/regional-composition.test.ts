@@ -22,7 +22,17 @@ describe("the core composed in two regions", () => {
       program: async () => {
         const cfg = resolveConfig(readStackValues());
         const regions = composeRegions(cfg, eksPlatform);
-        return Object.fromEntries(regions.map((r) => [r.site.region, r.core.api.healthCheckUrl]));
+        return Object.fromEntries(
+          regions.map(({ site, core }) => [
+            site.region,
+            {
+              healthCheckUrl: core.api.healthCheckUrl,
+              database: core.postgres.resourceId,
+              bucket: core.objectStore.resourceId,
+              key: core.objectStore.encryptionKeyId,
+            },
+          ]),
+        );
       },
     });
   }, 120_000);
@@ -68,10 +78,17 @@ describe("the core composed in two regions", () => {
     }
   });
 
-  it("gives each regional API its own health-check URL, for a global router", () => {
-    const urls = Object.keys(REGIONS).map((_, i) => result.outputs[Object.values(REGIONS)[i]!]);
-    expect(urls).toHaveLength(2);
-    for (const url of urls) expect(url).toMatch(/\/readyz\?check=database$/);
+  it("gives a global router each region's health check, and replication each region's stores", () => {
+    for (const region of Object.values(REGIONS)) {
+      const out = result.outputs[region] as Record<string, string>;
+      expect(out.healthCheckUrl, region).toMatch(/^http:\/\/[a-z0-9.]+\/readyz\?check=database$/);
+      expect(out.database, region).toMatch(new RegExp(`^arn:aws:rds:${region}:`));
+      expect(out.bucket, region).toMatch(/^arn:aws:s3:/);
+      expect(out.key, region).toMatch(new RegExp(`^arn:aws:kms:${region}:`));
+    }
+    const [a, b] = Object.values(REGIONS).map((r) => result.outputs[r] as Record<string, string>);
+    for (const key of ["healthCheckUrl", "database", "bucket", "key"])
+      expect(a![key]).not.toBe(b![key]);
   });
 });
 

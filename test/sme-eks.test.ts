@@ -1212,8 +1212,8 @@ describe("sme on EKS: every workload", () => {
     );
     expect(
       (sme.outputs.backup as { export: string }).export,
-      "before the ALB exists, the URL is read from the stack",
-    ).toMatch(/^RAG_API_URL="\$\(pulumi stack output apiUrl\)" /);
+      "without a hostname, the ALB's own address",
+    ).toMatch(/^RAG_API_URL=http:\/\/[a-z0-9]+\.lb\.example RAG_API_KEY=/);
     const api = ofType(result, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
     expect(env(api), "single sign-on redirects users back to the public URL").toContainEqual({
       name: ENV.publicUrl,

@@ -173,6 +173,12 @@ const COMPUTED: Record<string, Computed> = {
   "kubernetes:helm.sh/v3:Release": (a) => ({
     status: { name: a.inputs.name, namespace: a.inputs.namespace, status: "deployed" },
   }),
+  // The load balancer an ingress controller makes for an Ingress (a reserved .example name).
+  "kubernetes:networking.k8s.io/v1:Ingress": (a) => ({
+    status: {
+      loadBalancer: { ingress: [{ hostname: `${digest(a.name).slice(0, 12)}.lb.example` }] },
+    },
+  }),
   "random:index/randomString:RandomString": (a) => ({
     result: digest(a.name)
       .replace(/[^a-z0-9]/g, "")

@@ -124,6 +124,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
       (secrets) => secrets[0]?.secretArn ?? "",
     );
     this.endpoint = {
+      resourceId: instance.arn,
       host: instance.address,
       port: instance.port,
       database: pulumi.output(databaseName),

@@ -172,6 +172,8 @@ export class BlobDocumentStore extends pulumi.ComponentResource {
     this.documentRoleId = role.id;
     this.objectStore = {
       url: pulumi.interpolate`azblob://${account.name}/${container.name}/documents`,
+      resourceId: container.id,
+      encryptionKeyId: args.vault.dataKeyUri,
     };
     this.registerOutputs({ accountName: this.accountName });
   }

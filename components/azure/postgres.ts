@@ -174,6 +174,7 @@ export class FlexiblePostgres extends pulumi.ComponentResource {
     this.serverId = server.id;
     this.serverName = server.name;
     this.endpoint = {
+      resourceId: server.id,
       host: server.fullyQualifiedDomainName,
       port: pulumi.output(POSTGRES_PORT),
       database: database.name,

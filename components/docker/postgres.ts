@@ -64,6 +64,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     );
     this.password = pulumi.secret(password.result);
     this.endpoint = {
+      resourceId: container.name,
       host: onceUp(container, ALIAS),
       port: pulumi.output(5432),
       database: pulumi.output(databaseName),

@@ -66,7 +66,11 @@ export class GcsDocumentStore extends pulumi.ComponentResource {
       { parent: this },
     );
     this.bucketName = bucket.name;
-    this.objectStore = { url: pulumi.interpolate`gs://${bucket.name}/documents` };
+    this.objectStore = {
+      url: pulumi.interpolate`gs://${bucket.name}/documents`,
+      resourceId: bucket.selfLink,
+      encryptionKeyId: args.kms.keyId,
+    };
     this.registerOutputs({ bucketName: this.bucketName });
   }
 }

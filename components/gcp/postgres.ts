@@ -134,6 +134,7 @@ export class CloudSqlPostgres extends pulumi.ComponentResource {
     this.instanceName = instance.name;
     this.serverCaPem = instance.serverCaCerts.apply((certs) => certs[0]?.cert ?? "");
     this.endpoint = {
+      resourceId: instance.selfLink,
       host: instance.privateIpAddress,
       port: pulumi.output(CLOUD_SQL_PORT),
       database: database.name,

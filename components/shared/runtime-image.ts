@@ -38,10 +38,19 @@ export const RUNTIME_PROCESSES = {
  */
 export const API_READINESS_PATH = "/readyz?check=database";
 
-/** The API served at `url`, with the readiness URL a load balancer or global router checks. */
-export function apiEndpointAt(url: pulumi.Input<string>): ApiEndpoint {
-  const at = pulumi.output(url);
-  return { url: at, healthCheckUrl: pulumi.interpolate`${at}${API_READINESS_PATH}` };
+/**
+ * The API served at `url`, with the readiness URL a global router checks: on the region's own
+ * address (`regionalUrl`), not a name the router itself may answer. A note such as
+ * "(pending: ...)" in place of a URL stays as it is.
+ */
+export function apiEndpointAt(
+  url: pulumi.Input<string>,
+  regionalUrl: pulumi.Input<string> = url,
+): ApiEndpoint {
+  const healthCheckUrl = pulumi
+    .output(regionalUrl)
+    .apply((u) => (/^https?:\/\//.test(u) ? `${u}${API_READINESS_PATH}` : u));
+  return { url: pulumi.output(url), healthCheckUrl };
 }
 
 /**

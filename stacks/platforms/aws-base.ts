@@ -190,7 +190,11 @@ export abstract class AwsPlatformBase implements DataServices {
       },
       this.opts(),
     );
-    return { url: pulumi.interpolate`s3://${this.documents.bucketName}/documents` };
+    return {
+      url: pulumi.interpolate`s3://${this.documents.bucketName}/documents`,
+      resourceId: this.documents.bucketArn,
+      encryptionKeyId: this.dataKey.arn,
+    };
   }
 
   /** The document store, which what reads the documents (or writes the ALB's logs) needs first. */

@@ -129,7 +129,10 @@ export class DockerPlatform implements Platform {
 
   objectStore(_req: ObjectStoreRequest): ObjectStore {
     this.documentsVolume = namedVolume(`${this.prefix}-documents`, {});
-    return { url: pulumi.output(`file://${DOCUMENTS_PATH}`) };
+    return {
+      url: pulumi.output(`file://${DOCUMENTS_PATH}`),
+      resourceId: this.documentsVolume.name,
+    };
   }
 
   llm(req: LlmRequest): LlmEndpoint {

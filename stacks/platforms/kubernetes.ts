@@ -376,17 +376,15 @@ export class KubernetesPlatform implements Platform {
       { ...this.onCluster(), dependsOn: [...ingress.ready, this.addons.keda] },
     );
     const scheme = this.cfg.domain.certificate ? "https" : "http";
+    const regional = workloads.ingress.status.apply((s) => {
+      const lb = s?.loadBalancer?.ingress?.[0];
+      const address = lb?.hostname ?? lb?.ip;
+      return address
+        ? `${scheme}://${address}`
+        : "(pending: the ingress controller is creating the load balancer)";
+    });
     const hostname = this.cfg.domain.hostname;
-    const url = hostname
-      ? pulumi.output(`${scheme}://${hostname}`)
-      : workloads.ingress.status.apply((s) => {
-          const lb = s?.loadBalancer?.ingress?.[0];
-          const address = lb?.hostname ?? lb?.ip;
-          return address
-            ? `${scheme}://${address}`
-            : "(pending: the ingress controller is creating the load balancer)";
-        });
-    return apiEndpointAt(url);
+    return apiEndpointAt(hostname ? `${scheme}://${hostname}` : regional, regional);
   }
 
   /**

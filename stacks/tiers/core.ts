@@ -3,7 +3,12 @@
  * and hardening change). Cloud-neutral: it asks the platform for each capability.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ApiEndpoint, SecretRef } from "../../components/contracts";
+import type {
+  ApiEndpoint,
+  ObjectStore,
+  PostgresEndpoint,
+  SecretRef,
+} from "../../components/contracts";
 import type { PlatformConfig } from "../config";
 import type { Platform } from "../platforms/platform";
 import { regionSites, type RegionSite } from "../regions";
@@ -13,6 +18,9 @@ import { runtimeEnvironment } from "../runtime-env";
 export interface CoreOutputs {
   readonly api: ApiEndpoint;
   readonly adminApiKey: SecretRef;
+  /** The catalogue's database, and the documents' store: what a tier replicates across regions. */
+  readonly postgres: PostgresEndpoint;
+  readonly objectStore: ObjectStore;
 }
 
 /** One region of a stack: where it is, its platform, and the core services built there. */
@@ -62,7 +70,7 @@ export function composeCore(cfg: PlatformConfig, platform: Platform): CoreOutput
   });
   const api = platform.runtimeServices({ env, api: cfg.api, worker: cfg.worker });
   platform.observability(cfg.observability);
-  return { api, adminApiKey };
+  return { api, adminApiKey, postgres, objectStore };
 }
 
 /** Outputs every tier exports: the API URL and how to reach each service (those a platform leaves undefined left out). */
@@ -87,7 +95,7 @@ export function standardOutputs(
 }
 
 /** The export and import commands of a knowledge-base backup, reading the admin key where it lives (never printing it). */
-function backupCommands(
+export function backupCommands(
   apiUrl: pulumi.Input<string>,
   key: SecretRef,
 ): pulumi.Output<{ export: string; import: string }> {
