@@ -3,6 +3,9 @@
  * the schema (config.ts), its rules and the registry share them.
  */
 
+/** The configuration's namespace: every key is `rag-platform:<key>`. */
+export const NAMESPACE = "rag-platform";
+
 export const TIERS = ["dev", "staging", "sme", "enterprise"] as const;
 export type Tier = (typeof TIERS)[number];
 
@@ -20,7 +23,8 @@ export const MANAGED_LLM_PROVIDERS = [
 ] as const;
 export const GPU_TYPES = ["t4", "a10g", "l4", "a100"] as const;
 export type GpuType = (typeof GPU_TYPES)[number];
-export const NAT_MODES = ["single", "per-az"] as const;
+/** One NAT gateway for the network, or one per zone (a zone's outage then spares the others' egress). */
+export const NAT_MODES = ["single", "per-zone"] as const;
 /** Staging's cloud-native observability per cloud (cloudwatch, azure-monitor, cloud-monitoring), or a vendor's from sme on. */
 export const OBSERVABILITY_EXPORTERS = [
   "none",

@@ -10,19 +10,37 @@ import { MAX_VPC_PREFIX as MAX_GCP_VPC_PREFIX } from "../components/gcp/subnet-p
 export type Problem = (path: (string | number)[], message: string) => void;
 
 const EXISTING_NETWORK_KEYS = [
-  "existingVpcId",
+  "existingNetworkId",
   "existingPublicSubnetIds",
   "existingPrivateSubnetIds",
 ] as const;
 
+/** Each admin principal (kubernetes.adminPrincipals) must be one this cloud can grant cluster-admin. */
+function checkAdminPrincipals(
+  cfg: ConfigInput,
+  problem: Problem,
+  pattern: RegExp,
+  what: string,
+): void {
+  cfg.kubernetes.adminPrincipals.forEach((principal, i) => {
+    if (!pattern.test(principal)) problem(["kubernetes", "adminPrincipals", i], `must be ${what}`);
+  });
+}
+
 /** AWS: deploying into an existing VPC needs its subnets; certificates are ACM's. */
 export function checkAws(cfg: ConfigInput, problem: Problem): void {
+  checkAdminPrincipals(
+    cfg,
+    problem,
+    /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/,
+    "an IAM role or user ARN on aws",
+  );
   const n = cfg.network;
-  if (n.existingVpcId) {
+  if (n.existingNetworkId) {
     if (!n.existingPrivateSubnetIds || n.existingPrivateSubnetIds.length < 2) {
       problem(
         ["network", "existingPrivateSubnetIds"],
-        "needs at least 2 subnet ids (in different zones) when network.existingVpcId is set",
+        "needs at least 2 subnet ids (in different zones) when network.existingNetworkId is set",
       );
     }
     if (cfg.domain?.certificate && (n.existingPublicSubnetIds?.length ?? 0) < 2) {
@@ -33,7 +51,7 @@ export function checkAws(cfg: ConfigInput, problem: Problem): void {
     }
   } else {
     for (const key of ["existingPublicSubnetIds", "existingPrivateSubnetIds"] as const) {
-      if (n[key]) problem(["network", key], "only used together with network.existingVpcId");
+      if (n[key]) problem(["network", key], "only used together with network.existingNetworkId");
     }
   }
   const certificate = cfg.domain.certificate;
@@ -50,6 +68,12 @@ export function checkAws(cfg: ConfigInput, problem: Problem): void {
 
 /** Azure names its sizes its own way, and the Azure platform builds what these rules allow. */
 export function checkAzure(cfg: ConfigInput, problem: Problem): void {
+  checkAdminPrincipals(
+    cfg,
+    problem,
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    "a Microsoft Entra object id (a user's or group's GUID) on azure",
+  );
   const n = cfg.network;
   for (const key of EXISTING_NETWORK_KEYS) {
     if (n[key] !== undefined)
@@ -58,22 +82,22 @@ export function checkAzure(cfg: ConfigInput, problem: Problem): void {
         "only used on aws (the Azure platform creates its virtual network)",
       );
   }
-  if (Number(n.vpcCidr.split("/")[1]) > MAX_AZURE_VNET_PREFIX) {
+  if (Number(n.cidr.split("/")[1]) > MAX_AZURE_VNET_PREFIX) {
     problem(
-      ["network", "vpcCidr"],
+      ["network", "cidr"],
       `is too small for the Azure subnets (allowed: a /${MAX_AZURE_VNET_PREFIX} or larger, e.g. 10.40.0.0/16)`,
     );
   }
   const pg = cfg.postgres;
-  if (!/^Standard_[BDE]\d+[a-z]*(_v\d+)?$/.test(pg.instanceClass)) {
+  if (!/^Standard_[BDE]\d+[a-z]*(_v\d+)?$/.test(pg.size)) {
     problem(
-      ["postgres", "instanceClass"],
+      ["postgres", "size"],
       "must be an Azure PostgreSQL flexible server size (allowed: Standard_B<n>… burstable, Standard_D<n>ds_v5… general purpose, Standard_E<n>ds_v5… memory optimized)",
     );
-  } else if (pg.multiAz && pg.instanceClass.startsWith("Standard_B")) {
+  } else if (pg.highAvailability && pg.size.startsWith("Standard_B")) {
     problem(
-      ["postgres", "multiAz"],
-      `needs a general purpose or memory optimized size on azure, not the burstable ${pg.instanceClass} (e.g. Standard_D2ds_v5)`,
+      ["postgres", "highAvailability"],
+      `needs a general purpose or memory optimized size on azure, not the burstable ${pg.size} (e.g. Standard_D2ds_v5)`,
     );
   }
   if (pg.storageGiB > 32767)
@@ -81,9 +105,9 @@ export function checkAzure(cfg: ConfigInput, problem: Problem): void {
       ["postgres", "storageGiB"],
       "must be at most 32767 on azure (the largest flexible server)",
     );
-  if (!/^(Balanced_B|MemoryOptimized_M|ComputeOptimized_X)\d+$/.test(cfg.redis.nodeType)) {
+  if (!/^(Balanced_B|MemoryOptimized_M|ComputeOptimized_X)\d+$/.test(cfg.redis.size)) {
     problem(
-      ["redis", "nodeType"],
+      ["redis", "size"],
       "must be an Azure Managed Redis size (allowed: Balanced_B<n>, MemoryOptimized_M<n>, ComputeOptimized_X<n>, e.g. Balanced_B1)",
     );
   }
@@ -108,36 +132,42 @@ export function checkAzure(cfg: ConfigInput, problem: Problem): void {
 
 /** GCP names its sizes its own way, and the GCP platform builds what these rules allow. */
 export function checkGcp(cfg: ConfigInput, problem: Problem): void {
+  checkAdminPrincipals(
+    cfg,
+    problem,
+    /^(user|group|serviceAccount|domain):[^\s:]+$/,
+    "an IAM member on gcp (user:<email>, group:<email>, serviceAccount:<email> or domain:<domain>)",
+  );
   const n = cfg.network;
   for (const key of EXISTING_NETWORK_KEYS) {
     if (n[key] !== undefined)
       problem(["network", key], "only used on aws (the GCP platform creates its VPC network)");
   }
-  if (Number(n.vpcCidr.split("/")[1]) > MAX_GCP_VPC_PREFIX) {
+  if (Number(n.cidr.split("/")[1]) > MAX_GCP_VPC_PREFIX) {
     problem(
-      ["network", "vpcCidr"],
+      ["network", "cidr"],
       `is too small for the GCP subnet (allowed: a /${MAX_GCP_VPC_PREFIX} or larger, e.g. 10.40.0.0/16)`,
     );
   }
   if (!cfg.gcpProject) {
     problem(["gcpProject"], "required when cloud is gcp (the project id resources are created in)");
   }
-  if (!/^db-(custom-\d+-\d+|perf-optimized-N-\d+)$/.test(cfg.postgres.instanceClass)) {
+  if (!/^db-(custom-\d+-\d+|perf-optimized-N-\d+)$/.test(cfg.postgres.size)) {
     problem(
-      ["postgres", "instanceClass"],
+      ["postgres", "size"],
       "must be a Cloud SQL machine type (allowed: db-custom-<vCPUs>-<MiB>, e.g. db-custom-2-7680, or db-perf-optimized-N-<vCPUs>)",
     );
   }
-  const redis = /^(BASIC|STANDARD_HA)-(\d+)$/.exec(cfg.redis.nodeType);
+  const redis = /^(BASIC|STANDARD_HA)-(\d+)$/.exec(cfg.redis.size);
   if (!redis || Number(redis[2]) < 1 || Number(redis[2]) > 300) {
     problem(
-      ["redis", "nodeType"],
+      ["redis", "size"],
       "must be a Memorystore tier and size in GB (allowed: BASIC-<1-300>, STANDARD_HA-<1-300>, e.g. STANDARD_HA-1)",
     );
-  } else if (redis[1] === "BASIC" && (cfg.redis.multiAz || cfg.redis.replicas > 0)) {
+  } else if (redis[1] === "BASIC" && (cfg.redis.highAvailability || cfg.redis.replicas > 0)) {
     problem(
-      ["redis", "nodeType"],
-      `got a BASIC instance, which has no replica; redis.replicas and multiAz need STANDARD_HA (e.g. STANDARD_HA-${redis[2]})`,
+      ["redis", "size"],
+      `got a BASIC instance, which has no replica; redis.replicas and redis.highAvailability need STANDARD_HA (e.g. STANDARD_HA-${redis[2]})`,
     );
   }
   if (cfg.domain.certificate !== undefined) {

@@ -47,11 +47,11 @@ export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
       `must be at least postgres.storageGiB (${cfg.postgres.storageGiB})`,
     );
   }
-  if (cfg.redis.multiAz && cfg.redis.replicas < 1) {
+  if (cfg.redis.highAvailability && cfg.redis.replicas < 1) {
     problem(
       ctx,
       ["redis", "replicas"],
-      "must be at least 1 when redis.multiAz is true (failover needs a replica)",
+      "must be at least 1 when redis.highAvailability is true (failover needs a replica)",
     );
   }
   checkVectorDb(cfg, ctx);

@@ -14,17 +14,17 @@ import {
   LLM_MODES,
   LLM_SERVERS,
   MANAGED_LLM_PROVIDERS,
+  NAMESPACE,
   NAT_MODES,
   NEW_RELIC_REGIONS,
   OBSERVABILITY_EXPORTERS,
   TIERS,
   VECTOR_DB_MODES,
 } from "./choices";
+import { applyRenames } from "./config-renames";
 import { checkCombinations } from "./config-rules";
 import { presetFor } from "./presets";
 import { KUBERNETES_MINORS } from "./versions";
-
-export const NAMESPACE = "rag-platform";
 
 export * from "./choices";
 
@@ -58,10 +58,10 @@ const serviceSchema = z.strictObject({
 });
 
 const networkSchema = z.strictObject({
-  vpcCidr: cidr,
-  azCount: z.number().int().min(2).max(3),
+  cidr: cidr,
+  zoneCount: z.number().int().min(2).max(3),
   natGateways: z.enum(NAT_MODES),
-  existingVpcId: z.string().min(1).optional(),
+  existingNetworkId: z.string().min(1).optional(),
   existingPublicSubnetIds: z.array(z.string().min(1)).optional(),
   existingPrivateSubnetIds: z.array(z.string().min(1)).optional(),
   clusterApiAllowedCidrs: z.array(cidr),
@@ -69,18 +69,18 @@ const networkSchema = z.strictObject({
 
 const postgresSchema = z.strictObject({
   version: z.enum(["15", "16", "17"]),
-  instanceClass: z.string().min(1),
+  size: z.string().min(1),
   storageGiB: z.number().int().min(20).max(65536),
   maxStorageGiB: z.number().int().min(20).max(65536),
   backupRetentionDays: nonNegativeInt.max(35),
-  multiAz: z.boolean(),
+  highAvailability: z.boolean(),
   deletionProtection: z.boolean(),
 });
 
 const redisSchema = z.strictObject({
-  nodeType: z.string().min(1),
+  size: z.string().min(1),
   replicas: nonNegativeInt.max(5),
-  multiAz: z.boolean(),
+  highAvailability: z.boolean(),
 });
 
 const vectorDbSchema = z.strictObject({
@@ -114,11 +114,7 @@ const kubernetesSchema = z.strictObject({
   systemNodeType: z.string().min(1),
   systemNodes: nodePoolSchema,
   gpuNodes: nodePoolSchema,
-  adminPrincipalArns: z.array(
-    z
-      .string()
-      .regex(/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/, "must be an IAM role or user ARN"),
-  ),
+  adminPrincipals: z.array(z.string().min(1)),
 });
 
 const gitopsSchema = z.strictObject({
@@ -245,9 +241,16 @@ const tierOnly = z.object({ tier: z.enum(TIERS) });
 
 /**
  * Validates the stack's `rag-platform:` values (already parsed from their config strings) on
- * top of the tier's preset. Throws ConfigError with one line per problem.
+ * top of the tier's preset. Throws ConfigError with one line per problem. A key under its old
+ * name (config-renames.ts) is read under its new one, and `warn` gets one line for it.
  */
-export function resolveConfig(stackValues: Record<string, unknown>): PlatformConfig {
+export function resolveConfig(
+  given: Record<string, unknown>,
+  warn: (message: string) => void = () => undefined,
+): PlatformConfig {
+  const { values: stackValues, warnings, problems } = applyRenames(given);
+  if (problems.length > 0) throw new ConfigError(problems);
+  warnings.forEach((w) => warn(w));
   const tier = tierOnly.safeParse(stackValues);
   if (!tier.success) {
     throw new ConfigError(tier.error.issues.flatMap((i) => formatIssue(NAMESPACE, i, stackValues)));

@@ -17,8 +17,8 @@ const DEFAULT_CLOUD: Record<Tier, Cloud> = {
 
 const COMMON = {
   network: {
-    vpcCidr: "10.40.0.0/16",
-    azCount: 2,
+    cidr: "10.40.0.0/16",
+    zoneCount: 2,
     natGateways: "single",
     clusterApiAllowedCidrs: [],
   },
@@ -29,7 +29,7 @@ const COMMON = {
     version: "1.34",
     systemNodes: { min: 2, max: 4, desired: 2 },
     gpuNodes: { min: 1, max: 2, desired: 1 },
-    adminPrincipalArns: [],
+    adminPrincipals: [],
   },
   gitops: { enabled: false, path: "deploy", targetRevision: "main" },
   dev: {
@@ -64,14 +64,14 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
     },
     postgres: {
       version: "16",
-      instanceClass: "local",
+      size: "local",
       storageGiB: 20,
       maxStorageGiB: 20,
       backupRetentionDays: 0,
-      multiAz: false,
+      highAvailability: false,
       deletionProtection: false,
     },
-    redis: { nodeType: "local", replicas: 0, multiAz: false },
+    redis: { size: "local", replicas: 0, highAvailability: false },
     vectorDb: { mode: "qdrant", replicas: 1, storageGiB: 10, collection: "chunks" },
     llm: {
       mode: "self-hosted",
@@ -98,10 +98,10 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
       storageGiB: 50,
       maxStorageGiB: 200,
       backupRetentionDays: 7,
-      multiAz: false,
+      highAvailability: false,
       deletionProtection: false,
     },
-    redis: { replicas: 1, multiAz: false },
+    redis: { replicas: 1, highAvailability: false },
     vectorDb: { mode: "pgvector", replicas: 1, storageGiB: 20, collection: "chunks" },
     llm: {
       mode: "self-hosted",
@@ -115,7 +115,7 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
     observability: { alertEmails: [], logRetentionDays: 30 },
   },
   sme: {
-    network: { azCount: 3, natGateways: "per-az" },
+    network: { zoneCount: 3, natGateways: "per-zone" },
     kubernetes: {
       systemNodes: { min: 3, max: 6, desired: 3 },
       gpuNodes: { min: 1, max: 2, desired: 1 },
@@ -134,10 +134,10 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
       storageGiB: 100,
       maxStorageGiB: 500,
       backupRetentionDays: 14,
-      multiAz: true,
+      highAvailability: true,
       deletionProtection: true,
     },
-    redis: { replicas: 1, multiAz: true },
+    redis: { replicas: 1, highAvailability: true },
     vectorDb: { mode: "qdrant", replicas: 3, storageGiB: 50, collection: "chunks" },
     llm: {
       mode: "self-hosted",
@@ -151,7 +151,7 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
     observability: { alertEmails: [], logRetentionDays: 90 },
   },
   enterprise: {
-    network: { azCount: 3, natGateways: "per-az" },
+    network: { zoneCount: 3, natGateways: "per-zone" },
     kubernetes: {
       systemNodes: { min: 3, max: 12, desired: 3 },
       gpuNodes: { min: 1, max: 4, desired: 1 },
@@ -170,10 +170,10 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
       storageGiB: 500,
       maxStorageGiB: 4000,
       backupRetentionDays: 35,
-      multiAz: true,
+      highAvailability: true,
       deletionProtection: true,
     },
-    redis: { replicas: 2, multiAz: true },
+    redis: { replicas: 2, highAvailability: true },
     vectorDb: { mode: "qdrant", replicas: 3, storageGiB: 200, collection: "chunks" },
     llm: {
       mode: "self-hosted",
@@ -223,7 +223,7 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
       systemNodeType: sizes?.systemNodeType ?? cloudEntry.systemNodeType,
       ...tierPreset.kubernetes,
     },
-    postgres: { instanceClass: sizes?.postgres ?? "local", ...tierPreset.postgres },
-    redis: { nodeType: sizes?.redis ?? "local", ...tierPreset.redis },
+    postgres: { size: sizes?.postgres ?? "local", ...tierPreset.postgres },
+    redis: { size: sizes?.redis ?? "local", ...tierPreset.redis },
   };
 }

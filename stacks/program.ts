@@ -3,7 +3,7 @@
  * in its region. Everything that can fail on configuration fails here, before any resource is
  * registered.
  */
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { resolveConfig, type PlatformConfig } from "./config";
 import { NotImplementedError } from "./config-errors";
 import { platformFactory } from "./registry";
@@ -38,6 +38,6 @@ function runTier(cfg: PlatformConfig): StackOutputs {
 
 /** Entry point for `pulumi up` and for offline synthesis alike. */
 export async function main(): Promise<StackOutputs> {
-  const cfg = resolveConfig(readStackValues());
+  const cfg = resolveConfig(readStackValues(), (message) => void pulumi.log.warn(message));
   return runTier(cfg);
 }

@@ -35,9 +35,9 @@ import type { RegionSite } from "./regions";
 
 /** A tier's sizes in one cloud's own names. */
 export interface CloudSizes {
-  /** The managed Postgres size (`postgres.instanceClass`). */
+  /** The managed Postgres size (`postgres.size`). */
   readonly postgres: string;
-  /** The managed Redis size (`redis.nodeType`). */
+  /** The managed Redis size (`redis.size`). */
   readonly redis: string;
   /** The Kubernetes system pool's machine type. @default - the cloud's `systemNodeType` */
   readonly systemNodeType?: string;

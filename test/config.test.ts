@@ -45,21 +45,21 @@ describe("stack files resolve against the schema", () => {
 
   it("takes tier presets for keys the stack file leaves out, and the stack file wins", () => {
     const sme = resolveConfig({ tier: "sme", regions: ["eu-west-1"] });
-    expect(sme.postgres.multiAz).toBe(true);
-    expect(sme.postgres.instanceClass).toBe("db.r6g.large");
-    expect(sme.network.azCount).toBe(3);
+    expect(sme.postgres.highAvailability).toBe(true);
+    expect(sme.postgres.size).toBe("db.r6g.large");
+    expect(sme.network.zoneCount).toBe(3);
     const overridden = resolveConfig({
       tier: "sme",
       regions: ["eu-west-1"],
-      postgres: { multiAz: false },
+      postgres: { highAvailability: false },
     });
-    expect(overridden.postgres.multiAz).toBe(false);
+    expect(overridden.postgres.highAvailability).toBe(false);
     expect(overridden.postgres.deletionProtection).toBe(true);
   });
 
   it("picks cloud-native size names for the chosen cloud", () => {
     const azure = resolveConfig({ tier: "staging", cloud: "azure", regions: ["westeurope"] });
-    expect(azure.postgres.instanceClass).toBe("Standard_B2s");
+    expect(azure.postgres.size).toBe("Standard_B2s");
   });
 
   it("applies --set overrides with nested paths", () => {
@@ -118,9 +118,9 @@ describe("bad config: one line per problem naming key, value and what is allowed
 
   it("a malformed CIDR", () => {
     expect(
-      problems({ tier: "staging", regions: ["eu-west-1"], network: { vpcCidr: "10.0.0.300/16" } }),
+      problems({ tier: "staging", regions: ["eu-west-1"], network: { cidr: "10.0.0.300/16" } }),
     ).toEqual([
-      'rag-platform:network.vpcCidr: got "10.0.0.300/16"; must be an IPv4 CIDR such as 10.40.0.0/16',
+      'rag-platform:network.cidr: got "10.0.0.300/16"; must be an IPv4 CIDR such as 10.40.0.0/16',
     ]);
   });
 
@@ -222,7 +222,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
         network: { existingPrivateSubnetIds: ["subnet-1"] },
       }),
     ).toEqual([
-      'rag-platform:network.existingPrivateSubnetIds: got ["subnet-1"]; only used together with network.existingVpcId',
+      'rag-platform:network.existingPrivateSubnetIds: got ["subnet-1"]; only used together with network.existingNetworkId',
     ]);
   });
 
@@ -262,5 +262,76 @@ describe("config values as Pulumi passes them", () => {
     expect(readStackValues({ "aws:region": "eu-west-1", "rag-platform:tier": "dev" })).toEqual({
       tier: "dev",
     });
+  });
+});
+
+describe("renamed keys keep working, with a warning", () => {
+  const resolve = (values: Record<string, unknown>) => {
+    const warnings: string[] = [];
+    return { cfg: resolveConfig(values, (w) => warnings.push(w)), warnings };
+  };
+
+  it("reads each old name as its new one, one warning line per old name used", () => {
+    const old = resolve({
+      tier: "sme",
+      network: { vpcCidr: "10.70.0.0/16", azCount: 2, natGateways: "per-az" },
+      postgres: { instanceClass: "db.r6g.xlarge", multiAz: false },
+      redis: { nodeType: "cache.r6g.xlarge", multiAz: false, replicas: 0 },
+      kubernetes: { adminPrincipalArns: ["arn:aws:iam::123456789012:role/admins"] },
+    });
+    const current = resolve({
+      tier: "sme",
+      network: { cidr: "10.70.0.0/16", zoneCount: 2, natGateways: "per-zone" },
+      postgres: { size: "db.r6g.xlarge", highAvailability: false },
+      redis: { size: "cache.r6g.xlarge", highAvailability: false, replicas: 0 },
+      kubernetes: { adminPrincipals: ["arn:aws:iam::123456789012:role/admins"] },
+    });
+    expect(old.cfg).toEqual(current.cfg);
+    expect(current.warnings).toEqual([]);
+    expect(old.warnings).toEqual([
+      "rag-platform:network.vpcCidr is deprecated: it is now rag-platform:network.cidr (same meaning)",
+      "rag-platform:network.azCount is deprecated: it is now rag-platform:network.zoneCount (same meaning)",
+      "rag-platform:postgres.instanceClass is deprecated: it is now rag-platform:postgres.size (same meaning)",
+      "rag-platform:postgres.multiAz is deprecated: it is now rag-platform:postgres.highAvailability (same meaning)",
+      "rag-platform:redis.nodeType is deprecated: it is now rag-platform:redis.size (same meaning)",
+      "rag-platform:redis.multiAz is deprecated: it is now rag-platform:redis.highAvailability (same meaning)",
+      "rag-platform:kubernetes.adminPrincipalArns is deprecated: it is now rag-platform:kubernetes.adminPrincipals (same meaning)",
+      'rag-platform:network.natGateways "per-az" is deprecated: it is now "per-zone" (same meaning)',
+    ]);
+  });
+
+  it("refuses a key set under both names", () => {
+    expect(
+      problems({ tier: "staging", postgres: { multiAz: true, highAvailability: false } }),
+    ).toEqual([
+      "rag-platform:postgres.multiAz: renamed rag-platform:postgres.highAvailability, which is set too; keep rag-platform:postgres.highAvailability only",
+    ]);
+  });
+
+  it("checks admin principals in the cloud's own form", () => {
+    expect(
+      problems({ tier: "sme", kubernetes: { adminPrincipals: ["alice@example.com"] } }),
+    ).toEqual([
+      'rag-platform:kubernetes.adminPrincipals[0]: got "alice@example.com"; must be an IAM role or user ARN on aws',
+    ]);
+    expect(
+      problems({
+        tier: "sme",
+        cloud: "gcp",
+        gcpProject: "rag-project-1",
+        kubernetes: { adminPrincipals: ["user:alice@example.com", "alice"] },
+      }),
+    ).toEqual([
+      'rag-platform:kubernetes.adminPrincipals[1]: got "alice"; must be an IAM member on gcp (user:<email>, group:<email>, serviceAccount:<email> or domain:<domain>)',
+    ]);
+    expect(
+      problems({
+        tier: "sme",
+        cloud: "azure",
+        kubernetes: { adminPrincipals: ["0f1e2d3c-aaaa-bbbb-cccc-111122223333", "admins"] },
+      }),
+    ).toEqual([
+      "rag-platform:kubernetes.adminPrincipals[1]: got \"admins\"; must be a Microsoft Entra object id (a user's or group's GUID) on azure",
+    ]);
   });
 });

@@ -19,8 +19,8 @@ describe("the registry of what is built", () => {
           gcpProject: cloud === "gcp" ? "rag-project-1" : undefined,
         });
         expect(cfg.observability.exporter, `${tier} on ${cloud}`).toBe(entry.exporters[0]);
-        expect(cfg.postgres.instanceClass).toBe(entry.sizes?.postgres ?? "local");
-        expect(cfg.redis.nodeType).toBe(entry.sizes?.redis ?? "local");
+        expect(cfg.postgres.size).toBe(entry.sizes?.postgres ?? "local");
+        expect(cfg.redis.size).toBe(entry.sizes?.redis ?? "local");
       }
     }
     expect(resolveConfig({ tier: "enterprise" }).kubernetes.systemNodeType).toBe("m6i.xlarge");

@@ -89,7 +89,7 @@ describe("sme on EKS: the cluster", () => {
   it("opens the public endpoint only to configured CIDRs and grants admins through access entries", async () => {
     const result = await synth("sme", [
       "rag-platform:network.clusterApiAllowedCidrs[0]=203.0.113.0/24",
-      "rag-platform:kubernetes.adminPrincipalArns[0]=arn:aws:iam::123456789012:role/platform-admins",
+      "rag-platform:kubernetes.adminPrincipals[0]=arn:aws:iam::123456789012:role/platform-admins",
     ]);
     expect(one(result, T.cluster).inputs.vpcConfig).toMatchObject({
       endpointPublicAccess: true,
@@ -1237,7 +1237,7 @@ describe("sme on EKS: every workload", () => {
       .map((s) => `${s.name}-id`);
     expect(subnets(sme)!.split(",")).toEqual(privateIds);
     const existing = [
-      "rag-platform:network.existingVpcId=vpc-0abc",
+      "rag-platform:network.existingNetworkId=vpc-0abc",
       "rag-platform:network.existingPrivateSubnetIds[0]=subnet-a",
       "rag-platform:network.existingPrivateSubnetIds[1]=subnet-b",
     ];

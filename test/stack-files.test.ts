@@ -70,8 +70,8 @@ describe("tier x cloud pairs that are not built yet", () => {
       [
         "rag-platform:cloud=azure",
         "rag-platform:regions[0]=westeurope",
-        "rag-platform:redis.nodeType=Balanced_B5",
-        "rag-platform:postgres.instanceClass=Standard_D4ds_v5",
+        "rag-platform:redis.size=Balanced_B5",
+        "rag-platform:postgres.size=Standard_D4ds_v5",
       ],
       /^the sme tier is not implemented for azure yet/,
     ],

@@ -209,7 +209,7 @@ describe("staging on AWS: keys and encryption at rest", () => {
 
   it("turns on multi-AZ and deletion protection when the tier asks", async () => {
     const result = await synth("staging", [
-      "rag-platform:postgres.multiAz=true",
+      "rag-platform:postgres.highAvailability=true",
       "rag-platform:postgres.deletionProtection=true",
     ]);
     expect(one(result, T.rds).inputs).toMatchObject({ multiAz: true, deletionProtection: true });
@@ -287,7 +287,7 @@ describe("staging on AWS: network", () => {
   });
 
   it("puts a NAT gateway in each zone when asked", async () => {
-    const result = await synth("staging", ["rag-platform:network.natGateways=per-az"]);
+    const result = await synth("staging", ["rag-platform:network.natGateways=per-zone"]);
     expect(ofType(result, T.nat)).toHaveLength(2);
   });
 
@@ -318,7 +318,7 @@ describe("staging on AWS: network", () => {
 
   it("deploys into an existing VPC and subnets without creating network resources", async () => {
     const result = await synth("staging", [
-      "rag-platform:network.existingVpcId=vpc-0abc",
+      "rag-platform:network.existingNetworkId=vpc-0abc",
       "rag-platform:network.existingPrivateSubnetIds[0]=subnet-a",
       "rag-platform:network.existingPrivateSubnetIds[1]=subnet-b",
     ]);

@@ -300,9 +300,9 @@ describe("staging on Azure: PostgreSQL and Redis", () => {
 
   it("turns on a zone-redundant standby and a delete lock when the tier asks", async () => {
     const s = await synth("staging-azure", [
-      "rag-platform:postgres.multiAz=true",
+      "rag-platform:postgres.highAvailability=true",
       "rag-platform:postgres.deletionProtection=true",
-      "rag-platform:postgres.instanceClass=Standard_D2ds_v5",
+      "rag-platform:postgres.size=Standard_D2ds_v5",
     ]);
     const server = one(s, T.server);
     expect(props(server).highAvailability).toMatchObject({ mode: "ZoneRedundant" });
@@ -710,17 +710,17 @@ describe("staging on Azure: configuration errors", () => {
   });
 
   it("refuses a zone-redundant database on a burstable size, and sizes named for another service", () => {
-    expect(problems("staging-azure", ["rag-platform:postgres.multiAz=true"])).toEqual([
-      "rag-platform:postgres.multiAz: got true; needs a general purpose or memory optimized size on azure, not the burstable Standard_B2s (e.g. Standard_D2ds_v5)",
+    expect(problems("staging-azure", ["rag-platform:postgres.highAvailability=true"])).toEqual([
+      "rag-platform:postgres.highAvailability: got true; needs a general purpose or memory optimized size on azure, not the burstable Standard_B2s (e.g. Standard_D2ds_v5)",
     ]);
     expect(
       problems("staging-azure", [
-        "rag-platform:postgres.instanceClass=db.t4g.medium",
-        "rag-platform:redis.nodeType=Standard_C1",
+        "rag-platform:postgres.size=db.t4g.medium",
+        "rag-platform:redis.size=Standard_C1",
       ]),
     ).toEqual([
-      'rag-platform:postgres.instanceClass: got "db.t4g.medium"; must be an Azure PostgreSQL flexible server size (allowed: Standard_B<n>… burstable, Standard_D<n>ds_v5… general purpose, Standard_E<n>ds_v5… memory optimized)',
-      'rag-platform:redis.nodeType: got "Standard_C1"; must be an Azure Managed Redis size (allowed: Balanced_B<n>, MemoryOptimized_M<n>, ComputeOptimized_X<n>, e.g. Balanced_B1)',
+      'rag-platform:postgres.size: got "db.t4g.medium"; must be an Azure PostgreSQL flexible server size (allowed: Standard_B<n>… burstable, Standard_D<n>ds_v5… general purpose, Standard_E<n>ds_v5… memory optimized)',
+      'rag-platform:redis.size: got "Standard_C1"; must be an Azure Managed Redis size (allowed: Balanced_B<n>, MemoryOptimized_M<n>, ComputeOptimized_X<n>, e.g. Balanced_B1)',
     ]);
   });
 
@@ -745,12 +745,12 @@ describe("staging on Azure: configuration errors", () => {
   it("refuses an existing VPC (an AWS setting) and an address space the subnets do not fit in", () => {
     expect(
       problems("staging-azure", [
-        "rag-platform:network.existingVpcId=vpc-0123",
-        "rag-platform:network.vpcCidr=10.40.0.0/24",
+        "rag-platform:network.existingNetworkId=vpc-0123",
+        "rag-platform:network.cidr=10.40.0.0/24",
       ]),
     ).toEqual([
-      'rag-platform:network.existingVpcId: got "vpc-0123"; only used on aws (the Azure platform creates its virtual network)',
-      'rag-platform:network.vpcCidr: got "10.40.0.0/24"; is too small for the Azure subnets (allowed: a /21 or larger, e.g. 10.40.0.0/16)',
+      'rag-platform:network.existingNetworkId: got "vpc-0123"; only used on aws (the Azure platform creates its virtual network)',
+      'rag-platform:network.cidr: got "10.40.0.0/24"; is too small for the Azure subnets (allowed: a /21 or larger, e.g. 10.40.0.0/16)',
     ]);
   });
 

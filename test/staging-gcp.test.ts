@@ -235,7 +235,7 @@ describe("staging on GCP: Cloud SQL and Memorystore", () => {
 
   it("turns on a regional standby and deletion protection when the tier asks", async () => {
     const s = await synth("staging-gcp", [
-      "rag-platform:postgres.multiAz=true",
+      "rag-platform:postgres.highAvailability=true",
       "rag-platform:postgres.deletionProtection=true",
     ]);
     const sql = one(s, T.sql);
@@ -565,12 +565,12 @@ describe("staging on GCP: configuration errors", () => {
   it("refuses sizes named for another cloud, and a replica on a BASIC Memorystore", () => {
     expect(
       problems("staging-gcp", [
-        "rag-platform:postgres.instanceClass=db.t4g.medium",
-        "rag-platform:redis.nodeType=BASIC-1",
+        "rag-platform:postgres.size=db.t4g.medium",
+        "rag-platform:redis.size=BASIC-1",
       ]),
     ).toEqual([
-      'rag-platform:postgres.instanceClass: got "db.t4g.medium"; must be a Cloud SQL machine type (allowed: db-custom-<vCPUs>-<MiB>, e.g. db-custom-2-7680, or db-perf-optimized-N-<vCPUs>)',
-      'rag-platform:redis.nodeType: got "BASIC-1"; got a BASIC instance, which has no replica; redis.replicas and multiAz need STANDARD_HA (e.g. STANDARD_HA-1)',
+      'rag-platform:postgres.size: got "db.t4g.medium"; must be a Cloud SQL machine type (allowed: db-custom-<vCPUs>-<MiB>, e.g. db-custom-2-7680, or db-perf-optimized-N-<vCPUs>)',
+      'rag-platform:redis.size: got "BASIC-1"; got a BASIC instance, which has no replica; redis.replicas and redis.highAvailability need STANDARD_HA (e.g. STANDARD_HA-1)',
     ]);
   });
 
@@ -590,13 +590,13 @@ describe("staging on GCP: configuration errors", () => {
 
   it("refuses a missing project, an existing VPC and a range the subnet does not fit in", () => {
     const config = loadStackConfig(PROJECT_DIR, "staging-gcp", [
-      "rag-platform:network.existingVpcId=vpc-0123",
-      "rag-platform:network.vpcCidr=10.40.0.0/24",
+      "rag-platform:network.existingNetworkId=vpc-0123",
+      "rag-platform:network.cidr=10.40.0.0/24",
     ]).config;
     delete config["rag-platform:gcpProject"];
     expect(problemsIn(config)).toEqual([
-      'rag-platform:network.existingVpcId: got "vpc-0123"; only used on aws (the GCP platform creates its VPC network)',
-      'rag-platform:network.vpcCidr: got "10.40.0.0/24"; is too small for the GCP subnet (allowed: a /20 or larger, e.g. 10.40.0.0/16)',
+      'rag-platform:network.existingNetworkId: got "vpc-0123"; only used on aws (the GCP platform creates its VPC network)',
+      'rag-platform:network.cidr: got "10.40.0.0/24"; is too small for the GCP subnet (allowed: a /20 or larger, e.g. 10.40.0.0/16)',
       "rag-platform:gcpProject: got nothing; required when cloud is gcp (the project id resources are created in)",
     ]);
   });

@@ -74,6 +74,25 @@ describe("npm run synth", () => {
     ]);
   });
 
+  it("warns once for a key under its old name, and synthesizes as with the new one", async () => {
+    const out = mkdtempSync(join(tmpdir(), "synth-"));
+    const { code, stderr } = await synthCli([
+      "--stack",
+      "dev",
+      "--set",
+      "rag-platform:network.vpcCidr=10.41.0.0/16",
+      "--out",
+      out,
+    ]);
+    expect(code).toBe(0);
+    const warnings = stderr.split("\n").filter((l) => l.includes("deprecated"));
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        "rag-platform:network.vpcCidr is deprecated: it is now rag-platform:network.cidr (same meaning)",
+      ),
+    ]);
+  });
+
   it("names an unknown stack's missing file", async () => {
     const { code, stderr } = await synthCli(["--stack", "prod"]);
     expect(code).toBe(1);

@@ -59,7 +59,7 @@ export const resilienceRules: Rule[] = [
     area: "resilience",
     description: "Production RDS runs multi-AZ with deletion protection.",
     severity: "high",
-    remediation: "Set postgres.multiAz and postgres.deletionProtection to true.",
+    remediation: "Set postgres.highAvailability and postgres.deletionProtection to true.",
     checkov: "CKV_AWS_157",
     tfsec: "aws-rds-enable-deletion-protection",
     resourceTypes: ["aws:rds/instance:Instance"],
@@ -93,7 +93,7 @@ export const resilienceRules: Rule[] = [
     area: "resilience",
     description: "Production Redis has a replica in another zone with automatic failover.",
     severity: "medium",
-    remediation: "Set redis.multiAz true with at least one replica.",
+    remediation: "Set redis.highAvailability true with at least one replica.",
     resourceTypes: ["aws:elasticache/replicationGroup:ReplicationGroup"],
     tiers: PRODUCTION,
     check: (r) => [

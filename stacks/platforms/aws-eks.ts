@@ -50,7 +50,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         logsKey: this.logsKey,
         logRetentionDays: cfg.observability.logRetentionDays,
         publicAccessCidrs: cfg.network.clusterApiAllowedCidrs,
-        adminPrincipalArns: k.adminPrincipalArns,
+        adminPrincipalArns: k.adminPrincipals,
         systemNodes: {
           instanceType: k.systemNodeType,
           minSize: k.systemNodes.min,

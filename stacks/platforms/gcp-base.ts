@@ -90,7 +90,7 @@ export abstract class GcpPlatformBase implements DataServices {
     this.kms = new GcpKms(`${prefix}-kms`, { scope: this.scope }, this.opts());
     this.network = new GcpNetwork(
       `${prefix}-vpc`,
-      { scope: this.scope, vpcCidr: cfg.network.vpcCidr, ollamaPort: OLLAMA_PORT },
+      { scope: this.scope, vpcCidr: cfg.network.cidr, ollamaPort: OLLAMA_PORT },
       this.opts(),
     );
   }
@@ -129,11 +129,11 @@ export abstract class GcpPlatformBase implements DataServices {
         network: this.network,
         kms: this.kms,
         majorVersion: req.version,
-        tier: req.instanceClass,
+        tier: req.size,
         storageGiB: req.storageGiB,
         maxStorageGiB: req.maxStorageGiB,
         backupRetentionDays: req.backupRetentionDays,
-        regional: req.multiAz,
+        regional: req.highAvailability,
         deletionProtection: req.deletionProtection,
         databaseName: req.databaseName,
       },
@@ -149,7 +149,7 @@ export abstract class GcpPlatformBase implements DataServices {
         scope: this.scope,
         network: this.network,
         kms: this.kms,
-        nodeType: req.nodeType,
+        nodeType: req.size,
         replicas: Math.max(1, req.replicas),
       },
       this.opts(),

@@ -17,19 +17,23 @@ import type { PlatformConfig } from "../config";
 
 export interface PostgresRequest {
   readonly version: PlatformConfig["postgres"]["version"];
-  readonly instanceClass: string;
+  /** The cloud's size name (RDS instance class, flexible server SKU, Cloud SQL machine type). */
+  readonly size: string;
   readonly storageGiB: number;
   readonly maxStorageGiB: number;
   readonly backupRetentionDays: number;
-  readonly multiAz: boolean;
+  /** A standby in another zone that takes over on failure. */
+  readonly highAvailability: boolean;
   readonly deletionProtection: boolean;
   readonly databaseName: string;
 }
 
 export interface RedisRequest {
-  readonly nodeType: string;
+  /** The cloud's size name (ElastiCache node type, Azure Managed Redis SKU, Memorystore tier-GB). */
+  readonly size: string;
   readonly replicas: number;
-  readonly multiAz: boolean;
+  /** Replicas in other zones, with automatic failover. */
+  readonly highAvailability: boolean;
 }
 
 export interface VectorDbRequest {
