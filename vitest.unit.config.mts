@@ -9,6 +9,7 @@ export default defineConfig({
       "test/regions.test.ts",
       "test/registry.test.ts",
       "test/core-outputs.test.ts",
+      "test/versions.test.ts",
       "test/*-units.test.ts",
       "test/workflows.test.ts",
       "test/policies/engine.test.ts",

@@ -142,9 +142,9 @@ export const NOT_JUDGED: Readonly<Record<string, string>> = {
     "its StorageClass is judged for encryption (aws-ebs-encrypted)",
   "kubernetes:core/v1:ServiceAccount":
     "an identity; pods are judged for mounting its token (k8s-no-service-account-token), its IAM role under access",
-  "kubernetes:external-secrets.io/v1beta1:ClusterSecretStore":
+  "kubernetes:external-secrets.io/v1:ClusterSecretStore":
     "points at the cloud's secret manager; holds no secret",
-  "kubernetes:external-secrets.io/v1beta1:ExternalSecret":
+  "kubernetes:external-secrets.io/v1:ExternalSecret":
     "names secrets in the cloud's secret manager to sync; holds no value",
   "kubernetes:keda.sh/v1alpha1:ScaledObject": "a scaling rule for a Deployment",
   "kubernetes:keda.sh/v1alpha1:TriggerAuthentication":

@@ -8,6 +8,7 @@ import { MANAGED_LLM_PROVIDERS } from "./choices";
 import { checkGpuFit } from "./gpu-fit";
 import { CLOUDS_BUILT, PLATFORMS, cloudsOf } from "./registry";
 import { regionCode } from "./regions";
+import { supportRange, supportsMinor } from "./versions";
 
 type Ctx = z.RefinementCtx;
 
@@ -207,6 +208,16 @@ function checkTierCapabilities(cfg: ConfigInput, ctx: Ctx): void {
 }
 
 function checkKubernetes(cfg: ConfigInput, ctx: Ctx): void {
+  // Every chart the cluster would run must support its Kubernetes version.
+  for (const chart of PLATFORMS[cfg.tier][cfg.cloud]?.charts?.(cfg) ?? []) {
+    if (!supportsMinor(chart.kubernetes, cfg.kubernetes.version)) {
+      problem(
+        ctx,
+        ["kubernetes", "version"],
+        `${chart.chart} ${chart.version} supports Kubernetes ${supportRange(chart.kubernetes)} (${chart.kubernetes.source})`,
+      );
+    }
+  }
   for (const pool of ["systemNodes", "gpuNodes"] as const) {
     const p = cfg.kubernetes[pool];
     if (p.min > p.max)

@@ -26,11 +26,13 @@ import type {
 } from "./config";
 import { NotImplementedError } from "./config-errors";
 import { AwsEcsPlatform } from "./platforms/aws-ecs";
-import { eksPlatform } from "./platforms/aws-eks";
+import { eksCharts, eksPlatform } from "./platforms/aws-eks";
 import { AzureAcaPlatform } from "./platforms/azure-aca";
 import { DockerPlatform } from "./platforms/docker";
 import { GcpRunPlatform } from "./platforms/gcp-run";
+import type { ChartChoices } from "./platforms/kubernetes";
 import type { Platform } from "./platforms/platform";
+import type { SupportedChart } from "./versions";
 import type { RegionSite } from "./regions";
 
 /** A tier's sizes in one cloud's own names. */
@@ -52,6 +54,8 @@ export interface TierCloudEntry {
   readonly llmGpus?: readonly GpuType[];
   /** @default - "local" (Docker) */
   readonly sizes?: CloudSizes;
+  /** The Helm charts a Kubernetes platform installs for a config. @default - none (no cluster) */
+  readonly charts?: (cfg: ChartChoices) => readonly SupportedChart[];
 }
 
 export interface CloudEntry {
@@ -130,6 +134,7 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
   sme: {
     aws: {
       create: eksPlatform,
+      charts: eksCharts,
       exporters: KUBERNETES_EXPORTERS,
       llmGpus: gpusOf(GPU_NODE_TYPES),
       sizes: { postgres: "db.r6g.large", redis: "cache.r6g.large" },

@@ -2,9 +2,11 @@
  * Every pinned version the program deploys, in one place. Bump here; nothing else pins.
  * Images carry exact tags (never `latest`, never a moving major tag).
  *
- * Each tag and chart version below was checked to be a published release (2026-11) against
- * public deployments and release indexes; this machine cannot reach the registries, so a bump
- * should be checked with `helm search repo <chart> --versions` / `docker manifest inspect`.
+ * Each tag and chart version below was read from its project's repository (release tags, chart
+ * indexes, values.yaml at that tag); this machine cannot reach the registries, so a bump should
+ * be checked with `helm search repo <chart> --versions` / `docker manifest inspect`. A chart
+ * records the Kubernetes minors its project supports; test/versions.test.ts holds every tier's
+ * pinned version inside them.
  */
 /** Ollama release: the dev image tag and the version installed on GPU hosts. */
 export const OLLAMA_VERSION = "0.6.5";
@@ -28,11 +30,11 @@ export const K8S_IMAGES = {
 
 /**
  * Cluster Autoscaler must run the release of the cluster's Kubernetes minor version (its
- * compatibility rule), whatever the chart's own default image: one tag per minor. These are
- * the minors `kubernetes.version` accepts.
+ * compatibility rule), whatever the chart's own default image: one tag, the newest patch, per
+ * minor. These are the minors `kubernetes.version` accepts.
  */
 export const CLUSTER_AUTOSCALER_TAGS = {
-  "1.32": "v1.32.2",
+  "1.32": "v1.32.7",
   "1.33": "v1.33.6",
   "1.34": "v1.34.5",
   "1.35": "v1.35.2",
@@ -44,41 +46,117 @@ export const KUBERNETES_MINORS = Object.keys(CLUSTER_AUTOSCALER_TAGS) as [
   ...KubernetesMinor[],
 ];
 
-/** Helm charts: repository, chart and exact version. */
+/**
+ * The Kubernetes minors a project supports for the pinned release, as the project states them:
+ * the oldest, and the newest where it gives one (`source` says where).
+ */
+export interface KubernetesSupport {
+  readonly min: string;
+  /** @default - no newest stated ("1.24+") */
+  readonly max?: string;
+  readonly source: string;
+}
+
+/** A chart at an exact version in its repository, and the Kubernetes minors it supports there. */
+export interface SupportedChart {
+  readonly repo: string;
+  readonly chart: string;
+  readonly version: string;
+  readonly kubernetes: KubernetesSupport;
+}
+
+/**
+ * Helm charts: repository, chart, exact version and supported Kubernetes minors. Read from each
+ * project's repository at that version (values.yaml keys, CRDs, support tables), 2026-12.
+ */
 export const CHARTS = {
   nvidiaDevicePlugin: {
     repo: "https://nvidia.github.io/k8s-device-plugin",
     chart: "nvidia-device-plugin",
-    version: "0.17.1",
+    version: "0.20.0",
+    kubernetes: { min: "1.10", source: "README, Prerequisites: Kubernetes >= 1.10" },
   },
   awsLoadBalancerController: {
     repo: "https://aws.github.io/eks-charts",
     chart: "aws-load-balancer-controller",
-    version: "1.11.0",
+    version: "3.5.0",
+    kubernetes: { min: "1.22", source: "docs/deploy/installation.md: v2.5.0+ requires 1.22+" },
   },
   externalSecrets: {
     repo: "https://charts.external-secrets.io",
     chart: "external-secrets",
-    version: "0.14.4",
+    version: "2.9.0",
+    kubernetes: {
+      min: "1.33",
+      max: "1.36",
+      source: "docs/introduction/stability-support.md (2.9: 1.36); e2e tests on 1.33",
+    },
   },
   metricsServer: {
     repo: "https://kubernetes-sigs.github.io/metrics-server",
     chart: "metrics-server",
-    version: "3.12.2",
+    version: "3.13.1",
+    kubernetes: { min: "1.31", source: "README, Compatibility Matrix: 0.8.x on 1.31+" },
   },
   clusterAutoscaler: {
     repo: "https://kubernetes.github.io/autoscaler",
     chart: "cluster-autoscaler",
-    version: "9.46.6",
+    version: "9.59.0",
+    kubernetes: {
+      min: "1.32",
+      max: "1.36",
+      source:
+        "one image per minor (CLUSTER_AUTOSCALER_TAGS); chart RBAC for resource.k8s.io (1.35+) from 9.54.0",
+    },
   },
-  keda: { repo: "https://kedacore.github.io/charts", chart: "keda", version: "2.16.1" },
+  keda: {
+    repo: "https://kedacore.github.io/charts",
+    chart: "keda",
+    version: "2.20.2",
+    kubernetes: {
+      min: "1.33",
+      max: "1.35",
+      source: "keda.sh docs, Kubernetes Compatibility: v2.20",
+    },
+  },
   openTelemetryCollector: {
     repo: "https://open-telemetry.github.io/opentelemetry-helm-charts",
     chart: "opentelemetry-collector",
-    version: "0.119.0",
+    // The newest chart stating Helm 3 support (Helm 4 from 0.157.2): Pulumi's helm.v3.Release runs Helm 3.
+    version: "0.157.1",
+    kubernetes: { min: "1.24", source: "chart README, Prerequisites: Kubernetes 1.24+" },
   },
-  argoCd: { repo: "https://argoproj.github.io/argo-helm", chart: "argo-cd", version: "7.8.2" },
-  qdrant: { repo: "https://qdrant.github.io/qdrant-helm", chart: "qdrant", version: "1.13.4" },
-} as const;
+  argoCd: {
+    repo: "https://argoproj.github.io/argo-helm",
+    chart: "argo-cd",
+    version: "10.1.1",
+    kubernetes: {
+      min: "1.32",
+      max: "1.35",
+      source: "argo-cd docs/operator-manual/tested-kubernetes-versions.md (v3.4)",
+    },
+  },
+  qdrant: {
+    repo: "https://qdrant.github.io/qdrant-helm",
+    chart: "qdrant",
+    version: "1.13.4",
+    kubernetes: { min: "1.24", source: "chart README, Prerequisites: Kubernetes v1.24+" },
+  },
+} as const satisfies Record<string, SupportedChart>;
 
 export type ChartRef = (typeof CHARTS)[keyof typeof CHARTS];
+
+/** Whether `version` ("1.35") lies in what a project supports. */
+export function supportsMinor(support: KubernetesSupport, version: string): boolean {
+  const order = (v: string) => {
+    const [major = 0, minor = 0] = v.split(".").map(Number);
+    return major * 1000 + minor;
+  };
+  const at = order(version);
+  return at >= order(support.min) && (support.max === undefined || at <= order(support.max));
+}
+
+/** "1.33-1.35", or "1.24+" when the project states no newest. */
+export function supportRange(support: KubernetesSupport): string {
+  return support.max ? `${support.min}-${support.max}` : `${support.min}+`;
+}

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ENV, SECRET_ENV } from "../runtime/src/config";
 import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
+import { eksCharts } from "../stacks/platforms/aws-eks";
 import { CHARTS } from "../stacks/versions";
 import { SERVICE_ACCOUNT_TOKEN_PATH } from "../components/kubernetes/pod-security";
 import { API_IDLE_TIMEOUT_SECONDS, REEMBED_COMMAND } from "../components/shared/runtime-image";
@@ -23,7 +24,7 @@ const T = {
   netpol: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
   namespace: "kubernetes:core/v1:Namespace",
   storageClass: "kubernetes:storage.k8s.io/v1:StorageClass",
-  externalSecret: "kubernetes:external-secrets.io/v1beta1:ExternalSecret",
+  externalSecret: "kubernetes:external-secrets.io/v1:ExternalSecret",
   scaledObject: "kubernetes:keda.sh/v1alpha1:ScaledObject",
   ingress: "kubernetes:networking.k8s.io/v1:Ingress",
   rds: "aws:rds/instance:Instance",
@@ -419,6 +420,140 @@ describe("sme on EKS: add-ons", () => {
     );
   });
 
+  it("installs exactly the charts the registry checks against the Kubernetes version", async () => {
+    const charts = (result: SynthResult) =>
+      [...new Set(ofType(result, T.release).map((r) => r.inputs.chart as string))].sort();
+    const gitops = await synth("sme", [
+      "rag-platform:gitops.enabled=true",
+      "rag-platform:gitops.repoUrl=https://github.com/acme/deploy",
+      "rag-platform:vectorDb.mode=pgvector",
+      "rag-platform:observability.exporter=none",
+    ]);
+    for (const [result, cfg] of [
+      [sme, resolveConfig({ tier: "sme" })],
+      [
+        gitops,
+        resolveConfig({
+          tier: "sme",
+          gitops: { enabled: true, repoUrl: "https://github.com/acme/deploy" },
+          vectorDb: { mode: "pgvector" },
+          observability: { exporter: "none" },
+        }),
+      ],
+    ] as const) {
+      expect(charts(result)).toEqual(
+        eksCharts(cfg)
+          .map((c) => c.chart)
+          .sort(),
+      );
+    }
+  });
+
+  // Where each chart takes a component's resources and security contexts (the keys differ by chart).
+  const ADDON_VALUES: Record<string, { resources: string[]; container: string[]; pod?: string[] }> =
+    {
+      "aws-load-balancer-controller": {
+        resources: ["resources"],
+        container: ["securityContext"],
+        pod: ["podSecurityContext"],
+      },
+      "cluster-autoscaler": {
+        resources: ["resources"],
+        container: ["containerSecurityContext"],
+        pod: ["securityContext"],
+      },
+      "external-secrets": {
+        resources: ["resources", "webhook.resources", "certController.resources"],
+        container: ["securityContext", "webhook.securityContext", "certController.securityContext"],
+      },
+      "metrics-server": { resources: ["resources"], container: ["securityContext"] },
+      keda: {
+        resources: ["resources.operator", "resources.metricServer", "resources.webhooks"],
+        container: [
+          "securityContext.operator",
+          "securityContext.metricServer",
+          "securityContext.webhooks",
+        ],
+        pod: [
+          "podSecurityContext.operator",
+          "podSecurityContext.metricServer",
+          "podSecurityContext.webhooks",
+        ],
+      },
+      "otel-collector": {
+        resources: ["resources"],
+        container: ["securityContext"],
+        pod: ["podSecurityContext"],
+      },
+      "otel-scraper": {
+        resources: ["resources"],
+        container: ["securityContext"],
+        pod: ["podSecurityContext"],
+      },
+    };
+  const at = (values: Obj, path: string): Obj =>
+    path.split(".").reduce((o: Obj, k) => (o as Obj | undefined)?.[k], values);
+
+  it("gives every add-on requests, limits and a restricted security context", () => {
+    for (const [name, paths] of Object.entries(ADDON_VALUES)) {
+      const values = release(sme, name).inputs.values as Obj;
+      for (const path of paths.resources) {
+        const r = at(values, path);
+        expect(r?.requests, `${name} ${path}`).toMatchObject({
+          cpu: expect.any(String),
+          memory: expect.any(String),
+        });
+        expect(r?.limits, `${name} ${path}`).toMatchObject({
+          cpu: expect.any(String),
+          memory: r.requests.memory,
+        });
+      }
+      for (const path of paths.container) {
+        expect(at(values, path), `${name} ${path}`).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ["ALL"] },
+        });
+      }
+      for (const path of paths.pod ?? []) {
+        expect(at(values, path), `${name} ${path}`).toMatchObject({
+          seccompProfile: { type: "RuntimeDefault" },
+        });
+      }
+    }
+    // The device plugin runs as root for the kubelet's socket directory, with nothing else.
+    const plugin = release(sme, "nvidia-device-plugin").inputs.values as Obj;
+    expect(plugin.resources.limits).toBeDefined();
+    expect(plugin.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+  });
+
+  it("keeps External Secrets writable through a drain (two webhooks, a budget) and its resources on the served v1 API, moved in place from v1beta1", () => {
+    const values = release(sme, "external-secrets").inputs.values as Obj;
+    expect(values.webhook).toMatchObject({
+      replicaCount: 2,
+      podDisruptionBudget: { enabled: true, minAvailable: 1 },
+    });
+    expect(values).toMatchObject({ replicaCount: 2, leaderElect: true, installCRDs: true });
+    const store = one(sme, "kubernetes:external-secrets.io/v1:ClusterSecretStore");
+    expect(store.inputs.apiVersion).toBe("external-secrets.io/v1");
+    expect(store.aliases).toContainEqual({
+      type: "kubernetes:external-secrets.io/v1beta1:ClusterSecretStore",
+    });
+    const synced = ofType(sme, T.externalSecret);
+    expect(synced.length).toBeGreaterThan(0);
+    for (const e of synced) {
+      expect(e.inputs.apiVersion).toBe("external-secrets.io/v1");
+      expect(e.aliases).toContainEqual({
+        type: "kubernetes:external-secrets.io/v1beta1:ExternalSecret",
+      });
+    }
+    expect(ofType(sme, "kubernetes:external-secrets.io/v1beta1:ExternalSecret")).toEqual([]);
+  });
+
   it("sends the runtime's Prometheus metrics to the backend: one scraper collector reads each pod's /metrics and forwards them to the collector", () => {
     const scraper = release(sme, "otel-scraper").inputs.values as Obj;
     expect(scraper).toMatchObject({
@@ -440,7 +575,7 @@ describe("sme on EKS: add-ons", () => {
       target_label: "__address__",
     });
     expect(scraper.config.exporters).toEqual({
-      otlphttp: {
+      otlp_http: {
         endpoint:
           "http://otel-collector-opentelemetry-collector.observability.svc.cluster.local:4318",
       },
@@ -448,7 +583,7 @@ describe("sme on EKS: add-ons", () => {
     expect(scraper.config.service.pipelines.metrics).toEqual({
       receivers: ["prometheus"],
       processors: ["memory_limiter", "batch"],
-      exporters: ["otlphttp"],
+      exporters: ["otlp_http"],
     });
     expect(scraper.securityContext).toMatchObject({
       runAsNonRoot: true,
@@ -773,7 +908,7 @@ describe("sme on EKS: add-ons", () => {
     ]);
     const values = release(result, "otel-collector").inputs.values as Obj;
     expect(values.config.exporters).toEqual({
-      otlphttp: {
+      otlp_http: {
         endpoint: "https://api.honeycomb.io",
         headers: { "x-honeycomb-team": "${env:OTLP_AUTH_HEADER}" },
       },
@@ -794,7 +929,7 @@ describe("sme on EKS: add-ons", () => {
       "rag-platform:observability.otlpEndpoint=https://otel.internal.example.com",
     ]);
     expect((release(open, "otel-collector").inputs.values as Obj).config.exporters).toEqual({
-      otlphttp: { endpoint: "https://otel.internal.example.com" },
+      otlp_http: { endpoint: "https://otel.internal.example.com" },
     });
     expect(ofType(open, T.externalSecret).map((e) => e.name)).not.toContain("otel-exporter-key");
   });
@@ -809,14 +944,14 @@ describe("sme on EKS: add-ons", () => {
       "rag-platform:observability.newRelicRegion=eu",
     ]);
     expect((release(newRelic, "otel-collector").inputs.values as Obj).config.exporters).toEqual({
-      "otlphttp/newrelic": {
+      "otlp_http/newrelic": {
         endpoint: "https://otlp.eu01.nr-data.net",
         headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" },
       },
     });
     const us = await synth("sme", ["rag-platform:observability.exporter=newrelic"]);
     expect(
-      (release(us, "otel-collector").inputs.values as Obj).config.exporters["otlphttp/newrelic"]
+      (release(us, "otel-collector").inputs.values as Obj).config.exporters["otlp_http/newrelic"]
         .endpoint,
     ).toBe("https://otlp.nr-data.net");
   });
@@ -936,15 +1071,13 @@ describe("sme on EKS: every workload", () => {
       readOnlyRootFilesystem: true,
       capabilities: { drop: ["ALL"] },
     });
-    const [mount] = values.extraVolumeMounts as Obj[];
-    expect(mount).toMatchObject({ mountPath: SERVICE_ACCOUNT_TOKEN_PATH });
-    expect((values.extraVolumes as Obj[]).find((v) => v.name === mount!.name)).toHaveProperty(
-      "emptyDir",
-    );
+    expect(values.serviceAccount).toEqual({ create: true, automountServiceAccountToken: false });
     expect(values.topologySpreadConstraints.map((t: Obj) => t.topologyKey)).toContain(
       "topology.kubernetes.io/zone",
     );
-    expect(release(sme, "otel-scraper").inputs.values).not.toHaveProperty("extraVolumeMounts");
+    expect((release(sme, "otel-scraper").inputs.values as Obj).serviceAccount).not.toHaveProperty(
+      "automountServiceAccountToken",
+    );
   });
 
   it("gives the worker 120 s to finish the documents in hand when a pod stops, the API as long as a request can last after 15 s of draining; each process gives up 10 s sooner", () => {

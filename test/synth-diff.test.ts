@@ -56,6 +56,46 @@ describe("diffing two states", () => {
     expect(diffResources(before, before).resources).toEqual([]);
   });
 
+  it("shows a resource moved under an alias (a new type or name) as a change, not a replacement", () => {
+    const parent = "urn:pulumi:sme::rag-platform::rag:k8s:SyncedSecret$";
+    const v1beta1 = "kubernetes:external-secrets.io/v1beta1:ExternalSecret";
+    const v1 = "kubernetes:external-secrets.io/v1:ExternalSecret";
+    const before = {
+      ...record("rag-runtime", { a: 1 }, v1beta1),
+      urn: `${parent}${v1beta1}::rag-runtime`,
+    };
+    const moved = {
+      ...record("rag-runtime", { a: 1 }, v1),
+      urn: `${parent}${v1}::rag-runtime`,
+      aliases: [{ type: v1beta1 }],
+    };
+    const renamed = {
+      ...record("runtime-secret", { a: 2 }, v1),
+      urn: `${parent}${v1}::runtime-secret`,
+      aliases: [{ name: "rag-runtime" }],
+    };
+    expect(diffResources([before], [moved]).resources).toEqual([
+      {
+        kind: "change",
+        type: v1,
+        name: "rag-runtime",
+        urn: moved.urn,
+        changes: [{ path: "(type)", before: v1beta1, after: v1 }],
+      },
+    ]);
+    // Without the alias, the engine would delete the old resource and create the new one.
+    expect(diffResources([before], [{ ...moved, aliases: [] }]).counts).toEqual({
+      add: 1,
+      change: 0,
+      remove: 1,
+    });
+    const both = { ...before, type: v1, urn: `${parent}${v1}::rag-runtime` };
+    expect(diffResources([both], [renamed]).resources[0]!.changes).toEqual([
+      { path: "(name)", before: "rag-runtime", after: "runtime-secret" },
+      { path: "a", before: 1, after: 2 },
+    ]);
+  });
+
   it("looks inside JSON-encoded inputs and matches named entries by name, not position", () => {
     const defs = (env: { name: string; value: string }[]) =>
       JSON.stringify([{ name: "api", environment: env }]);

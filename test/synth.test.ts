@@ -28,6 +28,7 @@ describe("npm run synth", () => {
     expect(resources.length).toBeGreaterThan(20);
     for (const r of resources) {
       expect(Object.keys(r).sort()).toEqual([
+        "aliases",
         "custom",
         "customTimeouts",
         "dependencies",

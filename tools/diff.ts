@@ -107,6 +107,32 @@ export function inputChanges(before: ResourceRecord, after: ResourceRecord): Inp
   }));
 }
 
+/**
+ * The URNs a resource was known by before a rename: its aliases, as the engine reads them (an
+ * old type or name replaces the URN's last type or its name).
+ */
+export function aliasUrns(r: ResourceRecord): string[] {
+  // resources.json written before aliases were recorded has none.
+  return (r.aliases ?? []).map((alias) => {
+    if (alias.urn) return alias.urn;
+    const cut = r.urn.lastIndexOf("::");
+    const [head, name] = [r.urn.slice(0, cut), r.urn.slice(cut + 2)];
+    // The resource's own type follows its parents' types ("a$b$type") after the project's "::".
+    const dollar = head.lastIndexOf("$");
+    const typeStart = dollar >= 0 ? dollar + 1 : head.lastIndexOf("::") + 2;
+    const types = alias.type ? `${head.slice(0, typeStart)}${alias.type}` : head;
+    return `${types}::${alias.name ?? name}`;
+  });
+}
+
+/** A renamed or retyped resource's old name and type, as changes. */
+function renameChanges(old: ResourceRecord, r: ResourceRecord): InputChange[] {
+  return [
+    ...(old.type !== r.type ? [{ path: "(type)", before: old.type, after: r.type }] : []),
+    ...(old.name !== r.name ? [{ path: "(name)", before: old.name, after: r.name }] : []),
+  ];
+}
+
 export function diffResources(
   before: readonly ResourceRecord[],
   after: readonly ResourceRecord[],
@@ -116,17 +142,21 @@ export function diffResources(
   const was = index(before);
   const now = index(after);
   const resources: ResourceDiff[] = [];
+  const moved = new Set<string>();
   for (const [urn, r] of now) {
-    const old = was.get(urn);
+    // The same resource under its own URN, or under one of its aliases (moved, not replaced).
+    const oldUrn = was.has(urn) ? urn : aliasUrns(r).find((a) => was.has(a) && !now.has(a));
+    const old = oldUrn === undefined ? undefined : was.get(oldUrn);
     if (!old) resources.push({ kind: "add", type: r.type, name: r.name, urn, changes: [] });
     else {
-      const changes = inputChanges(old, r);
+      if (oldUrn !== urn) moved.add(oldUrn!);
+      const changes = [...renameChanges(old, r), ...inputChanges(old, r)];
       if (changes.length > 0)
         resources.push({ kind: "change", type: r.type, name: r.name, urn, changes });
     }
   }
   for (const [urn, r] of was)
-    if (!now.has(urn))
+    if (!now.has(urn) && !moved.has(urn))
       resources.push({ kind: "remove", type: r.type, name: r.name, urn, changes: [] });
   const order = { remove: 0, change: 1, add: 2 };
   resources.sort(

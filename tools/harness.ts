@@ -39,6 +39,17 @@ export interface ResourceRecord {
   readonly protect: boolean;
   /** `pulumi destroy` leaves the cloud resource in place and only forgets it. */
   readonly retainOnDelete: boolean;
+  /**
+   * What the resource was before a rename (its old type or name, or old URN): the engine then
+   * moves it instead of replacing it. Empty for most.
+   */
+  readonly aliases: readonly AliasRecord[];
+}
+
+export interface AliasRecord {
+  readonly urn?: string;
+  readonly name?: string;
+  readonly type?: string;
 }
 
 export interface CustomTimeouts {
@@ -101,6 +112,10 @@ interface RegisterRequest {
     { getCreate(): string; getUpdate(): string; getDelete(): string } | undefined;
   getProtect(): boolean;
   getRetainondelete(): boolean;
+  getAliasesList(): {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string } | undefined;
+  }[];
 }
 interface RegisterResponse {
   getUrn(): string;
@@ -117,6 +132,14 @@ function propertyDependencies(req: RegisterRequest): Record<string, string[]> {
     if (urns.length > 0) result[key] = [...new Set(urns)];
   });
   return result;
+}
+
+function aliases(req: RegisterRequest): AliasRecord[] {
+  return req.getAliasesList().map((alias) => {
+    const spec = alias.getSpec();
+    const fields = { urn: alias.getUrn(), name: spec?.getName(), type: spec?.getType() };
+    return Object.fromEntries(Object.entries(fields).filter(([, v]) => v));
+  });
 }
 
 function customTimeouts(req: RegisterRequest): CustomTimeouts | null {
@@ -155,6 +178,7 @@ function recordRegistrations(records: ResourceRecord[], mocks: SynthMocks): void
           customTimeouts: customTimeouts(req),
           protect: req.getProtect(),
           retainOnDelete: req.getRetainondelete(),
+          aliases: aliases(req),
         });
       }
       callback(err, response);

@@ -2,7 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretRef } from "../contracts";
+import { clusterSecretStore, externalSecretsValues } from "../kubernetes/external-secret";
 import { pinnedRelease, type PinnedChart } from "../kubernetes/helm";
+import { CONTAINER_SECURITY, resources, type ComputeSize } from "../kubernetes/pod-security";
 import { policyDocument, type AwsAccount } from "./account";
 import type { EksCluster } from "./eks-cluster";
 import { LOAD_BALANCER_CONTROLLER_STATEMENTS } from "./lbc-policy";
@@ -28,6 +30,13 @@ export interface EksAddonsArgs {
 }
 
 export const SECRET_STORE_NAME = "aws-secrets-manager";
+
+/** Requests (and limits) of the AWS add-ons: a cluster of a few dozen nodes. */
+const ADDON_SIZES = {
+  loadBalancerController: { cpuMillicores: 100, memoryMiB: 256 },
+  // AWS's own example for the autoscaler.
+  clusterAutoscaler: { cpuMillicores: 100, memoryMiB: 600 },
+} as const satisfies Record<string, ComputeSize>;
 
 /**
  * The AWS-specific add-ons, each from its official chart at a pinned version and with its own
@@ -80,7 +89,12 @@ export class EksAddons extends pulumi.ComponentResource {
           // We expose through Ingress only. The Service webhook (failurePolicy Fail) would refuse
           // every Service created while the controller's pods start, such as the other add-ons'.
           enableServiceMutatorWebhook: false,
+          // Reuse the webhook's certificate on upgrade (the chart's default mints a new CA each time).
+          keepTLSSecret: true,
           podDisruptionBudget: { maxUnavailable: 1 },
+          resources: resources(ADDON_SIZES.loadBalancerController),
+          securityContext: CONTAINER_SECURITY,
+          podSecurityContext: { fsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
         },
       },
       onCluster,
@@ -145,6 +159,14 @@ export class EksAddons extends pulumi.ComponentResource {
             "scale-down-unneeded-time": "10m",
           },
           podDisruptionBudget: { maxUnavailable: 1 },
+          resources: resources(ADDON_SIZES.clusterAutoscaler),
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65534,
+            runAsGroup: 65534,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          containerSecurityContext: CONTAINER_SECURITY,
         },
       },
       onCluster,
@@ -162,26 +184,15 @@ export class EksAddons extends pulumi.ComponentResource {
         resourceName: named("external-secrets"),
         namespace: "external-secrets",
         createNamespace: true,
-        values: {
-          installCRDs: true,
-          serviceAccount: { create: true, name: "external-secrets" },
-          // Two controllers: one reconciles at a time (the chart's default is no leader election).
-          replicaCount: 2,
-          leaderElect: true,
-          // The chart's budget already holds minAvailable: 1; adding maxUnavailable would render a PDB the API refuses.
-          podDisruptionBudget: { enabled: true, minAvailable: 1 },
-        },
+        values: externalSecretsValues({ serviceAccount: { name: "external-secrets" } }),
       },
       onCluster,
     );
-    const store = new k8s.apiextensions.CustomResource(
+    // Pod Identity: the store needs no auth block (the SDK's default chain finds the role).
+    const store = clusterSecretStore(
       `${name}-secret-store`,
-      {
-        apiVersion: "external-secrets.io/v1beta1",
-        kind: "ClusterSecretStore",
-        metadata: { name: SECRET_STORE_NAME },
-        spec: { provider: { aws: { service: "SecretsManager", region: args.account.region } } },
-      },
+      SECRET_STORE_NAME,
+      { aws: { service: "SecretsManager", region: args.account.region } },
       { ...onCluster, dependsOn: [eso] },
     );
     this.secretStoreReady = [eso, store];

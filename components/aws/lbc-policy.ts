@@ -130,6 +130,8 @@ export const LOAD_BALANCER_CONTROLLER_STATEMENTS: readonly Statement[] = [
       "elasticloadbalancing:ModifyTargetGroupAttributes",
       "elasticloadbalancing:DeleteTargetGroup",
       "elasticloadbalancing:ModifyListenerAttributes",
+      "elasticloadbalancing:ModifyCapacityReservation",
+      "elasticloadbalancing:ModifyIpPools",
     ],
     Resource: "*",
     Condition: tagged,

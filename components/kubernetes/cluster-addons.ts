@@ -4,7 +4,7 @@ import { GPU_POOL_LABEL, GPU_TAINT } from "./gpu-scheduling";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { denyByDefault, flowPolicy, podsIn } from "./network-policy";
-import { NO_TOKEN, zoneSpread } from "./pod-security";
+import { CONTAINER_SECURITY, resources, zoneSpread, type ComputeSize } from "./pod-security";
 import {
   COLLECTOR,
   collectorExporters,
@@ -56,6 +56,41 @@ export interface ClusterAddonsArgs {
  * NVIDIA device plugin (GPU nodes only) and metrics-server (HPA) where the cloud does not run
  * them, KEDA (queue-driven scaling), an OpenTelemetry collector and, with GitOps on, Argo CD.
  */
+/** Requests (and limits) of the add-ons: a cluster of a few dozen nodes. */
+const ADDON_SIZES = {
+  small: { cpuMillicores: 50, memoryMiB: 128 },
+  devicePlugin: { cpuMillicores: 50, memoryMiB: 128 },
+  metricsServer: { cpuMillicores: 100, memoryMiB: 200 },
+  kedaOperator: { cpuMillicores: 100, memoryMiB: 256 },
+  kedaMetricsServer: { cpuMillicores: 100, memoryMiB: 256 },
+  argoController: { cpuMillicores: 250, memoryMiB: 1024 },
+  argoRepoServer: { cpuMillicores: 100, memoryMiB: 512 },
+  argoServer: { cpuMillicores: 100, memoryMiB: 256 },
+  collector: { cpuMillicores: 200, memoryMiB: 512 },
+  scraper: { cpuMillicores: 100, memoryMiB: 256 },
+} as const satisfies Record<string, ComputeSize>;
+
+/** A chart's pod-level security context, where the container's lacks the pod-level fields. */
+const RESTRICTED_POD = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+
+/**
+ * Argo CD: the API server inside the cluster only (reached with a port forward), TLS on; every
+ * component with requests and limits (the chart's containers are restricted already).
+ */
+function argoCdValues(): Record<string, unknown> {
+  const small = resources(ADDON_SIZES.small);
+  return {
+    configs: { params: { "server.insecure": false } },
+    server: { service: { type: "ClusterIP" }, resources: resources(ADDON_SIZES.argoServer) },
+    controller: { resources: resources(ADDON_SIZES.argoController) },
+    repoServer: { resources: resources(ADDON_SIZES.argoRepoServer) },
+    applicationSet: { resources: small },
+    notifications: { resources: small },
+    dex: { resources: small },
+    redis: { resources: small },
+  };
+}
+
 export class ClusterAddons extends pulumi.ComponentResource {
   /** OTLP/HTTP endpoint for workloads, when a collector runs. */
   readonly otlpEndpoint: string | undefined;
@@ -82,6 +117,14 @@ export class ClusterAddons extends pulumi.ComponentResource {
             nodeSelector: { [GPU_POOL_LABEL.key]: GPU_POOL_LABEL.value },
             tolerations: [{ key: GPU_TAINT.key, operator: "Exists", effect: GPU_TAINT.effect }],
             priorityClassName: "system-node-critical",
+            resources: resources(ADDON_SIZES.devicePlugin),
+            // It runs as root (the kubelet's device-plugin socket directory needs it), but with no
+            // privilege escalation, no capability and the runtime's seccomp profile.
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ["ALL"] },
+              seccompProfile: { type: "RuntimeDefault" },
+            },
           },
         },
         parent,
@@ -94,7 +137,12 @@ export class ClusterAddons extends pulumi.ComponentResource {
         {
           resourceName: named("metrics-server"),
           namespace: "kube-system",
-          values: { replicas: 2, podDisruptionBudget: { enabled: true, maxUnavailable: 1 } },
+          values: {
+            replicas: 2,
+            podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
+            resources: resources(ADDON_SIZES.metricsServer),
+            securityContext: { ...CONTAINER_SECURITY, runAsUser: 1000 },
+          },
         },
         parent,
       );
@@ -106,7 +154,26 @@ export class ClusterAddons extends pulumi.ComponentResource {
         resourceName: named("keda"),
         namespace: "keda",
         createNamespace: true,
-        values: { podDisruptionBudget: { operator: { maxUnavailable: 1 } } },
+        values: {
+          // Two operators (one leads), so the budget keeps one through a drain.
+          operator: { replicaCount: 2 },
+          podDisruptionBudget: { operator: { maxUnavailable: 1 } },
+          resources: {
+            operator: resources(ADDON_SIZES.kedaOperator),
+            metricServer: resources(ADDON_SIZES.kedaMetricsServer),
+            webhooks: resources(ADDON_SIZES.small),
+          },
+          securityContext: {
+            operator: CONTAINER_SECURITY,
+            metricServer: CONTAINER_SECURITY,
+            webhooks: CONTAINER_SECURITY,
+          },
+          podSecurityContext: {
+            operator: RESTRICTED_POD,
+            metricServer: RESTRICTED_POD,
+            webhooks: RESTRICTED_POD,
+          },
+        },
       },
       parent,
     );
@@ -152,9 +219,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
             replicaCount: 2,
             image: { repository: "otel/opentelemetry-collector-contrib" },
             extraEnvs: env,
-            // It calls no Kubernetes API (the scraper below does): no token, as the chart has no setting for it.
-            extraVolumes: [NO_TOKEN.volume],
-            extraVolumeMounts: [NO_TOKEN.mount],
+            // It calls no Kubernetes API (the scraper below does): no token.
+            serviceAccount: { create: true, automountServiceAccountToken: false },
             topologySpreadConstraints: zoneSpread(COLLECTOR.labels),
             podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
             podSecurityContext: {
@@ -169,10 +235,8 @@ export class ClusterAddons extends pulumi.ComponentResource {
               capabilities: { drop: ["ALL"] },
               seccompProfile: { type: "RuntimeDefault" },
             },
-            resources: {
-              requests: { cpu: "200m", memory: "256Mi" },
-              limits: { cpu: "1", memory: "512Mi" },
-            },
+            // Memory not overcommitted (the limit is the request), as for every workload of ours.
+            resources: resources(ADDON_SIZES.collector),
             config: {
               receivers: {
                 otlp: {
@@ -235,10 +299,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
           resourceName: named("argo-cd"),
           namespace: "argocd",
           createNamespace: true,
-          values: {
-            configs: { params: { "server.insecure": false } },
-            server: { service: { type: "ClusterIP" } },
-          },
+          values: argoCdValues(),
         },
         parent,
       );
@@ -377,10 +438,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
             capabilities: { drop: ["ALL"] },
             seccompProfile: { type: "RuntimeDefault" },
           },
-          resources: {
-            requests: { cpu: "100m", memory: "128Mi" },
-            limits: { cpu: "500m", memory: "256Mi" },
-          },
+          resources: resources(ADDON_SIZES.scraper),
           config: {
             receivers: {
               prometheus: {
@@ -404,13 +462,13 @@ export class ClusterAddons extends pulumi.ComponentResource {
               },
               batch: {},
             },
-            exporters: { otlphttp: { endpoint: otlpEndpoint } },
+            exporters: { otlp_http: { endpoint: otlpEndpoint } },
             service: {
               pipelines: {
                 metrics: {
                   receivers: ["prometheus"],
                   processors: ["memory_limiter", "batch"],
-                  exporters: ["otlphttp"],
+                  exporters: ["otlp_http"],
                 },
                 // The chart's default trace and log pipelines: this collector carries metrics only.
                 traces: null,

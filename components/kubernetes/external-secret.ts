@@ -1,5 +1,59 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CONTAINER_SECURITY, resources } from "./pod-security";
+
+/** The API version of External Secrets' resources (v1beta1 is no longer served from 0.17). */
+export const EXTERNAL_SECRETS_API = "external-secrets.io/v1";
+/** What a resource of `kind` was, so an existing stack moves it to v1 in place instead of replacing it. */
+const v1beta1 = (kind: string) => [{ type: `kubernetes:external-secrets.io/v1beta1:${kind}` }];
+
+/**
+ * The External Secrets chart's values on any cluster: its CRDs, two controllers with leader
+ * election and two webhooks (the webhook refuses writes when down), each with a budget,
+ * requests and limits and a restricted security context.
+ */
+export function externalSecretsValues(args: {
+  /** The controller's service account (the cloud binds its identity to it). */
+  readonly serviceAccount: { readonly name: string };
+}): Record<string, unknown> {
+  const budget = { enabled: true, minAvailable: 1 };
+  const small = resources({ cpuMillicores: 50, memoryMiB: 128 });
+  return {
+    installCRDs: true,
+    serviceAccount: { create: true, name: args.serviceAccount.name },
+    replicaCount: 2,
+    leaderElect: true,
+    podDisruptionBudget: budget,
+    resources: resources({ cpuMillicores: 100, memoryMiB: 256 }),
+    securityContext: CONTAINER_SECURITY,
+    webhook: {
+      replicaCount: 2,
+      podDisruptionBudget: budget,
+      resources: small,
+      securityContext: CONTAINER_SECURITY,
+    },
+    certController: { resources: small, securityContext: CONTAINER_SECURITY },
+  };
+}
+
+/** The ClusterSecretStore every ExternalSecret of the platform reads from, on the cloud's secret manager. */
+export function clusterSecretStore(
+  resourceName: string,
+  storeName: string,
+  provider: Record<string, unknown>,
+  opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    resourceName,
+    {
+      apiVersion: EXTERNAL_SECRETS_API,
+      kind: "ClusterSecretStore",
+      metadata: { name: storeName },
+      spec: { provider },
+    },
+    { ...opts, aliases: v1beta1("ClusterSecretStore") },
+  );
+}
 
 /** One key of the Kubernetes Secret, read from the cloud's secret manager. */
 export interface RemoteSecretKey {
@@ -40,7 +94,7 @@ export class SyncedSecret extends pulumi.ComponentResource {
     const external = new k8s.apiextensions.CustomResource(
       name,
       {
-        apiVersion: "external-secrets.io/v1beta1",
+        apiVersion: EXTERNAL_SECRETS_API,
         kind: "ExternalSecret",
         metadata: { name: secretName, namespace: args.namespace },
         spec: {
@@ -53,7 +107,7 @@ export class SyncedSecret extends pulumi.ComponentResource {
           })),
         },
       },
-      { parent: this },
+      { parent: this, aliases: v1beta1("ExternalSecret") },
     );
     this.secretName = pulumi.all([external.id]).apply(() => secretName);
     this.registerOutputs({ secretName: this.secretName });

@@ -116,12 +116,12 @@ export function collectorExporters(t: TelemetryArgs): {
     case "newrelic":
       return {
         exporters: {
-          "otlphttp/newrelic": {
+          "otlp_http/newrelic": {
             endpoint: NEW_RELIC_OTLP[t.newRelicRegion ?? "us"],
             headers: { "api-key": "${env:NEW_RELIC_LICENSE_KEY}" },
           },
         },
-        names: ["otlphttp/newrelic"],
+        names: ["otlp_http/newrelic"],
         env: keyEnv("NEW_RELIC_LICENSE_KEY"),
       };
     case "otlp":
@@ -130,14 +130,14 @@ export function collectorExporters(t: TelemetryArgs): {
         throw new Error(`the otlp exporter's ${t.otlpAuthHeader} header needs its value (apiKey)`);
       return {
         exporters: {
-          otlphttp: {
+          otlp_http: {
             endpoint: t.otlpEndpoint,
             ...(t.otlpAuthHeader
               ? { headers: { [t.otlpAuthHeader]: "${env:OTLP_AUTH_HEADER}" } }
               : {}),
           },
         },
-        names: ["otlphttp"],
+        names: ["otlp_http"],
         env: t.otlpAuthHeader ? keyEnv("OTLP_AUTH_HEADER") : [],
       };
     default: {

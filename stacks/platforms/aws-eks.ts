@@ -17,14 +17,22 @@ import type { RuntimeEnvironment } from "../../components/contracts";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
-import { CHARTS, CLUSTER_AUTOSCALER_TAGS } from "../versions";
+import { CHARTS, CLUSTER_AUTOSCALER_TAGS, type SupportedChart } from "../versions";
 import { AwsPlatformBase } from "./aws-base";
 import type { ClusterHost, ClusterIngress, ClusterSecretStore } from "./cluster-host";
-import { KubernetesPlatform } from "./kubernetes";
+import { type ChartChoices, KubernetesPlatform, kubernetesCharts } from "./kubernetes";
 import type { ObservabilityRequest, Platform } from "./platform";
 
 /** Where the EKS Pod Identity agent listens on every node (link-local). */
 const POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32";
+/** EKS runs neither metrics-server nor the NVIDIA device plugin by itself. */
+const EKS_PROVIDES = { metricsServer: false, gpuDevicePlugin: false } as const;
+
+/** Every chart an EKS cluster of this configuration runs: the AWS add-ons and the platform's. */
+export function eksCharts(cfg: ChartChoices): SupportedChart[] {
+  const aws = [CHARTS.awsLoadBalancerController, CHARTS.clusterAutoscaler, CHARTS.externalSecrets];
+  return [...aws, ...kubernetesCharts(cfg, EKS_PROVIDES)];
+}
 
 export class EksHost extends AwsPlatformBase implements ClusterHost {
   readonly cluster: EksCluster;
@@ -32,7 +40,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
   readonly kubernetes: EksCluster["provider"];
   readonly storageClassName: pulumi.Output<string>;
   readonly networkCidr: pulumi.Input<string>;
-  readonly provides = { metricsServer: false, gpuDevicePlugin: false };
+  readonly provides = EKS_PROVIDES;
   readonly secretStore: ClusterSecretStore;
   readonly ingress: ClusterIngress;
   private readonly addons: EksAddons;

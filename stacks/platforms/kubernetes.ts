@@ -43,7 +43,7 @@ import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
 import { siteName, type RegionSite } from "../regions";
-import { CHARTS, K8S_IMAGES } from "../versions";
+import { CHARTS, K8S_IMAGES, type SupportedChart } from "../versions";
 import type { ClusterHost } from "./cluster-host";
 import { llmFor, vectorDbFor } from "./hosted";
 import type {
@@ -56,6 +56,29 @@ import type {
   RuntimeServicesRequest,
   VectorDbRequest,
 } from "./platform";
+
+/** What decides which charts the Kubernetes platform installs. */
+export type ChartChoices = Pick<PlatformConfig, "gitops" | "vectorDb"> & {
+  readonly observability: Pick<PlatformConfig["observability"], "exporter">;
+};
+
+/**
+ * The charts the Kubernetes platform installs for a configuration on a host providing
+ * `provides` (the host adds its own): what the config rules check against the Kubernetes version.
+ */
+export function kubernetesCharts(
+  cfg: ChartChoices,
+  provides: ClusterHost["provides"],
+): SupportedChart[] {
+  return [
+    CHARTS.keda,
+    ...(provides.metricsServer ? [] : [CHARTS.metricsServer]),
+    ...(provides.gpuDevicePlugin ? [] : [CHARTS.nvidiaDevicePlugin]),
+    ...(cfg.observability.exporter === "none" ? [] : [CHARTS.openTelemetryCollector]),
+    ...(cfg.gitops.enabled ? [CHARTS.argoCd] : []),
+    ...(cfg.vectorDb.mode === "qdrant" ? [CHARTS.qdrant] : []),
+  ];
+}
 
 const RUNTIME_CLIENTS = [API_LABELS, WORKER_LABELS];
 /** GPU servers: CPU and memory next to the GPUs. */
