@@ -26,7 +26,7 @@ const COMMON = {
   domain: {},
   auth: {},
   kubernetes: {
-    version: "1.34",
+    version: "1.35",
     systemNodes: { min: 2, max: 4, desired: 2 },
     gpuNodes: { min: 1, max: 2, desired: 1 },
     adminPrincipals: [],

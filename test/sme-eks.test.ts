@@ -69,7 +69,7 @@ describe("sme on EKS: the cluster", () => {
   it("pins the version, keeps the endpoint private, encrypts Secrets and logs every control-plane type", () => {
     const cluster = one(sme, T.cluster);
     expect(cluster.inputs).toMatchObject({
-      version: "1.34",
+      version: "1.35",
       vpcConfig: { endpointPrivateAccess: true, endpointPublicAccess: false },
       encryptionConfig: {
         resources: ["secrets"],
@@ -785,12 +785,12 @@ describe("sme on EKS: add-ons", () => {
 
   it("runs the Cluster Autoscaler release of the cluster's Kubernetes minor, and refuses a minor it has none for", async () => {
     expect((release(sme, "cluster-autoscaler").inputs.values as Obj).image).toEqual({
-      tag: "v1.34.5",
-    });
-    const newer = await synth("sme", ["rag-platform:kubernetes.version=1.35"]);
-    expect(one(newer, T.cluster).inputs.version).toBe("1.35");
-    expect((release(newer, "cluster-autoscaler").inputs.values as Obj).image).toEqual({
       tag: "v1.35.2",
+    });
+    const older = await synth("sme", ["rag-platform:kubernetes.version=1.34"]);
+    expect(one(older, T.cluster).inputs.version).toBe("1.34");
+    expect((release(older, "cluster-autoscaler").inputs.values as Obj).image).toEqual({
+      tag: "v1.34.5",
     });
     const refused = await synth("sme", ["rag-platform:kubernetes.version=1.30"]).catch(
       (e: unknown) => e,
