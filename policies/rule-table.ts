@@ -1,4 +1,4 @@
-/** The rule table of the README, generated from the rules so the two cannot drift. */
+/** The rule table of docs/policies.md, generated from the rules so the two cannot drift (npm run docs). */
 import { gradeFor } from "./engine";
 import { ALL_RULES } from "./rules/all";
 import { TIERS } from "./rules/types";

@@ -44,92 +44,179 @@ const cidr = z
   );
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
-const port = z.number().int().min(1).max(65535);
+const portNumber = z.number().int().min(1).max(65535);
 const email = z.string().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "must be an e-mail address");
 const httpsUrl = z.string().regex(/^https:\/\/[^\s]+$/, "must be an https:// URL");
 
 /** Size of one horizontally scaled service (the API, the ingest worker). */
 const serviceSchema = z.strictObject({
-  replicas: positiveInt,
-  minReplicas: positiveInt,
-  maxReplicas: positiveInt,
-  cpuMillicores: z.number().int().min(100).max(16000),
-  memoryMiB: z.number().int().min(128).max(131072),
+  replicas: positiveInt.describe("Replicas at the first deployment."),
+  minReplicas: positiveInt.describe("Fewest replicas the autoscaler keeps."),
+  maxReplicas: positiveInt.describe("Most replicas the autoscaler adds."),
+  cpuMillicores: z.number().int().min(100).max(16000).describe("CPU per replica, in millicores."),
+  memoryMiB: z.number().int().min(128).max(131072).describe("Memory per replica, in MiB."),
 });
 
 const networkSchema = z.strictObject({
-  cidr: cidr,
-  zoneCount: z.number().int().min(2).max(3),
-  natGateways: z.enum(NAT_MODES),
-  existingNetworkId: z.string().min(1).optional(),
-  existingPublicSubnetIds: z.array(z.string().min(1)).optional(),
-  existingPrivateSubnetIds: z.array(z.string().min(1)).optional(),
-  clusterApiAllowedCidrs: z.array(cidr),
+  cidr: cidr.describe(
+    "The network's address range (AWS VPC, Azure VNet, GCP VPC). Azure needs a /21 or larger, GCP a /20 or larger.",
+  ),
+  zoneCount: z.number().int().min(2).max(3).describe("Availability zones the network spans."),
+  natGateways: z
+    .enum(NAT_MODES)
+    .describe("One NAT gateway, or one per zone (a zone's outage then spares the others' egress)."),
+  existingNetworkId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("An AWS VPC to deploy into instead of creating one (with its subnets, below)."),
+  existingPublicSubnetIds: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("Public subnets of that VPC, for an internet-facing load balancer."),
+  existingPrivateSubnetIds: z
+    .array(z.string().min(1))
+    .optional()
+    .describe("Private subnets of that VPC (two or more zones), for everything else."),
+  clusterApiAllowedCidrs: z
+    .array(cidr)
+    .describe(
+      "Addresses allowed to reach the Kubernetes API from the internet. Empty keeps the endpoint private.",
+    ),
 });
 
 const postgresSchema = z.strictObject({
-  version: z.enum(["15", "16", "17"]),
-  size: z.string().min(1),
-  storageGiB: z.number().int().min(20).max(65536),
-  maxStorageGiB: z.number().int().min(20).max(65536),
-  backupRetentionDays: nonNegativeInt.max(35),
-  highAvailability: z.boolean(),
-  deletionProtection: z.boolean(),
+  version: z.enum(["15", "16", "17"]).describe("PostgreSQL major version."),
+  size: z
+    .string()
+    .min(1)
+    .describe(
+      "The cloud's size name: an RDS instance class, a flexible server size (Standard_D or Standard_E for high availability), a Cloud SQL machine type.",
+    ),
+  storageGiB: z.number().int().min(20).max(65536).describe("Storage at creation, in GiB."),
+  maxStorageGiB: z
+    .number()
+    .int()
+    .min(20)
+    .max(65536)
+    .describe("Ceiling storage may grow to by itself, in GiB (AWS, GCP)."),
+  backupRetentionDays: nonNegativeInt.max(35).describe("Days automated backups are kept."),
+  highAvailability: z.boolean().describe("A standby in another zone that takes over on failure."),
+  deletionProtection: z.boolean().describe("Refuse to delete the database (until turned off)."),
 });
 
 const redisSchema = z.strictObject({
-  size: z.string().min(1),
-  replicas: nonNegativeInt.max(5),
-  highAvailability: z.boolean(),
+  size: z
+    .string()
+    .min(1)
+    .describe(
+      "The cloud's size name: an ElastiCache node type, an Azure Managed Redis size, a Memorystore tier and size (STANDARD_HA-1).",
+    ),
+  replicas: nonNegativeInt.max(5).describe("Read replicas beside the primary."),
+  highAvailability: z
+    .boolean()
+    .describe("Replicas in other zones with automatic failover (needs a replica)."),
 });
 
 const vectorDbSchema = z.strictObject({
-  mode: z.enum(VECTOR_DB_MODES),
-  qdrantCloudUrl: httpsUrl.optional(),
-  replicas: positiveInt.max(9),
-  storageGiB: z.number().int().min(1).max(16384),
-  collection: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'"),
+  mode: z
+    .enum(VECTOR_DB_MODES)
+    .describe(
+      "Where vectors live: Qdrant on the cluster (Kubernetes tiers, dev), Qdrant Cloud, or pgvector in Postgres.",
+    ),
+  qdrantCloudUrl: httpsUrl
+    .optional()
+    .describe("The Qdrant Cloud cluster's URL (with mode qdrant-cloud)."),
+  replicas: positiveInt.max(9).describe("Qdrant nodes on the cluster."),
+  storageGiB: z.number().int().min(1).max(16384).describe("Volume per Qdrant node, in GiB."),
+  collection: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{1,64}$/, "must be 1-64 letters, digits, '_' or '-'")
+    .describe("The Qdrant collection of the chunks."),
 });
 
 const llmSchema = z.strictObject({
-  mode: z.enum(LLM_MODES),
-  server: z.enum(LLM_SERVERS),
-  model: z.string().min(1),
-  embeddingModel: z.string().min(1),
-  gpuType: z.enum(GPU_TYPES),
-  gpuCount: z.number().int().min(1).max(8),
-  managedProvider: z.enum(MANAGED_LLM_PROVIDERS).optional(),
-  managedBaseUrl: httpsUrl.optional(),
-  modelMemoryGiB: z.number().min(1).max(2048).optional(),
+  mode: z
+    .enum(LLM_MODES)
+    .describe("Run the models on the platform's GPUs, or call a hosted API (managed)."),
+  server: z
+    .enum(LLM_SERVERS)
+    .describe("The model server: Ollama, or vLLM (with a text-embeddings server beside it)."),
+  model: z
+    .string()
+    .min(1)
+    .describe(
+      "The generation model: an Ollama tag or a Hugging Face id, checked against the GPUs' memory.",
+    ),
+  embeddingModel: z.string().min(1).describe("The embedding model."),
+  gpuType: z.enum(GPU_TYPES).describe("The GPU the model servers run on."),
+  gpuCount: z
+    .number()
+    .int()
+    .min(1)
+    .max(8)
+    .describe("GPUs per model server (tensor parallel with vLLM)."),
+  managedProvider: z
+    .enum(MANAGED_LLM_PROVIDERS)
+    .optional()
+    .describe("The hosted API (with mode managed). Its key is a secret you fill."),
+  managedBaseUrl: httpsUrl
+    .optional()
+    .describe("The hosted API's URL (required for azure-openai and openai-compatible)."),
+  modelMemoryGiB: z
+    .number()
+    .min(1)
+    .max(2048)
+    .optional()
+    .describe("GPU memory a model outside the fit catalogue needs (stacks/gpu-fit.ts)."),
 });
 
 const nodePoolSchema = z.strictObject({
-  min: nonNegativeInt.max(100),
-  max: positiveInt.max(100),
-  desired: nonNegativeInt.max(100),
+  min: nonNegativeInt.max(100).describe("Fewest nodes the autoscaler keeps."),
+  max: positiveInt.max(100).describe("Most nodes the autoscaler adds."),
+  desired: nonNegativeInt.max(100).describe("Nodes at creation (the autoscaler owns it after)."),
 });
 
 const kubernetesSchema = z.strictObject({
-  version: z.enum(KUBERNETES_MINORS),
-  systemNodeType: z.string().min(1),
-  systemNodes: nodePoolSchema,
-  gpuNodes: nodePoolSchema,
-  adminPrincipals: z.array(z.string().min(1)),
+  version: z
+    .enum(KUBERNETES_MINORS)
+    .describe(
+      "The Kubernetes minor version. Every chart the cluster runs must support it (stacks/versions.ts).",
+    ),
+  systemNodeType: z
+    .string()
+    .min(1)
+    .describe("The system pool's machine type, in the cloud's names (add-ons and the runtime)."),
+  systemNodes: nodePoolSchema.describe("The system node pool's bounds."),
+  gpuNodes: nodePoolSchema.describe("The GPU node pool's bounds (self-hosted LLM)."),
+  adminPrincipals: z
+    .array(z.string().min(1))
+    .describe(
+      "Who gets cluster-admin: IAM role or user ARNs (AWS), Entra object ids (Azure), IAM members (GCP).",
+    ),
 });
 
 const gitopsSchema = z.strictObject({
-  enabled: z.boolean(),
+  enabled: z
+    .boolean()
+    .describe("Install Argo CD with an Application syncing the repository below."),
   repoUrl: z
     .string()
     .regex(/^(https:\/\/|git@)[^\s]+$/, "must be an https:// or git@ repository URL")
-    .optional(),
-  path: z.string().min(1),
-  targetRevision: z.string().min(1),
+    .optional()
+    .describe("The Git repository Argo CD syncs."),
+  path: z.string().min(1).describe("The path in that repository."),
+  targetRevision: z.string().min(1).describe("The branch, tag or commit."),
 });
 
 const documentsSchema = z.strictObject({
-  noncurrentVersionRetentionDays: z.number().int().min(1).max(3650),
-  maxUploadMiB: z.number().int().min(1).max(1024),
+  noncurrentVersionRetentionDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(3650)
+    .describe("Days an overwritten or deleted document's old versions are kept."),
+  maxUploadMiB: z.number().int().min(1).max(1024).describe("Largest upload, in MiB."),
 });
 
 const domainSchema = z.strictObject({
@@ -139,73 +226,107 @@ const domainSchema = z.strictObject({
       /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
       "must be a DNS name such as rag.example.com",
     )
-    .optional(),
-  certificate: z.string().min(1).optional(),
+    .optional()
+    .describe("The API's public name."),
+  certificate: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Its certificate: an ACM ARN (AWS), a Key Vault secret URL (Azure), google-managed or a certificate path (GCP). Without one the API stays internal.",
+    ),
 });
 
 const observabilitySchema = z.strictObject({
-  exporter: z.enum(OBSERVABILITY_EXPORTERS),
-  otlpEndpoint: httpsUrl.optional(),
-  /**
-   * A header the OTLP endpoint authenticates with (exporter otlp), e.g. "authorization" or
-   * "x-honeycomb-team": its value is a secret the operator fills after the first up.
-   * @default - no header (an endpoint inside the network)
-   */
+  exporter: z
+    .enum(OBSERVABILITY_EXPORTERS)
+    .describe(
+      "Where telemetry goes: the cloud's own service (staging), or OpenTelemetry to a backend (Kubernetes tiers).",
+    ),
+  otlpEndpoint: httpsUrl.optional().describe("The OTLP/HTTP endpoint (with exporter otlp)."),
   otlpAuthHeader: z
     .string()
     .regex(
       /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/,
       "must be an HTTP header name such as authorization or x-honeycomb-team",
     )
-    .optional(),
-  /** The Datadog site of the account (exporter datadog). @default "datadoghq.com" */
-  datadogSite: z.enum(DATADOG_SITES).optional(),
-  /** The New Relic region of the account (exporter newrelic). @default "us" */
-  newRelicRegion: z.enum(NEW_RELIC_REGIONS).optional(),
-  alertEmails: z.array(email),
-  logRetentionDays: z.number().int().min(1).max(3653),
+    .optional()
+    .describe(
+      "The header the OTLP endpoint authenticates with (authorization, x-honeycomb-team). Its value is a secret you fill.",
+    ),
+  datadogSite: z
+    .enum(DATADOG_SITES)
+    .optional()
+    .describe("The Datadog site of the account (its key works there only). Default datadoghq.com."),
+  newRelicRegion: z
+    .enum(NEW_RELIC_REGIONS)
+    .optional()
+    .describe("The New Relic region of the account. Default us."),
+  alertEmails: z.array(email).describe("Addresses alerts go to (each confirms once)."),
+  logRetentionDays: z.number().int().min(1).max(3653).describe("Days logs are kept."),
 });
 
 const authSchema = z.strictObject({
-  oidcIssuerUrl: httpsUrl.optional(),
-  oidcClientId: z.string().min(1).optional(),
-  /** Scopes single sign-on asks for (the runtime's OIDC_SCOPES); its default includes offline_access. */
+  oidcIssuerUrl: httpsUrl
+    .optional()
+    .describe("Single sign-on: the OpenID Connect issuer (Entra ID, Okta, Cognito)."),
+  oidcClientId: z.string().min(1).optional().describe("The application's client id at the issuer."),
   oidcScopes: z
     .string()
     .regex(/(^|\s)openid(\s|$)/, 'must include "openid" (space-separated scopes)')
-    .optional(),
+    .optional()
+    .describe(
+      "Scopes to ask for instead of the runtime's openid profile email offline_access (Cognito: openid profile email).",
+    ),
 });
 
+const port = (what: string) => portNumber.describe(`Host port of ${what} on 127.0.0.1.`);
+
 const devSchema = z.strictObject({
-  gpu: z.boolean(),
+  gpu: z.boolean().describe("Give Ollama the machine's NVIDIA GPUs (needs the Container Toolkit)."),
   hostPorts: z.strictObject({
-    api: port,
-    postgres: port,
-    redis: port,
-    qdrant: port,
-    ollama: port,
+    api: port("the API and web UI"),
+    postgres: port("Postgres"),
+    redis: port("Redis"),
+    qdrant: port("Qdrant"),
+    ollama: port("Ollama"),
   }),
 });
 
 export const configSchema = z
   .strictObject({
-    tier: z.enum(TIERS),
-    cloud: z.enum(CLOUDS),
-    regions: z.array(z.string().min(1)),
+    tier: z.enum(TIERS).describe("The tier (required)."),
+    cloud: z.enum(CLOUDS).describe("The cloud; dev runs on Docker."),
+    regions: z
+      .array(z.string().min(1))
+      .describe(
+        "The regions, primary first: none on Docker, one for staging and sme, two or more for enterprise.",
+      ),
     gcpProject: z
       .string()
       .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id")
-      .optional(),
+      .optional()
+      .describe("The GCP project resources are created in (required on gcp)."),
     runtimeImage: z
       .string()
       .regex(
         /^[a-z0-9.-]+(:\d+)?\/[a-z0-9._/-]+(@sha256:[a-f0-9]{64}|:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/,
         "must be a full image reference with a tag or digest, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/rag-runtime@sha256:...",
       )
-      .optional(),
+      .optional()
+      .describe("A runtime image already pushed (tag or digest) instead of building runtime/."),
     network: networkSchema,
-    api: serviceSchema,
-    worker: serviceSchema.extend({ concurrency: z.number().int().min(1).max(64) }),
+    api: serviceSchema.describe("The API (and web UI) service."),
+    worker: serviceSchema
+      .extend({
+        concurrency: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .describe("Documents one replica ingests at once."),
+      })
+      .describe("The ingest worker."),
     postgres: postgresSchema,
     redis: redisSchema,
     vectorDb: vectorDbSchema,

@@ -46,6 +46,8 @@ export interface CloudSizes {
 }
 
 export interface TierCloudEntry {
+  /** What runs the workloads, for tables: "ECS Fargate", "EKS". */
+  readonly label: string;
   /** Builds the platform in one region. @default - planned, not built yet */
   readonly create?: (cfg: PlatformConfig, site: RegionSite) => Platform;
   /** The observability it builds; the first is the default. */
@@ -108,10 +110,15 @@ export const CLOUDS_BUILT: { readonly [C in Cloud]: CloudEntry } = {
 
 export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCloudEntry } } = {
   dev: {
-    docker: { create: (cfg, site) => new DockerPlatform(cfg, site), exporters: ["none", "otlp"] },
+    docker: {
+      label: "Docker",
+      create: (cfg, site) => new DockerPlatform(cfg, site),
+      exporters: ["none", "otlp"],
+    },
   },
   staging: {
     aws: {
+      label: "ECS Fargate",
       create: (cfg, site) => new AwsEcsPlatform(cfg, site),
       exporters: ["cloudwatch", "none"],
       llmGpus: gpusOf(AWS_GPU_HOST_TYPES),
@@ -119,12 +126,14 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
     },
     // Azure Managed Redis sizes: Azure Cache for Redis (Standard_C1, Premium_P1...) retires every SKU.
     azure: {
+      label: "Container Apps",
       create: (cfg, site) => new AzureAcaPlatform(cfg, site),
       exporters: ["azure-monitor", "none"],
       llmGpus: gpusOf(AZURE_GPU_VM_SIZES),
       sizes: { postgres: "Standard_B2s", redis: "Balanced_B1" },
     },
     gcp: {
+      label: "Cloud Run",
       create: (cfg, site) => new GcpRunPlatform(cfg, site),
       exporters: ["cloud-monitoring", "none"],
       llmGpus: gpusOf(GCP_GPU_MACHINES),
@@ -133,6 +142,7 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
   },
   sme: {
     aws: {
+      label: "EKS",
       create: eksPlatform,
       charts: eksCharts,
       exporters: KUBERNETES_EXPORTERS,
@@ -140,16 +150,19 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
       sizes: { postgres: "db.r6g.large", redis: "cache.r6g.large" },
     },
     azure: {
+      label: "AKS",
       exporters: KUBERNETES_EXPORTERS,
       sizes: { postgres: "Standard_D4ds_v5", redis: "Balanced_B5" },
     },
     gcp: {
+      label: "GKE",
       exporters: KUBERNETES_EXPORTERS,
       sizes: { postgres: "db-custom-4-15360", redis: "STANDARD_HA-5" },
     },
   },
   enterprise: {
     aws: {
+      label: "EKS per region",
       exporters: KUBERNETES_EXPORTERS,
       sizes: {
         postgres: "db.r6g.2xlarge",
@@ -158,10 +171,12 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
       },
     },
     azure: {
+      label: "AKS per region",
       exporters: KUBERNETES_EXPORTERS,
       sizes: { postgres: "Standard_D8ds_v5", redis: "Balanced_B10" },
     },
     gcp: {
+      label: "GKE per region",
       exporters: KUBERNETES_EXPORTERS,
       sizes: { postgres: "db-custom-8-30720", redis: "STANDARD_HA-13" },
     },

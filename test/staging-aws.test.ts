@@ -502,9 +502,10 @@ describe("staging on AWS: services on ECS Fargate", () => {
       Number(environment("-api").find((e) => e.name === ENV.httpKeepAliveSeconds)?.value),
     ).toBeGreaterThan(idle);
     expect(environment("-worker").map((e) => e.name)).not.toContain(ENV.httpKeepAliveSeconds);
-    expect(readFileSync("README.md", "utf8"), "README states the idle timeout").toContain(
-      `idle timeout ${idle} s`,
-    );
+    expect(
+      readFileSync("docs/tiers/staging-aws.md", "utf8"),
+      "the staging page states the idle timeout",
+    ).toMatch(new RegExp(`Idle timeout: ${idle} s`));
   });
 
   it("runs a cluster with Container Insights and two services, only the API behind the load balancer", () => {

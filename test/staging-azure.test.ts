@@ -418,12 +418,15 @@ describe("staging on Azure: the runtime on Container Apps", () => {
     expect(Number(env[ENV.shutdownTimeoutSeconds]) + 10).toBe(
       props(appNamed(staging, "rag-api")).template.terminationGracePeriodSeconds,
     );
-    const readme = readFileSync("README.md", "utf8");
-    expect(readme, "README states the API's model timeouts").toContain(
-      `\`EMBEDDING_TIMEOUT_SECONDS\` ${timeouts.embeddingSeconds}, \`LLM_TIMEOUT_SECONDS\` ${timeouts.llmSeconds}`,
+    const page = readFileSync("docs/tiers/staging-azure.md", "utf8");
+    expect(page, "the Azure page states the API's model timeouts").toContain(
+      `\`EMBEDDING_TIMEOUT_SECONDS\` ${timeouts.embeddingSeconds} and \`LLM_TIMEOUT_SECONDS\` ${timeouts.llmSeconds}`,
     );
-    expect(readme, "README states the shutdown deadline").toContain(
-      `${env[ENV.shutdownTimeoutSeconds]} of ${Number(env[ENV.shutdownTimeoutSeconds]) + 10} s on Container Apps`,
+    const shutdown = readFileSync("runtime/README.md", "utf8");
+    expect(shutdown, "the runtime's README states the shutdown deadline").toMatch(
+      new RegExp(
+        `Container Apps .*\\| ${env[ENV.shutdownTimeoutSeconds]} of ${Number(env[ENV.shutdownTimeoutSeconds]) + 10} `,
+      ),
     );
   });
 

@@ -152,82 +152,171 @@ export const STARTUP_TIMEOUT_DEFAULT_SECONDS = 1200;
 export const MODEL_TIMEOUT_DEFAULTS = { llmSeconds: 120, embeddingSeconds: 60 } as const;
 
 export const runtimeConfigSchema = z.object({
-  [ENV.host]: z.string().min(1).optional(),
-  [ENV.port]: port.default(8080),
-  [ENV.logLevel]: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info"),
-  [ENV.serviceName]: z.string().min(1).default("rag-runtime"),
-  [ENV.dataDir]: z.string().min(1).default("./data"),
-  [ENV.workerHealthPort]: port.default(8081),
-  [ENV.metricsPort]: port.optional(),
-  [ENV.workerConcurrency]: positiveInt.default(2),
-  [ENV.queueLockMs]: z.coerce.number().int().min(1000).default(30_000),
+  [ENV.host]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The API's listen address (the containers set 0.0.0.0)."),
+  [ENV.port]: port.default(8080).describe("The API's port."),
+  [ENV.logLevel]: z
+    .enum(["fatal", "error", "warn", "info", "debug", "trace"])
+    .default("info")
+    .describe("The log level."),
+  [ENV.serviceName]: z
+    .string()
+    .min(1)
+    .default("rag-runtime")
+    .describe("The service's name in logs, traces and metrics."),
+  [ENV.dataDir]: z
+    .string()
+    .min(1)
+    .default("./data")
+    .describe(
+      "Where embedded mode keeps its database and local objects. One process at a time opens it: a second one is refused until the first stops.",
+    ),
+  [ENV.workerHealthPort]: port.default(8081).describe("The worker's /healthz (and /metrics) port."),
+  [ENV.metricsPort]: port
+    .optional()
+    .describe(
+      "A port of its own for the API's /metrics and /healthz, so a load balancer in front of PORT cannot expose them. Staging and sme set 8081.",
+    ),
+  [ENV.workerConcurrency]: positiveInt.default(2).describe("Documents one worker indexes at once."),
+  [ENV.queueLockMs]: z.coerce
+    .number()
+    .int()
+    .min(1000)
+    .default(30_000)
+    .describe(
+      "How long a worker holds a job before another may take it over (it renews the lock while alive).",
+    ),
   [ENV.startupTimeoutSeconds]: z.coerce
     .number()
     .int()
     .min(0)
     .max(24 * 3600)
-    .default(STARTUP_TIMEOUT_DEFAULT_SECONDS),
-  [ENV.shutdownTimeoutSeconds]: z.coerce.number().int().min(1).max(3600).default(25),
-  /** How long an idle client connection stays open (behind a load balancer: longer than its idle timeout). Fastify's default. */
-  [ENV.httpKeepAliveSeconds]: positiveInt.max(4000).default(72),
+    .default(STARTUP_TIMEOUT_DEFAULT_SECONDS)
+    .describe(
+      "How long a starting process waits for backends that are not there yet, retrying with backoff; /healthz answers 200 starting meanwhile. A configuration error ends it at once.",
+    ),
+  [ENV.shutdownTimeoutSeconds]: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(25)
+    .describe(
+      "On SIGTERM, how long requests in flight (API) or documents in hand (worker) may finish before the process exits. The tiers set it 10 s inside the platform's grace period.",
+    ),
+  [ENV.httpKeepAliveSeconds]: positiveInt
+    .max(4000)
+    .default(72)
+    .describe(
+      "How long an idle client connection stays open. Behind a load balancer, longer than its idle timeout (405 behind the ALBs' 400).",
+    ),
   [ENV.cloudwatchMetricsNamespace]: z
     .string()
     .regex(/^[^:]{1,255}$/, "a CloudWatch namespace: 1 to 255 characters, no colon")
-    .optional(),
+    .optional()
+    .describe(
+      "The worker writes the ingest queue's depth once a minute as a CloudWatch embedded-metric line in this namespace (staging on ECS scales on it).",
+    ),
 
-  [ENV.databaseUrl]: url.optional(),
-  [ENV.pgHost]: z.string().min(1).optional(),
-  [ENV.pgPort]: port.default(5432),
-  [ENV.pgDatabase]: z.string().min(1).optional(),
-  [ENV.pgUser]: z.string().min(1).optional(),
-  [ENV.pgPassword]: z.string().optional(),
+  [ENV.databaseUrl]: url
+    .optional()
+    .describe(
+      "PostgreSQL as one URL, in place of the PG* variables. Unset with no PGHOST: the embedded database (PGlite).",
+    ),
+  [ENV.pgHost]: z.string().min(1).optional().describe("PostgreSQL's host."),
+  [ENV.pgPort]: port.default(5432).describe("PostgreSQL's port."),
+  [ENV.pgDatabase]: z.string().min(1).optional().describe("The database."),
+  [ENV.pgUser]: z.string().min(1).optional().describe("The database user."),
+  [ENV.pgPassword]: z
+    .string()
+    .optional()
+    .describe(
+      "The database password. Its file form (PGPASSWORD_FILE) is read again for every new connection, so a rotated password reaches running processes.",
+    ),
   [PG_PASSWORD_FILE]: z.string().min(1).optional(),
-  /** A Secrets Manager secret whose `password` field is the database password (RDS's managed master secret), read with the process's AWS role. */
   [ENV.pgPasswordSecretArn]: z
     .string()
     .regex(
       /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/,
       "must be a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)",
     )
-    .optional(),
-  [ENV.pgSslMode]: z.enum(PG_SSL_MODES).optional(),
-  /**
-   * A file of the CA certificates the server's certificate must chain to (libpq's variable), for a
-   * server whose CA Node.js does not trust (Cloud SQL's per-instance CA). As in libpq, `require`
-   * then verifies the chain too.
-   */
-  [ENV.pgSslRootCert]: z.string().min(1).optional(),
-  /** Seconds to open a connection, or to wait for a free one in the pool (libpq's variable; there 0 waits forever, here it is refused). */
-  [ENV.pgConnectTimeout]: positiveInt.max(600).default(10),
-  [ENV.requirePgvector]: flag.default(false),
+    .optional()
+    .describe(
+      "A Secrets Manager secret whose password field is the database password (RDS's managed one), read with the process's AWS role and cached 5 minutes.",
+    ),
+  [ENV.pgSslMode]: z
+    .enum(PG_SSL_MODES)
+    .optional()
+    .describe(
+      "libpq's sslmode: verify-full checks the certificate and its name, verify-ca the certificate only.",
+    ),
+  [ENV.pgSslRootCert]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "A PEM file of the CAs the server's certificate must chain to, in place of Node.js's roots (a managed server with a CA of its own). As in libpq, require then checks the chain too.",
+    ),
+  [ENV.pgConnectTimeout]: positiveInt
+    .max(600)
+    .default(10)
+    .describe(
+      "Seconds to open a connection or wait for a free one in the pool; then the request fails instead of hanging.",
+    ),
+  [ENV.requirePgvector]: flag
+    .default(false)
+    .describe("Refuse to start without the pgvector extension (deployments set it)."),
 
-  [ENV.redisUrl]: url.optional(),
-  [ENV.redisHost]: z.string().min(1).optional(),
-  [ENV.redisPort]: port.default(6379),
-  [ENV.redisPassword]: z.string().optional(),
-  [ENV.redisTls]: flag.default(false),
-  /**
-   * A file of the CA certificate a TLS Redis's certificate must chain to: the instance's own
-   * (Memorystore's), whose server is reached by IP, so its name is not checked against the host.
-   */
-  [ENV.redisTlsCaFile]: z.string().min(1).optional(),
-  [ENV.queueName]: z.string().min(1).default(DEFAULT_QUEUE_NAME),
+  [ENV.redisUrl]: url
+    .optional()
+    .describe(
+      "Redis as one URL, for the BullMQ queue. Unset with no REDIS_HOST: an in-process queue.",
+    ),
+  [ENV.redisHost]: z.string().min(1).optional().describe("Redis's host."),
+  [ENV.redisPort]: port.default(6379).describe("Redis's port."),
+  [ENV.redisPassword]: z.string().optional().describe("Redis's password (AUTH)."),
+  [ENV.redisTls]: flag.default(false).describe("Connect to Redis over TLS."),
+  [ENV.redisTlsCaFile]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "With TLS, a PEM file of the CA a managed Redis's certificate must chain to (reached by its IP, so the name is not checked).",
+    ),
+  [ENV.queueName]: z
+    .string()
+    .min(1)
+    .default(DEFAULT_QUEUE_NAME)
+    .describe("The ingest queue's name (the autoscalers watch ingest)."),
 
-  [ENV.objectStoreUrl]: z.string().min(1).optional(),
-  /**
-   * The user-assigned managed identity the Azure SDK signs in with (azblob:// object stores): read
-   * by the SDK's DefaultAzureCredential itself, declared here so the IaC sets it by this name.
-   */
-  [ENV.azureClientId]: z.string().uuid("an identity's client id (a UUID)").optional(),
-  [ENV.maxUploadBytes]: positiveInt.default(50 * 1024 * 1024),
-  /** Serve the browser UI (built into dist/web) at `/`; false for an API-only service. */
-  [ENV.webUi]: flag.default(true),
-  /** The origin users reach the service at (https://rag.example.com): SSO's redirect URI, and whether its cookies are Secure. */
-  [ENV.publicUrl]: url.optional(),
-  /**
-   * Which proxies' X-Forwarded-For / -Proto to believe: a hop count, or comma-separated addresses
-   * and CIDRs (the load balancer's subnets). Unset: none (the peer is the client).
-   */
+  [ENV.objectStoreUrl]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Where originals go: file://, s3://bucket/prefix, azblob://account/container/prefix or gs://bucket/prefix. Unset: DATA_DIR/objects.",
+    ),
+  [ENV.azureClientId]: z
+    .string()
+    .uuid("an identity's client id (a UUID)")
+    .optional()
+    .describe(
+      "The managed identity the Azure SDK signs in with for an azblob:// store (Container Apps set it).",
+    ),
+  [ENV.maxUploadBytes]: positiveInt
+    .default(50 * 1024 * 1024)
+    .describe("The largest upload, in bytes."),
+  [ENV.webUi]: flag
+    .default(true)
+    .describe("Serve the browser UI at /; false for an API-only service."),
+  [ENV.publicUrl]: url
+    .optional()
+    .describe(
+      "The origin users reach the service at (https://rag.example.com): the SSO redirect URI, and whether cookies are Secure.",
+    ),
   [ENV.trustProxy]: z
     .string()
     .transform((v, ctx) => {
@@ -241,83 +330,162 @@ export const runtimeConfigSchema = z.object({
         });
       return entries;
     })
-    .optional(),
-  /** Requests per minute per client address on /v1 and /auth (0: no limit); shared through Redis when it is configured. */
-  [ENV.rateLimitPerMinute]: z.coerce.number().int().min(0).default(1200),
+    .optional()
+    .describe(
+      "Which proxies' X-Forwarded-For and -Proto to believe: a hop count, or addresses and CIDRs. Unset: none.",
+    ),
+  [ENV.rateLimitPerMinute]: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1200)
+    .describe(
+      "Requests a minute per client address on /v1 and /auth (0: off), shared through Redis when it is configured.",
+    ),
 
-  [ENV.vectorStore]: z.enum(VECTOR_STORES).default("pgvector"),
+  [ENV.vectorStore]: z
+    .enum(VECTOR_STORES)
+    .default("pgvector")
+    .describe("Where vectors live: pgvector in PostgreSQL, or Qdrant."),
   // Unset: hnsw on a PostgreSQL server, exact in embedded PGlite (resolved in services.ts).
-  [ENV.vectorIndex]: z.enum(VECTOR_INDEXES).optional(),
-  [ENV.qdrantUrl]: url.optional(),
-  [ENV.qdrantApiKey]: z.string().optional(),
-  [ENV.qdrantCollection]: z.string().min(1).default("chunks"),
-  [ENV.qdrantReplicationFactor]: positiveInt.max(10).default(1),
+  [ENV.vectorIndex]: z
+    .enum(VECTOR_INDEXES)
+    .optional()
+    .describe(
+      "pgvector's access path: an HNSW index, or an exact scan. Unset: hnsw on a server, exact embedded.",
+    ),
+  [ENV.qdrantUrl]: url.optional().describe("Qdrant's URL (with VECTOR_STORE qdrant)."),
+  [ENV.qdrantApiKey]: z.string().optional().describe("Qdrant's API key."),
+  [ENV.qdrantCollection]: z
+    .string()
+    .min(1)
+    .default("chunks")
+    .describe("The Qdrant collection of the chunks."),
+  [ENV.qdrantReplicationFactor]: positiveInt
+    .max(10)
+    .default(1)
+    .describe(
+      "Copies of each shard when the runtime creates the collection (2 survives a node lost).",
+    ),
 
-  [ENV.embeddingProvider]: z.enum(EMBEDDING_PROVIDERS).default("local"),
-  [ENV.embeddingModel]: z.string().min(1).optional(),
-  [ENV.embeddingBaseUrl]: url.optional(),
-  [ENV.embeddingApiKey]: z.string().optional(),
-  [ENV.embeddingDimensions]: positiveInt.optional(),
-  /** How long an embedding server has to start answering a batch (each attempt; one retry). */
+  [ENV.embeddingProvider]: z
+    .enum(EMBEDDING_PROVIDERS)
+    .default("local")
+    .describe(
+      "The embedder: local (hashed n-grams, offline), ollama, or openai (any OpenAI-compatible server).",
+    ),
+  [ENV.embeddingModel]: z.string().min(1).optional().describe("The embedding model."),
+  [ENV.embeddingBaseUrl]: url.optional().describe("The embedding server's URL."),
+  [ENV.embeddingApiKey]: z.string().optional().describe("The embedding API's key."),
+  [ENV.embeddingDimensions]: positiveInt
+    .optional()
+    .describe("The embeddings' dimensions (the local embedder: 512 by default)."),
   [ENV.embeddingTimeoutSeconds]: positiveInt
     .max(3600)
-    .default(MODEL_TIMEOUT_DEFAULTS.embeddingSeconds),
+    .default(MODEL_TIMEOUT_DEFAULTS.embeddingSeconds)
+    .describe(
+      "How long an embedding server has to start answering a batch, with one retry. A query then goes on with BM25 alone.",
+    ),
 
-  [ENV.llmProvider]: z.enum(LLM_PROVIDERS).default("extractive"),
-  [ENV.llmModel]: z.string().min(1).optional(),
-  [ENV.llmBaseUrl]: url.optional(),
-  [ENV.llmApiKey]: z.string().optional(),
-  /** How long a model has to start answering (each attempt; one retry on a connection error, a timeout, a 429 or a 5xx). */
-  [ENV.llmTimeoutSeconds]: positiveInt.max(3600).default(MODEL_TIMEOUT_DEFAULTS.llmSeconds),
+  [ENV.llmProvider]: z
+    .enum(LLM_PROVIDERS)
+    .default("extractive")
+    .describe(
+      "The answerer: extractive (the best supporting sentences, offline), ollama, openai or anthropic.",
+    ),
+  [ENV.llmModel]: z.string().min(1).optional().describe("The generation model."),
+  [ENV.llmBaseUrl]: url.optional().describe("The model server's URL."),
+  [ENV.llmApiKey]: z.string().optional().describe("The model API's key."),
+  [ENV.llmTimeoutSeconds]: positiveInt
+    .max(3600)
+    .default(MODEL_TIMEOUT_DEFAULTS.llmSeconds)
+    .describe(
+      "How long the model has to start answering, with one retry on a failed connection, a timeout, a 429 or a 5xx. Then /v1/query answers 503.",
+    ),
 
-  [ENV.fusionBm25Weight]: z.coerce.number().min(0).max(10).default(1),
-  /** @default - 1 with a real embedding model, 0 with the offline hashed embedder (it is lexical) */
-  [ENV.fusionVectorWeight]: z.coerce.number().min(0).max(10).optional(),
-  [ENV.rerankUrl]: url.optional(),
-  [ENV.rerankApiKey]: z.string().optional(),
+  [ENV.fusionBm25Weight]: z.coerce
+    .number()
+    .min(0)
+    .max(10)
+    .default(1)
+    .describe("BM25's weight in rank fusion."),
+  [ENV.fusionVectorWeight]: z.coerce
+    .number()
+    .min(0)
+    .max(10)
+    .optional()
+    .describe(
+      "The vectors' weight in rank fusion. Unset: 1 with a real embedding model, 0 with the offline embedder.",
+    ),
+  [ENV.rerankUrl]: url.optional().describe("A reranker's URL (off when unset)."),
+  [ENV.rerankApiKey]: z.string().optional().describe("The reranker's key."),
 
-  [ENV.chunkSizeTokens]: positiveInt.default(256),
-  [ENV.chunkOverlapTokens]: z.coerce.number().int().min(0).default(40),
+  [ENV.chunkSizeTokens]: positiveInt.default(256).describe("Words per chunk."),
+  [ENV.chunkOverlapTokens]: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(40)
+    .describe("Words two neighbouring chunks share."),
 
-  [ENV.adminApiKey]: z.string().min(16).optional(),
-  [ENV.oidcIssuerUrl]: url.optional(),
-  [ENV.oidcClientId]: z.string().min(1).optional(),
-  [ENV.oidcClientSecret]: z.string().optional(),
-  [ENV.oidcAudience]: z.string().min(1).optional(),
-  /**
-   * The scopes browser single sign-on asks for (space-separated; must include openid).
-   * offline_access obtains the refresh token sessions are re-checked with; a provider that issues
-   * refresh tokens without it, or rejects it (Amazon Cognito), takes "openid profile email".
-   */
+  [ENV.adminApiKey]: z
+    .string()
+    .min(16)
+    .optional()
+    .describe(
+      "The bootstrap admin key, stored hashed. A new value revokes the bootstrap keys registered before it.",
+    ),
+  [ENV.oidcIssuerUrl]: url
+    .optional()
+    .describe("Accept bearer tokens from this OpenID Connect issuer."),
+  [ENV.oidcClientId]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The application's client id at the issuer."),
+  [ENV.oidcClientSecret]: z
+    .string()
+    .optional()
+    .describe("The client secret: with it, single sign-on for the web UI."),
+  [ENV.oidcAudience]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The audience tokens must carry. Unset: the client id."),
   [ENV.oidcScopes]: z
     .string()
     .trim()
     .default("openid profile email offline_access")
     .refine((v) => v.split(/\s+/).includes("openid"), {
       message: 'must include "openid" (space-separated scopes)',
-    }),
-  /** How long a browser SSO session lasts at most before the user signs in again. */
+    })
+    .describe(
+      "The scopes single sign-on asks for (must include openid). Cognito takes openid profile email.",
+    ),
   [ENV.sessionTtlSeconds]: z.coerce
     .number()
     .int()
     .min(300)
     .max(7 * 24 * 3600)
-    .default(8 * 3600),
-  /** A browser SSO session unused this long ends, whatever its SESSION_TTL_SECONDS (0: only the TTL ends it). */
+    .default(8 * 3600)
+    .describe("The longest an SSO session lasts before the user signs in again."),
   [ENV.sessionIdleSeconds]: z.coerce
     .number()
     .int()
     .refine((n) => n === 0 || (n >= 120 && n <= 7 * 24 * 3600), "must be 0 (off) or 120 to 604800")
-    .default(3600),
-  /** How often a browser SSO session is re-checked at the identity provider (its refresh token): the longest a disabled user or a role change goes unnoticed. */
+    .default(3600)
+    .describe("An SSO session unused this long ends (0: only SESSION_TTL_SECONDS ends it)."),
   [ENV.sessionCheckSeconds]: z.coerce
     .number()
     .int()
     .min(1)
     .max(24 * 3600)
-    .default(300),
+    .default(300)
+    .describe(
+      "How often an SSO session is re-checked at the provider with its refresh token: the longest a disabled user goes unnoticed.",
+    ),
 
-  [ENV.otlpEndpoint]: url.optional(),
+  [ENV.otlpEndpoint]: url.optional().describe("Where traces go over OTLP/HTTP (off when unset)."),
 });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
