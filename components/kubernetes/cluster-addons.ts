@@ -70,6 +70,28 @@ const ADDON_SIZES = {
   scraper: { cpuMillicores: 100, memoryMiB: 256 },
 } as const satisfies Record<string, ComputeSize>;
 
+/** Both collectors refuse data before they run out of memory, and send in batches. */
+const COLLECTOR_PROCESSORS = {
+  memory_limiter: { check_interval: "5s", limit_percentage: 80, spike_limit_percentage: 25 },
+  batch: {},
+};
+
+/** Both collectors run as the contrib image's user, restricted. */
+const COLLECTOR_SECURITY = {
+  podSecurityContext: {
+    runAsNonRoot: true,
+    runAsUser: 10001,
+    seccompProfile: { type: "RuntimeDefault" },
+  },
+  securityContext: {
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+  },
+};
+
 /** A chart's pod-level security context, where the container's lacks the pod-level fields. */
 const RESTRICTED_POD = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
 
@@ -223,18 +245,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
             serviceAccount: { create: true, automountServiceAccountToken: false },
             topologySpreadConstraints: zoneSpread(COLLECTOR.labels),
             podDisruptionBudget: { enabled: true, maxUnavailable: 1 },
-            podSecurityContext: {
-              runAsNonRoot: true,
-              runAsUser: 10001,
-              seccompProfile: { type: "RuntimeDefault" },
-            },
-            securityContext: {
-              runAsNonRoot: true,
-              allowPrivilegeEscalation: false,
-              readOnlyRootFilesystem: true,
-              capabilities: { drop: ["ALL"] },
-              seccompProfile: { type: "RuntimeDefault" },
-            },
+            ...COLLECTOR_SECURITY,
             // Memory not overcommitted (the limit is the request), as for every workload of ours.
             resources: resources(ADDON_SIZES.collector),
             config: {
@@ -246,14 +257,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
                   },
                 },
               },
-              processors: {
-                memory_limiter: {
-                  check_interval: "5s",
-                  limit_percentage: 80,
-                  spike_limit_percentage: 25,
-                },
-                batch: {},
-              },
+              processors: COLLECTOR_PROCESSORS,
               exporters,
               service: {
                 pipelines: {
@@ -426,18 +430,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
           replicaCount: 1,
           image: { repository: "otel/opentelemetry-collector-contrib" },
           serviceAccount: { create: true, name: METRICS_SCRAPER.serviceAccount },
-          podSecurityContext: {
-            runAsNonRoot: true,
-            runAsUser: 10001,
-            seccompProfile: { type: "RuntimeDefault" },
-          },
-          securityContext: {
-            runAsNonRoot: true,
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ["ALL"] },
-            seccompProfile: { type: "RuntimeDefault" },
-          },
+          ...COLLECTOR_SECURITY,
           resources: resources(ADDON_SIZES.scraper),
           config: {
             receivers: {
@@ -454,14 +447,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 },
               },
             },
-            processors: {
-              memory_limiter: {
-                check_interval: "5s",
-                limit_percentage: 80,
-                spike_limit_percentage: 25,
-              },
-              batch: {},
-            },
+            processors: COLLECTOR_PROCESSORS,
             exporters: { otlp_http: { endpoint: otlpEndpoint } },
             service: {
               pipelines: {

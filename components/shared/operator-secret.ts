@@ -14,6 +14,13 @@ export interface OperatorSecret {
   readonly fillCommand: string;
 }
 
+/** The stack output `secretsToFill`: each operator-filled secret's fill command, by name. */
+export function fillCommands(
+  secrets: Readonly<Record<string, { readonly fillCommand: pulumi.Input<string> | undefined }>>,
+): Record<string, pulumi.Input<string> | undefined> {
+  return Object.fromEntries(Object.entries(secrets).map(([name, s]) => [name, s.fillCommand]));
+}
+
 export function secretNotFilled(secret: OperatorSecret): SecretNotFilledError {
   return new SecretNotFilledError(
     `the secret ${secret.name} (${secret.description}) has no value yet; fill it, then run pulumi up again: ${secret.fillCommand}`,

@@ -23,6 +23,7 @@ import type {
   RedisEndpoint,
   SecretRef,
 } from "../../components/contracts";
+import { fillCommands } from "../../components/shared/operator-secret";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
@@ -254,9 +255,7 @@ export abstract class AwsPlatformBase implements DataServices {
         note: "TLS is required (rds.force_ssl); reachable from inside the VPC only",
       },
       redisEndpoint: this.redisCache?.endpoint.host,
-      secretsToFill: Object.fromEntries(
-        Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand]),
-      ),
+      secretsToFill: fillCommands(this.operatorSecrets),
       dashboardUrl: this.cloudWatch?.dashboardUrl,
       alarmTopicArn: this.cloudWatch?.topicArn,
       // The alarms reach PagerDuty once its integration URL is subscribed to the topic (kept out of config and state).

@@ -24,6 +24,7 @@ import type {
   SecretRef,
 } from "../../components/contracts";
 import { OLLAMA_PORT } from "../../components/shared/ollama";
+import { fillCommands } from "../../components/shared/operator-secret";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import type { DataServices, ObjectStoreRequest, PostgresRequest, RedisRequest } from "./platform";
@@ -198,9 +199,7 @@ export abstract class AzurePlatformBase implements DataServices {
         note: "TLS is required; reachable from inside the virtual network only",
       },
       redisHost: this.redisCluster?.endpoint.host,
-      secretsToFill: Object.fromEntries(
-        Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand]),
-      ),
+      secretsToFill: fillCommands(this.operatorSecrets),
       logWorkspaceId: this.logs.customerId,
     };
   }

@@ -21,6 +21,7 @@ import { CloudSqlPostgres } from "../../components/gcp/postgres";
 import { MemorystoreRedis } from "../../components/gcp/redis";
 import { GcpSecret } from "../../components/gcp/secret";
 import { OLLAMA_PORT } from "../../components/shared/ollama";
+import { fillCommands } from "../../components/shared/operator-secret";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import type { DataServices, ObjectStoreRequest, PostgresRequest, RedisRequest } from "./platform";
@@ -186,9 +187,7 @@ export abstract class GcpPlatformBase implements DataServices {
         note: "encrypted connections only, checked against the instance's own CA; reachable from inside the VPC only",
       },
       redisHost: this.redisInstance?.endpoint.host,
-      secretsToFill: Object.fromEntries(
-        Object.entries(this.operatorSecrets).map(([name, s]) => [name, s.fillCommand]),
-      ),
+      secretsToFill: fillCommands(this.operatorSecrets),
     };
   }
 }
