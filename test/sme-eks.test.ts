@@ -1,14 +1,14 @@
 import { execFileSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ENV, SECRET_ENV } from "../runtime/src/config";
+import { ENV } from "../runtime/src/config";
 import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { eksCharts } from "../stacks/platforms/aws-eks";
 import { CHARTS } from "../stacks/versions";
-import { SERVICE_ACCOUNT_TOKEN_PATH } from "../components/kubernetes/pod-security";
 import { API_IDLE_TIMEOUT_SECONDS, REEMBED_COMMAND } from "../components/shared/runtime-image";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { asList, json, ofType, one, statements, synth, waitedFor } from "./helpers";
+import { describeKubernetesWalk } from "./kubernetes-walk";
 
 const T = {
   cluster: "aws:eks/cluster:Cluster",
@@ -63,6 +63,26 @@ function env(d: ResourceRecord, container = 0): Obj[] {
 let sme: SynthResult;
 beforeAll(async () => {
   sme = await synth("sme");
+});
+
+describeKubernetesWalk("sme on EKS", () => sme, {
+  prefix: "rag-sme",
+  secretVariables: [ENV.adminApiKey, ENV.qdrantApiKey, ENV.redisPassword],
+  // The database password RDS rotates is read by the runtime itself: its secret's ARN is no secret.
+  notSecret: [ENV.pgPasswordSecretArn],
+  hostAddons: {
+    "aws-load-balancer-controller": {
+      resources: ["resources"],
+      container: ["securityContext"],
+      pod: ["podSecurityContext"],
+    },
+    "cluster-autoscaler": {
+      resources: ["resources"],
+      container: ["containerSecurityContext"],
+      pod: ["securityContext"],
+    },
+    "metrics-server": { resources: ["resources"], container: ["securityContext"] },
+  },
 });
 
 describe("sme on EKS: the cluster", () => {
@@ -447,88 +467,6 @@ describe("sme on EKS: add-ons", () => {
           .sort(),
       );
     }
-  });
-
-  // Where each chart takes a component's resources and security contexts (the keys differ by chart).
-  const ADDON_VALUES: Record<string, { resources: string[]; container: string[]; pod?: string[] }> =
-    {
-      "aws-load-balancer-controller": {
-        resources: ["resources"],
-        container: ["securityContext"],
-        pod: ["podSecurityContext"],
-      },
-      "cluster-autoscaler": {
-        resources: ["resources"],
-        container: ["containerSecurityContext"],
-        pod: ["securityContext"],
-      },
-      "external-secrets": {
-        resources: ["resources", "webhook.resources", "certController.resources"],
-        container: ["securityContext", "webhook.securityContext", "certController.securityContext"],
-      },
-      "metrics-server": { resources: ["resources"], container: ["securityContext"] },
-      keda: {
-        resources: ["resources.operator", "resources.metricServer", "resources.webhooks"],
-        container: [
-          "securityContext.operator",
-          "securityContext.metricServer",
-          "securityContext.webhooks",
-        ],
-        pod: [
-          "podSecurityContext.operator",
-          "podSecurityContext.metricServer",
-          "podSecurityContext.webhooks",
-        ],
-      },
-      "otel-collector": {
-        resources: ["resources"],
-        container: ["securityContext"],
-        pod: ["podSecurityContext"],
-      },
-      "otel-scraper": {
-        resources: ["resources"],
-        container: ["securityContext"],
-        pod: ["podSecurityContext"],
-      },
-    };
-  const at = (values: Obj, path: string): Obj =>
-    path.split(".").reduce((o: Obj, k) => (o as Obj | undefined)?.[k], values);
-
-  it("gives every add-on requests, limits and a restricted security context", () => {
-    for (const [name, paths] of Object.entries(ADDON_VALUES)) {
-      const values = release(sme, name).inputs.values as Obj;
-      for (const path of paths.resources) {
-        const r = at(values, path);
-        expect(r?.requests, `${name} ${path}`).toMatchObject({
-          cpu: expect.any(String),
-          memory: expect.any(String),
-        });
-        expect(r?.limits, `${name} ${path}`).toMatchObject({
-          cpu: expect.any(String),
-          memory: r.requests.memory,
-        });
-      }
-      for (const path of paths.container) {
-        expect(at(values, path), `${name} ${path}`).toMatchObject({
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          capabilities: { drop: ["ALL"] },
-        });
-      }
-      for (const path of paths.pod ?? []) {
-        expect(at(values, path), `${name} ${path}`).toMatchObject({
-          seccompProfile: { type: "RuntimeDefault" },
-        });
-      }
-    }
-    // The device plugin runs as root for the kubelet's socket directory, with nothing else.
-    const plugin = release(sme, "nvidia-device-plugin").inputs.values as Obj;
-    expect(plugin.resources.limits).toBeDefined();
-    expect(plugin.securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" },
-    });
   });
 
   it("keeps External Secrets writable through a drain (two webhooks, a budget) and its resources on the served v1 API, moved in place from v1beta1", () => {
@@ -980,106 +918,6 @@ describe("sme on EKS: add-ons", () => {
 });
 
 describe("sme on EKS: every workload", () => {
-  it("runs in a namespace that enforces the restricted Pod Security Standard and denies by default", () => {
-    const ns = ofType(sme, T.namespace).find((n) => (n.inputs as Obj).metadata.name === "rag")!;
-    expect((ns.inputs as Obj).metadata.labels["pod-security.kubernetes.io/enforce"]).toBe(
-      "restricted",
-    );
-    const deny = ofType(sme, T.netpol).find(
-      (p) => (p.inputs as Obj).metadata.name === "default-deny",
-    )!;
-    expect((deny.inputs as Obj).spec).toEqual({
-      podSelector: {},
-      policyTypes: ["Ingress", "Egress"],
-    });
-  });
-
-  it("walks all Deployments: restricted security context, requests and limits, no token, zone spread", () => {
-    const deployments = ofType(sme, T.deployment);
-    expect(deployments.map((d) => d.name).sort()).toEqual([
-      "rag-sme-embeddings",
-      "rag-sme-runtime-api",
-      "rag-sme-runtime-worker",
-      "rag-sme-vllm",
-    ]);
-    for (const d of deployments) {
-      const spec = podSpec(d);
-      expect(spec.automountServiceAccountToken, d.name).toBe(false);
-      expect(spec.securityContext, d.name).toMatchObject({
-        runAsNonRoot: true,
-        seccompProfile: { type: "RuntimeDefault" },
-      });
-      expect(spec.securityContext.runAsUser, d.name).toBeGreaterThan(0);
-      expect(
-        spec.topologySpreadConstraints.map((t: Obj) => t.topologyKey),
-        d.name,
-      ).toContain("topology.kubernetes.io/zone");
-      for (const c of spec.containers as Obj[]) {
-        expect(c.securityContext, `${d.name}/${c.name}`).toMatchObject({
-          runAsNonRoot: true,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          privileged: false,
-          capabilities: { drop: ["ALL"] },
-        });
-        expect(c.resources.requests.cpu, `${d.name}/${c.name}`).toMatch(/^\d+m$/);
-        expect(c.resources.requests.memory).toMatch(/^\d+Mi$/);
-        expect(c.resources.limits.cpu).toMatch(/^\d+m$/);
-        expect(c.resources.limits.memory).toBe(c.resources.requests.memory);
-        expect(c.image, `${d.name}/${c.name}`).not.toMatch(/:latest$/);
-        expect(c.image).toMatch(/(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64}|^sha256:[0-9a-f]{64})$/);
-      }
-    }
-  });
-
-  it("gives Qdrant's pods (the chart's StatefulSet) the same: restricted security context, requests and limits, no token, zone spread", () => {
-    const values = release(sme, "qdrant").inputs.values as Obj;
-    expect(values.podSecurityContext).toMatchObject({
-      runAsNonRoot: true,
-      seccompProfile: { type: "RuntimeDefault" },
-    });
-    expect(values.containerSecurityContext).toMatchObject({
-      runAsNonRoot: true,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      privileged: false,
-      capabilities: { drop: ["ALL"] },
-    });
-    expect(values.containerSecurityContext.runAsUser).toBeGreaterThan(0);
-    expect(values.resources.limits.memory).toBe(values.resources.requests.memory);
-    // The chart has no automount setting: a volume at the token's path keeps the token out.
-    const [mount] = values.additionalVolumeMounts as Obj[];
-    expect(mount).toMatchObject({ mountPath: SERVICE_ACCOUNT_TOKEN_PATH });
-    expect((values.additionalVolumes as Obj[]).find((v) => v.name === mount!.name)).toHaveProperty(
-      "emptyDir",
-    );
-    expect(values).not.toHaveProperty("serviceAccount.automountServiceAccountToken");
-    expect(values.topologySpreadConstraints.map((t: Obj) => t.topologyKey)).toContain(
-      "topology.kubernetes.io/zone",
-    );
-  });
-
-  it("gives the OpenTelemetry collector's pods the same (it calls no Kubernetes API; the scraper, which does, keeps its token)", () => {
-    const values = release(sme, "otel-collector").inputs.values as Obj;
-    expect(values.podSecurityContext).toMatchObject({
-      runAsNonRoot: true,
-      seccompProfile: { type: "RuntimeDefault" },
-    });
-    expect(values.securityContext).toMatchObject({
-      runAsNonRoot: true,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-    });
-    expect(values.serviceAccount).toEqual({ create: true, automountServiceAccountToken: false });
-    expect(values.topologySpreadConstraints.map((t: Obj) => t.topologyKey)).toContain(
-      "topology.kubernetes.io/zone",
-    );
-    expect((release(sme, "otel-scraper").inputs.values as Obj).serviceAccount).not.toHaveProperty(
-      "automountServiceAccountToken",
-    );
-  });
-
   it("gives the worker 120 s to finish the documents in hand when a pod stops, the API as long as a request can last after 15 s of draining; each process gives up 10 s sooner", () => {
     const deployment = (name: string) => ofType(sme, T.deployment).find((x) => x.name === name)!;
     const worker = deployment("rag-sme-runtime-worker");
@@ -1159,106 +997,15 @@ describe("sme on EKS: every workload", () => {
     });
   });
 
-  it("walks all Deployments: a PDB for each with more than one replica, a NetworkPolicy for each", () => {
-    const pdbs = ofType(sme, T.pdb);
-    const policies = ofType(sme, T.netpol).filter(
-      (p) => Object.keys((p.inputs as Obj).spec.podSelector.matchLabels ?? {}).length > 0,
-    );
-    for (const d of ofType(sme, T.deployment)) {
-      const labels = labelsOf(d);
-      const replicas = (d.inputs as Obj).spec.replicas as number;
-      const covered = pdbs.some((p) =>
-        selects((p.inputs as Obj).spec.selector.matchLabels, labels),
-      );
-      expect(covered, `${d.name} (${replicas} replicas) PDB`).toBe(replicas > 1);
-      expect(
-        policies.some((p) => selects((p.inputs as Obj).spec.podSelector.matchLabels, labels)),
-        `${d.name} NetworkPolicy`,
-      ).toBe(true);
-    }
-    const qdrant = release(sme, "qdrant").inputs.values as Obj;
-    expect(qdrant.podDisruptionBudget).toEqual({ enabled: true, maxUnavailable: 1 });
-    expect(
-      policies.some((p) =>
-        selects((p.inputs as Obj).spec.podSelector.matchLabels, {
-          "app.kubernetes.io/name": "qdrant",
-          "app.kubernetes.io/instance": "qdrant",
-        }),
-      ),
-    ).toBe(true);
-  });
-
-  it("admits traffic to the model servers and Qdrant from the runtime only (besides the metrics scraper to vLLM and TEI, and Qdrant to itself)", () => {
-    const runtimeApps = ["rag-api", "rag-worker"];
-    for (const name of ["rag-sme-vllm", "rag-sme-embeddings", "rag-sme-qdrant"]) {
-      const policy = ofType(sme, T.netpol).find((p) => p.name === name)!;
-      const [clients, ...others] = (policy.inputs as Obj).spec.ingress as Obj[];
-      expect(
-        (clients!.from as Obj[])
-          .map((f) => f.podSelector.matchLabels["app.kubernetes.io/name"])
-          .sort(),
-        name,
-      ).toEqual(runtimeApps);
-      const scraper = {
-        "app.kubernetes.io/name": "opentelemetry-collector",
-        "app.kubernetes.io/instance": "otel-scraper",
-      };
-      // Besides: the scraper reads vLLM's and TEI's metrics; Qdrant's replicas talk among themselves.
-      const expected: Record<string, unknown[]> = {
-        "rag-sme-vllm": [[scraper]],
-        "rag-sme-embeddings": [[scraper]],
-        "rag-sme-qdrant": [
-          [{ "app.kubernetes.io/name": "qdrant", "app.kubernetes.io/instance": "qdrant" }],
-        ],
-      };
-      expect(
-        others.map((r) => r.from.map((f: Obj) => f.podSelector.matchLabels)),
-        name,
-      ).toEqual(expected[name]);
-    }
-  });
-
-  it("hands every runtime secret over as a file of the Secret synced from Secrets Manager, never an env value", () => {
-    const api = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
-    const vars = env(api);
-    for (const v of vars) {
-      expect(
-        SECRET_ENV as readonly string[],
-        `${v.name} is not a secret variable given as a value`,
-      ).not.toContain(v.name);
-      expect(v.valueFrom, v.name).toBeUndefined();
-      // The database password, which RDS rotates, is read by the runtime from RDS's secret (its ARN is no secret).
-      if (/PASSWORD|SECRET|TOKEN|API_KEY/.test(v.name) && v.name !== ENV.pgPasswordSecretArn)
-        expect(v, v.name).toEqual({
-          name: v.name,
-          value: `/run/secrets/rag/${v.name.replace(/_FILE$/, "")}`,
-        });
-    }
-    const secretVars = vars
-      .filter((v) => v.name.endsWith("_FILE"))
-      .map((v) => ({ name: (v.name as string).replace(/_FILE$/, "") }));
-    expect(secretVars.map((v) => v.name).sort()).toEqual(
-      [ENV.adminApiKey, ENV.qdrantApiKey, ENV.redisPassword].sort(),
-    );
-    const spec = podSpec(api);
-    expect(spec.volumes).toContainEqual({
-      name: "secrets",
-      secret: { secretName: "rag-runtime", defaultMode: 0o440 },
-    });
-    expect(spec.containers[0].volumeMounts).toContainEqual({
-      name: "secrets",
-      mountPath: "/run/secrets/rag",
-      readOnly: true,
-    });
-    expect(spec.securityContext.fsGroup, "the runtime's group reads the files").toBe(
-      spec.securityContext.runAsUser,
-    );
+  it("lets External Secrets read exactly the runtime's secrets, and the runtime read the rotating database password itself", () => {
     const external = ofType(sme, T.externalSecret).find((e) => e.name === "rag-runtime")!;
     const data = (external.inputs as Obj).spec.data as Obj[];
-    expect(data.map((d) => d.secretKey).sort()).toEqual(secretVars.map((v) => v.name).sort());
     const grant = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-eso-rag-runtime")!;
     const read = statements(grant)[0]!;
     expect(asList(read.Resource).sort()).toEqual(data.map((d) => d.remoteRef.key).sort());
+    const api = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
+    expect(env(api).map((v) => v.name)).toContain(ENV.pgPasswordSecretArn);
+    expect(env(api).map((v) => v.name)).not.toContain(`${ENV.pgPassword}_FILE`);
   });
 
   it("schedules vLLM on the GPU pool with a model cache and turns it ready once the model is loaded", () => {
