@@ -13,14 +13,26 @@ export interface AzureNetworkArgs {
   readonly publicHttps?: boolean;
   /** Ports the platform's services listen on, reachable from the apps subnet only. */
   readonly ports: { readonly postgres: number; readonly redis: number; readonly ollama: number };
+  /**
+   * What runs in the apps subnet: a Container Apps environment (the subnet delegated to it, and a
+   * subnet for the GPU host beside it), or a Kubernetes cluster's nodes (GPUs in a node pool).
+   * @default "container-apps"
+   */
+  readonly workloads?: "container-apps" | "kubernetes";
 }
 
+const WORKLOADS_LABEL = {
+  "container-apps": "Container Apps",
+  kubernetes: "cluster nodes'",
+} as const;
+
 /**
- * The virtual network: a subnet for Container Apps, one delegated to PostgreSQL flexible
- * server, one for private endpoints (Key Vault, storage, Redis) and one for the GPU host. Every
- * subnet is private (no default outbound access); Container Apps and the GPU host reach the
- * internet through one NAT gateway. The data subnets and the GPU host admit only the apps subnet,
- * on their service's port; nothing admits the internet except, when asked, HTTPS to the apps.
+ * The virtual network: a subnet for the workloads (Container Apps, or a cluster's nodes), one
+ * delegated to PostgreSQL flexible server, one for private endpoints (Key Vault, storage, Redis)
+ * and, beside Container Apps, one for the GPU host. Every subnet is private (no default outbound
+ * access); the workloads and the GPU host reach the internet through one NAT gateway. The data
+ * subnets and the GPU host admit only the workloads' subnet, on their service's port; nothing
+ * admits the internet except, when asked, HTTPS to the workloads.
  */
 export class AzureNetwork extends pulumi.ComponentResource {
   readonly vnetId: pulumi.Output<string>;
@@ -30,7 +42,8 @@ export class AzureNetwork extends pulumi.ComponentResource {
   readonly appsSubnetId: pulumi.Output<string>;
   readonly postgresSubnetId: pulumi.Output<string>;
   readonly endpointsSubnetId: pulumi.Output<string>;
-  readonly llmSubnetId: pulumi.Output<string>;
+  /** The GPU host's subnet (Container Apps only). */
+  readonly llmSubnetId: pulumi.Output<string> | undefined;
   private readonly zones = new Map<string, privatedns.PrivateZone>();
   private readonly scope: AzureScope;
   private readonly name: string;
@@ -80,7 +93,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
           virtualNetworkName: vnet.name,
           addressPrefix: this.cidrs[key],
           defaultOutboundAccess: false,
-          networkSecurityGroup: { id: nsgs[key].id },
+          networkSecurityGroup: { id: nsgs[key]!.id },
           ...extra,
         },
         { parent: this, dependsOn: previous },
@@ -88,23 +101,26 @@ export class AzureNetwork extends pulumi.ComponentResource {
       previous = [created];
       return created;
     };
+    const kubernetes = args.workloads === "kubernetes";
     const apps = subnet("apps", {
       natGateway: { id: nat.id },
-      delegations: [{ name: "container-apps", serviceName: "Microsoft.App/environments" }],
+      ...(kubernetes
+        ? {}
+        : { delegations: [{ name: "container-apps", serviceName: "Microsoft.App/environments" }] }),
     });
     const postgres = subnet("postgres", {
       delegations: [{ name: "postgres", serviceName: "Microsoft.DBforPostgreSQL/flexibleServers" }],
     });
     // The security group applies to private endpoints too ("Enabled": the default leaves them unfiltered).
     const endpoints = subnet("endpoints", { privateEndpointNetworkPolicies: "Enabled" });
-    const llm = subnet("llm", { natGateway: { id: nat.id } });
+    const llm = kubernetes ? undefined : subnet("llm", { natGateway: { id: nat.id } });
 
     this.vnetId = vnet.id;
     this.vnetName = vnet.name;
     this.appsSubnetId = apps.id;
     this.postgresSubnetId = postgres.id;
     this.endpointsSubnetId = endpoints.id;
-    this.llmSubnetId = llm.id;
+    this.llmSubnetId = llm?.id;
     this.registerOutputs({ vnetId: this.vnetId });
   }
 
@@ -145,7 +161,10 @@ export class AzureNetwork extends pulumi.ComponentResource {
   private createSecurityGroups(
     name: string,
     args: AzureNetworkArgs,
-  ): Record<keyof ReturnType<typeof azureSubnetPlan>, network.NetworkSecurityGroup> {
+  ): Record<
+    Exclude<keyof ReturnType<typeof azureSubnetPlan>, "llm">,
+    network.NetworkSecurityGroup
+  > & { llm?: network.NetworkSecurityGroup } {
     const where = placed(args.scope);
     const fromApps = (
       rule: string,
@@ -161,7 +180,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
       sourcePortRange: "*",
       destinationAddressPrefix: "*",
       destinationPortRanges: ports.map(String),
-      description: `${rule} from the Container Apps subnet`,
+      description: `${rule} from the ${WORKLOADS_LABEL[args.workloads ?? "container-apps"]} subnet`,
     });
     // Below the allow rules, above Azure's own AllowVnetInBound (65000): the rest of the network is refused.
     const denyNetwork: NetworkInputs.SecurityRuleArgs = {
@@ -214,7 +233,9 @@ export class AzureNetwork extends pulumi.ComponentResource {
         fromApps("private-endpoints", 100, [443, args.ports.redis]),
         denyNetwork,
       ]),
-      llm: nsg("llm", [fromApps("ollama", 100, [args.ports.ollama]), denyNetwork]),
+      ...(args.workloads === "kubernetes"
+        ? {}
+        : { llm: nsg("llm", [fromApps("ollama", 100, [args.ports.ollama]), denyNetwork]) }),
     };
   }
 }

@@ -64,6 +64,11 @@ export class OllamaGpuVm extends pulumi.ComponentResource {
   constructor(name: string, args: OllamaGpuVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:azure:OllamaVm", name, {}, opts);
     assertOllamaModels(`OllamaGpuVm ${name}`, [args.model, args.embeddingModel]);
+    const subnetId = args.network.llmSubnetId;
+    if (!subnetId)
+      throw new Error(
+        `OllamaGpuVm ${name}: the network has no GPU host subnet (a cluster's network)`,
+      );
     const parent = { parent: this };
     const where = placed(args.scope);
     this.vmSize = AZURE_GPU_VM_SIZES[args.gpu];
@@ -76,7 +81,7 @@ export class OllamaGpuVm extends pulumi.ComponentResource {
         ipConfigurations: [
           {
             name: "private",
-            subnet: { id: args.network.llmSubnetId },
+            subnet: { id: subnetId },
             privateIPAllocationMethod: "Static",
             privateIPAddress: this.privateIp,
             primary: true,
