@@ -41,6 +41,18 @@ export const BUILTIN_ROLES = {
   keyVaultCryptoServiceEncryptionUser: "e147488a-f6f5-4113-8e2d-b22465e65bf6",
   /** Pulls images from a container registry. */
   acrPull: "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+  /** Uses a Key Vault key's crypto operations (AKS's KMS encryption of Secrets in etcd). */
+  keyVaultCryptoUser: "12338af0-0e69-4776-bea7-57ae8d297424",
+  /** Manages a vault (AKS's KMS makes its private endpoint to a private vault). */
+  keyVaultContributor: "f25e0fa2-a7c8-4377-a976-54943a77a395",
+  /** Manages network resources (AKS's load balancers and the API server's subnet). */
+  networkContributor: "4d97b98b-1d4f-4787-a291-c67834d212e7",
+  /** Assigns a user-assigned identity (AKS's control plane, the kubelet identity). */
+  managedIdentityOperator: "f1a07417-d97a-45cb-824c-7a7467783830",
+  /** Reads a resource (AKS's control plane, the disk encryption set). */
+  reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+  /** Full access to the Kubernetes API of a cluster with Azure RBAC. */
+  aksRbacClusterAdmin: "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b",
 } as const;
 export type BuiltinRole = keyof typeof BUILTIN_ROLES;
 
@@ -60,6 +72,11 @@ export interface GrantArgs {
   /** The narrowest resource the grant covers: a vault, a key, a registry, a container. */
   readonly scope: pulumi.Input<string>;
   readonly description: string;
+  /**
+   * A managed identity's principal (the type said, so a new identity need not have replicated),
+   * or a person's or group's, whichever Entra finds. @default "managed-identity"
+   */
+  readonly principal?: "managed-identity" | "user-or-group";
 }
 
 /** One role assignment to a managed identity. */
@@ -72,7 +89,7 @@ export function grant(
     name,
     {
       principalId: args.principalId,
-      principalType: "ServicePrincipal",
+      principalType: args.principal === "user-or-group" ? undefined : "ServicePrincipal",
       roleDefinitionId: args.roleDefinitionId,
       scope: args.scope,
       description: args.description,

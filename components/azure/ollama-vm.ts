@@ -10,6 +10,7 @@ import {
   ollamaEndpoint,
   ollamaHostScript,
 } from "../shared/ollama";
+import { customerKeyDiskEncryption } from "./disk-encryption";
 import { placed, type AzureScope } from "./common";
 import type { KeyVault } from "./key-vault";
 import type { AzureNetwork } from "./network";
@@ -90,22 +91,10 @@ export class OllamaGpuVm extends pulumi.ComponentResource {
       },
       parent,
     );
-    const diskEncryption = new compute.DiskEncryptionSet(
+    const diskEncryption = customerKeyDiskEncryption(
       `${name}-disks`,
-      {
-        ...where,
-        encryptionType: "EncryptionAtRestWithCustomerKey",
-        identity: {
-          type: "UserAssigned",
-          userAssignedIdentities: [args.vault.encryptionIdentityId],
-        },
-        activeKey: {
-          keyUrl: args.vault.dataKeyVersionedUri,
-          sourceVault: { id: args.vault.vaultId },
-        },
-        rotationToLatestKeyVersionEnabled: true,
-      },
-      { parent: this, dependsOn: args.vault.keyReady },
+      { scope: args.scope, vault: args.vault },
+      parent,
     );
     // Azure will not create a Linux VM without a way to sign in; this key's private half stays in the (encrypted) state.
     const unusedKey = new tls.PrivateKey(
