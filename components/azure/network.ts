@@ -44,6 +44,8 @@ export class AzureNetwork extends pulumi.ComponentResource {
   readonly endpointsSubnetId: pulumi.Output<string>;
   /** The GPU host's subnet (Container Apps only). */
   readonly llmSubnetId: pulumi.Output<string> | undefined;
+  /** The cluster API server's subnet, delegated to AKS (a cluster's network only). */
+  readonly apiServerSubnetId: pulumi.Output<string> | undefined;
   private readonly zones = new Map<string, privatedns.PrivateZone>();
   private readonly scope: AzureScope;
   private readonly name: string;
@@ -114,6 +116,12 @@ export class AzureNetwork extends pulumi.ComponentResource {
     // The security group applies to private endpoints too ("Enabled": the default leaves them unfiltered).
     const endpoints = subnet("endpoints", { privateEndpointNetworkPolicies: "Enabled" });
     const llm = kubernetes ? undefined : subnet("llm", { natGateway: { id: nat.id } });
+    // API Server VNet Integration: the API server's own addresses (a private key vault for KMS needs it).
+    const apiServer = kubernetes
+      ? subnet("apiServer", {
+          delegations: [{ name: "aks", serviceName: "Microsoft.ContainerService/managedClusters" }],
+        })
+      : undefined;
 
     this.vnetId = vnet.id;
     this.vnetName = vnet.name;
@@ -121,6 +129,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
     this.postgresSubnetId = postgres.id;
     this.endpointsSubnetId = endpoints.id;
     this.llmSubnetId = llm?.id;
+    this.apiServerSubnetId = apiServer?.id;
     this.registerOutputs({ vnetId: this.vnetId });
   }
 
@@ -162,9 +171,9 @@ export class AzureNetwork extends pulumi.ComponentResource {
     name: string,
     args: AzureNetworkArgs,
   ): Record<
-    Exclude<keyof ReturnType<typeof azureSubnetPlan>, "llm">,
+    Exclude<keyof ReturnType<typeof azureSubnetPlan>, "llm" | "apiServer">,
     network.NetworkSecurityGroup
-  > & { llm?: network.NetworkSecurityGroup } {
+  > & { llm?: network.NetworkSecurityGroup; apiServer?: network.NetworkSecurityGroup } {
     const where = placed(args.scope);
     const fromApps = (
       rule: string,
@@ -234,7 +243,7 @@ export class AzureNetwork extends pulumi.ComponentResource {
         denyNetwork,
       ]),
       ...(args.workloads === "kubernetes"
-        ? {}
+        ? { apiServer: nsg("api-server", []) }
         : { llm: nsg("llm", [fromApps("ollama", 100, [args.ports.ollama]), denyNetwork]) }),
     };
   }

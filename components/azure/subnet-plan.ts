@@ -10,6 +10,7 @@ export function azureSubnetPlan(addressSpace: string): {
   postgres: string;
   endpoints: string;
   llm: string;
+  apiServer: string;
 } {
   const prefix = Number(addressSpace.split("/")[1]);
   if (!(prefix <= MAX_VNET_PREFIX))
@@ -22,5 +23,7 @@ export function azureSubnetPlan(addressSpace: string): {
     postgres: subnetCidr(addressSpace, 24, 2),
     endpoints: subnetCidr(addressSpace, 24, 3),
     llm: subnetCidr(addressSpace, 24, 4),
+    // A cluster's API server (VNet integration), in the GPU host's block: a cluster has no GPU host.
+    apiServer: subnetCidr(addressSpace, 28, 4 * 16),
   };
 }
