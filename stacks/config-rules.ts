@@ -133,7 +133,8 @@ function checkVectorDb(cfg: ConfigInput, ctx: Ctx): void {
 function checkLlm(cfg: ConfigInput, ctx: Ctx): void {
   const llm = cfg.llm;
   if (llm.mode === "self-hosted" && cfg.cloud !== "docker") {
-    const fit = checkGpuFit(llm.model, llm.gpuType, llm.gpuCount, llm.modelMemoryGiB);
+    const offers = PLATFORMS[cfg.tier][cfg.cloud]?.llmGpus;
+    const fit = checkGpuFit(llm.model, llm.gpuType, llm.gpuCount, llm.modelMemoryGiB, offers);
     if (!fit.fits) problem(ctx, ["llm", "model"], fit.message);
   }
   if (llm.mode === "managed" && !llm.managedProvider) {
@@ -174,13 +175,22 @@ function checkTierCapabilities(cfg: ConfigInput, ctx: Ctx): void {
       `the ${cfg.tier} tier on ${cfg.cloud} builds ${allowedExporters[0]} (allowed: ${allowedExporters.join(", ")})`,
     );
   }
-  const gpus = entry.llmGpus;
+  const offers = entry.llmGpus;
+  const gpus = offers && Object.keys(offers);
   if (cfg.tier !== "staging") {
-    if (cfg.llm.mode === "self-hosted" && gpus && !gpus.includes(cfg.llm.gpuType)) {
+    if (cfg.llm.mode !== "self-hosted" || !offers) return;
+    const offer = offers[cfg.llm.gpuType];
+    if (!offer) {
       problem(
         ctx,
         ["llm", "gpuType"],
-        `the ${cfg.tier} tier on ${cfg.cloud} has no node pool with this GPU (allowed: ${gpus.join(", ")})`,
+        `the ${cfg.tier} tier on ${cfg.cloud} has no node pool with this GPU (allowed: ${gpus!.join(", ")})`,
+      );
+    } else if (cfg.llm.gpuCount > offer.maxPerServer) {
+      problem(
+        ctx,
+        ["llm", "gpuCount"],
+        `${cfg.cloud} has no ${cfg.llm.gpuType} machine with more than ${offer.maxPerServer} GPUs (allowed: 1 to ${offer.maxPerServer})`,
       );
     }
     return;

@@ -3,8 +3,31 @@
  * against GPU memory, so a model that cannot load fails at config time, saying what would fit.
  */
 
+/** Memory of one GPU of each type, where a cloud does not say (an A100 is 40 GB on AWS, 80 GB on Azure). */
 export const GPU_MEMORY_GIB = { t4: 16, a10g: 24, l4: 24, a100: 40 } as const;
 export type GpuType = keyof typeof GPU_MEMORY_GIB;
+
+/** What one GPU type gives a model server on a cloud: its memory and the most GPUs one machine has. */
+export interface GpuOffer {
+  /** @default GPU_MEMORY_GIB of the type */
+  readonly memoryGiB?: number;
+  readonly maxPerServer: number;
+}
+/** The GPUs a platform offers its model server, by type. */
+export type GpuOffers = { readonly [G in GpuType]?: GpuOffer };
+
+/** The offers of a table of machines by GPU count ([count, machine][] per type, ascending). */
+export function offersOf(
+  table: { readonly [G in GpuType]?: readonly (readonly [number, unknown])[] },
+  memoryGiB: { readonly [G in GpuType]?: number } = {},
+): GpuOffers {
+  return Object.fromEntries(
+    Object.entries(table).map(([gpu, sizes]) => [
+      gpu,
+      { memoryGiB: memoryGiB[gpu as GpuType], maxPerServer: sizes.at(-1)![0] },
+    ]),
+  );
+}
 
 /** Bytes per parameter. Ollama's default tags are q4_K_M (about 4.8 bits per weight). */
 export const PRECISION_BYTES = {
@@ -62,8 +85,8 @@ export function requiredGiB(entry: CatalogueEntry): number {
   return weightsGiB * (1 + RUNTIME_OVERHEAD) + FIXED_OVERHEAD_GIB;
 }
 
-export function usableGiB(gpu: GpuType, count: number): number {
-  return GPU_MEMORY_GIB[gpu] * count * USABLE_SHARE;
+export function usableGiB(gpu: GpuType, count: number, offers?: GpuOffers): number {
+  return (offers?.[gpu]?.memoryGiB ?? GPU_MEMORY_GIB[gpu]) * count * USABLE_SHARE;
 }
 
 export type FitResult =
@@ -73,7 +96,8 @@ export type FitResult =
 const round = (n: number) => Math.round(n * 10) / 10;
 
 /**
- * Checks `model` on `count` x `gpu`. `declaredGiB` stands in for models outside the catalogue.
+ * Checks `model` on `count` x `gpu`. `declaredGiB` stands in for models outside the catalogue;
+ * `offers` are the platform's GPUs (their memory, how many one server has), when it says.
  * The message on failure says what the model needs, what the GPUs give and what would fit.
  */
 export function checkGpuFit(
@@ -81,6 +105,7 @@ export function checkGpuFit(
   gpu: GpuType,
   count: number,
   declaredGiB?: number,
+  offers?: GpuOffers,
 ): FitResult {
   const entry = MODEL_CATALOGUE[model];
   if (!entry && declaredGiB === undefined) {
@@ -90,7 +115,7 @@ export function checkGpuFit(
     };
   }
   const needed = declaredGiB ?? requiredGiB(entry!);
-  const usable = usableGiB(gpu, count);
+  const usable = usableGiB(gpu, count, offers);
   if (needed <= usable) return { fits: true, neededGiB: needed, usableGiB: usable };
 
   const why = entry
@@ -99,11 +124,12 @@ export function checkGpuFit(
   const alternatives = Object.entries(MODEL_CATALOGUE)
     .filter(([name, e]) => name !== model && requiredGiB(e) <= usable && sameFamily(name, model))
     .map(([name]) => name);
-  const moreGpus = Array.from({ length: MAX_GPUS_PER_SERVER }, (_, i) => i + 1).find(
-    (n) => needed <= usableGiB(gpu, n),
+  const most = offers?.[gpu]?.maxPerServer ?? MAX_GPUS_PER_SERVER;
+  const moreGpus = Array.from({ length: most }, (_, i) => i + 1).find(
+    (n) => needed <= usableGiB(gpu, n, offers),
   );
-  const biggerGpu = (Object.keys(GPU_MEMORY_GIB) as GpuType[]).find(
-    (g) => needed <= usableGiB(g, count),
+  const biggerGpu = (Object.keys(offers ?? GPU_MEMORY_GIB) as GpuType[]).find(
+    (g) => needed <= usableGiB(g, count, offers) && count <= (offers?.[g]?.maxPerServer ?? most),
   );
   const options = [
     alternatives.length > 0

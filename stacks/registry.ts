@@ -19,12 +19,12 @@ import { checkAws, checkAzure, checkGcp, type Problem } from "./cloud-checks";
 import type {
   Cloud,
   ConfigInput,
-  GpuType,
   ObservabilityExporter,
   PlatformConfig,
   Tier,
 } from "./config";
 import { NotImplementedError } from "./config-errors";
+import { offersOf, type GpuOffers } from "./gpu-fit";
 import { AwsEcsPlatform } from "./platforms/aws-ecs";
 import { eksCharts, eksPlatform } from "./platforms/aws-eks";
 import { AzureAcaPlatform } from "./platforms/azure-aca";
@@ -52,8 +52,8 @@ export interface TierCloudEntry {
   readonly create?: (cfg: PlatformConfig, site: RegionSite) => Platform;
   /** The observability it builds; the first is the default. */
   readonly exporters: readonly ObservabilityExporter[];
-  /** The GPUs its self-hosted LLM can run on. @default - any */
-  readonly llmGpus?: readonly GpuType[];
+  /** The GPUs its self-hosted LLM can run on: each type's memory and the most one server has. @default - any */
+  readonly llmGpus?: GpuOffers;
   /** @default - "local" (Docker) */
   readonly sizes?: CloudSizes;
   /** The Helm charts a Kubernetes platform installs for a config. @default - none (no cluster) */
@@ -75,7 +75,9 @@ export interface CloudEntry {
 }
 
 const KUBERNETES_EXPORTERS = ["datadog", "newrelic", "otlp", "none"] as const;
-const gpusOf = (table: object) => Object.keys(table) as GpuType[];
+/** One GPU of each type the table names: staging's single-GPU host. */
+const singleGpu = (table: object): GpuOffers =>
+  Object.fromEntries(Object.keys(table).map((gpu) => [gpu, { maxPerServer: 1 }]));
 
 export const CLOUDS_BUILT: { readonly [C in Cloud]: CloudEntry } = {
   docker: { systemNodeType: "local" },
@@ -121,7 +123,7 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
       label: "ECS Fargate",
       create: (cfg, site) => new AwsEcsPlatform(cfg, site),
       exporters: ["cloudwatch", "none"],
-      llmGpus: gpusOf(AWS_GPU_HOST_TYPES),
+      llmGpus: singleGpu(AWS_GPU_HOST_TYPES),
       sizes: { postgres: "db.t4g.medium", redis: "cache.t4g.small" },
     },
     // Azure Managed Redis sizes: Azure Cache for Redis (Standard_C1, Premium_P1...) retires every SKU.
@@ -129,14 +131,14 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
       label: "Container Apps",
       create: (cfg, site) => new AzureAcaPlatform(cfg, site),
       exporters: ["azure-monitor", "none"],
-      llmGpus: gpusOf(AZURE_GPU_VM_SIZES),
+      llmGpus: singleGpu(AZURE_GPU_VM_SIZES),
       sizes: { postgres: "Standard_B2s", redis: "Balanced_B1" },
     },
     gcp: {
       label: "Cloud Run",
       create: (cfg, site) => new GcpRunPlatform(cfg, site),
       exporters: ["cloud-monitoring", "none"],
-      llmGpus: gpusOf(GCP_GPU_MACHINES),
+      llmGpus: singleGpu(GCP_GPU_MACHINES),
       sizes: { postgres: "db-custom-2-7680", redis: "STANDARD_HA-1" },
     },
   },
@@ -146,7 +148,7 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
       create: eksPlatform,
       charts: eksCharts,
       exporters: KUBERNETES_EXPORTERS,
-      llmGpus: gpusOf(GPU_NODE_TYPES),
+      llmGpus: offersOf(GPU_NODE_TYPES),
       sizes: { postgres: "db.r6g.large", redis: "cache.r6g.large" },
     },
     azure: {

@@ -3,7 +3,7 @@ import * as privatedns from "@pulumi/azure-native/privatedns";
 import type { network as NetworkInputs } from "@pulumi/azure-native/types/input";
 import * as pulumi from "@pulumi/pulumi";
 import { placed, type AzureScope } from "./common";
-import { azureSubnetPlan } from "./subnet-plan";
+import { AKS_OVERLAY, azureSubnetPlan } from "./subnet-plan";
 
 export interface AzureNetworkArgs {
   readonly scope: AzureScope;
@@ -220,14 +220,36 @@ export class AzureNetwork extends pulumi.ComponentResource {
             protocol: "Tcp",
             sourceAddressPrefix: "Internet",
             sourcePortRange: "*",
-            destinationAddressPrefix: this.cidrs.apps,
+            // A cluster's load balancer keeps its public address as the destination (floating IP).
+            destinationAddressPrefix: args.workloads === "kubernetes" ? "*" : this.cidrs.apps,
             destinationPortRange: "443",
-            description: "the public API (HTTPS only; Container Apps refuses plain HTTP)",
+            description:
+              args.workloads === "kubernetes"
+                ? "the public API (HTTPS only; the ingress serves no plain HTTP)"
+                : "the public API (HTTPS only; Container Apps refuses plain HTTP)",
           },
         ]
       : [];
+    // Overlay pods talk across nodes with their own addresses, unencapsulated: the nodes' subnet admits them.
+    const clusterTraffic: NetworkInputs.SecurityRuleArgs[] =
+      args.workloads === "kubernetes"
+        ? [
+            {
+              name: "cluster-pods",
+              priority: 200,
+              direction: "Inbound",
+              access: "Allow",
+              protocol: "*",
+              sourceAddressPrefixes: [this.cidrs.apps, AKS_OVERLAY.podCidr],
+              sourcePortRange: "*",
+              destinationAddressPrefixes: [this.cidrs.apps, AKS_OVERLAY.podCidr],
+              destinationPortRange: "*",
+              description: "nodes and pods of the cluster (Azure CNI overlay) to each other",
+            },
+          ]
+        : [];
     return {
-      apps: nsg("apps", publicHttps),
+      apps: nsg("apps", [...publicHttps, ...clusterTraffic]),
       // The server's own subnet too: a standby replicates from its primary there.
       postgres: nsg("postgres", [
         fromApps("postgres", 100, [args.ports.postgres]),
@@ -240,6 +262,15 @@ export class AzureNetwork extends pulumi.ComponentResource {
       ]),
       endpoints: nsg("endpoints", [
         fromApps("private-endpoints", 100, [443, args.ports.redis]),
+        ...(args.workloads === "kubernetes"
+          ? [
+              {
+                ...fromApps("key-vault-from-api-server", 110, [443]),
+                sourceAddressPrefix: this.cidrs.apiServer,
+                description: "the API server's KMS plugin to the key vault's private endpoint",
+              },
+            ]
+          : []),
         denyNetwork,
       ]),
       ...(args.workloads === "kubernetes"

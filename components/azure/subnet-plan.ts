@@ -4,6 +4,16 @@ import { subnetCidr } from "../shared/cidr";
 /** The largest address space (smallest prefix length) the subnet plan fits in is /21. */
 export const MAX_VNET_PREFIX = 21;
 
+/**
+ * An AKS cluster's own address ranges (Azure CNI overlay): pods and Services take addresses
+ * outside the virtual network, so they must not overlap it (nor a network peered with it).
+ */
+export const AKS_OVERLAY = {
+  podCidr: "192.168.0.0/16",
+  serviceCidr: "172.16.0.0/16",
+  dnsServiceIP: "172.16.0.10",
+} as const;
+
 /** The subnets, each a fixed block of the address space. */
 export function azureSubnetPlan(addressSpace: string): {
   apps: string;
