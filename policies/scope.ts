@@ -63,6 +63,8 @@ export const NOT_JUDGED: Readonly<Record<string, string>> = {
     "a reference to the public certificate in the operator's Key Vault, read with a managed identity; it holds no key",
   "azure-native:applicationinsights:Workbook":
     "a dashboard of queries over the logs; holds no data",
+  "azure-native:authorization:ManagementLockByScope":
+    "a delete lock on the database server (deletion protection); it only forbids, so it weakens nothing",
   "azure-native:compute:DiskEncryptionSet":
     "wraps disks with the vault's key; the VM is judged for using one (azure-disk-customer-key), the key for rotation",
   "azure-native:compute:VirtualMachineExtension":

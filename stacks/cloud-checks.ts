@@ -3,7 +3,12 @@
  * keys it takes. The registry (stacks/registry.ts) says which cloud's rules a stack gets.
  */
 import type { ConfigInput } from "./config";
-import { MAX_VNET_PREFIX as MAX_AZURE_VNET_PREFIX } from "../components/azure/subnet-plan";
+import {
+  AKS_OVERLAY,
+  MAX_VNET_PREFIX as MAX_AZURE_VNET_PREFIX,
+} from "../components/azure/subnet-plan";
+import { cidrsOverlap } from "../components/shared/cidr";
+import { AKS_KUBERNETES_VERSIONS, supportRange, supportsMinor } from "./versions";
 import { MAX_VPC_PREFIX as MAX_GCP_VPC_PREFIX } from "../components/gcp/subnet-plan";
 
 /** Reports one problem: the key's path and what is allowed (the key and value are added). */
@@ -71,8 +76,8 @@ export function checkAzure(cfg: ConfigInput, problem: Problem): void {
   checkAdminPrincipals(
     cfg,
     problem,
-    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-    "a Microsoft Entra object id (a user's or group's GUID) on azure",
+    /^(user|group|servicePrincipal):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    "a Microsoft Entra principal on azure (user:<object id>, group:<object id> or servicePrincipal:<object id>)",
   );
   const n = cfg.network;
   for (const key of EXISTING_NETWORK_KEYS) {
@@ -87,6 +92,22 @@ export function checkAzure(cfg: ConfigInput, problem: Problem): void {
       ["network", "cidr"],
       `is too small for the Azure subnets (allowed: a /${MAX_AZURE_VNET_PREFIX} or larger, e.g. 10.40.0.0/16)`,
     );
+  }
+  if (cfg.tier !== "staging") {
+    // AKS's pods and Services take these ranges outside the network.
+    const taken = [AKS_OVERLAY.podCidr, AKS_OVERLAY.serviceCidr].filter((r) =>
+      cidrsOverlap(n.cidr, r),
+    );
+    if (taken.length > 0)
+      problem(
+        ["network", "cidr"],
+        `overlaps the range AKS gives pods and Services (${taken.join(", ")}); pick another private range, e.g. 10.50.0.0/16`,
+      );
+    if (!supportsMinor(AKS_KUBERNETES_VERSIONS, cfg.kubernetes.version))
+      problem(
+        ["kubernetes", "version"],
+        `is not a version AKS supports (allowed: ${supportRange(AKS_KUBERNETES_VERSIONS)}; ${AKS_KUBERNETES_VERSIONS.source})`,
+      );
   }
   const pg = cfg.postgres;
   if (!/^Standard_[BDE]\d+[a-z]*(_v\d+)?$/.test(pg.size)) {

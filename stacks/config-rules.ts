@@ -28,6 +28,13 @@ export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
     return;
   }
   checkRegions(cfg, ctx);
+  if (cfg.observability.azureActionGroupIds && cfg.cloud !== "azure") {
+    problem(
+      ctx,
+      ["observability", "azureActionGroupIds"],
+      `only used on azure (the stack is on ${cfg.cloud})`,
+    );
+  }
   for (const key of ["api", "worker"] as const) {
     const s = cfg[key];
     if (s.minReplicas > s.maxReplicas) {

@@ -192,7 +192,7 @@ const kubernetesSchema = z.strictObject({
   adminPrincipals: z
     .array(z.string().min(1))
     .describe(
-      "Who gets cluster-admin: IAM role or user ARNs (AWS), Entra object ids (Azure), IAM members (GCP).",
+      "Who gets cluster-admin: IAM role or user ARNs (AWS), user:, group: or servicePrincipal:<Entra object id> (Azure), IAM members (GCP).",
     ),
 });
 
@@ -263,6 +263,19 @@ const observabilitySchema = z.strictObject({
     .optional()
     .describe("The New Relic region of the account. Default us."),
   alertEmails: z.array(email).describe("Addresses alerts go to (each confirms once)."),
+  azureActionGroupIds: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^\/subscriptions\/[0-9a-f-]{36}\/resourceGroups\/[^/]+\/providers\/microsoft\.insights\/actionGroups\/[^/]+$/i,
+          "must be an action group's resource id (/subscriptions/<id>/resourceGroups/<group>/providers/microsoft.insights/actionGroups/<name>)",
+        ),
+    )
+    .optional()
+    .describe(
+      "Azure: action groups made outside the stack the alerts also notify, such as one with PagerDuty's webhook (its URL holds a key, so it stays out of the stack).",
+    ),
   logRetentionDays: z.number().int().min(1).max(3653).describe("Days logs are kept."),
 });
 

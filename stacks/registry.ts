@@ -10,23 +10,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretRef, SecretRefKind } from "../components/contracts";
 import { GPU_NODE_TYPES } from "../components/aws/eks-node-group";
+import { AKS_GPU_MEMORY_GIB, AKS_GPU_NODE_SIZES } from "../components/azure/aks-cluster";
 import {
   AWS_GPU_HOST_TYPES,
   AZURE_GPU_VM_SIZES,
   GCP_GPU_MACHINES,
 } from "../components/shared/gpu-hosts";
 import { checkAws, checkAzure, checkGcp, type Problem } from "./cloud-checks";
-import type {
-  Cloud,
-  ConfigInput,
-  ObservabilityExporter,
-  PlatformConfig,
-  Tier,
-} from "./config";
+import type { Cloud, ConfigInput, ObservabilityExporter, PlatformConfig, Tier } from "./config";
 import { NotImplementedError } from "./config-errors";
 import { offersOf, type GpuOffers } from "./gpu-fit";
 import { AwsEcsPlatform } from "./platforms/aws-ecs";
 import { eksCharts, eksPlatform } from "./platforms/aws-eks";
+import { aksCharts, aksPlatform } from "./platforms/azure-aks";
 import { AzureAcaPlatform } from "./platforms/azure-aca";
 import { DockerPlatform } from "./platforms/docker";
 import { GcpRunPlatform } from "./platforms/gcp-run";
@@ -153,7 +149,10 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
     },
     azure: {
       label: "AKS",
+      create: aksPlatform,
+      charts: aksCharts,
       exporters: KUBERNETES_EXPORTERS,
+      llmGpus: offersOf(AKS_GPU_NODE_SIZES, AKS_GPU_MEMORY_GIB),
       sizes: { postgres: "Standard_D4ds_v5", redis: "Balanced_B5" },
     },
     gcp: {

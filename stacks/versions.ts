@@ -136,6 +136,15 @@ export const CHARTS = {
       source: "argo-cd docs/operator-manual/tested-kubernetes-versions.md (v3.4)",
     },
   },
+  traefik: {
+    repo: "https://traefik.github.io/charts",
+    chart: "traefik",
+    version: "41.3.0",
+    kubernetes: {
+      min: "1.25",
+      source: "Chart.yaml kubeVersion >=1.25.0-0; README, Prerequisites (Traefik v3.7.11)",
+    },
+  },
   qdrant: {
     repo: "https://qdrant.github.io/qdrant-helm",
     chart: "qdrant",
@@ -143,6 +152,17 @@ export const CHARTS = {
     kubernetes: { min: "1.24", source: "chart README, Prerequisites: Kubernetes v1.24+" },
   },
 } as const satisfies Record<string, SupportedChart>;
+
+/**
+ * The Kubernetes minors AKS supports (community support, Standard tier) in 2026-12: 1.34 left it
+ * on 2026-11-30; 1.37 is newer than the add-ons this program pins support.
+ */
+export const AKS_KUBERNETES_VERSIONS: KubernetesSupport = {
+  min: "1.35",
+  max: "1.37",
+  source:
+    "AKS supported-kubernetes-versions, release calendar (2026-08): 1.34 end of life Nov 2026",
+};
 
 export type ChartRef = (typeof CHARTS)[keyof typeof CHARTS];
 

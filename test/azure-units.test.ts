@@ -7,6 +7,7 @@ import { nameUuid, workbookContent } from "../components/azure/monitoring";
 import { ollamaAddress } from "../components/azure/ollama-vm";
 import { FLEXIBLE_SERVER_STORAGE_GIB, skuTier } from "../components/azure/postgres";
 import { azureSubnetPlan } from "../components/azure/subnet-plan";
+import { cidrsOverlap } from "../components/shared/cidr";
 import { requireFilled, SecretNotFilledError } from "../components/shared/operator-secret";
 import {
   API_IDLE_TIMEOUT_SECONDS,
@@ -19,19 +20,26 @@ const outputValue = <T>(o: { apply: (f: (v: T) => unknown) => unknown }) =>
   new Promise<T>((resolve) => o.apply((v) => resolve(v)));
 
 describe("Azure subnet plan", () => {
-  it("gives Container Apps a /23 and the others a /24 each, without overlap", () => {
+  it("gives the workloads a /23, the others a /24 each and a cluster's API server a /28 in the GPU host's block, without overlap", () => {
     expect(azureSubnetPlan("10.40.0.0/16")).toEqual({
       apps: "10.40.0.0/23",
       postgres: "10.40.2.0/24",
       endpoints: "10.40.3.0/24",
       llm: "10.40.4.0/24",
+      apiServer: "10.40.4.0/28",
     });
     expect(azureSubnetPlan("172.16.8.0/21")).toEqual({
       apps: "172.16.8.0/23",
       postgres: "172.16.10.0/24",
       endpoints: "172.16.11.0/24",
       llm: "172.16.12.0/24",
+      apiServer: "172.16.12.0/28",
     });
+    // A network has one or the other: the GPU host (Container Apps) or the API server (AKS).
+    const { llm: _gpuHost, ...cluster } = azureSubnetPlan("10.50.0.0/16");
+    const ranges = Object.values(cluster);
+    for (const [i, a] of ranges.entries())
+      for (const b of ranges.slice(i + 1)) expect(cidrsOverlap(a, b), `${a} ${b}`).toBe(false);
   });
 
   it("refuses an address space the subnets do not fit in", () => {

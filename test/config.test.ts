@@ -328,10 +328,17 @@ describe("renamed keys keep working, with a warning", () => {
       problems({
         tier: "sme",
         cloud: "azure",
-        kubernetes: { adminPrincipals: ["0f1e2d3c-aaaa-bbbb-cccc-111122223333", "admins"] },
+        kubernetes: {
+          adminPrincipals: [
+            "group:0f1e2d3c-aaaa-bbbb-cccc-111122223333",
+            "admins",
+            "0f1e2d3c-aaaa-bbbb-cccc-111122223333",
+          ],
+        },
       }),
     ).toEqual([
-      "rag-platform:kubernetes.adminPrincipals[1]: got \"admins\"; must be a Microsoft Entra object id (a user's or group's GUID) on azure",
+      'rag-platform:kubernetes.adminPrincipals[1]: got "admins"; must be a Microsoft Entra principal on azure (user:<object id>, group:<object id> or servicePrincipal:<object id>)',
+      'rag-platform:kubernetes.adminPrincipals[2]: got "0f1e2d3c-aaaa-bbbb-cccc-111122223333"; must be a Microsoft Entra principal on azure (user:<object id>, group:<object id> or servicePrincipal:<object id>)',
     ]);
   });
 });

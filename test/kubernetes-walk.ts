@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { SECRET_ENV } from "../runtime/src/config";
 import { SERVICE_ACCOUNT_TOKEN_PATH } from "../components/kubernetes/pod-security";
+import type { SupportedChart } from "../stacks/versions";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { ofType } from "./helpers";
 
@@ -97,6 +98,8 @@ export interface WalkOptions {
   readonly hostAddons: Readonly<Record<string, AddonValuePaths>>;
   /** Variables whose names look secret but whose values are not (an ARN). @default none */
   readonly notSecret?: readonly string[];
+  /** The charts the registry says this stack runs (what the config rules check). */
+  readonly charts: () => readonly SupportedChart[];
 }
 
 /** Registers the walk's tests, on `result()` (synthesized in the caller's beforeAll). */
@@ -193,6 +196,21 @@ export function describeKubernetesWalk(
       expect(
         (release(result(), "otel-scraper").inputs.values as Obj).serviceAccount,
       ).not.toHaveProperty("automountServiceAccountToken");
+    });
+
+    it("installs exactly the charts the registry checks, each pinned to its exact version and repository, atomic", () => {
+      const releases = ofType(result(), K8S.release);
+      const expected = opts.charts();
+      expect([...new Set(releases.map((r) => r.inputs.chart as string))].sort()).toEqual(
+        expected.map((c) => c.chart).sort(),
+      );
+      for (const r of releases) {
+        const chart = expected.find((c) => c.chart === r.inputs.chart)!;
+        expect(r.inputs.version, r.name).toBe(chart.version);
+        expect(r.inputs.version, r.name).toMatch(/^\d+\.\d+\.\d+$/);
+        expect((r.inputs.repositoryOpts as Obj).repo, r.name).toBe(chart.repo);
+        expect(r.inputs.atomic, r.name).toBe(true);
+      }
     });
 
     it("gives every add-on requests, limits and a restricted security context", () => {

@@ -141,6 +141,7 @@ describe("GitHub workflows", () => {
       "staging-azure",
       "staging-gcp",
       "sme",
+      "sme-azure",
     ]);
     expect(policies.permissions).toMatchObject({ "security-events": "write" });
     expect(

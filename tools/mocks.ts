@@ -247,6 +247,19 @@ const COMPUTED: Record<string, Computed> = {
     instanceId: String(BigInt(`0x${digest(a.name).slice(0, 12)}`)),
   }),
   "gcp:compute/globalAddress:GlobalAddress": () => ({ address: "34.120.0.10" }),
+  "azure-native:containerservice:ManagedCluster": (a, r) => {
+    const host = `${String(a.inputs.dnsPrefix)}-${digest(a.name).slice(0, 8)}.hcp.${r}.azmk8s.io`;
+    const profile = (a.inputs.apiServerAccessProfile ?? {}) as State;
+    return {
+      oidcIssuerProfile: {
+        enabled: true,
+        issuerURL: `https://${r}.oic.prod-aks.azure.com/${MOCK_TENANT_ID}/${uuidOf(a.name)}/`,
+      },
+      ...(profile.enablePrivateCluster
+        ? { privateFQDN: host.replace(".hcp.", ".privatelink.") }
+        : { fqdn: host }),
+    };
+  },
   "azure-native:app:ContainerApp": (a, r) => {
     const configuration = (a.inputs.configuration ?? {}) as State;
     const ingress = configuration.ingress as State | undefined;
@@ -370,6 +383,28 @@ function callResult(
           secretUri: `https://${String(inputs.vaultName)}.vault.azure.net/secrets/${String(inputs.secretName)}`,
         },
       };
+    case "azure-native:containerservice:listManagedClusterUserCredentials": {
+      // As AKS answers for a cluster with Entra ID: an exec kubeconfig for kubelogin, base64.
+      const server = `https://${String(inputs.resourceName)}.hcp.${region}.azmk8s.io:443`;
+      const kubeconfig = [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        `- cluster: {certificate-authority-data: ${Buffer.from("synth-ca").toString("base64")}, server: "${server}"}`,
+        `  name: ${String(inputs.resourceName)}`,
+        "contexts:",
+        `- context: {cluster: ${String(inputs.resourceName)}, user: clusterUser}`,
+        `  name: ${String(inputs.resourceName)}`,
+        `current-context: ${String(inputs.resourceName)}`,
+        "users:",
+        "- name: clusterUser",
+        "  user:",
+        "    exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: kubelogin, args: [get-token, --login, devicecode, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]}",
+      ].join("\n");
+      return {
+        kubeconfigs: [{ name: "clusterUser", value: Buffer.from(kubeconfig).toString("base64") }],
+      };
+    }
     case "azure-native:redisenterprise:listDatabaseKeys":
       return { primaryKey: "synth-redis-primary-key", secondaryKey: "synth-redis-secondary-key" };
     default:

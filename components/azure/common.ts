@@ -64,6 +64,32 @@ export function builtinRoleId(
   return pulumi.interpolate`/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${BUILTIN_ROLES[role]}`;
 }
 
+/** The kinds of Entra principal a role is assigned to. */
+export type AzurePrincipalType = "User" | "Group" | "ServicePrincipal";
+
+/** The Azure CLI's application: a token it obtained signs in a person. */
+const AZURE_CLI_APP_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+
+/**
+ * What kind of principal runs `pulumi up`, from the application its token came from: a person
+ * signed in with the Azure CLI, else a service principal (CI with OIDC or a secret, a managed
+ * identity).
+ */
+export function deployerPrincipalType(clientId: string): AzurePrincipalType {
+  return clientId === AZURE_CLI_APP_ID ? "User" : "ServicePrincipal";
+}
+
+/** `user:<id>`, `group:<id>` or `servicePrincipal:<id>` (kubernetes.adminPrincipals on Azure). */
+export function parsePrincipal(member: string): { type: AzurePrincipalType; objectId: string } {
+  const [kind, objectId] = member.split(":");
+  const type = ({ user: "User", group: "Group", servicePrincipal: "ServicePrincipal" } as const)[
+    kind as "user" | "group" | "servicePrincipal"
+  ];
+  if (!type || !objectId)
+    throw new Error(`${member} is not user:<id>, group:<id> or servicePrincipal:<id>`);
+  return { type, objectId };
+}
+
 export interface GrantArgs {
   /** The managed identity (or service principal) the role is granted to. */
   readonly principalId: pulumi.Input<string>;
@@ -73,13 +99,14 @@ export interface GrantArgs {
   readonly scope: pulumi.Input<string>;
   readonly description: string;
   /**
-   * A managed identity's principal (the type said, so a new identity need not have replicated),
-   * or a person's or group's, whichever Entra finds. @default "managed-identity"
+   * What the principal is. Azure refuses an assignment whose type is not the principal's, and
+   * waits for a new service principal (a managed identity) to replicate only when told it is one.
+   * @default "ServicePrincipal" (a managed identity)
    */
-  readonly principal?: "managed-identity" | "user-or-group";
+  readonly principalType?: pulumi.Input<AzurePrincipalType>;
 }
 
-/** One role assignment to a managed identity. */
+/** One role assignment (to a managed identity, unless principalType says otherwise). */
 export function grant(
   name: string,
   args: GrantArgs,
@@ -89,7 +116,7 @@ export function grant(
     name,
     {
       principalId: args.principalId,
-      principalType: args.principal === "user-or-group" ? undefined : "ServicePrincipal",
+      principalType: args.principalType ?? "ServicePrincipal",
       roleDefinitionId: args.roleDefinitionId,
       scope: args.scope,
       description: args.description,

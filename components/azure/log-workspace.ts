@@ -38,12 +38,15 @@ export class LogWorkspace extends pulumi.ComponentResource {
     this.registerOutputs({ workspaceId: this.workspaceId });
   }
 
-  /** Sends a resource's logs here: every category, or its audit group. (Alerts read metrics where Azure keeps them.) */
+  /**
+   * Sends a resource's logs here: every category, its audit group, or the categories listed.
+   * (Alerts read metrics where Azure keeps them.)
+   */
   collect(
     name: string,
     resourceUri: pulumi.Input<string>,
     opts: pulumi.CustomResourceOptions,
-    categoryGroup: "allLogs" | "audit" = "allLogs",
+    logs: "allLogs" | "audit" | readonly string[] = "allLogs",
   ): monitor.DiagnosticSetting {
     return new monitor.DiagnosticSetting(
       name,
@@ -52,7 +55,10 @@ export class LogWorkspace extends pulumi.ComponentResource {
         resourceUri,
         workspaceId: this.workspaceId,
         logAnalyticsDestinationType: "Dedicated",
-        logs: [{ categoryGroup, enabled: true }],
+        logs:
+          typeof logs === "string"
+            ? [{ categoryGroup: logs, enabled: true }]
+            : logs.map((category) => ({ category, enabled: true })),
       },
       opts,
     );

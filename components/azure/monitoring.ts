@@ -17,6 +17,8 @@ export interface MetricAlertSpec {
   readonly threshold: number;
   /** ISO 8601 window, e.g. PT5M. */
   readonly window: string;
+  /** How often it is evaluated; a metric kept every 5 minutes needs PT5M. @default "PT1M" */
+  readonly frequency?: string;
   /** 0 (critical) to 4 (verbose). */
   readonly severity: 0 | 1 | 2 | 3 | 4;
   readonly dimensions?: { readonly name: string; readonly values: string[] }[];
@@ -26,6 +28,8 @@ export interface AzureMonitorArgs {
   readonly scope: AzureScope;
   readonly logs: LogWorkspace;
   readonly alertEmails: readonly string[];
+  /** Action groups made elsewhere the alerts also notify (PagerDuty's webhook). @default - none */
+  readonly extraActionGroupIds?: readonly string[];
   /** The Container Apps whose console logs the dashboard reads (the API's requests). */
   readonly apiAppName: pulumi.Input<string>;
   readonly workerAppName: pulumi.Input<string>;
@@ -36,6 +40,94 @@ export interface AzureMonitorArgs {
 export function nameUuid(name: string): string {
   const h = createHash("sha256").update(name).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * An action group that e-mails `alertEmails`, and the metric alerts notifying it and any
+ * `extraActionGroupIds`; returns the group.
+ */
+export function metricAlerts(
+  name: string,
+  args: {
+    readonly scope: AzureScope;
+    readonly alertEmails: readonly string[];
+    readonly extraActionGroupIds?: readonly string[];
+    readonly alerts: readonly MetricAlertSpec[];
+  },
+  opts: pulumi.CustomResourceOptions,
+): monitor.ActionGroup {
+  const where = placed(args.scope);
+  const group = new monitor.ActionGroup(
+    name,
+    {
+      ...where,
+      location: "Global",
+      enabled: true,
+      groupShortName: "rag-alerts",
+      emailReceivers: args.alertEmails.map((emailAddress, i) => ({
+        name: `email-${i}`,
+        emailAddress,
+        useCommonAlertSchema: true,
+      })),
+    },
+    opts,
+  );
+  const actions = [group.id, ...(args.extraActionGroupIds ?? [])].map((actionGroupId) => ({
+    actionGroupId,
+  }));
+  for (const alert of args.alerts) {
+    new monitor.MetricAlert(
+      `${name}-${alert.name}`,
+      {
+        ...where,
+        location: "global",
+        description: alert.description,
+        enabled: true,
+        severity: alert.severity,
+        scopes: [alert.scope],
+        evaluationFrequency: alert.frequency ?? "PT1M",
+        windowSize: alert.window,
+        autoMitigate: true,
+        criteria: {
+          odataType: "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+          allOf: [
+            {
+              criterionType: "StaticThresholdCriterion",
+              name: alert.name,
+              metricNamespace: alert.namespace,
+              metricName: alert.metric,
+              operator: alert.operator,
+              threshold: alert.threshold,
+              timeAggregation: alert.aggregation,
+              dimensions: alert.dimensions?.map((d) => ({
+                name: d.name,
+                operator: "Include",
+                values: d.values,
+              })),
+            },
+          ],
+        },
+        actions,
+      },
+      opts,
+    );
+  }
+  return group;
+}
+
+/** Alerts alone (no workbook): what Azure runs for a tier whose workloads report elsewhere. */
+export class AzureAlerts extends pulumi.ComponentResource {
+  readonly actionGroupId: pulumi.Output<string>;
+
+  constructor(
+    name: string,
+    args: Parameters<typeof metricAlerts>[1],
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("rag:azure:Alerts", name, {}, opts);
+    this.actionGroupId = metricAlerts(name, args, { parent: this }).id;
+    this.registerOutputs({ actionGroupId: this.actionGroupId });
+  }
 }
 
 /**
@@ -51,58 +143,7 @@ export class AzureMonitorObservability extends pulumi.ComponentResource {
     super("rag:azure:Monitoring", name, {}, opts);
     const parent = { parent: this };
     const where = placed(args.scope);
-    const group = new monitor.ActionGroup(
-      name,
-      {
-        ...where,
-        location: "Global",
-        enabled: true,
-        groupShortName: "rag-alerts",
-        emailReceivers: args.alertEmails.map((emailAddress, i) => ({
-          name: `email-${i}`,
-          emailAddress,
-          useCommonAlertSchema: true,
-        })),
-      },
-      parent,
-    );
-    for (const alert of args.alerts) {
-      new monitor.MetricAlert(
-        `${name}-${alert.name}`,
-        {
-          ...where,
-          location: "global",
-          description: alert.description,
-          enabled: true,
-          severity: alert.severity,
-          scopes: [alert.scope],
-          evaluationFrequency: "PT1M",
-          windowSize: alert.window,
-          autoMitigate: true,
-          criteria: {
-            odataType: "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
-            allOf: [
-              {
-                criterionType: "StaticThresholdCriterion",
-                name: alert.name,
-                metricNamespace: alert.namespace,
-                metricName: alert.metric,
-                operator: alert.operator,
-                threshold: alert.threshold,
-                timeAggregation: alert.aggregation,
-                dimensions: alert.dimensions?.map((d) => ({
-                  name: d.name,
-                  operator: "Include",
-                  values: d.values,
-                })),
-              },
-            ],
-          },
-          actions: [{ actionGroupId: group.id }],
-        },
-        parent,
-      );
-    }
+    const group = metricAlerts(name, args, parent);
     const workbook = new applicationinsights.Workbook(
       name,
       {

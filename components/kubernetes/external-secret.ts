@@ -14,13 +14,32 @@ const v1beta1 = (kind: string) => [{ type: `kubernetes:external-secrets.io/v1bet
  */
 export function externalSecretsValues(args: {
   /** The controller's service account (the cloud binds its identity to it). */
-  readonly serviceAccount: { readonly name: string };
+  readonly serviceAccount: {
+    readonly name: string;
+    /** Annotations binding it to a cloud identity (a workload identity's client id). @default - none */
+    readonly annotations?: Record<string, pulumi.Input<string>>;
+  };
+  /** Labels of the controller's pods only (a workload identity webhook's opt-in). @default - none */
+  readonly podLabels?: Record<string, string>;
+  /**
+   * Only ClusterSecretStores (the platform's), no namespaced SecretStore: one could otherwise
+   * borrow the controller's cloud identity. @default false
+   */
+  readonly clusterStoresOnly?: boolean;
 }): Record<string, unknown> {
   const budget = { enabled: true, minAvailable: 1 };
   const small = resources({ cpuMillicores: 50, memoryMiB: 128 });
   return {
     installCRDs: true,
-    serviceAccount: { create: true, name: args.serviceAccount.name },
+    serviceAccount: {
+      create: true,
+      name: args.serviceAccount.name,
+      ...(args.serviceAccount.annotations ? { annotations: args.serviceAccount.annotations } : {}),
+    },
+    ...(args.podLabels ? { podLabels: args.podLabels } : {}),
+    ...(args.clusterStoresOnly
+      ? { processSecretStore: false, rbac: { serviceAccountTokenCreate: false } }
+      : {}),
     replicaCount: 2,
     leaderElect: true,
     podDisruptionBudget: budget,
@@ -42,6 +61,8 @@ export function clusterSecretStore(
   storeName: string,
   provider: Record<string, unknown>,
   opts: pulumi.CustomResourceOptions,
+  /** The namespaces whose ExternalSecrets may use the store. @default - every namespace */
+  namespaces?: readonly string[],
 ): k8s.apiextensions.CustomResource {
   return new k8s.apiextensions.CustomResource(
     resourceName,
@@ -49,7 +70,7 @@ export function clusterSecretStore(
       apiVersion: EXTERNAL_SECRETS_API,
       kind: "ClusterSecretStore",
       metadata: { name: storeName },
-      spec: { provider },
+      spec: { provider, ...(namespaces ? { conditions: [{ namespaces: [...namespaces] }] } : {}) },
     },
     { ...opts, aliases: v1beta1("ClusterSecretStore") },
   );
@@ -74,6 +95,11 @@ export interface SyncedSecretArgs {
   readonly keys: readonly RemoteSecretKey[];
   /** How often rotation in the secret manager reaches the Secret. @default "15m" */
   readonly refreshInterval?: string;
+  /**
+   * The Secret's type and keys, rendered from the remote values (External Secrets' template
+   * engine v2). @default - an Opaque Secret of the remote values
+   */
+  readonly template?: { readonly type: string; readonly data: Record<string, string> };
 }
 
 /**
@@ -100,7 +126,20 @@ export class SyncedSecret extends pulumi.ComponentResource {
         spec: {
           refreshInterval: args.refreshInterval ?? "15m",
           secretStoreRef: { kind: "ClusterSecretStore", name: args.storeName },
-          target: { name: secretName, creationPolicy: "Owner", deletionPolicy: "Retain" },
+          target: {
+            name: secretName,
+            creationPolicy: "Owner",
+            deletionPolicy: "Retain",
+            ...(args.template
+              ? {
+                  template: {
+                    engineVersion: "v2",
+                    type: args.template.type,
+                    data: args.template.data,
+                  },
+                }
+              : {}),
+          },
           data: args.keys.map((k) => ({
             secretKey: k.secretKey,
             remoteRef: { key: k.remoteKey, ...(k.property ? { property: k.property } : {}) },

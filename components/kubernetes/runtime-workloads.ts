@@ -64,6 +64,8 @@ export interface RuntimeWorkloadsArgs {
   };
   /** Annotations for the pods' service account (e.g. a cloud identity). @default - none */
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+  /** Labels of the pods beyond their selector's (a workload identity's opt-in). @default - none */
+  readonly podLabels?: Record<string, string>;
   /**
    * The collector that scrapes the API's and the worker's /metrics: it may list the namespace's
    * pods (a Role), and reach their metrics ports (NetworkPolicy); the pods carry its annotations.
@@ -353,7 +355,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
           selector: { matchLabels: labels },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
-            metadata: { labels, annotations },
+            metadata: { labels: { ...labels, ...args.podLabels }, annotations },
             spec: restrictedPod({
               uid: RUNTIME_UID,
               labels,

@@ -7,6 +7,19 @@ function toIp(n: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".");
 }
 
+/** Whether two IPv4 CIDRs share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const range = (cidr: string): [number, number] => {
+    const [ip, prefixText] = cidr.split("/");
+    const size = 2 ** (32 - Number(prefixText));
+    const start = toInt(ip!) - (toInt(ip!) % size);
+    return [start, start + size - 1];
+  };
+  const [a0, a1] = range(a);
+  const [b0, b1] = range(b);
+  return a0 <= b1 && b0 <= a1;
+}
+
 /** The `index`-th subnet of prefix length `newPrefix` inside `base` (like Terraform's cidrsubnet). */
 export function subnetCidr(base: string, newPrefix: number, index: number): string {
   const [ip, prefixText] = base.split("/");

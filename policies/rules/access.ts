@@ -208,6 +208,36 @@ export const accessRules: Rule[] = [
     },
   },
   {
+    name: "azure-federated-credential-exact",
+    area: "access",
+    description:
+      "A federated identity credential trusts one Kubernetes service account (system:serviceaccount:<namespace>:<name>) of an https issuer, for Entra's token exchange only.",
+    severity: "high",
+    remediation:
+      'Set subject to the exact service account, issuer to the cluster\'s OIDC issuer URL and audiences to ["api://AzureADTokenExchange"].',
+    resourceTypes: ["azure-native:managedidentity:FederatedIdentityCredential"],
+    check: (r) => {
+      const subject = text(r.props.subject);
+      const issuer = text(r.props.issuer);
+      const audiences = strings(r.props.audiences);
+      return [
+        ...(subject &&
+        /^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(
+          subject,
+        )
+          ? []
+          : [`subject ${subject ?? "(none)"} is not one service account`]),
+        // An issuer not known until the cluster exists (a preview) is left to `pulumi up`.
+        ...(issuer === undefined || issuer.startsWith("https://")
+          ? []
+          : [`issuer ${issuer} is not an https URL`]),
+        ...(audiences.length === 1 && audiences[0] === "api://AzureADTokenExchange"
+          ? []
+          : [`audiences are ${JSON.stringify(audiences)}, not ["api://AzureADTokenExchange"]`]),
+      ];
+    },
+  },
+  {
     name: "azure-custom-role-no-wildcards",
     area: "access",
     description:

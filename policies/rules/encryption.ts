@@ -356,6 +356,26 @@ export const encryptionRules: Rule[] = [
         : ["the OS disk is encrypted with a platform key only"],
   },
   {
+    name: "azure-aks-customer-key",
+    area: "encryption",
+    description:
+      "AKS encrypts Secrets in etcd with a Key Vault key (KMS) and its nodes' OS disks with a disk encryption set.",
+    severity: "high",
+    remediation:
+      "Set securityProfile.azureKeyVaultKms (enabled, keyId) and diskEncryptionSetID on the managed cluster.",
+    checkov: "CKV_AZURE_117",
+    resourceTypes: ["azure-native:containerservice:ManagedCluster"],
+    check: (r) => [
+      ...(isTrue(get(r.props, "securityProfile.azureKeyVaultKms.enabled")) &&
+      text(get(r.props, "securityProfile.azureKeyVaultKms.keyId"))
+        ? []
+        : ["Secrets in etcd are encrypted with a platform key only (no KMS)"]),
+      ...(text(r.props.diskEncryptionSetID)
+        ? []
+        : ["the nodes' OS disks are encrypted with a platform key only"]),
+    ],
+  },
+  {
     name: "gcp-kms-rotation",
     area: "encryption",
     description: "Cloud KMS keys get a new primary version at least every 90 days.",

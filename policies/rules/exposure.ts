@@ -2,6 +2,9 @@
 import { get, isFalse, isTrue, list, referenced, referencing, text } from "./helpers";
 import type { ResourceView, Rule, RuleContext } from "./types";
 
+const MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster";
+const AGENT_POOL = "azure-native:containerservice:AgentPool";
+
 const INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
 const LB = "aws:lb/loadBalancer:LoadBalancer";
@@ -398,7 +401,7 @@ export const exposureRules: Rule[] = [
     remediation:
       "Set apiServerAccessProfile.enablePrivateCluster (or authorizedIPRanges), enableRBAC and disableLocalAccounts.",
     checkov: "CKV_AZURE_6",
-    resourceTypes: ["azure-native:containerservice:ManagedCluster"],
+    resourceTypes: [MANAGED_CLUSTER],
     check: (r) => [
       ...(isTrue(get(r.props, "apiServerAccessProfile.enablePrivateCluster")) ||
       list(get(r.props, "apiServerAccessProfile.authorizedIPRanges")).length > 0
@@ -407,6 +410,48 @@ export const exposureRules: Rule[] = [
       ...(isTrue(r.props.enableRBAC) ? [] : ["RBAC is not enabled"]),
       ...(isTrue(r.props.disableLocalAccounts) ? [] : ["local accounts are enabled"]),
     ],
+  },
+  {
+    name: "azure-aks-nodes-private",
+    area: "exposure",
+    description:
+      "AKS node pools sit in a subnet of the stack's network (whose security group applies) and give no node a public IP.",
+    severity: "high",
+    remediation:
+      "Set vnetSubnetID on every pool (agentPoolProfiles and AgentPools) and leave enableNodePublicIP off.",
+    resourceTypes: [MANAGED_CLUSTER, AGENT_POOL],
+    check: (r) => {
+      const pools =
+        r.type === AGENT_POOL
+          ? [r.props]
+          : list<Record<string, unknown>>(r.props.agentPoolProfiles);
+      return pools.flatMap((pool, i) => {
+        const which = r.type === AGENT_POOL ? "the pool" : `pool ${text(pool.name) ?? i}`;
+        return [
+          ...(isTrue(pool.enableNodePublicIP) ? [`${which} gives its nodes public IPs`] : []),
+          ...(text(pool.vnetSubnetID) ? [] : [`${which} is in no subnet of the stack's network`]),
+        ];
+      });
+    },
+  },
+  {
+    name: "azure-aks-network-policy",
+    area: "exposure",
+    description:
+      "AKS enforces Kubernetes NetworkPolicies (Cilium, Calico or Azure), so the workloads' policies isolate them.",
+    severity: "high",
+    remediation:
+      'Set networkProfile.networkPolicy to "cilium" (with networkDataplane "cilium"), "calico" or "azure".',
+    checkov: "CKV_AZURE_7",
+    resourceTypes: [MANAGED_CLUSTER],
+    check: (r) => {
+      const engine = text(get(r.props, "networkProfile.networkPolicy"));
+      if (!engine || !["cilium", "calico", "azure"].includes(engine))
+        return [`NetworkPolicies are not enforced (networkPolicy ${engine ?? "unset"})`];
+      return engine === "cilium" && get(r.props, "networkProfile.networkDataplane") !== "cilium"
+        ? ['networkPolicy "cilium" needs networkDataplane "cilium"']
+        : [];
+    },
   },
   {
     name: "gcp-data-private",

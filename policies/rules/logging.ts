@@ -20,14 +20,21 @@ const DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting";
 const STORAGE_ACCOUNT = "azure-native:storage:StorageAccount";
 const BLOB_SERVICE = "azure-native:storage:BlobServiceProperties";
 
-/** Diagnostic settings that send a resource's logs somewhere (a workspace, a storage account, an event hub). */
-function logsSentFor(target: ResourceView, ctx: RuleContext): boolean {
+/**
+ * Diagnostic settings that send a resource's logs somewhere (a workspace, a storage account, an
+ * event hub): any enabled log, or one `wanted` accepts.
+ */
+function logsSentFor(
+  target: ResourceView,
+  ctx: RuleContext,
+  wanted: (log: Record<string, unknown>) => boolean = () => true,
+): boolean {
   return referencing(ctx, DIAGNOSTICS, "resourceUri", target).some(
     (d) =>
       (text(d.props.workspaceId) ||
         text(d.props.storageAccountId) ||
         text(d.props.eventHubAuthorizationRuleId)) &&
-      list<Record<string, unknown>>(d.props.logs).some((l) => isTrue(l.enabled)),
+      list<Record<string, unknown>>(d.props.logs).some((l) => isTrue(l.enabled) && wanted(l)),
   );
 }
 
@@ -191,6 +198,28 @@ export const loggingRules: Rule[] = [
       return targets.some((t) => logsSentFor(t, ctx))
         ? []
         : ["its logs go nowhere (no diagnostic setting)"];
+    },
+  },
+  {
+    name: "azure-aks-audit-logged",
+    area: "logging",
+    description:
+      "An AKS cluster sends its API server's audit log (kube-audit or kube-audit-admin) to a workspace.",
+    severity: "medium",
+    remediation:
+      "Add a monitor.DiagnosticSetting on the cluster with the kube-audit-admin (or kube-audit) category, or the audit group, enabled.",
+    checkov: "CKV_AZURE_4",
+    resourceTypes: ["azure-native:containerservice:ManagedCluster", DIAGNOSTICS],
+    check: (r, ctx) => {
+      if (r.type === DIAGNOSTICS) return [];
+      const audited = logsSentFor(
+        r,
+        ctx,
+        (l) =>
+          ["kube-audit", "kube-audit-admin"].includes(String(l.category)) ||
+          ["audit", "allLogs"].includes(String(l.categoryGroup)),
+      );
+      return audited ? [] : ["the API server's audit log goes nowhere"];
     },
   },
   {

@@ -1,10 +1,14 @@
 /** Resilience, graded by tier: backups, multi-AZ, deletion protection, versioning, replicas, spread. */
 import { containersOf, podSpecOf, WORKLOAD_TYPES } from "./workloads";
-import { get, isTrue, list, referencing } from "./helpers";
+import { get, isTrue, list, referencing, text } from "./helpers";
 import type { ResourceView, Rule, Tier } from "./types";
 
 const PRODUCTION: readonly Tier[] = ["sme", "enterprise"];
 const CLOUD_TIERS: readonly Tier[] = ["staging", "sme", "enterprise"];
+/** The tiers that run Kubernetes in a cloud. */
+const CLUSTER_TIERS: readonly Tier[] = ["sme", "enterprise"];
+const MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster";
+const AGENT_POOL = "azure-native:containerservice:AgentPool";
 
 /** Minimum backup retention (days) per tier. */
 export const MIN_BACKUP_DAYS: Record<Tier, number> = {
@@ -159,6 +163,60 @@ export const resilienceRules: Rule[] = [
     resourceTypes: ["gcp:storage/bucket:Bucket"],
     tiers: CLOUD_TIERS,
     check: (r) => (isTrue(get(r.props, "versioning.enabled")) ? [] : ["versioning is not enabled"]),
+  },
+  {
+    name: "azure-aks-upgrades",
+    area: "resilience",
+    description:
+      "AKS patches Kubernetes and the node images itself, in maintenance windows of at least four hours.",
+    severity: "medium",
+    remediation:
+      "Set autoUpgradeProfile.upgradeChannel (patch, stable or rapid) and nodeOSUpgradeChannel (NodeImage or SecurityPatch); give each maintenance configuration durationHours >= 4.",
+    resourceTypes: [MANAGED_CLUSTER, "azure-native:containerservice:MaintenanceConfiguration"],
+    tiers: CLUSTER_TIERS,
+    check: (r) => {
+      if (r.type !== MANAGED_CLUSTER) {
+        const hours = Number(get(r.props, "maintenanceWindow.durationHours"));
+        return get(r.props, "maintenanceWindow") === undefined || hours >= 4
+          ? []
+          : [`the maintenance window lasts ${hours} hours (at least 4)`];
+      }
+      const channel = text(get(r.props, "autoUpgradeProfile.upgradeChannel")) ?? "unset";
+      const nodeOs = text(get(r.props, "autoUpgradeProfile.nodeOSUpgradeChannel")) ?? "unset";
+      return [
+        ...(["patch", "stable", "rapid"].includes(channel)
+          ? []
+          : [`Kubernetes is not patched automatically (upgradeChannel ${channel})`]),
+        ...(["NodeImage", "SecurityPatch"].includes(nodeOs)
+          ? []
+          : [`node images are not updated (nodeOSUpgradeChannel ${nodeOs})`]),
+      ];
+    },
+  },
+  {
+    name: "azure-aks-zone-redundant",
+    area: "resilience",
+    description:
+      "AKS has the uptime SLA (Standard or Premium tier), its system pool spans zones, and every pool autoscales.",
+    severity: "medium",
+    remediation:
+      'Set sku.tier "Standard", availabilityZones ["1","2","3"] on the system pool, and enableAutoScaling with minCount/maxCount on every pool.',
+    resourceTypes: [MANAGED_CLUSTER, AGENT_POOL],
+    tiers: CLUSTER_TIERS,
+    check: (r) => {
+      const autoscaled = (pool: Record<string, unknown>, which: string) =>
+        isTrue(pool.enableAutoScaling) ? [] : [`${which} does not autoscale`];
+      if (r.type === AGENT_POOL) return autoscaled(r.props, "the pool");
+      const pools = list<Record<string, unknown>>(r.props.agentPoolProfiles);
+      const system = pools.find((p) => p.mode === "System") ?? pools[0];
+      return [
+        ...(["Standard", "Premium"].includes(String(get(r.props, "sku.tier")))
+          ? []
+          : ["the API server has no uptime SLA (Free tier)"]),
+        ...(list(system?.availabilityZones).length >= 2 ? [] : ["the system pool is in one zone"]),
+        ...pools.flatMap((p, i) => autoscaled(p, `pool ${text(p.name) ?? i}`)),
+      ];
+    },
   },
   {
     name: "azure-keyvault-recoverable",

@@ -15,7 +15,7 @@ import { DEFAULT_QUEUE_NAME } from "../../runtime/src/config";
 import { apiEndpointAt } from "../../components/shared/runtime-image";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
-import { AzurePlatformBase } from "./azure-base";
+import { AzurePlatformBase, dataServiceAlerts } from "./azure-base";
 import { llmFor, vectorDbFor } from "./hosted";
 import type {
   LlmRequest,
@@ -109,6 +109,7 @@ export class AzureAcaPlatform extends AzurePlatformBase implements Platform {
             scope: this.scope,
             logs: this.logs,
             alertEmails: req.alertEmails,
+            extraActionGroupIds: this.cfg.observability.azureActionGroupIds,
             apiAppName: runtime.apiName,
             workerAppName: runtime.workerName,
             alerts: stagingAlerts({ runtime, postgres, redis, llmVm }),
@@ -166,7 +167,6 @@ function stagingAlerts(w: {
   llmVm?: OllamaGpuVm;
 }): MetricAlertSpec[] {
   const apps = "Microsoft.App/containerApps";
-  const postgres = "Microsoft.DBforPostgreSQL/flexibleServers";
   return [
     {
       name: "api-5xx",
@@ -205,43 +205,7 @@ function stagingAlerts(w: {
       window: "PT15M",
       severity: 2,
     },
-    {
-      name: "postgres-cpu",
-      description: "PostgreSQL CPU above 80% for 15 minutes",
-      scope: w.postgres.serverId,
-      namespace: postgres,
-      metric: "cpu_percent",
-      aggregation: "Average",
-      operator: "GreaterThan",
-      threshold: 80,
-      window: "PT15M",
-      severity: 2,
-    },
-    {
-      name: "postgres-storage",
-      description: "PostgreSQL storage above 85% used",
-      scope: w.postgres.serverId,
-      namespace: postgres,
-      metric: "storage_percent",
-      aggregation: "Maximum",
-      operator: "GreaterThan",
-      threshold: 85,
-      window: "PT15M",
-      severity: 1,
-    },
-    // With no eviction, a full Redis refuses new ingest jobs.
-    {
-      name: "redis-memory",
-      description: "Redis memory above 80% used (the queue refuses jobs when full)",
-      scope: w.redis.clusterId,
-      namespace: "Microsoft.Cache/redisEnterprise",
-      metric: "usedmemorypercentage",
-      aggregation: "Maximum",
-      operator: "GreaterThan",
-      threshold: 80,
-      window: "PT5M",
-      severity: 1,
-    },
+    ...dataServiceAlerts(w.postgres, w.redis),
     ...(w.llmVm
       ? [
           {

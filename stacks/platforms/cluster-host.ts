@@ -32,6 +32,11 @@ export interface ClusterIngress {
   annotations(): Record<string, pulumi.Input<string>>;
   /** Where the load balancer's requests come from, for the API's NetworkPolicy. */
   readonly sources: Peer[];
+  /**
+   * Where the proxy in front of the API sends from, when not the network's addresses (an
+   * in-cluster controller's pods): the API believes their X-Forwarded-For. @default - none
+   */
+  readonly proxyCidrs?: readonly string[];
   /** Labels the workloads' namespace needs for the controller (readiness gates). @default - none */
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** What must run before an Ingress is created (the controller and its webhook). */
@@ -44,6 +49,8 @@ export interface RuntimeIdentity {
   readonly env: RuntimeEnvironment;
   /** Annotations the service account needs (a workload identity's client id). @default - none */
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+  /** Labels the pods need (a workload identity webhook's opt-in). @default - none */
+  readonly podLabels?: Record<string, string>;
 }
 
 export interface ClusterHost extends DataServices {

@@ -84,7 +84,7 @@ const RUNTIME_CLIENTS = [API_LABELS, WORKER_LABELS];
 /** GPU servers: CPU and memory next to the GPUs. */
 const GPU_SERVER_SIZE = { cpuMillicores: 4000, memoryMiB: 24576 };
 /** The namespace of the platform's workloads. */
-const NAMESPACE = "rag";
+export const KUBERNETES_NAMESPACE = "rag";
 /** Model servers download their weights from the internet (Hugging Face, Ollama's registry). */
 const INTERNET_HTTPS = { cidr: "0.0.0.0/0", ports: [443] };
 
@@ -112,7 +112,7 @@ export class KubernetesPlatform implements Platform {
               repoUrl: cfg.gitops.repoUrl!,
               path: cfg.gitops.path,
               targetRevision: cfg.gitops.targetRevision,
-              targetNamespace: NAMESPACE,
+              targetNamespace: KUBERNETES_NAMESPACE,
             }
           : undefined,
         cloudProvides: host.provides,
@@ -122,7 +122,7 @@ export class KubernetesPlatform implements Platform {
     );
     this.namespace = new RagNamespace(
       `${site.prefix}-ns`,
-      { name: NAMESPACE, labels: host.ingress.namespaceLabels },
+      { name: KUBERNETES_NAMESPACE, labels: host.ingress.namespaceLabels },
       this.onCluster(),
     );
   }
@@ -162,7 +162,10 @@ export class KubernetesPlatform implements Platform {
 
   private telemetry(): TelemetryArgs | undefined {
     const o = this.cfg.observability;
-    const namespaces = { scrapeNamespace: NAMESPACE, clientsNamespace: NAMESPACE };
+    const namespaces = {
+      scrapeNamespace: KUBERNETES_NAMESPACE,
+      clientsNamespace: KUBERNETES_NAMESPACE,
+    };
     switch (o.exporter) {
       case "none":
         return undefined;
@@ -345,7 +348,7 @@ export class KubernetesPlatform implements Platform {
     if (!redis)
       throw new Error("KubernetesPlatform: redis() must be created before runtimeServices()");
     const identity = this.host.bindRuntimeIdentity({
-      namespace: NAMESPACE,
+      namespace: KUBERNETES_NAMESPACE,
       serviceAccount: RUNTIME_SERVICE_ACCOUNT,
       env: req.env,
     });
@@ -353,16 +356,19 @@ export class KubernetesPlatform implements Platform {
     const otlp = this.addons.otlpEndpoint;
     const scraper = this.scraperPeer();
     const network = this.host.networkCidr;
+    const ingress = this.host.ingress;
     // The load balancer adds the client's address to X-Forwarded-For: believe it only from the network.
+    const proxies = ingress.proxyCidrs ?? [];
     const env = {
       ...identity.env,
       plain: {
         ...identity.env.plain,
-        [ENV.trustProxy]: network,
+        [ENV.trustProxy]: proxies.length
+          ? pulumi.output(network).apply((n) => [n, ...proxies].join(","))
+          : network,
         ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}),
       },
     };
-    const ingress = this.host.ingress;
     const workloads = new RuntimeWorkloads(
       `${this.site.prefix}-runtime`,
       {
@@ -390,6 +396,7 @@ export class KubernetesPlatform implements Platform {
           targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER,
         },
         serviceAccountAnnotations: identity.serviceAccountAnnotations,
+        podLabels: identity.podLabels,
         metricsScrapedBy: scraper && {
           peer: scraper,
           serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE },

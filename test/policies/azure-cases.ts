@@ -118,7 +118,141 @@ function versioned(enabled: boolean | undefined): ResourceView[] {
       ];
 }
 
+const MC = "azure-native:containerservice:ManagedCluster";
+const POOL = "azure-native:containerservice:AgentPool";
+const SUBNET = `${SUB}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/nodes`;
+const systemPool = {
+  name: "system",
+  mode: "System",
+  vnetSubnetID: SUBNET,
+  availabilityZones: ["1", "2", "3"],
+  enableAutoScaling: true,
+  minCount: 2,
+  maxCount: 3,
+};
+const cluster = {
+  sku: { name: "Base", tier: "Standard" },
+  securityProfile: {
+    azureKeyVaultKms: { enabled: true, keyId: `https://kv.vault.azure.net/keys/data/0123` },
+  },
+  diskEncryptionSetID: `${SUB}/des`,
+  networkProfile: { networkPlugin: "azure", networkDataplane: "cilium", networkPolicy: "cilium" },
+  autoUpgradeProfile: { upgradeChannel: "patch", nodeOSUpgradeChannel: "NodeImage" },
+  agentPoolProfiles: [systemPool],
+};
+const userPool = { vnetSubnetID: SUBNET, enableAutoScaling: true, minCount: 0, maxCount: 2 };
+const federated = {
+  resourceName: "identity",
+  issuer: "https://westeurope.oic.prod-aks.azure.com/tenant/cluster/",
+  subject: "system:serviceaccount:rag:rag-runtime",
+  audiences: ["api://AzureADTokenExchange"],
+};
+const window = (durationHours: number) =>
+  res("azure-native:containerservice:MaintenanceConfiguration", {
+    configName: "aksManagedAutoUpgradeSchedule",
+    maintenanceWindow: {
+      schedule: { weekly: { dayOfWeek: "Sunday", intervalWeeks: 1 } },
+      durationHours,
+      startTime: "01:00",
+    },
+  });
+const clusterLogging = (logs: Record<string, unknown>[] | undefined) =>
+  logged(MC, cluster, logs && { workspaceId: `${SUB}/ws`, logs });
+
 export const AZURE_CASES: Record<string, RuleCase> = {
+  "azure-aks-customer-key": {
+    compliant: one(res(MC, cluster)),
+    violating: {
+      "no KMS": one(res(MC, { ...cluster, securityProfile: {} })),
+      "KMS off": one(
+        res(MC, {
+          ...cluster,
+          securityProfile: { azureKeyVaultKms: { enabled: false, keyId: "k" } },
+        }),
+      ),
+      "platform-key disks": one(res(MC, { ...cluster, diskEncryptionSetID: undefined })),
+    },
+  },
+  "azure-aks-nodes-private": {
+    compliant: [res(MC, cluster), res(POOL, userPool)],
+    violating: {
+      "public node IPs": one(res(POOL, { ...userPool, enableNodePublicIP: true })),
+      "a pool in AKS's own network": one(res(POOL, { ...userPool, vnetSubnetID: undefined })),
+      "an inline pool with public IPs": one(
+        res(MC, { ...cluster, agentPoolProfiles: [{ ...systemPool, enableNodePublicIP: true }] }),
+      ),
+    },
+  },
+  "azure-aks-network-policy": {
+    compliant: one(res(MC, cluster)),
+    violating: {
+      "no engine": one(res(MC, { ...cluster, networkProfile: { networkPlugin: "azure" } })),
+      none: one(res(MC, { ...cluster, networkProfile: { networkPolicy: "none" } })),
+      "cilium on the Azure dataplane": one(
+        res(MC, {
+          ...cluster,
+          networkProfile: { networkPolicy: "cilium", networkDataplane: "azure" },
+        }),
+      ),
+    },
+  },
+  "azure-federated-credential-exact": {
+    compliant: one(res("azure-native:managedidentity:FederatedIdentityCredential", federated)),
+    violating: {
+      "a whole namespace": one(
+        res("azure-native:managedidentity:FederatedIdentityCredential", {
+          ...federated,
+          subject: "system:serviceaccount:rag:*",
+        }),
+      ),
+      "another audience": one(
+        res("azure-native:managedidentity:FederatedIdentityCredential", {
+          ...federated,
+          audiences: ["api://AzureADTokenExchange", "sts.amazonaws.com"],
+        }),
+      ),
+      "a plain-http issuer": one(
+        res("azure-native:managedidentity:FederatedIdentityCredential", {
+          ...federated,
+          issuer: "http://issuer.example.com/",
+        }),
+      ),
+    },
+  },
+  "azure-aks-audit-logged": {
+    compliant: clusterLogging([{ category: "kube-audit-admin", enabled: true }]),
+    violating: {
+      "no diagnostic setting": clusterLogging(undefined),
+      "only the autoscaler's log": clusterLogging([
+        { category: "cluster-autoscaler", enabled: true },
+      ]),
+    },
+  },
+  "azure-aks-upgrades": {
+    tier: "sme",
+    compliant: [res(MC, cluster), window(4)],
+    violating: {
+      "no channel": one(res(MC, { ...cluster, autoUpgradeProfile: undefined })),
+      "node images never updated": one(
+        res(MC, {
+          ...cluster,
+          autoUpgradeProfile: { upgradeChannel: "patch", nodeOSUpgradeChannel: "None" },
+        }),
+      ),
+      "a two-hour window": one(window(2)),
+    },
+  },
+  "azure-aks-zone-redundant": {
+    tier: "sme",
+    compliant: [res(MC, cluster), res(POOL, userPool)],
+    violating: {
+      "free tier": one(res(MC, { ...cluster, sku: { name: "Base", tier: "Free" } })),
+      "a one-zone system pool": one(
+        res(MC, { ...cluster, agentPoolProfiles: [{ ...systemPool, availabilityZones: ["1"] }] }),
+      ),
+      "a fixed-size pool": one(res(POOL, { ...userPool, enableAutoScaling: false })),
+    },
+  },
   "azure-key-rotation": {
     compliant: one(res("azure-native:keyvault:Key", rotatingKey)),
     violating: {

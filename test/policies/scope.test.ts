@@ -102,13 +102,38 @@ const VARIANTS: Record<string, [stack: string, sets: string[]]> = {
       "rag-platform:observability.otlpEndpoint=https://otlp.example.com:4318",
     ],
   ],
+  "sme on Azure": ["sme-azure", []],
+  "sme on Azure, public with alert e-mails, PagerDuty and admins": [
+    "sme-azure",
+    [
+      "rag-platform:domain.certificate=https://certs-vault.vault.azure.net/secrets/rag-sme",
+      "rag-platform:domain.hostname=rag.example.com",
+      "rag-platform:network.clusterApiAllowedCidrs[0]=203.0.113.10/32",
+      "rag-platform:observability.alertEmails[0]=oncall@example.com",
+      "rag-platform:observability.azureActionGroupIds[0]=/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ops/providers/microsoft.insights/actionGroups/pagerduty",
+      "rag-platform:kubernetes.adminPrincipals[0]=group:22222222-2222-2222-2222-222222222222",
+    ],
+  ],
+  "sme on Azure, Ollama, pgvector, OTLP, GitOps": [
+    "sme-azure",
+    [
+      "rag-platform:llm.server=ollama",
+      "rag-platform:llm.model=llama3.1:8b",
+      "rag-platform:llm.gpuType=t4",
+      "rag-platform:vectorDb.mode=pgvector",
+      "rag-platform:observability.exporter=otlp",
+      "rag-platform:observability.otlpEndpoint=https://otlp.example.com:4318",
+      "rag-platform:gitops.enabled=true",
+      "rag-platform:gitops.repoUrl=https://github.com/acme/rag-gitops",
+    ],
+  ],
 };
 
 const results: Record<string, SynthResult> = {};
 beforeAll(async () => {
   for (const [name, [stack, sets]] of Object.entries(VARIANTS))
     results[name] = await synth(stack, sets);
-}, 120_000);
+}, 240_000);
 
 const judged = new Set(ALL_RULES.flatMap((r) => r.resourceTypes));
 const explained = (type: string) =>

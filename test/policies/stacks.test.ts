@@ -18,10 +18,11 @@ const JUDGING_RULES_AT_LEAST: Record<string, number> = {
   "staging-azure": 24,
   "staging-gcp": 17,
   sme: 50,
+  "sme-azure": 30,
 };
 
 /** Every stack file that synthesizes (enterprise is not built yet). */
-const STACKS = ["dev", "staging", "staging-azure", "staging-gcp", "sme"];
+const STACKS = ["dev", "staging", "staging-azure", "staging-gcp", "sme", "sme-azure"];
 const stacks: Record<string, SynthResult> = {};
 beforeAll(async () => {
   for (const name of STACKS) stacks[name] = await synth(name);
@@ -434,8 +435,82 @@ const FLIPS: Flip[] = [
       ).push("ADMIN_API_KEY=hunter2-but-longer"),
   ],
   ...azureFlips(),
+  ...aksFlips(),
   ...gcpFlips(),
 ];
+
+/** The same, on sme on Azure: the cluster, its pools and identities. */
+function aksFlips(): Flip[] {
+  const A = (kind: string) => `azure-native:${kind}`;
+  const props = (rs: ResourceRecord[], kind: string, name?: string) =>
+    find(rs, A(kind), name).inputs as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const cluster = (rs: ResourceRecord[]) => props(rs, "containerservice:ManagedCluster");
+  return [
+    [
+      "azure-aks-private",
+      "sme-azure",
+      (rs) => (cluster(rs).apiServerAccessProfile.enablePrivateCluster = false),
+    ],
+    ["azure-aks-private", "sme-azure", (rs) => (cluster(rs).disableLocalAccounts = false)],
+    [
+      "azure-aks-customer-key",
+      "sme-azure",
+      (rs) => delete cluster(rs).securityProfile.azureKeyVaultKms,
+    ],
+    ["azure-aks-customer-key", "sme-azure", (rs) => delete cluster(rs).diskEncryptionSetID],
+    [
+      "azure-aks-nodes-private",
+      "sme-azure",
+      (rs) =>
+        (props(rs, "containerservice:AgentPool", "rag-sme-aks-gpu").enableNodePublicIP = true),
+    ],
+    [
+      "azure-aks-nodes-private",
+      "sme-azure",
+      (rs) => delete cluster(rs).agentPoolProfiles[0].vnetSubnetID,
+    ],
+    [
+      "azure-aks-network-policy",
+      "sme-azure",
+      (rs) => (cluster(rs).networkProfile.networkPolicy = "none"),
+    ],
+    [
+      "azure-federated-credential-exact",
+      "sme-azure",
+      (rs) =>
+        (props(rs, "managedidentity:FederatedIdentityCredential", "rag-sme-runtime").subject =
+          "system:serviceaccount:rag:*"),
+    ],
+    [
+      "azure-aks-audit-logged",
+      "sme-azure",
+      (rs) =>
+        rs.splice(
+          rs.findIndex((r) => r.name === "rag-sme-aks-audit"),
+          1,
+        ),
+    ],
+    [
+      "azure-aks-upgrades",
+      "sme-azure",
+      (rs) => (cluster(rs).autoUpgradeProfile.upgradeChannel = "none"),
+    ],
+    [
+      "azure-aks-upgrades",
+      "sme-azure",
+      (rs) =>
+        (props(rs, "containerservice:MaintenanceConfiguration").maintenanceWindow.durationHours =
+          2),
+    ],
+    ["azure-aks-zone-redundant", "sme-azure", (rs) => (cluster(rs).sku.tier = "Free")],
+    [
+      "azure-aks-zone-redundant",
+      "sme-azure",
+      (rs) =>
+        (props(rs, "containerservice:AgentPool", "rag-sme-aks-apps").enableAutoScaling = false),
+    ],
+  ];
+}
 
 /** The same, on staging on Azure: one setting each, as a reviewer could flip it in the state. */
 function azureFlips(): Flip[] {
