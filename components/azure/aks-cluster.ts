@@ -114,10 +114,10 @@ const ZONES = ["1", "2", "3"];
  * volumes encrypted with the customer key, patch and node-image upgrades in a weekly window,
  * the image cleaner, the API server's audit log in the workspace.
  *
- * Three pools across zones 1-3: AKS's add-ons alone on a small system pool (CriticalAddonsOnly),
- * the platform's workloads on a user pool, and the model servers on a GPU pool (tainted; AKS
- * installs the driver, the platform the device plugin). AKS's cluster autoscaler scales each
- * between its bounds.
+ * Three pools: AKS's add-ons alone on a small system pool (CriticalAddonsOnly) and the platform's
+ * workloads on a user pool, both across zones 1-3, and the model servers on a GPU pool (tainted,
+ * in whichever zones have the size; AKS installs the driver, the platform the device plugin).
+ * AKS's cluster autoscaler scales each between its bounds.
  */
 export class AksCluster extends pulumi.ComponentResource {
   readonly name: pulumi.Output<string>;
