@@ -61,11 +61,14 @@ export function ofType(result: SynthResult, type: string): ResourceRecord[] {
   return result.resources.filter((r) => r.type === type);
 }
 
-export function byName(result: SynthResult, name: string): ResourceRecord {
-  const found = result.resources.find((r) => r.name === name && r.custom);
+/** The custom resource named `name` (of `type`, where several types share the name). */
+export function byName(result: SynthResult, name: string, type?: string): ResourceRecord {
+  const found = result.resources.find(
+    (r) => r.name === name && r.custom && (type === undefined || r.type === type),
+  );
   if (!found)
     throw new Error(
-      `no resource named ${name}; have ${result.resources.map((r) => r.name).join(", ")}`,
+      `no resource${type ? ` of type ${type}` : ""} named ${name}; have ${result.resources.map((r) => r.name).join(", ")}`,
     );
   return found;
 }

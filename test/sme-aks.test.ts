@@ -22,7 +22,7 @@ import { resolveConfig } from "../stacks/config";
 import { ConfigError } from "../stacks/config-errors";
 import { aksCharts } from "../stacks/platforms/azure-aks";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
-import { ofType, synth, waitedFor } from "./helpers";
+import { byName, ofType, synth, waitedFor } from "./helpers";
 import { describeKubernetesWalk, env, K8S, type Obj, podSpec, release } from "./kubernetes-walk";
 
 const T = {
@@ -58,11 +58,6 @@ beforeAll(async () => {
   ]);
 }, 120_000);
 
-const named = (result: SynthResult, type: string, name: string): ResourceRecord => {
-  const found = ofType(result, type).find((r) => r.name === name);
-  if (!found) throw new Error(`no ${type} named ${name}`);
-  return found;
-};
 const inputs = (r: ResourceRecord) => r.inputs as Obj;
 const cluster = (result: SynthResult) => inputs(ofType(result, T.cluster)[0]!);
 /** The role assignments of a role (by its built-in name) to a principal. */
@@ -152,7 +147,7 @@ describe("sme on AKS: the cluster", () => {
   it("grants the control plane what KMS, the subnets, the kubelet identity and the disk set need, before the cluster exists", () => {
     const c = ofType(sme, T.cluster)[0]!;
     const before = waitedFor(sme, c);
-    const cp = named(sme, T.identity, "rag-sme-aks-control-plane");
+    const cp = byName(sme, "rag-sme-aks-control-plane", T.identity);
     const expected: [keyof typeof BUILTIN_ROLES, string][] = [
       ["keyVaultCryptoUser", "/vaults/"],
       ["keyVaultContributor", "/vaults/"],
@@ -186,12 +181,12 @@ describe("sme on AKS: the cluster", () => {
       loadBalancerSku: "standard",
     });
     // The nodes' subnet admits the overlay's pods between nodes; the vault's endpoint admits the API server's KMS plugin.
-    const apps = inputs(named(sme, T.nsg, "rag-sme-vnet-apps")).securityRules as Obj[];
+    const apps = inputs(byName(sme, "rag-sme-vnet-apps", T.nsg)).securityRules as Obj[];
     expect(apps.find((r) => r.name === "cluster-pods")).toMatchObject({
       access: "Allow",
       sourceAddressPrefixes: ["10.50.0.0/23", "192.168.0.0/16"],
     });
-    const endpoints = inputs(named(sme, T.nsg, "rag-sme-vnet-endpoints")).securityRules as Obj[];
+    const endpoints = inputs(byName(sme, "rag-sme-vnet-endpoints", T.nsg)).securityRules as Obj[];
     expect(endpoints.find((r) => r.name === "key-vault-from-api-server")).toMatchObject({
       sourceAddressPrefix: "10.50.4.0/28",
       destinationPortRanges: ["443"],
@@ -217,7 +212,7 @@ describe("sme on AKS: the cluster", () => {
   });
 
   it("sends the API server's writes, sign-ins and the autoscaler's decisions to the workspace", () => {
-    const setting = named(sme, T.diagnostics, "rag-sme-aks-audit");
+    const setting = byName(sme, "rag-sme-aks-audit", T.diagnostics);
     expect(inputs(setting).logs).toEqual([
       { category: "kube-audit-admin", enabled: true },
       { category: "guard", enabled: true },
@@ -297,7 +292,7 @@ describe("sme on AKS: node pools", () => {
   });
 
   it("runs the platform on a user pool sized from kubernetes.systemNodeType and systemNodes", () => {
-    const apps = inputs(named(sme, T.pool, "rag-sme-aks-apps"));
+    const apps = inputs(byName(sme, "rag-sme-aks-apps", T.pool));
     expect(apps).toMatchObject({
       agentPoolName: "apps",
       mode: "User",
@@ -313,7 +308,7 @@ describe("sme on AKS: node pools", () => {
   });
 
   it("taints and labels the GPU pool as on EKS, with AKS installing the driver and the platform the device plugin", () => {
-    const gpu = inputs(named(sme, T.pool, "rag-sme-aks-gpu"));
+    const gpu = inputs(byName(sme, "rag-sme-aks-gpu", T.pool));
     expect(gpu).toMatchObject({
       agentPoolName: "gpu",
       mode: "User",
@@ -345,7 +340,7 @@ describe("sme on AKS: node pools", () => {
       "rag-platform:llm.gpuCount=2",
       "rag-platform:llm.model=mistralai/Mixtral-8x7B-Instruct-v0.1",
     ]);
-    expect(inputs(named(a100, T.pool, "rag-sme-aks-gpu")).vmSize).toBe("Standard_NC48ads_A100_v4");
+    expect(inputs(byName(a100, "rag-sme-aks-gpu", T.pool)).vmSize).toBe("Standard_NC48ads_A100_v4");
   });
 
   it("has no GPU pool when the LLM is a hosted API", async () => {
@@ -383,7 +378,7 @@ describe("sme on AKS: identities and secrets", () => {
 
   it("gives External Secrets its identity through workload identity, cluster stores only, on the stack's vault for the platform's namespaces", () => {
     const values = release(sme, "external-secrets").inputs.values as Obj;
-    const identity = inputs(named(sme, T.identity, "rag-sme-addons-external-secrets"));
+    const identity = inputs(byName(sme, "rag-sme-addons-external-secrets", T.identity));
     expect(values.serviceAccount).toEqual({
       create: true,
       name: "external-secrets",
@@ -442,12 +437,12 @@ describe("sme on AKS: identities and secrets", () => {
     const account = ofType(sme, "kubernetes:core/v1:ServiceAccount").find(
       (s) => inputs(s).metadata.name === "rag-runtime",
     )!;
-    const runtime = inputs(named(sme, T.identity, "rag-sme-runtime"));
+    const runtime = inputs(byName(sme, "rag-sme-runtime", T.identity));
     expect(runtime).toBeDefined();
     expect(inputs(account).metadata.annotations).toEqual({
       "azure.workload.identity/client-id": expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
-    const documents = named(sme, T.role, "rag-sme-runtime-documents");
+    const documents = byName(sme, "rag-sme-runtime-documents", T.role);
     expect(String(inputs(documents).scope)).toMatch(/\/blobContainers\/documents$/);
     expect(String(inputs(documents).roleDefinitionId)).toContain("roleDefinitions/");
     // Nothing else is granted to the runtime's identity.
@@ -460,7 +455,7 @@ describe("sme on AKS: identities and secrets", () => {
   });
 
   it("lets the nodes pull the runtime image from the stack's registry", () => {
-    const pull = named(sme, T.role, "rag-sme-kubelet-acr-pull");
+    const pull = byName(sme, "rag-sme-kubelet-acr-pull", T.role);
     expect(String(inputs(pull).scope)).toMatch(/containerregistry\/registrys\/ragsmeruntime/);
     expect(String(inputs(pull).roleDefinitionId)).toMatch(new RegExp(`${BUILTIN_ROLES.acrPull}$`));
   });
@@ -539,7 +534,7 @@ describe("sme on AKS: ingress", () => {
       conditions: [{ namespaces: ["traefik"] }],
     });
     // The public rule admits HTTPS from the internet to the load balancer's address only.
-    const apps = inputs(named(publicSme, T.nsg, "rag-sme-vnet-apps")).securityRules as Obj[];
+    const apps = inputs(byName(publicSme, "rag-sme-vnet-apps", T.nsg)).securityRules as Obj[];
     expect(apps.find((r) => r.name === "https-from-internet")).toMatchObject({
       sourceAddressPrefix: "Internet",
       destinationPortRange: "443",
@@ -644,7 +639,7 @@ describe("sme on AKS: alerts", () => {
     expect(point).toMatch(
       /^pulumi config set --path 'rag-platform:observability\.azureActionGroupIds\[0\]' \/subscriptions\//,
     );
-    const unschedulable = inputs(named(publicSme, T.alert, "rag-sme-alerts-unschedulable-pods"));
+    const unschedulable = inputs(byName(publicSme, "rag-sme-alerts-unschedulable-pods", T.alert));
     expect(unschedulable).toMatchObject({ evaluationFrequency: "PT5M", windowSize: "PT15M" });
     expect(unschedulable.criteria.allOf[0]).toMatchObject({
       metricNamespace: "Microsoft.ContainerService/managedClusters",

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { GPU_POOL_LABEL, GPU_TAINT } from "../kubernetes/gpu-scheduling";
+import { type GpuMachines, smallestWithGpus } from "../shared/gpu-hosts";
 import type { EksCluster } from "./eks-cluster";
 import type { KmsKey } from "./kms-key";
 import type { Network } from "./network";
@@ -23,16 +24,11 @@ export const GPU_NODE_TYPES = {
     [8, "g6.48xlarge"],
   ],
   a100: [[8, "p4d.24xlarge"]],
-} as const satisfies Record<string, readonly (readonly [number, string])[]>;
+} as const satisfies Record<string, GpuMachines>;
 export type NodeGpu = keyof typeof GPU_NODE_TYPES;
 
 export function gpuInstanceType(gpu: NodeGpu, gpusPerNode: number): string {
-  const match = GPU_NODE_TYPES[gpu].find(([count]) => count >= gpusPerNode);
-  if (!match)
-    throw new Error(
-      `no ${gpu} instance type has ${gpusPerNode} GPUs (largest: ${GPU_NODE_TYPES[gpu].at(-1)![0]})`,
-    );
-  return match[1];
+  return smallestWithGpus(GPU_NODE_TYPES[gpu], gpusPerNode, `${gpu} instance type`);
 }
 
 export type NodePoolKind = "system" | "gpu";

@@ -19,6 +19,7 @@ import {
 } from "../kubernetes/traefik";
 import type { AksCluster } from "./aks-cluster";
 import { builtinRoleId, grant, placed, type AzureScope } from "./common";
+import { keyVaultSecretName } from "./secret";
 import type { KeyVault } from "./key-vault";
 
 export const SECRET_STORE_NAME = "azure-key-vault";
@@ -97,6 +98,8 @@ export class AksAddons extends pulumi.ComponentResource {
   readonly traefik: k8s.helm.v3.Release;
   /** External Secrets' identity: grant it on the certificate's vault when that is another. */
   readonly externalSecretsPrincipalId: pulumi.Output<string>;
+  /** With a certificate: the grant External Secrets needs on its secret, once (another vault). */
+  readonly certificateAccess?: pulumi.Output<string>;
   private readonly name: string;
   private readonly scope: AzureScope;
   private readonly vault: KeyVault;
@@ -195,6 +198,8 @@ export class AksAddons extends pulumi.ComponentResource {
     let tlsSecret: SyncedSecret | undefined;
     if (args.certificateSecretUrl) {
       const url = new URL(args.certificateSecretUrl);
+      const certificateName = keyVaultSecretName(args.certificateSecretUrl);
+      this.certificateAccess = pulumi.interpolate`az role assignment create --assignee-object-id ${this.externalSecretsPrincipalId} --assignee-principal-type ServicePrincipal --role "Key Vault Secrets User" --scope "<the resource id of the vault holding ${args.certificateSecretUrl}>/secrets/${certificateName}"`;
       const certificateStore = store(
         `${name}-certificate-store`,
         CERTIFICATE_STORE_NAME,
@@ -208,7 +213,7 @@ export class AksAddons extends pulumi.ComponentResource {
           namespace: namespace.metadata.name,
           secretName: TLS_SECRET,
           storeName: CERTIFICATE_STORE_NAME,
-          keys: [{ secretKey: "pfx", remoteKey: `secret/${url.pathname.split("/")[2]}` }],
+          keys: [{ secretKey: "pfx", remoteKey: `secret/${certificateName}` }],
           refreshInterval: "1h",
           template: {
             type: "kubernetes.io/tls",
@@ -254,12 +259,7 @@ export class AksAddons extends pulumi.ComponentResource {
         throw new Error(
           `${this.name}-${grantName}: a secret must live in the stack's Key Vault to reach pods (got ${ref.kind})`,
         );
-      const secretName = ref.secretUri.apply((uri) => {
-        const match = /\/secrets\/([A-Za-z0-9-]+)\/?$/.exec(uri);
-        if (!match)
-          throw new Error(`${this.name}-${grantName}: ${uri} is not a Key Vault secret URI`);
-        return match[1]!;
-      });
+      const secretName = ref.secretUri.apply(keyVaultSecretName);
       grant(
         `${this.name}-eso-${grantName}${refs.length > 1 ? `-${i}` : ""}`,
         {

@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parse, stringify } from "yaml";
 import { GPU_POOL_LABEL, GPU_TAINT } from "../kubernetes/gpu-scheduling";
+import { type GpuMachines, smallestWithGpus } from "../shared/gpu-hosts";
 import {
   type AzurePrincipalType,
   builtinRoleId,
@@ -36,19 +37,14 @@ export const AKS_GPU_NODE_SIZES = {
     [2, "Standard_NC48ads_A100_v4"],
     [4, "Standard_NC96ads_A100_v4"],
   ],
-} as const satisfies Record<string, readonly (readonly [number, string])[]>;
+} as const satisfies Record<string, GpuMachines>;
 export type AksGpu = keyof typeof AKS_GPU_NODE_SIZES;
 /** Azure's A100s in the NC A100 v4 sizes have 80 GB each (AWS's p4d has 40 GB ones). */
 export const AKS_GPU_MEMORY_GIB = { a100: 80 } as const;
 
 /** The smallest AKS size with at least `gpusPerNode` of `gpu`. */
 export function aksGpuVmSize(gpu: AksGpu, gpusPerNode: number): string {
-  const match = AKS_GPU_NODE_SIZES[gpu].find(([count]) => count >= gpusPerNode);
-  if (!match)
-    throw new Error(
-      `no AKS ${gpu} size has ${gpusPerNode} GPUs (largest: ${AKS_GPU_NODE_SIZES[gpu].at(-1)![0]})`,
-    );
-  return match[1];
+  return smallestWithGpus(AKS_GPU_NODE_SIZES[gpu], gpusPerNode, `AKS ${gpu} size`);
 }
 
 /** The control plane's logs the workspace keeps: writes to the API, Entra sign-ins, the autoscaler's decisions. */

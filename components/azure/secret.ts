@@ -5,6 +5,13 @@ import type { SecretRef } from "../contracts";
 import { requireFilled } from "../shared/operator-secret";
 import type { KeyVault } from "./key-vault";
 
+/** The secret's name in a Key Vault secret URL (https://<vault>.vault.azure.net/secrets/<name>[/<version>]). */
+export function keyVaultSecretName(url: string): string {
+  const match = /^https:\/\/[^/]+\/secrets\/([A-Za-z0-9-]+)(\/[0-9a-f]{32})?\/?$/.exec(url);
+  if (!match) throw new Error(`${url} is not a Key Vault secret URL`);
+  return match[1]!;
+}
+
 /** The ARM API version the fill command writes a secret with (the one the provider reads with). */
 export const KEY_VAULT_API_VERSION = "2024-11-01";
 

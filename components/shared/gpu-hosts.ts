@@ -22,3 +22,13 @@ export const GCP_GPU_MACHINES = {
   /** 4 vCPU, 16 GiB, one L4 (24 GB). */
   l4: { machineType: "g2-standard-4", accelerator: undefined },
 } as const;
+
+/** A cloud's machines with GPUs, as [GPUs per machine, machine] from the fewest GPUs up. */
+export type GpuMachines = readonly (readonly [number, string])[];
+
+/** The machine of `machines` with the fewest GPUs that has `gpus`; `what` names them in the error. */
+export function smallestWithGpus(machines: GpuMachines, gpus: number, what: string): string {
+  const match = machines.find(([count]) => count >= gpus);
+  if (!match) throw new Error(`no ${what} has ${gpus} GPUs (largest: ${machines.at(-1)![0]})`);
+  return match[1];
+}

@@ -1,5 +1,5 @@
 /** Encryption at rest, with customer-managed keys where they matter. */
-import { get, isTrue, list, referencing, text } from "./helpers";
+import { AKS_CLUSTER, get, isTrue, list, referencing, text } from "./helpers";
 import type { ResourceView, Rule, RuleContext } from "./types";
 
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -364,7 +364,7 @@ export const encryptionRules: Rule[] = [
     remediation:
       "Set securityProfile.azureKeyVaultKms (enabled, keyId) and diskEncryptionSetID on the managed cluster.",
     checkov: "CKV_AZURE_117",
-    resourceTypes: ["azure-native:containerservice:ManagedCluster"],
+    resourceTypes: [AKS_CLUSTER],
     check: (r) => [
       ...(isTrue(get(r.props, "securityProfile.azureKeyVaultKms.enabled")) &&
       text(get(r.props, "securityProfile.azureKeyVaultKms.keyId"))

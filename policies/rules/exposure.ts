@@ -1,9 +1,17 @@
 /** Exposure: nothing public but a load balancer's HTTPS port; private data stores and APIs. */
-import { get, isFalse, isTrue, list, referenced, referencing, text } from "./helpers";
+import {
+  AKS_AGENT_POOL,
+  AKS_CLUSTER,
+  aksNodePools,
+  get,
+  isFalse,
+  isTrue,
+  list,
+  referenced,
+  referencing,
+  text,
+} from "./helpers";
 import type { ResourceView, Rule, RuleContext } from "./types";
-
-const MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster";
-const AGENT_POOL = "azure-native:containerservice:AgentPool";
 
 const INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
 const SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup";
@@ -401,7 +409,7 @@ export const exposureRules: Rule[] = [
     remediation:
       "Set apiServerAccessProfile.enablePrivateCluster (or authorizedIPRanges), enableRBAC and disableLocalAccounts.",
     checkov: "CKV_AZURE_6",
-    resourceTypes: [MANAGED_CLUSTER],
+    resourceTypes: [AKS_CLUSTER],
     check: (r) => [
       ...(isTrue(get(r.props, "apiServerAccessProfile.enablePrivateCluster")) ||
       list(get(r.props, "apiServerAccessProfile.authorizedIPRanges")).length > 0
@@ -419,20 +427,12 @@ export const exposureRules: Rule[] = [
     severity: "high",
     remediation:
       "Set vnetSubnetID on every pool (agentPoolProfiles and AgentPools) and leave enableNodePublicIP off.",
-    resourceTypes: [MANAGED_CLUSTER, AGENT_POOL],
-    check: (r) => {
-      const pools =
-        r.type === AGENT_POOL
-          ? [r.props]
-          : list<Record<string, unknown>>(r.props.agentPoolProfiles);
-      return pools.flatMap((pool, i) => {
-        const which = r.type === AGENT_POOL ? "the pool" : `pool ${text(pool.name) ?? i}`;
-        return [
-          ...(isTrue(pool.enableNodePublicIP) ? [`${which} gives its nodes public IPs`] : []),
-          ...(text(pool.vnetSubnetID) ? [] : [`${which} is in no subnet of the stack's network`]),
-        ];
-      });
-    },
+    resourceTypes: [AKS_CLUSTER, AKS_AGENT_POOL],
+    check: (r) =>
+      aksNodePools(r).flatMap(({ pool, label }) => [
+        ...(isTrue(pool.enableNodePublicIP) ? [`${label} gives its nodes public IPs`] : []),
+        ...(text(pool.vnetSubnetID) ? [] : [`${label} is in no subnet of the stack's network`]),
+      ]),
   },
   {
     name: "azure-aks-network-policy",
@@ -443,7 +443,7 @@ export const exposureRules: Rule[] = [
     remediation:
       'Set networkProfile.networkPolicy to "cilium" (with networkDataplane "cilium"), "calico" or "azure".',
     checkov: "CKV_AZURE_7",
-    resourceTypes: [MANAGED_CLUSTER],
+    resourceTypes: [AKS_CLUSTER],
     check: (r) => {
       const engine = text(get(r.props, "networkProfile.networkPolicy"));
       if (!engine || !["cilium", "calico", "azure"].includes(engine))

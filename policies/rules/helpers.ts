@@ -29,6 +29,24 @@ export function text(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
+/** The AKS types whose node pools the rules judge. */
+export const AKS_CLUSTER = "azure-native:containerservice:ManagedCluster";
+export const AKS_AGENT_POOL = "azure-native:containerservice:AgentPool";
+
+/**
+ * The node pools an AKS resource declares, each with how a message names it: an AgentPool is
+ * one pool; a managed cluster has its inline agentPoolProfiles.
+ */
+export function aksNodePools(
+  r: ResourceView,
+): { readonly pool: Record<string, unknown>; readonly label: string }[] {
+  if (r.type === AKS_AGENT_POOL) return [{ pool: r.props, label: "the pool" }];
+  return list<Record<string, unknown>>(r.props.agentPoolProfiles).map((pool, i) => ({
+    pool,
+    label: `pool ${text(pool.name) ?? i}`,
+  }));
+}
+
 /** Resources of a type that depend, through `property`, on `target`. */
 export function referencing(
   ctx: RuleContext,

@@ -5,7 +5,7 @@
  * keep data send their logs (Key Vault's audit events, blob reads, writes and deletes, the
  * database's log) to a workspace.
  */
-import { get, isTrue, list, referencing, text } from "./helpers";
+import { AKS_CLUSTER, get, isTrue, list, referencing, text } from "./helpers";
 import type { ResourceView, Rule, RuleContext } from "./types";
 
 const LB = "aws:lb/loadBalancer:LoadBalancer";
@@ -209,7 +209,7 @@ export const loggingRules: Rule[] = [
     remediation:
       "Add a monitor.DiagnosticSetting on the cluster with the kube-audit-admin (or kube-audit) category, or the audit group, enabled.",
     checkov: "CKV_AZURE_4",
-    resourceTypes: ["azure-native:containerservice:ManagedCluster", DIAGNOSTICS],
+    resourceTypes: [AKS_CLUSTER, DIAGNOSTICS],
     check: (r, ctx) => {
       if (r.type === DIAGNOSTICS) return [];
       const audited = logsSentFor(

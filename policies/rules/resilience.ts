@@ -1,14 +1,21 @@
 /** Resilience, graded by tier: backups, multi-AZ, deletion protection, versioning, replicas, spread. */
 import { containersOf, podSpecOf, WORKLOAD_TYPES } from "./workloads";
-import { get, isTrue, list, referencing, text } from "./helpers";
+import {
+  AKS_AGENT_POOL,
+  AKS_CLUSTER,
+  aksNodePools,
+  get,
+  isTrue,
+  list,
+  referencing,
+  text,
+} from "./helpers";
 import type { ResourceView, Rule, Tier } from "./types";
 
 const PRODUCTION: readonly Tier[] = ["sme", "enterprise"];
 const CLOUD_TIERS: readonly Tier[] = ["staging", "sme", "enterprise"];
 /** The tiers that run Kubernetes in a cloud. */
 const CLUSTER_TIERS: readonly Tier[] = ["sme", "enterprise"];
-const MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster";
-const AGENT_POOL = "azure-native:containerservice:AgentPool";
 
 /** Minimum backup retention (days) per tier. */
 export const MIN_BACKUP_DAYS: Record<Tier, number> = {
@@ -172,10 +179,10 @@ export const resilienceRules: Rule[] = [
     severity: "medium",
     remediation:
       "Set autoUpgradeProfile.upgradeChannel (patch, stable or rapid) and nodeOSUpgradeChannel (NodeImage or SecurityPatch); give each maintenance configuration durationHours >= 4.",
-    resourceTypes: [MANAGED_CLUSTER, "azure-native:containerservice:MaintenanceConfiguration"],
+    resourceTypes: [AKS_CLUSTER, "azure-native:containerservice:MaintenanceConfiguration"],
     tiers: CLUSTER_TIERS,
     check: (r) => {
-      if (r.type !== MANAGED_CLUSTER) {
+      if (r.type !== AKS_CLUSTER) {
         const hours = Number(get(r.props, "maintenanceWindow.durationHours"));
         return get(r.props, "maintenanceWindow") === undefined || hours >= 4
           ? []
@@ -201,20 +208,21 @@ export const resilienceRules: Rule[] = [
     severity: "medium",
     remediation:
       'Set sku.tier "Standard", availabilityZones ["1","2","3"] on the system pool, and enableAutoScaling with minCount/maxCount on every pool.',
-    resourceTypes: [MANAGED_CLUSTER, AGENT_POOL],
+    resourceTypes: [AKS_CLUSTER, AKS_AGENT_POOL],
     tiers: CLUSTER_TIERS,
     check: (r) => {
-      const autoscaled = (pool: Record<string, unknown>, which: string) =>
-        isTrue(pool.enableAutoScaling) ? [] : [`${which} does not autoscale`];
-      if (r.type === AGENT_POOL) return autoscaled(r.props, "the pool");
-      const pools = list<Record<string, unknown>>(r.props.agentPoolProfiles);
-      const system = pools.find((p) => p.mode === "System") ?? pools[0];
+      const pools = aksNodePools(r);
+      const autoscaling = pools.flatMap(({ pool, label }) =>
+        isTrue(pool.enableAutoScaling) ? [] : [`${label} does not autoscale`],
+      );
+      if (r.type === AKS_AGENT_POOL) return autoscaling;
+      const system = (pools.find(({ pool }) => pool.mode === "System") ?? pools[0])?.pool;
       return [
         ...(["Standard", "Premium"].includes(String(get(r.props, "sku.tier")))
           ? []
           : ["the API server has no uptime SLA (Free tier)"]),
         ...(list(system?.availabilityZones).length >= 2 ? [] : ["the system pool is in one zone"]),
-        ...pools.flatMap((p, i) => autoscaled(p, `pool ${text(p.name) ?? i}`)),
+        ...autoscaling,
       ];
     },
   },

@@ -216,15 +216,12 @@ export class AksHost extends AzurePlatformBase implements ClusterHost {
   }
 
   override accessOutputs(): Record<string, pulumi.Input<unknown>> {
-    const certificate = this.cfg.domain.certificate;
     return {
       ...super.accessOutputs(),
       cluster: this.cluster.access,
       alertActionGroupId: this.alerts?.actionGroupId,
       // External Secrets reads the certificate where it is: grant its identity there once.
-      certificateAccess:
-        certificate &&
-        pulumi.interpolate`az role assignment create --assignee-object-id ${this.addons.externalSecretsPrincipalId} --assignee-principal-type ServicePrincipal --role "Key Vault Secrets User" --scope "<the resource id of the vault holding ${certificate}>/secrets/${new URL(certificate).pathname.split("/")[2]}"`,
+      certificateAccess: this.addons.certificateAccess,
     };
   }
 }

@@ -296,10 +296,8 @@ export function pagerDutyActionGroupCommands(scope: AzureScope): pulumi.Output<s
       ],
     },
   };
-  return pulumi
-    .all([id])
-    .apply(([groupId]) => [
-      `az rest --method put --url "https://management.azure.com${groupId}?api-version=2023-01-01" --body @<file holding ${JSON.stringify(body)}>`,
-      `pulumi config set --path 'rag-platform:observability.azureActionGroupIds[0]' ${groupId}`,
-    ]);
+  return id.apply((groupId) => [
+    `az rest --method put --url "https://management.azure.com${groupId}?api-version=2023-01-01" --body @<file holding ${JSON.stringify(body)}>`,
+    `pulumi config set --path 'rag-platform:observability.azureActionGroupIds[0]' ${groupId}`,
+  ]);
 }
