@@ -4,7 +4,7 @@
  * starting the analyzer server. Types only from @pulumi/policy: importing them runs nothing.
  */
 import type { PolicyResource, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { context, gradeFor, subjectsOf } from "./engine";
+import { context, gradeFor, judge, subjectsOf } from "./engine";
 import { ALL_RULES } from "./rules/all";
 import { TIERS, type ResourceView, type Rule, type Tier } from "./rules/types";
 
@@ -17,6 +17,8 @@ import { TIERS, type ResourceView, type Rule, type Tier } from "./rules/types";
 const { UnknownValueError } = require("@pulumi/policy/proxy") as {
   UnknownValueError: new (...args: never[]) => Error;
 };
+
+const notKnownYet = (error: unknown) => error instanceof UnknownValueError;
 
 /** The stack tag naming the tier: `pulumi stack tag set rag-platform:tier staging`. */
 export const TIER_TAG = "rag-platform:tier";
@@ -84,19 +86,18 @@ function policyFor(rule: Rule, variant: Variant, name: string): StackValidationP
       if (grade !== variant)
         args.notApplicable(`${rule.name} is ${grade} for the ${tier ?? "unknown"} tier`);
       const ctx = context(args.resources.map(toView), tier);
-      let notKnownYet: Error | undefined;
+      let unknownValue: Error | undefined;
       for (const resource of subjectsOf(rule, ctx.resources)) {
         try {
-          for (const message of rule.check(resource, ctx))
+          for (const message of judge(rule, resource, ctx, notKnownYet))
             reportViolation(`${resource.name}: ${message}. ${rule.remediation}`, resource.urn);
         } catch (error) {
-          if (!(error instanceof UnknownValueError)) throw error;
-          notKnownYet ??= error;
+          unknownValue ??= error as Error;
         }
       }
       // Every resource whose values are known has been judged (a violation among them blocks the
       // preview); only then does the rule say, through @pulumi/policy, that it cannot finish yet.
-      if (notKnownYet) throw notKnownYet;
+      if (unknownValue) throw unknownValue;
     },
   };
 }

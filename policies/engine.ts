@@ -80,13 +80,34 @@ export function subjectsOf(rule: Rule, resources: readonly ResourceView[]): Reso
   return resources.filter((r) => rule.resourceTypes.includes(r.type));
 }
 
+/**
+ * One rule's messages for one resource. A rule that throws cannot show the resource compliant,
+ * so its error becomes a finding of that rule (the rules guard their reads; this is the net
+ * under them). `passThrough` names errors that are not the rule's fault: under the real engine,
+ * a value not known yet.
+ */
+export function judge(
+  rule: Rule,
+  resource: ResourceView,
+  ctx: RuleContext,
+  passThrough: (error: unknown) => boolean = () => false,
+): string[] {
+  try {
+    return rule.check(resource, ctx);
+  } catch (error) {
+    if (passThrough(error)) throw error;
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return [`the rule failed on this resource (${what}), so cannot show it compliant`];
+  }
+}
+
 /** Runs one rule over every resource of its types. */
 export function runRule(
   rule: Rule,
   ctx: RuleContext,
 ): { resource: ResourceView; message: string }[] {
   return subjectsOf(rule, ctx.resources).flatMap((resource) =>
-    rule.check(resource, ctx).map((message) => ({ resource, message })),
+    judge(rule, resource, ctx).map((message) => ({ resource, message })),
   );
 }
 

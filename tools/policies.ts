@@ -2,8 +2,9 @@
  * npm run policies -- --resources <resources.json> --tier <tier> [--outputs <outputs.json>]
  *                     [--config <policy-pack-config.json>] [--out DIR]
  *
- * Evaluates the policy pack over any exported resources.json (no program, no cloud) and writes
- * policy-report.{json,sarif,md} beside it (or in DIR). Exits 1 on a mandatory violation.
+ * Evaluates the policy pack over any exported resources.json (a list of resources, or an object
+ * with a `resources` list; no program, no cloud) and writes policy-report.{json,sarif,md} beside
+ * it (or in DIR). Exits 1 on a mandatory violation.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -27,6 +28,55 @@ function readJson<T>(path: string, what: string): T {
   }
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+const strings = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+
+/**
+ * The resources of an exported file: a list, or an object with a `resources` list. Each entry
+ * needs a string type, name and urn (the reports name them); what the rules read is taken as it
+ * comes, unreadable parts as absent, so a malformed input is judged (and fails strict) rather
+ * than crashing the run.
+ */
+function recordsOf(json: unknown, path: string): ResourceRecord[] {
+  const list = Array.isArray(json) ? json : isObject(json) ? json.resources : undefined;
+  if (!Array.isArray(list))
+    throw new UsageError(
+      `resources file ${path} is neither a list of resources nor an object with a "resources" list`,
+    );
+  return list.map((entry: unknown, i) => {
+    if (
+      !isObject(entry) ||
+      typeof entry.type !== "string" ||
+      typeof entry.name !== "string" ||
+      typeof entry.urn !== "string"
+    )
+      throw new UsageError(
+        `resources file ${path}: entry ${i} is not a resource (an object with a string type, name and urn)`,
+      );
+    const dependencies = isObject(entry.propertyDependencies) ? entry.propertyDependencies : {};
+    return {
+      type: entry.type,
+      name: entry.name,
+      urn: entry.urn,
+      parent: typeof entry.parent === "string" ? entry.parent : null,
+      provider: typeof entry.provider === "string" ? entry.provider : null,
+      custom: entry.custom !== false,
+      inputs: isObject(entry.inputs) ? entry.inputs : {},
+      dependencies: strings(entry.dependencies),
+      propertyDependencies: Object.fromEntries(
+        Object.entries(dependencies).map(([k, urns]) => [k, strings(urns)]),
+      ),
+      // Not read by the rules.
+      customTimeouts: null,
+      protect: false,
+      retainOnDelete: false,
+      aliases: [],
+    };
+  });
+}
+
 function run(argv: string[]): number {
   const { values } = parseArgs({
     args: argv,
@@ -44,9 +94,10 @@ function run(argv: string[]): number {
     throw new UsageError(
       `--tier must be one of ${TIERS.join(", ")} (got ${values.tier ?? "nothing"})`,
     );
-  const records = readJson<ResourceRecord[]>(values.resources, "resources file");
-  if (!Array.isArray(records))
-    throw new UsageError(`resources file ${values.resources} is not a list of resources`);
+  const records = recordsOf(
+    readJson<unknown>(values.resources, "resources file"),
+    values.resources,
+  );
   const outputsPath = values.outputs ?? join(dirname(values.resources), "outputs.json");
   const outputs = existsSync(outputsPath)
     ? readJson<Record<string, unknown>>(outputsPath, "outputs file")

@@ -205,3 +205,41 @@ describe("under the real engine (the pack's policies, driven with @pulumi/policy
     expect(alone.violations).toHaveLength(1);
   });
 });
+
+describe("a rule that throws", () => {
+  const brittle: Rule = {
+    name: "brittle-rule",
+    area: "exposure",
+    description: "A rule that reads a field of a value that is not there.",
+    severity: "high",
+    remediation: "Nothing to remediate.",
+    resourceTypes: ["aws:rds/instance:Instance"],
+    check: (r) => {
+      const nested = r.props.nested as { field: string } | null;
+      return nested!.field === "bad" ? ["nested.field is bad"] : [];
+    },
+  };
+  const dbs = [
+    res("aws:rds/instance:Instance", { nested: null }, {}, "malformed"),
+    res("aws:rds/instance:Instance", { nested: { field: "bad" } }, {}, "judged"),
+  ];
+
+  it("becomes a finding naming the rule and the error, and the other resources are still judged", () => {
+    const e = evaluate(dbs, { tier: "staging", rules: [brittle] });
+    expect(e.findings.map((f) => [f.rule, f.resource.name, f.enforcement])).toEqual([
+      ["brittle-rule", "malformed", "mandatory"],
+      ["brittle-rule", "judged", "mandatory"],
+    ]);
+    expect(e.findings[0]!.message).toMatch(
+      /^the rule failed on this resource \(TypeError: .+\), so cannot show it compliant$/,
+    );
+    expect(e.mandatoryViolations).toBe(2);
+  });
+
+  it("is reported as the rule's violation under the real engine, not a crash of the pack", async () => {
+    const [policy] = toPolicies([brittle]);
+    const run = await runPolicy(policy!, stackArgs(dbs, { stackTags: { [TIER_TAG]: "staging" } }));
+    expect(run.violations.map((v) => v.urn)).toEqual(dbs.map((d) => d.urn));
+    expect(run.violations[0]!.message).toContain("the rule failed on this resource (TypeError:");
+  });
+});

@@ -927,6 +927,32 @@ describe("npm run policies", () => {
     expect(code).toBe(0);
   });
 
+  it("takes a resources file that is a list or an object with a resources list", async () => {
+    const out = mkdtempSync(join(tmpdir(), "policies-"));
+    const file = join(out, "resources.json");
+    writeFileSync(file, JSON.stringify({ resources: stacks.staging!.resources }));
+    const { code, stdout } = await policiesCli(["--resources", file, "--tier", "staging"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/0 mandatory, at tier staging/);
+    writeFileSync(file, JSON.stringify({ items: [] }));
+    const wrong = await policiesCli(["--resources", file, "--tier", "staging"]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain(
+      `resources file ${file} is neither a list of resources nor an object with a "resources" list`,
+    );
+  });
+
+  it("refuses a resources file whose entries are not resources, naming the entry", async () => {
+    const out = mkdtempSync(join(tmpdir(), "policies-"));
+    const file = join(out, "resources.json");
+    writeFileSync(file, JSON.stringify([stacks.staging!.resources[1], null]));
+    const { code, stderr } = await policiesCli(["--resources", file, "--tier", "staging"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      `resources file ${file}: entry 1 is not a resource (an object with a string type, name and urn)`,
+    );
+  });
+
   it("refuses bad arguments with a usage line", async () => {
     const missing = await policiesCli(["--resources", "/nope.json", "--tier", "staging"]);
     expect(missing.code).toBe(2);
