@@ -63,18 +63,30 @@ function sections(text: string): Section[] {
 }
 
 const ABBREVIATIONS = /\b(e\.g|i\.e|et al|etc|vs|fig|figs|eq|eqs|sec|tab|no|dr|mr|ms|al)\.$/i;
+/** Longer than the longest abbreviation ("et al.") and the character before it. */
+const ABBREVIATION_TAIL = 12;
 
 /** Sentence split on terminal punctuation, keeping abbreviations and decimals together. */
 export function sentences(paragraph: string): string[] {
   const parts = paragraph.split(/(?<=[.!?])\s+(?=[\p{Lu}\p{N}("[])/u);
-  const out: string[] = [];
+  // Each sentence as its parts, joined at the end: a run of abbreviations ("Fig. A Fig. B ...")
+  // grew one string and matched it whole at every part, quadratic in the run's length.
+  const out: string[][] = [];
   for (const part of parts) {
-    if (out.length > 0 && ABBREVIATIONS.test(out[out.length - 1]!))
-      out[out.length - 1] += ` ${part}`;
-    else out.push(part);
+    const last = out.at(-1);
+    if (last && ABBREVIATIONS.test(last.at(-1)!.slice(-ABBREVIATION_TAIL))) last.push(part);
+    else out.push([part]);
   }
-  return out;
+  return out.map((sentence) => sentence.join(" "));
 }
+
+/** A sentence, or a cut of one, with its word count. */
+interface Unit {
+  readonly text: string;
+  readonly words: number;
+}
+
+const unitOf = (text: string): Unit => ({ text, words: wordCount(text) });
 
 /** Splits a sentence longer than the chunk size at word boundaries. */
 function bounded(sentence: string, size: number): string[] {
@@ -91,27 +103,35 @@ export function chunkText(text: string, options: ChunkOptions): Chunk[] {
   const chunks: Chunk[] = [];
   for (const section of sections(text)) {
     const units = section.paragraphs.flatMap((p) =>
-      sentences(p).flatMap((s) => bounded(s, options.sizeWords)),
+      sentences(p).flatMap((s) => bounded(s, options.sizeWords).map(unitOf)),
     );
-    let current: string[] = [];
+    let current: Unit[] = [];
+    let words = 0; // in current, kept as units come and go rather than counted again per unit
     let fresh = 0; // units added since the last chunk was emitted
-    const total = () => current.reduce((n, u) => n + wordCount(u), 0);
     const emit = () => {
-      chunks.push({ ordinal: chunks.length, text: current.join(" "), heading: section.heading });
+      chunks.push({
+        ordinal: chunks.length,
+        text: current.map((u) => u.text).join(" "),
+        heading: section.heading,
+      });
       // The next chunk starts with the trailing whole sentences that fit in the overlap.
-      const carried: string[] = [];
-      for (let i = current.length - 1, words = 0; i >= 0; i--) {
-        words += wordCount(current[i]!);
-        if (words > options.overlapWords) break;
-        carried.unshift(current[i]!);
+      const carried: Unit[] = [];
+      let carriedWords = 0;
+      for (let i = current.length - 1; i >= 0; i--) {
+        if (carriedWords + current[i]!.words > options.overlapWords) break;
+        carriedWords += current[i]!.words;
+        carried.push(current[i]!);
       }
-      current = carried;
+      current = carried.reverse();
+      words = carriedWords;
       fresh = 0;
     };
     for (const unit of units) {
-      if (fresh > 0 && total() + wordCount(unit) > options.sizeWords) emit();
-      while (current.length > 0 && total() + wordCount(unit) > options.sizeWords) current.shift();
+      if (fresh > 0 && words + unit.words > options.sizeWords) emit();
+      while (current.length > 0 && words + unit.words > options.sizeWords)
+        words -= current.shift()!.words;
       current.push(unit);
+      words += unit.words;
       fresh++;
     }
     if (fresh > 0) emit();

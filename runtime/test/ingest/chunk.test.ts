@@ -55,6 +55,15 @@ describe("structure-aware chunking", () => {
     ]);
   });
 
+  it("keeps a long run of abbreviations in one sentence, cut at the chunk size", () => {
+    // 40 000 parts a splitter would cut after each "fig.": one sentence, so only word cuts.
+    const run = "See fig. A ".repeat(40_000).trim();
+    expect(sentences(run)).toEqual([run]);
+    const chunks = chunkText(run, { sizeWords: 256, overlapWords: 40 });
+    expect(chunks.map((c) => words(c.text)).reduce((a, b) => a + b)).toBe(120_000);
+    expect(chunks.every((c) => words(c.text) <= 256)).toBe(true);
+  });
+
   it("refuses an overlap as large as the chunk", () => {
     expect(() => chunkText("x", { sizeWords: 10, overlapWords: 10 })).toThrow(
       "chunk overlap must be smaller than the chunk size",
