@@ -44,13 +44,24 @@ export function detectKind(
   );
 }
 
-function isText(bytes: Uint8Array): boolean {
-  const sample = bytes.subarray(0, 4096);
-  return !sample.includes(0) && Buffer.from(sample).toString("utf8").indexOf("\uFFFD") === -1;
+/** The encoding a byte-order mark announces (Windows tools write UTF-16 with one); else UTF-8. */
+function encodingOf(bytes: Uint8Array): "utf-8" | "utf-16le" | "utf-16be" {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return "utf-16le";
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return "utf-16be";
+  return "utf-8";
 }
 
-function decodeUtf8(bytes: Uint8Array): string {
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(bytes);
+function isText(bytes: Uint8Array): boolean {
+  // Streaming, so a character cut at the sample's end is not taken for a bad byte.
+  const sample = new TextDecoder(encodingOf(bytes)).decode(bytes.subarray(0, 4096), {
+    stream: true,
+  });
+  return !sample.includes("\u0000") && !sample.includes("\uFFFD");
+}
+
+/** Text in UTF-8, or in UTF-16 after its byte-order mark; the decoder drops any byte-order mark. */
+function decodeText(bytes: Uint8Array): string {
+  const text = new TextDecoder(encodingOf(bytes)).decode(bytes);
   if (text.includes("\u0000"))
     throw new ParseError("the file contains binary data; it is not text");
   return text;
@@ -83,7 +94,7 @@ async function parsePdf(bytes: Uint8Array): Promise<string> {
 async function parseHtml(bytes: Uint8Array): Promise<string> {
   const { convert } = await import("html-to-text");
   const level = (tag: string | undefined) => Number((tag ?? "h1").slice(1));
-  return convert(decodeUtf8(bytes), {
+  return convert(decodeText(bytes), {
     wordwrap: false,
     // Headings become Markdown headings so the chunker keeps the document's structure.
     formatters: {
@@ -119,7 +130,7 @@ export async function parseDocument(kind: DocumentKind, bytes: Uint8Array): Prom
       break;
     case "markdown":
     case "text":
-      text = decodeUtf8(bytes);
+      text = decodeText(bytes);
       break;
     default: {
       const unreachable: never = kind;
@@ -137,7 +148,7 @@ export async function parseDocument(kind: DocumentKind, bytes: Uint8Array): Prom
 export async function validateDocument(kind: DocumentKind, bytes: Uint8Array): Promise<void> {
   if (bytes.length === 0) throw new ParseError("the file is empty");
   if (kind !== "pdf") {
-    if (decodeUtf8(bytes).trim().length === 0)
+    if (decodeText(bytes).trim().length === 0)
       throw new ParseError("the document contains no text");
     return;
   }

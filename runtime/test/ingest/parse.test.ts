@@ -9,6 +9,11 @@ import {
 import { blankPdf, paper } from "../support";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
+/** `s` in UTF-16 after its byte-order mark, as Windows tools save text. */
+const utf16 = (s: string, order: "le" | "be") => {
+  const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(s, "utf16le")]);
+  return new Uint8Array(order === "le" ? le : Buffer.from(le).swap16());
+};
 
 describe("detecting the kind", () => {
   it("uses the declared type, the extension, then the bytes", () => {
@@ -25,6 +30,43 @@ describe("detecting the kind", () => {
         'unsupported content type "image/png" for a.png: send PDF, HTML, Markdown or plain text',
       ),
     );
+  });
+});
+
+describe("text encodings", () => {
+  const note = "Grüße aus Köln: 10 µm, naïve café — ünïcödé ✓ 😀";
+
+  it("reads UTF-16 after its byte-order mark, little- or big-endian", async () => {
+    for (const order of ["le", "be"] as const) {
+      expect(detectKind("application/octet-stream", "note", utf16(note, order))).toBe("text");
+      expect(detectKind(undefined, undefined, utf16(note, order))).toBe("text");
+      expect(await parseDocument("text", utf16(note, order))).toBe(note);
+      expect(await parseDocument("markdown", utf16(`# Title\n\n${note}`, order))).toBe(
+        `# Title\n\n${note}`,
+      );
+      await expect(validateDocument("text", utf16(note, order))).resolves.toBeUndefined();
+    }
+    const html = await parseDocument("html", utf16(`<h1>Title</h1><p>${note}</p>`, "le"));
+    expect(html).toContain("# Title");
+    expect(html).toContain(note);
+  });
+
+  it("drops a UTF-8 byte-order mark", async () => {
+    const marked = new Uint8Array([0xef, 0xbb, 0xbf, ...bytes(note)]);
+    expect(detectKind("application/octet-stream", "note", marked)).toBe("text");
+    expect(await parseDocument("text", marked)).toBe(note);
+  });
+
+  it("takes a character cut at the sniffed sample's end for text", () => {
+    // "ü" is two bytes in UTF-8; its first byte is the 4096th of the file.
+    const cut = bytes(`${"a".repeat(4095)}ü and more`);
+    expect(detectKind("application/octet-stream", "data", cut)).toBe("text");
+  });
+
+  it("still refuses UTF-16 without a byte-order mark, and binary data, as not text", async () => {
+    const unmarked = new Uint8Array(Buffer.from(note, "utf16le"));
+    expect(() => detectKind("application/octet-stream", "note", unmarked)).toThrow(ParseError);
+    await expect(parseDocument("text", unmarked)).rejects.toThrow("binary data");
   });
 });
 
