@@ -7,11 +7,13 @@ import cookie from "@fastify/cookie";
 import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import { AjvCompiler } from "@fastify/ajv-compiler";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyServerOptions,
 } from "fastify";
+import type { FastifySchemaCompiler } from "fastify";
 import { Authenticator } from "./auth/auth";
 import { KeyStore } from "./auth/keys";
 import { BrowserSso } from "./auth/sso";
@@ -23,6 +25,7 @@ import { healthRoutes } from "./routes/health";
 import { keyRoutes } from "./routes/keys";
 import { queryRoutes } from "./routes/query";
 import { ssoRoutes } from "./routes/sso";
+import { refuseUnstorableText } from "./routes/text";
 import { schemaErrorFormatter } from "./routes/validation";
 import { webRoutes, type WebUiState } from "./routes/web";
 import { registerRateLimit } from "./rate-limit";
@@ -60,21 +63,56 @@ export function errorCode(error: { code?: string }, status: number): string {
   return (STATUS_CODES[status] ?? "bad request").toLowerCase().replace(/[^a-z]+/g, "_");
 }
 
+/** How much of a client's own X-Request-Id is kept (as `clientRequestId`, in its log lines). */
+export const CLIENT_REQUEST_ID_MAX = 128;
+
+/** A client's X-Request-Id fit for a log field: visible ASCII only, cut to length; else none. */
+export function clientRequestId(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const printable = value.replace(/[^\x21-\x7e]/g, "").slice(0, CLIENT_REQUEST_ID_MAX);
+  return printable || undefined;
+}
+
+/**
+ * Schema validation: a JSON body must hold the types its schema says (`"5"` is not a number, `[x]`
+ * not a string); a query string or path is text by nature, so there numbers and booleans are read
+ * from it. Both use Fastify's own Ajv setup (its formats and defaults); neither drops properties.
+ */
+function validatorCompiler(): FastifySchemaCompiler<unknown> {
+  const pool = AjvCompiler();
+  const strict = pool({}, { customOptions: { coerceTypes: false, removeAdditional: false } });
+  const converting = pool({}, { customOptions: { coerceTypes: "array", removeAdditional: false } });
+  return (route) => (route.httpPart === "body" ? strict(route) : converting(route));
+}
+
 export async function buildApp({ services, fastify, webRoot }: AppOptions): Promise<App> {
   const config = services.config;
   const app = Fastify({
     logger: loggerOptions(config),
-    requestIdHeader: "x-request-id",
+    // The id is always ours: one a client chose could collide, mislead, or flood the logs.
+    requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
+    childLoggerFactory: (logger, bindings, options, raw) => {
+      const fromClient = clientRequestId(raw.headers["x-request-id"]);
+      return logger.child(
+        fromClient ? { ...bindings, clientRequestId: fromClient } : bindings,
+        options,
+      );
+    },
     bodyLimit: config.MAX_UPLOAD_BYTES + 64 * 1024,
     keepAliveTimeout: config.HTTP_KEEP_ALIVE_SECONDS * 1000,
-    ajv: { customOptions: { coerceTypes: "array", removeAdditional: false } },
     schemaErrorFormatter,
     // request.ip, request.protocol and request.host from X-Forwarded-* only behind the named proxies.
     ...(config.TRUST_PROXY !== undefined ? { trustProxy: trustProxy(config.TRUST_PROXY) } : {}),
     ...fastify,
   });
+  app.setValidatorCompiler(validatorCompiler());
   closeConnectionsOnceAnswered(app);
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  refuseUnstorableText(app);
   const keys = new KeyStore(services.db);
   const auth = await Authenticator.create(
     config,
@@ -83,10 +121,12 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
       services.metrics.ssoSessionChecks.inc({ outcome }),
     ),
   );
-  if (auth.adminKeyRevoked)
-    app.log.warn(
-      `${ENV.adminApiKey} is a value a newer one replaced, and was revoked then: it admits nobody; set a new value`,
-    );
+  const adminKeyWarning = {
+    active: undefined,
+    replaced: `${ENV.adminApiKey} holds a value a newer one replaced, which revoked it: it admits nobody; set the current value, or a new one`,
+    revoked: `${ENV.adminApiKey} holds a key revoked through the API (DELETE /v1/keys): it admits nobody; administrators use another admin key, or set a new value to bootstrap a fresh one`,
+  }[auth.adminKeyState ?? "active"];
+  if (adminKeyWarning) app.log.warn(adminKeyWarning);
 
   await app.register(swagger, {
     openapi: {

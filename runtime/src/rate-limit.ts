@@ -14,8 +14,13 @@ import { redisConfigured, redisConnection } from "./queue/queue";
 
 const LIMITED_PREFIXES = ["/v1/", "/auth/"];
 
+/**
+ * Judged by the route the router matched, never by the URL as sent: the router decodes the path,
+ * so `/%761/documents` reaches /v1/documents and must count as it does.
+ */
 export function isRateLimited(request: FastifyRequest): boolean {
-  return LIMITED_PREFIXES.some((prefix) => request.url.startsWith(prefix));
+  const route = request.routeOptions.url;
+  return route === undefined || LIMITED_PREFIXES.some((prefix) => route.startsWith(prefix));
 }
 
 export async function registerRateLimit(

@@ -6,7 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { RuntimeConfig } from "../config";
-import { allows, type KeyStore, type Role, roleFromClaims } from "./keys";
+import { allows, type BootstrapKeyState, type KeyStore, type Role, roleFromClaims } from "./keys";
 import { type BrowserSso, fromUi, sessionCookie, UI_HEADER } from "./sso";
 
 export { roleFromClaims };
@@ -56,8 +56,8 @@ export class Authenticator {
     readonly required: boolean,
     /** Browser single sign-on, when the OIDC client is configured with its secret. */
     readonly sso: BrowserSso | undefined,
-    /** The configured ADMIN_API_KEY is one a newer value replaced (and revoked): it admits nobody. */
-    readonly adminKeyRevoked: boolean,
+    /** What became of the configured ADMIN_API_KEY (undefined when none is configured). */
+    readonly adminKeyState: BootstrapKeyState | undefined,
   ) {}
 
   static async create(
@@ -66,8 +66,9 @@ export class Authenticator {
     sso?: BrowserSso,
   ): Promise<Authenticator> {
     if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
-    const adminKeyRevoked =
-      config.ADMIN_API_KEY !== undefined && (await keys.roleOf(config.ADMIN_API_KEY)) === undefined;
+    const adminKeyState = config.ADMIN_API_KEY
+      ? await keys.bootstrapState(config.ADMIN_API_KEY)
+      : undefined;
     // Single sign-on has already read the issuer's discovery document: one fetch at start, not two.
     const issuer = sso
       ? sso.issuerKeys()
@@ -83,7 +84,7 @@ export class Authenticator {
       verify,
       !(embedded && !config.ADMIN_API_KEY && !verify),
       sso,
-      adminKeyRevoked,
+      adminKeyState,
     );
   }
 
@@ -123,7 +124,11 @@ export class Authenticator {
     return undefined;
   }
 
-  /** A preHandler requiring `role`; 401 without valid credentials, 403 with too weak a role. */
+  /**
+   * An onRequest hook requiring `role`: 401 without valid credentials, 403 with too weak a role.
+   * It runs before the body is read, so a caller without credentials learns nothing of the
+   * schema and costs no parsing.
+   */
   require(role: Role) {
     return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       if (!this.required) {

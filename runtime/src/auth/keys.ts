@@ -1,6 +1,6 @@
 /** API keys: random, shown once, stored as SHA-256 hashes, each with a role. */
 import { createHash, randomBytes } from "node:crypto";
-import type { Queryable } from "../db/db";
+import type { Db } from "../db/db";
 
 export const ROLES = ["reader", "ingester", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -37,8 +37,28 @@ export interface ApiKeyView {
   readonly createdAt: string;
 }
 
+/** What became of the configured ADMIN_API_KEY, as the key store has it. */
+export type BootstrapKeyState =
+  /** It admits its holder. */
+  | "active"
+  /** A newer ADMIN_API_KEY value was registered, which revoked it. */
+  | "replaced"
+  /** Someone revoked it through the API (DELETE /v1/keys/:id). */
+  | "revoked";
+
+/** Revoking this key would leave no active admin key: nobody could manage keys any more. */
+export class LastAdminKeyError extends Error {
+  readonly statusCode = 409;
+  readonly code = "last_admin_key";
+  constructor() {
+    super(
+      "this is the last active admin key: revoking it would lock every administrator out; issue another admin key first (POST /v1/keys with role admin), then revoke this one",
+    );
+  }
+}
+
 export class KeyStore {
-  constructor(private readonly db: Queryable) {}
+  constructor(private readonly db: Db) {}
 
   async roleOf(key: string): Promise<Role | undefined> {
     const [row] = await this.db.query<{ role: Role }>(
@@ -95,14 +115,34 @@ export class KeyStore {
     }));
   }
 
+  /**
+   * Revokes a key; false when there is no active key of that id. The last active admin key is
+   * refused (LastAdminKeyError). The active admin keys are locked first, so two revocations at
+   * once cannot each see the other's key and leave none.
+   */
   async revoke(id: string): Promise<boolean> {
-    return (
-      (
-        await this.db.query(
-          "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id",
-          [id],
-        )
-      ).length > 0
+    return this.db.transaction(async (tx) => {
+      const admins = await tx.query<{ id: string }>(
+        "SELECT id FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL ORDER BY id FOR UPDATE",
+      );
+      if (admins.length === 1 && admins[0]!.id === id) throw new LastAdminKeyError();
+      const revoked = await tx.query(
+        "UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id",
+        [id],
+      );
+      return revoked.length > 0;
+    });
+  }
+
+  /** Whether the configured bootstrap key admits anyone, and if not, why not. */
+  async bootstrapState(key: string): Promise<BootstrapKeyState> {
+    const [row] = await this.db.query<{ revoked: boolean; replaced: boolean }>(
+      `SELECT k.revoked_at IS NOT NULL AS revoked,
+              EXISTS (SELECT 1 FROM api_keys n WHERE n.name = '${BOOTSTRAP_KEY_NAME}' AND n.created_at > k.created_at) AS replaced
+       FROM api_keys k WHERE k.key_hash = $1`,
+      [hashKey(key)],
     );
+    if (!row?.revoked) return "active";
+    return row.replaced ? "replaced" : "revoked";
   }
 }

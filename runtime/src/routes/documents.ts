@@ -9,6 +9,8 @@ import {
 } from "../ingest/documents";
 import { ParseError } from "../ingest/parse";
 import { documentSchema, errorSchema, metadataSchema } from "./schemas";
+import { findUnstorableText } from "./text";
+import { schemaErrorFormatter } from "./validation";
 
 interface JsonUpload {
   name: string;
@@ -44,9 +46,18 @@ class PayloadTooLarge extends Error {
   readonly code = "payload_too_large";
 }
 
-function parseMetadata(
-  raw: string | undefined,
-): Record<string, string | number | boolean> | undefined {
+/**
+ * A multipart upload's name and metadata, under the JSON upload's limits: one schema for both, so
+ * neither way in takes more than the other.
+ */
+const multipartUploadSchema = {
+  type: "object",
+  additionalProperties: false,
+  required: ["filename"],
+  properties: { filename: jsonUploadSchema.properties.name, metadata: metadataSchema },
+} as const;
+
+function parseMetadata(raw: string | undefined): unknown {
   if (raw === undefined || raw === "") return undefined;
   let value: unknown;
   try {
@@ -56,33 +67,62 @@ function parseMetadata(
   }
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new BadRequest("metadata must be a JSON object");
-  for (const [k, v] of Object.entries(value)) {
-    if (!["string", "number", "boolean"].includes(typeof v))
-      throw new BadRequest(`metadata.${k} must be a string, number or boolean`);
+  return value;
+}
+
+/** The parts of a multipart upload: exactly one file in `file`, optionally `metadata`, nothing else. */
+async function readParts(request: FastifyRequest, maxBytes: number) {
+  let file: { filename: string; mimetype: string; bytes: Buffer } | undefined;
+  let metadata: string | undefined;
+  try {
+    // One more file and field than allowed, so the extra one can be named rather than dropped.
+    for await (const part of request.parts({
+      limits: { fileSize: maxBytes, files: 2, fields: 2 },
+    })) {
+      if (part.type === "file") {
+        if (part.fieldname !== "file")
+          throw new BadRequest(
+            `send the document in the multipart field \`file\` (not "${part.fieldname}")`,
+          );
+        if (file)
+          throw new BadRequest(`one file per upload: a second file ("${part.filename}") was sent`);
+        file = { filename: part.filename, mimetype: part.mimetype, bytes: await part.toBuffer() };
+      } else if (part.fieldname === "metadata" && metadata === undefined) {
+        metadata = String(part.value);
+      } else {
+        throw new BadRequest(
+          `multipart has an unknown field "${part.fieldname}": send \`file\` and optionally \`metadata\``,
+        );
+      }
+    }
+  } catch (error) {
+    if (error instanceof BadRequest) throw error;
+    // Limit errors carry their own 4xx status; a body that does not parse is the client's fault too.
+    if ((error as { statusCode?: number }).statusCode) throw error;
+    throw new BadRequest(`the multipart body is malformed (${(error as Error).message})`);
   }
-  return value as Record<string, string | number | boolean>;
+  if (!file) throw new BadRequest("send the document in the multipart field `file`");
+  return { ...file, metadata };
 }
 
 async function readUpload(request: FastifyRequest, maxBytes: number) {
   if (request.isMultipart()) {
-    let part: Awaited<ReturnType<FastifyRequest["file"]>>;
-    let bytes: Buffer;
-    try {
-      part = await request.file({ limits: { fileSize: maxBytes, files: 1 } });
-      if (!part || part.fieldname !== "file")
-        throw new BadRequest("send the document in the multipart field `file`");
-      bytes = await part.toBuffer();
-    } catch (error) {
-      // Limit errors carry their own 4xx status; a body that does not parse is the client's fault too.
-      if ((error as { statusCode?: number }).statusCode) throw error;
-      throw new BadRequest(`the multipart body is malformed (${(error as Error).message})`);
-    }
-    const metadataField = part.fields.metadata as { value?: string } | undefined;
+    const parts = await readParts(request, maxBytes);
+    const fields = {
+      filename: parts.filename || "upload",
+      metadata: parseMetadata(parts.metadata),
+    };
+    if (fields.metadata === undefined) delete fields.metadata;
+    const problem = findUnstorableText(fields, "multipart");
+    if (problem) throw new BadRequest(problem);
+    const valid = request.compileValidationSchema(multipartUploadSchema, "body");
+    if (!valid(fields))
+      throw new BadRequest(schemaErrorFormatter(valid.errors ?? [], "multipart").message);
     return {
-      name: part.filename || "upload",
-      contentType: part.mimetype,
-      bytes: new Uint8Array(bytes),
-      metadata: parseMetadata(metadataField?.value),
+      name: fields.filename,
+      contentType: parts.mimetype,
+      bytes: new Uint8Array(parts.bytes),
+      metadata: fields.metadata as Record<string, string | number | boolean> | undefined,
     };
   }
   if (request.validationError) throw new BadRequest(request.validationError.message);
@@ -107,7 +147,7 @@ export function documentRoutes(
   app.post(
     "/v1/documents",
     {
-      preHandler: auth.require("ingester"),
+      onRequest: auth.require("ingester"),
       attachValidation: true,
       schema: {
         summary: "Upload a document (PDF, HTML, Markdown or text) for indexing",
@@ -163,7 +203,7 @@ export function documentRoutes(
   app.get<{ Params: { id: string } }>(
     "/v1/documents/:id",
     {
-      preHandler: auth.require("reader"),
+      onRequest: auth.require("reader"),
       schema: {
         summary: "A document and its indexing status",
         tags: ["documents"],
@@ -190,7 +230,7 @@ export function documentRoutes(
   app.get<{ Params: { id: string } }>(
     "/v1/documents/:id/content",
     {
-      preHandler: auth.require("reader"),
+      onRequest: auth.require("reader"),
       schema: {
         summary: "The uploaded original, as a download",
         description:
@@ -227,7 +267,7 @@ export function documentRoutes(
   app.get<{ Querystring: { limit: number; offset: number; status?: DocumentStatus } }>(
     "/v1/documents",
     {
-      preHandler: auth.require("reader"),
+      onRequest: auth.require("reader"),
       schema: {
         summary: "List documents, newest first",
         tags: ["documents"],
@@ -236,7 +276,8 @@ export function documentRoutes(
           additionalProperties: false,
           properties: {
             limit: { type: "integer", minimum: 1, maximum: 200, default: 50 },
-            offset: { type: "integer", minimum: 0, default: 0 },
+            // Any larger and PostgreSQL's OFFSET (a bigint) refuses it with a 500.
+            offset: { type: "integer", minimum: 0, maximum: 2_147_483_647, default: 0 },
             status: { type: "string", enum: ["queued", "indexing", "ready", "failed"] },
           },
         },
@@ -262,7 +303,7 @@ export function documentRoutes(
   app.delete<{ Params: { id: string } }>(
     "/v1/documents/:id",
     {
-      preHandler: auth.require("admin"),
+      onRequest: auth.require("admin"),
       schema: {
         summary:
           "Delete a document everywhere: original (every version), chunks, postings, vectors",

@@ -23,7 +23,7 @@ export function keyRoutes(
   app.get(
     "/v1/me",
     {
-      preHandler: deps.auth.require("reader"),
+      onRequest: deps.auth.require("reader"),
       schema: {
         summary:
           "The caller: how it authenticated and its role (clients use it to check credentials and offer only what the role allows)",
@@ -54,7 +54,7 @@ export function keyRoutes(
   app.post<{ Body: { name: string; role: Role } }>(
     "/v1/keys",
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: "Issue an API key (shown once; stored hashed)",
         tags: ["keys"],
@@ -83,7 +83,7 @@ export function keyRoutes(
   app.get(
     "/v1/keys",
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: "List active API keys",
         tags: ["keys"],
@@ -99,16 +99,18 @@ export function keyRoutes(
   app.delete<{ Params: { id: string } }>(
     "/v1/keys/:id",
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: "Revoke an API key",
+        description:
+          "The last active admin key cannot be revoked (409 last_admin_key): issue another admin key first.",
         tags: ["keys"],
         params: {
           type: "object",
           properties: { id: { type: "string", format: "uuid" } },
           required: ["id"],
         },
-        response: { 204: { type: "null" }, 404: errorSchema },
+        response: { 204: { type: "null" }, 404: errorSchema, 409: errorSchema },
       },
     },
     async (request, reply) =>

@@ -50,7 +50,7 @@ export function queryRoutes(
   app.post<{ Body: QuestionBody }>(
     "/v1/retrieve",
     {
-      preHandler: auth.require("reader"),
+      onRequest: auth.require("reader"),
       schema: {
         summary: "Hybrid retrieval (BM25 + vectors, fused) without generation",
         tags: ["query"],
@@ -73,7 +73,7 @@ export function queryRoutes(
   app.post<{ Body: QuestionBody }>(
     "/v1/query",
     {
-      preHandler: auth.require("reader"),
+      onRequest: auth.require("reader"),
       schema: {
         summary: "Answer a question from the indexed documents, with citations",
         description:

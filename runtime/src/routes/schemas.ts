@@ -32,6 +32,8 @@ const scalar = {
   anyOf: [{ type: "string", maxLength: 500 }, { type: "number" }, { type: "boolean" }],
 } as const;
 
+const metadataKey = { type: "string", minLength: 1, maxLength: 100 } as const;
+
 export const filtersSchema = {
   type: "object",
   additionalProperties: false,
@@ -45,6 +47,7 @@ export const filtersSchema = {
     metadata: {
       type: "object",
       additionalProperties: scalar,
+      propertyNames: metadataKey,
       maxProperties: 20,
       description: "Only documents whose metadata contains these key/value pairs.",
     },
@@ -77,5 +80,6 @@ export const retrievedSchema = {
 export const metadataSchema = {
   type: "object",
   additionalProperties: scalar,
+  propertyNames: metadataKey,
   maxProperties: 50,
 } as const;

@@ -18,10 +18,42 @@ function describe(error: FastifySchemaValidationError, dataVar: string): string 
   return `${where} ${error.message ?? "is invalid"}`;
 }
 
+/**
+ * An `anyOf` (a metadata value: a short string, a number or a boolean) fails with one error per
+ * branch and one for itself. When the value had a branch's type and broke its limit, that limit is
+ * the whole story; when it had none of the types, the types are.
+ */
+function collapseAnyOf(errors: FastifySchemaValidationError[]): FastifySchemaValidationError[] {
+  const anyOfPaths = new Set(
+    errors.filter((e) => e.keyword === "anyOf").map((e) => e.instancePath),
+  );
+  if (anyOfPaths.size === 0) return errors;
+  const kept = errors.filter((e) => !anyOfPaths.has(e.instancePath));
+  for (const path of anyOfPaths) {
+    const branches = errors.filter((e) => e.instancePath === path && e.keyword !== "anyOf");
+    const limits = branches.filter((e) => e.keyword !== "type");
+    if (limits.length > 0) kept.push(...limits);
+    else
+      kept.push({
+        ...branches[0]!,
+        keyword: "type",
+        message: `must be ${branches
+          .map((e) => e.params.type)
+          .join(", ")
+          .replace(/, ([^,]*)$/, " or $1")}`,
+      });
+  }
+  return kept;
+}
+
 /** Fastify's `schemaErrorFormatter`: one message per problem, joined with "; ". */
 export function schemaErrorFormatter(
   errors: FastifySchemaValidationError[],
   dataVar: string,
 ): Error {
-  return new Error(errors.map((error) => describe(error, dataVar)).join("; "));
+  return new Error(
+    collapseAnyOf(errors)
+      .map((error) => describe(error, dataVar))
+      .join("; "),
+  );
 }

@@ -56,9 +56,9 @@ describe("the bootstrap admin key (ADMIN_API_KEY), rotated", () => {
           loadRuntimeConfig({ ...rt.env, ADMIN_API_KEY: key }),
           new KeyStore(rt.services.db),
         )
-      ).adminKeyRevoked;
-    expect(await startedWith(ADMIN_KEY)).toBe(true);
-    expect(await startedWith(rotated)).toBe(false);
+      ).adminKeyState;
+    expect(await startedWith(ADMIN_KEY)).toBe("replaced");
+    expect(await startedWith(rotated)).toBe("active");
   });
 });
 
