@@ -13,6 +13,19 @@ export function get(obj: unknown, path: string): unknown {
   return node;
 }
 
+/** A plain object (not null, not a list). */
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** What a value is, for a message saying why it cannot be read. */
+export function describeValue(value: unknown): string {
+  if (value === SECRET_PLACEHOLDER) return "a secret (hidden)";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
 export function list<T = unknown>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }

@@ -1,26 +1,12 @@
 /** Kubernetes pod security (the restricted profile) and pinned images everywhere. */
 import { get, isFalse, isTrue, list, text } from "./helpers";
 import type { Rule } from "./types";
-import { containersOf, podSpecOf, WORKLOAD_TYPES } from "./workloads";
-
-type Container = Record<string, unknown>;
+import { eachContainer, eachPod, WORKLOAD_TYPES } from "./workloads";
 
 /** A container setting, falling back to the pod's securityContext where Kubernetes does. */
-function effective(c: Container, pod: Record<string, unknown> | undefined, key: string): unknown {
+function effective(c: Record<string, unknown>, pod: Record<string, unknown>, key: string): unknown {
   const own = get(c, `securityContext.${key}`);
   return own !== undefined ? own : get(pod, `securityContext.${key}`);
-}
-
-function perContainer(
-  check: (c: Container, pod: Record<string, unknown> | undefined) => string | undefined,
-): Rule["check"] {
-  return (r) => {
-    const pod = podSpecOf(r);
-    return containersOf(r).flatMap((c) => {
-      const problem = check(c, pod);
-      return problem ? [`container ${String(c.name)}: ${problem}`] : [];
-    });
-  };
 }
 
 /** An image reference pinned to a version or a digest: not `latest`, not untagged. */
@@ -34,6 +20,10 @@ export function isPinnedImage(image: unknown): boolean {
 
 const workloads = [...WORKLOAD_TYPES];
 
+const pinnedContainerImages = eachContainer(({ container: c }) =>
+  isPinnedImage(c.image) ? undefined : `image ${String(c.image)} is not pinned`,
+);
+
 export const podSecurityRules: Rule[] = [
   {
     name: "k8s-run-as-non-root",
@@ -43,7 +33,7 @@ export const podSecurityRules: Rule[] = [
     remediation: "Set securityContext.runAsNonRoot: true and a non-zero runAsUser.",
     checkov: "CKV_K8S_23",
     resourceTypes: workloads,
-    check: perContainer((c, pod) =>
+    check: eachContainer(({ container: c }, pod) =>
       isTrue(effective(c, pod, "runAsNonRoot")) && effective(c, pod, "runAsUser") !== 0
         ? undefined
         : "may run as root",
@@ -58,7 +48,7 @@ export const podSecurityRules: Rule[] = [
     remediation: "Set securityContext.allowPrivilegeEscalation: false and privileged: false.",
     checkov: "CKV_K8S_20",
     resourceTypes: workloads,
-    check: perContainer((c) =>
+    check: eachContainer(({ container: c }) =>
       isFalse(get(c, "securityContext.allowPrivilegeEscalation")) &&
       !isTrue(get(c, "securityContext.privileged"))
         ? undefined
@@ -75,7 +65,7 @@ export const podSecurityRules: Rule[] = [
       "Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir where the process writes.",
     checkov: "CKV_K8S_22",
     resourceTypes: workloads,
-    check: perContainer((c) =>
+    check: eachContainer(({ container: c }) =>
       isTrue(get(c, "securityContext.readOnlyRootFilesystem"))
         ? undefined
         : "the root filesystem is writable",
@@ -89,7 +79,7 @@ export const podSecurityRules: Rule[] = [
     remediation: 'Set securityContext.capabilities.drop: ["ALL"].',
     checkov: "CKV_K8S_28",
     resourceTypes: workloads,
-    check: perContainer((c) =>
+    check: eachContainer(({ container: c }) =>
       list(get(c, "securityContext.capabilities.drop")).includes("ALL")
         ? undefined
         : "capabilities are not all dropped",
@@ -103,7 +93,7 @@ export const podSecurityRules: Rule[] = [
     remediation: "Set securityContext.seccompProfile.type: RuntimeDefault on the pod.",
     checkov: "CKV_K8S_31",
     resourceTypes: workloads,
-    check: perContainer((c, pod) =>
+    check: eachContainer(({ container: c }, pod) =>
       ["RuntimeDefault", "Localhost"].includes(String(effective(c, pod, "seccompProfile.type")))
         ? undefined
         : "no seccomp profile",
@@ -117,10 +107,9 @@ export const podSecurityRules: Rule[] = [
     remediation: "Set automountServiceAccountToken: false on the pod (or its service account).",
     checkov: "CKV_K8S_38",
     resourceTypes: workloads,
-    check: (r) =>
-      isFalse(podSpecOf(r)?.automountServiceAccountToken)
-        ? []
-        : ["the service-account token is mounted"],
+    check: eachPod((pod) =>
+      isFalse(pod.automountServiceAccountToken) ? [] : ["the service-account token is mounted"],
+    ),
   },
   {
     name: "k8s-namespace-restricted",
@@ -152,7 +141,7 @@ export const podSecurityRules: Rule[] = [
       "docker:index/container:Container",
       "kubernetes:helm.sh/v3:Release",
     ],
-    check: (r) => {
+    check: (r, ctx) => {
       switch (r.type) {
         case "docker:index/remoteImage:RemoteImage":
           return isPinnedImage(r.props.name) ? [] : [`image ${String(r.props.name)} is not pinned`];
@@ -165,9 +154,7 @@ export const podSecurityRules: Rule[] = [
             ? []
             : [`chart ${String(r.props.chart)} is not pinned to an exact version`];
         default:
-          return containersOf(r)
-            .filter((c) => !isPinnedImage(c.image))
-            .map((c) => `container ${String(c.name)}: image ${String(c.image)} is not pinned`);
+          return pinnedContainerImages(r, ctx);
       }
     },
   },

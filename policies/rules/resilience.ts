@@ -1,16 +1,17 @@
 /** Resilience, graded by tier: backups, multi-AZ, deletion protection, versioning, replicas, spread. */
-import { containersOf, podSpecOf, WORKLOAD_TYPES } from "./workloads";
+import { cannotRead, eachContainer, podsOf, REPLICATED_TYPES, WORKLOAD_TYPES } from "./workloads";
 import {
   AKS_AGENT_POOL,
   AKS_CLUSTER,
   aksNodePools,
   get,
+  isObject,
   isTrue,
   list,
   referencing,
   text,
 } from "./helpers";
-import type { ResourceView, Rule, Tier } from "./types";
+import type { Rule, Tier } from "./types";
 
 const PRODUCTION: readonly Tier[] = ["sme", "enterprise"];
 const CLOUD_TIERS: readonly Tier[] = ["staging", "sme", "enterprise"];
@@ -29,19 +30,23 @@ function backupDays(tier: Tier | undefined): number {
   return MIN_BACKUP_DAYS[tier ?? "enterprise"];
 }
 
-function replicasOf(r: ResourceView): number {
-  const n = get(r.props, "spec.replicas");
+const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+
+/** A replicated workload's replicas (Kubernetes' default 1 when unset). */
+function replicasOf(workload: unknown): number {
+  const n = get(workload, "spec.replicas");
   return typeof n === "number" ? n : 1;
 }
 
-function labelsOf(r: ResourceView): Record<string, string> {
-  return (get(r.props, "spec.selector.matchLabels") ??
-    get(r.props, "spec.template.metadata.labels") ??
-    {}) as Record<string, string>;
+/** The labels a replicated workload's pods carry, as its selector names them. */
+function labelsOf(workload: unknown): Record<string, unknown> {
+  const labels =
+    get(workload, "spec.selector.matchLabels") ?? get(workload, "spec.template.metadata.labels");
+  return isObject(labels) ? labels : {};
 }
 
-function selects(selector: unknown, labels: Record<string, string>): boolean {
-  const entries = Object.entries((selector ?? {}) as Record<string, string>);
+function selects(selector: unknown, labels: Record<string, unknown>): boolean {
+  const entries = isObject(selector) ? Object.entries(selector) : [];
   return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
 }
 
@@ -260,21 +265,17 @@ export const resilienceRules: Rule[] = [
     description: "Every workload with more than one replica has a PodDisruptionBudget.",
     severity: "medium",
     remediation: "Add a PodDisruptionBudget (maxUnavailable: 1) selecting the workload's pods.",
-    resourceTypes: [
-      "kubernetes:apps/v1:Deployment",
-      "kubernetes:apps/v1:StatefulSet",
-      "kubernetes:policy/v1:PodDisruptionBudget",
-    ],
-    check: (r, ctx) => {
-      if (r.type === "kubernetes:policy/v1:PodDisruptionBudget" || replicasOf(r) < 2) return [];
-      const labels = labelsOf(r);
-      const covered = ctx.resources.some(
-        (p) =>
-          p.type === "kubernetes:policy/v1:PodDisruptionBudget" &&
-          selects(get(p.props, "spec.selector.matchLabels"), labels),
-      );
-      return covered ? [] : [`${replicasOf(r)} replicas and no PodDisruptionBudget`];
-    },
+    resourceTypes: [...REPLICATED_TYPES, PDB],
+    check: (r, ctx) =>
+      podsOf(r).flatMap(({ prefix, object }) => {
+        const replicas = replicasOf(object);
+        if (replicas < 2) return [];
+        const labels = labelsOf(object);
+        const covered = ctx.resources.some(
+          (p) => p.type === PDB && selects(get(p.props, "spec.selector.matchLabels"), labels),
+        );
+        return covered ? [] : [`${prefix}${replicas} replicas and no PodDisruptionBudget`];
+      }),
   },
   {
     name: "k8s-zone-spread",
@@ -282,15 +283,17 @@ export const resilienceRules: Rule[] = [
     description: "Replicated production workloads spread across zones.",
     severity: "medium",
     remediation: "Add a topologySpreadConstraint on topology.kubernetes.io/zone.",
-    resourceTypes: ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet"],
+    resourceTypes: [...REPLICATED_TYPES],
     tiers: PRODUCTION,
-    check: (r) => {
-      if (replicasOf(r) < 2) return [];
-      const spread = list(podSpecOf(r)?.topologySpreadConstraints).some(
-        (t) => get(t, "topologyKey") === "topology.kubernetes.io/zone",
-      );
-      return spread ? [] : ["replicas are not spread across zones"];
-    },
+    check: (r) =>
+      podsOf(r).flatMap((pod) => {
+        if (replicasOf(pod.object) < 2) return [];
+        if (!pod.spec) return [cannotRead(pod, pod.specProblem!)];
+        const spread = list(pod.spec.topologySpreadConstraints).some(
+          (t) => get(t, "topologyKey") === "topology.kubernetes.io/zone",
+        );
+        return spread ? [] : [`${pod.prefix}replicas are not spread across zones`];
+      }),
   },
   {
     name: "k8s-api-replicas",
@@ -298,12 +301,14 @@ export const resilienceRules: Rule[] = [
     description: "The runtime API runs at least two replicas in production.",
     severity: "high",
     remediation: "Set api.replicas and api.minReplicas to 2 or more.",
-    resourceTypes: ["kubernetes:apps/v1:Deployment"],
+    resourceTypes: [...REPLICATED_TYPES],
     tiers: PRODUCTION,
     check: (r) =>
-      labelsOf(r)["app.kubernetes.io/name"] === "rag-api" && replicasOf(r) < 2
-        ? [`the API runs ${replicasOf(r)} replica`]
-        : [],
+      podsOf(r).flatMap(({ prefix, object }) =>
+        labelsOf(object)["app.kubernetes.io/name"] === "rag-api" && replicasOf(object) < 2
+          ? [`${prefix}the API runs ${replicasOf(object)} replica`]
+          : [],
+      ),
   },
   {
     name: "gcp-azure-database-backups",
@@ -337,11 +342,13 @@ export const resilienceRules: Rule[] = [
     remediation: "Set resources.requests and resources.limits (cpu, memory) on every container.",
     checkov: "CKV_K8S_13",
     resourceTypes: [...WORKLOAD_TYPES],
-    check: (r) =>
-      containersOf(r).flatMap((c) =>
-        ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
-          .filter((k) => get(c.resources, k) === undefined)
-          .map((k) => `container ${String(c.name)} has no ${k}`),
-      ),
+    // Ephemeral containers take no resources (Kubernetes refuses them).
+    check: eachContainer(({ container: c, ephemeral }) =>
+      ephemeral
+        ? []
+        : ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"]
+            .filter((k) => get(c.resources, k) === undefined)
+            .map((k) => `has no ${k}`),
+    ),
   },
 ];

@@ -3,7 +3,9 @@
  * Helm values and stack outputs. Secrets come from a secret manager or a Kubernetes Secret.
  */
 import {
+  describeValue,
   get,
+  isObject,
   isSecretName,
   list,
   looksLikeSecretValue,
@@ -11,7 +13,7 @@ import {
   SECRET_PLACEHOLDER,
 } from "./helpers";
 import type { ResourceView, Rule } from "./types";
-import { containersOf, WORKLOAD_TYPES } from "./workloads";
+import { eachContainer, WORKLOAD_TYPES } from "./workloads";
 
 function envProblems(owner: string, vars: { name: string; value: unknown }[]): string[] {
   return vars.flatMap((v) => {
@@ -92,13 +94,15 @@ export const secretRules: Rule[] = [
     remediation:
       "Put the value in a Secret (synced by External Secrets); mount it as a volume (or use env[].valueFrom.secretKeyRef).",
     resourceTypes: [...WORKLOAD_TYPES],
-    check: (r) =>
-      containersOf(r).flatMap((c) =>
-        envProblems(
-          `container ${String(c.name)}`,
-          list<{ name: string; value: unknown }>(c.env).filter((e) => e.value !== undefined),
-        ),
-      ),
+    check: eachContainer(({ container: c }) => {
+      if (c.env === undefined) return [];
+      if (!Array.isArray(c.env)) return [`env cannot be read (it is ${describeValue(c.env)})`];
+      return c.env.flatMap((e: unknown, i) => {
+        if (!isObject(e)) return [`env[${i}] cannot be read (it is ${describeValue(e)})`];
+        const { name, value } = e as { name?: unknown; value?: unknown };
+        return value === undefined ? [] : (secretInPlainValue(String(name), value) ?? []);
+      });
+    }),
   },
   {
     name: "no-secret-in-configmap",

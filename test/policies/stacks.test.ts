@@ -58,6 +58,11 @@ const deploymentSpec = (records: ResourceRecord[]) =>
       spec: { containers: { securityContext: Record<string, unknown>; env: unknown[] }[] };
     };
   };
+/** A Deployment's pod spec, loosely typed: the CLI tests put malformed values in it. */
+interface DeploymentPodSpec {
+  containers: unknown[] | string;
+}
+
 /** Removes every resource of a type, in place. */
 const drop = (records: ResourceRecord[], type: string) => {
   for (let i = records.length - 1; i >= 0; i--) if (records[i]!.type === type) records.splice(i, 1);
@@ -940,6 +945,29 @@ describe("npm run policies", () => {
     expect(wrong.stderr).toContain(
       `resources file ${file} is neither a list of resources nor an object with a "resources" list`,
     );
+  });
+
+  it.each([
+    ["a null container", (spec: DeploymentPodSpec) => (spec.containers = [null])],
+    [
+      "a null env entry",
+      (spec: DeploymentPodSpec) => ((spec.containers[0] as { env?: unknown[] }).env = [null]),
+    ],
+    ["containers that are a string", (spec: DeploymentPodSpec) => (spec.containers = "app")],
+  ])("reports %s in a workload as a finding instead of crashing", async (_label, change) => {
+    const out = mkdtempSync(join(tmpdir(), "policies-"));
+    const records = structuredClone(stacks.sme!.resources);
+    change(
+      (find(records, "kubernetes:apps/v1:Deployment").inputs.spec as { template: { spec: never } })
+        .template.spec,
+    );
+    const file = join(out, "resources.json");
+    writeFileSync(file, JSON.stringify(records));
+    const { code, stdout, stderr } = await policiesCli(["--resources", file, "--tier", "sme"]);
+    expect(stderr).not.toMatch(/TypeError/);
+    expect(stdout).not.toMatch(/the rule failed/);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/^mandatory\s+\S+\s+\S+\s+rag-sme-\S+\s+.*cannot be read/m);
   });
 
   it("refuses a resources file whose entries are not resources, naming the entry", async () => {
