@@ -4,6 +4,7 @@
  * client-chosen request ids, the last admin key, the rate limit side-stepped by the path's
  * spelling. Each answer is a 4xx naming what is wrong, and nothing already stored changes.
  */
+import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app";
@@ -364,6 +365,19 @@ describe.each(MODES)("the API's edge under hostile input (%s)", (mode) => {
       await restarted.app.close();
       expect(restarted.auth.adminKeyState).toBe("revoked");
     });
+  });
+
+  it("indexes a word longer than PostgreSQL's index row limit, and finds the document by it", async () => {
+    // Letters at random: PostgreSQL compresses an index row, so a repetitive word would fit.
+    const blob = Array.from(randomBytes(4000), (b) => String.fromCharCode(97 + (b % 26))).join("");
+    const res = await post("/v1/documents", {
+      name: "blob.txt",
+      text: `A lighthouse keeper logged ${blob} as the fog signal's code word.`,
+    });
+    expect(res.statusCode).toBe(202);
+    await rt.waitReady(res.json().id);
+    const found = await post("/v1/retrieve", { question: blob, topK: 1 });
+    expect(found.json().retrieved[0]).toMatchObject({ documentId: res.json().id });
   });
 
   it("counts a request by the route it reaches, however its path is spelled", async () => {

@@ -1,7 +1,7 @@
 /**
  * The tokenizer BM25 and the local embedder share: Unicode-normalized (ligatures such as "ﬁ"
  * become "fi"), lowercased, split on anything not a letter or digit, English stop words
- * dropped, Porter-stemmed.
+ * dropped, words longer than MAX_TERM_CHARS cut into pieces, Porter-stemmed.
  */
 
 /** English function words: frequent, uninformative for ranking. */
@@ -26,11 +26,29 @@ export function normalizeText(text: string): string {
   return text.normalize("NFKC").toLowerCase();
 }
 
+/**
+ * The longest term, in characters: a longer word (a hash, a base64 blob, a run of text without
+ * spaces) is cut into pieces of this length, as Lucene's standard tokenizer cuts at 255. A term
+ * is a key of PostgreSQL's postings index, whose rows cannot exceed about 2.7 KB; 255 characters
+ * are at most 1,020 bytes of UTF-8. Queries are cut the same way, so such a word is still found.
+ */
+export const MAX_TERM_CHARS = 255;
+
+function pieces(word: string): string[] {
+  if (word.length <= MAX_TERM_CHARS) return [word];
+  const characters = Array.from(word); // by code point: a surrogate pair is never split
+  const cut: string[] = [];
+  for (let i = 0; i < characters.length; i += MAX_TERM_CHARS)
+    cut.push(characters.slice(i, i + MAX_TERM_CHARS).join(""));
+  return cut;
+}
+
 /** Words before stemming: what the tokenizer splits, without stop words. */
 export function words(text: string): string[] {
   return normalizeText(text)
     .split(/[^\p{L}\p{N}]+/u)
-    .filter((w) => w.length > 0 && !STOP_WORDS.has(w));
+    .filter((w) => w.length > 0 && !STOP_WORDS.has(w))
+    .flatMap(pieces);
 }
 
 export function tokenize(text: string): string[] {

@@ -4,7 +4,7 @@ import { BM25, bm25Search } from "../../src/search/bm25";
 import { HttpReranker } from "../../src/search/rerank";
 import { fuse, Retriever, RRF_K } from "../../src/search/retrieve";
 import type { VectorIndex } from "../../src/search/vector-index";
-import { loadTokenizer, tokenize } from "../../src/search/tokenize";
+import { loadTokenizer, MAX_TERM_CHARS, tokenize } from "../../src/search/tokenize";
 import { auth, freePorts, type Runtime, startRuntime } from "../support";
 
 beforeAll(loadTokenizer);
@@ -17,6 +17,19 @@ describe("tokenizing", () => {
       "transform",
       "train",
     ]);
+  });
+
+  it("cuts a word longer than a term may be into pieces, by characters, as a query cuts it too", () => {
+    const long = `${"𠀀".repeat(MAX_TERM_CHARS)}${"b".repeat(MAX_TERM_CHARS + 10)}`;
+    const tokens = tokenize(`prefix ${"x".repeat(3000)} ${long}`);
+    expect(tokens[0]).toBe("prefix");
+    expect(tokens.every((t) => [...t].length <= MAX_TERM_CHARS)).toBe(true);
+    expect(tokens.filter((t) => /^x+$/.test(t)).join("")).toBe("x".repeat(3000));
+    expect(
+      tokens.every((t) => !/\p{Cs}/u.test(t)),
+      "no surrogate pair split",
+    ).toBe(true);
+    expect(tokenize(`${"x".repeat(3000)}`)).toEqual(tokens.filter((t) => /^x+$/.test(t)));
   });
 });
 
