@@ -22,6 +22,7 @@ export const ENV = {
   logLevel: "LOG_LEVEL",
   serviceName: "SERVICE_NAME",
   dataDir: "DATA_DIR",
+  dataDirLockStaleSeconds: "DATA_DIR_LOCK_STALE_SECONDS",
   workerHealthPort: "WORKER_HEALTH_PORT",
   metricsPort: "METRICS_PORT",
   workerConcurrency: "WORKER_CONCURRENCY",
@@ -173,6 +174,15 @@ export const runtimeConfigSchema = z.object({
     .default("./data")
     .describe(
       "Where embedded mode keeps its database and local objects. One process at a time opens it: a second one is refused until the first stops.",
+    ),
+  [ENV.dataDirLockStaleSeconds]: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(3600)
+    .default(60)
+    .describe(
+      "The lock on DATA_DIR is refreshed every sixth of this. One left unrefreshed this long (its process was killed or crashed) is taken over: a restart waits for it.",
     ),
   [ENV.workerHealthPort]: port.default(8081).describe("The worker's /healthz (and /metrics) port."),
   [ENV.metricsPort]: port

@@ -97,7 +97,7 @@ async function answerStarting(config: RuntimeConfig, role: Role): Promise<Fastif
   return app;
 }
 
-async function serveApi(services: Services): Promise<() => Promise<void>> {
+async function serveApi(services: Services): Promise<FastifyInstance> {
   const { app, auth, webUi } = await buildApp({ services });
   const host = listenHost(services.config, auth.required);
   await app.listen({ host, port: services.config.PORT });
@@ -118,7 +118,7 @@ async function serveApi(services: Services): Promise<() => Promise<void>> {
   if (webUi === "not-built")
     app.log.warn("the web UI is not built (npm run build:web -w runtime): serving the API only");
   for (const warning of services.warnings) app.log.warn(warning);
-  return () => app.close();
+  return app;
 }
 
 /** /healthz and /metrics on a port of their own: the worker's health port, or the API's METRICS_PORT. */
@@ -126,7 +126,7 @@ async function serveMetrics(
   services: Services,
   role: "worker" | "server",
   port: number,
-): Promise<() => Promise<void>> {
+): Promise<FastifyInstance> {
   const health = Fastify({ logger: loggerOptions(services.config) });
   closeConnectionsOnceAnswered(health);
   health.get("/healthz", async () => ({ status: "ok", role }));
@@ -139,18 +139,23 @@ async function serveMetrics(
     );
     for (const warning of services.warnings) health.log.warn(warning);
   }
-  return () => health.close();
+  return health;
 }
 
 export async function run(role: Role): Promise<void> {
   const config = loadRuntimeConfig();
   const tracing = await startTracing(config, role);
   const services = await createServicesWhenReachable(config, role);
-  const stops: (() => Promise<void>)[] = [];
+  // The API serves as soon as the database is open: in embedded mode, ingest resumes behind it.
+  const servers: FastifyInstance[] = [];
+  if (role !== "worker") servers.push(await serveApi(services));
+  if (role !== "worker" && config.METRICS_PORT !== undefined)
+    servers.push(await serveMetrics(services, "server", config.METRICS_PORT));
+  if (role === "worker")
+    servers.push(await serveMetrics(services, "worker", config.WORKER_HEALTH_PORT));
+  const stops: (() => Promise<void>)[] = servers.map((server) => () => server.close());
   if (role !== "server") {
-    await services.startWorker();
-    if (role === "worker")
-      stops.push(await serveMetrics(services, "worker", config.WORKER_HEALTH_PORT));
+    await services.startWorker(servers[0]!.log);
     const namespace = config.CLOUDWATCH_METRICS_NAMESPACE;
     if (role === "worker" && namespace) {
       const reporter = reportQueueDepth({
@@ -160,11 +165,6 @@ export async function run(role: Role): Promise<void> {
       });
       stops.push(async () => reporter.stop());
     }
-  }
-  if (role !== "worker") {
-    stops.push(await serveApi(services));
-    if (config.METRICS_PORT !== undefined)
-      stops.push(await serveMetrics(services, "server", config.METRICS_PORT));
   }
   onShutdown(
     async () => {

@@ -24,6 +24,12 @@ import { loadTokenizer } from "./search/tokenize";
 import { PostgresVectorIndex, QdrantVectorIndex, type VectorIndex } from "./search/vector-index";
 import { createObjectStore, type ObjectStore } from "./storage/object-store";
 
+/** Where a worker's background tasks report: the process's logger. */
+export interface WorkerLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
 export interface Services {
   readonly config: RuntimeConfig;
   readonly db: Db;
@@ -40,8 +46,11 @@ export interface Services {
   readonly maintenance: IndexMaintenance | undefined;
   /** What the service found at start that an operator must act on (each a log line). */
   readonly warnings: readonly string[];
-  /** Consume ingest jobs in this process (worker, or embedded mode). */
-  startWorker(): Promise<void>;
+  /**
+   * Consume ingest jobs in this process (worker, or embedded mode). Documents left unfinished are
+   * queued again in the background; `log` hears what goes wrong there.
+   */
+  startWorker(log?: WorkerLog): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -149,6 +158,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       onEnqueueFailed: () => metrics.requeued.inc({ outcome: "queue_unavailable" }),
     });
     let sweep: NodeJS.Timeout | undefined;
+    let resuming: Promise<void> | undefined;
     queueRef = queue;
     return {
       config,
@@ -164,7 +174,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       metrics,
       maintenance,
       warnings: missingVectors ? [missingVectors] : [],
-      async startWorker() {
+      async startWorker(log) {
         queue.consume(
           async (id, attempt) => {
             const result = await pipeline.process(id, attempt);
@@ -176,8 +186,17 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
             metrics.ingested.inc({ outcome: "failed" });
           },
         );
-        // Documents queued while no worker ran, or left by a worker that died mid-document.
-        for (const id of await documents.unfinished()) await queue.enqueue(id);
+        // Documents queued while no worker ran, or left by a worker that died mid-document: queued
+        // behind the start, which does not wait for them (an embedded process serves meanwhile).
+        resuming = (async () => {
+          const unfinished = await documents.unfinished();
+          if (unfinished.length > 0)
+            log?.info({ documents: unfinished.length }, "resuming unfinished documents");
+          for (const id of unfinished) await queue.enqueue(id);
+        })().catch((error: unknown) =>
+          // BullMQ keeps the jobs it had, and the sweep below queues what is left queued.
+          log?.warn({ err: error }, "could not queue the unfinished documents again"),
+        );
         // And, while running, documents whose upload could not queue their job (the queue was out of reach).
         sweep = setInterval(() => {
           documents.requeueStale().then(
@@ -189,6 +208,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       },
       async close() {
         clearInterval(sweep);
+        await resuming;
         await queue.close();
         await maintenance?.close();
         await db.close();

@@ -3,7 +3,8 @@
  * pgvector: both take PostgreSQL SQL with $n parameters, so everything above is shared.
  */
 import { mkdirSync, readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import pg from "pg";
 import type { RuntimeConfig } from "../config";
@@ -114,6 +115,13 @@ export class PostgresDb implements Db {
 
 type PGliteInstance = import("@electric-sql/pglite").PGlite;
 
+/**
+ * PGlite runs in this thread, and its promises chain from one statement to the next without
+ * the event loop getting a turn: a long ingest would hold every request (even /healthz) until it
+ * commits. Each statement first lets the event loop run, so requests are answered in between.
+ */
+const eventLoopTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 class PGliteDb implements Db {
   readonly kind = "pglite" as const;
   constructor(
@@ -122,14 +130,18 @@ class PGliteDb implements Db {
   ) {}
 
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    await eventLoopTurn();
     return (await this.db.query<T>(sql, params as unknown[])).rows;
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    await eventLoopTurn();
     return this.db.transaction((tx) =>
       fn({
-        query: async <R>(sql: string, params: readonly unknown[] = []) =>
-          (await tx.query<R>(sql, params as unknown[])).rows,
+        query: async <R>(sql: string, params: readonly unknown[] = []) => {
+          await eventLoopTurn();
+          return (await tx.query<R>(sql, params as unknown[])).rows;
+        },
       }),
     );
   }
@@ -151,20 +163,106 @@ class PGliteDb implements Db {
 /** The embedded database's folder is open in another process (PGlite is one process's database). */
 export class DataDirInUseError extends Error {}
 
+/** How a starting process treats a data dir lock another process holds. */
+export interface DataDirLockOptions {
+  /** A lock not refreshed for this long is taken over (its process died without letting go). */
+  readonly staleMs: number;
+  /** The longest to wait for a lock to go stale; past that the open is refused at once. */
+  readonly waitMs: number;
+  /** Told once when the open waits for a stale lock, and for how long at most. */
+  readonly onWait: (line: string) => void;
+}
+
+/** Folders this process holds: a second open of one in the same process is refused at once. */
+const heldHere = new Set<string>();
+
+interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+}
+
+const ownerFile = (dir: string) => `${dir}.owner`;
+
+/** Whether the process that wrote the owner file still runs. Undefined when this host cannot tell. */
+async function ownerAlive(dir: string): Promise<boolean | undefined> {
+  let owner: LockOwner;
+  try {
+    owner = JSON.parse(await readFile(ownerFile(dir), "utf8")) as LockOwner;
+  } catch {
+    return undefined;
+  }
+  if (owner.host !== hostname()) return undefined;
+  // A container restarted in place runs as the same pid as before: that one is gone.
+  if (owner.pid === process.pid) return false;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM";
+  }
+}
+
+function inUse(dir: string): DataDirInUseError {
+  return new DataDirInUseError(
+    `the embedded database in ${dir} is in use by another runtime process: run the API and the worker as one process (npm run runtime), stop the other one first, or give each its own DATA_DIR (or a DATABASE_URL)`,
+  );
+}
+
 /**
  * Takes the embedded database's folder for this process, or says who has it. PGlite itself does
  * not stop a second process from opening the same folder, and two writing it corrupt it. The
- * lock is refreshed every 10 s and taken over once a minute old (a process that died holding it).
+ * holder refreshes its lock every sixth of `staleMs`; a lock left unrefreshed that long belongs to
+ * a process that died (kill -9, a crash) and is taken over. A lock whose process still runs (on
+ * this host, or refreshing it) is refused at once; one that may be abandoned is waited for, up to
+ * `waitMs`.
  */
-async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+async function lockDataDir(dir: string, options: DataDirLockOptions): Promise<() => Promise<void>> {
   const lockfile = await import("proper-lockfile");
-  try {
-    return await lockfile.lock(dir, { stale: 60_000, update: 10_000, realpath: false });
-  } catch (error) {
-    if ((error as { code?: string }).code !== "ELOCKED") throw error;
-    throw new DataDirInUseError(
-      `the embedded database in ${dir} is in use by another runtime process (or was, by one that died less than a minute ago): run the API and the worker as one process (npm run runtime), stop the other one first, or give each its own DATA_DIR (or a DATABASE_URL)`,
+  const updateMs = Math.max(1000, Math.round(options.staleMs / 6));
+  const deadline = Date.now() + options.waitMs;
+  let firstSeen: number | undefined;
+  for (;;) {
+    if (heldHere.has(dir)) throw inUse(dir);
+    try {
+      const release = await lockfile.lock(dir, {
+        stale: options.staleMs,
+        update: updateMs,
+        realpath: false,
+      });
+      heldHere.add(dir);
+      const owner: LockOwner = { pid: process.pid, host: hostname() };
+      await writeFile(ownerFile(dir), JSON.stringify(owner)).catch(() => undefined);
+      return async () => {
+        heldHere.delete(dir);
+        await release();
+      };
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ELOCKED") throw error;
+    }
+    const refreshed = await stat(`${dir}.lock`).then(
+      (s) => s.mtimeMs,
+      () => undefined,
     );
+    if (refreshed === undefined) continue; // let go meanwhile: take it
+    const alive = await ownerAlive(dir);
+    if (alive === true) throw inUse(dir);
+    if (firstSeen !== undefined && refreshed !== firstSeen) throw inUse(dir);
+    const staleInMs = Math.max(0, refreshed + options.staleMs - Date.now());
+    const holder =
+      alive === false
+        ? "a runtime process that stopped without letting go (killed, or crashed)"
+        : "a runtime process that is not running on this host, or stopped without letting go";
+    if (Date.now() + staleInMs > deadline)
+      throw new DataDirInUseError(
+        `the embedded database in ${dir} is locked by ${holder}: its lock is taken over ${Math.ceil(staleInMs / 1000)} s from now (DATA_DIR_LOCK_STALE_SECONDS), past STARTUP_TIMEOUT_SECONDS; start again then, or stop the other process`,
+      );
+    if (firstSeen === undefined) {
+      firstSeen = refreshed;
+      options.onWait(
+        `the embedded database in ${dir} is locked by ${holder}: waiting at most ${Math.ceil(staleInMs / 1000)} s for the lock to go stale (DATA_DIR_LOCK_STALE_SECONDS), then taking it over`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.min(updateMs, staleInMs + 50)));
   }
 }
 
@@ -237,8 +335,14 @@ export function connectionPassword(
   return { password: file ? async () => (await readFile(file, "utf8")).trim() : config.PGPASSWORD };
 }
 
-/** The server when DATABASE_URL or PGHOST is set; otherwise PGlite with pgvector under DATA_DIR. */
-export async function openDb(config: RuntimeConfig): Promise<Db> {
+/**
+ * The server when DATABASE_URL or PGHOST is set; otherwise PGlite with pgvector under DATA_DIR.
+ * `onLockWait` hears when DATA_DIR's lock is waited for (by default, a line on standard error).
+ */
+export async function openDb(
+  config: RuntimeConfig,
+  onLockWait: (line: string) => void = (line) => console.error(`rag-runtime: ${line}`),
+): Promise<Db> {
   if (config.DATABASE_URL || config.PGHOST) {
     const secret = connectionPassword(config);
     // Bounded waits: a server that does not answer (a failover under way, a network cut) or a
@@ -274,7 +378,11 @@ export async function openDb(config: RuntimeConfig): Promise<Db> {
       (await PGlite.create({ extensions: { vector } })) as unknown as PGliteInstance,
     );
   mkdirSync(dir, { recursive: true });
-  const unlock = await lockDataDir(dir);
+  const unlock = await lockDataDir(dir, {
+    staleMs: config.DATA_DIR_LOCK_STALE_SECONDS * 1000,
+    waitMs: config.STARTUP_TIMEOUT_SECONDS * 1000,
+    onWait: onLockWait,
+  });
   try {
     // The extension package carries its own copy of the PGlite types; the instance is the same.
     return new PGliteDb(

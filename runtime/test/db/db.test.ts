@@ -4,12 +4,13 @@
  * against a local endpoint that answers its GetSecretValue calls), cached, and read again when
  * the server refuses it (a query that met a refused password runs once more). And how long a
  * query waits for a connection: a server that never answers, a pool with none free. And the
- * embedded database's folder, which one process at a time may open.
+ * embedded database's folder, which one process at a time may open: a lock left by a process
+ * that died is waited for and taken over, one whose process runs is refused at once.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -249,7 +250,7 @@ describe("the embedded database's folder", () => {
     const second = openDb(config);
     await expect(second).rejects.toThrow(DataDirInUseError);
     await expect(second).rejects.toThrow(
-      `the embedded database in ${join(dataDir, "pglite")} is in use by another runtime process (or was, by one that died less than a minute ago)`,
+      `the embedded database in ${join(dataDir, "pglite")} is in use by another runtime process: run the API and the worker as one process (npm run runtime), stop the other one first`,
     );
     // The refused open touched nothing: the first goes on.
     expect(await first.query("SELECT body FROM notes")).toEqual([{ body: "written by the first" }]);
@@ -258,6 +259,80 @@ describe("the embedded database's folder", () => {
     expect(await third.query("SELECT body FROM notes")).toEqual([{ body: "written by the first" }]);
     await third.close();
   });
+
+  /** A lock as a process left it: its folder, last refreshed `agoMs` ago, and who held it. */
+  function leftLock(owner: { pid: number; host: string }, agoMs = 0): string {
+    const dataDir = mkdtempSync(join(tmpdir(), "rag-lock-"));
+    const lock = join(dataDir, "pglite.lock");
+    mkdirSync(lock);
+    const at = new Date(Date.now() - agoMs);
+    utimesSync(lock, at, at);
+    writeFileSync(join(dataDir, "pglite.owner"), JSON.stringify(owner));
+    return dataDir;
+  }
+  /** No process has this id (above Linux's largest). */
+  const GONE = 2 ** 30;
+
+  it(
+    "waits for the lock of a process that died (killed, or crashed) to go stale, then takes it over",
+    { timeout: 20_000 },
+    async () => {
+      const dataDir = leftLock({ pid: GONE, host: hostname() }, 500);
+      const waits: string[] = [];
+      const started = Date.now();
+      const db = await openDb(
+        loadRuntimeConfig({ DATA_DIR: dataDir, DATA_DIR_LOCK_STALE_SECONDS: "3" }),
+        (line) => waits.push(line),
+      );
+      try {
+        expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
+        expect(waits).toEqual([
+          `the embedded database in ${join(dataDir, "pglite")} is locked by a runtime process that stopped without letting go (killed, or crashed): waiting at most 3 s for the lock to go stale (DATA_DIR_LOCK_STALE_SECONDS), then taking it over`,
+        ]);
+        expect(await db.query("SELECT 1 AS one")).toEqual([{ one: 1 }]);
+      } finally {
+        await db.close();
+      }
+    },
+  );
+
+  it("refuses at once, rather than wait past STARTUP_TIMEOUT_SECONDS for a stale lock", async () => {
+    const dataDir = leftLock({ pid: GONE, host: hostname() });
+    const config = loadRuntimeConfig({ DATA_DIR: dataDir, STARTUP_TIMEOUT_SECONDS: "10" });
+    const started = Date.now();
+    await expect(openDb(config, () => undefined)).rejects.toThrow(
+      new DataDirInUseError(
+        `the embedded database in ${join(dataDir, "pglite")} is locked by a runtime process that stopped without letting go (killed, or crashed): its lock is taken over 60 s from now (DATA_DIR_LOCK_STALE_SECONDS), past STARTUP_TIMEOUT_SECONDS; start again then, or stop the other process`,
+      ),
+    );
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it(
+    "refuses a lock its process keeps refreshing from another host, within one refresh interval",
+    { timeout: 20_000 },
+    async () => {
+      const dataDir = leftLock({ pid: process.pid, host: "another-host" });
+      const lock = join(dataDir, "pglite.lock");
+      const refresh = setInterval(() => {
+        const now = new Date();
+        utimesSync(lock, now, now);
+      }, 300);
+      try {
+        const started = Date.now();
+        await expect(
+          openDb(
+            loadRuntimeConfig({ DATA_DIR: dataDir, DATA_DIR_LOCK_STALE_SECONDS: "12" }),
+            () => undefined,
+          ),
+        ).rejects.toThrow(/is in use by another runtime process/);
+        // The holder refreshes every 2 s (a sixth of 12): one interval tells it runs.
+        expect(Date.now() - started).toBeLessThan(4_000);
+      } finally {
+        clearInterval(refresh);
+      }
+    },
+  );
 
   it(
     "stops another command (the re-embedding run) at once, in one line, while the runtime has it",
