@@ -25,6 +25,7 @@ import { healthRoutes } from "./routes/health";
 import { keyRoutes } from "./routes/keys";
 import { queryRoutes } from "./routes/query";
 import { ssoRoutes } from "./routes/sso";
+import { DOCS_CONTENT_SECURITY_POLICY, registerBrowserGuard } from "./routes/browser-guard";
 import { refuseUnstorableText } from "./routes/text";
 import { schemaErrorFormatter } from "./routes/validation";
 import { webRoutes, type WebUiState } from "./routes/web";
@@ -83,7 +84,10 @@ function validatorCompiler(): FastifySchemaCompiler<unknown> {
   const pool = AjvCompiler();
   const strict = pool({}, { customOptions: { coerceTypes: false, removeAdditional: false } });
   const converting = pool({}, { customOptions: { coerceTypes: "array", removeAdditional: false } });
-  return (route) => (route.httpPart === "body" ? strict(route) : converting(route));
+  return (route) => {
+    const definition = route as Parameters<typeof strict>[0]; // our schemas are JSON Schema
+    return route.httpPart === "body" ? strict(definition) : converting(definition);
+  };
 }
 
 export async function buildApp({ services, fastify, webRoot }: AppOptions): Promise<App> {
@@ -128,6 +132,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
   }[auth.adminKeyState ?? "active"];
   if (adminKeyWarning) app.log.warn(adminKeyWarning);
 
+  await registerBrowserGuard(app, { config, authRequired: auth.required });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -147,7 +152,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
       security: auth.required ? [{ apiKey: [] }] : [],
     },
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: DOCS_CONTENT_SECURITY_POLICY });
   await registerRateLimit(app, config);
   await app.register(cookie);
   await app.register(multipart, {

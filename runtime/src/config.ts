@@ -58,6 +58,7 @@ export const ENV = {
   webUi: "WEB_UI",
   publicUrl: "PUBLIC_URL",
   trustProxy: "TRUST_PROXY",
+  allowedHosts: "ALLOWED_HOSTS",
   rateLimitPerMinute: "RATE_LIMIT_PER_MINUTE",
 
   vectorStore: "VECTOR_STORE",
@@ -343,6 +344,27 @@ export const runtimeConfigSchema = z.object({
     .optional()
     .describe(
       "Which proxies' X-Forwarded-For and -Proto to believe: a hop count, or addresses and CIDRs. Unset: none.",
+    ),
+  [ENV.allowedHosts]: z
+    .string()
+    .transform((v, ctx) => {
+      const names = v
+        .split(",")
+        .map((e) => e.trim().toLowerCase())
+        .filter(Boolean);
+      const bad = names.filter(
+        (n) => !/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9.-]*[a-z0-9])?)$/.test(n),
+      );
+      if (bad.length > 0)
+        ctx.addIssue({
+          code: "custom",
+          message: `not a host name or address: ${bad.join(", ")} (names separated by commas, no port or scheme: rag.example.com,10.0.0.5)`,
+        });
+      return names;
+    })
+    .optional()
+    .describe(
+      "Host names the service answers to, besides localhost, 127.0.0.1, [::1] and PUBLIC_URL's. Checked when set, and always in embedded mode without credentials (against DNS rebinding); probes are exempt.",
     ),
   [ENV.rateLimitPerMinute]: z.coerce
     .number()

@@ -402,3 +402,112 @@ describe.each(MODES)("the API's edge under hostile input (%s)", (mode) => {
     }
   });
 });
+
+describe("web pages against an embedded knowledge base without a key", () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await startRuntime("embedded", { ADMIN_API_KEY: "" });
+  }, 60_000);
+  afterAll(async () => {
+    await rt?.close();
+  });
+  const documents = async () =>
+    (await rt.services.db.query<{ n: number }>("SELECT count(*)::int AS n FROM documents"))[0]!.n;
+  const upload = (headers: Record<string, string>) =>
+    rt.app.inject({
+      method: "POST",
+      url: "/v1/documents",
+      headers,
+      payload: { name: "planted.txt", text: "a page planted this" },
+    });
+
+  it("refuses a change sent by another site's page, and takes one from its own", async () => {
+    const before = await documents();
+    for (const origin of ["https://evil.example", "null", "http://127.0.0.1:9999"]) {
+      const res = await upload({ host: "127.0.0.1:8080", origin });
+      expect(res.statusCode, origin).toBe(403);
+      expect(res.json().error).toBe("forbidden_origin");
+    }
+    const del = await rt.app.inject({
+      method: "DELETE",
+      url: "/v1/documents/00000000-0000-4000-8000-000000000000",
+      headers: { host: "localhost:8080", origin: "https://evil.example" },
+    });
+    expect(del.statusCode).toBe(403);
+    expect(await documents()).toBe(before);
+    expect(
+      (await upload({ host: "127.0.0.1:8080", origin: "http://127.0.0.1:8080" })).statusCode,
+    ).toBe(202);
+    expect((await upload({ host: "127.0.0.1:8080" })).statusCode, "no Origin: not a browser").toBe(
+      200,
+    );
+  });
+
+  it("answers only to its own names, so DNS rebinding reads nothing; probes are exempt", async () => {
+    for (const host of ["evil.example", "evil.example:8080", "127.0.0.1.nip.io"]) {
+      const res = await rt.app.inject({ method: "GET", url: "/v1/documents", headers: { host } });
+      expect(res.statusCode, host).toBe(400);
+      expect(res.json()).toMatchObject({
+        error: "unknown_host",
+        message: expect.stringMatching(/ALLOWED_HOSTS/),
+      });
+    }
+    for (const host of ["localhost:8080", "127.0.0.1", "[::1]:8080", "LOCALHOST"])
+      expect(
+        (await rt.app.inject({ method: "GET", url: "/v1/documents", headers: { host } }))
+          .statusCode,
+        host,
+      ).toBe(200);
+    expect(
+      (await rt.app.inject({ method: "GET", url: "/healthz", headers: { host: "10.0.0.5" } }))
+        .statusCode,
+    ).toBe(200);
+  });
+
+  it("sends a browser's security headers with every answer", async () => {
+    for (const url of ["/v1/documents", "/nowhere"]) {
+      const res = await rt.app.inject({ method: "GET", url });
+      expect(res.headers["content-security-policy"], url).toMatch(
+        /default-src 'none'.*frame-ancestors 'none'/,
+      );
+      expect(res.headers["x-content-type-options"], url).toBe("nosniff");
+      expect(res.headers["x-frame-options"], url).toBe("DENY");
+    }
+    const docs = await rt.app.inject({ method: "GET", url: "/docs/static/index.html" });
+    expect(docs.headers["content-security-policy"]).toMatch(/style-src 'self' 'unsafe-inline'/);
+  });
+});
+
+describe("Host names with credentials", () => {
+  it("are not checked unless ALLOWED_HOSTS names them, then only those answer; foreign origins still cannot change anything", async () => {
+    const open = await startRuntime("server");
+    const pinned = await startRuntime("embedded", {
+      ALLOWED_HOSTS: "rag.example.com",
+      PUBLIC_URL: "https://rag.example.com",
+    });
+    try {
+      const list = (rt: Runtime, host: string) =>
+        rt.app.inject({ method: "GET", url: "/v1/documents", headers: { ...auth(), host } });
+      expect((await list(open, "10.1.2.3:8080")).statusCode).toBe(200);
+      expect((await list(pinned, "rag.example.com")).statusCode).toBe(200);
+      expect((await list(pinned, "10.1.2.3:8080")).statusCode).toBe(400);
+      const change = await open.app.inject({
+        method: "POST",
+        url: "/v1/keys",
+        headers: { ...auth(), host: "10.1.2.3:8080", origin: "https://evil.example" },
+        payload: { name: "x", role: "admin" },
+      });
+      expect(change.statusCode).toBe(403);
+      const fromPublicUrl = await pinned.app.inject({
+        method: "POST",
+        url: "/v1/keys",
+        headers: { ...auth(), host: "rag.example.com", origin: "https://rag.example.com" },
+        payload: { name: "x", role: "reader" },
+      });
+      expect(fromPublicUrl.statusCode).toBe(201);
+    } finally {
+      await open.close();
+      await pinned.close();
+    }
+  });
+});

@@ -1,7 +1,6 @@
 /**
- * The browser UI: the static build of runtime/web (dist/web) served at `/`, under a strict
- * Content-Security-Policy (same-origin scripts, styles and API calls only; no inline code, no
- * framing). The UI holds no data of its own: every call it makes goes through the API's
+ * The browser UI: the static build of runtime/web (dist/web) served at `/`, under the strict
+ * Content-Security-Policy every answer carries (browser-guard.ts). The UI holds no data of its own: every call it makes goes through the API's
  * authentication like any other client.
  */
 import { existsSync } from "node:fs";
@@ -11,15 +10,6 @@ import type { FastifyInstance } from "fastify";
 
 /** Where `npm run build:web` writes the UI: runtime/dist/web, from src/ (tsx) and dist/ (node) alike. */
 export const WEB_DIR = join(__dirname, "..", "..", "dist", "web");
-
-export const UI_HEADERS: Readonly<Record<string, string>> = {
-  "content-security-policy":
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-  "x-content-type-options": "nosniff",
-  "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
-  "cross-origin-opener-policy": "same-origin",
-};
 
 export type WebUiState = "served" | "disabled" | "not-built";
 
@@ -38,12 +28,10 @@ export async function webRoutes(
     wildcard: true,
     // Hashed asset names change with every build; the page itself must be revalidated.
     setHeaders: (reply, path) => {
-      reply.headers({
-        ...UI_HEADERS,
-        "cache-control": path.startsWith(join(root, "assets"))
-          ? "public, max-age=31536000, immutable"
-          : "no-cache",
-      });
+      reply.header(
+        "cache-control",
+        path.startsWith(join(root, "assets")) ? "public, max-age=31536000, immutable" : "no-cache",
+      );
     },
   });
   return "served";
