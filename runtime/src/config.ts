@@ -53,6 +53,7 @@ export const ENV = {
   queueName: "QUEUE_NAME",
 
   objectStoreUrl: "OBJECT_STORE_URL",
+  orphanGraceMinutes: "ORPHAN_GRACE_MINUTES",
   azureClientId: "AZURE_CLIENT_ID",
   maxUploadBytes: "MAX_UPLOAD_BYTES",
   webUi: "WEB_UI",
@@ -309,6 +310,15 @@ export const runtimeConfigSchema = z.object({
     .optional()
     .describe(
       "Where originals go: file://, s3://bucket/prefix, azblob://account/container/prefix or gs://bucket/prefix. Unset: DATA_DIR/objects.",
+    ),
+  [ENV.orphanGraceMinutes]: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60)
+    .describe(
+      "Originals no document names (a process killed mid-upload left them) are removed once older than this: longer than any upload takes. Workers and the embedded process sweep at start, then hourly.",
     ),
   [ENV.azureClientId]: z
     .string()

@@ -32,6 +32,11 @@ export class Metrics {
     labelNames: ["outcome"],
     registers: [this.registry],
   });
+  readonly orphansRemoved = new Counter({
+    name: "rag_orphaned_originals_removed_total",
+    help: "Originals the sweep removed from the object store: no document named them, and they were older than ORPHAN_GRACE_MINUTES.",
+    registers: [this.registry],
+  });
   readonly retrievalStage = new Histogram({
     name: "rag_retrieval_stage_duration_seconds",
     help: "Time spent per retrieval stage (bm25, vector, rerank).",

@@ -23,6 +23,7 @@ import { Retriever } from "./search/retrieve";
 import { loadTokenizer } from "./search/tokenize";
 import { PostgresVectorIndex, QdrantVectorIndex, type VectorIndex } from "./search/vector-index";
 import { createObjectStore, type ObjectStore } from "./storage/object-store";
+import { sweepOrphans, sweepPeriodically } from "./storage/sweeper";
 
 /** Where a worker's background tasks report: the process's logger. */
 export interface WorkerLog {
@@ -47,8 +48,9 @@ export interface Services {
   /** What the service found at start that an operator must act on (each a log line). */
   readonly warnings: readonly string[];
   /**
-   * Consume ingest jobs in this process (worker, or embedded mode). Documents left unfinished are
-   * queued again in the background; `log` hears what goes wrong there.
+   * Consume ingest jobs in this process (worker, or embedded mode). In the background, documents
+   * left unfinished are queued again, and orphaned originals swept (now, then hourly); `log` hears
+   * of both.
    */
   startWorker(log?: WorkerLog): Promise<void>;
   close(): Promise<void>;
@@ -159,6 +161,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     });
     let sweep: NodeJS.Timeout | undefined;
     let resuming: Promise<void> | undefined;
+    let orphanSweeps: { stop(): Promise<void> } | undefined;
     queueRef = queue;
     return {
       config,
@@ -205,9 +208,25 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
           );
         }, REQUEUE_AFTER_MS);
         sweep.unref();
+        orphanSweeps = sweepPeriodically(
+          () => sweepOrphans(db, store, config.ORPHAN_GRACE_MINUTES * 60_000),
+          (outcome) => {
+            if (outcome instanceof Error)
+              return log?.warn({ err: outcome }, "could not sweep orphaned originals");
+            metrics.orphansRemoved.inc(outcome.removed.length);
+            if (outcome.removed.length > 0)
+              log?.info(
+                { count: outcome.removed.length, keys: outcome.removed },
+                "removed orphaned originals",
+              );
+            if (outcome.failed.length > 0)
+              log?.warn({ failed: outcome.failed }, "could not remove orphaned originals");
+          },
+        );
       },
       async close() {
         clearInterval(sweep);
+        await orphanSweeps?.stop();
         await resuming;
         await queue.close();
         await maintenance?.close();

@@ -98,6 +98,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX browser_sessions_expires ON browser_sessions (expires_at);`,
   // 4: when a browser session was last used, for the idle timeout (SESSION_IDLE_SECONDS).
   `ALTER TABLE browser_sessions ADD COLUMN seen_at timestamptz NOT NULL DEFAULT now();`,
+  // 5: the orphan sweep asks which stored originals a document names (storage/sweeper.ts).
+  `CREATE INDEX documents_object_key ON documents (object_key);`,
 ];
 
 export interface SchemaInfo {

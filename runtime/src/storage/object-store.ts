@@ -3,20 +3,35 @@
  * (file://, the default under DATA_DIR), S3 (s3://bucket/prefix), Azure Blob
  * (azblob://account/container/prefix) or GCS (gs://bucket/prefix). Cloud clients authenticate
  * with their platform identity (task role, workload identity), never with keys in config.
- * `delete` is secure: every stored version goes, not only the current one.
+ * `delete` is secure: every stored version goes, not only the current one. It is idempotent: a
+ * key already gone, or going at the same time through another process, is no error.
  */
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+
+/** An object as listed: its key in the store, and when it was last written. */
+export interface StoredObject {
+  readonly key: string;
+  readonly modifiedAt: Date;
+}
 
 export interface ObjectStore {
   readonly kind: "local" | "s3" | "azblob" | "gs";
   put(key: string, bytes: Uint8Array, contentType: string): Promise<void>;
   get(key: string): Promise<Uint8Array>;
   delete(key: string): Promise<void>;
+  /**
+   * The objects whose keys start with `prefix`, as they are now (a local store's temporary files
+   * of unfinished writes included); versions a delete or a replacement left behind are the
+   * bucket's lifecycle rules' to expire.
+   */
+  list(prefix: string): AsyncIterable<StoredObject>;
   check(): Promise<void>;
 }
+
+const isMissing = (error: unknown) => (error as { code?: string }).code === "ENOENT";
 
 export class LocalObjectStore implements ObjectStore {
   readonly kind = "local" as const;
@@ -31,6 +46,8 @@ export class LocalObjectStore implements ObjectStore {
   async put(key: string, bytes: Uint8Array, _contentType?: string): Promise<void> {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
+    // Written whole, then renamed into place: a reader never sees part of an original. A process
+    // killed meanwhile leaves this file, for the orphan sweep (storage/sweeper.ts).
     const tmp = `${target}.${randomUUID()}.tmp`;
     await writeFile(tmp, bytes, { mode: 0o600 });
     await rename(tmp, target);
@@ -43,16 +60,38 @@ export class LocalObjectStore implements ObjectStore {
   /** Overwrites the bytes before unlinking, so the original is not left in free blocks of the file. */
   async delete(key: string): Promise<void> {
     const target = this.path(key);
-    const info = await stat(target).catch(() => undefined);
-    if (!info) return;
-    const handle = await open(target, "r+");
+    let handle;
     try {
-      await handle.write(Buffer.alloc(info.size), 0, info.size, 0);
+      handle = await open(target, "r+");
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      await handle.write(Buffer.alloc(size), 0, size, 0);
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await unlink(target);
+    await unlink(target).catch((error: unknown) => {
+      if (!isMissing(error)) throw error;
+    });
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const from = this.path(prefix.slice(0, prefix.lastIndexOf("/") + 1) || ".");
+    const names = await readdir(from, { recursive: true }).catch((error: unknown) => {
+      if (isMissing(error)) return [];
+      throw error;
+    });
+    for (const name of names) {
+      const path = join(from, name);
+      const key = relative(this.root, path).split(sep).join("/");
+      if (!key.startsWith(prefix)) continue;
+      const info = await stat(path).catch(() => undefined); // gone meanwhile
+      if (info?.isFile()) yield { key, modifiedAt: info.mtime };
+    }
   }
 
   async check(): Promise<void> {
@@ -147,12 +186,34 @@ class S3ObjectStore implements ObjectStore {
       (v) => v.Key === this.prefix + key,
     );
     if (versions.length === 0) return;
-    await client.send(
+    // A refusal comes back in the answer's Errors, not as an error of the call.
+    const { Errors: refused = [] } = await client.send(
       new s3.DeleteObjectsCommand({
         Bucket: this.bucket,
         Delete: { Objects: versions.map((v) => ({ Key: v.Key!, VersionId: v.VersionId })) },
       }),
     );
+    if (refused.length > 0)
+      throw new Error(
+        `S3 refused to delete ${refused.length} version(s) of ${this.prefix + key}: ${refused[0]!.Code} ${refused[0]!.Message}`,
+      );
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const { s3, client } = await this.client();
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await client.send(
+        new s3.ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix + prefix,
+          ContinuationToken,
+        }),
+      );
+      for (const object of page.Contents ?? [])
+        yield { key: object.Key!.slice(this.prefix.length), modifiedAt: object.LastModified! };
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
   }
 
   async check(): Promise<void> {
@@ -207,22 +268,31 @@ export class AzureBlobObjectStore implements ObjectStore {
     }
   }
 
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const container = await this.containerClient();
+    for await (const blob of container.listBlobsFlat({ prefix: this.prefix + prefix }))
+      yield { key: blob.name.slice(this.prefix.length), modifiedAt: blob.properties.lastModified };
+  }
+
   async check(): Promise<void> {
     await (await this.containerClient()).getProperties();
   }
 }
 
-class GcsObjectStore implements ObjectStore {
+/** A bucket's handle, on first use; createObjectStore's signs in with the platform identity. */
+export type GcsBucketConnect = () => ReturnType<typeof gcsBucket>;
+
+export class GcsObjectStore implements ObjectStore {
   readonly kind = "gs" as const;
   constructor(
-    private readonly bucket: string,
+    private readonly connect: GcsBucketConnect,
     private readonly prefix: string,
   ) {}
 
-  private connected?: ReturnType<typeof gcsBucket>;
+  private connected?: ReturnType<GcsBucketConnect>;
 
   private bucketHandle() {
-    this.connected ??= gcsBucket(this.bucket);
+    this.connected ??= this.connect();
     return this.connected;
   }
 
@@ -242,7 +312,29 @@ class GcsObjectStore implements ObjectStore {
   async delete(key: string): Promise<void> {
     const bucket = await this.bucketHandle();
     const [files] = await bucket.getFiles({ prefix: this.prefix + key, versions: true });
-    await Promise.all(files.filter((f) => f.name === this.prefix + key).map((f) => f.delete()));
+    await Promise.all(
+      files
+        .filter((f) => f.name === this.prefix + key)
+        .map((f) => f.delete({ ignoreNotFound: true })),
+    );
+  }
+
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    const bucket = await this.bucketHandle();
+    let pageToken: string | undefined;
+    do {
+      const [files, next] = await bucket.getFiles({
+        prefix: this.prefix + prefix,
+        autoPaginate: false,
+        pageToken,
+      });
+      for (const file of files)
+        yield {
+          key: file.name.slice(this.prefix.length),
+          modifiedAt: new Date(file.metadata.updated!),
+        };
+      pageToken = (next as { pageToken?: string } | null)?.pageToken;
+    } while (pageToken);
   }
 
   async check(): Promise<void> {
@@ -287,7 +379,7 @@ export function createObjectStore(
       );
     }
     case "gs:":
-      return new GcsObjectStore(parsed.hostname, withSlash(path));
+      return new GcsObjectStore(() => gcsBucket(parsed.hostname), withSlash(path));
     default:
       throw new ObjectStoreUrlError(
         `OBJECT_STORE_URL: got scheme "${parsed.protocol}"; allowed: file:, s3:, azblob:, gs:`,

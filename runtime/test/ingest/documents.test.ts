@@ -179,6 +179,7 @@ describe("uploads and deletes of the same bytes at once (PostgreSQL)", () => {
         if (method === "delete") await gate(key);
         return real.delete(key);
       },
+      list: (prefix) => real.list(prefix),
       check: () => real.check(),
     };
   }

@@ -1,16 +1,31 @@
-import { linkSync, mkdtempSync, readFileSync } from "node:fs";
-import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AzureBlobObjectStore,
   createObjectStore,
+  GcsObjectStore,
   LocalObjectStore,
   ObjectStoreUrlError,
+  type ObjectStore,
 } from "../../src/storage/object-store";
 import { silentServer } from "../support";
+import {
+  pointS3At,
+  versionedBlobStandIn,
+  versionedGcsStandIn,
+  versionedS3StandIn,
+} from "./stand-ins";
+
+/** What `list` gives, by key: each object's age in whole minutes. */
+async function ages(store: ObjectStore, prefix: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for await (const object of store.list(prefix))
+    out[object.key] = Math.round((Date.now() - object.modifiedAt.getTime()) / 60_000);
+  return out;
+}
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
 
 describe("the local object store", () => {
   it("stores, reads and securely deletes", async () => {
@@ -25,6 +40,32 @@ describe("the local object store", () => {
     await expect(store.get("documents/abc")).rejects.toThrow(/ENOENT/);
     expect(readFileSync(join(root, "witness"))).toEqual(Buffer.alloc("secret contents".length));
     await store.delete("documents/abc");
+  });
+
+  it("lists the files under a prefix with their age, a write's temporary file included", async () => {
+    const root = mkdtempSync(join(tmpdir(), "objects-"));
+    const store = new LocalObjectStore(root);
+    await store.put("documents/a", new TextEncoder().encode("a"), "text/plain");
+    await store.put("elsewhere/b", new TextEncoder().encode("b"), "text/plain");
+    // What a process killed mid-write leaves: the temporary file, never renamed into place.
+    writeFileSync(join(root, "documents", "c.0b1e.tmp"), "half");
+    utimesSync(join(root, "documents", "c.0b1e.tmp"), minutesAgo(90), minutesAgo(90));
+    mkdirSync(join(root, "documents", "nested"));
+    writeFileSync(join(root, "documents", "nested", "d"), "d");
+    expect(await ages(store, "documents/")).toEqual({
+      "documents/a": 0,
+      "documents/c.0b1e.tmp": 90,
+      "documents/nested/d": 0,
+    });
+    expect(await ages(new LocalObjectStore(join(root, "missing")), "documents/")).toEqual({});
+  });
+
+  it("deletes a key already gone, or going in another process at the same time, without error", async () => {
+    const store = new LocalObjectStore(mkdtempSync(join(tmpdir(), "objects-")));
+    await store.put("documents/twice", new TextEncoder().encode("x".repeat(4096)), "text/plain");
+    await Promise.all([store.delete("documents/twice"), store.delete("documents/twice")]);
+    await store.delete("documents/twice");
+    expect(await ages(store, "documents/")).toEqual({});
   });
 
   it("refuses keys that escape its folder", async () => {
@@ -59,126 +100,11 @@ describe("choosing a store by URL", () => {
   });
 });
 
-/**
- * A local stand-in for the few S3 calls the store makes (PUT, GET, HEAD bucket, ListObjectVersions,
- * DeleteObjects), keeping every version as a versioned bucket does. It is not S3: it checks what
- * our store asks of the real SDK over real HTTP, not how S3 answers.
- */
-async function versionedS3StandIn(bucket: string) {
-  const objects = new Map<string, { versionId: string; body?: Buffer; deleteMarker?: boolean }[]>();
-  let counter = 0;
-  let connections = 0;
-  const xml = (res: ServerResponse, status: number, body: string) => {
-    res
-      .writeHead(status, { "content-type": "application/xml" })
-      .end(`<?xml version="1.0" encoding="UTF-8"?>${body}`);
-  };
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const url = new URL(req.url!, "http://stand-in");
-      const [, name, ...rest] = url.pathname.split("/");
-      const key = decodeURIComponent(rest.join("/"));
-      if (name !== bucket)
-        return xml(
-          res,
-          404,
-          "<Error><Code>NoSuchBucket</Code><Message>no such bucket</Message></Error>",
-        );
-      const versions = objects.get(key) ?? [];
-      if (req.method === "HEAD" && !key) return res.writeHead(200).end();
-      if (req.method === "PUT" && key) {
-        const versionId = `v${++counter}`;
-        objects.set(key, [...versions, { versionId, body: Buffer.concat(chunks) }]);
-        return res.writeHead(200, { "x-amz-version-id": versionId, etag: `"${versionId}"` }).end();
-      }
-      if (req.method === "GET" && key) {
-        const latest = versions.at(-1);
-        if (!latest || latest.deleteMarker)
-          return xml(
-            res,
-            404,
-            "<Error><Code>NoSuchKey</Code><Message>no such key</Message></Error>",
-          );
-        return res.writeHead(200, { "content-length": latest.body!.length }).end(latest.body);
-      }
-      if (req.method === "GET" && url.searchParams.has("versions")) {
-        const prefix = url.searchParams.get("prefix") ?? "";
-        const entries = [...objects]
-          .filter(([k]) => k.startsWith(prefix))
-          .flatMap(([k, vs]) =>
-            vs.map((v, i) => {
-              const tag = v.deleteMarker ? "DeleteMarker" : "Version";
-              return `<${tag}><Key>${k}</Key><VersionId>${v.versionId}</VersionId><IsLatest>${i === vs.length - 1}</IsLatest></${tag}>`;
-            }),
-          );
-        return xml(
-          res,
-          200,
-          `<ListVersionsResult><Name>${bucket}</Name><Prefix>${prefix}</Prefix><IsTruncated>false</IsTruncated>${entries.join("")}</ListVersionsResult>`,
-        );
-      }
-      if (req.method === "POST" && url.searchParams.has("delete")) {
-        const deleted = [
-          ...Buffer.concat(chunks)
-            .toString()
-            .matchAll(/<Object><Key>(.*?)<\/Key><VersionId>(.*?)<\/VersionId><\/Object>/g),
-        ].map(([, k, v]) => {
-          objects.set(
-            k!,
-            (objects.get(k!) ?? []).filter((x) => x.versionId !== v),
-          );
-          return `<Deleted><Key>${k}</Key><VersionId>${v}</VersionId></Deleted>`;
-        });
-        return xml(res, 200, `<DeleteResult>${deleted.join("")}</DeleteResult>`);
-      }
-      return xml(
-        res,
-        501,
-        "<Error><Code>NotImplemented</Code><Message>not in the stand-in</Message></Error>",
-      );
-    });
-  });
-  server.on("connection", () => connections++);
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    objects,
-    connections: () => connections,
-    close: () => new Promise<void>((done) => server.close(() => done())),
-  };
-}
-
-const S3_ENV = [
-  "AWS_ENDPOINT_URL_S3",
-  "AWS_REGION",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-] as const;
-
-/** Points the AWS SDK at a local endpoint through its environment; returns what puts the environment back. */
-function pointS3At(url: string): () => void {
-  const saved = Object.fromEntries(S3_ENV.map((name) => [name, process.env[name]]));
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: url,
-    AWS_REGION: "eu-west-1",
-    AWS_ACCESS_KEY_ID: "stand-in",
-    AWS_SECRET_ACCESS_KEY: "stand-in",
-  });
-  return () => {
-    for (const name of S3_ENV) {
-      if (saved[name] === undefined) delete process.env[name];
-      else process.env[name] = saved[name];
-    }
-  };
-}
-
 describe("the S3 store, speaking the S3 API with the AWS SDK to a local stand-in", () => {
   let restoreEnv: () => void;
   let standIn: Awaited<ReturnType<typeof versionedS3StandIn>>;
   beforeAll(async () => {
-    standIn = await versionedS3StandIn("docs");
+    standIn = await versionedS3StandIn("docs", 2);
     restoreEnv = pointS3At(standIn.url);
   });
   afterAll(async () => {
@@ -210,6 +136,28 @@ describe("the S3 store, speaking the S3 API with the AWS SDK to a local stand-in
   it("fails its check on a bucket that is not there", async () => {
     await expect(createObjectStore("s3://missing/rag", "/tmp").check()).rejects.toThrow();
   });
+
+  it("lists the current objects under its prefix with their age, page after page", async () => {
+    const store = createObjectStore("s3://docs/rag", "/tmp");
+    for (const key of ["listed/a", "listed/b", "listed/c", "elsewhere/x", "listed/gone"])
+      await store.put(key, new TextEncoder().encode(key), "text/plain");
+    standIn.objects.get("rag/listed/b")!.at(-1)!.modifiedAt = minutesAgo(90);
+    standIn.objects.get("rag/listed/gone")!.push({ versionId: "marker", deleteMarker: true });
+    expect(await ages(store, "listed/")).toEqual({ "listed/a": 0, "listed/b": 90, "listed/c": 0 });
+  });
+
+  it("fails a delete that S3 refused in its answer, leaving the caller to try again", async () => {
+    const store = createObjectStore("s3://docs/rag", "/tmp");
+    await store.put("refused/a", new TextEncoder().encode("kept"), "text/plain");
+    standIn.refuse.add("rag/refused/a");
+    await expect(store.delete("refused/a")).rejects.toThrow(
+      "S3 refused to delete 1 version(s) of rag/refused/a: AccessDenied Access Denied",
+    );
+    expect(standIn.objects.get("rag/refused/a")).toHaveLength(1);
+    standIn.refuse.delete("rag/refused/a");
+    await store.delete("refused/a");
+    expect(standIn.objects.get("rag/refused/a")).toEqual([]);
+  });
 });
 
 describe("the S3 store, when S3 goes silent", () => {
@@ -237,109 +185,6 @@ describe("the S3 store, when S3 goes silent", () => {
     },
   );
 });
-
-/**
- * A local stand-in for the Blob service calls the Azure store makes (Put Blob, Get Blob and its
- * properties, Delete Blob with or without a version id, List Blobs with versions, container
- * properties), keeping versions as a storage account with blob versioning does: deleting the
- * current version turns it into a previous one. Blobs named in `refuse` are not deleted (403), as
- * a role without delete rights would be answered. It is not Azure: it checks what our store asks
- * of the real SDK over real HTTP.
- */
-async function versionedBlobStandIn(account: string, container: string) {
-  const blobs = new Map<string, { versionId: string; body: Buffer; current: boolean }[]>();
-  const refuse = new Set<string>();
-  let counter = 0;
-  const error = (res: ServerResponse, status: number, code: string) =>
-    res
-      .writeHead(status, { "x-ms-error-code": code, "content-type": "application/xml" })
-      .end(
-        `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${code}</Message></Error>`,
-      );
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const url = new URL(req.url!, "http://stand-in");
-      const [, acct, cont, ...rest] = url.pathname.split("/");
-      const name = decodeURIComponent(rest.join("/"));
-      if (acct !== account || cont !== container) return error(res, 404, "ContainerNotFound");
-      if (!name && url.searchParams.get("comp") === "list") {
-        const prefix = url.searchParams.get("prefix") ?? "";
-        const versions = url.searchParams.get("include")?.includes("versions");
-        const items = [...blobs]
-          .filter(([n]) => n.startsWith(prefix))
-          .flatMap(([n, vs]) =>
-            vs
-              .filter((v) => versions || v.current)
-              .map(
-                (v) =>
-                  `<Blob><Name>${n}</Name>${versions ? `<VersionId>${v.versionId}</VersionId>${v.current ? "<IsCurrentVersion>true</IsCurrentVersion>" : ""}` : ""}<Properties><Last-Modified>Tue, 24 Nov 2026 10:00:00 GMT</Last-Modified><Etag>"${v.versionId}"</Etag><Content-Length>${v.body.length}</Content-Length><BlobType>BlockBlob</BlobType></Properties></Blob>`,
-              ),
-          );
-        res.writeHead(200, { "content-type": "application/xml" });
-        return res.end(
-          `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://stand-in/${account}/" ContainerName="${container}"><Prefix>${prefix}</Prefix><Blobs>${items.join("")}</Blobs><NextMarker /></EnumerationResults>`,
-        );
-      }
-      if (!name)
-        return res
-          .writeHead(200, { etag: '"container"', "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT" })
-          .end();
-      const versions = blobs.get(name) ?? [];
-      const versionId = url.searchParams.get("versionid");
-      const target = versionId
-        ? versions.find((v) => v.versionId === versionId)
-        : versions.find((v) => v.current);
-      if (req.method === "PUT") {
-        const id = `2026-11-24T10:00:00.${String(++counter).padStart(7, "0")}Z`;
-        for (const v of versions) v.current = false;
-        blobs.set(name, [
-          ...versions,
-          { versionId: id, body: Buffer.concat(chunks), current: true },
-        ]);
-        return res
-          .writeHead(201, {
-            etag: `"${id}"`,
-            "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT",
-            "x-ms-version-id": id,
-            "x-ms-request-server-encrypted": "true",
-          })
-          .end();
-      }
-      if (!target) return error(res, 404, "BlobNotFound");
-      if (req.method === "HEAD" || req.method === "GET") {
-        const headers = {
-          etag: `"${target.versionId}"`,
-          "last-modified": "Tue, 24 Nov 2026 10:00:00 GMT",
-          "x-ms-blob-type": "BlockBlob",
-          "content-length": target.body.length,
-        };
-        return req.method === "HEAD"
-          ? res.writeHead(200, headers).end()
-          : res.writeHead(200, headers).end(target.body);
-      }
-      if (req.method === "DELETE") {
-        if (refuse.has(name)) return error(res, 403, "AuthorizationPermissionMismatch");
-        if (versionId)
-          blobs.set(
-            name,
-            versions.filter((v) => v !== target),
-          );
-        else target.current = false;
-        return res.writeHead(202).end();
-      }
-      return error(res, 501, "NotImplemented");
-    });
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/${account}`,
-    blobs,
-    refuse,
-    close: () => new Promise<void>((done) => server.close(() => done())),
-  };
-}
 
 describe("the Azure Blob store, speaking the Blob API with the Azure SDK to a local stand-in", () => {
   let standIn: Awaited<ReturnType<typeof versionedBlobStandIn>>;
@@ -387,5 +232,53 @@ describe("the Azure Blob store, speaking the Blob API with the Azure SDK to a lo
     standIn.refuse.delete("rag/documents/kept");
     await store.delete("documents/kept");
     expect(standIn.blobs.get("rag/documents/kept")).toEqual([]);
+  });
+
+  it("lists the current blobs under its prefix with their age", async () => {
+    for (const key of ["listed/a", "listed/b", "listed/b", "elsewhere/x", "listed/gone"])
+      await store.put(key, new TextEncoder().encode(key), "text/plain");
+    standIn.blobs.get("rag/listed/b")!.at(-1)!.modifiedAt = minutesAgo(90);
+    for (const v of standIn.blobs.get("rag/listed/gone")!) v.current = false;
+    expect(await ages(store, "listed/")).toEqual({ "listed/a": 0, "listed/b": 90 });
+  });
+});
+
+describe("the GCS store, speaking the JSON API with the Cloud Storage SDK to a local stand-in", () => {
+  let standIn: Awaited<ReturnType<typeof versionedGcsStandIn>>;
+  let store: GcsObjectStore;
+  beforeAll(async () => {
+    standIn = await versionedGcsStandIn("docs", 2);
+    const { Storage } = await import("@google-cloud/storage");
+    store = new GcsObjectStore(
+      async () => new Storage({ apiEndpoint: standIn.url, projectId: "stand-in" }).bucket("docs"),
+      "rag/",
+    );
+  });
+  afterAll(async () => standIn.close());
+
+  it("lists the live objects under its prefix with their age, page after page", async () => {
+    await store.check();
+    standIn.write("rag/listed/a", "a");
+    standIn.write("rag/listed/b", "b", minutesAgo(90));
+    standIn.write("rag/listed/c", "old c", minutesAgo(300));
+    standIn.write("rag/listed/c", "c");
+    standIn.write("rag/elsewhere/x", "x");
+    standIn.write("rag/listed/gone", "gone");
+    standIn.objects.get("rag/listed/gone")![0]!.live = false;
+    expect(await ages(store, "listed/")).toEqual({ "listed/a": 0, "listed/b": 90, "listed/c": 0 });
+  });
+
+  it("deletes every generation of exactly that key, and again, or at once twice, without error", async () => {
+    standIn.write("rag/documents/abc", "first");
+    standIn.write("rag/documents/abc", "second");
+    standIn.write("rag/documents/abcd", "neighbour");
+    await store.delete("documents/abc");
+    expect(standIn.objects.get("rag/documents/abc")).toEqual([]);
+    expect(standIn.objects.get("rag/documents/abcd")).toHaveLength(1);
+    await store.delete("documents/abc");
+    standIn.write("rag/documents/raced", "one");
+    standIn.write("rag/documents/raced", "two");
+    await Promise.all([store.delete("documents/raced"), store.delete("documents/raced")]);
+    expect(standIn.objects.get("rag/documents/raced")).toEqual([]);
   });
 });
