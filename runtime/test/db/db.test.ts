@@ -260,13 +260,10 @@ describe("the embedded database's folder", () => {
     await third.close();
   });
 
-  /** A lock as a process left it: its folder, last refreshed `agoMs` ago, and who held it. */
-  function leftLock(owner: { pid: number; host: string }, agoMs = 0): string {
+  /** A lock as a process left it, just refreshed: its folder, and who held it. */
+  function leftLock(owner: { pid: number; host: string }): string {
     const dataDir = mkdtempSync(join(tmpdir(), "rag-lock-"));
-    const lock = join(dataDir, "pglite.lock");
-    mkdirSync(lock);
-    const at = new Date(Date.now() - agoMs);
-    utimesSync(lock, at, at);
+    mkdirSync(join(dataDir, "pglite.lock"));
     writeFileSync(join(dataDir, "pglite.owner"), JSON.stringify(owner));
     return dataDir;
   }
@@ -277,7 +274,7 @@ describe("the embedded database's folder", () => {
     "waits for the lock of a process that died (killed, or crashed) to go stale, then takes it over",
     { timeout: 20_000 },
     async () => {
-      const dataDir = leftLock({ pid: GONE, host: hostname() }, 500);
+      const dataDir = leftLock({ pid: GONE, host: hostname() });
       const waits: string[] = [];
       const started = Date.now();
       const db = await openDb(
