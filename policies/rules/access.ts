@@ -2,11 +2,10 @@
  * Identity and access: no identity the stack creates can do everything. IAM policies grant no
  * administrator wildcard and no role carries AWS's administrator policies; Azure role assignments
  * grant no owner-like role and nothing subscription-wide, custom roles name their actions, Key
- * Vault and the registry take Entra ID only; Kubernetes roles name the verbs and resources they
- * allow, and nothing is bound to cluster-admin.
+ * Vault and the registry take Entra ID only. Kubernetes RBAC is in rbac.ts.
  */
 import { get, isTrue, list, text } from "./helpers";
-import type { ResourceView, Rule } from "./types";
+import type { Rule } from "./types";
 
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
@@ -15,10 +14,6 @@ const USER_POLICY = "aws:iam/userPolicy:UserPolicy";
 const GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy";
 const ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
 const POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment";
-const K8S_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
-const K8S_CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole";
-const K8S_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
-const K8S_CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding";
 
 /** Azure built-in roles that let their holder do everything, or grant itself anything. */
 export const AZURE_PRIVILEGED_ROLES: Readonly<Record<string, string>> = {
@@ -117,17 +112,6 @@ function adminManagedPolicy(arn: unknown): string | undefined {
   return name && ADMIN_MANAGED_POLICIES.includes(name) ? name : undefined;
 }
 
-/** A Role rule's fields, and what a "*" in each allows. */
-const RBAC_FIELDS = { verbs: "verb", resources: "resource", apiGroups: "API group" } as const;
-
-function k8sRoleWildcards(r: ResourceView): string[] {
-  return list(r.props.rules).flatMap((rule, i) =>
-    Object.entries(RBAC_FIELDS)
-      .filter(([field]) => strings(get(rule, field)).includes("*"))
-      .map(([, what]) => `rule ${i + 1} allows every ${what} ("*")`),
-  );
-}
-
 export const accessRules: Rule[] = [
   {
     name: "aws-iam-no-admin-policy",
@@ -165,31 +149,6 @@ export const accessRules: Rule[] = [
         return admin ? [`the ${admin} managed policy is attached`] : [];
       });
     },
-  },
-  {
-    name: "k8s-rbac-no-wildcards",
-    area: "access",
-    description:
-      'Kubernetes Roles and ClusterRoles name their verbs, resources and API groups: no "*".',
-    severity: "medium",
-    remediation: 'List the verbs, resources and apiGroups the subject needs instead of "*".',
-    checkov: "CKV_K8S_49",
-    resourceTypes: [K8S_ROLE, K8S_CLUSTER_ROLE],
-    check: k8sRoleWildcards,
-  },
-  {
-    name: "k8s-rbac-no-cluster-admin",
-    area: "access",
-    description:
-      "No RoleBinding or ClusterRoleBinding the stack creates grants the cluster-admin ClusterRole.",
-    severity: "high",
-    remediation: "Bind a Role that lists what the subject needs instead of cluster-admin.",
-    resourceTypes: [K8S_ROLE_BINDING, K8S_CLUSTER_ROLE_BINDING],
-    check: (r) =>
-      get(r.props, "roleRef.kind") === "ClusterRole" &&
-      get(r.props, "roleRef.name") === "cluster-admin"
-        ? ["binds the cluster-admin ClusterRole"]
-        : [],
   },
   {
     name: "azure-role-assignment-scoped",

@@ -2,8 +2,11 @@
 import { accessRules } from "./access";
 import { encryptionRules } from "./encryption";
 import { exposureRules } from "./exposure";
+import { hostAccessRules } from "./host-access";
+import { ingressRules } from "./ingress";
 import { loggingRules } from "./logging";
 import { podSecurityRules } from "./pod-security";
+import { rbacRules } from "./rbac";
 import { resilienceRules } from "./resilience";
 import { secretRules } from "./secrets";
 import { transitRules } from "./transit";
@@ -12,12 +15,15 @@ import type { Rule } from "./types";
 export const ALL_RULES: readonly Rule[] = [
   ...encryptionRules,
   ...transitRules,
+  ...ingressRules,
   ...secretRules,
   ...exposureRules,
   ...accessRules,
+  ...rbacRules,
   ...loggingRules,
   ...resilienceRules,
   ...podSecurityRules,
+  ...hostAccessRules,
 ];
 
 export * from "./types";

@@ -3,14 +3,18 @@ import {
   AKS_AGENT_POOL,
   AKS_CLUSTER,
   aksNodePools,
+  describeValue,
   get,
   isFalse,
+  isObject,
   isTrue,
   list,
   referenced,
   referencing,
+  SECRET_PLACEHOLDER,
   text,
 } from "./helpers";
+import { eachObject, isInternalLoadBalancer, kubernetesTypes } from "./kubernetes";
 import type { ResourceView, Rule, RuleContext } from "./types";
 
 const INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
@@ -44,6 +48,7 @@ function httpsOnly(rule: Record<string, unknown>): boolean {
   return ports.length > 0 && ports.every((p) => p === "443");
 }
 
+const SERVICES = kubernetesTypes("Service", ["core/v1"]);
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 
@@ -318,16 +323,33 @@ export const exposureRules: Rule[] = [
     severity: "medium",
     remediation:
       "Use ClusterIP behind the Ingress, or annotate the LoadBalancer Service as internal.",
-    resourceTypes: ["kubernetes:core/v1:Service"],
-    check: (r) => {
-      if (get(r.props, "spec.type") !== "LoadBalancer") return [];
-      const annotations = (get(r.props, "metadata.annotations") ?? {}) as Record<string, unknown>;
-      const internal =
-        annotations["service.beta.kubernetes.io/aws-load-balancer-scheme"] === "internal" ||
-        annotations["service.beta.kubernetes.io/azure-load-balancer-internal"] === "true" ||
-        annotations["networking.gke.io/load-balancer-type"] === "Internal";
-      return internal ? [] : ["a LoadBalancer Service is internet-facing"];
-    },
+    resourceTypes: SERVICES,
+    check: eachObject((service) => {
+      if (get(service, "spec.type") !== "LoadBalancer") return [];
+      const annotations = get(service, "metadata.annotations");
+      return isInternalLoadBalancer(isObject(annotations) ? annotations : {})
+        ? []
+        : ["a LoadBalancer Service is internet-facing"];
+    }),
+  },
+  {
+    name: "k8s-no-node-port-service",
+    area: "exposure",
+    description:
+      "No Service is a NodePort: it opens its ports on every node's address, around the Ingress and its TLS.",
+    severity: "medium",
+    remediation:
+      "Use a ClusterIP Service behind the Ingress (or an internal LoadBalancer Service).",
+    resourceTypes: SERVICES,
+    check: eachObject((service) => {
+      const type = get(service, "spec.type");
+      if (type === undefined || type === null) return [];
+      if (typeof type !== "string" || type === SECRET_PLACEHOLDER)
+        return [
+          `spec.type cannot be read (it is ${describeValue(type)}), so the Service cannot be shown internal`,
+        ];
+      return type === "NodePort" ? ["a NodePort Service opens its ports on every node"] : [];
+    }),
   },
   {
     name: "k8s-namespace-default-deny",

@@ -26,6 +26,13 @@ export function describeValue(value: unknown): string {
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
 
+/** A value as a message shows it: a scalar as it is, anything else described. */
+export function shown(value: unknown): string {
+  return ["string", "number", "boolean"].includes(typeof value)
+    ? String(value)
+    : describeValue(value);
+}
+
 export function list<T = unknown>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }

@@ -9,20 +9,27 @@ function effective(c: Record<string, unknown>, pod: Record<string, unknown>, key
   return own !== undefined ? own : get(pod, `securityContext.${key}`);
 }
 
-/** An image reference pinned to a version or a digest: not `latest`, not untagged. */
-export function isPinnedImage(image: unknown): boolean {
-  if (typeof image !== "string" || image === "") return false;
-  if (/^sha256:[0-9a-f]{64}$/.test(image) || /@sha256:[0-9a-f]{64}$/.test(image)) return true;
+/** Digests an image reference may be pinned by: the algorithm and its lowercase hex length. */
+const DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
+
+/** What keeps an image reference from being pinned to a version or a digest, if anything. */
+export function imageProblem(image: unknown): string | undefined {
+  if (typeof image !== "string" || image === "") return `image ${String(image)} is not pinned`;
+  const at = image.lastIndexOf("@");
+  if (at >= 0 || image.startsWith("sha256:"))
+    return DIGEST.test(at >= 0 ? image.slice(at + 1) : image)
+      ? undefined
+      : `image ${image} has a malformed digest (sha256: and 64 lowercase hex digits)`;
   const lastSegment = image.slice(image.lastIndexOf("/") + 1);
   const tag = lastSegment.includes(":") ? lastSegment.slice(lastSegment.indexOf(":") + 1) : "";
-  return tag !== "" && tag !== "latest" && /\d/.test(tag);
+  return tag !== "" && tag !== "latest" && /\d/.test(tag)
+    ? undefined
+    : `image ${image} is not pinned`;
 }
 
 const workloads = [...WORKLOAD_TYPES];
 
-const pinnedContainerImages = eachContainer(({ container: c }) =>
-  isPinnedImage(c.image) ? undefined : `image ${String(c.image)} is not pinned`,
-);
+const pinnedContainerImages = eachContainer(({ container: c }) => imageProblem(c.image));
 
 export const podSecurityRules: Rule[] = [
   {
@@ -130,7 +137,7 @@ export const podSecurityRules: Rule[] = [
     name: "images-pinned",
     area: "pod-security",
     description:
-      "Every image is pinned to a version or a digest, never `latest` or untagged (containers, pulled images, charts' versions).",
+      "Every image is pinned to a version or a well-formed digest, never `latest` or untagged (containers, pulled images, charts' versions).",
     severity: "high",
     remediation:
       "Reference images by an exact version tag or @sha256 digest; pin Helm chart versions.",
@@ -144,11 +151,9 @@ export const podSecurityRules: Rule[] = [
     check: (r, ctx) => {
       switch (r.type) {
         case "docker:index/remoteImage:RemoteImage":
-          return isPinnedImage(r.props.name) ? [] : [`image ${String(r.props.name)} is not pinned`];
+          return [imageProblem(r.props.name) ?? []].flat();
         case "docker:index/container:Container":
-          return isPinnedImage(r.props.image)
-            ? []
-            : [`image ${String(r.props.image)} is not pinned`];
+          return [imageProblem(r.props.image) ?? []].flat();
         case "kubernetes:helm.sh/v3:Release":
           return /^v?\d+\.\d+\.\d+$/.test(text(r.props.version) ?? "")
             ? []

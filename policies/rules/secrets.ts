@@ -13,6 +13,8 @@ import {
   SECRET_PLACEHOLDER,
 } from "./helpers";
 import type { ResourceView, Rule } from "./types";
+import { secretsInFile } from "./config-files";
+import { eachObject, kubernetesTypes } from "./kubernetes";
 import { eachContainer, WORKLOAD_TYPES } from "./workloads";
 
 function envProblems(owner: string, vars: { name: string; value: unknown }[]): string[] {
@@ -40,6 +42,34 @@ function ecsEnvironment(r: ResourceView): string[] {
       list<{ name: string; value: unknown }>(get(c, "environment")),
     ),
   );
+}
+
+/** A ConfigMap's secrets: its keys, the files it carries, and any binaryData. */
+function configMapSecrets(configMap: Record<string, unknown>): string[] {
+  const { data, binaryData } = configMap;
+  const unreadable = (what: string, value: unknown) =>
+    `${what} cannot be read (it is ${describeValue(value)}), so it cannot be shown free of secrets`;
+  const problems: string[] = [];
+  if (isObject(data))
+    for (const [name, value] of Object.entries(data)) {
+      const plain = secretInPlainValue(name, value);
+      if (plain) problems.push(`data: ${plain}`);
+      else if (typeof value === "string")
+        problems.push(
+          ...secretsInFile(value).map((key) => `data["${name}"]: ${key} holds a literal secret`),
+        );
+    }
+  else if (data !== undefined && data !== null) problems.push(unreadable("data", data));
+  if (isObject(binaryData))
+    problems.push(
+      ...Object.keys(binaryData).map(
+        (name) =>
+          `binaryData["${name}"] cannot be read as text, so it cannot be shown free of secrets`,
+      ),
+    );
+  else if (binaryData !== undefined && binaryData !== null)
+    problems.push(unreadable("binaryData", binaryData));
+  return problems;
 }
 
 /** Walks Helm values for secret-named keys holding literal strings. */
@@ -107,18 +137,13 @@ export const secretRules: Rule[] = [
   {
     name: "no-secret-in-configmap",
     area: "secrets",
-    description: "ConfigMaps hold no secret.",
+    description:
+      "ConfigMaps hold no secret: not under a secret-named key, not inside the files they carry (application.properties, .env, JSON, YAML), and no binaryData, which cannot be read as text.",
     severity: "high",
-    remediation: "Move the value to a Secret.",
-    resourceTypes: ["kubernetes:core/v1:ConfigMap"],
-    check: (r) =>
-      envProblems(
-        "data",
-        Object.entries((r.props.data ?? {}) as Record<string, unknown>).map(([name, value]) => ({
-          name,
-          value,
-        })),
-      ),
+    remediation:
+      "Move the value to a Secret (mounted as a file) and reference it from the configuration (${ENV}, *_FILE); keep binary files out of ConfigMaps.",
+    resourceTypes: kubernetesTypes("ConfigMap", ["core/v1"]),
+    check: eachObject((configMap) => configMapSecrets(configMap)),
   },
   {
     name: "no-secret-in-helm-values",

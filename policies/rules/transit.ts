@@ -6,7 +6,6 @@ const BUCKET = "aws:s3/bucket:Bucket";
 const BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy";
 const LISTENER = "aws:lb/listener:Listener";
 const LB = "aws:lb/loadBalancer:LoadBalancer";
-const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 
 /** ELB policies that allow TLS 1.2 and 1.3 only. */
 export const MODERN_TLS_POLICIES = [
@@ -128,31 +127,6 @@ export const transitRules: Rule[] = [
             `an internet-facing load balancer listens on ${String(protocol)} port ${String(r.props.port)}`,
           ]
         : [];
-    },
-  },
-  {
-    name: "k8s-ingress-https-only",
-    area: "transit",
-    description:
-      "An internet-facing ALB Ingress listens on HTTPS only with a certificate and a TLS 1.2+ policy.",
-    severity: "high",
-    remediation:
-      "Set alb.ingress.kubernetes.io/listen-ports '[{\"HTTPS\":443}]', certificate-arn and ssl-policy, or scheme internal.",
-    resourceTypes: [INGRESS],
-    check: (r) => {
-      const annotations = (get(r.props, "metadata.annotations") ?? {}) as Record<string, unknown>;
-      if (annotations["alb.ingress.kubernetes.io/scheme"] !== "internet-facing") return [];
-      const problems: string[] = [];
-      const ports = text(annotations["alb.ingress.kubernetes.io/listen-ports"]) ?? "";
-      if (!ports.includes("HTTPS") || ports.includes('"HTTP"'))
-        problems.push(`listen-ports ${ports || "(default HTTP 80)"} is not HTTPS only`);
-      if (!text(annotations["alb.ingress.kubernetes.io/certificate-arn"]))
-        problems.push("no certificate-arn");
-      if (
-        !MODERN_TLS_POLICIES.includes(String(annotations["alb.ingress.kubernetes.io/ssl-policy"]))
-      )
-        problems.push("no TLS 1.2+ ssl-policy");
-      return problems;
     },
   },
   {

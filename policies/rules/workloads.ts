@@ -3,6 +3,7 @@
  * containers. What cannot be read is said, so the rules that needed it fail instead of passing.
  */
 import { describeValue, isObject } from "./helpers";
+import { isPatchType, kubernetesTypes, objectsOf } from "./kubernetes";
 import type { ResourceView, Rule } from "./types";
 
 /**
@@ -39,14 +40,8 @@ export const POD_BEARING_KINDS = {
 
 export type PodBearingKind = keyof typeof POD_BEARING_KINDS;
 
-const FORMS = ["", "Patch", "List"] as const;
-
 function typesOf(kinds: readonly PodBearingKind[]): string[] {
-  return kinds.flatMap((kind) =>
-    POD_BEARING_KINDS[kind].apiVersions.flatMap((version) =>
-      FORMS.map((form) => `kubernetes:${version}:${kind}${form}`),
-    ),
-  );
+  return kinds.flatMap((kind) => kubernetesTypes(kind, POD_BEARING_KINDS[kind].apiVersions));
 }
 
 /** Every type that carries a pod. */
@@ -62,16 +57,10 @@ export const REPLICATED_TYPES: readonly string[] = typesOf([
   "ReplicationController",
 ]);
 
-interface Form {
-  readonly kind: PodBearingKind;
-  readonly patch: boolean;
-  readonly list: boolean;
-}
-
-function formOf(type: string): Form | undefined {
+/** The pod-bearing kind of a type, or undefined for a type that carries no pod. */
+function kindOf(type: string): PodBearingKind | undefined {
   if (!WORKLOAD_TYPES.includes(type)) return undefined;
-  const [, kind, form] = /^kubernetes:[^:]+:(\w+?)(Patch|List)?$/.exec(type) ?? [];
-  return { kind: kind as PodBearingKind, patch: form === "Patch", list: form === "List" };
+  return type.split(":")[2]!.replace(/(Patch|List)$/, "") as PodBearingKind;
 }
 
 export interface ContainerView {
@@ -145,9 +134,12 @@ function unreadablePod(prefix: string, object: unknown, problem: string): PodVie
   };
 }
 
-function podOf(object: unknown, prefix: string, path: string, patch: boolean): PodView | undefined {
-  if (!isObject(object))
-    return unreadablePod(prefix, object, `the object is ${describeValue(object)}`);
+function podOf(
+  object: Record<string, unknown>,
+  prefix: string,
+  path: string,
+  patch: boolean,
+): PodView | undefined {
   let node: unknown = object;
   for (const key of path.split(".")) {
     const next = (node as Record<string, unknown>)[key];
@@ -167,14 +159,14 @@ function podOf(object: unknown, prefix: string, path: string, patch: boolean): P
 
 /** The pods a resource carries; none for a type that carries no pod, or a patch that writes none. */
 export function podsOf(r: ResourceView): PodView[] {
-  const form = formOf(r.type);
-  if (!form) return [];
-  const path = POD_BEARING_KINDS[form.kind].podSpec;
-  if (!form.list) return [podOf(r.props, "", path, form.patch) ?? []].flat();
-  const items = r.props.items;
-  if (!Array.isArray(items))
-    return [unreadablePod("", undefined, `items is ${describeValue(items)}, not a list`)];
-  return items.flatMap((item, i) => podOf(item, `items[${i}]: `, path, false) ?? []);
+  const kind = kindOf(r.type);
+  if (!kind) return [];
+  const path = POD_BEARING_KINDS[kind].podSpec;
+  return objectsOf(r).flatMap(({ prefix, object, problem }) =>
+    object
+      ? (podOf(object, prefix, path, isPatchType(r.type)) ?? [])
+      : [unreadablePod(prefix, undefined, problem!)],
+  );
 }
 
 /** The finding for a pod, or some of its containers, that cannot be read. */

@@ -15,6 +15,7 @@ import {
 } from "./fixtures";
 import { AZURE_CASES } from "./azure-cases";
 import { GCP_CASES } from "./gcp-cases";
+import { KUBERNETES_CASES } from "./kubernetes-cases";
 
 export interface RuleCase {
   readonly compliant: ResourceView[];
@@ -83,14 +84,6 @@ const redisGroup = {
   automaticFailoverEnabled: true,
   multiAzEnabled: true,
   numCacheClusters: 2,
-};
-const ingress = (annotations: Record<string, string>) =>
-  res("kubernetes:networking.k8s.io/v1:Ingress", { metadata: { annotations } });
-const publicIngress = {
-  "alb.ingress.kubernetes.io/scheme": "internet-facing",
-  "alb.ingress.kubernetes.io/listen-ports": '[{"HTTPS":443}]',
-  "alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:x",
-  "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
 };
 const albIngress = (attributes: string) =>
   res("kubernetes:networking.k8s.io/v1:Ingress", {
@@ -165,6 +158,7 @@ const pdbFor = (labels: Record<string, string>) =>
 export const CASES: Record<string, RuleCase> = {
   ...AZURE_CASES,
   ...GCP_CASES,
+  ...KUBERNETES_CASES,
   // encryption
   "aws-s3-bucket-encrypted": {
     compliant: bucketWith({}),
@@ -403,23 +397,6 @@ export const CASES: Record<string, RuleCase> = {
       }),
     },
   },
-  "k8s-ingress-https-only": {
-    compliant: [
-      ingress(publicIngress),
-      ingress({
-        "alb.ingress.kubernetes.io/scheme": "internal",
-        "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80}]',
-      }),
-    ],
-    violating: {
-      "public HTTP": one(
-        ingress({ ...publicIngress, "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80}]' }),
-      ),
-      "no certificate": one(
-        ingress({ ...publicIngress, "alb.ingress.kubernetes.io/certificate-arn": "" }),
-      ),
-    },
-  },
   "azure-storage-https-tls12": {
     compliant: one(res("azure-native:storage:StorageAccount", azureStorage)),
     violating: {
@@ -529,16 +506,6 @@ export const CASES: Record<string, RuleCase> = {
     violating: {
       "plain password": one(
         deployment(withContainer((c) => c.env.push({ name: "REDIS_PASSWORD", value: "p4ss" }))),
-      ),
-    },
-  },
-  "no-secret-in-configmap": {
-    compliant: one(res("kubernetes:core/v1:ConfigMap", { data: { LOG_LEVEL: "info" } })),
-    violating: {
-      "api key": one(
-        res("kubernetes:core/v1:ConfigMap", {
-          data: { OPENAI_API_KEY: "sk-abcdefghijklmnopqrstuvwxyz" },
-        }),
       ),
     },
   },
@@ -1317,6 +1284,9 @@ export const CASES: Record<string, RuleCase> = {
   "images-pinned": {
     compliant: [
       deployment(),
+      deployment(
+        withContainer((c) => (c.image = `ghcr.io/acme/app:1.2.3@sha256:${"a".repeat(64)}`)),
+      ),
       res("docker:index/remoteImage:RemoteImage", { name: "pgvector/pgvector:0.8.0-pg16" }),
       container(`sha256:${"a".repeat(64)}`),
       res("kubernetes:helm.sh/v3:Release", { chart: "qdrant", version: "1.13.4" }),
@@ -1326,6 +1296,15 @@ export const CASES: Record<string, RuleCase> = {
         deployment(withContainer((c) => (c.image = "vllm/vllm-openai:latest"))),
       ),
       "untagged pull": one(res("docker:index/remoteImage:RemoteImage", { name: "redis" })),
+      "a digest too short": one(
+        deployment(withContainer((c) => (c.image = "ghcr.io/acme/app@sha256:1234"))),
+      ),
+      "a digest in capitals after a tag": one(
+        deployment(
+          withContainer((c) => (c.image = `ghcr.io/acme/app:1.2.3@sha256:${"A".repeat(64)}`)),
+        ),
+      ),
+      "a digest of another algorithm": one(container(`redis@md5:${"a".repeat(32)}`)),
       "unpinned chart": one(
         res("kubernetes:helm.sh/v3:Release", { chart: "qdrant", version: "^1.13" }),
       ),

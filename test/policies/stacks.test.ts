@@ -17,15 +17,34 @@ const JUDGING_RULES_AT_LEAST: Record<string, number> = {
   staging: 35,
   "staging-azure": 24,
   "staging-gcp": 17,
-  sme: 50,
-  "sme-azure": 30,
+  sme: 70,
+  "sme-azure": 62,
 };
 
 /** Every stack file that synthesizes (enterprise is not built yet). */
 const STACKS = ["dev", "staging", "staging-azure", "staging-gcp", "sme", "sme-azure"];
+/** Public variants, for the rules their defaults fail on purpose (an internal Ingress on HTTP). */
+const PUBLIC: Record<string, [stack: string, sets: string[]]> = {
+  "sme, public": [
+    "sme",
+    [
+      "rag-platform:domain.certificate=arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8091-a2b3c4d5e6f7",
+      "rag-platform:domain.hostname=rag.example.com",
+    ],
+  ],
+  "sme-azure, public": [
+    "sme-azure",
+    [
+      "rag-platform:domain.certificate=https://certs-vault.vault.azure.net/secrets/rag-sme",
+      "rag-platform:domain.hostname=rag.example.com",
+    ],
+  ],
+};
 const stacks: Record<string, SynthResult> = {};
 beforeAll(async () => {
   for (const name of STACKS) stacks[name] = await synth(name);
+  for (const [name, [stack, sets]] of Object.entries(PUBLIC))
+    stacks[name] = await synth(stack, sets);
 });
 
 describe("every stack that synthesizes", () => {
@@ -413,6 +432,34 @@ const FLIPS: Flip[] = [
         name: "cluster-admin",
       }),
   ],
+  ...rbacFlips(),
+  [
+    "k8s-no-node-port-service",
+    "sme",
+    (rs) =>
+      ((find(rs, "kubernetes:core/v1:Service").inputs.spec as Record<string, unknown>).type =
+        "NodePort"),
+  ],
+  [
+    "k8s-ingress-tls",
+    "sme, public",
+    (rs) =>
+      (ingressAnnotations(rs)["alb.ingress.kubernetes.io/listen-ports"] =
+        '[{"HTTP":80},{"HTTPS":443}]'),
+  ],
+  [
+    "k8s-ingress-tls",
+    "sme-azure, public",
+    (rs) => {
+      // Traefik's plain entry point exposed, and routers on it by default.
+      const ports = (
+        find(rs, "kubernetes:helm.sh/v3:Release", "traefik").inputs.values as {
+          ports: Record<string, { expose: { default: boolean }; asDefault?: boolean }>;
+        }
+      ).ports;
+      Object.assign(ports.web!, { expose: { default: true }, asDefault: true });
+    },
+  ],
   [
     "aws-ecs-container-insights",
     "staging",
@@ -443,6 +490,45 @@ const FLIPS: Flip[] = [
   ...aksFlips(),
   ...gcpFlips(),
 ];
+
+/** The sme Ingress's annotations, as the flips change them. */
+const ingressAnnotations = (rs: ResourceRecord[]) =>
+  (
+    find(rs, "kubernetes:networking.k8s.io/v1:Ingress").inputs.metadata as {
+      annotations: Record<string, string>;
+    }
+  ).annotations;
+
+/** Each RBAC escalation, given to the runtime's metrics-scraper Role, and a built-in role bound. */
+function rbacFlips(): Flip[] {
+  const granting = (apiGroup: string, resource: string, verb: string) => (rs: ResourceRecord[]) =>
+    (find(rs, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs.rules as unknown[]).push({
+      apiGroups: [apiGroup],
+      resources: [resource],
+      verbs: [verb],
+    });
+  return [
+    ["k8s-rbac-no-escalate", "sme", granting("rbac.authorization.k8s.io", "roles", "escalate")],
+    ["k8s-rbac-no-bind", "sme", granting("rbac.authorization.k8s.io", "roles", "bind")],
+    ["k8s-rbac-no-impersonate", "sme", granting("", "serviceaccounts", "impersonate")],
+    ["k8s-rbac-no-csr-approval", "sme", granting("certificates.k8s.io", "signers", "approve")],
+    [
+      "k8s-rbac-no-webhook-writes",
+      "sme",
+      granting("admissionregistration.k8s.io", "mutatingwebhookconfigurations", "patch"),
+    ],
+    [
+      "k8s-rbac-no-admin-edit-binding",
+      "sme",
+      (rs) =>
+        (find(rs, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs.roleRef = {
+          apiGroup: "rbac.authorization.k8s.io",
+          kind: "ClusterRole",
+          name: "edit",
+        }),
+    ],
+  ];
+}
 
 /** The same, on sme on Azure: the cluster, its pools and identities. */
 function aksFlips(): Flip[] {

@@ -136,7 +136,14 @@ describe("the pod-bearing types", () => {
 describe("a pod whose containers cannot be read", () => {
   const withContainers = (containers: unknown) => ({ ...structuredClone(securePod), containers });
   /** Rules that read the pod's own fields only, so judge a pod whose containers are unreadable. */
-  const POD_LEVEL = ["k8s-no-service-account-token"];
+  const POD_LEVEL = [
+    "k8s-no-service-account-token",
+    "k8s-no-host-pid",
+    "k8s-no-host-ipc",
+    "k8s-no-host-network",
+    "k8s-no-host-path",
+    "k8s-no-container-runtime-socket",
+  ];
   const containerRules = POD_RULES.filter((r) => !POD_LEVEL.includes(r.name));
 
   describe.each(
