@@ -26,6 +26,7 @@ export const ENV = {
   workerHealthPort: "WORKER_HEALTH_PORT",
   metricsPort: "METRICS_PORT",
   workerConcurrency: "WORKER_CONCURRENCY",
+  ingestAttempts: "INGEST_ATTEMPTS",
   queueLockMs: "QUEUE_LOCK_MS",
   startupTimeoutSeconds: "STARTUP_TIMEOUT_SECONDS",
   shutdownTimeoutSeconds: "SHUTDOWN_TIMEOUT_SECONDS",
@@ -148,6 +149,9 @@ function isAddressOrCidr(value: string): boolean {
   return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/** How often indexing a document is tried, by default (INGEST_ATTEMPTS; see queue/queue.ts). */
+export const MAX_ATTEMPTS_DEFAULT = 8;
+
 /** How long a starting process waits for its backends, by default (STARTUP_TIMEOUT_SECONDS). */
 export const STARTUP_TIMEOUT_DEFAULT_SECONDS = 1200;
 
@@ -193,6 +197,15 @@ export const runtimeConfigSchema = z.object({
       "A port of its own for the API's /metrics and /healthz, so a load balancer in front of PORT cannot expose them. Staging and sme set 8081.",
     ),
   [ENV.workerConcurrency]: positiveInt.default(2).describe("Documents one worker indexes at once."),
+  [ENV.ingestAttempts]: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(MAX_ATTEMPTS_DEFAULT)
+    .describe(
+      "How often indexing a document is tried before it is marked failed; waits between tries start at 2 s and double (8: about 4 minutes). A document's own fault (a parse error) fails it at once.",
+    ),
   [ENV.queueLockMs]: z.coerce
     .number()
     .int()

@@ -7,6 +7,7 @@ import { type Db, openDb } from "./db/db";
 import { IndexMaintenance } from "./db/maintenance";
 import { ensureVectorTable, migrate, type SchemaInfo } from "./db/schema";
 import { DocumentService, REQUEUE_AFTER_MS } from "./ingest/documents";
+import { logFailedAttempt, publicFailureReason } from "./ingest/failures";
 import { IngestPipeline } from "./ingest/pipeline";
 import { Metrics } from "./metrics";
 import {
@@ -17,7 +18,7 @@ import {
 } from "./models/embedder";
 import { createGenerator, type Generator } from "./models/generator";
 import { BullMqQueue } from "./queue/bullmq";
-import { InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
+import { BACKOFF_MS, InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
 import { HttpReranker } from "./search/rerank";
 import { Retriever } from "./search/retrieve";
 import { loadTokenizer } from "./search/tokenize";
@@ -29,6 +30,7 @@ import { sweepOrphans, sweepPeriodically } from "./storage/sweeper";
 export interface WorkerLog {
   info(fields: object, message: string): void;
   warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
 }
 
 export interface Services {
@@ -120,9 +122,10 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const { index: vectors } = await openVectorIndex(config, db, schema, embedder);
     const missingVectors = await missingVectorsWarning(db, vectors);
     const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
+    const retry = { attempts: config.INGEST_ATTEMPTS, backoffMs: BACKOFF_MS };
     const queue: IngestQueue = redisConfigured(config)
-      ? new BullMqQueue(config, config.QUEUE_LOCK_MS)
-      : new InProcessQueue(config.WORKER_CONCURRENCY);
+      ? new BullMqQueue(config, config.QUEUE_LOCK_MS, retry)
+      : new InProcessQueue(config.WORKER_CONCURRENCY, retry);
     const reranker = config.RERANK_URL
       ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY)
       : undefined;
@@ -180,12 +183,19 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       async startWorker(log) {
         queue.consume(
           async (id, attempt) => {
-            const result = await pipeline.process(id, attempt);
+            let result: Awaited<ReturnType<typeof pipeline.process>>;
+            try {
+              result = await pipeline.process(id, attempt);
+            } catch (error) {
+              const of = queue.retry.attempts;
+              await logFailedAttempt(db, log, { documentId: id, attempt, of, error });
+              throw error;
+            }
             if (result.status !== "skipped") metrics.ingested.inc({ outcome: result.status });
             if (result.status === "ready") maintenance?.changed();
           },
-          async (id, error) => {
-            await pipeline.markFailed(id, `indexing failed after retries: ${error.message}`);
+          async (id) => {
+            await pipeline.markFailed(id, publicFailureReason(queue.retry.attempts));
             metrics.ingested.inc({ outcome: "failed" });
           },
         );

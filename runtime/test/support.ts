@@ -15,7 +15,7 @@ import pg from "pg";
 import { buildApp } from "../src/app";
 import { loadRuntimeConfig } from "../src/config";
 import { waitFor } from "../src/queue/queue";
-import { createServices, type Services } from "../src/services";
+import { createServices, type Services, type WorkerLog } from "../src/services";
 
 export type Mode = "embedded" | "server";
 export const MODES: Mode[] = ["embedded", "server"];
@@ -128,7 +128,7 @@ export async function modeEnv(
 export async function startRuntime(
   mode: Mode,
   overrides: Record<string, string> = {},
-  options: { worker?: boolean; webRoot?: string } = {},
+  options: { worker?: boolean; webRoot?: string; workerLog?: WorkerLog } = {},
 ): Promise<Runtime> {
   const { env: base, cleanup } = await modeEnv(mode);
   const env = {
@@ -138,7 +138,7 @@ export async function startRuntime(
     ...overrides,
   };
   const services = await createServices(loadRuntimeConfig(env));
-  if (options.worker !== false) await services.startWorker();
+  if (options.worker !== false) await services.startWorker(options.workerLog);
   const { app } = await buildApp({
     services,
     fastify: { logger: false },

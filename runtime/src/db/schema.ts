@@ -100,6 +100,8 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE browser_sessions ADD COLUMN seen_at timestamptz NOT NULL DEFAULT now();`,
   // 5: the orphan sweep asks which stored originals a document names (storage/sweeper.ts).
   `CREATE INDEX documents_object_key ON documents (object_key);`,
+  // 6: the request that uploaded (or retried) a document, in the worker's log lines about it.
+  `ALTER TABLE documents ADD COLUMN request_id text;`,
 ];
 
 export interface SchemaInfo {

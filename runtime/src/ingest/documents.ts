@@ -64,6 +64,8 @@ export interface NewDocument {
   readonly contentType: string | undefined;
   readonly bytes: Uint8Array;
   readonly metadata?: Record<string, string | number | boolean>;
+  /** The upload's request id: the worker's log lines about the document carry it. */
+  readonly requestId?: string;
 }
 
 /** How long an upload waits for the queue before leaving its document to the worker's sweep. */
@@ -125,8 +127,8 @@ export class DocumentService {
     const existing = await this.byHash(hash);
     if (existing?.status === "failed") {
       const [retried] = await this.db.query<Row>(
-        `UPDATE documents SET status = 'queued', error = NULL, updated_at = now() WHERE id = $1 AND status = 'failed' RETURNING ${COLUMNS}`,
-        [existing.id],
+        `UPDATE documents SET status = 'queued', error = NULL, request_id = $2, updated_at = now() WHERE id = $1 AND status = 'failed' RETURNING ${COLUMNS}`,
+        [existing.id, doc.requestId ?? null],
       );
       if (retried)
         return {
@@ -149,8 +151,8 @@ export class DocumentService {
     let row: Row | undefined;
     try {
       [row] = await this.db.query<Row>(
-        `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, metadata, status)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'queued')
+        `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, metadata, status, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'queued', $7)
          ON CONFLICT (content_hash) DO NOTHING
          RETURNING ${COLUMNS}`,
         [
@@ -160,6 +162,7 @@ export class DocumentService {
           doc.bytes.length,
           key,
           JSON.stringify(doc.metadata ?? {}),
+          doc.requestId ?? null,
         ],
       );
     } catch (error) {

@@ -23,7 +23,7 @@ export class BullMqQueue implements IngestQueue {
   constructor(
     private readonly config: RuntimeConfig,
     private readonly lockMs = 30_000,
-    private readonly retry: RetryPolicy = RETRY,
+    readonly retry: RetryPolicy = RETRY,
   ) {
     // Adding a job fails at once while Redis is away, rather than waiting in ioredis's offline
     // queue (the upload is kept and the worker's sweep queues it later). Workers keep waiting.

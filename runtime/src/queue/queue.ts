@@ -4,12 +4,14 @@
  * Jobs are document ids; enqueuing an id already waiting is a no-op.
  */
 import { readFileSync } from "node:fs";
-import type { RuntimeConfig } from "../config";
+import { MAX_ATTEMPTS_DEFAULT, type RuntimeConfig } from "../config";
 
 export type JobHandler = (documentId: string, attempt: number) => Promise<void>;
 
 export interface IngestQueue {
   readonly kind: "bullmq" | "in-process";
+  /** How often a job is tried, and the first wait between tries. */
+  readonly retry: RetryPolicy;
   enqueue(documentId: string): Promise<void>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
@@ -29,9 +31,8 @@ export interface RetryPolicy {
   readonly attempts: number;
   readonly backoffMs: number;
 }
-export const MAX_ATTEMPTS = 8;
 export const BACKOFF_MS = 2000;
-export const RETRY: RetryPolicy = { attempts: MAX_ATTEMPTS, backoffMs: BACKOFF_MS };
+export const RETRY: RetryPolicy = { attempts: MAX_ATTEMPTS_DEFAULT, backoffMs: BACKOFF_MS };
 
 /** Resolves when `fn` says so, polling (for tests and the evaluation script). */
 export async function waitFor(
@@ -60,7 +61,7 @@ export class InProcessQueue implements IngestQueue {
 
   constructor(
     private readonly concurrency: number,
-    private readonly retry: RetryPolicy = RETRY,
+    readonly retry: RetryPolicy = RETRY,
   ) {}
 
   async enqueue(documentId: string): Promise<void> {

@@ -172,7 +172,10 @@ export function documentRoutes(
     async (request, reply) => {
       const upload = await readUpload(request, deps.maxUploadBytes);
       try {
-        const { document, created, queued } = await documents.create(upload);
+        const { document, created, queued } = await documents.create({
+          ...upload,
+          requestId: request.id,
+        });
         if (!queued)
           request.log.warn(
             { documentId: document.id },

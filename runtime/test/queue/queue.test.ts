@@ -2,7 +2,8 @@ import { rmSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { connect, createServer } from "node:tls";
 import { describe, expect, it } from "vitest";
-import { InProcessQueue, MAX_ATTEMPTS, BACKOFF_MS, redisConnection } from "../../src/queue/queue";
+import { MAX_ATTEMPTS_DEFAULT as MAX_ATTEMPTS } from "../../src/config";
+import { InProcessQueue, BACKOFF_MS, redisConnection } from "../../src/queue/queue";
 import { loadRuntimeConfig } from "../../src/config";
 import { privateCa } from "../support";
 

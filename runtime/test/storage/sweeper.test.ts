@@ -115,6 +115,7 @@ describe.each(MODES)("the orphan sweep (%s)", (mode) => {
     const log = {
       info: (fields: object, message: string) => lines.push({ fields, message }),
       warn: (fields: object, message: string) => lines.push({ fields, message }),
+      error: (fields: object, message: string) => lines.push({ fields, message }),
     };
     await rt.services.startWorker(log);
     await waitFor(
