@@ -4,7 +4,7 @@
  * grant no owner-like role and nothing subscription-wide, custom roles name their actions, Key
  * Vault and the registry take Entra ID only. Kubernetes RBAC is in rbac.ts.
  */
-import { get, isTrue, list, text } from "./helpers";
+import { get, isTrue, list, records, strings, text, unreadableEntries } from "./helpers";
 import type { Rule } from "./types";
 
 const ROLE = "aws:iam/role:Role";
@@ -80,18 +80,18 @@ function statementsOf(policy: unknown): Statement[] | undefined {
   }
   if (typeof doc !== "object" || doc === null) return undefined;
   const statement = (doc as { Statement?: unknown }).Statement;
+  if (statement === undefined) return [];
   if (Array.isArray(statement)) return statement as Statement[];
-  return typeof statement === "object" && statement !== null ? [statement] : [];
+  return typeof statement === "object" && statement !== null ? [statement] : undefined;
 }
-
-const strings = (value: unknown): string[] =>
-  typeof value === "string" ? [value] : list(value).map(String);
 
 /** What is wrong with one policy document; `where` names it in the message. */
 function adminGrants(policy: unknown, where: string): string[] {
   const statements = statementsOf(policy);
   if (statements === undefined) return [`${where}: the policy document cannot be read`];
-  return statements.flatMap((s, i) => {
+  return Array.from(statements).flatMap((s: Statement | undefined, i) => {
+    if (typeof s !== "object" || s === null || Array.isArray(s))
+      return [`${where}: statement ${i + 1} cannot be read`];
     if (s.Effect !== "Allow" || !strings(s.Resource).includes("*") || s.Condition !== undefined)
       return [];
     // Action names are case-insensitive.
@@ -207,7 +207,7 @@ export const accessRules: Rule[] = [
     checkov: "CKV_AZURE_39",
     resourceTypes: ["azure-native:authorization:RoleDefinition"],
     check: (r) => {
-      const actions = list<Record<string, unknown>>(r.props.permissions).flatMap((p) => [
+      const actions = records(r.props.permissions).flatMap((p) => [
         ...strings(p.actions),
         ...strings(p.dataActions),
       ]);
@@ -216,6 +216,7 @@ export const accessRules: Rule[] = [
         (scope) => broadAzureScope(scope) ?? [],
       );
       return [
+        ...unreadableEntries(r.props.permissions, "permissions"),
         ...wildcards.map((a) => `allows "${a}"`),
         ...broad.map((b) => `is assignable on ${b}`),
       ];

@@ -1,5 +1,5 @@
 /** Encryption at rest, with customer-managed keys where they matter. */
-import { AKS_CLUSTER, get, isTrue, list, referencing, text } from "./helpers";
+import { AKS_CLUSTER, get, isTrue, list, records, referencing, text } from "./helpers";
 import type { ResourceView, Rule, RuleContext } from "./types";
 
 const BUCKET = "aws:s3/bucket:Bucket";
@@ -8,9 +8,7 @@ const SSE =
 const LOGGING = "aws:s3/bucketLogging:BucketLogging";
 
 function sseRules(bucket: ResourceView, ctx: RuleContext): Record<string, unknown>[] {
-  return referencing(ctx, SSE, "bucket", bucket).flatMap((c) =>
-    list<Record<string, unknown>>(c.props.rules),
-  );
+  return referencing(ctx, SSE, "bucket", bucket).flatMap((c) => records(c.props.rules));
 }
 
 /** Buckets that receive S3 server access logs: S3 log delivery can only write SSE-S3 there. */
@@ -319,7 +317,7 @@ export const encryptionRules: Rule[] = [
     resourceTypes: ["azure-native:keyvault:Key"],
     check: (r) => {
       const policy = get(r.props, "properties.rotationPolicy");
-      const rotates = list<Record<string, unknown>>(get(policy, "lifetimeActions")).some(
+      const rotates = records(get(policy, "lifetimeActions")).some(
         (a) => get(a, "action.type") === "rotate" && text(get(a, "trigger.timeAfterCreate")),
       );
       return [

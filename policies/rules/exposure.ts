@@ -10,9 +10,13 @@ import {
   isTrue,
   list,
   referenced,
+  records,
   referencing,
   SECRET_PLACEHOLDER,
+  shown,
+  strings,
   text,
+  unreadableEntries,
 } from "./helpers";
 import { eachObject, isInternalLoadBalancer, kubernetesTypes } from "./kubernetes";
 import type { ResourceView, Rule, RuleContext } from "./types";
@@ -541,18 +545,19 @@ export const exposureRules: Rule[] = [
       "Limit inbound Allow rules from Internet, * or 0.0.0.0/0 to destination port 443; reach anything else privately.",
     tfsec: "azure-network-no-public-ingress",
     resourceTypes: [NSG, NSG_RULE],
-    check: (r) =>
-      (r.type === NSG ? list<Record<string, unknown>>(r.props.securityRules) : [r.props]).flatMap(
-        (rule) =>
-          rule.direction === "Inbound" &&
-          rule.access === "Allow" &&
-          fromWorld(rule) &&
-          !httpsOnly(rule)
-            ? [
-                `rule ${text(rule.name) ?? r.name} admits the internet on ports ${portsOf(rule).join(", ")}`,
-              ]
-            : [],
+    check: (r) => [
+      ...(r.type === NSG ? unreadableEntries(r.props.securityRules, "securityRules") : []),
+      ...(r.type === NSG ? records(r.props.securityRules) : [r.props]).flatMap((rule) =>
+        rule.direction === "Inbound" &&
+        rule.access === "Allow" &&
+        fromWorld(rule) &&
+        !httpsOnly(rule)
+          ? [
+              `rule ${text(rule.name) ?? r.name} admits the internet on ports ${portsOf(rule).join(", ")}`,
+            ]
+          : [],
       ),
+    ],
   },
   {
     name: "azure-subnet-nsg",
@@ -574,12 +579,12 @@ export const exposureRules: Rule[] = [
       "Remove publicIPAddress from the interface's ipConfigurations; reach the host through its network.",
     checkov: "CKV_AZURE_119",
     resourceTypes: ["azure-native:network:NetworkInterface"],
-    check: (r) =>
-      list<Record<string, unknown>>(r.props.ipConfigurations).some(
-        (c) => c.publicIPAddress !== undefined,
-      )
+    check: (r) => [
+      ...unreadableEntries(r.props.ipConfigurations, "ipConfigurations"),
+      ...(records(r.props.ipConfigurations).some((c) => c.publicIPAddress !== undefined)
         ? ["has a public IP address"]
-        : [],
+        : []),
+    ],
   },
   {
     name: "gcp-firewall-no-world-ingress",
@@ -595,8 +600,11 @@ export const exposureRules: Rule[] = [
       list(r.props.allows).length > 0 &&
       list(r.props.sourceRanges).some((range) => WORLD.includes(String(range)))
         ? [
-            `allows ${list<Record<string, unknown>>(r.props.allows)
-              .map((a) => `${String(a.protocol)}:${list(a.ports).join(",") || "all"}`)
+            `allows ${Array.from(list(r.props.allows))
+              .map(
+                (a) =>
+                  `${shown(get(a, "protocol"))}:${strings(get(a, "ports")).join(",") || "all"}`,
+              )
               .join(" ")} from the internet`,
           ]
         : [],
@@ -612,9 +620,8 @@ export const exposureRules: Rule[] = [
     checkov: "CKV_GCP_40",
     resourceTypes: ["gcp:compute/instance:Instance"],
     check: (r) => [
-      ...(list<Record<string, unknown>>(r.props.networkInterfaces).some(
-        (n) => list(n.accessConfigs).length > 0,
-      )
+      ...unreadableEntries(r.props.networkInterfaces, "networkInterfaces"),
+      ...(records(r.props.networkInterfaces).some((n) => list(n.accessConfigs).length > 0)
         ? ["has a public IP"]
         : []),
       ...(String(get(r.props, "metadata.enable-oslogin")).toUpperCase() === "TRUE"

@@ -37,6 +37,34 @@ export function list<T = unknown>(value: unknown): T[] {
   return Array.isArray(value) ? (value as T[]) : [];
 }
 
+/** The entries of a list that are objects: what a rule can read of it. */
+export function records(value: unknown): Record<string, unknown>[] {
+  return list(value).filter(isObject);
+}
+
+/** A list's names: strings kept, other scalars written out, anything else left out. */
+export function strings(value: unknown): string[] {
+  return (typeof value === "string" ? [value] : list(value)).flatMap((v) =>
+    typeof v === "string"
+      ? [v]
+      : typeof v === "number" || typeof v === "boolean"
+        ? [String(v)]
+        : [],
+  );
+}
+
+/**
+ * Why a list a rule must see whole cannot be: it is not a list, or some entries are not objects.
+ * A hidden entry could be the very one the rule forbids, so each fails the rule.
+ */
+export function unreadableEntries(value: unknown, what: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) return [`${what} cannot be read (it is ${describeValue(value)})`];
+  return Array.from(value as unknown[]).flatMap((v, i) =>
+    isObject(v) ? [] : [`${what}[${i}] cannot be read (it is ${describeValue(v)})`],
+  );
+}
+
 export function isTrue(value: unknown): boolean {
   return value === true || value === "true";
 }
@@ -61,10 +89,11 @@ export function aksNodePools(
   r: ResourceView,
 ): { readonly pool: Record<string, unknown>; readonly label: string }[] {
   if (r.type === AKS_AGENT_POOL) return [{ pool: r.props, label: "the pool" }];
-  return list<Record<string, unknown>>(r.props.agentPoolProfiles).map((pool, i) => ({
-    pool,
-    label: `pool ${text(pool.name) ?? i}`,
-  }));
+  // A pool that cannot be read is judged as empty: it shows none of the settings required.
+  return Array.from(list(r.props.agentPoolProfiles)).map((entry, i) => {
+    const pool = isObject(entry) ? entry : {};
+    return { pool, label: `pool ${text(pool.name) ?? i}` };
+  });
 }
 
 /** Resources of a type that depend, through `property`, on `target`. */

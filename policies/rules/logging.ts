@@ -5,7 +5,7 @@
  * keep data send their logs (Key Vault's audit events, blob reads, writes and deletes, the
  * database's log) to a workspace.
  */
-import { AKS_CLUSTER, get, isTrue, list, referencing, text } from "./helpers";
+import { AKS_CLUSTER, get, isTrue, list, records, referencing, text } from "./helpers";
 import type { ResourceView, Rule, RuleContext } from "./types";
 
 const LB = "aws:lb/loadBalancer:LoadBalancer";
@@ -34,7 +34,7 @@ function logsSentFor(
       (text(d.props.workspaceId) ||
         text(d.props.storageAccountId) ||
         text(d.props.eventHubAuthorizationRuleId)) &&
-      list<Record<string, unknown>>(d.props.logs).some((l) => isTrue(l.enabled) && wanted(l)),
+      records(d.props.logs).some((l) => isTrue(l.enabled) && wanted(l)),
   );
 }
 
@@ -265,7 +265,7 @@ export const loggingRules: Rule[] = [
             a.type === "gcp:projects/iAMAuditConfig:IAMAuditConfig" &&
             a.props.service === "storage.googleapis.com" &&
             ["DATA_READ", "DATA_WRITE"].every((t) =>
-              list<Record<string, unknown>>(a.props.auditLogConfigs).some((c) => c.logType === t),
+              records(a.props.auditLogConfigs).some((c) => c.logType === t),
             ),
         );
         return audited
@@ -275,7 +275,7 @@ export const loggingRules: Rule[] = [
             ];
       }
       const flags = Object.fromEntries(
-        list<Record<string, unknown>>(get(r.props, "settings.databaseFlags")).map((f) => [
+        records(get(r.props, "settings.databaseFlags")).map((f) => [
           String(f.name),
           String(f.value),
         ]),

@@ -9,8 +9,11 @@ import {
   isSecretName,
   list,
   looksLikeSecretValue,
+  records,
   secretInPlainValue,
   SECRET_PLACEHOLDER,
+  shown,
+  unreadableEntries,
 } from "./helpers";
 import type { ResourceView, Rule } from "./types";
 import { secretsInFile } from "./config-files";
@@ -36,12 +39,27 @@ function ecsEnvironment(r: ResourceView): string[] {
   }
   if (!Array.isArray(definitions))
     return ["containerDefinitions is unknown: cannot show that no secret is a plain value"];
-  return definitions.flatMap((c) =>
-    envProblems(
-      `container ${String(get(c, "name"))}`,
-      list<{ name: string; value: unknown }>(get(c, "environment")),
+  return containersEnv(definitions, "containerDefinitions", "environment");
+}
+
+/** A container's env list: a secret-like plain value fails, and so does an entry that cannot be read. */
+function envListProblems(env: unknown, what: string): string[] {
+  if (env === undefined || env === null) return [];
+  if (!Array.isArray(env)) return [`${what} cannot be read (it is ${describeValue(env)})`];
+  return Array.from(env as unknown[]).flatMap((e, i) => {
+    if (!isObject(e)) return [`${what}[${i}] cannot be read (it is ${describeValue(e)})`];
+    return e.value === undefined ? [] : [secretInPlainValue(shown(e.name), e.value) ?? []].flat();
+  });
+}
+
+/** Each container's env problems, named by container; containers that cannot be read fail. */
+function containersEnv(containers: unknown, what: string, envKey: string): string[] {
+  return [
+    ...unreadableEntries(containers, what),
+    ...records(containers).flatMap((c) =>
+      envListProblems(c[envKey], envKey).map((m) => `container ${shown(c.name)}: ${m}`),
     ),
-  );
+  ];
 }
 
 /** A ConfigMap's secrets: its keys, the files it carries, and any binaryData. */
@@ -124,15 +142,7 @@ export const secretRules: Rule[] = [
     remediation:
       "Put the value in a Secret (synced by External Secrets); mount it as a volume (or use env[].valueFrom.secretKeyRef).",
     resourceTypes: [...WORKLOAD_TYPES],
-    check: eachContainer(({ container: c }) => {
-      if (c.env === undefined) return [];
-      if (!Array.isArray(c.env)) return [`env cannot be read (it is ${describeValue(c.env)})`];
-      return c.env.flatMap((e: unknown, i) => {
-        if (!isObject(e)) return [`env[${i}] cannot be read (it is ${describeValue(e)})`];
-        const { name, value } = e as { name?: unknown; value?: unknown };
-        return value === undefined ? [] : (secretInPlainValue(String(name), value) ?? []);
-      });
-    }),
+    check: eachContainer(({ container: c }) => envListProblems(c.env, "env")),
   },
   {
     name: "no-secret-in-configmap",
@@ -182,13 +192,7 @@ export const secretRules: Rule[] = [
     remediation:
       "Declare the secret in configuration.secrets (Key Vault reference) and use env[].secretRef or a Secret volume.",
     resourceTypes: ["azure-native:app:ContainerApp", "azure-native:app:Job"],
-    check: (r) =>
-      list<Record<string, unknown>>(get(r.props, "template.containers")).flatMap((c) =>
-        envProblems(
-          `container ${String(c.name)}`,
-          list<{ name: string; value: unknown }>(c.env).filter((e) => e.value !== undefined),
-        ),
-      ),
+    check: (r) => containersEnv(get(r.props, "template.containers"), "template.containers", "env"),
   },
   {
     name: "no-secret-in-cloud-run-env",
@@ -199,20 +203,13 @@ export const secretRules: Rule[] = [
     remediation:
       "Mount the Secret Manager secret as a volume (or use envs[].valueSource.secretKeyRef).",
     resourceTypes: ["gcp:cloudrunv2/service:Service", "gcp:cloudrunv2/job:Job"],
-    check: (r) =>
-      list<Record<string, unknown>>(
-        get(
-          r.props,
-          r.type === "gcp:cloudrunv2/job:Job"
-            ? "template.template.containers"
-            : "template.containers",
-        ),
-      ).flatMap((c) =>
-        envProblems(
-          `container ${String(c.name)}`,
-          list<{ name: string; value: unknown }>(c.envs).filter((e) => e.value !== undefined),
-        ),
-      ),
+    check: (r) => {
+      const path =
+        r.type === "gcp:cloudrunv2/job:Job"
+          ? "template.template.containers"
+          : "template.containers";
+      return containersEnv(get(r.props, path), path, "envs");
+    },
   },
   {
     name: "stack-outputs-secret",
