@@ -86,9 +86,14 @@ function run(argv: string[]): number {
       outputs: { type: "string" },
       config: { type: "string" },
       out: { type: "string" },
+      help: { type: "boolean" },
     },
     strict: true,
   });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   if (!values.resources) throw new UsageError("--resources is required");
   if (!values.tier || !(TIERS as readonly string[]).includes(values.tier))
     throw new UsageError(

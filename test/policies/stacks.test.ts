@@ -1067,6 +1067,12 @@ describe("npm run policies", () => {
     );
   });
 
+  it("prints its usage on --help", async () => {
+    const { code, stdout } = await policiesCli(["--help"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^usage: npm run policies -- --resources <resources.json> --tier/m);
+  });
+
   it("refuses bad arguments with a usage line", async () => {
     const missing = await policiesCli(["--resources", "/nope.json", "--tier", "staging"]);
     expect(missing.code).toBe(2);
