@@ -21,7 +21,7 @@ const PERSISTENT_VOLUMES = kubernetesTypes("PersistentVolume", ["core/v1"]);
 /** Kubernetes reads a field that is null as unset. */
 const unset = (value: unknown) => value === undefined || value === null;
 
-const cannotRead = (what: string, value: unknown) =>
+const unreadable = (what: string, value: unknown) =>
   `${what} cannot be read (it is ${describeValue(value)}), so it cannot be shown safe`;
 
 /** A pod setting that must be off: unset or false passes, true fails, anything else cannot be read. */
@@ -29,7 +29,7 @@ function offInEveryPod(key: "hostPID" | "hostIPC" | "hostNetwork", what: string)
   return eachPod((pod) => {
     const value = pod[key];
     if (unset(value) || isFalse(value)) return [];
-    return [isTrue(value) ? `${what} (${key})` : cannotRead(key, value)];
+    return [isTrue(value) ? `${what} (${key})` : unreadable(key, value)];
   });
 }
 
@@ -40,9 +40,9 @@ function eachEntry(
   check: (entry: Record<string, unknown>) => string[],
 ): string[] {
   if (unset(value)) return [];
-  if (!Array.isArray(value)) return [cannotRead(what, value)];
+  if (!Array.isArray(value)) return [unreadable(what, value)];
   return value.flatMap((entry: unknown, i) =>
-    isObject(entry) ? check(entry) : [cannotRead(`${what}[${i}]`, entry)],
+    isObject(entry) ? check(entry) : [unreadable(`${what}[${i}]`, entry)],
   );
 }
 
@@ -98,7 +98,7 @@ function addedCapabilities(c: Record<string, unknown>): string[] | { problem: st
   if (unset(add)) return [];
   return Array.isArray(add)
     ? add.map(String)
-    : { problem: cannotRead("securityContext.capabilities.add", add) };
+    : { problem: unreadable("securityContext.capabilities.add", add) };
 }
 
 export const hostAccessRules: Rule[] = [
@@ -164,7 +164,7 @@ export const hostAccessRules: Rule[] = [
     check: eachHostPath((path) =>
       readablePath(path)
         ? `mounts the node's ${path} (hostPath)`
-        : cannotRead("hostPath.path", path),
+        : unreadable("hostPath.path", path),
     ),
   },
   {
@@ -178,7 +178,7 @@ export const hostAccessRules: Rule[] = [
     checkov: "CKV_K8S_27",
     resourceTypes: [...workloads, ...PERSISTENT_VOLUMES],
     check: eachHostPath((path) => {
-      if (!readablePath(path)) return cannotRead("hostPath.path", path);
+      if (!readablePath(path)) return unreadable("hostPath.path", path);
       return exposesRuntimeSocket(path)
         ? `mounts ${path}, which exposes the container runtime's socket`
         : undefined;

@@ -71,7 +71,14 @@ function alb(annotations: Annotations, tls: boolean): Serving {
     : protocols.includes("HTTP") && a("ssl-redirect") === undefined
       ? [`the ALB listens on HTTP (listen-ports ${declared ?? "unset, and no certificate"})`]
       : [];
-  const internetFacing = a("scheme") === "internet-facing";
+  // The controller's default scheme is internal; one that cannot be read could be either.
+  const scheme = annotations["alb.ingress.kubernetes.io/scheme"];
+  const internetFacing =
+    scheme === undefined || scheme === "internal"
+      ? false
+      : scheme === "internet-facing"
+        ? true
+        : undefined;
   const albTls = internetFacing
     ? [
         ...(a("certificate-arn") ? [] : ["no certificate-arn"]),

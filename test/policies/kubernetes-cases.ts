@@ -317,6 +317,9 @@ export const KUBERNETES_CASES: Record<string, RuleCase> = {
         }),
       ),
       "nginx on HTTP, not shown private": one(ingress("nginx")),
+      "an ALB on HTTP whose scheme is hidden": one(
+        ingress("alb", { "alb.ingress.kubernetes.io/scheme": "[secret]" }),
+      ),
       "a v1beta1 Ingress on HTTP, not shown private": one(
         res("kubernetes:networking.k8s.io/v1beta1:Ingress", {
           spec: { ingressClassName: "nginx", rules },
