@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { DEFAULT_PARSE_LIMITS, PARSE_MIN_MEMORY_MB } from "./ingest/parse-limits";
 
 /** The ingest queue's name when QUEUE_NAME is not set (the IaC leaves it so, and scales on it). */
 export const DEFAULT_QUEUE_NAME = "ingest";
@@ -90,6 +91,11 @@ export const ENV = {
 
   chunkSizeTokens: "CHUNK_SIZE_TOKENS",
   chunkOverlapTokens: "CHUNK_OVERLAP_TOKENS",
+  parseMaxPages: "PARSE_MAX_PAGES",
+  parseMaxChars: "PARSE_MAX_CHARS",
+  parseMaxDecompressedMb: "PARSE_MAX_DECOMPRESSED_MB",
+  parseMaxMemoryMb: "PARSE_MAX_MEMORY_MB",
+  parseTimeoutSeconds: "PARSE_TIMEOUT_SECONDS",
 
   adminApiKey: "ADMIN_API_KEY",
   oidcIssuerUrl: "OIDC_ISSUER_URL",
@@ -482,6 +488,31 @@ export const runtimeConfigSchema = z.object({
     .min(0)
     .default(40)
     .describe("Words two neighbouring chunks share."),
+  [ENV.parseMaxPages]: positiveInt
+    .default(DEFAULT_PARSE_LIMITS.maxPages)
+    .describe("A PDF with more pages fails to index, naming this limit."),
+  [ENV.parseMaxChars]: positiveInt
+    .default(DEFAULT_PARSE_LIMITS.maxChars)
+    .describe("A document whose text runs longer, in characters, fails to index."),
+  [ENV.parseMaxDecompressedMb]: positiveInt
+    .default(DEFAULT_PARSE_LIMITS.maxDecompressedMb)
+    .describe(
+      "The most, in MiB, that one compressed stream of a PDF may expand to (a zip bomb fails the document).",
+    ),
+  [ENV.parseMaxMemoryMb]: z.coerce
+    .number()
+    .int()
+    .min(PARSE_MIN_MEMORY_MB)
+    .default(DEFAULT_PARSE_LIMITS.maxMemoryMb)
+    .describe(
+      "The JavaScript heap, in MiB, of the thread that parses and chunks one document; past it the document fails.",
+    ),
+  [ENV.parseTimeoutSeconds]: positiveInt
+    .max(3600)
+    .default(DEFAULT_PARSE_LIMITS.timeoutSeconds)
+    .describe(
+      "How long parsing and chunking one document may take before its thread is stopped and the document fails.",
+    ),
 
   [ENV.adminApiKey]: z
     .string()

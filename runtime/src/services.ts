@@ -8,6 +8,7 @@ import { IndexMaintenance } from "./db/maintenance";
 import { ensureVectorTable, migrate, type SchemaInfo } from "./db/schema";
 import { DocumentService, REQUEUE_AFTER_MS } from "./ingest/documents";
 import { logFailedAttempt, publicFailureReason } from "./ingest/failures";
+import { parseLimitsOf } from "./ingest/parse-limits";
 import { IngestPipeline } from "./ingest/pipeline";
 import { Metrics } from "./metrics";
 import {
@@ -149,7 +150,11 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       store,
       embedder,
       vectors,
-      { sizeWords: config.CHUNK_SIZE_TOKENS, overlapWords: config.CHUNK_OVERLAP_TOKENS },
+      {
+        sizeWords: config.CHUNK_SIZE_TOKENS,
+        overlapWords: config.CHUNK_OVERLAP_TOKENS,
+        parseLimits: parseLimitsOf(config),
+      },
       (stage, ms) => metrics.ingestStage.observe({ stage }, ms / 1000),
     );
     const maintenance =
@@ -161,6 +166,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const documents = new DocumentService(db, store, queue, vectors, {
       onDeleted: () => maintenance?.changed(),
       onEnqueueFailed: () => metrics.requeued.inc({ outcome: "queue_unavailable" }),
+      parseLimits: parseLimitsOf(config),
     });
     let sweep: NodeJS.Timeout | undefined;
     let resuming: Promise<void> | undefined;

@@ -8,7 +8,9 @@ import type { IngestQueue } from "../queue/queue";
 import type { VectorIndex } from "../search/vector-index";
 import type { ObjectStore } from "../storage/object-store";
 import { withinMs } from "../timeout";
-import { CONTENT_TYPES, detectKind, validateDocument } from "./parse";
+import { CONTENT_TYPES, detectKind } from "./parse";
+import type { ParseLimits } from "./parse-limits";
+import { validateDocument } from "./parse-thread";
 
 export type DocumentStatus = "queued" | "indexing" | "ready" | "failed";
 
@@ -88,6 +90,11 @@ export interface DocumentHooks {
   readonly onEnqueueFailed?: (documentId: string, error: Error) => void;
 }
 
+export interface DocumentOptions extends DocumentHooks {
+  /** What an upload's check may take: the limits the worker parses it with. @default PARSE_* defaults */
+  readonly parseLimits?: ParseLimits;
+}
+
 /** A delete that could not remove the original: the document is kept, to be deleted again. */
 export class DeleteIncompleteError extends Error {
   constructor(
@@ -107,7 +114,7 @@ export class DocumentService {
     private readonly store: ObjectStore,
     private readonly queue: IngestQueue,
     private readonly vectors: VectorIndex,
-    private readonly hooks: DocumentHooks = {},
+    private readonly hooks: DocumentOptions = {},
     private readonly enqueueTimeoutMs = ENQUEUE_TIMEOUT_MS,
   ) {}
 
@@ -122,7 +129,7 @@ export class DocumentService {
     doc: NewDocument,
   ): Promise<{ document: DocumentView; created: boolean; queued: boolean }> {
     const kind = detectKind(doc.contentType, doc.name, doc.bytes);
-    await validateDocument(kind, doc.bytes);
+    await validateDocument(kind, doc.bytes, this.hooks.parseLimits);
     const hash = createHash("sha256").update(doc.bytes).digest("hex");
     const existing = await this.byHash(hash);
     if (existing?.status === "failed") {

@@ -1,8 +1,14 @@
 /**
  * Document parsing: PDF (text layer, per page), HTML (to text with headings kept as Markdown
  * headings), Markdown and plain text. Output is Markdown-flavoured text the chunker splits on
- * structure. Bad input raises ParseError with a message a client can act on.
+ * structure. Bad input raises ParseError with a message a client can act on, and so does a
+ * document past a limit (parse-limits.ts). This runs in a parsing thread (parse-thread.ts).
  */
+import { ParseError } from "./parse-error";
+import { DEFAULT_PARSE_LIMITS, exceeded, type ParseLimits } from "./parse-limits";
+import { largestStreamBytes } from "./pdf-streams";
+
+export { ParseError };
 
 export const CONTENT_TYPES = {
   pdf: "application/pdf",
@@ -11,13 +17,6 @@ export const CONTENT_TYPES = {
   text: "text/plain",
 } as const;
 export type DocumentKind = keyof typeof CONTENT_TYPES;
-
-export class ParseError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ParseError";
-  }
-}
 
 /** Decides the kind from the declared content type, the file name and the leading bytes. */
 export function detectKind(
@@ -76,19 +75,55 @@ export function cleanPdfText(page: string): string {
     .replace(/[ \t]{2,}/g, " ");
 }
 
-async function parsePdf(bytes: Uint8Array): Promise<string> {
-  const { extractText, getDocumentProxy } = await import("unpdf");
-  let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
+type Pdf = Awaited<ReturnType<(typeof import("unpdf"))["getDocumentProxy"]>>;
+
+const MIB = 1024 * 1024;
+
+/** Opens a PDF with PDF.js, once none of its streams expands past the limit. */
+async function openPdf(bytes: Uint8Array, limits: ParseLimits): Promise<Pdf> {
+  if ((await largestStreamBytes(bytes, limits.maxDecompressedMb * MIB)) === Infinity)
+    throw exceeded.decompressed(limits);
+  const { getDocumentProxy } = await import("unpdf");
   try {
-    pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
+    return await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
   } catch (error) {
     throw new ParseError(`not a readable PDF (${(error as Error).message})`);
   }
-  const { text } = await extractText(pdf, { mergePages: false });
-  const pages = text.map(cleanPdfText);
-  if (pages.join("").trim().length === 0)
-    throw new ParseError("the PDF has no text layer (scanned images need OCR first)");
-  return pages.join("\n\n");
+}
+
+async function pageText(pdf: Pdf, number: number): Promise<string> {
+  try {
+    const page = await pdf.getPage(number);
+    const content = await page.getTextContent();
+    page.cleanup();
+    return content.items
+      .map((item) => ("str" in item ? item.str + (item.hasEOL ? "\n" : "") : ""))
+      .join("");
+  } catch (error) {
+    throw new ParseError(`page ${number} of the PDF cannot be read (${(error as Error).message})`);
+  }
+}
+
+async function parsePdf(bytes: Uint8Array, limits: ParseLimits): Promise<string> {
+  const pdf = await openPdf(bytes, limits);
+  try {
+    if (pdf.numPages > limits.maxPages) throw exceeded.pages(pdf.numPages, limits);
+    // Page after page, each let go once read: all pages at once (unpdf's extractText) held every
+    // page's text items together, 4 GB for a PDF of 20 000 pages.
+    const pages: string[] = [];
+    let chars = 0;
+    for (let number = 1; number <= pdf.numPages; number++) {
+      const text = cleanPdfText(await pageText(pdf, number));
+      chars += text.length;
+      if (chars > limits.maxChars) throw exceeded.chars(limits);
+      pages.push(text);
+    }
+    if (pages.every((page) => page.trim().length === 0))
+      throw new ParseError("the PDF has no text layer (scanned images need OCR first)");
+    return pages.join("\n\n");
+  } finally {
+    await pdf.destroy();
+  }
 }
 
 async function parseHtml(bytes: Uint8Array): Promise<string> {
@@ -117,13 +152,17 @@ async function parseHtml(bytes: Uint8Array): Promise<string> {
   });
 }
 
-/** Parses a document into text; throws ParseError when it cannot. */
-export async function parseDocument(kind: DocumentKind, bytes: Uint8Array): Promise<string> {
+/** Parses a document into text; throws ParseError when it cannot, or when it is past a limit. */
+export async function parseDocument(
+  kind: DocumentKind,
+  bytes: Uint8Array,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+): Promise<string> {
   if (bytes.length === 0) throw new ParseError("the file is empty");
   let text: string;
   switch (kind) {
     case "pdf":
-      text = await parsePdf(bytes);
+      text = await parsePdf(bytes, limits);
       break;
     case "html":
       text = await parseHtml(bytes);
@@ -137,30 +176,30 @@ export async function parseDocument(kind: DocumentKind, bytes: Uint8Array): Prom
       throw new ParseError(`unsupported kind ${String(unreachable)}`);
     }
   }
-  if (text.trim().length === 0) throw new ParseError("the document contains no text");
+  if (text.length > limits.maxChars) throw exceeded.chars(limits);
+  if (!/\S/.test(text)) throw new ParseError("the document contains no text");
   return text;
 }
 
-/**
- * A quick check at upload, so a client learns at once that a file cannot be read (a corrupt
- * PDF, binary data posing as text) instead of finding a failed document later.
- */
-export async function validateDocument(kind: DocumentKind, bytes: Uint8Array): Promise<void> {
+/** The upload's check of text: it decodes, and holds some. */
+export function checkText(bytes: Uint8Array): void {
   if (bytes.length === 0) throw new ParseError("the file is empty");
-  if (kind !== "pdf") {
-    if (decodeText(bytes).trim().length === 0)
-      throw new ParseError("the document contains no text");
-    return;
-  }
+  if (!/\S/.test(decodeText(bytes))) throw new ParseError("the document contains no text");
+}
+
+/** The upload's check of a PDF: it opens within the limits, and has pages, not too many. */
+export async function checkPdf(
+  bytes: Uint8Array,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+): Promise<void> {
+  if (bytes.length === 0) throw new ParseError("the file is empty");
   if (Buffer.from(bytes.subarray(0, 5)).toString("latin1") !== "%PDF-")
     throw new ParseError("not a PDF: the file does not start with %PDF-");
-  const { getDocumentProxy } = await import("unpdf");
+  const pdf = await openPdf(bytes, limits);
   try {
-    const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
     if (pdf.numPages === 0) throw new ParseError("the PDF has no pages");
+    if (pdf.numPages > limits.maxPages) throw exceeded.pages(pdf.numPages, limits);
+  } finally {
     await pdf.destroy();
-  } catch (error) {
-    if (error instanceof ParseError) throw error;
-    throw new ParseError(`not a readable PDF (${(error as Error).message})`);
   }
 }

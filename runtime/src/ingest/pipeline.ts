@@ -10,12 +10,20 @@ import type { ObjectStore } from "../storage/object-store";
 import { postingsOf } from "../search/bm25";
 import { tokenize } from "../search/tokenize";
 import type { VectorIndex } from "../search/vector-index";
-import { chunkText, type ChunkOptions } from "./chunk";
-import { detectKind, ParseError, parseDocument } from "./parse";
+import type { Chunk, ChunkOptions } from "./chunk";
+import { detectKind, ParseError } from "./parse";
+import type { ParseLimits } from "./parse-limits";
+import { parseAndChunk } from "./parse-thread";
 
 /** What a chunk is embedded as: its heading (the section it sits in) and its text. */
 export function embeddingText(chunk: { heading?: string | null; text: string }): string {
   return chunk.heading ? `${chunk.heading}\n${chunk.text}` : chunk.text;
+}
+
+/** How documents are parsed and chunked. */
+export interface IngestOptions extends ChunkOptions {
+  /** What parsing one document may take. @default the env contract's defaults (PARSE_*) */
+  readonly parseLimits?: ParseLimits;
 }
 
 export interface IndexResult {
@@ -29,7 +37,7 @@ export class IngestPipeline {
     private readonly store: ObjectStore,
     private readonly embedder: Embedder,
     private readonly vectors: VectorIndex,
-    private readonly chunking: ChunkOptions,
+    private readonly options: IngestOptions,
     private readonly observe?: (stage: "parse" | "embed" | "index", ms: number) => void,
   ) {}
 
@@ -63,11 +71,12 @@ export class IngestPipeline {
       [documentId, attempt],
     );
     if (!doc) return { status: "skipped", chunks: 0 };
-    let text: string;
+    let chunks: Chunk[];
     try {
       const bytes = await this.store.get(doc.object_key);
-      text = await this.timed("parse", () =>
-        parseDocument(detectKind(doc.content_type, doc.name, bytes), bytes),
+      const { parseLimits, ...chunking } = this.options;
+      chunks = await this.timed("parse", () =>
+        parseAndChunk(detectKind(doc.content_type, doc.name, bytes), bytes, chunking, parseLimits),
       );
     } catch (error) {
       if (error instanceof ParseError) {
@@ -76,7 +85,6 @@ export class IngestPipeline {
       }
       throw error;
     }
-    const chunks = chunkText(text, this.chunking);
     if (chunks.length === 0) {
       await this.markFailed(documentId, "the document contains no text to index");
       return { status: "failed", chunks: 0 };

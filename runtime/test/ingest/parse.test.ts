@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import {
+  checkPdf,
+  checkText,
   cleanPdfText,
   detectKind,
   ParseError,
   parseDocument,
-  validateDocument,
 } from "../../src/ingest/parse";
+import { DEFAULT_PARSE_LIMITS } from "../../src/ingest/parse-limits";
 import { blankPdf, paper } from "../support";
+import { flateBombPdf, largeText, manyPagePdf } from "./bombs";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 /** `s` in UTF-16 after its byte-order mark, as Windows tools save text. */
@@ -44,7 +47,7 @@ describe("text encodings", () => {
       expect(await parseDocument("markdown", utf16(`# Title\n\n${note}`, order))).toBe(
         `# Title\n\n${note}`,
       );
-      await expect(validateDocument("text", utf16(note, order))).resolves.toBeUndefined();
+      expect(() => checkText(utf16(note, order))).not.toThrow();
     }
     const html = await parseDocument("html", utf16(`<h1>Title</h1><p>${note}</p>`, "le"));
     expect(html).toContain("# Title");
@@ -94,12 +97,52 @@ describe("parsing", () => {
     await expect(parseDocument("text", new Uint8Array())).rejects.toThrow("the file is empty");
     await expect(parseDocument("text", bytes("a\u0000b"))).rejects.toThrow("binary data");
     await expect(parseDocument("pdf", blankPdf())).rejects.toThrow("the PDF has no text layer");
-    await expect(validateDocument("pdf", bytes("%PDF-1.4 nonsense"))).rejects.toThrow(
-      /not a readable PDF/,
-    );
-    await expect(validateDocument("pdf", bytes("hello"))).rejects.toThrow(
+    await expect(checkPdf(bytes("%PDF-1.4 nonsense"))).rejects.toThrow(/not a readable PDF/);
+    await expect(checkPdf(bytes("hello"))).rejects.toThrow(
       "not a PDF: the file does not start with %PDF-",
     );
-    await expect(validateDocument("pdf", blankPdf())).resolves.toBeUndefined();
+    await expect(checkPdf(blankPdf())).resolves.toBeUndefined();
+  });
+});
+
+describe("limits, each failing with the variable that sets it", () => {
+  const limits = DEFAULT_PARSE_LIMITS;
+
+  it("reads every page of a long PDF, and refuses more pages than PARSE_MAX_PAGES", async () => {
+    const pdf = manyPagePdf(301);
+    const text = await parseDocument("pdf", pdf, { ...limits, maxPages: 301 });
+    expect(text).toContain("Page 1 of the bomb");
+    expect(text).toContain("Page 301 of the bomb");
+    const over = new ParseError("the PDF has 301 pages, over the limit of 300 (PARSE_MAX_PAGES)");
+    await expect(checkPdf(pdf, { ...limits, maxPages: 300 })).rejects.toThrow(over);
+    await expect(parseDocument("pdf", pdf, { ...limits, maxPages: 300 })).rejects.toThrow(over);
+  });
+
+  it("refuses text longer than PARSE_MAX_CHARS, from any kind of document", async () => {
+    const over = new ParseError(
+      "the document's text runs past the limit of 5000 characters (PARSE_MAX_CHARS)",
+    );
+    const tight = { ...limits, maxChars: 5000 };
+    const prose = new TextDecoder().decode(largeText(6000));
+    await expect(parseDocument("text", bytes(prose), tight)).rejects.toThrow(over);
+    await expect(parseDocument("markdown", bytes(prose), tight)).rejects.toThrow(over);
+    await expect(parseDocument("html", bytes(`<p>${prose}</p>`), tight)).rejects.toThrow(over);
+    await expect(parseDocument("pdf", manyPagePdf(100), tight)).rejects.toThrow(over);
+    await expect(parseDocument("text", bytes(prose.slice(0, 5000)), tight)).resolves.toHaveLength(
+      5000,
+    );
+  });
+
+  it("refuses a PDF whose stream expands past PARSE_MAX_DECOMPRESSED_MB before PDF.js reads it", async () => {
+    const bomb = flateBombPdf(16 * 1024 * 1024);
+    const over = new ParseError(
+      "a compressed stream of the PDF expands past the limit of 8 MiB (PARSE_MAX_DECOMPRESSED_MB)",
+    );
+    const tight = { ...limits, maxDecompressedMb: 8 };
+    await expect(checkPdf(bomb, tight)).rejects.toThrow(over);
+    await expect(parseDocument("pdf", bomb, tight)).rejects.toThrow(over);
+    expect(await parseDocument("pdf", bomb, { ...limits, maxDecompressedMb: 16 })).toContain(
+      "mostly zeros",
+    );
   });
 });
