@@ -258,7 +258,7 @@ describe("sme on EKS: the cluster", () => {
     expect(granted).toEqual([
       [
         "ListDocuments",
-        ["s3:ListBucket"],
+        ["s3:ListBucket", "s3:ListBucketVersions"],
         [expect.stringMatching(/^arn:aws:s3:::rag-sme-documents-/)],
       ],
       [

@@ -600,6 +600,15 @@ describe("staging on AWS: services on ECS Fargate", () => {
       );
     const resources = statements(task).flatMap((s) => asList(s.Resource));
     for (const r of resources) expect(r).toMatch(/^arn:aws:(s3:::rag-staging-documents-|kms:)/);
+    // Bucket-level actions on the bucket's ARN, object-level ones on its objects: S3 matches each
+    // action against one kind of resource only, and a grant on the other is silently useless.
+    for (const statement of statements(task)) {
+      const s3 = asList(statement.Action).filter((a) => a.startsWith("s3:"));
+      if (s3.length === 0) continue;
+      const onBucket = s3.every((a) => a === "s3:ListBucket" || a === "s3:ListBucketVersions");
+      for (const r of asList(statement.Resource))
+        expect(r.endsWith("/*"), `${s3.join(",")} on ${r}`).toBe(!onBucket);
+    }
     const password = ofType(staging, T.rolePolicy).find(
       (p) => p.name === "rag-staging-svc-task-database-password",
     )!;

@@ -14,7 +14,13 @@ export function documentAccessStatements(
   keyArn: pulumi.Input<string>,
 ): Statement[] {
   return [
-    { Sid: "ListDocuments", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
+    // Listing is an action on the bucket itself: granted on its objects (`bucket/*`), S3 refuses it.
+    {
+      Sid: "ListDocuments",
+      Effect: "Allow",
+      Action: ["s3:ListBucket", "s3:ListBucketVersions"],
+      Resource: bucketArn,
+    },
     {
       Sid: "ReadWriteDocuments",
       Effect: "Allow",
@@ -23,7 +29,6 @@ export function documentAccessStatements(
         "s3:PutObject",
         "s3:DeleteObject",
         "s3:DeleteObjectVersion",
-        "s3:ListBucketVersions",
         "s3:GetObjectVersion",
       ],
       Resource: pulumi.interpolate`${bucketArn}/*`,
