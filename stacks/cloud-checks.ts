@@ -8,8 +8,16 @@ import {
   MAX_VNET_PREFIX as MAX_AZURE_VNET_PREFIX,
 } from "../components/azure/subnet-plan";
 import { cidrsOverlap } from "../components/shared/cidr";
-import { AKS_KUBERNETES_VERSIONS, supportRange, supportsMinor } from "./versions";
-import { MAX_VPC_PREFIX as MAX_GCP_VPC_PREFIX } from "../components/gcp/subnet-plan";
+import {
+  AKS_KUBERNETES_VERSIONS,
+  GKE_KUBERNETES_VERSIONS,
+  supportRange,
+  supportsMinor,
+} from "./versions";
+import {
+  MAX_GKE_VPC_PREFIX,
+  MAX_VPC_PREFIX as MAX_GCP_VPC_PREFIX,
+} from "../components/gcp/subnet-plan";
 
 /** Reports one problem: the key's path and what is allowed (the key and value are added). */
 export type Problem = (path: (string | number)[], message: string) => void;
@@ -173,6 +181,7 @@ export function checkGcp(cfg: ConfigInput, problem: Problem): void {
   if (!cfg.gcpProject) {
     problem(["gcpProject"], "required when cloud is gcp (the project id resources are created in)");
   }
+  if (cfg.tier !== "staging") checkGke(cfg, problem);
   if (!/^db-(custom-\d+-\d+|perf-optimized-N-\d+)$/.test(cfg.postgres.size)) {
     problem(
       ["postgres", "size"],
@@ -209,4 +218,35 @@ export function checkGcp(cfg: ConfigInput, problem: Problem): void {
         "required with domain.certificate on gcp (the load balancer's certificate is for that name)",
       );
   }
+}
+
+/** GKE's rules: its ranges, its versions, the GPU pool's zones, the Gateway's certificate. */
+function checkGke(cfg: ConfigInput, problem: Problem): void {
+  if (Number(cfg.network.cidr.split("/")[1]) > MAX_GKE_VPC_PREFIX)
+    problem(
+      ["network", "cidr"],
+      `is too small for a GKE cluster's nodes, pods, Services and load balancers' proxies (allowed: a /${MAX_GKE_VPC_PREFIX} or larger, e.g. 10.60.0.0/16)`,
+    );
+  if (!supportsMinor(GKE_KUBERNETES_VERSIONS, cfg.kubernetes.version))
+    problem(
+      ["kubernetes", "version"],
+      `is not a version GKE supports (allowed: ${supportRange(GKE_KUBERNETES_VERSIONS)}; ${GKE_KUBERNETES_VERSIONS.source})`,
+    );
+  const region = cfg.regions[0];
+  cfg.kubernetes.gpuZones?.forEach((zone, i) => {
+    if (region && !zone.startsWith(`${region}-`))
+      problem(["kubernetes", "gpuZones", i], `must be a zone of ${region}, e.g. ${region}-b`);
+  });
+  const { hostname, certificate } = cfg.domain;
+  if (hostname && certificate === undefined)
+    problem(
+      ["domain", "hostname"],
+      'names the public API on GKE and needs domain.certificate ("google-managed" or a certificate path); without both the Gateway is internal, on its address',
+    );
+  const project = /^projects\/([^/]+)\//.exec(certificate ?? "")?.[1];
+  if (project && cfg.gcpProject && project !== cfg.gcpProject)
+    problem(
+      ["domain", "certificate"],
+      `must be in the stack's project on GKE (${cfg.gcpProject}): the Gateway's load balancer takes certificates of its own project`,
+    );
 }

@@ -28,12 +28,19 @@ export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
     return;
   }
   checkRegions(cfg, ctx);
-  if (cfg.observability.azureActionGroupIds && cfg.cloud !== "azure") {
-    problem(
-      ctx,
-      ["observability", "azureActionGroupIds"],
-      `only used on azure (the stack is on ${cfg.cloud})`,
-    );
+  // One cloud's keys, set on another, would pass silently.
+  const cloudOnly: [string[], unknown, ConfigInput["cloud"]][] = [
+    [["observability", "azureActionGroupIds"], cfg.observability.azureActionGroupIds, "azure"],
+    [
+      ["observability", "gcpNotificationChannels"],
+      cfg.observability.gcpNotificationChannels,
+      "gcp",
+    ],
+    [["kubernetes", "gpuZones"], cfg.kubernetes.gpuZones, "gcp"],
+  ];
+  for (const [path, value, cloud] of cloudOnly) {
+    if (value !== undefined && cfg.cloud !== cloud)
+      problem(ctx, path, `only used on ${cloud} (the stack is on ${cfg.cloud})`);
   }
   for (const key of ["api", "worker"] as const) {
     const s = cfg[key];

@@ -189,6 +189,14 @@ const kubernetesSchema = z.strictObject({
     .describe("The system pool's machine type, in the cloud's names (add-ons and the runtime)."),
   systemNodes: nodePoolSchema.describe("The system node pool's bounds."),
   gpuNodes: nodePoolSchema.describe("The GPU node pool's bounds (self-hosted LLM)."),
+  gpuZones: z
+    .array(
+      z.string().regex(/^[a-z]+-[a-z]+\d-[a-z]$/, "must be a zone name such as europe-west1-b"),
+    )
+    .optional()
+    .describe(
+      "GCP: the zones of the GPU pool, those of the region that offer llm.gpuType (gcloud compute accelerator-types list). Default: the cluster's three zones.",
+    ),
   adminPrincipals: z
     .array(z.string().min(1))
     .describe(
@@ -275,6 +283,19 @@ const observabilitySchema = z.strictObject({
     .optional()
     .describe(
       "Azure: action groups made outside the stack the alerts also notify, such as one with PagerDuty's webhook (its URL holds a key, so it stays out of the stack).",
+    ),
+  gcpNotificationChannels: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/notificationChannels\/\d+$/,
+          "must be a notification channel's name (projects/<project>/notificationChannels/<id>)",
+        ),
+    )
+    .optional()
+    .describe(
+      "GCP: Cloud Monitoring notification channels made outside the stack the alerts also notify, such as PagerDuty's (its integration key stays out of the stack).",
     ),
   logRetentionDays: z.number().int().min(1).max(3653).describe("Days logs are kept."),
 });

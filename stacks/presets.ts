@@ -45,7 +45,7 @@ interface TierPreset {
   readonly postgres: object;
   readonly redis: object;
   readonly vectorDb: object;
-  readonly llm: object;
+  readonly llm: { readonly gpuType: string; readonly [key: string]: unknown };
   readonly observability: { readonly alertEmails: string[]; readonly logRetentionDays: number };
   readonly network?: object;
   readonly documents?: object;
@@ -224,6 +224,7 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
       ...tierPreset.kubernetes,
     },
     postgres: { size: sizes?.postgres ?? "local", ...tierPreset.postgres },
+    llm: { ...tierPreset.llm, gpuType: sizes?.gpuType ?? tierPreset.llm.gpuType },
     redis: { size: sizes?.redis ?? "local", ...tierPreset.redis },
   };
 }

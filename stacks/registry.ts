@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SecretRef, SecretRefKind } from "../components/contracts";
 import { GPU_NODE_TYPES } from "../components/aws/eks-node-group";
 import { AKS_GPU_MEMORY_GIB, AKS_GPU_NODE_SIZES } from "../components/azure/aks-cluster";
+import { GKE_GPU_MACHINE_TYPES } from "../components/gcp/gke-node-pool";
 import {
   AWS_GPU_HOST_TYPES,
   AZURE_GPU_VM_SIZES,
@@ -19,12 +20,13 @@ import {
 import { checkAws, checkAzure, checkGcp, type Problem } from "./cloud-checks";
 import type { Cloud, ConfigInput, ObservabilityExporter, PlatformConfig, Tier } from "./config";
 import { NotImplementedError } from "./config-errors";
-import { offersOf, type GpuOffers } from "./gpu-fit";
+import { offersOf, type GpuOffers, type GpuType } from "./gpu-fit";
 import { AwsEcsPlatform } from "./platforms/aws-ecs";
 import { eksCharts, eksPlatform } from "./platforms/aws-eks";
 import { aksCharts, aksPlatform } from "./platforms/azure-aks";
 import { AzureAcaPlatform } from "./platforms/azure-aca";
 import { DockerPlatform } from "./platforms/docker";
+import { gkeCharts, gkePlatform } from "./platforms/gcp-gke";
 import { GcpRunPlatform } from "./platforms/gcp-run";
 import type { ChartChoices } from "./platforms/kubernetes";
 import type { Platform } from "./platforms/platform";
@@ -39,6 +41,8 @@ export interface CloudSizes {
   readonly redis: string;
   /** The Kubernetes system pool's machine type. @default - the cloud's `systemNodeType` */
   readonly systemNodeType?: string;
+  /** The LLM's GPU, where the cloud has none of the tier's (GCP has no A10). @default - the tier's */
+  readonly gpuType?: GpuType;
 }
 
 export interface TierCloudEntry {
@@ -157,8 +161,11 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
     },
     gcp: {
       label: "GKE",
+      create: gkePlatform,
+      charts: gkeCharts,
       exporters: KUBERNETES_EXPORTERS,
-      sizes: { postgres: "db-custom-4-15360", redis: "STANDARD_HA-5" },
+      llmGpus: offersOf(GKE_GPU_MACHINE_TYPES),
+      sizes: { postgres: "db-custom-4-15360", redis: "STANDARD_HA-5", gpuType: "l4" },
     },
   },
   enterprise: {

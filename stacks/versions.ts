@@ -164,6 +164,18 @@ export const AKS_KUBERNETES_VERSIONS: KubernetesSupport = {
     "AKS supported-kubernetes-versions, release calendar (2026-08): 1.34 end of life Nov 2026",
 };
 
+/**
+ * The Kubernetes minors GKE supports in the Regular channel (standard support) in 2026-12, from
+ * GKE's policy of about 14 months of standard support after a minor reaches the Regular channel:
+ * 1.33 left it in 2026-09; 1.37 has not reached the Regular channel.
+ */
+export const GKE_KUBERNETES_VERSIONS: KubernetesSupport = {
+  min: "1.34",
+  max: "1.36",
+  source:
+    "GKE versioning and support: about 14 months of standard support after Regular; check the GKE release schedule",
+};
+
 export type ChartRef = (typeof CHARTS)[keyof typeof CHARTS];
 
 /** Whether `version` ("1.35") lies in what a project supports. */

@@ -98,6 +98,11 @@ export interface WalkOptions {
   readonly hostAddons: Readonly<Record<string, AddonValuePaths>>;
   /** Variables whose names look secret but whose values are not (an ARN). @default none */
   readonly notSecret?: readonly string[];
+  /**
+   * Variables naming files of the synced Secret that are not secrets (a managed service's own CA,
+   * kept in the secret manager beside them). @default none
+   */
+  readonly fileVariables?: readonly string[];
   /** The charts the registry says this stack runs (what the config rules check). */
   readonly charts: () => readonly SupportedChart[];
 }
@@ -307,8 +312,9 @@ export function describeKubernetesWalk(
             value: `/run/secrets/rag/${v.name.replace(/_FILE$/, "")}`,
           });
       }
+      const files = opts.fileVariables ?? [];
       const secretVars = vars
-        .filter((v) => (v.name as string).endsWith("_FILE"))
+        .filter((v) => (v.name as string).endsWith("_FILE") && !files.includes(v.name as string))
         .map((v) => (v.name as string).replace(/_FILE$/, ""));
       expect(secretVars.sort()).toEqual([...opts.secretVariables].sort());
       const spec = podSpec(api);
@@ -327,8 +333,10 @@ export function describeKubernetesWalk(
       const external = ofType(result(), K8S.externalSecret).find(
         (e) => (e.inputs as Obj).metadata.name === "rag-runtime",
       )!;
+      for (const name of files)
+        expect(vars.find((v) => v.name === name)?.value, name).toBe(`/run/secrets/rag/${name}`);
       const data = (external.inputs as Obj).spec.data as Obj[];
-      expect(data.map((d) => d.secretKey).sort()).toEqual([...secretVars].sort());
+      expect(data.map((d) => d.secretKey).sort()).toEqual([...secretVars, ...files].sort());
     });
   });
 }

@@ -37,10 +37,10 @@ describe("the registry of what is built", () => {
   });
 
   it("fails a planned pair whole, listing what is built", () => {
-    const cfg = resolveConfig({ tier: "sme", cloud: "gcp", gcpProject: "rag-sme-123" });
+    const cfg = resolveConfig({ tier: "enterprise", cloud: "gcp", gcpProject: "rag-ent-123" });
     expect(() => platformFactory(cfg)).toThrow(NotImplementedError);
     expect(() => platformFactory(cfg)).toThrow(
-      `the sme tier is not implemented for gcp yet: no resources were registered. Built so far: ${builtPairs().join(", ")}.`,
+      `the enterprise tier is not implemented for gcp yet: no resources were registered. Built so far: ${builtPairs().join(", ")}.`,
     );
     expect(builtPairs()).toEqual([
       "dev on docker",
@@ -49,6 +49,7 @@ describe("the registry of what is built", () => {
       "staging on gcp",
       "sme on aws",
       "sme on azure",
+      "sme on gcp",
     ]);
   });
 });

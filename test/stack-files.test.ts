@@ -8,7 +8,7 @@ import { stackFilePath } from "../tools/stack-file";
 import { synth } from "./helpers";
 
 const TIERS = ["dev", "staging", "sme", "enterprise"];
-/** Every stack file shipped: one per tier, and staging on Azure and GCP beside staging on AWS. */
+/** Every stack file shipped: one per tier, and staging and sme on Azure and GCP beside AWS. */
 const STACKS = readdirSync(PROJECT_DIR)
   .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
   .filter((stack): stack is string => stack !== undefined)
@@ -20,12 +20,13 @@ function leaves(node: unknown, path = ""): [string, unknown][] {
 }
 
 describe("stack files", () => {
-  it("are one per tier, staging on Azure and on GCP, and sme on Azure", () => {
+  it("are one per tier, staging and sme on Azure and on GCP", () => {
     expect(STACKS).toEqual([
       "dev",
       "enterprise",
       "sme",
       "sme-azure",
+      "sme-gcp",
       "staging",
       "staging-azure",
       "staging-gcp",
@@ -65,13 +66,14 @@ describe("tier x cloud pairs that are not built yet", () => {
   it.each([
     ["enterprise", [] as string[], /^the enterprise tier is not implemented for aws yet/],
     [
-      "sme",
+      "enterprise",
       [
         "rag-platform:cloud=gcp",
-        "rag-platform:gcpProject=rag-sme-123",
+        "rag-platform:gcpProject=rag-ent-123",
         "rag-platform:regions[0]=europe-west1",
+        "rag-platform:regions[1]=europe-west4",
       ],
-      /^the sme tier is not implemented for gcp yet/,
+      /^the enterprise tier is not implemented for gcp yet/,
     ],
   ])("%s %j fails whole, before any resource is registered", async (stack, sets, message) => {
     const error = await synth(stack, sets).catch((e: unknown) => e);

@@ -81,6 +81,9 @@ function azureIdentity(a: MockArgs): { name: string; id: string } {
 
 export const MOCK_GCP_PROJECT_NUMBER = "987654321098";
 const PEM = "-----BEGIN CERTIFICATE-----\nc3ludGgK\n-----END CERTIFICATE-----\n";
+/** A certificate-shaped PEM naming what it stands for. */
+const pemOf = (what: string) =>
+  `-----BEGIN CERTIFICATE-----\n${Buffer.from(what).toString("base64")}\n-----END CERTIFICATE-----\n`;
 
 /** What GCP would name a resource: its explicit name, or the logical name with a suffix, as Pulumi's autonaming does. */
 function gcpName(a: MockArgs): string {
@@ -95,6 +98,8 @@ const GCP_IDS: Record<string, (a: MockArgs, region: string) => string> = {
     `projects/${String(a.inputs.project)}/global/networks/${gcpName(a)}`,
   "gcp:compute/subnetwork:Subnetwork": (a, r) =>
     `projects/${String(a.inputs.project)}/regions/${r}/subnetworks/${gcpName(a)}`,
+  "gcp:container/cluster:Cluster": (a, r) =>
+    `projects/${String(a.inputs.project)}/locations/${r}/clusters/${gcpName(a)}`,
   "gcp:kms/keyRing:KeyRing": (a) =>
     `projects/${String(a.inputs.project)}/locations/${String(a.inputs.location)}/keyRings/${gcpName(a)}`,
   "gcp:kms/cryptoKey:CryptoKey": (a) => `${String(a.inputs.keyRing)}/cryptoKeys/${gcpName(a)}`,
@@ -247,6 +252,27 @@ const COMPUTED: Record<string, Computed> = {
     instanceId: String(BigInt(`0x${digest(a.name).slice(0, 12)}`)),
   }),
   "gcp:compute/globalAddress:GlobalAddress": () => ({ address: "34.120.0.10" }),
+  // An internal address of a subnet (the internal Gateway's), as GCP allocates one.
+  "gcp:compute/address:Address": (a) => ({
+    address: typeof a.inputs.address === "string" ? a.inputs.address : "10.60.0.50",
+  }),
+  "gcp:container/cluster:Cluster": (a, r) => {
+    const privateEndpoint = (a.inputs.privateClusterConfig as State | undefined)
+      ?.enablePrivateEndpoint;
+    return {
+      endpoint: privateEndpoint ? "10.60.0.2" : "34.76.0.20",
+      masterAuth: {
+        ...(a.inputs.masterAuth as State),
+        clusterCaCertificate: Buffer.from(`synth-ca-${a.name}`).toString("base64"),
+      },
+      selfLink: `https://container.googleapis.com/v1/projects/${String(a.inputs.project)}/locations/${r}/clusters/${gcpName(a)}`,
+    };
+  },
+  "tls:index/selfSignedCert:SelfSignedCert": (a) => ({ certPem: pemOf(`ca ${a.name}`) }),
+  "tls:index/certRequest:CertRequest": (a) => ({ certRequestPem: pemOf(`request ${a.name}`) }),
+  "tls:index/locallySignedCert:LocallySignedCert": (a) => ({
+    certPem: pemOf(`certificate ${a.name}`),
+  }),
   "azure-native:containerservice:ManagedCluster": (a, r) => {
     const host = `${String(a.inputs.dnsPrefix)}-${digest(a.name).slice(0, 8)}.hcp.${r}.azmk8s.io`;
     const profile = (a.inputs.apiServerAccessProfile ?? {}) as State;
@@ -358,6 +384,14 @@ function callResult(
       return {
         emailAddress: `service-${MOCK_GCP_PROJECT_NUMBER}@gs-project-accounts.iam.gserviceaccount.com`,
         id: "gs",
+      };
+    case "gcp:compute/getZones:getZones":
+      // As europe-west1's: zones b, c and d.
+      return {
+        names: ["b", "c", "d"].map((z) => `${region}-${z}`),
+        project: inputs.project,
+        region,
+        id: `projects/${String(inputs.project)}/regions/${region}`,
       };
     case "gcp:secretmanager/getSecretVersion:getSecretVersion":
       // The secrets the operator fills, as they are once filled.

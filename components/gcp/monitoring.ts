@@ -1,26 +1,15 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { alertPolicyArgs, emailChannels, type GcpAlertSpec } from "./alerts";
 import type { GcpScope } from "./common";
 
-/** One threshold alert on a Cloud Monitoring metric. */
-export interface GcpAlertSpec {
-  readonly name: string;
-  readonly description: string;
-  /** The metric filter (metric.type, resource.type and labels). */
-  readonly filter: pulumi.Input<string>;
-  readonly aligner: "ALIGN_SUM" | "ALIGN_MEAN" | "ALIGN_MAX" | "ALIGN_DELTA";
-  readonly comparison: "COMPARISON_GT" | "COMPARISON_LT";
-  readonly threshold: number;
-  /** How long the condition must hold, e.g. "300s". */
-  readonly duration: string;
-  readonly severity: "CRITICAL" | "ERROR" | "WARNING";
-  /** A metric that stops arriving counts as the condition met (a host that is down reports nothing). @default false */
-  readonly missingDataViolates?: boolean;
-}
+export type { GcpAlertSpec } from "./alerts";
 
 export interface CloudMonitoringArgs {
   readonly scope: GcpScope;
   readonly alertEmails: readonly string[];
+  /** Channels made outside the stack the alerts also notify (PagerDuty's). @default - none */
+  readonly extraChannelIds?: readonly string[];
   readonly alerts: readonly GcpAlertSpec[];
   /** The services the dashboard charts. */
   readonly apiService: pulumi.Input<string>;
@@ -39,45 +28,14 @@ export class CloudMonitoringObservability extends pulumi.ComponentResource {
     super("rag:gcp:Monitoring", name, {}, opts);
     const parent = { parent: this, dependsOn: [...args.scope.apis] };
     const { project } = args.scope;
-    const channels = args.alertEmails.map(
-      (email, i) =>
-        new gcp.monitoring.NotificationChannel(
-          `${name}-email-${i}`,
-          {
-            project,
-            type: "email",
-            displayName: `rag alerts: ${email}`,
-            labels: { email_address: email },
-          },
-          parent,
-        ),
-    );
+    const channels = [
+      ...emailChannels(name, args.scope, args.alertEmails, parent).map((c) => c.id),
+      ...(args.extraChannelIds ?? []),
+    ];
     for (const alert of args.alerts) {
       new gcp.monitoring.AlertPolicy(
         `${name}-${alert.name}`,
-        {
-          project,
-          displayName: `${name}: ${alert.description}`,
-          combiner: "OR",
-          severity: alert.severity,
-          conditions: [
-            {
-              displayName: alert.description,
-              conditionThreshold: {
-                filter: alert.filter,
-                comparison: alert.comparison,
-                thresholdValue: alert.threshold,
-                duration: alert.duration,
-                evaluationMissingData: alert.missingDataViolates
-                  ? "EVALUATION_MISSING_DATA_ACTIVE"
-                  : undefined,
-                aggregations: [{ alignmentPeriod: "60s", perSeriesAligner: alert.aligner }],
-              },
-            },
-          ],
-          notificationChannels: channels.map((c) => c.id),
-          userLabels: { ...args.scope.labels },
-        },
+        alertPolicyArgs(name, alert, args.scope, channels),
         parent,
       );
     }

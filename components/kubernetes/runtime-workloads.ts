@@ -35,12 +35,20 @@ export interface RuntimeWorkloadsArgs {
   readonly secretName: pulumi.Input<string>;
   readonly api: ScaledSize;
   readonly worker: ScaledSize;
-  /** How the API is exposed: the ingress class and the cloud's annotations. */
-  readonly ingress: {
+  /**
+   * An Ingress for the API: the ingress class and the cloud's annotations. @default - none (the
+   * cloud routes to the Service itself: a Gateway's route)
+   */
+  readonly ingress?: {
     readonly className: string;
     readonly annotations: Record<string, pulumi.Input<string>>;
     readonly host?: string;
   };
+  /**
+   * How long the API keeps an idle client connection: longer than the load balancer keeps one to
+   * it. @default - API_IDLE_TIMEOUT_SECONDS + 5 (processEnv)
+   */
+  readonly apiKeepAliveSeconds?: number;
   /** Who may reach the API pods (the load balancer's source ranges). */
   readonly apiIngressFrom: k8s.types.input.networking.v1.NetworkPolicyPeer[];
   /** In-cluster services the runtime calls, by pod labels and port (vector DB, LLM, embeddings). */
@@ -61,6 +69,15 @@ export interface RuntimeWorkloadsArgs {
     readonly tls: boolean;
     readonly listName: string;
     readonly targetDepthPerReplica: number;
+    /**
+     * A Secret with the CA Redis's certificate chains to (`caKey`) and "enable" (`tlsKey`): KEDA
+     * then checks the certificate against it. @default - the system's roots
+     */
+    readonly tlsAuth?: {
+      readonly secretName: pulumi.Input<string>;
+      readonly tlsKey: string;
+      readonly caKey: string;
+    };
   };
   /** Annotations for the pods' service account (e.g. a cloud identity). @default - none */
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
@@ -102,6 +119,8 @@ export function reembedJobCommand(namespace: string): string {
 }
 
 const API_PORT = RUNTIME_PROCESSES.api.port;
+/** The port of the API's Service (what an Ingress or a route sends to). */
+export const API_SERVICE_PORT = 80;
 const API_METRICS_PORT = RUNTIME_PROCESSES.api.metricsPort;
 /**
  * A stopping API pod keeps serving this long before it is sent SIGTERM: load balancers and
@@ -140,7 +159,8 @@ function envVars(
  */
 export class RuntimeWorkloads extends pulumi.ComponentResource {
   readonly serviceName: string;
-  readonly ingress: k8s.networking.v1.Ingress;
+  /** The API's Ingress, when one was asked for. */
+  readonly ingress: k8s.networking.v1.Ingress | undefined;
 
   constructor(name: string, args: RuntimeWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:Runtime", name, {}, opts);
@@ -163,6 +183,9 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       [ENV.port]: String(API_PORT),
       [ENV.metricsPort]: String(API_METRICS_PORT),
       ...processEnv("api", API_STOP_GRACE_SECONDS),
+      ...(args.apiKeepAliveSeconds
+        ? { [ENV.httpKeepAliveSeconds]: String(args.apiKeepAliveSeconds) }
+        : {}),
     });
     const workerEnv = envVars(args.env, {
       [ENV.host]: "0.0.0.0",
@@ -221,39 +244,50 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       `${name}-api`,
       {
         metadata: { name: "rag-api", namespace: args.namespace, labels: API_LABELS },
-        spec: { selector: API_LABELS, ports: [{ name: "http", port: 80, targetPort: API_PORT }] },
+        spec: {
+          selector: API_LABELS,
+          ports: [{ name: "http", port: API_SERVICE_PORT, targetPort: API_PORT }],
+        },
       },
       parent,
     );
     this.serviceName = "rag-api";
-    this.ingress = new k8s.networking.v1.Ingress(
-      `${name}-api`,
-      {
-        metadata: {
-          name: "rag-api",
-          namespace: args.namespace,
-          annotations: args.ingress.annotations,
-        },
-        spec: {
-          ingressClassName: args.ingress.className,
-          rules: [
-            {
-              host: args.ingress.host,
-              http: {
-                paths: [
-                  {
-                    path: "/",
-                    pathType: "Prefix",
-                    backend: { service: { name: service.metadata.name, port: { number: 80 } } },
-                  },
-                ],
+    const ingress = args.ingress;
+    this.ingress =
+      ingress &&
+      new k8s.networking.v1.Ingress(
+        `${name}-api`,
+        {
+          metadata: {
+            name: "rag-api",
+            namespace: args.namespace,
+            annotations: ingress.annotations,
+          },
+          spec: {
+            ingressClassName: ingress.className,
+            rules: [
+              {
+                host: ingress.host,
+                http: {
+                  paths: [
+                    {
+                      path: "/",
+                      pathType: "Prefix",
+                      backend: {
+                        service: {
+                          name: service.metadata.name,
+                          port: { number: API_SERVICE_PORT },
+                        },
+                      },
+                    },
+                  ],
+                },
               },
-            },
-          ],
+            ],
+          },
         },
-      },
-      parent,
-    );
+        parent,
+      );
     new k8s.autoscaling.v2.HorizontalPodAutoscaler(
       `${name}-api`,
       {
@@ -389,6 +423,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
 
   /** KEDA scales the worker on the BullMQ wait list's length; the Redis password comes from the runtime Secret. */
   private queueScaler(name: string, args: RuntimeWorkloadsArgs): void {
+    const tlsAuth = args.queue.tlsAuth;
     const auth = new k8s.apiextensions.CustomResource(
       `${name}-queue-auth`,
       {
@@ -398,6 +433,12 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
         spec: {
           secretTargetRef: [
             { parameter: "password", name: args.secretName, key: ENV.redisPassword },
+            ...(tlsAuth
+              ? [
+                  { parameter: "tls", name: tlsAuth.secretName, key: tlsAuth.tlsKey },
+                  { parameter: "ca", name: tlsAuth.secretName, key: tlsAuth.caKey },
+                ]
+              : []),
           ],
         },
       },
@@ -421,7 +462,8 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
                 address: args.queue.redisAddress,
                 listName: args.queue.listName,
                 listLength: String(args.queue.targetDepthPerReplica),
-                enableTLS: String(args.queue.tls),
+                // TLS with a CA of its own comes with the authentication (KEDA refuses both).
+                ...(tlsAuth ? {} : { enableTLS: String(args.queue.tls) }),
               },
               authenticationRef: { name: auth.metadata.name },
             },

@@ -113,6 +113,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         ),
     };
     this.ingress = {
+      kind: "ingress",
       className: "alb",
       annotations: () =>
         albIngressAnnotations({

@@ -124,6 +124,7 @@ export class AksHost extends AzurePlatformBase implements ClusterHost {
       grantRead: (name, refs) => this.addons.grantRead(name, refs),
     };
     this.ingress = {
+      kind: "ingress",
       className: TRAEFIK_INGRESS_CLASS,
       // Traefik routes to Ready endpoints only; the API's own drain covers the rest.
       annotations: () => ({}),

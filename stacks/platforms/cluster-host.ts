@@ -6,6 +6,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { RuntimeEnvironment, SecretRef } from "../../components/contracts";
+import type { EnvName } from "../../runtime/src/config";
 import type { RemoteSecretKey } from "../../components/kubernetes/external-secret";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
 import type { DataServices, ObservabilityRequest } from "./platform";
@@ -25,22 +26,60 @@ export interface ClusterSecretStore {
   grantRead(grant: string, refs: readonly SecretRef[]): Omit<RemoteSecretKey, "secretKey">[];
 }
 
-/** How the cloud's load balancer reaches the API: the ingress class and what it reads. */
-export interface ClusterIngress {
-  readonly className: string;
-  /** The Ingress's annotations (scheme, certificate, health check, timeouts, logs). */
-  annotations(): Record<string, pulumi.Input<string>>;
+/** What every way in has: where requests come from, and what must run first. */
+interface IngressCommon {
   /** Where the load balancer's requests come from, for the API's NetworkPolicy. */
   readonly sources: Peer[];
   /**
    * Where the proxy in front of the API sends from, when not the network's addresses (an
-   * in-cluster controller's pods): the API believes their X-Forwarded-For. @default - none
+   * in-cluster controller's pods, Google's front ends, the load balancer's own address): the API
+   * believes their X-Forwarded-For. @default - none
    */
-  readonly proxyCidrs?: readonly string[];
+  readonly proxyCidrs?: readonly pulumi.Input<string>[];
   /** Labels the workloads' namespace needs for the controller (readiness gates). @default - none */
   readonly namespaceLabels?: Readonly<Record<string, string>>;
-  /** What must run before an Ingress is created (the controller and its webhook). */
+  /** What must run before the API is exposed (the controller and its webhook). */
   readonly ready: pulumi.Resource[];
+  /**
+   * How long the load balancer keeps an idle connection to a pod open: the API keeps its own open
+   * longer. @default - API_IDLE_TIMEOUT_SECONDS (an ALB's idle timeout, as set)
+   */
+  readonly upstreamIdleSeconds?: number;
+}
+
+/** An Ingress of the controller's class, with the cloud's annotations. */
+export interface IngressClassIngress extends IngressCommon {
+  readonly kind: "ingress";
+  readonly className: string;
+  /** The Ingress's annotations (scheme, certificate, health check, timeouts, logs). */
+  annotations(): Record<string, pulumi.Input<string>>;
+}
+
+/** Routes the cloud's Gateway controller serves (Gateway API), made by the host for the API's Service. */
+export interface GatewayRoutes extends IngressCommon {
+  readonly kind: "gateway";
+  /**
+   * Routes every path to the API's Service (with the cloud's policies for it), once `after`
+   * exists; the API's URL on the load balancer's own address.
+   */
+  route(
+    api: {
+      readonly namespace: pulumi.Input<string>;
+      readonly serviceName: string;
+      readonly port: number;
+    },
+    after: pulumi.Resource[],
+  ): { readonly url: pulumi.Output<string> };
+}
+
+/** How the cloud's load balancer reaches the API: an Ingress class, or a Gateway's routes. */
+export type ClusterIngress = IngressClassIngress | GatewayRoutes;
+
+/** A file the runtime reads that its cloud keeps in the secret manager (a managed service's own CA). */
+export interface RuntimeFile {
+  /** The variable naming the file's path (PGSSLROOTCERT). */
+  readonly variable: EnvName;
+  readonly ref: SecretRef;
 }
 
 /** The runtime's cloud identity, bound to its service account. */
@@ -77,6 +116,11 @@ export interface ClusterHost extends DataServices {
   }): RuntimeIdentity;
   /** The runtime's image: the configured reference, or built from runtime/ into the cloud's registry. */
   runtimeImage(): pulumi.Input<string>;
+  /**
+   * Files the runtime reads beside its secrets, synced with them (created after postgres() and
+   * redis()). @default - none
+   */
+  runtimeFiles?(): RuntimeFile[];
   /** What the runtime's pods reach outside the cluster: managed services, cloud APIs, the identity agent. */
   runtimeEgress(): CidrEgress[];
   /** Alarms on what the cloud runs for the tier (the data stores), whatever the exporter. */

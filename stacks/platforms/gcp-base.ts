@@ -13,15 +13,16 @@ import type {
   RedisEndpoint,
   SecretRef,
 } from "../../components/contracts";
+import { type GcpAlertSpec, pagerDutyChannelCommands } from "../../components/gcp/alerts";
 import type { GcpScope } from "../../components/gcp/common";
 import { GcsDocumentStore } from "../../components/gcp/document-store";
 import { GcpKms } from "../../components/gcp/kms";
-import { GcpNetwork } from "../../components/gcp/network";
+import { GcpNetwork, type GcpNetworkWorkloads } from "../../components/gcp/network";
 import { CloudSqlPostgres } from "../../components/gcp/postgres";
 import { MemorystoreRedis } from "../../components/gcp/redis";
 import { GcpSecret } from "../../components/gcp/secret";
-import { OLLAMA_PORT } from "../../components/shared/ollama";
 import { fillCommands } from "../../components/shared/operator-secret";
+import { ENV, type EnvName } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import type { DataServices, ObjectStoreRequest, PostgresRequest, RedisRequest } from "./platform";
@@ -53,15 +54,19 @@ export abstract class GcpPlatformBase implements DataServices {
   constructor(
     protected readonly cfg: PlatformConfig,
     site: RegionSite,
-    /** The APIs the workloads' services need besides the data services'. */
-    workloadApis: readonly string[],
+    workloads: {
+      /** The APIs the workloads' services need besides the data services'. */
+      readonly apis: readonly string[];
+      /** What runs in the network (its subnets and firewall rules follow). */
+      readonly network: GcpNetworkWorkloads;
+    },
   ) {
     const prefix = site.prefix;
     const region = site.region;
     this.prefix = prefix;
     const project = cfg.gcpProject!;
     this.provider = new gcp.Provider(`${prefix}-gcp`, { project, region });
-    const apis = [...DATA_SERVICE_APIS, ...workloadApis].map(
+    const apis = [...DATA_SERVICE_APIS, ...workloads.apis].map(
       (service) =>
         new gcp.projects.Service(
           `${prefix}-${service.split(".")[0]}`,
@@ -91,7 +96,7 @@ export abstract class GcpPlatformBase implements DataServices {
     this.kms = new GcpKms(`${prefix}-kms`, { scope: this.scope }, this.opts());
     this.network = new GcpNetwork(
       `${prefix}-vpc`,
-      { scope: this.scope, vpcCidr: cfg.network.cidr, ollamaPort: OLLAMA_PORT },
+      { scope: this.scope, vpcCidr: cfg.network.cidr, workloads: workloads.network },
       this.opts(),
     );
   }
@@ -171,6 +176,31 @@ export abstract class GcpPlatformBase implements DataServices {
     return this.documents.objectStore;
   }
 
+  /**
+   * The managed services' own CAs as files the runtime reads (PGSSLROOTCERT, REDIS_TLS_CA_FILE):
+   * kept in Secret Manager, which is how Cloud Run and External Secrets hand over a file (they are
+   * not secret). Create the data stores first.
+   */
+  protected caCertificateFiles(): { variable: EnvName; ref: SecretRef }[] {
+    const { postgresInstance: postgres, redisInstance: redis } = this;
+    if (!postgres || !redis)
+      throw new Error(`${this.prefix}: create the data stores before their CA certificates`);
+    return [
+      {
+        variable: ENV.pgSslRootCert,
+        ref: this.secret("postgres-server-ca", "Cloud SQL server CA certificate (public)", {
+          value: postgres.serverCaPem,
+        }).ref,
+      },
+      {
+        variable: ENV.redisTlsCaFile,
+        ref: this.secret("redis-server-ca", "Memorystore server CA certificate (public)", {
+          value: redis.serverCaPem,
+        }).ref,
+      },
+    ];
+  }
+
   accessOutputs(): Record<string, pulumi.Input<unknown>> {
     const { project, region } = this.scope;
     const pg = this.postgresInstance;
@@ -188,6 +218,54 @@ export abstract class GcpPlatformBase implements DataServices {
       },
       redisHost: this.redisInstance?.endpoint.host,
       secretsToFill: fillCommands(this.operatorSecrets),
+      // PagerDuty's integration key stays out of the stack: its channel is made once, outside it.
+      pagerDutyChannel: pagerDutyChannelCommands(project),
     };
   }
+}
+
+/** What every GCP tier alerts on in its data stores: Cloud SQL's CPU and disk, Memorystore's memory. */
+export function dataServiceAlerts(
+  project: string,
+  postgres: CloudSqlPostgres,
+  redis: MemorystoreRedis,
+): GcpAlertSpec[] {
+  const sql = (metric: string) =>
+    pulumi.interpolate`metric.type="cloudsql.googleapis.com/database/${metric}" resource.type="cloudsql_database" resource.label."database_id"="${project}:${postgres.instanceName}"`;
+  return [
+    {
+      kind: "threshold",
+      name: "postgres-cpu",
+      description: "Cloud SQL CPU above 80% for 15 minutes",
+      filter: sql("cpu/utilization"),
+      aligner: "ALIGN_MEAN",
+      comparison: "COMPARISON_GT",
+      threshold: 0.8,
+      duration: "900s",
+      severity: "WARNING",
+    },
+    {
+      kind: "threshold",
+      name: "postgres-disk",
+      description: "Cloud SQL disk above 85% used",
+      filter: sql("disk/utilization"),
+      aligner: "ALIGN_MAX",
+      comparison: "COMPARISON_GT",
+      threshold: 0.85,
+      duration: "600s",
+      severity: "ERROR",
+    },
+    {
+      // With no eviction, a full Redis refuses new ingest jobs.
+      kind: "threshold",
+      name: "redis-memory",
+      description: "Memorystore memory above 80% used (the queue refuses jobs when full)",
+      filter: pulumi.interpolate`metric.type="redis.googleapis.com/stats/memory/usage_ratio" resource.type="redis_instance" resource.label."instance_id"="${redis.instanceId}"`,
+      aligner: "ALIGN_MAX",
+      comparison: "COMPARISON_GT",
+      threshold: 0.8,
+      duration: "300s",
+      severity: "ERROR",
+    },
+  ];
 }

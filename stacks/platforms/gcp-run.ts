@@ -13,13 +13,12 @@ import type { CloudSqlPostgres } from "../../components/gcp/postgres";
 import type { MemorystoreRedis } from "../../components/gcp/redis";
 import { GcpRuntimeImage } from "../../components/gcp/runtime-image";
 import { OLLAMA_PORT } from "../../components/shared/ollama";
-import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import { apiEndpointAt } from "../../components/shared/runtime-image";
 import { BUILD_CONTEXT, runtimeSourceTag } from "../source-hash";
 import { OLLAMA_VERSION } from "../versions";
-import { DATA_SERVICE_APIS, GcpPlatformBase } from "./gcp-base";
+import { DATA_SERVICE_APIS, dataServiceAlerts, GcpPlatformBase } from "./gcp-base";
 import { llmFor, vectorDbFor } from "./hosted";
 import type {
   LlmRequest,
@@ -41,7 +40,7 @@ export class GcpRunPlatform extends GcpPlatformBase implements Platform {
   private monitoring?: CloudMonitoringObservability;
 
   constructor(cfg: PlatformConfig, site: RegionSite) {
-    super(cfg, site, RUN_APIS);
+    super(cfg, site, { apis: RUN_APIS, network: { kind: "cloud-run", ollamaPort: OLLAMA_PORT } });
   }
 
   vectorDb(req: VectorDbRequest): VectorDbEndpoint {
@@ -80,21 +79,8 @@ export class GcpRunPlatform extends GcpPlatformBase implements Platform {
         { scope: this.scope, kms: this.kms, tag: runtimeSourceTag(), buildContext: BUILD_CONTEXT },
         this.opts(),
       ).imageRef;
-    // The managed services' own CAs, as files (Secret Manager is how Cloud Run mounts one; they are not secret).
-    const files = [
-      {
-        variable: ENV.pgSslRootCert,
-        ref: this.secret("postgres-server-ca", "Cloud SQL server CA certificate (public)", {
-          value: postgres.serverCaPem,
-        }).ref,
-      },
-      {
-        variable: ENV.redisTlsCaFile,
-        ref: this.secret("redis-server-ca", "Memorystore server CA certificate (public)", {
-          value: redis.serverCaPem,
-        }).ref,
-      },
-    ];
+    // The managed services' own CAs, as files (Secret Manager is how Cloud Run mounts one).
+    const files = this.caCertificateFiles();
     const domain = this.cfg.domain;
     const isPublic = domain.certificate !== undefined && domain.hostname !== undefined;
     this.runtime = new CloudRunRuntime(
@@ -141,6 +127,7 @@ export class GcpRunPlatform extends GcpPlatformBase implements Platform {
           {
             scope: this.scope,
             alertEmails: req.alertEmails,
+            extraChannelIds: this.cfg.observability.gcpNotificationChannels,
             alerts: stagingAlerts(this.scope.project, { runtime, postgres, redis, llmVm }),
             apiService: runtime.apiName,
             workerService: runtime.workerName,
@@ -203,10 +190,10 @@ function stagingAlerts(
     llmVm?: GceOllamaVm;
   },
 ): GcpAlertSpec[] {
-  const sql = (metric: string) =>
-    pulumi.interpolate`metric.type="cloudsql.googleapis.com/database/${metric}" resource.type="cloudsql_database" resource.label."database_id"="${project}:${w.postgres.instanceName}"`;
+  const [postgresCpu, postgresDisk, redisMemory] = dataServiceAlerts(project, w.postgres, w.redis);
   return [
     {
+      kind: "threshold",
       name: "api-5xx",
       description: "the API answered 5xx more than 10 times a minute for 5 minutes",
       filter: pulumi.interpolate`metric.type="run.googleapis.com/request_count" resource.type="cloud_run_revision" resource.label."service_name"="${w.runtime.apiName}" metric.label."response_code_class"="5xx"`,
@@ -216,40 +203,13 @@ function stagingAlerts(
       duration: "300s",
       severity: "ERROR",
     },
-    {
-      name: "postgres-cpu",
-      description: "Cloud SQL CPU above 80% for 15 minutes",
-      filter: sql("cpu/utilization"),
-      aligner: "ALIGN_MEAN",
-      comparison: "COMPARISON_GT",
-      threshold: 0.8,
-      duration: "900s",
-      severity: "WARNING",
-    },
-    {
-      name: "postgres-disk",
-      description: "Cloud SQL disk above 85% used",
-      filter: sql("disk/utilization"),
-      aligner: "ALIGN_MAX",
-      comparison: "COMPARISON_GT",
-      threshold: 0.85,
-      duration: "600s",
-      severity: "ERROR",
-    },
-    {
-      // With no eviction, a full Redis refuses new ingest jobs.
-      name: "redis-memory",
-      description: "Memorystore memory above 80% used (the queue refuses jobs when full)",
-      filter: pulumi.interpolate`metric.type="redis.googleapis.com/stats/memory/usage_ratio" resource.type="redis_instance" resource.label."instance_id"="${w.redis.instanceId}"`,
-      aligner: "ALIGN_MAX",
-      comparison: "COMPARISON_GT",
-      threshold: 0.8,
-      duration: "300s",
-      severity: "ERROR",
-    },
+    postgresCpu!,
+    postgresDisk!,
+    redisMemory!,
     ...(w.llmVm
       ? [
           {
+            kind: "threshold" as const,
             name: "llm-host-down",
             description: "the GPU host has not been up for 5 minutes",
             filter: pulumi.interpolate`metric.type="compute.googleapis.com/instance/uptime" resource.type="gce_instance" resource.label."instance_id"="${w.llmVm.instanceId}"`,

@@ -38,13 +38,14 @@ import {
   type TelemetryArgs,
 } from "../../components/kubernetes/telemetry";
 import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
-import { apiEndpointAt, QUEUE_DEPTH_PER_WORKER } from "../../components/shared/runtime-image";
+import { QUEUE_DEPTH_PER_WORKER, SECRETS_DIR } from "../../components/shared/runtime-image";
 import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
 import { siteName, type RegionSite } from "../regions";
 import { CHARTS, K8S_IMAGES, type SupportedChart } from "../versions";
 import type { ClusterHost } from "./cluster-host";
+import { exposedApi } from "./kubernetes-api";
 import { llmFor, vectorDbFor } from "./hosted";
 import type {
   LlmRequest,
@@ -352,7 +353,12 @@ export class KubernetesPlatform implements Platform {
       serviceAccount: RUNTIME_SERVICE_ACCOUNT,
       env: req.env,
     });
-    const runtimeSecret = this.syncSecret("rag-runtime", secretEntries(identity.env));
+    // Files beside the secrets (a managed service's CA) are keys of the same Secret, named by variable.
+    const files = this.host.runtimeFiles?.() ?? [];
+    const runtimeSecret = this.syncSecret("rag-runtime", [
+      ...secretEntries(identity.env),
+      ...files.map((f): [string, SecretRef] => [f.variable, f.ref]),
+    ]);
     const otlp = this.addons.otlpEndpoint;
     const scraper = this.scraperPeer();
     const network = this.host.networkCidr;
@@ -363,12 +369,14 @@ export class KubernetesPlatform implements Platform {
       ...identity.env,
       plain: {
         ...identity.env.plain,
+        ...Object.fromEntries(files.map((f) => [f.variable, `${SECRETS_DIR}/${f.variable}`])),
         [ENV.trustProxy]: proxies.length
-          ? pulumi.output(network).apply((n) => [n, ...proxies].join(","))
+          ? pulumi.all([network, ...proxies]).apply((cidrs) => cidrs.join(","))
           : network,
         ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}),
       },
     };
+    const redisCa = files.find((f) => f.variable === ENV.redisTlsCaFile);
     const workloads = new RuntimeWorkloads(
       `${this.site.prefix}-runtime`,
       {
@@ -378,11 +386,15 @@ export class KubernetesPlatform implements Platform {
         secretName: runtimeSecret.secretName,
         api: req.api,
         worker: req.worker,
-        ingress: {
-          className: ingress.className,
-          host: this.cfg.domain.hostname,
-          annotations: ingress.annotations(),
-        },
+        ingress:
+          ingress.kind === "ingress"
+            ? {
+                className: ingress.className,
+                host: this.cfg.domain.hostname,
+                annotations: ingress.annotations(),
+              }
+            : undefined,
+        apiKeepAliveSeconds: ingress.upstreamIdleSeconds && ingress.upstreamIdleSeconds + 20,
         apiIngressFrom: ingress.sources,
         callsPods: this.runtimeCalls,
         callsCidrs: this.host.runtimeEgress(),
@@ -394,6 +406,7 @@ export class KubernetesPlatform implements Platform {
           tls: redis.tls,
           listName: bullmqWaitList(DEFAULT_QUEUE_NAME),
           targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER,
+          tlsAuth: redisCa && this.queueTlsAuth(redisCa.ref),
         },
         serviceAccountAnnotations: identity.serviceAccountAnnotations,
         podLabels: identity.podLabels,
@@ -405,16 +418,32 @@ export class KubernetesPlatform implements Platform {
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
       { ...this.onCluster(), dependsOn: [...ingress.ready, this.addons.keda] },
     );
-    const scheme = this.cfg.domain.certificate ? "https" : "http";
-    const regional = workloads.ingress.status.apply((s) => {
-      const lb = s?.loadBalancer?.ingress?.[0];
-      const address = lb?.hostname ?? lb?.ip;
-      return address
-        ? `${scheme}://${address}`
-        : "(pending: the ingress controller is creating the load balancer)";
-    });
-    const hostname = this.cfg.domain.hostname;
-    return apiEndpointAt(hostname ? `${scheme}://${hostname}` : regional, regional);
+    return exposedApi(ingress, workloads, this.namespace.name, this.cfg.domain);
+  }
+
+  /**
+   * KEDA's way to Redis's own CA: a Secret of the CA and the "enable" its TLS authentication asks
+   * for (no Secret Manager value holds that word: the template writes it).
+   */
+  private queueTlsAuth(ca: SecretRef): {
+    secretName: pulumi.Output<string>;
+    tlsKey: string;
+    caKey: string;
+  } {
+    const store = this.host.secretStore;
+    const [remote] = store.grantRead("rag-queue-tls", [ca]);
+    const synced = new SyncedSecret(
+      siteName(this.site, "rag-queue-tls"),
+      {
+        namespace: this.namespace.name,
+        secretName: "rag-queue-tls",
+        storeName: store.name,
+        keys: [{ secretKey: "ca", ...remote! }],
+        template: { type: "Opaque", data: { tls: "enable", ca: "{{ .ca }}" } },
+      },
+      { ...this.onCluster(), dependsOn: store.ready },
+    );
+    return { secretName: synced.secretName, tlsKey: "tls", caKey: "ca" };
   }
 
   /**

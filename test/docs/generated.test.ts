@@ -45,7 +45,7 @@ describe("generated docs", () => {
     const links = [...table.matchAll(/\]\((docs\/tiers\/[a-z-]+\.md)\)/g)].map((m) => m[1]!);
     expect(links).toHaveLength(builtPairs().length);
     for (const link of links) expect(existsSync(join(PROJECT_DIR, link)), link).toBe(true);
-    expect(table).toContain(`${PLATFORMS.sme.gcp!.label} (planned)`);
+    expect(table).toContain(`${PLATFORMS.enterprise.gcp!.label} (planned)`);
   });
 
   it("replace only what lies between a section's markers, and refuse a file without them", () => {
