@@ -104,9 +104,11 @@ export const NOT_JUDGED: Readonly<Record<string, string>> = {
     "the dev tier's private bridge network; published ports are judged on the containers (docker-loopback-ports)",
   "docker:index/volume:Volume": "a named volume on the developer's machine",
   "gcp:compute/address:Address":
-    "the GPU host's fixed internal address; its firewall rules and instance are judged",
+    "an internal address, the GPU host's or the internal Gateway's; what listens there is judged (gcp-instance-private, gke-gateway-https)",
   "gcp:compute/globalAddress:GlobalAddress":
     "the private services range, or the load balancer's address; what listens there is judged (gcp-lb-https-only, gcp-firewall-no-world-ingress)",
+  "gcp:compute/regionSslCertificate:RegionSslCertificate":
+    "the internal Gateway's certificate from the stack's CA, its key secret in the state; the Gateway serving it is judged (gke-gateway-https)",
   "gcp:compute/managedSslCertificate:ManagedSslCertificate":
     "a certificate Google issues and renews for the hostname; the proxy serving it is judged (gcp-lb-https-only)",
   "gcp:compute/network:Network":
@@ -149,6 +151,8 @@ export const NOT_JUDGED: Readonly<Record<string, string>> = {
   "kubernetes:external-secrets.io/v1:ExternalSecret":
     "names secrets in the cloud's secret manager to sync; holds no value",
   "kubernetes:keda.sh/v1alpha1:ScaledObject": "a scaling rule for a Deployment",
+  "kubernetes:networking.gke.io/v1:HealthCheckPolicy":
+    "how GKE's load balancer checks the API's readiness; holds no security setting",
   "kubernetes:keda.sh/v1alpha1:TriggerAuthentication":
     "references a Kubernetes Secret for the scaler; holds no value",
   "random:index/randomId:RandomId": "a generated suffix",
@@ -156,5 +160,10 @@ export const NOT_JUDGED: Readonly<Record<string, string>> = {
   "random:index/randomString:RandomString":
     "a generated suffix for names Azure requires to be globally unique",
   "tls:index/privateKey:PrivateKey":
-    "the unused SSH key Azure requires for a Linux VM; its private half stays in the encrypted state (the VM is judged for password sign-in, its NSG for port 22)",
+    "a key whose private half stays in the encrypted state: the unused SSH key Azure requires for a Linux VM (the VM is judged for password sign-in, its NSG for port 22), or the internal Gateway's and its CA's (the Gateway is judged)",
+  "tls:index/selfSignedCert:SelfSignedCert":
+    "the stack's own CA for the internal Gateway's certificate; clients trust its public half (apiCaCertificate)",
+  "tls:index/certRequest:CertRequest": "the internal Gateway certificate's request (public)",
+  "tls:index/locallySignedCert:LocallySignedCert":
+    "the internal Gateway's certificate, signed by the stack's CA; the Gateway serving it is judged (gke-gateway-https)",
 };

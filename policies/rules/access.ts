@@ -41,6 +41,7 @@ const GCP_IAM_GRANTS = [
   "gcp:storage/bucketIAMMember:BucketIAMMember",
   "gcp:secretmanager/secretIamMember:SecretIamMember",
   "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember",
+  "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember",
 ];
 
 /** Basic roles, and roles that administer IAM (which can grant the rest). */

@@ -2,6 +2,7 @@
 import { accessRules } from "./access";
 import { encryptionRules } from "./encryption";
 import { exposureRules } from "./exposure";
+import { gkeRules } from "./gke";
 import { hostAccessRules } from "./host-access";
 import { ingressRules } from "./ingress";
 import { loggingRules } from "./logging";
@@ -24,6 +25,7 @@ export const ALL_RULES: readonly Rule[] = [
   ...resilienceRules,
   ...podSecurityRules,
   ...hostAccessRules,
+  ...gkeRules,
 ];
 
 export * from "./types";

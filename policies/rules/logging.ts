@@ -226,7 +226,7 @@ export const loggingRules: Rule[] = [
     name: "gcp-flow-and-request-logs",
     area: "logging",
     description:
-      "Every subnet records VPC flow logs, and every load balancer backend logs its requests.",
+      "Every subnet records VPC flow logs (a load balancer's proxy-only subnet cannot), and every load balancer backend logs its requests.",
     severity: "medium",
     remediation:
       "Set logConfig on each subnetwork (aggregationInterval, flowSampling) and logConfig.enable on each backend service.",
@@ -237,7 +237,9 @@ export const loggingRules: Rule[] = [
     ],
     check: (r) =>
       r.type === "gcp:compute/subnetwork:Subnetwork"
-        ? get(r.props, "logConfig") !== undefined
+        ? // A proxy-only subnet takes no flow logs: its load balancer's backend logs the requests.
+          get(r.props, "logConfig") !== undefined ||
+          ["REGIONAL_MANAGED_PROXY", "GLOBAL_MANAGED_PROXY"].includes(String(r.props.purpose))
           ? []
           : ["no flow logs"]
         : isTrue(get(r.props, "logConfig.enable"))

@@ -254,7 +254,7 @@ export const transitRules: Rule[] = [
     name: "gcp-lb-https-only",
     area: "transit",
     description:
-      "An external load balancer listens on HTTPS 443 only, with an SSL policy of TLS 1.2 or later (MODERN or RESTRICTED).",
+      "An external load balancer listens on HTTPS 443 only, with an SSL policy; every SSL policy, global or regional, holds TLS 1.2 or later (MODERN or RESTRICTED).",
     severity: "high",
     remediation:
       "Forward port 443 only to a target HTTPS proxy with an sslPolicy of profile MODERN or RESTRICTED and minTlsVersion TLS_1_2.",
@@ -262,6 +262,7 @@ export const transitRules: Rule[] = [
       "gcp:compute/globalForwardingRule:GlobalForwardingRule",
       "gcp:compute/targetHttpsProxy:TargetHttpsProxy",
       "gcp:compute/sSLPolicy:SSLPolicy",
+      "gcp:compute/regionSslPolicy:RegionSslPolicy",
     ],
     check: (r) => {
       switch (r.type) {

@@ -120,7 +120,7 @@ function everyPathOnce(bases: readonly Base[]): string[] {
   return failures;
 }
 
-const STACKS = ["dev", "staging", "staging-azure", "staging-gcp", "sme", "sme-azure"];
+const STACKS = ["dev", "staging", "staging-azure", "staging-gcp", "sme", "sme-azure", "sme-gcp"];
 const stacks: Record<string, Base> = {};
 beforeAll(async () => {
   for (const name of STACKS) {

@@ -32,6 +32,194 @@ const storageAudit = (types: string[]) =>
     auditLogConfigs: types.map((logType) => ({ logType })),
   });
 
+/** A node pool as the platform declares it, with `config` over its node config. */
+const nodePool = (config: Record<string, unknown> = {}, pool: Record<string, unknown> = {}) =>
+  res("gcp:container/nodePool:NodePool", {
+    cluster: "c",
+    nodeLocations: ["europe-west1-b", "europe-west1-c"],
+    autoscaling: { totalMinNodeCount: 1, totalMaxNodeCount: 3 },
+    management: { autoRepair: true, autoUpgrade: true },
+    nodeConfig: {
+      serviceAccount: "nodes@p.iam.gserviceaccount.com",
+      bootDiskKmsKey: KEY,
+      shieldedInstanceConfig: { enableSecureBoot: true, enableIntegrityMonitoring: true },
+      workloadMetadataConfig: { mode: "GKE_METADATA" },
+      kubeletConfig: { insecureKubeletReadonlyPortEnabled: "FALSE" },
+      ...config,
+    },
+    ...pool,
+  });
+const gkeCluster = (props: Record<string, unknown> = {}) =>
+  res("gcp:container/cluster:Cluster", {
+    location: "europe-west1",
+    datapathProvider: "ADVANCED_DATAPATH",
+    workloadIdentityConfig: { workloadPool: "p.svc.id.goog" },
+    masterAuth: { clientCertificateConfig: { issueClientCertificate: false } },
+    loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS", "APISERVER", "WORKLOADS"] },
+    releaseChannel: { channel: "REGULAR" },
+    maintenancePolicy: {
+      recurringWindow: { startTime: "s", endTime: "e", recurrence: "FREQ=WEEKLY;BYDAY=SA,SU" },
+    },
+    ...props,
+  });
+const PRINCIPAL =
+  "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p.svc.id.goog/subject/ns/rag/sa/rag-runtime";
+const secretGrant = (member: string) =>
+  res("gcp:secretmanager/secretIamMember:SecretIamMember", {
+    secretId: "s",
+    role: "roles/secretmanager.secretAccessor",
+    member,
+  });
+const k8s = (apiVersion: string, kind: string, object: Record<string, unknown>) =>
+  res(`kubernetes:${apiVersion}:${kind}`, { apiVersion, kind, ...object });
+const meta = (name: string) => ({ metadata: { name, namespace: "rag" } });
+const gateway = (listener: Record<string, unknown>, className = "gke-l7-rilb") =>
+  k8s("gateway.networking.k8s.io/v1", "Gateway", {
+    ...meta("rag-api"),
+    spec: { gatewayClassName: className, listeners: [{ name: "https", port: 443, ...listener }] },
+  });
+const HTTPS = {
+  protocol: "HTTPS",
+  tls: { mode: "Terminate", options: { "networking.gke.io/pre-shared-certs": "cert" } },
+};
+const gatewayPolicy = (sslPolicy?: string) =>
+  k8s("networking.gke.io/v1", "GCPGatewayPolicy", {
+    ...meta("rag-api"),
+    spec: {
+      default: sslPolicy ? { sslPolicy } : {},
+      targetRef: { group: "gateway.networking.k8s.io", kind: "Gateway", name: "rag-api" },
+    },
+  });
+const route = k8s("gateway.networking.k8s.io/v1", "HTTPRoute", {
+  ...meta("rag-api"),
+  spec: {
+    parentRefs: [{ name: "rag-api" }],
+    rules: [{ backendRefs: [{ name: "rag-api", port: 80 }] }],
+  },
+});
+const backendPolicy = (logging: Record<string, unknown>) =>
+  k8s("networking.gke.io/v1", "GCPBackendPolicy", {
+    ...meta("rag-api"),
+    spec: { default: { logging }, targetRef: { group: "", kind: "Service", name: "rag-api" } },
+  });
+
+/** The rules of GKE and its Gateway. */
+const GKE_CASES: Record<string, RuleCase> = {
+  "gcp-gke-nodes-hardened": {
+    compliant: [nodePool(), gkeCluster()],
+    violating: {
+      "no Secure Boot": one(nodePool({ shieldedInstanceConfig: { enableSecureBoot: false } })),
+      "the node's metadata": one(nodePool({ workloadMetadataConfig: { mode: "GCE_METADATA" } })),
+      "the default account": one(nodePool({ serviceAccount: undefined })),
+      "the read-only port": one(
+        nodePool({ kubeletConfig: { insecureKubeletReadonlyPortEnabled: "TRUE" } }),
+      ),
+      "an inline pool": one(gkeCluster({ nodePools: [{ name: "default", nodeConfig: {} }] })),
+    },
+  },
+  "gcp-gke-customer-key": {
+    compliant: [
+      nodePool(),
+      res("kubernetes:storage.k8s.io/v1:StorageClass", {
+        provisioner: "pd.csi.storage.gke.io",
+        parameters: { type: "pd-balanced", "disk-encryption-kms-key": KEY },
+      }),
+    ],
+    violating: {
+      "boot disks": one(nodePool({ bootDiskKmsKey: undefined })),
+      "a StorageClass": one(
+        res("kubernetes:storage.k8s.io/v1:StorageClass", {
+          provisioner: "pd.csi.storage.gke.io",
+          parameters: { type: "pd-balanced" },
+        }),
+      ),
+    },
+  },
+  "gcp-gke-network-policy": {
+    compliant: [
+      gkeCluster(),
+      gkeCluster({ datapathProvider: undefined, networkPolicy: { enabled: true } }),
+    ],
+    violating: { "legacy datapath": one(gkeCluster({ datapathProvider: "LEGACY_DATAPATH" })) },
+  },
+  "gcp-gke-workload-identity": {
+    compliant: [
+      gkeCluster(),
+      secretGrant(PRINCIPAL),
+      secretGrant("serviceAccount:a@p.iam.gserviceaccount.com"),
+    ],
+    violating: {
+      "no workload pool": one(gkeCluster({ workloadIdentityConfig: undefined })),
+      "a client certificate": one(
+        gkeCluster({ masterAuth: { clientCertificateConfig: { issueClientCertificate: true } } }),
+      ),
+      "a whole namespace": one(
+        secretGrant(
+          "principalSet://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/p.svc.id.goog/namespace/rag",
+        ),
+      ),
+      "a wildcard": one(secretGrant("serviceAccount:p.svc.id.goog[rag/*]")),
+      "not a service account": one(secretGrant(PRINCIPAL.replace("/sa/rag-runtime", ""))),
+    },
+  },
+  "gcp-gke-logged": {
+    compliant: one(gkeCluster()),
+    violating: {
+      off: one(gkeCluster({ loggingService: "none" })),
+      "system only": one(
+        gkeCluster({ loggingConfig: { enableComponents: ["SYSTEM_COMPONENTS"] } }),
+      ),
+    },
+  },
+  "gcp-gke-upgrades": {
+    compliant: [gkeCluster(), nodePool()],
+    tier: "sme",
+    violating: {
+      "no channel": one(gkeCluster({ releaseChannel: { channel: "UNSPECIFIED" } })),
+      "no window": one(gkeCluster({ maintenancePolicy: undefined })),
+      "no auto-upgrade": one(
+        nodePool({}, { management: { autoRepair: true, autoUpgrade: false } }),
+      ),
+    },
+  },
+  "gcp-gke-zone-redundant": {
+    compliant: [
+      gkeCluster(),
+      nodePool(),
+      // A GPU pool may take the one zone that has its GPUs.
+      nodePool(
+        { guestAccelerators: [{ type: "nvidia-l4", count: 1 }] },
+        { nodeLocations: ["europe-west1-b"] },
+      ),
+    ],
+    tier: "sme",
+    violating: {
+      zonal: one(gkeCluster({ location: "europe-west1-b" })),
+      "fixed size": one(nodePool({}, { autoscaling: undefined })),
+      "one zone": one(nodePool({}, { nodeLocations: ["europe-west1-b"] })),
+    },
+  },
+  "gke-gateway-https": {
+    compliant: [gateway(HTTPS), gatewayPolicy("policy")],
+    violating: {
+      "plain HTTP": [gateway({ protocol: "HTTP" }), gatewayPolicy("policy")],
+      "no certificate": [
+        gateway({ protocol: "HTTPS", tls: { mode: "Terminate" } }),
+        gatewayPolicy("policy"),
+      ],
+      "no SSL policy": [gateway(HTTPS), gatewayPolicy()],
+      "another class on HTTP": one(gateway({ protocol: "HTTP" }, "istio")),
+    },
+  },
+  "gke-gateway-request-logs": {
+    compliant: [gateway(HTTPS), route, backendPolicy({ enabled: true, sampleRate: 1000000 })],
+    violating: {
+      "logging off": one(backendPolicy({ enabled: false })),
+      "no backend policy": [gateway(HTTPS), route],
+    },
+  },
+};
+
 export const GCP_CASES: Record<string, RuleCase> = {
   "gcp-kms-rotation": {
     compliant: one(
@@ -66,8 +254,20 @@ export const GCP_CASES: Record<string, RuleCase> = {
       }),
       res("gcp:compute/targetHttpsProxy:TargetHttpsProxy", { urlMap: "m", sslPolicy: "policy" }),
       res("gcp:compute/sSLPolicy:SSLPolicy", { profile: "MODERN", minTlsVersion: "TLS_1_2" }),
+      res("gcp:compute/regionSslPolicy:RegionSslPolicy", {
+        region: "europe-west1",
+        profile: "RESTRICTED",
+        minTlsVersion: "TLS_1_2",
+      }),
     ],
     violating: {
+      "regional TLS 1.0": one(
+        res("gcp:compute/regionSslPolicy:RegionSslPolicy", {
+          region: "europe-west1",
+          profile: "COMPATIBLE",
+          minTlsVersion: "TLS_1_0",
+        }),
+      ),
       "plain HTTP port": one(
         res("gcp:compute/globalForwardingRule:GlobalForwardingRule", {
           portRange: "80",
@@ -158,6 +358,12 @@ export const GCP_CASES: Record<string, RuleCase> = {
       res("gcp:compute/backendService:BackendService", {
         logConfig: { enable: true, sampleRate: 1 },
       }),
+      // A proxy-only subnet takes no flow logs.
+      res("gcp:compute/subnetwork:Subnetwork", {
+        ipCidrRange: "10.60.32.0/23",
+        purpose: "REGIONAL_MANAGED_PROXY",
+        role: "ACTIVE",
+      }),
     ],
     violating: {
       "subnet without flow logs": one(
@@ -189,4 +395,5 @@ export const GCP_CASES: Record<string, RuleCase> = {
       unset: one(res("gcp:storage/bucket:Bucket", {})),
     },
   },
+  ...GKE_CASES,
 };

@@ -2,7 +2,8 @@
  * The pack judges every resource type the program creates, or says why not (policies/scope.ts):
  * checked over the stacks as shipped and in the configurations that add resource types
  * (certificate and alert subscribers, a managed LLM and Qdrant Cloud, GitOps, Ollama with
- * pgvector and an OTLP backend, a GPU on dev, staging on Azure and on GCP public or with hosted services),
+ * pgvector and an OTLP backend, a GPU on dev, staging on Azure and on GCP public or with hosted services,
+ * sme on Azure and on GCP public or with Ollama, pgvector and OTLP),
  * each of which must also pass its tier.
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +126,33 @@ const VARIANTS: Record<string, [stack: string, sets: string[]]> = {
       "rag-platform:observability.otlpEndpoint=https://otlp.example.com:4318",
       "rag-platform:gitops.enabled=true",
       "rag-platform:gitops.repoUrl=https://github.com/acme/rag-gitops",
+    ],
+  ],
+  "sme on GCP": ["sme-gcp", []],
+  "sme on GCP, public with alert e-mails, PagerDuty and admins": [
+    "sme-gcp",
+    [
+      "rag-platform:domain.certificate=google-managed",
+      "rag-platform:domain.hostname=rag.example.com",
+      "rag-platform:network.clusterApiAllowedCidrs[0]=203.0.113.10/32",
+      "rag-platform:observability.alertEmails[0]=oncall@example.com",
+      "rag-platform:observability.gcpNotificationChannels[0]=projects/my-rag-sme/notificationChannels/4242",
+      "rag-platform:kubernetes.adminPrincipals[0]=group:platform@example.com",
+    ],
+  ],
+  "sme on GCP, Ollama on a T4, pgvector, OTLP, GitOps, a pushed image": [
+    "sme-gcp",
+    [
+      "rag-platform:llm.server=ollama",
+      "rag-platform:llm.model=llama3.1:8b",
+      "rag-platform:llm.gpuType=t4",
+      "rag-platform:kubernetes.gpuZones[0]=europe-west1-b",
+      "rag-platform:vectorDb.mode=pgvector",
+      "rag-platform:observability.exporter=otlp",
+      "rag-platform:observability.otlpEndpoint=https://otlp.example.com:4318",
+      "rag-platform:gitops.enabled=true",
+      "rag-platform:gitops.repoUrl=https://github.com/acme/rag-gitops",
+      "rag-platform:runtimeImage=europe-west1-docker.pkg.dev/my-rag-sme/rag/rag-runtime:1.0.0",
     ],
   ],
 };

@@ -19,10 +19,11 @@ const JUDGING_RULES_AT_LEAST: Record<string, number> = {
   "staging-gcp": 17,
   sme: 70,
   "sme-azure": 62,
+  "sme-gcp": 60,
 };
 
 /** Every stack file that synthesizes (enterprise is not built yet). */
-const STACKS = ["dev", "staging", "staging-azure", "staging-gcp", "sme", "sme-azure"];
+const STACKS = ["dev", "staging", "staging-azure", "staging-gcp", "sme", "sme-azure", "sme-gcp"];
 /** Public variants, for the rules their defaults fail on purpose (an internal Ingress on HTTP). */
 const PUBLIC: Record<string, [stack: string, sets: string[]]> = {
   "sme, public": [
@@ -36,6 +37,13 @@ const PUBLIC: Record<string, [stack: string, sets: string[]]> = {
     "sme-azure",
     [
       "rag-platform:domain.certificate=https://certs-vault.vault.azure.net/secrets/rag-sme",
+      "rag-platform:domain.hostname=rag.example.com",
+    ],
+  ],
+  "sme-gcp, public": [
+    "sme-gcp",
+    [
+      "rag-platform:domain.certificate=google-managed",
       "rag-platform:domain.hostname=rag.example.com",
     ],
   ],
@@ -489,7 +497,122 @@ const FLIPS: Flip[] = [
   ...azureFlips(),
   ...aksFlips(),
   ...gcpFlips(),
+  ...gkeFlips(),
 ];
+
+/** The same, on sme on GCP: the cluster, its pools, Workload Identity's grants and the Gateway. */
+function gkeFlips(): Flip[] {
+  const props = (rs: ResourceRecord[], type: string, name?: string) =>
+    find(rs, type, name).inputs as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const cluster = (rs: ResourceRecord[]) => props(rs, "gcp:container/cluster:Cluster");
+  const gpuPool = (rs: ResourceRecord[]) =>
+    props(rs, "gcp:container/nodePool:NodePool", "rag-sme-gke-gpu");
+  const systemPool = (rs: ResourceRecord[]) =>
+    props(rs, "gcp:container/nodePool:NodePool", "rag-sme-gke-system");
+  const k8s = (kind: string) => `kubernetes:${kind}`;
+  return [
+    [
+      "gcp-gke-private",
+      "sme-gcp",
+      (rs) => (cluster(rs).privateClusterConfig.enablePrivateNodes = false),
+    ],
+    [
+      "gcp-gke-private",
+      "sme-gcp",
+      (rs) => {
+        cluster(rs).privateClusterConfig.enablePrivateEndpoint = false;
+        cluster(rs).masterAuthorizedNetworksConfig.cidrBlocks = [];
+      },
+    ],
+    [
+      "gcp-gke-secrets-encrypted",
+      "sme-gcp",
+      (rs) => (cluster(rs).databaseEncryption = { state: "DECRYPTED" }),
+    ],
+    [
+      "gcp-gke-nodes-hardened",
+      "sme-gcp",
+      (rs) => (gpuPool(rs).nodeConfig.shieldedInstanceConfig.enableSecureBoot = false),
+    ],
+    [
+      "gcp-gke-nodes-hardened",
+      "sme-gcp",
+      (rs) => (systemPool(rs).nodeConfig.workloadMetadataConfig.mode = "GCE_METADATA"),
+    ],
+    ["gcp-gke-customer-key", "sme-gcp", (rs) => delete systemPool(rs).nodeConfig.bootDiskKmsKey],
+    [
+      "gcp-gke-customer-key",
+      "sme-gcp",
+      (rs) =>
+        delete props(rs, k8s("storage.k8s.io/v1:StorageClass")).parameters[
+          "disk-encryption-kms-key"
+        ],
+    ],
+    [
+      "gcp-gke-network-policy",
+      "sme-gcp",
+      (rs) => (cluster(rs).datapathProvider = "LEGACY_DATAPATH"),
+    ],
+    ["gcp-gke-workload-identity", "sme-gcp", (rs) => delete cluster(rs).workloadIdentityConfig],
+    [
+      "gcp-gke-workload-identity",
+      "sme-gcp",
+      (rs) =>
+        (props(
+          rs,
+          "gcp:storage/bucketIAMMember:BucketIAMMember",
+          "rag-sme-runtime-documents",
+        ).member =
+          `principalSet://iam.googleapis.com/projects/987654321098/locations/global/workloadIdentityPools/my-rag-sme.svc.id.goog/namespace/rag`),
+    ],
+    [
+      "gcp-gke-logged",
+      "sme-gcp",
+      (rs) => (cluster(rs).loggingConfig.enableComponents = ["SYSTEM_COMPONENTS"]),
+    ],
+    [
+      "gcp-gke-upgrades",
+      "sme-gcp",
+      (rs) => (cluster(rs).releaseChannel = { channel: "UNSPECIFIED" }),
+    ],
+    ["gcp-gke-upgrades", "sme-gcp", (rs) => (gpuPool(rs).management.autoUpgrade = false)],
+    ["gcp-gke-zone-redundant", "sme-gcp", (rs) => (cluster(rs).location = "europe-west1-b")],
+    [
+      "gcp-gke-zone-redundant",
+      "sme-gcp",
+      (rs) => (systemPool(rs).nodeLocations = ["europe-west1-b"]),
+    ],
+    [
+      "gke-gateway-https",
+      "sme-gcp",
+      (rs) =>
+        (props(rs, k8s("gateway.networking.k8s.io/v1:Gateway")).spec.listeners[0].protocol =
+          "HTTP"),
+    ],
+    [
+      "gke-gateway-https",
+      "sme-gcp",
+      (rs) => delete props(rs, k8s("networking.gke.io/v1:GCPGatewayPolicy")).spec.default.sslPolicy,
+    ],
+    [
+      "gcp-lb-https-only",
+      "sme-gcp",
+      (rs) => (props(rs, "gcp:compute/regionSslPolicy:RegionSslPolicy").minTlsVersion = "TLS_1_0"),
+    ],
+    [
+      "gke-gateway-request-logs",
+      "sme-gcp",
+      (rs) =>
+        (props(rs, k8s("networking.gke.io/v1:GCPBackendPolicy")).spec.default.logging.enabled =
+          false),
+    ],
+    [
+      "gke-gateway-request-logs",
+      "sme-gcp",
+      (rs) => drop(rs, k8s("networking.gke.io/v1:GCPBackendPolicy")),
+    ],
+  ];
+}
 
 /** The sme Ingress's annotations, as the flips change them. */
 const ingressAnnotations = (rs: ResourceRecord[]) =>
