@@ -121,7 +121,7 @@ describe.each(MODES)("hostile documents (%s)", (mode) => {
     });
   });
 
-  it("fails a stored document past each limit with the limit's reason, and nothing else", async () => {
+  it("fails a stored document past each limit with that limit's reason, indexing none of it", async () => {
     // Stored under generous limits (as before an operator lowered them), then indexed under tight ones.
     const { db, store, embedder, vectors } = rt.services;
     const generous: ParseLimits = { ...DEFAULT_PARSE_LIMITS, maxPages: 100_000, maxChars: 1e9 };
