@@ -142,6 +142,7 @@ describe("GitHub workflows", () => {
       "staging-gcp",
       "sme",
       "sme-azure",
+      "sme-gcp",
     ]);
     expect(policies.permissions).toMatchObject({ "security-events": "write" });
     expect(
