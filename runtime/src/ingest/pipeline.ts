@@ -26,6 +26,9 @@ export interface IngestOptions extends ChunkOptions {
   readonly parseLimits?: ParseLimits;
 }
 
+/** Chunks written per statement (with their postings and vectors): a few hundred milliseconds each. */
+export const WRITE_BATCH_CHUNKS = 200;
+
 export interface IndexResult {
   readonly status: "ready" | "failed" | "skipped";
   readonly chunks: number;
@@ -92,7 +95,11 @@ export class IngestPipeline {
     const withHeading = chunks.map(embeddingText);
     const vectors = await this.timed("embed", () => this.embedder.embedDocuments(withHeading));
     const ids = chunks.map((c) => `${documentId}:${c.ordinal}`);
-    const tokens = withHeading.map((t) => tokenize(t));
+    const tokens: string[][] = [];
+    for (const [i, text] of withHeading.entries()) {
+      if (i > 0 && i % WRITE_BATCH_CHUNKS === 0) await new Promise((r) => setImmediate(r));
+      tokens.push(tokenize(text));
+    }
     const postings = ids.map((id, i) => postingsOf(id, tokens[i]!));
     return this.timed("index", () =>
       this.db.transaction(async (tx) => {
@@ -103,28 +110,40 @@ export class IngestPipeline {
         ]);
         if (!held) throw new DocumentGoneError(documentId);
         await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
-        await tx.query(
-          `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count)
-           SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
-          [
-            ids,
-            ids.map(() => documentId),
-            chunks.map((c) => c.ordinal),
-            chunks.map((c) => c.heading ?? null),
-            chunks.map((c) => c.text),
-            tokens.map((t) => t.length),
-          ],
-        );
-        await tx.query(
-          "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
-          [
-            postings.flatMap((p) => p.terms),
-            postings.flatMap((p) => p.chunkIds),
-            postings.flatMap((p) => p.tfs),
-            postings.flatMap((p) => p.lengths),
-          ],
-        );
-        await this.vectors.upsert(tx, documentId, doc.metadata, ids, vectors);
+        // In batches: embedded, PGlite runs each statement on the event loop, and one statement
+        // of a large document's every posting held the API (and /healthz) for seconds.
+        for (let from = 0; from < chunks.length; from += WRITE_BATCH_CHUNKS) {
+          const to = Math.min(from + WRITE_BATCH_CHUNKS, chunks.length);
+          const batch = postings.slice(from, to);
+          await tx.query(
+            `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count)
+             SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
+            [
+              ids.slice(from, to),
+              ids.slice(from, to).map(() => documentId),
+              chunks.slice(from, to).map((c) => c.ordinal),
+              chunks.slice(from, to).map((c) => c.heading ?? null),
+              chunks.slice(from, to).map((c) => c.text),
+              tokens.slice(from, to).map((t) => t.length),
+            ],
+          );
+          await tx.query(
+            "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
+            [
+              batch.flatMap((p) => p.terms),
+              batch.flatMap((p) => p.chunkIds),
+              batch.flatMap((p) => p.tfs),
+              batch.flatMap((p) => p.lengths),
+            ],
+          );
+          await this.vectors.upsert(
+            tx,
+            documentId,
+            doc.metadata,
+            ids.slice(from, to),
+            vectors.slice(from, to),
+          );
+        }
         const updated = await tx.query(
           "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
           [documentId, chunks.length, tokens.reduce((n, t) => n + t.length, 0)],

@@ -65,8 +65,14 @@ export class HashedNgramEmbedder implements Embedder {
     return normalize(v);
   }
 
+  /** Embeds on the calling thread, giving the event loop a turn every few texts (the API shares it, embedded). */
   async embedDocuments(texts: readonly string[]): Promise<number[][]> {
-    return texts.map((t) => this.embed(t));
+    const out: number[][] = [];
+    for (const [i, t] of texts.entries()) {
+      if (i > 0 && i % BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+      out.push(this.embed(t));
+    }
+    return out;
   }
 
   async embedQuery(text: string): Promise<number[]> {
