@@ -14,6 +14,7 @@ export default defineConfig({
       "test/workflows.test.ts",
       "test/policies/engine.test.ts",
       "test/policies/rules.test.ts",
+      "test/policies/workloads.test.ts",
       "test/docs/*.test.ts",
     ],
     setupFiles: ["test/unit-setup.ts"],
