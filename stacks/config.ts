@@ -59,7 +59,7 @@ const serviceSchema = z.strictObject({
 
 const networkSchema = z.strictObject({
   cidr: cidr.describe(
-    "The network's address range (AWS VPC, Azure VNet, GCP VPC). Azure needs a /21 or larger, GCP a /20 or larger.",
+    "The network's address range (AWS VPC, Azure VNet, GCP VPC). Azure needs a /21 or larger, GCP a /20 or larger (a /16 or larger for GKE).",
   ),
   zoneCount: z.number().int().min(2).max(3).describe("Availability zones the network spans."),
   natGateways: z
