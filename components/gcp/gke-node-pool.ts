@@ -74,8 +74,8 @@ export interface GkeNodeIdentity {
   readonly bootDiskKmsKey: pulumi.Input<string>;
 }
 
-/** The labels every pool's nodes carry: which pool, for the platform's node selectors. */
-export const POOL_LABEL_KEY = GPU_POOL_LABEL.key;
+/** The label every pool's nodes carry: which pool, for the platform's node selectors. */
+const POOL_LABEL_KEY = GPU_POOL_LABEL.key;
 
 /**
  * One node pool: COS with containerd, Shielded VMs (Secure Boot, integrity monitoring), the GKE
