@@ -8,7 +8,9 @@ import {
 } from "../components/gcp/cloud-run-spec";
 import { dashboardContent } from "../components/gcp/monitoring";
 import { memorystoreSize } from "../components/gcp/redis";
-import { gcpSubnetPlan } from "../components/gcp/subnet-plan";
+import { alertPolicyArgs, pagerDutyChannelCommands } from "../components/gcp/alerts";
+import { gkeGpuMachineType, gpusOf } from "../components/gcp/gke-node-pool";
+import { gcpSubnetPlan, gkeSubnetPlan } from "../components/gcp/subnet-plan";
 import * as pulumi from "@pulumi/pulumi";
 
 describe("GCP subnet plan", () => {
@@ -27,6 +29,91 @@ describe("GCP subnet plan", () => {
     expect(() => gcpSubnetPlan("10.40.0.0/22")).toThrow(
       "10.40.0.0/22 is too small; the subnet needs a /20 or larger",
     );
+  });
+});
+
+describe("a GKE cluster's ranges", () => {
+  it("cut a fixed block each from the range's first /16: nodes first (the Cloud Run subnet's), Services, proxies, pods", () => {
+    const plan = gkeSubnetPlan("10.60.0.0/16");
+    expect(plan).toEqual({
+      nodes: "10.60.0.0/20",
+      services: "10.60.16.0/20",
+      proxyOnly: "10.60.32.0/23",
+      pods: "10.60.64.0/18",
+    });
+    expect(plan.nodes).toBe(gcpSubnetPlan("10.60.0.0/16").workloads);
+    expect(gkeSubnetPlan("10.60.0.0/15").pods).toBe("10.60.64.0/18");
+  });
+
+  it("refuse a range a cluster's ranges do not fit in", () => {
+    expect(() => gkeSubnetPlan("10.60.0.0/20")).toThrow(
+      "10.60.0.0/20 is too small; a cluster's ranges need a /16 or larger",
+    );
+  });
+});
+
+describe("GKE's GPU machines", () => {
+  it("give the model server's 4 vCPUs and 24 GiB beside one GPU, and state their GPUs", () => {
+    expect(gkeGpuMachineType("l4", 1)).toBe("g2-standard-8");
+    expect(gkeGpuMachineType("t4", 2)).toBe("n1-highmem-16");
+    expect(gkeGpuMachineType("a100", 3)).toBe("a2-highgpu-4g");
+    expect(gpusOf("a100", "a2-highgpu-4g")).toBe(4);
+    expect(() => gpusOf("l4", "a2-highgpu-1g")).toThrow(
+      "a2-highgpu-1g is not a GKE l4 machine type",
+    );
+  });
+});
+
+describe("Cloud Monitoring alerts", () => {
+  const scope = {
+    project: "p",
+    projectNumber: "1",
+    region: "europe-west1",
+    labels: { tier: "sme" },
+    uniqueSuffix: "abc123",
+    apis: [],
+  };
+
+  it("hold one condition of the alert's kind, and rate-limit a log alert's notifications", () => {
+    const log = alertPolicyArgs(
+      "n",
+      { kind: "log", name: "l", description: "d", filter: "f", severity: "ERROR" },
+      scope,
+      ["c"],
+    );
+    expect(log.conditions).toEqual([{ displayName: "d", conditionMatchedLog: { filter: "f" } }]);
+    expect(log.alertStrategy).toEqual({ notificationRateLimit: { period: "1800s" } });
+    const promql = alertPolicyArgs(
+      "n",
+      {
+        kind: "promql",
+        name: "q",
+        description: "d",
+        query: "up == 0",
+        duration: "900s",
+        severity: "WARNING",
+      },
+      scope,
+      [],
+    );
+    expect(promql.conditions).toEqual([
+      {
+        displayName: "d",
+        conditionPrometheusQueryLanguage: {
+          query: "up == 0",
+          duration: "900s",
+          evaluationInterval: "60s",
+        },
+      },
+    ]);
+    expect(promql.alertStrategy).toBeUndefined();
+  });
+
+  it("route to PagerDuty through a channel made from a file, whose name the config then lists", () => {
+    const [create, point] = pagerDutyChannelCommands("my-rag-sme");
+    expect(create).toContain("--channel-content-from-file=<file holding ");
+    expect(create).not.toMatch(/service_key":"[^<]/);
+    expect(point).toContain("rag-platform:observability.gcpNotificationChannels[0]");
   });
 });
 
