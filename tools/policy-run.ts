@@ -1,5 +1,5 @@
 /** Runs the policy pack offline over synthesized resources and writes the three reports. */
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { evaluate, type Evaluation, type PackConfig } from "../policies/engine";
 import { jsonReport, markdownReport, sarifReport } from "../policies/report";
@@ -34,6 +34,7 @@ export function runPolicies(o: PolicyRunOptions): Evaluation {
     outputs: o.outputs,
     config: o.config,
   });
+  mkdirSync(o.outDir, { recursive: true });
   writeFileSync(join(o.outDir, "policy-report.json"), jsonReport(evaluation, o.stack));
   writeFileSync(
     join(o.outDir, "policy-report.sarif"),

@@ -1093,6 +1093,24 @@ describe("npm run policies", () => {
     );
   });
 
+  it("writes its reports to an --out directory that does not exist yet", async () => {
+    const out = mkdtempSync(join(tmpdir(), "policies-"));
+    writeSynthOutput(stacks.dev!, out);
+    const reports = join(out, "reports", "dev");
+    const { code } = await policiesCli([
+      "--resources",
+      join(out, "dev", "resources.json"),
+      "--tier",
+      "staging",
+      "--out",
+      reports,
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(readFileSync(join(reports, "policy-report.json"), "utf8"))).toMatchObject({
+      mandatoryViolations: 0,
+    });
+  });
+
   it("exits 1 on a mandatory violation and names it in every report", async () => {
     const out = mkdtempSync(join(tmpdir(), "policies-"));
     const records = structuredClone(stacks.staging!.resources);
