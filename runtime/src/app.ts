@@ -11,9 +11,9 @@ import { AjvCompiler } from "@fastify/ajv-compiler";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifySchemaCompiler,
   type FastifyServerOptions,
 } from "fastify";
-import type { FastifySchemaCompiler } from "fastify";
 import { Authenticator } from "./auth/auth";
 import { KeyStore } from "./auth/keys";
 import { BrowserSso } from "./auth/sso";
