@@ -133,6 +133,28 @@ export function alertPolicyArgs(
   }
 }
 
+/**
+ * The stack's e-mail channels and one alert policy per alert, notifying them and the channels made
+ * outside the stack; returns every channel notified. Staging's monitoring and sme's alerts share it.
+ */
+export function alertPolicies(
+  name: string,
+  args: Pick<GcpAlertsArgs, "scope" | "alertEmails" | "extraChannelIds" | "alerts">,
+  opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string[]> {
+  const channels = [
+    ...emailChannels(name, args.scope, args.alertEmails, opts).map((c) => c.id),
+    ...(args.extraChannelIds ?? []),
+  ];
+  for (const alert of args.alerts)
+    new gcp.monitoring.AlertPolicy(
+      `${name}-${alert.name}`,
+      alertPolicyArgs(name, alert, args.scope, channels),
+      opts,
+    );
+  return pulumi.all(channels);
+}
+
 export interface GcpAlertsArgs {
   readonly scope: GcpScope;
   readonly alertEmails: readonly string[];
@@ -152,18 +174,7 @@ export class GcpAlerts extends pulumi.ComponentResource {
   constructor(name: string, args: GcpAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:gcp:Alerts", name, {}, opts);
     const parent = { parent: this, dependsOn: [...args.scope.apis] };
-    const channels = [
-      ...emailChannels(name, args.scope, args.alertEmails, parent).map((c) => c.id),
-      ...(args.extraChannelIds ?? []),
-    ];
-    for (const alert of args.alerts) {
-      new gcp.monitoring.AlertPolicy(
-        `${name}-${alert.name}`,
-        alertPolicyArgs(name, alert, args.scope, channels),
-        parent,
-      );
-    }
-    this.channelIds = pulumi.all(channels);
+    this.channelIds = alertPolicies(name, args, parent);
     this.registerOutputs({ channelIds: this.channelIds });
   }
 }

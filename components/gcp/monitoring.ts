@@ -1,6 +1,6 @@
 import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
-import { alertPolicyArgs, emailChannels, type GcpAlertSpec } from "./alerts";
+import { alertPolicies, type GcpAlertSpec } from "./alerts";
 import type { GcpScope } from "./common";
 
 export type { GcpAlertSpec } from "./alerts";
@@ -28,17 +28,7 @@ export class CloudMonitoringObservability extends pulumi.ComponentResource {
     super("rag:gcp:Monitoring", name, {}, opts);
     const parent = { parent: this, dependsOn: [...args.scope.apis] };
     const { project } = args.scope;
-    const channels = [
-      ...emailChannels(name, args.scope, args.alertEmails, parent).map((c) => c.id),
-      ...(args.extraChannelIds ?? []),
-    ];
-    for (const alert of args.alerts) {
-      new gcp.monitoring.AlertPolicy(
-        `${name}-${alert.name}`,
-        alertPolicyArgs(name, alert, args.scope, channels),
-        parent,
-      );
-    }
+    alertPolicies(name, args, parent);
     const dashboard = new gcp.monitoring.Dashboard(
       name,
       {
