@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { execKubeconfig } from "../kubernetes/kubeconfig";
 import { assumedBy, policyDocument, type AwsAccount } from "./account";
 import { POD_IDENTITY_TRUST } from "./pod-identity";
 import { EksNodeGroup } from "./eks-node-group";
@@ -339,34 +340,17 @@ export function kubeconfigFor(
   caData: string,
   region: string,
 ): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      { name: clusterName, cluster: { server: endpoint, "certificate-authority-data": caData } },
-    ],
-    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
-    "current-context": clusterName,
-    users: [
-      {
-        name: clusterName,
-        user: {
-          exec: {
-            apiVersion: "client.authentication.k8s.io/v1beta1",
-            command: "aws",
-            args: [
-              "eks",
-              "get-token",
-              "--cluster-name",
-              clusterName,
-              "--region",
-              region,
-              "--output",
-              "json",
-            ],
-          },
-        },
-      },
+  return execKubeconfig(clusterName, endpoint, caData, {
+    command: "aws",
+    args: [
+      "eks",
+      "get-token",
+      "--cluster-name",
+      clusterName,
+      "--region",
+      region,
+      "--output",
+      "json",
     ],
   });
 }

@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { execKubeconfig } from "../kubernetes/kubeconfig";
 import { serviceAccountMember, type GcpScope } from "./common";
 import {
   type GkeGpu,
@@ -330,30 +331,10 @@ export class GkeCluster extends pulumi.ComponentResource {
  * Application Default Credentials (no static credential exists: client certificates are off).
  */
 export function gkeKubeconfig(clusterName: string, endpoint: string, caData: string): string {
-  return JSON.stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      {
-        name: clusterName,
-        cluster: { server: `https://${endpoint}`, "certificate-authority-data": caData },
-      },
-    ],
-    contexts: [{ name: clusterName, context: { cluster: clusterName, user: clusterName } }],
-    "current-context": clusterName,
-    users: [
-      {
-        name: clusterName,
-        user: {
-          exec: {
-            apiVersion: "client.authentication.k8s.io/v1beta1",
-            command: "gke-gcloud-auth-plugin",
-            installHint: "gcloud components install gke-gcloud-auth-plugin",
-            provideClusterInfo: true,
-            interactiveMode: "Never",
-          },
-        },
-      },
-    ],
+  return execKubeconfig(clusterName, `https://${endpoint}`, caData, {
+    command: "gke-gcloud-auth-plugin",
+    installHint: "gcloud components install gke-gcloud-auth-plugin",
+    provideClusterInfo: true,
+    interactiveMode: "Never",
   });
 }
