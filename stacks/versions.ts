@@ -26,7 +26,13 @@ export const K8S_IMAGES = {
   vllm: "vllm/vllm-openai:v0.8.5",
   ollama: `ollama/ollama:${OLLAMA_VERSION}`,
   textEmbeddingsInference: "ghcr.io/huggingface/text-embeddings-inference:cpu-1.7.2",
+  /** The model servers' warm-up before a blue/green promotion. */
+  curl: "curlimages/curl:8.11.1",
 } as const;
+
+/** Istio's release: the four ambient charts and the images they run (istiod, CNI, ztunnel). */
+export const ISTIO_VERSION = "1.30.3";
+export const ISTIO_IMAGES = { hub: "docker.io/istio", tag: ISTIO_VERSION } as const;
 
 /**
  * Cluster Autoscaler must run the release of the cluster's Kubernetes minor version (its
@@ -150,6 +156,74 @@ export const CHARTS = {
     chart: "qdrant",
     version: "1.13.4",
     kubernetes: { min: "1.24", source: "chart README, Prerequisites: Kubernetes v1.24+" },
+  },
+  istioBase: {
+    repo: "https://istio-release.storage.googleapis.com/charts",
+    chart: "base",
+    version: ISTIO_VERSION,
+    kubernetes: {
+      min: "1.32",
+      source: "istioctl/pkg/install/k8sversion/version.go MinK8SVersion = 32 at 1.30.3",
+    },
+  },
+  istiod: {
+    repo: "https://istio-release.storage.googleapis.com/charts",
+    chart: "istiod",
+    version: ISTIO_VERSION,
+    kubernetes: {
+      min: "1.32",
+      source: "istioctl/pkg/install/k8sversion/version.go MinK8SVersion = 32 at 1.30.3",
+    },
+  },
+  istioCni: {
+    repo: "https://istio-release.storage.googleapis.com/charts",
+    chart: "cni",
+    version: ISTIO_VERSION,
+    kubernetes: {
+      min: "1.32",
+      source: "istioctl/pkg/install/k8sversion/version.go MinK8SVersion = 32 at 1.30.3",
+    },
+  },
+  ztunnel: {
+    repo: "https://istio-release.storage.googleapis.com/charts",
+    chart: "ztunnel",
+    version: ISTIO_VERSION,
+    kubernetes: {
+      min: "1.32",
+      source: "istioctl/pkg/install/k8sversion/version.go MinK8SVersion = 32 at 1.30.3",
+    },
+  },
+  argoRollouts: {
+    repo: "https://argoproj.github.io/argo-helm",
+    chart: "argo-rollouts",
+    version: "2.41.0",
+    kubernetes: {
+      min: "1.16",
+      source:
+        "argo-helm charts/argo-rollouts 2.41.0 (v1.9.0) states no kubeVersion; its CRDs are apiextensions v1 (1.16+)",
+    },
+  },
+  kubePrometheusStack: {
+    repo: "https://prometheus-community.github.io/helm-charts",
+    chart: "kube-prometheus-stack",
+    version: "88.5.3",
+    kubernetes: { min: "1.25", source: "Chart.yaml kubeVersion >=1.25.0-0 (operator v0.93.1)" },
+  },
+  loki: {
+    repo: "https://grafana-community.github.io/helm-charts",
+    chart: "loki",
+    version: "18.11.0",
+    kubernetes: {
+      min: "1.25",
+      source: "grafana-community Chart.yaml kubeVersion >=1.25.0-0 (Loki 3.7.6)",
+    },
+  },
+  tempoDistributed: {
+    repo: "https://grafana-community.github.io/helm-charts",
+    chart: "tempo-distributed",
+    // The last 2.x chart (Tempo 2.10.7): 3.x ingests through Kafka (see docs/tiers/enterprise-operations.md).
+    version: "2.26.2",
+    kubernetes: { min: "1.25", source: "grafana-community Chart.yaml kubeVersion ^1.25.0-0" },
   },
 } as const satisfies Record<string, SupportedChart>;
 

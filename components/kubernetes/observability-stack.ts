@@ -1,0 +1,385 @@
+/**
+ * A region's own observability, in its cluster: kube-prometheus-stack (Prometheus, Alertmanager,
+ * Grafana), Grafana Tempo for traces and Loki for logs (both on the cloud's object storage), and
+ * a node-level OpenTelemetry collector reading the pods' logs into Loki. The platform's collector
+ * (ClusterAddons) sends its traces to Tempo and its OTLP logs to Loki.
+ *
+ * In-cluster Prometheus rather than a managed one: each region keeps alerting and the canary's
+ * analysis when the others are down, and Alertmanager, the SLO rules and Argo Rollouts' queries
+ * all speak to one PromQL endpoint the stack owns.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ragDashboard } from "./dashboards";
+import { pinnedRelease, type PinnedChart } from "./helm";
+import { resources, type ComputeSize } from "./pod-security";
+
+export const MONITORING_NAMESPACE = "monitoring";
+export const LOKI_NAMESPACE = "loki";
+export const TEMPO_NAMESPACE = "tempo";
+/** Prometheus's in-cluster address (the release is named kube-prometheus-stack). */
+export const PROMETHEUS_URL = `http://kube-prometheus-stack-prometheus.${MONITORING_NAMESPACE}.svc.cluster.local:9090`;
+/** Tempo's distributor, OTLP over gRPC. */
+export const TEMPO_OTLP_GRPC = `tempo-distributor.${TEMPO_NAMESPACE}.svc.cluster.local:4317`;
+/** Loki's gateway, OTLP logs over HTTP (the exporter appends /v1/logs). */
+export const LOKI_OTLP_HTTP = `http://loki-gateway.${LOKI_NAMESPACE}.svc.cluster.local/otlp`;
+
+/** Where a store keeps its data: a bucket, and the identity its pods use to reach it. */
+export interface ObjectStorage {
+  readonly bucket: pulumi.Input<string>;
+  readonly region: string;
+  /** The service account's annotations giving it the cloud role (IRSA), if any. @default - none */
+  readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+}
+
+/** The Alertmanager receivers: pages to PagerDuty, tickets by e-mail. */
+export interface AlertRouting {
+  /** The Secret (in MONITORING_NAMESPACE) holding `pagerduty-routing-key` and `smtp-password`. */
+  readonly secretName: string;
+  readonly ticketEmails: readonly string[];
+  readonly smtp: { readonly smarthost: string; readonly from: string; readonly username: string };
+}
+
+export interface ObservabilityStackArgs {
+  readonly charts: {
+    readonly kubePrometheusStack: PinnedChart;
+    readonly loki: PinnedChart;
+    readonly tempo: PinnedChart;
+    readonly openTelemetryCollector: PinnedChart;
+  };
+  readonly loki: ObjectStorage;
+  readonly tempo: ObjectStorage;
+  /** Days logs and traces are kept (the stores delete older blocks). */
+  readonly retentionDays: number;
+  /** Days Prometheus keeps samples locally. @default 15 */
+  readonly metricsRetentionDays?: number;
+  readonly storageClassName: pulumi.Input<string>;
+  /** The namespace of the RAG workloads (scraped, and the dashboard's). */
+  readonly workloadNamespace: string;
+  readonly alerts: AlertRouting;
+  /** Labels every namespace of the stack carries (the mesh's enrolment). @default - none */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** Prefix of the releases' Pulumi names. @default - none */
+  readonly resourceNamePrefix?: string;
+}
+
+const SIZES = {
+  prometheus: { cpuMillicores: 1000, memoryMiB: 8192 },
+  alertmanager: { cpuMillicores: 100, memoryMiB: 256 },
+  grafana: { cpuMillicores: 200, memoryMiB: 512 },
+  lokiComponent: { cpuMillicores: 500, memoryMiB: 1024 },
+  tempoComponent: { cpuMillicores: 500, memoryMiB: 1024 },
+  logAgent: { cpuMillicores: 100, memoryMiB: 256 },
+} as const satisfies Record<string, ComputeSize>;
+
+/** The Alertmanager routing tree: severity page to PagerDuty, ticket to e-mail, the rest nowhere. */
+export function alertmanagerConfig(a: AlertRouting): Record<string, unknown> {
+  if (a.ticketEmails.length === 0)
+    throw new Error("alert routing: tickets need at least one e-mail address (ticketEmails)");
+  const secrets = "/etc/alertmanager/secrets";
+  return {
+    global: { resolve_timeout: "5m" },
+    route: {
+      receiver: "null",
+      group_by: ["alertname", "slo", "namespace"],
+      group_wait: "30s",
+      group_interval: "5m",
+      repeat_interval: "4h",
+      routes: [
+        { receiver: "pagerduty", matchers: ['severity="page"'], continue: false },
+        { receiver: "ticket-email", matchers: ['severity="ticket"'], repeat_interval: "24h" },
+      ],
+    },
+    receivers: [
+      { name: "null" },
+      {
+        name: "pagerduty",
+        pagerduty_configs: [
+          {
+            routing_key_file: `${secrets}/${a.secretName}/pagerduty-routing-key`,
+            send_resolved: true,
+          },
+        ],
+      },
+      {
+        name: "ticket-email",
+        email_configs: a.ticketEmails.map((to) => ({
+          to,
+          from: a.smtp.from,
+          smarthost: a.smtp.smarthost,
+          auth_username: a.smtp.username,
+          auth_password_file: `${secrets}/${a.secretName}/smtp-password`,
+          send_resolved: true,
+        })),
+      },
+    ],
+  };
+}
+
+export class ObservabilityStack extends pulumi.ComponentResource {
+  constructor(name: string, args: ObservabilityStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("rag:k8s:ObservabilityStack", name, {}, opts);
+    if (!Number.isInteger(args.retentionDays) || args.retentionDays < 1)
+      throw new Error(
+        `${name}: retentionDays must be a whole number >= 1, got ${args.retentionDays}`,
+      );
+    const named = (release: string) =>
+      args.resourceNamePrefix ? `${args.resourceNamePrefix}-${release}` : release;
+    const namespace = (ns: string, podSecurity: "restricted" | "privileged") =>
+      new k8s.core.v1.Namespace(
+        `${name}-${ns}`,
+        {
+          metadata: {
+            name: ns,
+            labels: { "pod-security.kubernetes.io/enforce": podSecurity, ...args.namespaceLabels },
+          },
+        },
+        { parent: this },
+      );
+    // node-exporter and the log agent read the node: the monitoring namespace cannot be restricted.
+    const monitoring = namespace(MONITORING_NAMESPACE, "privileged");
+    const loki = namespace(LOKI_NAMESPACE, "restricted");
+    const tempo = namespace(TEMPO_NAMESPACE, "restricted");
+    const hours = `${args.retentionDays * 24}h`;
+
+    pinnedRelease(
+      "loki",
+      args.charts.loki,
+      { resourceName: named("loki"), namespace: LOKI_NAMESPACE, values: lokiValues(args, hours) },
+      { parent: this, dependsOn: [loki] },
+    );
+    pinnedRelease(
+      "tempo",
+      args.charts.tempo,
+      {
+        resourceName: named("tempo"),
+        namespace: TEMPO_NAMESPACE,
+        values: tempoValues(args, hours),
+      },
+      { parent: this, dependsOn: [tempo] },
+    );
+    new k8s.core.v1.ConfigMap(
+      `${name}-dashboard`,
+      {
+        metadata: {
+          name: "rag-service-dashboard",
+          namespace: MONITORING_NAMESPACE,
+          labels: { grafana_dashboard: "1" },
+        },
+        data: { "rag-service.json": JSON.stringify(ragDashboard(args.workloadNamespace)) },
+      },
+      { parent: this, dependsOn: [monitoring] },
+    );
+    pinnedRelease(
+      "kube-prometheus-stack",
+      args.charts.kubePrometheusStack,
+      {
+        resourceName: named("kube-prometheus-stack"),
+        namespace: MONITORING_NAMESPACE,
+        values: prometheusStackValues(args),
+      },
+      { parent: this, dependsOn: [monitoring] },
+    );
+    pinnedRelease(
+      "log-agent",
+      args.charts.openTelemetryCollector,
+      {
+        resourceName: named("log-agent"),
+        namespace: MONITORING_NAMESPACE,
+        values: {
+          mode: "daemonset",
+          image: { repository: "otel/opentelemetry-collector-contrib" },
+          presets: { logsCollection: { enabled: true }, kubernetesAttributes: { enabled: true } },
+          resources: resources(SIZES.logAgent),
+          config: {
+            exporters: { otlphttp: { endpoint: LOKI_OTLP_HTTP } },
+            service: {
+              pipelines: {
+                logs: { exporters: ["otlphttp"] },
+                traces: null,
+                metrics: null,
+              },
+            },
+          },
+        },
+      },
+      { parent: this, dependsOn: [monitoring] },
+    );
+    this.registerOutputs({});
+  }
+}
+
+function prometheusStackValues(args: ObservabilityStackArgs): Record<string, unknown> {
+  return {
+    // EKS, AKS and GKE run these on their own control plane, out of Prometheus's reach.
+    kubeControllerManager: { enabled: false },
+    kubeScheduler: { enabled: false },
+    kubeEtcd: { enabled: false },
+    prometheus: {
+      prometheusSpec: {
+        replicas: 2,
+        retention: `${args.metricsRetentionDays ?? 15}d`,
+        resources: resources(SIZES.prometheus),
+        // Rules, monitors and probes from any release or namespace (the SLO rules are our own).
+        ruleSelectorNilUsesHelmValues: false,
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        storageSpec: {
+          volumeClaimTemplate: {
+            spec: {
+              storageClassName: args.storageClassName,
+              accessModes: ["ReadWriteOnce"],
+              resources: { requests: { storage: "200Gi" } },
+            },
+          },
+        },
+        additionalScrapeConfigs: [workloadScrape(args.workloadNamespace)],
+      },
+    },
+    alertmanager: {
+      alertmanagerSpec: {
+        replicas: 2,
+        resources: resources(SIZES.alertmanager),
+        secrets: [args.alerts.secretName],
+      },
+      config: alertmanagerConfig(args.alerts),
+    },
+    grafana: {
+      resources: resources(SIZES.grafana),
+      sidecar: { dashboards: { enabled: true, label: "grafana_dashboard", labelValue: "1" } },
+      additionalDataSources: [
+        {
+          name: "Tempo",
+          uid: "tempo",
+          type: "tempo",
+          url: `http://tempo-query-frontend.${TEMPO_NAMESPACE}.svc.cluster.local:3200`,
+          jsonData: {
+            tracesToLogsV2: { datasourceUid: "loki", filterByTraceID: true },
+            serviceMap: { datasourceUid: "prometheus" },
+          },
+        },
+        {
+          name: "Loki",
+          uid: "loki",
+          type: "loki",
+          url: `http://loki-gateway.${LOKI_NAMESPACE}.svc.cluster.local`,
+          jsonData: {
+            derivedFields: [
+              {
+                name: "trace",
+                matcherRegex: '"traceId":"(\\w+)"',
+                url: "$${__value.raw}",
+                datasourceUid: "tempo",
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * The RAG pods' /metrics (the pods annotated prometheus.io/scrape), keeping Argo Rollouts'
+ * pod-template hash so a canary's analysis can tell its pods from the stable ones.
+ */
+export function workloadScrape(namespace: string): Record<string, unknown> {
+  return {
+    job_name: "rag-workloads",
+    kubernetes_sd_configs: [{ role: "pod", namespaces: { names: [namespace] } }],
+    relabel_configs: [
+      {
+        source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+        action: "keep",
+        regex: "true",
+      },
+      {
+        source_labels: [
+          "__meta_kubernetes_pod_ip",
+          "__meta_kubernetes_pod_annotation_prometheus_io_port",
+        ],
+        regex: "(.+);(\\d+)",
+        replacement: "$1:$2",
+        target_label: "__address__",
+      },
+      { source_labels: ["__meta_kubernetes_namespace"], target_label: "namespace" },
+      { source_labels: ["__meta_kubernetes_pod_name"], target_label: "pod" },
+      {
+        source_labels: ["__meta_kubernetes_pod_label_app_kubernetes_io_name"],
+        target_label: "app",
+      },
+      {
+        source_labels: ["__meta_kubernetes_pod_label_rollouts_pod_template_hash"],
+        target_label: "rollouts_pod_template_hash",
+      },
+    ],
+  };
+}
+
+function lokiValues(args: ObservabilityStackArgs, hours: string): Record<string, unknown> {
+  const size = resources(SIZES.lokiComponent);
+  const component = (replicas: number) => ({ replicas, resources: size });
+  return {
+    // The chart deprecates SingleBinary and SimpleScalable (removed in Loki 4): microservices.
+    deploymentMode: "Distributed",
+    serviceAccount: { create: true, annotations: args.loki.serviceAccountAnnotations ?? {} },
+    loki: {
+      auth_enabled: false,
+      schemaConfig: {
+        configs: [
+          {
+            from: "2026-01-01",
+            store: "tsdb",
+            object_store: "s3",
+            schema: "v13",
+            index: { prefix: "loki_index_", period: "24h" },
+          },
+        ],
+      },
+      storage: {
+        type: "s3",
+        bucketNames: { chunks: args.loki.bucket, ruler: args.loki.bucket, admin: args.loki.bucket },
+        s3: { region: args.loki.region },
+      },
+      compactor: { retention_enabled: true, delete_request_store: "s3" },
+      limits_config: { retention_period: hours, allow_structured_metadata: true },
+    },
+    ingester: { ...component(3), zoneAwareReplication: { enabled: false } },
+    distributor: component(3),
+    querier: component(3),
+    queryFrontend: component(2),
+    queryScheduler: component(2),
+    indexGateway: component(2),
+    compactor: component(1),
+    gateway: { replicas: 2 },
+    singleBinary: { replicas: 0 },
+    write: { replicas: 0 },
+    read: { replicas: 0 },
+    backend: { replicas: 0 },
+    minio: { enabled: false },
+  };
+}
+
+function tempoValues(args: ObservabilityStackArgs, hours: string): Record<string, unknown> {
+  const size = resources(SIZES.tempoComponent);
+  return {
+    serviceAccount: { create: true, annotations: args.tempo.serviceAccountAnnotations ?? {} },
+    reportingEnabled: false,
+    traces: { otlp: { grpc: { enabled: true }, http: { enabled: true } } },
+    storage: {
+      trace: {
+        backend: "s3",
+        s3: {
+          bucket: args.tempo.bucket,
+          endpoint: `s3.${args.tempo.region}.amazonaws.com`,
+          region: args.tempo.region,
+        },
+      },
+    },
+    ingester: { replicas: 3, resources: size },
+    distributor: { replicas: 2, resources: size },
+    querier: { replicas: 2, resources: size },
+    queryFrontend: { replicas: 2, resources: size },
+    compactor: { replicas: 1, resources: size, config: { compaction: { block_retention: hours } } },
+  };
+}

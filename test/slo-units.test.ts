@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import {
+  availabilitySli,
+  errorBudget,
+  latencySli,
+  ragSlos,
+  sloRuleGroups,
+  type SloSpec,
+} from "../components/kubernetes/slo";
+import { alertmanagerConfig, workloadScrape } from "../components/kubernetes/observability-stack";
+import { RAG_PANELS, ragDashboard } from "../components/kubernetes/dashboards";
+
+const availability: SloSpec = {
+  name: "query-availability",
+  service: "rag-api",
+  objectivePercent: 99.9,
+  description: "queries answer",
+  sli: availabilitySli("rag_http_request_duration_seconds", 'route="/v1/query"'),
+};
+
+describe("SLO rules", () => {
+  const groups = sloRuleGroups([availability]);
+  const [recordings, alerts] = groups;
+
+  it("records the error ratio over each window the alerts read", () => {
+    expect(recordings!.rules.map((r) => r.record)).toEqual([
+      "slo:sli_error:ratio_rate5m",
+      "slo:sli_error:ratio_rate30m",
+      "slo:sli_error:ratio_rate1h",
+      "slo:sli_error:ratio_rate6h",
+      "slo:sli_error:ratio_rate3d",
+    ]);
+    expect(recordings!.rules[2]).toEqual({
+      record: "slo:sli_error:ratio_rate1h",
+      expr: '(sum(rate(rag_http_request_duration_seconds_count{route="/v1/query",status=~"5.."}[1h]))) / (sum(rate(rag_http_request_duration_seconds_count{route="/v1/query"}[1h])))',
+      labels: { slo: "query-availability", service: "rag-api" },
+    });
+    for (const r of recordings!.rules) expect(String(r.expr)).not.toContain("$window");
+  });
+
+  it("pages on 14.4x over 1h with 5m or 6x over 6h with 30m, tickets on 1x over 3d with 6h", () => {
+    const [page, ticket] = alerts!.rules;
+    expect(errorBudget(availability)).toBe(0.001);
+    expect(page).toMatchObject({
+      alert: "SLOBurnPage",
+      labels: { severity: "page", slo: "query-availability" },
+    });
+    expect(page!.expr).toBe(
+      '(slo:sli_error:ratio_rate1h{slo="query-availability"} > (14.4 * 0.001) and slo:sli_error:ratio_rate5m{slo="query-availability"} > (14.4 * 0.001))' +
+        ' or (slo:sli_error:ratio_rate6h{slo="query-availability"} > (6 * 0.001) and slo:sli_error:ratio_rate30m{slo="query-availability"} > (6 * 0.001))',
+    );
+    expect(ticket).toMatchObject({ alert: "SLOBurnTicket", labels: { severity: "ticket" } });
+    expect(ticket!.expr).toBe(
+      '(slo:sli_error:ratio_rate3d{slo="query-availability"} > (1 * 0.001) and slo:sli_error:ratio_rate6h{slo="query-availability"} > (1 * 0.001))',
+    );
+  });
+
+  it("counts slower-than-threshold requests as bad for latency, on a real bucket only", () => {
+    const sli = latencySli("h", 'route="/r"', 0.5, [0.25, 0.5, 1]);
+    expect(sli.errors).toBe(
+      '(sum(rate(h_count{route="/r"}[$window])) - sum(rate(h_bucket{route="/r",le="0.5"}[$window])))',
+    );
+    expect(() => latencySli("h", "", 0.3, [0.25, 0.5])).toThrow(
+      "latency SLI on h: threshold 0.3s is not one of its buckets (0.25, 0.5)",
+    );
+  });
+
+  it("refuses a bad spec with one line naming it", () => {
+    expect(() => sloRuleGroups([{ ...availability, objectivePercent: 100 }])).toThrow(
+      'SLO "query-availability": objectivePercent must be between 0 and 100 (exclusive), got 100',
+    );
+    expect(() => sloRuleGroups([availability, availability])).toThrow(
+      'SLO "query-availability" is defined twice',
+    );
+    expect(() =>
+      sloRuleGroups([{ ...availability, sli: { errors: "x", total: "y[5m]" } }]),
+    ).toThrow('SLO "query-availability": each SLI expression must range over $window');
+  });
+
+  it("covers query and retrieve availability and latency, and time to first token when the model is ours", () => {
+    expect(ragSlos("rag", { selfHostedModel: true }).map((s) => s.name)).toEqual([
+      "query-availability",
+      "query-latency",
+      "retrieve-availability",
+      "retrieve-latency",
+      "time-to-first-token",
+    ]);
+    expect(ragSlos("rag", { selfHostedModel: false }).map((s) => s.name)).not.toContain(
+      "time-to-first-token",
+    );
+    // Every generated group is well-formed for all of them.
+    expect(sloRuleGroups(ragSlos("rag", { selfHostedModel: true }))).toHaveLength(10);
+  });
+});
+
+describe("Alertmanager routes", () => {
+  const routing = {
+    secretName: "alertmanager-keys",
+    ticketEmails: ["oncall@example.com"],
+    smtp: { smarthost: "smtp.example.com:587", from: "alerts@example.com", username: "alerts" },
+  };
+
+  it("sends pages to PagerDuty and tickets by e-mail, reading keys from mounted files", () => {
+    const config = alertmanagerConfig(routing) as {
+      route: { routes: { receiver: string; matchers: string[] }[] };
+      receivers: Record<string, unknown>[];
+    };
+    expect(config.route.routes.map((r) => [r.matchers[0], r.receiver])).toEqual([
+      ['severity="page"', "pagerduty"],
+      ['severity="ticket"', "ticket-email"],
+    ]);
+    const text = JSON.stringify(config);
+    expect(text).not.toMatch(/routing_key"|auth_password"/);
+    expect(text).toContain("routing_key_file");
+  });
+
+  it("needs somewhere to send tickets", () => {
+    expect(() => alertmanagerConfig({ ...routing, ticketEmails: [] })).toThrow(
+      "alert routing: tickets need at least one e-mail address (ticketEmails)",
+    );
+  });
+});
+
+describe("the RAG dashboard and scrape", () => {
+  it("has one panel per metric family the issue names, each reading the namespace", () => {
+    const dash = ragDashboard("rag") as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    expect(dash.panels.map((p) => p.title)).toEqual(RAG_PANELS.map((p) => p.title));
+    for (const p of dash.panels) expect(p.targets[0]!.expr).toContain('namespace="$namespace"');
+    expect(dash.panels.map((p) => p.title).join(" ")).toMatch(
+      /Request rate.*Errors.*Latency.*Retrieval.*first token.*Ingest.*GPU/,
+    );
+  });
+
+  it("keeps Argo Rollouts' pod-template hash on the workloads' series", () => {
+    const scrape = workloadScrape("rag") as { relabel_configs: { target_label?: string }[] };
+    expect(scrape.relabel_configs.map((r) => r.target_label)).toContain(
+      "rollouts_pod_template_hash",
+    );
+  });
+});
