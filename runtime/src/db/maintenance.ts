@@ -7,7 +7,14 @@
 import type { Queryable } from "./db";
 
 /** The tables retrieval reads. */
-const SEARCH_TABLES = ["postings", "chunks", "documents", "chunk_vectors"] as const;
+const SEARCH_TABLES = [
+  "postings",
+  "bm25_terms",
+  "bm25_term_changes",
+  "chunks",
+  "documents",
+  "chunk_vectors",
+] as const;
 
 /** VACUUM (ANALYZE) of the search tables, together. */
 export async function vacuumSearchTables(db: Queryable): Promise<void> {

@@ -102,6 +102,23 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE INDEX documents_object_key ON documents (object_key);`,
   // 6: the request that uploaded (or retried) a document, in the worker's log lines about it.
   `ALTER TABLE documents ADD COLUMN request_id text;`,
+  // 7: BM25 at scale (search/bm25.ts). Per term: document frequency, largest tf and shortest
+  // chunk (the score's upper bound), so a query need not count postings nor read a frequent
+  // term's. Triggers on postings append each statement's per-term change in its own transaction
+  // (append-only: concurrent indexing never waits on a hot term's row); foldTermStats() sums
+  // them into bm25_terms. Each trigger function is one line: migrations split at ";" + newline.
+  `CREATE TABLE bm25_terms (term text PRIMARY KEY, df bigint NOT NULL, max_tf int NOT NULL, min_dl int NOT NULL);
+   CREATE TABLE bm25_term_changes (term text NOT NULL, df bigint NOT NULL, max_tf int NOT NULL, min_dl int NOT NULL);
+   CREATE INDEX bm25_term_changes_term ON bm25_term_changes (term) INCLUDE (df, max_tf, min_dl);
+   CREATE FUNCTION bm25_postings_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, count(*), max(tf), min(dl) FROM added GROUP BY term; RETURN NULL; END $$;
+   CREATE FUNCTION bm25_postings_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, -count(*), 0, 2147483647 FROM removed GROUP BY term; RETURN NULL; END $$;
+   CREATE FUNCTION bm25_postings_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, -count(*), 0, 2147483647 FROM removed GROUP BY term; INSERT INTO bm25_term_changes SELECT term, count(*), max(tf), min(dl) FROM added GROUP BY term; RETURN NULL; END $$;
+   CREATE FUNCTION bm25_postings_truncated() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM bm25_terms; DELETE FROM bm25_term_changes; RETURN NULL; END $$;
+   CREATE TRIGGER bm25_postings_added AFTER INSERT ON postings REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bm25_postings_added();
+   CREATE TRIGGER bm25_postings_removed AFTER DELETE ON postings REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION bm25_postings_removed();
+   CREATE TRIGGER bm25_postings_changed AFTER UPDATE ON postings REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bm25_postings_changed();
+   CREATE TRIGGER bm25_postings_truncated AFTER TRUNCATE ON postings FOR EACH STATEMENT EXECUTE FUNCTION bm25_postings_truncated();
+   INSERT INTO bm25_terms SELECT term, count(*), max(tf), min(dl) FROM postings GROUP BY term;`,
 ];
 
 export interface SchemaInfo {

@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Db } from "../db/db";
 import type { IngestQueue } from "../queue/queue";
+import { foldPendingTermStats } from "../search/bm25";
 import type { VectorIndex } from "../search/vector-index";
 import type { ObjectStore } from "../storage/object-store";
 import { withinMs } from "../timeout";
@@ -287,6 +288,7 @@ export class DocumentService {
     // Waits for an indexing transaction that holds the document (IngestPipeline), then cascades
     // to chunks, postings and pgvector rows.
     await this.db.query("DELETE FROM documents WHERE id = $1", [id]);
+    await foldPendingTermStats(this.db);
     // An index outside the database (Qdrant) may have been written by that transaction after the
     // first clear: clear it again, now that no indexing can start for the document (for pgvector
     // rows, which went with the cascade, this does nothing).

@@ -7,7 +7,7 @@ import type { Db } from "../db/db";
 import { traced } from "../tracing";
 import type { Embedder } from "../models/embedder";
 import type { ObjectStore } from "../storage/object-store";
-import { postingsOf } from "../search/bm25";
+import { foldPendingTermStats, postingsOf } from "../search/bm25";
 import { tokenize } from "../search/tokenize";
 import type { VectorIndex } from "../search/vector-index";
 import type { Chunk, ChunkOptions } from "./chunk";
@@ -102,54 +102,56 @@ export class IngestPipeline {
     }
     const postings = ids.map((id, i) => postingsOf(id, tokens[i]!));
     return this.timed("index", () =>
-      this.db.transaction(async (tx) => {
-        // Held until commit: a delete of the document waits for this transaction, or went first
-        // and then nothing is written (not even to an index outside the database).
-        const [held] = await tx.query("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [
-          documentId,
-        ]);
-        if (!held) throw new DocumentGoneError(documentId);
-        await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
-        // In batches: embedded, PGlite runs each statement on the event loop, and one statement
-        // of a large document's every posting held the API (and /healthz) for seconds.
-        for (let from = 0; from < chunks.length; from += WRITE_BATCH_CHUNKS) {
-          const to = Math.min(from + WRITE_BATCH_CHUNKS, chunks.length);
-          const batch = postings.slice(from, to);
-          await tx.query(
-            `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count)
-             SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
-            [
-              ids.slice(from, to),
-              ids.slice(from, to).map(() => documentId),
-              chunks.slice(from, to).map((c) => c.ordinal),
-              chunks.slice(from, to).map((c) => c.heading ?? null),
-              chunks.slice(from, to).map((c) => c.text),
-              tokens.slice(from, to).map((t) => t.length),
-            ],
-          );
-          await tx.query(
-            "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
-            [
-              batch.flatMap((p) => p.terms),
-              batch.flatMap((p) => p.chunkIds),
-              batch.flatMap((p) => p.tfs),
-              batch.flatMap((p) => p.lengths),
-            ],
-          );
-          await this.vectors.upsert(
-            tx,
+      this.db
+        .transaction(async (tx) => {
+          // Held until commit: a delete of the document waits for this transaction, or went first
+          // and then nothing is written (not even to an index outside the database).
+          const [held] = await tx.query("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [
             documentId,
-            doc.metadata,
-            ids.slice(from, to),
-            vectors.slice(from, to),
+          ]);
+          if (!held) throw new DocumentGoneError(documentId);
+          await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
+          // In batches: embedded, PGlite runs each statement on the event loop, and one statement
+          // of a large document's every posting held the API (and /healthz) for seconds.
+          for (let from = 0; from < chunks.length; from += WRITE_BATCH_CHUNKS) {
+            const to = Math.min(from + WRITE_BATCH_CHUNKS, chunks.length);
+            const batch = postings.slice(from, to);
+            await tx.query(
+              `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count)
+             SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
+              [
+                ids.slice(from, to),
+                ids.slice(from, to).map(() => documentId),
+                chunks.slice(from, to).map((c) => c.ordinal),
+                chunks.slice(from, to).map((c) => c.heading ?? null),
+                chunks.slice(from, to).map((c) => c.text),
+                tokens.slice(from, to).map((t) => t.length),
+              ],
+            );
+            await tx.query(
+              "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
+              [
+                batch.flatMap((p) => p.terms),
+                batch.flatMap((p) => p.chunkIds),
+                batch.flatMap((p) => p.tfs),
+                batch.flatMap((p) => p.lengths),
+              ],
+            );
+            await this.vectors.upsert(
+              tx,
+              documentId,
+              doc.metadata,
+              ids.slice(from, to),
+              vectors.slice(from, to),
+            );
+          }
+          const updated = await tx.query(
+            "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
+            [documentId, chunks.length, tokens.reduce((n, t) => n + t.length, 0)],
           );
-        }
-        const updated = await tx.query(
-          "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
-          [documentId, chunks.length, tokens.reduce((n, t) => n + t.length, 0)],
-        );
-        if (updated.length === 0) throw new DocumentGoneError(documentId);
-      }),
+          if (updated.length === 0) throw new DocumentGoneError(documentId);
+        })
+        .then(() => foldPendingTermStats(this.db)),
     ).then(
       () => ({ status: "ready" as const, chunks: chunks.length }),
       (error: unknown) => {

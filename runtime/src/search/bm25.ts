@@ -1,12 +1,25 @@
 /**
- * Okapi BM25 computed in SQL from the postings (term, chunk, tf, chunk length) kept in Postgres.
- * Document frequencies are counted per query term from the postings' covering primary key
- * (an index-only scan), and the corpus size and average chunk length come from the per-document
- * totals, so deletes and new documents count immediately without scanning every chunk.
- * Chunks and postings exist only for ready documents (they commit with the status), so an
- * unfiltered search reads the postings alone; filters add the join with documents.
+ * Okapi BM25 computed in SQL from the postings (term, chunk, tf, chunk length) kept in Postgres,
+ * exact top-k at a cost that grows with the answer rather than with the corpus (MaxScore, as
+ * Turtle and Flood's, in three statements):
+ *
+ * 1. Statistics. Each term's document frequency and score bounds (largest tf, shortest chunk)
+ *    come from `bm25_terms` plus the not yet folded `bm25_term_changes` rows, which triggers on
+ *    `postings` write in the same transaction as the postings themselves, so deletes and new
+ *    documents count at once, on every path (cascades included). The corpus size and average
+ *    chunk length come from the per-document totals.
+ * 2. A threshold. The rarest terms' postings (a few thousand at most) give candidates; the best
+ *    of them, scored over every query term, give θ, a score at least k chunks reach.
+ * 3. The answer. Terms are ordered by their score bound; the frequent ones whose bounds together
+ *    stay below θ cannot by themselves lift a chunk into the top k, so only the other
+ *    ("essential") terms' postings are read. A candidate whose partial score plus the remaining
+ *    bound stays below θ is dropped; the rest are scored exactly over every term.
+ *
+ * Every chunk that could reach the top k is scored with the very expression the exhaustive
+ * query uses (`bm25SearchExact`, kept as the reference and the benchmark's baseline), so scores
+ * and order are the same. Filters are applied in SQL wherever candidates are drawn.
  */
-import type { Queryable } from "../db/db";
+import type { Db, Queryable } from "../db/db";
 import { type Filters, filterSql, hasFilters } from "./filters";
 import { termFrequencies } from "./tokenize";
 
@@ -22,7 +35,185 @@ export interface Scored {
   readonly score: number;
 }
 
+export interface Bm25Plan {
+  /**
+   * Below this many postings over all query terms, one exhaustive statement (with the
+   * statistics already read) costs less than the three of the pruned plan.
+   */
+  readonly exhaustiveBelow: number;
+  /** The threshold's candidates come from the rarest terms, read until this many postings at least. */
+  readonly seedPostings: number;
+  /** Hears which terms' postings the answer read, of how many (tests and the benchmark). */
+  readonly observe?: (read: { terms: number; of: number; postings: number }) => void;
+}
+
+export const BM25_PLAN: Bm25Plan = { exhaustiveBelow: 20_000, seedPostings: 2_000 };
+/** Bounds and thresholds compare with this relative slack, so float rounding never prunes a winner. */
+const SLACK = 1e-9;
+
+const { k1, b } = BM25;
+// float8 literals throughout: a bare 1.2 is numeric in Postgres, and numeric arithmetic over
+// every matching posting costs more than the rest of the query.
+const TERM_SCORE = `w.idf * (p.tf * ${k1 + 1}::float8) / (p.tf + ${k1}::float8 * (${1 - b}::float8 + ${b}::float8 * p.dl / $2::float8))`;
+/** Query terms with their IDF, from bound statistics: $1 corpus size, $3 terms, $4 qtf, $5 df. */
+const WEIGHTS = `w AS (
+  SELECT u.term, u.qtf * ln(1 + ($1::float8 - u.df + 0.5) / (u.df + 0.5)) AS idf
+  FROM unnest($3::text[], $4::float8[], $5::float8[]) WITH ORDINALITY AS u(term, qtf, df, i))`;
+/** Each candidate's score over every query term, by primary-key probes, in query-term order. */
+const FULL_SCORE = `(SELECT sum(${TERM_SCORE}) FROM w JOIN postings p ON p.term = w.term AND p.chunk_id = cand.chunk_id)`;
+
+interface TermStats {
+  readonly term: string;
+  readonly qtf: number;
+  readonly df: number;
+  /** Upper bound of the term's contribution to any chunk's score. */
+  readonly bound: number;
+}
+
+/** Reads the corpus totals and each query term's statistics (terms no chunk has are left out). */
+async function statistics(
+  db: Queryable,
+  tf: Map<string, number>,
+): Promise<{ n: number; avgdl: number; terms: TermStats[] }> {
+  const rows = await db.query<{
+    term: string;
+    qtf: number;
+    df: string;
+    max_tf: number;
+    min_dl: number;
+    n: number;
+    avgdl: number;
+  }>(
+    `WITH corpus AS (
+       SELECT greatest(sum(chunk_count), 1)::float8 AS n, coalesce(sum(token_count)::float8 / nullif(sum(chunk_count), 0), 1)::float8 AS avgdl
+       FROM documents WHERE status = 'ready')
+     SELECT u.term, u.qtf, (coalesce(t.df, 0) + coalesce(c.df, 0))::bigint AS df,
+            greatest(t.max_tf, c.max_tf) AS max_tf, least(t.min_dl, c.min_dl) AS min_dl, corpus.n, corpus.avgdl
+     FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS u(term, qtf, i)
+     CROSS JOIN corpus
+     LEFT JOIN bm25_terms t ON t.term = u.term
+     LEFT JOIN LATERAL (SELECT sum(df) AS df, max(max_tf) AS max_tf, min(min_dl) AS min_dl FROM bm25_term_changes c WHERE c.term = u.term) c ON true
+     ORDER BY u.i`,
+    [[...tf.keys()], [...tf.values()]],
+  );
+  const n = Number(rows[0]?.n ?? 1);
+  const avgdl = Number(rows[0]?.avgdl ?? 1);
+  const terms = rows
+    .filter((r) => Number(r.df) > 0)
+    .map((r) => {
+      const df = Number(r.df);
+      const idf = r.qtf * Math.log(1 + (n - df + 0.5) / (df + 0.5));
+      // The term score rises with tf and falls with the chunk's length: its largest tf over its
+      // shortest chunk bounds every posting (deletes leave the bounds loose, never too low).
+      const maxTf = Number(r.max_tf);
+      const tfPart = (maxTf * (k1 + 1)) / (maxTf + k1 * (1 - b + (b * Number(r.min_dl)) / avgdl));
+      return { term: r.term, qtf: r.qtf, df, bound: idf * tfPart * (1 + SLACK) };
+    });
+  return { n, avgdl, terms };
+}
+
+/**
+ * Postings of the terms in $6 grouped by chunk, with their partial score, keeping those whose
+ * partial score plus $7 (the bound of the terms not read) reaches $8; filters from $10.
+ */
+function candidates(filters: Filters | undefined): { sql: string; params: unknown[] } {
+  const filtered = hasFilters(filters);
+  const where = filterSql(filters, 10);
+  return {
+    sql: `SELECT p.chunk_id, sum(${TERM_SCORE}) AS partial
+      FROM w CROSS JOIN LATERAL (SELECT chunk_id, tf, dl FROM postings WHERE postings.term = w.term OFFSET 0) p
+      ${filtered ? `JOIN chunks c ON c.id = p.chunk_id JOIN documents d ON d.id = c.document_id WHERE ${where.sql} AND` : "WHERE"} w.term = ANY($6::text[])
+      GROUP BY p.chunk_id HAVING sum(${TERM_SCORE}) + $7::float8 >= $8::float8`,
+    params: filtered ? where.params : [],
+  };
+}
+
+/** No threshold: every candidate is kept. */
+const NO_THRESHOLD = -1e300;
+
 export async function bm25Search(
+  db: Queryable,
+  queryTokens: readonly string[],
+  limit: number,
+  filters?: Filters,
+  plan: Bm25Plan = BM25_PLAN,
+): Promise<Scored[]> {
+  const tf = termFrequencies(queryTokens);
+  if (tf.size === 0 || limit <= 0) return [];
+  const { n, avgdl, terms } = await statistics(db, tf);
+  if (terms.length === 0) return [];
+  const cand = candidates(filters);
+  const bind = (read: readonly string[], slack: number, theta: number): unknown[] => [
+    n,
+    avgdl,
+    terms.map((t) => t.term),
+    terms.map((t) => t.qtf),
+    terms.map((t) => t.df),
+    read,
+    slack,
+    theta,
+    limit,
+    ...cand.params,
+  ];
+  const all = terms.map((t) => t.term);
+  const postings = terms.reduce((s, t) => s + t.df, 0);
+  if (postings < plan.exhaustiveBelow || terms.length === 1) {
+    plan.observe?.({ terms: terms.length, of: terms.length, postings });
+    const rows = await db.query<{ chunk_id: string; score: number }>(
+      `WITH ${WEIGHTS}, cand AS (${cand.sql})
+       SELECT chunk_id, partial AS score FROM cand ORDER BY score DESC, chunk_id LIMIT $9`,
+      bind(all, 0, NO_THRESHOLD),
+    );
+    return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
+  }
+  // 2. θ: the k-th best full score among the best candidates of the rarest terms.
+  const byRarity = [...terms].sort((x, y) => x.df - y.df);
+  const seed: string[] = [];
+  for (
+    let read = 0;
+    seed.length < byRarity.length && (read < plan.seedPostings || seed.length === 0);
+  ) {
+    const next = byRarity[seed.length]!;
+    seed.push(next.term);
+    read += next.df;
+  }
+  const [kth] = await db.query<{ score: number }>(
+    `WITH ${WEIGHTS}, cand AS (${cand.sql} ORDER BY partial DESC, p.chunk_id LIMIT $9)
+     SELECT ${FULL_SCORE} AS score FROM cand ORDER BY score DESC LIMIT 1 OFFSET $9 - 1`,
+    bind(seed, 0, NO_THRESHOLD),
+  );
+  const theta = kth ? Number(kth.score) * (1 - SLACK) : NO_THRESHOLD;
+  // 3. The frequent terms whose bounds sum below θ need not be read: a chunk only they match
+  // scores below k others.
+  const byBound = [...terms].sort((x, y) => x.bound - y.bound);
+  let skipped = 0;
+  let slack = 0;
+  while (skipped < byBound.length - 1 && slack + byBound[skipped]!.bound < theta)
+    slack += byBound[skipped++]!.bound;
+  const read = byBound.slice(skipped);
+  plan.observe?.({
+    terms: read.length,
+    of: terms.length,
+    postings: read.reduce((s, t) => s + t.df, 0),
+  });
+  const rows = await db.query<{ chunk_id: string; score: number }>(
+    `WITH ${WEIGHTS}, cand AS (${cand.sql})
+     SELECT cand.chunk_id, ${FULL_SCORE} AS score FROM cand ORDER BY score DESC, cand.chunk_id LIMIT $9`,
+    bind(
+      read.map((t) => t.term),
+      slack,
+      theta,
+    ),
+  );
+  return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
+}
+
+/**
+ * The exhaustive query: every posting of every query term, document frequencies counted from
+ * the postings' covering primary key. Kept as the reference the pruned plan is tested against
+ * and as the benchmark's baseline; retrieval uses `bm25Search`.
+ */
+export async function bm25SearchExact(
   db: Queryable,
   queryTokens: readonly string[],
   limit: number,
@@ -32,11 +223,8 @@ export async function bm25Search(
   if (tf.size === 0) return [];
   const filtered = hasFilters(filters);
   const where = filterSql(filters, 4);
-  const { k1, b } = BM25;
-  // float8 literals throughout: a bare 1.2 is numeric in Postgres, and numeric arithmetic over
-  // every matching posting costs more than the rest of the query. The lateral OFFSET 0 keeps
-  // each term's postings a range read of the primary key, whatever the planner's statistics say
-  // (without them it would hash the whole postings table).
+  // The lateral OFFSET 0 keeps each term's postings a range read of the primary key, whatever
+  // the planner's statistics say (without them it would hash the whole postings table).
   const rows = await db.query<{ chunk_id: string; score: number }>(
     `WITH corpus AS (
        SELECT greatest(sum(chunk_count), 1)::float8 AS n, coalesce(sum(token_count)::float8 / nullif(sum(chunk_count), 0), 1)::float8 AS avgdl
@@ -57,6 +245,43 @@ export async function bm25Search(
     [[...tf.keys()], [...tf.values()], limit, ...where.params],
   );
   return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
+}
+
+/**
+ * Folds the pending per-term changes (rows the postings triggers add with every write) into
+ * `bm25_terms`, so a query reads one row per term. The totals are the same before and after:
+ * this only keeps them cheap to read. One caller folds at a time; the others return at once.
+ * Terms no chunk has any more are removed, which also resets their bounds.
+ */
+export async function foldTermStats(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [lock] = await tx.query<{ ok: boolean }>(
+      "SELECT pg_try_advisory_xact_lock(727276) AS ok",
+    );
+    if (!lock?.ok) return;
+    const emptied = await tx.query<{ term: string }>(
+      `WITH moved AS (DELETE FROM bm25_term_changes RETURNING term, df, max_tf, min_dl),
+       folded AS (
+         INSERT INTO bm25_terms AS t (term, df, max_tf, min_dl)
+         SELECT term, sum(df), max(max_tf), min(min_dl) FROM moved GROUP BY term ORDER BY term
+         ON CONFLICT (term) DO UPDATE SET df = t.df + excluded.df,
+           max_tf = greatest(t.max_tf, excluded.max_tf), min_dl = least(t.min_dl, excluded.min_dl)
+         RETURNING term, df)
+       SELECT term FROM folded WHERE df <= 0`,
+    );
+    if (emptied.length > 0)
+      await tx.query("DELETE FROM bm25_terms WHERE term = ANY($1::text[]) AND df <= 0", [
+        emptied.map((r) => r.term),
+      ]);
+  });
+}
+
+/**
+ * foldTermStats after a write, where a failure costs only speed (the pending changes still
+ * count in every query, and the next fold takes them): it is not the write's failure.
+ */
+export async function foldPendingTermStats(db: Db): Promise<void> {
+  await foldTermStats(db).catch(() => undefined);
 }
 
 /** Rows for the postings of one chunk: each term, its frequency and the chunk's length. */
