@@ -20,6 +20,7 @@ import { BrowserSso } from "./auth/sso";
 import { ENV } from "./config";
 import { closeConnectionsOnceAnswered } from "./lifecycle";
 import { loggerOptions } from "./logger";
+import { registerAudit } from "./routes/audit";
 import { documentRoutes } from "./routes/documents";
 import { healthRoutes } from "./routes/health";
 import { keyRoutes } from "./routes/keys";
@@ -193,13 +194,19 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     );
   });
 
+  registerAudit(app, services.audit);
   healthRoutes(app, services, { metrics: services.config.METRICS_PORT === undefined });
   documentRoutes(app, {
     documents: services.documents,
     auth,
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
   });
-  queryRoutes(app, { retriever: services.retriever, generator: services.generator, auth });
+  queryRoutes(app, {
+    retriever: services.retriever,
+    generator: services.generator,
+    auth,
+    includeQuestion: services.audit.includeQuestion,
+  });
   keyRoutes(app, { keys, auth });
   ssoRoutes(app, auth);
   const webUi = await webRoutes(app, { enabled: config.WEB_UI, root: webRoot });

@@ -108,6 +108,9 @@ export const ENV = {
   sessionIdleSeconds: "SESSION_IDLE_SECONDS",
 
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+
+  auditLogFile: "AUDIT_LOG_FILE",
+  auditIncludeQuestion: "AUDIT_INCLUDE_QUESTION",
 } as const;
 
 export type EnvKey = keyof typeof ENV;
@@ -572,6 +575,19 @@ export const runtimeConfigSchema = z.object({
     ),
 
   [ENV.otlpEndpoint]: url.optional().describe("Where traces go over OTLP/HTTP (off when unset)."),
+
+  [ENV.auditLogFile]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A file the audit events are appended to, one JSON line each. Unset: standard output, among the log lines, each marked stream "audit".',
+    ),
+  [ENV.auditIncludeQuestion]: flag
+    .default(false)
+    .describe(
+      "Whether query and retrieval audit events carry the question's text. Off: they carry only which documents and chunks were returned.",
+    ),
 });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;

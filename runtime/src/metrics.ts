@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics: request latency, ingest durations, queue depth, retrieval timings, embedded
- * index maintenance, single sign-on session checks.
+ * index maintenance, single sign-on session checks, audit sink failures, retention purges.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
@@ -60,6 +60,17 @@ export class Metrics {
   readonly ssoSessionChecks = new Counter({
     name: "rag_sso_session_checks_total",
     help: "Checks of single sign-on sessions at the identity provider, by outcome (refreshed, ended, unreachable).",
+    labelNames: ["outcome"],
+    registers: [this.registry],
+  });
+  readonly auditFailures = new Counter({
+    name: "rag_audit_sink_failures_total",
+    help: "Audit events a sink failed to write (the request went on; the log has the cause).",
+    registers: [this.registry],
+  });
+  readonly purged = new Counter({
+    name: "rag_retention_purged_total",
+    help: "Documents the retention purge handled, by outcome (removed, held, failed).",
     labelNames: ["outcome"],
     registers: [this.registry],
   });

@@ -2,6 +2,7 @@
  * Builds every backend from the validated config, once: database (+ migrations), object store,
  * queue, embedder, generator, vector index, retriever, ingest pipeline, document catalogue.
  */
+import { type AuditLog, auditLogOf } from "./audit";
 import type { RuntimeConfig } from "./config";
 import { type Db, openDb } from "./db/db";
 import { IndexMaintenance } from "./db/maintenance";
@@ -46,6 +47,8 @@ export interface Services {
   readonly pipeline: IngestPipeline;
   readonly documents: DocumentService;
   readonly metrics: Metrics;
+  /** Audit events (audit.ts): the API's requests and the worker's purges. */
+  readonly audit: AuditLog;
   /** Embedded mode only (PGlite has no autovacuum): vacuums the search tables once changes settle. */
   readonly maintenance: IndexMaintenance | undefined;
   /** What the service found at start that an operator must act on (each a log line). */
@@ -168,6 +171,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       onEnqueueFailed: () => metrics.requeued.inc({ outcome: "queue_unavailable" }),
       parseLimits: parseLimitsOf(config),
     });
+    const audit = auditLogOf(config, () => metrics.auditFailures.inc());
     let sweep: NodeJS.Timeout | undefined;
     let resuming: Promise<void> | undefined;
     let orphanSweeps: { stop(): Promise<void> } | undefined;
@@ -184,6 +188,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       pipeline,
       documents,
       metrics,
+      audit,
       maintenance,
       warnings: missingVectors ? [missingVectors] : [],
       async startWorker(log) {
@@ -246,6 +251,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
         await resuming;
         await queue.close();
         await maintenance?.close();
+        await audit.close();
         await db.close();
       },
     };

@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { buildApp } from "../src/app";
+import type { AuditEvent } from "../src/audit";
 import { loadRuntimeConfig } from "../src/config";
 import { waitFor } from "../src/queue/queue";
 import { createServices, type Services, type WorkerLog } from "../src/services";
@@ -107,7 +108,12 @@ export async function modeEnv(
   mode: Mode,
 ): Promise<{ env: Record<string, string>; cleanup: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), "rag-rt-"));
-  const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: "error" };
+  // Audit events to a file of the run's own, out of the test output (and readable: auditEvents).
+  const env: Record<string, string> = {
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "error",
+    AUDIT_LOG_FILE: join(dataDir, "audit.log"),
+  };
   let dropDb = async () => {};
   if (mode === "server") {
     const db = await freshDatabase();
@@ -166,6 +172,16 @@ export async function startRuntime(
       );
     },
   };
+}
+
+/** The audit events a runtime wrote to its AUDIT_LOG_FILE so far, oldest first. */
+export function auditEvents(rt: Runtime): AuditEvent[] {
+  const file = rt.env.AUDIT_LOG_FILE!;
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditEvent);
 }
 
 export const auth = (key = ADMIN_KEY) => ({ authorization: `Bearer ${key}` });

@@ -15,6 +15,8 @@ export interface Principal {
   /** session: the browser's single sign-on cookie; local: embedded mode without credentials. */
   readonly kind: "api-key" | "oidc" | "session" | "local";
   readonly role: Role;
+  /** The API key's id (api-key), as audit events name the caller. */
+  readonly keyId?: string;
   readonly subject?: string;
   readonly name?: string;
 }
@@ -95,8 +97,8 @@ export class Authenticator {
       (request.headers["x-api-key"] as string | undefined) ??
       (bearer?.startsWith("rag_") ? bearer : undefined);
     if (apiKey) {
-      const role = await this.keys.roleOf(apiKey);
-      return role ? { kind: "api-key", role } : undefined;
+      const key = await this.keys.find(apiKey);
+      return key ? { kind: "api-key", role: key.role, keyId: key.id } : undefined;
     }
     if (bearer && this.verify) {
       try {
@@ -144,6 +146,8 @@ export class Authenticator {
           requestId: request.id,
         });
       }
+      // Known from here on, also to the audit event of a refusal below.
+      request.principal = principal;
       // A cookie rides along with any request the browser makes; a change made with one must come
       // from the UI itself (a custom header, which a cross-site page cannot send without CORS).
       if (
@@ -164,7 +168,6 @@ export class Authenticator {
           requestId: request.id,
         });
       }
-      request.principal = principal;
     };
   }
 }

@@ -60,12 +60,13 @@ export class LastAdminKeyError extends Error {
 export class KeyStore {
   constructor(private readonly db: Db) {}
 
-  async roleOf(key: string): Promise<Role | undefined> {
-    const [row] = await this.db.query<{ role: Role }>(
-      "SELECT role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+  /** The active key's id (what audit events name it by) and role; undefined for an unknown or revoked key. */
+  async find(key: string): Promise<{ id: string; role: Role } | undefined> {
+    const [row] = await this.db.query<{ id: string; role: Role }>(
+      "SELECT id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
       [hashKey(key)],
     );
-    return row?.role;
+    return row ? { id: row.id, role: row.role } : undefined;
   }
 
   /** Issues a key; the plain key is returned once and never stored. */

@@ -180,13 +180,20 @@ export class SessionStore {
   }
 
   /** Ends a session; returns its refresh token (to revoke at the provider), if it had one. */
-  async remove(key: string): Promise<string | undefined> {
-    const [row] = await this.db.query<{ refresh_token: string | null }>(
-      "DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING refresh_token",
+  async remove(
+    key: string,
+  ): Promise<{ sub: string; role: string; refreshToken: string | undefined } | undefined> {
+    const [row] = await this.db.query<{ sub: string; role: string; refresh_token: string | null }>(
+      "DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING sub, role, refresh_token",
       [key],
     );
-    return row?.refresh_token
-      ? (await this.sealer.open<SealedToken>("refresh-token", row.refresh_token))?.token
-      : undefined;
+    if (!row) return undefined;
+    return {
+      sub: row.sub,
+      role: row.role,
+      refreshToken: row.refresh_token
+        ? (await this.sealer.open<SealedToken>("refresh-token", row.refresh_token))?.token
+        : undefined,
+    };
   }
 }

@@ -21,6 +21,7 @@ import type { RuntimeConfig } from "../config";
 import type { Queryable } from "../db/db";
 import type { IssuerKeys } from "./auth";
 import { hashKey, roleFromClaims } from "./keys";
+import { noteAudit } from "../routes/audit";
 import { type BrowserSession, Sealer, SessionStore, type SsoFlow } from "./session";
 
 /** The header the UI sends with every call; a cross-site form or script cannot (CORS preflight). */
@@ -165,6 +166,7 @@ export class BrowserSso {
     reply.clearCookie(names.flow, { path: "/", secure: this.secure(request) });
     const fail = (reason: string) => {
       request.log.warn({ reason }, "single sign-on failed");
+      noteAudit(request, { outcome: "failure", details: { reason } });
       return reply.redirect(`/?sso_error=${encodeURIComponent(reason)}`, 302);
     };
     // Without a flow this browser started, nothing in the query is the provider's word: a link
@@ -208,6 +210,10 @@ export class BrowserSso {
       { sub: session.sub, role: session.role, checked: refreshToken !== undefined },
       "signed in through single sign-on",
     );
+    noteAudit(request, {
+      actor: { kind: "session", subject: session.sub, role: session.role },
+      target: { type: "session" },
+    });
     if (!refreshToken) {
       request.log.warn(
         "the identity provider issued no refresh token (is offline_access in OIDC_SCOPES and the refresh grant allowed?): this session is not re-checked before it expires",
@@ -229,7 +235,7 @@ export class BrowserSso {
       : undefined;
     if (!found) return undefined;
     if (found.idle) {
-      await this.revoke(request, await this.sessions.remove(found.key));
+      await this.revoke(request, (await this.sessions.remove(found.key))?.refreshToken);
       request.log.info(
         { sub: found.session.sub, idleSeconds: this.config.SESSION_IDLE_SECONDS },
         "single sign-on session ended: unused for longer than SESSION_IDLE_SECONDS",
@@ -314,7 +320,13 @@ export class BrowserSso {
     reply: FastifyReply,
   ): Promise<{ endSessionUrl: string | null }> {
     const cookie = sessionCookie(request);
-    const refreshToken = cookie ? await this.sessions.remove(hashKey(cookie)) : undefined;
+    const ended = cookie ? await this.sessions.remove(hashKey(cookie)) : undefined;
+    if (ended)
+      noteAudit(request, {
+        actor: { kind: "session", subject: ended.sub, role: ended.role },
+        target: { type: "session" },
+      });
+    const refreshToken = ended?.refreshToken;
     for (const secure of [true, false])
       reply.clearCookie(cookieNames(secure).session, { path: "/", secure });
     await this.revoke(request, refreshToken);

@@ -8,6 +8,7 @@ import {
   type DocumentStatus,
 } from "../ingest/documents";
 import { ParseError } from "../ingest/parse";
+import { noteAudit } from "./audit";
 import { documentSchema, errorSchema, metadataSchema } from "./schemas";
 import { findUnstorableText } from "./text";
 import { schemaErrorFormatter } from "./validation";
@@ -148,6 +149,7 @@ export function documentRoutes(
     "/v1/documents",
     {
       onRequest: auth.require("ingester"),
+      config: { audit: "document.upload" },
       attachValidation: true,
       schema: {
         summary: "Upload a document (PDF, HTML, Markdown or text) for indexing",
@@ -175,6 +177,10 @@ export function documentRoutes(
         const { document, created, queued } = await documents.create({
           ...upload,
           requestId: request.id,
+        });
+        noteAudit(request, {
+          target: { type: "document", id: document.id },
+          details: { created, contentType: document.contentType, sizeBytes: document.sizeBytes },
         });
         if (!queued)
           request.log.warn(
@@ -207,6 +213,7 @@ export function documentRoutes(
     "/v1/documents/:id",
     {
       onRequest: auth.require("reader"),
+      config: { audit: "document.read" },
       schema: {
         summary: "A document and its indexing status",
         tags: ["documents"],
@@ -219,6 +226,7 @@ export function documentRoutes(
       },
     },
     async (request, reply) => {
+      noteAudit(request, { target: { type: "document", id: request.params.id } });
       const doc = await documents.get(request.params.id);
       return doc
         ? doc
@@ -234,6 +242,7 @@ export function documentRoutes(
     "/v1/documents/:id/content",
     {
       onRequest: auth.require("reader"),
+      config: { audit: "document.download" },
       schema: {
         summary: "The uploaded original, as a download",
         description:
@@ -248,6 +257,7 @@ export function documentRoutes(
       },
     },
     async (request, reply) => {
+      noteAudit(request, { target: { type: "document", id: request.params.id } });
       const original = await documents.original(request.params.id);
       if (!original)
         return reply.status(404).send({
@@ -271,6 +281,7 @@ export function documentRoutes(
     "/v1/documents",
     {
       onRequest: auth.require("reader"),
+      config: { audit: "document.list" },
       schema: {
         summary: "List documents, newest first",
         tags: ["documents"],
@@ -299,6 +310,7 @@ export function documentRoutes(
     },
     async (request) => {
       const { items, total } = await documents.list(request.query);
+      noteAudit(request, { target: { type: "document", ids: items.map((d) => d.id) } });
       return { items, total, limit: request.query.limit, offset: request.query.offset };
     },
   );
@@ -307,6 +319,7 @@ export function documentRoutes(
     "/v1/documents/:id",
     {
       onRequest: auth.require("admin"),
+      config: { audit: "document.delete" },
       schema: {
         summary:
           "Delete a document everywhere: original (every version), chunks, postings, vectors",
@@ -320,6 +333,7 @@ export function documentRoutes(
       },
     },
     async (request, reply) => {
+      noteAudit(request, { target: { type: "document", id: request.params.id } });
       let deleted: boolean;
       try {
         deleted = await documents.delete(request.params.id);

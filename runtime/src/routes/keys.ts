@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import type { Authenticator } from "../auth/auth";
 import { type KeyStore, type Role, ROLES } from "../auth/keys";
+import { noteAudit } from "./audit";
 import { errorSchema } from "./schemas";
 
 const keySchema = {
@@ -55,6 +56,7 @@ export function keyRoutes(
     "/v1/keys",
     {
       onRequest: admin,
+      config: { audit: "key.create" },
       schema: {
         summary: "Issue an API key (shown once; stored hashed)",
         tags: ["keys"],
@@ -77,8 +79,14 @@ export function keyRoutes(
         },
       },
     },
-    async (request, reply) =>
-      reply.status(201).send(await deps.keys.create(request.body.name, request.body.role)),
+    async (request, reply) => {
+      const key = await deps.keys.create(request.body.name, request.body.role);
+      noteAudit(request, {
+        target: { type: "key", id: key.id },
+        details: { name: key.name, role: key.role },
+      });
+      return reply.status(201).send(key);
+    },
   );
   app.get(
     "/v1/keys",
@@ -100,6 +108,7 @@ export function keyRoutes(
     "/v1/keys/:id",
     {
       onRequest: admin,
+      config: { audit: "key.revoke" },
       schema: {
         summary: "Revoke an API key",
         description:
@@ -113,13 +122,15 @@ export function keyRoutes(
         response: { 204: { type: "null" }, 404: errorSchema, 409: errorSchema },
       },
     },
-    async (request, reply) =>
-      (await deps.keys.revoke(request.params.id))
+    async (request, reply) => {
+      noteAudit(request, { target: { type: "key", id: request.params.id } });
+      return (await deps.keys.revoke(request.params.id))
         ? reply.status(204).send()
         : reply.status(404).send({
             error: "not_found",
             message: `no active key ${request.params.id}`,
             requestId: request.id,
-          }),
+          });
+    },
   );
 }

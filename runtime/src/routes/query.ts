@@ -4,6 +4,7 @@ import type { Authenticator } from "../auth/auth";
 import { citedNumbers, type Context, type Generator } from "../models/generator";
 import type { Filters } from "../search/filters";
 import type { Degraded, Retrieved, Retriever } from "../search/retrieve";
+import { noteAudit } from "./audit";
 import { errorSchema, questionSchema, retrievedSchema } from "./schemas";
 
 interface QuestionBody {
@@ -41,16 +42,44 @@ function logDegraded(request: FastifyRequest): Degraded {
     );
 }
 
+/**
+ * What the audit event of a retrieval or query tells: the documents and chunks returned (ids, never
+ * their text), and the question only when AUDIT_INCLUDE_QUESTION asks for it.
+ */
+function noteReturned(
+  request: FastifyRequest<{ Body: QuestionBody }>,
+  retrieved: readonly Retrieved[],
+  includeQuestion: boolean,
+  cited?: readonly Retrieved[],
+): void {
+  const documentIds = [...new Set(retrieved.map((r) => r.documentId))];
+  noteAudit(request, {
+    target: { type: "document", ids: documentIds },
+    details: {
+      chunkIds: retrieved.map((r) => r.chunkId),
+      ...(cited ? { citedChunkIds: cited.map((r) => r.chunkId) } : {}),
+      ...(includeQuestion ? { question: request.body.question } : {}),
+    },
+  });
+}
+
 export function queryRoutes(
   app: FastifyInstance,
-  deps: { retriever: Retriever; generator: Generator; auth: Authenticator },
+  deps: {
+    retriever: Retriever;
+    generator: Generator;
+    auth: Authenticator;
+    /** Whether audit events carry the question (AUDIT_INCLUDE_QUESTION). */
+    includeQuestion: boolean;
+  },
 ): void {
-  const { retriever, generator, auth } = deps;
+  const { retriever, generator, auth, includeQuestion } = deps;
 
   app.post<{ Body: QuestionBody }>(
     "/v1/retrieve",
     {
       onRequest: auth.require("reader"),
+      config: { audit: "retrieval" },
       schema: {
         summary: "Hybrid retrieval (BM25 + vectors, fused) without generation",
         tags: ["query"],
@@ -65,15 +94,18 @@ export function queryRoutes(
         },
       },
     },
-    async (request) => ({
-      retrieved: await retriever.retrieve(request.body, logDegraded(request)),
-    }),
+    async (request) => {
+      const retrieved = await retriever.retrieve(request.body, logDegraded(request));
+      noteReturned(request, retrieved, includeQuestion);
+      return { retrieved };
+    },
   );
 
   app.post<{ Body: QuestionBody }>(
     "/v1/query",
     {
       onRequest: auth.require("reader"),
+      config: { audit: "query" },
       schema: {
         summary: "Answer a question from the indexed documents, with citations",
         description:
@@ -105,6 +137,7 @@ export function queryRoutes(
         if (!reply.raw.writableFinished) gone.abort(new Error("the client closed the connection"));
       });
       const retrieved = await retriever.retrieve(request.body, logDegraded(request));
+      noteReturned(request, retrieved, includeQuestion);
       const streaming =
         request.body.stream || request.headers.accept?.includes("text/event-stream");
       if (!streaming) {
@@ -128,7 +161,9 @@ export function queryRoutes(
             requestId: request.id,
           });
         }
-        return { answer, citations: citationsFor(answer, retrieved), retrieved };
+        const citations = citationsFor(answer, retrieved);
+        noteReturned(request, retrieved, includeQuestion, citations);
+        return { answer, citations, retrieved };
       }
       reply.hijack();
       const out = reply.raw;
@@ -148,7 +183,9 @@ export function queryRoutes(
           (text) => send("token", { text }),
           gone.signal,
         );
-        send("done", { answer, citations: citationsFor(answer, retrieved) });
+        const citations = citationsFor(answer, retrieved);
+        noteReturned(request, retrieved, includeQuestion, citations);
+        send("done", { answer, citations });
       } catch (error) {
         if (gone.signal.aborted) {
           request.log.info("the client went away: generation stopped");
@@ -156,6 +193,8 @@ export function queryRoutes(
           return;
         }
         request.log.error({ err: error }, "generation failed");
+        // The stream's status is already 200: the event says the answer failed.
+        noteAudit(request, { outcome: "failure" });
         send("error", {
           error: "generation_failed",
           message: GENERATION_FAILED,

@@ -41,6 +41,7 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
   app.get(
     "/auth/callback",
     {
+      config: { audit: "session.start" },
       schema: {
         summary:
           "Where the identity provider returns: sets the session cookie, then redirects to the UI (with ?sso_error= on failure)",
@@ -62,6 +63,7 @@ export function ssoRoutes(app: FastifyInstance, auth: Authenticator): void {
   app.post(
     "/auth/logout",
     {
+      config: { audit: "session.end" },
       schema: {
         summary: `End the browser session (send ${UI_HEADER.name}: ${UI_HEADER.value}); endSessionUrl is where the browser ends the provider's session too`,
         tags: ["auth"],

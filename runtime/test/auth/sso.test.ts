@@ -20,7 +20,7 @@ import {
   startIdentityProvider,
   type TestIdentityProvider,
 } from "../oidc-provider";
-import { auth, MODES, startRuntime, type Runtime } from "../support";
+import { auditEvents, auth, MODES, startRuntime, type Runtime } from "../support";
 
 const cookiesOf = (response: { headers: Record<string, unknown> }): string[] => {
   const raw = response.headers["set-cookie"];
@@ -242,6 +242,9 @@ describe("browser single sign-on", () => {
     const noFlow = await rt.app.inject({ method: "GET", url: "/auth/callback?code=abc&state=xyz" });
     expect(noFlow.statusCode).toBe(302);
     expect(error(noFlow)).toMatch(/expired or was started in another browser/);
+    expect(
+      auditEvents(rt).find((e) => e.requestId === noFlow.headers["x-request-id"]),
+    ).toMatchObject({ action: "session.start", outcome: "failure", actor: { kind: "anonymous" } });
 
     const login = await rt.app.inject({ method: "GET", url: "/auth/login" });
     const flow = cookiePair(cookiesOf(login)[0]!);
@@ -432,6 +435,12 @@ describe.each(MODES)("single sign-on sessions, checked at the provider (%s)", (m
       /^[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+$/,
     ); // JWE, direct key
     expect(row!.id_hash).not.toBe(cookie.split("=")[1]);
+    expect(auditEvents(rt).filter((e) => e.action === "session.start")).toContainEqual(
+      expect.objectContaining({
+        outcome: "success",
+        actor: { kind: "session", subject: "alice", role: "ingester" },
+      }),
+    );
   });
 
   it("follows the provider's roles at each check, with one refresh however many requests arrive (rotation never trips reuse detection)", async () => {
@@ -509,6 +518,11 @@ describe.each(MODES)("single sign-on sessions, checked at the provider (%s)", (m
     expect(
       await rt.services.db.query("SELECT sub FROM browser_sessions WHERE sub = 'dave'"),
     ).toEqual([]);
+    expect(auditEvents(rt).find((e) => e.requestId === out.headers["x-request-id"])).toMatchObject({
+      action: "session.end",
+      outcome: "success",
+      actor: { subject: "dave" },
+    });
   });
 });
 
