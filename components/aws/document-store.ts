@@ -1,12 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  elbLogDeliveryPrincipal,
-  policyDocument,
-  type AwsAccount,
-  type Statement,
-} from "./account";
+import { elbLogDeliveryPrincipal, type AwsAccount, type Statement } from "./account";
 import type { KmsKey } from "./kms-key";
+import { createVersionedBucket, restrictBucket } from "./private-bucket";
 
 /** What the runtime needs on the document bucket (its ECS task role, its EKS Pod Identity role): objects and their versions (secure delete), and the key. */
 export function documentAccessStatements(
@@ -80,7 +76,7 @@ export class DocumentStore extends pulumi.ComponentResource {
   constructor(name: string, args: DocumentStoreArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:DocumentStore", name, {}, opts);
     const retain = args.retainOnDelete ?? true;
-    const logs = this.createBucket(`${name}-access-logs`, retain);
+    const logs = createVersionedBucket(`${name}-access-logs`, retain, this);
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-access-logs`,
       {
@@ -105,7 +101,7 @@ export class DocumentStore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const logsPolicy = this.restrictBucket(`${name}-access-logs`, logs, [
+    const logsPolicy = restrictBucket(this, `${name}-access-logs`, logs, [
       {
         Sid: "S3ServerAccessLogsDelivery",
         Effect: "Allow" as const,
@@ -129,7 +125,7 @@ export class DocumentStore extends pulumi.ComponentResource {
       grant: logsPolicy,
     };
 
-    const bucket = this.createBucket(name, retain);
+    const bucket = createVersionedBucket(name, retain, this);
     new aws.s3.BucketServerSideEncryptionConfiguration(
       name,
       {
@@ -172,77 +168,11 @@ export class DocumentStore extends pulumi.ComponentResource {
       { bucket: bucket.id, targetBucket: logs.id, targetPrefix: "documents/" },
       { parent: this },
     );
-    this.restrictBucket(name, bucket, []);
+    restrictBucket(this, name, bucket, []);
 
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
     this.logBucketName = logs.bucket;
     this.registerOutputs({ bucketName: this.bucketName });
-  }
-
-  /** A bucket with owner-enforced objects and versioning (deletes and overwrites can be undone). */
-  private createBucket(name: string, retain: boolean): aws.s3.Bucket {
-    const bucket = new aws.s3.Bucket(
-      name,
-      { bucketPrefix: `${name}-`.slice(0, 37), forceDestroy: !retain },
-      { parent: this, retainOnDelete: retain },
-    );
-    new aws.s3.BucketOwnershipControls(
-      name,
-      { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-      { parent: this },
-    );
-    new aws.s3.BucketVersioning(
-      name,
-      { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
-      { parent: this },
-    );
-    return bucket;
-  }
-
-  /** Blocks all public access and denies any request not made over TLS 1.2+. */
-  private restrictBucket(
-    name: string,
-    bucket: aws.s3.Bucket,
-    extra: Parameters<typeof policyDocument>[0],
-  ): aws.s3.BucketPolicy {
-    const block = new aws.s3.BucketPublicAccessBlock(
-      name,
-      {
-        bucket: bucket.id,
-        blockPublicAcls: true,
-        blockPublicPolicy: true,
-        ignorePublicAcls: true,
-        restrictPublicBuckets: true,
-      },
-      { parent: this },
-    );
-    const objects = [bucket.arn, pulumi.interpolate`${bucket.arn}/*`];
-    return new aws.s3.BucketPolicy(
-      name,
-      {
-        bucket: bucket.id,
-        policy: policyDocument([
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: objects,
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
-          {
-            Sid: "DenyOutdatedTls",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: objects,
-            Condition: { NumericLessThan: { "s3:TlsVersion": "1.2" } },
-          },
-          ...extra,
-        ]),
-      },
-      { parent: this, dependsOn: [block] },
-    );
   }
 }

@@ -9,6 +9,8 @@ export interface KmsKeyArgs {
   readonly allowCloudWatchLogs?: boolean;
   /** AWS services (e.g. "cloudwatch.amazonaws.com" for alarms to an encrypted topic) that may use the key. @default - none */
   readonly allowServicePrincipals?: readonly string[];
+  /** Let those services also describe the key (CloudTrail checks the key it is given). @default false */
+  readonly servicesDescribeKey?: boolean;
   /**
    * Let this account's principals use the key for EBS volumes, through EC2 only (the policy of
    * AWS's own aws/ebs key). EC2 Auto Scaling's service-linked role launches the EKS node groups,
@@ -99,7 +101,11 @@ export class KmsKey extends pulumi.ComponentResource {
         Sid: "ServicesUseKey",
         Effect: "Allow",
         Principal: { Service: [...args.allowServicePrincipals] },
-        Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        Action: [
+          "kms:GenerateDataKey*",
+          "kms:Decrypt",
+          ...(args.servicesDescribeKey ? ["kms:DescribeKey"] : []),
+        ],
         Resource: "*",
         Condition: { StringEquals: { "aws:SourceAccount": accountId } },
       });
