@@ -53,6 +53,21 @@ export const ENV = {
   redisTls: "REDIS_TLS",
   redisTlsCaFile: "REDIS_TLS_CA_FILE",
   queueName: "QUEUE_NAME",
+  ingestBus: "INGEST_BUS",
+  workerRole: "WORKER_ROLE",
+  kafkaBrokers: "KAFKA_BROKERS",
+  kafkaTopicPrefix: "KAFKA_TOPIC_PREFIX",
+  kafkaPartitions: "KAFKA_PARTITIONS",
+  kafkaReplicationFactor: "KAFKA_REPLICATION_FACTOR",
+  kafkaGroupPrefix: "KAFKA_GROUP_PREFIX",
+  kafkaCatalogue: "KAFKA_CATALOGUE",
+  kafkaSessionTimeoutMs: "KAFKA_SESSION_TIMEOUT_MS",
+  kafkaTls: "KAFKA_TLS",
+  kafkaTlsCaFile: "KAFKA_TLS_CA_FILE",
+  kafkaAuth: "KAFKA_AUTH",
+  kafkaUsername: "KAFKA_USERNAME",
+  kafkaPassword: "KAFKA_PASSWORD",
+  kafkaAwsRegion: "KAFKA_AWS_REGION",
 
   objectStoreUrl: "OBJECT_STORE_URL",
   orphanGraceMinutes: "ORPHAN_GRACE_MINUTES",
@@ -122,6 +137,7 @@ export const SECRET_ENV = [
   ENV.pgPassword,
   ENV.redisUrl,
   ENV.redisPassword,
+  ENV.kafkaPassword,
   ENV.qdrantApiKey,
   ENV.embeddingApiKey,
   ENV.llmApiKey,
@@ -143,6 +159,21 @@ export const VECTOR_INDEXES = ["hnsw", "exact"] as const;
 export const EMBEDDING_PROVIDERS = ["local", "ollama", "openai"] as const;
 export const LLM_PROVIDERS = ["extractive", "ollama", "openai", "anthropic"] as const;
 export const PG_SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
+/** How ingest work travels: BullMQ on Redis (in-process without Redis), or Kafka topics. */
+export const INGEST_BUSES = ["bullmq", "kafka"] as const;
+/** What a worker process does on the Kafka bus: one stage, or all three. */
+export const WORKER_ROLES = ["parse", "embed", "index", "all"] as const;
+/** Whose documents table the index role writes: the API's (this region's API), or one built from the log. */
+export const KAFKA_CATALOGUES = ["api", "log"] as const;
+export const KAFKA_AUTH_MODES = [
+  "none",
+  "scram-sha-256",
+  "scram-sha-512",
+  "plain",
+  "aws-msk-iam",
+  "azure-event-hubs",
+  "gcp-oauth",
+] as const;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -325,6 +356,99 @@ export const runtimeConfigSchema = z.object({
     .min(1)
     .default(DEFAULT_QUEUE_NAME)
     .describe("The ingest queue's name (the autoscalers watch ingest)."),
+  [ENV.ingestBus]: z
+    .enum(INGEST_BUSES)
+    .default("bullmq")
+    .describe(
+      "How ingest work travels: bullmq (Redis; an in-process queue without Redis) or kafka (topics per stage, roles as processes; see runtime/README.md).",
+    ),
+  [ENV.workerRole]: z
+    .enum(WORKER_ROLES)
+    .default("all")
+    .describe(
+      "On the Kafka bus, the stage a worker runs: parse, embed, index, or all three (`worker --role` sets it too).",
+    ),
+  [ENV.kafkaBrokers]: z
+    .string()
+    .trim()
+    .regex(
+      /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/,
+      "a comma-separated list of host:port (b-1.example:9098,b-2.example:9098)",
+    )
+    .optional()
+    .describe(
+      "The Kafka bootstrap brokers, host:port comma-separated (required on the Kafka bus).",
+    ),
+  [ENV.kafkaTopicPrefix]: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{0,200}$/, "letters, digits, '.', '_' and '-' only")
+    .default("rag.")
+    .describe(
+      "Prefixes the topic names: <prefix>documents (compacted), <prefix>ingest.parsed, <prefix>ingest.embedded, <prefix>ingest.dead-letter.",
+    ),
+  [ENV.kafkaPartitions]: positiveInt
+    .max(1000)
+    .default(12)
+    .describe("Partitions of the topics the runtime creates: the most consumers one role can use."),
+  [ENV.kafkaReplicationFactor]: positiveInt
+    .max(10)
+    .default(3)
+    .describe("Replicas of the topics the runtime creates (managed Kafka: 3)."),
+  [ENV.kafkaGroupPrefix]: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, "letters, digits, '.', '_' and '-' only")
+    .default("rag-ingest")
+    .describe(
+      "Prefixes the consumer groups: <prefix>-parse, <prefix>-embed, <prefix>-index. Each region's index role takes a prefix of its own.",
+    ),
+  [ENV.kafkaCatalogue]: z
+    .enum(KAFKA_CATALOGUES)
+    .default("api")
+    .describe(
+      "The index role's documents table: api (this region's API writes it) or log (built from the document events: another region, or a rebuild from the log).",
+    ),
+  [ENV.kafkaSessionTimeoutMs]: z.coerce
+    .number()
+    .int()
+    .min(6000)
+    .max(300_000)
+    .default(30_000)
+    .describe(
+      "How long a silent consumer keeps its partitions before the group hands them to another (a killed worker's work resumes after this).",
+    ),
+  [ENV.kafkaTls]: flag
+    .default(true)
+    .describe("Connect to Kafka over TLS (false only for a test broker on PLAINTEXT)."),
+  [ENV.kafkaTlsCaFile]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "A PEM file of the CAs the brokers' certificates chain to, in place of Node.js's roots.",
+    ),
+  [ENV.kafkaAuth]: z
+    .enum(KAFKA_AUTH_MODES)
+    .default("none")
+    .describe(
+      "How clients authenticate: none, scram-sha-256, scram-sha-512, plain, aws-msk-iam (the workload's AWS role), azure-event-hubs (KAFKA_PASSWORD is the connection string) or gcp-oauth (the workload's Google identity).",
+    ),
+  [ENV.kafkaUsername]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The SASL user for scram-sha-256, scram-sha-512 and plain."),
+  [ENV.kafkaPassword]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The SASL password (scram-*, plain), or the Event Hubs namespace's connection string (azure-event-hubs).",
+    ),
+  [ENV.kafkaAwsRegion]: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region (eu-west-1)")
+    .optional()
+    .describe("The MSK cluster's region, for aws-msk-iam."),
 
   [ENV.objectStoreUrl]: z
     .string()
@@ -681,10 +805,60 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
       `${ENV.redisTlsCaFile}: set without TLS; set ${ENV.redisTls}=true (or a rediss:// ${ENV.redisUrl})`,
     );
   }
+  checkKafka(config, problems);
   if (config.CHUNK_OVERLAP_TOKENS >= config.CHUNK_SIZE_TOKENS) {
     problems.push(
       `${ENV.chunkOverlapTokens}: got ${config.CHUNK_OVERLAP_TOKENS}; must be smaller than ${ENV.chunkSizeTokens} (${config.CHUNK_SIZE_TOKENS})`,
     );
+  }
+}
+
+/** The Kafka bus's rules: brokers, and what each auth mode needs. */
+function checkKafka(config: RuntimeConfig, problems: string[]): void {
+  if (config.INGEST_BUS !== "kafka") return;
+  if (!config.KAFKA_BROKERS)
+    problems.push(`${ENV.kafkaBrokers}: required when ${ENV.ingestBus}=kafka`);
+  const auth = config.KAFKA_AUTH;
+  if (!config.KAFKA_TLS && auth !== "none")
+    problems.push(
+      `${ENV.kafkaTls}: false with ${ENV.kafkaAuth}=${auth}; credentials only travel over TLS (PLAINTEXT is for a test broker)`,
+    );
+  if (config.KAFKA_TLS_CA_FILE && !existsSync(config.KAFKA_TLS_CA_FILE))
+    problems.push(
+      `${ENV.kafkaTlsCaFile}: got ${JSON.stringify(config.KAFKA_TLS_CA_FILE)}; no such file (a PEM file of CA certificates)`,
+    );
+  const needs = (name: string, value: unknown, what: string) => {
+    if (value === undefined)
+      problems.push(`${name}: required when ${ENV.kafkaAuth}=${auth} (${what})`);
+  };
+  switch (auth) {
+    case "scram-sha-256":
+    case "scram-sha-512":
+    case "plain":
+      needs(ENV.kafkaUsername, config.KAFKA_USERNAME, "the SASL user");
+      needs(
+        ENV.kafkaPassword,
+        config.KAFKA_PASSWORD,
+        `its password, best as ${ENV.kafkaPassword}${FILE_SUFFIX}`,
+      );
+      break;
+    case "azure-event-hubs":
+      needs(
+        ENV.kafkaPassword,
+        config.KAFKA_PASSWORD,
+        `the namespace's connection string, as ${ENV.kafkaPassword}${FILE_SUFFIX}`,
+      );
+      break;
+    case "aws-msk-iam":
+      needs(ENV.kafkaAwsRegion, config.KAFKA_AWS_REGION, "the cluster's region");
+      break;
+    case "none":
+    case "gcp-oauth":
+      break;
+    default: {
+      const unknown: never = auth;
+      problems.push(`${ENV.kafkaAuth}: unknown mode ${String(unknown)}`);
+    }
   }
 }
 

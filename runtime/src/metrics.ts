@@ -74,7 +74,27 @@ export class Metrics {
     labelNames: ["outcome"],
     registers: [this.registry],
   });
+  readonly kafkaRecords = new Counter({
+    name: "rag_kafka_records_total",
+    help: "Records a Kafka ingest role handled, by role (parse, embed, index) and outcome (forwarded, indexed, deleted, failed, skipped).",
+    labelNames: ["role", "outcome"],
+    registers: [this.registry],
+  });
+  readonly kafkaRecordSeconds = new Histogram({
+    name: "rag_kafka_record_duration_seconds",
+    help: "Time from taking a record to committing its offset, by Kafka ingest role.",
+    labelNames: ["role"],
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  private kafkaLagSource?: () => Promise<Record<string, number>>;
+  readonly kafkaLag: Gauge;
   readonly queueDepth: Gauge;
+
+  /** The Kafka roles running in this process report their groups' lag when scraped. */
+  watchKafkaLag(source: () => Promise<Record<string, number>>): void {
+    this.kafkaLagSource = source;
+  }
 
   /** `queueDepth` reads the queue when scraped. */
   constructor(depth: () => Promise<number> = async () => 0) {
@@ -84,6 +104,17 @@ export class Metrics {
       registers: [this.registry],
       async collect() {
         this.set(await depth().catch(() => 0));
+      },
+    });
+    const lagOf = () => this.kafkaLagSource?.();
+    this.kafkaLag = new Gauge({
+      name: "rag_kafka_consumer_lag",
+      help: "Records on its input topic a Kafka ingest role's consumer group has not committed yet, by role (what KEDA's Kafka scaler reads from the broker).",
+      labelNames: ["role"],
+      registers: [this.registry],
+      async collect() {
+        const lags = await lagOf()?.catch(() => undefined);
+        for (const [role, lag] of Object.entries(lags ?? {})) this.set({ role }, lag);
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: "rag_" });

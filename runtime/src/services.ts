@@ -19,6 +19,7 @@ import {
   LOCAL_VECTOR_WEIGHT,
 } from "./models/embedder";
 import { createGenerator, type Generator } from "./models/generator";
+import type { KafkaBus } from "./kafka/bus";
 import { BullMqQueue } from "./queue/bullmq";
 import { BACKOFF_MS, InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
 import { HttpReranker } from "./search/rerank";
@@ -127,9 +128,13 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const missingVectors = await missingVectorsWarning(db, vectors);
     const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
     const retry = { attempts: config.INGEST_ATTEMPTS, backoffMs: BACKOFF_MS };
-    const queue: IngestQueue = redisConfigured(config)
-      ? new BullMqQueue(config, config.QUEUE_LOCK_MS, retry)
-      : new InProcessQueue(config.WORKER_CONCURRENCY, retry);
+    const queue: IngestQueue =
+      config.INGEST_BUS === "kafka"
+        ? // Loaded only for the Kafka bus: its clients and cloud signers stay out of other processes.
+          await (await import("./kafka/bus.js")).KafkaBus.open(config, db, retry)
+        : redisConfigured(config)
+          ? new BullMqQueue(config, config.QUEUE_LOCK_MS, retry)
+          : new InProcessQueue(config.WORKER_CONCURRENCY, retry);
     const reranker = config.RERANK_URL
       ? new HttpReranker(config.RERANK_URL, config.RERANK_API_KEY)
       : undefined;
@@ -175,7 +180,25 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     let sweep: NodeJS.Timeout | undefined;
     let resuming: Promise<void> | undefined;
     let orphanSweeps: { stop(): Promise<void> } | undefined;
+    let roles: { close(): Promise<void> } | undefined;
     queueRef = queue;
+    /** Orphaned originals swept now, then hourly; `log` hears of each outcome. */
+    const startOrphanSweeps = (log?: WorkerLog) =>
+      sweepPeriodically(
+        () => sweepOrphans(db, store, config.ORPHAN_GRACE_MINUTES * 60_000),
+        (outcome) => {
+          if (outcome instanceof Error)
+            return log?.warn({ err: outcome }, "could not sweep orphaned originals");
+          metrics.orphansRemoved.inc(outcome.removed.length);
+          if (outcome.removed.length > 0)
+            log?.info(
+              { count: outcome.removed.length, keys: outcome.removed },
+              "removed orphaned originals",
+            );
+          if (outcome.failed.length > 0)
+            log?.warn({ failed: outcome.failed }, "could not remove orphaned originals");
+        },
+      );
     return {
       config,
       db,
@@ -192,6 +215,40 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       maintenance,
       warnings: missingVectors ? [missingVectors] : [],
       async startWorker(log) {
+        if (queue.kind === "kafka") {
+          const { ROLES } = await import("./kafka/events.js");
+          const { startRoles } = await import("./kafka/roles.js");
+          const role = config.WORKER_ROLE;
+          const started = role === "all" ? ROLES : [role];
+          roles = await startRoles(started, {
+            config,
+            bus: queue as KafkaBus,
+            db,
+            store,
+            pipeline,
+            embedder,
+            vectors,
+            metrics,
+            log,
+          });
+          // The log holds every document's work: none is queued again at start. Only an upload
+          // whose event could not be published stays queued; once the region's groups have
+          // nothing left to consume, the index role publishes those again.
+          if (started.includes("index") && config.KAFKA_CATALOGUE === "api") {
+            sweep = setInterval(() => {
+              queue
+                .depth()
+                .then((depth) => (depth === 0 ? documents.requeueStale() : 0))
+                .then(
+                  (n) => metrics.requeued.inc({ outcome: "swept" }, n),
+                  () => undefined, // the bus or database is away: the next sweep tries again
+                );
+            }, REQUEUE_AFTER_MS);
+            sweep.unref();
+          }
+          orphanSweeps = startOrphanSweeps(log);
+          return;
+        }
         queue.consume(
           async (id, attempt) => {
             let result: Awaited<ReturnType<typeof pipeline.process>>;
@@ -229,24 +286,11 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
           );
         }, REQUEUE_AFTER_MS);
         sweep.unref();
-        orphanSweeps = sweepPeriodically(
-          () => sweepOrphans(db, store, config.ORPHAN_GRACE_MINUTES * 60_000),
-          (outcome) => {
-            if (outcome instanceof Error)
-              return log?.warn({ err: outcome }, "could not sweep orphaned originals");
-            metrics.orphansRemoved.inc(outcome.removed.length);
-            if (outcome.removed.length > 0)
-              log?.info(
-                { count: outcome.removed.length, keys: outcome.removed },
-                "removed orphaned originals",
-              );
-            if (outcome.failed.length > 0)
-              log?.warn({ failed: outcome.failed }, "could not remove orphaned originals");
-          },
-        );
+        orphanSweeps = startOrphanSweeps(log);
       },
       async close() {
         clearInterval(sweep);
+        await roles?.close();
         await orphanSweeps?.stop();
         await resuming;
         await queue.close();

@@ -12,14 +12,18 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { inject } from "vitest";
 import { buildApp } from "../src/app";
 import type { AuditEvent } from "../src/audit";
 import { loadRuntimeConfig } from "../src/config";
 import { waitFor } from "../src/queue/queue";
 import { createServices, type Services, type WorkerLog } from "../src/services";
 
-export type Mode = "embedded" | "server";
-export const MODES: Mode[] = ["embedded", "server"];
+/** "kafka" is "server" with ingest on the Kafka bus (the Kafka suite's broker: vitest.kafka.config.mts). */
+export type Mode = "embedded" | "server" | "kafka";
+/** The modes a suite runs in: the Kafka suite runs the same files on the Kafka bus alone. */
+export const MODES: Mode[] =
+  process.env.RAG_TEST_BUS === "kafka" ? ["kafka"] : ["embedded", "server"];
 
 export const ADMIN_KEY = "rag_test_admin_key_0123456789abcdef";
 /** The ARAGOG dataset: `../shared/data/aragog` beside the checkout, or ARAGOG_DIR (as for the scripts). */
@@ -115,19 +119,37 @@ export async function modeEnv(
     AUDIT_LOG_FILE: join(dataDir, "audit.log"),
   };
   let dropDb = async () => {};
-  if (mode === "server") {
+  if (mode === "server" || mode === "kafka") {
     const db = await freshDatabase();
     env.DATABASE_URL = db.url;
     env.REDIS_URL = REDIS_URL;
     env.QUEUE_NAME = `ingest-${randomUUID().slice(0, 8)}`;
     dropDb = db.drop;
   }
+  if (mode === "kafka") Object.assign(env, kafkaEnv());
   return {
     env,
     cleanup: async () => {
       await dropDb();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The Kafka bus on the suite's broker, with topics and groups of their own (a fresh prefix), one
+ * replica, and a short session so a killed consumer's partitions move on within seconds.
+ */
+export function kafkaEnv(prefix = `t${randomUUID().slice(0, 8)}`): Record<string, string> {
+  return {
+    INGEST_BUS: "kafka",
+    KAFKA_BROKERS: inject("kafkaBrokers"),
+    KAFKA_TLS: "false",
+    KAFKA_TOPIC_PREFIX: `${prefix}.`,
+    KAFKA_GROUP_PREFIX: prefix,
+    KAFKA_PARTITIONS: "4",
+    KAFKA_REPLICATION_FACTOR: "1",
+    KAFKA_SESSION_TIMEOUT_MS: "6000",
   };
 }
 

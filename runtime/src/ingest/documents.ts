@@ -279,6 +279,7 @@ export class DocumentService {
       [id],
     );
     if (!row) return false;
+    await this.queue.removed?.(id);
     await this.vectors.deleteDocument(id);
     try {
       await this.store.delete(row.object_key);

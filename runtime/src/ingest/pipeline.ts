@@ -76,11 +76,7 @@ export class IngestPipeline {
     if (!doc) return { status: "skipped", chunks: 0 };
     let chunks: Chunk[];
     try {
-      const bytes = await this.store.get(doc.object_key);
-      const { parseLimits, ...chunking } = this.options;
-      chunks = await this.timed("parse", () =>
-        parseAndChunk(detectKind(doc.content_type, doc.name, bytes), bytes, chunking, parseLimits),
-      );
+      chunks = await this.parse(doc);
     } catch (error) {
       if (error instanceof ParseError) {
         await this.markFailed(documentId, error.message);
@@ -88,12 +84,42 @@ export class IngestPipeline {
       }
       throw error;
     }
-    if (chunks.length === 0) {
-      await this.markFailed(documentId, "the document contains no text to index");
-      return { status: "failed", chunks: 0 };
-    }
+    const vectors = await this.embed(chunks);
+    const status = await this.write(documentId, doc.metadata, chunks, vectors);
+    return { status, chunks: status === "ready" ? chunks.length : 0 };
+  }
+
+  /**
+   * Reads the original and parses it into chunks. A ParseError is the document's own fault, as is
+   * a document with no text (a ParseError too).
+   */
+  async parse(doc: { name: string; content_type: string; object_key: string }): Promise<Chunk[]> {
+    const bytes = await this.store.get(doc.object_key);
+    const { parseLimits, ...chunking } = this.options;
+    const chunks = await this.timed("parse", () =>
+      parseAndChunk(detectKind(doc.content_type, doc.name, bytes), bytes, chunking, parseLimits),
+    );
+    if (chunks.length === 0) throw new ParseError("the document contains no text to index");
+    return chunks;
+  }
+
+  /** Embeds the chunks (each with its heading). */
+  embed(chunks: readonly Chunk[]): Promise<number[][]> {
+    return this.timed("embed", () => this.embedder.embedDocuments(chunks.map(embeddingText)));
+  }
+
+  /**
+   * Replaces the document's chunks, postings and vectors and marks it ready, in one transaction.
+   * Chunk ids are the document's id and the chunk's ordinal: a write repeated (a redelivered job
+   * or record) replaces the same rows and points. "skipped" when the document is gone.
+   */
+  async write(
+    documentId: string,
+    metadata: Record<string, unknown>,
+    chunks: readonly Chunk[],
+    vectors: readonly number[][],
+  ): Promise<"ready" | "skipped"> {
     const withHeading = chunks.map(embeddingText);
-    const vectors = await this.timed("embed", () => this.embedder.embedDocuments(withHeading));
     const ids = chunks.map((c) => `${documentId}:${c.ordinal}`);
     const tokens: string[][] = [];
     for (const [i, text] of withHeading.entries()) {
@@ -140,7 +166,7 @@ export class IngestPipeline {
             await this.vectors.upsert(
               tx,
               documentId,
-              doc.metadata,
+              metadata,
               ids.slice(from, to),
               vectors.slice(from, to),
             );
@@ -153,10 +179,10 @@ export class IngestPipeline {
         })
         .then(() => foldPendingTermStats(this.db)),
     ).then(
-      () => ({ status: "ready" as const, chunks: chunks.length }),
+      () => "ready" as const,
       (error: unknown) => {
         if (!(error instanceof DocumentGoneError)) throw error;
-        return { status: "skipped" as const, chunks: 0 };
+        return "skipped" as const;
       },
     );
   }

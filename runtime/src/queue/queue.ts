@@ -9,10 +9,15 @@ import { MAX_ATTEMPTS_DEFAULT, type RuntimeConfig } from "../config";
 export type JobHandler = (documentId: string, attempt: number) => Promise<void>;
 
 export interface IngestQueue {
-  readonly kind: "bullmq" | "in-process";
+  readonly kind: "bullmq" | "in-process" | "kafka";
   /** How often a job is tried, and the first wait between tries. */
   readonly retry: RetryPolicy;
   enqueue(documentId: string): Promise<void>;
+  /**
+   * Before a document is deleted: a bus that carries deletes to other regions (Kafka) publishes
+   * it, and a failure keeps the document, to be deleted again.
+   */
+  removed?(documentId: string): Promise<void>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
   /** Starts consuming (worker side). `onFailed` sees jobs that used up their attempts. */

@@ -1,0 +1,140 @@
+/**
+ * What travels on the Kafka bus: topic names, and records keyed by document id (so one document's
+ * records stay in one partition, in order) carrying a schema version. Records stay small: texts
+ * and vectors go to the object store under `ingest/<document id>/` and records name them.
+ */
+import { z } from "zod";
+import type { RuntimeConfig } from "../config";
+
+/** The version every record carries; a consumer sends a record of another version to the dead-letter topic. */
+export const SCHEMA_VERSION = 1;
+
+export interface Topics {
+  /** Compacted: the latest upsert per document, or its tombstone. */
+  readonly documents: string;
+  readonly parsed: string;
+  readonly embedded: string;
+  readonly deadLetter: string;
+}
+
+export function topicsOf(config: Pick<RuntimeConfig, "KAFKA_TOPIC_PREFIX">): Topics {
+  const p = config.KAFKA_TOPIC_PREFIX;
+  return {
+    documents: `${p}documents`,
+    parsed: `${p}ingest.parsed`,
+    embedded: `${p}ingest.embedded`,
+    deadLetter: `${p}ingest.dead-letter`,
+  };
+}
+
+export const ROLES = ["parse", "embed", "index"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The topic each role consumes. */
+export function inputTopic(topics: Topics, role: Role): string {
+  switch (role) {
+    case "parse":
+      return topics.documents;
+    case "embed":
+      return topics.parsed;
+    case "index":
+      return topics.embedded;
+    default: {
+      const unknown: never = role;
+      throw new Error(`unknown role ${String(unknown)}`);
+    }
+  }
+}
+
+export function groupOf(config: Pick<RuntimeConfig, "KAFKA_GROUP_PREFIX">, role: Role): string {
+  return `${config.KAFKA_GROUP_PREFIX}-${role}`;
+}
+
+/** An upload, as the document topic holds it: everything a region needs to catalogue it. */
+export const documentEvent = z.object({
+  schema: z.literal(SCHEMA_VERSION),
+  documentId: z.string().uuid(),
+  name: z.string(),
+  contentType: z.string(),
+  contentHash: z.string().regex(/^[0-9a-f]{64}$/),
+  sizeBytes: z.number().int().nonnegative(),
+  objectKey: z.string().min(1),
+  metadata: z.record(z.string(), z.unknown()),
+  /** The document's classification label; null where none is set. */
+  classification: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type DocumentEvent = z.infer<typeof documentEvent>;
+
+/** Between the stages: the document's chunks (and vectors), a failure to record, or a delete. */
+export const stageRecord = z.discriminatedUnion("type", [
+  z.object({
+    schema: z.literal(SCHEMA_VERSION),
+    type: z.literal("chunks"),
+    document: documentEvent,
+    chunksKey: z.string(),
+    chunkCount: z.number().int().positive(),
+    /** After embedding: the vectors' object and the model that made them. */
+    vectorsKey: z.string().optional(),
+    embedder: z.string().optional(),
+  }),
+  z.object({
+    schema: z.literal(SCHEMA_VERSION),
+    type: z.literal("failed"),
+    document: documentEvent,
+    reason: z.string(),
+  }),
+  z.object({
+    schema: z.literal(SCHEMA_VERSION),
+    type: z.literal("delete"),
+    documentId: z.string().uuid(),
+  }),
+]);
+export type StageRecord = z.infer<typeof stageRecord>;
+
+/** What the dead-letter topic holds: the record a stage gave up on, and why. */
+export interface DeadLetter {
+  readonly schema: typeof SCHEMA_VERSION;
+  readonly documentId: string | null;
+  readonly stage: Role;
+  readonly reason: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly value: string | null;
+  readonly failedAt: string;
+}
+
+/** A record that does not parse, or of another schema version. */
+export class UnreadableRecordError extends Error {}
+
+export function decode<T>(schema: z.ZodType<T>, value: Buffer | undefined, topic: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(value?.toString("utf8") ?? "null");
+  } catch {
+    throw new UnreadableRecordError(`a record on ${topic} is not JSON`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
+    throw new UnreadableRecordError(
+      `a record on ${topic} does not match schema ${SCHEMA_VERSION}: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`,
+    );
+  return parsed.data;
+}
+
+export const encode = (value: object): Buffer => Buffer.from(JSON.stringify(value));
+
+/** Where a document's intermediate objects live (removed with the document). */
+export const ingestPrefix = (documentId: string) => `ingest/${documentId}/`;
+
+/**
+ * The chunks and vectors objects: named by document id, content hash and embedding model, so a
+ * stage run again writes the same objects and the index writes the same chunk ids.
+ */
+export function chunksKey(document: DocumentEvent): string {
+  return `${ingestPrefix(document.documentId)}${document.contentHash}/chunks.json`;
+}
+export function vectorsKey(document: DocumentEvent, embedder: string): string {
+  return `${ingestPrefix(document.documentId)}${document.contentHash}/${encodeURIComponent(embedder)}.f32`;
+}
