@@ -1,5 +1,10 @@
 /**
  * npm run bench -w runtime [-- --sizes 10000,100000 --backends embedded,postgres --queries 50 --vector-weight 1 --vector-index hnsw|exact]
+ *   [--part all|retrieval|bm25 --bm25-sizes 10000,100000 --million --bm25-vocabulary 300000 --bm25-s 1.05 --bm25-chunk-tokens 50 --keep]
+ *
+ * Two parts. Retrieval, below. BM25 (bench-bm25.ts): the exhaustive query beside the pruned
+ * plan on a Zipf corpus loaded in SQL, at --bm25-sizes (--million adds 1,000,000 chunks,
+ * server only), with the top-10 overlap, a filtered run and the ingest cost before/after.
  *
  * Ingest throughput (chunks/s through the real pipeline: queue, parse, chunk, embed, index) and
  * query latency p50/p95 (hybrid retrieval, top 5) at each corpus size, embedded (PGlite with
@@ -10,18 +15,18 @@
  * standing in for autovacuum (which this machine's PostgreSQL has switched off). Per-stage means
  * (BM25, vector) come from the service's own retrieval metrics. Prints a table; asserts nothing.
  */
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { loadRuntimeConfig } from "../src/config";
 import { vacuumSearchTables } from "../src/db/maintenance";
 import { HNSW_INDEX } from "../src/db/schema";
 import { parseDocument } from "../src/ingest/parse";
 import { waitFor } from "../src/queue/queue";
 import { createServices } from "../src/services";
+import { benchBm25 } from "./bench-bm25";
+import { freshPgDatabase } from "./bench-db";
 
 const ARAGOG = resolve(
   process.env.ARAGOG_DIR ?? join(__dirname, "..", "..", "..", "shared", "data", "aragog"),
@@ -75,27 +80,6 @@ interface Result {
   vectors: string;
 }
 
-async function freshPgDatabase(
-  adminUrl: string,
-): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `rag_bench_${randomUUID().replace(/-/g, "").slice(0, 10)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
-
 async function run(
   backend: "embedded" | "postgres",
   chunks: number,
@@ -105,10 +89,7 @@ async function run(
   vectorIndex: string | undefined,
 ): Promise<Result> {
   const dataDir = mkdtempSync(join(tmpdir(), "rag-bench-"));
-  const db =
-    backend === "postgres"
-      ? await freshPgDatabase(process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test")
-      : undefined;
+  const db = backend === "postgres" ? await freshPgDatabase() : undefined;
   const config = loadRuntimeConfig({
     DATA_DIR: dataDir,
     LOG_LEVEL: "error",
@@ -193,8 +174,31 @@ async function main(): Promise<void> {
       "vector-weight": { type: "string", default: "1" },
       // pgvector's access path (VECTOR_INDEX); unset, each backend takes the service's default.
       "vector-index": { type: "string" },
+      part: { type: "string", default: "all" },
+      "bm25-sizes": { type: "string", default: "10000,100000" },
+      million: { type: "boolean", default: false },
+      keep: { type: "boolean", default: false },
+      "bm25-vocabulary": { type: "string", default: "300000" },
+      "bm25-s": { type: "string", default: "1.05" },
+      "bm25-chunk-tokens": { type: "string", default: "50" },
     },
   });
+  if (!["all", "retrieval", "bm25"].includes(values.part))
+    throw new Error(`--part: got ${values.part}; expected all, retrieval or bm25`);
+  const bm25 = () =>
+    benchBm25({
+      sizes: [
+        ...values["bm25-sizes"].split(",").map(Number),
+        ...(values.million ? [1_000_000] : []),
+      ],
+      backends: values.backends.split(",") as ("embedded" | "postgres")[],
+      queries: Number(values.queries),
+      vocabulary: Number(values["bm25-vocabulary"]),
+      s: Number(values["bm25-s"]),
+      chunkTokens: Number(values["bm25-chunk-tokens"]),
+      keep: values.keep,
+    });
+  if (values.part === "bm25") return bm25();
   const sizes = values.sizes.split(",").map(Number);
   const backends = values.backends.split(",") as ("embedded" | "postgres")[];
   const words = await vocabulary();
@@ -251,6 +255,7 @@ async function main(): Promise<void> {
   console.log(
     `\n${questions.length} queries per row (retrieval top 5: BM25 + document prior + vectors at fusion weight ${values["vector-weight"]}, offline embedder), ${CHUNKS_PER_DOC} chunks of ${WORDS_PER_CHUNK} words per document, worker concurrency 4.`,
   );
+  if (values.part === "all") await bm25();
 }
 
 main().catch((error: unknown) => {

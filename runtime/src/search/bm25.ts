@@ -43,11 +43,20 @@ export interface Bm25Plan {
   readonly exhaustiveBelow: number;
   /** The threshold's candidates come from the rarest terms, read until this many postings at least. */
   readonly seedPostings: number;
+  /**
+   * The frequent terms left unread may together bound at most this share of θ: the smaller,
+   * the more postings are read and the fewer candidates probed for the terms left.
+   */
+  readonly skippedShare: number;
   /** Hears which terms' postings the answer read, of how many (tests and the benchmark). */
   readonly observe?: (read: { terms: number; of: number; postings: number }) => void;
 }
 
-export const BM25_PLAN: Bm25Plan = { exhaustiveBelow: 20_000, seedPostings: 2_000 };
+export const BM25_PLAN: Bm25Plan = {
+  exhaustiveBelow: 20_000,
+  seedPostings: 2_000,
+  skippedShare: 0.5,
+};
 /** Bounds and thresholds compare with this relative slack, so float rounding never prunes a winner. */
 const SLACK = 1e-9;
 
@@ -60,7 +69,8 @@ const WEIGHTS = `w AS (
   SELECT u.term, u.qtf * ln(1 + ($1::float8 - u.df + 0.5) / (u.df + 0.5)) AS idf
   FROM unnest($3::text[], $4::float8[], $5::float8[]) WITH ORDINALITY AS u(term, qtf, df, i))`;
 /** Each candidate's score over every query term, by primary-key probes, in query-term order. */
-const FULL_SCORE = `(SELECT sum(${TERM_SCORE}) FROM w JOIN postings p ON p.term = w.term AND p.chunk_id = cand.chunk_id)`;
+const fullScore = (of: string) =>
+  `(SELECT sum(${TERM_SCORE}) FROM w JOIN postings p ON p.term = w.term AND p.chunk_id = ${of}.chunk_id)`;
 
 interface TermStats {
   readonly term: string;
@@ -169,17 +179,16 @@ export async function bm25Search(
   // 2. θ: the k-th best full score among the best candidates of the rarest terms.
   const byRarity = [...terms].sort((x, y) => x.df - y.df);
   const seed: string[] = [];
-  for (
-    let read = 0;
-    seed.length < byRarity.length && (read < plan.seedPostings || seed.length === 0);
-  ) {
+  for (let read = 0; seed.length < byRarity.length;) {
     const next = byRarity[seed.length]!;
+    // At least k candidates; beyond that, only while the seed stays small.
+    if (seed.length > 0 && read >= limit && read + next.df > plan.seedPostings) break;
     seed.push(next.term);
     read += next.df;
   }
   const [kth] = await db.query<{ score: number }>(
     `WITH ${WEIGHTS}, cand AS (${cand.sql} ORDER BY partial DESC, p.chunk_id LIMIT $9)
-     SELECT ${FULL_SCORE} AS score FROM cand ORDER BY score DESC LIMIT 1 OFFSET $9 - 1`,
+     SELECT ${fullScore("cand")} AS score FROM cand ORDER BY score DESC LIMIT 1 OFFSET $9 - 1`,
     bind(seed, 0, NO_THRESHOLD),
   );
   const theta = kth ? Number(kth.score) * (1 - SLACK) : NO_THRESHOLD;
@@ -188,7 +197,10 @@ export async function bm25Search(
   const byBound = [...terms].sort((x, y) => x.bound - y.bound);
   let skipped = 0;
   let slack = 0;
-  while (skipped < byBound.length - 1 && slack + byBound[skipped]!.bound < theta)
+  while (
+    skipped < byBound.length - 1 &&
+    slack + byBound[skipped]!.bound < theta * plan.skippedShare
+  )
     slack += byBound[skipped++]!.bound;
   const read = byBound.slice(skipped);
   plan.observe?.({
@@ -196,9 +208,38 @@ export async function bm25Search(
     of: terms.length,
     postings: read.reduce((s, t) => s + t.df, 0),
   });
+  // The skipped terms, largest bound first, each probed by primary key for the candidates still
+  // in the running: a candidate leaves once its score so far plus the bounds of the terms left
+  // to probe falls below θ.
+  const probes: string[] = [];
+  let left = slack;
+  for (const t of byBound.slice(0, skipped).reverse()) {
+    left -= t.bound;
+    const i = terms.indexOf(t) + 1;
+    const n = probes.length;
+    const from = n === 0 ? "cand" : `probe${n}`;
+    // θ rises as scores fill in: the k-th best partial score is one that k chunks reach.
+    probes.push(
+      `theta${n + 1} AS (SELECT greatest((SELECT t FROM ${n === 0 ? "theta" : `theta${n}`}),
+        coalesce((SELECT partial FROM ${from} ORDER BY partial DESC LIMIT 1 OFFSET $9 - 1) * ${1 - SLACK}::float8, $8::float8)) AS t),
+      probe${n + 1} AS (
+        SELECT c.chunk_id, c.partial + coalesce(x.s, 0) AS partial FROM ${from} c
+        LEFT JOIN LATERAL (
+          SELECT ${TERM_SCORE} AS s FROM w JOIN postings p ON p.term = w.term
+          WHERE w.term = ($3::text[])[${i}] AND p.chunk_id = c.chunk_id) x ON true
+        WHERE c.partial + ${Math.max(left, 0) + t.bound}::float8 >= (SELECT t FROM theta${n + 1})
+          AND c.partial + coalesce(x.s, 0) + ${Math.max(left, 0)}::float8 >= (SELECT t FROM theta${n + 1}))`,
+    );
+  }
+  const last = probes.length === 0 ? "cand" : `probe${probes.length}`;
+  // θ raised first: the k best candidates by the terms read, scored over every term, reach it.
   const rows = await db.query<{ chunk_id: string; score: number }>(
-    `WITH ${WEIGHTS}, cand AS (${cand.sql})
-     SELECT cand.chunk_id, ${FULL_SCORE} AS score FROM cand ORDER BY score DESC, cand.chunk_id LIMIT $9`,
+    `WITH ${WEIGHTS}, read AS MATERIALIZED (${cand.sql}),
+     best AS (SELECT chunk_id FROM read ORDER BY partial DESC LIMIT $9),
+     theta AS (SELECT greatest($8::float8, coalesce(
+       (SELECT ${fullScore("best")} AS score FROM best ORDER BY score DESC LIMIT 1 OFFSET $9 - 1) * ${1 - SLACK}::float8, $8::float8)) AS t),
+     cand AS (SELECT chunk_id, partial FROM read WHERE partial + $7::float8 >= (SELECT t FROM theta))${probes.map((p) => `, ${p}`).join("")}
+     SELECT chunk_id, partial AS score FROM ${last} ORDER BY score DESC, chunk_id LIMIT $9`,
     bind(
       read.map((t) => t.term),
       slack,
@@ -273,6 +314,18 @@ export async function foldTermStats(db: Db): Promise<void> {
       await tx.query("DELETE FROM bm25_terms WHERE term = ANY($1::text[]) AND df <= 0", [
         emptied.map((r) => r.term),
       ]);
+  });
+}
+
+/** Recomputes the per-term statistics from the postings (after a bulk load that bypassed the triggers). */
+export async function rebuildTermStats(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock(727276)");
+    await tx.query("DELETE FROM bm25_term_changes");
+    await tx.query("DELETE FROM bm25_terms");
+    await tx.query(
+      "INSERT INTO bm25_terms SELECT term, count(*), max(tf), min(dl) FROM postings GROUP BY term",
+    );
   });
 }
 

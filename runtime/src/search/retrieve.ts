@@ -37,7 +37,8 @@ export interface FusionWeights {
 
 /** k of reciprocal-rank fusion (Cormack et al. 2009). */
 export const RRF_K = 60;
-const CANDIDATES = 50;
+/** Candidates each retriever (BM25, vectors) hands to fusion. */
+export const CANDIDATES = 50;
 /**
  * Document prior: its weight in fusion and how many of a document's best chunks make the
  * document's score (ARAGOG dev: 0.735 -> 0.824 hit rate; stable for 1-5 chunks, weight 0.5-1).

@@ -161,6 +161,7 @@ describe.each(MODES)("BM25's pruned plan is exact (%s)", (mode) => {
   const plan: Bm25Plan = {
     exhaustiveBelow: 0,
     seedPostings: 40,
+    skippedShare: 1,
     observe: (read) => {
       queries++;
       if (read.terms < read.of) pruned++;
