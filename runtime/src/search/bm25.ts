@@ -329,11 +329,19 @@ export async function rebuildTermStats(db: Db): Promise<void> {
   });
 }
 
+/** Writes (documents indexed or deleted) between folds: a fold then sums many writes' changes at once. */
+export const FOLD_EVERY_WRITES = 10;
+const writesSinceFold = new WeakMap<Db, number>();
+
 /**
- * foldTermStats after a write, where a failure costs only speed (the pending changes still
- * count in every query, and the next fold takes them): it is not the write's failure.
+ * After a write: folds once every FOLD_EVERY_WRITES writes. Until then, and if the fold fails,
+ * the pending changes still count in every query (they cost a few more rows to read), and the
+ * next fold takes them: a failed fold is not the write's failure.
  */
 export async function foldPendingTermStats(db: Db): Promise<void> {
+  const writes = (writesSinceFold.get(db) ?? 0) + 1;
+  writesSinceFold.set(db, writes % FOLD_EVERY_WRITES);
+  if (writes < FOLD_EVERY_WRITES) return;
   await foldTermStats(db).catch(() => undefined);
 }
 
