@@ -73,6 +73,7 @@ export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
   checkLlm(cfg, ctx);
   checkTierCapabilities(cfg, ctx);
   checkKubernetes(cfg, ctx);
+  checkSecurity(cfg, ctx);
   if (cfg.observability.exporter === "otlp" && !cfg.observability.otlpEndpoint) {
     problem(ctx, ["observability", "otlpEndpoint"], "required when observability.exporter is otlp");
   }
@@ -265,4 +266,35 @@ function checkKubernetes(cfg: ConfigInput, ctx: Ctx): void {
       "required when gitops.enabled is true (the repository Argo CD syncs from)",
     );
   }
+}
+
+/** The mesh, the releases and the in-cluster stack need a cluster; the audit is built on AWS. */
+function checkSecurity(cfg: ConfigInput, ctx: Ctx): void {
+  const onCluster = cfg.tier === "sme" || cfg.tier === "enterprise";
+  const needsCluster: [string[], boolean][] = [
+    [["security", "mesh"], cfg.security.mesh !== "none"],
+    [["security", "releases"], cfg.security.releases !== "deployments"],
+    [["observability", "stack"], cfg.observability.stack !== "none"],
+  ];
+  for (const [path, asked] of needsCluster)
+    if (asked && !onCluster)
+      problem(ctx, path, `needs a Kubernetes tier (sme, enterprise); ${cfg.tier} runs none`);
+  if (cfg.security.audit.enabled && cfg.cloud !== "aws")
+    problem(
+      ctx,
+      ["security", "audit", "enabled"],
+      `is built on aws only (the stack is on ${cfg.cloud})`,
+    );
+  const siem = cfg.security.audit.siem;
+  if (siem?.name !== undefined && siem.kind !== "http")
+    problem(ctx, ["security", "audit", "siem", "name"], "only used with kind http");
+  const o = cfg.observability;
+  if (o.smtp && o.stack !== "in-cluster")
+    problem(ctx, ["observability", "smtp"], "only used with observability.stack in-cluster");
+  if (o.stack === "in-cluster" && o.alertEmails.length > 0 && !o.smtp)
+    problem(
+      ctx,
+      ["observability", "smtp"],
+      "required to e-mail tickets to alertEmails with observability.stack in-cluster",
+    );
 }

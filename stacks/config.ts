@@ -245,6 +245,52 @@ const domainSchema = z.strictObject({
     ),
 });
 
+const siemSchema = z.strictObject({
+  kind: z
+    .enum(["splunk", "http"])
+    .describe(
+      "splunk: its HTTP Event Collector; http: any endpoint taking Firehose's HTTP delivery (Elastic, Sentinel's).",
+    ),
+  endpoint: httpsUrl.describe("Where the audit logs and findings go."),
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9 _.-]{1,64}$/,
+      "must be 1-64 letters, digits, spaces, dots, dashes or underscores",
+    )
+    .optional()
+    .describe("The endpoint's name, as Firehose shows it (http). Default SIEM."),
+});
+
+const securitySchema = z.strictObject({
+  mesh: z
+    .enum(["istio-ambient", "none"])
+    .describe(
+      "Mutual TLS between every pair of services and default-deny by identity: Istio in ambient mode (Kubernetes tiers), generated from the flow table with the NetworkPolicies.",
+    ),
+  releases: z
+    .enum(["rollouts", "deployments"])
+    .describe(
+      "How the API and the model servers are released: Argo Rollouts (canary on the SLOs, blue/green for models) or plain rolling Deployments.",
+    ),
+  audit: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .describe(
+          "CloudTrail under Object Lock, GuardDuty, Security Hub, Macie and the export to the SIEM (AWS).",
+        ),
+      retentionDays: z
+        .number()
+        .int()
+        .min(1)
+        .max(36500)
+        .describe("Days each audit record is locked (compliance mode) and kept."),
+      siem: siemSchema.optional().describe("The SIEM the audit logs and findings go to."),
+    })
+    .describe("The audit trail and its export."),
+});
+
 const observabilitySchema = z.strictObject({
   exporter: z
     .enum(OBSERVABILITY_EXPORTERS)
@@ -298,6 +344,28 @@ const observabilitySchema = z.strictObject({
       "GCP: Cloud Monitoring notification channels made outside the stack the alerts also notify, such as PagerDuty's (its integration key stays out of the stack).",
     ),
   logRetentionDays: z.number().int().min(1).max(3653).describe("Days logs are kept."),
+  stack: z
+    .enum(["in-cluster", "none"])
+    .describe(
+      "in-cluster: each region runs Prometheus, Alertmanager, Grafana, Tempo and Loki (Kubernetes tiers), besides the exporter.",
+    ),
+  smtp: z
+    .strictObject({
+      smarthost: z
+        .string()
+        .regex(
+          /^[a-z0-9.-]+:\d+$/,
+          "must be host:port, e.g. email-smtp.eu-west-1.amazonaws.com:587",
+        )
+        .describe("The SMTP server Alertmanager sends tickets through."),
+      from: email.describe("The sender of ticket e-mails."),
+      username: z
+        .string()
+        .min(1)
+        .describe("The SMTP user (its password is a secret the operator fills)."),
+    })
+    .optional()
+    .describe("How the in-cluster Alertmanager e-mails tickets to alertEmails."),
 });
 
 const authSchema = z.strictObject({
@@ -371,6 +439,7 @@ export const configSchema = z
     auth: authSchema,
     kubernetes: kubernetesSchema,
     gitops: gitopsSchema,
+    security: securitySchema,
     dev: devSchema,
   })
   .superRefine(checkCombinations);

@@ -32,6 +32,11 @@ const COMMON = {
     adminPrincipals: [],
   },
   gitops: { enabled: false, path: "deploy", targetRevision: "main" },
+  security: {
+    mesh: "none",
+    releases: "deployments",
+    audit: { enabled: false, retentionDays: 365 },
+  },
   dev: {
     gpu: false,
     hostPorts: { api: 8080, postgres: 5432, redis: 6379, qdrant: 6333, ollama: 11434 },
@@ -46,9 +51,14 @@ interface TierPreset {
   readonly redis: object;
   readonly vectorDb: object;
   readonly llm: { readonly gpuType: string; readonly [key: string]: unknown };
-  readonly observability: { readonly alertEmails: string[]; readonly logRetentionDays: number };
+  readonly observability: {
+    readonly alertEmails: string[];
+    readonly logRetentionDays: number;
+    readonly stack?: string;
+  };
   readonly network?: object;
   readonly documents?: object;
+  readonly security?: object;
 }
 
 const TIER_PRESETS: Record<Tier, TierPreset> = {
@@ -184,7 +194,13 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
       gpuCount: 1,
     },
     documents: { noncurrentVersionRetentionDays: 365, maxUploadMiB: 200 },
-    observability: { alertEmails: [], logRetentionDays: 365 },
+    observability: { alertEmails: [], logRetentionDays: 365, stack: "in-cluster" },
+    // Seven years of audit records (a common regulatory floor).
+    security: {
+      mesh: "istio-ambient",
+      releases: "rollouts",
+      audit: { enabled: true, retentionDays: 2555 },
+    },
   },
 };
 
@@ -206,6 +222,7 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
   const defaults = cloudEntry.regions?.defaults;
   const regions = !defaults ? [] : tier === "enterprise" ? [...defaults] : [defaults[0]];
   const observability = {
+    stack: "none",
     ...tierPreset.observability,
     exporter: entry?.exporters[0] ?? "none",
   };
@@ -218,6 +235,7 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
     regions,
     network: { ...COMMON.network, ...tierPreset.network },
     documents: { ...COMMON.documents, ...tierPreset.documents },
+    security: securityPreset(tierPreset, cloud),
     kubernetes: {
       ...COMMON.kubernetes,
       systemNodeType: sizes?.systemNodeType ?? cloudEntry.systemNodeType,
@@ -226,5 +244,18 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
     postgres: { size: sizes?.postgres ?? "local", ...tierPreset.postgres },
     llm: { ...tierPreset.llm, gpuType: sizes?.gpuType ?? tierPreset.llm.gpuType },
     redis: { size: sizes?.redis ?? "local", ...tierPreset.redis },
+  };
+}
+
+/**
+ * The tier's security on a cloud: the audit trail is built on AWS only; GKE Autopilot (the
+ * enterprise GKE) refuses ambient's node agent, so there the NetworkPolicies stand alone.
+ */
+function securityPreset(tierPreset: TierPreset, cloud: Cloud): DeepPartialRecord {
+  const preset = { ...COMMON.security, ...tierPreset.security } as typeof COMMON.security;
+  return {
+    ...preset,
+    mesh: cloud === "gcp" ? "none" : preset.mesh,
+    audit: { ...preset.audit, enabled: preset.audit.enabled && cloud === "aws" },
   };
 }

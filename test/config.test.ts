@@ -187,6 +187,50 @@ describe("bad config: one line per problem naming key, value and what is allowed
     ]);
   });
 
+  it("the mesh, releases and in-cluster stack need a cluster; the audit AWS; tickets an SMTP server", () => {
+    expect(
+      problems({
+        tier: "staging",
+        regions: ["eu-west-1"],
+        security: { mesh: "istio-ambient", releases: "rollouts" },
+      }),
+    ).toEqual([
+      'rag-platform:security.mesh: got "istio-ambient"; needs a Kubernetes tier (sme, enterprise); staging runs none',
+      'rag-platform:security.releases: got "rollouts"; needs a Kubernetes tier (sme, enterprise); staging runs none',
+    ]);
+    expect(
+      problems({
+        tier: "enterprise",
+        observability: { exporter: "datadog", alertEmails: ["ops@example.com"] },
+        security: {
+          audit: { siem: { kind: "splunk", endpoint: "https://splunk:8088", name: "x" } },
+        },
+      }),
+    ).toEqual([
+      'rag-platform:security.audit.siem.name: got "x"; only used with kind http',
+      "rag-platform:observability.smtp: got nothing; required to e-mail tickets to alertEmails with observability.stack in-cluster",
+    ]);
+    expect(
+      problems({
+        tier: "enterprise",
+        security: { audit: { siem: { kind: "http", endpoint: "http://x" } } },
+      }),
+    ).toEqual([
+      'rag-platform:security.audit.siem.endpoint: got "http://x"; must be an https:// URL',
+    ]);
+  });
+
+  it("enterprise turns on the mesh, Rollouts, the in-cluster stack and a seven-year audit on AWS", () => {
+    const cfg = resolveConfig({ tier: "enterprise" });
+    expect(cfg.security).toEqual({
+      mesh: "istio-ambient",
+      releases: "rollouts",
+      audit: { enabled: true, retentionDays: 2555 },
+    });
+    expect(cfg.observability.stack).toBe("in-cluster");
+    expect(resolveConfig({ tier: "sme", regions: ["eu-west-1"] }).security.mesh).toBe("none");
+  });
+
   it("SSO scopes must include openid", () => {
     expect(
       problems({

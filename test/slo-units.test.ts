@@ -114,10 +114,14 @@ describe("Alertmanager routes", () => {
     expect(text).toContain("routing_key_file");
   });
 
-  it("needs somewhere to send tickets", () => {
-    expect(() => alertmanagerConfig({ ...routing, ticketEmails: [] })).toThrow(
-      "alert routing: tickets need at least one e-mail address (ticketEmails)",
+  it("needs an SMTP server to e-mail tickets, and drops them with no address", () => {
+    expect(() => alertmanagerConfig({ ...routing, smtp: undefined })).toThrow(
+      "alert routing: e-mailing tickets needs an SMTP server (smtp)",
     );
+    const none = alertmanagerConfig({ ...routing, ticketEmails: [], smtp: undefined }) as {
+      route: { routes: { receiver: string }[] };
+    };
+    expect(none.route.routes.map((r) => r.receiver)).toEqual(["pagerduty", "null"]);
   });
 });
 

@@ -122,13 +122,23 @@ export class FlowTable {
     return this.rows.filter((f) => f.to.kind === "workload" && sameWorkload(f.to.workload, w));
   }
 
-  /** Labels of the workloads in `w`'s namespace that call it (a component's `clientLabels`). */
-  clientLabelsOf(w: MeshWorkload): Record<string, string>[] {
+  /**
+   * Labels of the workloads in `w`'s namespace that call it (a component's `clientLabels`), on
+   * exactly `ports` when given.
+   */
+  clientLabelsOf(w: MeshWorkload, ports?: readonly number[]): Record<string, string>[] {
     return this.into(w).flatMap((f) =>
-      f.from.kind === "workload" && f.from.workload.namespace === w.namespace
+      f.from.kind === "workload" &&
+      f.from.workload.namespace === w.namespace &&
+      (!ports || samePorts(f.ports, ports))
         ? [{ ...f.from.workload.labels }]
         : [],
     );
+  }
+
+  /** The peers of the networks (load balancers) that reach `w`. */
+  networkPeersInto(w: MeshWorkload): Peer[] {
+    return this.into(w).flatMap((f) => (f.from.kind === "network" ? f.from.peers : []));
   }
 
   /** Every workload the table names (sources and destinations), once each. */
@@ -195,7 +205,7 @@ export function allowSpecFor(
   table: FlowTable,
   w: MeshWorkload,
   trustDomain?: string,
-): { selector: { matchLabels: Record<string, string> }; action: "ALLOW"; rules: object[] } {
+): { selector?: { matchLabels: Record<string, string> }; action: "ALLOW"; rules: object[] } {
   const rules = table.into(w).map((f) => ({
     from: [
       f.from.kind === "workload"
@@ -204,7 +214,11 @@ export function allowSpecFor(
     ],
     ...(f.ports.length ? { to: [{ operation: { ports: f.ports.map(String) } }] } : {}),
   }));
-  return { selector: { matchLabels: { ...w.labels } }, action: "ALLOW", rules };
+  // No labels: every workload of the namespace.
+  const selector = Object.keys(w.labels).length
+    ? { selector: { matchLabels: { ...w.labels } } }
+    : {};
+  return { ...selector, action: "ALLOW", rules };
 }
 
 /** The ports of `w` that callers outside the mesh reach in plain text (a load balancer's). */

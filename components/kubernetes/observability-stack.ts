@@ -36,8 +36,10 @@ export interface ObjectStorage {
 export interface AlertRouting {
   /** The Secret (in MONITORING_NAMESPACE) holding `pagerduty-routing-key` and `smtp-password`. */
   readonly secretName: string;
+  /** Where tickets go; none: tickets are only seen in Alertmanager and Grafana. */
   readonly ticketEmails: readonly string[];
-  readonly smtp: { readonly smarthost: string; readonly from: string; readonly username: string };
+  /** The SMTP server tickets go through (needed with ticketEmails). @default - none */
+  readonly smtp?: { readonly smarthost: string; readonly from: string; readonly username: string };
 }
 
 export interface ObservabilityStackArgs {
@@ -74,8 +76,9 @@ const SIZES = {
 
 /** The Alertmanager routing tree: severity page to PagerDuty, ticket to e-mail, the rest nowhere. */
 export function alertmanagerConfig(a: AlertRouting): Record<string, unknown> {
-  if (a.ticketEmails.length === 0)
-    throw new Error("alert routing: tickets need at least one e-mail address (ticketEmails)");
+  const smtp = a.smtp;
+  if (a.ticketEmails.length > 0 && !smtp)
+    throw new Error("alert routing: e-mailing tickets needs an SMTP server (smtp)");
   const secrets = "/etc/alertmanager/secrets";
   return {
     global: { resolve_timeout: "5m" },
@@ -87,7 +90,11 @@ export function alertmanagerConfig(a: AlertRouting): Record<string, unknown> {
       repeat_interval: "4h",
       routes: [
         { receiver: "pagerduty", matchers: ['severity="page"'], continue: false },
-        { receiver: "ticket-email", matchers: ['severity="ticket"'], repeat_interval: "24h" },
+        {
+          receiver: smtp ? "ticket-email" : "null",
+          matchers: ['severity="ticket"'],
+          repeat_interval: "24h",
+        },
       ],
     },
     receivers: [
@@ -101,17 +108,21 @@ export function alertmanagerConfig(a: AlertRouting): Record<string, unknown> {
           },
         ],
       },
-      {
-        name: "ticket-email",
-        email_configs: a.ticketEmails.map((to) => ({
-          to,
-          from: a.smtp.from,
-          smarthost: a.smtp.smarthost,
-          auth_username: a.smtp.username,
-          auth_password_file: `${secrets}/${a.secretName}/smtp-password`,
-          send_resolved: true,
-        })),
-      },
+      ...(smtp
+        ? [
+            {
+              name: "ticket-email",
+              email_configs: a.ticketEmails.map((to) => ({
+                to,
+                from: smtp.from,
+                smarthost: smtp.smarthost,
+                auth_username: smtp.username,
+                auth_password_file: `${secrets}/${a.secretName}/smtp-password`,
+                send_resolved: true,
+              })),
+            },
+          ]
+        : []),
     ],
   };
 }

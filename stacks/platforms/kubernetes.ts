@@ -17,28 +17,30 @@ import type {
 } from "../../components/contracts";
 import { secretEntries } from "../../components/contracts";
 import { ClusterAddons } from "../../components/kubernetes/cluster-addons";
-import { EMBEDDINGS_LABELS, EmbeddingServer } from "../../components/kubernetes/embedding-server";
+import { EmbeddingServer } from "../../components/kubernetes/embedding-server";
 import { SyncedSecret } from "../../components/kubernetes/external-secret";
 import { RagNamespace } from "../../components/kubernetes/namespace";
-import { podsIn } from "../../components/kubernetes/network-policy";
-import { OLLAMA_LABELS, OllamaServer } from "../../components/kubernetes/ollama-server";
-import { QDRANT_LABELS, QdrantCluster } from "../../components/kubernetes/qdrant";
+import { egressOf, FlowTable, type MeshWorkload } from "../../components/kubernetes/flows";
+import { podsIn, type CidrEgress } from "../../components/kubernetes/network-policy";
+import { OllamaServer } from "../../components/kubernetes/ollama-server";
+import { QdrantCluster } from "../../components/kubernetes/qdrant";
 import {
-  API_LABELS,
   reembedJobCommand,
   RUNTIME_SERVICE_ACCOUNT,
   RuntimeWorkloads,
-  WORKER_LABELS,
 } from "../../components/kubernetes/runtime-workloads";
 import {
-  COLLECTOR,
   METRICS_SCRAPER,
   OTLP_HTTP_PORT,
   TELEMETRY_NAMESPACE,
   type TelemetryArgs,
 } from "../../components/kubernetes/telemetry";
-import { VLLM_LABELS, VllmServer } from "../../components/kubernetes/vllm-server";
-import { QUEUE_DEPTH_PER_WORKER, SECRETS_DIR } from "../../components/shared/runtime-image";
+import { VllmServer } from "../../components/kubernetes/vllm-server";
+import {
+  QUEUE_DEPTH_PER_WORKER,
+  RUNTIME_PROCESSES,
+  SECRETS_DIR,
+} from "../../components/shared/runtime-image";
 import { DEFAULT_QUEUE_NAME, ENV } from "../../runtime/src/config";
 import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
@@ -47,6 +49,7 @@ import { CHARTS, K8S_IMAGES, type SupportedChart } from "../versions";
 import type { ClusterHost } from "./cluster-host";
 import { exposedApi } from "./kubernetes-api";
 import { llmFor, vectorDbFor } from "./hosted";
+import { KUBERNETES_NAMESPACE, WORKLOADS } from "./kubernetes-flows";
 import type {
   LlmRequest,
   ObjectStoreRequest,
@@ -81,21 +84,27 @@ export function kubernetesCharts(
   ];
 }
 
-const RUNTIME_CLIENTS = [API_LABELS, WORKER_LABELS];
 /** GPU servers: CPU and memory next to the GPUs. */
 const GPU_SERVER_SIZE = { cpuMillicores: 4000, memoryMiB: 24576 };
-/** The namespace of the platform's workloads. */
-export const KUBERNETES_NAMESPACE = "rag";
-/** Model servers download their weights from the internet (Hugging Face, Ollama's registry). */
-const INTERNET_HTTPS = { cidr: "0.0.0.0/0", ports: [443] };
+export { KUBERNETES_NAMESPACE } from "./kubernetes-flows";
+const ANYWHERE = "0.0.0.0/0";
+const QDRANT_CLIENT_PORTS = [6333, 6334];
+const QDRANT_PEER_PORT = 6335;
+const VLLM_PORT = 8000;
+const EMBEDDINGS_PORT = 8080;
+const EMBEDDINGS_METRICS_PORT = 9000;
+const OLLAMA_PORT = 11434;
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
 export class KubernetesPlatform implements Platform {
   private readonly addons: ClusterAddons;
   private readonly namespace: RagNamespace;
-  /** Pods the runtime calls, by label and port, gathered as capabilities are created. */
-  private readonly runtimeCalls: { labels: Record<string, string>; ports: number[] }[] = [];
+  /**
+   * Every flow between the platform's workloads and out of them, added as capabilities are
+   * created: the NetworkPolicies' rules and the mesh's policies are both read from it.
+   */
+  private readonly flows = new FlowTable();
   private redisEndpoint?: RedisEndpoint;
 
   constructor(
@@ -243,6 +252,17 @@ export class KubernetesPlatform implements Platform {
     return vectorDbFor(req, this.host, () => {
       const key = this.host.generatedSecret("qdrant-api-key", 40);
       const synced = this.syncSecret("qdrant-api-key", [["api-key", key]]);
+      this.runtimeCalls(
+        WORKLOADS.qdrant,
+        QDRANT_CLIENT_PORTS,
+        "vector search, upserts and deletes",
+      );
+      this.flows.calls(
+        WORKLOADS.qdrant,
+        WORKLOADS.qdrant,
+        [QDRANT_PEER_PORT],
+        "Raft between Qdrant peers",
+      );
       const qdrant = new QdrantCluster(
         `${this.site.prefix}-qdrant`,
         {
@@ -254,12 +274,11 @@ export class KubernetesPlatform implements Platform {
           apiKey: { secretName: synced.secretName, key: "api-key" },
           apiKeyRef: key,
           collection: req.collection,
-          clientLabels: RUNTIME_CLIENTS,
+          clientLabels: this.flows.clientLabelsOf(WORKLOADS.qdrant, QDRANT_CLIENT_PORTS),
           resourceNamePrefix: this.site.namePrefix,
         },
         this.onCluster(),
       );
-      this.runtimeCalls.push({ labels: QDRANT_LABELS, ports: [6333, 6334] });
       return qdrant.endpoint;
     });
   }
@@ -271,10 +290,17 @@ export class KubernetesPlatform implements Platform {
   /** The model servers on the GPU pool: vLLM with a text-embeddings server beside it, or Ollama for both. */
   private modelServers(req: LlmRequest): LlmEndpoint {
     const prefix = this.site.prefix;
-    const common = {
-      namespace: this.namespace.name,
-      clientLabels: RUNTIME_CLIENTS,
-      downloadEgress: INTERNET_HTTPS,
+    const common = (server: MeshWorkload, port: number, what: string) => {
+      this.runtimeCalls(server, [port], what);
+      return {
+        namespace: this.namespace.name,
+        clientLabels: this.flows.clientLabelsOf(server, [port]),
+        downloadEgress: this.internet(
+          server,
+          "model-download",
+          "model weights (Hugging Face, Ollama's registry)",
+        ),
+      };
     };
     switch (req.server) {
       case "vllm": {
@@ -283,10 +309,11 @@ export class KubernetesPlatform implements Platform {
           "Hugging Face token (read access to the gated model)",
         );
         const synced = this.syncSecret("huggingface-token", [["token", token]]);
+        this.scrapedBy(WORKLOADS.vllm, VLLM_PORT);
         const vllm = new VllmServer(
           `${prefix}-vllm`,
           {
-            ...common,
+            ...common(WORKLOADS.vllm, VLLM_PORT, "completions"),
             image: K8S_IMAGES.vllm,
             model: req.model,
             gpuCount: req.gpuCount,
@@ -297,10 +324,11 @@ export class KubernetesPlatform implements Platform {
           },
           this.onCluster(),
         );
+        this.scrapedBy(WORKLOADS.embeddings, EMBEDDINGS_METRICS_PORT);
         const embeddings = new EmbeddingServer(
           `${prefix}-embeddings`,
           {
-            ...common,
+            ...common(WORKLOADS.embeddings, EMBEDDINGS_PORT, "embeddings"),
             image: K8S_IMAGES.textEmbeddingsInference,
             model: req.embeddingModel,
             replicas: 2,
@@ -308,10 +336,6 @@ export class KubernetesPlatform implements Platform {
             metricsScrapedBy: this.scraperPeer(),
           },
           this.onCluster(),
-        );
-        this.runtimeCalls.push(
-          { labels: VLLM_LABELS, ports: [8000] },
-          { labels: EMBEDDINGS_LABELS, ports: [8080] },
         );
         return {
           ...vllm.endpoint,
@@ -324,7 +348,7 @@ export class KubernetesPlatform implements Platform {
         const ollama = new OllamaServer(
           `${prefix}-ollama`,
           {
-            ...common,
+            ...common(WORKLOADS.ollama, OLLAMA_PORT, "completions and embeddings"),
             image: K8S_IMAGES.ollama,
             model: req.model,
             embeddingModel: req.embeddingModel,
@@ -334,7 +358,6 @@ export class KubernetesPlatform implements Platform {
           },
           this.onCluster(),
         );
-        this.runtimeCalls.push({ labels: OLLAMA_LABELS, ports: [11434] });
         return ollama.endpoint;
       }
       default: {
@@ -377,6 +400,9 @@ export class KubernetesPlatform implements Platform {
       },
     };
     const redisCa = files.find((f) => f.variable === ENV.redisTlsCaFile);
+    this.runtimeFlows(ingress.sources, otlp !== undefined);
+    // The API and the worker call the same services: the API's rows say where.
+    const calls = egressOf(this.flows, WORKLOADS.api);
     const workloads = new RuntimeWorkloads(
       `${this.site.prefix}-runtime`,
       {
@@ -395,12 +421,10 @@ export class KubernetesPlatform implements Platform {
               }
             : undefined,
         apiKeepAliveSeconds: ingress.upstreamIdleSeconds && ingress.upstreamIdleSeconds + 20,
-        apiIngressFrom: ingress.sources,
-        callsPods: this.runtimeCalls,
-        callsCidrs: this.host.runtimeEgress(),
-        callsPeers: otlp
-          ? [{ peer: podsIn(TELEMETRY_NAMESPACE, COLLECTOR.labels), ports: [OTLP_HTTP_PORT] }]
-          : [],
+        apiIngressFrom: this.flows.networkPeersInto(WORKLOADS.api),
+        callsPods: calls.egressToPods,
+        callsCidrs: calls.egressToCidrs,
+        callsPeers: calls.egressToPeers,
         queue: {
           redisAddress: pulumi.interpolate`${redis.host}:${redis.port}`,
           tls: redis.tls,
@@ -419,6 +443,71 @@ export class KubernetesPlatform implements Platform {
       { ...this.onCluster(), dependsOn: [...ingress.ready, this.addons.keda] },
     );
     return exposedApi(ingress, workloads, this.namespace.name, this.cfg.domain);
+  }
+
+  /** `api` and `worker` both call `to` on `ports`. */
+  private runtimeCalls(to: MeshWorkload, ports: readonly number[], purpose: string): void {
+    for (const from of [WORKLOADS.api, WORKLOADS.worker])
+      this.flows.calls(from, to, ports, purpose);
+  }
+
+  /** `w` reaches the internet on HTTPS, for `why`; the egress as its NetworkPolicy takes it. */
+  private internet(
+    w: MeshWorkload,
+    purpose: "model-download" | "telemetry-backend",
+    why: string,
+  ): CidrEgress {
+    this.flows.add({
+      from: { kind: "workload", workload: w },
+      to: { kind: "cidr", cidr: ANYWHERE, internet: purpose },
+      ports: [443],
+      protocol: "TCP",
+      purpose: why,
+    });
+    return egressOf(this.flows, w).egressToCidrs.at(-1)!;
+  }
+
+  /** The metrics scraper reads `w`'s /metrics on `port`, when there is one. */
+  private scrapedBy(w: MeshWorkload, port: number): void {
+    if (this.scraperPeer()) this.flows.calls(WORKLOADS.scraper, w, [port], "Prometheus metrics");
+  }
+
+  /**
+   * The runtime's flows: the load balancer in, the managed services, cloud APIs and the pod
+   * identity agent out (as the host lists them), the collector, and the scraper's reads.
+   */
+  private runtimeFlows(loadBalancer: Peer[], toCollector: boolean): void {
+    // The mesh knows plain-text callers by address: the peers given as address blocks.
+    const cidrs = loadBalancer.flatMap((p) => {
+      const block = p.ipBlock as k8s.types.input.networking.v1.IPBlock | undefined;
+      return block ? [block.cidr] : [];
+    });
+    this.flows.add({
+      from: { kind: "network", what: "load balancer", peers: loadBalancer, cidrs },
+      to: { kind: "workload", workload: WORKLOADS.api },
+      ports: [RUNTIME_PROCESSES.api.port],
+      protocol: "TCP",
+      purpose: "client requests",
+    });
+    for (const from of [WORKLOADS.api, WORKLOADS.worker]) {
+      for (const e of this.host.runtimeEgress())
+        this.flows.add({
+          from: { kind: "workload", workload: from },
+          to: {
+            kind: "cidr",
+            cidr: e.cidr,
+            ...(e.except ? { except: e.except } : {}),
+            ...(e.cidr === ANYWHERE ? { internet: "cloud-apis" as const } : {}),
+          },
+          ports: e.ports,
+          protocol: "TCP",
+          purpose: "managed data services, cloud APIs, hosted models",
+        });
+      if (toCollector)
+        this.flows.calls(from, WORKLOADS.collector, [OTLP_HTTP_PORT], "traces, metrics and logs");
+    }
+    this.scrapedBy(WORKLOADS.api, RUNTIME_PROCESSES.api.metricsPort);
+    this.scrapedBy(WORKLOADS.worker, RUNTIME_PROCESSES.worker.port);
   }
 
   /**
