@@ -79,12 +79,16 @@ export const ENV = {
   allowedHosts: "ALLOWED_HOSTS",
   rateLimitPerMinute: "RATE_LIMIT_PER_MINUTE",
 
+  searchBackend: "SEARCH_BACKEND",
+  tenantId: "TENANT_ID",
   vectorStore: "VECTOR_STORE",
   vectorIndex: "VECTOR_INDEX",
   qdrantUrl: "QDRANT_URL",
   qdrantApiKey: "QDRANT_API_KEY",
   qdrantCollection: "QDRANT_COLLECTION",
   qdrantReplicationFactor: "QDRANT_REPLICATION_FACTOR",
+  qdrantShards: "QDRANT_SHARDS",
+  qdrantWriteConsistency: "QDRANT_WRITE_CONSISTENCY",
 
   embeddingProvider: "EMBEDDING_PROVIDER",
   embeddingModel: "EMBEDDING_MODEL",
@@ -153,6 +157,8 @@ export const FILE_SUFFIX = "_FILE";
 /** PGPASSWORD's file, read again for every new connection: a rotated password reaches running processes. */
 export const PG_PASSWORD_FILE = `${ENV.pgPassword}${FILE_SUFFIX}` as const;
 
+/** Where retrieval runs: BM25 in PostgreSQL beside VECTOR_STORE's vectors, or both halves in Qdrant. */
+export const SEARCH_BACKENDS = ["postgres", "qdrant"] as const;
 export const VECTOR_STORES = ["pgvector", "qdrant"] as const;
 /** pgvector's access path: an HNSW index, or an exact scan with pgvector's own distance (no index). */
 export const VECTOR_INDEXES = ["hnsw", "exact"] as const;
@@ -531,6 +537,19 @@ export const runtimeConfigSchema = z.object({
       "Requests a minute per client address on /v1 and /auth (0: off), shared through Redis when it is configured.",
     ),
 
+  [ENV.searchBackend]: z
+    .enum(SEARCH_BACKENDS)
+    .default("postgres")
+    .describe(
+      "Where retrieval runs: postgres (BM25 in PostgreSQL, vectors in VECTOR_STORE, fused by the service) or qdrant (BM25 as sparse vectors and the dense vectors in one Qdrant collection, fused by Qdrant; VECTOR_STORE is then unused).",
+    ),
+  [ENV.tenantId]: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, "1 to 64 letters, digits, dots, dashes or underscores")
+    .default("default")
+    .describe(
+      "The deployment's tenant: with SEARCH_BACKEND=qdrant, on every point and in every filter, so tenants can share a collection.",
+    ),
   [ENV.vectorStore]: z
     .enum(VECTOR_STORES)
     .default("pgvector")
@@ -542,7 +561,9 @@ export const runtimeConfigSchema = z.object({
     .describe(
       "pgvector's access path: an HNSW index, or an exact scan. Unset: hnsw on a server, exact embedded.",
     ),
-  [ENV.qdrantUrl]: url.optional().describe("Qdrant's URL (with VECTOR_STORE qdrant)."),
+  [ENV.qdrantUrl]: url
+    .optional()
+    .describe("Qdrant's URL (with VECTOR_STORE=qdrant or SEARCH_BACKEND=qdrant)."),
   [ENV.qdrantApiKey]: z.string().optional().describe("Qdrant's API key."),
   [ENV.qdrantCollection]: z
     .string()
@@ -554,6 +575,18 @@ export const runtimeConfigSchema = z.object({
     .default(1)
     .describe(
       "Copies of each shard when the runtime creates the collection (2 survives a node lost).",
+    ),
+  [ENV.qdrantShards]: positiveInt
+    .max(1000)
+    .default(1)
+    .describe(
+      "Shards of a collection the runtime creates with SEARCH_BACKEND=qdrant (spread over the cluster's nodes; fixed once created).",
+    ),
+  [ENV.qdrantWriteConsistency]: positiveInt
+    .max(10)
+    .default(1)
+    .describe(
+      "Copies of a shard that must acknowledge a write, for a collection the runtime creates with SEARCH_BACKEND=qdrant; at most QDRANT_REPLICATION_FACTOR.",
     ),
 
   [ENV.embeddingProvider]: z
@@ -766,6 +799,13 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
   }
   if (config.VECTOR_STORE === "qdrant" && !config.QDRANT_URL) {
     problems.push(`${ENV.qdrantUrl}: required when ${ENV.vectorStore}=qdrant`);
+  } else if (config.SEARCH_BACKEND === "qdrant" && !config.QDRANT_URL) {
+    problems.push(`${ENV.qdrantUrl}: required when ${ENV.searchBackend}=qdrant`);
+  }
+  if (config.QDRANT_WRITE_CONSISTENCY > config.QDRANT_REPLICATION_FACTOR) {
+    problems.push(
+      `${ENV.qdrantWriteConsistency}: got ${config.QDRANT_WRITE_CONSISTENCY}; must be at most ${ENV.qdrantReplicationFactor} (${config.QDRANT_REPLICATION_FACTOR})`,
+    );
   }
   for (const [provider, baseUrl, providerVar, urlVar] of [
     [

@@ -39,7 +39,7 @@ export class Metrics {
   });
   readonly retrievalStage = new Histogram({
     name: "rag_retrieval_stage_duration_seconds",
-    help: "Time spent per retrieval stage (bm25, vector, rerank).",
+    help: "Time spent per retrieval stage (bm25, vector, hybrid, rerank).",
     labelNames: ["stage"],
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],

@@ -22,6 +22,7 @@ import { createGenerator, type Generator } from "./models/generator";
 import type { KafkaBus } from "./kafka/bus";
 import { BullMqQueue } from "./queue/bullmq";
 import { BACKOFF_MS, InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
+import { QdrantHybridIndex } from "./search/qdrant-hybrid";
 import { HttpReranker } from "./search/rerank";
 import { Retriever } from "./search/retrieve";
 import { loadTokenizer } from "./search/tokenize";
@@ -66,7 +67,8 @@ export interface Services {
 /**
  * The vector index for the configured embedder: the Postgres table (refused when it was built with
  * another model, unless `rebuild`: then emptied for re-embedding, with the Qdrant collection made
- * afresh too), or the Qdrant collection. Says which model the index held before.
+ * afresh too), the Qdrant collection, or with SEARCH_BACKEND=qdrant the hybrid collection (the
+ * table then only records the model). Says which model the index held before.
  */
 export async function openVectorIndex(
   config: RuntimeConfig,
@@ -85,16 +87,30 @@ export async function openVectorIndex(
     options,
   );
   const index =
-    config.VECTOR_STORE === "qdrant"
-      ? await QdrantVectorIndex.connect({
+    config.SEARCH_BACKEND === "qdrant"
+      ? await QdrantHybridIndex.connect({
           url: config.QDRANT_URL!,
           apiKey: config.QDRANT_API_KEY,
           collection: config.QDRANT_COLLECTION,
+          model: embedder.id,
           dimensions: embedder.dimensions,
+          tenant: config.TENANT_ID,
+          averageLength: config.CHUNK_SIZE_TOKENS,
           recreate: table.rebuilt,
+          shards: config.QDRANT_SHARDS,
           replicationFactor: config.QDRANT_REPLICATION_FACTOR,
+          writeConsistency: config.QDRANT_WRITE_CONSISTENCY,
         })
-      : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
+      : config.VECTOR_STORE === "qdrant"
+        ? await QdrantVectorIndex.connect({
+            url: config.QDRANT_URL!,
+            apiKey: config.QDRANT_API_KEY,
+            collection: config.QDRANT_COLLECTION,
+            dimensions: embedder.dimensions,
+            recreate: table.rebuilt,
+            replicationFactor: config.QDRANT_REPLICATION_FACTOR,
+          })
+        : new PostgresVectorIndex(schema.pgvector ? "pgvector" : "exact-scan");
   return { index, ...table };
 }
 
@@ -107,13 +123,15 @@ export async function missingVectorsWarning(
   db: Db,
   index: VectorIndex,
 ): Promise<string | undefined> {
-  if (!(index instanceof QdrantVectorIndex) || !index.created) return undefined;
+  if (!(index instanceof QdrantVectorIndex || index instanceof QdrantHybridIndex)) return undefined;
+  if (!index.created) return undefined;
   const [row] = await db.query<{ chunks: number }>(
     "SELECT count(*)::int AS chunks FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.status = 'ready'",
   );
   const chunks = row?.chunks ?? 0;
   if (chunks === 0) return undefined;
-  return `the Qdrant collection "${index.collection}" did not exist and was created empty, but the database holds ${chunks} indexed chunks: vector search finds none of them until the vectors are rebuilt (node dist/reembed.js; npm run reembed -w runtime) with the API and workers stopped`;
+  const finds = index.kind === "qdrant-hybrid" ? "search" : "vector search";
+  return `the Qdrant collection "${index.collection}" did not exist and was created empty, but the database holds ${chunks} indexed chunks: ${finds} finds none of them until the vectors are rebuilt (node dist/reembed.js; npm run reembed -w runtime) with the API and workers stopped`;
 }
 
 export async function createServices(config: RuntimeConfig): Promise<Services> {

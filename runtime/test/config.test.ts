@@ -96,6 +96,22 @@ describe("runtime env contract", () => {
     expect(problemsOf({ VECTOR_STORE: "qdrant" })).toEqual([
       "QDRANT_URL: required when VECTOR_STORE=qdrant",
     ]);
+    expect(problemsOf({ SEARCH_BACKEND: "qdrant" })).toEqual([
+      "QDRANT_URL: required when SEARCH_BACKEND=qdrant",
+    ]);
+    expect(
+      problemsOf({
+        SEARCH_BACKEND: "qdrant",
+        QDRANT_URL: "http://qdrant:6333",
+        QDRANT_REPLICATION_FACTOR: "2",
+        QDRANT_WRITE_CONSISTENCY: "3",
+      }),
+    ).toEqual(["QDRANT_WRITE_CONSISTENCY: got 3; must be at most QDRANT_REPLICATION_FACTOR (2)"]);
+    const [backend] = problemsOf({ SEARCH_BACKEND: "elastic" });
+    expect(backend).toMatch(/^SEARCH_BACKEND: got "elastic"; .*postgres.*qdrant/);
+    const [tenant] = problemsOf({ TENANT_ID: "a b" });
+    expect(tenant).toMatch(/^TENANT_ID: got "a b"; 1 to 64 letters/);
+    expect(loadRuntimeConfig({}).TENANT_ID).toBe("default");
     expect(problemsOf({ LLM_PROVIDER: "ollama" })).toEqual([
       "LLM_BASE_URL: required when LLM_PROVIDER=ollama",
     ]);

@@ -9,7 +9,7 @@ import type { Embedder } from "../models/embedder";
 import type { ObjectStore } from "../storage/object-store";
 import { foldPendingTermStats, postingsOf } from "../search/bm25";
 import { tokenize } from "../search/tokenize";
-import type { VectorIndex } from "../search/vector-index";
+import { indexedDocument, type VectorIndex } from "../search/vector-index";
 import type { Chunk, ChunkOptions } from "./chunk";
 import { detectKind, ParseError } from "./parse";
 import type { ParseLimits } from "./parse-limits";
@@ -85,7 +85,7 @@ export class IngestPipeline {
       throw error;
     }
     const vectors = await this.embed(chunks);
-    const status = await this.write(documentId, doc.metadata, chunks, vectors);
+    const status = await this.write(documentId, chunks, vectors);
     return { status, chunks: status === "ready" ? chunks.length : 0 };
   }
 
@@ -115,7 +115,6 @@ export class IngestPipeline {
    */
   async write(
     documentId: string,
-    metadata: Record<string, unknown>,
     chunks: readonly Chunk[],
     vectors: readonly number[][],
   ): Promise<"ready" | "skipped"> {
@@ -132,9 +131,11 @@ export class IngestPipeline {
         .transaction(async (tx) => {
           // Held until commit: a delete of the document waits for this transaction, or went first
           // and then nothing is written (not even to an index outside the database).
-          const [held] = await tx.query("SELECT id FROM documents WHERE id = $1 FOR UPDATE", [
-            documentId,
-          ]);
+          // The held row is what the index keeps beside each chunk (metadata, labels).
+          const [held] = await tx.query<Parameters<typeof indexedDocument>[0]>(
+            "SELECT * FROM documents WHERE id = $1 FOR UPDATE",
+            [documentId],
+          );
           if (!held) throw new DocumentGoneError(documentId);
           await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
           // In batches: embedded, PGlite runs each statement on the event loop, and one statement
@@ -154,21 +155,25 @@ export class IngestPipeline {
                 tokens.slice(from, to).map((t) => t.length),
               ],
             );
-            await tx.query(
-              "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
-              [
-                batch.flatMap((p) => p.terms),
-                batch.flatMap((p) => p.chunkIds),
-                batch.flatMap((p) => p.tfs),
-                batch.flatMap((p) => p.lengths),
-              ],
-            );
+            if (!this.vectors.lexical)
+              await tx.query(
+                "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
+                [
+                  batch.flatMap((p) => p.terms),
+                  batch.flatMap((p) => p.chunkIds),
+                  batch.flatMap((p) => p.tfs),
+                  batch.flatMap((p) => p.lengths),
+                ],
+              );
             await this.vectors.upsert(
               tx,
-              documentId,
-              metadata,
-              ids.slice(from, to),
-              vectors.slice(from, to),
+              indexedDocument(held),
+              chunks.slice(from, to).map((c, i) => ({
+                id: ids[from + i]!,
+                ordinal: c.ordinal,
+                tokens: tokens[from + i]!,
+                vector: vectors[from + i]!,
+              })),
             );
           }
           const updated = await tx.query(

@@ -16,6 +16,8 @@ import type { RuntimeConfig } from "../config";
 import { openDb } from "../db/db";
 import { migrate } from "../db/schema";
 import { createEmbedder } from "../models/embedder";
+import { indexedDocument } from "../search/vector-index";
+import { loadTokenizer, tokenize } from "../search/tokenize";
 import { openVectorIndex } from "../services";
 import { embeddingText } from "./pipeline";
 
@@ -31,6 +33,7 @@ export interface ReembedResult {
 
 interface ChunkRow {
   id: string;
+  ordinal: number;
   heading: string | null;
   text: string;
 }
@@ -39,6 +42,7 @@ export async function reembed(
   config: RuntimeConfig,
   log: (line: string) => void = () => undefined,
 ): Promise<ReembedResult> {
+  await loadTokenizer();
   const db = await openDb(config);
   try {
     const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
@@ -50,28 +54,32 @@ export async function reembed(
       rebuilt,
     } = await openVectorIndex(config, db, schema, embedder, { rebuild: true });
     if (rebuilt) log(`the index was built with embeddings "${from}"; rebuilding it for "${to}"`);
-    const qdrant = config.VECTOR_STORE === "qdrant";
-    const documents = await db.query<{ id: string; metadata: Record<string, unknown> }>(
-      "SELECT id, metadata FROM documents WHERE status = 'ready' ORDER BY created_at, id",
+    const outside = vectors.kind === "qdrant" || vectors.kind === "qdrant-hybrid";
+    const documents = await db.query<Parameters<typeof indexedDocument>[0]>(
+      "SELECT * FROM documents WHERE status = 'ready' ORDER BY created_at, id",
     );
     let done = 0;
     let chunks = 0;
     for (const doc of documents) {
       const rows = await db.query<ChunkRow>(
-        qdrant
-          ? "SELECT id, heading, text FROM chunks WHERE document_id = $1 ORDER BY ordinal"
-          : "SELECT c.id, c.heading, c.text FROM chunks c WHERE c.document_id = $1 AND NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id) ORDER BY c.ordinal",
+        outside
+          ? "SELECT id, ordinal, heading, text FROM chunks WHERE document_id = $1 ORDER BY ordinal"
+          : "SELECT c.id, c.ordinal, c.heading, c.text FROM chunks c WHERE c.document_id = $1 AND NOT EXISTS (SELECT 1 FROM chunk_vectors v WHERE v.chunk_id = c.id) ORDER BY c.ordinal",
         [doc.id],
       );
       if (rows.length === 0) continue;
-      const embedded = await embedder.embedDocuments(rows.map(embeddingText));
+      const texts = rows.map(embeddingText);
+      const embedded = await embedder.embedDocuments(texts);
       await db.transaction((tx) =>
         vectors.upsert(
           tx,
-          doc.id,
-          doc.metadata,
-          rows.map((r) => r.id),
-          embedded,
+          indexedDocument(doc),
+          rows.map((r, i) => ({
+            id: r.id,
+            ordinal: r.ordinal,
+            tokens: tokenize(texts[i]!),
+            vector: embedded[i]!,
+          })),
         ),
       );
       done++;

@@ -441,7 +441,6 @@ function indexRole(ctx: RoleContext): RoleConsumer {
           await catalogue(r.document);
           const status = await pipeline.write(
             r.document.documentId,
-            r.document.metadata,
             chunks,
             vectorsFromBytes(vectorBytes, embedder.dimensions),
           );

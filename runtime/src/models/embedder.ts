@@ -5,7 +5,7 @@
  * TEI, OpenAI, Azure OpenAI) are the real models.
  */
 import type { RuntimeConfig } from "../config";
-import { tokenize, words } from "../search/tokenize";
+import { fnv1a32, tokenize, words } from "../search/tokenize";
 import { fetchStartingWithin, MODEL_RETRIES } from "./fetch";
 
 export interface Embedder {
@@ -25,16 +25,6 @@ export const LOCAL_EMBEDDER_ID = "local-hashed-ngrams";
 export const LOCAL_VECTOR_WEIGHT = 0;
 const LOCAL_DIMENSIONS = 512;
 const BATCH = 32;
-
-/** FNV-1a, 32 bit. */
-function hash(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
 
 export function normalize(v: number[]): number[] {
   const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -59,7 +49,7 @@ export class HashedNgramEmbedder implements Embedder {
     }
     const v = new Array<number>(this.dimensions).fill(0);
     for (const [f, count] of features) {
-      const h = hash(f);
+      const h = fnv1a32(f);
       v[h % this.dimensions]! += (h & 0x80000000 ? -1 : 1) * (1 + Math.log(count));
     }
     return normalize(v);

@@ -3,7 +3,8 @@
  * merges them, an optional reranker reorders the head, and the top k come back with their text.
  *
  * BM25 and the chunks live in the database; the vector side (an embedding server, Qdrant) and the
- * reranker are services of their own. When one of those fails, retrieval goes on without it
+ * reranker are services of their own. With SEARCH_BACKEND=qdrant, Qdrant holds both halves and
+ * fuses them itself (qdrant-hybrid.ts); the database still gives the chunks' text. When one of those fails, retrieval goes on without it
  * (BM25 alone, or the fused order) and says so through `onDegraded`, rather than failing every
  * query while it is away.
  */
@@ -15,6 +16,7 @@ import type { Filters } from "./filters";
 import type { Reranker } from "./rerank";
 import { tokenize } from "./tokenize";
 import type { VectorIndex } from "./vector-index";
+import { QdrantHybridIndex } from "./qdrant-hybrid";
 
 export interface Retrieved {
   readonly documentId: string;
@@ -61,7 +63,10 @@ export function fuse(lists: readonly { weight: number; results: readonly Scored[
 
 export interface RetrievalTimings {
   bm25Ms: number;
+  /** Embedding the question and, with the Postgres backend, the vector search. */
   vectorMs: number;
+  /** The Qdrant backend's one query (both halves, fused). */
+  hybridMs: number;
   rerankMs: number;
 }
 
@@ -111,33 +116,10 @@ export class Retriever {
   }
 
   private async run(options: RetrieveOptions, degraded?: Degraded): Promise<Retrieved[]> {
-    const [lexical, semantic] = await Promise.all([
-      this.timed("bm25Ms", () =>
-        bm25Search(this.db, tokenize(options.question), CANDIDATES, options.filters),
-      ),
-      this.weights.vector > 0
-        ? this.orElse(
-            "vector",
-            () =>
-              this.timed("vectorMs", async () =>
-                this.vectors.search(
-                  this.db,
-                  await this.embedder.embedQuery(options.question),
-                  CANDIDATES,
-                  options.filters,
-                ),
-              ),
-            [],
-            degraded,
-          )
-        : Promise.resolve([]),
-    ]);
-    const prior = await this.documentPrior(lexical);
-    let ranked = fuse([
-      { weight: this.weights.bm25, results: lexical },
-      { weight: this.weights.vector, results: semantic },
-      { weight: DOC_PRIOR.weight, results: prior },
-    ]);
+    let ranked =
+      this.vectors instanceof QdrantHybridIndex
+        ? await this.inQdrant(this.vectors, options, degraded)
+        : await this.fused(options, degraded);
     const head = await this.load(
       ranked
         .slice(0, this.reranker ? Math.max(RERANK_HEAD, options.topK) : options.topK)
@@ -166,6 +148,65 @@ export class Retriever {
       .filter((r) => byId.has(r.chunkId))
       .slice(0, options.topK)
       .map((r) => ({ ...byId.get(r.chunkId)!, score: r.score }));
+  }
+
+  /** BM25 in the database and the vector index's candidates, fused here with the document prior. */
+  private async fused(options: RetrieveOptions, degraded?: Degraded): Promise<Scored[]> {
+    const [lexical, semantic] = await Promise.all([
+      this.timed("bm25Ms", () =>
+        bm25Search(this.db, tokenize(options.question), CANDIDATES, options.filters),
+      ),
+      this.weights.vector > 0
+        ? this.orElse(
+            "vector",
+            () =>
+              this.timed("vectorMs", async () =>
+                this.vectors.search(
+                  this.db,
+                  await this.embedder.embedQuery(options.question),
+                  CANDIDATES,
+                  options.filters,
+                ),
+              ),
+            [],
+            degraded,
+          )
+        : Promise.resolve([]),
+    ]);
+    const prior = await this.documentPrior(lexical);
+    return fuse([
+      { weight: this.weights.bm25, results: lexical },
+      { weight: this.weights.vector, results: semantic },
+      { weight: DOC_PRIOR.weight, results: prior },
+    ]);
+  }
+
+  /**
+   * Both halves in one Qdrant query, fused there (with equal weights: a weight of 0 leaves its
+   * half out). Without the embedding server, the sparse half answers alone.
+   */
+  private async inQdrant(
+    index: QdrantHybridIndex,
+    options: RetrieveOptions,
+    degraded?: Degraded,
+  ): Promise<Scored[]> {
+    const vector =
+      this.weights.vector > 0
+        ? await this.orElse(
+            "vector",
+            () => this.timed("vectorMs", () => this.embedder.embedQuery(options.question)),
+            undefined,
+            degraded,
+          )
+        : undefined;
+    return this.timed("hybridMs", () =>
+      index.query({
+        tokens: this.weights.bm25 > 0 ? tokenize(options.question) : [],
+        vector,
+        limit: CANDIDATES,
+        filters: options.filters,
+      }),
+    );
   }
 
   /**

@@ -63,3 +63,13 @@ export function termFrequencies(tokens: readonly string[]): Map<string, number> 
   for (const t of tokens) tf.set(t, (tf.get(t) ?? 0) + 1);
   return tf;
 }
+
+/** FNV-1a, 32 bit: the hashed embedder's features and the sparse vectors' term ids. */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

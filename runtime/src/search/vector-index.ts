@@ -8,17 +8,50 @@ import type { QdrantClient } from "@qdrant/js-client-rest" with { "resolution-mo
 import type { Queryable } from "../db/db";
 import type { Scored } from "./bm25";
 import { type Filters, filterSql, hasFilters } from "./filters";
+import { qdrantFilter } from "./qdrant-filter";
+
+/** What an index keeps of a document beside each of its chunks: what filters read. */
+export interface IndexedDocument {
+  readonly id: string;
+  readonly metadata: Record<string, unknown>;
+  /** Its classification label. */
+  readonly classification: string;
+  /** The groups it is open to; none: every caller cleared for its label. */
+  readonly accessGroups: readonly string[];
+}
+
+export interface IndexedChunk {
+  readonly id: string;
+  readonly ordinal: number;
+  /** Its terms (the tokenizer's), for an index that holds BM25 too. */
+  readonly tokens: readonly string[];
+  readonly vector: readonly number[];
+}
+
+/** A document's label until the catalogue records one. */
+export const DEFAULT_CLASSIFICATION = "internal";
+
+/** The indexed form of a catalogue row (`SELECT *` of documents). */
+export function indexedDocument(row: {
+  id: string;
+  metadata: Record<string, unknown>;
+  classification?: string | null;
+  access_groups?: readonly string[] | null;
+}): IndexedDocument {
+  return {
+    id: row.id,
+    metadata: row.metadata,
+    classification: row.classification ?? DEFAULT_CLASSIFICATION,
+    accessGroups: row.access_groups ?? [],
+  };
+}
 
 export interface VectorIndex {
-  readonly kind: "pgvector" | "exact-scan" | "qdrant";
-  /** Writes vectors; Postgres indexes use `tx` (same transaction as the chunks). */
-  upsert(
-    tx: Queryable,
-    documentId: string,
-    metadata: Record<string, unknown>,
-    chunkIds: readonly string[],
-    vectors: readonly number[][],
-  ): Promise<void>;
+  readonly kind: "pgvector" | "exact-scan" | "qdrant" | "qdrant-hybrid";
+  /** The index holds the chunks' terms and ranks by BM25 itself: PostgreSQL keeps no postings. */
+  readonly lexical?: true;
+  /** Writes a document's chunks; Postgres indexes use `tx` (same transaction as the chunks). */
+  upsert(tx: Queryable, document: IndexedDocument, chunks: readonly IndexedChunk[]): Promise<void>;
   /** Removes a document's vectors (Postgres ones go with the chunks by cascade). */
   deleteDocument(documentId: string): Promise<void>;
   search(
@@ -38,17 +71,15 @@ export class PostgresVectorIndex implements VectorIndex {
 
   async upsert(
     tx: Queryable,
-    _documentId: string,
-    _metadata: Record<string, unknown>,
-    chunkIds: readonly string[],
-    vectors: readonly number[][],
+    _document: IndexedDocument,
+    chunks: readonly IndexedChunk[],
   ): Promise<void> {
     const [open, close, cast] =
       this.kind === "pgvector" ? ["[", "]", "vector"] : ["{", "}", "real[]"];
     await tx.query(
       `INSERT INTO chunk_vectors (chunk_id, embedding) SELECT c, e::${cast} FROM unnest($1::text[], $2::text[]) AS t(c, e)
        ON CONFLICT (chunk_id) DO UPDATE SET embedding = excluded.embedding`,
-      [chunkIds, vectors.map((v) => literal(v, open, close))],
+      [chunks.map((c) => c.id), chunks.map((c) => literal(c.vector, open, close))],
     );
   }
 
@@ -101,6 +132,24 @@ export function pointId(chunkId: string): string {
 /** How long one Qdrant call may take: searches take milliseconds, an ingest batch's upsert seconds. */
 export const QDRANT_TIMEOUT_MS = 30_000;
 
+/**
+ * The official client, giving up after `timeoutMs` (its own default is five minutes, which would
+ * hold a query that long before it goes on without vectors).
+ */
+export async function qdrantClient(o: {
+  url: string;
+  apiKey?: string;
+  timeoutMs?: number;
+}): Promise<QdrantClient> {
+  const { QdrantClient } = await import("@qdrant/js-client-rest");
+  return new QdrantClient({
+    url: o.url,
+    apiKey: o.apiKey,
+    checkCompatibility: false,
+    timeout: o.timeoutMs ?? QDRANT_TIMEOUT_MS,
+  });
+}
+
 export class QdrantVectorIndex implements VectorIndex {
   readonly kind = "qdrant" as const;
   private constructor(
@@ -114,8 +163,7 @@ export class QdrantVectorIndex implements VectorIndex {
    * Opens the collection, creating it when missing; `recreate` drops it first (a new embedding
    * model). A new collection keeps `replicationFactor` copies of each shard on distinct nodes of
    * a distributed Qdrant (a node lost loses no vectors); an existing one keeps its own. Each call
-   * gives up after `timeoutMs` (the client's own default is five minutes, which would hold a
-   * query that long before it goes on without vectors).
+   * gives up after `timeoutMs`.
    */
   static async connect(o: {
     url: string;
@@ -129,14 +177,8 @@ export class QdrantVectorIndex implements VectorIndex {
     /** @default QDRANT_TIMEOUT_MS */
     timeoutMs?: number;
   }): Promise<QdrantVectorIndex> {
-    const { QdrantClient } = await import("@qdrant/js-client-rest");
     const { collection } = o;
-    const client = new QdrantClient({
-      url: o.url,
-      apiKey: o.apiKey,
-      checkCompatibility: false,
-      timeout: o.timeoutMs ?? QDRANT_TIMEOUT_MS,
-    });
+    const client = await qdrantClient(o);
     if (o.recreate) await client.deleteCollection(collection);
     const { exists } = await client.collectionExists(collection);
     if (!exists) {
@@ -154,17 +196,21 @@ export class QdrantVectorIndex implements VectorIndex {
 
   async upsert(
     _tx: Queryable,
-    documentId: string,
-    metadata: Record<string, unknown>,
-    chunkIds: readonly string[],
-    vectors: readonly number[][],
+    document: IndexedDocument,
+    chunks: readonly IndexedChunk[],
   ): Promise<void> {
     await this.client.upsert(this.collection, {
       wait: true,
-      points: chunkIds.map((chunkId, i) => ({
-        id: pointId(chunkId),
-        vector: [...vectors[i]!],
-        payload: { chunk_id: chunkId, document_id: documentId, metadata },
+      points: chunks.map((chunk) => ({
+        id: pointId(chunk.id),
+        vector: [...chunk.vector],
+        payload: {
+          chunk_id: chunk.id,
+          document_id: document.id,
+          metadata: document.metadata,
+          classification: document.classification,
+          access_groups: [...document.accessGroups],
+        },
       })),
     });
   }
@@ -182,15 +228,10 @@ export class QdrantVectorIndex implements VectorIndex {
     limit: number,
     filters?: Filters,
   ): Promise<Scored[]> {
-    const must: Record<string, unknown>[] = Object.entries(filters?.metadata ?? {}).map(
-      ([key, value]) => ({ key: `metadata.${key}`, match: { value } }),
-    );
-    if (filters?.documentIds)
-      must.push({ key: "document_id", match: { any: [...filters.documentIds] } });
     const hits = await this.client.search(this.collection, {
       vector: [...vector],
       limit,
-      filter: must.length > 0 ? { must } : undefined,
+      filter: qdrantFilter(filters),
       with_payload: ["chunk_id"],
     });
     return hits.map((h) => ({

@@ -13,6 +13,7 @@ import { EmbeddingMismatchError } from "../../src/db/schema";
 import { reembed } from "../../src/ingest/reembed";
 import { createServices } from "../../src/services";
 import { MODES, modeEnv, runEntry } from "../support";
+import { qdrantStandIn } from "../search/qdrant-stand-in";
 
 const DOCS = [
   [
@@ -130,4 +131,38 @@ describe("the reembed command", () => {
     );
     expect(bad.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
+});
+
+describe("moving to SEARCH_BACKEND=qdrant", () => {
+  it("fills the hybrid collection from the chunks the catalogue holds: dense and sparse vectors, one point per chunk", async () => {
+    const { env, cleanup } = await modeEnv("embedded");
+    const standIn = await qdrantStandIn();
+    try {
+      const before = await createServices(loadRuntimeConfig(env));
+      await before.startWorker();
+      for (const [name, text] of DOCS) {
+        const { document } = await before.documents.create({
+          name,
+          contentType: "text/plain",
+          bytes: new TextEncoder().encode(text),
+        });
+        await expect
+          .poll(async () => (await before.documents.get(document.id))?.status, { timeout: 30_000 })
+          .toBe("ready");
+      }
+      const chunks = await before.db.query<{ id: string }>("SELECT id FROM chunks ORDER BY id");
+      await before.close();
+
+      const qdrant = { ...env, SEARCH_BACKEND: "qdrant", QDRANT_URL: standIn.url };
+      const result = await reembed(loadRuntimeConfig(qdrant));
+      expect(result).toMatchObject({ rebuilt: false, documents: 2, chunks: chunks.length });
+      const points = standIn.points("chunks");
+      expect(points.map((p) => p.payload.chunk_id).sort()).toEqual(chunks.map((c) => c.id));
+      expect(points.every((p) => p.vector.dense.length === 512)).toBe(true);
+      expect(points.every((p) => p.vector.bm25.indices.length > 0)).toBe(true);
+    } finally {
+      await standIn.close();
+      await cleanup();
+    }
+  });
 });

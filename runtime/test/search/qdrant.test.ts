@@ -1,57 +1,16 @@
 /**
  * How the Qdrant index creates its collection, through the official client over HTTP to a local
- * stand-in for the three calls it makes (exists, create, payload index), and a search the
- * stand-in never answers. It checks what the runtime asks of Qdrant, not how Qdrant answers; no
+ * stand-in (qdrant-stand-in.ts) for the three calls it makes (exists, create, payload index), and
+ * a search the stand-in never answers. It checks what the runtime asks of Qdrant, not how Qdrant answers; no
  * Qdrant server runs here. And the warning a collection created afresh beside an indexed database
  * gives at start.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadRuntimeConfig } from "../../src/config";
 import { QdrantVectorIndex } from "../../src/search/vector-index";
 import { missingVectorsWarning } from "../../src/services";
 import { startRuntime } from "../support";
-
-async function qdrantStandIn(existing: string[] = []) {
-  const requests: { method: string; path: string; apiKey?: string; body: unknown }[] = [];
-  const server: Server = createServer((req, res) => {
-    let raw = "";
-    req.on("data", (c) => (raw += c));
-    req.on("end", () => {
-      const path = new URL(req.url!, "http://stand-in").pathname;
-      requests.push({
-        method: req.method!,
-        path,
-        apiKey: req.headers["api-key"] as string | undefined,
-        body: raw ? JSON.parse(raw) : undefined,
-      });
-      const ok = (result: unknown) =>
-        res
-          .writeHead(200, { "content-type": "application/json" })
-          .end(JSON.stringify({ result, status: "ok", time: 0 }));
-      const exists = path.match(/^\/collections\/([^/]+)\/exists$/);
-      if (req.method === "GET" && exists) return ok({ exists: existing.includes(exists[1]!) });
-      if (req.method === "PUT" && /^\/collections\/[^/]+$/.test(path)) return ok(true);
-      if (req.method === "PUT" && /^\/collections\/[^/]+\/index$/.test(path))
-        return ok({ operation_id: 1, status: "completed" });
-      if (req.method === "POST" && /^\/collections\/[^/]+\/points\/search$/.test(path)) return; // a search that never answers
-      res
-        .writeHead(404, { "content-type": "application/json" })
-        .end(JSON.stringify({ status: { error: "not in the stand-in" }, time: 0 }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests,
-    close: () =>
-      new Promise<void>((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
-      }),
-  };
-}
+import { qdrantStandIn } from "./qdrant-stand-in";
 
 describe("the Qdrant collection", () => {
   let close: (() => Promise<void>) | undefined;
@@ -86,7 +45,7 @@ describe("the Qdrant collection", () => {
   });
 
   it("is left as it is when it exists, and the setting defaults to one copy", async () => {
-    const standIn = await qdrantStandIn(["chunks"]);
+    const standIn = await qdrantStandIn({ existing: { chunks: {} } });
     close = standIn.close;
     expect(loadRuntimeConfig({}).QDRANT_REPLICATION_FACTOR).toBe(1);
     await QdrantVectorIndex.connect({ url: standIn.url, collection: "chunks", dimensions: 768 });
@@ -96,7 +55,7 @@ describe("the Qdrant collection", () => {
   });
 
   it("gives up on a call that takes longer than its timeout", { timeout: 10_000 }, async () => {
-    const standIn = await qdrantStandIn(["chunks"]);
+    const standIn = await qdrantStandIn({ existing: { chunks: {} }, silent: ["search"] });
     close = standIn.close;
     const index = await QdrantVectorIndex.connect({
       url: standIn.url,
@@ -113,7 +72,7 @@ describe("the Qdrant collection", () => {
   it("warns when it had to be created while the database holds indexed chunks, and only then", async () => {
     const rt = await startRuntime("embedded");
     const missing = await qdrantStandIn();
-    const present = await qdrantStandIn(["chunks"]);
+    const present = await qdrantStandIn({ existing: { chunks: {} } });
     close = async () => {
       await Promise.all([missing.close(), present.close()]);
       await rt.close();
