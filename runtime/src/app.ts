@@ -23,6 +23,7 @@ import { loggerOptions } from "./logger";
 import { registerAudit } from "./routes/audit";
 import { documentRoutes } from "./routes/documents";
 import { healthRoutes } from "./routes/health";
+import { holdRoutes } from "./routes/holds";
 import { keyRoutes } from "./routes/keys";
 import { queryRoutes } from "./routes/query";
 import { ssoRoutes } from "./routes/sso";
@@ -31,6 +32,7 @@ import { refuseUnstorableText } from "./routes/text";
 import { schemaErrorFormatter } from "./routes/validation";
 import { webRoutes, type WebUiState } from "./routes/web";
 import { registerRateLimit } from "./rate-limit";
+import { LegalHolds } from "./retention/holds";
 import type { Services } from "./services";
 
 export interface AppOptions {
@@ -208,6 +210,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     includeQuestion: services.audit.includeQuestion,
   });
   keyRoutes(app, { keys, auth });
+  holdRoutes(app, { holds: new LegalHolds(services.db), auth });
   ssoRoutes(app, auth);
   const webUi = await webRoutes(app, { enabled: config.WEB_UI, root: webRoot });
   return { app, auth, webUi };

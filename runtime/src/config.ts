@@ -128,6 +128,9 @@ export const ENV = {
 
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
 
+  retentionDaysByCollection: "RETENTION_DAYS_BY_COLLECTION",
+  purgeIntervalMinutes: "PURGE_INTERVAL_MINUTES",
+
   auditLogFile: "AUDIT_LOG_FILE",
   auditIncludeQuestion: "AUDIT_INCLUDE_QUESTION",
 } as const;
@@ -185,6 +188,37 @@ const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(["true", "false"]).transform((v) => v === "true");
 const url = z.string().url();
+
+/**
+ * `name=days,name=days` (retention by collection or label): each name once, each period a whole
+ * number of days from 1 to 36 500. Unset or empty: no rule.
+ */
+const daysByName = z.string().transform((v, ctx) => {
+  const days = new Map<string, number>();
+  for (const entry of v
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const match = /^([^=\s][^=]*?)\s*=\s*(\d+)$/.exec(entry);
+    const n = match ? Number(match[2]) : NaN;
+    if (!match || n < 1 || n > 36_500) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${entry}" is not name=days (days from 1 to 36500); give rules as name=days separated by commas: contracts=3650,tickets=90`,
+      });
+      return z.NEVER;
+    }
+    if (days.has(match[1]!)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${match[1]}" is given twice; give each name once`,
+      });
+      return z.NEVER;
+    }
+    days.set(match[1]!, n);
+  }
+  return days;
+});
 
 function isAddressOrCidr(value: string): boolean {
   const [address, prefix, extra] = value.split("/");
@@ -732,6 +766,21 @@ export const runtimeConfigSchema = z.object({
     ),
 
   [ENV.otlpEndpoint]: url.optional().describe("Where traces go over OTLP/HTTP (off when unset)."),
+
+  [ENV.retentionDaysByCollection]: daysByName
+    .optional()
+    .describe(
+      "Retention by collection (a document's metadata.collection), in days since upload: contracts=3650,tickets=90. The purge deletes older documents securely; a legal hold keeps them. Unset: no document expires.",
+    ),
+  [ENV.purgeIntervalMinutes]: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60)
+    .describe(
+      "How often workers (and the embedded process) run the retention purge, when a retention rule is set; at start, then at this interval.",
+    ),
 
   [ENV.auditLogFile]: z
     .string()

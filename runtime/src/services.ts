@@ -29,6 +29,7 @@ import { loadTokenizer } from "./search/tokenize";
 import { PostgresVectorIndex, QdrantVectorIndex, type VectorIndex } from "./search/vector-index";
 import { createObjectStore, type ObjectStore } from "./storage/object-store";
 import { sweepOrphans, sweepPeriodically } from "./storage/sweeper";
+import { hasRules, purgeExpired, type RetentionRules } from "./retention/purge";
 
 /** Where a worker's background tasks report: the process's logger. */
 export interface WorkerLog {
@@ -51,14 +52,17 @@ export interface Services {
   readonly metrics: Metrics;
   /** Audit events (audit.ts): the API's requests and the worker's purges. */
   readonly audit: AuditLog;
+  /** The retention rules of the configuration (retention/purge.ts). */
+  readonly retention: RetentionRules;
   /** Embedded mode only (PGlite has no autovacuum): vacuums the search tables once changes settle. */
   readonly maintenance: IndexMaintenance | undefined;
   /** What the service found at start that an operator must act on (each a log line). */
   readonly warnings: readonly string[];
   /**
    * Consume ingest jobs in this process (worker, or embedded mode). In the background, documents
-   * left unfinished are queued again, and orphaned originals swept (now, then hourly); `log` hears
-   * of both.
+   * left unfinished are queued again, orphaned originals swept (now, then hourly), and with a
+   * retention rule, expired documents purged (now, then every PURGE_INTERVAL_MINUTES); `log`
+   * hears of each.
    */
   startWorker(log?: WorkerLog): Promise<void>;
   close(): Promise<void>;
@@ -199,6 +203,10 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     let resuming: Promise<void> | undefined;
     let orphanSweeps: { stop(): Promise<void> } | undefined;
     let roles: { close(): Promise<void> } | undefined;
+    let purges: { stop(): Promise<void> } | undefined;
+    const retention: RetentionRules = {
+      byCollection: config.RETENTION_DAYS_BY_COLLECTION ?? new Map(),
+    };
     queueRef = queue;
     /** Orphaned originals swept now, then hourly; `log` hears of each outcome. */
     const startOrphanSweeps = (log?: WorkerLog) =>
@@ -217,6 +225,33 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
             log?.warn({ failed: outcome.failed }, "could not remove orphaned originals");
         },
       );
+    /** With a retention rule, expired documents purged now, then every PURGE_INTERVAL_MINUTES. */
+    const startPurges = (log?: WorkerLog) =>
+      hasRules(retention)
+        ? sweepPeriodically(
+            () => purgeExpired(db, documents, retention, { audit }),
+            (outcome) => {
+              if (outcome instanceof Error)
+                return log?.warn({ err: outcome }, "could not run the retention purge");
+              metrics.purged.inc({ outcome: "removed" }, outcome.removed.length);
+              metrics.purged.inc({ outcome: "held" }, outcome.held.length);
+              metrics.purged.inc({ outcome: "failed" }, outcome.failed.length);
+              if (outcome.removed.length > 0)
+                log?.info(
+                  { count: outcome.removed.length, documents: outcome.removed },
+                  "retention purge removed expired documents",
+                );
+              if (outcome.held.length > 0)
+                log?.info(
+                  { count: outcome.held.length, documents: outcome.held },
+                  "retention purge kept expired documents under legal hold",
+                );
+              if (outcome.failed.length > 0)
+                log?.warn({ failed: outcome.failed }, "retention purge could not remove documents");
+            },
+            config.PURGE_INTERVAL_MINUTES * 60_000,
+          )
+        : undefined;
     return {
       config,
       db,
@@ -230,6 +265,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       documents,
       metrics,
       audit,
+      retention,
       maintenance,
       warnings: missingVectors ? [missingVectors] : [],
       async startWorker(log) {
@@ -265,6 +301,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
             sweep.unref();
           }
           orphanSweeps = startOrphanSweeps(log);
+          purges = startPurges(log);
           return;
         }
         queue.consume(
@@ -305,11 +342,13 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
         }, REQUEUE_AFTER_MS);
         sweep.unref();
         orphanSweeps = startOrphanSweeps(log);
+        purges = startPurges(log);
       },
       async close() {
         clearInterval(sweep);
         await roles?.close();
         await orphanSweeps?.stop();
+        await purges?.stop();
         await resuming;
         await queue.close();
         await maintenance?.close();

@@ -57,6 +57,34 @@ describe("runtime env contract", () => {
     ]);
   });
 
+  it("reads retention rules as name=days, naming a bad or repeated entry", () => {
+    expect(loadRuntimeConfig({}).RETENTION_DAYS_BY_COLLECTION).toBeUndefined();
+    expect([
+      ...loadRuntimeConfig({ RETENTION_DAYS_BY_COLLECTION: "tickets=90, contracts = 3650" })
+        .RETENTION_DAYS_BY_COLLECTION!,
+    ]).toEqual([
+      ["tickets", 90],
+      ["contracts", 3650],
+    ]);
+    for (const [value, message] of [
+      ["tickets", '"tickets" is not name=days'],
+      ["tickets=0", '"tickets=0" is not name=days (days from 1 to 36500)'],
+      ["tickets=ninety", '"tickets=ninety" is not name=days'],
+      ["=90", '"=90" is not name=days'],
+      ["tickets=90,tickets=30", '"tickets" is given twice'],
+    ])
+      expect(problemsOf({ RETENTION_DAYS_BY_COLLECTION: value })).toEqual([
+        expect.stringContaining(`RETENTION_DAYS_BY_COLLECTION: got "${value}"; ${message}`),
+      ]);
+    expect(problemsOf({ PURGE_INTERVAL_MINUTES: "0" })).toEqual([
+      expect.stringMatching(/^PURGE_INTERVAL_MINUTES: got "0"/),
+    ]);
+    expect(loadRuntimeConfig({ AUDIT_INCLUDE_QUESTION: "true" }).AUDIT_INCLUDE_QUESTION).toBe(true);
+    expect(problemsOf({ AUDIT_INCLUDE_QUESTION: "yes" })).toEqual([
+      expect.stringMatching(/^AUDIT_INCLUDE_QUESTION: got "yes"/),
+    ]);
+  });
+
   it("reads an empty variable as unset", () => {
     const cfg = loadRuntimeConfig({ ADMIN_API_KEY: "", PORT: "" });
     expect(cfg.ADMIN_API_KEY).toBeUndefined();

@@ -119,6 +119,17 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TRIGGER bm25_postings_changed AFTER UPDATE ON postings REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bm25_postings_changed();
    CREATE TRIGGER bm25_postings_truncated AFTER TRUNCATE ON postings FOR EACH STATEMENT EXECUTE FUNCTION bm25_postings_truncated();
    INSERT INTO bm25_terms SELECT term, count(*), max(tf), min(dl) FROM postings GROUP BY term;`,
+  // 8: legal holds (retention/holds.ts), on a document or on a collection (metadata.collection),
+  // which block delete and the retention purge; the purge finds a collection's documents by index.
+  `CREATE TABLE legal_holds (
+     scope text NOT NULL CHECK (scope IN ('document', 'collection')),
+     target text NOT NULL,
+     reason text NOT NULL,
+     set_by text NOT NULL,
+     set_at timestamptz NOT NULL DEFAULT now(),
+     PRIMARY KEY (scope, target)
+   );
+   CREATE INDEX documents_collection ON documents ((metadata ->> 'collection'), created_at);`,
 ];
 
 export interface SchemaInfo {

@@ -4,6 +4,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import type { Db } from "../db/db";
+import { LegalHoldError, LegalHolds } from "../retention/holds";
 import type { IngestQueue } from "../queue/queue";
 import { foldPendingTermStats } from "../search/bm25";
 import type { VectorIndex } from "../search/vector-index";
@@ -110,6 +111,8 @@ export class DeleteIncompleteError extends Error {
 }
 
 export class DocumentService {
+  private readonly holds: LegalHolds;
+
   constructor(
     private readonly db: Db,
     private readonly store: ObjectStore,
@@ -117,7 +120,9 @@ export class DocumentService {
     private readonly vectors: VectorIndex,
     private readonly hooks: DocumentOptions = {},
     private readonly enqueueTimeoutMs = ENQUEUE_TIMEOUT_MS,
-  ) {}
+  ) {
+    this.holds = new LegalHolds(db);
+  }
 
   /**
    * Stores and queues a document; the same bytes again return the existing one (`created: false`).
@@ -271,7 +276,8 @@ export class DocumentService {
    * Deletes the document everywhere: vectors, the original's every version, chunks and postings
    * (cascade). The original goes before the row: should the object store fail, the document is
    * still there to delete again (`DeleteIncompleteError`); the other way round, its original
-   * would outlive it with nothing left to find it by.
+   * would outlive it with nothing left to find it by. A document under a legal hold (its own or its
+   * collection's) is refused with LegalHoldError, before anything is removed.
    */
   async delete(id: string): Promise<boolean> {
     const [row] = await this.db.query<{ object_key: string }>(
@@ -279,6 +285,8 @@ export class DocumentService {
       [id],
     );
     if (!row) return false;
+    const hold = await this.holds.holdOn(id);
+    if (hold) throw new LegalHoldError(id, hold);
     await this.queue.removed?.(id);
     await this.vectors.deleteDocument(id);
     try {

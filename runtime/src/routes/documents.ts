@@ -8,6 +8,7 @@ import {
   type DocumentStatus,
 } from "../ingest/documents";
 import { ParseError } from "../ingest/parse";
+import { LegalHoldError } from "../retention/holds";
 import { noteAudit } from "./audit";
 import { documentSchema, errorSchema, metadataSchema } from "./schemas";
 import { findUnstorableText } from "./text";
@@ -323,13 +324,15 @@ export function documentRoutes(
       schema: {
         summary:
           "Delete a document everywhere: original (every version), chunks, postings, vectors",
+        description:
+          "A document under a legal hold (its own, or its collection's) is refused with 409 `legal_hold`, and nothing is removed.",
         tags: ["documents"],
         params: {
           type: "object",
           properties: { id: { type: "string", format: "uuid" } },
           required: ["id"],
         },
-        response: { 204: { type: "null" }, 404: errorSchema, 503: errorSchema },
+        response: { 204: { type: "null" }, 404: errorSchema, 409: errorSchema, 503: errorSchema },
       },
     },
     async (request, reply) => {
@@ -338,6 +341,12 @@ export function documentRoutes(
       try {
         deleted = await documents.delete(request.params.id);
       } catch (error) {
+        if (error instanceof LegalHoldError) {
+          noteAudit(request, { details: { reason: "legal_hold" } });
+          return reply
+            .status(409)
+            .send({ error: error.code, message: error.message, requestId: request.id });
+        }
         if (!(error instanceof DeleteIncompleteError)) throw error;
         request.log.error(
           { err: error.cause, documentId: error.documentId },

@@ -68,10 +68,13 @@ export async function sweepOrphans(
   return { removed, failed };
 }
 
-/** Sweeps now and every `intervalMs`, one sweep at a time, each outcome to `report`. */
-export function sweepPeriodically(
-  sweep: () => Promise<SweepResult>,
-  report: (outcome: SweepResult | Error) => void,
+/**
+ * Sweeps now and every `intervalMs`, one sweep at a time, each outcome to `report` (the orphan
+ * sweep's, and the retention purge's).
+ */
+export function sweepPeriodically<T = SweepResult>(
+  sweep: () => Promise<T>,
+  report: (outcome: T | Error) => void,
   intervalMs = ORPHAN_SWEEP_INTERVAL_MS,
 ): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
