@@ -7,7 +7,8 @@ import type { ConfigInput } from "./config";
 import { MANAGED_LLM_PROVIDERS } from "./choices";
 import { checkGpuFit } from "./gpu-fit";
 import { CLOUDS_BUILT, PLATFORMS, cloudsOf } from "./registry";
-import { regionCode } from "./regions";
+import { cidrsOverlap } from "../components/shared/cidr";
+import { regionCidrs, regionCode } from "./regions";
 import { supportRange, supportsMinor } from "./versions";
 
 type Ctx = z.RefinementCtx;
@@ -94,7 +95,65 @@ export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
   if (cfg.auth.oidcIssuerUrl && !cfg.auth.oidcClientId) {
     problem(ctx, ["auth", "oidcClientId"], "required when auth.oidcIssuerUrl is set");
   }
+  checkEnterprise(cfg, ctx);
   CLOUDS_BUILT[cfg.cloud].validate?.(cfg, (path, message) => problem(ctx, path, message));
+}
+
+/** The enterprise tier routes users by DNS to the nearest healthy region, under one name. */
+function checkEnterprise(cfg: ConfigInput, ctx: Ctx): void {
+  if (cfg.tier !== "enterprise") {
+    if (cfg.domain.hostedZoneId)
+      problem(ctx, ["domain", "hostedZoneId"], "only used by the enterprise tier");
+    return;
+  }
+  if (cfg.enterprise.routing === "global-accelerator") {
+    problem(
+      ctx,
+      ["enterprise", "routing"],
+      "Global Accelerator is planned, not built yet (allowed: route53-latency)",
+    );
+  }
+  if (cfg.cloud !== "aws") return;
+  if (!cfg.domain.hostname) {
+    problem(
+      ctx,
+      ["domain", "hostname"],
+      "required at enterprise: every region answers under it (Route 53 latency records)",
+    );
+  }
+  if (!cfg.domain.hostedZoneId) {
+    problem(
+      ctx,
+      ["domain", "hostedZoneId"],
+      "required at enterprise on aws: the Route 53 zone of domain.hostname (records, health checks, certificate validation)",
+    );
+  }
+  if (cfg.domain.certificate) {
+    problem(
+      ctx,
+      ["domain", "certificate"],
+      "the enterprise tier issues an ACM certificate per region for domain.hostname (leave it unset)",
+    );
+  }
+  if (cfg.llm.mode === "self-hosted") {
+    const offers = PLATFORMS[cfg.tier][cfg.cloud]?.llmGpus;
+    const fit = checkGpuFit(
+      cfg.llm.embeddingModel,
+      cfg.enterprise.embeddingGpuType,
+      1,
+      undefined,
+      offers,
+    );
+    if (!fit.fits) problem(ctx, ["llm", "embeddingModel"], fit.message);
+    const pool = cfg.enterprise.embeddingGpuNodes;
+    if (pool.min > pool.max || pool.desired < pool.min || pool.desired > pool.max) {
+      problem(
+        ctx,
+        ["enterprise", "embeddingGpuNodes", "desired"],
+        `must lie between min (${pool.min}) and max (${pool.max}), with min at most max`,
+      );
+    }
+  }
 }
 
 function checkRegions(cfg: ConfigInput, ctx: Ctx): void {
@@ -103,10 +162,16 @@ function checkRegions(cfg: ConfigInput, ctx: Ctx): void {
       problem(ctx, ["regions"], "must be empty on docker (local containers have no region)");
     return;
   }
-  const { pattern, example } = CLOUDS_BUILT[cfg.cloud].regions!;
+  const { pattern, example, known } = CLOUDS_BUILT[cfg.cloud].regions!;
   cfg.regions.forEach((region, i) => {
     if (!pattern.test(region))
       problem(ctx, ["regions", i], `must be a region name on ${cfg.cloud}, such as ${example}`);
+    else if (known && !known.includes(region))
+      problem(
+        ctx,
+        ["regions", i],
+        `is not a region of ${cfg.cloud} (e.g. ${example}; see stacks/registry.ts)`,
+      );
   });
   const wanted = cfg.tier === "enterprise" ? "at least 2 regions" : "exactly 1 region";
   const ok = cfg.tier === "enterprise" ? cfg.regions.length >= 2 : cfg.regions.length === 1;
@@ -119,6 +184,50 @@ function checkRegions(cfg: ConfigInput, ctx: Ctx): void {
   const codes = cfg.regions.map((region) => regionCode(cfg.cloud, region));
   const shared = codes.find((code, i) => codes.indexOf(code) !== i);
   if (shared) problem(ctx, ["regions"], `has two regions whose names both shorten to ${shared}`);
+  checkRegionNetworks(cfg, ctx);
+}
+
+/** Enterprise: one network per region, none overlapping another (they are peered by nothing, but replication and operators reach across). */
+function checkRegionNetworks(cfg: ConfigInput, ctx: Ctx): void {
+  const given = cfg.network.regionCidrs;
+  if (cfg.tier !== "enterprise") {
+    if (given) problem(ctx, ["network", "regionCidrs"], "only used by the enterprise tier");
+    return;
+  }
+  if (given && given.length !== cfg.regions.length) {
+    problem(
+      ctx,
+      ["network", "regionCidrs"],
+      `needs one range per region (${cfg.regions.length}: ${cfg.regions.join(", ")})`,
+    );
+    return;
+  }
+  let cidrs: string[];
+  try {
+    cidrs = regionCidrs(cfg);
+  } catch (error) {
+    problem(ctx, ["network", "cidr"], (error as Error).message);
+    return;
+  }
+  for (let i = 0; i < cidrs.length; i++) {
+    for (let j = i + 1; j < cidrs.length; j++) {
+      if (cidrsOverlap(cidrs[i]!, cidrs[j]!)) {
+        problem(
+          ctx,
+          ["network", given ? "regionCidrs" : "cidr"],
+          `${cfg.regions[i]}'s ${cidrs[i]} overlaps ${cfg.regions[j]}'s ${cidrs[j]}: give each region a range of its own`,
+        );
+        return;
+      }
+    }
+  }
+  if (cfg.network.existingNetworkId) {
+    problem(
+      ctx,
+      ["network", "existingNetworkId"],
+      "the enterprise tier builds one network per region (leave it unset)",
+    );
+  }
 }
 
 function checkVectorDb(cfg: ConfigInput, ctx: Ctx): void {

@@ -10,6 +10,7 @@ import { ConfigError, formatIssue } from "./config-errors";
 import {
   CLOUDS,
   DATADOG_SITES,
+  GLOBAL_ROUTING,
   GPU_TYPES,
   LLM_MODES,
   LLM_SERVERS,
@@ -78,6 +79,12 @@ const networkSchema = z.strictObject({
     .array(z.string().min(1))
     .optional()
     .describe("Private subnets of that VPC (two or more zones), for everything else."),
+  regionCidrs: z
+    .array(cidr)
+    .optional()
+    .describe(
+      "Enterprise: each region's network range, in the order of regions (they must not overlap). Default: network.cidr for the primary, and the next /16 for each further region.",
+    ),
   clusterApiAllowedCidrs: z
     .array(cidr)
     .describe(
@@ -243,6 +250,47 @@ const domainSchema = z.strictObject({
     .describe(
       "Its certificate: an ACM ARN (AWS), a Key Vault secret URL (Azure), google-managed or a certificate path (GCP). Without one the API stays internal.",
     ),
+  hostedZoneId: z
+    .string()
+    .regex(/^Z[A-Z0-9]{1,31}$/, "must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ")
+    .optional()
+    .describe(
+      "Enterprise on AWS: the Route 53 public zone of domain.hostname, where the latency records, health checks and each region's certificate validation go.",
+    ),
+});
+
+const enterpriseSchema = z.strictObject({
+  routing: z
+    .enum(GLOBAL_ROUTING)
+    .describe(
+      "How users reach the nearest healthy region: Route 53 latency records with health checks (built), or AWS Global Accelerator (planned).",
+    ),
+  kafka: z
+    .strictObject({
+      version: z
+        .string()
+        .regex(/^\d+\.\d+\.(\d+|x)$/, "must be an MSK Kafka version such as 3.8.x")
+        .describe("The MSK Kafka version."),
+      brokerType: z
+        .string()
+        .regex(
+          /^kafka\.[a-z0-9]+\.[a-z0-9]+$/,
+          "must be an MSK broker type such as kafka.m7g.large",
+        )
+        .describe("The MSK broker instance type (three brokers per region, one per zone)."),
+      brokerStorageGiB: z
+        .number()
+        .int()
+        .min(1)
+        .max(16384)
+        .describe("EBS storage per broker, in GiB."),
+      retentionHours: positiveInt.max(8760).describe("Hours the ingest topics keep a record."),
+    })
+    .describe("The ingest log: Amazon MSK in every region, replicated from the primary."),
+  embeddingGpuType: z
+    .enum(GPU_TYPES)
+    .describe("The GPU of the embeddings and reranking pool (its own node pool per region)."),
+  embeddingGpuNodes: nodePoolSchema.describe("The embeddings GPU pool's bounds, per region."),
 });
 
 const siemSchema = z.strictObject({
@@ -440,6 +488,7 @@ export const configSchema = z
     kubernetes: kubernetesSchema,
     gitops: gitopsSchema,
     security: securitySchema,
+    enterprise: enterpriseSchema.describe("What only the enterprise tier builds."),
     dev: devSchema,
   })
   .superRefine(checkCombinations);

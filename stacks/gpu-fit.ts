@@ -54,6 +54,22 @@ export const MODEL_CATALOGUE: Readonly<Record<string, CatalogueEntry>> = {
     paramsBillions: 70.6,
     precision: "int4",
   },
+  // Quantised generation models: AWQ and GPTQ at 4 bits, FP8 (vLLM reads each from the repository's config).
+  "hugging-quants/Meta-Llama-3.1-8B-Instruct-GPTQ-INT4": {
+    paramsBillions: 8.03,
+    precision: "int4",
+  },
+  "hugging-quants/Meta-Llama-3.1-70B-Instruct-GPTQ-INT4": {
+    paramsBillions: 70.6,
+    precision: "int4",
+  },
+  "neuralmagic/Meta-Llama-3.1-8B-Instruct-FP8": { paramsBillions: 8.03, precision: "fp8" },
+  "neuralmagic/Meta-Llama-3.1-70B-Instruct-FP8": { paramsBillions: 70.6, precision: "fp8" },
+  "Qwen/Qwen2.5-7B-Instruct-AWQ": { paramsBillions: 7.62, precision: "int4" },
+  // Embedding and reranking models (the enterprise tier's embeddings pool is checked against them).
+  "nomic-ai/nomic-embed-text-v1.5": { paramsBillions: 0.137, precision: "fp16" },
+  "BAAI/bge-m3": { paramsBillions: 0.568, precision: "fp16" },
+  "BAAI/bge-reranker-v2-m3": { paramsBillions: 0.568, precision: "fp16" },
   "mistralai/Mistral-7B-Instruct-v0.3": { paramsBillions: 7.25, precision: "bf16" },
   "mistralai/Mixtral-8x7B-Instruct-v0.1": { paramsBillions: 46.7, precision: "bf16" },
   "Qwen/Qwen2.5-7B-Instruct": { paramsBillions: 7.62, precision: "bf16" },

@@ -37,6 +37,17 @@ const COMMON = {
     releases: "deployments",
     audit: { enabled: false, retentionDays: 365 },
   },
+  enterprise: {
+    routing: "route53-latency",
+    kafka: {
+      version: "3.8.x",
+      brokerType: "kafka.m7g.large",
+      brokerStorageGiB: 1000,
+      retentionHours: 168,
+    },
+    embeddingGpuType: "a10g",
+    embeddingGpuNodes: { min: 1, max: 4, desired: 1 },
+  },
   dev: {
     gpu: false,
     hostPorts: { api: 8080, postgres: 5432, redis: 6379, qdrant: 6333, ollama: 11434 },

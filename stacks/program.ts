@@ -5,8 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { resolveConfig, type PlatformConfig } from "./config";
-import { NotImplementedError } from "./config-errors";
-import { platformFactory } from "./registry";
+import { platformFactory, tierComposer } from "./registry";
 import { regionSites } from "./regions";
 import { readStackValues } from "./stack-values";
 import { devTier } from "./tiers/dev";
@@ -16,6 +15,8 @@ import { stagingTier } from "./tiers/staging";
 type StackOutputs = Record<string, pulumi.Input<unknown>>;
 
 function runTier(cfg: PlatformConfig): StackOutputs {
+  // The multi-region tier builds its regions itself (one platform each, then what spans them).
+  if (cfg.tier === "enterprise") return tierComposer(cfg)(cfg);
   const create = platformFactory(cfg);
   // The single-region tiers: their one site (the enterprise tier composes one per region).
   const [site] = regionSites(cfg);
@@ -27,8 +28,6 @@ function runTier(cfg: PlatformConfig): StackOutputs {
       return stagingTier(cfg, platform);
     case "sme":
       return smeTier(cfg, platform);
-    case "enterprise":
-      throw new NotImplementedError(`the ${cfg.tier} tier is not implemented for ${cfg.cloud} yet`);
     default: {
       const unreachable: never = cfg.tier;
       throw new Error(`unknown tier ${String(unreachable)}`);

@@ -3,7 +3,7 @@
  * several regions composes one platform per region, and every resource name then carries the
  * region's short code (`rag-enterprise-euw1-postgres`); a single-region stack keeps its names.
  */
-import type { Cloud, PlatformConfig } from "./config";
+import type { Cloud, ConfigInput, PlatformConfig } from "./config";
 
 /** Where one platform is built: its region and the prefix of every name it gives. */
 export interface RegionSite {
@@ -123,4 +123,28 @@ export function regionSites(cfg: Pick<PlatformConfig, "tier" | "cloud" | "region
 /** A name a single-region stack leaves bare, prefixed when the stack has several regions. */
 export function siteName(site: Pick<RegionSite, "namePrefix">, name: string): string {
   return site.namePrefix ? `${site.namePrefix}-${name}` : name;
+}
+
+/**
+ * Each region's network range, in the order of the regions: `network.regionCidrs`, or
+ * `network.cidr` for the primary and the blocks of its size after it for the others
+ * (10.60.0.0/16, 10.61.0.0/16...). Throws when a derived block would leave IPv4.
+ */
+export function regionCidrs(
+  cfg: Pick<ConfigInput, "regions"> & {
+    readonly network: Pick<ConfigInput["network"], "cidr" | "regionCidrs">;
+  },
+): string[] {
+  if (cfg.network.regionCidrs) return [...cfg.network.regionCidrs];
+  const [ip, prefixText] = cfg.network.cidr.split("/");
+  const size = 2 ** (32 - Number(prefixText));
+  const start = ip!.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+  const base = start - (start % size);
+  return cfg.regions.map((_, i) => {
+    const n = base + i * size;
+    if (n + size > 2 ** 32)
+      throw new Error(`leaves no room for a range per region after it; set network.regionCidrs`);
+    const octets = [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256);
+    return `${octets.join(".")}/${prefixText}`;
+  });
 }

@@ -32,6 +32,7 @@ import type { ChartChoices } from "./platforms/kubernetes";
 import type { Platform } from "./platforms/platform";
 import type { SupportedChart } from "./versions";
 import type { RegionSite } from "./regions";
+import { enterpriseAwsTier } from "./tiers/enterprise";
 
 /** A tier's sizes in one cloud's own names. */
 export interface CloudSizes {
@@ -50,6 +51,8 @@ export interface TierCloudEntry {
   readonly label: string;
   /** Builds the platform in one region. @default - planned, not built yet */
   readonly create?: (cfg: PlatformConfig, site: RegionSite) => Platform;
+  /** Builds a multi-region tier whole: every region and what spans them; the stack's outputs. @default - planned */
+  readonly compose?: (cfg: PlatformConfig) => Record<string, pulumi.Input<unknown>>;
   /** The observability it builds; the first is the default. */
   readonly exporters: readonly ObservabilityExporter[];
   /** The GPUs its self-hosted LLM can run on: each type's memory and the most one server has. @default - any */
@@ -65,6 +68,8 @@ export interface CloudEntry {
   readonly regions?: {
     readonly pattern: RegExp;
     readonly example: string;
+    /** Every region the cloud has, when we list them: a name outside it is refused. @default - the pattern alone */
+    readonly known?: readonly string[];
     /** The default region, and the second an enterprise stack adds. */
     readonly defaults: readonly [string, string];
   };
@@ -73,6 +78,45 @@ export interface CloudEntry {
   /** Rules of this cloud's names and keys, after the shared ones passed. @default - none */
   readonly validate?: (cfg: ConfigInput, problem: Problem) => void;
 }
+
+/** AWS's regions (commercial and GovCloud), from the AWS General Reference's list of endpoints. */
+export const AWS_REGIONS = [
+  "us-east-1",
+  "us-east-2",
+  "us-west-1",
+  "us-west-2",
+  "af-south-1",
+  "ap-east-1",
+  "ap-east-2",
+  "ap-south-1",
+  "ap-south-2",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "ap-southeast-3",
+  "ap-southeast-4",
+  "ap-southeast-5",
+  "ap-southeast-7",
+  "ap-northeast-1",
+  "ap-northeast-2",
+  "ap-northeast-3",
+  "ca-central-1",
+  "ca-west-1",
+  "eu-central-1",
+  "eu-central-2",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "eu-south-1",
+  "eu-south-2",
+  "eu-north-1",
+  "il-central-1",
+  "me-south-1",
+  "me-central-1",
+  "mx-central-1",
+  "sa-east-1",
+  "us-gov-east-1",
+  "us-gov-west-1",
+] as const;
 
 const KUBERNETES_EXPORTERS = ["datadog", "newrelic", "otlp", "none"] as const;
 /** One GPU of each type the table names: staging's single-GPU host. */
@@ -85,6 +129,7 @@ export const CLOUDS_BUILT: { readonly [C in Cloud]: CloudEntry } = {
     regions: {
       pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/,
       example: "eu-west-1",
+      known: AWS_REGIONS,
       defaults: ["eu-west-1", "eu-central-1"],
     },
     systemNodeType: "m6i.large",
@@ -171,6 +216,9 @@ export const PLATFORMS: { readonly [T in Tier]: { readonly [C in Cloud]?: TierCl
   enterprise: {
     aws: {
       label: "EKS per region",
+      compose: (cfg) => enterpriseAwsTier(cfg),
+      charts: eksCharts,
+      llmGpus: offersOf(GPU_NODE_TYPES),
       exporters: KUBERNETES_EXPORTERS,
       sizes: {
         postgres: "db.r6g.2xlarge",
@@ -200,7 +248,7 @@ export function cloudsOf(tier: Tier): Cloud[] {
 export function builtPairs(): string[] {
   return (Object.keys(PLATFORMS) as Tier[]).flatMap((tier) =>
     cloudsOf(tier)
-      .filter((cloud) => PLATFORMS[tier][cloud]?.create)
+      .filter((cloud) => PLATFORMS[tier][cloud]?.create || PLATFORMS[tier][cloud]?.compose)
       .map((cloud) => `${tier} on ${cloud}`),
   );
 }
@@ -220,6 +268,20 @@ export function platformFactory(
     );
   }
   return create;
+}
+
+/** How a multi-region tier is built whole; fails before any resource when it is not built on the cloud yet. */
+export function tierComposer(
+  cfg: Pick<PlatformConfig, "tier" | "cloud">,
+): (cfg: PlatformConfig) => Record<string, pulumi.Input<unknown>> {
+  const compose = PLATFORMS[cfg.tier][cfg.cloud]?.compose;
+  if (!compose) {
+    throw new NotImplementedError(
+      `the ${cfg.tier} tier is not implemented for ${cfg.cloud} yet: no resources were registered. ` +
+        `Built so far: ${builtPairs().join(", ")}.`,
+    );
+  }
+  return compose;
 }
 
 type SecretReaders = {

@@ -128,7 +128,8 @@ describe("bad config: one line per problem naming key, value and what is allowed
     expect(problems({ tier: "staging", regions: ["westeurope"] })).toEqual([
       'rag-platform:regions[0]: got "westeurope"; must be a region name on aws, such as eu-west-1',
     ]);
-    expect(problems({ tier: "enterprise", regions: ["eu-west-1"] })).toEqual([
+    const domain = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
+    expect(problems({ tier: "enterprise", regions: ["eu-west-1"], domain })).toEqual([
       'rag-platform:regions: got ["eu-west-1"]; the enterprise tier needs at least 2 regions, e.g. [eu-west-1]',
     ]);
   });

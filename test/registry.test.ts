@@ -4,6 +4,9 @@ import { NotImplementedError } from "../stacks/config-errors";
 import { builtPairs, cloudsOf, platformFactory, PLATFORMS } from "../stacks/registry";
 import { TIERS } from "../stacks/choices";
 
+/** The enterprise tier on AWS answers under a name in a Route 53 zone. */
+const ENTERPRISE_DOMAIN = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
+
 describe("the registry of what is built", () => {
   it("is where a tier's clouds, its default exporter and its sizes come from", () => {
     expect(cloudsOf("dev")).toEqual(["docker"]);
@@ -17,13 +20,16 @@ describe("the registry of what is built", () => {
           cloud,
           ...(regions ? { regions } : {}),
           gcpProject: cloud === "gcp" ? "rag-project-1" : undefined,
+          ...(tier === "enterprise" && cloud === "aws" ? { domain: ENTERPRISE_DOMAIN } : {}),
         });
         expect(cfg.observability.exporter, `${tier} on ${cloud}`).toBe(entry.exporters[0]);
         expect(cfg.postgres.size).toBe(entry.sizes?.postgres ?? "local");
         expect(cfg.redis.size).toBe(entry.sizes?.redis ?? "local");
       }
     }
-    expect(resolveConfig({ tier: "enterprise" }).kubernetes.systemNodeType).toBe("m6i.xlarge");
+    expect(
+      resolveConfig({ tier: "enterprise", domain: ENTERPRISE_DOMAIN }).kubernetes.systemNodeType,
+    ).toBe("m6i.xlarge");
     expect(
       resolveConfig({ tier: "sme", cloud: "gcp", gcpProject: "rag-project-1" }).kubernetes
         .systemNodeType,
@@ -50,6 +56,7 @@ describe("the registry of what is built", () => {
       "sme on aws",
       "sme on azure",
       "sme on gcp",
+      "enterprise on aws",
     ]);
   });
 });

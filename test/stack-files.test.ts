@@ -64,7 +64,6 @@ function registeredUrns(): string[] {
 
 describe("tier x cloud pairs that are not built yet", () => {
   it.each([
-    ["enterprise", [] as string[], /^the enterprise tier is not implemented for aws yet/],
     [
       "enterprise",
       [
@@ -72,6 +71,8 @@ describe("tier x cloud pairs that are not built yet", () => {
         "rag-platform:gcpProject=rag-ent-123",
         "rag-platform:regions[0]=europe-west1",
         "rag-platform:regions[1]=europe-west4",
+        // GKE's way in needs its own certificate setting: the AWS stack file's name is left out.
+        "rag-platform:domain={}",
       ],
       /^the enterprise tier is not implemented for gcp yet/,
     ],

@@ -141,7 +141,7 @@ export function tierCloudTable(): string {
     ...TIERS.map((tier) => {
       const entry = PLATFORMS[tier][cloud];
       if (!entry) return "-";
-      return entry.create
+      return entry.create || entry.compose
         ? `[${entry.label}](docs/tiers/${tier}-${cloud}.md)`
         : `${entry.label} (planned)`;
     }),

@@ -124,9 +124,50 @@ const COMPUTED: Record<string, Computed> = {
   "random:index/randomId:RandomId": (a) => ({
     hex: digest(a.name).slice(0, 2 * Number(a.inputs.byteLength ?? 8)),
   }),
-  "aws:kms/key:Key": (a, r) => ({
-    keyId: digest(a.name).slice(0, 36),
-    arn: arn("kms", r, `key/${digest(a.name).slice(0, 36)}`),
+  "aws:kms/key:Key": (a, r) => {
+    const keyId = a.inputs.multiRegion
+      ? `mrk-${digest(a.name).slice(0, 32)}`
+      : digest(a.name).slice(0, 36);
+    return { keyId, arn: arn("kms", r, `key/${keyId}`) };
+  },
+  // A multi-region key's id starts mrk-, and its replicas share it (in their own region's ARN).
+  "aws:kms/replicaKey:ReplicaKey": (a, r) => {
+    const keyId = String(a.inputs.primaryKeyArn).split("/").pop()!;
+    return { keyId, arn: arn("kms", r, `key/${keyId}`) };
+  },
+  "aws:acm/certificate:Certificate": (a) => ({
+    domainValidationOptions: [
+      {
+        domainName: a.inputs.domainName,
+        resourceRecordName: `_${digest("acm-validation").slice(0, 32)}.${String(a.inputs.domainName)}.`,
+        resourceRecordType: "CNAME",
+        resourceRecordValue: `_${digest(`acm ${String(a.inputs.domainName)}`).slice(0, 32)}.acm-validations.aws.`,
+      },
+    ],
+  }),
+  "aws:acm/certificateValidation:CertificateValidation": (a) => ({
+    certificateArn: a.inputs.certificateArn,
+  }),
+  "aws:route53/record:Record": (a) => ({ fqdn: String(a.inputs.name).replace(/\.$/, "") }),
+  "aws:route53/healthCheck:HealthCheck": (a) => ({ id: `hc-${digest(a.name).slice(0, 12)}` }),
+  "aws:rds/globalCluster:GlobalCluster": (a) => ({
+    id: a.inputs.globalClusterIdentifier,
+    endpoint: `${String(a.inputs.globalClusterIdentifier)}.global-${digest(a.name).slice(0, 12)}.global.rds.amazonaws.com`,
+  }),
+  "aws:rds/cluster:Cluster": (a, r) => ({
+    clusterIdentifier: physicalName(a),
+    arn: arn("rds", r, `cluster:${physicalName(a)}`),
+    endpoint: `${physicalName(a)}.cluster-c0ffee.${r}.rds.amazonaws.com`,
+    readerEndpoint: `${physicalName(a)}.cluster-ro-c0ffee.${r}.rds.amazonaws.com`,
+    port: 5432,
+  }),
+  "aws:rds/clusterInstance:ClusterInstance": (a) => ({ identifier: physicalName(a) }),
+  "aws:msk/configuration:Configuration": () => ({ latestRevision: 1 }),
+  "aws:msk/cluster:Cluster": (a, r) => ({
+    arn: arn("kafka", r, `cluster/${String(a.inputs.clusterName)}/${uuidOf(a.name)}-1`),
+    bootstrapBrokersSaslIam: [1, 2, 3]
+      .map((b) => `b-${b}.${String(a.inputs.clusterName)}.c0ffee.c2.kafka.${r}.amazonaws.com:9098`)
+      .join(","),
   }),
   "aws:s3/bucket:Bucket": (a) => ({
     bucket: physicalName(a),
@@ -466,7 +507,9 @@ export class SynthMocks implements pulumi.runtime.Mocks {
     if (args.type.startsWith("pulumi:providers:")) {
       return { id, state: args.inputs };
     }
-    const region = this.regionOf(args.provider);
+    // An AWS resource may name a region of its own (the provider's otherwise).
+    const own = args.type.startsWith("aws:") ? args.inputs.region : undefined;
+    const region = typeof own === "string" ? own : this.regionOf(args.provider);
     if (args.type.startsWith("gcp:")) {
       const gcpId = GCP_IDS[args.type]?.(args, region) ?? id;
       return {

@@ -44,6 +44,8 @@ export interface EksNodeGroupArgs {
   readonly desiredSize: number;
   /** Extra security groups for the nodes (the cluster's own is always attached). @default - none */
   readonly extraSecurityGroupIds?: readonly pulumi.Input<string>[];
+  /** The GPU pool's name in its node label (model servers select it). @default GPU_POOL_LABEL's value */
+  readonly pool?: string;
   /** @default 100 for GPU nodes (model images are large), 50 otherwise */
   readonly diskGiB?: number;
 }
@@ -109,7 +111,10 @@ export class EksNodeGroup extends pulumi.ComponentResource {
       parent,
     );
     const labels: Record<string, string> = gpu
-      ? { [GPU_POOL_LABEL.key]: GPU_POOL_LABEL.value, "nvidia.com/gpu.present": "true" }
+      ? {
+          [GPU_POOL_LABEL.key]: args.pool ?? GPU_POOL_LABEL.value,
+          "nvidia.com/gpu.present": "true",
+        }
       : { "rag-platform/pool": "system" };
     const group = new aws.eks.NodeGroup(
       name,

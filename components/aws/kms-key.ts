@@ -27,6 +27,14 @@ export interface KmsKeyArgs {
    * deletion window passes. @default false
    */
   readonly retainOnDelete?: boolean;
+  /**
+   * A multi-region key: its replicas in other regions (`replicaOf`) share its key material and
+   * id, so what one region encrypts another decrypts (replicated buckets, secrets, databases).
+   * @default false
+   */
+  readonly multiRegion?: boolean;
+  /** This region's replica of a multi-region key (its ARN), instead of a key of its own. @default - a key of its own */
+  readonly replicaOf?: pulumi.Input<string>;
 }
 
 /** A customer-managed KMS key with yearly rotation on and an alias. */
@@ -110,17 +118,31 @@ export class KmsKey extends pulumi.ComponentResource {
         Condition: { StringEquals: { "aws:SourceAccount": accountId } },
       });
     }
-    const key = new aws.kms.Key(
-      name,
-      {
-        description: args.description,
-        enableKeyRotation: true,
-        rotationPeriodInDays: 365,
-        deletionWindowInDays: args.deletionWindowDays ?? 30,
-        policy: policyDocument(statements),
-      },
-      { parent: this, retainOnDelete: args.retainOnDelete ?? false },
-    );
+    const keep = { parent: this, retainOnDelete: args.retainOnDelete ?? false };
+    // A replica rotates with its primary (rotation is set there only).
+    const key = args.replicaOf
+      ? new aws.kms.ReplicaKey(
+          name,
+          {
+            primaryKeyArn: args.replicaOf,
+            description: args.description,
+            deletionWindowInDays: args.deletionWindowDays ?? 30,
+            policy: policyDocument(statements),
+          },
+          keep,
+        )
+      : new aws.kms.Key(
+          name,
+          {
+            description: args.description,
+            enableKeyRotation: true,
+            rotationPeriodInDays: 365,
+            deletionWindowInDays: args.deletionWindowDays ?? 30,
+            policy: policyDocument(statements),
+            ...(args.multiRegion ? { multiRegion: true } : {}),
+          },
+          keep,
+        );
     new aws.kms.Alias(name, { name: `alias/${name}`, targetKeyId: key.keyId }, { parent: this });
     this.arn = key.arn;
     this.keyId = key.keyId;

@@ -16,6 +16,25 @@ export interface ManagedSecretArgs {
   readonly generateLength?: number;
   /** Days a deleted secret can be restored. @default 7 */
   readonly recoveryWindowDays?: number;
+  /**
+   * Regions that hold a read-only replica, each encrypted with its key there (the multi-region
+   * key's replica): readers in a region read its replica, which outlives the primary region.
+   * @default - none
+   */
+  readonly replicas?: readonly {
+    readonly region: string;
+    readonly kmsKeyId: pulumi.Input<string>;
+  }[];
+}
+
+/** The ARN of a secret's replica in `region` (a replica keeps the secret's name and suffix). */
+export function replicaArn(arn: pulumi.Input<string>, region: string): pulumi.Output<string> {
+  return pulumi.output(arn).apply((a) =>
+    a
+      .split(":")
+      .map((part, i) => (i === 3 ? region : part))
+      .join(":"),
+  );
 }
 
 /** Passes when a secret's versions include the current one (a secret created empty has none). */
@@ -58,6 +77,9 @@ export class ManagedSecret extends pulumi.ComponentResource {
         description: args.description,
         kmsKeyId: args.kmsKey.arn,
         recoveryWindowInDays: args.recoveryWindowDays ?? 7,
+        ...(args.replicas?.length
+          ? { replicas: args.replicas.map((r) => ({ region: r.region, kmsKeyId: r.kmsKeyId })) }
+          : {}),
       },
       { parent: this },
     );

@@ -35,6 +35,29 @@ import type {
   RedisRequest,
 } from "./platform";
 
+/**
+ * What a multi-region stack makes before a region's platform: its provider, account and data key
+ * (the multi-region key's primary or replica, which other regions' replicas name up front).
+ */
+export interface AwsFoundation {
+  readonly provider: aws.Provider;
+  readonly account: AwsAccount;
+  readonly dataKey: KmsKey;
+}
+
+/** The provider of a site: its region, with the stack's default tags. */
+export function awsProvider(cfg: PlatformConfig, site: RegionSite): aws.Provider {
+  return new aws.Provider(`${site.prefix}-aws`, {
+    region: site.region,
+    defaultTags: { tags: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" } },
+  });
+}
+
+/** The data key's description (what it encrypts). */
+export function dataKeyDescription(prefix: string): string {
+  return `${prefix}: documents, databases, caches, secrets, volumes`;
+}
+
 export abstract class AwsPlatformBase implements DataServices {
   protected readonly provider: aws.Provider;
   protected readonly account: AwsAccount;
@@ -54,27 +77,27 @@ export abstract class AwsPlatformBase implements DataServices {
   constructor(
     protected readonly cfg: PlatformConfig,
     site: RegionSite,
+    foundation?: AwsFoundation,
   ) {
     const prefix = site.prefix;
     const region = site.region;
     this.prefix = prefix;
-    this.provider = new aws.Provider(`${prefix}-aws`, {
-      region,
-      defaultTags: { tags: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" } },
-    });
-    this.account = lookupAccount(region, this.provider);
-    this.dataKey = new KmsKey(
-      `${prefix}-data`,
-      // Node groups' root volumes are encrypted with it, and Auto Scaling launches their nodes.
-      // Kept on destroy, like what it encrypts that the stack keeps: the document bucket, RDS's final snapshot.
-      {
-        account: this.account,
-        description: `${prefix}: documents, databases, caches, secrets, volumes`,
-        allowEbsThroughEc2: true,
-        retainOnDelete: true,
-      },
-      this.opts(),
-    );
+    this.provider = foundation?.provider ?? awsProvider(cfg, site);
+    this.account = foundation?.account ?? lookupAccount(region, this.provider);
+    this.dataKey =
+      foundation?.dataKey ??
+      new KmsKey(
+        `${prefix}-data`,
+        // Node groups' root volumes are encrypted with it, and Auto Scaling launches their nodes.
+        // Kept on destroy, like what it encrypts that the stack keeps: the document bucket, RDS's final snapshot.
+        {
+          account: this.account,
+          description: dataKeyDescription(prefix),
+          allowEbsThroughEc2: true,
+          retainOnDelete: true,
+        },
+        this.opts(),
+      );
     this.logsKey = new KmsKey(
       `${prefix}-logs`,
       {
@@ -212,8 +235,9 @@ export abstract class AwsPlatformBase implements DataServices {
     req: ObservabilityRequest,
     more: Omit<WatchedResources, "rdsInstanceId" | "redisNodeIds"> = {},
   ): void {
-    const { postgresDb: postgres, redisCache: redis } = this;
-    if (!postgres || !redis)
+    const database = this.watchedDatabaseId();
+    const redis = this.redisCache;
+    if (!database || !redis)
       throw new Error(`${this.prefix}: create the data stores before watching them`);
     this.cloudWatch = new CloudWatchObservability(
       `${this.prefix}-observability`,
@@ -221,10 +245,15 @@ export abstract class AwsPlatformBase implements DataServices {
         region: this.account.region,
         topicKey: this.logsKey,
         alertEmails: req.alertEmails,
-        watched: { ...more, rdsInstanceId: postgres.instanceId, redisNodeIds: redis.nodeIds },
+        watched: { ...more, rdsInstanceId: database, redisNodeIds: redis.nodeIds },
       },
       this.opts(),
     );
+  }
+
+  /** The database instance CloudWatch watches (RDS's; a subclass with another database says its own). */
+  protected watchedDatabaseId(): pulumi.Input<string> | undefined {
+    return this.postgresDb?.instanceId;
   }
 
   /** The runtime image: the configured prebuilt reference, or built from runtime/ and pushed to ECR. */

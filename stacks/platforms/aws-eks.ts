@@ -18,7 +18,7 @@ import type { CidrEgress } from "../../components/kubernetes/network-policy";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import { CHARTS, CLUSTER_AUTOSCALER_TAGS, type SupportedChart } from "../versions";
-import { AwsPlatformBase } from "./aws-base";
+import { AwsPlatformBase, type AwsFoundation } from "./aws-base";
 import type { ClusterHost, ClusterIngress, ClusterSecretStore } from "./cluster-host";
 import { type ChartChoices, KubernetesPlatform, kubernetesCharts } from "./kubernetes";
 import type { ObservabilityRequest, Platform } from "./platform";
@@ -42,11 +42,12 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
   readonly networkCidr: pulumi.Input<string>;
   readonly provides = EKS_PROVIDES;
   readonly secretStore: ClusterSecretStore;
-  readonly ingress: ClusterIngress;
-  private readonly addons: EksAddons;
+  /** The API's way in (a multi-region host swaps in its regional certificate). */
+  ingress: ClusterIngress;
+  protected readonly addons: EksAddons;
 
-  constructor(cfg: PlatformConfig, site: RegionSite) {
-    super(cfg, site);
+  constructor(cfg: PlatformConfig, site: RegionSite, foundation?: AwsFoundation) {
+    super(cfg, site, foundation);
     const k = cfg.kubernetes;
     this.cluster = new EksCluster(
       `${this.prefix}-eks`,

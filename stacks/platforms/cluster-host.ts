@@ -51,6 +51,13 @@ interface IngressCommon {
 export interface IngressClassIngress extends IngressCommon {
   readonly kind: "ingress";
   readonly className: string;
+  /** The load balancer answers HTTPS with a certificate the host made. @default - when domain.certificate is set */
+  readonly https?: boolean;
+  /**
+   * The Ingress answers any Host, not only domain.hostname: a global router's health checks
+   * name the regional load balancer. @default false
+   */
+  readonly anyHost?: boolean;
   /** The Ingress's annotations (scheme, certificate, health check, timeouts, logs). */
   annotations(): Record<string, pulumi.Input<string>>;
 }

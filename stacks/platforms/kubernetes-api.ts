@@ -22,7 +22,7 @@ export function exposedApi(
   const hostname = domain.hostname;
   switch (ingress.kind) {
     case "ingress": {
-      const scheme = domain.certificate ? "https" : "http";
+      const scheme = domain.certificate || ingress.https ? "https" : "http";
       const regional = workloads.ingress!.status.apply((s) => {
         const lb = s?.loadBalancer?.ingress?.[0];
         const address = lb?.hostname ?? lb?.ip;

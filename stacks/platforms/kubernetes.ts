@@ -416,7 +416,7 @@ export class KubernetesPlatform implements Platform {
           ingress.kind === "ingress"
             ? {
                 className: ingress.className,
-                host: this.cfg.domain.hostname,
+                host: ingress.anyHost ? undefined : this.cfg.domain.hostname,
                 annotations: ingress.annotations(),
               }
             : undefined,

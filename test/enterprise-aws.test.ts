@@ -1,0 +1,362 @@
+/**
+ * The enterprise tier on AWS, synthesized from Pulumi.enterprise.yaml: every region whole, what
+ * spans them (replication, routing), the refusals before any resource, and a walk of the state
+ * proving that losing any one region leaves the others able to serve.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { resolveConfig } from "../stacks/config";
+import { ConfigError } from "../stacks/config-errors";
+import { failoverRunbooks } from "../stacks/failover";
+import { regionCidrs } from "../stacks/regions";
+import type { ResourceRecord, SynthResult } from "../tools/harness";
+import { ofType, synth } from "./helpers";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const T = {
+  provider: "pulumi:providers:aws",
+  k8sProvider: "pulumi:providers:kubernetes",
+  cluster: "aws:eks/cluster:Cluster",
+  nodeGroup: "aws:eks/nodeGroup:NodeGroup",
+  key: "aws:kms/key:Key",
+  replicaKey: "aws:kms/replicaKey:ReplicaKey",
+  secret: "aws:secretsmanager/secret:Secret",
+  global: "aws:rds/globalCluster:GlobalCluster",
+  aurora: "aws:rds/cluster:Cluster",
+  auroraInstance: "aws:rds/clusterInstance:ClusterInstance",
+  msk: "aws:msk/cluster:Cluster",
+  replicator: "aws:msk/replicator:Replicator",
+  replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
+  bucket: "aws:s3/bucket:Bucket",
+  healthCheck: "aws:route53/healthCheck:HealthCheck",
+  record: "aws:route53/record:Record",
+  certificate: "aws:acm/certificateValidation:CertificateValidation",
+  release: "kubernetes:helm.sh/v3:Release",
+  deployment: "kubernetes:apps/v1:Deployment",
+  externalSecret: "kubernetes:external-secrets.io/v1:ExternalSecret",
+  secretStore: "kubernetes:external-secrets.io/v1:ClusterSecretStore",
+  ingress: "kubernetes:networking.k8s.io/v1:Ingress",
+};
+
+const REGIONS = { euw1: "eu-west-1", euc1: "eu-central-1" } as const;
+const DOMAIN = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
+
+/** The region code a resource's name carries (rag-enterprise-<code>-...), or undefined for global ones. */
+function codeOf(r: ResourceRecord): string | undefined {
+  return /^rag-enterprise-([a-z0-9]+)-/.exec(r.name)?.[1];
+}
+
+/** The region an explicit AWS provider reference names. */
+function providerRegion(result: SynthResult, r: ResourceRecord): string | undefined {
+  const urn = r.provider?.slice(0, r.provider.lastIndexOf("::"));
+  const p = result.resources.find((x) => x.urn === urn);
+  return p?.inputs.region as string | undefined;
+}
+
+describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
+  let result: SynthResult;
+  beforeAll(async () => {
+    result = await synth("enterprise");
+  }, 180_000);
+
+  const inRegion = (type: string, code: string) =>
+    ofType(result, type).filter((r) => codeOf(r) === code);
+
+  it("builds each region whole with its own providers, network range and cluster", () => {
+    const providers = ofType(result, T.provider).map((p) => [p.name, p.inputs.region]);
+    expect(providers).toEqual([
+      ["rag-enterprise-euw1-aws", "eu-west-1"],
+      ["rag-enterprise-euc1-aws", "eu-central-1"],
+    ]);
+    const vpcs = ofType(result, "aws:ec2/vpc:Vpc").map((v) => [codeOf(v), v.inputs.cidrBlock]);
+    expect(vpcs).toEqual([
+      ["euw1", "10.60.0.0/16"],
+      ["euc1", "10.61.0.0/16"],
+    ]);
+    for (const [code, region] of Object.entries(REGIONS)) {
+      expect(inRegion(T.cluster, code), code).toHaveLength(1);
+      // Generation and embeddings each on a GPU pool of their own, beside the system pool.
+      const pools = inRegion(T.nodeGroup, code).map(
+        (g) => (g.inputs.labels as Obj)["rag-platform/pool"],
+      );
+      expect(pools.sort(), code).toEqual(["gpu", "gpu-embeddings", "system"]);
+      for (const r of result.resources.filter(
+        (x) => codeOf(x) === code && x.type.startsWith("aws:"),
+      ))
+        expect(providerRegion(result, r), `${r.type} ${r.name}`).toBe(region);
+    }
+  });
+
+  it("uses one multi-region key: the primary's in the first region, its replica in the other", () => {
+    const [primary] = ofType(result, T.key).filter((k) => k.name === "rag-enterprise-euw1-data");
+    expect(primary!.inputs.multiRegion).toBe(true);
+    const [replica] = ofType(result, T.replicaKey);
+    expect(replica!.name).toBe("rag-enterprise-euc1-data");
+    expect(replica!.inputs.primaryKeyArn).toMatch(/^arn:aws:kms:eu-west-1:\d+:key\/mrk-/);
+  });
+
+  it("replicates every secret of the primary into the other region, encrypted with its key there", () => {
+    // Each region's Redis has its own token, in that region; every other secret is the primary's.
+    const all = ofType(result, T.secret);
+    const regional = all.filter((s) => s.name.endsWith("-redis-auth-token"));
+    expect(regional.map(codeOf)).toEqual(["euw1", "euc1"]);
+    for (const s of regional) expect(s.inputs.replicas, s.name).toBeUndefined();
+    const secrets = all.filter((s) => !regional.includes(s));
+    expect(secrets.map((s) => s.name)).toEqual(
+      expect.arrayContaining([
+        "rag-enterprise-euw1-admin-api-key",
+        "rag-enterprise-euw1-qdrant-api-key",
+        "rag-enterprise-euw1-postgres-password",
+      ]),
+    );
+    expect(secrets.every((s) => codeOf(s) === "euw1")).toBe(true);
+    for (const s of secrets) {
+      expect(s.inputs.replicas, s.name).toEqual([
+        { region: "eu-central-1", kmsKeyId: expect.stringMatching(/^arn:aws:kms:eu-central-1:/) },
+      ]);
+    }
+  });
+
+  it("builds an Aurora Global Database: the writer in the primary, a forwarding secondary in the other", () => {
+    const [global] = ofType(result, T.global);
+    expect(global!.inputs).toMatchObject({ storageEncrypted: true, deletionProtection: true });
+    const clusters = ofType(result, T.aurora);
+    expect(clusters.map(codeOf)).toEqual(["euw1", "euc1"]);
+    for (const c of clusters) {
+      expect(c.inputs).toMatchObject({
+        engine: "aurora-postgresql",
+        storageEncrypted: true,
+        iamDatabaseAuthenticationEnabled: true,
+        deletionProtection: true,
+        backupRetentionPeriod: 35,
+        globalClusterIdentifier: "rag-enterprise-global",
+      });
+      expect(c.inputs.kmsKeyId).toMatch(
+        new RegExp(`^arn:aws:kms:${REGIONS[codeOf(c) as keyof typeof REGIONS]}:`),
+      );
+      expect(c.protect).toBe(true);
+    }
+    expect(clusters[0]!.inputs.masterUsername).toBe("rag_admin");
+    expect(clusters[1]!.inputs.enableGlobalWriteForwarding).toBe(true);
+    expect(clusters[1]!.inputs.masterPassword).toBeUndefined();
+  });
+
+  it("runs MSK in every region (IAM, TLS only, customer key, logs, private) and replicates the primary's", () => {
+    const msk = ofType(result, T.msk);
+    expect(msk.map(codeOf)).toEqual(["euw1", "euc1"]);
+    for (const m of msk) {
+      const i = m.inputs as Obj;
+      expect(i.numberOfBrokerNodes).toBe(3);
+      expect(i.brokerNodeGroupInfo.clientSubnets).toHaveLength(3);
+      expect(i.clientAuthentication).toEqual({ sasl: { iam: true }, unauthenticated: false });
+      expect(i.encryptionInfo.encryptionInTransit).toEqual({
+        clientBroker: "TLS",
+        inCluster: true,
+      });
+      expect(i.encryptionInfo.encryptionAtRestKmsKeyArn).toMatch(/^arn:aws:kms:/);
+      expect(i.brokerNodeGroupInfo.connectivityInfo.publicAccess).toEqual({ type: "DISABLED" });
+      expect(i.loggingInfo.brokerLogs.cloudwatchLogs.enabled).toBe(true);
+    }
+    const [rep] = ofType(result, T.replicator);
+    const info = (rep!.inputs as Obj).replicationInfoList;
+    expect(info.sourceKafkaClusterArn).toMatch(/:kafka:eu-west-1:/);
+    expect(info.targetKafkaClusterArn).toMatch(/:kafka:eu-central-1:/);
+    expect(info.topicReplications[0].topicNameConfiguration).toEqual({ type: "IDENTICAL" });
+    expect(providerRegion(result, rep!)).toBe("eu-central-1");
+  });
+
+  it("replicates the document bucket to the other region with its key, replica modifications synced", () => {
+    const configs = ofType(result, T.replication);
+    const out = configs.find((c) => !c.inputs.region)!;
+    const rule = (out.inputs.rules as Obj[])[0]!;
+    expect(rule.destination.encryptionConfiguration.replicaKmsKeyId).toMatch(
+      /^arn:aws:kms:eu-central-1:/,
+    );
+    expect(rule.sourceSelectionCriteria).toEqual({
+      sseKmsEncryptedObjects: { status: "Enabled" },
+      replicaModifications: { status: "Enabled" },
+    });
+    const back = configs.find((c) => c.inputs.region === "eu-central-1")!;
+    expect(
+      (back.inputs.rules as Obj[])[0]!.destination.encryptionConfiguration.replicaKmsKeyId,
+    ).toMatch(/^arn:aws:kms:eu-west-1:/);
+  });
+
+  it("routes by latency over health-checked regional records, with a certificate per region", () => {
+    const checks = ofType(result, T.healthCheck);
+    const records = ofType(result, T.record).filter((r) => r.inputs.setIdentifier);
+    expect(records.map((r) => r.inputs.setIdentifier)).toEqual(Object.values(REGIONS));
+    for (const r of records) {
+      expect(r.inputs.name).toBe(DOMAIN.hostname);
+      expect(r.inputs.latencyRoutingPolicies).toEqual([{ region: r.inputs.setIdentifier }]);
+      const check = checks.find((c) => c.urn === r.propertyDependencies.healthCheckId?.[0]);
+      expect(check?.inputs, r.name).toMatchObject({ type: "HTTPS", port: 443 });
+      expect(check!.inputs.resourcePath).toMatch(/^\/readyz/);
+    }
+    expect(ofType(result, T.certificate).map(codeOf)).toEqual(["euw1", "euc1"]);
+  });
+
+  it("can lose any one region and still serve from the others", () => {
+    for (const lost of Object.keys(REGIONS)) {
+      for (const code of Object.keys(REGIONS).filter((c) => c !== lost)) {
+        const region = REGIONS[code as keyof typeof REGIONS];
+        const mine = (type: string) => inRegion(type, code);
+        // Its own API behind its own load balancer, checked by Route 53.
+        const deployments = mine(T.deployment).map((d) => (d.inputs.metadata as Obj).name);
+        expect(deployments, code).toEqual(
+          expect.arrayContaining(["rag-api", "rag-worker", "vllm", "embeddings"]),
+        );
+        expect(mine(T.ingress)).toHaveLength(1);
+        // Its own vector store, catalogue reader and ingest log.
+        expect(mine(T.release).map((r) => r.inputs.chart)).toContain("qdrant");
+        expect(mine(T.aurora)).toHaveLength(1);
+        expect(mine(T.auroraInstance).length).toBeGreaterThanOrEqual(1);
+        expect(mine(T.msk)).toHaveLength(1);
+        // Its secrets and keys in its own region: every ExternalSecret reads an ARN there.
+        for (const es of mine(T.externalSecret)) {
+          for (const d of (es.inputs.spec as Obj).data as Obj[])
+            expect(d.remoteRef.key, `${code} ${es.name}`).toMatch(
+              new RegExp(`^arn:aws:secretsmanager:${region}:`),
+            );
+        }
+        const [store] = mine(T.secretStore);
+        expect(JSON.stringify(store!.inputs)).toContain(region);
+      }
+    }
+  });
+
+  it("prints the switchover and failover commands of each region that can take over", () => {
+    const failover = result.outputs.failover as Record<
+      string,
+      { switchover: string[]; failover: string[] }
+    >;
+    expect(Object.keys(failover)).toEqual(["eu-central-1"]);
+    const f = failover["eu-central-1"]!;
+    expect(f.switchover[0]).toMatch(
+      /^aws rds switchover-global-cluster --region eu-central-1 --global-cluster-identifier rag-enterprise-global /,
+    );
+    expect(f.failover.join("\n")).toContain("aws rds failover-global-cluster");
+    expect(f.failover.join("\n")).toContain("--allow-data-loss");
+    expect(f.failover[0]).toMatch(
+      /^aws route53 update-health-check --health-check-id \S+ --inverted$/,
+    );
+    expect(f.failover.join("\n")).toMatch(
+      /aws kafka delete-replicator --region eu-central-1 --replicator-arn arn:aws:/,
+    );
+  });
+});
+
+describe("the enterprise stack in three regions", () => {
+  it("synthesizes a third region with its own range, cluster and replication", async () => {
+    const result = await synth("enterprise", [
+      'rag-platform:regions=["eu-west-1","eu-central-1","eu-north-1"]',
+    ]);
+    expect(ofType(result, T.cluster).map(codeOf)).toEqual(["euw1", "euc1", "eun1"]);
+    expect(ofType(result, T.replicator).map((r) => providerRegion(result, r))).toEqual([
+      "eu-central-1",
+      "eu-north-1",
+    ]);
+    expect(ofType(result, T.healthCheck)).toHaveLength(3);
+    expect(ofType(result, "aws:ec2/vpc:Vpc").map((v) => v.inputs.cidrBlock)).toEqual([
+      "10.60.0.0/16",
+      "10.61.0.0/16",
+      "10.62.0.0/16",
+    ]);
+  }, 180_000);
+});
+
+describe("region lists refused before any resource", () => {
+  const refuse = (values: Record<string, unknown>) => {
+    try {
+      resolveConfig({ tier: "enterprise", domain: DOMAIN, ...values });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as Error).message
+        .split("\n")
+        .slice(1)
+        .map((l) => l.trim());
+    }
+    throw new Error("accepted");
+  };
+
+  it("overlapping ranges, one region, an unknown region: one line each", () => {
+    expect(
+      refuse({
+        regions: ["eu-west-1", "eu-central-1"],
+        network: { regionCidrs: ["10.60.0.0/16", "10.60.128.0/17"] },
+      }),
+    ).toEqual([
+      'rag-platform:network.regionCidrs: got ["10.60.0.0/16","10.60.128.0/17"]; eu-west-1\'s 10.60.0.0/16 overlaps eu-central-1\'s 10.60.128.0/17: give each region a range of its own',
+    ]);
+    expect(refuse({ regions: ["eu-west-1"] })).toEqual([
+      'rag-platform:regions: got ["eu-west-1"]; the enterprise tier needs at least 2 regions, e.g. [eu-west-1]',
+    ]);
+    expect(refuse({ regions: ["eu-west-1", "eu-west-9"] })).toEqual([
+      'rag-platform:regions[1]: got "eu-west-9"; is not a region of aws (e.g. eu-west-1; see stacks/registry.ts)',
+    ]);
+    expect(
+      refuse({
+        regions: ["eu-west-1", "eu-central-1"],
+        network: { regionCidrs: ["10.60.0.0/16"] },
+      }),
+    ).toEqual([
+      'rag-platform:network.regionCidrs: got ["10.60.0.0/16"]; needs one range per region (2: eu-west-1, eu-central-1)',
+    ]);
+  });
+
+  it("derives one range per region after network.cidr, or takes those given", () => {
+    const network = { cidr: "10.60.0.0/16" };
+    expect(regionCidrs({ regions: ["a", "b", "c"], network })).toEqual([
+      "10.60.0.0/16",
+      "10.61.0.0/16",
+      "10.62.0.0/16",
+    ]);
+    expect(regionCidrs({ regions: ["a", "b"], network: { cidr: "10.0.0.0/20" } })).toEqual([
+      "10.0.0.0/20",
+      "10.0.16.0/20",
+    ]);
+    expect(() => regionCidrs({ regions: ["a", "b"], network: { cidr: "255.255.0.0/16" } })).toThrow(
+      /set network.regionCidrs/,
+    );
+  });
+
+  it("the synth CLI prints the one line and registers nothing", async () => {
+    const error = await synth("enterprise", ['rag-platform:regions=["eu-west-1"]']).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    const monitor = pulumi.runtime.getMonitor() as unknown as { resources: Map<string, unknown> };
+    expect([...monitor.resources.keys()].filter((u) => !u.includes("pulumi:pulumi:Stack"))).toEqual(
+      [],
+    );
+  });
+});
+
+describe("failover runbooks", () => {
+  it("give each non-primary region its own commands, naming its cluster and replicator", () => {
+    const regions = ["eu-west-1", "eu-central-1", "eu-north-1"].map((region, i) => ({
+      region,
+      prefix: `p${i}`,
+      clusterArn: `arn:cluster:${region}`,
+      kafkaArn: `arn:kafka:${region}`,
+      healthCheckId: `hc-${i}`,
+    }));
+    const books = failoverRunbooks({
+      globalClusterId: "g",
+      regions,
+      replicatorArns: { "eu-central-1": "rep-c", "eu-north-1": "rep-n" },
+    });
+    expect(Object.keys(books)).toEqual(["eu-central-1", "eu-north-1"]);
+    expect(books["eu-north-1"]!.switchover[0]).toBe(
+      "aws rds switchover-global-cluster --region eu-north-1 --global-cluster-identifier g --target-db-cluster-identifier arn:cluster:eu-north-1",
+    );
+    expect(books["eu-north-1"]!.failover.join("\n")).toContain("--replicator-arn rep-n");
+    expect(books["eu-central-1"]!.failover[0]).toBe(
+      "aws route53 update-health-check --health-check-id hc-0 --inverted",
+    );
+    expect(() =>
+      failoverRunbooks({ globalClusterId: "g", regions: [], replicatorArns: {} }),
+    ).toThrow("failoverRunbooks: no region");
+  });
+});
