@@ -19,6 +19,9 @@ function problems(values: Record<string, unknown>): string[] {
   throw new Error("expected a ConfigError");
 }
 
+/** The enterprise tier on AWS answers under a name in a Route 53 zone (required there). */
+const ENTERPRISE_DOMAIN = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
+
 describe("stack files resolve against the schema", () => {
   it.each(["dev", "staging", "sme", "enterprise"])("Pulumi.%s.yaml is valid", (stack) => {
     const cfg = resolveConfig(stackValues(stack));
@@ -128,8 +131,9 @@ describe("bad config: one line per problem naming key, value and what is allowed
     expect(problems({ tier: "staging", regions: ["westeurope"] })).toEqual([
       'rag-platform:regions[0]: got "westeurope"; must be a region name on aws, such as eu-west-1',
     ]);
-    const domain = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
-    expect(problems({ tier: "enterprise", regions: ["eu-west-1"], domain })).toEqual([
+    expect(
+      problems({ tier: "enterprise", regions: ["eu-west-1"], domain: ENTERPRISE_DOMAIN }),
+    ).toEqual([
       'rag-platform:regions: got ["eu-west-1"]; the enterprise tier needs at least 2 regions, e.g. [eu-west-1]',
     ]);
   });
@@ -202,6 +206,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
     expect(
       problems({
         tier: "enterprise",
+        domain: ENTERPRISE_DOMAIN,
         observability: { exporter: "datadog", alertEmails: ["ops@example.com"] },
         security: {
           audit: { siem: { kind: "splunk", endpoint: "https://splunk:8088", name: "x" } },
@@ -214,6 +219,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
     expect(
       problems({
         tier: "enterprise",
+        domain: ENTERPRISE_DOMAIN,
         security: { audit: { siem: { kind: "http", endpoint: "http://x" } } },
       }),
     ).toEqual([
@@ -222,7 +228,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
   });
 
   it("enterprise turns on the mesh, Rollouts, the in-cluster stack and a seven-year audit on AWS", () => {
-    const cfg = resolveConfig({ tier: "enterprise" });
+    const cfg = resolveConfig({ tier: "enterprise", domain: ENTERPRISE_DOMAIN });
     expect(cfg.security).toEqual({
       mesh: "istio-ambient",
       releases: "rollouts",
