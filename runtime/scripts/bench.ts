@@ -1,4 +1,5 @@
 /**
+ * npm run bench -w runtime -- --bus kafka,bullmq [--docs 1000]: distributed ingest (bench-ingest.ts)
  * npm run bench -w runtime [-- --sizes 10000,100000 --backends embedded,postgres --queries 50 --vector-weight 1 --vector-index hnsw|exact]
  *   [--part all|retrieval|bm25 --bm25-sizes 10000,100000 --million --bm25-vocabulary 300000 --bm25-s 1.05 --bm25-chunk-tokens 50 --keep]
  *
@@ -25,6 +26,7 @@ import { HNSW_INDEX } from "../src/db/schema";
 import { parseDocument } from "../src/ingest/parse";
 import { waitFor } from "../src/queue/queue";
 import { createServices } from "../src/services";
+import { benchIngest, type Bus } from "./bench-ingest";
 import { benchBm25 } from "./bench-bm25";
 import { freshPgDatabase } from "./bench-db";
 
@@ -181,8 +183,13 @@ async function main(): Promise<void> {
       "bm25-vocabulary": { type: "string", default: "300000" },
       "bm25-s": { type: "string", default: "1.05" },
       "bm25-chunk-tokens": { type: "string", default: "50" },
+      // Distributed ingest (scripts/bench-ingest.ts): kafka, bullmq, or both.
+      bus: { type: "string" },
+      docs: { type: "string", default: "1000" },
     },
   });
+  if (values.bus)
+    return benchIngest({ buses: values.bus.split(",") as Bus[], docs: Number(values.docs) });
   if (!["all", "retrieval", "bm25"].includes(values.part))
     throw new Error(`--part: got ${values.part}; expected all, retrieval or bm25`);
   const bm25 = () =>

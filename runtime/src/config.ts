@@ -133,6 +133,7 @@ export const ENV = {
 
   auditLogFile: "AUDIT_LOG_FILE",
   auditIncludeQuestion: "AUDIT_INCLUDE_QUESTION",
+  auditKafkaTopic: "AUDIT_KAFKA_TOPIC",
 } as const;
 
 export type EnvKey = keyof typeof ENV;
@@ -794,6 +795,13 @@ export const runtimeConfigSchema = z.object({
     .describe(
       "Whether query and retrieval audit events carry the question's text. Off: they carry only which documents and chunks were returned.",
     ),
+  [ENV.auditKafkaTopic]: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, "a Kafka topic name: letters, digits, '.', '_' and '-'")
+    .optional()
+    .describe(
+      "On the Kafka bus, audit events also go to this topic (created with a year's retention), keyed by their target.",
+    ),
 });
 
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
@@ -904,6 +912,10 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
 
 /** The Kafka bus's rules: brokers, and what each auth mode needs. */
 function checkKafka(config: RuntimeConfig, problems: string[]): void {
+  if (config.AUDIT_KAFKA_TOPIC && config.INGEST_BUS !== "kafka")
+    problems.push(
+      `${ENV.auditKafkaTopic}: set without the Kafka bus; set ${ENV.ingestBus}=kafka and its brokers`,
+    );
   if (config.INGEST_BUS !== "kafka") return;
   if (!config.KAFKA_BROKERS)
     problems.push(`${ENV.kafkaBrokers}: required when ${ENV.ingestBus}=kafka`);

@@ -199,6 +199,10 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       parseLimits: parseLimitsOf(config),
     });
     const audit = auditLogOf(config, () => metrics.auditFailures.inc());
+    if (config.AUDIT_KAFKA_TOPIC && queue.kind === "kafka")
+      audit.addSink(
+        (queue as KafkaBus).auditSink(config.AUDIT_KAFKA_TOPIC, () => metrics.auditFailures.inc()),
+      );
     let sweep: NodeJS.Timeout | undefined;
     let resuming: Promise<void> | undefined;
     let orphanSweeps: { stop(): Promise<void> } | undefined;
@@ -350,9 +354,10 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
         await orphanSweeps?.stop();
         await purges?.stop();
         await resuming;
+        // Before the queue: the Kafka audit sink sends through the bus's producer.
+        await audit.close();
         await queue.close();
         await maintenance?.close();
-        await audit.close();
         await db.close();
       },
     };

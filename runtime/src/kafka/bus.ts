@@ -4,6 +4,7 @@
  * roles (kafka/roles.ts) consume. Topics are created when missing.
  */
 import { Admin, Producer, ProduceAcks } from "@platformatic/kafka";
+import type { AuditSink } from "../audit";
 import type { RuntimeConfig } from "../config";
 import type { Db } from "../db/db";
 import type { IngestQueue } from "../queue/queue";
@@ -41,6 +42,14 @@ export async function ensureTopics(admin: Admin, config: RuntimeConfig, topics: 
     [topics.parsed, { "retention.ms": String(7 * DAY_MS) }],
     [topics.embedded, { "retention.ms": String(7 * DAY_MS) }],
     [topics.deadLetter, { "retention.ms": String(30 * DAY_MS) }],
+    ...(config.AUDIT_KAFKA_TOPIC
+      ? [
+          [config.AUDIT_KAFKA_TOPIC, { "retention.ms": String(365 * DAY_MS) }] as [
+            string,
+            Record<string, string>,
+          ],
+        ]
+      : []),
   ];
   for (const [name, configs] of wanted) {
     if (existing.has(name)) continue;
@@ -173,6 +182,25 @@ export class KafkaBus implements IngestQueue {
 
   lag(role: Role): Promise<number> {
     return groupLag(this.admin, groupOf(this.config, role), inputTopic(this.topics, role));
+  }
+
+  /**
+   * An audit sink writing each event to `topic`, keyed by its target (one target's events stay in
+   * order). A send that fails is counted through `onError`; `close` waits for the sends in flight.
+   */
+  auditSink(topic: string, onError: (error: unknown) => void): AuditSink {
+    const inFlight = new Set<Promise<void>>();
+    return {
+      write: (event) => {
+        const key = event.target?.id ?? event.target?.type ?? event.action;
+        const sending = this.send(topic, key, encode(event)).catch(onError);
+        inFlight.add(sending);
+        void sending.finally(() => inFlight.delete(sending));
+      },
+      close: async () => {
+        await Promise.all(inFlight);
+      },
+    };
   }
 
   consume(): void {

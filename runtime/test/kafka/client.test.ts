@@ -54,6 +54,9 @@ describe("the Kafka bus's env contract", () => {
       /^KAFKA_BROKERS: got "broker-without-port"; a comma-separated list of host:port/,
     );
     expect(problemsOf({ ...KAFKA, WORKER_ROLE: "chunk" })[0]).toMatch(/^WORKER_ROLE: got "chunk"/);
+    expect(problemsOf({ AUDIT_KAFKA_TOPIC: "audit" })).toEqual([
+      "AUDIT_KAFKA_TOPIC: set without the Kafka bus; set INGEST_BUS=kafka and its brokers",
+    ]);
   });
 
   it("names topics and groups from their prefixes", () => {
