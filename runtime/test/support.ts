@@ -12,7 +12,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
-import { inject } from "vitest";
 import { buildApp } from "../src/app";
 import type { AuditEvent } from "../src/audit";
 import { loadRuntimeConfig } from "../src/config";
@@ -126,7 +125,7 @@ export async function modeEnv(
     env.QUEUE_NAME = `ingest-${randomUUID().slice(0, 8)}`;
     dropDb = db.drop;
   }
-  if (mode === "kafka") Object.assign(env, kafkaEnv());
+  if (mode === "kafka") Object.assign(env, await kafkaEnv());
   return {
     env,
     cleanup: async () => {
@@ -140,7 +139,11 @@ export async function modeEnv(
  * The Kafka bus on the suite's broker, with topics and groups of their own (a fresh prefix), one
  * replica, and a short session so a killed consumer's partitions move on within seconds.
  */
-export function kafkaEnv(prefix = `t${randomUUID().slice(0, 8)}`): Record<string, string> {
+export async function kafkaEnv(
+  prefix = `t${randomUUID().slice(0, 8)}`,
+): Promise<Record<string, string>> {
+  // Imported here: scripts that use this file outside vitest (image-check.ts) cannot load it.
+  const { inject } = await import("vitest");
   return {
     INGEST_BUS: "kafka",
     KAFKA_BROKERS: inject("kafkaBrokers"),
