@@ -55,7 +55,7 @@ export interface Bm25Plan {
 export const BM25_PLAN: Bm25Plan = {
   exhaustiveBelow: 20_000,
   seedPostings: 2_000,
-  skippedShare: 0.5,
+  skippedShare: 1,
 };
 /** Bounds and thresholds compare with this relative slack, so float rounding never prunes a winner. */
 const SLACK = 1e-9;
@@ -177,21 +177,29 @@ export async function bm25Search(
     return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
   }
   // 2. θ: the k-th best full score among the best candidates of the rarest terms.
+  // A filter may leave fewer than k of the seed's candidates: then the seed grows (a budget eight
+  // times larger each round) until k pass it, or every term is read.
   const byRarity = [...terms].sort((x, y) => x.df - y.df);
   const seed: string[] = [];
-  for (let read = 0; seed.length < byRarity.length;) {
-    const next = byRarity[seed.length]!;
-    // At least k candidates; beyond that, only while the seed stays small.
-    if (seed.length > 0 && read >= limit && read + next.df > plan.seedPostings) break;
-    seed.push(next.term);
-    read += next.df;
+  let theta = NO_THRESHOLD;
+  for (let read = 0, budget = plan.seedPostings; seed.length < byRarity.length; budget *= 8) {
+    while (seed.length < byRarity.length) {
+      const next = byRarity[seed.length]!;
+      // At least k postings; beyond that, only while the seed stays within the budget.
+      if (seed.length > 0 && read >= limit && read + next.df > budget) break;
+      seed.push(next.term);
+      read += next.df;
+    }
+    const [kth] = await db.query<{ score: number }>(
+      `WITH ${WEIGHTS}, cand AS (${cand.sql} ORDER BY partial DESC, p.chunk_id LIMIT $9)
+       SELECT ${fullScore("cand")} AS score FROM cand ORDER BY score DESC LIMIT 1 OFFSET $9 - 1`,
+      bind(seed, 0, NO_THRESHOLD),
+    );
+    if (kth) {
+      theta = Number(kth.score) * (1 - SLACK);
+      break;
+    }
   }
-  const [kth] = await db.query<{ score: number }>(
-    `WITH ${WEIGHTS}, cand AS (${cand.sql} ORDER BY partial DESC, p.chunk_id LIMIT $9)
-     SELECT ${fullScore("cand")} AS score FROM cand ORDER BY score DESC LIMIT 1 OFFSET $9 - 1`,
-    bind(seed, 0, NO_THRESHOLD),
-  );
-  const theta = kth ? Number(kth.score) * (1 - SLACK) : NO_THRESHOLD;
   // 3. The frequent terms whose bounds sum below θ need not be read: a chunk only they match
   // scores below k others.
   const byBound = [...terms].sort((x, y) => x.bound - y.bound);
