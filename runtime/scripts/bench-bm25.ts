@@ -16,7 +16,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRuntimeConfig } from "../src/config";
 import { type Db, openDb } from "../src/db/db";
@@ -26,7 +26,6 @@ import {
   bm25Search,
   bm25SearchExact,
   foldPendingTermStats,
-  foldTermStats,
   postingsOf,
   rebuildTermStats,
   type Scored,
@@ -307,6 +306,8 @@ async function runOne(
     await migrate(db, { requirePgvector: false });
     const started = performance.now();
     if (!kept?.loaded) {
+      // A kept database whose load was interrupted starts again from nothing.
+      if (kept) await db.query("TRUNCATE documents CASCADE");
       await load(db, chunks, options);
       if (kept)
         await db.query("INSERT INTO settings (key, value) VALUES ('bench_corpus', 'loaded')");
@@ -329,8 +330,10 @@ async function runOne(
               (pg_total_relation_size('bm25_terms') + pg_total_relation_size('bm25_term_changes'))::float8 / 1048576 AS stats`,
     );
     if (kept) {
+      // The "before" documents were written past the triggers: delete them all, then count the
+      // statistics afresh, so the next run starts from figures that match the postings.
       await db.query("DELETE FROM documents WHERE name = 'ingest.md'");
-      await foldTermStats(db);
+      await rebuildTermStats(db);
       await db.query("VACUUM (ANALYZE) postings, bm25_terms, bm25_term_changes, chunks, documents");
     }
     return {
@@ -364,6 +367,7 @@ function table(header: string[], rows: string[][]): string {
 
 export async function benchBm25(options: Bm25BenchOptions): Promise<void> {
   const rows: Row[] = [];
+  const loadBefore = loadavg()[0]!;
   for (const backend of options.backends) {
     for (const size of options.sizes) {
       if (backend === "embedded" && size > EMBEDDED_MAX_CHUNKS) {
@@ -371,13 +375,20 @@ export async function benchBm25(options: Bm25BenchOptions): Promise<void> {
         continue;
       }
       process.stderr.write(`bench bm25: ${backend}, ${size} chunks...\n`);
-      rows.push(await runOne(backend, size, options));
+      const r = await runOne(backend, size, options);
+      rows.push(r);
+      // A line as each corpus completes: a long run is readable before it ends.
+      const at = (xs: number[], p: number) => percentile(xs, p).toFixed(1);
+      process.stderr.write(
+        `bench bm25: ${backend}, ${size} chunks: exact ${at(r.all.exact, 50)}/${at(r.all.exact, 95)} ms, pruned ${at(r.all.pruned, 50)}/${at(r.all.pruned, 95)} ms (p50/p95), load average ${loadavg()[0]!.toFixed(1)}\n`,
+      );
     }
   }
+  const load = `load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, ${cpus().length} cores`;
   const ms = (xs: number[], p: number) => percentile(xs, p).toFixed(1);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   console.log(
-    `\nBM25, exact vs pruned (top ${options.limit ?? CANDIDATES}; ${options.queries} six-term questions; Zipf s=${options.s} over ${options.vocabulary} terms; ${options.chunkTokens} tokens per chunk on average)\n`,
+    `\nBM25, exact vs pruned (top ${options.limit ?? CANDIDATES}; ${options.queries} six-term questions; Zipf s=${options.s} over ${options.vocabulary} terms; ${options.chunkTokens} tokens per chunk on average; ${load})\n`,
   );
   console.log(
     table(

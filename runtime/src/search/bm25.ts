@@ -53,7 +53,7 @@ export interface Bm25Plan {
 }
 
 export const BM25_PLAN: Bm25Plan = {
-  exhaustiveBelow: 20_000,
+  exhaustiveBelow: 50_000,
   seedPostings: 2_000,
   skippedShare: 1,
 };
