@@ -20,6 +20,7 @@ import { publicFailureReason } from "../ingest/failures";
 import { ParseError } from "../ingest/parse";
 import type { IngestPipeline } from "../ingest/pipeline";
 import type { Metrics } from "../metrics";
+import { foldPendingTermStats } from "../search/bm25";
 import type { Embedder } from "../models/embedder";
 import { BACKOFF_MS } from "../queue/queue";
 import type { VectorIndex } from "../search/vector-index";
@@ -421,6 +422,7 @@ function indexRole(ctx: RoleContext): RoleConsumer {
           // As DocumentService.delete, less the original (the uploading region's API removed it).
           await vectors.deleteDocument(r.documentId);
           await db.query("DELETE FROM documents WHERE id = $1", [r.documentId]);
+          await foldPendingTermStats(db);
           await vectors.deleteDocument(r.documentId);
           await removeIntermediates(store, r.documentId);
           return "deleted";
