@@ -692,7 +692,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.parseMaxDecompressedMb]: positiveInt
     .default(DEFAULT_PARSE_LIMITS.maxDecompressedMb)
     .describe(
-      "The most, in MiB, that one compressed stream of a PDF may expand to (a zip bomb fails the document).",
+      "The most, in MiB, that one compressed stream of a PDF, or an office document's whole zip archive, may expand to (a bomb fails the document).",
     ),
   [ENV.parseMaxMemoryMb]: z.coerce
     .number()

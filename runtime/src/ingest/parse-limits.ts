@@ -14,7 +14,7 @@ export interface ParseLimits {
   readonly maxPages: number;
   /** Most characters of extracted text. @default 5 000 000 */
   readonly maxChars: number;
-  /** Most bytes, in MiB, that one compressed PDF stream may expand to. @default 256 */
+  /** Most bytes, in MiB, that one compressed PDF stream, or an office document's whole zip, may expand to. @default 256 */
   readonly maxDecompressedMb: number;
   /** The parsing thread's JavaScript heap, in MiB. @default 256 */
   readonly maxMemoryMb: number;
@@ -69,6 +69,10 @@ export const exceeded = {
   decompressed: (limits: ParseLimits) =>
     new ParseError(
       `a compressed stream of the PDF expands past the limit of ${limits.maxDecompressedMb} MiB (${LIMIT_ENV.maxDecompressedMb})`,
+    ),
+  archive: (limits: ParseLimits) =>
+    new ParseError(
+      `the document's zip archive expands past the limit of ${limits.maxDecompressedMb} MiB (${LIMIT_ENV.maxDecompressedMb}), or holds too many parts or XML elements`,
     ),
   memory: (limits: ParseLimits) =>
     new ParseError(

@@ -21,7 +21,13 @@ export type ParseTask =
       readonly chunking: ChunkOptions;
       readonly limits: ParseLimits;
     }
-  | { readonly task: "check-pdf"; readonly bytes: Uint8Array; readonly limits: ParseLimits };
+  | { readonly task: "check-pdf"; readonly bytes: Uint8Array; readonly limits: ParseLimits }
+  | {
+      readonly task: "check";
+      readonly kind: DocumentKind;
+      readonly bytes: Uint8Array;
+      readonly limits: ParseLimits;
+    };
 
 /** A parsing thread's one answer: the chunks, or why there are none. */
 export type ParseAnswer =
@@ -97,7 +103,8 @@ export function parseAndChunk(
 /**
  * A quick check at upload, so a client learns at once that a file cannot be read (a corrupt
  * PDF, binary data posing as text, a bomb) instead of finding a failed document later. A PDF is
- * opened in a parsing thread; text is only decoded, here.
+ * opened in a parsing thread; an office document or e-mail is parsed there (what a zip or MIME
+ * structure holds shows only then); text is only decoded, here.
  */
 export async function validateDocument(
   kind: DocumentKind,
@@ -105,5 +112,6 @@ export async function validateDocument(
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
 ): Promise<void> {
   if (kind === "pdf") await inThread({ task: "check-pdf", bytes, limits });
-  else checkText(bytes);
+  else if (kind === "html" || kind === "markdown" || kind === "text") checkText(bytes);
+  else await inThread({ task: "check", kind, bytes, limits });
 }

@@ -13,6 +13,9 @@ async function run(task: ParseTask): Promise<ParseAnswer> {
     case "check-pdf":
       await checkPdf(task.bytes, task.limits);
       return { ok: true, chunks: [] };
+    case "check":
+      await parseDocument(task.kind, task.bytes, task.limits);
+      return { ok: true, chunks: [] };
     default: {
       const unreachable: never = task;
       throw new Error(`unknown parsing task ${JSON.stringify(unreachable)}`);

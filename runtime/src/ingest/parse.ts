@@ -1,9 +1,12 @@
 /**
  * Document parsing: PDF (text layer, per page), HTML (to text with headings kept as Markdown
- * headings), Markdown and plain text. Output is Markdown-flavoured text the chunker splits on
+ * headings), Markdown, plain text, office documents (DOCX, PPTX, XLSX, ODT: office.ts) and e-mail
+ * (EML: email.ts). Output is Markdown-flavoured text the chunker splits on
  * structure. Bad input raises ParseError with a message a client can act on, and so does a
  * document past a limit (parse-limits.ts). This runs in a parsing thread (parse-thread.ts).
  */
+import { parseEmail } from "./email";
+import { type OfficeKind, parseOffice } from "./office";
 import { ParseError } from "./parse-error";
 import { DEFAULT_PARSE_LIMITS, exceeded, type ParseLimits } from "./parse-limits";
 import { largestStreamBytes } from "./pdf-streams";
@@ -15,8 +18,16 @@ export const CONTENT_TYPES = {
   html: "text/html",
   markdown: "text/markdown",
   text: "text/plain",
+  docx: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  pptx: "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+  xlsx: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  odt: "application/vnd.oasis.opendocument.text",
+  eml: "message/rfc822",
 } as const;
 export type DocumentKind = keyof typeof CONTENT_TYPES;
+
+/** What an upload may be, for messages. */
+export const SUPPORTED = "PDF, HTML, Markdown, plain text, DOCX, PPTX, XLSX, ODT or EML";
 
 /** Decides the kind from the declared content type, the file name and the leading bytes. */
 export function detectKind(
@@ -28,6 +39,9 @@ export function detectKind(
   const ext = (fileName ?? "").toLowerCase().split(".").pop() ?? "";
   const head = Buffer.from(bytes.subarray(0, 5)).toString("latin1");
   if (type === "application/pdf" || ext === "pdf" || head === "%PDF-") return "pdf";
+  for (const kind of ["docx", "pptx", "xlsx", "odt"] as const)
+    if (type === CONTENT_TYPES[kind] || ext === kind) return kind;
+  if (type === "message/rfc822" || ext === "eml") return "eml";
   if (type === "text/html" || type === "application/xhtml+xml" || ext === "html" || ext === "htm")
     return "html";
   if (type === "text/markdown" || type === "text/x-markdown" || ext === "md" || ext === "markdown")
@@ -39,7 +53,7 @@ export function detectKind(
   )
     return "text";
   throw new ParseError(
-    `unsupported content type "${type || "unknown"}"${fileName ? ` for ${fileName}` : ""}: send PDF, HTML, Markdown or plain text`,
+    `unsupported content type "${type || "unknown"}"${fileName ? ` for ${fileName}` : ""}: send ${SUPPORTED}`,
   );
 }
 
@@ -152,6 +166,22 @@ async function parseHtml(bytes: Uint8Array): Promise<string> {
   });
 }
 
+/**
+ * An e-mail attachment's text when it is a kind the service parses (an e-mail inside an e-mail is
+ * not opened: named as not indexed); undefined otherwise.
+ */
+function attachmentParser(limits: ParseLimits) {
+  return async (fileName: string | undefined, contentType: string, bytes: Uint8Array) => {
+    let kind: DocumentKind;
+    try {
+      kind = detectKind(contentType, fileName, bytes);
+    } catch {
+      return undefined;
+    }
+    return kind === "eml" ? undefined : parseDocument(kind, bytes, limits);
+  };
+}
+
 /** Parses a document into text; throws ParseError when it cannot, or when it is past a limit. */
 export async function parseDocument(
   kind: DocumentKind,
@@ -170,6 +200,15 @@ export async function parseDocument(
     case "markdown":
     case "text":
       text = decodeText(bytes);
+      break;
+    case "docx":
+    case "pptx":
+    case "xlsx":
+    case "odt":
+      text = await parseOffice(kind satisfies OfficeKind, bytes, limits);
+      break;
+    case "eml":
+      text = await parseEmail(bytes, attachmentParser(limits));
       break;
     default: {
       const unreachable: never = kind;

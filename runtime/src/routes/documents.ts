@@ -153,7 +153,8 @@ export function documentRoutes(
       config: { audit: "document.upload" },
       attachValidation: true,
       schema: {
-        summary: "Upload a document (PDF, HTML, Markdown or text) for indexing",
+        summary:
+          "Upload a document (PDF, HTML, Markdown, text, DOCX, PPTX, XLSX, ODT or EML) for indexing",
         description:
           "multipart/form-data with the file in field `file` (and optional JSON `metadata` field, before the file), or JSON `{name, text, contentType, metadata}`. " +
           "Uploading the same bytes again returns the existing document (200) instead of creating one (202); a failed document is queued again.",

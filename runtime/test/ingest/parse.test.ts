@@ -30,7 +30,7 @@ describe("detecting the kind", () => {
   it("names what it cannot take", () => {
     expect(() => detectKind("image/png", "a.png", new Uint8Array([0x89, 0x50, 0, 0]))).toThrow(
       new ParseError(
-        'unsupported content type "image/png" for a.png: send PDF, HTML, Markdown or plain text',
+        'unsupported content type "image/png" for a.png: send PDF, HTML, Markdown, plain text, DOCX, PPTX, XLSX, ODT or EML',
       ),
     );
   });
