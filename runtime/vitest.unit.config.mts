@@ -7,6 +7,7 @@ export default defineConfig({
     include: [
       "test/config.test.ts",
       "test/aragog-metric.test.ts",
+      "test/audit.test.ts",
       "test/emf.test.ts",
       "test/image-check.test.ts",
       "test/kafka/client.test.ts",
