@@ -205,7 +205,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
   });
   queryRoutes(app, {
     retriever: services.retriever,
-    generator: services.generator,
+    routes: services.routes,
     auth,
     includeQuestion: services.audit.includeQuestion,
   });

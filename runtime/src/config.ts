@@ -102,6 +102,7 @@ export const ENV = {
   llmBaseUrl: "LLM_BASE_URL",
   llmApiKey: "LLM_API_KEY",
   llmTimeoutSeconds: "LLM_TIMEOUT_SECONDS",
+  modelRoutes: "MODEL_ROUTES",
 
   fusionBm25Weight: "FUSION_BM25_WEIGHT",
   fusionVectorWeight: "FUSION_VECTOR_WEIGHT",
@@ -185,6 +186,11 @@ export const KAFKA_AUTH_MODES = [
   "gcp-oauth",
 ] as const;
 
+/** A named model route's name: what a request's `route` gives. */
+export const ROUTE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+/** The route a request that names none takes: LLM_* unless MODEL_ROUTES defines it. */
+export const DEFAULT_ROUTE = "default";
+
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(["true", "false"]).transform((v) => v === "true");
@@ -219,6 +225,100 @@ const daysByName = z.string().transform((v, ctx) => {
     days.set(match[1]!, n);
   }
   return days;
+});
+
+const keyFile = z
+  .string()
+  .min(1)
+  .transform((path, ctx) => {
+    try {
+      return readFileSync(path, "utf8").trim();
+    } catch (error) {
+      ctx.addIssue({
+        code: "custom",
+        message: `cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      });
+      return z.NEVER;
+    }
+  });
+const routeModel = z.string().min(1);
+
+/**
+ * One model route: a provider and its model. Keys come from files (`apiKeyFile`), never inline;
+ * without one, Azure OpenAI signs in with Entra ID, Vertex AI and Bedrock with the workload's
+ * identity.
+ */
+export const modelRouteSchema = z.discriminatedUnion("provider", [
+  z.strictObject({ provider: z.literal("extractive") }),
+  z.strictObject({ provider: z.literal("ollama"), model: routeModel, baseUrl: url }),
+  z.strictObject({
+    provider: z.literal("openai"),
+    model: routeModel,
+    baseUrl: url.optional(),
+    apiKeyFile: keyFile.optional(),
+  }),
+  z.strictObject({
+    provider: z.literal("anthropic"),
+    model: routeModel,
+    baseUrl: url.optional(),
+    apiKeyFile: keyFile,
+  }),
+  z.strictObject({
+    provider: z.literal("azure-openai"),
+    endpoint: url,
+    deployment: z.string().min(1),
+    apiVersion: z.string().regex(/^\d{4}-\d{2}-\d{2}(-preview)?$/, "a date: 2024-10-21"),
+    apiKeyFile: keyFile.optional(),
+  }),
+  z.strictObject({
+    provider: z.literal("vertex"),
+    project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "a GCP project id"),
+    location: z.string().regex(/^[a-z0-9-]+$/, "a region such as europe-west4, or global"),
+    model: routeModel,
+    baseUrl: url.optional(),
+  }),
+  z.strictObject({
+    provider: z.literal("bedrock"),
+    model: routeModel,
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as eu-west-1"),
+    endpoint: url.optional(),
+  }),
+]);
+export type ModelRoute = z.infer<typeof modelRouteSchema>;
+export type ModelProvider = ModelRoute["provider"];
+
+/** MODEL_ROUTES: a JSON object of route name to route, each problem named by route and field. */
+const modelRoutes = z.string().transform((text, ctx) => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "not JSON: give an object of route name to route" });
+    return z.NEVER;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    ctx.addIssue({ code: "custom", message: "must be a JSON object of route name to route" });
+    return z.NEVER;
+  }
+  const routes: Record<string, ModelRoute> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!ROUTE_NAME.test(name)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `route name ${JSON.stringify(name)}: 1 to 32 lowercase letters, digits, - or _`,
+      });
+      continue;
+    }
+    const route = modelRouteSchema.safeParse(value);
+    if (route.success) routes[name] = route.data;
+    else
+      for (const issue of route.error.issues)
+        ctx.addIssue({
+          code: "custom",
+          message: `route "${name}": ${issue.path.join(".") || "provider"}: ${issue.message}`,
+        });
+  }
+  return routes;
 });
 
 function isAddressOrCidr(value: string): boolean {
@@ -659,6 +759,12 @@ export const runtimeConfigSchema = z.object({
       "How long the model has to start answering, with one retry on a failed connection, a timeout, a 429 or a 5xx. Then /v1/query answers 503.",
     ),
 
+  [ENV.modelRoutes]: modelRoutes
+    .optional()
+    .describe(
+      'Named model routes a /v1/query request may pick (route), as JSON: {"specialised": {"provider": "bedrock", "model": "...", "region": "eu-west-1"}}. Providers: extractive, ollama, openai, anthropic, azure-openai, vertex, bedrock; keys only as apiKeyFile. "default" replaces the LLM_* route.',
+    ),
+
   [ENV.fusionBm25Weight]: z.coerce
     .number()
     .min(0)
@@ -844,6 +950,8 @@ function resolveSecretFiles(
 function describeReceived(name: string, value: unknown): string {
   if (value === undefined) return "nothing";
   if ((SECRET_ENV as readonly string[]).includes(name)) return "[secret]";
+  // Routes are not echoed: a key pasted inline, against the rules, would be.
+  if (name === ENV.modelRoutes) return "its JSON";
   return JSON.stringify(value);
 }
 

@@ -18,7 +18,7 @@ import {
   LOCAL_EMBEDDER_ID,
   LOCAL_VECTOR_WEIGHT,
 } from "./models/embedder";
-import { createGenerator, type Generator } from "./models/generator";
+import { createModelRoutes, type Generator, type ModelRoutes } from "./models/generator";
 import type { KafkaBus } from "./kafka/bus";
 import { BullMqQueue } from "./queue/bullmq";
 import { BACKOFF_MS, InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
@@ -44,7 +44,10 @@ export interface Services {
   readonly store: ObjectStore;
   readonly queue: IngestQueue;
   readonly embedder: Embedder;
+  /** The "default" route's generator. */
   readonly generator: Generator;
+  /** Every model route, "default" included. */
+  readonly routes: ModelRoutes;
   readonly vectors: VectorIndex;
   readonly retriever: Retriever;
   readonly pipeline: IngestPipeline;
@@ -203,6 +206,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       audit.addSink(
         (queue as KafkaBus).auditSink(config.AUDIT_KAFKA_TOPIC, () => metrics.auditFailures.inc()),
       );
+    const routes = createModelRoutes(config);
     let sweep: NodeJS.Timeout | undefined;
     let resuming: Promise<void> | undefined;
     let orphanSweeps: { stop(): Promise<void> } | undefined;
@@ -262,7 +266,8 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       store,
       queue,
       embedder,
-      generator: createGenerator(config),
+      generator: routes.pick()!,
+      routes,
       vectors,
       retriever,
       pipeline,

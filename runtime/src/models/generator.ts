@@ -1,10 +1,12 @@
 /**
  * Answer generation with citations. The offline default is extractive: it composes the answer
  * from the sentences of the retrieved chunks that best cover the question, each cited. Ollama,
- * OpenAI-compatible servers and Anthropic generate from a prompt that carries the chunks with
- * their citation numbers.
+ * OpenAI-compatible servers, Anthropic, and the managed providers (Azure OpenAI, Vertex AI's
+ * OpenAI-compatible endpoint, Bedrock) generate from a prompt that carries the chunks with their
+ * citation numbers. Named routes (MODEL_ROUTES) pick among them per request.
  */
-import type { RuntimeConfig } from "../config";
+import type OpenAI from "openai" with { "resolution-mode": "import" };
+import { DEFAULT_ROUTE, type ModelRoute, type RuntimeConfig } from "../config";
 import { sentences } from "../ingest/chunk";
 import { tokenize } from "../search/tokenize";
 import { fetchStartingWithin, MODEL_RETRIES } from "./fetch";
@@ -143,13 +145,18 @@ class OllamaGenerator implements Generator {
   }
 }
 
+/** Options every OpenAI client gets: the runtime's timeout and retries (models/fetch.ts). */
+function clientOptions(timeoutMs: number) {
+  return { timeout: timeoutMs, maxRetries: MODEL_RETRIES };
+}
+
+/** OpenAI's chat completions API, from any client that speaks it (OpenAI-compatible, Azure, Vertex). */
 class OpenAIGenerator implements Generator {
   constructor(
     readonly id: string,
-    private readonly baseURL: string | undefined,
-    private readonly apiKey: string | undefined,
     private readonly model: string,
-    private readonly timeoutMs: number,
+    /** A client for one request (a managed provider's token may have been renewed since the last). */
+    private readonly client: () => Promise<OpenAI>,
   ) {}
 
   async generate(
@@ -158,13 +165,7 @@ class OpenAIGenerator implements Generator {
     onToken?: (piece: string) => void,
     signal?: AbortSignal,
   ): Promise<string> {
-    const { default: OpenAI } = await import("openai");
-    const client = new OpenAI({
-      baseURL: this.baseURL,
-      apiKey: this.apiKey ?? "not-needed",
-      timeout: this.timeoutMs,
-      maxRetries: MODEL_RETRIES,
-    });
+    const client = await this.client();
     const messages = [
       { role: "system" as const, content: SYSTEM_PROMPT },
       { role: "user" as const, content: userPrompt(question, contexts) },
@@ -230,37 +231,189 @@ class AnthropicGenerator implements Generator {
   }
 }
 
-export function createGenerator(config: RuntimeConfig): Generator {
-  const timeoutMs = config.LLM_TIMEOUT_SECONDS * 1000;
-  switch (config.LLM_PROVIDER) {
+/** Bedrock's Converse API through the official client, with the workload's AWS identity. */
+class BedrockGenerator implements Generator {
+  private client:
+    Promise<import("@aws-sdk/client-bedrock-runtime").BedrockRuntimeClient> | undefined;
+
+  constructor(
+    readonly id: string,
+    private readonly route: Extract<ModelRoute, { provider: "bedrock" }>,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async generate(
+    question: string,
+    contexts: readonly Context[],
+    onToken?: (piece: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand } =
+      await import("@aws-sdk/client-bedrock-runtime");
+    const client = await (this.client ??= Promise.resolve(
+      new BedrockRuntimeClient({
+        region: this.route.region,
+        endpoint: this.route.endpoint,
+        maxAttempts: MODEL_RETRIES + 1,
+        requestHandler: { connectionTimeout: this.timeoutMs, requestTimeout: this.timeoutMs },
+      }),
+    ));
+    const input = {
+      modelId: this.route.model,
+      system: [{ text: SYSTEM_PROMPT }],
+      messages: [{ role: "user" as const, content: [{ text: userPrompt(question, contexts) }] }],
+      inferenceConfig: { maxTokens: 1024 },
+    };
+    if (!onToken) {
+      const out = await client.send(new ConverseCommand(input), { abortSignal: signal });
+      return (out.output?.message?.content ?? []).map((b) => b.text ?? "").join("");
+    }
+    const out = await client.send(new ConverseStreamCommand(input), { abortSignal: signal });
+    let answer = "";
+    for await (const event of out.stream ?? []) {
+      const piece = event.contentBlockDelta?.delta?.text;
+      if (piece) {
+        answer += piece;
+        onToken(piece);
+      }
+    }
+    return answer;
+  }
+}
+
+/** Vertex AI's OpenAI-compatible endpoint of a project and location. */
+export function vertexBaseUrl(project: string, location: string): string {
+  const host =
+    location === "global" ? "aiplatform.googleapis.com" : `${location}-aiplatform.googleapis.com`;
+  return `https://${host}/v1/projects/${project}/locations/${location}/endpoints/openapi`;
+}
+
+/** Azure OpenAI's Entra ID scope: the workload's identity instead of a key. */
+export const AZURE_OPENAI_SCOPE = "https://cognitiveservices.azure.com/.default";
+
+/** The generator of one route. `apiKeyFile` holds the file's content once the config is read. */
+export function generatorFor(route: ModelRoute, timeoutMs: number): Generator {
+  switch (route.provider) {
     case "extractive":
       return new ExtractiveGenerator();
     case "ollama":
-      return new OllamaGenerator(
-        `ollama:${config.LLM_MODEL ?? "llama3.2:1b"}`,
-        config.LLM_BASE_URL!,
-        config.LLM_MODEL ?? "llama3.2:1b",
-        timeoutMs,
-      );
+      return new OllamaGenerator(`ollama:${route.model}`, route.baseUrl, route.model, timeoutMs);
     case "openai":
-      return new OpenAIGenerator(
-        `openai:${config.LLM_MODEL}`,
-        config.LLM_BASE_URL,
-        config.LLM_API_KEY,
-        config.LLM_MODEL ?? "gpt-4o-mini",
-        timeoutMs,
-      );
+      return new OpenAIGenerator(`openai:${route.model}`, route.model, async () => {
+        const { default: Client } = await import("openai");
+        return new Client({
+          baseURL: route.baseUrl,
+          apiKey: route.apiKeyFile ?? "not-needed",
+          ...clientOptions(timeoutMs),
+        });
+      });
     case "anthropic":
       return new AnthropicGenerator(
-        `anthropic:${config.LLM_MODEL}`,
-        config.LLM_BASE_URL,
-        config.LLM_API_KEY!,
-        config.LLM_MODEL ?? "claude-sonnet-4-5",
+        `anthropic:${route.model}`,
+        route.baseUrl,
+        route.apiKeyFile,
+        route.model,
         timeoutMs,
       );
+    case "azure-openai": {
+      // Entra ID without a key: the credential caches and renews its token.
+      const token = route.apiKeyFile
+        ? undefined
+        : import("@azure/identity").then(({ DefaultAzureCredential, getBearerTokenProvider }) =>
+            getBearerTokenProvider(new DefaultAzureCredential(), AZURE_OPENAI_SCOPE),
+          );
+      return new OpenAIGenerator(`azure-openai:${route.deployment}`, route.deployment, async () => {
+        const { AzureOpenAI } = await import("openai");
+        return new AzureOpenAI({
+          endpoint: route.endpoint,
+          deployment: route.deployment,
+          apiVersion: route.apiVersion,
+          ...(token ? { azureADTokenProvider: await token } : { apiKey: route.apiKeyFile }),
+          ...clientOptions(timeoutMs),
+        });
+      });
+    }
+    case "vertex": {
+      // The workload's identity (GKE Workload Identity, an attached service account): Application
+      // Default Credentials, which cache and renew the token.
+      const auth = import("google-auth-library").then(
+        ({ GoogleAuth }) =>
+          new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/cloud-platform"] }),
+      );
+      return new OpenAIGenerator(`vertex:${route.model}`, route.model, async () => {
+        const { default: Client } = await import("openai");
+        const token = await (await auth).getAccessToken();
+        if (!token) throw new Error("Google's credentials gave no access token for Vertex AI");
+        return new Client({
+          baseURL: route.baseUrl ?? vertexBaseUrl(route.project, route.location),
+          apiKey: token,
+          ...clientOptions(timeoutMs),
+        });
+      });
+    }
+    case "bedrock":
+      return new BedrockGenerator(`bedrock:${route.model}`, route, timeoutMs);
+    default: {
+      const unreachable: never = route;
+      throw new Error(`unknown model provider ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** The LLM_* settings as a route: the default one, unless MODEL_ROUTES names its own. */
+function llmRoute(config: RuntimeConfig): ModelRoute {
+  switch (config.LLM_PROVIDER) {
+    case "extractive":
+      return { provider: "extractive" };
+    case "ollama":
+      return {
+        provider: "ollama",
+        model: config.LLM_MODEL ?? "llama3.2:1b",
+        baseUrl: config.LLM_BASE_URL!,
+      };
+    case "openai":
+      return {
+        provider: "openai",
+        model: config.LLM_MODEL ?? "gpt-4o-mini",
+        baseUrl: config.LLM_BASE_URL,
+        apiKeyFile: config.LLM_API_KEY,
+      };
+    case "anthropic":
+      return {
+        provider: "anthropic",
+        model: config.LLM_MODEL ?? "claude-sonnet-4-5",
+        baseUrl: config.LLM_BASE_URL,
+        apiKeyFile: config.LLM_API_KEY!,
+      };
     default: {
       const unreachable: never = config.LLM_PROVIDER;
       throw new Error(`unknown LLM provider ${String(unreachable)}`);
     }
   }
+}
+
+export function createGenerator(config: RuntimeConfig): Generator {
+  return generatorFor(llmRoute(config), config.LLM_TIMEOUT_SECONDS * 1000);
+}
+
+/** The named routes a request picks among: "default" (LLM_*) and MODEL_ROUTES's. */
+export class ModelRoutes {
+  constructor(private readonly routes: ReadonlyMap<string, Generator>) {}
+
+  get names(): string[] {
+    return [...this.routes.keys()].sort();
+  }
+
+  /** The route's generator; none when no route has that name. */
+  pick(name: string = DEFAULT_ROUTE): Generator | undefined {
+    return this.routes.get(name);
+  }
+}
+
+export function createModelRoutes(config: RuntimeConfig): ModelRoutes {
+  const timeoutMs = config.LLM_TIMEOUT_SECONDS * 1000;
+  const routes = new Map<string, Generator>([[DEFAULT_ROUTE, createGenerator(config)]]);
+  for (const [name, route] of Object.entries(config.MODEL_ROUTES ?? {}))
+    routes.set(name, generatorFor(route, timeoutMs));
+  return new ModelRoutes(routes);
 }

@@ -1,7 +1,8 @@
 /** /v1/retrieve and /v1/query (with citations, optionally streamed as server-sent events). */
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Authenticator } from "../auth/auth";
-import { citedNumbers, type Context, type Generator } from "../models/generator";
+import { ROUTE_NAME } from "../config";
+import { citedNumbers, type Context, type ModelRoutes } from "../models/generator";
 import type { Filters } from "../search/filters";
 import type { Degraded, Retrieved, Retriever } from "../search/retrieve";
 import { noteAudit } from "./audit";
@@ -12,6 +13,7 @@ interface QuestionBody {
   topK: number;
   filters?: Filters;
   stream?: boolean;
+  route?: string;
 }
 
 export function contextsOf(retrieved: readonly Retrieved[]): Context[] {
@@ -67,13 +69,14 @@ export function queryRoutes(
   app: FastifyInstance,
   deps: {
     retriever: Retriever;
-    generator: Generator;
+    /** The model routes a query picks among (`route`; none: "default"). */
+    routes: ModelRoutes;
     auth: Authenticator;
     /** Whether audit events carry the question (AUDIT_INCLUDE_QUESTION). */
     includeQuestion: boolean;
   },
 ): void {
-  const { retriever, generator, auth, includeQuestion } = deps;
+  const { retriever, routes, auth, includeQuestion } = deps;
 
   app.post<{ Body: QuestionBody }>(
     "/v1/retrieve",
@@ -109,11 +112,19 @@ export function queryRoutes(
       schema: {
         summary: "Answer a question from the indexed documents, with citations",
         description:
-          "With `stream: true` (or `Accept: text/event-stream`) the answer streams as server-sent events: `retrieved`, then `token`s, then `done` with the citations.",
+          "With `stream: true` (or `Accept: text/event-stream`) the answer streams as server-sent events: `retrieved`, then `token`s, then `done` with the citations. `route` picks a model route (MODEL_ROUTES); an unknown one is a 400 `unknown_route` naming the routes there are.",
         tags: ["query"],
         body: {
           ...questionSchema,
-          properties: { ...questionSchema.properties, stream: { type: "boolean", default: false } },
+          properties: {
+            ...questionSchema.properties,
+            stream: { type: "boolean", default: false },
+            route: {
+              type: "string",
+              pattern: ROUTE_NAME.source,
+              description: 'The model route that answers (MODEL_ROUTES). Unset: "default".',
+            },
+          },
         },
         response: {
           200: {
@@ -136,6 +147,13 @@ export function queryRoutes(
       reply.raw.on("close", () => {
         if (!reply.raw.writableFinished) gone.abort(new Error("the client closed the connection"));
       });
+      const generator = routes.pick(request.body.route);
+      if (!generator)
+        return reply.status(400).send({
+          error: "unknown_route",
+          message: `no model route "${request.body.route}"; the routes are: ${routes.names.join(", ")}`,
+          requestId: request.id,
+        });
       const retrieved = await retriever.retrieve(request.body, logDegraded(request));
       noteReturned(request, retrieved, includeQuestion);
       const streaming =
