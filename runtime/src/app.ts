@@ -21,7 +21,7 @@ import { ENV } from "./config";
 import { closeConnectionsOnceAnswered } from "./lifecycle";
 import { loggerOptions } from "./logger";
 import { registerAudit } from "./routes/audit";
-import { documentRoutes } from "./routes/documents";
+import { classificationRoutes, documentRoutes } from "./routes/documents";
 import { healthRoutes } from "./routes/health";
 import { holdRoutes } from "./routes/holds";
 import { keyRoutes } from "./routes/keys";
@@ -203,6 +203,7 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
     auth,
     maxUploadBytes: config.MAX_UPLOAD_BYTES,
   });
+  classificationRoutes(app, { documents: services.documents, auth });
   queryRoutes(app, {
     retriever: services.retriever,
     routes: services.routes,

@@ -126,6 +126,11 @@ export const ENV = {
   sessionTtlSeconds: "SESSION_TTL_SECONDS",
   sessionCheckSeconds: "SESSION_CHECK_SECONDS",
   sessionIdleSeconds: "SESSION_IDLE_SECONDS",
+  oidcClearanceClaim: "OIDC_CLEARANCE_CLAIM",
+  oidcGroupsClaim: "OIDC_GROUPS_CLAIM",
+
+  classificationLabels: "CLASSIFICATION_LABELS",
+  classificationDefault: "CLASSIFICATION_DEFAULT",
 
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
 
@@ -169,6 +174,10 @@ export const VECTOR_STORES = ["pgvector", "qdrant"] as const;
 export const VECTOR_INDEXES = ["hnsw", "exact"] as const;
 export const EMBEDDING_PROVIDERS = ["local", "ollama", "openai"] as const;
 export const LLM_PROVIDERS = ["extractive", "ollama", "openai", "anthropic"] as const;
+/** The classification labels when CLASSIFICATION_LABELS is not set, lowest first. */
+export const DEFAULT_CLASSIFICATION_LABELS = ["public", "internal", "confidential", "restricted"];
+/** What a label may look like: a lower-case word (letters, digits, - and _). */
+export const LABEL_PATTERN = /^[a-z][a-z0-9_-]{0,49}$/;
 export const PG_SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
 /** How ingest work travels: BullMQ on Redis (in-process without Redis), or Kafka topics. */
 export const INGEST_BUSES = ["bullmq", "kafka"] as const;
@@ -871,6 +880,49 @@ export const runtimeConfigSchema = z.object({
     .describe(
       "How often an SSO session is re-checked at the provider with its refresh token: the longest a disabled user goes unnoticed.",
     ),
+  [ENV.oidcClearanceClaim]: z
+    .string()
+    .min(1)
+    .default("clearance")
+    .describe(
+      "The token claim holding the caller's clearance (a classification label). Without it, CLASSIFICATION_DEFAULT.",
+    ),
+  [ENV.oidcGroupsClaim]: z
+    .string()
+    .min(1)
+    .default("groups")
+    .describe(
+      "The token claim holding the caller's groups (a list, or one string): documents restricted to groups need one of them.",
+    ),
+
+  [ENV.classificationLabels]: z
+    .string()
+    .transform((v, ctx) => {
+      const labels = v
+        .split(",")
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const bad = labels.filter((l) => !LABEL_PATTERN.test(l));
+      if (bad.length > 0 || labels.length === 0)
+        ctx.addIssue({
+          code: "custom",
+          message: `not a label: ${bad.join(", ") || "none given"} (lower-case words separated by commas, lowest first: public,internal,confidential,restricted)`,
+        });
+      const repeated = labels.filter((l, i) => labels.indexOf(l) !== i);
+      if (repeated.length > 0)
+        ctx.addIssue({ code: "custom", message: `a label given twice: ${repeated.join(", ")}` });
+      return labels;
+    })
+    .default(DEFAULT_CLASSIFICATION_LABELS)
+    .describe(
+      "The classification labels, lowest first, separated by commas. A caller cleared for a label sees it and every label below.",
+    ),
+  [ENV.classificationDefault]: z
+    .string()
+    .optional()
+    .describe(
+      "The label of an upload that names none, of documents indexed before labels existed, and the clearance of a key or token that names none. Unset: internal, or the lowest label when there is no internal.",
+    ),
 
   [ENV.otlpEndpoint]: url.optional().describe("Where traces go over OTLP/HTTP (off when unset)."),
 
@@ -990,6 +1042,14 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
   }
   if (config.OIDC_ISSUER_URL && !config.OIDC_CLIENT_ID) {
     problems.push(`${ENV.oidcClientId}: required when ${ENV.oidcIssuerUrl} is set`);
+  }
+  if (
+    config.CLASSIFICATION_DEFAULT !== undefined &&
+    !config.CLASSIFICATION_LABELS.includes(config.CLASSIFICATION_DEFAULT)
+  ) {
+    problems.push(
+      `${ENV.classificationDefault}: got ${JSON.stringify(config.CLASSIFICATION_DEFAULT)}; must be one of ${ENV.classificationLabels} (${config.CLASSIFICATION_LABELS.join(", ")})`,
+    );
   }
   if (config.PUBLIC_URL && new URL(config.PUBLIC_URL).pathname !== "/") {
     problems.push(

@@ -3,6 +3,7 @@
  * queue, embedder, generator, vector index, retriever, ingest pipeline, document catalogue.
  */
 import { type AuditLog, auditLogOf } from "./audit";
+import { Classification } from "./auth/access";
 import type { RuntimeConfig } from "./config";
 import { type Db, openDb } from "./db/db";
 import { IndexMaintenance } from "./db/maintenance";
@@ -147,7 +148,10 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
   const metrics = new Metrics(async () => (queueRef ? queueRef.depth() : 0));
   const db = await openDb(config);
   try {
-    const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
+    const schema = await migrate(db, {
+      requirePgvector: config.REQUIRE_PGVECTOR,
+      classificationDefault: Classification.of(config).defaultLabel,
+    });
     const embedder = await createEmbedder(config);
     const { index: vectors } = await openVectorIndex(config, db, schema, embedder);
     const missingVectors = await missingVectorsWarning(db, vectors);
@@ -200,6 +204,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       onDeleted: () => maintenance?.changed(),
       onEnqueueFailed: () => metrics.requeued.inc({ outcome: "queue_unavailable" }),
       parseLimits: parseLimitsOf(config),
+      classification: Classification.of(config),
     });
     const audit = auditLogOf(config, () => metrics.auditFailures.inc());
     if (config.AUDIT_KAFKA_TOPIC && queue.kind === "kafka")

@@ -4,6 +4,7 @@
  * checkout, with the service's environment: ORPHAN_GRACE_MINUTES sets how old an orphan must be.
  * Prints each key removed; exits 1 when the store refused some (each named) or on an error.
  */
+import { Classification } from "./auth/access";
 import { loadRuntimeConfig } from "./config";
 import { openDb } from "./db/db";
 import { migrate } from "./db/schema";
@@ -16,7 +17,10 @@ async function main(): Promise<number> {
   const config = loadRuntimeConfig();
   const db = await openDb(config, say);
   try {
-    await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
+    await migrate(db, {
+      requirePgvector: config.REQUIRE_PGVECTOR,
+      classificationDefault: Classification.of(config).defaultLabel,
+    });
     const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
     const { removed, failed } = await sweepOrphans(db, store, config.ORPHAN_GRACE_MINUTES * 60_000);
     for (const key of removed) say(`removed ${key}`);

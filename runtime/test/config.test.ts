@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { Classification } from "../src/auth/access";
 import { ENV, loadRuntimeConfig, RuntimeConfigError, SECRET_ENV } from "../src/config";
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
@@ -82,6 +83,30 @@ describe("runtime env contract", () => {
     expect(loadRuntimeConfig({ AUDIT_INCLUDE_QUESTION: "true" }).AUDIT_INCLUDE_QUESTION).toBe(true);
     expect(problemsOf({ AUDIT_INCLUDE_QUESTION: "yes" })).toEqual([
       expect.stringMatching(/^AUDIT_INCLUDE_QUESTION: got "yes"/),
+    ]);
+  });
+
+  it("takes classification labels lowest first and a default among them, naming a bad one", () => {
+    const defaults = loadRuntimeConfig({});
+    expect(defaults.CLASSIFICATION_LABELS).toEqual([
+      "public",
+      "internal",
+      "confidential",
+      "restricted",
+    ]);
+    expect(Classification.of(defaults).defaultLabel).toBe("internal");
+    const custom = loadRuntimeConfig({ CLASSIFICATION_LABELS: "open, secret ,top-secret" });
+    expect(custom.CLASSIFICATION_LABELS).toEqual(["open", "secret", "top-secret"]);
+    expect(Classification.of(custom).defaultLabel).toBe("open");
+    expect(Classification.of(custom).visibleTo("secret")).toEqual(["open", "secret"]);
+    expect(problemsOf({ CLASSIFICATION_LABELS: "public,Top Secret" })).toEqual([
+      'CLASSIFICATION_LABELS: got "public,Top Secret"; not a label: Top Secret (lower-case words separated by commas, lowest first: public,internal,confidential,restricted)',
+    ]);
+    expect(problemsOf({ CLASSIFICATION_LABELS: "a,b,a" })).toEqual([
+      'CLASSIFICATION_LABELS: got "a,b,a"; a label given twice: a',
+    ]);
+    expect(problemsOf({ CLASSIFICATION_DEFAULT: "secret" })).toEqual([
+      'CLASSIFICATION_DEFAULT: got "secret"; must be one of CLASSIFICATION_LABELS (public, internal, confidential, restricted)',
     ]);
   });
 

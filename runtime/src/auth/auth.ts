@@ -2,16 +2,25 @@
  * Who is calling: an API key (`Authorization: Bearer rag_...` or `X-API-Key`) looked up by hash,
  * an OIDC access token verified against the issuer's keys, or the browser session single sign-on
  * left (sso.ts). Roles come from the key, or from the token's `roles` (or `groups`) claim:
- * "admin", "ingester", "reader" (or "rag-<role>").
+ * "admin", "ingester", "reader" (or "rag-<role>"). Clearance and groups (access.ts) come from the
+ * key, or from the claims OIDC_CLEARANCE_CLAIM and OIDC_GROUPS_CLAIM; admins are unrestricted.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { RuntimeConfig } from "../config";
+import type { Filters } from "../search/filters";
+import {
+  type Access,
+  AccessInputError,
+  accessFilters,
+  accessFromClaims,
+  Classification,
+} from "./access";
 import { allows, type BootstrapKeyState, type KeyStore, type Role, roleFromClaims } from "./keys";
 import { type BrowserSso, fromUi, sessionCookie, UI_HEADER } from "./sso";
 
 export { roleFromClaims };
 
-export interface Principal {
+export interface Principal extends Access {
   /** session: the browser's single sign-on cookie; local: embedded mode without credentials. */
   readonly kind: "api-key" | "oidc" | "session" | "local";
   readonly role: Role;
@@ -19,6 +28,11 @@ export interface Principal {
   readonly keyId?: string;
   readonly subject?: string;
   readonly name?: string;
+}
+
+/** The access a role with these grants has: admins are unrestricted (they see and manage every document). */
+function restricted(role: Role, clearance: string, groups: readonly string[]): Access {
+  return role === "admin" ? {} : { clearance, groups };
 }
 
 declare module "fastify" {
@@ -60,6 +74,8 @@ export class Authenticator {
     readonly sso: BrowserSso | undefined,
     /** What became of the configured ADMIN_API_KEY (undefined when none is configured). */
     readonly adminKeyState: BootstrapKeyState | undefined,
+    readonly classification: Classification,
+    private readonly claimNames: { clearance: string; groups: string },
   ) {}
 
   static async create(
@@ -67,7 +83,9 @@ export class Authenticator {
     keys: KeyStore,
     sso?: BrowserSso,
   ): Promise<Authenticator> {
-    if (config.ADMIN_API_KEY) await keys.ensureBootstrap(config.ADMIN_API_KEY);
+    const classification = Classification.of(config);
+    if (config.ADMIN_API_KEY)
+      await keys.ensureBootstrap(config.ADMIN_API_KEY, classification.highest);
     const adminKeyState = config.ADMIN_API_KEY
       ? await keys.bootstrapState(config.ADMIN_API_KEY)
       : undefined;
@@ -87,7 +105,19 @@ export class Authenticator {
       !(embedded && !config.ADMIN_API_KEY && !verify),
       sso,
       adminKeyState,
+      classification,
+      { clearance: config.OIDC_CLEARANCE_CLAIM, groups: config.OIDC_GROUPS_CLAIM },
     );
+  }
+
+  /**
+   * What the request's caller may see, as filters every search, listing and read applies in SQL
+   * (nothing restricted for admins and embedded mode without credentials; nothing visible to a
+   * request no `require` hook identified).
+   */
+  access(request: FastifyRequest): Pick<Filters, "classifications" | "groups"> {
+    if (!request.principal) return { classifications: [], groups: [] };
+    return accessFilters(this.classification, request.principal);
   }
 
   private async identify(request: FastifyRequest): Promise<Principal | undefined> {
@@ -98,19 +128,31 @@ export class Authenticator {
       (bearer?.startsWith("rag_") ? bearer : undefined);
     if (apiKey) {
       const key = await this.keys.find(apiKey);
-      return key ? { kind: "api-key", role: key.role, keyId: key.id } : undefined;
+      return key
+        ? {
+            kind: "api-key",
+            role: key.role,
+            keyId: key.id,
+            ...restricted(key.role, key.clearance, key.groups),
+          }
+        : undefined;
     }
     if (bearer && this.verify) {
+      let claims: Record<string, unknown>;
       try {
-        const claims = await this.verify(bearer);
-        return {
-          kind: "oidc",
-          role: roleFromClaims(claims),
-          subject: typeof claims.sub === "string" ? claims.sub : "",
-        };
+        claims = await this.verify(bearer);
       } catch {
         return undefined;
       }
+      const role = roleFromClaims(claims);
+      // A clearance the labels do not know is the caller's problem to hear of (AccessInputError).
+      const { clearance, groups } = accessFromClaims(this.classification, claims, this.claimNames);
+      return {
+        kind: "oidc",
+        role,
+        subject: typeof claims.sub === "string" ? claims.sub : "",
+        ...restricted(role, clearance, groups),
+      };
     }
     if (!header && this.sso && sessionCookie(request)) {
       const session = await this.sso.session(request);
@@ -120,6 +162,11 @@ export class Authenticator {
             role: session.role,
             subject: session.sub,
             ...(session.name ? { name: session.name } : {}),
+            ...restricted(
+              session.role,
+              session.clearance ?? this.classification.defaultLabel,
+              session.groups ?? [],
+            ),
           }
         : undefined;
     }
@@ -137,7 +184,15 @@ export class Authenticator {
         request.principal = { kind: "local", role: "admin" };
         return;
       }
-      const principal = await this.identify(request);
+      let principal: Principal | undefined;
+      try {
+        principal = await this.identify(request);
+      } catch (error) {
+        if (!(error instanceof AccessInputError)) throw error;
+        return reply
+          .status(400)
+          .send({ error: error.code, message: error.message, requestId: request.id });
+      }
       if (!principal) {
         return reply.status(401).header("www-authenticate", 'Bearer realm="rag-platform"').send({
           error: "unauthorized",

@@ -34,7 +34,18 @@ export interface ApiKeyView {
   readonly id: string;
   readonly name: string;
   readonly role: Role;
+  /** The highest label the key sees (admin keys see every label whatever this says). */
+  readonly clearance: string;
+  /** The key's groups (admin keys are in every group). */
+  readonly groups: readonly string[];
   readonly createdAt: string;
+}
+
+/** What an active key grants. */
+export interface KeyGrant {
+  readonly role: Role;
+  readonly clearance: string;
+  readonly groups: readonly string[];
 }
 
 /** What became of the configured ADMIN_API_KEY, as the key store has it. */
@@ -60,23 +71,42 @@ export class LastAdminKeyError extends Error {
 export class KeyStore {
   constructor(private readonly db: Db) {}
 
-  /** The active key's id (what audit events name it by) and role; undefined for an unknown or revoked key. */
-  async find(key: string): Promise<{ id: string; role: Role } | undefined> {
-    const [row] = await this.db.query<{ id: string; role: Role }>(
-      "SELECT id, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+  /**
+   * The active key's id (what audit events name it by), role, clearance and groups; undefined
+   * for an unknown or revoked key.
+   */
+  async find(key: string): Promise<({ id: string } & KeyGrant) | undefined> {
+    const [row] = await this.db.query<{ id: string } & KeyGrant>(
+      "SELECT id, role, clearance, groups FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
       [hashKey(key)],
     );
-    return row ? { id: row.id, role: row.role } : undefined;
+    return row;
   }
 
-  /** Issues a key; the plain key is returned once and never stored. */
-  async create(name: string, role: Role): Promise<ApiKeyView & { key: string }> {
+  /**
+   * Issues a key; the plain key is returned once and never stored. `clearance` and `groups` are
+   * checked by the caller (auth/access.ts); admin keys ignore them.
+   */
+  async create(
+    name: string,
+    role: Role,
+    access: { clearance: string; groups?: readonly string[] },
+  ): Promise<ApiKeyView & { key: string }> {
     const key = newKey();
+    const groups = [...(access.groups ?? [])];
     const [row] = await this.db.query<{ id: string; created_at: Date | string }>(
-      "INSERT INTO api_keys (name, role, key_hash) VALUES ($1, $2, $3) RETURNING id, created_at",
-      [name, role, hashKey(key)],
+      "INSERT INTO api_keys (name, role, key_hash, clearance, groups) VALUES ($1, $2, $3, $4, $5::text[]) RETURNING id, created_at",
+      [name, role, hashKey(key), access.clearance, groups],
     );
-    return { id: row!.id, name, role, createdAt: new Date(row!.created_at).toISOString(), key };
+    return {
+      id: row!.id,
+      name,
+      role,
+      clearance: access.clearance,
+      groups,
+      createdAt: new Date(row!.created_at).toISOString(),
+      key,
+    };
   }
 
   /**
@@ -84,12 +114,13 @@ export class KeyStore {
    * keys registered before it: rotating ADMIN_API_KEY retires the old key, which would otherwise
    * stay valid for good. Only older ones go, so a replica still started with the previous value
    * during a rollout revokes nothing newer; a key once replaced stays revoked (choose a new one).
+   * Admin keys see every label: `clearance` is only what the row records.
    */
-  async ensureBootstrap(key: string): Promise<void> {
+  async ensureBootstrap(key: string, clearance = "internal"): Promise<void> {
     const hash = hashKey(key);
     await this.db.query(
-      `INSERT INTO api_keys (name, role, key_hash) VALUES ('${BOOTSTRAP_KEY_NAME}', 'admin', $1) ON CONFLICT (key_hash) DO NOTHING`,
-      [hash],
+      `INSERT INTO api_keys (name, role, key_hash, clearance) VALUES ('${BOOTSTRAP_KEY_NAME}', 'admin', $1, $2) ON CONFLICT (key_hash) DO NOTHING`,
+      [hash, clearance],
     );
     await this.db.query(
       `UPDATE api_keys SET revoked_at = now()
@@ -104,14 +135,18 @@ export class KeyStore {
       id: string;
       name: string;
       role: Role;
+      clearance: string;
+      groups: string[];
       created_at: Date | string;
     }>(
-      "SELECT id, name, role, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at",
+      "SELECT id, name, role, clearance, groups, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at",
     );
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
       role: r.role,
+      clearance: r.clearance,
+      groups: r.groups,
       createdAt: new Date(r.created_at).toISOString(),
     }));
   }

@@ -21,6 +21,9 @@ export interface BrowserSession {
   readonly sub: string;
   readonly role: Role;
   readonly name?: string;
+  /** From the ID token's clearance claim (auth/access.ts); unset: CLASSIFICATION_DEFAULT. */
+  readonly clearance?: string;
+  readonly groups?: readonly string[];
 }
 
 export interface SsoFlow {
@@ -101,8 +104,17 @@ export class SessionStore {
       ? await this.sealer.seal("refresh-token", { token: refreshToken }, ttlSeconds)
       : null;
     await this.db.query(
-      "INSERT INTO browser_sessions (id_hash, sub, role, name, refresh_token, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
-      [hashKey(cookie), session.sub, session.role, session.name ?? null, sealed, ttlSeconds],
+      "INSERT INTO browser_sessions (id_hash, sub, role, name, refresh_token, expires_at, clearance, groups) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7, $8::text[])",
+      [
+        hashKey(cookie),
+        session.sub,
+        session.role,
+        session.name ?? null,
+        sealed,
+        ttlSeconds,
+        session.clearance ?? null,
+        [...(session.groups ?? [])],
+      ],
     );
     return cookie;
   }
@@ -123,11 +135,13 @@ export class SessionStore {
       sub: string;
       role: Role;
       name: string | null;
+      clearance: string | null;
+      groups: string[];
       due: boolean;
       idle: boolean;
       stale: boolean;
     }>(
-      `SELECT sub, role, name,
+      `SELECT sub, role, name, clearance, groups,
               refresh_token IS NOT NULL AND checked_at <= now() - make_interval(secs => $2) AS due,
               $3 > 0 AND seen_at <= now() - make_interval(secs => $3) AS idle,
               seen_at <= now() - interval '1 minute' AS stale
@@ -139,7 +153,13 @@ export class SessionStore {
       await this.db.query("UPDATE browser_sessions SET seen_at = now() WHERE id_hash = $1", [key]);
     return {
       key,
-      session: { sub: row.sub, role: row.role, ...(row.name ? { name: row.name } : {}) },
+      session: {
+        sub: row.sub,
+        role: row.role,
+        ...(row.name ? { name: row.name } : {}),
+        ...(row.clearance ? { clearance: row.clearance } : {}),
+        groups: row.groups,
+      },
       checkDue: row.due,
       idle: row.idle,
     };
@@ -162,10 +182,16 @@ export class SessionStore {
     return (await this.sealer.open<SealedToken>("refresh-token", row.refresh_token))?.token ?? null;
   }
 
-  /** Records what the provider said at a check: the user's current role and name, and the refresh token to use next. */
+  /** Records what the provider said at a check: the user's current role, name, clearance and groups, and the refresh token to use next. */
   async update(
     key: string,
-    changes: { role?: Role; name?: string; refreshToken: string },
+    changes: {
+      role?: Role;
+      name?: string;
+      clearance?: string;
+      groups?: readonly string[];
+      refreshToken: string;
+    },
     ttlSeconds: number,
   ): Promise<void> {
     const sealed = await this.sealer.seal(
@@ -174,8 +200,15 @@ export class SessionStore {
       ttlSeconds,
     );
     await this.db.query(
-      "UPDATE browser_sessions SET role = coalesce($2, role), name = coalesce($3, name), refresh_token = $4 WHERE id_hash = $1",
-      [key, changes.role ?? null, changes.name ?? null, sealed],
+      "UPDATE browser_sessions SET role = coalesce($2, role), name = coalesce($3, name), refresh_token = $4, clearance = coalesce($5, clearance), groups = coalesce($6::text[], groups) WHERE id_hash = $1",
+      [
+        key,
+        changes.role ?? null,
+        changes.name ?? null,
+        sealed,
+        changes.clearance ?? null,
+        changes.groups ? [...changes.groups] : null,
+      ],
     );
   }
 

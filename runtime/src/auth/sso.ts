@@ -19,6 +19,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Configuration } from "openid-client" with { "resolution-mode": "import" };
 import type { RuntimeConfig } from "../config";
 import type { Queryable } from "../db/db";
+import { AccessInputError, accessFromClaims, Classification } from "./access";
 import type { IssuerKeys } from "./auth";
 import { hashKey, roleFromClaims } from "./keys";
 import { noteAudit } from "../routes/audit";
@@ -58,6 +59,22 @@ function nameFrom(claims: Record<string, unknown>): string | undefined {
   return [claims.name, claims.preferred_username, claims.email].find(
     (v): v is string => typeof v === "string" && v.length > 0,
   );
+}
+
+/** A token's clearance and groups (access.ts), or the reason they cannot be used. */
+function accessOf(
+  config: RuntimeConfig,
+  claims: Record<string, unknown>,
+): { clearance: string; groups: string[] } | AccessInputError {
+  try {
+    return accessFromClaims(Classification.of(config), claims, {
+      clearance: config.OIDC_CLEARANCE_CLAIM,
+      groups: config.OIDC_GROUPS_CLAIM,
+    });
+  } catch (error) {
+    if (error instanceof AccessInputError) return error;
+    throw error;
+  }
 }
 
 /** How a session's check at the provider ended. */
@@ -195,10 +212,13 @@ export class BrowserSso {
     if (!claims || typeof claims.sub !== "string")
       return fail("the identity provider sent no ID token");
     const name = nameFrom(claims);
+    const access = accessOf(this.config, claims);
+    if (access instanceof AccessInputError) return fail(access.message);
     const session: BrowserSession = {
       sub: claims.sub,
       role: roleFromClaims(claims),
       ...(name ? { name } : {}),
+      ...access,
     };
     const ttl = this.config.SESSION_TTL_SECONDS;
     reply.setCookie(
@@ -279,6 +299,8 @@ export class BrowserSso {
       return end("the refreshed ID token names another subject");
     const name = claims ? nameFrom(claims) : undefined;
     const role = claims ? roleFromClaims(claims) : undefined;
+    const access = claims ? accessOf(this.config, claims) : undefined;
+    if (access instanceof AccessInputError) return end(access.message);
     this.observe("refreshed");
     await this.sessions.update(
       found.key,
@@ -286,6 +308,7 @@ export class BrowserSso {
         refreshToken: tokens.refresh_token ?? refreshToken,
         ...(role ? { role } : {}),
         ...(name ? { name } : {}),
+        ...access,
       },
       this.config.SESSION_TTL_SECONDS,
     );
@@ -294,7 +317,12 @@ export class BrowserSso {
         { sub: found.session.sub, from: found.session.role, to: role },
         "single sign-on session's role changed at the provider",
       );
-    return { ...found.session, ...(role ? { role } : {}), ...(name ? { name } : {}) };
+    return {
+      ...found.session,
+      ...(role ? { role } : {}),
+      ...(name ? { name } : {}),
+      ...access,
+    };
   }
 
   /** Revokes an ended session's refresh token at the provider, when it offers revocation (best effort). */

@@ -29,6 +29,13 @@ export class EmbeddingMismatchError extends Error {
   }
 }
 
+/**
+ * The label rows existing before classification get: CLASSIFICATION_DEFAULT, which `migrate`
+ * binds to this setting for its transaction (a migration is plain SQL, so it reads it from there).
+ */
+const DEFAULT_LABEL_SETTING = "rag.classification_default";
+const DEFAULT_LABEL_SQL = `coalesce(current_setting('${DEFAULT_LABEL_SETTING}', true), 'internal')`;
+
 /** Schema versions in order; version n is MIGRATIONS[n - 1]. */
 export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE documents (
@@ -130,18 +137,48 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (scope, target)
    );
    CREATE INDEX documents_collection ON documents ((metadata ->> 'collection'), created_at);`,
+  // 9: classification and access groups (auth/access.ts). Each document has a label and the
+  // groups it is restricted to (empty: none); its chunks carry both, so searches filter on them
+  // without the documents table. Keys and browser sessions carry a clearance and groups; existing
+  // rows get the configured default label (see migrate) and no groups. Admin keys are unrestricted
+  // whatever these say.
+  `ALTER TABLE documents ADD COLUMN classification text;
+   UPDATE documents SET classification = ${DEFAULT_LABEL_SQL};
+   ALTER TABLE documents ALTER COLUMN classification SET NOT NULL;
+   ALTER TABLE documents ADD COLUMN access_groups text[] NOT NULL DEFAULT '{}';
+   CREATE INDEX documents_classification ON documents (classification);
+   ALTER TABLE chunks ADD COLUMN classification text;
+   UPDATE chunks c SET classification = d.classification FROM documents d WHERE d.id = c.document_id;
+   ALTER TABLE chunks ALTER COLUMN classification SET NOT NULL;
+   ALTER TABLE chunks ADD COLUMN access_groups text[] NOT NULL DEFAULT '{}';
+   ALTER TABLE api_keys ADD COLUMN clearance text;
+   UPDATE api_keys SET clearance = ${DEFAULT_LABEL_SQL};
+   ALTER TABLE api_keys ALTER COLUMN clearance SET NOT NULL;
+   ALTER TABLE api_keys ADD COLUMN groups text[] NOT NULL DEFAULT '{}';
+   ALTER TABLE browser_sessions ADD COLUMN clearance text;
+   ALTER TABLE browser_sessions ADD COLUMN groups text[] NOT NULL DEFAULT '{}';`,
 ];
 
 export interface SchemaInfo {
   readonly pgvector: boolean;
 }
 
-/** Applies pending migrations under an advisory lock (several replicas may start at once). */
-export async function migrate(db: Db, options: { requirePgvector: boolean }): Promise<SchemaInfo> {
+/**
+ * Applies pending migrations under an advisory lock (several replicas may start at once).
+ * `classificationDefault` labels the rows that predate classification (default "internal").
+ */
+export async function migrate(
+  db: Db,
+  options: { requirePgvector: boolean; classificationDefault?: string },
+): Promise<SchemaInfo> {
   const pgvector = await db.enablePgvector().catch(() => false);
   if (!pgvector && options.requirePgvector) throw new PgvectorMissingError();
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock(727274)");
+    await tx.query("SELECT set_config($1, $2, true)", [
+      DEFAULT_LABEL_SETTING,
+      options.classificationDefault ?? "internal",
+    ]);
     await tx.query(
       "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
     );

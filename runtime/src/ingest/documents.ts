@@ -3,8 +3,11 @@
  * (original, chunks, postings and vectors).
  */
 import { createHash, randomUUID } from "node:crypto";
+import { Classification } from "../auth/access";
+import { DEFAULT_CLASSIFICATION_LABELS } from "../config";
 import type { Db } from "../db/db";
 import { LegalHoldError, LegalHolds } from "../retention/holds";
+import { accessSql, type Filters } from "../search/filters";
 import type { IngestQueue } from "../queue/queue";
 import { foldPendingTermStats } from "../search/bm25";
 import type { VectorIndex } from "../search/vector-index";
@@ -26,9 +29,14 @@ export interface DocumentView {
   readonly error: string | null;
   readonly chunkCount: number;
   readonly metadata: Record<string, unknown>;
+  readonly classification: string;
+  readonly accessGroups: readonly string[];
   readonly createdAt: string;
   readonly updatedAt: string;
 }
+
+/** What a caller may see (auth/access.ts accessFilters); undefined fields restrict nothing. */
+export type DocumentAccess = Pick<Filters, "classifications" | "groups">;
 
 interface Row {
   id: string;
@@ -40,12 +48,14 @@ interface Row {
   error: string | null;
   chunk_count: number;
   metadata: Record<string, unknown>;
+  classification: string;
+  access_groups: string[];
   created_at: Date | string;
   updated_at: Date | string;
 }
 
 const COLUMNS =
-  "id, name, content_type, size_bytes, content_hash, status, error, chunk_count, metadata, created_at, updated_at";
+  "id, name, content_type, size_bytes, content_hash, status, error, chunk_count, metadata, classification, access_groups, created_at, updated_at";
 
 function view(r: Row): DocumentView {
   return {
@@ -58,6 +68,8 @@ function view(r: Row): DocumentView {
     error: r.error,
     chunkCount: r.chunk_count,
     metadata: r.metadata,
+    classification: r.classification,
+    accessGroups: r.access_groups,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
   };
@@ -68,6 +80,10 @@ export interface NewDocument {
   readonly contentType: string | undefined;
   readonly bytes: Uint8Array;
   readonly metadata?: Record<string, string | number | boolean>;
+  /** The upload's label (checked by the caller). @default the configured default label */
+  readonly classification?: string;
+  /** The groups the document is restricted to (checked by the caller). @default none */
+  readonly accessGroups?: readonly string[];
   /** The upload's request id: the worker's log lines about the document carry it. */
   readonly requestId?: string;
 }
@@ -95,6 +111,28 @@ export interface DocumentHooks {
 export interface DocumentOptions extends DocumentHooks {
   /** What an upload's check may take: the limits the worker parses it with. @default PARSE_* defaults */
   readonly parseLimits?: ParseLimits;
+  /** The labels, for an upload's default. @default the default labels */
+  readonly classification?: Classification;
+}
+
+/** The SQL restricting `documents d` to what `access` may see, from parameter `$from` ("true" for none). */
+function visible(access: DocumentAccess | undefined, from: number) {
+  const { clauses, params } = accessSql(access, "d", from);
+  return { sql: clauses.length > 0 ? clauses.join(" AND ") : "true", params };
+}
+
+/**
+ * The same bytes are stored as a document the uploader cannot see: it is not shown (no name, id or
+ * metadata leaks), and a second copy cannot be made (documents are unique by content).
+ */
+export class HiddenDuplicateError extends Error {
+  readonly statusCode = 409;
+  readonly code = "duplicate_document";
+  constructor() {
+    super(
+      "a document with the same content is already stored, under a classification or groups these credentials cannot see: ask an administrator",
+    );
+  }
 }
 
 /** A delete that could not remove the original: the document is kept, to be deleted again. */
@@ -133,11 +171,13 @@ export class DocumentService {
    */
   async create(
     doc: NewDocument,
+    access?: DocumentAccess,
   ): Promise<{ document: DocumentView; created: boolean; queued: boolean }> {
     const kind = detectKind(doc.contentType, doc.name, doc.bytes);
     await validateDocument(kind, doc.bytes, this.hooks.parseLimits);
     const hash = createHash("sha256").update(doc.bytes).digest("hex");
     const existing = await this.byHash(hash);
+    if (existing && !(await this.get(existing.id, access))) throw new HiddenDuplicateError();
     if (existing?.status === "failed") {
       const [retried] = await this.db.query<Row>(
         `UPDATE documents SET status = 'queued', error = NULL, request_id = $2, updated_at = now() WHERE id = $1 AND status = 'failed' RETURNING ${COLUMNS}`,
@@ -164,8 +204,8 @@ export class DocumentService {
     let row: Row | undefined;
     try {
       [row] = await this.db.query<Row>(
-        `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, metadata, status, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'queued', $7)
+        `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, metadata, status, request_id, classification, access_groups)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, 'queued', $7, $8, $9::text[])
          ON CONFLICT (content_hash) DO NOTHING
          RETURNING ${COLUMNS}`,
         [
@@ -176,6 +216,8 @@ export class DocumentService {
           key,
           JSON.stringify(doc.metadata ?? {}),
           doc.requestId ?? null,
+          doc.classification ?? this.classification.defaultLabel,
+          [...(doc.accessGroups ?? [])],
         ],
       );
     } catch (error) {
@@ -185,7 +227,9 @@ export class DocumentService {
     if (!row) {
       // A concurrent upload of the same bytes won: its document stands, this copy goes.
       await this.store.delete(key);
-      return { document: (await this.byHash(hash))!, created: false, queued: true };
+      const winner = (await this.byHash(hash))!;
+      if (!(await this.get(winner.id, access))) throw new HiddenDuplicateError();
+      return { document: winner, created: false, queued: true };
     }
     return { document: view(row), created: true, queued: await this.tryEnqueue(row.id) };
   }
@@ -231,34 +275,80 @@ export class DocumentService {
     return row ? view(row) : undefined;
   }
 
-  async get(id: string): Promise<DocumentView | undefined> {
-    const [row] = await this.db.query<Row>(`SELECT ${COLUMNS} FROM documents WHERE id = $1`, [id]);
+  private get classification(): Classification {
+    return (
+      this.hooks.classification ??
+      Classification.of({ CLASSIFICATION_LABELS: DEFAULT_CLASSIFICATION_LABELS })
+    );
+  }
+
+  /** A document `access` may see (undefined for one it may not: absent, not forbidden). */
+  async get(id: string, access?: DocumentAccess): Promise<DocumentView | undefined> {
+    const where = visible(access, 2);
+    const [row] = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM documents d WHERE id = $1 AND ${where.sql}`,
+      [id, ...where.params],
+    );
     return row ? view(row) : undefined;
   }
 
+  /** The documents `access` may see, newest first, and how many there are. */
   async list(options: {
     limit: number;
     offset: number;
     status?: DocumentStatus;
+    access?: DocumentAccess;
   }): Promise<{ items: DocumentView[]; total: number }> {
+    const where = visible(options.access, 4);
     const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM documents WHERE ($3::text IS NULL OR status = $3) ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
-      [options.limit, options.offset, options.status ?? null],
+      `SELECT ${COLUMNS} FROM documents d WHERE ($3::text IS NULL OR status = $3) AND ${where.sql} ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
+      [options.limit, options.offset, options.status ?? null, ...where.params],
     );
+    const counted = visible(options.access, 2);
     const [count] = await this.db.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM documents WHERE ($1::text IS NULL OR status = $1)",
-      [options.status ?? null],
+      `SELECT count(*)::int AS n FROM documents d WHERE ($1::text IS NULL OR status = $1) AND ${counted.sql}`,
+      [options.status ?? null, ...counted.params],
     );
     return { items: rows.map(view), total: count?.n ?? 0 };
   }
 
-  /** The uploaded original, as stored; undefined for an unknown document or an original no longer in the store. */
+  /**
+   * Relabels a document `access` may see, and its chunks in the same transaction (after any
+   * indexing of it commits: the row lock), then the vectors in an index outside the database.
+   * Returns the document, or undefined when there is none to see.
+   */
+  async setClassification(
+    id: string,
+    classification: string,
+    access?: DocumentAccess,
+  ): Promise<DocumentView | undefined> {
+    const where = visible(access, 3);
+    const row = await this.db.transaction(async (tx) => {
+      const [updated] = await tx.query<Row>(
+        `UPDATE documents d SET classification = $2, updated_at = now() WHERE id = $1 AND ${where.sql} RETURNING ${COLUMNS}`,
+        [id, classification, ...where.params],
+      );
+      if (updated)
+        await tx.query("UPDATE chunks SET classification = $2 WHERE document_id = $1", [
+          id,
+          classification,
+        ]);
+      return updated;
+    });
+    if (!row) return undefined;
+    await this.vectors.setClassification(id, classification);
+    return view(row);
+  }
+
+  /** The uploaded original, as stored; undefined for a document `access` cannot see or an original no longer in the store. */
   async original(
     id: string,
+    access?: DocumentAccess,
   ): Promise<{ name: string; contentType: string; bytes: Uint8Array } | undefined> {
+    const where = visible(access, 2);
     const [row] = await this.db.query<{ name: string; content_type: string; object_key: string }>(
-      "SELECT name, content_type, object_key FROM documents WHERE id = $1",
-      [id],
+      `SELECT name, content_type, object_key FROM documents d WHERE id = $1 AND ${where.sql}`,
+      [id, ...where.params],
     );
     if (!row) return undefined;
     try {
@@ -279,10 +369,11 @@ export class DocumentService {
    * would outlive it with nothing left to find it by. A document under a legal hold (its own or its
    * collection's) is refused with LegalHoldError, before anything is removed.
    */
-  async delete(id: string): Promise<boolean> {
+  async delete(id: string, access?: DocumentAccess): Promise<boolean> {
+    const where = visible(access, 2);
     const [row] = await this.db.query<{ object_key: string }>(
-      "SELECT object_key FROM documents WHERE id = $1",
-      [id],
+      `SELECT object_key FROM documents d WHERE id = $1 AND ${where.sql}`,
+      [id, ...where.params],
     );
     if (!row) return false;
     const hold = await this.holds.holdOn(id);

@@ -137,6 +137,9 @@ export class IngestPipeline {
             [documentId],
           );
           if (!held) throw new DocumentGoneError(documentId);
+          // Its label and groups go with every chunk (read under the lock: a relabel waits for
+          // this commit, then updates the chunks written here).
+          const document = indexedDocument(held);
           await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
           // In batches: embedded, PGlite runs each statement on the event loop, and one statement
           // of a large document's every posting held the API (and /healthz) for seconds.
@@ -144,8 +147,8 @@ export class IngestPipeline {
             const to = Math.min(from + WRITE_BATCH_CHUNKS, chunks.length);
             const batch = postings.slice(from, to);
             await tx.query(
-              `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count)
-             SELECT * FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
+              `INSERT INTO chunks (id, document_id, ordinal, heading, text, token_count, classification, access_groups)
+             SELECT *, $7::text, $8::text[] FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::int[])`,
               [
                 ids.slice(from, to),
                 ids.slice(from, to).map(() => documentId),
@@ -153,6 +156,8 @@ export class IngestPipeline {
                 chunks.slice(from, to).map((c) => c.heading ?? null),
                 chunks.slice(from, to).map((c) => c.text),
                 tokens.slice(from, to).map((t) => t.length),
+                document.classification,
+                [...document.accessGroups],
               ],
             );
             if (!this.vectors.lexical)
@@ -167,7 +172,7 @@ export class IngestPipeline {
               );
             await this.vectors.upsert(
               tx,
-              indexedDocument(held),
+              document,
               chunks.slice(from, to).map((c, i) => ({
                 id: ids[from + i]!,
                 ordinal: c.ordinal,

@@ -12,6 +12,7 @@
  * finished by running it again (on Qdrant, whose points cannot be listed as cheaply, a rerun
  * embeds every chunk again).
  */
+import { Classification } from "../auth/access";
 import type { RuntimeConfig } from "../config";
 import { openDb } from "../db/db";
 import { migrate } from "../db/schema";
@@ -45,7 +46,10 @@ export async function reembed(
   await loadTokenizer();
   const db = await openDb(config);
   try {
-    const schema = await migrate(db, { requirePgvector: config.REQUIRE_PGVECTOR });
+    const schema = await migrate(db, {
+      requirePgvector: config.REQUIRE_PGVECTOR,
+      classificationDefault: Classification.of(config).defaultLabel,
+    });
     const embedder = await createEmbedder(config);
     const to = `${embedder.id}/${embedder.dimensions}`;
     const {

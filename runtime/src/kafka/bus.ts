@@ -108,6 +108,7 @@ export function documentEventOf(row: {
   object_key: string;
   metadata: Record<string, unknown>;
   classification?: string | null;
+  access_groups?: string[];
   created_at: Date | string;
 }): DocumentEvent {
   return {
@@ -120,6 +121,7 @@ export function documentEventOf(row: {
     objectKey: row.object_key,
     metadata: row.metadata,
     classification: row.classification ?? null,
+    accessGroups: row.access_groups ?? [],
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

@@ -62,6 +62,8 @@ export const documentEvent = z.object({
   metadata: z.record(z.string(), z.unknown()),
   /** The document's classification label; null where none is set. */
   classification: z.string().nullable(),
+  /** The groups the document is restricted to (auth/access.ts); empty: none. */
+  accessGroups: z.array(z.string()).default([]),
   createdAt: z.string(),
 });
 export type DocumentEvent = z.infer<typeof documentEvent>;

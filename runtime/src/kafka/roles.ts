@@ -12,6 +12,7 @@
  * that fails for its own reason, or keeps failing, goes to the dead-letter topic with the reason
  * and marks its document failed; its partition moves on.
  */
+import { Classification } from "../auth/access";
 import { Consumer, type Message } from "@platformatic/kafka";
 import type { RuntimeConfig } from "../config";
 import type { Db } from "../db/db";
@@ -393,8 +394,8 @@ function indexRole(ctx: RoleContext): RoleConsumer {
   const catalogue = async (document: DocumentEvent) => {
     if (config.KAFKA_CATALOGUE !== "log") return;
     await db.query(
-      `INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, metadata, status, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8) ON CONFLICT DO NOTHING`,
+      `INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, metadata, status, created_at, classification, access_groups)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'queued', $8, $9, $10::text[]) ON CONFLICT DO NOTHING`,
       [
         document.documentId,
         document.name,
@@ -404,6 +405,8 @@ function indexRole(ctx: RoleContext): RoleConsumer {
         document.objectKey,
         JSON.stringify(document.metadata),
         document.createdAt,
+        document.classification ?? Classification.of(config).defaultLabel,
+        document.accessGroups,
       ],
     );
   };

@@ -1,6 +1,7 @@
 /** /v1/documents: upload (multipart `file` or JSON text), status, listing, secure deletion. */
 import { create as contentDisposition } from "content-disposition";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { checkGroups, type Classification } from "../auth/access";
 import type { Authenticator } from "../auth/auth";
 import {
   DeleteIncompleteError,
@@ -10,7 +11,7 @@ import {
 import { ParseError } from "../ingest/parse";
 import { LegalHoldError } from "../retention/holds";
 import { noteAudit } from "./audit";
-import { documentSchema, errorSchema, metadataSchema } from "./schemas";
+import { documentSchema, errorSchema, groupsSchema, labelSchema, metadataSchema } from "./schemas";
 import { findUnstorableText } from "./text";
 import { schemaErrorFormatter } from "./validation";
 
@@ -19,6 +20,8 @@ interface JsonUpload {
   text: string;
   contentType?: "text/plain" | "text/markdown" | "text/html";
   metadata?: Record<string, string | number | boolean>;
+  classification?: string;
+  accessGroups?: string[];
 }
 
 const jsonUploadSchema = {
@@ -34,6 +37,15 @@ const jsonUploadSchema = {
       default: "text/plain",
     },
     metadata: metadataSchema,
+    classification: {
+      ...labelSchema,
+      description: "The document's label (CLASSIFICATION_LABELS). Default: CLASSIFICATION_DEFAULT.",
+    },
+    accessGroups: {
+      ...groupsSchema,
+      description:
+        "Only callers in one of these groups see the document. Default: none (no group restriction).",
+    },
   },
 } as const;
 
@@ -56,30 +68,48 @@ const multipartUploadSchema = {
   type: "object",
   additionalProperties: false,
   required: ["filename"],
-  properties: { filename: jsonUploadSchema.properties.name, metadata: metadataSchema },
+  properties: {
+    filename: jsonUploadSchema.properties.name,
+    metadata: metadataSchema,
+    classification: labelSchema,
+    accessGroups: groupsSchema,
+  },
 } as const;
 
-function parseMetadata(raw: string | undefined): unknown {
+/** The multipart fields besides `file`. */
+const MULTIPART_FIELDS = ["metadata", "classification", "accessGroups"] as const;
+type MultipartField = (typeof MULTIPART_FIELDS)[number];
+
+function parseJsonField(
+  field: MultipartField,
+  raw: string | undefined,
+  shape: "object" | "array",
+): unknown {
   if (raw === undefined || raw === "") return undefined;
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new BadRequest("the metadata field is not valid JSON");
+    throw new BadRequest(`the ${field} field is not valid JSON`);
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new BadRequest("metadata must be a JSON object");
+  if (shape === "object" && (typeof value !== "object" || value === null || Array.isArray(value)))
+    throw new BadRequest(`${field} must be a JSON object`);
+  if (shape === "array" && !Array.isArray(value))
+    throw new BadRequest(`${field} must be a JSON array of group names`);
   return value;
 }
 
-/** The parts of a multipart upload: exactly one file in `file`, optionally `metadata`, nothing else. */
+/**
+ * The parts of a multipart upload: exactly one file in `file`, optionally `metadata`,
+ * `classification` and `accessGroups` (a JSON array), nothing else.
+ */
 async function readParts(request: FastifyRequest, maxBytes: number) {
   let file: { filename: string; mimetype: string; bytes: Buffer } | undefined;
-  let metadata: string | undefined;
+  const fields: Partial<Record<MultipartField, string>> = {};
   try {
     // One more file and field than allowed, so the extra one can be named rather than dropped.
     for await (const part of request.parts({
-      limits: { fileSize: maxBytes, files: 2, fields: 2 },
+      limits: { fileSize: maxBytes, files: 2, fields: MULTIPART_FIELDS.length + 1 },
     })) {
       if (part.type === "file") {
         if (part.fieldname !== "file")
@@ -89,11 +119,14 @@ async function readParts(request: FastifyRequest, maxBytes: number) {
         if (file)
           throw new BadRequest(`one file per upload: a second file ("${part.filename}") was sent`);
         file = { filename: part.filename, mimetype: part.mimetype, bytes: await part.toBuffer() };
-      } else if (part.fieldname === "metadata" && metadata === undefined) {
-        metadata = String(part.value);
+      } else if (
+        (MULTIPART_FIELDS as readonly string[]).includes(part.fieldname) &&
+        fields[part.fieldname as MultipartField] === undefined
+      ) {
+        fields[part.fieldname as MultipartField] = String(part.value);
       } else {
         throw new BadRequest(
-          `multipart has an unknown field "${part.fieldname}": send \`file\` and optionally \`metadata\``,
+          `multipart has an unknown or repeated field "${part.fieldname}": send \`file\` and optionally \`metadata\`, \`classification\`, \`accessGroups\``,
         );
       }
     }
@@ -104,27 +137,31 @@ async function readParts(request: FastifyRequest, maxBytes: number) {
     throw new BadRequest(`the multipart body is malformed (${(error as Error).message})`);
   }
   if (!file) throw new BadRequest("send the document in the multipart field `file`");
-  return { ...file, metadata };
+  return { ...file, fields };
 }
 
 async function readUpload(request: FastifyRequest, maxBytes: number) {
   if (request.isMultipart()) {
     const parts = await readParts(request, maxBytes);
-    const fields = {
+    const fields: Record<string, unknown> = {
       filename: parts.filename || "upload",
-      metadata: parseMetadata(parts.metadata),
+      metadata: parseJsonField("metadata", parts.fields.metadata, "object"),
+      classification: parts.fields.classification || undefined,
+      accessGroups: parseJsonField("accessGroups", parts.fields.accessGroups, "array"),
     };
-    if (fields.metadata === undefined) delete fields.metadata;
+    for (const key of Object.keys(fields)) if (fields[key] === undefined) delete fields[key];
     const problem = findUnstorableText(fields, "multipart");
     if (problem) throw new BadRequest(problem);
     const valid = request.compileValidationSchema(multipartUploadSchema, "body");
     if (!valid(fields))
       throw new BadRequest(schemaErrorFormatter(valid.errors ?? [], "multipart").message);
     return {
-      name: fields.filename,
+      name: fields.filename as string,
       contentType: parts.mimetype,
       bytes: new Uint8Array(parts.bytes),
       metadata: fields.metadata as Record<string, string | number | boolean> | undefined,
+      classification: fields.classification as string | undefined,
+      accessGroups: fields.accessGroups as string[] | undefined,
     };
   }
   if (request.validationError) throw new BadRequest(request.validationError.message);
@@ -137,6 +174,19 @@ async function readUpload(request: FastifyRequest, maxBytes: number) {
     contentType: body.contentType ?? "text/plain",
     bytes,
     metadata: body.metadata,
+    classification: body.classification,
+    accessGroups: body.accessGroups,
+  };
+}
+
+/** An upload's label and groups, checked against the configuration (a 400 naming the labels). */
+function accessOfUpload(
+  classification: Classification,
+  upload: { classification?: string; accessGroups?: string[] },
+) {
+  return {
+    classification: classification.check(upload.classification ?? classification.defaultLabel),
+    accessGroups: checkGroups(upload.accessGroups ?? []),
   };
 }
 
@@ -156,8 +206,9 @@ export function documentRoutes(
         summary:
           "Upload a document (PDF, HTML, Markdown, text, DOCX, PPTX, XLSX, ODT or EML) for indexing",
         description:
-          "multipart/form-data with the file in field `file` (and optional JSON `metadata` field, before the file), or JSON `{name, text, contentType, metadata}`. " +
-          "Uploading the same bytes again returns the existing document (200) instead of creating one (202); a failed document is queued again.",
+          "multipart/form-data with the file in field `file` (and optional fields before it: JSON `metadata`, `classification`, JSON array `accessGroups`), or JSON `{name, text, contentType, metadata, classification, accessGroups}`. " +
+          "Uploading the same bytes again returns the existing document (200) instead of creating one (202); a failed document is queued again. " +
+          "When the same bytes are stored under a label or groups the caller cannot see: 409 `duplicate_document`.",
         tags: ["documents"],
         consumes: ["multipart/form-data", "application/json"],
         body: jsonUploadSchema,
@@ -167,6 +218,7 @@ export function documentRoutes(
           400: errorSchema,
           401: errorSchema,
           403: errorSchema,
+          409: errorSchema,
           413: errorSchema,
           415: errorSchema,
           422: errorSchema,
@@ -175,11 +227,12 @@ export function documentRoutes(
     },
     async (request, reply) => {
       const upload = await readUpload(request, deps.maxUploadBytes);
+      const labelled = accessOfUpload(auth.classification, upload);
       try {
-        const { document, created, queued } = await documents.create({
-          ...upload,
-          requestId: request.id,
-        });
+        const { document, created, queued } = await documents.create(
+          { ...upload, ...labelled, requestId: request.id },
+          auth.access(request),
+        );
         noteAudit(request, {
           target: { type: "document", id: document.id },
           details: { created, contentType: document.contentType, sizeBytes: document.sizeBytes },
@@ -218,6 +271,8 @@ export function documentRoutes(
       config: { audit: "document.read" },
       schema: {
         summary: "A document and its indexing status",
+        description:
+          "A document the caller's clearance or groups do not reach is 404, as if absent (so are its content and its delete).",
         tags: ["documents"],
         params: {
           type: "object",
@@ -229,7 +284,7 @@ export function documentRoutes(
     },
     async (request, reply) => {
       noteAudit(request, { target: { type: "document", id: request.params.id } });
-      const doc = await documents.get(request.params.id);
+      const doc = await documents.get(request.params.id, auth.access(request));
       return doc
         ? doc
         : reply.status(404).send({
@@ -260,7 +315,7 @@ export function documentRoutes(
     },
     async (request, reply) => {
       noteAudit(request, { target: { type: "document", id: request.params.id } });
-      const original = await documents.original(request.params.id);
+      const original = await documents.original(request.params.id, auth.access(request));
       if (!original)
         return reply.status(404).send({
           error: "not_found",
@@ -285,7 +340,7 @@ export function documentRoutes(
       onRequest: auth.require("reader"),
       config: { audit: "document.list" },
       schema: {
-        summary: "List documents, newest first",
+        summary: "List documents the caller may see, newest first",
         tags: ["documents"],
         querystring: {
           type: "object",
@@ -311,7 +366,10 @@ export function documentRoutes(
       },
     },
     async (request) => {
-      const { items, total } = await documents.list(request.query);
+      const { items, total } = await documents.list({
+        ...request.query,
+        access: auth.access(request),
+      });
       noteAudit(request, { target: { type: "document", ids: items.map((d) => d.id) } });
       return { items, total, limit: request.query.limit, offset: request.query.offset };
     },
@@ -340,7 +398,7 @@ export function documentRoutes(
       noteAudit(request, { target: { type: "document", id: request.params.id } });
       let deleted: boolean;
       try {
-        deleted = await documents.delete(request.params.id);
+        deleted = await documents.delete(request.params.id, auth.access(request));
       } catch (error) {
         if (error instanceof LegalHoldError) {
           noteAudit(request, { details: { reason: "legal_hold" } });
@@ -360,6 +418,54 @@ export function documentRoutes(
       }
       return deleted
         ? reply.status(204).send()
+        : reply.status(404).send({
+            error: "not_found",
+            message: `no document ${request.params.id}`,
+            requestId: request.id,
+          });
+    },
+  );
+}
+
+/** PATCH /v1/documents/:id/classification: an admin relabels a document, its chunks and vectors. */
+export function classificationRoutes(
+  app: FastifyInstance,
+  deps: { documents: DocumentService; auth: Authenticator },
+): void {
+  const { documents, auth } = deps;
+  app.patch<{ Params: { id: string }; Body: { classification: string } }>(
+    "/v1/documents/:id/classification",
+    {
+      onRequest: auth.require("admin"),
+      config: { audit: "document.relabel" },
+      schema: {
+        summary: "Change a document's classification (admin)",
+        description:
+          "Relabels the document and, in the same transaction, its chunks; then its vectors in an index outside the database. The new label applies to every search at once.",
+        tags: ["documents"],
+        params: {
+          type: "object",
+          properties: { id: { type: "string", format: "uuid" } },
+          required: ["id"],
+        },
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["classification"],
+          properties: { classification: labelSchema },
+        },
+        response: { 200: documentSchema, 400: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const label = auth.classification.check(request.body.classification);
+      noteAudit(request, {
+        target: { type: "document", id: request.params.id },
+        details: { classification: label },
+      });
+      const doc = await documents.setClassification(request.params.id, label, auth.access(request));
+      return doc
+        ? doc
         : reply.status(404).send({
             error: "not_found",
             message: `no document ${request.params.id}`,

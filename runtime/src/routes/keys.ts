@@ -1,9 +1,10 @@
 /** /v1/keys: issue, list and revoke API keys (admin); /v1/me: who the credentials are. */
 import type { FastifyInstance } from "fastify";
+import { AccessInputError, checkGroups } from "../auth/access";
 import type { Authenticator } from "../auth/auth";
 import { type KeyStore, type Role, ROLES } from "../auth/keys";
 import { noteAudit } from "./audit";
-import { errorSchema } from "./schemas";
+import { errorSchema, groupsSchema } from "./schemas";
 
 const keySchema = {
   type: "object",
@@ -11,9 +12,20 @@ const keySchema = {
     id: { type: "string" },
     name: { type: "string" },
     role: { type: "string", enum: [...ROLES] },
+    clearance: {
+      type: "string",
+      description:
+        "The highest classification label the key sees (and every label below). Admin keys see every label.",
+    },
+    groups: {
+      type: "array",
+      items: { type: "string" },
+      description:
+        "The key's groups: a document restricted to groups needs one of them. Admin keys are in every group.",
+    },
     createdAt: { type: "string" },
   },
-  required: ["id", "name", "role"],
+  required: ["id", "name", "role", "clearance", "groups"],
 } as const;
 
 export function keyRoutes(
@@ -42,6 +54,16 @@ export function keyRoutes(
               role: { type: "string", enum: [...ROLES] },
               subject: { type: "string" },
               name: { type: "string" },
+              clearance: {
+                type: "string",
+                description:
+                  "The highest label the caller sees; absent: every label (admin, local).",
+              },
+              groups: {
+                type: "array",
+                items: { type: "string" },
+                description: "The caller's groups; absent: every group (admin, local).",
+              },
               authRequired: { type: "boolean" },
             },
             required: ["kind", "role", "authRequired"],
@@ -52,13 +74,15 @@ export function keyRoutes(
     },
     async (request) => ({ ...request.principal!, authRequired: deps.auth.required }),
   );
-  app.post<{ Body: { name: string; role: Role } }>(
+  app.post<{ Body: { name: string; role: Role; clearance?: string; groups?: string[] } }>(
     "/v1/keys",
     {
       onRequest: admin,
       config: { audit: "key.create" },
       schema: {
         summary: "Issue an API key (shown once; stored hashed)",
+        description:
+          "A reader or ingester key sees documents labelled at or below its `clearance` (default: CLASSIFICATION_DEFAULT) and, of those restricted to groups, the ones sharing a group with `groups` (default: none). Admin keys see every document: `clearance` and `groups` are refused for them.",
         tags: ["keys"],
         body: {
           type: "object",
@@ -67,6 +91,8 @@ export function keyRoutes(
           properties: {
             name: { type: "string", minLength: 1, maxLength: 200 },
             role: { type: "string", enum: [...ROLES] },
+            clearance: { type: "string", minLength: 1, maxLength: 50 },
+            groups: groupsSchema,
           },
         },
         response: {
@@ -80,10 +106,27 @@ export function keyRoutes(
       },
     },
     async (request, reply) => {
-      const key = await deps.keys.create(request.body.name, request.body.role);
+      const { name, role, clearance, groups } = request.body;
+      const classification = deps.auth.classification;
+      if (role === "admin" && (clearance !== undefined || groups !== undefined))
+        throw new AccessInputError(
+          "bad_classification",
+          "admin keys see every document: clearance and groups are for reader and ingester keys",
+        );
+      const access =
+        role === "admin"
+          ? { clearance: classification.highest }
+          : {
+              clearance: classification.check(
+                clearance ?? classification.defaultLabel,
+                "clearance",
+              ),
+              groups: checkGroups(groups ?? [], "groups"),
+            };
+      const key = await deps.keys.create(name, role, access);
       noteAudit(request, {
         target: { type: "key", id: key.id },
-        details: { name: key.name, role: key.role },
+        details: { name: key.name, role: key.role, clearance: key.clearance, groups: key.groups },
       });
       return reply.status(201).send(key);
     },

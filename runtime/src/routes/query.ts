@@ -77,6 +77,11 @@ export function queryRoutes(
   },
 ): void {
   const { retriever, routes, auth, includeQuestion } = deps;
+  /** The question with the caller's filters narrowed to what it may see (applied in the store). */
+  const scoped = (request: FastifyRequest<{ Body: QuestionBody }>) => ({
+    ...request.body,
+    filters: { ...request.body.filters, ...auth.access(request) },
+  });
 
   app.post<{ Body: QuestionBody }>(
     "/v1/retrieve",
@@ -98,7 +103,7 @@ export function queryRoutes(
       },
     },
     async (request) => {
-      const retrieved = await retriever.retrieve(request.body, logDegraded(request));
+      const retrieved = await retriever.retrieve(scoped(request), logDegraded(request));
       noteReturned(request, retrieved, includeQuestion);
       return { retrieved };
     },
@@ -154,7 +159,7 @@ export function queryRoutes(
           message: `no model route "${request.body.route}"; the routes are: ${routes.names.join(", ")}`,
           requestId: request.id,
         });
-      const retrieved = await retriever.retrieve(request.body, logDegraded(request));
+      const retrieved = await retriever.retrieve(scoped(request), logDegraded(request));
       noteReturned(request, retrieved, includeQuestion);
       const streaming =
         request.body.stream || request.headers.accept?.includes("text/event-stream");

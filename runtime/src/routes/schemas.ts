@@ -1,4 +1,15 @@
 /** JSON schemas shared by the routes: one source for validation and the OpenAPI document. */
+import { MAX_GROUPS } from "../auth/access";
+
+/** Group names as a request body gives them (checked again by checkGroups, for a one-line message). */
+export const groupsSchema = {
+  type: "array",
+  maxItems: MAX_GROUPS,
+  items: { type: "string", minLength: 1, maxLength: 200 },
+} as const;
+
+/** A classification label (checked against CLASSIFICATION_LABELS by the route, naming them). */
+export const labelSchema = { type: "string", minLength: 1, maxLength: 50 } as const;
 
 export const errorSchema = {
   type: "object",
@@ -22,10 +33,19 @@ export const documentSchema = {
     error: { type: ["string", "null"], description: "Why indexing failed (status failed)." },
     chunkCount: { type: "integer" },
     metadata: { type: "object", additionalProperties: true },
+    classification: {
+      type: "string",
+      description: "The document's label (CLASSIFICATION_LABELS): who may see it.",
+    },
+    accessGroups: {
+      type: "array",
+      items: { type: "string" },
+      description: "The groups the document is restricted to; empty: none.",
+    },
     createdAt: { type: "string", format: "date-time" },
     updatedAt: { type: "string", format: "date-time" },
   },
-  required: ["id", "name", "status", "chunkCount"],
+  required: ["id", "name", "status", "chunkCount", "classification", "accessGroups"],
 } as const;
 
 const scalar = {

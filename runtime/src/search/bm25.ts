@@ -20,7 +20,7 @@
  * and order are the same. Filters are applied in SQL wherever candidates are drawn.
  */
 import type { Db, Queryable } from "../db/db";
-import { type Filters, filterSql, hasFilters } from "./filters";
+import { chunkScope, type Filters } from "./filters";
 import { termFrequencies } from "./tokenize";
 
 /**
@@ -127,14 +127,14 @@ async function statistics(
  * partial score plus $7 (the bound of the terms not read) reaches $8; filters from $10.
  */
 function candidates(filters: Filters | undefined): { sql: string; params: unknown[] } {
-  const filtered = hasFilters(filters);
-  const where = filterSql(filters, 10);
+  // Access alone joins only chunks (they carry their document's label and groups).
+  const scope = chunkScope(filters, "p.chunk_id", 10);
   return {
     sql: `SELECT p.chunk_id, sum(${TERM_SCORE}) AS partial
       FROM w CROSS JOIN LATERAL (SELECT chunk_id, tf, dl FROM postings WHERE postings.term = w.term OFFSET 0) p
-      ${filtered ? `JOIN chunks c ON c.id = p.chunk_id JOIN documents d ON d.id = c.document_id WHERE ${where.sql} AND` : "WHERE"} w.term = ANY($6::text[])
+      ${scope.sql ? `${scope.sql} AND` : "WHERE"} w.term = ANY($6::text[])
       GROUP BY p.chunk_id HAVING sum(${TERM_SCORE}) + $7::float8 >= $8::float8`,
-    params: filtered ? where.params : [],
+    params: scope.params,
   };
 }
 
@@ -270,8 +270,7 @@ export async function bm25SearchExact(
 ): Promise<Scored[]> {
   const tf = termFrequencies(queryTokens);
   if (tf.size === 0) return [];
-  const filtered = hasFilters(filters);
-  const where = filterSql(filters, 4);
+  const scope = chunkScope(filters, "p.chunk_id", 4);
   // The lateral OFFSET 0 keeps each term's postings a range read of the primary key, whatever
   // the planner's statistics say (without them it would hash the whole postings table).
   const rows = await db.query<{ chunk_id: string; score: number }>(
@@ -287,11 +286,11 @@ export async function bm25SearchExact(
      SELECT p.chunk_id,
             sum(q.idf * (p.tf * ${k1 + 1}::float8) / (p.tf + ${k1}::float8 * (${1 - b}::float8 + ${b}::float8 * p.dl / q.avgdl)))::float8 AS score
      FROM q CROSS JOIN LATERAL (SELECT chunk_id, tf, dl FROM postings WHERE postings.term = q.term OFFSET 0) p
-     ${filtered ? `JOIN chunks c ON c.id = p.chunk_id JOIN documents d ON d.id = c.document_id WHERE ${where.sql}` : ""}
+     ${scope.sql}
      GROUP BY p.chunk_id
      ORDER BY score DESC, p.chunk_id
      LIMIT $3`,
-    [[...tf.keys()], [...tf.values()], limit, ...where.params],
+    [[...tf.keys()], [...tf.values()], limit, ...scope.params],
   );
   return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
 }

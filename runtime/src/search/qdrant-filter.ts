@@ -33,11 +33,13 @@ export function qdrantFilter(
     must.push({ key: "document_id", match: { any: [...filters.documentIds] } });
   if (filters?.classifications)
     must.push({ key: "classification", match: { any: [...filters.classifications] } });
-  if (filters?.accessGroups)
+  // The caller's groups: Filters.groups (auth/access.ts), or Clearance.accessGroups.
+  const groups = filters?.groups ?? filters?.accessGroups;
+  if (groups)
     must.push({
       should: [
         { is_empty: { key: "access_groups" } },
-        { key: "access_groups", match: { any: [...filters.accessGroups] } },
+        { key: "access_groups", match: { any: [...groups] } },
       ],
     });
   return must.length > 0 ? { must } : undefined;

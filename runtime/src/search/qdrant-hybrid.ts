@@ -166,6 +166,14 @@ export class QdrantHybridIndex implements VectorIndex {
     });
   }
 
+  async setClassification(documentId: string, classification: string): Promise<void> {
+    await this.client.setPayload(this.o.collection, {
+      wait: true,
+      payload: { classification },
+      filter: qdrantFilter({ documentIds: [documentId] }, this.o.tenant),
+    });
+  }
+
   /** The fused candidates, best first; RRF scores (Qdrant's). */
   async query(q: HybridQuery): Promise<Scored[]> {
     const filter = qdrantFilter(q.filters, this.o.tenant);

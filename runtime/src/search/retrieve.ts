@@ -12,7 +12,7 @@ import type { Db } from "../db/db";
 import { traced } from "../tracing";
 import type { Embedder } from "../models/embedder";
 import { bm25Search, type Scored } from "./bm25";
-import type { Filters } from "./filters";
+import { accessSql, type Filters } from "./filters";
 import type { Reranker } from "./rerank";
 import { tokenize } from "./tokenize";
 import type { VectorIndex } from "./vector-index";
@@ -124,6 +124,7 @@ export class Retriever {
       ranked
         .slice(0, this.reranker ? Math.max(RERANK_HEAD, options.topK) : options.topK)
         .map((r) => r.chunkId),
+      options.filters,
     );
     if (this.reranker && head.length > 1) {
       const scores = await this.orElse(
@@ -238,8 +239,17 @@ export class Retriever {
     );
   }
 
-  private async load(chunkIds: readonly string[]): Promise<Omit<Retrieved, "score">[]> {
+  /**
+   * The chunks' text and document, of those the caller may see: the searches already kept to
+   * that, and an index that answered with more (a Qdrant point written without its label) is
+   * held to it here, in the same query.
+   */
+  private async load(
+    chunkIds: readonly string[],
+    filters: Filters | undefined,
+  ): Promise<Omit<Retrieved, "score">[]> {
     if (chunkIds.length === 0) return [];
+    const access = accessSql(filters, "c", 2);
     const rows = await this.db.query<{
       chunk_id: string;
       document_id: string;
@@ -248,8 +258,8 @@ export class Retriever {
     }>(
       `SELECT c.id AS chunk_id, c.document_id, d.name AS document_name, c.text
        FROM chunks c JOIN documents d ON d.id = c.document_id
-       WHERE c.id = ANY($1::text[]) AND d.status = 'ready'`,
-      [chunkIds],
+       WHERE ${["c.id = ANY($1::text[])", "d.status = 'ready'", ...access.clauses].join(" AND ")}`,
+      [chunkIds, ...access.params],
     );
     const byId = new Map(rows.map((r) => [r.chunk_id, r]));
     return chunkIds.flatMap((id) => {

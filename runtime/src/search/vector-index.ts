@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { QdrantClient } from "@qdrant/js-client-rest" with { "resolution-mode": "import" };
 import type { Queryable } from "../db/db";
 import type { Scored } from "./bm25";
-import { type Filters, filterSql, hasFilters } from "./filters";
+import { chunkScope, type Filters, hasAccess, hasFilters } from "./filters";
 import { qdrantFilter } from "./qdrant-filter";
 
 /** What an index keeps of a document beside each of its chunks: what filters read. */
@@ -54,6 +54,11 @@ export interface VectorIndex {
   upsert(tx: Queryable, document: IndexedDocument, chunks: readonly IndexedChunk[]): Promise<void>;
   /** Removes a document's vectors (Postgres ones go with the chunks by cascade). */
   deleteDocument(documentId: string): Promise<void>;
+  /**
+   * A document's label changed: an index outside the database updates its points' label
+   * (Postgres ones join the chunks, relabelled in the same transaction as the document).
+   */
+  setClassification(documentId: string, classification: string): Promise<void>;
   search(
     db: Queryable,
     vector: readonly number[],
@@ -87,6 +92,10 @@ export class PostgresVectorIndex implements VectorIndex {
     // chunk_vectors rows are removed by ON DELETE CASCADE with their chunks.
   }
 
+  async setClassification(): Promise<void> {
+    // Searches join chunk_vectors to chunks, whose classification is the one updated.
+  }
+
   async search(
     db: Queryable,
     vector: readonly number[],
@@ -94,7 +103,7 @@ export class PostgresVectorIndex implements VectorIndex {
     filters?: Filters,
   ): Promise<Scored[]> {
     const param = this.kind === "pgvector" ? literal(vector, "[", "]") : literal(vector, "{", "}");
-    if (this.kind === "pgvector" && !hasFilters(filters)) {
+    if (this.kind === "pgvector" && !hasFilters(filters) && !hasAccess(filters)) {
       // Vectors commit with their document's ready status: unfiltered, the vector table answers
       // alone (through the HNSW index when VECTOR_INDEX=hnsw, by an exact scan otherwise).
       const rows = await db.query<{ chunk_id: string; score: number }>(
@@ -103,7 +112,8 @@ export class PostgresVectorIndex implements VectorIndex {
       );
       return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
     }
-    const where = filterSql(filters, 3);
+    // Access alone joins only chunks (they carry their document's label and groups).
+    const scope = chunkScope(filters, "v.chunk_id", 3);
     const similarity =
       this.kind === "pgvector"
         ? "1 - (v.embedding <=> $1::vector)"
@@ -111,11 +121,10 @@ export class PostgresVectorIndex implements VectorIndex {
     const order = this.kind === "pgvector" ? "v.embedding <=> $1::vector" : `${similarity} DESC`;
     const rows = await db.query<{ chunk_id: string; score: number }>(
       `SELECT v.chunk_id, (${similarity})::float8 AS score
-       FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id JOIN documents d ON d.id = c.document_id
-       WHERE ${where.sql}
+       FROM chunk_vectors v ${scope.sql}
        ORDER BY ${order}
        LIMIT $2`,
-      [param, limit, ...where.params],
+      [param, limit, ...scope.params],
     );
     return rows.map((r) => ({ chunkId: r.chunk_id, score: Number(r.score) }));
   }
@@ -218,6 +227,14 @@ export class QdrantVectorIndex implements VectorIndex {
   async deleteDocument(documentId: string): Promise<void> {
     await this.client.delete(this.collection, {
       wait: true,
+      filter: { must: [{ key: "document_id", match: { value: documentId } }] },
+    });
+  }
+
+  async setClassification(documentId: string, classification: string): Promise<void> {
+    await this.client.setPayload(this.collection, {
+      wait: true,
+      payload: { classification },
       filter: { must: [{ key: "document_id", match: { value: documentId } }] },
     });
   }

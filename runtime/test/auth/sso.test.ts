@@ -118,7 +118,14 @@ describe("browser single sign-on", () => {
           headers: { authorization: `Bearer ${token}` },
         })
       ).json(),
-    ).toEqual({ kind: "oidc", role: "ingester", subject: "svc-1", authRequired: true });
+    ).toEqual({
+      kind: "oidc",
+      role: "ingester",
+      subject: "svc-1",
+      clearance: "internal",
+      groups: [],
+      authRequired: true,
+    });
     const otherAudience = await idp.accessToken({
       sub: "svc-1",
       aud: "someone-else",
@@ -133,6 +140,42 @@ describe("browser single sign-on", () => {
         })
       ).statusCode,
     ).toBe(401);
+  });
+
+  it("takes a token's clearance and groups from its claims; an unknown clearance is a 400", async () => {
+    const me = async (claims: Record<string, unknown>) =>
+      rt.app.inject({
+        method: "GET",
+        url: "/v1/me",
+        headers: {
+          authorization: `Bearer ${await idp.accessToken({ sub: "u-2", aud: SSO_CLIENT.id, ...claims })}`,
+        },
+      });
+    expect(
+      (
+        await me({ roles: ["rag-reader"], clearance: "confidential", groups: ["b", "a", "b"] })
+      ).json(),
+    ).toMatchObject({ role: "reader", clearance: "confidential", groups: ["a", "b"] });
+    // Several labels: the highest; a lone string is one group.
+    expect(
+      (await me({ clearance: ["public", "restricted"], groups: "finance" })).json(),
+    ).toMatchObject({ role: "reader", clearance: "restricted", groups: ["finance"] });
+    // An admin is unrestricted whatever its claims say.
+    const admin = (await me({ roles: ["rag-admin"], clearance: "public" })).json();
+    expect(admin.role).toBe("admin");
+    expect(admin).not.toHaveProperty("clearance");
+    expect(admin).not.toHaveProperty("groups");
+    const unknown = await me({ clearance: "top-secret" });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ error: "bad_claims" });
+    expect(unknown.json().message).toMatch(
+      /"clearance" claim holds "top-secret".*public, internal, confidential, restricted/,
+    );
+    const malformed = await me({ groups: [1, 2] });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().message).toMatch(
+      /"groups" claim must be a string or a list of strings/,
+    );
   });
 
   it("sends the browser to the provider with PKCE (S256), state and nonce, remembered in a sealed HttpOnly cookie", async () => {
@@ -280,6 +323,8 @@ describe("browser single sign-on", () => {
       role: "ingester",
       subject: "u-1",
       name: "Ada",
+      clearance: "internal",
+      groups: [],
       authRequired: true,
     });
 
@@ -426,6 +471,8 @@ describe.each(MODES)("single sign-on sessions, checked at the provider (%s)", (m
       role: "ingester",
       subject: "alice",
       name: "alice (test user)",
+      clearance: "internal",
+      groups: [],
       authRequired: true,
     });
     const [row] = await rt.services.db.query<{ id_hash: string; refresh_token: string | null }>(

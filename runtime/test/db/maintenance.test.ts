@@ -24,7 +24,9 @@ describe("index maintenance (embedded mode's autovacuum)", () => {
     expect(db.sql).toEqual([]);
     await new Promise((r) => setTimeout(r, 80));
     await m.settled();
-    expect(db.sql).toEqual(["VACUUM (ANALYZE) postings, bm25_terms, bm25_term_changes, chunks, documents, chunk_vectors"]);
+    expect(db.sql).toEqual([
+      "VACUUM (ANALYZE) postings, bm25_terms, bm25_term_changes, chunks, documents, chunk_vectors",
+    ]);
     await m.run();
     expect(db.sql).toHaveLength(1);
     m.changed();

@@ -33,8 +33,8 @@ const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000);
 /** Names `key` as a document's original, as an upload's row does. */
 async function nameInCatalogue(db: Queryable, key: string): Promise<void> {
   await db.query(
-    `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, status)
-     VALUES ('named.txt', 'text/plain', $1, 1, $2, 'queued')`,
+    `INSERT INTO documents (name, content_type, content_hash, size_bytes, object_key, status, classification)
+     VALUES ('named.txt', 'text/plain', $1, 1, $2, 'queued', 'internal')`,
     [randomUUID(), key],
   );
 }
