@@ -220,8 +220,9 @@ describe.each(MODES)("the API's edge under hostile input (%s)", (mode) => {
       [
         "an unknown field",
         () => upload({ name: "a.txt" }, { owner: "mallory" }),
-        /^multipart has an unknown field "owner": send `file` and optionally `metadata`$/,
+        /^multipart has an unknown or repeated field "owner": send `file` and optionally `metadata`, `classification`, `accessGroups`$/,
       ],
+
       [
         "a second file",
         () => {
