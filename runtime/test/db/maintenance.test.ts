@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Queryable } from "../../src/db/db";
 import { IndexMaintenance } from "../../src/db/maintenance";
+import { waitFor } from "../../src/queue/queue";
 import { type Runtime, startRuntime } from "../support";
 
 function recordingDb(fail = false): Queryable & { sql: string[] } {
@@ -66,6 +67,15 @@ describe("after ingest in embedded mode", () => {
       bytes: new TextEncoder().encode(text),
     });
     await rt.waitReady(document.id);
+    // Ready is committed before the worker counts the document and tells maintenance (after the
+    // BM25 statistics fold): wait for that, or settled() may find nothing to vacuum yet.
+    await waitFor(
+      async () =>
+        ((await rt.services.metrics.ingested.get()).values.find((v) => v.labels.outcome === "ready")
+          ?.value ?? 0) >= 1,
+      10_000,
+      "the worker to count the document",
+    );
   });
   afterAll(async () => rt?.close());
 

@@ -64,8 +64,8 @@ interface Doc {
 async function index(db: Db, doc: Doc): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(
-      `INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, metadata, status)
-       VALUES ($1::text::uuid, $2, 'text/plain', $1::text, 1, $1::text, $3::jsonb, 'indexing') ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, metadata, status, classification)
+       VALUES ($1::text::uuid, $2, 'text/plain', $1::text, 1, $1::text, $3::jsonb, 'indexing', 'internal') ON CONFLICT (id) DO NOTHING`,
       [doc.id, `${doc.id}.txt`, JSON.stringify({ group: doc.group })],
     );
     await tx.query("DELETE FROM chunks WHERE document_id = $1", [doc.id]);
@@ -74,8 +74,8 @@ async function index(db: Db, doc: Doc): Promise<void> {
     for (const batch of [doc.chunks.slice(0, half), doc.chunks.slice(half)]) {
       if (batch.length === 0) continue;
       await tx.query(
-        `INSERT INTO chunks (id, document_id, ordinal, text, token_count)
-         SELECT id, $2::uuid, ordinal, '', n FROM unnest($1::text[], $3::int[], $4::int[]) AS u(id, ordinal, n)`,
+        `INSERT INTO chunks (id, document_id, ordinal, text, token_count, classification)
+         SELECT id, $2::uuid, ordinal, '', n, 'internal' FROM unnest($1::text[], $3::int[], $4::int[]) AS u(id, ordinal, n)`,
         [
           batch.map((c) => c.id),
           doc.id,
