@@ -175,7 +175,8 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
     network: { zoneCount: 3, natGateways: "per-zone" },
     kubernetes: {
       systemNodes: { min: 3, max: 12, desired: 3 },
-      gpuNodes: { min: 1, max: 4, desired: 1 },
+      // Two generation servers per region, one per zone.
+      gpuNodes: { min: 2, max: 4, desired: 2 },
     },
     api: { replicas: 4, minReplicas: 4, maxReplicas: 30, cpuMillicores: 2000, memoryMiB: 4096 },
     worker: {
@@ -263,7 +264,7 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
  * enterprise GKE) refuses ambient's node agent, so there the NetworkPolicies stand alone.
  */
 function securityPreset(tierPreset: TierPreset, cloud: Cloud): DeepPartialRecord {
-  const preset = { ...COMMON.security, ...tierPreset.security } as typeof COMMON.security;
+  const preset = { ...COMMON.security, ...tierPreset.security };
   return {
     ...preset,
     mesh: cloud === "gcp" ? "none" : preset.mesh,

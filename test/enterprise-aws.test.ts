@@ -10,6 +10,8 @@ import { ConfigError } from "../stacks/config-errors";
 import { failoverRunbooks } from "../stacks/failover";
 import { regionCidrs } from "../stacks/regions";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
+import { evaluate } from "../policies/engine";
+import { toViews } from "../tools/policy-run";
 import { ofType, synth } from "./helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -223,6 +225,59 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
         const [store] = mine(T.secretStore);
         expect(JSON.stringify(store!.inputs)).toContain(region);
       }
+    }
+  });
+
+  it("passes the enterprise tier with no finding, and each multi-region rule fails once its setting is flipped", () => {
+    const judge = (records: ResourceRecord[]) =>
+      evaluate(toViews(records), { tier: "enterprise", outputs: result.outputs }).findings;
+    expect(judge(result.resources)).toEqual([]);
+    const first = (records: ResourceRecord[], type: string) =>
+      records.find((r) => r.type === type)!.inputs as Obj;
+    const flips: [rule: string, change: (rs: ResourceRecord[]) => void][] = [
+      [
+        "aws-aurora-protected",
+        (rs) => (first(rs, T.aurora).iamDatabaseAuthenticationEnabled = false),
+      ],
+      ["aws-aurora-protected", (rs) => (first(rs, T.aurora).deletionProtection = false)],
+      [
+        "aws-msk-encrypted-private",
+        (rs) => (first(rs, T.msk).encryptionInfo.encryptionInTransit.inCluster = false),
+      ],
+      [
+        "aws-msk-encrypted-private",
+        (rs) => (first(rs, T.msk).clientAuthentication = { unauthenticated: true }),
+      ],
+      [
+        "aws-s3-replication-encrypted",
+        (rs) => delete first(rs, T.replication).rules[0].destination.encryptionConfiguration,
+      ],
+      [
+        "aws-s3-documents-replicated",
+        (rs) => rs.splice(0, rs.length, ...rs.filter((r) => r.type !== T.replication)),
+      ],
+      [
+        "aws-route53-regional-record-health-checked",
+        (rs) => {
+          const r = rs.find((x) => x.type === T.record && x.inputs.setIdentifier)!;
+          delete r.inputs.healthCheckId;
+          r.propertyDependencies.healthCheckId = [];
+        },
+      ],
+      [
+        "k8s-enterprise-workload-resilience",
+        (rs) => {
+          const vllm = rs.find((r) => r.type === T.deployment && r.name.endsWith("-vllm"))!;
+          (vllm.inputs as Obj).spec.replicas = 1;
+        },
+      ],
+    ];
+    for (const [rule, change] of flips) {
+      const records = structuredClone(result.resources);
+      change(records);
+      const hits = judge(records).filter((f) => f.rule === rule);
+      expect(hits.length, rule).toBeGreaterThan(0);
+      expect(hits[0]!.enforcement, rule).toBe("mandatory");
     }
   });
 

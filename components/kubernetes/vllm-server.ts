@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { LlmEndpoint } from "../contracts";
 import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { scrapeAnnotations } from "./telemetry";
-import { flowPolicy, type CidrEgress } from "./network-policy";
+import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { resources, restrictedPod, type ComputeSize } from "./pod-security";
 
 export interface VllmServerArgs {
@@ -30,6 +30,12 @@ export interface VllmServerArgs {
   readonly metricsScrapedBy?: k8s.types.input.networking.v1.NetworkPolicyPeer;
   /** @default 8192 */
   readonly maxModelLen?: number;
+  /**
+   * Replicas, each on a GPU node of its own in another zone, with a disruption budget. With more
+   * than one, each pod caches the weights on a volume of its own (a generic ephemeral volume),
+   * and a rollout replaces one pod at a time. @default 1 (one shared cache volume, Recreate)
+   */
+  readonly replicas?: number;
 }
 
 export const VLLM_LABELS = {
@@ -57,18 +63,28 @@ export class VllmServer extends pulumi.ComponentResource {
     super("rag:k8s:Vllm", name, {}, opts);
     const parent = { parent: this };
     const gpu = gpuPlacement(args.gpuCount);
-    const cache = new k8s.core.v1.PersistentVolumeClaim(
-      `${name}-cache`,
-      {
-        metadata: { name: "vllm-model-cache", namespace: args.namespace },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          storageClassName: args.storageClassName,
-          resources: { requests: { storage: `${args.modelCacheGiB ?? 100}Gi` } },
-        },
-      },
-      parent,
-    );
+    const replicas = args.replicas ?? 1;
+    const cacheSpec = {
+      accessModes: ["ReadWriteOnce"],
+      storageClassName: args.storageClassName,
+      resources: { requests: { storage: `${args.modelCacheGiB ?? 100}Gi` } },
+    };
+    const cacheVolume: k8s.types.input.core.v1.Volume =
+      replicas > 1
+        ? { name: "model-cache", ephemeral: { volumeClaimTemplate: { spec: cacheSpec } } }
+        : {
+            name: "model-cache",
+            persistentVolumeClaim: {
+              claimName: new k8s.core.v1.PersistentVolumeClaim(
+                `${name}-cache`,
+                {
+                  metadata: { name: "vllm-model-cache", namespace: args.namespace },
+                  spec: cacheSpec,
+                },
+                parent,
+              ).metadata.name,
+            },
+          };
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
       {
@@ -84,8 +100,12 @@ export class VllmServer extends pulumi.ComponentResource {
         spec: {
           // One replica: its model cache is one ReadWriteOnce volume, which one node at a time
           // attaches (a second replica would wait forever for it). Replace, do not surge.
-          replicas: 1,
-          strategy: { type: "Recreate" },
+          // Several: a cache each; one pod at a time is replaced (no spare GPU to surge onto).
+          replicas,
+          strategy:
+            replicas > 1
+              ? { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } }
+              : { type: "Recreate" },
           selector: { matchLabels: VLLM_LABELS },
           template: {
             metadata: {
@@ -97,7 +117,7 @@ export class VllmServer extends pulumi.ComponentResource {
               labels: VLLM_LABELS,
               serviceAccountName: "vllm",
               volumes: [
-                { name: "model-cache", persistentVolumeClaim: { claimName: cache.metadata.name } },
+                cacheVolume,
                 { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "8Gi" } },
               ],
               extra: { tolerations: gpu.tolerations, nodeSelector: gpu.nodeSelector },
@@ -165,6 +185,8 @@ export class VllmServer extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [sa], customTimeouts: MODEL_SERVER_TIMEOUTS },
     );
+    if (replicas > 1)
+      disruptionBudget(name, { namespace: args.namespace, podLabels: VLLM_LABELS }, parent);
     const svc = new k8s.core.v1.Service(
       name,
       {

@@ -6,6 +6,7 @@ import { gkeRules } from "./gke";
 import { hostAccessRules } from "./host-access";
 import { ingressRules } from "./ingress";
 import { loggingRules } from "./logging";
+import { multiRegionRules } from "./multi-region";
 import { podSecurityRules } from "./pod-security";
 import { rbacRules } from "./rbac";
 import { resilienceRules } from "./resilience";
@@ -23,6 +24,7 @@ export const ALL_RULES: readonly Rule[] = [
   ...rbacRules,
   ...loggingRules,
   ...resilienceRules,
+  ...multiRegionRules,
   ...podSecurityRules,
   ...hostAccessRules,
   ...gkeRules,

@@ -90,6 +90,8 @@ export class EnterpriseShared {
 export class EnterpriseEksHost extends EksHost {
   readonly site: RegionSite;
   readonly certificateArn: pulumi.Output<string>;
+  /** Two generation servers per region, in two zones: losing a zone or a node keeps one. */
+  readonly modelServerReplicas = 2;
   private database?: AuroraGlobalPostgres;
   private kafka?: MskCluster;
 

@@ -128,6 +128,8 @@ export interface ClusterHost extends DataServices {
    * redis()). @default - none
    */
   runtimeFiles?(): RuntimeFile[];
+  /** Replicas of the generation model server (each on a GPU node of its own). @default 1 */
+  readonly modelServerReplicas?: number;
   /** What the runtime's pods reach outside the cluster: managed services, cloud APIs, the identity agent. */
   runtimeEgress(): CidrEgress[];
   /** Alarms on what the cloud runs for the tier (the data stores), whatever the exporter. */

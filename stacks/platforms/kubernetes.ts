@@ -318,6 +318,7 @@ export class KubernetesPlatform implements Platform {
             model: req.model,
             gpuCount: req.gpuCount,
             size: GPU_SERVER_SIZE,
+            replicas: this.host.modelServerReplicas,
             huggingFaceToken: { secretName: synced.secretName, key: "token" },
             storageClassName: this.host.storageClassName,
             metricsScrapedBy: this.scraperPeer(),

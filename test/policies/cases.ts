@@ -16,6 +16,7 @@ import {
 import { AZURE_CASES } from "./azure-cases";
 import { GCP_CASES } from "./gcp-cases";
 import { KUBERNETES_CASES } from "./kubernetes-cases";
+import { MULTI_REGION_CASES } from "./multi-region-cases";
 
 export interface RuleCase {
   readonly compliant: ResourceView[];
@@ -157,6 +158,7 @@ const pdbFor = (labels: Record<string, string>) =>
 
 export const CASES: Record<string, RuleCase> = {
   ...AZURE_CASES,
+  ...MULTI_REGION_CASES,
   ...GCP_CASES,
   ...KUBERNETES_CASES,
   // encryption

@@ -1,0 +1,195 @@
+/**
+ * The enterprise tier's multi-region pieces: the Aurora global database, the MSK ingest log, the
+ * replicated document bucket, the latency records, and every workload's disruption budget and
+ * zone spread. Graded mandatory at enterprise (high), where these pieces live.
+ */
+import { MIN_BACKUP_DAYS } from "./resilience";
+import { cannotRead, podsOf, REPLICATED_TYPES } from "./workloads";
+import { get, isObject, isTrue, list, text } from "./helpers";
+import type { Rule, Tier } from "./types";
+
+const ENTERPRISE: readonly Tier[] = ["enterprise"];
+const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+const ZONE = "topology.kubernetes.io/zone";
+
+/** A regional record: one of several answers for a name, chosen by a routing policy. */
+const ROUTING_POLICIES = [
+  "latencyRoutingPolicies",
+  "weightedRoutingPolicies",
+  "failoverRoutingPolicies",
+  "geolocationRoutingPolicies",
+  "geoproximityRoutingPolicy",
+  "cidrRoutingPolicy",
+] as const;
+
+export const multiRegionRules: Rule[] = [
+  {
+    name: "aws-aurora-protected",
+    area: "resilience",
+    description:
+      "Aurora clusters are encrypted with a customer key, use IAM authentication, keep backups for the tier and refuse deletion.",
+    severity: "high",
+    remediation:
+      "Set storageEncrypted with kmsKeyId, iamDatabaseAuthenticationEnabled, deletionProtection and backupRetentionPeriod (postgres.*).",
+    checkov: "CKV_AWS_96",
+    resourceTypes: ["aws:rds/cluster:Cluster"],
+    tiers: ENTERPRISE,
+    check: (r, ctx) => {
+      const p = r.props;
+      const min = MIN_BACKUP_DAYS[ctx.tier ?? "enterprise"];
+      const days = Number(p.backupRetentionPeriod ?? 1);
+      return [
+        ...(isTrue(p.storageEncrypted) ? [] : ["storage is not encrypted"]),
+        ...(text(p.kmsKeyId) ? [] : ["no customer key (kmsKeyId)"]),
+        ...(isTrue(p.iamDatabaseAuthenticationEnabled) ? [] : ["IAM authentication is off"]),
+        ...(isTrue(p.deletionProtection) ? [] : ["deletion protection is off"]),
+        ...(days >= min ? [] : [`backups are kept ${days} days; enterprise needs ${min}`]),
+      ];
+    },
+  },
+  {
+    name: "aws-msk-encrypted-private",
+    area: "transit",
+    description:
+      "MSK clusters take TLS only (between brokers too), encrypt at rest with a customer key, authenticate by IAM or SCRAM, refuse public access and log their brokers.",
+    severity: "high",
+    remediation:
+      "Set encryptionInTransit {clientBroker: TLS, inCluster: true}, encryptionAtRestKmsKeyArn, clientAuthentication.sasl (iam or scram) without unauthenticated, publicAccess DISABLED, and broker logs.",
+    checkov: "CKV_AWS_81",
+    resourceTypes: ["aws:msk/cluster:Cluster"],
+    tiers: ENTERPRISE,
+    check: (r) => {
+      const p = r.props;
+      const transit = get(p, "encryptionInfo.encryptionInTransit");
+      const sasl = get(p, "clientAuthentication.sasl");
+      const publicAccess = text(get(p, "brokerNodeGroupInfo.connectivityInfo.publicAccess.type"));
+      const logs = get(p, "loggingInfo.brokerLogs");
+      const logging =
+        isObject(logs) &&
+        ["cloudwatchLogs", "firehose", "s3"].some((sink) => isTrue(get(logs, `${sink}.enabled`)));
+      return [
+        // MSK's default is TLS_PLAINTEXT: TLS must be said.
+        ...(text(get(transit, "clientBroker")) === "TLS"
+          ? []
+          : ["clients may connect in plaintext"]),
+        ...(get(transit, "inCluster") === false ? ["brokers talk in plaintext"] : []),
+        ...(text(get(p, "encryptionInfo.encryptionAtRestKmsKeyArn"))
+          ? []
+          : ["storage is encrypted with AWS's key, not a customer key"]),
+        ...(isTrue(get(sasl, "iam")) || isTrue(get(sasl, "scram"))
+          ? []
+          : ["no IAM or SCRAM authentication"]),
+        ...(isTrue(get(p, "clientAuthentication.unauthenticated"))
+          ? ["unauthenticated clients are let in"]
+          : []),
+        ...(publicAccess && publicAccess !== "DISABLED" ? ["brokers are public"] : []),
+        ...(logging ? [] : ["broker logs go nowhere"]),
+      ];
+    },
+  },
+  {
+    name: "aws-s3-replication-encrypted",
+    area: "encryption",
+    description:
+      "S3 replication re-encrypts every object with a customer key in the destination and replicates the KMS-encrypted objects.",
+    severity: "high",
+    remediation:
+      "Give each rule destination.encryptionConfiguration.replicaKmsKeyId and sourceSelectionCriteria.sseKmsEncryptedObjects Enabled.",
+    resourceTypes: ["aws:s3/bucketReplicationConfig:BucketReplicationConfig"],
+    check: (r) => {
+      const rules = list(r.props.rules).filter((rule) => text(get(rule, "status")) !== "Disabled");
+      if (rules.length === 0) return ["replicates nothing"];
+      return rules.flatMap((rule, i) => {
+        const id = text(get(rule, "id")) ?? `rule ${i}`;
+        return [
+          ...(text(get(rule, "destination.encryptionConfiguration.replicaKmsKeyId"))
+            ? []
+            : [`${id}: replicas are not encrypted with a customer key`]),
+          ...(text(get(rule, "sourceSelectionCriteria.sseKmsEncryptedObjects.status")) === "Enabled"
+            ? []
+            : [`${id}: KMS-encrypted objects are not replicated`]),
+        ];
+      });
+    },
+  },
+  {
+    name: "aws-s3-documents-replicated",
+    area: "resilience",
+    description:
+      "At enterprise, every KMS-encrypted bucket (the documents) has a replication configuration: each region keeps a copy.",
+    severity: "high",
+    remediation:
+      "Replicate the document bucket to every other region (BucketReplicationConfig on the primary's bucket).",
+    resourceTypes: [
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    ],
+    tiers: ENTERPRISE,
+    check: (r, ctx) => {
+      const kms = list(r.props.rules).some(
+        (rule) => text(get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")) === "aws:kms",
+      );
+      if (!kms) return [];
+      const bucket = r.propertyDependencies.bucket ?? [];
+      const replicated = ctx.resources.some(
+        (x) =>
+          x.type === "aws:s3/bucketReplicationConfig:BucketReplicationConfig" &&
+          (x.propertyDependencies.bucket ?? []).some((u) => bucket.includes(u)),
+      );
+      return replicated ? [] : ["the bucket is not replicated to another region"];
+    },
+  },
+  {
+    name: "aws-route53-regional-record-health-checked",
+    area: "resilience",
+    description:
+      "Every regional Route 53 record (latency, weighted, failover, geo) has a health check, so an unhealthy region leaves the answers.",
+    severity: "high",
+    remediation: "Give the record a healthCheckId (a check of that region's /readyz).",
+    resourceTypes: ["aws:route53/record:Record"],
+    check: (r) => {
+      const regional =
+        text(r.props.setIdentifier) !== undefined ||
+        ROUTING_POLICIES.some((k) => r.props[k] !== undefined);
+      if (!regional) return [];
+      return text(r.props.healthCheckId) || (r.propertyDependencies.healthCheckId ?? []).length > 0
+        ? []
+        : ["a regional answer without a health check stays in the answers when its region is down"];
+    },
+  },
+  {
+    name: "k8s-enterprise-workload-resilience",
+    area: "resilience",
+    description:
+      "At enterprise every workload runs at least two replicas, spread over zones, with a PodDisruptionBudget.",
+    severity: "high",
+    remediation:
+      "Run 2+ replicas with a topologySpreadConstraint on topology.kubernetes.io/zone and a PodDisruptionBudget selecting them.",
+    resourceTypes: [...REPLICATED_TYPES],
+    tiers: ENTERPRISE,
+    check: (r, ctx) =>
+      podsOf(r).flatMap((pod) => {
+        if (!pod.spec) return [cannotRead(pod, pod.specProblem!)];
+        const replicas = get(pod.object, "spec.replicas");
+        const n = typeof replicas === "number" ? replicas : 1;
+        const labels = get(pod.object, "spec.selector.matchLabels");
+        const selected = isObject(labels) ? labels : {};
+        const budget = ctx.resources.some((p) => {
+          const sel = get(p.props, "spec.selector.matchLabels");
+          return (
+            p.type === PDB &&
+            isObject(sel) &&
+            Object.keys(sel).length > 0 &&
+            Object.entries(sel).every(([k, v]) => selected[k] === v)
+          );
+        });
+        const spread = list(pod.spec.topologySpreadConstraints).some(
+          (t) => get(t, "topologyKey") === ZONE,
+        );
+        return [
+          ...(n >= 2 ? [] : [`${pod.prefix}${n} replica: a zone's outage takes it down`]),
+          ...(spread ? [] : [`${pod.prefix}replicas are not spread across zones`]),
+          ...(budget ? [] : [`${pod.prefix}no PodDisruptionBudget`]),
+        ];
+      }),
+  },
+];
