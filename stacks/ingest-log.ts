@@ -1,26 +1,27 @@
 /**
- * The ingest log's contract with the runtime, in one place: the roles the ingest worker runs as
- * (`worker --role parse|embed|index`), the Kafka topics between them and their consumer groups.
- * MSK Replicator copies these topics and groups' offsets from the primary to every region.
- *
- * Until the runtime's Kafka ingest (runtime/src/config.ts) lands on main, these names follow the
- * Kafka ingest issue's contract; once it lands they are read from there.
+ * The ingest log's contract with the runtime, read from the runtime itself
+ * (runtime/src/kafka/events.ts): the roles the ingest worker runs as (`worker --role
+ * parse|embed|index`), the topics between them and their consumer groups, at the runtime's
+ * default prefixes (KAFKA_TOPIC_PREFIX `rag.`, KAFKA_GROUP_PREFIX `rag-ingest`). MSK Replicator
+ * copies these topics and the groups' offsets from the primary to every region.
  */
+import { groupOf, inputTopic, ROLES, topicsOf, type Role } from "../runtime/src/kafka/events";
 
-/** The ingest stages, each its own Deployment scaled on its consumer lag. */
-export const INGEST_ROLES = ["parse", "embed", "index"] as const;
-export type IngestRole = (typeof INGEST_ROLES)[number];
+export const INGEST_ROLES = ROLES;
+export type IngestRole = Role;
+
+const PREFIXES = { KAFKA_TOPIC_PREFIX: "rag.", KAFKA_GROUP_PREFIX: "rag-ingest" };
+const TOPICS = topicsOf(PREFIXES);
+
+/** Every topic of the bus (the stages' inputs and the dead letters). */
+export const INGEST_TOPICS: Readonly<Record<keyof typeof TOPICS, string>> = TOPICS;
 
 /** The topic each role consumes. */
-export const INGEST_TOPICS: Readonly<Record<IngestRole, string>> = {
-  parse: "rag.ingest.parse",
-  embed: "rag.ingest.embed",
-  index: "rag.ingest.index",
-};
+export const ROLE_TOPICS: Readonly<Record<IngestRole, string>> = Object.fromEntries(
+  ROLES.map((role) => [role, inputTopic(TOPICS, role)]),
+) as Record<IngestRole, string>;
 
-/** The consumer group of each role (KEDA reads its lag). */
-export const INGEST_CONSUMER_GROUPS: Readonly<Record<IngestRole, string>> = {
-  parse: "rag-ingest-parse",
-  embed: "rag-ingest-embed",
-  index: "rag-ingest-index",
-};
+/** The consumer group of each role. */
+export const INGEST_CONSUMER_GROUPS: Readonly<Record<IngestRole, string>> = Object.fromEntries(
+  ROLES.map((role) => [role, groupOf(PREFIXES, role)]),
+) as Record<IngestRole, string>;
