@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { DEFAULT_PARSE_LIMITS, PARSE_MIN_MEMORY_MB } from "./ingest/parse-limits";
+import { PII_ENTITIES, type PiiEntity } from "./ingest/pii";
 
 /** The ingest queue's name when QUEUE_NAME is not set (the IaC leaves it so, and scales on it). */
 export const DEFAULT_QUEUE_NAME = "ingest";
@@ -131,6 +132,10 @@ export const ENV = {
 
   classificationLabels: "CLASSIFICATION_LABELS",
   classificationDefault: "CLASSIFICATION_DEFAULT",
+  piiDetect: "PII_DETECT",
+  piiEntities: "PII_ENTITIES",
+  piiRedact: "PII_REDACT",
+  piiRaiseTo: "PII_RAISE_TO",
 
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
 
@@ -923,6 +928,41 @@ export const runtimeConfigSchema = z.object({
     .describe(
       "The label of an upload that names none, of documents indexed before labels existed, and the clearance of a key or token that names none. Unset: internal, or the lowest label when there is no internal.",
     ),
+  [ENV.piiDetect]: flag
+    .default(true)
+    .describe(
+      "Scan each document's text for PII at ingest and record per document which types were found and how often (never the values).",
+    ),
+  [ENV.piiEntities]: z
+    .string()
+    .transform((v, ctx) => {
+      const entities = v
+        .split(",")
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const bad = entities.filter((e) => !(PII_ENTITIES as readonly string[]).includes(e));
+      if (bad.length > 0 || entities.length === 0)
+        ctx.addIssue({
+          code: "custom",
+          message: `not a PII type: ${bad.join(", ") || "none given"} (types separated by commas, of ${PII_ENTITIES.join(", ")})`,
+        });
+      return [...new Set(entities)] as PiiEntity[];
+    })
+    .default(["email", "phone-number", "credit-card-number"])
+    .describe(
+      "The PII types to look for, of email, phone-number, credit-card-number, ip-address. ip-address is off by default: technical documents are full of addresses.",
+    ),
+  [ENV.piiRedact]: flag
+    .default(false)
+    .describe(
+      "Replace the PII found by its type ([email]) before chunking: chunks, postings and vectors never hold the values. The stored original keeps them.",
+    ),
+  [ENV.piiRaiseTo]: z
+    .string()
+    .optional()
+    .describe(
+      "A document in which PII is found gets at least this label (one of CLASSIFICATION_LABELS). Unset: labels are not raised.",
+    ),
 
   [ENV.otlpEndpoint]: url.optional().describe("Where traces go over OTLP/HTTP (off when unset)."),
 
@@ -1049,6 +1089,19 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
   ) {
     problems.push(
       `${ENV.classificationDefault}: got ${JSON.stringify(config.CLASSIFICATION_DEFAULT)}; must be one of ${ENV.classificationLabels} (${config.CLASSIFICATION_LABELS.join(", ")})`,
+    );
+  }
+  if (
+    config.PII_RAISE_TO !== undefined &&
+    !config.CLASSIFICATION_LABELS.includes(config.PII_RAISE_TO)
+  ) {
+    problems.push(
+      `${ENV.piiRaiseTo}: got ${JSON.stringify(config.PII_RAISE_TO)}; must be one of ${ENV.classificationLabels} (${config.CLASSIFICATION_LABELS.join(", ")})`,
+    );
+  }
+  if (!config.PII_DETECT && (config.PII_REDACT || config.PII_RAISE_TO !== undefined)) {
+    problems.push(
+      `${ENV.piiDetect}: false, but ${config.PII_REDACT ? ENV.piiRedact : ENV.piiRaiseTo} needs detection; set ${ENV.piiDetect}=true`,
     );
   }
   if (config.PUBLIC_URL && new URL(config.PUBLIC_URL).pathname !== "/") {

@@ -191,6 +191,16 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
         sizeWords: config.CHUNK_SIZE_TOKENS,
         overlapWords: config.CHUNK_OVERLAP_TOKENS,
         parseLimits: parseLimitsOf(config),
+        ...(config.PII_DETECT
+          ? {
+              pii: {
+                entities: config.PII_ENTITIES,
+                redact: config.PII_REDACT,
+                raiseTo: config.PII_RAISE_TO,
+                classification: Classification.of(config),
+              },
+            }
+          : {}),
       },
       (stage, ms) => metrics.ingestStage.observe({ stage }, ms / 1000),
     );

@@ -157,6 +157,9 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE api_keys ADD COLUMN groups text[] NOT NULL DEFAULT '{}';
    ALTER TABLE browser_sessions ADD COLUMN clearance text;
    ALTER TABLE browser_sessions ADD COLUMN groups text[] NOT NULL DEFAULT '{}';`,
+  // 10: what the PII scan at ingest found in a document (ingest/pii.ts): {findings: {type: count},
+  // redacted}, never a value; null when no scan ran.
+  `ALTER TABLE documents ADD COLUMN pii jsonb;`,
 ];
 
 export interface SchemaInfo {

@@ -31,6 +31,8 @@ export interface DocumentView {
   readonly metadata: Record<string, unknown>;
   readonly classification: string;
   readonly accessGroups: readonly string[];
+  /** What the PII scan found (types and counts, never values), and whether it was redacted; null: not scanned. */
+  readonly pii: { readonly findings: Record<string, number>; readonly redacted: boolean } | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -50,12 +52,13 @@ interface Row {
   metadata: Record<string, unknown>;
   classification: string;
   access_groups: string[];
+  pii: { findings: Record<string, number>; redacted: boolean } | null;
   created_at: Date | string;
   updated_at: Date | string;
 }
 
 const COLUMNS =
-  "id, name, content_type, size_bytes, content_hash, status, error, chunk_count, metadata, classification, access_groups, created_at, updated_at";
+  "id, name, content_type, size_bytes, content_hash, status, error, chunk_count, metadata, classification, access_groups, pii, created_at, updated_at";
 
 function view(r: Row): DocumentView {
   return {
@@ -70,6 +73,7 @@ function view(r: Row): DocumentView {
     metadata: r.metadata,
     classification: r.classification,
     accessGroups: r.access_groups,
+    pii: r.pii,
     createdAt: new Date(r.created_at).toISOString(),
     updatedAt: new Date(r.updated_at).toISOString(),
   };

@@ -11,6 +11,7 @@ import { Worker } from "node:worker_threads";
 import type { Chunk, ChunkOptions } from "./chunk";
 import { checkText, type DocumentKind, ParseError } from "./parse";
 import { DEFAULT_PARSE_LIMITS, exceeded, type ParseLimits } from "./parse-limits";
+import type { PiiFindings, PiiOptions } from "./pii";
 
 /** What a parsing thread is given to do (its workerData). */
 export type ParseTask =
@@ -20,6 +21,8 @@ export type ParseTask =
       readonly bytes: Uint8Array;
       readonly chunking: ChunkOptions;
       readonly limits: ParseLimits;
+      /** Scan the text for PII (and redact it) before chunking. */
+      readonly pii?: PiiOptions;
     }
   | { readonly task: "check-pdf"; readonly bytes: Uint8Array; readonly limits: ParseLimits }
   | {
@@ -31,7 +34,7 @@ export type ParseTask =
 
 /** A parsing thread's one answer: the chunks, or why there are none. */
 export type ParseAnswer =
-  | { readonly ok: true; readonly chunks: Chunk[] }
+  | { readonly ok: true; readonly chunks: Chunk[]; readonly pii?: PiiFindings }
   | { readonly ok: false; readonly parseError: string }
   | { readonly ok: false; readonly failure: string };
 
@@ -50,7 +53,13 @@ function threadEntry(): { code: string; eval: boolean } {
   };
 }
 
-function inThread(task: ParseTask): Promise<Chunk[]> {
+/** A parsed document: its chunks, and what the PII scan found when one ran. */
+export interface Parsed {
+  readonly chunks: Chunk[];
+  readonly pii?: PiiFindings;
+}
+
+function inThread(task: ParseTask): Promise<Parsed> {
   const { limits } = task;
   const entry = threadEntry();
   return new Promise((resolve, reject) => {
@@ -74,7 +83,8 @@ function inThread(task: ParseTask): Promise<Chunk[]> {
     );
     worker.once("message", (answer: ParseAnswer) =>
       settle(() => {
-        if (answer.ok) resolve(answer.chunks);
+        if (answer.ok)
+          resolve({ chunks: answer.chunks, ...(answer.pii ? { pii: answer.pii } : {}) });
         else if ("parseError" in answer) reject(new ParseError(answer.parseError));
         else reject(new Error(`the parsing thread failed: ${answer.failure}`));
       }),
@@ -91,13 +101,28 @@ function inThread(task: ParseTask): Promise<Chunk[]> {
 }
 
 /** Parses and chunks a document in a thread of its own; a ParseError says why it cannot be indexed. */
-export function parseAndChunk(
+export async function parseAndChunk(
   kind: DocumentKind,
   bytes: Uint8Array,
   chunking: ChunkOptions,
   limits: ParseLimits = DEFAULT_PARSE_LIMITS,
 ): Promise<Chunk[]> {
-  return inThread({ task: "parse", kind, bytes, chunking, limits });
+  return (await inThread({ task: "parse", kind, bytes, chunking, limits })).chunks;
+}
+
+/**
+ * As parseAndChunk, and with `pii` scans the text for PII in the same thread before chunking:
+ * the findings come back (types and counts), and with `pii.redact` the chunks hold none of the
+ * values.
+ */
+export function parseForIndex(
+  kind: DocumentKind,
+  bytes: Uint8Array,
+  chunking: ChunkOptions,
+  limits: ParseLimits = DEFAULT_PARSE_LIMITS,
+  pii?: PiiOptions,
+): Promise<Parsed> {
+  return inThread({ task: "parse", kind, bytes, chunking, limits, ...(pii ? { pii } : {}) });
 }
 
 /**

@@ -3,12 +3,15 @@ import { parentPort, workerData } from "node:worker_threads";
 import { chunkText } from "./chunk";
 import { checkPdf, ParseError, parseDocument } from "./parse";
 import type { ParseAnswer, ParseTask } from "./parse-thread";
+import { scanPii } from "./pii";
 
 async function run(task: ParseTask): Promise<ParseAnswer> {
   switch (task.task) {
     case "parse": {
-      const text = await parseDocument(task.kind, task.bytes, task.limits);
-      return { ok: true, chunks: chunkText(text, task.chunking) };
+      const parsed = await parseDocument(task.kind, task.bytes, task.limits);
+      if (!task.pii) return { ok: true, chunks: chunkText(parsed, task.chunking) };
+      const { text, findings } = await scanPii(parsed, task.pii);
+      return { ok: true, chunks: chunkText(text, task.chunking), pii: findings };
     }
     case "check-pdf":
       await checkPdf(task.bytes, task.limits);

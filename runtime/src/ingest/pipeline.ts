@@ -13,7 +13,9 @@ import { indexedDocument, type VectorIndex } from "../search/vector-index";
 import type { Chunk, ChunkOptions } from "./chunk";
 import { detectKind, ParseError } from "./parse";
 import type { ParseLimits } from "./parse-limits";
-import { parseAndChunk } from "./parse-thread";
+import type { Classification } from "../auth/access";
+import { type Parsed, parseForIndex } from "./parse-thread";
+import { piiCount, type PiiFindings, type PiiOptions } from "./pii";
 
 /** What a chunk is embedded as: its heading (the section it sits in) and its text. */
 export function embeddingText(chunk: { heading?: string | null; text: string }): string {
@@ -24,6 +26,20 @@ export function embeddingText(chunk: { heading?: string | null; text: string }):
 export interface IngestOptions extends ChunkOptions {
   /** What parsing one document may take. @default the env contract's defaults (PARSE_*) */
   readonly parseLimits?: ParseLimits;
+  /**
+   * PII detection (pii.ts): what to look for, whether to redact it, and the label a document
+   * with any gets at least (`raiseTo`, compared by `classification`). Unset: no scan.
+   */
+  readonly pii?: PiiOptions & {
+    readonly raiseTo?: string;
+    readonly classification: Classification;
+  };
+}
+
+/** What a document records of its PII scan: the types found and their counts, never a value. */
+export interface PiiRecord {
+  readonly findings: PiiFindings;
+  readonly redacted: boolean;
 }
 
 /** Chunks written per statement (with their postings and vectors): a few hundred milliseconds each. */
@@ -74,9 +90,9 @@ export class IngestPipeline {
       [documentId, attempt],
     );
     if (!doc) return { status: "skipped", chunks: 0 };
-    let chunks: Chunk[];
+    let parsed: Parsed;
     try {
-      chunks = await this.parse(doc);
+      parsed = await this.parse(doc);
     } catch (error) {
       if (error instanceof ParseError) {
         await this.markFailed(documentId, error.message);
@@ -84,23 +100,31 @@ export class IngestPipeline {
       }
       throw error;
     }
+    const { chunks, pii } = parsed;
     const vectors = await this.embed(chunks);
-    const status = await this.write(documentId, chunks, vectors);
+    const status = await this.write(documentId, chunks, vectors, pii);
     return { status, chunks: status === "ready" ? chunks.length : 0 };
   }
 
   /**
-   * Reads the original and parses it into chunks. A ParseError is the document's own fault, as is
-   * a document with no text (a ParseError too).
+   * Reads the original and parses it into chunks, scanning the text for PII first when
+   * configured (in the parsing thread; with redaction the chunks hold none of the values). A
+   * ParseError is the document's own fault, as is a document with no text (a ParseError too).
    */
-  async parse(doc: { name: string; content_type: string; object_key: string }): Promise<Chunk[]> {
+  async parse(doc: { name: string; content_type: string; object_key: string }): Promise<Parsed> {
     const bytes = await this.store.get(doc.object_key);
-    const { parseLimits, ...chunking } = this.options;
-    const chunks = await this.timed("parse", () =>
-      parseAndChunk(detectKind(doc.content_type, doc.name, bytes), bytes, chunking, parseLimits),
+    const { parseLimits, pii, ...chunking } = this.options;
+    const parsed = await this.timed("parse", () =>
+      parseForIndex(
+        detectKind(doc.content_type, doc.name, bytes),
+        bytes,
+        chunking,
+        parseLimits,
+        pii ? { entities: pii.entities, redact: pii.redact } : undefined,
+      ),
     );
-    if (chunks.length === 0) throw new ParseError("the document contains no text to index");
-    return chunks;
+    if (parsed.chunks.length === 0) throw new ParseError("the document contains no text to index");
+    return parsed;
   }
 
   /** Embeds the chunks (each with its heading). */
@@ -117,7 +141,14 @@ export class IngestPipeline {
     documentId: string,
     chunks: readonly Chunk[],
     vectors: readonly number[][],
+    findings?: PiiFindings,
   ): Promise<"ready" | "skipped"> {
+    const pii = this.options.pii;
+    // PII found raises the label (never lowers it), for the document and every chunk at once.
+    const raiseTo = pii?.raiseTo && piiCount(findings) > 0 ? pii.raiseTo : undefined;
+    const piiRecord: PiiRecord | null = findings
+      ? { findings, redacted: Boolean(pii?.redact) && piiCount(findings) > 0 }
+      : null;
     const withHeading = chunks.map(embeddingText);
     const ids = chunks.map((c) => `${documentId}:${c.ordinal}`);
     const tokens: string[][] = [];
@@ -139,7 +170,10 @@ export class IngestPipeline {
           if (!held) throw new DocumentGoneError(documentId);
           // Its label and groups go with every chunk (read under the lock: a relabel waits for
           // this commit, then updates the chunks written here).
-          const document = indexedDocument(held);
+          const held_ = indexedDocument(held);
+          const document = raiseTo
+            ? { ...held_, classification: pii!.classification.max(held_.classification, raiseTo) }
+            : held_;
           await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
           // In batches: embedded, PGlite runs each statement on the event loop, and one statement
           // of a large document's every posting held the API (and /healthz) for seconds.
@@ -182,8 +216,14 @@ export class IngestPipeline {
             );
           }
           const updated = await tx.query(
-            "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, updated_at = now() WHERE id = $1 RETURNING id",
-            [documentId, chunks.length, tokens.reduce((n, t) => n + t.length, 0)],
+            "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3, error = NULL, classification = $4, pii = $5::jsonb, updated_at = now() WHERE id = $1 RETURNING id",
+            [
+              documentId,
+              chunks.length,
+              tokens.reduce((n, t) => n + t.length, 0),
+              document.classification,
+              piiRecord ? JSON.stringify(piiRecord) : null,
+            ],
           );
           if (updated.length === 0) throw new DocumentGoneError(documentId);
         })

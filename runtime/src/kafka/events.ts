@@ -76,6 +76,8 @@ export const stageRecord = z.discriminatedUnion("type", [
     document: documentEvent,
     chunksKey: z.string(),
     chunkCount: z.number().int().positive(),
+    /** What the PII scan found in the text (types and counts, never values), when one ran. */
+    pii: z.record(z.string(), z.number().int().nonnegative()).optional(),
     /** After embedding: the vectors' object and the model that made them. */
     vectorsKey: z.string().optional(),
     embedder: z.string().optional(),

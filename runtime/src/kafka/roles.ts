@@ -20,6 +20,7 @@ import type { Chunk } from "../ingest/chunk";
 import { publicFailureReason } from "../ingest/failures";
 import { ParseError } from "../ingest/parse";
 import type { IngestPipeline } from "../ingest/pipeline";
+import type { PiiFindings } from "../ingest/pii";
 import type { Metrics } from "../metrics";
 import { foldPendingTermStats } from "../search/bm25";
 import type { Embedder } from "../models/embedder";
@@ -310,12 +311,13 @@ function parseRole(ctx: RoleContext): RoleConsumer {
       }
       const document = decode(documentEvent, record.value, record.topic);
       let chunks: Chunk[];
+      let pii: PiiFindings | undefined;
       try {
-        chunks = await pipeline.parse({
+        ({ chunks, pii } = await pipeline.parse({
           name: document.name,
           content_type: document.contentType,
           object_key: document.objectKey,
-        });
+        }));
       } catch (error) {
         if (isMissingObject(error)) return "skipped"; // deleted since: its tombstone follows
         if (!(error instanceof ParseError)) throw error;
@@ -330,6 +332,7 @@ function parseRole(ctx: RoleContext): RoleConsumer {
         document,
         chunksKey: key,
         chunkCount: chunks.length,
+        ...(pii ? { pii } : {}),
       });
       return "forwarded";
     },
@@ -448,6 +451,7 @@ function indexRole(ctx: RoleContext): RoleConsumer {
             r.document.documentId,
             chunks,
             vectorsFromBytes(vectorBytes, embedder.dimensions),
+            r.pii,
           );
           if (status === "skipped") return "skipped";
           metrics.ingested.inc({ outcome: "ready" });

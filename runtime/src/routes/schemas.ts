@@ -42,6 +42,15 @@ export const documentSchema = {
       items: { type: "string" },
       description: "The groups the document is restricted to; empty: none.",
     },
+    pii: {
+      type: ["object", "null"],
+      description:
+        "What the PII scan at ingest found: the types and how often, never the values, and whether they were redacted before indexing. null: not scanned (yet).",
+      properties: {
+        findings: { type: "object", additionalProperties: { type: "integer" } },
+        redacted: { type: "boolean" },
+      },
+    },
     createdAt: { type: "string", format: "date-time" },
     updatedAt: { type: "string", format: "date-time" },
   },

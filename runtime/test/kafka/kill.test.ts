@@ -113,7 +113,7 @@ describe.each(ROLES)("kill -9 of the %s role mid-batch", (victim) => {
     );
     expect(documents.map((d) => d.id).sort()).toEqual([...ids].sort());
     for (const [n, id] of ids.entries()) {
-      const expected = await api.services.pipeline.parse({
+      const { chunks: expected } = await api.services.pipeline.parse({
         name: `log-${n}.md`,
         content_type: "text/markdown",
         object_key: (
