@@ -1,5 +1,6 @@
 /** Every rule of the pack, in report order. */
 import { accessRules } from "./access";
+import { auditRules } from "./audit";
 import { encryptionRules } from "./encryption";
 import { exposureRules } from "./exposure";
 import { gkeRules } from "./gke";
@@ -12,6 +13,7 @@ import { rbacRules } from "./rbac";
 import { resilienceRules } from "./resilience";
 import { secretRules } from "./secrets";
 import { transitRules } from "./transit";
+import { zeroTrustRules } from "./zero-trust";
 import type { Rule } from "./types";
 
 export const ALL_RULES: readonly Rule[] = [
@@ -28,6 +30,8 @@ export const ALL_RULES: readonly Rule[] = [
   ...podSecurityRules,
   ...hostAccessRules,
   ...gkeRules,
+  ...zeroTrustRules,
+  ...auditRules,
 ];
 
 export * from "./types";

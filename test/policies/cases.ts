@@ -17,6 +17,7 @@ import { AZURE_CASES } from "./azure-cases";
 import { GCP_CASES } from "./gcp-cases";
 import { KUBERNETES_CASES } from "./kubernetes-cases";
 import { MULTI_REGION_CASES } from "./multi-region-cases";
+import { ZERO_TRUST_CASES } from "./zero-trust-cases";
 
 export interface RuleCase {
   readonly compliant: ResourceView[];
@@ -161,6 +162,7 @@ export const CASES: Record<string, RuleCase> = {
   ...MULTI_REGION_CASES,
   ...GCP_CASES,
   ...KUBERNETES_CASES,
+  ...ZERO_TRUST_CASES,
   // encryption
   "aws-s3-bucket-encrypted": {
     compliant: bucketWith({}),
