@@ -388,6 +388,12 @@ function checkSecurity(cfg: ConfigInput, ctx: Ctx): void {
   for (const [path, asked] of needsCluster)
     if (asked && !onCluster)
       problem(ctx, path, `needs a Kubernetes tier (sme, enterprise); ${cfg.tier} runs none`);
+  if (cfg.security.releases === "rollouts" && cfg.observability.stack !== "in-cluster")
+    problem(
+      ctx,
+      ["security", "releases"],
+      "rollouts measure their canaries on the region's Prometheus: needs observability.stack in-cluster",
+    );
   if (cfg.security.audit.enabled && cfg.cloud !== "aws")
     problem(
       ctx,

@@ -202,6 +202,13 @@ export class ClusterAddons extends pulumi.ComponentResource {
 
     if (args.telemetry) {
       const { exporters, names, env } = collectorExporters(args.telemetry);
+      const also = args.telemetry.alsoTo;
+      const inCluster = also
+        ? {
+            "otlp/tempo": { endpoint: also.traces.endpoint, tls: { insecure: true } },
+            "otlphttp/loki": { endpoint: also.logs.endpoint },
+          }
+        : {};
       const ns = new k8s.core.v1.Namespace(
         `${name}-telemetry`,
         {
@@ -210,6 +217,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
             labels: {
               "pod-security.kubernetes.io/enforce": "restricted",
               "pod-security.kubernetes.io/enforce-version": "latest",
+              ...args.telemetry.namespaceLabels,
             },
           },
         },
@@ -258,13 +266,14 @@ export class ClusterAddons extends pulumi.ComponentResource {
                 },
               },
               processors: COLLECTOR_PROCESSORS,
-              exporters,
+              // In-cluster stores: plain OTLP, the mesh (when on) carries it over mutual TLS.
+              exporters: { ...exporters, ...inCluster },
               service: {
                 pipelines: {
                   traces: {
                     receivers: ["otlp"],
                     processors: ["memory_limiter", "batch"],
-                    exporters: names,
+                    exporters: also ? [...names, "otlp/tempo"] : names,
                   },
                   metrics: {
                     receivers: ["otlp"],
@@ -274,7 +283,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
                   logs: {
                     receivers: ["otlp"],
                     processors: ["memory_limiter", "batch"],
-                    exporters: names,
+                    exporters: also ? [...names, "otlphttp/loki"] : names,
                   },
                 },
               },
@@ -365,6 +374,14 @@ export class ClusterAddons extends pulumi.ComponentResource {
           },
         ],
         egressToCidrs: [{ cidr: "0.0.0.0/0", ports: [exporterPort(t)] }],
+        ...(t.alsoTo
+          ? {
+              egressToPeers: [t.alsoTo.traces, t.alsoTo.logs].map((store) => ({
+                peer: podsIn(store.namespace),
+                ports: [store.port],
+              })),
+            }
+          : {}),
       },
       opts,
     );

@@ -11,6 +11,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ragDashboard } from "./dashboards";
+import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { resources, type ComputeSize } from "./pod-security";
 
@@ -36,6 +37,15 @@ export interface ObjectStorage {
 export interface AlertRouting {
   /** The Secret (in MONITORING_NAMESPACE) holding `pagerduty-routing-key` and `smtp-password`. */
   readonly secretName: string;
+  /** Where External Secrets reads those keys (the operator fills them in the cloud's secret manager). */
+  readonly keys?: {
+    readonly storeName: pulumi.Input<string>;
+    readonly remoteKeys: readonly {
+      readonly secretKey: string;
+      readonly remoteKey: pulumi.Input<string>;
+    }[];
+    readonly storeReady: pulumi.Resource[];
+  };
   /** Where tickets go; none: tickets are only seen in Alertmanager and Grafana. */
   readonly ticketEmails: readonly string[];
   /** The SMTP server tickets go through (needed with ticketEmails). @default - none */
@@ -128,6 +138,9 @@ export function alertmanagerConfig(a: AlertRouting): Record<string, unknown> {
 }
 
 export class ObservabilityStack extends pulumi.ComponentResource {
+  /** Prometheus's release: what uses its CRDs (PrometheusRule) waits for it. */
+  readonly prometheusStack: k8s.helm.v3.Release;
+
   constructor(name: string, args: ObservabilityStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:ObservabilityStack", name, {}, opts);
     if (!Number.isInteger(args.retentionDays) || args.retentionDays < 1)
@@ -181,7 +194,22 @@ export class ObservabilityStack extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [monitoring] },
     );
-    pinnedRelease(
+    const keys = args.alerts.keys;
+    const alertSecret = keys
+      ? [
+          new SyncedSecret(
+            named(args.alerts.secretName),
+            {
+              namespace: MONITORING_NAMESPACE,
+              secretName: args.alerts.secretName,
+              storeName: keys.storeName,
+              keys: keys.remoteKeys.map((k) => ({ ...k })),
+            },
+            { parent: this, dependsOn: [monitoring, ...keys.storeReady] },
+          ),
+        ]
+      : [];
+    this.prometheusStack = pinnedRelease(
       "kube-prometheus-stack",
       args.charts.kubePrometheusStack,
       {
@@ -189,7 +217,7 @@ export class ObservabilityStack extends pulumi.ComponentResource {
         namespace: MONITORING_NAMESPACE,
         values: prometheusStackValues(args),
       },
-      { parent: this, dependsOn: [monitoring] },
+      { parent: this, dependsOn: [monitoring, ...alertSecret] },
     );
     pinnedRelease(
       "log-agent",
@@ -226,6 +254,9 @@ function prometheusStackValues(args: ObservabilityStackArgs): Record<string, unk
     kubeControllerManager: { enabled: false },
     kubeScheduler: { enabled: false },
     kubeEtcd: { enabled: false },
+    // The API server calls admission webhooks in plain text, which a STRICT mesh refuses: the
+    // rules' validation is left to the operator's reconcile.
+    prometheusOperator: { admissionWebhooks: { enabled: false } },
     prometheus: {
       prometheusSpec: {
         replicas: 2,

@@ -92,6 +92,13 @@ export interface RuntimeWorkloadsArgs {
     readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer;
     readonly serviceAccount: { readonly name: string; readonly namespace: string };
   };
+  /** More scrapers of the metrics ports with their own discovery (an in-cluster Prometheus). @default - none */
+  readonly metricsAlsoScrapedBy?: readonly k8s.types.input.networking.v1.NetworkPolicyPeer[];
+  /**
+   * What runs the API's pods, which its autoscaler scales: its Deployment, or an Argo Rollout
+   * that took the Deployment over (workloadRef). @default "deployment"
+   */
+  readonly apiReleasedBy?: "deployment" | "rollout";
 }
 
 /** The service account the API and the worker run as (the cloud gives it the runtime's identity: EKS Pod Identity). */
@@ -200,6 +207,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     });
 
     const scraped = args.metricsScrapedBy;
+    const scrapers = [...(scraped ? [scraped.peer] : []), ...(args.metricsAlsoScrapedBy ?? [])];
     const api = this.deployment(
       `${name}-api`,
       args,
@@ -207,7 +215,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       args.api,
       sa.metadata.name,
       API_DRAIN_SECONDS + API_STOP_GRACE_SECONDS,
-      scraped ? scrapeAnnotations(API_METRICS_PORT) : undefined,
+      scrapers.length ? scrapeAnnotations(API_METRICS_PORT) : undefined,
       {
         name: "api",
         lifecycle: { preStop: { sleep: { seconds: API_DRAIN_SECONDS } } },
@@ -229,7 +237,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       args.worker,
       sa.metadata.name,
       RUNTIME_PROCESSES.worker.stopGraceSeconds,
-      scraped ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined,
+      scrapers.length ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined,
       {
         name: "worker",
         image: args.image,
@@ -293,7 +301,10 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       {
         metadata: { name: "rag-api", namespace: args.namespace },
         spec: {
-          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: api.metadata.name },
+          scaleTargetRef:
+            args.apiReleasedBy === "rollout"
+              ? { apiVersion: "argoproj.io/v1alpha1", kind: "Rollout", name: api.metadata.name }
+              : { apiVersion: "apps/v1", kind: "Deployment", name: api.metadata.name },
           minReplicas: args.api.minReplicas,
           maxReplicas: args.api.maxReplicas,
           metrics: [
@@ -313,7 +324,8 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       egressToCidrs: args.callsCidrs,
       egressToPeers: args.callsPeers,
     };
-    const scrapeFrom = (port: number) => (scraped ? [{ from: [scraped.peer], ports: [port] }] : []);
+    const scrapeFrom = (port: number) =>
+      scrapers.length ? [{ from: scrapers, ports: [port] }] : [];
     flowPolicy(
       `${name}-api`,
       {

@@ -48,6 +48,23 @@ export interface TelemetryArgs {
   readonly scrapeNamespace?: string;
   /** The namespace whose pods send traces and metrics to the collector over OTLP (its NetworkPolicy lets them in). */
   readonly clientsNamespace: string;
+  /** Labels of the telemetry namespace beyond Pod Security's (the mesh's enrolment). @default - none */
+  readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /**
+   * In-cluster stores the collector also sends to: traces to Tempo over OTLP/gRPC, logs to Loki's
+   * OTLP endpoint; each with the pods and port its NetworkPolicy opens. @default - the backend only
+   */
+  readonly alsoTo?: {
+    readonly traces: InClusterStore;
+    readonly logs: InClusterStore;
+  };
+}
+
+/** A store in the cluster: its address, and the pods and port behind it. */
+export interface InClusterStore {
+  readonly endpoint: string;
+  readonly namespace: string;
+  readonly port: number;
 }
 
 export const TELEMETRY_NAMESPACE = "observability";

@@ -4,9 +4,14 @@
  * Secrets Manager), the runtime's Pod Identity, and the data services of AwsPlatformBase. The
  * workloads come from the cloud-neutral KubernetesPlatform.
  */
-import type * as aws from "@pulumi/aws";
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { AuditTrail } from "../../components/aws/audit";
 import { documentAccessStatements } from "../../components/aws/document-store";
+import { createVersionedBucket, restrictBucket } from "../../components/aws/private-bucket";
+import { SiemExport } from "../../components/aws/siem-export";
+import { ThreatDetection } from "../../components/aws/threat-detection";
+import type { ObjectStorage } from "../../components/kubernetes/observability-stack";
 import { EksAddons, grantExternalSecretsRead } from "../../components/aws/eks-addons";
 import { EksCluster } from "../../components/aws/eks-cluster";
 import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-group";
@@ -45,9 +50,11 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
   /** The API's way in (a multi-region host swaps in its regional certificate). */
   ingress: ClusterIngress;
   protected readonly addons: EksAddons;
+  private readonly site: RegionSite;
 
   constructor(cfg: PlatformConfig, site: RegionSite, foundation?: AwsFoundation) {
     super(cfg, site, foundation);
+    this.site = site;
     const k = cfg.kubernetes;
     this.cluster = new EksCluster(
       `${this.prefix}-eks`,
@@ -174,9 +181,127 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
     ];
   }
 
-  /** CloudWatch watches what AWS runs for the tier, Postgres and Redis, whatever the exporter. */
+  /**
+   * CloudWatch watches what AWS runs for the tier, Postgres and Redis, whatever the exporter;
+   * with the audit on, the account's trail (primary region), the region's detection and the
+   * export of both and of the cluster's audit log to the SIEM.
+   */
   observeDataServices(req: ObservabilityRequest): void {
     this.watchWithCloudWatch(req);
+    if (this.cfg.security.audit.enabled) this.audit();
+  }
+
+  private audit(): void {
+    const audit = this.cfg.security.audit;
+    const documents = this.requireDocuments();
+    const trail = this.site.primary
+      ? new AuditTrail(
+          `${this.prefix}-audit`,
+          {
+            account: this.account,
+            retentionDays: audit.retentionDays,
+            dataEventBucketArns: [documents.bucketArn],
+          },
+          this.opts(),
+        )
+      : undefined;
+    new ThreatDetection(
+      `${this.prefix}-detect`,
+      { account: this.account, classifiedBuckets: [documents.bucketName] },
+      this.opts(),
+    );
+    const siem = audit.siem;
+    if (!siem) return;
+    new SiemExport(
+      `${this.prefix}-siem`,
+      {
+        account: this.account,
+        kmsKey: this.logsKey,
+        destination:
+          siem.kind === "splunk"
+            ? { kind: "splunk", hecEndpoint: siem.endpoint }
+            : { kind: "http", name: siem.name ?? "SIEM", url: siem.endpoint },
+        logGroups: [
+          ...(trail ? [{ id: "trail", name: trail.logGroupName }] : []),
+          { id: "eks-audit", name: `/aws/eks/${this.cluster.physicalName}/cluster` },
+        ],
+      },
+      { ...this.opts(), dependsOn: [this.cluster] },
+    );
+  }
+
+  /** Loki's and Tempo's buckets: SSE-KMS, private, TLS only; each store's role reaches its own. */
+  telemetryStorage(
+    stores: readonly { name: string; namespace: string; serviceAccount: string }[],
+  ): ObjectStorage[] {
+    return stores.map((store) => {
+      const name = `${this.prefix}-${store.name}`;
+      const parent = new pulumi.ComponentResource("rag:aws:TelemetryBucket", name, {}, this.opts());
+      const bucket = createVersionedBucket(name, false, parent);
+      new aws.s3.BucketServerSideEncryptionConfiguration(
+        name,
+        {
+          bucket: bucket.id,
+          rules: [
+            {
+              applyServerSideEncryptionByDefault: {
+                sseAlgorithm: "aws:kms",
+                kmsMasterKeyId: this.dataKey.arn,
+              },
+              bucketKeyEnabled: true,
+            },
+          ],
+        },
+        { parent },
+      );
+      // The store deletes by its own retention; old versions go after a day.
+      new aws.s3.BucketLifecycleConfiguration(
+        name,
+        {
+          bucket: bucket.id,
+          rules: [
+            {
+              id: "expire-old-versions",
+              status: "Enabled",
+              filter: {},
+              noncurrentVersionExpiration: { noncurrentDays: 1 },
+            },
+          ],
+        },
+        { parent },
+      );
+      restrictBucket(parent, name, bucket, []);
+      podIdentityRole(
+        name,
+        {
+          clusterName: this.cluster.name,
+          namespace: store.namespace,
+          serviceAccount: store.serviceAccount,
+          statements: [
+            {
+              Sid: "ListTheBucket",
+              Effect: "Allow",
+              Action: "s3:ListBucket",
+              Resource: bucket.arn,
+            },
+            {
+              Sid: "ReadWriteItsObjects",
+              Effect: "Allow",
+              Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+              Resource: pulumi.interpolate`${bucket.arn}/*`,
+            },
+            {
+              Sid: "UseTheDataKey",
+              Effect: "Allow",
+              Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+              Resource: this.dataKey.arn,
+            },
+          ],
+        },
+        { parent },
+      );
+      return { bucket: bucket.bucket, region: this.site.region };
+    });
   }
 
   override accessOutputs(): Record<string, pulumi.Input<unknown>> {

@@ -5,6 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { ObjectStorage } from "../../components/kubernetes/observability-stack";
 import type { RuntimeEnvironment, SecretRef } from "../../components/contracts";
 import type { EnvName } from "../../runtime/src/config";
 import type { RemoteSecretKey } from "../../components/kubernetes/external-secret";
@@ -134,6 +135,17 @@ export interface ClusterHost extends DataServices {
   runtimeEgress(): CidrEgress[];
   /** Alarms on what the cloud runs for the tier (the data stores), whatever the exporter. */
   observeDataServices(req: ObservabilityRequest): void;
+  /**
+   * Object storage for in-cluster stores (Loki, Tempo): a bucket each, its service account given
+   * a role that reads and writes that bucket alone. @default - none: no in-cluster stack here
+   */
+  telemetryStorage?(
+    stores: readonly {
+      readonly name: string;
+      readonly namespace: string;
+      readonly serviceAccount: string;
+    }[],
+  ): ObjectStorage[];
   /** How an operator reaches the cluster (kubeconfig, endpoint) and the data services. */
   accessOutputs(): Record<string, pulumi.Input<unknown>>;
 }

@@ -50,6 +50,7 @@ import type { ClusterHost } from "./cluster-host";
 import { exposedApi } from "./kubernetes-api";
 import { llmFor, vectorDbFor } from "./hosted";
 import { KUBERNETES_NAMESPACE, WORKLOADS } from "./kubernetes-flows";
+import { ClusterOperations } from "./kubernetes-operations";
 import type {
   LlmRequest,
   ObjectStoreRequest,
@@ -105,6 +106,8 @@ export class KubernetesPlatform implements Platform {
    * created: the NetworkPolicies' rules and the mesh's policies are both read from it.
    */
   private readonly flows = new FlowTable();
+  /** The mesh, Rollouts and the in-cluster stack, as the config asks. */
+  private readonly ops: ClusterOperations;
   private redisEndpoint?: RedisEndpoint;
 
   constructor(
@@ -112,6 +115,7 @@ export class KubernetesPlatform implements Platform {
     private readonly cfg: PlatformConfig,
     private readonly site: RegionSite,
   ) {
+    this.ops = new ClusterOperations(host, cfg, site, this.flows, () => this.onCluster());
     this.addons = new ClusterAddons(
       `${site.prefix}-cluster-addons`,
       {
@@ -132,9 +136,17 @@ export class KubernetesPlatform implements Platform {
     );
     this.namespace = new RagNamespace(
       `${site.prefix}-ns`,
-      { name: KUBERNETES_NAMESPACE, labels: host.ingress.namespaceLabels },
+      {
+        name: KUBERNETES_NAMESPACE,
+        labels: { ...host.ingress.namespaceLabels, ...this.ops.namespaceLabels },
+      },
       this.onCluster(),
     );
+  }
+
+  /** The flow table as built so far (every flow once the core is composed): for review and tests. */
+  get flowTable(): FlowTable {
+    return this.flows;
   }
 
   /** Kubernetes resources: the cluster's provider; cloud resources: the region's. */
@@ -172,9 +184,13 @@ export class KubernetesPlatform implements Platform {
 
   private telemetry(): TelemetryArgs | undefined {
     const o = this.cfg.observability;
+    const alsoTo = this.ops.telemetryAlsoTo();
+    const labels = this.ops.namespaceLabels;
     const namespaces = {
       scrapeNamespace: KUBERNETES_NAMESPACE,
       clientsNamespace: KUBERNETES_NAMESPACE,
+      ...(Object.keys(labels).length ? { namespaceLabels: labels } : {}),
+      ...(alsoTo ? { alsoTo } : {}),
     };
     switch (o.exporter) {
       case "none":
@@ -310,6 +326,7 @@ export class KubernetesPlatform implements Platform {
         );
         const synced = this.syncSecret("huggingface-token", [["token", token]]);
         this.scrapedBy(WORKLOADS.vllm, VLLM_PORT);
+        this.ops.warmupFlow(WORKLOADS.vllm, VLLM_PORT);
         const vllm = new VllmServer(
           `${prefix}-vllm`,
           {
@@ -321,7 +338,7 @@ export class KubernetesPlatform implements Platform {
             replicas: this.host.modelServerReplicas,
             huggingFaceToken: { secretName: synced.secretName, key: "token" },
             storageClassName: this.host.storageClassName,
-            metricsScrapedBy: this.scraperPeer(),
+            metricsScrapedBy: this.ops.modelScrapers(this.scraperPeer()),
           },
           this.onCluster(),
         );
@@ -334,10 +351,11 @@ export class KubernetesPlatform implements Platform {
             model: req.embeddingModel,
             replicas: 2,
             size: { cpuMillicores: 1000, memoryMiB: 2048 },
-            metricsScrapedBy: this.scraperPeer(),
+            metricsScrapedBy: this.ops.modelScrapers(this.scraperPeer()),
           },
           this.onCluster(),
         );
+        this.ops.modelBlueGreen(this.namespace.name, req.model, [vllm]);
         return {
           ...vllm.endpoint,
           embeddingProvider: "openai",
@@ -439,10 +457,15 @@ export class KubernetesPlatform implements Platform {
           peer: scraper,
           serviceAccount: { name: METRICS_SCRAPER.serviceAccount, namespace: TELEMETRY_NAMESPACE },
         },
+        ...(this.ops.prometheusPeers.length
+          ? { metricsAlsoScrapedBy: this.ops.prometheusPeers }
+          : {}),
+        ...(this.ops.releasesWithRollouts ? { apiReleasedBy: "rollout" as const } : {}),
       },
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
       { ...this.onCluster(), dependsOn: [...ingress.ready, this.addons.keda] },
     );
+    this.ops.apiCanary(this.namespace.name, [workloads]);
     return exposedApi(ingress, workloads, this.namespace.name, this.cfg.domain);
   }
 
@@ -471,6 +494,7 @@ export class KubernetesPlatform implements Platform {
   /** The metrics scraper reads `w`'s /metrics on `port`, when there is one. */
   private scrapedBy(w: MeshWorkload, port: number): void {
     if (this.scraperPeer()) this.flows.calls(WORKLOADS.scraper, w, [port], "Prometheus metrics");
+    this.ops.scrapedByPrometheus(w, port);
   }
 
   /**
@@ -542,6 +566,10 @@ export class KubernetesPlatform implements Platform {
    */
   observability(req: ObservabilityRequest): void {
     this.host.observeDataServices(req);
+    this.ops.finish(
+      (name, description) => this.collectorKey(name, description),
+      this.addons.otlpEndpoint !== undefined,
+    );
   }
 
   accessOutputs(): Record<string, pulumi.Input<unknown>> {

@@ -1,0 +1,333 @@
+/**
+ * What the Kubernetes platform adds when the tier asks for zero trust, progressive releases and
+ * its own observability (enterprise): Istio ambient and the mesh's policies from the flow table,
+ * Argo Rollouts with the API's canary and the model server's blue/green, and the region's
+ * Prometheus, Grafana, Tempo and Loki with the SLO rules. Each part follows its config key
+ * (security.mesh, security.releases, observability.stack); with all three off nothing is created.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { FlowTable, MeshWorkload } from "../../components/kubernetes/flows";
+import { AMBIENT_LABELS, IstioAmbient, MeshPolicies } from "../../components/kubernetes/mesh";
+import {
+  LOKI_NAMESPACE,
+  LOKI_OTLP_HTTP,
+  MONITORING_NAMESPACE,
+  ObservabilityStack,
+  PROMETHEUS_URL,
+  TEMPO_NAMESPACE,
+  TEMPO_OTLP_GRPC,
+} from "../../components/kubernetes/observability-stack";
+import { flowPolicy, podsIn } from "../../components/kubernetes/network-policy";
+import { egressOf } from "../../components/kubernetes/flows";
+import {
+  ApiCanary,
+  ModelBlueGreen,
+  ROLLOUTS_CONTROLLER,
+  ROLLOUTS_NAMESPACE,
+  rolloutsController,
+} from "../../components/kubernetes/progressive-delivery";
+import { API_LABELS } from "../../components/kubernetes/runtime-workloads";
+import { errorBudget, ragSlos, SloRules } from "../../components/kubernetes/slo";
+import type { TelemetryArgs } from "../../components/kubernetes/telemetry";
+import { TELEMETRY_NAMESPACE } from "../../components/kubernetes/telemetry";
+import type { PlatformConfig } from "../config";
+import type { RegionSite } from "../regions";
+import { CHARTS, ISTIO_IMAGES, K8S_IMAGES } from "../versions";
+import type { ClusterHost } from "./cluster-host";
+import { KUBERNETES_NAMESPACE, WORKLOADS } from "./kubernetes-flows";
+
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+
+/** The API's canary: a pod's worth first, then a quarter, half, all; watched between steps. */
+export const API_CANARY_STEPS = [
+  { weightPercent: 5, pauseMinutes: 5 },
+  { weightPercent: 25, pauseMinutes: 10 },
+  { weightPercent: 50, pauseMinutes: 10 },
+  { weightPercent: 100, pauseMinutes: 0 },
+] as const;
+/** A canary fails where the page alert would fire: 14.4 times the query SLO's error budget. */
+const CANARY_BURN_RATE = 14.4;
+/** Ports of the in-cluster stores (their pods' ports, which the mesh and NetworkPolicies see). */
+const PORTS = { prometheus: 9090, tempoOtlp: 4317, tempoQuery: 3200, lokiGateway: 8080 };
+/** The Secret of Alertmanager's keys in the monitoring namespace. */
+const ALERT_SECRET = "alertmanager-keys";
+
+export class ClusterOperations {
+  readonly mesh: IstioAmbient | undefined;
+  private readonly rollouts: k8s.helm.v3.Release | undefined;
+  private readonly stack: boolean;
+
+  constructor(
+    private readonly host: ClusterHost,
+    private readonly cfg: PlatformConfig,
+    private readonly site: RegionSite,
+    private readonly flows: FlowTable,
+    private readonly onCluster: () => pulumi.ComponentResourceOptions,
+  ) {
+    const named = (release: string) =>
+      site.namePrefix ? `${site.namePrefix}-${release}` : release;
+    this.stack = cfg.observability.stack === "in-cluster";
+    this.mesh =
+      cfg.security.mesh === "istio-ambient"
+        ? new IstioAmbient(
+            `${site.prefix}-istio`,
+            {
+              charts: {
+                base: CHARTS.istioBase,
+                istiod: CHARTS.istiod,
+                cni: CHARTS.istioCni,
+                ztunnel: CHARTS.ztunnel,
+              },
+              image: ISTIO_IMAGES,
+              resourceNamePrefix: site.namePrefix,
+            },
+            onCluster(),
+          )
+        : undefined;
+    this.rollouts =
+      cfg.security.releases === "rollouts"
+        ? rolloutsController(
+            `${site.prefix}-argo-rollouts`,
+            CHARTS.argoRollouts,
+            { namespaceLabels: this.namespaceLabels, resourceName: named("argo-rollouts") },
+            { provider: host.kubernetes },
+          )
+        : undefined;
+  }
+
+  /** The labels every namespace of the platform carries: the mesh's enrolment. */
+  get namespaceLabels(): Record<string, string> {
+    return this.mesh ? { ...AMBIENT_LABELS } : {};
+  }
+
+  /** Where the collector also sends traces and logs: the region's Tempo and Loki. */
+  telemetryAlsoTo(): TelemetryArgs["alsoTo"] {
+    return this.stack
+      ? {
+          traces: { endpoint: TEMPO_OTLP_GRPC, namespace: TEMPO_NAMESPACE, port: PORTS.tempoOtlp },
+          logs: { endpoint: LOKI_OTLP_HTTP, namespace: LOKI_NAMESPACE, port: PORTS.lokiGateway },
+        }
+      : undefined;
+  }
+
+  /** Prometheus's pods, which scrape the workloads' metrics ports when the stack runs. */
+  get prometheusPeers(): Peer[] {
+    return this.stack ? [podsIn(MONITORING_NAMESPACE, WORKLOADS.prometheus.labels)] : [];
+  }
+
+  /**
+   * Who reads a model server's metrics port: the collector's scraper and Prometheus (by
+   * namespace: the component takes one peer), or the scraper alone.
+   */
+  modelScrapers(scraper: Peer | undefined): Peer | undefined {
+    if (!this.stack) return scraper;
+    return {
+      namespaceSelector: {
+        matchExpressions: [
+          {
+            key: "kubernetes.io/metadata.name",
+            operator: "In",
+            values: [TELEMETRY_NAMESPACE, MONITORING_NAMESPACE],
+          },
+        ],
+      },
+    };
+  }
+
+  /** Prometheus reads `w`'s /metrics on `port`. */
+  scrapedByPrometheus(w: MeshWorkload, port: number): void {
+    if (this.stack) this.flows.calls(WORKLOADS.prometheus, w, [port], "Prometheus metrics");
+  }
+
+  get releasesWithRollouts(): boolean {
+    return this.rollouts !== undefined;
+  }
+
+  /** The model server's warm-up reaches it before a blue/green promotion. */
+  warmupFlow(server: MeshWorkload, port: number): void {
+    if (this.rollouts)
+      this.flows.calls(WORKLOADS.modelWarmup, server, [port], "a new model's warm-up");
+  }
+
+  /** The API's canary over its Deployment, gated by the query SLOs. */
+  apiCanary(namespace: pulumi.Input<string>, after: pulumi.Resource[]): void {
+    if (!this.rollouts) return;
+    const slos = ragSlos(KUBERNETES_NAMESPACE, { selfHostedModel: false });
+    const availability = slos.find((s) => s.name === "query-availability")!;
+    new ApiCanary(
+      `${this.site.prefix}-api-canary`,
+      {
+        namespace,
+        deploymentName: API_LABELS["app.kubernetes.io/name"],
+        labels: API_LABELS,
+        steps: API_CANARY_STEPS,
+        prometheusUrl: PROMETHEUS_URL,
+        maxErrorRatio: Number((CANARY_BURN_RATE * errorBudget(availability)).toPrecision(6)),
+        maxP95Seconds: 10,
+      },
+      { ...this.onCluster(), dependsOn: [this.rollouts, ...after] },
+    );
+  }
+
+  /** vLLM's blue/green: the new model loaded and answering before its Service moves. */
+  modelBlueGreen(
+    namespace: pulumi.Input<string>,
+    model: pulumi.Input<string>,
+    after: pulumi.Resource[],
+  ): void {
+    if (!this.rollouts) return;
+    // The warm-up's pods: what the table lets them call, nothing in.
+    flowPolicy(
+      `${this.site.prefix}-model-warmup`,
+      {
+        namespace,
+        podLabels: { ...WORKLOADS.modelWarmup.labels },
+        ...egressOf(this.flows, WORKLOADS.modelWarmup),
+      },
+      { provider: this.host.kubernetes },
+    );
+    new ModelBlueGreen(
+      `${this.site.prefix}-vllm-release`,
+      {
+        namespace,
+        deploymentName: "vllm",
+        activeService: "vllm",
+        labels: WORKLOADS.vllm.labels,
+        port: 8000,
+        replicas: 1,
+        model,
+        warmup: WORKLOADS.modelWarmup,
+        curlImage: K8S_IMAGES.curl,
+      },
+      { ...this.onCluster(), dependsOn: [this.rollouts, ...after] },
+    );
+  }
+
+  /**
+   * Last, once every workload's flows are in the table: the region's observability stack and
+   * SLO rules, then the mesh's policies over every namespace the platform enrols.
+   */
+  finish(
+    alertKey: (
+      name: string,
+      description: string,
+    ) => {
+      storeName: pulumi.Input<string>;
+      remoteKey: pulumi.Input<string>;
+      storeReady: pulumi.Resource[];
+    },
+    hasTelemetry: boolean,
+  ): void {
+    const namespaces: string[] = [
+      KUBERNETES_NAMESPACE,
+      ...(hasTelemetry ? [TELEMETRY_NAMESPACE] : []),
+    ];
+    if (this.stack) {
+      this.observabilityStack(alertKey, hasTelemetry);
+      namespaces.push(MONITORING_NAMESPACE, LOKI_NAMESPACE, TEMPO_NAMESPACE);
+    }
+    if (this.rollouts) {
+      namespaces.push(ROLLOUTS_NAMESPACE);
+      if (this.stack)
+        this.flows.calls(
+          ROLLOUTS_CONTROLLER,
+          WORKLOADS.prometheus,
+          [PORTS.prometheus],
+          "canary analysis queries",
+        );
+    }
+    if (!this.mesh) return;
+    new MeshPolicies(
+      `${this.site.prefix}-mesh-policies`,
+      { flows: this.flows, namespaces },
+      { ...this.onCluster(), dependsOn: this.mesh.ready },
+    );
+  }
+
+  private observabilityStack(
+    alertKey: (
+      name: string,
+      description: string,
+    ) => {
+      storeName: pulumi.Input<string>;
+      remoteKey: pulumi.Input<string>;
+      storeReady: pulumi.Resource[];
+    },
+    hasTelemetry: boolean,
+  ): void {
+    const o = this.cfg.observability;
+    const storage = this.host.telemetryStorage?.([
+      { name: "loki", namespace: LOKI_NAMESPACE, serviceAccount: "loki" },
+      { name: "tempo", namespace: TEMPO_NAMESPACE, serviceAccount: "tempo" },
+    ]);
+    if (!storage)
+      throw new Error(
+        `${this.site.prefix}: this cluster's cloud keeps no in-cluster telemetry (observability.stack)`,
+      );
+    const pagerDuty = alertKey(
+      "pagerduty-routing-key",
+      "PagerDuty Events API v2 routing key for the SLO pages",
+    );
+    const smtp = o.smtp
+      ? alertKey("smtp-password", "SMTP password Alertmanager e-mails tickets with")
+      : undefined;
+    const stack = new ObservabilityStack(
+      `${this.site.prefix}-observability`,
+      {
+        charts: {
+          kubePrometheusStack: CHARTS.kubePrometheusStack,
+          loki: CHARTS.loki,
+          tempo: CHARTS.tempoDistributed,
+          openTelemetryCollector: CHARTS.openTelemetryCollector,
+        },
+        loki: storage[0]!,
+        tempo: storage[1]!,
+        retentionDays: o.logRetentionDays,
+        storageClassName: this.host.storageClassName,
+        workloadNamespace: KUBERNETES_NAMESPACE,
+        alerts: {
+          secretName: ALERT_SECRET,
+          ticketEmails: o.alertEmails,
+          smtp: o.smtp,
+          keys: {
+            storeName: pagerDuty.storeName,
+            storeReady: pagerDuty.storeReady,
+            remoteKeys: [
+              { secretKey: "pagerduty-routing-key", remoteKey: pagerDuty.remoteKey },
+              ...(smtp ? [{ secretKey: "smtp-password", remoteKey: smtp.remoteKey }] : []),
+            ],
+          },
+        },
+        namespaceLabels: this.namespaceLabels,
+        resourceNamePrefix: this.site.namePrefix,
+      },
+      this.onCluster(),
+    );
+    const selfHosted = this.cfg.llm.mode === "self-hosted" && this.cfg.llm.server === "vllm";
+    new SloRules(
+      `${this.site.prefix}-slos`,
+      {
+        namespace: MONITORING_NAMESPACE,
+        slos: ragSlos(KUBERNETES_NAMESPACE, { selfHostedModel: selfHosted }),
+      },
+      { ...this.onCluster(), dependsOn: [stack.prometheusStack] },
+    );
+    const w = WORKLOADS;
+    for (const ns of [w.monitoring, w.loki, w.tempo])
+      this.flows.add({
+        from: { kind: "workload", workload: ns },
+        to: { kind: "workload", workload: ns },
+        ports: [],
+        protocol: "TCP",
+        purpose: "the store's own components",
+      });
+    this.flows.calls(w.grafana, w.tempo, [PORTS.tempoQuery], "trace queries");
+    this.flows.calls(w.grafana, w.loki, [PORTS.lokiGateway], "log queries");
+    this.flows.calls(w.logAgent, w.loki, [PORTS.lokiGateway], "pod logs");
+    if (hasTelemetry) {
+      this.flows.calls(w.collector, w.tempo, [PORTS.tempoOtlp], "traces");
+      this.flows.calls(w.collector, w.loki, [PORTS.lokiGateway], "OTLP logs");
+    }
+  }
+}

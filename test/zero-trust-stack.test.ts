@@ -1,0 +1,231 @@
+/**
+ * Zero trust as synthesized: the platform's flow table walked flow by flow against the
+ * NetworkPolicies and the mesh's AuthorizationPolicies the stack creates, and every ALLOW rule
+ * walked back to a flow. Built on EKS with the mesh, Rollouts and the in-cluster stack on (the
+ * enterprise settings), in one region.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { principalOf, type Flow, type MeshWorkload } from "../components/kubernetes/flows";
+import { resolveConfig } from "../stacks/config";
+import { eksPlatform } from "../stacks/platforms/aws-eks";
+import type { KubernetesPlatform } from "../stacks/platforms/kubernetes";
+import { readStackValues } from "../stacks/stack-values";
+import { composeRegions } from "../stacks/tiers/core";
+import { synthesize, type ResourceRecord } from "../tools/harness";
+
+const SETS = [
+  "rag-platform:security.mesh=istio-ambient",
+  "rag-platform:security.releases=rollouts",
+  "rag-platform:observability.stack=in-cluster",
+];
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
+const NP = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const AP = "kubernetes:security.istio.io/v1:AuthorizationPolicy";
+const NS = "kubernetes:core/v1:Namespace";
+
+/** Whether a label selector (matchLabels, matchExpressions In) selects these labels. */
+function selects(selector: Json | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return true;
+  const match = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const expressions = (selector.matchExpressions ?? []).every(
+    (e: Json) => e.operator === "In" && e.values.includes(labels[e.key]),
+  );
+  return match && expressions;
+}
+
+/** Whether a NetworkPolicy peer admits a workload (namespace and pods). */
+function peerAdmits(peer: Json, policyNamespace: string, w: MeshWorkload): boolean {
+  if (peer.ipBlock) return false;
+  const nsLabels = { "kubernetes.io/metadata.name": w.namespace };
+  const inNamespace = peer.namespaceSelector
+    ? selects(peer.namespaceSelector, nsLabels)
+    : w.namespace === policyNamespace;
+  return inNamespace && selects(peer.podSelector, w.labels);
+}
+
+const portsAllow = (rulePorts: Json[] | undefined, ports: readonly number[]) =>
+  !rulePorts || ports.every((p) => rulePorts.some((rp) => rp.port === p));
+
+describe("the flow table against the synthesized policies", () => {
+  let resources: ResourceRecord[];
+  let flows: readonly Flow[];
+  beforeAll(async () => {
+    let platform: KubernetesPlatform | undefined;
+    const result = await synthesize({
+      stack: "sme",
+      sets: SETS,
+      program: async () => {
+        const cfg = resolveConfig(readStackValues());
+        composeRegions(cfg, (c, site) => {
+          platform = eksPlatform(c, site) as KubernetesPlatform;
+          return platform;
+        });
+        return {};
+      },
+    });
+    resources = result.resources;
+    flows = platform!.flowTable.flows;
+  }, 120_000);
+
+  const policies = (type: string, namespace: string): { inputs: Json }[] =>
+    resources.filter(
+      (r) => r.type === type && (r.inputs as Json).metadata?.namespace === namespace,
+    );
+  /** The namespaces with a default-deny NetworkPolicy: flows there need an opening. */
+  const denied = (namespace: string) =>
+    policies(NP, namespace).some((p) => p.inputs.metadata.name === "default-deny");
+
+  /** The network the load balancer sends from (on EKS, the VPC's range), as synthesized. */
+  const balancerCidr = () =>
+    resources.find((r) => r.type === "aws:ec2/vpc:Vpc")!.inputs.cidrBlock as string;
+
+  /** Whether the NetworkPolicies let `w` send this flow out. */
+  function egressAllowed(w: MeshWorkload, f: Flow): boolean {
+    const mine = policies(NP, w.namespace).filter(
+      (p) =>
+        selects(p.inputs.spec.podSelector, w.labels) &&
+        (p.inputs.spec.policyTypes ?? []).includes("Egress"),
+    );
+    if (!denied(w.namespace) && mine.length === 0) return true;
+    return mine.some((p) =>
+      (p.inputs.spec.egress ?? []).some(
+        (rule: Json) =>
+          portsAllow(rule.ports, f.ports) &&
+          (rule.to ?? []).some((peer: Json) =>
+            f.to.kind === "cidr"
+              ? peer.ipBlock?.cidr === (typeof f.to.cidr === "string" ? f.to.cidr : balancerCidr())
+              : peerAdmits(peer, w.namespace, f.to.workload),
+          ),
+      ),
+    );
+  }
+
+  /** Whether the NetworkPolicies let this flow into `w`. */
+  function ingressAllowed(w: MeshWorkload, f: Flow): boolean {
+    const mine = policies(NP, w.namespace).filter(
+      (p) =>
+        selects(p.inputs.spec.podSelector, w.labels) &&
+        (p.inputs.spec.policyTypes ?? []).includes("Ingress"),
+    );
+    if (!denied(w.namespace) && mine.length === 0) return true;
+    return mine.some((p) =>
+      (p.inputs.spec.ingress ?? []).some(
+        (rule: Json) =>
+          portsAllow(rule.ports, f.ports) &&
+          (rule.from ?? []).some((peer: Json) =>
+            f.from.kind === "network"
+              ? peer.ipBlock?.cidr === balancerCidr()
+              : peerAdmits(peer, w.namespace, f.from.workload),
+          ),
+      ),
+    );
+  }
+
+  /** The mesh's ALLOW rule admitting this flow into its destination, if any. */
+  function meshRule(f: Flow & { to: { kind: "workload" } }): Json | undefined {
+    const dest = f.to.workload;
+    for (const p of policies(AP, dest.namespace)) {
+      const spec = p.inputs.spec ?? {};
+      if (!spec.rules || !selects(spec.selector, dest.labels)) continue;
+      const rule = spec.rules.find((r: Json) => {
+        const source = r.from[0].source;
+        const fromOk =
+          f.from.kind === "workload"
+            ? source.principals?.includes(principalOf(f.from.workload))
+            : JSON.stringify(source.ipBlocks) === JSON.stringify([balancerCidr()]);
+        const ports = r.to?.[0]?.operation?.ports;
+        return fromOk && (!ports || f.ports.every((x) => ports.includes(String(x))));
+      });
+      if (rule) return rule;
+    }
+    return undefined;
+  }
+
+  it("names the flows the issue lists: API to Qdrant, the model servers, the collector; the load balancer in", () => {
+    const described = flows.map(
+      (f) =>
+        `${f.from.kind === "workload" ? (f.from.workload.labels["app.kubernetes.io/name"] ?? f.from.workload.namespace) : f.from.what} -> ${
+          f.to.kind === "workload"
+            ? (f.to.workload.labels["app.kubernetes.io/name"] ?? f.to.workload.namespace)
+            : typeof f.to.cidr === "string"
+              ? f.to.cidr
+              : "the cluster network"
+        }`,
+    );
+    for (const expected of [
+      "load balancer -> rag-api",
+      "rag-api -> qdrant",
+      "rag-worker -> qdrant",
+      "rag-api -> vllm",
+      "rag-worker -> embeddings",
+      "rag-api -> opentelemetry-collector",
+      "model-warmup -> vllm",
+      "prometheus -> rag-api",
+      "argo-rollouts -> prometheus",
+    ])
+      expect(described).toContain(expected);
+    // The internet only for a stated purpose.
+    for (const f of flows)
+      if (f.to.kind === "cidr" && f.to.cidr === "0.0.0.0/0")
+        expect(f.to.internet, f.purpose).toBeDefined();
+  });
+
+  it("lets every flow out of its source and into its destination through the NetworkPolicies", () => {
+    for (const f of flows) {
+      if (f.from.kind === "workload")
+        expect(egressAllowed(f.from.workload, f), `egress: ${f.purpose}`).toBe(true);
+      if (f.to.kind === "workload")
+        expect(ingressAllowed(f.to.workload, f), `ingress: ${f.purpose}`).toBe(true);
+    }
+  });
+
+  it("admits every in-cluster flow by the caller's principal (or the balancer's address) in the mesh", () => {
+    for (const f of flows)
+      if (f.to.kind === "workload") expect(meshRule(f as never), f.purpose).toBeDefined();
+  });
+
+  it("has no ALLOW rule that no flow explains, and a default deny in every namespace it creates", () => {
+    const inputs = (type: string) =>
+      resources.filter((r) => r.type === type).map((r) => r.inputs as Json);
+    const rules = inputs(AP).flatMap((i) => (i.spec?.rules ?? []) as Json[]);
+    expect(rules).toHaveLength(flows.filter((f) => f.to.kind === "workload").length);
+    const namespaces = inputs(NS).map((i) => i.metadata.name as string);
+    expect(namespaces.sort()).toEqual([
+      "argo-rollouts",
+      "loki",
+      "monitoring",
+      "observability",
+      "rag",
+      "tempo",
+    ]);
+    for (const ns of namespaces)
+      expect(
+        policies(AP, ns).some((p) => Object.keys(p.inputs.spec ?? {}).length === 0),
+        ns,
+      ).toBe(true);
+    for (const ns of inputs(NS))
+      expect(ns.metadata.labels["istio.io/dataplane-mode"], ns.metadata.name).toBe("ambient");
+  });
+
+  it("refuses a flow the table lacks: nothing lets the worker reach the API", () => {
+    const worker = flows.find(
+      (f) =>
+        f.from.kind === "workload" &&
+        f.from.workload.labels["app.kubernetes.io/name"] === "rag-worker",
+    )!;
+    const api = flows.find(
+      (f) =>
+        f.to.kind === "workload" && f.to.workload.labels["app.kubernetes.io/name"] === "rag-api",
+    )!;
+    const invented = {
+      ...worker,
+      to: api.to,
+      ports: [8080],
+      purpose: "not in the table",
+    } as Flow & { to: { kind: "workload" } };
+    expect(meshRule(invented)).toBeUndefined();
+    expect(ingressAllowed((api.to as { workload: MeshWorkload }).workload, invented)).toBe(false);
+  });
+});
