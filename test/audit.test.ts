@@ -37,6 +37,10 @@ describe("audit and SIEM components", () => {
           {
             account,
             kmsKey: key,
+            credential: {
+              arn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:siem-AbCdEf",
+              keyArn: "arn:aws:kms:eu-west-1:123456789012:key/data",
+            },
             destination: { kind: "splunk", hecEndpoint: "https://splunk.example.com:8088" },
             logGroups: [
               { id: "trail", name: trail.logGroupName },
@@ -149,6 +153,7 @@ describe("audit and SIEM components", () => {
         new SiemExport("bad", {
           account: { accountId: {} as never, partition: {} as never, region: "eu-west-1" },
           kmsKey: {} as never,
+          credential: { arn: "", keyArn: "" },
           destination: { kind: "http", name: "elastic", url: "http://elastic:9200" },
           logGroups: [],
         }),

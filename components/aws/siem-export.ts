@@ -1,7 +1,7 @@
 /**
  * A region's export to the SIEM: one Firehose stream to Splunk's HTTP Event Collector or to any
- * HTTP endpoint (Elastic, Microsoft Sentinel's, a log pipeline), its credential in Secrets
- * Manager (filled by the operator, read by Firehose alone), and what feeds it: the CloudWatch
+ * HTTP endpoint (Elastic, Microsoft Sentinel's, a log pipeline), its credential read from Secrets
+ * Manager by Firehose alone, and what feeds it: the CloudWatch
  * Logs groups named (CloudTrail's copy, the EKS control plane's audit log) through subscription
  * filters, and GuardDuty, Security Hub and Macie findings through EventBridge. Records Firehose
  * cannot deliver land in an encrypted backup bucket.
@@ -11,7 +11,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import type { KmsKey } from "./kms-key";
 import { createVersionedBucket, restrictBucket } from "./private-bucket";
-import { ManagedSecret } from "./secret";
 
 export type SiemDestination =
   | { readonly kind: "splunk"; readonly hecEndpoint: string }
@@ -21,8 +20,16 @@ export type SiemDestination =
 export interface SiemExportArgs {
   readonly account: AwsAccount;
   readonly destination: SiemDestination;
-  /** Encrypts the backup bucket and the credential. */
+  /** Encrypts the backup bucket and the stream. */
   readonly kmsKey: KmsKey;
+  /**
+   * The credential (Splunk's HEC token, or the endpoint's access key) in Secrets Manager, which
+   * the operator fills, and the key it is encrypted with: Firehose alone reads it.
+   */
+  readonly credential: {
+    readonly arn: pulumi.Input<string>;
+    readonly keyArn: pulumi.Input<string>;
+  };
   /** Log groups whose every event goes to the SIEM. */
   readonly logGroups: ReadonlyArray<{ readonly id: string; readonly name: pulumi.Input<string> }>;
   /** Days undeliverable records are kept in the backup bucket. @default 30 */
@@ -46,8 +53,6 @@ function checkDestination(name: string, d: SiemDestination): void {
 
 export class SiemExport extends pulumi.ComponentResource {
   readonly streamArn: pulumi.Output<string>;
-  /** The credential the operator fills (Splunk's HEC token, or the endpoint's access key). */
-  readonly credential: ManagedSecret;
   /** Every role this export creates, for the identity review. */
   readonly roles: aws.iam.Role[] = [];
 
@@ -55,17 +60,6 @@ export class SiemExport extends pulumi.ComponentResource {
     super("rag:aws:SiemExport", name, {}, opts);
     checkDestination(name, args.destination);
     const parent = { parent: this };
-    this.credential = new ManagedSecret(
-      `${name}-credential`,
-      {
-        description:
-          args.destination.kind === "splunk"
-            ? "Splunk HTTP Event Collector token for the audit export"
-            : `Access key of the ${args.destination.name} endpoint for the audit export`,
-        kmsKey: args.kmsKey,
-      },
-      parent,
-    );
 
     const backup = createVersionedBucket(`${name}-backup`, true, this);
     new aws.s3.BucketServerSideEncryptionConfiguration(
@@ -118,18 +112,18 @@ export class SiemExport extends pulumi.ComponentResource {
         Sid: "ReadTheCredential",
         Effect: "Allow",
         Action: "secretsmanager:GetSecretValue",
-        Resource: this.credential.arn,
+        Resource: args.credential.arn,
       },
       {
-        Sid: "UseTheKey",
+        Sid: "UseTheKeys",
         Effect: "Allow",
         Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-        Resource: args.kmsKey.arn,
+        Resource: [args.kmsKey.arn, args.credential.keyArn],
       },
     ]);
     const secrets = {
       enabled: true,
-      secretArn: this.credential.readableArn,
+      secretArn: args.credential.arn,
       roleArn: firehoseRole.arn,
     };
     const s3Configuration = {

@@ -50,7 +50,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
   /** The API's way in (a multi-region host swaps in its regional certificate). */
   ingress: ClusterIngress;
   protected readonly addons: EksAddons;
-  private readonly site: RegionSite;
+  readonly site: RegionSite;
 
   constructor(cfg: PlatformConfig, site: RegionSite, foundation?: AwsFoundation) {
     super(cfg, site, foundation);
@@ -212,11 +212,20 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
     );
     const siem = audit.siem;
     if (!siem) return;
+    const credential = this.externalSecret(
+      "siem-credential",
+      siem.kind === "splunk"
+        ? "Splunk HTTP Event Collector token for the audit export"
+        : `Access key of the ${siem.name ?? "SIEM"} endpoint for the audit export`,
+    );
+    if (credential?.kind !== "aws-secretsmanager")
+      throw new Error(`${this.prefix}: the SIEM credential must be a Secrets Manager secret`);
     new SiemExport(
       `${this.prefix}-siem`,
       {
         account: this.account,
         kmsKey: this.logsKey,
+        credential: { arn: credential.arn, keyArn: this.dataKey.arn },
         destination:
           siem.kind === "splunk"
             ? { kind: "splunk", hecEndpoint: siem.endpoint }

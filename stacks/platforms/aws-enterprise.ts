@@ -88,7 +88,6 @@ export class EnterpriseShared {
 }
 
 export class EnterpriseEksHost extends EksHost {
-  readonly site: RegionSite;
   readonly certificateArn: pulumi.Output<string>;
   /** Two generation servers per region, in two zones: losing a zone or a node keeps one. */
   readonly modelServerReplicas = 2;
@@ -105,7 +104,6 @@ export class EnterpriseEksHost extends EksHost {
       region.site,
       region.foundation,
     );
-    this.site = region.site;
     if (cfg.llm.mode === "self-hosted") {
       // Embeddings and reranking on a GPU pool of their own, sized apart from generation's.
       const pool = cfg.enterprise.embeddingGpuNodes;
