@@ -202,6 +202,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
     ).toEqual([
       'rag-platform:security.mesh: got "istio-ambient"; needs a Kubernetes tier (sme, enterprise); staging runs none',
       'rag-platform:security.releases: got "rollouts"; needs a Kubernetes tier (sme, enterprise); staging runs none',
+      'rag-platform:security.releases: got "rollouts"; rollouts measure their canaries on the region\'s Prometheus: needs observability.stack in-cluster',
     ]);
     expect(
       problems({

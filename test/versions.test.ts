@@ -33,6 +33,10 @@ describe("pinned add-ons and the Kubernetes version", () => {
           tier,
           cloud,
           gcpProject: cloud === "gcp" ? "rag-project-1" : undefined,
+          // Enterprise answers under one name in every region (required there).
+          ...(tier === "enterprise"
+            ? { domain: { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" } }
+            : {}),
         }).kubernetes;
         for (const chart of charts) {
           expect(
