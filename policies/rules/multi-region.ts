@@ -22,6 +22,14 @@ const ROUTING_POLICIES = [
   "cidrRoutingPolicy",
 ] as const;
 
+/** The document store component's type: its buckets hold the originals. */
+const DOCUMENT_STORE = "rag:aws:DocumentStore";
+
+/** True when the URN's type chain (parent types, then the resource's own) names `type`. */
+function inComponent(urn: string, type: string): boolean {
+  return (urn.split("::")[2] ?? "").split("$").includes(type);
+}
+
 export const multiRegionRules: Rule[] = [
   {
     name: "aws-aurora-protected",
@@ -116,7 +124,7 @@ export const multiRegionRules: Rule[] = [
     name: "aws-s3-documents-replicated",
     area: "resilience",
     description:
-      "At enterprise, every KMS-encrypted bucket (the documents) has a replication configuration: each region keeps a copy.",
+      "At enterprise, the document store's bucket (a bucket of a rag:aws:DocumentStore) has a replication configuration: each region keeps a copy. Buckets kept in one region on purpose (logs, traces, the audit trail) are not judged.",
     severity: "high",
     remediation:
       "Replicate the document bucket to every other region (BucketReplicationConfig on the primary's bucket).",
@@ -128,7 +136,8 @@ export const multiRegionRules: Rule[] = [
       const kms = list(r.props.rules).some(
         (rule) => text(get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")) === "aws:kms",
       );
-      if (!kms) return [];
+      // The store's access-log bucket is SSE-S3 (S3's log delivery cannot use a KMS key).
+      if (!kms || !inComponent(r.urn, DOCUMENT_STORE)) return [];
       const bucket = r.propertyDependencies.bucket ?? [];
       const replicated = ctx.resources.some(
         (x) =>

@@ -50,6 +50,11 @@ const sse = () =>
     },
     { bucket: [bucket] },
   );
+/** The resource as a child of the document store component (its URN's type chain says so). */
+const documentStore = (r: ResourceView): ResourceView => ({
+  ...r,
+  urn: r.urn.replace("::aws:s3/", "::rag:aws:DocumentStore$aws:s3/"),
+});
 const replication = res(
   "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
   { rules: [replicationRule] },
@@ -166,8 +171,8 @@ export const MULTI_REGION_CASES: Record<string, RuleCase> = {
     },
   },
   "aws-s3-documents-replicated": {
-    compliant: [bucket, sse(), replication],
-    violating: { "not replicated": [bucket, sse()] },
+    compliant: [bucket, documentStore(sse()), replication],
+    violating: { "not replicated": [bucket, documentStore(sse())] },
   },
   "aws-route53-regional-record-health-checked": {
     compliant: [

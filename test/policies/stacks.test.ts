@@ -149,6 +149,24 @@ const FLIPS: Flip[] = [
       ),
   ],
   [
+    "aws-msk-encrypted-private",
+    "enterprise",
+    (rs) =>
+      every(rs, "aws:msk/cluster:Cluster").forEach(
+        (c) => (c.encryptionInfo.encryptionInTransit.clientBroker = "TLS_PLAINTEXT"),
+      ),
+  ],
+  [
+    "aws-s3-replication-encrypted",
+    "enterprise",
+    (rs) =>
+      every(rs, "aws:s3/bucketReplicationConfig:BucketReplicationConfig").forEach((c) =>
+        (c.rules as { destination: Record<string, unknown> }[]).forEach(
+          (rule) => delete rule.destination.encryptionConfiguration,
+        ),
+      ),
+  ],
+  [
     "aws-audit-log-export",
     "enterprise",
     (rs) => drop(rs, "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter"),
