@@ -21,6 +21,8 @@ import { ENV } from "./config";
 import { closeConnectionsOnceAnswered } from "./lifecycle";
 import { loggerOptions } from "./logger";
 import { registerAudit } from "./routes/audit";
+import { ConversationStore } from "./conversations";
+import { conversationRoutes } from "./routes/conversations";
 import { classificationRoutes, documentRoutes } from "./routes/documents";
 import { healthRoutes } from "./routes/health";
 import { holdRoutes } from "./routes/holds";
@@ -207,6 +209,15 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
   queryRoutes(app, {
     retriever: services.retriever,
     routes: services.routes,
+    auth,
+    includeQuestion: services.audit.includeQuestion,
+  });
+  conversationRoutes(app, {
+    conversations: new ConversationStore(services.db),
+    retriever: services.retriever,
+    routes: services.routes,
+    embedder: services.embedder,
+    db: services.db,
     auth,
     includeQuestion: services.audit.includeQuestion,
   });

@@ -25,6 +25,10 @@ export const AUDIT_ACTIONS = [
   "retention.purge",
   "legal_hold.set",
   "legal_hold.clear",
+  "conversation.read",
+  "conversation.delete",
+  "feedback.export",
+  "user_data.delete",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -46,7 +50,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  readonly type: "document" | "key" | "session" | "collection";
+  readonly type: "document" | "key" | "session" | "collection" | "conversation" | "owner";
   /** One target. */
   readonly id?: string;
   /** Many targets (the documents a retrieval returned chunks of, the documents a purge removed). */

@@ -105,14 +105,20 @@ describe.each(MODES)("the API (%s)", (mode) => {
       "bert.pdf",
     );
     expect(body.retrieved).toHaveLength(3);
-    for (const c of body.citations)
-      expect(Object.keys(c).sort()).toEqual([
-        "chunkId",
-        "documentId",
-        "documentName",
-        "score",
-        "text",
-      ]);
+    // A passage names its heading when it sits under one (the PDF's section titles).
+    for (const c of body.citations) {
+      expect(Object.keys(c).sort()).toEqual(
+        [
+          "chunkId",
+          "documentId",
+          "documentName",
+          "score",
+          "text",
+          ...("heading" in c ? ["heading"] : []),
+        ].sort(),
+      );
+      if ("heading" in c) expect(c.heading).toMatch(/\S/);
+    }
   });
 
   it("retrieves with metadata and document filters", async () => {

@@ -35,6 +35,16 @@ function restricted(role: Role, clearance: string, groups: readonly string[]): A
   return role === "admin" ? {} : { clearance, groups };
 }
 
+/**
+ * Whose conversations and feedback these are: a person (the subject of an OIDC token or a browser
+ * session, the same person either way), an API key, or the one local user of embedded mode.
+ */
+export function ownerOf(principal: Principal | undefined): string {
+  if (!principal || principal.kind === "local") return "local";
+  if (principal.kind === "api-key") return `key:${principal.keyId ?? "unknown"}`;
+  return `user:${principal.subject ?? ""}`;
+}
+
 declare module "fastify" {
   interface FastifyRequest {
     principal?: Principal;

@@ -160,6 +160,44 @@ export const MIGRATIONS: readonly string[] = [
   // 10: what the PII scan at ingest found in a document (ingest/pii.ts): {findings: {type: count},
   // redacted}, never a value; null when no scan ran.
   `ALTER TABLE documents ADD COLUMN pii jsonb;`,
+  // 11: conversations per user (routes/conversations.ts) and feedback on answers, kept with what
+  // the answer was made from so it can be exported as an evaluation set.
+  `CREATE TABLE conversations (
+     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+     owner text NOT NULL,
+     title text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     updated_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE INDEX conversations_owner ON conversations (owner, updated_at DESC);
+   CREATE TABLE conversation_messages (
+     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+     conversation_id uuid NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+     ordinal int NOT NULL,
+     role text NOT NULL CHECK (role IN ('user', 'assistant')),
+     content text NOT NULL,
+     standalone text,
+     retrieved jsonb,
+     citations jsonb,
+     model text,
+     created_at timestamptz NOT NULL DEFAULT now(),
+     UNIQUE (conversation_id, ordinal)
+   );
+   CREATE TABLE feedback (
+     id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+     owner text NOT NULL,
+     message_id uuid REFERENCES conversation_messages (id) ON DELETE SET NULL,
+     rating text NOT NULL CHECK (rating IN ('up', 'down')),
+     comment text,
+     question text NOT NULL,
+     answer text NOT NULL,
+     chunk_ids jsonb NOT NULL,
+     cited_chunk_ids jsonb NOT NULL,
+     model text NOT NULL,
+     created_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE INDEX feedback_owner ON feedback (owner);
+   CREATE UNIQUE INDEX feedback_message ON feedback (message_id);`,
 ];
 
 export interface SchemaInfo {

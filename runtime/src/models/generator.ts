@@ -31,6 +31,11 @@ export interface Generator {
     onToken?: (piece: string) => void,
     signal?: AbortSignal,
   ): Promise<string>;
+  /**
+   * One answer to a free prompt, for the small jobs around an answer (rewriting a follow-up into
+   * a standalone question); absent for the extractive generator, which has no model.
+   */
+  complete?(system: string, user: string, signal?: AbortSignal): Promise<string>;
 }
 
 export const SYSTEM_PROMPT =
@@ -110,17 +115,47 @@ export class ExtractiveGenerator implements Generator {
   }
 }
 
-class OllamaGenerator implements Generator {
+/**
+ * A model behind a chat API: an answer is one exchange of the system prompt and the question with
+ * its passages; a free prompt (`complete`) is one exchange of its own.
+ */
+abstract class ChatGenerator implements Generator {
+  abstract readonly id: string;
+
+  protected abstract chat(
+    system: string,
+    user: string,
+    onToken?: (piece: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string>;
+
+  generate(
+    question: string,
+    contexts: readonly Context[],
+    onToken?: (piece: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    return this.chat(SYSTEM_PROMPT, userPrompt(question, contexts), onToken, signal);
+  }
+
+  complete(system: string, user: string, signal?: AbortSignal): Promise<string> {
+    return this.chat(system, user, undefined, signal);
+  }
+}
+
+class OllamaGenerator extends ChatGenerator {
   constructor(
     readonly id: string,
     private readonly host: string,
     private readonly model: string,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    super();
+  }
 
-  async generate(
-    question: string,
-    contexts: readonly Context[],
+  protected async chat(
+    system: string,
+    user: string,
     onToken?: (piece: string) => void,
     signal?: AbortSignal,
   ): Promise<string> {
@@ -131,8 +166,8 @@ class OllamaGenerator implements Generator {
       fetch: fetchStartingWithin(this.timeoutMs, MODEL_RETRIES, signal),
     });
     const messages = [
-      { role: "system", content: SYSTEM_PROMPT },
-      { role: "user", content: userPrompt(question, contexts) },
+      { role: "system", content: system },
+      { role: "user", content: user },
     ];
     if (!onToken)
       return (await client.chat({ model: this.model, messages, stream: false })).message.content;
@@ -151,24 +186,26 @@ function clientOptions(timeoutMs: number) {
 }
 
 /** OpenAI's chat completions API, from any client that speaks it (OpenAI-compatible, Azure, Vertex). */
-class OpenAIGenerator implements Generator {
+class OpenAIGenerator extends ChatGenerator {
   constructor(
     readonly id: string,
     private readonly model: string,
     /** A client for one request (a managed provider's token may have been renewed since the last). */
     private readonly client: () => Promise<OpenAI>,
-  ) {}
+  ) {
+    super();
+  }
 
-  async generate(
-    question: string,
-    contexts: readonly Context[],
+  protected async chat(
+    system: string,
+    user: string,
     onToken?: (piece: string) => void,
     signal?: AbortSignal,
   ): Promise<string> {
     const client = await this.client();
     const messages = [
-      { role: "system" as const, content: SYSTEM_PROMPT },
-      { role: "user" as const, content: userPrompt(question, contexts) },
+      { role: "system" as const, content: system },
+      { role: "user" as const, content: user },
     ];
     if (!onToken)
       return (
@@ -188,18 +225,20 @@ class OpenAIGenerator implements Generator {
   }
 }
 
-class AnthropicGenerator implements Generator {
+class AnthropicGenerator extends ChatGenerator {
   constructor(
     readonly id: string,
     private readonly baseURL: string | undefined,
     private readonly apiKey: string,
     private readonly model: string,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    super();
+  }
 
-  async generate(
-    question: string,
-    contexts: readonly Context[],
+  protected async chat(
+    system: string,
+    user: string,
     onToken?: (piece: string) => void,
     signal?: AbortSignal,
   ): Promise<string> {
@@ -213,8 +252,8 @@ class AnthropicGenerator implements Generator {
     const request = {
       model: this.model,
       max_tokens: 1024,
-      system: SYSTEM_PROMPT,
-      messages: [{ role: "user" as const, content: userPrompt(question, contexts) }],
+      system,
+      messages: [{ role: "user" as const, content: user }],
     };
     if (!onToken) {
       const message = await client.messages.create(request, { signal });
@@ -232,7 +271,7 @@ class AnthropicGenerator implements Generator {
 }
 
 /** Bedrock's Converse API through the official client, with the workload's AWS identity. */
-class BedrockGenerator implements Generator {
+class BedrockGenerator extends ChatGenerator {
   private client:
     Promise<import("@aws-sdk/client-bedrock-runtime").BedrockRuntimeClient> | undefined;
 
@@ -240,11 +279,13 @@ class BedrockGenerator implements Generator {
     readonly id: string,
     private readonly route: Extract<ModelRoute, { provider: "bedrock" }>,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    super();
+  }
 
-  async generate(
-    question: string,
-    contexts: readonly Context[],
+  protected async chat(
+    system: string,
+    user: string,
     onToken?: (piece: string) => void,
     signal?: AbortSignal,
   ): Promise<string> {
@@ -260,8 +301,8 @@ class BedrockGenerator implements Generator {
     ));
     const input = {
       modelId: this.route.model,
-      system: [{ text: SYSTEM_PROMPT }],
-      messages: [{ role: "user" as const, content: [{ text: userPrompt(question, contexts) }] }],
+      system: [{ text: system }],
+      messages: [{ role: "user" as const, content: [{ text: user }] }],
       inferenceConfig: { maxTokens: 1024 },
     };
     if (!onToken) {

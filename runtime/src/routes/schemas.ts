@@ -99,6 +99,7 @@ export const retrievedSchema = {
   properties: {
     documentId: { type: "string" },
     documentName: { type: "string" },
+    heading: { type: "string", description: "The heading the passage sits under, if any." },
     chunkId: { type: "string" },
     text: { type: "string" },
     score: { type: "number" },

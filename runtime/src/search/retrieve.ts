@@ -21,6 +21,8 @@ import { QdrantHybridIndex } from "./qdrant-hybrid";
 export interface Retrieved {
   readonly documentId: string;
   readonly documentName: string;
+  /** The heading the passage sits under, when its document has headings. */
+  readonly heading?: string;
   readonly chunkId: string;
   readonly text: string;
   readonly score: number;
@@ -254,9 +256,10 @@ export class Retriever {
       chunk_id: string;
       document_id: string;
       document_name: string;
+      heading: string | null;
       text: string;
     }>(
-      `SELECT c.id AS chunk_id, c.document_id, d.name AS document_name, c.text
+      `SELECT c.id AS chunk_id, c.document_id, d.name AS document_name, c.heading, c.text
        FROM chunks c JOIN documents d ON d.id = c.document_id
        WHERE ${["c.id = ANY($1::text[])", "d.status = 'ready'", ...access.clauses].join(" AND ")}`,
       [chunkIds, ...access.params],
@@ -270,6 +273,7 @@ export class Retriever {
               chunkId: r.chunk_id,
               documentId: r.document_id,
               documentName: r.document_name,
+              ...(r.heading ? { heading: r.heading } : {}),
               text: r.text,
             },
           ]
