@@ -4,7 +4,18 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/", "**/dist/", "out/", "runtime/data/", "policies/bin/"] },
+  {
+    ignores: [
+      "**/node_modules/",
+      "**/dist/",
+      "out/",
+      "runtime/web/out/",
+      "runtime/web/.next/",
+      "runtime/web/next-env.d.ts",
+      "runtime/data/",
+      "policies/bin/",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -136,7 +136,12 @@ export async function answer(
   if (!streaming) {
     let text: string;
     try {
-      text = await generator.generate(input.question, contextsOf(retrieved), undefined, gone.signal);
+      text = await generator.generate(
+        input.question,
+        contextsOf(retrieved),
+        undefined,
+        gone.signal,
+      );
     } catch (error) {
       if (gone.signal.aborted) {
         request.log.info("the client went away: generation stopped");

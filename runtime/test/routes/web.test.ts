@@ -3,22 +3,27 @@
  * for good and the page revalidated; off with WEB_UI=false; absent (API only) when not built.
  * /v1/me, which the UI signs in with. The UI itself runs in Chromium in test/web/*.browser.ts.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RADIX_STYLES } from "../../src/routes/web";
 import { auth, startRuntime, type Runtime } from "../support";
 
 let webRoot: string;
+/** The inline script the export writes into its page (Next.js's bootstrap, here a stand-in). */
+const INLINE = "(self.__next_f=self.__next_f||[]).push([0])";
+const inlineHash = `'sha256-${createHash("sha256").update(INLINE).digest("base64")}'`;
 
 beforeAll(() => {
   webRoot = mkdtempSync(join(tmpdir(), "rag-web-"));
-  mkdirSync(join(webRoot, "assets"));
+  mkdirSync(join(webRoot, "_next", "static", "chunks"), { recursive: true });
   writeFileSync(
     join(webRoot, "index.html"),
-    '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>',
+    `<!doctype html><html><head><script src="/_next/static/chunks/abc123.js" async=""></script></head><body><script>${INLINE}</script></body></html>`,
   );
-  writeFileSync(join(webRoot, "assets", "index-abc123.js"), "console.log('ui')");
+  writeFileSync(join(webRoot, "_next", "static", "chunks", "abc123.js"), "console.log('ui')");
 });
 afterAll(() => rmSync(webRoot, { recursive: true, force: true }));
 
@@ -31,14 +36,18 @@ describe("the UI's routes", () => {
     await rt?.close();
   });
 
-  it("serves the page at / without credentials, under a CSP that allows no inline or foreign code", async () => {
+  it("serves the page at / without credentials, under a CSP that allows only its own inline script, by hash", async () => {
     const page = await rt.app.inject({ method: "GET", url: "/" });
     expect(page.statusCode).toBe(200);
     expect(page.headers["content-type"]).toMatch(/^text\/html/);
-    expect(page.body).toContain("/assets/index-abc123.js");
+    expect(page.body).toContain("/_next/static/chunks/abc123.js");
     const csp = String(page.headers["content-security-policy"]);
     expect(csp).toContain("default-src 'none'");
-    expect(csp).toContain("script-src 'self';");
+    expect(csp).toContain(`script-src 'self' ${inlineHash};`);
+    // Styles: Radix's constant one by hash, and a fresh nonce (handed to the page in a meta element).
+    const nonce = /style-src 'self' 'sha256-[^']+' 'nonce-([^']+)';/.exec(csp)?.[1];
+    expect(nonce).toBeDefined();
+    expect(page.body).toContain(`<meta name="rag-style-nonce" content="${nonce}"/>`);
     expect(csp).toContain("connect-src 'self';");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toContain("unsafe-inline");
@@ -47,9 +56,13 @@ describe("the UI's routes", () => {
   });
 
   it("caches hashed assets for good", async () => {
-    const asset = await rt.app.inject({ method: "GET", url: "/assets/index-abc123.js" });
+    const asset = await rt.app.inject({ method: "GET", url: "/_next/static/chunks/abc123.js" });
     expect(asset.statusCode).toBe(200);
     expect(asset.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    // An asset and the API keep the policy without the page's hashes.
+    expect(String(asset.headers["content-security-policy"])).toContain("script-src 'self';");
+    const api = await rt.app.inject({ method: "GET", url: "/healthz" });
+    expect(String(api.headers["content-security-policy"])).not.toContain("sha256-");
   });
 
   it("leaves the API's own answers alone: JSON, and 401 without credentials", async () => {
@@ -110,5 +123,25 @@ describe("without the UI", () => {
     } finally {
       await rt.close();
     }
+  });
+});
+
+describe("the styles the page policy allows by hash", () => {
+  it("are the exact text the installed Radix scroll area writes (an upgrade that changes it fails here)", () => {
+    const source = readFileSync(
+      join(
+        __dirname,
+        "..",
+        "..",
+        "..",
+        "node_modules",
+        "@radix-ui",
+        "react-scroll-area",
+        "dist",
+        "index.mjs",
+      ),
+      "utf8",
+    );
+    for (const style of RADIX_STYLES) expect(source).toContain(style);
   });
 });

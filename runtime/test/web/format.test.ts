@@ -5,7 +5,7 @@ import {
   formatMetadata,
   pageOf,
   parseMetadata,
-} from "../../web/src/format";
+} from "../../web/lib/format";
 
 describe("the UI's formatting", () => {
   it("splits an answer into text and citation markers, keeping the text whole", () => {

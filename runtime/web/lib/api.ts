@@ -52,6 +52,7 @@ export interface ApiKey {
 export interface Passage {
   readonly documentId: string;
   readonly documentName: string;
+  readonly heading?: string;
   readonly chunkId: string;
   readonly text: string;
   readonly score: number;
@@ -60,6 +61,41 @@ export interface Passage {
 export interface Answer {
   readonly answer: string;
   readonly citations: Passage[];
+  readonly messageId?: string;
+}
+
+export interface Conversation {
+  readonly id: string;
+  readonly title: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface Message {
+  readonly id: string;
+  readonly role: "user" | "assistant";
+  readonly content: string;
+  readonly standalone?: string | null;
+  readonly retrieved?: Passage[] | null;
+  readonly citations?: Passage[] | null;
+  readonly model?: string | null;
+  readonly feedback?: { rating: "up" | "down"; comment: string | null } | null;
+}
+
+export interface AdminUser {
+  readonly owner: string;
+  readonly subject: string | null;
+  readonly name: string | null;
+  readonly role: Role | null;
+  readonly lastSeen: string | null;
+  readonly activeSessions: number;
+  readonly conversations: number;
+}
+
+export interface Models {
+  readonly generator: string;
+  readonly embeddings: string;
+  readonly rewriter: "model" | "rule";
 }
 
 export interface QueryRequest {
@@ -71,8 +107,18 @@ export interface QueryRequest {
 }
 
 export interface QueryHandlers {
-  onRetrieved(retrieved: Passage[]): void;
+  onRetrieved(retrieved: Passage[], standalone?: string): void;
   onToken(text: string): void;
+}
+
+export interface AskOptions {
+  readonly topK: number;
+  readonly filters?: {
+    documentIds?: string[];
+    metadata?: Record<string, string | number | boolean>;
+  };
+  /** Aborting it stops the answer (the server stops the model). */
+  readonly signal?: AbortSignal;
 }
 
 export class ApiError extends Error {
@@ -120,15 +166,11 @@ export class Api {
     return (response.status === 204 ? undefined : await response.json()) as T;
   }
 
-  async ready(): Promise<{ ok: boolean; failing: string[] }> {
+  /** Each backend's readiness (GET /readyz): `{database: "ok", queue: "failing", ...}`. */
+  async ready(): Promise<{ ok: boolean; checks: Record<string, string> }> {
     const response = await fetch("/readyz");
     const body = (await response.json().catch(() => ({}))) as { checks?: Record<string, string> };
-    return {
-      ok: response.ok,
-      failing: Object.entries(body.checks ?? {})
-        .filter(([, v]) => v !== "ok")
-        .map(([k]) => k),
-    };
+    return { ok: response.ok, checks: body.checks ?? {} };
   }
 
   me(): Promise<Me> {
@@ -157,23 +199,45 @@ export class Api {
     return this.call(`/v1/documents?${query.toString()}`);
   }
 
-  /** Uploads one file (with metadata, if any); `created` is false when the same bytes were already there. */
-  async upload(
+  /**
+   * Uploads one file (with metadata, if any), reporting the bytes sent (XMLHttpRequest: fetch
+   * has no upload progress); `created` is false when the same bytes were already there.
+   */
+  upload(
     file: File,
     metadata?: Record<string, string | number | boolean>,
+    onProgress?: (fraction: number) => void,
   ): Promise<{ document: DocumentView; created: boolean }> {
     const form = new FormData();
     // The API reads fields before the file.
     if (metadata && Object.keys(metadata).length > 0)
       form.append("metadata", JSON.stringify(metadata));
     form.append("file", file, file.name);
-    const response = await fetch("/v1/documents", {
-      method: "POST",
-      body: form,
-      headers: this.headers(),
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", "/v1/documents");
+      for (const [name, value] of Object.entries(this.headers())) xhr.setRequestHeader(name, value);
+      xhr.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress?.(event.loaded / event.total);
+      };
+      xhr.onerror = () => reject(new ApiError(0, "the upload did not reach the server"));
+      xhr.onload = () => {
+        let body: { message?: string } & DocumentView;
+        try {
+          body = JSON.parse(xhr.responseText) as typeof body;
+        } catch {
+          return reject(new ApiError(xhr.status, `${xhr.status} ${xhr.statusText}`.trim()));
+        }
+        if (xhr.status >= 400)
+          return reject(new ApiError(xhr.status, body.message ?? `${xhr.status}`));
+        resolve({ document: body, created: xhr.status === 202 });
+      };
+      xhr.send(form);
     });
-    if (!response.ok) throw await failure(response);
-    return { document: (await response.json()) as DocumentView, created: response.status === 202 };
+  }
+
+  document(id: string): Promise<DocumentView> {
+    return this.call(`/v1/documents/${encodeURIComponent(id)}`);
   }
 
   /** The uploaded original, fetched with the credentials (a plain link could not carry an API key). */
@@ -206,26 +270,97 @@ export class Api {
     return this.call(`/v1/keys/${encodeURIComponent(id)}`, { method: "DELETE" });
   }
 
-  /** Asks a question with the answer streamed (server-sent events): retrieved, token..., done. */
-  async query(request: QueryRequest, handlers: QueryHandlers): Promise<Answer> {
-    const filters = {
-      ...(request.documentIds && request.documentIds.length > 0
-        ? { documentIds: request.documentIds }
-        : {}),
-      ...(request.metadata && Object.keys(request.metadata).length > 0
-        ? { metadata: request.metadata }
-        : {}),
-    };
-    const body = {
-      question: request.question,
-      topK: request.topK,
-      stream: true,
-      ...(Object.keys(filters).length > 0 ? { filters } : {}),
-    };
-    const response = await fetch("/v1/query", {
-      method: "POST",
+  conversations(): Promise<{ conversations: Conversation[] }> {
+    return this.call("/v1/conversations");
+  }
+
+  conversation(id: string): Promise<{ conversation: Conversation; messages: Message[] }> {
+    return this.call(`/v1/conversations/${encodeURIComponent(id)}`);
+  }
+
+  createConversation(): Promise<Conversation> {
+    return this.json("POST", "/v1/conversations", {});
+  }
+
+  renameConversation(id: string, title: string): Promise<Conversation> {
+    return this.json("PATCH", `/v1/conversations/${encodeURIComponent(id)}`, { title });
+  }
+
+  deleteConversation(id: string): Promise<void> {
+    return this.call(`/v1/conversations/${encodeURIComponent(id)}`, { method: "DELETE" });
+  }
+
+  rate(messageId: string, rating: "up" | "down", comment?: string): Promise<void> {
+    return this.json("POST", "/v1/feedback", {
+      messageId,
+      rating,
+      ...(comment ? { comment } : {}),
+    });
+  }
+
+  users(): Promise<{ users: AdminUser[] }> {
+    return this.call("/v1/admin/users");
+  }
+
+  models(): Promise<Models> {
+    return this.call("/v1/admin/models");
+  }
+
+  /** The feedback as an evaluation set (JSON Lines). */
+  async feedbackExport(): Promise<Blob> {
+    const response = await fetch("/v1/admin/feedback/export", { headers: this.headers() });
+    if (!response.ok) throw await failure(response);
+    return response.blob();
+  }
+
+  private json<T>(method: string, path: string, body: unknown): Promise<T> {
+    return this.call(path, {
+      method,
       body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+    });
+  }
+
+  /** Asks in a conversation, the answer streamed: retrieved (with the standalone question), token..., done. */
+  ask(
+    conversationId: string,
+    question: string,
+    options: AskOptions,
+    handlers: QueryHandlers,
+  ): Promise<Answer> {
+    return this.stream(
+      `/v1/conversations/${encodeURIComponent(conversationId)}/messages`,
+      { question, topK: options.topK, ...(options.filters ? { filters: options.filters } : {}) },
+      options.signal,
+      handlers,
+    );
+  }
+
+  /** Answers the conversation's last question again, streamed. */
+  regenerate(
+    conversationId: string,
+    options: AskOptions,
+    handlers: QueryHandlers,
+  ): Promise<Answer> {
+    return this.stream(
+      `/v1/conversations/${encodeURIComponent(conversationId)}/regenerate`,
+      { topK: options.topK, ...(options.filters ? { filters: options.filters } : {}) },
+      options.signal,
+      handlers,
+    );
+  }
+
+  private async stream(
+    path: string,
+    body: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+    handlers: QueryHandlers,
+  ): Promise<Answer> {
+    const response = await fetch(path, {
+      method: "POST",
+      body: JSON.stringify({ ...body, stream: true }),
       headers: this.headers({ "content-type": "application/json", accept: "text/event-stream" }),
+      signal,
     });
     if (!response.ok) throw await failure(response);
     if (!response.body) throw new ApiError(response.status, "the server sent no answer stream");
@@ -237,7 +372,8 @@ export class Api {
       const { value, done } = await events.read();
       if (done) break;
       const data = JSON.parse(value.data) as Record<string, unknown>;
-      if (value.event === "retrieved") handlers.onRetrieved(data.retrieved as Passage[]);
+      if (value.event === "retrieved")
+        handlers.onRetrieved(data.retrieved as Passage[], data.standalone as string | undefined);
       else if (value.event === "token") handlers.onToken(data.text as string);
       else if (value.event === "done") return data as unknown as Answer;
       else if (value.event === "error")

@@ -1,0 +1,507 @@
+"use client";
+/**
+ * The document library: drag-and-drop upload of many files with per-file progress and status
+ * (followed until ready or failed), metadata set in a form, the ingest queue's state, filters by
+ * status and metadata, search by name, delete with confirmation. Upload is offered to ingesters
+ * and delete to admins only (the server refuses the others anyway).
+ */
+import { PlusIcon, TrashIcon } from "@radix-ui/react-icons";
+import {
+  AlertDialog,
+  Badge,
+  Box,
+  Button,
+  Card,
+  Flex,
+  Heading,
+  IconButton,
+  Progress,
+  SegmentedControl,
+  Table,
+  Text,
+  TextField,
+} from "@radix-ui/themes";
+import { useCallback, useEffect, useRef, useState } from "react";
+import { can, type DocumentPage, type DocumentStatus, type DocumentView } from "../lib/api";
+import { formatBytes, formatMetadata, type Metadata, pageOf, parseMetadata } from "../lib/format";
+import { messageOf, useSession } from "./App";
+import { downloadOriginal } from "./Passage";
+
+const PAGE = 25;
+const STATUS_COLOR = { queued: "gray", indexing: "blue", ready: "green", failed: "red" } as const;
+const ACCEPT =
+  ".pdf,.html,.htm,.md,.markdown,.txt,application/pdf,text/html,text/markdown,text/plain";
+
+interface Upload {
+  readonly key: string;
+  readonly name: string;
+  progress: number;
+  status: "uploading" | DocumentStatus | "refused";
+  message?: string;
+  id?: string;
+}
+
+/** A metadata value as typed: a number or a boolean when it reads as one. */
+const typed = (raw: string): string | number | boolean =>
+  /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw;
+
+export default function Documents() {
+  const { api, me, notify } = useSession();
+  const [page, setPage] = useState<DocumentPage>();
+  const [offset, setOffset] = useState(0);
+  const [status, setStatus] = useState<DocumentStatus | "all">("all");
+  const [search, setSearch] = useState("");
+  const [where, setWhere] = useState("");
+  const [queue, setQueue] = useState<Record<DocumentStatus, number>>();
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const uploadsNow = useRef(uploads);
+  uploadsNow.current = uploads;
+
+  const refresh = useCallback(async () => {
+    try {
+      setPage(
+        await api.documents({
+          limit: PAGE,
+          offset,
+          ...(status !== "all" ? { status } : {}),
+        }),
+      );
+      const counts = await Promise.all(
+        (["queued", "indexing", "ready", "failed"] as const).map(
+          async (s) =>
+            [s, (await api.documents({ limit: 1, offset: 0, status: s })).total] as const,
+        ),
+      );
+      setQueue(Object.fromEntries(counts) as Record<DocumentStatus, number>);
+    } catch (error) {
+      notify(error);
+    }
+  }, [api, offset, status, notify]);
+
+  useEffect(() => {
+    void refresh();
+  }, [refresh]);
+
+  // While anything indexes (in the list or among this page's uploads), look again every 1.5 s.
+  const pending =
+    (queue?.queued ?? 0) + (queue?.indexing ?? 0) > 0 ||
+    uploads.some((u) => u.status === "queued" || u.status === "indexing");
+  useEffect(() => {
+    if (!pending) return;
+    const timer = setInterval(() => {
+      void refresh();
+      for (const u of uploadsNow.current)
+        if (u.id && (u.status === "queued" || u.status === "indexing"))
+          void api.document(u.id).then(
+            (doc) =>
+              setUploads((now) =>
+                now.map((x) =>
+                  x.key === u.key
+                    ? { ...x, status: doc.status, message: doc.error ?? undefined }
+                    : x,
+                ),
+              ),
+            () => undefined,
+          );
+    }, 1500);
+    return () => clearInterval(timer);
+  }, [pending, refresh, api]);
+
+  let metadataFilter: Metadata | undefined;
+  let filterError: string | undefined;
+  try {
+    metadataFilter = where.trim() ? parseMetadata(where) : undefined;
+  } catch (error) {
+    filterError = messageOf(error);
+  }
+  const shown = (page?.items ?? []).filter(
+    (d) =>
+      d.name.toLowerCase().includes(search.trim().toLowerCase()) &&
+      Object.entries(metadataFilter ?? {}).every(([k, v]) => d.metadata?.[k] === v),
+  );
+  const { page: pageNumber, pages } = pageOf(offset, PAGE, page?.total ?? 0);
+
+  return (
+    <Flex direction="column" gap="4">
+      <Flex align="center" gap="3" wrap="wrap">
+        <Heading as="h2" size="5">
+          Documents
+        </Heading>
+        <Text size="2" color="gray">
+          {page?.total ?? 0} in all
+        </Text>
+        {queue && (
+          <Flex gap="2" aria-label="Ingest queue" role="group" data-testid="queue">
+            <Badge highContrast color="gray">
+              {queue.queued} queued
+            </Badge>
+            <Badge highContrast color="blue">
+              {queue.indexing} indexing
+            </Badge>
+            <Badge highContrast color="green">
+              {queue.ready} ready
+            </Badge>
+            <Badge highContrast color="red">
+              {queue.failed} failed
+            </Badge>
+          </Flex>
+        )}
+      </Flex>
+      {can(me.role, "ingester") && (
+        <UploadForm
+          uploads={uploads}
+          onFiles={(files, metadata) => {
+            for (const file of files) {
+              const key = `${file.name}-${Math.random()}`;
+              setUploads((u) => [{ key, name: file.name, progress: 0, status: "uploading" }, ...u]);
+              const set = (change: Partial<Upload>) =>
+                setUploads((u) => u.map((x) => (x.key === key ? { ...x, ...change } : x)));
+              api
+                .upload(file, metadata, (progress) => set({ progress }))
+                .then(
+                  ({ document, created }) =>
+                    set({
+                      progress: 1,
+                      id: document.id,
+                      status: document.status,
+                      message: created ? undefined : "already indexed (the same bytes)",
+                    }),
+                  (error) => set({ status: "refused", message: messageOf(error) }),
+                )
+                .finally(() => void refresh());
+            }
+          }}
+        />
+      )}
+      <Flex gap="3" wrap="wrap" align="end">
+        <Flex direction="column" gap="1">
+          <Text as="label" size="1" color="gray" htmlFor="doc-search">
+            Search by name
+          </Text>
+          <TextField.Root
+            id="doc-search"
+            placeholder="report.pdf"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
+        </Flex>
+        <Flex direction="column" gap="1">
+          <Text as="label" size="1" color="gray" id="status-label">
+            Status
+          </Text>
+          <SegmentedControl.Root
+            aria-labelledby="status-label"
+            value={status}
+            onValueChange={(v) => {
+              setOffset(0);
+              setStatus(v as DocumentStatus | "all");
+            }}
+          >
+            {(["all", "queued", "indexing", "ready", "failed"] as const).map((v) => (
+              <SegmentedControl.Item key={v} value={v}>
+                {v}
+              </SegmentedControl.Item>
+            ))}
+          </SegmentedControl.Root>
+        </Flex>
+        <Flex direction="column" gap="1">
+          <Text as="label" size="1" color="gray" htmlFor="doc-where">
+            Metadata (key=value, …)
+          </Text>
+          <TextField.Root
+            id="doc-where"
+            placeholder="team=search"
+            spellCheck={false}
+            value={where}
+            onChange={(e) => setWhere(e.target.value)}
+          />
+        </Flex>
+        <Button variant="soft" onClick={() => void refresh()}>
+          Refresh
+        </Button>
+      </Flex>
+      {filterError && (
+        <Text size="2" color="red" role="status">
+          Metadata filter: {filterError}
+        </Text>
+      )}
+      <Box style={{ overflowX: "auto" }}>
+        <Table.Root variant="surface" aria-label="Documents">
+          <Table.Header>
+            <Table.Row>
+              <Table.ColumnHeaderCell>Name</Table.ColumnHeaderCell>
+              <Table.ColumnHeaderCell>Status</Table.ColumnHeaderCell>
+              <Table.ColumnHeaderCell>Metadata</Table.ColumnHeaderCell>
+              <Table.ColumnHeaderCell justify="end">Chunks</Table.ColumnHeaderCell>
+              <Table.ColumnHeaderCell justify="end">Size</Table.ColumnHeaderCell>
+              <Table.ColumnHeaderCell>
+                <span className="visually-hidden">Actions</span>
+              </Table.ColumnHeaderCell>
+            </Table.Row>
+          </Table.Header>
+          <Table.Body>
+            {shown.map((d) => (
+              <DocumentRow key={d.id} document={d} onDeleted={() => void refresh()} />
+            ))}
+          </Table.Body>
+        </Table.Root>
+      </Box>
+      {shown.length === 0 && (
+        <Text size="2" color="gray">
+          {page?.total ? "No document on this page matches." : "No documents yet."}
+        </Text>
+      )}
+      <Flex gap="3" align="center" asChild>
+        <nav aria-label="Pages">
+          <Button
+            variant="soft"
+            disabled={offset === 0}
+            onClick={() => setOffset(Math.max(0, offset - PAGE))}
+          >
+            Previous
+          </Button>
+          <Text size="2">
+            page {pageNumber} of {pages}
+          </Text>
+          <Button
+            variant="soft"
+            disabled={pageNumber >= pages}
+            onClick={() => setOffset(offset + PAGE)}
+          >
+            Next
+          </Button>
+        </nav>
+      </Flex>
+    </Flex>
+  );
+}
+
+function UploadForm({
+  uploads,
+  onFiles,
+}: {
+  uploads: Upload[];
+  onFiles: (files: File[], metadata: Metadata | undefined) => void;
+}) {
+  const [over, setOver] = useState(false);
+  const [rows, setRows] = useState<{ key: string; value: string }[]>([{ key: "", value: "" }]);
+  const input = useRef<HTMLInputElement>(null);
+  const metadata = () => {
+    const entries = rows
+      .filter((r) => r.key.trim() && r.value.trim())
+      .map((r) => [r.key.trim(), typed(r.value.trim())] as const);
+    return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+  };
+  return (
+    <Card>
+      <Flex direction="column" gap="3">
+        <Heading as="h3" size="3">
+          Upload
+        </Heading>
+        <div
+          className="dropzone"
+          data-over={over}
+          data-testid="dropzone"
+          onDragOver={(e) => {
+            e.preventDefault();
+            setOver(true);
+          }}
+          onDragLeave={() => setOver(false)}
+          onDrop={(e) => {
+            e.preventDefault();
+            setOver(false);
+            onFiles([...e.dataTransfer.files], metadata());
+          }}
+        >
+          <Text as="p" size="2" mb="2">
+            Drop PDF, HTML, Markdown or text files here, or
+          </Text>
+          <Button variant="soft" onClick={() => input.current?.click()}>
+            Choose files
+          </Button>
+          <input
+            ref={input}
+            id="files"
+            type="file"
+            multiple
+            accept={ACCEPT}
+            aria-label="Files to upload"
+            className="visually-hidden"
+            tabIndex={-1}
+            onChange={(e) => {
+              onFiles([...(e.target.files ?? [])], metadata());
+              e.target.value = "";
+            }}
+          />
+        </div>
+        <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
+          <legend>
+            <Text size="2" weight="medium">
+              Metadata for these uploads
+            </Text>
+          </legend>
+          <Flex direction="column" gap="2" mt="1">
+            {rows.map((row, i) => (
+              <Flex gap="2" key={i}>
+                <TextField.Root
+                  aria-label={`Metadata key ${i + 1}`}
+                  placeholder="team"
+                  value={row.key}
+                  onChange={(e) =>
+                    setRows(rows.map((r, j) => (j === i ? { ...r, key: e.target.value } : r)))
+                  }
+                />
+                <TextField.Root
+                  aria-label={`Metadata value ${i + 1}`}
+                  placeholder="search"
+                  value={row.value}
+                  onChange={(e) =>
+                    setRows(rows.map((r, j) => (j === i ? { ...r, value: e.target.value } : r)))
+                  }
+                />
+                {rows.length > 1 && (
+                  <IconButton
+                    variant="ghost"
+                    color="gray"
+                    aria-label={`Remove metadata row ${i + 1}`}
+                    onClick={() => setRows(rows.filter((_, j) => j !== i))}
+                  >
+                    <TrashIcon />
+                  </IconButton>
+                )}
+              </Flex>
+            ))}
+            <Box>
+              <Button
+                variant="ghost"
+                size="1"
+                onClick={() => setRows([...rows, { key: "", value: "" }])}
+              >
+                <PlusIcon /> Add a field
+              </Button>
+            </Box>
+          </Flex>
+        </fieldset>
+        {uploads.length > 0 && (
+          <ul aria-label="Uploads" className="uploads">
+            {uploads.map((u) => (
+              <li key={u.key} data-testid="upload" data-status={u.status}>
+                <Flex gap="3" align="center" wrap="wrap">
+                  <Text size="2" style={{ minWidth: "10rem" }}>
+                    {u.name}
+                  </Text>
+                  <Box width="8rem">
+                    <Progress
+                      value={Math.round(u.progress * 100)}
+                      aria-label={`${u.name} uploaded`}
+                    />
+                  </Box>
+                  <Badge
+                    highContrast
+                    color={
+                      u.status === "refused"
+                        ? "red"
+                        : u.status === "uploading"
+                          ? "gray"
+                          : STATUS_COLOR[u.status]
+                    }
+                  >
+                    {u.status}
+                  </Badge>
+                  {u.message && (
+                    <Text
+                      size="1"
+                      color={u.status === "refused" || u.status === "failed" ? "red" : "gray"}
+                    >
+                      {u.message}
+                    </Text>
+                  )}
+                </Flex>
+              </li>
+            ))}
+          </ul>
+        )}
+      </Flex>
+    </Card>
+  );
+}
+
+function DocumentRow({
+  document: d,
+  onDeleted,
+}: {
+  document: DocumentView;
+  onDeleted: () => void;
+}) {
+  const { api, me, notify } = useSession();
+  return (
+    <Table.Row data-status={d.status}>
+      <Table.RowHeaderCell>
+        <Button
+          variant="ghost"
+          onClick={() => void downloadOriginal(api, d.id, d.name).catch((error) => notify(error))}
+          aria-label={`Download ${d.name}`}
+        >
+          {d.name}
+        </Button>
+      </Table.RowHeaderCell>
+      <Table.Cell>
+        <Badge highContrast color={STATUS_COLOR[d.status]}>
+          {d.status}
+        </Badge>
+        {d.error && (
+          <Text as="p" size="1" color="red">
+            {d.error}
+          </Text>
+        )}
+      </Table.Cell>
+      <Table.Cell>
+        <Text size="1">{formatMetadata(d.metadata)}</Text>
+      </Table.Cell>
+      <Table.Cell justify="end">{d.chunkCount}</Table.Cell>
+      <Table.Cell justify="end">{formatBytes(d.sizeBytes)}</Table.Cell>
+      <Table.Cell>
+        {can(me.role, "admin") && (
+          <AlertDialog.Root>
+            <AlertDialog.Trigger>
+              <IconButton variant="ghost" color="red" aria-label={`Delete ${d.name}`}>
+                <TrashIcon />
+              </IconButton>
+            </AlertDialog.Trigger>
+            <AlertDialog.Content maxWidth="28rem">
+              <AlertDialog.Title>Delete {d.name}?</AlertDialog.Title>
+              <AlertDialog.Description size="2">
+                Its passages, vectors and every stored version of the original are deleted. This
+                cannot be undone.
+              </AlertDialog.Description>
+              <Flex gap="3" mt="4" justify="end">
+                <AlertDialog.Cancel>
+                  <Button variant="soft" color="gray">
+                    Cancel
+                  </Button>
+                </AlertDialog.Cancel>
+                <AlertDialog.Action>
+                  <Button
+                    color="red"
+                    onClick={() => {
+                      void (async () => {
+                        try {
+                          await api.remove(d.id);
+                          onDeleted();
+                        } catch (error) {
+                          notify(error);
+                        }
+                      })();
+                    }}
+                  >
+                    Delete
+                  </Button>
+                </AlertDialog.Action>
+              </Flex>
+            </AlertDialog.Content>
+          </AlertDialog.Root>
+        )}
+      </Table.Cell>
+    </Table.Row>
+  );
+}
