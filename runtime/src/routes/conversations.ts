@@ -263,24 +263,29 @@ export function conversationRoutes(
         content: options.question,
         standalone: rewritten.standalone,
       });
-    return answer(request, reply, { ...deps, generator }, {
-      question: rewritten.standalone,
-      search: rewritten.standalone,
-      topK: body.topK,
-      // The caller's filters narrowed to what it may see, as /v1/query does: a conversation
-      // never retrieves (so never cites) a chunk above its clearance or outside its groups.
-      filters: { ...body.filters, ...auth.access(request) },
-      extra: { standalone: rewritten.standalone, rewrittenBy: rewritten.by },
-      onDone: async ({ answer: text, citations, retrieved }) => ({
-        messageId: await conversations.append(options.conversationId, {
-          role: "assistant",
-          content: text,
-          retrieved,
-          citations,
-          model: generator.id,
+    return answer(
+      request,
+      reply,
+      { ...deps, generator },
+      {
+        question: rewritten.standalone,
+        search: rewritten.standalone,
+        topK: body.topK,
+        // The caller's filters narrowed to what it may see, as /v1/query does: a conversation
+        // never retrieves (so never cites) a chunk above its clearance or outside its groups.
+        filters: { ...body.filters, ...auth.access(request) },
+        extra: { standalone: rewritten.standalone, rewrittenBy: rewritten.by },
+        onDone: async ({ answer: text, citations, retrieved }) => ({
+          messageId: await conversations.append(options.conversationId, {
+            role: "assistant",
+            content: text,
+            retrieved,
+            citations,
+            model: generator.id,
+          }),
         }),
-      }),
-    });
+      },
+    );
   };
 
   /** The turns so far, for rewriting: each question with what was searched for and its answer. */
