@@ -140,6 +140,7 @@ export const ENV = {
   otlpEndpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
 
   retentionDaysByCollection: "RETENTION_DAYS_BY_COLLECTION",
+  retentionDaysByLabel: "RETENTION_DAYS_BY_LABEL",
   purgeIntervalMinutes: "PURGE_INTERVAL_MINUTES",
 
   auditLogFile: "AUDIT_LOG_FILE",
@@ -971,6 +972,11 @@ export const runtimeConfigSchema = z.object({
     .describe(
       "Retention by collection (a document's metadata.collection), in days since upload: contracts=3650,tickets=90. The purge deletes older documents securely; a legal hold keeps them. Unset: no document expires.",
     ),
+  [ENV.retentionDaysByLabel]: daysByName
+    .optional()
+    .describe(
+      "Retention by classification label (one of CLASSIFICATION_LABELS), in days since upload: restricted=365,public=30. A document matched by a collection rule too keeps the longer period. Unset: labels set no period.",
+    ),
   [ENV.purgeIntervalMinutes]: z.coerce
     .number()
     .int()
@@ -1089,6 +1095,14 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
   ) {
     problems.push(
       `${ENV.classificationDefault}: got ${JSON.stringify(config.CLASSIFICATION_DEFAULT)}; must be one of ${ENV.classificationLabels} (${config.CLASSIFICATION_LABELS.join(", ")})`,
+    );
+  }
+  const unknownLabels = [...(config.RETENTION_DAYS_BY_LABEL?.keys() ?? [])].filter(
+    (label) => !config.CLASSIFICATION_LABELS.includes(label),
+  );
+  if (unknownLabels.length > 0) {
+    problems.push(
+      `${ENV.retentionDaysByLabel}: ${unknownLabels.map((l) => JSON.stringify(l)).join(", ")} not in ${ENV.classificationLabels} (${config.CLASSIFICATION_LABELS.join(", ")})`,
     );
   }
   if (

@@ -18,7 +18,9 @@ async function main(): Promise<number> {
   const services = await createServices(config);
   try {
     if (!hasRules(services.retention)) {
-      say(`no retention rule is set (${ENV.retentionDaysByCollection}): nothing expires`);
+      say(
+        `no retention rule is set (${ENV.retentionDaysByCollection}, ${ENV.retentionDaysByLabel}): nothing expires`,
+      );
       return 0;
     }
     const report = await purgeExpired(services.db, services.documents, services.retention, {

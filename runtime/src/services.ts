@@ -229,6 +229,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     let purges: { stop(): Promise<void> } | undefined;
     const retention: RetentionRules = {
       byCollection: config.RETENTION_DAYS_BY_COLLECTION ?? new Map(),
+      byLabel: config.RETENTION_DAYS_BY_LABEL ?? new Map(),
     };
     queueRef = queue;
     /** Orphaned originals swept now, then hourly; `log` hears of each outcome. */

@@ -58,6 +58,25 @@ describe("runtime env contract", () => {
     ]);
   });
 
+  it("takes retention by label for configured labels only", () => {
+    expect([
+      ...loadRuntimeConfig({ RETENTION_DAYS_BY_LABEL: "restricted=365,public=30" })
+        .RETENTION_DAYS_BY_LABEL!,
+    ]).toEqual([
+      ["restricted", 365],
+      ["public", 30],
+    ]);
+    expect(problemsOf({ RETENTION_DAYS_BY_LABEL: "secret=30,public=7" })).toEqual([
+      'RETENTION_DAYS_BY_LABEL: "secret" not in CLASSIFICATION_LABELS (public, internal, confidential, restricted)',
+    ]);
+    expect([
+      ...loadRuntimeConfig({
+        CLASSIFICATION_LABELS: "open,secret",
+        RETENTION_DAYS_BY_LABEL: "secret=30",
+      }).RETENTION_DAYS_BY_LABEL!.keys(),
+    ]).toEqual(["secret"]);
+  });
+
   it("reads retention rules as name=days, naming a bad or repeated entry", () => {
     expect(loadRuntimeConfig({}).RETENTION_DAYS_BY_COLLECTION).toBeUndefined();
     expect([

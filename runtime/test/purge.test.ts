@@ -41,7 +41,7 @@ describe.each(MODES)("npm run purge (%s)", (mode) => {
       });
       const none = await runEntry("purge", [], env);
       expect(none.stdout).toBe(
-        "purge: no retention rule is set (RETENTION_DAYS_BY_COLLECTION): nothing expires\n",
+        "purge: no retention rule is set (RETENTION_DAYS_BY_COLLECTION, RETENTION_DAYS_BY_LABEL): nothing expires\n",
       );
       const after = await createServices(loadRuntimeConfig(env));
       expect(await after.documents.get(ids[0]!)).toBeUndefined();

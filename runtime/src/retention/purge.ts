@@ -4,9 +4,10 @@
  * except those under a legal hold, which are skipped and reported. Workers and the embedded
  * process run it at start and every PURGE_INTERVAL_MINUTES; `npm run purge` runs it now.
  *
- * A document's period is the longest of the rules that match it (today: its collection's,
- * metadata.collection in RETENTION_DAYS_BY_COLLECTION), counted from its upload: no rule deletes
- * a document another rule still keeps. A document no rule matches never expires.
+ * A document's period is the longest of the rules that match it (its collection's, metadata.collection
+ * in RETENTION_DAYS_BY_COLLECTION, and its classification label's, RETENTION_DAYS_BY_LABEL),
+ * counted from its upload: no rule deletes a document another rule still keeps. A document no
+ * rule matches never expires.
  */
 import type { AuditLog } from "../audit";
 import { systemActor } from "../audit";
@@ -17,10 +18,12 @@ import { COLLECTION_KEY, HELD_SQL, LegalHoldError } from "./holds";
 export interface RetentionRules {
   /** Days kept, by collection name. */
   readonly byCollection: ReadonlyMap<string, number>;
+  /** Days kept, by classification label. */
+  readonly byLabel?: ReadonlyMap<string, number>;
 }
 
 export function hasRules(rules: RetentionRules): boolean {
-  return rules.byCollection.size > 0;
+  return rules.byCollection.size > 0 || (rules.byLabel?.size ?? 0) > 0;
 }
 
 export interface PurgeReport {
@@ -42,17 +45,27 @@ async function expired(
   rules: RetentionRules,
   limit: number,
 ): Promise<{ id: string; held: boolean }[]> {
-  const collections = [...rules.byCollection.keys()];
-  const days = collections.map((c) => rules.byCollection.get(c)!);
+  const byLabel = rules.byLabel ?? new Map<string, number>();
   return db.query<{ id: string; held: boolean }>(
     `SELECT d.id, ${HELD_SQL} AS held
      FROM documents d
-     JOIN unnest($1::text[], $2::int[]) AS rule(collection, days)
-       ON rule.collection = d.metadata ->> '${COLLECTION_KEY}'
-     WHERE d.created_at < now() - rule.days * interval '1 day'
+     CROSS JOIN LATERAL (
+       SELECT max(r.days) AS days FROM (
+         SELECT c.days FROM unnest($1::text[], $2::int[]) AS c(name, days)
+         WHERE c.name = d.metadata ->> '${COLLECTION_KEY}'
+         UNION ALL
+         SELECT l.days FROM unnest($4::text[], $5::int[]) AS l(name, days)
+         WHERE l.name = d.classification) r) rule
+     WHERE rule.days IS NOT NULL AND d.created_at < now() - rule.days * interval '1 day'
      ORDER BY d.created_at, d.id
      LIMIT $3`,
-    [collections, days, limit],
+    [
+      [...rules.byCollection.keys()],
+      [...rules.byCollection.values()],
+      limit,
+      [...byLabel.keys()],
+      [...byLabel.values()],
+    ],
   );
 }
 

@@ -301,3 +301,54 @@ describe.each(MODES)("a worker's retention purge (%s)", (mode) => {
     }
   });
 });
+
+describe.each(MODES)("retention by classification label (%s)", (mode) => {
+  let rt: Runtime;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    rt = await startRuntime(mode, {
+      RETENTION_DAYS_BY_LABEL: "restricted=30",
+      RETENTION_DAYS_BY_COLLECTION: "tickets=365",
+    });
+    const plan: [string, string, string | undefined][] = [
+      ["restrictedOld", "restricted", undefined],
+      ["restrictedTicket", "restricted", "tickets"],
+      ["internalOld", "internal", undefined],
+    ];
+    for (const [name, classification, collection] of plan) {
+      const res = await rt.app.inject({
+        method: "POST",
+        url: "/v1/documents",
+        headers: auth(),
+        payload: {
+          name,
+          text: `# ${name}\n\nThe record ${name} concerns the harbour crane inspection.`,
+          classification,
+          ...(collection ? { metadata: { collection } } : {}),
+        },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      ids[name] = res.json().id;
+      await rt.waitReady(ids[name]);
+      await age(rt, ids[name], 40);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it("expires a label's documents after its period, unless a longer collection rule keeps them", async () => {
+    const report = await purgeExpired(rt.services.db, rt.services.documents, rt.services.retention);
+    expect(report).toEqual({ dryRun: false, removed: [ids.restrictedOld], held: [], failed: [] });
+    expect(await stored(rt, ids.restrictedOld!)).toEqual({
+      document: false,
+      chunks: 0,
+      postings: 0,
+      vectors: 0,
+    });
+    for (const kept of ["restrictedTicket", "internalOld"])
+      expect((await stored(rt, ids[kept]!)).document, kept).toBe(true);
+  });
+});
