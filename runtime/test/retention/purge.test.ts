@@ -329,9 +329,10 @@ describe.each(MODES)("retention by classification label (%s)", (mode) => {
         },
       });
       expect(res.statusCode, res.body).toBe(202);
-      ids[name] = res.json().id;
-      await rt.waitReady(ids[name]);
-      await age(rt, ids[name], 40);
+      const id: string = res.json().id;
+      ids[name] = id;
+      await rt.waitReady(id);
+      await age(rt, id, 40);
     }
   }, 120_000);
 
