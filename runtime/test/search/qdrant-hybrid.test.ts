@@ -329,6 +329,7 @@ describe("the service with SEARCH_BACKEND=qdrant", () => {
       documentId: ids["fusion.md"],
       documentName: "fusion.md",
       chunkId: `${ids["fusion.md"]}:0`,
+      heading: "Fusion",
       text: expect.stringContaining("Reciprocal rank fusion"),
       score: expect.any(Number),
     });
