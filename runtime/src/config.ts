@@ -206,6 +206,14 @@ export const ROUTE_NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 /** The route a request that names none takes: LLM_* unless MODEL_ROUTES defines it. */
 export const DEFAULT_ROUTE = "default";
 
+/** The non-empty entries of a comma-separated value, trimmed. */
+function commaList(value: string): string[] {
+  return value
+    .split(",")
+    .map((e) => e.trim())
+    .filter(Boolean);
+}
+
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const flag = z.enum(["true", "false"]).transform((v) => v === "true");
@@ -217,10 +225,7 @@ const url = z.string().url();
  */
 const daysByName = z.string().transform((v, ctx) => {
   const days = new Map<string, number>();
-  for (const entry of v
-    .split(",")
-    .map((e) => e.trim())
-    .filter(Boolean)) {
+  for (const entry of commaList(v)) {
     const match = /^([^=\s][^=]*?)\s*=\s*(\d+)$/.exec(entry);
     const n = match ? Number(match[2]) : NaN;
     if (!match || n < 1 || n > 36_500) {
@@ -904,10 +909,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.classificationLabels]: z
     .string()
     .transform((v, ctx) => {
-      const labels = v
-        .split(",")
-        .map((e) => e.trim())
-        .filter(Boolean);
+      const labels = commaList(v);
       const bad = labels.filter((l) => !LABEL_PATTERN.test(l));
       if (bad.length > 0 || labels.length === 0)
         ctx.addIssue({
@@ -937,10 +939,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.piiEntities]: z
     .string()
     .transform((v, ctx) => {
-      const entities = v
-        .split(",")
-        .map((e) => e.trim())
-        .filter(Boolean);
+      const entities = commaList(v);
       const bad = entities.filter((e) => !(PII_ENTITIES as readonly string[]).includes(e));
       if (bad.length > 0 || entities.length === 0)
         ctx.addIssue({
