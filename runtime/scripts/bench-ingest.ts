@@ -1,5 +1,5 @@
 /**
- * npm run bench -w runtime -- --bus kafka,bullmq [--docs 1000]
+ * npm run bench -w runtime -- --bus kafka,bullmq [--docs 1000] [--rounds 1]
  *
  * Distributed ingest, end to end on one machine: a burst of documents uploaded through the API's
  * own service (it only produces), indexed by worker processes of their own (`worker`, or
@@ -7,13 +7,16 @@
  * the same PostgreSQL. Per row: documents and chunks per second from the first upload to the last
  * document ready, the backlog the moment the burst is in (BullMQ's waiting jobs; Kafka's records
  * not yet committed, summed over the roles), the time from then until it drains, and each
- * process's peak resident memory. Kafka runs with one index consumer, then two. A real broker is
+ * process's peak resident memory. Kafka runs with one index consumer, then two. Each row also
+ * prints the machine's mean 1-minute load average while it ran, since the figures mean little
+ * without it; --rounds N repeats the rows interleaved (1, 2, BullMQ, 1, 2, BullMQ...) and ends with
+ * each setup's median, so a load that comes and goes weighs on every setup alike. A real broker is
  * started for the Kafka rows (scripts/kafka-broker.ts); Redis is the local one. Asserts nothing.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { loadRuntimeConfig } from "../src/config";
@@ -36,6 +39,8 @@ interface Row {
   readonly lagAfterBurst: number;
   readonly drainSeconds: number;
   readonly memory: string;
+  /** The mean of the 1-minute load average, sampled while the row ran. */
+  readonly load: number;
 }
 
 /** A deterministic document of a few chunks: the same corpus for every row. */
@@ -142,9 +147,11 @@ async function runOnce(
     start("embed", "embed");
     for (let i = 1; i <= indexers; i++) start(indexers > 1 ? `index ${i}` : "index", "index");
   }
+  const loads: number[] = [];
   const sampler = setInterval(() => {
     for (const w of workers) w.peakRssMiB = Math.max(w.peakRssMiB, rssMiB(w.child.pid));
   }, 250);
+  const loadSampler = setInterval(() => loads.push(loadavg()[0]!), 5_000);
   const ready = async () =>
     (await api.documents.list({ limit: 1, offset: 0, status: "ready" })).total;
   try {
@@ -189,9 +196,11 @@ async function runOnce(
       lagAfterBurst,
       drainSeconds: (done - burstIn) / 1000,
       memory: workers.map((w) => `${w.name} ${w.peakRssMiB.toFixed(0)}`).join(", "),
+      load: loads.length ? loads.reduce((a, b) => a + b, 0) / loads.length : loadavg()[0]!,
     };
   } finally {
     clearInterval(sampler);
+    clearInterval(loadSampler);
     for (const w of workers) w.child.kill("SIGTERM");
     await Promise.all(
       workers.map((w) =>
@@ -205,12 +214,21 @@ async function runOnce(
 }
 
 /** Runs the rows of each bus asked for and prints the table. */
-export async function benchIngest(options: { buses: Bus[]; docs: number }): Promise<void> {
+export async function benchIngest(options: {
+  buses: Bus[];
+  docs: number;
+  rounds?: number;
+}): Promise<void> {
+  const rounds = options.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds: got ${String(options.rounds)}; expected a whole number from 1`);
+  if (!Number.isInteger(options.docs) || options.docs < 1)
+    throw new Error(`--docs: got ${String(options.docs)}; expected a whole number from 1`);
   for (const bus of options.buses)
     if (bus !== "bullmq" && bus !== "kafka")
       throw new Error(`--bus: got ${String(bus)}; expected kafka, bullmq or both (kafka,bullmq)`);
   const broker = options.buses.includes("kafka") ? await startKafkaBroker() : undefined;
-  const widths = [24, 6, 7, 7, 7, 8, 15, 8, 46];
+  const widths = [24, 6, 7, 7, 7, 8, 15, 8, 6, 46];
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   console.log(
     [
@@ -223,13 +241,14 @@ export async function benchIngest(options: { buses: Bus[]; docs: number }): Prom
         "chunks/s",
         "lag after burst",
         "drain s",
+        "load",
         "peak RSS MiB per process",
       ]),
       `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
     ].join("\n"),
   );
   try {
-    const runs: [Bus, number][] = options.buses.flatMap((bus): [Bus, number][] =>
+    const setups: [Bus, number][] = options.buses.flatMap((bus): [Bus, number][] =>
       bus === "kafka"
         ? [
             ["kafka", 1],
@@ -237,24 +256,40 @@ export async function benchIngest(options: { buses: Bus[]; docs: number }): Prom
           ]
         : [["bullmq", 1]],
     );
-    for (const [bus, indexers] of runs) {
-      process.stderr.write(
-        `bench: ${bus}, ${indexers} index consumer(s), ${options.docs} documents...\n`,
-      );
-      const r = await runOnce(bus, options.docs, indexers, broker);
-      console.log(
-        fmt([
-          r.setup,
-          String(r.docs),
-          String(r.chunks),
-          r.seconds.toFixed(1),
-          (r.docs / r.seconds).toFixed(1),
-          (r.chunks / r.seconds).toFixed(0),
-          String(r.lagAfterBurst),
-          r.drainSeconds.toFixed(1),
-          r.memory,
-        ]),
-      );
+    const rates = new Map<string, number[]>();
+    for (let round = 0; round < rounds; round++)
+      for (const [bus, indexers] of setups) {
+        process.stderr.write(
+          `bench: ${bus}, ${indexers} index consumer(s), ${options.docs} documents...\n`,
+        );
+        const r = await runOnce(bus, options.docs, indexers, broker);
+        rates.set(r.setup, [...(rates.get(r.setup) ?? []), r.docs / r.seconds]);
+        console.log(
+          fmt([
+            r.setup,
+            String(r.docs),
+            String(r.chunks),
+            r.seconds.toFixed(1),
+            (r.docs / r.seconds).toFixed(1),
+            (r.chunks / r.seconds).toFixed(0),
+            String(r.lagAfterBurst),
+            r.drainSeconds.toFixed(1),
+            r.load.toFixed(1),
+            r.memory,
+          ]),
+        );
+      }
+    if (rounds > 1) {
+      console.log("\nMedian docs/s over the rounds:");
+      for (const [setup, values] of rates) {
+        const sorted = [...values].sort((a, b) => a - b);
+        const mid = sorted.length / 2;
+        const median =
+          sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+        console.log(
+          `  ${setup.padEnd(24)} ${median.toFixed(1)}  (${sorted.map((v) => v.toFixed(1)).join(", ")})`,
+        );
+      }
     }
   } finally {
     await broker?.stop();

@@ -1,5 +1,5 @@
 /**
- * npm run bench -w runtime -- --bus kafka,bullmq [--docs 1000]: distributed ingest (bench-ingest.ts)
+ * npm run bench -w runtime -- --bus kafka,bullmq [--docs 1000] [--rounds 1]: distributed ingest (bench-ingest.ts)
  * npm run bench -w runtime [-- --sizes 10000,100000 --backends embedded,postgres --queries 50 --vector-weight 1 --vector-index hnsw|exact]
  *   [--part all|retrieval|bm25 --bm25-sizes 10000,100000 --million --bm25-vocabulary 300000 --bm25-s 1.05 --bm25-chunk-tokens 50 --keep]
  *
@@ -186,10 +186,15 @@ async function main(): Promise<void> {
       // Distributed ingest (scripts/bench-ingest.ts): kafka, bullmq, or both.
       bus: { type: "string" },
       docs: { type: "string", default: "1000" },
+      rounds: { type: "string", default: "1" },
     },
   });
   if (values.bus)
-    return benchIngest({ buses: values.bus.split(",") as Bus[], docs: Number(values.docs) });
+    return benchIngest({
+      buses: values.bus.split(",") as Bus[],
+      docs: Number(values.docs),
+      rounds: Number(values.rounds),
+    });
   if (!["all", "retrieval", "bm25"].includes(values.part))
     throw new Error(`--part: got ${values.part}; expected all, retrieval or bm25`);
   const bm25 = () =>
