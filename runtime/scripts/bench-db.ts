@@ -1,4 +1,7 @@
-/** A fresh database on the benchmark's PostgreSQL server, dropped by the returned function. */
+/**
+ * A fresh database on a PostgreSQL server (the benchmark's by default; the tests pass theirs),
+ * dropped by the returned function.
+ */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 
@@ -6,8 +9,9 @@ export const BENCH_PG_URL = process.env.BENCH_PG_URL ?? "postgres://postgres@127
 
 export async function freshPgDatabase(
   adminUrl = BENCH_PG_URL,
+  prefix = "rag_bench_",
 ): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `rag_bench_${randomUUID().replace(/-/g, "").slice(0, 10)}`;
+  const name = `${prefix}${randomUUID().replace(/-/g, "").slice(0, 12)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);

@@ -18,14 +18,13 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { loadRuntimeConfig } from "../src/config";
 import type { Role } from "../src/kafka/events";
 import { waitFor } from "../src/queue/queue";
 import { createServices } from "../src/services";
+import { freshPgDatabase } from "./bench-db";
 import { type KafkaBroker, startKafkaBroker } from "./kafka-broker";
 
-const PG_URL = process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const CONCURRENCY = "4";
 
@@ -56,25 +55,6 @@ function corpusDocument(n: number): string {
     sections.push(`## Section ${s + 1}\n\n${sentences.join(" ")}`);
   }
   return `# Report ${n}\n\n${sections.join("\n\n")}`;
-}
-
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `rag_bench_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
 }
 
 /** A worker process (`node --import tsx src/worker.ts`, so its pid is the one whose memory is read). */
@@ -112,7 +92,7 @@ async function runOnce(
   indexers: number,
   broker: KafkaBroker | undefined,
 ): Promise<Row> {
-  const db = await freshDatabase();
+  const db = await freshPgDatabase();
   const dataDir = mkdtempSync(join(tmpdir(), "rag-bench-ingest-"));
   const prefix = `bench${randomUUID().slice(0, 8)}`;
   const env: Record<string, string> = {

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import pg from "pg";
+import { freshPgDatabase } from "../scripts/bench-db";
 import { buildApp } from "../src/app";
 import type { AuditEvent } from "../src/audit";
 import { loadRuntimeConfig } from "../src/config";
@@ -80,22 +80,7 @@ export async function silentServer(): Promise<{
 export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
   if (process.env.RAG_UNIT_TESTS)
     throw new Error("unit tests use no database server (npm test runs this)");
-  const name = `rag_test_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  return freshPgDatabase(PG_ADMIN_URL, "rag_test_");
 }
 
 export interface Runtime {
