@@ -12,7 +12,7 @@ import { regionCidrs } from "../stacks/regions";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { evaluate } from "../policies/engine";
 import { toViews } from "../tools/policy-run";
-import { ofType, synth } from "./helpers";
+import { byName, ofType, synth } from "./helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -27,6 +27,11 @@ const T = {
   global: "aws:rds/globalCluster:GlobalCluster",
   aurora: "aws:rds/cluster:Cluster",
   auroraInstance: "aws:rds/clusterInstance:ClusterInstance",
+  secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  rotation: "aws:secretsmanager/secretRotation:SecretRotation",
+  rotationApp: "aws:serverlessrepository/cloudFormationStack:CloudFormationStack",
+  egressRule: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
   msk: "aws:msk/cluster:Cluster",
   replicator: "aws:msk/replicator:Replicator",
   replication: "aws:s3/bucketReplicationConfig:BucketReplicationConfig",
@@ -144,6 +149,47 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
     expect(clusters[1]!.inputs.masterPassword).toBeUndefined();
   });
 
+  it("rotates the master password from the primary region (RDS cannot manage a global database's)", () => {
+    const [writer, secondary] = ofType(result, T.aurora);
+    expect(writer!.inputs.manageMasterUserPassword).toBeUndefined();
+    expect(secondary!.inputs.manageMasterUserPassword).toBeUndefined();
+    const [rotation, ...more] = ofType(result, T.rotation);
+    expect(more).toEqual([]);
+    expect(codeOf(rotation!)).toBe("euw1");
+    expect(rotation!.inputs.rotationRules).toEqual({ automaticallyAfterDays: 30 });
+    // It rotates the password's secret, the one replicated to the other region.
+    const secret = byName(result, "rag-enterprise-euw1-postgres-password", T.secret);
+    expect(rotation!.propertyDependencies.secretId).toEqual([secret.urn]);
+    // AWS's single-user PostgreSQL function, pinned, in the VPC, with the secret's key.
+    const [app] = ofType(result, T.rotationApp);
+    expect(app!.inputs).toMatchObject({
+      applicationId: expect.stringMatching(
+        /applications\/SecretsManagerRDSPostgreSQLRotationSingleUser$/,
+      ),
+      semanticVersion: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+    });
+    const params = app!.inputs.parameters as Obj;
+    expect(params.endpoint).toBe("https://secretsmanager.eu-west-1.amazonaws.com");
+    expect(params.kmsKeyArn).toMatch(/^arn:aws:kms:eu-west-1:/);
+    expect(params.vpcSubnetIds.split(",")).toHaveLength(3);
+    expect(rotation!.propertyDependencies.rotationLambdaArn).toEqual([app!.urn]);
+    // Its security group reaches the Secrets Manager endpoint and the database, which admits it.
+    const sg = params.vpcSecurityGroupIds as string;
+    const egress = ofType(result, T.egressRule).filter((r) => r.inputs.securityGroupId === sg);
+    expect(egress.map((r) => r.inputs.toPort).sort()).toEqual([443, 5432]);
+    expect(
+      ofType(result, T.ingressRule).some(
+        (r) => r.inputs.referencedSecurityGroupId === sg && r.inputs.fromPort === 5432,
+      ),
+    ).toBe(true);
+    // The secret carries what the function reads; the runtime keeps reading its password field.
+    expect(
+      ofType(result, T.secretVersion).find(
+        (v) => v.name === "rag-enterprise-euw1-postgres-password",
+      )?.propertyDependencies.secretString,
+    ).toContain(writer!.urn);
+  });
+
   it("runs MSK in every region (IAM, TLS only, customer key, logs, private) and replicates the primary's", () => {
     const msk = ofType(result, T.msk);
     expect(msk.map(codeOf)).toEqual(["euw1", "euc1"]);
@@ -250,6 +296,11 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
         (rs) => (first(rs, T.aurora).iamDatabaseAuthenticationEnabled = false),
       ],
       ["aws-aurora-protected", (rs) => (first(rs, T.aurora).deletionProtection = false)],
+      [
+        "aws-aurora-password-rotated",
+        (rs) => rs.splice(0, rs.length, ...rs.filter((r) => r.type !== T.rotation)),
+      ],
+      ["aws-aurora-password-rotated", (rs) => (first(rs, T.rotation).rotationEnabled = false)],
       [
         "aws-msk-encrypted-private",
         (rs) => (first(rs, T.msk).encryptionInfo.encryptionInTransit.inCluster = false),

@@ -162,6 +162,10 @@ const COMPUTED: Record<string, Computed> = {
     port: 5432,
   }),
   "aws:rds/clusterInstance:ClusterInstance": (a) => ({ identifier: physicalName(a) }),
+  // The application's stack outputs, as the rotation applications name theirs.
+  "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": (a, r) => ({
+    outputs: { RotationLambdaARN: arn("lambda", r, `function:${String(a.inputs.name)}`) },
+  }),
   "aws:msk/configuration:Configuration": () => ({ latestRevision: 1 }),
   "aws:msk/cluster:Cluster": (a, r) => ({
     arn: arn("kafka", r, `cluster/${String(a.inputs.clusterName)}/${uuidOf(a.name)}-1`),

@@ -5,6 +5,7 @@ import type { PostgresEndpoint } from "../contracts";
 import type { KmsKey } from "./kms-key";
 import type { Network } from "./network";
 import { replicaArn } from "./secret";
+import { rotatePostgresPassword, rotationSecurityGroup } from "./secret-rotation";
 import { serviceSecurityGroup } from "./security-group";
 
 /** The Aurora PostgreSQL release of each major version the config allows (global databases and write forwarding need these or later). */
@@ -44,9 +45,12 @@ export interface AuroraGlobalPostgresArgs {
   readonly deletionProtection: boolean;
   /** @default "rag" */
   readonly databaseName?: string;
+  /** Days between rotations of the master password (the primary's secret). @default 30 */
+  readonly passwordRotationDays?: number;
 }
 
 const USERNAME = "rag_admin";
+const PORT = 5432;
 
 /**
  * One region's cluster of an Aurora PostgreSQL Global Database: encrypted with the region's key,
@@ -56,7 +60,10 @@ const USERNAME = "rag_admin";
  *
  * The master password is a generated secret of the primary (JSON with `username` and `password`,
  * what the runtime reads at connect), replicated to every secondary region: each region's runtime
- * reads its own replica, which outlives the primary region.
+ * reads its own replica, which outlives the primary region. RDS cannot manage the password of a
+ * global database's cluster (manageMasterUserPassword is refused there), so AWS's rotation
+ * function changes it on a schedule instead; the replicas follow, and the runtime reads the
+ * password afresh when the server refuses the one it holds.
  */
 export class AuroraGlobalPostgres extends pulumi.ComponentResource {
   readonly endpoint: PostgresEndpoint;
@@ -67,6 +74,8 @@ export class AuroraGlobalPostgres extends pulumi.ComponentResource {
   readonly instanceIds: pulumi.Output<string>[];
   /** The password's secret (the primary's ARN; secondaries read replicaArn of it). */
   readonly passwordSecretArn: pulumi.Output<string>;
+  /** The function rotating the master password (the primary's; a secondary's is undefined). */
+  readonly passwordRotationFunctionArn: pulumi.Output<string> | undefined;
   /** The global writer endpoint: it follows the writer through switchovers and failovers. */
   readonly globalWriterEndpoint: pulumi.Output<string>;
   /** What a secondary waits for: the primary's cluster and writer. */
@@ -89,13 +98,18 @@ export class AuroraGlobalPostgres extends pulumi.ComponentResource {
       { subnetIds: args.network.privateSubnetIds, description: `${name} private subnets` },
       parent,
     );
+    // The primary's password rotation function connects like the platform's services.
+    const rotationSg =
+      role.kind === "primary"
+        ? rotationSecurityGroup(`${name}-rotation`, args.network, parent)
+        : undefined;
     const sg = serviceSecurityGroup(
       `${name}-sg`,
       {
         vpcId: args.network.vpcId,
-        port: 5432,
+        port: PORT,
         description: "PostgreSQL from the platform's services",
-        allowedFrom: args.allowedSecurityGroupIds,
+        allowedFrom: [...args.allowedSecurityGroupIds, ...(rotationSg ? [rotationSg.id] : [])],
       },
       parent,
     );
@@ -136,6 +150,8 @@ export class AuroraGlobalPostgres extends pulumi.ComponentResource {
       clusterIdentifierPrefix: `${name}-`,
     };
     let cluster: aws.rds.Cluster;
+    let rotated:
+      { secret: aws.secretsmanager.Secret; version: aws.secretsmanager.SecretVersion } | undefined;
     if (role.kind === "primary") {
       const global = new aws.rds.GlobalCluster(
         name,
@@ -159,24 +175,13 @@ export class AuroraGlobalPostgres extends pulumi.ComponentResource {
         `${name}-password`,
         {
           namePrefix: `${name}-password-`,
-          description: `${name}: the master user's password (username, password)`,
+          description: `${name}: the master user's password (username, password), rotated`,
           kmsKeyId: args.kmsKey.arn,
           recoveryWindowInDays: 7,
           replicas: role.secretReplicas.map((r) => ({ region: r.region, kmsKeyId: r.kmsKeyId })),
         },
         parent,
       );
-      const version = new aws.secretsmanager.SecretVersion(
-        `${name}-password`,
-        {
-          secretId: secret.id,
-          secretString: pulumi.secret(
-            pulumi.jsonStringify({ username: USERNAME, password: password.result }),
-          ),
-        },
-        parent,
-      );
-      this.passwordSecretArn = pulumi.all([secret.arn, version.id]).apply(([arn]) => arn);
       cluster = new aws.rds.Cluster(
         name,
         {
@@ -186,8 +191,30 @@ export class AuroraGlobalPostgres extends pulumi.ComponentResource {
           masterUsername: USERNAME,
           masterPassword: password.result,
         },
-        { parent: this, protect, ignoreChanges: ["globalClusterIdentifier"] },
+        // The rotation owns the password once the cluster exists.
+        { parent: this, protect, ignoreChanges: ["globalClusterIdentifier", "masterPassword"] },
       );
+      const version = new aws.secretsmanager.SecretVersion(
+        `${name}-password`,
+        {
+          secretId: secret.id,
+          // What the rotation function reads: the engine, where the writer is, who and which database.
+          secretString: pulumi.secret(
+            pulumi.jsonStringify({
+              engine: "postgres",
+              host: cluster.endpoint,
+              port: PORT,
+              username: USERNAME,
+              password: password.result,
+              dbname: databaseName,
+            }),
+          ),
+        },
+        // Later versions are the rotation's: the first one is never written again.
+        { parent: this, ignoreChanges: ["secretString"] },
+      );
+      this.passwordSecretArn = pulumi.all([secret.arn, version.id]).apply(([arn]) => arn);
+      rotated = { secret, version };
       this.globalClusterId = global.globalClusterIdentifier;
       this.globalWriterEndpoint = global.endpoint;
     } else {
@@ -234,6 +261,23 @@ export class AuroraGlobalPostgres extends pulumi.ComponentResource {
           parent,
         ),
     );
+    this.passwordRotationFunctionArn =
+      rotated &&
+      rotationSg &&
+      rotatePostgresPassword(
+        `${name}-rotation`,
+        {
+          secret: rotated.secret,
+          region: args.region,
+          kmsKey: args.kmsKey,
+          network: args.network,
+          securityGroup: rotationSg,
+          database: { securityGroupId: sg.id, port: PORT },
+          rotationDays: args.passwordRotationDays,
+          after: [rotated.version, ...instances],
+        },
+        parent,
+      ).functionArn;
     this.ready = [cluster, ...instances];
     this.clusterArn = cluster.arn;
     this.clusterId = cluster.clusterIdentifier;

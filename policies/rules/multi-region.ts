@@ -5,8 +5,8 @@
  */
 import { MIN_BACKUP_DAYS } from "./resilience";
 import { cannotRead, podsOf, REPLICATED_TYPES } from "./workloads";
-import { get, isObject, isTrue, list, text } from "./helpers";
-import type { Rule, Tier } from "./types";
+import { get, isObject, isTrue, list, referenced, referencing, text } from "./helpers";
+import type { ResourceView, Rule, RuleContext, Tier } from "./types";
 
 const ENTERPRISE: readonly Tier[] = ["enterprise"];
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
@@ -28,6 +28,34 @@ const DOCUMENT_STORE = "rag:aws:DocumentStore";
 /** True when the URN's type chain (parent types, then the resource's own) names `type`. */
 function inComponent(urn: string, type: string): boolean {
   return (urn.split("::")[2] ?? "").split("$").includes(type);
+}
+
+const SECRET_VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
+const SECRET_ROTATION = "aws:secretsmanager/secretRotation:SecretRotation";
+
+/** The rotations of the secrets holding the cluster's master password (a version written from the same source). */
+function rotationsOfPassword(ctx: RuleContext, cluster: ResourceView): ResourceView[] {
+  const sources = cluster.propertyDependencies.masterPassword ?? [];
+  const versions = ctx.resources.filter(
+    (v) =>
+      v.type === SECRET_VERSION &&
+      (v.propertyDependencies.secretString ?? []).some((u) => sources.includes(u)),
+  );
+  return versions
+    .flatMap((v) => referenced(ctx, v, "secretId"))
+    .flatMap((secret) => referencing(ctx, SECRET_ROTATION, "secretId", secret));
+}
+
+/** A rotation that runs: enabled, on a schedule, through a function. */
+function rotates(rotation: ResourceView): boolean {
+  const p = rotation.props;
+  const scheduled =
+    typeof get(p, "rotationRules.automaticallyAfterDays") === "number" ||
+    text(get(p, "rotationRules.scheduleExpression")) !== undefined;
+  const runner =
+    text(p.rotationLambdaArn) !== undefined ||
+    (rotation.propertyDependencies.rotationLambdaArn ?? []).length > 0;
+  return p.rotationEnabled !== false && scheduled && runner;
 }
 
 export const multiRegionRules: Rule[] = [
@@ -53,6 +81,24 @@ export const multiRegionRules: Rule[] = [
         ...(isTrue(p.deletionProtection) ? [] : ["deletion protection is off"]),
         ...(days >= min ? [] : [`backups are kept ${days} days; enterprise needs ${min}`]),
       ];
+    },
+  },
+  {
+    name: "aws-aurora-password-rotated",
+    area: "secrets",
+    description:
+      "An Aurora cluster's master password is managed by RDS (manageMasterUserPassword) or kept in a Secrets Manager secret with a rotation schedule; a global database's secondary, which has none of its own, passes.",
+    severity: "high",
+    remediation:
+      "Set manageMasterUserPassword, or (a global database's primary, where RDS refuses it) store the password in a secret with a SecretRotation (rotationRules and a rotation function).",
+    resourceTypes: ["aws:rds/cluster:Cluster"],
+    check: (r, ctx) => {
+      const p = r.props;
+      if (isTrue(p.manageMasterUserPassword)) return [];
+      if (p.masterPassword === undefined && p.masterPasswordWo === undefined) return [];
+      return rotationsOfPassword(ctx, r).some(rotates)
+        ? []
+        : ["the master password is set once and nothing rotates it"];
     },
   },
   {

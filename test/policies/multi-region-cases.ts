@@ -94,6 +94,33 @@ const record = (extra: Record<string, unknown>, links: Record<string, ResourceVi
     links,
   );
 
+/** A primary's cluster, its password's secret and version, and that secret's rotation (when given). */
+const passwordKept = (rotation?: Record<string, unknown>) => {
+  const password = res("random:index/randomPassword:RandomPassword", { length: 40 });
+  const cluster = res(
+    "aws:rds/cluster:Cluster",
+    { ...aurora, masterUsername: "rag_admin", masterPassword: "[secret]" },
+    { masterPassword: [password] },
+  );
+  const secret = res("aws:secretsmanager/secret:Secret", { kmsKeyId: KEY });
+  const version = res(
+    "aws:secretsmanager/secretVersion:SecretVersion",
+    { secretString: "[secret]" },
+    { secretId: [secret], secretString: [password] },
+  );
+  const fn = res("aws:serverlessrepository/cloudFormationStack:CloudFormationStack", {});
+  const rotations = rotation
+    ? [
+        res("aws:secretsmanager/secretRotation:SecretRotation", rotation, {
+          secretId: [secret],
+          rotationLambdaArn: [fn],
+        }),
+      ]
+    : [];
+  return [password, cluster, secret, version, fn, ...rotations];
+};
+const ROTATION = { rotationRules: { automaticallyAfterDays: 30 } };
+
 export const MULTI_REGION_CASES: Record<string, RuleCase> = {
   "aws-aurora-protected": {
     compliant: one(res("aws:rds/cluster:Cluster", aurora)),
@@ -105,6 +132,20 @@ export const MULTI_REGION_CASES: Record<string, RuleCase> = {
       ),
       "short backups": one(res("aws:rds/cluster:Cluster", { ...aurora, backupRetentionPeriod: 7 })),
       deletable: one(res("aws:rds/cluster:Cluster", { ...aurora, deletionProtection: false })),
+    },
+  },
+  "aws-aurora-password-rotated": {
+    compliant: [
+      ...passwordKept(ROTATION),
+      res("aws:rds/cluster:Cluster", { ...aurora, manageMasterUserPassword: true }),
+      // A global database's secondary: no password of its own.
+      res("aws:rds/cluster:Cluster", { ...aurora, globalClusterIdentifier: "g" }),
+    ],
+    violating: {
+      "never rotated": passwordKept(),
+      "rotation turned off": passwordKept({ rotationEnabled: false }),
+      "no schedule": passwordKept({}),
+      "a literal password": one(res("aws:rds/cluster:Cluster", { ...aurora, masterPassword: "x" })),
     },
   },
   "aws-msk-encrypted-private": {

@@ -157,6 +157,14 @@ const FLIPS: Flip[] = [
       ),
   ],
   [
+    "aws-aurora-password-rotated",
+    "enterprise",
+    (rs) =>
+      every(rs, "aws:secretsmanager/secretRotation:SecretRotation").forEach(
+        (r) => (r.rotationEnabled = false),
+      ),
+  ],
+  [
     "aws-s3-replication-encrypted",
     "enterprise",
     (rs) =>
