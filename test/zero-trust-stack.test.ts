@@ -181,21 +181,32 @@ describe("the flow table against the synthesized policies", () => {
     }
   });
 
+  /** The namespaces the stack creates: all enrolled in the mesh (kube-system is not). */
+  const created = () =>
+    resources.filter((r) => r.type === NS).map((r) => (r.inputs as Json).metadata.name as string);
+  const intoMesh = () =>
+    flows.filter((f) => f.to.kind === "workload" && created().includes(f.to.workload.namespace));
+
   it("admits every in-cluster flow by the caller's principal (or the balancer's address) in the mesh", () => {
-    for (const f of flows)
-      if (f.to.kind === "workload") expect(meshRule(f as never), f.purpose).toBeDefined();
+    for (const f of intoMesh()) expect(meshRule(f as never), f.purpose).toBeDefined();
+    // Out of the mesh, the cluster's DNS is reached through the NetworkPolicies alone.
+    expect(
+      flows.some((f) => f.to.kind === "workload" && f.to.workload.namespace === "kube-system"),
+    ).toBe(true);
+    expect(policies(AP, "kube-system")).toEqual([]);
   });
 
   it("has no ALLOW rule that no flow explains, and a default deny in every namespace it creates", () => {
     const inputs = (type: string) =>
       resources.filter((r) => r.type === type).map((r) => r.inputs as Json);
     const rules = inputs(AP).flatMap((i) => (i.spec?.rules ?? []) as Json[]);
-    expect(rules).toHaveLength(flows.filter((f) => f.to.kind === "workload").length);
+    expect(rules).toHaveLength(intoMesh().length);
     const namespaces = inputs(NS).map((i) => i.metadata.name as string);
     expect(namespaces.sort()).toEqual([
       "argo-rollouts",
       "loki",
       "monitoring",
+      "node-agents",
       "observability",
       "rag",
       "tempo",
@@ -207,6 +218,56 @@ describe("the flow table against the synthesized policies", () => {
       ).toBe(true);
     for (const ns of inputs(NS))
       expect(ns.metadata.labels["istio.io/dataplane-mode"], ns.metadata.name).toBe("ambient");
+    // Every namespace denies what its flows do not open, in the NetworkPolicies too.
+    for (const ns of namespaces) expect(denied(ns), ns).toBe(true);
+  });
+
+  it("keeps the node agents apart, privileged, and the rest of the stack restricted", () => {
+    const level = (name: string) =>
+      resources
+        .filter((r) => r.type === NS)
+        .map((r) => (r.inputs as Json).metadata)
+        .find((m) => m.name === name)!.labels["pod-security.kubernetes.io/enforce"];
+    expect(level("node-agents")).toBe("privileged");
+    for (const ns of ["monitoring", "loki", "tempo", "argo-rollouts"])
+      expect(level(ns), ns).toBe("restricted");
+    const release = (name: string) =>
+      resources.find(
+        (r) => r.type === "kubernetes:helm.sh/v3:Release" && (r.inputs as Json).name === name,
+      )!.inputs as Json;
+    expect(release("log-agent").namespace).toBe("node-agents");
+    const stack = release("kube-prometheus-stack");
+    expect(stack.namespace).toBe("monitoring");
+    expect(stack.values["prometheus-node-exporter"].namespaceOverride).toBe("node-agents");
+  });
+
+  it("opens the stack's ways out: Prometheus to the nodes, the operators to the API, Alertmanager to PagerDuty, the stores to their buckets", () => {
+    const out = (labels: Record<string, string>, namespace: string) =>
+      flows.filter(
+        (f) =>
+          f.from.kind === "workload" &&
+          f.from.workload.namespace === namespace &&
+          JSON.stringify(f.from.workload.labels) === JSON.stringify(labels),
+      );
+    const cidrPorts = (fs: Flow[], purpose?: string) =>
+      fs
+        .filter((f) => f.to.kind === "cidr" && (!purpose || f.to.internet === purpose))
+        .map((f) => f.ports.join(","));
+    const prometheus = out({ "app.kubernetes.io/name": "prometheus" }, "monitoring");
+    expect(cidrPorts(prometheus)).toEqual(["10250,9100,10249", "443"]);
+    expect(cidrPorts(prometheus, "kubernetes-api")).toEqual(["443"]);
+    expect(
+      cidrPorts(out({ "app.kubernetes.io/name": "alertmanager" }, "monitoring"), "alert-delivery"),
+    ).toEqual(["443"]);
+    for (const [labels, ns] of [
+      [{ app: "kube-prometheus-stack-operator" }, "monitoring"],
+      [{ "app.kubernetes.io/name": "kube-state-metrics" }, "monitoring"],
+      [{ "app.kubernetes.io/name": "grafana" }, "monitoring"],
+      [{ "app.kubernetes.io/name": "argo-rollouts" }, "argo-rollouts"],
+      [{ "app.kubernetes.io/instance": "log-agent" }, "node-agents"],
+    ] as const)
+      expect(cidrPorts(out(labels, ns), "kubernetes-api"), ns).toEqual(["443"]);
+    for (const store of ["loki", "tempo"]) expect(cidrPorts(out({}, store))).toEqual(["443", "80"]);
   });
 
   it("refuses a flow the table lacks: nothing lets the worker reach the API", () => {

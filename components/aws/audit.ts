@@ -9,7 +9,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assumedBy, policyDocument, type AwsAccount } from "./account";
 import { KmsKey } from "./kms-key";
-import { createVersionedBucket, restrictBucket } from "./private-bucket";
+import {
+  createVersionedBucket,
+  logAccess,
+  restrictBucket,
+  type AccessLogBucket,
+} from "./private-bucket";
 
 export interface AuditTrailArgs {
   readonly account: AwsAccount;
@@ -19,6 +24,8 @@ export interface AuditTrailArgs {
   readonly dataEventBucketArns: readonly pulumi.Input<string>[];
   /** Days the CloudWatch Logs copy is kept (the locked bucket is the record). @default 90 */
   readonly logGroupRetentionDays?: number;
+  /** Where the trail bucket's server access logs go. @default - none recorded */
+  readonly accessLogs?: AccessLogBucket;
 }
 
 /** The longest Object Lock retention S3 accepts, in days (100 years). */
@@ -97,6 +104,7 @@ export class AuditTrail extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    if (args.accessLogs) logAccess(this, name, bucket, args.accessLogs, "audit-trail/");
     const onlyThisTrail = { StringEquals: { "aws:SourceArn": trailArn } };
     const grant = restrictBucket(this, name, bucket, [
       {

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { elbLogDeliveryPrincipal, type AwsAccount, type Statement } from "./account";
 import type { KmsKey } from "./kms-key";
-import { createVersionedBucket, restrictBucket } from "./private-bucket";
+import { createVersionedBucket, logAccess, restrictBucket } from "./private-bucket";
 
 /** What the runtime needs on the document bucket (its ECS task role, its EKS Pod Identity role): objects and their versions (secure delete), and the key. */
 export function documentAccessStatements(
@@ -163,11 +163,7 @@ export class DocumentStore extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new aws.s3.BucketLogging(
-      name,
-      { bucket: bucket.id, targetBucket: logs.id, targetPrefix: "documents/" },
-      { parent: this },
-    );
+    logAccess(this, name, bucket, { bucket: logs.id }, "documents/");
     restrictBucket(this, name, bucket, []);
 
     this.bucketName = bucket.bucket;

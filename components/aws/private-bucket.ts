@@ -73,3 +73,23 @@ export function restrictBucket(
     { parent, dependsOn: [block] },
   );
 }
+
+/** A bucket that receives other buckets' server access logs (S3's log delivery may write to it). */
+export interface AccessLogBucket {
+  readonly bucket: pulumi.Input<string>;
+}
+
+/** `bucket`'s server access logs go to `logs`, under `prefix` ("documents/"). */
+export function logAccess(
+  parent: pulumi.Resource,
+  name: string,
+  bucket: aws.s3.Bucket,
+  logs: AccessLogBucket,
+  prefix: string,
+): aws.s3.BucketLogging {
+  return new aws.s3.BucketLogging(
+    name,
+    { bucket: bucket.id, targetBucket: logs.bucket, targetPrefix: prefix },
+    { parent },
+  );
+}

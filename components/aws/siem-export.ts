@@ -10,7 +10,12 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { assumedBy, policyDocument, type AwsAccount, type Statement } from "./account";
 import type { KmsKey } from "./kms-key";
-import { createVersionedBucket, restrictBucket } from "./private-bucket";
+import {
+  createVersionedBucket,
+  logAccess,
+  restrictBucket,
+  type AccessLogBucket,
+} from "./private-bucket";
 
 export type SiemDestination =
   | { readonly kind: "splunk"; readonly hecEndpoint: string }
@@ -34,6 +39,8 @@ export interface SiemExportArgs {
   readonly logGroups: ReadonlyArray<{ readonly id: string; readonly name: pulumi.Input<string> }>;
   /** Days undeliverable records are kept in the backup bucket. @default 30 */
   readonly backupRetentionDays?: number;
+  /** Where the backup bucket's server access logs go. @default - none recorded */
+  readonly accessLogs?: AccessLogBucket;
 }
 
 /** The sources of findings EventBridge forwards. */
@@ -95,6 +102,7 @@ export class SiemExport extends pulumi.ComponentResource {
       parent,
     );
     restrictBucket(this, `${name}-backup`, backup, []);
+    if (args.accessLogs) logAccess(this, `${name}-backup`, backup, args.accessLogs, "siem-backup/");
 
     const firehoseRole = this.role(`${name}-firehose`, "firehose.amazonaws.com", [
       {

@@ -6,7 +6,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { podsIn, type CidrEgress } from "./network-policy";
+import { podsIn, type CidrEgress, type FlowPolicyArgs } from "./network-policy";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
@@ -24,6 +24,7 @@ export const INTERNET_PURPOSES = [
   "model-download",
   "cloud-apis",
   "kubernetes-api",
+  "alert-delivery",
 ] as const;
 export type InternetPurpose = (typeof INTERNET_PURPOSES)[number];
 
@@ -58,7 +59,7 @@ export interface Flow {
 }
 
 /** The CIDR meaning "anywhere": allowed only with an internet purpose. */
-const ANYWHERE = "0.0.0.0/0";
+export const ANYWHERE = "0.0.0.0/0";
 
 /** Two workloads are the same when namespace and labels are. */
 export function sameWorkload(a: MeshWorkload, b: MeshWorkload): boolean {
@@ -107,6 +108,27 @@ export class FlowTable {
       from: { kind: "workload", workload: from },
       to: { kind: "workload", workload: to },
       ports,
+      protocol: "TCP",
+      purpose,
+    });
+  }
+
+  /** `from` reaches `egress`'s range; the internet (anywhere) only for `internet`'s reason. */
+  reaches(
+    from: MeshWorkload,
+    egress: CidrEgress,
+    purpose: string,
+    internet?: InternetPurpose,
+  ): void {
+    this.add({
+      from: { kind: "workload", workload: from },
+      to: {
+        kind: "cidr",
+        cidr: egress.cidr,
+        ...(egress.except ? { except: egress.except } : {}),
+        ...(egress.cidr === ANYWHERE && internet ? { internet } : {}),
+      },
+      ports: egress.ports,
       protocol: "TCP",
       purpose,
     });
@@ -224,4 +246,32 @@ export function allowSpecFor(
 /** The ports of `w` that callers outside the mesh reach in plain text (a load balancer's). */
 export function plainTextPortsOf(table: FlowTable, w: MeshWorkload): number[] {
   return [...new Set(table.into(w).flatMap((f) => (f.from.kind === "network" ? f.ports : [])))];
+}
+
+/** A stable, readable id for a workload: namespace and its labels' values. */
+export function workloadId(w: MeshWorkload): string {
+  const values = Object.keys(w.labels)
+    .sort()
+    .map((k) => w.labels[k]);
+  return [w.namespace, ...values]
+    .join("-")
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-");
+}
+
+/**
+ * The NetworkPolicies of a namespace the table describes whole: one per workload of it that a
+ * flow names, with what reaches it and what it calls (flowPolicy's arguments, less the namespace).
+ */
+export function namespaceFlowPolicies(
+  table: FlowTable,
+  namespace: string,
+): { id: string; args: Omit<FlowPolicyArgs, "namespace"> }[] {
+  return table
+    .workloads()
+    .filter((w) => w.namespace === namespace)
+    .map((w) => ({
+      id: workloadId(w),
+      args: { podLabels: { ...w.labels }, ingress: ingressOf(table, w), ...egressOf(table, w) },
+    }));
 }

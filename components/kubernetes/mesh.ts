@@ -9,7 +9,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { allowSpecFor, plainTextPortsOf, type FlowTable, type MeshWorkload } from "./flows";
+import { allowSpecFor, plainTextPortsOf, workloadId, type FlowTable } from "./flows";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { resources, type ComputeSize } from "./pod-security";
 
@@ -145,7 +145,8 @@ export class MeshPolicies extends pulumi.ComponentResource {
       policy(`deny-${i}`, "AuthorizationPolicy", { name: "default-deny", namespace }, {}),
     );
     for (const w of args.flows.workloads()) {
-      if (args.flows.into(w).length === 0) continue;
+      // A namespace out of the mesh (kube-system's DNS, which Prometheus scrapes) enforces none.
+      if (args.flows.into(w).length === 0 || !args.namespaces.includes(w.namespace)) continue;
       const id = workloadId(w);
       policy(
         `allow-${id}`,
@@ -170,15 +171,4 @@ export class MeshPolicies extends pulumi.ComponentResource {
     }
     this.registerOutputs({});
   }
-}
-
-/** A stable, readable id for a workload: namespace and its labels' values. */
-function workloadId(w: MeshWorkload): string {
-  const values = Object.keys(w.labels)
-    .sort()
-    .map((k) => w.labels[k]);
-  return [w.namespace, ...values]
-    .join("-")
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, "-");
 }

@@ -11,11 +11,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ragDashboard } from "./dashboards";
+import type { CidrEgress } from "./network-policy";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { resources, type ComputeSize } from "./pod-security";
 
 export const MONITORING_NAMESPACE = "monitoring";
+/**
+ * The agents that read the node itself (node-exporter: host network, PID namespace and root
+ * filesystem; the log agent: the pods' log files), apart from the monitoring namespace: they need
+ * Pod Security's privileged level, the rest of the stack runs restricted.
+ */
+export const NODE_AGENTS_NAMESPACE = "node-agents";
 export const LOKI_NAMESPACE = "loki";
 export const TEMPO_NAMESPACE = "tempo";
 /** Prometheus's in-cluster address (the release is named kube-prometheus-stack). */
@@ -31,6 +38,8 @@ export interface ObjectStorage {
   readonly region: string;
   /** The service account's annotations giving it the cloud role (IRSA), if any. @default - none */
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+  /** What the store's pods reach the bucket and their credentials through. @default - nothing */
+  readonly egress?: readonly CidrEgress[];
 }
 
 /** The Alertmanager receivers: pages to PagerDuty, tickets by e-mail. */
@@ -140,6 +149,8 @@ export function alertmanagerConfig(a: AlertRouting): Record<string, unknown> {
 export class ObservabilityStack extends pulumi.ComponentResource {
   /** Prometheus's release: what uses its CRDs (PrometheusRule) waits for it. */
   readonly prometheusStack: k8s.helm.v3.Release;
+  /** The stack's namespaces by name: their NetworkPolicies wait for them. */
+  readonly namespaces: Readonly<Record<string, k8s.core.v1.Namespace>>;
 
   constructor(name: string, args: ObservabilityStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:ObservabilityStack", name, {}, opts);
@@ -160,10 +171,17 @@ export class ObservabilityStack extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-    // node-exporter and the log agent read the node: the monitoring namespace cannot be restricted.
-    const monitoring = namespace(MONITORING_NAMESPACE, "privileged");
+    const monitoring = namespace(MONITORING_NAMESPACE, "restricted");
+    // node-exporter and the log agent read the node: no Pod Security level short of privileged admits them.
+    const nodeAgents = namespace(NODE_AGENTS_NAMESPACE, "privileged");
     const loki = namespace(LOKI_NAMESPACE, "restricted");
     const tempo = namespace(TEMPO_NAMESPACE, "restricted");
+    this.namespaces = {
+      [MONITORING_NAMESPACE]: monitoring,
+      [NODE_AGENTS_NAMESPACE]: nodeAgents,
+      [LOKI_NAMESPACE]: loki,
+      [TEMPO_NAMESPACE]: tempo,
+    };
     const hours = `${args.retentionDays * 24}h`;
 
     pinnedRelease(
@@ -217,14 +235,14 @@ export class ObservabilityStack extends pulumi.ComponentResource {
         namespace: MONITORING_NAMESPACE,
         values: prometheusStackValues(args),
       },
-      { parent: this, dependsOn: [monitoring, ...alertSecret] },
+      { parent: this, dependsOn: [monitoring, nodeAgents, ...alertSecret] },
     );
     pinnedRelease(
       "log-agent",
       args.charts.openTelemetryCollector,
       {
         resourceName: named("log-agent"),
-        namespace: MONITORING_NAMESPACE,
+        namespace: NODE_AGENTS_NAMESPACE,
         values: {
           mode: "daemonset",
           image: { repository: "otel/opentelemetry-collector-contrib" },
@@ -242,7 +260,7 @@ export class ObservabilityStack extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: [monitoring] },
+      { parent: this, dependsOn: [nodeAgents] },
     );
     this.registerOutputs({});
   }
@@ -257,6 +275,7 @@ function prometheusStackValues(args: ObservabilityStackArgs): Record<string, unk
     // The API server calls admission webhooks in plain text, which a STRICT mesh refuses: the
     // rules' validation is left to the operator's reconcile.
     prometheusOperator: { admissionWebhooks: { enabled: false } },
+    "prometheus-node-exporter": { namespaceOverride: NODE_AGENTS_NAMESPACE },
     prometheus: {
       prometheusSpec: {
         replicas: 2,

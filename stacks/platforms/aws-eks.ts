@@ -8,7 +8,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AuditTrail } from "../../components/aws/audit";
 import { documentAccessStatements } from "../../components/aws/document-store";
-import { createVersionedBucket, restrictBucket } from "../../components/aws/private-bucket";
+import {
+  createVersionedBucket,
+  logAccess,
+  restrictBucket,
+} from "../../components/aws/private-bucket";
 import { SiemExport } from "../../components/aws/siem-export";
 import { ThreatDetection } from "../../components/aws/threat-detection";
 import type { ObjectStorage } from "../../components/kubernetes/observability-stack";
@@ -201,6 +205,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
             account: this.account,
             retentionDays: audit.retentionDays,
             dataEventBucketArns: [documents.bucketArn],
+            accessLogs: { bucket: documents.logBucketName },
           },
           this.opts(),
         )
@@ -230,6 +235,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
           siem.kind === "splunk"
             ? { kind: "splunk", hecEndpoint: siem.endpoint }
             : { kind: "http", name: siem.name ?? "SIEM", url: siem.endpoint },
+        accessLogs: { bucket: documents.logBucketName },
         logGroups: [
           ...(trail ? [{ id: "trail", name: trail.logGroupName }] : []),
           { id: "eks-audit", name: `/aws/eks/${this.cluster.physicalName}/cluster` },
@@ -243,6 +249,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
   telemetryStorage(
     stores: readonly { name: string; namespace: string; serviceAccount: string }[],
   ): ObjectStorage[] {
+    const logs = this.requireDocuments().logBucketName;
     return stores.map((store) => {
       const name = `${this.prefix}-${store.name}`;
       const parent = new pulumi.ComponentResource("rag:aws:TelemetryBucket", name, {}, this.opts());
@@ -280,6 +287,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         { parent },
       );
       restrictBucket(parent, name, bucket, []);
+      logAccess(parent, name, bucket, { bucket: logs }, `${store.name}/`);
       podIdentityRole(
         name,
         {
@@ -309,7 +317,15 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         },
         { parent },
       );
-      return { bucket: bucket.bucket, region: this.site.region };
+      return {
+        bucket: bucket.bucket,
+        region: this.site.region,
+        // S3 (through the VPC's gateway endpoint, to S3's public ranges) and the Pod Identity agent.
+        egress: [
+          { cidr: "0.0.0.0/0", ports: [443] },
+          { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
+        ],
+      };
     });
   }
 

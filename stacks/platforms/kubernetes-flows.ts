@@ -8,6 +8,7 @@ import { EMBEDDINGS_LABELS } from "../../components/kubernetes/embedding-server"
 import {
   LOKI_NAMESPACE,
   MONITORING_NAMESPACE,
+  NODE_AGENTS_NAMESPACE,
   TEMPO_NAMESPACE,
 } from "../../components/kubernetes/observability-stack";
 import { OLLAMA_LABELS } from "../../components/kubernetes/ollama-server";
@@ -68,8 +69,29 @@ export const WORKLOADS = {
     serviceAccount: "kube-prometheus-stack-grafana",
     labels: { "app.kubernetes.io/name": "grafana" },
   },
-  logAgent: {
+  alertmanager: {
     namespace: MONITORING_NAMESPACE,
+    serviceAccount: "kube-prometheus-stack-alertmanager",
+    labels: { "app.kubernetes.io/name": "alertmanager" },
+  },
+  prometheusOperator: {
+    namespace: MONITORING_NAMESPACE,
+    serviceAccount: "kube-prometheus-stack-operator",
+    labels: { app: "kube-prometheus-stack-operator" },
+  },
+  kubeStateMetrics: {
+    namespace: MONITORING_NAMESPACE,
+    serviceAccount: "kube-prometheus-stack-kube-state-metrics",
+    labels: { "app.kubernetes.io/name": "kube-state-metrics" },
+  },
+  /** The cluster's DNS, outside the mesh: Prometheus reads its metrics. */
+  clusterDns: {
+    namespace: "kube-system",
+    serviceAccount: "coredns",
+    labels: { "k8s-app": "kube-dns" },
+  },
+  logAgent: {
+    namespace: NODE_AGENTS_NAMESPACE,
     serviceAccount: "log-agent-opentelemetry-collector",
     labels: { "app.kubernetes.io/instance": "log-agent" },
   },

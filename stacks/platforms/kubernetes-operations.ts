@@ -7,19 +7,26 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { FlowTable, MeshWorkload } from "../../components/kubernetes/flows";
+import {
+  ANYWHERE,
+  egressOf,
+  namespaceFlowPolicies,
+  type FlowTable,
+  type MeshWorkload,
+} from "../../components/kubernetes/flows";
 import { AMBIENT_LABELS, IstioAmbient, MeshPolicies } from "../../components/kubernetes/mesh";
 import {
   LOKI_NAMESPACE,
   LOKI_OTLP_HTTP,
   MONITORING_NAMESPACE,
+  NODE_AGENTS_NAMESPACE,
   ObservabilityStack,
+  type ObjectStorage,
   PROMETHEUS_URL,
   TEMPO_NAMESPACE,
   TEMPO_OTLP_GRPC,
 } from "../../components/kubernetes/observability-stack";
-import { flowPolicy, podsIn } from "../../components/kubernetes/network-policy";
-import { egressOf } from "../../components/kubernetes/flows";
+import { denyByDefault, flowPolicy, podsIn } from "../../components/kubernetes/network-policy";
 import {
   ApiCanary,
   ModelBlueGreen,
@@ -49,7 +56,17 @@ export const API_CANARY_STEPS = [
 /** A canary fails where the page alert would fire: 14.4 times the query SLO's error budget. */
 const CANARY_BURN_RATE = 14.4;
 /** Ports of the in-cluster stores (their pods' ports, which the mesh and NetworkPolicies see). */
-const PORTS = { prometheus: 9090, tempoOtlp: 4317, tempoQuery: 3200, lokiGateway: 8080 };
+const PORTS = {
+  prometheus: 9090,
+  tempoOtlp: 4317,
+  tempoQuery: 3200,
+  lokiGateway: 8080,
+  kubernetesApi: 443,
+  pagerDuty: 443,
+  dnsMetrics: 9153,
+};
+/** What Prometheus reads on every node: the kubelet (and cAdvisor), node-exporter, kube-proxy. */
+const NODE_METRICS_PORTS = [10250, 9100, 10249];
 /** The Secret of Alertmanager's keys in the monitoring namespace. */
 const ALERT_SECRET = "alertmanager-keys";
 
@@ -57,6 +74,7 @@ export class ClusterOperations {
   readonly mesh: IstioAmbient | undefined;
   private readonly rollouts: k8s.helm.v3.Release | undefined;
   private readonly stack: boolean;
+  private observability: ObservabilityStack | undefined;
 
   constructor(
     private readonly host: ClusterHost,
@@ -225,10 +243,11 @@ export class ClusterOperations {
     ];
     if (this.stack) {
       this.observabilityStack(alertKey, hasTelemetry);
-      namespaces.push(MONITORING_NAMESPACE, LOKI_NAMESPACE, TEMPO_NAMESPACE);
+      namespaces.push(MONITORING_NAMESPACE, NODE_AGENTS_NAMESPACE, LOKI_NAMESPACE, TEMPO_NAMESPACE);
     }
     if (this.rollouts) {
       namespaces.push(ROLLOUTS_NAMESPACE);
+      this.toKubernetesApi(ROLLOUTS_CONTROLLER, "rollouts, ReplicaSets and analyses");
       if (this.stack)
         this.flows.calls(
           ROLLOUTS_CONTROLLER,
@@ -236,7 +255,11 @@ export class ClusterOperations {
           [PORTS.prometheus],
           "canary analysis queries",
         );
+      this.flowPolicies(ROLLOUTS_NAMESPACE, this.rollouts);
     }
+    if (this.observability)
+      for (const [ns, resource] of Object.entries(this.observability.namespaces))
+        this.flowPolicies(ns, resource);
     if (!this.mesh) return;
     new MeshPolicies(
       `${this.site.prefix}-mesh-policies`,
@@ -272,7 +295,7 @@ export class ClusterOperations {
     const smtp = o.smtp
       ? alertKey("smtp-password", "SMTP password Alertmanager e-mails tickets with")
       : undefined;
-    const stack = new ObservabilityStack(
+    const stack = (this.observability = new ObservabilityStack(
       `${this.site.prefix}-observability`,
       {
         charts: {
@@ -303,7 +326,7 @@ export class ClusterOperations {
         resourceNamePrefix: this.site.namePrefix,
       },
       this.onCluster(),
-    );
+    ));
     const selfHosted = this.cfg.llm.mode === "self-hosted" && this.cfg.llm.server === "vllm";
     new SloRules(
       `${this.site.prefix}-slos`,
@@ -313,6 +336,16 @@ export class ClusterOperations {
       },
       { ...this.onCluster(), dependsOn: [stack.prometheusStack] },
     );
+    this.stackFlows(storage, hasTelemetry);
+  }
+
+  /**
+   * The stack's flows: each store's components among themselves and out to its bucket,
+   * Prometheus to the nodes, the cluster's DNS and the API server, Grafana to the stores, the
+   * log agent and the collector into them, the operators to the API server, Alertmanager out to
+   * PagerDuty and the SMTP server.
+   */
+  private stackFlows(storage: readonly ObjectStorage[], hasTelemetry: boolean): void {
     const w = WORKLOADS;
     for (const ns of [w.monitoring, w.loki, w.tempo])
       this.flows.add({
@@ -322,6 +355,38 @@ export class ClusterOperations {
         protocol: "TCP",
         purpose: "the store's own components",
       });
+    const [loki, tempo] = storage;
+    for (const [store, bucket] of [
+      [w.loki, loki],
+      [w.tempo, tempo],
+    ] as const)
+      for (const e of bucket?.egress ?? [])
+        this.flows.reaches(store, e, "its bucket", "cloud-apis");
+    this.flows.reaches(
+      w.prometheus,
+      { cidr: this.host.networkCidr, ports: NODE_METRICS_PORTS },
+      "node metrics: kubelet, node-exporter (host network), kube-proxy",
+    );
+    this.flows.calls(w.prometheus, w.clusterDns, [PORTS.dnsMetrics], "cluster DNS metrics");
+    this.toKubernetesApi(w.prometheus, "service discovery and the API server's metrics");
+    this.toKubernetesApi(w.prometheusOperator, "Prometheus and Alertmanager resources");
+    this.toKubernetesApi(w.kubeStateMetrics, "the objects' state");
+    this.toKubernetesApi(w.grafana, "dashboards and data sources (its sidecars)");
+    this.toKubernetesApi(w.logAgent, "pod metadata on each log line");
+    this.flows.reaches(
+      w.alertmanager,
+      { cidr: ANYWHERE, ports: [PORTS.pagerDuty] },
+      "pages to PagerDuty",
+      "alert-delivery",
+    );
+    const smtp = this.cfg.observability.smtp;
+    if (smtp)
+      this.flows.reaches(
+        w.alertmanager,
+        { cidr: ANYWHERE, ports: [Number(smtp.smarthost.split(":").at(-1))] },
+        "ticket e-mails",
+        "alert-delivery",
+      );
     this.flows.calls(w.grafana, w.tempo, [PORTS.tempoQuery], "trace queries");
     this.flows.calls(w.grafana, w.loki, [PORTS.lokiGateway], "log queries");
     this.flows.calls(w.logAgent, w.loki, [PORTS.lokiGateway], "pod logs");
@@ -329,5 +394,24 @@ export class ClusterOperations {
       this.flows.calls(w.collector, w.tempo, [PORTS.tempoOtlp], "traces");
       this.flows.calls(w.collector, w.loki, [PORTS.lokiGateway], "OTLP logs");
     }
+  }
+
+  /** `from` calls the Kubernetes API, wherever the cloud puts its endpoint. */
+  private toKubernetesApi(from: MeshWorkload, what: string): void {
+    this.flows.reaches(
+      from,
+      { cidr: ANYWHERE, ports: [PORTS.kubernetesApi] },
+      `the Kubernetes API: ${what}`,
+      "kubernetes-api",
+    );
+  }
+
+  /** A namespace of the stack's, denied by default and opened flow by flow from the table. */
+  private flowPolicies(namespace: string, after: pulumi.Resource): void {
+    const opts = { provider: this.host.kubernetes, dependsOn: [after] };
+    const name = `${this.site.prefix}-${namespace}`;
+    denyByDefault(name, namespace, opts);
+    for (const { id, args } of namespaceFlowPolicies(this.flows, namespace))
+      flowPolicy(`${this.site.prefix}-${id}`, { namespace, ...args }, opts);
   }
 }

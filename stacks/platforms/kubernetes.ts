@@ -516,18 +516,12 @@ export class KubernetesPlatform implements Platform {
     });
     for (const from of [WORKLOADS.api, WORKLOADS.worker]) {
       for (const e of this.host.runtimeEgress())
-        this.flows.add({
-          from: { kind: "workload", workload: from },
-          to: {
-            kind: "cidr",
-            cidr: e.cidr,
-            ...(e.except ? { except: e.except } : {}),
-            ...(e.cidr === ANYWHERE ? { internet: "cloud-apis" as const } : {}),
-          },
-          ports: e.ports,
-          protocol: "TCP",
-          purpose: "managed data services, cloud APIs, hosted models",
-        });
+        this.flows.reaches(
+          from,
+          e,
+          "managed data services, cloud APIs, hosted models",
+          "cloud-apis",
+        );
       if (toCollector)
         this.flows.calls(from, WORKLOADS.collector, [OTLP_HTTP_PORT], "traces, metrics and logs");
     }
