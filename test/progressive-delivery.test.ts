@@ -4,10 +4,19 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  albForwardAction,
+  canaryRoute,
+  routedBackend,
+} from "../components/kubernetes/canary-routing";
+import {
   ApiCanary,
   canaryQueries,
   ModelBlueGreen,
 } from "../components/kubernetes/progressive-delivery";
+import {
+  RuntimeWorkloads,
+  type RuntimeWorkloadsArgs,
+} from "../components/kubernetes/runtime-workloads";
 import { synthesize, type ResourceRecord } from "../tools/harness";
 
 const API = { "app.kubernetes.io/name": "rag-api" };
@@ -17,6 +26,7 @@ const STEPS = [
   { weightPercent: 50, pauseMinutes: 10 },
   { weightPercent: 100, pauseMinutes: 0 },
 ];
+const ROUTE = canaryRoute("alb", "rag-api", "rag-api", 80);
 const canaryArgs = {
   namespace: "rag",
   deploymentName: "rag-api",
@@ -33,7 +43,8 @@ describe("rollouts", () => {
     const result = await synthesize({
       stack: "sme",
       program: async () => {
-        new ApiCanary("api", canaryArgs);
+        new ApiCanary("api", { ...canaryArgs, route: ROUTE });
+        new ApiCanary("unrouted", { ...canaryArgs, deploymentName: "rag-api-unrouted" });
         new ModelBlueGreen("vllm", {
           namespace: "rag",
           deploymentName: "vllm",
@@ -66,7 +77,7 @@ describe("rollouts", () => {
   type Spec = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
   it("gives every Rollout a strategy, its analysis, and a Deployment to take over", () => {
-    expect(rollouts()).toHaveLength(2);
+    expect(rollouts()).toHaveLength(3);
     for (const r of rollouts()) {
       const spec = r.inputs.spec as Spec;
       expect(spec.workloadRef).toMatchObject({ apiVersion: "apps/v1", kind: "Deployment" });
@@ -96,6 +107,48 @@ describe("rollouts", () => {
     // Rollback: an aborted canary is scaled down after 30 s; no pod of the stable version is taken first.
     expect(canary.abortScaleDownDelaySeconds).toBe(30);
     expect(canary.maxUnavailable).toBe(0);
+  });
+
+  it("splits the API's requests by weight at the ALB, between its stable and canary Services", () => {
+    const api = rollouts().find((r) => (r.inputs.metadata as { name: string }).name === "rag-api")!;
+    const canary = (api.inputs.spec as Spec).strategy.canary;
+    expect(canary.canaryService).toBe("rag-api-canary");
+    expect(canary.stableService).toBe("rag-api-stable");
+    expect(canary.trafficRouting).toEqual({
+      alb: { ingress: "rag-api", rootService: "rag-api", servicePort: 80 },
+    });
+    // Without a route the Rollout has no router and no Services of its own: a split by pod count.
+    const unrouted = rollouts().find(
+      (r) => (r.inputs.metadata as { name: string }).name === "rag-api-unrouted",
+    )!;
+    const plain = (unrouted.inputs.spec as Spec).strategy.canary;
+    expect(plain.trafficRouting).toBeUndefined();
+    expect(plain.canaryService).toBeUndefined();
+    expect(plain.steps).toEqual(canary.steps);
+  });
+
+  it("writes the ALB action as Rollouts v1.9 does, all to stable at rest and after an abort", () => {
+    // Rollouts' own rendering (docs/features/traffic-management/alb.md, getForwardActionString):
+    // canary first, the port as a string; an abort sets the canary's weight back to 0.
+    const rest = JSON.parse(albForwardAction(ROUTE, 0));
+    expect(rest).toEqual({
+      Type: "forward",
+      ForwardConfig: {
+        TargetGroups: [
+          { ServiceName: "rag-api-canary", ServicePort: "80", Weight: 0 },
+          { ServiceName: "rag-api-stable", ServicePort: "80", Weight: 100 },
+        ],
+      },
+    });
+    expect(albForwardAction(ROUTE, 0)).toBe(
+      '{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":"rag-api-canary","ServicePort":"80","Weight":0},{"ServiceName":"rag-api-stable","ServicePort":"80","Weight":100}]}}',
+    );
+    const fivePercent = JSON.parse(albForwardAction(ROUTE, 5)).ForwardConfig.TargetGroups;
+    expect(fivePercent.map((g: Spec) => g.Weight)).toEqual([5, 95]);
+    expect(routedBackend(ROUTE)).toEqual({
+      annotations: { "alb.ingress.kubernetes.io/actions.rag-api": albForwardAction(ROUTE, 0) },
+      backendPortName: "use-annotation",
+    });
   });
 
   it("aborts on the first measurement over the SLO's thresholds, on the canary's pods only", () => {
@@ -155,5 +208,15 @@ describe("rollouts", () => {
     expect(bad([STEPS[1]!, STEPS[0]!, STEPS[3]!])).toThrow(
       "bad: step weights must rise, got 25, 5, 100",
     );
+  });
+
+  it("refuses a canary router without the Ingress it rewrites or the Rollout it splits", () => {
+    const message =
+      "rt: apiCanaryRouter alb splits a Rollout's canary on the API's Ingress: needs ingress and apiReleasedBy \"rollout\"";
+    const ingress = { className: "alb", annotations: {} };
+    const bad = (args: Partial<RuntimeWorkloadsArgs>) => () =>
+      new RuntimeWorkloads("rt", { apiCanaryRouter: "alb", ...args } as RuntimeWorkloadsArgs);
+    expect(bad({ apiReleasedBy: "rollout" })).toThrow(message);
+    expect(bad({ ingress, apiReleasedBy: "deployment" })).toThrow(message);
   });
 });

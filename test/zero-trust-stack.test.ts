@@ -270,6 +270,38 @@ describe("the flow table against the synthesized policies", () => {
     for (const store of ["loki", "tempo"]) expect(cidrPorts(out({}, store))).toEqual(["443", "80"]);
   });
 
+  it("routes the API's canary at the ALB: the Rollout, its two Services and the Ingress agree", () => {
+    const named = (type: string, name: string): Json | undefined =>
+      resources.find((r) => r.type === type && (r.inputs as Json).metadata?.name === name)?.inputs;
+    const rollout = named("kubernetes:argoproj.io/v1alpha1:Rollout", "rag-api")!;
+    const canary = rollout.spec.strategy.canary;
+    const alb = canary.trafficRouting.alb;
+    const ingress = named("kubernetes:networking.k8s.io/v1:Ingress", alb.ingress)!;
+    expect(ingress.spec.ingressClassName).toBe("alb");
+    // The Ingress's rule sends to the root Service through the action the Rollout rewrites.
+    const backend = ingress.spec.rules[0].http.paths[0].backend.service;
+    expect(backend).toEqual({ name: alb.rootService, port: { name: "use-annotation" } });
+    const action = JSON.parse(
+      ingress.metadata.annotations[`alb.ingress.kubernetes.io/actions.${alb.rootService}`],
+    );
+    expect(action.ForwardConfig.TargetGroups).toEqual([
+      { ServiceName: canary.canaryService, ServicePort: String(alb.servicePort), Weight: 0 },
+      { ServiceName: canary.stableService, ServicePort: String(alb.servicePort), Weight: 100 },
+    ]);
+    // Each Service the action names selects the Rollout's pods on the port the router uses.
+    for (const name of [alb.rootService, canary.canaryService, canary.stableService]) {
+      const service = named("kubernetes:core/v1:Service", name);
+      expect(service, name).toBeDefined();
+      expect(service!.metadata.namespace).toBe(rollout.metadata.namespace);
+      expect(service!.spec.selector).toEqual(rollout.spec.selector.matchLabels);
+      expect(service!.spec.ports.map((p: Json) => p.port)).toEqual([alb.servicePort]);
+    }
+    expect(
+      canary.steps.filter((s: Json) => "setWeight" in s).map((s: Json) => s.setWeight),
+    ).toEqual([5, 25, 50, 100]);
+    expect(canary.analysis.templates).toEqual([{ templateName: "rag-api-slo" }]);
+  });
+
   it("refuses a flow the table lacks: nothing lets the worker reach the API", () => {
     const worker = flows.find(
       (f) =>

@@ -10,6 +10,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { rolloutTrafficRouting, type CanaryRoute } from "./canary-routing";
 import type { MeshWorkload } from "./flows";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { CONTAINER_SECURITY, podSecurity, resources } from "./pod-security";
@@ -62,7 +63,7 @@ export function rolloutsController(
   );
 }
 
-/** A canary step: the share of pods on the new version, then how long to watch it. */
+/** A canary step: the share of requests (or, with no router, of pods) on the new version, then how long to watch it. */
 export interface CanaryStep {
   readonly weightPercent: number;
   readonly pauseMinutes: number;
@@ -83,6 +84,11 @@ export interface ApiCanaryArgs {
   readonly maxP95Seconds: number;
   /** The request histogram. @default "rag_http_request_duration_seconds" */
   readonly histogram?: string;
+  /**
+   * The traffic router that splits requests by each step's weight (its Services and Ingress made
+   * by the workloads). @default - none: the split is by pod count
+   */
+  readonly route?: CanaryRoute;
 }
 
 /** The analysis's Prometheus queries over the canary's pods (by their pod-template hash). */
@@ -114,10 +120,12 @@ function checkSteps(name: string, steps: readonly CanaryStep[]): void {
 }
 
 /**
- * The API's canary: each step moves a share of the pods to the new version and waits, while a
- * background analysis measures the canary's error ratio and p95 every minute; one failed
- * measurement aborts the rollout, which scales the canary down and leaves the stable version
- * serving. Without a traffic router the split is by pod count (4 replicas: 5% is one pod).
+ * The API's canary: each step sends a share of the requests to the new version and waits, while
+ * a background analysis measures the canary's error ratio and p95 every minute; one failed
+ * measurement aborts the rollout, which sets the canary's weight back to 0 (all requests to the
+ * stable version) and scales the canary down. With a route the router splits requests by weight
+ * and Rollouts sizes the canary to match; without one the split is by pod count (4 replicas: 5%
+ * is one pod).
  */
 export class ApiCanary extends pulumi.ComponentResource {
   readonly rolloutName: string;
@@ -174,6 +182,7 @@ export class ApiCanary extends pulumi.ComponentResource {
           },
           strategy: {
             canary: {
+              ...(args.route ? rolloutTrafficRouting(args.route) : {}),
               maxUnavailable: 0,
               abortScaleDownDelaySeconds: 30,
               analysis: {

@@ -11,6 +11,7 @@ import {
   SECRETS_DIR,
   processEnv,
 } from "../shared/runtime-image";
+import { canaryRoute, routedBackend, type CanaryRoute, type CanaryRouter } from "./canary-routing";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
 import { scrapeAnnotations } from "./telemetry";
 import {
@@ -99,6 +100,12 @@ export interface RuntimeWorkloadsArgs {
    * that took the Deployment over (workloadRef). @default "deployment"
    */
   readonly apiReleasedBy?: "deployment" | "rollout";
+  /**
+   * The Rollout's traffic router on the API's Ingress (needs both): the stable and canary Services
+   * beside the API's, and the Ingress's rule sent through the router's action.
+   * @default - none: a canary splits by pod count
+   */
+  readonly apiCanaryRouter?: CanaryRouter;
 }
 
 /** The service account the API and the worker run as (the cloud gives it the runtime's identity: EKS Pod Identity). */
@@ -168,9 +175,15 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
   readonly serviceName: string;
   /** The API's Ingress, when one was asked for. */
   readonly ingress: k8s.networking.v1.Ingress | undefined;
+  /** What the API's canary router splits between, when one was asked for. */
+  readonly apiCanaryRoute: CanaryRoute | undefined;
 
   constructor(name: string, args: RuntimeWorkloadsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:k8s:Runtime", name, {}, opts);
+    if (args.apiCanaryRouter && !(args.ingress && args.apiReleasedBy === "rollout"))
+      throw new Error(
+        `${name}: apiCanaryRouter ${args.apiCanaryRouter} splits a Rollout's canary on the API's Ingress: needs ingress and apiReleasedBy "rollout"`,
+      );
     const parent = { parent: this };
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
@@ -248,18 +261,32 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       },
     );
 
-    const service = new k8s.core.v1.Service(
-      `${name}-api`,
-      {
-        metadata: { name: "rag-api", namespace: args.namespace, labels: API_LABELS },
-        spec: {
-          selector: API_LABELS,
-          ports: [{ name: "http", port: API_SERVICE_PORT, targetPort: API_PORT }],
+    // The API's Service, and with a canary router its stable and canary halves (Rollouts adds the
+    // pod-template hash to theirs).
+    const apiService = (serviceName: string) =>
+      new k8s.core.v1.Service(
+        `${name}-${serviceName.replace(/^rag-/, "")}`,
+        {
+          metadata: { name: serviceName, namespace: args.namespace, labels: API_LABELS },
+          spec: {
+            selector: API_LABELS,
+            ports: [{ name: "http", port: API_SERVICE_PORT, targetPort: API_PORT }],
+          },
         },
-      },
-      parent,
-    );
+        parent,
+      );
+    const service = apiService("rag-api");
     this.serviceName = "rag-api";
+    this.apiCanaryRoute =
+      args.apiCanaryRouter &&
+      canaryRoute(args.apiCanaryRouter, "rag-api", this.serviceName, API_SERVICE_PORT);
+    const halves = this.apiCanaryRoute
+      ? [
+          apiService(this.apiCanaryRoute.stableService),
+          apiService(this.apiCanaryRoute.canaryService),
+        ]
+      : [];
+    const routed = this.apiCanaryRoute && routedBackend(this.apiCanaryRoute);
     const ingress = args.ingress;
     this.ingress =
       ingress &&
@@ -269,7 +296,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
           metadata: {
             name: "rag-api",
             namespace: args.namespace,
-            annotations: ingress.annotations,
+            annotations: { ...ingress.annotations, ...routed?.annotations },
           },
           spec: {
             ingressClassName: ingress.className,
@@ -284,7 +311,9 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
                       backend: {
                         service: {
                           name: service.metadata.name,
-                          port: { number: API_SERVICE_PORT },
+                          port: routed
+                            ? { name: routed.backendPortName }
+                            : { number: API_SERVICE_PORT },
                         },
                       },
                     },
@@ -294,7 +323,8 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
             ],
           },
         },
-        parent,
+        // The router's action names both halves: they exist before the load balancer reads it.
+        { parent: this, dependsOn: halves },
       );
     new k8s.autoscaling.v2.HorizontalPodAutoscaler(
       `${name}-api`,
@@ -379,7 +409,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
         parent,
       );
     }
-    this.registerOutputs({ serviceName: this.serviceName });
+    this.registerOutputs({ serviceName: this.serviceName, apiCanaryRoute: this.apiCanaryRoute });
   }
 
   private deployment(

@@ -63,16 +63,54 @@ function rolloutsBehind(ctx: RuleContext, service: ResourceView): ResourceView[]
   });
 }
 
-/** What is wrong with a Rollout's release: no analysis that can stop it. */
-function analysisProblems(rollout: ResourceView): string[] {
+/** The Service of that name in the resource's namespace, if the stack has one. */
+function serviceNamed(
+  ctx: RuleContext,
+  near: ResourceView,
+  name: unknown,
+): ResourceView | undefined {
+  return ctx.resources.find(
+    (s) =>
+      s.type === SERVICE &&
+      get(s.props, "metadata.name") === name &&
+      namespaceOf(s) === namespaceOf(near),
+  );
+}
+
+/**
+ * What is wrong with a canary's split: no traffic router (the split is then by pod count, and a
+ * 5% step takes a whole pod's share of requests), or a canary or stable Service not in the stack.
+ */
+function routingProblems(ctx: RuleContext, rollout: ResourceView, canary: object): string[] {
+  const name = String(get(rollout.props, "metadata.name"));
+  const routing = get(canary, "trafficRouting");
+  if (!isObject(routing) || Object.keys(routing).length === 0)
+    return [`Rollout ${name} runs a canary with no trafficRouting: it splits by pod count`];
+  return (["canaryService", "stableService"] as const).flatMap((field) => {
+    const service = get(canary, field);
+    if (typeof service !== "string" || service === "")
+      return [`Rollout ${name} routes its canary with no ${field}`];
+    return serviceNamed(ctx, rollout, service)
+      ? []
+      : [`Rollout ${name}'s ${field} ${service} is not in the stack`];
+  });
+}
+
+/** What is wrong with a Rollout's release: no analysis that can stop it, no router for a canary. */
+function releaseProblems(ctx: RuleContext, rollout: ResourceView): string[] {
   const canary = get(rollout.props, "spec.strategy.canary");
   const blueGreen = get(rollout.props, "spec.strategy.blueGreen");
   if (isObject(canary)) {
     const background = records(get(canary, "analysis.templates")).length > 0;
     const inline = records(canary.steps).some((s) => isObject(s.analysis));
-    return background || inline
-      ? []
-      : [`Rollout ${String(get(rollout.props, "metadata.name"))} runs a canary with no analysis`];
+    return [
+      ...(background || inline
+        ? []
+        : [
+            `Rollout ${String(get(rollout.props, "metadata.name"))} runs a canary with no analysis`,
+          ]),
+      ...routingProblems(ctx, rollout, canary),
+    ];
   }
   if (isObject(blueGreen))
     return records(get(blueGreen, "prePromotionAnalysis.templates")).length > 0
@@ -166,20 +204,15 @@ export const zeroTrustRules: Rule[] = [
     name: "k8s-exposed-service-rollout-analysis",
     area: "resilience",
     description:
-      "What an Ingress or an HTTPRoute exposes is released by an Argo Rollout whose canary (or blue/green promotion) runs an analysis that can abort it.",
+      "What an Ingress or an HTTPRoute exposes is released by an Argo Rollout whose canary (or blue/green promotion) runs an analysis that can abort it; a canary splits requests by weight through a traffic router, between canary and stable Services the stack has.",
     severity: "high",
     remediation:
-      "Run the exposed Deployment through a Rollout (workloadRef) with a canary analysis (or a blue/green prePromotionAnalysis) on its SLO metrics.",
+      "Run the exposed Deployment through a Rollout (workloadRef) with a canary analysis (or a blue/green prePromotionAnalysis) on its SLO metrics; give a canary trafficRouting (the load balancer's or the mesh's) with its canaryService and stableService.",
     resourceTypes: [INGRESS, HTTP_ROUTE],
     tiers: ["enterprise"],
     check: (r, ctx) =>
       backendNames(r).flatMap((backend) => {
-        const service = ctx.resources.find(
-          (s) =>
-            s.type === SERVICE &&
-            get(s.props, "metadata.name") === backend &&
-            namespaceOf(s) === namespaceOf(r),
-        );
+        const service = serviceNamed(ctx, r, backend);
         if (!service)
           return [
             `the backend Service ${backend} is not in the stack, so its release cannot be shown gated`,
@@ -187,7 +220,7 @@ export const zeroTrustRules: Rule[] = [
         const rollouts = rolloutsBehind(ctx, service);
         if (rollouts.length === 0)
           return [`the pods behind Service ${backend} are released by no Rollout`];
-        return rollouts.flatMap(analysisProblems);
+        return rollouts.flatMap((rollout) => releaseProblems(ctx, rollout));
       }),
   },
 ];

@@ -127,6 +127,8 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
     this.ingress = {
       kind: "ingress",
       className: "alb",
+      // Rollouts sets the weights of the ALB's target groups (the Ingress's action annotation).
+      canaryRouter: "alb",
       annotations: () =>
         albIngressAnnotations({
           network: this.network,

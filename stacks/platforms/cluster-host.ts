@@ -10,6 +10,7 @@ import type { RuntimeEnvironment, SecretRef } from "../../components/contracts";
 import type { EnvName } from "../../runtime/src/config";
 import type { RemoteSecretKey } from "../../components/kubernetes/external-secret";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
+import type { CanaryRouter } from "../../components/kubernetes/canary-routing";
 import type { DataServices, ObservabilityRequest } from "./platform";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
@@ -61,6 +62,11 @@ export interface IngressClassIngress extends IngressCommon {
   readonly anyHost?: boolean;
   /** The Ingress's annotations (scheme, certificate, health check, timeouts, logs). */
   annotations(): Record<string, pulumi.Input<string>>;
+  /**
+   * The Argo Rollouts traffic router this class's load balancer takes: a canary then splits
+   * requests by weight there. @default - none: a canary splits by pod count
+   */
+  readonly canaryRouter?: CanaryRouter;
 }
 
 /** Routes the cloud's Gateway controller serves (Gateway API), made by the host for the API's Service. */

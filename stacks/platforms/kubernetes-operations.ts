@@ -7,6 +7,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import type { CanaryRoute } from "../../components/kubernetes/canary-routing";
 import {
   ANYWHERE,
   egressOf,
@@ -168,8 +169,12 @@ export class ClusterOperations {
       this.flows.calls(WORKLOADS.modelWarmup, server, [port], "a new model's warm-up");
   }
 
-  /** The API's canary over its Deployment, gated by the query SLOs. */
-  apiCanary(namespace: pulumi.Input<string>, after: pulumi.Resource[]): void {
+  /** The API's canary over its Deployment, split by `route` when the way in has a router, gated by the query SLOs. */
+  apiCanary(
+    namespace: pulumi.Input<string>,
+    route: CanaryRoute | undefined,
+    after: pulumi.Resource[],
+  ): void {
     if (!this.rollouts) return;
     const slos = ragSlos(KUBERNETES_NAMESPACE, { selfHostedModel: false });
     const availability = slos.find((s) => s.name === "query-availability")!;
@@ -183,6 +188,7 @@ export class ClusterOperations {
         prometheusUrl: PROMETHEUS_URL,
         maxErrorRatio: Number((CANARY_BURN_RATE * errorBudget(availability)).toPrecision(6)),
         maxP95Seconds: 10,
+        ...(route ? { route } : {}),
       },
       { ...this.onCluster(), dependsOn: [this.rollouts, ...after] },
     );

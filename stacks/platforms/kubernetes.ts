@@ -460,12 +460,19 @@ export class KubernetesPlatform implements Platform {
         ...(this.ops.prometheusPeers.length
           ? { metricsAlsoScrapedBy: this.ops.prometheusPeers }
           : {}),
-        ...(this.ops.releasesWithRollouts ? { apiReleasedBy: "rollout" as const } : {}),
+        ...(this.ops.releasesWithRollouts
+          ? {
+              apiReleasedBy: "rollout" as const,
+              ...(ingress.kind === "ingress" && ingress.canaryRouter
+                ? { apiCanaryRouter: ingress.canaryRouter }
+                : {}),
+            }
+          : {}),
       },
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
       { ...this.onCluster(), dependsOn: [...ingress.ready, this.addons.keda] },
     );
-    this.ops.apiCanary(this.namespace.name, [workloads]);
+    this.ops.apiCanary(this.namespace.name, workloads.apiCanaryRoute, [workloads]);
     return exposedApi(ingress, workloads, this.namespace.name, this.cfg.domain);
   }
 

@@ -127,6 +127,15 @@ const FLIPS: Flip[] = [
         .forEach((p) => (p.spec = { rules: [{}] })),
   ],
   [
+    // The API's canary split by pod count again: its ALB route removed.
+    "k8s-exposed-service-rollout-analysis",
+    "enterprise",
+    (rs) =>
+      every(rs, "kubernetes:argoproj.io/v1alpha1:Rollout")
+        .filter((r) => r.spec.strategy.canary)
+        .forEach((r) => delete r.spec.strategy.canary.trafficRouting),
+  ],
+  [
     "aws-cloudtrail-validated-locked",
     "enterprise",
     (rs) => (find(rs, "aws:cloudtrail/trail:Trail").inputs.enableLogFileValidation = false),

@@ -19,10 +19,13 @@ const authz = (namespace: string, spec: unknown) =>
   res(AP, { metadata: { name: "p", namespace }, spec });
 
 const API = { "app.kubernetes.io/name": "rag-api" };
-const service = res("kubernetes:core/v1:Service", {
-  metadata: { name: "rag-api", namespace: "rag" },
-  spec: { selector: API },
-});
+const serviceNamed = (name: string) =>
+  res("kubernetes:core/v1:Service", {
+    metadata: { name, namespace: "rag" },
+    spec: { selector: API },
+  });
+const service = serviceNamed("rag-api");
+const halves = [serviceNamed("rag-api-stable"), serviceNamed("rag-api-canary")];
 const ingress = res("kubernetes:networking.k8s.io/v1:Ingress", {
   metadata: { name: "rag-api", namespace: "rag" },
   spec: {
@@ -34,8 +37,17 @@ const rollout = (strategy: unknown, labels: Record<string, string> = API) =>
     metadata: { name: "rag-api", namespace: "rag" },
     spec: { selector: { matchLabels: labels }, strategy },
   });
+const ROUTED = {
+  canaryService: "rag-api-canary",
+  stableService: "rag-api-stable",
+  trafficRouting: { alb: { ingress: "rag-api", rootService: "rag-api", servicePort: 80 } },
+};
 const CANARY = {
-  canary: { steps: [{ setWeight: 5 }], analysis: { templates: [{ templateName: "slo" }] } },
+  canary: {
+    ...ROUTED,
+    steps: [{ setWeight: 5 }],
+    analysis: { templates: [{ templateName: "slo" }] },
+  },
 };
 
 /** A trail, its bucket with or without the lock, its log group, and the export, as wanted. */
@@ -118,14 +130,33 @@ export const ZERO_TRUST_CASES: Record<string, RuleCase> = {
     compliant: [
       ingress,
       service,
+      ...halves,
       rollout(CANARY),
       rollout({ blueGreen: { prePromotionAnalysis: { templates: [{ templateName: "w" }] } } }),
     ],
     violating: {
       "no Rollout": [ingress, service],
-      "a canary without analysis": [ingress, service, rollout({ canary: { steps: [] } })],
-      "a Rollout of other pods": [ingress, service, rollout(CANARY, { app: "other" })],
+      "a canary without analysis": [
+        ingress,
+        service,
+        ...halves,
+        rollout({ canary: { ...ROUTED, steps: [] } }),
+      ],
+      "a Rollout of other pods": [ingress, service, ...halves, rollout(CANARY, { app: "other" })],
       "blue/green without analysis": [ingress, service, rollout({ blueGreen: {} })],
+      "a canary split by pod count (no trafficRouting)": [
+        ingress,
+        service,
+        ...halves,
+        rollout({ canary: { ...CANARY.canary, trafficRouting: undefined } }),
+      ],
+      "a routed canary without its canary Service": [ingress, service, halves[0]!, rollout(CANARY)],
+      "a routed canary naming no stableService": [
+        ingress,
+        service,
+        ...halves,
+        rollout({ canary: { ...CANARY.canary, stableService: undefined } }),
+      ],
     },
   },
   "aws-cloudtrail-validated-locked": {
