@@ -104,7 +104,17 @@ function checkEnterprise(cfg: ConfigInput, ctx: Ctx): void {
   if (cfg.tier !== "enterprise") {
     if (cfg.domain.hostedZoneId)
       problem(ctx, ["domain", "hostedZoneId"], "only used by the enterprise tier");
+    if (cfg.enterprise.homeRegion)
+      problem(ctx, ["enterprise", "homeRegion"], "only used by the enterprise tier");
     return;
+  }
+  const home = cfg.enterprise.homeRegion;
+  if (home !== undefined && !cfg.regions.includes(home)) {
+    problem(
+      ctx,
+      ["enterprise", "homeRegion"],
+      `must be one of regions (${cfg.regions.join(", ")}): the keys and secrets the others replicate live there`,
+    );
   }
   if (cfg.enterprise.routing === "global-accelerator") {
     problem(

@@ -291,6 +291,12 @@ const enterpriseSchema = z.strictObject({
     .enum(GPU_TYPES)
     .describe("The GPU of the embeddings and reranking pool (its own node pool per region)."),
   embeddingGpuNodes: nodePoolSchema.describe("The embeddings GPU pool's bounds, per region."),
+  homeRegion: z
+    .string()
+    .optional()
+    .describe(
+      "Where what the regions replicate from lives: the multi-region key's primary, the secrets, the Aurora global database's entry, the account's trail. Defaults to the first region; set it at the first deployment and keep it when a failover reorders regions.",
+    ),
 });
 
 const siemSchema = z.strictObject({

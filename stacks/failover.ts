@@ -18,6 +18,8 @@ export interface FailoverRegion {
 
 export interface FailoverArgs {
   readonly globalClusterId: pulumi.Input<string>;
+  /** enterprise.homeRegion: kept as it is when the regions are reordered. */
+  readonly homeRegion: string;
   /** Every region, primary first. */
   readonly regions: readonly FailoverRegion[];
   /** MSK Replicator of each non-primary region (from the primary). */
@@ -37,8 +39,29 @@ function drain(healthCheckId: string, out: boolean): string {
 }
 
 /** The runbooks of promoting each non-primary region, as shell commands with the stack's ids. */
+/**
+ * The last step of either: the stack says who is primary now. The new primary is listed first,
+ * the others keep their order, and the home region stays pinned, so the `pulumi up` moves the
+ * writer's role, the replicators and the document replication, and replaces no key, secret,
+ * database, bucket, Kafka cluster or network (test/enterprise-reorder.test.ts).
+ */
+export function reorderCommands(
+  regions: readonly string[],
+  newPrimary: string,
+  homeRegion: string,
+): string[] {
+  const order = [newPrimary, ...regions.filter((r) => r !== newPrimary)];
+  return [
+    `pulumi config set --path rag-platform:enterprise.homeRegion ${homeRegion}   # pins the keys, secrets and global database where they are`,
+    ...order.map((r, i) => `pulumi config set --path 'rag-platform:regions[${i}]' ${r}`),
+    `pulumi preview --diff   # expect updates and the replicators re-created; no replace of a key, secret, database, bucket, Kafka cluster or VPC`,
+    `pulumi up`,
+  ];
+}
+
 export function failoverRunbooks(a: {
   globalClusterId: string;
+  homeRegion: string;
   regions: readonly (Omit<FailoverRegion, "clusterArn" | "kafkaArn" | "healthCheckId"> & {
     clusterArn: string;
     kafkaArn: string;
@@ -52,25 +75,29 @@ export function failoverRunbooks(a: {
   for (const target of others) {
     const replicator = a.replicatorArns[target.region];
     const stopReplication = replicator
-      ? `aws kafka delete-replicator --region ${target.region} --replicator-arn ${replicator}   # ingest now starts in ${target.region}; re-create the replicator the other way with pulumi up once regions lists ${target.region} first`
+      ? `aws kafka delete-replicator --region ${target.region} --replicator-arn ${replicator}   # ingest now starts in ${target.region}`
       : `# no replicator into ${target.region}`;
-    // Ingest producers write to their own region's log; with the replicator into it gone, this
-    // region's log is the one the others must follow: re-create their replicators from it.
-    const producers = `# ingest: ${target.region}'s log is now the source; pulumi up with rag-platform:regions listing ${target.region} first re-creates the replicators from it`;
+    // With the replicator into it gone, this region's log is the one the others must follow:
+    // the reorder's pulumi up re-creates their replicators from it.
+    const reorder = reorderCommands(
+      a.regions.map((r) => r.region),
+      target.region,
+      a.homeRegion,
+    );
     runbooks[target.region] = {
       switchover: [
         `aws rds switchover-global-cluster --region ${target.region} --global-cluster-identifier ${a.globalClusterId} --target-db-cluster-identifier ${target.clusterArn}`,
         `aws rds wait db-cluster-available --region ${target.region} --db-cluster-identifier ${target.clusterArn}`,
         `aws kafka list-replicators --region ${target.region} --query "Replicators[].CurrentVersion"   # wait until the replicator's lag is 0 (CloudWatch ReplicationLatency)`,
         stopReplication,
-        producers,
+        ...reorder,
       ],
       failover: [
         drain(primary.healthCheckId, true),
         `aws rds failover-global-cluster --region ${target.region} --global-cluster-identifier ${a.globalClusterId} --target-db-cluster-identifier ${target.clusterArn} --allow-data-loss`,
         `aws rds wait db-cluster-available --region ${target.region} --db-cluster-identifier ${target.clusterArn}`,
         stopReplication,
-        producers,
+        ...reorder,
         `# once ${primary.region} is back: ${drain(primary.healthCheckId, false)}, then rejoin it as a secondary (pulumi up)`,
       ],
     };
@@ -101,6 +128,7 @@ export function failoverCommands(a: FailoverArgs): pulumi.Output<Record<string, 
     .apply(([globalClusterId, regions, replicatorArns]) =>
       failoverRunbooks({
         globalClusterId,
+        homeRegion: a.homeRegion,
         regions,
         replicatorArns: replicatorArns,
       }),

@@ -13,8 +13,14 @@ export interface RegionSite {
   readonly code: string;
   /** The prefix of every resource name: `rag-<tier>`, or `rag-<tier>-<code>` with several regions. */
   readonly prefix: string;
-  /** The first region: where writes, ingest and the stack's global resources start. */
+  /** The first region: where writes and ingest start. */
   readonly primary: boolean;
+  /**
+   * Where the stack's replicated-from resources live (the multi-region key's primary, the
+   * secrets, the global database's entry, the account's trail): `enterprise.homeRegion`, or the
+   * first region. Unlike `primary`, it stays when a failover reorders the regions.
+   */
+  readonly home: boolean;
   /**
    * Prefix for the names a single-region stack leaves bare (Helm releases, synced secrets: their
    * names inside the cluster), so several clusters fit in one stack. Undefined with one region.
@@ -108,15 +114,35 @@ export function regionCode(cloud: Cloud, region: string): string {
   }
 }
 
+/** The home region (RegionSite.home): `enterprise.homeRegion`, or the first region. */
+export function homeRegion(cfg: {
+  readonly regions: readonly string[];
+  readonly enterprise?: { readonly homeRegion?: string };
+}): string | undefined {
+  return cfg.enterprise?.homeRegion ?? cfg.regions[0];
+}
+
 /** The sites of a stack, primary first: one per configured region (Docker: one, `local`). */
-export function regionSites(cfg: Pick<PlatformConfig, "tier" | "cloud" | "regions">): RegionSite[] {
+export function regionSites(
+  cfg: Pick<PlatformConfig, "tier" | "cloud" | "regions"> & {
+    readonly enterprise?: { readonly homeRegion?: string };
+  },
+): RegionSite[] {
   const base = `rag-${cfg.tier}`;
   const regions = cfg.regions.length > 0 ? cfg.regions : ["local"];
   const several = regions.length > 1;
+  const home = homeRegion(cfg) ?? "local";
   return regions.map((region, i) => {
     const code = regionCode(cfg.cloud, region);
     const prefix = several ? `${base}-${code}` : base;
-    return { region, code, prefix, primary: i === 0, namePrefix: several ? prefix : undefined };
+    return {
+      region,
+      code,
+      prefix,
+      primary: i === 0,
+      home: region === home,
+      namePrefix: several ? prefix : undefined,
+    };
   });
 }
 
@@ -127,12 +153,15 @@ export function siteName(site: Pick<RegionSite, "namePrefix">, name: string): st
 
 /**
  * Each region's network range, in the order of the regions: `network.regionCidrs`, or
- * `network.cidr` for the primary and the blocks of its size after it for the others
- * (10.60.0.0/16, 10.61.0.0/16...). Throws when a derived block would leave IPv4.
+ * `network.cidr` for the home region and the blocks of its size after it for the others, in
+ * the order listed (10.60.0.0/16, 10.61.0.0/16...). Keyed by the home region, not the first: a
+ * failover that moves the new primary to the front keeps every range (with two regions, always).
+ * Throws when a derived block would leave IPv4.
  */
 export function regionCidrs(
   cfg: Pick<ConfigInput, "regions"> & {
     readonly network: Pick<ConfigInput["network"], "cidr" | "regionCidrs">;
+    readonly enterprise?: { readonly homeRegion?: string };
   },
 ): string[] {
   if (cfg.network.regionCidrs) return [...cfg.network.regionCidrs];
@@ -140,8 +169,13 @@ export function regionCidrs(
   const size = 2 ** (32 - Number(prefixText));
   const start = ip!.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
   const base = start - (start % size);
-  return cfg.regions.map((_, i) => {
-    const n = base + i * size;
+  const home = homeRegion(cfg);
+  const order = [
+    ...cfg.regions.filter((r) => r === home),
+    ...cfg.regions.filter((r) => r !== home),
+  ];
+  return cfg.regions.map((region) => {
+    const n = base + order.indexOf(region) * size;
     if (n + size > 2 ** 32)
       throw new Error(`leaves no room for a range per region after it; set network.regionCidrs`);
     const octets = [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256);

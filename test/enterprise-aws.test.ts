@@ -103,7 +103,7 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
     expect(replica!.inputs.primaryKeyArn).toMatch(/^arn:aws:kms:eu-west-1:\d+:key\/mrk-/);
   });
 
-  it("replicates every secret of the primary into the other region, encrypted with its key there", () => {
+  it("replicates every secret of the home region (the first here) into the other region, encrypted with its key there", () => {
     // Each region's Redis has its own token, in that region; every other secret is the primary's.
     const all = ofType(result, T.secret);
     const regional = all.filter((s) => s.name.endsWith("-redis-auth-token"));
@@ -114,7 +114,7 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
       expect.arrayContaining([
         "rag-enterprise-euw1-admin-api-key",
         "rag-enterprise-euw1-qdrant-api-key",
-        "rag-enterprise-euw1-postgres-password",
+        "rag-enterprise-euw1-postgres-global-password",
       ]),
     );
     expect(secrets.every((s) => codeOf(s) === "euw1")).toBe(true);
@@ -158,7 +158,7 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
     expect(codeOf(rotation!)).toBe("euw1");
     expect(rotation!.inputs.rotationRules).toEqual({ automaticallyAfterDays: 30 });
     // It rotates the password's secret, the one replicated to the other region.
-    const secret = byName(result, "rag-enterprise-euw1-postgres-password", T.secret);
+    const secret = byName(result, "rag-enterprise-euw1-postgres-global-password", T.secret);
     expect(rotation!.propertyDependencies.secretId).toEqual([secret.urn]);
     // AWS's single-user PostgreSQL function, pinned, in the VPC, with the secret's key.
     const [app] = ofType(result, T.rotationApp);
@@ -185,9 +185,9 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
     // The secret carries what the function reads; the runtime keeps reading its password field.
     expect(
       ofType(result, T.secretVersion).find(
-        (v) => v.name === "rag-enterprise-euw1-postgres-password",
+        (v) => v.name === "rag-enterprise-euw1-postgres-global-password",
       )?.propertyDependencies.secretString,
-    ).toContain(writer!.urn);
+    ).toContain(ofType(result, T.global)[0]!.urn); // the global writer endpoint: it follows the writer
   });
 
   it("runs MSK in every region (IAM, TLS only, customer key, logs, private) and replicates the primary's", () => {
@@ -459,6 +459,7 @@ describe("failover runbooks", () => {
     }));
     const books = failoverRunbooks({
       globalClusterId: "g",
+      homeRegion: "eu-west-1",
       regions,
       replicatorArns: { "eu-central-1": "rep-c", "eu-north-1": "rep-n" },
     });
@@ -470,8 +471,16 @@ describe("failover runbooks", () => {
     expect(books["eu-central-1"]!.failover[0]).toBe(
       "aws route53 update-health-check --health-check-id hc-0 --inverted",
     );
+    // Then the stack is told: the new primary first, the others in their order, home pinned.
+    expect(books["eu-north-1"]!.switchover.filter((c) => c.startsWith("pulumi config"))).toEqual([
+      "pulumi config set --path rag-platform:enterprise.homeRegion eu-west-1   # pins the keys, secrets and global database where they are",
+      "pulumi config set --path 'rag-platform:regions[0]' eu-north-1",
+      "pulumi config set --path 'rag-platform:regions[1]' eu-west-1",
+      "pulumi config set --path 'rag-platform:regions[2]' eu-central-1",
+    ]);
+    expect(books["eu-central-1"]!.failover).toContain("pulumi up");
     expect(() =>
-      failoverRunbooks({ globalClusterId: "g", regions: [], replicatorArns: {} }),
+      failoverRunbooks({ globalClusterId: "g", homeRegion: "g", regions: [], replicatorArns: {} }),
     ).toThrow("failoverRunbooks: no region");
   });
 });

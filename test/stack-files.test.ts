@@ -71,6 +71,7 @@ describe("tier x cloud pairs that are not built yet", () => {
         "rag-platform:gcpProject=rag-ent-123",
         "rag-platform:regions[0]=europe-west1",
         "rag-platform:regions[1]=europe-west4",
+        "rag-platform:enterprise.homeRegion=europe-west1",
         // GKE's way in needs its own certificate setting: the AWS stack file's name is left out.
         "rag-platform:domain={}",
       ],

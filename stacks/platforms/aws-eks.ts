@@ -189,7 +189,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
 
   /**
    * CloudWatch watches what AWS runs for the tier, Postgres and Redis, whatever the exporter;
-   * with the audit on, the account's trail (primary region), the region's detection and the
+   * with the audit on, the account's trail (home region), the region's detection and the
    * export of both and of the cluster's audit log to the SIEM.
    */
   observeDataServices(req: ObservabilityRequest): void {
@@ -200,7 +200,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
   private audit(): void {
     const audit = this.cfg.security.audit;
     const documents = this.requireDocuments();
-    const trail = this.site.primary
+    const trail = this.site.home
       ? new AuditTrail(
           `${this.prefix}-audit`,
           {

@@ -8,7 +8,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { lookupAccount } from "../../components/aws/account";
-import { AuroraGlobalPostgres } from "../../components/aws/aurora";
+import { AuroraGlobalDatabase, AuroraGlobalPostgres } from "../../components/aws/aurora";
 import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-group";
 import { KmsKey } from "../../components/aws/kms-key";
 import { albIngressAnnotations } from "../../components/aws/load-balancer";
@@ -32,21 +32,22 @@ export interface EnterpriseSite {
 export const EMBEDDINGS_POOL = "gpu-embeddings";
 
 /**
- * Each region's provider, account and data key, primary first: the primary's key is a
- * multi-region key, every other region's its replica (same key material and id), so what one
- * region encrypts (a replicated object, a secret's replica, a database's snapshot) another
- * decrypts with its own copy.
+ * Each region's provider, account and data key, in the order of the regions: the home region's
+ * key is a multi-region key, every other region's its replica (same key material and id), so
+ * what one region encrypts (a replicated object, a secret's replica, a database's snapshot)
+ * another decrypts with its own copy. Keyed by the home region, not the first: a failover that
+ * reorders the regions keeps every key.
  */
 export function enterpriseSites(
   cfg: PlatformConfig,
   sites: readonly RegionSite[],
   cidrs: readonly string[],
 ): EnterpriseSite[] {
-  const made: EnterpriseSite[] = [];
-  for (const [i, site] of sites.entries()) {
+  const home = sites.find((s) => s.home);
+  if (!home) throw new Error("enterpriseSites: no home region among the regions");
+  const foundationOf = (site: RegionSite, replicaOf?: KmsKey): AwsFoundation => {
     const provider = awsProvider(cfg, site);
     const account = lookupAccount(site.region, provider);
-    const primaryKey = made[0]?.foundation.dataKey;
     const dataKey = new KmsKey(
       `${site.prefix}-data`,
       {
@@ -54,18 +55,31 @@ export function enterpriseSites(
         description: dataKeyDescription(site.prefix),
         allowEbsThroughEc2: true,
         retainOnDelete: true,
-        ...(primaryKey ? { replicaOf: primaryKey.arn } : { multiRegion: true }),
+        ...(replicaOf ? { replicaOf: replicaOf.arn } : { multiRegion: true }),
       },
       { provider },
     );
-    made.push({ site, cidr: cidrs[i]!, foundation: { provider, account, dataKey } });
-  }
-  return made;
+    return { provider, account, dataKey };
+  };
+  const homeFoundation = foundationOf(home);
+  return sites.map((site, i) => ({
+    site,
+    cidr: cidrs[i]!,
+    foundation: site === home ? homeFoundation : foundationOf(site, homeFoundation.dataKey),
+  }));
 }
 
-/** What the regions share, filled as they are built (the primary first). */
+/** A secret the regions share: generated (its length), or filled by an operator (what it is). */
+export interface SharedSecretArgs {
+  readonly description?: string;
+  readonly generateLength?: number;
+}
+
+/** What the regions share, made once in the home region (whichever region asks first). */
 export class EnterpriseShared {
-  readonly secrets = new Map<string, ManagedSecret>();
+  private readonly secrets = new Map<string, ManagedSecret>();
+  private globalDatabase?: AuroraGlobalDatabase;
+  /** The writer region's cluster, once built (the primary is built first). */
   database?: AuroraGlobalPostgres;
   /** The primary's certificate validation records (the same names validate every region's certificate). */
   certificateRecords?: pulumi.Output<string[]>;
@@ -79,11 +93,53 @@ export class EnterpriseShared {
     return this.sites[0]!;
   }
 
-  /** Every region but the primary: where the primary's secrets are replicated, each with its key. */
+  get home(): EnterpriseSite {
+    return this.sites.find((s) => s.site.home)!;
+  }
+
+  /** Every region but the home: where the home's secrets are replicated, each with its key. */
   replicaRegions(): { region: string; kmsKeyId: pulumi.Output<string> }[] {
     return this.sites
-      .slice(1)
+      .filter((s) => !s.site.home)
       .map((s) => ({ region: s.site.region, kmsKeyId: s.foundation.dataKey.arn }));
+  }
+
+  /** The home region's secret `name`, replicated to every other region (made on first ask). */
+  secret(name: string, args: SharedSecretArgs): ManagedSecret {
+    const known = this.secrets.get(name);
+    if (known) return known;
+    const home = this.home;
+    const prefix = home.site.prefix;
+    const secret = new ManagedSecret(
+      `${prefix}-${name}`,
+      {
+        description: args.description ?? `${prefix} ${name}`,
+        ...(args.generateLength !== undefined ? { generateLength: args.generateLength } : {}),
+        kmsKey: home.foundation.dataKey,
+        replicas: this.replicaRegions(),
+      },
+      { provider: home.foundation.provider },
+    );
+    this.secrets.set(name, secret);
+    return secret;
+  }
+
+  /** The Aurora global database, in the home region (made on first ask). */
+  globalPostgres(req: PostgresRequest): AuroraGlobalDatabase {
+    const home = this.home;
+    this.globalDatabase ??= new AuroraGlobalDatabase(
+      `${home.site.prefix}-postgres-global`,
+      {
+        globalClusterId: `rag-${this.cfg.tier}-global`,
+        kmsKey: home.foundation.dataKey,
+        secretReplicas: this.replicaRegions(),
+        majorVersion: req.version,
+        deletionProtection: req.deletionProtection,
+        databaseName: req.databaseName,
+      },
+      { provider: home.foundation.provider },
+    );
+    return this.globalDatabase;
   }
 }
 
@@ -179,74 +235,45 @@ export class EnterpriseEksHost extends EksHost {
     return validated.certificateArn;
   }
 
-  /** A secret of the primary, replicated to every other region; elsewhere, this region's replica. */
-  private sharedSecret(name: string, make: () => ManagedSecret): SecretRef {
-    if (this.isPrimary) {
-      const secret = make();
-      this.shared.secrets.set(name, secret);
-      return secret.ref;
-    }
-    const primary = this.shared.secrets.get(name);
-    if (!primary) throw new Error(`${this.prefix}: the primary region made no secret ${name}`);
-    return { kind: "aws-secretsmanager", arn: replicaArn(primary.readableArn, this.site.region) };
+  /** The home region's secret, replicated to every other region: here, this region's copy. */
+  private sharedSecret(name: string, args: SharedSecretArgs): SecretRef {
+    const secret = this.shared.secret(name, args);
+    if (!this.site.home)
+      return { kind: "aws-secretsmanager", arn: replicaArn(secret.readableArn, this.site.region) };
+    // The secrets an operator fills are listed under the home region, where they are written.
+    if (args.generateLength === undefined) this.operatorSecrets[name] = secret;
+    return secret.ref;
   }
 
   override generatedSecret(name: string, length: number): SecretRef {
-    return this.sharedSecret(
-      name,
-      () =>
-        new ManagedSecret(
-          `${this.prefix}-${name}`,
-          {
-            description: `${this.prefix} ${name}`,
-            kmsKey: this.dataKey,
-            generateLength: length,
-            replicas: this.shared.replicaRegions(),
-          },
-          this.opts(),
-        ),
-    );
+    return this.sharedSecret(name, { generateLength: length });
   }
 
   override externalSecret(name: string, description: string): SecretRef {
-    return this.sharedSecret(name, () => {
-      const secret = new ManagedSecret(
-        `${this.prefix}-${name}`,
-        { description, kmsKey: this.dataKey, replicas: this.shared.replicaRegions() },
-        this.opts(),
-      );
-      this.operatorSecrets[name] = secret;
-      return secret;
-    });
+    return this.sharedSecret(name, { description });
   }
 
-  /** This region's cluster of the Aurora Global Database: the writer's in the primary, a secondary elsewhere. */
+  /** This region's cluster of the Aurora Global Database: the writer in the primary, a secondary elsewhere. */
   override postgres(req: PostgresRequest): PostgresEndpoint {
-    const primary = this.shared.database;
+    const writer = this.shared.database;
     this.database = new AuroraGlobalPostgres(
       `${this.prefix}-postgres`,
       {
-        role: primary
-          ? { kind: "secondary", primary }
-          : {
-              kind: "primary",
-              globalClusterId: `rag-${this.cfg.tier}-global`,
-              secretReplicas: this.shared.replicaRegions(),
-            },
+        global: this.shared.globalPostgres(req),
+        role: writer ? { kind: "secondary", writer } : { kind: "writer" },
         region: this.site.region,
         network: this.network,
         kmsKey: this.dataKey,
         allowedSecurityGroupIds: [this.workloadSg.id],
-        majorVersion: req.version,
         instanceClass: req.size,
         instances: req.highAvailability ? 2 : 1,
         backupRetentionDays: req.backupRetentionDays,
-        deletionProtection: req.deletionProtection,
-        databaseName: req.databaseName,
+        // Beside the secret: a rotation function runs in its secret's region.
+        rotatesPassword: this.site.home,
       },
       this.opts(),
     );
-    if (!primary) this.shared.database = this.database;
+    if (!writer) this.shared.database = this.database;
     return this.database.endpoint;
   }
 
@@ -277,7 +304,9 @@ export class EnterpriseEksHost extends EksHost {
         brokerStorageGiB: k.brokerStorageGiB,
         retentionHours: k.retentionHours,
         allowedSecurityGroupIds: [this.workloadSg.id],
-        replicationSource: this.isPrimary,
+        // Every region's can be a source: the primary's feeds the others, and a failover moves
+        // the primary.
+        replicationSource: true,
       },
       this.opts(),
     );

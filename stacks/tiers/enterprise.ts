@@ -149,6 +149,7 @@ export function enterpriseAwsTier(
     },
     failover: failoverCommands({
       globalClusterId: primary.host.requireDatabase().globalClusterId,
+      homeRegion: regions.find((r) => r.site.home)!.site.region,
       regions: regions.map((r) => ({
         region: r.site.region,
         prefix: r.site.prefix,
