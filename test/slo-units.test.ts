@@ -8,7 +8,7 @@ import {
   type SloSpec,
 } from "../components/kubernetes/slo";
 import { alertmanagerConfig, workloadScrape } from "../components/kubernetes/observability-stack";
-import { RAG_PANELS, ragDashboard } from "../components/kubernetes/dashboards";
+import { RAG_PANELS, ragDashboard } from "../components/shared/rag-dashboard";
 
 const availability: SloSpec = {
   name: "query-availability",

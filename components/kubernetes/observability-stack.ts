@@ -10,7 +10,11 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ragDashboard } from "./dashboards";
+import {
+  PROMETHEUS_DATASOURCE_UID,
+  RAG_DASHBOARD_FILE,
+  ragDashboard,
+} from "../shared/rag-dashboard";
 import type { CidrEgress } from "./network-policy";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
@@ -208,7 +212,7 @@ export class ObservabilityStack extends pulumi.ComponentResource {
           namespace: MONITORING_NAMESPACE,
           labels: { grafana_dashboard: "1" },
         },
-        data: { "rag-service.json": JSON.stringify(ragDashboard(args.workloadNamespace)) },
+        data: { [RAG_DASHBOARD_FILE]: JSON.stringify(ragDashboard(args.workloadNamespace)) },
       },
       { parent: this, dependsOn: [monitoring] },
     );
@@ -316,7 +320,7 @@ function prometheusStackValues(args: ObservabilityStackArgs): Record<string, unk
           url: `http://tempo-query-frontend.${TEMPO_NAMESPACE}.svc.cluster.local:3200`,
           jsonData: {
             tracesToLogsV2: { datasourceUid: "loki", filterByTraceID: true },
-            serviceMap: { datasourceUid: "prometheus" },
+            serviceMap: { datasourceUid: PROMETHEUS_DATASOURCE_UID },
           },
         },
         {

@@ -1,8 +1,18 @@
 /**
  * The RAG service's Grafana dashboard, as code: each panel one PromQL expression over the
- * runtime's metrics (runtime/src/metrics.ts) or vLLM's own. Grafana's sidecar loads it from a
- * ConfigMap labelled grafana_dashboard.
+ * runtime's metrics (runtime/src/metrics.ts) or vLLM's own. One source for every tier: the
+ * Kubernetes tiers' Grafana loads it from a ConfigMap (kubernetes/observability-stack.ts), the
+ * dev tier's from a provisioned file (docker/grafana.ts).
  */
+
+/**
+ * The uid of the Prometheus data source the panels query: the one kube-prometheus-stack's
+ * Grafana provisions, and the one the dev tier's Grafana provisions under the same uid.
+ */
+export const PROMETHEUS_DATASOURCE_UID = "prometheus";
+
+/** The file name the dashboard is provisioned under. */
+export const RAG_DASHBOARD_FILE = "rag-service.json";
 
 interface Panel {
   readonly title: string;
@@ -63,7 +73,11 @@ export const RAG_PANELS: readonly Panel[] = [
   },
 ];
 
-/** The dashboard's JSON model (Grafana schema 39), one time-series panel per row of two. */
+/**
+ * The dashboard's JSON model (Grafana schema 39), one time-series panel per row of two. Every
+ * query selects the series whose `namespace` label is `namespace`: the Kubernetes namespace of
+ * the workloads, or the label the dev tier's Prometheus gives its targets.
+ */
 export function ragDashboard(namespace: string): Record<string, unknown> {
   return {
     uid: "rag-service",
@@ -86,7 +100,7 @@ export function ragDashboard(namespace: string): Record<string, unknown> {
       id: i + 1,
       type: "timeseries",
       title: p.title,
-      datasource: { type: "prometheus", uid: "prometheus" },
+      datasource: { type: "prometheus", uid: PROMETHEUS_DATASOURCE_UID },
       gridPos: { x: (i % 2) * 12, y: Math.floor(i / 2) * 8, w: 12, h: 8 },
       fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
       targets: [{ refId: "A", expr: p.expr, legendFormat: p.legend }],
