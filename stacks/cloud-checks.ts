@@ -40,6 +40,35 @@ function checkAdminPrincipals(
   });
 }
 
+/**
+ * Docker: every container the stack runs publishes on 127.0.0.1 a port no other takes (Qdrant's
+ * only with vectorDb.mode qdrant, the tools' only with dev.tools).
+ */
+export function checkDocker(cfg: ConfigInput, problem: Problem): void {
+  const ports = cfg.dev.hostPorts;
+  const used: [keyof typeof ports, boolean][] = [
+    ["api", true],
+    ["postgres", true],
+    ["redis", true],
+    ["qdrant", cfg.vectorDb.mode === "qdrant"],
+    ["ollama", true],
+    ["redisInsight", cfg.dev.tools],
+    ["prometheus", cfg.dev.tools],
+    ["grafana", cfg.dev.tools],
+  ];
+  const taken = new Map<number, string>();
+  for (const [key, inUse] of used) {
+    if (!inUse) continue;
+    const other = taken.get(ports[key]);
+    if (other)
+      problem(
+        ["dev", "hostPorts", key],
+        `must differ from dev.hostPorts.${other} (both would bind 127.0.0.1:${ports[key]})`,
+      );
+    else taken.set(ports[key], key);
+  }
+}
+
 /** AWS: deploying into an existing VPC needs its subnets; certificates are ACM's. */
 export function checkAws(cfg: ConfigInput, problem: Problem): void {
   checkAdminPrincipals(

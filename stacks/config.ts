@@ -440,12 +440,20 @@ const port = (what: string) => portNumber.describe(`Host port of ${what} on 127.
 
 const devSchema = z.strictObject({
   gpu: z.boolean().describe("Give Ollama the machine's NVIDIA GPUs (needs the Container Toolkit)."),
+  tools: z
+    .boolean()
+    .describe(
+      "Run the dev tools beside the app: RedisInsight, and Prometheus with Grafana showing the runtime's dashboard.",
+    ),
   hostPorts: z.strictObject({
     api: port("the API and web UI"),
     postgres: port("Postgres"),
     redis: port("Redis"),
     qdrant: port("Qdrant"),
     ollama: port("Ollama"),
+    redisInsight: port("RedisInsight (with dev.tools)"),
+    prometheus: port("Prometheus (with dev.tools)"),
+    grafana: port("Grafana (with dev.tools)"),
   }),
 });
 

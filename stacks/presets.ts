@@ -50,7 +50,17 @@ const COMMON = {
   },
   dev: {
     gpu: false,
-    hostPorts: { api: 8080, postgres: 5432, redis: 6379, qdrant: 6333, ollama: 11434 },
+    tools: true,
+    hostPorts: {
+      api: 8080,
+      postgres: 5432,
+      redis: 6379,
+      qdrant: 6333,
+      ollama: 11434,
+      redisInsight: 5540,
+      prometheus: 9090,
+      grafana: 3000,
+    },
   },
 };
 

@@ -17,7 +17,7 @@ import {
   AZURE_GPU_VM_SIZES,
   GCP_GPU_MACHINES,
 } from "../components/shared/gpu-hosts";
-import { checkAws, checkAzure, checkGcp, type Problem } from "./cloud-checks";
+import { checkAws, checkAzure, checkDocker, checkGcp, type Problem } from "./cloud-checks";
 import type { Cloud, ConfigInput, ObservabilityExporter, PlatformConfig, Tier } from "./config";
 import { NotImplementedError } from "./config-errors";
 import { offersOf, type GpuOffers, type GpuType } from "./gpu-fit";
@@ -124,7 +124,7 @@ const singleGpu = (table: object): GpuOffers =>
   Object.fromEntries(Object.keys(table).map((gpu) => [gpu, { maxPerServer: 1 }]));
 
 export const CLOUDS_BUILT: { readonly [C in Cloud]: CloudEntry } = {
-  docker: { systemNodeType: "local" },
+  docker: { systemNodeType: "local", validate: checkDocker },
   aws: {
     regions: {
       pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/,

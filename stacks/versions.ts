@@ -16,6 +16,12 @@ export const IMAGES = {
   redis: "redis:7.4.2-alpine3.21",
   qdrant: "qdrant/qdrant:v1.13.4",
   ollama: `ollama/ollama:${OLLAMA_VERSION}`,
+  // The dev tools (dev.tools). Prometheus and Grafana are the releases kube-prometheus-stack
+  // 88.5.3 runs (its values.yaml; its Grafana chart 12.11.1's appVersion), so the dev tier shows
+  // the dashboard on the Grafana the Kubernetes tiers run.
+  redisInsight: "redis/redisinsight:3.8.0",
+  prometheus: "prom/prometheus:v3.14.0",
+  grafana: "grafana/grafana:13.2.0",
 } as const;
 
 /** The runtime image's base (runtime/Dockerfile's ARG NODE_IMAGE default must match). */

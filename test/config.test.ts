@@ -278,6 +278,31 @@ describe("bad config: one line per problem naming key, value and what is allowed
     ]);
   });
 
+  it("refuses two dev services on one host port, counting only the containers that run", () => {
+    expect(problems({ tier: "dev", dev: { hostPorts: { grafana: 8080 } } })).toEqual([
+      "rag-platform:dev.hostPorts.grafana: got 8080; must differ from dev.hostPorts.api (both would bind 127.0.0.1:8080)",
+    ]);
+    // Without the tools, and without Qdrant, their ports bind nothing.
+    expect(
+      resolveConfig({ tier: "dev", dev: { tools: false, hostPorts: { grafana: 8080 } } }).dev
+        .hostPorts.grafana,
+    ).toBe(8080);
+    expect(
+      resolveConfig({
+        tier: "dev",
+        vectorDb: { mode: "pgvector" },
+        dev: { hostPorts: { qdrant: 5432 } },
+      }).dev.hostPorts.qdrant,
+    ).toBe(5432);
+  });
+
+  it("takes dev.tools as a boolean, on by default", () => {
+    expect(resolveConfig({ tier: "dev" }).dev.tools).toBe(true);
+    expect(problems({ tier: "dev", dev: { tools: "yes" } })).toEqual([
+      'rag-platform:dev.tools: got "yes"; expected boolean',
+    ]);
+  });
+
   it("reports every problem at once, one line each", () => {
     const lines = problems({
       tier: "dev",

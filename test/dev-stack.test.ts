@@ -1,12 +1,19 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { ENV, FILE_SUFFIX, SECRET_ENV } from "../runtime/src/config";
 import { IMAGES, RUNTIME_BASE_IMAGE } from "../stacks/versions";
-import { PROJECT_DIR, type SynthResult } from "../tools/harness";
+import { PROJECT_DIR, type ResourceRecord, type SynthResult } from "../tools/harness";
 import { byName, CONTAINER, envMap, ofType, synth, waitedFor } from "./helpers";
 
 const SERVICES = ["postgres", "redis", "qdrant", "ollama", "runtime-api", "runtime-worker"];
+const TOOLS = ["redisinsight", "prometheus", "grafana"];
+const TOOL_IMAGES = [IMAGES.redisInsight, IMAGES.prometheus, IMAGES.grafana];
+
+type Upload = { file: string; content: string };
+type Port = { internal: number; external: number; ip: string; protocol: string };
+const portsOf = (c: ResourceRecord) => (c.inputs.ports ?? []) as Port[];
 
 let dev: SynthResult;
 beforeAll(async () => {
@@ -14,11 +21,11 @@ beforeAll(async () => {
 });
 
 describe("dev tier on Docker", () => {
-  it("runs the six services of the docker-compose shape", () => {
+  it("runs the six services of the docker-compose shape and the three dev tools", () => {
     const names = ofType(dev, CONTAINER)
       .map((c) => c.name)
       .sort();
-    expect(names).toEqual(SERVICES.map((s) => `rag-dev-${s}`).sort());
+    expect(names).toEqual([...SERVICES, ...TOOLS].map((s) => `rag-dev-${s}`).sort());
   });
 
   it("puts every container on the one private network, reachable by its service alias", () => {
@@ -37,7 +44,7 @@ describe("dev tier on Docker", () => {
     const published = ofType(dev, CONTAINER).flatMap(
       (c) => (c.inputs.ports ?? []) as { ip: string; external: number }[],
     );
-    expect(published.length).toBeGreaterThanOrEqual(5);
+    expect(published.length).toBeGreaterThanOrEqual(8);
     for (const port of published) expect(port.ip).toBe("127.0.0.1");
     expect(
       ofType(dev, CONTAINER).every(
@@ -106,6 +113,7 @@ describe("dev tier on Docker", () => {
       .sort();
     expect(generated).toEqual([
       "rag-dev-admin-api-key",
+      "rag-dev-grafana-admin-password",
       "rag-dev-postgres-password",
       "rag-dev-qdrant-api-key",
       "rag-dev-redis-password",
@@ -139,6 +147,8 @@ describe("dev tier on Docker", () => {
       "rag-dev-qdrant",
       "rag-dev-runtime-api",
       "rag-dev-runtime-worker",
+      "rag-dev-redisinsight",
+      "rag-dev-grafana",
     ]) {
       expect(byName(dev, name).inputs.uploads, name).toBe("[secret]");
     }
@@ -211,6 +221,7 @@ describe("dev tier on Docker", () => {
     expect(dev.outputs.postgresPassword).toBe("[secret]");
     expect(dev.outputs.redisPassword).toBe("[secret]");
     expect(dev.outputs.qdrantApiKey).toBe("[secret]");
+    expect(dev.outputs.grafanaAdminPassword).toBe("[secret]");
     expect(dev.outputs.postgres).toMatchObject({ url: "postgresql://rag@127.0.0.1:15432/rag" });
     expect(dev.outputs.ollama).toMatchObject({ url: "http://127.0.0.1:11434" });
   });
@@ -222,6 +233,98 @@ describe("dev tier on Docker", () => {
       import:
         'RAG_API_URL=http://127.0.0.1:8080 RAG_API_KEY="$(pulumi stack output adminApiKey --show-secrets)" npm run backup -w runtime -- import --in kb.tar.gz',
     });
+  });
+});
+
+describe("dev tools (dev.tools, on by default)", () => {
+  const env = (name: string) => envMap(byName(dev, `rag-dev-${name}`));
+
+  it("publishes each tool's UI on its 127.0.0.1 port from the pinned image", () => {
+    for (const [tool, internal, external, image] of [
+      ["redisinsight", 5540, 5540, IMAGES.redisInsight],
+      ["prometheus", 9090, 9090, IMAGES.prometheus],
+      ["grafana", 3000, 3000, IMAGES.grafana],
+    ] as const) {
+      expect(portsOf(byName(dev, `rag-dev-${tool}`)), tool).toEqual([
+        { internal, external, ip: "127.0.0.1", protocol: "tcp" },
+      ]);
+      expect(byName(dev, `rag-dev-${tool}-image`).inputs.name, tool).toBe(image);
+    }
+    expect(TOOL_IMAGES.every((i) => /:v?\d+\.\d+\.\d+$/.test(i))).toBe(true);
+    expect(dev.outputs.redisInsight).toEqual({ url: "http://127.0.0.1:5540" });
+    expect(dev.outputs.prometheus).toMatchObject({ url: "http://127.0.0.1:9090" });
+    expect(dev.outputs.grafana).toEqual({
+      url: "http://127.0.0.1:3000",
+      user: "admin",
+      password: "pulumi stack output grafanaAdminPassword --show-secrets",
+    });
+  });
+
+  it("Prometheus reads the /metrics of the API and the worker where they serve it", () => {
+    const prometheus = byName(dev, "rag-dev-prometheus");
+    const uploads = prometheus.inputs.uploads as Upload[];
+    expect(uploads.map((u) => u.file)).toEqual(["/etc/prometheus/prometheus.yml"]);
+    const config = parse(uploads[0]!.content) as {
+      scrape_configs: {
+        job_name: string;
+        metrics_path: string;
+        static_configs: { targets: string[]; labels: Record<string, string> }[];
+      }[];
+    };
+    const targets = Object.fromEntries(
+      config.scrape_configs.map((j) => [j.job_name, j.static_configs[0]!.targets]),
+    );
+    expect(targets).toEqual({ "rag-api": ["api:8080"], "rag-worker": ["worker:8081"] });
+    // Each target is a runtime container's alias and the port its process listens on.
+    const api = byName(dev, "rag-dev-runtime-api");
+    const worker = byName(dev, "rag-dev-runtime-worker");
+    const alias = (c: ResourceRecord) =>
+      (c.inputs.networksAdvanced as { aliases: string[] }[])[0]!.aliases[0];
+    expect([alias(api), envMap(api)[ENV.port]]).toEqual(["api", "8080"]);
+    expect([alias(worker), envMap(worker)[ENV.workerHealthPort]]).toEqual(["worker", "8081"]);
+    // /metrics stays on the API's own port: no METRICS_PORT moves it elsewhere.
+    expect(envMap(api)[ENV.metricsPort]).toBeUndefined();
+    // The dashboard selects namespace="rag-dev": every series carries that label.
+    for (const job of config.scrape_configs) {
+      expect(job.metrics_path).toBe("/metrics");
+      expect(job.static_configs[0]!.labels).toEqual({ namespace: "rag-dev" });
+    }
+  });
+
+  it("Grafana reads its admin password from a file, admits no anonymous user and opens on the dashboard", () => {
+    expect(env("grafana")).toEqual({
+      GF_SECURITY_ADMIN_USER: "admin",
+      GF_SECURITY_ADMIN_PASSWORD__FILE: "/run/secrets/grafana_admin_password",
+      GF_AUTH_ANONYMOUS_ENABLED: "false",
+      GF_USERS_ALLOW_SIGN_UP: "false",
+      GF_ANALYTICS_REPORTING_ENABLED: "false",
+      GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+      GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: "/etc/grafana/dashboards/rag-service.json",
+    });
+    // The password file travels with the provisioning files: all of them are secret in the state.
+    expect(byName(dev, "rag-dev-grafana").inputs.uploads).toBe("[secret]");
+    // The data source answers from the first page: Grafana starts once Prometheus is healthy.
+    expect(byName(dev, "rag-dev-prometheus").inputs.wait).toBe(true);
+    expect(
+      waitedFor(dev, byName(dev, "rag-dev-grafana")).has(byName(dev, "rag-dev-prometheus").urn),
+    ).toBe(true);
+  });
+
+  it("RedisInsight opens the dev Redis from a connection file, once Redis is healthy", () => {
+    expect(env("redisinsight")).toEqual({
+      RI_PRE_SETUP_DATABASES_PATH: "/run/secrets/redisinsight-databases.json",
+    });
+    expect(
+      waitedFor(dev, byName(dev, "rag-dev-redisinsight")).has(byName(dev, "rag-dev-redis").urn),
+    ).toBe(true);
+  });
+
+  it("keeps the tools off the runtime's path: the API and the worker wait for none of them", () => {
+    for (const runtime of ["rag-dev-runtime-api", "rag-dev-runtime-worker"]) {
+      const before = waitedFor(dev, byName(dev, runtime));
+      for (const tool of TOOLS)
+        expect(before.has(byName(dev, `rag-dev-${tool}`).urn), `${runtime} / ${tool}`).toBe(false);
+    }
   });
 });
 
@@ -247,10 +350,41 @@ describe("dev tier variants", () => {
   });
 
   it("host ports follow config", async () => {
-    const result = await synth("dev", ["rag-platform:dev.hostPorts.api=9090"]);
-    expect(byName(result, "rag-dev-runtime-api").inputs.ports).toEqual([
-      { internal: 8080, external: 9090, ip: "127.0.0.1", protocol: "tcp" },
+    const result = await synth("dev", [
+      "rag-platform:dev.hostPorts.api=9080",
+      "rag-platform:dev.hostPorts.grafana=13000",
+      "rag-platform:dev.hostPorts.prometheus=19090",
+      "rag-platform:dev.hostPorts.redisInsight=15540",
     ]);
-    expect(result.outputs.apiUrl).toBe("http://127.0.0.1:9090");
+    expect(byName(result, "rag-dev-runtime-api").inputs.ports).toEqual([
+      { internal: 8080, external: 9080, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
+    expect(result.outputs.apiUrl).toBe("http://127.0.0.1:9080");
+    for (const [tool, internal, external] of [
+      ["grafana", 3000, 13000],
+      ["prometheus", 9090, 19090],
+      ["redisinsight", 5540, 15540],
+    ] as const) {
+      expect(portsOf(byName(result, `rag-dev-${tool}`)), tool).toEqual([
+        { internal, external, ip: "127.0.0.1", protocol: "tcp" },
+      ]);
+    }
+    expect(result.outputs.grafana).toMatchObject({ url: "http://127.0.0.1:13000" });
+  });
+
+  it("dev.tools=false runs the app alone: no tool container, image, password or output", async () => {
+    const result = await synth("dev", ["rag-platform:dev.tools=false"]);
+    expect(
+      ofType(result, CONTAINER)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(SERVICES.map((s) => `rag-dev-${s}`).sort());
+    const pulled = ofType(result, "docker:index/remoteImage:RemoteImage").map((i) => i.inputs.name);
+    for (const image of TOOL_IMAGES) expect(pulled).not.toContain(image);
+    expect(
+      ofType(result, "random:index/randomPassword:RandomPassword").map((r) => r.name),
+    ).not.toContain("rag-dev-grafana-admin-password");
+    for (const key of ["redisInsight", "prometheus", "grafana", "grafanaAdminPassword"])
+      expect(result.outputs, key).not.toHaveProperty(key);
   });
 });

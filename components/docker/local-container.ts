@@ -73,6 +73,14 @@ export interface LocalContainerArgs {
   readonly stopTimeoutSec?: number;
 }
 
+/**
+ * A health check asking an HTTP endpoint inside the container with wget, as busybox (Alpine and
+ * busybox-based images) ships it: healthy on a 2xx answer.
+ */
+export function wgetHealthCheck(port: number, path: string): HealthCheck {
+  return { test: ["CMD-SHELL", `wget -q -O /dev/null http://127.0.0.1:${port}${path}`] };
+}
+
 export function secretFilePath(fileName: string): string {
   return `${SECRETS_DIR}/${fileName}`;
 }

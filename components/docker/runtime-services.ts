@@ -5,6 +5,7 @@ import { type ApiEndpoint, type RuntimeEnvironment, secretEntries } from "../con
 import { apiEndpointAt, RUNTIME_PROCESSES, RUNTIME_UID, processEnv } from "../shared/runtime-image";
 import { createLocalContainer, LOOPBACK, secretFilePath, type SecretFile } from "./local-container";
 import type { LocalNetwork } from "./network";
+import type { ScrapeTarget } from "./prometheus";
 
 export interface LocalRuntimeServicesArgs {
   readonly network: LocalNetwork;
@@ -25,6 +26,8 @@ export interface LocalRuntimeServicesArgs {
 
 const API_PORT = RUNTIME_PROCESSES.api.port;
 const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
+const API_ALIAS = "api";
+const WORKER_ALIAS = "worker";
 
 /** Local secrets become files readable only by the runtime user, named by `<NAME>_FILE`. */
 export function secretFilesFor(runtimeEnv: RuntimeEnvironment): {
@@ -53,6 +56,14 @@ export function secretFilesFor(runtimeEnv: RuntimeEnvironment): {
 export class LocalRuntimeServices extends pulumi.ComponentResource {
   readonly api: ApiEndpoint;
   readonly imageName: pulumi.Output<string>;
+  /**
+   * Where each process serves /metrics on the network, unauthenticated: the API on its own port
+   * (no METRICS_PORT locally), the worker on its health port.
+   */
+  readonly metricsTargets: readonly ScrapeTarget[] = [
+    { job: "rag-api", address: `${API_ALIAS}:${API_PORT}` },
+    { job: "rag-worker", address: `${WORKER_ALIAS}:${WORKER_HEALTH_PORT}` },
+  ];
 
   constructor(
     name: string,
@@ -85,7 +96,7 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
       {
         image: image.repoDigest,
         networkName: args.network.networkName,
-        alias: "api",
+        alias: API_ALIAS,
         env: { ...env, [ENV.port]: String(API_PORT), ...processEnv("api") },
         secretFiles: secrets.files,
         volumes,
@@ -101,7 +112,7 @@ export class LocalRuntimeServices extends pulumi.ComponentResource {
       {
         image: image.repoDigest,
         networkName: args.network.networkName,
-        alias: "worker",
+        alias: WORKER_ALIAS,
         env: {
           ...env,
           [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT),

@@ -1,6 +1,7 @@
 /**
  * The Docker platform: the dev tier's capabilities as local containers on one private network
- * (the docker-compose shape). Everything binds to 127.0.0.1.
+ * (the docker-compose shape), and with dev.tools the tools beside them: RedisInsight, Prometheus
+ * and Grafana. Everything binds to 127.0.0.1.
  */
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,13 +15,17 @@ import type {
   SecretRef,
   VectorDbEndpoint,
 } from "../../components/contracts";
+import { GRAFANA_ADMIN_USER, LocalGrafana } from "../../components/docker/grafana";
 import { namedVolume } from "../../components/docker/local-container";
 import { LocalNetwork } from "../../components/docker/network";
 import { LocalOllama } from "../../components/docker/ollama";
 import { LocalPostgres } from "../../components/docker/postgres";
+import { LocalPrometheus } from "../../components/docker/prometheus";
 import { LocalQdrant } from "../../components/docker/qdrant";
 import { LocalRedis } from "../../components/docker/redis";
+import { LocalRedisInsight } from "../../components/docker/redis-insight";
 import { LocalRuntimeServices } from "../../components/docker/runtime-services";
+import { RAG_DASHBOARD_FILE, ragDashboard } from "../../components/shared/rag-dashboard";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import { BUILD_CONTEXT } from "../source-hash";
@@ -41,6 +46,7 @@ const DOCUMENTS_PATH = "/data/documents";
 export class DockerPlatform implements Platform {
   private readonly network: LocalNetwork;
   private documentsVolume?: docker.Volume;
+  private runtime?: LocalRuntimeServices;
   private readonly access: Record<string, pulumi.Input<unknown>> = {};
 
   private readonly prefix: string;
@@ -93,6 +99,15 @@ export class DockerPlatform implements Platform {
       insight: `redis-cli -h 127.0.0.1 -p ${port} --askpass`,
     };
     this.access.redisPassword = redis.password;
+    if (this.cfg.dev.tools) {
+      const insight = new LocalRedisInsight(`${this.prefix}-redisinsight`, {
+        network: this.network,
+        image: IMAGES.redisInsight,
+        redis,
+        hostPort: this.cfg.dev.hostPorts.redisInsight,
+      });
+      this.access.redisInsight = { url: insight.url };
+    }
     return redis.endpoint;
   }
 
@@ -156,7 +171,7 @@ export class DockerPlatform implements Platform {
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
     if (!this.documentsVolume)
       throw new Error("DockerPlatform: objectStore() must be created before runtimeServices()");
-    const services = new LocalRuntimeServices(`${this.prefix}-runtime`, {
+    this.runtime = new LocalRuntimeServices(`${this.prefix}-runtime`, {
       network: this.network,
       env: req.env,
       documentsVolumeName: this.documentsVolume.name,
@@ -164,16 +179,44 @@ export class DockerPlatform implements Platform {
       apiHostPort: this.cfg.dev.hostPorts.api,
       buildContext: BUILD_CONTEXT,
     });
-    return services.api;
+    return this.runtime.api;
   }
 
-  /** Locally the runtime's own /metrics and OTLP export (when configured) are the observability. */
+  /**
+   * Locally the runtime's own /metrics and OTLP export (when configured) are the observability;
+   * with dev.tools Prometheus reads the /metrics and Grafana shows the Kubernetes tiers' dashboard.
+   */
   observability(req: ObservabilityRequest): void {
     if (req.exporter !== "none" && req.exporter !== "otlp") {
       throw new Error(
         `the Docker platform does not run a ${req.exporter} exporter; the config schema allows none or otlp on docker`,
       );
     }
+    if (!this.cfg.dev.tools) return;
+    if (!this.runtime)
+      throw new Error("DockerPlatform: runtimeServices() must be created before observability()");
+    const ports = this.cfg.dev.hostPorts;
+    const prometheus = new LocalPrometheus(`${this.prefix}-prometheus`, {
+      network: this.network,
+      image: IMAGES.prometheus,
+      targets: this.runtime.metricsTargets,
+      namespaceLabel: this.prefix,
+      hostPort: ports.prometheus,
+    });
+    const grafana = new LocalGrafana(`${this.prefix}-grafana`, {
+      network: this.network,
+      image: IMAGES.grafana,
+      prometheus,
+      dashboards: [{ fileName: RAG_DASHBOARD_FILE, model: ragDashboard(this.prefix) }],
+      hostPort: ports.grafana,
+    });
+    this.access.prometheus = { url: prometheus.url, targets: `${prometheus.url}/targets` };
+    this.access.grafana = {
+      url: grafana.url,
+      user: GRAFANA_ADMIN_USER,
+      password: "pulumi stack output grafanaAdminPassword --show-secrets",
+    };
+    this.access.grafanaAdminPassword = grafana.adminPassword;
   }
 
   accessOutputs(): Record<string, pulumi.Input<unknown>> {

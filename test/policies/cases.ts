@@ -768,10 +768,25 @@ export const CASES: Record<string, RuleCase> = {
     },
   },
   "docker-loopback-ports": {
-    compliant: one(container("redis:7.4.2")),
+    compliant: [
+      container("redis:7.4.2"),
+      container("grafana/grafana:13.2.0", {
+        ports: [{ internal: 3000, external: 3000, ip: "::1" }],
+      }),
+    ],
     violating: {
       "all interfaces": one(
         container("redis:7.4.2", { ports: [{ internal: 6379, external: 6379 }] }),
+      ),
+      "0.0.0.0 named": one(
+        container("grafana/grafana:13.2.0", {
+          ports: [{ internal: 3000, external: 3000, ip: "0.0.0.0" }],
+        }),
+      ),
+      "IPv6 any": one(
+        container("prom/prometheus:v3.14.0", {
+          ports: [{ internal: 9090, external: 9090, ip: "::" }],
+        }),
       ),
       privileged: one(container("redis:7.4.2", { privileged: true })),
     },

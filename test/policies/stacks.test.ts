@@ -334,6 +334,18 @@ const FLIPS: Flip[] = [
       )[0]!.ip = "0.0.0.0"),
   ],
   [
+    "docker-loopback-ports",
+    "dev",
+    // A dev tool published on every interface: Docker's default when no ip is given.
+    (rs) =>
+      delete (
+        find(rs, "docker:index/container:Container", "rag-dev-grafana").inputs.ports as Record<
+          string,
+          unknown
+        >[]
+      )[0]!.ip,
+  ],
+  [
     "aws-s3-bucket-customer-key",
     "staging",
     (rs) =>
@@ -577,6 +589,11 @@ const FLIPS: Flip[] = [
     "staging",
     (_rs, outputs) =>
       (outputs.databaseUrl = "postgres://rag:hunter2-but-longer@db.internal:5432/rag"),
+  ],
+  [
+    "stack-outputs-secret",
+    "dev",
+    (_rs, outputs) => (outputs.grafanaAdminPassword = "a-generated-password-shown-plain"),
   ],
   [
     "no-secret-in-docker-env",
