@@ -243,7 +243,8 @@ describe("dev tools (dev.tools, on by default)", () => {
     for (const [tool, internal, external, image] of [
       ["redisinsight", 5540, 5540, IMAGES.redisInsight],
       ["prometheus", 9090, 9090, IMAGES.prometheus],
-      ["grafana", 3000, 3000, IMAGES.grafana],
+      // Pulumi.dev.yaml: 13000, as npm run web's next dev takes 3000.
+      ["grafana", 3000, 13000, IMAGES.grafana],
     ] as const) {
       expect(portsOf(byName(dev, `rag-dev-${tool}`)), tool).toEqual([
         { internal, external, ip: "127.0.0.1", protocol: "tcp" },
@@ -254,7 +255,7 @@ describe("dev tools (dev.tools, on by default)", () => {
     expect(dev.outputs.redisInsight).toEqual({ url: "http://127.0.0.1:5540" });
     expect(dev.outputs.prometheus).toMatchObject({ url: "http://127.0.0.1:9090" });
     expect(dev.outputs.grafana).toEqual({
-      url: "http://127.0.0.1:3000",
+      url: "http://127.0.0.1:13000",
       user: "admin",
       password: "pulumi stack output grafanaAdminPassword --show-secrets",
     });
@@ -352,7 +353,7 @@ describe("dev tier variants", () => {
   it("host ports follow config", async () => {
     const result = await synth("dev", [
       "rag-platform:dev.hostPorts.api=9080",
-      "rag-platform:dev.hostPorts.grafana=13000",
+      "rag-platform:dev.hostPorts.grafana=23000",
       "rag-platform:dev.hostPorts.prometheus=19090",
       "rag-platform:dev.hostPorts.redisInsight=15540",
     ]);
@@ -361,7 +362,7 @@ describe("dev tier variants", () => {
     ]);
     expect(result.outputs.apiUrl).toBe("http://127.0.0.1:9080");
     for (const [tool, internal, external] of [
-      ["grafana", 3000, 13000],
+      ["grafana", 3000, 23000],
       ["prometheus", 9090, 19090],
       ["redisinsight", 5540, 15540],
     ] as const) {
@@ -369,7 +370,7 @@ describe("dev tier variants", () => {
         { internal, external, ip: "127.0.0.1", protocol: "tcp" },
       ]);
     }
-    expect(result.outputs.grafana).toMatchObject({ url: "http://127.0.0.1:13000" });
+    expect(result.outputs.grafana).toMatchObject({ url: "http://127.0.0.1:23000" });
   });
 
   it("dev.tools=false runs the app alone: no tool container, image, password or output", async () => {
