@@ -9,6 +9,7 @@ export default defineConfig({
       "test/aragog-metric.test.ts",
       "test/audit.test.ts",
       "test/emf.test.ts",
+      "test/logger.test.ts",
       "test/image-check.test.ts",
       "test/kafka/client.test.ts",
       "test/ingest/chunk.test.ts",

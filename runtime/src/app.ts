@@ -4,6 +4,7 @@
  */
 import { STATUS_CODES } from "node:http";
 import cookie from "@fastify/cookie";
+import { trace } from "@opentelemetry/api";
 import multipart from "@fastify/multipart";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -120,6 +121,10 @@ export async function buildApp({ services, fastify, webRoot }: AppOptions): Prom
   closeConnectionsOnceAnswered(app);
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
+  });
+  // The request's id on its trace: Tempo finds the trace from the x-request-id a client reports.
+  app.addHook("onRequest", async (request) => {
+    trace.getActiveSpan()?.setAttribute("rag.request_id", request.id);
   });
   refuseUnstorableText(app);
   const keys = new KeyStore(services.db);

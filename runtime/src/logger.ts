@@ -1,3 +1,4 @@
+import { trace } from "@opentelemetry/api";
 import type { FastifyServerOptions } from "fastify";
 import { SECRET_ENV, type RuntimeConfig } from "./config";
 
@@ -18,9 +19,21 @@ export function loggableUrl(url: string): string {
   return query !== undefined && SECRET_QUERY_PATHS.includes(path!) ? `${path}?[redacted]` : url;
 }
 
+/**
+ * The active span's ids, for a log line: Grafana opens its trace in Tempo from the line's
+ * trace_id. Nothing when no span is recording (tracing off).
+ */
+export function traceFields(): { trace_id?: string; span_id?: string } {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
 export function loggerOptions(config: RuntimeConfig): FastifyServerOptions["logger"] {
   return {
     level: config.LOG_LEVEL,
+    mixin: traceFields,
     base: { service: config.SERVICE_NAME },
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     serializers: {

@@ -3,6 +3,7 @@
  * both keyed by document id on the compacted document topic. The API only produces; the worker
  * roles (kafka/roles.ts) consume. Topics are created when missing.
  */
+import { SpanKind } from "@opentelemetry/api";
 import { Admin, Producer, ProduceAcks } from "@platformatic/kafka";
 import type { AuditSink } from "../audit";
 import type { RuntimeConfig } from "../config";
@@ -10,6 +11,7 @@ import type { Db } from "../db/db";
 import type { IngestQueue } from "../queue/queue";
 import { RETRY, type RetryPolicy } from "../queue/queue";
 import { withinMs } from "../timeout";
+import { kafkaAttributes, traceHeaders, traced } from "../tracing";
 import { kafkaConnection, type KafkaConnection } from "./client";
 import {
   type DocumentEvent,
@@ -172,8 +174,17 @@ export class KafkaBus implements IngestQueue {
     await this.send(this.topics.documents, documentId, undefined);
   }
 
+  /** Sends one record in a producer span, whose trace context the record's headers carry. */
   async send(topic: string, key: string, value: Buffer | undefined): Promise<void> {
-    await this.producer.send({ messages: [{ topic, key: Buffer.from(key), value }] });
+    await traced(
+      `send ${topic}`,
+      kafkaAttributes("send", topic, key),
+      async () => {
+        const headers = traceHeaders();
+        await this.producer.send({ messages: [{ topic, key: Buffer.from(key), value, headers }] });
+      },
+      { kind: SpanKind.PRODUCER },
+    );
   }
 
   /** Records the roles of this region have not consumed yet (parse, embed, and this region's index). */

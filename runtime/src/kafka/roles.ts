@@ -12,6 +12,7 @@
  * that fails for its own reason, or keeps failing, goes to the dead-letter topic with the reason
  * and marks its document failed; its partition moves on.
  */
+import { SpanKind } from "@opentelemetry/api";
 import { Classification } from "../auth/access";
 import { Consumer, type Message } from "@platformatic/kafka";
 import type { RuntimeConfig } from "../config";
@@ -28,6 +29,7 @@ import { BACKOFF_MS } from "../queue/queue";
 import type { VectorIndex } from "../search/vector-index";
 import type { WorkerLog } from "../services";
 import type { ObjectStore } from "../storage/object-store";
+import { contextOfHeaders, kafkaAttributes, traced } from "../tracing";
 import type { KafkaBus } from "./bus";
 import {
   chunksKey,
@@ -184,7 +186,17 @@ class RoleConsumer {
     await Promise.all(inFlight);
   }
 
-  private async process(record: Record): Promise<void> {
+  /** Handles a record in a consumer span continuing its producer's trace (the record's headers). */
+  private process(record: Record): Promise<void> {
+    return traced(
+      `process ${record.topic}`,
+      { ...kafkaAttributes("process", record.topic, keyOf(record)), "rag.role": this.role },
+      () => this.processTraced(record),
+      { kind: SpanKind.CONSUMER, parent: contextOfHeaders(record.headers) },
+    );
+  }
+
+  private async processTraced(record: Record): Promise<void> {
     if (this.closing) return; // left uncommitted: the group hands it to another consumer
     const { config, metrics, log } = this.ctx;
     const attempts = config.INGEST_ATTEMPTS;

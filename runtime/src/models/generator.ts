@@ -5,10 +5,12 @@
  * OpenAI-compatible endpoint, Bedrock) generate from a prompt that carries the chunks with their
  * citation numbers. Named routes (MODEL_ROUTES) pick among them per request.
  */
+import { SpanKind } from "@opentelemetry/api";
 import type OpenAI from "openai" with { "resolution-mode": "import" };
 import { DEFAULT_ROUTE, type ModelRoute, type RuntimeConfig } from "../config";
 import { sentences } from "../ingest/chunk";
 import { tokenize } from "../search/tokenize";
+import { traced } from "../tracing";
 import { fetchStartingWithin, MODEL_RETRIES } from "./fetch";
 
 export interface Context {
@@ -135,11 +137,36 @@ abstract class ChatGenerator implements Generator {
     onToken?: (piece: string) => void,
     signal?: AbortSignal,
   ): Promise<string> {
-    return this.chat(SYSTEM_PROMPT, userPrompt(question, contexts), onToken, signal);
+    return this.tracedChat(SYSTEM_PROMPT, userPrompt(question, contexts), onToken, signal);
   }
 
   complete(system: string, user: string, signal?: AbortSignal): Promise<string> {
-    return this.chat(system, user, undefined, signal);
+    return this.tracedChat(system, user, undefined, signal);
+  }
+
+  /** The model call in a client span; its first token is an event (time to first token). */
+  private tracedChat(
+    system: string,
+    user: string,
+    onToken?: (piece: string) => void,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    return traced(
+      `chat ${this.id}`,
+      { "gen_ai.operation.name": "chat", "gen_ai.request.model": this.id },
+      (span) => {
+        let first = true;
+        const onPiece =
+          onToken &&
+          ((piece: string) => {
+            if (first) span.addEvent("first_token");
+            first = false;
+            onToken(piece);
+          });
+        return this.chat(system, user, onPiece, signal);
+      },
+      { kind: SpanKind.CLIENT },
+    );
   }
 }
 

@@ -14,6 +14,27 @@ export interface TopicRecord {
 
 /** Every record a topic holds now, from the earliest offset, in partition order. */
 export async function readTopic(topic: string): Promise<TopicRecord[]> {
+  return (await readTopicWithHeaders(topic)).map(({ key, value, partition }) => ({
+    key,
+    value,
+    partition,
+  }));
+}
+
+/** The headers of the first record keyed `key` on `topic`, as text. */
+export async function readTopicHeaders(
+  topic: string,
+  key: string,
+): Promise<Record<string, string>> {
+  const record = (await readTopicWithHeaders(topic)).find((r) => r.key === key);
+  if (!record) throw new Error(`no record keyed ${key} on ${topic}`);
+  return record.headers;
+}
+
+/** readTopic's records with their headers. */
+async function readTopicWithHeaders(
+  topic: string,
+): Promise<(TopicRecord & { headers: Record<string, string> })[]> {
   const brokers = [inject("kafkaBrokers")];
   const admin = new Admin({ clientId: "rag-test-reader", bootstrapBrokers: brokers });
   let ends: Map<number, bigint>;
@@ -35,7 +56,7 @@ export async function readTopic(topic: string): Promise<TopicRecord[]> {
   } finally {
     await admin.close();
   }
-  const records: TopicRecord[] = [];
+  const records: (TopicRecord & { headers: Record<string, string> })[] = [];
   const left = () => [...ends.values()].some((end) => end > 0n);
   if (!left()) return records;
   const consumer = new Consumer({
@@ -50,6 +71,9 @@ export async function readTopic(topic: string): Promise<TopicRecord[]> {
         key: message.key?.toString() ?? "",
         value: message.value && message.value.length > 0 ? message.value.toString() : null,
         partition: message.partition,
+        headers: Object.fromEntries(
+          [...message.headers].map(([k, v]) => [k.toString(), v.toString()]),
+        ),
       });
       if (message.offset + 1n >= (ends.get(message.partition) ?? 0n))
         ends.set(message.partition, 0n);
