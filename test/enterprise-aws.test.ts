@@ -341,6 +341,21 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
     }
   });
 
+  it("holds the ingest freshness SLOs in the primary and the cross-region index lag in the other", () => {
+    const slos = (code: string) =>
+      inRegion("kubernetes:monitoring.coreos.com/v1:PrometheusRule", code).flatMap((r) =>
+        ((r.inputs.spec as Obj).groups as Obj[]).flatMap((g) =>
+          (g.rules as Obj[]).filter((x) => x.alert === "SLOBurnPage").map((x) => x.labels.slo),
+        ),
+      );
+    expect(slos("euw1")).toEqual(
+      expect.arrayContaining(["ingest-freshness-parse", "ingest-freshness-index"]),
+    );
+    expect(slos("euw1")).not.toContain("cross-region-index-lag");
+    expect(slos("euc1")).toContain("cross-region-index-lag");
+    expect(slos("euc1")).not.toContain("ingest-freshness-index");
+  });
+
   it("prints the switchover and failover commands of each region that can take over", () => {
     const failover = result.outputs.failover as Record<
       string,

@@ -3,10 +3,16 @@ import {
   availabilitySli,
   errorBudget,
   latencySli,
+  CROSS_REGION_INDEX_SECONDS,
+  INGEST_FRESHNESS_SECONDS,
+  kafkaSecondsBehind,
   ragSlos,
   sloRuleGroups,
+  timeSliceSli,
   type SloSpec,
 } from "../components/kubernetes/slo";
+import { Metrics } from "../runtime/src/metrics";
+import { ROLES } from "../runtime/src/kafka/events";
 import { alertmanagerConfig, workloadScrape } from "../components/kubernetes/observability-stack";
 import { RAG_PANELS, ragDashboard } from "../components/shared/rag-dashboard";
 
@@ -84,12 +90,69 @@ describe("SLO rules", () => {
       "retrieve-availability",
       "retrieve-latency",
       "time-to-first-token",
+      "ingest-freshness-parse",
+      "ingest-freshness-embed",
+      "ingest-freshness-index",
     ]);
     expect(ragSlos("rag", { selfHostedModel: false }).map((s) => s.name)).not.toContain(
       "time-to-first-token",
     );
     // Every generated group is well-formed for all of them.
-    expect(sloRuleGroups(ragSlos("rag", { selfHostedModel: true }))).toHaveLength(10);
+    expect(sloRuleGroups(ragSlos("rag", { selfHostedModel: true }))).toHaveLength(16);
+  });
+
+  it("counts the minutes an ingest role is too far behind its topic, per role, from the runtime's Kafka metrics", () => {
+    expect(Object.keys(INGEST_FRESHNESS_SECONDS)).toEqual([...ROLES]);
+    const behind = kafkaSecondsBehind("rag", "embed");
+    expect(behind).toBe(
+      'max(rag_kafka_consumer_lag{namespace="rag",role="embed"}) / clamp_min(sum(rate(rag_kafka_records_total{namespace="rag",role="embed"}[5m])), 0.001)',
+    );
+    const embed = ragSlos("rag", { selfHostedModel: false }).find(
+      (s) => s.name === "ingest-freshness-embed",
+    )!;
+    expect(embed.sli).toEqual(timeSliceSli(behind, INGEST_FRESHNESS_SECONDS.embed));
+    const [recordings, alerts] = sloRuleGroups([embed]);
+    expect(recordings!.rules.find((r) => r.record === "slo:sli_error:ratio_rate6h")!.expr).toBe(
+      `(sum_over_time((${behind} > bool 600)[6h:1m])) / (count_over_time((${behind})[6h:1m]))`,
+    );
+    expect(recordings!.rules.map((r) => String(r.expr).match(/\[(\w+):1m\]/)![1])).toEqual([
+      "5m",
+      "30m",
+      "1h",
+      "6h",
+      "3d",
+    ]);
+    // A 99% objective: the page at 14.4 and 6 times 0.01, the ticket at 1 times.
+    const [page, ticket] = alerts!.rules;
+    expect(page!.expr).toBe(
+      '(slo:sli_error:ratio_rate1h{slo="ingest-freshness-embed"} > (14.4 * 0.01) and slo:sli_error:ratio_rate5m{slo="ingest-freshness-embed"} > (14.4 * 0.01))' +
+        ' or (slo:sli_error:ratio_rate6h{slo="ingest-freshness-embed"} > (6 * 0.01) and slo:sli_error:ratio_rate30m{slo="ingest-freshness-embed"} > (6 * 0.01))',
+    );
+    expect(ticket!.expr).toBe(
+      '(slo:sli_error:ratio_rate3d{slo="ingest-freshness-embed"} > (1 * 0.01) and slo:sli_error:ratio_rate6h{slo="ingest-freshness-embed"} > (1 * 0.01))',
+    );
+  });
+
+  it("reads metrics the runtime exports, by role", async () => {
+    const metrics = new Metrics();
+    metrics.watchKafkaLag(async () => ({ parse: 3, embed: 0, index: 1 }));
+    metrics.kafkaRecords.inc({ role: "embed", outcome: "forwarded" });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('rag_kafka_consumer_lag{role="parse"} 3');
+    expect(text).toContain('rag_kafka_records_total{role="embed",outcome="forwarded"} 1');
+  });
+
+  it("measures a replica region's index against what the replicator brought, instead of the primary's freshness", () => {
+    const replica = ragSlos("rag", { selfHostedModel: false, replicaRegion: true });
+    const names = replica.map((s) => s.name);
+    expect(names).toContain("cross-region-index-lag");
+    expect(names).not.toContain("ingest-freshness-index");
+    expect(replica.find((s) => s.name === "cross-region-index-lag")!.sli).toEqual(
+      timeSliceSli(kafkaSecondsBehind("rag", "index"), CROSS_REGION_INDEX_SECONDS),
+    );
+    expect(ragSlos("rag", { selfHostedModel: false }).map((s) => s.name)).not.toContain(
+      "cross-region-index-lag",
+    );
   });
 });
 

@@ -12,6 +12,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { Role } from "../../runtime/src/kafka/events";
 
 /** The windows the alerts read: every long and short window of the three burn-rate pairs. */
 export const SLO_WINDOWS = ["5m", "30m", "1h", "6h", "3d"] as const;
@@ -71,6 +72,27 @@ export function availabilitySli(histogram: string, selector: string): RatioSli {
     errors: `sum(rate(${histogram}_count{${selector},status=~"5.."}[$window]))`,
     total: `sum(rate(${histogram}_count{${selector}}[$window]))`,
   };
+}
+
+/**
+ * A time-slice SLI: each minute in which `value` (an instant expression) is above `threshold` is
+ * bad. For a gauge, which counts no events: the share of bad minutes over the window.
+ */
+export function timeSliceSli(value: string, threshold: number): RatioSli {
+  return {
+    errors: `sum_over_time((${value} > bool ${threshold})[$window:1m])`,
+    total: `count_over_time((${value})[$window:1m])`,
+  };
+}
+
+/**
+ * How far a Kafka ingest role is behind its input topic, in seconds: its group's lag (records,
+ * the same from every pod of the role) over the records it handled per second in the last five
+ * minutes. A role with a lag that handles nothing is as far behind as it gets.
+ */
+export function kafkaSecondsBehind(namespace: string, role: string): string {
+  const selector = `namespace="${namespace}",role="${role}"`;
+  return `max(${KAFKA_LAG}{${selector}}) / clamp_min(sum(rate(${KAFKA_RECORDS}{${selector}}[5m])), 0.001)`;
 }
 
 const NAME = /^[a-z][a-z0-9-]*$/;
@@ -147,8 +169,58 @@ const TTFT_BUCKETS = [
   0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
+/** The Kafka ingest roles' gauges and counters (runtime/src/metrics.ts). */
+const KAFKA_LAG = "rag_kafka_consumer_lag";
+const KAFKA_RECORDS = "rag_kafka_records_total";
+
+/**
+ * Each ingest role's freshness: how many seconds behind its input topic it may fall (parse reads
+ * originals, embed waits on the GPU pool, index writes one transaction per record).
+ */
+export const INGEST_FRESHNESS_SECONDS = {
+  parse: 300,
+  embed: 600,
+  index: 300,
+} as const satisfies Record<Role, number>;
+/** A replica region's index: how far behind what MSK Replicator brought it may fall. */
+export const CROSS_REGION_INDEX_SECONDS = 300;
+
+/** The ingest log's objectives: per role, in the primary; a replica's own index lag elsewhere. */
+function ingestSlos(namespace: string, replicaRegion: boolean): SloSpec[] {
+  const roles = Object.entries(INGEST_FRESHNESS_SECONDS).filter(
+    ([role]) => !(replicaRegion && role === "index"),
+  );
+  return [
+    ...roles.map(([role, seconds]) => ({
+      name: `ingest-freshness-${role}`,
+      service: `rag-ingest-${role}`,
+      objectivePercent: 99,
+      description: `the ${role} role stays within ${seconds} s of its topic`,
+      sli: timeSliceSli(kafkaSecondsBehind(namespace, role), seconds),
+    })),
+    ...(replicaRegion
+      ? [
+          {
+            name: "cross-region-index-lag",
+            service: "rag-ingest-index",
+            objectivePercent: 99,
+            description: `this region's index stays within ${CROSS_REGION_INDEX_SECONDS} s of the replicated records`,
+            sli: timeSliceSli(kafkaSecondsBehind(namespace, "index"), CROSS_REGION_INDEX_SECONDS),
+          },
+        ]
+      : []),
+  ];
+}
+
 /** The RAG service's objectives in one namespace. */
-export function ragSlos(namespace: string, opts: { selfHostedModel: boolean }): SloSpec[] {
+export function ragSlos(
+  namespace: string,
+  opts: {
+    selfHostedModel: boolean;
+    /** A region that indexes what MSK Replicator copies from the primary. @default false */
+    replicaRegion?: boolean;
+  },
+): SloSpec[] {
   const route = (r: string) => `namespace="${namespace}",route="${r}"`;
   return [
     {
@@ -190,6 +262,7 @@ export function ragSlos(namespace: string, opts: { selfHostedModel: boolean }): 
           },
         ]
       : []),
+    ...ingestSlos(namespace, opts.replicaRegion ?? false),
   ];
 }
 

@@ -338,7 +338,10 @@ export class ClusterOperations {
       `${this.site.prefix}-slos`,
       {
         namespace: MONITORING_NAMESPACE,
-        slos: ragSlos(KUBERNETES_NAMESPACE, { selfHostedModel: selfHosted }),
+        slos: ragSlos(KUBERNETES_NAMESPACE, {
+          selfHostedModel: selfHosted,
+          replicaRegion: !this.site.primary,
+        }),
       },
       { ...this.onCluster(), dependsOn: [stack.prometheusStack] },
     );
