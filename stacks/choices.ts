@@ -25,6 +25,7 @@ export const GPU_TYPES = ["t4", "a10g", "l4", "a100"] as const;
 export type GpuType = (typeof GPU_TYPES)[number];
 /** How the enterprise tier routes users to a region. */
 export const GLOBAL_ROUTING = ["route53-latency", "global-accelerator"] as const;
+export type GlobalRouting = (typeof GLOBAL_ROUTING)[number];
 /** One NAT gateway for the network, or one per zone (a zone's outage then spares the others' egress). */
 export const NAT_MODES = ["single", "per-zone"] as const;
 /** Staging's cloud-native observability per cloud (cloudwatch, azure-monitor, cloud-monitoring), or a vendor's from sme on. */

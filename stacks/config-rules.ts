@@ -116,19 +116,25 @@ function checkEnterprise(cfg: ConfigInput, ctx: Ctx): void {
       `must be one of regions (${cfg.regions.join(", ")}): the keys and secrets the others replicate live there`,
     );
   }
-  if (cfg.enterprise.routing === "global-accelerator") {
+  const dials = cfg.enterprise.trafficDialPercent;
+  if (dials && cfg.enterprise.routing !== "global-accelerator")
     problem(
       ctx,
-      ["enterprise", "routing"],
-      "Global Accelerator is planned, not built yet (allowed: route53-latency)",
+      ["enterprise", "trafficDialPercent"],
+      "only used with enterprise.routing global-accelerator (Route 53 latency records have no dial)",
     );
-  }
+  for (const region of Object.keys(dials ?? {}).filter((r) => !cfg.regions.includes(r)))
+    problem(
+      ctx,
+      ["enterprise", "trafficDialPercent", region],
+      `is not one of the stack's regions (${cfg.regions.join(", ")})`,
+    );
   if (cfg.cloud !== "aws") return;
   if (!cfg.domain.hostname) {
     problem(
       ctx,
       ["domain", "hostname"],
-      "required at enterprise: every region answers under it (Route 53 latency records)",
+      "required at enterprise: every region answers under it (Route 53 latency records, or an alias to the accelerator)",
     );
   }
   if (!cfg.domain.hostedZoneId) {

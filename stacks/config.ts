@@ -263,7 +263,13 @@ const enterpriseSchema = z.strictObject({
   routing: z
     .enum(GLOBAL_ROUTING)
     .describe(
-      "How users reach the nearest healthy region: Route 53 latency records with health checks (built), or AWS Global Accelerator (planned).",
+      "How users reach the nearest healthy region: Route 53 latency records with a health check each, or AWS Global Accelerator (two static anycast addresses, failover without waiting for DNS caches).",
+    ),
+  trafficDialPercent: z
+    .record(z.string(), z.number().int().min(0).max(100))
+    .optional()
+    .describe(
+      "global-accelerator: the share of its nearby traffic each region keeps (the rest goes to the next nearest), by region name. Default 100 for every region.",
     ),
   kafka: z
     .strictObject({

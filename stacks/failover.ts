@@ -4,6 +4,8 @@
  * prints them; docs/tiers/enterprise-aws.md says when to run which, and what to check.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { GlobalRouting } from "./choices";
+import { GLOBAL_ACCELERATOR_API_REGION } from "../components/aws/accelerator-routing";
 
 export interface FailoverRegion {
   readonly region: string;
@@ -12,12 +14,14 @@ export interface FailoverRegion {
   readonly clusterArn: pulumi.Input<string>;
   /** The region's MSK cluster. */
   readonly kafkaArn: pulumi.Input<string>;
-  /** The Route 53 health check of the region's API. */
-  readonly healthCheckId: pulumi.Input<string>;
+  /** What drains the region: its Route 53 health check's id, or its accelerator endpoint group's ARN. */
+  readonly routingId: pulumi.Input<string>;
 }
 
 export interface FailoverArgs {
   readonly globalClusterId: pulumi.Input<string>;
+  /** How users reach the regions (what routingId names). */
+  readonly routing: GlobalRouting;
   /** enterprise.homeRegion: kept as it is when the regions are reordered. */
   readonly homeRegion: string;
   /** Every region, primary first. */
@@ -33,9 +37,21 @@ export interface RegionRunbook {
   readonly failover: string[];
 }
 
-/** Takes a region out of the answers (or puts it back): Route 53 health check inversion. */
-function drain(healthCheckId: string, out: boolean): string {
-  return `aws route53 update-health-check --health-check-id ${healthCheckId} --${out ? "" : "no-"}inverted`;
+/**
+ * Takes a region out of the answers (or puts it back): Route 53 health check inversion, or the
+ * accelerator endpoint group's traffic dial.
+ */
+function drain(routing: GlobalRouting, routingId: string, out: boolean): string {
+  switch (routing) {
+    case "route53-latency":
+      return `aws route53 update-health-check --health-check-id ${routingId} --${out ? "" : "no-"}inverted`;
+    case "global-accelerator":
+      return `aws globalaccelerator update-endpoint-group --region ${GLOBAL_ACCELERATOR_API_REGION} --endpoint-group-arn ${routingId} --traffic-dial-percentage ${out ? 0 : 100}`;
+    default: {
+      const unreachable: never = routing;
+      throw new Error(`unknown routing ${String(unreachable)}`);
+    }
+  }
 }
 
 /** The runbooks of promoting each non-primary region, as shell commands with the stack's ids. */
@@ -62,10 +78,11 @@ export function reorderCommands(
 export function failoverRunbooks(a: {
   globalClusterId: string;
   homeRegion: string;
-  regions: readonly (Omit<FailoverRegion, "clusterArn" | "kafkaArn" | "healthCheckId"> & {
+  routing: GlobalRouting;
+  regions: readonly (Omit<FailoverRegion, "clusterArn" | "kafkaArn" | "routingId"> & {
     clusterArn: string;
     kafkaArn: string;
-    healthCheckId: string;
+    routingId: string;
   })[];
   replicatorArns: Readonly<Record<string, string>>;
 }): Record<string, RegionRunbook> {
@@ -93,12 +110,12 @@ export function failoverRunbooks(a: {
         ...reorder,
       ],
       failover: [
-        drain(primary.healthCheckId, true),
+        drain(a.routing, primary.routingId, true),
         `aws rds failover-global-cluster --region ${target.region} --global-cluster-identifier ${a.globalClusterId} --target-db-cluster-identifier ${target.clusterArn} --allow-data-loss`,
         `aws rds wait db-cluster-available --region ${target.region} --db-cluster-identifier ${target.clusterArn}`,
         stopReplication,
         ...reorder,
-        `# once ${primary.region} is back: ${drain(primary.healthCheckId, false)}, then rejoin it as a secondary (pulumi up)`,
+        `# once ${primary.region} is back: ${drain(a.routing, primary.routingId, false)}, then rejoin it as a secondary (pulumi up)`,
       ],
     };
   }
@@ -113,13 +130,13 @@ export function failoverCommands(a: FailoverArgs): pulumi.Output<Record<string, 
       pulumi.all(
         a.regions.map((r) =>
           pulumi
-            .all([r.clusterArn, r.kafkaArn, r.healthCheckId])
-            .apply(([clusterArn, kafkaArn, healthCheckId]) => ({
+            .all([r.clusterArn, r.kafkaArn, r.routingId])
+            .apply(([clusterArn, kafkaArn, routingId]) => ({
               region: r.region,
               prefix: r.prefix,
               clusterArn,
               kafkaArn,
-              healthCheckId,
+              routingId,
             })),
         ),
       ),
@@ -129,6 +146,7 @@ export function failoverCommands(a: FailoverArgs): pulumi.Output<Record<string, 
       failoverRunbooks({
         globalClusterId,
         homeRegion: a.homeRegion,
+        routing: a.routing,
         regions,
         replicatorArns: replicatorArns,
       }),

@@ -54,6 +54,11 @@ function codeOf(r: ResourceRecord): string | undefined {
   return /^rag-enterprise-([a-z0-9]+)-/.exec(r.name)?.[1];
 }
 
+/** The resources of `type` in the region of `code`. */
+function inRegionOf(result: SynthResult, type: string, code: string): ResourceRecord[] {
+  return ofType(result, type).filter((r) => codeOf(r) === code);
+}
+
 /** The region an explicit AWS provider reference names. */
 function providerRegion(result: SynthResult, r: ResourceRecord): string | undefined {
   const urn = r.provider?.slice(0, r.provider.lastIndexOf("::"));
@@ -67,8 +72,7 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
     result = await synth("enterprise");
   }, 180_000);
 
-  const inRegion = (type: string, code: string) =>
-    ofType(result, type).filter((r) => codeOf(r) === code);
+  const inRegion = (type: string, code: string) => inRegionOf(result, type, code);
 
   it("builds each region whole with its own providers, network range and cluster", () => {
     const providers = ofType(result, T.provider).map((p) => [p.name, p.inputs.region]);
@@ -396,6 +400,92 @@ describe("the enterprise stack in three regions", () => {
   }, 180_000);
 });
 
+describe("the enterprise stack behind AWS Global Accelerator", () => {
+  const T_GA = {
+    accelerator: "aws:globalaccelerator/accelerator:Accelerator",
+    listener: "aws:globalaccelerator/listener:Listener",
+    group: "aws:globalaccelerator/endpointGroup:EndpointGroup",
+  };
+  let result: SynthResult;
+  beforeAll(async () => {
+    result = await synth("enterprise", [
+      'rag-platform:enterprise={"routing":"global-accelerator","trafficDialPercent":{"eu-central-1":40}}',
+    ]);
+  }, 180_000);
+
+  it("serves both regions through one accelerator on 443, an endpoint group per region", () => {
+    const [accelerator, ...more] = ofType(result, T_GA.accelerator);
+    expect(more).toEqual([]);
+    // Global Accelerator's API is in us-west-2: its resources use a provider there.
+    expect(providerRegion(result, accelerator!)).toBe("us-west-2");
+    const [listener] = ofType(result, T_GA.listener);
+    expect(listener!.inputs).toMatchObject({
+      protocol: "TCP",
+      portRanges: [{ fromPort: 443, toPort: 443 }],
+    });
+    expect(listener!.propertyDependencies.acceleratorArn).toEqual([accelerator!.urn]);
+    const groups = ofType(result, T_GA.group);
+    expect(groups.map((g) => g.inputs.endpointGroupRegion)).toEqual(Object.values(REGIONS));
+    for (const g of groups) {
+      expect(providerRegion(result, g)).toBe("us-west-2");
+      expect(g.propertyDependencies.listenerArn).toEqual([listener!.urn]);
+      expect(g.inputs).toMatchObject({
+        healthCheckProtocol: "HTTPS",
+        healthCheckPath: expect.stringMatching(/^\/readyz/),
+      });
+      // The endpoint is the region's own load balancer, the one its Ingress names.
+      const [endpoint] = g.inputs.endpointConfigurations as Obj[];
+      expect(endpoint!.endpointId).toMatch(
+        new RegExp(
+          `^arn:aws:elasticloadbalancing:${String(g.inputs.endpointGroupRegion)}:\\d+:loadbalancer/app/rag-enterprise-\\w+-api/`,
+        ),
+      );
+    }
+    expect(groups.map((g) => g.inputs.trafficDialPercentage)).toEqual([100, 40]);
+    for (const code of Object.keys(REGIONS)) {
+      const [ingress] = inRegionOf(result, T.ingress, code);
+      expect(
+        ((ingress!.inputs.metadata as Obj).annotations as Obj)[
+          "alb.ingress.kubernetes.io/load-balancer-name"
+        ],
+      ).toBe(`rag-enterprise-${code}-api`);
+    }
+  });
+
+  it("points the name at the accelerator instead of latency records and health checks", () => {
+    expect(ofType(result, T.healthCheck)).toEqual([]);
+    const records = ofType(result, T.record).filter((r) => r.inputs.name === DOMAIN.hostname);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.inputs).toMatchObject({
+      type: "A",
+      aliases: [
+        { zoneId: "Z2BJ6XQ5FK7U4H", name: expect.stringMatching(/awsglobalaccelerator\.com$/) },
+      ],
+    });
+    const routing = result.outputs.routing as Obj;
+    expect(routing.kind).toBe("global-accelerator");
+    expect(routing.staticIps).toHaveLength(2);
+    const regions = result.outputs.regions as Obj;
+    expect(regions["eu-central-1"].endpointGroupArn).toMatch(/^arn:aws:globalaccelerator:/);
+    expect(regions["eu-central-1"].healthCheckId).toBeUndefined();
+  });
+
+  it("drains the primary by its endpoint group's traffic dial in the failover runbook", () => {
+    const f = (result.outputs.failover as Record<string, { failover: string[] }>)["eu-central-1"]!;
+    expect(f.failover[0]).toMatch(
+      /^aws globalaccelerator update-endpoint-group --region us-west-2 --endpoint-group-arn arn:aws:globalaccelerator:\S+ --traffic-dial-percentage 0$/,
+    );
+  });
+
+  it("passes the enterprise tier with no mandatory finding", () => {
+    const findings = evaluate(toViews(result.resources), {
+      tier: "enterprise",
+      outputs: result.outputs,
+    }).findings;
+    expect(findings.filter((f) => f.enforcement === "mandatory")).toEqual([]);
+  });
+});
+
 describe("region lists refused before any resource", () => {
   const refuse = (values: Record<string, unknown>) => {
     try {
@@ -435,6 +525,37 @@ describe("region lists refused before any resource", () => {
     ]);
   });
 
+  it("a traffic dial without the accelerator, or for a region the stack lacks", () => {
+    const regions = ["eu-west-1", "eu-central-1"];
+    expect(refuse({ regions, enterprise: { trafficDialPercent: { "eu-west-1": 50 } } })).toEqual([
+      'rag-platform:enterprise.trafficDialPercent: got {"eu-west-1":50}; only used with enterprise.routing global-accelerator (Route 53 latency records have no dial)',
+    ]);
+    expect(
+      refuse({
+        regions,
+        enterprise: { routing: "global-accelerator", trafficDialPercent: { "eu-north-1": 50 } },
+      }),
+    ).toEqual([
+      "rag-platform:enterprise.trafficDialPercent.eu-north-1: got 50; is not one of the stack's regions (eu-west-1, eu-central-1)",
+    ]);
+    expect(
+      refuse({
+        regions,
+        enterprise: { routing: "global-accelerator", trafficDialPercent: { "eu-west-1": 120 } },
+      }),
+    ).toEqual([
+      expect.stringMatching(/^rag-platform:enterprise\.trafficDialPercent\.eu-west-1: got 120; /),
+    ]);
+    expect(
+      resolveConfig({
+        tier: "enterprise",
+        domain: DOMAIN,
+        regions,
+        enterprise: { routing: "global-accelerator" },
+      }).enterprise.routing,
+    ).toBe("global-accelerator");
+  });
+
   it("derives one range per region after network.cidr, or takes those given", () => {
     const network = { cidr: "10.60.0.0/16" };
     expect(regionCidrs({ regions: ["a", "b", "c"], network })).toEqual([
@@ -470,11 +591,12 @@ describe("failover runbooks", () => {
       prefix: `p${i}`,
       clusterArn: `arn:cluster:${region}`,
       kafkaArn: `arn:kafka:${region}`,
-      healthCheckId: `hc-${i}`,
+      routingId: `hc-${i}`,
     }));
     const books = failoverRunbooks({
       globalClusterId: "g",
       homeRegion: "eu-west-1",
+      routing: "route53-latency",
       regions,
       replicatorArns: { "eu-central-1": "rep-c", "eu-north-1": "rep-n" },
     });
@@ -494,8 +616,25 @@ describe("failover runbooks", () => {
       "pulumi config set --path 'rag-platform:regions[2]' eu-central-1",
     ]);
     expect(books["eu-central-1"]!.failover).toContain("pulumi up");
+    const accelerated = failoverRunbooks({
+      globalClusterId: "g",
+      homeRegion: "eu-west-1",
+      routing: "global-accelerator",
+      regions: regions.map((r, i) => ({ ...r, routingId: `arn:endpoint-group-${i}` })),
+      replicatorArns: {},
+    });
+    expect(accelerated["eu-central-1"]!.failover[0]).toBe(
+      "aws globalaccelerator update-endpoint-group --region us-west-2 --endpoint-group-arn arn:endpoint-group-0 --traffic-dial-percentage 0",
+    );
+    expect(accelerated["eu-central-1"]!.failover.at(-1)).toContain("--traffic-dial-percentage 100");
     expect(() =>
-      failoverRunbooks({ globalClusterId: "g", homeRegion: "g", regions: [], replicatorArns: {} }),
+      failoverRunbooks({
+        globalClusterId: "g",
+        homeRegion: "g",
+        routing: "route53-latency",
+        regions: [],
+        replicatorArns: {},
+      }),
     ).toThrow("failoverRunbooks: no region");
   });
 });

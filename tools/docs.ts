@@ -30,6 +30,7 @@ interface JsonSchema {
   readonly description?: string;
   readonly properties?: Record<string, JsonSchema>;
   readonly items?: JsonSchema;
+  readonly additionalProperties?: JsonSchema | boolean;
 }
 
 const jsonSchema = (schema: z.ZodType) =>
@@ -47,6 +48,8 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 function allowed(s: JsonSchema): string {
   if (s.enum) return s.enum.map((v) => code(String(v))).join(", ");
   if (s.type === "array") return `list of ${s.items ? allowed(s.items) : "values"}`;
+  if (s.type === "object" && typeof s.additionalProperties === "object")
+    return `map of name to ${allowed(s.additionalProperties)}`;
   if (s.type === "integer" || s.type === "number") {
     const kind = s.type === "integer" ? "whole number" : "number";
     // zod's int() bounds an unbounded integer by the largest safe one: no bound a reader needs.

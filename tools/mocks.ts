@@ -150,6 +150,12 @@ const COMPUTED: Record<string, Computed> = {
   }),
   "aws:route53/record:Record": (a) => ({ fqdn: String(a.inputs.name).replace(/\.$/, "") }),
   "aws:route53/healthCheck:HealthCheck": (a) => ({ id: `hc-${digest(a.name).slice(0, 12)}` }),
+  "aws:globalaccelerator/accelerator:Accelerator": (a) => ({
+    dnsName: `a${digest(a.name).slice(0, 16)}.awsglobalaccelerator.com`,
+    // Global Accelerator's own hosted zone, the same for every accelerator.
+    hostedZoneId: "Z2BJ6XQ5FK7U4H",
+    ipSets: [{ ipFamily: "IPv4", ipAddresses: ["75.2.0.10", "99.83.0.10"] }],
+  }),
   "aws:rds/globalCluster:GlobalCluster": (a) => ({
     id: a.inputs.globalClusterIdentifier,
     endpoint: `${String(a.inputs.globalClusterIdentifier)}.global-${digest(a.name).slice(0, 12)}.global.rds.amazonaws.com`,
@@ -402,6 +408,18 @@ function callResult(
         zoneIds: ["az1", "az2", "az3"],
         id: region,
       };
+    case "aws:lb/getLoadBalancer:getLoadBalancer": {
+      const name = String(inputs.name);
+      return {
+        arn: arn(
+          "elasticloadbalancing",
+          region,
+          `loadbalancer/app/${name}/${digest(name).slice(0, 16)}`,
+        ),
+        name,
+        id: name,
+      };
+    }
     case "aws:ec2/getVpc:getVpc":
       return { cidrBlock: "10.99.0.0/16" };
     case "aws:ssm/getParameter:getParameter":

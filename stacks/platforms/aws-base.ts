@@ -47,8 +47,13 @@ export interface AwsFoundation {
 
 /** The provider of a site: its region, with the stack's default tags. */
 export function awsProvider(cfg: PlatformConfig, site: RegionSite): aws.Provider {
-  return new aws.Provider(`${site.prefix}-aws`, {
-    region: site.region,
+  return awsProviderIn(cfg, `${site.prefix}-aws`, site.region);
+}
+
+/** An AWS provider in `region` with the stack's tags (a region of the stack, or a global service's API region). */
+export function awsProviderIn(cfg: PlatformConfig, name: string, region: string): aws.Provider {
+  return new aws.Provider(name, {
+    region,
     defaultTags: { tags: { project: "rag-platform", tier: cfg.tier, "managed-by": "pulumi" } },
   });
 }

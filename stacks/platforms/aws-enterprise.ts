@@ -188,13 +188,32 @@ export class EnterpriseEksHost extends EksHost {
       ...ingress,
       https: true,
       anyHost: true,
-      annotations: () =>
-        albIngressAnnotations({
+      annotations: () => ({
+        ...albIngressAnnotations({
           network: this.network,
           certificateArn: this.certificateArn,
           accessLogs: this.requireDocuments().loadBalancerLogs,
         }),
+        "alb.ingress.kubernetes.io/load-balancer-name": this.apiLoadBalancerName,
+      }),
     };
+  }
+
+  /** The API's load balancer's name: the controller names it so, and the routing finds it by it. */
+  get apiLoadBalancerName(): string {
+    const name = `${this.prefix}-api`;
+    // An ALB's name: at most 32 letters, digits and hyphens.
+    if (!/^[a-zA-Z0-9-]{1,32}$/.test(name))
+      throw new Error(`${this.prefix}: the load balancer name ${name} is over 32 characters`);
+    return name;
+  }
+
+  /** The API's load balancer's ARN, looked up once `created` (the Ingress's address) is known. */
+  apiLoadBalancerArn(created: pulumi.Output<unknown>): pulumi.Output<string> {
+    return aws.lb.getLoadBalancerOutput(
+      { name: created.apply(() => this.apiLoadBalancerName) },
+      { provider: this.region.foundation.provider },
+    ).arn;
   }
 
   get isPrimary(): boolean {

@@ -2,7 +2,7 @@
  * enterprise: several regions serving at once. Every region runs the whole core (API, workers,
  * Qdrant, model servers, Redis) on its own EKS cluster, reads its own copies of the documents,
  * catalogue, secrets and keys, and answers under one name through Route 53 latency records with
- * health checks. Writes and ingest start in the primary (the first region) and reach the others
+ * health checks, or AWS Global Accelerator (enterprise.routing). Writes and ingest start in the primary (the first region) and reach the others
  * through replication: S3 replication, the Aurora Global Database, MSK Replicator.
  *
  * Other layers (zero trust, delivery, observability) attach to each region through
@@ -13,7 +13,6 @@ import type * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { replicateDocuments } from "../../components/aws/document-replication";
 import { MskReplicator, type MskCluster } from "../../components/aws/msk";
-import { latencyRouting } from "../../components/aws/latency-routing";
 import type { PlatformConfig } from "../config";
 import { EnterpriseEksHost, EnterpriseShared, enterpriseSites } from "../platforms/aws-enterprise";
 import { KubernetesPlatform } from "../platforms/kubernetes";
@@ -21,6 +20,7 @@ import { regionCidrs, regionSites, type RegionSite } from "../regions";
 import { INGEST_CONSUMER_GROUPS, INGEST_TOPICS } from "../ingest-log";
 import { failoverCommands } from "../failover";
 import { composeCore, standardOutputs, type CoreOutputs } from "./core";
+import { enterpriseRouting } from "./enterprise-routing";
 
 /** One region of the enterprise tier, once its core is built: what other layers attach to. */
 export interface EnterpriseRegion {
@@ -106,18 +106,10 @@ export function enterpriseAwsTier(
     },
     { provider: primary.awsProvider },
   );
-  const routing = latencyRouting(
-    `rag-${cfg.tier}-api`,
-    {
-      hostname: cfg.domain.hostname!,
-      zoneId: cfg.domain.hostedZoneId!,
-      regions: regions.map((r) => ({
-        region: r.site.region,
-        code: r.site.code,
-        healthCheckUrl: r.core.api.healthCheckUrl,
-      })),
-    },
-    { provider: primary.awsProvider },
+  const routing = enterpriseRouting(
+    cfg,
+    regions.map((r) => ({ region: r.site.region, code: r.site.code, core: r.core, host: r.host })),
+    primary.awsProvider,
   );
   const base = standardOutputs(cfg, primary.core, primary.platform);
   return {
@@ -135,12 +127,13 @@ export function enterpriseAwsTier(
           primary: r.site.primary,
           cidr: r.cidr,
           regionalApiUrl: r.core.api.healthCheckUrl.apply((u) => u.replace(/\/readyz.*$/, "")),
-          healthCheckId: routing.healthCheckIds[r.site.region],
+          ...routing.regionOutputs[r.site.region],
           ...r.platform.accessOutputs(),
           ...layerOutputs[r.site.region],
         },
       ]),
     ),
+    routing: routing.outputs,
     replication: {
       documents:
         "S3 replication from the primary's bucket to each region's (replica modifications synced back)",
@@ -155,8 +148,9 @@ export function enterpriseAwsTier(
         prefix: r.site.prefix,
         clusterArn: r.host.requireDatabase().clusterArn,
         kafkaArn: r.kafka.arn,
-        healthCheckId: routing.healthCheckIds[r.site.region]!,
+        routingId: routing.handles[r.site.region]!,
       })),
+      routing: cfg.enterprise.routing,
       replicatorArns: Object.fromEntries(
         replicators.map((rep, i) => [others[i]!.site.region, rep.arn]),
       ),
