@@ -22,6 +22,12 @@ export class AccessInputError extends Error {
   }
 }
 
+/** A label above the caller's clearance: it may not give a document a label it could not see. */
+export class AboveClearanceError extends Error {
+  readonly statusCode = 403;
+  readonly code = "above_clearance";
+}
+
 /** At most this many groups on a document, key or token (more is a 400, or ignored past it for a token). */
 export const MAX_GROUPS = 100;
 /** A group name: 1 to 200 characters, no control characters (IdPs send names, paths or ids). */
@@ -60,6 +66,30 @@ export class Classification {
   visibleTo(clearance: string): string[] {
     const rank = this.rank(clearance);
     return rank < 0 ? [] : this.labels.slice(0, rank + 1);
+  }
+
+  /**
+   * The labels `access` may give a document: those it sees (every label for an unrestricted
+   * caller), so an uploader never labels a document out of its own sight.
+   */
+  assignableBy(access: Pick<Filters, "classifications">): string[] {
+    const visible = access.classifications;
+    return visible === undefined
+      ? [...this.labels]
+      : this.labels.filter((l) => visible.includes(l));
+  }
+
+  /** `label` (configured) if `access` may assign it, else an AboveClearanceError naming the labels it may. */
+  checkAssignable(label: string, access: Pick<Filters, "classifications">): string {
+    this.check(label);
+    const assignable = this.assignableBy(access);
+    if (!assignable.includes(label))
+      throw new AboveClearanceError(
+        assignable.length > 0
+          ? `classification: "${label}" is above these credentials' clearance; use one of ${assignable.join(", ")}`
+          : `classification: these credentials may not label documents (their clearance reaches no label)`,
+      );
+    return label;
   }
 
   /** `label` if configured, else an AccessInputError naming the labels (`what` says where it came from). */

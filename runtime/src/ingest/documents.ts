@@ -296,22 +296,40 @@ export class DocumentService {
     return row ? view(row) : undefined;
   }
 
-  /** The documents `access` may see, newest first, and how many there are. */
+  /**
+   * The documents `access` may see that match the filters (all of them), newest first, and how
+   * many match in all.
+   */
   async list(options: {
     limit: number;
     offset: number;
     status?: DocumentStatus;
+    classification?: string;
+    /** Names that contain this, ignoring case; LIKE's wildcards in it are plain characters. */
+    name?: string;
     access?: DocumentAccess;
   }): Promise<{ items: DocumentView[]; total: number }> {
-    const where = visible(options.access, 4);
+    const filter = (from: number) => {
+      const where = visible(options.access, from + 3);
+      return {
+        sql: `($${from}::text IS NULL OR status = $${from}) AND ($${from + 1}::text IS NULL OR classification = $${from + 1}) AND ($${from + 2}::text IS NULL OR name ILIKE $${from + 2} ESCAPE '\\') AND ${where.sql}`,
+        params: [
+          options.status ?? null,
+          options.classification ?? null,
+          options.name === undefined ? null : `%${options.name.replace(/[\\%_]/g, "\\$&")}%`,
+          ...where.params,
+        ],
+      };
+    };
+    const paged = filter(3);
     const rows = await this.db.query<Row>(
-      `SELECT ${COLUMNS} FROM documents d WHERE ($3::text IS NULL OR status = $3) AND ${where.sql} ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
-      [options.limit, options.offset, options.status ?? null, ...where.params],
+      `SELECT ${COLUMNS} FROM documents d WHERE ${paged.sql} ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
+      [options.limit, options.offset, ...paged.params],
     );
-    const counted = visible(options.access, 2);
+    const counted = filter(1);
     const [count] = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM documents d WHERE ($1::text IS NULL OR status = $1) AND ${counted.sql}`,
-      [options.status ?? null, ...counted.params],
+      `SELECT count(*)::int AS n FROM documents d WHERE ${counted.sql}`,
+      counted.params,
     );
     return { items: rows.map(view), total: count?.n ?? 0 };
   }

@@ -5,6 +5,7 @@ import { checkGroups, type Classification } from "../auth/access";
 import type { Authenticator } from "../auth/auth";
 import {
   DeleteIncompleteError,
+  type DocumentAccess,
   type DocumentService,
   type DocumentStatus,
 } from "../ingest/documents";
@@ -179,13 +180,20 @@ async function readUpload(request: FastifyRequest, maxBytes: number) {
   };
 }
 
-/** An upload's label and groups, checked against the configuration (a 400 naming the labels). */
+/**
+ * An upload's label and groups, checked against the configuration (a 400 naming the labels) and
+ * the uploader's clearance (a 403 naming the labels it may assign).
+ */
 function accessOfUpload(
   classification: Classification,
   upload: { classification?: string; accessGroups?: string[] },
+  access: DocumentAccess,
 ) {
   return {
-    classification: classification.check(upload.classification ?? classification.defaultLabel),
+    classification: classification.checkAssignable(
+      upload.classification ?? classification.defaultLabel,
+      access,
+    ),
     accessGroups: checkGroups(upload.accessGroups ?? []),
   };
 }
@@ -208,7 +216,8 @@ export function documentRoutes(
         description:
           "multipart/form-data with the file in field `file` (and optional fields before it: JSON `metadata`, `classification`, JSON array `accessGroups`), or JSON `{name, text, contentType, metadata, classification, accessGroups}`. " +
           "Uploading the same bytes again returns the existing document (200) instead of creating one (202); a failed document is queued again. " +
-          "When the same bytes are stored under a label or groups the caller cannot see: 409 `duplicate_document`.",
+          "When the same bytes are stored under a label or groups the caller cannot see: 409 `duplicate_document`. " +
+          "A label above the caller's clearance (GET /v1/classification lists those it may assign) is 403 `above_clearance`.",
         tags: ["documents"],
         consumes: ["multipart/form-data", "application/json"],
         body: jsonUploadSchema,
@@ -227,11 +236,12 @@ export function documentRoutes(
     },
     async (request, reply) => {
       const upload = await readUpload(request, deps.maxUploadBytes);
-      const labelled = accessOfUpload(auth.classification, upload);
+      const access = auth.access(request);
+      const labelled = accessOfUpload(auth.classification, upload, access);
       try {
         const { document, created, queued } = await documents.create(
           { ...upload, ...labelled, requestId: request.id },
-          auth.access(request),
+          access,
         );
         noteAudit(request, {
           target: { type: "document", id: document.id },
@@ -334,13 +344,23 @@ export function documentRoutes(
     },
   );
 
-  app.get<{ Querystring: { limit: number; offset: number; status?: DocumentStatus } }>(
+  app.get<{
+    Querystring: {
+      limit: number;
+      offset: number;
+      status?: DocumentStatus;
+      classification?: string;
+      name?: string;
+    };
+  }>(
     "/v1/documents",
     {
       onRequest: auth.require("reader"),
       config: { audit: "document.list" },
       schema: {
         summary: "List documents the caller may see, newest first",
+        description:
+          "The filters combine (all must hold); `total` counts every match, `limit` and `offset` page through them.",
         tags: ["documents"],
         querystring: {
           type: "object",
@@ -350,6 +370,12 @@ export function documentRoutes(
             // Any larger and PostgreSQL's OFFSET (a bigint) refuses it with a 500.
             offset: { type: "integer", minimum: 0, maximum: 2_147_483_647, default: 0 },
             status: { type: "string", enum: ["queued", "indexing", "ready", "failed"] },
+            classification: { ...labelSchema, description: "Only documents with this label." },
+            name: {
+              ...jsonUploadSchema.properties.name,
+              description:
+                "Only documents whose name contains this text, ignoring case (`%` and `_` are plain characters).",
+            },
           },
         },
         response: {
@@ -366,6 +392,8 @@ export function documentRoutes(
       },
     },
     async (request) => {
+      const { classification } = request.query;
+      if (classification !== undefined) auth.classification.check(classification);
       const { items, total } = await documents.list({
         ...request.query,
         access: auth.access(request),
@@ -427,12 +455,54 @@ export function documentRoutes(
   );
 }
 
-/** PATCH /v1/documents/:id/classification: an admin relabels a document, its chunks and vectors. */
+/**
+ * GET /v1/classification: the labels and those the caller may assign (what an upload form
+ * offers). PATCH /v1/documents/:id/classification: an admin relabels a document, its chunks and
+ * vectors.
+ */
 export function classificationRoutes(
   app: FastifyInstance,
   deps: { documents: DocumentService; auth: Authenticator },
 ): void {
   const { documents, auth } = deps;
+  const labels = { type: "array", items: { type: "string" } } as const;
+  app.get(
+    "/v1/classification",
+    {
+      onRequest: auth.require("reader"),
+      schema: {
+        summary: "The classification labels, and those the caller may give a document",
+        tags: ["documents"],
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              labels: {
+                ...labels,
+                description: "Every label, lowest first (CLASSIFICATION_LABELS).",
+              },
+              default: {
+                type: "string",
+                description: "The label of an upload that names none (CLASSIFICATION_DEFAULT).",
+              },
+              assignable: {
+                ...labels,
+                description:
+                  "The labels the caller may give an upload: up to its clearance (every label for an admin), lowest first.",
+              },
+            },
+            required: ["labels", "default", "assignable"],
+          },
+          401: errorSchema,
+        },
+      },
+    },
+    async (request) => ({
+      labels: auth.classification.labels,
+      default: auth.classification.defaultLabel,
+      assignable: auth.classification.assignableBy(auth.access(request)),
+    }),
+  );
   app.patch<{ Params: { id: string }; Body: { classification: string } }>(
     "/v1/documents/:id/classification",
     {

@@ -35,7 +35,7 @@ const events = (body: string): Sse[] =>
 describe.each(MODES)("classification and access (%s)", (mode) => {
   let rt: Runtime;
   const ids: Record<keyof typeof DOCS, string> = { internal: "", restricted: "", finance: "" };
-  /** Keys: the default clearance (internal), restricted without groups, restricted in finance. */
+  /** Readers: the default clearance (internal), restricted without groups, restricted in finance; an ingester up to confidential. */
   const keys = { low: "", high: "", finance: "", ingester: "" };
 
   const issue = async (payload: Record<string, unknown>) => {
@@ -74,7 +74,7 @@ describe.each(MODES)("classification and access (%s)", (mode) => {
     keys.finance = (
       await issue({ role: "reader", clearance: "restricted", groups: ["finance"] })
     ).key;
-    keys.ingester = (await issue({ role: "ingester" })).key;
+    keys.ingester = (await issue({ role: "ingester", clearance: "confidential" })).key;
   }, 120_000);
 
   afterAll(async () => {
