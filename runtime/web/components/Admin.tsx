@@ -6,7 +6,6 @@
  */
 import { DownloadIcon } from "@radix-ui/react-icons";
 import {
-  AlertDialog,
   Badge,
   Button,
   Callout,
@@ -23,6 +22,7 @@ import {
 import { useCallback, useEffect, useState } from "react";
 import type { AdminUser, ApiKey, Models, Role } from "../lib/api";
 import { useSession } from "./App";
+import ConfirmDialog from "./ConfirmDialog";
 
 export default function Admin({
   ready,
@@ -241,43 +241,20 @@ function Keys() {
               <Table.Cell>{k.role}</Table.Cell>
               <Table.Cell>{k.createdAt ? new Date(k.createdAt).toLocaleString() : ""}</Table.Cell>
               <Table.Cell>
-                <AlertDialog.Root>
-                  <AlertDialog.Trigger>
+                <ConfirmDialog
+                  trigger={
                     <Button variant="ghost" color="red" size="1">
                       Revoke {k.name}
                     </Button>
-                  </AlertDialog.Trigger>
-                  <AlertDialog.Content maxWidth="28rem">
-                    <AlertDialog.Title>Revoke {k.name}?</AlertDialog.Title>
-                    <AlertDialog.Description size="2">
-                      Whatever uses this key stops working at once.
-                    </AlertDialog.Description>
-                    <Flex gap="3" mt="4" justify="end">
-                      <AlertDialog.Cancel>
-                        <Button variant="soft" color="gray">
-                          Cancel
-                        </Button>
-                      </AlertDialog.Cancel>
-                      <AlertDialog.Action>
-                        <Button
-                          color="red"
-                          onClick={() => {
-                            void (async () => {
-                              try {
-                                await api.revokeKey(k.id);
-                                await refresh();
-                              } catch (error) {
-                                notify(error);
-                              }
-                            })();
-                          }}
-                        >
-                          Revoke
-                        </Button>
-                      </AlertDialog.Action>
-                    </Flex>
-                  </AlertDialog.Content>
-                </AlertDialog.Root>
+                  }
+                  title={`Revoke ${k.name}?`}
+                  description="Whatever uses this key stops working at once."
+                  action="Revoke"
+                  onConfirm={async () => {
+                    await api.revokeKey(k.id);
+                    await refresh();
+                  }}
+                />
               </Table.Cell>
             </Table.Row>
           ))}

@@ -16,7 +16,6 @@ import {
   TrashIcon,
 } from "@radix-ui/react-icons";
 import {
-  AlertDialog,
   Badge,
   Box,
   Button,
@@ -34,6 +33,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import type { Conversation, Message, Passage } from "../lib/api";
 import { answerSegments, parseMetadata } from "../lib/format";
 import { messageOf, useSession } from "./App";
+import ConfirmDialog from "./ConfirmDialog";
 import { PassageDialog } from "./Passage";
 
 /** What the extractive generator answers when no passage does (models are told to say so too). */
@@ -396,8 +396,8 @@ function ConversationItem({
             </form>
           </Dialog.Content>
         </Dialog.Root>
-        <AlertDialog.Root>
-          <AlertDialog.Trigger>
+        <ConfirmDialog
+          trigger={
             <IconButton
               variant="ghost"
               color="red"
@@ -406,38 +406,15 @@ function ConversationItem({
             >
               <TrashIcon />
             </IconButton>
-          </AlertDialog.Trigger>
-          <AlertDialog.Content maxWidth="28rem">
-            <AlertDialog.Title>Delete this conversation?</AlertDialog.Title>
-            <AlertDialog.Description size="2">
-              “{conversation.title}” and its messages and feedback go for good.
-            </AlertDialog.Description>
-            <Flex gap="3" mt="4" justify="end">
-              <AlertDialog.Cancel>
-                <Button variant="soft" color="gray">
-                  Cancel
-                </Button>
-              </AlertDialog.Cancel>
-              <AlertDialog.Action>
-                <Button
-                  color="red"
-                  onClick={() => {
-                    void (async () => {
-                      try {
-                        await api.deleteConversation(conversation.id);
-                        await onChanged(true);
-                      } catch (error) {
-                        notify(error);
-                      }
-                    })();
-                  }}
-                >
-                  Delete
-                </Button>
-              </AlertDialog.Action>
-            </Flex>
-          </AlertDialog.Content>
-        </AlertDialog.Root>
+          }
+          title="Delete this conversation?"
+          description={`“${conversation.title}” and its messages and feedback go for good.`}
+          action="Delete"
+          onConfirm={async () => {
+            await api.deleteConversation(conversation.id);
+            await onChanged(true);
+          }}
+        />
       </Flex>
     </li>
   );

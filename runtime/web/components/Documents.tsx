@@ -7,7 +7,6 @@
  */
 import { PlusIcon, TrashIcon } from "@radix-ui/react-icons";
 import {
-  AlertDialog,
   Badge,
   Box,
   Button,
@@ -25,6 +24,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { can, type DocumentPage, type DocumentStatus, type DocumentView } from "../lib/api";
 import { formatBytes, formatMetadata, type Metadata, pageOf, parseMetadata } from "../lib/format";
 import { messageOf, useSession } from "./App";
+import ConfirmDialog from "./ConfirmDialog";
 import { downloadOriginal } from "./Passage";
 
 const PAGE = 25;
@@ -462,44 +462,20 @@ function DocumentRow({
       <Table.Cell justify="end">{formatBytes(d.sizeBytes)}</Table.Cell>
       <Table.Cell>
         {can(me.role, "admin") && (
-          <AlertDialog.Root>
-            <AlertDialog.Trigger>
+          <ConfirmDialog
+            trigger={
               <IconButton variant="ghost" color="red" aria-label={`Delete ${d.name}`}>
                 <TrashIcon />
               </IconButton>
-            </AlertDialog.Trigger>
-            <AlertDialog.Content maxWidth="28rem">
-              <AlertDialog.Title>Delete {d.name}?</AlertDialog.Title>
-              <AlertDialog.Description size="2">
-                Its passages, vectors and every stored version of the original are deleted. This
-                cannot be undone.
-              </AlertDialog.Description>
-              <Flex gap="3" mt="4" justify="end">
-                <AlertDialog.Cancel>
-                  <Button variant="soft" color="gray">
-                    Cancel
-                  </Button>
-                </AlertDialog.Cancel>
-                <AlertDialog.Action>
-                  <Button
-                    color="red"
-                    onClick={() => {
-                      void (async () => {
-                        try {
-                          await api.remove(d.id);
-                          onDeleted();
-                        } catch (error) {
-                          notify(error);
-                        }
-                      })();
-                    }}
-                  >
-                    Delete
-                  </Button>
-                </AlertDialog.Action>
-              </Flex>
-            </AlertDialog.Content>
-          </AlertDialog.Root>
+            }
+            title={`Delete ${d.name}?`}
+            description="Its passages, vectors and every stored version of the original are deleted. This cannot be undone."
+            action="Delete"
+            onConfirm={async () => {
+              await api.remove(d.id);
+              onDeleted();
+            }}
+          />
         )}
       </Table.Cell>
     </Table.Row>
