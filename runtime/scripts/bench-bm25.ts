@@ -111,14 +111,14 @@ export async function load(db: Db, chunks: number, options: Bm25BenchOptions): P
   await db.query("ALTER TABLE postings DISABLE TRIGGER USER");
   await db.query("SELECT setseed(0.42)");
   await db.query(
-    `INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, metadata, status, chunk_count)
-     SELECT id, 'doc-' || i || '.md', 'text/markdown', id::text, 1, id::text, jsonb_build_object('group', 'g' || (i % 4)), 'ready',
+    `INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, metadata, status, classification, chunk_count)
+     SELECT id, 'doc-' || i || '.md', 'text/markdown', id::text, 1, id::text, jsonb_build_object('group', 'g' || (i % 4)), 'ready', 'internal',
             least(${CHUNKS_PER_DOC}, ${chunks} - i * ${CHUNKS_PER_DOC})
      FROM (SELECT gen_random_uuid() AS id, i FROM generate_series(0, ${docs - 1}) AS i) d`,
   );
   await db.query(
-    `INSERT INTO chunks (id, document_id, ordinal, text, token_count)
-     SELECT d.id || ':' || o, d.id, o, '', ${Math.ceil(t / 2)} + floor(random() * ${t + 1})::int
+    `INSERT INTO chunks (id, document_id, ordinal, text, token_count, classification)
+     SELECT d.id || ':' || o, d.id, o, '', ${Math.ceil(t / 2)} + floor(random() * ${t + 1})::int, 'internal'
      FROM documents d CROSS JOIN LATERAL generate_series(0, d.chunk_count - 1) AS o`,
   );
   await db.query(
@@ -208,13 +208,13 @@ async function ingest(db: Db, options: Bm25BenchOptions, statistics: boolean): P
       const rows = chunks.map((c) => postingsOf(c.id, c.tokens));
       await db.transaction(async (tx) => {
         await tx.query(
-          `INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, status)
-           VALUES ($1::text::uuid, 'ingest.md', 'text/markdown', $1::text, 1, $1::text, 'indexing')`,
+          `INSERT INTO documents (id, name, content_type, content_hash, size_bytes, object_key, status, classification)
+           VALUES ($1::text::uuid, 'ingest.md', 'text/markdown', $1::text, 1, $1::text, 'indexing', 'internal')`,
           [id],
         );
         await tx.query(
-          `INSERT INTO chunks (id, document_id, ordinal, text, token_count)
-           SELECT id, $2::uuid, ordinal, '', n FROM unnest($1::text[], $3::int[], $4::int[]) AS u(id, ordinal, n)`,
+          `INSERT INTO chunks (id, document_id, ordinal, text, token_count, classification)
+           SELECT id, $2::uuid, ordinal, '', n, 'internal' FROM unnest($1::text[], $3::int[], $4::int[]) AS u(id, ordinal, n)`,
           [
             chunks.map((c) => c.id),
             id,
@@ -262,24 +262,30 @@ export function corpusDatabase(options: Bm25BenchOptions, chunks: number): strin
   return `rag_bench_bm25_${chunks}_${options.chunkTokens}_${options.vocabulary}_${String(options.s).replace(".", "_")}`;
 }
 
+/**
+ * The kept database of a corpus, and whether its load completed. One whose load was interrupted
+ * (it may lack the postings' keys, which the load drops) is dropped and created afresh.
+ */
 async function keptPgDatabase(name: string): Promise<{ url: string; loaded: boolean }> {
-  const admin = await openDb(loadRuntimeConfig({ DATA_DIR: tmpdir(), DATABASE_URL: BENCH_PG_URL }));
-  try {
-    if ((await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])).length === 0)
-      await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.close();
-  }
   const url = new URL(BENCH_PG_URL);
   url.pathname = `/${name}`;
-  const db = await openDb(loadRuntimeConfig({ DATA_DIR: tmpdir(), DATABASE_URL: url.toString() }));
+  const admin = await openDb(loadRuntimeConfig({ DATA_DIR: tmpdir(), DATABASE_URL: BENCH_PG_URL }));
   try {
-    const marker = await db
-      .query("SELECT 1 FROM settings WHERE key = 'bench_corpus'")
-      .catch(() => []);
-    return { url: url.toString(), loaded: marker.length > 0 };
+    if ((await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name])).length > 0) {
+      const db = await openDb(
+        loadRuntimeConfig({ DATA_DIR: tmpdir(), DATABASE_URL: url.toString() }),
+      );
+      const marker = await db
+        .query("SELECT 1 FROM settings WHERE key = 'bench_corpus'")
+        .catch(() => [])
+        .finally(() => db.close());
+      if (marker.length > 0) return { url: url.toString(), loaded: true };
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    }
+    await admin.query(`CREATE DATABASE ${name}`);
+    return { url: url.toString(), loaded: false };
   } finally {
-    await db.close();
+    await admin.close();
   }
 }
 
@@ -306,8 +312,6 @@ async function runOne(
     await migrate(db, { requirePgvector: false });
     const started = performance.now();
     if (!kept?.loaded) {
-      // A kept database whose load was interrupted starts again from nothing.
-      if (kept) await db.query("TRUNCATE documents CASCADE");
       await load(db, chunks, options);
       if (kept)
         await db.query("INSERT INTO settings (key, value) VALUES ('bench_corpus', 'loaded')");
