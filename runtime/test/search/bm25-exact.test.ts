@@ -2,7 +2,7 @@
  * The pruned BM25 plan (bm25Search) against exact references on random Zipf corpora, in both
  * modes: the exhaustive SQL query (bm25SearchExact) and Okapi BM25 computed here from the
  * corpus itself. Same chunks, same order, same scores, filtered or not, after deletes (folded or
- * still pending) and after a document is indexed again.
+ * still pending), after a document is indexed again and as the average chunk length drifts.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -101,7 +101,12 @@ async function index(db: Db, doc: Doc): Promise<void> {
   });
 }
 
-function makeDoc(draw: () => string, next: () => number, ordinal: number): Doc {
+function makeDoc(
+  draw: () => string,
+  next: () => number,
+  ordinal: number,
+  tokens = { least: 3, spread: 60 },
+): Doc {
   const id = randomUUID();
   const count = 1 + Math.floor(next() * 12);
   return {
@@ -109,7 +114,7 @@ function makeDoc(draw: () => string, next: () => number, ordinal: number): Doc {
     group: ordinal % 3 === 0 ? "a" : "b",
     chunks: Array.from({ length: count }, (_, i) => ({
       id: `${id}:${i}`,
-      tokens: Array.from({ length: 3 + Math.floor(next() * 60) }, draw),
+      tokens: Array.from({ length: tokens.least + Math.floor(next() * tokens.spread) }, draw),
     })),
   };
 }
@@ -259,5 +264,24 @@ describe.each(MODES)("BM25's pruned plan is exact (%s)", (mode) => {
     await foldTermStats(db);
     await statisticsMatchPostings();
     await check(40);
+  }, 120_000);
+
+  it("stays exact as the average chunk length drifts up, then down", async () => {
+    for (let i = 0; i < 25; i++) {
+      const doc = makeDoc(draw, next, i, { least: 150, spread: 250 });
+      docs.push(doc);
+      await index(db, doc);
+    }
+    await check(30);
+    for (const doc of docs.splice(-25))
+      await db.query("DELETE FROM documents WHERE id = $1", [doc.id]);
+    for (let i = 0; i < 40; i++) {
+      const doc = makeDoc(draw, next, i, { least: 1, spread: 6 });
+      docs.push(doc);
+      await index(db, doc);
+    }
+    await foldTermStats(db);
+    await statisticsMatchPostings();
+    await check(30);
   }, 120_000);
 });
