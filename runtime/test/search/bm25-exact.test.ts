@@ -185,13 +185,18 @@ describe.each(MODES)("BM25's pruned plan is exact (%s)", (mode) => {
       await server?.drop();
       rmSync(dataDir, { recursive: true, force: true });
     };
-    for (let i = 0; i < 120; i++) {
-      const doc = makeDoc(draw, next, i);
+    await add(120);
+  }, 120_000);
+  afterAll(() => cleanup?.());
+
+  /** Indexes `count` new documents whose chunks have `tokens.least` + [0, `tokens.spread`) tokens. */
+  async function add(count: number, tokens?: { least: number; spread: number }): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const doc = makeDoc(draw, next, i, tokens);
       docs.push(doc);
       await index(db, doc);
     }
-  }, 120_000);
-  afterAll(() => cleanup?.());
+  }
 
   /** Random questions of 1 to 7 Zipf-drawn terms (repeats and unknown terms included). */
   async function check(rounds: number): Promise<void> {
@@ -256,30 +261,18 @@ describe.each(MODES)("BM25's pruned plan is exact (%s)", (mode) => {
       doc.chunks = makeDoc(draw, next, 0).chunks.map((c, i) => ({ ...c, id: `${doc.id}:${i}` }));
       await index(db, doc);
     }
-    for (let i = 0; i < 10; i++) {
-      const doc = makeDoc(draw, next, i);
-      docs.push(doc);
-      await index(db, doc);
-    }
+    await add(10);
     await foldTermStats(db);
     await statisticsMatchPostings();
     await check(40);
   }, 120_000);
 
   it("stays exact as the average chunk length drifts up, then down", async () => {
-    for (let i = 0; i < 25; i++) {
-      const doc = makeDoc(draw, next, i, { least: 150, spread: 250 });
-      docs.push(doc);
-      await index(db, doc);
-    }
+    await add(25, { least: 150, spread: 250 });
     await check(30);
     for (const doc of docs.splice(-25))
       await db.query("DELETE FROM documents WHERE id = $1", [doc.id]);
-    for (let i = 0; i < 40; i++) {
-      const doc = makeDoc(draw, next, i, { least: 1, spread: 6 });
-      docs.push(doc);
-      await index(db, doc);
-    }
+    await add(40, { least: 1, spread: 6 });
     await foldTermStats(db);
     await statisticsMatchPostings();
     await check(30);
