@@ -13,7 +13,11 @@ import {
 } from "../components/kubernetes/slo";
 import { Metrics } from "../runtime/src/metrics";
 import { ROLES } from "../runtime/src/kafka/events";
-import { alertmanagerConfig, workloadScrape } from "../components/kubernetes/observability-stack";
+import {
+  alertmanagerConfig,
+  LOG_TRACE_ID_PATTERN,
+  workloadScrape,
+} from "../components/kubernetes/observability-stack";
 import { RAG_PANELS, ragDashboard } from "../components/shared/rag-dashboard";
 
 const availability: SloSpec = {
@@ -205,5 +209,19 @@ describe("the RAG dashboard and scrape", () => {
     expect(scrape.relabel_configs.map((r) => r.target_label)).toContain(
       "rollouts_pod_template_hash",
     );
+  });
+});
+
+describe("logs to traces", () => {
+  it("finds the trace id in a runtime log line (its trace_id field), so Grafana links it to Tempo", () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const line = JSON.stringify({
+      level: 30,
+      trace_id: traceId,
+      span_id: "00f067aa0ba902b7",
+      msg: "x",
+    });
+    expect(new RegExp(LOG_TRACE_ID_PATTERN).exec(line)?.[1]).toBe(traceId);
+    expect(new RegExp(LOG_TRACE_ID_PATTERN).exec(JSON.stringify({ traceId }))).toBeNull();
   });
 });

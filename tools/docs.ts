@@ -12,6 +12,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as prettier from "prettier";
 import { z } from "zod";
+import {
+  BURN_RATE_WINDOWS,
+  errorBudget,
+  ragSlos,
+  type BurnRateWindow,
+} from "../components/kubernetes/slo";
 import { rulesMarkdownTable } from "../policies/rule-table";
 import { ENV, runtimeConfigSchema, SECRET_ENV } from "../runtime/src/config";
 import { configSchema } from "../stacks/config";
@@ -19,6 +25,7 @@ import { RENAMED_KEYS, RENAMED_VALUES } from "../stacks/config-renames";
 import { CLOUDS, TIERS, type Cloud, type Tier } from "../stacks/choices";
 import { presetFor } from "../stacks/presets";
 import { PLATFORMS, cloudsOf } from "../stacks/registry";
+import { KUBERNETES_NAMESPACE } from "../stacks/platforms/kubernetes-flows";
 import { PROJECT_DIR } from "./harness";
 
 interface JsonSchema {
@@ -152,6 +159,65 @@ export function tierCloudTable(): string {
   return markdownTable(["", ...TIERS], rows);
 }
 
+/** Who each alert severity reaches (the Alertmanager routes of observability-stack.ts). */
+const ALERT_RECEIVERS: Record<BurnRateWindow["severity"], string> = {
+  page: "PagerDuty (the on-call is paged)",
+  ticket: "e-mail to `observability.alertEmails`",
+};
+
+/**
+ * The SLOs each region's Prometheus evaluates (a self-hosted model adds time to first token): the
+ * primary's, and a replica region's, with where each applies.
+ */
+export function sloReference(): string {
+  const of = (replicaRegion: boolean) =>
+    ragSlos(KUBERNETES_NAMESPACE, { selfHostedModel: true, replicaRegion });
+  const primary = of(false);
+  const replica = of(true);
+  const names = (slos: readonly { name: string }[]) => new Set(slos.map((s) => s.name));
+  const [inPrimary, inReplica] = [names(primary), names(replica)];
+  const all = [...primary, ...replica.filter((s) => !inPrimary.has(s.name))];
+  const rows = all.map((s) => [
+    code(s.name),
+    code(s.service),
+    inPrimary.has(s.name) && inReplica.has(s.name)
+      ? "every region"
+      : inPrimary.has(s.name)
+        ? "the primary"
+        : "the other regions",
+    `${s.objectivePercent}%`,
+    `${Number((errorBudget(s) * 100).toPrecision(6))}%`,
+    s.description,
+  ]);
+  return markdownTable(
+    ["SLO", "service", "where", "objective", "error budget", "good means"],
+    rows,
+  );
+}
+
+/** When an SLO's alert fires and whom it reaches. */
+export function burnRateReference(): string {
+  const rows = BURN_RATE_WINDOWS.map((w) => [
+    w.severity,
+    `${w.burnRate}x over ${w.long}, confirmed over ${w.short}`,
+    `${Number((((w.burnRate * hoursOf(w.long)) / (30 * 24)) * 100).toPrecision(3))}% of the 30-day budget`,
+    ALERT_RECEIVERS[w.severity],
+  ]);
+  return markdownTable(
+    ["severity", "fires when the burn rate is", "which spends", "reaches"],
+    rows,
+  );
+}
+
+function hoursOf(window: string): number {
+  const n = Number(window.slice(0, -1));
+  const unit = window.at(-1);
+  if (unit === "m") return n / 60;
+  if (unit === "h") return n;
+  if (unit === "d") return n * 24;
+  throw new Error(`unknown window ${window}`);
+}
+
 /** Each generated section: the file it lives in and what renders it. */
 export const GENERATED: readonly { file: string; name: string; render: () => string }[] = [
   { file: "README.md", name: "tiers", render: tierCloudTable },
@@ -159,6 +225,8 @@ export const GENERATED: readonly { file: string; name: string; render: () => str
   { file: "docs/configuration.md", name: "renamed-keys", render: renamedReference },
   { file: "docs/policies.md", name: "policy-rules", render: rulesMarkdownTable },
   { file: "runtime/README.md", name: "env-contract", render: envReference },
+  { file: "docs/tiers/enterprise-operations.md", name: "slos", render: sloReference },
+  { file: "docs/tiers/enterprise-operations.md", name: "burn-rates", render: burnRateReference },
 ];
 
 /** The file's text with the section replaced by `body` (the markers must be there already). */

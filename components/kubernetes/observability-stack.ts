@@ -21,6 +21,8 @@ import { pinnedRelease, type PinnedChart } from "./helm";
 import { resources, type ComputeSize } from "./pod-security";
 
 export const MONITORING_NAMESPACE = "monitoring";
+/** Where Grafana finds a log line's trace id: the runtime's `trace_id` field (runtime/src/logger.ts). */
+export const LOG_TRACE_ID_PATTERN = '"trace_id":"(\\w+)"';
 /**
  * The agents that read the node itself (node-exporter: host network, PID namespace and root
  * filesystem; the log agent: the pods' log files), apart from the monitoring namespace: they need
@@ -332,7 +334,7 @@ function prometheusStackValues(args: ObservabilityStackArgs): Record<string, unk
             derivedFields: [
               {
                 name: "trace",
-                matcherRegex: '"traceId":"(\\w+)"',
+                matcherRegex: LOG_TRACE_ID_PATTERN,
                 url: "$${__value.raw}",
                 datasourceUid: "tempo",
               },

@@ -8,11 +8,14 @@ import { describe, expect, it } from "vitest";
 import { RENAMED_KEYS } from "../../stacks/config-renames";
 import { PLATFORMS, builtPairs } from "../../stacks/registry";
 import { ENV } from "../../runtime/src/config";
+import { BURN_RATE_WINDOWS, ragSlos } from "../../components/kubernetes/slo";
 import {
+  burnRateReference,
   configReference,
   envReference,
   GENERATED,
   replaceSection,
+  sloReference,
   staleDocs,
   tierCloudTable,
 } from "../../tools/docs";
@@ -38,6 +41,26 @@ describe("generated docs", () => {
       expect(env).toMatch(new RegExp(`\\| \`${name}\`(\\\\\\*)? \\|`));
     const doc = readFileSync(join(PROJECT_DIR, "docs", "configuration.md"), "utf8");
     for (const r of RENAMED_KEYS) expect(doc).toContain(`\`${r.from.join(".")}\``);
+  });
+
+  it("list every SLO with its objective, and every burn-rate window with whom it reaches", () => {
+    const slos = sloReference();
+    for (const replicaRegion of [false, true])
+      for (const s of ragSlos("rag", { selfHostedModel: true, replicaRegion }))
+        expect(slos).toMatch(
+          new RegExp(
+            `\\| \`${s.name}\` \\| \`${s.service}\` \\| [a-z ]+ \\| ${s.objectivePercent}% \\|`,
+          ),
+        );
+    expect(slos).toContain("| `query-availability` | `rag-api` | every region |");
+    expect(slos).toContain("| `cross-region-index-lag` | `rag-ingest-index` | the other regions |");
+    const burns = burnRateReference();
+    for (const w of BURN_RATE_WINDOWS)
+      expect(burns).toContain(
+        `| ${w.severity} | ${w.burnRate}x over ${w.long}, confirmed over ${w.short} |`,
+      );
+    expect(burns).toContain("| 2% of the 30-day budget | PagerDuty");
+    expect(burns).toContain("| 10% of the 30-day budget | e-mail");
   });
 
   it("link every built tier x cloud to a page that exists, and name the planned ones", () => {
