@@ -12,9 +12,9 @@
  * - A modal dialog locks the page's scrolling with a `<style>` element it writes (Radix, through
  *   react-style-singleton). Each answer with a page carries a fresh random nonce, in the policy's
  *   style-src and in a `<meta name="rag-style-nonce">` the app hands to that library (get-nonce).
- * - Radix's scroll area (inside every Radix Themes table) writes one constant `<style>` that
- *   hides native scrollbars: allowed by its hash (RADIX_STYLES; a test checks the installed
- *   package still writes exactly that text).
+ * - Radix's scroll area (inside every Radix Themes table) and select menu each write one
+ *   constant `<style>` that hides native scrollbars: allowed by their hashes (RADIX_STYLES; a
+ *   test checks the installed packages still write exactly that text).
  *
  * No other inline style is allowed.
  */
@@ -44,10 +44,13 @@ function htmlFiles(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-/** The constant inline styles of the components the app uses (see the header). */
-export const RADIX_STYLES = [
-  "[data-radix-scroll-area-viewport]{scrollbar-width:none;-ms-overflow-style:none;-webkit-overflow-scrolling:touch;}[data-radix-scroll-area-viewport]::-webkit-scrollbar{display:none}",
-] as const;
+/** The constant inline styles of the components the app uses (see the header), by @radix-ui package. */
+export const RADIX_STYLES = {
+  "react-scroll-area":
+    "[data-radix-scroll-area-viewport]{scrollbar-width:none;-ms-overflow-style:none;-webkit-overflow-scrolling:touch;}[data-radix-scroll-area-viewport]::-webkit-scrollbar{display:none}",
+  "react-select":
+    "[data-radix-select-viewport]{scrollbar-width:none;-ms-overflow-style:none;-webkit-overflow-scrolling:touch;}[data-radix-select-viewport]::-webkit-scrollbar{display:none}",
+} as const;
 
 const sha256 = (text: string) =>
   `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`;
@@ -62,7 +65,7 @@ export function pagePolicy(root: string, styleNonce?: string): string {
     scriptSrc: [...CONTENT_SECURITY_POLICY.scriptSrc, ...[...hashes].sort()],
     styleSrc: [
       ...CONTENT_SECURITY_POLICY.styleSrc,
-      ...RADIX_STYLES.map(sha256),
+      ...Object.values(RADIX_STYLES).map(sha256),
       ...(styleNonce ? [`'nonce-${styleNonce}'`] : []),
     ],
   });

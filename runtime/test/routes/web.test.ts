@@ -44,9 +44,15 @@ describe("the UI's routes", () => {
     const csp = String(page.headers["content-security-policy"]);
     expect(csp).toContain("default-src 'none'");
     expect(csp).toContain(`script-src 'self' ${inlineHash};`);
-    // Styles: Radix's constant one by hash, and a fresh nonce (handed to the page in a meta element).
-    const nonce = /style-src 'self' 'sha256-[^']+' 'nonce-([^']+)';/.exec(csp)?.[1];
+    // Styles: Radix's constant ones by hash, and a fresh nonce (handed to the page in a meta element).
+    const [, hashes, nonce] =
+      /style-src 'self'((?: 'sha256-[^']+')+) 'nonce-([^']+)';/.exec(csp) ?? [];
     expect(nonce).toBeDefined();
+    expect(hashes!.trim().split(" ")).toEqual(
+      Object.values(RADIX_STYLES).map(
+        (style) => `'sha256-${createHash("sha256").update(style).digest("base64")}'`,
+      ),
+    );
     expect(page.body).toContain(`<meta name="rag-style-nonce" content="${nonce}"/>`);
     expect(csp).toContain("connect-src 'self';");
     expect(csp).toContain("frame-ancestors 'none'");
@@ -127,21 +133,13 @@ describe("without the UI", () => {
 });
 
 describe("the styles the page policy allows by hash", () => {
-  it("are the exact text the installed Radix scroll area writes (an upgrade that changes it fails here)", () => {
-    const source = readFileSync(
-      join(
-        __dirname,
-        "..",
-        "..",
-        "..",
-        "node_modules",
-        "@radix-ui",
-        "react-scroll-area",
-        "dist",
-        "index.mjs",
-      ),
-      "utf8",
-    );
-    for (const style of RADIX_STYLES) expect(source).toContain(style);
+  it("are the exact text the installed Radix scroll area and select write (an upgrade that changes it fails here)", () => {
+    for (const [pkg, style] of Object.entries(RADIX_STYLES)) {
+      const source = readFileSync(
+        join(__dirname, "..", "..", "..", "node_modules", "@radix-ui", pkg, "dist", "index.mjs"),
+        "utf8",
+      );
+      expect(source, pkg).toContain(style);
+    }
   });
 });

@@ -1,9 +1,10 @@
 "use client";
 /**
  * The document library: drag-and-drop upload of many files with per-file progress and status
- * (followed until ready or failed), metadata set in a form, the ingest queue's state, filters by
- * status and metadata, search by name, delete with confirmation. Upload is offered to ingesters
- * and delete to admins only (the server refuses the others anyway).
+ * (followed until ready or failed), metadata and classification set in a form, the ingest queue's
+ * state, filters by status, label and metadata, search by name (on the server, across every
+ * page), delete with confirmation. Upload is offered to ingesters, with the labels their clearance
+ * allows, and delete to admins only (the server refuses the others anyway).
  */
 import { PlusIcon, TrashIcon } from "@radix-ui/react-icons";
 import {
@@ -16,18 +17,29 @@ import {
   IconButton,
   Progress,
   SegmentedControl,
+  Select,
   Table,
   Text,
   TextField,
 } from "@radix-ui/themes";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { can, type DocumentPage, type DocumentStatus, type DocumentView } from "../lib/api";
+import {
+  can,
+  type DocumentPage,
+  type DocumentStatus,
+  type DocumentView,
+  type Labels,
+} from "../lib/api";
 import { formatBytes, formatMetadata, type Metadata, pageOf, parseMetadata } from "../lib/format";
 import { messageOf, useSession } from "./App";
 import ConfirmDialog from "./ConfirmDialog";
 import { downloadOriginal } from "./Passage";
 
 const PAGE = 25;
+/** How long typing in the name search pauses before the server is asked. */
+const SEARCH_DEBOUNCE_MS = 300;
+/** The label filter's "every label": labels are trimmed, so none starts with a space. */
+const ANY_LABEL = " any";
 const STATUS_COLOR = { queued: "gray", indexing: "blue", ready: "green", failed: "red" } as const;
 const ACCEPT =
   ".pdf,.html,.htm,.md,.markdown,.txt,application/pdf,text/html,text/markdown,text/plain";
@@ -51,11 +63,28 @@ export default function Documents() {
   const [offset, setOffset] = useState(0);
   const [status, setStatus] = useState<DocumentStatus | "all">("all");
   const [search, setSearch] = useState("");
+  const [name, setName] = useState("");
+  const [label, setLabel] = useState(ANY_LABEL);
+  const [labels, setLabels] = useState<Labels>();
   const [where, setWhere] = useState("");
   const [queue, setQueue] = useState<Record<DocumentStatus, number>>();
   const [uploads, setUploads] = useState<Upload[]>([]);
   const uploadsNow = useRef(uploads);
   uploadsNow.current = uploads;
+
+  useEffect(() => {
+    api.labels().then(setLabels, notify);
+  }, [api, notify]);
+
+  useEffect(() => {
+    const typed = search.trim();
+    if (typed === name) return;
+    const timer = setTimeout(() => {
+      setOffset(0);
+      setName(typed);
+    }, SEARCH_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [search, name]);
 
   const refresh = useCallback(async () => {
     try {
@@ -64,6 +93,8 @@ export default function Documents() {
           limit: PAGE,
           offset,
           ...(status !== "all" ? { status } : {}),
+          ...(label !== ANY_LABEL ? { classification: label } : {}),
+          ...(name ? { name } : {}),
         }),
       );
       const counts = await Promise.all(
@@ -76,7 +107,7 @@ export default function Documents() {
     } catch (error) {
       notify(error);
     }
-  }, [api, offset, status, notify]);
+  }, [api, offset, status, label, name, notify]);
 
   useEffect(() => {
     void refresh();
@@ -114,11 +145,10 @@ export default function Documents() {
   } catch (error) {
     filterError = messageOf(error);
   }
-  const shown = (page?.items ?? []).filter(
-    (d) =>
-      d.name.toLowerCase().includes(search.trim().toLowerCase()) &&
-      Object.entries(metadataFilter ?? {}).every(([k, v]) => d.metadata?.[k] === v),
+  const shown = (page?.items ?? []).filter((d) =>
+    Object.entries(metadataFilter ?? {}).every(([k, v]) => d.metadata?.[k] === v),
   );
+  const filtered = name !== "" || status !== "all" || label !== ANY_LABEL;
   const { page: pageNumber, pages } = pageOf(offset, PAGE, page?.total ?? 0);
 
   return (
@@ -150,14 +180,15 @@ export default function Documents() {
       {can(me.role, "ingester") && (
         <UploadForm
           uploads={uploads}
-          onFiles={(files, metadata) => {
+          labels={labels}
+          onFiles={(files, fields) => {
             for (const file of files) {
               const key = `${file.name}-${Math.random()}`;
               setUploads((u) => [{ key, name: file.name, progress: 0, status: "uploading" }, ...u]);
               const set = (change: Partial<Upload>) =>
                 setUploads((u) => u.map((x) => (x.key === key ? { ...x, ...change } : x)));
               api
-                .upload(file, metadata, (progress) => set({ progress }))
+                .upload(file, fields, (progress) => set({ progress }))
                 .then(
                   ({ document, created }) =>
                     set({
@@ -204,6 +235,23 @@ export default function Documents() {
             ))}
           </SegmentedControl.Root>
         </Flex>
+        {labels && (
+          <Flex direction="column" gap="1">
+            <Text size="1" color="gray" id="label-filter">
+              Label
+            </Text>
+            <LabelSelect
+              labelledBy="label-filter"
+              labels={labels.labels}
+              anyLabel
+              value={label}
+              onValueChange={(v) => {
+                setOffset(0);
+                setLabel(v);
+              }}
+            />
+          </Flex>
+        )}
         <Flex direction="column" gap="1">
           <Text as="label" size="1" color="gray" htmlFor="doc-where">
             Metadata (key=value, …)
@@ -231,6 +279,7 @@ export default function Documents() {
             <Table.Row>
               <Table.ColumnHeaderCell>Name</Table.ColumnHeaderCell>
               <Table.ColumnHeaderCell>Status</Table.ColumnHeaderCell>
+              <Table.ColumnHeaderCell>Label</Table.ColumnHeaderCell>
               <Table.ColumnHeaderCell>Metadata</Table.ColumnHeaderCell>
               <Table.ColumnHeaderCell justify="end">Chunks</Table.ColumnHeaderCell>
               <Table.ColumnHeaderCell justify="end">Size</Table.ColumnHeaderCell>
@@ -248,7 +297,11 @@ export default function Documents() {
       </Box>
       {shown.length === 0 && (
         <Text size="2" color="gray">
-          {page?.total ? "No document on this page matches." : "No documents yet."}
+          {page?.total
+            ? "No document on this page has that metadata."
+            : filtered
+              ? "No document matches."
+              : "No documents yet."}
         </Text>
       )}
       <Flex gap="3" align="center" asChild>
@@ -276,14 +329,59 @@ export default function Documents() {
   );
 }
 
+/**
+ * A choice among classification labels (and "any label" first, with `anyLabel`), named by the
+ * element `labelledBy`; tests find its trigger by that id too.
+ */
+function LabelSelect({
+  labelledBy,
+  labels,
+  anyLabel = false,
+  value,
+  onValueChange,
+}: {
+  labelledBy: string;
+  labels: readonly string[];
+  /** @default false */
+  anyLabel?: boolean;
+  value: string;
+  onValueChange: (label: string) => void;
+}) {
+  return (
+    <Select.Root value={value} onValueChange={onValueChange}>
+      <Select.Trigger aria-labelledby={labelledBy} data-testid={labelledBy} />
+      <Select.Content>
+        {anyLabel && <Select.Item value={ANY_LABEL}>any label</Select.Item>}
+        {labels.map((l) => (
+          <Select.Item key={l} value={l}>
+            {l}
+          </Select.Item>
+        ))}
+      </Select.Content>
+    </Select.Root>
+  );
+}
+
+/** The label an upload form starts with: the default, or the highest the caller may assign below it. */
+function initialLabel(labels: Labels): string | undefined {
+  if (labels.assignable.includes(labels.default)) return labels.default;
+  const rank = labels.labels.indexOf(labels.default);
+  return labels.assignable.filter((l) => labels.labels.indexOf(l) < rank).at(-1);
+}
+
 function UploadForm({
   uploads,
+  labels,
   onFiles,
 }: {
   uploads: Upload[];
-  onFiles: (files: File[], metadata: Metadata | undefined) => void;
+  /** Undefined until loaded: uploads then take the server's default. */
+  labels: Labels | undefined;
+  onFiles: (files: File[], fields: { metadata?: Metadata; classification?: string }) => void;
 }) {
   const [over, setOver] = useState(false);
+  const [chosen, setChosen] = useState<string>();
+  const classification = chosen ?? (labels && initialLabel(labels));
   const [rows, setRows] = useState<{ key: string; value: string }[]>([{ key: "", value: "" }]);
   const input = useRef<HTMLInputElement>(null);
   const metadata = () => {
@@ -310,7 +408,7 @@ function UploadForm({
           onDrop={(e) => {
             e.preventDefault();
             setOver(false);
-            onFiles([...e.dataTransfer.files], metadata());
+            onFiles([...e.dataTransfer.files], { metadata: metadata(), classification });
           }}
         >
           <Text as="p" size="2" mb="2">
@@ -329,11 +427,24 @@ function UploadForm({
             className="visually-hidden"
             tabIndex={-1}
             onChange={(e) => {
-              onFiles([...(e.target.files ?? [])], metadata());
+              onFiles([...(e.target.files ?? [])], { metadata: metadata(), classification });
               e.target.value = "";
             }}
           />
         </div>
+        {labels && classification && (
+          <Flex direction="column" gap="1" align="start">
+            <Text size="2" weight="medium" id="upload-label">
+              Classification for these uploads
+            </Text>
+            <LabelSelect
+              labelledBy="upload-label"
+              labels={labels.assignable}
+              value={classification}
+              onValueChange={setChosen}
+            />
+          </Flex>
+        )}
         <fieldset style={{ border: 0, padding: 0, margin: 0 }}>
           <legend>
             <Text size="2" weight="medium">
@@ -453,6 +564,13 @@ function DocumentRow({
           <Text as="p" size="1" color="red">
             {d.error}
           </Text>
+        )}
+      </Table.Cell>
+      <Table.Cell>
+        {d.classification && (
+          <Badge variant="outline" data-testid="label">
+            {d.classification}
+          </Badge>
         )}
       </Table.Cell>
       <Table.Cell>

@@ -32,7 +32,16 @@ export interface DocumentView {
   readonly error?: string | null;
   readonly chunkCount: number;
   readonly metadata?: Record<string, string | number | boolean>;
+  /** Who may see it: a label of CLASSIFICATION_LABELS. */
+  readonly classification?: string;
   readonly updatedAt?: string;
+}
+
+/** The classification labels (lowest first), the default, and those the caller may assign. */
+export interface Labels {
+  readonly labels: string[];
+  readonly default: string;
+  readonly assignable: string[];
 }
 
 export interface DocumentPage {
@@ -189,29 +198,40 @@ export class Api {
     return this.call("/auth/logout", { method: "POST" });
   }
 
+  /** A page of the documents that match every filter given (`name`: contained, ignoring case). */
   documents(page: {
     limit: number;
     offset: number;
     status?: DocumentStatus;
+    classification?: string;
+    name?: string;
   }): Promise<DocumentPage> {
     const query = new URLSearchParams({ limit: String(page.limit), offset: String(page.offset) });
     if (page.status) query.set("status", page.status);
+    if (page.classification) query.set("classification", page.classification);
+    if (page.name) query.set("name", page.name);
     return this.call(`/v1/documents?${query.toString()}`);
   }
 
+  labels(): Promise<Labels> {
+    return this.call("/v1/classification");
+  }
+
   /**
-   * Uploads one file (with metadata, if any), reporting the bytes sent (XMLHttpRequest: fetch
-   * has no upload progress); `created` is false when the same bytes were already there.
+   * Uploads one file (with metadata and a label, if given), reporting the bytes sent
+   * (XMLHttpRequest: fetch has no upload progress); `created` is false when the same bytes were
+   * already there.
    */
   upload(
     file: File,
-    metadata?: Record<string, string | number | boolean>,
+    fields: { metadata?: Record<string, string | number | boolean>; classification?: string },
     onProgress?: (fraction: number) => void,
   ): Promise<{ document: DocumentView; created: boolean }> {
     const form = new FormData();
     // The API reads fields before the file.
-    if (metadata && Object.keys(metadata).length > 0)
-      form.append("metadata", JSON.stringify(metadata));
+    if (fields.metadata && Object.keys(fields.metadata).length > 0)
+      form.append("metadata", JSON.stringify(fields.metadata));
+    if (fields.classification) form.append("classification", fields.classification);
     form.append("file", file, file.name);
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
