@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   "document.download",
   "document.delete",
   "document.relabel",
+  "document.regroup",
   "retrieval",
   "query",
   "key.create",

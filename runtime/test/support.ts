@@ -196,6 +196,22 @@ export function auditEvents(rt: Runtime): AuditEvent[] {
 
 export const auth = (key = ADMIN_KEY) => ({ authorization: `Bearer ${key}` });
 
+/** Issues an API key with the admin key: `{name: "k", ...payload}`; fails the test unless it is 201. */
+export async function issueKey(
+  rt: Runtime,
+  payload: { role: string; clearance?: string; groups?: string[] },
+): Promise<{ key: string; clearance: string; groups: string[] }> {
+  const { expect } = await import("vitest");
+  const res = await rt.app.inject({
+    method: "POST",
+    url: "/v1/keys",
+    headers: auth(),
+    payload: { name: "k", ...payload },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json();
+}
+
 /** A multipart/form-data body with one file (and optional fields before it). */
 export function multipart(
   file: { name: string; type: string; bytes: Uint8Array },

@@ -10,7 +10,7 @@ import { LegalHoldError, LegalHolds } from "../retention/holds";
 import { accessSql, type Filters } from "../search/filters";
 import type { IngestQueue } from "../queue/queue";
 import { foldPendingTermStats } from "../search/bm25";
-import type { VectorIndex } from "../search/vector-index";
+import type { AccessChange, VectorIndex } from "../search/vector-index";
 import type { ObjectStore } from "../storage/object-store";
 import { withinMs } from "../timeout";
 import { CONTENT_TYPES, detectKind } from "./parse";
@@ -335,30 +335,36 @@ export class DocumentService {
   }
 
   /**
-   * Relabels a document `access` may see, and its chunks in the same transaction (after any
-   * indexing of it commits: the row lock), then the vectors in an index outside the database.
-   * Returns the document, or undefined when there is none to see.
+   * Changes the label or the groups (or both) of a document `access` may see, and of its chunks
+   * in the same transaction (after any indexing of it commits: the row lock), then of its points
+   * in an index outside the database. Returns the document, or undefined when there is none to
+   * see.
    */
-  async setClassification(
+  async setAccess(
     id: string,
-    classification: string,
+    change: AccessChange,
     access?: DocumentAccess,
   ): Promise<DocumentView | undefined> {
-    const where = visible(access, 3);
+    const where = visible(access, 4);
+    const values = [
+      change.classification ?? null,
+      change.accessGroups ? [...change.accessGroups] : null,
+    ];
     const row = await this.db.transaction(async (tx) => {
       const [updated] = await tx.query<Row>(
-        `UPDATE documents d SET classification = $2, updated_at = now() WHERE id = $1 AND ${where.sql} RETURNING ${COLUMNS}`,
-        [id, classification, ...where.params],
+        `UPDATE documents d SET classification = coalesce($2, classification), access_groups = coalesce($3::text[], access_groups), updated_at = now()
+         WHERE id = $1 AND ${where.sql} RETURNING ${COLUMNS}`,
+        [id, ...values, ...where.params],
       );
       if (updated)
-        await tx.query("UPDATE chunks SET classification = $2 WHERE document_id = $1", [
-          id,
-          classification,
-        ]);
+        await tx.query(
+          "UPDATE chunks SET classification = coalesce($2, classification), access_groups = coalesce($3::text[], access_groups) WHERE document_id = $1",
+          [id, ...values],
+        );
       return updated;
     });
     if (!row) return undefined;
-    await this.vectors.setClassification(id, classification);
+    await this.vectors.setAccess(id, change);
     return view(row);
   }
 

@@ -1,6 +1,6 @@
 /** /v1/documents: upload (multipart `file` or JSON text), status, listing, secure deletion. */
 import { create as contentDisposition } from "content-disposition";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { checkGroups, type Classification } from "../auth/access";
 import type { Authenticator } from "../auth/auth";
 import {
@@ -10,6 +10,7 @@ import {
   type DocumentStatus,
 } from "../ingest/documents";
 import { ParseError } from "../ingest/parse";
+import type { AccessChange } from "../search/vector-index";
 import { LegalHoldError } from "../retention/holds";
 import { noteAudit } from "./audit";
 import { documentSchema, errorSchema, groupsSchema, labelSchema, metadataSchema } from "./schemas";
@@ -198,6 +199,15 @@ function accessOfUpload(
   };
 }
 
+/** The 404 for a document that is absent or that the caller may not see (the same answer). */
+function noDocument(request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) {
+  return reply.status(404).send({
+    error: "not_found",
+    message: `no document ${request.params.id}`,
+    requestId: request.id,
+  });
+}
+
 export function documentRoutes(
   app: FastifyInstance,
   deps: { documents: DocumentService; auth: Authenticator; maxUploadBytes: number },
@@ -295,13 +305,7 @@ export function documentRoutes(
     async (request, reply) => {
       noteAudit(request, { target: { type: "document", id: request.params.id } });
       const doc = await documents.get(request.params.id, auth.access(request));
-      return doc
-        ? doc
-        : reply.status(404).send({
-            error: "not_found",
-            message: `no document ${request.params.id}`,
-            requestId: request.id,
-          });
+      return doc ? doc : noDocument(request, reply);
     },
   );
 
@@ -444,21 +448,15 @@ export function documentRoutes(
           .header("retry-after", "10")
           .send({ error: "delete_incomplete", message: error.message, requestId: request.id });
       }
-      return deleted
-        ? reply.status(204).send()
-        : reply.status(404).send({
-            error: "not_found",
-            message: `no document ${request.params.id}`,
-            requestId: request.id,
-          });
+      return deleted ? reply.status(204).send() : noDocument(request, reply);
     },
   );
 }
 
 /**
  * GET /v1/classification: the labels and those the caller may assign (what an upload form
- * offers). PATCH /v1/documents/:id/classification: an admin relabels a document, its chunks and
- * vectors.
+ * offers). PATCH /v1/documents/:id/classification and /groups: an admin changes a document's
+ * label or groups, and its chunks' and vectors'.
  */
 export function classificationRoutes(
   app: FastifyInstance,
@@ -503,6 +501,27 @@ export function classificationRoutes(
       assignable: auth.classification.assignableBy(auth.access(request)),
     }),
   );
+  const idParams = {
+    type: "object",
+    properties: { id: { type: "string", format: "uuid" } },
+    required: ["id"],
+  } as const;
+  const response = { 200: documentSchema, 400: errorSchema, 404: errorSchema } as const;
+
+  /** Applies a checked change the caller may make to a document it sees; 404 for one it does not. */
+  const change = async (
+    request: FastifyRequest<{ Params: { id: string } }>,
+    reply: FastifyReply,
+    access: AccessChange,
+  ) => {
+    noteAudit(request, {
+      target: { type: "document", id: request.params.id },
+      details: { ...access },
+    });
+    const doc = await documents.setAccess(request.params.id, access, auth.access(request));
+    return doc ? doc : noDocument(request, reply);
+  };
+
   app.patch<{ Params: { id: string }; Body: { classification: string } }>(
     "/v1/documents/:id/classification",
     {
@@ -513,34 +532,49 @@ export function classificationRoutes(
         description:
           "Relabels the document and, in the same transaction, its chunks; then its vectors in an index outside the database. The new label applies to every search at once.",
         tags: ["documents"],
-        params: {
-          type: "object",
-          properties: { id: { type: "string", format: "uuid" } },
-          required: ["id"],
-        },
+        params: idParams,
         body: {
           type: "object",
           additionalProperties: false,
           required: ["classification"],
           properties: { classification: labelSchema },
         },
-        response: { 200: documentSchema, 400: errorSchema, 404: errorSchema },
+        response,
       },
     },
-    async (request, reply) => {
-      const label = auth.classification.check(request.body.classification);
-      noteAudit(request, {
-        target: { type: "document", id: request.params.id },
-        details: { classification: label },
-      });
-      const doc = await documents.setClassification(request.params.id, label, auth.access(request));
-      return doc
-        ? doc
-        : reply.status(404).send({
-            error: "not_found",
-            message: `no document ${request.params.id}`,
-            requestId: request.id,
-          });
+    (request, reply) =>
+      change(request, reply, {
+        classification: auth.classification.check(request.body.classification),
+      }),
+  );
+
+  app.patch<{ Params: { id: string }; Body: { accessGroups: string[] } }>(
+    "/v1/documents/:id/groups",
+    {
+      onRequest: auth.require("admin"),
+      config: { audit: "document.regroup" },
+      schema: {
+        summary: "Change the groups a document is restricted to (admin)",
+        description:
+          "Sets the document's groups and, in the same transaction, its chunks'; then its vectors' in an index outside the database. An empty list lifts the restriction. The new groups apply to every search at once.",
+        tags: ["documents"],
+        params: idParams,
+        body: {
+          type: "object",
+          additionalProperties: false,
+          required: ["accessGroups"],
+          properties: {
+            accessGroups: {
+              ...groupsSchema,
+              description:
+                "Only callers in one of these groups see the document; empty: anyone whose clearance reaches its label.",
+            },
+          },
+        },
+        response,
+      },
     },
+    (request, reply) =>
+      change(request, reply, { accessGroups: checkGroups(request.body.accessGroups) }),
   );
 }

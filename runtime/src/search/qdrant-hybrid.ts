@@ -16,6 +16,8 @@ import { documentVector, queryVector } from "./sparse";
 import {
   type IndexedChunk,
   type IndexedDocument,
+  accessPayload,
+  type AccessChange,
   pointId,
   qdrantClient,
   type VectorIndex,
@@ -166,10 +168,10 @@ export class QdrantHybridIndex implements VectorIndex {
     });
   }
 
-  async setClassification(documentId: string, classification: string): Promise<void> {
+  async setAccess(documentId: string, access: AccessChange): Promise<void> {
     await this.client.setPayload(this.o.collection, {
       wait: true,
-      payload: { classification },
+      payload: accessPayload(access),
       filter: qdrantFilter({ documentIds: [documentId] }, this.o.tenant),
     });
   }

@@ -46,6 +46,20 @@ export function indexedDocument(row: {
   };
 }
 
+/** A document's new label, or its new groups, or both. */
+export interface AccessChange {
+  readonly classification?: string;
+  readonly accessGroups?: readonly string[];
+}
+
+/** The payload fields of a point that an access change sets (the names upsert writes). */
+export function accessPayload(access: AccessChange): Record<string, unknown> {
+  return {
+    ...(access.classification !== undefined ? { classification: access.classification } : {}),
+    ...(access.accessGroups !== undefined ? { access_groups: [...access.accessGroups] } : {}),
+  };
+}
+
 export interface VectorIndex {
   readonly kind: "pgvector" | "exact-scan" | "qdrant" | "qdrant-hybrid";
   /** The index holds the chunks' terms and ranks by BM25 itself: PostgreSQL keeps no postings. */
@@ -55,10 +69,10 @@ export interface VectorIndex {
   /** Removes a document's vectors (Postgres ones go with the chunks by cascade). */
   deleteDocument(documentId: string): Promise<void>;
   /**
-   * A document's label changed: an index outside the database updates its points' label
-   * (Postgres ones join the chunks, relabelled in the same transaction as the document).
+   * A document's label or groups changed: an index outside the database updates its points
+   * (Postgres ones join the chunks, changed in the same transaction as the document).
    */
-  setClassification(documentId: string, classification: string): Promise<void>;
+  setAccess(documentId: string, access: AccessChange): Promise<void>;
   search(
     db: Queryable,
     vector: readonly number[],
@@ -92,8 +106,8 @@ export class PostgresVectorIndex implements VectorIndex {
     // chunk_vectors rows are removed by ON DELETE CASCADE with their chunks.
   }
 
-  async setClassification(): Promise<void> {
-    // Searches join chunk_vectors to chunks, whose classification is the one updated.
+  async setAccess(): Promise<void> {
+    // Searches join chunk_vectors to chunks, whose label and groups are the ones updated.
   }
 
   async search(
@@ -231,10 +245,10 @@ export class QdrantVectorIndex implements VectorIndex {
     });
   }
 
-  async setClassification(documentId: string, classification: string): Promise<void> {
+  async setAccess(documentId: string, access: AccessChange): Promise<void> {
     await this.client.setPayload(this.collection, {
       wait: true,
-      payload: { classification },
+      payload: accessPayload(access),
       filter: { must: [{ key: "document_id", match: { value: documentId } }] },
     });
   }

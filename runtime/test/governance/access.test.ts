@@ -6,7 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bm25Search } from "../../src/search/bm25";
 import { tokenize } from "../../src/search/tokenize";
-import { auth, MODES, multipart, startRuntime, type Runtime } from "../support";
+import {
+  auditEvents,
+  auth,
+  issueKey,
+  MODES,
+  multipart,
+  startRuntime,
+  type Runtime,
+} from "../support";
 
 /** Each document says where the aurora was seen, with a word of its own that must not leak. */
 const DOCS = {
@@ -38,16 +46,7 @@ describe.each(MODES)("classification and access (%s)", (mode) => {
   /** Readers: the default clearance (internal), restricted without groups, restricted in finance; an ingester up to confidential. */
   const keys = { low: "", high: "", finance: "", ingester: "" };
 
-  const issue = async (payload: Record<string, unknown>) => {
-    const res = await rt.app.inject({
-      method: "POST",
-      url: "/v1/keys",
-      headers: auth(),
-      payload: { name: "k", ...payload },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    return res.json<{ key: string; clearance: string; groups: string[] }>();
-  };
+  const issue = (payload: Parameters<typeof issueKey>[1]) => issueKey(rt, payload);
 
   beforeAll(async () => {
     rt = await startRuntime(mode);
@@ -333,6 +332,61 @@ describe.each(MODES)("classification and access (%s)", (mode) => {
     expect((await patch(undefined, ids.restricted, "restricted")).statusCode).toBe(200);
     const after = await post(keys.low, "/v1/retrieve", { question: QUESTION, topK: 10 });
     expect(seen(after.body)).toEqual({ documents: ["internal"], markers: ["kestrel"] });
+  });
+
+  it("an admin changes a document's groups: a reader in a removed group loses it at once", async () => {
+    const regroup = (key: string | undefined, id: string, accessGroups: unknown) =>
+      rt.app.inject({
+        method: "PATCH",
+        url: `/v1/documents/${id}/groups`,
+        headers: auth(key),
+        payload: { accessGroups },
+      });
+    const finance = async () => {
+      const retrieve = await post(keys.finance, "/v1/retrieve", { question: QUESTION, topK: 10 });
+      const query = await post(keys.finance, "/v1/query", { question: QUESTION, topK: 10 });
+      return { retrieve: seen(retrieve.body), query: seen(query.body) };
+    };
+    const before = await finance();
+    expect(before.retrieve.documents).toContain("finance");
+    expect(before.query.markers).toContain("pangolin");
+
+    expect((await regroup(keys.finance, ids.finance, [])).statusCode).toBe(403);
+    const bad = await regroup(undefined, ids.finance, ["ok", "tab\tin"]);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toBe(
+      'accessGroups: "tab\\tin" is not a group name (1 to 200 characters, no control characters)',
+    );
+    expect(
+      (await regroup(undefined, "00000000-0000-4000-8000-000000000000", ["ops"])).statusCode,
+    ).toBe(404);
+
+    const moved = await regroup(undefined, ids.finance, ["ops", "audit", "ops"]);
+    expect(moved.statusCode, moved.body).toBe(200);
+    expect(moved.json()).toMatchObject({ id: ids.finance, accessGroups: ["audit", "ops"] });
+    const chunks = await rt.services.db.query<{ access_groups: string[] }>(
+      "SELECT DISTINCT access_groups FROM chunks WHERE document_id = $1",
+      [ids.finance],
+    );
+    expect(chunks).toEqual([{ access_groups: ["audit", "ops"] }]);
+    const after = await finance();
+    for (const where of [after.retrieve, after.query]) {
+      expect(where.documents).not.toContain("finance");
+      expect(where.markers).not.toContain("pangolin");
+    }
+    const event = auditEvents(rt).findLast((e) => e.action === "document.regroup");
+    expect(event).toMatchObject({
+      outcome: "success",
+      target: { type: "document", id: ids.finance },
+      details: { accessGroups: ["audit", "ops"] },
+    });
+
+    // No groups: anyone whose clearance reaches the label sees it; then back as it was.
+    expect((await regroup(undefined, ids.finance, [])).json()).toMatchObject({ accessGroups: [] });
+    const low = await post(keys.low, "/v1/retrieve", { question: QUESTION, topK: 10 });
+    expect(seen(low.body).markers).toContain("pangolin");
+    expect((await regroup(undefined, ids.finance, ["finance"])).statusCode).toBe(200);
+    expect(await finance()).toEqual(before);
   });
 
   it("says who the caller is, with its clearance and groups", async () => {

@@ -281,7 +281,7 @@ describe("uploads and deletes of the same bytes at once (PostgreSQL)", () => {
       upsert: (...args) => vectors.upsert(...args),
       search: (...args) => vectors.search(...args),
       check: () => vectors.check(),
-      setClassification: (...args) => vectors.setClassification(...args),
+      setAccess: (...args) => vectors.setAccess(...args),
       deleteDocument: async (id) => {
         if (++clears === 2) await atLastClear.at();
         return vectors.deleteDocument(id);

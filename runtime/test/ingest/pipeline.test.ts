@@ -35,7 +35,7 @@ describe("a document deleted while it is indexed", () => {
         return real.deleteDocument(id);
       },
       search: (...args) => real.search(...args),
-      setClassification: (...args) => real.setClassification(...args),
+      setAccess: (...args) => real.setAccess(...args),
       check: () => real.check(),
     };
   }

@@ -4,7 +4,7 @@
  * across every match rather than one page.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auth, MODES, multipart, startRuntime, type Runtime } from "../support";
+import { auth, issueKey, MODES, multipart, startRuntime, type Runtime } from "../support";
 
 /** Names chosen to catch a LIKE pattern taken literally or not: `%`, `_` and `\` in them. */
 const NAMES = [
@@ -47,18 +47,8 @@ describe.each(MODES)("document routes (%s)", (mode) => {
       });
       expect(res.statusCode, res.body).toBe(202);
     }
-    const issue = async (payload: object) => {
-      const res = await rt.app.inject({
-        method: "POST",
-        url: "/v1/keys",
-        headers: auth(),
-        payload: { name: "k", ...payload },
-      });
-      expect(res.statusCode, res.body).toBe(201);
-      return res.json<{ key: string }>().key;
-    };
-    keys.publicReader = await issue({ role: "reader", clearance: "public" });
-    keys.ingester = await issue({ role: "ingester", clearance: "confidential" });
+    keys.publicReader = (await issueKey(rt, { role: "reader", clearance: "public" })).key;
+    keys.ingester = (await issueKey(rt, { role: "ingester", clearance: "confidential" })).key;
   }, 60_000);
 
   afterAll(async () => {

@@ -360,6 +360,38 @@ describe("the service with SEARCH_BACKEND=qdrant", () => {
     });
   });
 
+  it("changes a document's label and groups on its points, within the tenant, keeping the other", async () => {
+    const patch = async (what: string, payload: object) => {
+      const res = await rt.app.inject({
+        method: "PATCH",
+        url: `/v1/documents/${ids["fusion.md"]}/${what}`,
+        headers: auth(),
+        payload,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    };
+    const fusion = () =>
+      standIn.points("chunks").filter((p) => p.payload.document_id === ids["fusion.md"]);
+    const others = () =>
+      standIn.points("chunks").filter((p) => p.payload.document_id !== ids["fusion.md"]);
+    await patch("groups", { accessGroups: ["ops"] });
+    expect(fusion().length).toBeGreaterThan(0);
+    for (const p of fusion())
+      expect(p.payload).toMatchObject({ classification: "internal", access_groups: ["ops"] });
+    await patch("classification", { classification: "public" });
+    for (const p of fusion())
+      expect(p.payload).toMatchObject({ classification: "public", access_groups: ["ops"] });
+    for (const p of others())
+      expect(p.payload).toMatchObject({ classification: "internal", access_groups: [] });
+    const writes = standIn.requests.filter((r) => r.path === "/collections/chunks/points/payload");
+    expect(writes.map((r) => r.body.payload)).toEqual([
+      { access_groups: ["ops"] },
+      { classification: "public" },
+    ]);
+    for (const r of writes)
+      expect(r.body.filter!.must).toContainEqual({ key: "tenant", match: { value: "acme" } });
+  });
+
   it("deletes a document's points with the document", async () => {
     const res = await rt.app.inject({
       method: "DELETE",

@@ -167,6 +167,11 @@ export async function qdrantStandIn(
           if (passes(body.filter, p.payload)) collection.points.delete(id);
         return completed();
       }
+      if (collection && route === "POST /points/payload") {
+        for (const p of collection.points.values())
+          if (passes(body.filter, p.payload)) Object.assign(p.payload, body.payload as Payload);
+        return completed();
+      }
       if (route === "POST /points/search" && options.silent?.includes("search")) return;
       if (route === "POST /points/query" && options.silent?.includes("query")) return;
       if (collection && route === "POST /points/query")
