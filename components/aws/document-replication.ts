@@ -21,11 +21,14 @@ export interface DocumentReplicationArgs {
 
 /**
  * S3 replication of the document bucket from the primary to every other region: each object
- * (SSE-KMS) re-encrypted with the destination's key, delete markers replicated, Replication Time
- * Control (15 minutes) with its metrics, and replica modification sync both ways, so a change a
- * region makes to a replica's metadata comes back. Versioning and the lifecycle are each bucket's
- * own (DocumentStore). Deleting a version is never replicated by S3: secure deletion removes
- * each region's copy itself.
+ * (SSE-KMS) re-encrypted with the destination's key, Replication Time Control (15 minutes) with
+ * its metrics, and replica modification sync both ways, so a change a region makes to a replica's
+ * metadata comes back. Versioning and the lifecycle are each bucket's own (DocumentStore).
+ *
+ * Deleting a version is never replicated by S3: secure deletion removes each region's copy itself
+ * (the runtime's index role, OBJECT_STORE_REPLICA_URL). Delete markers (a plain DELETE, which the
+ * runtime never sends) go from the primary to the replicas, so a replica hides what the primary
+ * hides; never back: a marker left on a replica must not hide the primary's original.
  */
 export function replicateDocuments(
   name: string,
@@ -82,12 +85,12 @@ export function replicateDocuments(
     opts,
   );
   const minutes = args.replicationMinutes ?? 15;
-  const rule = (id: string, priority: number, to: ReplicatedStore) => ({
+  const rule = (id: string, priority: number, to: ReplicatedStore, deleteMarkers: boolean) => ({
     id,
     priority,
     status: "Enabled",
     filter: {},
-    deleteMarkerReplication: { status: "Enabled" },
+    deleteMarkerReplication: { status: deleteMarkers ? "Enabled" : "Disabled" },
     sourceSelectionCriteria: {
       sseKmsEncryptedObjects: { status: "Enabled" },
       replicaModifications: { status: "Enabled" },
@@ -104,7 +107,7 @@ export function replicateDocuments(
     {
       bucket: args.source.store.bucketName,
       role: role.arn,
-      rules: args.destinations.map((d, i) => rule(`to-${d.region}`, i + 1, d)),
+      rules: args.destinations.map((d, i) => rule(`to-${d.region}`, i + 1, d, true)),
     },
     { ...opts, dependsOn: [policy] },
   );
@@ -117,7 +120,7 @@ export function replicateDocuments(
           region: d.region,
           bucket: d.store.bucketName,
           role: role.arn,
-          rules: [rule("to-primary", 1, args.source)],
+          rules: [rule("to-primary", 1, args.source, false)],
         },
         { ...opts, dependsOn: [policy] },
       ),

@@ -38,6 +38,32 @@ export function documentAccessStatements(
   ];
 }
 
+/**
+ * What a region's runtime needs on its replica of the primary's document bucket (enterprise): to
+ * read its copies, and to remove every version of a deleted document's (secure deletion, which S3
+ * replication does not carry). No write: uploads go to the primary's bucket.
+ */
+export function replicaAccessStatements(
+  bucketArn: pulumi.Input<string>,
+  keyArn: pulumi.Input<string>,
+): Statement[] {
+  return [
+    {
+      Sid: "ListReplicaVersions",
+      Effect: "Allow",
+      Action: ["s3:ListBucket", "s3:ListBucketVersions"],
+      Resource: bucketArn,
+    },
+    {
+      Sid: "ReadAndSecurelyDeleteReplicas",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+      Resource: pulumi.interpolate`${bucketArn}/*`,
+    },
+    { Sid: "DecryptReplicas", Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn },
+  ];
+}
+
 /** Where a load balancer writes its access logs: the log bucket, under a prefix it may write to. */
 export interface LoadBalancerLogs {
   readonly bucket: pulumi.Output<string>;

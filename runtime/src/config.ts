@@ -69,8 +69,10 @@ export const ENV = {
   kafkaUsername: "KAFKA_USERNAME",
   kafkaPassword: "KAFKA_PASSWORD",
   kafkaAwsRegion: "KAFKA_AWS_REGION",
+  kafkaForward: "KAFKA_FORWARD",
 
   objectStoreUrl: "OBJECT_STORE_URL",
+  objectStoreReplicaUrl: "OBJECT_STORE_REPLICA_URL",
   orphanGraceMinutes: "ORPHAN_GRACE_MINUTES",
   azureClientId: "AZURE_CLIENT_ID",
   maxUploadBytes: "MAX_UPLOAD_BYTES",
@@ -610,6 +612,11 @@ export const runtimeConfigSchema = z.object({
     .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region (eu-west-1)")
     .optional()
     .describe("The MSK cluster's region, for aws-msk-iam."),
+  [ENV.kafkaForward]: flag
+    .default(false)
+    .describe(
+      "This region's log is a replica of the primary's: uploads and deletes go to <prefix>uploads, which is replicated to the primary, where the parse role relays them onto the documents topic.",
+    ),
 
   [ENV.objectStoreUrl]: z
     .string()
@@ -617,6 +624,13 @@ export const runtimeConfigSchema = z.object({
     .optional()
     .describe(
       "Where originals go: file://, s3://bucket/prefix, azblob://account/container/prefix or gs://bucket/prefix. Unset: DATA_DIR/objects.",
+    ),
+  [ENV.objectStoreReplicaUrl]: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "This region's replica of OBJECT_STORE_URL's bucket (several regions): reads try it first, and a deleted document's copies in it (original and ingest objects, every version) are removed by the index role and the orphan sweep. Same scheme as OBJECT_STORE_URL.",
     ),
   [ENV.orphanGraceMinutes]: z.coerce
     .number()
@@ -1137,6 +1151,7 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
     );
   }
   checkKafka(config, problems);
+  checkReplica(config, problems);
   if (config.CHUNK_OVERLAP_TOKENS >= config.CHUNK_SIZE_TOKENS) {
     problems.push(
       `${ENV.chunkOverlapTokens}: got ${config.CHUNK_OVERLAP_TOKENS}; must be smaller than ${ENV.chunkSizeTokens} (${config.CHUNK_SIZE_TOKENS})`,
@@ -1144,11 +1159,37 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
   }
 }
 
+/** A replica store names another store of the same kind as OBJECT_STORE_URL's. */
+function checkReplica(config: RuntimeConfig, problems: string[]): void {
+  const replica = config.OBJECT_STORE_REPLICA_URL;
+  if (replica === undefined) return;
+  const primary = config.OBJECT_STORE_URL;
+  if (!primary) {
+    problems.push(
+      `${ENV.objectStoreReplicaUrl}: set without ${ENV.objectStoreUrl}; a replica needs the store it copies`,
+    );
+    return;
+  }
+  const scheme = (url: string) => /^([a-z][a-z0-9+.-]*):/.exec(url)?.[1];
+  if (scheme(replica) !== scheme(primary))
+    problems.push(
+      `${ENV.objectStoreReplicaUrl}: got ${JSON.stringify(replica)}; must use ${ENV.objectStoreUrl}'s scheme (${scheme(primary) ?? "none"}:)`,
+    );
+  else if (replica === primary)
+    problems.push(
+      `${ENV.objectStoreReplicaUrl}: the same as ${ENV.objectStoreUrl}; name this region's replica, or leave it unset`,
+    );
+}
+
 /** The Kafka bus's rules: brokers, and what each auth mode needs. */
 function checkKafka(config: RuntimeConfig, problems: string[]): void {
   if (config.AUDIT_KAFKA_TOPIC && config.INGEST_BUS !== "kafka")
     problems.push(
       `${ENV.auditKafkaTopic}: set without the Kafka bus; set ${ENV.ingestBus}=kafka and its brokers`,
+    );
+  if (config.KAFKA_FORWARD && config.INGEST_BUS !== "kafka")
+    problems.push(
+      `${ENV.kafkaForward}: true without the Kafka bus; set ${ENV.ingestBus}=kafka and its brokers`,
     );
   if (config.INGEST_BUS !== "kafka") return;
   if (!config.KAFKA_BROKERS)

@@ -29,6 +29,7 @@ import { Retriever } from "./search/retrieve";
 import { loadTokenizer } from "./search/tokenize";
 import { PostgresVectorIndex, QdrantVectorIndex, type VectorIndex } from "./search/vector-index";
 import { createObjectStore, type ObjectStore } from "./storage/object-store";
+import { ReplicatedObjectStore, withReplica } from "./storage/replicated-store";
 import { sweepOrphans, sweepPeriodically } from "./storage/sweeper";
 import { hasRules, purgeExpired, type RetentionRules } from "./retention/purge";
 
@@ -155,7 +156,12 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const embedder = await createEmbedder(config);
     const { index: vectors } = await openVectorIndex(config, db, schema, embedder);
     const missingVectors = await missingVectorsWarning(db, vectors);
-    const store = createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR);
+    const store = withReplica(
+      createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR),
+      config.OBJECT_STORE_REPLICA_URL
+        ? createObjectStore(config.OBJECT_STORE_REPLICA_URL, config.DATA_DIR)
+        : undefined,
+    );
     const retry = { attempts: config.INGEST_ATTEMPTS, backoffMs: BACKOFF_MS };
     const queue: IngestQueue =
       config.INGEST_BUS === "kafka"
@@ -235,7 +241,17 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     /** Orphaned originals swept now, then hourly; `log` hears of each outcome. */
     const startOrphanSweeps = (log?: WorkerLog) =>
       sweepPeriodically(
-        () => sweepOrphans(db, store, config.ORPHAN_GRACE_MINUTES * 60_000),
+        async () => {
+          const graceMs = config.ORPHAN_GRACE_MINUTES * 60_000;
+          const swept = await sweepOrphans(db, store, graceMs);
+          if (!(store instanceof ReplicatedObjectStore)) return swept;
+          // A copy the cloud made after its document's delete reached this region.
+          const replica = await sweepOrphans(db, store.replica, graceMs);
+          return {
+            removed: [...swept.removed, ...replica.removed],
+            failed: [...swept.failed, ...replica.failed],
+          };
+        },
         (outcome) => {
           if (outcome instanceof Error)
             return log?.warn({ err: outcome }, "could not sweep orphaned originals");

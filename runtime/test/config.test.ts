@@ -192,6 +192,26 @@ describe("runtime env contract", () => {
     ]);
   });
 
+  it("takes a region's replica store of OBJECT_STORE_URL's kind only, and KAFKA_FORWARD on the Kafka bus only", () => {
+    const store = { OBJECT_STORE_URL: "s3://primary/documents?region=eu-west-1" };
+    expect(
+      loadRuntimeConfig({ ...store, OBJECT_STORE_REPLICA_URL: "s3://replica/documents" })
+        .OBJECT_STORE_REPLICA_URL,
+    ).toBe("s3://replica/documents");
+    expect(problemsOf({ OBJECT_STORE_REPLICA_URL: "s3://replica/documents" })).toEqual([
+      "OBJECT_STORE_REPLICA_URL: set without OBJECT_STORE_URL; a replica needs the store it copies",
+    ]);
+    expect(problemsOf({ ...store, OBJECT_STORE_REPLICA_URL: "gs://replica/documents" })).toEqual([
+      'OBJECT_STORE_REPLICA_URL: got "gs://replica/documents"; must use OBJECT_STORE_URL\'s scheme (s3:)',
+    ]);
+    expect(problemsOf({ ...store, OBJECT_STORE_REPLICA_URL: store.OBJECT_STORE_URL })).toEqual([
+      "OBJECT_STORE_REPLICA_URL: the same as OBJECT_STORE_URL; name this region's replica, or leave it unset",
+    ]);
+    expect(problemsOf({ KAFKA_FORWARD: "true" })).toEqual([
+      "KAFKA_FORWARD: true without the Kafka bus; set INGEST_BUS=kafka and its brokers",
+    ]);
+  });
+
   it("takes the web UI and single sign-on settings, and refuses a public URL with a path", () => {
     const cfg = loadRuntimeConfig({
       PUBLIC_URL: "https://rag.example.com",

@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AuditTrail } from "../../components/aws/audit";
+import type { Statement } from "../../components/aws/account";
 import { documentAccessStatements } from "../../components/aws/document-store";
 import {
   createVersionedBucket,
@@ -153,6 +154,11 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
    * reach): the document bucket and its key, and the database password RDS rotates, which the
    * runtime reads itself at connect.
    */
+  /** What the runtime may do on the documents: read, write and securely delete them. */
+  protected documentStatements(): Statement[] {
+    return documentAccessStatements(this.requireDocuments().bucketArn, this.dataKey.arn);
+  }
+
   bindRuntimeIdentity(args: {
     namespace: string;
     serviceAccount: string;
@@ -167,7 +173,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         namespace: args.namespace,
         serviceAccount: args.serviceAccount,
         statements: [
-          ...documentAccessStatements(this.requireDocuments().bucketArn, keyArn),
+          ...this.documentStatements(),
           ...(databaseSecretArn ? databasePasswordStatements(databaseSecretArn, keyArn) : []),
         ],
       },

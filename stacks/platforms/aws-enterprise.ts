@@ -14,12 +14,24 @@ import { KmsKey } from "../../components/aws/kms-key";
 import { albIngressAnnotations } from "../../components/aws/load-balancer";
 import { MskCluster } from "../../components/aws/msk";
 import { ManagedSecret, replicaArn } from "../../components/aws/secret";
-import type { PostgresEndpoint, SecretRef } from "../../components/contracts";
+import type { Statement } from "../../components/aws/account";
+import {
+  documentAccessStatements,
+  replicaAccessStatements,
+  type DocumentStore,
+} from "../../components/aws/document-store";
+import type {
+  ObjectStore,
+  PostgresEndpoint,
+  RuntimeEnvironment,
+  SecretRef,
+} from "../../components/contracts";
+import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import { awsProvider, dataKeyDescription, type AwsFoundation } from "./aws-base";
 import { EksHost } from "./aws-eks";
-import type { PostgresRequest } from "./platform";
+import type { ObjectStoreRequest, PostgresRequest } from "./platform";
 
 /** A region of the stack before its platform: where it is, its range, its provider and key. */
 export interface EnterpriseSite {
@@ -81,6 +93,8 @@ export class EnterpriseShared {
   private globalDatabase?: AuroraGlobalDatabase;
   /** The writer region's cluster, once built (the primary is built first). */
   database?: AuroraGlobalPostgres;
+  /** The primary's document bucket, where every region writes (the primary is built first). */
+  primaryDocuments?: DocumentStore;
   /** The primary's certificate validation records (the same names validate every region's certificate). */
   certificateRecords?: pulumi.Output<string[]>;
 
@@ -294,6 +308,53 @@ export class EnterpriseEksHost extends EksHost {
     );
     if (!writer) this.shared.database = this.database;
     return this.database.endpoint;
+  }
+
+  override objectStore(req: ObjectStoreRequest): ObjectStore {
+    const store = super.objectStore(req);
+    if (this.isPrimary) this.shared.primaryDocuments = this.requireDocuments();
+    return store;
+  }
+
+  /**
+   * Outside the primary, the runtime writes to the primary's bucket (one bucket takes every
+   * upload, and S3 replication copies it everywhere) and reads this region's replica first. S3
+   * does not replicate the removal of a version, so the region's index role removes its copies of
+   * a deleted document (OBJECT_STORE_REPLICA_URL): on the replica it may read and delete, not write.
+   */
+  override bindRuntimeIdentity(args: {
+    namespace: string;
+    serviceAccount: string;
+    env: RuntimeEnvironment;
+  }): { env: RuntimeEnvironment } {
+    if (this.isPrimary) return super.bindRuntimeIdentity(args);
+    const primary = this.requirePrimaryDocuments();
+    const env: RuntimeEnvironment = {
+      ...args.env,
+      plain: {
+        ...args.env.plain,
+        [ENV.objectStoreUrl]: pulumi.interpolate`s3://${primary.bucketName}/documents?region=${this.shared.primary.site.region}`,
+        [ENV.objectStoreReplicaUrl]: pulumi.interpolate`s3://${this.requireDocuments().bucketName}/documents`,
+      },
+    };
+    return super.bindRuntimeIdentity({ ...args, env });
+  }
+
+  protected override documentStatements(): Statement[] {
+    if (this.isPrimary) return super.documentStatements();
+    return [
+      ...documentAccessStatements(
+        this.requirePrimaryDocuments().bucketArn,
+        this.shared.primary.foundation.dataKey.arn,
+      ),
+      ...replicaAccessStatements(this.requireDocuments().bucketArn, this.dataKey.arn),
+    ];
+  }
+
+  private requirePrimaryDocuments(): DocumentStore {
+    const primary = this.shared.primaryDocuments;
+    if (!primary) throw new Error(`${this.prefix}: the primary region's objectStore() comes first`);
+    return primary;
   }
 
   /** The region's Aurora cluster (after postgres()). */

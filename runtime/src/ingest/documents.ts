@@ -406,7 +406,7 @@ export class DocumentService {
     if (!row) return false;
     const hold = await this.holds.holdOn(id);
     if (hold) throw new LegalHoldError(id, hold);
-    await this.queue.removed?.(id);
+    await this.queue.removed?.(id, row.object_key);
     await this.vectors.deleteDocument(id);
     try {
       await this.store.delete(row.object_key);

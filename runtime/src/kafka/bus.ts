@@ -18,6 +18,7 @@ import {
   encode,
   groupOf,
   inputTopic,
+  OBJECT_KEY_HEADER,
   type Role,
   ROLES,
   SCHEMA_VERSION,
@@ -169,19 +170,39 @@ export class KafkaBus implements IngestQueue {
     await this.send(this.topics.documents, documentId, encode(documentEventOf(row)));
   }
 
-  /** Publishes the document's tombstone: every region's index role deletes it, in order after its upsert. */
-  async removed(documentId: string): Promise<void> {
-    await this.send(this.topics.documents, documentId, undefined);
+  /**
+   * Publishes the document's tombstone: every region's index role deletes it, in order after its
+   * upsert, and removes its region's copy of the original (`objectKey`, a header of the tombstone).
+   */
+  async removed(documentId: string, objectKey?: string): Promise<void> {
+    await this.send(
+      this.topics.documents,
+      documentId,
+      undefined,
+      objectKey ? { [OBJECT_KEY_HEADER]: objectKey } : undefined,
+    );
   }
 
-  /** Sends one record in a producer span, whose trace context the record's headers carry. */
-  async send(topic: string, key: string, value: Buffer | undefined): Promise<void> {
+  /**
+   * Sends one record in a producer span, whose trace context the record's headers carry, beside
+   * `headers` of its own.
+   */
+  async send(
+    topic: string,
+    key: string,
+    value: Buffer | undefined,
+    headers?: Record<string, string>,
+  ): Promise<void> {
     await traced(
       `send ${topic}`,
       kafkaAttributes("send", topic, key),
       async () => {
-        const headers = traceHeaders();
-        await this.producer.send({ messages: [{ topic, key: Buffer.from(key), value, headers }] });
+        const all = traceHeaders();
+        for (const [name, v] of Object.entries(headers ?? {}))
+          all.set(Buffer.from(name), Buffer.from(v));
+        await this.producer.send({
+          messages: [{ topic, key: Buffer.from(key), value, headers: all }],
+        });
       },
       { kind: SpanKind.PRODUCER },
     );

@@ -92,9 +92,14 @@ export const stageRecord = z.discriminatedUnion("type", [
     schema: z.literal(SCHEMA_VERSION),
     type: z.literal("delete"),
     documentId: z.string().uuid(),
+    /** The original's key, from the tombstone's header: what each region removes of its replica. */
+    objectKey: z.string().min(1).optional(),
   }),
 ]);
 export type StageRecord = z.infer<typeof stageRecord>;
+
+/** The header of a document's tombstone naming its original's key (a tombstone has no value). */
+export const OBJECT_KEY_HEADER = "rag-object-key";
 
 /** What the dead-letter topic holds: the record a stage gave up on, and why. */
 export interface DeadLetter {

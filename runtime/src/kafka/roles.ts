@@ -28,7 +28,8 @@ import type { Embedder } from "../models/embedder";
 import { BACKOFF_MS } from "../queue/queue";
 import type { VectorIndex } from "../search/vector-index";
 import type { WorkerLog } from "../services";
-import type { ObjectStore } from "../storage/object-store";
+import { isMissingObject, type ObjectStore } from "../storage/object-store";
+import { ReplicatedObjectStore } from "../storage/replicated-store";
 import { contextOfHeaders, kafkaAttributes, traced } from "../tracing";
 import type { KafkaBus } from "./bus";
 import {
@@ -41,6 +42,7 @@ import {
   groupOf,
   ingestPrefix,
   inputTopic,
+  OBJECT_KEY_HEADER,
   type Role,
   SCHEMA_VERSION,
   type StageRecord,
@@ -64,23 +66,6 @@ export interface RoleContext {
 type Record = Message<Buffer, Buffer, Buffer, Buffer>;
 /** What handling a record came to (a label of rag_kafka_records_total). */
 type Outcome = "forwarded" | "indexed" | "deleted" | "failed" | "skipped";
-
-/** An object the store does not have, on any backend: its document was deleted since. */
-function isMissingObject(error: unknown): boolean {
-  const e = error as {
-    code?: string | number;
-    name?: string;
-    statusCode?: number;
-    $metadata?: { httpStatusCode?: number };
-  };
-  return (
-    e?.code === "ENOENT" ||
-    e?.name === "NoSuchKey" ||
-    e?.statusCode === 404 ||
-    e?.code === 404 ||
-    e?.$metadata?.httpStatusCode === 404
-  );
-}
 
 function vectorsToBytes(vectors: readonly number[][]): Uint8Array {
   const flat = new Float32Array(vectors.reduce((n, v) => n + v.length, 0));
@@ -120,6 +105,12 @@ async function readObject(store: ObjectStore, key: string): Promise<Uint8Array |
 }
 
 const keyOf = (record: Record) => record.key?.toString("utf8") ?? "";
+/** The original's key a tombstone names in its header, where the API set one. */
+function objectKeyOf(record: Record): string | undefined {
+  for (const [name, value] of record.headers ?? [])
+    if (name.toString("utf8") === OBJECT_KEY_HEADER) return value.toString("utf8") || undefined;
+  return undefined;
+}
 const isTombstone = (record: Record) => !record.value || record.value.length === 0;
 
 /** One role's consumer: its group, its input topic, and what it does with a record. */
@@ -318,7 +309,13 @@ function parseRole(ctx: RoleContext): RoleConsumer {
       const id = keyOf(record);
       if (isTombstone(record)) {
         await removeIntermediates(store, id);
-        await send(id, { schema: SCHEMA_VERSION, type: "delete", documentId: id });
+        const objectKey = objectKeyOf(record);
+        await send(id, {
+          schema: SCHEMA_VERSION,
+          type: "delete",
+          documentId: id,
+          ...(objectKey ? { objectKey } : {}),
+        });
         return "deleted";
       }
       const document = decode(documentEvent, record.value, record.topic);
@@ -443,6 +440,12 @@ function indexRole(ctx: RoleContext): RoleConsumer {
           await foldPendingTermStats(db);
           await vectors.deleteDocument(r.documentId);
           await removeIntermediates(store, r.documentId);
+          // The cloud copies writes to this region's replica, not the removal of a version: the
+          // region removes its own copies (the API removed the store's).
+          if (store instanceof ReplicatedObjectStore)
+            await store.removeFromReplica(r.objectKey ? [r.objectKey] : [], [
+              ingestPrefix(r.documentId),
+            ]);
           return "deleted";
         case "failed":
           await markFailed(r.document, r.reason);

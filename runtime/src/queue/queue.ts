@@ -17,7 +17,7 @@ export interface IngestQueue {
    * Before a document is deleted: a bus that carries deletes to other regions (Kafka) publishes
    * it, and a failure keeps the document, to be deleted again.
    */
-  removed?(documentId: string): Promise<void>;
+  removed?(documentId: string, objectKey?: string): Promise<void>;
   /** Jobs waiting or running. */
   depth(): Promise<number>;
   /** Starts consuming (worker side). `onFailed` sees jobs that used up their attempts. */

@@ -1,6 +1,7 @@
 /**
  * Where uploaded originals live, chosen by OBJECT_STORE_URL's scheme: a local folder
- * (file://, the default under DATA_DIR), S3 (s3://bucket/prefix), Azure Blob
+ * (file://, the default under DATA_DIR), S3 (s3://bucket/prefix, `?region=` for a bucket of
+ * another region than the process's), Azure Blob
  * (azblob://account/container/prefix) or GCS (gs://bucket/prefix). Cloud clients authenticate
  * with their platform identity (task role, workload identity), never with keys in config.
  * `delete` is secure: every stored version goes, not only the current one. It is idempotent: a
@@ -28,10 +29,32 @@ export interface ObjectStore {
    * bucket's lifecycle rules' to expire.
    */
   list(prefix: string): AsyncIterable<StoredObject>;
+  /**
+   * Every key under `prefix` that has any version left, a key whose latest version is a delete
+   * marker included (what a secure delete of a prefix must reach). @default - list()'s keys
+   */
+  listAnyVersion?(prefix: string): AsyncIterable<string>;
   check(): Promise<void>;
 }
 
 const isMissing = (error: unknown) => (error as { code?: string }).code === "ENOENT";
+
+/** An object the store does not have, on any backend. */
+export function isMissingObject(error: unknown): boolean {
+  const e = error as {
+    code?: string | number;
+    name?: string;
+    statusCode?: number;
+    $metadata?: { httpStatusCode?: number };
+  };
+  return (
+    e?.code === "ENOENT" ||
+    e?.name === "NoSuchKey" ||
+    e?.statusCode === 404 ||
+    e?.code === 404 ||
+    e?.$metadata?.httpStatusCode === 404
+  );
+}
 
 export class LocalObjectStore implements ObjectStore {
   readonly kind = "local" as const;
@@ -114,11 +137,12 @@ export class LocalObjectStore implements ObjectStore {
  */
 export const OBJECT_STORE_TIMEOUTS = { connectMs: 5_000, idleMs: 60_000 } as const;
 
-async function s3Client(timeouts: { connectMs: number; idleMs: number }) {
+async function s3Client(timeouts: { connectMs: number; idleMs: number }, region?: string) {
   const s3 = await import("@aws-sdk/client-s3");
   return {
     s3,
     client: new s3.S3Client({
+      ...(region ? { region } : {}),
       requestHandler: {
         connectionTimeout: timeouts.connectMs,
         requestTimeout: timeouts.idleMs,
@@ -142,18 +166,23 @@ async function gcsBucket(bucket: string) {
   return new Storage().bucket(bucket);
 }
 
-class S3ObjectStore implements ObjectStore {
+export class S3ObjectStore implements ObjectStore {
   readonly kind = "s3" as const;
+  /**
+   * @param region the bucket's region, when it is not the process's (AWS_REGION): a bucket of
+   * another region, reached without a redirect on every call
+   */
   constructor(
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly timeouts: { connectMs: number; idleMs: number },
+    readonly region?: string,
   ) {}
 
   private connected?: ReturnType<typeof s3Client>;
 
   private client() {
-    this.connected ??= s3Client(this.timeouts);
+    this.connected ??= s3Client(this.timeouts, this.region);
     return this.connected;
   }
 
@@ -214,6 +243,31 @@ class S3ObjectStore implements ObjectStore {
         yield { key: object.Key!.slice(this.prefix.length), modifiedAt: object.LastModified! };
       ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (ContinuationToken);
+  }
+
+  async *listAnyVersion(prefix: string): AsyncIterable<string> {
+    const { s3, client } = await this.client();
+    let KeyMarker: string | undefined;
+    let VersionIdMarker: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const page = await client.send(
+        new s3.ListObjectVersionsCommand({
+          Bucket: this.bucket,
+          Prefix: this.prefix + prefix,
+          KeyMarker,
+          VersionIdMarker,
+        }),
+      );
+      for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])]) {
+        const key = v.Key!.slice(this.prefix.length);
+        if (!seen.has(key)) yield key;
+        seen.add(key);
+      }
+      [KeyMarker, VersionIdMarker] = page.IsTruncated
+        ? [page.NextKeyMarker, page.NextVersionIdMarker]
+        : [undefined, undefined];
+    } while (KeyMarker);
   }
 
   async check(): Promise<void> {
@@ -365,8 +419,14 @@ export function createObjectStore(
   switch (parsed.protocol) {
     case "file:":
       return new LocalObjectStore(fileURLToPath(parsed));
-    case "s3:":
-      return new S3ObjectStore(parsed.hostname, withSlash(path), timeouts);
+    case "s3:": {
+      const region = parsed.searchParams.get("region") ?? undefined;
+      if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+        throw new ObjectStoreUrlError(
+          `OBJECT_STORE_URL: got region "${region}"; expected an AWS region (s3://bucket/prefix?region=eu-west-1)`,
+        );
+      return new S3ObjectStore(parsed.hostname, withSlash(path), timeouts, region);
+    }
     case "azblob:": {
       const [container, ...rest] = path.split("/");
       if (!container)

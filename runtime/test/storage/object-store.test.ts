@@ -8,8 +8,10 @@ import {
   GcsObjectStore,
   LocalObjectStore,
   ObjectStoreUrlError,
+  S3ObjectStore,
   type ObjectStore,
 } from "../../src/storage/object-store";
+import { ReplicatedObjectStore } from "../../src/storage/replicated-store";
 import { silentServer } from "../support";
 import {
   pointS3At,
@@ -85,6 +87,20 @@ describe("choosing a store by URL", () => {
     expect(createObjectStore("gs://bucket/documents", "/tmp").kind).toBe("gs");
   });
 
+  it("reaches an S3 bucket of another region by the URL's region", () => {
+    const store = createObjectStore("s3://bucket/prefix?region=eu-west-1", "/tmp");
+    expect(store).toBeInstanceOf(S3ObjectStore);
+    expect((store as S3ObjectStore).region).toBe("eu-west-1");
+    expect((createObjectStore("s3://bucket/prefix", "/tmp") as S3ObjectStore).region).toBe(
+      undefined,
+    );
+    expect(() => createObjectStore("s3://bucket/prefix?region=west", "/tmp")).toThrow(
+      new ObjectStoreUrlError(
+        'OBJECT_STORE_URL: got region "west"; expected an AWS region (s3://bucket/prefix?region=eu-west-1)',
+      ),
+    );
+  });
+
   it("names what is wrong with a bad URL", () => {
     expect(() => createObjectStore("ftp://host/x", "/tmp")).toThrow(
       new ObjectStoreUrlError(
@@ -131,6 +147,36 @@ describe("the S3 store, speaking the S3 API with the AWS SDK to a local stand-in
     // One client for the store's life, whose connections are kept and reused (a client per call
     // would open one per request: 19 here).
     expect(standIn.connections()).toBeLessThanOrEqual(3);
+  });
+
+  it("as a region's replica: reads it first, falls back to the store, and removes its copies' every version", async () => {
+    const enc = (t: string) => new TextEncoder().encode(t);
+    const primary = createObjectStore("s3://docs/primary?region=eu-west-1", "/tmp");
+    const replica = createObjectStore("s3://docs/replica?region=eu-central-1", "/tmp");
+    const store = new ReplicatedObjectStore(primary, replica);
+    await store.put("documents/d1", enc("original"), "text/plain");
+    expect(standIn.objects.get("primary/documents/d1")).toHaveLength(1);
+    expect(standIn.objects.has("replica/documents/d1")).toBe(false);
+    // Not copied yet: read from the store.
+    expect(new TextDecoder().decode(await store.get("documents/d1"))).toBe("original");
+    // Copied (twice, as a rewrite leaves a version behind), and a neighbour's copy.
+    await replica.put("documents/d1", enc("copy 1"), "text/plain");
+    await replica.put("documents/d1", enc("copy"), "text/plain");
+    await replica.put("ingest/d1/h/chunks.json", enc("[]"), "application/json");
+    await replica.put("ingest/d2/h/chunks.json", enc("[]"), "application/json");
+    standIn.objects.get("replica/ingest/d1/h/chunks.json")!.push({
+      versionId: "marker",
+      deleteMarker: true,
+    });
+    expect(new TextDecoder().decode(await store.get("documents/d1"))).toBe("copy");
+
+    await store.removeFromReplica(["documents/d1"], ["ingest/d1/"]);
+    expect(standIn.objects.get("replica/documents/d1")).toEqual([]);
+    expect(standIn.objects.get("replica/ingest/d1/h/chunks.json")).toEqual([]);
+    expect(standIn.objects.get("replica/ingest/d2/h/chunks.json")).toHaveLength(1);
+    expect(standIn.objects.get("primary/documents/d1")).toHaveLength(1);
+    // Again, with nothing left: no error.
+    await store.removeFromReplica(["documents/d1"], ["ingest/d1/"]);
   });
 
   it("fails its check on a bucket that is not there", async () => {
