@@ -84,6 +84,7 @@ async function main(): Promise<void> {
         await page.keyboard.press("Escape");
         await page.goto(`${base}/#documents`);
         await page.locator('tr[data-status="ready"]').first().waitFor();
+        await page.getByTestId("upload-label").waitFor();
         await shot(page, "documents");
         await page.goto(`${base}/#admin`);
         await page.getByLabel("Models").waitFor();
