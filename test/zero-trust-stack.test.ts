@@ -302,6 +302,46 @@ describe("the flow table against the synthesized policies", () => {
     expect(canary.analysis.templates).toEqual([{ templateName: "rag-api-slo" }]);
   });
 
+  it("gives every synthesized Rollout its steps, an analysis it has, and a way back", () => {
+    const inNamespace = (type: string, name: string, namespace: string) =>
+      resources.some(
+        (r) =>
+          r.type === type &&
+          (r.inputs as Json).metadata?.name === name &&
+          (r.inputs as Json).metadata?.namespace === namespace,
+      );
+    const TEMPLATE = "kubernetes:argoproj.io/v1alpha1:AnalysisTemplate";
+    const SERVICE = "kubernetes:core/v1:Service";
+    const rollouts = resources
+      .filter((r) => r.type === "kubernetes:argoproj.io/v1alpha1:Rollout")
+      .map((r) => r.inputs as Json);
+    expect(rollouts.map((r) => r.metadata.name).sort()).toEqual(["rag-api", "vllm"]);
+    for (const r of rollouts) {
+      const ns = r.metadata.namespace;
+      const { canary, blueGreen } = r.spec.strategy;
+      if (canary) {
+        const weights = canary.steps
+          .filter((s: Json) => "setWeight" in s)
+          .map((s: Json) => s.setWeight);
+        expect(weights.at(-1), r.metadata.name).toBe(100);
+        // Rising, each step more than the last.
+        expect(new Set(weights).size).toBe(weights.length);
+        expect(weights).toEqual([...weights].sort((a: number, b: number) => a - b));
+        for (const t of canary.analysis.templates)
+          expect(inNamespace(TEMPLATE, t.templateName, ns), t.templateName).toBe(true);
+        // The way back: weight to the stable Service, the canary's pods gone shortly after.
+        expect(inNamespace(SERVICE, canary.stableService, ns)).toBe(true);
+        expect(canary.abortScaleDownDelaySeconds).toBeGreaterThan(0);
+      } else {
+        for (const t of blueGreen.prePromotionAnalysis.templates)
+          expect(inNamespace(TEMPLATE, t.templateName, ns), t.templateName).toBe(true);
+        expect(inNamespace(SERVICE, blueGreen.previewService, ns)).toBe(true);
+        // The way back: the old version stays up after promotion.
+        expect(blueGreen.scaleDownDelaySeconds).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it("refuses a flow the table lacks: nothing lets the worker reach the API", () => {
     const worker = flows.find(
       (f) =>
