@@ -419,6 +419,14 @@ function checkSecurity(cfg: ConfigInput, ctx: Ctx): void {
   const siem = cfg.security.audit.siem;
   if (siem?.name !== undefined && siem.kind !== "http")
     problem(ctx, ["security", "audit", "siem", "name"], "only used with kind http");
+  if (siem?.authHeader !== undefined && siem.kind !== "otlp")
+    problem(ctx, ["security", "audit", "siem", "authHeader"], "only used with kind otlp");
+  if (siem?.kind === "otlp" && cfg.tier === "enterprise" && cfg.security.audit.enabled)
+    problem(
+      ctx,
+      ["security", "audit", "siem", "kind"],
+      "otlp carries the runtime's audit stream only; the enterprise tier also exports CloudTrail and the EKS audit log, which go through Firehose: use splunk or http",
+    );
   const o = cfg.observability;
   if (o.smtp && o.stack !== "in-cluster")
     problem(ctx, ["observability", "smtp"], "only used with observability.stack in-cluster");

@@ -307,9 +307,9 @@ const enterpriseSchema = z.strictObject({
 
 const siemSchema = z.strictObject({
   kind: z
-    .enum(["splunk", "http"])
+    .enum(["splunk", "http", "otlp"])
     .describe(
-      "splunk: its HTTP Event Collector; http: any endpoint taking Firehose's HTTP delivery (Elastic, Sentinel's).",
+      "splunk: its HTTP Event Collector; http: any endpoint taking Firehose's HTTP delivery (Elastic, Sentinel's); otlp: an OTLP logs endpoint (the runtime's audit stream only: CloudTrail, EKS audit and findings need Firehose).",
     ),
   endpoint: httpsUrl.describe("Where the audit logs and findings go."),
   name: z
@@ -320,6 +320,13 @@ const siemSchema = z.strictObject({
     )
     .optional()
     .describe("The endpoint's name, as Firehose shows it (http). Default SIEM."),
+  authHeader: z
+    .string()
+    .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name such as authorization")
+    .optional()
+    .describe(
+      "The header the OTLP endpoint authenticates with (otlp). Its value is the siem-credential secret you fill.",
+    ),
 });
 
 const securitySchema = z.strictObject({

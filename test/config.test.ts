@@ -226,6 +226,28 @@ describe("bad config: one line per problem naming key, value and what is allowed
     ).toEqual([
       'rag-platform:security.audit.siem.endpoint: got "http://x"; must be an https:// URL',
     ]);
+    expect(
+      problems({
+        tier: "enterprise",
+        domain: ENTERPRISE_DOMAIN,
+        security: {
+          audit: {
+            siem: { kind: "splunk", endpoint: "https://splunk.example.com", authHeader: "x-key" },
+          },
+        },
+      }),
+    ).toEqual([
+      'rag-platform:security.audit.siem.authHeader: got "x-key"; only used with kind otlp',
+    ]);
+    expect(
+      problems({
+        tier: "enterprise",
+        domain: ENTERPRISE_DOMAIN,
+        security: { audit: { siem: { kind: "otlp", endpoint: "https://otlp.example.com" } } },
+      }),
+    ).toEqual([
+      'rag-platform:security.audit.siem.kind: got "otlp"; otlp carries the runtime\'s audit stream only; the enterprise tier also exports CloudTrail and the EKS audit log, which go through Firehose: use splunk or http',
+    ]);
   });
 
   it("enterprise turns on the mesh, Rollouts, the in-cluster stack and a seven-year audit on AWS", () => {

@@ -4,6 +4,11 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { inject } from "vitest";
+import { resolveConfig } from "../stacks/config";
+import { eksPlatform } from "../stacks/platforms/aws-eks";
+import type { KubernetesPlatform } from "../stacks/platforms/kubernetes";
+import { readStackValues } from "../stacks/stack-values";
+import { composeRegions } from "../stacks/tiers/core";
 import { PROJECT_DIR, synthesize, type ResourceRecord, type SynthResult } from "../tools/harness";
 
 const TSX = join(PROJECT_DIR, "node_modules", ".bin", "tsx");
@@ -55,6 +60,26 @@ async function synthesizeThroughCache(key: string, stack: string, sets: string[]
   writeFileSync(partial, json);
   renameSync(partial, file);
   return json;
+}
+
+/** The sme stack on EKS with `sets`, synthesized with its Kubernetes platform (its flow table). */
+export async function synthEksPlatform(
+  sets: string[],
+): Promise<{ result: SynthResult; platform: KubernetesPlatform }> {
+  let platform: KubernetesPlatform | undefined;
+  const result = await synthesize({
+    stack: "sme",
+    sets,
+    program: async () => {
+      const cfg = resolveConfig(readStackValues());
+      composeRegions(cfg, (c, site) => {
+        platform = eksPlatform(c, site) as KubernetesPlatform;
+        return platform;
+      });
+      return {};
+    },
+  });
+  return { result, platform: platform! };
 }
 
 export function ofType(result: SynthResult, type: string): ResourceRecord[] {

@@ -6,12 +6,8 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { principalOf, type Flow, type MeshWorkload } from "../components/kubernetes/flows";
-import { resolveConfig } from "../stacks/config";
-import { eksPlatform } from "../stacks/platforms/aws-eks";
-import type { KubernetesPlatform } from "../stacks/platforms/kubernetes";
-import { readStackValues } from "../stacks/stack-values";
-import { composeRegions } from "../stacks/tiers/core";
-import { synthesize, type ResourceRecord } from "../tools/harness";
+import type { ResourceRecord } from "../tools/harness";
+import { synthEksPlatform } from "./helpers";
 
 const SETS = [
   "rag-platform:security.mesh=istio-ambient",
@@ -52,21 +48,9 @@ describe("the flow table against the synthesized policies", () => {
   let resources: ResourceRecord[];
   let flows: readonly Flow[];
   beforeAll(async () => {
-    let platform: KubernetesPlatform | undefined;
-    const result = await synthesize({
-      stack: "sme",
-      sets: SETS,
-      program: async () => {
-        const cfg = resolveConfig(readStackValues());
-        composeRegions(cfg, (c, site) => {
-          platform = eksPlatform(c, site) as KubernetesPlatform;
-          return platform;
-        });
-        return {};
-      },
-    });
+    const { result, platform } = await synthEksPlatform(SETS);
     resources = result.resources;
-    flows = platform!.flowTable.flows;
+    flows = platform.flowTable.flows;
   }, 120_000);
 
   const policies = (type: string, namespace: string): { inputs: Json }[] =>

@@ -25,6 +25,7 @@ export const INTERNET_PURPOSES = [
   "cloud-apis",
   "kubernetes-api",
   "alert-delivery",
+  "siem-export",
 ] as const;
 export type InternetPurpose = (typeof INTERNET_PURPOSES)[number];
 

@@ -15,6 +15,7 @@ import {
   RAG_DASHBOARD_FILE,
   ragDashboard,
 } from "../shared/rag-dashboard";
+import { AUDIT_KEY_SECRET, auditPipeline, type AuditDestination } from "./audit-export";
 import type { CidrEgress } from "./network-policy";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
@@ -84,6 +85,11 @@ export interface ObservabilityStackArgs {
   /** The namespace of the RAG workloads (scraped, and the dashboard's). */
   readonly workloadNamespace: string;
   readonly alerts: AlertRouting;
+  /**
+   * Where the log agent sends the runtime's audit stream (its own pipeline, out of Loki's).
+   * @default - the audit lines stay among the logs in Loki
+   */
+  readonly audit?: AuditDestination;
   /** Labels every namespace of the stack carries (the mesh's enrolment). @default - none */
   readonly namespaceLabels?: Readonly<Record<string, string>>;
   /** Prefix of the releases' Pulumi names. @default - none */
@@ -243,33 +249,62 @@ export class ObservabilityStack extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [monitoring, nodeAgents, ...alertSecret] },
     );
+    const auth = args.audit?.kind === "otlp" ? args.audit.auth : undefined;
+    const auditKey = auth
+      ? [
+          new SyncedSecret(
+            named(AUDIT_KEY_SECRET),
+            {
+              namespace: NODE_AGENTS_NAMESPACE,
+              secretName: AUDIT_KEY_SECRET,
+              storeName: auth.storeName,
+              keys: [{ secretKey: "value", remoteKey: auth.remoteKey }],
+            },
+            { parent: this, dependsOn: [nodeAgents, ...auth.storeReady] },
+          ),
+        ]
+      : [];
     pinnedRelease(
       "log-agent",
       args.charts.openTelemetryCollector,
       {
         resourceName: named("log-agent"),
         namespace: NODE_AGENTS_NAMESPACE,
-        values: {
-          mode: "daemonset",
-          image: { repository: "otel/opentelemetry-collector-contrib" },
-          presets: { logsCollection: { enabled: true }, kubernetesAttributes: { enabled: true } },
-          resources: resources(SIZES.logAgent),
-          config: {
-            exporters: { otlphttp: { endpoint: LOKI_OTLP_HTTP } },
-            service: {
-              pipelines: {
-                logs: { exporters: ["otlphttp"] },
-                traces: null,
-                metrics: null,
-              },
-            },
-          },
-        },
+        values: logAgentValues(args),
       },
-      { parent: this, dependsOn: [nodeAgents] },
+      { parent: this, dependsOn: [nodeAgents, ...auditKey] },
     );
     this.registerOutputs({});
   }
+}
+
+/** The node log agent: every pod's log lines to Loki; with `audit`, the runtime's audit lines to the SIEM instead. */
+export function logAgentValues(
+  args: Pick<ObservabilityStackArgs, "audit" | "workloadNamespace">,
+): Record<string, unknown> {
+  const audit = args.audit && auditPipeline(args.audit, args.workloadNamespace);
+  return {
+    mode: "daemonset",
+    image: { repository: "otel/opentelemetry-collector-contrib" },
+    presets: { logsCollection: { enabled: true }, kubernetesAttributes: { enabled: true } },
+    resources: resources(SIZES.logAgent),
+    extraEnvs: audit?.env ?? [],
+    config: {
+      exporters: { otlphttp: { endpoint: LOKI_OTLP_HTTP }, ...audit?.exporters },
+      processors: { ...audit?.processors },
+      service: {
+        pipelines: {
+          logs: {
+            ...(audit ? { processors: ["memory_limiter", audit.appLogsFilter, "batch"] } : {}),
+            exporters: ["otlphttp"],
+          },
+          ...(audit ? { "logs/audit": audit.pipeline } : {}),
+          traces: null,
+          metrics: null,
+        },
+      },
+    },
+  };
 }
 
 function prometheusStackValues(args: ObservabilityStackArgs): Record<string, unknown> {

@@ -17,13 +17,14 @@ import {
 import { SiemExport } from "../../components/aws/siem-export";
 import { ThreatDetection } from "../../components/aws/threat-detection";
 import type { ObjectStorage } from "../../components/kubernetes/observability-stack";
+import type { AuditDestination } from "../../components/kubernetes/audit-export";
 import { EksAddons, grantExternalSecretsRead } from "../../components/aws/eks-addons";
 import { EksCluster } from "../../components/aws/eks-cluster";
 import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-group";
 import { albIngressAnnotations } from "../../components/aws/load-balancer";
 import { podIdentityRole } from "../../components/aws/pod-identity";
 import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
-import type { RuntimeEnvironment } from "../../components/contracts";
+import type { RuntimeEnvironment, SecretRef } from "../../components/contracts";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
@@ -56,6 +57,10 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
   ingress: ClusterIngress;
   protected readonly addons: EksAddons;
   readonly site: RegionSite;
+  /** Where the runtime's audit stream goes, once audit() has read the SIEM's config. */
+  private runtimeAudit?:
+    | { kind: "cloudwatch-logs"; name: string; group: aws.cloudwatch.LogGroup }
+    | { kind: "otlp"; endpoint: string; auth?: { header: string; credential: SecretRef } };
 
   constructor(cfg: PlatformConfig, site: RegionSite, foundation?: AwsFoundation) {
     super(cfg, site, foundation);
@@ -233,6 +238,27 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
     );
     if (credential?.kind !== "aws-secretsmanager")
       throw new Error(`${this.prefix}: the SIEM credential must be a Secrets Manager secret`);
+    if (siem.kind === "otlp") {
+      // Firehose speaks no OTLP: the runtime's audit stream goes straight to the endpoint, and
+      // the trail's and the cluster's logs are not exported (aws-audit-log-export says so).
+      this.runtimeAudit = {
+        kind: "otlp",
+        endpoint: siem.endpoint,
+        ...(siem.authHeader ? { auth: { header: siem.authHeader, credential } } : {}),
+      };
+      return;
+    }
+    const groupName = `/rag/audit/${this.prefix}-runtime`;
+    const runtimeGroup = new aws.cloudwatch.LogGroup(
+      `${this.prefix}-runtime-audit`,
+      {
+        name: groupName,
+        retentionInDays: this.cfg.observability.logRetentionDays,
+        kmsKeyId: this.logsKey.arn,
+      },
+      this.opts(),
+    );
+    this.runtimeAudit = { kind: "cloudwatch-logs", name: groupName, group: runtimeGroup };
     new SiemExport(
       `${this.prefix}-siem`,
       {
@@ -247,10 +273,64 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         logGroups: [
           ...(trail ? [{ id: "trail", name: trail.logGroupName }] : []),
           { id: "eks-audit", name: `/aws/eks/${this.cluster.physicalName}/cluster` },
+          { id: "runtime-audit", name: runtimeGroup.name },
         ],
       },
       { ...this.opts(), dependsOn: [this.cluster] },
     );
+  }
+
+  /**
+   * The runtime's audit stream: to its log group, which the SIEM export subscribes to (the log
+   * agent's role writes that group alone), or to the OTLP endpoint with its header's value synced
+   * from Secrets Manager.
+   */
+  runtimeAuditExport(agent: {
+    namespace: string;
+    serviceAccount: string;
+  }): AuditDestination | undefined {
+    const audit = this.runtimeAudit;
+    if (!audit) return undefined;
+    if (audit.kind === "otlp") {
+      if (!audit.auth) return { kind: "otlp", endpoint: audit.endpoint };
+      const [remote] = this.secretStore.grantRead("siem-credential", [audit.auth.credential]);
+      return {
+        kind: "otlp",
+        endpoint: audit.endpoint,
+        auth: {
+          header: audit.auth.header,
+          storeName: this.secretStore.name,
+          remoteKey: remote!.remoteKey,
+          storeReady: this.secretStore.ready,
+        },
+      };
+    }
+    podIdentityRole(
+      `${this.prefix}-audit-agent`,
+      {
+        clusterName: this.cluster.name,
+        namespace: agent.namespace,
+        serviceAccount: agent.serviceAccount,
+        statements: [
+          {
+            Sid: "WriteTheRuntimeAuditGroup",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: pulumi.interpolate`${audit.group.arn}:log-stream:*`,
+          },
+        ],
+      },
+      this.opts(),
+    );
+    return {
+      kind: "cloudwatch-logs",
+      region: this.site.region,
+      logGroup: audit.name,
+      egress: [
+        { cidr: "0.0.0.0/0", ports: [443] },
+        { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
+      ],
+    };
   }
 
   /** Loki's and Tempo's buckets: SSE-KMS, private, TLS only; each store's role reaches its own. */

@@ -3,6 +3,7 @@
  * EKS is the first host (aws-eks.ts); AKS and GKE implement the same interface, and the
  * workloads above them (kubernetes.ts) are written once.
  */
+import type { AuditDestination } from "../../components/kubernetes/audit-export";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ObjectStorage } from "../../components/kubernetes/observability-stack";
@@ -152,6 +153,15 @@ export interface ClusterHost extends DataServices {
       readonly serviceAccount: string;
     }[],
   ): ObjectStorage[];
+  /**
+   * Where the runtime's audit stream goes when the tier exports audit to a SIEM (after
+   * observeDataServices); `agent` is the log agent's service account, given what it needs to
+   * send there. @default - none: the audit lines stay among the logs
+   */
+  runtimeAuditExport?(agent: {
+    readonly namespace: string;
+    readonly serviceAccount: string;
+  }): AuditDestination | undefined;
   /** How an operator reaches the cluster (kubeconfig, endpoint) and the data services. */
   accessOutputs(): Record<string, pulumi.Input<unknown>>;
 }

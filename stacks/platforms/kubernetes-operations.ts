@@ -15,6 +15,7 @@ import {
   type FlowTable,
   type MeshWorkload,
 } from "../../components/kubernetes/flows";
+import { auditEndpointPort, type AuditDestination } from "../../components/kubernetes/audit-export";
 import { AMBIENT_LABELS, IstioAmbient, MeshPolicies } from "../../components/kubernetes/mesh";
 import {
   LOKI_NAMESPACE,
@@ -301,6 +302,7 @@ export class ClusterOperations {
     const smtp = o.smtp
       ? alertKey("smtp-password", "SMTP password Alertmanager e-mails tickets with")
       : undefined;
+    const audit = this.host.runtimeAuditExport?.(WORKLOADS.logAgent);
     const stack = (this.observability = new ObservabilityStack(
       `${this.site.prefix}-observability`,
       {
@@ -328,6 +330,7 @@ export class ClusterOperations {
             ],
           },
         },
+        ...(audit ? { audit } : {}),
         namespaceLabels: this.namespaceLabels,
         resourceNamePrefix: this.site.namePrefix,
       },
@@ -346,6 +349,7 @@ export class ClusterOperations {
       { ...this.onCluster(), dependsOn: [stack.prometheusStack] },
     );
     this.stackFlows(storage, hasTelemetry);
+    if (audit) this.auditFlows(audit);
   }
 
   /**
@@ -402,6 +406,29 @@ export class ClusterOperations {
     if (hasTelemetry) {
       this.flows.calls(w.collector, w.tempo, [PORTS.tempoOtlp], "traces");
       this.flows.calls(w.collector, w.loki, [PORTS.lokiGateway], "OTLP logs");
+    }
+  }
+
+  /** The log agent's way to the SIEM: CloudWatch Logs (and its credentials), or the OTLP endpoint. */
+  private auditFlows(audit: AuditDestination): void {
+    const agent = WORKLOADS.logAgent;
+    switch (audit.kind) {
+      case "cloudwatch-logs":
+        for (const e of audit.egress)
+          this.flows.reaches(agent, e, "audit events to CloudWatch Logs", "cloud-apis");
+        return;
+      case "otlp":
+        this.flows.reaches(
+          agent,
+          { cidr: ANYWHERE, ports: [auditEndpointPort(audit)] },
+          "audit events to the SIEM",
+          "siem-export",
+        );
+        return;
+      default: {
+        const unreachable: never = audit;
+        throw new Error(`unknown audit destination ${String(unreachable)}`);
+      }
     }
   }
 
