@@ -307,16 +307,19 @@ export class DocumentService {
     classification?: string;
     /** Names that contain this, ignoring case; LIKE's wildcards in it are plain characters. */
     name?: string;
+    /** Metadata holding every one of these key/value pairs (as retrieval's filter). */
+    metadata?: Readonly<Record<string, string | number | boolean>>;
     access?: DocumentAccess;
   }): Promise<{ items: DocumentView[]; total: number }> {
     const filter = (from: number) => {
-      const where = visible(options.access, from + 3);
+      const where = visible(options.access, from + 4);
       return {
-        sql: `($${from}::text IS NULL OR status = $${from}) AND ($${from + 1}::text IS NULL OR classification = $${from + 1}) AND ($${from + 2}::text IS NULL OR name ILIKE $${from + 2} ESCAPE '\\') AND ${where.sql}`,
+        sql: `($${from}::text IS NULL OR status = $${from}) AND ($${from + 1}::text IS NULL OR classification = $${from + 1}) AND ($${from + 2}::text IS NULL OR name ILIKE $${from + 2} ESCAPE '\\') AND ($${from + 3}::jsonb IS NULL OR metadata @> $${from + 3}::jsonb) AND ${where.sql}`,
         params: [
           options.status ?? null,
           options.classification ?? null,
           options.name === undefined ? null : `%${options.name.replace(/[\\%_]/g, "\\$&")}%`,
+          options.metadata === undefined ? null : JSON.stringify(options.metadata),
           ...where.params,
         ],
       };

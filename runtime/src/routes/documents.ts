@@ -13,7 +13,14 @@ import { ParseError } from "../ingest/parse";
 import type { AccessChange } from "../search/vector-index";
 import { LegalHoldError } from "../retention/holds";
 import { noteAudit } from "./audit";
-import { documentSchema, errorSchema, groupsSchema, labelSchema, metadataSchema } from "./schemas";
+import {
+  documentSchema,
+  errorSchema,
+  filtersSchema,
+  groupsSchema,
+  labelSchema,
+  metadataSchema,
+} from "./schemas";
 import { findUnstorableText } from "./text";
 import { schemaErrorFormatter } from "./validation";
 
@@ -83,7 +90,7 @@ const MULTIPART_FIELDS = ["metadata", "classification", "accessGroups"] as const
 type MultipartField = (typeof MULTIPART_FIELDS)[number];
 
 function parseJsonField(
-  field: MultipartField,
+  field: MultipartField | "querystring.metadata",
   raw: string | undefined,
   shape: "object" | "array",
 ): unknown {
@@ -140,6 +147,22 @@ async function readParts(request: FastifyRequest, maxBytes: number) {
   }
   if (!file) throw new BadRequest("send the document in the multipart field `file`");
   return { ...file, fields };
+}
+
+/** The listing's `metadata` filter: JSON in the query string, under retrieval's filter schema. */
+function listMetadataFilter(
+  request: FastifyRequest<{ Querystring: { metadata?: string } }>,
+): Record<string, string | number | boolean> | undefined {
+  const where = "querystring.metadata";
+  const metadata = parseJsonField(where, request.query.metadata, "object");
+  if (metadata === undefined) return undefined;
+  const problem = findUnstorableText(metadata, where);
+  if (problem) throw new BadRequest(problem);
+  // The body's validator: the query string's coerces types, and would turn 2025 into "2025".
+  const valid = request.compileValidationSchema(filtersSchema.properties.metadata, "body");
+  if (!valid(metadata))
+    throw new BadRequest(schemaErrorFormatter(valid.errors ?? [], where).message);
+  return metadata as Record<string, string | number | boolean>;
 }
 
 async function readUpload(request: FastifyRequest, maxBytes: number) {
@@ -355,6 +378,7 @@ export function documentRoutes(
       status?: DocumentStatus;
       classification?: string;
       name?: string;
+      metadata?: string;
     };
   }>(
     "/v1/documents",
@@ -380,6 +404,13 @@ export function documentRoutes(
               description:
                 "Only documents whose name contains this text, ignoring case (`%` and `_` are plain characters).",
             },
+            metadata: {
+              type: "string",
+              minLength: 2,
+              maxLength: 4000,
+              description:
+                'Only documents whose metadata holds every one of these key/value pairs: a JSON object, as retrieval\'s `filters.metadata` (e.g. `{"team":"ops","year":2024}`).',
+            },
           },
         },
         response: {
@@ -398,8 +429,10 @@ export function documentRoutes(
     async (request) => {
       const { classification } = request.query;
       if (classification !== undefined) auth.classification.check(classification);
+      const metadata = listMetadataFilter(request);
       const { items, total } = await documents.list({
         ...request.query,
+        metadata,
         access: auth.access(request),
       });
       noteAudit(request, { target: { type: "document", ids: items.map((d) => d.id) } });

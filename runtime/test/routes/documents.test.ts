@@ -1,7 +1,7 @@
 /**
  * The document library's routes in both modes: the labels a caller may assign (and an upload
- * above its clearance refused), and the listing's filters by name and label, counted and paged
- * across every match rather than one page.
+ * above its clearance refused), and the listing's filters by name, label and metadata, counted and
+ * paged across every match rather than one page.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auth, issueKey, MODES, multipart, startRuntime, type Runtime } from "../support";
@@ -43,6 +43,7 @@ describe.each(MODES)("document routes (%s)", (mode) => {
           name,
           text: `Document number ${i} of the library test.`,
           classification: i % 3 === 0 ? "confidential" : "internal",
+          metadata: { team: i % 2 ? "ops" : "search", year: 2024 + (i % 3) },
         },
       });
       expect(res.statusCode, res.body).toBe(202);
@@ -168,5 +169,56 @@ describe.each(MODES)("document routes (%s)", (mode) => {
     const nul = await get("/v1/documents?name=a%00b");
     expect(nul.statusCode).toBe(400);
     expect(nul.json().message).toMatch(/querystring\/name contains a NUL character/);
+  });
+
+  it("filters by metadata on the server: every pair held, values typed, paged across matches", async () => {
+    const meta = (filter: unknown, extra: Record<string, string> = {}) =>
+      names({ metadata: JSON.stringify(filter), ...extra });
+    // team=ops: documents 1, 3, 5 and 7; of those, year 2025: 1 and 7. Confidential: 0, 3 and 6.
+    expect((await meta({ team: "ops" })).total).toBe(4);
+    expect(await meta({ team: "ops", year: 2025 })).toEqual({
+      names: ["back\\slash.txt", "quarterly-summary.md"],
+      total: 2,
+    });
+    // A number is not its string: metadata keeps the type it was stored with.
+    expect((await meta({ team: "ops", year: "2025" })).total).toBe(0);
+    // Paged: one a page, each match once, the total counting both.
+    const first = await meta({ team: "ops", year: 2025 }, { limit: "1", offset: "0" });
+    const second = await meta({ team: "ops", year: 2025 }, { limit: "1", offset: "1" });
+    expect(first.total).toBe(2);
+    expect([...first.names, ...second.names].sort()).toEqual([
+      "back\\slash.txt",
+      "quarterly-summary.md",
+    ]);
+    // With the name and the label filters, and never past the caller's clearance.
+    expect((await meta({ team: "search" }, { name: "report" })).names).toEqual([
+      "Quarterly Report 2024.txt",
+      "annual report.txt",
+    ]);
+    expect((await meta({ team: "search" }, { classification: "confidential" })).names).toEqual([
+      "Quarterly Report 2024.txt",
+      "snakeXcase.txt",
+    ]);
+    const hidden = await get(
+      `/v1/documents?metadata=${encodeURIComponent('{"team":"ops"}')}`,
+      keys.publicReader,
+    );
+    expect(hidden.json()).toMatchObject({ items: [], total: 0 });
+  });
+
+  it("refuses a metadata filter that is not a flat JSON object, with a 400 naming it", async () => {
+    const bad = async (raw: string, message: RegExp) => {
+      const res = await get(`/v1/documents?metadata=${encodeURIComponent(raw)}`);
+      expect(res.statusCode, raw).toBe(400);
+      expect(res.json().message, raw).toMatch(message);
+    };
+    await bad("{team", /metadata.*not valid JSON/);
+    await bad('["ops"]', /metadata must be a JSON object/);
+    await bad(
+      '{"team":{"name":"ops"}}',
+      /querystring\.metadata\/team must be string, number or boolean/,
+    );
+    await bad(`{"${"k".repeat(101)}":1}`, /querystring\.metadata/);
+    await bad('{"team":"a\\u0000b"}', /NUL/);
   });
 });

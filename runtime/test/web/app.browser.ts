@@ -585,6 +585,8 @@ describe("the library's labels and name search", () => {
         contentType: "text/plain",
         bytes: new TextEncoder().encode(`Note ${i} of the keeper's log.`),
         classification: "public",
+        // The oldest is the only one of 1890: the metadata filter must find it past page 1.
+        metadata: { year: i === 0 ? 1890 : 1990, shelf: "north" },
       });
   });
   afterAll(async () => {
@@ -666,6 +668,22 @@ describe("the library's labels and name search", () => {
       "page 1 of 1",
     );
     await page.locator("#doc-search").fill("no such name");
+    await expect.poll(() => page.getByText("No document matches.").count()).toBe(1);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it("filters by metadata across the library, not the page shown", async () => {
+    const { page, problems } = await open(`${base}/#documents`);
+    await signIn(page, ADMIN_KEY);
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(25);
+    await page.locator("#doc-where").fill("shelf=north, year=1890");
+    await expect.poll(() => page.locator("tbody tr").count()).toBe(1);
+    expect(await page.locator("tbody tr").textContent()).toContain(OLDEST);
+    // A number is matched as a number: "1990" typed reads as 1990, the other 27.
+    await page.locator("#doc-where").fill("year=1990");
+    await expect.poll(() => page.getByText("27 in all").count()).toBe(1);
+    await page.locator("#doc-where").fill("shelf=south");
     await expect.poll(() => page.getByText("No document matches.").count()).toBe(1);
     expect(problems).toEqual([]);
     await page.close();

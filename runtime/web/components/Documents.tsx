@@ -2,8 +2,8 @@
 /**
  * The document library: drag-and-drop upload of many files with per-file progress and status
  * (followed until ready or failed), metadata and classification set in a form, the ingest queue's
- * state, filters by status, label and metadata, search by name (on the server, across every
- * page), delete with confirmation. Upload is offered to ingesters, with the labels their clearance
+ * state, filters by status, label and metadata and a search by name (all on the server, across
+ * every page), delete with confirmation. Upload is offered to ingesters, with the labels their clearance
  * allows, and delete to admins only (the server refuses the others anyway).
  */
 import { PlusIcon, TrashIcon } from "@radix-ui/react-icons";
@@ -67,6 +67,8 @@ export default function Documents() {
   const [label, setLabel] = useState(ANY_LABEL);
   const [labels, setLabels] = useState<Labels>();
   const [where, setWhere] = useState("");
+  /** The metadata filter the list was last asked for: JSON, or "" for none. */
+  const [metadata, setMetadata] = useState("");
   const [queue, setQueue] = useState<Record<DocumentStatus, number>>();
   const [uploads, setUploads] = useState<Upload[]>([]);
   const uploadsNow = useRef(uploads);
@@ -86,6 +88,24 @@ export default function Documents() {
     return () => clearTimeout(timer);
   }, [search, name]);
 
+  let metadataFilter: Metadata | undefined;
+  let filterError: string | undefined;
+  try {
+    metadataFilter = where.trim() ? parseMetadata(where) : undefined;
+  } catch (error) {
+    filterError = messageOf(error);
+  }
+  // The metadata filter applies on the server, across every page, once typing pauses and it reads.
+  const typedMetadata = metadataFilter ? JSON.stringify(metadataFilter) : "";
+  useEffect(() => {
+    if (filterError || typedMetadata === metadata) return;
+    const timer = setTimeout(() => {
+      setOffset(0);
+      setMetadata(typedMetadata);
+    }, SEARCH_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [typedMetadata, filterError, metadata]);
+
   const refresh = useCallback(async () => {
     try {
       setPage(
@@ -95,6 +115,7 @@ export default function Documents() {
           ...(status !== "all" ? { status } : {}),
           ...(label !== ANY_LABEL ? { classification: label } : {}),
           ...(name ? { name } : {}),
+          ...(metadata ? { metadata } : {}),
         }),
       );
       const counts = await Promise.all(
@@ -107,7 +128,7 @@ export default function Documents() {
     } catch (error) {
       notify(error);
     }
-  }, [api, offset, status, label, name, notify]);
+  }, [api, offset, status, label, name, metadata, notify]);
 
   useEffect(() => {
     void refresh();
@@ -138,17 +159,8 @@ export default function Documents() {
     return () => clearInterval(timer);
   }, [pending, refresh, api]);
 
-  let metadataFilter: Metadata | undefined;
-  let filterError: string | undefined;
-  try {
-    metadataFilter = where.trim() ? parseMetadata(where) : undefined;
-  } catch (error) {
-    filterError = messageOf(error);
-  }
-  const shown = (page?.items ?? []).filter((d) =>
-    Object.entries(metadataFilter ?? {}).every(([k, v]) => d.metadata?.[k] === v),
-  );
-  const filtered = name !== "" || status !== "all" || label !== ANY_LABEL;
+  const shown = page?.items ?? [];
+  const filtered = name !== "" || metadata !== "" || status !== "all" || label !== ANY_LABEL;
   const { page: pageNumber, pages } = pageOf(offset, PAGE, page?.total ?? 0);
 
   return (
@@ -297,11 +309,7 @@ export default function Documents() {
       </Box>
       {shown.length === 0 && (
         <Text size="2" color="gray">
-          {page?.total
-            ? "No document on this page has that metadata."
-            : filtered
-              ? "No document matches."
-              : "No documents yet."}
+          {filtered ? "No document matches." : "No documents yet."}
         </Text>
       )}
       <Flex gap="3" align="center" asChild>

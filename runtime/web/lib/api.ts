@@ -198,18 +198,23 @@ export class Api {
     return this.call("/auth/logout", { method: "POST" });
   }
 
-  /** A page of the documents that match every filter given (`name`: contained, ignoring case). */
+  /**
+   * A page of the documents that match every filter given (`name`: contained, ignoring case;
+   * `metadata`: a JSON object of key/value pairs the document's metadata holds).
+   */
   documents(page: {
     limit: number;
     offset: number;
     status?: DocumentStatus;
     classification?: string;
     name?: string;
+    metadata?: string;
   }): Promise<DocumentPage> {
     const query = new URLSearchParams({ limit: String(page.limit), offset: String(page.offset) });
     if (page.status) query.set("status", page.status);
     if (page.classification) query.set("classification", page.classification);
     if (page.name) query.set("name", page.name);
+    if (page.metadata) query.set("metadata", page.metadata);
     return this.call(`/v1/documents?${query.toString()}`);
   }
 
