@@ -13,8 +13,16 @@ export type IngestRole = Role;
 const PREFIXES = { KAFKA_TOPIC_PREFIX: "rag.", KAFKA_GROUP_PREFIX: "rag-ingest" };
 const TOPICS = topicsOf(PREFIXES);
 
-/** Every topic of the bus (the stages' inputs and the dead letters). */
+/** Every topic of the bus (the stages' inputs, the dead letters, the uploads of other regions). */
 export const INGEST_TOPICS: Readonly<Record<keyof typeof TOPICS, string>> = TOPICS;
+
+/** What MSK Replicator copies from the primary to every other region: all but the uploads. */
+export const PRIMARY_TOPICS: readonly string[] = Object.values(TOPICS).filter(
+  (t) => t !== TOPICS.uploads,
+);
+
+/** What it copies from every other region back to the primary: its API's uploads and deletes. */
+export const UPLOADS_TOPIC = TOPICS.uploads;
 
 /** The topic each role consumes. */
 export const ROLE_TOPICS: Readonly<Record<IngestRole, string>> = Object.fromEntries(

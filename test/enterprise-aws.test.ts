@@ -387,10 +387,16 @@ describe("the enterprise stack in three regions", () => {
       'rag-platform:regions=["eu-west-1","eu-central-1","eu-north-1"]',
     ]);
     expect(ofType(result, T.cluster).map(codeOf)).toEqual(["euw1", "euc1", "eun1"]);
-    expect(ofType(result, T.replicator).map((r) => providerRegion(result, r))).toEqual([
-      "eu-central-1",
-      "eu-north-1",
-    ]);
+    const replicators = ofType(result, T.replicator);
+    expect(
+      replicators
+        .filter((r) => r.name.includes("-kafka-from-"))
+        .map((r) => providerRegion(result, r)),
+    ).toEqual(["eu-central-1", "eu-north-1"]);
+    // Each other region's uploads come back to the primary.
+    expect(replicators.filter((r) => r.name.includes("-uploads-from-")).map((r) => r.name)).toEqual(
+      ["rag-enterprise-euw1-uploads-from-euc1", "rag-enterprise-euw1-uploads-from-eun1"],
+    );
     expect(ofType(result, T.healthCheck)).toHaveLength(3);
     expect(ofType(result, "aws:ec2/vpc:Vpc").map((v) => v.inputs.cidrBlock)).toEqual([
       "10.60.0.0/16",

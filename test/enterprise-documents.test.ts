@@ -86,4 +86,25 @@ describe("the enterprise documents across regions", () => {
       [["to-primary", "Disabled"]],
     ]);
   });
+
+  it("carries the primary's topics to the other region, and its uploads topic back to the primary", () => {
+    const replicators = ofType(result, "aws:msk/replicator:Replicator");
+    const info = (name: string) =>
+      (byName(result, name, "aws:msk/replicator:Replicator").inputs as Obj).replicationInfoList;
+    expect(replicators.map((r) => r.name)).toEqual([
+      "rag-enterprise-euc1-kafka-from-euw1",
+      "rag-enterprise-euw1-uploads-from-euc1",
+    ]);
+    const forward = info("rag-enterprise-euc1-kafka-from-euw1");
+    expect(forward.topicReplications[0].topicsToReplicates).toContain("rag.documents");
+    expect(forward.topicReplications[0].topicsToReplicates).not.toContain("rag.uploads");
+    const back = info("rag-enterprise-euw1-uploads-from-euc1");
+    expect(back.sourceKafkaClusterArn).toMatch(/:kafka:eu-central-1:/);
+    expect(back.targetKafkaClusterArn).toMatch(/:kafka:eu-west-1:/);
+    expect(back.topicReplications[0]).toMatchObject({
+      topicsToReplicates: ["rag.uploads"],
+      topicNameConfiguration: { type: "IDENTICAL" },
+    });
+    expect(back.consumerGroupReplications[0].synchroniseConsumerGroupOffsets).toBe(false);
+  });
 });

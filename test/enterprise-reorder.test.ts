@@ -84,9 +84,18 @@ describe("a failover's reorder of the regions (Pulumi.enterprise.yaml, then eu-c
     expect(writer(before)).toEqual(["euw1"]);
     expect(writer(after)).toEqual(["euc1"]);
     const replicators = (r: SynthResult) =>
-      r.resources.filter((x) => x.type === "aws:msk/replicator:Replicator").map((x) => x.name);
-    expect(replicators(before)).toEqual(["rag-enterprise-euc1-kafka-from-euw1"]);
-    expect(replicators(after)).toEqual(["rag-enterprise-euw1-kafka-from-euc1"]);
+      r.resources
+        .filter((x) => x.type === "aws:msk/replicator:Replicator")
+        .map((x) => x.name)
+        .sort();
+    expect(replicators(before)).toEqual([
+      "rag-enterprise-euc1-kafka-from-euw1",
+      "rag-enterprise-euw1-uploads-from-euc1",
+    ]);
+    expect(replicators(after)).toEqual([
+      "rag-enterprise-euc1-uploads-from-euw1",
+      "rag-enterprise-euw1-kafka-from-euc1",
+    ]);
     expect(before.outputs.primaryRegion).toBe("eu-west-1");
     expect(after.outputs.primaryRegion).toBe("eu-central-1");
   });

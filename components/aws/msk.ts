@@ -200,13 +200,15 @@ export interface MskReplicatorArgs {
   /** The target's network (the replicator's interfaces live there). */
   readonly targetNetwork: Network;
   readonly topics: readonly string[];
-  readonly consumerGroups: readonly string[];
+  /** Groups whose offsets follow to the target. @default - none */
+  readonly consumerGroups?: readonly string[];
 }
 
 /**
- * MSK Replicator from the primary's cluster to one other region's, in the target region: the
- * ingest topics under their own names (consumers there read the same topics) and the consumer
- * groups' offsets, so a region that takes over ingest resumes where the primary stopped.
+ * MSK Replicator from one region's cluster to another's, in the target region, topics under
+ * their own names: the primary's ingest topics to each other region (consumers there read the
+ * same topics) with the consumer groups' offsets, so a region that takes over ingest resumes
+ * where the primary stopped; and each other region's uploads topic back to the primary.
  */
 export class MskReplicator extends pulumi.ComponentResource {
   readonly arn: pulumi.Output<string>;
@@ -314,9 +316,9 @@ export class MskReplicator extends pulumi.ComponentResource {
           ],
           consumerGroupReplications: [
             {
-              consumerGroupsToReplicates: [...args.consumerGroups],
-              synchroniseConsumerGroupOffsets: true,
-              detectAndCopyNewConsumerGroups: true,
+              consumerGroupsToReplicates: [...(args.consumerGroups ?? [])],
+              synchroniseConsumerGroupOffsets: (args.consumerGroups ?? []).length > 0,
+              detectAndCopyNewConsumerGroups: (args.consumerGroups ?? []).length > 0,
             },
           ],
         },

@@ -335,6 +335,9 @@ export class EnterpriseEksHost extends EksHost {
         ...args.env.plain,
         [ENV.objectStoreUrl]: pulumi.interpolate`s3://${primary.bucketName}/documents?region=${this.shared.primary.site.region}`,
         [ENV.objectStoreReplicaUrl]: pulumi.interpolate`s3://${this.requireDocuments().bucketName}/documents`,
+        // On the Kafka bus, this region's log is a replica: its API's uploads and deletes go to
+        // its uploads topic, which MSK Replicator carries to the primary.
+        ...(args.env.plain[ENV.ingestBus] !== undefined ? { [ENV.kafkaForward]: "true" } : {}),
       },
     };
     return super.bindRuntimeIdentity({ ...args, env });

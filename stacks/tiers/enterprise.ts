@@ -17,7 +17,7 @@ import type { PlatformConfig } from "../config";
 import { EnterpriseEksHost, EnterpriseShared, enterpriseSites } from "../platforms/aws-enterprise";
 import { KubernetesPlatform } from "../platforms/kubernetes";
 import { regionCidrs, regionSites, type RegionSite } from "../regions";
-import { INGEST_CONSUMER_GROUPS, INGEST_TOPICS } from "../ingest-log";
+import { INGEST_CONSUMER_GROUPS, PRIMARY_TOPICS, UPLOADS_TOPIC } from "../ingest-log";
 import { failoverCommands } from "../failover";
 import { composeCore, standardOutputs, type CoreOutputs } from "./core";
 import { enterpriseRouting } from "./enterprise-routing";
@@ -88,12 +88,26 @@ export function enterpriseAwsTier(
           source: primary.kafka,
           target: target.kafka,
           targetNetwork: target.host.vpc,
-          topics: Object.values(INGEST_TOPICS),
+          topics: PRIMARY_TOPICS,
           consumerGroups: Object.values(INGEST_CONSUMER_GROUPS),
         },
         { provider: target.awsProvider },
       ),
   );
+  // Each other region's API publishes its uploads and deletes to its own uploads topic; this
+  // carries them to the primary, whose relay puts them on the documents topic.
+  for (const source of others)
+    new MskReplicator(
+      `${primary.site.prefix}-uploads-from-${source.site.code}`,
+      {
+        account: primary.host.awsAccount,
+        source: source.kafka,
+        target: primary.kafka,
+        targetNetwork: primary.host.vpc,
+        topics: [UPLOADS_TOPIC],
+      },
+      { provider: primary.awsProvider },
+    );
   replicateDocuments(
     `${primary.site.prefix}-documents-replication`,
     {

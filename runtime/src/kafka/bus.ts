@@ -24,6 +24,7 @@ import {
   SCHEMA_VERSION,
   type Topics,
   topicsOf,
+  type UploadRecord,
 } from "./events";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -45,6 +46,7 @@ export async function ensureTopics(admin: Admin, config: RuntimeConfig, topics: 
     [topics.parsed, { "retention.ms": String(7 * DAY_MS) }],
     [topics.embedded, { "retention.ms": String(7 * DAY_MS) }],
     [topics.deadLetter, { "retention.ms": String(30 * DAY_MS) }],
+    [topics.uploads, { "retention.ms": String(7 * DAY_MS) }],
     ...(config.AUDIT_KAFKA_TOPIC
       ? [
           [config.AUDIT_KAFKA_TOPIC, { "retention.ms": String(365 * DAY_MS) }] as [
@@ -160,8 +162,21 @@ export class KafkaBus implements IngestQueue {
     return bus;
   }
 
-  /** Publishes the document's upsert event (again: consumers write the same result twice). */
+  /**
+   * Publishes the document's upsert event (again: consumers write the same result twice). Where
+   * this region's log is a replica (KAFKA_FORWARD), it goes to the uploads topic instead, for the
+   * primary to publish.
+   */
   async enqueue(documentId: string): Promise<void> {
+    if (this.config.KAFKA_FORWARD) {
+      await this.forward({ schema: SCHEMA_VERSION, type: "upsert", documentId });
+      return;
+    }
+    await this.publish(documentId);
+  }
+
+  /** Publishes the document's upsert event as its row is now; nothing when the row is gone. */
+  async publish(documentId: string): Promise<void> {
     const [row] = await this.db.query<Parameters<typeof documentEventOf>[0]>(
       "SELECT * FROM documents WHERE id = $1",
       [documentId],
@@ -175,6 +190,15 @@ export class KafkaBus implements IngestQueue {
    * upsert, and removes its region's copy of the original (`objectKey`, a header of the tombstone).
    */
   async removed(documentId: string, objectKey?: string): Promise<void> {
+    if (this.config.KAFKA_FORWARD) {
+      await this.forward({
+        schema: SCHEMA_VERSION,
+        type: "delete",
+        documentId,
+        ...(objectKey ? { objectKey } : {}),
+      });
+      return;
+    }
     await this.send(
       this.topics.documents,
       documentId,
@@ -206,6 +230,10 @@ export class KafkaBus implements IngestQueue {
       },
       { kind: SpanKind.PRODUCER },
     );
+  }
+
+  private async forward(record: UploadRecord): Promise<void> {
+    await this.send(this.topics.uploads, record.documentId, encode(record));
   }
 
   /** Records the roles of this region have not consumed yet (parse, embed, and this region's index). */

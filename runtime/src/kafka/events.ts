@@ -15,6 +15,11 @@ export interface Topics {
   readonly parsed: string;
   readonly embedded: string;
   readonly deadLetter: string;
+  /**
+   * Uploads and deletes of a region whose log is a replica (KAFKA_FORWARD), replicated to the
+   * primary, whose parse role relays them onto the documents topic.
+   */
+  readonly uploads: string;
 }
 
 export function topicsOf(config: Pick<RuntimeConfig, "KAFKA_TOPIC_PREFIX">): Topics {
@@ -24,6 +29,7 @@ export function topicsOf(config: Pick<RuntimeConfig, "KAFKA_TOPIC_PREFIX">): Top
     parsed: `${p}ingest.parsed`,
     embedded: `${p}ingest.embedded`,
     deadLetter: `${p}ingest.dead-letter`,
+    uploads: `${p}uploads`,
   };
 }
 
@@ -97,6 +103,27 @@ export const stageRecord = z.discriminatedUnion("type", [
   }),
 ]);
 export type StageRecord = z.infer<typeof stageRecord>;
+
+/** The uploads topic's record: a document a region's API changed, for the primary to publish. */
+export const uploadRecord = z.discriminatedUnion("type", [
+  z.object({
+    schema: z.literal(SCHEMA_VERSION),
+    type: z.literal("upsert"),
+    documentId: z.string().uuid(),
+  }),
+  z.object({
+    schema: z.literal(SCHEMA_VERSION),
+    type: z.literal("delete"),
+    documentId: z.string().uuid(),
+    objectKey: z.string().min(1).optional(),
+  }),
+]);
+export type UploadRecord = z.infer<typeof uploadRecord>;
+
+/** The group of the primary's relay of the uploads topic. */
+export function relayGroupOf(config: Pick<RuntimeConfig, "KAFKA_GROUP_PREFIX">): string {
+  return `${config.KAFKA_GROUP_PREFIX}-relay`;
+}
 
 /** The header of a document's tombstone naming its original's key (a tombstone has no value). */
 export const OBJECT_KEY_HEADER = "rag-object-key";

@@ -48,6 +48,8 @@ import {
   type StageRecord,
   stageRecord,
   UnreadableRecordError,
+  uploadRecord,
+  relayGroupOf,
   vectorsKey,
 } from "./events";
 
@@ -120,14 +122,18 @@ class RoleConsumer {
   private loop?: Promise<void>;
   private closing = false;
   private readonly topic: string;
+  private readonly group: string;
 
+  /** @param input another topic and group than the role's own (the primary's relay, beside parse) */
   constructor(
     readonly role: Role,
     private readonly ctx: RoleContext,
     private readonly handle: (record: Record) => Promise<Outcome>,
     private readonly giveUp: (record: Record, reason: string) => Promise<void>,
+    input?: { readonly topic: string; readonly group: string },
   ) {
-    this.topic = inputTopic(ctx.bus.topics, role);
+    this.topic = input?.topic ?? inputTopic(ctx.bus.topics, role);
+    this.group = input?.group ?? groupOf(ctx.config, role);
   }
 
   async start(): Promise<void> {
@@ -135,7 +141,7 @@ class RoleConsumer {
     this.consumer = new Consumer({
       ...bus.connection,
       clientId: `${config.SERVICE_NAME}-${this.role}`,
-      groupId: groupOf(config, this.role),
+      groupId: this.group,
       sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatInterval: Math.floor(config.KAFKA_SESSION_TIMEOUT_MS / 10),
       rebalanceTimeout: config.KAFKA_SESSION_TIMEOUT_MS * 2,
@@ -271,6 +277,15 @@ function deadLetterOf(record: Record, stage: Role, reason: string): DeadLetter {
   };
 }
 
+/** Sends `record`, given up by `stage`, to the dead-letter topic with the reason. */
+function sendDeadLetter(bus: KafkaBus, record: Record, stage: Role, reason: string) {
+  return bus.send(
+    bus.topics.deadLetter,
+    keyOf(record),
+    encode(deadLetterOf(record, stage, reason)),
+  );
+}
+
 /** The stage's document, when the record can be read: what a failure downstream is recorded for. */
 function documentOf(record: Record, topic: string): DocumentEvent | undefined {
   try {
@@ -293,11 +308,7 @@ function parseRole(ctx: RoleContext): RoleConsumer {
   const next = bus.topics.parsed;
   const send = (id: string, value: StageRecord) => bus.send(next, id, encode(value));
   const deadLetter = async (record: Record, reason: string) => {
-    await bus.send(
-      bus.topics.deadLetter,
-      keyOf(record),
-      encode(deadLetterOf(record, "parse", reason)),
-    );
+    await sendDeadLetter(bus, record, "parse", reason);
     const document = documentOf(record, record.topic);
     if (document)
       await send(document.documentId, { schema: SCHEMA_VERSION, type: "failed", document, reason });
@@ -383,11 +394,7 @@ function embedRole(ctx: RoleContext): RoleConsumer {
       }
     },
     async (record, reason) => {
-      await bus.send(
-        bus.topics.deadLetter,
-        keyOf(record),
-        encode(deadLetterOf(record, "embed", reason)),
-      );
+      await sendDeadLetter(bus, record, "embed", reason);
       const document = documentOf(record, record.topic);
       if (document)
         await send(document.documentId, {
@@ -479,14 +486,42 @@ function indexRole(ctx: RoleContext): RoleConsumer {
       }
     },
     async (record, reason) => {
-      await bus.send(
-        bus.topics.deadLetter,
-        keyOf(record),
-        encode(deadLetterOf(record, "index", reason)),
-      );
+      await sendDeadLetter(bus, record, "index", reason);
       const document = documentOf(record, record.topic);
       if (document) await markFailed(document, reason);
     },
+  );
+}
+
+/**
+ * The primary's relay, beside its parse role: another region's uploads and deletes (its uploads
+ * topic, replicated here) onto the documents topic. An upload is published as its row is now in
+ * the catalogue, so one deleted meanwhile is not brought back; a delete is published as it came.
+ */
+function relayRole(ctx: RoleContext): RoleConsumer {
+  const { bus } = ctx;
+  return new RoleConsumer(
+    "parse",
+    ctx,
+    async (record) => {
+      const r = decode(uploadRecord, record.value, record.topic);
+      switch (r.type) {
+        case "upsert":
+          await bus.publish(r.documentId);
+          return "forwarded";
+        case "delete":
+          await bus.removed(r.documentId, r.objectKey);
+          return "deleted";
+        default: {
+          const unknown: never = r;
+          throw new UnreadableRecordError(`unknown record ${JSON.stringify(unknown)}`);
+        }
+      }
+    },
+    async (record, reason) => {
+      await sendDeadLetter(bus, record, "parse", reason);
+    },
+    { topic: bus.topics.uploads, group: relayGroupOf(ctx.config) },
   );
 }
 
@@ -502,6 +537,8 @@ export async function startRoles(
   ctx: RoleContext,
 ): Promise<{ close(): Promise<void> }> {
   const consumers = roles.map((role) => BUILDERS[role](ctx));
+  // The primary relays the other regions' uploads; a region that forwards its own relays none.
+  if (roles.includes("parse") && !ctx.config.KAFKA_FORWARD) consumers.push(relayRole(ctx));
   ctx.metrics.watchKafkaLag(async () =>
     Object.fromEntries(
       await Promise.all(

@@ -66,6 +66,7 @@ describe("the Kafka bus's env contract", () => {
       parsed: "eu.ingest.parsed",
       embedded: "eu.ingest.embedded",
       deadLetter: "eu.ingest.dead-letter",
+      uploads: "eu.uploads",
     });
     expect(problemsOf({ ...KAFKA, KAFKA_GROUP_PREFIX: "a b" })[0]).toMatch(
       /^KAFKA_GROUP_PREFIX: got "a b"; letters, digits/,
