@@ -180,6 +180,76 @@ describe("the flow table against the synthesized policies", () => {
     expect(policies(AP, "kube-system")).toEqual([]);
   });
 
+  /** Whether the NetworkPolicies of `w`'s namespace let `from` reach `w` on `port`. */
+  const admitsOn = (w: MeshWorkload, from: MeshWorkload, port: number) =>
+    policies(NP, w.namespace).some(
+      (p) =>
+        selects(p.inputs.spec.podSelector, w.labels) &&
+        (p.inputs.spec.ingress ?? []).some(
+          (rule: Json) =>
+            portsAllow(rule.ports, [port]) &&
+            (rule.from ?? []).some((peer: Json) => peerAdmits(peer, w.namespace, from)),
+        ),
+    );
+
+  it("lets ztunnel deliver every meshed flow on HBONE (15008) and the kubelet probe enrolled pods", () => {
+    const meshed = intoMesh().filter(
+      (f) => f.from.kind === "workload" && created().includes(f.from.workload.namespace),
+    );
+    expect(meshed.length).toBeGreaterThan(10);
+    for (const f of meshed) {
+      if (f.from.kind !== "workload" || f.to.kind !== "workload") continue;
+      expect(admitsOn(f.to.workload, f.from.workload, 15008), f.purpose).toBe(true);
+    }
+    // 15008 only from meshed callers: never from the load balancer's range (it sends plain text).
+    const hbone = resources
+      .filter((r) => r.type === NP)
+      .flatMap((r) => ((r.inputs as Json).spec.ingress ?? []) as Json[])
+      .filter((rule) => (rule.ports ?? []).some((p: Json) => p.port === 15008));
+    expect(hbone.length).toBeGreaterThan(0);
+    for (const rule of hbone) {
+      expect(rule.ports).toEqual([{ protocol: "TCP", port: 15008 }]);
+      for (const peer of rule.from) expect(peer.ipBlock).toBeUndefined();
+    }
+    // A caller the table does not name gets no HBONE either: the worker into the API.
+    const api = flows.find(
+      (f) =>
+        f.to.kind === "workload" &&
+        f.purpose.length > 0 &&
+        f.to.workload.labels["app.kubernetes.io/name"] === "rag-api",
+    )!;
+    const worker = flows.find(
+      (f) =>
+        f.from.kind === "workload" &&
+        f.from.workload.labels["app.kubernetes.io/name"] === "rag-worker",
+    )!;
+    expect(api.to.kind === "workload" && worker.from.kind === "workload").toBe(true);
+    if (api.to.kind === "workload" && worker.from.kind === "workload")
+      expect(admitsOn(api.to.workload, worker.from.workload, 15008)).toBe(false);
+    // The kubelet's probes, SNATed by ambient, reach every pod of every enrolled namespace.
+    const probes = (ns: string) =>
+      policies(NP, ns).filter((p) =>
+        (p.inputs.spec.ingress ?? []).some((rule: Json) =>
+          (rule.from ?? []).some((peer: Json) => peer.ipBlock?.cidr === "169.254.7.127/32"),
+        ),
+      );
+    for (const ns of created()) {
+      const found = probes(ns);
+      expect(found, ns).toHaveLength(1);
+      expect(
+        found.map((p) => [p.inputs.spec.podSelector, p.inputs.spec.policyTypes]),
+        ns,
+      ).toEqual([[{}, ["Ingress"]]]);
+    }
+    // Out of the mesh (kube-system's DNS), the NetworkPolicies get neither.
+    expect(probes("kube-system")).toEqual([]);
+    const dns = flows.find(
+      (f) => f.to.kind === "workload" && f.to.workload.namespace === "kube-system",
+    )!;
+    if (dns.to.kind === "workload" && dns.from.kind === "workload")
+      expect(admitsOn(dns.to.workload, dns.from.workload, 15008)).toBe(false);
+  });
+
   it("has no ALLOW rule that no flow explains, and a default deny in every namespace it creates", () => {
     const inputs = (type: string) =>
       resources.filter((r) => r.type === type).map((r) => r.inputs as Json);

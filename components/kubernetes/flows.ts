@@ -210,17 +210,35 @@ export function egressOf(
 export function ingressOf(table: FlowTable, w: MeshWorkload): { from: Peer[]; ports: number[] }[] {
   const rules: { from: Peer[]; ports: number[] }[] = [];
   for (const f of table.into(w)) {
-    const peers: Peer[] =
-      f.from.kind === "network"
-        ? f.from.peers
-        : f.from.workload.namespace === w.namespace
-          ? [{ podSelector: { matchLabels: { ...f.from.workload.labels } } }]
-          : [podsIn(f.from.workload.namespace, f.from.workload.labels)];
+    const peers = peersOf(f, w);
     const rule = rules.find((r) => samePorts(r.ports, f.ports));
     if (rule) rule.from.push(...peers);
     else rules.push({ from: [...peers], ports: [...f.ports] });
   }
   return rules;
+}
+
+/** The NetworkPolicy peers a flow into `w` comes from (same-namespace callers by pod labels). */
+function peersOf(f: Flow, w: MeshWorkload): Peer[] {
+  if (f.from.kind === "network") return f.from.peers;
+  return f.from.workload.namespace === w.namespace
+    ? [{ podSelector: { matchLabels: { ...f.from.workload.labels } } }]
+    : [podsIn(f.from.workload.namespace, f.from.workload.labels)];
+}
+
+/**
+ * The peers whose flows into `w` ztunnel carries over HBONE: callers that are workloads of an
+ * enrolled namespace (a load balancer or a namespace out of the mesh sends to the app port).
+ */
+export function meshedPeersInto(
+  table: FlowTable,
+  w: MeshWorkload,
+  enrolled: readonly unknown[],
+): Peer[] {
+  return table
+    .into(w)
+    .filter((f) => f.from.kind === "workload" && enrolled.includes(f.from.workload.namespace))
+    .flatMap((f) => peersOf(f, w));
 }
 
 /** One AuthorizationPolicy's spec: ALLOW the flows into `w` by principal (or source address). */

@@ -9,12 +9,22 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { allowSpecFor, plainTextPortsOf, workloadId, type FlowTable } from "./flows";
+import {
+  allowSpecFor,
+  meshedPeersInto,
+  plainTextPortsOf,
+  workloadId,
+  type FlowTable,
+} from "./flows";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { resources, type ComputeSize } from "./pod-security";
 
 /** The label that enrols a namespace's pods in the ambient mesh. */
 export const AMBIENT_LABELS = { "istio.io/dataplane-mode": "ambient" } as const;
+/** The port ztunnel delivers meshed (HBONE) traffic on at the destination pod, whatever the app port. */
+export const HBONE_PORT = 15008;
+/** The address ambient SNATs the kubelet's health probes to, on their way into an enrolled pod. */
+export const PROBE_SNAT_CIDR = "169.254.7.127/32";
 /** Istio's root namespace: a PeerAuthentication there applies mesh-wide. */
 export const ISTIO_NAMESPACE = "istio-system";
 
@@ -119,6 +129,11 @@ const SECURITY_API = "security.istio.io/v1";
  * The mesh's policies from the flow table: STRICT mTLS mesh-wide, allow-nothing in each
  * namespace, one ALLOW per destination workload listing its callers; a port a load balancer
  * reaches in plain text is PERMISSIVE on that workload alone (its ALLOW still names the source).
+ *
+ * And the NetworkPolicies ambient needs beside the flow table's (istio.io, "Ambient and Kubernetes
+ * NetworkPolicy"): into each destination, HBONE (TCP 15008) from exactly its meshed callers; in
+ * each enrolled namespace, the kubelet's probes from their SNAT address (every port: the charts'
+ * probe ports are theirs, and only the local kubelet sends from that link-local address).
  */
 export class MeshPolicies extends pulumi.ComponentResource {
   constructor(name: string, args: MeshPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -141,13 +156,41 @@ export class MeshPolicies extends pulumi.ComponentResource {
       { name: "default", namespace: ISTIO_NAMESPACE },
       { mtls: { mode: "STRICT" } },
     );
-    args.namespaces.forEach((namespace, i) =>
-      policy(`deny-${i}`, "AuthorizationPolicy", { name: "default-deny", namespace }, {}),
-    );
+    const ingressOnly = (
+      id: string,
+      metadata: { name: string; namespace: pulumi.Input<string> },
+      spec: Omit<k8s.types.input.networking.v1.NetworkPolicySpec, "policyTypes">,
+    ) =>
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-${id}`,
+        { metadata, spec: { ...spec, policyTypes: ["Ingress"] } },
+        parent,
+      );
+    args.namespaces.forEach((namespace, i) => {
+      policy(`deny-${i}`, "AuthorizationPolicy", { name: "default-deny", namespace }, {});
+      ingressOnly(
+        `probes-${i}`,
+        { name: "allow-kubelet-probes", namespace },
+        {
+          podSelector: {},
+          ingress: [{ from: [{ ipBlock: { cidr: PROBE_SNAT_CIDR } }] }],
+        },
+      );
+    });
     for (const w of args.flows.workloads()) {
       // A namespace out of the mesh (kube-system's DNS, which Prometheus scrapes) enforces none.
       if (args.flows.into(w).length === 0 || !args.namespaces.includes(w.namespace)) continue;
       const id = workloadId(w);
+      const meshed = meshedPeersInto(args.flows, w, args.namespaces);
+      if (meshed.length)
+        ingressOnly(
+          `hbone-${id}`,
+          { name: `hbone-${w.labels["app.kubernetes.io/name"] ?? id}`, namespace: w.namespace },
+          {
+            podSelector: { matchLabels: { ...w.labels } },
+            ingress: [{ from: meshed, ports: [{ protocol: "TCP", port: HBONE_PORT }] }],
+          },
+        );
       policy(
         `allow-${id}`,
         "AuthorizationPolicy",
