@@ -6,6 +6,7 @@ import type { z } from "zod";
 import type { ConfigInput } from "./config";
 import { MANAGED_LLM_PROVIDERS } from "./choices";
 import { checkGpuFit } from "./gpu-fit";
+import { parseModelSource } from "./model-source";
 import { CLOUDS_BUILT, PLATFORMS, cloudsOf } from "./registry";
 import { cidrsOverlap } from "../components/shared/cidr";
 import { regionCidrs, regionCode } from "./regions";
@@ -95,8 +96,49 @@ export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
   if (cfg.auth.oidcIssuerUrl && !cfg.auth.oidcClientId) {
     problem(ctx, ["auth", "oidcClientId"], "required when auth.oidcIssuerUrl is set");
   }
+  checkModelSources(cfg, ctx);
   checkEnterprise(cfg, ctx);
   CLOUDS_BUILT[cfg.cloud].validate?.(cfg, (path, message) => problem(ctx, path, message));
+}
+
+/** Model sources: for the vLLM generation model, each well formed, S3 where AWS runs it. */
+function checkModelSources(cfg: ConfigInput, ctx: Ctx): void {
+  const sources = Object.entries(cfg.llm.modelSources ?? {});
+  const kubernetes = cfg.tier === "sme" || cfg.tier === "enterprise";
+  for (const [model, text] of sources) {
+    const path = ["llm", "modelSources", model];
+    if (model !== cfg.llm.model) {
+      problem(
+        ctx,
+        path,
+        `names no model the stack serves from its store (allowed: the generation model, llm.model = ${cfg.llm.model})`,
+      );
+      continue;
+    }
+    if (cfg.llm.mode !== "self-hosted" || cfg.llm.server !== "vllm" || !kubernetes) {
+      problem(
+        ctx,
+        path,
+        "only used by vLLM on the Kubernetes tiers (llm.server vllm, sme or enterprise)",
+      );
+      continue;
+    }
+    const source = parseModelSource(text);
+    if ("error" in source) problem(ctx, path, source.error);
+    else if (source.kind === "s3" && cfg.cloud !== "aws")
+      problem(
+        ctx,
+        path,
+        `s3:// is read with an AWS role: only on aws (the stack is on ${cfg.cloud})`,
+      );
+  }
+  const s3 = sources.some(([, text]) => text.startsWith("s3://"));
+  if (cfg.llm.modelSourceKmsKeyArn && !s3)
+    problem(
+      ctx,
+      ["llm", "modelSourceKmsKeyArn"],
+      "only used with an s3:// model source (llm.modelSources)",
+    );
 }
 
 /** The enterprise tier routes users by DNS to the nearest healthy region, under one name. */

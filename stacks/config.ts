@@ -170,6 +170,19 @@ const llmSchema = z.strictObject({
   managedBaseUrl: httpsUrl
     .optional()
     .describe("The hosted API's URL (required for azure-openai and openai-compatible)."),
+  modelSources: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe(
+      "The organisation's own store for a model, by model name (llm.model): s3://<bucket>/<prefix> (AWS, read with the model server's role) or hf://<org>/<repo>@<commit> (a private Hugging Face repository, with the huggingface-token secret). Default: the public hub under the model's id.",
+    ),
+  modelSourceKmsKeyArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/\S+$/, "must be a KMS key ARN")
+    .optional()
+    .describe(
+      "The KMS key of the s3:// model store's objects, when it is not S3's own: the model server may decrypt with it.",
+    ),
   modelMemoryGiB: z
     .number()
     .min(1)

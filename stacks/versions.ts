@@ -34,6 +34,8 @@ export const K8S_IMAGES = {
   textEmbeddingsInference: "ghcr.io/huggingface/text-embeddings-inference:cpu-1.7.2",
   /** The model servers' warm-up before a blue/green promotion. */
   curl: "curlimages/curl:8.11.1",
+  /** Copies a model's weights from the organisation's S3 prefix (llm.modelSources). */
+  awsCli: "amazon/aws-cli:2.27.63",
 } as const;
 
 /** Istio's release: the four ambient charts and the images they run (istiod, CNI, ztunnel). */

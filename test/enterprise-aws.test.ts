@@ -492,6 +492,122 @@ describe("the enterprise stack behind AWS Global Accelerator", () => {
   });
 });
 
+describe("the generation model from the organisation's own store", () => {
+  const MODEL = "meta-llama/Llama-3.1-8B-Instruct";
+  const KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/models";
+  const COMMIT = "0123456789abcdef0123456789abcdef01234567";
+  const llm = (sources: Record<string, string>, extra: Obj = {}) =>
+    `rag-platform:llm=${JSON.stringify({ modelSources: sources, ...extra })}`;
+  const vllmIn = (result: SynthResult, code: string) => {
+    const d = inRegionOf(result, T.deployment, code).find((r) => r.name.endsWith("-vllm"))!;
+    return (d.inputs.spec as Obj).template.spec as Obj;
+  };
+  const vllmPolicy = (result: SynthResult, code: string) =>
+    ofType(result, "kubernetes:networking.k8s.io/v1:NetworkPolicy").find(
+      (p) =>
+        codeOf(p) === code &&
+        (p.inputs.spec as Obj).podSelector?.matchLabels?.["app.kubernetes.io/name"] === "vllm",
+    )!.inputs.spec as Obj;
+
+  it("copies an S3 prefix with the server's own role, which reads that prefix and nothing else", async () => {
+    const result = await synth("enterprise", [
+      llm({ [MODEL]: "s3://acme-models/llama-3.1-8b" }, { modelSourceKmsKeyArn: KEY_ARN }),
+    ]);
+    for (const code of Object.keys(REGIONS)) {
+      const pod = vllmIn(result, code);
+      const [fetch] = pod.initContainers as Obj[];
+      expect(fetch!.image).toMatch(/^amazon\/aws-cli:\d+\.\d+\.\d+$/);
+      expect(fetch!.command).toEqual([
+        "aws",
+        "s3",
+        "sync",
+        "s3://acme-models/llama-3.1-8b/",
+        "/models/weights",
+        "--no-progress",
+      ]);
+      const [server] = pod.containers as Obj[];
+      expect(server!.args.slice(0, 4)).toEqual([
+        "--model",
+        "/models/weights",
+        "--served-model-name",
+        MODEL,
+      ]);
+      expect((server!.env as Obj[]).map((e) => e.name)).not.toContain("HF_TOKEN");
+      expect((server!.env as Obj[]).map((e) => e.name)).not.toContain("HF_TOKEN_PATH");
+      // Out of the cluster: S3 (gateway endpoint or NAT) and the Pod Identity agent; no hub.
+      const egress = (vllmPolicy(result, code).egress as Obj[]).flatMap((e) =>
+        (e.to as Obj[]).flatMap((t) => (t.ipBlock ? [t.ipBlock.cidr] : [])),
+      );
+      expect(egress).toContain("169.254.170.23/32");
+      const association = inRegionOf(
+        result,
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        code,
+      ).find((a) => a.inputs.serviceAccount === "vllm");
+      expect(association?.inputs.namespace).toBe("rag");
+      const policy = byName(
+        result,
+        `rag-enterprise-${code}-vllm-model-reader`,
+        "aws:iam/rolePolicy:RolePolicy",
+      );
+      expect(JSON.parse(policy.inputs.policy as string).Statement).toEqual([
+        {
+          Sid: "ListTheModelPrefix",
+          Effect: "Allow",
+          Action: "s3:ListBucket",
+          Resource: "arn:aws:s3:::acme-models",
+          Condition: { StringLike: { "s3:prefix": ["llama-3.1-8b/*", "llama-3.1-8b"] } },
+        },
+        {
+          Sid: "ReadTheModel",
+          Effect: "Allow",
+          Action: "s3:GetObject",
+          Resource: "arn:aws:s3:::acme-models/llama-3.1-8b/*",
+        },
+        { Sid: "DecryptTheModel", Effect: "Allow", Action: "kms:Decrypt", Resource: KEY_ARN },
+      ]);
+    }
+    // No Hugging Face token is asked for.
+    expect(
+      ofType(result, T.externalSecret)
+        .map((e) => e.name)
+        .join(" "),
+    ).not.toContain("huggingface");
+    const findings = evaluate(toViews(result.resources), {
+      tier: "enterprise",
+      outputs: result.outputs,
+    }).findings;
+    expect(findings.filter((f) => f.enforcement === "mandatory")).toEqual([]);
+  }, 180_000);
+
+  it("pulls a private Hugging Face repository at its commit, the token a file", async () => {
+    const result = await synth("enterprise", [llm({ [MODEL]: `hf://acme/llama-ft@${COMMIT}` })]);
+    const pod = vllmIn(result, "euc1");
+    expect(pod.initContainers).toBeUndefined();
+    const [server] = pod.containers as Obj[];
+    expect(server!.args.slice(0, 4)).toEqual(["--model", "acme/llama-ft", "--revision", COMMIT]);
+    const env = server!.env as Obj[];
+    expect(env.map((e) => e.name)).not.toContain("HF_TOKEN");
+    expect(env.find((e) => e.name === "HF_TOKEN_PATH")?.value).toBe(
+      "/var/run/secrets/huggingface/token",
+    );
+    expect(server!.volumeMounts).toContainEqual({
+      name: "hf-token",
+      mountPath: "/var/run/secrets/huggingface",
+      readOnly: true,
+    });
+    const volume = (pod.volumes as Obj[]).find((v) => v.name === "hf-token")!;
+    expect(volume.secret.secretName).toMatch(/huggingface-token$/);
+    // The hub over HTTPS, and no role of its own.
+    expect(JSON.stringify(vllmPolicy(result, "euc1").egress)).toContain("0.0.0.0/0");
+    expect(
+      ofType(result, "aws:eks/podIdentityAssociation:PodIdentityAssociation").filter(
+        (a) => a.inputs.serviceAccount === "vllm",
+      ),
+    ).toEqual([]);
+  }, 180_000);
+});
+
 describe("region lists refused before any resource", () => {
   const refuse = (values: Record<string, unknown>) => {
     try {
@@ -560,6 +676,37 @@ describe("region lists refused before any resource", () => {
         enterprise: { routing: "global-accelerator" },
       }).enterprise.routing,
     ).toBe("global-accelerator");
+  });
+
+  it("model sources: a bad shape, another model, a key without S3, S3 off AWS", () => {
+    const MODEL = "meta-llama/Llama-3.1-8B-Instruct";
+    const regions = ["eu-west-1", "eu-central-1"];
+    expect(refuse({ regions, llm: { modelSources: { [MODEL]: "https://x/y" } } })).toEqual([
+      `rag-platform:llm.modelSources.${MODEL}: got "https://x/y"; must be s3://<bucket>/<prefix> or hf://<org>/<repo>@<40-character commit hash>`,
+    ]);
+    expect(refuse({ regions, llm: { modelSources: { "BAAI/bge-m3": "s3://b/p" } } })).toEqual([
+      `rag-platform:llm.modelSources.BAAI/bge-m3: got "s3://b/p"; names no model the stack serves from its store (allowed: the generation model, llm.model = ${MODEL})`,
+    ]);
+    expect(
+      refuse({
+        regions,
+        llm: { modelSourceKmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k" },
+      }),
+    ).toEqual([
+      'rag-platform:llm.modelSourceKmsKeyArn: got "arn:aws:kms:eu-west-1:123456789012:key/k"; only used with an s3:// model source (llm.modelSources)',
+    ]);
+    expect(() =>
+      resolveConfig({
+        tier: "sme",
+        cloud: "azure",
+        llm: {
+          mode: "self-hosted",
+          server: "vllm",
+          model: MODEL,
+          modelSources: { [MODEL]: "s3://acme-models/p" },
+        },
+      }),
+    ).toThrow("s3:// is read with an AWS role: only on aws (the stack is on azure)");
   });
 
   it("derives one range per region after network.cidr, or takes those given", () => {

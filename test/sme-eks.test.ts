@@ -1002,9 +1002,15 @@ describe("sme on EKS: every workload", () => {
     expect(c.startupProbe.failureThreshold * c.startupProbe.periodSeconds).toBeGreaterThanOrEqual(
       1200,
     );
+    // The Hugging Face token is a file huggingface_hub reads, never an environment variable.
+    expect(c.env.map((e: Obj) => e.name)).not.toContain("HF_TOKEN");
     expect(c.env).toContainEqual({
-      name: "HF_TOKEN",
-      valueFrom: { secretKeyRef: { name: "huggingface-token", key: "token" } },
+      name: "HF_TOKEN_PATH",
+      value: "/var/run/secrets/huggingface/token",
+    });
+    expect(spec.volumes).toContainEqual({
+      name: "hf-token",
+      secret: { secretName: "huggingface-token" },
     });
     expect(
       spec.volumes.find((v: Obj) => v.name === "model-cache").persistentVolumeClaim.claimName,

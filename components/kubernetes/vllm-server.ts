@@ -4,7 +4,7 @@ import type { LlmEndpoint } from "../contracts";
 import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { scrapeAnnotations } from "./telemetry";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
-import { resources, restrictedPod, type ComputeSize } from "./pod-security";
+import { CONTAINER_SECURITY, resources, restrictedPod, type ComputeSize } from "./pod-security";
 
 export interface VllmServerArgs {
   readonly namespace: pulumi.Input<string>;
@@ -16,16 +16,18 @@ export interface VllmServerArgs {
   readonly gpuCount: number;
   /** CPU and memory next to the GPUs. */
   readonly size: ComputeSize;
-  /** The Secret holding the Hugging Face token (gated models) and its key. */
-  readonly huggingFaceToken: { readonly secretName: pulumi.Input<string>; readonly key: string };
+  /** Where the weights come from: the Hugging Face hub, or a copy fetched before the server starts. */
+  readonly weights: ModelWeights;
   /** The storage class of the model cache volume (encrypted). */
   readonly storageClassName: pulumi.Input<string>;
   /** @default 100 */
   readonly modelCacheGiB?: number;
   /** Pods allowed to call the server (the runtime). */
   readonly clientLabels: ReadonlyArray<Record<string, string>>;
-  /** Where models are downloaded from (HTTPS egress). */
-  readonly downloadEgress: CidrEgress;
+  /** What the pod reaches outside the cluster for its weights (the hub, or the store and its identity). */
+  readonly downloadEgress: readonly CidrEgress[];
+  /** Annotations of the server's service account (a cloud identity reading the store). @default - none */
+  readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
   /** The metrics scraper (vLLM serves Prometheus /metrics on its port): annotated for it and let in. @default - not scraped */
   readonly metricsScrapedBy?: k8s.types.input.networking.v1.NetworkPolicyPeer;
   /** @default 8192 */
@@ -38,11 +40,39 @@ export interface VllmServerArgs {
   readonly replicas?: number;
 }
 
+/** The weights' origin. */
+export type ModelWeights =
+  | {
+      /** The Hugging Face hub: `repo` (the model's id by default) at `revision`, the token read from a file. */
+      readonly kind: "hub";
+      /** The Secret holding the Hugging Face token (gated or private repositories) and its key. */
+      readonly token: { readonly secretName: pulumi.Input<string>; readonly key: string };
+      /** @default - the model's id */
+      readonly repo?: string;
+      /** A commit of the repository. @default - the default branch's head */
+      readonly revision?: string;
+    }
+  | {
+      /** Copied onto the model volume by an init container (`command` writes WEIGHTS_DIR). */
+      readonly kind: "fetched";
+      /** A pinned image with the copying tool. */
+      readonly image: string;
+      readonly command: readonly string[];
+      /** What the copy is of, for readers of the pod (an annotation). */
+      readonly from: string;
+    };
+
+/** Where a fetched copy of the weights lives, on the model volume. */
+export const WEIGHTS_DIR = "/models/weights";
+const TOKEN_DIR = "/var/run/secrets/huggingface";
+
 export const VLLM_LABELS = {
   "app.kubernetes.io/name": "vllm",
   "app.kubernetes.io/part-of": "rag-platform",
 };
 const PORT = 8000;
+/** The server's service account (a cloud identity reading the model store is bound to it). */
+export const VLLM_SERVICE_ACCOUNT = "vllm";
 const UID = 1000;
 /** Where vLLM and the libraries under it keep what they compile, on the model cache volume. */
 export const COMPILE_CACHES = {
@@ -85,10 +115,15 @@ export class VllmServer extends pulumi.ComponentResource {
               ).metadata.name,
             },
           };
+    const weights = args.weights;
     const sa = new k8s.core.v1.ServiceAccount(
       `${name}-sa`,
       {
-        metadata: { name: "vllm", namespace: args.namespace },
+        metadata: {
+          name: VLLM_SERVICE_ACCOUNT,
+          namespace: args.namespace,
+          annotations: args.serviceAccountAnnotations,
+        },
         automountServiceAccountToken: false,
       },
       parent,
@@ -110,24 +145,38 @@ export class VllmServer extends pulumi.ComponentResource {
           template: {
             metadata: {
               labels: VLLM_LABELS,
-              annotations: args.metricsScrapedBy ? scrapeAnnotations(PORT) : undefined,
+              annotations: {
+                ...(args.metricsScrapedBy ? scrapeAnnotations(PORT) : {}),
+                ...(weights.kind === "fetched"
+                  ? { "rag-platform/weights-from": weights.from }
+                  : {}),
+              },
             },
             spec: restrictedPod({
               uid: UID,
               labels: VLLM_LABELS,
-              serviceAccountName: "vllm",
+              serviceAccountName: VLLM_SERVICE_ACCOUNT,
               volumes: [
                 cacheVolume,
                 { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "8Gi" } },
+                ...(weights.kind === "hub"
+                  ? [{ name: "hf-token", secret: { secretName: weights.token.secretName } }]
+                  : []),
               ],
-              extra: { tolerations: gpu.tolerations, nodeSelector: gpu.nodeSelector },
+              extra: {
+                tolerations: gpu.tolerations,
+                nodeSelector: gpu.nodeSelector,
+                ...(weights.kind === "fetched"
+                  ? { initContainers: [fetchContainer(weights)] }
+                  : {}),
+              },
               containers: [
                 {
                   name: "vllm",
                   image: args.image,
                   args: [
                     "--model",
-                    args.model,
+                    ...modelArgs(args.model, weights),
                     "--served-model-name",
                     args.model,
                     "--port",
@@ -145,15 +194,10 @@ export class VllmServer extends pulumi.ComponentResource {
                     // Its compiled kernels (torch.compile, Triton: hundreds of MB) beside the weights,
                     // not in the small /tmp: kept across restarts, which then skip the compilation.
                     ...Object.entries(COMPILE_CACHES).map(([name, value]) => ({ name, value })),
-                    {
-                      name: "HF_TOKEN",
-                      valueFrom: {
-                        secretKeyRef: {
-                          name: args.huggingFaceToken.secretName,
-                          key: args.huggingFaceToken.key,
-                        },
-                      },
-                    },
+                    // The token as a file huggingface_hub reads, never an environment variable.
+                    ...(weights.kind === "hub"
+                      ? [{ name: "HF_TOKEN_PATH", value: `${TOKEN_DIR}/${weights.token.key}` }]
+                      : [{ name: "HF_HUB_OFFLINE", value: "1" }]),
                   ],
                   ports: [{ name: "http", containerPort: PORT }],
                   resources: resources(args.size, gpu.limits),
@@ -161,6 +205,9 @@ export class VllmServer extends pulumi.ComponentResource {
                     { name: "tmp", mountPath: "/tmp" },
                     { name: "model-cache", mountPath: "/models" },
                     { name: "shm", mountPath: "/dev/shm" },
+                    ...(weights.kind === "hub"
+                      ? [{ name: "hf-token", mountPath: TOKEN_DIR, readOnly: true }]
+                      : []),
                   ],
                   startupProbe: {
                     httpGet: { path: "/health", port: PORT },
@@ -207,7 +254,7 @@ export class VllmServer extends pulumi.ComponentResource {
           },
           ...(args.metricsScrapedBy ? [{ from: [args.metricsScrapedBy], ports: [PORT] }] : []),
         ],
-        egressToCidrs: [args.downloadEgress],
+        egressToCidrs: [...args.downloadEgress],
       },
       parent,
     );
@@ -220,4 +267,36 @@ export class VllmServer extends pulumi.ComponentResource {
     };
     this.registerOutputs({ baseUrl: this.endpoint.baseUrl });
   }
+}
+
+/** `--model` and what pins it: the hub's repository at its revision, or the fetched copy. */
+function modelArgs(model: string, weights: ModelWeights): string[] {
+  switch (weights.kind) {
+    case "hub":
+      return [weights.repo ?? model, ...(weights.revision ? ["--revision", weights.revision] : [])];
+    case "fetched":
+      return [WEIGHTS_DIR];
+    default: {
+      const unreachable: never = weights;
+      throw new Error(`unknown weights ${String(unreachable)}`);
+    }
+  }
+}
+
+/** The init container copying the weights onto the model volume before the server starts. */
+function fetchContainer(
+  weights: Extract<ModelWeights, { kind: "fetched" }>,
+): k8s.types.input.core.v1.Container {
+  return {
+    name: "fetch-weights",
+    image: weights.image,
+    command: [...weights.command],
+    env: [{ name: "HOME", value: "/tmp" }],
+    resources: resources({ cpuMillicores: 1000, memoryMiB: 1024 }),
+    securityContext: CONTAINER_SECURITY,
+    volumeMounts: [
+      { name: "tmp", mountPath: "/tmp" },
+      { name: "model-cache", mountPath: "/models" },
+    ],
+  };
 }

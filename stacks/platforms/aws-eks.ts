@@ -22,15 +22,18 @@ import { EksAddons, grantExternalSecretsRead } from "../../components/aws/eks-ad
 import { EksCluster } from "../../components/aws/eks-cluster";
 import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-group";
 import { albIngressAnnotations } from "../../components/aws/load-balancer";
+import { modelReaderStatements } from "../../components/aws/model-store";
 import { podIdentityRole } from "../../components/aws/pod-identity";
 import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
 import type { RuntimeEnvironment, SecretRef } from "../../components/contracts";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
+import { WEIGHTS_DIR } from "../../components/kubernetes/vllm-server";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
-import { CHARTS, CLUSTER_AUTOSCALER_TAGS, type SupportedChart } from "../versions";
+import { CHARTS, CLUSTER_AUTOSCALER_TAGS, K8S_IMAGES, type SupportedChart } from "../versions";
 import { AwsPlatformBase, type AwsFoundation } from "./aws-base";
-import type { ClusterHost, ClusterIngress, ClusterSecretStore } from "./cluster-host";
+import type { ModelSource } from "../model-source";
+import type { ClusterHost, ClusterIngress, ClusterSecretStore, ModelReader } from "./cluster-host";
 import { type ChartChoices, KubernetesPlatform, kubernetesCharts } from "./kubernetes";
 import type { ObservabilityRequest, Platform } from "./platform";
 
@@ -185,6 +188,41 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
       this.opts(),
     );
     return { env };
+  }
+
+  /**
+   * The model server's own role through EKS Pod Identity: list and read one prefix of the
+   * organisation's bucket (and decrypt with its key, when it has one), nothing else; the AWS CLI
+   * copies the prefix onto the model volume. S3 is reached through the VPC's gateway endpoint
+   * (a bucket in this region) or the NAT gateway (another region's).
+   */
+  bindModelReader(args: {
+    name: string;
+    namespace: string;
+    serviceAccount: string;
+    source: Extract<ModelSource, { kind: "s3" }>;
+    kmsKeyArn?: string;
+  }): ModelReader {
+    const { bucket, prefix } = args.source;
+    const bucketArn = pulumi.interpolate`arn:${this.account.partition}:s3:::${bucket}`;
+    podIdentityRole(
+      `${this.prefix}-${args.name}`,
+      {
+        clusterName: this.cluster.name,
+        namespace: args.namespace,
+        serviceAccount: args.serviceAccount,
+        statements: modelReaderStatements(bucketArn, prefix, args.kmsKeyArn),
+      },
+      this.opts(),
+    );
+    return {
+      image: K8S_IMAGES.awsCli,
+      command: ["aws", "s3", "sync", `s3://${bucket}/${prefix}/`, WEIGHTS_DIR, "--no-progress"],
+      egress: [
+        { cidr: "0.0.0.0/0", ports: [443], except: [this.network.vpcCidr] },
+        { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
+      ],
+    };
   }
 
   runtimeEgress(): CidrEgress[] {

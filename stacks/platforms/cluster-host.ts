@@ -13,6 +13,7 @@ import type { RemoteSecretKey } from "../../components/kubernetes/external-secre
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
 import type { CanaryRouter } from "../../components/kubernetes/canary-routing";
 import type { DataServices, ObservabilityRequest } from "./platform";
+import type { ModelSource } from "../model-source";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
@@ -107,6 +108,15 @@ export interface RuntimeIdentity {
   readonly podLabels?: Record<string, string>;
 }
 
+/** How a model server copies its weights from the store, as the host gives it. */
+export interface ModelReader {
+  readonly image: string;
+  readonly command: readonly string[];
+  readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+  /** Out of the cluster: the store, and the identity agent. */
+  readonly egress: readonly CidrEgress[];
+}
+
 export interface ClusterHost extends DataServices {
   /** The cloud's provider in the host's region. */
   readonly cloudProvider: pulumi.ProviderResource;
@@ -140,6 +150,18 @@ export interface ClusterHost extends DataServices {
   readonly modelServerReplicas?: number;
   /** What the runtime's pods reach outside the cluster: managed services, cloud APIs, the identity agent. */
   runtimeEgress(): CidrEgress[];
+  /**
+   * Lets `serviceAccount` read one prefix of the organisation's object store (the model
+   * server's weights) with an identity of its own; the copy's image and command, and what the
+   * pod reaches for it. @default - no object-store model sources on this host
+   */
+  bindModelReader?(args: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly serviceAccount: string;
+    readonly source: Extract<ModelSource, { kind: "s3" }>;
+    readonly kmsKeyArn?: string;
+  }): ModelReader;
   /** Alarms on what the cloud runs for the tier (the data stores), whatever the exporter. */
   observeDataServices(req: ObservabilityRequest): void;
   /**

@@ -35,7 +35,12 @@ import {
   TELEMETRY_NAMESPACE,
   type TelemetryArgs,
 } from "../../components/kubernetes/telemetry";
-import { VllmServer } from "../../components/kubernetes/vllm-server";
+import {
+  VLLM_SERVICE_ACCOUNT,
+  VllmServer,
+  type VllmServerArgs,
+} from "../../components/kubernetes/vllm-server";
+import { parseModelSource } from "../model-source";
 import {
   QUEUE_DEPTH_PER_WORKER,
   RUNTIME_PROCESSES,
@@ -311,32 +316,28 @@ export class KubernetesPlatform implements Platform {
       return {
         namespace: this.namespace.name,
         clientLabels: this.flows.clientLabelsOf(server, [port]),
-        downloadEgress: this.internet(
-          server,
-          "model-download",
-          "model weights (Hugging Face, Ollama's registry)",
-        ),
       };
     };
+    const fromHub = (server: MeshWorkload) =>
+      this.internet(server, "model-download", "model weights (Hugging Face, Ollama's registry)");
     switch (req.server) {
       case "vllm": {
-        const token = this.operatorKey(
-          "huggingface-token",
-          "Hugging Face token (read access to the gated model)",
-        );
-        const synced = this.syncSecret("huggingface-token", [["token", token]]);
+        const weights = this.vllmWeights(req);
         this.scrapedBy(WORKLOADS.vllm, VLLM_PORT);
         this.ops.warmupFlow(WORKLOADS.vllm, VLLM_PORT);
+        // After every caller's flow: its clients are read from the table.
+        const served = common(WORKLOADS.vllm, VLLM_PORT, "completions");
         const vllm = new VllmServer(
           `${prefix}-vllm`,
           {
-            ...common(WORKLOADS.vllm, VLLM_PORT, "completions"),
+            ...served,
+            ...weights,
+            downloadEgress: egressOf(this.flows, WORKLOADS.vllm).egressToCidrs,
             image: K8S_IMAGES.vllm,
             model: req.model,
             gpuCount: req.gpuCount,
             size: GPU_SERVER_SIZE,
             replicas: this.host.modelServerReplicas,
-            huggingFaceToken: { secretName: synced.secretName, key: "token" },
             storageClassName: this.host.storageClassName,
             metricsScrapedBy: this.ops.modelScrapers(this.scraperPeer()),
           },
@@ -347,6 +348,7 @@ export class KubernetesPlatform implements Platform {
           `${prefix}-embeddings`,
           {
             ...common(WORKLOADS.embeddings, EMBEDDINGS_PORT, "embeddings"),
+            downloadEgress: fromHub(WORKLOADS.embeddings),
             image: K8S_IMAGES.textEmbeddingsInference,
             model: req.embeddingModel,
             replicas: 2,
@@ -368,6 +370,7 @@ export class KubernetesPlatform implements Platform {
           `${prefix}-ollama`,
           {
             ...common(WORKLOADS.ollama, OLLAMA_PORT, "completions and embeddings"),
+            downloadEgress: fromHub(WORKLOADS.ollama),
             image: K8S_IMAGES.ollama,
             model: req.model,
             embeddingModel: req.embeddingModel,
@@ -384,6 +387,69 @@ export class KubernetesPlatform implements Platform {
         throw new Error(`unknown LLM server ${String(unreachable)}`);
       }
     }
+  }
+
+  /**
+   * vLLM's weights: the public hub under the model's id, a private repository at a pinned commit
+   * (both with the Hugging Face token as a file), or a copy of the organisation's S3 prefix made
+   * with the server's own identity; the flows out of the cluster each needs, and only those.
+   */
+  private vllmWeights(
+    req: LlmRequest,
+  ): Pick<VllmServerArgs, "weights" | "serviceAccountAnnotations"> {
+    const text = req.modelSources?.[req.model];
+    const source = text === undefined ? undefined : parseModelSource(text);
+    if (source && "error" in source)
+      throw new Error(`llm.modelSources.${req.model}: ${source.error}`);
+    if (source?.kind === "s3") {
+      if (!this.host.bindModelReader)
+        throw new Error(
+          `KubernetesPlatform: this cluster host reads no s3:// model source (${text})`,
+        );
+      const reader = this.host.bindModelReader({
+        name: "vllm-model-reader",
+        namespace: KUBERNETES_NAMESPACE,
+        serviceAccount: VLLM_SERVICE_ACCOUNT,
+        source,
+        kmsKeyArn: req.modelSourceKmsKeyArn,
+      });
+      for (const e of reader.egress)
+        this.flows.add({
+          from: { kind: "workload", workload: WORKLOADS.vllm },
+          to: {
+            kind: "cidr",
+            cidr: e.cidr,
+            ...(e.except ? { except: e.except } : {}),
+            ...(e.cidr === ANYWHERE ? { internet: "cloud-apis" as const } : {}),
+          },
+          ports: e.ports,
+          protocol: "TCP",
+          purpose: `model weights from ${text} (the store, and the identity reading it)`,
+        });
+      return {
+        weights: { kind: "fetched", image: reader.image, command: reader.command, from: text! },
+        serviceAccountAnnotations: reader.serviceAccountAnnotations,
+      };
+    }
+    const token = this.operatorKey(
+      "huggingface-token",
+      source
+        ? `Hugging Face token (read access to ${source.repo})`
+        : "Hugging Face token (read access to the gated model)",
+    );
+    const synced = this.syncSecret("huggingface-token", [["token", token]]);
+    this.internet(
+      WORKLOADS.vllm,
+      "model-download",
+      source ? `model weights (Hugging Face, ${source.repo})` : "model weights (Hugging Face)",
+    );
+    return {
+      weights: {
+        kind: "hub",
+        token: { secretName: synced.secretName, key: "token" },
+        ...(source ? { repo: source.repo, revision: source.revision } : {}),
+      },
+    };
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {

@@ -57,6 +57,10 @@ export interface LlmRequest {
   readonly gpuCount: number;
   readonly managedProvider?: PlatformConfig["llm"]["managedProvider"];
   readonly managedBaseUrl?: string;
+  /** The organisation's own store of a model, by model name (llm.modelSources). @default - the public hub */
+  readonly modelSources?: Readonly<Record<string, string>>;
+  /** The s3:// store's KMS key, when it has one. @default - S3's own key */
+  readonly modelSourceKmsKeyArn?: string;
 }
 
 export interface ServiceSize {
