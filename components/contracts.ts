@@ -102,6 +102,16 @@ export interface LlmEndpoint {
   readonly apiKey?: SecretRef;
 }
 
+/** How clients authenticate to a Kafka bus (always over TLS). */
+export type KafkaAuth = { readonly kind: "aws-msk-iam"; readonly region: string };
+
+/** A Kafka bus the runtime's ingest runs on (INGEST_BUS=kafka): the region's own brokers. */
+export interface KafkaEndpoint {
+  /** Bootstrap brokers, host:port comma-separated. */
+  readonly brokers: pulumi.Output<string>;
+  readonly auth: KafkaAuth;
+}
+
 /** The runtime's environment: plain values and secret references, keyed by the runtime's names. */
 export interface RuntimeEnvironment {
   readonly plain: Readonly<Partial<Record<Exclude<EnvName, SecretEnvName>, pulumi.Input<string>>>>;

@@ -98,6 +98,7 @@ export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
   }
   checkModelSources(cfg, ctx);
   checkEnterprise(cfg, ctx);
+  checkIngestRoles(cfg, ctx);
   CLOUDS_BUILT[cfg.cloud].validate?.(cfg, (path, message) => problem(ctx, path, message));
 }
 
@@ -478,4 +479,27 @@ function checkSecurity(cfg: ConfigInput, ctx: Ctx): void {
       ["observability", "smtp"],
       "required to e-mail tickets to alertEmails with observability.stack in-cluster",
     );
+}
+
+/**
+ * The ingest roles' bounds: KEDA's replicas between min and max, and no more of them than the
+ * topics have partitions (one partition goes to one member of a group: the rest would sit idle).
+ */
+function checkIngestRoles(cfg: ConfigInput, ctx: Ctx): void {
+  const ingest = cfg.enterprise.ingest;
+  for (const role of ["parse", "embed", "index"] as const) {
+    const r = ingest[role];
+    if (r.minReplicas > r.maxReplicas)
+      problem(
+        ctx,
+        ["enterprise", "ingest", role, "minReplicas"],
+        `must be at most maxReplicas (${r.maxReplicas})`,
+      );
+    if (r.maxReplicas > ingest.partitions)
+      problem(
+        ctx,
+        ["enterprise", "ingest", role, "maxReplicas"],
+        `must be at most enterprise.ingest.partitions (${ingest.partitions}): a consumer past the topic's partitions gets none and sits idle`,
+      );
+  }
 }

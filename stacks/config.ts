@@ -272,6 +272,19 @@ const domainSchema = z.strictObject({
     ),
 });
 
+/** One ingest role on the Kafka bus: its pods' size and how KEDA scales them. */
+const ingestRoleSchema = z.strictObject({
+  minReplicas: positiveInt.describe("Fewest replicas KEDA keeps (2 or more: one per zone)."),
+  maxReplicas: positiveInt.describe(
+    "Most replicas KEDA adds: at most the topics' partitions (a consumer past them sits idle).",
+  ),
+  lagThreshold: positiveInt.describe(
+    "Records behind per replica KEDA aims for: the group's lag over this is the replica count.",
+  ),
+  cpuMillicores: z.number().int().min(100).max(16000).describe("CPU per replica, in millicores."),
+  memoryMiB: z.number().int().min(128).max(131072).describe("Memory per replica, in MiB."),
+});
+
 const enterpriseSchema = z.strictObject({
   routing: z
     .enum(GLOBAL_ROUTING)
@@ -306,6 +319,24 @@ const enterpriseSchema = z.strictObject({
       retentionHours: positiveInt.max(8760).describe("Hours the ingest topics keep a record."),
     })
     .describe("The ingest log: Amazon MSK in every region, replicated from the primary."),
+  ingest: z
+    .strictObject({
+      partitions: positiveInt
+        .max(1000)
+        .describe(
+          "Partitions of each ingest topic (KAFKA_PARTITIONS): the most consumers one role can use.",
+        ),
+      parse: ingestRoleSchema.describe("The parse role: originals to chunks."),
+      embed: ingestRoleSchema.describe(
+        "The embed role: chunks to vectors, on the embeddings server.",
+      ),
+      index: ingestRoleSchema.describe(
+        "The index role: chunks and vectors into the region's stores.",
+      ),
+    })
+    .describe(
+      "The ingest roles on the Kafka bus, each a Deployment of its own in every region, scaled by KEDA on its consumer group's lag.",
+    ),
   embeddingGpuType: z
     .enum(GPU_TYPES)
     .describe("The GPU of the embeddings and reranking pool (its own node pool per region)."),

@@ -3,15 +3,23 @@
  * (runtime/src/kafka/events.ts): the roles the ingest worker runs as (`worker --role
  * parse|embed|index`), the topics between them and their consumer groups, at the runtime's
  * default prefixes (KAFKA_TOPIC_PREFIX `rag.`, KAFKA_GROUP_PREFIX `rag-ingest`). MSK Replicator
- * copies these topics and the groups' offsets from the primary to every region.
+ * copies these topics, and the parse and embed groups' offsets, from the primary to every region.
  */
-import { groupOf, inputTopic, ROLES, topicsOf, type Role } from "../runtime/src/kafka/events";
+import {
+  groupOf,
+  ingestPrefix,
+  inputTopic,
+  ROLES,
+  topicsOf,
+  type Role,
+} from "../runtime/src/kafka/events";
 
 export const INGEST_ROLES = ROLES;
 export type IngestRole = Role;
 
-const PREFIXES = { KAFKA_TOPIC_PREFIX: "rag.", KAFKA_GROUP_PREFIX: "rag-ingest" };
-const TOPICS = topicsOf(PREFIXES);
+/** The prefixes every region gives the runtime: the same topics and groups on every cluster. */
+export const INGEST_PREFIXES = { KAFKA_TOPIC_PREFIX: "rag.", KAFKA_GROUP_PREFIX: "rag-ingest" };
+const TOPICS = topicsOf(INGEST_PREFIXES);
 
 /** Every topic of the bus (the stages' inputs, the dead letters, the uploads of other regions). */
 export const INGEST_TOPICS: Readonly<Record<keyof typeof TOPICS, string>> = TOPICS;
@@ -29,7 +37,41 @@ export const ROLE_TOPICS: Readonly<Record<IngestRole, string>> = Object.fromEntr
   ROLES.map((role) => [role, inputTopic(TOPICS, role)]),
 ) as Record<IngestRole, string>;
 
+/**
+ * The topics each client of the bus writes (runtime/src/kafka/roles.ts): the API the document
+ * events; each role the next stage's topic and the dead letters; index also the document topic,
+ * where it publishes again an upload whose event never went out.
+ */
+export const WRITES: Readonly<Record<IngestRole | "api", readonly string[]>> = {
+  api: [TOPICS.documents],
+  parse: [TOPICS.parsed, TOPICS.deadLetter],
+  embed: [TOPICS.embedded, TOPICS.deadLetter],
+  index: [TOPICS.deadLetter, TOPICS.documents],
+};
+
 /** The consumer group of each role. */
 export const INGEST_CONSUMER_GROUPS: Readonly<Record<IngestRole, string>> = Object.fromEntries(
-  ROLES.map((role) => [role, groupOf(PREFIXES, role)]),
+  ROLES.map((role) => [role, groupOf(INGEST_PREFIXES, role)]),
 ) as Record<IngestRole, string>;
+
+/**
+ * The groups whose offsets MSK Replicator copies: parse and embed, which a region taking over
+ * ingest resumes. Not index: every region runs its own index group on its own cluster, and a
+ * copied offset would move it past records its vector store has not taken.
+ */
+export const REPLICATED_GROUPS: readonly string[] = [
+  INGEST_CONSUMER_GROUPS.parse,
+  INGEST_CONSUMER_GROUPS.embed,
+];
+
+/**
+ * The roles that run in every region: index. Parse and embed run in the log's primary (the
+ * first region); elsewhere they stand by at zero replicas until a failover starts them.
+ */
+export const EVERY_REGION_ROLES: readonly IngestRole[] = ["index"];
+
+/** Where the roles keep a document's chunks and vectors in the object store (under its prefix). */
+export const INTERMEDIATES_PREFIX = ingestPrefix("").replace(/\/+$/, "/");
+
+/** Where the API keeps the originals in the object store (runtime/src/ingest/documents.ts objectKey). */
+export const ORIGINALS_PREFIX = "documents/";

@@ -45,6 +45,31 @@ const COMMON = {
       brokerStorageGiB: 1000,
       retentionHours: 168,
     },
+    // Two of each role per region (one per zone at least), up to the topics' 24 partitions.
+    ingest: {
+      partitions: 24,
+      parse: {
+        minReplicas: 2,
+        maxReplicas: 12,
+        lagThreshold: 20,
+        cpuMillicores: 2000,
+        memoryMiB: 4096,
+      },
+      embed: {
+        minReplicas: 2,
+        maxReplicas: 8,
+        lagThreshold: 50,
+        cpuMillicores: 500,
+        memoryMiB: 1024,
+      },
+      index: {
+        minReplicas: 2,
+        maxReplicas: 12,
+        lagThreshold: 50,
+        cpuMillicores: 1000,
+        memoryMiB: 2048,
+      },
+    },
     embeddingGpuType: "a10g",
     embeddingGpuNodes: { min: 1, max: 4, desired: 1 },
   },

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ENV, type SecretEnvName } from "../runtime/src/config";
 import type {
+  KafkaEndpoint,
   LlmEndpoint,
   ObjectStore,
   PostgresEndpoint,
@@ -14,6 +15,7 @@ import type {
   VectorDbEndpoint,
 } from "../components/contracts";
 import type { PlatformConfig } from "./config";
+import { INGEST_PREFIXES } from "./ingest-log";
 
 export interface RuntimeBackends {
   readonly postgres: PostgresEndpoint;
@@ -77,4 +79,34 @@ export function runtimeEnvironment(cfg: PlatformConfig, b: RuntimeBackends): Run
     plain[ENV.publicUrl] = `${cfg.domain.certificate ? "https" : "http"}://${cfg.domain.hostname}`;
   if (cfg.observability.otlpEndpoint) plain[ENV.otlpEndpoint] = cfg.observability.otlpEndpoint;
   return { plain, secrets };
+}
+
+/**
+ * The Kafka bus's variables (INGEST_BUS=kafka) for a client in the brokers' region: the brokers,
+ * TLS, the topics and groups of the ingest log's contract, the partitions the topics are made
+ * with, and how to authenticate. Plain values only: MSK IAM signs with the pod's own role.
+ */
+export function kafkaEnvironment(
+  bus: KafkaEndpoint,
+  partitions: number,
+): Record<string, pulumi.Input<string>> {
+  const auth = bus.auth;
+  const common = {
+    [ENV.ingestBus]: "kafka",
+    [ENV.kafkaBrokers]: bus.brokers,
+    [ENV.kafkaTls]: "true",
+    [ENV.kafkaTopicPrefix]: INGEST_PREFIXES.KAFKA_TOPIC_PREFIX,
+    [ENV.kafkaGroupPrefix]: INGEST_PREFIXES.KAFKA_GROUP_PREFIX,
+    [ENV.kafkaPartitions]: String(partitions),
+    // Three brokers over three zones: every topic on all three (MSK's min.insync.replicas is 2).
+    [ENV.kafkaReplicationFactor]: "3",
+  };
+  switch (auth.kind) {
+    case "aws-msk-iam":
+      return { ...common, [ENV.kafkaAuth]: "aws-msk-iam", [ENV.kafkaAwsRegion]: auth.region };
+    default: {
+      const unknown: never = auth.kind;
+      throw new Error(`unknown Kafka authentication ${String(unknown)}`);
+    }
+  }
 }

@@ -257,7 +257,7 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
         // Its own API behind its own load balancer, checked by Route 53.
         const deployments = mine(T.deployment).map((d) => (d.inputs.metadata as Obj).name);
         expect(deployments, code).toEqual(
-          expect.arrayContaining(["rag-api", "rag-worker", "vllm", "embeddings"]),
+          expect.arrayContaining(["rag-api", "rag-ingest-index", "vllm", "embeddings"]),
         );
         expect(mine(T.ingress)).toHaveLength(1);
         // Its own vector store, catalogue reader and ingest log.
@@ -333,6 +333,15 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
         (rs) => {
           const vllm = rs.find((r) => r.type === T.deployment && r.name.endsWith("-vllm"))!;
           (vllm.inputs as Obj).spec.replicas = 1;
+        },
+      ],
+      [
+        "k8s-enterprise-priority-class",
+        (rs) => {
+          const index = rs.find(
+            (r) => r.type === T.deployment && r.name.endsWith("-ingest-index"),
+          )!;
+          delete (index.inputs as Obj).spec.template.spec.priorityClassName;
         },
       ],
     ];

@@ -159,18 +159,91 @@ export class MskCluster extends pulumi.ComponentResource {
   }
 }
 
-/** IAM for a client of the cluster: connect, and read or write the named topics and groups. */
+/** What one client does on the cluster: the topics it reads and writes, the groups it joins. */
+export interface KafkaClientAccess {
+  /** Topics it may see, and create when missing (the runtime makes the ones it lacks at start). */
+  readonly topics: readonly string[];
+  readonly reads: readonly string[];
+  readonly writes: readonly string[];
+  /** Groups it may describe (their lag). */
+  readonly describesGroups: readonly string[];
+  /** Groups it joins and commits offsets in. */
+  readonly joinsGroups: readonly string[];
+}
+
+/** The ARNs of named topics or groups of a cluster (`arn:...:topic/<cluster>/<uuid>/<name>`). */
+function namedUnder(
+  clusterArn: pulumi.Input<string>,
+  kind: "topic" | "group",
+  names: readonly string[],
+): pulumi.Output<string[]> {
+  return pulumi
+    .output(clusterArn)
+    .apply((arn) =>
+      names.map((n) => `${arn.replace(":cluster/", `:${kind}/`).replace(/\/?$/, "")}/${n}`),
+    );
+}
+
+/**
+ * IAM for a client of the cluster (MSK IAM): connect, see and create the named topics, read and
+ * write only those it reads and writes, describe and join only the named groups. Statements with
+ * nothing to grant are left out.
+ */
 export function kafkaClientStatements(
+  clusterArn: pulumi.Input<string>,
+  access: KafkaClientAccess,
+): Statement[] {
+  const topics = (names: readonly string[]) =>
+    namedUnder(clusterArn, "topic", names) as unknown as string;
+  const groups = (names: readonly string[]) =>
+    namedUnder(clusterArn, "group", names) as unknown as string;
+  const statements: (Statement | false)[] = [
+    {
+      Sid: "ConnectToTheIngestLog",
+      Effect: "Allow",
+      Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+      Resource: clusterArn,
+    },
+    {
+      Sid: "SeeTheIngestTopics",
+      Effect: "Allow",
+      Action: ["kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic"],
+      Resource: topics(access.topics),
+    },
+    access.reads.length > 0 && {
+      Sid: "ReadItsTopics",
+      Effect: "Allow",
+      Action: ["kafka-cluster:ReadData"],
+      Resource: topics(access.reads),
+    },
+    access.writes.length > 0 && {
+      Sid: "WriteItsTopics",
+      Effect: "Allow",
+      Action: ["kafka-cluster:WriteData"],
+      Resource: topics(access.writes),
+    },
+    access.describesGroups.length > 0 && {
+      Sid: "DescribeTheGroups",
+      Effect: "Allow",
+      Action: ["kafka-cluster:DescribeGroup"],
+      Resource: groups(access.describesGroups),
+    },
+    access.joinsGroups.length > 0 && {
+      Sid: "JoinItsGroup",
+      Effect: "Allow",
+      Action: ["kafka-cluster:AlterGroup"],
+      Resource: groups(access.joinsGroups),
+    },
+  ];
+  return statements.filter((s): s is Statement => s !== false);
+}
+
+/** IAM for a reader of the groups' lag (KEDA's Kafka scaler): connect, describe topics and groups. */
+export function kafkaLagReaderStatements(
   clusterArn: pulumi.Input<string>,
   topics: readonly string[],
   groups: readonly string[],
 ): Statement[] {
-  const under = (kind: string, names: readonly string[]) =>
-    pulumi
-      .output(clusterArn)
-      .apply((arn) =>
-        names.map((n) => `${arn.replace(":cluster/", `:${kind}/`).replace(/\/?$/, "")}/${n}`),
-      );
   return [
     {
       Sid: "ConnectToTheIngestLog",
@@ -179,16 +252,16 @@ export function kafkaClientStatements(
       Resource: clusterArn,
     },
     {
-      Sid: "ReadWriteTheIngestTopics",
+      Sid: "DescribeTheTopics",
       Effect: "Allow",
-      Action: ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData"],
-      Resource: under("topic", topics) as unknown as string,
+      Action: ["kafka-cluster:DescribeTopic"],
+      Resource: namedUnder(clusterArn, "topic", topics) as unknown as string,
     },
     {
-      Sid: "UseTheIngestGroups",
+      Sid: "DescribeTheGroups",
       Effect: "Allow",
-      Action: ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
-      Resource: under("group", groups) as unknown as string,
+      Action: ["kafka-cluster:DescribeGroup"],
+      Resource: namedUnder(clusterArn, "group", groups) as unknown as string,
     },
   ];
 }

@@ -17,6 +17,8 @@ export interface EmbeddingServerArgs {
   readonly downloadEgress: CidrEgress;
   /** The metrics scraper, when one reads TEI's Prometheus metrics (request and batch timings, queue). @default - not scraped */
   readonly metricsScrapedBy?: k8s.types.input.networking.v1.NetworkPolicyPeer;
+  /** The PriorityClass of its pods. @default - none: the cluster's default */
+  readonly priorityClassName?: pulumi.Input<string>;
 }
 
 export const EMBEDDINGS_LABELS = {
@@ -63,6 +65,9 @@ export class EmbeddingServer extends pulumi.ComponentResource {
               labels: EMBEDDINGS_LABELS,
               serviceAccountName: "embeddings",
               volumes: [{ name: "model-cache", emptyDir: { sizeLimit: "5Gi" } }],
+              ...(args.priorityClassName
+                ? { extra: { priorityClassName: args.priorityClassName } }
+                : {}),
               containers: [
                 {
                   name: "tei",

@@ -25,6 +25,8 @@ export interface OllamaServerArgs {
   readonly modelCacheGiB?: number;
   readonly clientLabels: ReadonlyArray<Record<string, string>>;
   readonly downloadEgress: CidrEgress;
+  /** The PriorityClass of its pods. @default - none: the cluster's default */
+  readonly priorityClassName?: pulumi.Input<string>;
 }
 
 export const OLLAMA_LABELS = {
@@ -80,7 +82,11 @@ export class OllamaServer extends pulumi.ComponentResource {
               volumes: [
                 { name: "models", persistentVolumeClaim: { claimName: cache.metadata.name } },
               ],
-              extra: { tolerations: gpu.tolerations, nodeSelector: gpu.nodeSelector },
+              extra: {
+                tolerations: gpu.tolerations,
+                nodeSelector: gpu.nodeSelector,
+                ...(args.priorityClassName ? { priorityClassName: args.priorityClassName } : {}),
+              },
               containers: [
                 {
                   name: "ollama",

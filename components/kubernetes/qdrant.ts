@@ -24,6 +24,8 @@ export interface QdrantClusterArgs {
    * keeps its name in the cluster). @default - none: the release's name
    */
   readonly resourceNamePrefix?: string;
+  /** The PriorityClass of its pods. @default - none: the cluster's default */
+  readonly priorityClassName?: pulumi.Input<string>;
 }
 
 export const QDRANT_LABELS = {
@@ -53,6 +55,7 @@ export class QdrantCluster extends pulumi.ComponentResource {
         namespace: args.namespace,
         values: {
           replicaCount: args.replicas,
+          ...(args.priorityClassName ? { priorityClassName: args.priorityClassName } : {}),
           config: { cluster: { enabled: args.replicas > 1 }, telemetry_disabled: true },
           env: [
             {

@@ -35,7 +35,11 @@ export interface RuntimeWorkloadsArgs {
   /** The Kubernetes Secret holding every variable in `env.secrets`. */
   readonly secretName: pulumi.Input<string>;
   readonly api: ScaledSize;
-  readonly worker: ScaledSize;
+  /**
+   * The BullMQ ingest worker, scaled on `queue`. @default - none: ingest runs elsewhere (the
+   * Kafka roles)
+   */
+  readonly worker?: ScaledSize;
   /**
    * An Ingress for the API: the ingress class and the cloud's annotations. @default - none (the
    * cloud routes to the Service itself: a Gateway's route)
@@ -64,8 +68,8 @@ export interface RuntimeWorkloadsArgs {
     readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer;
     readonly ports: readonly number[];
   }>;
-  /** Worker autoscaling on the ingest queue (KEDA). Redis connection for the scaler. */
-  readonly queue: {
+  /** Worker autoscaling on the ingest queue (KEDA). Redis connection for the scaler. @default - none: no worker */
+  readonly queue?: {
     readonly redisAddress: pulumi.Input<string>;
     readonly tls: boolean;
     readonly listName: string;
@@ -106,6 +110,8 @@ export interface RuntimeWorkloadsArgs {
    * @default - none: a canary splits by pod count
    */
   readonly apiCanaryRouter?: CanaryRouter;
+  /** The PriorityClass of the API's and the worker's pods. @default - none: the cluster's default */
+  readonly priorityClassName?: pulumi.Input<string>;
 }
 
 /** The service account the API and the worker run as (the cloud gives it the runtime's identity: EKS Pod Identity). */
@@ -122,14 +128,18 @@ export const WORKER_LABELS = {
 
 /**
  * The one-off re-embedding Job after a change of embedding model: the worker's pod template (its
- * environment, secrets, security context and network policy) running dist/reembed.js once.
+ * environment, secrets, security context and network policy) running dist/reembed.js once. On
+ * the Kafka bus, the index role's (`deployment`).
  */
-export function reembedJobCommand(namespace: string): string {
+export function reembedJobCommand(
+  namespace: string,
+  deployment: string = WORKER_LABELS["app.kubernetes.io/name"],
+): string {
   const job =
     '{apiVersion: "batch/v1", kind: "Job", metadata: {name: "rag-reembed", namespace: .metadata.namespace}, ' +
     `spec: {backoffLimit: 0, template: (.spec.template | .spec.restartPolicy = "Never" | .spec.containers[0].command = ${JSON.stringify(REEMBED_COMMAND)} ` +
     "| del(.spec.containers[0].livenessProbe, .spec.containers[0].readinessProbe, .spec.containers[0].startupProbe))}}";
-  return `kubectl -n ${namespace} get deployment ${WORKER_LABELS["app.kubernetes.io/name"]} -o json | jq '${job}' | kubectl apply -f -`;
+  return `kubectl -n ${namespace} get deployment ${deployment} -o json | jq '${job}' | kubectl apply -f -`;
 }
 
 const API_PORT = RUNTIME_PROCESSES.api.port;
@@ -152,7 +162,8 @@ const WORKER_HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
 /** The runtime Secret is mounted at SECRETS_DIR; the files follow the Secret (External Secrets refreshes it, the kubelet the volume). */
 
-function envVars(
+/** The container's env: plain values, then each secret as `<NAME>_FILE`, its path under SECRETS_DIR. */
+export function runtimeEnvVars(
   env: RuntimeEnvironment,
   extra: Record<string, string>,
 ): k8s.types.input.core.v1.EnvVar[] {
@@ -198,7 +209,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       parent,
     );
     // The API's /metrics on a port of its own, which the Service and the Ingress do not expose.
-    const apiEnv = envVars(args.env, {
+    const apiEnv = runtimeEnvVars(args.env, {
       [ENV.host]: "0.0.0.0",
       [ENV.port]: String(API_PORT),
       [ENV.metricsPort]: String(API_METRICS_PORT),
@@ -206,11 +217,6 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       ...(args.apiKeepAliveSeconds
         ? { [ENV.httpKeepAliveSeconds]: String(args.apiKeepAliveSeconds) }
         : {}),
-    });
-    const workerEnv = envVars(args.env, {
-      [ENV.host]: "0.0.0.0",
-      [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT),
-      ...processEnv("worker"),
     });
     const probe = (port: number, path: string) => ({
       httpGet: { path, port },
@@ -243,23 +249,7 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
         livenessProbe: probe(API_PORT, "/healthz"),
       },
     );
-    this.deployment(
-      `${name}-worker`,
-      args,
-      WORKER_LABELS,
-      args.worker,
-      sa.metadata.name,
-      RUNTIME_PROCESSES.worker.stopGraceSeconds,
-      scrapers.length ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined,
-      {
-        name: "worker",
-        image: args.image,
-        command: [...RUNTIME_PROCESSES.worker.command],
-        ports: [{ name: "health", containerPort: WORKER_HEALTH_PORT }],
-        env: workerEnv,
-        livenessProbe: probe(WORKER_HEALTH_PORT, "/healthz"),
-      },
-    );
+    if (args.worker) this.worker(name, args, args.worker, sa.metadata.name, probe, scrapers);
 
     // The API's Service, and with a canary router its stable and canary halves (Rollouts adds the
     // pod-template hash to theirs).
@@ -347,7 +337,6 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.queueScaler(name, args);
 
     const egress = {
       egressToPods: args.callsPods,
@@ -365,16 +354,6 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
           { from: args.apiIngressFrom, ports: [API_PORT] },
           ...scrapeFrom(API_METRICS_PORT),
         ],
-        ...egress,
-      },
-      parent,
-    );
-    flowPolicy(
-      `${name}-worker`,
-      {
-        namespace: args.namespace,
-        podLabels: WORKER_LABELS,
-        ingress: scrapeFrom(WORKER_HEALTH_PORT),
         ...egress,
       },
       parent,
@@ -450,7 +429,10 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
               volumes: [
                 { name: "secrets", secret: { secretName: args.secretName, defaultMode: 0o440 } },
               ],
-              extra: { terminationGracePeriodSeconds: stopGraceSeconds },
+              extra: {
+                terminationGracePeriodSeconds: stopGraceSeconds,
+                ...(args.priorityClassName ? { priorityClassName: args.priorityClassName } : {}),
+              },
             }),
           },
         },
@@ -463,9 +445,62 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
     return deployment;
   }
 
+  /** The BullMQ worker: its Deployment, KEDA's scaler on the queue and its NetworkPolicy. */
+  private worker(
+    name: string,
+    args: RuntimeWorkloadsArgs,
+    size: ScaledSize,
+    serviceAccountName: pulumi.Input<string>,
+    probe: (port: number, path: string) => k8s.types.input.core.v1.Probe,
+    scrapers: k8s.types.input.networking.v1.NetworkPolicyPeer[],
+  ): void {
+    const queue = args.queue;
+    if (!queue) throw new Error(`RuntimeWorkloads ${name}: a worker needs its queue (queue)`);
+    const workerEnv = runtimeEnvVars(args.env, {
+      [ENV.host]: "0.0.0.0",
+      [ENV.workerHealthPort]: String(WORKER_HEALTH_PORT),
+      ...processEnv("worker"),
+    });
+    this.deployment(
+      `${name}-worker`,
+      args,
+      WORKER_LABELS,
+      size,
+      serviceAccountName,
+      RUNTIME_PROCESSES.worker.stopGraceSeconds,
+      scrapers.length ? scrapeAnnotations(WORKER_HEALTH_PORT) : undefined,
+      {
+        name: "worker",
+        image: args.image,
+        command: [...RUNTIME_PROCESSES.worker.command],
+        ports: [{ name: "health", containerPort: WORKER_HEALTH_PORT }],
+        env: workerEnv,
+        livenessProbe: probe(WORKER_HEALTH_PORT, "/healthz"),
+      },
+    );
+    this.queueScaler(name, args, size, queue);
+    flowPolicy(
+      `${name}-worker`,
+      {
+        namespace: args.namespace,
+        podLabels: WORKER_LABELS,
+        ingress: scrapers.length ? [{ from: scrapers, ports: [WORKER_HEALTH_PORT] }] : [],
+        egressToPods: args.callsPods,
+        egressToCidrs: args.callsCidrs,
+        egressToPeers: args.callsPeers,
+      },
+      { parent: this },
+    );
+  }
+
   /** KEDA scales the worker on the BullMQ wait list's length; the Redis password comes from the runtime Secret. */
-  private queueScaler(name: string, args: RuntimeWorkloadsArgs): void {
-    const tlsAuth = args.queue.tlsAuth;
+  private queueScaler(
+    name: string,
+    args: RuntimeWorkloadsArgs,
+    size: ScaledSize,
+    queue: NonNullable<RuntimeWorkloadsArgs["queue"]>,
+  ): void {
+    const tlsAuth = queue.tlsAuth;
     const auth = new k8s.apiextensions.CustomResource(
       `${name}-queue-auth`,
       {
@@ -494,18 +529,18 @@ export class RuntimeWorkloads extends pulumi.ComponentResource {
         metadata: { name: "rag-worker", namespace: args.namespace },
         spec: {
           scaleTargetRef: { name: WORKER_LABELS["app.kubernetes.io/name"] },
-          minReplicaCount: args.worker.minReplicas,
-          maxReplicaCount: args.worker.maxReplicas,
+          minReplicaCount: size.minReplicas,
+          maxReplicaCount: size.maxReplicas,
           cooldownPeriod: 300,
           triggers: [
             {
               type: "redis",
               metadata: {
-                address: args.queue.redisAddress,
-                listName: args.queue.listName,
-                listLength: String(args.queue.targetDepthPerReplica),
+                address: queue.redisAddress,
+                listName: queue.listName,
+                listLength: String(queue.targetDepthPerReplica),
                 // TLS with a CA of its own comes with the authentication (KEDA refuses both).
-                ...(tlsAuth ? {} : { enableTLS: String(args.queue.tls) }),
+                ...(tlsAuth ? {} : { enableTLS: String(queue.tls) }),
               },
               authenticationRef: { name: auth.metadata.name },
             },

@@ -38,6 +38,8 @@ export interface VllmServerArgs {
    * and a rollout replaces one pod at a time. @default 1 (one shared cache volume, Recreate)
    */
   readonly replicas?: number;
+  /** The PriorityClass of its pods. @default - none: the cluster's default */
+  readonly priorityClassName?: pulumi.Input<string>;
 }
 
 /** The weights' origin. */
@@ -169,6 +171,7 @@ export class VllmServer extends pulumi.ComponentResource {
                 ...(weights.kind === "fetched"
                   ? { initContainers: [fetchContainer(weights)] }
                   : {}),
+                ...(args.priorityClassName ? { priorityClassName: args.priorityClassName } : {}),
               },
               containers: [
                 {

@@ -1,10 +1,11 @@
 /**
  * The enterprise tier's multi-region pieces: the Aurora global database, the MSK ingest log, the
- * replicated document bucket, the latency records, and every workload's disruption budget and
- * zone spread. Graded mandatory at enterprise (high), where these pieces live.
+ * replicated document bucket, the latency records, and every workload's disruption budget, zone
+ * spread and priority class. Graded mandatory at enterprise (high), where these pieces live.
  */
 import { MIN_BACKUP_DAYS } from "./resilience";
-import { cannotRead, podsOf, REPLICATED_TYPES } from "./workloads";
+import { isPatchType } from "./kubernetes";
+import { cannotRead, podsOf, REPLICATED_TYPES, WORKLOAD_TYPES } from "./workloads";
 import { get, isObject, isTrue, list, referenced, referencing, text } from "./helpers";
 import type { ResourceView, Rule, RuleContext, Tier } from "./types";
 
@@ -56,6 +57,29 @@ function rotates(rotation: ResourceView): boolean {
     text(p.rotationLambdaArn) !== undefined ||
     (rotation.propertyDependencies.rotationLambdaArn ?? []).length > 0;
   return p.rotationEnabled !== false && scheduled && runner;
+}
+
+const SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject";
+/** KEDA's annotation holding a ScaledObject's target at a replica count, its scaling paused. */
+const PAUSED_REPLICAS = "autoscaling.keda.sh/paused-replicas";
+
+/**
+ * A standby: a workload at 0 replicas that a KEDA ScaledObject holds there, paused (a region's
+ * stand-by ingest stage, started by a failover). A zone's outage takes nothing down.
+ */
+function pausedAtZero(r: ResourceView, resources: readonly ResourceView[]): boolean {
+  const name = text(get(r.props, "metadata.name"));
+  const namespace = text(get(r.props, "metadata.namespace"));
+  return resources.some((s) => {
+    const annotations = get(s.props, "metadata.annotations");
+    return (
+      s.type === SCALED_OBJECT &&
+      text(get(s.props, "spec.scaleTargetRef.name")) === name &&
+      text(get(s.props, "metadata.namespace")) === namespace &&
+      isObject(annotations) &&
+      annotations[PAUSED_REPLICAS] === "0"
+    );
+  });
 }
 
 export const multiRegionRules: Rule[] = [
@@ -215,7 +239,7 @@ export const multiRegionRules: Rule[] = [
     name: "k8s-enterprise-workload-resilience",
     area: "resilience",
     description:
-      "At enterprise every workload runs at least two replicas, spread over zones, with a PodDisruptionBudget.",
+      "At enterprise every workload runs at least two replicas, spread over zones, with a PodDisruptionBudget. A standby held at 0 replicas by a paused KEDA ScaledObject has nothing to lose.",
     severity: "high",
     remediation:
       "Run 2+ replicas with a topologySpreadConstraint on topology.kubernetes.io/zone and a PodDisruptionBudget selecting them.",
@@ -240,11 +264,38 @@ export const multiRegionRules: Rule[] = [
         const spread = list(pod.spec.topologySpreadConstraints).some(
           (t) => get(t, "topologyKey") === ZONE,
         );
+        const standby = n === 0 && pausedAtZero(r, ctx.resources);
         return [
-          ...(n >= 2 ? [] : [`${pod.prefix}${n} replica: a zone's outage takes it down`]),
+          ...(n >= 2 || standby
+            ? []
+            : [`${pod.prefix}${n} replica: a zone's outage takes it down`]),
           ...(spread ? [] : [`${pod.prefix}replicas are not spread across zones`]),
           ...(budget ? [] : [`${pod.prefix}no PodDisruptionBudget`]),
         ];
       }),
+  },
+  {
+    name: "k8s-enterprise-priority-class",
+    area: "resilience",
+    description:
+      "At enterprise every pod-bearing workload names a PriorityClass, so that when the cluster runs short the scheduler keeps serving (the API, the model servers, the vector store) and lets batch ingest wait.",
+    severity: "high",
+    remediation:
+      "Set priorityClassName on the pod template: rag-serving for what answers queries, rag-batch-ingest for ingest (components/kubernetes/priority-classes.ts).",
+    resourceTypes: [...WORKLOAD_TYPES],
+    tiers: ENTERPRISE,
+    check: (r) =>
+      // A patch that leaves the field out leaves the class as it is.
+      isPatchType(r.type)
+        ? []
+        : podsOf(r).flatMap((pod) => {
+            if (!pod.spec) return [cannotRead(pod, pod.specProblem!)];
+            const name = text(pod.spec.priorityClassName);
+            return name
+              ? []
+              : [
+                  `${pod.prefix}names no priorityClassName: when the cluster runs short, nothing tells serving from batch`,
+                ];
+          }),
   },
 ];

@@ -63,6 +63,9 @@ export function dataKeyDescription(prefix: string): string {
   return `${prefix}: documents, databases, caches, secrets, volumes`;
 }
 
+/** The runtime's prefix in the document bucket (OBJECT_STORE_URL s3://<bucket>/documents). */
+export const DOCUMENT_STORE_PREFIX = "documents";
+
 export abstract class AwsPlatformBase implements DataServices {
   protected readonly provider: aws.Provider;
   protected readonly account: AwsAccount;
@@ -220,7 +223,7 @@ export abstract class AwsPlatformBase implements DataServices {
       this.opts(),
     );
     return {
-      url: pulumi.interpolate`s3://${this.documents.bucketName}/documents`,
+      url: pulumi.interpolate`s3://${this.documents.bucketName}/${DOCUMENT_STORE_PREFIX}`,
       resourceId: this.documents.bucketArn,
       encryptionKeyId: this.dataKey.arn,
     };

@@ -38,7 +38,7 @@ import { type ChartChoices, KubernetesPlatform, kubernetesCharts } from "./kuber
 import type { ObservabilityRequest, Platform } from "./platform";
 
 /** Where the EKS Pod Identity agent listens on every node (link-local). */
-const POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32";
+export const POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32";
 /** EKS runs neither metrics-server nor the NVIDIA device plugin by itself. */
 const EKS_PROVIDES = { metricsServer: false, gpuDevicePlugin: false } as const;
 
@@ -183,6 +183,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         statements: [
           ...this.documentStatements(),
           ...(databaseSecretArn ? databasePasswordStatements(databaseSecretArn, keyArn) : []),
+          ...this.runtimeBusStatements(),
         ],
       },
       this.opts(),
@@ -223,6 +224,11 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
       ],
     };
+  }
+
+  /** What the runtime may do on an ingest bus of the host's. @default - nothing: no bus */
+  protected runtimeBusStatements(): Statement[] {
+    return [];
   }
 
   runtimeEgress(): CidrEgress[] {

@@ -29,7 +29,10 @@ import type {
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
+import type { Statement } from "../../components/aws/account";
 import { awsProvider, dataKeyDescription, type AwsFoundation } from "./aws-base";
+import { ingestClientStatements, kedaLagReader, mskIngestBus } from "./aws-ingest-bus";
+import type { ClusterIngestBus } from "./cluster-host";
 import { EksHost } from "./aws-eks";
 import type { ObjectStoreRequest, PostgresRequest } from "./platform";
 
@@ -161,8 +164,11 @@ export class EnterpriseEksHost extends EksHost {
   readonly certificateArn: pulumi.Output<string>;
   /** Two generation servers per region, in two zones: losing a zone or a node keeps one. */
   readonly modelServerReplicas = 2;
+  /** KEDA's role for reading the ingest roles' lag: made before the add-ons. */
+  readonly addonIdentities: pulumi.Resource[];
   private database?: AuroraGlobalPostgres;
   private kafka?: MskCluster;
+  private bus?: ClusterIngestBus;
 
   constructor(
     cfg: PlatformConfig,
@@ -194,6 +200,13 @@ export class EnterpriseEksHost extends EksHost {
         this.opts(),
       );
     }
+    this.addonIdentities = [
+      kedaLagReader(
+        `${this.prefix}-keda-kafka`,
+        { clusterName: this.cluster.name, kafka: this.ingestLog() },
+        this.opts(),
+      ),
+    ];
     this.certificateArn = this.regionalCertificate();
     const ingress = this.ingress;
     if (ingress.kind !== "ingress")
@@ -394,6 +407,28 @@ export class EnterpriseEksHost extends EksHost {
       this.opts(),
     );
     return this.kafka;
+  }
+
+  /** Ingest on the region's MSK cluster: the API produces; parse and embed run in the primary. */
+  ingestBus(): ClusterIngestBus {
+    this.bus ??= mskIngestBus(
+      {
+        prefix: this.prefix,
+        region: this.site.region,
+        clusterName: this.cluster.name,
+        kafka: this.ingestLog(),
+        bucketArn: this.requireDocuments().bucketArn,
+        keyArn: this.dataKey.arn,
+        vpcCidr: this.network.vpcCidr,
+        runsStages: this.isPrimary,
+      },
+      this.opts(),
+    );
+    return this.bus;
+  }
+
+  protected override runtimeBusStatements(): Statement[] {
+    return ingestClientStatements(this.ingestLog().arn, "api");
   }
 
   /** The region's network, for what the tier builds across regions (MSK Replicator). */

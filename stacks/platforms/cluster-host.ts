@@ -7,7 +7,8 @@ import type { AuditDestination } from "../../components/kubernetes/audit-export"
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ObjectStorage } from "../../components/kubernetes/observability-stack";
-import type { RuntimeEnvironment, SecretRef } from "../../components/contracts";
+import type { KafkaEndpoint, RuntimeEnvironment, SecretRef } from "../../components/contracts";
+import type { IngestRole } from "../ingest-log";
 import type { EnvName } from "../../runtime/src/config";
 import type { RemoteSecretKey } from "../../components/kubernetes/external-secret";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
@@ -117,6 +118,39 @@ export interface ModelReader {
   readonly egress: readonly CidrEgress[];
 }
 
+/**
+ * The region's Kafka bus, for a tier whose ingest runs on Kafka: the brokers, and identities that
+ * may do on it (and on the cloud's services) what each client does.
+ */
+export interface ClusterIngestBus {
+  readonly endpoint: KafkaEndpoint;
+  /** Runs parse and embed: the log's primary. Elsewhere they stand by, stopped. */
+  readonly runsStages: boolean;
+  /** Where the brokers listen: the API's way to them. */
+  readonly brokers: CidrEgress;
+  /**
+   * What every role reaches outside the cluster: the brokers, the database, the object store and
+   * the cloud APIs their identity signs with.
+   */
+  readonly roleEgress: readonly CidrEgress[];
+  /** KEDA's Kafka trigger's connection settings (TLS, SASL, the cloud's region). */
+  readonly scalerMetadata: Record<string, string>;
+  /**
+   * Binds a role's service account to an identity with what that role reads and writes (its
+   * topics and group, its part of the object store, the database password it reads at connect).
+   */
+  bindRole(
+    role: IngestRole,
+    args: {
+      readonly namespace: string;
+      readonly serviceAccount: string;
+      readonly env: RuntimeEnvironment;
+    },
+  ): RuntimeIdentity;
+  /** The TriggerAuthentication spec KEDA's Kafka scaler signs in with (an identity that reads the groups' lag). */
+  readonly scalerAuthentication: Record<string, unknown>;
+}
+
 export interface ClusterHost extends DataServices {
   /** The cloud's provider in the host's region. */
   readonly cloudProvider: pulumi.ProviderResource;
@@ -184,6 +218,10 @@ export interface ClusterHost extends DataServices {
     readonly namespace: string;
     readonly serviceAccount: string;
   }): AuditDestination | undefined;
+  /** The region's Kafka bus, when ingest runs on Kafka. @default - none: BullMQ on Redis */
+  ingestBus?(): ClusterIngestBus;
+  /** Identities the cluster add-ons pick up at their pods' start (KEDA's): made before them. @default - none */
+  readonly addonIdentities?: readonly pulumi.Resource[];
   /** How an operator reaches the cluster (kubeconfig, endpoint) and the data services. */
   accessOutputs(): Record<string, pulumi.Input<unknown>>;
 }

@@ -5,6 +5,7 @@
  */
 import type { MeshWorkload } from "../../components/kubernetes/flows";
 import { EMBEDDINGS_LABELS } from "../../components/kubernetes/embedding-server";
+import { ingestLabels, ingestServiceAccount } from "../../components/kubernetes/ingest-workloads";
 import {
   LOKI_NAMESPACE,
   MONITORING_NAMESPACE,
@@ -44,6 +45,10 @@ const wholeNamespace = (namespace: string): MeshWorkload => ({
 export const WORKLOADS = {
   api: rag(RUNTIME_SERVICE_ACCOUNT, API_LABELS),
   worker: rag(RUNTIME_SERVICE_ACCOUNT, WORKER_LABELS),
+  // Ingest on the Kafka bus: each role under a service account of its own.
+  ingestParse: rag(ingestServiceAccount("parse"), ingestLabels("parse")),
+  ingestEmbed: rag(ingestServiceAccount("embed"), ingestLabels("embed")),
+  ingestIndex: rag(ingestServiceAccount("index"), ingestLabels("index")),
   qdrant: rag("qdrant", QDRANT_LABELS),
   vllm: rag("vllm", VLLM_LABELS),
   embeddings: rag("embeddings", EMBEDDINGS_LABELS),

@@ -23,6 +23,7 @@ import { RagNamespace } from "../../components/kubernetes/namespace";
 import { egressOf, FlowTable, type MeshWorkload } from "../../components/kubernetes/flows";
 import { podsIn, type CidrEgress } from "../../components/kubernetes/network-policy";
 import { OllamaServer } from "../../components/kubernetes/ollama-server";
+import { PriorityClasses, type PriorityTier } from "../../components/kubernetes/priority-classes";
 import { QdrantCluster } from "../../components/kubernetes/qdrant";
 import {
   reembedJobCommand,
@@ -51,11 +52,13 @@ import { bullmqWaitList } from "../../runtime/src/queue/wait-list";
 import type { PlatformConfig } from "../config";
 import { siteName, type RegionSite } from "../regions";
 import { CHARTS, K8S_IMAGES, type SupportedChart } from "../versions";
-import type { ClusterHost } from "./cluster-host";
+import type { ClusterHost, ClusterIngestBus } from "./cluster-host";
 import { exposedApi } from "./kubernetes-api";
 import { llmFor, vectorDbFor } from "./hosted";
 import { KUBERNETES_NAMESPACE, WORKLOADS } from "./kubernetes-flows";
+import { INGEST_WORKLOADS, kafkaIngest } from "./kubernetes-ingest";
 import { ClusterOperations } from "./kubernetes-operations";
+import { kafkaEnvironment } from "../runtime-env";
 import type {
   LlmRequest,
   ObjectStoreRequest,
@@ -114,6 +117,8 @@ export class KubernetesPlatform implements Platform {
   /** The mesh, Rollouts and the in-cluster stack, as the config asks. */
   private readonly ops: ClusterOperations;
   private redisEndpoint?: RedisEndpoint;
+  /** Serving above batch ingest (enterprise): every workload names one. */
+  private readonly priorities?: PriorityClasses;
 
   constructor(
     private readonly host: ClusterHost,
@@ -137,8 +142,15 @@ export class KubernetesPlatform implements Platform {
         cloudProvides: host.provides,
         resourceNamePrefix: site.namePrefix,
       },
-      { ...this.onCluster(), dependsOn: host.secretStore.ready },
+      {
+        ...this.onCluster(),
+        dependsOn: [...host.secretStore.ready, ...(host.addonIdentities ?? [])],
+      },
     );
+    this.priorities =
+      cfg.tier === "enterprise"
+        ? new PriorityClasses(`${site.prefix}-priorities`, this.onCluster())
+        : undefined;
     this.namespace = new RagNamespace(
       `${site.prefix}-ns`,
       {
@@ -147,6 +159,16 @@ export class KubernetesPlatform implements Platform {
       },
       this.onCluster(),
     );
+  }
+
+  /** The PriorityClass a workload of `tier` names, when the platform has them. */
+  private priority(tier: PriorityTier): pulumi.Output<string> | undefined {
+    return this.priorities?.names[tier];
+  }
+
+  /** What ingests: the BullMQ worker, or the Kafka bus's roles when the host runs one. */
+  private get ingestClients(): MeshWorkload[] {
+    return this.host.ingestBus ? Object.values(INGEST_WORKLOADS) : [WORKLOADS.worker];
   }
 
   /** The flow table as built so far (every flow once the core is composed): for review and tests. */
@@ -297,6 +319,7 @@ export class KubernetesPlatform implements Platform {
           collection: req.collection,
           clientLabels: this.flows.clientLabelsOf(WORKLOADS.qdrant, QDRANT_CLIENT_PORTS),
           resourceNamePrefix: this.site.namePrefix,
+          priorityClassName: this.priority("serving"),
         },
         this.onCluster(),
       );
@@ -311,11 +334,14 @@ export class KubernetesPlatform implements Platform {
   /** The model servers on the GPU pool: vLLM with a text-embeddings server beside it, or Ollama for both. */
   private modelServers(req: LlmRequest): LlmEndpoint {
     const prefix = this.site.prefix;
-    const common = (server: MeshWorkload, port: number, what: string) => {
-      this.runtimeCalls(server, [port], what);
+    // The Kafka roles embed, never generate: completions are the API's (and the BullMQ worker's
+    // rows as they were).
+    const common = (server: MeshWorkload, port: number, what: string, generationOnly = false) => {
+      this.runtimeCalls(server, [port], what, generationOnly && this.host.ingestBus !== undefined);
       return {
         namespace: this.namespace.name,
         clientLabels: this.flows.clientLabelsOf(server, [port]),
+        priorityClassName: this.priority("serving"),
       };
     };
     const fromHub = (server: MeshWorkload) =>
@@ -326,7 +352,7 @@ export class KubernetesPlatform implements Platform {
         this.scrapedBy(WORKLOADS.vllm, VLLM_PORT);
         this.ops.warmupFlow(WORKLOADS.vllm, VLLM_PORT);
         // After every caller's flow: its clients are read from the table.
-        const served = common(WORKLOADS.vllm, VLLM_PORT, "completions");
+        const served = common(WORKLOADS.vllm, VLLM_PORT, "completions", true);
         const vllm = new VllmServer(
           `${prefix}-vllm`,
           {
@@ -456,6 +482,7 @@ export class KubernetesPlatform implements Platform {
     const redis = this.redisEndpoint;
     if (!redis)
       throw new Error("KubernetesPlatform: redis() must be created before runtimeServices()");
+    const bus = this.host.ingestBus?.();
     const identity = this.host.bindRuntimeIdentity({
       namespace: KUBERNETES_NAMESPACE,
       serviceAccount: RUNTIME_SERVICE_ACCOUNT,
@@ -482,10 +509,11 @@ export class KubernetesPlatform implements Platform {
           ? pulumi.all([network, ...proxies]).apply((cidrs) => cidrs.join(","))
           : network,
         ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}),
+        ...(bus ? kafkaEnvironment(bus.endpoint, this.cfg.enterprise.ingest.partitions) : {}),
       },
     };
     const redisCa = files.find((f) => f.variable === ENV.redisTlsCaFile);
-    this.runtimeFlows(ingress.sources, otlp !== undefined);
+    this.runtimeFlows(ingress.sources, otlp !== undefined, bus);
     // The API and the worker call the same services: the API's rows say where.
     const calls = egressOf(this.flows, WORKLOADS.api);
     const workloads = new RuntimeWorkloads(
@@ -496,7 +524,7 @@ export class KubernetesPlatform implements Platform {
         env,
         secretName: runtimeSecret.secretName,
         api: req.api,
-        worker: req.worker,
+        ...(bus ? {} : { worker: req.worker }),
         ingress:
           ingress.kind === "ingress"
             ? {
@@ -510,13 +538,17 @@ export class KubernetesPlatform implements Platform {
         callsPods: calls.egressToPods,
         callsCidrs: calls.egressToCidrs,
         callsPeers: calls.egressToPeers,
-        queue: {
-          redisAddress: pulumi.interpolate`${redis.host}:${redis.port}`,
-          tls: redis.tls,
-          listName: bullmqWaitList(DEFAULT_QUEUE_NAME),
-          targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER,
-          tlsAuth: redisCa && this.queueTlsAuth(redisCa.ref),
-        },
+        ...(bus
+          ? {}
+          : {
+              queue: {
+                redisAddress: pulumi.interpolate`${redis.host}:${redis.port}`,
+                tls: redis.tls,
+                listName: bullmqWaitList(DEFAULT_QUEUE_NAME),
+                targetDepthPerReplica: QUEUE_DEPTH_PER_WORKER,
+                tlsAuth: redisCa && this.queueTlsAuth(redisCa.ref),
+              },
+            }),
         serviceAccountAnnotations: identity.serviceAccountAnnotations,
         podLabels: identity.podLabels,
         metricsScrapedBy: scraper && {
@@ -534,17 +566,44 @@ export class KubernetesPlatform implements Platform {
                 : {}),
             }
           : {}),
+        priorityClassName: this.priority("serving"),
       },
       // The Ingress needs the controller's webhook, the scaler KEDA's CRDs.
       { ...this.onCluster(), dependsOn: [...ingress.ready, this.addons.keda] },
     );
+    if (bus)
+      kafkaIngest(
+        `${this.site.prefix}-ingest`,
+        {
+          cfg: this.cfg,
+          bus,
+          flows: this.flows,
+          namespace: this.namespace.name,
+          image: this.host.runtimeImage(),
+          env: req.env,
+          secretName: runtimeSecret.secretName,
+          fileKeys: files.map((f) => f.variable),
+          metricsScrapedBy: [...(scraper ? [scraper] : []), ...this.ops.prometheusPeers],
+          priorityClassName: this.priority("batch"),
+        },
+        // The scalers need KEDA's CRDs.
+        { ...this.onCluster(), dependsOn: [this.addons.keda] },
+      );
     this.ops.apiCanary(this.namespace.name, workloads.apiCanaryRoute, [workloads]);
     return exposedApi(ingress, workloads, this.namespace.name, this.cfg.domain);
   }
 
-  /** `api` and `worker` both call `to` on `ports`. */
-  private runtimeCalls(to: MeshWorkload, ports: readonly number[], purpose: string): void {
-    for (const from of [WORKLOADS.api, WORKLOADS.worker])
+  /**
+   * The API and what ingests both call `to` on `ports`. Every Kafka role opens the vector store
+   * and probes the embeddings server at start (runtime/src/services.ts), whatever it then does.
+   */
+  private runtimeCalls(
+    to: MeshWorkload,
+    ports: readonly number[],
+    purpose: string,
+    apiOnly = false,
+  ): void {
+    for (const from of [WORKLOADS.api, ...(apiOnly ? [] : this.ingestClients)])
       this.flows.calls(from, to, ports, purpose);
   }
 
@@ -574,7 +633,7 @@ export class KubernetesPlatform implements Platform {
    * The runtime's flows: the load balancer in, the managed services, cloud APIs and the pod
    * identity agent out (as the host lists them), the collector, and the scraper's reads.
    */
-  private runtimeFlows(loadBalancer: Peer[], toCollector: boolean): void {
+  private runtimeFlows(loadBalancer: Peer[], toCollector: boolean, bus?: ClusterIngestBus): void {
     // The mesh knows plain-text callers by address: the peers given as address blocks.
     const cidrs = loadBalancer.flatMap((p) => {
       const block = p.ipBlock as k8s.types.input.networking.v1.IPBlock | undefined;
@@ -587,19 +646,23 @@ export class KubernetesPlatform implements Platform {
       protocol: "TCP",
       purpose: "client requests",
     });
-    for (const from of [WORKLOADS.api, WORKLOADS.worker]) {
-      for (const e of this.host.runtimeEgress())
+    if (bus) this.flows.reaches(WORKLOADS.api, bus.brokers, "document events to the ingest log");
+    for (const from of [WORKLOADS.api, ...this.ingestClients]) {
+      const role = bus && from !== WORKLOADS.api;
+      for (const e of role ? bus.roleEgress : this.host.runtimeEgress())
         this.flows.reaches(
           from,
           e,
-          "managed data services, cloud APIs, hosted models",
+          role
+            ? "the ingest log, the catalogue, the object store and cloud APIs"
+            : "managed data services, cloud APIs, hosted models",
           "cloud-apis",
         );
       if (toCollector)
         this.flows.calls(from, WORKLOADS.collector, [OTLP_HTTP_PORT], "traces, metrics and logs");
     }
     this.scrapedBy(WORKLOADS.api, RUNTIME_PROCESSES.api.metricsPort);
-    this.scrapedBy(WORKLOADS.worker, RUNTIME_PROCESSES.worker.port);
+    for (const w of this.ingestClients) this.scrapedBy(w, RUNTIME_PROCESSES.worker.port);
   }
 
   /**
@@ -644,7 +707,9 @@ export class KubernetesPlatform implements Platform {
       ...this.host.accessOutputs(),
       namespace: this.namespace.name,
       // After a change of embedding model (the pods refuse the old index): scale api and worker to 0, run this, scale back.
-      reembedJob: pulumi.output(this.namespace.name).apply(reembedJobCommand),
+      reembedJob: pulumi
+        .output(this.namespace.name)
+        .apply((ns) => reembedJobCommand(ns, this.host.ingestBus ? "rag-ingest-index" : undefined)),
       argoCd: this.addons.argoCd
         ? "kubectl -n argocd port-forward svc/argo-cd-argocd-server 8443:443"
         : undefined,

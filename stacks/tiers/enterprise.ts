@@ -17,7 +17,7 @@ import type { PlatformConfig } from "../config";
 import { EnterpriseEksHost, EnterpriseShared, enterpriseSites } from "../platforms/aws-enterprise";
 import { KubernetesPlatform } from "../platforms/kubernetes";
 import { regionCidrs, regionSites, type RegionSite } from "../regions";
-import { INGEST_CONSUMER_GROUPS, PRIMARY_TOPICS, UPLOADS_TOPIC } from "../ingest-log";
+import { PRIMARY_TOPICS, REPLICATED_GROUPS, UPLOADS_TOPIC } from "../ingest-log";
 import { failoverCommands } from "../failover";
 import { composeCore, standardOutputs, type CoreOutputs } from "./core";
 import { enterpriseRouting } from "./enterprise-routing";
@@ -89,7 +89,7 @@ export function enterpriseAwsTier(
           target: target.kafka,
           targetNetwork: target.host.vpc,
           topics: PRIMARY_TOPICS,
-          consumerGroups: Object.values(INGEST_CONSUMER_GROUPS),
+          consumerGroups: REPLICATED_GROUPS,
         },
         { provider: target.awsProvider },
       ),

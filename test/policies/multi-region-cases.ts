@@ -79,6 +79,33 @@ const workload = (replicas: number, spread = ZONE_SPREAD) =>
 const pdb = res("kubernetes:policy/v1:PodDisruptionBudget", {
   spec: { maxUnavailable: 1, selector: { matchLabels: LABELS } },
 });
+/** A Deployment named `name` in namespace rag, `replicas` of a pod naming `priorityClassName`. */
+const named = (name: string, replicas: number, priorityClassName?: string) =>
+  res("kubernetes:apps/v1:Deployment", {
+    metadata: { name, namespace: "rag" },
+    spec: {
+      replicas,
+      selector: { matchLabels: LABELS },
+      template: {
+        metadata: { labels: LABELS },
+        spec: {
+          containers: [{ name: "c", image: "i" }],
+          topologySpreadConstraints: ZONE_SPREAD,
+          ...(priorityClassName ? { priorityClassName } : {}),
+        },
+      },
+    },
+  });
+/** KEDA's ScaledObject of Deployment `target`, held at 0 (a standby) when `paused`. */
+const scaler = (target: string, paused: boolean) =>
+  res("kubernetes:keda.sh/v1alpha1:ScaledObject", {
+    metadata: {
+      name: target,
+      namespace: "rag",
+      ...(paused ? { annotations: { "autoscaling.keda.sh/paused-replicas": "0" } } : {}),
+    },
+    spec: { scaleTargetRef: { name: target }, minReplicaCount: 2, maxReplicaCount: 12 },
+  });
 const healthCheck = res("aws:route53/healthCheck:HealthCheck", { type: "HTTPS" });
 const record = (extra: Record<string, unknown>, links: Record<string, ResourceView[]> = {}) =>
   res(
@@ -224,11 +251,44 @@ export const MULTI_REGION_CASES: Record<string, RuleCase> = {
     violating: { "latency record without a check": one(record({})) },
   },
   "k8s-enterprise-workload-resilience": {
-    compliant: [workload(2), pdb],
+    // A stand-by ingest stage, held at 0 by its paused scaler, has nothing a zone could take down.
+    compliant: [workload(2), pdb, named("rag-ingest-parse", 0), scaler("rag-ingest-parse", true)],
     violating: {
       "one replica": [workload(1), pdb],
       "no zone spread": [workload(3, []), pdb],
       "no budget": [workload(3)],
+      "0 replicas, scaler not paused": [
+        named("rag-ingest-parse", 0),
+        scaler("rag-ingest-parse", false),
+        pdb,
+      ],
+      "0 replicas, another workload's scaler paused": [
+        named("rag-ingest-parse", 0),
+        scaler("rag-ingest-embed", true),
+        pdb,
+      ],
+    },
+  },
+  "k8s-enterprise-priority-class": {
+    compliant: [
+      named("rag-api", 2, "rag-serving"),
+      named("rag-ingest-index", 2, "rag-batch-ingest"),
+      // A patch that leaves the class out leaves it as it is.
+      res("kubernetes:apps/v1:DeploymentPatch", {
+        metadata: { name: "rag-api" },
+        spec: { template: { spec: { containers: [{ name: "c", image: "j" }] } } },
+      }),
+    ],
+    violating: {
+      "no priority class": one(named("rag-api", 2)),
+      "an empty one": one(named("rag-api", 2, "")),
+      "a Job without one": one(
+        res("kubernetes:batch/v1:Job", {
+          spec: {
+            template: { spec: { containers: [{ name: "c", image: "i" }], restartPolicy: "Never" } },
+          },
+        }),
+      ),
     },
   },
 };

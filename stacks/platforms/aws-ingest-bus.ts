@@ -1,0 +1,163 @@
+/**
+ * The Kafka bus of one enterprise region on AWS: the region's MSK cluster, and for each client an
+ * EKS Pod Identity role holding what that client does there. The API produces document events;
+ * parse reads originals and writes chunks; embed turns chunks into vectors; index reads both into
+ * the region's stores. KEDA's operator gets a role that reads the groups' lag, nothing more.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+  bucketPrefixStatements,
+  type PrefixGrant,
+} from "../../components/aws/bucket-prefix-access";
+import {
+  kafkaClientStatements,
+  kafkaLagReaderStatements,
+  MSK_IAM_TLS_PORT,
+  type MskCluster,
+} from "../../components/aws/msk";
+import { podIdentityRole } from "../../components/aws/pod-identity";
+import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
+import type { Statement } from "../../components/aws/account";
+import {
+  INGEST_CONSUMER_GROUPS,
+  INGEST_TOPICS,
+  INTERMEDIATES_PREFIX,
+  ORIGINALS_PREFIX,
+  ROLE_TOPICS,
+  WRITES,
+  type IngestRole,
+} from "../ingest-log";
+import { DOCUMENT_STORE_PREFIX } from "./aws-base";
+import { POD_IDENTITY_AGENT_CIDR } from "./aws-eks";
+import type { ClusterIngestBus } from "./cluster-host";
+
+/** Where KEDA's operator runs (the chart's service account, kedacore/charts values.yaml). */
+export const KEDA_OPERATOR = { namespace: "keda", serviceAccount: "keda-operator" } as const;
+
+export interface MskIngestBusArgs {
+  readonly prefix: string;
+  readonly region: string;
+  readonly clusterName: pulumi.Input<string>;
+  readonly kafka: MskCluster;
+  readonly bucketArn: pulumi.Input<string>;
+  readonly keyArn: pulumi.Input<string>;
+  readonly vpcCidr: pulumi.Input<string>;
+  /** The log's primary: parse and embed run here. */
+  readonly runsStages: boolean;
+}
+
+/** Aurora PostgreSQL's port. */
+const AURORA_PORT = 5432;
+
+const under = (prefix: string) => `${DOCUMENT_STORE_PREFIX}/${prefix}`;
+
+/** What each role does in the document bucket (runtime/src/kafka/roles.ts). */
+const OBJECTS: Readonly<Record<IngestRole, readonly PrefixGrant[]>> = {
+  // Reads the original; writes the chunks; on a delete, lists and removes the document's objects.
+  parse: [
+    { prefix: under(ORIGINALS_PREFIX), read: true },
+    { prefix: under(INTERMEDIATES_PREFIX), write: true, remove: true, list: true },
+  ],
+  // Reads the chunks, writes the vectors; on a delete, as parse.
+  embed: [
+    { prefix: under(INTERMEDIATES_PREFIX), read: true, write: true, remove: true, list: true },
+  ],
+  // Reads the chunks and vectors; on a delete, as parse.
+  index: [{ prefix: under(INTERMEDIATES_PREFIX), read: true, remove: true, list: true }],
+};
+
+const ALL_TOPICS = Object.values(INGEST_TOPICS);
+const ALL_GROUPS = Object.values(INGEST_CONSUMER_GROUPS);
+
+/**
+ * The bus of a client: every client sees (and may create) the topics and describes every group
+ * (the runtime's queue depth sums the roles' lag); it reads and joins only its own.
+ */
+export function ingestClientStatements(
+  clusterArn: pulumi.Input<string>,
+  client: IngestRole | "api",
+): Statement[] {
+  return kafkaClientStatements(clusterArn, {
+    topics: ALL_TOPICS,
+    reads: client === "api" ? [] : [ROLE_TOPICS[client]],
+    writes: WRITES[client],
+    describesGroups: ALL_GROUPS,
+    joinsGroups: client === "api" ? [] : [INGEST_CONSUMER_GROUPS[client]],
+  });
+}
+
+/** The bus of one region, with the roles' identities made as they are bound. */
+export function mskIngestBus(
+  args: MskIngestBusArgs,
+  opts: pulumi.CustomResourceOptions,
+): ClusterIngestBus {
+  return {
+    endpoint: {
+      brokers: args.kafka.bootstrapBrokers,
+      auth: { kind: "aws-msk-iam", region: args.region },
+    },
+    runsStages: args.runsStages,
+    brokers: { cidr: args.vpcCidr, ports: [MSK_IAM_TLS_PORT] },
+    roleEgress: [
+      // The brokers, Aurora, and Secrets Manager's and STS's interface endpoints in the VPC.
+      { cidr: args.vpcCidr, ports: [443, AURORA_PORT, MSK_IAM_TLS_PORT] },
+      // S3 (the gateway endpoint routes to its public addresses).
+      { cidr: "0.0.0.0/0", ports: [443], except: [args.vpcCidr] },
+      // The EKS Pod Identity agent on the node, which hands out the role's credentials.
+      { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
+    ],
+    // KEDA's Kafka scaler (v2.20): SASL OAUTHBEARER with an MSK IAM token, over TLS.
+    scalerMetadata: {
+      tls: "enable",
+      sasl: "oauthbearer",
+      saslTokenProvider: "aws_msk_iam",
+      awsRegion: args.region,
+    },
+    // KEDA's operator signs with its own Pod Identity role (kedaLagReader).
+    scalerAuthentication: { podIdentity: { provider: "aws" } },
+    bindRole(role, bind) {
+      // Every role opens the catalogue at start: the password it reads at connect comes with it.
+      const { env, databaseSecretArn } = passwordReadAtConnect(bind.env);
+      podIdentityRole(
+        `${args.prefix}-ingest-${role}`,
+        {
+          clusterName: args.clusterName,
+          namespace: bind.namespace,
+          serviceAccount: bind.serviceAccount,
+          statements: [
+            ...ingestClientStatements(args.kafka.arn, role),
+            ...bucketPrefixStatements(args.bucketArn, args.keyArn, OBJECTS[role]),
+            ...(databaseSecretArn
+              ? databasePasswordStatements(databaseSecretArn, args.keyArn)
+              : []),
+          ],
+        },
+        opts,
+      );
+      return { env };
+    },
+  };
+}
+
+/**
+ * KEDA's operator reads the roles' lag from the region's brokers with its own Pod Identity role:
+ * made before KEDA's pods, which take their credentials when they start.
+ */
+export function kedaLagReader(
+  name: string,
+  args: { clusterName: pulumi.Input<string>; kafka: MskCluster },
+  opts: pulumi.ComponentResourceOptions,
+): pulumi.ComponentResource {
+  const parent = new pulumi.ComponentResource("rag:aws:KedaLagReader", name, {}, opts);
+  podIdentityRole(
+    name,
+    {
+      clusterName: args.clusterName,
+      namespace: KEDA_OPERATOR.namespace,
+      serviceAccount: KEDA_OPERATOR.serviceAccount,
+      statements: kafkaLagReaderStatements(args.kafka.arn, Object.values(ROLE_TOPICS), ALL_GROUPS),
+    },
+    { parent },
+  );
+  return parent;
+}
