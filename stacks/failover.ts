@@ -16,6 +16,29 @@ export interface FailoverRegion {
   readonly kafkaArn: pulumi.Input<string>;
   /** What drains the region: its Route 53 health check's id, or its accelerator endpoint group's ARN. */
   readonly routingId: pulumi.Input<string>;
+  /**
+   * The region's EKS cluster, where parse and embed stand by (ScaledObjects paused at 0) until
+   * ingest moves here. @default - none: no stand-by ingest to start
+   */
+  readonly clusterName?: pulumi.Input<string>;
+}
+
+/** The stand-by ingest stages: their ScaledObjects, in the platform's namespace. */
+export const STANDBY_STAGES = {
+  namespace: "rag",
+  scaledObjects: ["rag-ingest-parse", "rag-ingest-embed"],
+};
+
+/** Starts (or stops) a region's parse and embed: KEDA's paused-replicas annotation removed (or set to 0). */
+function stages(region: string, clusterName: string, run: boolean): string[] {
+  const { namespace, scaledObjects } = STANDBY_STAGES;
+  const annotation = run
+    ? "autoscaling.keda.sh/paused-replicas-"
+    : "autoscaling.keda.sh/paused-replicas=0 --overwrite";
+  return [
+    `aws eks update-kubeconfig --region ${region} --name ${clusterName} --alias ${region}`,
+    `kubectl --context ${region} -n ${namespace} annotate scaledobject ${scaledObjects.join(" ")} ${annotation}   # ${run ? "parse and embed resume from the replicated offsets" : "parse and embed stop here"}`,
+  ];
 }
 
 export interface FailoverArgs {
@@ -79,10 +102,14 @@ export function failoverRunbooks(a: {
   globalClusterId: string;
   homeRegion: string;
   routing: GlobalRouting;
-  regions: readonly (Omit<FailoverRegion, "clusterArn" | "kafkaArn" | "routingId"> & {
+  regions: readonly (Omit<
+    FailoverRegion,
+    "clusterArn" | "kafkaArn" | "routingId" | "clusterName"
+  > & {
     clusterArn: string;
     kafkaArn: string;
     routingId: string;
+    clusterName?: string;
   })[];
   replicatorArns: Readonly<Record<string, string>>;
 }): Record<string, RegionRunbook> {
@@ -101,12 +128,18 @@ export function failoverRunbooks(a: {
       target.region,
       a.homeRegion,
     );
+    const startStages = target.clusterName ? stages(target.region, target.clusterName, true) : [];
+    const stopStages = primary.clusterName
+      ? stages(primary.region, primary.clusterName, false)
+      : [];
     runbooks[target.region] = {
       switchover: [
         `aws rds switchover-global-cluster --region ${target.region} --global-cluster-identifier ${a.globalClusterId} --target-db-cluster-identifier ${target.clusterArn}`,
         `aws rds wait db-cluster-available --region ${target.region} --db-cluster-identifier ${target.clusterArn}`,
         `aws kafka list-replicators --region ${target.region} --query "Replicators[].CurrentVersion"   # wait until the replicator's lag is 0 (CloudWatch ReplicationLatency)`,
+        ...stopStages,
         stopReplication,
+        ...startStages,
         ...reorder,
       ],
       failover: [
@@ -114,6 +147,7 @@ export function failoverRunbooks(a: {
         `aws rds failover-global-cluster --region ${target.region} --global-cluster-identifier ${a.globalClusterId} --target-db-cluster-identifier ${target.clusterArn} --allow-data-loss`,
         `aws rds wait db-cluster-available --region ${target.region} --db-cluster-identifier ${target.clusterArn}`,
         stopReplication,
+        ...startStages,
         ...reorder,
         `# once ${primary.region} is back: ${drain(a.routing, primary.routingId, false)}, then rejoin it as a secondary (pulumi up)`,
       ],
@@ -130,13 +164,14 @@ export function failoverCommands(a: FailoverArgs): pulumi.Output<Record<string, 
       pulumi.all(
         a.regions.map((r) =>
           pulumi
-            .all([r.clusterArn, r.kafkaArn, r.routingId])
-            .apply(([clusterArn, kafkaArn, routingId]) => ({
+            .all([r.clusterArn, r.kafkaArn, r.routingId, r.clusterName])
+            .apply(([clusterArn, kafkaArn, routingId, clusterName]) => ({
               region: r.region,
               prefix: r.prefix,
               clusterArn,
               kafkaArn,
               routingId,
+              ...(clusterName ? { clusterName } : {}),
             })),
         ),
       ),

@@ -5,13 +5,12 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig, type PlatformConfig } from "../stacks/config";
-import { ConfigError } from "../stacks/config-errors";
 import { INGEST_CONSUMER_GROUPS, REPLICATED_GROUPS, ROLE_TOPICS } from "../stacks/ingest-log";
 import { PRIORITY_CLASSES } from "../components/kubernetes/priority-classes";
 import { objectKey } from "../runtime/src/ingest/documents";
 import { ORIGINALS_PREFIX } from "../stacks/ingest-log";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
-import { ofType, synth } from "./helpers";
+import { ofType, refusedConfig, synth } from "./helpers";
 import { rolePermissions, wildcardsIn, type Statement } from "./identity";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -307,24 +306,36 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
     }
   });
 
+  it("starts the stand-by parse and embed in the runbooks of a region taking over ingest", () => {
+    const books = result.outputs.failover as Record<
+      string,
+      { switchover: string[]; failover: string[] }
+    >;
+    const book = books["eu-central-1"]!;
+    const start =
+      "kubectl --context eu-central-1 -n rag annotate scaledobject rag-ingest-parse rag-ingest-embed autoscaling.keda.sh/paused-replicas-";
+    const stop =
+      "kubectl --context eu-west-1 -n rag annotate scaledobject rag-ingest-parse rag-ingest-embed autoscaling.keda.sh/paused-replicas=0 --overwrite";
+    expect(book.failover.some((c) => c.startsWith(start))).toBe(true);
+    expect(book.failover.some((c) => c.startsWith(stop))).toBe(false); // the primary is gone
+    // Planned: the old primary's stages stop before the new one's start.
+    const i = book.switchover.findIndex((c) => c.startsWith(stop));
+    const j = book.switchover.findIndex((c) => c.startsWith(start));
+    expect(i).toBeGreaterThan(-1);
+    expect(j).toBeGreaterThan(i);
+    expect(book.failover.join("\n")).toMatch(
+      /aws eks update-kubeconfig --region eu-central-1 --name \S+ --alias eu-central-1/,
+    );
+  });
+
   it("keeps the bucket's key layout the runtime writes", () => {
     expect(objectKey().startsWith(ORIGINALS_PREFIX)).toBe(true);
   });
 });
 
 describe("ingest bounds refused before any resource", () => {
-  const refuse = (ingest: Record<string, unknown>) => {
-    try {
-      resolveConfig({ tier: "enterprise", domain: DOMAIN, enterprise: { ingest } });
-    } catch (e) {
-      expect(e).toBeInstanceOf(ConfigError);
-      return (e as Error).message
-        .split("\n")
-        .slice(1)
-        .map((l) => l.trim());
-    }
-    throw new Error("accepted");
-  };
+  const refuse = (ingest: Record<string, unknown>) =>
+    refusedConfig({ tier: "enterprise", domain: DOMAIN, enterprise: { ingest } });
 
   it("more replicas than partitions, or min above max: one line each", () => {
     expect(refuse({ partitions: 6 })).toEqual([

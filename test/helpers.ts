@@ -3,8 +3,9 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { resolveConfig } from "../stacks/config";
+import { ConfigError } from "../stacks/config-errors";
 import { eksPlatform } from "../stacks/platforms/aws-eks";
 import type { KubernetesPlatform } from "../stacks/platforms/kubernetes";
 import { readStackValues } from "../stacks/stack-values";
@@ -156,3 +157,17 @@ export function statements(record: ResourceRecord, input = "policy"): PolicyStat
 
 export const asList = <T>(v: T | T[] | undefined): T[] =>
   v === undefined ? [] : Array.isArray(v) ? v : [v];
+
+/** The lines a configuration is refused with (after the first, which names the stack). */
+export function refusedConfig(values: Record<string, unknown>): string[] {
+  try {
+    resolveConfig(values);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message
+      .split("\n")
+      .slice(1)
+      .map((l) => l.trim());
+  }
+  throw new Error("accepted");
+}

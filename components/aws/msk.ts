@@ -161,8 +161,10 @@ export class MskCluster extends pulumi.ComponentResource {
 
 /** What one client does on the cluster: the topics it reads and writes, the groups it joins. */
 export interface KafkaClientAccess {
-  /** Topics it may see, and create when missing (the runtime makes the ones it lacks at start). */
+  /** Topics it may see. */
   readonly topics: readonly string[];
+  /** It may create them when missing (the runtime makes the ones it lacks at start). */
+  readonly createsTopics: boolean;
   readonly reads: readonly string[];
   readonly writes: readonly string[];
   /** Groups it may describe (their lag). */
@@ -185,9 +187,9 @@ function namedUnder(
 }
 
 /**
- * IAM for a client of the cluster (MSK IAM): connect, see and create the named topics, read and
+ * IAM for a client of the cluster (MSK IAM): connect, see (and create) the named topics, read and
  * write only those it reads and writes, describe and join only the named groups. Statements with
- * nothing to grant are left out.
+ * nothing to grant are left out: a reader of the groups' lag (KEDA) gets connect and describe.
  */
 export function kafkaClientStatements(
   clusterArn: pulumi.Input<string>,
@@ -207,7 +209,10 @@ export function kafkaClientStatements(
     {
       Sid: "SeeTheIngestTopics",
       Effect: "Allow",
-      Action: ["kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic"],
+      Action: [
+        "kafka-cluster:DescribeTopic",
+        ...(access.createsTopics ? ["kafka-cluster:CreateTopic"] : []),
+      ],
       Resource: topics(access.topics),
     },
     access.reads.length > 0 && {
@@ -236,34 +241,6 @@ export function kafkaClientStatements(
     },
   ];
   return statements.filter((s): s is Statement => s !== false);
-}
-
-/** IAM for a reader of the groups' lag (KEDA's Kafka scaler): connect, describe topics and groups. */
-export function kafkaLagReaderStatements(
-  clusterArn: pulumi.Input<string>,
-  topics: readonly string[],
-  groups: readonly string[],
-): Statement[] {
-  return [
-    {
-      Sid: "ConnectToTheIngestLog",
-      Effect: "Allow",
-      Action: ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
-      Resource: clusterArn,
-    },
-    {
-      Sid: "DescribeTheTopics",
-      Effect: "Allow",
-      Action: ["kafka-cluster:DescribeTopic"],
-      Resource: namedUnder(clusterArn, "topic", topics) as unknown as string,
-    },
-    {
-      Sid: "DescribeTheGroups",
-      Effect: "Allow",
-      Action: ["kafka-cluster:DescribeGroup"],
-      Resource: namedUnder(clusterArn, "group", groups) as unknown as string,
-    },
-  ];
 }
 
 export interface MskReplicatorArgs {

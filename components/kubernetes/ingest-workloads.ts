@@ -3,9 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ENV } from "../../runtime/src/config";
 import type { RuntimeEnvironment } from "../contracts";
 import { processEnv, RUNTIME_PROCESSES, RUNTIME_UID, SECRETS_DIR } from "../shared/runtime-image";
-import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
+import { disruptionBudget, flowPolicy } from "./network-policy";
 import { resources, restrictedPod } from "./pod-security";
-import { runtimeEnvVars } from "./runtime-workloads";
+import { runtimeEnvVars, type RuntimeWorkloadsArgs } from "./runtime-workloads";
 import { scrapeAnnotations } from "./telemetry";
 
 /** The stages of ingest on the Kafka bus, each a Deployment of its own (`worker --role <role>`). */
@@ -32,7 +32,11 @@ export const PAUSED_REPLICAS = "autoscaling.keda.sh/paused-replicas";
 
 const HEALTH_PORT = RUNTIME_PROCESSES.worker.port;
 
-export interface IngestRoleArgs {
+/** A role: its bounds, its group, its identity and what it calls (in-cluster pods, peers, CIDRs). */
+export interface IngestRoleArgs extends Pick<
+  RuntimeWorkloadsArgs,
+  "callsPods" | "callsCidrs" | "callsPeers"
+> {
   readonly minReplicas: number;
   readonly maxReplicas: number;
   /** Records behind per replica KEDA aims for. */
@@ -55,17 +59,6 @@ export interface IngestRoleArgs {
   readonly serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
   /** Labels of its pods beyond their selector's (an identity webhook's opt-in). @default - none */
   readonly podLabels?: Record<string, string>;
-  /** What it calls: in-cluster pods, peers in other namespaces, outside CIDRs. */
-  readonly callsPods: ReadonlyArray<{
-    readonly labels: Record<string, string>;
-    readonly ports: readonly number[];
-  }>;
-  readonly callsCidrs: readonly CidrEgress[];
-  /** @default - none */
-  readonly callsPeers?: ReadonlyArray<{
-    readonly peer: k8s.types.input.networking.v1.NetworkPolicyPeer;
-    readonly ports: readonly number[];
-  }>;
 }
 
 export interface IngestWorkloadsArgs {

@@ -4,7 +4,6 @@
  * spread and priority class. Graded mandatory at enterprise (high), where these pieces live.
  */
 import { MIN_BACKUP_DAYS } from "./resilience";
-import { isPatchType } from "./kubernetes";
 import { cannotRead, podsOf, REPLICATED_TYPES, WORKLOAD_TYPES } from "./workloads";
 import { get, isObject, isTrue, list, referenced, referencing, text } from "./helpers";
 import type { ResourceView, Rule, RuleContext, Tier } from "./types";
@@ -285,17 +284,13 @@ export const multiRegionRules: Rule[] = [
     resourceTypes: [...WORKLOAD_TYPES],
     tiers: ENTERPRISE,
     check: (r) =>
-      // A patch that leaves the field out leaves the class as it is.
-      isPatchType(r.type)
-        ? []
-        : podsOf(r).flatMap((pod) => {
-            if (!pod.spec) return [cannotRead(pod, pod.specProblem!)];
-            const name = text(pod.spec.priorityClassName);
-            return name
-              ? []
-              : [
-                  `${pod.prefix}names no priorityClassName: when the cluster runs short, nothing tells serving from batch`,
-                ];
-          }),
+      podsOf(r).flatMap((pod) => {
+        if (!pod.spec) return [cannotRead(pod, pod.specProblem!)];
+        return text(pod.spec.priorityClassName)
+          ? []
+          : [
+              `${pod.prefix}names no priorityClassName: when the cluster runs short, nothing tells serving from batch`,
+            ];
+      }),
   },
 ];

@@ -9,12 +9,7 @@ import {
   bucketPrefixStatements,
   type PrefixGrant,
 } from "../../components/aws/bucket-prefix-access";
-import {
-  kafkaClientStatements,
-  kafkaLagReaderStatements,
-  MSK_IAM_TLS_PORT,
-  type MskCluster,
-} from "../../components/aws/msk";
+import { kafkaClientStatements, MSK_IAM_TLS_PORT, type MskCluster } from "../../components/aws/msk";
 import { podIdentityRole } from "../../components/aws/pod-identity";
 import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
 import type { Statement } from "../../components/aws/account";
@@ -79,6 +74,7 @@ export function ingestClientStatements(
 ): Statement[] {
   return kafkaClientStatements(clusterArn, {
     topics: ALL_TOPICS,
+    createsTopics: true,
     reads: client === "api" ? [] : [ROLE_TOPICS[client]],
     writes: WRITES[client],
     describesGroups: ALL_GROUPS,
@@ -155,7 +151,14 @@ export function kedaLagReader(
       clusterName: args.clusterName,
       namespace: KEDA_OPERATOR.namespace,
       serviceAccount: KEDA_OPERATOR.serviceAccount,
-      statements: kafkaLagReaderStatements(args.kafka.arn, Object.values(ROLE_TOPICS), ALL_GROUPS),
+      statements: kafkaClientStatements(args.kafka.arn, {
+        topics: Object.values(ROLE_TOPICS),
+        createsTopics: false,
+        reads: [],
+        writes: [],
+        describesGroups: ALL_GROUPS,
+        joinsGroups: [],
+      }),
     },
     { parent },
   );

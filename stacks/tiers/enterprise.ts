@@ -163,6 +163,7 @@ export function enterpriseAwsTier(
         clusterArn: r.host.requireDatabase().clusterArn,
         kafkaArn: r.kafka.arn,
         routingId: routing.handles[r.site.region]!,
+        clusterName: r.host.cluster.name,
       })),
       routing: cfg.enterprise.routing,
       replicatorArns: Object.fromEntries(

@@ -27,6 +27,7 @@ const KEY = "arn:aws:kms:eu-west-1:123456789012:key/abc";
 
 export const securePod = {
   automountServiceAccountToken: false,
+  priorityClassName: "rag-serving",
   securityContext: {
     runAsNonRoot: true,
     runAsUser: 1000,

@@ -273,11 +273,6 @@ export const MULTI_REGION_CASES: Record<string, RuleCase> = {
     compliant: [
       named("rag-api", 2, "rag-serving"),
       named("rag-ingest-index", 2, "rag-batch-ingest"),
-      // A patch that leaves the class out leaves it as it is.
-      res("kubernetes:apps/v1:DeploymentPatch", {
-        metadata: { name: "rag-api" },
-        spec: { template: { spec: { containers: [{ name: "c", image: "j" }] } } },
-      }),
     ],
     violating: {
       "no priority class": one(named("rag-api", 2)),

@@ -143,6 +143,7 @@ describe("a pod whose containers cannot be read", () => {
     "k8s-no-host-network",
     "k8s-no-host-path",
     "k8s-no-container-runtime-socket",
+    "k8s-enterprise-priority-class",
   ];
   const containerRules = POD_RULES.filter((r) => !POD_LEVEL.includes(r.name));
 
