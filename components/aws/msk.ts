@@ -197,9 +197,24 @@ export function kafkaClientStatements(
 ): Statement[] {
   const topics = (names: readonly string[]) =>
     namedUnder(clusterArn, "topic", names) as unknown as string;
-  const groups = (names: readonly string[]) =>
-    namedUnder(clusterArn, "group", names) as unknown as string;
-  const statements: (Statement | false)[] = [
+  /** One action on named topics or groups; nothing when there are none. */
+  const onNamed = (
+    Sid: string,
+    action: string,
+    kind: "topic" | "group",
+    names: readonly string[],
+  ): Statement[] =>
+    names.length > 0
+      ? [
+          {
+            Sid,
+            Effect: "Allow",
+            Action: [`kafka-cluster:${action}`],
+            Resource: namedUnder(clusterArn, kind, names) as unknown as string,
+          },
+        ]
+      : [];
+  return [
     {
       Sid: "ConnectToTheIngestLog",
       Effect: "Allow",
@@ -215,32 +230,11 @@ export function kafkaClientStatements(
       ],
       Resource: topics(access.topics),
     },
-    access.reads.length > 0 && {
-      Sid: "ReadItsTopics",
-      Effect: "Allow",
-      Action: ["kafka-cluster:ReadData"],
-      Resource: topics(access.reads),
-    },
-    access.writes.length > 0 && {
-      Sid: "WriteItsTopics",
-      Effect: "Allow",
-      Action: ["kafka-cluster:WriteData"],
-      Resource: topics(access.writes),
-    },
-    access.describesGroups.length > 0 && {
-      Sid: "DescribeTheGroups",
-      Effect: "Allow",
-      Action: ["kafka-cluster:DescribeGroup"],
-      Resource: groups(access.describesGroups),
-    },
-    access.joinsGroups.length > 0 && {
-      Sid: "JoinItsGroup",
-      Effect: "Allow",
-      Action: ["kafka-cluster:AlterGroup"],
-      Resource: groups(access.joinsGroups),
-    },
+    ...onNamed("ReadItsTopics", "ReadData", "topic", access.reads),
+    ...onNamed("WriteItsTopics", "WriteData", "topic", access.writes),
+    ...onNamed("DescribeTheGroups", "DescribeGroup", "group", access.describesGroups),
+    ...onNamed("JoinItsGroup", "AlterGroup", "group", access.joinsGroups),
   ];
-  return statements.filter((s): s is Statement => s !== false);
 }
 
 export interface MskReplicatorArgs {
