@@ -88,6 +88,11 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
           KAFKA_TOPIC_PREFIX: "rag.",
         });
         expect(env.KAFKA_BROKERS).toContain(`.kafka.${region}.`);
+        // The object store as the region's API has it: outside the primary, its replica read first.
+        const api = envOf(deploymentOf(code, "rag-api"));
+        expect(env.OBJECT_STORE_URL).toBe(api.OBJECT_STORE_URL);
+        expect(env.OBJECT_STORE_REPLICA_URL).toBe(api.OBJECT_STORE_REPLICA_URL);
+        expect(env.OBJECT_STORE_REPLICA_URL === undefined).toBe(code === PRIMARY);
         // Resources from config; the replicas KEDA starts from.
         const sized = cfg.enterprise.ingest[role];
         expect(pod.containers[0].resources.requests).toEqual({
@@ -227,14 +232,36 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
         expect(r.managedPolicies, r.role).toEqual([]);
       }
       const [parse, embed, index] = ROLES.map((r) => of(`ingest-${r}`).statements);
-      const originals = /:s3:::[^/]+\/documents\/documents\/\*$/;
-      const intermediates = /:s3:::[^/]+\/documents\/ingest\/\*$/;
+      // Every region writes the primary's bucket; outside it, the region's replica is read first.
+      const bucket = (region: string, under = "") =>
+        new RegExp(`:s3:::rag-enterprise-${region}-documents-[^/]+${under}$`);
+      const originals = bucket(PRIMARY, "/documents/documents/\\*");
+      const intermediates = bucket(PRIMARY, "/documents/ingest/\\*");
       // Parse alone reads originals, and writes none.
       expect(actionsOn(parse!, originals)).toEqual(["s3:GetObject"]);
       expect(actionsOn(embed!, originals)).toEqual([]);
       expect(actionsOn(index!, originals)).toEqual([]);
       expect(actionsOn(parse!, intermediates).sort()).toEqual(["s3:DeleteObject", "s3:PutObject"]);
       expect(actionsOn(index!, intermediates)).not.toContain("s3:PutObject");
+      if (code !== PRIMARY) {
+        // On its replica no role writes; index removes a deleted document's every version.
+        const replica = bucket(code, "/.*");
+        for (const s of [parse, embed, index])
+          expect(actionsOn(s!, replica)).not.toContain("s3:PutObject");
+        expect(actionsOn(index!, bucket(code, "/documents/documents/\\*")).sort()).toEqual([
+          "s3:DeleteObject",
+          "s3:DeleteObjectVersion",
+        ]);
+        expect(actionsOn(parse!, bucket(code, "/documents/documents/\\*"))).toEqual([
+          "s3:GetObject",
+        ]);
+      }
+      // The bucket itself: listing only, each limited to the role's prefixes.
+      for (const s of [parse, embed, index])
+        for (const st of s!.filter((x) => list(x.Resource).some((r) => /:s3:::[^/]+$/.test(r)))) {
+          expect(list(st.Action).every((a) => a.startsWith("s3:ListBucket"))).toBe(true);
+          expect(JSON.stringify(st)).toContain('"s3:prefix"');
+        }
       // Each reads its own topic only, and joins its own group only.
       for (const [i, role] of ROLES.entries()) {
         const s = [parse, embed, index][i]!;
@@ -252,7 +279,6 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
           joins.map((r) => r.split("/").at(-1)),
           role,
         ).toEqual([INGEST_CONSUMER_GROUPS[role]]);
-        expect(actionsOn(s, /:s3:::[^/]+$/), role).toEqual(["s3:ListBucket"]);
       }
       // The catalogue's password, read at connect: the database's own secret and no other.
       expect(actionsOn(index!, /:secretsmanager:/)).toEqual(["secretsmanager:GetSecretValue"]);

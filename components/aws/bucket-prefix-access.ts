@@ -10,12 +10,14 @@ export interface PrefixGrant {
   readonly remove?: boolean;
   /** List the keys under it. */
   readonly list?: boolean;
+  /** Each of the above on every version too (a secure delete removes them all). */
+  readonly versions?: boolean;
 }
 
 const OBJECT_ACTIONS = [
-  ["read", "s3:GetObject"],
-  ["write", "s3:PutObject"],
-  ["remove", "s3:DeleteObject"],
+  ["read", "s3:GetObject", "s3:GetObjectVersion"],
+  ["write", "s3:PutObject", undefined],
+  ["remove", "s3:DeleteObject", "s3:DeleteObjectVersion"],
 ] as const;
 
 /**
@@ -27,6 +29,8 @@ export function bucketPrefixStatements(
   bucketArn: pulumi.Input<string>,
   keyArn: pulumi.Input<string>,
   grants: readonly PrefixGrant[],
+  /** Prefixes the statements' ids, for two buckets in one policy. @default "" */
+  sid = "",
 ): Statement[] {
   for (const g of grants)
     if (!/^[^*?]+\/$/.test(g.prefix))
@@ -34,11 +38,13 @@ export function bucketPrefixStatements(
         `bucketPrefixStatements: prefix ${JSON.stringify(g.prefix)} must end in "/" and hold no wildcard`,
       );
   const objects: Statement[] = grants.flatMap((g, i) => {
-    const actions = OBJECT_ACTIONS.filter(([flag]) => g[flag]).map(([, action]) => action);
+    const actions = OBJECT_ACTIONS.filter(([flag]) => g[flag]).flatMap(([, action, version]) =>
+      g.versions && version ? [action, version] : [action],
+    );
     return actions.length > 0
       ? [
           {
-            Sid: `Objects${i}`,
+            Sid: `${sid}Objects${i}`,
             Effect: "Allow" as const,
             Action: actions,
             Resource: pulumi.interpolate`${bucketArn}/${g.prefix}*`,
@@ -47,15 +53,16 @@ export function bucketPrefixStatements(
       : [];
   });
   const listed = grants.filter((g) => g.list).map((g) => `${g.prefix}*`);
+  const versions = grants.some((g) => g.list && g.versions);
   const writes = grants.some((g) => g.write);
   return [
     ...objects,
     ...(listed.length > 0
       ? [
           {
-            Sid: "ListItsPrefixes",
+            Sid: `${sid}ListItsPrefixes`,
             Effect: "Allow" as const,
-            Action: "s3:ListBucket",
+            Action: versions ? ["s3:ListBucket", "s3:ListBucketVersions"] : "s3:ListBucket",
             Resource: bucketArn,
             Condition: { StringLike: { "s3:prefix": listed } },
           },
@@ -63,7 +70,7 @@ export function bucketPrefixStatements(
       : []),
     // Decrypt for reads and for a multipart upload's parts; a new data key for each write.
     {
-      Sid: "UseTheBucketKey",
+      Sid: `${sid}UseTheBucketKey`,
       Effect: "Allow" as const,
       Action: ["kms:Decrypt", ...(writes ? ["kms:GenerateDataKey"] : [])],
       Resource: keyArn,

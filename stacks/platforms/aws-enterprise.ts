@@ -29,7 +29,6 @@ import type {
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
-import type { Statement } from "../../components/aws/account";
 import { awsProvider, dataKeyDescription, type AwsFoundation } from "./aws-base";
 import { ingestClientStatements, kedaLagReader, mskIngestBus } from "./aws-ingest-bus";
 import type { ClusterIngestBus } from "./cluster-host";
@@ -340,12 +339,17 @@ export class EnterpriseEksHost extends EksHost {
     serviceAccount: string;
     env: RuntimeEnvironment;
   }): { env: RuntimeEnvironment } {
-    if (this.isPrimary) return super.bindRuntimeIdentity(args);
+    return super.bindRuntimeIdentity({ ...args, env: this.regionalStoreEnv(args.env) });
+  }
+
+  /** The runtime's object store outside the primary: the primary's bucket, this region's replica read first. */
+  private regionalStoreEnv(env: RuntimeEnvironment): RuntimeEnvironment {
+    if (this.isPrimary) return env;
     const primary = this.requirePrimaryDocuments();
-    const env: RuntimeEnvironment = {
-      ...args.env,
+    return {
+      ...env,
       plain: {
-        ...args.env.plain,
+        ...env.plain,
         [ENV.objectStoreUrl]: pulumi.interpolate`s3://${primary.bucketName}/documents?region=${this.shared.primary.site.region}`,
         [ENV.objectStoreReplicaUrl]: pulumi.interpolate`s3://${this.requireDocuments().bucketName}/documents`,
         // On the Kafka bus, this region's log is a replica: its API's uploads and deletes go to
@@ -353,7 +357,6 @@ export class EnterpriseEksHost extends EksHost {
         ...(args.env.plain[ENV.ingestBus] !== undefined ? { [ENV.kafkaForward]: "true" } : {}),
       },
     };
-    return super.bindRuntimeIdentity({ ...args, env });
   }
 
   protected override documentStatements(): Statement[] {
@@ -417,8 +420,18 @@ export class EnterpriseEksHost extends EksHost {
         region: this.site.region,
         clusterName: this.cluster.name,
         kafka: this.ingestLog(),
-        bucketArn: this.requireDocuments().bucketArn,
-        keyArn: this.dataKey.arn,
+        documents: this.isPrimary
+          ? { bucketArn: this.requireDocuments().bucketArn, keyArn: this.dataKey.arn }
+          : {
+              bucketArn: this.requirePrimaryDocuments().bucketArn,
+              keyArn: this.shared.primary.foundation.dataKey.arn,
+            },
+        ...(this.isPrimary
+          ? {}
+          : {
+              replica: { bucketArn: this.requireDocuments().bucketArn, keyArn: this.dataKey.arn },
+            }),
+        storeEnv: (env) => this.regionalStoreEnv(env),
         vpcCidr: this.network.vpcCidr,
         runsStages: this.isPrimary,
       },

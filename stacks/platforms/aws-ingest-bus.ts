@@ -13,6 +13,7 @@ import { kafkaClientStatements, MSK_IAM_TLS_PORT, type MskCluster } from "../../
 import { podIdentityRole } from "../../components/aws/pod-identity";
 import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
 import type { Statement } from "../../components/aws/account";
+import type { RuntimeEnvironment } from "../../components/contracts";
 import {
   INGEST_CONSUMER_GROUPS,
   INGEST_TOPICS,
@@ -29,13 +30,25 @@ import type { ClusterIngestBus } from "./cluster-host";
 /** Where KEDA's operator runs (the chart's service account, kedacore/charts values.yaml). */
 export const KEDA_OPERATOR = { namespace: "keda", serviceAccount: "keda-operator" } as const;
 
+interface BucketAndKey {
+  readonly bucketArn: pulumi.Input<string>;
+  readonly keyArn: pulumi.Input<string>;
+}
+
 export interface MskIngestBusArgs {
   readonly prefix: string;
   readonly region: string;
   readonly clusterName: pulumi.Input<string>;
   readonly kafka: MskCluster;
-  readonly bucketArn: pulumi.Input<string>;
-  readonly keyArn: pulumi.Input<string>;
+  /** Where the roles write: the primary's document bucket, with its key. */
+  readonly documents: BucketAndKey;
+  /**
+   * This region's replica of it, outside the primary: read first, and where the index role
+   * removes every version of a deleted document's copies. @default - none: the primary
+   */
+  readonly replica?: BucketAndKey;
+  /** The roles' object store variables as the region's runtime has them (the replica's URL too). */
+  readonly storeEnv: (env: RuntimeEnvironment) => RuntimeEnvironment;
   readonly vpcCidr: pulumi.Input<string>;
   /** The log's primary: parse and embed run here. */
   readonly runsStages: boolean;
@@ -59,6 +72,20 @@ const OBJECTS: Readonly<Record<IngestRole, readonly PrefixGrant[]>> = {
   ],
   // Reads the chunks and vectors; on a delete, as parse.
   index: [{ prefix: under(INTERMEDIATES_PREFIX), read: true, remove: true, list: true }],
+};
+
+/**
+ * What each role does on its region's replica (runtime/src/storage): reads there first; index
+ * removes a deleted document's original and intermediates, every version (S3 replicates no
+ * removal of a version).
+ */
+const REPLICA_OBJECTS: Readonly<Record<IngestRole, readonly PrefixGrant[]>> = {
+  parse: [{ prefix: under(ORIGINALS_PREFIX), read: true }],
+  embed: [{ prefix: under(INTERMEDIATES_PREFIX), read: true }],
+  index: [
+    { prefix: under(ORIGINALS_PREFIX), remove: true, list: true, versions: true },
+    { prefix: under(INTERMEDIATES_PREFIX), read: true, remove: true, list: true, versions: true },
+  ],
 };
 
 const ALL_TOPICS = Object.values(INGEST_TOPICS);
@@ -113,7 +140,8 @@ export function mskIngestBus(
     scalerAuthentication: { podIdentity: { provider: "aws" } },
     bindRole(role, bind) {
       // Every role opens the catalogue at start: the password it reads at connect comes with it.
-      const { env, databaseSecretArn } = passwordReadAtConnect(bind.env);
+      const { env, databaseSecretArn } = passwordReadAtConnect(args.storeEnv(bind.env));
+      const { documents, replica } = args;
       podIdentityRole(
         `${args.prefix}-ingest-${role}`,
         {
@@ -122,9 +150,18 @@ export function mskIngestBus(
           serviceAccount: bind.serviceAccount,
           statements: [
             ...ingestClientStatements(args.kafka.arn, role),
-            ...bucketPrefixStatements(args.bucketArn, args.keyArn, OBJECTS[role]),
+            ...bucketPrefixStatements(documents.bucketArn, documents.keyArn, OBJECTS[role]),
+            ...(replica
+              ? bucketPrefixStatements(
+                  replica.bucketArn,
+                  replica.keyArn,
+                  REPLICA_OBJECTS[role],
+                  "Replica",
+                )
+              : []),
+            // The password's secret is this region's replica, under this region's key.
             ...(databaseSecretArn
-              ? databasePasswordStatements(databaseSecretArn, args.keyArn)
+              ? databasePasswordStatements(databaseSecretArn, (replica ?? documents).keyArn)
               : []),
           ],
         },
