@@ -7,6 +7,7 @@
  */
 import {
   groupOf,
+  relayGroupOf,
   ingestPrefix,
   inputTopic,
   ROLES,
@@ -43,8 +44,10 @@ export const ROLE_TOPICS: Readonly<Record<IngestRole, string>> = Object.fromEntr
  * where it publishes again an upload whose event never went out.
  */
 export const WRITES: Readonly<Record<IngestRole | "api", readonly string[]>> = {
-  api: [TOPICS.documents],
-  parse: [TOPICS.parsed, TOPICS.deadLetter],
+  // The primary's API the document events; another region's its uploads (KAFKA_FORWARD).
+  api: [TOPICS.documents, TOPICS.uploads],
+  // Beside parse, the primary's relay publishes other regions' uploads as document events.
+  parse: [TOPICS.parsed, TOPICS.deadLetter, TOPICS.documents],
   embed: [TOPICS.embedded, TOPICS.deadLetter],
   index: [TOPICS.deadLetter, TOPICS.documents],
 };
@@ -75,3 +78,16 @@ export const INTERMEDIATES_PREFIX = ingestPrefix("").replace(/\/+$/, "/");
 
 /** Where the API keeps the originals in the object store (runtime/src/ingest/documents.ts objectKey). */
 export const ORIGINALS_PREFIX = "documents/";
+
+/** What each role reads, and the groups it joins: its input; parse also the relay's (the uploads). */
+export const READS: Readonly<Record<IngestRole, readonly string[]>> = {
+  parse: [ROLE_TOPICS.parse, TOPICS.uploads],
+  embed: [ROLE_TOPICS.embed],
+  index: [ROLE_TOPICS.index],
+};
+export const RELAY_GROUP = relayGroupOf(INGEST_PREFIXES);
+export const JOINS: Readonly<Record<IngestRole, readonly string[]>> = {
+  parse: [INGEST_CONSUMER_GROUPS.parse, RELAY_GROUP],
+  embed: [INGEST_CONSUMER_GROUPS.embed],
+  index: [INGEST_CONSUMER_GROUPS.index],
+};

@@ -5,7 +5,13 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig, type PlatformConfig } from "../stacks/config";
-import { INGEST_CONSUMER_GROUPS, REPLICATED_GROUPS, ROLE_TOPICS } from "../stacks/ingest-log";
+import {
+  INGEST_CONSUMER_GROUPS,
+  JOINS,
+  READS,
+  REPLICATED_GROUPS,
+  ROLE_TOPICS,
+} from "../stacks/ingest-log";
 import { PRIORITY_CLASSES } from "../components/kubernetes/priority-classes";
 import { objectKey } from "../runtime/src/ingest/documents";
 import { ORIGINALS_PREFIX } from "../stacks/ingest-log";
@@ -144,6 +150,8 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
         "kafka-cluster:WriteData",
       );
       expect(actionsOn(api!.statements, /:kafka:/)).not.toContain("kafka-cluster:ReadData");
+      // Outside the primary its uploads go to its own uploads topic, carried to the primary.
+      expect(env.KAFKA_FORWARD).toBe(code === PRIMARY ? undefined : "true");
       expect(actionsOn(api!.statements, /:kafka:/)).not.toContain("kafka-cluster:AlterGroup");
     }
   });
@@ -271,14 +279,14 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
         expect(
           read.map((r) => r.split("/").at(-1)),
           role,
-        ).toEqual([ROLE_TOPICS[role]]);
+        ).toEqual([...READS[role]]);
         const joins = s
           .filter((x) => list(x.Action).includes("kafka-cluster:AlterGroup"))
           .flatMap((x) => list(x.Resource));
         expect(
           joins.map((r) => r.split("/").at(-1)),
           role,
-        ).toEqual([INGEST_CONSUMER_GROUPS[role]]);
+        ).toEqual([...JOINS[role]]);
       }
       // The catalogue's password, read at connect: the database's own secret and no other.
       expect(actionsOn(index!, /:secretsmanager:/)).toEqual(["secretsmanager:GetSecretValue"]);

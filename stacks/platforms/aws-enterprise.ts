@@ -354,7 +354,7 @@ export class EnterpriseEksHost extends EksHost {
         [ENV.objectStoreReplicaUrl]: pulumi.interpolate`s3://${this.requireDocuments().bucketName}/documents`,
         // On the Kafka bus, this region's log is a replica: its API's uploads and deletes go to
         // its uploads topic, which MSK Replicator carries to the primary.
-        ...(args.env.plain[ENV.ingestBus] !== undefined ? { [ENV.kafkaForward]: "true" } : {}),
+        ...(env.plain[ENV.ingestBus] !== undefined ? { [ENV.kafkaForward]: "true" } : {}),
       },
     };
   }

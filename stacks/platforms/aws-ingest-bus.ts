@@ -18,7 +18,10 @@ import {
   INGEST_CONSUMER_GROUPS,
   INGEST_TOPICS,
   INTERMEDIATES_PREFIX,
+  JOINS,
   ORIGINALS_PREFIX,
+  READS,
+  RELAY_GROUP,
   ROLE_TOPICS,
   WRITES,
   type IngestRole,
@@ -102,10 +105,10 @@ export function ingestClientStatements(
   return kafkaClientStatements(clusterArn, {
     topics: ALL_TOPICS,
     createsTopics: true,
-    reads: client === "api" ? [] : [ROLE_TOPICS[client]],
+    reads: client === "api" ? [] : READS[client],
     writes: WRITES[client],
-    describesGroups: ALL_GROUPS,
-    joinsGroups: client === "api" ? [] : [INGEST_CONSUMER_GROUPS[client]],
+    describesGroups: [...ALL_GROUPS, RELAY_GROUP],
+    joinsGroups: client === "api" ? [] : JOINS[client],
   });
 }
 

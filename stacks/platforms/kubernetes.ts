@@ -483,10 +483,21 @@ export class KubernetesPlatform implements Platform {
     if (!redis)
       throw new Error("KubernetesPlatform: redis() must be created before runtimeServices()");
     const bus = this.host.ingestBus?.();
+    // On a Kafka bus the API only produces: its region's brokers, before the host's identity
+    // reads the env (a region that forwards its uploads says so).
+    const apiEnv = bus
+      ? {
+          ...req.env,
+          plain: {
+            ...req.env.plain,
+            ...kafkaEnvironment(bus.endpoint, this.cfg.enterprise.ingest.partitions),
+          },
+        }
+      : req.env;
     const identity = this.host.bindRuntimeIdentity({
       namespace: KUBERNETES_NAMESPACE,
       serviceAccount: RUNTIME_SERVICE_ACCOUNT,
-      env: req.env,
+      env: apiEnv,
     });
     // Files beside the secrets (a managed service's CA) are keys of the same Secret, named by variable.
     const files = this.host.runtimeFiles?.() ?? [];
@@ -509,7 +520,6 @@ export class KubernetesPlatform implements Platform {
           ? pulumi.all([network, ...proxies]).apply((cidrs) => cidrs.join(","))
           : network,
         ...(otlp ? { [ENV.otlpEndpoint]: otlp } : {}),
-        ...(bus ? kafkaEnvironment(bus.endpoint, this.cfg.enterprise.ingest.partitions) : {}),
       },
     };
     const redisCa = files.find((f) => f.variable === ENV.redisTlsCaFile);
