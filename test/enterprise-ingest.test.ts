@@ -319,7 +319,7 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
         const [policy] = inRegion(T.networkPolicy, code).filter(
           (p) =>
             (p.inputs as Obj).spec.podSelector.matchLabels?.["app.kubernetes.io/name"] ===
-            `rag-ingest-${role}`,
+              `rag-ingest-${role}` && (p.inputs as Obj).spec.egress !== undefined,
         );
         const spec = (policy!.inputs as Obj).spec;
         const egressPorts = (spec.egress as Obj[]).flatMap((e) =>

@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { AuditTrail } from "../../components/aws/audit";
+import type { Statement } from "../../components/aws/account";
 import { documentAccessStatements } from "../../components/aws/document-store";
 import {
   createVersionedBucket,
