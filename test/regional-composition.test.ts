@@ -47,9 +47,10 @@ describe("the core composed in two regions", () => {
     expect(resources.filter((r) => !prefixOf(r.name)).map((r) => `${r.type} ${r.name}`)).toEqual(
       [],
     );
-    // The account's audit trail (and its export) lives in the primary region alone.
+    // The account's audit trail (and its export) lives in the primary region alone; the log
+    // agent's audit role (`-audit-agent`) is every region's.
     const trail = resources.filter((r) =>
-      /^rag-enterprise-euw1-(audit|siem-trail)(-|$)/.test(r.name),
+      /^rag-enterprise-euw1-(audit(?!-agent)|siem-trail)(-|$)/.test(r.name),
     );
     expect(trail.map((r) => r.type)).toContain("aws:cloudtrail/trail:Trail");
     const regional = resources.filter((r) => !trail.includes(r));
