@@ -16,6 +16,7 @@ import {
 } from "@opentelemetry/sdk-trace-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KafkaBus } from "../../src/kafka/bus";
+import { waitFor } from "../../src/queue/queue";
 import { traced } from "../../src/tracing";
 import { auth, type Runtime, startRuntime } from "../support";
 import { readTopicHeaders } from "./support";
@@ -62,6 +63,13 @@ describe("a trace across the Kafka bus", () => {
       return res.json().id as string;
     });
     await rt.waitReady(id);
+    // The document is ready once index commits its rows; index's consume span ends just after.
+    const indexConsume = `process ${bus.topics.embedded}`;
+    await waitFor(
+      async () => exporter.getFinishedSpans().some((s) => s.name === indexConsume),
+      30_000,
+      "the index role's consume span to end",
+    );
 
     const spans = exporter.getFinishedSpans();
     const root = spans.find((s) => s.name === "POST /v1/documents")!;
