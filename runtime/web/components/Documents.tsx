@@ -57,18 +57,32 @@ interface Upload {
 const typed = (raw: string): string | number | boolean =>
   /^-?\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw === "true" ? true : raw === "false" ? false : raw;
 
+/**
+ * A typed filter as the server is asked for it: `typed` once typing has paused for
+ * SEARCH_DEBOUNCE_MS while it is `valid`; the list goes back to its first page then.
+ */
+function useSettled(typed: string, valid: boolean, setOffset: (offset: number) => void): string {
+  const [settled, setSettled] = useState(typed);
+  useEffect(() => {
+    if (!valid || typed === settled) return;
+    const timer = setTimeout(() => {
+      setOffset(0);
+      setSettled(typed);
+    }, SEARCH_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [typed, valid, settled, setOffset]);
+  return settled;
+}
+
 export default function Documents() {
   const { api, me, notify } = useSession();
   const [page, setPage] = useState<DocumentPage>();
   const [offset, setOffset] = useState(0);
   const [status, setStatus] = useState<DocumentStatus | "all">("all");
   const [search, setSearch] = useState("");
-  const [name, setName] = useState("");
   const [label, setLabel] = useState(ANY_LABEL);
   const [labels, setLabels] = useState<Labels>();
   const [where, setWhere] = useState("");
-  /** The metadata filter the list was last asked for: JSON, or "" for none. */
-  const [metadata, setMetadata] = useState("");
   const [queue, setQueue] = useState<Record<DocumentStatus, number>>();
   const [uploads, setUploads] = useState<Upload[]>([]);
   const uploadsNow = useRef(uploads);
@@ -78,15 +92,7 @@ export default function Documents() {
     api.labels().then(setLabels, notify);
   }, [api, notify]);
 
-  useEffect(() => {
-    const typed = search.trim();
-    if (typed === name) return;
-    const timer = setTimeout(() => {
-      setOffset(0);
-      setName(typed);
-    }, SEARCH_DEBOUNCE_MS);
-    return () => clearTimeout(timer);
-  }, [search, name]);
+  const name = useSettled(search.trim(), true, setOffset);
 
   let metadataFilter: Metadata | undefined;
   let filterError: string | undefined;
@@ -95,16 +101,12 @@ export default function Documents() {
   } catch (error) {
     filterError = messageOf(error);
   }
-  // The metadata filter applies on the server, across every page, once typing pauses and it reads.
-  const typedMetadata = metadataFilter ? JSON.stringify(metadataFilter) : "";
-  useEffect(() => {
-    if (filterError || typedMetadata === metadata) return;
-    const timer = setTimeout(() => {
-      setOffset(0);
-      setMetadata(typedMetadata);
-    }, SEARCH_DEBOUNCE_MS);
-    return () => clearTimeout(timer);
-  }, [typedMetadata, filterError, metadata]);
+  // The metadata filter the list asks for (JSON, or "" for none), once it reads.
+  const metadata = useSettled(
+    metadataFilter ? JSON.stringify(metadataFilter) : "",
+    !filterError,
+    setOffset,
+  );
 
   const refresh = useCallback(async () => {
     try {
