@@ -396,6 +396,36 @@ describe("the flow table against the synthesized policies", () => {
     }
   });
 
+  it("has the region's Prometheus scrape the Rollouts controller: metrics Service on, a ServiceMonitor on it, the flow let in", () => {
+    const release = resources.find(
+      (r) =>
+        r.type === "kubernetes:helm.sh/v3:Release" && (r.inputs as Json).chart === "argo-rollouts",
+    )!.inputs as Json;
+    // The chart (2.41.0) names the metrics Service's port `metrics` and labels it with the
+    // controller's component and name.
+    expect(release.values.controller.metrics).toEqual({ enabled: true, service: { port: 8090 } });
+    const monitors = resources
+      .filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+      .map((r) => r.inputs as Json)
+      .filter((m) => m.metadata.namespace === "argo-rollouts");
+    expect(monitors).toHaveLength(1);
+    expect(monitors[0]!.spec.selector.matchLabels).toEqual({
+      "app.kubernetes.io/name": "argo-rollouts",
+      "app.kubernetes.io/component": "rollouts-controller",
+    });
+    expect(monitors[0]!.spec.endpoints.map((e: Json) => e.port)).toEqual(["metrics"]);
+    const scrape = flows.find(
+      (f) =>
+        f.from.kind === "workload" &&
+        f.from.workload.labels["app.kubernetes.io/name"] === "prometheus" &&
+        f.to.kind === "workload" &&
+        f.to.workload.namespace === "argo-rollouts",
+    )!;
+    expect(scrape.ports).toEqual([8090]);
+    expect(ingressAllowed((scrape.to as { workload: MeshWorkload }).workload, scrape)).toBe(true);
+    expect(meshRule(scrape as Flow & { to: { kind: "workload" } })).toBeDefined();
+  });
+
   it("refuses a flow the table lacks: nothing lets the worker reach the API", () => {
     const worker = flows.find(
       (f) =>

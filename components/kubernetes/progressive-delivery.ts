@@ -25,7 +25,13 @@ export const ROLLOUTS_CONTROLLER: MeshWorkload = {
   labels: { "app.kubernetes.io/name": "argo-rollouts" },
 };
 
-/** The Argo Rollouts controller: two replicas (one leads), its CRDs kept on uninstall. */
+/** Where the controller serves its Prometheus metrics (the chart's controller.containerPorts.metrics). */
+export const ROLLOUTS_METRICS_PORT = 8090;
+
+/**
+ * The Argo Rollouts controller: two replicas (one leads), its CRDs kept on uninstall, its metrics
+ * Service on (rolloutsServiceMonitor has Prometheus scrape it).
+ */
 export function rolloutsController(
   name: string,
   chart: PinnedChart,
@@ -55,11 +61,42 @@ export function rolloutsController(
           replicas: 2,
           resources: resources({ cpuMillicores: 100, memoryMiB: 256 }),
           pdb: { enabled: true, maxUnavailable: 1 },
+          // The chart's own ServiceMonitor would need Prometheus's CRDs before this release exists.
+          metrics: { enabled: true, service: { port: ROLLOUTS_METRICS_PORT } },
         },
         dashboard: { enabled: false },
       },
     },
     { ...opts, dependsOn: [ns] },
+  );
+}
+
+/**
+ * Prometheus scrapes the controller's metrics Service (rollout phases, analysis runs, reconcile
+ * errors), in the controller's namespace; made once the Prometheus operator's CRDs exist.
+ */
+export function rolloutsServiceMonitor(
+  name: string,
+  opts: pulumi.CustomResourceOptions,
+): k8s.apiextensions.CustomResource {
+  return new k8s.apiextensions.CustomResource(
+    name,
+    {
+      apiVersion: "monitoring.coreos.com/v1",
+      kind: "ServiceMonitor",
+      metadata: { name: "argo-rollouts-controller", namespace: ROLLOUTS_NAMESPACE },
+      spec: {
+        // The chart's metrics Service: its component label, the controller's name label.
+        selector: {
+          matchLabels: {
+            ...ROLLOUTS_CONTROLLER.labels,
+            "app.kubernetes.io/component": "rollouts-controller",
+          },
+        },
+        endpoints: [{ port: "metrics", interval: "30s" }],
+      },
+    },
+    opts,
   );
 }
 

@@ -35,6 +35,8 @@ import {
   ROLLOUTS_CONTROLLER,
   ROLLOUTS_NAMESPACE,
   rolloutsController,
+  rolloutsServiceMonitor,
+  ROLLOUTS_METRICS_PORT,
 } from "../../components/kubernetes/progressive-delivery";
 import { API_LABELS } from "../../components/kubernetes/runtime-workloads";
 import { errorBudget, ragSlos, SloRules } from "../../components/kubernetes/slo";
@@ -262,6 +264,13 @@ export class ClusterOperations {
           [PORTS.prometheus],
           "canary analysis queries",
         );
+      if (this.observability) {
+        this.scrapedByPrometheus(ROLLOUTS_CONTROLLER, ROLLOUTS_METRICS_PORT);
+        rolloutsServiceMonitor(`${this.site.prefix}-argo-rollouts-metrics`, {
+          provider: this.host.kubernetes,
+          dependsOn: [this.rollouts, this.observability.prometheusStack],
+        });
+      }
       this.flowPolicies(ROLLOUTS_NAMESPACE, this.rollouts);
     }
     if (this.observability)
