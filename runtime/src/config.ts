@@ -45,6 +45,8 @@ export const ENV = {
   pgSslMode: "PGSSLMODE",
   pgSslRootCert: "PGSSLROOTCERT",
   pgConnectTimeout: "PGCONNECT_TIMEOUT",
+  databaseAuth: "DATABASE_AUTH",
+  databaseAwsRegion: "DATABASE_AWS_REGION",
   requirePgvector: "REQUIRE_PGVECTOR",
 
   redisUrl: "REDIS_URL",
@@ -187,6 +189,10 @@ export const DEFAULT_CLASSIFICATION_LABELS = ["public", "internal", "confidentia
 /** What a label may look like: a lower-case word (letters, digits, - and _). */
 export const LABEL_PATTERN = /^[a-z][a-z0-9_-]{0,49}$/;
 export const PG_SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full"] as const;
+/** How the runtime signs in to PostgreSQL: a password, or an RDS IAM token signed for each new connection. */
+export const DATABASE_AUTH_MODES = ["password", "aws-rds-iam"] as const;
+/** The TLS modes an IAM token may travel over: the server's certificate checked. */
+const VERIFIED_SSL_MODES: readonly string[] = ["verify-ca", "verify-full"];
 /** How ingest work travels: BullMQ on Redis (in-process without Redis), or Kafka topics. */
 export const INGEST_BUSES = ["bullmq", "kafka"] as const;
 /** What a worker process does on the Kafka bus: one stage, or all three. */
@@ -494,6 +500,17 @@ export const runtimeConfigSchema = z.object({
     .describe(
       "Seconds to open a connection or wait for a free one in the pool; then the request fails instead of hanging.",
     ),
+  [ENV.databaseAuth]: z
+    .enum(DATABASE_AUTH_MODES)
+    .default("password")
+    .describe(
+      "How the runtime signs in to PostgreSQL: password (PGPASSWORD and its forms), or aws-rds-iam: a token signed with the process's AWS role for each new connection (valid 15 minutes, needed only to connect), over TLS that checks the server's certificate (PGSSLMODE verify-full when unset).",
+    ),
+  [ENV.databaseAwsRegion]: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region (eu-west-1)")
+    .optional()
+    .describe("The database's AWS region, for aws-rds-iam (the token is signed for it)."),
   [ENV.requirePgvector]: flag
     .default(false)
     .describe("Refuse to start without the pgvector extension (deployments set it)."),
@@ -1073,6 +1090,7 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
       `${ENV.pgPasswordSecretArn}: set together with ${ENV.pgPassword} (or ${PG_PASSWORD_FILE}); give the password one way`,
     );
   }
+  checkDatabaseAuth(config, problems);
   if (config.VECTOR_STORE === "qdrant" && !config.QDRANT_URL) {
     problems.push(`${ENV.qdrantUrl}: required when ${ENV.vectorStore}=qdrant`);
   } else if (config.SEARCH_BACKEND === "qdrant" && !config.QDRANT_URL) {
@@ -1157,6 +1175,56 @@ function checkCombinations(config: RuntimeConfig, problems: string[]): void {
       `${ENV.chunkOverlapTokens}: got ${config.CHUNK_OVERLAP_TOKENS}; must be smaller than ${ENV.chunkSizeTokens} (${config.CHUNK_SIZE_TOKENS})`,
     );
   }
+}
+
+/**
+ * What DATABASE_AUTH needs: with aws-rds-iam, a region, a user and a server to sign the token for,
+ * no password given some other way (which one would be used?), and TLS that checks the server.
+ */
+function checkDatabaseAuth(config: RuntimeConfig, problems: string[]): void {
+  const auth = config.DATABASE_AUTH;
+  switch (auth) {
+    case "password":
+      if (config.DATABASE_AWS_REGION)
+        problems.push(
+          `${ENV.databaseAwsRegion}: set with ${ENV.databaseAuth}=password; set ${ENV.databaseAuth}=aws-rds-iam, or leave it unset`,
+        );
+      return;
+    case "aws-rds-iam":
+      break;
+    default: {
+      const unknown: never = auth;
+      problems.push(`${ENV.databaseAuth}: unknown mode ${String(unknown)}`);
+      return;
+    }
+  }
+  const iam = `${ENV.databaseAuth}=aws-rds-iam`;
+  if (!config.DATABASE_AWS_REGION)
+    problems.push(`${ENV.databaseAwsRegion}: required when ${iam} (the database's region)`);
+  for (const [name, given] of [
+    [`${ENV.pgPassword} (or ${PG_PASSWORD_FILE})`, config.PGPASSWORD !== undefined],
+    [ENV.pgPasswordSecretArn, config.PGPASSWORD_SECRET_ARN !== undefined],
+  ] as const)
+    if (given) problems.push(`${name}: set with ${iam}; the IAM token is the password, remove it`);
+  const url = config.DATABASE_URL ? new URL(config.DATABASE_URL) : undefined;
+  if (!url && !config.PGHOST)
+    problems.push(`${ENV.pgHost}: required when ${iam} (the server the token is signed for)`);
+  if (url?.password)
+    problems.push(
+      `${ENV.databaseUrl}: holds a password with ${iam}; the IAM token is the password, remove it from the URL`,
+    );
+  if (url?.search)
+    problems.push(
+      `${ENV.databaseUrl}: has parameters (${url.search}) with ${iam}; give TLS as ${ENV.pgSslMode} and ${ENV.pgSslRootCert}`,
+    );
+  if (!(url?.username || config.PGUSER))
+    problems.push(
+      `${ENV.pgUser}: required when ${iam} (the database user the token is signed for)`,
+    );
+  if (config.PGSSLMODE !== undefined && !VERIFIED_SSL_MODES.includes(config.PGSSLMODE))
+    problems.push(
+      `${ENV.pgSslMode}: got ${JSON.stringify(config.PGSSLMODE)} with ${iam}; must be verify-full or verify-ca (the token travels only to a server whose certificate is checked)`,
+    );
 }
 
 /** A replica store names another store of the same kind as OBJECT_STORE_URL's. */

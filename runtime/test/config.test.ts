@@ -263,6 +263,86 @@ describe("runtime env contract", () => {
     );
   });
 
+  describe("DATABASE_AUTH=aws-rds-iam", () => {
+    const iam = {
+      DATABASE_AUTH: "aws-rds-iam",
+      DATABASE_AWS_REGION: "eu-west-1",
+      PGHOST: "db.cluster-abc.eu-west-1.rds.amazonaws.com",
+      PGUSER: "rag_api",
+    };
+
+    it("takes a region, a host and a user, with verified TLS", () => {
+      const cfg = loadRuntimeConfig({ ...iam, PGSSLMODE: "verify-full" });
+      expect(cfg.DATABASE_AUTH).toBe("aws-rds-iam");
+      expect(cfg.DATABASE_AWS_REGION).toBe("eu-west-1");
+      expect(loadRuntimeConfig({}).DATABASE_AUTH).toBe("password");
+      expect(
+        loadRuntimeConfig({
+          DATABASE_AUTH: "aws-rds-iam",
+          DATABASE_AWS_REGION: "eu-west-1",
+          DATABASE_URL: "postgres://rag_api@db.internal:5432/rag",
+        }).DATABASE_URL,
+      ).toBe("postgres://rag_api@db.internal:5432/rag");
+    });
+
+    it("refuses an unknown mode, naming the allowed ones", () => {
+      expect(problemsOf({ DATABASE_AUTH: "iam" })).toEqual([
+        'DATABASE_AUTH: got "iam"; Invalid option: expected one of "password"|"aws-rds-iam"',
+      ]);
+    });
+
+    it("needs the region, the user and the server the token is signed for", () => {
+      expect(problemsOf({ DATABASE_AUTH: "aws-rds-iam" })).toEqual([
+        "DATABASE_AWS_REGION: required when DATABASE_AUTH=aws-rds-iam (the database's region)",
+        "PGHOST: required when DATABASE_AUTH=aws-rds-iam (the server the token is signed for)",
+        "PGUSER: required when DATABASE_AUTH=aws-rds-iam (the database user the token is signed for)",
+      ]);
+      expect(problemsOf({ ...iam, DATABASE_AWS_REGION: "Ireland" })[0]).toMatch(
+        /^DATABASE_AWS_REGION: got "Ireland"; an AWS region/,
+      );
+    });
+
+    it("refuses a password given any other way: in the URL, PGPASSWORD, its file, or the secret", () => {
+      const file = join(mkdtempSync(join(tmpdir(), "rag-iam-")), "PGPASSWORD");
+      writeFileSync(file, "master\n");
+      expect(
+        problemsOf({
+          DATABASE_AUTH: "aws-rds-iam",
+          DATABASE_AWS_REGION: "eu-west-1",
+          DATABASE_URL: "postgres://rag_api:hunter2@db.internal/rag?sslmode=require",
+        }),
+      ).toEqual([
+        "DATABASE_URL: holds a password with DATABASE_AUTH=aws-rds-iam; the IAM token is the password, remove it from the URL",
+        "DATABASE_URL: has parameters (?sslmode=require) with DATABASE_AUTH=aws-rds-iam; give TLS as PGSSLMODE and PGSSLROOTCERT",
+      ]);
+      expect(problemsOf({ ...iam, PGPASSWORD_FILE: file })).toEqual([
+        "PGPASSWORD (or PGPASSWORD_FILE): set with DATABASE_AUTH=aws-rds-iam; the IAM token is the password, remove it",
+      ]);
+      expect(
+        problemsOf({
+          ...iam,
+          PGPASSWORD_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds-db-x",
+        }),
+      ).toEqual([
+        "PGPASSWORD_SECRET_ARN: set with DATABASE_AUTH=aws-rds-iam; the IAM token is the password, remove it",
+      ]);
+    });
+
+    it("refuses TLS that does not check the server's certificate", () => {
+      for (const mode of ["disable", "prefer", "require"])
+        expect(problemsOf({ ...iam, PGSSLMODE: mode })).toEqual([
+          `PGSSLMODE: got "${mode}" with DATABASE_AUTH=aws-rds-iam; must be verify-full or verify-ca (the token travels only to a server whose certificate is checked)`,
+        ]);
+      expect(loadRuntimeConfig({ ...iam, PGSSLMODE: "verify-ca" }).PGSSLMODE).toBe("verify-ca");
+    });
+
+    it("refuses DATABASE_AWS_REGION with password auth (it would be ignored)", () => {
+      expect(problemsOf({ PGHOST: "db.internal", DATABASE_AWS_REGION: "eu-west-1" })).toEqual([
+        "DATABASE_AWS_REGION: set with DATABASE_AUTH=password; set DATABASE_AUTH=aws-rds-iam, or leave it unset",
+      ]);
+    });
+  });
+
   it("declares every secret variable among the contract's names", () => {
     const names = Object.values(ENV) as string[];
     for (const secret of SECRET_ENV) expect(names).toContain(secret);

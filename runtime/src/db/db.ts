@@ -335,6 +335,112 @@ export function connectionPassword(
   return { password: file ? async () => (await readFile(file, "utf8")).trim() : config.PGPASSWORD };
 }
 
+/** The server, user and region an RDS IAM token is signed for. */
+export interface RdsTokenTarget {
+  readonly hostname: string;
+  readonly port: number;
+  readonly username: string;
+  readonly region: string;
+}
+
+/** Gives the function that signs a fresh token for `target`, once per call. */
+export type RdsTokenSigner = (target: RdsTokenTarget) => () => Promise<string>;
+
+/**
+ * AWS's signer (@aws-sdk/rds-signer), with the process's AWS credentials (EKS Pod Identity):
+ * signing is local, so each new connection gets a token of its own. Loaded on first use, so
+ * other processes never load it.
+ */
+export const rdsSigner: RdsTokenSigner = (target) => {
+  let signer: Promise<import("@aws-sdk/rds-signer").Signer> | undefined;
+  return async () => {
+    signer ??= import("@aws-sdk/rds-signer").then(({ Signer }) => new Signer({ ...target }));
+    return (await signer).getAuthToken();
+  };
+};
+
+/** Where DATABASE_AUTH=aws-rds-iam connects: DATABASE_URL's server and user, or the PG* variables. */
+function iamTarget(config: RuntimeConfig): RdsTokenTarget & { database?: string } {
+  const url = config.DATABASE_URL ? new URL(config.DATABASE_URL) : undefined;
+  const region = config.DATABASE_AWS_REGION;
+  const username = url?.username ? decodeURIComponent(url.username) : config.PGUSER;
+  const hostname = url?.hostname || config.PGHOST;
+  // loadRuntimeConfig refuses aws-rds-iam without these; a config built another way is caught here.
+  if (!region || !username || !hostname)
+    throw new Error(
+      "DATABASE_AUTH=aws-rds-iam needs DATABASE_AWS_REGION, a user and a host (loadRuntimeConfig checks them)",
+    );
+  const database = url ? decodeURIComponent(url.pathname.slice(1)) || undefined : config.PGDATABASE;
+  return {
+    hostname,
+    port: url?.port ? Number(url.port) : config.PGPORT,
+    username,
+    region,
+    ...(database ? { database } : {}),
+  };
+}
+
+/**
+ * node-postgres's pool options for the server, and how to forget a cached password. With
+ * DATABASE_AUTH=aws-rds-iam the password is a function pg calls for each new connection: it
+ * signs a token (valid 15 minutes; a connection open longer stays open, the token is only
+ * checked at sign-in), and TLS checks the server's certificate (verify-full unless PGSSLMODE
+ * says verify-ca) against Node.js's roots and NODE_EXTRA_CA_CERTS (the image's RDS bundle), or
+ * PGSSLROOTCERT.
+ */
+export function postgresPoolConfig(
+  config: RuntimeConfig,
+  signer: RdsTokenSigner = rdsSigner,
+): { pool: pg.PoolConfig; refresh?: () => void } {
+  // Bounded waits: a server that does not answer (a failover under way, a network cut) or a
+  // pool with no free connection fails the request in seconds instead of holding it; TCP
+  // keepalive finds connections to a server that went away without closing them.
+  const limits = {
+    max: 10,
+    connectionTimeoutMillis: config.PGCONNECT_TIMEOUT * 1000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
+  const auth = config.DATABASE_AUTH;
+  switch (auth) {
+    case "aws-rds-iam": {
+      const { database, ...target } = iamTarget(config);
+      return {
+        pool: {
+          host: target.hostname,
+          port: target.port,
+          user: target.username,
+          database,
+          password: signer(target),
+          ssl: sslFor(config.PGSSLMODE ?? "verify-full", config.PGSSLROOTCERT),
+          ...limits,
+        },
+      };
+    }
+    case "password": {
+      const secret = connectionPassword(config);
+      return {
+        pool: config.DATABASE_URL
+          ? { connectionString: config.DATABASE_URL, ...limits }
+          : {
+              host: config.PGHOST,
+              port: config.PGPORT,
+              database: config.PGDATABASE,
+              user: config.PGUSER,
+              password: secret.password,
+              ssl: sslFor(config.PGSSLMODE, config.PGSSLROOTCERT),
+              ...limits,
+            },
+        ...(secret.refresh ? { refresh: secret.refresh } : {}),
+      };
+    }
+    default: {
+      const unknown: never = auth;
+      throw new Error(`unknown DATABASE_AUTH ${String(unknown)}`);
+    }
+  }
+}
+
 /**
  * The server when DATABASE_URL or PGHOST is set; otherwise PGlite with pgvector under DATA_DIR.
  * `onLockWait` hears when DATA_DIR's lock is waited for (by default, a line on standard error).
@@ -344,31 +450,10 @@ export async function openDb(
   onLockWait: (line: string) => void = (line) => console.error(`rag-runtime: ${line}`),
 ): Promise<Db> {
   if (config.DATABASE_URL || config.PGHOST) {
-    const secret = connectionPassword(config);
-    // Bounded waits: a server that does not answer (a failover under way, a network cut) or a
-    // pool with no free connection fails the request in seconds instead of holding it; TCP
-    // keepalive finds connections to a server that went away without closing them.
-    const limits = {
-      max: 10,
-      connectionTimeoutMillis: config.PGCONNECT_TIMEOUT * 1000,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-    };
-    const pool = new pg.Pool(
-      config.DATABASE_URL
-        ? { connectionString: config.DATABASE_URL, ...limits }
-        : {
-            host: config.PGHOST,
-            port: config.PGPORT,
-            database: config.PGDATABASE,
-            user: config.PGUSER,
-            password: secret.password,
-            ssl: sslFor(config.PGSSLMODE, config.PGSSLROOTCERT),
-            ...limits,
-          },
-    );
+    const { pool: poolConfig, refresh } = postgresPoolConfig(config);
+    const pool = new pg.Pool(poolConfig);
     pool.on("error", () => undefined); // idle-client errors surface on the next query
-    return new PostgresDb(pool, secret.refresh);
+    return new PostgresDb(pool, refresh);
   }
   const { PGlite } = await import("@electric-sql/pglite");
   const { vector } = await import("@electric-sql/pglite-pgvector");
