@@ -431,7 +431,9 @@ function checkKubernetes(cfg: ConfigInput, ctx: Ctx): void {
     problem(
       ctx,
       ["gitops", "repoUrl"],
-      "required when gitops.enabled is true (the repository Argo CD syncs from)",
+      cfg.tier === "enterprise"
+        ? "required at the enterprise tier, which syncs each region's manifests with Argo CD (or set gitops.enabled: false)"
+        : "required when gitops.enabled is true (the repository Argo CD syncs from)",
     );
   }
 }

@@ -105,6 +105,7 @@ interface TierPreset {
   readonly network?: object;
   readonly documents?: object;
   readonly security?: object;
+  readonly gitops?: object;
 }
 
 const TIER_PRESETS: Record<Tier, TierPreset> = {
@@ -242,6 +243,8 @@ const TIER_PRESETS: Record<Tier, TierPreset> = {
     },
     documents: { noncurrentVersionRetentionDays: 365, maxUploadMiB: 200 },
     observability: { alertEmails: [], logRetentionDays: 365, stack: "in-cluster" },
+    // Argo CD syncs the environment's own manifests into every region (gitops.repoUrl names them).
+    gitops: { enabled: true, path: "deploy", targetRevision: "main" },
     // Seven years of audit records (a common regulatory floor).
     security: {
       mesh: "istio-ambient",
@@ -283,6 +286,9 @@ export function presetFor(tier: Tier, requestedCloud: unknown): DeepPartialRecor
     network: { ...COMMON.network, ...tierPreset.network },
     documents: { ...COMMON.documents, ...tierPreset.documents },
     security: securityPreset(tierPreset, cloud),
+    // Argo CD is asked of a tier only where the tier is built: a planned pair fails whole first.
+    gitops:
+      entry?.create || entry?.compose ? { ...COMMON.gitops, ...tierPreset.gitops } : COMMON.gitops,
     kubernetes: {
       ...COMMON.kubernetes,
       systemNodeType: sizes?.systemNodeType ?? cloudEntry.systemNodeType,

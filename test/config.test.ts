@@ -4,6 +4,7 @@ import { ConfigError } from "../stacks/config-errors";
 import { parseConfigValue, readStackValues } from "../stacks/stack-values";
 import { loadStackConfig } from "../tools/stack-file";
 import { PROJECT_DIR } from "../tools/harness";
+import { ENTERPRISE_DOMAIN, ENTERPRISE_REQUIRED } from "./helpers";
 
 function stackValues(stack: string, sets: string[] = []): Record<string, unknown> {
   return readStackValues(loadStackConfig(PROJECT_DIR, stack, sets).config);
@@ -20,7 +21,6 @@ function problems(values: Record<string, unknown>): string[] {
 }
 
 /** The enterprise tier on AWS answers under a name in a Route 53 zone (required there). */
-const ENTERPRISE_DOMAIN = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
 
 describe("stack files resolve against the schema", () => {
   it.each(["dev", "staging", "sme", "enterprise"])("Pulumi.%s.yaml is valid", (stack) => {
@@ -132,7 +132,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
       'rag-platform:regions[0]: got "westeurope"; must be a region name on aws, such as eu-west-1',
     ]);
     expect(
-      problems({ tier: "enterprise", regions: ["eu-west-1"], domain: ENTERPRISE_DOMAIN }),
+      problems({ tier: "enterprise", regions: ["eu-west-1"], ...ENTERPRISE_REQUIRED }),
     ).toEqual([
       'rag-platform:regions: got ["eu-west-1"]; the enterprise tier needs at least 2 regions, e.g. [eu-west-1]',
     ]);
@@ -207,7 +207,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
     expect(
       problems({
         tier: "enterprise",
-        domain: ENTERPRISE_DOMAIN,
+        ...ENTERPRISE_REQUIRED,
         observability: { exporter: "datadog", alertEmails: ["ops@example.com"] },
         security: {
           audit: { siem: { kind: "splunk", endpoint: "https://splunk:8088", name: "x" } },
@@ -220,7 +220,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
     expect(
       problems({
         tier: "enterprise",
-        domain: ENTERPRISE_DOMAIN,
+        ...ENTERPRISE_REQUIRED,
         security: { audit: { siem: { kind: "http", endpoint: "http://x" } } },
       }),
     ).toEqual([
@@ -229,7 +229,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
     expect(
       problems({
         tier: "enterprise",
-        domain: ENTERPRISE_DOMAIN,
+        ...ENTERPRISE_REQUIRED,
         security: {
           audit: {
             siem: { kind: "splunk", endpoint: "https://splunk.example.com", authHeader: "x-key" },
@@ -242,7 +242,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
     expect(
       problems({
         tier: "enterprise",
-        domain: ENTERPRISE_DOMAIN,
+        ...ENTERPRISE_REQUIRED,
         security: { audit: { siem: { kind: "otlp", endpoint: "https://otlp.example.com" } } },
       }),
     ).toEqual([
@@ -251,7 +251,7 @@ describe("bad config: one line per problem naming key, value and what is allowed
   });
 
   it("enterprise turns on the mesh, Rollouts, the in-cluster stack and a seven-year audit on AWS", () => {
-    const cfg = resolveConfig({ tier: "enterprise", domain: ENTERPRISE_DOMAIN });
+    const cfg = resolveConfig({ tier: "enterprise", ...ENTERPRISE_REQUIRED });
     expect(cfg.security).toEqual({
       mesh: "istio-ambient",
       releases: "rollouts",
@@ -259,6 +259,26 @@ describe("bad config: one line per problem naming key, value and what is allowed
     });
     expect(cfg.observability.stack).toBe("in-cluster");
     expect(resolveConfig({ tier: "sme", regions: ["eu-west-1"] }).security.mesh).toBe("none");
+  });
+
+  it("enterprise syncs its manifests with Argo CD: the repository is required, unless GitOps is turned off", () => {
+    expect(problems({ tier: "enterprise", domain: ENTERPRISE_DOMAIN })).toEqual([
+      "rag-platform:gitops.repoUrl: got nothing; required at the enterprise tier, which syncs each region's manifests with Argo CD (or set gitops.enabled: false)",
+    ]);
+    expect(resolveConfig({ tier: "enterprise", ...ENTERPRISE_REQUIRED }).gitops).toEqual({
+      enabled: true,
+      repoUrl: "https://github.com/example-org/rag-platform-environments",
+      path: "deploy",
+      targetRevision: "main",
+    });
+    const off = resolveConfig({
+      tier: "enterprise",
+      domain: ENTERPRISE_DOMAIN,
+      gitops: { enabled: false },
+    });
+    expect(off.gitops.enabled).toBe(false);
+    // sme keeps it optional.
+    expect(resolveConfig({ tier: "sme", regions: ["eu-west-1"] }).gitops.enabled).toBe(false);
   });
 
   it("SSO scopes must include openid", () => {

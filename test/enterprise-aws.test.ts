@@ -12,7 +12,14 @@ import { regionCidrs } from "../stacks/regions";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { evaluate } from "../policies/engine";
 import { toViews } from "../tools/policy-run";
-import { byName, ofType, refusedConfig, synth } from "./helpers";
+import {
+  byName,
+  ENTERPRISE_DOMAIN,
+  ENTERPRISE_REQUIRED,
+  ofType,
+  refusedConfig,
+  synth,
+} from "./helpers";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -47,7 +54,6 @@ const T = {
 };
 
 const REGIONS = { euw1: "eu-west-1", euc1: "eu-central-1" } as const;
-const DOMAIN = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
 
 /** The region code a resource's name carries (rag-enterprise-<code>-...), or undefined for global ones. */
 function codeOf(r: ResourceRecord): string | undefined {
@@ -240,7 +246,7 @@ describe("the enterprise stack on AWS (Pulumi.enterprise.yaml)", () => {
     const records = ofType(result, T.record).filter((r) => r.inputs.setIdentifier);
     expect(records.map((r) => r.inputs.setIdentifier)).toEqual(Object.values(REGIONS));
     for (const r of records) {
-      expect(r.inputs.name).toBe(DOMAIN.hostname);
+      expect(r.inputs.name).toBe(ENTERPRISE_DOMAIN.hostname);
       expect(r.inputs.latencyRoutingPolicies).toEqual([{ region: r.inputs.setIdentifier }]);
       const check = checks.find((c) => c.urn === r.propertyDependencies.healthCheckId?.[0]);
       expect(check?.inputs, r.name).toMatchObject({ type: "HTTPS", port: 443 });
@@ -469,7 +475,9 @@ describe("the enterprise stack behind AWS Global Accelerator", () => {
 
   it("points the name at the accelerator instead of latency records and health checks", () => {
     expect(ofType(result, T.healthCheck)).toEqual([]);
-    const records = ofType(result, T.record).filter((r) => r.inputs.name === DOMAIN.hostname);
+    const records = ofType(result, T.record).filter(
+      (r) => r.inputs.name === ENTERPRISE_DOMAIN.hostname,
+    );
     expect(records).toHaveLength(1);
     expect(records[0]!.inputs).toMatchObject({
       type: "A",
@@ -619,7 +627,7 @@ describe("the generation model from the organisation's own store", () => {
 
 describe("region lists refused before any resource", () => {
   const refuse = (values: Record<string, unknown>) =>
-    refusedConfig({ tier: "enterprise", domain: DOMAIN, ...values });
+    refusedConfig({ tier: "enterprise", ...ENTERPRISE_REQUIRED, ...values });
 
   it("overlapping ranges, one region, an unknown region: one line each", () => {
     expect(
@@ -670,7 +678,7 @@ describe("region lists refused before any resource", () => {
     expect(
       resolveConfig({
         tier: "enterprise",
-        domain: DOMAIN,
+        ...ENTERPRISE_REQUIRED,
         regions,
         enterprise: { routing: "global-accelerator" },
       }).enterprise.routing,

@@ -16,7 +16,7 @@ import { PRIORITY_CLASSES } from "../components/kubernetes/priority-classes";
 import { objectKey } from "../runtime/src/ingest/documents";
 import { ORIGINALS_PREFIX } from "../stacks/ingest-log";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
-import { ofType, refusedConfig, synth } from "./helpers";
+import { ENTERPRISE_REQUIRED, ofType, refusedConfig, synth } from "./helpers";
 import { rolePermissions, wildcardsIn, type Statement } from "./identity";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -36,7 +36,6 @@ const T = {
 const ROLES = ["parse", "embed", "index"] as const;
 const REGIONS = { euw1: "eu-west-1", euc1: "eu-central-1" } as const;
 const PRIMARY = "euw1";
-const DOMAIN = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
 
 const codeOf = (r: ResourceRecord) => /^rag-enterprise-([a-z0-9]+)-/.exec(r.name)?.[1];
 const envOf = (d: ResourceRecord): Record<string, string> =>
@@ -55,7 +54,7 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
   let cfg: PlatformConfig;
   beforeAll(async () => {
     result = await synth("enterprise");
-    cfg = resolveConfig({ tier: "enterprise", domain: DOMAIN });
+    cfg = resolveConfig({ tier: "enterprise", ...ENTERPRISE_REQUIRED });
   }, 180_000);
 
   const inRegion = (type: string, code: string) =>
@@ -369,7 +368,7 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
 
 describe("ingest bounds refused before any resource", () => {
   const refuse = (ingest: Record<string, unknown>) =>
-    refusedConfig({ tier: "enterprise", domain: DOMAIN, enterprise: { ingest } });
+    refusedConfig({ tier: "enterprise", ...ENTERPRISE_REQUIRED, enterprise: { ingest } });
 
   it("more replicas than partitions, or min above max: one line each", () => {
     expect(refuse({ partitions: 6 })).toEqual([

@@ -171,3 +171,14 @@ export function refusedConfig(values: Record<string, unknown>): string[] {
   }
   throw new Error("accepted");
 }
+
+/** The enterprise tier's domain (Route 53 answers under it), as the tests give it. */
+export const ENTERPRISE_DOMAIN = {
+  hostname: "rag.example.com",
+  hostedZoneId: "Z0123456789ABCDEFGHIJ",
+};
+/** What the enterprise tier requires beside its tier: the name it answers under, the repository Argo CD syncs. */
+export const ENTERPRISE_REQUIRED = {
+  domain: ENTERPRISE_DOMAIN,
+  gitops: { repoUrl: "https://github.com/example-org/rag-platform-environments" },
+};

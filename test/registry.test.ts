@@ -3,9 +3,9 @@ import { resolveConfig } from "../stacks/config";
 import { NotImplementedError } from "../stacks/config-errors";
 import { builtPairs, cloudsOf, platformFactory, PLATFORMS } from "../stacks/registry";
 import { TIERS } from "../stacks/choices";
+import { ENTERPRISE_REQUIRED } from "./helpers";
 
 /** The enterprise tier on AWS answers under a name in a Route 53 zone. */
-const ENTERPRISE_DOMAIN = { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" };
 
 describe("the registry of what is built", () => {
   it("is where a tier's clouds, its default exporter and its sizes come from", () => {
@@ -20,7 +20,7 @@ describe("the registry of what is built", () => {
           cloud,
           ...(regions ? { regions } : {}),
           gcpProject: cloud === "gcp" ? "rag-project-1" : undefined,
-          ...(tier === "enterprise" && cloud === "aws" ? { domain: ENTERPRISE_DOMAIN } : {}),
+          ...(tier === "enterprise" && cloud === "aws" ? { ...ENTERPRISE_REQUIRED } : {}),
         });
         expect(cfg.observability.exporter, `${tier} on ${cloud}`).toBe(entry.exporters[0]);
         expect(cfg.postgres.size).toBe(entry.sizes?.postgres ?? "local");
@@ -28,7 +28,7 @@ describe("the registry of what is built", () => {
       }
     }
     expect(
-      resolveConfig({ tier: "enterprise", domain: ENTERPRISE_DOMAIN }).kubernetes.systemNodeType,
+      resolveConfig({ tier: "enterprise", ...ENTERPRISE_REQUIRED }).kubernetes.systemNodeType,
     ).toBe("m6i.xlarge");
     expect(
       resolveConfig({ tier: "sme", cloud: "gcp", gcpProject: "rag-project-1" }).kubernetes

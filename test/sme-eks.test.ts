@@ -745,6 +745,7 @@ describe("sme on EKS: add-ons", () => {
         "TriggerAuthentication",
         "ExternalSecret",
         "ClusterSecretStore",
+        "AppProject",
         "Application",
       ]),
     );

@@ -13,6 +13,9 @@ const SETS = [
   "rag-platform:security.mesh=istio-ambient",
   "rag-platform:security.releases=rollouts",
   "rag-platform:observability.stack=in-cluster",
+  // Argo CD on (as the enterprise preset has it), from an SSH URL: its repo server leaves on 22.
+  "rag-platform:gitops.enabled=true",
+  "rag-platform:gitops.repoUrl=git@github.com:acme/rag-environments.git",
 ];
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
@@ -258,6 +261,7 @@ describe("the flow table against the synthesized policies", () => {
     const namespaces = inputs(NS).map((i) => i.metadata.name as string);
     expect(namespaces.sort()).toEqual([
       "argo-rollouts",
+      "argocd",
       "loki",
       "monitoring",
       "node-agents",
@@ -283,7 +287,7 @@ describe("the flow table against the synthesized policies", () => {
         .map((r) => (r.inputs as Json).metadata)
         .find((m) => m.name === name)!.labels["pod-security.kubernetes.io/enforce"];
     expect(level("node-agents")).toBe("privileged");
-    for (const ns of ["monitoring", "loki", "tempo", "argo-rollouts"])
+    for (const ns of ["monitoring", "loki", "tempo", "argo-rollouts", "argocd"])
       expect(level(ns), ns).toBe("restricted");
     const release = (name: string) =>
       resources.find(
@@ -322,6 +326,41 @@ describe("the flow table against the synthesized policies", () => {
     ] as const)
       expect(cidrPorts(out(labels, ns), "kubernetes-api"), ns).toEqual(["443"]);
     for (const store of ["loki", "tempo"]) expect(cidrPorts(out({}, store))).toEqual(["443", "80"]);
+  });
+
+  it("enrols Argo CD: its NetworkPolicies from the table, only the repo server out to the repository, one project into the platform's namespace", () => {
+    const argoCd = resources.find(
+      (r) => r.type === "kubernetes:helm.sh/v3:Release" && (r.inputs as Json).name === "argo-cd",
+    )!.inputs as Json;
+    expect(argoCd.namespace).toBe("argocd");
+    expect(argoCd.createNamespace).toBe(false);
+    // The chart's own (ingress-only, metrics open to every namespace) would allow more.
+    expect(argoCd.values.global.networkPolicy.create).toBe(false);
+    const internet = flows.filter(
+      (f) =>
+        f.from.kind === "workload" &&
+        f.from.workload.namespace === "argocd" &&
+        f.to.kind === "cidr",
+    );
+    expect(
+      internet.map((f) => [
+        f.from.kind === "workload" && f.from.workload.labels["app.kubernetes.io/name"],
+        f.to.kind === "cidr" && f.to.internet,
+        f.ports.join(","),
+      ]),
+    ).toEqual([
+      [undefined, "kubernetes-api", "443"],
+      ["argocd-repo-server", "gitops-repository", "22"],
+    ]);
+    const crd = (kind: string) =>
+      resources.find((r) => r.type === `kubernetes:argoproj.io/v1alpha1:${kind}`)!.inputs as Json;
+    const project = crd("AppProject");
+    expect(project.spec).toMatchObject({
+      sourceRepos: ["git@github.com:acme/rag-environments.git"],
+      destinations: [{ server: "https://kubernetes.default.svc", namespace: "rag" }],
+      clusterResourceWhitelist: [],
+    });
+    expect(crd("Application").spec.project).toBe(project.metadata.name);
   });
 
   it("routes the API's canary at the ALB: the Rollout, its two Services and the Ingress agree", () => {

@@ -33,6 +33,13 @@ export interface ClusterAddonsArgs {
     readonly path: string;
     readonly targetRevision: string;
     readonly targetNamespace: pulumi.Input<string>;
+    /**
+     * The platform owns the namespace's policies (zero trust): the namespace is made here with
+     * Pod Security `restricted` and these labels (the mesh's enrolment), and the chart's own
+     * NetworkPolicies are left out, the flow table's taking their place.
+     * @default - the chart makes the namespace and its ingress NetworkPolicies
+     */
+    readonly namespaceLabels?: Readonly<Record<string, string>>;
   };
   /**
    * What the cloud already runs on its clusters, left out here so it is not installed twice.
@@ -99,9 +106,26 @@ const RESTRICTED_POD = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDef
  * Argo CD: the API server inside the cluster only (reached with a port forward), TLS on; every
  * component with requests and limits (the chart's containers are restricted already).
  */
-function argoCdValues(): Record<string, unknown> {
+/** Argo CD as the chart names it at this release: its namespace and the repo server, the one component that reaches the Git repository. */
+export const ARGO_CD = {
+  namespace: "argocd",
+  release: "argo-cd",
+  /** The AppProject the Application lives in: this repository, into the platform's namespace only. */
+  project: "rag-platform",
+  repoServer: {
+    // The chart's selector labels: "<nameOverride argocd>-<component>".
+    labels: { "app.kubernetes.io/name": "argocd-repo-server" },
+    // "<release>-<nameOverride>-repo-server": the release name lacks "argocd", so both appear.
+    serviceAccount: "argo-cd-argocd-repo-server",
+  },
+} as const;
+
+function argoCdValues(ownPolicies: boolean): Record<string, unknown> {
   const small = resources(ADDON_SIZES.small);
   return {
+    // With the platform's flow table writing the namespace's policies, the chart's (ingress only)
+    // would allow more than the table says.
+    global: { networkPolicy: { create: !ownPolicies } },
     configs: { params: { "server.insecure": false } },
     server: { service: { type: "ClusterIP" }, resources: resources(ADDON_SIZES.argoServer) },
     controller: { resources: resources(ADDON_SIZES.argoController) },
@@ -305,33 +329,68 @@ export class ClusterAddons extends pulumi.ComponentResource {
     }
 
     if (args.gitops) {
-      this.argoCd = pinnedRelease(
-        "argo-cd",
+      const gitops = args.gitops;
+      const ns = gitops.namespaceLabels
+        ? new k8s.core.v1.Namespace(
+            named("argocd-ns"),
+            {
+              metadata: {
+                name: ARGO_CD.namespace,
+                labels: {
+                  "pod-security.kubernetes.io/enforce": "restricted",
+                  ...gitops.namespaceLabels,
+                },
+              },
+            },
+            parent,
+          )
+        : undefined;
+      const argoCd = (this.argoCd = pinnedRelease(
+        ARGO_CD.release,
         args.charts.argoCd,
         {
           resourceName: named("argo-cd"),
-          namespace: "argocd",
-          createNamespace: true,
-          values: argoCdValues(),
+          namespace: ARGO_CD.namespace,
+          createNamespace: !ns,
+          values: argoCdValues(ns !== undefined),
         },
-        parent,
+        { ...parent, ...(ns ? { dependsOn: [ns] } : {}) },
+      ));
+      // The default project lets an Application deploy anything anywhere; this one takes only the
+      // configured repository, into the platform's namespace, and no cluster-scoped resource.
+      const project = new k8s.apiextensions.CustomResource(
+        `${name}-project`,
+        {
+          apiVersion: "argoproj.io/v1alpha1",
+          kind: "AppProject",
+          metadata: { name: ARGO_CD.project, namespace: ARGO_CD.namespace },
+          spec: {
+            description: "The platform's environment-specific manifests",
+            sourceRepos: [gitops.repoUrl],
+            destinations: [
+              { server: "https://kubernetes.default.svc", namespace: gitops.targetNamespace },
+            ],
+            clusterResourceWhitelist: [],
+          },
+        },
+        { parent: this, dependsOn: [argoCd] },
       );
       new k8s.apiextensions.CustomResource(
         `${name}-app`,
         {
           apiVersion: "argoproj.io/v1alpha1",
           kind: "Application",
-          metadata: { name: "rag-platform-apps", namespace: "argocd" },
+          metadata: { name: "rag-platform-apps", namespace: ARGO_CD.namespace },
           spec: {
-            project: "default",
+            project: ARGO_CD.project,
             source: {
-              repoURL: args.gitops.repoUrl,
-              path: args.gitops.path,
-              targetRevision: args.gitops.targetRevision,
+              repoURL: gitops.repoUrl,
+              path: gitops.path,
+              targetRevision: gitops.targetRevision,
             },
             destination: {
               server: "https://kubernetes.default.svc",
-              namespace: args.gitops.targetNamespace,
+              namespace: gitops.targetNamespace,
             },
             syncPolicy: {
               automated: { prune: true, selfHeal: true },
@@ -339,7 +398,7 @@ export class ClusterAddons extends pulumi.ComponentResource {
             },
           },
         },
-        { parent: this, dependsOn: [this.argoCd] },
+        { parent: this, dependsOn: [project] },
       );
     } else {
       this.argoCd = undefined;

@@ -26,6 +26,7 @@ export const INTERNET_PURPOSES = [
   "kubernetes-api",
   "alert-delivery",
   "siem-export",
+  "gitops-repository",
 ] as const;
 export type InternetPurpose = (typeof INTERNET_PURPOSES)[number];
 

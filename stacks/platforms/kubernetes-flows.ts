@@ -3,6 +3,7 @@
  * account (the mesh identity) and pod labels. The service accounts of charts are the names the
  * charts give them (their release's full name).
  */
+import { ARGO_CD } from "../../components/kubernetes/cluster-addons";
 import type { MeshWorkload } from "../../components/kubernetes/flows";
 import { EMBEDDINGS_LABELS } from "../../components/kubernetes/embedding-server";
 import { ingestLabels, ingestServiceAccount } from "../../components/kubernetes/ingest-workloads";
@@ -103,4 +104,10 @@ export const WORKLOADS = {
   monitoring: wholeNamespace(MONITORING_NAMESPACE),
   loki: wholeNamespace(LOKI_NAMESPACE),
   tempo: wholeNamespace(TEMPO_NAMESPACE),
+  argoCd: wholeNamespace(ARGO_CD.namespace),
+  argoCdRepoServer: {
+    namespace: ARGO_CD.namespace,
+    serviceAccount: ARGO_CD.repoServer.serviceAccount,
+    labels: ARGO_CD.repoServer.labels,
+  },
 } as const satisfies Record<string, MeshWorkload>;

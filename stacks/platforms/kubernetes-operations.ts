@@ -15,6 +15,7 @@ import {
   type FlowTable,
   type MeshWorkload,
 } from "../../components/kubernetes/flows";
+import { ARGO_CD } from "../../components/kubernetes/cluster-addons";
 import { auditEndpointPort, type AuditDestination } from "../../components/kubernetes/audit-export";
 import { AMBIENT_LABELS, IstioAmbient, MeshPolicies } from "../../components/kubernetes/mesh";
 import {
@@ -59,6 +60,13 @@ export const API_CANARY_STEPS = [
 ] as const;
 /** A canary fails where the page alert would fire: 14.4 times the query SLO's error budget. */
 const CANARY_BURN_RATE = 14.4;
+/** The port a Git URL (as the config takes them) is fetched on: SSH's for git@host:path, else HTTPS's or the one it names. */
+export function gitPort(repoUrl: string): number {
+  if (repoUrl.startsWith("git@")) return 22;
+  const url = new URL(repoUrl);
+  return url.port ? Number(url.port) : 443;
+}
+
 /** Ports of the in-cluster stores (their pods' ports, which the mesh and NetworkPolicies see). */
 const PORTS = {
   prometheus: 9090,
@@ -245,6 +253,7 @@ export class ClusterOperations {
       storeReady: pulumi.Resource[];
     },
     hasTelemetry: boolean,
+    argoCd?: pulumi.Resource,
   ): void {
     const namespaces: string[] = [
       KUBERNETES_NAMESPACE,
@@ -272,6 +281,12 @@ export class ClusterOperations {
         });
       }
       this.flowPolicies(ROLLOUTS_NAMESPACE, this.rollouts);
+    }
+    // Argo CD's namespace is the platform's when the mesh enrols it (ClusterAddons made it so).
+    if (argoCd && this.mesh) {
+      namespaces.push(ARGO_CD.namespace);
+      this.gitopsFlows();
+      this.flowPolicies(ARGO_CD.namespace, argoCd);
     }
     if (this.observability)
       for (const [ns, resource] of Object.entries(this.observability.namespaces))
@@ -439,6 +454,23 @@ export class ClusterOperations {
         throw new Error(`unknown audit destination ${String(unreachable)}`);
       }
     }
+  }
+
+  /**
+   * Argo CD's flows: its components among themselves and to the Kubernetes API (the
+   * Applications' resources), and the repo server out to the Git repository, on HTTPS or SSH as
+   * its URL says.
+   */
+  private gitopsFlows(): void {
+    const { argoCd, argoCdRepoServer } = WORKLOADS;
+    this.flows.calls(argoCd, argoCd, [], "Argo CD's own components");
+    this.toKubernetesApi(argoCd, "the Applications' resources");
+    this.flows.reaches(
+      argoCdRepoServer,
+      { cidr: ANYWHERE, ports: [gitPort(this.cfg.gitops.repoUrl!)] },
+      "the GitOps repository",
+      "gitops-repository",
+    );
   }
 
   /** `from` calls the Kubernetes API, wherever the cloud puts its endpoint. */

@@ -137,6 +137,8 @@ export class KubernetesPlatform implements Platform {
               path: cfg.gitops.path,
               targetRevision: cfg.gitops.targetRevision,
               targetNamespace: KUBERNETES_NAMESPACE,
+              // Under zero trust the mesh enrols Argo CD's namespace and the flow table opens it.
+              ...(this.ops.mesh ? { namespaceLabels: this.ops.namespaceLabels } : {}),
             }
           : undefined,
         cloudProvides: host.provides,
@@ -709,6 +711,7 @@ export class KubernetesPlatform implements Platform {
     this.ops.finish(
       (name, description) => this.collectorKey(name, description),
       this.addons.otlpEndpoint !== undefined,
+      this.addons.argoCd,
     );
   }
 
