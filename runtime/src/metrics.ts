@@ -76,7 +76,7 @@ export class Metrics {
   });
   readonly kafkaRecords = new Counter({
     name: "rag_kafka_records_total",
-    help: "Records a Kafka ingest role handled, by role (parse, embed, index) and outcome (forwarded, indexed, deleted, failed, skipped).",
+    help: "Records a Kafka ingest role handled, by role (parse, embed, index) and outcome (forwarded, indexed, deleted, held, failed, skipped).",
     labelNames: ["role", "outcome"],
     registers: [this.registry],
   });

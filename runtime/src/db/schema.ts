@@ -198,6 +198,9 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX feedback_owner ON feedback (owner);
    CREATE UNIQUE INDEX feedback_message ON feedback (message_id);`,
+  // 12: a document whose delete has begun (retention/holds.ts claimForDelete): no legal hold may
+  // be set on it, and indexing writes nothing more for it. Null: not being deleted.
+  `ALTER TABLE documents ADD COLUMN deleting_since timestamptz;`,
 ];
 
 export interface SchemaInfo {

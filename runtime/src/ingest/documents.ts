@@ -6,7 +6,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { Classification } from "../auth/access";
 import { DEFAULT_CLASSIFICATION_LABELS } from "../config";
 import type { Db } from "../db/db";
-import { LegalHoldError, LegalHolds } from "../retention/holds";
+import { claimForDelete } from "../retention/holds";
 import { accessSql, type Filters } from "../search/filters";
 import type { IngestQueue } from "../queue/queue";
 import { foldPendingTermStats } from "../search/bm25";
@@ -106,6 +106,11 @@ export function objectKey(): string {
 }
 
 export interface DocumentHooks {
+  /**
+   * Once a delete has claimed its document (no hold, marked deleting) and before it removes
+   * anything: a test pauses here to race a legal hold against the delete.
+   */
+  readonly onDeleteClaimed?: (documentId: string) => Promise<void>;
   /** After a document's index entries are removed. */
   readonly onDeleted?: () => void;
   /** An upload is stored but its job could not be queued (the sweep will queue it). */
@@ -153,8 +158,6 @@ export class DeleteIncompleteError extends Error {
 }
 
 export class DocumentService {
-  private readonly holds: LegalHolds;
-
   constructor(
     private readonly db: Db,
     private readonly store: ObjectStore,
@@ -162,9 +165,7 @@ export class DocumentService {
     private readonly vectors: VectorIndex,
     private readonly hooks: DocumentOptions = {},
     private readonly enqueueTimeoutMs = ENQUEUE_TIMEOUT_MS,
-  ) {
-    this.holds = new LegalHolds(db);
-  }
+  ) {}
 
   /**
    * Stores and queues a document; the same bytes again return the existing one (`created: false`).
@@ -395,35 +396,29 @@ export class DocumentService {
 
   /**
    * Deletes the document everywhere: vectors, the original's every version, chunks and postings
-   * (cascade). The original goes before the row: should the object store fail, the document is
-   * still there to delete again (`DeleteIncompleteError`); the other way round, its original
-   * would outlive it with nothing left to find it by. A document under a legal hold (its own or its
-   * collection's) is refused with LegalHoldError, before anything is removed.
+   * (cascade). First it claims the document (claimForDelete): under its row lock, a document under
+   * a legal hold (its own or its collection's) is refused with LegalHoldError before anything is
+   * removed; otherwise it is marked deleting, and no hold can be set on it from then on. The
+   * original goes before the row: should the object store fail, the document is still there
+   * (still marked) to delete again (`DeleteIncompleteError`); the other way round, its original
+   * would outlive it with nothing left to find it by.
    */
   async delete(id: string, access?: DocumentAccess): Promise<boolean> {
-    const where = visible(access, 2);
-    const [row] = await this.db.query<{ object_key: string }>(
-      `SELECT object_key FROM documents d WHERE id = $1 AND ${where.sql}`,
-      [id, ...where.params],
-    );
-    if (!row) return false;
-    const hold = await this.holds.holdOn(id);
-    if (hold) throw new LegalHoldError(id, hold);
-    await this.queue.removed?.(id, row.object_key);
+    const claimed = await claimForDelete(this.db, id, visible(access, 2));
+    if (!claimed) return false;
+    await this.hooks.onDeleteClaimed?.(id);
+    await this.queue.removed?.(id, claimed.objectKey);
+    // The claim waited for an indexing transaction that held the row, and none writes for a
+    // document marked deleting: what is cleared now stays cleared, Qdrant's points included.
     await this.vectors.deleteDocument(id);
     try {
-      await this.store.delete(row.object_key);
+      await this.store.delete(claimed.objectKey);
     } catch (error) {
       throw new DeleteIncompleteError(id, error);
     }
-    // Waits for an indexing transaction that holds the document (IngestPipeline), then cascades
-    // to chunks, postings and pgvector rows.
+    // Cascades to chunks, postings and pgvector rows.
     await this.db.query("DELETE FROM documents WHERE id = $1", [id]);
     await foldPendingTermStats(this.db);
-    // An index outside the database (Qdrant) may have been written by that transaction after the
-    // first clear: clear it again, now that no indexing can start for the document (for pgvector
-    // rows, which went with the cascade, this does nothing).
-    await this.vectors.deleteDocument(id);
     this.hooks.onDeleted?.();
     return true;
   }

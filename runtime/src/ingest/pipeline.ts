@@ -163,11 +163,11 @@ export class IngestPipeline {
           // Held until commit: a delete of the document waits for this transaction, or went first
           // and then nothing is written (not even to an index outside the database).
           // The held row is what the index keeps beside each chunk (metadata, labels).
-          const [held] = await tx.query<Parameters<typeof indexedDocument>[0]>(
-            "SELECT * FROM documents WHERE id = $1 FOR UPDATE",
-            [documentId],
-          );
-          if (!held) throw new DocumentGoneError(documentId);
+          const [held] = await tx.query<
+            Parameters<typeof indexedDocument>[0] & { deleting_since: Date | null }
+          >("SELECT * FROM documents WHERE id = $1 FOR UPDATE", [documentId]);
+          // A document whose delete has begun takes no new index entries.
+          if (!held || held.deleting_since) throw new DocumentGoneError(documentId);
           // Its label and groups go with every chunk (read under the lock: a relabel waits for
           // this commit, then updates the chunks written here).
           const held_ = indexedDocument(held);

@@ -22,6 +22,7 @@ import { publicFailureReason } from "../ingest/failures";
 import { ParseError } from "../ingest/parse";
 import type { IngestPipeline } from "../ingest/pipeline";
 import type { PiiFindings } from "../ingest/pii";
+import { claimForDelete, LegalHoldError } from "../retention/holds";
 import type { Metrics } from "../metrics";
 import { foldPendingTermStats } from "../search/bm25";
 import type { Embedder } from "../models/embedder";
@@ -67,7 +68,7 @@ export interface RoleContext {
 
 type Record = Message<Buffer, Buffer, Buffer, Buffer>;
 /** What handling a record came to (a label of rag_kafka_records_total). */
-type Outcome = "forwarded" | "indexed" | "deleted" | "failed" | "skipped";
+type Outcome = "forwarded" | "indexed" | "deleted" | "held" | "failed" | "skipped";
 
 function vectorsToBytes(vectors: readonly number[][]): Uint8Array {
   const flat = new Float32Array(vectors.reduce((n, v) => n + v.length, 0));
@@ -407,8 +408,42 @@ function embedRole(ctx: RoleContext): RoleConsumer {
   );
 }
 
+/**
+ * A delete reaching the index role: as DocumentService.delete, less the original (the uploading
+ * region's API removed it). The row is claimed first, as the API's delete does (claimForDelete):
+ * a legal hold in this catalogue (a region whose catalogue is built from the log, holding what
+ * another region deleted) keeps the document here whole, and nothing is removed; otherwise no hold
+ * can be set on it from then on. A document not in this catalogue (or gone already) is cleared
+ * from the indexes all the same.
+ */
+export async function indexDelete(
+  ctx: Pick<RoleContext, "db" | "store" | "vectors" | "log">,
+  r: { readonly documentId: string; readonly objectKey?: string },
+): Promise<"deleted" | "held"> {
+  const { db, store, vectors } = ctx;
+  try {
+    await claimForDelete(db, r.documentId);
+  } catch (error) {
+    if (!(error instanceof LegalHoldError)) throw error;
+    ctx.log?.warn(
+      { documentId: r.documentId, hold: { scope: error.hold.scope, target: error.hold.target } },
+      "a delete reached a document under legal hold in this catalogue: kept whole",
+    );
+    return "held";
+  }
+  await vectors.deleteDocument(r.documentId);
+  await db.query("DELETE FROM documents WHERE id = $1", [r.documentId]);
+  await foldPendingTermStats(db);
+  await removeIntermediates(store, r.documentId);
+  // The cloud copies writes to this region's replica, not the removal of a version: the
+  // region removes its own copies (the API removed the store's).
+  if (store instanceof ReplicatedObjectStore)
+    await store.removeFromReplica(r.objectKey ? [r.objectKey] : [], [ingestPrefix(r.documentId)]);
+  return "deleted";
+}
+
 function indexRole(ctx: RoleContext): RoleConsumer {
-  const { config, bus, db, store, pipeline, embedder, vectors, metrics } = ctx;
+  const { config, bus, db, store, pipeline, embedder, metrics } = ctx;
   /** A region whose catalogue is built from the log adds the document's row (the API's region has it). */
   const catalogue = async (document: DocumentEvent) => {
     if (config.KAFKA_CATALOGUE !== "log") return;
@@ -441,19 +476,7 @@ function indexRole(ctx: RoleContext): RoleConsumer {
       const r = decode(stageRecord, record.value, record.topic);
       switch (r.type) {
         case "delete":
-          // As DocumentService.delete, less the original (the uploading region's API removed it).
-          await vectors.deleteDocument(r.documentId);
-          await db.query("DELETE FROM documents WHERE id = $1", [r.documentId]);
-          await foldPendingTermStats(db);
-          await vectors.deleteDocument(r.documentId);
-          await removeIntermediates(store, r.documentId);
-          // The cloud copies writes to this region's replica, not the removal of a version: the
-          // region removes its own copies (the API removed the store's).
-          if (store instanceof ReplicatedObjectStore)
-            await store.removeFromReplica(r.objectKey ? [r.objectKey] : [], [
-              ingestPrefix(r.documentId),
-            ]);
-          return "deleted";
+          return indexDelete(ctx, r);
         case "failed":
           await markFailed(r.document, r.reason);
           return "failed";

@@ -75,10 +75,12 @@ export function holdRoutes(
         config: { audit: "legal_hold.set" },
         schema: {
           summary: `Put a ${scope} under legal hold: delete and the retention purge keep ${scope === "document" ? "it" : "its documents"}`,
+          description:
+            "Refused with 409 `delete_in_progress` while a delete of the document (or of one of the collection's documents) is under way: the delete began first and finishes. A hold set first makes the delete 409 `legal_hold`.",
           tags,
           params,
           body: bodySchema,
-          response: { 200: holdSchema, 400: errorSchema, 404: errorSchema },
+          response: { 200: holdSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
         },
       },
       async (request, reply) => {

@@ -9,7 +9,7 @@ import { DocumentService } from "../../src/ingest/documents";
 import { BullMqQueue } from "../../src/queue/bullmq";
 import { waitFor } from "../../src/queue/queue";
 import { createServices, type Services } from "../../src/services";
-import type { VectorIndex } from "../../src/search/vector-index";
+import type { Db } from "../../src/db/db";
 import type { ObjectStore } from "../../src/storage/object-store";
 import { buildApp } from "../../src/app";
 import { auth, freePorts, modeEnv, type Runtime, startRuntime } from "../support";
@@ -272,26 +272,27 @@ describe("uploads and deletes of the same bytes at once (PostgreSQL)", () => {
     expect(await deletion).toBe(true);
     expect(await documents.get(first.id)).toBeUndefined();
 
-    // After: the row is gone and the delete is finishing (its last clear of the vector index).
+    // After: the row is gone and the delete is finishing (its term statistics).
     const again = (await documents.create(upload)).document;
-    const atLastClear = pause();
-    let clears = 0;
-    const index: VectorIndex = {
-      kind: vectors.kind,
-      upsert: (...args) => vectors.upsert(...args),
-      search: (...args) => vectors.search(...args),
-      check: () => vectors.check(),
-      setAccess: (...args) => vectors.setAccess(...args),
-      deleteDocument: async (id) => {
-        if (++clears === 2) await atLastClear.at();
-        return vectors.deleteDocument(id);
+    const atRowGone = pause();
+    const afterRowDelete: Db = {
+      kind: db.kind,
+      transaction: (fn) => db.transaction(fn),
+      enablePgvector: () => db.enablePgvector(),
+      close: () => db.close(),
+      query: async <T>(sql: string, params?: readonly unknown[]) => {
+        const rows = await db.query<T>(sql, params);
+        if (sql.startsWith("DELETE FROM documents")) await atRowGone.at();
+        return rows;
       },
     };
-    const second = new DocumentService(db, rt.services.store, queue, index).delete(again.id);
-    await atLastClear.reached;
+    const second = new DocumentService(afterRowDelete, rt.services.store, queue, vectors).delete(
+      again.id,
+    );
+    await atRowGone.reached;
     const fresh = await documents.create(upload);
     expect(fresh.created).toBe(true);
-    atLastClear.release();
+    atRowGone.release();
     expect(await second).toBe(true);
     expect(
       new TextDecoder().decode((await documents.original(fresh.document.id))!.bytes),
