@@ -102,17 +102,17 @@ export function checkCombinations(cfg: ConfigInput, ctx: Ctx): void {
   CLOUDS_BUILT[cfg.cloud].validate?.(cfg, (path, message) => problem(ctx, path, message));
 }
 
-/** Model sources: for the vLLM generation model, each well formed, S3 where AWS runs it. */
+/** Model sources: for the models vLLM's stack serves (generation, embeddings), each well formed, S3 where AWS runs it. */
 function checkModelSources(cfg: ConfigInput, ctx: Ctx): void {
   const sources = Object.entries(cfg.llm.modelSources ?? {});
   const kubernetes = cfg.tier === "sme" || cfg.tier === "enterprise";
   for (const [model, text] of sources) {
     const path = ["llm", "modelSources", model];
-    if (model !== cfg.llm.model) {
+    if (model !== cfg.llm.model && model !== cfg.llm.embeddingModel) {
       problem(
         ctx,
         path,
-        `names no model the stack serves from its store (allowed: the generation model, llm.model = ${cfg.llm.model})`,
+        `names no model the stack serves from its store (allowed: llm.model = ${cfg.llm.model}, llm.embeddingModel = ${cfg.llm.embeddingModel})`,
       );
       continue;
     }
@@ -120,7 +120,7 @@ function checkModelSources(cfg: ConfigInput, ctx: Ctx): void {
       problem(
         ctx,
         path,
-        "only used by vLLM on the Kubernetes tiers (llm.server vllm, sme or enterprise)",
+        "only used by vLLM and its embeddings server on the Kubernetes tiers (llm.server vllm, sme or enterprise)",
       );
       continue;
     }

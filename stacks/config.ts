@@ -174,7 +174,7 @@ const llmSchema = z.strictObject({
     .record(z.string(), z.string())
     .optional()
     .describe(
-      "The organisation's own store for a model, by model name (llm.model): s3://<bucket>/<prefix> (AWS, read with the model server's role) or hf://<org>/<repo>@<commit> (a private Hugging Face repository, with the huggingface-token secret). Default: the public hub under the model's id.",
+      "The organisation's own store for a model, by model name (llm.model, or llm.embeddingModel for the embeddings server beside vLLM): s3://<bucket>/<prefix> (AWS, read with the model server's role) or hf://<org>/<repo>@<commit> (a private Hugging Face repository, with the huggingface-token secret). Default: the public hub under the model's id.",
     ),
   modelSourceKmsKeyArn: z
     .string()

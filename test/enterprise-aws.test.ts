@@ -625,6 +625,105 @@ describe("the generation model from the organisation's own store", () => {
   }, 180_000);
 });
 
+describe("the embedding model from the organisation's own store", () => {
+  const MODEL = "meta-llama/Llama-3.1-8B-Instruct";
+  const EMBEDDING = "nomic-ai/nomic-embed-text-v1.5";
+  const COMMIT = "89abcdef0123456789abcdef0123456789abcdef";
+  const llm = (sources: Record<string, string>) =>
+    `rag-platform:llm=${JSON.stringify({ modelSources: sources })}`;
+  const embeddingsIn = (result: SynthResult, code: string) => {
+    const d = inRegionOf(result, T.deployment, code).find((r) => r.name.endsWith("-embeddings"))!;
+    return (d.inputs.spec as Obj).template.spec as Obj;
+  };
+  const tokenSecrets = (result: SynthResult) =>
+    ofType(result, T.externalSecret).filter((e) => e.name.endsWith("huggingface-token"));
+
+  it("copies the embedding model's S3 prefix with the embeddings server's own role, offline from the hub", async () => {
+    const result = await synth("enterprise", [
+      llm({ [EMBEDDING]: "s3://acme-models/nomic-embed", [MODEL]: `hf://acme/llama-ft@${COMMIT}` }),
+    ]);
+    for (const code of Object.keys(REGIONS)) {
+      const pod = embeddingsIn(result, code);
+      const [fetch] = pod.initContainers as Obj[];
+      expect(fetch!.command).toEqual([
+        "aws",
+        "s3",
+        "sync",
+        "s3://acme-models/nomic-embed/",
+        "/models/weights",
+        "--no-progress",
+      ]);
+      const [tei] = pod.containers as Obj[];
+      expect(tei!.command).toBeUndefined();
+      expect(tei!.args.slice(0, 2)).toEqual(["--model-id", "/models/weights"]);
+      expect(tei!.env).toContainEqual({ name: "HF_HUB_OFFLINE", value: "1" });
+      expect(tei!.volumeMounts).toContainEqual({ name: "model-cache", mountPath: "/models" });
+      const association = inRegionOf(
+        result,
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        code,
+      ).find((a) => a.inputs.serviceAccount === "embeddings");
+      expect(association?.inputs.namespace).toBe("rag");
+      const policy = byName(
+        result,
+        `rag-enterprise-${code}-embeddings-model-reader`,
+        "aws:iam/rolePolicy:RolePolicy",
+      );
+      expect(
+        JSON.parse(policy.inputs.policy as string).Statement.map((s: Obj) => s.Resource),
+      ).toEqual(["arn:aws:s3:::acme-models", "arn:aws:s3:::acme-models/nomic-embed/*"]);
+    }
+    // vLLM's private repository still takes the token: one per region, asked for that repository.
+    expect(tokenSecrets(result)).toHaveLength(Object.keys(REGIONS).length);
+    const described = ofType(result, "aws:secretsmanager/secret:Secret")
+      .filter((x) => x.name.includes("huggingface-token"))
+      .map((x) => x.inputs.description);
+    expect(new Set(described)).toEqual(
+      new Set(["Hugging Face token (read access to acme/llama-ft)"]),
+    );
+    const findings = evaluate(toViews(result.resources), {
+      tier: "enterprise",
+      outputs: result.outputs,
+    }).findings;
+    expect(findings.filter((f) => f.enforcement === "mandatory")).toEqual([]);
+  }, 180_000);
+
+  it("pulls a private embedding repository at its commit, the token read from its file into the router alone", async () => {
+    const result = await synth("enterprise", [
+      llm({ [EMBEDDING]: `hf://acme/embed-ft@${COMMIT}` }),
+    ]);
+    const pod = embeddingsIn(result, "euw1");
+    expect(pod.initContainers).toBeUndefined();
+    const [tei] = pod.containers as Obj[];
+    // TEI reads no token file: a shell puts the file's content in the router's environment only.
+    expect(tei!.command).toEqual([
+      "/bin/sh",
+      "-c",
+      'HF_TOKEN="$(cat "$0")" exec text-embeddings-router "$@"',
+      "/var/run/secrets/huggingface/token",
+    ]);
+    expect(tei!.args.slice(0, 4)).toEqual(["--model-id", "acme/embed-ft", "--revision", COMMIT]);
+    expect(JSON.stringify(tei!.env)).not.toContain("HF_TOKEN");
+    expect(tei!.volumeMounts).toContainEqual({
+      name: "hf-token",
+      mountPath: "/var/run/secrets/huggingface",
+      readOnly: true,
+    });
+    // One token for both servers (vLLM's gated model and this repository), synced once per region.
+    expect(tokenSecrets(result)).toHaveLength(Object.keys(REGIONS).length);
+    const vllm = inRegionOf(result, T.deployment, "euw1").find((r) => r.name.endsWith("-vllm"))!;
+    const secretOf = (spec: Obj) =>
+      (spec.volumes as Obj[]).find((v) => v.name === "hf-token")!.secret.secretName;
+    expect(secretOf(pod)).toBe(secretOf((vllm.inputs.spec as Obj).template.spec as Obj));
+    const described = ofType(result, "aws:secretsmanager/secret:Secret")
+      .filter((x) => x.name.includes("huggingface-token"))
+      .map((x) => x.inputs.description);
+    expect(new Set(described)).toEqual(
+      new Set(["Hugging Face token (read access to the gated model and acme/embed-ft)"]),
+    );
+  }, 180_000);
+});
+
 describe("region lists refused before any resource", () => {
   const refuse = (values: Record<string, unknown>) =>
     refusedConfig({ tier: "enterprise", ...ENTERPRISE_REQUIRED, ...values });
@@ -692,7 +791,7 @@ describe("region lists refused before any resource", () => {
       `rag-platform:llm.modelSources.${MODEL}: got "https://x/y"; must be s3://<bucket>/<prefix> or hf://<org>/<repo>@<40-character commit hash>`,
     ]);
     expect(refuse({ regions, llm: { modelSources: { "BAAI/bge-m3": "s3://b/p" } } })).toEqual([
-      `rag-platform:llm.modelSources.BAAI/bge-m3: got "s3://b/p"; names no model the stack serves from its store (allowed: the generation model, llm.model = ${MODEL})`,
+      `rag-platform:llm.modelSources.BAAI/bge-m3: got "s3://b/p"; names no model the stack serves from its store (allowed: llm.model = ${MODEL}, llm.embeddingModel = nomic-ai/nomic-embed-text-v1.5)`,
     ]);
     expect(
       refuse({

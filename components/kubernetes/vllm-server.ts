@@ -4,7 +4,11 @@ import type { LlmEndpoint } from "../contracts";
 import { gpuPlacement, MODEL_SERVER_TIMEOUTS } from "./gpu-scheduling";
 import { scrapeAnnotations } from "./telemetry";
 import { disruptionBudget, flowPolicy, type CidrEgress } from "./network-policy";
-import { CONTAINER_SECURITY, resources, restrictedPod, type ComputeSize } from "./pod-security";
+import { fetchContainer, HF_TOKEN_DIR, modelArgs, type ModelWeights } from "./model-weights";
+import { resources, restrictedPod, type ComputeSize } from "./pod-security";
+
+export type { ModelWeights } from "./model-weights";
+export { WEIGHTS_DIR } from "./model-weights";
 
 export interface VllmServerArgs {
   readonly namespace: pulumi.Input<string>;
@@ -41,32 +45,6 @@ export interface VllmServerArgs {
   /** The PriorityClass of its pods. @default - none: the cluster's default */
   readonly priorityClassName?: pulumi.Input<string>;
 }
-
-/** The weights' origin. */
-export type ModelWeights =
-  | {
-      /** The Hugging Face hub: `repo` (the model's id by default) at `revision`, the token read from a file. */
-      readonly kind: "hub";
-      /** The Secret holding the Hugging Face token (gated or private repositories) and its key. */
-      readonly token: { readonly secretName: pulumi.Input<string>; readonly key: string };
-      /** @default - the model's id */
-      readonly repo?: string;
-      /** A commit of the repository. @default - the default branch's head */
-      readonly revision?: string;
-    }
-  | {
-      /** Copied onto the model volume by an init container (`command` writes WEIGHTS_DIR). */
-      readonly kind: "fetched";
-      /** A pinned image with the copying tool. */
-      readonly image: string;
-      readonly command: readonly string[];
-      /** What the copy is of, for readers of the pod (an annotation). */
-      readonly from: string;
-    };
-
-/** Where a fetched copy of the weights lives, on the model volume. */
-export const WEIGHTS_DIR = "/models/weights";
-const TOKEN_DIR = "/var/run/secrets/huggingface";
 
 export const VLLM_LABELS = {
   "app.kubernetes.io/name": "vllm",
@@ -199,7 +177,7 @@ export class VllmServer extends pulumi.ComponentResource {
                     ...Object.entries(COMPILE_CACHES).map(([name, value]) => ({ name, value })),
                     // The token as a file huggingface_hub reads, never an environment variable.
                     ...(weights.kind === "hub"
-                      ? [{ name: "HF_TOKEN_PATH", value: `${TOKEN_DIR}/${weights.token.key}` }]
+                      ? [{ name: "HF_TOKEN_PATH", value: `${HF_TOKEN_DIR}/${weights.token.key}` }]
                       : [{ name: "HF_HUB_OFFLINE", value: "1" }]),
                   ],
                   ports: [{ name: "http", containerPort: PORT }],
@@ -209,7 +187,7 @@ export class VllmServer extends pulumi.ComponentResource {
                     { name: "model-cache", mountPath: "/models" },
                     { name: "shm", mountPath: "/dev/shm" },
                     ...(weights.kind === "hub"
-                      ? [{ name: "hf-token", mountPath: TOKEN_DIR, readOnly: true }]
+                      ? [{ name: "hf-token", mountPath: HF_TOKEN_DIR, readOnly: true }]
                       : []),
                   ],
                   startupProbe: {
@@ -270,36 +248,4 @@ export class VllmServer extends pulumi.ComponentResource {
     };
     this.registerOutputs({ baseUrl: this.endpoint.baseUrl });
   }
-}
-
-/** `--model` and what pins it: the hub's repository at its revision, or the fetched copy. */
-function modelArgs(model: string, weights: ModelWeights): string[] {
-  switch (weights.kind) {
-    case "hub":
-      return [weights.repo ?? model, ...(weights.revision ? ["--revision", weights.revision] : [])];
-    case "fetched":
-      return [WEIGHTS_DIR];
-    default: {
-      const unreachable: never = weights;
-      throw new Error(`unknown weights ${String(unreachable)}`);
-    }
-  }
-}
-
-/** The init container copying the weights onto the model volume before the server starts. */
-function fetchContainer(
-  weights: Extract<ModelWeights, { kind: "fetched" }>,
-): k8s.types.input.core.v1.Container {
-  return {
-    name: "fetch-weights",
-    image: weights.image,
-    command: [...weights.command],
-    env: [{ name: "HOME", value: "/tmp" }],
-    resources: resources({ cpuMillicores: 1000, memoryMiB: 1024 }),
-    securityContext: CONTAINER_SECURITY,
-    volumeMounts: [
-      { name: "tmp", mountPath: "/tmp" },
-      { name: "model-cache", mountPath: "/models" },
-    ],
-  };
 }

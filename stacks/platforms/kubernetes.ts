@@ -17,7 +17,11 @@ import type {
 } from "../../components/contracts";
 import { secretEntries } from "../../components/contracts";
 import { ClusterAddons } from "../../components/kubernetes/cluster-addons";
-import { EmbeddingServer } from "../../components/kubernetes/embedding-server";
+import {
+  EMBEDDINGS_SERVICE_ACCOUNT,
+  EmbeddingServer,
+} from "../../components/kubernetes/embedding-server";
+import type { ModelWeights } from "../../components/kubernetes/model-weights";
 import { SyncedSecret } from "../../components/kubernetes/external-secret";
 import { RagNamespace } from "../../components/kubernetes/namespace";
 import { egressOf, FlowTable, type MeshWorkload } from "../../components/kubernetes/flows";
@@ -36,11 +40,7 @@ import {
   TELEMETRY_NAMESPACE,
   type TelemetryArgs,
 } from "../../components/kubernetes/telemetry";
-import {
-  VLLM_SERVICE_ACCOUNT,
-  VllmServer,
-  type VllmServerArgs,
-} from "../../components/kubernetes/vllm-server";
+import { VLLM_SERVICE_ACCOUNT, VllmServer } from "../../components/kubernetes/vllm-server";
 import { parseModelSource } from "../model-source";
 import {
   QUEUE_DEPTH_PER_WORKER,
@@ -117,6 +117,8 @@ export class KubernetesPlatform implements Platform {
   /** The mesh, Rollouts and the in-cluster stack, as the config asks. */
   private readonly ops: ClusterOperations;
   private redisEndpoint?: RedisEndpoint;
+  /** The Hugging Face token's Secret, once a model server reads the hub with it. */
+  private hfToken?: SyncedSecret;
   /** Serving above batch ingest (enterprise): every workload names one. */
   private readonly priorities?: PriorityClasses;
 
@@ -350,7 +352,12 @@ export class KubernetesPlatform implements Platform {
       this.internet(server, "model-download", "model weights (Hugging Face, Ollama's registry)");
     switch (req.server) {
       case "vllm": {
-        const weights = this.vllmWeights(req);
+        const weights = this.modelWeights(req, req.model, {
+          workload: WORKLOADS.vllm,
+          serviceAccount: VLLM_SERVICE_ACCOUNT,
+          reader: "vllm-model-reader",
+          gated: true,
+        });
         this.scrapedBy(WORKLOADS.vllm, VLLM_PORT);
         this.ops.warmupFlow(WORKLOADS.vllm, VLLM_PORT);
         // After every caller's flow: its clients are read from the table.
@@ -360,7 +367,7 @@ export class KubernetesPlatform implements Platform {
           {
             ...served,
             ...weights,
-            downloadEgress: egressOf(this.flows, WORKLOADS.vllm).egressToCidrs,
+            weights: weights.weights!,
             image: K8S_IMAGES.vllm,
             model: req.model,
             gpuCount: req.gpuCount,
@@ -376,7 +383,12 @@ export class KubernetesPlatform implements Platform {
           `${prefix}-embeddings`,
           {
             ...common(WORKLOADS.embeddings, EMBEDDINGS_PORT, "embeddings"),
-            downloadEgress: fromHub(WORKLOADS.embeddings),
+            ...this.modelWeights(req, req.embeddingModel, {
+              workload: WORKLOADS.embeddings,
+              serviceAccount: EMBEDDINGS_SERVICE_ACCOUNT,
+              reader: "embeddings-model-reader",
+              gated: false,
+            }),
             image: K8S_IMAGES.textEmbeddingsInference,
             model: req.embeddingModel,
             replicas: 2,
@@ -418,32 +430,40 @@ export class KubernetesPlatform implements Platform {
   }
 
   /**
-   * vLLM's weights: the public hub under the model's id, a private repository at a pinned commit
-   * (both with the Hugging Face token as a file), or a copy of the organisation's S3 prefix made
-   * with the server's own identity; the flows out of the cluster each needs, and only those.
+   * A model server's weights: the public hub under the model's id, a private repository at a
+   * pinned commit (with the Hugging Face token as a file), or a copy of the organisation's S3
+   * prefix made with the server's own identity; the flows out of the cluster each needs, and only
+   * those. A `gated` server takes the token from the hub even without a source (vLLM: Llama's
+   * weights are gated); the others reach the public hub without one.
    */
-  private vllmWeights(
+  private modelWeights(
     req: LlmRequest,
-  ): Pick<VllmServerArgs, "weights" | "serviceAccountAnnotations"> {
-    const text = req.modelSources?.[req.model];
+    model: string,
+    server: { workload: MeshWorkload; serviceAccount: string; reader: string; gated: boolean },
+  ): {
+    weights?: ModelWeights;
+    serviceAccountAnnotations?: Record<string, pulumi.Input<string>>;
+    downloadEgress: CidrEgress[];
+  } {
+    const text = req.modelSources?.[model];
     const source = text === undefined ? undefined : parseModelSource(text);
-    if (source && "error" in source)
-      throw new Error(`llm.modelSources.${req.model}: ${source.error}`);
+    if (source && "error" in source) throw new Error(`llm.modelSources.${model}: ${source.error}`);
+    const egress = () => egressOf(this.flows, server.workload).egressToCidrs;
     if (source?.kind === "s3") {
       if (!this.host.bindModelReader)
         throw new Error(
           `KubernetesPlatform: this cluster host reads no s3:// model source (${text})`,
         );
       const reader = this.host.bindModelReader({
-        name: "vllm-model-reader",
+        name: server.reader,
         namespace: KUBERNETES_NAMESPACE,
-        serviceAccount: VLLM_SERVICE_ACCOUNT,
+        serviceAccount: server.serviceAccount,
         source,
         kmsKeyArn: req.modelSourceKmsKeyArn,
       });
       for (const e of reader.egress)
         this.flows.add({
-          from: { kind: "workload", workload: WORKLOADS.vllm },
+          from: { kind: "workload", workload: server.workload },
           to: {
             kind: "cidr",
             cidr: e.cidr,
@@ -457,27 +477,44 @@ export class KubernetesPlatform implements Platform {
       return {
         weights: { kind: "fetched", image: reader.image, command: reader.command, from: text! },
         serviceAccountAnnotations: reader.serviceAccountAnnotations,
+        downloadEgress: egress(),
       };
     }
-    const token = this.operatorKey(
-      "huggingface-token",
-      source
-        ? `Hugging Face token (read access to ${source.repo})`
-        : "Hugging Face token (read access to the gated model)",
-    );
-    const synced = this.syncSecret("huggingface-token", [["token", token]]);
     this.internet(
-      WORKLOADS.vllm,
+      server.workload,
       "model-download",
       source ? `model weights (Hugging Face, ${source.repo})` : "model weights (Hugging Face)",
     );
+    if (!source && !server.gated) return { downloadEgress: egress() };
     return {
       weights: {
         kind: "hub",
-        token: { secretName: synced.secretName, key: "token" },
+        token: { secretName: this.huggingFaceToken(req).secretName, key: "token" },
         ...(source ? { repo: source.repo, revision: source.revision } : {}),
       },
+      downloadEgress: egress(),
     };
+  }
+
+  /**
+   * The Hugging Face token the operator fills, synced once for every server that reads the hub
+   * with it: vLLM's gated model, and each private repository a model source names.
+   */
+  private huggingFaceToken(req: LlmRequest): SyncedSecret {
+    if (this.hfToken) return this.hfToken;
+    const repos = Object.values(req.modelSources ?? {})
+      .map(parseModelSource)
+      .flatMap((s) => ("kind" in s && s.kind === "huggingface" ? [s.repo] : []));
+    const reads = [
+      ...(req.server === "vllm" && !req.modelSources?.[req.model] ? ["the gated model"] : []),
+      ...repos,
+    ];
+    const token = this.operatorKey(
+      "huggingface-token",
+      `Hugging Face token (read access to ${reads.join(" and ")})`,
+    );
+    this.hfToken = this.syncSecret("huggingface-token", [["token", token]]);
+    return this.hfToken;
   }
 
   runtimeServices(req: RuntimeServicesRequest): ApiEndpoint {
