@@ -16,6 +16,7 @@ export default defineConfig({
       "test/ingest/parse.test.ts",
       "test/ingest/parse-limits.test.ts",
       "test/ingest/parse-thread.test.ts",
+      "test/ingest/pii.test.ts",
       "test/ingest/pdf-streams.test.ts",
       "test/models/generator.test.ts",
       "test/routes/validation.test.ts",

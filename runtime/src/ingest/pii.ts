@@ -1,8 +1,16 @@
 /**
- * PII detection at ingest, with Arcjet's redaction library (@arcjet/redact: Apache-2.0, its
- * detectors compiled to WebAssembly, run in-process and offline). It runs in the parsing thread
- * (parse-worker.ts), over the whole text before chunking, so a redacted value reaches no chunk,
- * heading, posting or vector.
+ * PII detection at ingest. It runs in the parsing thread (parse-worker.ts), over the whole text
+ * before chunking, so a redacted value reaches no chunk, heading, posting or vector.
+ *
+ * Two kinds of detector, each a maintained library:
+ * - Arcjet's redaction library (@arcjet/redact: Apache-2.0, compiled to WebAssembly, in-process and
+ *   offline) finds e-mail addresses, phone numbers, card numbers and IP addresses.
+ * - Identifiers with a check digit are found by their checksum, not by their shape: each word (or,
+ *   for an IBAN, its groups of four) is handed to its validator: ibantools for IBANs (ISO 13616
+ *   mod 97, the country's length and BBAN format), stdnum for national identifiers (each
+ *   country's own check). A number that only looks like one is no finding.
+ * The validated ones run first, and what they find is out of Arcjet's sight: an IBAN's digits are
+ * not counted again as a phone number.
  *
  * What is kept of a finding is its type and how often it occurs, never the value.
  *
@@ -11,10 +19,66 @@
  * Google DLP client and has not been released in years; @redactpii/node knows only US formats;
  * Google's DLP and Microsoft Presidio are a remote service and a Python one.
  */
+import { stdnum, type Validator } from "stdnum";
 
-/** The detectors, as the library names them. */
-export const PII_ENTITIES = ["email", "phone-number", "credit-card-number", "ip-address"] as const;
+/** Arcjet's detectors, as the library names them. */
+const ARCJET_ENTITIES = ["email", "phone-number", "credit-card-number", "ip-address"] as const;
+type ArcjetEntity = (typeof ARCJET_ENTITIES)[number];
+/** The types found by a checksum validator. */
+const VALIDATED_ENTITIES = ["iban", "national-id"] as const;
+type ValidatedEntity = (typeof VALIDATED_ENTITIES)[number];
+
+export const PII_ENTITIES = [...ARCJET_ENTITIES, ...VALIDATED_ENTITIES] as const;
 export type PiiEntity = (typeof PII_ENTITIES)[number];
+
+/** stdnum's validator of a country's number (a missing one is a change of stdnum's, found at load). */
+function validator(country: string, number: string): Validator {
+  const found = stdnum[country]?.[number];
+  if (!found) throw new Error(`stdnum has no validator ${country}.${number}`);
+  return found;
+}
+
+/**
+ * The national identifiers `national-id` finds: each has a check digit (or letter) its validator
+ * verifies, and a form unlike an ordinary number. `lengths`, separators aside, are the ones its
+ * validator takes: only a word of such a length is handed to it (a number-heavy text has many). Left out: those without a checksum (a US SSN) and
+ * those a random number of their length passes too often (a Dutch BSN: 1 in 11).
+ */
+export const NATIONAL_IDS = [
+  {
+    country: "BE",
+    name: "Rijksregisternummer / numéro national",
+    validator: validator("BE", "nn"),
+    lengths: [11],
+  },
+  { country: "CH", name: "AHV / AVS number", validator: validator("CH", "ssn"), lengths: [13] },
+  {
+    country: "DE",
+    name: "Steuerliche Identifikationsnummer",
+    validator: validator("DE", "idnr"),
+    lengths: [11],
+  },
+  { country: "ES", name: "DNI", validator: validator("ES", "dni"), lengths: [9] },
+  { country: "ES", name: "NIE", validator: validator("ES", "nie"), lengths: [9] },
+  {
+    country: "FR",
+    name: "NIR (numéro de sécurité sociale)",
+    validator: validator("FR", "nir"),
+    lengths: [15],
+  },
+  {
+    country: "GB",
+    name: "National Insurance number",
+    validator: validator("GB", "nino"),
+    lengths: [8, 9],
+  },
+  {
+    country: "IT",
+    name: "Codice fiscale",
+    validator: validator("IT", "codicefiscale"),
+    lengths: [16],
+  },
+] as const;
 
 /** What to look for, and whether to replace what is found before indexing. */
 export interface PiiOptions {
@@ -52,25 +116,126 @@ function blocks(text: string): string[] {
   return out;
 }
 
+/** Characters around a word that are not part of it (a sentence's punctuation, brackets, quotes). */
+const AROUND = "([{<\"'`";
+const AFTER = ")]}>\"'`.,;:!?";
+
+interface Word {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+}
+
+/** The text's whitespace-separated words, less the punctuation around them. */
+function wordsOf(text: string): Word[] {
+  const words: Word[] = [];
+  for (const match of text.matchAll(/\S+/g)) {
+    let start = match.index;
+    let end = start + match[0].length;
+    while (start < end && AROUND.includes(text[start]!)) start++;
+    while (end > start && AFTER.includes(text[end - 1]!)) end--;
+    if (end > start) words.push({ start, end, text: text.slice(start, end) });
+  }
+  return words;
+}
+
+const hasDigit = (word: string) => /\d/.test(word);
+/** A word less the separators an identifier may be written with (756.9217.0769.85, 12345678-Z). */
+const compactOf = (word: string) => word.replace(/[\s./-]/g, "");
+
+// An ES module, as @arcjet/redact: loaded with import() from this CommonJS build.
+const loadIbantools = () => import("ibantools");
+type Ibantools = Awaited<ReturnType<typeof loadIbantools>>;
+/** What the IBAN check takes from ibantools, its registry read once (each call builds it anew). */
+interface IbanCheck {
+  readonly lib: Ibantools;
+  readonly countries: ReturnType<Ibantools["getCountrySpecifications"]>;
+}
+let ibanCheck: Promise<IbanCheck> | undefined;
+const loadIbanCheck = () =>
+  (ibanCheck ??= loadIbantools().then((lib) => ({
+    lib,
+    countries: lib.getCountrySpecifications(),
+  })));
+
+/**
+ * The IBAN starting at word `i`, written whole or in groups of four: its last word's index, or
+ * undefined. The country's IBAN length (ibantools' registry) says how many groups to join.
+ */
+function ibanAt(iban: IbanCheck, words: readonly Word[], i: number): number | undefined {
+  const { isValidIBAN, electronicFormatIBAN } = iban.lib;
+  const first = words[i]!.text;
+  if (first.length > 4 && isValidIBAN(electronicFormatIBAN(first) ?? "")) return i;
+  const spec = iban.countries[first.slice(0, 2).toUpperCase()];
+  if (first.length !== 4 || !spec?.chars) return undefined;
+  let joined = first;
+  for (let j = i + 1; j < words.length && joined.length < spec.chars; j++) {
+    // Groups are adjacent words of at most four characters, separated by one space.
+    if (words[j]!.text.length > 4 || words[j]!.start !== words[j - 1]!.end + 1) return undefined;
+    joined += words[j]!.text;
+    if (joined.length === spec.chars) return isValidIBAN(joined.toUpperCase()) ? j : undefined;
+  }
+  return undefined;
+}
+
+function isNationalId(word: string): boolean {
+  const length = compactOf(word).length;
+  return NATIONAL_IDS.some(
+    (id) =>
+      (id.lengths as readonly number[]).includes(length) && id.validator.validate(word).isValid,
+  );
+}
+
+/** The spans of the validated types in `text`, in order, none overlapping. */
+function validatedSpans(
+  text: string,
+  entities: readonly ValidatedEntity[],
+  iban: IbanCheck,
+): { start: number; end: number; entity: ValidatedEntity }[] {
+  const spans: { start: number; end: number; entity: ValidatedEntity }[] = [];
+  const words = wordsOf(text);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!.text;
+    if (!hasDigit(word)) continue;
+    const last = entities.includes("iban") ? ibanAt(iban, words, i) : undefined;
+    if (last !== undefined) {
+      spans.push({ start: words[i]!.start, end: words[last]!.end, entity: "iban" });
+      i = last;
+    } else if (entities.includes("national-id") && isNationalId(word))
+      spans.push({ start: words[i]!.start, end: words[i]!.end, entity: "national-id" });
+  }
+  return spans;
+}
+
+const isArcjet = (entity: PiiEntity): entity is ArcjetEntity =>
+  (ARCJET_ENTITIES as readonly string[]).includes(entity);
+const isValidated = (entity: PiiEntity): entity is ValidatedEntity =>
+  (VALIDATED_ENTITIES as readonly string[]).includes(entity);
+
 /** Finds the configured types of PII in `text`; with `redact`, returns the text with each replaced. */
 export async function scanPii(
   text: string,
   options: PiiOptions,
 ): Promise<{ text: string; findings: PiiFindings }> {
   const findings: PiiFindings = {};
-  if (options.entities.length === 0) return { text, findings };
+  const found = (entity: PiiEntity) => {
+    findings[entity] = (findings[entity] ?? 0) + 1;
+    return redactedAs(entity);
+  };
+  const arcjet = options.entities.filter(isArcjet);
+  const validated = options.entities.filter(isValidated);
+  if (arcjet.length === 0 && validated.length === 0) return { text, findings };
   const { redact } = await loadRedact();
+  const iban = await loadIbanCheck();
   const parts: string[] = [];
   for (const block of blocks(text)) {
-    const [redacted] = await redact(block, {
-      entities: [...options.entities],
-      replace: (entity) => {
-        const type = entity;
-        findings[type] = (findings[type] ?? 0) + 1;
-        return redactedAs(entity);
-      },
-    });
-    parts.push(options.redact ? redacted : block);
+    // Right to left, so the earlier spans' offsets hold.
+    let masked = block;
+    for (const span of validatedSpans(block, validated, iban).reverse())
+      masked = masked.slice(0, span.start) + found(span.entity) + masked.slice(span.end);
+    if (arcjet.length > 0)
+      [masked] = await redact(masked, { entities: arcjet, replace: (entity) => found(entity) });
+    parts.push(options.redact ? masked : block);
   }
   return { text: parts.join(""), findings };
 }

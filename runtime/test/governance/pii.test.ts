@@ -73,6 +73,28 @@ describe.each(MODES)("PII at ingest, redacted and raising the label (%s)", (mode
     expect(quimby.length).toBeGreaterThan(0);
   });
 
+  it("an IBAN and a national identifier alone raise the label, and are redacted whole", async () => {
+    const id = await upload(
+      rt,
+      "payroll.txt",
+      "Salary goes to DE89 3704 0044 0532 0130 00 for the employee with AHV 756.9217.0769.85.\n\nA look-alike, DE89 3704 0044 0532 0130 01, is none.",
+    );
+    expect(await rt.services.documents.get(id)).toMatchObject({
+      classification: "confidential",
+      pii: { findings: { iban: 1, "national-id": 1 }, redacted: true },
+    });
+    const chunks = await rt.services.db.query<{ text: string; classification: string }>(
+      "SELECT text, classification FROM chunks WHERE document_id = $1",
+      [id],
+    );
+    const text = chunks.map((c) => c.text).join("\n");
+    expect(text).toContain("Salary goes to [iban] for the employee with AHV [national-id].");
+    for (const value of ["DE89 3704 0044 0532 0130 00", "756.9217.0769.85"])
+      expect(text).not.toContain(value);
+    expect(text).toContain("DE89 3704 0044 0532 0130 01");
+    expect(new Set(chunks.map((c) => c.classification))).toEqual(new Set(["confidential"]));
+  });
+
   it("never lowers a label, and leaves a clean document's alone", async () => {
     const restricted = await upload(rt, "r.txt", `${WITH_PII} Restricted copy.`, {
       classification: "restricted",
@@ -141,9 +163,11 @@ describe("PII settings", () => {
       "email",
       "phone-number",
       "credit-card-number",
+      "iban",
+      "national-id",
     ]);
     expect(problems({ PII_ENTITIES: "email,ssn" })).toEqual([
-      'PII_ENTITIES: got "email,ssn"; not a PII type: ssn (types separated by commas, of email, phone-number, credit-card-number, ip-address)',
+      'PII_ENTITIES: got "email,ssn"; not a PII type: ssn (types separated by commas, of email, phone-number, credit-card-number, ip-address, iban, national-id)',
     ]);
     expect(problems({ PII_RAISE_TO: "secret" })).toEqual([
       'PII_RAISE_TO: got "secret"; must be one of CLASSIFICATION_LABELS (public, internal, confidential, restricted)',
