@@ -10,7 +10,7 @@ import { KmsKey } from "../components/aws/kms-key";
 import { SiemExport } from "../components/aws/siem-export";
 import { ThreatDetection } from "../components/aws/threat-detection";
 import { synthesize, type ResourceRecord } from "../tools/harness";
-import { isWildcardResource, rolePermissions, wildcardsIn } from "./identity";
+import { dbUsersOf, isWildcardResource, rolePermissions, wildcardsIn } from "./identity";
 
 describe("audit and SIEM components", () => {
   let resources: ResourceRecord[];
@@ -182,5 +182,26 @@ describe("audit and SIEM components", () => {
         "arn:aws:secretsmanager:eu-west-1:1:secret:rag-*",
       ].map(isWildcardResource),
     ).toEqual([true, true, true, false, false, false]);
+  });
+
+  it("reads rds-db:connect as scoped only on one database user of one cluster or instance", () => {
+    const connect = (...resources: string[]) => ({
+      role: "r",
+      managedPolicies: [],
+      statements: [{ Effect: "Allow", Action: "rds-db:connect", Resource: resources }],
+    });
+    const arn = "arn:aws:rds-db:eu-west-1:123456789012:dbuser";
+    expect(wildcardsIn(connect(`${arn}:cluster-ABC123/rag_runtime`))).toEqual([]);
+    expect(wildcardsIn(connect(`${arn}:db-ABC123/rag_ingest_index`))).toEqual([]);
+    expect(dbUsersOf(connect(`${arn}:db-ABC123/rag_api`))).toEqual([`${arn}:db-ABC123/rag_api`]);
+    expect(
+      wildcardsIn(
+        connect(`${arn}:cluster-ABC123/*`, `${arn}:cluster-ABC123/rag_*`, `${arn}:*/rag_api`),
+      ),
+    ).toEqual([
+      `resource ${arn}:*/rag_api`,
+      `resource ${arn}:cluster-ABC123/*: not one database user`,
+      `resource ${arn}:cluster-ABC123/rag_*: not one database user`,
+    ]);
   });
 });

@@ -17,7 +17,7 @@ import { objectKey } from "../runtime/src/ingest/documents";
 import { ORIGINALS_PREFIX } from "../stacks/ingest-log";
 import type { ResourceRecord, SynthResult } from "../tools/harness";
 import { ENTERPRISE_REQUIRED, ofType, refusedConfig, synth } from "./helpers";
-import { rolePermissions, wildcardsIn, type Statement } from "./identity";
+import { dbUsersOf, rolePermissions, wildcardsIn, type Statement } from "./identity";
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -123,7 +123,14 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
         );
         expect(secretLike, `${code} ${role}`).toEqual([]);
         expect(env.QDRANT_API_KEY_FILE).toBe("/run/secrets/rag/QDRANT_API_KEY");
-        expect(env.PGPASSWORD_SECRET_ARN).toMatch(/^arn:aws:secretsmanager:/);
+        // Each signs in to the database as its own user with IAM tokens: no password at all.
+        expect(env.PGPASSWORD_SECRET_ARN).toBeUndefined();
+        expect(env).toMatchObject({
+          DATABASE_AUTH: "aws-rds-iam",
+          DATABASE_AWS_REGION: REGIONS[code as keyof typeof REGIONS],
+          PGUSER: `rag_ingest_${role}`,
+          PGSSLMODE: "verify-full",
+        });
         // What only the API uses stays out: the admin key, Redis.
         expect(Object.keys(env).filter((n) => /^(ADMIN_API_KEY|REDIS_)/.test(n))).toEqual([]);
         const volume = ((d.inputs as Obj).spec.template.spec.volumes as Obj[]).find(
@@ -233,6 +240,7 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
       const of = (suffix: string) =>
         roles.find((r) => r.role === `rag-enterprise-${code}-${suffix}`)!;
       const checked = [...ROLES.map((r) => of(`ingest-${r}`)), of("keda-kafka"), of("runtime")];
+      if (code === PRIMARY) checked.push(of("db-users"));
       for (const r of checked) {
         expect(r, code).toBeDefined();
         expect(wildcardsIn(r), r.role).toEqual([]);
@@ -287,8 +295,31 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
           role,
         ).toEqual([...JOINS[role]]);
       }
-      // The catalogue's password, read at connect: the database's own secret and no other.
-      expect(actionsOn(index!, /:secretsmanager:/)).toEqual(["secretsmanager:GetSecretValue"]);
+      // The catalogue: each role signs in as its own user of this region's cluster, and reads no
+      // password; the runtime too.
+      const cluster = new RegExp(
+        `^arn:aws:rds-db:${REGIONS[code as keyof typeof REGIONS]}:123456789012:dbuser:cluster-[A-Z0-9]{26}/`,
+      );
+      for (const [name, user] of [
+        ...ROLES.map((r) => [`ingest-${r}`, `rag_ingest_${r}`]),
+        ["runtime", "rag_runtime"],
+      ] as const) {
+        const users = dbUsersOf(of(name));
+        expect(users, name).toEqual([expect.stringMatching(cluster)]);
+        expect(users[0]!.split("/").at(-1), name).toBe(user);
+        expect(actionsOn(of(name).statements, /:secretsmanager:/), name).toEqual([]);
+      }
+      const clusters = new Set(checked.flatMap((r) => dbUsersOf(r).map((u) => u.split("/")[0])));
+      expect(clusters.size, "one cluster per region").toBe(1);
+      // The master password: the users' Job in the writer's region alone reads it.
+      const usersJob = roles.find((r) => r.role === `rag-enterprise-${code}-db-users`);
+      if (code === PRIMARY) {
+        expect(usersJob!.statements.flatMap((x) => list(x.Action)).sort()).toEqual([
+          "kms:Decrypt",
+          "secretsmanager:GetSecretValue",
+        ]);
+        expect(dbUsersOf(usersJob!)).toEqual([]);
+      } else expect(usersJob, code).toBeUndefined();
       // KEDA reads the lag: no data, no group changes.
       const keda = of("keda-kafka").statements.flatMap((s) => list(s.Action));
       expect(keda.sort()).toEqual([

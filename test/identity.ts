@@ -1,6 +1,7 @@
 /**
  * The identity review's reading of a synthesized state: each IAM role with every statement its
- * inline and attached policies grant, and what in them is a wildcard.
+ * inline and attached policies grant, and what in them is a wildcard (an `rds-db:connect` on
+ * anything but one database user is one).
  */
 import type { ResourceRecord } from "../tools/harness";
 
@@ -77,6 +78,17 @@ export function isWildcardResource(resource: string): boolean {
   );
 }
 
+/** One database user of one RDS instance or cluster: what `rds-db:connect` may name, and only that. */
+const ONE_DB_USER =
+  /^arn:[a-z-]+:rds-db:[a-z0-9-]+:\d{12}:dbuser:(cluster|db)-[A-Za-z0-9]+\/[a-z_][a-z0-9_]*$/;
+
+/** The database users an Allow lets the role sign in as with IAM tokens (rds-db:connect). */
+export function dbUsersOf(p: RolePermissions): string[] {
+  return p.statements
+    .filter((s) => s.Effect === "Allow" && list(s.Action).some((a) => a.startsWith("rds-db:")))
+    .flatMap((s) => list(s.Resource));
+}
+
 /** The wildcards an Allow grants: a `*` in an action, NotAction or NotResource, or an unscoped resource. */
 export function wildcardsIn(p: RolePermissions): string[] {
   return p.statements
@@ -91,5 +103,11 @@ export function wildcardsIn(p: RolePermissions): string[] {
       ...list(s.Resource)
         .filter(isWildcardResource)
         .map((r) => `resource ${r}`),
+      // "dbuser:cluster-x/*" names a cluster but lets the role sign in as any of its users.
+      ...(list(s.Action).some((a) => a.startsWith("rds-db:"))
+        ? list(s.Resource)
+            .filter((r) => !isWildcardResource(r) && !ONE_DB_USER.test(r))
+            .map((r) => `resource ${r}: not one database user`)
+        : []),
     ]);
 }

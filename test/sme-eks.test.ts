@@ -31,6 +31,7 @@ const T = {
   redis: "aws:elasticache/replicationGroup:ReplicationGroup",
   rolePolicy: "aws:iam/rolePolicy:RolePolicy",
   app: "kubernetes:argoproj.io/v1alpha1:Application",
+  job: "kubernetes:batch/v1:Job",
 };
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -244,17 +245,16 @@ describe("sme on EKS: the cluster", () => {
       "external-secrets/external-secrets",
       "kube-system/aws-load-balancer-controller",
       "kube-system/cluster-autoscaler",
+      "rag/rag-db-users",
       "rag/rag-runtime",
     ]);
   });
 
-  it("lets the runtime's role use the document bucket and its key, and read the database password's secret, nothing else", () => {
+  it("lets the runtime's role use the document bucket and its key, and sign in to the database as its own user, nothing else", () => {
     const runtime = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-runtime")!;
     const granted = statements(runtime).map((s) => [s.Sid, asList(s.Action), asList(s.Resource)]);
-    const passwordArn = env(
-      ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!,
-    ).find((e) => e.name === ENV.pgPasswordSecretArn)!.value as string;
-    expect(passwordArn).toMatch(/^arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!/);
+    const apiEnv = env(ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!);
+    const value = (name: string) => apiEnv.find((e) => e.name === name)?.value;
     expect(granted).toEqual([
       [
         "ListDocuments",
@@ -271,9 +271,22 @@ describe("sme on EKS: the cluster", () => {
         ["kms:Decrypt", "kms:GenerateDataKey"],
         [expect.stringMatching(/^arn:aws:kms:/)],
       ],
-      ["ReadTheDatabasePassword", ["secretsmanager:GetSecretValue"], [passwordArn]],
-      ["DecryptTheDatabasePassword", ["kms:Decrypt"], [expect.stringMatching(/^arn:aws:kms:/)]],
+      [
+        "SignInToTheDatabase",
+        ["rds-db:connect"],
+        [
+          expect.stringMatching(
+            /^arn:aws:rds-db:eu-west-1:123456789012:dbuser:db-[A-Z0-9]{26}\/rag_runtime$/,
+          ),
+        ],
+      ],
     ]);
+    expect(value(ENV.databaseAuth)).toBe("aws-rds-iam");
+    expect(value(ENV.databaseAwsRegion)).toBe("eu-west-1");
+    expect(value(ENV.pgUser)).toBe("rag_runtime");
+    expect(value(ENV.pgSslMode)).toBe("verify-full");
+    expect(value(ENV.pgPasswordSecretArn), "no master password").toBeUndefined();
+    expect(value(`${ENV.pgPassword}_FILE`), "no master password").toBeUndefined();
     const policy = ofType(sme, T.netpol).find(
       (p) =>
         ((p.inputs as Obj).spec.podSelector.matchLabels as Record<string, string> | undefined)?.[
@@ -292,6 +305,50 @@ describe("sme on EKS: the cluster", () => {
       "10.50.0.0/16",
       [443, 5432, 6379],
     ]);
+  });
+
+  it("makes the database users once with a Job, the one holder of the master password: its role reads that secret alone, its pod reaches the database", () => {
+    const job = one(sme, T.job);
+    const spec = podSpec(job);
+    const container = spec.containers[0];
+    expect(container.command).toEqual(["node", "dist/bootstrap-db-users.js", "rag_runtime"]);
+    expect(spec.serviceAccountName).toBe("rag-db-users");
+    expect(spec.restartPolicy).toBe("Never");
+    const jobEnv = Object.fromEntries(container.env.map((e: Obj) => [e.name, e.value]));
+    const passwordArn = jobEnv[ENV.pgPasswordSecretArn] as string;
+    expect(passwordArn).toMatch(/^arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!/);
+    expect(jobEnv[ENV.pgUser], "the master").toBe("rag_admin");
+    expect(jobEnv[ENV.databaseAuth]).toBeUndefined();
+    expect(Object.keys(jobEnv).sort(), "the server and the master's sign-in, nothing else").toEqual(
+      ["PGDATABASE", "PGHOST", "PGPASSWORD_SECRET_ARN", "PGPORT", "PGSSLMODE", "PGUSER"],
+    );
+    const role = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-db-users")!;
+    expect(statements(role).map((s) => [s.Sid, asList(s.Action), asList(s.Resource)])).toEqual([
+      ["ReadTheDatabasePassword", ["secretsmanager:GetSecretValue"], [passwordArn]],
+      ["DecryptTheDatabasePassword", ["kms:Decrypt"], [expect.stringMatching(/^arn:aws:kms:/)]],
+    ]);
+    const holders = ofType(sme, T.rolePolicy).filter((p) =>
+      JSON.stringify(statements(p)).includes(passwordArn),
+    );
+    expect(holders.map((p) => p.name)).toEqual(["rag-sme-db-users"]);
+    const policy = ofType(sme, T.netpol).find(
+      (p) =>
+        (p.inputs as Obj).spec.podSelector.matchLabels?.["app.kubernetes.io/name"] ===
+        "rag-db-users",
+    )!;
+    expect((policy.inputs as Obj).spec.egress).toEqual([
+      {
+        to: [{ ipBlock: { cidr: "10.50.0.0/16" } }],
+        ports: [
+          { protocol: "TCP", port: 443 },
+          { protocol: "TCP", port: 5432 },
+        ],
+      },
+      { to: [{ ipBlock: { cidr: "169.254.170.23/32" } }], ports: [{ protocol: "TCP", port: 80 }] },
+    ]);
+    expect(job.dependencies, "made once the namespace is").toContainEqual(
+      expect.stringMatching(/\$kubernetes:core\/v1:Namespace::/),
+    );
   });
 });
 
@@ -971,14 +1028,14 @@ describe("sme on EKS: every workload", () => {
     });
   });
 
-  it("lets External Secrets read exactly the runtime's secrets, and the runtime read the rotating database password itself", () => {
+  it("lets External Secrets read exactly the runtime's secrets, which hold no database password (the runtime signs in with IAM tokens)", () => {
     const external = ofType(sme, T.externalSecret).find((e) => e.name === "rag-runtime")!;
     const data = (external.inputs as Obj).spec.data as Obj[];
     const grant = ofType(sme, T.rolePolicy).find((p) => p.name === "rag-sme-eso-rag-runtime")!;
     const read = statements(grant)[0]!;
     expect(asList(read.Resource).sort()).toEqual(data.map((d) => d.remoteRef.key).sort());
     const api = ofType(sme, T.deployment).find((d) => d.name === "rag-sme-runtime-api")!;
-    expect(env(api).map((v) => v.name)).toContain(ENV.pgPasswordSecretArn);
+    expect(env(api).map((v) => v.name)).not.toContain(ENV.pgPasswordSecretArn);
     expect(env(api).map((v) => v.name)).not.toContain(`${ENV.pgPassword}_FILE`);
   });
 

@@ -166,6 +166,8 @@ const COMPUTED: Record<string, Computed> = {
     endpoint: `${physicalName(a)}.cluster-c0ffee.${r}.rds.amazonaws.com`,
     readerEndpoint: `${physicalName(a)}.cluster-ro-c0ffee.${r}.rds.amazonaws.com`,
     port: 5432,
+    // What rds-db:connect's dbuser ARNs name: AWS's own id for the cluster.
+    clusterResourceId: `cluster-${digest(a.name).slice(0, 26).toUpperCase()}`,
   }),
   "aws:rds/clusterInstance:ClusterInstance": (a) => ({ identifier: physicalName(a) }),
   // The application's stack outputs, as the rotation applications name theirs.
@@ -187,6 +189,7 @@ const COMPUTED: Record<string, Computed> = {
     identifier: physicalName(a),
     address: `${physicalName(a)}.c0ffee.${r}.rds.amazonaws.com`,
     port: 5432,
+    resourceId: `db-${digest(a.name).slice(0, 26).toUpperCase()}`,
     masterUserSecrets: [
       {
         secretArn: arn("secretsmanager", r, `secret:rds!db-${digest(a.name).slice(0, 8)}`),

@@ -196,6 +196,8 @@ export class AuroraGlobalPostgres extends pulumi.ComponentResource {
   readonly ready: pulumi.Resource[];
   /** The function rotating the master password (the home region's; elsewhere undefined). */
   readonly passwordRotationFunctionArn: pulumi.Output<string> | undefined;
+  /** The cluster's resource id: what `rds-db:connect` names (`dbuser:<id>/<user>`). */
+  readonly iamResourceId: pulumi.Output<string>;
 
   constructor(
     name: string,
@@ -344,6 +346,7 @@ export class AuroraGlobalPostgres extends pulumi.ComponentResource {
     this.ready = [cluster, ...instances];
     this.clusterArn = cluster.arn;
     this.clusterId = cluster.clusterIdentifier;
+    this.iamResourceId = cluster.clusterResourceId;
     this.instanceIds = instances.map((i) => i.identifier);
     this.endpoint = {
       resourceId: cluster.arn,

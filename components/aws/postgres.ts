@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ENV } from "../../runtime/src/config";
+import { DB_USER_NAME } from "../../runtime/src/db/iam-users";
 import type { PostgresEndpoint, RuntimeEnvironment } from "../contracts";
 import type { Statement } from "./account";
 import type { KmsKey } from "./kms-key";
@@ -39,6 +40,8 @@ export class RdsPostgres extends pulumi.ComponentResource {
   readonly endpoint: PostgresEndpoint;
   readonly instanceId: pulumi.Output<string>;
   readonly masterSecretArn: pulumi.Output<string>;
+  /** The instance's resource id: what `rds-db:connect` names (`dbuser:<id>/<user>`). */
+  readonly iamResourceId: pulumi.Output<string>;
 
   constructor(name: string, args: RdsPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:Postgres", name, {}, opts);
@@ -120,6 +123,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
       { parent: this, protect },
     );
     this.instanceId = instance.identifier;
+    this.iamResourceId = instance.resourceId;
     this.masterSecretArn = instance.masterUserSecrets.apply(
       (secrets) => secrets[0]?.secretArn ?? "",
     );
@@ -171,4 +175,52 @@ export function databasePasswordStatements(
     },
     { Sid: "DecryptTheDatabasePassword", Effect: "Allow", Action: "kms:Decrypt", Resource: keyArn },
   ];
+}
+
+/** A database taking IAM tokens: where its users' `dbuser` ARNs are. */
+export interface IamDatabase {
+  readonly partition: pulumi.Input<string>;
+  readonly region: string;
+  readonly accountId: pulumi.Input<string>;
+  /** The cluster's or instance's resource id (`cluster-…`, `db-…`). */
+  readonly resourceId: pulumi.Input<string>;
+}
+
+/** The one database user `rds-db:connect` on this ARN lets a role sign in as. */
+export function dbUserArn(db: IamDatabase, user: string): pulumi.Output<string> {
+  if (!DB_USER_NAME.test(user))
+    throw new Error(`dbUserArn: ${JSON.stringify(user)} is not a database user name`);
+  return pulumi.interpolate`arn:${db.partition}:rds-db:${db.region}:${db.accountId}:dbuser:${db.resourceId}/${user}`;
+}
+
+/**
+ * The runtime signing in as `user` with IAM tokens (DATABASE_AUTH=aws-rds-iam): the environment
+ * with that user and no password, and the one statement letting its role connect as that user.
+ */
+export function iamDatabaseLogin(
+  env: RuntimeEnvironment,
+  db: IamDatabase,
+  user: string,
+): { env: RuntimeEnvironment; statements: Statement[] } {
+  const secrets = { ...env.secrets };
+  delete secrets[ENV.pgPassword];
+  return {
+    env: {
+      plain: {
+        ...env.plain,
+        [ENV.databaseAuth]: "aws-rds-iam",
+        [ENV.databaseAwsRegion]: db.region,
+        [ENV.pgUser]: user,
+      },
+      secrets,
+    },
+    statements: [
+      {
+        Sid: "SignInToTheDatabase",
+        Effect: "Allow",
+        Action: "rds-db:connect",
+        Resource: dbUserArn(db, user),
+      },
+    ],
+  };
 }

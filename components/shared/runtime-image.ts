@@ -149,3 +149,6 @@ export const QUEUE_DEPTH_PER_WORKER = 20;
 
 /** The one-off re-embedding run after a change of embedding model (runtime/src/reembed.ts), with the worker's environment. */
 export const REEMBED_COMMAND = ["node", "dist/reembed.js"] as const;
+
+/** Makes the database users the workloads sign in as with IAM tokens (runtime/src/bootstrap-db-users.ts), with the master's password; the users follow. */
+export const BOOTSTRAP_DB_USERS_COMMAND = ["node", "dist/bootstrap-db-users.js"] as const;

@@ -75,6 +75,7 @@ export abstract class AwsPlatformBase implements DataServices {
   protected readonly workloadSg: aws.ec2.SecurityGroup;
   protected postgresDb?: RdsPostgres;
   protected redisCache?: ElastiCacheRedis;
+  private builtImage?: pulumi.Output<string>;
   /** Dashboard and alarms on CloudWatch, when the platform builds them (observability()). */
   protected cloudWatch?: CloudWatchObservability;
   protected documents?: DocumentStore;
@@ -265,13 +266,15 @@ export abstract class AwsPlatformBase implements DataServices {
   }
 
   /** The runtime image: the configured prebuilt reference, or built from runtime/ and pushed to ECR. */
+  /** The configured image, or the one built from runtime/ (once: the API's and the Jobs' pods share it). */
   protected runtimeImageRef(): pulumi.Output<string> {
     if (this.cfg.runtimeImage) return pulumi.output(this.cfg.runtimeImage);
-    return new RuntimeImage(
+    this.builtImage ??= new RuntimeImage(
       `${this.prefix}-runtime`,
       { kmsKey: this.dataKey, tag: runtimeSourceTag(), buildContext: BUILD_CONTEXT },
       this.opts(),
     ).imageRef;
+    return this.builtImage;
   }
 
   externalSecret(name: string, description: string): SecretRef {

@@ -24,7 +24,12 @@ import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-gro
 import { albIngressAnnotations } from "../../components/aws/load-balancer";
 import { modelReaderStatements } from "../../components/aws/model-store";
 import { podIdentityRole } from "../../components/aws/pod-identity";
-import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
+import {
+  databasePasswordStatements,
+  iamDatabaseLogin,
+  passwordReadAtConnect,
+  type IamDatabase,
+} from "../../components/aws/postgres";
 import type { RuntimeEnvironment, SecretRef } from "../../components/contracts";
 import type { CidrEgress } from "../../components/kubernetes/network-policy";
 import { WEIGHTS_DIR } from "../../components/kubernetes/vllm-server";
@@ -32,6 +37,7 @@ import type { PlatformConfig } from "../config";
 import type { RegionSite } from "../regions";
 import { CHARTS, CLUSTER_AUTOSCALER_TAGS, K8S_IMAGES, type SupportedChart } from "../versions";
 import { AwsPlatformBase, type AwsFoundation } from "./aws-base";
+import { databaseUsersJob, RUNTIME_DB_USER } from "./aws-db-users";
 import type { ModelSource } from "../model-source";
 import type { ClusterHost, ClusterIngress, ClusterSecretStore, ModelReader } from "./cluster-host";
 import { type ChartChoices, KubernetesPlatform, kubernetesCharts } from "./kubernetes";
@@ -157,23 +163,69 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
     return this.runtimeImageRef();
   }
 
-  /**
-   * The runtime's AWS identity through EKS Pod Identity (nodes' credentials are out of pods'
-   * reach): the document bucket and its key, and the database password RDS rotates, which the
-   * runtime reads itself at connect.
-   */
   /** What the runtime may do on the documents: read, write and securely delete them. */
   protected documentStatements(): Statement[] {
     return documentAccessStatements(this.requireDocuments().bucketArn, this.dataKey.arn);
   }
 
+  /** The database as IAM tokens reach it (after postgres()). @default - the RDS instance */
+  protected iamDatabase(): IamDatabase | undefined {
+    return this.postgresDb && this.iamDatabaseIn(this.postgresDb.iamResourceId);
+  }
+
+  /** This region's database of that resource id, as `rds-db:connect` names it. */
+  protected iamDatabaseIn(resourceId: pulumi.Input<string>): IamDatabase {
+    return {
+      partition: this.account.partition,
+      region: this.site.region,
+      accountId: this.account.accountId,
+      resourceId,
+    };
+  }
+
+  /** Whether this region's database takes writes (where the users are made). @default true */
+  protected get writesDatabase(): boolean {
+    return true;
+  }
+
+  /** The users the workloads sign in as. @default - the runtime's alone */
+  protected databaseUsers(): string[] {
+    return [RUNTIME_DB_USER];
+  }
+
+  /**
+   * How a workload signs in to the database as `user`: with IAM tokens its role may sign for that
+   * user alone, when the database takes them; else with the password RDS rotates, which the
+   * runtime reads itself at connect.
+   */
+  databaseLogin(
+    user: string,
+    env: RuntimeEnvironment,
+  ): { env: RuntimeEnvironment; statements: Statement[] } {
+    const db = this.iamDatabase();
+    if (db) return iamDatabaseLogin(env, db, user);
+    const read = passwordReadAtConnect(env);
+    return {
+      env: read.env,
+      statements: read.databaseSecretArn
+        ? databasePasswordStatements(read.databaseSecretArn, this.dataKey.arn)
+        : [],
+    };
+  }
+
+  /**
+   * The runtime's AWS identity through EKS Pod Identity (nodes' credentials are out of pods'
+   * reach): the document bucket and its key, and its database user. In the region whose
+   * database takes writes, the Job making the workloads' database users, once the namespace is.
+   */
   bindRuntimeIdentity(args: {
     namespace: string;
     serviceAccount: string;
     env: RuntimeEnvironment;
+    after?: readonly pulumi.Resource[];
+    priorityClassName?: pulumi.Input<string>;
   }): { env: RuntimeEnvironment } {
-    const { env, databaseSecretArn } = passwordReadAtConnect(args.env);
-    const keyArn = this.dataKey.arn;
+    const login = this.databaseLogin(RUNTIME_DB_USER, args.env);
     podIdentityRole(
       `${this.prefix}-runtime`,
       {
@@ -182,13 +234,47 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
         serviceAccount: args.serviceAccount,
         statements: [
           ...this.documentStatements(),
-          ...(databaseSecretArn ? databasePasswordStatements(databaseSecretArn, keyArn) : []),
+          ...login.statements,
           ...this.runtimeBusStatements(),
         ],
       },
       this.opts(),
     );
-    return { env };
+    if (this.iamDatabase() && this.writesDatabase) this.makeDatabaseUsers(args);
+    return { env: login.env };
+  }
+
+  /** The Job making the workloads' users with the master password: the one holder of it. */
+  private makeDatabaseUsers(args: {
+    namespace: string;
+    env: RuntimeEnvironment;
+    after?: readonly pulumi.Resource[];
+    priorityClassName?: pulumi.Input<string>;
+  }): void {
+    const master = passwordReadAtConnect(args.env);
+    if (!master.databaseSecretArn)
+      throw new Error(
+        `${this.prefix}: the database's master password must be a Secrets Manager secret`,
+      );
+    databaseUsersJob(
+      `${this.prefix}-db-users`,
+      {
+        clusterName: this.cluster.name,
+        namespace: args.namespace,
+        image: this.runtimeImageRef(),
+        masterEnv: master.env,
+        masterStatements: databasePasswordStatements(master.databaseSecretArn, this.dataKey.arn),
+        users: this.databaseUsers(),
+        // The database and Secrets Manager's endpoint in the VPC; the agent for the role.
+        egress: [
+          { cidr: this.network.vpcCidr, ports: [443, 5432] },
+          { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
+        ],
+        after: args.after ?? [],
+        ...(args.priorityClassName ? { priorityClassName: args.priorityClassName } : {}),
+      },
+      { aws: this.opts(), k8s: { provider: this.kubernetes } },
+    );
   }
 
   /**

@@ -13,6 +13,7 @@ import { EksNodeGroup, gpuInstanceType } from "../../components/aws/eks-node-gro
 import { KmsKey } from "../../components/aws/kms-key";
 import { albIngressAnnotations } from "../../components/aws/load-balancer";
 import { MskCluster } from "../../components/aws/msk";
+import type { IamDatabase } from "../../components/aws/postgres";
 import { ManagedSecret, replicaArn } from "../../components/aws/secret";
 import type { Statement } from "../../components/aws/account";
 import {
@@ -28,8 +29,10 @@ import type {
 } from "../../components/contracts";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
+import { INGEST_ROLES } from "../ingest-log";
 import type { RegionSite } from "../regions";
 import { awsProvider, dataKeyDescription, type AwsFoundation } from "./aws-base";
+import { ingestDbUser, RUNTIME_DB_USER } from "./aws-db-users";
 import { ingestClientStatements, kedaLagReader, mskIngestBus } from "./aws-ingest-bus";
 import type { ClusterIngestBus } from "./cluster-host";
 import { EksHost } from "./aws-eks";
@@ -338,6 +341,8 @@ export class EnterpriseEksHost extends EksHost {
     namespace: string;
     serviceAccount: string;
     env: RuntimeEnvironment;
+    after?: readonly pulumi.Resource[];
+    priorityClassName?: pulumi.Input<string>;
   }): { env: RuntimeEnvironment } {
     return super.bindRuntimeIdentity({ ...args, env: this.regionalStoreEnv(args.env) });
   }
@@ -380,6 +385,21 @@ export class EnterpriseEksHost extends EksHost {
   requireDatabase(): AuroraGlobalPostgres {
     if (!this.database) throw new Error(`${this.prefix}: postgres() must be created first`);
     return this.database;
+  }
+
+  /** The region's Aurora cluster: its users sign in with IAM tokens. */
+  protected override iamDatabase(): IamDatabase | undefined {
+    return this.database && this.iamDatabaseIn(this.database.iamResourceId);
+  }
+
+  /** The writer's region makes the users; the global database replicates them everywhere. */
+  protected override get writesDatabase(): boolean {
+    return this.database !== undefined && this.shared.database === this.database;
+  }
+
+  /** The runtime's user, and one per ingest role. */
+  protected override databaseUsers(): string[] {
+    return [RUNTIME_DB_USER, ...INGEST_ROLES.map(ingestDbUser)];
   }
 
   protected override watchedDatabaseId(): pulumi.Input<string> | undefined {
@@ -432,6 +452,7 @@ export class EnterpriseEksHost extends EksHost {
               replica: { bucketArn: this.requireDocuments().bucketArn, keyArn: this.dataKey.arn },
             }),
         storeEnv: (env) => this.regionalStoreEnv(env),
+        databaseLogin: (user, env) => this.databaseLogin(user, env),
         vpcCidr: this.network.vpcCidr,
         runsStages: this.isPrimary,
       },

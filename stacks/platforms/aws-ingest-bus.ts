@@ -11,7 +11,6 @@ import {
 } from "../../components/aws/bucket-prefix-access";
 import { kafkaClientStatements, MSK_IAM_TLS_PORT, type MskCluster } from "../../components/aws/msk";
 import { podIdentityRole } from "../../components/aws/pod-identity";
-import { databasePasswordStatements, passwordReadAtConnect } from "../../components/aws/postgres";
 import type { Statement } from "../../components/aws/account";
 import type { RuntimeEnvironment } from "../../components/contracts";
 import {
@@ -27,6 +26,7 @@ import {
   type IngestRole,
 } from "../ingest-log";
 import { DOCUMENT_STORE_PREFIX } from "./aws-base";
+import { ingestDbUser } from "./aws-db-users";
 import { POD_IDENTITY_AGENT_CIDR } from "./aws-eks";
 import type { ClusterIngestBus } from "./cluster-host";
 
@@ -55,6 +55,11 @@ export interface MskIngestBusArgs {
   readonly vpcCidr: pulumi.Input<string>;
   /** The log's primary: parse and embed run here. */
   readonly runsStages: boolean;
+  /** How a role signs in to the database as its own user: the environment and what its role needs. */
+  readonly databaseLogin: (
+    user: string,
+    env: RuntimeEnvironment,
+  ) => { env: RuntimeEnvironment; statements: Statement[] };
 }
 
 /** Aurora PostgreSQL's port. */
@@ -125,7 +130,7 @@ export function mskIngestBus(
     runsStages: args.runsStages,
     brokers: { cidr: args.vpcCidr, ports: [MSK_IAM_TLS_PORT] },
     roleEgress: [
-      // The brokers, Aurora, and Secrets Manager's and STS's interface endpoints in the VPC.
+      // The brokers, Aurora, and the AWS APIs' interface endpoints in the VPC.
       { cidr: args.vpcCidr, ports: [443, AURORA_PORT, MSK_IAM_TLS_PORT] },
       // S3 (the gateway endpoint routes to its public addresses).
       { cidr: "0.0.0.0/0", ports: [443], except: [args.vpcCidr] },
@@ -142,8 +147,11 @@ export function mskIngestBus(
     // KEDA's operator signs with its own Pod Identity role (kedaLagReader).
     scalerAuthentication: { podIdentity: { provider: "aws" } },
     bindRole(role, bind) {
-      // Every role opens the catalogue at start: the password it reads at connect comes with it.
-      const { env, databaseSecretArn } = passwordReadAtConnect(args.storeEnv(bind.env));
+      // Every role opens the catalogue at start, as a database user of its own.
+      const { env, statements: databaseStatements } = args.databaseLogin(
+        ingestDbUser(role),
+        args.storeEnv(bind.env),
+      );
       const { documents, replica } = args;
       podIdentityRole(
         `${args.prefix}-ingest-${role}`,
@@ -162,10 +170,7 @@ export function mskIngestBus(
                   "Replica",
                 )
               : []),
-            // The password's secret is this region's replica, under this region's key.
-            ...(databaseSecretArn
-              ? databasePasswordStatements(databaseSecretArn, (replica ?? documents).keyArn)
-              : []),
+            ...databaseStatements,
           ],
         },
         opts,

@@ -172,6 +172,10 @@ export interface ClusterHost extends DataServices {
     readonly namespace: string;
     readonly serviceAccount: string;
     readonly env: RuntimeEnvironment;
+    /** What workloads the host adds to the namespace wait for (the namespace). @default - none */
+    readonly after?: readonly pulumi.Resource[];
+    /** Their PriorityClass: they gate serving. @default - none: the cluster's default */
+    readonly priorityClassName?: pulumi.Input<string>;
   }): RuntimeIdentity;
   /** The runtime's image: the configured reference, or built from runtime/ into the cloud's registry. */
   runtimeImage(): pulumi.Input<string>;

@@ -537,6 +537,8 @@ export class KubernetesPlatform implements Platform {
       namespace: KUBERNETES_NAMESPACE,
       serviceAccount: RUNTIME_SERVICE_ACCOUNT,
       env: apiEnv,
+      after: [this.namespace],
+      priorityClassName: this.priority("serving"),
     });
     // Files beside the secrets (a managed service's CA) are keys of the same Secret, named by variable.
     const files = this.host.runtimeFiles?.() ?? [];
