@@ -466,11 +466,15 @@ function checkSecurity(cfg: ConfigInput, ctx: Ctx): void {
     problem(ctx, ["security", "audit", "siem", "name"], "only used with kind http");
   if (siem?.authHeader !== undefined && siem.kind !== "otlp")
     problem(ctx, ["security", "audit", "siem", "authHeader"], "only used with kind otlp");
-  if (siem?.kind === "otlp" && cfg.tier === "enterprise" && cfg.security.audit.enabled)
+  if (
+    siem?.kind === "otlp" &&
+    cfg.security.audit.enabled &&
+    cfg.observability.stack !== "in-cluster"
+  )
     problem(
       ctx,
       ["security", "audit", "siem", "kind"],
-      "otlp carries the runtime's audit stream only; the enterprise tier also exports CloudTrail and the EKS audit log, which go through Firehose: use splunk or http",
+      "otlp is reached from the cluster (the log agent and the SIEM forwarder of the in-cluster stack): needs observability.stack in-cluster",
     );
   const o = cfg.observability;
   if (o.smtp && o.stack !== "in-cluster")

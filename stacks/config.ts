@@ -353,7 +353,7 @@ const siemSchema = z.strictObject({
   kind: z
     .enum(["splunk", "http", "otlp"])
     .describe(
-      "splunk: its HTTP Event Collector; http: any endpoint taking Firehose's HTTP delivery (Elastic, Sentinel's); otlp: an OTLP logs endpoint (the runtime's audit stream only: CloudTrail, EKS audit and findings need Firehose).",
+      "splunk: its HTTP Event Collector, one Firehose stream and HEC token per audit stream; http: any endpoint taking Firehose's HTTP delivery (Elastic, Sentinel's), one Firehose stream per audit stream; otlp: an OTLP logs endpoint, CloudTrail, EKS audit and findings read from CloudWatch Logs by the in-cluster SIEM forwarder.",
     ),
   endpoint: httpsUrl.describe("Where the audit logs and findings go."),
   name: z
@@ -369,7 +369,7 @@ const siemSchema = z.strictObject({
     .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name such as authorization")
     .optional()
     .describe(
-      "The header the OTLP endpoint authenticates with (otlp). Its value is the siem-credential secret you fill.",
+      "The header the OTLP endpoint authenticates with (otlp). Its value is the siem-credential secret you fill; without it, the endpoint is called unauthenticated.",
     ),
 });
 

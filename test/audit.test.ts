@@ -7,10 +7,20 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { lookupAccount } from "../components/aws/account";
 import { AuditTrail } from "../components/aws/audit";
 import { KmsKey } from "../components/aws/kms-key";
-import { SiemExport } from "../components/aws/siem-export";
+import { FindingsLog } from "../components/aws/findings-log";
+import {
+  SIEM_STREAM_INDEXES,
+  SIEM_STREAMS,
+  SiemExport,
+  type SiemDestination,
+} from "../components/aws/siem-export";
 import { ThreatDetection } from "../components/aws/threat-detection";
 import { synthesize, type ResourceRecord } from "../tools/harness";
 import { dbUsersOf, isWildcardResource, rolePermissions, wildcardsIn } from "./identity";
+
+const FIREHOSE = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream";
+const SUBSCRIPTION = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter";
+const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 
 describe("audit and SIEM components", () => {
   let resources: ResourceRecord[];
@@ -32,22 +42,43 @@ describe("audit and SIEM components", () => {
           opts,
         );
         const key = new KmsKey("siem-key", { account, description: "siem" }, opts);
-        new SiemExport(
-          "siem",
-          {
-            account,
-            kmsKey: key,
-            credential: {
-              arn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:siem-AbCdEf",
-              keyArn: "arn:aws:kms:eu-west-1:123456789012:key/data",
+        const findings = new FindingsLog("findings", { kmsKey: key, retentionDays: 30 }, opts);
+        const groups = {
+          cloudtrail: trail.logGroupName,
+          "eks-audit": "/aws/eks/rag/cluster",
+          findings: findings.logGroupName,
+          "runtime-audit": "/rag/audit/runtime",
+        } as const;
+        const secret = (id: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${id}`;
+        const exportTo = (
+          name: string,
+          destination: SiemDestination,
+          credential: (s: string) => string,
+        ) =>
+          new SiemExport(
+            name,
+            {
+              account,
+              kmsKey: key,
+              credentialKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/data",
+              destination,
+              sources: SIEM_STREAMS.map((stream) => ({
+                stream,
+                logGroupName: groups[stream],
+                credentialArn: credential(stream),
+              })),
             },
-            destination: { kind: "splunk", hecEndpoint: "https://splunk.example.com:8088" },
-            logGroups: [
-              { id: "trail", name: trail.logGroupName },
-              { id: "eks", name: "/aws/eks/rag/cluster" },
-            ],
-          },
-          opts,
+            opts,
+          );
+        exportTo(
+          "siem",
+          { kind: "splunk", hecEndpoint: "https://splunk.example.com:8088" },
+          (stream) => secret(`hec-${stream}`),
+        );
+        exportTo(
+          "elastic",
+          { kind: "http", name: "Elastic", url: "https://elastic.example.com/firehose" },
+          () => secret("elastic-key"),
         );
         return {};
       },
@@ -128,44 +159,116 @@ describe("audit and SIEM components", () => {
     });
   });
 
-  it("exports the logs and the findings to Splunk through Firehose, its token in Secrets Manager", () => {
-    const stream = one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream");
-    expect(stream.destination).toBe("splunk");
-    expect(stream.splunkConfiguration.hecEndpoint).toBe("https://splunk.example.com:8088");
-    expect(stream.splunkConfiguration.hecToken).toBeUndefined();
-    expect(stream.splunkConfiguration.secretsManagerConfiguration.enabled).toBe(true);
-    const filters = resources.filter(
-      (r) => r.type === "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
-    );
+  const firehose = (name: string) => one(FIREHOSE, name);
+  /** The delivery stream a log group's subscription filter sends to. */
+  const subscribedStream = (exportName: string, stream: string) => {
+    const filter = resources.find(
+      (r) => r.type === SUBSCRIPTION && r.name === `${exportName}-${stream}`,
+    )!;
+    const target = resources.find(
+      (r) => r.type === FIREHOSE && r.name === `${exportName}-${stream}`,
+    )!;
+    expect(filter.propertyDependencies.destinationArn, stream).toEqual([target.urn]);
+    return filter;
+  };
+
+  it("delivers each stream to Splunk on a Firehose stream of its own, with its own HEC token from Secrets Manager", () => {
+    for (const stream of SIEM_STREAMS) {
+      const splunk = firehose(`siem-${stream}`).splunkConfiguration;
+      expect(splunk.hecEndpoint).toBe("https://splunk.example.com:8088");
+      // The token's defaults are the stream's index and sourcetype: one token per stream.
+      expect(splunk.hecToken).toBeUndefined();
+      expect(splunk.secretsManagerConfiguration).toMatchObject({
+        enabled: true,
+        secretArn: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:hec-${stream}`,
+      });
+      expect(splunk.hecEndpointType).toBe("Raw");
+      expect(
+        splunk.processingConfiguration.processors.map((p: { type: string }) => p.type),
+      ).toEqual(["Decompression", "CloudWatchLogProcessing"]);
+      expect(splunk.s3Configuration.prefix).toBe(`${stream}/`);
+      subscribedStream("siem", stream);
+    }
+    const filters = resources.filter((r) => r.type === SUBSCRIPTION && r.name.startsWith("siem-"));
     expect(filters.map((f) => f.inputs.logGroup).sort()).toEqual([
       "/aws/eks/rag/cluster",
+      "/aws/events/rag/findings",
       "/rag/audit/audit",
+      "/rag/audit/runtime",
     ]);
-    const rule = one("aws:cloudwatch/eventRule:EventRule");
+  });
+
+  it("delivers each stream to an HTTP endpoint on its own Firehose stream, naming its own Elastic data stream", () => {
+    const dataStreams = SIEM_STREAMS.map((stream) => {
+      const http = firehose(`elastic-${stream}`).httpEndpointConfiguration;
+      expect(http.url).toBe("https://elastic.example.com/firehose");
+      expect(http.secretsManagerConfiguration.secretArn).toMatch(/:secret:elastic-key$/);
+      subscribedStream("elastic", stream);
+      const [attribute] = http.requestConfiguration.commonAttributes;
+      expect(attribute.name).toBe("es_datastream_name");
+      expect(attribute.value).toBe(SIEM_STREAM_INDEXES[stream].dataStream);
+      return attribute.value as string;
+    });
+    expect(new Set(dataStreams).size).toBe(SIEM_STREAMS.length);
+    for (const d of dataStreams) expect(d).toMatch(/^logs-[a-z0-9_.]+-default$/);
+  });
+
+  it("takes every GuardDuty, Security Hub and Macie finding into a log group of its own", () => {
+    const rule = one("aws:cloudwatch/eventRule:EventRule", "findings");
     expect(JSON.parse(rule.eventPattern)).toEqual({
       source: ["aws.guardduty", "aws.securityhub", "aws.macie"],
     });
+    const group = resources.find((r) => r.type === LOG_GROUP && r.name === "findings")!;
+    expect(group.inputs.name).toBe("/aws/events/rag/findings");
+    expect(group.inputs.kmsKeyId).toBeTruthy();
+    const target = resources.find(
+      (r) => r.type === "aws:cloudwatch/eventTarget:EventTarget" && r.name === "findings",
+    )!;
+    expect(target.propertyDependencies.arn).toEqual([group.urn]);
+    const policy = JSON.parse(
+      one("aws:cloudwatch/logResourcePolicy:LogResourcePolicy").policyDocument,
+    );
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: ["events.amazonaws.com", "delivery.logs.amazonaws.com"] },
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: `${String(target.inputs.arn)}:*`,
+      }),
+    ]);
   });
 
-  it("refuses a SIEM endpoint that is not https", () => {
+  it("refuses a SIEM endpoint that is not https, and a stream exported twice", () => {
+    const args = {
+      account: { accountId: {} as never, partition: {} as never, region: "eu-west-1" },
+      kmsKey: {} as never,
+      credentialKeyArn: "",
+    };
+    const source = { stream: "cloudtrail", logGroupName: "/t", credentialArn: "" } as const;
     expect(
       () =>
         new SiemExport("bad", {
-          account: { accountId: {} as never, partition: {} as never, region: "eu-west-1" },
-          kmsKey: {} as never,
-          credential: { arn: "", keyArn: "" },
+          ...args,
           destination: { kind: "http", name: "elastic", url: "http://elastic:9200" },
-          logGroups: [],
+          sources: [source],
         }),
     ).toThrow('bad: the SIEM endpoint must be an https URL, got "http://elastic:9200"');
+    expect(
+      () =>
+        new SiemExport("twice", {
+          ...args,
+          destination: { kind: "splunk", hecEndpoint: "https://splunk:8088" },
+          sources: [source, source],
+        }),
+    ).toThrow("twice: each stream is exported once, got cloudtrail twice");
   });
 
   it("gives every role it creates named actions on named resources", () => {
     const roles = rolePermissions(resources);
     expect(roles.map((r) => r.role).sort()).toEqual([
       "audit-to-logs",
+      "elastic-firehose",
+      "elastic-from-logs",
       "siem-firehose",
-      "siem-from-events",
       "siem-from-logs",
     ]);
     for (const r of roles) expect(wildcardsIn(r), r.role).toEqual([]);

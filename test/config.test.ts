@@ -239,14 +239,26 @@ describe("bad config: one line per problem naming key, value and what is allowed
     ).toEqual([
       'rag-platform:security.audit.siem.authHeader: got "x-key"; only used with kind otlp',
     ]);
+    // The enterprise audit (CloudTrail, EKS audit, findings) reaches an OTLP SIEM too.
+    expect(
+      resolveConfig({
+        tier: "enterprise",
+        ...ENTERPRISE_REQUIRED,
+        security: { audit: { siem: { kind: "otlp", endpoint: "https://otlp.example.com" } } },
+      }).security.audit,
+    ).toMatchObject({ enabled: true, siem: { kind: "otlp" } });
     expect(
       problems({
         tier: "enterprise",
         ...ENTERPRISE_REQUIRED,
-        security: { audit: { siem: { kind: "otlp", endpoint: "https://otlp.example.com" } } },
+        observability: { stack: "none" },
+        security: {
+          releases: "deployments",
+          audit: { siem: { kind: "otlp", endpoint: "https://otlp.example.com" } },
+        },
       }),
     ).toEqual([
-      'rag-platform:security.audit.siem.kind: got "otlp"; otlp carries the runtime\'s audit stream only; the enterprise tier also exports CloudTrail and the EKS audit log, which go through Firehose: use splunk or http',
+      'rag-platform:security.audit.siem.kind: got "otlp"; otlp is reached from the cluster (the log agent and the SIEM forwarder of the in-cluster stack): needs observability.stack in-cluster',
     ]);
   });
 

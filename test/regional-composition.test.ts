@@ -47,10 +47,12 @@ describe("the core composed in two regions", () => {
     expect(resources.filter((r) => !prefixOf(r.name)).map((r) => `${r.type} ${r.name}`)).toEqual(
       [],
     );
-    // The account's audit trail (and its export) lives in the primary region alone; the log
+    // The account's audit trail (and its export, its HEC token) lives in the primary region alone; the log
     // agent's audit role (`-audit-agent`) is every region's.
     const trail = resources.filter((r) =>
-      /^rag-enterprise-euw1-(audit(?!-agent)|siem-trail)(-|$)/.test(r.name),
+      /^rag-enterprise-euw1-(audit(?!-agent)|siem-cloudtrail|siem-hec-token-cloudtrail)(-|$)/.test(
+        r.name,
+      ),
     );
     expect(trail.map((r) => r.type)).toContain("aws:cloudtrail/trail:Trail");
     const regional = resources.filter((r) => !trail.includes(r));

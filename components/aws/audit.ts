@@ -2,7 +2,7 @@
  * The account's audit trail: a multi-region CloudTrail with log file validation, encrypted with
  * its own KMS key, written to a bucket under S3 Object Lock in compliance mode (no one, root
  * included, deletes or shortens a record before its retention ends), with the documents'
- * object-level reads, writes and deletes, and a copy in CloudWatch Logs for the SIEM export.
+ * object-level reads, writes and deletes, and a copy in CloudWatch Logs the SIEM export reads.
  * One per account, in the primary region.
  */
 import * as aws from "@pulumi/aws";
@@ -36,6 +36,7 @@ export class AuditTrail extends pulumi.ComponentResource {
   readonly bucketName: pulumi.Output<string>;
   /** The CloudWatch Logs copy, which the SIEM export subscribes to. */
   readonly logGroupName: pulumi.Output<string>;
+  readonly logGroupArn: pulumi.Output<string>;
   readonly kmsKey: KmsKey;
 
   constructor(name: string, args: AuditTrailArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -197,6 +198,7 @@ export class AuditTrail extends pulumi.ComponentResource {
     this.trailArn = trail.arn;
     this.bucketName = bucket.bucket;
     this.logGroupName = logGroup.name;
+    this.logGroupArn = logGroup.arn;
     this.registerOutputs({ trailArn: this.trailArn, bucketName: this.bucketName });
   }
 }

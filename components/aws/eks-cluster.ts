@@ -70,6 +70,11 @@ export class EksCluster extends pulumi.ComponentResource {
   readonly name: pulumi.Output<string>;
   /** The cluster's name as plain text (it is set, not generated): for tag keys and conditions. */
   readonly physicalName: string;
+  /** The control plane's log group (audit, API, authenticator...), which the SIEM export reads. */
+  readonly controlPlaneLogGroup: {
+    readonly name: pulumi.Output<string>;
+    readonly arn: pulumi.Output<string>;
+  };
   readonly clusterSecurityGroupId: pulumi.Output<string>;
   readonly nodeRole: aws.iam.Role;
   /** What a node group must wait for: nodes join and turn Ready only once these exist. */
@@ -137,6 +142,7 @@ export class EksCluster extends pulumi.ComponentResource {
     );
     this.name = cluster.name;
     this.physicalName = name;
+    this.controlPlaneLogGroup = { name: logGroup.name, arn: logGroup.arn };
     this.clusterSecurityGroupId = cluster.vpcConfig.apply((v) => v.clusterSecurityGroupId ?? "");
 
     (args.adminPrincipalArns ?? []).forEach((principalArn, i) => {

@@ -1,10 +1,12 @@
 /**
- * A region's export to the SIEM: one Firehose stream to Splunk's HTTP Event Collector or to any
- * HTTP endpoint (Elastic, Microsoft Sentinel's, a log pipeline), its credential read from Secrets
- * Manager by Firehose alone, and what feeds it: the CloudWatch
- * Logs groups named (CloudTrail's copy, the EKS control plane's audit log) through subscription
- * filters, and GuardDuty, Security Hub and Macie findings through EventBridge. Records Firehose
- * cannot deliver land in an encrypted backup bucket.
+ * A region's export to the SIEM through Firehose: one delivery stream per audit stream (the
+ * trail's CloudWatch Logs copy, the EKS control plane's audit log, the findings' log group, the
+ * runtime's audit group), each subscribed to its log group and landing in an index of its own:
+ * for Splunk's HTTP Event Collector through a token of its own (whose defaults name the index and
+ * sourcetype), for any other HTTP endpoint (Elastic, Sentinel's, a log pipeline) through the
+ * `es_datastream_name` attribute Elastic routes by. Each stream decompresses CloudWatch Logs'
+ * batches and sends the log lines themselves. Credentials are read from Secrets Manager by Firehose
+ * alone. Records Firehose cannot deliver land in an encrypted backup bucket.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -17,36 +19,73 @@ import {
   type AccessLogBucket,
 } from "./private-bucket";
 
+/** The audit streams a region sends to the SIEM, each kept apart there. */
+export const SIEM_STREAMS = ["cloudtrail", "eks-audit", "findings", "runtime-audit"] as const;
+export type SiemStream = (typeof SIEM_STREAMS)[number];
+
+/**
+ * Where each stream lands: the index and sourcetype its Splunk HEC token sets, and the Elastic
+ * data stream an HTTP endpoint is told (`logs-<dataset>-<namespace>`).
+ */
+export const SIEM_STREAM_INDEXES: Record<
+  SiemStream,
+  { readonly splunkIndex: string; readonly splunkSourcetype: string; readonly dataStream: string }
+> = {
+  cloudtrail: {
+    splunkIndex: "rag_cloudtrail",
+    splunkSourcetype: "aws:cloudtrail",
+    dataStream: "logs-rag.cloudtrail-default",
+  },
+  "eks-audit": {
+    splunkIndex: "rag_eks_audit",
+    splunkSourcetype: "rag:eks:audit",
+    dataStream: "logs-rag.eks_audit-default",
+  },
+  findings: {
+    splunkIndex: "rag_findings",
+    splunkSourcetype: "rag:findings",
+    dataStream: "logs-rag.findings-default",
+  },
+  "runtime-audit": {
+    splunkIndex: "rag_runtime_audit",
+    splunkSourcetype: "rag:runtime:audit",
+    dataStream: "logs-rag.runtime_audit-default",
+  },
+};
+
+/** The attribute Elastic's Firehose endpoint routes a request to a data stream by. */
+export const DATA_STREAM_ATTRIBUTE = "es_datastream_name";
+
 export type SiemDestination =
   | { readonly kind: "splunk"; readonly hecEndpoint: string }
   /** Any endpoint speaking Firehose's HTTP delivery (Elastic, Sentinel's, Datadog...). */
   | { readonly kind: "http"; readonly name: string; readonly url: string };
 
+/** One audit stream: its log group and the secret Firehose authenticates its delivery with. */
+export interface SiemSource {
+  readonly stream: SiemStream;
+  readonly logGroupName: pulumi.Input<string>;
+  /** Splunk: this stream's HEC token; http: the endpoint's access key (one for every stream). */
+  readonly credentialArn: pulumi.Input<string>;
+}
+
 export interface SiemExportArgs {
   readonly account: AwsAccount;
   readonly destination: SiemDestination;
-  /** Encrypts the backup bucket and the stream. */
+  /** Encrypts the backup bucket and the streams. */
   readonly kmsKey: KmsKey;
-  /**
-   * The credential (Splunk's HEC token, or the endpoint's access key) in Secrets Manager, which
-   * the operator fills, and the key it is encrypted with: Firehose alone reads it.
-   */
-  readonly credential: {
-    readonly arn: pulumi.Input<string>;
-    readonly keyArn: pulumi.Input<string>;
-  };
-  /** Log groups whose every event goes to the SIEM. */
-  readonly logGroups: ReadonlyArray<{ readonly id: string; readonly name: pulumi.Input<string> }>;
+  /** The key the credentials' secrets are encrypted with (Firehose decrypts them). */
+  readonly credentialKeyArn: pulumi.Input<string>;
+  /** The streams, each delivered on its own; a stream appears once. */
+  readonly sources: readonly SiemSource[];
   /** Days undeliverable records are kept in the backup bucket. @default 30 */
   readonly backupRetentionDays?: number;
   /** Where the backup bucket's server access logs go. @default - none recorded */
   readonly accessLogs?: AccessLogBucket;
 }
 
-/** The sources of findings EventBridge forwards. */
-export const FINDING_SOURCES = ["aws.guardduty", "aws.securityhub", "aws.macie"] as const;
-
-function checkDestination(name: string, d: SiemDestination): void {
+function checkArgs(name: string, args: SiemExportArgs): void {
+  const d = args.destination;
   const url = d.kind === "splunk" ? d.hecEndpoint : d.url;
   let parsed: URL;
   try {
@@ -56,18 +95,95 @@ function checkDestination(name: string, d: SiemDestination): void {
   }
   if (parsed.protocol !== "https:")
     throw new Error(`${name}: the SIEM endpoint must be an https URL, got "${url}"`);
+  const streams = args.sources.map((s) => s.stream);
+  const twice = streams.filter((s, i) => streams.indexOf(s) !== i);
+  if (twice.length > 0)
+    throw new Error(`${name}: each stream is exported once, got ${twice.join(", ")} twice`);
+  if (streams.length === 0) throw new Error(`${name}: no stream to export`);
 }
 
+/** Firehose unpacks CloudWatch Logs' gzipped batches and sends each log line as a record. */
+const FROM_CLOUDWATCH_LOGS = {
+  enabled: true,
+  processors: [
+    {
+      type: "Decompression",
+      parameters: [{ parameterName: "CompressionFormat", parameterValue: "GZIP" }],
+    },
+    {
+      type: "CloudWatchLogProcessing",
+      parameters: [{ parameterName: "DataMessageExtraction", parameterValue: "true" }],
+    },
+  ],
+};
+
 export class SiemExport extends pulumi.ComponentResource {
-  readonly streamArn: pulumi.Output<string>;
+  /** Each stream's delivery stream ARN. */
+  readonly streamArns: Partial<Record<SiemStream, pulumi.Output<string>>> = {};
   /** Every role this export creates, for the identity review. */
   readonly roles: aws.iam.Role[] = [];
 
   constructor(name: string, args: SiemExportArgs, opts?: pulumi.ComponentResourceOptions) {
     super("rag:aws:SiemExport", name, {}, opts);
-    checkDestination(name, args.destination);
-    const parent = { parent: this };
+    checkArgs(name, args);
+    const backup = this.backupBucket(name, args);
+    const credentials = [...new Set(args.sources.map((s) => s.credentialArn))];
+    const firehoseRole = this.role(`${name}-firehose`, "firehose.amazonaws.com", [
+      {
+        Sid: "WriteUndelivered",
+        Effect: "Allow",
+        Action: [
+          "s3:PutObject",
+          "s3:AbortMultipartUpload",
+          "s3:GetBucketLocation",
+          "s3:ListBucket",
+        ],
+        Resource: [backup.arn, pulumi.interpolate`${backup.arn}/*`],
+      },
+      {
+        Sid: "ReadTheCredentials",
+        Effect: "Allow",
+        Action: "secretsmanager:GetSecretValue",
+        Resource: credentials,
+      },
+      {
+        Sid: "UseTheKeys",
+        Effect: "Allow",
+        Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+        Resource: [args.kmsKey.arn, args.credentialKeyArn],
+      },
+    ]);
+    const streams = args.sources.map((source) => ({
+      source,
+      stream: this.deliveryStream(`${name}-${source.stream}`, source, args, firehoseRole, backup),
+    }));
+    const logsRole = this.role(`${name}-from-logs`, `logs.${args.account.region}.amazonaws.com`, [
+      {
+        Sid: "PutIntoTheStreams",
+        Effect: "Allow",
+        Action: ["firehose:PutRecord", "firehose:PutRecordBatch"],
+        Resource: streams.map((s) => s.stream.arn),
+      },
+    ]);
+    for (const { source, stream } of streams) {
+      new aws.cloudwatch.LogSubscriptionFilter(
+        `${name}-${source.stream}`,
+        {
+          logGroup: source.logGroupName,
+          filterPattern: "",
+          destinationArn: stream.arn,
+          roleArn: logsRole.arn,
+        },
+        { parent: this },
+      );
+      this.streamArns[source.stream] = stream.arn;
+    }
+    this.registerOutputs({});
+  }
 
+  /** Where undeliverable records go: encrypted, private, expiring. */
+  private backupBucket(name: string, args: SiemExportArgs): aws.s3.Bucket {
+    const parent = { parent: this };
     const backup = createVersionedBucket(`${name}-backup`, true, this);
     new aws.s3.BucketServerSideEncryptionConfiguration(
       `${name}-backup`,
@@ -103,45 +219,28 @@ export class SiemExport extends pulumi.ComponentResource {
     );
     restrictBucket(this, `${name}-backup`, backup, []);
     if (args.accessLogs) logAccess(this, `${name}-backup`, backup, args.accessLogs, "siem-backup/");
+    return backup;
+  }
 
-    const firehoseRole = this.role(`${name}-firehose`, "firehose.amazonaws.com", [
-      {
-        Sid: "WriteUndelivered",
-        Effect: "Allow",
-        Action: [
-          "s3:PutObject",
-          "s3:AbortMultipartUpload",
-          "s3:GetBucketLocation",
-          "s3:ListBucket",
-        ],
-        Resource: [backup.arn, pulumi.interpolate`${backup.arn}/*`],
-      },
-      {
-        Sid: "ReadTheCredential",
-        Effect: "Allow",
-        Action: "secretsmanager:GetSecretValue",
-        Resource: args.credential.arn,
-      },
-      {
-        Sid: "UseTheKeys",
-        Effect: "Allow",
-        Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-        Resource: [args.kmsKey.arn, args.credential.keyArn],
-      },
-    ]);
-    const secrets = {
-      enabled: true,
-      secretArn: args.credential.arn,
-      roleArn: firehoseRole.arn,
-    };
+  /** One stream's delivery: its own index (Splunk: its token's; http: the data stream named). */
+  private deliveryStream(
+    name: string,
+    source: SiemSource,
+    args: SiemExportArgs,
+    role: aws.iam.Role,
+    backup: aws.s3.Bucket,
+  ): aws.kinesis.FirehoseDeliveryStream {
+    const secrets = { enabled: true, secretArn: source.credentialArn, roleArn: role.arn };
     const s3Configuration = {
-      roleArn: firehoseRole.arn,
+      roleArn: role.arn,
       bucketArn: backup.arn,
       compressionFormat: "GZIP",
       kmsKeyArn: args.kmsKey.arn,
+      prefix: `${source.stream}/`,
+      errorOutputPrefix: `${source.stream}-failed/`,
     };
     const d = args.destination;
-    const stream = new aws.kinesis.FirehoseDeliveryStream(
+    return new aws.kinesis.FirehoseDeliveryStream(
       name,
       {
         name,
@@ -155,8 +254,10 @@ export class SiemExport extends pulumi.ComponentResource {
               destination: "splunk",
               splunkConfiguration: {
                 hecEndpoint: d.hecEndpoint,
-                hecEndpointType: "Event",
+                // Raw: each log line as sent, under the token's index and sourcetype.
+                hecEndpointType: "Raw",
                 secretsManagerConfiguration: secrets,
+                processingConfiguration: FROM_CLOUDWATCH_LOGS,
                 s3BackupMode: "FailedEventsOnly",
                 s3Configuration,
               },
@@ -166,53 +267,25 @@ export class SiemExport extends pulumi.ComponentResource {
               httpEndpointConfiguration: {
                 name: d.name,
                 url: d.url,
-                roleArn: firehoseRole.arn,
+                roleArn: role.arn,
                 secretsManagerConfiguration: secrets,
-                requestConfiguration: { contentEncoding: "GZIP" },
+                processingConfiguration: FROM_CLOUDWATCH_LOGS,
+                requestConfiguration: {
+                  contentEncoding: "GZIP",
+                  commonAttributes: [
+                    {
+                      name: DATA_STREAM_ATTRIBUTE,
+                      value: SIEM_STREAM_INDEXES[source.stream].dataStream,
+                    },
+                  ],
+                },
                 s3BackupMode: "FailedDataOnly",
                 s3Configuration,
               },
             }),
       },
-      parent,
+      { parent: this },
     );
-    const put: Statement = {
-      Sid: "PutIntoTheStream",
-      Effect: "Allow",
-      Action: ["firehose:PutRecord", "firehose:PutRecordBatch"],
-      Resource: stream.arn,
-    };
-
-    const { region } = args.account;
-    const logsRole = this.role(`${name}-from-logs`, `logs.${region}.amazonaws.com`, [put]);
-    for (const group of args.logGroups)
-      new aws.cloudwatch.LogSubscriptionFilter(
-        `${name}-${group.id}`,
-        {
-          logGroup: group.name,
-          filterPattern: "",
-          destinationArn: stream.arn,
-          roleArn: logsRole.arn,
-        },
-        parent,
-      );
-
-    const eventsRole = this.role(`${name}-from-events`, "events.amazonaws.com", [put]);
-    const findings = new aws.cloudwatch.EventRule(
-      `${name}-findings`,
-      {
-        description: "GuardDuty, Security Hub and Macie findings to the SIEM",
-        eventPattern: JSON.stringify({ source: [...FINDING_SOURCES] }),
-      },
-      parent,
-    );
-    new aws.cloudwatch.EventTarget(
-      `${name}-findings`,
-      { rule: findings.name, arn: stream.arn, roleArn: eventsRole.arn },
-      parent,
-    );
-    this.streamArn = stream.arn;
-    this.registerOutputs({ streamArn: this.streamArn });
   }
 
   private role(name: string, service: string, statements: Statement[]): aws.iam.Role {

@@ -8,7 +8,8 @@
  * Two ways out: CloudWatch Logs, a log group of their own that the region's Firehose export
  * subscribes to (the SIEM kinds Firehose delivers to: Splunk HEC, HTTP endpoints such as Elastic
  * or Sentinel's), or an OTLP logs endpoint, called directly with a header whose value External
- * Secrets syncs from the cloud's secret manager.
+ * Secrets syncs from the cloud's secret manager. With OTLP, the SIEM forwarder (siem-forwarder.ts)
+ * carries the cloud's own audit logs to the same endpoint.
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
@@ -34,7 +35,20 @@ export type AuditDestination =
         readonly remoteKey: pulumi.Input<string>;
         readonly storeReady: pulumi.Resource[];
       };
+      /**
+       * The cloud's audit logs (trail, control plane, findings) the SIEM forwarder reads from
+       * CloudWatch Logs and sends to the same endpoint. @default - none: the runtime's stream only
+       */
+      readonly cloudLogs?: CloudAuditLogs;
     };
+
+/** CloudWatch Logs groups of one region, one audit stream each, for the SIEM forwarder. */
+export interface CloudAuditLogs {
+  readonly region: string;
+  readonly groups: readonly { readonly stream: string; readonly name: pulumi.Input<string> }[];
+  /** What the forwarder reaches CloudWatch Logs and its credentials through. */
+  readonly egress: readonly CidrEgress[];
+}
 
 /** The Secret (in the agent's namespace) holding the OTLP endpoint's header value. */
 export const AUDIT_KEY_SECRET = "siem-auth";
@@ -82,7 +96,7 @@ export function auditPipeline(
   };
 }
 
-function exporterOf(d: AuditDestination): {
+export function exporterOf(d: AuditDestination): {
   exporter: string;
   config: Record<string, unknown>;
   env: k8s.types.input.core.v1.EnvVar[];

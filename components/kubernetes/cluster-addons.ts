@@ -84,7 +84,7 @@ const COLLECTOR_PROCESSORS = {
 };
 
 /** Both collectors run as the contrib image's user, restricted. */
-const COLLECTOR_SECURITY = {
+export const COLLECTOR_SECURITY = {
   podSecurityContext: {
     runAsNonRoot: true,
     runAsUser: 10001,

@@ -20,6 +20,7 @@ import type { CidrEgress } from "./network-policy";
 import { SyncedSecret } from "./external-secret";
 import { pinnedRelease, type PinnedChart } from "./helm";
 import { resources, type ComputeSize } from "./pod-security";
+import { SIEM_FORWARDER_RELEASE, siemForwarderValues } from "./siem-forwarder";
 
 export const MONITORING_NAMESPACE = "monitoring";
 /** Where Grafana finds a log line's trace id: the runtime's `trace_id` field (runtime/src/logger.ts). */
@@ -86,7 +87,8 @@ export interface ObservabilityStackArgs {
   readonly workloadNamespace: string;
   readonly alerts: AlertRouting;
   /**
-   * Where the log agent sends the runtime's audit stream (its own pipeline, out of Loki's).
+   * Where the log agent sends the runtime's audit stream (its own pipeline, out of Loki's); an
+   * OTLP destination with `cloudLogs` also gets the SIEM forwarder of the cloud's audit logs.
    * @default - the audit lines stay among the logs in Loki
    */
   readonly audit?: AuditDestination;
@@ -274,6 +276,17 @@ export class ObservabilityStack extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [nodeAgents, ...auditKey] },
     );
+    if (args.audit?.kind === "otlp" && args.audit.cloudLogs)
+      pinnedRelease(
+        SIEM_FORWARDER_RELEASE,
+        args.charts.openTelemetryCollector,
+        {
+          resourceName: named(SIEM_FORWARDER_RELEASE),
+          namespace: NODE_AGENTS_NAMESPACE,
+          values: siemForwarderValues(args.audit, args.audit.cloudLogs, args.storageClassName),
+        },
+        { parent: this, dependsOn: [nodeAgents, ...auditKey] },
+      );
     this.registerOutputs({});
   }
 }

@@ -14,16 +14,30 @@ const DETECTOR = "aws:guardduty/detector:Detector";
 const FEATURE = "aws:guardduty/detectorFeature:DetectorFeature";
 const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
 const SUBSCRIPTION = "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter";
+const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 
-/** A log group's subscription filters that send its events on (to Firehose, Kinesis or Lambda). */
+/**
+ * Whether a log group's events leave for the SIEM: a subscription filter sends them on (to
+ * Firehose, Kinesis or Lambda), or a role reads them (logs:FilterLogEvents on the group, the OTLP
+ * forwarder's way). A policy whose document is not known yet (a preview) counts by its reference.
+ */
 function exported(ctx: RuleContext, group: ResourceView | undefined, name: unknown): boolean {
-  return ctx.resources.some(
+  const subscribed = ctx.resources.some(
     (f) =>
       f.type === SUBSCRIPTION &&
       text(f.props.destinationArn) !== undefined &&
       ((group && (f.propertyDependencies.logGroup ?? []).includes(group.urn)) ||
         (typeof name === "string" && f.props.logGroup === name)),
   );
+  const read =
+    group !== undefined &&
+    ctx.resources.some((p) => {
+      if (p.type !== ROLE_POLICY || !(p.propertyDependencies.policy ?? []).includes(group.urn))
+        return false;
+      const doc = text(p.props.policy);
+      return doc === undefined || !doc.startsWith("{") || doc.includes('"logs:FilterLogEvents"');
+    });
+  return subscribed || read;
 }
 
 function trailProblems(trail: ResourceView, ctx: RuleContext): string[] {
@@ -96,10 +110,10 @@ export const auditRules: Rule[] = [
     name: "aws-audit-log-export",
     area: "logging",
     description:
-      "The audit logs leave for the SIEM: the trail's CloudWatch Logs copy and every EKS cluster's control-plane log group have a subscription filter to a delivery stream.",
+      "The audit logs leave for the SIEM: the trail's CloudWatch Logs copy and every EKS cluster's control-plane log group have a subscription filter to a delivery stream, or a role that reads them for an OTLP SIEM.",
     severity: "high",
     remediation:
-      "Send the trail to a CloudWatch Logs group (cloudWatchLogsGroupArn) and add a subscription filter on it and on /aws/eks/<cluster>/cluster to the SIEM's Firehose stream.",
+      "Send the trail to a CloudWatch Logs group (cloudWatchLogsGroupArn); add a subscription filter on it and on /aws/eks/<cluster>/cluster to the SIEM's Firehose stream, or grant the SIEM forwarder's role logs:FilterLogEvents on both.",
     resourceTypes: [EKS, TRAIL],
     tiers: ["enterprise"],
     check: (r, ctx) => {

@@ -14,7 +14,13 @@ import {
   logAccess,
   restrictBucket,
 } from "../../components/aws/private-bucket";
-import { SiemExport } from "../../components/aws/siem-export";
+import { FindingsLog } from "../../components/aws/findings-log";
+import {
+  SIEM_STREAM_INDEXES,
+  SiemExport,
+  type SiemSource,
+  type SiemStream,
+} from "../../components/aws/siem-export";
 import { ThreatDetection } from "../../components/aws/threat-detection";
 import type { ObjectStorage } from "../../components/kubernetes/observability-stack";
 import type { AuditDestination } from "../../components/kubernetes/audit-export";
@@ -54,6 +60,13 @@ export function eksCharts(cfg: ChartChoices): SupportedChart[] {
   return [...aws, ...kubernetesCharts(cfg, EKS_PROVIDES)];
 }
 
+/** One of the cloud's audit log groups, the stream it is to the SIEM. */
+interface CloudAuditGroup {
+  readonly stream: Exclude<SiemStream, "runtime-audit">;
+  readonly name: pulumi.Output<string>;
+  readonly arn: pulumi.Output<string>;
+}
+
 export class EksHost extends AwsPlatformBase implements ClusterHost {
   readonly cluster: EksCluster;
   readonly cloudProvider: aws.Provider;
@@ -69,7 +82,12 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
   /** Where the runtime's audit stream goes, once audit() has read the SIEM's config. */
   private runtimeAudit?:
     | { kind: "cloudwatch-logs"; name: string; group: aws.cloudwatch.LogGroup }
-    | { kind: "otlp"; endpoint: string; auth?: { header: string; credential: SecretRef } };
+    | {
+        kind: "otlp";
+        endpoint: string;
+        auth?: { header: string; credential: SecretRef };
+        cloudGroups: readonly CloudAuditGroup[];
+      };
 
   constructor(cfg: PlatformConfig, site: RegionSite, foundation?: AwsFoundation) {
     super(cfg, site, foundation);
@@ -338,6 +356,12 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
     if (this.cfg.security.audit.enabled) this.audit();
   }
 
+  /**
+   * The trail (home region) and the region's detection; with a SIEM, every audit stream to it:
+   * the trail's, the control plane's and the findings' log groups, and the runtime's stream.
+   * Firehose (Splunk, http) delivers each log group on a stream of its own; an OTLP SIEM gets the
+   * cloud's groups from the forwarder and the runtime's stream from the log agent.
+   */
   private audit(): void {
     const audit = this.cfg.security.audit;
     const documents = this.requireDocuments();
@@ -360,21 +384,33 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
     );
     const siem = audit.siem;
     if (!siem) return;
-    const credential = this.externalSecret(
-      "siem-credential",
-      siem.kind === "splunk"
-        ? "Splunk HTTP Event Collector token for the audit export"
-        : `Access key of the ${siem.name ?? "SIEM"} endpoint for the audit export`,
+    const findings = new FindingsLog(
+      `${this.prefix}-findings`,
+      { kmsKey: this.logsKey, retentionDays: this.cfg.observability.logRetentionDays },
+      this.opts(),
     );
-    if (credential?.kind !== "aws-secretsmanager")
-      throw new Error(`${this.prefix}: the SIEM credential must be a Secrets Manager secret`);
+    const cloudGroups: CloudAuditGroup[] = [
+      ...(trail
+        ? [{ stream: "cloudtrail" as const, name: trail.logGroupName, arn: trail.logGroupArn }]
+        : []),
+      { stream: "eks-audit", ...this.cluster.controlPlaneLogGroup },
+      { stream: "findings", name: findings.logGroupName, arn: findings.logGroupArn },
+    ];
     if (siem.kind === "otlp") {
-      // Firehose speaks no OTLP: the runtime's audit stream goes straight to the endpoint, and
-      // the trail's and the cluster's logs are not exported (aws-audit-log-export says so).
+      const auth = siem.authHeader
+        ? {
+            header: siem.authHeader,
+            credential: this.siemSecret(
+              "siem-credential",
+              `Value of the ${siem.authHeader} header the OTLP SIEM endpoint authenticates with`,
+            ),
+          }
+        : undefined;
       this.runtimeAudit = {
         kind: "otlp",
         endpoint: siem.endpoint,
-        ...(siem.authHeader ? { auth: { header: siem.authHeader, credential } } : {}),
+        ...(auth ? { auth } : {}),
+        cloudGroups,
       };
       return;
     }
@@ -389,40 +425,99 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
       this.opts(),
     );
     this.runtimeAudit = { kind: "cloudwatch-logs", name: groupName, group: runtimeGroup };
+    const sharedKey =
+      siem.kind === "http"
+        ? this.siemSecret(
+            "siem-credential",
+            `Access key of the ${siem.name ?? "SIEM"} endpoint for the audit export`,
+          ).arn
+        : undefined;
+    const sources: SiemSource[] = [
+      ...cloudGroups,
+      { stream: "runtime-audit" as const, name: runtimeGroup.name },
+    ].map((g) => {
+      const index = SIEM_STREAM_INDEXES[g.stream];
+      return {
+        stream: g.stream,
+        logGroupName: g.name,
+        credentialArn:
+          sharedKey ??
+          this.siemSecret(
+            `siem-hec-token-${g.stream}`,
+            `Splunk HEC token for the ${g.stream} audit stream: default index ${index.splunkIndex}, sourcetype ${index.splunkSourcetype}`,
+          ).arn,
+      };
+    });
     new SiemExport(
       `${this.prefix}-siem`,
       {
         account: this.account,
         kmsKey: this.logsKey,
-        credential: { arn: credential.arn, keyArn: this.dataKey.arn },
+        credentialKeyArn: this.dataKey.arn,
         destination:
           siem.kind === "splunk"
             ? { kind: "splunk", hecEndpoint: siem.endpoint }
             : { kind: "http", name: siem.name ?? "SIEM", url: siem.endpoint },
         accessLogs: { bucket: documents.logBucketName },
-        logGroups: [
-          ...(trail ? [{ id: "trail", name: trail.logGroupName }] : []),
-          { id: "eks-audit", name: `/aws/eks/${this.cluster.physicalName}/cluster` },
-          { id: "runtime-audit", name: runtimeGroup.name },
-        ],
+        sources,
       },
-      { ...this.opts(), dependsOn: [this.cluster] },
+      this.opts(),
     );
+  }
+
+  /** A secret the operator fills for the SIEM export, in Secrets Manager. */
+  private siemSecret(
+    name: string,
+    description: string,
+  ): SecretRef & { kind: "aws-secretsmanager" } {
+    const ref = this.externalSecret(name, description);
+    if (ref.kind !== "aws-secretsmanager")
+      throw new Error(
+        `${this.prefix}: the SIEM credential ${name} must be a Secrets Manager secret`,
+      );
+    return ref;
   }
 
   /**
    * The runtime's audit stream: to its log group, which the SIEM export subscribes to (the log
    * agent's role writes that group alone), or to the OTLP endpoint with its header's value synced
-   * from Secrets Manager.
+   * from Secrets Manager; with OTLP, the forwarder's role reads the cloud's audit groups alone.
    */
-  runtimeAuditExport(agent: {
-    namespace: string;
-    serviceAccount: string;
-  }): AuditDestination | undefined {
+  runtimeAuditExport(
+    agent: { namespace: string; serviceAccount: string },
+    forwarder: { namespace: string; serviceAccount: string },
+  ): AuditDestination | undefined {
     const audit = this.runtimeAudit;
     if (!audit) return undefined;
+    const egress = [
+      { cidr: "0.0.0.0/0", ports: [443] },
+      { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
+    ];
     if (audit.kind === "otlp") {
-      if (!audit.auth) return { kind: "otlp", endpoint: audit.endpoint };
+      podIdentityRole(
+        `${this.prefix}-siem-forwarder`,
+        {
+          clusterName: this.cluster.name,
+          namespace: forwarder.namespace,
+          serviceAccount: forwarder.serviceAccount,
+          statements: [
+            {
+              Sid: "ReadTheAuditGroups",
+              Effect: "Allow",
+              // Named groups only: the receiver lists none (no DescribeLogGroups).
+              Action: "logs:FilterLogEvents",
+              Resource: audit.cloudGroups.map((g) => g.arn),
+            },
+          ],
+        },
+        this.opts(),
+      );
+      const cloudLogs = {
+        region: this.site.region,
+        groups: audit.cloudGroups.map((g) => ({ stream: g.stream, name: g.name })),
+        egress,
+      };
+      if (!audit.auth) return { kind: "otlp", endpoint: audit.endpoint, cloudLogs };
       const [remote] = this.secretStore.grantRead("siem-credential", [audit.auth.credential]);
       return {
         kind: "otlp",
@@ -433,6 +528,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
           remoteKey: remote!.remoteKey,
           storeReady: this.secretStore.ready,
         },
+        cloudLogs,
       };
     }
     podIdentityRole(
@@ -452,15 +548,7 @@ export class EksHost extends AwsPlatformBase implements ClusterHost {
       },
       this.opts(),
     );
-    return {
-      kind: "cloudwatch-logs",
-      region: this.site.region,
-      logGroup: audit.name,
-      egress: [
-        { cidr: "0.0.0.0/0", ports: [443] },
-        { cidr: POD_IDENTITY_AGENT_CIDR, ports: [80] },
-      ],
-    };
+    return { kind: "cloudwatch-logs", region: this.site.region, logGroup: audit.name, egress };
   }
 
   /** Loki's and Tempo's buckets: SSE-KMS, private, TLS only; each store's role reaches its own. */

@@ -216,12 +216,13 @@ export interface ClusterHost extends DataServices {
   /**
    * Where the runtime's audit stream goes when the tier exports audit to a SIEM (after
    * observeDataServices); `agent` is the log agent's service account, given what it needs to
-   * send there. @default - none: the audit lines stay among the logs
+   * send there, and `forwarder` the SIEM forwarder's, given read access to the cloud's audit
+   * logs when the destination is OTLP. @default - none: the audit lines stay among the logs
    */
-  runtimeAuditExport?(agent: {
-    readonly namespace: string;
-    readonly serviceAccount: string;
-  }): AuditDestination | undefined;
+  runtimeAuditExport?(
+    agent: { readonly namespace: string; readonly serviceAccount: string },
+    forwarder: { readonly namespace: string; readonly serviceAccount: string },
+  ): AuditDestination | undefined;
   /** The region's Kafka bus, when ingest runs on Kafka. @default - none: BullMQ on Redis */
   ingestBus?(): ClusterIngestBus;
   /** Identities the cluster add-ons pick up at their pods' start (KEDA's): made before them. @default - none */

@@ -14,6 +14,7 @@ import {
   TEMPO_NAMESPACE,
 } from "../../components/kubernetes/observability-stack";
 import { OLLAMA_LABELS } from "../../components/kubernetes/ollama-server";
+import { SIEM_FORWARDER_RELEASE } from "../../components/kubernetes/siem-forwarder";
 import { QDRANT_LABELS } from "../../components/kubernetes/qdrant";
 import {
   API_LABELS,
@@ -100,6 +101,12 @@ export const WORKLOADS = {
     namespace: NODE_AGENTS_NAMESPACE,
     serviceAccount: "log-agent-opentelemetry-collector",
     labels: { "app.kubernetes.io/instance": "log-agent" },
+  },
+  /** The SIEM forwarder (an OTLP SIEM only): the cloud's audit logs to the endpoint. */
+  siemForwarder: {
+    namespace: NODE_AGENTS_NAMESPACE,
+    serviceAccount: `${SIEM_FORWARDER_RELEASE}-opentelemetry-collector`,
+    labels: { "app.kubernetes.io/instance": SIEM_FORWARDER_RELEASE },
   },
   monitoring: wholeNamespace(MONITORING_NAMESPACE),
   loki: wholeNamespace(LOKI_NAMESPACE),

@@ -326,7 +326,7 @@ export class ClusterOperations {
     const smtp = o.smtp
       ? alertKey("smtp-password", "SMTP password Alertmanager e-mails tickets with")
       : undefined;
-    const audit = this.host.runtimeAuditExport?.(WORKLOADS.logAgent);
+    const audit = this.host.runtimeAuditExport?.(WORKLOADS.logAgent, WORKLOADS.siemForwarder);
     const stack = (this.observability = new ObservabilityStack(
       `${this.site.prefix}-observability`,
       {
@@ -433,7 +433,10 @@ export class ClusterOperations {
     }
   }
 
-  /** The log agent's way to the SIEM: CloudWatch Logs (and its credentials), or the OTLP endpoint. */
+  /**
+   * The log agent's way to the SIEM: CloudWatch Logs (and its credentials), or the OTLP endpoint;
+   * with OTLP, the forwarder's from CloudWatch Logs to the endpoint.
+   */
   private auditFlows(audit: AuditDestination): void {
     const agent = WORKLOADS.logAgent;
     switch (audit.kind) {
@@ -441,14 +444,21 @@ export class ClusterOperations {
         for (const e of audit.egress)
           this.flows.reaches(agent, e, "audit events to CloudWatch Logs", "cloud-apis");
         return;
-      case "otlp":
-        this.flows.reaches(
-          agent,
-          { cidr: ANYWHERE, ports: [auditEndpointPort(audit)] },
-          "audit events to the SIEM",
-          "siem-export",
-        );
+      case "otlp": {
+        const toSiem = { cidr: ANYWHERE, ports: [auditEndpointPort(audit)] };
+        this.flows.reaches(agent, toSiem, "audit events to the SIEM", "siem-export");
+        if (!audit.cloudLogs) return;
+        const forwarder = WORKLOADS.siemForwarder;
+        for (const e of audit.cloudLogs.egress)
+          this.flows.reaches(
+            forwarder,
+            e,
+            "the cloud's audit logs from CloudWatch Logs",
+            "cloud-apis",
+          );
+        this.flows.reaches(forwarder, toSiem, "the cloud's audit logs to the SIEM", "siem-export");
         return;
+      }
       default: {
         const unreachable: never = audit;
         throw new Error(`unknown audit destination ${String(unreachable)}`);

@@ -22,6 +22,8 @@ import { ZERO_TRUST_CASES } from "./zero-trust-cases";
 export interface RuleCase {
   readonly compliant: ResourceView[];
   readonly violating: Record<string, ResourceView[]>;
+  /** Other ways to comply, each passing as the compliant case does. @default - none */
+  readonly compliantAlso?: Record<string, ResourceView[]>;
   /** The tier the case is evaluated at. @default "enterprise" */
   readonly tier?: Tier;
   readonly outputs?: Record<string, unknown>;

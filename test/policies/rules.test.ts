@@ -30,6 +30,11 @@ describe.each(ALL_RULES.map((r) => [r.name, r] as const))("%s", (name, rule) => 
       runRule(rule, context(c.compliant, c.tier ?? "enterprise", c.outputs)).map((v) => v.message),
     ).toEqual([]);
   });
+  it.each(Object.entries(c.compliantAlso ?? {}))("passes when %s", (_label, resources) => {
+    expect(
+      runRule(rule, context(resources, c.tier ?? "enterprise", c.outputs)).map((v) => v.message),
+    ).toEqual([]);
+  });
   it.each(Object.entries(c.violating))("flags %s", (_label, resources) => {
     const found = runRule(
       rule,

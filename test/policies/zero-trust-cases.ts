@@ -55,7 +55,8 @@ function trail(o: {
   validation?: boolean;
   lockMode?: string;
   objectLock?: boolean;
-  exported?: boolean;
+  /** true: a subscription filter; "read": a role reading it (OTLP); "written": a role writing it only. */
+  exported?: boolean | "read" | "written";
   multiRegion?: boolean;
 }): ResourceView[] {
   const bucket = res("aws:s3/bucket:Bucket", { objectLockEnabled: o.objectLock ?? true });
@@ -76,8 +77,9 @@ function trail(o: {
     },
     { s3BucketName: [bucket], cloudWatchLogsGroupArn: [group] },
   );
+  const exported = o.exported ?? true;
   const filters =
-    (o.exported ?? true)
+    exported === true
       ? [
           res(
             "aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter",
@@ -85,9 +87,30 @@ function trail(o: {
             { logGroup: [group] },
           ),
         ]
-      : [];
+      : exported === "read" || exported === "written"
+        ? [roleOn(group, exported === "read" ? "logs:FilterLogEvents" : "logs:PutLogEvents")]
+        : [];
   return [bucket, lock, group, t, ...filters];
 }
+/** A role's inline policy granting `action` on `group`. */
+function roleOn(group: ResourceView, action: string): ResourceView {
+  return res(
+    "aws:iam/rolePolicy:RolePolicy",
+    {
+      role: "forwarder",
+      policy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          { Effect: "Allow", Action: action, Resource: "arn:aws:logs:eu-west-1:1:log-group:g" },
+        ],
+      }),
+    },
+    { policy: [group] },
+  );
+}
+const eksGroup = res("aws:cloudwatch/logGroup:LogGroup", { name: "/aws/eks/rag/cluster" });
+/** The OTLP way: the forwarder's role reads the cluster's log group. */
+const eksRead = [eksGroup, roleOn(eksGroup, "logs:FilterLogEvents")];
 const eksExport = res("aws:cloudwatch/logSubscriptionFilter:LogSubscriptionFilter", {
   logGroup: "/aws/eks/rag/cluster",
   destinationArn: "arn:aws:firehose:eu-west-1:1:x",
@@ -179,8 +202,18 @@ export const ZERO_TRUST_CASES: Record<string, RuleCase> = {
   },
   "aws-audit-log-export": {
     compliant: [cluster(), eksExport, ...trail({})],
+    compliantAlso: {
+      "read by the OTLP forwarder": [cluster(), ...eksRead, ...trail({ exported: "read" })],
+    },
     violating: {
       "trail not exported": [cluster(), eksExport, ...trail({ exported: false })],
+      "trail only written by a role": [cluster(), ...eksRead, ...trail({ exported: "written" })],
+      "cluster group only written by a role": [
+        cluster(),
+        eksGroup,
+        roleOn(eksGroup, "logs:PutLogEvents"),
+        ...trail({ exported: "read" }),
+      ],
       "cluster not exported": [cluster(), ...trail({})],
       "no audit log written": [
         res(EKS, { name: "rag", enabledClusterLogTypes: ["api"] }),
