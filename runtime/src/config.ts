@@ -632,7 +632,7 @@ export const runtimeConfigSchema = z.object({
   [ENV.kafkaForward]: flag
     .default(false)
     .describe(
-      "This region's log is a replica of the primary's: uploads and deletes go to <prefix>uploads, which is replicated to the primary, where the parse role relays them onto the documents topic.",
+      "This region's log is a replica of the primary's: uploads and deletes go to <prefix>uploads, which is replicated to the primary, where the index role relays them onto the documents topic.",
     ),
 
   [ENV.objectStoreUrl]: z

@@ -11,7 +11,12 @@ import { closeConnectionsOnceAnswered, onShutdown } from "./lifecycle";
 import { loggerOptions } from "./logger";
 import { reportQueueDepth } from "./emf";
 import { metricsRoute } from "./routes/health";
-import { createServices, type Services } from "./services";
+import {
+  createServices,
+  createWorkerServices,
+  type Services,
+  type WorkerServices,
+} from "./services";
 import { ObjectStoreUrlError } from "./storage/object-store";
 import { startTracing } from "./tracing";
 
@@ -51,11 +56,11 @@ const isPermanent = (error: unknown) => PERMANENT_STARTUP_ERRORS.some((k) => err
  * anything else 503), so a container health check or liveness probe does not kill it and a
  * readiness probe keeps traffic away; it closes before the real server takes the port.
  */
-export async function createServicesWhenReachable(
+export async function createServicesWhenReachable<S extends WorkerServices>(
   config: RuntimeConfig,
   role: Role,
-  build: (c: RuntimeConfig) => Promise<Services> = createServices,
-): Promise<Services> {
+  build: (c: RuntimeConfig) => Promise<S>,
+): Promise<S> {
   const deadline = Date.now() + config.STARTUP_TIMEOUT_SECONDS * 1000;
   let responder: FastifyInstance | undefined;
   try {
@@ -123,7 +128,7 @@ async function serveApi(services: Services): Promise<FastifyInstance> {
 
 /** /healthz and /metrics on a port of their own: the worker's health port, or the API's METRICS_PORT. */
 async function serveMetrics(
-  services: Services,
+  services: WorkerServices,
   role: "worker" | "server",
   port: number,
 ): Promise<FastifyInstance> {
@@ -145,14 +150,20 @@ async function serveMetrics(
 export async function run(role: Role): Promise<void> {
   const config = loadRuntimeConfig();
   const tracing = await startTracing(config, role);
-  const services = await createServicesWhenReachable(config, role);
-  // The API serves as soon as the database is open: in embedded mode, ingest resumes behind it.
   const servers: FastifyInstance[] = [];
-  if (role !== "worker") servers.push(await serveApi(services));
-  if (role !== "worker" && config.METRICS_PORT !== undefined)
-    servers.push(await serveMetrics(services, "server", config.METRICS_PORT));
-  if (role === "worker")
+  let services: WorkerServices;
+  if (role === "worker") {
+    // A worker opens what its role uses (a Kafka parse or embed role: no database).
+    services = await createServicesWhenReachable(config, role, createWorkerServices);
     servers.push(await serveMetrics(services, "worker", config.WORKER_HEALTH_PORT));
+  } else {
+    const api = await createServicesWhenReachable(config, role, createServices);
+    services = api;
+    // The API serves as soon as the database is open: in embedded mode, ingest resumes behind it.
+    servers.push(await serveApi(api));
+    if (config.METRICS_PORT !== undefined)
+      servers.push(await serveMetrics(api, "server", config.METRICS_PORT));
+  }
   const stops: (() => Promise<void>)[] = servers.map((server) => () => server.close());
   if (role !== "server") {
     await services.startWorker(servers[0]!.log);

@@ -11,7 +11,7 @@ import { ensureVectorTable, migrate, type SchemaInfo } from "./db/schema";
 import { DocumentService, REQUEUE_AFTER_MS } from "./ingest/documents";
 import { logFailedAttempt, publicFailureReason } from "./ingest/failures";
 import { parseLimitsOf } from "./ingest/parse-limits";
-import { IngestPipeline } from "./ingest/pipeline";
+import { type IngestOptions, IngestPipeline, type StageObserver } from "./ingest/pipeline";
 import { Metrics } from "./metrics";
 import {
   createEmbedder,
@@ -21,6 +21,7 @@ import {
 } from "./models/embedder";
 import { createModelRoutes, type Generator, type ModelRoutes } from "./models/generator";
 import type { KafkaBus } from "./kafka/bus";
+import { writesCatalogue } from "./kafka/events";
 import { BullMqQueue } from "./queue/bullmq";
 import { BACKOFF_MS, InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
 import { QdrantHybridIndex } from "./search/qdrant-hybrid";
@@ -71,6 +72,23 @@ export interface Services {
    */
   startWorker(log?: WorkerLog): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a worker process holds: what it consumes with, reports and closes. */
+export type WorkerServices = Pick<
+  Services,
+  "config" | "queue" | "metrics" | "warnings" | "startWorker" | "close"
+>;
+
+/**
+ * A worker's services, as its role uses them: on the Kafka bus, parse and embed open no catalogue
+ * (kafka/stage-services.ts); index, all roles, and the BullMQ worker open everything.
+ */
+export async function createWorkerServices(config: RuntimeConfig): Promise<WorkerServices> {
+  const role = config.WORKER_ROLE;
+  if (config.INGEST_BUS === "kafka" && (role === "parse" || role === "embed"))
+    return (await import("./kafka/stage-services.js")).createStageServices(config, role);
+  return createServices(config);
 }
 
 /**
@@ -143,6 +161,41 @@ export async function missingVectorsWarning(
   return `the Qdrant collection "${index.collection}" did not exist and was created empty, but the database holds ${chunks} indexed chunks: ${finds} finds none of them until the vectors are rebuilt (node dist/reembed.js; npm run reembed -w runtime) with the API and workers stopped`;
 }
 
+/** How documents are parsed and chunked, as configured (chunk sizes, parse limits, PII). */
+export function ingestOptionsOf(config: RuntimeConfig): IngestOptions {
+  return {
+    sizeWords: config.CHUNK_SIZE_TOKENS,
+    overlapWords: config.CHUNK_OVERLAP_TOKENS,
+    parseLimits: parseLimitsOf(config),
+    ...(config.PII_DETECT
+      ? {
+          pii: {
+            entities: config.PII_ENTITIES,
+            redact: config.PII_REDACT,
+            raiseTo: config.PII_RAISE_TO,
+            classification: Classification.of(config),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Each ingest stage's time, into rag_ingest_stage_seconds. */
+export const observeStages =
+  (metrics: Metrics): StageObserver =>
+  (stage, ms) =>
+    metrics.ingestStage.observe({ stage }, ms / 1000);
+
+/** The object store, with this region's replica read first when there is one. */
+export function objectStoreOf(config: RuntimeConfig): ObjectStore {
+  return withReplica(
+    createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR),
+    config.OBJECT_STORE_REPLICA_URL
+      ? createObjectStore(config.OBJECT_STORE_REPLICA_URL, config.DATA_DIR)
+      : undefined,
+  );
+}
+
 export async function createServices(config: RuntimeConfig): Promise<Services> {
   await loadTokenizer();
   let queueRef: IngestQueue | undefined;
@@ -156,12 +209,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     const embedder = await createEmbedder(config);
     const { index: vectors } = await openVectorIndex(config, db, schema, embedder);
     const missingVectors = await missingVectorsWarning(db, vectors);
-    const store = withReplica(
-      createObjectStore(config.OBJECT_STORE_URL, config.DATA_DIR),
-      config.OBJECT_STORE_REPLICA_URL
-        ? createObjectStore(config.OBJECT_STORE_REPLICA_URL, config.DATA_DIR)
-        : undefined,
-    );
+    const store = objectStoreOf(config);
     const retry = { attempts: config.INGEST_ATTEMPTS, backoffMs: BACKOFF_MS };
     const queue: IngestQueue =
       config.INGEST_BUS === "kafka"
@@ -193,22 +241,8 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       store,
       embedder,
       vectors,
-      {
-        sizeWords: config.CHUNK_SIZE_TOKENS,
-        overlapWords: config.CHUNK_OVERLAP_TOKENS,
-        parseLimits: parseLimitsOf(config),
-        ...(config.PII_DETECT
-          ? {
-              pii: {
-                entities: config.PII_ENTITIES,
-                redact: config.PII_REDACT,
-                raiseTo: config.PII_RAISE_TO,
-                classification: Classification.of(config),
-              },
-            }
-          : {}),
-      },
-      (stage, ms) => metrics.ingestStage.observe({ stage }, ms / 1000),
+      ingestOptionsOf(config),
+      observeStages(metrics),
     );
     const maintenance =
       db.kind === "pglite"
@@ -238,11 +272,18 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       byLabel: config.RETENTION_DAYS_BY_LABEL ?? new Map(),
     };
     queueRef = queue;
-    /** Orphaned originals swept now, then hourly; `log` hears of each outcome. */
-    const startOrphanSweeps = (log?: WorkerLog) =>
+    /**
+     * Orphaned originals swept now, then hourly; `log` hears of each outcome. `replicaOnly`: this
+     * region's replica alone (the store it writes to is another region's to sweep).
+     */
+    const startOrphanSweeps = (log?: WorkerLog, replicaOnly = false) =>
       sweepPeriodically(
         async () => {
           const graceMs = config.ORPHAN_GRACE_MINUTES * 60_000;
+          if (replicaOnly)
+            return store instanceof ReplicatedObjectStore
+              ? sweepOrphans(db, store.replica, graceMs)
+              : { removed: [], failed: [] };
           const swept = await sweepOrphans(db, store, graceMs);
           if (!(store instanceof ReplicatedObjectStore)) return swept;
           // A copy the cloud made after its document's delete reached this region.
@@ -318,18 +359,21 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
           roles = await startRoles(started, {
             config,
             bus: queue as KafkaBus,
-            db,
             store,
-            pipeline,
-            embedder,
-            vectors,
             metrics,
             log,
+            parser: pipeline.parser,
+            embedding: pipeline.embedding,
+            index: { db, pipeline, embedder, vectors },
           });
+          // The catalogue's upkeep runs in one place: the index role of the region that writes
+          // the catalogue. Elsewhere the index role sweeps only its region's replica.
+          if (!started.includes("index")) return;
+          const writer = writesCatalogue(config);
           // The log holds every document's work: none is queued again at start. Only an upload
           // whose event could not be published stays queued; once the region's groups have
           // nothing left to consume, the index role publishes those again.
-          if (started.includes("index") && config.KAFKA_CATALOGUE === "api") {
+          if (writer && config.KAFKA_CATALOGUE === "api") {
             sweep = setInterval(() => {
               queue
                 .depth()
@@ -341,8 +385,8 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
             }, REQUEUE_AFTER_MS);
             sweep.unref();
           }
-          orphanSweeps = startOrphanSweeps(log);
-          purges = startPurges(log);
+          orphanSweeps = startOrphanSweeps(log, !writer);
+          if (writer) purges = startPurges(log);
           return;
         }
         queue.consume(

@@ -9,7 +9,12 @@ import type { Embedder } from "../models/embedder";
 import type { ObjectStore } from "../storage/object-store";
 import { foldPendingTermStats, postingsOf } from "../search/bm25";
 import { tokenize } from "../search/tokenize";
-import { indexedDocument, type VectorIndex } from "../search/vector-index";
+import {
+  type IndexedDocument,
+  indexedDocument,
+  outsideDatabase,
+  type VectorIndex,
+} from "../search/vector-index";
 import type { Chunk, ChunkOptions } from "./chunk";
 import { detectKind, ParseError } from "./parse";
 import type { ParseLimits } from "./parse-limits";
@@ -50,23 +55,85 @@ export interface IndexResult {
   readonly chunks: number;
 }
 
-export class IngestPipeline {
+/** Hears how long each stage took. */
+export type StageObserver = (stage: "parse" | "embed" | "index", ms: number) => void;
+
+/** Runs a stage in its span, and tells `observe` how long it took. */
+async function timed<T>(
+  observe: StageObserver | undefined,
+  stage: "parse" | "embed" | "index",
+  fn: () => Promise<T>,
+): Promise<T> {
+  const start = performance.now();
+  try {
+    return await traced(`ingest.${stage}`, {}, fn);
+  } finally {
+    observe?.(stage, performance.now() - start);
+  }
+}
+
+/**
+ * The parse stage alone: the object store and the parser, no database, embedder or vector store
+ * (the Kafka bus's parse role holds only this).
+ */
+export class ParseStage {
   constructor(
-    private readonly db: Db,
     private readonly store: ObjectStore,
-    private readonly embedder: Embedder,
-    private readonly vectors: VectorIndex,
     private readonly options: IngestOptions,
-    private readonly observe?: (stage: "parse" | "embed" | "index", ms: number) => void,
+    private readonly observe?: StageObserver,
   ) {}
 
-  private async timed<T>(stage: "parse" | "embed" | "index", fn: () => Promise<T>): Promise<T> {
-    const start = performance.now();
-    try {
-      return await traced(`ingest.${stage}`, {}, fn);
-    } finally {
-      this.observe?.(stage, performance.now() - start);
-    }
+  /**
+   * Reads the original and parses it into chunks, scanning the text for PII first when
+   * configured (in the parsing thread; with redaction the chunks hold none of the values). A
+   * ParseError is the document's own fault, as is a document with no text (a ParseError too).
+   */
+  async parse(doc: { name: string; content_type: string; object_key: string }): Promise<Parsed> {
+    const bytes = await this.store.get(doc.object_key);
+    const { parseLimits, pii, ...chunking } = this.options;
+    const parsed = await timed(this.observe, "parse", () =>
+      parseForIndex(
+        detectKind(doc.content_type, doc.name, bytes),
+        bytes,
+        chunking,
+        parseLimits,
+        pii ? { entities: pii.entities, redact: pii.redact } : undefined,
+      ),
+    );
+    if (parsed.chunks.length === 0) throw new ParseError("the document contains no text to index");
+    return parsed;
+  }
+}
+
+/** The embed stage alone: the embedder, nothing else (the Kafka bus's embed role holds only this). */
+export class EmbedStage {
+  constructor(
+    readonly embedder: Embedder,
+    private readonly observe?: StageObserver,
+  ) {}
+
+  /** Embeds the chunks (each with its heading). */
+  embed(chunks: readonly Chunk[]): Promise<number[][]> {
+    return timed(this.observe, "embed", () =>
+      this.embedder.embedDocuments(chunks.map(embeddingText)),
+    );
+  }
+}
+
+export class IngestPipeline {
+  readonly parser: ParseStage;
+  readonly embedding: EmbedStage;
+
+  constructor(
+    private readonly db: Db,
+    store: ObjectStore,
+    embedder: Embedder,
+    private readonly vectors: VectorIndex,
+    private readonly options: IngestOptions,
+    private readonly observe?: StageObserver,
+  ) {
+    this.parser = new ParseStage(store, options, observe);
+    this.embedding = new EmbedStage(embedder, observe);
   }
 
   /** Indexes a document; a ParseError fails it for good, other errors are retried by the queue. */
@@ -106,30 +173,14 @@ export class IngestPipeline {
     return { status, chunks: status === "ready" ? chunks.length : 0 };
   }
 
-  /**
-   * Reads the original and parses it into chunks, scanning the text for PII first when
-   * configured (in the parsing thread; with redaction the chunks hold none of the values). A
-   * ParseError is the document's own fault, as is a document with no text (a ParseError too).
-   */
-  async parse(doc: { name: string; content_type: string; object_key: string }): Promise<Parsed> {
-    const bytes = await this.store.get(doc.object_key);
-    const { parseLimits, pii, ...chunking } = this.options;
-    const parsed = await this.timed("parse", () =>
-      parseForIndex(
-        detectKind(doc.content_type, doc.name, bytes),
-        bytes,
-        chunking,
-        parseLimits,
-        pii ? { entities: pii.entities, redact: pii.redact } : undefined,
-      ),
-    );
-    if (parsed.chunks.length === 0) throw new ParseError("the document contains no text to index");
-    return parsed;
+  /** ParseStage.parse. */
+  parse(doc: { name: string; content_type: string; object_key: string }): Promise<Parsed> {
+    return this.parser.parse(doc);
   }
 
-  /** Embeds the chunks (each with its heading). */
+  /** EmbedStage.embed. */
   embed(chunks: readonly Chunk[]): Promise<number[][]> {
-    return this.timed("embed", () => this.embedder.embedDocuments(chunks.map(embeddingText)));
+    return this.embedding.embed(chunks);
   }
 
   /**
@@ -144,20 +195,12 @@ export class IngestPipeline {
     findings?: PiiFindings,
   ): Promise<"ready" | "skipped"> {
     const pii = this.options.pii;
-    // PII found raises the label (never lowers it), for the document and every chunk at once.
-    const raiseTo = pii?.raiseTo && piiCount(findings) > 0 ? pii.raiseTo : undefined;
     const piiRecord: PiiRecord | null = findings
       ? { findings, redacted: Boolean(pii?.redact) && piiCount(findings) > 0 }
       : null;
-    const withHeading = chunks.map(embeddingText);
-    const ids = chunks.map((c) => `${documentId}:${c.ordinal}`);
-    const tokens: string[][] = [];
-    for (const [i, text] of withHeading.entries()) {
-      if (i > 0 && i % WRITE_BATCH_CHUNKS === 0) await new Promise((r) => setImmediate(r));
-      tokens.push(tokenize(text));
-    }
+    const { ids, tokens } = await this.tokenized(documentId, chunks);
     const postings = ids.map((id, i) => postingsOf(id, tokens[i]!));
-    return this.timed("index", () =>
+    return timed(this.observe, "index", () =>
       this.db
         .transaction(async (tx) => {
           // Held until commit: a delete of the document waits for this transaction, or went first
@@ -170,10 +213,7 @@ export class IngestPipeline {
           if (!held || held.deleting_since) throw new DocumentGoneError(documentId);
           // Its label and groups go with every chunk (read under the lock: a relabel waits for
           // this commit, then updates the chunks written here).
-          const held_ = indexedDocument(held);
-          const document = raiseTo
-            ? { ...held_, classification: pii!.classification.max(held_.classification, raiseTo) }
-            : held_;
+          const document = this.labelled(held, findings);
           await tx.query("DELETE FROM chunks WHERE document_id = $1", [documentId]);
           // In batches: embedded, PGlite runs each statement on the event loop, and one statement
           // of a large document's every posting held the API (and /healthz) for seconds.
@@ -235,6 +275,72 @@ export class IngestPipeline {
         return "skipped" as const;
       },
     );
+  }
+
+  /**
+   * Writes only the document's points in a vector store outside the database (Qdrant), for a
+   * region whose catalogue is the primary's (its rows, postings and status are the primary's
+   * index role's to write). Labels as `write` does, from the document's row as this region reads
+   * it. "skipped" when the row is gone (deleted since), or when the vectors live in the database,
+   * where the primary writes them.
+   */
+  async writeVectors(
+    documentId: string,
+    chunks: readonly Chunk[],
+    vectors: readonly number[][],
+    findings?: PiiFindings,
+  ): Promise<"ready" | "skipped"> {
+    if (!outsideDatabase(this.vectors)) return "skipped";
+    const { ids, tokens } = await this.tokenized(documentId, chunks);
+    return timed(this.observe, "index", async () => {
+      const [row] = await this.db.query<Parameters<typeof indexedDocument>[0]>(
+        "SELECT * FROM documents WHERE id = $1",
+        [documentId],
+      );
+      if (!row) return "skipped" as const;
+      const document = this.labelled(row, findings);
+      for (let from = 0; from < chunks.length; from += WRITE_BATCH_CHUNKS) {
+        const to = Math.min(from + WRITE_BATCH_CHUNKS, chunks.length);
+        await this.vectors.upsert(
+          this.db,
+          document,
+          chunks.slice(from, to).map((c, i) => ({
+            id: ids[from + i]!,
+            ordinal: c.ordinal,
+            tokens: tokens[from + i]!,
+            vector: vectors[from + i]!,
+          })),
+        );
+      }
+      return "ready" as const;
+    });
+  }
+
+  /** The chunks' ids and terms (yielding between batches: a large document's tokenizing is long). */
+  private async tokenized(
+    documentId: string,
+    chunks: readonly Chunk[],
+  ): Promise<{ ids: string[]; tokens: string[][] }> {
+    const ids = chunks.map((c) => `${documentId}:${c.ordinal}`);
+    const tokens: string[][] = [];
+    for (const [i, text] of chunks.map(embeddingText).entries()) {
+      if (i > 0 && i % WRITE_BATCH_CHUNKS === 0) await new Promise((r) => setImmediate(r));
+      tokens.push(tokenize(text));
+    }
+    return { ids, tokens };
+  }
+
+  /** The document as its chunks carry it: PII found raises its label (never lowers it). */
+  private labelled(
+    row: Parameters<typeof indexedDocument>[0],
+    findings: PiiFindings | undefined,
+  ): IndexedDocument {
+    const pii = this.options.pii;
+    const raiseTo = pii?.raiseTo && piiCount(findings) > 0 ? pii.raiseTo : undefined;
+    const document = indexedDocument(row);
+    return raiseTo
+      ? { ...document, classification: pii!.classification.max(document.classification, raiseTo) }
+      : document;
   }
 
   async markFailed(documentId: string, reason: string): Promise<void> {

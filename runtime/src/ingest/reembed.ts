@@ -17,7 +17,7 @@ import type { RuntimeConfig } from "../config";
 import { openDb } from "../db/db";
 import { migrate } from "../db/schema";
 import { createEmbedder } from "../models/embedder";
-import { indexedDocument } from "../search/vector-index";
+import { indexedDocument, outsideDatabase } from "../search/vector-index";
 import { loadTokenizer, tokenize } from "../search/tokenize";
 import { openVectorIndex } from "../services";
 import { embeddingText } from "./pipeline";
@@ -58,7 +58,7 @@ export async function reembed(
       rebuilt,
     } = await openVectorIndex(config, db, schema, embedder, { rebuild: true });
     if (rebuilt) log(`the index was built with embeddings "${from}"; rebuilding it for "${to}"`);
-    const outside = vectors.kind === "qdrant" || vectors.kind === "qdrant-hybrid";
+    const outside = outsideDatabase(vectors);
     const documents = await db.query<Parameters<typeof indexedDocument>[0]>(
       "SELECT * FROM documents WHERE status = 'ready' ORDER BY created_at, id",
     );

@@ -140,7 +140,7 @@ export class KafkaBus implements IngestQueue {
 
   private constructor(
     readonly config: RuntimeConfig,
-    private readonly db: Db,
+    private readonly db: Db | undefined,
     readonly retry: RetryPolicy,
   ) {
     this.topics = topicsOf(config);
@@ -150,8 +150,15 @@ export class KafkaBus implements IngestQueue {
     this.producer = new Producer({ ...base, acks: ProduceAcks.ALL });
   }
 
-  /** Connects and creates the topics that are missing. */
-  static async open(config: RuntimeConfig, db: Db, retry: RetryPolicy = RETRY): Promise<KafkaBus> {
+  /**
+   * Connects and creates the topics that are missing. `db` is the catalogue an upsert event is read
+   * from: a process without one (the parse and embed roles) publishes none.
+   */
+  static async open(
+    config: RuntimeConfig,
+    db: Db | undefined,
+    retry: RetryPolicy = RETRY,
+  ): Promise<KafkaBus> {
     const bus = new KafkaBus(config, db, retry);
     try {
       await ensureTopics(bus.admin, config, bus.topics);
@@ -177,6 +184,8 @@ export class KafkaBus implements IngestQueue {
 
   /** Publishes the document's upsert event as its row is now; nothing when the row is gone. */
   async publish(documentId: string): Promise<void> {
+    if (!this.db)
+      throw new Error("this process opened no catalogue: only the API and the index role publish");
     const [row] = await this.db.query<Parameters<typeof documentEventOf>[0]>(
       "SELECT * FROM documents WHERE id = $1",
       [documentId],

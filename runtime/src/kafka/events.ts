@@ -17,7 +17,7 @@ export interface Topics {
   readonly deadLetter: string;
   /**
    * Uploads and deletes of a region whose log is a replica (KAFKA_FORWARD), replicated to the
-   * primary, whose parse role relays them onto the documents topic.
+   * primary, whose index role relays them onto the documents topic.
    */
   readonly uploads: string;
 }
@@ -119,6 +119,28 @@ export const uploadRecord = z.discriminatedUnion("type", [
   }),
 ]);
 export type UploadRecord = z.infer<typeof uploadRecord>;
+
+/**
+ * Whether this region's index role writes the catalogue's shared state and keeps it (the relay,
+ * the retention purge, the orphan sweep of the store uploads go to, the re-queue of unpublished
+ * uploads): the primary's, whose log is no replica. Elsewhere it keeps only what is regional.
+ */
+export function writesCatalogue(config: Pick<RuntimeConfig, "KAFKA_FORWARD">): boolean {
+  return !config.KAFKA_FORWARD;
+}
+
+/**
+ * What this region's index role writes. "catalogue": the documents' rows, status, chunks,
+ * postings and vectors. "vectors": only this region's vector store outside the database, where
+ * the catalogue is the primary's, shared (a region whose log is a replica, KAFKA_FORWARD, with
+ * KAFKA_CATALOGUE=api: Aurora Global Database's secondary forwards writes to the primary, where
+ * that region's index role writes the same rows).
+ */
+export function indexWrites(
+  config: Pick<RuntimeConfig, "KAFKA_FORWARD" | "KAFKA_CATALOGUE">,
+): "catalogue" | "vectors" {
+  return config.KAFKA_FORWARD && config.KAFKA_CATALOGUE === "api" ? "vectors" : "catalogue";
+}
 
 /** The group of the primary's relay of the uploads topic. */
 export function relayGroupOf(config: Pick<RuntimeConfig, "KAFKA_GROUP_PREFIX">): string {

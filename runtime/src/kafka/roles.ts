@@ -20,7 +20,7 @@ import type { Db } from "../db/db";
 import type { Chunk } from "../ingest/chunk";
 import { publicFailureReason } from "../ingest/failures";
 import { ParseError } from "../ingest/parse";
-import type { IngestPipeline } from "../ingest/pipeline";
+import type { EmbedStage, IngestPipeline, ParseStage } from "../ingest/pipeline";
 import type { PiiFindings } from "../ingest/pii";
 import { claimForDelete, LegalHoldError } from "../retention/holds";
 import type { Metrics } from "../metrics";
@@ -51,19 +51,41 @@ import {
   UnreadableRecordError,
   uploadRecord,
   relayGroupOf,
+  indexWrites,
+  writesCatalogue,
   vectorsKey,
 } from "./events";
 
+/**
+ * What the roles of one process use. Every role has the bus and the object store; the rest only
+ * the role that uses it, so a process opens only what its roles need (kafka/role-services.ts).
+ */
 export interface RoleContext {
   readonly config: RuntimeConfig;
   readonly bus: KafkaBus;
-  readonly db: Db;
   readonly store: ObjectStore;
+  readonly metrics: Metrics;
+  readonly log?: WorkerLog;
+  /** parse: the parser. */
+  readonly parser?: ParseStage;
+  /** embed: the embedder. */
+  readonly embedding?: EmbedStage;
+  /** index, and the primary's relay beside it: the catalogue and the vector store. */
+  readonly index?: IndexContext;
+}
+
+export interface IndexContext {
+  readonly db: Db;
   readonly pipeline: IngestPipeline;
   readonly embedder: Embedder;
   readonly vectors: VectorIndex;
-  readonly metrics: Metrics;
-  readonly log?: WorkerLog;
+}
+
+/** What `role` uses, or an error saying this process did not open it. */
+function opened<T>(value: T | undefined, role: Role, what: string): T {
+  if (value === undefined)
+    throw new Error(`the ${role} role needs ${what}, which this process did not open`);
+  return value;
 }
 
 type Record = Message<Buffer, Buffer, Buffer, Buffer>;
@@ -125,7 +147,7 @@ class RoleConsumer {
   private readonly topic: string;
   private readonly group: string;
 
-  /** @param input another topic and group than the role's own (the primary's relay, beside parse) */
+  /** @param input another topic and group than the role's own (the primary's relay, beside index) */
   constructor(
     readonly role: Role,
     private readonly ctx: RoleContext,
@@ -305,7 +327,8 @@ function documentOf(record: Record, topic: string): DocumentEvent | undefined {
 }
 
 function parseRole(ctx: RoleContext): RoleConsumer {
-  const { bus, store, pipeline } = ctx;
+  const { bus, store } = ctx;
+  const parser = opened(ctx.parser, "parse", "the parser");
   const next = bus.topics.parsed;
   const send = (id: string, value: StageRecord) => bus.send(next, id, encode(value));
   const deadLetter = async (record: Record, reason: string) => {
@@ -334,7 +357,7 @@ function parseRole(ctx: RoleContext): RoleConsumer {
       let chunks: Chunk[];
       let pii: PiiFindings | undefined;
       try {
-        ({ chunks, pii } = await pipeline.parse({
+        ({ chunks, pii } = await parser.parse({
           name: document.name,
           content_type: document.contentType,
           object_key: document.objectKey,
@@ -362,7 +385,9 @@ function parseRole(ctx: RoleContext): RoleConsumer {
 }
 
 function embedRole(ctx: RoleContext): RoleConsumer {
-  const { bus, store, pipeline, embedder } = ctx;
+  const { bus, store } = ctx;
+  const embedding = opened(ctx.embedding, "embed", "the embedder");
+  const { embedder } = embedding;
   const next = bus.topics.embedded;
   const send = (id: string, value: StageRecord) => bus.send(next, id, encode(value));
   return new RoleConsumer(
@@ -382,7 +407,7 @@ function embedRole(ctx: RoleContext): RoleConsumer {
           const bytes = await readObject(store, r.chunksKey);
           if (!bytes) return "skipped";
           const chunks = JSON.parse(Buffer.from(bytes).toString("utf8")) as Chunk[];
-          const vectors = await pipeline.embed(chunks);
+          const vectors = await embedding.embed(chunks);
           const key = vectorsKey(r.document, embedder.id);
           await store.put(key, vectorsToBytes(vectors), "application/octet-stream");
           await send(r.document.documentId, { ...r, vectorsKey: key, embedder: embedder.id });
@@ -414,26 +439,36 @@ function embedRole(ctx: RoleContext): RoleConsumer {
  * a legal hold in this catalogue (a region whose catalogue is built from the log, holding what
  * another region deleted) keeps the document here whole, and nothing is removed; otherwise no hold
  * can be set on it from then on. A document not in this catalogue (or gone already) is cleared
- * from the indexes all the same.
+ * from the indexes all the same. `vectorsOnly` (a region on the primary's catalogue, indexWrites):
+ * the row is the primary's to claim and delete; this region clears its vectors and copies.
  */
 export async function indexDelete(
-  ctx: Pick<RoleContext, "db" | "store" | "vectors" | "log">,
+  ctx: {
+    readonly db: Db;
+    readonly store: ObjectStore;
+    readonly vectors: VectorIndex;
+    readonly log?: WorkerLog;
+  },
   r: { readonly documentId: string; readonly objectKey?: string },
+  vectorsOnly = false,
 ): Promise<"deleted" | "held"> {
   const { db, store, vectors } = ctx;
-  try {
-    await claimForDelete(db, r.documentId);
-  } catch (error) {
-    if (!(error instanceof LegalHoldError)) throw error;
-    ctx.log?.warn(
-      { documentId: r.documentId, hold: { scope: error.hold.scope, target: error.hold.target } },
-      "a delete reached a document under legal hold in this catalogue: kept whole",
-    );
-    return "held";
+  if (vectorsOnly) await vectors.deleteDocument(r.documentId);
+  else {
+    try {
+      await claimForDelete(db, r.documentId);
+    } catch (error) {
+      if (!(error instanceof LegalHoldError)) throw error;
+      ctx.log?.warn(
+        { documentId: r.documentId, hold: { scope: error.hold.scope, target: error.hold.target } },
+        "a delete reached a document under legal hold in this catalogue: kept whole",
+      );
+      return "held";
+    }
+    await vectors.deleteDocument(r.documentId);
+    await db.query("DELETE FROM documents WHERE id = $1", [r.documentId]);
+    await foldPendingTermStats(db);
   }
-  await vectors.deleteDocument(r.documentId);
-  await db.query("DELETE FROM documents WHERE id = $1", [r.documentId]);
-  await foldPendingTermStats(db);
   await removeIntermediates(store, r.documentId);
   // The cloud copies writes to this region's replica, not the removal of a version: the
   // region removes its own copies (the API removed the store's).
@@ -443,7 +478,12 @@ export async function indexDelete(
 }
 
 function indexRole(ctx: RoleContext): RoleConsumer {
-  const { config, bus, db, store, pipeline, embedder, metrics } = ctx;
+  const { config, bus, store, metrics } = ctx;
+  const { db, pipeline, embedder, vectors } = opened(
+    ctx.index,
+    "index",
+    "the catalogue and the vector store",
+  );
   /** A region whose catalogue is built from the log adds the document's row (the API's region has it). */
   const catalogue = async (document: DocumentEvent) => {
     if (config.KAFKA_CATALOGUE !== "log") return;
@@ -464,7 +504,10 @@ function indexRole(ctx: RoleContext): RoleConsumer {
       ],
     );
   };
+  // Outside the primary on its shared catalogue: only this region's vectors (indexWrites).
+  const vectorsOnly = indexWrites(config) === "vectors";
   const markFailed = async (document: DocumentEvent, reason: string) => {
+    if (vectorsOnly) return; // the primary's index role records it
     await catalogue(document);
     await pipeline.markFailed(document.documentId, reason);
     metrics.ingested.inc({ outcome: "failed" });
@@ -476,7 +519,7 @@ function indexRole(ctx: RoleContext): RoleConsumer {
       const r = decode(stageRecord, record.value, record.topic);
       switch (r.type) {
         case "delete":
-          return indexDelete(ctx, r);
+          return indexDelete({ db, store, vectors, log: ctx.log }, r, vectorsOnly);
         case "failed":
           await markFailed(r.document, r.reason);
           return "failed";
@@ -491,13 +534,18 @@ function indexRole(ctx: RoleContext): RoleConsumer {
           ]);
           if (!chunkBytes || !vectorBytes) return "skipped";
           const chunks = JSON.parse(Buffer.from(chunkBytes).toString("utf8")) as Chunk[];
+          const embedded = vectorsFromBytes(vectorBytes, embedder.dimensions);
+          if (vectorsOnly) {
+            const status = await pipeline.writeVectors(
+              r.document.documentId,
+              chunks,
+              embedded,
+              r.pii,
+            );
+            return status === "skipped" ? "skipped" : "indexed";
+          }
           await catalogue(r.document);
-          const status = await pipeline.write(
-            r.document.documentId,
-            chunks,
-            vectorsFromBytes(vectorBytes, embedder.dimensions),
-            r.pii,
-          );
+          const status = await pipeline.write(r.document.documentId, chunks, embedded, r.pii);
           if (status === "skipped") return "skipped";
           metrics.ingested.inc({ outcome: "ready" });
           return "indexed";
@@ -517,14 +565,15 @@ function indexRole(ctx: RoleContext): RoleConsumer {
 }
 
 /**
- * The primary's relay, beside its parse role: another region's uploads and deletes (its uploads
- * topic, replicated here) onto the documents topic. An upload is published as its row is now in
- * the catalogue, so one deleted meanwhile is not brought back; a delete is published as it came.
+ * The primary's relay, beside its index role (which holds the catalogue): another region's uploads
+ * and deletes (its uploads topic, replicated here) onto the documents topic. An upload is
+ * published as its row is now in the catalogue, so one deleted meanwhile is not brought back; a
+ * delete is published as it came.
  */
 function relayRole(ctx: RoleContext): RoleConsumer {
   const { bus } = ctx;
   return new RoleConsumer(
-    "parse",
+    "index",
     ctx,
     async (record) => {
       const r = decode(uploadRecord, record.value, record.topic);
@@ -542,7 +591,7 @@ function relayRole(ctx: RoleContext): RoleConsumer {
       }
     },
     async (record, reason) => {
-      await sendDeadLetter(bus, record, "parse", reason);
+      await sendDeadLetter(bus, record, "index", reason);
     },
     { topic: bus.topics.uploads, group: relayGroupOf(ctx.config) },
   );
@@ -561,7 +610,7 @@ export async function startRoles(
 ): Promise<{ close(): Promise<void> }> {
   const consumers = roles.map((role) => BUILDERS[role](ctx));
   // The primary relays the other regions' uploads; a region that forwards its own relays none.
-  if (roles.includes("parse") && !ctx.config.KAFKA_FORWARD) consumers.push(relayRole(ctx));
+  if (roles.includes("index") && writesCatalogue(ctx.config)) consumers.push(relayRole(ctx));
   ctx.metrics.watchKafkaLag(async () =>
     Object.fromEntries(
       await Promise.all(

@@ -5,7 +5,7 @@
  * TEI, OpenAI, Azure OpenAI) are the real models.
  */
 import type { RuntimeConfig } from "../config";
-import { fnv1a32, tokenize, words } from "../search/tokenize";
+import { fnv1a32, loadTokenizer, tokenize, words } from "../search/tokenize";
 import { fetchStartingWithin, MODEL_RETRIES } from "./fetch";
 
 export interface Embedder {
@@ -113,6 +113,8 @@ export async function createEmbedder(config: RuntimeConfig): Promise<Embedder> {
   const timeoutMs = config.EMBEDDING_TIMEOUT_SECONDS * 1000;
   switch (config.EMBEDDING_PROVIDER) {
     case "local":
+      // It embeds tokens: a process without BM25 (the Kafka embed role) loads the tokenizer here.
+      await loadTokenizer();
       return new HashedNgramEmbedder(config.EMBEDDING_DIMENSIONS);
     case "ollama": {
       const { Ollama } = await import("ollama");

@@ -60,6 +60,11 @@ export function accessPayload(access: AccessChange): Record<string, unknown> {
   };
 }
 
+/** Whether the index keeps its points outside the database (Qdrant), not in its tables. */
+export function outsideDatabase(index: Pick<VectorIndex, "kind">): boolean {
+  return index.kind === "qdrant" || index.kind === "qdrant-hybrid";
+}
+
 export interface VectorIndex {
   readonly kind: "pgvector" | "exact-scan" | "qdrant" | "qdrant-hybrid";
   /** The index holds the chunks' terms and ranks by BM25 itself: PostgreSQL keeps no postings. */

@@ -30,7 +30,7 @@ async function spawnRole(role: Role, env: Record<string, string>): Promise<RoleP
   const [port] = await freePorts(1);
   const child = spawn(TSX, ["src/worker.ts", "--role", role], {
     cwd: join(__dirname, "..", ".."),
-    env: { PATH: process.env.PATH, ...env, WORKER_HEALTH_PORT: String(port), LOG_LEVEL: "warn" },
+    env: { PATH: process.env.PATH, ...env, WORKER_HEALTH_PORT: String(port), LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -76,12 +76,21 @@ describe.each(ROLES)("kill -9 of the %s role mid-batch", (victim) => {
       running.push(p.child);
       return p;
     };
-    // The stages before the victim run first, so its input is full when it starts.
+    // The stages before the victim run first, so its input is full when it starts; those after
+    // it are consuming before it starts, so documents come out while it is mid-batch (a role
+    // without a database starts in a moment, and could otherwise finish before index is up).
     const upstream = ROLES.slice(0, ROLES.indexOf(victim));
     for (const role of upstream) await start(role);
     if (upstream.length > 0) await drained(bus, upstream);
+    for (const role of ROLES.slice(ROLES.indexOf(victim) + 1)) {
+      const p = await start(role);
+      await waitFor(
+        async () => p.output().includes("Kafka ingest roles started"),
+        120_000,
+        `the ${role} role to start`,
+      );
+    }
     const first = await start(victim);
-    for (const role of ROLES.slice(ROLES.indexOf(victim) + 1)) await start(role);
 
     const ready = async () =>
       (
