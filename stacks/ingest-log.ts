@@ -46,9 +46,9 @@ export const ROLE_TOPICS: Readonly<Record<IngestRole, string>> = Object.fromEntr
 export const WRITES: Readonly<Record<IngestRole | "api", readonly string[]>> = {
   // The primary's API the document events; another region's its uploads (KAFKA_FORWARD).
   api: [TOPICS.documents, TOPICS.uploads],
-  // Beside parse, the primary's relay publishes other regions' uploads as document events.
-  parse: [TOPICS.parsed, TOPICS.deadLetter, TOPICS.documents],
+  parse: [TOPICS.parsed, TOPICS.deadLetter],
   embed: [TOPICS.embedded, TOPICS.deadLetter],
+  // Beside index, the primary's relay publishes other regions' uploads as document events.
   index: [TOPICS.deadLetter, TOPICS.documents],
 };
 
@@ -79,15 +79,24 @@ export const INTERMEDIATES_PREFIX = ingestPrefix("").replace(/\/+$/, "/");
 /** Where the API keeps the originals in the object store (runtime/src/ingest/documents.ts objectKey). */
 export const ORIGINALS_PREFIX = "documents/";
 
-/** What each role reads, and the groups it joins: its input; parse also the relay's (the uploads). */
+/** What each role reads, and the groups it joins: its input; index also the relay's (the uploads). */
 export const READS: Readonly<Record<IngestRole, readonly string[]>> = {
-  parse: [ROLE_TOPICS.parse, TOPICS.uploads],
+  parse: [ROLE_TOPICS.parse],
   embed: [ROLE_TOPICS.embed],
-  index: [ROLE_TOPICS.index],
+  index: [ROLE_TOPICS.index, TOPICS.uploads],
 };
 export const RELAY_GROUP = relayGroupOf(INGEST_PREFIXES);
 export const JOINS: Readonly<Record<IngestRole, readonly string[]>> = {
-  parse: [INGEST_CONSUMER_GROUPS.parse, RELAY_GROUP],
+  parse: [INGEST_CONSUMER_GROUPS.parse],
   embed: [INGEST_CONSUMER_GROUPS.embed],
-  index: [INGEST_CONSUMER_GROUPS.index],
+  index: [INGEST_CONSUMER_GROUPS.index, RELAY_GROUP],
 };
+
+/**
+ * The roles that open the catalogue (the database) and the vector store: index alone
+ * (runtime/src/kafka/stage-services.ts). Parse and embed get no database password, no way to the
+ * database and no vector store; parse no embedding model either.
+ */
+export const CATALOGUE_ROLES: readonly IngestRole[] = ["index"];
+/** The roles that embed: embed, and index, which learns the model's dimensions at start. */
+export const EMBEDDING_ROLES: readonly IngestRole[] = ["embed", "index"];

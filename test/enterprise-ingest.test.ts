@@ -122,21 +122,37 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
           /(PASSWORD|API_KEY|TOKEN|SECRET)$/.test(n),
         );
         expect(secretLike, `${code} ${role}`).toEqual([]);
-        expect(env.QDRANT_API_KEY_FILE).toBe("/run/secrets/rag/QDRANT_API_KEY");
-        // Each signs in to the database as its own user with IAM tokens: no password at all.
-        expect(env.PGPASSWORD_SECRET_ARN).toBeUndefined();
-        expect(env).toMatchObject({
-          DATABASE_AUTH: "aws-rds-iam",
-          DATABASE_AWS_REGION: REGIONS[code as keyof typeof REGIONS],
-          PGUSER: `rag_ingest_${role}`,
-          PGSSLMODE: "verify-full",
-        });
         // What only the API uses stays out: the admin key, Redis.
         expect(Object.keys(env).filter((n) => /^(ADMIN_API_KEY|REDIS_)/.test(n))).toEqual([]);
         const volume = ((d.inputs as Obj).spec.template.spec.volumes as Obj[]).find(
           (v) => v.name === "secrets",
-        )!;
-        expect(volume.secret.items.map((i: Obj) => i.key)).toEqual(["QDRANT_API_KEY"]);
+        );
+        if (role === "index") {
+          expect(env.QDRANT_API_KEY_FILE).toBe("/run/secrets/rag/QDRANT_API_KEY");
+          // It signs in to the database as its own user with IAM tokens: no password at all.
+          expect(env.PGPASSWORD_SECRET_ARN).toBeUndefined();
+          expect(env).toMatchObject({
+            DATABASE_AUTH: "aws-rds-iam",
+            DATABASE_AWS_REGION: REGIONS[code as keyof typeof REGIONS],
+            PGUSER: "rag_ingest_index",
+            PGSSLMODE: "verify-full",
+          });
+          expect(volume!.secret.items.map((i: Obj) => i.key)).toEqual(["QDRANT_API_KEY"]);
+          continue;
+        }
+        // Parse and embed open no catalogue and no vector store: nothing of either, no secret
+        // mounted (a Secret volume without items would hold every key).
+        const catalogue = Object.keys(env).filter((n) =>
+          /^(PG|DATABASE_URL|QDRANT_|VECTOR_|SEARCH_BACKEND|KAFKA_CATALOGUE|LLM_|RETENTION_)/.test(
+            n,
+          ),
+        );
+        expect(catalogue, `${code} ${role}`).toEqual([]);
+        expect(volume, `${code} ${role}`).toBeUndefined();
+        // Parse embeds nothing; embed has its model.
+        const embedding = Object.keys(env).filter((n) => n.startsWith("EMBEDDING_"));
+        if (role === "parse") expect(embedding, code).toEqual([]);
+        else expect(embedding, code).not.toEqual([]);
       }
   });
 
@@ -255,7 +271,11 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
       // Parse alone reads originals, and writes none.
       expect(actionsOn(parse!, originals)).toEqual(["s3:GetObject"]);
       expect(actionsOn(embed!, originals)).toEqual([]);
-      expect(actionsOn(index!, originals)).toEqual([]);
+      // The primary's index alone keeps the catalogue (the retention purge, the orphan sweep):
+      // it removes originals, every version; elsewhere index touches none of the primary's.
+      expect(actionsOn(index!, originals).sort()).toEqual(
+        code === PRIMARY ? ["s3:DeleteObject", "s3:DeleteObjectVersion"] : [],
+      );
       expect(actionsOn(parse!, intermediates).sort()).toEqual(["s3:DeleteObject", "s3:PutObject"]);
       expect(actionsOn(index!, intermediates)).not.toContain("s3:PutObject");
       if (code !== PRIMARY) {
@@ -295,13 +315,13 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
           role,
         ).toEqual([...JOINS[role]]);
       }
-      // The catalogue: each role signs in as its own user of this region's cluster, and reads no
-      // password; the runtime too.
+      // The catalogue: index and the runtime sign in as their own user of this region's
+      // cluster, and read no password; parse and embed, which open no catalogue, get no login.
       const cluster = new RegExp(
         `^arn:aws:rds-db:${REGIONS[code as keyof typeof REGIONS]}:123456789012:dbuser:cluster-[A-Z0-9]{26}/`,
       );
       for (const [name, user] of [
-        ...ROLES.map((r) => [`ingest-${r}`, `rag_ingest_${r}`]),
+        ["ingest-index", "rag_ingest_index"],
         ["runtime", "rag_runtime"],
       ] as const) {
         const users = dbUsersOf(of(name));
@@ -309,6 +329,16 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
         expect(users[0]!.split("/").at(-1), name).toBe(user);
         expect(actionsOn(of(name).statements, /:secretsmanager:/), name).toEqual([]);
       }
+      for (const [name, s] of [
+        ["parse", parse],
+        ["embed", embed],
+      ] as const)
+        expect(
+          s!
+            .flatMap((x) => list(x.Action))
+            .filter((a) => /^(secretsmanager|rds|kms:Decrypt$)/.test(a)),
+          name,
+        ).toEqual([]);
       const clusters = new Set(checked.flatMap((r) => dbUsersOf(r).map((u) => u.split("/")[0])));
       expect(clusters.size, "one cluster per region").toBe(1);
       // The master password: the users' Job in the writer's region alone reads it.
@@ -355,7 +385,12 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
         const egressPorts = (spec.egress as Obj[]).flatMap((e) =>
           (e.ports as Obj[]).map((p) => p.port),
         );
-        expect(egressPorts, role).toEqual(expect.arrayContaining([9098, 5432, 6333, 8080, 4318]));
+        expect(egressPorts, role).toEqual(expect.arrayContaining([9098, 443, 4318]));
+        // Aurora and Qdrant: index alone; the embeddings server: embed, and index (its dimensions).
+        const uses = { 5432: ["index"], 6333: ["index"], 8080: ["embed", "index"] };
+        for (const [port, roles] of Object.entries(uses))
+          if (roles.includes(role)) expect(egressPorts, `${role} ${port}`).toContain(Number(port));
+          else expect(egressPorts, `${role} ${port}`).not.toContain(Number(port));
         expect(egressPorts, role).not.toContain(8000); // vLLM: the API's alone
         expect(egressPorts, role).not.toContain(6379); // Redis: not on the Kafka bus
         expect(

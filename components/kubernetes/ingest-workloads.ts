@@ -134,6 +134,7 @@ export class IngestWorkloads extends pulumi.ComponentResource {
       parent,
     );
     const scraped = (args.metricsScrapedBy ?? []).length > 0;
+    const mountsSecrets = r.secretKeys.length > 0;
     new k8s.apps.v1.Deployment(
       name,
       {
@@ -172,20 +173,25 @@ export class IngestWorkloads extends pulumi.ComponentResource {
                   resources: resources(r),
                   volumeMounts: [
                     { name: "tmp", mountPath: "/tmp" },
-                    { name: "secrets", mountPath: SECRETS_DIR, readOnly: true },
+                    ...(mountsSecrets
+                      ? [{ name: "secrets", mountPath: SECRETS_DIR, readOnly: true }]
+                      : []),
                   ],
                 },
               ],
-              volumes: [
-                {
-                  name: "secrets",
-                  secret: {
-                    secretName: args.secretName,
-                    defaultMode: 0o440,
-                    items: r.secretKeys.map((key) => ({ key, path: key })),
-                  },
-                },
-              ],
+              // No volume for a role given no secret: a Secret volume without items holds every key.
+              volumes: mountsSecrets
+                ? [
+                    {
+                      name: "secrets",
+                      secret: {
+                        secretName: args.secretName,
+                        defaultMode: 0o440,
+                        items: r.secretKeys.map((key) => ({ key, path: key })),
+                      },
+                    },
+                  ]
+                : [],
               extra: {
                 terminationGracePeriodSeconds: RUNTIME_PROCESSES.worker.stopGraceSeconds,
                 ...(args.priorityClassName ? { priorityClassName: args.priorityClassName } : {}),

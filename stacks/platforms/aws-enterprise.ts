@@ -29,7 +29,7 @@ import type {
 } from "../../components/contracts";
 import { ENV } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
-import { INGEST_ROLES } from "../ingest-log";
+import { CATALOGUE_ROLES } from "../ingest-log";
 import type { RegionSite } from "../regions";
 import { awsProvider, dataKeyDescription, type AwsFoundation } from "./aws-base";
 import { ingestDbUser, RUNTIME_DB_USER } from "./aws-db-users";
@@ -397,9 +397,9 @@ export class EnterpriseEksHost extends EksHost {
     return this.database !== undefined && this.shared.database === this.database;
   }
 
-  /** The runtime's user, and one per ingest role. */
+  /** The runtime's user, and one per ingest role that opens the catalogue (index). */
   protected override databaseUsers(): string[] {
-    return [RUNTIME_DB_USER, ...INGEST_ROLES.map(ingestDbUser)];
+    return [RUNTIME_DB_USER, ...CATALOGUE_ROLES.map(ingestDbUser)];
   }
 
   protected override watchedDatabaseId(): pulumi.Input<string> | undefined {

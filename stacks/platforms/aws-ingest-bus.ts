@@ -2,7 +2,7 @@
  * The Kafka bus of one enterprise region on AWS: the region's MSK cluster, and for each client an
  * EKS Pod Identity role holding what that client does there. The API produces document events;
  * parse reads originals and writes chunks; embed turns chunks into vectors; index reads both into
- * the region's stores. KEDA's operator gets a role that reads the groups' lag, nothing more.
+ * the region's stores, and alone reads the database password and reaches Aurora. KEDA's operator gets a role that reads the groups' lag, nothing more.
  */
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -14,6 +14,7 @@ import { podIdentityRole } from "../../components/aws/pod-identity";
 import type { Statement } from "../../components/aws/account";
 import type { RuntimeEnvironment } from "../../components/contracts";
 import {
+  CATALOGUE_ROLES,
   INGEST_CONSUMER_GROUPS,
   INGEST_TOPICS,
   INTERMEDIATES_PREFIX,
@@ -83,6 +84,15 @@ const OBJECTS: Readonly<Record<IngestRole, readonly PrefixGrant[]>> = {
 };
 
 /**
+ * What the primary's index role does besides, as the one place the catalogue's upkeep runs
+ * (runtime/src/services.ts): the retention purge's secure delete and the orphan sweep list and
+ * remove originals, every version.
+ */
+const UPKEEP_OBJECTS: readonly PrefixGrant[] = [
+  { prefix: under(ORIGINALS_PREFIX), remove: true, list: true, versions: true },
+];
+
+/**
  * What each role does on its region's replica (runtime/src/storage): reads there first; index
  * removes a deleted document's original and intermediates, every version (S3 replicates no
  * removal of a version).
@@ -129,9 +139,13 @@ export function mskIngestBus(
     },
     runsStages: args.runsStages,
     brokers: { cidr: args.vpcCidr, ports: [MSK_IAM_TLS_PORT] },
-    roleEgress: [
-      // The brokers, Aurora, and the AWS APIs' interface endpoints in the VPC.
-      { cidr: args.vpcCidr, ports: [443, AURORA_PORT, MSK_IAM_TLS_PORT] },
+    roleEgress: (role) => [
+      // The brokers, the AWS APIs' interface endpoints in the VPC, and Aurora for the roles that
+      // open the catalogue.
+      {
+        cidr: args.vpcCidr,
+        ports: [443, MSK_IAM_TLS_PORT, ...(CATALOGUE_ROLES.includes(role) ? [AURORA_PORT] : [])],
+      },
       // S3 (the gateway endpoint routes to its public addresses).
       { cidr: "0.0.0.0/0", ports: [443], except: [args.vpcCidr] },
       // The EKS Pod Identity agent on the node, which hands out the role's credentials.
@@ -147,11 +161,11 @@ export function mskIngestBus(
     // KEDA's operator signs with its own Pod Identity role (kedaLagReader).
     scalerAuthentication: { podIdentity: { provider: "aws" } },
     bindRole(role, bind) {
-      // Every role opens the catalogue at start, as a database user of its own.
-      const { env, statements: databaseStatements } = args.databaseLogin(
-        ingestDbUser(role),
-        args.storeEnv(bind.env),
-      );
+      // Only the roles that open the catalogue sign in to it, as a database user of their own;
+      // parse and embed get no database login and no way to the database.
+      const { env, statements: databaseStatements } = CATALOGUE_ROLES.includes(role)
+        ? args.databaseLogin(ingestDbUser(role), args.storeEnv(bind.env))
+        : { env: args.storeEnv(bind.env), statements: [] };
       const { documents, replica } = args;
       podIdentityRole(
         `${args.prefix}-ingest-${role}`,
@@ -161,7 +175,10 @@ export function mskIngestBus(
           serviceAccount: bind.serviceAccount,
           statements: [
             ...ingestClientStatements(args.kafka.arn, role),
-            ...bucketPrefixStatements(documents.bucketArn, documents.keyArn, OBJECTS[role]),
+            ...bucketPrefixStatements(documents.bucketArn, documents.keyArn, [
+              ...OBJECTS[role],
+              ...(role === "index" && args.runsStages ? UPKEEP_OBJECTS : []),
+            ]),
             ...(replica
               ? bucketPrefixStatements(
                   replica.bucketArn,

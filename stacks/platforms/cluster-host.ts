@@ -129,15 +129,16 @@ export interface ClusterIngestBus {
   /** Where the brokers listen: the API's way to them. */
   readonly brokers: CidrEgress;
   /**
-   * What every role reaches outside the cluster: the brokers, the database, the object store and
-   * the cloud APIs their identity signs with.
+   * What a role reaches outside the cluster: the brokers, the object store and the cloud APIs its
+   * identity signs with, and the database for the roles that open it (CATALOGUE_ROLES).
    */
-  readonly roleEgress: readonly CidrEgress[];
+  roleEgress(role: IngestRole): readonly CidrEgress[];
   /** KEDA's Kafka trigger's connection settings (TLS, SASL, the cloud's region). */
   readonly scalerMetadata: Record<string, string>;
   /**
    * Binds a role's service account to an identity with what that role reads and writes (its
-   * topics and group, its part of the object store, the database password it reads at connect).
+   * topics and group, its part of the object store, and for a role that opens the catalogue the
+   * database password it reads at connect).
    */
   bindRole(
     role: IngestRole,

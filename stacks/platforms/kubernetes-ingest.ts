@@ -13,7 +13,14 @@ import {
 } from "../../components/kubernetes/ingest-workloads";
 import { ENV, type SecretEnvName } from "../../runtime/src/config";
 import type { PlatformConfig } from "../config";
-import { INGEST_CONSUMER_GROUPS, INGEST_ROLES, ROLE_TOPICS, type IngestRole } from "../ingest-log";
+import {
+  CATALOGUE_ROLES,
+  EMBEDDING_ROLES,
+  INGEST_CONSUMER_GROUPS,
+  INGEST_ROLES,
+  ROLE_TOPICS,
+  type IngestRole,
+} from "../ingest-log";
 import { kafkaEnvironment } from "../runtime-env";
 import type { ClusterIngestBus } from "./cluster-host";
 import { KUBERNETES_NAMESPACE, WORKLOADS } from "./kubernetes-flows";
@@ -43,16 +50,68 @@ const API_ONLY_PLAIN = [
   ENV.oidcScopes,
 ] as const;
 
-/** The roles' environment: the runtime's, less what only the API uses, on the region's bus. */
+/**
+ * What only the roles that open the catalogue use (CATALOGUE_ROLES): the database (every PG*
+ * variable), the vector store and search, the catalogue's upkeep, and the models the API answers
+ * with. Parse and embed are given none of it (runtime/src/kafka/stage-services.ts reads none).
+ */
+const CATALOGUE_ONLY: readonly string[] = [
+  ENV.databaseUrl,
+  ENV.requirePgvector,
+  ENV.searchBackend,
+  ENV.vectorStore,
+  ENV.vectorIndex,
+  ENV.qdrantUrl,
+  ENV.qdrantApiKey,
+  ENV.qdrantCollection,
+  ENV.qdrantReplicationFactor,
+  ENV.qdrantShards,
+  ENV.qdrantWriteConsistency,
+  ENV.kafkaCatalogue,
+  ENV.orphanGraceMinutes,
+  ENV.retentionDaysByCollection,
+  ENV.retentionDaysByLabel,
+  ENV.purgeIntervalMinutes,
+  ENV.fusionBm25Weight,
+  ENV.fusionVectorWeight,
+  ENV.rerankUrl,
+  ENV.rerankApiKey,
+  ENV.llmProvider,
+  ENV.llmModel,
+  ENV.llmBaseUrl,
+  ENV.llmApiKey,
+  ENV.llmTimeoutSeconds,
+  ENV.modelRoutes,
+];
+/** What only the roles that embed use (EMBEDDING_ROLES): the embedding model. */
+const EMBEDDING_ONLY: readonly string[] = [
+  ENV.embeddingProvider,
+  ENV.embeddingModel,
+  ENV.embeddingBaseUrl,
+  ENV.embeddingApiKey,
+  ENV.embeddingDimensions,
+  ENV.embeddingTimeoutSeconds,
+];
+
+/**
+ * A role's environment: the runtime's, less what only the API uses and what the role does not
+ * use, on the region's bus.
+ */
 export function ingestRoleEnvironment(
   env: RuntimeEnvironment,
   bus: ClusterIngestBus,
   partitions: number,
+  role: IngestRole,
 ): RuntimeEnvironment {
+  const unused = (name: string) =>
+    (!CATALOGUE_ROLES.includes(role) && (CATALOGUE_ONLY.includes(name) || name.startsWith("PG"))) ||
+    (!EMBEDDING_ROLES.includes(role) && EMBEDDING_ONLY.includes(name));
   const plain: Record<string, pulumi.Input<string>> = { ...env.plain };
   for (const name of API_ONLY_PLAIN) delete plain[name];
+  for (const name of Object.keys(plain)) if (unused(name)) delete plain[name];
   const secrets = { ...env.secrets };
   for (const name of API_ONLY_SECRETS) delete secrets[name];
+  for (const name of Object.keys(secrets)) if (unused(name)) delete secrets[name as SecretEnvName];
   return { plain: { ...plain, ...kafkaEnvironment(bus.endpoint, partitions) }, secrets };
 }
 
@@ -79,13 +138,12 @@ export function kafkaIngest(
   opts: pulumi.ComponentResourceOptions,
 ): IngestWorkloads {
   const settings = args.cfg.enterprise.ingest;
-  const common = ingestRoleEnvironment(args.env, args.bus, settings.partitions);
   const roles = {} as Record<IngestRole, IngestRoleArgs>;
   for (const role of INGEST_ROLES) {
     const identity = args.bus.bindRole(role, {
       namespace: KUBERNETES_NAMESPACE,
       serviceAccount: ingestServiceAccount(role),
-      env: common,
+      env: ingestRoleEnvironment(args.env, args.bus, settings.partitions, role),
     });
     const calls = egressOf(args.flows, INGEST_WORKLOADS[role]);
     const { minReplicas, maxReplicas, lagThreshold, cpuMillicores, memoryMiB } = settings[role];
@@ -99,7 +157,11 @@ export function kafkaIngest(
       consumerGroup: INGEST_CONSUMER_GROUPS[role],
       standby: role !== "index" && !args.bus.runsStages,
       env: identity.env,
-      secretKeys: [...secretEntries(identity.env).map(([n]) => n), ...args.fileKeys],
+      // Its secrets, and the files of the variables it is given (a database's CA: index only).
+      secretKeys: [
+        ...secretEntries(identity.env).map(([n]) => n),
+        ...args.fileKeys.filter((variable) => variable in identity.env.plain),
+      ],
       serviceAccountAnnotations: identity.serviceAccountAnnotations,
       podLabels: identity.podLabels,
       callsPods: calls.egressToPods,

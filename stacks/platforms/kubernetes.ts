@@ -57,6 +57,7 @@ import { exposedApi } from "./kubernetes-api";
 import { llmFor, vectorDbFor } from "./hosted";
 import { KUBERNETES_NAMESPACE, WORKLOADS } from "./kubernetes-flows";
 import { INGEST_WORKLOADS, kafkaIngest } from "./kubernetes-ingest";
+import { CATALOGUE_ROLES, EMBEDDING_ROLES, INGEST_ROLES } from "../ingest-log";
 import { ClusterOperations } from "./kubernetes-operations";
 import { kafkaEnvironment } from "../runtime-env";
 import type {
@@ -103,6 +104,8 @@ const VLLM_PORT = 8000;
 const EMBEDDINGS_PORT = 8080;
 const EMBEDDINGS_METRICS_PORT = 9000;
 const OLLAMA_PORT = 11434;
+/** What a server gives the runtime: who of what ingests calls it follows (runtimeCalls). */
+type ServerUse = "vectors" | "embeddings" | "generation";
 
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 
@@ -303,6 +306,7 @@ export class KubernetesPlatform implements Platform {
         WORKLOADS.qdrant,
         QDRANT_CLIENT_PORTS,
         "vector search, upserts and deletes",
+        "vectors",
       );
       this.flows.calls(
         WORKLOADS.qdrant,
@@ -340,8 +344,8 @@ export class KubernetesPlatform implements Platform {
     const prefix = this.site.prefix;
     // The Kafka roles embed, never generate: completions are the API's (and the BullMQ worker's
     // rows as they were).
-    const common = (server: MeshWorkload, port: number, what: string, generationOnly = false) => {
-      this.runtimeCalls(server, [port], what, generationOnly && this.host.ingestBus !== undefined);
+    const common = (server: MeshWorkload, port: number, what: string, uses: ServerUse) => {
+      this.runtimeCalls(server, [port], what, uses);
       return {
         namespace: this.namespace.name,
         clientLabels: this.flows.clientLabelsOf(server, [port]),
@@ -361,7 +365,7 @@ export class KubernetesPlatform implements Platform {
         this.scrapedBy(WORKLOADS.vllm, VLLM_PORT);
         this.ops.warmupFlow(WORKLOADS.vllm, VLLM_PORT);
         // After every caller's flow: its clients are read from the table.
-        const served = common(WORKLOADS.vllm, VLLM_PORT, "completions", true);
+        const served = common(WORKLOADS.vllm, VLLM_PORT, "completions", "generation");
         const vllm = new VllmServer(
           `${prefix}-vllm`,
           {
@@ -382,7 +386,7 @@ export class KubernetesPlatform implements Platform {
         const embeddings = new EmbeddingServer(
           `${prefix}-embeddings`,
           {
-            ...common(WORKLOADS.embeddings, EMBEDDINGS_PORT, "embeddings"),
+            ...common(WORKLOADS.embeddings, EMBEDDINGS_PORT, "embeddings", "embeddings"),
             ...this.modelWeights(req, req.embeddingModel, {
               workload: WORKLOADS.embeddings,
               serviceAccount: EMBEDDINGS_SERVICE_ACCOUNT,
@@ -409,7 +413,7 @@ export class KubernetesPlatform implements Platform {
         const ollama = new OllamaServer(
           `${prefix}-ollama`,
           {
-            ...common(WORKLOADS.ollama, OLLAMA_PORT, "completions and embeddings"),
+            ...common(WORKLOADS.ollama, OLLAMA_PORT, "completions and embeddings", "embeddings"),
             downloadEgress: fromHub(WORKLOADS.ollama),
             image: K8S_IMAGES.ollama,
             model: req.model,
@@ -645,17 +649,35 @@ export class KubernetesPlatform implements Platform {
   }
 
   /**
-   * The API and what ingests both call `to` on `ports`. Every Kafka role opens the vector store
-   * and probes the embeddings server at start (runtime/src/services.ts), whatever it then does.
+   * The API calls `to` on `ports`, and so does what ingests and uses what `to` serves: the BullMQ
+   * worker everything; on the Kafka bus, the vector store only the roles that open the catalogue,
+   * an embedding server only the roles that embed (runtime/src/kafka/stage-services.ts), a
+   * generation server none.
    */
   private runtimeCalls(
     to: MeshWorkload,
     ports: readonly number[],
     purpose: string,
-    apiOnly = false,
+    uses: ServerUse,
   ): void {
-    for (const from of [WORKLOADS.api, ...(apiOnly ? [] : this.ingestClients)])
+    for (const from of [WORKLOADS.api, ...this.ingestClientsUsing(uses)])
       this.flows.calls(from, to, ports, purpose);
+  }
+
+  private ingestClientsUsing(uses: ServerUse): MeshWorkload[] {
+    if (!this.host.ingestBus) return [WORKLOADS.worker];
+    switch (uses) {
+      case "vectors":
+        return CATALOGUE_ROLES.map((role) => INGEST_WORKLOADS[role]);
+      case "embeddings":
+        return EMBEDDING_ROLES.map((role) => INGEST_WORKLOADS[role]);
+      case "generation":
+        return [];
+      default: {
+        const unknown: never = uses;
+        throw new Error(`unknown server use ${String(unknown)}`);
+      }
+    }
   }
 
   /** `w` reaches the internet on HTTPS, for `why`; the egress as its NetworkPolicy takes it. */
@@ -699,16 +721,14 @@ export class KubernetesPlatform implements Platform {
     });
     if (bus) this.flows.reaches(WORKLOADS.api, bus.brokers, "document events to the ingest log");
     for (const from of [WORKLOADS.api, ...this.ingestClients]) {
-      const role = bus && from !== WORKLOADS.api;
-      for (const e of role ? bus.roleEgress : this.host.runtimeEgress())
-        this.flows.reaches(
-          from,
-          e,
-          role
-            ? "the ingest log, the catalogue, the object store and cloud APIs"
-            : "managed data services, cloud APIs, hosted models",
-          "cloud-apis",
-        );
+      const role = bus && INGEST_ROLES.find((r) => INGEST_WORKLOADS[r] === from);
+      const purpose = !role
+        ? "managed data services, cloud APIs, hosted models"
+        : CATALOGUE_ROLES.includes(role)
+          ? "the ingest log, the catalogue, the object store and cloud APIs"
+          : "the ingest log, the object store and cloud APIs";
+      for (const e of role ? bus.roleEgress(role) : this.host.runtimeEgress())
+        this.flows.reaches(from, e, purpose, "cloud-apis");
       if (toCollector)
         this.flows.calls(from, WORKLOADS.collector, [OTLP_HTTP_PORT], "traces, metrics and logs");
     }
