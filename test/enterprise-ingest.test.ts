@@ -143,9 +143,7 @@ describe("ingest on the Kafka bus in every enterprise region", () => {
         // Parse and embed open no catalogue and no vector store: nothing of either, no secret
         // mounted (a Secret volume without items would hold every key).
         const catalogue = Object.keys(env).filter((n) =>
-          /^(PG|DATABASE_URL|QDRANT_|VECTOR_|SEARCH_BACKEND|KAFKA_CATALOGUE|LLM_|RETENTION_)/.test(
-            n,
-          ),
+          /^(PG|DATABASE_|QDRANT_|VECTOR_|SEARCH_BACKEND|KAFKA_CATALOGUE|LLM_|RETENTION_)/.test(n),
         );
         expect(catalogue, `${code} ${role}`).toEqual([]);
         expect(volume, `${code} ${role}`).toBeUndefined();

@@ -51,12 +51,12 @@ const API_ONLY_PLAIN = [
 ] as const;
 
 /**
- * What only the roles that open the catalogue use (CATALOGUE_ROLES): the database (every PG*
- * variable), the vector store and search, the catalogue's upkeep, and the models the API answers
- * with. Parse and embed are given none of it (runtime/src/kafka/stage-services.ts reads none).
+ * What only the roles that open the catalogue use (CATALOGUE_ROLES): the database (every PG* and
+ * DATABASE_* variable), the vector store and search, the catalogue's upkeep, and the models the
+ * API answers with. Parse and embed are given none of it (runtime/src/kafka/stage-services.ts
+ * reads none).
  */
 const CATALOGUE_ONLY: readonly string[] = [
-  ENV.databaseUrl,
   ENV.requirePgvector,
   ENV.searchBackend,
   ENV.vectorStore,
@@ -104,7 +104,8 @@ export function ingestRoleEnvironment(
   role: IngestRole,
 ): RuntimeEnvironment {
   const unused = (name: string) =>
-    (!CATALOGUE_ROLES.includes(role) && (CATALOGUE_ONLY.includes(name) || name.startsWith("PG"))) ||
+    (!CATALOGUE_ROLES.includes(role) &&
+      (CATALOGUE_ONLY.includes(name) || /^(PG|DATABASE_)/.test(name))) ||
     (!EMBEDDING_ROLES.includes(role) && EMBEDDING_ONLY.includes(name));
   const plain: Record<string, pulumi.Input<string>> = { ...env.plain };
   for (const name of API_ONLY_PLAIN) delete plain[name];
