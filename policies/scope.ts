@@ -138,8 +138,6 @@ export const NOT_JUDGED: Readonly<Record<string, string>> = {
     "a database inside the instance, which is judged for encryption, exposure, TLS, backups and logs",
   "gcp:sql/user:User":
     "the runtime's database user; its password is secret in the state and kept in Secret Manager",
-  "kubernetes:argoproj.io/v1alpha1:Application":
-    "what Argo CD syncs is outside this stack's state, so outside the pack's reach",
   "kubernetes:autoscaling/v2:HorizontalPodAutoscaler":
     "replica ranges; the Deployments' replicas (k8s-api-replicas) and PDBs are judged",
   "kubernetes:core/v1:PersistentVolumeClaim":

@@ -14,6 +14,7 @@ import {
   supportRange,
   supportsMinor,
 } from "../stacks/versions";
+import { ENTERPRISE_REQUIRED } from "./helpers";
 
 /** Every chart the config could make a cluster run: GitOps on, Qdrant, a telemetry backend. */
 const EVERYTHING = {
@@ -33,10 +34,8 @@ describe("pinned add-ons and the Kubernetes version", () => {
           tier,
           cloud,
           gcpProject: cloud === "gcp" ? "rag-project-1" : undefined,
-          // Enterprise answers under one name in every region (required there).
-          ...(tier === "enterprise"
-            ? { domain: { hostname: "rag.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" } }
-            : {}),
+          // Enterprise answers under one name in every region and names its GitOps repository.
+          ...(tier === "enterprise" ? ENTERPRISE_REQUIRED : {}),
         }).kubernetes;
         for (const chart of charts) {
           expect(

@@ -1,7 +1,8 @@
 /**
  * Kubernetes RBAC: roles name the verbs, resources and API groups they allow and grant no way
  * to more (escalate, bind, impersonate, approving certificates, changing admission webhooks);
- * nothing is bound to the built-in cluster-admin, admin or edit roles.
+ * nothing is bound to the built-in cluster-admin, admin or edit roles. Argo CD's projects, which
+ * decide what its Applications may deploy where, are held to the same standard.
  */
 import { describeValue, isObject, SECRET_PLACEHOLDER } from "./helpers";
 import { eachObject, isPatchType, kubernetesTypes } from "./kubernetes";
@@ -117,6 +118,46 @@ function bindsBuiltIn(roleNames: readonly string[]): Rule["check"] {
       ? [`binds the built-in ${String(ref.name)} ClusterRole`]
       : [];
   });
+}
+
+const ARGO_VERSIONS = ["argoproj.io/v1alpha1"];
+const APP_PROJECTS = kubernetesTypes("AppProject", ARGO_VERSIONS);
+const APPLICATIONS = kubernetesTypes("Application", ARGO_VERSIONS);
+
+/** What is wrong with an AppProject's scope: any repository, any destination, any cluster-scoped kind. */
+function projectScope(spec: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const repos = names(spec.sourceRepos);
+  if (repos === undefined) problems.push("spec.sourceRepos cannot be read");
+  else if (repos.length === 0 || repos.includes("*"))
+    problems.push(
+      repos.length === 0
+        ? "spec.sourceRepos names no repository"
+        : 'spec.sourceRepos allows any repository ("*")',
+    );
+  const destinations = spec.destinations;
+  if (!Array.isArray(destinations) || destinations.length === 0)
+    problems.push("spec.destinations names no destination");
+  else
+    destinations.forEach((d: unknown, i) => {
+      if (!isObject(d)) return problems.push(`destination ${i + 1} cannot be read`);
+      const { namespace, server, name } = d as Record<string, unknown>;
+      if (namespace === undefined || namespace === "*" || typeof namespace !== "string")
+        problems.push(`destination ${i + 1} allows any namespace`);
+      if (server === "*" || name === "*") problems.push(`destination ${i + 1} allows any cluster`);
+    });
+  const cluster = spec.clusterResourceWhitelist;
+  if (Array.isArray(cluster))
+    cluster.forEach((k: unknown, i) => {
+      if (!isObject(k)) return problems.push(`clusterResourceWhitelist ${i + 1} cannot be read`);
+      if ((k as Record<string, unknown>).kind === "*")
+        problems.push(
+          `clusterResourceWhitelist ${i + 1} allows every cluster-scoped kind${(k as Record<string, unknown>).group === "*" ? " of every API group" : ""}`,
+        );
+    });
+  else if (cluster !== undefined && cluster !== null)
+    problems.push("spec.clusterResourceWhitelist cannot be read");
+  return problems;
 }
 
 export const rbacRules: Rule[] = [
@@ -246,5 +287,26 @@ export const rbacRules: Rule[] = [
       "Bind a Role that lists the verbs and resources the subject needs instead of admin or edit.",
     resourceTypes: BINDINGS,
     check: bindsBuiltIn(["admin", "edit"]),
+  },
+  {
+    name: "k8s-argocd-project-scoped",
+    area: "access",
+    description:
+      "Argo CD deploys with its own cluster-wide rights, so its AppProject is the boundary: each names the repositories it takes, the namespaces it deploys to and no wildcard cluster-scoped kind, and no Application uses the built-in `default` project, which allows anything anywhere.",
+    severity: "high",
+    remediation:
+      "Give the Application an AppProject with sourceRepos, destinations (namespace and server named) and no clusterResourceWhitelist wildcard (components/kubernetes/cluster-addons.ts).",
+    resourceTypes: [...APP_PROJECTS, ...APPLICATIONS],
+    check: eachObject((o, r) => {
+      const spec = isObject(o.spec) ? (o.spec as Record<string, unknown>) : undefined;
+      if (!spec) return ["spec cannot be read, so its scope cannot be shown"];
+      if (APPLICATIONS.includes(r.type)) {
+        const project = spec.project;
+        return project === "default" || project === undefined || project === ""
+          ? ["uses the default project, which lets it deploy anything anywhere"]
+          : [];
+      }
+      return projectScope(spec);
+    }),
   },
 ];

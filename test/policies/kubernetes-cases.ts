@@ -34,6 +34,17 @@ const binding = (type: "RoleBinding" | "ClusterRoleBinding", kind: string, name:
     subjects: [{ kind: "ServiceAccount", name: "s", namespace: "rag" }],
   });
 
+const APPLICATION = "kubernetes:argoproj.io/v1alpha1:Application";
+/** An AppProject scoped as the platform's, with `spec` changed. */
+const appProject = (spec: Record<string, unknown>) =>
+  res("kubernetes:argoproj.io/v1alpha1:AppProject", {
+    spec: {
+      sourceRepos: ["https://github.com/acme/rag-environments"],
+      destinations: [{ server: "https://kubernetes.default.svc", namespace: "rag" }],
+      clusterResourceWhitelist: [],
+      ...spec,
+    },
+  });
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 const rules = [{ host: "rag.example.com", http: { paths: [{ path: "/", pathType: "Prefix" }] } }];
 const ingress = (
@@ -269,6 +280,41 @@ export const KUBERNETES_CASES: Record<string, RuleCase> = {
       "a roleRef that cannot be read": one(
         res(`${RBAC}:RoleBinding`, { roleRef: "[secret]", subjects: [] }),
       ),
+    },
+  },
+  "k8s-argocd-project-scoped": {
+    compliant: [
+      appProject({}),
+      res(APPLICATION, { spec: { project: "rag-platform", source: {}, destination: {} } }),
+    ],
+    compliantAlso: {
+      "a repository pattern and a named cluster-scoped kind": [
+        appProject({
+          sourceRepos: ["https://github.com/acme/*"],
+          clusterResourceWhitelist: [{ group: "", kind: "Namespace" }],
+        }),
+      ],
+    },
+    violating: {
+      "any repository": one(appProject({ sourceRepos: ["*"] })),
+      "no repository": one(appProject({ sourceRepos: [] })),
+      "any namespace": one(
+        appProject({
+          destinations: [{ server: "https://kubernetes.default.svc", namespace: "*" }],
+        }),
+      ),
+      "no namespace named": one(
+        appProject({ destinations: [{ server: "https://kubernetes.default.svc" }] }),
+      ),
+      "any cluster": one(appProject({ destinations: [{ server: "*", namespace: "rag" }] })),
+      "every cluster-scoped kind": one(
+        appProject({ clusterResourceWhitelist: [{ group: "*", kind: "*" }] }),
+      ),
+      "repositories that cannot be read": one(appProject({ sourceRepos: "[secret]" })),
+      "an Application in the default project": one(
+        res(APPLICATION, { spec: { project: "default", source: {}, destination: {} } }),
+      ),
+      "an Application naming no project": one(res(APPLICATION, { spec: { source: {} } })),
     },
   },
 

@@ -535,6 +535,16 @@ const FLIPS: Flip[] = [
       ]),
   ],
   [
+    "k8s-argocd-project-scoped",
+    "enterprise",
+    (rs) =>
+      ((
+        find(rs, "kubernetes:argoproj.io/v1alpha1:AppProject").inputs.spec as {
+          sourceRepos: string[];
+        }
+      ).sourceRepos = ["*"]),
+  ],
+  [
     "k8s-rbac-no-cluster-admin",
     "sme",
     (rs) =>
