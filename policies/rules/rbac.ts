@@ -141,7 +141,7 @@ function projectScope(spec: Record<string, unknown>): string[] {
   else
     destinations.forEach((d: unknown, i) => {
       if (!isObject(d)) return problems.push(`destination ${i + 1} cannot be read`);
-      const { namespace, server, name } = d as Record<string, unknown>;
+      const { namespace, server, name } = d;
       if (namespace === undefined || namespace === "*" || typeof namespace !== "string")
         problems.push(`destination ${i + 1} allows any namespace`);
       if (server === "*" || name === "*") problems.push(`destination ${i + 1} allows any cluster`);
@@ -150,9 +150,9 @@ function projectScope(spec: Record<string, unknown>): string[] {
   if (Array.isArray(cluster))
     cluster.forEach((k: unknown, i) => {
       if (!isObject(k)) return problems.push(`clusterResourceWhitelist ${i + 1} cannot be read`);
-      if ((k as Record<string, unknown>).kind === "*")
+      if (k.kind === "*")
         problems.push(
-          `clusterResourceWhitelist ${i + 1} allows every cluster-scoped kind${(k as Record<string, unknown>).group === "*" ? " of every API group" : ""}`,
+          `clusterResourceWhitelist ${i + 1} allows every cluster-scoped kind${k.group === "*" ? " of every API group" : ""}`,
         );
     });
   else if (cluster !== undefined && cluster !== null)
@@ -298,7 +298,7 @@ export const rbacRules: Rule[] = [
       "Give the Application an AppProject with sourceRepos, destinations (namespace and server named) and no clusterResourceWhitelist wildcard (components/kubernetes/cluster-addons.ts).",
     resourceTypes: [...APP_PROJECTS, ...APPLICATIONS],
     check: eachObject((o, r) => {
-      const spec = isObject(o.spec) ? (o.spec as Record<string, unknown>) : undefined;
+      const spec = isObject(o.spec) ? o.spec : undefined;
       if (!spec) return ["spec cannot be read, so its scope cannot be shown"];
       if (APPLICATIONS.includes(r.type)) {
         const project = spec.project;
