@@ -19,7 +19,6 @@ const DOCUMENTS = 40;
 const text = (n: number) =>
   `# Log ${n}\n\n${Array.from({ length: 120 }, (_, i) => `Entry ${n}-${i}: valve ${i % 7} on line ${n} reads ${i * 3 + n} bar at shift ${i % 3}.`).join(" ")}`;
 
-const TSX = join(__dirname, "..", "..", "..", "node_modules", ".bin", "tsx");
 
 interface RoleProcess {
   readonly child: ChildProcess;
@@ -28,7 +27,9 @@ interface RoleProcess {
 
 async function spawnRole(role: Role, env: Record<string, string>): Promise<RoleProcess> {
   const [port] = await freePorts(1);
-  const child = spawn(TSX, ["src/worker.ts", "--role", role], {
+  // Node itself with tsx's loader, not the tsx command: that one runs the worker in a child of
+  // its own, which a SIGKILL of the command would leave running (no kill -9 at all).
+  const child = spawn(process.execPath, ["--import", "tsx", "src/worker.ts", "--role", role], {
     cwd: join(__dirname, "..", ".."),
     env: { PATH: process.env.PATH, ...env, WORKER_HEALTH_PORT: String(port), LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
