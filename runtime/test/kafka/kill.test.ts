@@ -19,7 +19,6 @@ const DOCUMENTS = 40;
 const text = (n: number) =>
   `# Log ${n}\n\n${Array.from({ length: 120 }, (_, i) => `Entry ${n}-${i}: valve ${i % 7} on line ${n} reads ${i * 3 + n} bar at shift ${i % 3}.`).join(" ")}`;
 
-
 interface RoleProcess {
   readonly child: ChildProcess;
   output(): string;
