@@ -275,21 +275,8 @@ describe.each(MODES)("retention by classification label (%s)", (mode) => {
       ["internalOld", "internal", undefined],
     ];
     for (const [name, classification, collection] of plan) {
-      const res = await rt.app.inject({
-        method: "POST",
-        url: "/v1/documents",
-        headers: auth(),
-        payload: {
-          name,
-          text: `# ${name}\n\nThe record ${name} concerns the harbour crane inspection.`,
-          classification,
-          ...(collection ? { metadata: { collection } } : {}),
-        },
-      });
-      expect(res.statusCode, res.body).toBe(202);
-      const id: string = res.json().id;
+      const id = await upload(rt, name, collection, classification);
       ids[name] = id;
-      await rt.waitReady(id);
       await age(rt, id, 40);
     }
   }, 120_000);

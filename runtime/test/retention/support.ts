@@ -2,8 +2,16 @@
 import { expect } from "vitest";
 import { auth, type Runtime } from "../support";
 
-/** Uploads a text document in `collection` (none: no rule matches it) and waits until it is indexed. */
-export async function upload(rt: Runtime, name: string, collection?: string): Promise<string> {
+/**
+ * Uploads a text document in `collection` (none: no rule matches it), labelled `classification`
+ * (none: the default label), and waits until it is indexed.
+ */
+export async function upload(
+  rt: Runtime,
+  name: string,
+  collection?: string,
+  classification?: string,
+): Promise<string> {
   const res = await rt.app.inject({
     method: "POST",
     url: "/v1/documents",
@@ -11,10 +19,11 @@ export async function upload(rt: Runtime, name: string, collection?: string): Pr
     payload: {
       name,
       text: `# ${name}\n\nThe record ${name} concerns the harbour crane inspection.`,
+      ...(classification ? { classification } : {}),
       ...(collection ? { metadata: { collection } } : {}),
     },
   });
-  expect(res.statusCode).toBe(202);
+  expect(res.statusCode, res.body).toBe(202);
   await rt.waitReady(res.json().id);
   return res.json().id;
 }
