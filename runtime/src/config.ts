@@ -979,9 +979,9 @@ export const runtimeConfigSchema = z.object({
         });
       return [...new Set(entities)] as PiiEntity[];
     })
-    .default(["email", "phone-number", "credit-card-number", "iban", "national-id"])
+    .default(["email", "phone-number", "credit-card-number", "iban", "national-id", "us-ssn"])
     .describe(
-      "The PII types to look for, of email, phone-number, credit-card-number, ip-address, iban, national-id (IBANs and national identifiers are found by their checksum). ip-address is off by default: technical documents are full of addresses.",
+      `The PII types to look for, of ${PII_ENTITIES.join(", ")} (IBANs and national identifiers are found by their checksum, a US SSN by a word such as SSN just before it). ip-address is off by default: technical documents are full of addresses.`,
     ),
   [ENV.piiRedact]: flag
     .default(false)

@@ -5,10 +5,13 @@
  * Two kinds of detector, each a maintained library:
  * - Arcjet's redaction library (@arcjet/redact: Apache-2.0, compiled to WebAssembly, in-process and
  *   offline) finds e-mail addresses, phone numbers, card numbers and IP addresses.
- * - Identifiers with a check digit are found by their checksum, not by their shape: each word (or,
- *   for an IBAN, its groups of four) is handed to its validator: ibantools for IBANs (ISO 13616
- *   mod 97, the country's length and BBAN format), stdnum for national identifiers (each
- *   country's own check). A number that only looks like one is no finding.
+ * - Identifiers with a check digit are found by their checksum, not by their shape: ibantools for
+ *   IBANs (ISO 13616 mod 97, the country's length and BBAN format), stdnum for national
+ *   identifiers (each country's own check). A candidate is a word (756.9217.0769.85), or a run of
+ *   groups one space apart joined (an IBAN's groups of four, a NIR's 1 84 12 76 451 089 46), and
+ *   the validator decides. A number that only looks like one is no finding.
+ * A US SSN has no checksum: it is one only in its 3-2-4 form, passing stdnum's rules, with a word
+ * such as "SSN" just before it.
  * The validated ones run first, and what they find is out of Arcjet's sight: an IBAN's digits are
  * not counted again as a phone number.
  *
@@ -24,8 +27,8 @@ import { stdnum, type Validator } from "stdnum";
 /** Arcjet's detectors, as the library names them. */
 const ARCJET_ENTITIES = ["email", "phone-number", "credit-card-number", "ip-address"] as const;
 type ArcjetEntity = (typeof ARCJET_ENTITIES)[number];
-/** The types found by a checksum validator. */
-const VALIDATED_ENTITIES = ["iban", "national-id"] as const;
+/** The types found word by word and handed to a validator. */
+const VALIDATED_ENTITIES = ["iban", "national-id", "us-ssn"] as const;
 type ValidatedEntity = (typeof VALIDATED_ENTITIES)[number];
 
 export const PII_ENTITIES = [...ARCJET_ENTITIES, ...VALIDATED_ENTITIES] as const;
@@ -41,7 +44,8 @@ function validator(country: string, number: string): Validator {
 /**
  * The national identifiers `national-id` finds: each has a check digit (or letter) its validator
  * verifies, and a form unlike an ordinary number. `lengths`, separators aside, are the ones its
- * validator takes: only a word of such a length is handed to it (a number-heavy text has many). Left out: those without a checksum (a US SSN) and
+ * validator takes: only a candidate of such a length is handed to it (a number-heavy text has
+ * many). Left out: those without a checksum (a US SSN is `us-ssn`, found by its context) and
  * those a random number of their length passes too often (a Dutch BSN: 1 in 11).
  */
 export const NATIONAL_IDS = [
@@ -142,6 +146,36 @@ function wordsOf(text: string): Word[] {
 const hasDigit = (word: string) => /\d/.test(word);
 /** A word less the separators an identifier may be written with (756.9217.0769.85, 12345678-Z). */
 const compactOf = (word: string) => word.replace(/[\s./-]/g, "");
+/**
+ * A group of an identifier written in groups one space apart: capitals and digits only. A word
+ * with dots or dashes (85.07.30-033.28) is checked whole; joining such words would join decimals
+ * (133.768 705.06), a PDF's coordinates or a table's figures.
+ */
+const isGroup = (word: string) => /^[A-Z0-9]+$/.test(word);
+
+/** Whether word `j` continues a run of groups: it and the word before are groups, one space apart. */
+function continuesRun(text: string, words: readonly Word[], j: number): boolean {
+  const word = words[j];
+  const before = words[j - 1];
+  return (
+    word !== undefined &&
+    before !== undefined &&
+    word.start === before.end + 1 &&
+    text[before.end] === " " &&
+    isGroup(word.text) &&
+    isGroup(before.text)
+  );
+}
+
+/**
+ * Whether words `i` to `last`, joined, stand alone in their run: no group with a digit touches
+ * either end. In a table of numbers one space apart, a few of them joined pass a check about 1
+ * time in 100, but they are no identifier: a join is one only at the run's edges, or between
+ * words without digits (AB 12 34 56 C, IdNr 36 574 261 809).
+ */
+const standsAlone = (text: string, words: readonly Word[], i: number, last: number) =>
+  !(continuesRun(text, words, i) && hasDigit(words[i - 1]!.text)) &&
+  !(continuesRun(text, words, last + 1) && hasDigit(words[last + 1]!.text));
 
 // An ES module, as @arcjet/redact: loaded with import() from this CommonJS build.
 const loadIbantools = () => import("ibantools");
@@ -178,12 +212,66 @@ function ibanAt(iban: IbanCheck, words: readonly Word[], i: number): number | un
   return undefined;
 }
 
-function isNationalId(word: string): boolean {
-  const length = compactOf(word).length;
+function isNationalId(candidate: string): boolean {
+  const length = compactOf(candidate).length;
   return NATIONAL_IDS.some(
     (id) =>
-      (id.lengths as readonly number[]).includes(length) && id.validator.validate(word).isValid,
+      (id.lengths as readonly number[]).includes(length) &&
+      id.validator.validate(candidate).isValid,
   );
+}
+
+const LONGEST_ID = Math.max(...NATIONAL_IDS.flatMap((id) => id.lengths));
+
+/**
+ * The national identifier starting at word `i`, written whole or in groups: its last word's index,
+ * or undefined. Groups are joined, separators kept for the validator to judge, up to the longest
+ * identifier's length (so a word starts at most that many joins), and the longest join that stands
+ * alone and passes wins: AB 12 34 56 C, not AB 12 34 56.
+ */
+function nationalIdAt(text: string, words: readonly Word[], i: number): number | undefined {
+  let last = isNationalId(words[i]!.text) ? i : undefined;
+  let length = compactOf(words[i]!.text).length;
+  for (let j = i + 1; continuesRun(text, words, j); j++) {
+    length += compactOf(words[j]!.text).length;
+    if (length > LONGEST_ID) break;
+    if (standsAlone(text, words, i, j) && isNationalId(text.slice(words[i]!.start, words[j]!.end)))
+      last = j;
+  }
+  return last;
+}
+
+/** A US SSN as written: 3-2-4 digits, with dashes or spaces. */
+const SSN_FORM = /^\d{3}([- ])\d{2}\1\d{4}$/;
+/** A word that says an SSN follows (SSN, SS#, Social Security), within this many characters. */
+const SSN_CONTEXT = /\b(?:ssn|ss#|social[\s-]+security)/i;
+const SSN_CONTEXT_CHARS = 48;
+const ssnValidator = validator("US", "ssn");
+
+/**
+ * The US SSN starting at word `i` (123-45-6789, or 123 45 6789 as three words): its last word's
+ * index, or undefined. An SSN has no checksum, so its form and stdnum's rules (no area 000, 666 or
+ * 9xx, no group 00, none of the numbers known to be void) are not enough: a word naming it must
+ * come shortly before. stdnum lets serial 0000 pass, which the SSA never issues: it is no SSN here.
+ */
+function ssnAt(text: string, words: readonly Word[], i: number): number | undefined {
+  let last: number;
+  if (SSN_FORM.test(words[i]!.text)) last = i;
+  else if (
+    continuesRun(text, words, i + 1) &&
+    continuesRun(text, words, i + 2) &&
+    standsAlone(text, words, i, i + 2)
+  )
+    last = i + 2;
+  else return undefined;
+  const start = words[i]!.start;
+  const candidate = text.slice(start, words[last]!.end);
+  const isSsn =
+    SSN_FORM.test(candidate) &&
+    !candidate.endsWith("0000") &&
+    ssnValidator.validate(candidate).isValid &&
+    SSN_CONTEXT.test(text.slice(Math.max(0, start - SSN_CONTEXT_CHARS), start));
+  return isSsn ? last : undefined;
 }
 
 /** The spans of the validated types in `text`, in order, none overlapping. */
@@ -194,15 +282,24 @@ function validatedSpans(
 ): { start: number; end: number; entity: ValidatedEntity }[] {
   const spans: { start: number; end: number; entity: ValidatedEntity }[] = [];
   const words = wordsOf(text);
+  const detectors = (
+    [
+      { entity: "iban", lastAt: (i: number) => ibanAt(iban, words, i) },
+      { entity: "us-ssn", lastAt: (i: number) => ssnAt(text, words, i) },
+      { entity: "national-id", lastAt: (i: number) => nationalIdAt(text, words, i) },
+    ] as const
+  ).filter((detector) => entities.includes(detector.entity));
   for (let i = 0; i < words.length; i++) {
     const word = words[i]!.text;
-    if (!hasDigit(word)) continue;
-    const last = entities.includes("iban") ? ibanAt(iban, words, i) : undefined;
-    if (last !== undefined) {
-      spans.push({ start: words[i]!.start, end: words[last]!.end, entity: "iban" });
+    // A value holds a digit; a word without one may start its groups (AB 12 34 56 C).
+    if (!hasDigit(word) && !isGroup(word)) continue;
+    for (const { entity, lastAt } of detectors) {
+      const last = lastAt(i);
+      if (last === undefined) continue;
+      spans.push({ start: words[i]!.start, end: words[last]!.end, entity });
       i = last;
-    } else if (entities.includes("national-id") && isNationalId(word))
-      spans.push({ start: words[i]!.start, end: words[i]!.end, entity: "national-id" });
+      break;
+    }
   }
   return spans;
 }

@@ -73,24 +73,31 @@ describe.each(MODES)("PII at ingest, redacted and raising the label (%s)", (mode
     expect(quimby.length).toBeGreaterThan(0);
   });
 
-  it("an IBAN and a national identifier alone raise the label, and are redacted whole", async () => {
+  it("an IBAN, national identifiers and an SSN alone raise the label, and are redacted whole", async () => {
     const id = await upload(
       rt,
       "payroll.txt",
-      "Salary goes to DE89 3704 0044 0532 0130 00 for the employee with AHV 756.9217.0769.85.\n\nA look-alike, DE89 3704 0044 0532 0130 01, is none.",
+      "Salary goes to DE89 3704 0044 0532 0130 00 for the employee with AHV 756.9217.0769.85, NIR 1 84 12 76 451 089 46 and SSN 536-22-1234.\n\nA look-alike, DE89 3704 0044 0532 0130 01, is none.",
     );
     expect(await rt.services.documents.get(id)).toMatchObject({
       classification: "confidential",
-      pii: { findings: { iban: 1, "national-id": 1 }, redacted: true },
+      pii: { findings: { iban: 1, "national-id": 2, "us-ssn": 1 }, redacted: true },
     });
     const chunks = await rt.services.db.query<{ text: string; classification: string }>(
       "SELECT text, classification FROM chunks WHERE document_id = $1",
       [id],
     );
     const text = chunks.map((c) => c.text).join("\n");
-    expect(text).toContain("Salary goes to [iban] for the employee with AHV [national-id].");
-    for (const value of ["DE89 3704 0044 0532 0130 00", "756.9217.0769.85"])
+    expect(text).toContain(
+      "Salary goes to [iban] for the employee with AHV [national-id], NIR [national-id] and SSN [us-ssn].",
+    );
+    for (const value of ["DE89 3704 0044 0532 0130 00", "756.9217.0769.85", "451 089", "536-22"])
       expect(text).not.toContain(value);
+    const postings = await rt.services.db.query(
+      "SELECT p.term FROM postings p JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = $1 AND p.term = ANY($2::text[])",
+      [id, tokenize("451 089 536 1234")],
+    );
+    expect(postings).toEqual([]);
     expect(text).toContain("DE89 3704 0044 0532 0130 01");
     expect(new Set(chunks.map((c) => c.classification))).toEqual(new Set(["confidential"]));
   });
@@ -165,9 +172,10 @@ describe("PII settings", () => {
       "credit-card-number",
       "iban",
       "national-id",
+      "us-ssn",
     ]);
     expect(problems({ PII_ENTITIES: "email,ssn" })).toEqual([
-      'PII_ENTITIES: got "email,ssn"; not a PII type: ssn (types separated by commas, of email, phone-number, credit-card-number, ip-address, iban, national-id)',
+      'PII_ENTITIES: got "email,ssn"; not a PII type: ssn (types separated by commas, of email, phone-number, credit-card-number, ip-address, iban, national-id, us-ssn)',
     ]);
     expect(problems({ PII_RAISE_TO: "secret" })).toEqual([
       'PII_RAISE_TO: got "secret"; must be one of CLASSIFICATION_LABELS (public, internal, confidential, restricted)',
