@@ -30,6 +30,7 @@ import {
   rebuildTermStats,
   type Scored,
 } from "../src/search/bm25";
+import { Bm25MemoryIndex } from "../src/search/bm25-memory";
 import type { Filters } from "../src/search/filters";
 import { CANDIDATES } from "../src/search/retrieve";
 import { BENCH_PG_URL, freshPgDatabase } from "./bench-db";
@@ -157,12 +158,32 @@ export function questions(options: Bm25BenchOptions): string[][] {
 interface Timing {
   exact: number[];
   pruned: number[];
+  memory: number[];
   overlap: number[];
+  memoryOverlap: number[];
   termsRead: number[];
 }
 
-async function time(db: Db, qs: string[][], limit: number, filters?: Filters): Promise<Timing> {
-  const out: Timing = { exact: [], pruned: [], overlap: [], termsRead: [] };
+async function time(
+  db: Db,
+  memory: Bm25MemoryIndex,
+  qs: string[][],
+  limit: number,
+  filters?: Filters,
+): Promise<Timing> {
+  const out: Timing = {
+    exact: [],
+    pruned: [],
+    memory: [],
+    overlap: [],
+    memoryOverlap: [],
+    termsRead: [],
+  };
+  const inMemory = async (q: string[]) => {
+    const r = await memory.search(q, limit, filters);
+    if (!r) throw new Error("the in-memory copy is not loaded");
+    return r;
+  };
   const plan = {
     ...BM25_PLAN,
     observe: (r: { terms: number }) => out.termsRead.push(r.terms),
@@ -170,6 +191,7 @@ async function time(db: Db, qs: string[][], limit: number, filters?: Filters): P
   for (const q of qs.slice(0, 3)) {
     await bm25SearchExact(db, q, limit, filters);
     await bm25Search(db, q, limit, filters);
+    await inMemory(q);
   }
   out.termsRead.length = 0;
   for (const q of qs) {
@@ -179,12 +201,17 @@ async function time(db: Db, qs: string[][], limit: number, filters?: Filters): P
     t = performance.now();
     const pruned = await bm25Search(db, q, limit, filters, plan);
     out.pruned.push(performance.now() - t);
+    t = performance.now();
+    const fromMemory = await inMemory(q);
+    out.memory.push(performance.now() - t);
     const top = (r: Scored[]) => new Set(r.slice(0, 10).map((x) => x.chunkId));
     const want = top(exact);
-    const got = top(pruned);
-    out.overlap.push(
-      want.size === 0 ? 1 : [...want].filter((id) => got.has(id)).length / want.size,
-    );
+    const overlap = (r: Scored[]) => {
+      const got = top(r);
+      return want.size === 0 ? 1 : [...want].filter((id) => got.has(id)).length / want.size;
+    };
+    out.overlap.push(overlap(pruned));
+    out.memoryOverlap.push(overlap(fromMemory));
   }
   return out;
 }
@@ -253,8 +280,13 @@ interface Row {
   filtered: Timing;
   ingestBefore: number;
   ingestAfter: number;
+  /** Catching the in-memory copy up with the "after" documents, per 1,000 chunks. */
+  catchUp: number;
   postingsMb: number;
   statsMb: number;
+  /** The in-memory copy's first load: seconds, and the heap and buffers it added. */
+  memoryLoadSeconds: number;
+  memoryMb: number;
 }
 
 /** The kept database of a server corpus: its name says what was loaded. */
@@ -301,6 +333,7 @@ async function runOne(
       : undefined;
   const server = backend === "postgres" && !kept ? await freshPgDatabase() : undefined;
   const url = kept?.url ?? server?.url;
+  let memory: Bm25MemoryIndex | undefined;
   const db = await openDb(
     loadRuntimeConfig({
       DATA_DIR: dataDir,
@@ -322,13 +355,28 @@ async function runOne(
     )) as [{ postings: number }];
     const qs = questions(options);
     const limit = options.limit ?? CANDIDATES;
-    const all = await time(db, qs, limit);
+    // With node --expose-gc (npm run bench passes it), after a collection: what the copy keeps.
+    const heap = () => {
+      (globalThis as { gc?: () => void }).gc?.();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    const heapBefore = heap();
+    const memoryStarted = performance.now();
+    memory = new Bm25MemoryIndex(db, { syncEveryMs: 0 });
+    await memory.load();
+    const memoryLoadSeconds = (performance.now() - memoryStarted) / 1000;
+    const memoryMb = (heap() - heapBefore) / 1048576;
+    const all = await time(db, memory, qs, limit);
     // Fewer filtered questions: the exhaustive filtered query takes seconds a question at 1M.
-    const filtered = await time(db, qs.slice(0, FILTERED_QUERIES), limit, {
+    const filtered = await time(db, memory, qs.slice(0, FILTERED_QUERIES), limit, {
       metadata: { group: "g0" },
     });
     const ingestBefore = await ingest(db, options, false);
     const ingestAfter = await ingest(db, options, true);
+    const catchUpStarted = performance.now();
+    await memory.sync();
+    const catchUp = (performance.now() - catchUpStarted) / ((INGEST_DOCS * CHUNKS_PER_DOC) / 1000);
     const [size] = await db.query<{ postings: number; stats: number }>(
       `SELECT pg_total_relation_size('postings')::float8 / 1048576 AS postings,
               (pg_total_relation_size('bm25_terms') + pg_total_relation_size('bm25_term_changes'))::float8 / 1048576 AS stats`,
@@ -349,10 +397,14 @@ async function runOne(
       filtered,
       ingestBefore,
       ingestAfter,
+      catchUp,
       postingsMb: size!.postings,
       statsMb: size!.stats,
+      memoryLoadSeconds,
+      memoryMb,
     };
   } finally {
+    memory?.close();
     await db.close();
     await server?.drop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -384,15 +436,16 @@ export async function benchBm25(options: Bm25BenchOptions): Promise<void> {
       // A line as each corpus completes: a long run is readable before it ends.
       const at = (xs: number[], p: number) => percentile(xs, p).toFixed(1);
       process.stderr.write(
-        `bench bm25: ${backend}, ${size} chunks: exact ${at(r.all.exact, 50)}/${at(r.all.exact, 95)} ms, pruned ${at(r.all.pruned, 50)}/${at(r.all.pruned, 95)} ms (p50/p95), load average ${loadavg()[0]!.toFixed(1)}\n`,
+        `bench bm25: ${backend}, ${size} chunks: exact ${at(r.all.exact, 50)}/${at(r.all.exact, 95)} ms, pruned ${at(r.all.pruned, 50)}/${at(r.all.pruned, 95)} ms, in memory ${at(r.all.memory, 50)}/${at(r.all.memory, 95)} ms (p50/p95), load average ${loadavg()[0]!.toFixed(1)}\n`,
       );
     }
   }
   const load = `load average ${loadBefore.toFixed(1)} at the start, ${loadavg()[0]!.toFixed(1)} at the end, ${cpus().length} cores`;
   const ms = (xs: number[], p: number) => percentile(xs, p).toFixed(1);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const overlap = (xs: number[]) => `${mean(xs).toFixed(3)} (min ${Math.min(...xs).toFixed(2)})`;
   console.log(
-    `\nBM25, exact vs pruned (top ${options.limit ?? CANDIDATES}; ${options.queries} six-term questions; Zipf s=${options.s} over ${options.vocabulary} terms; ${options.chunkTokens} tokens per chunk on average; ${load})\n`,
+    `\nBM25, exact vs pruned SQL plan vs in-memory copy (top ${options.limit ?? CANDIDATES}; ${options.queries} six-term questions; Zipf s=${options.s} over ${options.vocabulary} terms; ${options.chunkTokens} tokens per chunk on average; ${load})\n`,
   );
   console.log(
     table(
@@ -404,10 +457,13 @@ export async function benchBm25(options: Bm25BenchOptions): Promise<void> {
         "exact p95",
         "pruned p50",
         "pruned p95",
-        "top-10 overlap",
+        "in memory p50",
+        "in memory p95",
+        "top-10 overlap (pruned / in memory)",
         "terms read",
         `filtered exact p50/p95 (${FILTERED_QUERIES} q)`,
         "filtered pruned p50/p95",
+        "filtered in memory p50/p95",
         "filtered overlap",
       ],
       rows.map((r) => [
@@ -418,16 +474,19 @@ export async function benchBm25(options: Bm25BenchOptions): Promise<void> {
         ms(r.all.exact, 95),
         ms(r.all.pruned, 50),
         ms(r.all.pruned, 95),
-        `${mean(r.all.overlap).toFixed(3)} (min ${Math.min(...r.all.overlap).toFixed(2)})`,
+        ms(r.all.memory, 50),
+        ms(r.all.memory, 95),
+        `${overlap(r.all.overlap)} / ${overlap(r.all.memoryOverlap)}`,
         `${mean(r.all.termsRead).toFixed(1)} of 6`,
         `${ms(r.filtered.exact, 50)} / ${ms(r.filtered.exact, 95)}`,
         `${ms(r.filtered.pruned, 50)} / ${ms(r.filtered.pruned, 95)}`,
-        mean(r.filtered.overlap).toFixed(3),
+        `${ms(r.filtered.memory, 50)} / ${ms(r.filtered.memory, 95)}`,
+        `${mean(r.filtered.overlap).toFixed(3)} / ${mean(r.filtered.memoryOverlap).toFixed(3)}`,
       ]),
     ),
   );
   console.log(
-    `\nIngest (${INGEST_DOCS} documents of ${CHUNKS_PER_DOC} chunks, the pipeline's statements; before: no per-term statistics) and sizes\n`,
+    `\nIngest (${INGEST_DOCS} documents of ${CHUNKS_PER_DOC} chunks, the pipeline's statements; before: no per-term statistics nor change log) and sizes\n`,
   );
   console.log(
     table(
@@ -437,8 +496,11 @@ export async function benchBm25(options: Bm25BenchOptions): Promise<void> {
         "load s",
         "ms/1k chunks before",
         "ms/1k chunks after",
+        "in-memory catch-up ms/1k chunks",
         "postings MB",
         "term statistics MB",
+        "in-memory load s",
+        "in-memory MB",
       ],
       rows.map((r) => [
         r.backend,
@@ -446,8 +508,11 @@ export async function benchBm25(options: Bm25BenchOptions): Promise<void> {
         Number.isNaN(r.loadSeconds) ? "kept" : r.loadSeconds.toFixed(0),
         r.ingestBefore.toFixed(0),
         r.ingestAfter.toFixed(0),
+        r.catchUp.toFixed(0),
         r.postingsMb.toFixed(0),
         r.statsMb.toFixed(1),
+        r.memoryLoadSeconds.toFixed(1),
+        r.memoryMb.toFixed(0),
       ]),
     ),
   );

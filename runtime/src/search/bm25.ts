@@ -57,6 +57,11 @@ export const BM25_PLAN: Bm25Plan = {
   seedPostings: 2_000,
   skippedShare: 1,
 };
+/**
+ * How long `bm25_log` keeps a row (bm25-memory.ts): a copy that has not caught up for half of
+ * this loads afresh.
+ */
+export const BM25_LOG_KEEP_MINUTES = 60;
 /** Bounds and thresholds compare with this relative slack, so float rounding never prunes a winner. */
 const SLACK = 1e-9;
 
@@ -72,16 +77,18 @@ const WEIGHTS = `w AS (
 const fullScore = (of: string) =>
   `(SELECT sum(${TERM_SCORE}) FROM w JOIN postings p ON p.term = w.term AND p.chunk_id = ${of}.chunk_id)`;
 
-interface TermStats {
+export interface TermStats {
   readonly term: string;
   readonly qtf: number;
   readonly df: number;
+  /** Query tf times the term's IDF: its weight in every chunk's score. */
+  readonly idf: number;
   /** Upper bound of the term's contribution to any chunk's score. */
   readonly bound: number;
 }
 
 /** Reads the corpus totals and each query term's statistics (terms no chunk has are left out). */
-async function statistics(
+export async function corpusStatistics(
   db: Queryable,
   tf: Map<string, number>,
 ): Promise<{ n: number; avgdl: number; terms: TermStats[] }> {
@@ -117,7 +124,7 @@ async function statistics(
       // shortest chunk bounds every posting (deletes leave the bounds loose, never too low).
       const maxTf = Number(r.max_tf);
       const tfPart = (maxTf * (k1 + 1)) / (maxTf + k1 * (1 - b + (b * Number(r.min_dl)) / avgdl));
-      return { term: r.term, qtf: r.qtf, df, bound: idf * tfPart * (1 + SLACK) };
+      return { term: r.term, qtf: r.qtf, df, idf, bound: idf * tfPart * (1 + SLACK) };
     });
   return { n, avgdl, terms };
 }
@@ -150,7 +157,7 @@ export async function bm25Search(
 ): Promise<Scored[]> {
   const tf = termFrequencies(queryTokens);
   if (tf.size === 0 || limit <= 0) return [];
-  const { n, avgdl, terms } = await statistics(db, tf);
+  const { n, avgdl, terms } = await corpusStatistics(db, tf);
   if (terms.length === 0) return [];
   const cand = candidates(filters);
   const bind = (read: readonly string[], slack: number, theta: number): unknown[] => [
@@ -321,6 +328,9 @@ export async function foldTermStats(db: Db): Promise<void> {
       await tx.query("DELETE FROM bm25_terms WHERE term = ANY($1::text[]) AND df <= 0", [
         emptied.map((r) => r.term),
       ]);
+    await tx.query(
+      `DELETE FROM bm25_log WHERE at < now() - make_interval(mins => ${BM25_LOG_KEEP_MINUTES})`,
+    );
   });
 }
 

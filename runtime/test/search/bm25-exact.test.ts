@@ -1,8 +1,10 @@
 /**
- * The pruned BM25 plan (bm25Search) against exact references on random Zipf corpora, in both
- * modes: the exhaustive SQL query (bm25SearchExact) and Okapi BM25 computed here from the
- * corpus itself. Same chunks, same order, same scores, filtered or not, after deletes (folded or
- * still pending), after a document is indexed again and as the average chunk length drifts.
+ * The pruned BM25 plan (bm25Search) and the in-memory copy (Bm25MemoryIndex, block-max WAND)
+ * against exact references on random Zipf corpora, in both modes: the exhaustive SQL query
+ * (bm25SearchExact) and Okapi BM25 computed here from the corpus itself. Same chunks, same order,
+ * same scores, filtered or not, after deletes (folded or still pending), after a document is
+ * indexed again and as the average chunk length drifts. The copy is loaded once and then only
+ * catches up from the log, so every write below reaches it through the triggers.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,6 +23,7 @@ import {
   postingsOf,
   type Scored,
 } from "../../src/search/bm25";
+import { Bm25MemoryIndex } from "../../src/search/bm25-memory";
 import type { Filters } from "../../src/search/filters";
 import { freshDatabase, MODES } from "../support";
 
@@ -162,6 +165,7 @@ describe.each(MODES)("BM25's pruned plan is exact (%s)", (mode) => {
   const draw = zipf(3000, 1.05, next);
   let pruned = 0;
   let queries = 0;
+  let memory: Bm25MemoryIndex;
   // Small corpora: every query takes the pruned path, with a small seed.
   const plan: Bm25Plan = {
     exhaustiveBelow: 0,
@@ -186,8 +190,14 @@ describe.each(MODES)("BM25's pruned plan is exact (%s)", (mode) => {
       rmSync(dataDir, { recursive: true, force: true });
     };
     await add(120);
+    // Small blocks of postings are what the corpus has; compaction as soon as a chunk is dead.
+    memory = new Bm25MemoryIndex(db, { syncEveryMs: 0, compactShare: 0 });
+    await memory.load();
   }, 120_000);
-  afterAll(() => cleanup?.());
+  afterAll(async () => {
+    memory?.close();
+    await cleanup?.();
+  });
 
   /** Indexes `count` new documents whose chunks have `tokens.least` + [0, `tokens.spread`) tokens. */
   async function add(count: number, tokens?: { least: number; spread: number }): Promise<void> {
@@ -212,8 +222,11 @@ describe.each(MODES)("BM25's pruned plan is exact (%s)", (mode) => {
             : undefined;
       const got = await bm25Search(db, query, limit, filters, plan);
       const exact = await bm25SearchExact(db, query, limit, filters);
+      const inMemory = await memory.search(query, limit, filters);
       const context = `query ${query.join(" ")}, top ${limit}, ${JSON.stringify(filters ?? {})}`;
       expect(ranked(got, limit), context).toEqual(ranked(exact, limit));
+      expect(inMemory, "the copy is loaded").toBeDefined();
+      expect(ranked(inMemory!, limit), `in memory: ${context}`).toEqual(ranked(exact, limit));
       expect(ranked(got, limit), context).toEqual(ranked(reference(docs, query, filters), limit));
     }
   }
