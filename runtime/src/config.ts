@@ -110,6 +110,7 @@ export const ENV = {
   modelRoutes: "MODEL_ROUTES",
 
   fusionBm25Weight: "FUSION_BM25_WEIGHT",
+  bm25Memory: "BM25_MEMORY",
   fusionVectorWeight: "FUSION_VECTOR_WEIGHT",
   rerankUrl: "RERANK_URL",
   rerankApiKey: "RERANK_API_KEY",
@@ -822,6 +823,11 @@ export const runtimeConfigSchema = z.object({
     .max(10)
     .default(1)
     .describe("BM25's weight in rank fusion."),
+  [ENV.bm25Memory]: flag
+    .default(true)
+    .describe(
+      "Answer BM25 from an in-memory copy of the postings in each API process (about 0.6 GB per million chunks, loaded at start; the SQL plan answers meanwhile). false: always the SQL plan.",
+    ),
   [ENV.fusionVectorWeight]: z.coerce
     .number()
     .min(0)

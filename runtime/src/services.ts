@@ -26,6 +26,7 @@ import { BullMqQueue } from "./queue/bullmq";
 import { BACKOFF_MS, InProcessQueue, type IngestQueue, redisConfigured } from "./queue/queue";
 import { QdrantHybridIndex } from "./search/qdrant-hybrid";
 import { HttpReranker } from "./search/rerank";
+import { Bm25MemoryIndex } from "./search/bm25-memory";
 import { Retriever } from "./search/retrieve";
 import { loadTokenizer } from "./search/tokenize";
 import { PostgresVectorIndex, QdrantVectorIndex, type VectorIndex } from "./search/vector-index";
@@ -235,6 +236,8 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       weights,
       (stage, ms) => metrics.retrievalStage.observe({ stage: stage.replace("Ms", "") }, ms / 1000),
       (stage) => metrics.retrievalDegraded.inc({ stage }),
+      // Qdrant's sparse vectors hold BM25 when it holds the lexical half: no postings to copy.
+      config.BM25_MEMORY && !vectors.lexical ? new Bm25MemoryIndex(db) : undefined,
     );
     const pipeline = new IngestPipeline(
       db,
@@ -439,6 +442,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
         await audit.close();
         await queue.close();
         await maintenance?.close();
+        retriever.close();
         await db.close();
       },
     };

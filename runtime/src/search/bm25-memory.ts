@@ -39,8 +39,6 @@ export interface Bm25MemoryOptions {
   /** Compacts when dead chunks exceed this share of the live ones and `compactMin`. */
   readonly compactShare?: number;
   readonly compactMin?: number;
-  /** Hears what happened: loads, failures (never a chunk's text or a query's). */
-  readonly log?: (event: Bm25MemoryEvent) => void;
 }
 
 export type Bm25MemoryEvent =
@@ -92,6 +90,9 @@ export class Bm25MemoryIndex {
   private readonly loadBatch: number;
   private readonly compactShare: number;
   private readonly compactMin: number;
+  private started = false;
+  /** Hears what happens: loads, failures, compactions (never a chunk's text or a query's). */
+  log?: (event: Bm25MemoryEvent) => void;
 
   constructor(
     private readonly db: Db,
@@ -119,7 +120,12 @@ export class Bm25MemoryIndex {
 
   /** Starts the first load in the background and the periodic catch-up. */
   start(): void {
-    void this.load().catch(() => undefined);
+    if (this.started || this.closed) return;
+    this.started = true;
+    void this.load().catch(() => {
+      // Searches use the SQL plan; the next search tries to load again.
+      this.started = false;
+    });
     if (this.syncEveryMs > 0 && !this.timer) {
       this.timer = setInterval(() => {
         if (this.postings && !this.loading) void this.fresh().catch(() => undefined);
@@ -128,11 +134,18 @@ export class Bm25MemoryIndex {
     }
   }
 
+  /** Starts the load if need be and waits for it (tests; a loaded copy answers at once). */
+  async loaded(): Promise<void> {
+    this.start();
+    if (this.loading) await this.loading;
+    else if (!this.postings) await this.load();
+  }
+
   /** Loads every posting afresh (the first time, or when the log no longer reaches back far enough). */
   load(): Promise<void> {
     this.loading ??= this.loadAll()
       .catch((error: unknown) => {
-        this.options.log?.({ event: "failed", stage: "load", error: String(error) });
+        this.log?.({ event: "failed", stage: "load", error: String(error) });
         throw error;
       })
       .finally(() => {
@@ -164,7 +177,7 @@ export class Bm25MemoryIndex {
       this.fresh().then(
         () => true,
         (error: unknown) => {
-          this.options.log?.({ event: "failed", stage: "catch-up", error: String(error) });
+          this.log?.({ event: "failed", stage: "catch-up", error: String(error) });
           return false;
         },
       ),
@@ -293,7 +306,7 @@ export class Bm25MemoryIndex {
     this.horizon = BigInt(horizon);
     this.applied = new Map();
     this.lastCatchUp = Date.now();
-    this.options.log?.({
+    this.log?.({
       event: "loaded",
       chunks: postings.size,
       postings: postings.postings(),
@@ -366,7 +379,7 @@ export class Bm25MemoryIndex {
       const started = performance.now();
       const dead = postings.dead;
       postings.compact();
-      this.options.log?.({ event: "compacted", dead, ms: Math.round(performance.now() - started) });
+      this.log?.({ event: "compacted", dead, ms: Math.round(performance.now() - started) });
     }
   }
 }

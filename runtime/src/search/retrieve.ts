@@ -12,6 +12,7 @@ import type { Db } from "../db/db";
 import { traced } from "../tracing";
 import type { Embedder } from "../models/embedder";
 import { bm25Search, type Scored } from "./bm25";
+import type { Bm25MemoryEvent, Bm25MemoryIndex } from "./bm25-memory";
 import { accessSql, type Filters } from "./filters";
 import type { Reranker } from "./rerank";
 import { tokenize } from "./tokenize";
@@ -85,7 +86,39 @@ export class Retriever {
     private readonly weights: FusionWeights = { bm25: 1, vector: 1 },
     private readonly observe?: (stage: keyof RetrievalTimings, ms: number) => void,
     private readonly onDegraded?: Degraded,
+    /** BM25's in-memory copy (BM25_MEMORY); without it, the SQL plan answers. */
+    private readonly memory?: Bm25MemoryIndex,
   ) {}
+
+  /**
+   * Starts loading the in-memory BM25 copy (an API process at start; otherwise the first search),
+   * telling `log` what it does.
+   */
+  warm(log?: (event: Bm25MemoryEvent) => void): void {
+    if (this.memory && log) this.memory.log = log;
+    this.memory?.start();
+  }
+
+  /** Waits for the in-memory BM25 copy to load (tests); false without one (BM25_MEMORY=false). */
+  async warmed(): Promise<boolean> {
+    if (!this.memory) return false;
+    await this.memory.loaded();
+    return true;
+  }
+
+  /** Stops the in-memory copy's catch-up and drops it. */
+  close(): void {
+    this.memory?.close();
+  }
+
+  /** BM25 from the in-memory copy once loaded (starting its load if need be), else the SQL plan. */
+  async bm25(tokens: readonly string[], filters?: Filters): Promise<Scored[]> {
+    this.memory?.start();
+    return (
+      (await this.memory?.search(tokens, CANDIDATES, filters)) ??
+      bm25Search(this.db, tokens, CANDIDATES, filters)
+    );
+  }
 
   /** `fn`'s result, or `fallback` when it fails (reported as a degraded stage, to the service and the caller). */
   private async orElse<T>(
@@ -156,9 +189,7 @@ export class Retriever {
   /** BM25 in the database and the vector index's candidates, fused here with the document prior. */
   private async fused(options: RetrieveOptions, degraded?: Degraded): Promise<Scored[]> {
     const [lexical, semantic] = await Promise.all([
-      this.timed("bm25Ms", () =>
-        bm25Search(this.db, tokenize(options.question), CANDIDATES, options.filters),
-      ),
+      this.timed("bm25Ms", () => this.bm25(tokenize(options.question), options.filters)),
       this.weights.vector > 0
         ? this.orElse(
             "vector",

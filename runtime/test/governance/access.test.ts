@@ -74,6 +74,9 @@ describe.each(MODES)("classification and access (%s)", (mode) => {
       await issue({ role: "reader", clearance: "restricted", groups: ["finance"] })
     ).key;
     keys.ingester = (await issue({ role: "ingester", clearance: "confidential" })).key;
+    // Every search below goes through BM25's in-memory copy (the default), which then only
+    // catches up: relabels and regroups must reach it through the change log.
+    expect(await rt.services.retriever.warmed()).toBe(true);
   }, 120_000);
 
   afterAll(async () => {
@@ -172,7 +175,8 @@ describe.each(MODES)("classification and access (%s)", (mode) => {
       50,
       visible,
     );
-    for (const hits of [lexical, vector]) {
+    const inMemory = await rt.services.retriever.bm25(tokenize("ocelot pangolin aurora"), visible);
+    for (const hits of [lexical, vector, inMemory]) {
       expect(hits.length).toBeGreaterThan(0);
       expect(new Set(hits.map((h) => h.chunkId.split(":")[0]))).toEqual(new Set([ids.internal]));
     }
@@ -180,6 +184,9 @@ describe.each(MODES)("classification and access (%s)", (mode) => {
     expect(
       await bm25Search(rt.services.db, tokenize("aurora"), 50, { classifications: [] }),
     ).toEqual([]);
+    expect(await rt.services.retriever.bm25(tokenize("aurora"), { classifications: [] })).toEqual(
+      [],
+    );
   });
 
   it("lists, reads and downloads only what the caller may see; the rest is 404", async () => {
