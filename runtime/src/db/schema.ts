@@ -201,16 +201,17 @@ export const MIGRATIONS: readonly string[] = [
   // 12: a document whose delete has begun (retention/holds.ts claimForDelete): no legal hold may
   // be set on it, and indexing writes nothing more for it. Null: not being deleted.
   `ALTER TABLE documents ADD COLUMN deleting_since timestamptz;`,
-  // 13: the change log the in-memory BM25 copies catch up from (search/bm25-memory.ts): each chunk
-  // whose postings ('p'), label or groups ('a') change, with its transaction's id; 'r' when the
-  // postings are truncated (every copy loads afresh). Rows older than BM25_LOG_KEEP_MINUTES go
-  // at the statistics' fold.
-  `CREATE TABLE bm25_log (seq bigserial PRIMARY KEY, xid xid8 NOT NULL DEFAULT pg_current_xact_id(), at timestamptz NOT NULL DEFAULT now(), chunk_id text NOT NULL, kind "char" NOT NULL CHECK (kind IN ('p', 'a', 'r')));
+  // 13: the change log the in-memory BM25 copies catch up from (search/bm25-memory.ts), one row
+  // per chunk a statement changes, with its transaction's id: 'p' postings inserted, carrying all
+  // the chunk then has; 'd' all its postings deleted; 'u' changed otherwise (a copy reads the
+  // chunk's postings again); 'a' its label or groups changed; 'r' the postings truncated (copies
+  // load afresh). Rows older than BM25_LOG_KEEP_MINUTES go at the statistics' fold.
+  `CREATE TABLE bm25_log (seq bigserial PRIMARY KEY, xid xid8 NOT NULL DEFAULT pg_current_xact_id(), at timestamptz NOT NULL DEFAULT now(), chunk_id text NOT NULL, kind "char" NOT NULL CHECK (kind IN ('p', 'd', 'u', 'a', 'r')), terms text[], tfs int[], dl int);
    CREATE INDEX bm25_log_xid ON bm25_log (xid);
    CREATE INDEX bm25_log_at ON bm25_log (at);
-   CREATE OR REPLACE FUNCTION bm25_postings_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, count(*), max(tf), min(dl) FROM added GROUP BY term; INSERT INTO bm25_log (chunk_id, kind) SELECT DISTINCT chunk_id, 'p' FROM added; RETURN NULL; END $$;
-   CREATE OR REPLACE FUNCTION bm25_postings_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, -count(*), 0, 2147483647 FROM removed GROUP BY term; INSERT INTO bm25_log (chunk_id, kind) SELECT DISTINCT chunk_id, 'p' FROM removed; RETURN NULL; END $$;
-   CREATE OR REPLACE FUNCTION bm25_postings_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, -count(*), 0, 2147483647 FROM removed GROUP BY term; INSERT INTO bm25_term_changes SELECT term, count(*), max(tf), min(dl) FROM added GROUP BY term; INSERT INTO bm25_log (chunk_id, kind) SELECT chunk_id, 'p' FROM removed UNION SELECT chunk_id, 'p' FROM added; RETURN NULL; END $$;
+   CREATE OR REPLACE FUNCTION bm25_postings_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, count(*), max(tf), min(dl) FROM added GROUP BY term; INSERT INTO bm25_log (chunk_id, kind, terms, tfs, dl) SELECT chunk_id, kind, CASE WHEN kind = 'p' THEN terms END, CASE WHEN kind = 'p' THEN tfs END, dl FROM (SELECT a.chunk_id, (CASE WHEN (SELECT count(*) FROM postings p WHERE p.chunk_id = a.chunk_id) = a.n THEN 'p' ELSE 'u' END)::"char" AS kind, a.terms, a.tfs, a.dl FROM (SELECT chunk_id, count(*) AS n, array_agg(term) AS terms, array_agg(tf) AS tfs, max(dl) AS dl FROM added GROUP BY chunk_id) a) x; RETURN NULL; END $$;
+   CREATE OR REPLACE FUNCTION bm25_postings_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, -count(*), 0, 2147483647 FROM removed GROUP BY term; INSERT INTO bm25_log (chunk_id, kind) SELECT r.chunk_id, (CASE WHEN EXISTS (SELECT 1 FROM postings p WHERE p.chunk_id = r.chunk_id) THEN 'u' ELSE 'd' END)::"char" FROM (SELECT DISTINCT chunk_id FROM removed) r; RETURN NULL; END $$;
+   CREATE OR REPLACE FUNCTION bm25_postings_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, -count(*), 0, 2147483647 FROM removed GROUP BY term; INSERT INTO bm25_term_changes SELECT term, count(*), max(tf), min(dl) FROM added GROUP BY term; INSERT INTO bm25_log (chunk_id, kind) SELECT chunk_id, 'u' FROM removed UNION SELECT chunk_id, 'u' FROM added; RETURN NULL; END $$;
    CREATE OR REPLACE FUNCTION bm25_postings_truncated() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM bm25_terms; DELETE FROM bm25_term_changes; INSERT INTO bm25_log (chunk_id, kind) VALUES ('', 'r'); RETURN NULL; END $$;
    CREATE FUNCTION bm25_chunks_relabelled() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_log (chunk_id, kind) SELECT n.id, 'a' FROM relabelled_new n JOIN relabelled_old o ON o.id = n.id WHERE n.classification IS DISTINCT FROM o.classification OR n.access_groups IS DISTINCT FROM o.access_groups; RETURN NULL; END $$;
    CREATE TRIGGER bm25_chunks_relabelled AFTER UPDATE ON chunks REFERENCING OLD TABLE AS relabelled_old NEW TABLE AS relabelled_new FOR EACH STATEMENT EXECUTE FUNCTION bm25_chunks_relabelled();`,

@@ -24,7 +24,9 @@ import {
   BM25_PLAN,
   type Bm25Plan,
   bm25Search,
+  type Corpus,
   corpusStatistics,
+  corpusTotals,
   type Scored,
 } from "./bm25";
 import { MemoryPostings, type QueryTerm } from "./bm25-postings";
@@ -53,11 +55,13 @@ export type Bm25MemoryEvent =
 
 interface LogRow {
   horizon: string;
-  at: Date;
   seq: string | null;
   xid: string | null;
   chunk_id: string | null;
-  kind: string | null;
+  kind: "p" | "d" | "u" | "a" | "r" | null;
+  terms: string[] | null;
+  tfs: number[] | null;
+  dl: number | null;
 }
 
 interface ChunkRow {
@@ -70,6 +74,8 @@ interface ChunkRow {
   dl: number | null;
 }
 
+/** The corpus totals are read again at least this often (see `corpus`). */
+const CORPUS_EVERY_MS = 1_000;
 /** Chunks re-read per statement during a catch-up. */
 const CATCH_UP_BATCH = 2_000;
 
@@ -80,6 +86,12 @@ export class Bm25MemoryIndex {
   /** Log rows at or after the horizon already applied (their transactions had committed). */
   private applied = new Map<string, bigint>();
   private lastCatchUp = 0;
+  /**
+   * The corpus size and mean chunk length, read again whenever a catch-up applied a change and at
+   * least every CORPUS_EVERY_MS (a document's status can change with no posting's).
+   */
+  private corpus?: Corpus;
+  private corpusAt = 0;
   private loading?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private closed = false;
@@ -173,19 +185,21 @@ export class Bm25MemoryIndex {
     if (!this.postings) return undefined;
     const tf = termFrequencies(queryTokens);
     if (tf.size === 0 || limit <= 0) return [];
-    const [caughtUp, stats, documents] = await Promise.all([
-      this.fresh().then(
-        () => true,
-        (error: unknown) => {
-          this.log?.({ event: "failed", stage: "catch-up", error: String(error) });
-          return false;
-        },
-      ),
-      corpusStatistics(this.db, tf),
+    const caughtUp = this.fresh().then(
+      () => true,
+      (error: unknown) => {
+        this.log?.({ event: "failed", stage: "catch-up", error: String(error) });
+        return false;
+      },
+    );
+    // The terms' statistics need the corpus's: read with them when the catch-up brought changes.
+    const [ok, stats, documents] = await Promise.all([
+      caughtUp,
+      caughtUp.then(() => corpusStatistics(this.db, tf, this.corpus)),
       hasFilters(filters) ? this.documentsOf(filters!) : Promise.resolve(undefined),
     ]);
     const postings = this.postings;
-    if (!caughtUp || !postings) return bm25Search(this.db, queryTokens, limit, filters, plan);
+    if (!ok || !postings) return bm25Search(this.db, queryTokens, limit, filters, plan);
     const terms: QueryTerm[] = stats.terms.map((t) => ({ term: t.term, weight: t.idf }));
     if (terms.length === 0) return [];
     const accept = postings.acceptor(filters?.classifications, filters?.groups, documents);
@@ -306,6 +320,8 @@ export class Bm25MemoryIndex {
     this.horizon = BigInt(horizon);
     this.applied = new Map();
     this.lastCatchUp = Date.now();
+    this.corpus = undefined;
+    this.corpusAt = 0;
     this.log?.({
       event: "loaded",
       chunks: postings.size,
@@ -314,57 +330,93 @@ export class Bm25MemoryIndex {
     });
   }
 
+  /** The chunks' rows (label, groups, document), and with `postings` their postings too. */
+  private async chunkRows(
+    ids: readonly string[],
+    postings: boolean,
+  ): Promise<Map<string, ChunkRow>> {
+    const out = new Map<string, ChunkRow>();
+    for (let i = 0; i < ids.length; i += CATCH_UP_BATCH) {
+      const rows = await this.db.query<ChunkRow>(
+        postings
+          ? `SELECT c.id, c.document_id::text AS document_id, c.classification, c.access_groups, p.terms, p.tfs, p.dl
+             FROM chunks c
+             LEFT JOIN LATERAL (SELECT array_agg(term) AS terms, array_agg(tf) AS tfs, max(dl) AS dl FROM postings WHERE chunk_id = c.id) p ON true
+             WHERE c.id = ANY($1::text[])`
+          : `SELECT id, document_id::text AS document_id, classification, access_groups, NULL AS terms, NULL AS tfs, NULL AS dl
+             FROM chunks WHERE id = ANY($1::text[])`,
+        [ids.slice(i, i + CATCH_UP_BATCH)],
+      );
+      for (const r of rows) out.set(r.id, r);
+    }
+    return out;
+  }
+
   /** Applies the log from the horizon on (see the module's comment). */
   private async catchUp(): Promise<void> {
     if (!this.postings || this.closed) return;
     if (Date.now() - this.lastCatchUp > (BM25_LOG_KEEP_MINUTES / 2) * 60_000) return this.load();
+    // Rows already applied come back while an older transaction holds the horizon: without data.
     const rows = await this.db.query<LogRow>(
-      `SELECT h.horizon::text AS horizon, now() AS at, l.seq::text AS seq, l.xid::text AS xid, l.chunk_id, l.kind
+      `SELECT h.horizon::text AS horizon, l.seq::text AS seq, l.xid::text AS xid, l.chunk_id, l.kind,
+              CASE WHEN l.seq <> ALL($2::bigint[]) THEN l.terms END AS terms,
+              CASE WHEN l.seq <> ALL($2::bigint[]) THEN l.tfs END AS tfs, l.dl
        FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
        LEFT JOIN bm25_log l ON l.xid >= $1::text::xid8
        ORDER BY l.seq`,
-      [this.horizon.toString()],
+      [this.horizon.toString(), [...this.applied.keys()]],
     );
     const horizon = BigInt(rows[0]!.horizon);
     const fresh = rows.filter((r) => r.seq !== null && !this.applied.has(r.seq));
     if (fresh.some((r) => r.kind === "r")) return this.load();
-    const postingsChanged = new Set<string>();
+    // Per chunk, its last postings row says what it holds now: the postings it carries ('p'),
+    // none ('d'), or read them again ('u'); 'a' rows: its label or groups changed.
+    const last = new Map<string, LogRow>();
     const relabelled = new Set<string>();
-    for (const r of fresh) (r.kind === "p" ? postingsChanged : relabelled).add(r.chunk_id!);
-    const ids = [...new Set([...postingsChanged, ...relabelled])];
-    const state = new Map<string, ChunkRow>();
-    for (let i = 0; i < ids.length; i += CATCH_UP_BATCH) {
-      const batch = await this.db.query<ChunkRow>(
-        `SELECT c.id, c.document_id::text AS document_id, c.classification, c.access_groups, p.terms, p.tfs, p.dl
-         FROM chunks c
-         LEFT JOIN LATERAL (SELECT array_agg(term) AS terms, array_agg(tf) AS tfs, max(dl) AS dl FROM postings WHERE chunk_id = c.id) p ON true
-         WHERE c.id = ANY($1::text[])`,
-        [ids.slice(i, i + CATCH_UP_BATCH)],
-      );
-      for (const r of batch) state.set(r.id, r);
+    for (const r of fresh) {
+      if (r.kind === "a") relabelled.add(r.chunk_id!);
+      else last.set(r.chunk_id!, r);
     }
+    const ofLog = [...last.values()];
+    const facts = await this.chunkRows(
+      [...new Set([...ofLog.filter((r) => r.kind === "p").map((r) => r.chunk_id!), ...relabelled])],
+      false,
+    );
+    const reread = await this.chunkRows(
+      ofLog.filter((r) => r.kind === "u").map((r) => r.chunk_id!),
+      true,
+    );
     const postings = this.postings;
     if (!postings || this.closed) return;
     // Applied at once, with no await in between: a search sees the copy before or after, whole.
-    for (const id of ids) {
-      const row = state.get(id);
-      if (!postingsChanged.has(id)) {
-        if (row) postings.relabel(id, row.classification, row.access_groups);
-        continue;
-      }
+    for (const r of ofLog) {
+      const id = r.chunk_id!;
       postings.remove(id);
-      if (!row?.terms || row.dl === null) continue;
-      const tfs = row.tfs!;
+      const chunk = r.kind === "p" ? facts.get(id) : r.kind === "u" ? reread.get(id) : undefined;
+      const terms = r.kind === "p" ? r.terms : chunk?.terms;
+      const tfs = (r.kind === "p" ? r.tfs : chunk?.tfs) ?? [];
+      const dl = r.kind === "p" ? r.dl : chunk?.dl;
+      if (!chunk || !terms || dl === null || dl === undefined) continue;
       postings.add(
         {
           chunkId: id,
-          documentId: row.document_id,
-          length: row.dl,
-          classification: row.classification,
-          groups: row.access_groups,
+          documentId: chunk.document_id,
+          length: dl,
+          classification: chunk.classification,
+          groups: chunk.access_groups,
         },
-        row.terms.map((t, i) => [t, tfs[i]!] as const),
+        terms.map((t, i) => [t, tfs[i]!] as const),
       );
+    }
+    for (const id of relabelled) {
+      const chunk = facts.get(id);
+      if (chunk && !last.has(id)) postings.relabel(id, chunk.classification, chunk.access_groups);
+    }
+    if (fresh.length > 0 || Date.now() - this.corpusAt > CORPUS_EVERY_MS) {
+      this.corpus = undefined;
+      const corpus = await corpusTotals(this.db);
+      this.corpus = corpus;
+      this.corpusAt = Date.now();
     }
     const applied = new Map<string, bigint>();
     for (const [seq, xid] of this.applied) if (xid >= horizon) applied.set(seq, xid);

@@ -87,10 +87,29 @@ export interface TermStats {
   readonly bound: number;
 }
 
-/** Reads the corpus totals and each query term's statistics (terms no chunk has are left out). */
+/** The corpus size and mean chunk length BM25 uses: sums over the ready documents. */
+const CORPUS = `SELECT greatest(sum(chunk_count), 1)::float8 AS n, coalesce(sum(token_count)::float8 / nullif(sum(chunk_count), 0), 1)::float8 AS avgdl
+       FROM documents WHERE status = 'ready'`;
+
+export interface Corpus {
+  readonly n: number;
+  readonly avgdl: number;
+}
+
+/** Reads the corpus size and mean chunk length alone (bm25-memory.ts keeps them between writes). */
+export async function corpusTotals(db: Queryable): Promise<Corpus> {
+  const [row] = await db.query<Corpus>(CORPUS);
+  return { n: Number(row?.n ?? 1), avgdl: Number(row?.avgdl ?? 1) };
+}
+
+/**
+ * Reads the corpus totals (unless `known` gives them) and each query term's statistics (terms no
+ * chunk has are left out).
+ */
 export async function corpusStatistics(
   db: Queryable,
   tf: Map<string, number>,
+  known?: Corpus,
 ): Promise<{ n: number; avgdl: number; terms: TermStats[] }> {
   const rows = await db.query<{
     term: string;
@@ -101,9 +120,7 @@ export async function corpusStatistics(
     n: number;
     avgdl: number;
   }>(
-    `WITH corpus AS (
-       SELECT greatest(sum(chunk_count), 1)::float8 AS n, coalesce(sum(token_count)::float8 / nullif(sum(chunk_count), 0), 1)::float8 AS avgdl
-       FROM documents WHERE status = 'ready')
+    `WITH corpus AS (${known ? "SELECT $3::float8 AS n, $4::float8 AS avgdl" : CORPUS})
      SELECT u.term, u.qtf, (coalesce(t.df, 0) + coalesce(c.df, 0))::bigint AS df,
             greatest(t.max_tf, c.max_tf) AS max_tf, least(t.min_dl, c.min_dl) AS min_dl, corpus.n, corpus.avgdl
      FROM unnest($1::text[], $2::int[]) WITH ORDINALITY AS u(term, qtf, i)
@@ -111,10 +128,10 @@ export async function corpusStatistics(
      LEFT JOIN bm25_terms t ON t.term = u.term
      LEFT JOIN LATERAL (SELECT sum(df) AS df, max(max_tf) AS max_tf, min(min_dl) AS min_dl FROM bm25_term_changes c WHERE c.term = u.term) c ON true
      ORDER BY u.i`,
-    [[...tf.keys()], [...tf.values()]],
+    [[...tf.keys()], [...tf.values()], ...(known ? [known.n, known.avgdl] : [])],
   );
-  const n = Number(rows[0]?.n ?? 1);
-  const avgdl = Number(rows[0]?.avgdl ?? 1);
+  const n = known?.n ?? Number(rows[0]?.n ?? 1);
+  const avgdl = known?.avgdl ?? Number(rows[0]?.avgdl ?? 1);
   const terms = rows
     .filter((r) => Number(r.df) > 0)
     .map((r) => {
@@ -281,9 +298,7 @@ export async function bm25SearchExact(
   // The lateral OFFSET 0 keeps each term's postings a range read of the primary key, whatever
   // the planner's statistics say (without them it would hash the whole postings table).
   const rows = await db.query<{ chunk_id: string; score: number }>(
-    `WITH corpus AS (
-       SELECT greatest(sum(chunk_count), 1)::float8 AS n, coalesce(sum(token_count)::float8 / nullif(sum(chunk_count), 0), 1)::float8 AS avgdl
-       FROM documents WHERE status = 'ready'),
+    `WITH corpus AS (${CORPUS}),
      q AS (
        SELECT u.term, u.qtf * ln(1 + (corpus.n - t.df + 0.5) / (t.df + 0.5)) AS idf, corpus.avgdl
        FROM unnest($1::text[], $2::int[]) AS u(term, qtf)

@@ -128,6 +128,40 @@ describe.each(MODES)("BM25's in-memory copy (%s)", (mode) => {
     },
   );
 
+  it("takes a written chunk's postings from the log, and reads a chunk changed by hand again", async () => {
+    const copy = await copyOf();
+    const id = await db.transaction((tx) => write(tx, ["osprey talon osprey", "osprey nest"]));
+    // The pipeline's way (one statement writes a chunk's postings): the log carries them all.
+    const logged = await db.query<{ kind: string; terms: string[] | null }>(
+      "SELECT kind, terms FROM bm25_log WHERE chunk_id = $1 ORDER BY seq",
+      [`${id}:1`],
+    );
+    expect(logged).toEqual([{ kind: "p", terms: expect.arrayContaining(["osprey", "talon"]) }]);
+    const exact = async (q: string[]) => rounded(await bm25SearchExact(db, q, 10));
+    expect(rounded(await copy.search(["osprey", "talon"], 10))).toEqual(
+      await exact(["osprey", "talon"]),
+    );
+    // By hand: a second statement adds a posting, one is updated, one deleted of a chunk that
+    // keeps others. Each leaves the chunk's postings partly known: the copy reads them again.
+    await db.query("INSERT INTO postings (term, chunk_id, tf, dl) VALUES ('kestrel', $1, 2, 2)", [
+      `${id}:2`,
+    ]);
+    await db.query("UPDATE postings SET tf = 7 WHERE chunk_id = $1 AND term = 'osprey'", [
+      `${id}:1`,
+    ]);
+    await db.query("DELETE FROM postings WHERE chunk_id = $1 AND term = 'talon'", [`${id}:1`]);
+    const kinds = await db.query<{ kind: string }>(
+      "SELECT kind FROM bm25_log WHERE chunk_id LIKE $1 || '%' ORDER BY seq",
+      [id],
+    );
+    expect(kinds.map((k) => k.kind)).toEqual(["p", "p", "u", "u", "u"]);
+    for (const q of [["kestrel"], ["osprey", "talon"], ["talon"], ["osprey", "nest", "kestrel"]])
+      expect(rounded(await copy.search(q, 10)), q.join(" ")).toEqual(await exact(q));
+    // Deleted whole: 'd', and gone from the copy.
+    await db.query("DELETE FROM documents WHERE id = $1", [id]);
+    expect(await copy.search(["osprey", "kestrel"], 10)).toEqual([]);
+  });
+
   it("follows a chunk's label and groups as they change", async () => {
     const copy = await copyOf();
     const id = await db.transaction((tx) => write(tx, ["ibis heron"]));
