@@ -107,11 +107,11 @@ async function serveApi(services: Services): Promise<FastifyInstance> {
   const host = listenHost(services.config, auth.required);
   await app.listen({ host, port: services.config.PORT });
   // BM25's in-memory copy loads behind the listening server; the SQL plan answers meanwhile.
-  services.retriever.warm((event) =>
-    event.event === "failed"
-      ? app.log.warn(event, "BM25 in-memory copy: %s failed", event.stage)
-      : app.log.info(event, `BM25 in-memory copy ${event.event}`),
-  );
+  services.retriever.warm((event) => {
+    if (event.event === "failed")
+      app.log.warn(event, "BM25 in-memory copy: %s failed; the SQL plan answers", event.stage);
+    else app.log.info(event, `BM25 in-memory copy ${event.event}`);
+  });
   if (!auth.required)
     app.log.warn(
       "no API key configured: requests are not authenticated; listening on 127.0.0.1 only",

@@ -87,6 +87,14 @@ export class Metrics {
     buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
     registers: [this.registry],
   });
+  readonly bm25MemoryEvents = new Counter({
+    name: "rag_bm25_memory_events_total",
+    help: "What BM25's in-memory copy did, by event: loaded, failed (a load or catch-up; the SQL plan answered), compacted.",
+    labelNames: ["event"],
+    registers: [this.registry],
+  });
+  private bm25MemorySource?: () => number;
+  readonly bm25MemoryChunks: Gauge;
   private kafkaLagSource?: () => Promise<Record<string, number>>;
   readonly kafkaLag: Gauge;
   readonly queueDepth: Gauge;
@@ -94,6 +102,11 @@ export class Metrics {
   /** The Kafka roles running in this process report their groups' lag when scraped. */
   watchKafkaLag(source: () => Promise<Record<string, number>>): void {
     this.kafkaLagSource = source;
+  }
+
+  /** BM25's in-memory copy reports the chunks it holds when scraped. */
+  watchBm25Memory(source: () => number): void {
+    this.bm25MemorySource = source;
   }
 
   /** `queueDepth` reads the queue when scraped. */
@@ -115,6 +128,15 @@ export class Metrics {
       async collect() {
         const lags = await lagOf()?.catch(() => undefined);
         for (const [role, lag] of Object.entries(lags ?? {})) this.set({ role }, lag);
+      },
+    });
+    const heldOf = () => this.bm25MemorySource?.() ?? 0;
+    this.bm25MemoryChunks = new Gauge({
+      name: "rag_bm25_memory_chunks",
+      help: "Chunks BM25's in-memory copy holds (0 while it loads, or with BM25_MEMORY=false: the SQL plan answers).",
+      registers: [this.registry],
+      collect() {
+        this.set(heldOf());
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: "rag_" });

@@ -228,6 +228,13 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
         config.FUSION_VECTOR_WEIGHT ??
         (embedder.id === LOCAL_EMBEDDER_ID ? LOCAL_VECTOR_WEIGHT : 1),
     };
+    // Qdrant's sparse vectors hold BM25 when it holds the lexical half: no postings to copy.
+    const bm25Memory =
+      config.BM25_MEMORY && !vectors.lexical ? new Bm25MemoryIndex(db) : undefined;
+    if (bm25Memory) {
+      metrics.watchBm25Memory(() => bm25Memory.stats().chunks);
+      bm25Memory.log = (e) => metrics.bm25MemoryEvents.inc({ event: e.event });
+    }
     const retriever = new Retriever(
       db,
       embedder,
@@ -236,8 +243,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
       weights,
       (stage, ms) => metrics.retrievalStage.observe({ stage: stage.replace("Ms", "") }, ms / 1000),
       (stage) => metrics.retrievalDegraded.inc({ stage }),
-      // Qdrant's sparse vectors hold BM25 when it holds the lexical half: no postings to copy.
-      config.BM25_MEMORY && !vectors.lexical ? new Bm25MemoryIndex(db) : undefined,
+      bm25Memory,
     );
     const pipeline = new IngestPipeline(
       db,

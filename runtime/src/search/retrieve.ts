@@ -95,8 +95,15 @@ export class Retriever {
    * telling `log` what it does.
    */
   warm(log?: (event: Bm25MemoryEvent) => void): void {
-    if (this.memory && log) this.memory.log = log;
-    this.memory?.start();
+    const memory = this.memory;
+    if (memory && log) {
+      const before = memory.log;
+      memory.log = (event) => {
+        before?.(event);
+        log(event);
+      };
+    }
+    memory?.start();
   }
 
   /** Waits for the in-memory BM25 copy to load (tests); false without one (BM25_MEMORY=false). */

@@ -77,6 +77,9 @@ describe.each(MODES)("classification and access (%s)", (mode) => {
     // Every search below goes through BM25's in-memory copy (the default), which then only
     // catches up: relabels and regroups must reach it through the change log.
     expect(await rt.services.retriever.warmed()).toBe(true);
+    const metrics = (await rt.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toMatch(/^rag_bm25_memory_chunks [1-9]\d*$/m);
+    expect(metrics).toMatch(/^rag_bm25_memory_events_total\{event="loaded"\} 1$/m);
   }, 120_000);
 
   afterAll(async () => {
