@@ -229,8 +229,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
         (embedder.id === LOCAL_EMBEDDER_ID ? LOCAL_VECTOR_WEIGHT : 1),
     };
     // Qdrant's sparse vectors hold BM25 when it holds the lexical half: no postings to copy.
-    const bm25Memory =
-      config.BM25_MEMORY && !vectors.lexical ? new Bm25MemoryIndex(db) : undefined;
+    const bm25Memory = config.BM25_MEMORY && !vectors.lexical ? new Bm25MemoryIndex(db) : undefined;
     if (bm25Memory) {
       metrics.watchBm25Memory(() => bm25Memory.stats().chunks);
       bm25Memory.log = (e) => metrics.bm25MemoryEvents.inc({ event: e.event });
