@@ -74,6 +74,8 @@ interface ChunkRow {
   dl: number | null;
 }
 
+/** What looking a chunk up in a term's postings costs, in postings walked. */
+const LOOKUP_COST = 16;
 /** The corpus totals are read again at least this often (see `corpus`). */
 const CORPUS_EVERY_MS = 1_000;
 /** Chunks re-read per statement during a catch-up. */
@@ -203,11 +205,13 @@ export class Bm25MemoryIndex {
     const terms: QueryTerm[] = stats.terms.map((t) => ({ term: t.term, weight: t.idf }));
     if (terms.length === 0) return [];
     const accept = postings.acceptor(filters?.classifications, filters?.groups, documents);
-    // A filter that leaves few chunks: score those directly rather than walk the postings.
-    const only = documents ? postings.chunksOf(documents) : undefined;
+    // A filter that leaves few chunks: look those up (a gallop, about LOOKUP_COST postings'
+    // worth each) rather than walk the terms' postings.
+    const walk = stats.terms.reduce((s, t) => s + t.df, 0);
     const direct =
-      only !== undefined && only.length * terms.length < stats.terms.reduce((s, t) => s + t.df, 0);
-    return postings.search(terms, stats.avgdl, limit, accept, direct ? only : undefined);
+      documents !== undefined && postings.chunkCount(documents) * terms.length * LOOKUP_COST < walk;
+    const only = direct ? postings.chunksOf(documents) : undefined;
+    return postings.search(terms, stats.avgdl, limit, accept, only);
   }
 
   /** The ids of the ready documents the filters let through (metadata, ids, access). */

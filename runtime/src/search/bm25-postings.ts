@@ -281,6 +281,16 @@ export class MemoryPostings {
     return n;
   }
 
+  /** How many live chunks the given documents have. */
+  chunkCount(documentIds: Iterable<string>): number {
+    let n = 0;
+    for (const id of documentIds) {
+      const doc = this.documentNumbers.get(id);
+      if (doc !== undefined) n += this.documentChunks[doc]!.length;
+    }
+    return n;
+  }
+
   /** Live chunks of the given documents. */
   chunksOf(documentIds: Iterable<string>): number[] {
     const out: number[] = [];
@@ -343,15 +353,14 @@ export class MemoryPostings {
     });
     if (lists.length === 0) return [];
     if (only) {
-      // In chunk order, each term's position only moves forward.
-      const positions = lists.map(() => 0);
-      for (const n of [...only].sort((x, y) => x - y)) {
+      // Each chunk looked up in each term's postings: a gallop over the blocks, then one block.
+      for (const n of only) {
         if (!accept(n)) continue;
         let score = 0;
         let found = false;
         for (let t = 0; t < lists.length; t++) {
           const { list, weight } = lists[t]!;
-          const i = (positions[t] = seek(list, positions[t]!, n));
+          const i = seek(list, 0, n);
           if (i < list.length && list.docs[i] === n) {
             score += termScore(weight, list.tfs[i]!, this.dl[n]!, avgdl);
             found = true;

@@ -162,6 +162,18 @@ describe.each(MODES)("BM25's in-memory copy (%s)", (mode) => {
     expect(await copy.search(["osprey", "kestrel"], 10)).toEqual([]);
   });
 
+  it("scores the chunks of a few documents directly, as the exhaustive query does", async () => {
+    const copy = await copyOf();
+    const [one, two] = await db.query<{ id: string }>(
+      "SELECT id::text AS id FROM documents WHERE name = 'd.txt' ORDER BY id LIMIT 2",
+    );
+    // "common" is in 60 chunks; two documents have 4: looking 4 chunks up costs less than 60.
+    for (const filters of [{ documentIds: [one!.id] }, { documentIds: [one!.id, two!.id] }])
+      expect(rounded(await copy.search(["common", "seal", "tide"], 10, filters))).toEqual(
+        rounded(await bm25SearchExact(db, ["common", "seal", "tide"], 10, filters)),
+      );
+  });
+
   it("follows a chunk's label and groups as they change", async () => {
     const copy = await copyOf();
     const id = await db.transaction((tx) => write(tx, ["ibis heron"]));
