@@ -1,13 +1,19 @@
 /**
- * BM25 postings held in memory, searched document-at-a-time with block-max WAND (Ding and Suel,
- * "Faster top-k document retrieval using block-max indexes", SIGIR 2011), exact top-k.
+ * BM25 postings held in memory, searched document at a time with MaxScore (Turtle and Flood,
+ * "Query evaluation: strategies and optimizations", 1995) and per-block score bounds (as Ding and
+ * Suel's block-max indexes keep them, SIGIR 2011): exact top-k.
  *
  * Each chunk gets a number when it arrives; numbers only grow, so every term's postings stay in
  * chunk order by appending. A term's postings are cut into blocks of BLOCK; each block keeps its
  * last chunk number, its largest tf and its shortest chunk, which bound the term's score in it
- * whatever the corpus statistics are at query time. A query moves one cursor per term; it scores
- * a chunk only when the terms that can still reach it, by their whole-list bounds and then their
- * current blocks' bounds, could lift it into the top k, and skips whole blocks otherwise.
+ * whatever the corpus statistics are at query time.
+ *
+ * A query orders its terms by their bound. The terms whose bounds together stay below θ (the
+ * k-th best score so far) are non-essential: a chunk only they hold cannot enter the top k. So
+ * candidates come from the other terms' postings alone; a candidate whose essential terms' block
+ * bounds cannot lift it to θ is not scored, and the non-essential terms are looked up (a gallop
+ * over their blocks) only while they still could. As θ rises, more terms become non-essential:
+ * the frequent terms' long lists are then probed, not walked.
  *
  * A removed chunk is marked dead (its postings stay until `compact`); a changed one is removed and
  * added again under a new number. Scores use the very expression `bm25SearchExact` computes in
@@ -109,8 +115,6 @@ interface Cursor {
   /** Position in the list, and the chunk there (END past the last). */
   pos: number;
   doc: number;
-  /** The block the last shallow move reached, and its score bound. */
-  block: number;
 }
 
 /** One scored chunk of a search. */
@@ -373,66 +377,70 @@ export class MemoryPostings {
     const tfPart = (tf: number, dl: number) => termScore(1, tf, dl, avgdl) * (1 + SLACK);
     const cursors: Cursor[] = lists.map(({ list, weight }) => {
       const bound = weight * tfPart(list.maxTf, list.minDl);
-      return { list, idf: weight, bound, pos: 0, doc: list.docs[0]!, block: 0 };
+      return { list, idf: weight, bound, pos: 0, doc: list.docs[0]! };
     });
-    const byDoc = (x: Cursor, y: Cursor) => x.doc - y.doc;
-    cursors.sort(byDoc);
-    const move = (c: Cursor, target: number) => {
-      c.pos = seek(c.list, c.pos, target);
-      c.doc = c.pos < c.list.length ? c.list.docs[c.pos]! : END;
-    };
+    return this.maxScore(cursors, avgdl, top, accept, tfPart);
+  }
+
+  /**
+   * MaxScore (Turtle and Flood) with block bounds: the terms whose bounds together stay below θ
+   * are "non-essential"; chunks come only from the others' postings, and the non-essential terms
+   * are looked up for a chunk only while they could still lift it to θ.
+   */
+  private maxScore(
+    cursors: Cursor[],
+    avgdl: number,
+    top: TopK,
+    accept: (n: number) => boolean,
+    tfPart: (tf: number, dl: number) => number,
+  ): Hit[] {
+    const cs = [...cursors].sort((x, y) => x.bound - y.bound);
+    const m = cs.length;
+    // prefix[i]: the bounds of cs[0..i-1] together.
+    const prefix = new Float64Array(m + 1);
+    for (let i = 0; i < m; i++) prefix[i + 1] = prefix[i]! + cs[i]!.bound;
+    let first = 0;
+    const dl = this.dl;
     for (;;) {
       const theta = top.threshold;
-      // The pivot: the first chunk the terms so far could lift to θ.
-      let bound = 0;
-      let p = -1;
-      for (let i = 0; i < cursors.length && cursors[i]!.doc !== END; i++) {
-        bound += cursors[i]!.bound;
-        if (bound >= theta) {
-          p = i;
-          break;
+      while (first < m && prefix[first + 1]! < theta) first++;
+      if (first === m) break;
+      let d = END;
+      for (let i = first; i < m; i++) if (cs[i]!.doc < d) d = cs[i]!.doc;
+      if (d === END) break;
+      // The essential terms at d, with their current blocks' bounds first.
+      let bound = prefix[first]!;
+      for (let i = first; i < m; i++) {
+        const c = cs[i]!;
+        if (c.doc !== d) continue;
+        const list = c.list;
+        const j = Math.floor(c.pos / BLOCK);
+        bound += c.idf * tfPart(list.blockMaxTf[j]!, list.blockMinDl[j]!);
+      }
+      if (bound >= theta && accept(d)) {
+        const length = dl[d]!;
+        let score = 0;
+        for (let i = first; i < m; i++) {
+          const c = cs[i]!;
+          if (c.doc === d) score += termScore(c.idf, c.list.tfs[c.pos]!, length, avgdl);
+        }
+        let i = first - 1;
+        for (; i >= 0; i--) {
+          if (score + prefix[i + 1]! < theta) break;
+          const c = cs[i]!;
+          c.pos = seek(c.list, c.pos, d);
+          c.doc = c.pos < c.list.length ? c.list.docs[c.pos]! : END;
+          if (c.doc === d) score += termScore(c.idf, c.list.tfs[c.pos]!, length, avgdl);
+        }
+        if (i < 0) top.offer(d, score);
+      }
+      for (let i = first; i < m; i++) {
+        const c = cs[i]!;
+        if (c.doc === d) {
+          c.pos++;
+          c.doc = c.pos < c.list.length ? c.list.docs[c.pos]! : END;
         }
       }
-      if (p < 0) break;
-      const pivot = cursors[p]!.doc;
-      while (p + 1 < cursors.length && cursors[p + 1]!.doc === pivot) p++;
-      if (top.full) {
-        // The blocks holding the pivot: a tighter bound, and where they end.
-        let blockBound = 0;
-        let next = p + 1 < cursors.length ? cursors[p + 1]!.doc : END;
-        for (let i = 0; i <= p; i++) {
-          const c = cursors[i]!;
-          const list = c.list;
-          let j = Math.max(c.block, Math.floor(c.pos / BLOCK));
-          while (j < list.blocks && list.blockLast[j]! < pivot) j++;
-          c.block = j;
-          if (j < list.blocks) {
-            blockBound += c.idf * tfPart(list.blockMaxTf[j]!, list.blockMinDl[j]!);
-            next = Math.min(next, list.blockLast[j]! + 1);
-          }
-        }
-        if (blockBound < theta) {
-          // No chunk from the pivot up to the first block's end can reach θ.
-          for (let i = 0; i <= p; i++) move(cursors[i]!, next);
-          insertionSort(cursors, byDoc);
-          continue;
-        }
-      }
-      if (cursors[0]!.doc === pivot) {
-        if (accept(pivot)) {
-          let score = 0;
-          for (let i = 0; i <= p; i++) {
-            const c = cursors[i]!;
-            score += termScore(c.idf, c.list.tfs[c.pos]!, this.dl[pivot]!, avgdl);
-          }
-          top.offer(pivot, score);
-        }
-        for (let i = 0; i <= p; i++) move(cursors[i]!, pivot + 1);
-      } else {
-        // Chunks before the pivot cannot reach θ: only the terms before it hold them.
-        for (let i = 0; i < p && cursors[i]!.doc < pivot; i++) move(cursors[i]!, pivot);
-      }
-      insertionSort(cursors, byDoc);
     }
     return top.sorted();
   }
@@ -469,18 +477,6 @@ function seek(list: PostingList, from: number, target: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-function insertionSort<T>(xs: T[], cmp: (a: T, b: T) => number): void {
-  for (let i = 1; i < xs.length; i++) {
-    const x = xs[i]!;
-    let j = i - 1;
-    while (j >= 0 && cmp(xs[j]!, x) > 0) {
-      xs[j + 1] = xs[j]!;
-      j--;
-    }
-    xs[j + 1] = x;
-  }
 }
 
 /**
