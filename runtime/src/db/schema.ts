@@ -206,7 +206,7 @@ export const MIGRATIONS: readonly string[] = [
   // the chunk then has; 'd' all its postings deleted; 'u' changed otherwise (a copy reads the
   // chunk's postings again); 'a' its label or groups changed; 'r' the postings truncated (copies
   // load afresh). Rows older than BM25_LOG_KEEP_MINUTES go at the statistics' fold.
-  `CREATE TABLE bm25_log (seq bigserial PRIMARY KEY, xid xid8 NOT NULL DEFAULT pg_current_xact_id(), at timestamptz NOT NULL DEFAULT now(), chunk_id text NOT NULL, kind "char" NOT NULL CHECK (kind IN ('p', 'd', 'u', 'a', 'r')), terms text[], tfs int[], dl int);
+  `CREATE TABLE bm25_log (seq bigserial PRIMARY KEY, xid xid8 NOT NULL DEFAULT pg_current_xact_id(), at timestamptz NOT NULL DEFAULT clock_timestamp(), chunk_id text NOT NULL, kind "char" NOT NULL CHECK (kind IN ('p', 'd', 'u', 'a', 'r')), terms text[], tfs int[], dl int);
    CREATE INDEX bm25_log_xid ON bm25_log (xid);
    CREATE INDEX bm25_log_at ON bm25_log (at);
    CREATE OR REPLACE FUNCTION bm25_postings_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO bm25_term_changes SELECT term, count(*), max(tf), min(dl) FROM added GROUP BY term; INSERT INTO bm25_log (chunk_id, kind, terms, tfs, dl) SELECT chunk_id, kind, CASE WHEN kind = 'p' THEN terms END, CASE WHEN kind = 'p' THEN tfs END, dl FROM (SELECT a.chunk_id, (CASE WHEN (SELECT count(*) FROM postings p WHERE p.chunk_id = a.chunk_id) = a.n THEN 'p' ELSE 'u' END)::"char" AS kind, a.terms, a.tfs, a.dl FROM (SELECT chunk_id, count(*) AS n, array_agg(term) AS terms, array_agg(tf) AS tfs, max(dl) AS dl FROM added GROUP BY chunk_id) a) x; RETURN NULL; END $$;

@@ -88,6 +88,8 @@ export class Bm25MemoryIndex {
   /** Log rows at or after the horizon already applied (their transactions had committed). */
   private applied = new Map<string, bigint>();
   private lastCatchUp = 0;
+  /** The last log row written before the load began (a truncate up to it needs no new load). */
+  private loadedAfter = 0n;
   /**
    * The corpus size and mean chunk length, read again whenever a catch-up applied a change and at
    * least every CORPUS_EVERY_MS (a document's status can change with no posting's).
@@ -264,9 +266,9 @@ export class Bm25MemoryIndex {
 
   private async loadAll(): Promise<void> {
     const started = performance.now();
-    const [{ horizon }] = (await this.db.query<{ horizon: string }>(
-      "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon",
-    )) as [{ horizon: string }];
+    const [{ horizon, seq }] = (await this.db.query<{ horizon: string; seq: string | null }>(
+      "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon, (SELECT max(seq) FROM bm25_log)::text AS seq",
+    )) as [{ horizon: string; seq: string | null }];
     const postings = new MemoryPostings();
     // Chunks numbered in key order, so each term's postings (read in key order) come in number order.
     const numbers = new Map<string, number>();
@@ -311,6 +313,9 @@ export class Bm25MemoryIndex {
       if (this.closed) return;
       for (const { term, postings: list } of rows) {
         const parts = list.split(" ");
+        // Chunk ids are "<document>:<ordinal>": a space in one would shift every pair after it.
+        if (parts.length % 2 !== 0)
+          throw new Error(`the postings of "${term}" name a chunk id with a space in it`);
         const ns: number[] = [];
         const tfs: number[] = [];
         let sorted = true;
@@ -331,6 +336,7 @@ export class Bm25MemoryIndex {
       after = rows[rows.length - 1]!.term;
     }
     this.postings = postings;
+    this.loadedAfter = BigInt(seq ?? 0);
     this.horizon = BigInt(horizon);
     this.applied = new Map();
     this.lastCatchUp = Date.now();
@@ -382,14 +388,15 @@ export class Bm25MemoryIndex {
     );
     const horizon = BigInt(rows[0]!.horizon);
     const fresh = rows.filter((r) => r.seq !== null && !this.applied.has(r.seq));
-    if (fresh.some((r) => r.kind === "r")) return this.load();
+    // A truncate this copy's load came after is behind it already.
+    if (fresh.some((r) => r.kind === "r" && BigInt(r.seq!) > this.loadedAfter)) return this.load();
     // Per chunk, its last postings row says what it holds now: the postings it carries ('p'),
     // none ('d'), or read them again ('u'); 'a' rows: its label or groups changed.
     const last = new Map<string, LogRow>();
     const relabelled = new Set<string>();
     for (const r of fresh) {
       if (r.kind === "a") relabelled.add(r.chunk_id!);
-      else last.set(r.chunk_id!, r);
+      else if (r.kind !== "r") last.set(r.chunk_id!, r);
     }
     const ofLog = [...last.values()];
     const facts = await this.chunkRows(

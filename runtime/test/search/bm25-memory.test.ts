@@ -210,14 +210,30 @@ describe.each(MODES)("BM25's in-memory copy (%s)", (mode) => {
     expect(rounded(got)).toEqual(rounded(await bm25SearchExact(db, ["gannet", "common"], 20)));
   });
 
-  it("loads afresh after the postings are truncated", async () => {
+  it("loads afresh after the postings are truncated, once", async () => {
     const events: Bm25MemoryEvent[] = [];
     const copy = await copyOf();
     copy.log = (e) => events.push(e);
     expect((await copy.search(["walrus"], 5))!.length).toBeGreaterThan(0);
+    // On a server, a transaction left open from before holds every catch-up's horizon back, so
+    // the truncate's row keeps coming back: the copy must not load again for it.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let open: Promise<void> | undefined;
+    if (mode === "server")
+      await new Promise<void>((started) => {
+        open = db.transaction(async (t) => {
+          await t.query("SELECT pg_current_xact_id()");
+          started();
+          await gate;
+        });
+      });
     await db.query("TRUNCATE postings");
     expect(await copy.search(["walrus"], 5)).toEqual([]);
+    expect(await copy.search(["walrus"], 5)).toEqual([]);
     expect(events.filter((e) => e.event === "loaded")).toHaveLength(1);
+    release();
+    await open;
     expect(copy.stats().postings).toBe(0);
     // Written again: the copy catches up from the log as before.
     const id = await db.transaction((tx) => write(tx, ["walrus again"]));
