@@ -3,11 +3,13 @@
  * sequences of adds (a Zipf-like vocabulary, so common terms grow past a small array into blocks
  * of 64, tfs past 65535 now and then), removes, re-adds of the same chunk id, relabels,
  * compactions, bulk reloads and searches. Every search (1-8 terms, repeated or unknown, any
- * positive weights, filtered or not, through block-max WAND or the direct path) must return what
+ * positive weights, filtered or not, through MaxScore with block bounds or the direct path) must
+ * return what
  * scoring every live chunk with `termScore` returns: same chunks, same order (score descending,
- * then chunk id), same scores (to 1e-9 where WAND may sum three or more terms in another order).
+ * then chunk id), same scores (to 1e-9 where the search may sum three or more terms in another
+ * order).
  * bm25-exact.test.ts compares the copy with SQL on a corpus; this one explores operation
- * sequences. BM25_PROPERTY_RUNS=3000 runs it longer (200 by default, about 15 s).
+ * sequences (200 runs by default, about 15 s).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -24,8 +26,10 @@ const DOCUMENTS = 40;
 const ORDINALS = 16;
 const LABELS = ["public", "internal", "confidential", "restricted"] as const;
 const GROUPS = ["g0", "g1", "g2"] as const;
-/** Relative tolerance on a score WAND sums in another order than the reference (three terms up). */
+/** Relative tolerance on a score summed in another order than the reference's (three terms up). */
 const EPS = 1e-9;
+/** Property runs: BM25_PROPERTY_RUNS=3000 searches longer. */
+const RUNS = Number(process.env.BM25_PROPERTY_RUNS ?? 200);
 
 /** A term rank, 0 the most frequent: P(rank ≤ r) = ((r + 1) / VOCABULARY)^(1/4). */
 const rank = fc.integer({ min: 0, max: 999 }).map((x) => Math.floor(VOCABULARY * (x / 1000) ** 4));
@@ -65,7 +69,7 @@ const operation = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant("add" as const), chunk: chunkRef, spec: chunkSpec }),
   },
   {
-    // Runs of alike chunks: blocks whose bounds differ (so WAND skips some), and exact ties.
+    // Runs of alike chunks: blocks whose bounds differ (so some are passed over), and exact ties.
     weight: 6,
     arbitrary: fc.record({
       kind: fc.constant("batch" as const),
@@ -101,7 +105,7 @@ const operation = fc.oneof(
         { minLength: 1, maxLength: 8 },
       ),
       avgdl: fc.double({ min: 0.5, max: 300, noNaN: true }),
-      // Small limits fill the top early, so WAND starts skipping early.
+      // Small limits fill the top early, so the search starts skipping early.
       limit: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 60 })),
       classifications: fc.option(fc.subarray([...LABELS, "secret"]), { nil: undefined }),
       groups: fc.option(fc.subarray([...GROUPS]), { nil: undefined }),
@@ -356,6 +360,11 @@ class Run {
     const documents = op.documents && new Set(op.documents);
     const accept = this.postings.acceptor(op.classifications, op.groups, documents);
     const only = documents && op.direct ? this.postings.chunksOf(documents) : undefined;
+    if (documents) {
+      const held = [...this.live.values()].filter((c) => documents.has(c.document)).length;
+      expect(this.postings.chunkCount(documents)).toBe(held);
+      if (only) expect(new Set(only).size).toBe(held);
+    }
     let scored = 0;
     const actual = this.postings.search(
       op.terms,
@@ -378,7 +387,8 @@ class Run {
       seen.longestList = Math.max(seen.longestList, held.count);
       if (held.count > BLOCK && held.maxTf > 0xffff) seen.wideInBlocks++;
     }
-    // WAND asks the filter only of the chunks it scores: fewer than match means it skipped some.
+    // The search asks the filter only of the chunks it scores: fewer than match means it skipped
+    // some.
     const matching = reference(this.live, { terms: op.terms, avgdl: op.avgdl });
     if (!only && scored < matching.length) seen.pruned++;
   }
@@ -391,59 +401,108 @@ const facts = (chunk: Chunk) => ({
 });
 
 describe("MemoryPostings against brute force", () => {
-  it("answers every search as scoring every live chunk would, whatever came before", () => {
-    fc.assert(
-      fc.property(fc.array(operation, { maxLength: 1400, size: "max" }), (ops) => {
-        const run = new Run();
-        for (const op of ops) {
-          run.apply(op);
-          run.check();
-        }
-      }),
-      { numRuns: Number(process.env.BM25_PROPERTY_RUNS ?? 200) },
-    );
-    expect(seen.searches).toBeGreaterThan(1000);
-    expect(seen.direct).toBeGreaterThan(100);
-    // Several blocks, a Uint32 tf inside a block list, ids numbered anew, blocks skipped.
-    expect(seen.longestList).toBeGreaterThan(4 * BLOCK);
-    expect(seen.wideInBlocks).toBeGreaterThan(0);
-    expect(seen.reAdded).toBeGreaterThan(0);
-    expect(seen.pruned).toBeGreaterThan(0);
-  }, 120_000);
+  it(
+    "answers every search as scoring every live chunk would, whatever came before",
+    () => {
+      fc.assert(
+        fc.property(fc.array(operation, { maxLength: 1400, size: "max" }), (ops) => {
+          const run = new Run();
+          for (const op of ops) {
+            run.apply(op);
+            run.check();
+          }
+        }),
+        // A failure on a long sequence can take minutes to shrink: report the smallest found by then.
+        {
+          numRuns: RUNS,
+          interruptAfterTimeLimit: Math.max(60_000, RUNS * 300),
+          markInterruptAsFailure: true,
+        },
+      );
+      expect(seen.searches).toBeGreaterThan(1000);
+      expect(seen.direct).toBeGreaterThan(100);
+      // Several blocks, a Uint32 tf inside a block list, ids numbered anew, blocks skipped.
+      expect(seen.longestList).toBeGreaterThan(4 * BLOCK);
+      expect(seen.wideInBlocks).toBeGreaterThan(0);
+      expect(seen.reAdded).toBeGreaterThan(0);
+      expect(seen.pruned).toBeGreaterThan(0);
+    },
+    Math.max(120_000, RUNS * 600),
+  );
 
-  it("skips the blocks that cannot reach the top k, and only those", () => {
+  it("scores no chunk of a block whose bound cannot reach the top k, and every other", () => {
     // One term in 10 blocks of chunks of one length: tf 5 for the first three, tf 9 for the
     // first chunk of block 5 and the last of block 6, tf 1 elsewhere. The list's own bound (tf 9)
-    // always reaches the top 3's least score, so only the blocks' bounds let WAND skip.
+    // always reaches the top 3's least score: only the blocks' bounds spare their chunks.
     const tfAt = (i: number) => (i < 3 ? 5 : i === 5 * BLOCK || i === 7 * BLOCK - 1 ? 9 : 1);
-    const postings = new MemoryPostings();
-    const live = new Map<string, Chunk>();
-    for (let i = 0; i < 10 * BLOCK; i++) {
-      const chunkId = `c${String(i).padStart(4, "0")}`;
-      const chunk: Chunk = {
-        document: "d",
-        length: 5,
-        label: "internal",
-        groups: [],
-        terms: new Map([["common", tfAt(i)]]),
-      };
-      postings.add({ chunkId, documentId: chunk.document, ...facts(chunk) }, chunk.terms);
-      live.set(chunkId, chunk);
-    }
+    const { postings, live } = corpus(10 * BLOCK, (i) => [["common", tfAt(i)]]);
     const search = { terms: [{ term: "common", weight: 2 }], avgdl: 5, limit: 3 };
-    const accept = postings.acceptor(undefined, undefined, undefined);
-    let scored = 0;
-    const hits = postings.search(search.terms, search.avgdl, search.limit, (n) => {
-      scored++;
-      return accept(n);
-    });
-    expect(hits).toEqual(
-      reference(live, search)
-        .slice(0, 3)
-        .map(({ chunkId, score }) => ({ chunkId, score })),
-    );
+    const { hits, scored } = counted(postings, search);
+    expect(hits).toEqual(hitsOf(reference(live, search).slice(0, 3)));
     expect(hits.map((h) => h.chunkId)).toEqual(["c0320", "c0447", "c0000"]);
-    // Blocks 0, 5 and 6 hold chunks that can enter the top 3; the other seven are skipped.
+    // Blocks 0, 5 and 6 hold chunks that can enter the top 3; the other seven are not scored.
     expect(scored).toBeLessThanOrEqual(3 * BLOCK);
   });
+
+  it("stops scoring a frequent term's chunks once that term alone cannot reach the top k", () => {
+    // "common" in all 640 chunks (tf 1), "rare" in three (tf 3). Once the top 2 hold two chunks
+    // with both, "common" alone falls short: only the chunks with "rare" are candidates.
+    const rareAt = new Set([0, 1, 9 * BLOCK]);
+    const { postings, live } = corpus(10 * BLOCK, (i) =>
+      rareAt.has(i)
+        ? [
+            ["common", 1],
+            ["rare", 3],
+          ]
+        : [["common", 1]],
+    );
+    const search = {
+      terms: [
+        { term: "common", weight: 1 },
+        { term: "rare", weight: 5 },
+      ],
+      avgdl: 5,
+      limit: 2,
+    };
+    const { hits, scored } = counted(postings, search);
+    expect(hits).toEqual(hitsOf(reference(live, search).slice(0, 2)));
+    expect(hits.map((h) => h.chunkId)).toEqual(["c0000", "c0001"]);
+    expect(scored).toBeLessThanOrEqual(rareAt.size);
+  });
 });
+
+/** `count` chunks c0000, c0001, ... of one document and length 5, with the postings given. */
+function corpus(
+  count: number,
+  postingsAt: (i: number) => [string, number][],
+): { postings: MemoryPostings; live: Map<string, Chunk> } {
+  const postings = new MemoryPostings();
+  const live = new Map<string, Chunk>();
+  for (let i = 0; i < count; i++) {
+    const chunkId = `c${String(i).padStart(4, "0")}`;
+    const chunk: Chunk = {
+      document: "d",
+      length: 5,
+      label: "internal",
+      groups: [],
+      terms: new Map(postingsAt(i)),
+    };
+    postings.add({ chunkId, documentId: chunk.document, ...facts(chunk) }, chunk.terms);
+    live.set(chunkId, chunk);
+  }
+  return { postings, live };
+}
+
+/** An unfiltered search, with how many chunks it scored (asked the filter about). */
+function counted(postings: MemoryPostings, search: Query & { limit: number }) {
+  const accept = postings.acceptor(undefined, undefined, undefined);
+  let scored = 0;
+  const hits = postings.search(search.terms, search.avgdl, search.limit, (n) => {
+    scored++;
+    return accept(n);
+  });
+  return { hits, scored };
+}
+
+const hitsOf = (expected: readonly Expected[]): Hit[] =>
+  expected.map(({ chunkId, score }) => ({ chunkId, score }));
