@@ -91,8 +91,9 @@ export class Bm25MemoryIndex {
   /** The last log row written before the load began (a truncate up to it needs no new load). */
   private loadedAfter = 0n;
   /**
-   * The corpus size and mean chunk length, read again whenever a catch-up applied a change and at
-   * least every CORPUS_EVERY_MS (a document's status can change with no posting's).
+   * The corpus size and mean chunk length, read again whenever a catch-up applied a change and,
+   * in the background, at least every CORPUS_EVERY_MS (a document's status can change with no
+   * posting's).
    */
   private corpus?: Corpus;
   private corpusAt = 0;
@@ -147,7 +148,14 @@ export class Bm25MemoryIndex {
     });
     if (this.syncEveryMs > 0 && !this.timer) {
       this.timer = setInterval(() => {
-        if (this.postings && !this.loading) void this.fresh().catch(() => undefined);
+        if (!this.postings || this.loading) return;
+        void this.fresh()
+          // A document's status can change with no posting's: its totals are read again apart,
+          // so no search waits on them.
+          .then(() =>
+            Date.now() - this.corpusAt > CORPUS_EVERY_MS ? this.readCorpus() : undefined,
+          )
+          .catch(() => undefined);
       }, this.syncEveryMs);
       this.timer.unref();
     }
@@ -350,6 +358,13 @@ export class Bm25MemoryIndex {
     });
   }
 
+  /** Reads the corpus's totals again. */
+  private async readCorpus(): Promise<void> {
+    const corpus = await corpusTotals(this.db);
+    this.corpus = corpus;
+    this.corpusAt = Date.now();
+  }
+
   /** The chunks' rows (label, groups, document), and with `postings` their postings too. */
   private async chunkRows(
     ids: readonly string[],
@@ -433,12 +448,8 @@ export class Bm25MemoryIndex {
       const chunk = facts.get(id);
       if (chunk && !last.has(id)) postings.relabel(id, chunk.classification, chunk.access_groups);
     }
-    if (fresh.length > 0 || Date.now() - this.corpusAt > CORPUS_EVERY_MS) {
-      this.corpus = undefined;
-      const corpus = await corpusTotals(this.db);
-      this.corpus = corpus;
-      this.corpusAt = Date.now();
-    }
+    // A change moves the corpus's totals: read them before searches go on.
+    if (fresh.length > 0 || !this.corpus) await this.readCorpus();
     const applied = new Map<string, bigint>();
     for (const [seq, xid] of this.applied) if (xid >= horizon) applied.set(seq, xid);
     for (const r of fresh) {

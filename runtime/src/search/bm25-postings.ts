@@ -115,6 +115,9 @@ interface Cursor {
   /** Position in the list, and the chunk there (END past the last). */
   pos: number;
   doc: number;
+  /** The block the cursor was last checked in, and that block's score bound. */
+  block: number;
+  blockBound: number;
 }
 
 /** One scored chunk of a search. */
@@ -149,6 +152,8 @@ export class MemoryPostings {
   private dl: Int32Array<ArrayBuffer> = new Int32Array(1024);
   private document: Int32Array<ArrayBuffer> = new Int32Array(1024);
   private label: Int32Array<ArrayBuffer> = new Int32Array(1024);
+  /** 1 for a live chunk number: what every candidate is checked against, a byte each. */
+  private alive: Uint8Array<ArrayBuffer> = new Uint8Array(1024);
   private groups: (readonly string[] | undefined)[] = [];
   private chunkIds: (string | undefined)[] = [];
   private readonly numberOf = new Map<string, number>();
@@ -195,7 +200,11 @@ export class MemoryPostings {
       this.dl = grownInt32(this.dl, n + 1);
       this.document = grownInt32(this.document, n + 1);
       this.label = grownInt32(this.label, n + 1);
+      const alive = new Uint8Array(this.dl.length);
+      alive.set(this.alive);
+      this.alive = alive;
     }
+    this.alive[n] = 1;
     this.dl[n] = facts.length;
     let doc = this.documentNumbers.get(facts.documentId);
     if (doc === undefined) {
@@ -243,6 +252,7 @@ export class MemoryPostings {
     if (n === undefined) return false;
     this.numberOf.delete(chunkId);
     this.chunkIds[n] = undefined;
+    this.alive[n] = 0;
     this.groups[n] = undefined;
     const chunks = this.documentChunks[this.document[n]!]!;
     const at = chunks.indexOf(n);
@@ -288,17 +298,17 @@ export class MemoryPostings {
   /** How many live chunks the given documents have. */
   chunkCount(documentIds: Iterable<string>): number {
     let n = 0;
-    for (const id of documentIds) {
+    for (const id of new Set(documentIds)) {
       const doc = this.documentNumbers.get(id);
       if (doc !== undefined) n += this.documentChunks[doc]!.length;
     }
     return n;
   }
 
-  /** Live chunks of the given documents. */
+  /** Live chunks of the given documents (each once, a document named twice or not). */
   chunksOf(documentIds: Iterable<string>): number[] {
     const out: number[] = [];
-    for (const id of documentIds) {
+    for (const id of new Set(documentIds)) {
       const doc = this.documentNumbers.get(id);
       if (doc !== undefined) out.push(...this.documentChunks[doc]!);
     }
@@ -325,8 +335,10 @@ export class MemoryPostings {
         : new Set(
             [...documents].map((id) => this.documentNumbers.get(id)).filter((d) => d !== undefined),
           );
+    const alive = this.alive;
+    if (!labels && !callerGroups && !docs) return (n) => alive[n] === 1;
     return (n) => {
-      if (this.chunkIds[n] === undefined) return false;
+      if (alive[n] !== 1) return false;
       if (labels && !labels.has(this.label[n]!)) return false;
       if (callerGroups) {
         const own = this.groups[n];
@@ -377,7 +389,7 @@ export class MemoryPostings {
     const tfPart = (tf: number, dl: number) => termScore(1, tf, dl, avgdl) * (1 + SLACK);
     const cursors: Cursor[] = lists.map(({ list, weight }) => {
       const bound = weight * tfPart(list.maxTf, list.minDl);
-      return { list, idf: weight, bound, pos: 0, doc: list.docs[0]! };
+      return { list, idf: weight, bound, pos: 0, doc: list.docs[0]!, block: -1, blockBound: 0 };
     });
     return this.maxScore(cursors, avgdl, top, accept, tfPart);
   }
@@ -405,17 +417,30 @@ export class MemoryPostings {
       const theta = top.threshold;
       while (first < m && prefix[first + 1]! < theta) first++;
       if (first === m) break;
+      // An essential term's block whose bound, with every other term's whole bound, stays below
+      // θ holds no chunk that can reach it: skip to the next block. (A chunk there that another
+      // term brings is then scored without this term: it stays below θ either way.)
+      const all = prefix[m]!;
       let d = END;
-      for (let i = first; i < m; i++) if (cs[i]!.doc < d) d = cs[i]!.doc;
+      for (let i = first; i < m; i++) {
+        const c = cs[i]!;
+        const list = c.list;
+        for (let j = Math.floor(c.pos / BLOCK); c.doc !== END && j !== c.block;) {
+          c.block = j;
+          c.blockBound = c.idf * tfPart(list.blockMaxTf[j]!, list.blockMinDl[j]!);
+          if (c.blockBound + all - c.bound >= theta) break;
+          j++;
+          c.pos = j * BLOCK;
+          c.doc = c.pos < list.length ? list.docs[c.pos]! : END;
+        }
+        if (c.doc < d) d = c.doc;
+      }
       if (d === END) break;
-      // The essential terms at d, with their current blocks' bounds first.
+      // The essential terms at d, by their current blocks' bounds first.
       let bound = prefix[first]!;
       for (let i = first; i < m; i++) {
         const c = cs[i]!;
-        if (c.doc !== d) continue;
-        const list = c.list;
-        const j = Math.floor(c.pos / BLOCK);
-        bound += c.idf * tfPart(list.blockMaxTf[j]!, list.blockMinDl[j]!);
+        if (c.doc === d) bound += c.blockBound;
       }
       if (bound >= theta && accept(d)) {
         const length = dl[d]!;

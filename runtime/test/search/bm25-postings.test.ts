@@ -364,6 +364,10 @@ class Run {
       const held = [...this.live.values()].filter((c) => documents.has(c.document)).length;
       expect(this.postings.chunkCount(documents)).toBe(held);
       if (only) expect(new Set(only).size).toBe(held);
+      // A document named twice is counted and listed once.
+      const twice = [...documents, ...documents];
+      expect(this.postings.chunkCount(twice)).toBe(held);
+      expect(this.postings.chunksOf(twice)).toHaveLength(held);
     }
     let scored = 0;
     const actual = this.postings.search(
