@@ -231,7 +231,7 @@ export async function createServices(config: RuntimeConfig): Promise<Services> {
     // Qdrant's sparse vectors hold BM25 when it holds the lexical half: no postings to copy.
     const bm25Memory = config.BM25_MEMORY && !vectors.lexical ? new Bm25MemoryIndex(db) : undefined;
     if (bm25Memory) {
-      metrics.watchBm25Memory(() => bm25Memory.stats().chunks);
+      metrics.watchBm25Memory(() => bm25Memory.chunks);
       bm25Memory.log = (e) => metrics.bm25MemoryEvents.inc({ event: e.event });
     }
     const retriever = new Retriever(

@@ -74,6 +74,8 @@ interface ChunkRow {
   dl: number | null;
 }
 
+/** How long after a failed load the next search may start another. */
+const LOAD_RETRY_MS = 30_000;
 /** What looking a chunk up in a term's postings costs, in postings walked. */
 const LOOKUP_COST = 16;
 /** The corpus totals are read again at least this often (see `corpus`). */
@@ -110,6 +112,8 @@ export class Bm25MemoryIndex {
   private readonly compactShare: number;
   private readonly compactMin: number;
   private started = false;
+  /** After a failed load, no new one starts before this time. */
+  private retryAt = 0;
   /** Hears what happens: loads, failures, compactions (never a chunk's text or a query's). */
   log?: (event: Bm25MemoryEvent) => void;
 
@@ -128,6 +132,11 @@ export class Bm25MemoryIndex {
     return this.postings !== undefined;
   }
 
+  /** Chunks held (0 until loaded). */
+  get chunks(): number {
+    return this.postings?.size ?? 0;
+  }
+
   /** Chunks and postings held (dead chunks' postings included until compaction). */
   stats(): { chunks: number; postings: number; dead: number; catchUpMs: number } {
     return {
@@ -140,11 +149,12 @@ export class Bm25MemoryIndex {
 
   /** Starts the first load in the background and the periodic catch-up. */
   start(): void {
-    if (this.started || this.closed) return;
+    if (this.started || this.closed || Date.now() < this.retryAt) return;
     this.started = true;
     void this.load().catch(() => {
-      // Searches use the SQL plan; the next search tries to load again.
+      // Searches use the SQL plan; one after LOAD_RETRY_MS tries to load again.
       this.started = false;
+      this.retryAt = Date.now() + LOAD_RETRY_MS;
     });
     if (this.syncEveryMs > 0 && !this.timer) {
       this.timer = setInterval(() => {

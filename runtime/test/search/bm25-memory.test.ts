@@ -266,6 +266,37 @@ describe.each(MODES)("BM25's in-memory copy (%s)", (mode) => {
     expect(documentsOf(await copy.search(["puffin"], 5))).toEqual(new Set([id]));
   });
 
+  it("a failed load is not tried again by every search, and says why", async () => {
+    let loads = 0;
+    const failing: Db = Object.create(db, {
+      query: {
+        value: (sql: string, params?: readonly unknown[]) => {
+          // A load's first statement, sent as it starts; its chunks then fail to come.
+          if (sql.includes("max(seq) FROM bm25_log")) loads++;
+          if (sql.includes("FROM chunks WHERE id >"))
+            return Promise.reject(new Error("out of memory"));
+          return db.query(sql, params);
+        },
+      },
+    });
+    const events: Bm25MemoryEvent[] = [];
+    const copy = new Bm25MemoryIndex(failing, { syncEveryMs: 0 });
+    copies.push(copy);
+    copy.log = (e) => events.push(e);
+    copy.start();
+    await expect(copy.loaded()).rejects.toThrow("out of memory");
+    for (let i = 0; i < 3; i++) {
+      copy.start();
+      expect(await copy.search(["walrus"], 5)).toBeUndefined();
+    }
+    expect(loads).toBe(1); // the first start: none from the searches after it
+    expect(events).toContainEqual({
+      event: "failed",
+      stage: "load",
+      error: "Error: out of memory",
+    });
+  });
+
   it("the fold drops log rows older than the copies need", async () => {
     await db.transaction((tx) => write(tx, ["tern"]));
     await db.query("UPDATE bm25_log SET at = now() - interval '2 hours'");
