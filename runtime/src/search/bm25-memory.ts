@@ -401,13 +401,16 @@ export class Bm25MemoryIndex {
   private async catchUp(): Promise<void> {
     if (!this.postings || this.closed) return;
     if (Date.now() - this.lastCatchUp > (BM25_LOG_KEEP_MINUTES / 2) * 60_000) return this.load();
-    // Rows already applied come back while an older transaction holds the horizon: without data.
+    // Rows already applied come back while an older transaction holds the horizon: without data
+    // (a hash join against the applied ones, so a long transaction costs no quadratic scan).
     const rows = await this.db.query<LogRow>(
       `SELECT h.horizon::text AS horizon, l.seq::text AS seq, l.xid::text AS xid, l.chunk_id, l.kind,
-              CASE WHEN l.seq <> ALL($2::bigint[]) THEN l.terms END AS terms,
-              CASE WHEN l.seq <> ALL($2::bigint[]) THEN l.tfs END AS tfs, l.dl
+              CASE WHEN l.done IS NULL THEN l.terms END AS terms,
+              CASE WHEN l.done IS NULL THEN l.tfs END AS tfs, l.dl
        FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
-       LEFT JOIN bm25_log l ON l.xid >= $1::text::xid8
+       LEFT JOIN (SELECT b.*, a.seq AS done FROM bm25_log b
+                  LEFT JOIN unnest($2::bigint[]) AS a(seq) ON a.seq = b.seq
+                  WHERE b.xid >= $1::text::xid8) l ON true
        ORDER BY l.seq`,
       [this.horizon.toString(), [...this.applied.keys()]],
     );
