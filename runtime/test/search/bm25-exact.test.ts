@@ -1,5 +1,5 @@
 /**
- * The pruned BM25 plan (bm25Search) and the in-memory copy (Bm25MemoryIndex, block-max WAND)
+ * The pruned BM25 plan (bm25Search) and the in-memory copy (Bm25MemoryIndex, MaxScore with block bounds)
  * against exact references on random Zipf corpora, in both modes: the exhaustive SQL query
  * (bm25SearchExact) and Okapi BM25 computed here from the corpus itself. Same chunks, same order,
  * same scores, filtered or not, after deletes (folded or still pending), after a document is
