@@ -26,6 +26,7 @@ import {
   bm25Search,
   bm25SearchExact,
   foldPendingTermStats,
+  insertPostings,
   postingsOf,
   rebuildTermStats,
   type Scored,
@@ -249,15 +250,7 @@ async function ingest(db: Db, options: Bm25BenchOptions, statistics: boolean): P
             chunks.map((c) => c.tokens.length),
           ],
         );
-        await tx.query(
-          "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
-          [
-            rows.flatMap((p) => p.terms),
-            rows.flatMap((p) => p.chunkIds),
-            rows.flatMap((p) => p.tfs),
-            rows.flatMap((p) => p.lengths),
-          ],
-        );
+        await insertPostings(tx, rows);
         await tx.query(
           "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3 WHERE id = $1",
           [id, chunks.length, chunks.reduce((n, c) => n + c.tokens.length, 0)],

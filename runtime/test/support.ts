@@ -16,6 +16,8 @@ import { buildApp } from "../src/app";
 import type { AuditEvent } from "../src/audit";
 import { loadRuntimeConfig } from "../src/config";
 import { waitFor } from "../src/queue/queue";
+import { type Db, openDb } from "../src/db/db";
+import { migrate } from "../src/db/schema";
 import { createServices, type Services, type WorkerLog } from "../src/services";
 
 /** "kafka" is "server" with ingest on the Kafka bus (the Kafka suite's broker: vitest.kafka.config.mts). */
@@ -81,6 +83,27 @@ export async function freshDatabase(): Promise<{ url: string; drop: () => Promis
   if (process.env.RAG_UNIT_TESTS)
     throw new Error("unit tests use no database server (npm test runs this)");
   return freshPgDatabase(PG_ADMIN_URL, "rag_test_");
+}
+
+/**
+ * A migrated catalogue of its own for a mode (PGlite in a fresh data dir, or a fresh database on
+ * the server), with what closes and removes it.
+ */
+export async function migratedDb(mode: Mode): Promise<{ db: Db; cleanup: () => Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), "rag-db-"));
+  const server = mode === "server" ? await freshDatabase() : undefined;
+  const db = await openDb(
+    loadRuntimeConfig({ DATA_DIR: dataDir, ...(server ? { DATABASE_URL: server.url } : {}) }),
+  );
+  await migrate(db, { requirePgvector: false });
+  return {
+    db,
+    async cleanup() {
+      await db.close();
+      await server?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface Runtime {

@@ -7,7 +7,7 @@ import type { Db } from "../db/db";
 import { traced } from "../tracing";
 import type { Embedder } from "../models/embedder";
 import type { ObjectStore } from "../storage/object-store";
-import { foldPendingTermStats, postingsOf } from "../search/bm25";
+import { foldPendingTermStats, insertPostings, postingsOf } from "../search/bm25";
 import { tokenize } from "../search/tokenize";
 import {
   type IndexedDocument,
@@ -234,16 +234,7 @@ export class IngestPipeline {
                 [...document.accessGroups],
               ],
             );
-            if (!this.vectors.lexical)
-              await tx.query(
-                "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
-                [
-                  batch.flatMap((p) => p.terms),
-                  batch.flatMap((p) => p.chunkIds),
-                  batch.flatMap((p) => p.tfs),
-                  batch.flatMap((p) => p.lengths),
-                ],
-              );
+            if (!this.vectors.lexical) await insertPostings(tx, batch);
             await this.vectors.upsert(
               tx,
               document,

@@ -391,3 +391,22 @@ export function postingsOf(
     lengths: terms.map(() => tokens.length),
   };
 }
+
+/**
+ * Writes chunks' postings (as `postingsOf` gives them) in one statement: the path every writer
+ * takes, so the change log carries each chunk's whole postings (`p` rows, bm25-memory.ts).
+ */
+export async function insertPostings(
+  db: Queryable,
+  rows: readonly ReturnType<typeof postingsOf>[],
+): Promise<void> {
+  await db.query(
+    "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
+    [
+      rows.flatMap((p) => p.terms),
+      rows.flatMap((p) => p.chunkIds),
+      rows.flatMap((p) => p.tfs),
+      rows.flatMap((p) => p.lengths),
+    ],
+  );
+}

@@ -7,25 +7,21 @@
  * catches up from the log, so every write below reaches it through the triggers.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadRuntimeConfig } from "../../src/config";
-import { type Db, openDb } from "../../src/db/db";
-import { migrate } from "../../src/db/schema";
+import type { Db } from "../../src/db/db";
 import {
   BM25,
   type Bm25Plan,
   bm25Search,
   bm25SearchExact,
   foldTermStats,
+  insertPostings,
   postingsOf,
   type Scored,
 } from "../../src/search/bm25";
 import { Bm25MemoryIndex } from "../../src/search/bm25-memory";
 import type { Filters } from "../../src/search/filters";
-import { freshDatabase, MODES } from "../support";
+import { migratedDb, MODES } from "../support";
 
 /** A deterministic pseudo-random generator (mulberry32), so a failure replays. */
 function rng(seed: number): () => number {
@@ -87,15 +83,7 @@ async function index(db: Db, doc: Doc): Promise<void> {
         ],
       );
       const rows = batch.map((c) => postingsOf(c.id, c.tokens));
-      await tx.query(
-        "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
-        [
-          rows.flatMap((p) => p.terms),
-          rows.flatMap((p) => p.chunkIds),
-          rows.flatMap((p) => p.tfs),
-          rows.flatMap((p) => p.lengths),
-        ],
-      );
+      await insertPostings(tx, rows);
     }
     await tx.query(
       "UPDATE documents SET status = 'ready', chunk_count = $2, token_count = $3 WHERE id = $1",
@@ -178,17 +166,7 @@ describe.each(MODES)("BM25's pruned plan is exact (%s)", (mode) => {
   };
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "rag-bm25-"));
-    const server = mode === "server" ? await freshDatabase() : undefined;
-    db = await openDb(
-      loadRuntimeConfig({ DATA_DIR: dataDir, ...(server ? { DATABASE_URL: server.url } : {}) }),
-    );
-    await migrate(db, { requirePgvector: false });
-    cleanup = async () => {
-      await db.close();
-      await server?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    };
+    ({ db, cleanup } = await migratedDb(mode));
     await add(120);
     // Small blocks of postings are what the corpus has; compaction as soon as a chunk is dead.
     memory = new Bm25MemoryIndex(db, { syncEveryMs: 0, compactShare: 0 });

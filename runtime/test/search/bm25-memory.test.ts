@@ -6,16 +6,17 @@
  * answers. In both modes unless a case needs two connections at once (server).
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadRuntimeConfig } from "../../src/config";
-import { type Db, openDb, type Queryable } from "../../src/db/db";
-import { migrate } from "../../src/db/schema";
-import { bm25SearchExact, foldTermStats, postingsOf, type Scored } from "../../src/search/bm25";
+import type { Db, Queryable } from "../../src/db/db";
+import {
+  bm25SearchExact,
+  foldTermStats,
+  insertPostings,
+  postingsOf,
+  type Scored,
+} from "../../src/search/bm25";
 import { type Bm25MemoryEvent, Bm25MemoryIndex } from "../../src/search/bm25-memory";
-import { freshDatabase, MODES } from "../support";
+import { migratedDb, MODES } from "../support";
 
 /** Writes a ready document of one chunk per text, with the pipeline's statements. */
 async function write(
@@ -38,15 +39,7 @@ async function write(
     [id, tokens.map((t) => t.length), label, groups],
   );
   const rows = tokens.map((t, i) => postingsOf(`${id}:${i + 1}`, t));
-  await db.query(
-    "INSERT INTO postings (term, chunk_id, tf, dl) SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[])",
-    [
-      rows.flatMap((p) => p.terms),
-      rows.flatMap((p) => p.chunkIds),
-      rows.flatMap((p) => p.tfs),
-      rows.flatMap((p) => p.lengths),
-    ],
-  );
+  await insertPostings(db, rows);
   return id;
 }
 
@@ -63,17 +56,7 @@ describe.each(MODES)("BM25's in-memory copy (%s)", (mode) => {
   const copies: Bm25MemoryIndex[] = [];
 
   beforeAll(async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "rag-bm25-memory-"));
-    const server = mode === "server" ? await freshDatabase() : undefined;
-    db = await openDb(
-      loadRuntimeConfig({ DATA_DIR: dataDir, ...(server ? { DATABASE_URL: server.url } : {}) }),
-    );
-    await migrate(db, { requirePgvector: false });
-    cleanup = async () => {
-      await db.close();
-      await server?.drop();
-      rmSync(dataDir, { recursive: true, force: true });
-    };
+    ({ db, cleanup } = await migratedDb(mode));
     for (let i = 0; i < 30; i++)
       await db.transaction((tx) =>
         write(tx, [`common walrus tide ${i}`, `common harbour seal ${i % 3}`]),
